@@ -1,0 +1,28 @@
+@{
+    RootModule             = 'MadfLog.dll'
+    ModuleVersion          = '0.1.0'
+    GUID                   = '5b0e7c52-8f0d-4d47-9a41-6a3c2f1e9d21'
+    Author                 = 'MadfLog contributors'
+    CompanyName            = 'MadfLog'
+    Copyright              = '(c) MadfLog contributors. MIT License.'
+    Description            = 'Turns the JSONL event logs of multi-agent development workflows (QuickLogger, Claude Code) into a self-improving loop: import into SQLite, analyse, mine error patterns, write prevention rules into CLAUDE.md and measure them.'
+    # One netstandard2.0 build serves both editions; netstandard2.0 needs .NET Framework 4.7.2 on Windows PowerShell.
+    CompatiblePSEditions   = @('Desktop', 'Core')
+    PowerShellVersion      = '5.1'
+    DotNetFrameworkVersion = '4.7.2'
+    FormatsToProcess       = @('MadfLog.format.ps1xml')
+    CmdletsToExport        = @(
+        'Import-MadfLog'
+        'Write-MadfEvent'
+        'Get-MadfQuarantine'
+    )
+    FunctionsToExport      = @()
+    VariablesToExport      = @()
+    AliasesToExport        = @()
+    PrivateData            = @{
+        PSData = @{
+            Tags       = @('PSEdition_Core', 'PSEdition_Desktop', 'Windows', 'Linux', 'MacOS', 'logging', 'agents', 'sqlite', 'claude')
+            ProjectUri = 'https://example.invalid/madflog'
+        }
+    }
+}

@@ -1,0 +1,37 @@
+namespace MadfLog.Engine.Events
+{
+    /// <summary>
+    /// One row of the universal events table, as importers produce it and queries read it.
+    /// Timestamp is Unix epoch milliseconds (UTC); Details is a JSON object text.
+    /// </summary>
+    public sealed class EventRow
+    {
+        public long Id { get; set; }
+        public long Timestamp { get; set; }
+        public string EventType { get; set; } = "";
+        public string Category { get; set; } = "";
+        public string? SessionId { get; set; }
+        public string? StoryId { get; set; }
+        public string? WorkflowId { get; set; }
+        public string? AgentName { get; set; }
+        public long? DurationMs { get; set; }
+        public long? TokensUsed { get; set; }
+        public double? ContextPercent { get; set; }
+        public bool? Success { get; set; }
+        public double? ConfidenceScore { get; set; }
+        public string? Details { get; set; }
+        public double? ImpactScore { get; set; }
+        public long? TimeSavedOrWastedMs { get; set; }
+        public double? UserSatisfactionDelta { get; set; }
+        public long? CreatedRule { get; set; }
+        public bool PatternDetected { get; set; }
+        public bool NeedsReview { get; set; }
+        public long? PatternId { get; set; }
+
+        /// <summary>64-bit identity of the event's source (raw line or a format's own id): equal keys are one event.</summary>
+        public long DedupKey { get; set; }
+
+        /// <summary>The error or interaction text, when the event has one (details.message); not a column, used for pattern mining.</summary>
+        public string? Message { get; set; }
+    }
+}

@@ -1,0 +1,225 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using Dapper;
+using MadfLog.Engine.Text;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Import
+{
+    /// <summary>A cheap look at a log file: size, time, and its first bytes (decompressed for .gz).</summary>
+    internal sealed class FileProbe
+    {
+        public long Length { get; private set; }
+        public long LastWriteUtc { get; private set; }
+        public bool IsGzip { get; private set; }
+        public byte[] Head { get; private set; } = Array.Empty<byte>();
+        /// <summary>For .gz: the uncompressed size (mod 2^32) its trailer claims.</summary>
+        public uint GzipTrailerSize { get; private set; }
+        public ReadOnlySpan<byte> FirstLine => FirstNonBlankLine(Head);
+
+        public long HeadHash(int length) => Fnv64.Hash(new ReadOnlySpan<byte>(Head, 0, Math.Min(length, Head.Length)));
+
+        /// <summary>True when a .gz file's trailer does not match what was decompressed: the file was cut short.</summary>
+        public bool GzipTruncatedAt(long uncompressedTotal) => IsGzip && (uint)(uncompressedTotal & 0xFFFFFFFF) != GzipTrailerSize;
+
+        public static FileProbe Read(string path)
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new FileNotFoundException("file not found", path);
+            var probe = new FileProbe
+            {
+                Length = info.Length,
+                LastWriteUtc = new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeMilliseconds(),
+                IsGzip = LogFileFinder.IsGzip(path),
+            };
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var head = new byte[LogImporter.HeadBytes];
+            int n;
+            if (probe.IsGzip)
+            {
+                if (fs.Length >= 4)
+                {
+                    fs.Seek(-4, SeekOrigin.End);
+                    var t = new byte[4];
+                    fs.Read(t, 0, 4);
+                    probe.GzipTrailerSize = BitConverter.ToUInt32(t, 0);
+                    fs.Seek(0, SeekOrigin.Begin);
+                }
+                try
+                {
+                    using var gz = new GZipStream(fs, CompressionMode.Decompress, leaveOpen: true);
+                    n = ReadFully(gz, head);
+                }
+                catch (InvalidDataException) { n = 0; }
+            }
+            else
+            {
+                n = ReadFully(fs, head);
+            }
+            Array.Resize(ref head, n);
+            probe.Head = head;
+            return probe;
+        }
+
+        private static int ReadFully(Stream s, byte[] buffer)
+        {
+            var total = 0;
+            while (total < buffer.Length)
+            {
+                var r = s.Read(buffer, total, buffer.Length - total);
+                if (r <= 0) break;
+                total += r;
+            }
+            return total;
+        }
+
+        private static ReadOnlySpan<byte> FirstNonBlankLine(byte[] head)
+        {
+            var span = new ReadOnlySpan<byte>(head);
+            if (span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF) span = span.Slice(3);
+            while (span.Length > 0)
+            {
+                var nl = span.IndexOf((byte)'\n');
+                var line = nl < 0 ? span : span.Slice(0, nl);
+                foreach (var b in line)
+                    if (b != (byte)' ' && b != (byte)'\t' && b != (byte)'\r') return line;
+                if (nl < 0) break;
+                span = span.Slice(nl + 1);
+            }
+            return ReadOnlySpan<byte>.Empty;
+        }
+    }
+
+    /// <summary>
+    /// How far a file has been read. A file is known by its path or, when moved or rotated, by a hash of its
+    /// first bytes; a file whose first bytes changed or that shrank is read again from the start (dedup keys
+    /// keep that exactly-once).
+    /// </summary>
+    internal sealed class FileCursor
+    {
+        // Shared by all snapshots of one file so the row inserted for the first batch is updated by the next ones.
+        private StrongBox<long> _id = new StrongBox<long>();
+
+        public long Id { get => _id.Value; set => _id.Value = value; }
+        public string Path { get; set; } = "";
+        public string Format { get; set; } = "";
+        public int HeadLength { get; set; }
+        public long HeadHash { get; set; }
+        public long Offset { get; set; }
+        public long Lines { get; set; }
+        public long Size { get; set; }
+        public long LastWriteUtc { get; set; }
+        public bool Complete { get; set; }
+        public long FirstImported { get; set; }
+        /// <summary>Not a real cursor (the file could not be read): nothing to save.</summary>
+        public bool Skip { get; set; }
+
+        public bool HeadMatches(FileProbe probe) =>
+            HeadLength <= probe.Head.Length && probe.HeadHash(HeadLength) == HeadHash;
+
+        public bool NothingNew(FileProbe probe)
+        {
+            if (!HeadMatches(probe)) return false;
+            if (probe.IsGzip) return Complete && Size == probe.Length && LastWriteUtc == probe.LastWriteUtc;
+            return probe.Length == Offset;
+        }
+
+        public long ResumeOffset(FileProbe probe)
+        {
+            if (!HeadMatches(probe)) return 0;
+            if (!probe.IsGzip && probe.Length < Offset) return 0; // truncated and rewritten
+            return Offset;
+        }
+
+        public void Touch(string path, FileProbe probe)
+        {
+            Path = path; Size = probe.Length; LastWriteUtc = probe.LastWriteUtc;
+        }
+
+        /// <summary>Moves the cursor and returns a snapshot for the writer (the reader keeps going).</summary>
+        public FileCursor Advance(long offset, long lines, FileProbe probe, bool complete)
+        {
+            Offset = offset; Lines = lines; Complete = complete;
+            HeadLength = probe.Head.Length; HeadHash = probe.HeadHash(probe.Head.Length);
+            Touch(Path, probe);
+            return Snapshot();
+        }
+
+        public FileCursor Snapshot()
+        {
+            var copy = (FileCursor)MemberwiseClone();
+            copy._id = _id;
+            return copy;
+        }
+
+        public void Save(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (Skip) return;
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            if (FirstImported == 0) FirstImported = now;
+            var args = new { Id, Path, Format, HeadLength, HeadHash, Offset, Lines, Size, LastWriteUtc, Complete = Complete ? 1 : 0, FirstImported, Now = now };
+            if (Id == 0)
+            {
+                Id = c.ExecuteScalar<long>(
+                    @"INSERT INTO import_files(path, format, head_length, head_hash, offset, lines, size, last_write_utc, complete, first_imported, last_imported)
+                      VALUES (@Path, @Format, @HeadLength, @HeadHash, @Offset, @Lines, @Size, @LastWriteUtc, @Complete, @FirstImported, @Now);
+                      SELECT last_insert_rowid();", args, tx);
+            }
+            else
+            {
+                c.Execute(
+                    @"UPDATE import_files SET path=@Path, format=@Format, head_length=@HeadLength, head_hash=@HeadHash, offset=@Offset, lines=@Lines,
+                      size=@Size, last_write_utc=@LastWriteUtc, complete=@Complete, last_imported=@Now WHERE id=@Id", args, tx);
+            }
+        }
+
+        public static FileCursors LoadAll(SqliteConnection c)
+        {
+            var all = new FileCursors();
+            var rows = c.Query<FileCursor>(
+                @"SELECT id AS Id, path AS Path, format AS Format, head_length AS HeadLength, head_hash AS HeadHash, offset AS Offset,
+                         lines AS Lines, size AS Size, last_write_utc AS LastWriteUtc, complete AS Complete, first_imported AS FirstImported
+                  FROM import_files");
+            foreach (var r in rows) all.Add(r);
+            return all;
+        }
+    }
+
+    /// <summary>All known files, looked up by path, then by the hash of their first bytes.</summary>
+    internal sealed class FileCursors
+    {
+        private readonly Dictionary<string, FileCursor> _byPath = new Dictionary<string, FileCursor>(StringComparer.Ordinal);
+        private readonly Dictionary<long, List<FileCursor>> _byHead = new Dictionary<long, List<FileCursor>>();
+
+        public void Add(FileCursor cursor)
+        {
+            _byPath[cursor.Path] = cursor;
+            if (!_byHead.TryGetValue(cursor.HeadHash, out var list)) _byHead[cursor.HeadHash] = list = new List<FileCursor>();
+            list.Add(cursor);
+        }
+
+        public FileCursor? Match(string path, FileProbe probe)
+        {
+            if (_byPath.TryGetValue(path, out var byPath)) return byPath;
+            if (probe.Head.Length == 0) return null;
+            if (_byHead.TryGetValue(probe.HeadHash(probe.Head.Length), out var list))
+            {
+                // A moved/rotated file: same first bytes, same kind (plain or gzip), and not already claimed by a file still in place.
+                var moved = list.FirstOrDefault(c => c.HeadLength == probe.Head.Length
+                                                      && LogFileFinder.IsGzip(c.Path) == probe.IsGzip
+                                                      && !File.Exists(c.Path));
+                if (moved != null)
+                {
+                    _byPath.Remove(moved.Path);
+                    _byPath[path] = moved;
+                    return moved;
+                }
+            }
+            return null;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System;
+using System.Collections.Generic;
+using MadfLog.Engine.Events;
+
+namespace MadfLog.Engine.Import
+{
+    /// <summary>What became of one input line.</summary>
+    public enum LineOutcome
+    {
+        /// <summary>The line was understood; it produced zero or more events.</summary>
+        Parsed,
+        /// <summary>A record type with nothing to analyse (e.g. a transcript's file-history-snapshot): neither an event nor bad input.</summary>
+        Skipped,
+        /// <summary>The line cannot be mapped; it goes to the quarantine table with the reason.</summary>
+        Quarantined,
+    }
+
+    /// <summary>The file a parser is working on.</summary>
+    public sealed class LogFileContext
+    {
+        public LogFileContext(string path, ImportOptions options)
+        {
+            Path = path;
+            Options = options;
+        }
+
+        public string Path { get; }
+        public ImportOptions Options { get; }
+    }
+
+    /// <summary>A log format Import-MadfLog understands (QuickLogger "Madf", Claude Code transcripts, ...).</summary>
+    public interface ILogFormat
+    {
+        /// <summary>The name users pass to -Format.</summary>
+        string Name { get; }
+
+        /// <summary>True when the first non-blank line of a file looks like this format.</summary>
+        bool Recognizes(string path, ReadOnlySpan<byte> firstLine);
+
+        ILineParser CreateParser(LogFileContext file);
+    }
+
+    /// <summary>Turns a file's lines into events; one instance per file per import run, used on one thread.</summary>
+    public interface ILineParser
+    {
+        /// <summary>Parses one complete line (no terminator, BOM removed) and appends its events to <paramref name="output"/>.</summary>
+        LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason);
+
+        /// <summary>
+        /// The offset of the earliest line whose meaning still depends on lines not read yet (e.g. a tool call
+        /// waiting for its result), or null. The importer resumes there next time; dedup keys make re-reading safe.
+        /// </summary>
+        long? EarliestPendingOffset { get; }
+    }
+}

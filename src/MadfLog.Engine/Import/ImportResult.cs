@@ -1,0 +1,51 @@
+using System;
+using System.Collections.Generic;
+
+namespace MadfLog.Engine.Import
+{
+    /// <summary>What one Import-MadfLog run did, in total and per file.</summary>
+    public sealed class ImportResult
+    {
+        public string Database { get; set; } = "";
+        public int Files { get; set; }
+        public long LinesRead { get; set; }
+        public long Imported { get; set; }
+        public long Duplicates { get; set; }
+        public long Quarantined { get; set; }
+        /// <summary>Lines of record types with nothing to analyse (e.g. transcript snapshots); not errors.</summary>
+        public long Skipped { get; set; }
+        public long BlankLines { get; set; }
+        /// <summary>Bytes of unterminated last lines left for the next run (a writer is still appending).</summary>
+        public long PendingBytes { get; set; }
+        public TimeSpan Elapsed { get; set; }
+        public double EventsPerSecond => Elapsed.TotalSeconds > 0 ? Math.Round(Imported / Elapsed.TotalSeconds) : 0;
+        public List<FileImportResult> FileResults { get; } = new List<FileImportResult>();
+    }
+
+    public sealed class FileImportResult
+    {
+        public string Path { get; set; } = "";
+        public string Format { get; set; } = "";
+        public long StartOffset { get; set; }
+        public long EndOffset { get; set; }
+        public long LinesRead { get; set; }
+        public long Imported { get; set; }
+        public long Duplicates { get; set; }
+        public long Quarantined { get; set; }
+        public long Skipped { get; set; }
+        public long BlankLines { get; set; }
+        public long PendingBytes { get; set; }
+        /// <summary>Why the file was not read, or read only in part (null when all went well).</summary>
+        public string? Problem { get; set; }
+    }
+
+    /// <summary>What an import would read (for -WhatIf).</summary>
+    public sealed class ImportPlanItem
+    {
+        public string Path { get; set; } = "";
+        public string Format { get; set; } = "";
+        public long StartOffset { get; set; }
+        public long Length { get; set; }
+        public bool NothingNew { get; set; }
+    }
+}

@@ -1,0 +1,120 @@
+using System;
+using System.IO;
+
+namespace MadfLog.Engine.Import
+{
+    /// <summary>
+    /// Reads newline-terminated lines as byte spans with their byte offsets, in constant memory
+    /// (the buffer grows only to the longest line). A last line without its newline is reported as
+    /// unterminated so the caller can leave it for the next run instead of half-importing it.
+    /// </summary>
+    internal sealed class LineReader
+    {
+        private readonly Stream _stream;
+        private readonly int _maxLineBytes;
+        private byte[] _buffer;
+        private int _start, _end;
+        private bool _eof;
+        private long _bufferOffset; // stream offset of _buffer[0]
+
+        public LineReader(Stream stream, long startOffset, int bufferSize = 1 << 20, int maxLineBytes = 256 << 20)
+        {
+            _stream = stream;
+            _buffer = new byte[bufferSize];
+            _bufferOffset = startOffset;
+            _maxLineBytes = maxLineBytes;
+        }
+
+        /// <summary>Offset just past the last line returned.</summary>
+        public long Position => _bufferOffset + _start;
+
+        /// <summary>
+        /// Next line without its terminator (\n, and a \r before it). Returns false at end of input.
+        /// <paramref name="terminated"/> is false for a trailing line that had no newline.
+        /// <paramref name="tooLong"/> is set when a line exceeded the limit; its bytes were skipped up to the next newline.
+        /// </summary>
+        public bool TryReadLine(out ArraySegment<byte> line, out long lineOffset, out bool terminated, out bool tooLong)
+        {
+            tooLong = false;
+            var scanFrom = _start;
+            while (true)
+            {
+                var nl = _end > scanFrom ? Array.IndexOf(_buffer, (byte)'\n', scanFrom, _end - scanFrom) : -1;
+                if (nl >= 0)
+                {
+                    lineOffset = _bufferOffset + _start;
+                    var len = nl - _start;
+                    if (len > 0 && _buffer[nl - 1] == (byte)'\r') len--;
+                    line = new ArraySegment<byte>(_buffer, _start, len);
+                    _start = nl + 1;
+                    terminated = true;
+                    return true;
+                }
+                if (_eof)
+                {
+                    if (_end > _start)
+                    {
+                        lineOffset = _bufferOffset + _start;
+                        var len = _end - _start;
+                        if (_buffer[_end - 1] == (byte)'\r') len--;
+                        line = new ArraySegment<byte>(_buffer, _start, len);
+                        _start = _end;
+                        terminated = false;
+                        return true;
+                    }
+                    line = default; lineOffset = Position; terminated = false;
+                    return false;
+                }
+                var scanned = _end - _start;
+                Fill();
+                scanFrom = _start + scanned;
+                if (_end - _start > _maxLineBytes)
+                {
+                    // Keep memory bounded: report the oversize line's head and skip to its end.
+                    lineOffset = _bufferOffset + _start;
+                    var head = new byte[Math.Min(_end - _start, 4096)];
+                    Buffer.BlockCopy(_buffer, _start, head, 0, head.Length);
+                    line = new ArraySegment<byte>(head);
+                    tooLong = true;
+                    SkipToNewline();
+                    terminated = true;
+                    return true;
+                }
+            }
+        }
+
+        private void Fill()
+        {
+            if (_start > 0 && (_start == _end || _end == _buffer.Length))
+            {
+                // Slide the unread tail to the front.
+                var remaining = _end - _start;
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, remaining);
+                _bufferOffset += _start;
+                _start = 0;
+                _end = remaining;
+            }
+            if (_end == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, Math.Max(_buffer.Length, _maxLineBytes + 1)));
+            }
+            var read = _stream.Read(_buffer, _end, _buffer.Length - _end);
+            if (read <= 0) _eof = true; else _end += read;
+        }
+
+        private void SkipToNewline()
+        {
+            while (true)
+            {
+                var nl = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+                if (nl >= 0) { _start = nl + 1; return; }
+                _bufferOffset += _end;
+                _start = _end = 0;
+                if (_eof) return;
+                var read = _stream.Read(_buffer, 0, _buffer.Length);
+                if (read <= 0) { _eof = true; return; }
+                _end = read;
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace MadfLog.Engine.Import
+{
+    /// <summary>The formats Import-MadfLog knows, in the order they are tried when recognising a file.</summary>
+    public static class LogFormats
+    {
+        private static readonly List<ILogFormat> Known = new List<ILogFormat> { new MadfFormat() };
+
+        public static IReadOnlyList<ILogFormat> All => Known;
+
+        public static IEnumerable<string> Names => Known.Select(f => f.Name);
+
+        /// <summary>The format named (case-insensitive), or null.</summary>
+        public static ILogFormat? Find(string name) =>
+            Known.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
+
+        /// <summary>Recognise a file from its first non-blank line; QuickLogger (Madf) is the fallback so bad lines get quarantined with reasons.</summary>
+        public static ILogFormat Recognize(string path, ReadOnlySpan<byte> firstLine)
+        {
+            // Most specific first: Madf is the fallback and is tried last.
+            for (var i = Known.Count - 1; i >= 0; i--)
+                if (Known[i].Recognizes(path, firstLine)) return Known[i];
+            return Known[0];
+        }
+
+        /// <summary>Adds a format; newer formats are tried before older ones.</summary>
+        public static void Register(ILogFormat format)
+        {
+            lock (Known) { if (Find(format.Name) == null) Known.Add(format); }
+        }
+    }
+}

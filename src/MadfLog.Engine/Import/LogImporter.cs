@@ -1,0 +1,391 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using Dapper;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Store;
+using MadfLog.Engine.Text;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Import
+{
+    /// <summary>Work done on a batch of new events inside the import transaction (e.g. pattern assignment).</summary>
+    public interface IImportEnricher
+    {
+        void Enrich(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction);
+    }
+
+    /// <summary>
+    /// Streams log files into the store, exactly once. One thread reads and parses, the calling thread
+    /// writes; each batch of events, its quarantined lines and the file's new read position commit in one
+    /// transaction, so a crash or Ctrl+C leaves a consistent store and the next run resumes.
+    /// </summary>
+    public sealed class LogImporter
+    {
+        internal const int HeadBytes = 1024;
+        private static readonly List<IImportEnricher> Enrichers = new List<IImportEnricher>();
+
+        /// <summary>Registers work to run on every batch before it is written.</summary>
+        public static void RegisterEnricher(IImportEnricher enricher)
+        {
+            lock (Enrichers) { if (!Enrichers.Any(e => e.GetType() == enricher.GetType())) Enrichers.Add(enricher); }
+        }
+
+        private readonly ImportOptions _options;
+
+        public LogImporter(ImportOptions options) { _options = options; }
+
+        /// <summary>What an import would read, without reading or writing anything.</summary>
+        public List<ImportPlanItem> Plan(IEnumerable<string> paths)
+        {
+            var files = LogFileFinder.Expand(paths);
+            using var connection = MadfDatabase.Open(_options.DatabasePath);
+            var cursors = FileCursor.LoadAll(connection);
+            var plan = new List<ImportPlanItem>();
+            foreach (var path in files)
+            {
+                var item = new ImportPlanItem { Path = path };
+                try
+                {
+                    var probe = FileProbe.Read(path);
+                    var cursor = cursors.Match(path, probe);
+                    item.Format = cursor?.Format ?? ChooseFormat(path, probe).Name;
+                    item.StartOffset = cursor?.ResumeOffset(probe) ?? 0;
+                    item.NothingNew = cursor != null && cursor.NothingNew(probe);
+                    item.Length = probe.Length;
+                }
+                catch (IOException ex) { item.Format = "unreadable: " + ex.Message; }
+                catch (UnauthorizedAccessException ex) { item.Format = "unreadable: " + ex.Message; }
+                plan.Add(item);
+            }
+            return plan;
+        }
+
+        public ImportResult Import(IEnumerable<string> paths)
+        {
+            var clock = Stopwatch.StartNew();
+            var files = LogFileFinder.Expand(paths);
+            var result = new ImportResult { Files = files.Count };
+            var started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+            using var connection = MadfDatabase.Open(_options.DatabasePath);
+            result.Database = connection.DataSource;
+            var cursors = FileCursor.LoadAll(connection);
+            IImportEnricher[] enrichers;
+            lock (Enrichers) enrichers = Enrichers.ToArray();
+
+            using var queue = new BlockingCollection<Batch>(boundedCapacity: 3);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(_options.Cancellation);
+            Exception? readerFailure = null;
+            var reader = new Thread(() =>
+            {
+                try
+                {
+                    for (var i = 0; i < files.Count && !stop.IsCancellationRequested; i++)
+                        ReadFile(files[i], i, files.Count, cursors, queue, stop.Token);
+                }
+                catch (OperationCanceledException) { }
+                catch (Exception ex) { readerFailure = ex; }
+                finally { queue.CompleteAdding(); }
+            }) { IsBackground = true, Name = "MadfLog import reader" };
+            reader.Start();
+
+            try
+            {
+                long eventsSoFar = 0;
+                foreach (var batch in queue.GetConsumingEnumerable())
+                {
+                    _options.Cancellation.ThrowIfCancellationRequested();
+                    var file = batch.File;
+                    using (var tx = connection.BeginTransaction())
+                    {
+                        batch.Cursor.Save(connection, tx);
+                        if (batch.Events.Count > 0)
+                        {
+                            foreach (var enricher in enrichers) enricher.Enrich(batch.Events, connection, tx);
+                            using var writer = new EventWriter(connection, tx);
+                            var inserted = writer.Write(batch.Events);
+                            file.Imported += inserted;
+                            file.Duplicates += batch.Events.Count - inserted;
+                        }
+                        foreach (var q in batch.Quarantine) q.Save(connection, tx);
+                        tx.Commit();
+                    }
+                    file.LinesRead += batch.LinesRead;
+                    file.Quarantined += batch.Quarantine.Count;
+                    file.Skipped += batch.Skipped;
+                    file.BlankLines += batch.Blank;
+                    file.EndOffset = batch.Cursor.Offset;
+                    if (batch.Last)
+                    {
+                        file.PendingBytes = batch.PendingBytes;
+                        file.Problem = batch.Problem;
+                        result.FileResults.Add(file);
+                    }
+                    eventsSoFar += batch.Events.Count;
+                    _options.Progress?.Report(new ImportProgress(file.Path, batch.FileIndex, files.Count, batch.Cursor.Offset, batch.FileLength, eventsSoFar));
+                }
+            }
+            catch
+            {
+                stop.Cancel();
+                // Drain so the reader thread is not blocked on a full queue.
+                while (queue.TryTake(out _)) { }
+                reader.Join();
+                throw;
+            }
+            reader.Join();
+            if (readerFailure != null) throw readerFailure;
+            _options.Cancellation.ThrowIfCancellationRequested();
+
+            foreach (var f in result.FileResults)
+            {
+                result.LinesRead += f.LinesRead; result.Imported += f.Imported; result.Duplicates += f.Duplicates;
+                result.Quarantined += f.Quarantined; result.Skipped += f.Skipped; result.BlankLines += f.BlankLines;
+                result.PendingBytes += f.PendingBytes;
+            }
+            result.Elapsed = clock.Elapsed;
+            connection.Execute(
+                "INSERT INTO import_runs(started, finished, files, lines_read, imported, duplicates, quarantined) VALUES (@s, @f, @files, @l, @i, @d, @q)",
+                new { s = started, f = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), files = result.Files, l = result.LinesRead, i = result.Imported, d = result.Duplicates, q = result.Quarantined });
+            return result;
+        }
+
+        private ILogFormat ChooseFormat(string path, FileProbe probe)
+        {
+            if (!string.Equals(_options.Format, "Auto", StringComparison.OrdinalIgnoreCase))
+            {
+                return LogFormats.Find(_options.Format) ?? throw new MadfException("UnknownFormat", MadfErrorKind.InvalidArgument,
+                    $"Unknown log format '{_options.Format}'. Known formats: Auto, {string.Join(", ", LogFormats.Names)}.", _options.Format);
+            }
+            return LogFormats.Recognize(path, probe.FirstLine);
+        }
+
+        private void Report(string errorId, string file, long line, string reason) =>
+            _options.OnIssue?.Invoke(new ImportIssue(errorId, file, line, reason));
+
+        private void ReadFile(string path, int index, int count, FileCursors cursors, BlockingCollection<Batch> queue, CancellationToken token)
+        {
+            var fileResult = new FileImportResult { Path = path };
+            FileProbe probe;
+            try
+            {
+                probe = FileProbe.Read(path);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                var problem = ex is FileNotFoundException || ex is DirectoryNotFoundException ? "file not found" : ex.Message;
+                fileResult.Problem = problem;
+                Report("FileUnreadable", path, 0, problem);
+                var c = new FileCursor { Path = path, Format = "", Skip = true };
+                queue.Add(new Batch(fileResult, c, index, 0) { Last = true, Problem = problem }, token);
+                return;
+            }
+
+            var cursor = cursors.Match(path, probe);
+            var format = cursor != null && LogFormats.Find(cursor.Format) != null && string.Equals(_options.Format, "Auto", StringComparison.OrdinalIgnoreCase)
+                ? LogFormats.Find(cursor.Format)!
+                : ChooseFormat(path, probe);
+            fileResult.Format = format.Name;
+            if (cursor == null)
+            {
+                cursor = new FileCursor { Path = path, FirstImported = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+                cursors.Add(cursor);
+            }
+            else if (cursor.NothingNew(probe))
+            {
+                fileResult.StartOffset = fileResult.EndOffset = cursor.Offset;
+                cursor.Touch(path, probe);
+                queue.Add(new Batch(fileResult, cursor.Snapshot(), index, probe.Length) { Last = true }, token);
+                return;
+            }
+            var start = cursor.ResumeOffset(probe);
+            var lineNumber = start == cursor.Offset ? cursor.Lines : 0;
+            if (start == 0) lineNumber = 0;
+            cursor.Format = format.Name;
+            cursor.Path = path;
+            fileResult.StartOffset = start;
+
+            var parser = format.CreateParser(new LogFileContext(path, _options));
+            using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+            var counting = new CountingStream(raw);
+            Stream stream = probe.IsGzip ? new GZipStream(counting, CompressionMode.Decompress) : (Stream)counting;
+            try
+            {
+                if (probe.IsGzip) SkipBytes(stream, start);
+                else raw.Seek(start, SeekOrigin.Begin);
+                var lines = new LineReader(stream, start);
+                var batch = new Batch(fileResult, null!, index, probe.Length);
+                var events = batch.Events;
+                long consumed = start, pendingBytes = 0;
+                string? problem = null;
+                var corrupt = false;
+                try
+                {
+                while (lines.TryReadLine(out var seg, out var lineOffset, out var terminated, out var tooLong))
+                {
+                    token.ThrowIfCancellationRequested();
+                    if (!terminated && !probe.IsGzip)
+                    {
+                        // The writer may still be appending this line: leave it for the next run.
+                        pendingBytes = lines.Position - lineOffset;
+                        break;
+                    }
+                    lineNumber++;
+                    batch.LinesRead++;
+                    var span = new ReadOnlySpan<byte>(seg.Array, seg.Offset, seg.Count);
+                    if (span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF) span = span.Slice(3);
+                    if (tooLong)
+                    {
+                        Quarantine(batch, path, lineNumber, lineOffset, "line longer than 256 MB (only its first 4 KB are kept)", span);
+                    }
+                    else if (IsBlank(span))
+                    {
+                        batch.Blank++;
+                    }
+                    else if (!terminated && probe.GzipTruncatedAt(lines.Position))
+                    {
+                        Quarantine(batch, path, lineNumber, lineOffset, "gzip file is cut short: its last line is incomplete", span);
+                    }
+                    else
+                    {
+                        var before = events.Count;
+                        var outcome = parser.Parse(span, lineNumber, lineOffset, events, out var reason);
+                        if (outcome == LineOutcome.Quarantined)
+                        {
+                            if (events.Count > before) events.RemoveRange(before, events.Count - before);
+                            Quarantine(batch, path, lineNumber, lineOffset, reason ?? "not understood", span);
+                        }
+                        else if (outcome == LineOutcome.Skipped)
+                        {
+                            batch.Skipped++;
+                        }
+                    }
+                    consumed = lines.Position;
+                    if (events.Count >= _options.BatchSize || batch.Quarantine.Count >= _options.BatchSize)
+                    {
+                        batch.Cursor = cursor.Advance(ResumePoint(parser, consumed), lineNumber, probe, complete: false);
+                        queue.Add(batch, token);
+                        batch = new Batch(fileResult, null!, index, probe.Length);
+                        events = batch.Events;
+                    }
+                }
+                }
+                catch (InvalidDataException ex) when (probe.IsGzip)
+                {
+                    corrupt = true;
+                    problem = $"gzip data is corrupt after {consumed} uncompressed bytes ({ex.Message}); lines before it were read";
+                    Report("GzipCorrupt", path, lineNumber, problem);
+                }
+                var truncated = probe.IsGzip && !corrupt && probe.GzipTruncatedAt(lines.Position);
+                if (truncated)
+                {
+                    problem = $"gzip file is cut short (its trailer does not match the {lines.Position} bytes it holds); lines before the cut were read";
+                    Report("GzipTruncated", path, 0, problem);
+                }
+                batch.Cursor = cursor.Advance(ResumePoint(parser, consumed), lineNumber, probe, complete: probe.IsGzip && !truncated && !corrupt);
+                batch.Last = true;
+                batch.PendingBytes = pendingBytes;
+                batch.Problem = problem;
+                queue.Add(batch, token);
+            }
+            finally
+            {
+                stream.Dispose();
+            }
+        }
+
+        private static long ResumePoint(ILineParser parser, long consumed)
+        {
+            var pending = parser.EarliestPendingOffset;
+            return pending.HasValue && pending.Value < consumed ? pending.Value : consumed;
+        }
+
+        private void Quarantine(Batch batch, string path, long lineNumber, long offset, string reason, ReadOnlySpan<byte> line)
+        {
+            batch.Quarantine.Add(new QuarantineRow(path, lineNumber, offset, reason, Encoding.UTF8.GetString(line.ToArray())));
+            Report("LineQuarantined", path, lineNumber, reason);
+        }
+
+        private static bool IsBlank(ReadOnlySpan<byte> span)
+        {
+            foreach (var b in span) if (b != (byte)' ' && b != (byte)'\t' && b != (byte)'\r') return false;
+            return true;
+        }
+
+        private static void SkipBytes(Stream stream, long count)
+        {
+            var buffer = new byte[1 << 16];
+            while (count > 0)
+            {
+                var read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, count));
+                if (read <= 0) break;
+                count -= read;
+            }
+        }
+
+        private sealed class Batch
+        {
+            public Batch(FileImportResult file, FileCursor cursor, int fileIndex, long fileLength)
+            {
+                File = file; Cursor = cursor; FileIndex = fileIndex; FileLength = fileLength;
+            }
+
+            public FileImportResult File { get; }
+            public FileCursor Cursor { get; set; }
+            public int FileIndex { get; }
+            public long FileLength { get; }
+            public List<EventRow> Events { get; } = new List<EventRow>();
+            public List<QuarantineRow> Quarantine { get; } = new List<QuarantineRow>();
+            public long LinesRead { get; set; }
+            public long Skipped { get; set; }
+            public long Blank { get; set; }
+            public long PendingBytes { get; set; }
+            public bool Last { get; set; }
+            public string? Problem { get; set; }
+        }
+    }
+
+    internal sealed class QuarantineRow
+    {
+        public QuarantineRow(string file, long line, long offset, string reason, string raw)
+        {
+            File = file; Line = line; Offset = offset; Reason = reason; Raw = raw;
+        }
+
+        public string File { get; }
+        public long Line { get; }
+        public long Offset { get; }
+        public string Reason { get; }
+        public string Raw { get; }
+
+        public void Save(SqliteConnection c, SqliteTransaction tx) => c.Execute(
+            "INSERT OR IGNORE INTO quarantine(file_path, line_number, byte_offset, reason, raw, quarantined_at) VALUES (@File, @Line, @Offset, @Reason, @Raw, @At)",
+            new { File, Line, Offset, Reason, Raw, At = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
+    }
+
+    /// <summary>Counts bytes read from the underlying (compressed) stream.</summary>
+    internal sealed class CountingStream : Stream
+    {
+        private readonly Stream _inner;
+        public CountingStream(Stream inner) { _inner = inner; }
+        public long BytesRead { get; private set; }
+        public override int Read(byte[] buffer, int offset, int count) { var n = _inner.Read(buffer, offset, count); BytesRead += n; return n; }
+        public override bool CanRead => true;
+        public override bool CanSeek => _inner.CanSeek;
+        public override bool CanWrite => false;
+        public override long Length => _inner.Length;
+        public override long Position { get => _inner.Position; set => _inner.Position = value; }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => _inner.Seek(offset, origin);
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing) { if (disposing) _inner.Dispose(); base.Dispose(disposing); }
+    }
+}

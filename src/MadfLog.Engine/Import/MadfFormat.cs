@@ -1,0 +1,312 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Text;
+
+namespace MadfLog.Engine.Import
+{
+    /// <summary>
+    /// The QuickLogger JSONL format: one JSON object per line, the events table's columns as snake_case
+    /// (camelCase accepted), details a nested object, unknown fields folded into details.
+    /// </summary>
+    public sealed class MadfFormat : ILogFormat
+    {
+        public string Name => "Madf";
+
+        public bool Recognizes(string path, ReadOnlySpan<byte> firstLine)
+        {
+            // A QuickLogger line names event_type (or eventType) at the top level.
+            return firstLine.IndexOf(Encoding.ASCII.GetBytes("\"event_type\"")) >= 0
+                || firstLine.IndexOf(Encoding.ASCII.GetBytes("\"eventType\"")) >= 0;
+        }
+
+        public ILineParser CreateParser(LogFileContext file) => new Parser(file.Options.Story);
+
+        internal enum Field
+        {
+            Unknown, Timestamp, EventType, Category, SessionId, StoryId, WorkflowId, AgentName, DurationMs, TokensUsed,
+            ContextPercent, Success, ConfidenceScore, Details, ImpactScore, TimeSavedOrWastedMs, UserSatisfactionDelta,
+            CreatedRule, PatternDetected, NeedsReview,
+        }
+
+        private static readonly Dictionary<string, Field> Fields = BuildFields();
+
+        private static Dictionary<string, Field> BuildFields()
+        {
+            var map = new Dictionary<string, Field>(StringComparer.Ordinal);
+            foreach (Field f in Enum.GetValues(typeof(Field)))
+                if (f != Field.Unknown) map[f.ToString().ToLowerInvariant()] = f;
+            return map;
+        }
+
+        /// <summary>Maps "event_type", "eventType", "EventType" to one field: lower-case, underscores dropped.</summary>
+        internal static Field Lookup(ReadOnlySpan<byte> name)
+        {
+            if (name.Length > 48) return Field.Unknown;
+            Span<char> buf = stackalloc char[48];
+            var n = 0;
+            foreach (var b in name)
+            {
+                if (b == (byte)'_') continue;
+                if (b >= 0x80) return Field.Unknown;
+                buf[n++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+            }
+            return Fields.TryGetValue(buf.Slice(0, n).ToString(), out var f) ? f : Field.Unknown;
+        }
+
+        internal static readonly long MinTimestamp = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        internal static readonly long MaxTimestamp = new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+
+        private sealed class Parser : ILineParser
+        {
+            private readonly string? _story;
+            private readonly List<KeyValuePair<string, byte[]>> _unknown = new List<KeyValuePair<string, byte[]>>();
+
+            public Parser(string? story) { _story = story; }
+
+            public long? EarliestPendingOffset => null;
+
+            public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)
+            {
+                try
+                {
+                    var row = ParseRow(line, out reason);
+                    if (row == null) return LineOutcome.Quarantined;
+                    row.DedupKey = Fnv64.Hash(line);
+                    output.Add(row);
+                    return LineOutcome.Parsed;
+                }
+                catch (JsonException ex)
+                {
+                    reason = "invalid JSON: " + ex.Message.Split('\n')[0].Replace(" LineNumber: 0 |", "");
+                    return LineOutcome.Quarantined;
+                }
+            }
+
+            private EventRow? ParseRow(ReadOnlySpan<byte> line, out string? reason)
+            {
+                _unknown.Clear();
+                var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 256 });
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reason = "not a JSON object";
+                    return null;
+                }
+                var row = new EventRow();
+                bool hasTs = false;
+                ReadOnlySpan<byte> details = default;
+                var hasDetails = false;
+                while (reader.Read())
+                {
+                    if (reader.TokenType == JsonTokenType.EndObject) break;
+                    var nameSpan = reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan;
+                    var field = reader.ValueIsEscaped ? Lookup(Encoding.UTF8.GetBytes(reader.GetString()!)) : Lookup(nameSpan);
+                    var fieldName = field == Field.Unknown ? reader.GetString()! : null;
+                    reader.Read();
+                    var isNull = reader.TokenType == JsonTokenType.Null;
+                    switch (field)
+                    {
+                        case Field.Timestamp:
+                            if (!TryTimestamp(ref reader, out var ts, out reason)) return null;
+                            row.Timestamp = ts; hasTs = true; break;
+                        case Field.EventType: row.EventType = Text(ref reader) ?? ""; break;
+                        case Field.Category: row.Category = Text(ref reader) ?? ""; break;
+                        case Field.SessionId: row.SessionId = Text(ref reader); break;
+                        case Field.StoryId: row.StoryId = Text(ref reader); break;
+                        case Field.WorkflowId: row.WorkflowId = Text(ref reader); break;
+                        case Field.AgentName: row.AgentName = Text(ref reader); break;
+                        case Field.DurationMs: if (!TryLong(ref reader, "duration_ms", out var d, out reason)) return null; row.DurationMs = d; break;
+                        case Field.TokensUsed: if (!TryLong(ref reader, "tokens_used", out var t, out reason)) return null; row.TokensUsed = t; break;
+                        case Field.TimeSavedOrWastedMs: if (!TryLong(ref reader, "time_saved_or_wasted_ms", out var w, out reason)) return null; row.TimeSavedOrWastedMs = w; break;
+                        case Field.CreatedRule: if (!TryLong(ref reader, "created_rule", out var cr, out reason)) return null; row.CreatedRule = cr; break;
+                        case Field.ContextPercent: if (!TryDouble(ref reader, "context_percent", out var cp, out reason)) return null; row.ContextPercent = cp; break;
+                        case Field.ConfidenceScore: if (!TryDouble(ref reader, "confidence_score", out var cs, out reason)) return null; row.ConfidenceScore = cs; break;
+                        case Field.ImpactScore: if (!TryDouble(ref reader, "impact_score", out var im, out reason)) return null; row.ImpactScore = im; break;
+                        case Field.UserSatisfactionDelta: if (!TryDouble(ref reader, "user_satisfaction_delta", out var us, out reason)) return null; row.UserSatisfactionDelta = us; break;
+                        case Field.Success: if (!TryBool(ref reader, "success", out var s, out reason)) return null; row.Success = s; break;
+                        case Field.PatternDetected: if (!TryBool(ref reader, "pattern_detected", out var pd, out reason)) return null; row.PatternDetected = pd ?? false; break;
+                        case Field.NeedsReview: if (!TryBool(ref reader, "needs_review", out var nr, out reason)) return null; row.NeedsReview = nr ?? false; break;
+                        case Field.Details:
+                            if (isNull) break;
+                            if (reader.TokenType != JsonTokenType.StartObject) { reason = "details: expected an object, got " + Describe(reader.TokenType); return null; }
+                            var start = (int)reader.TokenStartIndex;
+                            reader.Skip();
+                            details = line.Slice(start, (int)reader.BytesConsumed - start);
+                            hasDetails = true;
+                            break;
+                        default:
+                            var from = (int)reader.TokenStartIndex;
+                            reader.Skip();
+                            _unknown.Add(new KeyValuePair<string, byte[]>(fieldName!, line.Slice(from, (int)reader.BytesConsumed - from).ToArray()));
+                            break;
+                    }
+                }
+                // Anything after the object other than whitespace is not one JSON value per line.
+                if (reader.Read()) { reason = "unexpected text after the JSON object"; return null; }
+
+                if (!hasTs) { reason = "missing required field 'timestamp'"; return null; }
+                if (row.EventType.Length == 0) { reason = "missing required field 'event_type'"; return null; }
+                if (row.Category.Length == 0) { reason = "missing required field 'category'"; return null; }
+                if (row.StoryId == null && _story != null) row.StoryId = _story;
+
+                if (_unknown.Count == 0)
+                    row.Details = hasDetails ? Encoding.UTF8.GetString(details.ToArray()) : null;
+                else
+                    row.Details = MergeDetails(details, hasDetails);
+                if (row.Success == false || row.EventType.IndexOf("error", StringComparison.OrdinalIgnoreCase) >= 0)
+                    row.Message = EventDetails.Message(row.Details);
+                reason = null;
+                return row;
+            }
+
+            private string MergeDetails(ReadOnlySpan<byte> details, bool hasDetails)
+            {
+                using var ms = new MemoryStream();
+                using (var w = new Utf8JsonWriter(ms))
+                {
+                    w.WriteStartObject();
+                    var seen = new HashSet<string>(StringComparer.Ordinal);
+                    if (hasDetails)
+                    {
+                        using var doc = JsonDocument.Parse(details.ToArray());
+                        foreach (var p in doc.RootElement.EnumerateObject()) { seen.Add(p.Name); p.WriteTo(w); }
+                    }
+                    foreach (var u in _unknown)
+                    {
+                        if (!seen.Add(u.Key)) continue;
+                        w.WritePropertyName(u.Key);
+                        w.WriteRawValue(u.Value, skipInputValidation: true);
+                    }
+                    w.WriteEndObject();
+                }
+                return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
+            }
+        }
+
+        private static string Describe(JsonTokenType t) => t switch
+        {
+            JsonTokenType.String => "a string",
+            JsonTokenType.Number => "a number",
+            JsonTokenType.True or JsonTokenType.False => "a boolean",
+            JsonTokenType.StartArray => "an array",
+            JsonTokenType.StartObject => "an object",
+            _ => t.ToString().ToLowerInvariant(),
+        };
+
+        private static string? Text(ref Utf8JsonReader r)
+        {
+            switch (r.TokenType)
+            {
+                case JsonTokenType.String: return r.GetString();
+                case JsonTokenType.Number: return Encoding.UTF8.GetString(r.ValueSpan.ToArray());
+                case JsonTokenType.Null: return null;
+                default: r.Skip(); return null;
+            }
+        }
+
+        private static bool TryTimestamp(ref Utf8JsonReader r, out long ms, out string? reason)
+        {
+            ms = 0; reason = null;
+            if (r.TokenType == JsonTokenType.Number)
+            {
+                if (!r.TryGetInt64(out ms)) { if (r.TryGetDouble(out var dbl)) ms = (long)dbl; else { reason = "timestamp: not a number of milliseconds"; return false; } }
+            }
+            else if (r.TokenType == JsonTokenType.String)
+            {
+                if (!r.TryGetDateTimeOffset(out var dto))
+                {
+                    var s = r.GetString();
+                    if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out dto))
+                    {
+                        if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ms)) goto check;
+                        reason = $"timestamp: '{Shorten(s)}' is not ISO-8601 or epoch milliseconds";
+                        return false;
+                    }
+                }
+                ms = dto.ToUnixTimeMilliseconds();
+            }
+            else
+            {
+                reason = "timestamp: expected a string or a number, got " + Describe(r.TokenType);
+                return false;
+            }
+        check:
+            if (ms < MinTimestamp || ms > MaxTimestamp)
+            {
+                reason = $"timestamp: {ms} is outside 2000-2100 as epoch milliseconds (seconds given?)";
+                return false;
+            }
+            return true;
+        }
+
+        private static bool TryLong(ref Utf8JsonReader r, string name, out long? value, out string? reason)
+        {
+            value = null; reason = null;
+            switch (r.TokenType)
+            {
+                case JsonTokenType.Null: return true;
+                case JsonTokenType.Number:
+                    if (r.TryGetInt64(out var l)) { value = l; return true; }
+                    if (r.TryGetDouble(out var d) && d >= long.MinValue && d <= long.MaxValue) { value = (long)Math.Round(d); return true; }
+                    break;
+                case JsonTokenType.String:
+                    var s = r.GetString();
+                    if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ls)) { value = ls; return true; }
+                    if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var ds)) { value = (long)Math.Round(ds); return true; }
+                    reason = $"{name}: expected a number, got the string '{Shorten(s)}'";
+                    return false;
+            }
+            reason = $"{name}: expected a number, got {Describe(r.TokenType)}";
+            if (r.TokenType == JsonTokenType.StartArray || r.TokenType == JsonTokenType.StartObject) r.Skip();
+            return false;
+        }
+
+        private static bool TryDouble(ref Utf8JsonReader r, string name, out double? value, out string? reason)
+        {
+            value = null; reason = null;
+            switch (r.TokenType)
+            {
+                case JsonTokenType.Null: return true;
+                case JsonTokenType.Number:
+                    if (r.TryGetDouble(out var d)) { value = d; return true; }
+                    break;
+                case JsonTokenType.String:
+                    var s = r.GetString();
+                    if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var ds)) { value = ds; return true; }
+                    reason = $"{name}: expected a number, got the string '{Shorten(s)}'";
+                    return false;
+            }
+            reason = $"{name}: expected a number, got {Describe(r.TokenType)}";
+            return false;
+        }
+
+        private static bool TryBool(ref Utf8JsonReader r, string name, out bool? value, out string? reason)
+        {
+            value = null; reason = null;
+            switch (r.TokenType)
+            {
+                case JsonTokenType.Null: return true;
+                case JsonTokenType.True: value = true; return true;
+                case JsonTokenType.False: value = false; return true;
+                case JsonTokenType.Number:
+                    if (r.TryGetInt32(out var i) && (i == 0 || i == 1)) { value = i == 1; return true; }
+                    break;
+                case JsonTokenType.String:
+                    var s = r.GetString();
+                    if (s == "true" || s == "1" || s == "True") { value = true; return true; }
+                    if (s == "false" || s == "0" || s == "False") { value = false; return true; }
+                    reason = $"{name}: expected true/false/0/1, got the string '{Shorten(s)}'";
+                    return false;
+            }
+            reason = $"{name}: expected true/false/0/1, got {Describe(r.TokenType)}";
+            return false;
+        }
+
+        private static string Shorten(string? s) => s == null ? "" : s.Length <= 40 ? s : s.Substring(0, 40) + "…";
+    }
+}

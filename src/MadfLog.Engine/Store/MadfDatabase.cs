@@ -1,0 +1,129 @@
+using System;
+using System.IO;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Store
+{
+    /// <summary>
+    /// Opens (and creates or migrates) a MadfLog SQLite store. WAL and a busy timeout let analysis
+    /// run while an import writes. Every failure becomes a <see cref="MadfException"/> naming the file.
+    /// </summary>
+    public static class MadfDatabase
+    {
+        private const int SqliteReadOnly = 8, SqliteCantOpen = 14, SqliteNotADb = 26, SqliteCorrupt = 11, SqlitePerm = 3;
+
+        /// <summary>Opens the store for reading and writing, creating it (and its folder) when missing.</summary>
+        public static SqliteConnection Open(string? path, bool forWrite = true)
+        {
+            var full = Path.GetFullPath(string.IsNullOrWhiteSpace(path) ? StoreLocation.DefaultDatabasePath() : path!);
+            var exists = File.Exists(full);
+            if (!exists && !forWrite)
+                throw new MadfException("DatabaseNotFound", MadfErrorKind.NotFound,
+                    $"The MadfLog database '{full}' does not exist. Import logs first (Import-MadfLog) or pass -Database.", full);
+
+            var readOnlyFile = exists && (File.GetAttributes(full) & FileAttributes.ReadOnly) != 0;
+            if (readOnlyFile && forWrite)
+                throw new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
+                    $"The MadfLog database '{full}' is read-only, so nothing can be written to it. Make it writable or pass another -Database.", full);
+
+            if (!exists)
+            {
+                var dir = Path.GetDirectoryName(full);
+                if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+            }
+
+            var builder = new SqliteConnectionStringBuilder
+            {
+                DataSource = full,
+                Mode = readOnlyFile ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+                Pooling = false,
+                DefaultTimeout = 60,
+            };
+            var connection = new SqliteConnection(builder.ToString());
+            try
+            {
+                connection.Open();
+                connection.Execute("PRAGMA busy_timeout = 10000;");
+                if (!readOnlyFile)
+                {
+                    connection.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+                }
+                connection.Execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;");
+                Migrate(connection, full, readOnlyFile);
+                return connection;
+            }
+            catch (SqliteException ex)
+            {
+                connection.Dispose();
+                throw Translate(ex, full);
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Turns SQLite's codes into errors a user can act on.</summary>
+        public static MadfException Translate(SqliteException ex, string path)
+        {
+            switch (ex.SqliteErrorCode)
+            {
+                case SqliteNotADb:
+                case SqliteCorrupt:
+                    return new MadfException("DatabaseNotMadfLog", MadfErrorKind.InvalidData,
+                        $"'{path}' is not a MadfLog database (SQLite says: {ex.Message.TrimEnd('.')}). Pass -Database with a MadfLog database or a new file name.", path, ex);
+                case SqliteReadOnly:
+                case SqlitePerm:
+                    return new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
+                        $"The MadfLog database '{path}' cannot be written ({ex.Message.TrimEnd('.')}).", path, ex);
+                case SqliteCantOpen:
+                    return new MadfException("DatabaseCannotOpen", MadfErrorKind.Io,
+                        $"The MadfLog database '{path}' cannot be opened ({ex.Message.TrimEnd('.')}). Check the folder exists and is writable.", path, ex);
+                default:
+                    return new MadfException("DatabaseError", MadfErrorKind.Io, $"SQLite error on '{path}': {ex.Message}", path, ex);
+            }
+        }
+
+        private static void Migrate(SqliteConnection connection, string path, bool readOnly)
+        {
+            var hasVersionTable = connection.ExecuteScalar<long>(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'") > 0;
+            var version = 0;
+            if (hasVersionTable)
+            {
+                version = connection.ExecuteScalar<int?>("SELECT max(version) FROM schema_version") ?? 0;
+            }
+            else
+            {
+                var tables = connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type='table'");
+                if (tables > 0)
+                    throw new MadfException("DatabaseNotMadfLog", MadfErrorKind.InvalidData,
+                        $"'{path}' is a SQLite database but not a MadfLog one (it has no schema_version table). Pass -Database with a new file name.", path);
+            }
+
+            if (version > Schema.CurrentVersion)
+                throw new MadfException("DatabaseTooNew", MadfErrorKind.VersionMismatch,
+                    $"The MadfLog database '{path}' has schema version {version}, newer than this module understands ({Schema.CurrentVersion}). Update the MadfLog module.", path);
+            if (version == Schema.CurrentVersion) return;
+            if (readOnly)
+                throw new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
+                    $"The MadfLog database '{path}' needs an upgrade from schema {version} to {Schema.CurrentVersion} but is read-only.", path);
+
+            using var tx = connection.BeginTransaction();
+            connection.Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)", transaction: tx);
+            foreach (var migration in Schema.MigrationsAfter(version))
+            {
+                connection.Execute(migration.Value, transaction: tx);
+                connection.Execute("INSERT INTO schema_version(version, applied) VALUES (@v, @t)",
+                    new { v = migration.Key, t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
+            }
+            tx.Commit();
+        }
+
+        /// <summary>The schema version of an open store.</summary>
+        public static int SchemaVersion(SqliteConnection connection) =>
+            connection.ExecuteScalar<int?>("SELECT max(version) FROM schema_version") ?? 0;
+    }
+}

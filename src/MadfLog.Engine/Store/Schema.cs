@@ -1,0 +1,111 @@
+using System.Collections.Generic;
+
+namespace MadfLog.Engine.Store
+{
+    /// <summary>
+    /// Forward-only schema migrations. Version N's script turns a version N-1 database into version N.
+    /// Never edit a released script; add the next one. Numbers are reserved per concern so parallel work
+    /// does not collide: 1 foundation, 2 transcript import, 3 patterns, 4 query summaries, 5 rules, 6 lifecycle.
+    /// </summary>
+    public static class Schema
+    {
+        private static readonly SortedDictionary<int, string> Scripts = new SortedDictionary<int, string>
+        {
+            [1] = Foundation,
+        };
+
+        /// <summary>The schema version this build writes.</summary>
+        public static int CurrentVersion
+        {
+            get { var last = 0; foreach (var k in Scripts.Keys) last = k; return last; }
+        }
+
+        public static IEnumerable<KeyValuePair<int, string>> MigrationsAfter(int version)
+        {
+            foreach (var pair in Scripts)
+                if (pair.Key > version) yield return pair;
+        }
+
+        /// <summary>Registers a migration; used by concerns that own their tables (called from static constructors).</summary>
+        internal static void Register(int version, string sql)
+        {
+            lock (Scripts) { if (!Scripts.ContainsKey(version)) Scripts[version] = sql; }
+        }
+
+        // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.
+        // dedup_key is a 64-bit hash of what makes an event unique (the raw line, or a format's own id),
+        // so re-importing a file or a copy of its lines adds nothing.
+        private const string Foundation = @"
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    timestamp INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    session_id TEXT,
+    story_id TEXT,
+    workflow_id TEXT,
+    agent_name TEXT,
+    duration_ms INTEGER,
+    tokens_used INTEGER,
+    context_percent REAL,
+    success INTEGER,
+    confidence_score REAL,
+    details TEXT,
+    impact_score REAL,
+    time_saved_or_wasted_ms INTEGER,
+    user_satisfaction_delta REAL,
+    created_rule INTEGER,
+    pattern_detected INTEGER NOT NULL DEFAULT 0,
+    needs_review INTEGER NOT NULL DEFAULT 0,
+    pattern_id INTEGER,
+    dedup_key INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX ix_events_dedup ON events(dedup_key);
+CREATE INDEX ix_events_timestamp ON events(timestamp);
+CREATE INDEX ix_events_story ON events(story_id, timestamp);
+CREATE INDEX ix_events_session ON events(session_id, timestamp);
+
+-- One row per input file ever seen: its identity (hash of its first bytes) and how far it has been read.
+CREATE TABLE import_files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    head_length INTEGER NOT NULL,
+    head_hash INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    lines INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    last_write_utc INTEGER NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0,
+    first_imported INTEGER NOT NULL,
+    last_imported INTEGER NOT NULL
+);
+CREATE INDEX ix_import_files_path ON import_files(path);
+CREATE INDEX ix_import_files_head ON import_files(head_hash);
+
+-- Every line that could not become an event, with why; nothing is silently dropped.
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    file_path TEXT NOT NULL,
+    line_number INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    quarantined_at INTEGER NOT NULL,
+    UNIQUE(file_path, byte_offset, raw)
+);
+
+-- One row per Import-MadfLog run, for health checks (when did the logger last deliver?).
+CREATE TABLE import_runs (
+    id INTEGER PRIMARY KEY,
+    started INTEGER NOT NULL,
+    finished INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    lines_read INTEGER NOT NULL,
+    imported INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL,
+    quarantined INTEGER NOT NULL
+);
+";
+    }
+}

@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using MadfLog.Engine.Import;
+
+namespace MadfLog.Commands.Import
+{
+    /// <summary>
+    /// Imports JSONL logs (files, folders, wildcards; .jsonl and .jsonl.gz) into the store, exactly once:
+    /// only lines not read before are read, and every line becomes an event or a quarantined line.
+    /// </summary>
+    [Cmdlet(VerbsData.Import, "MadfLog", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [OutputType(typeof(ImportResult))]
+    public sealed class ImportMadfLogCommand : MadfCmdlet
+    {
+        private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
+        private const int MaxReportedLines = 20;
+
+        private readonly List<string> _files = new List<string>();
+        private CancellationTokenSource? _stop;
+
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] Path { get; set; } = Array.Empty<string>();
+
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+        [Alias("PSPath", "LP")]
+        [ValidateNotNullOrEmpty]
+        public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+        /// <summary>Auto recognises each file; Madf (QuickLogger) or ClaudeCode forces one.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(LogFormatCompleter))]
+        [ValidateNotNullOrEmpty]
+        public string Format { get; set; } = "Auto";
+
+        /// <summary>Story id for events that carry none.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Story { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var literal = ParameterSetName == LiteralPathSet;
+            _files.AddRange(ResolvePaths(literal ? LiteralPath : Path, literal));
+        }
+
+        protected override void EndProcessing()
+        {
+            if (_files.Count == 0) return;
+            var options = new ImportOptions { DatabasePath = DatabasePath, Format = Format, Story = Story };
+            var importer = new LogImporter(options);
+
+            // -WhatIf/-Confirm: decide per file, from what would be read.
+            var plan = Engine(() => importer.Plan(_files));
+            var approved = new List<string>();
+            foreach (var item in plan)
+            {
+                var action = item.NothingNew
+                    ? "Check for new lines (none since last import)"
+                    : $"Import {(item.Length - item.StartOffset):N0} new bytes ({item.Format}) into {options.DatabasePath}";
+                if (ShouldProcess(item.Path, action)) approved.Add(item.Path);
+            }
+            if (approved.Count == 0) return;
+
+            var messages = new BlockingCollection<object>();
+            var reported = 0;
+            var unreported = 0L;
+            options.OnIssue = issue =>
+            {
+                if (issue.ErrorId == "LineQuarantined" && Interlocked.Increment(ref reported) > MaxReportedLines)
+                {
+                    Interlocked.Increment(ref unreported);
+                    return;
+                }
+                messages.Add(issue);
+            };
+            ImportProgress? latest = null;
+            options.Progress = new Reporter(p => { Interlocked.Exchange(ref latest, p); });
+            _stop = new CancellationTokenSource();
+            options.Cancellation = _stop.Token;
+
+            var work = Task.Run(() => importer.Import(approved));
+            var progress = new ProgressRecord(1, "Import-MadfLog", "Reading logs");
+            var shown = false;
+            while (!work.Wait(100))
+            {
+                Drain(messages);
+                var p = Interlocked.Exchange(ref latest, null);
+                if (p != null)
+                {
+                    progress.StatusDescription = $"{p.FileIndex + 1}/{p.FileCount}: {System.IO.Path.GetFileName(p.File)} ({p.Events:N0} events)";
+                    progress.PercentComplete = (int)Math.Min(100, 100.0 * (p.FileIndex + (p.BytesTotal > 0 ? (double)p.BytesRead / p.BytesTotal : 1)) / Math.Max(1, p.FileCount));
+                    WriteProgress(progress);
+                    shown = true;
+                }
+            }
+            Drain(messages);
+            if (shown)
+            {
+                progress.RecordType = ProgressRecordType.Completed;
+                WriteProgress(progress);
+            }
+
+            ImportResult result;
+            try
+            {
+                result = work.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                return; // Ctrl+C: committed batches stay, the next run resumes.
+            }
+            catch (Engine.Store.MadfException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex));
+                return;
+            }
+            if (unreported > 0)
+                WriteWarning($"{unreported:N0} more lines were quarantined; see them with Get-MadfQuarantine -Database '{result.Database}'.");
+            WriteObject(result);
+        }
+
+        protected override void StopProcessing() => _stop?.Cancel();
+
+        private void Drain(BlockingCollection<object> messages)
+        {
+            while (messages.TryTake(out var m))
+            {
+                if (m is ImportIssue issue)
+                {
+                    var category = issue.ErrorId == "FileUnreadable" ? ErrorCategory.ReadError : ErrorCategory.InvalidData;
+                    WriteError(new ErrorRecord(new FormatException(issue.ToString()), issue.ErrorId, category, issue));
+                }
+            }
+        }
+
+        private sealed class Reporter : IProgress<ImportProgress>
+        {
+            private readonly Action<ImportProgress> _report;
+            public Reporter(Action<ImportProgress> report) { _report = report; }
+            public void Report(ImportProgress value) => _report(value);
+        }
+    }
+
+    /// <summary>Completes -Format with the formats the engine knows.</summary>
+    public sealed class LogFormatCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters)
+        {
+            return new[] { "Auto" }.Concat(LogFormats.Names)
+                .Where(n => n.StartsWith(wordToComplete ?? "", StringComparison.OrdinalIgnoreCase))
+                .Select(n => new CompletionResult(n, n, CompletionResultType.ParameterValue, n));
+        }
+    }
+}

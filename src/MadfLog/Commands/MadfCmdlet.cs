@@ -1,0 +1,98 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Management.Automation;
+using MadfLog.Engine.Store;
+
+namespace MadfLog.Commands
+{
+    /// <summary>Shared plumbing for MadfLog cmdlets: -Database, path resolution, and engine errors as ErrorRecords.</summary>
+    public abstract class MadfCmdlet : PSCmdlet
+    {
+        /// <summary>The MadfLog database; default $env:MADFLOG_DB, else the per-user data folder.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Database { get; set; }
+
+        /// <summary>-Database resolved against the PowerShell location (not the process's working directory).</summary>
+        protected string DatabasePath =>
+            Database == null ? StoreLocation.DefaultDatabasePath() : ResolveOutputPath(Database);
+
+        /// <summary>A path that may not exist yet, resolved against the current PowerShell location.</summary>
+        protected string ResolveOutputPath(string path) =>
+            SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+        /// <summary>Resolves -Path (wildcards) or -LiteralPath to file-system paths; missing items become ObjectNotFound errors.</summary>
+        protected List<string> ResolvePaths(IEnumerable<string> paths, bool literal)
+        {
+            var resolved = new List<string>();
+            foreach (var path in paths)
+            {
+                try
+                {
+                    if (literal)
+                    {
+                        var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+                        if (!File.Exists(full) && !Directory.Exists(full))
+                            throw new ItemNotFoundException($"Cannot find path '{full}' because it does not exist.");
+                        resolved.Add(full);
+                    }
+                    else
+                    {
+                        var found = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out var provider);
+                        if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+                        {
+                            WriteError(new ErrorRecord(new ArgumentException($"'{path}' is not a file-system path."),
+                                "PathNotFileSystem", ErrorCategory.InvalidArgument, path));
+                            continue;
+                        }
+                        resolved.AddRange(found);
+                    }
+                }
+                catch (ItemNotFoundException ex)
+                {
+                    WriteError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
+                }
+                catch (System.Management.Automation.DriveNotFoundException ex)
+                {
+                    WriteError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
+                }
+            }
+            return resolved;
+        }
+
+        protected static ErrorRecord ToErrorRecord(MadfException ex) =>
+            new ErrorRecord(ex, ex.ErrorId, Category(ex.Kind), ex.Target);
+
+        protected static ErrorCategory Category(MadfErrorKind kind) => kind switch
+        {
+            MadfErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+            MadfErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+            MadfErrorKind.InvalidData => ErrorCategory.InvalidData,
+            MadfErrorKind.ReadOnly => ErrorCategory.PermissionDenied,
+            MadfErrorKind.VersionMismatch => ErrorCategory.InvalidData,
+            MadfErrorKind.OperationStopped => ErrorCategory.OperationStopped,
+            MadfErrorKind.NativeLibrary => ErrorCategory.ResourceUnavailable,
+            _ => ErrorCategory.WriteError,
+        };
+
+        /// <summary>Runs engine work; an engine failure terminates the cmdlet with its specific error id.</summary>
+        protected T Engine<T>(Func<T> work)
+        {
+            try
+            {
+                return work();
+            }
+            catch (MadfException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex));
+                throw; // not reached
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, "AccessDenied", ErrorCategory.PermissionDenied, null));
+                throw;
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.IO;
+using Dapper;
+using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Store
+{
+    public class DatabaseTests
+    {
+        [Fact]
+        public void ANewDatabaseIsCreatedInWalModeAtTheCurrentSchema()
+        {
+            using var t = TestPaths.NewTemp();
+            var db = Path.Combine(t.Path, "deep", "er", "m.db");
+            using var c = MadfDatabase.Open(db);
+            Assert.Equal("wal", c.ExecuteScalar<string>("PRAGMA journal_mode"));
+            Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+            Assert.True(c.ExecuteScalar<long>("PRAGMA busy_timeout") >= 5000);
+        }
+
+        [Fact]
+        public void AFileThatIsNotADatabaseIsRefusedClearly()
+        {
+            using var t = TestPaths.NewTemp();
+            File.WriteAllText(t.Db, "this is a text file, not SQLite, and it is long enough to have a header........");
+            var ex = Assert.Throws<MadfException>(() => MadfDatabase.Open(t.Db));
+            Assert.Equal("DatabaseNotMadfLog", ex.ErrorId);
+            Assert.Contains(t.Db, ex.Message);
+        }
+
+        [Fact]
+        public void AnotherApplicationsSqliteDatabaseIsRefused()
+        {
+            using var t = TestPaths.NewTemp();
+            using (var c = new SqliteConnection("Data Source=" + t.Db)) { c.Open(); c.Execute("CREATE TABLE other(x)"); }
+            Assert.Equal("DatabaseNotMadfLog", Assert.Throws<MadfException>(() => MadfDatabase.Open(t.Db)).ErrorId);
+        }
+
+        [Fact]
+        public void ANewerSchemaIsRefusedAndAnOlderOneIsMigrated()
+        {
+            using var t = TestPaths.NewTemp();
+            using (var c = MadfDatabase.Open(t.Db)) c.Execute("INSERT INTO schema_version VALUES (999, 0)");
+            var ex = Assert.Throws<MadfException>(() => MadfDatabase.Open(t.Db));
+            Assert.Equal("DatabaseTooNew", ex.ErrorId);
+            Assert.Contains("999", ex.Message);
+
+            // A version-1 database (only the foundation script applied) is brought forward.
+            var old = Path.Combine(t.Path, "old.db");
+            using (var c = new SqliteConnection("Data Source=" + old))
+            {
+                c.Open();
+                c.Execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)");
+                foreach (var m in Schema.MigrationsAfter(0)) { c.Execute(m.Value); c.Execute("INSERT INTO schema_version VALUES (@v, 0)", new { v = m.Key }); break; }
+            }
+            using (var c = MadfDatabase.Open(old)) Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+        }
+
+        [Fact]
+        public void AReadOnlyDatabaseCanBeReadButNotWritten()
+        {
+            using var t = TestPaths.NewTemp();
+            using (MadfDatabase.Open(t.Db)) { }
+            File.SetAttributes(t.Db, FileAttributes.ReadOnly);
+            try
+            {
+                var ex = Assert.Throws<MadfException>(() => MadfDatabase.Open(t.Db));
+                Assert.Equal("DatabaseReadOnly", ex.ErrorId);
+                using var reader = MadfDatabase.Open(t.Db, forWrite: false);
+                Assert.Equal(0, reader.ExecuteScalar<long>("SELECT count(*) FROM events"));
+            }
+            finally { File.SetAttributes(t.Db, FileAttributes.Normal); }
+        }
+
+        [Fact]
+        public void AMissingDatabaseIsNotCreatedByReaders()
+        {
+            using var t = TestPaths.NewTemp();
+            Assert.Equal("DatabaseNotFound", Assert.Throws<MadfException>(() => MadfDatabase.Open(t.Db, forWrite: false)).ErrorId);
+            Assert.False(File.Exists(t.Db));
+        }
+    }
+}

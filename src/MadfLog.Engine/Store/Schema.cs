@@ -12,6 +12,7 @@ namespace MadfLog.Engine.Store
         private static readonly SortedDictionary<int, string> Scripts = new SortedDictionary<int, string>
         {
             [1] = Foundation,
+            [3] = Patterns,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -31,6 +32,22 @@ namespace MadfLog.Engine.Store
         {
             lock (Scripts) { if (!Scripts.ContainsKey(version)) Scripts[version] = sql; }
         }
+
+        // Error patterns mined from messages; ids are stable across imports (templates are refined in place).
+        private const string Patterns = @"
+CREATE TABLE patterns (
+    id INTEGER PRIMARY KEY,
+    template TEXT NOT NULL,
+    token_count INTEGER NOT NULL,
+    error_class TEXT NOT NULL DEFAULT 'Other',
+    event_count INTEGER NOT NULL DEFAULT 0,
+    first_seen INTEGER,
+    last_seen INTEGER,
+    example TEXT,
+    created INTEGER NOT NULL
+);
+CREATE INDEX ix_events_pattern ON events(pattern_id, timestamp);
+";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.
         // dedup_key is a 64-bit hash of what makes an event unique (the raw line, or a format's own id),

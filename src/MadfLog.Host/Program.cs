@@ -133,7 +133,10 @@ error was written, else 0.";
             try
             {
                 ps.Invoke(null, output);
-                code = host.ShouldExit ? host.ExitCode : ps.HadErrors || sawError ? 1 : 0;
+                // silenced errors (-ErrorAction SilentlyContinue) do not fail the run
+                code = host.ShouldExit ? host.ExitCode : sawError ? 1 : 0;
+                // 'exit N' in a -File script ends the script, not the host: PowerShell leaves N in $LASTEXITCODE.
+                if (file != null && !host.ShouldExit && runspace.SessionStateProxy.GetVariable("LASTEXITCODE") is int last && last != 0) code = last;
             }
             catch (RuntimeException ex)
             {

@@ -15,12 +15,6 @@ using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Import
 {
-    /// <summary>Work done on a batch of new events inside the import transaction (e.g. pattern assignment).</summary>
-    public interface IImportEnricher
-    {
-        void Enrich(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction);
-    }
-
     /// <summary>
     /// Streams log files into the store, exactly once. One thread reads and parses, the calling thread
     /// writes; each batch of events, its quarantined lines and the file's new read position commit in one
@@ -29,13 +23,6 @@ namespace MadfLog.Engine.Import
     public sealed class LogImporter
     {
         internal const int HeadBytes = 1024;
-        private static readonly List<IImportEnricher> Enrichers = new List<IImportEnricher>();
-
-        /// <summary>Registers work to run on every batch before it is written.</summary>
-        public static void RegisterEnricher(IImportEnricher enricher)
-        {
-            lock (Enrichers) { if (!Enrichers.Any(e => e.GetType() == enricher.GetType())) Enrichers.Add(enricher); }
-        }
 
         private readonly ImportOptions _options;
 
@@ -77,8 +64,7 @@ namespace MadfLog.Engine.Import
             using var connection = MadfDatabase.Open(_options.DatabasePath);
             result.Database = connection.DataSource;
             var cursors = FileCursor.LoadAll(connection);
-            IImportEnricher[] enrichers;
-            lock (Enrichers) enrichers = Enrichers.ToArray();
+            var stages = ImportStages.Create();
 
             using var queue = new BlockingCollection<Batch>(boundedCapacity: 3);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(_options.Cancellation);
@@ -108,9 +94,10 @@ namespace MadfLog.Engine.Import
                         batch.Cursor.Save(connection, tx);
                         if (batch.Events.Count > 0)
                         {
-                            foreach (var enricher in enrichers) enricher.Enrich(batch.Events, connection, tx);
-                            using var writer = new EventWriter(connection, tx);
-                            var inserted = writer.Write(batch.Events);
+                            foreach (var stage in stages) stage.BeforeWrite(batch.Events, connection, tx);
+                            int inserted;
+                            using (var writer = new EventWriter(connection, tx)) inserted = writer.Write(batch.Events);
+                            foreach (var stage in stages) stage.AfterWrite(batch.Events, connection, tx);
                             file.Imported += inserted;
                             file.Duplicates += batch.Events.Count - inserted;
                         }

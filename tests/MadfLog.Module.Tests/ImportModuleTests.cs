@@ -3,6 +3,7 @@ using System.Collections;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using System.Collections.Generic;
 using Xunit;
 
 namespace MadfLog.Module.Tests
@@ -201,6 +202,39 @@ namespace MadfLog.Module.Tests
             var script = ModuleFixture.RunHost(t.Path, "-File", "script.ps1", "world");
             Assert.Equal(4, script.ExitCode);
             Assert.Contains("hello world", script.StdOut);
+        }
+    }
+}
+
+namespace MadfLog.Module.Tests
+{
+    [Collection("module")]
+    public class HelpTests
+    {
+        private readonly ModuleFixture _m;
+        public HelpTests(ModuleFixture m) { _m = m; }
+
+        [Fact]
+        public void EveryCmdletHasHelpWithSynopsisParameterDescriptionsAndAnExample()
+        {
+            foreach (var name in _m.Module.ExportedCmdlets.Keys)
+            {
+                var r = _m.Run("Get-Help $n -Full", new Hashtable { ["n"] = name });
+                Assert.Empty(r.AllErrors);
+                var help = Assert.Single(r.Output);
+                var synopsis = help.Properties["Synopsis"].Value?.ToString() ?? "";
+                Assert.False(synopsis.StartsWith(name) || synopsis.Length < 20, $"{name} has no synopsis: '{synopsis}'");
+                var examples = r.Output[0].Properties["examples"].Value as PSObject;
+                Assert.True(examples != null, $"{name} has no examples");
+                var parameters = (PSObject)help.Properties["parameters"].Value;
+                var list = ((PSObject)parameters).Properties["parameter"].Value;
+                foreach (var p in (list is object[] arr ? arr.Cast<PSObject>() : new[] { (PSObject)list }))
+                {
+                    var pname = p.Properties["name"].Value?.ToString();
+                    var desc = p.Properties["description"]?.Value;
+                    Assert.True(desc != null, $"{name} -{pname} has no description");
+                }
+            }
         }
     }
 }

@@ -4,6 +4,13 @@ using MadfLog.Engine.Store;
 namespace MadfLog.Commands.Import
 {
     /// <summary>Lists the input lines that could not become events, with file, line number, reason and raw text.</summary>
+    /// <remarks>
+    /// <para>Import-MadfLog never drops a line silently: a line that is not valid JSON or lacks a required field is kept in the quarantine table. Fix the source and import it again, or inspect the reasons here.</para>
+    /// </remarks>
+    /// <example>
+    /// <code>Get-MadfQuarantine madf-2026-11-* | Where-Object Reason -like '*timestamp*'</code>
+    /// Shows the quarantined lines of November's QuickLogger files whose timestamp could not be read.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfQuarantine")]
     [OutputType(typeof(QuarantinedLine))]
     public sealed class GetMadfQuarantineCommand : MadfCmdlet
@@ -13,6 +20,7 @@ namespace MadfLog.Commands.Import
         [SupportsWildcards]
         public string? File { get; set; }
 
+        /// <summary>Return at most this many lines.</summary>
         [Parameter]
         [ValidateRange(1, int.MaxValue)]
         public int First { get; set; }

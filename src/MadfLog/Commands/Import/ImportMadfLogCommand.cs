@@ -10,9 +10,25 @@ using MadfLog.Engine.Import;
 namespace MadfLog.Commands.Import
 {
     /// <summary>
-    /// Imports JSONL logs (files, folders, wildcards; .jsonl and .jsonl.gz) into the store, exactly once:
-    /// only lines not read before are read, and every line becomes an event or a quarantined line.
+    /// Imports JSONL logs (files, folders, wildcards; .jsonl and .jsonl.gz) into the MadfLog store, exactly once.
     /// </summary>
+    /// <remarks>
+    /// <para>Import-MadfLog reads QuickLogger JSONL files (one event per line) and Claude Code session transcripts. Folders are walked recursively for *.jsonl and *.jsonl.gz files.</para>
+    /// <para>Each file is remembered by its path and a hash of its first bytes, with the byte offset of the last complete line, so a daily run reads only new lines; a moved (rotated) file is recognised, a truncated one is read again, and duplicate lines add nothing. A last line without its newline is left for the next run.</para>
+    /// <para>Every line becomes an event or is quarantined with its file, line number and reason (see Get-MadfQuarantine); each quarantined line is also a non-terminating LineQuarantined error. The run returns one ImportResult.</para>
+    /// </remarks>
+    /// <example>
+    /// <code>Import-MadfLog -Path ./logs</code>
+    /// Imports every new line of every *.jsonl and *.jsonl.gz file under ./logs into the default database.
+    /// </example>
+    /// <example>
+    /// <code>Get-ChildItem ~/.claude/projects -Recurse -Filter *.jsonl | Import-MadfLog -Database ./team.db | Where-Object Quarantined -gt 0</code>
+    /// Imports Claude Code transcripts into ./team.db and shows the result only if some lines were quarantined.
+    /// </example>
+    /// <example>
+    /// <code>Import-MadfLog ./logs/madf-*.jsonl -WhatIf</code>
+    /// Shows how many new bytes each file would contribute, without reading or writing anything.
+    /// </example>
     [Cmdlet(VerbsData.Import, "MadfLog", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(ImportResult))]
     public sealed class ImportMadfLogCommand : MadfCmdlet
@@ -23,11 +39,13 @@ namespace MadfLog.Commands.Import
         private readonly List<string> _files = new List<string>();
         private CancellationTokenSource? _stop;
 
+        /// <summary>Files or folders to import; wildcards are expanded.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         public string[] Path { get; set; } = Array.Empty<string>();
 
+        /// <summary>Files or folders to import, used exactly as typed (no wildcard expansion).</summary>
         [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
         [Alias("PSPath", "LP")]
         [ValidateNotNullOrEmpty]

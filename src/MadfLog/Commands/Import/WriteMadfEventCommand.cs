@@ -8,15 +8,25 @@ using MadfLog.Engine.Store;
 
 namespace MadfLog.Commands.Import
 {
-    /// <summary>Appends one event to today's QuickLogger file (madf-YYYY-MM-DD.jsonl) in a log folder; safe with concurrent writers.</summary>
+    /// <summary>Appends one event to today's QuickLogger log file (madf-YYYY-MM-DD.jsonl, UTC date) in a log folder.</summary>
+    /// <remarks>
+    /// <para>Each event is written as one whole line in one append under a machine-wide lock per file, so scripts, jobs and agents can log to the same folder at once. Import the folder later with Import-MadfLog.</para>
+    /// <para>Objects with matching property names (EventType, Category, AgentName, StoryId, ...) can be piped in.</para>
+    /// </remarks>
+    /// <example>
+    /// <code>Write-MadfEvent -EventType tool_call -Category error -Message 'File does not exist: src/a.py' -Agent dev -Story 1.2 -Success $false -Details @{ tool = 'Read' }</code>
+    /// Logs a failed tool call of the dev agent in story 1.2.
+    /// </example>
     [Cmdlet(VerbsCommunications.Write, "MadfEvent", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(FileInfo))]
     public sealed class WriteMadfEventCommand : PSCmdlet
     {
+        /// <summary>The kind of event: tool_call, llm_call, human_interaction, step, error, ...</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string EventType { get; set; } = "";
 
+        /// <summary>The event's category (for human_interaction: clarification, approval, correction, rejection, interruption).</summary>
         [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string Category { get; set; } = "";
@@ -25,19 +35,33 @@ namespace MadfLog.Commands.Import
         [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
         public string? Message { get; set; }
 
+        /// <summary>The agent session the event belongs to.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public string? SessionId { get; set; }
+        /// <summary>The story being worked on, e.g. 1.2.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)][Alias("Story")] public string? StoryId { get; set; }
+        /// <summary>The workflow (or project) the event belongs to.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public string? WorkflowId { get; set; }
+        /// <summary>The agent that produced the event, e.g. dev, qa, architect.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)][Alias("Agent")] public string? AgentName { get; set; }
+        /// <summary>How long the step took, in milliseconds.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public long DurationMs { get; set; }
+        /// <summary>Tokens consumed by the step.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public long TokensUsed { get; set; }
+        /// <summary>How full the agent's context window was, 0-100.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(0, 100)] public double ContextPercent { get; set; }
+        /// <summary>Whether the step succeeded; $$false marks an error.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public bool Success { get; set; }
+        /// <summary>The agent's confidence, 0-1.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(0, 1)] public double ConfidenceScore { get; set; }
+        /// <summary>How much the event mattered (free scale).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public double ImpactScore { get; set; }
+        /// <summary>Time saved (positive) or wasted (negative), in milliseconds.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public long TimeSavedOrWastedMs { get; set; }
+        /// <summary>Change in user satisfaction caused by the event.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public double UserSatisfactionDelta { get; set; }
+        /// <summary>Marks the event for human review.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public SwitchParameter NeedsReview { get; set; }
+        /// <summary>Extra data stored in the event's details object (a hashtable; nested hashtables and arrays are kept).</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public IDictionary? Details { get; set; }
 
         /// <summary>When the event happened; default now.</summary>

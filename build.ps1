@@ -1,0 +1,69 @@
+<#
+.SYNOPSIS
+    Builds, tests and packages MadfLog. Runs under Windows PowerShell 5.1 and PowerShell 7.
+.DESCRIPTION
+    Tasks:
+      Build    dotnet build MadfLog.sln: assembles the importable module in out/MadfLog and the madflog host in out/madflog.
+      Test     dotnet test MadfLog.sln (engine and hosted-module xunit suites), then the Pester tests in tests/pester
+               when Pester 5 is installed.
+      Package  Build, then zip out/MadfLog into out/MadfLog-<version>.zip (ready to unzip into a PSModulePath folder).
+      Clean    Remove out/ and every bin/ and obj/ folder.
+.EXAMPLE
+    ./build.ps1 -Task Build, Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Package', 'Clean')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Release', 'Debug')]
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+$root = $PSScriptRoot
+$solution = Join-Path $root 'MadfLog.sln'
+$moduleOut = Join-Path (Join-Path $root 'out') 'MadfLog'
+
+function Invoke-Dotnet {
+    & dotnet @args
+    if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Invoke-BuildTask {
+    Invoke-Dotnet build $solution -c $Configuration
+    Write-Host "Module assembled in $moduleOut"
+}
+
+function Invoke-TestTask {
+    Invoke-Dotnet test $solution -c $Configuration
+    $pester = Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.0' } | Sort-Object Version -Descending | Select-Object -First 1
+    if (-not $pester) {
+        Write-Warning 'Pester 5 is not installed: the Pester tests in tests/pester were not run (Install-Module Pester -MinimumVersion 5.0).'
+        return
+    }
+    # Pester runs in a child process so the freshly built module is loaded once, cleanly.
+    $exe = if ($PSVersionTable.PSEdition -eq 'Core') { 'pwsh' } else { 'powershell' }
+    $script = "Import-Module Pester -MinimumVersion 5.0; `$r = Invoke-Pester -Path '$(Join-Path $root 'tests/pester')' -Output Detailed -PassThru; exit `$r.FailedCount"
+    & $exe -NoProfile -NonInteractive -Command $script
+    if ($LASTEXITCODE -ne 0) { throw "Pester reported $LASTEXITCODE failed test(s)." }
+}
+
+function Invoke-PackageTask {
+    Invoke-BuildTask
+    $manifest = Import-PowerShellDataFile (Join-Path $moduleOut 'MadfLog.psd1')
+    $zip = Join-Path (Join-Path $root 'out') "MadfLog-$($manifest.ModuleVersion).zip"
+    if (Test-Path $zip) { Remove-Item $zip }
+    Compress-Archive -Path $moduleOut -DestinationPath $zip
+    Write-Host "Packaged $zip"
+}
+
+function Invoke-CleanTask {
+    Get-ChildItem -Path $root -Directory -Recurse -Include bin, obj | Remove-Item -Recurse -Force
+    if (Test-Path (Join-Path $root 'out')) { Remove-Item (Join-Path $root 'out') -Recurse -Force }
+}
+
+foreach ($name in $Task) {
+    Write-Host "== $name ==" -ForegroundColor Cyan
+    & "Invoke-$($name)Task"
+}

@@ -15,6 +15,10 @@
         'Import-MadfLog'
         'Write-MadfEvent'
         'Get-MadfQuarantine'
+        'Invoke-MadfRotation'
+        'Get-MadfStorage'
+        'Get-MadfConfig'
+        'Set-MadfConfig'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

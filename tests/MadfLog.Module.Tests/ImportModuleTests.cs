@@ -174,7 +174,14 @@ namespace MadfLog.Module.Tests
             Assert.Matches(@"^madf-\d{4}-\d{2}-\d{2}\.jsonl$", file.Name);
             var lines = File.ReadAllLines(file.FullName);
             Assert.Equal(2, lines.Length);
-            Assert.Contains("\"details\":{\"tool\":\"Read\",\"attempt\":2,\"message\":\"File does not exist: src/a.py\"}", lines[0].Replace("{\"attempt\":2,\"tool\":\"Read\"", "{\"tool\":\"Read\",\"attempt\":2"));
+            using (var doc = System.Text.Json.JsonDocument.Parse(lines[0]))
+            {
+                var details = doc.RootElement.GetProperty("details");
+                Assert.Equal("Read", details.GetProperty("tool").GetString());
+                Assert.Equal(2, details.GetProperty("attempt").GetInt32());
+                Assert.Equal("File does not exist: src/a.py", details.GetProperty("message").GetString());
+                Assert.False(doc.RootElement.GetProperty("success").GetBoolean());
+            }
             Assert.Equal(2L, r.Output[1].Properties["Imported"].Value);
             Assert.Equal(0L, r.Output[1].Properties["Quarantined"].Value);
         }

@@ -13,6 +13,7 @@ namespace MadfLog.Engine.Store
         {
             [1] = Foundation,
             [3] = Patterns,
+            [6] = Lifecycle,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -47,6 +48,32 @@ CREATE TABLE patterns (
     created INTEGER NOT NULL
 );
 CREATE INDEX ix_events_pattern ON events(pattern_id, timestamp);
+";
+
+        // Rotation journal: a weekly archive is 'writing' until its gzip is complete, then 'written' until
+        // its sources are removed ('done'); a run that finds 'written' finishes the removal.
+        // archived_keys keeps the dedup keys of events moved to archive databases so a re-import cannot
+        // bring them back into the active store (the trigger is created when retention first moves events).
+        private const string Lifecycle = @"
+CREATE TABLE log_archives (
+    id INTEGER PRIMARY KEY,
+    archive_path TEXT NOT NULL UNIQUE,
+    period TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    bytes_before INTEGER NOT NULL,
+    bytes_after INTEGER,
+    state TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+CREATE TABLE archived_keys (dedup_key INTEGER PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE event_archives (
+    period TEXT PRIMARY KEY,
+    archive_path TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    first_timestamp INTEGER,
+    last_timestamp INTEGER,
+    moved INTEGER NOT NULL
+);
 ";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.

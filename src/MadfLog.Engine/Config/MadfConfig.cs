@@ -1,0 +1,122 @@
+using System;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MadfLog.Engine.Store;
+
+namespace MadfLog.Engine.Config
+{
+    /// <summary>
+    /// Settings shared by interactive sessions and the scheduled job, kept in one JSON file next to the
+    /// database (madflog.config.json). Unset values fall back to the defaults documented on each property.
+    /// </summary>
+    public sealed class MadfConfig
+    {
+        public const string FileName = "madflog.config.json";
+
+        /// <summary>Folders (or files) Import-MadfLog and Invoke-MadfRevision read; default: the Write-MadfEvent log folder.</summary>
+        public string[] LogPaths { get; set; } = Array.Empty<string>();
+
+        /// <summary>Where rotated logs and archive databases go; default: archive/ next to the database.</summary>
+        public string? ArchivePath { get; set; }
+
+        /// <summary>The CLAUDE.md that rules are written into.</summary>
+        public string? ClaudeMdPath { get; set; }
+
+        /// <summary>Events older than this many days move out of the active database.</summary>
+        public int RetentionDays { get; set; } = 90;
+
+        /// <summary>The active database's size budget in MB; the retention window shrinks to stay under it.</summary>
+        public int MaxActiveMB { get; set; } = 100;
+
+        /// <summary>An error pattern at or above this share of errors gets a prevention rule.</summary>
+        public double RuleThreshold { get; set; } = 0.03;
+
+        /// <summary>Health: warn when the error rate rises more than this many percent week over week.</summary>
+        public double ErrorRateIncreasePercent { get; set; } = 20;
+
+        /// <summary>Health: warn when more than this percent of imported lines were quarantined.</summary>
+        public double MaxQuarantinePercent { get; set; } = 1;
+
+        /// <summary>Health: warn when the last import is older than this many days (the logger stopped).</summary>
+        public double MaxImportAgeDays { get; set; } = 2;
+
+        /// <summary>The file this configuration was read from or will be saved to.</summary>
+        [JsonIgnore] public string Path { get; private set; } = "";
+
+        /// <summary>The database this configuration belongs to.</summary>
+        [JsonIgnore] public string DatabasePath { get; private set; } = "";
+
+        /// <summary>The archive folder, resolved (default archive/ next to the database).</summary>
+        [JsonIgnore]
+        public string ResolvedArchivePath => string.IsNullOrWhiteSpace(ArchivePath)
+            ? System.IO.Path.Combine(System.IO.Path.GetDirectoryName(DatabasePath) ?? ".", "archive")
+            : ArchivePath!;
+
+        /// <summary>The log folders, resolved (default: the Write-MadfEvent folder).</summary>
+        [JsonIgnore]
+        public string[] ResolvedLogPaths => LogPaths.Length > 0 ? LogPaths : new[] { StoreLocation.DefaultLogFolder() };
+
+        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            ReadCommentHandling = JsonCommentHandling.Skip,
+            AllowTrailingCommas = true,
+        };
+
+        public static string PathFor(string databasePath) =>
+            System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(databasePath)) ?? ".", FileName);
+
+        /// <summary>Reads the configuration of a database (defaults when the file does not exist).</summary>
+        public static MadfConfig Load(string? databasePath)
+        {
+            var db = System.IO.Path.GetFullPath(string.IsNullOrWhiteSpace(databasePath) ? StoreLocation.DefaultDatabasePath() : databasePath!);
+            var path = PathFor(db);
+            MadfConfig config;
+            if (File.Exists(path))
+            {
+                try
+                {
+                    config = JsonSerializer.Deserialize<MadfConfig>(File.ReadAllText(path), Json) ?? new MadfConfig();
+                }
+                catch (JsonException ex)
+                {
+                    throw new MadfException("ConfigInvalid", MadfErrorKind.InvalidData,
+                        $"The MadfLog configuration '{path}' is not valid JSON (line {ex.LineNumber + 1}): {ex.Message}", path, ex);
+                }
+            }
+            else
+            {
+                config = new MadfConfig();
+            }
+            config.Path = path;
+            config.DatabasePath = db;
+            config.Validate();
+            return config;
+        }
+
+        public void Validate()
+        {
+            if (RetentionDays < 1) throw Invalid(nameof(RetentionDays), "must be at least 1");
+            if (MaxActiveMB < 1) throw Invalid(nameof(MaxActiveMB), "must be at least 1");
+            if (RuleThreshold <= 0 || RuleThreshold > 1) throw Invalid(nameof(RuleThreshold), "must be above 0 and at most 1");
+            if (MaxQuarantinePercent < 0 || ErrorRateIncreasePercent < 0 || MaxImportAgeDays <= 0) throw Invalid("health thresholds", "must be positive");
+        }
+
+        private MadfException Invalid(string what, string why) =>
+            new MadfException("ConfigInvalid", MadfErrorKind.InvalidArgument, $"MadfLog configuration '{Path}': {what} {why}.", Path);
+
+        /// <summary>Writes the file atomically (temp file, then replace).</summary>
+        public void Save()
+        {
+            Validate();
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            var temp = Path + ".tmp";
+            File.WriteAllText(temp, JsonSerializer.Serialize(this, Json), new UTF8Encoding(false));
+            if (File.Exists(Path)) File.Replace(temp, Path, null);
+            else File.Move(temp, Path);
+        }
+    }
+}

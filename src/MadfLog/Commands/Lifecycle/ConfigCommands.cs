@@ -1,0 +1,68 @@
+using System.Management.Automation;
+using MadfLog.Engine.Config;
+
+namespace MadfLog.Commands.Lifecycle
+{
+    /// <summary>Shows the MadfLog configuration shared by interactive sessions and the scheduled job.</summary>
+    /// <remarks><para>The configuration lives in madflog.config.json next to the database.</para></remarks>
+    /// <example>
+    /// <code>(Get-MadfConfig).RetentionDays</code>
+    /// Shows how many days of events the active database keeps.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfConfig")]
+    [OutputType(typeof(MadfConfig))]
+    public sealed class GetMadfConfigCommand : MadfCmdlet
+    {
+        protected override void EndProcessing() => WriteObject(Engine(() => MadfConfig.Load(DatabasePath)));
+    }
+
+    /// <summary>Changes the MadfLog configuration (log folders, archive path, CLAUDE.md path, retention, budget and thresholds).</summary>
+    /// <remarks><para>Only the parameters given change; the file is written atomically next to the database.</para></remarks>
+    /// <example>
+    /// <code>Set-MadfConfig -LogPath ~/agent-logs, ~/.claude/projects -RetentionDays 60 -PassThru</code>
+    /// Imports from two folders from now on and keeps 60 days of events in the active database.
+    /// </example>
+    [Cmdlet(VerbsCommon.Set, "MadfConfig", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [OutputType(typeof(MadfConfig))]
+    public sealed class SetMadfConfigCommand : MadfCmdlet
+    {
+        /// <summary>Folders (or files) the import and the weekly revision read.</summary>
+        [Parameter] public string[]? LogPath { get; set; }
+        /// <summary>Where rotated logs and archive databases go.</summary>
+        [Parameter] public string? ArchivePath { get; set; }
+        /// <summary>The CLAUDE.md that prevention rules are written into.</summary>
+        [Parameter] public string? ClaudeMdPath { get; set; }
+        /// <summary>Days of events the active database keeps.</summary>
+        [Parameter][ValidateRange(1, 36500)] public int RetentionDays { get; set; }
+        /// <summary>The active database's size budget in MB.</summary>
+        [Parameter][ValidateRange(1, int.MaxValue)] public int MaxActiveMB { get; set; }
+        /// <summary>Share of errors (0-1) at which a pattern gets a prevention rule.</summary>
+        [Parameter][ValidateRange(0.0001, 1.0)] public double RuleThreshold { get; set; }
+        /// <summary>Health: percent rise of the error rate week over week that raises a warning.</summary>
+        [Parameter][ValidateRange(0.0, 10000.0)] public double ErrorRateIncreasePercent { get; set; }
+        /// <summary>Health: percent of quarantined lines that raises a warning.</summary>
+        [Parameter][ValidateRange(0.0, 100.0)] public double MaxQuarantinePercent { get; set; }
+        /// <summary>Health: days without an import that raise a warning.</summary>
+        [Parameter][ValidateRange(0.01, 3650.0)] public double MaxImportAgeDays { get; set; }
+        /// <summary>Write the new configuration to the pipeline.</summary>
+        [Parameter] public SwitchParameter PassThru { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var config = Engine(() => MadfConfig.Load(DatabasePath));
+            var bound = MyInvocation.BoundParameters;
+            if (LogPath != null) config.LogPaths = System.Array.ConvertAll(LogPath, ResolveOutputPath);
+            if (ArchivePath != null) config.ArchivePath = ResolveOutputPath(ArchivePath);
+            if (ClaudeMdPath != null) config.ClaudeMdPath = ResolveOutputPath(ClaudeMdPath);
+            if (bound.ContainsKey(nameof(RetentionDays))) config.RetentionDays = RetentionDays;
+            if (bound.ContainsKey(nameof(MaxActiveMB))) config.MaxActiveMB = MaxActiveMB;
+            if (bound.ContainsKey(nameof(RuleThreshold))) config.RuleThreshold = RuleThreshold;
+            if (bound.ContainsKey(nameof(ErrorRateIncreasePercent))) config.ErrorRateIncreasePercent = ErrorRateIncreasePercent;
+            if (bound.ContainsKey(nameof(MaxQuarantinePercent))) config.MaxQuarantinePercent = MaxQuarantinePercent;
+            if (bound.ContainsKey(nameof(MaxImportAgeDays))) config.MaxImportAgeDays = MaxImportAgeDays;
+            if (!ShouldProcess(config.Path, "Save MadfLog configuration")) return;
+            Engine(() => { config.Save(); return true; });
+            if (PassThru) WriteObject(config);
+        }
+    }
+}

@@ -19,6 +19,11 @@
         'Get-MadfStorage'
         'Get-MadfConfig'
         'Set-MadfConfig'
+        'Invoke-MadfRevision'
+        'Get-MadfRule'
+        'Approve-MadfRule'
+        'Deny-MadfRule'
+        'Get-MadfRuleEffectiveness'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

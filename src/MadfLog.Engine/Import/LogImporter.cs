@@ -296,7 +296,7 @@ namespace MadfLog.Engine.Import
 
         private void Quarantine(Batch batch, string path, long lineNumber, long offset, string reason, ReadOnlySpan<byte> line)
         {
-            batch.Quarantine.Add(new QuarantineRow(path, lineNumber, offset, reason, Encoding.UTF8.GetString(line.ToArray())));
+            batch.Quarantine.Add(new QuarantineRow(path, lineNumber, offset, reason, SafeText.Redact(Encoding.UTF8.GetString(line.ToArray()))!));
             Report("LineQuarantined", path, lineNumber, reason);
         }
 

@@ -13,6 +13,7 @@ namespace MadfLog.Engine.Store
         {
             [1] = Foundation,
             [3] = Patterns,
+            [5] = Rules,
             [6] = Lifecycle,
         };
 
@@ -48,6 +49,27 @@ CREATE TABLE patterns (
     created INTEGER NOT NULL
 );
 CREATE INDEX ix_events_pattern ON events(pattern_id, timestamp);
+";
+
+        // Prevention rules (one per pattern, never duplicated) and the weekly revisions that proposed them.
+        private const string Rules = @"
+CREATE TABLE rules (
+    id INTEGER PRIMARY KEY,
+    pattern_id INTEGER NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    activated INTEGER,
+    retired INTEGER,
+    evidence TEXT NOT NULL
+);
+CREATE TABLE revisions (
+    week TEXT PRIMARY KEY,
+    window_start INTEGER NOT NULL,
+    window_end INTEGER NOT NULL,
+    finished INTEGER NOT NULL,
+    report_path TEXT
+);
 ";
 
         // Rotation journal: a weekly archive is 'writing' until its gzip is complete, then 'written' until

@@ -1,0 +1,242 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Dapper;
+using MadfLog.Engine.Config;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Lifecycle;
+using MadfLog.Engine.Store;
+using MadfLog.Engine.Text;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Rules
+{
+    public sealed class RevisionOptions
+    {
+        public string? DatabasePath { get; set; }
+        /// <summary>Start of the window; default: 7 days before Now.</summary>
+        public DateTimeOffset? Since { get; set; }
+        public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow;
+        public string? ClaudeMdPath { get; set; }
+        public double? Threshold { get; set; }
+        public bool AutoApprove { get; set; }
+        /// <summary>Import the configured log folders first.</summary>
+        public bool Import { get; set; } = true;
+        public string[]? LogPaths { get; set; }
+        /// <summary>Asked before each change (for -WhatIf/-Confirm): (target, action) → go ahead?</summary>
+        public Func<string, string, bool> ShouldProcess { get; set; } = (_, _) => true;
+        public Action<ImportIssue>? OnImportIssue { get; set; }
+    }
+
+    /// <summary>One pattern's share of the window's errors.</summary>
+    public sealed class PatternShare
+    {
+        public long PatternId { get; set; }
+        public string Template { get; set; } = "";
+        public string ErrorClass { get; set; } = "Other";
+        public long Count { get; set; }
+        public double Share { get; set; }
+        public string[] Stories { get; set; } = Array.Empty<string>();
+        public string[] Agents { get; set; } = Array.Empty<string>();
+    }
+
+    /// <summary>What a weekly revision found and did.</summary>
+    public sealed class RevisionResult
+    {
+        public string Week { get; set; } = "";
+        public DateTime WindowStart { get; set; }
+        public DateTime WindowEnd { get; set; }
+        public long EventsImported { get; set; }
+        public long Events { get; set; }
+        public long Errors { get; set; }
+        public int Patterns { get; set; }
+        public List<PatternShare> TopPatterns { get; } = new List<PatternShare>();
+        public List<Rule> RulesProposed { get; } = new List<Rule>();
+        public List<Rule> RulesActivated { get; } = new List<Rule>();
+        /// <summary>Every rule created during this ISO week (by this run or an earlier one): what the report lists.</summary>
+        public List<Rule> RulesThisWeek { get; } = new List<Rule>();
+        public int ActiveRules { get; set; }
+        public List<RuleEffect> Effectiveness { get; } = new List<RuleEffect>();
+        public int RulesToRetire => Effectiveness.Count(e => e.RecommendRetirement);
+        public StorageReport? Storage { get; set; }
+        public bool ClaudeMdChanged { get; set; }
+        public string? ClaudeMdPath { get; set; }
+        public string? ReportPath { get; set; }
+        /// <summary>False when -IfDue found the last revision younger than 7 days.</summary>
+        public bool Ran { get; set; } = true;
+    }
+
+    /// <summary>
+    /// The weekly self-improvement loop: import what is new, find error patterns at or above the threshold share of
+    /// the window's errors, propose (or, unattended, activate) one prevention rule per pattern, write the active rules
+    /// into CLAUDE.md's managed block, measure the active rules, and write revision-YYYY-Www.md next to the database.
+    /// Everything is keyed so that a second run in the same week changes nothing.
+    /// </summary>
+    public sealed class Revision
+    {
+        private readonly RevisionOptions _o;
+        private readonly MadfConfig _config;
+
+        public Revision(RevisionOptions options)
+        {
+            _o = options;
+            _config = MadfConfig.Load(options.DatabasePath);
+        }
+
+        /// <summary>When the last revision finished, or null.</summary>
+        public DateTimeOffset? LastRevision()
+        {
+            if (!File.Exists(_config.DatabasePath)) return null;
+            using var c = MadfDatabase.Open(_config.DatabasePath, forWrite: false);
+            var ms = c.ExecuteScalar<long?>("SELECT max(finished) FROM revisions");
+            return ms.HasValue ? DateTimeOffset.FromUnixTimeMilliseconds(ms.Value) : (DateTimeOffset?)null;
+        }
+
+        public bool IsDue() => LastRevision() is not { } last || _o.Now - last >= TimeSpan.FromDays(7) - TimeSpan.FromMinutes(5);
+
+        public RevisionResult Run()
+        {
+            var until = _o.Now;
+            var since = _o.Since ?? until.AddDays(-7);
+            var result = new RevisionResult { Week = Rotation.IsoWeek(until.UtcDateTime), WindowStart = since.UtcDateTime, WindowEnd = until.UtcDateTime };
+
+            if (_o.Import)
+            {
+                var paths = (_o.LogPaths ?? _config.ResolvedLogPaths).Where(p => Directory.Exists(p) || File.Exists(p)).ToArray();
+                if (paths.Length > 0 && _o.ShouldProcess(string.Join(", ", paths), "Import new log lines"))
+                    result.EventsImported = new LogImporter(new ImportOptions { DatabasePath = _config.DatabasePath, OnIssue = _o.OnImportIssue }).Import(paths).Imported;
+            }
+
+            using var c = MadfDatabase.Open(_config.DatabasePath);
+            var from = since.ToUnixTimeMilliseconds();
+            var to = until.ToUnixTimeMilliseconds();
+            result.Events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE timestamp >= @from AND timestamp < @to", new { from, to });
+            result.Errors = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE success = 0 AND category <> 'cascade' AND timestamp >= @from AND timestamp < @to", new { from, to });
+            var shares = PatternShares(c, from, to, result.Errors);
+            result.Patterns = shares.Count;
+            result.TopPatterns.AddRange(shares.Take(10));
+
+            var threshold = _o.Threshold ?? _config.RuleThreshold;
+            foreach (var p in shares.Where(s => s.Share >= threshold))
+            {
+                var evidence = new RuleEvidence
+                {
+                    Count = p.Count, TotalErrors = result.Errors, Share = Math.Round(p.Share, 4), Stories = p.Stories, Agents = p.Agents,
+                    WindowStart = result.WindowStart, WindowEnd = result.WindowEnd, Template = SafeText.Redact(p.Template) ?? "", ErrorClass = p.ErrorClass,
+                };
+                if (c.ExecuteScalar<long>("SELECT count(*) FROM rules WHERE pattern_id = @PatternId", p) > 0) continue;
+                if (!_o.ShouldProcess($"pattern {p.PatternId}", $"{(_o.AutoApprove ? "Activate" : "Propose")} rule '{RuleAdvice.For(p.ErrorClass)}' ({p.Share:P1} of errors)")) continue;
+                using var tx = c.BeginTransaction();
+                var rule = RuleStore.Propose(c, p.PatternId, RuleAdvice.For(p.ErrorClass), evidence, _o.AutoApprove, _o.Now, tx);
+                if (rule != null)
+                {
+                    // The events that produced the rule point at it.
+                    c.Execute("UPDATE events SET created_rule = @Id, needs_review = @review WHERE pattern_id = @PatternId AND success = 0 AND timestamp >= @from AND timestamp < @to",
+                        new { rule.Id, rule.PatternId, review = _o.AutoApprove ? 0 : 1, from, to }, tx);
+                    (_o.AutoApprove ? result.RulesActivated : result.RulesProposed).Add(rule);
+                }
+                tx.Commit();
+            }
+
+            result.ClaudeMdPath = _o.ClaudeMdPath ?? _config.ClaudeMdPath;
+            if (result.ClaudeMdPath != null && _o.ShouldProcess(result.ClaudeMdPath, "Update the MadfLog rules block"))
+                result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c));
+            result.ActiveRules = RuleStore.List(c, RuleStatus.Active).Count;
+            var weekStart = until.UtcDateTime.Date.AddDays(-(((int)until.UtcDateTime.DayOfWeek + 6) % 7));
+            result.RulesThisWeek.AddRange(RuleStore.List(c).Where(r => r.Created >= weekStart && r.Created < weekStart.AddDays(7)));
+            result.Effectiveness.AddRange(RuleEffectiveness.Evaluate(c, _o.Now));
+
+            c.Dispose();
+            result.Storage = StorageReport.Get(_config.DatabasePath);
+            var report = Path.Combine(Path.GetDirectoryName(_config.DatabasePath)!, $"revision-{result.Week}.md");
+            if (_o.ShouldProcess(report, "Write the revision report"))
+            {
+                var text = RevisionReport.Markdown(result);
+                if (!File.Exists(report) || File.ReadAllText(report) != text) File.WriteAllText(report, text, new UTF8Encoding(false));
+                result.ReportPath = report;
+                using var w = MadfDatabase.Open(_config.DatabasePath);
+                w.Execute(@"INSERT INTO revisions(week, window_start, window_end, finished, report_path) VALUES (@Week, @from, @to, @now, @report)
+                            ON CONFLICT(week) DO UPDATE SET window_start = excluded.window_start, window_end = excluded.window_end, finished = excluded.finished, report_path = excluded.report_path",
+                    new { result.Week, from, to, now = _o.Now.ToUnixTimeMilliseconds(), report });
+            }
+            return result;
+        }
+
+        /// <summary>Error patterns in the window by share of the window's (non-cascade) errors, largest first.</summary>
+        public static List<PatternShare> PatternShares(SqliteConnection c, long from, long to, long totalErrors)
+        {
+            var rows = c.Query<(long id, string template, string cls, long n, string? stories, string? agents)>(
+                @"SELECT e.pattern_id, p.template, p.error_class, count(*), group_concat(DISTINCT e.story_id), group_concat(DISTINCT e.agent_name)
+                  FROM events e JOIN patterns p ON p.id = e.pattern_id
+                  WHERE e.success = 0 AND e.category <> 'cascade' AND e.timestamp >= @from AND e.timestamp < @to
+                  GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id", new { from, to });
+            return rows.Select(r => new PatternShare
+            {
+                PatternId = r.id, Template = r.template, ErrorClass = r.cls, Count = r.n,
+                Share = totalErrors > 0 ? (double)r.n / totalErrors : 0,
+                Stories = Split(r.stories), Agents = Split(r.agents),
+            }).ToList();
+        }
+
+        private static string[] Split(string? list) =>
+            string.IsNullOrEmpty(list) ? Array.Empty<string>() : list!.Split(',').OrderBy(s => s, StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>The revision's markdown report; deterministic for the same data so a rerun does not change it.</summary>
+    public static class RevisionReport
+    {
+        public static string Markdown(RevisionResult r)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            var sb = new StringBuilder();
+            sb.AppendLine($"# MadfLog revision {r.Week}");
+            sb.AppendLine();
+            sb.AppendLine($"Window: {r.WindowStart:yyyy-MM-dd} to {r.WindowEnd:yyyy-MM-dd} (UTC).");
+            sb.AppendLine();
+            sb.AppendLine("| Events | Errors | Error rate | Patterns | Active rules | Proposed this week |");
+            sb.AppendLine("|---:|---:|---:|---:|---:|---:|");
+            sb.AppendLine(string.Format(inv, "| {0:N0} | {1:N0} | {2:P1} | {3} | {4} | {5} |", r.Events, r.Errors, r.Events > 0 ? (double)r.Errors / r.Events : 0, r.Patterns, r.ActiveRules, r.RulesThisWeek.Count));
+            sb.AppendLine();
+            sb.AppendLine("## Top error patterns");
+            sb.AppendLine();
+            if (r.TopPatterns.Count == 0) sb.AppendLine("No errors in the window.");
+            else
+            {
+                sb.AppendLine("| Pattern | Class | Count | Share | Template |");
+                sb.AppendLine("|---:|---|---:|---:|---|");
+                foreach (var p in r.TopPatterns)
+                    sb.AppendLine(string.Format(inv, "| P{0} | {1} | {2:N0} | {3:P1} | {4} |", p.PatternId, p.ErrorClass, p.Count, p.Share, SafeText.CodeSpan(p.Template, 100).Replace("|", "\\|")));
+            }
+            sb.AppendLine();
+            sb.AppendLine("## Rules");
+            sb.AppendLine();
+            foreach (var rule in r.RulesThisWeek)
+                sb.AppendLine($"- {rule.Status} R{rule.Id}{(rule.NeedsReview ? " (review with Approve-MadfRule / Deny-MadfRule)" : "")}: {rule.MarkdownLine.Substring(2)}");
+            if (r.RulesThisWeek.Count == 0) sb.AppendLine("No new rules this week.");
+            sb.AppendLine();
+            sb.AppendLine("## Effectiveness of active rules");
+            sb.AppendLine();
+            if (r.Effectiveness.Count == 0) sb.AppendLine("No active rules yet.");
+            else
+            {
+                sb.AppendLine("| Rule | Per 1,000 events before | after | Repeats before | after | p | Verdict |");
+                sb.AppendLine("|---:|---:|---:|---:|---:|---:|---|");
+                foreach (var e in r.Effectiveness)
+                    sb.AppendLine(string.Format(inv, "| R{0} | {1:N2} ({2}/{3}) | {4:N2} ({5}/{6}) | {7:P0} | {8:P0} | {9:N3} | {10}{11} |", e.RuleId, e.RateBeforePer1000, e.HitsBefore, e.EventsBefore,
+                        e.RateAfterPer1000, e.HitsAfter, e.EventsAfter, e.RepeatedBefore, e.RepeatedAfter, e.PValue, e.Verdict, e.RecommendRetirement ? " (retire?)" : ""));
+            }
+            if (r.Storage != null)
+            {
+                sb.AppendLine();
+                sb.AppendLine("## Storage");
+                sb.AppendLine();
+                sb.AppendLine(string.Format(inv, "Active database {0:N1} MB ({1:N0} events, {2:N0} bytes/event, budget {3} MB); archives {4:N1} MB.",
+                    r.Storage.ActiveBytes / 1048576.0, r.Storage.ActiveEvents, r.Storage.BytesPerEvent, r.Storage.MaxActiveMB, (r.Storage.ArchiveDatabaseBytes + r.Storage.ArchiveLogBytes) / 1048576.0));
+            }
+            return sb.ToString();
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using Dapper;
+using MadfLog.Engine.Store;
+using MadfLog.Engine.Text;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Rules
+{
+    public enum RuleStatus { Proposed, Active, Retired, Denied }
+
+    /// <summary>Why a rule was proposed: what the window showed.</summary>
+    public sealed class RuleEvidence
+    {
+        public long Count { get; set; }
+        public long TotalErrors { get; set; }
+        public double Share { get; set; }
+        public string[] Stories { get; set; } = Array.Empty<string>();
+        public string[] Agents { get; set; } = Array.Empty<string>();
+        public DateTime WindowStart { get; set; }
+        public DateTime WindowEnd { get; set; }
+        public string Template { get; set; } = "";
+        public string ErrorClass { get; set; } = "Other";
+    }
+
+    /// <summary>A prevention rule for one error pattern.</summary>
+    public sealed class Rule
+    {
+        public long Id { get; set; }
+        public long PatternId { get; set; }
+        public string Text { get; set; } = "";
+        public RuleStatus Status { get; set; }
+        public DateTime Created { get; set; }
+        public DateTime? Activated { get; set; }
+        public DateTime? Retired { get; set; }
+        public RuleEvidence Evidence { get; set; } = new RuleEvidence();
+        /// <summary>True while a human has not decided (proposed rules).</summary>
+        public bool NeedsReview => Status == RuleStatus.Proposed;
+
+        /// <summary>The CLAUDE.md line: the instruction, then the evidence; log text only inside a code span.</summary>
+        public string MarkdownLine =>
+            $"- **{Text}** Seen {Evidence.Count}× ({Evidence.Share:P1} of errors){Join(" in stories ", Evidence.Stories)}{Join("; agents ", Evidence.Agents)}: {SafeText.CodeSpan(Evidence.Template)} (MadfLog rule R{Id})";
+
+        private static string Join(string label, string[] items) =>
+            items.Length == 0 ? "" : label + string.Join(", ", items.Take(5).Select(i => SafeText.CodeSpan(i, 40).Trim('`'))) + (items.Length > 5 ? $" and {items.Length - 5} more" : "");
+    }
+
+    public static class RuleStore
+    {
+        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions();
+
+        public static List<Rule> List(SqliteConnection c, RuleStatus? status = null) =>
+            c.Query<(long id, long pattern_id, string text, string status, long created, long? activated, long? retired, string evidence)>(
+                    "SELECT id, pattern_id, text, status, created, activated, retired, evidence FROM rules WHERE (@s IS NULL OR status = @s) ORDER BY id",
+                    new { s = status?.ToString() })
+                .Select(r => new Rule
+                {
+                    Id = r.id, PatternId = r.pattern_id, Text = r.text, Status = (RuleStatus)Enum.Parse(typeof(RuleStatus), r.status),
+                    Created = Time(r.created), Activated = r.activated.HasValue ? Time(r.activated.Value) : (DateTime?)null,
+                    Retired = r.retired.HasValue ? Time(r.retired.Value) : (DateTime?)null,
+                    Evidence = JsonSerializer.Deserialize<RuleEvidence>(r.evidence, Json) ?? new RuleEvidence(),
+                }).ToList();
+
+        public static Rule Get(SqliteConnection c, long id) =>
+            List(c).FirstOrDefault(r => r.Id == id) ?? throw new MadfException("RuleNotFound", MadfErrorKind.NotFound, $"There is no MadfLog rule {id}.", id);
+
+        /// <summary>Inserts a rule for a pattern that has none; returns null when the pattern already has one (rules are never duplicated).</summary>
+        public static Rule? Propose(SqliteConnection c, long patternId, string text, RuleEvidence evidence, bool activate, DateTimeOffset now, SqliteTransaction? tx = null)
+        {
+            var ms = now.ToUnixTimeMilliseconds();
+            var id = c.ExecuteScalar<long?>(
+                @"INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@patternId, @text, @status, @ms, @activated, @evidence)
+                  ON CONFLICT(pattern_id) DO NOTHING RETURNING id",
+                new { patternId, text, status = (activate ? RuleStatus.Active : RuleStatus.Proposed).ToString(), ms, activated = activate ? ms : (long?)null, evidence = JsonSerializer.Serialize(evidence, Json) }, tx);
+            if (!id.HasValue) return null;
+            return new Rule { Id = id.Value, PatternId = patternId, Text = text, Status = activate ? RuleStatus.Active : RuleStatus.Proposed, Created = now.UtcDateTime, Activated = activate ? now.UtcDateTime : (DateTime?)null, Evidence = evidence };
+        }
+
+        /// <summary>Approve: proposed → active.</summary>
+        public static Rule Approve(SqliteConnection c, long id, DateTimeOffset now)
+        {
+            var rule = Get(c, id);
+            if (rule.Status == RuleStatus.Active) return rule;
+            if (rule.Status != RuleStatus.Proposed)
+                throw new MadfException("RuleNotProposed", MadfErrorKind.InvalidArgument, $"Rule {id} is {rule.Status.ToString().ToLowerInvariant()}; only proposed rules can be approved.", id);
+            c.Execute("UPDATE rules SET status = 'Active', activated = @t WHERE id = @id", new { id, t = now.ToUnixTimeMilliseconds() });
+            return Get(c, id);
+        }
+
+        /// <summary>Deny: proposed → denied (never proposed again); active → retired.</summary>
+        public static Rule Deny(SqliteConnection c, long id, DateTimeOffset now)
+        {
+            var rule = Get(c, id);
+            if (rule.Status == RuleStatus.Proposed) c.Execute("UPDATE rules SET status = 'Denied', retired = @t WHERE id = @id", new { id, t = now.ToUnixTimeMilliseconds() });
+            else if (rule.Status == RuleStatus.Active) c.Execute("UPDATE rules SET status = 'Retired', retired = @t WHERE id = @id", new { id, t = now.ToUnixTimeMilliseconds() });
+            return Get(c, id);
+        }
+
+        /// <summary>The CLAUDE.md block's lines: active rules, oldest first.</summary>
+        public static string[] ActiveLines(SqliteConnection c) => List(c, RuleStatus.Active).Select(r => r.MarkdownLine).ToArray();
+
+        private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
+    }
+}

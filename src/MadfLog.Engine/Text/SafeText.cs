@@ -1,0 +1,79 @@
+using System;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace MadfLog.Engine.Text
+{
+    /// <summary>
+    /// Log text is untrusted: secrets are redacted wherever a message is stored or shown, and text that goes
+    /// into CLAUDE.md is made inert (no markdown/HTML control, capped, quoted as a code span).
+    /// </summary>
+    public static class SafeText
+    {
+        public const string Redacted = "[REDACTED]";
+
+        // Cheap pre-check so the regexes only run on text that could hold a secret (import is a hot path).
+        private static readonly string[] Hints =
+        {
+            "sk-", "sk_", "pk_", "ghp_", "gho_", "ghs_", "github_pat_", "xox", "AKIA", "ASIA", "AIza", "eyJ", "Bearer", "bearer",
+            "assword", "ASSWORD", "secret", "Secret", "SECRET", "token", "Token", "TOKEN", "api_key", "apikey", "ApiKey", "API_KEY", "://",
+            "AccountKey", "PRIVATE KEY",
+        };
+
+        private static readonly Regex[] Patterns =
+        {
+            // Provider-shaped keys and tokens.
+            new Regex(@"\b(?:sk|pk|rk)[-_](?:live[-_]|test[-_]|proj[-_]|ant[-_])?[A-Za-z0-9_\-]{16,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            new Regex(@"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            new Regex(@"\bxox[abposr]-[A-Za-z0-9-]{10,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            new Regex(@"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            new Regex(@"\bAIza[0-9A-Za-z_\-]{30,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            new Regex(@"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            new Regex(@"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            // Authorization headers.
+            new Regex(@"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{12,}=*", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            // Credentials in URLs: scheme://user:password@host.
+            new Regex(@"(?<=://[^\s:/@]{1,64}:)[^\s@/]{1,128}(?=@)", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            // key=value / key: value / "key":"value" for secret-looking keys, incl. connection strings (Password=...;).
+            new Regex(@"(?i)(?<=\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|accountkey|sharedaccesskey)[""']?\s*[:=]\s*[""']?)[^\s""';,&]{4,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+        };
+
+        /// <summary>Replaces anything that looks like a secret with [REDACTED].</summary>
+        public static string? Redact(string? text)
+        {
+            if (string.IsNullOrEmpty(text) || !MayHoldSecret(text!)) return text;
+            var result = text!;
+            foreach (var p in Patterns) result = p.Replace(result, Redacted);
+            return result;
+        }
+
+        public static bool MayHoldSecret(string text)
+        {
+            foreach (var h in Hints) if (text.IndexOf(h, StringComparison.Ordinal) >= 0) return true;
+            return false;
+        }
+
+        /// <summary>
+        /// Text from logs made safe to put in CLAUDE.md: redacted, one line, control characters removed,
+        /// capped, and wrapped in a code span so markdown, HTML and instructions inside it stay inert.
+        /// </summary>
+        public static string CodeSpan(string? text, int maxLength = 120)
+        {
+            var s = Redact(text ?? "") ?? "";
+            var sb = new StringBuilder(Math.Min(s.Length, maxLength + 8));
+            var lastSpace = false;
+            foreach (var ch in s)
+            {
+                var c = ch;
+                if (char.IsControl(c) || char.IsWhiteSpace(c)) c = ' ';
+                if (c == '`') c = '\'';
+                if (c == ' ' && (lastSpace || sb.Length == 0)) continue;
+                lastSpace = c == ' ';
+                sb.Append(c);
+                if (sb.Length >= maxLength) { sb.Append('…'); break; }
+            }
+            var inner = sb.ToString().TrimEnd();
+            return inner.Length == 0 ? "`(empty)`" : "`" + inner + "`";
+        }
+    }
+}

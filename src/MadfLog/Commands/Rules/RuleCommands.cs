@@ -1,0 +1,175 @@
+using System;
+using System.Management.Automation;
+using MadfLog.Engine.Config;
+using MadfLog.Engine.Rules;
+using MadfLog.Engine.Store;
+
+namespace MadfLog.Commands.Rules
+{
+    /// <summary>Lists MadfLog's prevention rules: proposed ones wait for review, active ones are in CLAUDE.md.</summary>
+    /// <example>
+    /// <code>Get-MadfRule -Status Proposed | Approve-MadfRule</code>
+    /// Approves every proposed rule and writes them into CLAUDE.md's MadfLog block.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfRule")]
+    [OutputType(typeof(Rule))]
+    public sealed class GetMadfRuleCommand : MadfCmdlet
+    {
+        /// <summary>Only rules with this status.</summary>
+        [Parameter(Position = 0)]
+        public RuleStatus? Status { get; set; }
+
+        /// <summary>Only the rules with these ids.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Alias("RuleId")]
+        public long[]? Id { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
+            foreach (var rule in RuleStore.List(c, Status))
+                if (Id == null || Array.IndexOf(Id, rule.Id) >= 0) WriteObject(rule);
+        }
+    }
+
+    /// <summary>Shared by Approve-MadfRule and Deny-MadfRule: decide on rules, then rewrite CLAUDE.md's block.</summary>
+    public abstract class RuleDecisionCommand : MadfCmdlet
+    {
+        /// <summary>The rule ids (from Get-MadfRule or Invoke-MadfRevision).</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("RuleId")]
+        public long[] Id { get; set; } = Array.Empty<long>();
+
+        /// <summary>The CLAUDE.md to update; default: the configured one (Set-MadfConfig -ClaudeMdPath).</summary>
+        [Parameter]
+        public string? ClaudeMdPath { get; set; }
+
+        private bool _changed;
+
+        protected abstract string Action { get; }
+        protected abstract Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id);
+
+        protected override void ProcessRecord()
+        {
+            using var c = Engine(() => MadfDatabase.Open(DatabasePath));
+            foreach (var id in Id)
+            {
+                if (!ShouldProcess($"rule {id}", Action)) continue;
+                try
+                {
+                    WriteObject(Decide(c, id));
+                    _changed = true;
+                }
+                catch (MadfException ex)
+                {
+                    WriteError(ToErrorRecord(ex));
+                }
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            if (!_changed) return;
+            var path = ClaudeMdPath != null ? ResolveOutputPath(ClaudeMdPath) : Engine(() => MadfConfig.Load(DatabasePath)).ClaudeMdPath;
+            if (path == null)
+            {
+                WriteWarning("No CLAUDE.md is configured: pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath.");
+                return;
+            }
+            using var c = Engine(() => MadfDatabase.Open(DatabasePath));
+            Engine(() => ClaudeMdBlock.Write(path, RuleStore.ActiveLines(c)));
+        }
+    }
+
+    /// <summary>Activates proposed rules and writes them into CLAUDE.md's MadfLog block.</summary>
+    /// <example>
+    /// <code>Approve-MadfRule 3, 4 -ClaudeMdPath ./CLAUDE.md</code>
+    /// Activates rules 3 and 4 and updates the block in ./CLAUDE.md; the rest of the file is left as it was.
+    /// </example>
+    [Cmdlet(VerbsLifecycle.Approve, "MadfRule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(Rule))]
+    public sealed class ApproveMadfRuleCommand : RuleDecisionCommand
+    {
+        protected override string Action => "Activate and write into CLAUDE.md";
+        protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) => RuleStore.Approve(c, id, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Rejects proposed rules (they are not proposed again) or retires active ones (removing them from CLAUDE.md).</summary>
+    /// <example>
+    /// <code>Get-MadfRuleEffectiveness | Where-Object RecommendRetirement | Deny-MadfRule</code>
+    /// Retires the active rules that showed no effect after enough data.
+    /// </example>
+    [Cmdlet(VerbsLifecycle.Deny, "MadfRule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(Rule))]
+    public sealed class DenyMadfRuleCommand : RuleDecisionCommand
+    {
+        protected override string Action => "Deny (or retire) and remove from CLAUDE.md";
+        protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) => RuleStore.Deny(c, id, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Measures whether each active rule worked: its pattern's rate per 1,000 events before and after activation, with a verdict.</summary>
+    /// <remarks><para>Verdicts come from a two-proportion z-test at 5%: Effective, NoChange, Worse, or TooLittleData (fewer than 200 events after activation or fewer than 10 occurrences). NoChange after 1,000 events and 14 days sets RecommendRetirement.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfRuleEffectiveness | Where-Object Verdict -eq Effective</code>
+    /// Lists the rules that measurably reduced their error.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfRuleEffectiveness")]
+    [OutputType(typeof(RuleEffect))]
+    public sealed class GetMadfRuleEffectivenessCommand : MadfCmdlet
+    {
+        protected override void EndProcessing()
+        {
+            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
+            foreach (var e in RuleEffectiveness.Evaluate(c, DateTimeOffset.UtcNow)) WriteObject(e);
+        }
+    }
+
+    /// <summary>Runs the weekly revision: imports what is new, proposes prevention rules for frequent error patterns, updates CLAUDE.md, measures active rules and writes the report.</summary>
+    /// <remarks>
+    /// <para>Every error pattern at or above -Threshold (default 3%) of the window's errors gets one rule, proposed for review (Approve-MadfRule) or, with -AutoApprove, activated at once. Active rules are written into one managed block of CLAUDE.md; the rest of the file is kept byte for byte. The markdown report revision-YYYY-Www.md is written next to the database.</para>
+    /// <para>Running it twice in the same week changes nothing the second time. -IfDue runs only when the last revision is 7 days old or more, so a daily trigger catches up a missed Sunday.</para>
+    /// </remarks>
+    /// <example>
+    /// <code>Invoke-MadfRevision -ClaudeMdPath ./CLAUDE.md -WhatIf</code>
+    /// Shows which rules would be proposed and which files would change.
+    /// </example>
+    [Cmdlet(VerbsLifecycle.Invoke, "MadfRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(RevisionResult))]
+    public sealed class InvokeMadfRevisionCommand : MadfCmdlet
+    {
+        /// <summary>Start of the window; default: 7 days ago.</summary>
+        [Parameter] public DateTime Since { get; set; }
+        /// <summary>The CLAUDE.md to update; default: the configured one.</summary>
+        [Parameter] public string? ClaudeMdPath { get; set; }
+        /// <summary>Share of the window's errors (0-1) at which a pattern gets a rule; default: the configured value (0.03).</summary>
+        [Parameter][ValidateRange(0.0001, 1.0)] public double Threshold { get; set; }
+        /// <summary>Activate new rules at once instead of proposing them for review.</summary>
+        [Parameter] public SwitchParameter AutoApprove { get; set; }
+        /// <summary>Run only when the last revision is at least 7 days old.</summary>
+        [Parameter] public SwitchParameter IfDue { get; set; }
+        /// <summary>Do not import the configured log folders first.</summary>
+        [Parameter] public SwitchParameter NoImport { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var bound = MyInvocation.BoundParameters;
+            var options = new RevisionOptions
+            {
+                DatabasePath = DatabasePath,
+                Since = bound.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+                ClaudeMdPath = ClaudeMdPath == null ? null : ResolveOutputPath(ClaudeMdPath),
+                Threshold = bound.ContainsKey(nameof(Threshold)) ? Threshold : (double?)null,
+                AutoApprove = AutoApprove,
+                Import = !NoImport,
+                ShouldProcess = ShouldProcess,
+            };
+            var revision = Engine(() => new Revision(options));
+            if (IfDue && !Engine(() => revision.IsDue()))
+            {
+                WriteVerbose($"The last revision ran at {revision.LastRevision():u}; the next is due 7 days later.");
+                return;
+            }
+            WriteObject(Engine(() => revision.Run()));
+        }
+    }
+}

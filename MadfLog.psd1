@@ -24,6 +24,9 @@
         'Approve-MadfRule'
         'Deny-MadfRule'
         'Get-MadfRuleEffectiveness'
+        'Register-MadfRevisionJob'
+        'Get-MadfRevisionJob'
+        'Unregister-MadfRevisionJob'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

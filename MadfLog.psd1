@@ -24,6 +24,7 @@
         'Approve-MadfRule'
         'Deny-MadfRule'
         'Get-MadfRuleEffectiveness'
+        'Get-MadfHealth'
         'Register-MadfRevisionJob'
         'Get-MadfRevisionJob'
         'Unregister-MadfRevisionJob'

@@ -62,6 +62,9 @@ namespace MadfLog.Engine.Rules
         public List<RuleEffect> Effectiveness { get; } = new List<RuleEffect>();
         public int RulesToRetire => Effectiveness.Count(e => e.RecommendRetirement);
         public StorageReport? Storage { get; set; }
+        /// <summary>OK / Warning / Critical, from the health rules (Get-MadfHealth).</summary>
+        public Insights.HealthReport? Health { get; set; }
+        public Insights.HealthStatus Status => Health?.Status ?? Insights.HealthStatus.OK;
         public bool ClaudeMdChanged { get; set; }
         public string? ClaudeMdPath { get; set; }
         public string? ReportPath { get; set; }
@@ -151,6 +154,7 @@ namespace MadfLog.Engine.Rules
 
             c.Dispose();
             result.Storage = StorageReport.Get(_config.DatabasePath);
+            result.Health = Insights.Health.Check(_config.DatabasePath, _o.Now);
             var report = Path.Combine(Path.GetDirectoryName(_config.DatabasePath)!, $"revision-{result.Week}.md");
             if (_o.ShouldProcess(report, "Write the revision report"))
             {
@@ -194,7 +198,9 @@ namespace MadfLog.Engine.Rules
             var sb = new StringBuilder();
             sb.AppendLine($"# MadfLog revision {r.Week}");
             sb.AppendLine();
-            sb.AppendLine($"Window: {r.WindowStart:yyyy-MM-dd} to {r.WindowEnd:yyyy-MM-dd} (UTC).");
+            sb.AppendLine($"Window: {r.WindowStart:yyyy-MM-dd} to {r.WindowEnd:yyyy-MM-dd} (UTC). Health: **{r.Status}**.");
+            if (r.Health != null)
+                foreach (var problem in r.Health.Problems) sb.AppendLine($"- {problem.Status}: {problem.Message}");
             sb.AppendLine();
             sb.AppendLine("| Events | Errors | Error rate | Patterns | Active rules | Proposed this week |");
             sb.AppendLine("|---:|---:|---:|---:|---:|---:|");

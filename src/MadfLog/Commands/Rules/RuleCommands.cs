@@ -169,7 +169,10 @@ namespace MadfLog.Commands.Rules
                 WriteVerbose($"The last revision ran at {revision.LastRevision():u}; the next is due 7 days later.");
                 return;
             }
-            WriteObject(Engine(() => revision.Run()));
+            var result = Engine(() => revision.Run());
+            if (result.Health != null)
+                foreach (var p in result.Health.Problems) WriteWarning($"{p.Name}: {p.Message}");
+            WriteObject(result);
         }
     }
 }

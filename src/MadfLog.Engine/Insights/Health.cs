@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Config;
+using MadfLog.Engine.Lifecycle;
+using MadfLog.Engine.Rules;
+using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Insights
+{
+    public enum HealthStatus { OK, Warning, Critical }
+
+    /// <summary>One health rule's outcome.</summary>
+    public sealed class HealthCheck
+    {
+        public string Name { get; set; } = "";
+        public HealthStatus Status { get; set; }
+        public string Message { get; set; } = "";
+        public double? Value { get; set; }
+        public double? Threshold { get; set; }
+    }
+
+    /// <summary>Is the loop healthy? The worst of its checks.</summary>
+    public sealed class HealthReport
+    {
+        public HealthStatus Status => Checks.Count == 0 ? HealthStatus.OK : Checks.Max(c => c.Status);
+        public DateTime CheckedAt { get; set; }
+        public List<HealthCheck> Checks { get; } = new List<HealthCheck>();
+        public IEnumerable<HealthCheck> Problems => Checks.Where(c => c.Status != HealthStatus.OK);
+    }
+
+    /// <summary>
+    /// Health rules, with thresholds from the configuration (Set-MadfConfig): error rate up more than
+    /// ErrorRateIncreasePercent week over week; a pattern newly at or above the rule threshold; more than
+    /// MaxQuarantinePercent of last week's imported lines quarantined; the active database over its budget;
+    /// no import for MaxImportAgeDays (the logger stopped). Warning at the threshold, Critical at twice it.
+    /// </summary>
+    public static class Health
+    {
+        private const long Day = 86_400_000;
+
+        public static HealthReport Check(string? databasePath, DateTimeOffset now)
+        {
+            var config = MadfConfig.Load(databasePath);
+            using var c = MadfDatabase.Open(config.DatabasePath, forWrite: false);
+            var report = new HealthReport { CheckedAt = now.UtcDateTime };
+            var t = now.ToUnixTimeMilliseconds();
+
+            var (thisEvents, thisErrors) = Rates(c, t - 7 * Day, t);
+            var (lastEvents, lastErrors) = Rates(c, t - 14 * Day, t - 7 * Day);
+            var thisRate = thisEvents > 0 ? (double)thisErrors / thisEvents : 0;
+            var lastRate = lastEvents > 0 ? (double)lastErrors / lastEvents : 0;
+            var rise = lastRate > 0 ? (thisRate - lastRate) / lastRate * 100 : 0;
+            report.Checks.Add(Grade("ErrorRateTrend", lastRate > 0 ? rise : (double?)null, config.ErrorRateIncreasePercent,
+                lastRate > 0 ? $"Error rate {thisRate:P1} this week vs {lastRate:P1} last week ({rise:+0;-0}%)." : "No error rate last week to compare with."));
+
+            var threshold = config.RuleThreshold;
+            var nowShares = Revision.PatternShares(c, t - 7 * Day, t, thisErrors).Where(p => p.Share >= threshold).ToList();
+            var before = new HashSet<long>(Revision.PatternShares(c, t - 14 * Day, t - 7 * Day, lastErrors).Where(p => p.Share >= threshold).Select(p => p.PatternId));
+            var fresh = nowShares.Where(p => !before.Contains(p.PatternId)).ToList();
+            report.Checks.Add(new HealthCheck
+            {
+                Name = "NewFrequentPattern", Value = fresh.Count, Threshold = 0,
+                Status = fresh.Count > 0 ? HealthStatus.Warning : HealthStatus.OK,
+                Message = fresh.Count > 0
+                    ? $"{fresh.Count} pattern(s) newly at or above {threshold:P0} of errors: " + string.Join("; ", fresh.Take(3).Select(p => $"P{p.PatternId} {p.Share:P0} ({p.ErrorClass})"))
+                    : $"No pattern newly above {threshold:P0} of errors.",
+            });
+
+            var (lines, quarantined) = c.QuerySingle<(long, long)>("SELECT coalesce(sum(lines_read), 0), coalesce(sum(quarantined), 0) FROM import_runs WHERE finished >= @from", new { from = t - 7 * Day });
+            var qPercent = lines > 0 ? 100.0 * quarantined / lines : 0;
+            report.Checks.Add(Grade("QuarantineRate", qPercent, config.MaxQuarantinePercent,
+                $"{quarantined:N0} of {lines:N0} lines read in the last 7 days were quarantined ({qPercent:F2}%); see Get-MadfQuarantine."));
+
+            var bytes = Rotation.DatabaseBytes(config.DatabasePath);
+            var mb = bytes / 1048576.0;
+            report.Checks.Add(Grade("ActiveStorage", mb, config.MaxActiveMB,
+                $"The active database is {mb:F1} MB of its {config.MaxActiveMB} MB budget; run Invoke-MadfRotation."));
+
+            var lastImport = c.ExecuteScalar<long?>("SELECT max(finished) FROM import_runs");
+            var ageDays = lastImport.HasValue ? (t - lastImport.Value) / (double)Day : (double?)null;
+            report.Checks.Add(ageDays.HasValue
+                ? Grade("LastImport", ageDays.Value, config.MaxImportAgeDays, $"The last import was {ageDays.Value:F1} days ago.")
+                : new HealthCheck { Name = "LastImport", Status = HealthStatus.Warning, Message = "Nothing has been imported yet.", Threshold = config.MaxImportAgeDays });
+
+            // Only the failing checks carry the advice; an OK check says what was measured.
+            foreach (var check in report.Checks.Where(x => x.Status == HealthStatus.OK && x.Name == "ActiveStorage"))
+                check.Message = $"The active database is {mb:F1} MB of its {config.MaxActiveMB} MB budget.";
+            return report;
+        }
+
+        private static (long events, long errors) Rates(SqliteConnection c, long from, long to) => c.QuerySingle<(long, long)>(
+            "SELECT count(*), coalesce(sum(CASE WHEN success = 0 AND category <> 'cascade' THEN 1 ELSE 0 END), 0) FROM events WHERE timestamp >= @from AND timestamp < @to",
+            new { from, to });
+
+        private static HealthCheck Grade(string name, double? value, double threshold, string message) => new HealthCheck
+        {
+            Name = name, Value = value.HasValue ? Math.Round(value.Value, 2) : (double?)null, Threshold = threshold, Message = message,
+            Status = !value.HasValue || value.Value <= threshold ? HealthStatus.OK : value.Value > 2 * threshold ? HealthStatus.Critical : HealthStatus.Warning,
+        };
+    }
+}

@@ -1,0 +1,24 @@
+using System;
+using System.Management.Automation;
+using MadfLog.Engine.Insights;
+
+namespace MadfLog.Commands.Rules
+{
+    /// <summary>Returns the health of the loop (OK, Warning or Critical) with each check, and writes a warning for each problem.</summary>
+    /// <remarks><para>Checks, with thresholds from Set-MadfConfig: error rate up more than ErrorRateIncreasePercent week over week; a pattern newly at or above the rule threshold; more than MaxQuarantinePercent of last week's lines quarantined; the active database over MaxActiveMB; no import for MaxImportAgeDays. Critical means twice the threshold.</para></remarks>
+    /// <example>
+    /// <code>if ((Get-MadfHealth).Status -eq 'Critical') { Send-MailMessage ... }</code>
+    /// Lets a scheduled job or an admin script act on the loop's health.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfHealth")]
+    [OutputType(typeof(HealthReport))]
+    public sealed class GetMadfHealthCommand : MadfCmdlet
+    {
+        protected override void EndProcessing()
+        {
+            var report = Engine(() => Health.Check(DatabasePath, DateTimeOffset.UtcNow));
+            foreach (var p in report.Problems) WriteWarning($"{p.Name}: {p.Message}");
+            WriteObject(report);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+<#
+.SYNOPSIS
+    MadfLog in one minute: import the bundled sample logs into a fresh database and show what is there.
+.DESCRIPTION
+    Works under pwsh, Windows PowerShell 5.1 and the madflog host (no pwsh needed):
+        dotnet build MadfLog.sln -c Release
+        ./out/madflog/madflog -File examples/quickstart.ps1
+    The database goes to a new temporary folder unless -Database is given.
+#>
+param(
+    [string] $Database = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'madflog-quickstart-' + [guid]::NewGuid().ToString('N').Substring(0, 8), 'madflog.db')
+)
+$ErrorActionPreference = 'Stop'
+# Only Core cmdlets exist in the madflog host, so paths are built with .NET.
+if (-not (Get-Module MadfLog)) { Import-Module ([System.IO.Path]::Combine($PSScriptRoot, '..', 'out', 'MadfLog', 'MadfLog.psd1')) }
+$logs = [System.IO.Path]::Combine($PSScriptRoot, 'logs')
+
+"== Import the sample logs (stories 1.1 and 1.2, six agents, several days) =="
+# Each section goes to Out-Default on its own so every result gets its own default view.
+Import-MadfLog -Path $logs -Database $Database | Out-Default
+
+"== Import again: exactly once, nothing new is read =="
+Import-MadfLog -Path $logs -Database $Database | Out-Default
+
+"== Quarantined lines (none expected in the samples) =="
+$quarantined = @(Get-MadfQuarantine -Database $Database)
+"{0} quarantined line(s)" -f $quarantined.Count
+
+"== The weekly revision over the sample period: patterns at >= 3% of errors become proposed rules =="
+$claude = [System.IO.Path]::Combine([System.IO.Path]::GetDirectoryName($Database), 'CLAUDE.md')
+$null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($Database))
+[System.IO.File]::WriteAllText($claude, "# Project`n`nHuman-written notes stay as they are.`n")
+Invoke-MadfRevision -Database $Database -Since ([datetime]'2026-11-01') -ClaudeMdPath $claude -NoImport -AutoApprove -WarningAction SilentlyContinue | Out-Default
+Get-MadfRule -Database $Database | Out-Default
+
+"== CLAUDE.md after the revision =="
+[System.IO.File]::ReadAllText($claude)
+
+"== Storage =="
+Get-MadfStorage -Database $Database | Out-Default
+
+"Database: $Database"

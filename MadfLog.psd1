@@ -15,6 +15,7 @@
         'Import-MadfLog'
         'Write-MadfEvent'
         'Get-MadfQuarantine'
+        'ConvertTo-MadfPattern'
         'Invoke-MadfRotation'
         'Get-MadfStorage'
         'Get-MadfConfig'

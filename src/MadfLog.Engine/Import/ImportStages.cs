@@ -23,7 +23,7 @@ namespace MadfLog.Engine.Import
         public static List<IImportStage> Create() => new List<IImportStage>
         {
             new SecretRedactionStage(), // first: nothing downstream (patterns, summaries) sees a secret
-            // Pattern mining and query summaries add their stages here.
+            new Patterns.PatternStage(),
         };
     }
 }

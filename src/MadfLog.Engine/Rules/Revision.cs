@@ -173,7 +173,7 @@ namespace MadfLog.Engine.Rules
         public static List<PatternShare> PatternShares(SqliteConnection c, long from, long to, long totalErrors)
         {
             var rows = c.Query<(long id, string template, string cls, long n, string? stories, string? agents)>(
-                @"SELECT e.pattern_id, p.template, p.error_class, count(*), group_concat(DISTINCT e.story_id), group_concat(DISTINCT e.agent_name)
+                @"SELECT e.pattern_id, coalesce(p.display, p.template), p.error_class, count(*), group_concat(DISTINCT e.story_id), group_concat(DISTINCT e.agent_name)
                   FROM events e JOIN patterns p ON p.id = e.pattern_id
                   WHERE e.success = 0 AND e.category <> 'cascade' AND e.timestamp >= @from AND e.timestamp < @to
                   GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id", new { from, to });

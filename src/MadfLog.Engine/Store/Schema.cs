@@ -46,9 +46,13 @@ CREATE TABLE patterns (
     first_seen INTEGER,
     last_seen INTEGER,
     example TEXT,
-    created INTEGER NOT NULL
+    created INTEGER NOT NULL,
+    merged_into INTEGER,
+    display TEXT
 );
 CREATE INDEX ix_events_pattern ON events(pattern_id, timestamp);
+-- Every distinct masked message seen, and its pattern: the miner's exact-group index, reloaded on each import.
+CREATE TABLE pattern_signatures (signature TEXT PRIMARY KEY, pattern_id INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
         // Prevention rules (one per pattern, never duplicated) and the weekly revisions that proposed them.

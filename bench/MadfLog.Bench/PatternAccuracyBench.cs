@@ -1,0 +1,51 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using MadfLog.Engine.Patterns;
+using MadfLog.Engine.Samples;
+
+namespace MadfLog.Bench
+{
+    /// <summary>Grouping accuracy of the template miner on Loghub-2k (one configuration for all systems) and on the sample logs, and its speed.</summary>
+    public sealed class PatternAccuracyBench : IBench
+    {
+        public static readonly string[] Systems = { "BGL", "HDFS", "HPC", "HealthApp", "Linux", "Mac", "OpenSSH", "Spark" };
+
+        public string Name => "patterns";
+        public string Description => "pattern grouping accuracy per Loghub system + sample logs, and messages/s: patterns [shared folder]";
+
+        public int Run(string[] args)
+        {
+            var shared = args.Length > 0 ? args[0] : Path.Combine("..", "shared");
+            Console.WriteLine($"{"system",-12} {"lines",6} {"truth",6} {"found",6} {"GA",6}");
+            double total = 0;
+            foreach (var system in Systems)
+            {
+                var (messages, truth) = GroupingAccuracy.LoadLoghub(Path.Combine(shared, "data", "loghub-2k", system, system + "_2k.log_structured.csv"));
+                var miner = new TemplateMiner();
+                var assigned = messages.Select(m => miner.Add(m)).ToList();
+                var predicted = assigned.Select(p => miner.Resolve(p).Id).ToList();
+                var ga = GroupingAccuracy.Score(predicted, truth);
+                total += ga;
+                Console.WriteLine($"{system,-12} {messages.Count,6} {truth.Distinct().Count(),6} {predicted.Distinct().Count(),6} {ga,6:F3}");
+            }
+            Console.WriteLine($"{"average",-12} {"",6} {"",6} {"",6} {total / Systems.Length,6:F3}   (Drain, tuned per system: 0.86; one configuration: 0.76)");
+
+            var sample = new SampleLogGenerator(new SampleOptions()).Generate().Where(e => e.TrueTemplate.HasValue).ToList();
+            var sampleMiner = new TemplateMiner();
+            var sampleAssigned = sample.Select(e => sampleMiner.Add(e.Row.Message)).ToList();
+            var sampleGa = GroupingAccuracy.Score(sampleAssigned.Select(p => sampleMiner.Resolve(p).Id).ToList(), sample.Select(e => e.TrueTemplate!.Value).ToList());
+            Console.WriteLine($"{"samples",-12} {sample.Count,6} {sample.Select(e => e.TrueTemplate).Distinct().Count(),6} {sampleMiner.Patterns.Count(),6} {sampleGa,6:F3}");
+
+            // Speed: a realistic error stream, many times over.
+            var stream = Enumerable.Range(0, 20).SelectMany(i => new SampleLogGenerator(new SampleOptions { Seed = i }).Generate().Where(e => e.TrueTemplate.HasValue).Select(e => e.Row.Message!)).ToList();
+            var speedMiner = new TemplateMiner();
+            var clock = Stopwatch.StartNew();
+            foreach (var m in stream) speedMiner.Add(m);
+            clock.Stop();
+            Console.WriteLine($"speed: {stream.Count:N0} messages in {clock.Elapsed.TotalMilliseconds:F0} ms = {stream.Count / clock.Elapsed.TotalSeconds:N0} messages/s ({speedMiner.Patterns.Count()} patterns)");
+            return 0;
+        }
+    }
+}

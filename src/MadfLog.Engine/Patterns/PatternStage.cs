@@ -1,0 +1,103 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Patterns
+{
+    /// <summary>
+    /// Assigns every error event (success = 0, not a cascade) to a stable pattern during import, in the same
+    /// transaction as the events: new patterns get new ids, merges keep the oldest id and re-point earlier events,
+    /// and per-pattern counts, first/last seen and an example are kept up to date.
+    /// </summary>
+    public sealed class PatternStage : IImportStage
+    {
+        private TemplateMiner? _miner;
+        private readonly Dictionary<long, string> _examples = new Dictionary<long, string>();
+
+        public static bool IsMinable(EventRow e) => e.Success == false && !string.Equals(e.Category, "cascade", StringComparison.Ordinal);
+
+        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
+        {
+            var miner = _miner ??= PatternStore.LoadMiner(connection, transaction);
+            var any = false;
+            foreach (var e in batch)
+            {
+                if (!IsMinable(e)) continue;
+                var message = e.Message ?? EventDetails.Message(e.Details);
+                if (string.IsNullOrWhiteSpace(message)) continue;
+                var p = miner.Add(message);
+                e.PatternId = p.Id;
+                e.PatternDetected = true;
+                if (!_examples.ContainsKey(p.Id)) _examples[p.Id] = message!.Length > 500 ? message.Substring(0, 500) : message;
+                any = true;
+            }
+            if (!any) return;
+            // Merges during this batch re-point its rows to the survivors.
+            foreach (var e in batch)
+                if (e.PatternId.HasValue) e.PatternId = miner.Find(e.PatternId.Value)?.Id ?? e.PatternId;
+            PatternStore.Save(connection, transaction, miner, _examples);
+        }
+
+        public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
+        {
+            var stats = batch.Where(e => e.Id != 0 && e.PatternId.HasValue)
+                .GroupBy(e => e.PatternId!.Value)
+                .Select(g => new { id = g.Key, n = g.Count(), first = g.Min(e => e.Timestamp), last = g.Max(e => e.Timestamp) });
+            foreach (var s in stats)
+                connection.Execute(
+                    @"UPDATE patterns SET event_count = event_count + @n,
+                        first_seen = CASE WHEN first_seen IS NULL OR first_seen > @first THEN @first ELSE first_seen END,
+                        last_seen = CASE WHEN last_seen IS NULL OR last_seen < @last THEN @last ELSE last_seen END
+                      WHERE id = @id", s, transaction);
+        }
+    }
+
+    /// <summary>Loads and saves the miner's state in the patterns and pattern_signatures tables.</summary>
+    public static class PatternStore
+    {
+        public static TemplateMiner LoadMiner(SqliteConnection c, SqliteTransaction? tx = null)
+        {
+            var miner = new TemplateMiner();
+            foreach (var (id, template, merged) in c.Query<(long, string, long?)>("SELECT id, template, merged_into FROM patterns ORDER BY id", transaction: tx))
+                miner.Restore(id, template, merged);
+            foreach (var (signature, id) in c.Query<(string, long)>("SELECT signature, pattern_id FROM pattern_signatures", transaction: tx))
+                miner.RestoreSignature(signature, id);
+            return miner;
+        }
+
+        public static void Save(SqliteConnection c, SqliteTransaction tx, TemplateMiner miner, IDictionary<long, string> examples)
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var p in miner.TakeDirty().OrderBy(p => p.Id))
+            {
+                if (!examples.TryGetValue(p.Id, out var example))
+                    example = c.ExecuteScalar<string?>("SELECT example FROM patterns WHERE id = @Id", new { p.Id }, tx);
+                c.Execute(
+                    @"INSERT INTO patterns(id, template, token_count, error_class, event_count, example, created, merged_into, display)
+                      VALUES (@Id, @Template, @count, @cls, 0, @example, @now, @MergedInto, @display)
+                      ON CONFLICT(id) DO UPDATE SET template = excluded.template, token_count = excluded.token_count, merged_into = excluded.merged_into,
+                          example = coalesce(patterns.example, excluded.example), display = excluded.display",
+                    new { p.Id, p.Template, count = p.Tokens.Length, cls = ErrorClassifier.Classify(example ?? p.Template), example, now, p.MergedInto,
+                          display = TemplateMiner.Display(example, p.Tokens) }, tx);
+                if (p.MergedInto.HasValue)
+                {
+                    var into = miner.Find(p.Id)!.Id;
+                    // Earlier events, counts and rules follow the pattern into its survivor.
+                    c.Execute("UPDATE events SET pattern_id = @into WHERE pattern_id = @Id", new { into, p.Id }, tx);
+                    c.Execute(@"UPDATE patterns SET event_count = event_count + (SELECT event_count FROM patterns WHERE id = @Id),
+                                  first_seen = min(coalesce(first_seen, 9223372036854775807), coalesce((SELECT first_seen FROM patterns WHERE id = @Id), 9223372036854775807)),
+                                  last_seen = max(coalesce(last_seen, 0), coalesce((SELECT last_seen FROM patterns WHERE id = @Id), 0))
+                                WHERE id = @into", new { into, p.Id }, tx);
+                    c.Execute("UPDATE patterns SET event_count = 0 WHERE id = @Id", new { p.Id }, tx);
+                    c.Execute("UPDATE OR IGNORE rules SET pattern_id = @into WHERE pattern_id = @Id", new { into, p.Id }, tx);
+                }
+            }
+            foreach (var signature in miner.TakeNewSignatures())
+                c.Execute("INSERT OR REPLACE INTO pattern_signatures(signature, pattern_id) VALUES (@signature, @id)", new { signature, id = miner.ForSignature(signature).Id }, tx);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace MadfLog.Engine.Patterns
+{
+    /// <summary>One pattern the miner knows: a template whose &lt;*&gt; marks variable parts.</summary>
+    public sealed class MinedPattern
+    {
+        internal MinedPattern(long id, string[] tokens) { Id = id; Tokens = tokens; }
+        public long Id { get; }
+        public string[] Tokens { get; internal set; }
+        public string Template => string.Join(" ", Tokens);
+        /// <summary>Set when this pattern was merged into another (the survivor keeps its id).</summary>
+        public long? MergedInto { get; internal set; }
+        internal bool Dirty { get; set; }
+    }
+
+    public sealed class MinerOptions
+    {
+        /// <summary>Distinct words seen at one position before it becomes a variable (fewer: they are different errors).</summary>
+        public int FamilyThreshold { get; set; } = 4;
+        /// <summary>A merged template keeps at least this many constant words...</summary>
+        public int MinConstants { get; set; } = 3;
+        /// <summary>...and at least this share of its tokens constant.</summary>
+        public double MinConstantShare { get; set; } = 0.5;
+    }
+
+    /// <summary>
+    /// Online error-template miner in the Drain family, with one configuration for every log source.
+    /// 1. Masking: obvious variables become &lt;*&gt; first: anything with a digit (numbers, ids, hex, GUIDs, durations,
+    ///    versions), paths and URLs, host names, file names with a known extension, quoted strings, weekday and month names;
+    ///    punctuation separates tokens and is dropped; consecutive variables collapse into one, so a variable part with a
+    ///    different number of tokens (a path with spaces, quoted text) does not split a pattern.
+    /// 2. Exact grouping on the masked token sequence (like Drain's parse tree keyed on length and tokens; here the
+    ///    whole sequence is the key, so it is O(1) per message).
+    /// 3. Family merge instead of a similarity threshold: patterns of the same length that differ in exactly one position
+    ///    merge into a template with &lt;*&gt; there only when at least FamilyThreshold distinct words were seen there and the
+    ///    template keeps enough constant words. Two errors that differ in a constant word stay two patterns; a slot that
+    ///    takes many values (user names, hosts) becomes a variable. Merges keep the oldest id (stable ids).
+    /// </summary>
+    public sealed class TemplateMiner
+    {
+        public const string Wildcard = "<*>";
+
+        private static readonly Regex Split = new Regex(@"[\s=,:;()\[\]{}""'|<>]+", RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        // Quoted strings and Windows drive prefixes (C:\...) are variables that would otherwise split at spaces or the colon.
+        private static readonly Regex Quoted = new Regex(@"""[^""]*""|'[^'\s][^']*'|\b[A-Za-z]:(?=[\\/])", RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        private static readonly Regex HostName = new Regex(@"[A-Za-z]\.[A-Za-z].*\.(com|org|net|edu|gov|io|de|uk|jp|cn|ru|fr|info|local)$|^[A-Za-z][\w-]*\.(com|org|net|edu|gov|io|de|uk|jp|cn|ru|fr|info|local)$", RegexOptions.Compiled | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+        private static readonly Regex FileName = new Regex(@"^[\w\-]+\.(py|ts|js|cs|java|go|rs|md|json|yaml|yml|txt|log|tsx|jsx|html|css|sh|ps1|psd1|psm1|xml|csv|sql|toml|lock|rb|php|c|h|cpp|hpp|kt|swift|scala|dll|so|exe)$", RegexOptions.Compiled | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
+        private static readonly HashSet<string> Calendar = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            "mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        };
+
+        private readonly MinerOptions _o;
+        private readonly Dictionary<string, MinedPattern> _bySignature = new Dictionary<string, MinedPattern>(StringComparer.Ordinal);
+        private readonly Dictionary<long, MinedPattern> _byId = new Dictionary<long, MinedPattern>();
+        // Templates with variables, by length, to catch new sequences that an earlier merge already covers.
+        private readonly Dictionary<int, List<MinedPattern>> _wildByLength = new Dictionary<int, List<MinedPattern>>();
+        // Family key (a template with one more position wildcarded) → the live patterns that fit it.
+        private readonly Dictionary<string, HashSet<long>> _families = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
+        private readonly List<string> _newSignatures = new List<string>();
+        private long _nextId;
+
+        public TemplateMiner(MinerOptions? options = null, long firstId = 1)
+        {
+            _o = options ?? new MinerOptions();
+            _nextId = firstId;
+        }
+
+        /// <summary>Live (not merged) patterns.</summary>
+        public IEnumerable<MinedPattern> Patterns => _byId.Values.Where(p => p.MergedInto == null);
+
+        /// <summary>Every pattern ever created, merged ones included.</summary>
+        public IEnumerable<MinedPattern> AllPatterns => _byId.Values;
+
+        /// <summary>Masked tokens of a message: the key of its exact group.</summary>
+        public static string[] Tokenize(string? message) => Spans(message).Select(s => s.Token).ToArray();
+
+        // A quoted string is one variable; the sentinel survives splitting (unlike "<*>", whose brackets are delimiters).
+        private const string QuotedSentinel = "\u0001";
+
+        /// <summary>Tokens with the span of the message each came from (consecutive variables share one span).</summary>
+        private static List<(string Token, int Start, int End)> Spans(string? message)
+        {
+            var spans = new List<(string Token, int Start, int End)>();
+            if (string.IsNullOrEmpty(message)) { spans.Add((Wildcard, 0, 0)); return spans; }
+            var text = Quoted.Replace(message!, m => QuotedSentinel.PadRight(m.Length, QuotedSentinel[0]));
+            var pos = 0;
+            foreach (var raw in Split.Split(text))
+            {
+                var start = raw.Length == 0 ? pos : text.IndexOf(raw, pos, StringComparison.Ordinal);
+                pos = start + raw.Length;
+                if (raw.Length == 0) continue;
+                var t = raw.Trim('.');
+                if (t.Length == 0) continue;
+                var tokenStart = start + raw.IndexOf(t, StringComparison.Ordinal);
+                var tokenEnd = tokenStart + t.Length;
+                var variable = t[0] == QuotedSentinel[0] || IsVariable(t);
+                if (!variable) { spans.Add((t, tokenStart, tokenEnd)); continue; }
+                if (spans.Count > 0 && spans[spans.Count - 1].Token == Wildcard)
+                {
+                    var last = spans[spans.Count - 1];
+                    spans[spans.Count - 1] = (Wildcard, last.Start, tokenEnd);
+                    continue;
+                }
+                spans.Add((Wildcard, tokenStart, tokenEnd));
+            }
+            if (spans.Count == 0) spans.Add((Wildcard, 0, message!.Length));
+            return spans;
+        }
+
+        /// <summary>
+        /// The template as people read it: an example message with its variable parts replaced by &lt;*&gt;, punctuation
+        /// kept ("File does not exist: &lt;*&gt;"). Falls back to the token template when the example does not line up.
+        /// </summary>
+        public static string Display(string? example, string[] template)
+        {
+            if (string.IsNullOrEmpty(example)) return string.Join(" ", template);
+            var spans = Spans(example);
+            if (spans.Count != template.Length) return string.Join(" ", template);
+            var sb = new StringBuilder();
+            var at = 0;
+            for (var i = 0; i < spans.Count; i++)
+            {
+                if (template[i] != Wildcard) continue;
+                sb.Append(example!, at, spans[i].Start - at).Append(Wildcard);
+                at = spans[i].End;
+            }
+            sb.Append(example!, at, example!.Length - at);
+            return sb.ToString();
+        }
+
+        private static bool IsVariable(string t)
+        {
+            foreach (var ch in t)
+                if (char.IsDigit(ch) || ch == '/' || ch == '\\') return true;
+            return Calendar.Contains(t) || FileName.IsMatch(t) || (t.IndexOf('.') > 0 && HostName.IsMatch(t));
+        }
+
+        /// <summary>Assigns a message to a pattern (creating or merging patterns as needed); returns the live pattern.</summary>
+        public MinedPattern Add(string? message) => AddTokens(Tokenize(message));
+
+        public MinedPattern AddTokens(string[] tokens)
+        {
+            var signature = string.Join(" ", tokens);
+            if (_bySignature.TryGetValue(signature, out var known)) return Resolve(known);
+
+            MinedPattern? pattern = null;
+            if (_wildByLength.TryGetValue(tokens.Length, out var wild))
+                pattern = wild.FirstOrDefault(p => p.MergedInto == null && Covers(p.Tokens, tokens));
+            if (pattern == null)
+            {
+                pattern = new MinedPattern(_nextId++, tokens) { Dirty = true };
+                _byId[pattern.Id] = pattern;
+                Index(pattern);
+                pattern = MergeFamilies(pattern);
+            }
+            _bySignature[signature] = pattern;
+            _newSignatures.Add(signature);
+            return Resolve(pattern);
+        }
+
+        /// <summary>The live pattern a (possibly merged) pattern ended up in.</summary>
+        public MinedPattern Resolve(MinedPattern p)
+        {
+            while (p.MergedInto.HasValue) p = _byId[p.MergedInto.Value];
+            return p;
+        }
+
+        public MinedPattern? Find(long id) => _byId.TryGetValue(id, out var p) ? Resolve(p) : null;
+
+        /// <summary>Restores a stored pattern (ids and templates as persisted); call before Add.</summary>
+        public void Restore(long id, string template, long? mergedInto)
+        {
+            var p = new MinedPattern(id, template.Split(' ')) { MergedInto = mergedInto };
+            _byId[id] = p;
+            if (id >= _nextId) _nextId = id + 1;
+            if (mergedInto == null) Index(p);
+        }
+
+        /// <summary>Restores a known exact signature → pattern mapping.</summary>
+        public void RestoreSignature(string signature, long patternId)
+        {
+            if (_byId.TryGetValue(patternId, out var p)) _bySignature[signature] = p;
+        }
+
+        /// <summary>Signatures added since the last call (to persist).</summary>
+        public List<string> TakeNewSignatures()
+        {
+            var list = new List<string>(_newSignatures);
+            _newSignatures.Clear();
+            return list;
+        }
+
+        /// <summary>Patterns created, refined or merged since the last call (to persist).</summary>
+        public List<MinedPattern> TakeDirty()
+        {
+            var dirty = _byId.Values.Where(p => p.Dirty).ToList();
+            foreach (var p in dirty) p.Dirty = false;
+            return dirty;
+        }
+
+        public MinedPattern ForSignature(string signature) => Resolve(_bySignature[signature]);
+
+        private static bool Covers(string[] template, string[] tokens)
+        {
+            for (var i = 0; i < template.Length; i++)
+                if (template[i] != Wildcard && template[i] != tokens[i]) return false;
+            return true;
+        }
+
+        private IEnumerable<string> FamilyKeys(string[] tokens)
+        {
+            for (var p = 0; p < tokens.Length; p++)
+            {
+                if (tokens[p] == Wildcard) continue;
+                var copy = (string[])tokens.Clone();
+                copy[p] = Wildcard;
+                yield return tokens.Length + "|" + string.Join(" ", copy);
+            }
+        }
+
+        private void Index(MinedPattern p)
+        {
+            if (p.Tokens.Contains(Wildcard))
+            {
+                if (!_wildByLength.TryGetValue(p.Tokens.Length, out var list)) _wildByLength[p.Tokens.Length] = list = new List<MinedPattern>();
+                list.Add(p);
+            }
+            foreach (var key in FamilyKeys(p.Tokens))
+            {
+                if (!_families.TryGetValue(key, out var set)) _families[key] = set = new HashSet<long>();
+                set.Add(p.Id);
+            }
+        }
+
+        private void Unindex(MinedPattern p)
+        {
+            foreach (var key in FamilyKeys(p.Tokens))
+                if (_families.TryGetValue(key, out var set)) { set.Remove(p.Id); if (set.Count == 0) _families.Remove(key); }
+            if (_wildByLength.TryGetValue(p.Tokens.Length, out var list)) list.Remove(p);
+        }
+
+        /// <summary>Merges the families the pattern completes, repeatedly (a merge can complete a wider family).</summary>
+        private MinedPattern MergeFamilies(MinedPattern pattern)
+        {
+            var merged = true;
+            while (merged)
+            {
+                merged = false;
+                foreach (var key in FamilyKeys(pattern.Tokens).ToList())
+                {
+                    if (!_families.TryGetValue(key, out var members) || members.Count < _o.FamilyThreshold) continue;
+                    var template = key.Substring(key.IndexOf('|') + 1).Split(' ');
+                    var constants = template.Count(t => t != Wildcard);
+                    if (constants < _o.MinConstants || constants < _o.MinConstantShare * template.Length) continue;
+                    var ids = members.OrderBy(id => id).ToList();
+                    var survivor = _byId[ids[0]];
+                    foreach (var id in ids) Unindex(_byId[id]);
+                    foreach (var id in ids.Skip(1)) { _byId[id].MergedInto = survivor.Id; _byId[id].Dirty = true; }
+                    survivor.Tokens = template;
+                    survivor.Dirty = true;
+                    Index(survivor);
+                    // Exact groups that the wider template now covers join it too.
+                    foreach (var other in Patterns.Where(o => o.Id != survivor.Id && o.Tokens.Length == template.Length && Covers(template, o.Tokens)).ToList())
+                    {
+                        Unindex(other);
+                        other.MergedInto = survivor.Id;
+                        other.Dirty = true;
+                    }
+                    pattern = survivor;
+                    merged = true;
+                    break;
+                }
+            }
+            return pattern;
+        }
+    }
+}

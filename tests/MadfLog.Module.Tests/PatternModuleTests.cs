@@ -1,0 +1,47 @@
+using System.Collections;
+using System.Linq;
+using Xunit;
+
+namespace MadfLog.Module.Tests
+{
+    [Collection("module")]
+    public class PatternModuleTests
+    {
+        private readonly ModuleFixture _m;
+        public PatternModuleTests(ModuleFixture m) { _m = m; }
+
+        [Fact]
+        public void ConvertToMadfPatternGivesOneObjectPerInputInOrder()
+        {
+            var r = _m.Run(@"
+                'File does not exist: a.py', [pscustomobject]@{ Message = 'File does not exist: b/c.py' }, 'Permission denied: /etc/x', 'File does not exist: d.py' |
+                    ConvertTo-MadfPattern");
+            Assert.Empty(r.AllErrors);
+            Assert.Equal(4, r.Output.Count);
+            Assert.Equal("File does not exist: b/c.py", r.Output[1].Properties["Message"].Value);
+            var ids = r.Output.Select(o => (long)o.Properties["PatternId"].Value).ToList();
+            Assert.Equal(ids[0], ids[1]);
+            Assert.Equal(ids[0], ids[3]);
+            Assert.NotEqual(ids[0], ids[2]);
+            Assert.Equal("File does not exist: <*>", r.Output[0].Properties["Template"].Value);
+        }
+
+        [Fact]
+        public void ImportedErrorsFeedARevisionThatWritesRulesIntoClaudeMd()
+        {
+            using var t = new Temp();
+            var vars = new Hashtable { ["logs"] = System.IO.Path.Combine(ModuleFixture.RepoRoot, "examples", "logs"), ["db"] = t.Db, ["claude"] = t.File("CLAUDE.md") };
+            var r = _m.Run(@"
+                Import-MadfLog $logs -Database $db | Out-Null
+                $rev = Invoke-MadfRevision -Database $db -Since ([datetime]'2026-01-01') -ClaudeMdPath $claude -NoImport -WarningAction SilentlyContinue
+                Get-MadfRule -Database $db -Status Proposed | Where-Object { $_.Evidence.Share -ge 0.10 } | Approve-MadfRule -Database $db -ClaudeMdPath $claude | Out-Null
+                $rev", vars);
+            Assert.Empty(r.AllErrors);
+            var revision = Assert.Single(r.Output);
+            Assert.True((int)revision.Properties["Patterns"].Value >= 10);
+            var lines = System.IO.File.ReadAllLines(t.File("CLAUDE.md")).Where(l => l.StartsWith("- **")).ToList();
+            Assert.InRange(lines.Count, 1, 6);
+            Assert.Contains(lines, l => l.Contains("`File does not exist: <*>`"));
+        }
+    }
+}

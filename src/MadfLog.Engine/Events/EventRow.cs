@@ -31,6 +31,12 @@ namespace MadfLog.Engine.Events
         /// <summary>64-bit identity of the event's source (raw line or a format's own id): equal keys are one event.</summary>
         public long DedupKey { get; set; }
 
+        /// <summary>
+        /// When this event's key is already stored, keep the larger tokens_used (and its details): a response's usage
+        /// grows over the lines Claude Code writes for it, and only the last one is final. Not a column.
+        /// </summary>
+        public bool KeepLargestTokens { get; set; }
+
         /// <summary>The error or interaction text, when the event has one (details.message); not a column, used for pattern mining.</summary>
         public string? Message { get; set; }
     }

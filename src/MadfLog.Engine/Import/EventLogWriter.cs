@@ -55,7 +55,7 @@ namespace MadfLog.Engine.Import
         public static byte[] Serialize(EventRow e, IDictionary? details)
         {
             using var ms = new MemoryStream(256);
-            using (var w = new Utf8JsonWriter(ms))
+            using (var w = new Utf8JsonWriter(ms, Json.Readable))
             {
                 w.WriteStartObject();
                 w.WriteString("timestamp", DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));

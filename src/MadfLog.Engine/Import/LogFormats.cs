@@ -7,7 +7,7 @@ namespace MadfLog.Engine.Import
     /// <summary>The formats Import-MadfLog knows, in the order they are tried when recognising a file.</summary>
     public static class LogFormats
     {
-        private static readonly List<ILogFormat> Known = new List<ILogFormat> { new MadfFormat() };
+        private static readonly List<ILogFormat> Known = new List<ILogFormat> { new MadfFormat(), new ClaudeCode.ClaudeCodeFormat() };
 
         public static IReadOnlyList<ILogFormat> All => Known;
 

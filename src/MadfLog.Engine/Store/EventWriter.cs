@@ -21,6 +21,7 @@ namespace MadfLog.Engine.Store
 
         private readonly SqliteCommand _insert;
         private readonly SqliteParameter[] _p;
+        private SqliteCommand? _grow;
 
         public EventWriter(SqliteConnection connection, SqliteTransaction transaction)
         {
@@ -70,14 +71,38 @@ namespace MadfLog.Engine.Store
                 else
                 {
                     e.Id = 0;
+                    if (e.KeepLargestTokens) GrowTokens(e);
                 }
             }
             return inserted;
         }
 
+        private void GrowTokens(EventRow e)
+        {
+            if (_grow == null)
+            {
+                _grow = _insert.Connection!.CreateCommand();
+                _grow.Transaction = _insert.Transaction;
+                _grow.CommandText = "UPDATE events SET tokens_used = $t, context_percent = $c, details = $d WHERE dedup_key = $k AND coalesce(tokens_used, 0) < $t";
+                _grow.Parameters.Add(new SqliteParameter("$t", null));
+                _grow.Parameters.Add(new SqliteParameter("$c", null));
+                _grow.Parameters.Add(new SqliteParameter("$d", null));
+                _grow.Parameters.Add(new SqliteParameter("$k", null));
+            }
+            _grow.Parameters[0].Value = (object?)e.TokensUsed ?? DBNull.Value;
+            _grow.Parameters[1].Value = (object?)e.ContextPercent ?? DBNull.Value;
+            _grow.Parameters[2].Value = (object?)e.Details ?? DBNull.Value;
+            _grow.Parameters[3].Value = e.DedupKey;
+            _grow.ExecuteNonQuery();
+        }
+
         private static long LastInsertRowId(SqliteConnection connection) =>
             SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle);
 
-        public void Dispose() => _insert.Dispose();
+        public void Dispose()
+        {
+            _insert.Dispose();
+            _grow?.Dispose();
+        }
     }
 }

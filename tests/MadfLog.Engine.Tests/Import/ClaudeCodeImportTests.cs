@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Import.ClaudeCode;
+using MadfLog.Engine.Store;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Import
+{
+    /// <summary>
+    /// Expected figures for ../shared/data/claude-code were computed independently with a Python scan of the raw JSON
+    /// (distinct tool_result ids; is_error; the last, largest usage of each distinct (message.id, requestId);
+    /// rejection texts, interruptions not following a rejection, AskUserQuestion results).
+    /// </summary>
+    public class ClaudeCodeImportTests
+    {
+        private const int ToolCalls = 206, Failures = 9, Responses = 169, Rejections = 3, Interruptions = 1, Clarifications = 1;
+        private const long Tokens = 15_887_433;
+
+        private static string Data => Path.Combine(TestPaths.Shared, "data", "claude-code");
+
+        private static ImportResult Import(string db, params string[] paths) =>
+            new LogImporter(new ImportOptions { DatabasePath = db }).Import(paths);
+
+        private static long Scalar(string db, string sql)
+        {
+            using var c = MadfDatabase.Open(db);
+            return c.ExecuteScalar<long>(sql);
+        }
+
+        [Fact]
+        public void TheSharedTranscriptsGiveTheIndependentlyComputedCounts()
+        {
+            using var t = TestPaths.NewTemp();
+            var r = Import(t.Db, Data);
+            Assert.Equal(5, r.Files);
+            Assert.Equal(0, r.Quarantined);
+            Assert.All(r.FileResults, f => Assert.Equal("ClaudeCode", f.Format));
+            Assert.Equal(ToolCalls, Scalar(t.Db, "SELECT count(*) FROM events WHERE event_type = 'tool_call'"));
+            Assert.Equal(Failures, Scalar(t.Db, "SELECT count(*) FROM events WHERE event_type = 'tool_call' AND success = 0"));
+            Assert.Equal(Failures, Scalar(t.Db, "SELECT count(*) FROM events WHERE event_type = 'tool_call' AND success = 0 AND category <> 'cascade'")); // no cascades in these files
+            Assert.Equal(Responses, Scalar(t.Db, "SELECT count(*) FROM events WHERE event_type = 'llm_call'"));
+            Assert.Equal(Tokens, Scalar(t.Db, "SELECT sum(tokens_used) FROM events WHERE event_type = 'llm_call'"));
+            Assert.Equal(Rejections, Scalar(t.Db, "SELECT count(*) FROM events WHERE event_type = 'human_interaction' AND category = 'rejection'"));
+            Assert.Equal(Interruptions, Scalar(t.Db, "SELECT count(*) FROM events WHERE event_type = 'human_interaction' AND category = 'interruption'"));
+            Assert.Equal(Clarifications, Scalar(t.Db, "SELECT count(*) FROM events WHERE event_type = 'human_interaction' AND category = 'clarification'"));
+            // The long session's tokens: each response once, not once per content-block line.
+            Assert.True(Scalar(t.Db, "SELECT count(*) FROM events WHERE event_type = 'llm_call' AND details LIKE '%\"input_tokens\"%' AND details LIKE '%\"cache_read_input_tokens\"%'") == Responses);
+        }
+
+        [Fact]
+        public void ReimportingOrCopyingASessionAddsNothing()
+        {
+            using var t = TestPaths.NewTemp();
+            var first = Import(t.Db, Data);
+            var again = Import(t.Db, Data);
+            Assert.Equal(0, again.Imported);
+            var copy = Path.Combine(t.Path, "projects", "-copied-project");
+            Directory.CreateDirectory(copy);
+            File.Copy(Path.Combine(Data, "short.jsonl"), Path.Combine(copy, "short.jsonl"));
+            var copied = Import(t.Db, copy);
+            Assert.Equal(0, copied.Imported);
+            Assert.Equal(first.Imported, Scalar(t.Db, "SELECT count(*) FROM events"));
+            Assert.Equal(Tokens, Scalar(t.Db, "SELECT sum(tokens_used) FROM events"));
+        }
+
+        [Fact]
+        public void SubAgentEventsCarryTheSubAgentsType()
+        {
+            using var t = TestPaths.NewTemp();
+            Import(t.Db, Path.Combine(Data, "projects"));
+            using var c = MadfDatabase.Open(t.Db);
+            var agents = c.Query<string>("SELECT DISTINCT agent_name FROM events ORDER BY 1").ToList();
+            Assert.Equal(new[] { "claude-code-guide", "compact", "main" }, agents);
+            Assert.Equal("-home-dev-spotter", c.ExecuteScalar<string>("SELECT DISTINCT workflow_id FROM events"));
+            Assert.Equal("258c7280-ae70-4798-800f-63464d01a85d", c.ExecuteScalar<string>("SELECT DISTINCT session_id FROM events WHERE agent_name = 'claude-code-guide'"));
+        }
+
+        [Fact]
+        public void ASessionImportedWhileItIsWrittenEndsWithTheSameTotals()
+        {
+            using var t = TestPaths.NewTemp();
+            var lines = File.ReadAllLines(Path.Combine(Data, "projects", "-home-dev-spotter", "258c7280-ae70-4798-800f-63464d01a85d.jsonl"));
+            var live = Path.Combine(t.Path, "projects", "-home-dev-spotter", "258c7280-ae70-4798-800f-63464d01a85d.jsonl");
+            Directory.CreateDirectory(Path.GetDirectoryName(live)!);
+            var whole = t.File("whole.db");
+            Import(whole, Path.Combine(Data, "projects", "-home-dev-spotter", "258c7280-ae70-4798-800f-63464d01a85d.jsonl"));
+
+            // Written in three pieces, the middle one cut mid-line (the writer is still appending).
+            File.WriteAllText(live, string.Join("\n", lines.Take(700)) + "\n");
+            Import(t.Db, live);
+            File.AppendAllText(live, string.Join("\n", lines.Skip(700).Take(600)) + "\n" + lines[1300].Substring(0, 20));
+            Import(t.Db, live);
+            File.AppendAllText(live, lines[1300].Substring(20) + "\n" + string.Join("\n", lines.Skip(1301)) + "\n");
+            Import(t.Db, live);
+
+            foreach (var sql in new[]
+            {
+                "SELECT count(*) FROM events", "SELECT count(*) FROM events WHERE event_type = 'tool_call'", "SELECT count(*) FROM events WHERE success = 0",
+                "SELECT sum(tokens_used) FROM events", "SELECT sum(duration_ms) FROM events WHERE event_type = 'tool_call'",
+                "SELECT count(*) FROM events WHERE details LIKE '%\"tool\":\"unknown\"%'",
+            })
+                Assert.Equal(Scalar(whole, sql), Scalar(t.Db, sql));
+        }
+
+        [Fact]
+        public void CascadesStoriesSkipsAndBadLinesAreHandled()
+        {
+            using var t = TestPaths.NewTemp();
+            const string env = "\"sessionId\":\"s1\",\"isSidechain\":false,\"gitBranch\":\"feature/story-2.3-login\"";
+            var path = Path.Combine(t.Path, "projects", "-work-app", "s1.jsonl");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllLines(path, new[]
+            {
+                "{\"type\":\"file-history-snapshot\",\"messageId\":\"m\",\"snapshot\":{}}",
+                "{\"type\":\"assistant\"," + env + ",\"uuid\":\"a1\",\"timestamp\":\"2026-11-20T10:00:00Z\",\"requestId\":\"r1\",\"message\":{\"id\":\"msg1\",\"model\":\"claude\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Bash\",\"input\":{\"command\":\"make\"}},{\"type\":\"tool_use\",\"id\":\"t2\",\"name\":\"Read\",\"input\":{\"file_path\":\"a.py\"}}],\"usage\":{\"input_tokens\":10,\"output_tokens\":5}}}",
+                "{\"type\":\"user\"," + env + ",\"uuid\":\"u1\",\"timestamp\":\"2026-11-20T10:00:03Z\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\",\"is_error\":true,\"content\":\"Command timed out after 2m 0.0s\"}]}}",
+                "{\"type\":\"user\"," + env + ",\"uuid\":\"u2\",\"timestamp\":\"2026-11-20T10:00:04Z\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t2\",\"is_error\":true,\"content\":\"<tool_use_error>Sibling tool call errored</tool_use_error>\"}]}}",
+                "{\"type\":\"brand-new-record-type\",\"x\":1}",
+                "{\"type\":\"user\"," + env + ",\"uuid\":\"u3\",\"message\":{\"content\":\"no timestamp\"}}",
+                "this is not json",
+                "{\"type\":\"progress\"," + env + ",\"data\":{\"type\":\"hook_progress\"}}",
+            });
+            var issues = new List<ImportIssue>();
+            var r = new LogImporter(new ImportOptions { DatabasePath = t.Db, OnIssue = issues.Add }).Import(new[] { Path.Combine(t.Path, "projects") });
+            Assert.Equal(3, r.Skipped);      // snapshot, unknown type, progress
+            Assert.Equal(2, r.Quarantined);  // no timestamp, not JSON
+            Assert.Contains(issues, i => i.LineNumber == 6 && i.Reason.Contains("timestamp"));
+            using var c = MadfDatabase.Open(t.Db);
+            Assert.Equal("cascade", c.ExecuteScalar<string>("SELECT category FROM events WHERE details LIKE '%\"tool_use_id\":\"t2\"%'"));
+            Assert.Equal(3000, c.ExecuteScalar<long>("SELECT duration_ms FROM events WHERE details LIKE '%\"tool_use_id\":\"t1\"%'"));
+            Assert.Equal("Command timed out after 2m 0.0s", Events.EventDetails.Message(c.ExecuteScalar<string>("SELECT details FROM events WHERE details LIKE '%t1%'")));
+            Assert.Equal(new[] { "2.3" }, c.Query<string>("SELECT DISTINCT story_id FROM events").ToArray());
+            Assert.Equal("-work-app", c.ExecuteScalar<string>("SELECT DISTINCT workflow_id FROM events"));
+            // Only the real failure gets a pattern; the cascade stays out of error frequencies.
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE pattern_id IS NOT NULL"));
+        }
+
+        [Theory]
+        [InlineData("story-1.2", "1.2")]
+        [InlineData("feature/story_3-4-login", "3.4")]
+        [InlineData("1-2-user-auth", "1.2")]
+        [InlineData("main", null)]
+        [InlineData("release-2024.1", null)]
+        public void StoriesAreFoundInBranchNames(string branch, string? story) => Assert.Equal(story, ClaudeCodeFormat.StoryFromBranch(branch));
+
+        [Fact]
+        public void FormatIsRecognisedOrForced()
+        {
+            using var t = TestPaths.NewTemp();
+            var r = Import(t.Db, Path.Combine(Data, "short.jsonl"));
+            Assert.Equal("ClaudeCode", r.FileResults.Single().Format);
+            var forced = new LogImporter(new ImportOptions { DatabasePath = t.File("forced.db"), Format = "Madf" }).Import(new[] { Path.Combine(Data, "short.jsonl") });
+            Assert.Equal(15, forced.Quarantined); // as QuickLogger lines they lack event_type/category
+            Assert.Equal("UnknownFormat", Assert.Throws<MadfException>(() =>
+                new LogImporter(new ImportOptions { DatabasePath = t.File("x.db"), Format = "Nope" }).Import(new[] { Path.Combine(Data, "short.jsonl") })).ErrorId);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Dapper;
+
+namespace MadfLog.Engine.Query
+{
+    /// <summary>The filters every analysis question takes; turned into one WHERE clause.</summary>
+    public sealed class QueryFilter
+    {
+        public string[]? Stories { get; set; }
+        public string[]? Agents { get; set; }
+        public DateTimeOffset? Since { get; set; }
+        public DateTimeOffset? Until { get; set; }
+
+        /// <summary>WHERE conditions (with a leading AND for each) on the events alias, and their parameters.</summary>
+        public string Where(DynamicParameters p, string alias = "e")
+        {
+            var sb = new StringBuilder();
+            if (Stories is { Length: > 0 }) { sb.Append($" AND {alias}.story_id IN @stories"); p.Add("stories", Stories); }
+            if (Agents is { Length: > 0 }) { sb.Append($" AND {alias}.agent_name IN @agents"); p.Add("agents", Agents); }
+            if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @since"); p.Add("since", Since.Value.ToUnixTimeMilliseconds()); }
+            if (Until.HasValue) { sb.Append($" AND {alias}.timestamp < @until"); p.Add("until", Until.Value.ToUnixTimeMilliseconds()); }
+            return sb.ToString();
+        }
+
+        /// <summary>What the filter covers, for brief headlines.</summary>
+        public string Describe()
+        {
+            var parts = new List<string>();
+            if (Stories is { Length: > 0 }) parts.Add("story " + string.Join(",", Stories));
+            if (Agents is { Length: > 0 }) parts.Add("agent " + string.Join(",", Agents));
+            if (Since.HasValue) parts.Add("since " + Since.Value.UtcDateTime.ToString("yyyy-MM-dd"));
+            if (Until.HasValue) parts.Add("until " + Until.Value.UtcDateTime.ToString("yyyy-MM-dd"));
+            return parts.Count == 0 ? "all events" : string.Join(", ", parts);
+        }
+    }
+
+    /// <summary>Stories sort as versions: 1.2 before 1.10.</summary>
+    public sealed class StoryOrder : IComparer<string?>
+    {
+        public static readonly StoryOrder Instance = new StoryOrder();
+
+        public int Compare(string? x, string? y)
+        {
+            if (x == y) return 0;
+            if (x == null) return -1;
+            if (y == null) return 1;
+            var a = x.Split('.', '-', '_'); var b = y.Split('.', '-', '_');
+            for (var i = 0; i < Math.Min(a.Length, b.Length); i++)
+            {
+                var na = int.TryParse(a[i], out var ia); var nb = int.TryParse(b[i], out var ib);
+                var c = na && nb ? ia.CompareTo(ib) : string.CompareOrdinal(a[i], b[i]);
+                if (c != 0) return c;
+            }
+            return a.Length.CompareTo(b.Length);
+        }
+    }
+}

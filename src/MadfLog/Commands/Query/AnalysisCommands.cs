@@ -1,0 +1,249 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Query.Briefs;
+using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Commands.Query
+{
+    /// <summary>Errors by pattern: count, share of all errors, class, agents, first and last seen, one example.</summary>
+    /// <remarks><para>Errors are events with success false, not counting cascades ("Sibling tool call errored"). -Brief returns at most 200 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfErrorSummary -Story 1.2 | Where-Object Share -ge 0.03</code>
+    /// The error patterns of story 1.2 that are at least 3% of its errors.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfErrorSummary -Since (Get-Date).AddDays(-7) -Brief</code>
+    /// A compact summary of last week's errors for an agent's context.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfErrorSummary")]
+    [OutputType(typeof(ErrorSummaryItem), typeof(string))]
+    public sealed class GetMadfErrorSummaryCommand : AnalysisCmdlet
+    {
+        /// <summary>How many patterns to return (largest first).</summary>
+        [Parameter][ValidateRange(1, 100000)] public int Top { get; set; } = 20;
+
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            if (!Brief) { WriteAll(Analysis.ErrorSummary(c, f, Top)); return; }
+            WriteObject(Briefs.ErrorSummary(Analysis.ErrorSummary(c, f, 100000), Analysis.CountErrors(c, f), Analysis.CountEvents(c, f), f));
+        }
+    }
+
+    /// <summary>Per agent: events, success rate, median and p95 duration, tokens, context pressure (share of events above 80% context) and time wasted.</summary>
+    /// <remarks><para>Time wasted is the duration of failed events plus reported waste (negative time_saved_or_wasted_ms). -Brief returns at most 300 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfAgentPerformance | Where-Object SuccessRate -lt 0.9</code>
+    /// The agents that fail more than one step in ten.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfAgentPerformance")]
+    [OutputType(typeof(AgentPerformance), typeof(string))]
+    public sealed class GetMadfAgentPerformanceCommand : AnalysisCmdlet
+    {
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            var items = Analysis.AgentPerformance(c, f);
+            if (Brief) WriteObject(Briefs.AgentPerformance(items)); else WriteAll(items);
+        }
+    }
+
+    /// <summary>Where time goes: the tools, steps and workflows with the largest total and p95 duration, and the time wasted in them.</summary>
+    /// <remarks><para>-Brief returns at most 100 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfBottleneck -Top 5</code>
+    /// The five steps that take the most time.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfBottleneck")]
+    [OutputType(typeof(Bottleneck), typeof(string))]
+    public sealed class GetMadfBottleneckCommand : AnalysisCmdlet
+    {
+        /// <summary>How many steps to return.</summary>
+        [Parameter][ValidateRange(1, 1000)] public int Top { get; set; } = 10;
+
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            var items = Analysis.Bottlenecks(c, f, Top);
+            if (Brief) WriteObject(Briefs.Bottlenecks(items)); else WriteAll(items);
+        }
+    }
+
+    /// <summary>Compares two stories side by side: events, error rate, repeated errors, patterns gained and lost, agents, tokens and human interactions.</summary>
+    /// <remarks><para>A repeated error is an occurrence of a pattern that had already occurred (in an earlier story or earlier in the same one). The headline says how the repeated-error rate per event changed. -Brief returns at most 400 tokens.</para></remarks>
+    /// <example>
+    /// <code>Compare-MadfStory -ReferenceStory 1.1 -DifferenceStory 1.2</code>
+    /// Did story 1.2 repeat fewer errors than 1.1?
+    /// </example>
+    [Cmdlet(VerbsData.Compare, "MadfStory")]
+    [OutputType(typeof(StoryComparison), typeof(string))]
+    public sealed class CompareMadfStoryCommand : MadfCmdlet
+    {
+        /// <summary>The earlier story.</summary>
+        [Parameter(Mandatory = true, Position = 0)][ArgumentCompleter(typeof(StoryCompleter))] public string ReferenceStory { get; set; } = "";
+        /// <summary>The story to compare with it.</summary>
+        [Parameter(Mandatory = true, Position = 1)][ArgumentCompleter(typeof(StoryCompleter))] public string DifferenceStory { get; set; } = "";
+        /// <summary>Only these agents.</summary>
+        [Parameter][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
+        /// <summary>Return one compact text (at most 400 tokens) instead of the object.</summary>
+        [Parameter] public SwitchParameter Brief { get; set; }
+
+        protected override void EndProcessing()
+        {
+            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
+            var result = Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = Agent });
+            foreach (var s in new[] { result.Reference, result.Difference }.Where(s => s.Events == 0))
+                WriteWarning($"Story '{s.Story}' has no events in {DatabasePath}.");
+            if (Brief) WriteObject(Briefs.Compare(result)); else WriteObject(result);
+        }
+    }
+
+    /// <summary>Per story (in order) and per week: error rate, repeated-error rate, tokens per event and human interactions, with a forecast of the next story's error rate.</summary>
+    /// <remarks><para>The forecast is a least-squares line over the stories with a 95% prediction range (Kind = Forecast). -Brief returns at most 300 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfTrend | Where-Object Kind -eq Story</code>
+    /// How each story did.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfTrend")]
+    [OutputType(typeof(TrendPoint), typeof(string))]
+    public sealed class GetMadfTrendCommand : AnalysisCmdlet
+    {
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            var items = Analysis.Trend(c, f);
+            if (Brief) WriteObject(Briefs.Trend(items)); else WriteAll(items);
+        }
+    }
+
+    /// <summary>Clarifications, approvals, corrections, rejections and interruptions by agent and story, and what they were about.</summary>
+    /// <remarks><para>Topics are the messages grouped by the same template miner as errors. -Brief returns at most 200 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfHumanInteraction | Where-Object Category -eq clarification</code>
+    /// What the agents had to ask about.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfHumanInteraction")]
+    [OutputType(typeof(HumanInteractionSummary), typeof(string))]
+    public sealed class GetMadfHumanInteractionCommand : AnalysisCmdlet
+    {
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            var items = Analysis.HumanInteractions(c, f);
+            if (Brief) WriteObject(Briefs.HumanInteractions(items)); else WriteAll(items);
+        }
+    }
+
+    /// <summary>Failure rate per tool and agent, with each pair's most common error.</summary>
+    /// <remarks><para>-Brief returns at most 200 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfToolFailure | Where-Object FailureRate -gt 0.2</code>
+    /// Tools that fail more than one call in five.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfToolFailure")]
+    [OutputType(typeof(ToolFailure), typeof(string))]
+    public sealed class GetMadfToolFailureCommand : AnalysisCmdlet
+    {
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            var items = Analysis.ToolFailures(c, f);
+            if (Brief) WriteObject(Briefs.ToolFailures(items)); else WriteAll(items);
+        }
+    }
+
+    /// <summary>One summary per session: story, agents, start, end, duration, events, errors, tokens, peak context and human interactions.</summary>
+    /// <remarks><para>-Brief returns at most 200 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfSession -Story 1.2 | Where-Object Errors -gt 5</code>
+    /// The sessions of story 1.2 with more than five errors.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfSession")]
+    [OutputType(typeof(SessionSummary), typeof(string))]
+    public sealed class GetMadfSessionCommand : AnalysisCmdlet
+    {
+        /// <summary>Only the session(s) with this id; wildcards allowed.</summary>
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("SessionId")]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(SessionCompleter))]
+        public string? Id { get; set; }
+
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            string? like = null;
+            if (Id != null) like = WildcardPattern.ContainsWildcardCharacters(Id)
+                ? Id.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_").Replace('*', '%').Replace('?', '_')
+                : Id.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+            var items = Analysis.Sessions(c, f, like);
+            if (Brief) WriteObject(Briefs.Sessions(items)); else WriteAll(items);
+        }
+    }
+
+    /// <summary>Sessions and agents that ran near the context limit (above 80%), and what followed: their error rate above and below it.</summary>
+    /// <remarks><para>-Brief returns at most 200 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfContextPressure | Where-Object { $_.ErrorRateAbove80 -gt 2 * $_.ErrorRateBelow80 }</code>
+    /// Sessions whose errors more than doubled once the context was nearly full.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfContextPressure")]
+    [OutputType(typeof(ContextPressure), typeof(string))]
+    public sealed class GetMadfContextPressureCommand : AnalysisCmdlet
+    {
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            var items = Analysis.ContextPressure(c, f);
+            if (!Brief) { WriteAll(items); return; }
+            var (above, below, n) = Analysis.ContextEffect(c, f);
+            WriteObject(Briefs.ContextPressure(items, above, below, n));
+        }
+    }
+
+    /// <summary>The raw events with filters, streamed, for anything the other questions do not answer.</summary>
+    /// <example>
+    /// <code>Get-MadfEvent -Story 1.2 -Success $false -EventType tool_call | Where-Object Message -like '*timed out*'</code>
+    /// The failed tool calls of story 1.2 that timed out.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfEvent")]
+    [OutputType(typeof(EventRecord))]
+    public sealed class GetMadfEventCommand : MadfCmdlet
+    {
+        /// <summary>Only these stories.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)][Alias("StoryId")][ArgumentCompleter(typeof(StoryCompleter))] public string[]? Story { get; set; }
+        /// <summary>Only these agents.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)][Alias("AgentName")][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
+        /// <summary>Only this session.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)][ArgumentCompleter(typeof(SessionCompleter))] public string? SessionId { get; set; }
+        /// <summary>Only these event types (tool_call, llm_call, human_interaction, ...).</summary>
+        [Parameter] public string[]? EventType { get; set; }
+        /// <summary>Only these categories.</summary>
+        [Parameter] public string[]? Category { get; set; }
+        /// <summary>Only successful ($true) or failed ($false) events.</summary>
+        [Parameter] public bool Success { get; set; }
+        /// <summary>Only events of this error pattern.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)] public long PatternId { get; set; }
+        /// <summary>Only events at or after this time.</summary>
+        [Parameter] public DateTime Since { get; set; }
+        /// <summary>Only events before this time.</summary>
+        [Parameter] public DateTime Until { get; set; }
+        /// <summary>At most this many events.</summary>
+        [Parameter][ValidateRange(1, int.MaxValue)] public int First { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var bound = MyInvocation.BoundParameters;
+            var f = new QueryFilter
+            {
+                Stories = Story, Agents = Agent,
+                Since = bound.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+                Until = bound.ContainsKey(nameof(Until)) ? new DateTimeOffset(Until.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+            };
+            var ef = new Analysis.EventFilter
+            {
+                EventTypes = EventType, Categories = Category, SessionId = SessionId,
+                Success = bound.ContainsKey(nameof(Success)) ? Success : (bool?)null,
+                PatternId = bound.ContainsKey(nameof(PatternId)) ? PatternId : (long?)null,
+                First = bound.ContainsKey(nameof(First)) ? First : (int?)null,
+            };
+            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
+            foreach (var e in Analysis.Events(c, f, ef)) WriteObject(e);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Query
+{
+    public class AnalysisTests
+    {
+        private static readonly DateTimeOffset T0 = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
+        private long _key;
+
+        private EventRow E(int minute, string story, string agent, string type = "tool_call", bool? ok = true, long? pattern = null, long? ms = null,
+                           long? tokens = null, double? ctx = null, string? tool = "Read", string category = "tool", string session = "s1", string? message = null) => new EventRow
+        {
+            Timestamp = T0.AddMinutes(minute).ToUnixTimeMilliseconds(), EventType = type, Category = category, StoryId = story, AgentName = agent,
+            SessionId = session, Success = ok, PatternId = pattern, DurationMs = ms, TokensUsed = tokens, ContextPercent = ctx, DedupKey = ++_key,
+            Details = "{" + string.Join(",", new[] { tool != null ? $"\"tool\":\"{tool}\"" : null, message != null ? $"\"message\":\"{message}\"" : null }.Where(x => x != null)) + "}",
+        };
+
+        private static SqliteConnection Seed(TempFolder t, IEnumerable<EventRow> rows)
+        {
+            var c = MadfDatabase.Open(t.Db);
+            c.Execute("INSERT INTO patterns(id, template, token_count, error_class, created, display) VALUES (1, 'a <*>', 2, 'FileNotFound', 0, 'File does not exist: <*>'), (2, 'b', 1, 'Timeout', 0, 'Command timed out'), (3, 'c', 1, 'Other', 0, 'Brand new error')");
+            using var tx = c.BeginTransaction();
+            using (var w = new EventWriter(c, tx)) w.Write(rows.ToList());
+            tx.Commit();
+            return c;
+        }
+
+        private List<EventRow> TwoStories() => new List<EventRow>
+        {
+            // Story 1.1: 10 events, 4 errors: pattern 1 three times (2 repeats), pattern 2 once; one cascade (not an error).
+            E(0, "1.1", "dev", ok: false, pattern: 1, ms: 100), E(1, "1.1", "dev", ok: false, pattern: 1, ms: 300), E(2, "1.1", "qa", ok: false, pattern: 1, ms: 500),
+            E(3, "1.1", "dev", ok: false, pattern: 2, ms: 700, tool: "Bash"), E(4, "1.1", "dev", ok: false, category: "cascade", ms: 50),
+            E(5, "1.1", "dev", ms: 10, tokens: 100, ctx: 85), E(6, "1.1", "qa", ms: 20, tokens: 200, ctx: 90), E(7, "1.1", "qa", ms: 30, ctx: 50),
+            E(8, "1.1", "dev", type: "human_interaction", category: "clarification", tool: null, message: "Which database?"), E(9, "1.1", "dev", type: "llm_call", tokens: 1000, tool: null),
+            // Story 1.2: 5 events, 2 errors: pattern 1 once (a repeat of 1.1's), pattern 3 once (new).
+            E(100, "1.2", "dev", ok: false, pattern: 1, ms: 100, session: "s2"), E(101, "1.2", "dev", ok: false, pattern: 3, ms: 100, session: "s2"),
+            E(102, "1.2", "dev", session: "s2"), E(103, "1.2", "architect", session: "s2"), E(104, "1.2", "architect", type: "llm_call", tokens: 500, tool: null, session: "s2"),
+        };
+
+        [Fact]
+        public void ErrorSummaryCountsPatternsWithSharesAndLeavesCascadesOut()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = Seed(t, TwoStories());
+            var all = Analysis.ErrorSummary(c, new QueryFilter());
+            Assert.Equal(6, Analysis.CountErrors(c, new QueryFilter()));
+            Assert.Equal(new long?[] { 1, 2, 3 }, all.Select(a => a.PatternId));
+            Assert.Equal(4, all[0].Count);
+            Assert.Equal(4.0 / 6, all[0].Share, 6);
+            Assert.Equal("File does not exist: <*>", all[0].Template);
+            Assert.Equal(new[] { "dev", "qa" }, all[0].Agents);
+            var story = Analysis.ErrorSummary(c, new QueryFilter { Stories = new[] { "1.2" } }, top: 1);
+            Assert.Single(story);
+            Assert.Equal(0.5, story[0].Share);
+        }
+
+        [Fact]
+        public void AgentPerformanceHasMedianP95ContextPressureAndWaste()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = Seed(t, TwoStories());
+            var dev = Analysis.AgentPerformance(c, new QueryFilter { Stories = new[] { "1.1" } }).Single(a => a.Agent == "dev");
+            Assert.Equal(7, dev.Events);
+            Assert.Equal(3, dev.Errors);                          // the cascade is not an error
+            Assert.Equal(3.0 / 7, dev.SuccessRate, 4);           // 3 of 7 with a known outcome succeeded
+            Assert.Equal(100, dev.MedianDurationMs);              // durations 100,300,700,50,10 → median 100
+            Assert.Equal(700, dev.P95DurationMs);
+            Assert.Equal(1, dev.ContextPressure);                 // its one event with a context reading was above 80
+            Assert.Equal(100 + 300 + 700 + 50, dev.TimeWastedMs); // failed durations
+            Assert.Equal(1100, dev.Tokens);
+        }
+
+        [Fact]
+        public void StoriesCompareOnRepeatedErrorsAndPatterns()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = Seed(t, TwoStories());
+            var cmp = Analysis.CompareStories(c, "1.1", "1.2", new QueryFilter());
+            Assert.Equal(2, cmp.Reference.RepeatedErrors);  // pattern 1's 2nd and 3rd occurrences
+            Assert.Equal(1, cmp.Difference.RepeatedErrors); // pattern 1 again
+            Assert.Equal(0.2, cmp.Reference.RepeatedErrorRate, 4);
+            Assert.Equal(0.2, cmp.Difference.RepeatedErrorRate, 4);
+            Assert.Equal(0, cmp.RepeatedErrorsChangePercent);
+            Assert.Equal(new long[] { 3 }, cmp.PatternsGained.Select(p => p.PatternId));
+            Assert.Equal(new long[] { 2 }, cmp.PatternsLost.Select(p => p.PatternId));
+            Assert.Equal(new[] { "architect" }, cmp.AgentsAdded);
+            Assert.Equal(new[] { "qa" }, cmp.AgentsRemoved);
+            Assert.Equal(1, cmp.Reference.HumanInteractions);
+            Assert.StartsWith("Repeated errors changed by 0%", cmp.Headline);
+        }
+
+        [Fact]
+        public void TrendOrdersStoriesAsVersionsAndForecastsWithARange()
+        {
+            Assert.Equal(new[] { "1.2", "1.10", "2.1" }, new[] { "2.1", "1.10", "1.2" }.OrderBy(s => s, StoryOrder.Instance));
+            var f = Analysis.Forecast(new[] { 0.30, 0.20, 0.10 })!;
+            Assert.Equal(0.0, f.ErrorRate, 6);              // a perfect line continues to 0
+            Assert.Equal(0.0, f.ErrorRateHigh!.Value, 6);   // and has no residual uncertainty
+            var noisy = Analysis.Forecast(new[] { 0.30, 0.25, 0.28, 0.20 })!;
+            Assert.True(noisy.ErrorRateLow < noisy.ErrorRate && noisy.ErrorRate < noisy.ErrorRateHigh);
+            Assert.Null(Analysis.Forecast(new[] { 0.3 }));
+
+            using var t = TestPaths.NewTemp();
+            using var c = Seed(t, TwoStories());
+            var trend = Analysis.Trend(c, new QueryFilter());
+            Assert.Equal(new[] { "1.1", "1.2" }, trend.Where(p => p.Kind == "Story").Select(p => p.Period));
+            Assert.Equal(0.4, trend.First(p => p.Period == "1.1").ErrorRate);
+            Assert.Single(trend.Where(p => p.Kind == "Week"));
+            Assert.Single(trend.Where(p => p.Kind == "Forecast"));
+        }
+
+        [Fact]
+        public void ToolFailuresSessionsContextAndEventsAnswerFromTheSameData()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = Seed(t, TwoStories());
+            var read = Analysis.ToolFailures(c, new QueryFilter()).Single(x => x.Tool == "Read" && x.Agent == "dev");
+            Assert.Equal(4 + 3, read.Calls);  // dev's Read calls: 2 errors, a cascade and an ok in 1.1; 2 errors and an ok in 1.2
+            Assert.Equal(4, read.Failures);
+            Assert.Equal("File does not exist: <*>", read.TopError);
+
+            var sessions = Analysis.Sessions(c, new QueryFilter());
+            Assert.Equal(new[] { "s1", "s2" }, sessions.Select(s => s.SessionId));
+            Assert.Equal(4, sessions[0].Errors);
+            Assert.Equal(9 * 60_000, sessions[0].DurationMs);
+            Assert.Equal(90, sessions[0].MaxContextPercent);
+
+            var pressure = Analysis.ContextPressure(c, new QueryFilter());
+            Assert.Equal(new[] { ("s1", "dev"), ("s1", "qa") }, pressure.Select(p => (p.SessionId, p.Agent)).OrderBy(x => x.Agent));
+            var (above, below, n) = Analysis.ContextEffect(c, new QueryFilter());
+            Assert.Equal(2, n);
+
+            var failedBash = Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter { Success = false, PatternId = 2 }).ToList();
+            Assert.Single(failedBash);
+            Assert.Equal("Bash", System.Text.Json.JsonDocument.Parse(failedBash[0].Details!).RootElement.GetProperty("tool").GetString());
+            Assert.Equal(3, Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter { First = 3 }).Count());
+            Assert.Equal(new[] { "1.1", "1.2" }, Analysis.DistinctValues(c, "story_id", ""));
+            Assert.Equal(new[] { "architect" }, Analysis.DistinctValues(c, "agent_name", "arch"));
+        }
+
+        [Fact]
+        public void HumanInteractionsAreGroupedWithTheirTopics()
+        {
+            using var t = TestPaths.NewTemp();
+            var rows = TwoStories();
+            rows.Add(E(10, "1.1", "dev", type: "human_interaction", category: "clarification", tool: null, message: "Which database?"));
+            using var c = Seed(t, rows);
+            var h = Analysis.HumanInteractions(c, new QueryFilter()).Single();
+            Assert.Equal("clarification", h.Category);
+            Assert.Equal(2, h.Count);
+            Assert.Equal("Which database? (2×)", Assert.Single(h.Topics));
+        }
+    }
+}

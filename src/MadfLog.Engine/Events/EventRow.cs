@@ -37,6 +37,9 @@ namespace MadfLog.Engine.Events
         /// </summary>
         public bool KeepLargestTokens { get; set; }
 
+        /// <summary>The message's masked tokens, computed on the reader thread for pattern mining. Not a column.</summary>
+        public string[]? MessageTokens { get; set; }
+
         /// <summary>The error or interaction text, when the event has one (details.message); not a column, used for pattern mining.</summary>
         public string? Message { get; set; }
     }

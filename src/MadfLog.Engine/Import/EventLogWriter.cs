@@ -48,7 +48,7 @@ namespace MadfLog.Engine.Import
         {
             var key = Path.GetFullPath(path);
             if (Path.DirectorySeparatorChar == '\\') key = key.ToUpperInvariant();
-            return "MadfLog_" + ((ulong)Fnv64.Hash(key)).ToString("x16", CultureInfo.InvariantCulture);
+            return "MadfLog_" + ((ulong)StableHash.Hash(key)).ToString("x16", CultureInfo.InvariantCulture);
         }
 
         /// <summary>One QuickLogger line (with its trailing newline).</summary>

@@ -21,7 +21,7 @@ namespace MadfLog.Engine.Import
         public uint GzipTrailerSize { get; private set; }
         public ReadOnlySpan<byte> FirstLine => FirstNonBlankLine(Head);
 
-        public long HeadHash(int length) => Fnv64.Hash(new ReadOnlySpan<byte>(Head, 0, Math.Min(length, Head.Length)));
+        public long HeadHash(int length) => StableHash.Hash(new ReadOnlySpan<byte>(Head, 0, Math.Min(length, Head.Length)));
 
         /// <summary>True when a .gz file's trailer does not match what was decompressed: the file was cut short.</summary>
         public bool GzipTruncatedAt(long uncompressedTotal) => IsGzip && (uint)(uncompressedTotal & 0xFFFFFFFF) != GzipTrailerSize;

@@ -10,6 +10,9 @@ namespace MadfLog.Engine.Import
     /// </summary>
     public interface IImportStage
     {
+        /// <summary>On the reader thread, before the batch is queued: CPU work that needs no database (keeps the writer free).</summary>
+        void Prepare(List<EventRow> batch);
+
         /// <summary>Before the rows are written: set columns such as pattern_id.</summary>
         void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction);
 

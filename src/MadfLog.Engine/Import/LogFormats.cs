@@ -20,13 +20,13 @@ namespace MadfLog.Engine.Import
         /// <summary>Recognise a file from its first non-blank line; QuickLogger (Madf) is the fallback so bad lines get quarantined with reasons.</summary>
         public static ILogFormat Recognize(string path, ReadOnlySpan<byte> firstLine)
         {
-            // Most specific first: Madf is the fallback and is tried last.
-            for (var i = Known.Count - 1; i >= 0; i--)
-                if (Known[i].Recognizes(path, firstLine)) return Known[i];
+            // A QuickLogger line names its event_type explicitly, so Madf is asked first; it is also the fallback.
+            foreach (var format in Known)
+                if (format.Recognizes(path, firstLine)) return format;
             return Known[0];
         }
 
-        /// <summary>Adds a format; newer formats are tried before older ones.</summary>
+        /// <summary>Adds a format (tried after the ones already known).</summary>
         public static void Register(ILogFormat format)
         {
             lock (Known) { if (Find(format.Name) == null) Known.Add(format); }

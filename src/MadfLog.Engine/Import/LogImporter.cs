@@ -25,6 +25,7 @@ namespace MadfLog.Engine.Import
         internal const int HeadBytes = 1024;
 
         private readonly ImportOptions _options;
+        private List<IImportStage> _stages = new List<IImportStage>();
 
         public LogImporter(ImportOptions options) { _options = options; }
 
@@ -65,6 +66,7 @@ namespace MadfLog.Engine.Import
             result.Database = connection.DataSource;
             var cursors = FileCursor.LoadAll(connection);
             var stages = ImportStages.Create();
+            _stages = stages;
 
             using var queue = new BlockingCollection<Batch>(boundedCapacity: 3);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(_options.Cancellation);
@@ -258,6 +260,7 @@ namespace MadfLog.Engine.Import
                     if (events.Count >= _options.BatchSize || batch.Quarantine.Count >= _options.BatchSize)
                     {
                         batch.Cursor = cursor.Advance(ResumePoint(parser, consumed), lineNumber, probe, complete: false);
+                        foreach (var stage in _stages) stage.Prepare(batch.Events);
                         queue.Add(batch, token);
                         batch = new Batch(fileResult, null!, index, probe.Length);
                         events = batch.Events;
@@ -280,6 +283,7 @@ namespace MadfLog.Engine.Import
                 batch.Last = true;
                 batch.PendingBytes = pendingBytes;
                 batch.Problem = problem;
+                foreach (var stage in _stages) stage.Prepare(batch.Events);
                 queue.Add(batch, token);
             }
             finally

@@ -34,14 +34,26 @@ namespace MadfLog.Engine.Import
             CreatedRule, PatternDetected, NeedsReview,
         }
 
-        private static readonly Dictionary<string, Field> Fields = BuildFields();
+        // Normalised name (lower case, no underscores) → field, looked up by a hash of the span so parsing allocates nothing.
+        private static readonly Dictionary<long, (string Name, Field Field)> Fields = BuildFields();
 
-        private static Dictionary<string, Field> BuildFields()
+        private static Dictionary<long, (string, Field)> BuildFields()
         {
-            var map = new Dictionary<string, Field>(StringComparer.Ordinal);
+            var map = new Dictionary<long, (string, Field)>();
             foreach (Field f in Enum.GetValues(typeof(Field)))
-                if (f != Field.Unknown) map[f.ToString().ToLowerInvariant()] = f;
+                if (f != Field.Unknown)
+                {
+                    var name = f.ToString().ToLowerInvariant();
+                    map[Hash(name.AsSpan())] = (name, f);
+                }
             return map;
+        }
+
+        private static long Hash(ReadOnlySpan<char> s)
+        {
+            var h = 14695981039346656037UL;
+            foreach (var c in s) { h ^= c; h *= 1099511628211UL; }
+            return unchecked((long)h);
         }
 
         /// <summary>Maps "event_type", "eventType", "EventType" to one field: lower-case, underscores dropped.</summary>
@@ -56,7 +68,8 @@ namespace MadfLog.Engine.Import
                 if (b >= 0x80) return Field.Unknown;
                 buf[n++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
             }
-            return Fields.TryGetValue(buf.Slice(0, n).ToString(), out var f) ? f : Field.Unknown;
+            var key = buf.Slice(0, n);
+            return Fields.TryGetValue(Hash(key), out var entry) && key.SequenceEqual(entry.Name.AsSpan()) ? entry.Field : Field.Unknown;
         }
 
         internal static readonly long MinTimestamp = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
@@ -66,6 +79,7 @@ namespace MadfLog.Engine.Import
         {
             private readonly string? _story;
             private readonly List<KeyValuePair<string, byte[]>> _unknown = new List<KeyValuePair<string, byte[]>>();
+            private readonly StringCache _strings = new StringCache();
 
             public Parser(string? story) { _story = story; }
 
@@ -77,7 +91,7 @@ namespace MadfLog.Engine.Import
                 {
                     var row = ParseRow(line, out reason);
                     if (row == null) return LineOutcome.Quarantined;
-                    row.DedupKey = Fnv64.Hash(line);
+                    row.DedupKey = StableHash.Hash(line);
                     output.Add(row);
                     return LineOutcome.Parsed;
                 }
@@ -114,12 +128,12 @@ namespace MadfLog.Engine.Import
                         case Field.Timestamp:
                             if (!TryTimestamp(ref reader, out var ts, out reason)) return null;
                             row.Timestamp = ts; hasTs = true; break;
-                        case Field.EventType: row.EventType = Text(ref reader) ?? ""; break;
-                        case Field.Category: row.Category = Text(ref reader) ?? ""; break;
-                        case Field.SessionId: row.SessionId = Text(ref reader); break;
-                        case Field.StoryId: row.StoryId = Text(ref reader); break;
-                        case Field.WorkflowId: row.WorkflowId = Text(ref reader); break;
-                        case Field.AgentName: row.AgentName = Text(ref reader); break;
+                        case Field.EventType: row.EventType = Text(ref reader, _strings) ?? ""; break;
+                        case Field.Category: row.Category = Text(ref reader, _strings) ?? ""; break;
+                        case Field.SessionId: row.SessionId = Text(ref reader, _strings); break;
+                        case Field.StoryId: row.StoryId = Text(ref reader, _strings); break;
+                        case Field.WorkflowId: row.WorkflowId = Text(ref reader, _strings); break;
+                        case Field.AgentName: row.AgentName = Text(ref reader, _strings); break;
                         case Field.DurationMs: if (!TryLong(ref reader, "duration_ms", out var d, out reason)) return null; row.DurationMs = d; break;
                         case Field.TokensUsed: if (!TryLong(ref reader, "tokens_used", out var t, out reason)) return null; row.TokensUsed = t; break;
                         case Field.TimeSavedOrWastedMs: if (!TryLong(ref reader, "time_saved_or_wasted_ms", out var w, out reason)) return null; row.TimeSavedOrWastedMs = w; break;
@@ -188,6 +202,30 @@ namespace MadfLog.Engine.Import
             }
         }
 
+        /// <summary>Story, agent, type and session names repeat on every line: decode each distinct one once.</summary>
+        internal sealed class StringCache
+        {
+            private readonly Dictionary<long, string> _map = new Dictionary<long, string>();
+
+            public string Get(ReadOnlySpan<byte> utf8)
+            {
+                if (utf8.Length > 64) return Encoding.UTF8.GetString(utf8.ToArray());
+                var key = StableHash.Hash(utf8) ^ utf8.Length;
+                if (_map.TryGetValue(key, out var s) && Encoding.UTF8.GetByteCount(s) == utf8.Length && Same(s, utf8)) return s;
+                s = Encoding.UTF8.GetString(utf8.ToArray());
+                if (_map.Count < 100_000) _map[key] = s;
+                return s;
+            }
+
+            private static bool Same(string s, ReadOnlySpan<byte> utf8)
+            {
+                // Short ASCII is the common case: compare without decoding.
+                if (s.Length != utf8.Length) return Encoding.UTF8.GetString(utf8.ToArray()) == s;
+                for (var i = 0; i < s.Length; i++) if (s[i] != utf8[i]) return false;
+                return true;
+            }
+        }
+
         private static string Describe(JsonTokenType t) => t switch
         {
             JsonTokenType.String => "a string",
@@ -198,11 +236,12 @@ namespace MadfLog.Engine.Import
             _ => t.ToString().ToLowerInvariant(),
         };
 
-        private static string? Text(ref Utf8JsonReader r)
+        private static string? Text(ref Utf8JsonReader r, StringCache? cache = null)
         {
             switch (r.TokenType)
             {
-                case JsonTokenType.String: return r.GetString();
+                case JsonTokenType.String:
+                    return cache != null && !r.ValueIsEscaped && !r.HasValueSequence ? cache.Get(r.ValueSpan) : r.GetString();
                 case JsonTokenType.Number: return Encoding.UTF8.GetString(r.ValueSpan.ToArray());
                 case JsonTokenType.Null: return null;
                 default: r.Skip(); return null;

@@ -8,7 +8,7 @@ namespace MadfLog.Engine.Import
     /// <summary>Redacts secrets (API keys, tokens, passwords, connection strings) before an event is stored.</summary>
     public sealed class SecretRedactionStage : IImportStage
     {
-        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
+        public void Prepare(List<EventRow> batch)
         {
             foreach (var e in batch)
             {
@@ -16,6 +16,8 @@ namespace MadfLog.Engine.Import
                 if (e.Message != null) e.Message = SafeText.Redact(e.Message);
             }
         }
+
+        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
 
         public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
     }

@@ -20,16 +20,26 @@ namespace MadfLog.Engine.Patterns
 
         public static bool IsMinable(EventRow e) => e.Success == false && !string.Equals(e.Category, "cascade", StringComparison.Ordinal);
 
+        /// <summary>Tokenizing (the regex work) happens on the reader thread.</summary>
+        public void Prepare(List<EventRow> batch)
+        {
+            foreach (var e in batch)
+            {
+                if (!IsMinable(e)) continue;
+                e.Message ??= EventDetails.Message(e.Details);
+                if (!string.IsNullOrWhiteSpace(e.Message)) e.MessageTokens = TemplateMiner.Tokenize(e.Message);
+            }
+        }
+
         public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
         {
             var miner = _miner ??= PatternStore.LoadMiner(connection, transaction);
             var any = false;
             foreach (var e in batch)
             {
-                if (!IsMinable(e)) continue;
-                var message = e.Message ?? EventDetails.Message(e.Details);
-                if (string.IsNullOrWhiteSpace(message)) continue;
-                var p = miner.Add(message);
+                if (e.MessageTokens == null) continue;
+                var message = e.Message!;
+                var p = miner.AddTokens(e.MessageTokens);
                 e.PatternId = p.Id;
                 e.PatternDetected = true;
                 if (!_examples.ContainsKey(p.Id)) _examples[p.Id] = message!.Length > 500 ? message.Substring(0, 500) : message;

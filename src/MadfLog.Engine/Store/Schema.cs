@@ -50,7 +50,8 @@ CREATE TABLE patterns (
     merged_into INTEGER,
     display TEXT
 );
-CREATE INDEX ix_events_pattern ON events(pattern_id, timestamp);
+-- Partial: only error events carry a pattern, so the index stays small and cheap to maintain at import.
+CREATE INDEX ix_events_pattern ON events(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
 -- Every distinct masked message seen, and its pattern: the miner's exact-group index, reloaded on each import.
 CREATE TABLE pattern_signatures (signature TEXT PRIMARY KEY, pattern_id INTEGER NOT NULL) WITHOUT ROWID;
 ";
@@ -133,7 +134,6 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX ix_events_dedup ON events(dedup_key);
 CREATE INDEX ix_events_timestamp ON events(timestamp);
 CREATE INDEX ix_events_story ON events(story_id, timestamp);
-CREATE INDEX ix_events_session ON events(session_id, timestamp);
 
 -- One row per input file ever seen: its identity (hash of its first bytes) and how far it has been read.
 CREATE TABLE import_files (

@@ -30,9 +30,9 @@ namespace MadfLog.Engine.Tests.Rules
             var n = 0;
             foreach (var (p, count) in errors.Select(kv => (kv.Key, kv.Value)))
                 for (var i = 0; i < count; i++)
-                    rows.Add(new EventRow { Timestamp = at.AddSeconds(n).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", SessionId = "s" + (i % 3), StoryId = "1." + (i % 2 + 1), AgentName = "dev", Success = false, PatternId = p, DedupKey = Fnv64.Hash(db, "e", (n++).ToString()) });
+                    rows.Add(new EventRow { Timestamp = at.AddSeconds(n).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", SessionId = "s" + (i % 3), StoryId = "1." + (i % 2 + 1), AgentName = "dev", Success = false, PatternId = p, DedupKey = StableHash.Hash(db, "e", (n++).ToString()) });
             for (var i = 0; i < okEvents; i++)
-                rows.Add(new EventRow { Timestamp = at.AddSeconds(n).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", Success = true, DedupKey = Fnv64.Hash(db, "ok", (n++).ToString()) });
+                rows.Add(new EventRow { Timestamp = at.AddSeconds(n).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", Success = true, DedupKey = StableHash.Hash(db, "ok", (n++).ToString()) });
             using (var w = new EventWriter(c, tx)) w.Write(rows);
             tx.Commit();
         }

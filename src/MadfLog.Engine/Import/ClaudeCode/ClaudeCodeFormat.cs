@@ -24,7 +24,6 @@ namespace MadfLog.Engine.Import.ClaudeCode
 
         public bool Recognizes(string path, ReadOnlySpan<byte> firstLine)
         {
-            if (firstLine.IndexOf(Encoding.ASCII.GetBytes("\"event_type\"")) >= 0) return false;
             foreach (var marker in new[] { "\"sessionId\"", "\"parentUuid\"", "\"type\":\"file-history-snapshot\"", "\"type\":\"summary\"", "\"leafUuid\"" })
                 if (firstLine.IndexOf(Encoding.ASCII.GetBytes(marker)) >= 0) return true;
             return false;
@@ -41,13 +40,9 @@ namespace MadfLog.Engine.Import.ClaudeCode
         public static string? StoryFromBranch(string? branch)
         {
             if (string.IsNullOrEmpty(branch)) return null;
-            var m = StoryInBranch.Match(branch!.Contains('/') ? branch : branch);
-            if (!m.Success)
-            {
-                var last = branch.Split('/').Last();
-                m = StoryInBranch.Match(last);
-                if (!m.Success) return null;
-            }
+            var m = StoryInBranch.Match(branch);
+            if (!m.Success) m = StoryInBranch.Match(branch!.Split('/').Last()); // "feature/1-2-login"
+            if (!m.Success) return null;
             return m.Groups[1].Success ? m.Groups[1].Value + "." + m.Groups[2].Value : m.Groups[3].Value + "." + m.Groups[4].Value;
         }
 
@@ -270,7 +265,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             row.TokensUsed = total;
             row.KeepLargestTokens = true;
             row.ContextPercent = Math.Round(Math.Min(100, (inputTokens + cacheCreate + cacheRead) / ClaudeCodeFormat.ContextWindowTokens * 100), 1);
-            row.DedupKey = Fnv64.Hash("cc:llm", messageId, requestId);
+            row.DedupKey = StableHash.Hash("cc:llm", messageId, requestId);
             output.Add(row);
         }
 
@@ -306,7 +301,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 var row = Row(ctx, "tool_call", cascade ? "cascade" : "tool", !isError, details);
                 row.AgentName = use?.Agent ?? ctx.Agent;
                 row.DurationMs = ToolDuration(r) ?? (use != null ? Math.Max(0, ctx.Timestamp - use.Timestamp) : (long?)null);
-                row.DedupKey = Fnv64.Hash("cc:tool", toolUseId);
+                row.DedupKey = StableHash.Hash("cc:tool", toolUseId);
                 if (isError) row.Message = (string?)details["message"];
                 output.Add(row);
 
@@ -334,7 +329,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         {
             var row = Row(ctx, "human_interaction", category, success, new Dictionary<string, object?> { ["message"] = about });
             row.AgentName = agent;
-            row.DedupKey = Fnv64.Hash("cc:human", key, category, index.ToString(CultureInfo.InvariantCulture));
+            row.DedupKey = StableHash.Hash("cc:human", key, category, index.ToString(CultureInfo.InvariantCulture));
             if (!success) row.Message = about;
             return row;
         }

@@ -1,0 +1,94 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Lifecycle;
+using MadfLog.Engine.Samples;
+
+namespace MadfLog.Bench
+{
+    /// <summary>Import speed and memory on N realistic events, beside sqlite-utils insert --nl on the same file.</summary>
+    public sealed class ImportBench : IBench
+    {
+        public string Name => "import";
+        public string Description => "import N events (default 1,000,000): events/s, peak memory, bytes/event, vs sqlite-utils: import [N] [folder]";
+
+        public int Run(string[] args)
+        {
+            var n = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
+            var folder = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "madflog-bench-import");
+            Directory.CreateDirectory(folder);
+            var file = Path.Combine(folder, $"events-{n}.jsonl");
+            if (!File.Exists(file))
+            {
+                var clock = Stopwatch.StartNew();
+                WriteEvents(file, n);
+                Console.WriteLine($"generated {n:N0} events ({new FileInfo(file).Length / 1048576.0:F0} MB) in {clock.Elapsed.TotalSeconds:F1}s: {file}");
+            }
+            var db = Path.Combine(folder, "madflog.db");
+            foreach (var f in new[] { db, db + "-wal", db + "-shm" }) if (File.Exists(f)) File.Delete(f);
+
+            GC.Collect();
+            var before = Process.GetCurrentProcess().PeakWorkingSet64;
+            var sw = Stopwatch.StartNew();
+            var result = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });
+            sw.Stop();
+            var peak = Process.GetCurrentProcess().PeakWorkingSet64;
+            var size = Rotation.DatabaseBytes(db);
+            Console.WriteLine($"{"tool",-22} {"events",10} {"seconds",8} {"events/s",10} {"peak MB",8} {"db MB",7} {"bytes/event",11}");
+            Console.WriteLine($"{"MadfLog Import",-22} {result.Imported,10:N0} {sw.Elapsed.TotalSeconds,8:F2} {result.Imported / sw.Elapsed.TotalSeconds,10:N0} {peak / 1048576.0,8:F0} {size / 1048576.0,7:F0} {(double)size / Math.Max(1, result.Imported),11:F0}");
+            Console.WriteLine($"  (process peak working set before the import: {before / 1048576.0:F0} MB; patterns mined, dedup index, 5 indexes, secrets redacted)");
+
+            var again = Stopwatch.StartNew();
+            var second = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });
+            Console.WriteLine($"{"MadfLog re-import",-22} {second.Imported,10:N0} {again.Elapsed.TotalSeconds,8:F2}   (nothing new: the cursor skips the file)");
+
+            SqliteUtils(file, Path.Combine(folder, "sqlite-utils.db"));
+            return 0;
+        }
+
+        private static void SqliteUtils(string file, string db)
+        {
+            if (File.Exists(db)) File.Delete(db);
+            var psi = new ProcessStartInfo("/usr/bin/time", $"-f \"%e %M\" sqlite-utils insert \"{db}\" events \"{file}\" --nl") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            try
+            {
+                using var p = Process.Start(psi)!;
+                var err = p.StandardError.ReadToEnd();
+                p.WaitForExit();
+                var last = err.Trim().Split('\n').Last().Trim('"', ' ').Split(' ');
+                if (p.ExitCode != 0 || last.Length < 2 || !double.TryParse(last[0], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var secs))
+                {
+                    Console.WriteLine($"sqlite-utils: not run ({err.Trim().Split('\n').Last()}); install it with: apt-get install sqlite-utils");
+                    return;
+                }
+                var lines = File.ReadLines(file).LongCount();
+                var kb = double.Parse(last[1], System.Globalization.CultureInfo.InvariantCulture);
+                var size = new FileInfo(db).Length;
+                Console.WriteLine($"{"sqlite-utils --nl",-22} {lines,10:N0} {secs,8:F2} {lines / secs,10:N0} {kb / 1024,8:F0} {size / 1048576.0,7:F0} {(double)size / lines,11:F0}   (no indexes, no dedup)");
+            }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                Console.WriteLine("sqlite-utils: not run (" + ex.Message + ")");
+            }
+        }
+
+        /// <summary>N events from the sample generator (more sessions and stories until N), as one JSONL file.</summary>
+        internal static void WriteEvents(string file, int n)
+        {
+            using var output = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 20);
+            var written = 0;
+            for (var seed = 0; written < n; seed++)
+            {
+                var options = new SampleOptions { Seed = seed, Stories = new[] { $"{seed / 5 + 1}.{seed % 5 + 1}" }, DaysPerStory = 2, Start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(seed * 2) };
+                foreach (var e in new SampleLogGenerator(options).Generate())
+                {
+                    var line = EventLogWriter.Serialize(e.Row, e.Details);
+                    output.Write(line, 0, line.Length);
+                    if (++written >= n) break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Patterns;
+using MadfLog.Engine.Store;
+using MadfLog.Engine.Text;
+
+namespace MadfLog.Bench
+{
+    /// <summary>Where import time goes: parse, redaction, pattern mining and SQLite insert measured separately.</summary>
+    public sealed class ProfileImportBench : IBench
+    {
+        public string Name => "import-profile";
+        public string Description => "time each import stage separately on N events: import-profile [N]";
+
+        public int Run(string[] args)
+        {
+            var n = args.Length > 0 ? int.Parse(args[0]) : 300_000;
+            var folder = Path.Combine(Path.GetTempPath(), "madflog-bench-profile");
+            Directory.CreateDirectory(folder);
+            var file = Path.Combine(folder, $"events-{n}.jsonl");
+            if (!File.Exists(file)) ImportBench.WriteEvents(file, n);
+            var lines = File.ReadAllLines(file).Select(System.Text.Encoding.UTF8.GetBytes).ToList();
+
+            var swr = Stopwatch.StartNew();
+            long tokens = 0;
+            foreach (var l in lines) { var rd = new System.Text.Json.Utf8JsonReader(l); while (rd.Read()) tokens++; }
+            Report("  (Utf8JsonReader alone)", n, swr);
+            swr.Restart();
+            long hx = 0;
+            foreach (var l in lines) hx ^= StableHash.Hash(l);
+            Report("  (StableHash of each line)", n, swr);
+            var parser = new MadfFormat().CreateParser(new LogFileContext(file, new ImportOptions()));
+            var rows = new List<EventRow>(n);
+            var sw = Stopwatch.StartNew();
+            for (var i = 0; i < lines.Count; i++) parser.Parse(lines[i], i + 1, 0, rows, out _);
+            Report("parse (MadfFormat)", n, sw);
+
+            sw.Restart();
+            var redaction = new SecretRedactionStage();
+            redaction.Prepare(rows);
+            Report("redact secrets", n, sw);
+
+            sw.Restart();
+            new PatternStage().Prepare(rows);
+            Report("tokenize error messages (reader thread)", n, sw);
+            sw.Restart();
+            var miner = new TemplateMiner();
+            var errors = 0;
+            foreach (var r in rows) if (r.MessageTokens != null) { miner.AddTokens(r.MessageTokens); errors++; }
+            Report($"assign patterns ({errors:N0} errors)", n, sw);
+
+            foreach (var (label, indexes) in new[] { ("insert, all indexes", true), ("insert, dedup index only", false) })
+            {
+                var db = Path.Combine(folder, "p.db");
+                foreach (var f in new[] { db, db + "-wal", db + "-shm" }) if (File.Exists(f)) File.Delete(f);
+                using var c = MadfDatabase.Open(db);
+                if (!indexes) c.Execute("DROP INDEX ix_events_timestamp; DROP INDEX ix_events_story; DROP INDEX ix_events_pattern;");
+                sw.Restart();
+                for (var i = 0; i < rows.Count; i += 20000)
+                {
+                    using var tx = c.BeginTransaction();
+                    using (var w = new EventWriter(c, tx)) w.Write(rows.GetRange(i, Math.Min(20000, rows.Count - i)));
+                    tx.Commit();
+                }
+                Report(label, n, sw);
+                foreach (var r in rows) r.Id = 0;
+            }
+            return 0;
+        }
+
+        private static void Report(string what, int n, Stopwatch sw) =>
+            Console.WriteLine($"{what,-34} {sw.Elapsed.TotalSeconds,7:F2}s {n / sw.Elapsed.TotalSeconds,12:N0} events/s");
+    }
+}

@@ -36,6 +36,7 @@
         'Deny-MadfRule'
         'Get-MadfRuleEffectiveness'
         'Get-MadfHealth'
+        'Export-MadfReport'
         'Register-MadfRevisionJob'
         'Get-MadfRevisionJob'
         'Unregister-MadfRevisionJob'

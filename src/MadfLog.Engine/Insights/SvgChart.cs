@@ -76,7 +76,10 @@ namespace MadfLog.Engine.Insights
             var max = values.Count == 0 ? 1 : Math.Max(values.Max(), 1e-9);
             var n = Math.Max(1, values.Count - 1);
             var pts = values.Select((v, i) => $"{F(1 + (width - 2) * i / (double)n)},{F(height - 2 - (height - 4) * v / max)}");
-            return $"<svg class=\"madf-spark\" role=\"img\" aria-label=\"{E(label)}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{E(label)}</title><polyline class=\"madf-s0\" fill=\"none\" stroke-width=\"1.5\" points=\"{string.Join(" ", pts)}\"/></svg>";
+            var points = pts.ToList();
+            // The last value as a dot, so a single week still shows something.
+            var lastDot = values.Count == 0 ? "" : $"<circle class=\"madf-s0\" cx=\"{points[points.Count - 1].Split(',')[0]}\" cy=\"{points[points.Count - 1].Split(',')[1]}\" r=\"2\"/>";
+            return $"<svg class=\"madf-spark\" role=\"img\" aria-label=\"{E(label)}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{E(label)}</title><polyline class=\"madf-s0\" fill=\"none\" stroke-width=\"1.5\" points=\"{string.Join(" ", points)}\"/>{lastDot}</svg>";
         }
 
         private static StringBuilder Open(string title, int width, int height) => new StringBuilder()

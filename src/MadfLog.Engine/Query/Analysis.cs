@@ -17,7 +17,7 @@ namespace MadfLog.Engine.Query
     /// </summary>
     public static class Analysis
     {
-        internal const string IsError = "e.success = 0 AND e.category <> 'cascade'";
+        public const string IsError = "e.success = 0 AND e.category <> 'cascade'";
 
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
         private static string[] List(string? csv) => string.IsNullOrEmpty(csv) ? Array.Empty<string>() : csv!.Split(',').OrderBy(s => s, StringComparer.Ordinal).ToArray();

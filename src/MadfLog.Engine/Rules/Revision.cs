@@ -68,6 +68,7 @@ namespace MadfLog.Engine.Rules
         public bool ClaudeMdChanged { get; set; }
         public string? ClaudeMdPath { get; set; }
         public string? ReportPath { get; set; }
+        public string? HtmlReportPath { get; set; }
         /// <summary>False when -IfDue found the last revision younger than 7 days.</summary>
         public bool Ran { get; set; } = true;
     }
@@ -161,6 +162,10 @@ namespace MadfLog.Engine.Rules
                 var text = RevisionReport.Markdown(result);
                 if (!File.Exists(report) || File.ReadAllText(report) != text) File.WriteAllText(report, text, new UTF8Encoding(false));
                 result.ReportPath = report;
+                // The same week as a picture: the HTML report beside the markdown one.
+                var html = Path.ChangeExtension(report, ".html");
+                Insights.HtmlReport.Write(html, Insights.HtmlReport.Build(_config.DatabasePath, new Query.QueryFilter { Since = since, Until = until }, _o.Now, $"MadfLog revision {result.Week}"));
+                result.HtmlReportPath = html;
                 using var w = MadfDatabase.Open(_config.DatabasePath);
                 w.Execute(@"INSERT INTO revisions(week, window_start, window_end, finished, report_path) VALUES (@Week, @from, @to, @now, @report)
                             ON CONFLICT(week) DO UPDATE SET window_start = excluded.window_start, window_end = excluded.window_end, finished = excluded.finished, report_path = excluded.report_path",

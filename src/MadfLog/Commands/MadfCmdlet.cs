@@ -62,9 +62,9 @@ namespace MadfLog.Commands
         }
 
         protected static ErrorRecord ToErrorRecord(MadfException ex) =>
-            new ErrorRecord(ex, ex.ErrorId, Category(ex.Kind), ex.Target);
+            new ErrorRecord(ex, ex.ErrorId, ErrorCategoryOf(ex.Kind), ex.Target);
 
-        protected static ErrorCategory Category(MadfErrorKind kind) => kind switch
+        protected static ErrorCategory ErrorCategoryOf(MadfErrorKind kind) => kind switch
         {
             MadfErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
             MadfErrorKind.NotFound => ErrorCategory.ObjectNotFound,

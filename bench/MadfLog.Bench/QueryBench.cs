@@ -1,0 +1,61 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+
+namespace MadfLog.Bench
+{
+    /// <summary>Median time of every analysis question on a store of N events (built by the import bench's generator).</summary>
+    public sealed class QueryBench : IBench
+    {
+        public string Name => "queries";
+        public string Description => "median ms of each question on N events (default 1,000,000): queries [N] [runs=5]";
+
+        public int Run(string[] args)
+        {
+            var n = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
+            var runs = args.Length > 1 ? int.Parse(args[1]) : 5;
+            var folder = Path.Combine(Path.GetTempPath(), "madflog-bench-import");
+            Directory.CreateDirectory(folder);
+            var file = Path.Combine(folder, $"events-{n}.jsonl");
+            if (!File.Exists(file)) ImportBench.WriteEvents(file, n);
+            var db = Path.Combine(folder, $"queries-{n}.db");
+            if (!File.Exists(db)) new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });
+
+            using var c = MadfDatabase.Open(db, forWrite: false);
+            var events = c.ExecuteScalar<long>("SELECT count(*) FROM events");
+            var stories = Analysis.DistinctValues(c, "story_id", "");
+            var all = new QueryFilter();
+            var one = new QueryFilter { Stories = new[] { stories[stories.Count / 2] } };
+            var questions = new List<(string, Func<object>)>
+            {
+                ("error summary (all)", () => Analysis.ErrorSummary(c, all)),
+                ("error summary (1 story)", () => Analysis.ErrorSummary(c, one)),
+                ("agent performance", () => Analysis.AgentPerformance(c, all)),
+                ("bottlenecks", () => Analysis.Bottlenecks(c, all)),
+                ("compare stories", () => Analysis.CompareStories(c, stories[0], stories[stories.Count - 1], all)),
+                ("trend", () => Analysis.Trend(c, all)),
+                ("human interactions", () => Analysis.HumanInteractions(c, all)),
+                ("tool failures", () => Analysis.ToolFailures(c, all)),
+                ("sessions (1 story)", () => Analysis.Sessions(c, one)),
+                ("context pressure", () => Analysis.ContextPressure(c, all)),
+                ("events (first 1000)", () => Analysis.Events(c, one, new Analysis.EventFilter { First = 1000 }).ToList()),
+            };
+            Console.WriteLine($"{events:N0} events, {stories.Count} stories; median of {runs} runs after one warm-up");
+            Console.WriteLine($"{"question",-26} {"median ms",10} {"target",8}");
+            foreach (var (name, q) in questions)
+            {
+                q();
+                var times = Enumerable.Range(0, runs).Select(_ => { var sw = Stopwatch.StartNew(); q(); return sw.Elapsed.TotalMilliseconds; }).OrderBy(t => t).ToList();
+                var median = times[times.Count / 2];
+                Console.WriteLine($"{name,-26} {median,10:F0} {(median <= 50 ? "ok" : "> 50"),8}");
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Management.Automation;
+using System.Runtime.InteropServices;
+using MadfLog.Commands.Query;
+using MadfLog.Engine.Insights;
+using MadfLog.Engine.Query;
+
+namespace MadfLog.Commands.Insights
+{
+    /// <summary>Writes one self-contained HTML report: headline figures, trends, top error patterns with sparklines, agents, bottlenecks, human interactions, rules and their effectiveness, storage and health.</summary>
+    /// <remarks><para>The file has no scripts, fonts or external links, so it opens offline and is safe to mail; charts are inline SVG that follow the reader's light or dark mode. Invoke-MadfRevision writes one for each week next to its markdown report.</para></remarks>
+    /// <example>
+    /// <code>Export-MadfReport -Path ./week.html -Since (Get-Date).AddDays(-7) -Open</code>
+    /// Writes last week's report and opens it in the default browser.
+    /// </example>
+    [Cmdlet(VerbsData.Export, "MadfReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [OutputType(typeof(FileInfo))]
+    public sealed class ExportMadfReportCommand : MadfCmdlet
+    {
+        /// <summary>The HTML file to write; default madflog-report.html in the current location.</summary>
+        [Parameter(Position = 0)] public string Path { get; set; } = "madflog-report.html";
+        /// <summary>Only these stories.</summary>
+        [Parameter][ArgumentCompleter(typeof(StoryCompleter))] public string[]? Story { get; set; }
+        /// <summary>Only these agents.</summary>
+        [Parameter][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
+        /// <summary>Only events at or after this time.</summary>
+        [Parameter] public DateTime Since { get; set; }
+        /// <summary>Only events before this time.</summary>
+        [Parameter] public DateTime Until { get; set; }
+        /// <summary>Open the report in the default browser.</summary>
+        [Parameter] public SwitchParameter Open { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var bound = MyInvocation.BoundParameters;
+            var filter = new QueryFilter
+            {
+                Stories = Story, Agents = Agent,
+                Since = bound.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+                Until = bound.ContainsKey(nameof(Until)) ? new DateTimeOffset(Until.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+            };
+            var target = ResolveOutputPath(Path);
+            if (!ShouldProcess(target, "Write the MadfLog HTML report")) return;
+            var html = Engine(() => HtmlReport.Build(DatabasePath, filter, DateTimeOffset.UtcNow));
+            var written = Engine(() => HtmlReport.Write(target, html));
+            WriteObject(new FileInfo(written));
+            if (Open) OpenInBrowser(written);
+        }
+
+        private void OpenInBrowser(string file)
+        {
+            try
+            {
+                if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) Process.Start(new ProcessStartInfo(file) { UseShellExecute = true });
+                else Process.Start(RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "open" : "xdg-open", "\"" + file + "\"");
+            }
+            catch (Exception ex) when (ex is System.ComponentModel.Win32Exception || ex is InvalidOperationException)
+            {
+                WriteWarning($"Could not open a browser ({ex.Message}); the report is at {file}.");
+            }
+        }
+    }
+}

@@ -16,6 +16,8 @@
         'Write-MadfEvent'
         'Get-MadfQuarantine'
         'ConvertTo-MadfPattern'
+        'Get-MadfErrorPattern'
+        'Get-MadfErrorSequence'
         'Get-MadfErrorSummary'
         'Get-MadfAgentPerformance'
         'Get-MadfBottleneck'

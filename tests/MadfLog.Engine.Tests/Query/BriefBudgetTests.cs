@@ -86,6 +86,23 @@ namespace MadfLog.Engine.Tests.Query
             Fits("sessions", Briefs.Sessions(Analysis.Sessions(c, f)), Briefs.SessionBudget);
             var (above, below, n) = Analysis.ContextEffect(c, f);
             Fits("context", Briefs.ContextPressure(Analysis.ContextPressure(c, f), above, below, n), Briefs.ContextBudget);
+            Fits("error patterns", MoreBriefs.ErrorPatterns(PatternAnalysis.ErrorPatterns(c, f, 200), Analysis.CountErrors(c, f)), Briefs.ErrorPatternBudget);
+            Fits("storage", MoreBriefs.Storage(MadfLog.Engine.Lifecycle.StorageReport.Get(_store.Db)), Briefs.StorageBudget);
+            Fits("health", MoreBriefs.Health(MadfLog.Engine.Insights.Health.Check(_store.Db, DateTimeOffset.UtcNow)), Briefs.HealthBudget);
+        }
+
+        [Fact]
+        public void RuleEffectivenessBriefFitsWithManyRules()
+        {
+            using var t = TestPaths.NewTemp();
+            var effects = Enumerable.Range(1, 2000).Select(i => new MadfLog.Engine.Rules.RuleEffect
+            {
+                RuleId = i, PatternId = i, Rule = "Check that the path exists before reading or editing it, and " + new string('x', 200),
+                EventsBefore = 1000, HitsBefore = i % 50, EventsAfter = 1000, HitsAfter = i % 30, PValue = 0.01 * (i % 100), Verdict = (MadfLog.Engine.Rules.EffectVerdict)(i % 4),
+            }).ToList();
+            var brief = MoreBriefs.RuleEffectiveness(effects);
+            Assert.True(TokenCounter.Count(brief) <= Briefs.RuleEffectivenessBudget);
+            Assert.Matches(@"…and \d+ more rules", brief);
         }
 
         [Fact]

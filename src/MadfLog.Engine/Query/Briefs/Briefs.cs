@@ -99,3 +99,38 @@ namespace MadfLog.Engine.Query.Briefs
                 .Build();
     }
 }
+
+namespace MadfLog.Engine.Query.Briefs
+{
+    /// <summary>Briefs of the pattern, rule, storage and health questions.</summary>
+    public static class MoreBriefs
+    {
+        private static readonly System.Globalization.CultureInfo Inv = System.Globalization.CultureInfo.InvariantCulture;
+        private static string P(double v) => (v * 100).ToString("0.#", Inv) + "%";
+        private static string Safe(string? s) => MadfLog.Engine.Text.SafeText.Redact(s) ?? "";
+
+        public static string ErrorPatterns(System.Collections.Generic.IReadOnlyList<ErrorPattern> items, long totalErrors) =>
+            new BriefBuilder(Briefs.ErrorPatternBudget)
+                .Line($"Error patterns ({totalErrors} errors): share, count, class, stories, top agents")
+                .Items(items, p => $"P{p.PatternId} {P(p.Share)} ({p.Count}) {p.ErrorClass}: {Safe(p.Template)} | stories {string.Join(",", System.Linq.Enumerable.Select(p.ByStory, kv => kv.Key + ":" + kv.Value))} | {string.Join(",", System.Linq.Enumerable.Take(System.Linq.Enumerable.Select(p.ByAgent, kv => kv.Key + ":" + kv.Value), 3))}", "patterns", maxLineChars: 170)
+                .Build();
+
+        public static string RuleEffectiveness(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items) =>
+            new BriefBuilder(Briefs.RuleEffectivenessBudget)
+                .Line($"Active rules: {items.Count}; effective {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.Effective)}, no change {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.NoChange)}, worse {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.Worse)}, too little data {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.TooLittleData)}. Per rule (per 1k events before→after, p):")
+                .Items(items, e => $"R{e.RuleId} {e.Verdict}{(e.RecommendRetirement ? " retire?" : "")}: {e.RateBeforePer1000.ToString("0.##", Inv)}→{e.RateAfterPer1000.ToString("0.##", Inv)} (p {e.PValue.ToString("0.###", Inv)}) {Safe(e.Rule)}", "rules", maxLineChars: 150)
+                .Build();
+
+        public static string Storage(Lifecycle.StorageReport s) =>
+            new BriefBuilder(Briefs.StorageBudget)
+                .Line($"Active DB {(s.ActiveBytes / 1048576.0).ToString("0.0", Inv)} of {s.MaxActiveMB} MB{(s.OverBudget ? " (OVER BUDGET)" : "")}, {s.ActiveEvents} events, {s.BytesPerEvent.ToString("0", Inv)} B/event; archives {((s.ArchiveDatabaseBytes + s.ArchiveLogBytes) / 1048576.0).ToString("0.0", Inv)} MB, {s.ArchivedEvents} events; logs {(s.LogFolderBytes / 1048576.0).ToString("0.0", Inv)} MB.")
+                .Items(s.Periods, p => $"{p.Period}: {p.ActiveEvents} active, {p.ArchivedEvents} archived", "months")
+                .Build();
+
+        public static string Health(Insights.HealthReport h) =>
+            new BriefBuilder(Briefs.HealthBudget)
+                .Line($"Health {h.Status}.")
+                .Items(System.Linq.Enumerable.ToList(System.Linq.Enumerable.OrderByDescending(h.Checks, c => c.Status)), c => $"{c.Status} {c.Name}: {c.Message}", "checks", maxLineChars: 110)
+                .Build();
+    }
+}

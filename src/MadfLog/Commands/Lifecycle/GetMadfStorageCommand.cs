@@ -1,3 +1,4 @@
+using MadfLog.Engine.Query.Briefs;
 using System.Management.Automation;
 using MadfLog.Engine.Lifecycle;
 
@@ -9,9 +10,16 @@ namespace MadfLog.Commands.Lifecycle
     /// Returns the storage report only when the active database is over its size budget.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfStorage")]
-    [OutputType(typeof(StorageReport))]
+    [OutputType(typeof(StorageReport), typeof(string))]
     public sealed class GetMadfStorageCommand : MadfCmdlet
     {
-        protected override void EndProcessing() => WriteObject(Engine(() => StorageReport.Get(DatabasePath)));
+        /// <summary>Return one compact text (at most 100 tokens) instead of the object.</summary>
+        [Parameter] public SwitchParameter Brief { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var report = Engine(() => StorageReport.Get(DatabasePath));
+            WriteObject(Brief ? MoreBriefs.Storage(report) : (object)report);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using MadfLog.Engine.Query.Briefs;
 using System;
 using System.Management.Automation;
 using MadfLog.Engine.Insights;
@@ -11,12 +12,16 @@ namespace MadfLog.Commands.Rules
     /// Lets a scheduled job or an admin script act on the loop's health.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfHealth")]
-    [OutputType(typeof(HealthReport))]
+    [OutputType(typeof(HealthReport), typeof(string))]
     public sealed class GetMadfHealthCommand : MadfCmdlet
     {
+        /// <summary>Return one compact text (at most 100 tokens) instead of the object.</summary>
+        [Parameter] public SwitchParameter Brief { get; set; }
+
         protected override void EndProcessing()
         {
             var report = Engine(() => Health.Check(DatabasePath, DateTimeOffset.UtcNow));
+            if (Brief) { WriteObject(MoreBriefs.Health(report)); return; }
             foreach (var p in report.Problems) WriteWarning($"{p.Name}: {p.Message}");
             WriteObject(report);
         }

@@ -1,3 +1,4 @@
+using MadfLog.Engine.Query.Briefs;
 using System;
 using System.Management.Automation;
 using MadfLog.Engine.Config;
@@ -114,13 +115,18 @@ namespace MadfLog.Commands.Rules
     /// Lists the rules that measurably reduced their error.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfRuleEffectiveness")]
-    [OutputType(typeof(RuleEffect))]
+    [OutputType(typeof(RuleEffect), typeof(string))]
     public sealed class GetMadfRuleEffectivenessCommand : MadfCmdlet
     {
+        /// <summary>Return one compact text (at most 300 tokens) instead of objects.</summary>
+        [Parameter] public SwitchParameter Brief { get; set; }
+
         protected override void EndProcessing()
         {
             using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            foreach (var e in RuleEffectiveness.Evaluate(c, DateTimeOffset.UtcNow)) WriteObject(e);
+            var effects = RuleEffectiveness.Evaluate(c, DateTimeOffset.UtcNow);
+            if (Brief) { WriteObject(MoreBriefs.RuleEffectiveness(effects)); return; }
+            foreach (var e in effects) WriteObject(e);
         }
     }
 

@@ -1,0 +1,51 @@
+using System.Management.Automation;
+using MadfLog.Commands.Query;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Query.Briefs;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Commands.Patterns
+{
+    /// <summary>Error patterns with counts, share of errors, per-story and per-agent breakdowns, first and last seen, and examples.</summary>
+    /// <remarks><para>Patterns come from the template miner at import time: messages that differ only in variable parts share one. -Brief returns at most 300 tokens.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfErrorPattern -Top 5 | ForEach-Object { $_.ByStory }</code>
+    /// How the five most frequent error patterns spread over the stories.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfErrorPattern")]
+    [OutputType(typeof(ErrorPattern), typeof(string))]
+    public sealed class GetMadfErrorPatternCommand : AnalysisCmdlet
+    {
+        /// <summary>How many patterns to return (largest first).</summary>
+        [Parameter][ValidateRange(1, 100000)] public int Top { get; set; } = 20;
+
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            var items = PatternAnalysis.ErrorPatterns(c, f, Brief ? 200 : Top);
+            if (Brief) WriteObject(MoreBriefs.ErrorPatterns(items, Analysis.CountErrors(c, f))); else WriteAll(items);
+        }
+    }
+
+    /// <summary>Recurring error sequences: retry loops (the same error again and again in a session) and short step sequences that often end in an error.</summary>
+    /// <remarks><para>A retry loop is a run of two or more consecutive errors of one pattern in a session. A leads-to-error sequence is the three steps (tool and outcome) before an error, seen at least -MinSupport times.</para></remarks>
+    /// <example>
+    /// <code>Get-MadfErrorSequence | Where-Object Kind -eq RetryLoop</code>
+    /// Errors agents kept retrying without changing their approach.
+    /// </example>
+    [Cmdlet(VerbsCommon.Get, "MadfErrorSequence")]
+    [OutputType(typeof(ErrorSequence))]
+    public sealed class GetMadfErrorSequenceCommand : AnalysisCmdlet
+    {
+        /// <summary>How many of each kind to return.</summary>
+        [Parameter][ValidateRange(1, 10000)] public int Top { get; set; } = 10;
+
+        /// <summary>How often a leads-to-error sequence must occur to be reported.</summary>
+        [Parameter][ValidateRange(1, 1000000)] public int MinSupport { get; set; } = 3;
+
+        protected override void Answer(SqliteConnection c, QueryFilter f)
+        {
+            if (Brief) WriteWarning("Get-MadfErrorSequence has no brief form; returning objects.");
+            WriteAll(PatternAnalysis.ErrorSequences(c, f, Top, MinSupport));
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Query
+{
+    public class SequenceTests
+    {
+        [Fact]
+        public void RetryLoopsAndStepsThatLeadToErrorsAreFound()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            c.Execute("INSERT INTO patterns(id, template, token_count, error_class, created, display) VALUES (1, 'x', 1, 'TestFailure', 0, 'pytest failed: <*>'), (2, 'y', 1, 'FileNotFound', 0, 'File does not exist: <*>')");
+            var rows = new List<EventRow>();
+            var k = 0L;
+            void Add(string session, string tool, long? pattern, string story = "1.1", string agent = "dev") => rows.Add(new EventRow
+            {
+                Timestamp = 1_760_000_000_000 + k * 1000, EventType = "tool_call", Category = "tool", SessionId = session, StoryId = story, AgentName = agent,
+                Success = pattern == null, PatternId = pattern, DedupKey = ++k, Details = "{\"tool\":\"" + tool + "\"}",
+            });
+            // Session a: Edit → pytest fails → Edit → pytest fails → Edit → pytest fails (a loop of 3 on pattern 1, with edits between).
+            for (var i = 0; i < 3; i++) { Add("a", "Edit", null); Add("a", "Bash", 1); }
+            // Session b: the same Edit/Bash dance twice, then a different error.
+            for (var i = 0; i < 2; i++) { Add("b", "Edit", null); Add("b", "Bash", 1); }
+            Add("b", "Read", 2);
+            // Session c: one failure only: no loop.
+            Add("c", "Edit", null); Add("c", "Bash", 1);
+            using (var tx = c.BeginTransaction()) { using (var w = new EventWriter(c, tx)) w.Write(rows); tx.Commit(); }
+
+            var found = PatternAnalysis.ErrorSequences(c, new QueryFilter(), minSupport: 2);
+            var loop = Assert.Single(found.Where(s => s.Kind == "RetryLoop"));
+            Assert.Equal(1, loop.PatternId);
+            Assert.Equal(2, loop.Occurrences);   // sessions a and b
+            Assert.Equal(3, loop.LongestRun);
+            Assert.Equal(2, loop.Sessions);
+            var leads = found.Where(s => s.Kind == "LeadsToError").ToList();
+            // The example: Edit → test failure → Edit → test failure: twice in session a (2nd and 3rd failure), once in b.
+            var edit = leads.Single(s => s.Sequence == "Edit → Bash ✗TestFailure → Edit → Bash ✗TestFailure");
+            Assert.Equal(3, edit.Occurrences);
+            Assert.Equal(2, edit.Sessions);
+            Assert.All(leads, l => Assert.True(l.Occurrences >= 2)); // below the support threshold nothing is reported
+        }
+
+        [Fact]
+        public void ErrorPatternsBreakDownByStoryAndAgentWithExamples()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            c.Execute("INSERT INTO patterns(id, template, token_count, error_class, created, display) VALUES (1, 'x', 1, 'FileNotFound', 0, 'File does not exist: <*>')");
+            var rows = Enumerable.Range(0, 6).Select(i => new EventRow
+            {
+                Timestamp = 1_760_000_000_000 + i, EventType = "tool_call", Category = "tool", StoryId = i < 4 ? "1.1" : "1.2", AgentName = i % 2 == 0 ? "dev" : "qa",
+                Success = false, PatternId = 1, DedupKey = i + 1, Details = "{\"message\":\"File does not exist: f" + (i % 2) + ".py\"}",
+            }).ToList();
+            using (var tx = c.BeginTransaction()) { using (var w = new EventWriter(c, tx)) w.Write(rows); tx.Commit(); }
+            var p = Assert.Single(PatternAnalysis.ErrorPatterns(c, new QueryFilter()));
+            Assert.Equal(new Dictionary<string, long> { ["1.1"] = 4, ["1.2"] = 2 }, p.ByStory);
+            Assert.Equal(3, p.ByAgent["dev"]);
+            Assert.Equal(2, p.Examples.Length);
+            Assert.Equal(1.0, p.Share);
+        }
+    }
+}

@@ -18,6 +18,10 @@ namespace MadfLog.Commands
         protected string DatabasePath =>
             Database == null ? StoreLocation.DefaultDatabasePath() : ResolveOutputPath(Database);
 
+        /// <summary>A DateTime parameter as UTC, or null when the user did not give it.</summary>
+        protected DateTimeOffset? Bound(string name, DateTime value) =>
+            MyInvocation.BoundParameters.ContainsKey(name) ? new DateTimeOffset(value.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null;
+
         /// <summary>A path that may not exist yet, resolved against the current PowerShell location.</summary>
         protected string ResolveOutputPath(string path) =>
             SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);

@@ -17,30 +17,16 @@ namespace MadfLog.Commands.Insights
     /// </example>
     [Cmdlet(VerbsData.Export, "MadfReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(FileInfo))]
-    public sealed class ExportMadfReportCommand : MadfCmdlet
+    public sealed class ExportMadfReportCommand : FilteredCmdlet
     {
         /// <summary>The HTML file to write; default madflog-report.html in the current location.</summary>
         [Parameter(Position = 0)] public string Path { get; set; } = "madflog-report.html";
-        /// <summary>Only these stories.</summary>
-        [Parameter][ArgumentCompleter(typeof(StoryCompleter))] public string[]? Story { get; set; }
-        /// <summary>Only these agents.</summary>
-        [Parameter][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
-        /// <summary>Only events at or after this time.</summary>
-        [Parameter] public DateTime Since { get; set; }
-        /// <summary>Only events before this time.</summary>
-        [Parameter] public DateTime Until { get; set; }
         /// <summary>Open the report in the default browser.</summary>
         [Parameter] public SwitchParameter Open { get; set; }
 
         protected override void EndProcessing()
         {
-            var bound = MyInvocation.BoundParameters;
-            var filter = new QueryFilter
-            {
-                Stories = Story, Agents = Agent,
-                Since = bound.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
-                Until = bound.ContainsKey(nameof(Until)) ? new DateTimeOffset(Until.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
-            };
+            var filter = Filter;
             var target = ResolveOutputPath(Path);
             if (!ShouldProcess(target, "Write the MadfLog HTML report")) return;
             var html = Engine(() => HtmlReport.Build(DatabasePath, filter, DateTimeOffset.UtcNow));

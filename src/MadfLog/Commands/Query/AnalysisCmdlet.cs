@@ -10,8 +10,8 @@ using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Commands.Query
 {
-    /// <summary>Shared by the analysis cmdlets: story/agent/time filters (bindable from the pipeline), -Brief, read-only store access.</summary>
-    public abstract class AnalysisCmdlet : MadfCmdlet
+    /// <summary>Story/agent/time filters, bindable from the pipeline by property name; shared by every cmdlet that reads events.</summary>
+    public abstract class FilteredCmdlet : MadfCmdlet
     {
         /// <summary>Only these stories (e.g. 1.2); completes from the database.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -31,17 +31,19 @@ namespace MadfLog.Commands.Query
         /// <summary>Only events before this time.</summary>
         [Parameter] public DateTime Until { get; set; }
 
-        /// <summary>Return one compact text for an agent, guaranteed to fit this question's token budget, instead of objects.</summary>
-        [Parameter] public SwitchParameter Brief { get; set; }
-
         protected QueryFilter Filter => new QueryFilter
         {
-            Stories = Story, Agents = Agent,
-            Since = MyInvocation.BoundParameters.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
-            Until = MyInvocation.BoundParameters.ContainsKey(nameof(Until)) ? new DateTimeOffset(Until.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+            Stories = Story, Agents = Agent, Since = Bound(nameof(Since), Since), Until = Bound(nameof(Until), Until),
         };
 
         protected SqliteConnection OpenRead() => Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
+    }
+
+    /// <summary>Shared by the analysis questions: the filters, -Brief, and one answer per pipeline input.</summary>
+    public abstract class AnalysisCmdlet : FilteredCmdlet
+    {
+        /// <summary>Return one compact text for an agent, guaranteed to fit this question's token budget, instead of objects.</summary>
+        [Parameter] public SwitchParameter Brief { get; set; }
 
         protected override void ProcessRecord()
         {

@@ -203,12 +203,8 @@ namespace MadfLog.Commands.Query
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfEvent")]
     [OutputType(typeof(EventRecord))]
-    public sealed class GetMadfEventCommand : MadfCmdlet
+    public sealed class GetMadfEventCommand : FilteredCmdlet
     {
-        /// <summary>Only these stories.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)][Alias("StoryId")][ArgumentCompleter(typeof(StoryCompleter))] public string[]? Story { get; set; }
-        /// <summary>Only these agents.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)][Alias("AgentName")][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
         /// <summary>Only this session.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)][ArgumentCompleter(typeof(SessionCompleter))] public string? SessionId { get; set; }
         /// <summary>Only these event types (tool_call, llm_call, human_interaction, ...).</summary>
@@ -219,22 +215,13 @@ namespace MadfLog.Commands.Query
         [Parameter] public bool Success { get; set; }
         /// <summary>Only events of this error pattern.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public long PatternId { get; set; }
-        /// <summary>Only events at or after this time.</summary>
-        [Parameter] public DateTime Since { get; set; }
-        /// <summary>Only events before this time.</summary>
-        [Parameter] public DateTime Until { get; set; }
         /// <summary>At most this many events.</summary>
         [Parameter][ValidateRange(1, int.MaxValue)] public int First { get; set; }
 
         protected override void ProcessRecord()
         {
             var bound = MyInvocation.BoundParameters;
-            var f = new QueryFilter
-            {
-                Stories = Story, Agents = Agent,
-                Since = bound.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
-                Until = bound.ContainsKey(nameof(Until)) ? new DateTimeOffset(Until.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
-            };
+            var f = Filter;
             var ef = new Analysis.EventFilter
             {
                 EventTypes = EventType, Categories = Category, SessionId = SessionId,
@@ -242,7 +229,7 @@ namespace MadfLog.Commands.Query
                 PatternId = bound.ContainsKey(nameof(PatternId)) ? PatternId : (long?)null,
                 First = bound.ContainsKey(nameof(First)) ? First : (int?)null,
             };
-            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
+            using var c = OpenRead();
             foreach (var e in Analysis.Events(c, f, ef)) WriteObject(e);
         }
     }

@@ -162,7 +162,7 @@ namespace MadfLog.Commands.Rules
             var options = new RevisionOptions
             {
                 DatabasePath = DatabasePath,
-                Since = bound.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null,
+                Since = Bound(nameof(Since), Since),
                 ClaudeMdPath = ClaudeMdPath == null ? null : ResolveOutputPath(ClaudeMdPath),
                 Threshold = bound.ContainsKey(nameof(Threshold)) ? Threshold : (double?)null,
                 AutoApprove = AutoApprove,

@@ -25,7 +25,6 @@ namespace MadfLog.Engine.Import
         internal const int HeadBytes = 1024;
 
         private readonly ImportOptions _options;
-        private List<IImportStage> _stages = new List<IImportStage>();
 
         public LogImporter(ImportOptions options) { _options = options; }
 
@@ -66,9 +65,11 @@ namespace MadfLog.Engine.Import
             result.Database = connection.DataSource;
             var cursors = FileCursor.LoadAll(connection);
             var stages = ImportStages.Create();
-            _stages = stages;
 
-            using var queue = new BlockingCollection<Batch>(boundedCapacity: 3);
+            // Three stages in a pipeline: read and parse → prepare (redaction, tokenizing: CPU without the database) →
+            // write (this thread). Bounded queues keep memory constant.
+            using var parsed = new BlockingCollection<Batch>(boundedCapacity: 2);
+            using var queue = new BlockingCollection<Batch>(boundedCapacity: 2);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(_options.Cancellation);
             Exception? readerFailure = null;
             var reader = new Thread(() =>
@@ -76,13 +77,28 @@ namespace MadfLog.Engine.Import
                 try
                 {
                     for (var i = 0; i < files.Count && !stop.IsCancellationRequested; i++)
-                        ReadFile(files[i], i, files.Count, cursors, queue, stop.Token);
+                        ReadFile(files[i], i, files.Count, cursors, parsed, stop.Token);
                 }
                 catch (OperationCanceledException) { }
                 catch (Exception ex) { readerFailure = ex; }
-                finally { queue.CompleteAdding(); }
+                finally { parsed.CompleteAdding(); }
             }) { IsBackground = true, Name = "MadfLog import reader" };
+            var preparer = new Thread(() =>
+            {
+                try
+                {
+                    foreach (var batch in parsed.GetConsumingEnumerable(stop.Token))
+                    {
+                        foreach (var stage in stages) stage.Prepare(batch.Events);
+                        queue.Add(batch, stop.Token);
+                    }
+                }
+                catch (OperationCanceledException) { }
+                catch (Exception ex) { readerFailure ??= ex; }
+                finally { queue.CompleteAdding(); }
+            }) { IsBackground = true, Name = "MadfLog import preparer" };
             reader.Start();
+            preparer.Start();
 
             try
             {
@@ -124,12 +140,14 @@ namespace MadfLog.Engine.Import
             catch
             {
                 stop.Cancel();
-                // Drain so the reader thread is not blocked on a full queue.
-                while (queue.TryTake(out _)) { }
+                // Drain so no thread stays blocked on a full queue.
+                while (queue.TryTake(out _) || parsed.TryTake(out _)) { }
                 reader.Join();
+                preparer.Join();
                 throw;
             }
             reader.Join();
+            preparer.Join();
             if (readerFailure != null) throw readerFailure;
             _options.Cancellation.ThrowIfCancellationRequested();
 
@@ -260,7 +278,6 @@ namespace MadfLog.Engine.Import
                     if (events.Count >= _options.BatchSize || batch.Quarantine.Count >= _options.BatchSize)
                     {
                         batch.Cursor = cursor.Advance(ResumePoint(parser, consumed), lineNumber, probe, complete: false);
-                        foreach (var stage in _stages) stage.Prepare(batch.Events);
                         queue.Add(batch, token);
                         batch = new Batch(fileResult, null!, index, probe.Length);
                         events = batch.Events;
@@ -283,7 +300,6 @@ namespace MadfLog.Engine.Import
                 batch.Last = true;
                 batch.PendingBytes = pendingBytes;
                 batch.Problem = problem;
-                foreach (var stage in _stages) stage.Prepare(batch.Events);
                 queue.Add(batch, token);
             }
             finally

@@ -169,7 +169,7 @@ namespace MadfLog.Engine.Import
                 if (row.StoryId == null && _story != null) row.StoryId = _story;
 
                 if (_unknown.Count == 0)
-                    row.Details = hasDetails ? Encoding.UTF8.GetString(details.ToArray()) : null;
+                    row.Details = hasDetails ? Utf8(details) : null;
                 else
                     row.Details = MergeDetails(details, hasDetails);
                 if (row.Success == false || row.EventType.IndexOf("error", StringComparison.OrdinalIgnoreCase) >= 0)
@@ -224,6 +224,13 @@ namespace MadfLog.Engine.Import
                 for (var i = 0; i < s.Length; i++) if (s[i] != utf8[i]) return false;
                 return true;
             }
+        }
+
+        /// <summary>UTF-8 to string without the intermediate array that netstandard2.0's Encoding API would need.</summary>
+        private static unsafe string Utf8(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.IsEmpty) return "";
+            fixed (byte* p = bytes) return Encoding.UTF8.GetString(p, bytes.Length);
         }
 
         private static string Describe(JsonTokenType t) => t switch

@@ -1,7 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using SQLitePCL;
-using System.Collections.Generic;
 using MadfLog.Engine.Events;
 using Microsoft.Data.Sqlite;
 
@@ -45,8 +45,8 @@ namespace MadfLog.Engine.Store
             {
                 var e = rows[i];
                 raw.sqlite3_bind_int64(s, 1, e.Timestamp);
-                raw.sqlite3_bind_text(s, 2, e.EventType);
-                raw.sqlite3_bind_text(s, 3, e.Category);
+                Text(s, 2, e.EventType);
+                Text(s, 3, e.Category);
                 Text(s, 4, e.SessionId);
                 Text(s, 5, e.StoryId);
                 Text(s, 6, e.WorkflowId);
@@ -82,7 +82,20 @@ namespace MadfLog.Engine.Store
             return inserted;
         }
 
-        private static void Text(sqlite3_stmt s, int i, string? v) { if (v == null) raw.sqlite3_bind_null(s, i); else raw.sqlite3_bind_text(s, i, v); }
+        // Names (types, agents, stories, sessions) repeat on almost every row: encode each once per batch.
+        private readonly Dictionary<string, byte[]> _utf8 = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+
+        private void Text(sqlite3_stmt s, int i, string? v)
+        {
+            if (v == null) { raw.sqlite3_bind_null(s, i); return; }
+            if (v.Length > 64) { raw.sqlite3_bind_text(s, i, v); return; }
+            if (!_utf8.TryGetValue(v, out var bytes))
+            {
+                bytes = System.Text.Encoding.UTF8.GetBytes(v);
+                if (_utf8.Count < 10_000) _utf8[v] = bytes;
+            }
+            raw.sqlite3_bind_text(s, i, new ReadOnlySpan<byte>(bytes));
+        }
         private static void Int(sqlite3_stmt s, int i, long? v) { if (v.HasValue) raw.sqlite3_bind_int64(s, i, v.Value); else raw.sqlite3_bind_null(s, i); }
         private static void Real(sqlite3_stmt s, int i, double? v) { if (v.HasValue) raw.sqlite3_bind_double(s, i, v.Value); else raw.sqlite3_bind_null(s, i); }
 

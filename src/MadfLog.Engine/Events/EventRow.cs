@@ -37,6 +37,9 @@ namespace MadfLog.Engine.Events
         /// </summary>
         public bool KeepLargestTokens { get; set; }
 
+        /// <summary>The tool (tool_call) or workflow step (step) this event is, from details; computed at import. Not a column.</summary>
+        public string? Step { get; set; }
+
         /// <summary>The message's masked tokens, computed on the reader thread for pattern mining. Not a column.</summary>
         public string[]? MessageTokens { get; set; }
 

@@ -23,10 +23,26 @@ namespace MadfLog.Engine.Import
     /// <summary>The stages every import runs, in order. One instance per import run (stages may cache per run).</summary>
     public static class ImportStages
     {
+        /// <summary>
+        /// Writes events the one way that keeps derived data right: stages before, the insert, stages after, in the
+        /// caller's transaction. Returns how many rows were new. (The importer prepares on its own thread: prepare false.)
+        /// </summary>
+        public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, bool prepare = true)
+        {
+            stages ??= Create();
+            if (prepare) foreach (var stage in stages) stage.Prepare(rows);
+            foreach (var stage in stages) stage.BeforeWrite(rows, c, tx);
+            int inserted;
+            using (var writer = new Store.EventWriter(c, tx)) inserted = writer.Write(rows);
+            foreach (var stage in stages) stage.AfterWrite(rows, c, tx);
+            return inserted;
+        }
+
         public static List<IImportStage> Create() => new List<IImportStage>
         {
             new SecretRedactionStage(), // first: nothing downstream (patterns, summaries) sees a secret
             new Patterns.PatternStage(),
+            new Query.RollupStage(), // after patterns: summaries count pattern ids
         };
     }
 }

@@ -112,10 +112,7 @@ namespace MadfLog.Engine.Import
                         batch.Cursor.Save(connection, tx);
                         if (batch.Events.Count > 0)
                         {
-                            foreach (var stage in stages) stage.BeforeWrite(batch.Events, connection, tx);
-                            int inserted;
-                            using (var writer = new EventWriter(connection, tx)) inserted = writer.Write(batch.Events);
-                            foreach (var stage in stages) stage.AfterWrite(batch.Events, connection, tx);
+                            var inserted = ImportStages.Write(connection, tx, batch.Events, stages, prepare: false);
                             file.Imported += inserted;
                             file.Duplicates += batch.Events.Count - inserted;
                         }

@@ -174,6 +174,8 @@ namespace MadfLog.Engine.Import
                     row.Details = MergeDetails(details, hasDetails);
                 if (row.Success == false || row.EventType.IndexOf("error", StringComparison.OrdinalIgnoreCase) >= 0)
                     row.Message = EventDetails.Message(row.Details);
+                if (hasDetails && (row.EventType == "tool_call" || row.EventType == "step"))
+                    row.Step = TopLevelString(details, row.EventType == "tool_call" ? ToolName : StepName, _strings);
                 reason = null;
                 return row;
             }
@@ -224,6 +226,23 @@ namespace MadfLog.Engine.Import
                 for (var i = 0; i < s.Length; i++) if (s[i] != utf8[i]) return false;
                 return true;
             }
+        }
+
+        private static readonly byte[] ToolName = Encoding.ASCII.GetBytes("tool"), StepName = Encoding.ASCII.GetBytes("step");
+
+        /// <summary>A top-level string member of a JSON object (the tool or step a summary counts the event under).</summary>
+        private static string? TopLevelString(ReadOnlySpan<byte> json, byte[] name, StringCache cache)
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var match = reader.ValueTextEquals(name);
+                reader.Read();
+                if (match) return reader.TokenType == JsonTokenType.String ? Text(ref reader, cache) : null;
+                reader.Skip();
+            }
+            return null;
         }
 
         /// <summary>UTF-8 to string without the intermediate array that netstandard2.0's Encoding API would need.</summary>

@@ -102,8 +102,10 @@ namespace MadfLog.Engine.Patterns
                                   first_seen = min(coalesce(first_seen, 9223372036854775807), coalesce((SELECT first_seen FROM patterns WHERE id = @Id), 9223372036854775807)),
                                   last_seen = max(coalesce(last_seen, 0), coalesce((SELECT last_seen FROM patterns WHERE id = @Id), 0))
                                 WHERE id = @into", new { into, p.Id }, tx);
+                    c.Execute("UPDATE patterns SET first_story = (SELECT first_story FROM patterns WHERE id = @Id) WHERE id = @into AND first_seen = (SELECT first_seen FROM patterns WHERE id = @Id)", new { into, p.Id }, tx);
                     c.Execute("UPDATE patterns SET event_count = 0 WHERE id = @Id", new { p.Id }, tx);
                     c.Execute("UPDATE OR IGNORE rules SET pattern_id = @into WHERE pattern_id = @Id", new { into, p.Id }, tx);
+                    Query.RollupStage.MovePattern(c, tx, p.Id, into);
                 }
             }
             foreach (var signature in miner.TakeNewSignatures())

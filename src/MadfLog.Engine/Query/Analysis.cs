@@ -22,8 +22,39 @@ namespace MadfLog.Engine.Query
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
         private static string[] List(string? csv) => string.IsNullOrEmpty(csv) ? Array.Empty<string>() : csv!.Split(',').OrderBy(s => s, StringComparer.Ordinal).ToArray();
 
+        /// <summary>Whole-store questions (no time window) are answered from the import-time summaries.</summary>
+        public static bool FromSummaries(QueryFilter f) => !f.Since.HasValue && !f.Until.HasValue;
+
+        private static string SummaryWhere(QueryFilter f, DynamicParameters p)
+        {
+            var where = "";
+            if (f.Stories is { Length: > 0 }) { where += " AND r.story_id IN @stories"; p.Add("stories", f.Stories); }
+            if (f.Agents is { Length: > 0 }) { where += " AND r.agent_name IN @agents"; p.Add("agents", f.Agents); }
+            return where;
+        }
+
+        /// <summary>Nearest-rank percentile from a duration histogram (each bucket reported by its upper bound).</summary>
+        private static double Percentile(List<(int bucket, long n)> histogram, double q)
+        {
+            var total = histogram.Sum(h => h.n);
+            if (total == 0) return 0;
+            var rank = (long)Math.Ceiling(q * total);
+            long seen = 0;
+            foreach (var (bucket, n) in histogram.OrderBy(h => h.bucket))
+            {
+                seen += n;
+                if (seen >= rank) return RollupStage.BucketValue(bucket);
+            }
+            return 0;
+        }
+
+        private static Dictionary<string, List<(int, long)>> Histograms(SqliteConnection c, string scope) =>
+            c.Query<(string key, int bucket, long n)>("SELECT key, bucket, n FROM duration_hist WHERE scope = @scope", new { scope })
+                .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
+
         public static List<ErrorSummaryItem> ErrorSummary(SqliteConnection c, QueryFilter f, int top = 20)
         {
+            if (FromSummaries(f) && f.Stories is not { Length: > 0 } && f.Agents is not { Length: > 0 }) return ErrorSummaryFromSummaries(c, top);
             var p = new DynamicParameters();
             var where = f.Where(p);
             p.Add("top", top);
@@ -41,6 +72,23 @@ namespace MadfLog.Engine.Query
                 }).ToList();
         }
 
+        // Whole store: counts per pattern from the summaries; first/last seen and the example are kept on the pattern.
+        private static List<ErrorSummaryItem> ErrorSummaryFromSummaries(SqliteConnection c, int top)
+        {
+            var total = c.ExecuteScalar<long?>("SELECT sum(events) FROM event_rollup WHERE outcome = 0 AND category <> 'cascade'") ?? 0;
+            return c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long? first, long? last, string? example)>(
+                    @"SELECT r.pattern_id, coalesce(p.display, p.template), p.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
+                             group_concat(DISTINCT nullif(r.story_id, '')), coalesce(p.first_seen, min(r.day) * 86400000), coalesce(p.last_seen, max(r.day) * 86400000), p.example
+                      FROM event_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id
+                      WHERE r.outcome = 0 AND r.category <> 'cascade' GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
+                .Select(r => new ErrorSummaryItem
+                {
+                    PatternId = r.id == 0 ? (long?)null : r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClassifier.Other, Count = r.n,
+                    Share = total > 0 ? (double)r.n / total : 0, Agents = List(r.agents), Stories = List(r.stories),
+                    FirstSeen = Time(r.first ?? 0), LastSeen = Time(r.last ?? 0), Example = r.example,
+                }).ToList();
+        }
+
         public static long CountErrors(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
@@ -55,6 +103,7 @@ namespace MadfLog.Engine.Query
 
         public static List<AgentPerformance> AgentPerformance(SqliteConnection c, QueryFilter f)
         {
+            if (FromSummaries(f)) return AgentPerformanceFromSummaries(c, f);
             var p = new DynamicParameters();
             var where = f.Where(p);
             var rows = c.Query<(string? agent, long n, long ok, long known, long errors, long? tokens, long hot, long ctx, long? failedMs, long? waste)>(
@@ -75,6 +124,31 @@ namespace MadfLog.Engine.Query
             }).OrderByDescending(a => a.Events).ToList();
         }
 
+        private static List<AgentPerformance> AgentPerformanceFromSummaries(SqliteConnection c, QueryFilter f)
+        {
+            var p = new DynamicParameters();
+            var where = SummaryWhere(f, p);
+            var rows = c.Query<(string agent, long n, long? ok, long? known, long? errors, long tokens, long hot, long ctx, long wasted)>(
+                $@"SELECT r.agent_name, sum(r.events), sum(CASE WHEN r.outcome = 1 THEN r.events END), sum(CASE WHEN r.outcome >= 0 THEN r.events END),
+                          sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END), sum(r.tokens), sum(r.ctx_hot), sum(r.ctx_known), sum(r.wasted_ms)
+                   FROM event_rollup r WHERE 1=1{where} GROUP BY r.agent_name", p).ToList();
+            // Medians and p95s: from the per-agent histograms when no story narrows the question, else from the events.
+            var exact = f.Stories is { Length: > 0 } ? Durations(c, $"SELECT e.agent_name, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(p = new DynamicParameters())} ORDER BY e.agent_name", p) : null;
+            var hist = exact == null ? Histograms(c, "agent") : null;
+            return rows.Select(r =>
+            {
+                double median, p95;
+                if (exact != null) { exact.TryGetValue(r.agent, out var d); median = Percentile(d, 0.5); p95 = Percentile(d, 0.95); }
+                else { hist!.TryGetValue(r.agent, out var h); median = h == null ? 0 : Percentile(h, 0.5); p95 = h == null ? 0 : Percentile(h, 0.95); }
+                var known = r.known ?? 0;
+                return new AgentPerformance
+                {
+                    Agent = r.agent, Events = r.n, Errors = r.errors ?? 0, SuccessRate = known > 0 ? Math.Round((double)(r.ok ?? 0) / known, 4) : 0,
+                    MedianDurationMs = median, P95DurationMs = p95, Tokens = r.tokens, ContextPressure = r.ctx > 0 ? Math.Round((double)r.hot / r.ctx, 4) : 0, TimeWastedMs = r.wasted,
+                };
+            }).OrderByDescending(a => a.Events).ToList();
+        }
+
         private const string StepKey = @"CASE WHEN e.event_type = 'tool_call' THEN 'tool' WHEN e.event_type = 'step' THEN 'step' ELSE 'event' END";
         private const string StepName = @"CASE WHEN e.event_type = 'tool_call' THEN coalesce(json_extract(e.details, '$.tool'), 'unknown')
                                                WHEN e.event_type = 'step' THEN coalesce(json_extract(e.details, '$.step'), 'step')
@@ -83,29 +157,53 @@ namespace MadfLog.Engine.Query
         public static List<Bottleneck> Bottlenecks(SqliteConnection c, QueryFilter f, int top = 10)
         {
             var p = new DynamicParameters();
-            var where = f.Where(p);
-            var rows = c.Query<(string kind, string name, long n, long total, long? wasted)>(
-                $@"SELECT {StepKey}, {StepName}, count(*), sum(e.duration_ms),
-                          sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END) + sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END)
-                   FROM events e WHERE e.duration_ms IS NOT NULL{where} GROUP BY 1, 2", p).ToList();
-            var workflows = c.Query<(string? name, long n, long total, long? wasted)>(
-                $@"SELECT e.workflow_id, count(*), sum(e.duration_ms), sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END)
-                   FROM events e WHERE e.duration_ms IS NOT NULL AND e.workflow_id IS NOT NULL{where} GROUP BY 1", p).ToList();
+            List<(string kind, string name, long n, long total, long wasted)> rows;
+            List<(string? name, long n, long total, long wasted)> workflows;
+            Dictionary<string, List<(int, long)>>? hist = null;
+            Dictionary<string, List<long>>? durations = null;
+            if (FromSummaries(f))
+            {
+                var where = SummaryWhere(f, p);
+                rows = c.Query<(string, string, long, long, long)>(
+                    $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END, r.step, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms)
+                       FROM event_rollup r WHERE 1=1{where} GROUP BY 1, 2 HAVING sum(r.timed) > 0", p).ToList();
+                workflows = c.Query<(string?, long, long, long)>(
+                    $@"SELECT r.workflow_id, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms) FROM event_rollup r WHERE r.workflow_id <> ''{where} GROUP BY 1 HAVING sum(r.timed) > 0", p).ToList();
+                if (f.Stories is not { Length: > 0 } && f.Agents is not { Length: > 0 }) hist = Histograms(c, "step");
+            }
+            else
+            {
+                var where = f.Where(p);
+                rows = c.Query<(string, string, long, long, long)>(
+                    $@"SELECT {StepKey}, {StepName}, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
+                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
+                       FROM events e WHERE 1=1{where} GROUP BY 1, 2 HAVING count(e.duration_ms) > 0", p).ToList();
+                workflows = c.Query<(string?, long, long, long)>(
+                    $@"SELECT e.workflow_id, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
+                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
+                       FROM events e WHERE e.workflow_id IS NOT NULL{where} GROUP BY 1 HAVING count(e.duration_ms) > 0", p).ToList();
+            }
+            if (hist == null)
+            {
+                var dp = new DynamicParameters();
+                durations = Durations(c, $"SELECT {StepKey} || ':' || {StepName}, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(dp)} ORDER BY 1", dp);
+            }
             var grand = rows.Sum(r => r.total);
-            var durations = Durations(c, $"SELECT {StepKey} || ':' || {StepName}, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{where} ORDER BY 1", p);
+            double P95(string key) => hist != null ? (hist.TryGetValue(key, out var h) ? Percentile(h, 0.95) : 0) : Percentile(durations!.TryGetValue(key, out var d) ? d : null, 0.95);
             var items = rows.Select(r => new Bottleneck
             {
                 Kind = r.kind, Name = r.name, Count = r.n, TotalMs = r.total, ShareOfTime = grand > 0 ? Math.Round((double)r.total / grand, 4) : 0,
-                P95Ms = Percentile(durations.TryGetValue(r.kind + ":" + r.name, out var d) ? d : null, 0.95), TimeWastedMs = r.wasted ?? 0,
+                P95Ms = P95(r.kind + ":" + r.name), TimeWastedMs = r.wasted,
             }).ToList();
             if (workflows.Count > 1)
-                items.AddRange(workflows.Select(w => new Bottleneck { Kind = "workflow", Name = w.name ?? "", Count = w.n, TotalMs = w.total, ShareOfTime = grand > 0 ? Math.Round((double)w.total / grand, 4) : 0, TimeWastedMs = w.wasted ?? 0 }));
-            return items.OrderByDescending(b => b.TotalMs).Take(top).ToList();
+                items.AddRange(workflows.Select(w => new Bottleneck { Kind = "workflow", Name = w.name ?? "", Count = w.n, TotalMs = w.total, ShareOfTime = grand > 0 ? Math.Round((double)w.total / grand, 4) : 0, TimeWastedMs = w.wasted }));
+            return items.OrderByDescending(b => b.TotalMs).ThenBy(b => b.Kind + b.Name, StringComparer.Ordinal).Take(top).ToList();
         }
 
         /// <summary>Per-story figures, stories in version order.</summary>
         public static List<StoryMetrics> Stories(SqliteConnection c, QueryFilter f)
         {
+            if (FromSummaries(f) && f.Agents is not { Length: > 0 }) return StoriesFromSummaries(c, f);
             var p = new DynamicParameters();
             var where = f.Where(p);
             var repeated = RepeatedByGroup(c, "e.story_id", where, p);
@@ -114,6 +212,26 @@ namespace MadfLog.Engine.Query
                    FROM events e WHERE e.story_id IS NOT NULL{where} GROUP BY e.story_id", p);
             return rows.Select(r => Metrics(r.story ?? "", r.n, r.errors, repeated.TryGetValue(r.story ?? "", out var rep) ? rep : 0, r.tokens ?? 0, r.human, List(r.agents), r.start, r.end))
                 .OrderBy(m => m.Story, StoryOrder.Instance).ToList();
+        }
+
+        private static List<StoryMetrics> StoriesFromSummaries(SqliteConnection c, QueryFilter f)
+        {
+            var p = new DynamicParameters();
+            var where = SummaryWhere(f, p);
+            var rows = c.Query<(string story, long n, long? errors, long? patterned, long tokens, long? human, string? agents)>(
+                $@"SELECT r.story_id, sum(r.events), sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END),
+                          sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' AND r.pattern_id <> 0 THEN r.events END), sum(r.tokens),
+                          sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), group_concat(DISTINCT nullif(r.agent_name, ''))
+                   FROM event_rollup r WHERE r.story_id <> ''{where} GROUP BY r.story_id", p).ToList();
+            // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
+            var firsts = c.Query<(string story, long n)>("SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL GROUP BY 1")
+                .ToDictionary(x => x.story, x => x.n);
+            return rows.Select(r =>
+            {
+                var span = c.QuerySingle<(long? start, long? end)>("SELECT min(timestamp), max(timestamp) FROM events WHERE story_id = @s", new { s = r.story });
+                var repeated = (r.patterned ?? 0) - (firsts.TryGetValue(r.story, out var first) ? first : 0);
+                return Metrics(r.story, r.n, r.errors ?? 0, Math.Max(0, repeated), r.tokens, r.human ?? 0, List(r.agents), span.start, span.end);
+            }).OrderBy(m => m.Story, StoryOrder.Instance).ToList();
         }
 
         private static StoryMetrics Metrics(string label, long n, long errors, long repeated, long tokens, long human, string[] agents, long? start, long? end) => new StoryMetrics
@@ -173,26 +291,53 @@ namespace MadfLog.Engine.Query
                 Kind = "Story", Period = s.Story, Events = s.Events, ErrorRate = s.ErrorRate, RepeatedErrorRate = s.RepeatedErrorRate,
                 TokensPerEvent = s.TokensPerEvent, HumanInteractions = s.HumanInteractions,
             }).ToList();
-            var p = new DynamicParameters();
-            var where = f.Where(p);
-            const string week = "strftime('%Y-%W', e.timestamp / 1000, 'unixepoch')";
-            var repeated = RepeatedByGroup(c, week, where, p);
-            var weeks = c.Query<(string w, long n, long errors, long? tokens, long human, long first)>(
-                $@"SELECT {week}, count(*), sum({IsError}), sum(e.tokens_used), sum(e.event_type = 'human_interaction'), min(e.timestamp)
-                   FROM events e WHERE 1=1{where} GROUP BY 1 ORDER BY 1", p).ToList();
-            foreach (var w in weeks)
-            {
-                var n = w.n;
-                points.Add(new TrendPoint
-                {
-                    Kind = "Week", Period = Rotation.IsoWeek(Time(w.first)), Events = n, ErrorRate = n > 0 ? Math.Round((double)w.errors / n, 4) : 0,
-                    RepeatedErrorRate = n > 0 ? Math.Round((double)(repeated.TryGetValue(w.w, out var r) ? r : 0) / n, 4) : 0,
-                    TokensPerEvent = n > 0 ? Math.Round((double)(w.tokens ?? 0) / n, 1) : 0, HumanInteractions = w.human,
-                });
-            }
+            foreach (var w in Weeks(c, f))
+                points.Add(w);
             var forecast = Forecast(points.Where(x => x.Kind == "Story").Select(x => x.ErrorRate).ToList());
             if (forecast != null) points.Add(forecast);
             return points;
+        }
+
+        private static List<TrendPoint> Weeks(SqliteConnection c, QueryFilter f)
+        {
+            var p = new DynamicParameters();
+            List<(long day, long n, long errors, long patterned, long tokens, long human)> days;
+            Func<string, long, long> repeatedIn; // (week, errors with a pattern) → repeated errors
+            if (FromSummaries(f) && f.Agents is not { Length: > 0 } && f.Stories is not { Length: > 0 })
+            {
+                days = c.Query<(long, long, long, long, long, long)>(
+                    @"SELECT r.day, sum(r.events), coalesce(sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END), 0),
+                             coalesce(sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' AND r.pattern_id <> 0 THEN r.events END), 0), sum(r.tokens),
+                             coalesce(sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), 0)
+                      FROM event_rollup r GROUP BY r.day").ToList();
+                // Every occurrence but a pattern's first is a repeat.
+                var firsts = c.Query<long>("SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL")
+                    .GroupBy(ts => Rotation.IsoWeek(Time(ts))).ToDictionary(g => g.Key, g => (long)g.Count());
+                repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
+            }
+            else
+            {
+                var where = f.Where(p);
+                days = c.Query<(long, long, long, long, long, long)>(
+                    $@"SELECT e.timestamp / {RollupStage.DayMs}, count(*), coalesce(sum({IsError}), 0), coalesce(sum({IsError} AND e.pattern_id IS NOT NULL), 0),
+                              coalesce(sum(e.tokens_used), 0), coalesce(sum(e.event_type = 'human_interaction'), 0)
+                       FROM events e WHERE 1=1{where} GROUP BY 1", p).ToList();
+                var repeated = RepeatedByGroup(c, $"e.timestamp / {RollupStage.DayMs}", where, p)
+                    .GroupBy(kv => Rotation.IsoWeek(Time(long.Parse(kv.Key, CultureInfo.InvariantCulture) * RollupStage.DayMs)))
+                    .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
+                repeatedIn = (week, _) => repeated.TryGetValue(week, out var n) ? n : 0;
+            }
+            return days.GroupBy(d => Rotation.IsoWeek(Time(d.day * RollupStage.DayMs))).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+            {
+                var n = g.Sum(d => d.n);
+                var repeated = repeatedIn(g.Key, g.Sum(d => d.patterned));
+                return new TrendPoint
+                {
+                    Kind = "Week", Period = g.Key, Events = n, ErrorRate = n > 0 ? Math.Round((double)g.Sum(d => d.errors) / n, 4) : 0,
+                    RepeatedErrorRate = n > 0 ? Math.Round((double)repeated / n, 4) : 0, TokensPerEvent = n > 0 ? Math.Round((double)g.Sum(d => d.tokens) / n, 1) : 0,
+                    HumanInteractions = g.Sum(d => d.human),
+                };
+            }).ToList();
         }
 
         /// <summary>
@@ -255,6 +400,24 @@ namespace MadfLog.Engine.Query
         public static List<ToolFailure> ToolFailures(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
+            if (FromSummaries(f))
+            {
+                var sw = SummaryWhere(f, p);
+                var srows = c.Query<(string tool, string agent, long calls, long? failures)>(
+                    $@"SELECT r.step, r.agent_name, sum(r.events), sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END)
+                       FROM event_rollup r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2", p).ToList();
+                var stop = c.Query<(string tool, string agent, string template, long n)>(
+                    $@"SELECT r.step, r.agent_name, coalesce(pt.display, pt.template), sum(r.events)
+                       FROM event_rollup r JOIN patterns pt ON pt.id = r.pattern_id
+                       WHERE r.event_type = 'tool_call' AND r.outcome = 0 AND r.category <> 'cascade'{sw} GROUP BY 1, 2, r.pattern_id", p)
+                    .GroupBy(x => (x.tool, x.agent)).ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.n).ThenBy(x => x.template, StringComparer.Ordinal).First().template);
+                return srows.Select(r => new ToolFailure
+                {
+                    Tool = r.tool, Agent = r.agent, Calls = r.calls, Failures = r.failures ?? 0,
+                    FailureRate = r.calls > 0 ? Math.Round((double)(r.failures ?? 0) / r.calls, 4) : 0,
+                    TopError = stop.TryGetValue((r.tool, r.agent), out var t) ? t : null,
+                }).OrderByDescending(t => t.Failures).ThenByDescending(t => t.Calls).ThenBy(t => t.Tool + "/" + t.Agent, StringComparer.Ordinal).ToList();
+            }
             var where = f.Where(p);
             var rows = c.Query<(string tool, string? agent, long calls, long failures)>(
                 $@"SELECT coalesce(json_extract(e.details, '$.tool'), 'unknown'), e.agent_name, count(*), sum({IsError})
@@ -263,13 +426,13 @@ namespace MadfLog.Engine.Query
                 $@"SELECT coalesce(json_extract(e.details, '$.tool'), 'unknown'), e.agent_name, coalesce(p.display, p.template), count(*)
                    FROM events e JOIN patterns p ON p.id = e.pattern_id
                    WHERE e.event_type = 'tool_call' AND {IsError}{where} GROUP BY 1, 2, e.pattern_id", p)
-                .GroupBy(x => (x.tool, x.agent ?? "")).ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.n).First().template);
+                .GroupBy(x => (x.tool, x.agent ?? "")).ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.n).ThenBy(x => x.template, StringComparer.Ordinal).First().template);
             return rows.Select(r => new ToolFailure
             {
                 Tool = r.tool, Agent = r.agent ?? "", Calls = r.calls, Failures = r.failures,
                 FailureRate = r.calls > 0 ? Math.Round((double)r.failures / r.calls, 4) : 0,
                 TopError = top.TryGetValue((r.tool, r.agent ?? ""), out var t) ? t : null,
-            }).OrderByDescending(t => t.Failures).ThenByDescending(t => t.Calls).ToList();
+            }).OrderByDescending(t => t.Failures).ThenByDescending(t => t.Calls).ThenBy(t => t.Tool + "/" + t.Agent, StringComparer.Ordinal).ToList();
         }
 
         public static List<SessionSummary> Sessions(SqliteConnection c, QueryFilter f, string? sessionLike = null)

@@ -13,6 +13,7 @@ namespace MadfLog.Engine.Store
         {
             [1] = Foundation,
             [3] = Patterns,
+            [4] = Summaries,
             [5] = Rules,
             [6] = Lifecycle,
         };
@@ -54,6 +55,40 @@ CREATE TABLE patterns (
 CREATE INDEX ix_events_pattern ON events(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
 -- Every distinct masked message seen, and its pattern: the miner's exact-group index, reloaded on each import.
 CREATE TABLE pattern_signatures (signature TEXT PRIMARY KEY, pattern_id INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+        // Summaries kept at import so whole-store questions do not scan events (and survive retention):
+        // one row per day, story, agent, type, category, step (tool or workflow step), pattern and outcome;
+        // duration histograms (8 buckets per doubling) per agent and per step for medians and p95s;
+        // where each pattern first occurred, for repeated-error counts.
+        private const string Summaries = @"
+CREATE TABLE event_rollup (
+    day INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    step TEXT NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    timed INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    ctx_known INTEGER NOT NULL,
+    ctx_hot INTEGER NOT NULL,
+    wasted_ms INTEGER NOT NULL,
+    PRIMARY KEY (day, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+) WITHOUT ROWID;
+CREATE TABLE duration_hist (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (scope, key, bucket)
+) WITHOUT ROWID;
+ALTER TABLE patterns ADD COLUMN first_story TEXT;
 ";
 
         // Prevention rules (one per pattern, never duplicated) and the weekly revisions that proposed them.

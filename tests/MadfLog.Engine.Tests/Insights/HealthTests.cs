@@ -26,7 +26,7 @@ namespace MadfLog.Engine.Tests.Insights
                 Timestamp = start.AddMinutes(i).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool",
                 Success = i >= errors, PatternId = i < errors ? patternId : (long?)null, DedupKey = start.ToUnixTimeMilliseconds() + i,
             }).ToList();
-            using (var w = new EventWriter(c, tx)) w.Write(rows);
+            ImportStages.Write(c, tx, rows);
             tx.Commit();
         }
 

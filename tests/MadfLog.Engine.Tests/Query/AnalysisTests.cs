@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
@@ -28,7 +29,7 @@ namespace MadfLog.Engine.Tests.Query
             var c = MadfDatabase.Open(t.Db);
             c.Execute("INSERT INTO patterns(id, template, token_count, error_class, created, display) VALUES (1, 'a <*>', 2, 'FileNotFound', 0, 'File does not exist: <*>'), (2, 'b', 1, 'Timeout', 0, 'Command timed out'), (3, 'c', 1, 'Other', 0, 'Brand new error')");
             using var tx = c.BeginTransaction();
-            using (var w = new EventWriter(c, tx)) w.Write(rows.ToList());
+            ImportStages.Write(c, tx, rows.ToList());
             tx.Commit();
             return c;
         }

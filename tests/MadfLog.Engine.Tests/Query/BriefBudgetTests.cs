@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Query.Briefs;
 using MadfLog.Engine.Store;
@@ -43,11 +44,12 @@ namespace MadfLog.Engine.Tests.Query
                         StoryId = $"{1 + i % 8}.{1 + i % 5}", AgentName = "agent-" + (i % 500).ToString("000") + "-with-a-long-descriptive-name",
                         SessionId = "session-" + (i % 2000) + "-" + new string('x', 20), Success = !failed, PatternId = failed ? 1 + rnd.Next(10_000) : (long?)null,
                         DurationMs = rnd.Next(10, 600_000), TokensUsed = rnd.Next(100, 9000), ContextPercent = rnd.Next(0, 100),
-                        Details = "{\"tool\":\"Tool" + (i % 300) + "\",\"message\":\"A long human message number " + i + " " + new string('m', 300) + "\"}",
+                        // Only human interactions carry a message here: tool errors keep the pattern ids given above.
+                        Details = i % 50 == 0 ? "{\"message\":\"A long human message number " + i + " " + new string('m', 300) + "\"}" : "{\"tool\":\"Tool" + (i % 300) + "\"}",
                         DedupKey = i + 1,
                     });
                 }
-                using (var w = new EventWriter(c, tx)) w.Write(rows);
+                ImportStages.Write(c, tx, rows);
                 tx.Commit();
             }
 

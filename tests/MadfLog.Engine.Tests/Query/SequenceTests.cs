@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Store;
 using Xunit;
@@ -31,7 +32,7 @@ namespace MadfLog.Engine.Tests.Query
             Add("b", "Read", 2);
             // Session c: one failure only: no loop.
             Add("c", "Edit", null); Add("c", "Bash", 1);
-            using (var tx = c.BeginTransaction()) { using (var w = new EventWriter(c, tx)) w.Write(rows); tx.Commit(); }
+            using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
 
             var found = PatternAnalysis.ErrorSequences(c, new QueryFilter(), minSupport: 2);
             var loop = Assert.Single(found.Where(s => s.Kind == "RetryLoop"));
@@ -58,7 +59,7 @@ namespace MadfLog.Engine.Tests.Query
                 Timestamp = 1_760_000_000_000 + i, EventType = "tool_call", Category = "tool", StoryId = i < 4 ? "1.1" : "1.2", AgentName = i % 2 == 0 ? "dev" : "qa",
                 Success = false, PatternId = 1, DedupKey = i + 1, Details = "{\"message\":\"File does not exist: f" + (i % 2) + ".py\"}",
             }).ToList();
-            using (var tx = c.BeginTransaction()) { using (var w = new EventWriter(c, tx)) w.Write(rows); tx.Commit(); }
+            using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
             var p = Assert.Single(PatternAnalysis.ErrorPatterns(c, new QueryFilter()));
             Assert.Equal(new Dictionary<string, long> { ["1.1"] = 4, ["1.2"] = 2 }, p.ByStory);
             Assert.Equal(3, p.ByAgent["dev"]);

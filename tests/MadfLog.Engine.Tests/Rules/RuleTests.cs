@@ -33,7 +33,7 @@ namespace MadfLog.Engine.Tests.Rules
                     rows.Add(new EventRow { Timestamp = at.AddSeconds(n).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", SessionId = "s" + (i % 3), StoryId = "1." + (i % 2 + 1), AgentName = "dev", Success = false, PatternId = p, DedupKey = StableHash.Hash(db, "e", (n++).ToString()) });
             for (var i = 0; i < okEvents; i++)
                 rows.Add(new EventRow { Timestamp = at.AddSeconds(n).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", Success = true, DedupKey = StableHash.Hash(db, "ok", (n++).ToString()) });
-            using (var w = new EventWriter(c, tx)) w.Write(rows);
+            ImportStages.Write(c, tx, rows);
             tx.Commit();
         }
 
@@ -197,7 +197,7 @@ namespace MadfLog.Engine.Tests.Rules
                 Add(activated.AddDays(-10), 2000, new Dictionary<long, int> { [1] = 100, [2] = 40, [3] = 2 });
                 Add(activated.AddDays(1), 2000, new Dictionary<long, int> { [1] = 20, [2] = 40, [3] = 1 });
                 using var tx = c.BeginTransaction();
-                using (var w = new EventWriter(c, tx)) w.Write(rows);
+                ImportStages.Write(c, tx, rows);
                 foreach (var p in new[] { 1, 2, 3 })
                     c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@p, 't', 'Active', 0, @a, '{}')", new { p, a = activated.ToUnixTimeMilliseconds() }, tx);
                 tx.Commit();

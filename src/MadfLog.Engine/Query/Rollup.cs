@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using Dapper;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Query
+{
+    /// <summary>
+    /// Maintains the summaries (event_rollup, duration_hist, patterns.first_story) in the import transaction, from the
+    /// rows actually written, so whole-store questions read a few thousand summary rows instead of every event.
+    /// </summary>
+    public sealed class RollupStage : IImportStage
+    {
+        public const long DayMs = 86_400_000;
+
+        public void Prepare(List<EventRow> batch)
+        {
+            // Formats that already know the step (QuickLogger's parser) set it; others are read from details here.
+            foreach (var e in batch)
+                if (e.Step == null && e.Details != null && (e.EventType == "tool_call" || e.EventType == "step"))
+                    e.Step = StepOf(e.Details, e.EventType == "tool_call" ? "tool" : "step");
+        }
+
+        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
+
+        public void AfterWrite(List<EventRow> batch, SqliteConnection c, SqliteTransaction tx)
+        {
+            var groups = new Dictionary<(long, string, string, string, string, string, string, long, int), long[]>();
+            var hist = new Dictionary<(string, string, int), long>();
+            var firsts = new Dictionary<long, (long ts, string story)>();
+            foreach (var e in batch)
+            {
+                if (e.Id == 0) continue; // a duplicate: not written, not counted
+                var step = StepName(e);
+                var key = (e.Timestamp / DayMs, e.StoryId ?? "", e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+                if (!groups.TryGetValue(key, out var g)) groups[key] = g = new long[7];
+                g[0]++;
+                if (e.DurationMs.HasValue) g[6]++;
+                g[1] += e.DurationMs ?? 0;
+                g[2] += e.TokensUsed ?? 0;
+                if (e.ContextPercent.HasValue) { g[3]++; if (e.ContextPercent.Value > 80) g[4]++; }
+                g[5] += (e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0);
+                if (e.DurationMs.HasValue)
+                {
+                    var b = Bucket(e.DurationMs.Value);
+                    Add(hist, ("agent", e.AgentName ?? "", b));
+                    Add(hist, ("step", Kind(e.EventType) + ":" + step, b));
+                }
+                if (e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
+                    firsts[e.PatternId.Value] = (e.Timestamp, e.StoryId ?? "");
+            }
+            // One prepared statement per table, reused for every group (a batch has thousands of groups).
+            using (var upsert = c.CreateCommand())
+            {
+                upsert.Transaction = tx;
+                upsert.CommandText = @"INSERT INTO event_rollup VALUES ($day, $story, $agent, $workflow, $type, $cat, $step, $pattern, $outcome, $n, $timed, $dur, $tok, $ck, $ch, $w)
+                    ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
+                        tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms";
+                var names = new[] { "$day", "$story", "$agent", "$workflow", "$type", "$cat", "$step", "$pattern", "$outcome", "$n", "$timed", "$dur", "$tok", "$ck", "$ch", "$w" };
+                var ps = names.Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
+                upsert.Prepare();
+                foreach (var kv in groups)
+                {
+                    var (day, story, agent, workflow, type, cat, step, pattern, outcome) = kv.Key;
+                    var g = kv.Value;
+                    ps[0].Value = day; ps[1].Value = story; ps[2].Value = agent; ps[3].Value = workflow; ps[4].Value = type; ps[5].Value = cat; ps[6].Value = step;
+                    ps[7].Value = pattern; ps[8].Value = outcome; ps[9].Value = g[0]; ps[10].Value = g[6]; ps[11].Value = g[1]; ps[12].Value = g[2];
+                    ps[13].Value = g[3]; ps[14].Value = g[4]; ps[15].Value = g[5];
+                    upsert.ExecuteNonQuery();
+                }
+            }
+            using (var upsert = c.CreateCommand())
+            {
+                upsert.Transaction = tx;
+                upsert.CommandText = "INSERT INTO duration_hist VALUES ($s, $k, $b, $n) ON CONFLICT DO UPDATE SET n = n + excluded.n";
+                var ps = new[] { "$s", "$k", "$b", "$n" }.Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
+                upsert.Prepare();
+                foreach (var kv in hist)
+                {
+                    ps[0].Value = kv.Key.Item1; ps[1].Value = kv.Key.Item2; ps[2].Value = kv.Key.Item3; ps[3].Value = kv.Value;
+                    upsert.ExecuteNonQuery();
+                }
+            }
+            foreach (var kv in firsts)
+                c.Execute("UPDATE patterns SET first_story = @story WHERE id = @id AND first_seen = @ts", new { id = kv.Key, kv.Value.story, kv.Value.ts }, tx);
+        }
+
+        /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
+        public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
+        {
+            c.Execute(@"INSERT INTO event_rollup SELECT day, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
+                        FROM event_rollup WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
+                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
+                new { from, into }, tx);
+            c.Execute("DELETE FROM event_rollup WHERE pattern_id = @from", new { from }, tx);
+        }
+
+        private static void Add<T>(Dictionary<T, long> d, T key) where T : notnull => d[key] = d.TryGetValue(key, out var n) ? n + 1 : 1;
+
+        internal static string Kind(string eventType) => eventType == "tool_call" ? "tool" : eventType == "step" ? "step" : "event";
+
+        /// <summary>The name a step is reported under: the tool, the workflow step, or the event type.</summary>
+        internal static string StepName(EventRow e) =>
+            e.EventType == "tool_call" ? e.Step ?? "unknown" : e.EventType == "step" ? e.Step ?? "step" : e.EventType;
+
+        private static string? StepOf(string details, string property)
+        {
+            try
+            {
+                var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(details));
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var match = reader.ValueTextEquals(property);
+                    reader.Read();
+                    if (match) return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    reader.Skip();
+                }
+            }
+            catch (JsonException) { }
+            return null;
+        }
+
+        // 8 buckets per doubling: a bucket's upper bound is within 9% of any value in it.
+        internal static int Bucket(long ms) => ms <= 1 ? 0 : (int)Math.Ceiling(Math.Log(ms, 2) * 8);
+        internal static double BucketValue(int bucket) => bucket == 0 ? 1 : Math.Round(Math.Pow(2, bucket / 8.0));
+    }
+}

@@ -1,0 +1,70 @@
+using System;
+using System.IO;
+using System.Linq;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Query
+{
+    /// <summary>The summaries kept at import answer exactly like a scan of the events (medians and p95s within a bucket).</summary>
+    public class SummaryConsistencyTests : IClassFixture<SummaryConsistencyTests.SampleStore>
+    {
+        public sealed class SampleStore : IDisposable
+        {
+            public TempFolder Temp { get; } = TestPaths.NewTemp();
+            public SampleStore()
+            {
+                // Imported in two runs, so summaries are built incrementally and patterns merge across runs.
+                var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
+                new LogImporter(new ImportOptions { DatabasePath = Temp.Db, BatchSize = 700 }).Import(logs.Take(3));
+                new LogImporter(new ImportOptions { DatabasePath = Temp.Db, BatchSize = 700 }).Import(logs.Skip(3));
+            }
+            public void Dispose() => Temp.Dispose();
+        }
+
+        private readonly SampleStore _s;
+        public SummaryConsistencyTests(SampleStore s) { _s = s; }
+
+        // A window that covers everything forces the scan of events.
+        private static readonly QueryFilter Scan = new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) };
+        private static readonly QueryFilter Summary = new QueryFilter();
+
+        [Fact]
+        public void AgentPerformanceMatches()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            Assert.True(Analysis.FromSummaries(Summary) && !Analysis.FromSummaries(Scan));
+            var a = Analysis.AgentPerformance(c, Scan).OrderBy(x => x.Agent).ToList();
+            var b = Analysis.AgentPerformance(c, Summary).OrderBy(x => x.Agent).ToList();
+            Assert.Equal(a.Select(x => (x.Agent, x.Events, x.Errors, x.SuccessRate, x.Tokens, x.ContextPressure, x.TimeWastedMs)),
+                         b.Select(x => (x.Agent, x.Events, x.Errors, x.SuccessRate, x.Tokens, x.ContextPressure, x.TimeWastedMs)));
+            foreach (var (exact, approx) in a.Zip(b, (x, y) => (x, y)))
+            {
+                Assert.InRange(approx.MedianDurationMs, exact.MedianDurationMs * 0.99, exact.MedianDurationMs * 1.1);
+                Assert.InRange(approx.P95DurationMs, exact.P95DurationMs * 0.99, exact.P95DurationMs * 1.1);
+            }
+        }
+
+        [Fact]
+        public void BottlenecksToolFailuresStoriesAndWeeksMatch()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            Assert.Equal(Analysis.Bottlenecks(c, Scan, 50).Select(x => (x.Kind, x.Name, x.Count, x.TotalMs, x.TimeWastedMs)),
+                         Analysis.Bottlenecks(c, Summary, 50).Select(x => (x.Kind, x.Name, x.Count, x.TotalMs, x.TimeWastedMs)));
+            Assert.Equal(Analysis.ToolFailures(c, Scan).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)),
+                         Analysis.ToolFailures(c, Summary).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)));
+            Assert.Equal(Analysis.Stories(c, Scan).Select(x => (x.Story, x.Events, x.Errors, x.RepeatedErrors, x.Tokens, x.HumanInteractions, string.Join(",", x.Agents), x.Start, x.End)),
+                         Analysis.Stories(c, Summary).Select(x => (x.Story, x.Events, x.Errors, x.RepeatedErrors, x.Tokens, x.HumanInteractions, string.Join(",", x.Agents), x.Start, x.End)));
+            Assert.Equal(Analysis.Trend(c, Scan).Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)),
+                         Analysis.Trend(c, Summary).Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)));
+            // Error summary: first/last seen come from the pattern, the rest from the summaries.
+            Assert.Equal(Analysis.ErrorSummary(c, Scan, 100).Select(x => (x.PatternId, x.Template, x.ErrorClass, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories), x.FirstSeen, x.LastSeen)),
+                         Analysis.ErrorSummary(c, Summary, 100).Select(x => (x.PatternId, x.Template, x.ErrorClass, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories), x.FirstSeen, x.LastSeen)));
+            var story = new QueryFilter { Stories = new[] { "1.2" } };
+            Assert.Equal(Analysis.ToolFailures(c, new QueryFilter { Stories = story.Stories, Since = Scan.Since }).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)),
+                         Analysis.ToolFailures(c, story).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)));
+        }
+    }
+}

@@ -189,11 +189,20 @@ namespace MadfLog.Engine.Query
                 durations = Durations(c, $"SELECT {StepKey} || ':' || {StepName}, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(dp)} ORDER BY 1", dp);
             }
             var grand = rows.Sum(r => r.total);
-            double P95(string key) => hist != null ? (hist.TryGetValue(key, out var h) ? Percentile(h, 0.95) : 0) : Percentile(durations!.TryGetValue(key, out var d) ? d : null, 0.95);
-            var items = rows.Select(r => new Bottleneck
+            // A step's durations as (value, count) pairs: exact from the events, or bucketed from the histogram.
+            List<(double value, long n)> Distribution(string key) => hist != null
+                ? (hist.TryGetValue(key, out var h) ? h.Select(x => (RollupStage.BucketValue(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
+                : (durations!.TryGetValue(key, out var d) ? d.Select(ms => ((double)ms, 1L)).ToList() : new List<(double, long)>());
+            var items = rows.Select(r =>
             {
-                Kind = r.kind, Name = r.name, Count = r.n, TotalMs = r.total, ShareOfTime = grand > 0 ? Math.Round((double)r.total / grand, 4) : 0,
-                P95Ms = P95(r.kind + ":" + r.name), TimeWastedMs = r.wasted,
+                var dist = Distribution(r.kind + ":" + r.name);
+                var median = Quantile(dist, 0.5);
+                return new Bottleneck
+                {
+                    Kind = r.kind, Name = r.name, Count = r.n, TotalMs = r.total, ShareOfTime = grand > 0 ? Math.Round((double)r.total / grand, 4) : 0,
+                    P95Ms = Quantile(dist, 0.95), MedianMs = median, TimeWastedMs = r.wasted,
+                    Outliers = median > 0 ? dist.Where(x => x.value > 3 * median).Sum(x => x.n) : 0,
+                };
             }).ToList();
             if (workflows.Count > 1)
                 items.AddRange(workflows.Select(w => new Bottleneck { Kind = "workflow", Name = w.name ?? "", Count = w.n, TotalMs = w.total, ShareOfTime = grand > 0 ? Math.Round((double)w.total / grand, 4) : 0, TimeWastedMs = w.wasted }));
@@ -536,6 +545,21 @@ namespace MadfLog.Engine.Query
                 list.Add(ms);
             }
             return map;
+        }
+
+        /// <summary>Nearest-rank quantile of a weighted distribution.</summary>
+        private static double Quantile(List<(double value, long n)> dist, double q)
+        {
+            var total = dist.Sum(x => x.n);
+            if (total == 0) return 0;
+            var rank = (long)Math.Ceiling(q * total);
+            long seen = 0;
+            foreach (var (value, n) in dist.OrderBy(x => x.value))
+            {
+                seen += n;
+                if (seen >= rank) return value;
+            }
+            return 0;
         }
 
         /// <summary>Nearest-rank percentile.</summary>

@@ -42,6 +42,9 @@ namespace MadfLog.Engine.Query
         public double ShareOfTime { get; set; }
         public double P95Ms { get; set; }
         public long TimeWastedMs { get; set; }
+        /// <summary>Events of this step that took more than three times its median: the outliers worth a look.</summary>
+        public long Outliers { get; set; }
+        public double MedianMs { get; set; }
     }
 
     public sealed class StoryMetrics

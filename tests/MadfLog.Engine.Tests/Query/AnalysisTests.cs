@@ -161,3 +161,30 @@ namespace MadfLog.Engine.Tests.Query
         }
     }
 }
+
+namespace MadfLog.Engine.Tests.Query
+{
+    public class BottleneckOutlierTests
+    {
+        [Fact]
+        public void StepsThatTakeMoreThanThreeTimesTheirMedianAreCountedAsOutliers()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            // Bash: nine calls around 100 ms and two at 10 s; Read: all 50 ms.
+            var ms = new long[] { 90, 95, 100, 100, 100, 105, 110, 100, 100, 10_000, 12_000 };
+            var rows = ms.Select((d, i) => new EventRow { Timestamp = 1_760_000_000_000 + i, EventType = "tool_call", Category = "tool", Success = true, DurationMs = d, DedupKey = i + 1, Details = "{\"tool\":\"Bash\"}" })
+                .Concat(Enumerable.Range(0, 5).Select(i => new EventRow { Timestamp = 1_760_000_100_000 + i, EventType = "tool_call", Category = "tool", Success = true, DurationMs = 50, DedupKey = 100 + i, Details = "{\"tool\":\"Read\"}" }))
+                .ToList();
+            using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
+            foreach (var filter in new[] { new QueryFilter(), new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) } })
+            {
+                var b = Analysis.Bottlenecks(c, filter);
+                var bash = b.Single(x => x.Name == "Bash");
+                Assert.Equal(2, bash.Outliers);
+                Assert.InRange(bash.MedianMs, 100, 110);
+                Assert.Equal(0, b.Single(x => x.Name == "Read").Outliers);
+            }
+        }
+    }
+}

@@ -37,8 +37,8 @@ namespace MadfLog.Engine.Query.Briefs
 
         public static string Bottlenecks(IReadOnlyList<Bottleneck> items) =>
             new BriefBuilder(BottleneckBudget)
-                .Line("Where time goes (share, p95, wasted):")
-                .Items(items, b => $"{b.Kind}:{Safe(b.Name)} {P(b.ShareOfTime)}, p95 {Ms(b.P95Ms)}, wasted {Ms(b.TimeWastedMs)}", "steps", maxItems: 4, maxLineChars: 70)
+                .Line("Where time goes (share, p95, wasted, outliers >3x median):")
+                .Items(items, b => $"{b.Kind}:{Safe(b.Name)} {P(b.ShareOfTime)}, p95 {Ms(b.P95Ms)}, wasted {Ms(b.TimeWastedMs)}, {b.Outliers} slow", "steps", maxItems: 4, maxLineChars: 80)
                 .Build();
 
         public static string Compare(StoryComparison c)

@@ -25,11 +25,5 @@ namespace MadfLog.Engine.Import
                 if (format.Recognizes(path, firstLine)) return format;
             return Known[0];
         }
-
-        /// <summary>Adds a format (tried after the ones already known).</summary>
-        public static void Register(ILogFormat format)
-        {
-            lock (Known) { if (Find(format.Name) == null) Known.Add(format); }
-        }
     }
 }

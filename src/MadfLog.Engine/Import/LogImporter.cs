@@ -218,8 +218,7 @@ namespace MadfLog.Engine.Import
 
             var parser = format.CreateParser(new LogFileContext(path, _options));
             using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
-            var counting = new CountingStream(raw);
-            Stream stream = probe.IsGzip ? new GZipStream(counting, CompressionMode.Decompress) : (Stream)counting;
+            Stream stream = probe.IsGzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
             try
             {
                 if (probe.IsGzip) SkipBytes(stream, start);
@@ -372,24 +371,5 @@ namespace MadfLog.Engine.Import
         public void Save(SqliteConnection c, SqliteTransaction tx) => c.Execute(
             "INSERT OR IGNORE INTO quarantine(file_path, line_number, byte_offset, reason, raw, quarantined_at) VALUES (@File, @Line, @Offset, @Reason, @Raw, @At)",
             new { File, Line, Offset, Reason, Raw, At = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
-    }
-
-    /// <summary>Counts bytes read from the underlying (compressed) stream.</summary>
-    internal sealed class CountingStream : Stream
-    {
-        private readonly Stream _inner;
-        public CountingStream(Stream inner) { _inner = inner; }
-        public long BytesRead { get; private set; }
-        public override int Read(byte[] buffer, int offset, int count) { var n = _inner.Read(buffer, offset, count); BytesRead += n; return n; }
-        public override bool CanRead => true;
-        public override bool CanSeek => _inner.CanSeek;
-        public override bool CanWrite => false;
-        public override long Length => _inner.Length;
-        public override long Position { get => _inner.Position; set => _inner.Position = value; }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => _inner.Seek(offset, origin);
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        protected override void Dispose(bool disposing) { if (disposing) _inner.Dispose(); base.Dispose(disposing); }
     }
 }

@@ -10,8 +10,6 @@ namespace MadfLog.Engine.Store
         InvalidData,
         ReadOnly,
         VersionMismatch,
-        OperationStopped,
-        NativeLibrary,
         Io,
     }
 

@@ -20,12 +20,12 @@ namespace MadfLog.Engine.Store
     public static class QuarantineStore
     {
         /// <summary>Quarantined lines, oldest first, optionally only those whose file path matches a SQL LIKE pattern.</summary>
-        public static IEnumerable<QuarantinedLine> List(SqliteConnection c, string? fileLike = null, int? first = null)
+        public static IEnumerable<QuarantinedLine> List(SqliteConnection c, string? fileLike = null)
         {
             var rows = c.Query<(long id, string file, long line, long offset, string reason, string raw, long at)>(
                 @"SELECT id, file_path, line_number, byte_offset, reason, raw, quarantined_at FROM quarantine
-                  WHERE (@like IS NULL OR file_path LIKE @like ESCAPE '\') ORDER BY id LIMIT @limit",
-                new { like = fileLike, limit = first ?? -1 }, buffered: false);
+                  WHERE (@like IS NULL OR file_path LIKE @like ESCAPE '\') ORDER BY id",
+                new { like = fileLike }, buffered: false);
             foreach (var r in rows)
                 yield return new QuarantinedLine
                 {

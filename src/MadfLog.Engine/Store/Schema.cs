@@ -30,12 +30,6 @@ namespace MadfLog.Engine.Store
                 if (pair.Key > version) yield return pair;
         }
 
-        /// <summary>Registers a migration; used by concerns that own their tables (called from static constructors).</summary>
-        internal static void Register(int version, string sql)
-        {
-            lock (Scripts) { if (!Scripts.ContainsKey(version)) Scripts[version] = sql; }
-        }
-
         // Error patterns mined from messages; ids are stable across imports (templates are refined in place).
         private const string Patterns = @"
 CREATE TABLE patterns (

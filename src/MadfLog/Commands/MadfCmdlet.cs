@@ -75,8 +75,6 @@ namespace MadfLog.Commands
             MadfErrorKind.InvalidData => ErrorCategory.InvalidData,
             MadfErrorKind.ReadOnly => ErrorCategory.PermissionDenied,
             MadfErrorKind.VersionMismatch => ErrorCategory.InvalidData,
-            MadfErrorKind.OperationStopped => ErrorCategory.OperationStopped,
-            MadfErrorKind.NativeLibrary => ErrorCategory.ResourceUnavailable,
             _ => ErrorCategory.WriteError,
         };
 

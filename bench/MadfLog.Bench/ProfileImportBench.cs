@@ -55,6 +55,38 @@ namespace MadfLog.Bench
             foreach (var r in rows) if (r.MessageTokens != null) { miner.AddTokens(r.MessageTokens); errors++; }
             Report($"assign patterns ({errors:N0} errors)", n, sw);
 
+            {
+                var db = Path.Combine(folder, "stages.db");
+                foreach (var f in new[] { db, db + "-wal", db + "-shm" }) if (File.Exists(f)) File.Delete(f);
+                using var c = MadfDatabase.Open(db);
+                var stages = ImportStages.Create();
+                var prepared = rows.Select(r => r).ToList();
+                sw.Restart();
+                for (var i = 0; i < prepared.Count; i += 20000)
+                {
+                    var batch = prepared.GetRange(i, Math.Min(20000, prepared.Count - i));
+                    foreach (var stage in stages) stage.Prepare(batch);
+                }
+                Report("prepare (all stages)", n, sw);
+                var timings = new double[stages.Count * 2 + 1];
+                for (var i = 0; i < prepared.Count; i += 20000)
+                {
+                    var batch = prepared.GetRange(i, Math.Min(20000, prepared.Count - i));
+                    using var tx = c.BeginTransaction();
+                    for (var k = 0; k < stages.Count; k++) { sw.Restart(); stages[k].BeforeWrite(batch, c, tx); timings[k] += sw.Elapsed.TotalSeconds; }
+                    sw.Restart();
+                    using (var w = new EventWriter(c, tx)) w.Write(batch);
+                    timings[stages.Count] += sw.Elapsed.TotalSeconds;
+                    for (var k = 0; k < stages.Count; k++) { sw.Restart(); stages[k].AfterWrite(batch, c, tx); timings[stages.Count + 1 + k] += sw.Elapsed.TotalSeconds; }
+                    sw.Restart();
+                    tx.Commit();
+                    timings[stages.Count] += sw.Elapsed.TotalSeconds;
+                }
+                for (var k = 0; k < stages.Count; k++)
+                    Console.WriteLine($"  {stages[k].GetType().Name,-28} before {timings[k],6:F2}s  after {timings[stages.Count + 1 + k],6:F2}s");
+                Console.WriteLine($"  {"insert + commit",-28} {timings[stages.Count],6:F2}s");
+                foreach (var r in rows) r.Id = 0;
+            }
             foreach (var (label, indexes) in new[] { ("insert, all indexes", true), ("insert, dedup index only", false) })
             {
                 var db = Path.Combine(folder, "p.db");

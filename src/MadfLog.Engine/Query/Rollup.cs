@@ -30,7 +30,8 @@ namespace MadfLog.Engine.Query
         public void AfterWrite(List<EventRow> batch, SqliteConnection c, SqliteTransaction tx)
         {
             var groups = new Dictionary<(long, string, string, string, string, string, string, long, int), long[]>();
-            var hist = new Dictionary<(string, string, int), long>();
+            var agentHist = new Dictionary<(string, int), long>();
+            var stepHist = new Dictionary<(string, string, int), long>();
             var firsts = new Dictionary<long, (long ts, string story)>();
             foreach (var e in batch)
             {
@@ -47,8 +48,8 @@ namespace MadfLog.Engine.Query
                 if (e.DurationMs.HasValue)
                 {
                     var b = Bucket(e.DurationMs.Value);
-                    Add(hist, ("agent", e.AgentName ?? "", b));
-                    Add(hist, ("step", Kind(e.EventType) + ":" + step, b));
+                    Add(agentHist, (e.AgentName ?? "", b));
+                    Add(stepHist, (Kind(e.EventType), step, b));
                 }
                 if (e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
                     firsts[e.PatternId.Value] = (e.Timestamp, e.StoryId ?? "");
@@ -79,9 +80,11 @@ namespace MadfLog.Engine.Query
                 upsert.CommandText = "INSERT INTO duration_hist VALUES ($s, $k, $b, $n) ON CONFLICT DO UPDATE SET n = n + excluded.n";
                 var ps = new[] { "$s", "$k", "$b", "$n" }.Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
                 upsert.Prepare();
-                foreach (var kv in hist)
+                // Keys are built here, once per histogram cell, not once per event.
+                foreach (var (scope, key, bucket, n) in agentHist.Select(kv => ("agent", kv.Key.Item1, kv.Key.Item2, kv.Value))
+                             .Concat(stepHist.Select(kv => ("step", kv.Key.Item1 + ":" + kv.Key.Item2, kv.Key.Item3, kv.Value))))
                 {
-                    ps[0].Value = kv.Key.Item1; ps[1].Value = kv.Key.Item2; ps[2].Value = kv.Key.Item3; ps[3].Value = kv.Value;
+                    ps[0].Value = scope; ps[1].Value = key; ps[2].Value = bucket; ps[3].Value = n;
                     upsert.ExecuteNonQuery();
                 }
             }

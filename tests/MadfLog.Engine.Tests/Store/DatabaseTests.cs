@@ -82,3 +82,35 @@ namespace MadfLog.Engine.Tests.Store
         }
     }
 }
+
+namespace MadfLog.Engine.Tests.Store
+{
+    public class ConcurrencyTests
+    {
+        [Fact]
+        public void QuestionsCanBeAskedWhileAnImportWrites()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("big.jsonl");
+            using (var w = new System.IO.StreamWriter(file))
+                for (var i = 0; i < 60_000; i++)
+                    w.WriteLine(MadfLog.Engine.Tests.Import.ImportTests.Line(i, success: i % 7 != 0));
+            using (MadfDatabase.Open(t.Db)) { }
+            var import = System.Threading.Tasks.Task.Run(() =>
+                new MadfLog.Engine.Import.LogImporter(new MadfLog.Engine.Import.ImportOptions { DatabasePath = t.Db, BatchSize = 2000 }).Import(new[] { file }));
+            var reads = 0;
+            long last = -1;
+            while (!import.IsCompleted)
+            {
+                using var c = MadfDatabase.Open(t.Db, forWrite: false);
+                var n = Dapper.SqlMapper.ExecuteScalar<long>(c, "SELECT count(*) FROM events");
+                Assert.True(n >= last, "a reader saw the store go backwards");
+                last = n;
+                MadfLog.Engine.Query.Analysis.AgentPerformance(c, new MadfLog.Engine.Query.QueryFilter());
+                reads++;
+            }
+            Assert.Equal(60_000, import.Result.Imported);
+            Assert.True(reads > 1, "the import finished before any read overlapped it");
+        }
+    }
+}

@@ -78,7 +78,7 @@ namespace MadfLog.Engine.Query
             var total = c.ExecuteScalar<long?>("SELECT sum(events) FROM event_rollup WHERE outcome = 0 AND category <> 'cascade'") ?? 0;
             return c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long? first, long? last, string? example)>(
                     @"SELECT r.pattern_id, coalesce(p.display, p.template), p.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
-                             group_concat(DISTINCT nullif(r.story_id, '')), coalesce(p.first_seen, min(r.day) * 86400000), coalesce(p.last_seen, max(r.day) * 86400000), p.example
+                             group_concat(DISTINCT nullif(r.story_id, '')), coalesce(p.first_seen, min(r.week) * 86400000), coalesce(p.last_seen, max(r.week) * 86400000), p.example
                       FROM event_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id
                       WHERE r.outcome = 0 AND r.category <> 'cascade' GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
                 .Select(r => new ErrorSummaryItem
@@ -227,19 +227,18 @@ namespace MadfLog.Engine.Query
         {
             var p = new DynamicParameters();
             var where = SummaryWhere(f, p);
-            var rows = c.Query<(string story, long n, long? errors, long? patterned, long tokens, long? human, string? agents)>(
+            var rows = c.Query<(string story, long n, long? errors, long? patterned, long tokens, long? human, string? agents, long start, long end)>(
                 $@"SELECT r.story_id, sum(r.events), sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END),
                           sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' AND r.pattern_id <> 0 THEN r.events END), sum(r.tokens),
-                          sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), group_concat(DISTINCT nullif(r.agent_name, ''))
+                          sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), group_concat(DISTINCT nullif(r.agent_name, '')), min(r.first_ts), max(r.last_ts)
                    FROM event_rollup r WHERE r.story_id <> ''{where} GROUP BY r.story_id", p).ToList();
             // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
             var firsts = c.Query<(string story, long n)>("SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL GROUP BY 1")
                 .ToDictionary(x => x.story, x => x.n);
             return rows.Select(r =>
             {
-                var span = c.QuerySingle<(long? start, long? end)>("SELECT min(timestamp), max(timestamp) FROM events WHERE story_id = @s", new { s = r.story });
                 var repeated = (r.patterned ?? 0) - (firsts.TryGetValue(r.story, out var first) ? first : 0);
-                return Metrics(r.story, r.n, r.errors ?? 0, Math.Max(0, repeated), r.tokens, r.human ?? 0, List(r.agents), span.start, span.end);
+                return Metrics(r.story, r.n, r.errors ?? 0, Math.Max(0, repeated), r.tokens, r.human ?? 0, List(r.agents), r.start, r.end);
             }).OrderBy(m => m.Story, StoryOrder.Instance).ToList();
         }
 
@@ -315,10 +314,10 @@ namespace MadfLog.Engine.Query
             if (FromSummaries(f) && f.Agents is not { Length: > 0 } && f.Stories is not { Length: > 0 })
             {
                 days = c.Query<(long, long, long, long, long, long)>(
-                    @"SELECT r.day, sum(r.events), coalesce(sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END), 0),
+                    @"SELECT r.week, sum(r.events), coalesce(sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END), 0),
                              coalesce(sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' AND r.pattern_id <> 0 THEN r.events END), 0), sum(r.tokens),
                              coalesce(sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), 0)
-                      FROM event_rollup r GROUP BY r.day").ToList();
+                      FROM event_rollup r GROUP BY r.week").ToList();
                 // Every occurrence but a pattern's first is a repeat.
                 var firsts = c.Query<long>("SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL")
                     .GroupBy(ts => Rotation.IsoWeek(Time(ts))).ToDictionary(g => g.Key, g => (long)g.Count());

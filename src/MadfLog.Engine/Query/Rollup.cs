@@ -17,6 +17,13 @@ namespace MadfLog.Engine.Query
     {
         public const long DayMs = 86_400_000;
 
+        /// <summary>The Monday of a timestamp's ISO week, in days since 1970-01-01 (a Thursday).</summary>
+        public static long WeekOf(long timestampMs)
+        {
+            var day = timestampMs >= 0 ? timestampMs / DayMs : (timestampMs - DayMs + 1) / DayMs;
+            return day - ((day + 3) % 7 + 7) % 7;
+        }
+
         public void Prepare(List<EventRow> batch)
         {
             // Formats that already know the step (QuickLogger's parser) set it; others are read from details here.
@@ -37,8 +44,10 @@ namespace MadfLog.Engine.Query
             {
                 if (e.Id == 0) continue; // a duplicate: not written, not counted
                 var step = StepName(e);
-                var key = (e.Timestamp / DayMs, e.StoryId ?? "", e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
-                if (!groups.TryGetValue(key, out var g)) groups[key] = g = new long[7];
+                var key = (WeekOf(e.Timestamp), e.StoryId ?? "", e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+                if (!groups.TryGetValue(key, out var g)) groups[key] = g = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+                g[7] = Math.Min(g[7], e.Timestamp);
+                g[8] = Math.Max(g[8], e.Timestamp);
                 g[0]++;
                 if (e.DurationMs.HasValue) g[6]++;
                 g[1] += e.DurationMs ?? 0;
@@ -58,19 +67,20 @@ namespace MadfLog.Engine.Query
             using (var upsert = c.CreateCommand())
             {
                 upsert.Transaction = tx;
-                upsert.CommandText = @"INSERT INTO event_rollup VALUES ($day, $story, $agent, $workflow, $type, $cat, $step, $pattern, $outcome, $n, $timed, $dur, $tok, $ck, $ch, $w)
+                upsert.CommandText = @"INSERT INTO event_rollup VALUES ($week, $story, $agent, $workflow, $type, $cat, $step, $pattern, $outcome, $n, $timed, $dur, $tok, $ck, $ch, $w, $first, $last)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
-                        tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms";
-                var names = new[] { "$day", "$story", "$agent", "$workflow", "$type", "$cat", "$step", "$pattern", "$outcome", "$n", "$timed", "$dur", "$tok", "$ck", "$ch", "$w" };
+                        tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
+                        first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)";
+                var names = new[] { "$week", "$story", "$agent", "$workflow", "$type", "$cat", "$step", "$pattern", "$outcome", "$n", "$timed", "$dur", "$tok", "$ck", "$ch", "$w", "$first", "$last" };
                 var ps = names.Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
                 upsert.Prepare();
                 foreach (var kv in groups)
                 {
-                    var (day, story, agent, workflow, type, cat, step, pattern, outcome) = kv.Key;
+                    var (week, story, agent, workflow, type, cat, step, pattern, outcome) = kv.Key;
                     var g = kv.Value;
-                    ps[0].Value = day; ps[1].Value = story; ps[2].Value = agent; ps[3].Value = workflow; ps[4].Value = type; ps[5].Value = cat; ps[6].Value = step;
+                    ps[0].Value = week; ps[1].Value = story; ps[2].Value = agent; ps[3].Value = workflow; ps[4].Value = type; ps[5].Value = cat; ps[6].Value = step;
                     ps[7].Value = pattern; ps[8].Value = outcome; ps[9].Value = g[0]; ps[10].Value = g[6]; ps[11].Value = g[1]; ps[12].Value = g[2];
-                    ps[13].Value = g[3]; ps[14].Value = g[4]; ps[15].Value = g[5];
+                    ps[13].Value = g[3]; ps[14].Value = g[4]; ps[15].Value = g[5]; ps[16].Value = g[7]; ps[17].Value = g[8];
                     upsert.ExecuteNonQuery();
                 }
             }
@@ -95,10 +105,11 @@ namespace MadfLog.Engine.Query
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
         {
-            c.Execute(@"INSERT INTO event_rollup SELECT day, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
+            c.Execute(@"INSERT INTO event_rollup SELECT week, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms, first_ts, last_ts
                         FROM event_rollup WHERE pattern_id = @from
                         ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
-                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
+                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
+                            first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
                 new { from, into }, tx);
             c.Execute("DELETE FROM event_rollup WHERE pattern_id = @from", new { from }, tx);
         }

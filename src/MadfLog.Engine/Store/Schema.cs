@@ -52,12 +52,13 @@ CREATE TABLE pattern_signatures (signature TEXT PRIMARY KEY, pattern_id INTEGER 
 ";
 
         // Summaries kept at import so whole-store questions do not scan events (and survive retention):
-        // one row per day, story, agent, type, category, step (tool or workflow step), pattern and outcome;
+        // one row per week (the Monday, in days since 1970), story, agent, workflow, type, category, step (tool or workflow
+        // step), pattern and outcome;
         // duration histograms (8 buckets per doubling) per agent and per step for medians and p95s;
         // where each pattern first occurred, for repeated-error counts.
         private const string Summaries = @"
 CREATE TABLE event_rollup (
-    day INTEGER NOT NULL,
+    week INTEGER NOT NULL,
     story_id TEXT NOT NULL,
     agent_name TEXT NOT NULL,
     workflow_id TEXT NOT NULL,
@@ -73,7 +74,9 @@ CREATE TABLE event_rollup (
     ctx_known INTEGER NOT NULL,
     ctx_hot INTEGER NOT NULL,
     wasted_ms INTEGER NOT NULL,
-    PRIMARY KEY (day, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (week, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
 ) WITHOUT ROWID;
 CREATE TABLE duration_hist (
     scope TEXT NOT NULL,

@@ -78,7 +78,7 @@ namespace MadfLog.Engine.Query
             var total = c.ExecuteScalar<long?>("SELECT sum(events) FROM event_rollup WHERE outcome = 0 AND category <> 'cascade'") ?? 0;
             return c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long? first, long? last, string? example)>(
                     @"SELECT r.pattern_id, coalesce(p.display, p.template), p.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
-                             group_concat(DISTINCT nullif(r.story_id, '')), coalesce(p.first_seen, min(r.week) * 86400000), coalesce(p.last_seen, max(r.week) * 86400000), p.example
+                             group_concat(DISTINCT nullif(r.story_id, '')), coalesce(p.first_seen, min(r.first_ts)), coalesce(p.last_seen, max(r.last_ts)), p.example
                       FROM event_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id
                       WHERE r.outcome = 0 AND r.category <> 'cascade' GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
                 .Select(r => new ErrorSummaryItem
@@ -313,11 +313,7 @@ namespace MadfLog.Engine.Query
             Func<string, long, long> repeatedIn; // (week, errors with a pattern) → repeated errors
             if (FromSummaries(f) && f.Agents is not { Length: > 0 } && f.Stories is not { Length: > 0 })
             {
-                days = c.Query<(long, long, long, long, long, long)>(
-                    @"SELECT r.week, sum(r.events), coalesce(sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END), 0),
-                             coalesce(sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' AND r.pattern_id <> 0 THEN r.events END), 0), sum(r.tokens),
-                             coalesce(sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), 0)
-                      FROM event_rollup r GROUP BY r.week").ToList();
+                days = c.Query<(long, long, long, long, long, long)>("SELECT week, events, errors, patterned, tokens, human FROM week_rollup").ToList();
                 // Every occurrence but a pattern's first is a repeat.
                 var firsts = c.Query<long>("SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL")
                     .GroupBy(ts => Rotation.IsoWeek(Time(ts))).ToDictionary(g => g.Key, g => (long)g.Count());

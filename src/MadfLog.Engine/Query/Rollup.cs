@@ -36,7 +36,8 @@ namespace MadfLog.Engine.Query
 
         public void AfterWrite(List<EventRow> batch, SqliteConnection c, SqliteTransaction tx)
         {
-            var groups = new Dictionary<(long, string, string, string, string, string, string, long, int), long[]>();
+            var groups = new Dictionary<(string, string, string, string, string, string, long, int), long[]>();
+            var weeks = new Dictionary<long, long[]>();
             var agentHist = new Dictionary<(string, int), long>();
             var stepHist = new Dictionary<(string, string, int), long>();
             var firsts = new Dictionary<long, (long ts, string story)>();
@@ -44,7 +45,14 @@ namespace MadfLog.Engine.Query
             {
                 if (e.Id == 0) continue; // a duplicate: not written, not counted
                 var step = StepName(e);
-                var key = (WeekOf(e.Timestamp), e.StoryId ?? "", e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+                var week = WeekOf(e.Timestamp);
+                if (!weeks.TryGetValue(week, out var wk)) weeks[week] = wk = new long[5];
+                var isError = e.Success == false && e.Category != "cascade";
+                wk[0]++;
+                if (isError) { wk[1]++; if (e.PatternId.HasValue) wk[2]++; }
+                wk[3] += e.TokensUsed ?? 0;
+                if (e.EventType == "human_interaction") wk[4]++;
+                var key = (e.StoryId ?? "", e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
                 if (!groups.TryGetValue(key, out var g)) groups[key] = g = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
                 g[7] = Math.Min(g[7], e.Timestamp);
                 g[8] = Math.Max(g[8], e.Timestamp);
@@ -67,20 +75,20 @@ namespace MadfLog.Engine.Query
             using (var upsert = c.CreateCommand())
             {
                 upsert.Transaction = tx;
-                upsert.CommandText = @"INSERT INTO event_rollup VALUES ($week, $story, $agent, $workflow, $type, $cat, $step, $pattern, $outcome, $n, $timed, $dur, $tok, $ck, $ch, $w, $first, $last)
+                upsert.CommandText = @"INSERT INTO event_rollup VALUES ($story, $agent, $workflow, $type, $cat, $step, $pattern, $outcome, $n, $timed, $dur, $tok, $ck, $ch, $w, $first, $last)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)";
-                var names = new[] { "$week", "$story", "$agent", "$workflow", "$type", "$cat", "$step", "$pattern", "$outcome", "$n", "$timed", "$dur", "$tok", "$ck", "$ch", "$w", "$first", "$last" };
+                var names = new[] { "$story", "$agent", "$workflow", "$type", "$cat", "$step", "$pattern", "$outcome", "$n", "$timed", "$dur", "$tok", "$ck", "$ch", "$w", "$first", "$last" };
                 var ps = names.Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
                 upsert.Prepare();
                 foreach (var kv in groups)
                 {
-                    var (week, story, agent, workflow, type, cat, step, pattern, outcome) = kv.Key;
+                    var (story, agent, workflow, type, cat, step, pattern, outcome) = kv.Key;
                     var g = kv.Value;
-                    ps[0].Value = week; ps[1].Value = story; ps[2].Value = agent; ps[3].Value = workflow; ps[4].Value = type; ps[5].Value = cat; ps[6].Value = step;
-                    ps[7].Value = pattern; ps[8].Value = outcome; ps[9].Value = g[0]; ps[10].Value = g[6]; ps[11].Value = g[1]; ps[12].Value = g[2];
-                    ps[13].Value = g[3]; ps[14].Value = g[4]; ps[15].Value = g[5]; ps[16].Value = g[7]; ps[17].Value = g[8];
+                    ps[0].Value = story; ps[1].Value = agent; ps[2].Value = workflow; ps[3].Value = type; ps[4].Value = cat; ps[5].Value = step;
+                    ps[6].Value = pattern; ps[7].Value = outcome; ps[8].Value = g[0]; ps[9].Value = g[6]; ps[10].Value = g[1]; ps[11].Value = g[2];
+                    ps[12].Value = g[3]; ps[13].Value = g[4]; ps[14].Value = g[5]; ps[15].Value = g[7]; ps[16].Value = g[8];
                     upsert.ExecuteNonQuery();
                 }
             }
@@ -98,6 +106,11 @@ namespace MadfLog.Engine.Query
                     upsert.ExecuteNonQuery();
                 }
             }
+            foreach (var kv in weeks)
+                c.Execute(@"INSERT INTO week_rollup VALUES (@week, @n, @errors, @patterned, @tokens, @human)
+                            ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
+                                tokens = tokens + excluded.tokens, human = human + excluded.human",
+                    new { week = kv.Key, n = kv.Value[0], errors = kv.Value[1], patterned = kv.Value[2], tokens = kv.Value[3], human = kv.Value[4] }, tx);
             foreach (var kv in firsts)
                 c.Execute("UPDATE patterns SET first_story = @story WHERE id = @id AND first_seen = @ts", new { id = kv.Key, kv.Value.story, kv.Value.ts }, tx);
         }
@@ -105,7 +118,7 @@ namespace MadfLog.Engine.Query
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
         {
-            c.Execute(@"INSERT INTO event_rollup SELECT week, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms, first_ts, last_ts
+            c.Execute(@"INSERT INTO event_rollup SELECT story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms, first_ts, last_ts
                         FROM event_rollup WHERE pattern_id = @from
                         ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
                             ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,

@@ -52,13 +52,12 @@ CREATE TABLE pattern_signatures (signature TEXT PRIMARY KEY, pattern_id INTEGER 
 ";
 
         // Summaries kept at import so whole-store questions do not scan events (and survive retention):
-        // one row per week (the Monday, in days since 1970), story, agent, workflow, type, category, step (tool or workflow
-        // step), pattern and outcome;
+        // one row per story, agent, workflow, type, category, step (tool or workflow step), pattern and outcome (no time
+        // column, so the table grows with what there is, not with how long it ran); one row per ISO week for trends;
         // duration histograms (8 buckets per doubling) per agent and per step for medians and p95s;
         // where each pattern first occurred, for repeated-error counts.
         private const string Summaries = @"
 CREATE TABLE event_rollup (
-    week INTEGER NOT NULL,
     story_id TEXT NOT NULL,
     agent_name TEXT NOT NULL,
     workflow_id TEXT NOT NULL,
@@ -76,8 +75,16 @@ CREATE TABLE event_rollup (
     wasted_ms INTEGER NOT NULL,
     first_ts INTEGER NOT NULL,
     last_ts INTEGER NOT NULL,
-    PRIMARY KEY (week, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+    PRIMARY KEY (story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
 ) WITHOUT ROWID;
+CREATE TABLE week_rollup (
+    week INTEGER PRIMARY KEY,
+    events INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    patterned INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    human INTEGER NOT NULL
+);
 CREATE TABLE duration_hist (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,

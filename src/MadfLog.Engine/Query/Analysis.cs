@@ -457,6 +457,17 @@ namespace MadfLog.Engine.Query
 
         public static List<ContextPressure> ContextPressure(SqliteConnection c, QueryFilter f, double threshold = 80)
         {
+            // The summary keeps the 80% split only; other thresholds and any filter read the events.
+            if (threshold == 80 && FromSummaries(f) && f.Stories is not { Length: > 0 } && f.Agents is not { Length: > 0 })
+                return c.Query<(string session, string agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
+                        @"SELECT session_id, agent_name, nullif(story_id, ''), max_context, events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors
+                          FROM session_rollup WHERE max_context > 80 ORDER BY max_context DESC")
+                    .Select(r => new ContextPressure
+                    {
+                        SessionId = r.session, Agent = r.agent, Story = r.story, MaxContextPercent = r.max, Events = r.n, EventsAbove80 = r.hot,
+                        ErrorRateAbove80 = r.hot > 0 ? Math.Round((double)r.hotErrors / r.hot, 4) : 0,
+                        ErrorRateBelow80 = r.cool > 0 ? Math.Round((double)r.coolErrors / r.cool, 4) : 0,
+                    }).ToList();
             var p = new DynamicParameters();
             var where = f.Where(p);
             p.Add("t", threshold);

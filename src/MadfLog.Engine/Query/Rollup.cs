@@ -38,6 +38,7 @@ namespace MadfLog.Engine.Query
         {
             var groups = new Dictionary<(string, string, string, string, string, string, long, int), long[]>();
             var weeks = new Dictionary<long, long[]>();
+            var sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
             var agentHist = new Dictionary<(string, int), long>();
             var stepHist = new Dictionary<(string, string, int), long>();
             var firsts = new Dictionary<long, (long ts, string story)>();
@@ -52,6 +53,16 @@ namespace MadfLog.Engine.Query
                 if (isError) { wk[1]++; if (e.PatternId.HasValue) wk[2]++; }
                 wk[3] += e.TokensUsed ?? 0;
                 if (e.EventType == "human_interaction") wk[4]++;
+                if (e.SessionId != null && e.ContextPercent.HasValue)
+                {
+                    var sk = (e.SessionId, e.AgentName ?? "");
+                    if (!sessions.TryGetValue(sk, out var sv)) sv = (e.StoryId, 0, new long[5]);
+                    var hot = e.ContextPercent.Value > 80;
+                    sv.n[0]++;
+                    sv.n[hot ? 1 : 3]++;
+                    if (isError) sv.n[hot ? 2 : 4]++;
+                    sessions[sk] = (string.CompareOrdinal(e.StoryId, sv.story) > 0 ? e.StoryId : sv.story, Math.Max(sv.max, e.ContextPercent.Value), sv.n);
+                }
                 var key = (e.StoryId ?? "", e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
                 if (!groups.TryGetValue(key, out var g)) groups[key] = g = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
                 g[7] = Math.Min(g[7], e.Timestamp);
@@ -106,6 +117,12 @@ namespace MadfLog.Engine.Query
                     upsert.ExecuteNonQuery();
                 }
             }
+            foreach (var kv in sessions)
+                c.Execute(@"INSERT INTO session_rollup VALUES (@session, @agent, @story, @n, @max, @hot, @hotErrors, @cool, @coolErrors)
+                            ON CONFLICT DO UPDATE SET story_id = max(coalesce(story_id, ''), coalesce(excluded.story_id, '')), events = events + excluded.events,
+                                max_context = max(max_context, excluded.max_context), ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors,
+                                ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
+                    new { session = kv.Key.Item1, agent = kv.Key.Item2, kv.Value.story, n = kv.Value.n[0], max = kv.Value.max, hot = kv.Value.n[1], hotErrors = kv.Value.n[2], cool = kv.Value.n[3], coolErrors = kv.Value.n[4] }, tx);
             foreach (var kv in weeks)
                 c.Execute(@"INSERT INTO week_rollup VALUES (@week, @n, @errors, @patterned, @tokens, @human)
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,

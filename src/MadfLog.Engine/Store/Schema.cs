@@ -77,6 +77,18 @@ CREATE TABLE event_rollup (
     last_ts INTEGER NOT NULL,
     PRIMARY KEY (story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
 ) WITHOUT ROWID;
+CREATE TABLE session_rollup (
+    session_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    story_id TEXT,
+    events INTEGER NOT NULL,
+    max_context REAL NOT NULL,
+    ctx_hot INTEGER NOT NULL,
+    ctx_hot_errors INTEGER NOT NULL,
+    ctx_cool INTEGER NOT NULL,
+    ctx_cool_errors INTEGER NOT NULL,
+    PRIMARY KEY (session_id, agent_name)
+) WITHOUT ROWID;
 CREATE TABLE week_rollup (
     week INTEGER PRIMARY KEY,
     events INTEGER NOT NULL,

@@ -62,6 +62,8 @@ namespace MadfLog.Engine.Tests.Query
             // Error summary: first/last seen come from the pattern, the rest from the summaries.
             Assert.Equal(Analysis.ErrorSummary(c, Scan, 100).Select(x => (x.PatternId, x.Template, x.ErrorClass, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories), x.FirstSeen, x.LastSeen)),
                          Analysis.ErrorSummary(c, Summary, 100).Select(x => (x.PatternId, x.Template, x.ErrorClass, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories), x.FirstSeen, x.LastSeen)));
+            Assert.Equal(Analysis.ContextPressure(c, Scan).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)).OrderBy(x => x.SessionId + x.Agent),
+                         Analysis.ContextPressure(c, Summary).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)).OrderBy(x => x.SessionId + x.Agent));
             var story = new QueryFilter { Stories = new[] { "1.2" } };
             Assert.Equal(Analysis.ToolFailures(c, new QueryFilter { Stories = story.Stories, Since = Scan.Since }).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)),
                          Analysis.ToolFailures(c, story).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)));

@@ -22,15 +22,17 @@ namespace MadfLog.Engine.Query
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
         private static string[] List(string? csv) => string.IsNullOrEmpty(csv) ? Array.Empty<string>() : csv!.Split(',').OrderBy(s => s, StringComparer.Ordinal).ToArray();
 
-        /// <summary>Whole-store questions (no time window) are answered from the import-time summaries.</summary>
-        public static bool FromSummaries(QueryFilter f) => !f.Since.HasValue && !f.Until.HasValue;
+        /// <summary>
+        /// Whole-store questions (no time window, no story) are answered from the import-time summaries; a story or a
+        /// window narrows the question enough for the indexed events to answer it quickly.
+        /// </summary>
+        public static bool FromSummaries(QueryFilter f) => !f.Since.HasValue && !f.Until.HasValue && f.Stories is not { Length: > 0 };
 
         private static string SummaryWhere(QueryFilter f, DynamicParameters p)
         {
-            var where = "";
-            if (f.Stories is { Length: > 0 }) { where += " AND r.story_id IN @stories"; p.Add("stories", f.Stories); }
-            if (f.Agents is { Length: > 0 }) { where += " AND r.agent_name IN @agents"; p.Add("agents", f.Agents); }
-            return where;
+            if (f.Agents is not { Length: > 0 }) return "";
+            p.Add("agents", f.Agents);
+            return " AND r.agent_name IN @agents";
         }
 
         /// <summary>Nearest-rank percentile from a duration histogram (each bucket reported by its upper bound).</summary>
@@ -54,7 +56,7 @@ namespace MadfLog.Engine.Query
 
         public static List<ErrorSummaryItem> ErrorSummary(SqliteConnection c, QueryFilter f, int top = 20)
         {
-            if (FromSummaries(f) && f.Stories is not { Length: > 0 } && f.Agents is not { Length: > 0 }) return ErrorSummaryFromSummaries(c, top);
+            if (FromSummaries(f) && f.Agents is not { Length: > 0 }) return ErrorSummaryFromSummaries(c, top);
             var p = new DynamicParameters();
             var where = f.Where(p);
             p.Add("top", top);
@@ -78,7 +80,7 @@ namespace MadfLog.Engine.Query
             var total = c.ExecuteScalar<long?>("SELECT sum(events) FROM event_rollup WHERE outcome = 0 AND category <> 'cascade'") ?? 0;
             return c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long? first, long? last, string? example)>(
                     @"SELECT r.pattern_id, coalesce(p.display, p.template), p.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
-                             group_concat(DISTINCT nullif(r.story_id, '')), coalesce(p.first_seen, min(r.first_ts)), coalesce(p.last_seen, max(r.last_ts)), p.example
+                             (SELECT group_concat(s.story_id) FROM pattern_stories s WHERE s.pattern_id = r.pattern_id), coalesce(p.first_seen, min(r.first_ts)), coalesce(p.last_seen, max(r.last_ts)), p.example
                       FROM event_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id
                       WHERE r.outcome = 0 AND r.category <> 'cascade' GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
                 .Select(r => new ErrorSummaryItem
@@ -132,14 +134,13 @@ namespace MadfLog.Engine.Query
                 $@"SELECT r.agent_name, sum(r.events), sum(CASE WHEN r.outcome = 1 THEN r.events END), sum(CASE WHEN r.outcome >= 0 THEN r.events END),
                           sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END), sum(r.tokens), sum(r.ctx_hot), sum(r.ctx_known), sum(r.wasted_ms)
                    FROM event_rollup r WHERE 1=1{where} GROUP BY r.agent_name", p).ToList();
-            // Medians and p95s: from the per-agent histograms when no story narrows the question, else from the events.
-            var exact = f.Stories is { Length: > 0 } ? Durations(c, $"SELECT e.agent_name, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(p = new DynamicParameters())} ORDER BY e.agent_name", p) : null;
-            var hist = exact == null ? Histograms(c, "agent") : null;
+            // Medians and p95s from the per-agent duration histograms.
+            var hist = Histograms(c, "agent");
             return rows.Select(r =>
             {
-                double median, p95;
-                if (exact != null) { exact.TryGetValue(r.agent, out var d); median = Percentile(d, 0.5); p95 = Percentile(d, 0.95); }
-                else { hist!.TryGetValue(r.agent, out var h); median = h == null ? 0 : Percentile(h, 0.5); p95 = h == null ? 0 : Percentile(h, 0.95); }
+                hist.TryGetValue(r.agent, out var h);
+                var median = h == null ? 0 : Percentile(h, 0.5);
+                var p95 = h == null ? 0 : Percentile(h, 0.95);
                 var known = r.known ?? 0;
                 return new AgentPerformance
                 {
@@ -169,7 +170,7 @@ namespace MadfLog.Engine.Query
                        FROM event_rollup r WHERE 1=1{where} GROUP BY 1, 2 HAVING sum(r.timed) > 0", p).ToList();
                 workflows = c.Query<(string?, long, long, long)>(
                     $@"SELECT r.workflow_id, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms) FROM event_rollup r WHERE r.workflow_id <> ''{where} GROUP BY 1 HAVING sum(r.timed) > 0", p).ToList();
-                if (f.Stories is not { Length: > 0 } && f.Agents is not { Length: > 0 }) hist = Histograms(c, "step");
+                if (f.Agents is not { Length: > 0 }) hist = Histograms(c, "step");
             }
             else
             {
@@ -212,7 +213,7 @@ namespace MadfLog.Engine.Query
         /// <summary>Per-story figures, stories in version order.</summary>
         public static List<StoryMetrics> Stories(SqliteConnection c, QueryFilter f)
         {
-            if (FromSummaries(f) && f.Agents is not { Length: > 0 }) return StoriesFromSummaries(c, f);
+            if (!f.Since.HasValue && !f.Until.HasValue && f.Agents is not { Length: > 0 }) return StoriesFromSummaries(c, f);
             var p = new DynamicParameters();
             var where = f.Where(p);
             var repeated = RepeatedByGroup(c, "e.story_id", where, p);
@@ -226,20 +227,18 @@ namespace MadfLog.Engine.Query
         private static List<StoryMetrics> StoriesFromSummaries(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
-            var where = SummaryWhere(f, p);
-            var rows = c.Query<(string story, long n, long? errors, long? patterned, long tokens, long? human, string? agents, long start, long end)>(
-                $@"SELECT r.story_id, sum(r.events), sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END),
-                          sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' AND r.pattern_id <> 0 THEN r.events END), sum(r.tokens),
-                          sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), group_concat(DISTINCT nullif(r.agent_name, '')), min(r.first_ts), max(r.last_ts)
-                   FROM event_rollup r WHERE r.story_id <> ''{where} GROUP BY r.story_id", p).ToList();
+            var where = "";
+            if (f.Stories is { Length: > 0 }) { where = " WHERE s.story_id IN @stories"; p.Add("stories", f.Stories); }
+            var rows = c.Query<(string story, long n, long errors, long patterned, long tokens, long human, string? agents, long start, long end)>(
+                $@"SELECT s.story_id, s.events, s.errors, s.patterned, s.tokens, s.human,
+                          (SELECT group_concat(a.agent_name) FROM story_agents a WHERE a.story_id = s.story_id), s.first_ts, s.last_ts
+                   FROM story_rollup s{where}", p).ToList();
             // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
             var firsts = c.Query<(string story, long n)>("SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL GROUP BY 1")
                 .ToDictionary(x => x.story, x => x.n);
-            return rows.Select(r =>
-            {
-                var repeated = (r.patterned ?? 0) - (firsts.TryGetValue(r.story, out var first) ? first : 0);
-                return Metrics(r.story, r.n, r.errors ?? 0, Math.Max(0, repeated), r.tokens, r.human ?? 0, List(r.agents), r.start, r.end);
-            }).OrderBy(m => m.Story, StoryOrder.Instance).ToList();
+            return rows.Select(r => Metrics(r.story, r.n, r.errors, Math.Max(0, r.patterned - (firsts.TryGetValue(r.story, out var first) ? first : 0)),
+                    r.tokens, r.human, List(r.agents), r.start, r.end))
+                .OrderBy(m => m.Story, StoryOrder.Instance).ToList();
         }
 
         private static StoryMetrics Metrics(string label, long n, long errors, long repeated, long tokens, long human, string[] agents, long? start, long? end) => new StoryMetrics
@@ -311,7 +310,7 @@ namespace MadfLog.Engine.Query
             var p = new DynamicParameters();
             List<(long day, long n, long errors, long patterned, long tokens, long human)> days;
             Func<string, long, long> repeatedIn; // (week, errors with a pattern) → repeated errors
-            if (FromSummaries(f) && f.Agents is not { Length: > 0 } && f.Stories is not { Length: > 0 })
+            if (FromSummaries(f) && f.Agents is not { Length: > 0 })
             {
                 days = c.Query<(long, long, long, long, long, long)>("SELECT week, events, errors, patterned, tokens, human FROM week_rollup").ToList();
                 // Every occurrence but a pattern's first is a repeat.
@@ -458,7 +457,7 @@ namespace MadfLog.Engine.Query
         public static List<ContextPressure> ContextPressure(SqliteConnection c, QueryFilter f, double threshold = 80)
         {
             // The summary keeps the 80% split only; other thresholds and any filter read the events.
-            if (threshold == 80 && FromSummaries(f) && f.Stories is not { Length: > 0 } && f.Agents is not { Length: > 0 })
+            if (threshold == 80 && FromSummaries(f) && f.Agents is not { Length: > 0 })
                 return c.Query<(string session, string agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
                         @"SELECT session_id, agent_name, nullif(story_id, ''), max_context, events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors
                           FROM session_rollup WHERE max_context > 80 ORDER BY max_context DESC")

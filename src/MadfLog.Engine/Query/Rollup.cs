@@ -36,7 +36,10 @@ namespace MadfLog.Engine.Query
 
         public void AfterWrite(List<EventRow> batch, SqliteConnection c, SqliteTransaction tx)
         {
-            var groups = new Dictionary<(string, string, string, string, string, string, long, int), long[]>();
+            var groups = new Dictionary<(string, string, string, string, string, long, int), long[]>();
+            var stories = new Dictionary<string, long[]>();
+            var storyAgents = new HashSet<(string, string)>();
+            var patternStories = new HashSet<(long, string)>();
             var weeks = new Dictionary<long, long[]>();
             var sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
             var agentHist = new Dictionary<(string, int), long>();
@@ -63,7 +66,19 @@ namespace MadfLog.Engine.Query
                     if (isError) sv.n[hot ? 2 : 4]++;
                     sessions[sk] = (string.CompareOrdinal(e.StoryId, sv.story) > 0 ? e.StoryId : sv.story, Math.Max(sv.max, e.ContextPercent.Value), sv.n);
                 }
-                var key = (e.StoryId ?? "", e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+                if (e.StoryId != null)
+                {
+                    if (!stories.TryGetValue(e.StoryId, out var st)) stories[e.StoryId] = st = new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+                    st[0]++;
+                    if (isError) { st[1]++; if (e.PatternId.HasValue) st[2]++; }
+                    st[3] += e.TokensUsed ?? 0;
+                    if (e.EventType == "human_interaction") st[4]++;
+                    st[5] = Math.Min(st[5], e.Timestamp);
+                    st[6] = Math.Max(st[6], e.Timestamp);
+                    if (e.AgentName != null) storyAgents.Add((e.StoryId, e.AgentName));
+                    if (isError && e.PatternId.HasValue) patternStories.Add((e.PatternId.Value, e.StoryId));
+                }
+                var key = (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
                 if (!groups.TryGetValue(key, out var g)) groups[key] = g = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
                 g[7] = Math.Min(g[7], e.Timestamp);
                 g[8] = Math.Max(g[8], e.Timestamp);
@@ -86,20 +101,20 @@ namespace MadfLog.Engine.Query
             using (var upsert = c.CreateCommand())
             {
                 upsert.Transaction = tx;
-                upsert.CommandText = @"INSERT INTO event_rollup VALUES ($story, $agent, $workflow, $type, $cat, $step, $pattern, $outcome, $n, $timed, $dur, $tok, $ck, $ch, $w, $first, $last)
+                upsert.CommandText = @"INSERT INTO event_rollup VALUES ($agent, $workflow, $type, $cat, $step, $pattern, $outcome, $n, $timed, $dur, $tok, $ck, $ch, $w, $first, $last)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)";
-                var names = new[] { "$story", "$agent", "$workflow", "$type", "$cat", "$step", "$pattern", "$outcome", "$n", "$timed", "$dur", "$tok", "$ck", "$ch", "$w", "$first", "$last" };
+                var names = new[] { "$agent", "$workflow", "$type", "$cat", "$step", "$pattern", "$outcome", "$n", "$timed", "$dur", "$tok", "$ck", "$ch", "$w", "$first", "$last" };
                 var ps = names.Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
                 upsert.Prepare();
                 foreach (var kv in groups)
                 {
-                    var (story, agent, workflow, type, cat, step, pattern, outcome) = kv.Key;
+                    var (agent, workflow, type, cat, step, pattern, outcome) = kv.Key;
                     var g = kv.Value;
-                    ps[0].Value = story; ps[1].Value = agent; ps[2].Value = workflow; ps[3].Value = type; ps[4].Value = cat; ps[5].Value = step;
-                    ps[6].Value = pattern; ps[7].Value = outcome; ps[8].Value = g[0]; ps[9].Value = g[6]; ps[10].Value = g[1]; ps[11].Value = g[2];
-                    ps[12].Value = g[3]; ps[13].Value = g[4]; ps[14].Value = g[5]; ps[15].Value = g[7]; ps[16].Value = g[8];
+                    ps[0].Value = agent; ps[1].Value = workflow; ps[2].Value = type; ps[3].Value = cat; ps[4].Value = step;
+                    ps[5].Value = pattern; ps[6].Value = outcome; ps[7].Value = g[0]; ps[8].Value = g[6]; ps[9].Value = g[1]; ps[10].Value = g[2];
+                    ps[11].Value = g[3]; ps[12].Value = g[4]; ps[13].Value = g[5]; ps[14].Value = g[7]; ps[15].Value = g[8];
                     upsert.ExecuteNonQuery();
                 }
             }
@@ -117,6 +132,15 @@ namespace MadfLog.Engine.Query
                     upsert.ExecuteNonQuery();
                 }
             }
+            foreach (var kv in stories)
+                c.Execute(@"INSERT INTO story_rollup VALUES (@story, @n, @errors, @patterned, @tokens, @human, @first, @last)
+                            ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
+                                tokens = tokens + excluded.tokens, human = human + excluded.human, first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+                    new { story = kv.Key, n = kv.Value[0], errors = kv.Value[1], patterned = kv.Value[2], tokens = kv.Value[3], human = kv.Value[4], first = kv.Value[5], last = kv.Value[6] }, tx);
+            foreach (var (story, agent) in storyAgents)
+                c.Execute("INSERT OR IGNORE INTO story_agents VALUES (@story, @agent)", new { story, agent }, tx);
+            foreach (var (pattern, story) in patternStories)
+                c.Execute("INSERT OR IGNORE INTO pattern_stories VALUES (@pattern, @story)", new { pattern, story }, tx);
             foreach (var kv in sessions)
                 c.Execute(@"INSERT INTO session_rollup VALUES (@session, @agent, @story, @n, @max, @hot, @hotErrors, @cool, @coolErrors)
                             ON CONFLICT DO UPDATE SET story_id = max(coalesce(story_id, ''), coalesce(excluded.story_id, '')), events = events + excluded.events,
@@ -135,7 +159,9 @@ namespace MadfLog.Engine.Query
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
         {
-            c.Execute(@"INSERT INTO event_rollup SELECT story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms, first_ts, last_ts
+            c.Execute("INSERT OR IGNORE INTO pattern_stories SELECT @into, story_id FROM pattern_stories WHERE pattern_id = @from", new { from, into }, tx);
+            c.Execute("DELETE FROM pattern_stories WHERE pattern_id = @from", new { from }, tx);
+            c.Execute(@"INSERT INTO event_rollup SELECT agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms, first_ts, last_ts
                         FROM event_rollup WHERE pattern_id = @from
                         ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
                             ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,

@@ -52,13 +52,13 @@ CREATE TABLE pattern_signatures (signature TEXT PRIMARY KEY, pattern_id INTEGER 
 ";
 
         // Summaries kept at import so whole-store questions do not scan events (and survive retention):
-        // one row per story, agent, workflow, type, category, step (tool or workflow step), pattern and outcome (no time
-        // column, so the table grows with what there is, not with how long it ran); one row per ISO week for trends;
+        // one row per agent, workflow, type, category, step (tool or workflow step), pattern and outcome (no time or story
+        // column, so whole-store questions stay flat as stories and weeks accumulate); per story, per week and per
+        // session figures in their own small tables; which agents worked on a story and which stories a pattern hit;
         // duration histograms (8 buckets per doubling) per agent and per step for medians and p95s;
         // where each pattern first occurred, for repeated-error counts.
         private const string Summaries = @"
 CREATE TABLE event_rollup (
-    story_id TEXT NOT NULL,
     agent_name TEXT NOT NULL,
     workflow_id TEXT NOT NULL,
     event_type TEXT NOT NULL,
@@ -75,8 +75,20 @@ CREATE TABLE event_rollup (
     wasted_ms INTEGER NOT NULL,
     first_ts INTEGER NOT NULL,
     last_ts INTEGER NOT NULL,
-    PRIMARY KEY (story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+    PRIMARY KEY (agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
 ) WITHOUT ROWID;
+CREATE TABLE story_rollup (
+    story_id TEXT PRIMARY KEY,
+    events INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    patterned INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    human INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL
+);
+CREATE TABLE story_agents (story_id TEXT NOT NULL, agent_name TEXT NOT NULL, PRIMARY KEY (story_id, agent_name)) WITHOUT ROWID;
+CREATE TABLE pattern_stories (pattern_id INTEGER NOT NULL, story_id TEXT NOT NULL, PRIMARY KEY (pattern_id, story_id)) WITHOUT ROWID;
 CREATE TABLE session_rollup (
     session_id TEXT NOT NULL,
     agent_name TEXT NOT NULL,

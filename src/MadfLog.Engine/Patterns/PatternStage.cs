@@ -18,7 +18,9 @@ namespace MadfLog.Engine.Patterns
         private TemplateMiner? _miner;
         private readonly Dictionary<long, string> _examples = new Dictionary<long, string>();
 
-        public static bool IsMinable(EventRow e) => e.Success == false && !string.Equals(e.Category, "cascade", StringComparison.Ordinal);
+        /// <summary>Errors (not cascades) are mined; so are human interactions, whose patterns are what they were about.</summary>
+        public static bool IsMinable(EventRow e) =>
+            (e.Success == false && !string.Equals(e.Category, "cascade", StringComparison.Ordinal)) || e.EventType == "human_interaction";
 
         /// <summary>Tokenizing (the regex work) happens on the reader thread.</summary>
         public void Prepare(List<EventRow> batch)

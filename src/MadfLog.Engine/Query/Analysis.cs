@@ -234,7 +234,9 @@ namespace MadfLog.Engine.Query
                           (SELECT group_concat(a.agent_name) FROM story_agents a WHERE a.story_id = s.story_id), s.first_ts, s.last_ts
                    FROM story_rollup s{where}", p).ToList();
             // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
-            var firsts = c.Query<(string story, long n)>("SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL GROUP BY 1")
+            // (Error patterns only: human interactions are mined too, for their topics.)
+            var firsts = c.Query<(string story, long n)>(
+                    "SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE outcome = 0 AND category <> 'cascade') GROUP BY 1")
                 .ToDictionary(x => x.story, x => x.n);
             return rows.Select(r => Metrics(r.story, r.n, r.errors, Math.Max(0, r.patterned - (firsts.TryGetValue(r.story, out var first) ? first : 0)),
                     r.tokens, r.human, List(r.agents), r.start, r.end))
@@ -314,7 +316,7 @@ namespace MadfLog.Engine.Query
             {
                 days = c.Query<(long, long, long, long, long, long)>("SELECT week, events, errors, patterned, tokens, human FROM week_rollup").ToList();
                 // Every occurrence but a pattern's first is a repeat.
-                var firsts = c.Query<long>("SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL")
+                var firsts = c.Query<long>("SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE outcome = 0 AND category <> 'cascade')")
                     .GroupBy(ts => Rotation.IsoWeek(Time(ts))).ToDictionary(g => g.Key, g => (long)g.Count());
                 repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
             }
@@ -380,6 +382,20 @@ namespace MadfLog.Engine.Query
 
         public static List<HumanInteractionSummary> HumanInteractions(SqliteConnection c, QueryFilter f)
         {
+            if (FromSummaries(f))
+            {
+                // Topics are the patterns the import mined from the messages; the three most common per group.
+                var sp = new DynamicParameters();
+                var summary = c.Query<(string cat, string agent, string story, long pattern, long n, string? topic)>(
+                    $@"SELECT r.category, r.agent_name, r.story_id, r.pattern_id, r.n, coalesce(p.display, p.template)
+                       FROM human_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id WHERE 1=1{SummaryWhere(f, sp)}", sp).ToList();
+                return summary.GroupBy(r => (r.cat, r.agent, r.story)).Select(g => new HumanInteractionSummary
+                {
+                    Category = g.Key.cat, Agent = g.Key.agent, Story = g.Key.story, Count = g.Sum(x => x.n),
+                    Topics = g.Where(x => x.topic != null).OrderByDescending(x => x.n).ThenBy(x => x.topic, StringComparer.Ordinal).Take(3)
+                        .Select(x => x.topic + (x.n > 1 ? $" ({x.n}×)" : "")).ToArray(),
+                }).OrderByDescending(s => s.Count).ThenBy(s => s.Category + s.Agent + s.Story, StringComparer.Ordinal).ToList();
+            }
             var p = new DynamicParameters();
             var where = f.Where(p);
             var rows = c.Query<(string cat, string? agent, string? story, string? details)>(

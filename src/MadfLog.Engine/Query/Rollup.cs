@@ -42,6 +42,7 @@ namespace MadfLog.Engine.Query
             var patternStories = new HashSet<(long, string)>();
             var weeks = new Dictionary<long, long[]>();
             var sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
+            var human = new Dictionary<(string, string, string, long), long>();
             var agentHist = new Dictionary<(string, int), long>();
             var stepHist = new Dictionary<(string, string, int), long>();
             var firsts = new Dictionary<long, (long ts, string story)>();
@@ -56,6 +57,7 @@ namespace MadfLog.Engine.Query
                 if (isError) { wk[1]++; if (e.PatternId.HasValue) wk[2]++; }
                 wk[3] += e.TokensUsed ?? 0;
                 if (e.EventType == "human_interaction") wk[4]++;
+                if (e.EventType == "human_interaction") Add(human, (e.Category, e.AgentName ?? "", e.StoryId ?? "", e.PatternId ?? 0));
                 if (e.SessionId != null && e.ContextPercent.HasValue)
                 {
                     var sk = (e.SessionId, e.AgentName ?? "");
@@ -147,6 +149,9 @@ namespace MadfLog.Engine.Query
                                 max_context = max(max_context, excluded.max_context), ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors,
                                 ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
                     new { session = kv.Key.Item1, agent = kv.Key.Item2, kv.Value.story, n = kv.Value.n[0], max = kv.Value.max, hot = kv.Value.n[1], hotErrors = kv.Value.n[2], cool = kv.Value.n[3], coolErrors = kv.Value.n[4] }, tx);
+            foreach (var kv in human)
+                c.Execute("INSERT INTO human_rollup VALUES (@cat, @agent, @story, @pattern, @n) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                    new { cat = kv.Key.Item1, agent = kv.Key.Item2, story = kv.Key.Item3, pattern = kv.Key.Item4, n = kv.Value }, tx);
             foreach (var kv in weeks)
                 c.Execute(@"INSERT INTO week_rollup VALUES (@week, @n, @errors, @patterned, @tokens, @human)
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
@@ -160,6 +165,9 @@ namespace MadfLog.Engine.Query
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
         {
             c.Execute("INSERT OR IGNORE INTO pattern_stories SELECT @into, story_id FROM pattern_stories WHERE pattern_id = @from", new { from, into }, tx);
+            c.Execute(@"INSERT INTO human_rollup SELECT category, agent_name, story_id, @into, n FROM human_rollup WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET n = n + excluded.n", new { from, into }, tx);
+            c.Execute("DELETE FROM human_rollup WHERE pattern_id = @from", new { from }, tx);
             c.Execute("DELETE FROM pattern_stories WHERE pattern_id = @from", new { from }, tx);
             c.Execute(@"INSERT INTO event_rollup SELECT agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms, first_ts, last_ts
                         FROM event_rollup WHERE pattern_id = @from

@@ -101,6 +101,14 @@ CREATE TABLE session_rollup (
     ctx_cool_errors INTEGER NOT NULL,
     PRIMARY KEY (session_id, agent_name)
 ) WITHOUT ROWID;
+CREATE TABLE human_rollup (
+    category TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    story_id TEXT NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (category, agent_name, story_id, pattern_id)
+) WITHOUT ROWID;
 CREATE TABLE week_rollup (
     week INTEGER PRIMARY KEY,
     events INTEGER NOT NULL,

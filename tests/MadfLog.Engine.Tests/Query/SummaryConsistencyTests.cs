@@ -64,6 +64,9 @@ namespace MadfLog.Engine.Tests.Query
                          Analysis.ErrorSummary(c, Summary, 100).Select(x => (x.PatternId, x.Template, x.ErrorClass, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories), x.FirstSeen, x.LastSeen)));
             Assert.Equal(Analysis.ContextPressure(c, Scan).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)).OrderBy(x => x.SessionId + x.Agent),
                          Analysis.ContextPressure(c, Summary).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)).OrderBy(x => x.SessionId + x.Agent));
+            // Human interactions: the same groups and counts (topics come from the stored patterns instead of a fresh miner).
+            Assert.Equal(Analysis.HumanInteractions(c, Scan).Select(x => (x.Category, x.Agent, x.Story, x.Count)).OrderBy(x => x.Category + x.Agent + x.Story),
+                         Analysis.HumanInteractions(c, Summary).Select(x => (x.Category, x.Agent, x.Story, x.Count)).OrderBy(x => x.Category + x.Agent + x.Story));
             var story = new QueryFilter { Stories = new[] { "1.2" } };
             Assert.Equal(Analysis.ToolFailures(c, new QueryFilter { Stories = story.Stories, Since = Scan.Since }).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)),
                          Analysis.ToolFailures(c, story).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)));

@@ -1,0 +1,69 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Dapper;
+using DuckDB.NET.Data;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+
+// Usage: dotnet run -c Release --project bench/MadfLog.Bench.DuckDb [N] — uses the store that `bench queries N` built.
+var n = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
+var db = Path.Combine(Path.GetTempPath(), "madflog-bench-import", $"queries-{n}.db");
+if (!File.Exists(db)) { Console.Error.WriteLine($"{db} is missing: run 'dotnet run -c Release --project bench/MadfLog.Bench -- queries {n}' first"); return 1; }
+
+using var sqlite = MadfDatabase.Open(db, forWrite: false);
+using var duck = new DuckDBConnection("DataSource=:memory:");
+duck.Open();
+using (var create = duck.CreateCommand())
+{
+    create.CommandText = @"CREATE TABLE events (id BIGINT, timestamp BIGINT, event_type VARCHAR, category VARCHAR, session_id VARCHAR, story_id VARCHAR, agent_name VARCHAR,
+        duration_ms BIGINT, tokens_used BIGINT, context_percent DOUBLE, success INTEGER, pattern_id BIGINT, step VARCHAR)";
+    create.ExecuteNonQuery();
+}
+var load = Stopwatch.StartNew();
+using (var appender = duck.CreateAppender("events"))
+{
+    foreach (var r in sqlite.Query<(long id, long ts, string type, string cat, string? session, string? story, string? agent, long? dur, long? tok, double? ctx, long? ok, long? pattern, string? details)>(
+                 "SELECT id, timestamp, event_type, category, session_id, story_id, agent_name, duration_ms, tokens_used, context_percent, success, pattern_id, details FROM events", buffered: false))
+    {
+        string? step = null;
+        if (r.details != null && (r.type == "tool_call" || r.type == "step"))
+        {
+            using var doc = JsonDocument.Parse(r.details);
+            if (doc.RootElement.TryGetProperty(r.type == "tool_call" ? "tool" : "step", out var s) && s.ValueKind == JsonValueKind.String) step = s.GetString();
+        }
+        step = r.type == "tool_call" ? step ?? "unknown" : r.type == "step" ? step ?? "step" : r.type;
+        appender.CreateRow().AppendValue(r.id).AppendValue(r.ts).AppendValue(r.type).AppendValue(r.cat).AppendValue(r.session).AppendValue(r.story).AppendValue(r.agent)
+            .AppendValue(r.dur).AppendValue(r.tok).AppendValue(r.ctx).AppendValue(r.ok.HasValue ? (int?)r.ok.Value : null).AppendValue(r.pattern).AppendValue(step).EndRow();
+    }
+}
+Console.WriteLine($"loaded {n:N0} events into DuckDB in {load.Elapsed.TotalSeconds:F1}s (MadfLog answers from its own store: {db})");
+
+var stories = Analysis.DistinctValues(sqlite, "story_id", "");
+string a = stories[0], b = stories[stories.Count - 1];
+const string err = "success = 0 AND category <> 'cascade'";
+var all = new QueryFilter();
+var questions = new List<(string name, Func<object> madf, string duckSql)>
+{
+    ("error summary", () => Analysis.ErrorSummary(sqlite, all), $"SELECT pattern_id, count(*) n, list(DISTINCT agent_name), list(DISTINCT story_id), min(timestamp), max(timestamp) FROM events WHERE {err} GROUP BY pattern_id ORDER BY n DESC LIMIT 20"),
+    ("agent performance", () => Analysis.AgentPerformance(sqlite, all), "SELECT agent_name, count(*), avg(success), median(duration_ms), quantile_disc(duration_ms, 0.95), sum(tokens_used), avg(CASE WHEN context_percent > 80 THEN 1.0 ELSE 0 END) FROM events GROUP BY 1"),
+    ("bottlenecks", () => Analysis.Bottlenecks(sqlite, all), "SELECT event_type, step, count(duration_ms), sum(duration_ms) t, quantile_disc(duration_ms, 0.95) FROM events GROUP BY 1, 2 ORDER BY t DESC LIMIT 10"),
+    ("compare stories", () => Analysis.CompareStories(sqlite, a, b, all), $"SELECT story_id, count(*), sum(CASE WHEN {err} THEN 1 ELSE 0 END), sum(tokens_used), sum(CASE WHEN event_type = 'human_interaction' THEN 1 ELSE 0 END) FROM events WHERE story_id IN ('{a}', '{b}') GROUP BY 1"),
+    ("trend (stories)", () => Analysis.Trend(sqlite, all), $"SELECT story_id, count(*), sum(CASE WHEN {err} THEN 1 ELSE 0 END), sum(CASE WHEN k > 1 THEN 1 ELSE 0 END) FROM (SELECT *, CASE WHEN pattern_id IS NOT NULL AND {err} THEN row_number() OVER (PARTITION BY pattern_id ORDER BY timestamp) END k FROM events) GROUP BY 1"),
+    ("human interactions", () => Analysis.HumanInteractions(sqlite, all), "SELECT category, agent_name, story_id, count(*) FROM events WHERE event_type = 'human_interaction' GROUP BY 1, 2, 3"),
+    ("tool failures", () => Analysis.ToolFailures(sqlite, all), $"SELECT step, agent_name, count(*), sum(CASE WHEN {err} THEN 1 ELSE 0 END) FROM events WHERE event_type = 'tool_call' GROUP BY 1, 2"),
+    ("context pressure", () => Analysis.ContextPressure(sqlite, all), $"SELECT session_id, agent_name, max(context_percent) m, sum(CASE WHEN context_percent > 80 THEN 1 ELSE 0 END) FROM events WHERE session_id IS NOT NULL AND context_percent IS NOT NULL GROUP BY 1, 2 HAVING m > 80"),
+};
+
+double Median(Action run) { run(); var t = Enumerable.Range(0, 5).Select(_ => { var sw = Stopwatch.StartNew(); run(); return sw.Elapsed.TotalMilliseconds; }).OrderBy(x => x).ToList(); return t[2]; }
+Console.WriteLine($"{"question",-20} {"MadfLog ms",11} {"DuckDB ms",10} {"DuckDB/MadfLog",15}");
+foreach (var (name, madf, sql) in questions)
+{
+    var m = Median(() => madf());
+    var d = Median(() => { using var cmd = duck.CreateCommand(); cmd.CommandText = sql; using var rd = cmd.ExecuteReader(); while (rd.Read()) { } });
+    Console.WriteLine($"{name,-20} {m,11:F1} {d,10:F1} {d / Math.Max(m, 0.01),15:F1}x");
+}
+return 0;

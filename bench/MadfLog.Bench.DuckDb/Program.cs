@@ -53,9 +53,9 @@ var questions = new List<(string name, Func<object> madf, string duckSql)>
     ("bottlenecks", () => Analysis.Bottlenecks(sqlite, all), "SELECT event_type, step, count(duration_ms), sum(duration_ms) t, quantile_disc(duration_ms, 0.95) FROM events GROUP BY 1, 2 ORDER BY t DESC LIMIT 10"),
     ("compare stories", () => Analysis.CompareStories(sqlite, a, b, all), $"SELECT story_id, count(*), sum(CASE WHEN {err} THEN 1 ELSE 0 END), sum(tokens_used), sum(CASE WHEN event_type = 'human_interaction' THEN 1 ELSE 0 END) FROM events WHERE story_id IN ('{a}', '{b}') GROUP BY 1"),
     ("trend (stories)", () => Analysis.Trend(sqlite, all), $"SELECT story_id, count(*), sum(CASE WHEN {err} THEN 1 ELSE 0 END), sum(CASE WHEN k > 1 THEN 1 ELSE 0 END) FROM (SELECT *, CASE WHEN pattern_id IS NOT NULL AND {err} THEN row_number() OVER (PARTITION BY pattern_id ORDER BY timestamp) END k FROM events) GROUP BY 1"),
-    ("human interactions", () => Analysis.HumanInteractions(sqlite, all), "SELECT category, agent_name, story_id, count(*) FROM events WHERE event_type = 'human_interaction' GROUP BY 1, 2, 3"),
+    ("human interactions", () => Analysis.HumanInteractions(sqlite, all, 50), "SELECT category, agent_name, story_id, count(*) n FROM events WHERE event_type = 'human_interaction' GROUP BY 1, 2, 3 ORDER BY n DESC LIMIT 50"),
     ("tool failures", () => Analysis.ToolFailures(sqlite, all), $"SELECT step, agent_name, count(*), sum(CASE WHEN {err} THEN 1 ELSE 0 END) FROM events WHERE event_type = 'tool_call' GROUP BY 1, 2"),
-    ("context pressure", () => Analysis.ContextPressure(sqlite, all), $"SELECT session_id, agent_name, max(context_percent) m, sum(CASE WHEN context_percent > 80 THEN 1 ELSE 0 END) FROM events WHERE session_id IS NOT NULL AND context_percent IS NOT NULL GROUP BY 1, 2 HAVING m > 80"),
+    ("context pressure", () => Analysis.ContextPressure(sqlite, all, top: 50), $"SELECT session_id, agent_name, max(context_percent) m, sum(CASE WHEN context_percent > 80 THEN 1 ELSE 0 END) FROM events WHERE session_id IS NOT NULL AND context_percent IS NOT NULL GROUP BY 1, 2 HAVING m > 80 ORDER BY m DESC LIMIT 50"),
 };
 
 double Median(Action run) { run(); var t = Enumerable.Range(0, 5).Select(_ => { var sw = Stopwatch.StartNew(); run(); return sw.Elapsed.TotalMilliseconds; }).OrderBy(x => x).ToList(); return t[2]; }

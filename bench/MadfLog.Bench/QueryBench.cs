@@ -40,10 +40,10 @@ namespace MadfLog.Bench
                 ("bottlenecks", () => Analysis.Bottlenecks(c, all)),
                 ("compare stories", () => Analysis.CompareStories(c, stories[0], stories[stories.Count - 1], all)),
                 ("trend", () => Analysis.Trend(c, all)),
-                ("human interactions", () => Analysis.HumanInteractions(c, all)),
+                ("human interactions", () => Analysis.HumanInteractions(c, all, 50)),
                 ("tool failures", () => Analysis.ToolFailures(c, all)),
                 ("sessions (1 story)", () => Analysis.Sessions(c, one)),
-                ("context pressure", () => Analysis.ContextPressure(c, all)),
+                ("context pressure", () => Analysis.ContextPressure(c, all, top: 50)),
                 ("events (first 1000)", () => Analysis.Events(c, one, new Analysis.EventFilter { First = 1000 }).ToList()),
             };
             Console.WriteLine($"{events:N0} events, {stories.Count} stories; median of {runs} runs after one warm-up");

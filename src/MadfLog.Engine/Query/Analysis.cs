@@ -380,21 +380,23 @@ namespace MadfLog.Engine.Query
 
         private static double Clamp(double v) => Math.Max(0, Math.Min(1, v));
 
-        public static List<HumanInteractionSummary> HumanInteractions(SqliteConnection c, QueryFilter f)
+        public static List<HumanInteractionSummary> HumanInteractions(SqliteConnection c, QueryFilter f, int top = int.MaxValue)
         {
             if (FromSummaries(f))
             {
-                // Topics are the patterns the import mined from the messages; the three most common per group.
+                // The largest groups first (an index on their totals keeps this flat), then their three most common topics.
                 var sp = new DynamicParameters();
-                var summary = c.Query<(string cat, string agent, string story, long pattern, long n, string? topic)>(
-                    $@"SELECT r.category, r.agent_name, r.story_id, r.pattern_id, r.n, coalesce(p.display, p.template)
-                       FROM human_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id WHERE 1=1{SummaryWhere(f, sp)}", sp).ToList();
-                return summary.GroupBy(r => (r.cat, r.agent, r.story)).Select(g => new HumanInteractionSummary
+                sp.Add("top", top == int.MaxValue ? -1 : top);
+                var groups = c.Query<(string cat, string agent, string story, long n)>(
+                    $"SELECT r.category, r.agent_name, r.story_id, r.n FROM human_groups r WHERE 1=1{SummaryWhere(f, sp)} ORDER BY r.n DESC, r.category, r.agent_name, r.story_id LIMIT @top", sp).ToList();
+                return groups.Select(g => new HumanInteractionSummary
                 {
-                    Category = g.Key.cat, Agent = g.Key.agent, Story = g.Key.story, Count = g.Sum(x => x.n),
-                    Topics = g.Where(x => x.topic != null).OrderByDescending(x => x.n).ThenBy(x => x.topic, StringComparer.Ordinal).Take(3)
+                    Category = g.cat, Agent = g.agent, Story = g.story, Count = g.n,
+                    Topics = c.Query<(string topic, long n)>(
+                            @"SELECT coalesce(p.display, p.template), r.n FROM human_rollup r JOIN patterns p ON p.id = r.pattern_id
+                              WHERE r.category = @cat AND r.agent_name = @agent AND r.story_id = @story ORDER BY r.n DESC, 1 LIMIT 3", new { g.cat, g.agent, g.story })
                         .Select(x => x.topic + (x.n > 1 ? $" ({x.n}×)" : "")).ToArray(),
-                }).OrderByDescending(s => s.Count).ThenBy(s => s.Category + s.Agent + s.Story, StringComparer.Ordinal).ToList();
+                }).ToList();
             }
             var p = new DynamicParameters();
             var where = f.Where(p);
@@ -413,7 +415,7 @@ namespace MadfLog.Engine.Query
                         .Select(t => TemplateMiner.Display(EventDetails.Message(t.First().r.details), miner.Resolve(t.First().topic!).Tokens) + (t.Count() > 1 ? $" ({t.Count()}×)" : ""))
                         .ToArray(),
                 })
-                .OrderByDescending(s => s.Count).ToList();
+                .OrderByDescending(s => s.Count).Take(top).ToList();
         }
 
         public static List<ToolFailure> ToolFailures(SqliteConnection c, QueryFilter f)
@@ -470,13 +472,13 @@ namespace MadfLog.Engine.Query
                 }).ToList();
         }
 
-        public static List<ContextPressure> ContextPressure(SqliteConnection c, QueryFilter f, double threshold = 80)
+        public static List<ContextPressure> ContextPressure(SqliteConnection c, QueryFilter f, double threshold = 80, int top = int.MaxValue)
         {
             // The summary keeps the 80% split only; other thresholds and any filter read the events.
             if (threshold == 80 && FromSummaries(f) && f.Agents is not { Length: > 0 })
                 return c.Query<(string session, string agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
                         @"SELECT session_id, agent_name, nullif(story_id, ''), max_context, events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors
-                          FROM session_rollup WHERE max_context > 80 ORDER BY max_context DESC")
+                          FROM session_rollup WHERE max_context > 80 ORDER BY max_context DESC, session_id, agent_name LIMIT @top", new { top = top == int.MaxValue ? -1 : top })
                     .Select(r => new ContextPressure
                     {
                         SessionId = r.session, Agent = r.agent, Story = r.story, MaxContextPercent = r.max, Events = r.n, EventsAbove80 = r.hot,
@@ -486,11 +488,12 @@ namespace MadfLog.Engine.Query
             var p = new DynamicParameters();
             var where = f.Where(p);
             p.Add("t", threshold);
+            p.Add("top", top == int.MaxValue ? -1 : top);
             return c.Query<(string session, string? agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
                     $@"SELECT e.session_id, e.agent_name, max(e.story_id), max(e.context_percent), count(*), sum(e.context_percent > @t),
                               sum(e.context_percent > @t AND {IsError}), sum(e.context_percent <= @t), sum(e.context_percent <= @t AND {IsError})
                        FROM events e WHERE e.session_id IS NOT NULL AND e.context_percent IS NOT NULL{where}
-                       GROUP BY e.session_id, e.agent_name HAVING max(e.context_percent) > @t ORDER BY max(e.context_percent) DESC", p)
+                       GROUP BY e.session_id, e.agent_name HAVING max(e.context_percent) > @t ORDER BY max(e.context_percent) DESC, e.session_id, e.agent_name LIMIT @top", p)
                 .Select(r => new ContextPressure
                 {
                     SessionId = r.session, Agent = r.agent ?? "", Story = r.story, MaxContextPercent = r.max, Events = r.n, EventsAbove80 = r.hot,

@@ -150,8 +150,12 @@ namespace MadfLog.Engine.Query
                                 ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
                     new { session = kv.Key.Item1, agent = kv.Key.Item2, kv.Value.story, n = kv.Value.n[0], max = kv.Value.max, hot = kv.Value.n[1], hotErrors = kv.Value.n[2], cool = kv.Value.n[3], coolErrors = kv.Value.n[4] }, tx);
             foreach (var kv in human)
+            {
                 c.Execute("INSERT INTO human_rollup VALUES (@cat, @agent, @story, @pattern, @n) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                     new { cat = kv.Key.Item1, agent = kv.Key.Item2, story = kv.Key.Item3, pattern = kv.Key.Item4, n = kv.Value }, tx);
+                c.Execute("INSERT INTO human_groups VALUES (@cat, @agent, @story, @n) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                    new { cat = kv.Key.Item1, agent = kv.Key.Item2, story = kv.Key.Item3, n = kv.Value }, tx);
+            }
             foreach (var kv in weeks)
                 c.Execute(@"INSERT INTO week_rollup VALUES (@week, @n, @errors, @patterned, @tokens, @human)
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,

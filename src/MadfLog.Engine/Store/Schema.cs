@@ -101,6 +101,15 @@ CREATE TABLE session_rollup (
     ctx_cool_errors INTEGER NOT NULL,
     PRIMARY KEY (session_id, agent_name)
 ) WITHOUT ROWID;
+CREATE INDEX ix_session_rollup_context ON session_rollup(max_context);
+CREATE TABLE human_groups (
+    category TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    story_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (category, agent_name, story_id)
+) WITHOUT ROWID;
+CREATE INDEX ix_human_groups_n ON human_groups(n);
 CREATE TABLE human_rollup (
     category TEXT NOT NULL,
     agent_name TEXT NOT NULL,

@@ -125,9 +125,12 @@ namespace MadfLog.Commands.Query
     [OutputType(typeof(HumanInteractionSummary), typeof(string))]
     public sealed class GetMadfHumanInteractionCommand : AnalysisCmdlet
     {
+        /// <summary>How many category/agent/story groups to return, largest first.</summary>
+        [Parameter][ValidateRange(1, int.MaxValue)] public int Top { get; set; } = 50;
+
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
-            var items = Analysis.HumanInteractions(c, f);
+            var items = Analysis.HumanInteractions(c, f, Top);
             if (Brief) WriteObject(Briefs.HumanInteractions(items)); else WriteAll(items);
         }
     }
@@ -187,9 +190,12 @@ namespace MadfLog.Commands.Query
     [OutputType(typeof(ContextPressure), typeof(string))]
     public sealed class GetMadfContextPressureCommand : AnalysisCmdlet
     {
+        /// <summary>How many sessions to return, the closest to the limit first.</summary>
+        [Parameter][ValidateRange(1, int.MaxValue)] public int Top { get; set; } = 50;
+
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
-            var items = Analysis.ContextPressure(c, f);
+            var items = Analysis.ContextPressure(c, f, top: Top);
             if (!Brief) { WriteAll(items); return; }
             var (above, below, n) = Analysis.ContextEffect(c, f);
             WriteObject(Briefs.ContextPressure(items, above, below, n));

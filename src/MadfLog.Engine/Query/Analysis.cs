@@ -388,7 +388,7 @@ namespace MadfLog.Engine.Query
                 var sp = new DynamicParameters();
                 sp.Add("top", top == int.MaxValue ? -1 : top);
                 var groups = c.Query<(string cat, string agent, string story, long n)>(
-                    $"SELECT r.category, r.agent_name, r.story_id, r.n FROM human_groups r WHERE 1=1{SummaryWhere(f, sp)} ORDER BY r.n DESC, r.category, r.agent_name, r.story_id LIMIT @top", sp).ToList();
+                    $"SELECT r.category, r.agent_name, r.story_id, r.n FROM human_groups r WHERE 1=1{SummaryWhere(f, sp)} ORDER BY r.n DESC LIMIT @top", sp).ToList();
                 return groups.Select(g => new HumanInteractionSummary
                 {
                     Category = g.cat, Agent = g.agent, Story = g.story, Count = g.n,
@@ -478,7 +478,7 @@ namespace MadfLog.Engine.Query
             if (threshold == 80 && FromSummaries(f) && f.Agents is not { Length: > 0 })
                 return c.Query<(string session, string agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
                         @"SELECT session_id, agent_name, nullif(story_id, ''), max_context, events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors
-                          FROM session_rollup WHERE max_context > 80 ORDER BY max_context DESC, session_id, agent_name LIMIT @top", new { top = top == int.MaxValue ? -1 : top })
+                          FROM session_rollup WHERE max_context > 80 ORDER BY max_context DESC LIMIT @top", new { top = top == int.MaxValue ? -1 : top })
                     .Select(r => new ContextPressure
                     {
                         SessionId = r.session, Agent = r.agent, Story = r.story, MaxContextPercent = r.max, Events = r.n, EventsAbove80 = r.hot,

@@ -37,6 +37,9 @@ namespace MadfLog.Engine.Events
         /// </summary>
         public bool KeepLargestTokens { get; set; }
 
+        /// <summary>Set by the writer when a stored event's tokens grew (KeepLargestTokens): by how much, for the summaries. Not a column.</summary>
+        public long TokensGrowth { get; set; }
+
         /// <summary>The tool (tool_call) or workflow step (step) this event is, from details; computed at import. Not a column.</summary>
         public string? Step { get; set; }
 

@@ -48,6 +48,22 @@ namespace MadfLog.Engine.Query
             var firsts = new Dictionary<long, (long ts, string story)>();
             foreach (var e in batch)
             {
+                if (e.Id == 0 && e.TokensGrowth > 0)
+                {
+                    // A response seen again with its final usage: only its tokens grow (its first line may be in this batch).
+                    var gk = (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, StepName(e), e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+                    if (!groups.TryGetValue(gk, out var gg)) groups[gk] = gg = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+                    gg[2] += e.TokensGrowth;
+                    if (e.StoryId != null)
+                    {
+                        if (!stories.TryGetValue(e.StoryId, out var sg)) stories[e.StoryId] = sg = new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+                        sg[3] += e.TokensGrowth;
+                    }
+                    var wg = WeekOf(e.Timestamp);
+                    if (!weeks.TryGetValue(wg, out var wkg)) weeks[wg] = wkg = new long[5];
+                    wkg[3] += e.TokensGrowth;
+                    continue;
+                }
                 if (e.Id == 0) continue; // a duplicate: not written, not counted
                 var step = StepName(e);
                 var week = WeekOf(e.Timestamp);

@@ -106,7 +106,7 @@ namespace MadfLog.Engine.Store
             throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
         }
 
-        private SqliteCommand? _grow;
+        private SqliteCommand? _grow, _stored;
 
         private void GrowTokens(EventRow e)
         {
@@ -120,6 +120,17 @@ namespace MadfLog.Engine.Store
                 _grow.Parameters.Add(new SqliteParameter("$d", null));
                 _grow.Parameters.Add(new SqliteParameter("$k", null));
             }
+            if (_stored == null)
+            {
+                _stored = _connection.CreateCommand();
+                _stored.Transaction = _transaction;
+                _stored.CommandText = "SELECT coalesce(tokens_used, 0) FROM events WHERE dedup_key = $k";
+                _stored.Parameters.Add(new SqliteParameter("$k", null));
+            }
+            _stored.Parameters[0].Value = e.DedupKey;
+            var before = _stored.ExecuteScalar() is long stored ? stored : (long?)null;
+            e.TokensGrowth = before.HasValue && (e.TokensUsed ?? 0) > before.Value ? (e.TokensUsed ?? 0) - before.Value : 0;
+            if (e.TokensGrowth == 0) return;
             _grow.Parameters[0].Value = (object?)e.TokensUsed ?? DBNull.Value;
             _grow.Parameters[1].Value = (object?)e.ContextPercent ?? DBNull.Value;
             _grow.Parameters[2].Value = (object?)e.Details ?? DBNull.Value;
@@ -131,6 +142,7 @@ namespace MadfLog.Engine.Store
         {
             _insert.Dispose();
             _grow?.Dispose();
+            _stored?.Dispose();
         }
     }
 }

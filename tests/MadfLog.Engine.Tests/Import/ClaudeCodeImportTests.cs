@@ -160,3 +160,22 @@ namespace MadfLog.Engine.Tests.Import
         }
     }
 }
+
+namespace MadfLog.Engine.Tests.Import
+{
+    public class ClaudeCodeSummaryTests
+    {
+        [Fact]
+        public void SummariesCountEachResponsesFinalUsage()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { System.IO.Path.Combine(TestPaths.Shared, "data", "claude-code") });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            var fromSummaries = MadfLog.Engine.Query.Analysis.AgentPerformance(c, new MadfLog.Engine.Query.QueryFilter()).Sum(a => a.Tokens);
+            var fromEvents = MadfLog.Engine.Query.Analysis.AgentPerformance(c, new MadfLog.Engine.Query.QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) }).Sum(a => a.Tokens);
+            Assert.Equal(15_887_433, fromEvents);
+            Assert.Equal(fromEvents, fromSummaries);
+            Assert.Equal(fromEvents, Dapper.SqlMapper.ExecuteScalar<long>(c, "SELECT sum(tokens) FROM week_rollup"));
+        }
+    }
+}

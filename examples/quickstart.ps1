@@ -26,6 +26,15 @@ Import-MadfLog -Path $logs -Database $Database | Out-Default
 $quarantined = @(Get-MadfQuarantine -Database $Database)
 "{0} quarantined line(s)" -f $quarantined.Count
 
+"== Did story 1.2 repeat fewer errors than 1.1? =="
+Compare-MadfStory -ReferenceStory 1.1 -DifferenceStory 1.2 -Database $Database | Out-Default
+
+"== The same question for an agent's context (-Brief, at most 400 tokens) =="
+Compare-MadfStory -ReferenceStory 1.1 -DifferenceStory 1.2 -Database $Database -Brief
+
+"== Errors by pattern =="
+Get-MadfErrorSummary -Database $Database -Top 8 | Out-Default
+
 "== The weekly revision over the sample period: patterns at >= 3% of errors become proposed rules =="
 $claude = [System.IO.Path]::Combine([System.IO.Path]::GetDirectoryName($Database), 'CLAUDE.md')
 $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($Database))
@@ -38,5 +47,8 @@ Get-MadfRule -Database $Database | Out-Default
 
 "== Storage =="
 Get-MadfStorage -Database $Database | Out-Default
+
+"== The HTML report =="
+(Export-MadfReport -Database $Database -Path ([System.IO.Path]::Combine([System.IO.Path]::GetDirectoryName($Database), 'report.html'))).FullName
 
 "Database: $Database"

@@ -456,11 +456,17 @@ namespace MadfLog.Engine.Query
             }).OrderByDescending(t => t.Failures).ThenByDescending(t => t.Calls).ThenBy(t => t.Tool + "/" + t.Agent, StringComparer.Ordinal).ToList();
         }
 
-        public static List<SessionSummary> Sessions(SqliteConnection c, QueryFilter f, string? sessionLike = null)
+        /// <summary>Per-session summaries; <paramref name="sessionPattern"/> is a session id with optional * and ? wildcards.</summary>
+        public static List<SessionSummary> Sessions(SqliteConnection c, QueryFilter f, string? sessionPattern = null)
         {
             var p = new DynamicParameters();
             var where = f.Where(p);
-            if (sessionLike != null) { where += " AND e.session_id LIKE @session ESCAPE '\\'"; p.Add("session", sessionLike); }
+            if (sessionPattern != null)
+            {
+                var like = sessionPattern.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_").Replace('*', '%').Replace('?', '_');
+                where += " AND e.session_id LIKE @session ESCAPE '\\'";
+                p.Add("session", like);
+            }
             return c.Query<(string id, string? story, string? agents, long start, long end, long n, long errors, long? tokens, double? ctx, long human)>(
                     $@"SELECT e.session_id, max(e.story_id), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp), count(*), sum({IsError}),
                               sum(e.tokens_used), max(e.context_percent), sum(e.event_type = 'human_interaction')

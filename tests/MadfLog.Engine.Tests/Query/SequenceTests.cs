@@ -68,3 +68,27 @@ namespace MadfLog.Engine.Tests.Query
         }
     }
 }
+
+namespace MadfLog.Engine.Tests.Query
+{
+    public class SessionFilterTests
+    {
+        [Fact]
+        public void SessionIdsMatchExactlyOrByWildcardAndUnderscoresAreLiteral()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            var rows = new[] { "run_1", "runX1", "run_2", "other" }.Select((s, i) => new EventRow
+            {
+                Timestamp = 1_760_000_000_000 + i, EventType = "step", Category = "workflow", SessionId = s, DedupKey = i + 1,
+            }).ToList();
+            using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
+            Assert.Equal(new[] { "run_1" }, PatternAnalysisSessions(c, "run_1"));
+            Assert.Equal(new[] { "run_1", "run_2" }, PatternAnalysisSessions(c, "run_*"));
+            Assert.Equal(new[] { "runX1", "run_1" }, PatternAnalysisSessions(c, "run?1")); // ordinal order
+        }
+
+        private static string[] PatternAnalysisSessions(Microsoft.Data.Sqlite.SqliteConnection c, string pattern) =>
+            Analysis.Sessions(c, new QueryFilter(), pattern).Select(s => s.SessionId).OrderBy(s => s, StringComparer.Ordinal).ToArray();
+    }
+}

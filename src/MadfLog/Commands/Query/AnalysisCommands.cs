@@ -171,11 +171,7 @@ namespace MadfLog.Commands.Query
 
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
-            string? like = null;
-            if (Id != null) like = WildcardPattern.ContainsWildcardCharacters(Id)
-                ? Id.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_").Replace('*', '%').Replace('?', '_')
-                : Id.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
-            var items = Analysis.Sessions(c, f, like);
+            var items = Analysis.Sessions(c, f, Id);
             if (Brief) WriteObject(Briefs.Sessions(items)); else WriteAll(items);
         }
     }

@@ -36,19 +36,8 @@ namespace MadfLog.Engine.Query
         }
 
         /// <summary>Nearest-rank percentile from a duration histogram (each bucket reported by its upper bound).</summary>
-        private static double Percentile(List<(int bucket, long n)> histogram, double q)
-        {
-            var total = histogram.Sum(h => h.n);
-            if (total == 0) return 0;
-            var rank = (long)Math.Ceiling(q * total);
-            long seen = 0;
-            foreach (var (bucket, n) in histogram.OrderBy(h => h.bucket))
-            {
-                seen += n;
-                if (seen >= rank) return RollupStage.BucketValue(bucket);
-            }
-            return 0;
-        }
+        private static double Percentile(List<(int bucket, long n)> histogram, double q) =>
+            Quantile(histogram.Select(h => (RollupStage.BucketValue(h.bucket), h.n)).ToList(), q);
 
         private static Dictionary<string, List<(int, long)>> Histograms(SqliteConnection c, string scope) =>
             c.Query<(string key, int bucket, long n)>("SELECT key, bucket, n FROM duration_hist WHERE scope = @scope", new { scope })

@@ -43,6 +43,12 @@ namespace MadfLog.Engine.Events
         /// <summary>The tool (tool_call) or workflow step (step) this event is, from details; computed at import. Not a column.</summary>
         public string? Step { get; set; }
 
+        /// <summary>
+        /// Details split for storage, computed on the preparing thread so the writer only binds; used while it was made
+        /// from the current Details (a later change, such as redaction, makes the writer split again). Not a column.
+        /// </summary>
+        public Store.DetailsShape.Split? StoredDetails { get; set; }
+
         /// <summary>The message's masked tokens, computed on the reader thread for pattern mining. Not a column.</summary>
         public string[]? MessageTokens { get; set; }
 

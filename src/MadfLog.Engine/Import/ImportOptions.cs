@@ -17,6 +17,9 @@ namespace MadfLog.Engine.Import
         /// <summary>Events per transaction: the unit of crash consistency and of memory use.</summary>
         public int BatchSize { get; set; } = 20000;
 
+        /// <summary>At most this many events (and quarantined lines) per transaction when batches queue up.</summary>
+        public int CommitEvents { get; set; } = 200_000;
+
         public IProgress<ImportProgress>? Progress { get; set; }
 
         /// <summary>Called (from a worker thread) for every quarantined line and every file-level problem.</summary>

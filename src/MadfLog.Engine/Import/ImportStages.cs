@@ -18,6 +18,9 @@ namespace MadfLog.Engine.Import
 
         /// <summary>After the rows are written: rows with Id == 0 were duplicates and were not stored.</summary>
         void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction);
+
+        /// <summary>Before the transaction commits (once for all its batches): write what was kept in memory.</summary>
+        void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction);
     }
 
     /// <summary>The stages every import runs, in order. One instance per import run (stages may cache per run).</summary>
@@ -25,9 +28,10 @@ namespace MadfLog.Engine.Import
     {
         /// <summary>
         /// Writes events the one way that keeps derived data right: stages before, the insert, stages after, in the
-        /// caller's transaction. Returns how many rows were new. (The importer prepares on its own thread: prepare false.)
+        /// caller's transaction. Returns how many rows were new. (The importer prepares on its own thread: prepare false;
+        /// and writes several batches per transaction: flush false, then <see cref="BeforeCommit"/> once.)
         /// </summary>
-        public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, bool prepare = true)
+        public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, bool prepare = true, bool flush = true)
         {
             stages ??= Create();
             if (prepare) foreach (var stage in stages) stage.Prepare(rows);
@@ -35,7 +39,14 @@ namespace MadfLog.Engine.Import
             int inserted;
             using (var writer = new Store.EventWriter(c, tx)) inserted = writer.Write(rows);
             foreach (var stage in stages) stage.AfterWrite(rows, c, tx);
+            if (flush) BeforeCommit(stages, c, tx);
             return inserted;
+        }
+
+        /// <summary>Lets every stage write what it kept in memory; call once before committing.</summary>
+        public static void BeforeCommit(List<IImportStage> stages, SqliteConnection c, SqliteTransaction tx)
+        {
+            foreach (var stage in stages) stage.BeforeCommit(c, tx);
         }
 
         public static List<IImportStage> Create() => new List<IImportStage>
@@ -43,6 +54,22 @@ namespace MadfLog.Engine.Import
             new SecretRedactionStage(), // first: nothing downstream (patterns, summaries) sees a secret
             new Patterns.PatternStage(),
             new Query.RollupStage(), // after patterns: summaries count pattern ids
+            new ShapeDetailsStage(), // last: details are final (redacted)
         };
+    }
+
+    /// <summary>Splits details for storage on the preparing thread, so the writer thread only binds values.</summary>
+    public sealed class ShapeDetailsStage : IImportStage
+    {
+        public void Prepare(List<EventRow> batch)
+        {
+            foreach (var e in batch) e.StoredDetails = new Store.DetailsShape.Split(e.Details);
+        }
+
+        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
+
+        public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
+
+        public void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction) { }
     }
 }

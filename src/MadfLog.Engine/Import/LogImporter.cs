@@ -100,24 +100,34 @@ namespace MadfLog.Engine.Import
             reader.Start();
             preparer.Start();
 
+            SqliteTransaction? tx = null;
             try
             {
                 long eventsSoFar = 0;
+                var uncommitted = 0;
                 foreach (var batch in queue.GetConsumingEnumerable())
                 {
                     _options.Cancellation.ThrowIfCancellationRequested();
                     var file = batch.File;
-                    using (var tx = connection.BeginTransaction())
+                    tx ??= connection.BeginTransaction();
+                    batch.Cursor.Save(connection, tx);
+                    if (batch.Events.Count > 0)
                     {
-                        batch.Cursor.Save(connection, tx);
-                        if (batch.Events.Count > 0)
-                        {
-                            var inserted = ImportStages.Write(connection, tx, batch.Events, stages, prepare: false);
-                            file.Imported += inserted;
-                            file.Duplicates += batch.Events.Count - inserted;
-                        }
-                        foreach (var q in batch.Quarantine) q.Save(connection, tx);
+                        var inserted = ImportStages.Write(connection, tx, batch.Events, stages, prepare: false, flush: false);
+                        file.Imported += inserted;
+                        file.Duplicates += batch.Events.Count - inserted;
+                    }
+                    foreach (var q in batch.Quarantine) q.Save(connection, tx);
+                    uncommitted += batch.Events.Count + batch.Quarantine.Count;
+                    // Commit when the reader has nothing ready (a trickle is durable at once) or every CommitEvents: while the
+                    // writer is behind, several batches share a transaction and the summaries are upserted once for them all.
+                    if (queue.Count == 0 || uncommitted >= _options.CommitEvents)
+                    {
+                        ImportStages.BeforeCommit(stages, connection, tx);
                         tx.Commit();
+                        tx.Dispose();
+                        tx = null;
+                        uncommitted = 0;
                     }
                     file.LinesRead += batch.LinesRead;
                     file.Quarantined += batch.Quarantine.Count;
@@ -133,9 +143,17 @@ namespace MadfLog.Engine.Import
                     eventsSoFar += batch.Events.Count;
                     _options.Progress?.Report(new ImportProgress(file.Path, batch.FileIndex, files.Count, batch.Cursor.Offset, batch.FileLength, eventsSoFar));
                 }
+                if (tx != null)
+                {
+                    ImportStages.BeforeCommit(stages, connection, tx);
+                    tx.Commit();
+                    tx.Dispose();
+                    tx = null;
+                }
             }
             catch
             {
+                tx?.Dispose(); // rolls back the batches since the last commit; their cursors roll back with them
                 stop.Cancel();
                 // Drain so no thread stays blocked on a full queue.
                 while (queue.TryTake(out _) || parsed.TryTake(out _)) { }

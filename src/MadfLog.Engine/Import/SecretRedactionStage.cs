@@ -19,6 +19,8 @@ namespace MadfLog.Engine.Import
 
         public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
 
+        public void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction) { }
+
         public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
     }
 }

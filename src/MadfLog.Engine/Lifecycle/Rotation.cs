@@ -211,13 +211,13 @@ namespace MadfLog.Engine.Lifecycle
             var cutoff = _o.Now.AddDays(-days).ToUnixTimeMilliseconds();
 
             // The budget shrinks the window: keep the newest events that fit in 90% of it.
-            var count = c.ExecuteScalar<long>("SELECT count(*) FROM events");
+            var count = c.ExecuteScalar<long>("SELECT count(*) FROM event_rows");
             var size = DatabaseBytes(_config.DatabasePath);
             if (count > 0 && size > budget)
             {
                 var bytesPerEvent = (double)size / count;
                 var keep = (long)(budget * 0.9 / bytesPerEvent);
-                var budgetCutoff = c.ExecuteScalar<long?>("SELECT timestamp FROM events ORDER BY timestamp DESC LIMIT 1 OFFSET @keep", new { keep });
+                var budgetCutoff = c.ExecuteScalar<long?>("SELECT timestamp FROM event_rows ORDER BY timestamp DESC LIMIT 1 OFFSET @keep", new { keep });
                 if (budgetCutoff.HasValue && budgetCutoff.Value + 1 > cutoff)
                 {
                     cutoff = budgetCutoff.Value + 1;
@@ -227,7 +227,7 @@ namespace MadfLog.Engine.Lifecycle
             }
 
             var months = c.Query<string>(
-                "SELECT DISTINCT strftime('%Y-%m', timestamp / 1000, 'unixepoch') FROM events WHERE timestamp < @cutoff ORDER BY 1", new { cutoff }).ToList();
+                "SELECT DISTINCT strftime('%Y-%m', timestamp / 1000, 'unixepoch') FROM event_rows WHERE timestamp < @cutoff" + EventStorage.IdBounds("id", null, "@cutoff") + " ORDER BY 1", new { cutoff }).ToList();
             foreach (var month in months)
             {
                 var archive = Path.Combine(ArchiveFolder, $"madflog-{month}.db");
@@ -236,6 +236,12 @@ namespace MadfLog.Engine.Lifecycle
             }
             if (result.EventsMoved > 0)
             {
+                using (var tx = c.BeginTransaction())
+                {
+                    EventStorage.PruneNames(c, tx);
+                    EventStorage.RefreshBlocks(c, tx);
+                    tx.Commit();
+                }
                 _o.Checkpoint?.Invoke("before-vacuum");
                 c.Execute("VACUUM;");
                 c.Execute("PRAGMA optimize;");
@@ -253,22 +259,21 @@ namespace MadfLog.Engine.Lifecycle
             c.Execute("ATTACH DATABASE @archive AS arch", new { archive });
             try
             {
-                var columns = string.Join(",", c.Query<string>("SELECT name FROM pragma_table_info('events')"));
                 using (var tx = c.BeginTransaction())
                 {
-                    c.Execute($"INSERT OR IGNORE INTO arch.events({columns}) SELECT {columns} FROM main.events WHERE timestamp >= @start AND timestamp < @upper",
-                        new { start, upper }, tx);
+                    CopyRows(c, tx, start, upper);
                     tx.Commit();
                 }
                 _o.Checkpoint?.Invoke("events-copied");
                 long moved;
                 using (var tx = c.BeginTransaction())
                 {
-                    EnsureArchivedKeyGuard(c, tx);
-                    c.Execute("INSERT OR IGNORE INTO archived_keys(dedup_key) SELECT dedup_key FROM main.events WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.events)",
-                        new { start, upper }, tx);
-                    moved = c.Execute("DELETE FROM main.events WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.events)", new { start, upper }, tx);
-                    var stats = c.QuerySingle<(long n, long? first, long? last)>("SELECT count(*), min(timestamp), max(timestamp) FROM arch.events", transaction: tx);
+                    // Only rows the archive holds are deleted, with their keys (the archive has them: the writer looks there
+                    // for events of archived months, so the active store does not grow with every archived event).
+                    c.Execute(@"DELETE FROM main.event_keys WHERE event_id IN
+                                (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
+                    moved = c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
+                    var stats = c.QuerySingle<(long n, long? first, long? last)>("SELECT count(*), min(timestamp), max(timestamp) FROM arch.event_rows", transaction: tx);
                     c.Execute(@"INSERT INTO event_archives(period, archive_path, events, first_timestamp, last_timestamp, moved) VALUES (@month, @archive, @n, @first, @last, @now)
                                 ON CONFLICT(period) DO UPDATE SET events = excluded.events, first_timestamp = excluded.first_timestamp, last_timestamp = excluded.last_timestamp, moved = excluded.moved",
                         new { month, archive, stats.n, stats.first, stats.last, now = _o.Now.ToUnixTimeMilliseconds() }, tx);
@@ -282,10 +287,25 @@ namespace MadfLog.Engine.Lifecycle
             }
         }
 
-        /// <summary>Once events have left the active store, a re-import of their lines must not bring them back.</summary>
-        private static void EnsureArchivedKeyGuard(SqliteConnection c, SqliteTransaction tx) => c.Execute(
-            @"CREATE TRIGGER IF NOT EXISTS tr_events_not_archived BEFORE INSERT ON events
-              WHEN EXISTS (SELECT 1 FROM archived_keys WHERE dedup_key = NEW.dedup_key)
-              BEGIN SELECT RAISE(IGNORE); END;", transaction: tx);
+        /// <summary>
+        /// Copies the active rows of [start, upper) and their keys into the attached archive (same schema). Name ids are
+        /// per database, so every name-coded column is translated through the texts; ids are kept, which is how the
+        /// delete step knows what the archive holds. INSERT OR IGNORE makes a repeated copy harmless.
+        /// </summary>
+        private static void CopyRows(SqliteConnection c, SqliteTransaction tx, long start, long upper)
+        {
+            const string range = "timestamp >= @start AND timestamp < @upper";
+            var used = string.Join(" UNION ", EventStorage.NameColumns.Select(col => $"SELECT {col} FROM main.event_rows WHERE {range}"));
+            c.Execute($"INSERT OR IGNORE INTO arch.names(text) SELECT text FROM main.names WHERE id IN ({used})", new { start, upper }, tx);
+            c.Execute("DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);
+            c.Execute($"INSERT INTO temp.name_map SELECT m.id, a.id FROM main.names m JOIN arch.names a ON a.text = m.text WHERE m.id IN ({used})", new { start, upper }, tx);
+            var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
+            var select = string.Join(",", columns.Select(col => EventStorage.NameColumns.Contains(col) ? $"(SELECT new FROM temp.name_map WHERE old = r.{col})" : "r." + col));
+            c.Execute($"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)}) SELECT {select} FROM main.event_rows r WHERE r.{range}", new { start, upper }, tx);
+            c.Execute($"INSERT OR IGNORE INTO arch.event_keys(key, event_id) SELECT k.key, k.event_id FROM main.event_keys k WHERE k.event_id IN (SELECT id FROM main.event_rows WHERE {range})",
+                new { start, upper }, tx);
+            c.Execute("DROP TABLE temp.name_map;", transaction: tx);
+            EventStorage.RefreshBlocks(c, tx, "arch");
+        }
     }
 }

@@ -54,6 +54,8 @@ namespace MadfLog.Engine.Patterns
             PatternStore.Save(connection, transaction, miner, _examples);
         }
 
+        public void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction) { }
+
         public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
         {
             var stats = batch.Where(e => e.Id != 0 && e.PatternId.HasValue)
@@ -99,7 +101,7 @@ namespace MadfLog.Engine.Patterns
                 {
                     var into = miner.Find(p.Id)!.Id;
                     // Earlier events, counts and rules follow the pattern into its survivor.
-                    c.Execute("UPDATE events SET pattern_id = @into WHERE pattern_id = @Id", new { into, p.Id }, tx);
+                    c.Execute("UPDATE event_rows SET pattern_id = @into WHERE pattern_id = @Id", new { into, p.Id }, tx);
                     c.Execute(@"UPDATE patterns SET event_count = event_count + (SELECT event_count FROM patterns WHERE id = @Id),
                                   first_seen = min(coalesce(first_seen, 9223372036854775807), coalesce((SELECT first_seen FROM patterns WHERE id = @Id), 9223372036854775807)),
                                   last_seen = max(coalesce(last_seen, 0), coalesce((SELECT last_seen FROM patterns WHERE id = @Id), 0))

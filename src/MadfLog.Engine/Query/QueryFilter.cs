@@ -18,10 +18,20 @@ namespace MadfLog.Engine.Query
         public string Where(DynamicParameters p, string alias = "e")
         {
             var sb = new StringBuilder();
-            if (Stories is { Length: > 0 }) { sb.Append($" AND {alias}.story_id IN @stories"); p.Add("stories", Stories); }
+            if (Stories is { Length: > 0 })
+            {
+                // A story's events lie within its summary's time span: that bounds the ids to read (no story index needed).
+                // Without a summary row (an archive database) the bounds are open.
+                sb.Append($" AND {alias}.story_id IN @stories");
+                sb.Append(Store.EventStorage.IdBounds(alias + ".id",
+                    "coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories), -9223372036854775807)",
+                    "coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories) + 1, 9223372036854775807)"));
+                p.Add("stories", Stories);
+            }
             if (Agents is { Length: > 0 }) { sb.Append($" AND {alias}.agent_name IN @agents"); p.Add("agents", Agents); }
             if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @since"); p.Add("since", Since.Value.ToUnixTimeMilliseconds()); }
             if (Until.HasValue) { sb.Append($" AND {alias}.timestamp < @until"); p.Add("until", Until.Value.ToUnixTimeMilliseconds()); }
+            sb.Append(Store.EventStorage.IdBounds(alias + ".id", Since.HasValue ? "@since" : null, Until.HasValue ? "@until" : null));
             return sb.ToString();
         }
 

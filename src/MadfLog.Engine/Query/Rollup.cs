@@ -34,18 +34,21 @@ namespace MadfLog.Engine.Query
 
         public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
 
+        // Summaries of the rows written since the last flush: kept in memory across the batches of one transaction and
+        // written once before it commits (BeforeCommit), so a transaction of many batches upserts each summary row once.
+        private readonly Dictionary<(string, string, string, string, string, long, int), long[]> groups = new Dictionary<(string, string, string, string, string, long, int), long[]>();
+        private readonly Dictionary<string, long[]> stories = new Dictionary<string, long[]>();
+        private readonly HashSet<(string, string)> storyAgents = new HashSet<(string, string)>();
+        private readonly HashSet<(long, string)> patternStories = new HashSet<(long, string)>();
+        private readonly Dictionary<long, long[]> weeks = new Dictionary<long, long[]>();
+        private readonly Dictionary<(string, string), (string? story, double max, long[] n)> sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
+        private readonly Dictionary<(string, string, string, long), long> human = new Dictionary<(string, string, string, long), long>();
+        private readonly Dictionary<(string, int), long> agentHist = new Dictionary<(string, int), long>();
+        private readonly Dictionary<(string, string, int), long> stepHist = new Dictionary<(string, string, int), long>();
+        private readonly Dictionary<long, (long ts, string story)> firsts = new Dictionary<long, (long ts, string story)>();
+
         public void AfterWrite(List<EventRow> batch, SqliteConnection c, SqliteTransaction tx)
         {
-            var groups = new Dictionary<(string, string, string, string, string, long, int), long[]>();
-            var stories = new Dictionary<string, long[]>();
-            var storyAgents = new HashSet<(string, string)>();
-            var patternStories = new HashSet<(long, string)>();
-            var weeks = new Dictionary<long, long[]>();
-            var sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
-            var human = new Dictionary<(string, string, string, long), long>();
-            var agentHist = new Dictionary<(string, int), long>();
-            var stepHist = new Dictionary<(string, string, int), long>();
-            var firsts = new Dictionary<long, (long ts, string story)>();
             foreach (var e in batch)
             {
                 if (e.Id == 0 && e.TokensGrowth > 0)
@@ -115,70 +118,104 @@ namespace MadfLog.Engine.Query
                 if (e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
                     firsts[e.PatternId.Value] = (e.Timestamp, e.StoryId ?? "");
             }
-            // One prepared statement per table, reused for every group (a batch has thousands of groups).
-            using (var upsert = c.CreateCommand())
-            {
-                upsert.Transaction = tx;
-                upsert.CommandText = @"INSERT INTO event_rollup VALUES ($agent, $workflow, $type, $cat, $step, $pattern, $outcome, $n, $timed, $dur, $tok, $ck, $ch, $w, $first, $last)
+        }
+
+        public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
+        {
+            ResolveMergedPatterns(c, tx);
+            Upsert(c, tx, @"INSERT INTO event_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
-                        first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)";
-                var names = new[] { "$agent", "$workflow", "$type", "$cat", "$step", "$pattern", "$outcome", "$n", "$timed", "$dur", "$tok", "$ck", "$ch", "$w", "$first", "$last" };
-                var ps = names.Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
-                upsert.Prepare();
-                foreach (var kv in groups)
-                {
-                    var (agent, workflow, type, cat, step, pattern, outcome) = kv.Key;
-                    var g = kv.Value;
-                    ps[0].Value = agent; ps[1].Value = workflow; ps[2].Value = type; ps[3].Value = cat; ps[4].Value = step;
-                    ps[5].Value = pattern; ps[6].Value = outcome; ps[7].Value = g[0]; ps[8].Value = g[6]; ps[9].Value = g[1]; ps[10].Value = g[2];
-                    ps[11].Value = g[3]; ps[12].Value = g[4]; ps[13].Value = g[5]; ps[14].Value = g[7]; ps[15].Value = g[8];
-                    upsert.ExecuteNonQuery();
-                }
-            }
-            using (var upsert = c.CreateCommand())
-            {
-                upsert.Transaction = tx;
-                upsert.CommandText = "INSERT INTO duration_hist VALUES ($s, $k, $b, $n) ON CONFLICT DO UPDATE SET n = n + excluded.n";
-                var ps = new[] { "$s", "$k", "$b", "$n" }.Select(n => upsert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
-                upsert.Prepare();
-                // Keys are built here, once per histogram cell, not once per event.
-                foreach (var (scope, key, bucket, n) in agentHist.Select(kv => ("agent", kv.Key.Item1, kv.Key.Item2, kv.Value))
-                             .Concat(stepHist.Select(kv => ("step", kv.Key.Item1 + ":" + kv.Key.Item2, kv.Key.Item3, kv.Value))))
-                {
-                    ps[0].Value = scope; ps[1].Value = key; ps[2].Value = bucket; ps[3].Value = n;
-                    upsert.ExecuteNonQuery();
-                }
-            }
-            foreach (var kv in stories)
-                c.Execute(@"INSERT INTO story_rollup VALUES (@story, @n, @errors, @patterned, @tokens, @human, @first, @last)
+                        first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+                groups.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Key.Item5, kv.Key.Item6, kv.Key.Item7,
+                    kv.Value[0], kv.Value[6], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[7], kv.Value[8] }));
+            // Keys are built here, once per histogram cell, not once per event.
+            Upsert(c, tx, "INSERT INTO duration_hist VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                agentHist.Select(kv => new object?[] { "agent", kv.Key.Item1, kv.Key.Item2, kv.Value })
+                    .Concat(stepHist.Select(kv => new object?[] { "step", kv.Key.Item1 + ":" + kv.Key.Item2, kv.Key.Item3, kv.Value })));
+            Upsert(c, tx, @"INSERT INTO story_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
                                 tokens = tokens + excluded.tokens, human = human + excluded.human, first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-                    new { story = kv.Key, n = kv.Value[0], errors = kv.Value[1], patterned = kv.Value[2], tokens = kv.Value[3], human = kv.Value[4], first = kv.Value[5], last = kv.Value[6] }, tx);
-            foreach (var (story, agent) in storyAgents)
-                c.Execute("INSERT OR IGNORE INTO story_agents VALUES (@story, @agent)", new { story, agent }, tx);
-            foreach (var (pattern, story) in patternStories)
-                c.Execute("INSERT OR IGNORE INTO pattern_stories VALUES (@pattern, @story)", new { pattern, story }, tx);
-            foreach (var kv in sessions)
-                c.Execute(@"INSERT INTO session_rollup VALUES (@session, @agent, @story, @n, @max, @hot, @hotErrors, @cool, @coolErrors)
+                stories.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
+            Upsert(c, tx, "INSERT OR IGNORE INTO story_agents VALUES ($1, $2)", storyAgents.Select(k => new object?[] { k.Item1, k.Item2 }));
+            Upsert(c, tx, "INSERT OR IGNORE INTO pattern_stories VALUES ($1, $2)", patternStories.Select(k => new object?[] { k.Item1, k.Item2 }));
+            Upsert(c, tx, @"INSERT INTO session_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                             ON CONFLICT DO UPDATE SET story_id = max(coalesce(story_id, ''), coalesce(excluded.story_id, '')), events = events + excluded.events,
                                 max_context = max(max_context, excluded.max_context), ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors,
                                 ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
-                    new { session = kv.Key.Item1, agent = kv.Key.Item2, kv.Value.story, n = kv.Value.n[0], max = kv.Value.max, hot = kv.Value.n[1], hotErrors = kv.Value.n[2], cool = kv.Value.n[3], coolErrors = kv.Value.n[4] }, tx);
-            foreach (var kv in human)
-            {
-                c.Execute("INSERT INTO human_rollup VALUES (@cat, @agent, @story, @pattern, @n) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                    new { cat = kv.Key.Item1, agent = kv.Key.Item2, story = kv.Key.Item3, pattern = kv.Key.Item4, n = kv.Value }, tx);
-                c.Execute("INSERT INTO human_groups VALUES (@cat, @agent, @story, @n) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                    new { cat = kv.Key.Item1, agent = kv.Key.Item2, story = kv.Key.Item3, n = kv.Value }, tx);
-            }
-            foreach (var kv in weeks)
-                c.Execute(@"INSERT INTO week_rollup VALUES (@week, @n, @errors, @patterned, @tokens, @human)
+                sessions.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Value.story, kv.Value.n[0], kv.Value.max, kv.Value.n[1], kv.Value.n[2], kv.Value.n[3], kv.Value.n[4] }));
+            Upsert(c, tx, "INSERT INTO human_rollup VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                human.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Value }));
+            Upsert(c, tx, "INSERT INTO human_groups VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                human.GroupBy(kv => (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3)).Select(g => new object?[] { g.Key.Item1, g.Key.Item2, g.Key.Item3, g.Sum(kv => kv.Value) }));
+            Upsert(c, tx, @"INSERT INTO week_rollup VALUES ($1, $2, $3, $4, $5, $6)
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
                                 tokens = tokens + excluded.tokens, human = human + excluded.human",
-                    new { week = kv.Key, n = kv.Value[0], errors = kv.Value[1], patterned = kv.Value[2], tokens = kv.Value[3], human = kv.Value[4] }, tx);
-            foreach (var kv in firsts)
-                c.Execute("UPDATE patterns SET first_story = @story WHERE id = @id AND first_seen = @ts", new { id = kv.Key, kv.Value.story, kv.Value.ts }, tx);
+                weeks.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4] }));
+            Upsert(c, tx, "UPDATE patterns SET first_story = $2 WHERE id = $1 AND first_seen = $3",
+                firsts.Select(kv => new object?[] { kv.Key, kv.Value.story, kv.Value.ts }));
+            groups.Clear(); stories.Clear(); storyAgents.Clear(); patternStories.Clear(); weeks.Clear(); sessions.Clear();
+            human.Clear(); agentHist.Clear(); stepHist.Clear(); firsts.Clear();
+        }
+
+        /// <summary>
+        /// Patterns can merge between the batch that counted an event and the flush (MovePattern has already moved the
+        /// stored summaries): count pending events under the surviving pattern too.
+        /// </summary>
+        private void ResolveMergedPatterns(SqliteConnection c, SqliteTransaction tx)
+        {
+            var ids = new HashSet<long>(groups.Keys.Select(k => k.Item6).Concat(human.Keys.Select(k => k.Item4)).Concat(patternStories.Select(k => k.Item1)).Concat(firsts.Keys));
+            ids.Remove(0);
+            if (ids.Count == 0) return;
+            var mergedInto = c.Query<(long id, long into)>("SELECT id, merged_into FROM patterns WHERE merged_into IS NOT NULL", transaction: tx).ToDictionary(r => r.id, r => r.into);
+            if (!ids.Any(mergedInto.ContainsKey)) return;
+            long Survivor(long id) { while (mergedInto.TryGetValue(id, out var next) && next != id) id = next; return id; }
+            foreach (var kv in groups.Where(kv => mergedInto.ContainsKey(kv.Key.Item6)).ToList())
+            {
+                groups.Remove(kv.Key);
+                var key = (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Key.Item5, Survivor(kv.Key.Item6), kv.Key.Item7);
+                if (!groups.TryGetValue(key, out var g)) { groups[key] = kv.Value; continue; }
+                for (var i = 0; i < 7; i++) g[i] += kv.Value[i];
+                g[7] = Math.Min(g[7], kv.Value[7]);
+                g[8] = Math.Max(g[8], kv.Value[8]);
+            }
+            foreach (var kv in human.Where(kv => mergedInto.ContainsKey(kv.Key.Item4)).ToList())
+            {
+                human.Remove(kv.Key);
+                var key = (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, Survivor(kv.Key.Item4));
+                human[key] = (human.TryGetValue(key, out var n) ? n : 0) + kv.Value;
+            }
+            foreach (var k in patternStories.Where(k => mergedInto.ContainsKey(k.Item1)).ToList())
+            {
+                patternStories.Remove(k);
+                patternStories.Add((Survivor(k.Item1), k.Item2));
+            }
+            foreach (var kv in firsts.Where(kv => mergedInto.ContainsKey(kv.Key)).ToList())
+            {
+                firsts.Remove(kv.Key);
+                var into = Survivor(kv.Key);
+                if (!firsts.TryGetValue(into, out var f) || kv.Value.ts < f.ts) firsts[into] = kv.Value;
+            }
+        }
+
+        /// <summary>Runs one prepared statement ($1..$n) for every row: a flush writes thousands of summary rows.</summary>
+        private static void Upsert(SqliteConnection c, SqliteTransaction tx, string sql, IEnumerable<object?[]> rows)
+        {
+            using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = sql;
+            SqliteParameter[]? ps = null;
+            foreach (var row in rows)
+            {
+                if (ps == null)
+                {
+                    ps = new SqliteParameter[row.Length];
+                    for (var i = 0; i < row.Length; i++) ps[i] = cmd.Parameters.Add(new SqliteParameter("$" + (i + 1), null));
+                    cmd.Prepare();
+                }
+                for (var i = 0; i < row.Length; i++) ps[i].Value = row[i] ?? DBNull.Value;
+                cmd.ExecuteNonQuery();
+            }
         }
 
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>

@@ -117,8 +117,8 @@ namespace MadfLog.Engine.Rules
             using var c = MadfDatabase.Open(_config.DatabasePath);
             var from = since.ToUnixTimeMilliseconds();
             var to = until.ToUnixTimeMilliseconds();
-            result.Events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE timestamp >= @from AND timestamp < @to", new { from, to });
-            result.Errors = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE success = 0 AND category <> 'cascade' AND timestamp >= @from AND timestamp < @to", new { from, to });
+            result.Events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to });
+            result.Errors = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE success = 0 AND category <> 'cascade' AND " + EventStorage.Window("", "@from", "@to"), new { from, to });
             var shares = PatternShares(c, from, to, result.Errors);
             result.Patterns = shares.Count;
             result.TopPatterns.AddRange(shares.Take(10));
@@ -138,7 +138,7 @@ namespace MadfLog.Engine.Rules
                 if (rule != null)
                 {
                     // The events that produced the rule point at it.
-                    c.Execute("UPDATE events SET created_rule = @Id, needs_review = @review WHERE pattern_id = @PatternId AND success = 0 AND timestamp >= @from AND timestamp < @to",
+                    c.Execute("UPDATE event_rows SET created_rule = @Id, needs_review = @review WHERE pattern_id = @PatternId AND success = 0 AND " + EventStorage.Window("", "@from", "@to"),
                         new { rule.Id, rule.PatternId, review = _o.AutoApprove ? 0 : 1, from, to }, tx);
                     (_o.AutoApprove ? result.RulesActivated : result.RulesProposed).Add(rule);
                 }
@@ -180,7 +180,7 @@ namespace MadfLog.Engine.Rules
             var rows = c.Query<(long id, string template, string cls, long n, string? stories, string? agents)>(
                 @"SELECT e.pattern_id, coalesce(p.display, p.template), p.error_class, count(*), group_concat(DISTINCT e.story_id), group_concat(DISTINCT e.agent_name)
                   FROM events e JOIN patterns p ON p.id = e.pattern_id
-                  WHERE e.success = 0 AND e.category <> 'cascade' AND e.timestamp >= @from AND e.timestamp < @to
+                  WHERE e.success = 0 AND e.category <> 'cascade' AND " + EventStorage.Window("e", "@from", "@to") + @"
                   GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id", new { from, to });
             return rows.Select(r => new PatternShare
             {

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Rules
@@ -66,9 +67,9 @@ namespace MadfLog.Engine.Rules
 
         private static (long events, long hits, double repeated) Window(SqliteConnection c, long patternId, long from, long to)
         {
-            var events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE timestamp >= @from AND timestamp < @to", new { from, to });
+            var events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to });
             var hits = c.Query<(string? session, long ts)>(
-                "SELECT session_id, timestamp FROM events WHERE pattern_id = @patternId AND success = 0 AND category <> 'cascade' AND timestamp >= @from AND timestamp < @to ORDER BY timestamp",
+                "SELECT session_id, timestamp FROM events WHERE pattern_id = @patternId AND success = 0 AND category <> 'cascade' AND " + EventStorage.Window("", "@from", "@to") + " ORDER BY timestamp",
                 new { patternId, from, to }).ToList();
             var seen = new HashSet<string>();
             var repeats = hits.Count(h => h.session != null && !seen.Add(h.session));

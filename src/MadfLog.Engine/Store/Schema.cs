@@ -5,7 +5,7 @@ namespace MadfLog.Engine.Store
     /// <summary>
     /// Forward-only schema migrations. Version N's script turns a version N-1 database into version N.
     /// Never edit a released script; add the next one. Numbers are reserved per concern so parallel work
-    /// does not collide: 1 foundation, 2 transcript import, 3 patterns, 4 query summaries, 5 rules, 6 lifecycle.
+    /// does not collide: 1 foundation, 2 transcript import, 3 patterns, 4 query summaries, 5 rules, 6 lifecycle, 7 compact events.
     /// </summary>
     public static class Schema
     {
@@ -16,6 +16,7 @@ namespace MadfLog.Engine.Store
             [4] = Summaries,
             [5] = Rules,
             [6] = Lifecycle,
+            [7] = CompactEvents,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -181,6 +182,95 @@ CREATE TABLE event_archives (
     last_timestamp INTEGER,
     moved INTEGER NOT NULL
 );
+";
+
+        // Compact storage (about 240 -> under 100 bytes per event with indexes). Events live in event_rows with every
+        // repeated text (type, category, session, story, workflow, agent) stored once in names and referenced by id;
+        // details are split into a shape (the keys and literals, kept once in names) and up to four values d1..d4:
+        // placeholder \u000k in the shape is value k as a literal (a number, or JSON text), \u000(k+4) is value k as
+        // the id of a short string in names (see DetailsShape); details that do not fit (not an object, more than
+        // four values) stay whole in d1 with no shape.
+        // context_percent is exact hundredths as an integer when it can be (no column affinity, so 2 bytes not 8).
+        // The dedup key moves to event_keys, whose rowid it is; keys of events moved to archives stay there, which is
+        // what keeps a re-import from bringing them back (archived_keys and its trigger are folded in).
+        // `events` is a view with the design's columns and plain text values, for every query and for any SQLite tool.
+        // Rows migrated from version 6 keep their details whole (d1); new rows are shaped.
+        private const string CompactEvents = @"
+CREATE TABLE names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE event_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);
+CREATE TABLE event_rows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    timestamp INTEGER NOT NULL,
+    event_type INTEGER NOT NULL,
+    category INTEGER NOT NULL,
+    session_id INTEGER,
+    story_id INTEGER,
+    workflow_id INTEGER,
+    agent_name INTEGER,
+    duration_ms INTEGER,
+    tokens_used INTEGER,
+    context_percent,
+    success INTEGER,
+    pattern_detected INTEGER NOT NULL DEFAULT 0,
+    needs_review INTEGER NOT NULL DEFAULT 0,
+    pattern_id INTEGER,
+    details_shape INTEGER,
+    d1, d2, d3, d4,
+    confidence_score REAL,
+    impact_score REAL,
+    time_saved_or_wasted_ms INTEGER,
+    user_satisfaction_delta REAL,
+    created_rule INTEGER
+);
+
+INSERT OR IGNORE INTO names(text)
+    SELECT event_type FROM events UNION SELECT category FROM events UNION SELECT session_id FROM events WHERE session_id IS NOT NULL
+    UNION SELECT story_id FROM events WHERE story_id IS NOT NULL UNION SELECT workflow_id FROM events WHERE workflow_id IS NOT NULL
+    UNION SELECT agent_name FROM events WHERE agent_name IS NOT NULL;
+INSERT INTO event_rows(id, timestamp, event_type, category, session_id, story_id, workflow_id, agent_name, duration_ms, tokens_used,
+        context_percent, success, pattern_detected, needs_review, pattern_id, details_shape, d1,
+        confidence_score, impact_score, time_saved_or_wasted_ms, user_satisfaction_delta, created_rule)
+    SELECT e.id, e.timestamp, (SELECT id FROM names WHERE text = e.event_type), (SELECT id FROM names WHERE text = e.category),
+        (SELECT id FROM names WHERE text = e.session_id), (SELECT id FROM names WHERE text = e.story_id),
+        (SELECT id FROM names WHERE text = e.workflow_id), (SELECT id FROM names WHERE text = e.agent_name),
+        e.duration_ms, e.tokens_used, e.context_percent, e.success, e.pattern_detected, e.needs_review, e.pattern_id, NULL, e.details,
+        e.confidence_score, e.impact_score, e.time_saved_or_wasted_ms, e.user_satisfaction_delta, e.created_rule
+    FROM events e ORDER BY e.id;
+INSERT INTO event_keys(key, event_id) SELECT dedup_key, id FROM events;
+INSERT OR IGNORE INTO event_keys(key, event_id) SELECT dedup_key, 0 FROM archived_keys;
+DROP TABLE archived_keys;
+DROP TABLE events;
+
+-- Time span of each block of ids (EventStorage.BlockSize): time and story filters become id ranges (no index needed).
+CREATE TABLE event_blocks (block INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL);
+INSERT INTO event_blocks SELECT id / 512, min(timestamp), max(timestamp) FROM event_rows GROUP BY 1;
+CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
+
+CREATE VIEW events AS
+SELECT r.id, r.timestamp, t.text AS event_type, c.text AS category, s.text AS session_id, st.text AS story_id,
+    w.text AS workflow_id, a.text AS agent_name, r.duration_ms, r.tokens_used,
+    CASE WHEN typeof(r.context_percent) = 'integer' THEN r.context_percent / 100.0 ELSE r.context_percent END AS context_percent,
+    r.success, r.confidence_score,
+    CASE WHEN r.details_shape IS NULL THEN r.d1
+         ELSE replace(replace(replace(replace(
+             CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) = 0 THEN sh.text
+                  ELSE replace(replace(replace(replace(sh.text,
+                      char(5), coalesce('""' || (SELECT text FROM names WHERE id = r.d1) || '""', '')),
+                      char(6), coalesce('""' || (SELECT text FROM names WHERE id = r.d2) || '""', '')),
+                      char(7), coalesce('""' || (SELECT text FROM names WHERE id = r.d3) || '""', '')),
+                      char(8), coalesce('""' || (SELECT text FROM names WHERE id = r.d4) || '""', ''))
+             END,
+             char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, ''))
+    END AS details,
+    r.impact_score, r.time_saved_or_wasted_ms, r.user_satisfaction_delta, r.created_rule, r.pattern_detected, r.needs_review, r.pattern_id
+FROM event_rows r
+LEFT JOIN names t ON t.id = r.event_type
+LEFT JOIN names c ON c.id = r.category
+LEFT JOIN names s ON s.id = r.session_id
+LEFT JOIN names st ON st.id = r.story_id
+LEFT JOIN names w ON w.id = r.workflow_id
+LEFT JOIN names a ON a.id = r.agent_name
+LEFT JOIN names sh ON sh.id = r.details_shape;
 ";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.

@@ -280,7 +280,7 @@ namespace MadfLog.Engine.Tests.Import
             var batches = 0;
             var options = new ImportOptions
             {
-                DatabasePath = t.Db, BatchSize = 500, Cancellation = cts.Token,
+                DatabasePath = t.Db, BatchSize = 500, CommitEvents = 500, Cancellation = cts.Token, // a commit per batch
                 Progress = new Progress(() => { if (++batches == 3) cts.Cancel(); }),
             };
             Assert.ThrowsAny<OperationCanceledException>(() => new LogImporter(options).Import(new[] { path }));

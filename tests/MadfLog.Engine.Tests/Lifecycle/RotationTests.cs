@@ -54,7 +54,7 @@ namespace MadfLog.Engine.Tests.Lifecycle
             {
                 using var c = new SqliteConnection("Data Source=" + db + ";Mode=ReadOnly");
                 c.Open();
-                foreach (var k in c.Query<long>("SELECT dedup_key FROM events")) Assert.True(keys.Add(k) || allowInTwoStores, "an event is in two stores");
+                foreach (var k in c.Query<long>("SELECT k.key FROM event_keys k JOIN event_rows r ON r.id = k.event_id")) Assert.True(keys.Add(k) || allowInTwoStores, "an event is in two stores");
             }
             return keys.Count;
         }

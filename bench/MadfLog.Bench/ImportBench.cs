@@ -42,7 +42,7 @@ namespace MadfLog.Bench
             Console.WriteLine($"{"tool",-22} {"events",10} {"seconds",8} {"events/s",10} {"peak MB",8} {"db MB",7} {"bytes/event",11}");
             Console.WriteLine($"{"MadfLog Import",-22} {result.Imported,10:N0} {sw.Elapsed.TotalSeconds,8:F2} {result.Imported / sw.Elapsed.TotalSeconds,10:N0} {peak / 1048576.0,8:F0} {size / 1048576.0,7:F0} {(double)size / Math.Max(1, result.Imported),11:F0}");
             Console.WriteLine($"  (process peak working set before the import: {before / 1048576.0:F0} MB; includes secret redaction, pattern mining, the dedup key, pattern index, time blocks and the summaries)");
-            Console.WriteLine($"  (CPU {cpu:F2} s = {cpu / sw.Elapsed.TotalSeconds:F2} cores busy of {Environment.ProcessorCount}; {GC.CollectionCount(0) - gcBefore} gen0 collections)");
+            Console.WriteLine($"  (CPU {cpu:F2} s = {cpu / sw.Elapsed.TotalSeconds:F2} cores busy of {Environment.ProcessorCount}; {GC.CollectionCount(0) - gcBefore} gen0 collections; busy: read {result.ReadSeconds:F2} s, prepare {result.PrepareSeconds:F2} s, write {result.WriteSeconds:F2} s)");
 
             var again = Stopwatch.StartNew();
             var second = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });

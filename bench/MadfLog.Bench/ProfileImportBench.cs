@@ -55,9 +55,9 @@ namespace MadfLog.Bench
             foreach (var r in rows) if (r.MessageTokens != null) { miner.AddTokens(r.MessageTokens); errors++; }
             Report($"assign patterns ({errors:N0} errors)", n, sw);
             sw.Restart();
-            var values = new object?[DetailsShape.Slots];
+            var splitter = new DetailsShape.Splitter();
             var shaped = 0;
-            foreach (var r in rows) if (r.Details != null && DetailsShape.TryEncode(r.Details, out _, values)) shaped++;
+            foreach (var r in rows) if (splitter.Of(r.Details).Shape != null) shaped++;
             Report($"shape details ({shaped:N0} shaped)", n, sw);
 
             {

@@ -19,6 +19,13 @@ namespace MadfLog.Engine.Import
         public long PendingBytes { get; set; }
         public TimeSpan Elapsed { get; set; }
         public double EventsPerSecond => Elapsed.TotalSeconds > 0 ? Math.Round(Imported / Elapsed.TotalSeconds) : 0;
+        /// <summary>
+        /// Seconds each stage of the import pipeline was busy (reading and parsing; redaction, tokenizing and shaping;
+        /// writing): the stage closest to Elapsed is what limits the speed. Wall-clock, so time waiting for a CPU counts.
+        /// </summary>
+        public double ReadSeconds { get; set; }
+        public double PrepareSeconds { get; set; }
+        public double WriteSeconds { get; set; }
         public List<FileImportResult> FileResults { get; } = new List<FileImportResult>();
     }
 

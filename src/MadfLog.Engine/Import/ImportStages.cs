@@ -58,12 +58,18 @@ namespace MadfLog.Engine.Import
         };
     }
 
-    /// <summary>Splits details for storage on the preparing thread, so the writer thread only binds values.</summary>
+    /// <summary>
+    /// Splits details for storage on the preparing thread, so the writer thread only binds values: those the parser did
+    /// not split already, or that changed since (redaction).
+    /// </summary>
     public sealed class ShapeDetailsStage : IImportStage
     {
+        private readonly Store.DetailsShape.Splitter _splitter = new Store.DetailsShape.Splitter();
+
         public void Prepare(List<EventRow> batch)
         {
-            foreach (var e in batch) e.StoredDetails = new Store.DetailsShape.Split(e.Details);
+            foreach (var e in batch)
+                if (e.StoredDetails == null || !ReferenceEquals(e.StoredDetails.Source, e.Details)) e.StoredDetails = _splitter.Of(e.Details);
         }
 
         public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }

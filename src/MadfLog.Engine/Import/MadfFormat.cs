@@ -79,7 +79,8 @@ namespace MadfLog.Engine.Import
         {
             private readonly string? _story;
             private readonly List<KeyValuePair<string, byte[]>> _unknown = new List<KeyValuePair<string, byte[]>>();
-            private readonly StringCache _strings = new StringCache();
+            private readonly Utf8StringCache _strings = new Utf8StringCache();
+            private readonly Store.DetailsShape.Splitter _splitter = new Store.DetailsShape.Splitter();
 
             public Parser(string? story) { _story = story; }
 
@@ -168,14 +169,23 @@ namespace MadfLog.Engine.Import
                 if (row.Category.Length == 0) { reason = "missing required field 'category'"; return null; }
                 if (row.StoryId == null && _story != null) row.StoryId = _story;
 
+                // One pass over the details gives what storage needs (shape and values) and what import reads (message, step).
+                Store.DetailsShape.Split split;
                 if (_unknown.Count == 0)
+                {
                     row.Details = hasDetails ? Utf8(details) : null;
+                    split = hasDetails ? _splitter.Of(details, row.Details!) : _splitter.Of(null);
+                }
                 else
+                {
                     row.Details = MergeDetails(details, hasDetails);
+                    split = _splitter.Of(row.Details);
+                }
+                row.StoredDetails = split;
                 if (row.Success == false || row.EventType.IndexOf("error", StringComparison.OrdinalIgnoreCase) >= 0)
-                    row.Message = EventDetails.Message(row.Details);
-                if (hasDetails && (row.EventType == "tool_call" || row.EventType == "step"))
-                    row.Step = TopLevelString(details, row.EventType == "tool_call" ? ToolName : StepName, _strings);
+                    row.Message = split.Message;
+                if (row.EventType == "tool_call") row.Step = split.Tool;
+                else if (row.EventType == "step") row.Step = split.Step;
                 reason = null;
                 return row;
             }
@@ -204,47 +214,6 @@ namespace MadfLog.Engine.Import
             }
         }
 
-        /// <summary>Story, agent, type and session names repeat on every line: decode each distinct one once.</summary>
-        internal sealed class StringCache
-        {
-            private readonly Dictionary<long, string> _map = new Dictionary<long, string>();
-
-            public string Get(ReadOnlySpan<byte> utf8)
-            {
-                if (utf8.Length > 64) return Encoding.UTF8.GetString(utf8.ToArray());
-                var key = StableHash.Hash(utf8) ^ utf8.Length;
-                if (_map.TryGetValue(key, out var s) && Encoding.UTF8.GetByteCount(s) == utf8.Length && Same(s, utf8)) return s;
-                s = Encoding.UTF8.GetString(utf8.ToArray());
-                if (_map.Count < 100_000) _map[key] = s;
-                return s;
-            }
-
-            private static bool Same(string s, ReadOnlySpan<byte> utf8)
-            {
-                // Short ASCII is the common case: compare without decoding.
-                if (s.Length != utf8.Length) return Encoding.UTF8.GetString(utf8.ToArray()) == s;
-                for (var i = 0; i < s.Length; i++) if (s[i] != utf8[i]) return false;
-                return true;
-            }
-        }
-
-        private static readonly byte[] ToolName = Encoding.ASCII.GetBytes("tool"), StepName = Encoding.ASCII.GetBytes("step");
-
-        /// <summary>A top-level string member of a JSON object (the tool or step a summary counts the event under).</summary>
-        private static string? TopLevelString(ReadOnlySpan<byte> json, byte[] name, StringCache cache)
-        {
-            var reader = new Utf8JsonReader(json);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var match = reader.ValueTextEquals(name);
-                reader.Read();
-                if (match) return reader.TokenType == JsonTokenType.String ? Text(ref reader, cache) : null;
-                reader.Skip();
-            }
-            return null;
-        }
-
         /// <summary>UTF-8 to string without the intermediate array that netstandard2.0's Encoding API would need.</summary>
         private static unsafe string Utf8(ReadOnlySpan<byte> bytes)
         {
@@ -262,7 +231,7 @@ namespace MadfLog.Engine.Import
             _ => t.ToString().ToLowerInvariant(),
         };
 
-        private static string? Text(ref Utf8JsonReader r, StringCache? cache = null)
+        private static string? Text(ref Utf8JsonReader r, Utf8StringCache? cache = null)
         {
             switch (r.TokenType)
             {

@@ -1,6 +1,7 @@
 using System;
 using System.Text;
 using System.Text.Json;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Store
 {
@@ -20,81 +21,28 @@ namespace MadfLog.Engine.Store
         /// <summary>Strings up to this many bytes (as written, with escapes) are kept once in names: tool names, paths, models.</summary>
         public const int ShortString = 32;
 
-        /// <summary>
-        /// Encodes details into a shape and values (a long or JSON text literal, a <see cref="Name"/>, or null when unused).
-        /// Returns false when the text is not
-        /// one JSON object or needs more than four values: it is then stored whole.
-        /// </summary>
-        public static bool TryEncode(string details, out string shape, object?[] values)
-        {
-            shape = "";
-            Array.Clear(values, 0, values.Length);
-            if (details.Length == 0 || details.Length > 4096 || details[0] != '{') return false;
-            var bytes = Encoding.UTF8.GetBytes(details);
-            try
-            {
-                var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
-                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-                var sb = new StringBuilder(details.Length);
-                sb.Append('{');
-                var used = 0;
-                var first = true;
-                while (reader.Read())
-                {
-                    if (reader.TokenType == JsonTokenType.EndObject) break;
-                    if (reader.TokenType != JsonTokenType.PropertyName) return false;
-                    if (!first) sb.Append(',');
-                    first = false;
-                    sb.Append('"').Append(Raw(bytes, reader)).Append("\":");
-                    if (!reader.Read()) return false;
-                    switch (reader.TokenType)
-                    {
-                        case JsonTokenType.String:
-                            var raw = Raw(bytes, reader);
-                            if (!Slot(sb, values, ref used, reader.ValueSpan.Length <= ShortString ? new Name(raw) : (object)("\"" + raw + "\""))) return false;
-                            break;
-                        case JsonTokenType.Number:
-                            var text = Raw(bytes, reader);
-                            object number = IsCanonicalInteger(text, out var n) ? n : (object)text;
-                            if (!Slot(sb, values, ref used, number)) return false;
-                            break;
-                        case JsonTokenType.True: sb.Append("true"); break;
-                        case JsonTokenType.False: sb.Append("false"); break;
-                        case JsonTokenType.Null: sb.Append("null"); break;
-                        case JsonTokenType.StartObject:
-                        case JsonTokenType.StartArray:
-                            var start = (int)reader.TokenStartIndex;
-                            reader.Skip();
-                            var nested = Encoding.UTF8.GetString(bytes, start, (int)reader.BytesConsumed - start);
-                            if (!Slot(sb, values, ref used, nested)) return false;
-                            break;
-                        default:
-                            return false;
-                    }
-                }
-                if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false; // trailing content: keep whole
-                sb.Append('}');
-                shape = sb.ToString();
-                return true;
-            }
-            catch (JsonException)
-            {
-                return false;
-            }
-        }
+        /// <summary>Longer details are stored whole: shaping pays off on the many small ones.</summary>
+        public const int MaxShaped = 4096;
 
-        /// <summary>Details as stored: the shape (null: stored whole in d1) and values, for the text they were made from.</summary>
+        /// <summary>
+        /// Details as stored, for the text they were made from: the shape (null: stored whole in d1) and the values
+        /// (a long, a JSON text literal, a <see cref="Name"/>, or null when unused); and, read in the same pass, the
+        /// well-known members import needs (the message and the tool or step), so nobody parses the details again.
+        /// </summary>
         public sealed class Split
         {
-            public Split(string? source)
-            {
-                Source = source;
-                if (source != null && TryEncode(source, out var shape, Values)) Shape = shape;
-            }
+            internal Split(string? source) { Source = source; }
 
             public string? Source { get; }
-            public string? Shape { get; }
+            public string? Shape { get; internal set; }
             public object?[] Values { get; } = new object?[Slots];
+
+            /// <summary>details.message, else .error, .error_message, .errorMessage (a string, or other JSON as text).</summary>
+            public string? Message { get; internal set; }
+
+            /// <summary>details.tool and details.step when they are strings.</summary>
+            public string? Tool { get; internal set; }
+            public string? Step { get; internal set; }
         }
 
         /// <summary>A short string value kept in names; its text is the string as written between the quotes.</summary>
@@ -104,32 +52,185 @@ namespace MadfLog.Engine.Store
             public string Text { get; }
         }
 
-        private static bool Slot(StringBuilder sb, object?[] values, ref int used, object value)
+        private static readonly byte[][] MessageKeys =
         {
-            if (used == Slots) return false;
-            values[used] = value;
-            used++;
-            sb.Append((char)(value is Name ? used + Slots : used));
-            return true;
+            Encoding.ASCII.GetBytes("message"), Encoding.ASCII.GetBytes("error"), Encoding.ASCII.GetBytes("error_message"), Encoding.ASCII.GetBytes("errorMessage"),
+        };
+        private static readonly byte[] ToolKey = Encoding.ASCII.GetBytes("tool"), StepKey = Encoding.ASCII.GetBytes("step");
+
+        /// <summary>
+        /// Splits details; one instance per thread (it keeps a buffer and decodes repeated shapes and names once).
+        /// </summary>
+        public sealed class Splitter
+        {
+            private readonly Utf8StringCache _shapes = new Utf8StringCache(512);
+            private readonly Utf8StringCache _names = new Utf8StringCache(ShortString);
+            private byte[] _shape = new byte[256];
+            private byte[] _utf8 = new byte[256];
+
+            /// <summary>Splits details text (null gives an empty split).</summary>
+            public Split Of(string? details)
+            {
+                var split = new Split(details);
+                if (details == null || details.Length == 0 || details[0] != '{') return split;
+                var max = Encoding.UTF8.GetMaxByteCount(details.Length);
+                if (_utf8.Length < max) _utf8 = new byte[Math.Max(max, _utf8.Length * 2)];
+                var n = Encoding.UTF8.GetBytes(details, 0, details.Length, _utf8, 0);
+                Fill(split, new ReadOnlySpan<byte>(_utf8, 0, n));
+                return split;
+            }
+
+            /// <summary>Splits details already in hand as UTF-8 (the parser's line), for the text <paramref name="source"/>.</summary>
+            public Split Of(ReadOnlySpan<byte> details, string source)
+            {
+                var split = new Split(source);
+                if (details.Length == 0 || details[0] != (byte)'{') return split;
+                Fill(split, details);
+                return split;
+            }
+
+            private void Fill(Split split, ReadOnlySpan<byte> json)
+            {
+                var messageRank = int.MaxValue;
+                try
+                {
+                    var reader = new Utf8JsonReader(json);
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return;
+                    var length = 0;
+                    Put(ref length, (byte)'{');
+                    var used = 0;
+                    var shaped = true;
+                    while (reader.Read())
+                    {
+                        if (reader.TokenType == JsonTokenType.EndObject) break;
+                        if (reader.TokenType != JsonTokenType.PropertyName) return;
+                        if (length > 1) Put(ref length, (byte)',');
+                        Put(ref length, (byte)'"');
+                        Put(ref length, reader.ValueSpan);
+                        Put(ref length, (byte)'"');
+                        Put(ref length, (byte)':');
+                        var rank = MessageRank(ref reader);
+                        var isTool = reader.ValueTextEquals(ToolKey);
+                        var isStep = !isTool && reader.ValueTextEquals(StepKey);
+                        if (!reader.Read()) return;
+                        switch (reader.TokenType)
+                        {
+                            case JsonTokenType.String:
+                                var text = reader.ValueSpan;
+                                var escaped = reader.ValueIsEscaped;
+                                if (rank < messageRank || rank == messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Unescaped(ref reader); }
+                                if (isTool) split.Tool = Unescaped(ref reader);
+                                if (isStep) split.Step = Unescaped(ref reader);
+                                if (text.Length <= ShortString)
+                                    shaped &= Slot(split, ref length, ref used, new Name(_names.Get(text)));
+                                else
+                                {
+                                    var start = (int)reader.TokenStartIndex;
+                                    shaped &= Slot(split, ref length, ref used, Decode(json.Slice(start, text.Length + 2)));
+                                }
+                                break;
+                            case JsonTokenType.Number:
+                                if (rank <= messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Decode(reader.ValueSpan); }
+                                shaped &= Slot(split, ref length, ref used, CanonicalInteger(reader.ValueSpan, out var number) ? number : (object)Decode(reader.ValueSpan));
+                                break;
+                            case JsonTokenType.True: Put(ref length, True); Other(split, rank, ref messageRank, "true"); break;
+                            case JsonTokenType.False: Put(ref length, False); Other(split, rank, ref messageRank, "false"); break;
+                            case JsonTokenType.Null: Put(ref length, Null); Other(split, rank, ref messageRank, "null"); break;
+                            case JsonTokenType.StartObject:
+                            case JsonTokenType.StartArray:
+                                var from = (int)reader.TokenStartIndex;
+                                reader.Skip();
+                                var nested = Decode(json.Slice(from, (int)reader.BytesConsumed - from));
+                                Other(split, rank, ref messageRank, nested);
+                                shaped &= Slot(split, ref length, ref used, nested);
+                                break;
+                            default:
+                                return;
+                        }
+                    }
+                    // Anything after the object (or an object that does not close) is stored whole.
+                    if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) { Unshape(split); return; }
+                    Put(ref length, (byte)'}');
+                    if (shaped && json.Length <= MaxShaped) split.Shape = _shapes.Get(new ReadOnlySpan<byte>(_shape, 0, length));
+                    else Unshape(split);
+                }
+                catch (JsonException)
+                {
+                    Unshape(split);
+                }
+            }
+
+            private static void Unshape(Split split)
+            {
+                split.Shape = null;
+                Array.Clear(split.Values, 0, Slots);
+            }
+
+            private static int MessageRank(ref Utf8JsonReader reader)
+            {
+                for (var i = 0; i < MessageKeys.Length; i++) if (reader.ValueTextEquals(MessageKeys[i])) return i;
+                return int.MaxValue;
+            }
+
+            // A later member of the same rank wins, as JsonDocument's lookup would have it.
+            private static void Other(Split split, int rank, ref int messageRank, string text)
+            {
+                if (rank == int.MaxValue || rank > messageRank) return;
+                messageRank = rank;
+                split.Message = text;
+            }
+
+            private string Unescaped(ref Utf8JsonReader reader) =>
+                reader.ValueIsEscaped || reader.ValueSpan.Length > ShortString ? reader.GetString()! : _names.Get(reader.ValueSpan);
+
+            private bool Slot(Split split, ref int length, ref int used, object value)
+            {
+                if (used == Slots) return false;
+                split.Values[used] = value;
+                used++;
+                Put(ref length, (byte)(value is Name ? used + Slots : used));
+                return true;
+            }
+
+            private void Put(ref int length, byte b)
+            {
+                if (length == _shape.Length) Array.Resize(ref _shape, _shape.Length * 2);
+                _shape[length++] = b;
+            }
+
+            private void Put(ref int length, ReadOnlySpan<byte> bytes)
+            {
+                if (length + bytes.Length > _shape.Length) Array.Resize(ref _shape, Math.Max(_shape.Length * 2, length + bytes.Length));
+                bytes.CopyTo(new Span<byte>(_shape, length, bytes.Length));
+                length += bytes.Length;
+            }
         }
 
-        // The token as written (escapes kept); strings and names start one byte after their opening quote.
-        private static string Raw(byte[] bytes, in Utf8JsonReader reader)
+        private static readonly byte[] True = Encoding.ASCII.GetBytes("true"), False = Encoding.ASCII.GetBytes("false"), Null = Encoding.ASCII.GetBytes("null");
+
+        private static unsafe string Decode(ReadOnlySpan<byte> utf8)
         {
-            var quoted = reader.TokenType == JsonTokenType.String || reader.TokenType == JsonTokenType.PropertyName;
-            return Encoding.UTF8.GetString(bytes, (int)reader.TokenStartIndex + (quoted ? 1 : 0), reader.ValueSpan.Length);
+            if (utf8.IsEmpty) return "";
+            fixed (byte* p = utf8) return Encoding.UTF8.GetString(p, utf8.Length);
         }
 
         // Only integers whose text SQLite prints back the same way are stored as integers (no "-0", "01", "1e3", "1.0").
-        private static bool IsCanonicalInteger(string text, out long value)
+        private static bool CanonicalInteger(ReadOnlySpan<byte> text, out long value)
         {
             value = 0;
-            if (text.Length == 0 || text.Length > 19) return false;
-            var start = text[0] == '-' ? 1 : 0;
+            if (text.Length == 0 || text.Length > 18) return false;
+            var negative = text[0] == (byte)'-';
+            var start = negative ? 1 : 0;
             if (start == text.Length) return false;
-            for (var i = start; i < text.Length; i++) if (text[i] < '0' || text[i] > '9') return false;
-            if (text[start] == '0' && (text.Length - start > 1 || start == 1)) return false;
-            return long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out value);
+            if (text[start] == (byte)'0' && (text.Length - start > 1 || negative)) return false;
+            for (var i = start; i < text.Length; i++)
+            {
+                var d = text[i] - (byte)'0';
+                if (d < 0 || d > 9) return false;
+                value = value * 10 + d;
+            }
+            if (negative) value = -value;
+            return true;
         }
     }
 }

@@ -27,6 +27,7 @@ namespace MadfLog.Engine.Store
         private const int Done = 101, Row = 100;
         private readonly SqliteConnection _connection;
         private readonly sqlite3_stmt _key, _insert, _findName, _addName;
+        private readonly Binder _rowBinder;
         private long _nextId;
 
         public EventWriter(SqliteConnection connection, SqliteTransaction transaction)
@@ -35,6 +36,7 @@ namespace MadfLog.Engine.Store
             Check(raw.sqlite3_prepare_v2(connection.Handle, "INSERT OR IGNORE INTO event_keys(key, event_id) VALUES (?, ?)", out _key));
             Check(raw.sqlite3_prepare_v2(connection.Handle,
                 "INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES (" + string.Join(",", Columns.Select(_ => "?")) + ")", out _insert));
+            _rowBinder = new Binder(_insert);
             Check(raw.sqlite3_prepare_v2(connection.Handle, "SELECT id FROM names WHERE text = ?", out _findName));
             Check(raw.sqlite3_prepare_v2(connection.Handle, "INSERT INTO names(text) VALUES (?)", out _addName));
             // AUTOINCREMENT's high-water mark: ids are never reused, even after retention moved the newest rows out.
@@ -48,55 +50,72 @@ namespace MadfLog.Engine.Store
         /// <summary>Inserts the rows; returns how many were new (the rest were duplicates). Sets Id on new rows (0 on duplicates).</summary>
         public int Write(IReadOnlyList<EventRow> rows)
         {
-            var inserted = 0;
             var db = _connection.Handle!;
-            for (var i = 0; i < rows.Count; i++)
+            var n = rows.Count;
+            var baseId = _nextId;
+            _nextId += n;
+            // Row i gets id baseId + i if it is new (a duplicate leaves a gap, which AUTOINCREMENT ids allow). Keys go in
+            // sorted, so consecutive inserts meet the same b-tree pages; among equal keys the earlier row wins.
+            if (_order.Length < n) { _order = new (long, int)[Math.Max(n, _order.Length * 2)]; _isNew = new bool[_order.Length]; }
+            var count = 0;
+            for (var i = 0; i < n; i++)
+            {
+                _isNew[i] = false;
+                if (_archives.Count > 0 && InArchive(rows[i])) continue; // moved to an archive database by retention: already stored once
+                _order[count++] = (rows[i].DedupKey, i);
+            }
+            Array.Sort(_order, 0, count);
+            for (var k = 0; k < count; k++)
+            {
+                var (key, i) = _order[k];
+                raw.sqlite3_bind_int64(_key, 1, key);
+                raw.sqlite3_bind_int64(_key, 2, baseId + i);
+                Step(_key);
+                _isNew[i] = raw.sqlite3_changes(db) == 1;
+            }
+
+            var inserted = 0;
+            var b = _rowBinder;
+            for (var i = 0; i < n; i++)
             {
                 var e = rows[i];
-                if (_archives.Count > 0 && InArchive(e))
-                {
-                    e.Id = 0; // moved to an archive database by retention: already stored once
-                    continue;
-                }
-                raw.sqlite3_bind_int64(_key, 1, e.DedupKey);
-                raw.sqlite3_bind_int64(_key, 2, _nextId);
-                Step(_key);
-                if (raw.sqlite3_changes(db) != 1)
-                {
-                    e.Id = 0;
-                    if (e.KeepLargestTokens) GrowTokens(e);
-                    continue;
-                }
-                var s = _insert;
-                raw.sqlite3_bind_int64(s, 1, _nextId);
-                raw.sqlite3_bind_int64(s, 2, e.Timestamp);
-                Name(s, 3, e.EventType);
-                Name(s, 4, e.Category);
-                Name(s, 5, e.SessionId);
-                Name(s, 6, e.StoryId);
-                Name(s, 7, e.WorkflowId);
-                Name(s, 8, e.AgentName);
-                Int(s, 9, e.DurationMs);
-                Int(s, 10, e.TokensUsed);
-                Context(s, 11, e.ContextPercent);
-                Int(s, 12, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : (long?)null);
-                raw.sqlite3_bind_int64(s, 13, e.PatternDetected || e.PatternId.HasValue ? 1 : 0);
-                raw.sqlite3_bind_int64(s, 14, e.NeedsReview ? 1 : 0);
-                Int(s, 15, e.PatternId);
-                Details(s, 16, e);
-                Real(s, 21, e.ConfidenceScore);
-                Real(s, 22, e.ImpactScore);
-                Int(s, 23, e.TimeSavedOrWastedMs);
-                Real(s, 24, e.UserSatisfactionDelta);
-                Int(s, 25, e.CreatedRule);
-                Step(s);
-                Span(_nextId / EventStorage.BlockSize, e.Timestamp);
-                e.Id = _nextId++;
+                if (!_isNew[i]) { e.Id = 0; continue; }
+                var id = baseId + i;
+                b.Int(1, id);
+                b.Int(2, e.Timestamp);
+                Name(b, 3, e.EventType);
+                Name(b, 4, e.Category);
+                Name(b, 5, e.SessionId);
+                Name(b, 6, e.StoryId);
+                Name(b, 7, e.WorkflowId);
+                Name(b, 8, e.AgentName);
+                b.Int(9, e.DurationMs);
+                b.Int(10, e.TokensUsed);
+                Context(b, 11, e.ContextPercent);
+                b.Int(12, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : (long?)null);
+                b.Int(13, e.PatternDetected || e.PatternId.HasValue ? 1 : 0);
+                b.Int(14, e.NeedsReview ? 1 : 0);
+                b.Int(15, e.PatternId);
+                Details(b, 16, e);
+                b.Real(21, e.ConfidenceScore);
+                b.Real(22, e.ImpactScore);
+                b.Int(23, e.TimeSavedOrWastedMs);
+                b.Real(24, e.UserSatisfactionDelta);
+                b.Int(25, e.CreatedRule);
+                Step(_insert);
+                Span(id / EventStorage.BlockSize, e.Timestamp);
+                e.Id = id;
                 inserted++;
             }
+            // Repeated Claude Code response lines, in order, once their first line is stored.
+            for (var i = 0; i < n; i++)
+                if (!_isNew[i] && rows[i].KeepLargestTokens) GrowTokens(rows[i]);
             WriteBlocks();
             return inserted;
         }
+
+        private (long key, int index)[] _order = new (long, int)[0];
+        private bool[] _isNew = new bool[0];
 
         // The time span of each block of ids this batch wrote into (EventStorage.BlockSize), merged into event_blocks.
         private readonly Dictionary<long, (long min, long max)> _blocks = new Dictionary<long, (long, long)>();
@@ -161,32 +180,34 @@ namespace MadfLog.Engine.Store
             return id;
         }
 
-        private void Name(sqlite3_stmt s, int i, string? v)
+        private void Name(Binder b, int i, string? v)
         {
-            if (v == null) raw.sqlite3_bind_null(s, i);
-            else raw.sqlite3_bind_int64(s, i, NameId(v));
+            if (v == null) b.Null(i);
+            else b.Int(i, NameId(v));
         }
 
+        private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
+
         // Binds details_shape and d1..d4 starting at column i.
-        private void Details(sqlite3_stmt s, int i, EventRow e)
+        private void Details(Binder b, int i, EventRow e)
         {
-            var split = e.StoredDetails != null && ReferenceEquals(e.StoredDetails.Source, e.Details) ? e.StoredDetails : new DetailsShape.Split(e.Details);
+            var split = e.StoredDetails != null && ReferenceEquals(e.StoredDetails.Source, e.Details) ? e.StoredDetails : _splitter.Of(e.Details);
             if (split.Shape != null)
             {
-                raw.sqlite3_bind_int64(s, i, NameId(split.Shape));
+                b.Int(i, NameId(split.Shape));
                 for (var k = 0; k < DetailsShape.Slots; k++)
                 {
                     var v = split.Values[k];
-                    if (v is long l) raw.sqlite3_bind_int64(s, i + 1 + k, l);
-                    else if (v is DetailsShape.Name n) raw.sqlite3_bind_int64(s, i + 1 + k, NameId(n.Text));
-                    else if (v is string t) raw.sqlite3_bind_text(s, i + 1 + k, t);
-                    else raw.sqlite3_bind_null(s, i + 1 + k);
+                    if (v is long l) b.Int(i + 1 + k, l);
+                    else if (v is DetailsShape.Name n) b.Int(i + 1 + k, NameId(n.Text));
+                    else if (v is string t) b.Text(i + 1 + k, t);
+                    else b.Null(i + 1 + k);
                 }
                 return;
             }
-            raw.sqlite3_bind_null(s, i);
-            if (e.Details == null) raw.sqlite3_bind_null(s, i + 1); else raw.sqlite3_bind_text(s, i + 1, e.Details);
-            for (var k = 2; k <= DetailsShape.Slots; k++) raw.sqlite3_bind_null(s, i + k);
+            b.Null(i);
+            if (e.Details == null) b.Null(i + 1); else b.Text(i + 1, e.Details);
+            for (var k = 2; k <= DetailsShape.Slots; k++) b.Null(i + k);
         }
 
         /// <summary>context_percent as exact hundredths in an integer when it round-trips (2 bytes instead of 8), else the real.</summary>
@@ -198,16 +219,61 @@ namespace MadfLog.Engine.Store
             return v.Value;
         }
 
-        private static void Context(sqlite3_stmt s, int i, double? v)
+        private static void Context(Binder b, int i, double? v)
         {
             var stored = StoredContext(v);
-            if (stored is long l) raw.sqlite3_bind_int64(s, i, l);
-            else if (stored is double d) raw.sqlite3_bind_double(s, i, d);
-            else raw.sqlite3_bind_null(s, i);
+            if (stored is long l) b.Int(i, l);
+            else if (stored is double d) b.Real(i, d);
+            else b.Null(i);
         }
 
-        private static void Int(sqlite3_stmt s, int i, long? v) { if (v.HasValue) raw.sqlite3_bind_int64(s, i, v.Value); else raw.sqlite3_bind_null(s, i); }
-        private static void Real(sqlite3_stmt s, int i, double? v) { if (v.HasValue) raw.sqlite3_bind_double(s, i, v.Value); else raw.sqlite3_bind_null(s, i); }
+        /// <summary>
+        /// Binds a statement's parameters, skipping values equal to what is already bound (SQLite keeps bindings across
+        /// resets): consecutive events share most of their types, names and nulls, and every bind is a native call.
+        /// </summary>
+        private sealed class Binder
+        {
+            private const byte Unbound = 0, IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4;
+            private readonly sqlite3_stmt _s;
+            private readonly byte[] _kind = new byte[32];
+            private readonly long[] _bits = new long[32];
+            private readonly string?[] _text = new string?[32];
+
+            public Binder(sqlite3_stmt s) { _s = s; }
+
+            public void Null(int i)
+            {
+                if (_kind[i] == IsNull) return;
+                raw.sqlite3_bind_null(_s, i);
+                _kind[i] = IsNull;
+            }
+
+            public void Int(int i, long v)
+            {
+                if (_kind[i] == IsInt && _bits[i] == v) return;
+                raw.sqlite3_bind_int64(_s, i, v);
+                _kind[i] = IsInt; _bits[i] = v;
+            }
+
+            public void Int(int i, long? v) { if (v.HasValue) Int(i, v.Value); else Null(i); }
+
+            public void Real(int i, double v)
+            {
+                var bits = BitConverter.DoubleToInt64Bits(v);
+                if (_kind[i] == IsReal && _bits[i] == bits) return;
+                raw.sqlite3_bind_double(_s, i, v);
+                _kind[i] = IsReal; _bits[i] = bits;
+            }
+
+            public void Real(int i, double? v) { if (v.HasValue) Real(i, v.Value); else Null(i); }
+
+            public void Text(int i, string v)
+            {
+                if (_kind[i] == IsText && ReferenceEquals(_text[i], v)) return;
+                raw.sqlite3_bind_text(_s, i, v);
+                _kind[i] = IsText; _text[i] = v;
+            }
+        }
 
         private void Step(sqlite3_stmt s)
         {
@@ -224,6 +290,7 @@ namespace MadfLog.Engine.Store
         }
 
         private sqlite3_stmt? _stored, _grow, _block;
+        private Binder? _growBinder;
 
         // A repeated Claude Code response line: keep the larger usage (and its details), report the growth for the summaries.
         private void GrowTokens(EventRow e)
@@ -244,10 +311,11 @@ namespace MadfLog.Engine.Store
             // No row: the event was moved to an archive; its key stays here so the archive keeps it.
             e.TokensGrowth = id != 0 && (e.TokensUsed ?? 0) > before ? (e.TokensUsed ?? 0) - before : 0;
             if (e.TokensGrowth == 0) return;
-            Int(_grow!, 1, e.TokensUsed);
-            Context(_grow!, 2, e.ContextPercent);
-            Details(_grow!, 3, e);
-            raw.sqlite3_bind_int64(_grow!, 8, id);
+            var b = _growBinder ??= new Binder(_grow!);
+            b.Int(1, e.TokensUsed);
+            Context(b, 2, e.ContextPercent);
+            Details(b, 3, e);
+            b.Int(8, id);
             Step(_grow!);
         }
 

@@ -1,0 +1,46 @@
+using System;
+using System.Collections.Generic;
+using System.Text;
+
+namespace MadfLog.Engine.Text
+{
+    /// <summary>
+    /// Decodes each distinct short UTF-8 text once: names, types, sessions and details shapes repeat on almost every
+    /// line, and a string per line for them is most of what an import would allocate. One instance per thread.
+    /// </summary>
+    public sealed class Utf8StringCache
+    {
+        private readonly Dictionary<long, string> _map = new Dictionary<long, string>();
+        private readonly int _maxLength;
+
+        public Utf8StringCache(int maxLength = 64) { _maxLength = maxLength; }
+
+        public string Get(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.Length > _maxLength) return Decode(utf8);
+            var key = StableHash.Hash(utf8) ^ utf8.Length;
+            if (_map.TryGetValue(key, out var s) && Same(s, utf8)) return s;
+            s = Decode(utf8);
+            if (_map.Count < 100_000) _map[key] = s;
+            return s;
+        }
+
+        private static unsafe string Decode(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.IsEmpty) return "";
+            fixed (byte* p = utf8) return Encoding.UTF8.GetString(p, utf8.Length);
+        }
+
+        private static bool Same(string s, ReadOnlySpan<byte> utf8)
+        {
+            // Short ASCII is the common case: compare without decoding.
+            if (s.Length != utf8.Length) return Decode(utf8) == s;
+            for (var i = 0; i < s.Length; i++)
+            {
+                if (s[i] >= 0x80) return Decode(utf8) == s;
+                if (s[i] != utf8[i]) return false;
+            }
+            return true;
+        }
+    }
+}

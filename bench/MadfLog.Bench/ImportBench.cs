@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -33,9 +34,18 @@ namespace MadfLog.Bench
             var before = Process.GetCurrentProcess().PeakWorkingSet64;
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var gcBefore = GC.CollectionCount(0);
+            using var threads = new ThreadCpu();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var gc0 = GC.CollectionCount(0);
+            var gc1 = GC.CollectionCount(1);
+            var gc2 = GC.CollectionCount(2);
+            var pauseBefore = GC.GetTotalPauseDuration();
+            var allocatedBefore = GC.GetTotalAllocatedBytes();
             var sw = Stopwatch.StartNew();
             var result = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });
             sw.Stop();
+            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            var perThread = threads.Stop();
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             var peak = Process.GetCurrentProcess().PeakWorkingSet64;
             var size = Rotation.DatabaseBytes(db);
@@ -94,5 +104,55 @@ namespace MadfLog.Bench
                 }
             }
         }
+    }
+
+    /// <summary>CPU seconds per thread while it runs, read from /proc (Linux only; empty elsewhere).</summary>
+    internal sealed class ThreadCpu : IDisposable
+    {
+        private readonly Dictionary<string, (string name, double seconds)> _last = new Dictionary<string, (string, double)>();
+        private readonly Dictionary<string, double> _start = new Dictionary<string, double>();
+        private readonly System.Threading.Timer? _timer;
+
+        public ThreadCpu()
+        {
+            if (!Directory.Exists("/proc/self/task")) return;
+            Sample(_start);
+            _timer = new System.Threading.Timer(_ => { lock (_last) Sample(null); }, null, 0, 50);
+        }
+
+        private void Sample(Dictionary<string, double>? into)
+        {
+            foreach (var dir in Directory.GetDirectories("/proc/self/task"))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var name = stat.Substring(stat.IndexOf('(') + 1, stat.LastIndexOf(')') - stat.IndexOf('(') - 1);
+                    var fields = stat.Substring(stat.LastIndexOf(')') + 2).Split(' ');
+                    var seconds = (double.Parse(fields[11]) + double.Parse(fields[12])) / 100.0; // utime + stime, in clock ticks
+                    var tid = Path.GetFileName(dir);
+                    if (into != null) into[tid] = seconds; else _last[tid] = (name, seconds);
+                }
+                catch (IOException) { } // the thread ended
+            }
+        }
+
+        public Dictionary<string, double> Stop()
+        {
+            _timer?.Dispose();
+            var result = new Dictionary<string, double>();
+            lock (_last)
+            {
+                Sample(null);
+                foreach (var kv in _last)
+                {
+                    var used = kv.Value.seconds - (_start.TryGetValue(kv.Key, out var s) ? s : 0);
+                    result[kv.Value.name] = (result.TryGetValue(kv.Value.name, out var n) ? n : 0) + used;
+                }
+            }
+            return result;
+        }
+
+        public void Dispose() => _timer?.Dispose();
     }
 }

@@ -15,7 +15,7 @@ namespace MadfLog.Engine.Import
         public string? Story { get; set; }
 
         /// <summary>Events per transaction: the unit of crash consistency and of memory use.</summary>
-        public int BatchSize { get; set; } = 20000;
+        public int BatchSize { get; set; } = 2000;
 
         /// <summary>At most this many events (and quarantined lines) per transaction when batches queue up.</summary>
         public int CommitEvents { get; set; } = 200_000;

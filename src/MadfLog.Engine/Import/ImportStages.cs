@@ -29,15 +29,18 @@ namespace MadfLog.Engine.Import
         /// <summary>
         /// Writes events the one way that keeps derived data right: stages before, the insert, stages after, in the
         /// caller's transaction. Returns how many rows were new. (The importer prepares on its own thread: prepare false;
-        /// and writes several batches per transaction: flush false, then <see cref="BeforeCommit"/> once.)
+        /// and writes several batches per transaction: flush false, then <see cref="BeforeCommit"/> once, with one writer
+        /// for the transaction so its statements and name ids are reused.)
         /// </summary>
-        public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, bool prepare = true, bool flush = true)
+        public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, bool prepare = true, bool flush = true,
+            Store.EventWriter? writer = null)
         {
             stages ??= Create();
             if (prepare) foreach (var stage in stages) stage.Prepare(rows);
             foreach (var stage in stages) stage.BeforeWrite(rows, c, tx);
             int inserted;
-            using (var writer = new Store.EventWriter(c, tx)) inserted = writer.Write(rows);
+            if (writer != null) inserted = writer.Write(rows);
+            else using (var own = new Store.EventWriter(c, tx)) inserted = own.Write(rows);
             foreach (var stage in stages) stage.AfterWrite(rows, c, tx);
             if (flush) BeforeCommit(stages, c, tx);
             return inserted;

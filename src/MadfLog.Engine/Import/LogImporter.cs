@@ -99,7 +99,7 @@ namespace MadfLog.Engine.Import
                 catch (OperationCanceledException) { }
                 catch (Exception ex) { readerFailure = ex; }
                 finally { parsed.CompleteAdding(); readerClock.Stop(); }
-            }) { IsBackground = true, Name = "MadfLog import reader" };
+            }) { IsBackground = true, Name = "MadfLog reader" };
             var preparer = new Thread(() =>
             {
                 try
@@ -115,35 +115,44 @@ namespace MadfLog.Engine.Import
                 catch (OperationCanceledException) { }
                 catch (Exception ex) { readerFailure ??= ex; }
                 finally { queue.CompleteAdding(); }
-            }) { IsBackground = true, Name = "MadfLog import preparer" };
+            }) { IsBackground = true, Name = "MadfLog prepare" };
             reader.Start();
             preparer.Start();
 
             SqliteTransaction? tx = null;
+            EventWriter? writer = null; // one per transaction: its statements and name ids last as long as the transaction
             try
             {
                 long eventsSoFar = 0;
                 var uncommitted = 0;
+                var sinceCommit = Stopwatch.StartNew();
                 foreach (var batch in queue.GetConsumingEnumerable())
                 {
                     _options.Cancellation.ThrowIfCancellationRequested();
                     writeClock.Start();
                     var file = batch.File;
-                    tx ??= connection.BeginTransaction();
+                    if (tx == null)
+                    {
+                        tx = connection.BeginTransaction();
+                        writer = new EventWriter(connection, tx);
+                    }
                     batch.Cursor.Save(connection, tx);
                     if (batch.Events.Count > 0)
                     {
-                        var inserted = ImportStages.Write(connection, tx, batch.Events, stages, prepare: false, flush: false);
+                        var inserted = ImportStages.Write(connection, tx, batch.Events, stages, prepare: false, flush: false, writer: writer);
                         file.Imported += inserted;
                         file.Duplicates += batch.Events.Count - inserted;
                     }
                     foreach (var q in batch.Quarantine) q.Save(connection, tx);
                     uncommitted += batch.Events.Count + batch.Quarantine.Count;
-                    // Commit when the reader has nothing ready (a trickle is durable at once) or every CommitEvents: while the
-                    // writer is behind, several batches share a transaction and the summaries are upserted once for them all.
-                    if (queue.Count == 0 || uncommitted >= _options.CommitEvents)
+                    // Commit every CommitEvents events, and when the reader has nothing ready once a second has passed (a slow
+                    // trickle is durable soon): batches share a transaction and the summaries are upserted once for them all.
+                    if (uncommitted >= _options.CommitEvents || queue.Count == 0 && sinceCommit.ElapsedMilliseconds >= 1000)
                     {
+                        sinceCommit.Restart();
                         ImportStages.BeforeCommit(stages, connection, tx);
+                        writer!.Dispose();
+                        writer = null;
                         tx.Commit();
                         tx.Dispose();
                         tx = null;
@@ -167,6 +176,8 @@ namespace MadfLog.Engine.Import
                 if (tx != null)
                 {
                     ImportStages.BeforeCommit(stages, connection, tx);
+                    writer!.Dispose();
+                    writer = null;
                     tx.Commit();
                     tx.Dispose();
                     tx = null;
@@ -174,6 +185,7 @@ namespace MadfLog.Engine.Import
             }
             catch
             {
+                writer?.Dispose();
                 tx?.Dispose(); // rolls back the batches since the last commit; their cursors roll back with them
                 stop.Cancel();
                 // Drain so no thread stays blocked on a full queue.

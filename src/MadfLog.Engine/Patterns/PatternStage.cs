@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Events;
+using MadfLog.Engine.Store;
 using MadfLog.Engine.Import;
 using Microsoft.Data.Sqlite;
 
@@ -54,19 +55,38 @@ namespace MadfLog.Engine.Patterns
             PatternStore.Save(connection, transaction, miner, _examples);
         }
 
-        public void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction) { }
+        // Per pattern: events written, first and last time, since the last commit (written once per transaction).
+        private readonly Dictionary<long, long[]> _stats = new Dictionary<long, long[]>();
 
         public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
         {
-            var stats = batch.Where(e => e.Id != 0 && e.PatternId.HasValue)
-                .GroupBy(e => e.PatternId!.Value)
-                .Select(g => new { id = g.Key, n = g.Count(), first = g.Min(e => e.Timestamp), last = g.Max(e => e.Timestamp) });
-            foreach (var s in stats)
-                connection.Execute(
-                    @"UPDATE patterns SET event_count = event_count + @n,
-                        first_seen = CASE WHEN first_seen IS NULL OR first_seen > @first THEN @first ELSE first_seen END,
-                        last_seen = CASE WHEN last_seen IS NULL OR last_seen < @last THEN @last ELSE last_seen END
-                      WHERE id = @id", s, transaction);
+            foreach (var e in batch)
+            {
+                if (e.Id == 0 || !e.PatternId.HasValue) continue;
+                if (!_stats.TryGetValue(e.PatternId.Value, out var s)) _stats[e.PatternId.Value] = s = new[] { 0, long.MaxValue, long.MinValue };
+                s[0]++;
+                s[1] = Math.Min(s[1], e.Timestamp);
+                s[2] = Math.Max(s[2], e.Timestamp);
+            }
+        }
+
+        public void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            if (_stats.Count == 0) return;
+            // A pattern counted earlier in the transaction may have merged since: its events count for the survivor.
+            var merged = new Dictionary<long, long[]>();
+            foreach (var kv in _stats)
+            {
+                var id = _miner?.Find(kv.Key)?.Id ?? kv.Key;
+                if (!merged.TryGetValue(id, out var m)) { merged[id] = kv.Value; continue; }
+                m[0] += kv.Value[0]; m[1] = Math.Min(m[1], kv.Value[1]); m[2] = Math.Max(m[2], kv.Value[2]);
+            }
+            PreparedBatch.Run(connection, transaction,
+                @"UPDATE patterns SET event_count = event_count + $2,
+                    first_seen = CASE WHEN first_seen IS NULL OR first_seen > $3 THEN $3 ELSE first_seen END,
+                    last_seen = CASE WHEN last_seen IS NULL OR last_seen < $4 THEN $4 ELSE last_seen END
+                  WHERE id = $1", merged.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2] }));
+            _stats.Clear();
         }
     }
 

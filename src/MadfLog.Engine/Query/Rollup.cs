@@ -1,10 +1,12 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
 using Dapper;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
+using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Query
@@ -30,132 +32,224 @@ namespace MadfLog.Engine.Query
             foreach (var e in batch)
                 if (e.Step == null && e.Details != null && (e.EventType == "tool_call" || e.EventType == "step"))
                     e.Step = StepOf(e.Details, e.EventType == "tool_call" ? "tool" : "step");
+            // Most events will get no pattern id and are not growing responses: summarise them here, off the writer
+            // thread. The writer adds the rest and takes back the ones that turn out to be duplicates (their original
+            // was counted with the same values, so only counts and sums need undoing).
+            var partial = new Summaries();
+            foreach (var e in batch)
+                if (Presummarised(e)) partial.Add(e, 1);
+            _prepared[batch] = partial;
         }
+
+        private static bool Presummarised(EventRow e) => e.MessageTokens == null && !e.KeepLargestTokens && !e.PatternId.HasValue;
 
         public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
 
+        // Batches prepared on the preparing thread, waiting for the writer.
+        private readonly ConcurrentDictionary<List<EventRow>, Summaries> _prepared = new ConcurrentDictionary<List<EventRow>, Summaries>();
+
         // Summaries of the rows written since the last flush: kept in memory across the batches of one transaction and
         // written once before it commits (BeforeCommit), so a transaction of many batches upserts each summary row once.
-        private readonly Dictionary<(string, string, string, string, string, long, int), long[]> groups = new Dictionary<(string, string, string, string, string, long, int), long[]>();
-        private readonly Dictionary<string, long[]> stories = new Dictionary<string, long[]>();
-        private readonly HashSet<(string, string)> storyAgents = new HashSet<(string, string)>();
-        private readonly HashSet<(long, string)> patternStories = new HashSet<(long, string)>();
-        private readonly Dictionary<long, long[]> weeks = new Dictionary<long, long[]>();
-        private readonly Dictionary<(string, string), (string? story, double max, long[] n)> sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
-        private readonly Dictionary<(string, string, string, long), long> human = new Dictionary<(string, string, string, long), long>();
-        private readonly Dictionary<(string, int), long> agentHist = new Dictionary<(string, int), long>();
-        private readonly Dictionary<(string, string, int), long> stepHist = new Dictionary<(string, string, int), long>();
-        private readonly Dictionary<long, (long ts, string story)> firsts = new Dictionary<long, (long ts, string story)>();
+        private readonly Summaries _pending = new Summaries();
 
         public void AfterWrite(List<EventRow> batch, SqliteConnection c, SqliteTransaction tx)
         {
+            _prepared.TryRemove(batch, out var partial);
+            if (partial != null) _pending.Merge(partial);
             foreach (var e in batch)
             {
-                if (e.Id == 0 && e.TokensGrowth > 0)
+                if (partial != null && Presummarised(e))
                 {
-                    // A response seen again with its final usage: only its tokens grow (its first line may be in this batch).
-                    var gk = (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, StepName(e), e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
-                    if (!groups.TryGetValue(gk, out var gg)) groups[gk] = gg = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
-                    gg[2] += e.TokensGrowth;
-                    if (e.StoryId != null)
-                    {
-                        if (!stories.TryGetValue(e.StoryId, out var sg)) stories[e.StoryId] = sg = new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
-                        sg[3] += e.TokensGrowth;
-                    }
-                    var wg = WeekOf(e.Timestamp);
-                    if (!weeks.TryGetValue(wg, out var wkg)) weeks[wg] = wkg = new long[5];
-                    wkg[3] += e.TokensGrowth;
+                    if (e.Id == 0) _pending.Add(e, -1); // a duplicate: counted in Prepare, not written
                     continue;
                 }
-                if (e.Id == 0) continue; // a duplicate: not written, not counted
+                if (e.Id == 0 && e.TokensGrowth > 0) _pending.AddGrowth(e);
+                else if (e.Id != 0) _pending.Add(e, 1); // (a duplicate: not written, not counted)
+            }
+        }
+
+        /// <summary>Summary rows in memory, keyed as the tables are.</summary>
+        private sealed class Summaries
+        {
+            public readonly Dictionary<(string, string, string, string, string, long, int), long[]> groups = new Dictionary<(string, string, string, string, string, long, int), long[]>();
+            public readonly Dictionary<string, long[]> stories = new Dictionary<string, long[]>();
+            public readonly HashSet<(string, string)> storyAgents = new HashSet<(string, string)>();
+            public readonly HashSet<(long, string)> patternStories = new HashSet<(long, string)>();
+            public readonly Dictionary<long, long[]> weeks = new Dictionary<long, long[]>();
+            public readonly Dictionary<(string, string), (string? story, double max, long[] n)> sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
+            public readonly Dictionary<(string, string, string, long), long> human = new Dictionary<(string, string, string, long), long>();
+            public readonly Dictionary<(string, int), long> agentHist = new Dictionary<(string, int), long>();
+            public readonly Dictionary<(string, string, int), long> stepHist = new Dictionary<(string, string, int), long>();
+            public readonly Dictionary<long, (long ts, string story)> firsts = new Dictionary<long, (long ts, string story)>();
+
+            private static long[] NewGroup() => new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+            private static long[] NewStory() => new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+
+            /// <summary>A response seen again with its final usage: only its tokens grow (its first line may be in this batch).</summary>
+            public void AddGrowth(EventRow e)
+            {
+                var gk = (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, StepName(e), e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+                if (!groups.TryGetValue(gk, out var gg)) groups[gk] = gg = NewGroup();
+                gg[2] += e.TokensGrowth;
+                if (e.StoryId != null)
+                {
+                    if (!stories.TryGetValue(e.StoryId, out var sg)) stories[e.StoryId] = sg = NewStory();
+                    sg[3] += e.TokensGrowth;
+                }
+                var wg = WeekOf(e.Timestamp);
+                if (!weeks.TryGetValue(wg, out var wkg)) weeks[wg] = wkg = new long[5];
+                wkg[3] += e.TokensGrowth;
+            }
+
+            /// <summary>
+            /// Counts an event in (sign 1) or takes a duplicate back out (sign -1: counts and sums only; its first/last
+            /// times, maximum context and membership are those of the original, already counted).
+            /// </summary>
+            public void Add(EventRow e, int sign)
+            {
+                var add = sign > 0;
                 var step = StepName(e);
                 var week = WeekOf(e.Timestamp);
                 if (!weeks.TryGetValue(week, out var wk)) weeks[week] = wk = new long[5];
                 var isError = e.Success == false && e.Category != "cascade";
-                wk[0]++;
-                if (isError) { wk[1]++; if (e.PatternId.HasValue) wk[2]++; }
-                wk[3] += e.TokensUsed ?? 0;
-                if (e.EventType == "human_interaction") wk[4]++;
-                if (e.EventType == "human_interaction") Add(human, (e.Category, e.AgentName ?? "", e.StoryId ?? "", e.PatternId ?? 0));
+                wk[0] += sign;
+                if (isError) { wk[1] += sign; if (e.PatternId.HasValue) wk[2] += sign; }
+                wk[3] += sign * (e.TokensUsed ?? 0);
+                if (e.EventType == "human_interaction")
+                {
+                    wk[4] += sign;
+                    Add(human, (e.Category, e.AgentName ?? "", e.StoryId ?? "", e.PatternId ?? 0), sign);
+                }
                 if (e.SessionId != null && e.ContextPercent.HasValue)
                 {
                     var sk = (e.SessionId, e.AgentName ?? "");
                     if (!sessions.TryGetValue(sk, out var sv)) sv = (e.StoryId, 0, new long[5]);
                     var hot = e.ContextPercent.Value > 80;
-                    sv.n[0]++;
-                    sv.n[hot ? 1 : 3]++;
-                    if (isError) sv.n[hot ? 2 : 4]++;
-                    sessions[sk] = (string.CompareOrdinal(e.StoryId, sv.story) > 0 ? e.StoryId : sv.story, Math.Max(sv.max, e.ContextPercent.Value), sv.n);
+                    sv.n[0] += sign;
+                    sv.n[hot ? 1 : 3] += sign;
+                    if (isError) sv.n[hot ? 2 : 4] += sign;
+                    sessions[sk] = add ? (string.CompareOrdinal(e.StoryId, sv.story) > 0 ? e.StoryId : sv.story, Math.Max(sv.max, e.ContextPercent.Value), sv.n) : sv;
                 }
                 if (e.StoryId != null)
                 {
-                    if (!stories.TryGetValue(e.StoryId, out var st)) stories[e.StoryId] = st = new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
-                    st[0]++;
-                    if (isError) { st[1]++; if (e.PatternId.HasValue) st[2]++; }
-                    st[3] += e.TokensUsed ?? 0;
-                    if (e.EventType == "human_interaction") st[4]++;
-                    st[5] = Math.Min(st[5], e.Timestamp);
-                    st[6] = Math.Max(st[6], e.Timestamp);
-                    if (e.AgentName != null) storyAgents.Add((e.StoryId, e.AgentName));
-                    if (isError && e.PatternId.HasValue) patternStories.Add((e.PatternId.Value, e.StoryId));
+                    if (!stories.TryGetValue(e.StoryId, out var st)) stories[e.StoryId] = st = NewStory();
+                    st[0] += sign;
+                    if (isError) { st[1] += sign; if (e.PatternId.HasValue) st[2] += sign; }
+                    st[3] += sign * (e.TokensUsed ?? 0);
+                    if (e.EventType == "human_interaction") st[4] += sign;
+                    if (add)
+                    {
+                        st[5] = Math.Min(st[5], e.Timestamp);
+                        st[6] = Math.Max(st[6], e.Timestamp);
+                        if (e.AgentName != null) storyAgents.Add((e.StoryId, e.AgentName));
+                        if (isError && e.PatternId.HasValue) patternStories.Add((e.PatternId.Value, e.StoryId));
+                    }
                 }
                 var key = (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
-                if (!groups.TryGetValue(key, out var g)) groups[key] = g = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
-                g[7] = Math.Min(g[7], e.Timestamp);
-                g[8] = Math.Max(g[8], e.Timestamp);
-                g[0]++;
-                if (e.DurationMs.HasValue) g[6]++;
-                g[1] += e.DurationMs ?? 0;
-                g[2] += e.TokensUsed ?? 0;
-                if (e.ContextPercent.HasValue) { g[3]++; if (e.ContextPercent.Value > 80) g[4]++; }
-                g[5] += (e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0);
+                if (!groups.TryGetValue(key, out var g)) groups[key] = g = NewGroup();
+                if (add)
+                {
+                    g[7] = Math.Min(g[7], e.Timestamp);
+                    g[8] = Math.Max(g[8], e.Timestamp);
+                }
+                g[0] += sign;
+                if (e.DurationMs.HasValue) g[6] += sign;
+                g[1] += sign * (e.DurationMs ?? 0);
+                g[2] += sign * (e.TokensUsed ?? 0);
+                if (e.ContextPercent.HasValue) { g[3] += sign; if (e.ContextPercent.Value > 80) g[4] += sign; }
+                g[5] += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
                 if (e.DurationMs.HasValue)
                 {
                     var b = Bucket(e.DurationMs.Value);
-                    Add(agentHist, (e.AgentName ?? "", b));
-                    Add(stepHist, (Kind(e.EventType), step, b));
+                    Add(agentHist, (e.AgentName ?? "", b), sign);
+                    Add(stepHist, (Kind(e.EventType), step, b), sign);
                 }
-                if (e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
+                if (add && e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
                     firsts[e.PatternId.Value] = (e.Timestamp, e.StoryId ?? "");
             }
+
+            /// <summary>Adds another set of summaries (a batch summarised in Prepare) into this one.</summary>
+            public void Merge(Summaries o)
+            {
+                foreach (var kv in o.groups)
+                {
+                    if (!groups.TryGetValue(kv.Key, out var g)) { groups[kv.Key] = kv.Value; continue; }
+                    for (var i = 0; i < 7; i++) g[i] += kv.Value[i];
+                    g[7] = Math.Min(g[7], kv.Value[7]);
+                    g[8] = Math.Max(g[8], kv.Value[8]);
+                }
+                foreach (var kv in o.stories)
+                {
+                    if (!stories.TryGetValue(kv.Key, out var st)) { stories[kv.Key] = kv.Value; continue; }
+                    for (var i = 0; i < 5; i++) st[i] += kv.Value[i];
+                    st[5] = Math.Min(st[5], kv.Value[5]);
+                    st[6] = Math.Max(st[6], kv.Value[6]);
+                }
+                storyAgents.UnionWith(o.storyAgents);
+                patternStories.UnionWith(o.patternStories);
+                foreach (var kv in o.weeks)
+                {
+                    if (!weeks.TryGetValue(kv.Key, out var wk)) { weeks[kv.Key] = kv.Value; continue; }
+                    for (var i = 0; i < 5; i++) wk[i] += kv.Value[i];
+                }
+                foreach (var kv in o.sessions)
+                {
+                    if (!sessions.TryGetValue(kv.Key, out var sv)) { sessions[kv.Key] = kv.Value; continue; }
+                    for (var i = 0; i < 5; i++) sv.n[i] += kv.Value.n[i];
+                    sessions[kv.Key] = (string.CompareOrdinal(kv.Value.story, sv.story) > 0 ? kv.Value.story : sv.story, Math.Max(sv.max, kv.Value.max), sv.n);
+                }
+                foreach (var kv in o.human) Add(human, kv.Key, kv.Value);
+                foreach (var kv in o.agentHist) Add(agentHist, kv.Key, kv.Value);
+                foreach (var kv in o.stepHist) Add(stepHist, kv.Key, kv.Value);
+                foreach (var kv in o.firsts)
+                    if (!firsts.TryGetValue(kv.Key, out var f) || kv.Value.ts < f.ts) firsts[kv.Key] = kv.Value;
+            }
+
+            public void Clear()
+            {
+                groups.Clear(); stories.Clear(); storyAgents.Clear(); patternStories.Clear(); weeks.Clear(); sessions.Clear();
+                human.Clear(); agentHist.Clear(); stepHist.Clear(); firsts.Clear();
+            }
+
+            private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
         }
 
         public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
         {
+            var p = _pending;
             ResolveMergedPatterns(c, tx);
-            Upsert(c, tx, @"INSERT INTO event_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            PreparedBatch.Run(c, tx, @"INSERT INTO event_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-                groups.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Key.Item5, kv.Key.Item6, kv.Key.Item7,
+                p.groups.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Key.Item5, kv.Key.Item6, kv.Key.Item7,
                     kv.Value[0], kv.Value[6], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[7], kv.Value[8] }));
             // Keys are built here, once per histogram cell, not once per event.
-            Upsert(c, tx, "INSERT INTO duration_hist VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                agentHist.Select(kv => new object?[] { "agent", kv.Key.Item1, kv.Key.Item2, kv.Value })
-                    .Concat(stepHist.Select(kv => new object?[] { "step", kv.Key.Item1 + ":" + kv.Key.Item2, kv.Key.Item3, kv.Value })));
-            Upsert(c, tx, @"INSERT INTO story_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            PreparedBatch.Run(c, tx, "INSERT INTO duration_hist VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                p.agentHist.Select(kv => new object?[] { "agent", kv.Key.Item1, kv.Key.Item2, kv.Value })
+                    .Concat(p.stepHist.Select(kv => new object?[] { "step", kv.Key.Item1 + ":" + kv.Key.Item2, kv.Key.Item3, kv.Value })));
+            PreparedBatch.Run(c, tx, @"INSERT INTO story_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
                                 tokens = tokens + excluded.tokens, human = human + excluded.human, first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-                stories.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
-            Upsert(c, tx, "INSERT OR IGNORE INTO story_agents VALUES ($1, $2)", storyAgents.Select(k => new object?[] { k.Item1, k.Item2 }));
-            Upsert(c, tx, "INSERT OR IGNORE INTO pattern_stories VALUES ($1, $2)", patternStories.Select(k => new object?[] { k.Item1, k.Item2 }));
-            Upsert(c, tx, @"INSERT INTO session_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                p.stories.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
+            PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO story_agents VALUES ($1, $2)", p.storyAgents.Select(k => new object?[] { k.Item1, k.Item2 }));
+            PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO pattern_stories VALUES ($1, $2)", p.patternStories.Select(k => new object?[] { k.Item1, k.Item2 }));
+            PreparedBatch.Run(c, tx, @"INSERT INTO session_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                             ON CONFLICT DO UPDATE SET story_id = max(coalesce(story_id, ''), coalesce(excluded.story_id, '')), events = events + excluded.events,
                                 max_context = max(max_context, excluded.max_context), ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors,
                                 ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
-                sessions.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Value.story, kv.Value.n[0], kv.Value.max, kv.Value.n[1], kv.Value.n[2], kv.Value.n[3], kv.Value.n[4] }));
-            Upsert(c, tx, "INSERT INTO human_rollup VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                human.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Value }));
-            Upsert(c, tx, "INSERT INTO human_groups VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                human.GroupBy(kv => (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3)).Select(g => new object?[] { g.Key.Item1, g.Key.Item2, g.Key.Item3, g.Sum(kv => kv.Value) }));
-            Upsert(c, tx, @"INSERT INTO week_rollup VALUES ($1, $2, $3, $4, $5, $6)
+                p.sessions.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Value.story, kv.Value.n[0], kv.Value.max, kv.Value.n[1], kv.Value.n[2], kv.Value.n[3], kv.Value.n[4] }));
+            PreparedBatch.Run(c, tx, "INSERT INTO human_rollup VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                p.human.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Value }));
+            PreparedBatch.Run(c, tx, "INSERT INTO human_groups VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                p.human.GroupBy(kv => (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3)).Select(g => new object?[] { g.Key.Item1, g.Key.Item2, g.Key.Item3, g.Sum(kv => kv.Value) }));
+            PreparedBatch.Run(c, tx, @"INSERT INTO week_rollup VALUES ($1, $2, $3, $4, $5, $6)
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
                                 tokens = tokens + excluded.tokens, human = human + excluded.human",
-                weeks.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4] }));
-            Upsert(c, tx, "UPDATE patterns SET first_story = $2 WHERE id = $1 AND first_seen = $3",
-                firsts.Select(kv => new object?[] { kv.Key, kv.Value.story, kv.Value.ts }));
-            groups.Clear(); stories.Clear(); storyAgents.Clear(); patternStories.Clear(); weeks.Clear(); sessions.Clear();
-            human.Clear(); agentHist.Clear(); stepHist.Clear(); firsts.Clear();
+                p.weeks.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4] }));
+            PreparedBatch.Run(c, tx, "UPDATE patterns SET first_story = $2 WHERE id = $1 AND first_seen = $3",
+                p.firsts.Select(kv => new object?[] { kv.Key, kv.Value.story, kv.Value.ts }));
+            p.Clear();
         }
 
         /// <summary>
@@ -164,57 +258,38 @@ namespace MadfLog.Engine.Query
         /// </summary>
         private void ResolveMergedPatterns(SqliteConnection c, SqliteTransaction tx)
         {
-            var ids = new HashSet<long>(groups.Keys.Select(k => k.Item6).Concat(human.Keys.Select(k => k.Item4)).Concat(patternStories.Select(k => k.Item1)).Concat(firsts.Keys));
+            var p = _pending;
+            var ids = new HashSet<long>(p.groups.Keys.Select(k => k.Item6).Concat(p.human.Keys.Select(k => k.Item4)).Concat(p.patternStories.Select(k => k.Item1)).Concat(p.firsts.Keys));
             ids.Remove(0);
             if (ids.Count == 0) return;
             var mergedInto = c.Query<(long id, long into)>("SELECT id, merged_into FROM patterns WHERE merged_into IS NOT NULL", transaction: tx).ToDictionary(r => r.id, r => r.into);
             if (!ids.Any(mergedInto.ContainsKey)) return;
             long Survivor(long id) { while (mergedInto.TryGetValue(id, out var next) && next != id) id = next; return id; }
-            foreach (var kv in groups.Where(kv => mergedInto.ContainsKey(kv.Key.Item6)).ToList())
+            foreach (var kv in p.groups.Where(kv => mergedInto.ContainsKey(kv.Key.Item6)).ToList())
             {
-                groups.Remove(kv.Key);
+                p.groups.Remove(kv.Key);
                 var key = (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Key.Item5, Survivor(kv.Key.Item6), kv.Key.Item7);
-                if (!groups.TryGetValue(key, out var g)) { groups[key] = kv.Value; continue; }
+                if (!p.groups.TryGetValue(key, out var g)) { p.groups[key] = kv.Value; continue; }
                 for (var i = 0; i < 7; i++) g[i] += kv.Value[i];
                 g[7] = Math.Min(g[7], kv.Value[7]);
                 g[8] = Math.Max(g[8], kv.Value[8]);
             }
-            foreach (var kv in human.Where(kv => mergedInto.ContainsKey(kv.Key.Item4)).ToList())
+            foreach (var kv in p.human.Where(kv => mergedInto.ContainsKey(kv.Key.Item4)).ToList())
             {
-                human.Remove(kv.Key);
+                p.human.Remove(kv.Key);
                 var key = (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, Survivor(kv.Key.Item4));
-                human[key] = (human.TryGetValue(key, out var n) ? n : 0) + kv.Value;
+                p.human[key] = (p.human.TryGetValue(key, out var n) ? n : 0) + kv.Value;
             }
-            foreach (var k in patternStories.Where(k => mergedInto.ContainsKey(k.Item1)).ToList())
+            foreach (var k in p.patternStories.Where(k => mergedInto.ContainsKey(k.Item1)).ToList())
             {
-                patternStories.Remove(k);
-                patternStories.Add((Survivor(k.Item1), k.Item2));
+                p.patternStories.Remove(k);
+                p.patternStories.Add((Survivor(k.Item1), k.Item2));
             }
-            foreach (var kv in firsts.Where(kv => mergedInto.ContainsKey(kv.Key)).ToList())
+            foreach (var kv in p.firsts.Where(kv => mergedInto.ContainsKey(kv.Key)).ToList())
             {
-                firsts.Remove(kv.Key);
+                p.firsts.Remove(kv.Key);
                 var into = Survivor(kv.Key);
-                if (!firsts.TryGetValue(into, out var f) || kv.Value.ts < f.ts) firsts[into] = kv.Value;
-            }
-        }
-
-        /// <summary>Runs one prepared statement ($1..$n) for every row: a flush writes thousands of summary rows.</summary>
-        private static void Upsert(SqliteConnection c, SqliteTransaction tx, string sql, IEnumerable<object?[]> rows)
-        {
-            using var cmd = c.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = sql;
-            SqliteParameter[]? ps = null;
-            foreach (var row in rows)
-            {
-                if (ps == null)
-                {
-                    ps = new SqliteParameter[row.Length];
-                    for (var i = 0; i < row.Length; i++) ps[i] = cmd.Parameters.Add(new SqliteParameter("$" + (i + 1), null));
-                    cmd.Prepare();
-                }
-                for (var i = 0; i < row.Length; i++) ps[i].Value = row[i] ?? DBNull.Value;
-                cmd.ExecuteNonQuery();
+                if (!p.firsts.TryGetValue(into, out var f) || kv.Value.ts < f.ts) p.firsts[into] = kv.Value;
             }
         }
 
@@ -234,8 +309,6 @@ namespace MadfLog.Engine.Query
                 new { from, into }, tx);
             c.Execute("DELETE FROM event_rollup WHERE pattern_id = @from", new { from }, tx);
         }
-
-        private static void Add<T>(Dictionary<T, long> d, T key) where T : notnull => d[key] = d.TryGetValue(key, out var n) ? n + 1 : 1;
 
         internal static string Kind(string eventType) => eventType == "tool_call" ? "tool" : eventType == "step" ? "step" : "event";
 

@@ -180,10 +180,16 @@ namespace MadfLog.Engine.Store
             return id;
         }
 
+        // Consecutive events usually repeat a column's text as the very same string (the parser decodes each once):
+        // then the id is already bound.
+        private readonly string?[] _lastName = new string?[32];
+
         private void Name(Binder b, int i, string? v)
         {
-            if (v == null) b.Null(i);
-            else b.Int(i, NameId(v));
+            if (v == null) { b.Null(i); _lastName[i] = null; return; }
+            if (ReferenceEquals(_lastName[i], v)) return;
+            b.Int(i, NameId(v));
+            _lastName[i] = v;
         }
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();

@@ -32,8 +32,6 @@ namespace MadfLog.Bench
 
             GC.Collect();
             var before = Process.GetCurrentProcess().PeakWorkingSet64;
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var gcBefore = GC.CollectionCount(0);
             using var threads = new ThreadCpu();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var gc0 = GC.CollectionCount(0);
@@ -46,13 +44,16 @@ namespace MadfLog.Bench
             sw.Stop();
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             var perThread = threads.Stop();
-            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             var peak = Process.GetCurrentProcess().PeakWorkingSet64;
             var size = Rotation.DatabaseBytes(db);
             Console.WriteLine($"{"tool",-22} {"events",10} {"seconds",8} {"events/s",10} {"peak MB",8} {"db MB",7} {"bytes/event",11}");
             Console.WriteLine($"{"MadfLog Import",-22} {result.Imported,10:N0} {sw.Elapsed.TotalSeconds,8:F2} {result.Imported / sw.Elapsed.TotalSeconds,10:N0} {peak / 1048576.0,8:F0} {size / 1048576.0,7:F0} {(double)size / Math.Max(1, result.Imported),11:F0}");
             Console.WriteLine($"  (process peak working set before the import: {before / 1048576.0:F0} MB; includes secret redaction, pattern mining, the dedup key, pattern index, time blocks and the summaries)");
-            Console.WriteLine($"  (CPU {cpu:F2} s = {cpu / sw.Elapsed.TotalSeconds:F2} cores busy of {Environment.ProcessorCount}; {GC.CollectionCount(0) - gcBefore} gen0 collections; busy: read {result.ReadSeconds:F2} s, prepare {result.PrepareSeconds:F2} s, write {result.WriteSeconds:F2} s)");
+            Console.WriteLine($"  (CPU {cpu:F2} s = {cpu / sw.Elapsed.TotalSeconds:F2} cores busy of {Environment.ProcessorCount}; GC: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2} gen0/1/2, " +
+                $"{(GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds:F2} s paused, {(GC.GetTotalAllocatedBytes() - allocatedBefore) / 1048576.0:F0} MB allocated; " +
+                $"busy: read {result.ReadSeconds:F2} s, prepare {result.PrepareSeconds:F2} s, write {result.WriteSeconds:F2} s)");
+            if (perThread.Count > 0)
+                Console.WriteLine("  (CPU by thread: " + string.Join(", ", perThread.Where(t => t.Value >= 0.05).OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2} s")) + ")");
 
             var again = Stopwatch.StartNew();
             var second = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });

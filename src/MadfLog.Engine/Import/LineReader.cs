@@ -1,3 +1,5 @@
+using MadfLog.Engine.Text;
+using System.Runtime.CompilerServices;
 using System;
 using System.IO;
 
@@ -33,6 +35,7 @@ namespace MadfLog.Engine.Import
         /// <paramref name="terminated"/> is false for a trailing line that had no newline.
         /// <paramref name="tooLong"/> is set when a line exceeded the limit; its bytes were skipped up to the next newline.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         public bool TryReadLine(out ArraySegment<byte> line, out long lineOffset, out bool terminated, out bool tooLong)
         {
             tooLong = false;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
@@ -6,7 +7,6 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using System.Text;
-using System.Runtime;
 using System.Threading;
 using Dapper;
 using MadfLog.Engine.Events;
@@ -55,16 +55,7 @@ namespace MadfLog.Engine.Import
             return plan;
         }
 
-        public ImportResult Import(IEnumerable<string> paths)
-        {
-            // Batches live across three threads, so most of what an import allocates survives a gen0 collection; the
-            // background (concurrent) collector then makes every thread wait. A bulk import wants throughput: run the
-            // collector non-concurrently for its duration and put the caller's mode back after.
-            var latency = GCSettings.LatencyMode;
-            if (latency == GCLatencyMode.Interactive) GCSettings.LatencyMode = GCLatencyMode.Batch;
-            try { return ImportFiles(paths); }
-            finally { if (latency == GCLatencyMode.Interactive) GCSettings.LatencyMode = latency; }
-        }
+        public ImportResult Import(IEnumerable<string> paths) => ImportFiles(paths);
 
         private ImportResult ImportFiles(IEnumerable<string> paths)
         {
@@ -238,6 +229,7 @@ namespace MadfLog.Engine.Import
             finally { _readerBlocked.Stop(); }
         }
 
+        [MethodImpl(Hot.Path)]
         private void ReadFile(string path, int index, int count, FileCursors cursors, BlockingCollection<Batch> queue, CancellationToken token)
         {
             var fileResult = new FileImportResult { Path = path };

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System;
 using System.Buffers;
 using System.Collections.Generic;
@@ -57,6 +58,7 @@ namespace MadfLog.Engine.Import
         }
 
         /// <summary>Maps "event_type", "eventType", "EventType" to one field: lower-case, underscores dropped.</summary>
+        [MethodImpl(Hot.Path)]
         internal static Field Lookup(ReadOnlySpan<byte> name)
         {
             if (name.Length > 48) return Field.Unknown;
@@ -79,13 +81,19 @@ namespace MadfLog.Engine.Import
         {
             private readonly string? _story;
             private readonly List<KeyValuePair<string, byte[]>> _unknown = new List<KeyValuePair<string, byte[]>>();
-            private readonly Utf8StringCache _strings = new Utf8StringCache();
+            // One cache per field, so each one's last value (the common hit: the next line is the same session) is checked first.
+            private readonly Utf8StringCache _types = new Utf8StringCache(), _categories = new Utf8StringCache(), _sessions = new Utf8StringCache(),
+                _stories = new Utf8StringCache(), _workflows = new Utf8StringCache(), _agents = new Utf8StringCache();
+            private const int Remembered = 32;
+            private readonly byte[]?[] _names = new byte[Remembered][];
+            private readonly Field[] _fields = new Field[Remembered];
             private readonly Store.DetailsShape.Splitter _splitter = new Store.DetailsShape.Splitter();
 
             public Parser(string? story) { _story = story; }
 
             public long? EarliestPendingOffset => null;
 
+            [MethodImpl(Hot.Path)]
             public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)
             {
                 try
@@ -103,6 +111,7 @@ namespace MadfLog.Engine.Import
                 }
             }
 
+            [MethodImpl(Hot.Path)]
             private EventRow? ParseRow(ReadOnlySpan<byte> line, out string? reason)
             {
                 _unknown.Clear();
@@ -116,11 +125,21 @@ namespace MadfLog.Engine.Import
                 bool hasTs = false;
                 ReadOnlySpan<byte> details = default;
                 var hasDetails = false;
+                var position = 0;
                 while (reader.Read())
                 {
                     if (reader.TokenType == JsonTokenType.EndObject) break;
                     var nameSpan = reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan;
-                    var field = reader.ValueIsEscaped ? Lookup(Encoding.UTF8.GetBytes(reader.GetString()!)) : Lookup(nameSpan);
+                    // A logger writes its fields in the same order on every line: check the name seen at this position last time first.
+                    Field field;
+                    if (position < Remembered && _names[position] != null && !reader.ValueIsEscaped && nameSpan.SequenceEqual(_names[position]))
+                        field = _fields[position];
+                    else
+                    {
+                        field = reader.ValueIsEscaped ? Lookup(Encoding.UTF8.GetBytes(reader.GetString()!)) : Lookup(nameSpan);
+                        if (position < Remembered && !reader.ValueIsEscaped) { _names[position] = nameSpan.ToArray(); _fields[position] = field; }
+                    }
+                    position++;
                     var fieldName = field == Field.Unknown ? reader.GetString()! : null;
                     reader.Read();
                     var isNull = reader.TokenType == JsonTokenType.Null;
@@ -129,12 +148,12 @@ namespace MadfLog.Engine.Import
                         case Field.Timestamp:
                             if (!TryTimestamp(ref reader, out var ts, out reason)) return null;
                             row.Timestamp = ts; hasTs = true; break;
-                        case Field.EventType: row.EventType = Text(ref reader, _strings) ?? ""; break;
-                        case Field.Category: row.Category = Text(ref reader, _strings) ?? ""; break;
-                        case Field.SessionId: row.SessionId = Text(ref reader, _strings); break;
-                        case Field.StoryId: row.StoryId = Text(ref reader, _strings); break;
-                        case Field.WorkflowId: row.WorkflowId = Text(ref reader, _strings); break;
-                        case Field.AgentName: row.AgentName = Text(ref reader, _strings); break;
+                        case Field.EventType: row.EventType = Text(ref reader, _types) ?? ""; break;
+                        case Field.Category: row.Category = Text(ref reader, _categories) ?? ""; break;
+                        case Field.SessionId: row.SessionId = Text(ref reader, _sessions); break;
+                        case Field.StoryId: row.StoryId = Text(ref reader, _stories); break;
+                        case Field.WorkflowId: row.WorkflowId = Text(ref reader, _workflows); break;
+                        case Field.AgentName: row.AgentName = Text(ref reader, _agents); break;
                         case Field.DurationMs: if (!TryLong(ref reader, "duration_ms", out var d, out reason)) return null; row.DurationMs = d; break;
                         case Field.TokensUsed: if (!TryLong(ref reader, "tokens_used", out var t, out reason)) return null; row.TokensUsed = t; break;
                         case Field.TimeSavedOrWastedMs: if (!TryLong(ref reader, "time_saved_or_wasted_ms", out var w, out reason)) return null; row.TimeSavedOrWastedMs = w; break;
@@ -231,6 +250,7 @@ namespace MadfLog.Engine.Import
             _ => t.ToString().ToLowerInvariant(),
         };
 
+        [MethodImpl(Hot.Path)]
         private static string? Text(ref Utf8JsonReader r, Utf8StringCache? cache = null)
         {
             switch (r.TokenType)
@@ -243,6 +263,7 @@ namespace MadfLog.Engine.Import
             }
         }
 
+        [MethodImpl(Hot.Path)]
         private static bool TryTimestamp(ref Utf8JsonReader r, out long ms, out string? reason)
         {
             ms = 0; reason = null;
@@ -278,6 +299,7 @@ namespace MadfLog.Engine.Import
             return true;
         }
 
+        [MethodImpl(Hot.Path)]
         private static bool TryLong(ref Utf8JsonReader r, string name, out long? value, out string? reason)
         {
             value = null; reason = null;
@@ -300,6 +322,7 @@ namespace MadfLog.Engine.Import
             return false;
         }
 
+        [MethodImpl(Hot.Path)]
         private static bool TryDouble(ref Utf8JsonReader r, string name, out double? value, out string? reason)
         {
             value = null; reason = null;
@@ -319,6 +342,7 @@ namespace MadfLog.Engine.Import
             return false;
         }
 
+        [MethodImpl(Hot.Path)]
         private static bool TryBool(ref Utf8JsonReader r, string name, out bool? value, out string? reason)
         {
             value = null; reason = null;

@@ -1,3 +1,5 @@
+using MadfLog.Engine.Text;
+using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -24,6 +26,7 @@ namespace MadfLog.Engine.Patterns
             (e.Success == false && !string.Equals(e.Category, "cascade", StringComparison.Ordinal)) || e.EventType == "human_interaction";
 
         /// <summary>Tokenizing (the regex work) happens on the reader thread.</summary>
+        [MethodImpl(Hot.Path)]
         public void Prepare(List<EventRow> batch)
         {
             foreach (var e in batch)
@@ -34,6 +37,7 @@ namespace MadfLog.Engine.Patterns
             }
         }
 
+        [MethodImpl(Hot.Path)]
         public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
         {
             var miner = _miner ??= PatternStore.LoadMiner(connection, transaction);

@@ -1,3 +1,5 @@
+using MadfLog.Engine.Text;
+using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -85,6 +87,7 @@ namespace MadfLog.Engine.Patterns
         private const string QuotedSentinel = "\u0001";
 
         /// <summary>Tokens with the span of the message each came from (consecutive variables share one span).</summary>
+        [MethodImpl(Hot.Path)]
         private static List<(string Token, int Start, int End)> Spans(string? message)
         {
             var spans = new List<(string Token, int Start, int End)>();
@@ -135,6 +138,7 @@ namespace MadfLog.Engine.Patterns
             return sb.ToString();
         }
 
+        [MethodImpl(Hot.Path)]
         private static bool IsVariable(string t)
         {
             foreach (var ch in t)

@@ -1,3 +1,5 @@
+using MadfLog.Engine.Text;
+using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
@@ -26,6 +28,7 @@ namespace MadfLog.Engine.Query
             return day - ((day + 3) % 7 + 7) % 7;
         }
 
+        [MethodImpl(Hot.Path)]
         public void Prepare(List<EventRow> batch)
         {
             // Formats that already know the step (QuickLogger's parser) set it; others are read from details here.
@@ -52,6 +55,7 @@ namespace MadfLog.Engine.Query
         // written once before it commits (BeforeCommit), so a transaction of many batches upserts each summary row once.
         private readonly Summaries _pending = new Summaries();
 
+        [MethodImpl(Hot.Path)]
         public void AfterWrite(List<EventRow> batch, SqliteConnection c, SqliteTransaction tx)
         {
             _prepared.TryRemove(batch, out var partial);
@@ -105,6 +109,7 @@ namespace MadfLog.Engine.Query
             /// Counts an event in (sign 1) or takes a duplicate back out (sign -1: counts and sums only; its first/last
             /// times, maximum context and membership are those of the original, already counted).
             /// </summary>
+            [MethodImpl(Hot.Path)]
             public void Add(EventRow e, int sign)
             {
                 var add = sign > 0;
@@ -169,6 +174,7 @@ namespace MadfLog.Engine.Query
             }
 
             /// <summary>Adds another set of summaries (a batch summarised in Prepare) into this one.</summary>
+            [MethodImpl(Hot.Path)]
             public void Merge(Summaries o)
             {
                 foreach (var kv in o.groups)

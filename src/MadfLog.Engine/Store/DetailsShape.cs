@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System;
 using System.Text;
 using System.Text.Json;
@@ -89,6 +90,7 @@ namespace MadfLog.Engine.Store
                 return split;
             }
 
+            [MethodImpl(Hot.Path)]
             private void Fill(Split split, ReadOnlySpan<byte> json)
             {
                 var messageRank = int.MaxValue;

@@ -1,3 +1,5 @@
+using MadfLog.Engine.Text;
+using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -26,19 +28,27 @@ namespace MadfLog.Engine.Store
 
         private const int Done = 101, Row = 100;
         private readonly SqliteConnection _connection;
-        private readonly sqlite3_stmt _key, _insert, _findName, _addName;
-        private readonly Binder _rowBinder;
+        // Keys and rows go in several per statement (fewer native calls and statement starts per event): KeysPerInsert
+        // keys, RowsPerInsert rows; the rest of a batch one at a time.
+        private const int KeysPerInsert = 64, RowsPerInsert = 16;
+        private readonly sqlite3_stmt _key, _keys, _findKey, _insert, _inserts, _findName, _addName;
+        private readonly Binder _keyBinder, _keysBinder, _rowBinder, _rowsBinder;
         private long _nextId;
 
         public EventWriter(SqliteConnection connection, SqliteTransaction transaction)
         {
             _connection = connection;
-            Check(raw.sqlite3_prepare_v2(connection.Handle, "INSERT OR IGNORE INTO event_keys(key, event_id) VALUES (?, ?)", out _key));
-            Check(raw.sqlite3_prepare_v2(connection.Handle,
-                "INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES (" + string.Join(",", Columns.Select(_ => "?")) + ")", out _insert));
-            _rowBinder = new Binder(_insert);
-            Check(raw.sqlite3_prepare_v2(connection.Handle, "SELECT id FROM names WHERE text = ?", out _findName));
-            Check(raw.sqlite3_prepare_v2(connection.Handle, "INSERT INTO names(text) VALUES (?)", out _addName));
+            _key = Prepare("INSERT OR IGNORE INTO event_keys(key, event_id) VALUES " + Values(2, 1));
+            _keys = Prepare("INSERT OR IGNORE INTO event_keys(key, event_id) VALUES " + Values(2, KeysPerInsert));
+            _findKey = Prepare("SELECT event_id FROM event_keys WHERE key = ?");
+            _insert = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, 1));
+            _inserts = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, RowsPerInsert));
+            _keyBinder = new Binder(_key, 2);
+            _keysBinder = new Binder(_keys, 2 * KeysPerInsert);
+            _rowBinder = new Binder(_insert, Columns.Length);
+            _rowsBinder = new Binder(_inserts, Columns.Length * RowsPerInsert);
+            _findName = Prepare("SELECT id FROM names WHERE text = ?");
+            _addName = Prepare("INSERT INTO names(text) VALUES (?)");
             // AUTOINCREMENT's high-water mark: ids are never reused, even after retention moved the newest rows out.
             foreach (var (period, path) in connection.Query<(string, string)>("SELECT period, archive_path FROM event_archives", transaction: transaction))
                 _archives[period] = path;
@@ -47,7 +57,17 @@ namespace MadfLog.Engine.Store
                 connection.ExecuteScalar<long>("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'event_rows'", transaction: transaction)) + 1;
         }
 
+        private sqlite3_stmt Prepare(string sql)
+        {
+            Check(raw.sqlite3_prepare_v2(_connection.Handle, sql, out var statement));
+            return statement;
+        }
+
+        private static string Values(int columns, int rows) =>
+            string.Join(",", Enumerable.Repeat("(" + string.Join(",", Enumerable.Repeat("?", columns)) + ")", rows));
+
         /// <summary>Inserts the rows; returns how many were new (the rest were duplicates). Sets Id on new rows (0 on duplicates).</summary>
+        [MethodImpl(Hot.Path)]
         public int Write(IReadOnlyList<EventRow> rows)
         {
             var db = _connection.Handle!;
@@ -65,53 +85,90 @@ namespace MadfLog.Engine.Store
                 _order[count++] = (rows[i].DedupKey, i);
             }
             Array.Sort(_order, 0, count);
-            for (var k = 0; k < count; k++)
+            var k = 0;
+            for (; k + KeysPerInsert <= count; k += KeysPerInsert)
             {
-                var (key, i) = _order[k];
-                raw.sqlite3_bind_int64(_key, 1, key);
-                raw.sqlite3_bind_int64(_key, 2, baseId + i);
+                for (var j = 0; j < KeysPerInsert; j++)
+                {
+                    _keysBinder.Int(2 * j + 1, _order[k + j].key);
+                    _keysBinder.Int(2 * j + 2, baseId + _order[k + j].index);
+                }
+                Step(_keys);
+                if (raw.sqlite3_changes(db) == KeysPerInsert)
+                    for (var j = 0; j < KeysPerInsert; j++) _isNew[_order[k + j].index] = true;
+                else
+                    for (var j = 0; j < KeysPerInsert; j++) _isNew[_order[k + j].index] = StoredId(_order[k + j].key) == baseId + _order[k + j].index;
+            }
+            for (; k < count; k++)
+            {
+                _keyBinder.Int(1, _order[k].key);
+                _keyBinder.Int(2, baseId + _order[k].index);
                 Step(_key);
-                _isNew[i] = raw.sqlite3_changes(db) == 1;
+                _isNew[_order[k].index] = raw.sqlite3_changes(db) == 1;
             }
 
             var inserted = 0;
-            var b = _rowBinder;
+            var pending = 0; // new rows bound into _inserts so far
             for (var i = 0; i < n; i++)
             {
                 var e = rows[i];
                 if (!_isNew[i]) { e.Id = 0; continue; }
                 var id = baseId + i;
-                b.Int(1, id);
-                b.Int(2, e.Timestamp);
-                Name(b, 3, e.EventType);
-                Name(b, 4, e.Category);
-                Name(b, 5, e.SessionId);
-                Name(b, 6, e.StoryId);
-                Name(b, 7, e.WorkflowId);
-                Name(b, 8, e.AgentName);
-                b.Int(9, e.DurationMs);
-                b.Int(10, e.TokensUsed);
-                Context(b, 11, e.ContextPercent);
-                b.Int(12, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : (long?)null);
-                b.Int(13, e.PatternDetected || e.PatternId.HasValue ? 1 : 0);
-                b.Int(14, e.NeedsReview ? 1 : 0);
-                b.Int(15, e.PatternId);
-                Details(b, 16, e);
-                b.Real(21, e.ConfidenceScore);
-                b.Real(22, e.ImpactScore);
-                b.Int(23, e.TimeSavedOrWastedMs);
-                b.Real(24, e.UserSatisfactionDelta);
-                b.Int(25, e.CreatedRule);
-                Step(_insert);
-                Span(id / EventStorage.BlockSize, e.Timestamp);
                 e.Id = id;
+                Span(id / EventStorage.BlockSize, e.Timestamp);
                 inserted++;
+                _pendingRows[pending] = e;
+                Bind(_rowsBinder, pending * Columns.Length, e);
+                if (++pending == RowsPerInsert) { Step(_inserts); pending = 0; }
+            }
+            for (var j = 0; j < pending; j++)
+            {
+                Bind(_rowBinder, 0, _pendingRows[j]!);
+                Step(_insert);
             }
             // Repeated Claude Code response lines, in order, once their first line is stored.
             for (var i = 0; i < n; i++)
                 if (!_isNew[i] && rows[i].KeepLargestTokens) GrowTokens(rows[i]);
             WriteBlocks();
             return inserted;
+        }
+
+        private readonly EventRow?[] _pendingRows = new EventRow?[RowsPerInsert];
+
+        // Binds one event as the row at parameter offset o (0 for the first row of a statement).
+        private void Bind(Binder b, int o, EventRow e)
+        {
+            b.Int(o + 1, e.Id);
+            b.Int(o + 2, e.Timestamp);
+            Name(b, o + 3, e.EventType);
+            Name(b, o + 4, e.Category);
+            Name(b, o + 5, e.SessionId);
+            Name(b, o + 6, e.StoryId);
+            Name(b, o + 7, e.WorkflowId);
+            Name(b, o + 8, e.AgentName);
+            b.Int(o + 9, e.DurationMs);
+            b.Int(o + 10, e.TokensUsed);
+            Context(b, o + 11, e.ContextPercent);
+            b.Int(o + 12, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : (long?)null);
+            b.Int(o + 13, e.PatternDetected || e.PatternId.HasValue ? 1 : 0);
+            b.Int(o + 14, e.NeedsReview ? 1 : 0);
+            b.Int(o + 15, e.PatternId);
+            Details(b, o + 16, e);
+            b.Real(o + 21, e.ConfidenceScore);
+            b.Real(o + 22, e.ImpactScore);
+            b.Int(o + 23, e.TimeSavedOrWastedMs);
+            b.Real(o + 24, e.UserSatisfactionDelta);
+            b.Int(o + 25, e.CreatedRule);
+        }
+
+        private long StoredId(long key)
+        {
+            raw.sqlite3_bind_int64(_findKey, 1, key);
+            var rc = raw.sqlite3_step(_findKey);
+            var id = rc == Row ? raw.sqlite3_column_int64(_findKey, 0) : 0;
+            raw.sqlite3_reset(_findKey);
+            if (rc != Row && rc != Done) Check(rc);
+            return id;
         }
 
         private (long key, int index)[] _order = new (long, int)[0];
@@ -162,6 +219,7 @@ namespace MadfLog.Engine.Store
         // writer. The cache lives no longer than the transaction, so a rollback cannot leave it pointing at lost ids.
         private readonly Dictionary<string, long> _names = new Dictionary<string, long>(StringComparer.Ordinal);
 
+        [MethodImpl(Hot.Path)]
         private long NameId(string text)
         {
             if (_names.TryGetValue(text, out var id)) return id;
@@ -181,20 +239,20 @@ namespace MadfLog.Engine.Store
         }
 
         // Consecutive events usually repeat a column's text as the very same string (the parser decodes each once):
-        // then the id is already bound.
-        private readonly string?[] _lastName = new string?[32];
-
+        // then its id is already bound.
+        [MethodImpl(Hot.Path)]
         private void Name(Binder b, int i, string? v)
         {
-            if (v == null) { b.Null(i); _lastName[i] = null; return; }
-            if (ReferenceEquals(_lastName[i], v)) return;
+            if (v == null) { b.Null(i); return; }
+            if (b.HoldsName(i, v)) return;
             b.Int(i, NameId(v));
-            _lastName[i] = v;
+            b.NameWas(i, v);
         }
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
         // Binds details_shape and d1..d4 starting at column i.
+        [MethodImpl(Hot.Path)]
         private void Details(Binder b, int i, EventRow e)
         {
             var split = e.StoredDetails != null && ReferenceEquals(e.StoredDetails.Source, e.Details) ? e.StoredDetails : _splitter.Of(e.Details);
@@ -239,14 +297,26 @@ namespace MadfLog.Engine.Store
         /// </summary>
         private sealed class Binder
         {
-            private const byte Unbound = 0, IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4;
+            private const byte Unbound = 0, IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4, IsName = 5;
             private readonly sqlite3_stmt _s;
-            private readonly byte[] _kind = new byte[32];
-            private readonly long[] _bits = new long[32];
-            private readonly string?[] _text = new string?[32];
+            private readonly byte[] _kind;
+            private readonly long[] _bits;
+            private readonly string?[] _text;
 
-            public Binder(sqlite3_stmt s) { _s = s; }
+            public Binder(sqlite3_stmt s, int parameters)
+            {
+                _s = s;
+                _kind = new byte[parameters + 1];
+                _bits = new long[parameters + 1];
+                _text = new string?[parameters + 1];
+            }
 
+            /// <summary>Whether parameter i holds the id of this very string (bound by <see cref="NameWas"/>).</summary>
+            public bool HoldsName(int i, string v) => _kind[i] == IsName && ReferenceEquals(_text[i], v);
+
+            public void NameWas(int i, string v) { _kind[i] = IsName; _text[i] = v; }
+
+            [MethodImpl(Hot.Path)]
             public void Null(int i)
             {
                 if (_kind[i] == IsNull) return;
@@ -254,15 +324,18 @@ namespace MadfLog.Engine.Store
                 _kind[i] = IsNull;
             }
 
+            [MethodImpl(Hot.Path)]
             public void Int(int i, long v)
             {
                 if (_kind[i] == IsInt && _bits[i] == v) return;
                 raw.sqlite3_bind_int64(_s, i, v);
                 _kind[i] = IsInt; _bits[i] = v;
+                _text[i] = null;
             }
 
             public void Int(int i, long? v) { if (v.HasValue) Int(i, v.Value); else Null(i); }
 
+            [MethodImpl(Hot.Path)]
             public void Real(int i, double v)
             {
                 var bits = BitConverter.DoubleToInt64Bits(v);
@@ -273,6 +346,7 @@ namespace MadfLog.Engine.Store
 
             public void Real(int i, double? v) { if (v.HasValue) Real(i, v.Value); else Null(i); }
 
+            [MethodImpl(Hot.Path)]
             public void Text(int i, string v)
             {
                 if (_kind[i] == IsText && ReferenceEquals(_text[i], v)) return;
@@ -317,7 +391,7 @@ namespace MadfLog.Engine.Store
             // No row: the event was moved to an archive; its key stays here so the archive keeps it.
             e.TokensGrowth = id != 0 && (e.TokensUsed ?? 0) > before ? (e.TokensUsed ?? 0) - before : 0;
             if (e.TokensGrowth == 0) return;
-            var b = _growBinder ??= new Binder(_grow!);
+            var b = _growBinder ??= new Binder(_grow!, 8);
             b.Int(1, e.TokensUsed);
             Context(b, 2, e.ContextPercent);
             Details(b, 3, e);
@@ -328,7 +402,10 @@ namespace MadfLog.Engine.Store
         public void Dispose()
         {
             _key.Dispose();
+            _keys.Dispose();
+            _findKey.Dispose();
             _insert.Dispose();
+            _inserts.Dispose();
             _findName.Dispose();
             _addName.Dispose();
             _stored?.Dispose();

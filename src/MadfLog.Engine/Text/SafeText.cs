@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -40,6 +41,7 @@ namespace MadfLog.Engine.Text
         };
 
         /// <summary>Replaces anything that looks like a secret with [REDACTED].</summary>
+        [MethodImpl(Hot.Path)]
         public static string? Redact(string? text)
         {
             if (string.IsNullOrEmpty(text) || !MayHoldSecret(text!)) return text;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System;
 using System.Buffers.Binary;
 using System.Text;
@@ -12,6 +13,7 @@ namespace MadfLog.Engine.Text
     {
         private const ulong P1 = 0x9E3779B185EBCA87UL, P2 = 0xC2B2AE3D27D4EB4FUL, P3 = 0x165667B19E3779F9UL;
 
+        [MethodImpl(Hot.Path)]
         public static long Hash(ReadOnlySpan<byte> data)
         {
             var h = P3 ^ ((ulong)data.Length * P1);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Generic;
 using System.Text;
@@ -15,7 +16,28 @@ namespace MadfLog.Engine.Text
 
         public Utf8StringCache(int maxLength = 64) { _maxLength = maxLength; }
 
+        [MethodImpl(Hot.Path)]
         public string Get(ReadOnlySpan<byte> utf8)
+        {
+            if (_lastString != null && utf8.SequenceEqual(LastBytes)) return _lastString;
+            var s = Lookup(utf8);
+            if (utf8.Length <= _maxLength)
+            {
+                if (_lastBytes.Length < utf8.Length) _lastBytes = new byte[Math.Max(utf8.Length, 2 * _lastBytes.Length)];
+                utf8.CopyTo(_lastBytes);
+                _lastLength = utf8.Length;
+                _lastString = s;
+            }
+            return s;
+        }
+
+        // The text asked for last time: consecutive lines usually repeat it.
+        private byte[] _lastBytes = new byte[64];
+        private int _lastLength;
+        private string? _lastString;
+        private ReadOnlySpan<byte> LastBytes => new ReadOnlySpan<byte>(_lastBytes, 0, _lastLength);
+
+        private string Lookup(ReadOnlySpan<byte> utf8)
         {
             if (utf8.Length > _maxLength) return Decode(utf8);
             var key = StableHash.Hash(utf8) ^ utf8.Length;
@@ -31,6 +53,7 @@ namespace MadfLog.Engine.Text
             fixed (byte* p = utf8) return Encoding.UTF8.GetString(p, utf8.Length);
         }
 
+        [MethodImpl(Hot.Path)]
         private static bool Same(string s, ReadOnlySpan<byte> utf8)
         {
             // Short ASCII is the common case: compare without decoding.

@@ -1,0 +1,210 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Dapper;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Store
+{
+    /// <summary>The compact store (schema 7) gives back exactly what was imported, through the events view.</summary>
+    public class CompactStorageTests
+    {
+        private static readonly long T0 = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+
+        private static string Line(long ts, string details, string story = "1.1", string session = "s1") =>
+            $"{{\"timestamp\":{ts},\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"{session}\",\"story_id\":\"{story}\",\"agent_name\":\"dev\",\"success\":true,\"details\":{details}}}";
+
+        public static IEnumerable<object[]> DetailsCases() => new[]
+        {
+            "{\"tool\":\"Read\",\"target\":\"src/app.ts\"}",
+            "{\"output_tokens\":309,\"model\":\"claude-sonnet-4\",\"input_tokens\":927}",
+            "{\"n\":-42,\"zero\":0,\"big\":9007199254740993,\"huge\":123456789012345678901234567890,\"f\":1.5}",
+            "{\"e\":1e3,\"neg0\":-0,\"lead\":0.25,\"x\":1.0}",
+            "{\"ok\":true,\"bad\":false,\"none\":null,\"tool\":\"Bash\"}",
+            "{\"message\":\"a \\\"quoted\\\" \\\\ back\\\\slash \\u00e9 \\n newline and a long tail to pass the short-string limit\"}",
+            "{\"short\":\"\\u00e9t\\u00e9\",\"uni\":\"日本語のパス/ファイル.ts\"}",
+            "{\"nested\":{\"a\":[1,2,{\"b\":null}]},\"list\":[\"x\",\"y\"]}",
+            "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5}",
+            "{\"a\":\"x\",\"a\":\"y\"}",
+            "{}",
+            "{\"weird\":\"\\u0001\\u0002 control chars escaped\",\"k\":\"\\u0005\"}",
+        }.Select(d => new object[] { d });
+
+        [Theory]
+        [MemberData(nameof(DetailsCases))]
+        public void DetailsComeBackAsTheSameJson(string details)
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            File.WriteAllText(file, Line(T0, details) + "\n");
+            Assert.Equal(1, new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file }).Imported);
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            var stored = c.ExecuteScalar<string>("SELECT details FROM events");
+            // Minified input without redundant escapes comes back byte for byte; in any case the JSON is the same.
+            Assert.Equal(details, stored);
+            Assert.True(JsonEqual(details, stored!), stored);
+        }
+
+        [Fact]
+        public void RepeatedTextIsStoredOnceAndSmallDetailsAreShaped()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            File.WriteAllLines(file, Enumerable.Range(0, 500).Select(i =>
+                Line(T0 + i * 1000, $"{{\"output_tokens\":{i},\"model\":\"claude-sonnet-4\",\"input_tokens\":{i * 3}}}", session: "session-" + (i % 5))));
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            // 5 sessions + type, category, story, agent + model + one shape: the dictionary does not grow per event.
+            Assert.InRange(c.ExecuteScalar<long>("SELECT count(*) FROM names"), 10, 12);
+            Assert.Equal(500, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer'"));
+            Assert.Equal("{\"output_tokens\":7,\"model\":\"claude-sonnet-4\",\"input_tokens\":21}",
+                c.ExecuteScalar<string>("SELECT details FROM events WHERE session_id = 'session-2' ORDER BY id LIMIT 1 OFFSET 1"));
+        }
+
+        [Theory]
+        [InlineData(13.6)]
+        [InlineData(0.1)]
+        [InlineData(99.99)]
+        [InlineData(1.0 / 3)]
+        [InlineData(-5.25)]
+        [InlineData(1e-7)]
+        public void ContextPercentIsExact(double value)
+        {
+            using var t = TestPaths.NewTemp();
+            using (var c = MadfDatabase.Open(t.Db))
+            using (var tx = c.BeginTransaction())
+            {
+                ImportStages.Write(c, tx, new List<EventRow> { new EventRow { Timestamp = T0, EventType = "llm_call", Category = "model", ContextPercent = value, DedupKey = 1 } });
+                tx.Commit();
+            }
+            using var r = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.Equal(value, r.ExecuteScalar<double>("SELECT context_percent FROM events"));
+        }
+
+        [Fact]
+        public void TimeAndStoryFiltersFindEveryEventWhenFilesArriveOutOfOrder()
+        {
+            using var t = TestPaths.NewTemp();
+            // Later days imported first, then earlier ones, then a late file for day 3: ids no longer follow time.
+            var days = new[] { 5, 6, 1, 2, 4, 3 };
+            var n = 0;
+            foreach (var d in days)
+            {
+                var file = t.File($"day{d}.jsonl");
+                File.WriteAllLines(file, Enumerable.Range(0, 700).Select(i =>
+                    Line(T0 + d * 86_400_000L + i * 60_000L, $"{{\"tool\":\"Edit\",\"n\":{n++}}}", story: $"{d % 3}.{i % 2}")));
+                new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            }
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_blocks") > 1);
+            var all = c.Query<(long id, long ts, string story)>("SELECT id, timestamp, story_id FROM events").ToList();
+            foreach (var (from, to) in new[] { (1, 2), (3, 4), (2, 6), (6, 7), (0, 1), (4, 5) })
+            {
+                var f = new QueryFilter { Since = DateTimeOffset.FromUnixTimeMilliseconds(T0 + from * 86_400_000L + 3_600_000), Until = DateTimeOffset.FromUnixTimeMilliseconds(T0 + to * 86_400_000L) };
+                var p = new DynamicParameters();
+                var got = c.ExecuteScalar<long>("SELECT count(*) FROM events e WHERE 1=1" + f.Where(p), p);
+                Assert.Equal(all.Count(e => e.ts >= f.Since.Value.ToUnixTimeMilliseconds() && e.ts < f.Until.Value.ToUnixTimeMilliseconds()), got);
+            }
+            foreach (var story in new[] { "0.0", "1.1", "2.0", "9.9" })
+            {
+                var f = new QueryFilter { Stories = new[] { story } };
+                var p = new DynamicParameters();
+                Assert.Equal(all.Count(e => e.story == story), c.ExecuteScalar<long>("SELECT count(*) FROM events e WHERE 1=1" + f.Where(p), p));
+            }
+        }
+
+        [Fact]
+        public void ReimportingACopyLeavesTheSummariesEqualToTheEvents()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            File.WriteAllLines(file, Enumerable.Range(0, 3000).Select(i =>
+                Line(T0 + i * 1000, i % 7 == 0 ? $"{{\"tool\":\"Bash\",\"message\":\"pytest failed: {i % 5} failed\"}}" : "{\"tool\":\"Read\"}", story: "1." + (i % 3))
+                    .Replace("\"success\":true", i % 7 == 0 ? "\"success\":false" : "\"success\":true")));
+            var copy = t.File("copy.jsonl");
+            File.Copy(file, copy);
+            var first = new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(new[] { file });
+            var second = new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(new[] { copy });
+            Assert.Equal(3000, first.Imported);
+            Assert.Equal(0, second.Imported);
+            Assert.Equal(3000, second.Duplicates);
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.Equal(3000, c.ExecuteScalar<long>("SELECT sum(events) FROM event_rollup"));
+            Assert.Equal(3000, c.ExecuteScalar<long>("SELECT sum(events) FROM story_rollup"));
+            Assert.Equal(3000, c.ExecuteScalar<long>("SELECT sum(events) FROM week_rollup"));
+            Assert.Equal(c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE success = 0"), c.ExecuteScalar<long>("SELECT sum(errors) FROM story_rollup"));
+            Assert.Equal(c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE duration_ms IS NOT NULL"), c.ExecuteScalar<long>("SELECT coalesce(sum(timed), 0) FROM event_rollup"));
+        }
+
+        [Fact]
+        public void AVersion6DatabaseIsMigratedWithItsEventsAndArchivedKeys()
+        {
+            using var t = TestPaths.NewTemp();
+            using (var c = new SqliteConnection("Data Source=" + t.Db))
+            {
+                c.Open();
+                c.Execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)");
+                foreach (var m in Schema.MigrationsAfter(0).Where(m => m.Key <= 6))
+                {
+                    c.Execute(m.Value);
+                    c.Execute("INSERT INTO schema_version VALUES (@v, 0)", new { v = m.Key });
+                }
+                c.Execute(@"INSERT INTO events(id, timestamp, event_type, category, session_id, story_id, workflow_id, agent_name, duration_ms, tokens_used,
+                              context_percent, success, details, pattern_detected, needs_review, dedup_key)
+                            VALUES (7, @t, 'tool_call', 'tool', 's1', '1.1', 'wf', 'dev', 120, NULL, 42.5, 1, '{""tool"": ""Read""}', 0, 0, 111),
+                                   (8, @t2, 'llm_call', 'model', 's1', '1.1', 'wf', 'dev', 900, 1234, NULL, 1, NULL, 0, 1, 222)", new { t = T0, t2 = T0 + 1000 });
+                c.Execute("INSERT INTO archived_keys VALUES (333)");
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+                var rows = c.Query<(long id, string type, string? story, double? ctx, string? details, long review)>(
+                    "SELECT id, event_type, story_id, context_percent, details, needs_review FROM events ORDER BY id").ToList();
+                Assert.Equal(new[] { 7L, 8L }, rows.Select(r => r.id));
+                Assert.Equal("tool_call", rows[0].type);
+                Assert.Equal("1.1", rows[0].story);
+                Assert.Equal(42.5, rows[0].ctx);
+                Assert.Equal("{\"tool\": \"Read\"}", rows[0].details); // kept whole, as it was
+                Assert.Null(rows[1].details);
+                Assert.Equal(1, rows[1].review);
+                Assert.Equal(3, c.ExecuteScalar<long>("SELECT count(*) FROM event_keys"));
+                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_blocks"));
+                // New events get ids after the migrated ones, and a migrated or archived key still counts as imported.
+                using var tx = c.BeginTransaction();
+                var fresh = new List<EventRow>
+                {
+                    new EventRow { Timestamp = T0 + 5, EventType = "step", Category = "workflow", DedupKey = 444 },
+                    new EventRow { Timestamp = T0 + 6, EventType = "step", Category = "workflow", DedupKey = 111 },
+                    new EventRow { Timestamp = T0 + 7, EventType = "step", Category = "workflow", DedupKey = 333 },
+                };
+                Assert.Equal(1, ImportStages.Write(c, tx, fresh));
+                Assert.True(fresh[0].Id > 8);
+                tx.Commit();
+            }
+        }
+
+        private static bool JsonEqual(string a, string b)
+        {
+            using var x = JsonDocument.Parse(a);
+            using var y = JsonDocument.Parse(b);
+            return Canonical(x.RootElement) == Canonical(y.RootElement);
+        }
+
+        // Objects compare by their last value per key (what a JSON reader keeps), numbers by their text.
+        private static string Canonical(JsonElement e) => e.ValueKind switch
+        {
+            JsonValueKind.Object => "{" + string.Join(",", e.EnumerateObject().GroupBy(p => p.Name).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => JsonSerializer.Serialize(g.Key) + ":" + Canonical(g.Last().Value))) + "}",
+            JsonValueKind.Array => "[" + string.Join(",", e.EnumerateArray().Select(Canonical)) + "]",
+            JsonValueKind.String => JsonSerializer.Serialize(e.GetString()),
+            _ => e.GetRawText(),
+        };
+    }
+}

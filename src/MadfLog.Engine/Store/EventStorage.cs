@@ -9,10 +9,21 @@ namespace MadfLog.Engine.Store
     public static class EventStorage
     {
         /// <summary>event_rows columns that hold a names id rather than a value: translated when rows move between databases.</summary>
-        public static readonly HashSet<string> NameColumns = new HashSet<string>
-        {
-            "event_type", "category", "session_id", "story_id", "workflow_id", "agent_name", "details_shape",
-        };
+        public static readonly string[] RowNameColumns = { "event_type", "category", "details_shape" };
+
+        /// <summary>contexts columns (names ids; 0 for none), in the order of its unique key.</summary>
+        public static readonly string[] ContextColumns = { "session_id", "story_id", "workflow_id", "agent_name" };
+
+        /// <summary>
+        /// SELECTs (joined by UNION) of every names id that rows of <paramref name="schema"/> matching <paramref name="where"/>
+        /// (on alias r; "1" for all) refer to: directly, through their context, or as a details value (value k is a name
+        /// only where the shape has placeholder k + 4).
+        /// </summary>
+        public static string NameIdsUsed(string schema, string where) => string.Join(" UNION ",
+            RowNameColumns.Select(col => $"SELECT r.{col} FROM {schema}.event_rows r WHERE {where}")
+                .Concat(ContextColumns.Select(col => $"SELECT x.{col} FROM {schema}.contexts x WHERE x.id IN (SELECT r.context FROM {schema}.event_rows r WHERE {where})"))
+                .Concat(Enumerable.Range(1, DetailsShape.Slots).Select(k =>
+                    $"SELECT r.d{k} FROM {schema}.event_rows r JOIN {schema}.names sh ON sh.id = r.details_shape WHERE instr(sh.text, char({k + DetailsShape.Slots})) AND {where}")));
 
         /// <summary>
         /// Events are numbered in blocks of this many ids; event_blocks keeps each block's time span (a zone map), so a
@@ -53,15 +64,13 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Deletes names no row refers to any more (after retention moved rows out), so the dictionary shrinks with the
-        /// store. A details value d<i>k</i> is a name only where its shape has placeholder k + 4.
+        /// Deletes contexts and names no row refers to any more (after retention moved rows out), so the dictionaries
+        /// shrink with the store.
         /// </summary>
         public static int PruneNames(SqliteConnection c, SqliteTransaction tx)
         {
-            var used = NameColumns.Select(col => $"SELECT {col} FROM event_rows WHERE {col} IS NOT NULL")
-                .Concat(Enumerable.Range(1, Store.DetailsShape.Slots).Select(k =>
-                    $"SELECT r.d{k} FROM event_rows r JOIN names sh ON sh.id = r.details_shape WHERE instr(sh.text, char({k + Store.DetailsShape.Slots}))"));
-            return c.Execute($"DELETE FROM names WHERE id NOT IN ({string.Join(" UNION ", used)})", transaction: tx);
+            c.Execute("DELETE FROM contexts WHERE id NOT IN (SELECT context FROM event_rows)", transaction: tx);
+            return c.Execute($"DELETE FROM names WHERE id NOT IN ({NameIdsUsed("main", "1")})", transaction: tx);
         }
     }
 }

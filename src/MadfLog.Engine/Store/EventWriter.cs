@@ -20,7 +20,7 @@ namespace MadfLog.Engine.Store
     {
         private static readonly string[] Columns =
         {
-            "id", "timestamp", "event_type", "category", "session_id", "story_id", "workflow_id", "agent_name", "duration_ms",
+            "id", "timestamp", "event_type", "category", "context", "duration_ms",
             "tokens_used", "context_percent", "success", "pattern_detected", "needs_review", "pattern_id",
             "details_shape", "d1", "d2", "d3", "d4",
             "confidence_score", "impact_score", "time_saved_or_wasted_ms", "user_satisfaction_delta", "created_rule",
@@ -142,23 +142,20 @@ namespace MadfLog.Engine.Store
             b.Int(o + 2, e.Timestamp);
             Name(b, o + 3, e.EventType);
             Name(b, o + 4, e.Category);
-            Name(b, o + 5, e.SessionId);
-            Name(b, o + 6, e.StoryId);
-            Name(b, o + 7, e.WorkflowId);
-            Name(b, o + 8, e.AgentName);
-            b.Int(o + 9, e.DurationMs);
-            b.Int(o + 10, e.TokensUsed);
-            Context(b, o + 11, e.ContextPercent);
-            b.Int(o + 12, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : (long?)null);
-            b.Int(o + 13, e.PatternDetected || e.PatternId.HasValue ? 1 : 0);
-            b.Int(o + 14, e.NeedsReview ? 1 : 0);
-            b.Int(o + 15, e.PatternId);
-            Details(b, o + 16, e);
-            b.Real(o + 21, e.ConfidenceScore);
-            b.Real(o + 22, e.ImpactScore);
-            b.Int(o + 23, e.TimeSavedOrWastedMs);
-            b.Real(o + 24, e.UserSatisfactionDelta);
-            b.Int(o + 25, e.CreatedRule);
+            b.Int(o + 5, ContextId(e));
+            b.Int(o + 6, e.DurationMs);
+            b.Int(o + 7, e.TokensUsed);
+            Context(b, o + 8, e.ContextPercent);
+            b.Int(o + 9, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : (long?)null);
+            b.Int(o + 10, e.PatternDetected || e.PatternId.HasValue ? 1 : 0);
+            b.Int(o + 11, e.NeedsReview ? 1 : 0);
+            b.Int(o + 12, e.PatternId);
+            Details(b, o + 13, e);
+            b.Real(o + 18, e.ConfidenceScore);
+            b.Real(o + 19, e.ImpactScore);
+            b.Int(o + 20, e.TimeSavedOrWastedMs);
+            b.Real(o + 21, e.UserSatisfactionDelta);
+            b.Int(o + 22, e.CreatedRule);
         }
 
         private long StoredId(long key)
@@ -237,6 +234,45 @@ namespace MadfLog.Engine.Store
             if (_names.Count < 100_000) _names[text] = id;
             return id;
         }
+
+        // Who and where (session, story, workflow, agent) as one contexts row. Consecutive events usually share it, as the
+        // very same strings, so the last one is checked first.
+        private readonly Dictionary<(string?, string?, string?, string?), long> _contexts = new Dictionary<(string?, string?, string?, string?), long>();
+        private (string?, string?, string?, string?) _lastContext;
+        private long _lastContextId;
+        private sqlite3_stmt? _findContext, _addContext;
+
+        [MethodImpl(Hot.Path)]
+        private long ContextId(EventRow e)
+        {
+            if (_lastContextId != 0 && ReferenceEquals(_lastContext.Item1, e.SessionId) && ReferenceEquals(_lastContext.Item2, e.StoryId)
+                && ReferenceEquals(_lastContext.Item3, e.WorkflowId) && ReferenceEquals(_lastContext.Item4, e.AgentName))
+                return _lastContextId;
+            var key = (e.SessionId, e.StoryId, e.WorkflowId, e.AgentName);
+            if (!_contexts.TryGetValue(key, out var id))
+            {
+                var ids = new[] { OptionalNameId(e.SessionId), OptionalNameId(e.StoryId), OptionalNameId(e.WorkflowId), OptionalNameId(e.AgentName) };
+                _findContext ??= Prepare("SELECT id FROM contexts WHERE session_id = ? AND story_id = ? AND workflow_id = ? AND agent_name = ?");
+                for (var i = 0; i < 4; i++) raw.sqlite3_bind_int64(_findContext, i + 1, ids[i]);
+                var rc = raw.sqlite3_step(_findContext);
+                if (rc == Row) id = raw.sqlite3_column_int64(_findContext, 0);
+                raw.sqlite3_reset(_findContext);
+                if (rc != Row)
+                {
+                    if (rc != Done) Check(rc);
+                    _addContext ??= Prepare("INSERT INTO contexts(session_id, story_id, workflow_id, agent_name) VALUES (?, ?, ?, ?)");
+                    for (var i = 0; i < 4; i++) raw.sqlite3_bind_int64(_addContext, i + 1, ids[i]);
+                    Step(_addContext);
+                    id = raw.sqlite3_last_insert_rowid(_connection.Handle);
+                }
+                if (_contexts.Count < 100_000) _contexts[key] = id;
+            }
+            _lastContext = key;
+            _lastContextId = id;
+            return id;
+        }
+
+        private long OptionalNameId(string? text) => text == null ? 0 : NameId(text);
 
         // Consecutive events usually repeat a column's text as the very same string (the parser decodes each once):
         // then its id is already bound.
@@ -411,6 +447,8 @@ namespace MadfLog.Engine.Store
             _stored?.Dispose();
             _grow?.Dispose();
             _block?.Dispose();
+            _findContext?.Dispose();
+            _addContext?.Dispose();
             foreach (var archive in _archiveConnections.Values) archive.Dispose();
         }
     }

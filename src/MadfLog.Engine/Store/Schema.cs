@@ -184,29 +184,36 @@ CREATE TABLE event_archives (
 );
 ";
 
-        // Compact storage (about 240 -> under 100 bytes per event with indexes). Events live in event_rows with every
-        // repeated text (type, category, session, story, workflow, agent) stored once in names and referenced by id;
-        // details are split into a shape (the keys and literals, kept once in names) and up to four values d1..d4:
+        // Compact storage (about 240 -> under 100 bytes per event with indexes). Events live in event_rows, where every
+        // repeated text is stored once in names and referenced by id: the type and category directly, and who and where
+        // (session, story, workflow, agent) through contexts, one row per combination (0 stands for none).
+        // Details are split into a shape (the keys and literals, kept once in names) and up to four values d1..d4:
         // placeholder \u000k in the shape is value k as a literal (a number, or JSON text), \u000(k+4) is value k as
         // the id of a short string in names (see DetailsShape); details that do not fit (not an object, more than
         // four values) stay whole in d1 with no shape.
         // context_percent is exact hundredths as an integer when it can be (no column affinity, so 2 bytes not 8).
-        // The dedup key moves to event_keys, whose rowid it is; keys of events moved to archives stay there, which is
-        // what keeps a re-import from bringing them back (archived_keys and its trigger are folded in).
+        // The dedup key moves to event_keys, whose rowid it is; retention moves keys along with their events, and the
+        // writer looks in the archive for events of archived months (archived_keys and its trigger are folded in).
+        // event_blocks holds each block of ids' time span, so time and story filters read an id range (no indexes).
         // `events` is a view with the design's columns and plain text values, for every query and for any SQLite tool.
         // Rows migrated from version 6 keep their details whole (d1); new rows are shaped.
         private const string CompactEvents = @"
 CREATE TABLE names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE contexts (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL,
+    story_id INTEGER NOT NULL,
+    workflow_id INTEGER NOT NULL,
+    agent_name INTEGER NOT NULL,
+    UNIQUE (session_id, story_id, workflow_id, agent_name)
+);
 CREATE TABLE event_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);
 CREATE TABLE event_rows (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     timestamp INTEGER NOT NULL,
     event_type INTEGER NOT NULL,
     category INTEGER NOT NULL,
-    session_id INTEGER,
-    story_id INTEGER,
-    workflow_id INTEGER,
-    agent_name INTEGER,
+    context INTEGER NOT NULL,
     duration_ms INTEGER,
     tokens_used INTEGER,
     context_percent,
@@ -227,12 +234,20 @@ INSERT OR IGNORE INTO names(text)
     SELECT event_type FROM events UNION SELECT category FROM events UNION SELECT session_id FROM events WHERE session_id IS NOT NULL
     UNION SELECT story_id FROM events WHERE story_id IS NOT NULL UNION SELECT workflow_id FROM events WHERE workflow_id IS NOT NULL
     UNION SELECT agent_name FROM events WHERE agent_name IS NOT NULL;
-INSERT INTO event_rows(id, timestamp, event_type, category, session_id, story_id, workflow_id, agent_name, duration_ms, tokens_used,
+CREATE TEMP TABLE old_contexts AS
+    SELECT DISTINCT coalesce((SELECT id FROM names WHERE text = e.session_id), 0) AS s, coalesce((SELECT id FROM names WHERE text = e.story_id), 0) AS st,
+        coalesce((SELECT id FROM names WHERE text = e.workflow_id), 0) AS w, coalesce((SELECT id FROM names WHERE text = e.agent_name), 0) AS a
+    FROM events e;
+INSERT INTO contexts(session_id, story_id, workflow_id, agent_name) SELECT s, st, w, a FROM temp.old_contexts;
+DROP TABLE temp.old_contexts;
+INSERT INTO event_rows(id, timestamp, event_type, category, context, duration_ms, tokens_used,
         context_percent, success, pattern_detected, needs_review, pattern_id, details_shape, d1,
         confidence_score, impact_score, time_saved_or_wasted_ms, user_satisfaction_delta, created_rule)
     SELECT e.id, e.timestamp, (SELECT id FROM names WHERE text = e.event_type), (SELECT id FROM names WHERE text = e.category),
-        (SELECT id FROM names WHERE text = e.session_id), (SELECT id FROM names WHERE text = e.story_id),
-        (SELECT id FROM names WHERE text = e.workflow_id), (SELECT id FROM names WHERE text = e.agent_name),
+        (SELECT x.id FROM contexts x WHERE x.session_id = coalesce((SELECT id FROM names WHERE text = e.session_id), 0)
+            AND x.story_id = coalesce((SELECT id FROM names WHERE text = e.story_id), 0)
+            AND x.workflow_id = coalesce((SELECT id FROM names WHERE text = e.workflow_id), 0)
+            AND x.agent_name = coalesce((SELECT id FROM names WHERE text = e.agent_name), 0)),
         e.duration_ms, e.tokens_used, e.context_percent, e.success, e.pattern_detected, e.needs_review, e.pattern_id, NULL, e.details,
         e.confidence_score, e.impact_score, e.time_saved_or_wasted_ms, e.user_satisfaction_delta, e.created_rule
     FROM events e ORDER BY e.id;
@@ -266,10 +281,11 @@ SELECT r.id, r.timestamp, t.text AS event_type, c.text AS category, s.text AS se
 FROM event_rows r
 LEFT JOIN names t ON t.id = r.event_type
 LEFT JOIN names c ON c.id = r.category
-LEFT JOIN names s ON s.id = r.session_id
-LEFT JOIN names st ON st.id = r.story_id
-LEFT JOIN names w ON w.id = r.workflow_id
-LEFT JOIN names a ON a.id = r.agent_name
+LEFT JOIN contexts x ON x.id = r.context
+LEFT JOIN names s ON s.id = x.session_id
+LEFT JOIN names st ON st.id = x.story_id
+LEFT JOIN names w ON w.id = x.workflow_id
+LEFT JOIN names a ON a.id = x.agent_name
 LEFT JOIN names sh ON sh.id = r.details_shape;
 ";
 

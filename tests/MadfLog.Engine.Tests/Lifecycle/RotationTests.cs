@@ -59,6 +59,21 @@ namespace MadfLog.Engine.Tests.Lifecycle
             return keys.Count;
         }
 
+        /// <summary>Every event as the events view shows it, across the active and archive databases, in a stable order.</summary>
+        private static List<string> EventsEverywhere(TempFolder t)
+        {
+            var all = new List<string>();
+            foreach (var db in new[] { t.Db }.Concat(Directory.Exists(t.File("archive")) ? Directory.GetFiles(t.File("archive"), "madflog-*.db") : Array.Empty<string>()))
+            {
+                using var c = new SqliteConnection("Data Source=" + db + ";Mode=ReadOnly");
+                c.Open();
+                all.AddRange(c.Query<string>(@"SELECT timestamp || '|' || event_type || '|' || category || '|' || coalesce(session_id, '-') || '|' || coalesce(story_id, '-') || '|' ||
+                    coalesce(workflow_id, '-') || '|' || coalesce(agent_name, '-') || '|' || coalesce(success, '-') || '|' || coalesce(details, '-') FROM events"));
+            }
+            all.Sort(StringComparer.Ordinal);
+            return all;
+        }
+
         /// <summary>Every log line, wherever it now lives (live folder, closed/, weekly gzip archives), counted.</summary>
         private static Dictionary<string, int> LinesEverywhere(TempFolder t, string logs)
         {
@@ -147,6 +162,7 @@ namespace MadfLog.Engine.Tests.Lifecycle
         {
             using var t = TestPaths.NewTemp();
             var (logs, events) = Setup(t, days: 70, perDay: 10);
+            var before = EventsEverywhere(t);
             // Keep a copy of the logs before rotation moves them, to re-import later.
             var copy = t.File("copy");
             Directory.CreateDirectory(copy);
@@ -162,6 +178,13 @@ namespace MadfLog.Engine.Tests.Lifecycle
             }
             Assert.True(r.EventsMoved > 0);
             Assert.Equal(events, DistinctEventsEverywhere(t));
+            // Archives have their own name ids: every column, details included, reads back the same from them.
+            Assert.Equal(before, EventsEverywhere(t));
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows"), c.ExecuteScalar<long>("SELECT count(*) FROM event_keys"));
+                Assert.Equal(0, c.ExecuteScalar<long>($"SELECT count(*) FROM names WHERE id NOT IN ({EventStorage.NameIdsUsed("main", "1")})"));
+            }
 
             var reimport = new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { copy });
             Assert.Equal(0, reimport.Imported);

@@ -253,16 +253,17 @@ namespace MadfLog.Engine.Query
 
         public static StoryComparison CompareStories(SqliteConnection c, string reference, string difference, QueryFilter f, int top = 5)
         {
-            var stories = Stories(c, new QueryFilter { Stories = new[] { reference, difference }, Agents = f.Agents, Since = f.Since, Until = f.Until });
+            var both = new QueryFilter { Stories = new[] { reference, difference }, Agents = f.Agents, Since = f.Since, Until = f.Until };
+            var stories = Stories(c, both);
             var r = stories.FirstOrDefault(s => s.Story == reference) ?? new StoryMetrics { Story = reference };
             var d = stories.FirstOrDefault(s => s.Story == difference) ?? new StoryMetrics { Story = difference };
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = both.Where(p); // the two stories' span of events, not the whole store
             p.Add("r", reference); p.Add("d", difference);
             var counts = c.Query<(long id, string template, long rc, long dc)>(
                 $@"SELECT e.pattern_id, coalesce(p.display, p.template), sum(e.story_id = @r), sum(e.story_id = @d)
                    FROM events e JOIN patterns p ON p.id = e.pattern_id
-                   WHERE {IsError} AND e.story_id IN (@r, @d){where} GROUP BY e.pattern_id", p).ToList();
+                   WHERE {IsError}{where} GROUP BY e.pattern_id", p).ToList();
             PatternDelta Delta((long id, string template, long rc, long dc) x) => new PatternDelta { PatternId = x.id, Template = x.template, ReferenceCount = x.rc, DifferenceCount = x.dc };
             var result = new StoryComparison
             {

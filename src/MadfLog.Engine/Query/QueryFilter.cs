@@ -20,13 +20,25 @@ namespace MadfLog.Engine.Query
             var sb = new StringBuilder();
             if (Stories is { Length: > 0 })
             {
-                // A story's events lie within its summary's time span: that bounds the ids to read (no story index needed).
-                // Without a summary row (an archive database) the bounds are open.
+                // A story's events lie within its summary's time span: that bounds the ids to read (no story index needed),
+                // one range per story so two stories months apart do not read everything between them. Without a summary
+                // row (an archive database) the bounds are open.
                 sb.Append($" AND {alias}.story_id IN @stories");
-                sb.Append(Store.EventStorage.IdBounds(alias + ".id",
-                    "coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories), -9223372036854775807)",
-                    "coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories) + 1, 9223372036854775807)"));
                 p.Add("stories", Stories);
+                string Span(string stories) => Store.EventStorage.IdBounds(alias + ".id",
+                    $"coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN {stories}), -9223372036854775807)",
+                    $"coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN {stories}) + 1, 9223372036854775807)").Substring(5); // without the leading " AND "
+                if (Stories.Length > 8) sb.Append(" AND " + Span("@stories"));
+                else
+                {
+                    var ranges = new List<string>();
+                    for (var i = 0; i < Stories.Length; i++)
+                    {
+                        p.Add("story" + i, Stories[i]);
+                        ranges.Add("(" + Span("(@story" + i + ")") + ")");
+                    }
+                    sb.Append(" AND (" + string.Join(" OR ", ranges) + ")");
+                }
             }
             if (Agents is { Length: > 0 }) { sb.Append($" AND {alias}.agent_name IN @agents"); p.Add("agents", Agents); }
             if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @since"); p.Add("since", Since.Value.ToUnixTimeMilliseconds()); }

@@ -195,7 +195,8 @@ CREATE TABLE event_archives (
         // The dedup key moves to event_keys, whose rowid it is; retention moves keys along with their events, and the
         // writer looks in the archive for events of archived months (archived_keys and its trigger are folded in).
         // event_blocks holds each block of ids' time span, so time and story filters read an id range (no indexes).
-        // `events` is a view with the design's columns and plain text values, for every query and for any SQLite tool.
+        // `events` is a view with the design's columns and plain text values, for every query and for any SQLite tool;
+        // each coded column is a subquery, so a query pays only for the columns it reads (SQLite kept unused LEFT JOINs).
         // Rows migrated from version 6 keep their details whole (d1); new rows are shaped.
         private const string CompactEvents = @"
 CREATE TABLE names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
@@ -262,12 +263,18 @@ INSERT INTO event_blocks SELECT id / 512, min(timestamp), max(timestamp) FROM ev
 CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
 
 CREATE VIEW events AS
-SELECT r.id, r.timestamp, t.text AS event_type, c.text AS category, s.text AS session_id, st.text AS story_id,
-    w.text AS workflow_id, a.text AS agent_name, r.duration_ms, r.tokens_used,
+SELECT r.id, r.timestamp,
+    (SELECT text FROM names WHERE id = r.event_type) AS event_type,
+    (SELECT text FROM names WHERE id = r.category) AS category,
+    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.session_id WHERE x.id = r.context) AS session_id,
+    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.story_id WHERE x.id = r.context) AS story_id,
+    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.workflow_id WHERE x.id = r.context) AS workflow_id,
+    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.agent_name WHERE x.id = r.context) AS agent_name,
+    r.duration_ms, r.tokens_used,
     CASE WHEN typeof(r.context_percent) = 'integer' THEN r.context_percent / 100.0 ELSE r.context_percent END AS context_percent,
     r.success, r.confidence_score,
     CASE WHEN r.details_shape IS NULL THEN r.d1
-         ELSE replace(replace(replace(replace(
+         ELSE (SELECT replace(replace(replace(replace(
              CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) = 0 THEN sh.text
                   ELSE replace(replace(replace(replace(sh.text,
                       char(5), coalesce('""' || (SELECT text FROM names WHERE id = r.d1) || '""', '')),
@@ -276,17 +283,10 @@ SELECT r.id, r.timestamp, t.text AS event_type, c.text AS category, s.text AS se
                       char(8), coalesce('""' || (SELECT text FROM names WHERE id = r.d4) || '""', ''))
              END,
              char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, ''))
+             FROM names sh WHERE sh.id = r.details_shape)
     END AS details,
     r.impact_score, r.time_saved_or_wasted_ms, r.user_satisfaction_delta, r.created_rule, r.pattern_detected, r.needs_review, r.pattern_id
-FROM event_rows r
-LEFT JOIN names t ON t.id = r.event_type
-LEFT JOIN names c ON c.id = r.category
-LEFT JOIN contexts x ON x.id = r.context
-LEFT JOIN names s ON s.id = x.session_id
-LEFT JOIN names st ON st.id = x.story_id
-LEFT JOIN names w ON w.id = x.workflow_id
-LEFT JOIN names a ON a.id = x.agent_name
-LEFT JOIN names sh ON sh.id = r.details_shape;
+FROM event_rows r;
 ";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.

@@ -288,8 +288,8 @@ namespace MadfLog.Engine.Lifecycle
         }
 
         /// <summary>
-        /// Copies the active rows of [start, upper) and their keys into the attached archive (same schema). Name and
-        /// context ids are per database, so every coded column (type, category, context, shape, name values) is
+        /// Copies the active rows of [start, upper) and their keys into the attached archive (same schema). Name, kind and
+        /// context ids are per database, so every coded column (kind, context, shape, name values) is
         /// translated through the texts; event ids are kept, which is how the delete step knows what the archive holds.
         /// INSERT OR IGNORE makes a repeated copy harmless.
         /// </summary>
@@ -299,21 +299,26 @@ namespace MadfLog.Engine.Lifecycle
             var p = new { start, upper };
             var used = EventStorage.NameIdsUsed("main", range);
             c.Execute($"INSERT OR IGNORE INTO arch.names(text) SELECT text FROM main.names WHERE id IN ({used})", p, tx);
-            c.Execute(@"DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
-                        DROP TABLE IF EXISTS temp.context_map; CREATE TEMP TABLE context_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);
+            c.Execute("DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);
             c.Execute($"INSERT INTO temp.name_map SELECT m.id, a.id FROM main.names m JOIN arch.names a ON a.text = m.text WHERE m.id IN ({used})", p, tx);
             c.Execute("INSERT OR IGNORE INTO temp.name_map VALUES (0, 0)", transaction: tx); // "none" in a context
             string Mapped(string column) => $"(SELECT new FROM temp.name_map WHERE old = {column})";
-            var contextColumns = string.Join(", ", EventStorage.ContextColumns);
-            var moved = $"SELECT r.context FROM main.event_rows r WHERE {range}";
-            c.Execute($@"INSERT OR IGNORE INTO arch.contexts({contextColumns})
-                         SELECT {string.Join(", ", EventStorage.ContextColumns.Select(col => Mapped("x." + col)))} FROM main.contexts x WHERE x.id IN ({moved})", p, tx);
-            c.Execute($@"INSERT INTO temp.context_map SELECT x.id, y.id FROM main.contexts x JOIN arch.contexts y ON
-                         {string.Join(" AND ", EventStorage.ContextColumns.Select(col => $"y.{col} = {Mapped("x." + col)}"))} WHERE x.id IN ({moved})", p, tx);
+            // Kinds and contexts: their names translated, added to the archive's own, and their ids mapped.
+            foreach (var t in EventStorage.AllCombinations)
+            {
+                var moved = $"SELECT r.{t.RowColumn} FROM main.event_rows r WHERE {range}";
+                string Value(string col) => t.NameColumns.Contains(col) ? Mapped("x." + col) : "x." + col;
+                c.Execute($@"DROP TABLE IF EXISTS temp.{t.Table}_map; CREATE TEMP TABLE {t.Table}_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+                             INSERT OR IGNORE INTO arch.{t.Table}({string.Join(", ", t.Columns)})
+                             SELECT {string.Join(", ", t.Columns.Select(Value))} FROM main.{t.Table} x WHERE x.id IN ({moved});
+                             INSERT INTO temp.{t.Table}_map SELECT x.id, y.id FROM main.{t.Table} x JOIN arch.{t.Table} y ON
+                             {string.Join(" AND ", t.Columns.Select(col => $"y.{col} = {Value(col)}"))} WHERE x.id IN ({moved});", p, tx);
+            }
             var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
             string Select(string col)
             {
-                if (col == "context") return "(SELECT new FROM temp.context_map WHERE old = r.context)";
+                var combination = EventStorage.AllCombinations.FirstOrDefault(t => t.RowColumn == col);
+                if (combination != null) return $"(SELECT new FROM temp.{combination.Table}_map WHERE old = r.{col})";
                 if (EventStorage.RowNameColumns.Contains(col)) return Mapped("r." + col);
                 if (col.Length == 2 && col[0] == 'd' && int.TryParse(col.Substring(1), out var k)) // a details value: a name id where the shape says so
                     return $"CASE WHEN instr(sh.text, char({k + DetailsShape.Slots})) THEN {Mapped("r." + col)} ELSE r.{col} END";
@@ -323,7 +328,7 @@ namespace MadfLog.Engine.Lifecycle
                          SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r LEFT JOIN main.names sh ON sh.id = r.details_shape WHERE {range}", p, tx);
             c.Execute($"INSERT OR IGNORE INTO arch.event_keys(key, event_id) SELECT k.key, k.event_id FROM main.event_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
                 p, tx);
-            c.Execute("DROP TABLE temp.name_map; DROP TABLE temp.context_map;", transaction: tx);
+            c.Execute("DROP TABLE temp.name_map;" + string.Concat(EventStorage.AllCombinations.Select(t => $" DROP TABLE temp.{t.Table}_map;")), transaction: tx);
             EventStorage.RefreshBlocks(c, tx, "arch");
         }
     }

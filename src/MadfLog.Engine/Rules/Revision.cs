@@ -138,8 +138,10 @@ namespace MadfLog.Engine.Rules
                 if (rule != null)
                 {
                     // The events that produced the rule point at it.
-                    c.Execute("UPDATE event_rows SET created_rule = @Id, needs_review = @review WHERE pattern_id = @PatternId AND success = 0 AND " + EventStorage.Window("", "@from", "@to"),
-                        new { rule.Id, rule.PatternId, review = _o.AutoApprove ? 0 : 1, from, to }, tx);
+                    var produced = "pattern_id = @PatternId AND kind IN (SELECT id FROM kinds WHERE success = 0) AND " + EventStorage.Window("", "@from", "@to");
+                    var args = new { rule.Id, rule.PatternId, from, to };
+                    c.Execute("UPDATE event_rows SET created_rule = @Id WHERE " + produced, args, tx);
+                    EventStorage.SetNeedsReview(c, tx, produced, !_o.AutoApprove, args);
                     (_o.AutoApprove ? result.RulesActivated : result.RulesProposed).Add(rule);
                 }
                 tx.Commit();

@@ -8,22 +8,62 @@ namespace MadfLog.Engine.Store
     /// <summary>How event_rows stores events (Schema version 7); the events view turns them back into the design's columns.</summary>
     public static class EventStorage
     {
-        /// <summary>event_rows columns that hold a names id rather than a value: translated when rows move between databases.</summary>
-        public static readonly string[] RowNameColumns = { "event_type", "category", "details_shape" };
+        /// <summary>
+        /// A table of the distinct combinations of some event columns, which event_rows refers to by one id: what an
+        /// event is (kinds: type, category and flags) and who and where (contexts: session, story, workflow, agent).
+        /// </summary>
+        public sealed class Combinations
+        {
+            public Combinations(string table, string rowColumn, string[] columns, string[] nameColumns)
+            {
+                Table = table; RowColumn = rowColumn; Columns = columns; NameColumns = nameColumns;
+            }
 
-        /// <summary>contexts columns (names ids; 0 for none), in the order of its unique key.</summary>
-        public static readonly string[] ContextColumns = { "session_id", "story_id", "workflow_id", "agent_name" };
+            public string Table { get; }
+            /// <summary>The event_rows column holding its id.</summary>
+            public string RowColumn { get; }
+            /// <summary>Its columns, in the order of its unique key.</summary>
+            public string[] Columns { get; }
+            /// <summary>Those of its columns that hold names ids (0 for none).</summary>
+            public string[] NameColumns { get; }
+        }
+
+        public static readonly Combinations Kinds = new Combinations("kinds", "kind",
+            new[] { "event_type", "category", "success", "pattern_detected", "needs_review" }, new[] { "event_type", "category" });
+
+        public static readonly Combinations Contexts = new Combinations("contexts", "context",
+            new[] { "session_id", "story_id", "workflow_id", "agent_name" }, new[] { "session_id", "story_id", "workflow_id", "agent_name" });
+
+        public static readonly Combinations[] AllCombinations = { Kinds, Contexts };
+
+        /// <summary>event_rows columns that hold a names id themselves (rather than through a combination).</summary>
+        public static readonly string[] RowNameColumns = { "details_shape" };
 
         /// <summary>
         /// SELECTs (joined by UNION) of every names id that rows of <paramref name="schema"/> matching <paramref name="where"/>
-        /// (on alias r; "1" for all) refer to: directly, through their context, or as a details value (value k is a name
-        /// only where the shape has placeholder k + 4).
+        /// (on alias r; "1" for all) refer to: directly, through their kind or context, or as a details value (value k is
+        /// a name only where the shape has placeholder k + 4).
         /// </summary>
         public static string NameIdsUsed(string schema, string where) => string.Join(" UNION ",
             RowNameColumns.Select(col => $"SELECT r.{col} FROM {schema}.event_rows r WHERE {where}")
-                .Concat(ContextColumns.Select(col => $"SELECT x.{col} FROM {schema}.contexts x WHERE x.id IN (SELECT r.context FROM {schema}.event_rows r WHERE {where})"))
+                .Concat(AllCombinations.SelectMany(t => t.NameColumns.Select(col =>
+                    $"SELECT x.{col} FROM {schema}.{t.Table} x WHERE x.id IN (SELECT r.{t.RowColumn} FROM {schema}.event_rows r WHERE {where})")))
                 .Concat(Enumerable.Range(1, DetailsShape.Slots).Select(k =>
                     $"SELECT r.d{k} FROM {schema}.event_rows r JOIN {schema}.names sh ON sh.id = r.details_shape WHERE instr(sh.text, char({k + DetailsShape.Slots})) AND {where}")));
+
+        /// <summary>
+        /// Sets needs_review on the rows matching <paramref name="where"/> (on event_rows, unaliased): the flag is part of
+        /// the row's kind, so each row moves to the kind that differs only in it (created when missing).
+        /// </summary>
+        public static void SetNeedsReview(SqliteConnection c, SqliteTransaction tx, string where, bool review, object parameters)
+        {
+            var flag = review ? 1 : 0;
+            c.Execute($@"INSERT OR IGNORE INTO kinds(event_type, category, success, pattern_detected, needs_review)
+                         SELECT event_type, category, success, pattern_detected, {flag} FROM kinds WHERE id IN (SELECT kind FROM event_rows WHERE {where})", parameters, tx);
+            c.Execute($@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON k2.event_type = k.event_type AND k2.category = k.category
+                             AND k2.success = k.success AND k2.pattern_detected = k.pattern_detected AND k2.needs_review = {flag} WHERE k.id = event_rows.kind)
+                         WHERE {where}", parameters, tx);
+        }
 
         /// <summary>
         /// Events are numbered in blocks of this many ids; event_blocks keeps each block's time span (a zone map), so a
@@ -64,12 +104,13 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Deletes contexts and names no row refers to any more (after retention moved rows out), so the dictionaries
+        /// Deletes kinds, contexts and names no row refers to any more (after retention moved rows out), so the dictionaries
         /// shrink with the store.
         /// </summary>
         public static int PruneNames(SqliteConnection c, SqliteTransaction tx)
         {
-            c.Execute("DELETE FROM contexts WHERE id NOT IN (SELECT context FROM event_rows)", transaction: tx);
+            foreach (var t in AllCombinations)
+                c.Execute($"DELETE FROM {t.Table} WHERE id NOT IN (SELECT {t.RowColumn} FROM event_rows)", transaction: tx);
             return c.Execute($"DELETE FROM names WHERE id NOT IN ({NameIdsUsed("main", "1")})", transaction: tx);
         }
     }

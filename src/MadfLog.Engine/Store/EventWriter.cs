@@ -20,8 +20,7 @@ namespace MadfLog.Engine.Store
     {
         private static readonly string[] Columns =
         {
-            "id", "timestamp", "event_type", "category", "context", "duration_ms",
-            "tokens_used", "context_percent", "success", "pattern_detected", "needs_review", "pattern_id",
+            "id", "timestamp", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
             "details_shape", "d1", "d2", "d3", "d4",
             "confidence_score", "impact_score", "time_saved_or_wasted_ms", "user_satisfaction_delta", "created_rule",
         };
@@ -140,22 +139,18 @@ namespace MadfLog.Engine.Store
         {
             b.Int(o + 1, e.Id);
             b.Int(o + 2, e.Timestamp);
-            Name(b, o + 3, e.EventType);
-            Name(b, o + 4, e.Category);
-            b.Int(o + 5, ContextId(e));
-            b.Int(o + 6, e.DurationMs);
-            b.Int(o + 7, e.TokensUsed);
-            Context(b, o + 8, e.ContextPercent);
-            b.Int(o + 9, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : (long?)null);
-            b.Int(o + 10, e.PatternDetected || e.PatternId.HasValue ? 1 : 0);
-            b.Int(o + 11, e.NeedsReview ? 1 : 0);
-            b.Int(o + 12, e.PatternId);
-            Details(b, o + 13, e);
-            b.Real(o + 18, e.ConfidenceScore);
-            b.Real(o + 19, e.ImpactScore);
-            b.Int(o + 20, e.TimeSavedOrWastedMs);
-            b.Real(o + 21, e.UserSatisfactionDelta);
-            b.Int(o + 22, e.CreatedRule);
+            b.Int(o + 3, KindId(e));
+            b.Int(o + 4, ContextId(e));
+            b.Int(o + 5, e.DurationMs);
+            b.Int(o + 6, e.TokensUsed);
+            Context(b, o + 7, e.ContextPercent);
+            b.Int(o + 8, e.PatternId);
+            Details(b, o + 9, e);
+            b.Real(o + 14, e.ConfidenceScore);
+            b.Real(o + 15, e.ImpactScore);
+            b.Int(o + 16, e.TimeSavedOrWastedMs);
+            b.Real(o + 17, e.UserSatisfactionDelta);
+            b.Int(o + 18, e.CreatedRule);
         }
 
         private long StoredId(long key)
@@ -235,12 +230,26 @@ namespace MadfLog.Engine.Store
             return id;
         }
 
-        // Who and where (session, story, workflow, agent) as one contexts row. Consecutive events usually share it, as the
-        // very same strings, so the last one is checked first.
-        private readonly Dictionary<(string?, string?, string?, string?), long> _contexts = new Dictionary<(string?, string?, string?, string?), long>();
+        // What the event is (type, category, flags) and who and where (session, story, workflow, agent), each as one row
+        // of its combinations table. Consecutive events usually share them, as the very same strings, so the last one
+        // is checked first.
+        private readonly Combination _kinds = new Combination(EventStorage.Kinds), _contexts = new Combination(EventStorage.Contexts);
+        private (string, string, long, bool, bool) _lastKind;
+        private long _lastKindId;
         private (string?, string?, string?, string?) _lastContext;
         private long _lastContextId;
-        private sqlite3_stmt? _findContext, _addContext;
+
+        [MethodImpl(Hot.Path)]
+        private long KindId(EventRow e)
+        {
+            var success = e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1;
+            var detected = e.PatternDetected || e.PatternId.HasValue;
+            if (_lastKindId != 0 && ReferenceEquals(_lastKind.Item1, e.EventType) && ReferenceEquals(_lastKind.Item2, e.Category)
+                && _lastKind.Item3 == success && _lastKind.Item4 == detected && _lastKind.Item5 == e.NeedsReview)
+                return _lastKindId;
+            _lastKind = (e.EventType, e.Category, success, detected, e.NeedsReview);
+            return _lastKindId = _kinds.Id(this, NameId(e.EventType), NameId(e.Category), success, detected ? 1 : 0, e.NeedsReview ? 1 : 0);
+        }
 
         [MethodImpl(Hot.Path)]
         private long ContextId(EventRow e)
@@ -248,42 +257,46 @@ namespace MadfLog.Engine.Store
             if (_lastContextId != 0 && ReferenceEquals(_lastContext.Item1, e.SessionId) && ReferenceEquals(_lastContext.Item2, e.StoryId)
                 && ReferenceEquals(_lastContext.Item3, e.WorkflowId) && ReferenceEquals(_lastContext.Item4, e.AgentName))
                 return _lastContextId;
-            var key = (e.SessionId, e.StoryId, e.WorkflowId, e.AgentName);
-            if (!_contexts.TryGetValue(key, out var id))
+            _lastContext = (e.SessionId, e.StoryId, e.WorkflowId, e.AgentName);
+            return _lastContextId = _contexts.Id(this, OptionalNameId(e.SessionId), OptionalNameId(e.StoryId), OptionalNameId(e.WorkflowId), OptionalNameId(e.AgentName));
+        }
+
+        /// <summary>Ids of one combinations table, looked up or added once per writer.</summary>
+        private sealed class Combination
+        {
+            private readonly EventStorage.Combinations _table;
+            private readonly Dictionary<(long, long, long, long, long), long> _ids = new Dictionary<(long, long, long, long, long), long>();
+            private sqlite3_stmt? _find, _add;
+
+            public Combination(EventStorage.Combinations table) { _table = table; }
+
+            public long Id(EventWriter w, long a, long b, long c, long d, long e = 0)
             {
-                var ids = new[] { OptionalNameId(e.SessionId), OptionalNameId(e.StoryId), OptionalNameId(e.WorkflowId), OptionalNameId(e.AgentName) };
-                _findContext ??= Prepare("SELECT id FROM contexts WHERE session_id = ? AND story_id = ? AND workflow_id = ? AND agent_name = ?");
-                for (var i = 0; i < 4; i++) raw.sqlite3_bind_int64(_findContext, i + 1, ids[i]);
-                var rc = raw.sqlite3_step(_findContext);
-                if (rc == Row) id = raw.sqlite3_column_int64(_findContext, 0);
-                raw.sqlite3_reset(_findContext);
+                var key = (a, b, c, d, e);
+                if (_ids.TryGetValue(key, out var id)) return id;
+                var values = new[] { a, b, c, d, e };
+                var n = _table.Columns.Length;
+                _find ??= w.Prepare($"SELECT id FROM {_table.Table} WHERE " + string.Join(" AND ", _table.Columns.Select(col => col + " = ?")));
+                for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_find, i + 1, values[i]);
+                var rc = raw.sqlite3_step(_find);
+                if (rc == Row) id = raw.sqlite3_column_int64(_find, 0);
+                raw.sqlite3_reset(_find);
                 if (rc != Row)
                 {
-                    if (rc != Done) Check(rc);
-                    _addContext ??= Prepare("INSERT INTO contexts(session_id, story_id, workflow_id, agent_name) VALUES (?, ?, ?, ?)");
-                    for (var i = 0; i < 4; i++) raw.sqlite3_bind_int64(_addContext, i + 1, ids[i]);
-                    Step(_addContext);
-                    id = raw.sqlite3_last_insert_rowid(_connection.Handle);
+                    if (rc != Done) w.Check(rc);
+                    _add ??= w.Prepare($"INSERT INTO {_table.Table}({string.Join(", ", _table.Columns)}) VALUES ({string.Join(", ", _table.Columns.Select(_ => "?"))})");
+                    for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_add, i + 1, values[i]);
+                    w.Step(_add);
+                    id = raw.sqlite3_last_insert_rowid(w._connection.Handle);
                 }
-                if (_contexts.Count < 100_000) _contexts[key] = id;
+                if (_ids.Count < 100_000) _ids[key] = id;
+                return id;
             }
-            _lastContext = key;
-            _lastContextId = id;
-            return id;
+
+            public void Dispose() { _find?.Dispose(); _add?.Dispose(); }
         }
 
         private long OptionalNameId(string? text) => text == null ? 0 : NameId(text);
-
-        // Consecutive events usually repeat a column's text as the very same string (the parser decodes each once):
-        // then its id is already bound.
-        [MethodImpl(Hot.Path)]
-        private void Name(Binder b, int i, string? v)
-        {
-            if (v == null) { b.Null(i); return; }
-            if (b.HoldsName(i, v)) return;
-            b.Int(i, NameId(v));
-            b.NameWas(i, v);
-        }
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
@@ -333,7 +346,7 @@ namespace MadfLog.Engine.Store
         /// </summary>
         private sealed class Binder
         {
-            private const byte Unbound = 0, IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4, IsName = 5;
+            private const byte Unbound = 0, IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4;
             private readonly sqlite3_stmt _s;
             private readonly byte[] _kind;
             private readonly long[] _bits;
@@ -347,10 +360,7 @@ namespace MadfLog.Engine.Store
                 _text = new string?[parameters + 1];
             }
 
-            /// <summary>Whether parameter i holds the id of this very string (bound by <see cref="NameWas"/>).</summary>
-            public bool HoldsName(int i, string v) => _kind[i] == IsName && ReferenceEquals(_text[i], v);
 
-            public void NameWas(int i, string v) { _kind[i] = IsName; _text[i] = v; }
 
             [MethodImpl(Hot.Path)]
             public void Null(int i)
@@ -447,8 +457,8 @@ namespace MadfLog.Engine.Store
             _stored?.Dispose();
             _grow?.Dispose();
             _block?.Dispose();
-            _findContext?.Dispose();
-            _addContext?.Dispose();
+            _kinds.Dispose();
+            _contexts.Dispose();
             foreach (var archive in _archiveConnections.Values) archive.Dispose();
         }
     }

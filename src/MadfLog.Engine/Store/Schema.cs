@@ -185,8 +185,9 @@ CREATE TABLE event_archives (
 ";
 
         // Compact storage (about 240 -> under 100 bytes per event with indexes). Events live in event_rows, where every
-        // repeated text is stored once in names and referenced by id: the type and category directly, and who and where
-        // (session, story, workflow, agent) through contexts, one row per combination (0 stands for none).
+        // repeated text is stored once in names and referenced by id, through one row per distinct combination: what
+        // the event is in kinds (type, category, success (-1 for none), pattern_detected, needs_review), and who and
+        // where in contexts (session, story, workflow, agent; 0 for none).
         // Details are split into a shape (the keys and literals, kept once in names) and up to four values d1..d4:
         // placeholder \u000k in the shape is value k as a literal (a number, or JSON text), \u000(k+4) is value k as
         // the id of a short string in names (see DetailsShape); details that do not fit (not an object, more than
@@ -200,6 +201,15 @@ CREATE TABLE event_archives (
         // Rows migrated from version 6 keep their details whole (d1); new rows are shaped.
         private const string CompactEvents = @"
 CREATE TABLE names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE kinds (
+    id INTEGER PRIMARY KEY,
+    event_type INTEGER NOT NULL,
+    category INTEGER NOT NULL,
+    success INTEGER NOT NULL,
+    pattern_detected INTEGER NOT NULL,
+    needs_review INTEGER NOT NULL,
+    UNIQUE (event_type, category, success, pattern_detected, needs_review)
+);
 CREATE TABLE contexts (
     id INTEGER PRIMARY KEY,
     session_id INTEGER NOT NULL,
@@ -212,15 +222,11 @@ CREATE TABLE event_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);
 CREATE TABLE event_rows (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     timestamp INTEGER NOT NULL,
-    event_type INTEGER NOT NULL,
-    category INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
     context INTEGER NOT NULL,
     duration_ms INTEGER,
     tokens_used INTEGER,
     context_percent,
-    success INTEGER,
-    pattern_detected INTEGER NOT NULL DEFAULT 0,
-    needs_review INTEGER NOT NULL DEFAULT 0,
     pattern_id INTEGER,
     details_shape INTEGER,
     d1, d2, d3, d4,
@@ -241,15 +247,20 @@ CREATE TEMP TABLE old_contexts AS
     FROM events e;
 INSERT INTO contexts(session_id, story_id, workflow_id, agent_name) SELECT s, st, w, a FROM temp.old_contexts;
 DROP TABLE temp.old_contexts;
-INSERT INTO event_rows(id, timestamp, event_type, category, context, duration_ms, tokens_used,
-        context_percent, success, pattern_detected, needs_review, pattern_id, details_shape, d1,
+INSERT OR IGNORE INTO kinds(event_type, category, success, pattern_detected, needs_review)
+    SELECT DISTINCT (SELECT id FROM names WHERE text = e.event_type), (SELECT id FROM names WHERE text = e.category),
+        coalesce(e.success, -1), e.pattern_detected, e.needs_review FROM events e;
+INSERT INTO event_rows(id, timestamp, kind, context, duration_ms, tokens_used,
+        context_percent, pattern_id, details_shape, d1,
         confidence_score, impact_score, time_saved_or_wasted_ms, user_satisfaction_delta, created_rule)
-    SELECT e.id, e.timestamp, (SELECT id FROM names WHERE text = e.event_type), (SELECT id FROM names WHERE text = e.category),
+    SELECT e.id, e.timestamp,
+        (SELECT k.id FROM kinds k WHERE k.event_type = (SELECT id FROM names WHERE text = e.event_type) AND k.category = (SELECT id FROM names WHERE text = e.category)
+            AND k.success = coalesce(e.success, -1) AND k.pattern_detected = e.pattern_detected AND k.needs_review = e.needs_review),
         (SELECT x.id FROM contexts x WHERE x.session_id = coalesce((SELECT id FROM names WHERE text = e.session_id), 0)
             AND x.story_id = coalesce((SELECT id FROM names WHERE text = e.story_id), 0)
             AND x.workflow_id = coalesce((SELECT id FROM names WHERE text = e.workflow_id), 0)
             AND x.agent_name = coalesce((SELECT id FROM names WHERE text = e.agent_name), 0)),
-        e.duration_ms, e.tokens_used, e.context_percent, e.success, e.pattern_detected, e.needs_review, e.pattern_id, NULL, e.details,
+        e.duration_ms, e.tokens_used, e.context_percent, e.pattern_id, NULL, e.details,
         e.confidence_score, e.impact_score, e.time_saved_or_wasted_ms, e.user_satisfaction_delta, e.created_rule
     FROM events e ORDER BY e.id;
 INSERT INTO event_keys(key, event_id) SELECT dedup_key, id FROM events;
@@ -264,15 +275,15 @@ CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, timestamp) WHERE pa
 
 CREATE VIEW events AS
 SELECT r.id, r.timestamp,
-    (SELECT text FROM names WHERE id = r.event_type) AS event_type,
-    (SELECT text FROM names WHERE id = r.category) AS category,
+    (SELECT n.text FROM kinds k JOIN names n ON n.id = k.event_type WHERE k.id = r.kind) AS event_type,
+    (SELECT n.text FROM kinds k JOIN names n ON n.id = k.category WHERE k.id = r.kind) AS category,
     (SELECT n.text FROM contexts x JOIN names n ON n.id = x.session_id WHERE x.id = r.context) AS session_id,
     (SELECT n.text FROM contexts x JOIN names n ON n.id = x.story_id WHERE x.id = r.context) AS story_id,
     (SELECT n.text FROM contexts x JOIN names n ON n.id = x.workflow_id WHERE x.id = r.context) AS workflow_id,
     (SELECT n.text FROM contexts x JOIN names n ON n.id = x.agent_name WHERE x.id = r.context) AS agent_name,
     r.duration_ms, r.tokens_used,
     CASE WHEN typeof(r.context_percent) = 'integer' THEN r.context_percent / 100.0 ELSE r.context_percent END AS context_percent,
-    r.success, r.confidence_score,
+    (SELECT nullif(success, -1) FROM kinds WHERE id = r.kind) AS success, r.confidence_score,
     CASE WHEN r.details_shape IS NULL THEN r.d1
          ELSE (SELECT replace(replace(replace(replace(
              CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) = 0 THEN sh.text
@@ -285,7 +296,8 @@ SELECT r.id, r.timestamp,
              char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, ''))
              FROM names sh WHERE sh.id = r.details_shape)
     END AS details,
-    r.impact_score, r.time_saved_or_wasted_ms, r.user_satisfaction_delta, r.created_rule, r.pattern_detected, r.needs_review, r.pattern_id
+    r.impact_score, r.time_saved_or_wasted_ms, r.user_satisfaction_delta, r.created_rule,
+    (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id
 FROM event_rows r;
 ";
 

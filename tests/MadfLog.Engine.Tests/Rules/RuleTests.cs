@@ -60,6 +60,10 @@ namespace MadfLog.Engine.Tests.Rules
             {
                 Assert.Equal(60, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE created_rule IS NOT NULL AND pattern_id = 1"));
                 Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE created_rule IS NOT NULL AND pattern_id = 5"));
+                // A proposed rule's events wait for review; nothing else changed with them.
+                Assert.Equal(60, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE needs_review = 1 AND pattern_id = 1 AND success = 0"));
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE needs_review = 1 AND pattern_id = 5"));
+                Assert.Equal(c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE needs_review = 1"), c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE created_rule IS NOT NULL"));
             }
 
             var claudeBefore = File.Exists(t.File("CLAUDE.md")) ? File.ReadAllBytes(t.File("CLAUDE.md")) : null;

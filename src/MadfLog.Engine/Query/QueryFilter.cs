@@ -23,7 +23,7 @@ namespace MadfLog.Engine.Query
                 // A story's events lie within its summary's time span: that bounds the ids to read (no story index needed),
                 // one range per story so two stories months apart do not read everything between them. Without a summary
                 // row (an archive database) the bounds are open.
-                sb.Append($" AND {alias}.story_id IN @stories");
+                sb.Append($" AND {alias}.context IN (SELECT x.id FROM contexts x WHERE x.story_id IN (SELECT id FROM names WHERE text IN @stories))");
                 p.Add("stories", Stories);
                 string Span(string stories) => Store.EventStorage.IdBounds(alias + ".id",
                     $"coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN {stories}), -9223372036854775807)",
@@ -40,7 +40,11 @@ namespace MadfLog.Engine.Query
                     sb.Append(" AND (" + string.Join(" OR ", ranges) + ")");
                 }
             }
-            if (Agents is { Length: > 0 }) { sb.Append($" AND {alias}.agent_name IN @agents"); p.Add("agents", Agents); }
+            if (Agents is { Length: > 0 })
+            {
+                sb.Append($" AND {alias}.context IN (SELECT x.id FROM contexts x WHERE x.agent_name IN (SELECT id FROM names WHERE text IN @agents))");
+                p.Add("agents", Agents);
+            }
             if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @since"); p.Add("since", Since.Value.ToUnixTimeMilliseconds()); }
             if (Until.HasValue) { sb.Append($" AND {alias}.timestamp < @until"); p.Add("until", Until.Value.ToUnixTimeMilliseconds()); }
             sb.Append(Store.EventStorage.IdBounds(alias + ".id", Since.HasValue ? "@since" : null, Until.HasValue ? "@until" : null));

@@ -118,7 +118,7 @@ namespace MadfLog.Engine.Rules
             var from = since.ToUnixTimeMilliseconds();
             var to = until.ToUnixTimeMilliseconds();
             result.Events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to });
-            result.Errors = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE success = 0 AND category <> 'cascade' AND " + EventStorage.Window("", "@from", "@to"), new { from, to });
+            result.Errors = c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Query.Analysis.IsError} AND " + EventStorage.Window("e", "@from", "@to"), new { from, to });
             var shares = PatternShares(c, from, to, result.Errors);
             result.Patterns = shares.Count;
             result.TopPatterns.AddRange(shares.Take(10));
@@ -182,7 +182,7 @@ namespace MadfLog.Engine.Rules
             var rows = c.Query<(long id, string template, string cls, long n, string? stories, string? agents)>(
                 @"SELECT e.pattern_id, coalesce(p.display, p.template), p.error_class, count(*), group_concat(DISTINCT e.story_id), group_concat(DISTINCT e.agent_name)
                   FROM events e JOIN patterns p ON p.id = e.pattern_id
-                  WHERE e.success = 0 AND e.category <> 'cascade' AND " + EventStorage.Window("e", "@from", "@to") + @"
+                  WHERE " + Query.Analysis.IsError + " AND " + EventStorage.Window("e", "@from", "@to") + @"
                   GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id", new { from, to });
             return rows.Select(r => new PatternShare
             {

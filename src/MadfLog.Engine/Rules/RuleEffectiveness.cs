@@ -69,7 +69,7 @@ namespace MadfLog.Engine.Rules
         {
             var events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to });
             var hits = c.Query<(string? session, long ts)>(
-                "SELECT session_id, timestamp FROM events WHERE pattern_id = @patternId AND success = 0 AND category <> 'cascade' AND " + EventStorage.Window("", "@from", "@to") + " ORDER BY timestamp",
+                "SELECT e.session_id, e.timestamp FROM events e WHERE e.pattern_id = @patternId AND " + Query.Analysis.IsError + " AND " + EventStorage.Window("e", "@from", "@to") + " ORDER BY e.timestamp",
                 new { patternId, from, to }).ToList();
             var seen = new HashSet<string>();
             var repeats = hits.Count(h => h.session != null && !seen.Add(h.session));

@@ -197,7 +197,8 @@ CREATE TABLE event_archives (
         // writer looks in the archive for events of archived months (archived_keys and its trigger are folded in).
         // event_blocks holds each block of ids' time span, so time and story filters read an id range (no indexes).
         // `events` is a view with the design's columns and plain text values, for every query and for any SQLite tool;
-        // each coded column is a subquery, so a query pays only for the columns it reads (SQLite kept unused LEFT JOINs).
+        // each coded column is a subquery, so a query pays only for the columns it reads (SQLite kept unused LEFT JOINs);
+        // kind and context are there too, so hot filters can test set membership (see Analysis.IsError, QueryFilter).
         // Rows migrated from version 6 keep their details whole (d1); new rows are shaped.
         private const string CompactEvents = @"
 CREATE TABLE names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
@@ -297,7 +298,8 @@ SELECT r.id, r.timestamp,
              FROM names sh WHERE sh.id = r.details_shape)
     END AS details,
     r.impact_score, r.time_saved_or_wasted_ms, r.user_satisfaction_delta, r.created_rule,
-    (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id
+    (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
+    r.kind, r.context
 FROM event_rows r;
 ";
 

@@ -14,8 +14,11 @@ namespace MadfLog.Engine.Import
         /// <summary>Story id to stamp on events that do not carry one.</summary>
         public string? Story { get; set; }
 
-        /// <summary>Events per transaction: the unit of crash consistency and of memory use.</summary>
-        public int BatchSize { get; set; } = 2000;
+        /// <summary>
+        /// Events per batch handed between the import's threads (several batches share a transaction, see CommitEvents).
+        /// Small batches keep the events in flight young for the garbage collector: 500 measured fastest.
+        /// </summary>
+        public int BatchSize { get; set; } = 500;
 
         /// <summary>At most this many events (and quarantined lines) per transaction when batches queue up.</summary>
         public int CommitEvents { get; set; } = 200_000;

@@ -70,9 +70,9 @@ namespace MadfLog.Engine.Import
             var stages = ImportStages.Create();
 
             // Three stages in a pipeline: read and parse → prepare (redaction, tokenizing: CPU without the database) →
-            // write (this thread). Bounded queues keep memory constant.
-            using var parsed = new BlockingCollection<Batch>(boundedCapacity: 2);
-            using var queue = new BlockingCollection<Batch>(boundedCapacity: 2);
+            // write (this thread). Bounded queues (4 batches each) keep memory constant.
+            using var parsed = new BlockingCollection<Batch>(boundedCapacity: 4);
+            using var queue = new BlockingCollection<Batch>(boundedCapacity: 4);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(_options.Cancellation);
             Exception? readerFailure = null;
             var readerClock = new Stopwatch();

@@ -29,13 +29,20 @@ namespace MadfLog.Bench
                 for (var d = 30; d >= 1; d--)
                 {
                     var day = now.AddDays(-d).Date;
-                    var options = new SampleOptions { Seed = d, Stories = new[] { $"{d / 7 + 1}.{d % 7 + 1}" }, DaysPerStory = 1, Start = new DateTimeOffset(day, TimeSpan.Zero), SessionsPerAgentPerDay = Math.Max(1, perDay / 1200) };
-                    var events = new SampleLogGenerator(options).Generate().Take(perDay).Where(e => e.Row.Timestamp < new DateTimeOffset(day.AddDays(1), TimeSpan.Zero).ToUnixTimeMilliseconds());
+                    var dayEnd = new DateTimeOffset(day.AddDays(1), TimeSpan.Zero).ToUnixTimeMilliseconds();
+                    // Four teams (stories) work the same day side by side, so a day really holds perDay events.
+                    const int teams = 4;
+                    var events = Enumerable.Range(1, teams).SelectMany(team =>
+                    {
+                        var options = new SampleOptions { Seed = d * 10 + team, Stories = new[] { $"{d / 7 + 1}.{(d % 7) * teams + team}" }, DaysPerStory = 1,
+                            Start = new DateTimeOffset(day, TimeSpan.Zero), SessionsPerAgentPerDay = Math.Max(1, perDay / 1200) };
+                        return new SampleLogGenerator(options).Generate().Where(e => e.Row.Timestamp < dayEnd).Take(perDay / teams);
+                    });
                     written += SampleLogGenerator.WriteDailyFiles(events, logs).Count > 0 ? perDay : 0;
                 }
             }
             var logBytes = Directory.GetFiles(logs).Sum(f => new FileInfo(f).Length);
-            Console.WriteLine($"generated 30 daily files, {logBytes / 1048576.0:F0} MB, in {clock.Elapsed.TotalSeconds:F0}s");
+            Console.WriteLine($"generated 30 daily files ({perWeek:N0} events/week asked), {logBytes / 1048576.0:F0} MB, in {clock.Elapsed.TotalSeconds:F0}s");
             var db = Path.Combine(root, "madflog.db");
             clock.Restart();
             var imported = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });

@@ -112,11 +112,22 @@ namespace MadfLog.Engine.Import
 
             SqliteTransaction? tx = null;
             EventWriter? writer = null; // one per transaction: its statements and name ids last as long as the transaction
+            var uncommitted = 0;
+            var sinceCommit = Stopwatch.StartNew();
+            void Commit()
+            {
+                ImportStages.BeforeCommit(stages, connection, tx!);
+                writer!.Dispose();
+                writer = null;
+                tx!.Commit();
+                tx.Dispose();
+                tx = null;
+                uncommitted = 0;
+                sinceCommit.Restart();
+            }
             try
             {
                 long eventsSoFar = 0;
-                var uncommitted = 0;
-                var sinceCommit = Stopwatch.StartNew();
                 foreach (var batch in queue.GetConsumingEnumerable())
                 {
                     _options.Cancellation.ThrowIfCancellationRequested();
@@ -138,17 +149,7 @@ namespace MadfLog.Engine.Import
                     uncommitted += batch.Events.Count + batch.Quarantine.Count;
                     // Commit every CommitEvents events, and when the reader has nothing ready once a second has passed (a slow
                     // trickle is durable soon): batches share a transaction and the summaries are upserted once for them all.
-                    if (uncommitted >= _options.CommitEvents || queue.Count == 0 && sinceCommit.ElapsedMilliseconds >= 1000)
-                    {
-                        sinceCommit.Restart();
-                        ImportStages.BeforeCommit(stages, connection, tx);
-                        writer!.Dispose();
-                        writer = null;
-                        tx.Commit();
-                        tx.Dispose();
-                        tx = null;
-                        uncommitted = 0;
-                    }
+                    if (uncommitted >= _options.CommitEvents || queue.Count == 0 && sinceCommit.ElapsedMilliseconds >= 1000) Commit();
                     writeClock.Stop();
                     file.LinesRead += batch.LinesRead;
                     file.Quarantined += batch.Quarantine.Count;
@@ -164,15 +165,7 @@ namespace MadfLog.Engine.Import
                     eventsSoFar += batch.Events.Count;
                     _options.Progress?.Report(new ImportProgress(file.Path, batch.FileIndex, files.Count, batch.Cursor.Offset, batch.FileLength, eventsSoFar));
                 }
-                if (tx != null)
-                {
-                    ImportStages.BeforeCommit(stages, connection, tx);
-                    writer!.Dispose();
-                    writer = null;
-                    tx.Commit();
-                    tx.Dispose();
-                    tx = null;
-                }
+                if (tx != null) Commit();
             }
             catch
             {

@@ -259,12 +259,18 @@ namespace MadfLog.Engine.Query
             var r = stories.FirstOrDefault(s => s.Story == reference) ?? new StoryMetrics { Story = reference };
             var d = stories.FirstOrDefault(s => s.Story == difference) ?? new StoryMetrics { Story = difference };
             var p = new DynamicParameters();
-            var where = both.Where(p); // the two stories' span of events, not the whole store
             p.Add("r", reference); p.Add("d", difference);
-            var counts = c.Query<(long id, string template, long rc, long dc)>(
-                $@"SELECT e.pattern_id, coalesce(p.display, p.template), sum(e.story_id = @r), sum(e.story_id = @d)
-                   FROM events e JOIN patterns p ON p.id = e.pattern_id
-                   WHERE {IsError}{where} GROUP BY e.pattern_id", p).ToList();
+            // Errors per pattern in each story: from the import-time counts, or (with a time window or agents) from the
+            // two stories' span of events.
+            var counts = !f.Since.HasValue && !f.Until.HasValue && f.Agents is not { Length: > 0 }
+                ? c.Query<(long id, string template, long rc, long dc)>(
+                    @"SELECT s.pattern_id, coalesce(p.display, p.template), sum(CASE WHEN s.story_id = @r THEN s.errors ELSE 0 END), sum(CASE WHEN s.story_id = @d THEN s.errors ELSE 0 END)
+                      FROM pattern_stories s JOIN patterns p ON p.id = s.pattern_id
+                      WHERE s.story_id IN (@r, @d) AND s.errors > 0 GROUP BY s.pattern_id", p).ToList()
+                : c.Query<(long id, string template, long rc, long dc)>(
+                    $@"SELECT e.pattern_id, coalesce(p.display, p.template), sum(e.story_id = @r), sum(e.story_id = @d)
+                       FROM events e JOIN patterns p ON p.id = e.pattern_id
+                       WHERE {IsError}{both.Where(p)} GROUP BY e.pattern_id", p).ToList();
             PatternDelta Delta((long id, string template, long rc, long dc) x) => new PatternDelta { PatternId = x.id, Template = x.template, ReferenceCount = x.rc, DifferenceCount = x.dc };
             var result = new StoryComparison
             {

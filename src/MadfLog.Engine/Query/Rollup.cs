@@ -78,7 +78,7 @@ namespace MadfLog.Engine.Query
             public readonly Dictionary<(string, string, string, string, string, long, int), long[]> groups = new Dictionary<(string, string, string, string, string, long, int), long[]>();
             public readonly Dictionary<string, long[]> stories = new Dictionary<string, long[]>();
             public readonly HashSet<(string, string)> storyAgents = new HashSet<(string, string)>();
-            public readonly HashSet<(long, string)> patternStories = new HashSet<(long, string)>();
+            public readonly Dictionary<(long, string), long> patternStories = new Dictionary<(long, string), long>();
             public readonly Dictionary<long, long[]> weeks = new Dictionary<long, long[]>();
             public readonly Dictionary<(string, string), (string? story, double max, long[] n)> sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
             public readonly Dictionary<(string, string, string, long), long> human = new Dictionary<(string, string, string, long), long>();
@@ -147,8 +147,8 @@ namespace MadfLog.Engine.Query
                         st[5] = Math.Min(st[5], e.Timestamp);
                         st[6] = Math.Max(st[6], e.Timestamp);
                         if (e.AgentName != null) storyAgents.Add((e.StoryId, e.AgentName));
-                        if (isError && e.PatternId.HasValue) patternStories.Add((e.PatternId.Value, e.StoryId));
                     }
+                    if (isError && e.PatternId.HasValue) Add(patternStories, (e.PatternId.Value, e.StoryId), sign);
                 }
                 var key = (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
                 if (!groups.TryGetValue(key, out var g)) groups[key] = g = NewGroup();
@@ -192,7 +192,7 @@ namespace MadfLog.Engine.Query
                     st[6] = Math.Max(st[6], kv.Value[6]);
                 }
                 storyAgents.UnionWith(o.storyAgents);
-                patternStories.UnionWith(o.patternStories);
+                foreach (var kv in o.patternStories) Add(patternStories, kv.Key, kv.Value);
                 foreach (var kv in o.weeks)
                 {
                     if (!weeks.TryGetValue(kv.Key, out var wk)) { weeks[kv.Key] = kv.Value; continue; }
@@ -239,7 +239,8 @@ namespace MadfLog.Engine.Query
                                 tokens = tokens + excluded.tokens, human = human + excluded.human, first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
                 p.stories.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
             PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO story_agents VALUES ($1, $2)", p.storyAgents.Select(k => new object?[] { k.Item1, k.Item2 }));
-            PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO pattern_stories VALUES ($1, $2)", p.patternStories.Select(k => new object?[] { k.Item1, k.Item2 }));
+            PreparedBatch.Run(c, tx, "INSERT INTO pattern_stories VALUES ($1, $2, $3) ON CONFLICT DO UPDATE SET errors = errors + excluded.errors",
+                p.patternStories.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Value }));
             PreparedBatch.Run(c, tx, @"INSERT INTO session_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                             ON CONFLICT DO UPDATE SET story_id = max(coalesce(story_id, ''), coalesce(excluded.story_id, '')), events = events + excluded.events,
                                 max_context = max(max_context, excluded.max_context), ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors,
@@ -265,7 +266,7 @@ namespace MadfLog.Engine.Query
         private void ResolveMergedPatterns(SqliteConnection c, SqliteTransaction tx)
         {
             var p = _pending;
-            var ids = new HashSet<long>(p.groups.Keys.Select(k => k.Item6).Concat(p.human.Keys.Select(k => k.Item4)).Concat(p.patternStories.Select(k => k.Item1)).Concat(p.firsts.Keys));
+            var ids = new HashSet<long>(p.groups.Keys.Select(k => k.Item6).Concat(p.human.Keys.Select(k => k.Item4)).Concat(p.patternStories.Keys.Select(k => k.Item1)).Concat(p.firsts.Keys));
             ids.Remove(0);
             if (ids.Count == 0) return;
             var mergedInto = c.Query<(long id, long into)>("SELECT id, merged_into FROM patterns WHERE merged_into IS NOT NULL", transaction: tx).ToDictionary(r => r.id, r => r.into);
@@ -286,10 +287,11 @@ namespace MadfLog.Engine.Query
                 var key = (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, Survivor(kv.Key.Item4));
                 p.human[key] = (p.human.TryGetValue(key, out var n) ? n : 0) + kv.Value;
             }
-            foreach (var k in p.patternStories.Where(k => mergedInto.ContainsKey(k.Item1)).ToList())
+            foreach (var kv in p.patternStories.Where(kv => mergedInto.ContainsKey(kv.Key.Item1)).ToList())
             {
-                p.patternStories.Remove(k);
-                p.patternStories.Add((Survivor(k.Item1), k.Item2));
+                p.patternStories.Remove(kv.Key);
+                var key = (Survivor(kv.Key.Item1), kv.Key.Item2);
+                p.patternStories[key] = (p.patternStories.TryGetValue(key, out var n) ? n : 0) + kv.Value;
             }
             foreach (var kv in p.firsts.Where(kv => mergedInto.ContainsKey(kv.Key)).ToList())
             {
@@ -302,7 +304,8 @@ namespace MadfLog.Engine.Query
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
         {
-            c.Execute("INSERT OR IGNORE INTO pattern_stories SELECT @into, story_id FROM pattern_stories WHERE pattern_id = @from", new { from, into }, tx);
+            c.Execute(@"INSERT INTO pattern_stories SELECT @into, story_id, errors FROM pattern_stories WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET errors = errors + excluded.errors", new { from, into }, tx);
             c.Execute(@"INSERT INTO human_rollup SELECT category, agent_name, story_id, @into, n FROM human_rollup WHERE pattern_id = @from
                         ON CONFLICT DO UPDATE SET n = n + excluded.n", new { from, into }, tx);
             c.Execute("DELETE FROM human_rollup WHERE pattern_id = @from", new { from }, tx);

@@ -17,6 +17,7 @@ namespace MadfLog.Engine.Store
             [5] = Rules,
             [6] = Lifecycle,
             [7] = CompactEvents,
+            [8] = PatternStoryCounts,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -301,6 +302,13 @@ SELECT r.id, r.timestamp,
     (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
     r.kind, r.context
 FROM event_rows r;
+";
+
+        // How many errors of each pattern each story had, so comparing two stories reads summaries, not their events.
+        private const string PatternStoryCounts = @"
+ALTER TABLE pattern_stories ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
+UPDATE pattern_stories SET errors = (SELECT count(*) FROM events e WHERE e.pattern_id = pattern_stories.pattern_id AND e.story_id = pattern_stories.story_id
+    AND e.kind IN (SELECT k.id FROM kinds k WHERE k.success = 0 AND k.category NOT IN (SELECT id FROM names WHERE text = 'cascade')));
 ";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.

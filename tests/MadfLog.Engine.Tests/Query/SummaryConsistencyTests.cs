@@ -1,3 +1,4 @@
+using Dapper;
 using System;
 using System.IO;
 using System.Linq;
@@ -30,6 +31,23 @@ namespace MadfLog.Engine.Tests.Query
         // A window that covers everything forces the scan of events.
         private static readonly QueryFilter Scan = new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) };
         private static readonly QueryFilter Summary = new QueryFilter();
+
+        [Fact]
+        public void ComparingStoriesFromCountsMatchesTheEvents()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            var stories = c.Query<string>("SELECT story_id FROM story_rollup ORDER BY story_id").ToList();
+            Assert.True(stories.Count >= 2);
+            var a = Analysis.CompareStories(c, stories[0], stories[stories.Count - 1], Scan);
+            var b = Analysis.CompareStories(c, stories[0], stories[stories.Count - 1], Summary);
+            Assert.Equal(a.PatternsGained.Select(x => (x.PatternId, x.ReferenceCount, x.DifferenceCount)), b.PatternsGained.Select(x => (x.PatternId, x.ReferenceCount, x.DifferenceCount)));
+            Assert.Equal(a.PatternsLost.Select(x => (x.PatternId, x.ReferenceCount, x.DifferenceCount)), b.PatternsLost.Select(x => (x.PatternId, x.ReferenceCount, x.DifferenceCount)));
+            // Every pattern's errors per story, not only the top ones.
+            var scanned = c.Query<(long, string, long)>($"SELECT e.pattern_id, e.story_id, count(*) FROM events e WHERE {Analysis.IsError} AND e.pattern_id IS NOT NULL AND e.story_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2").ToList();
+            var counted = c.Query<(long, string, long)>("SELECT pattern_id, story_id, errors FROM pattern_stories WHERE errors > 0 ORDER BY 1, 2").ToList();
+            Assert.True(counted.Count > 5);
+            Assert.Equal(scanned, counted);
+        }
 
         [Fact]
         public void AgentPerformanceMatches()

@@ -190,6 +190,30 @@ namespace MadfLog.Engine.Tests.Store
             }
         }
 
+        [Fact]
+        public void SecretsAreRedactedInWhicheverPartOfTheSplitTheyLand()
+        {
+            using var t = TestPaths.NewTemp();
+            var secrets = new[] { "AKIAIOSFODNN7EXAMPLE", "abcd1234efgh5678", "pw12345x", "abcdefghijklmnop1234567890", "Sup3rS3cret!" };
+            var details = new[]
+            {
+                "{\"tool\":\"Bash\",\"key\":\"AKIAIOSFODNN7EXAMPLE\"}",                        // a short value (a name)
+                "{\"api_key\":\"abcd1234efgh5678\",\"n\":1}",                                       // the key is in the shape
+                "{\"url\":\"https://bob:pw12345x@h.io\"}",                                           // a short value again
+                "{\"message\":\"curl -H 'Authorization: Bearer abcdefghijklmnop1234567890' failed\"}", // a long literal
+                "{\"env\":{\"conn\":\"Server=db;Password=Sup3rS3cret!;\"}}",                        // nested JSON
+            };
+            var file = t.File("a.jsonl");
+            // Each line twice with other timestamps, so the second time the shape and names are remembered ones.
+            File.WriteAllLines(file, details.Concat(details).Select((d, i) => Line(T0 + i, d)));
+            Assert.Equal(10, new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file }).Imported);
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            var stored = string.Join("\n", c.Query<string>("SELECT details FROM events"));
+            foreach (var secret in secrets) Assert.DoesNotContain(secret, stored);
+            Assert.Equal(10, c.Query<string>("SELECT details FROM events").Count(d => d.Contains("[REDACTED]")));
+            Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE details = '{\"tool\":\"Bash\",\"key\":\"[REDACTED]\"}'"));
+        }
+
         private static bool JsonEqual(string a, string b)
         {
             using var x = JsonDocument.Parse(a);

@@ -1,20 +1,20 @@
-using MadfLog.Engine.Text;
-using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Dapper;
-using SQLitePCL;
 using MadfLog.Engine.Events;
+using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace MadfLog.Engine.Store
 {
     /// <summary>
     /// Writes events into the compact store (Schema version 7): the dedup key first (INSERT OR IGNORE into event_keys,
-    /// whose rowid it is, is what makes re-imports add nothing), then the row with its texts as name ids and its details
-    /// as shape and values. Statements are prepared once per transaction and bound through SQLite's own API
-    /// (ADO.NET's per-parameter overhead was most of the import's cost).
+    /// whose rowid it is, is what makes re-imports add nothing), then the row with its texts as kind, context and name
+    /// ids and its details as shape and values. One writer serves one transaction: its statements are prepared once and
+    /// bound through SQLite's own API (ADO.NET's per-parameter overhead was most of the import's cost).
     /// </summary>
     public sealed class EventWriter : IDisposable
     {
@@ -48,9 +48,13 @@ namespace MadfLog.Engine.Store
             _rowsBinder = new Binder(_inserts, Columns.Length * RowsPerInsert);
             _findName = Prepare("SELECT id FROM names WHERE text = ?");
             _addName = Prepare("INSERT INTO names(text) VALUES (?)");
+            foreach (var (period, path, last) in connection.Query<(string, string, long?)>(
+                         "SELECT period, archive_path, last_timestamp FROM event_archives", transaction: transaction))
+            {
+                _archives[Month(period)] = path;
+                _archivedUntil = Math.Max(_archivedUntil, last ?? long.MaxValue);
+            }
             // AUTOINCREMENT's high-water mark: ids are never reused, even after retention moved the newest rows out.
-            foreach (var (period, path) in connection.Query<(string, string)>("SELECT period, archive_path FROM event_archives", transaction: transaction))
-                _archives[period] = path;
             _nextId = Math.Max(
                 connection.ExecuteScalar<long>("SELECT coalesce(max(id), 0) FROM event_rows", transaction: transaction),
                 connection.ExecuteScalar<long>("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'event_rows'", transaction: transaction)) + 1;
@@ -80,7 +84,7 @@ namespace MadfLog.Engine.Store
             for (var i = 0; i < n; i++)
             {
                 _isNew[i] = false;
-                if (_archives.Count > 0 && InArchive(rows[i])) continue; // moved to an archive database by retention: already stored once
+                if (InArchive(rows[i])) continue; // moved to an archive database by retention: already stored once
                 _order[count++] = (rows[i].DedupKey, i);
             }
             Array.Sort(_order, 0, count);
@@ -156,11 +160,17 @@ namespace MadfLog.Engine.Store
         private long StoredId(long key)
         {
             raw.sqlite3_bind_int64(_findKey, 1, key);
-            var rc = raw.sqlite3_step(_findKey);
-            var id = rc == Row ? raw.sqlite3_column_int64(_findKey, 0) : 0;
-            raw.sqlite3_reset(_findKey);
+            return FirstInteger(_findKey) ?? 0;
+        }
+
+        /// <summary>Runs a bound query and returns its first row's first column (null when it has no row).</summary>
+        private long? FirstInteger(sqlite3_stmt s)
+        {
+            var rc = raw.sqlite3_step(s);
+            long? value = rc == Row ? raw.sqlite3_column_int64(s, 0) : (long?)null;
+            raw.sqlite3_reset(s);
             if (rc != Row && rc != Done) Check(rc);
-            return id;
+            return value;
         }
 
         private (long key, int index)[] _order = new (long, int)[0];
@@ -179,10 +189,8 @@ namespace MadfLog.Engine.Store
         private void WriteBlocks()
         {
             if (_blocks.Count == 0) return;
-            if (_block == null)
-                Check(raw.sqlite3_prepare_v2(_connection.Handle,
-                    @"INSERT INTO event_blocks(block, min_ts, max_ts) VALUES (?, ?, ?)
-                      ON CONFLICT(block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)", out _block));
+            _block ??= Prepare(@"INSERT INTO event_blocks(block, min_ts, max_ts) VALUES (?, ?, ?)
+                ON CONFLICT(block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)");
             foreach (var pair in _blocks)
             {
                 raw.sqlite3_bind_int64(_block, 1, pair.Key);
@@ -195,16 +203,22 @@ namespace MadfLog.Engine.Store
 
         // Retention moves whole months (or their older part) to archive databases and takes the keys along, so the
         // active store stays small; an event of an archived month is looked up in its archive before it is added.
-        private readonly Dictionary<string, string> _archives = new Dictionary<string, string>(StringComparer.Ordinal);
-        private readonly Dictionary<string, SqliteConnection> _archiveConnections = new Dictionary<string, SqliteConnection>(StringComparer.Ordinal);
+        // Events after the newest archived one (every event of a normal daily import) are not looked up at all.
+        private readonly Dictionary<int, string> _archives = new Dictionary<int, string>();
+        private readonly Dictionary<int, SqliteConnection?> _archiveConnections = new Dictionary<int, SqliteConnection?>();
+        private long _archivedUntil = long.MinValue;
+
+        private static int Month(string period) => int.Parse(period.Substring(0, 4), System.Globalization.CultureInfo.InvariantCulture) * 12
+            + int.Parse(period.Substring(5, 2), System.Globalization.CultureInfo.InvariantCulture);
 
         private bool InArchive(EventRow e)
         {
-            var month = DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp).UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
-            if (!_archives.TryGetValue(month, out var path) || !System.IO.File.Exists(path)) return false;
-            if (!_archiveConnections.TryGetValue(path, out var archive))
-                _archiveConnections[path] = archive = MadfDatabase.Open(path, forWrite: false);
-            return archive.ExecuteScalar<long>("SELECT count(*) FROM event_keys WHERE key = @key", new { key = e.DedupKey }) > 0;
+            if (e.Timestamp > _archivedUntil) return false;
+            var date = DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp).UtcDateTime;
+            var month = date.Year * 12 + date.Month;
+            if (!_archiveConnections.TryGetValue(month, out var archive))
+                _archiveConnections[month] = archive = _archives.TryGetValue(month, out var path) && System.IO.File.Exists(path) ? MadfDatabase.Open(path, forWrite: false) : null;
+            return archive != null && archive.ExecuteScalar<long>("SELECT count(*) FROM event_keys WHERE key = @key", new { key = e.DedupKey }) > 0;
         }
 
         // Names (types, agents, stories, sessions, details shapes) repeat on almost every row: look each up once per
@@ -216,16 +230,7 @@ namespace MadfLog.Engine.Store
         {
             if (_names.TryGetValue(text, out var id)) return id;
             raw.sqlite3_bind_text(_findName, 1, text);
-            var rc = raw.sqlite3_step(_findName);
-            if (rc == Row) id = raw.sqlite3_column_int64(_findName, 0);
-            raw.sqlite3_reset(_findName);
-            if (rc != Row)
-            {
-                if (rc != Done) Check(rc);
-                raw.sqlite3_bind_text(_addName, 1, text);
-                Step(_addName);
-                id = raw.sqlite3_last_insert_rowid(_connection.Handle);
-            }
+            id = FirstInteger(_findName) ?? Added(_addName, text);
             if (_names.Count < 100_000) _names[text] = id;
             return id;
         }
@@ -278,16 +283,13 @@ namespace MadfLog.Engine.Store
                 var n = _table.Columns.Length;
                 _find ??= w.Prepare($"SELECT id FROM {_table.Table} WHERE " + string.Join(" AND ", _table.Columns.Select(col => col + " = ?")));
                 for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_find, i + 1, values[i]);
-                var rc = raw.sqlite3_step(_find);
-                if (rc == Row) id = raw.sqlite3_column_int64(_find, 0);
-                raw.sqlite3_reset(_find);
-                if (rc != Row)
+                var found = w.FirstInteger(_find);
+                if (found.HasValue) id = found.Value;
+                else
                 {
-                    if (rc != Done) w.Check(rc);
                     _add ??= w.Prepare($"INSERT INTO {_table.Table}({string.Join(", ", _table.Columns)}) VALUES ({string.Join(", ", _table.Columns.Select(_ => "?"))})");
                     for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_add, i + 1, values[i]);
-                    w.Step(_add);
-                    id = raw.sqlite3_last_insert_rowid(w._connection.Handle);
+                    id = w.Added(_add);
                 }
                 if (_ids.Count < 100_000) _ids[key] = id;
                 return id;
@@ -323,21 +325,13 @@ namespace MadfLog.Engine.Store
             for (var k = 2; k <= DetailsShape.Slots; k++) b.Null(i + k);
         }
 
-        /// <summary>context_percent as exact hundredths in an integer when it round-trips (2 bytes instead of 8), else the real.</summary>
-        public static object? StoredContext(double? v)
-        {
-            if (!v.HasValue) return null;
-            var hundredths = Math.Round(v.Value * 100);
-            if (Math.Abs(hundredths) < 1e15 && hundredths / 100.0 == v.Value) return (long)hundredths;
-            return v.Value;
-        }
-
+        // context_percent as exact hundredths in an integer when it round-trips (2 bytes instead of 8), else the real.
         private static void Context(Binder b, int i, double? v)
         {
-            var stored = StoredContext(v);
-            if (stored is long l) b.Int(i, l);
-            else if (stored is double d) b.Real(i, d);
-            else b.Null(i);
+            if (!v.HasValue) { b.Null(i); return; }
+            var hundredths = Math.Round(v.Value * 100);
+            if (Math.Abs(hundredths) < 1e15 && hundredths / 100.0 == v.Value) b.Int(i, (long)hundredths);
+            else b.Real(i, v.Value);
         }
 
         /// <summary>
@@ -346,7 +340,7 @@ namespace MadfLog.Engine.Store
         /// </summary>
         private sealed class Binder
         {
-            private const byte Unbound = 0, IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4;
+            private const byte IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4; // 0: not bound yet
             private readonly sqlite3_stmt _s;
             private readonly byte[] _kind;
             private readonly long[] _bits;
@@ -359,8 +353,6 @@ namespace MadfLog.Engine.Store
                 _bits = new long[parameters + 1];
                 _text = new string?[parameters + 1];
             }
-
-
 
             [MethodImpl(Hot.Path)]
             public void Null(int i)
@@ -376,7 +368,6 @@ namespace MadfLog.Engine.Store
                 if (_kind[i] == IsInt && _bits[i] == v) return;
                 raw.sqlite3_bind_int64(_s, i, v);
                 _kind[i] = IsInt; _bits[i] = v;
-                _text[i] = null;
             }
 
             public void Int(int i, long? v) { if (v.HasValue) Int(i, v.Value); else Null(i); }
@@ -408,6 +399,14 @@ namespace MadfLog.Engine.Store
             if (rc != Done) Check(rc);
         }
 
+        /// <summary>Runs a bound INSERT (binding <paramref name="text"/> first when given) and returns the new rowid.</summary>
+        private long Added(sqlite3_stmt insert, string? text = null)
+        {
+            if (text != null) raw.sqlite3_bind_text(insert, 1, text);
+            Step(insert);
+            return raw.sqlite3_last_insert_rowid(_connection.Handle);
+        }
+
         private void Check(int rc)
         {
             if (rc == 0 || rc == Done || rc == Row) return;
@@ -421,28 +420,24 @@ namespace MadfLog.Engine.Store
         // A repeated Claude Code response line: keep the larger usage (and its details), report the growth for the summaries.
         private void GrowTokens(EventRow e)
         {
-            if (_stored == null)
+            _stored ??= Prepare("SELECT coalesce(tokens_used, 0) FROM event_rows WHERE id = ?");
+            _grow ??= Prepare("UPDATE event_rows SET tokens_used = ?, context_percent = ?, details_shape = ?, d1 = ?, d2 = ?, d3 = ?, d4 = ? WHERE id = ?");
+            // No row: the event's key was in an archive (InArchive), or it is a key migrated from archived_keys.
+            var id = StoredId(e.DedupKey);
+            long? before = null;
+            if (id != 0)
             {
-                Check(raw.sqlite3_prepare_v2(_connection.Handle,
-                    "SELECT r.id, coalesce(r.tokens_used, 0) FROM event_keys k JOIN event_rows r ON r.id = k.event_id WHERE k.key = ?", out _stored));
-                Check(raw.sqlite3_prepare_v2(_connection.Handle,
-                    "UPDATE event_rows SET tokens_used = ?, context_percent = ?, details_shape = ?, d1 = ?, d2 = ?, d3 = ?, d4 = ? WHERE id = ?", out _grow));
+                raw.sqlite3_bind_int64(_stored, 1, id);
+                before = FirstInteger(_stored);
             }
-            raw.sqlite3_bind_int64(_stored, 1, e.DedupKey);
-            long id = 0, before = 0;
-            var rc = raw.sqlite3_step(_stored);
-            if (rc == Row) { id = raw.sqlite3_column_int64(_stored, 0); before = raw.sqlite3_column_int64(_stored, 1); }
-            raw.sqlite3_reset(_stored);
-            if (rc != Row && rc != Done) Check(rc);
-            // No row: the event was moved to an archive; its key stays here so the archive keeps it.
-            e.TokensGrowth = id != 0 && (e.TokensUsed ?? 0) > before ? (e.TokensUsed ?? 0) - before : 0;
+            e.TokensGrowth = before.HasValue && (e.TokensUsed ?? 0) > before.Value ? (e.TokensUsed ?? 0) - before.Value : 0;
             if (e.TokensGrowth == 0) return;
-            var b = _growBinder ??= new Binder(_grow!, 8);
+            var b = _growBinder ??= new Binder(_grow, 8);
             b.Int(1, e.TokensUsed);
             Context(b, 2, e.ContextPercent);
             Details(b, 3, e);
             b.Int(8, id);
-            Step(_grow!);
+            Step(_grow);
         }
 
         public void Dispose()
@@ -459,7 +454,7 @@ namespace MadfLog.Engine.Store
             _block?.Dispose();
             _kinds.Dispose();
             _contexts.Dispose();
-            foreach (var archive in _archiveConnections.Values) archive.Dispose();
+            foreach (var archive in _archiveConnections.Values) archive?.Dispose();
         }
     }
 }

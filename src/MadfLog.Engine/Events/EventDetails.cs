@@ -5,6 +5,9 @@ namespace MadfLog.Engine.Events
     /// <summary>Reads well-known members of an event's details JSON.</summary>
     public static class EventDetails
     {
+        /// <summary>Where an event's message is, in order of preference (also read by the import's DetailsShape.Splitter).</summary>
+        public static readonly string[] MessageKeys = { "message", "error", "error_message", "errorMessage" };
+
         /// <summary>The event's message: details.message, else details.error, else details.error_message.</summary>
         public static string? Message(string? details)
         {
@@ -13,7 +16,7 @@ namespace MadfLog.Engine.Events
             {
                 using var doc = JsonDocument.Parse(details!);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) return null;
-                foreach (var name in new[] { "message", "error", "error_message", "errorMessage" })
+                foreach (var name in MessageKeys)
                 {
                     if (doc.RootElement.TryGetProperty(name, out var v))
                         return v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText();

@@ -55,15 +55,15 @@ namespace MadfLog.Engine.Import
         public static List<IImportStage> Create() => new List<IImportStage>
         {
             new SecretRedactionStage(), // first: nothing downstream (patterns, summaries) sees a secret
+            new ShapeDetailsStage(), // after redaction: details are final; patterns and summaries read the split
             new Patterns.PatternStage(),
             new Query.RollupStage(), // after patterns: summaries count pattern ids
-            new ShapeDetailsStage(), // last: details are final (redacted)
         };
     }
 
     /// <summary>
-    /// Splits details for storage on the preparing thread, so the writer thread only binds values: those the parser did
-    /// not split already, or that changed since (redaction).
+    /// Splits details on the preparing thread (those the parser did not split already, or that redaction changed), so
+    /// the writer only binds values and the later stages read the message and step from the split, not the JSON again.
     /// </summary>
     public sealed class ShapeDetailsStage : IImportStage
     {

@@ -1,7 +1,7 @@
-using MadfLog.Engine.Text;
-using System.Runtime.CompilerServices;
 using System;
 using System.IO;
+using System.Runtime.CompilerServices;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Import
 {

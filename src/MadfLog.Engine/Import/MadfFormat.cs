@@ -1,9 +1,9 @@
-using System.Runtime.CompilerServices;
 using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using MadfLog.Engine.Events;
@@ -192,7 +192,7 @@ namespace MadfLog.Engine.Import
                 Store.DetailsShape.Split split;
                 if (_unknown.Count == 0)
                 {
-                    row.Details = hasDetails ? Utf8(details) : null;
+                    row.Details = hasDetails ? Utf8StringCache.Decode(details) : null;
                     split = hasDetails ? _splitter.Of(details, row.Details!) : _splitter.Of(null);
                 }
                 else
@@ -231,13 +231,6 @@ namespace MadfLog.Engine.Import
                 }
                 return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
             }
-        }
-
-        /// <summary>UTF-8 to string without the intermediate array that netstandard2.0's Encoding API would need.</summary>
-        private static unsafe string Utf8(ReadOnlySpan<byte> bytes)
-        {
-            if (bytes.IsEmpty) return "";
-            fixed (byte* p = bytes) return Encoding.UTF8.GetString(p, bytes.Length);
         }
 
         private static string Describe(JsonTokenType t) => t switch

@@ -1,12 +1,12 @@
-using MadfLog.Engine.Text;
-using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Dapper;
 using MadfLog.Engine.Events;
-using MadfLog.Engine.Store;
 using MadfLog.Engine.Import;
+using MadfLog.Engine.Store;
+using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Patterns
@@ -32,7 +32,7 @@ namespace MadfLog.Engine.Patterns
             foreach (var e in batch)
             {
                 if (!IsMinable(e)) continue;
-                e.Message ??= EventDetails.Message(e.Details);
+                e.Message ??= e.StoredDetails?.Message; // the split made by ShapeDetailsStage
                 if (!string.IsNullOrWhiteSpace(e.Message)) e.MessageTokens = TemplateMiner.Tokenize(e.Message);
             }
         }

@@ -1,10 +1,10 @@
-using MadfLog.Engine.Text;
-using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Patterns
 {

@@ -1,14 +1,13 @@
-using MadfLog.Engine.Text;
-using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
-using System.Text.Json;
+using System.Runtime.CompilerServices;
 using Dapper;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Store;
+using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Query
@@ -31,10 +30,10 @@ namespace MadfLog.Engine.Query
         [MethodImpl(Hot.Path)]
         public void Prepare(List<EventRow> batch)
         {
-            // Formats that already know the step (QuickLogger's parser) set it; others are read from details here.
+            // Formats that already know the step (QuickLogger's parser) set it; others take it from the details' split.
             foreach (var e in batch)
-                if (e.Step == null && e.Details != null && (e.EventType == "tool_call" || e.EventType == "step"))
-                    e.Step = StepOf(e.Details, e.EventType == "tool_call" ? "tool" : "step");
+                if (e.Step == null && e.StoredDetails != null)
+                    e.Step = e.EventType == "tool_call" ? e.StoredDetails.Tool : e.EventType == "step" ? e.StoredDetails.Step : null;
             // Most events will get no pattern id and are not growing responses: summarise them here, off the writer
             // thread. The writer adds the rest and takes back the ones that turn out to be duplicates (their original
             // was counted with the same values, so only counts and sums need undoing).
@@ -324,24 +323,6 @@ namespace MadfLog.Engine.Query
         /// <summary>The name a step is reported under: the tool, the workflow step, or the event type.</summary>
         internal static string StepName(EventRow e) =>
             e.EventType == "tool_call" ? e.Step ?? "unknown" : e.EventType == "step" ? e.Step ?? "step" : e.EventType;
-
-        private static string? StepOf(string details, string property)
-        {
-            try
-            {
-                var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(details));
-                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    var match = reader.ValueTextEquals(property);
-                    reader.Read();
-                    if (match) return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                    reader.Skip();
-                }
-            }
-            catch (JsonException) { }
-            return null;
-        }
 
         // 8 buckets per doubling: a bucket's upper bound is within 9% of any value in it.
         internal static int Bucket(long ms) => ms <= 1 ? 0 : (int)Math.Ceiling(Math.Log(ms, 2) * 8);

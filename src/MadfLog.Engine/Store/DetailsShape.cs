@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using MadfLog.Engine.Text;
@@ -38,7 +38,7 @@ namespace MadfLog.Engine.Store
             public string? Shape { get; internal set; }
             public object?[] Values { get; } = new object?[Slots];
 
-            /// <summary>details.message, else .error, .error_message, .errorMessage (a string, or other JSON as text).</summary>
+            /// <summary>The message as <see cref="Events.EventDetails.Message"/> reads it (a string, or other JSON as text).</summary>
             public string? Message { get; internal set; }
 
             /// <summary>details.tool and details.step when they are strings.</summary>
@@ -53,10 +53,7 @@ namespace MadfLog.Engine.Store
             public string Text { get; }
         }
 
-        private static readonly byte[][] MessageKeys =
-        {
-            Encoding.ASCII.GetBytes("message"), Encoding.ASCII.GetBytes("error"), Encoding.ASCII.GetBytes("error_message"), Encoding.ASCII.GetBytes("errorMessage"),
-        };
+        private static readonly byte[][] MessageKeys = Array.ConvertAll(Events.EventDetails.MessageKeys, Encoding.ASCII.GetBytes);
         private static readonly byte[] ToolKey = Encoding.ASCII.GetBytes("tool"), StepKey = Encoding.ASCII.GetBytes("step");
 
         /// <summary>
@@ -128,12 +125,12 @@ namespace MadfLog.Engine.Store
                                 else
                                 {
                                     var start = (int)reader.TokenStartIndex;
-                                    shaped &= Slot(split, ref length, ref used, Decode(json.Slice(start, text.Length + 2)));
+                                    shaped &= Slot(split, ref length, ref used, Utf8StringCache.Decode(json.Slice(start, text.Length + 2)));
                                 }
                                 break;
                             case JsonTokenType.Number:
-                                if (rank <= messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Decode(reader.ValueSpan); }
-                                shaped &= Slot(split, ref length, ref used, CanonicalInteger(reader.ValueSpan, out var number) ? number : (object)Decode(reader.ValueSpan));
+                                if (rank <= messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Utf8StringCache.Decode(reader.ValueSpan); }
+                                shaped &= Slot(split, ref length, ref used, CanonicalInteger(reader.ValueSpan, out var number) ? number : (object)Utf8StringCache.Decode(reader.ValueSpan));
                                 break;
                             case JsonTokenType.True: Put(ref length, True); Other(split, rank, ref messageRank, "true"); break;
                             case JsonTokenType.False: Put(ref length, False); Other(split, rank, ref messageRank, "false"); break;
@@ -142,7 +139,7 @@ namespace MadfLog.Engine.Store
                             case JsonTokenType.StartArray:
                                 var from = (int)reader.TokenStartIndex;
                                 reader.Skip();
-                                var nested = Decode(json.Slice(from, (int)reader.BytesConsumed - from));
+                                var nested = Utf8StringCache.Decode(json.Slice(from, (int)reader.BytesConsumed - from));
                                 Other(split, rank, ref messageRank, nested);
                                 shaped &= Slot(split, ref length, ref used, nested);
                                 break;
@@ -209,12 +206,6 @@ namespace MadfLog.Engine.Store
         }
 
         private static readonly byte[] True = Encoding.ASCII.GetBytes("true"), False = Encoding.ASCII.GetBytes("false"), Null = Encoding.ASCII.GetBytes("null");
-
-        private static unsafe string Decode(ReadOnlySpan<byte> utf8)
-        {
-            if (utf8.IsEmpty) return "";
-            fixed (byte* p = utf8) return Encoding.UTF8.GetString(p, utf8.Length);
-        }
 
         // Only integers whose text SQLite prints back the same way are stored as integers (no "-0", "01", "1e3", "1.0").
         private static bool CanonicalInteger(ReadOnlySpan<byte> text, out long value)

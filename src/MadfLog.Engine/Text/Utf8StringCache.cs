@@ -1,6 +1,6 @@
-using System.Runtime.CompilerServices;
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace MadfLog.Engine.Text
@@ -47,7 +47,8 @@ namespace MadfLog.Engine.Text
             return s;
         }
 
-        private static unsafe string Decode(ReadOnlySpan<byte> utf8)
+        /// <summary>UTF-8 to string without the intermediate array that netstandard2.0's Encoding API would need.</summary>
+        public static unsafe string Decode(ReadOnlySpan<byte> utf8)
         {
             if (utf8.IsEmpty) return "";
             fixed (byte* p = utf8) return Encoding.UTF8.GetString(p, utf8.Length);

@@ -55,9 +55,7 @@ namespace MadfLog.Engine.Import
             return plan;
         }
 
-        public ImportResult Import(IEnumerable<string> paths) => ImportFiles(paths);
-
-        private ImportResult ImportFiles(IEnumerable<string> paths)
+        public ImportResult Import(IEnumerable<string> paths)
         {
             var clock = Stopwatch.StartNew();
             var files = LogFileFinder.Expand(paths);

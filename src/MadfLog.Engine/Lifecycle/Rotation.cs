@@ -320,8 +320,8 @@ namespace MadfLog.Engine.Lifecycle
                 var combination = EventStorage.AllCombinations.FirstOrDefault(t => t.RowColumn == col);
                 if (combination != null) return $"(SELECT new FROM temp.{combination.Table}_map WHERE old = r.{col})";
                 if (EventStorage.RowNameColumns.Contains(col)) return Mapped("r." + col);
-                if (col.Length == 2 && col[0] == 'd' && int.TryParse(col.Substring(1), out var k)) // a details value: a name id where the shape says so
-                    return $"CASE WHEN instr(sh.text, char({k + DetailsShape.Slots})) THEN {Mapped("r." + col)} ELSE r.{col} END";
+                var k = Array.IndexOf(EventStorage.ValueColumns, col) + 1; // a details value: a name id where the shape says so
+                if (k > 0) return $"CASE WHEN {EventStorage.ValueIsName(k, "sh")} THEN {Mapped("r." + col)} ELSE r.{col} END";
                 return "r." + col;
             }
             c.Execute($@"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)})

@@ -18,7 +18,8 @@ namespace MadfLog.Engine.Query
     public static class Analysis
     {
         // As a set of kinds, so a scan tests one membership per event instead of decoding its success and category.
-        public const string IsError = "e.kind IN (SELECT k.id FROM kinds k WHERE k.success = 0 AND k.category NOT IN (SELECT id FROM names WHERE text = 'cascade'))";
+        public const string ErrorKinds = "(SELECT k.id FROM kinds k WHERE k.success = 0 AND k.category NOT IN (SELECT id FROM names WHERE text = 'cascade'))";
+        public const string IsError = "e.kind IN " + ErrorKinds;
 
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
         private static string[] List(string? csv) => string.IsNullOrEmpty(csv) ? Array.Empty<string>() : csv!.Split(',').OrderBy(s => s, StringComparer.Ordinal).ToArray();

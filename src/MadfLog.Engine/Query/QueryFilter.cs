@@ -23,26 +23,21 @@ namespace MadfLog.Engine.Query
                 // A story's events lie within its summary's time span: that bounds the ids to read (no story index needed),
                 // one range per story so two stories months apart do not read everything between them. Without a summary
                 // row (an archive database) the bounds are open.
-                sb.Append($" AND {alias}.context IN (SELECT x.id FROM contexts x WHERE x.story_id IN (SELECT id FROM names WHERE text IN @stories))");
+                sb.Append(InContexts(alias, "story_id", "@stories"));
                 p.Add("stories", Stories);
-                string Span(string stories) => Store.EventStorage.IdBounds(alias + ".id",
+                string Span(string stories) => Store.EventStorage.IdRange(alias + ".id",
                     $"coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN {stories}), -9223372036854775807)",
-                    $"coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN {stories}) + 1, 9223372036854775807)").Substring(5); // without the leading " AND "
+                    $"coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN {stories}) + 1, 9223372036854775807)");
                 if (Stories.Length > 8) sb.Append(" AND " + Span("@stories"));
                 else
                 {
-                    var ranges = new List<string>();
-                    for (var i = 0; i < Stories.Length; i++)
-                    {
-                        p.Add("story" + i, Stories[i]);
-                        ranges.Add("(" + Span("(@story" + i + ")") + ")");
-                    }
-                    sb.Append(" AND (" + string.Join(" OR ", ranges) + ")");
+                    for (var i = 0; i < Stories.Length; i++) p.Add("story" + i, Stories[i]);
+                    sb.Append(" AND (" + string.Join(" OR ", Stories.Select((_, i) => "(" + Span("(@story" + i + ")") + ")")) + ")");
                 }
             }
             if (Agents is { Length: > 0 })
             {
-                sb.Append($" AND {alias}.context IN (SELECT x.id FROM contexts x WHERE x.agent_name IN (SELECT id FROM names WHERE text IN @agents))");
+                sb.Append(InContexts(alias, "agent_name", "@agents"));
                 p.Add("agents", Agents);
             }
             if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @since"); p.Add("since", Since.Value.ToUnixTimeMilliseconds()); }
@@ -50,6 +45,10 @@ namespace MadfLog.Engine.Query
             sb.Append(Store.EventStorage.IdBounds(alias + ".id", Since.HasValue ? "@since" : null, Until.HasValue ? "@until" : null));
             return sb.ToString();
         }
+
+        // Events whose context has one of the names in a list parameter: a set test per event, not a decoded text.
+        private static string InContexts(string alias, string column, string names) =>
+            $" AND {alias}.context IN (SELECT x.id FROM contexts x WHERE x.{column} IN (SELECT id FROM names WHERE text IN {names}))";
 
         /// <summary>What the filter covers, for brief headlines.</summary>
         public string Describe()

@@ -85,13 +85,17 @@ namespace MadfLog.Engine.Query
             public readonly Dictionary<(string, string, int), long> stepHist = new Dictionary<(string, string, int), long>();
             public readonly Dictionary<long, (long ts, string story)> firsts = new Dictionary<long, (long ts, string story)>();
 
+            // An event_rollup row's key: agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).
+            private static (string, string, string, string, string, long, int) GroupOf(EventRow e, string step) =>
+                (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+
             private static long[] NewGroup() => new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
             private static long[] NewStory() => new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
 
             /// <summary>A response seen again with its final usage: only its tokens grow (its first line may be in this batch).</summary>
             public void AddGrowth(EventRow e)
             {
-                var gk = (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, StepName(e), e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+                var gk = GroupOf(e, StepName(e));
                 if (!groups.TryGetValue(gk, out var gg)) groups[gk] = gg = NewGroup();
                 gg[2] += e.TokensGrowth;
                 if (e.StoryId != null)
@@ -149,7 +153,7 @@ namespace MadfLog.Engine.Query
                     }
                     if (isError && e.PatternId.HasValue) Add(patternStories, (e.PatternId.Value, e.StoryId), sign);
                 }
-                var key = (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+                var key = GroupOf(e, step);
                 if (!groups.TryGetValue(key, out var g)) groups[key] = g = NewGroup();
                 if (add)
                 {

@@ -138,7 +138,7 @@ namespace MadfLog.Engine.Rules
                 if (rule != null)
                 {
                     // The events that produced the rule point at it.
-                    var produced = "pattern_id = @PatternId AND kind IN (SELECT id FROM kinds WHERE success = 0) AND " + EventStorage.Window("", "@from", "@to");
+                    var produced = "pattern_id = @PatternId AND kind IN " + Query.Analysis.ErrorKinds + " AND " + EventStorage.Window("", "@from", "@to");
                     var args = new { rule.Id, rule.PatternId, from, to };
                     c.Execute("UPDATE event_rows SET created_rule = @Id WHERE " + produced, args, tx);
                     EventStorage.SetNeedsReview(c, tx, produced, !_o.AutoApprove, args);

@@ -39,6 +39,12 @@ namespace MadfLog.Engine.Store
         /// <summary>event_rows columns that hold a names id themselves (rather than through a combination).</summary>
         public static readonly string[] RowNameColumns = { "details_shape" };
 
+        /// <summary>The details value columns d1..d4 (index k - 1 is value k).</summary>
+        public static readonly string[] ValueColumns = Enumerable.Range(1, DetailsShape.Slots).Select(k => "d" + k).ToArray();
+
+        /// <summary>SQL: whether value k (1-4) of a row is a names id, given its shape's names row alias.</summary>
+        public static string ValueIsName(int k, string shape) => $"instr({shape}.text, char({k + DetailsShape.Slots}))";
+
         /// <summary>
         /// SELECTs (joined by UNION) of every names id that rows of <paramref name="schema"/> matching <paramref name="where"/>
         /// (on alias r; "1" for all) refer to: directly, through their kind or context, or as a details value (value k is
@@ -49,7 +55,7 @@ namespace MadfLog.Engine.Store
                 .Concat(AllCombinations.SelectMany(t => t.NameColumns.Select(col =>
                     $"SELECT x.{col} FROM {schema}.{t.Table} x WHERE x.id IN (SELECT r.{t.RowColumn} FROM {schema}.event_rows r WHERE {where})")))
                 .Concat(Enumerable.Range(1, DetailsShape.Slots).Select(k =>
-                    $"SELECT r.d{k} FROM {schema}.event_rows r JOIN {schema}.names sh ON sh.id = r.details_shape WHERE instr(sh.text, char({k + DetailsShape.Slots})) AND {where}")));
+                    $"SELECT r.d{k} FROM {schema}.event_rows r JOIN {schema}.names sh ON sh.id = r.details_shape WHERE {ValueIsName(k, "sh")} AND {where}")));
 
         /// <summary>
         /// Sets needs_review on the rows matching <paramref name="where"/> (on event_rows, unaliased): the flag is part of
@@ -58,10 +64,11 @@ namespace MadfLog.Engine.Store
         public static void SetNeedsReview(SqliteConnection c, SqliteTransaction tx, string where, bool review, object parameters)
         {
             var flag = review ? 1 : 0;
-            c.Execute($@"INSERT OR IGNORE INTO kinds(event_type, category, success, pattern_detected, needs_review)
-                         SELECT event_type, category, success, pattern_detected, {flag} FROM kinds WHERE id IN (SELECT kind FROM event_rows WHERE {where})", parameters, tx);
-            c.Execute($@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON k2.event_type = k.event_type AND k2.category = k.category
-                             AND k2.success = k.success AND k2.pattern_detected = k.pattern_detected AND k2.needs_review = {flag} WHERE k.id = event_rows.kind)
+            var others = Kinds.Columns.Where(col => col != "needs_review").ToList();
+            c.Execute($@"INSERT OR IGNORE INTO kinds({string.Join(", ", others)}, needs_review)
+                         SELECT {string.Join(", ", others)}, {flag} FROM kinds WHERE id IN (SELECT kind FROM event_rows WHERE {where})", parameters, tx);
+            c.Execute($@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON {string.Join(" AND ", others.Select(col => $"k2.{col} = k.{col}"))}
+                             AND k2.needs_review = {flag} WHERE k.id = event_rows.kind)
                          WHERE {where}", parameters, tx);
         }
 
@@ -74,18 +81,19 @@ namespace MadfLog.Engine.Store
         private const long NoBlock = 1L << 40;
 
         /// <summary>
-        /// Conditions (each with a leading AND) that bound <paramref name="id"/> to the blocks whose time span can meet
+        /// Conditions (with a leading AND; empty when neither end is given) that bound <paramref name="id"/> to the blocks whose time span can meet
         /// [<paramref name="from"/>, <paramref name="to"/>): SQL expressions or parameters, either may be null. The exact
         /// timestamp test stays with the caller; this only lets SQLite skip the rest.
         /// </summary>
-        public static string IdBounds(string id, string? from, string? to)
+        public static string IdBounds(string id, string? from, string? to) => from == null && to == null ? "" : " AND " + IdRange(id, from, to);
+
+        /// <summary>The same bounds as one condition (at least one of <paramref name="from"/> and <paramref name="to"/> given).</summary>
+        public static string IdRange(string id, string? from, string? to)
         {
-            var sb = new System.Text.StringBuilder();
-            if (from != null)
-                sb.Append($" AND {id} >= coalesce((SELECT min(block) FROM event_blocks WHERE max_ts >= {from}), {NoBlock}) * {BlockSize}");
-            if (to != null)
-                sb.Append($" AND {id} < (coalesce((SELECT max(block) FROM event_blocks WHERE min_ts < {to}), -1) + 1) * {BlockSize}");
-            return sb.ToString();
+            var parts = new List<string>(2);
+            if (from != null) parts.Add($"{id} >= coalesce((SELECT min(block) FROM event_blocks WHERE max_ts >= {from}), {NoBlock}) * {BlockSize}");
+            if (to != null) parts.Add($"{id} < (coalesce((SELECT max(block) FROM event_blocks WHERE min_ts < {to}), -1) + 1) * {BlockSize}");
+            return string.Join(" AND ", parts);
         }
 
         /// <summary>The time window [from, to) on an events alias ("" for none): the exact test and its id bounds.</summary>

@@ -17,7 +17,7 @@ namespace MadfLog.Bench
 
         public int Run(string[] args)
         {
-            var shared = args.Length > 0 ? args[0] : Path.Combine("..", "shared");
+            var shared = args.Length > 0 && !args[0].StartsWith("-", StringComparison.Ordinal) ? args[0] : Path.Combine("..", "shared");
             Console.WriteLine($"{"system",-12} {"lines",6} {"truth",6} {"found",6} {"GA",6}");
             double total = 0;
             foreach (var system in Systems)
@@ -29,6 +29,12 @@ namespace MadfLog.Bench
                 var ga = GroupingAccuracy.Score(predicted, truth);
                 total += ga;
                 Console.WriteLine($"{system,-12} {messages.Count,6} {truth.Distinct().Count(),6} {predicted.Distinct().Count(),6} {ga,6:F3}");
+                if (args.Contains("-v:" + system))
+                    foreach (var g in predicted.Select((p, i) => (p, i)).GroupBy(x => x.p).Where(g => g.Select(x => truth[x.i]).Distinct().Count() > 1))
+                    {
+                        Console.WriteLine($"  pattern {miner.Find(g.Key)!.Template}");
+                        foreach (var t in g.GroupBy(x => truth[x.i])) Console.WriteLine($"     {t.Count(),4} {t.Key}");
+                    }
             }
             Console.WriteLine($"{"average",-12} {"",6} {"",6} {"",6} {total / Systems.Length,6:F3}   (Drain, tuned per system: 0.86; one configuration: 0.76)");
 
@@ -36,6 +42,12 @@ namespace MadfLog.Bench
             var sampleMiner = new TemplateMiner();
             var sampleAssigned = sample.Select(e => sampleMiner.Add(e.Row.Message)).ToList();
             var sampleGa = GroupingAccuracy.Score(sampleAssigned.Select(p => sampleMiner.Resolve(p).Id).ToList(), sample.Select(e => e.TrueTemplate!.Value).ToList());
+            if (args.Contains("-v:samples"))
+                foreach (var g in sample.Select((e, i) => (e, i)).GroupBy(x => x.e.TrueTemplate!.Value))
+                {
+                    var ids = g.Select(x => sampleMiner.Resolve(sampleAssigned[x.i])).Distinct().ToList();
+                    if (ids.Count > 1) Console.WriteLine($"  true {SampleLogGenerator.ErrorTemplates[g.Key]} -> {string.Join(" | ", ids.Select(p => p.Template))}");
+                }
             Console.WriteLine($"{"samples",-12} {sample.Count,6} {sample.Select(e => e.TrueTemplate).Distinct().Count(),6} {sampleMiner.Patterns.Count(),6} {sampleGa,6:F3}");
 
             // Speed: a realistic error stream, many times over.

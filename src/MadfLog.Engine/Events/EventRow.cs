@@ -49,6 +49,9 @@ namespace MadfLog.Engine.Events
         /// </summary>
         public Store.DetailsShape.Split? StoredDetails { get; set; }
 
+        /// <summary>What the event's pattern is mined over (its error signature), computed on the reader thread. Not a column.</summary>
+        public Patterns.ErrorSignature? Signature { get; set; }
+
         /// <summary>The message's masked tokens, computed on the reader thread for pattern mining. Not a column.</summary>
         public string[]? MessageTokens { get; set; }
 

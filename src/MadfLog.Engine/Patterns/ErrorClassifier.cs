@@ -1,51 +1,193 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 
 namespace MadfLog.Engine.Patterns
 {
     /// <summary>
-    /// Error classes users recognise, on top of templates. Rule-based and explainable: the first rule whose phrase
-    /// occurs in the message (case-insensitive) wins; rules are ordered from specific to general.
-    ///
-    /// | Class | Phrases |
-    /// |---|---|
-    /// | FileNotRead | has not been read, read it first, must read |
-    /// | ContentNotFound | string to replace not found, old_string, not found in file, no match found |
-    /// | UserRejection | doesn't want to proceed, user rejected, rejected by user, interrupted by user |
-    /// | RateLimit | rate limit, too many requests, 429, overloaded, quota exceeded |
-    /// | Timeout | timed out, timeout, deadline exceeded |
-    /// | Permission | permission denied, eacces, access is denied, operation not permitted, forbidden, unauthorized |
-    /// | DependencyMissing | no module named, modulenotfounderror, cannot find module, command not found, not installed, importerror, could not resolve, npm err! 404, package not found |
-    /// | Syntax | syntaxerror, syntax error, invalid syntax, unexpected token, parse error, compilation error, error cs |
-    /// | TestFailure | tests failed, test failed, failed, assertionerror, assertion failed, pytest, jest, failing |
-    /// | FileNotFound | does not exist, no such file, file not found, cannot find the path, enoent, not a git repository |
-    /// | Other | anything else |
+    /// The kinds of error agents hit, each with the phrases common tools, shells and agent harnesses use for it.
+    /// Explainable: the first class whose phrase occurs (case-insensitive) wins; classes are checked from specific to
+    /// general. Harness classes are read from a tool layer's message; environment classes from a failed command's
+    /// decisive lines; run classes from the program that ran (a test runner, a linter, a compiler).
     /// </summary>
-    public static class ErrorClassifier
+    public static class ErrorClasses
     {
         public const string Other = "Other";
+        public const string UserRejection = "UserRejection";
+        public const string HookBlocked = "HookBlocked";
+        public const string PermissionNotGranted = "PermissionNotGranted";
+        public const string InputValidation = "InputValidation";
+        public const string FileNotRead = "FileNotRead";
+        public const string FileChanged = "FileChanged";
+        public const string ContentNotFound = "ContentNotFound";
+        public const string FileTooLarge = "FileTooLarge";
+        public const string ReadDirectory = "ReadDirectory";
+        public const string FileNotFound = "FileNotFound";
+        public const string PathNotFound = "PathNotFound";
+        public const string ToolUnavailable = "ToolUnavailable";
+        public const string Timeout = "Timeout";
+        public const string RateLimit = "RateLimit";
+        public const string Network = "Network";
+        public const string CommandNotFound = "CommandNotFound";
+        public const string DependencyMissing = "DependencyMissing";
+        public const string GitState = "GitState";
+        public const string Permission = "Permission";
+        public const string Syntax = "Syntax";
+        public const string TestFailure = "TestFailure";
+        public const string LintFailure = "LintFailure";
+        public const string TypeCheckFailure = "TypeCheckFailure";
+        public const string BuildFailure = "BuildFailure";
+        public const string ProbeNoMatch = "ProbeNoMatch";
+        public const string InteractiveInput = "InteractiveInput";
+        public const string UnquotedGlob = "UnquotedGlob";
 
-        private static readonly (string Class, string[] Phrases)[] Rules =
+        private static readonly Dictionary<string, string> Descriptions = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ("FileNotRead", new[] { "has not been read", "read it first", "must read" }),
-            ("ContentNotFound", new[] { "string to replace not found", "old_string", "not found in file", "no match found" }),
-            ("UserRejection", new[] { "doesn't want to proceed", "doesn’t want to proceed", "user rejected", "rejected by user", "interrupted by user" }),
-            ("RateLimit", new[] { "rate limit", "too many requests", " 429", "overloaded", "quota exceeded" }),
-            ("Timeout", new[] { "timed out", "timeout", "deadline exceeded" }),
-            ("Permission", new[] { "permission denied", "eacces", "access is denied", "operation not permitted", "forbidden", "unauthorized" }),
-            ("DependencyMissing", new[] { "no module named", "modulenotfounderror", "cannot find module", "command not found", "not installed", "importerror", "could not resolve", "npm err! 404", "package not found" }),
-            ("Syntax", new[] { "syntaxerror", "syntax error", "invalid syntax", "unexpected token", "parse error", "compilation error", "error cs" }),
-            ("TestFailure", new[] { "tests failed", "test failed", "assertionerror", "assertion failed", "pytest", "jest", "failing", " failed," }),
-            ("FileNotFound", new[] { "does not exist", "no such file", "file not found", "cannot find the path", "enoent", "not a git repository" }),
+            [UserRejection] = "call rejected or interrupted by the user",
+            [Timeout] = "command timed out",
+            [Network] = "network host unreachable",
+            [CommandNotFound] = "command not found",
+            [DependencyMissing] = "missing dependency",
+            [PathNotFound] = "path not found",
+            [Permission] = "permission denied",
+            [RateLimit] = "rate or credit limit hit",
+            [ProbeNoMatch] = "probe found nothing",
+            [InteractiveInput] = "command waited for interactive input",
+            [TestFailure] = "tests failed",
+            [LintFailure] = "lint or format check failed",
+            [TypeCheckFailure] = "type check failed",
+            [BuildFailure] = "build failed",
+            [Syntax] = "syntax error",
+            [GitState] = "git state",
+            [UnquotedGlob] = "unquoted glob matched nothing",
         };
 
-        public static string Classify(string? message)
+        public static string Describe(string cls) => Descriptions.TryGetValue(cls, out var d) ? d : cls;
+
+        /// <summary>Classes whose signature is the class itself (the wording of the message varies, the mistake does not).</summary>
+        public static bool ByClass(string cls) => cls == UserRejection || cls == Timeout;
+
+        // Messages of an agent's tool layer (Claude Code and its kind), independent of any program's output.
+        private static readonly (string Class, string[] Phrases)[] Harness =
         {
-            if (string.IsNullOrWhiteSpace(message)) return Other;
-            var text = message!.ToLowerInvariant();
-            foreach (var (cls, phrases) in Rules)
-                if (phrases.Any(p => text.IndexOf(p, StringComparison.Ordinal) >= 0)) return cls;
-            return Other;
+            (UserRejection, new[] { "doesn't want to proceed", "doesn’t want to proceed", "user rejected", "rejected by user", "interrupted by user", "request interrupted", "user denied", "user declined" }),
+            (HookBlocked, new[] { "hook error", "blocked by hook", "hook blocked", "pretooluse", "posttooluse", "hook returned blocking" }),
+            (PermissionNotGranted, new[] { "requested permissions", "haven't granted", "haven’t granted", "requires approval", "permission to use", "was blocked. for security", "not allowed to" }),
+            (InputValidation, new[] { "inputvalidationerror", "invalid tool parameters", "required parameter", "invalid input" }),
+            (FileNotRead, new[] { "has not been read yet", "read it first", "must read the file", "must use your `read` tool" }),
+            (FileChanged, new[] { "modified since read", "has been modified since", "changed since it was read", "unexpectedly modified" }),
+            (ContentNotFound, new[] { "string to replace not found", "old_string", "matches of the string to replace", "no changes to make", "not found in file" }),
+            (FileTooLarge, new[] { "exceeds maximum allowed", "file content (", "too large to read", "file is too large", "use offset and limit" }),
+            (ReadDirectory, new[] { "eisdir", "illegal operation on a directory", "is a directory" }),
+            (ToolUnavailable, new[] { "no such tool available", "tool not found", "unknown tool", "mcp server", "not connected", "tool is not available" }),
+            (Timeout, new[] { "command timed out", "tool timed out", "timed out after" }),
+            (FileNotFound, new[] { "file does not exist", "path does not exist", "directory does not exist", "no such file or directory", "enoent" }),
+        };
+
+        /// <summary>Harness classes a shell tool's result can carry (the others are also what programs print).</summary>
+        public static bool ShellHarness(string cls) =>
+            cls == UserRejection || cls == HookBlocked || cls == PermissionNotGranted || cls == InputValidation || cls == ToolUnavailable || cls == Timeout;
+
+        /// <summary>The class of a harness message, or null when the text is not one (it is program output).</summary>
+        public static string? OfHarness(string text) => First(Harness, Head(text, 400));
+
+        // Problems of the environment a command met: the same mistake whichever program met it.
+        private static readonly (string Class, string[] Phrases)[] Environment =
+        {
+            (CommandNotFound, new[] { "command not found", "is not recognized as an internal or external command", "is not recognized as the name of a cmdlet", "executable file not found", "no such command" }),
+            (UnquotedGlob, new[] { "no matches found" }),
+            (DependencyMissing, new[] { "no module named", "modulenotfounderror", "cannot find module", "cannot find dependency", "err_module_not_found", "module not found", "could not resolve dependency", "cannot find package", "package not found", "is not installed", "missing dependency", "unable to resolve dependency", "missing required dependency" }),
+            (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "no route to host", "could not connect", "host is down", "ssl_error" }),
+            (RateLimit, new[] { "rate limit", "too many requests", "quota exceeded", "credits limit", "insufficient credits", "overloaded" }),
+            (GitState, new[] { "no upstream branch", "set-upstream", "local changes to the following files would be overwritten", "paths are ignored by one of your .gitignore", "not a git repository", "nothing to commit", "non-fast-forward", "divergent branches", "merge conflict", "unmerged files", "detached head", "failed to push some refs" }),
+            (Permission, new[] { "permission denied", "eacces", "access is denied", "operation not permitted", "forbidden", "unauthorized", "authentication failed", "publickey", " 403", "denied to " }),
+            (InteractiveInput, new[] { "eof when reading a line", "not a tty", "inappropriate ioctl for device", "stdin is not a terminal", "--yes", "non-interactive", "interactive mode" }),
+            (Timeout, new[] { "timed out", "deadline exceeded" }),
+            (PathNotFound, new[] { "no such file or directory", "cannot access", "file does not exist", "directory does not exist", "path does not exist", "cannot find the path", "enoent" }),
+            (Syntax, new[] { "syntax error near unexpected token", "unexpected eof while looking for matching", "unterminated quoted string", "bad substitution" }),
+        };
+
+        // curl's documented exit codes for unreachable hosts: 6 resolve, 7 connect, 28 timeout, 35 TLS, 52 empty reply, 56 receive.
+        private static readonly HashSet<int> CurlNetworkExits = new HashSet<int> { 6, 7, 28, 35, 52, 56 };
+
+        // Programs whose only job is to reach a host: when they fail without saying why, the host was not reachable.
+        private static readonly HashSet<string> NetworkProbes = new HashSet<string>(StringComparer.Ordinal) { "ping", "nc", "telnet", "dig", "nslookup", "host", "traceroute" };
+
+        /// <summary>The environment problem a failed command's decisive lines show (the first line showing one decides), with that line.</summary>
+        public static (string? Class, string? Line) OfEnvironment(IList<string> decisive, int? exitCode, string? program)
+        {
+            foreach (var line in decisive)
+                if (First(Environment, line) is { } cls) return (cls, line);
+            if (program != null && exitCode.HasValue)
+            {
+                if ((program == "curl" || program == "wget") && CurlNetworkExits.Contains(exitCode.Value)) return (Network, null);
+                if (decisive.Count == 0 && NetworkProbes.Contains(program.Split(' ')[0])) return (Network, null);
+            }
+            return (null, null);
         }
+
+        // What kind of check a program is, by words of its name or script ("npm run typecheck", "uv run ruff check").
+        private static readonly (string Class, string[] Words)[] RunKinds =
+        {
+            (TypeCheckFailure, new[] { "mypy", "pyright", "tsc", "typecheck", "type-check", "types", "dialyzer", "check-types", "pytype", "flow", "sorbet", "vue-tsc" }),
+            (LintFailure, new[] { "ruff", "eslint", "flake8", "pylint", "black", "isort", "prettier", "lint", "format", "fmt", "rubocop", "credo", "clippy", "golangci-lint", "stylelint", "biome", "shellcheck", "markdownlint", "pre-commit", "ktlint", "swiftlint", "standard", "hadolint", "oxlint", "dprint" }),
+            (TestFailure, new[] { "test", "tests", "pytest", "jest", "vitest", "mocha", "rspec", "phpunit", "playwright", "cypress", "ava", "tap", "karma", "nextest", "unittest", "nose2", "spec", "e2e", "coverage", "test:unit", "test:e2e", "test:coverage" }),
+            (BuildFailure, new[] { "build", "compile", "make", "cmake", "gradle", "mvn", "msbuild", "webpack", "vite", "tsup", "rollup", "esbuild", "bundle", "assemble", "install" }),
+        };
+
+        /// <summary>The kind of run that failed (test, lint, type check, build), from the program and its decisive lines.</summary>
+        public static string? OfRun(string? program, string decisive)
+        {
+            if (program == null) return null;
+            var words = program.Split(new[] { ' ', ':', '/' }, StringSplitOptions.RemoveEmptyEntries);
+            foreach (var (cls, names) in RunKinds)
+                if (words.Any(w => names.Contains(w, StringComparer.OrdinalIgnoreCase))) return cls;
+            return null;
+        }
+
+        // Programs that only look: their non-zero exit with no error output means "nothing matched".
+        private static readonly HashSet<string> Probes = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "ls", "cat", "grep", "egrep", "rg", "ag", "find", "fd", "test", "[", "[[", "which", "where", "type", "stat", "head", "tail",
+            "wc", "pgrep", "pkill", "diff", "cmp", "file", "readlink", "realpath", "lsof", "ps", "git grep", "git diff", "docker ps",
+        };
+
+        public static bool IsProbe(string? program) =>
+            program != null && (Probes.Contains(program) || Probes.Contains(program.Split(' ')[0]));
+
+        // Classes a single line of text shows, whatever produced it.
+        private static readonly (string Class, string[] Phrases)[] Text =
+        {
+            (Syntax, new[] { "syntaxerror", "syntax error", "invalid syntax", "unexpected token", "parse error", "indentationerror" }),
+            (TestFailure, new[] { "tests failed", "test failed", "assertionerror", "assertion failed", "failing" }),
+            (BuildFailure, new[] { "build failed", "compilation failed", "compilation error", "error cs", "error ts" }),
+        };
+
+        /// <summary>The environment class one line of output shows, or null.</summary>
+        public static string? OfLine(string line) => First(Environment, line);
+
+        /// <summary>The class any text shows (harness, environment or generic phrases), or null.</summary>
+        public static string? OfText(string text) =>
+            First(Harness, Head(text, 400)) ?? First(Environment, text) ?? First(Text, text);
+
+        private static string Head(string s, int n) => s.Length <= n ? s : s.Substring(0, n);
+
+        private static string? First((string Class, string[] Phrases)[] rules, string text)
+        {
+            if (string.IsNullOrEmpty(text)) return null;
+            var lower = text.ToLowerInvariant();
+            foreach (var (cls, phrases) in rules)
+                foreach (var p in phrases)
+                    if (lower.IndexOf(p, StringComparison.Ordinal) >= 0) return cls;
+            return null;
+        }
+    }
+
+    /// <summary>The class of an error message on its own (no tool or command known).</summary>
+    public static class ErrorClassifier
+    {
+        public const string Other = ErrorClasses.Other;
+
+        public static string Classify(string? message) => string.IsNullOrWhiteSpace(message) ? Other : ErrorSignature.Of(null, null, message).ErrorClass;
     }
 }

@@ -34,6 +34,49 @@ namespace MadfLog.Engine.Patterns
             return (double)right / predicted.Count;
         }
 
+        /// <summary>Pairwise precision and recall: of the pairs put together, how many belong together, and of those that do, how many were.</summary>
+        public static (double Precision, double Recall) Pairwise<TP, TT>(IReadOnlyList<TP> predicted, IReadOnlyList<TT> truth) where TP : notnull where TT : notnull
+        {
+            long both = 0, pred = 0, real = 0;
+            for (var i = 0; i < predicted.Count; i++)
+                for (var j = i + 1; j < predicted.Count; j++)
+                {
+                    var p = EqualityComparer<TP>.Default.Equals(predicted[i], predicted[j]);
+                    var t = EqualityComparer<TT>.Default.Equals(truth[i], truth[j]);
+                    if (p) pred++;
+                    if (t) real++;
+                    if (p && t) both++;
+                }
+            return (pred == 0 ? 1 : (double)both / pred, real == 0 ? 1 : (double)both / real);
+        }
+
+        /// <summary>One labelled agent error: the failed call and the recurring mistake it belongs to.</summary>
+        public sealed class LabelledError
+        {
+            public string Id = "", Tool = "", Input = "", Text = "", Group = "";
+        }
+
+        /// <summary>
+        /// Real agent errors (errors.jsonl: id, tool, input, text) with their hand labels (labels.csv: id,group); groups
+        /// named in <paramref name="exclude"/> (such as user rejections, which are not agent mistakes) are left out.
+        /// </summary>
+        public static List<LabelledError> LoadAgentErrors(string errorsJsonl, string labelsCsv, params string[] exclude)
+        {
+            var labels = ReadCsv(labelsCsv).Skip(1).Where(r => r.Length >= 2).ToDictionary(r => r[0], r => r[1]);
+            var list = new List<LabelledError>();
+            foreach (var line in File.ReadLines(errorsJsonl, Encoding.UTF8))
+            {
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                using var doc = System.Text.Json.JsonDocument.Parse(line);
+                var r = doc.RootElement;
+                string S(string name) => r.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() ?? "" : "";
+                var id = S("id");
+                if (!labels.TryGetValue(id, out var group) || exclude.Contains(group)) continue;
+                list.Add(new LabelledError { Id = id, Tool = S("tool"), Input = S("input"), Text = S("text"), Group = group });
+            }
+            return list;
+        }
+
         /// <summary>Messages and their true templates from a Loghub *_structured.csv (columns Content and EventTemplate).</summary>
         public static (List<string> Messages, List<string> Templates) LoadLoghub(string structuredCsv)
         {

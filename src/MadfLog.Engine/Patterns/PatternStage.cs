@@ -19,7 +19,7 @@ namespace MadfLog.Engine.Patterns
     public sealed class PatternStage : IImportStage
     {
         private TemplateMiner? _miner;
-        private readonly Dictionary<long, string> _examples = new Dictionary<long, string>();
+        private readonly Dictionary<long, PatternEvidence> _examples = new Dictionary<long, PatternEvidence>();
 
         /// <summary>Errors (not cascades) are mined; so are human interactions, whose patterns are what they were about.</summary>
         public static bool IsMinable(EventRow e) =>
@@ -33,8 +33,35 @@ namespace MadfLog.Engine.Patterns
             {
                 if (!IsMinable(e)) continue;
                 e.Message ??= e.StoredDetails?.Message; // the split made by ShapeDetailsStage
-                if (!string.IsNullOrWhiteSpace(e.Message)) e.MessageTokens = TemplateMiner.Tokenize(e.Message);
+                if (string.IsNullOrWhiteSpace(e.Message)) continue;
+                e.Signature = SignatureOf(e);
+                e.MessageTokens = TemplateMiner.Tokenize(e.Signature.Text);
             }
+        }
+
+        /// <summary>
+        /// What an event's pattern is mined over: for errors, the signature of the failed call (its tool, command and
+        /// decisive lines); for human interactions, what was said.
+        /// </summary>
+        public static ErrorSignature SignatureOf(EventRow e)
+        {
+            if (e.EventType == "human_interaction") return ErrorSignature.OfMessage(e.Message);
+            var tool = e.StoredDetails?.Tool ?? e.StoredDetails?.Step ?? e.Step;
+            return ErrorSignature.Of(tool, CallInput(e.Details), e.Message);
+        }
+
+        // The command or input of the call, from details (command, target or input): read for failed events only.
+        private static string? CallInput(string? details)
+        {
+            if (string.IsNullOrEmpty(details) || details![0] != '{') return null;
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(details);
+                foreach (var name in new[] { "command", "target", "input" })
+                    if (doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String) return v.GetString();
+            }
+            catch (System.Text.Json.JsonException) { }
+            return null;
         }
 
         [MethodImpl(Hot.Path)]
@@ -49,7 +76,8 @@ namespace MadfLog.Engine.Patterns
                 var p = miner.AddTokens(e.MessageTokens);
                 e.PatternId = p.Id;
                 e.PatternDetected = true;
-                if (!_examples.ContainsKey(p.Id)) _examples[p.Id] = message!.Length > 500 ? message.Substring(0, 500) : message;
+                if (!_examples.ContainsKey(p.Id))
+                    _examples[p.Id] = new PatternEvidence(message!.Length > 500 ? message.Substring(0, 500) : message, e.Signature!.Text, e.Signature.ErrorClass);
                 any = true;
             }
             if (!any) return;
@@ -94,6 +122,15 @@ namespace MadfLog.Engine.Patterns
         }
     }
 
+    /// <summary>What a pattern is shown and classed by: a full example message and the signature it was mined from.</summary>
+    public sealed class PatternEvidence
+    {
+        public PatternEvidence(string example, string signature, string errorClass) { Example = example; Signature = signature; ErrorClass = errorClass; }
+        public string Example { get; }
+        public string Signature { get; }
+        public string ErrorClass { get; }
+    }
+
     /// <summary>Loads and saves the miner's state in the patterns and pattern_signatures tables.</summary>
     public static class PatternStore
     {
@@ -107,20 +144,26 @@ namespace MadfLog.Engine.Patterns
             return miner;
         }
 
-        public static void Save(SqliteConnection c, SqliteTransaction tx, TemplateMiner miner, IDictionary<long, string> examples)
+        public static void Save(SqliteConnection c, SqliteTransaction tx, TemplateMiner miner, IDictionary<long, PatternEvidence> examples)
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             foreach (var p in miner.TakeDirty().OrderBy(p => p.Id))
             {
-                if (!examples.TryGetValue(p.Id, out var example))
-                    example = c.ExecuteScalar<string?>("SELECT example FROM patterns WHERE id = @Id", new { p.Id }, tx);
+                string? example, signature, cls;
+                if (examples.TryGetValue(p.Id, out var evidence)) (example, signature, cls) = (evidence.Example, evidence.Signature, evidence.ErrorClass);
+                else
+                {
+                    var stored = c.QueryFirstOrDefault<(string? example, string? cls)>("SELECT example, error_class FROM patterns WHERE id = @Id", new { p.Id }, tx);
+                    (example, signature, cls) = (stored.example, null, stored.cls);
+                }
+                signature ??= example == null ? null : ErrorSignature.OfMessage(example).Text;
                 c.Execute(
                     @"INSERT INTO patterns(id, template, token_count, error_class, event_count, example, created, merged_into, display)
                       VALUES (@Id, @Template, @count, @cls, 0, @example, @now, @MergedInto, @display)
                       ON CONFLICT(id) DO UPDATE SET template = excluded.template, token_count = excluded.token_count, merged_into = excluded.merged_into,
                           example = coalesce(patterns.example, excluded.example), display = excluded.display",
-                    new { p.Id, p.Template, count = p.Tokens.Length, cls = ErrorClassifier.Classify(example ?? p.Template), example, now, p.MergedInto,
-                          display = TemplateMiner.Display(example, p.Tokens) }, tx);
+                    new { p.Id, p.Template, count = p.Tokens.Length, cls = cls ?? ErrorClassifier.Classify(example ?? p.Template), example, now, p.MergedInto,
+                          display = TemplateMiner.Display(signature, p.Tokens) }, tx);
                 if (p.MergedInto.HasValue)
                 {
                     var into = miner.Find(p.Id)!.Id;

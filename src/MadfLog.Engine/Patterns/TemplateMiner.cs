@@ -28,6 +28,8 @@ namespace MadfLog.Engine.Patterns
         public int MinConstants { get; set; } = 3;
         /// <summary>...and at least this share of its tokens constant.</summary>
         public double MinConstantShare { get; set; } = 0.5;
+        /// <summary>Longest run of words one variable may stand for when it replaces words of different count.</summary>
+        public int MaxVariableRun { get; set; } = 5;
     }
 
     /// <summary>
@@ -66,6 +68,10 @@ namespace MadfLog.Engine.Patterns
         // Family key (a template with one more position wildcarded) → the live patterns that fit it.
         private readonly Dictionary<string, HashSet<long>> _families = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
         private readonly List<string> _newSignatures = new List<string>();
+        // Templates made by merging values of different word count (key → pattern id); kept with the signatures under AnchorPrefix.
+        private readonly Dictionary<string, long> _anchors = new Dictionary<string, long>(StringComparer.Ordinal);
+        /// <summary>Marks a stored signature row that is a variable-length template, not a message.</summary>
+        public const string AnchorPrefix = "\u0002";
         private long _nextId;
 
         public TemplateMiner(MinerOptions? options = null, long firstId = 1)
@@ -159,6 +165,12 @@ namespace MadfLog.Engine.Patterns
                 pattern = wild.FirstOrDefault(p => p.MergedInto == null && Covers(p.Tokens, tokens));
             if (pattern == null)
             {
+                // A template made from values of varying word count takes a new value of another count at once.
+                foreach (var key in FamilyKeys(tokens))
+                    if (_anchors.TryGetValue(key, out var anchorId) && Find(anchorId) is { } anchor) { pattern = anchor; break; }
+            }
+            if (pattern == null)
+            {
                 pattern = new MinedPattern(_nextId++, tokens) { Dirty = true };
                 _byId[pattern.Id] = pattern;
                 Index(pattern);
@@ -190,6 +202,7 @@ namespace MadfLog.Engine.Patterns
         /// <summary>Restores a known exact signature → pattern mapping.</summary>
         public void RestoreSignature(string signature, long patternId)
         {
+            if (signature.StartsWith(AnchorPrefix, StringComparison.Ordinal)) { _anchors[signature.Substring(AnchorPrefix.Length)] = patternId; return; }
             if (_byId.TryGetValue(patternId, out var p)) _bySignature[signature] = p;
         }
 
@@ -209,7 +222,8 @@ namespace MadfLog.Engine.Patterns
             return dirty;
         }
 
-        public MinedPattern ForSignature(string signature) => Resolve(_bySignature[signature]);
+        public MinedPattern ForSignature(string signature) =>
+            signature.StartsWith(AnchorPrefix, StringComparison.Ordinal) ? Resolve(_byId[_anchors[signature.Substring(AnchorPrefix.Length)]]) : Resolve(_bySignature[signature]);
 
         private static bool Covers(string[] template, string[] tokens)
         {
@@ -218,14 +232,74 @@ namespace MadfLog.Engine.Patterns
             return true;
         }
 
+        /// <summary>The words of a sequence that a family template's new variable stands for (between the common prefix and suffix).</summary>
+        private static string[] Run(string[] template, string[] tokens)
+        {
+            var pre = 0;
+            while (pre < template.Length && pre < tokens.Length && template[pre] == tokens[pre]) pre++;
+            var suf = 0;
+            while (suf < template.Length - pre && suf < tokens.Length - pre && template[template.Length - 1 - suf] == tokens[tokens.Length - 1 - suf]) suf++;
+            var length = Math.Max(0, tokens.Length - pre - suf);
+            var run = new string[length];
+            Array.Copy(tokens, pre, run, 0, length);
+            return run;
+        }
+
+        private static bool SharedEdgeWord(List<string[]> runs)
+        {
+            string? First(string[] r) => r.FirstOrDefault(t => t != Wildcard);
+            string? Last(string[] r) => r.LastOrDefault(t => t != Wildcard);
+            var firsts = runs.Select(First).ToList();
+            var lasts = runs.Select(Last).ToList();
+            return (firsts.All(f => f != null) && firsts.Distinct().Count() == 1) || (lasts.All(l => l != null) && lasts.Distinct().Count() == 1);
+        }
+
+        /// <summary>
+        /// Whether a template covers tokens of a greater count, each variable standing for one or more words (at most
+        /// maxRun constant words beyond one).
+        /// </summary>
+        internal static bool CoversRuns(string[] template, string[] tokens, int maxRun)
+        {
+            // m[i, j]: template[..i] matches tokens[..j].
+            var m = new bool[template.Length + 1, tokens.Length + 1];
+            m[0, 0] = true;
+            for (var i = 1; i <= template.Length; i++)
+                for (var j = 1; j <= tokens.Length; j++)
+                {
+                    if (template[i - 1] != Wildcard) { m[i, j] = m[i - 1, j - 1] && template[i - 1] == tokens[j - 1]; continue; }
+                    for (var k = 1; k <= Math.Min(j, maxRun + 1) && !m[i, j]; k++) m[i, j] = m[i - 1, j - k];
+                }
+            return m[template.Length, tokens.Length];
+        }
+
+        private static bool Fits(string[] template, string[] tokens, int maxRun) =>
+            template.Length == tokens.Length ? Covers(template, tokens) : template.Length < tokens.Length && CoversRuns(template, tokens, maxRun);
+
+        /// <summary>
+        /// The families a sequence belongs to: the sequence with one word made a variable, or with a run of up to
+        /// MaxVariableRun words next to a variable made part of it (next to a variable, the two become one), so
+        /// sequences whose variable parts differ in word count share a family.
+        /// </summary>
         private IEnumerable<string> FamilyKeys(string[] tokens)
         {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             for (var p = 0; p < tokens.Length; p++)
             {
                 if (tokens[p] == Wildcard) continue;
-                var copy = (string[])tokens.Clone();
-                copy[p] = Wildcard;
-                yield return tokens.Length + "|" + string.Join(" ", copy);
+                for (var run = 1; run <= _o.MaxVariableRun && p + run <= tokens.Length; run++)
+                {
+                    if (tokens[p + run - 1] == Wildcard) break;
+                    // Runs of several words only extend a variable that is already there (a value whose word count varies).
+                    // Runs of several words are a variable next to one already there, or the free text that ends a message.
+                    if (run > 1 && !(p > 0 && tokens[p - 1] == Wildcard) && !(p + run < tokens.Length && tokens[p + run] == Wildcard) && p + run != tokens.Length) continue;
+                    var key = new List<string>(tokens.Length);
+                    for (var i = 0; i < p; i++) key.Add(tokens[i]);
+                    if (key.Count == 0 || key[key.Count - 1] != Wildcard) key.Add(Wildcard);
+                    for (var i = p + run; i < tokens.Length; i++)
+                        if (!(i == p + run && tokens[i] == Wildcard)) key.Add(tokens[i]);
+                    var text = string.Join(" ", key);
+                    if (seen.Add(text)) yield return text;
+                }
             }
         }
 
@@ -260,18 +334,32 @@ namespace MadfLog.Engine.Patterns
                 foreach (var key in FamilyKeys(pattern.Tokens).ToList())
                 {
                     if (!_families.TryGetValue(key, out var members) || members.Count < _o.FamilyThreshold) continue;
-                    var template = key.Substring(key.IndexOf('|') + 1).Split(' ');
+                    var template = key.Split(' ');
                     var constants = template.Count(t => t != Wildcard);
                     if (constants < _o.MinConstants || constants < _o.MinConstantShare * template.Length) continue;
-                    var ids = members.OrderBy(id => id).ToList();
+                    // A value whose word count no other member shares is weak evidence of a variable: it waits for a second.
+                    var byRun = members.ToDictionary(id => id, id => Run(template, _byId[id].Tokens));
+                    var lengthCounts = byRun.Values.GroupBy(r => r.Length).ToDictionary(g => g.Key, g => g.Count());
+                    var kept = lengthCounts.Count == 1 ? members.ToList() : members.Where(id => lengthCounts[byRun[id].Length] >= 2).ToList();
+                    if (kept.Count < _o.FamilyThreshold) continue;
+                    var runs = kept.Select(id => byRun[id]).ToList();
+                    // Values that all begin or all end with the same word are a field that is there or not ("user=<*>"), not one variable.
+                    if (SharedEdgeWord(runs)) continue;
+                    var varyingLength = runs.Select(r => r.Length).Distinct().Count() > 1;
+                    var ids = kept.OrderBy(id => id).ToList();
                     var survivor = _byId[ids[0]];
                     foreach (var id in ids) Unindex(_byId[id]);
                     foreach (var id in ids.Skip(1)) { _byId[id].MergedInto = survivor.Id; _byId[id].Dirty = true; }
                     survivor.Tokens = template;
                     survivor.Dirty = true;
                     Index(survivor);
+                    if (varyingLength && !_anchors.ContainsKey(key))
+                    {
+                        _anchors[key] = survivor.Id;
+                        _newSignatures.Add(AnchorPrefix + key);
+                    }
                     // Exact groups that the wider template now covers join it too.
-                    foreach (var other in Patterns.Where(o => o.Id != survivor.Id && o.Tokens.Length == template.Length && Covers(template, o.Tokens)).ToList())
+                    foreach (var other in Patterns.Where(o => o.Id != survivor.Id && (varyingLength ? Fits(template, o.Tokens, _o.MaxVariableRun) : o.Tokens.Length == template.Length && Covers(template, o.Tokens))).ToList())
                     {
                         Unindex(other);
                         other.MergedInto = survivor.Id;

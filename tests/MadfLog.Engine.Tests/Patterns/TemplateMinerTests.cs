@@ -87,7 +87,56 @@ namespace MadfLog.Engine.Tests.Patterns
             var assigned = errors.Select(e => miner.Add(e.Row.Message)).ToList();
             var ga = GroupingAccuracy.Score(assigned.Select(p => miner.Resolve(p).Id).ToList(), errors.Select(e => e.TrueTemplate!.Value).ToList());
             _out.WriteLine($"sample GA {ga:F3}");
-            Assert.True(ga >= 0.80, $"sample GA {ga:F3}"); // free-text command names after a colon split "Command timed out" by length
+            Assert.True(ga >= 0.87, $"sample GA {ga:F3}"); // measured 0.888: commands of 1-3 words after a colon now join one variable
+        }
+
+        [Fact]
+        public void ValuesOfDifferentWordCountJoinOneVariable()
+        {
+            var ids = Group(
+                "Command timed out after 30000ms: npm test",
+                "Command timed out after 60000ms: pytest -q",
+                "Command timed out after 120000ms: docker compose up",
+                "Command timed out after 5000ms: npm run lint",
+                "Command timed out after 9000ms: make",
+                "Command timed out after 7000ms: go test ./...",
+                "Command timed out after 3000ms: cargo build --release");
+            Assert.Single(ids.Distinct());
+        }
+
+        [Fact]
+        public void AFieldThatIsThereOrNotStaysItsOwnPattern()
+        {
+            // Every extra value starts with the same word: that word is a field name, not part of a variable.
+            var withUser = new[] { "root", "guest", "admin", "test", "oracle" }.Select(u => $"authentication failure; rhost=10.0.0.{u.Length} user={u}");
+            var without = Enumerable.Range(1, 5).Select(i => $"authentication failure; rhost=10.0.0.{i}");
+            var ids = Group(withUser.Concat(without).ToArray());
+            Assert.Equal(2, ids.Distinct().Count());
+            Assert.Single(ids.Take(5).Distinct());
+            Assert.Single(ids.Skip(5).Distinct());
+        }
+
+        [Fact]
+        public void AnOddValueOfAnotherWordCountDoesNotPullAPatternIn()
+        {
+            // "invalid user X" is one value of three words among one-word values: too little evidence of a variable.
+            var ids = Group("Failed password for root from 1.1.1.1 port 22", "Failed password for ftp from 1.1.1.2 port 22",
+                "Failed password for invalid user bob from 1.1.1.3 port 22", "Failed password for uucp from 1.1.1.4 port 22",
+                "Failed password for sshd from 1.1.1.5 port 22", "Failed password for news from 1.1.1.6 port 22");
+            Assert.NotEqual(ids[0], ids[2]);
+            Assert.Equal(5, ids.Where((id, i) => i != 2 && id == ids[0]).Count());
+        }
+
+        [Fact]
+        public void AVariableLengthTemplateSurvivesARestart()
+        {
+            var miner = new TemplateMiner();
+            foreach (var c in new[] { "npm test", "pytest -q", "docker compose up", "npm run lint" }) miner.Add("Command timed out after 30s: " + c);
+            var first = miner.Patterns.Single();
+            var restored = new TemplateMiner();
+            foreach (var p in miner.AllPatterns) restored.Restore(p.Id, p.Template, p.MergedInto);
+            foreach (var sig in miner.TakeNewSignatures()) restored.RestoreSignature(sig, miner.ForSignature(sig).Id);
+            Assert.Equal(first.Id, restored.Add("Command timed out after 45s: dotnet test --no-build").Id);
         }
 
         [Fact]
@@ -103,7 +152,7 @@ namespace MadfLog.Engine.Tests.Patterns
         [InlineData("File has not been read yet. Read it first before writing to it.", "FileNotRead")]
         [InlineData("<tool_use_error>File does not exist.</tool_use_error>", "FileNotFound")]
         [InlineData("String to replace not found in file.", "ContentNotFound")]
-        [InlineData("bash: line 1: jq: command not found", "DependencyMissing")]
+        [InlineData("bash: line 1: jq: command not found", "CommandNotFound")] // its own class since error signatures (#12): a CLI, not a library
         [InlineData("ModuleNotFoundError: No module named 'x'", "DependencyMissing")]
         [InlineData("Command timed out after 2m 0.0s", "Timeout")]
         [InlineData("EACCES: permission denied, open '/etc/x'", "Permission")]

@@ -1,0 +1,113 @@
+using System.IO;
+using System.Linq;
+using MadfLog.Engine.Patterns;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MadfLog.Engine.Tests.Patterns
+{
+    public class ErrorSignatureTests
+    {
+        private readonly ITestOutputHelper _out;
+        public ErrorSignatureTests(ITestOutputHelper output) { _out = output; }
+
+        [Theory]
+        [InlineData("cd /repo && uv run ruff check src/x.py --fix", "ruff check")]
+        [InlineData("npm test -- src/a.test.ts", "npm test")]
+        [InlineData("npm run build 2>&1 | tail -20", "npm run build")]
+        [InlineData("FOO=1 BAR=2 npx tsc --noEmit", "tsc")]
+        [InlineData("git add . && git commit -m 'x' && git push", "git push")]
+        [InlineData("ssh host \"cd /srv && docker compose up -d\" 2>&1", "docker compose up")]
+        [InlineData("python3 -m pytest -q tests/", "pytest")]
+        [InlineData("/home/u/.venv/bin/esphome compile device.yaml", "esphome compile")]
+        [InlineData("timeout 30 cargo test --all", "cargo test")]
+        [InlineData("echo start; sleep 2; curl -s http://localhost:8000/", "curl")]
+        public void TheProgramIsTheStepThatDoesTheWork(string command, string expected) =>
+            Assert.Equal(expected, ShellCommand.ProgramKey(command));
+
+        [Fact]
+        public void AnAndChainWithoutOutputFailedAtItsFirstWorkingStep() =>
+            Assert.Equal("ls", ShellCommand.ProgramKey("ls /x/y.bin 2>/dev/null && head -5 /x/y.bin", ""));
+
+        [Fact]
+        public void ColoursWrappersAndProgressAreRemoved()
+        {
+            Assert.Equal("File has not been read yet.", ErrorSignature.Clean("<tool_use_error>File has not been read yet.</tool_use_error>"));
+            Assert.Equal("FAIL src/a.ts", ErrorSignature.Clean("\u001b[31mFAIL\u001b[0m src/a.ts"));
+            Assert.Equal("100%", ErrorSignature.Clean("10%\r50%\r100%"));
+        }
+
+        [Fact]
+        public void ATracebackIsDecidedByItsException()
+        {
+            var s = ErrorSignature.Of("Bash", "uv run python app.py", "Exit code 1\nTraceback (most recent call last):\n  File \"app.py\", line 3, in <module>\n    main()\nKeyError: 'name'");
+            Assert.Equal(1, s.ExitCode);
+            Assert.Equal("KeyError: 'name'", s.DecisiveLine);
+            Assert.Equal("Bash python: KeyError: 'name'", s.Text);
+        }
+
+        [Fact]
+        public void LintRunsOfOneToolShareASignatureWhateverTheyReport()
+        {
+            var a = ErrorSignature.Of("Bash", "uv run ruff check src/a.py", "Exit code 1\nF401 `os` imported but unused\n --> src/a.py:1:8\n  |\n1 | import os\n  |");
+            var b = ErrorSignature.Of("Bash", "cd /w && uv run ruff check --fix src/", "Exit code 1\nUsing CPython 3.12\nE501 Line too long (120 > 100)\n --> src/b.py:9:101");
+            Assert.Equal(a.Text, b.Text);
+            Assert.Equal(ErrorClasses.LintFailure, a.ErrorClass);
+        }
+
+        [Fact]
+        public void ABannerSaysNothingAboutTheFailure()
+        {
+            var banner = "Exit code 1\n***************\n   AUTHORIZED ACCESS ONLY\n***************\nUnauthorized access is forbidden and denied.\n***************";
+            var s = ErrorSignature.Of("Bash", "ssh box \"grep -r TOKEN /etc/app.env\"", banner);
+            Assert.Equal(ErrorClasses.ProbeNoMatch, s.ErrorClass);
+        }
+
+        [Theory]
+        [InlineData("Bash", "curl -s http://10.0.0.9/", "Exit code 7", "Network")]
+        [InlineData("Bash", "ping -c 1 box.local", "Exit code 2", "Network")]
+        [InlineData("Bash", "pnpm coverage", "Exit code 1\n MISSING DEPENDENCY  Cannot find dependency '@vitest/coverage-v8'", "DependencyMissing")]
+        [InlineData("Bash", "cd app && make", "/bin/bash: line 1: cd: app: No such file or directory", "PathNotFound")]
+        [InlineData("Bash", "ls -la /opt/x.bin 2>&1", "Exit code 1\nls: /opt/x.bin: No such file or directory", "ProbeNoMatch")]
+        [InlineData("Bash", "rm /tmp/x* && node t.js", "Exit code 1\n(eval):1: no matches found: /tmp/x*", "UnquotedGlob")]
+        [InlineData("Bash", "git push", "Exit code 128\nremote: Permission to a/b.git denied to c.\nfatal: unable to access", "Permission")]
+        [InlineData("Bash", "npm test", "FAIL src/a.test.ts\n  ● adds\n    expect(received).toBe(expected)", "TestFailure")]
+        [InlineData("Bash", "npm run typecheck", "src/a.ts(3,1): error TS2322: Type 'string' is not assignable", "TypeCheckFailure")]
+        [InlineData("Bash", "npm test", "Command timed out after 2m 0.0s", "Timeout")]
+        [InlineData("Edit", "/src/a.ts", "<tool_use_error>File has been modified since read, either by the user or by a linter.</tool_use_error>", "FileChanged")]
+        [InlineData("Read", "/src", "EISDIR: illegal operation on a directory, read", "ReadDirectory")]
+        [InlineData("Read", "/big.ts", "File content (30000 tokens) exceeds maximum allowed tokens (25000).", "FileTooLarge")]
+        [InlineData("Bash", "rm -rf build", "PreToolUse:Bash hook error: [hook.py]: BLOCKED: Dangerous rm command", "HookBlocked")]
+        [InlineData("mcp__db__query", "{}", "Error: No such tool available: mcp__db__query", "ToolUnavailable")]
+        public void ErrorsAreClassedByWhatWentWrong(string tool, string input, string text, string expected) =>
+            Assert.Equal(expected, ErrorSignature.Of(tool, input, text).ErrorClass);
+
+        [Fact]
+        public void OneMistakeWithDifferentPayloadsIsOneSignature()
+        {
+            var a = ErrorSignature.Of("Bash", "curl -s https://api.example.test/a", "Exit code 6");
+            var b = ErrorSignature.Of("Bash", "ping -c 2 host.local 2>&1; echo ---; curl -s --connect-timeout 5 http://192.168.1.4/", "Exit code 28\n---");
+            Assert.Equal(a.Text, b.Text);
+            var relative = ErrorSignature.Of("Bash", "ls -la types/", "ls: cannot access 'types/': No such file or directory");
+            var cd = ErrorSignature.Of("Bash", "cd web && npm i", "/bin/bash: line 1: cd: web: No such file or directory");
+            Assert.Equal(relative.Text, cd.Text);
+        }
+
+        [Fact]
+        public void RealAgentErrorsAreGroupedTheWayADeveloperWould()
+        {
+            var dir = Path.Combine(TestPaths.Shared, "data", "agent-errors");
+            var errors = GroupingAccuracy.LoadAgentErrors(Path.Combine(dir, "errors.jsonl"), Path.Combine(dir, "labels.csv"), "User rejected or interrupted tool call");
+            Assert.True(errors.Count > 100);
+            var miner = new TemplateMiner();
+            var signatures = errors.Select(e => ErrorSignature.Of(e.Tool, e.Input, e.Text)).ToList();
+            var assigned = signatures.Select(s => miner.Add(s.Text)).ToList();
+            var predicted = assigned.Select(p => miner.Resolve(p).Id).ToList();
+            var ga = GroupingAccuracy.Score(predicted, errors.Select(e => e.Group).ToList());
+            var other = signatures.Count(s => s.ErrorClass == ErrorClasses.Other) / (double)signatures.Count;
+            _out.WriteLine($"GA {ga:F3}, Other {other:P0}");
+            Assert.True(ga >= 0.85, $"GA {ga:F3}"); // measured 0.862 (was 0.39 before signatures)
+            Assert.True(other <= 0.20, $"Other {other:P0}");
+        }
+    }
+}

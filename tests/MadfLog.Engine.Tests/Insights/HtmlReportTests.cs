@@ -28,7 +28,13 @@ namespace MadfLog.Engine.Tests.Insights
             Assert.DoesNotMatch("src=\"https?:", html);
             Assert.Contains("prefers-color-scheme: dark", html);
             Assert.Contains("File does not exist: &lt;*&gt;", html); // log text is HTML-encoded
-            Assert.Contains("-51.6%", html);                           // repeated errors, story 1.2 vs 1.1 (as Compare-MadfStory says)
+            // Repeated errors, story 1.2 vs 1.1, as Compare-MadfStory says (-52 % with error signatures; -51.6 % before).
+            using (var c = MadfLog.Engine.Store.MadfDatabase.Open(t.Db))
+            {
+                var change = Analysis.CompareStories(c, "1.1", "1.2", new QueryFilter()).RepeatedErrorsChangePercent!.Value;
+                Assert.InRange(change, -60, -45);
+                Assert.Contains(change.ToString("+0.#;-0.#;0", System.Globalization.CultureInfo.InvariantCulture) + "%", html);
+            }
             var revisionHtml = Directory.GetFiles(t.Path, "revision-*.html").Single();
             Assert.Contains("<h2>Rules</h2>", File.ReadAllText(revisionHtml));
         }

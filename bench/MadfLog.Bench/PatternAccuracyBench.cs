@@ -13,7 +13,7 @@ namespace MadfLog.Bench
         public static readonly string[] Systems = { "BGL", "HDFS", "HPC", "HealthApp", "Linux", "Mac", "OpenSSH", "Spark" };
 
         public string Name => "patterns";
-        public string Description => "pattern grouping accuracy per Loghub system + sample logs, and messages/s: patterns [shared folder]";
+        public string Description => "pattern grouping accuracy per Loghub system, generated logs and real agent errors, and messages/s: patterns [shared folder] [-v:SYSTEM]";
 
         public int Run(string[] args)
         {
@@ -50,6 +50,10 @@ namespace MadfLog.Bench
                 }
             Console.WriteLine($"{"samples",-12} {sample.Count,6} {sample.Select(e => e.TrueTemplate).Distinct().Count(),6} {sampleMiner.Patterns.Count(),6} {sampleGa,6:F3}");
 
+            // Real agent errors, hand-labelled (the set in shared/; other projects' sets are scored the same way).
+            var agentErrors = Path.Combine(shared, "data", "agent-errors");
+            new AgentErrorBench().Run(new[] { Path.Combine(agentErrors, "errors.jsonl"), Path.Combine(agentErrors, "labels.csv") });
+
             // Speed: a realistic error stream, many times over.
             var stream = Enumerable.Range(0, 20).SelectMany(i => new SampleLogGenerator(new SampleOptions { Seed = i }).Generate().Where(e => e.TrueTemplate.HasValue).Select(e => e.Row.Message!)).ToList();
             var speedMiner = new TemplateMiner();
@@ -57,6 +61,14 @@ namespace MadfLog.Bench
             foreach (var m in stream) speedMiner.Add(m);
             clock.Stop();
             Console.WriteLine($"speed: {stream.Count:N0} messages in {clock.Elapsed.TotalMilliseconds:F0} ms = {stream.Count / clock.Elapsed.TotalSeconds:N0} messages/s ({speedMiner.Patterns.Count()} patterns)");
+            // Signatures of real tool errors (long outputs, commands to parse), many times over.
+            var real = GroupingAccuracy.LoadAgentErrors(Path.Combine(agentErrors, "errors.jsonl"), Path.Combine(agentErrors, "labels.csv"));
+            clock.Restart();
+            var n = 0;
+            for (var round = 0; round < 50; round++)
+                foreach (var e in real) { ErrorSignature.Of(e.Tool, e.Input, e.Text); n++; }
+            clock.Stop();
+            Console.WriteLine($"signatures: {n:N0} real tool errors in {clock.Elapsed.TotalMilliseconds:F0} ms = {n / clock.Elapsed.TotalSeconds:N0} errors/s");
             return 0;
         }
     }

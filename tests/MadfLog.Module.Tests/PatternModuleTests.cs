@@ -27,6 +27,25 @@ namespace MadfLog.Module.Tests
         }
 
         [Fact]
+        public void ConvertToMadfPatternGroupsShellErrorsByTheProgramThatFailed()
+        {
+            var r = _m.Run(@"
+                @(
+                    [pscustomobject]@{ Tool = 'Bash'; Command = 'uv run ruff check src/a.py'; Message = ""Exit code 1`nF401 'os' imported but unused"" }
+                    [pscustomobject]@{ Tool = 'Bash'; Input = 'cd /w && uv run ruff check --fix'; Message = ""Exit code 1`nE501 Line too long (120 > 100)"" }
+                    [pscustomobject]@{ Tool = 'Bash'; Command = 'npm test'; Message = ""FAIL src/a.test.ts`n  expect(received).toBe(1)"" }
+                ) | ConvertTo-MadfPattern");
+            Assert.Empty(r.AllErrors);
+            Assert.Equal(3, r.Output.Count);
+            var ids = r.Output.Select(o => (long)o.Properties["PatternId"].Value).ToList();
+            Assert.Equal(ids[0], ids[1]);
+            Assert.NotEqual(ids[0], ids[2]);
+            Assert.Equal("LintFailure", r.Output[0].Properties["ErrorClass"].Value);
+            Assert.Equal("TestFailure", r.Output[2].Properties["ErrorClass"].Value);
+            Assert.Equal("Bash ruff check lint or format check failed", r.Output[0].Properties["Template"].Value);
+        }
+
+        [Fact]
         public void ImportedErrorsFeedARevisionThatWritesRulesIntoClaudeMd()
         {
             using var t = new Temp();

@@ -64,6 +64,7 @@ namespace MadfLog.Engine.Import
 
             using var connection = MadfDatabase.Open(_options.DatabasePath);
             result.Database = connection.DataSource;
+            Patterns.PatternRekey.RunIfPending(connection); // once, after the upgrade to error signatures
             var cursors = FileCursor.LoadAll(connection);
             var stages = ImportStages.Create();
 

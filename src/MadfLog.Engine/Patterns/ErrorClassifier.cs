@@ -163,8 +163,13 @@ namespace MadfLog.Engine.Patterns
             (BuildFailure, new[] { "build failed", "compilation failed", "compilation error", "error cs", "error ts" }),
         };
 
+        // Every environment phrase at once: most output lines show none, and one search of the line tells.
+        private static readonly System.Text.RegularExpressions.Regex AnyEnvironmentPhrase = new System.Text.RegularExpressions.Regex(
+            string.Join("|", Environment.SelectMany(r => r.Phrases).Select(System.Text.RegularExpressions.Regex.Escape)),
+            System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
         /// <summary>The environment class one line of output shows, or null.</summary>
-        public static string? OfLine(string line) => First(Environment, line);
+        public static string? OfLine(string line) => AnyEnvironmentPhrase.IsMatch(line) ? First(Environment, line) : null;
 
         /// <summary>The class any text shows (harness, environment or generic phrases), or null.</summary>
         public static string? OfText(string text) =>
@@ -175,10 +180,9 @@ namespace MadfLog.Engine.Patterns
         private static string? First((string Class, string[] Phrases)[] rules, string text)
         {
             if (string.IsNullOrEmpty(text)) return null;
-            var lower = text.ToLowerInvariant();
             foreach (var (cls, phrases) in rules)
                 foreach (var p in phrases)
-                    if (lower.IndexOf(p, StringComparison.Ordinal) >= 0) return cls;
+                    if (text.IndexOf(p, StringComparison.OrdinalIgnoreCase) >= 0) return cls;
             return null;
         }
     }

@@ -43,7 +43,6 @@ namespace MadfLog.Engine.Patterns
         private static readonly Regex HarnessPrefix = new Regex(@"^(Error|Failed|Tool error|Tool execution failed)\s*:\s*", RegexOptions.Compiled | RegexOptions.IgnoreCase);
 
         // A line that says what failed (checked in this order of strength).
-        private static readonly Regex PythonException = new Regex(@"^\s*(?:[\w.]+\.)?([A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning))(?::|$)", RegexOptions.Compiled);
         private static readonly Regex ErrorMarker = new Regex(
             @"(^|\s|\[|\()(error|fatal|failed|failure|panic|exception|cannot|can't|could not|couldn't|unable to|not found|no such|denied|refused|unreachable|timed out|invalid|missing|blocked|aborted|✘|✕|×|✗)\b|^\s*(FAIL|FAILED|ERROR|E)\b|\berror(\[\w+\])?:|\berror [A-Z]+\d+|^npm ERR!|\bERR_[A-Z_]+|\[(ERROR|FAIL|FAILED)\]|^\s*\w[\w.-]*: .*(not found|no such file|cannot|denied)",
             RegexOptions.Compiled | RegexOptions.IgnoreCase);
@@ -81,7 +80,7 @@ namespace MadfLog.Engine.Patterns
         public static ErrorSignature Of(string? tool, string? input, string? errorText)
         {
             var text = Clean(errorText);
-            var lines = text.Split('\n').Select(l => l.TrimEnd()).ToList();
+            var lines = HeadAndTail(text.Split('\n')).Select(l => l.TrimEnd()).ToList();
             int? exit = null;
             if (lines.Count > 0 && ExitCodeLine.Match(lines[0]) is { Success: true } m && int.TryParse(m.Groups[1].Value, out var code))
             {
@@ -146,6 +145,12 @@ namespace MadfLog.Engine.Patterns
         /// <summary>The signature of a message on its own, with no tool or command known.</summary>
         public static ErrorSignature OfMessage(string? message) => Of(null, null, message);
 
+        // What decides a failure is at the start of its output or, for a traceback or a runner's summary, at the end.
+        private const int HeadLines = 150, TailLines = 50;
+
+        private static IEnumerable<string> HeadAndTail(string[] lines) =>
+            lines.Length <= HeadLines + TailLines ? lines : lines.Take(HeadLines).Concat(lines.Skip(lines.Length - TailLines));
+
         private static string Join(string? tool, string what) => tool == null ? what : tool + " " + what;
 
         private static string Cap(string s)
@@ -173,7 +178,7 @@ namespace MadfLog.Engine.Patterns
             {
                 if (!lines[i].StartsWith("Traceback (most recent call last)", StringComparison.Ordinal)) continue;
                 for (var j = lines.Count - 1; j > i; j--)
-                    if (PythonException.IsMatch(lines[j])) { found.Add(lines[j].Trim()); break; }
+                    if (IsExceptionLine(lines[j])) { found.Add(lines[j].Trim()); break; }
                 if (found.Count > 0) return found;
             }
             // A banner boxed in rules of asterisks, hashes or = at the top (an ssh or login banner) says nothing about the
@@ -191,13 +196,27 @@ namespace MadfLog.Engine.Patterns
                 if (l.Length == 0 || Noise.IsMatch(l)) continue;
                 // A line of one word ("Error") names no failure.
                 if (l.IndexOf(' ') < 0 && l.IndexOf(':') < 0) continue;
-                if (ErrorMarker.IsMatch(l) || PythonException.IsMatch(l) || ErrorClasses.OfLine(l) != null)
+                if (ErrorMarker.IsMatch(l) || IsExceptionLine(l) || ErrorClasses.OfLine(l) != null)
                 {
                     found.Add(Cap(l));
                     if (found.Count == 3) break;
                 }
             }
             return found;
+        }
+
+        private static readonly string[] ExceptionSuffixes = { "Error", "Exception", "Exit", "Interrupt", "Warning" };
+
+        /// <summary>"KeyError: 'x'", "requests.exceptions.ConnectionError: …", "SystemExit": a raised exception's line (no regex: long lines cost nothing).</summary>
+        private static bool IsExceptionLine(string line)
+        {
+            var t = line.Trim();
+            var colon = t.IndexOf(':');
+            var name = colon < 0 ? t : t.Substring(0, colon);
+            if (name.Length < 5 || name.Length > 120) return false;
+            foreach (var ch in name) if (!(char.IsLetterOrDigit(ch) || ch == '_' || ch == '.')) return false;
+            var last = name.Substring(name.LastIndexOf('.') + 1);
+            return last.Length > 0 && char.IsUpper(last[0]) && ExceptionSuffixes.Any(s => last.EndsWith(s, StringComparison.Ordinal));
         }
 
         private static int RuleLength(string l)

@@ -144,6 +144,21 @@ namespace MadfLog.Engine.Patterns
             return miner;
         }
 
+        /// <summary>Earlier events, counts, summaries and rules follow a merged pattern into its survivor.</summary>
+        public static void MergeInto(SqliteConnection c, SqliteTransaction tx, long from, long into)
+        {
+            var p = new { into, Id = from };
+            c.Execute("UPDATE event_rows SET pattern_id = @into WHERE pattern_id = @Id", p, tx);
+            c.Execute(@"UPDATE patterns SET event_count = event_count + (SELECT event_count FROM patterns WHERE id = @Id),
+                          first_seen = min(coalesce(first_seen, 9223372036854775807), coalesce((SELECT first_seen FROM patterns WHERE id = @Id), 9223372036854775807)),
+                          last_seen = max(coalesce(last_seen, 0), coalesce((SELECT last_seen FROM patterns WHERE id = @Id), 0))
+                        WHERE id = @into", p, tx);
+            c.Execute("UPDATE patterns SET first_story = (SELECT first_story FROM patterns WHERE id = @Id) WHERE id = @into AND first_seen = (SELECT first_seen FROM patterns WHERE id = @Id)", p, tx);
+            c.Execute("UPDATE patterns SET event_count = 0, merged_into = @into WHERE id = @Id", p, tx);
+            c.Execute("UPDATE OR IGNORE rules SET pattern_id = @into WHERE pattern_id = @Id", p, tx);
+            Query.RollupStage.MovePattern(c, tx, from, into);
+        }
+
         public static void Save(SqliteConnection c, SqliteTransaction tx, TemplateMiner miner, IDictionary<long, PatternEvidence> examples)
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -164,20 +179,7 @@ namespace MadfLog.Engine.Patterns
                           example = coalesce(patterns.example, excluded.example), display = excluded.display",
                     new { p.Id, p.Template, count = p.Tokens.Length, cls = cls ?? ErrorClassifier.Classify(example ?? p.Template), example, now, p.MergedInto,
                           display = TemplateMiner.Display(signature, p.Tokens) }, tx);
-                if (p.MergedInto.HasValue)
-                {
-                    var into = miner.Find(p.Id)!.Id;
-                    // Earlier events, counts and rules follow the pattern into its survivor.
-                    c.Execute("UPDATE event_rows SET pattern_id = @into WHERE pattern_id = @Id", new { into, p.Id }, tx);
-                    c.Execute(@"UPDATE patterns SET event_count = event_count + (SELECT event_count FROM patterns WHERE id = @Id),
-                                  first_seen = min(coalesce(first_seen, 9223372036854775807), coalesce((SELECT first_seen FROM patterns WHERE id = @Id), 9223372036854775807)),
-                                  last_seen = max(coalesce(last_seen, 0), coalesce((SELECT last_seen FROM patterns WHERE id = @Id), 0))
-                                WHERE id = @into", new { into, p.Id }, tx);
-                    c.Execute("UPDATE patterns SET first_story = (SELECT first_story FROM patterns WHERE id = @Id) WHERE id = @into AND first_seen = (SELECT first_seen FROM patterns WHERE id = @Id)", new { into, p.Id }, tx);
-                    c.Execute("UPDATE patterns SET event_count = 0 WHERE id = @Id", new { p.Id }, tx);
-                    c.Execute("UPDATE OR IGNORE rules SET pattern_id = @into WHERE pattern_id = @Id", new { into, p.Id }, tx);
-                    Query.RollupStage.MovePattern(c, tx, p.Id, into);
-                }
+                if (p.MergedInto.HasValue) MergeInto(c, tx, p.Id, miner.Find(p.Id)!.Id);
             }
             foreach (var signature in miner.TakeNewSignatures())
                 c.Execute("INSERT OR REPLACE INTO pattern_signatures(signature, pattern_id) VALUES (@signature, @id)", new { signature, id = miner.ForSignature(signature).Id }, tx);

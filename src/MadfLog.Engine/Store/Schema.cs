@@ -18,6 +18,7 @@ namespace MadfLog.Engine.Store
             [6] = Lifecycle,
             [7] = CompactEvents,
             [8] = PatternStoryCounts,
+            [9] = PatternRekeyMigration,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -305,6 +306,13 @@ FROM event_rows r;
 ";
 
         // How many errors of each pattern each story had, so comparing two stories reads summaries, not their events.
+        // Patterns are mined over error signatures since schema 9: stored patterns are re-keyed once, by
+        // Patterns.PatternRekey (C#: signatures are computed, not SQL), at the next import; this marks it pending.
+        private const string PatternRekeyMigration = @"
+CREATE TABLE pattern_rekey (pending INTEGER NOT NULL);
+INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns);
+";
+
         private const string PatternStoryCounts = @"
 ALTER TABLE pattern_stories ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
 UPDATE pattern_stories SET errors = (SELECT count(*) FROM events e WHERE e.pattern_id = pattern_stories.pattern_id AND e.story_id = pattern_stories.story_id

@@ -1,0 +1,60 @@
+using System;
+using System.IO;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Patterns;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Patterns
+{
+    /// <summary>Stores mined before error signatures are re-keyed once: one mistake split over patterns merges into the oldest.</summary>
+    public class PatternRekeyTests
+    {
+        [Fact]
+        public void PatternsSplitByTheOldMinerMergeIntoTheOldestWithTheirEventsSummariesAndRules()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { Path.Combine(TestPaths.RepoRoot, "examples", "logs") });
+            long original, legacy, total;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                // What the old miner did: one mistake in two patterns ("File does not exist" split by a path with a space).
+                original = c.ExecuteScalar<long>("SELECT id FROM patterns WHERE display LIKE 'File does not exist%' AND merged_into IS NULL");
+                total = c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id = @original", new { original });
+                legacy = c.ExecuteScalar<long>("SELECT max(id) + 1 FROM patterns");
+                using var tx = c.BeginTransaction();
+                c.Execute("INSERT INTO patterns(id, template, token_count, error_class, event_count, example, created, display) SELECT @legacy, 'File does not exist <*> legacy', 5, 'FileNotFound', 0, example, created, 'File does not exist: <*> legacy' FROM patterns WHERE id = @original", new { legacy, original }, tx);
+                var moved = c.Execute("UPDATE event_rows SET pattern_id = @legacy WHERE pattern_id = @original AND id % 2 = 0", new { legacy, original }, tx);
+                c.Execute("UPDATE patterns SET event_count = event_count - @moved WHERE id = @original", new { moved, original }, tx);
+                c.Execute("UPDATE patterns SET event_count = @moved WHERE id = @legacy", new { moved, legacy }, tx);
+                c.Execute("INSERT INTO pattern_stories(pattern_id, story_id, errors) SELECT @legacy, story_id, 0 FROM pattern_stories WHERE pattern_id = @original", new { legacy, original }, tx);
+                c.Execute("INSERT INTO rules(pattern_id, text, status, created, evidence) VALUES (@legacy, 'Check paths.', 'Active', 0, '{}')", new { legacy }, tx);
+                c.Execute("DELETE FROM rules WHERE pattern_id = @original", new { original }, tx);
+                c.Execute("INSERT INTO pattern_rekey VALUES (1)", transaction: tx);
+                tx.Commit();
+                Assert.True(moved > 0);
+            }
+
+            // The next import re-keys.
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { Path.Combine(TestPaths.RepoRoot, "examples", "logs") });
+
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.False(PatternRekey.IsPending(c));
+                Assert.Equal(original, c.ExecuteScalar<long>("SELECT merged_into FROM patterns WHERE id = @legacy", new { legacy }));
+                Assert.Equal(total, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id = @original", new { original }));
+                Assert.Equal(total, c.ExecuteScalar<long>("SELECT event_count FROM patterns WHERE id = @original", new { original }));
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id = @legacy", new { legacy }));
+                Assert.Equal(original, c.ExecuteScalar<long>("SELECT pattern_id FROM rules WHERE text = 'Check paths.'"));
+                // The summaries agree with a scan of the events for the survivor.
+                var summary = Analysis.ErrorSummary(c, new QueryFilter(), 50).Single(r => r.PatternId == original).Count;
+                var scan = Analysis.ErrorSummary(c, new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) }, 50).Single(r => r.PatternId == original).Count;
+                Assert.Equal(total, scan);
+                Assert.Equal(scan, summary);
+            }
+        }
+    }
+}

@@ -204,7 +204,7 @@ namespace MadfLog.Engine.Import
                 return LogFormats.Find(_options.Format) ?? throw new MadfException("UnknownFormat", MadfErrorKind.InvalidArgument,
                     $"Unknown log format '{_options.Format}'. Known formats: Auto, {string.Join(", ", LogFormats.Names)}.", _options.Format);
             }
-            return LogFormats.Recognize(path, probe.FirstLine);
+            return LogFormats.Recognize(path, probe.Head, probe.FirstLine);
         }
 
         private void Report(string errorId, string file, long line, string reason) =>
@@ -270,7 +270,9 @@ namespace MadfLog.Engine.Import
             {
                 if (probe.IsGzip) SkipBytes(stream, start);
                 else raw.Seek(start, SeekOrigin.Begin);
-                var lines = new LineReader(stream, start);
+                // A JSON array's elements are its records; everything else is read line by line.
+                var array = format is IJsonArrayFormat ? new JsonArrayReader(stream, start) : null;
+                IRecordReader lines = array ?? (IRecordReader)new LineReader(stream, start);
                 var batch = new Batch(fileResult, null!, index, probe.Length);
                 var events = batch.Events;
                 long consumed = start, pendingBytes = 0;
@@ -287,7 +289,7 @@ namespace MadfLog.Engine.Import
                         pendingBytes = lines.Position - lineOffset;
                         break;
                     }
-                    lineNumber++;
+                    lineNumber = array?.RecordLine ?? lineNumber + 1;
                     batch.LinesRead++;
                     var span = new ReadOnlySpan<byte>(seg.Array, seg.Offset, seg.Count);
                     if (span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF) span = span.Slice(3);
@@ -333,6 +335,7 @@ namespace MadfLog.Engine.Import
                     problem = $"gzip data is corrupt after {consumed} uncompressed bytes ({ex.Message}); lines before it were read";
                     Report("GzipCorrupt", path, lineNumber, problem);
                 }
+                if (parser is IEndOfFileParser ending) ending.EndOfFile(events);
                 var truncated = probe.IsGzip && !corrupt && probe.GzipTruncatedAt(lines.Position);
                 if (truncated)
                 {

@@ -66,9 +66,9 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private readonly List<KeyValuePair<string, string>> _taskPrompts = new List<KeyValuePair<string, string>>();
         private readonly Dictionary<string, string> _sidechainAgent = new Dictionary<string, string>(StringComparer.Ordinal);
         // Per agent: the last response seen and the interruptions since (the key of an interruption typed as text),
-        // and whether its last user record rejected a tool call (the "[Request interrupted…]" after it is that rejection).
+        // and whether its last user record rejected or interrupted a tool call (the "[Request interrupted…]" text after it is that same act).
         private readonly Dictionary<string, KeyValuePair<string, int>> _anchor = new Dictionary<string, KeyValuePair<string, int>>(StringComparer.Ordinal);
-        private readonly HashSet<string> _rejectedLast = new HashSet<string>(StringComparer.Ordinal);
+        private readonly HashSet<string> _stoppedLast = new HashSet<string>(StringComparer.Ordinal);
         private readonly List<Held> _held = new List<Held>();
         private long _record;
         private long? _lastTime;
@@ -246,7 +246,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
 
         private void Assistant(JsonElement message, Context ctx, long offset, List<EventRow> output)
         {
-            _rejectedLast.Remove(ctx.Agent);
+            _stoppedLast.Remove(ctx.Agent);
             if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
             {
                 foreach (var block in content.EnumerateArray())
@@ -295,7 +295,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
 
         private void User(JsonElement r, JsonElement message, Context ctx, List<EventRow> output)
         {
-            var rejectedBefore = _rejectedLast.Remove(ctx.Agent);
+            var rejectedBefore = _stoppedLast.Remove(ctx.Agent);
             if (!message.TryGetProperty("content", out var content)) return;
             if (content.ValueKind == JsonValueKind.String)
             {
@@ -334,20 +334,23 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 // What a human did: rejected the call, interrupted it, or answered a question.
                 if (text != null && text.IndexOf("doesn't want to proceed", StringComparison.OrdinalIgnoreCase) >= 0)
                 {
-                    _rejectedLast.Add(ctx.Agent);
+                    _stoppedLast.Add(ctx.Agent);
                     Human(ctx, "rejection", $"Rejected {use?.Name ?? "a tool call"}{(use?.Target != null ? " on " + Shorten(use.Target, 200) : "")}", toolUseId, index, row.AgentName, false, output);
                 }
                 else if (text != null && text.IndexOf("[Request interrupted by user", StringComparison.OrdinalIgnoreCase) >= 0)
+                {
+                    _stoppedLast.Add(ctx.Agent);
                     Human(ctx, "interruption", $"Interrupted {use?.Name ?? "a tool call"}", toolUseId, index, row.AgentName, true, output);
+                }
                 if (use?.Name == "AskUserQuestion")
                     Human(ctx, "clarification", use.Question ?? Shorten(CleanError(text), 300) ?? "question", toolUseId, index, row.AgentName, !isError, output);
             }
         }
 
-        private void Interruption(string? text, Context ctx, bool afterRejection, List<EventRow> output)
+        private void Interruption(string? text, Context ctx, bool afterStop, List<EventRow> output)
         {
             if (text == null || !text.StartsWith("[Request interrupted by user", StringComparison.Ordinal)) return;
-            if (afterRejection) return; // the rejection already says it
+            if (afterStop) return; // the rejection or interrupted call just before already says it
             // Keyed by the response it interrupted (no uuid in stream-json), so every shape gives the same key.
             _anchor.TryGetValue(ctx.Agent, out var anchor);
             _anchor[ctx.Agent] = new KeyValuePair<string, int>(anchor.Key, anchor.Value + 1);

@@ -254,6 +254,20 @@ namespace MadfLog.Engine.Tests.Import
         }
 
         [Fact]
+        public void ALongStreamWithoutTimesLosesNothingPastTheHeldEventsBound()
+        {
+            using var t = TestPaths.NewTemp();
+            var path = t.File("long.jsonl");
+            const int responses = 25_000; // more than the parser holds at once
+            File.WriteAllLines(path, new[] { "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s\"}" }.Concat(Enumerable.Range(0, responses).Select(i =>
+                "{\"type\":\"assistant\",\"message\":{\"id\":\"msg_" + i + "\",\"content\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":1}},\"session_id\":\"s\",\"parent_tool_use_id\":null}")));
+            var r = Import(t.Db, path);
+            Assert.Equal(responses, r.Imported);
+            Assert.Equal(2L * responses, Scalar(t.Db, "SELECT sum(tokens_used) FROM events"));
+            Assert.Equal(responses, Scalar(t.Db, "SELECT count(*) FROM events WHERE details LIKE '%\"timestamp_source\":\"file_time\"%'"));
+        }
+
+        [Fact]
         public void OlderTranscriptQuirksAreReadAsTheirNewerForms()
         {
             using var t = TestPaths.NewTemp();

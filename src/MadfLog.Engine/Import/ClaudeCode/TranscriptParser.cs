@@ -166,7 +166,13 @@ namespace MadfLog.Engine.Import.ClaudeCode
         }
 
         /// <summary>The file ended: events still without a time get the last record's that had one, else the file's time.</summary>
-        public void EndOfFile(List<EventRow> output)
+        public void EndOfFile(List<EventRow> output) => ReleaseWithoutNext(output);
+
+        // Held events are bounded so a long stream without times is read in constant memory (and resumable): past this
+        // many, they are given out as at the end of the file, since a stream that has had no time so far rarely gets one.
+        private const int MaxHeld = 10_000;
+
+        private void ReleaseWithoutNext(List<EventRow> output)
         {
             if (_held.Count == 0) return;
             long fileTime;
@@ -407,6 +413,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             if (!ctx.TimeKnown)
             {
                 _held.Add(new Held { Row = row, Details = details, Record = ctx.Record, Offset = ctx.Offset });
+                if (_held.Count >= MaxHeld) ReleaseWithoutNext(output);
                 return;
             }
             row.Details = Serialize(details);

@@ -254,6 +254,28 @@ namespace MadfLog.Engine.Tests.Import
         }
 
         [Fact]
+        public void AStreamImportedWhileItIsWrittenEndsWithTheSameTotals()
+        {
+            using var t = TestPaths.NewTemp();
+            var source = Directory.GetFiles(Stream, "*.jsonl", SearchOption.AllDirectories).Single(f => !f.Contains("subagents"));
+            var whole = t.File("whole.db");
+            Import(whole, source);
+            var lines = File.ReadAllLines(source);
+            var live = t.File("run.jsonl");
+            File.WriteAllText(live, string.Join("\n", lines.Take(200)) + "\n");
+            Import(t.Db, live);
+            File.AppendAllText(live, string.Join("\n", lines.Skip(200).Take(200)) + "\n" + lines[400].Substring(0, 30));
+            Import(t.Db, live);
+            File.AppendAllText(live, lines[400].Substring(30) + "\n" + string.Join("\n", lines.Skip(401)) + "\n");
+            Import(t.Db, live);
+            foreach (var sql in Figures.Concat(new[] { "SELECT count(*) FROM events", "SELECT count(DISTINCT workflow_id) FROM events" }))
+                Assert.True(Scalar(whole, sql) == Scalar(t.Db, sql), sql);
+            using var a = MadfDatabase.Open(whole);
+            using var b = MadfDatabase.Open(t.Db);
+            Assert.Equal(a.ExecuteScalar<string>("SELECT DISTINCT workflow_id FROM events"), b.ExecuteScalar<string>("SELECT DISTINCT workflow_id FROM events"));
+        }
+
+        [Fact]
         public void ALongStreamWithoutTimesLosesNothingPastTheHeldEventsBound()
         {
             using var t = TestPaths.NewTemp();

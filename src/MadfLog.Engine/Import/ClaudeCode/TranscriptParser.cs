@@ -82,7 +82,28 @@ namespace MadfLog.Engine.Import.ClaudeCode
             _project = ClaudeCodeFormat.ProjectOf(path);
             // A stream or a dump lives anywhere (CI artefacts, logs/chat.json): the records' cwd names the project as projects/ would.
             _projectFromCwd = shape != Shape.Transcript;
+            // A stream read from where the last import stopped has its init record (and cwd) behind it: look it up.
+            if (shape == Shape.Stream && FirstRecordCwd(path) is { } cwd)
+            {
+                _project = ClaudeCodeFormat.ProjectOfCwd(cwd);
+                _projectFromCwd = false;
+            }
             _fileAgent = ClaudeCodeFormat.SubagentTypeOf(path);
+        }
+
+        private static string? FirstRecordCwd(string path)
+        {
+            try
+            {
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var stream = LogFileFinder.IsGzip(path) ? new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress) : (Stream)file;
+                using var reader = new StreamReader(stream, Encoding.UTF8);
+                var line = reader.ReadLine();
+                if (string.IsNullOrWhiteSpace(line)) return null;
+                using var doc = JsonDocument.Parse(line);
+                return Str(doc.RootElement, "cwd");
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is JsonException || ex is InvalidDataException) { return null; }
         }
 
         /// <summary>

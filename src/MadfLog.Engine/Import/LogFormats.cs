@@ -15,6 +15,9 @@ namespace MadfLog.Engine.Import
 
         public static IReadOnlyList<ILogFormat> All => Known;
 
+        /// <summary>The format a file nothing recognises is read as (QuickLogger, so its lines are quarantined with reasons).</summary>
+        public static ILogFormat Fallback => Known[0];
+
         public static IEnumerable<string> Names => Known.Select(f => f.Name);
 
         /// <summary>The format named (case-insensitive), or null.</summary>
@@ -30,7 +33,7 @@ namespace MadfLog.Engine.Import
             // A QuickLogger line names its event_type explicitly, so Madf is asked first; it is also the fallback.
             foreach (var format in Known)
                 if (!(format is IJsonArrayFormat) && format.Recognizes(path, firstLine)) return format;
-            return Known[0];
+            return Fallback;
         }
 
         /// <summary>

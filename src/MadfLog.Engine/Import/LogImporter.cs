@@ -43,9 +43,9 @@ namespace MadfLog.Engine.Import
                 {
                     var probe = FileProbe.Read(path);
                     var cursor = cursors.Match(path, probe);
-                    item.Format = cursor?.Format ?? ChooseFormat(path, probe).Name;
-                    item.StartOffset = cursor?.ResumeOffset(probe) ?? 0;
-                    item.NothingNew = cursor != null && cursor.NothingNew(probe);
+                    item.Format = FormatFor(path, probe, cursor, out var readAgain).Name;
+                    item.StartOffset = readAgain ? 0 : cursor?.ResumeOffset(probe) ?? 0;
+                    item.NothingNew = !readAgain && cursor != null && cursor.NothingNew(probe);
                     item.Length = probe.Length;
                 }
                 catch (IOException ex) { item.Format = "unreadable: " + ex.Message; }
@@ -207,6 +207,21 @@ namespace MadfLog.Engine.Import
             return LogFormats.Recognize(path, probe.Head, probe.FirstLine);
         }
 
+        /// <summary>
+        /// The format to read a file as: the one it was read as before (so a forced -Format sticks), unless that was the
+        /// fallback and its content is now recognised (a shape this version learned): then it is read again from the start.
+        /// </summary>
+        private ILogFormat FormatFor(string path, FileProbe probe, FileCursor? cursor, out bool readAgain)
+        {
+            readAgain = false;
+            var before = cursor != null && string.Equals(_options.Format, "Auto", StringComparison.OrdinalIgnoreCase) ? LogFormats.Find(cursor.Format) : null;
+            if (before == null) return ChooseFormat(path, probe);
+            if (!ReferenceEquals(before, LogFormats.Fallback)) return before;
+            var now = ChooseFormat(path, probe);
+            readAgain = !ReferenceEquals(now, before);
+            return now;
+        }
+
         private void Report(string errorId, string file, long line, string reason) =>
             _options.OnIssue?.Invoke(new ImportIssue(errorId, file, line, reason));
 
@@ -240,23 +255,21 @@ namespace MadfLog.Engine.Import
             }
 
             var cursor = cursors.Match(path, probe);
-            var format = cursor != null && LogFormats.Find(cursor.Format) != null && string.Equals(_options.Format, "Auto", StringComparison.OrdinalIgnoreCase)
-                ? LogFormats.Find(cursor.Format)!
-                : ChooseFormat(path, probe);
+            var format = FormatFor(path, probe, cursor, out var readAgain);
             fileResult.Format = format.Name;
             if (cursor == null)
             {
                 cursor = new FileCursor { Path = path, FirstImported = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
                 cursors.Add(cursor);
             }
-            else if (cursor.NothingNew(probe))
+            else if (!readAgain && cursor.NothingNew(probe))
             {
                 fileResult.StartOffset = fileResult.EndOffset = cursor.Offset;
                 cursor.Touch(path, probe);
                 Enqueue(queue, new Batch(fileResult, cursor.Snapshot(), index, probe.Length) { Last = true }, token);
                 return;
             }
-            var start = cursor.ResumeOffset(probe);
+            var start = readAgain ? 0 : cursor.ResumeOffset(probe);
             var lineNumber = start == cursor.Offset ? cursor.Lines : 0;
             if (start == 0) lineNumber = 0;
             cursor.Format = format.Name;

@@ -185,6 +185,24 @@ namespace MadfLog.Engine.Tests.Import
         }
 
         [Fact]
+        public void FilesAnEarlierVersionReadAsTheFallbackAreReadAgainAsTheShapeTheyAre()
+        {
+            using var t = TestPaths.NewTemp();
+            var main = Directory.GetFiles(Stream, "*.jsonl", SearchOption.AllDirectories).Single(f => !f.Contains("subagents"));
+            // What a version without these shapes did: read them as QuickLogger lines, quarantining every one.
+            var old = new LogImporter(new ImportOptions { DatabasePath = t.Db, Format = "Madf" }).Import(new[] { main, ChatJson });
+            Assert.Equal(0, old.Imported);
+            var now = Import(t.Db, main, ChatJson);
+            Assert.Equal(new[] { "ClaudeCodeStream", "ClaudeCodeJson" }, now.FileResults.Select(f => f.Format).ToArray());
+            Assert.Equal(ProjectToolCalls - 2 + ChatToolCalls, Scalar(t.Db, Figures[0])); // the main session's calls (2 are the sub-agent's)
+            Assert.Equal(0, Import(t.Db, main, ChatJson).Imported);
+            // A format forced on a file that is recognised otherwise still sticks on later automatic runs.
+            var forced = t.File("forced.db");
+            new LogImporter(new ImportOptions { DatabasePath = forced, Format = "ClaudeCodeJson" }).Import(new[] { main });
+            Assert.Equal("ClaudeCodeJson", Import(forced, main).FileResults.Single().Format);
+        }
+
+        [Fact]
         public void EachShapeCanBeNamedWithFormat()
         {
             using var t = TestPaths.NewTemp();

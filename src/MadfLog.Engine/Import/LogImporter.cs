@@ -143,6 +143,7 @@ namespace MadfLog.Engine.Import
                         file.Imported += inserted;
                         file.Duplicates += batch.Events.Count - inserted;
                     }
+                    if (batch.ForgetQuarantine) QuarantineRow.Forget(connection, tx, file.Path);
                     foreach (var q in batch.Quarantine) q.Save(connection, tx);
                     uncommitted += batch.Events.Count + batch.Quarantine.Count;
                     // Commit every CommitEvents events, and when the reader has nothing ready once a second has passed (a slow
@@ -286,7 +287,8 @@ namespace MadfLog.Engine.Import
                 // A JSON array's elements are its records; everything else is read line by line.
                 var array = format is IJsonArrayFormat ? new JsonArrayReader(stream, start) : null;
                 IRecordReader lines = array ?? (IRecordReader)new LineReader(stream, start);
-                var batch = new Batch(fileResult, null!, index, probe.Length);
+                // Read again as what it is: the lines quarantined when it was read as the fallback go with the first batch.
+                var batch = new Batch(fileResult, null!, index, probe.Length) { ForgetQuarantine = readAgain };
                 var events = batch.Events;
                 long consumed = start, pendingBytes = 0;
                 string? problem = null;
@@ -414,6 +416,7 @@ namespace MadfLog.Engine.Import
             public long Blank { get; set; }
             public long PendingBytes { get; set; }
             public bool Last { get; set; }
+            public bool ForgetQuarantine { get; set; }
             public string? Problem { get; set; }
         }
     }
@@ -430,6 +433,10 @@ namespace MadfLog.Engine.Import
         public long Offset { get; }
         public string Reason { get; }
         public string Raw { get; }
+
+        /// <summary>Drops a file's quarantined lines (it is being read again as another format).</summary>
+        public static void Forget(SqliteConnection c, SqliteTransaction tx, string file) =>
+            c.Execute("DELETE FROM quarantine WHERE file_path = @file", new { file }, tx);
 
         public void Save(SqliteConnection c, SqliteTransaction tx) => c.Execute(
             "INSERT OR IGNORE INTO quarantine(file_path, line_number, byte_offset, reason, raw, quarantined_at) VALUES (@File, @Line, @Offset, @Reason, @Raw, @At)",

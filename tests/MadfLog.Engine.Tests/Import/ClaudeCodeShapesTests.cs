@@ -192,7 +192,9 @@ namespace MadfLog.Engine.Tests.Import
             // What a version without these shapes did: read them as QuickLogger lines, quarantining every one.
             var old = new LogImporter(new ImportOptions { DatabasePath = t.Db, Format = "Madf" }).Import(new[] { main, ChatJson });
             Assert.Equal(0, old.Imported);
+            Assert.True(Scalar(t.Db, "SELECT count(*) FROM quarantine") > 0);
             var now = Import(t.Db, main, ChatJson);
+            Assert.Equal(0, Scalar(t.Db, "SELECT count(*) FROM quarantine")); // those lines are events now
             Assert.Equal(new[] { "ClaudeCodeStream", "ClaudeCodeJson" }, now.FileResults.Select(f => f.Format).ToArray());
             Assert.Equal(ProjectToolCalls - 2 + ChatToolCalls, Scalar(t.Db, Figures[0])); // the main session's calls (2 are the sub-agent's)
             Assert.Equal(0, Import(t.Db, main, ChatJson).Imported);

@@ -125,12 +125,14 @@ namespace MadfLog.Engine.Import
         {
             if (!HeadMatches(probe)) return false;
             if (probe.IsGzip) return Complete && Size == probe.Length && LastWriteUtc == probe.LastWriteUtc;
+            if (LogFormats.IsWholeDocument(Format)) return Size == probe.Length && LastWriteUtc == probe.LastWriteUtc;
             return probe.Length == Offset;
         }
 
         public long ResumeOffset(FileProbe probe)
         {
             if (!HeadMatches(probe)) return 0;
+            if (LogFormats.IsWholeDocument(Format)) return 0; // rewritten, not appended to: read again whole (dedup keys keep it exactly-once)
             if (!probe.IsGzip && probe.Length < Offset) return 0; // truncated and rewritten
             return Offset;
         }

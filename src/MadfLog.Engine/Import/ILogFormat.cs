@@ -40,6 +40,22 @@ namespace MadfLog.Engine.Import
         ILineParser CreateParser(LogFileContext file);
     }
 
+    /// <summary>
+    /// A format whose file is one JSON array (pretty-printed or not) whose elements are the records: each element is
+    /// handed to the parser as one "line". Such a file is rewritten rather than appended to, so a changed file is read
+    /// again from the start (dedup keys keep that exactly-once). <see cref="ILogFormat.Recognizes"/> gets the first element.
+    /// </summary>
+    public interface IJsonArrayFormat : ILogFormat
+    {
+    }
+
+    /// <summary>A parser that holds events until it knows more (e.g. a time from a later record) and gives them out at the end of the file.</summary>
+    public interface IEndOfFileParser : ILineParser
+    {
+        /// <summary>Called once all complete lines of the file were parsed: appends the events still held.</summary>
+        void EndOfFile(List<EventRow> output);
+    }
+
     /// <summary>Turns a file's lines into events; one instance per file per import run, used on one thread.</summary>
     public interface ILineParser
     {

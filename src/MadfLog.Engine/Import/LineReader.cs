@@ -10,7 +10,7 @@ namespace MadfLog.Engine.Import
     /// (the buffer grows only to the longest line). A last line without its newline is reported as
     /// unterminated so the caller can leave it for the next run instead of half-importing it.
     /// </summary>
-    internal sealed class LineReader
+    internal sealed class LineReader : IRecordReader
     {
         private readonly Stream _stream;
         private readonly int _maxLineBytes;

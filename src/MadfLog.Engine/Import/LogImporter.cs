@@ -43,9 +43,9 @@ namespace MadfLog.Engine.Import
                 {
                     var probe = FileProbe.Read(path);
                     var cursor = cursors.Match(path, probe);
-                    item.Format = cursor?.Format ?? ChooseFormat(path, probe).Name;
-                    item.StartOffset = cursor?.ResumeOffset(probe) ?? 0;
-                    item.NothingNew = cursor != null && cursor.NothingNew(probe);
+                    item.Format = FormatFor(path, probe, cursor, out var readAgain).Name;
+                    item.StartOffset = readAgain ? 0 : cursor?.ResumeOffset(probe) ?? 0;
+                    item.NothingNew = !readAgain && cursor != null && cursor.NothingNew(probe);
                     item.Length = probe.Length;
                 }
                 catch (IOException ex) { item.Format = "unreadable: " + ex.Message; }
@@ -144,6 +144,7 @@ namespace MadfLog.Engine.Import
                         file.Imported += inserted;
                         file.Duplicates += batch.Events.Count - inserted;
                     }
+                    if (batch.ForgetQuarantine) QuarantineRow.Forget(connection, tx, file.Path);
                     foreach (var q in batch.Quarantine) q.Save(connection, tx);
                     uncommitted += batch.Events.Count + batch.Quarantine.Count;
                     // Commit every CommitEvents events, and when the reader has nothing ready once a second has passed (a slow
@@ -205,7 +206,22 @@ namespace MadfLog.Engine.Import
                 return LogFormats.Find(_options.Format) ?? throw new MadfException("UnknownFormat", MadfErrorKind.InvalidArgument,
                     $"Unknown log format '{_options.Format}'. Known formats: Auto, {string.Join(", ", LogFormats.Names)}.", _options.Format);
             }
-            return LogFormats.Recognize(path, probe.FirstLine);
+            return LogFormats.Recognize(path, probe.Head, probe.FirstLine);
+        }
+
+        /// <summary>
+        /// The format to read a file as: the one it was read as before (so a forced -Format sticks), unless that was the
+        /// fallback and its content is now recognised (a shape this version learned): then it is read again from the start.
+        /// </summary>
+        private ILogFormat FormatFor(string path, FileProbe probe, FileCursor? cursor, out bool readAgain)
+        {
+            readAgain = false;
+            var before = cursor != null && string.Equals(_options.Format, "Auto", StringComparison.OrdinalIgnoreCase) ? LogFormats.Find(cursor.Format) : null;
+            if (before == null) return ChooseFormat(path, probe);
+            if (!ReferenceEquals(before, LogFormats.Fallback)) return before;
+            var now = ChooseFormat(path, probe);
+            readAgain = !ReferenceEquals(now, before);
+            return now;
         }
 
         private void Report(string errorId, string file, long line, string reason) =>
@@ -241,23 +257,21 @@ namespace MadfLog.Engine.Import
             }
 
             var cursor = cursors.Match(path, probe);
-            var format = cursor != null && LogFormats.Find(cursor.Format) != null && string.Equals(_options.Format, "Auto", StringComparison.OrdinalIgnoreCase)
-                ? LogFormats.Find(cursor.Format)!
-                : ChooseFormat(path, probe);
+            var format = FormatFor(path, probe, cursor, out var readAgain);
             fileResult.Format = format.Name;
             if (cursor == null)
             {
                 cursor = new FileCursor { Path = path, FirstImported = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
                 cursors.Add(cursor);
             }
-            else if (cursor.NothingNew(probe))
+            else if (!readAgain && cursor.NothingNew(probe))
             {
                 fileResult.StartOffset = fileResult.EndOffset = cursor.Offset;
                 cursor.Touch(path, probe);
                 Enqueue(queue, new Batch(fileResult, cursor.Snapshot(), index, probe.Length) { Last = true }, token);
                 return;
             }
-            var start = cursor.ResumeOffset(probe);
+            var start = readAgain ? 0 : cursor.ResumeOffset(probe);
             var lineNumber = start == cursor.Offset ? cursor.Lines : 0;
             if (start == 0) lineNumber = 0;
             cursor.Format = format.Name;
@@ -271,8 +285,11 @@ namespace MadfLog.Engine.Import
             {
                 if (probe.IsGzip) SkipBytes(stream, start);
                 else raw.Seek(start, SeekOrigin.Begin);
-                var lines = new LineReader(stream, start);
-                var batch = new Batch(fileResult, null!, index, probe.Length);
+                // A JSON array's elements are its records; everything else is read line by line.
+                var array = format is IJsonArrayFormat ? new JsonArrayReader(stream, start) : null;
+                IRecordReader lines = array ?? (IRecordReader)new LineReader(stream, start);
+                // Read again as what it is: the lines quarantined when it was read as the fallback go with the first batch.
+                var batch = new Batch(fileResult, null!, index, probe.Length) { ForgetQuarantine = readAgain };
                 var events = batch.Events;
                 long consumed = start, pendingBytes = 0;
                 string? problem = null;
@@ -288,7 +305,7 @@ namespace MadfLog.Engine.Import
                         pendingBytes = lines.Position - lineOffset;
                         break;
                     }
-                    lineNumber++;
+                    lineNumber = array?.RecordLine ?? lineNumber + 1;
                     batch.LinesRead++;
                     var span = new ReadOnlySpan<byte>(seg.Array, seg.Offset, seg.Count);
                     if (span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF) span = span.Slice(3);
@@ -334,6 +351,7 @@ namespace MadfLog.Engine.Import
                     problem = $"gzip data is corrupt after {consumed} uncompressed bytes ({ex.Message}); lines before it were read";
                     Report("GzipCorrupt", path, lineNumber, problem);
                 }
+                if (parser is IEndOfFileParser ending) ending.EndOfFile(events);
                 var truncated = probe.IsGzip && !corrupt && probe.GzipTruncatedAt(lines.Position);
                 if (truncated)
                 {
@@ -399,6 +417,7 @@ namespace MadfLog.Engine.Import
             public long Blank { get; set; }
             public long PendingBytes { get; set; }
             public bool Last { get; set; }
+            public bool ForgetQuarantine { get; set; }
             public string? Problem { get; set; }
         }
     }
@@ -415,6 +434,10 @@ namespace MadfLog.Engine.Import
         public long Offset { get; }
         public string Reason { get; }
         public string Raw { get; }
+
+        /// <summary>Drops a file's quarantined lines (it is being read again as another format).</summary>
+        public static void Forget(SqliteConnection c, SqliteTransaction tx, string file) =>
+            c.Execute("DELETE FROM quarantine WHERE file_path = @file", new { file }, tx);
 
         public void Save(SqliteConnection c, SqliteTransaction tx) => c.Execute(
             "INSERT OR IGNORE INTO quarantine(file_path, line_number, byte_offset, reason, raw, quarantined_at) VALUES (@File, @Line, @Offset, @Reason, @Raw, @At)",

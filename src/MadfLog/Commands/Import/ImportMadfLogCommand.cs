@@ -13,7 +13,7 @@ namespace MadfLog.Commands.Import
     /// Imports JSONL logs (files, folders, wildcards; .jsonl and .jsonl.gz) into the MadfLog store, exactly once.
     /// </summary>
     /// <remarks>
-    /// <para>Import-MadfLog reads QuickLogger JSONL files (one event per line) and Claude Code session transcripts. Folders are walked recursively for *.jsonl and *.jsonl.gz files.</para>
+    /// <para>Import-MadfLog reads QuickLogger JSONL files (one event per line) and Claude Code records: session transcripts, claude -p stream-json output, and JSON arrays of records such as hooks' logs/chat.json dumps. Folders are walked recursively for *.jsonl and *.jsonl.gz files, and *.json files that are arrays of Claude Code records.</para>
     /// <para>Each file is remembered by its path and a hash of its first bytes, with the byte offset of the last complete line, so a daily run reads only new lines; a moved (rotated) file is recognised, a truncated one is read again, and duplicate lines add nothing. A last line without its newline is left for the next run.</para>
     /// <para>Every line becomes an event or is quarantined with its file, line number and reason (see Get-MadfQuarantine); each quarantined line is also a non-terminating LineQuarantined error. The run returns one ImportResult.</para>
     /// </remarks>
@@ -51,7 +51,7 @@ namespace MadfLog.Commands.Import
         [ValidateNotNullOrEmpty]
         public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
-        /// <summary>Auto recognises each file; Madf (QuickLogger) or ClaudeCode forces one.</summary>
+        /// <summary>Auto recognises each file; Madf (QuickLogger), ClaudeCode (projects/ transcripts), ClaudeCodeStream (claude -p stream-json) or ClaudeCodeJson (a JSON array of records, e.g. logs/chat.json) forces one.</summary>
         [Parameter]
         [ArgumentCompleter(typeof(LogFormatCompleter))]
         [ValidateNotNullOrEmpty]

@@ -321,10 +321,23 @@ namespace MadfLog.Engine.Import
                     {
                         Quarantine(batch, path, lineNumber, lineOffset, "gzip file is cut short: its last line is incomplete", span);
                     }
+                    else if (Utf8Validation.FirstInvalid(span) is var bad && bad >= 0)
+                    {
+                        // Checked here for every format: a bad byte would otherwise throw from whatever decodes the text.
+                        Quarantine(batch, path, lineNumber, lineOffset, $"not valid UTF-8 (byte 0x{span[bad]:X2} at column {bad + 1})", span);
+                    }
                     else
                     {
                         var before = events.Count;
-                        var outcome = parser.Parse(span, lineNumber, lineOffset, events, out var reason);
+                        LineOutcome outcome;
+                        string? reason;
+                        try { outcome = parser.Parse(span, lineNumber, lineOffset, events, out reason); }
+                        catch (Exception ex) when (ex is InvalidOperationException || ex is FormatException || ex is OverflowException || ex is ArgumentException)
+                        {
+                            // One line a parser cannot take must not stop the import: it is quarantined like any other.
+                            outcome = LineOutcome.Quarantined;
+                            reason = "not understood: " + ex.Message;
+                        }
                         if (outcome == LineOutcome.Quarantined)
                         {
                             if (events.Count > before) events.RemoveRange(before, events.Count - before);

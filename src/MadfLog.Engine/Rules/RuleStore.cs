@@ -39,12 +39,12 @@ namespace MadfLog.Engine.Rules
         /// <summary>True while a human has not decided (proposed rules).</summary>
         public bool NeedsReview => Status == RuleStatus.Proposed;
 
-        /// <summary>The CLAUDE.md line: the instruction, then the evidence; log text only inside a code span.</summary>
+        /// <summary>The CLAUDE.md line: the instruction, then the evidence; log text, story and agent names only inside code spans.</summary>
         public string MarkdownLine =>
             $"- **{Text}** Seen {Evidence.Count}× ({Evidence.Share:P1} of errors){Join(" in stories ", Evidence.Stories)}{Join("; agents ", Evidence.Agents)}: {SafeText.CodeSpan(Evidence.Template)} (MadfLog rule R{Id})";
 
         private static string Join(string label, string[] items) =>
-            items.Length == 0 ? "" : label + string.Join(", ", items.Take(5).Select(i => SafeText.CodeSpan(i, 40).Trim('`'))) + (items.Length > 5 ? $" and {items.Length - 5} more" : "");
+            items.Length == 0 ? "" : label + string.Join(", ", items.Take(5).Select(i => SafeText.CodeSpan(i, 40))) + (items.Length > 5 ? $" and {items.Length - 5} more" : "");
     }
 
     public static class RuleStore

@@ -338,6 +338,12 @@ namespace MadfLog.Engine.Import
                             outcome = LineOutcome.Quarantined;
                             reason = "not understood: " + ex.Message;
                         }
+                        for (var i = before; i < events.Count && outcome == LineOutcome.Parsed; i++)
+                        {
+                            // Every format's values are held to the documented ranges, so no sum can overflow or wrap.
+                            var violation = EventRanges.Violation(events[i]);
+                            if (violation != null) { outcome = LineOutcome.Quarantined; reason = violation; }
+                        }
                         if (outcome == LineOutcome.Quarantined)
                         {
                             if (events.Count > before) events.RemoveRange(before, events.Count - before);

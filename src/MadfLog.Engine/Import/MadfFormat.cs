@@ -301,12 +301,19 @@ namespace MadfLog.Engine.Import
                 case JsonTokenType.Null: return true;
                 case JsonTokenType.Number:
                     if (r.TryGetInt64(out var l)) { value = l; return true; }
-                    if (r.TryGetDouble(out var d) && d >= long.MinValue && d <= long.MaxValue) { value = (long)Math.Round(d); return true; }
-                    break;
+                    if (r.TryGetDouble(out var d) && InLongRange(d)) { value = (long)Math.Round(d); return true; }
+                    // Too large for any field (1e30, 1e400): say so with the field's range, not "expected a number".
+                    reason = Events.EventRanges.OutOfRange(name, Encoding.UTF8.GetString(r.ValueSpan.ToArray()));
+                    return false;
                 case JsonTokenType.String:
                     var s = r.GetString();
                     if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ls)) { value = ls; return true; }
-                    if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var ds)) { value = (long)Math.Round(ds); return true; }
+                    if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var ds))
+                    {
+                        if (InLongRange(ds)) { value = (long)Math.Round(ds); return true; }
+                        reason = Events.EventRanges.OutOfRange(name, Shorten(s));
+                        return false;
+                    }
                     reason = $"{name}: expected a number, got the string '{Shorten(s)}'";
                     return false;
             }
@@ -324,7 +331,8 @@ namespace MadfLog.Engine.Import
                 case JsonTokenType.Null: return true;
                 case JsonTokenType.Number:
                     if (r.TryGetDouble(out var d)) { value = d; return true; }
-                    break;
+                    reason = Events.EventRanges.OutOfRange(name, Encoding.UTF8.GetString(r.ValueSpan.ToArray()));
+                    return false;
                 case JsonTokenType.String:
                     var s = r.GetString();
                     if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var ds)) { value = ds; return true; }
@@ -357,6 +365,9 @@ namespace MadfLog.Engine.Import
             reason = $"{name}: expected true/false/0/1, got {Describe(r.TokenType)}";
             return false;
         }
+
+        // Inside long's range, NaN and infinities excluded (a cast of those is undefined); field ranges are checked after parsing.
+        private static bool InLongRange(double d) => d >= -9.2e18 && d <= 9.2e18;
 
         private static string Shorten(string? s) => s == null ? "" : s.Length <= 40 ? s : s.Substring(0, 40) + "…";
     }

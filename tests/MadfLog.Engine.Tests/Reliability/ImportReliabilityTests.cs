@@ -54,3 +54,52 @@ namespace MadfLog.Engine.Tests.Reliability
         }
     }
 }
+
+namespace MadfLog.Engine.Tests.Reliability
+{
+    public class NumericRangeTests
+    {
+        private const string Head = "{\"timestamp\":\"2026-11-20T10:00:00Z\",\"event_type\":\"tool_call\",\"category\":\"y\",\"agent_name\":\"dev\",\"success\":false,";
+
+        [Theory]
+        [InlineData("\"duration_ms\":\"9e18\"", "duration_ms", "0..2,592,000,000")]
+        [InlineData("\"duration_ms\":-5", "duration_ms", "0..2,592,000,000")]
+        [InlineData("\"duration_ms\":1e30", "duration_ms", "0..2,592,000,000")]
+        [InlineData("\"duration_ms\":\"1e30\"", "duration_ms", "0..2,592,000,000")]
+        [InlineData("\"tokens_used\":9223372036854775807", "tokens_used", "0..1,000,000,000")]
+        [InlineData("\"tokens_used\":-1", "tokens_used", "0..1,000,000,000")]
+        [InlineData("\"context_percent\":500", "context_percent", "0..100")]
+        [InlineData("\"context_percent\":-20", "context_percent", "0..100")]
+        [InlineData("\"context_percent\":\"NaN\"", "context_percent", "0..100")]
+        [InlineData("\"confidence_score\":1e400", "confidence_score", "0..1")]
+        [InlineData("\"time_saved_or_wasted_ms\":-9000000000000000000", "time_saved_or_wasted_ms", "-2,592,000,000..2,592,000,000")]
+        [InlineData("\"impact_score\":\"Infinity\"", "impact_score", "-1,000,000..1,000,000")]
+        public void OutOfRangeNumbersAreQuarantinedNamingFieldAndRange(string field, string name, string range)
+        {
+            using var t = TestPaths.NewTemp();
+            File.WriteAllText(t.File("a.jsonl"), ImportTests.Line(1) + "\n" + Head + field + ",\"details\":{\"message\":\"x\"}}\n" + ImportTests.Line(2) + "\n");
+            var issues = new List<ImportIssue>();
+            var r = ImportTests.Import(t.Db, issues, t.File("a.jsonl"));
+            Assert.Equal(2, r.Imported);
+            Assert.Equal(1, r.Quarantined);
+            var reason = Assert.Single(issues).Reason;
+            Assert.StartsWith(name + ":", reason);
+            Assert.Contains(range, reason);
+        }
+
+        [Fact]
+        public void LargestValuesInRangeSumWithoutOverflow()
+        {
+            using var t = TestPaths.NewTemp();
+            var lines = Enumerable.Range(0, 50).Select(i =>
+                Head.Replace("10:00:00", "10:00:" + i.ToString("00")) + "\"duration_ms\":2592000000,\"tokens_used\":1000000000,\"time_saved_or_wasted_ms\":-2592000000,\"context_percent\":100,\"details\":{\"message\":\"m\"}}");
+            File.WriteAllText(t.File("a.jsonl"), string.Join("\n", lines) + "\n");
+            Assert.Equal(50, ImportTests.Import(t.Db, t.File("a.jsonl")).Imported);
+            using var c = MadfDatabase.Open(t.Db);
+            var perf = Assert.Single(Engine.Query.Analysis.AgentPerformance(c, new Engine.Query.QueryFilter()));
+            Assert.Equal(50_000_000_000L, perf.Tokens);
+            Assert.NotEmpty(Engine.Query.Analysis.Bottlenecks(c, new Engine.Query.QueryFilter()));
+            Engine.Query.Analysis.Sessions(c, new Engine.Query.QueryFilter()); // must not throw
+        }
+    }
+}

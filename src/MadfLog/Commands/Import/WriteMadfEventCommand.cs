@@ -44,9 +44,9 @@ namespace MadfLog.Commands.Import
         /// <summary>The agent that produced the event, e.g. dev, qa, architect.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)][Alias("Agent")] public string? AgentName { get; set; }
         /// <summary>How long the step took, in milliseconds.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)] public long DurationMs { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(0, EventRanges.MaxDurationMs)] public long DurationMs { get; set; }
         /// <summary>Tokens consumed by the step.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)] public long TokensUsed { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(0, EventRanges.MaxTokens)] public long TokensUsed { get; set; }
         /// <summary>How full the agent's context window was, 0-100.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(0, 100)] public double ContextPercent { get; set; }
         /// <summary>Whether the step succeeded; $$false marks an error.</summary>
@@ -54,11 +54,11 @@ namespace MadfLog.Commands.Import
         /// <summary>The agent's confidence, 0-1.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(0, 1)] public double ConfidenceScore { get; set; }
         /// <summary>How much the event mattered (free scale).</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)] public double ImpactScore { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(-EventRanges.MaxScore, EventRanges.MaxScore)] public double ImpactScore { get; set; }
         /// <summary>Time saved (positive) or wasted (negative), in milliseconds.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)] public long TimeSavedOrWastedMs { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(-EventRanges.MaxTimeSavedOrWastedMs, EventRanges.MaxTimeSavedOrWastedMs)] public long TimeSavedOrWastedMs { get; set; }
         /// <summary>Change in user satisfaction caused by the event.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)] public double UserSatisfactionDelta { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)][ValidateRange(-EventRanges.MaxScore, EventRanges.MaxScore)] public double UserSatisfactionDelta { get; set; }
         /// <summary>Marks the event for human review.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public SwitchParameter NeedsReview { get; set; }
         /// <summary>Extra data stored in the event's details object (a hashtable; nested hashtables and arrays are kept).</summary>

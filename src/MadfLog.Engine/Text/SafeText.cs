@@ -20,6 +20,7 @@ namespace MadfLog.Engine.Text
             "sk-", "sk_", "pk_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_", "xox", "AKIA", "ASIA", "AIza", "eyJ", "Bearer", "bearer", "BEARER",
             "assword", "ASSWORD", "passwd", "pwd=", "PWD=", "secret", "Secret", "SECRET", "token=", "token:", "token\":", "token\" :", "_token\"", "Token=", "Token:", "Token\"",
             "TOKEN=", "TOKEN:", "TOKEN\"", "api_key", "api-key", "apikey", "ApiKey", "API_KEY", "APIKEY", "://", "AccountKey", "accountkey", "SharedAccessKey", "PRIVATE KEY",
+            "glpat-", "hf_", "npm_",
         };
 
         private static readonly Regex[] Patterns =
@@ -28,6 +29,8 @@ namespace MadfLog.Engine.Text
             new Regex(@"\b(?:sk|pk|rk)[-_](?:live[-_]|test[-_]|proj[-_]|ant[-_])?[A-Za-z0-9_\-]{16,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
             new Regex(@"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
             new Regex(@"\bxox[abposr]-[A-Za-z0-9-]{10,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            // GitLab personal access tokens, Hugging Face and npm access tokens.
+            new Regex(@"\bglpat-[A-Za-z0-9_\-]{20,}|\bhf_[A-Za-z0-9]{30,}|\bnpm_[A-Za-z0-9]{36,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
             new Regex(@"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", RegexOptions.Compiled | RegexOptions.CultureInvariant),
             new Regex(@"\bAIza[0-9A-Za-z_\-]{30,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
             new Regex(@"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
@@ -38,6 +41,9 @@ namespace MadfLog.Engine.Text
             new Regex(@"(?<=://[^\s:/@]{1,64}:)[^\s@/]{1,128}(?=@)", RegexOptions.Compiled | RegexOptions.CultureInvariant),
             // key=value / key: value / "key":"value" for secret-looking keys, incl. connection strings (Password=...;).
             new Regex(@"(?i)(?<=\b(?:password|passwd|pwd|secret|client_secret|api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|accountkey|sharedaccesskey)[""']?\s*[:=]\s*[""']?)[^\s""';,&]{4,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
+            // Environment-variable and config forms, where the secret word is part of a longer name: DB_PASSWORD=...,
+            // POSTGRES_PASSWORD: ..., AWS_SECRET_ACCESS_KEY=..., aws_secret_access_key = ..., SECRET_KEY=....
+            new Regex(@"(?i)(?<=\b\w*(?:password|passwd|secret)\w*[""']?[ \t]*[:=][ \t]*[""']?)[^\s""';,&]{4,}", RegexOptions.Compiled | RegexOptions.CultureInvariant),
         };
 
         /// <summary>Replaces anything that looks like a secret with [REDACTED].</summary>

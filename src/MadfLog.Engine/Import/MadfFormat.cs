@@ -266,7 +266,14 @@ namespace MadfLog.Engine.Import
             }
             else if (r.TokenType == JsonTokenType.String)
             {
-                if (!r.TryGetDateTimeOffset(out var dto))
+                if (r.TryGetDateTimeOffset(out var dto))
+                {
+                    // The reader takes a time without an offset as the machine's local time, so answers would depend on
+                    // where the import ran: such a time is UTC (documented).
+                    var written = r.ValueIsEscaped || r.HasValueSequence ? Encoding.UTF8.GetBytes(r.GetString()!) : r.ValueSpan;
+                    if (!HasOffset(written)) dto = new DateTimeOffset(dto.DateTime, TimeSpan.Zero);
+                }
+                else
                 {
                     var s = r.GetString();
                     if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out dto))
@@ -290,6 +297,17 @@ namespace MadfLog.Engine.Import
                 return false;
             }
             return true;
+        }
+
+        /// <summary>Whether an ISO-8601 text names its offset (Z, +hh:mm, -hhmm...) after the date.</summary>
+        internal static bool HasOffset(ReadOnlySpan<byte> iso)
+        {
+            for (var i = 10; i < iso.Length; i++)
+            {
+                var b = iso[i];
+                if (b == (byte)'Z' || b == (byte)'z' || b == (byte)'+' || b == (byte)'-') return true;
+            }
+            return false;
         }
 
         [MethodImpl(Hot.Path)]

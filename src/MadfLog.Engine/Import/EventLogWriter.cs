@@ -30,7 +30,8 @@ namespace MadfLog.Engine.Import
         {
             Directory.CreateDirectory(folder);
             var path = Path.Combine(Path.GetFullPath(folder), FileNameFor(DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp)));
-            var line = Serialize(e, details);
+            // Each event gets its own id, so repeated identical events (the same step again) all count.
+            var line = Serialize(e, details, Guid.NewGuid().ToString("N"));
             var mutex = Mutexes.GetOrAdd(path, p => new Mutex(false, MutexName(p)));
             var owned = false;
             try
@@ -55,14 +56,15 @@ namespace MadfLog.Engine.Import
             return "MadfLog_" + ((ulong)StableHash.Hash(key)).ToString("x16", CultureInfo.InvariantCulture);
         }
 
-        /// <summary>One QuickLogger line (with its trailing newline).</summary>
-        public static byte[] Serialize(EventRow e, IDictionary? details)
+        /// <summary>One QuickLogger line (with its trailing newline); <paramref name="eventId"/>, when given, is the event's identity on import.</summary>
+        public static byte[] Serialize(EventRow e, IDictionary? details, string? eventId = null)
         {
             using var ms = new MemoryStream(256);
             using (var w = new Utf8JsonWriter(ms, Json.Readable))
             {
                 w.WriteStartObject();
                 w.WriteString("timestamp", DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                Str(w, "event_id", eventId);
                 w.WriteString("event_type", e.EventType);
                 w.WriteString("category", e.Category);
                 Str(w, "session_id", e.SessionId);

@@ -68,4 +68,13 @@ namespace MadfLog.Engine.Import
         /// </summary>
         long? EarliestPendingOffset { get; }
     }
+
+    /// <summary>
+    /// A parser whose keys depend on the lines before (identical lines are told apart by their occurrence in the file):
+    /// when a file is resumed, the importer shows it the lines before the resume point, as Parse would have seen them.
+    /// </summary>
+    public interface IReplaysEarlierLines
+    {
+        void Replay(ReadOnlySpan<byte> line);
+    }
 }

@@ -279,6 +279,7 @@ namespace MadfLog.Engine.Import
             fileResult.StartOffset = start;
 
             var parser = format.CreateParser(new LogFileContext(path, _options));
+            if (start > 0 && parser is IReplaysEarlierLines replay) ReplayEarlierLines(path, probe.IsGzip, start, replay, token);
             using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
             Stream stream = probe.IsGzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
             try
@@ -307,8 +308,7 @@ namespace MadfLog.Engine.Import
                     }
                     lineNumber = array?.RecordLine ?? lineNumber + 1;
                     batch.LinesRead++;
-                    var span = new ReadOnlySpan<byte>(seg.Array, seg.Offset, seg.Count);
-                    if (span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF) span = span.Slice(3);
+                    var span = WithoutBom(new ReadOnlySpan<byte>(seg.Array, seg.Offset, seg.Count));
                     if (tooLong)
                     {
                         Quarantine(batch, path, lineNumber, lineOffset, "line longer than 256 MB (only its first 4 KB are kept)", span);
@@ -388,6 +388,30 @@ namespace MadfLog.Engine.Import
                 stream.Dispose();
             }
         }
+
+        // Shows a resumed file's earlier lines to a parser whose keys depend on them, exactly as the reading loop passes
+        // lines to Parse (BOM removed; blank, oversize and invalid UTF-8 lines never reach it).
+        private static void ReplayEarlierLines(string path, bool gzip, long start, IReplaysEarlierLines replay, CancellationToken token)
+        {
+            using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+            using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
+            var lines = new LineReader(stream, 0);
+            try
+            {
+                while (lines.TryReadLine(out var seg, out _, out var terminated, out var tooLong))
+                {
+                    token.ThrowIfCancellationRequested();
+                    if (!terminated || lines.Position > start) break;
+                    var span = WithoutBom(new ReadOnlySpan<byte>(seg.Array, seg.Offset, seg.Count));
+                    if (!tooLong && !IsBlank(span) && Utf8Validation.FirstInvalid(span) < 0) replay.Replay(span);
+                    if (lines.Position == start) break;
+                }
+            }
+            catch (InvalidDataException) { } // corrupt gzip: the read that follows reports it
+        }
+
+        private static ReadOnlySpan<byte> WithoutBom(ReadOnlySpan<byte> span) =>
+            span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF ? span.Slice(3) : span;
 
         private static long ResumePoint(ILineParser parser, long consumed)
         {

@@ -32,7 +32,7 @@ namespace MadfLog.Engine.Import
         {
             Unknown, Timestamp, EventType, Category, SessionId, StoryId, WorkflowId, AgentName, DurationMs, TokensUsed,
             ContextPercent, Success, ConfidenceScore, Details, ImpactScore, TimeSavedOrWastedMs, UserSatisfactionDelta,
-            CreatedRule, PatternDetected, NeedsReview,
+            CreatedRule, PatternDetected, NeedsReview, EventId,
         }
 
         // Normalised name (lower case, no underscores) → field, looked up by a hash of the span so parsing allocates nothing.
@@ -77,8 +77,11 @@ namespace MadfLog.Engine.Import
         internal static readonly long MinTimestamp = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
         internal static readonly long MaxTimestamp = new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
-        private sealed class Parser : ILineParser
+        private sealed class Parser : ILineParser, IReplaysEarlierLines
         {
+            private readonly IdenticalLines _identical = new IdenticalLines();
+            private string? _eventId;
+
             private readonly string? _story;
             private readonly List<KeyValuePair<string, byte[]>> _unknown = new List<KeyValuePair<string, byte[]>>();
             // One cache per field, so each one's last value (the common hit: the next line is the same session) is checked first.
@@ -93,14 +96,21 @@ namespace MadfLog.Engine.Import
 
             public long? EarliestPendingOffset => null;
 
+            public void Replay(ReadOnlySpan<byte> line) => _identical.Next(StableHash.Hash(line));
+
             [MethodImpl(Hot.Path)]
             public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)
             {
+                // Every line that reaches the parser counts, parsed or not, so a resumed file replays the same way.
+                var hash = StableHash.Hash(line);
+                var occurrence = _identical.Next(hash);
                 try
                 {
                     var row = ParseRow(line, out reason);
                     if (row == null) return LineOutcome.Quarantined;
-                    row.DedupKey = StableHash.Hash(line);
+                    // An event with an id is that id (written twice, it is one event); a line without one is its content
+                    // and its occurrence among identical lines of this file (repeats count, a copy of the file adds nothing).
+                    row.DedupKey = _eventId != null ? StableHash.Hash("madf:event_id", _eventId) : IdenticalLines.Key(hash, occurrence);
                     output.Add(row);
                     return LineOutcome.Parsed;
                 }
@@ -115,6 +125,7 @@ namespace MadfLog.Engine.Import
             private EventRow? ParseRow(ReadOnlySpan<byte> line, out string? reason)
             {
                 _unknown.Clear();
+                _eventId = null;
                 var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 256 });
                 if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
                 {
@@ -165,6 +176,10 @@ namespace MadfLog.Engine.Import
                         case Field.Success: if (!TryBool(ref reader, "success", out var s, out reason)) return null; row.Success = s; break;
                         case Field.PatternDetected: if (!TryBool(ref reader, "pattern_detected", out var pd, out reason)) return null; row.PatternDetected = pd ?? false; break;
                         case Field.NeedsReview: if (!TryBool(ref reader, "needs_review", out var nr, out reason)) return null; row.NeedsReview = nr ?? false; break;
+                        case Field.EventId:
+                            // Identity only (it keys the event), not stored: the store keeps no per-event unique text.
+                            _eventId = Text(ref reader);
+                            break;
                         case Field.Details:
                             if (isNull) break;
                             if (reader.TokenType != JsonTokenType.StartObject) { reason = "details: expected an object, got " + Describe(reader.TokenType); return null; }

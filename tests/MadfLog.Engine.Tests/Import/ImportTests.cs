@@ -149,13 +149,14 @@ namespace MadfLog.Engine.Tests.Import
         }
 
         [Fact]
-        public void DuplicateLinesInOneFileBecomeOneEvent()
+        public void IdenticalLinesInOneFileAreEachAnEvent()
         {
+            // Issue #14.12: a repeated step logged twice happened twice; exactly once is about reading, not about content.
             using var t = TestPaths.NewTemp();
             File.WriteAllLines(t.File("a.jsonl"), new[] { Line(1), Line(1), Line(2) });
             var r = Import(t.Db, t.File("a.jsonl"));
-            Assert.Equal(2, r.Imported);
-            Assert.Equal(1, r.Duplicates);
+            Assert.Equal(3, r.Imported);
+            Assert.Equal(0, r.Duplicates);
         }
 
         [Fact]

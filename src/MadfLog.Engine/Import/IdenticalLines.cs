@@ -1,0 +1,49 @@
+using System.Collections.Generic;
+
+namespace MadfLog.Engine.Import
+{
+    /// <summary>
+    /// Numbers identical lines within one file: the first is occurrence 0 (its key is the line's hash, as before this
+    /// existed), the next 1, and so on. A line's count is forgotten once <see cref="Window"/> lines pass without it, so memory
+    /// stays bounded: identical lines carry the same timestamp, so in a log they stand close together. The numbering depends
+    /// only on the lines before, so a copy of the file, or the file read again, gets the same keys.
+    /// </summary>
+    internal sealed class IdenticalLines
+    {
+        public const int Window = 100_000;
+
+        private readonly Dictionary<long, (int Count, long Last)> _seen = new Dictionary<long, (int, long)>();
+        private long[] _ring = new long[1024];
+        private long _lines;
+
+        public int Next(long hash)
+        {
+            var slot = (int)(_lines % Window);
+            if (_lines >= Window)
+            {
+                var leaving = _ring[slot];
+                if (_seen.TryGetValue(leaving, out var old) && old.Last == _lines - Window) _seen.Remove(leaving);
+            }
+            else if (slot >= _ring.Length)
+            {
+                System.Array.Resize(ref _ring, System.Math.Min(Window, _ring.Length * 2));
+            }
+            var occurrence = _seen.TryGetValue(hash, out var e) ? e.Count : 0;
+            _seen[hash] = (occurrence + 1, _lines);
+            _ring[slot] = hash;
+            _lines++;
+            return occurrence;
+        }
+
+        /// <summary>The dedup key of a line with this hash at this occurrence (occurrence 0: the hash itself).</summary>
+        public static long Key(long hash, int occurrence)
+        {
+            if (occurrence == 0) return hash;
+            // splitmix64 of the hash and the occurrence: another well-spread 64-bit key.
+            var z = unchecked((ulong)hash + 0x9E3779B97F4A7C15UL * (ulong)occurrence);
+            z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+            z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+            return unchecked((long)(z ^ (z >> 31)));
+        }
+    }
+}

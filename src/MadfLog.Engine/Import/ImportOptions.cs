@@ -54,7 +54,7 @@ namespace MadfLog.Engine.Import
             ErrorId = errorId; File = file; LineNumber = lineNumber; Reason = reason;
         }
 
-        /// <summary>Stable id: LineQuarantined, FileUnreadable, GzipTruncated, UnknownFormat.</summary>
+        /// <summary>Stable id: LineQuarantined, FileUnreadable, FolderUnreadable, FolderLoop, GzipTruncated, GzipCorrupt, GzipTooLarge.</summary>
         public string ErrorId { get; }
         public string File { get; }
         public long LineNumber { get; }

@@ -24,27 +24,64 @@ namespace MadfLog.Engine.Import
 
         /// <summary>
         /// Files as given (any extension), folders walked recursively for *.jsonl and *.jsonl.gz (and *.json arrays of
-        /// records), in a stable order.
+        /// records), in a stable order. Each
+        /// real file is listed once, however many links lead to it; a folder reached again through a link (a loop) is not
+        /// walked again, and a folder that cannot be listed is skipped: both are reported to <paramref name="onIssue"/>.
         /// </summary>
-        public static List<string> Expand(IEnumerable<string> paths)
+        public static List<string> Expand(IEnumerable<string> paths, Action<ImportIssue>? onIssue = null)
         {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
             var files = new List<string>();
+            var seenFiles = new HashSet<string>(StringComparer.Ordinal);
+            var seenFolders = new HashSet<string>(StringComparer.Ordinal);
             foreach (var p in paths)
             {
                 var full = Path.GetFullPath(p);
                 if (Directory.Exists(full))
                 {
-                    var found = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories).Where(f => IsLogFile(f) || IsRecordArray(f)).ToList();
+                    var found = new List<string>();
+                    Walk(full, found, seenFolders, onIssue);
                     found.Sort(StringComparer.Ordinal);
-                    foreach (var f in found) if (seen.Add(f)) files.Add(f);
+                    foreach (var f in found) if (seenFiles.Add(FileIdentity.Of(f))) files.Add(f);
                 }
-                else if (seen.Add(full))
+                else if (seenFiles.Add(File.Exists(full) ? FileIdentity.Of(full) : full))
                 {
                     files.Add(full);
                 }
             }
             return files;
+        }
+
+        private static void Walk(string root, List<string> found, HashSet<string> seenFolders, Action<ImportIssue>? onIssue)
+        {
+            var pending = new Stack<string>();
+            pending.Push(root);
+            while (pending.Count > 0)
+            {
+                var folder = pending.Pop();
+                var identity = FileIdentity.Of(folder);
+                if (!seenFolders.Add(identity))
+                {
+                    if (!string.Equals(folder, root, StringComparison.Ordinal))
+                        onIssue?.Invoke(new ImportIssue("FolderLoop", folder, 0,
+                            $"a link to the folder '{identity}', which is already being read: not walked again (each file is read once)"));
+                    continue;
+                }
+                string[] entries, folders;
+                try
+                {
+                    entries = Directory.GetFiles(folder);
+                    folders = Directory.GetDirectories(folder);
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is System.Security.SecurityException)
+                {
+                    // One folder that cannot be listed must not stop the others.
+                    onIssue?.Invoke(new ImportIssue("FolderUnreadable", folder, 0, "folder cannot be read: " + ex.Message));
+                    continue;
+                }
+                found.AddRange(entries.Where(f => IsLogFile(f) || IsRecordArray(f)));
+                Array.Sort(folders, StringComparer.Ordinal);
+                for (var i = folders.Length - 1; i >= 0; i--) pending.Push(folders[i]);
+            }
         }
     }
 }

@@ -58,7 +58,7 @@ namespace MadfLog.Engine.Import
         public ImportResult Import(IEnumerable<string> paths)
         {
             var clock = Stopwatch.StartNew();
-            var files = LogFileFinder.Expand(paths);
+            var files = LogFileFinder.Expand(paths, _options.OnIssue);
             var result = new ImportResult { Files = files.Count };
             var started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 

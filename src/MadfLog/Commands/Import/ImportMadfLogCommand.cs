@@ -152,7 +152,7 @@ namespace MadfLog.Commands.Import
             {
                 if (m is ImportIssue issue)
                 {
-                    var category = issue.ErrorId == "FileUnreadable" ? ErrorCategory.ReadError : ErrorCategory.InvalidData;
+                    var category = issue.ErrorId == "FileUnreadable" || issue.ErrorId == "FolderUnreadable" ? ErrorCategory.ReadError : ErrorCategory.InvalidData;
                     WriteError(new ErrorRecord(new FormatException(issue.ToString()), issue.ErrorId, category, issue));
                 }
             }

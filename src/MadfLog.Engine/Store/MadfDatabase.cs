@@ -88,30 +88,14 @@ namespace MadfLog.Engine.Store
 
         private static void Migrate(SqliteConnection connection, string path, bool readOnly)
         {
-            var hasVersionTable = connection.ExecuteScalar<long>(
-                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'") > 0;
-            var version = 0;
-            if (hasVersionTable)
-            {
-                version = connection.ExecuteScalar<int?>("SELECT max(version) FROM schema_version") ?? 0;
-            }
-            else
-            {
-                var tables = connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type='table'");
-                if (tables > 0)
-                    throw new MadfException("DatabaseNotMadfLog", MadfErrorKind.InvalidData,
-                        $"'{path}' is a SQLite database but not a MadfLog one (it has no schema_version table). Pass -Database with a new file name.", path);
-            }
+            if (Version(connection, path) == Schema.CurrentVersion) return; // the usual case, without taking the write lock
+            if (readOnly) { CheckVersion(connection, path, readOnly); return; }
 
-            if (version > Schema.CurrentVersion)
-                throw new MadfException("DatabaseTooNew", MadfErrorKind.VersionMismatch,
-                    $"The MadfLog database '{path}' has schema version {version}, newer than this module understands ({Schema.CurrentVersion}). Update the MadfLog module.", path);
-            if (version == Schema.CurrentVersion) return;
-            if (readOnly)
-                throw new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
-                    $"The MadfLog database '{path}' needs an upgrade from schema {version} to {Schema.CurrentVersion} but is read-only.", path);
-
-            using var tx = connection.BeginTransaction();
+            // Several processes may create or upgrade the same file at once: take the write lock first (BEGIN IMMEDIATE
+            // waits for the busy timeout), then read the version again, so each migration runs exactly once.
+            using var tx = connection.BeginTransaction(deferred: false);
+            var version = CheckVersion(connection, path, readOnly, tx);
+            if (version == Schema.CurrentVersion) { tx.Commit(); return; }
             connection.Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)", transaction: tx);
             foreach (var migration in Schema.MigrationsAfter(version))
             {
@@ -120,6 +104,30 @@ namespace MadfLog.Engine.Store
                     new { v = migration.Key, t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
             }
             tx.Commit();
+        }
+
+        private static int Version(SqliteConnection connection, string path, SqliteTransaction? tx = null)
+        {
+            var hasVersionTable = connection.ExecuteScalar<long>(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'", transaction: tx) > 0;
+            if (hasVersionTable) return connection.ExecuteScalar<int?>("SELECT max(version) FROM schema_version", transaction: tx) ?? 0;
+            var tables = connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type='table'", transaction: tx);
+            if (tables > 0)
+                throw new MadfException("DatabaseNotMadfLog", MadfErrorKind.InvalidData,
+                    $"'{path}' is a SQLite database but not a MadfLog one (it has no schema_version table). Pass -Database with a new file name.", path);
+            return 0;
+        }
+
+        private static int CheckVersion(SqliteConnection connection, string path, bool readOnly, SqliteTransaction? tx = null)
+        {
+            var version = Version(connection, path, tx);
+            if (version > Schema.CurrentVersion)
+                throw new MadfException("DatabaseTooNew", MadfErrorKind.VersionMismatch,
+                    $"The MadfLog database '{path}' has schema version {version}, newer than this module understands ({Schema.CurrentVersion}). Update the MadfLog module.", path);
+            if (version != Schema.CurrentVersion && readOnly)
+                throw new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
+                    $"The MadfLog database '{path}' needs an upgrade from schema {version} to {Schema.CurrentVersion} but is read-only.", path);
+            return version;
         }
 
         /// <summary>The schema version of an open store.</summary>

@@ -300,9 +300,10 @@ namespace MadfLog.Engine.Import
                 while (lines.TryReadLine(out var seg, out var lineOffset, out var terminated, out var tooLong))
                 {
                     token.ThrowIfCancellationRequested();
-                    if (!terminated && !probe.IsGzip)
+                    if (!terminated && (!probe.IsGzip || probe.GzipTruncatedAt(lines.Position)))
                     {
-                        // The writer may still be appending this line: leave it for the next run.
+                        // The writer may still be appending this line, or the .gz was cut inside it (a copy still running):
+                        // leave it for the next run, which reads it whole once the rest is there.
                         pendingBytes = lines.Position - lineOffset;
                         break;
                     }
@@ -316,10 +317,6 @@ namespace MadfLog.Engine.Import
                     else if (IsBlank(span))
                     {
                         batch.Blank++;
-                    }
-                    else if (!terminated && probe.GzipTruncatedAt(lines.Position))
-                    {
-                        Quarantine(batch, path, lineNumber, lineOffset, "gzip file is cut short: its last line is incomplete", span);
                     }
                     else if (Utf8Validation.FirstInvalid(span) is var bad && bad >= 0)
                     {

@@ -103,3 +103,40 @@ namespace MadfLog.Engine.Tests.Reliability
         }
     }
 }
+
+namespace MadfLog.Engine.Tests.Reliability
+{
+    public class GzipCompletionTests
+    {
+        [Fact]
+        public void AGzipFileCutShortAndCompletedLaterLosesNoLine()
+        {
+            using var t = TestPaths.NewTemp();
+            var lines = Enumerable.Range(0, 20_000).Select(i => ImportTests.Line(i, extra: ",\"n\":" + i)).ToArray();
+            var path = t.File("week.jsonl.gz");
+            using (var ms = new MemoryStream())
+            {
+                using (var gz = new System.IO.Compression.GZipStream(ms, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+                {
+                    var b = Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n");
+                    gz.Write(b, 0, b.Length);
+                }
+                var whole = ms.ToArray();
+                foreach (var fraction in new[] { 0.37, 0.71 })
+                {
+                    // The file as a copy or a writer left it part-way, several times, then whole.
+                    File.WriteAllBytes(path, whole.Take((int)(whole.Length * fraction)).ToArray());
+                    var part = ImportTests.Import(t.Db, path);
+                    Assert.Equal(part.LinesRead, part.Imported + part.Quarantined + part.Duplicates);
+                    Assert.Equal(0, part.Quarantined);
+                    Assert.NotNull(part.FileResults.Single().Problem);
+                }
+                File.WriteAllBytes(path, whole);
+            }
+            var rest = ImportTests.Import(t.Db, path);
+            Assert.Equal(0, rest.Quarantined);
+            Assert.Null(rest.FileResults.Single().Problem);
+            Assert.Equal(lines.Length, ImportTests.Count(t.Db));
+        }
+    }
+}

@@ -19,13 +19,20 @@ namespace MadfLog.Engine.Import
         private bool _eof;
         private long _bufferOffset; // stream offset of _buffer[0]
 
-        public LineReader(Stream stream, long startOffset, int bufferSize = 1 << 20, int maxLineBytes = 256 << 20)
+        /// <summary>Lines longer than this are not held: their first bytes and a hash of the whole are reported instead.</summary>
+        public const int DefaultMaxLineBytes = 1 << 20;
+
+        public LineReader(Stream stream, long startOffset, int bufferSize = 1 << 20, int maxLineBytes = DefaultMaxLineBytes)
         {
             _stream = stream;
-            _buffer = new byte[bufferSize];
+            _buffer = new byte[Math.Min(bufferSize, maxLineBytes + 1)];
             _bufferOffset = startOffset;
             _maxLineBytes = maxLineBytes;
         }
+
+        /// <summary>For the last line returned with tooLong: its full length in bytes and the SHA-256 of all of it (hex).</summary>
+        public long OversizeLength { get; private set; }
+        public string OversizeSha256 { get; private set; } = "";
 
         /// <summary>Offset just past the last line returned.</summary>
         public long Position => _bufferOffset + _start;
@@ -79,8 +86,7 @@ namespace MadfLog.Engine.Import
                     Buffer.BlockCopy(_buffer, _start, head, 0, head.Length);
                     line = new ArraySegment<byte>(head);
                     tooLong = true;
-                    SkipToNewline();
-                    terminated = true;
+                    terminated = SkipToNewline();
                     return true;
                 }
             }
@@ -105,19 +111,37 @@ namespace MadfLog.Engine.Import
             if (read <= 0) _eof = true; else _end += read;
         }
 
-        private void SkipToNewline()
+        // Skips the oversize line to just past its newline, hashing it on the way; false when the input ended first.
+        private bool SkipToNewline()
         {
+            using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var terminated = false;
+            long hashed = 0;
             while (true)
             {
                 var nl = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
-                if (nl >= 0) { _start = nl + 1; return; }
+                if (nl >= 0)
+                {
+                    var len = nl - _start;
+                    if (len > 0 && _buffer[nl - 1] == (byte)'\r') len--;
+                    sha.AppendData(_buffer, _start, len);
+                    hashed += len;
+                    _start = nl + 1;
+                    terminated = true;
+                    break;
+                }
+                sha.AppendData(_buffer, _start, _end - _start);
+                hashed += _end - _start;
                 _bufferOffset += _end;
                 _start = _end = 0;
-                if (_eof) return;
+                if (_eof) break;
                 var read = _stream.Read(_buffer, 0, _buffer.Length);
-                if (read <= 0) { _eof = true; return; }
+                if (read <= 0) { _eof = true; break; }
                 _end = read;
             }
+            OversizeLength = hashed;
+            OversizeSha256 = BitConverter.ToString(sha.GetHashAndReset()).Replace("-", "").ToLowerInvariant();
+            return terminated;
         }
     }
 }

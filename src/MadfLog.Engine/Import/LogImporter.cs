@@ -279,22 +279,25 @@ namespace MadfLog.Engine.Import
             fileResult.StartOffset = start;
 
             var parser = format.CreateParser(new LogFileContext(path, _options));
-            if (start > 0 && parser is IReplaysEarlierLines replay) ReplayEarlierLines(path, probe.IsGzip, start, replay, token);
+            if (start > 0 && parser is IReplaysEarlierLines replay) ReplayEarlierLines(path, probe.IsGzip, start, MaxLineBytes(format), replay, token);
             using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
-            Stream stream = probe.IsGzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
+            Stream stream = probe.IsGzip ? new GzipLimitStream(raw) : (Stream)raw;
             try
             {
                 if (probe.IsGzip) SkipBytes(stream, start);
                 else raw.Seek(start, SeekOrigin.Begin);
                 // A JSON array's elements are its records; everything else is read line by line.
-                var array = format is IJsonArrayFormat ? new JsonArrayReader(stream, start) : null;
-                IRecordReader lines = array ?? (IRecordReader)new LineReader(stream, start);
+                var maxLine = MaxLineBytes(format);
+                var array = format is IJsonArrayFormat ? new JsonArrayReader(stream, start, maxRecordBytes: maxLine) : null;
+                var lineReader = array == null ? new LineReader(stream, start, maxLineBytes: maxLine) : null;
+                IRecordReader lines = (IRecordReader?)array ?? lineReader!;
                 // Read again as what it is: the lines quarantined when it was read as the fallback go with the first batch.
                 var batch = new Batch(fileResult, null!, index, probe.Length) { ForgetQuarantine = readAgain };
                 var events = batch.Events;
                 long consumed = start, pendingBytes = 0;
                 string? problem = null;
                 var corrupt = false;
+                var capped = false;
                 try
                 {
                 while (lines.TryReadLine(out var seg, out var lineOffset, out var terminated, out var tooLong))
@@ -312,7 +315,10 @@ namespace MadfLog.Engine.Import
                     var span = WithoutBom(new ReadOnlySpan<byte>(seg.Array, seg.Offset, seg.Count));
                     if (tooLong)
                     {
-                        Quarantine(batch, path, lineNumber, lineOffset, "line longer than 256 MB (only its first 4 KB are kept)", span);
+                        // Never held whole: kept are its first 4 KB, its length and a hash of all of it.
+                        Quarantine(batch, path, lineNumber, lineOffset, lineReader != null
+                            ? $"line of {lineReader.OversizeLength:N0} bytes is longer than the {maxLine >> 20} MB limit (sha256 {lineReader.OversizeSha256}; its first {span.Length:N0} bytes are kept)"
+                            : $"record longer than the {maxLine >> 20} MB limit (its first {span.Length:N0} bytes are kept)", span);
                     }
                     else if (IsBlank(span))
                     {
@@ -361,6 +367,13 @@ namespace MadfLog.Engine.Import
                     }
                 }
                 }
+                catch (GzipLimitException ex)
+                {
+                    // A gzip bomb: keep what was read before the cap and do not read it again on every run.
+                    capped = true;
+                    problem = $"gzip file is not read past {consumed:N0} uncompressed bytes: {ex.Message}; lines before it were read";
+                    Report("GzipTooLarge", path, lineNumber, problem);
+                }
                 catch (InvalidDataException ex) when (probe.IsGzip)
                 {
                     corrupt = true;
@@ -368,7 +381,7 @@ namespace MadfLog.Engine.Import
                     Report("GzipCorrupt", path, lineNumber, problem);
                 }
                 if (parser is IEndOfFileParser ending) ending.EndOfFile(events);
-                var truncated = probe.IsGzip && !corrupt && probe.GzipTruncatedAt(lines.Position);
+                var truncated = probe.IsGzip && !corrupt && !capped && probe.GzipTruncatedAt(lines.Position);
                 if (truncated)
                 {
                     problem = $"gzip file is cut short (its trailer does not match the {lines.Position} bytes it holds); lines before the cut were read";
@@ -386,13 +399,20 @@ namespace MadfLog.Engine.Import
             }
         }
 
+        /// <summary>
+        /// The longest line a format's parser is given (docs/input-limits.md): 1 MB for event logs; transcripts embed pasted
+        /// images and file contents as base64, so theirs is 32 MB. Longer lines are quarantined by their head and hash.
+        /// </summary>
+        public static int MaxLineBytes(ILogFormat format) =>
+            format.Name.StartsWith("ClaudeCode", StringComparison.Ordinal) ? 32 << 20 : LineReader.DefaultMaxLineBytes;
+
         // Shows a resumed file's earlier lines to a parser whose keys depend on them, exactly as the reading loop passes
         // lines to Parse (BOM removed; blank, oversize and invalid UTF-8 lines never reach it).
-        private static void ReplayEarlierLines(string path, bool gzip, long start, IReplaysEarlierLines replay, CancellationToken token)
+        private static void ReplayEarlierLines(string path, bool gzip, long start, int maxLineBytes, IReplaysEarlierLines replay, CancellationToken token)
         {
             using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
             using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
-            var lines = new LineReader(stream, 0);
+            var lines = new LineReader(stream, 0, maxLineBytes: maxLineBytes);
             try
             {
                 while (lines.TryReadLine(out var seg, out _, out var terminated, out var tooLong))

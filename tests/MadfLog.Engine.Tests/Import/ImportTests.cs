@@ -240,14 +240,16 @@ namespace MadfLog.Engine.Tests.Import
         }
 
         [Fact]
-        public void ATenMegabyteLineIsImported()
+        public void ATenMegabyteLineIsQuarantinedAndTheOthersImported()
         {
+            // Issue #14.11: above the documented 1 MB limit a line is quarantined by its head and hash, never held whole.
             using var t = TestPaths.NewTemp();
             var big = Line(1, extra: ",\"blob\":\"" + new string('x', 10 * 1024 * 1024) + "\"");
             File.WriteAllText(t.File("big.jsonl"), Line(0) + "\n" + big + "\n" + Line(2) + "\n");
             var r = Import(t.Db, t.File("big.jsonl"));
-            Assert.Equal(3, r.Imported);
-            Assert.True(Count(t.Db, "SELECT max(length(details)) FROM events") > 10 * 1024 * 1024);
+            Assert.Equal(2, r.Imported);
+            Assert.Equal(1, r.Quarantined);
+            Assert.True(Count(t.Db, "SELECT max(length(raw)) FROM quarantine") <= 4096);
         }
 
         [Fact]

@@ -140,3 +140,52 @@ namespace MadfLog.Engine.Tests.Reliability
         }
     }
 }
+
+namespace MadfLog.Engine.Tests.Reliability
+{
+    public class HugeInputTests
+    {
+        [Fact]
+        public void ALineAboveTheLimitIsQuarantinedByItsHeadAndHash()
+        {
+            using var t = TestPaths.NewTemp();
+            var huge = ImportTests.Line(5).Replace("\"message\":\"m5\"", "\"message\":\"" + new string('x', 5 << 20) + "\"");
+            File.WriteAllText(t.File("a.jsonl"), ImportTests.Line(1) + "\n" + huge + "\n" + ImportTests.Line(2) + "\n" + huge); // the last one still being written
+            var issues = new List<ImportIssue>();
+            var r = ImportTests.Import(t.Db, issues, t.File("a.jsonl"));
+            Assert.Equal(2, r.Imported);
+            Assert.Equal(1, r.Quarantined);
+            Assert.Equal(3, r.LinesRead);
+            Assert.True(r.PendingBytes > 5 << 20);
+            var sha = BitConverter.ToString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(huge))).Replace("-", "").ToLowerInvariant();
+            var reason = Assert.Single(issues).Reason;
+            Assert.Contains("1 MB limit", reason);
+            Assert.Contains(sha, reason);
+            Assert.Contains(huge.Length.ToString("N0"), reason);
+            using var c = MadfDatabase.Open(t.Db);
+            Assert.InRange(c.ExecuteScalar<long>("SELECT length(raw) FROM quarantine"), 1, 4096);
+        }
+
+        [Fact]
+        public void AGzipBombIsCappedAndReported()
+        {
+            using var t = TestPaths.NewTemp();
+            var path = t.File("bomb.jsonl.gz");
+            using (var fs = File.Create(path))
+            using (var gz = new System.IO.Compression.GZipStream(fs, System.IO.Compression.CompressionLevel.Optimal))
+            {
+                var first = Encoding.UTF8.GetBytes(ImportTests.Line(1) + "\n");
+                gz.Write(first, 0, first.Length);
+                var zeros = new byte[1 << 20];
+                for (var i = 0; i < 512; i++) gz.Write(zeros, 0, zeros.Length); // 512 MiB of zeros in about 0.5 MB
+            }
+            var issues = new List<ImportIssue>();
+            var r = ImportTests.Import(t.Db, issues, path);
+            Assert.Equal(1, r.Imported);
+            Assert.Contains(issues, i => i.ErrorId == "GzipTooLarge");
+            Assert.Equal(r.LinesRead, r.Imported + r.Quarantined + r.BlankLines);
+            // Not read again on the next run.
+            Assert.Equal(0, ImportTests.Import(t.Db, path).LinesRead);
+        }
+    }
+}

@@ -30,9 +30,9 @@ namespace MadfLog.Engine.Import
         public LogImporter(ImportOptions options) { _options = options; }
 
         /// <summary>What an import would read, without reading or writing anything.</summary>
-        public List<ImportPlanItem> Plan(IEnumerable<string> paths)
+        public List<ImportPlanItem> Plan(IEnumerable<string> paths, Action<ImportIssue>? onFolderIssue = null)
         {
-            var files = LogFileFinder.Expand(paths);
+            var files = LogFileFinder.Expand(paths, onFolderIssue);
             using var connection = MadfDatabase.Open(_options.DatabasePath);
             var cursors = FileCursor.LoadAll(connection);
             var plan = new List<ImportPlanItem>();

@@ -75,7 +75,10 @@ namespace MadfLog.Commands.Import
             var importer = new LogImporter(options);
 
             // -WhatIf/-Confirm: decide per file, from what would be read.
-            var plan = Engine(() => importer.Plan(_files));
+            // Folders are walked here (the import then gets the files): link loops and unreadable folders are reported now.
+            var folderIssues = new List<ImportIssue>();
+            var plan = Engine(() => importer.Plan(_files, folderIssues.Add));
+            foreach (var issue in folderIssues) WriteIssue(issue);
             var approved = new List<string>();
             foreach (var item in plan)
             {
@@ -150,12 +153,14 @@ namespace MadfLog.Commands.Import
         {
             while (messages.TryTake(out var m))
             {
-                if (m is ImportIssue issue)
-                {
-                    var category = issue.ErrorId == "FileUnreadable" || issue.ErrorId == "FolderUnreadable" ? ErrorCategory.ReadError : ErrorCategory.InvalidData;
-                    WriteError(new ErrorRecord(new FormatException(issue.ToString()), issue.ErrorId, category, issue));
-                }
+                if (m is ImportIssue issue) WriteIssue(issue);
             }
+        }
+
+        private void WriteIssue(ImportIssue issue)
+        {
+            var category = issue.ErrorId == "FileUnreadable" || issue.ErrorId == "FolderUnreadable" ? ErrorCategory.ReadError : ErrorCategory.InvalidData;
+            WriteError(new ErrorRecord(new FormatException(issue.ToString()), issue.ErrorId, category, issue));
         }
 
         private sealed class Reporter : IProgress<ImportProgress>

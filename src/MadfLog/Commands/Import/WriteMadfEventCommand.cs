@@ -12,6 +12,7 @@ namespace MadfLog.Commands.Import
     /// <remarks>
     /// <para>Each event is written as one whole line in one append under a machine-wide lock per file, so scripts, jobs and agents can log to the same folder at once. Import the folder later with Import-MadfLog.</para>
     /// <para>Objects with matching property names (EventType, Category, AgentName, StoryId, ...) can be piped in.</para>
+    /// <para>Each line carries a new event_id, its identity on import: the same step logged twice counts twice, and importing the file again (or a copy) adds nothing. Numbers are held to the ranges in docs/input-limits.md.</para>
     /// </remarks>
     /// <example>
     /// <code>Write-MadfEvent -EventType tool_call -Category error -Message 'File does not exist: src/a.py' -Agent dev -Story 1.2 -Success $false -Details @{ tool = 'Read' }</code>

@@ -62,6 +62,14 @@ namespace MadfLog.Commands.Import
         [ValidateNotNullOrEmpty]
         public string? Story { get; set; }
 
+        protected override void BeginProcessing()
+        {
+            if (!string.Equals(Format, "Auto", StringComparison.OrdinalIgnoreCase) && LogFormats.Find(Format) == null)
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException($"Unknown log format '{Format}'. Known formats: Auto, {string.Join(", ", LogFormats.Names)}."),
+                    "UnknownFormat", ErrorCategory.InvalidArgument, Format));
+        }
+
         protected override void ProcessRecord()
         {
             var literal = ParameterSetName == LiteralPathSet;
@@ -106,7 +114,8 @@ namespace MadfLog.Commands.Import
             var work = Task.Run(() => importer.Import(approved));
             var progress = new ProgressRecord(1, "Import-MadfLog", "Reading logs");
             var shown = false;
-            while (!work.Wait(100))
+            // Wait without Task.Wait, which would wrap an engine failure in an AggregateException.
+            while (!((IAsyncResult)work).AsyncWaitHandle.WaitOne(100))
             {
                 Drain(messages);
                 var p = Interlocked.Exchange(ref latest, null);

@@ -26,8 +26,15 @@ namespace MadfLog.Commands.Insights
 
         protected override void EndProcessing()
         {
-            var filter = Filter;
             var target = ResolveOutputPath(Path);
+            // A typo in -Path must not leave new folders behind: the folder has to exist.
+            var folder = System.IO.Path.GetDirectoryName(target);
+            if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+                ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException($"The folder '{folder}' does not exist. Create it first (New-Item -ItemType Directory '{folder}') or choose another -Path."),
+                    "ReportFolderNotFound", ErrorCategory.ObjectNotFound, folder));
+            QueryFilter? filter;
+            using (var c = OpenRead()) filter = ResolveFilter(c);
+            if (filter == null) return;
             if (!ShouldProcess(target, "Write the MadfLog HTML report")) return;
             var html = Engine(() => HtmlReport.Build(DatabasePath, filter, DateTimeOffset.UtcNow));
             var written = Engine(() => HtmlReport.Write(target, html));

@@ -223,7 +223,9 @@ namespace MadfLog.Commands.Query
         protected override void ProcessRecord()
         {
             var bound = MyInvocation.BoundParameters;
-            var f = Filter;
+            using var c = OpenRead();
+            var f = ResolveFilter(c);
+            if (f == null) return;
             var ef = new Analysis.EventFilter
             {
                 EventTypes = EventType, Categories = Category, SessionId = SessionId,
@@ -231,7 +233,6 @@ namespace MadfLog.Commands.Query
                 PatternId = bound.ContainsKey(nameof(PatternId)) ? PatternId : (long?)null,
                 First = bound.ContainsKey(nameof(First)) ? First : (int?)null,
             };
-            using var c = OpenRead();
             foreach (var e in Analysis.Events(c, f, ef)) WriteObject(e);
         }
     }

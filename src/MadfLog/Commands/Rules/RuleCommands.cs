@@ -52,6 +52,8 @@ namespace MadfLog.Commands.Rules
 
         protected override void ProcessRecord()
         {
+            // Rules live only in an existing database: a missing one is DatabaseNotFound, never created (-WhatIf included).
+            if (!System.IO.File.Exists(DatabasePath)) Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false)).Dispose();
             using var c = Engine(() => MadfDatabase.Open(DatabasePath));
             foreach (var id in Id)
             {

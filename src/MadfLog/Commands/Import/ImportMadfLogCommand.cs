@@ -22,8 +22,8 @@ namespace MadfLog.Commands.Import
     /// Imports every new line of every *.jsonl and *.jsonl.gz file under ./logs into the default database.
     /// </example>
     /// <example>
-    /// <code>Get-ChildItem ~/.claude/projects -Recurse -Filter *.jsonl | Import-MadfLog -Database ./team.db | Where-Object Quarantined -gt 0</code>
-    /// Imports Claude Code transcripts into ./team.db and shows the result only if some lines were quarantined.
+    /// <code>Get-ChildItem ./logs -Recurse -Filter *.jsonl | Import-MadfLog -Database ./team.db | Where-Object Quarantined -gt 0</code>
+    /// Imports the files Get-ChildItem finds into ./team.db and shows the result only if some lines were quarantined. Claude Code transcripts (~/.claude/projects) import the same way.
     /// </example>
     /// <example>
     /// <code>Import-MadfLog ./logs/madf-*.jsonl -WhatIf</code>

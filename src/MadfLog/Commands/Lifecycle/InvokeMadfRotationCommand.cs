@@ -13,6 +13,10 @@ namespace MadfLog.Commands.Lifecycle
     /// <code>Invoke-MadfRotation -RetentionDays 60 -WhatIf</code>
     /// Shows which logs would be closed, compressed and which months of events would move to archives.
     /// </example>
+    /// <example>
+    /// <code>Invoke-MadfRotation -ArchivePath ./archive -RetentionDays 3650</code>
+    /// Closes and compresses fully imported logs into ./archive and keeps ten years of events active.
+    /// </example>
     [Cmdlet(VerbsLifecycle.Invoke, "MadfRotation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(RotationResult))]
     public sealed class InvokeMadfRotationCommand : MadfCmdlet

@@ -13,6 +13,10 @@ namespace MadfLog.Commands.Patterns
     /// <code>Get-MadfErrorPattern -Top 5 | ForEach-Object { $_.ByStory }</code>
     /// How the five most frequent error patterns spread over the stories.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfErrorPattern -Story 1.2 -Brief</code>
+    /// The error patterns of story 1.2 as one compact text (at most 300 tokens).
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfErrorPattern")]
     [OutputType(typeof(ErrorPattern), typeof(string))]
     public sealed class GetMadfErrorPatternCommand : AnalysisCmdlet

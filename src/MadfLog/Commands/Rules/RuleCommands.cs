@@ -184,6 +184,8 @@ namespace MadfLog.Commands.Rules
 
         protected override void EndProcessing()
         {
+            // -WhatIf must not leave a new database behind: creating one is a change of its own.
+            if (!System.IO.File.Exists(DatabasePath) && !ShouldProcess(DatabasePath, "Create the MadfLog database")) return;
             var bound = MyInvocation.BoundParameters;
             var options = new RevisionOptions
             {

@@ -14,6 +14,7 @@
     PowerShellVersion      = '5.1'
     DotNetFrameworkVersion = '4.7.2'
     FormatsToProcess       = @('module/MadfLog.format.ps1xml')
+    TypesToProcess         = @('module/MadfLog.types.ps1xml')
     CmdletsToExport        = @(
         'Import-MadfLog'
         'Write-MadfEvent'

@@ -13,7 +13,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package', 'Clean')]
+    # Build, Test, Package, Clean; "Build,Test" works too, as pwsh -File passes it as one string.
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Release', 'Debug')]
@@ -21,6 +21,9 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
+$Task = @($Task -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+$unknown = @($Task | Where-Object { $_ -notin 'Build', 'Test', 'Package', 'Clean' })
+if ($unknown) { throw "Unknown task(s): $($unknown -join ', '). Tasks: Build, Test, Package, Clean." }
 $root = $PSScriptRoot
 $solution = Join-Path $root 'MadfLog.sln'
 $moduleOut = Join-Path (Join-Path $root 'out') 'MadfLog'

@@ -47,6 +47,13 @@ Describe 'The questions' {
         $d.Agent | Should -Be @('dev')
     }
 
+    It 'Compare-MadfStory takes agent wildcards and says when an agent is unknown' {
+        (Compare-MadfStory 1.1 1.2 -Database $db -Agent 'de*').Difference.Events |
+            Should -Be (Compare-MadfStory 1.1 1.2 -Database $db -Agent dev).Difference.Events
+        Compare-MadfStory 1.1 1.2 -Database $db -Agent nobody -ErrorVariable errs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'AgentNotFound,*'
+    }
+
     It 'matches names without regard to case' {
         (Get-MadfAgentPerformance -Database $db -Agent DEV).Agent | Should -Be 'dev'
     }

@@ -103,15 +103,17 @@ namespace MadfLog.Commands.Query
         [Parameter(Mandatory = true, Position = 0)][ArgumentCompleter(typeof(StoryCompleter))] public string ReferenceStory { get; set; } = "";
         /// <summary>The story to compare with it.</summary>
         [Parameter(Mandatory = true, Position = 1)][ArgumentCompleter(typeof(StoryCompleter))] public string DifferenceStory { get; set; } = "";
-        /// <summary>Only these agents.</summary>
-        [Parameter][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
+        /// <summary>Only these agents (wildcards allowed, e.g. dev*). A name the database does not know is a non-terminating AgentNotFound error.</summary>
+        [Parameter][SupportsWildcards][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
         /// <summary>Return one compact text (at most 400 tokens) instead of the object.</summary>
         [Parameter] public SwitchParameter Brief { get; set; }
 
         protected override void EndProcessing()
         {
             using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            var result = Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = Agent });
+            var agents = Match(c, "agent_name", Agent, "Agent");
+            if (agents is { Length: 0 }) return;
+            var result = Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = agents });
             foreach (var s in new[] { result.Reference, result.Difference }.Where(s => s.Events == 0))
                 WriteWarning($"Story '{s.Story}' has no events in {DatabasePath}.");
             if (Brief) WriteObject(Briefs.Compare(result)); else WriteObject(result);

@@ -1,5 +1,8 @@
+# The source manifest. At the repo root it loads the build in out/MadfLog (so Test-ModuleManifest and
+# Import-Module ./MadfLog.psd1 work here after 'dotnet build'); the build writes out/MadfLog/MadfLog.psd1 from it with
+# the two paths below made relative to the module folder (src/MadfLog/MadfLog.csproj, target AssembleModule).
 @{
-    RootModule             = 'MadfLog.dll'
+    RootModule             = 'out/MadfLog/MadfLog.dll'
     ModuleVersion          = '0.1.0'
     GUID                   = '5b0e7c52-8f0d-4d47-9a41-6a3c2f1e9d21'
     Author                 = 'MadfLog contributors'
@@ -10,7 +13,8 @@
     CompatiblePSEditions   = @('Desktop', 'Core')
     PowerShellVersion      = '5.1'
     DotNetFrameworkVersion = '4.7.2'
-    FormatsToProcess       = @('MadfLog.format.ps1xml')
+    FormatsToProcess       = @('module/MadfLog.format.ps1xml')
+    TypesToProcess         = @('module/MadfLog.types.ps1xml')
     CmdletsToExport        = @(
         'Import-MadfLog'
         'Write-MadfEvent'
@@ -48,8 +52,9 @@
     AliasesToExport        = @()
     PrivateData            = @{
         PSData = @{
-            Tags       = @('PSEdition_Core', 'PSEdition_Desktop', 'Windows', 'Linux', 'MacOS', 'logging', 'agents', 'sqlite', 'claude')
-            ProjectUri = 'https://example.invalid/madflog'
+            Tags         = @('PSEdition_Core', 'PSEdition_Desktop', 'Windows', 'Linux', 'MacOS', 'logging', 'agents', 'sqlite', 'claude')
+            LicenseUri   = 'https://opensource.org/license/mit'
+            ReleaseNotes = 'PowerShell 7.6.9 host and Pester in CI; help with examples for every cmdlet; -WhatIf without side effects; wildcards for -Story and -Agent.'
         }
     }
 }

@@ -5,7 +5,7 @@
     Tasks:
       Build    dotnet build MadfLog.sln: assembles the importable module in out/MadfLog and the madflog host in out/madflog.
       Test     dotnet test MadfLog.sln (engine and hosted-module xunit suites), then the Pester tests in tests/pester
-               when Pester 5 is installed.
+               under the repo's pinned pwsh (dotnet tool restore) with the Pester 5.7.1 the build restored.
       Package  Build, then zip out/MadfLog into out/MadfLog-<version>.zip (ready to unzip into a PSModulePath folder).
       Clean    Remove out/ and every bin/ and obj/ folder.
 .EXAMPLE
@@ -13,7 +13,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package', 'Clean')]
+    # Build, Test, Package, Clean; "Build,Test" works too, as pwsh -File passes it as one string.
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Release', 'Debug')]
@@ -21,6 +21,9 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
+$Task = @($Task -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+$unknown = @($Task | Where-Object { $_ -notin 'Build', 'Test', 'Package', 'Clean' })
+if ($unknown) { throw "Unknown task(s): $($unknown -join ', '). Tasks: Build, Test, Package, Clean." }
 $root = $PSScriptRoot
 $solution = Join-Path $root 'MadfLog.sln'
 $moduleOut = Join-Path (Join-Path $root 'out') 'MadfLog'
@@ -37,15 +40,10 @@ function Invoke-BuildTask {
 
 function Invoke-TestTask {
     Invoke-Dotnet test $solution -c $Configuration
-    $pester = Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.0' } | Sort-Object Version -Descending | Select-Object -First 1
-    if (-not $pester) {
-        Write-Warning 'Pester 5 is not installed: the Pester tests in tests/pester were not run (Install-Module Pester -MinimumVersion 5.0).'
-        return
-    }
-    # Pester runs in a child process so the freshly built module is loaded once, cleanly.
-    $exe = if ($PSVersionTable.PSEdition -eq 'Core') { 'pwsh' } else { 'powershell' }
-    $script = "Import-Module Pester -MinimumVersion 5.0; `$r = Invoke-Pester -Path '$(Join-Path $root 'tests/pester')' -Output Detailed -PassThru; exit `$r.FailedCount"
-    & $exe -NoProfile -NonInteractive -Command $script
+    # Pester 5.7.1 was restored by the build into out/Pester; it runs under the repo's pinned pwsh
+    # (.config/dotnet-tools.json) in a child process, so the freshly built module is loaded once, cleanly.
+    Invoke-Dotnet tool restore
+    & dotnet tool run pwsh -NoProfile -NonInteractive -File (Join-Path $root 'tests/pester/Invoke-MadfPester.ps1')
     if ($LASTEXITCODE -ne 0) { throw "Pester reported $LASTEXITCODE failed test(s)." }
 }
 
@@ -63,7 +61,14 @@ function Invoke-CleanTask {
     if (Test-Path (Join-Path $root 'out')) { Remove-Item (Join-Path $root 'out') -Recurse -Force }
 }
 
-foreach ($name in $Task) {
-    Write-Host "== $name ==" -ForegroundColor Cyan
-    & "Invoke-$($name)Task"
+# dotnet finds the tool manifest (.config/dotnet-tools.json) from the current directory.
+Push-Location $root
+try {
+    foreach ($name in $Task) {
+        Write-Host "== $name ==" -ForegroundColor Cyan
+        & "Invoke-$($name)Task"
+    }
+}
+finally {
+    Pop-Location
 }

@@ -11,7 +11,7 @@ param(
     [string] $Database = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), 'madflog-quickstart-' + [guid]::NewGuid().ToString('N').Substring(0, 8), 'madflog.db')
 )
 $ErrorActionPreference = 'Stop'
-# Only Core cmdlets exist in the madflog host, so paths are built with .NET.
+# Paths are built with .NET so the script reads the same in Windows PowerShell 5.1.
 if (-not (Get-Module MadfLog)) { Import-Module ([System.IO.Path]::Combine($PSScriptRoot, '..', 'out', 'MadfLog', 'MadfLog.psd1')) }
 $logs = [System.IO.Path]::Combine($PSScriptRoot, 'logs')
 

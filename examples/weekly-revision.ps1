@@ -11,7 +11,7 @@ param(
     [switch] $Register
 )
 $ErrorActionPreference = 'Stop'
-# Only Core cmdlets exist in the madflog host, so paths are built with .NET.
+# Paths are built with .NET so the script reads the same in Windows PowerShell 5.1.
 if (-not (Get-Module MadfLog)) { Import-Module ([System.IO.Path]::Combine($PSScriptRoot, '..', 'out', 'MadfLog', 'MadfLog.psd1')) }
 
 $null = [System.IO.Directory]::CreateDirectory($WorkFolder)

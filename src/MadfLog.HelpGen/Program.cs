@@ -39,7 +39,10 @@ namespace MadfLog.HelpGen
                 new XAttribute(XNamespace.Xmlns + "maml", Maml), new XAttribute(XNamespace.Xmlns + "command", Command),
                 new XAttribute(XNamespace.Xmlns + "dev", Dev));
             var missing = new List<string>();
-            foreach (var cmd in commands) root.Add(CommandHelp(cmd, docs, missing));
+            IEnumerable<string> Related(CmdletInfo c) => commands
+                .Where(o => o.Name != c.Name && (o.Noun == c.Noun || SharedNoun(o.Noun, c.Noun)))
+                .Select(o => o.Name).Take(6);
+            foreach (var cmd in commands) root.Add(CommandHelp(cmd, docs, missing, Related));
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(args[2]))!);
             new XDocument(new XDeclaration("1.0", "utf-8", null), root).Save(args[2]);
             // Canonical MSBuild warning format, so a missing doc comment shows in every build.
@@ -57,7 +60,15 @@ namespace MadfLog.HelpGen
             ["Confirm"] = "Prompts you for confirmation before running the cmdlet.",
         };
 
-        private static XElement CommandHelp(CmdletInfo cmd, XmlDocs docs, List<string> missing)
+        // MadfRule ~ MadfRuleEffectiveness, MadfRevision ~ MadfRevisionJob, MadfLog ~ MadfQuarantine is not: a shared word prefix beyond "Madf".
+        private static bool SharedNoun(string a, string b)
+        {
+            var wa = Regex.Matches(a, "[A-Z][a-z]*").Select(m => m.Value).Skip(1).FirstOrDefault();
+            var wb = Regex.Matches(b, "[A-Z][a-z]*").Select(m => m.Value).Skip(1).FirstOrDefault();
+            return wa != null && wa == wb;
+        }
+
+        private static XElement CommandHelp(CmdletInfo cmd, XmlDocs docs, List<string> missing, Func<CmdletInfo, IEnumerable<string>> related)
         {
             var typeDoc = docs.Type(cmd.ImplementingType);
             if (typeDoc.Summary.Length == 0) missing.Add(cmd.Name);
@@ -90,6 +101,17 @@ namespace MadfLog.HelpGen
             }
             help.Add(all);
 
+            // INPUTS: what binds from the pipeline, by value (the object itself) or by property name.
+            var inputs = new XElement(Command + "inputTypes");
+            foreach (var p in parameters.Where(p => p.ParameterSets.Values.Any(s => s.ValueFromPipeline)))
+                inputs.Add(InputType(p.ParameterType.FullName!, $"-{p.Name} binds the pipeline object itself."));
+            var byName = parameters.Where(p => p.ParameterSets.Values.Any(s => s.ValueFromPipelineByPropertyName)).ToList();
+            if (byName.Count > 0)
+                inputs.Add(InputType("System.Management.Automation.PSObject",
+                    "Objects with these properties bind by name: " + string.Join(", ", byName.Select(p => p.Aliases.Count > 0 ? $"{p.Name} ({string.Join(", ", p.Aliases)})" : p.Name)) + "."));
+            if (!inputs.HasElements) inputs.Add(InputType("None", "This cmdlet takes no pipeline input."));
+            help.Add(inputs);
+
             var outputs = new XElement(Command + "returnValues");
             foreach (var t in cmd.OutputType)
                 outputs.Add(new XElement(Command + "returnValue", new XElement(Dev + "type", new XElement(Maml + "name", t.Name)), new XElement(Maml + "description", Para(docs.TypeSummary(t.Name)))));
@@ -105,7 +127,38 @@ namespace MadfLog.HelpGen
                     new XElement(Dev + "remarks", Para(ex.Text))));
             }
             help.Add(examples);
+
+            // Related links: the concept topic, then the cmdlets that share this one's noun or verb area.
+            var links = new XElement(Maml + "relatedLinks",
+                new XElement(Maml + "navigationLink", new XElement(Maml + "linkText", "about_MadfLog"), new XElement(Maml + "uri")));
+            foreach (var other in related(cmd))
+                links.Add(new XElement(Maml + "navigationLink", new XElement(Maml + "linkText", other), new XElement(Maml + "uri")));
+            help.Add(links);
             return help;
+        }
+
+        private static XElement InputType(string type, string description) =>
+            new XElement(Command + "inputType", new XElement(Dev + "type", new XElement(Maml + "name", type)), new XElement(Maml + "description", Para(description)));
+
+        /// <summary>The value a parameter has when not given: read from a fresh instance of the cmdlet, so it is the code's own.</summary>
+        private static string DefaultValue(CmdletInfo cmd, string name)
+        {
+            try
+            {
+                var instance = Activator.CreateInstance(cmd.ImplementingType);
+                var value = cmd.ImplementingType.GetProperty(name)?.GetValue(instance);
+                switch (value)
+                {
+                    case null: return "None";
+                    case SwitchParameter sw: return sw.IsPresent ? "True" : "False";
+                    case string text: return text.Length == 0 ? "None" : text;
+                    case Array array: return array.Length == 0 ? "None" : string.Join(", ", array.Cast<object>());
+                    case DateTime dt when dt == default: return "None";
+                    case IFormattable f: return f.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+                    default: return value.ToString() ?? "None";
+                }
+            }
+            catch (Exception) { return "None"; }
         }
 
         private static XElement Parameter(CmdletInfo cmd, XmlDocs docs, string name, bool required, int position, bool byValue, bool byName, Type type, List<string> missing)
@@ -117,6 +170,10 @@ namespace MadfLog.HelpGen
             if (description.Length == 0 && meta.ParameterType != typeof(SwitchParameter)) missing.Add(cmd.Name + " -" + name);
             var pipeline = byValue && byName ? "True (ByValue, ByPropertyName)" : byValue ? "True (ByValue)" : byName ? "True (ByPropertyName)" : "False";
             var globbing = meta.Attributes.OfType<SupportsWildcardsAttribute>().Any();
+            // A switch has no value to show: Get-Help then writes [-WhatIf], not [-WhatIf <SwitchParameter>].
+            var isSwitch = type == typeof(SwitchParameter);
+            var validValues = meta.Attributes.OfType<ValidateSetAttribute>().SelectMany(v => v.ValidValues)
+                .Concat(type.IsEnum ? Enum.GetNames(type) : Array.Empty<string>()).ToList();
             var e = new XElement(Command + "parameter",
                 new XAttribute("required", required ? "true" : "false"),
                 new XAttribute("globbing", globbing ? "true" : "false"),
@@ -124,8 +181,11 @@ namespace MadfLog.HelpGen
                 new XAttribute("position", position == int.MinValue ? "named" : position.ToString()),
                 new XElement(Maml + "name", name),
                 new XElement(Maml + "description", Para(description)),
-                new XElement(Command + "parameterValue", new XAttribute("required", "true"), type.Name),
-                new XElement(Dev + "type", new XElement(Maml + "name", type.FullName)));
+                isSwitch ? null : new XElement(Command + "parameterValue", new XAttribute("required", "true"), type.Name),
+                validValues.Count == 0 ? null : new XElement(Command + "parameterValueGroup",
+                    validValues.Select(v => new XElement(Command + "parameterValue", new XAttribute("required", "false"), new XAttribute("variableLength", "false"), v))),
+                new XElement(Dev + "type", new XElement(Maml + "name", type.FullName)),
+                new XElement(Dev + "defaultValue", DefaultValue(cmd, name)));
             if (meta.Aliases.Count > 0) e.Add(new XElement(Command + "aliases", string.Join(", ", meta.Aliases)));
             return e;
         }

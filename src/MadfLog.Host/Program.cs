@@ -1,168 +1,63 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Runtime.InteropServices;
 
 namespace MadfLog.Host
 {
-    /// <summary>madflog -Command '&lt;script&gt;' | -File script.ps1 [args]: pwsh's switches on the embedded engine, with MadfLog imported.</summary>
+    /// <summary>
+    /// madflog: pwsh's own console (Microsoft.PowerShell.SDK's ConsoleShell) with the MadfLog module imported, for machines
+    /// without pwsh. Same command line as pwsh (-File script.ps1 -Name value, -Command, -NoProfile, ...), same exit codes,
+    /// every module the SDK and pwsh ship, and the interactive prompt when started without a command.
+    /// </summary>
     public static class Program
     {
-        private const string Usage = @"Usage: madflog [-NoProfile] [-NonInteractive] (-Command <script> | -File <script.ps1> [args...])
-
-Runs PowerShell with the MadfLog module imported (from ../MadfLog next to this program, or $env:MADFLOG_MODULE).
-Output is rendered with the module's format views. The exit code is the script's 'exit N', else 1 when an
-error was written, else 0.";
-
         public static int Main(string[] args)
         {
-            string? command = null, file = null;
-            var fileArgs = new List<string>();
-            for (var i = 0; i < args.Length; i++)
+            var manifest = ModuleManifest();
+            if (!File.Exists(manifest))
             {
-                var a = args[i];
-                var name = a.StartsWith("-") || a.StartsWith("/") ? a.TrimStart('-', '/').ToLowerInvariant() : null;
-                switch (name)
-                {
-                    case "command": case "c":
-                        command = string.Join(" ", args.Skip(i + 1));
-                        i = args.Length;
-                        break;
-                    case "file": case "f":
-                        if (i + 1 >= args.Length) return Fail("-File needs a script path.");
-                        file = args[i + 1];
-                        fileArgs.AddRange(args.Skip(i + 2));
-                        i = args.Length;
-                        break;
-                    case "noprofile": case "nop": case "noninteractive": case "noni": case "nologo": case "nol":
-                        break;
-                    case "help": case "h": case "?":
-                        Console.WriteLine(Usage);
-                        return 0;
-                    default:
-                        if (command == null && file == null && name == null) { command = string.Join(" ", args.Skip(i)); i = args.Length; break; }
-                        return Fail($"Unknown switch '{a}'.\n\n{Usage}");
-                }
+                Console.Error.WriteLine($"madflog: the MadfLog module was not found at '{manifest}'. Build it with 'dotnet build MadfLog.sln -c Release' or set MADFLOG_MODULE.");
+                return 64;
             }
-            if (command == null && file == null)
-            {
-                if (Console.IsInputRedirected) command = Console.In.ReadToEnd();
-                else { Console.WriteLine(Usage); return 0; }
-            }
-            return Run(command, file, fileArgs);
+
+            // 'Import-Module MadfLog' works in scripts too, and the modules pwsh ships (copied next to this program at
+            // build time) autoload like in pwsh.
+            var modulesRoot = Path.GetDirectoryName(Path.GetDirectoryName(manifest))!;
+            var bundled = Path.Combine(AppContext.BaseDirectory, "Modules");
+            var psModulePath = Environment.GetEnvironmentVariable("PSModulePath");
+            Environment.SetEnvironmentVariable("PSModulePath",
+                string.Join(Path.PathSeparator.ToString(), new[] { modulesRoot, bundled, psModulePath }.Where(p => !string.IsNullOrEmpty(p))));
+
+            var iss = InitialSessionState.CreateDefault2();
+            iss.ImportPSModule(new[] { manifest });
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+                iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.RemoteSigned; // pwsh's default on Windows; not settable elsewhere
+
+            // Plain text when a file or another program reads the output (pwsh would colour table headers there too).
+            if (Console.IsOutputRedirected)
+                System.Management.Automation.PSStyle.Instance.OutputRendering = System.Management.Automation.OutputRendering.PlainText;
+
+            var banner = $"madflog: PowerShell {System.Management.Automation.PSVersionInfo.PSVersion} with MadfLog ({manifest})";
+            return Microsoft.PowerShell.ConsoleShell.Start(iss, banner, Help, args);
         }
 
-        private static int Fail(string message)
-        {
-            Console.Error.WriteLine("madflog: " + message);
-            return 64;
-        }
+        private const string Help = @"madflog [pwsh parameters]
+
+Runs PowerShell with the MadfLog module imported (from ../MadfLog next to this program, or $env:MADFLOG_MODULE).
+It takes pwsh's parameters, for example:
+    madflog -File script.ps1 -Database ./m.db -Top 3    named and positional script parameters, as in pwsh
+    madflog -Command 'Get-MadfErrorSummary -Top 5'
+    madflog                                              the interactive prompt
+The exit code is pwsh's: the script's 'exit N'; for -File 1 when the script stopped with an error; for -Command
+1 when the last command failed; else 0.";
 
         private static string ModuleManifest()
         {
             var fromEnv = Environment.GetEnvironmentVariable("MADFLOG_MODULE");
             if (!string.IsNullOrWhiteSpace(fromEnv)) return Path.GetFullPath(fromEnv!);
             return Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "MadfLog", "MadfLog.psd1"));
-        }
-
-        private static int Run(string? command, string? file, List<string> fileArgs)
-        {
-            var manifest = ModuleManifest();
-            if (!File.Exists(manifest)) return Fail($"the MadfLog module was not found at '{manifest}'. Build it with 'dotnet build MadfLog.sln -c Release' or set MADFLOG_MODULE.");
-
-            // Let 'Import-Module MadfLog' work in scripts too.
-            var modulesRoot = Path.GetDirectoryName(Path.GetDirectoryName(manifest))!;
-            var psModulePath = Environment.GetEnvironmentVariable("PSModulePath");
-            Environment.SetEnvironmentVariable("PSModulePath", string.IsNullOrEmpty(psModulePath) ? modulesRoot : modulesRoot + Path.PathSeparator + psModulePath);
-
-            var iss = InitialSessionState.CreateDefault2();
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-                iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass; // only meaningful (and allowed) on Windows
-            var host = new MadfHost();
-            using var runspace = RunspaceFactory.CreateRunspace(host, iss);
-            runspace.Open();
-            Runspace.DefaultRunspace = runspace;
-
-            using (var import = PowerShell.Create())
-            {
-                import.Runspace = runspace;
-                import.AddCommand("Import-Module").AddParameter("Name", manifest).AddParameter("ErrorAction", "Stop");
-                try { import.Invoke(); }
-                catch (RuntimeException ex) { return Report(host, ex.ErrorRecord, 1); }
-            }
-
-            // Output is rendered by Out-Default in a second runspace fed as objects arrive: it still gets its
-            // end-of-input (and flushes its tables) when the script stops early with 'exit N'.
-            var renderState = InitialSessionState.CreateDefault2();
-            var formats = Path.Combine(Path.GetDirectoryName(manifest)!, "MadfLog.format.ps1xml");
-            if (File.Exists(formats)) renderState.Formats.Add(new SessionStateFormatEntry(formats));
-            using var renderSpace = RunspaceFactory.CreateRunspace(host, renderState);
-            renderSpace.Open();
-
-            using var ps = PowerShell.Create();
-            ps.Runspace = runspace;
-            Console.CancelKeyPress += (_, e) => { e.Cancel = true; ps.BeginStop(null, null); };
-            if (file != null)
-            {
-                var path = Path.GetFullPath(file);
-                if (!File.Exists(path)) return Fail($"the script '{file}' does not exist.");
-                ps.AddCommand(path);
-                foreach (var a in fileArgs) ps.AddArgument(a);
-            }
-            else
-            {
-                ps.AddScript(command!);
-            }
-            // Errors render in the output like pwsh's console does.
-            ps.Commands.Commands[0].MergeMyResults(PipelineResultTypes.Error, PipelineResultTypes.Output);
-
-            var sawError = false;
-            var output = new PSDataCollection<PSObject>();
-            output.DataAdded += (s, e) =>
-            {
-                if (output[e.Index]?.BaseObject is ErrorRecord) sawError = true;
-            };
-            using var render = PowerShell.Create();
-            render.Runspace = renderSpace;
-            render.AddCommand("Out-Default");
-            var rendering = render.BeginInvoke(output);
-            int code;
-            try
-            {
-                ps.Invoke(null, output);
-                // silenced errors (-ErrorAction SilentlyContinue) do not fail the run
-                code = host.ShouldExit ? host.ExitCode : sawError ? 1 : 0;
-                // 'exit N' in a -File script ends the script, not the host: PowerShell leaves N in $LASTEXITCODE.
-                if (file != null && !host.ShouldExit && runspace.SessionStateProxy.GetVariable("LASTEXITCODE") is int last && last != 0) code = last;
-            }
-            catch (RuntimeException ex)
-            {
-                if (host.ShouldExit) code = host.ExitCode;
-                else { output.Add(new PSObject(ex.ErrorRecord)); code = 1; }
-            }
-            finally
-            {
-                output.Complete();
-            }
-            render.EndInvoke(rendering);
-            return code;
-        }
-
-        private static int Report(MadfHost host, ErrorRecord record, int code)
-        {
-            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-            try
-            {
-                ps.AddCommand("Out-Default").Invoke(new object[] { record });
-            }
-            catch (Exception)
-            {
-                Console.Error.WriteLine(record.ToString());
-            }
-            return code;
         }
     }
 }

@@ -74,12 +74,19 @@ namespace MadfLog.Module.Tests
         }
 
         /// <summary>Runs the madflog host as a separate process, as a user without pwsh would.</summary>
-        public static (int ExitCode, string StdOut, string StdErr) RunHost(string workingDirectory, params string[] args)
+        public static (int ExitCode, string StdOut, string StdErr) RunHost(string workingDirectory, params string[] args) =>
+            RunHostWithInput(workingDirectory, null, args);
+
+        /// <summary>Runs the madflog host with <paramref name="input"/> as its standard input (none when null).</summary>
+        public static (int ExitCode, string StdOut, string StdErr) RunHostWithInput(string workingDirectory, string? input, params string[] args)
         {
             var exe = Path.Combine(RepoRoot, "out", "madflog", OperatingSystem.IsWindows() ? "madflog.exe" : "madflog");
-            var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+            var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = workingDirectory };
             foreach (var a in args) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
+            // Like CI: nothing to read unless the test gives input.
+            if (input != null) p.StandardInput.Write(input);
+            p.StandardInput.Close();
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
             if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("madflog did not finish"); }

@@ -33,8 +33,10 @@ namespace MadfLog.Engine.Import
         public List<ImportPlanItem> Plan(IEnumerable<string> paths, Action<ImportIssue>? onFolderIssue = null)
         {
             var files = LogFileFinder.Expand(paths, onFolderIssue);
-            using var connection = MadfDatabase.Open(_options.DatabasePath);
-            var cursors = FileCursor.LoadAll(connection);
+            // Nothing is written: with no database yet every file is new, and none is created (-WhatIf).
+            var exists = File.Exists(Path.GetFullPath(_options.DatabasePath ?? StoreLocation.DefaultDatabasePath()));
+            using var connection = exists ? MadfDatabase.Open(_options.DatabasePath, forWrite: false) : null;
+            var cursors = connection != null ? FileCursor.LoadAll(connection) : new FileCursors();
             var plan = new List<ImportPlanItem>();
             foreach (var path in files)
             {

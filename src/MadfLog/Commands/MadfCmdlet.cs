@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using MadfLog.Engine.Store;
 
@@ -64,6 +65,32 @@ namespace MadfLog.Commands
             }
             return resolved;
         }
+
+        /// <summary>The database's names matching the given names or wildcards; an unknown name is a non-terminating error, a wildcard that matches nothing a warning.</summary>
+        protected string[]? Match(Microsoft.Data.Sqlite.SqliteConnection c, string column, string[]? given, string what)
+        {
+            if (given == null || given.Length == 0) return given;
+            var known = Engine(() => MadfLog.Engine.Query.KnownNames.Of(c, column));
+            var matched = new List<string>();
+            foreach (var name in given)
+            {
+                var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+                var hits = known.Where(pattern.IsMatch).ToList();
+                if (hits.Count == 0)
+                {
+                    if (WildcardPattern.ContainsWildcardCharacters(name))
+                        WriteWarning($"No {what.ToLowerInvariant()} in {DatabasePath} matches '{name}'.");
+                    else
+                        WriteError(new ErrorRecord(new ItemNotFoundException($"There is no {what.ToLowerInvariant()} '{name}' in {DatabasePath}." + Known(known)),
+                            what + "NotFound", ErrorCategory.ObjectNotFound, name));
+                }
+                foreach (var h in hits) if (!matched.Contains(h)) matched.Add(h);
+            }
+            return matched.ToArray();
+        }
+
+        private static string Known(List<string> known) =>
+            known.Count == 0 ? " It has none." : known.Count <= 12 ? " Known: " + string.Join(", ", known) + "." : $" It has {known.Count:N0}; press Tab after the parameter to list them.";
 
         protected static ErrorRecord ToErrorRecord(MadfException ex) =>
             new ErrorRecord(ex, ex.ErrorId, ErrorCategoryOf(ex.Kind), ex.Target);

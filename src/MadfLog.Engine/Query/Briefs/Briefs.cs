@@ -14,7 +14,7 @@ namespace MadfLog.Engine.Query.Briefs
     {
         public const int ErrorSummaryBudget = 200, AgentPerformanceBudget = 300, BottleneckBudget = 100, CompareBudget = 400,
             TrendBudget = 300, HumanBudget = 200, ToolFailureBudget = 200, SessionBudget = 200, ContextBudget = 200,
-            ErrorPatternBudget = 300, RuleEffectivenessBudget = 300, StorageBudget = 100, HealthBudget = 100;
+            ErrorPatternBudget = 300, RuleEffectivenessBudget = 300, StorageBudget = 100, HealthBudget = 100, ErrorSequenceBudget = 200;
 
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
         private static string P(double v) => (v * 100).ToString("0.#", Inv) + "%";
@@ -113,6 +113,12 @@ namespace MadfLog.Engine.Query.Briefs
             new BriefBuilder(Briefs.ErrorPatternBudget)
                 .Line($"Error patterns ({totalErrors} errors): share, count, class, stories, top agents")
                 .Items(items, p => $"P{p.PatternId} {P(p.Share)} ({p.Count}) {p.ErrorClass}: {Safe(p.Template)} | stories {string.Join(",", System.Linq.Enumerable.Select(p.ByStory, kv => kv.Key + ":" + kv.Value))} | {string.Join(",", System.Linq.Enumerable.Take(System.Linq.Enumerable.Select(p.ByAgent, kv => kv.Key + ":" + kv.Value), 3))}", "patterns", maxLineChars: 170)
+                .Build();
+
+        public static string ErrorSequences(System.Collections.Generic.IReadOnlyList<ErrorSequence> items) =>
+            new BriefBuilder(Briefs.ErrorSequenceBudget)
+                .Line($"Error sequences: {System.Linq.Enumerable.Count(items, s => s.Kind == "RetryLoop")} retry loops, {System.Linq.Enumerable.Count(items, s => s.Kind != "RetryLoop")} step sequences ending in an error. kind, occurrences, sessions:")
+                .Items(items, s => $"{(s.Kind == "RetryLoop" ? "retry" : "leads")} {s.Occurrences}x {s.Sessions}s{(s.Kind == "RetryLoop" ? $" max {s.LongestRun} in a row" : "")}: {Safe(s.Sequence)}", "sequences", maxLineChars: 150)
                 .Build();
 
         public static string RuleEffectiveness(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items) =>

@@ -11,6 +11,10 @@ namespace MadfLog.Commands.Import
     /// <code>Get-MadfQuarantine madf-2026-11-* | Where-Object Reason -like '*timestamp*'</code>
     /// Shows the quarantined lines of November's QuickLogger files whose timestamp could not be read.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfQuarantine -First 10 | Format-List File, Line, Reason, Raw</code>
+    /// The first ten quarantined lines with the reason each could not be imported.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfQuarantine")]
     [OutputType(typeof(QuarantinedLine))]
     public sealed class GetMadfQuarantineCommand : MadfCmdlet

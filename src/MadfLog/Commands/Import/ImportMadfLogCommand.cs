@@ -22,8 +22,8 @@ namespace MadfLog.Commands.Import
     /// Imports every new line of every *.jsonl and *.jsonl.gz file under ./logs into the default database.
     /// </example>
     /// <example>
-    /// <code>Get-ChildItem ~/.claude/projects -Recurse -Filter *.jsonl | Import-MadfLog -Database ./team.db | Where-Object Quarantined -gt 0</code>
-    /// Imports Claude Code transcripts into ./team.db and shows the result only if some lines were quarantined.
+    /// <code>Get-ChildItem ./logs -Recurse -Filter *.jsonl | Import-MadfLog -Database ./team.db | Where-Object Quarantined -gt 0</code>
+    /// Imports the files Get-ChildItem finds into ./team.db and shows the result only if some lines were quarantined. Claude Code transcripts (~/.claude/projects) import the same way.
     /// </example>
     /// <example>
     /// <code>Import-MadfLog ./logs/madf-*.jsonl -WhatIf</code>
@@ -61,6 +61,14 @@ namespace MadfLog.Commands.Import
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? Story { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            if (!string.Equals(Format, "Auto", StringComparison.OrdinalIgnoreCase) && LogFormats.Find(Format) == null)
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException($"Unknown log format '{Format}'. Known formats: Auto, {string.Join(", ", LogFormats.Names)}."),
+                    "UnknownFormat", ErrorCategory.InvalidArgument, Format));
+        }
 
         protected override void ProcessRecord()
         {
@@ -109,7 +117,8 @@ namespace MadfLog.Commands.Import
             var work = Task.Run(() => importer.Import(approved));
             var progress = new ProgressRecord(1, "Import-MadfLog", "Reading logs");
             var shown = false;
-            while (!work.Wait(100))
+            // Wait without Task.Wait, which would wrap an engine failure in an AggregateException.
+            while (!((IAsyncResult)work).AsyncWaitHandle.WaitOne(100))
             {
                 Drain(messages);
                 var p = Interlocked.Exchange(ref latest, null);

@@ -18,6 +18,10 @@ namespace MadfLog.Commands.Import
     /// <code>Write-MadfEvent -EventType tool_call -Category error -Message 'File does not exist: src/a.py' -Agent dev -Story 1.2 -Success $false -Details @{ tool = 'Read' }</code>
     /// Logs a failed tool call of the dev agent in story 1.2.
     /// </example>
+    /// <example>
+    /// <code>[pscustomobject]@{ EventType = 'step'; Category = 'workflow'; AgentName = 'sm'; StoryId = '1.3'; DurationMs = 1200 } | Write-MadfEvent -LogPath ./live -PassThru</code>
+    /// Objects with the event's properties can be piped in; -PassThru returns the log file written.
+    /// </example>
     [Cmdlet(VerbsCommunications.Write, "MadfEvent", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(FileInfo))]
     public sealed class WriteMadfEventCommand : PSCmdlet

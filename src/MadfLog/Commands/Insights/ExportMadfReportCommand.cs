@@ -12,8 +12,12 @@ namespace MadfLog.Commands.Insights
     /// <summary>Writes one self-contained HTML report: headline figures, trends, top error patterns with sparklines, agents, bottlenecks, human interactions, rules and their effectiveness, storage and health.</summary>
     /// <remarks><para>The file has no scripts, fonts or external links, so it opens offline and is safe to mail; charts are inline SVG that follow the reader's light or dark mode. Invoke-MadfRevision writes one for each week next to its markdown report.</para></remarks>
     /// <example>
-    /// <code>Export-MadfReport -Path ./week.html -Since (Get-Date).AddDays(-7) -Open</code>
-    /// Writes last week's report and opens it in the default browser.
+    /// <code>Export-MadfReport -Path ./week.html -Since (Get-Date).AddDays(-7)</code>
+    /// Writes last week's report; add -Open to open it in the default browser.
+    /// </example>
+    /// <example>
+    /// <code>Export-MadfReport ./story-1.2.html -Story 1.2 -WhatIf</code>
+    /// Shows where the report of story 1.2 would be written, without writing it.
     /// </example>
     [Cmdlet(VerbsData.Export, "MadfReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(FileInfo))]
@@ -26,8 +30,15 @@ namespace MadfLog.Commands.Insights
 
         protected override void EndProcessing()
         {
-            var filter = Filter;
             var target = ResolveOutputPath(Path);
+            // A typo in -Path must not leave new folders behind: the folder has to exist.
+            var folder = System.IO.Path.GetDirectoryName(target);
+            if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+                ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException($"The folder '{folder}' does not exist. Create it first (New-Item -ItemType Directory '{folder}') or choose another -Path."),
+                    "ReportFolderNotFound", ErrorCategory.ObjectNotFound, folder));
+            QueryFilter? filter;
+            using (var c = OpenRead()) filter = ResolveFilter(c);
+            if (filter == null) return;
             if (!ShouldProcess(target, "Write the MadfLog HTML report")) return;
             var html = Engine(() => HtmlReport.Build(DatabasePath, filter, DateTimeOffset.UtcNow));
             var written = Engine(() => HtmlReport.Write(target, html));

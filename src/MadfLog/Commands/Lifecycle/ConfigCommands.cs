@@ -9,6 +9,10 @@ namespace MadfLog.Commands.Lifecycle
     /// <code>(Get-MadfConfig).RetentionDays</code>
     /// Shows how many days of events the active database keeps.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfConfig | Select-Object Path, ClaudeMdPath, LogPaths, RuleThreshold</code>
+    /// Where the configuration file is, and the settings the weekly revision uses.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfConfig")]
     [OutputType(typeof(MadfConfig))]
     public sealed class GetMadfConfigCommand : MadfCmdlet
@@ -21,6 +25,10 @@ namespace MadfLog.Commands.Lifecycle
     /// <example>
     /// <code>Set-MadfConfig -LogPath ~/agent-logs, ~/.claude/projects -RetentionDays 60 -PassThru</code>
     /// Imports from two folders from now on and keeps 60 days of events in the active database.
+    /// </example>
+    /// <example>
+    /// <code>Set-MadfConfig -ClaudeMdPath ./CLAUDE.md -RuleThreshold 0.05 -WhatIf</code>
+    /// Shows the change (rules only for patterns at 5% of errors or more) without saving it.
     /// </example>
     [Cmdlet(VerbsCommon.Set, "MadfConfig", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(MadfConfig))]

@@ -9,6 +9,10 @@ namespace MadfLog.Commands.Lifecycle
     /// <code>Get-MadfStorage | Where-Object OverBudget</code>
     /// Returns the storage report only when the active database is over its size budget.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfStorage -Brief</code>
+    /// The storage figures in at most 100 tokens.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfStorage")]
     [OutputType(typeof(StorageReport), typeof(string))]
     public sealed class GetMadfStorageCommand : MadfCmdlet

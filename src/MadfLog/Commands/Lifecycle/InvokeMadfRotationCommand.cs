@@ -13,6 +13,10 @@ namespace MadfLog.Commands.Lifecycle
     /// <code>Invoke-MadfRotation -RetentionDays 60 -WhatIf</code>
     /// Shows which logs would be closed, compressed and which months of events would move to archives.
     /// </example>
+    /// <example>
+    /// <code>Invoke-MadfRotation -ArchivePath ./archive -RetentionDays 3650</code>
+    /// Closes and compresses fully imported logs into ./archive and keeps ten years of events active.
+    /// </example>
     [Cmdlet(VerbsLifecycle.Invoke, "MadfRotation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(RotationResult))]
     public sealed class InvokeMadfRotationCommand : MadfCmdlet
@@ -37,6 +41,8 @@ namespace MadfLog.Commands.Lifecycle
 
         protected override void EndProcessing()
         {
+            // -WhatIf must not leave a new database behind: creating one is a change of its own.
+            if (!System.IO.File.Exists(DatabasePath) && !ShouldProcess(DatabasePath, "Create the MadfLog database")) return;
             var bound = MyInvocation.BoundParameters;
             var options = new RotationOptions
             {

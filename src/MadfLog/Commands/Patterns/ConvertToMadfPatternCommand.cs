@@ -34,6 +34,10 @@ namespace MadfLog.Commands.Patterns
     /// <code>[pscustomobject]@{ Tool = 'Bash'; Command = 'uv run ruff check src/'; Message = "Exit code 1`nF401 unused import" } | ConvertTo-MadfPattern</code>
     /// The signature is "Bash ruff check lint or format check failed", class LintFailure, whatever ruff reported.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfEvent -Success $false -First 200 | ConvertTo-MadfPattern | Group-Object Template -NoElement | Sort-Object Count -Descending</code>
+    /// Groups the messages of 200 failed events (their Message property binds) and counts each pattern.
+    /// </example>
     [Cmdlet(VerbsData.ConvertTo, "MadfPattern")]
     [OutputType(typeof(MessagePattern))]
     public sealed class ConvertToMadfPatternCommand : MadfCmdlet

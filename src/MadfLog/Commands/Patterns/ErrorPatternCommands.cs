@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Management.Automation;
 using MadfLog.Commands.Query;
 using MadfLog.Engine.Query;
@@ -11,6 +12,10 @@ namespace MadfLog.Commands.Patterns
     /// <example>
     /// <code>Get-MadfErrorPattern -Top 5 | ForEach-Object { $_.ByStory }</code>
     /// How the five most frequent error patterns spread over the stories.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfErrorPattern -Story 1.2 -Brief</code>
+    /// The error patterns of story 1.2 as one compact text (at most 300 tokens).
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfErrorPattern")]
     [OutputType(typeof(ErrorPattern), typeof(string))]
@@ -27,25 +32,35 @@ namespace MadfLog.Commands.Patterns
     }
 
     /// <summary>Recurring error sequences: retry loops (the same error again and again in a session) and short step sequences that often end in an error.</summary>
-    /// <remarks><para>A retry loop is a run of two or more consecutive errors of one pattern in a session. A leads-to-error sequence is the three steps (tool and outcome) before an error, seen at least -MinSupport times.</para></remarks>
+    /// <remarks><para>A retry loop is a run of two or more consecutive errors of one pattern in a session. A leads-to-error sequence is the three steps (tool and outcome) before an error, seen at least -MinSupport times. -Top counts both kinds together, the most frequent first. -Brief returns at most 200 tokens.</para></remarks>
     /// <example>
-    /// <code>Get-MadfErrorSequence | Where-Object Kind -eq RetryLoop</code>
-    /// Errors agents kept retrying without changing their approach.
+    /// <code>Get-MadfErrorSequence -Kind RetryLoop -Top 5</code>
+    /// The five errors agents most often kept retrying without changing their approach.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfErrorSequence -Story 1.2 -Brief</code>
+    /// The recurring sequences of story 1.2 as one compact text for an agent's context.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfErrorSequence")]
-    [OutputType(typeof(ErrorSequence))]
+    [OutputType(typeof(ErrorSequence), typeof(string))]
     public sealed class GetMadfErrorSequenceCommand : AnalysisCmdlet
     {
-        /// <summary>How many of each kind to return.</summary>
+        /// <summary>How many sequences to return, the most frequent first (both kinds together).</summary>
         [Parameter][ValidateRange(1, 10000)] public int Top { get; set; } = 10;
 
         /// <summary>How often a leads-to-error sequence must occur to be reported.</summary>
         [Parameter][ValidateRange(1, 1000000)] public int MinSupport { get; set; } = 3;
 
+        /// <summary>Only this kind: RetryLoop or LeadsToError.</summary>
+        [Parameter][ValidateSet("RetryLoop", "LeadsToError")] public string? Kind { get; set; }
+
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
-            if (Brief) WriteWarning("Get-MadfErrorSequence has no brief form; returning objects.");
-            WriteAll(PatternAnalysis.ErrorSequences(c, f, Top, MinSupport));
+            var items = PatternAnalysis.ErrorSequences(c, f, Top, MinSupport)
+                .Where(s => Kind == null || string.Equals(s.Kind, Kind, System.StringComparison.OrdinalIgnoreCase))
+                .OrderByDescending(s => s.Occurrences).ThenByDescending(s => s.Sessions)
+                .Take(Top).ToList();
+            if (Brief) WriteObject(MoreBriefs.ErrorSequences(items)); else WriteAll(items);
         }
     }
 }

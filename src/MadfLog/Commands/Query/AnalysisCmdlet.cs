@@ -13,28 +13,45 @@ namespace MadfLog.Commands.Query
     /// <summary>Story/agent/time filters, bindable from the pipeline by property name; shared by every cmdlet that reads events.</summary>
     public abstract class FilteredCmdlet : MadfCmdlet
     {
-        /// <summary>Only these stories (e.g. 1.2); completes from the database.</summary>
+        /// <summary>Only these stories (e.g. 1.2, or 1.* with wildcards); completes from the database. A name the database does not know is a non-terminating StoryNotFound error.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [Alias("StoryId")]
+        [SupportsWildcards]
         [ArgumentCompleter(typeof(StoryCompleter))]
         public string[]? Story { get; set; }
 
-        /// <summary>Only these agents; completes from the database.</summary>
+        /// <summary>Only these agents (wildcards allowed, e.g. dev*); completes from the database. A name the database does not know is a non-terminating AgentNotFound error.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [Alias("AgentName")]
+        [SupportsWildcards]
         [ArgumentCompleter(typeof(AgentCompleter))]
         public string[]? Agent { get; set; }
 
-        /// <summary>Only events at or after this time.</summary>
+        /// <summary>Only events at or after this time (a local time unless its Kind is Utc).</summary>
         [Parameter] public DateTime Since { get; set; }
 
-        /// <summary>Only events before this time.</summary>
+        /// <summary>Only events before this time (a local time unless its Kind is Utc). Must be after -Since.</summary>
         [Parameter] public DateTime Until { get; set; }
 
-        protected QueryFilter Filter => new QueryFilter
+        /// <summary>
+        /// The filter with -Story/-Agent names and wildcards matched against the names in the database (case-insensitive);
+        /// null, after saying why, when it can match nothing (every name unknown, or -Since not before -Until).
+        /// </summary>
+        protected QueryFilter? ResolveFilter(SqliteConnection c)
         {
-            Stories = Story, Agents = Agent, Since = Bound(nameof(Since), Since), Until = Bound(nameof(Until), Until),
-        };
+            var since = Bound(nameof(Since), Since);
+            var until = Bound(nameof(Until), Until);
+            if (since.HasValue && until.HasValue && since.Value >= until.Value)
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"-Since ({since.Value:u}) is not before -Until ({until.Value:u}): the window holds no events."),
+                    "EmptyTimeWindow", ErrorCategory.InvalidArgument, until.Value));
+                return null;
+            }
+            var stories = Match(c, "story_id", Story, "Story");
+            var agents = Match(c, "agent_name", Agent, "Agent");
+            if (stories is { Length: 0 } || agents is { Length: 0 }) return null;
+            return new QueryFilter { Stories = stories, Agents = agents, Since = since, Until = until };
+        }
 
         protected SqliteConnection OpenRead() => Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
     }
@@ -48,7 +65,8 @@ namespace MadfLog.Commands.Query
         protected override void ProcessRecord()
         {
             using var c = OpenRead();
-            Answer(c, Filter);
+            var filter = ResolveFilter(c);
+            if (filter != null) Answer(c, filter);
         }
 
         protected abstract void Answer(SqliteConnection c, QueryFilter filter);

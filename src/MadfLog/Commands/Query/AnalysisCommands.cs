@@ -38,6 +38,14 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfAgentPerformance | Where-Object SuccessRate -lt 0.9</code>
     /// The agents that fail more than one step in ten.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfAgentPerformance -Agent d* -Story 1.2 | Format-List</code>
+    /// Every figure for the agents whose name starts with d, in story 1.2.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfAgentPerformance -Brief</code>
+    /// All agents as one compact text (at most 300 tokens) for an agent's context.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfAgentPerformance")]
     [OutputType(typeof(AgentPerformance), typeof(string))]
     public sealed class GetMadfAgentPerformanceCommand : AnalysisCmdlet
@@ -54,6 +62,10 @@ namespace MadfLog.Commands.Query
     /// <example>
     /// <code>Get-MadfBottleneck -Top 5</code>
     /// The five steps that take the most time.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfBottleneck -Story 1.2 -Brief</code>
+    /// Where story 1.2 spent its time, in at most 100 tokens.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfBottleneck")]
     [OutputType(typeof(Bottleneck), typeof(string))]
@@ -75,6 +87,14 @@ namespace MadfLog.Commands.Query
     /// <code>Compare-MadfStory -ReferenceStory 1.1 -DifferenceStory 1.2</code>
     /// Did story 1.2 repeat fewer errors than 1.1?
     /// </example>
+    /// <example>
+    /// <code>Compare-MadfStory 1.1 1.2 -Brief</code>
+    /// The same comparison as one compact text (at most 400 tokens) for an agent's context.
+    /// </example>
+    /// <example>
+    /// <code>Compare-MadfStory 1.1 1.2 -Agent dev | Select-Object Headline, ErrorRate</code>
+    /// How the dev agent alone changed between the two stories.
+    /// </example>
     [Cmdlet(VerbsData.Compare, "MadfStory")]
     [OutputType(typeof(StoryComparison), typeof(string))]
     public sealed class CompareMadfStoryCommand : MadfCmdlet
@@ -83,15 +103,17 @@ namespace MadfLog.Commands.Query
         [Parameter(Mandatory = true, Position = 0)][ArgumentCompleter(typeof(StoryCompleter))] public string ReferenceStory { get; set; } = "";
         /// <summary>The story to compare with it.</summary>
         [Parameter(Mandatory = true, Position = 1)][ArgumentCompleter(typeof(StoryCompleter))] public string DifferenceStory { get; set; } = "";
-        /// <summary>Only these agents.</summary>
-        [Parameter][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
+        /// <summary>Only these agents (wildcards allowed, e.g. dev*). A name the database does not know is a non-terminating AgentNotFound error.</summary>
+        [Parameter][SupportsWildcards][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
         /// <summary>Return one compact text (at most 400 tokens) instead of the object.</summary>
         [Parameter] public SwitchParameter Brief { get; set; }
 
         protected override void EndProcessing()
         {
             using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            var result = Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = Agent });
+            var agents = Match(c, "agent_name", Agent, "Agent");
+            if (agents is { Length: 0 }) return;
+            var result = Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = agents });
             foreach (var s in new[] { result.Reference, result.Difference }.Where(s => s.Events == 0))
                 WriteWarning($"Story '{s.Story}' has no events in {DatabasePath}.");
             if (Brief) WriteObject(Briefs.Compare(result)); else WriteObject(result);
@@ -103,6 +125,10 @@ namespace MadfLog.Commands.Query
     /// <example>
     /// <code>Get-MadfTrend | Where-Object Kind -eq Story</code>
     /// How each story did.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfTrend | Where-Object Kind -eq Forecast</code>
+    /// The forecast of the next story's error rate, with its 95% range.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfTrend")]
     [OutputType(typeof(TrendPoint), typeof(string))]
@@ -120,6 +146,10 @@ namespace MadfLog.Commands.Query
     /// <example>
     /// <code>Get-MadfHumanInteraction | Where-Object Category -eq clarification</code>
     /// What the agents had to ask about.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfHumanInteraction -Story 1.2 -Top 3</code>
+    /// The three largest groups of human interactions in story 1.2.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfHumanInteraction")]
     [OutputType(typeof(HumanInteractionSummary), typeof(string))]
@@ -141,6 +171,10 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfToolFailure | Where-Object FailureRate -gt 0.2</code>
     /// Tools that fail more than one call in five.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfToolFailure -Agent dev | Sort-Object FailureRate -Descending | Select-Object -First 3</code>
+    /// The three tools that fail the dev agent most often.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfToolFailure")]
     [OutputType(typeof(ToolFailure), typeof(string))]
     public sealed class GetMadfToolFailureCommand : AnalysisCmdlet
@@ -157,6 +191,10 @@ namespace MadfLog.Commands.Query
     /// <example>
     /// <code>Get-MadfSession -Story 1.2 | Where-Object Errors -gt 5</code>
     /// The sessions of story 1.2 with more than five errors.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfSession 1.2-dev-* | Sort-Object Errors -Descending | Select-Object -First 3</code>
+    /// The three dev sessions of story 1.2 with the most errors (session ids take wildcards).
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfSession")]
     [OutputType(typeof(SessionSummary), typeof(string))]
@@ -182,6 +220,10 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfContextPressure | Where-Object { $_.ErrorRateAbove80 -gt 2 * $_.ErrorRateBelow80 }</code>
     /// Sessions whose errors more than doubled once the context was nearly full.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfContextPressure -Agent dev -Top 5</code>
+    /// The five sessions of the dev agent that came closest to the context limit.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfContextPressure")]
     [OutputType(typeof(ContextPressure), typeof(string))]
     public sealed class GetMadfContextPressureCommand : AnalysisCmdlet
@@ -203,6 +245,10 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfEvent -Story 1.2 -Success $false -EventType tool_call | Where-Object Message -like '*timed out*'</code>
     /// The failed tool calls of story 1.2 that timed out.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfSession -Story 1.2 | Select-Object -First 1 | Get-MadfEvent | Format-Table Timestamp, AgentName, EventType, Success, Message</code>
+    /// Everything that happened in the first session of story 1.2 (the session binds by its SessionId).
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfEvent")]
     [OutputType(typeof(EventRecord))]
     public sealed class GetMadfEventCommand : FilteredCmdlet
@@ -223,7 +269,9 @@ namespace MadfLog.Commands.Query
         protected override void ProcessRecord()
         {
             var bound = MyInvocation.BoundParameters;
-            var f = Filter;
+            using var c = OpenRead();
+            var f = ResolveFilter(c);
+            if (f == null) return;
             var ef = new Analysis.EventFilter
             {
                 EventTypes = EventType, Categories = Category, SessionId = SessionId,
@@ -231,7 +279,6 @@ namespace MadfLog.Commands.Query
                 PatternId = bound.ContainsKey(nameof(PatternId)) ? PatternId : (long?)null,
                 First = bound.ContainsKey(nameof(First)) ? First : (int?)null,
             };
-            using var c = OpenRead();
             foreach (var e in Analysis.Events(c, f, ef)) WriteObject(e);
         }
     }

@@ -8,8 +8,12 @@ namespace MadfLog.Commands.Rules
     /// <summary>Returns the health of the loop (OK, Warning or Critical) with each check, and writes a warning for each problem.</summary>
     /// <remarks><para>Checks, with thresholds from Set-MadfConfig: error rate up more than ErrorRateIncreasePercent week over week; a pattern newly at or above the rule threshold; more than MaxQuarantinePercent of last week's lines quarantined; the active database over MaxActiveMB; no import for MaxImportAgeDays. Critical means twice the threshold.</para></remarks>
     /// <example>
-    /// <code>if ((Get-MadfHealth).Status -eq 'Critical') { Send-MailMessage ... }</code>
+    /// <code>if ((Get-MadfHealth -WarningAction SilentlyContinue).Status -ne 'OK') { Write-Warning 'MadfLog needs attention: run Get-MadfHealth' }</code>
     /// Lets a scheduled job or an admin script act on the loop's health.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfHealth -Brief</code>
+    /// The health of the loop in at most 100 tokens.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfHealth")]
     [OutputType(typeof(HealthReport), typeof(string))]

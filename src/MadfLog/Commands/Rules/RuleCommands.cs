@@ -12,6 +12,10 @@ namespace MadfLog.Commands.Rules
     /// <code>Get-MadfRule -Status Proposed | Approve-MadfRule</code>
     /// Approves every proposed rule and writes them into CLAUDE.md's MadfLog block.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfRule -Status Active | Format-Table Id, Status, Text -Wrap</code>
+    /// The rules that are in CLAUDE.md now.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfRule")]
     [OutputType(typeof(Rule))]
     public sealed class GetMadfRuleCommand : MadfCmdlet
@@ -52,6 +56,8 @@ namespace MadfLog.Commands.Rules
 
         protected override void ProcessRecord()
         {
+            // Rules live only in an existing database: a missing one is DatabaseNotFound, never created (-WhatIf included).
+            if (!System.IO.File.Exists(DatabasePath)) Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false)).Dispose();
             using var c = Engine(() => MadfDatabase.Open(DatabasePath));
             foreach (var id in Id)
             {
@@ -87,6 +93,14 @@ namespace MadfLog.Commands.Rules
     /// <code>Approve-MadfRule 3, 4 -ClaudeMdPath ./CLAUDE.md</code>
     /// Activates rules 3 and 4 and updates the block in ./CLAUDE.md; the rest of the file is left as it was.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfRule -Status Proposed | Select-Object -First 2 | Approve-MadfRule -ClaudeMdPath ./CLAUDE.md</code>
+    /// Activates the first two proposed rules and writes them into ./CLAUDE.md's MadfLog block.
+    /// </example>
+    /// <example>
+    /// <code>Approve-MadfRule -Id 1 -WhatIf</code>
+    /// Shows what approving rule 1 would do, without changing the store or CLAUDE.md.
+    /// </example>
     [Cmdlet(VerbsLifecycle.Approve, "MadfRule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Rule))]
     public sealed class ApproveMadfRuleCommand : RuleDecisionCommand
@@ -99,6 +113,10 @@ namespace MadfLog.Commands.Rules
     /// <example>
     /// <code>Get-MadfRuleEffectiveness | Where-Object RecommendRetirement | Deny-MadfRule</code>
     /// Retires the active rules that showed no effect after enough data.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfRule -Status Proposed | Where-Object Text -like '*pytest*' | Deny-MadfRule -Confirm:$false</code>
+    /// Rejects the proposed rules about pytest failures without asking; they are not proposed again.
     /// </example>
     [Cmdlet(VerbsLifecycle.Deny, "MadfRule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Rule))]
@@ -113,6 +131,10 @@ namespace MadfLog.Commands.Rules
     /// <example>
     /// <code>Get-MadfRuleEffectiveness | Where-Object Verdict -eq Effective</code>
     /// Lists the rules that measurably reduced their error.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfRuleEffectiveness -Brief</code>
+    /// Every active rule's verdict in at most 300 tokens.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfRuleEffectiveness")]
     [OutputType(typeof(RuleEffect), typeof(string))]
@@ -139,6 +161,10 @@ namespace MadfLog.Commands.Rules
     /// <code>Invoke-MadfRevision -ClaudeMdPath ./CLAUDE.md -WhatIf</code>
     /// Shows which rules would be proposed and which files would change.
     /// </example>
+    /// <example>
+    /// <code>Invoke-MadfRevision -IfDue -AutoApprove -ClaudeMdPath ./CLAUDE.md</code>
+    /// What the scheduled job runs: only when the last revision is a week old, activating new rules at once.
+    /// </example>
     [Cmdlet(VerbsLifecycle.Invoke, "MadfRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(RevisionResult))]
     public sealed class InvokeMadfRevisionCommand : MadfCmdlet
@@ -158,6 +184,8 @@ namespace MadfLog.Commands.Rules
 
         protected override void EndProcessing()
         {
+            // -WhatIf must not leave a new database behind: creating one is a change of its own.
+            if (!System.IO.File.Exists(DatabasePath) && !ShouldProcess(DatabasePath, "Create the MadfLog database")) return;
             var bound = MyInvocation.BoundParameters;
             var options = new RevisionOptions
             {

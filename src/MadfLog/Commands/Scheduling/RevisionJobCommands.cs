@@ -46,6 +46,10 @@ namespace MadfLog.Commands.Scheduling
     /// <code>Register-MadfRevisionJob -At 22:30 -DayOfWeek Sunday -WhatIf</code>
     /// Shows the job that would be registered, and where.
     /// </example>
+    /// <example>
+    /// <code>Register-MadfRevisionJob -Scheduler Systemd -Database ~/madflog/team.db -WhatIf</code>
+    /// Shows the systemd user timer that would run the revision on ~/madflog/team.db.
+    /// </example>
     [Cmdlet(VerbsLifecycle.Register, "MadfRevisionJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(RevisionJobInfo))]
     public sealed class RegisterMadfRevisionJobCommand : RevisionJobCommand
@@ -84,8 +88,12 @@ namespace MadfLog.Commands.Scheduling
 
     /// <summary>Shows the registered weekly revision job, if any.</summary>
     /// <example>
-    /// <code>Get-MadfRevisionJob</code>
-    /// Shows the scheduler, schedule and command of the registered revision job.
+    /// <code>Get-MadfRevisionJob -Scheduler Systemd</code>
+    /// Shows the schedule and command of the revision job's systemd user timer, if one is registered (without -Scheduler: this machine's scheduler).
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfRevisionJob -Scheduler Launchd | Select-Object -ExpandProperty Definitions</code>
+    /// The launchd agent file of the job (macOS), when one is registered.
     /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfRevisionJob")]
     [OutputType(typeof(RevisionJobInfo))]
@@ -112,8 +120,12 @@ namespace MadfLog.Commands.Scheduling
 
     /// <summary>Removes the weekly revision job.</summary>
     /// <example>
-    /// <code>Unregister-MadfRevisionJob -Confirm:$false</code>
-    /// Removes the job without asking.
+    /// <code>Unregister-MadfRevisionJob -WhatIf</code>
+    /// Shows which job would be removed; without -WhatIf it is removed (add -Confirm:$false in scripts).
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfRevisionJob -Scheduler Systemd | ForEach-Object { Unregister-MadfRevisionJob -Name $_.Name -Scheduler $_.Scheduler -WhatIf }</code>
+    /// Shows which registered systemd job would be removed.
     /// </example>
     [Cmdlet(VerbsLifecycle.Unregister, "MadfRevisionJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     public sealed class UnregisterMadfRevisionJobCommand : RevisionJobCommand

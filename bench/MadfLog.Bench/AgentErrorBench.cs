@@ -27,6 +27,12 @@ namespace MadfLog.Bench
             var (precision, recall) = GroupingAccuracy.Pairwise(predicted, truth);
             var other = signatures.Count(s => s.ErrorClass == ErrorClasses.Other) / (double)signatures.Count;
             Console.WriteLine($"agent errors: {errors.Count} errors, {truth.Distinct().Count()} groups, {predicted.Distinct().Count()} patterns, GA {ga:F3}, pairwise precision {precision:F3} recall {recall:F3}, Other {other:P0}");
+            if (args.Contains("-rules"))
+                foreach (var g in errors.Select((e, i) => (e, i)).GroupBy(x => predicted[x.i]).Where(g => g.Count() >= 0.03 * errors.Count).OrderByDescending(g => g.Count()))
+                {
+                    var facts = Engine.Rules.PatternFacts.From(signatures[g.First().i].ErrorClass, g.Select(x => ((string?)x.e.Tool, (string?)x.e.Input, (string?)x.e.Text)));
+                    Console.WriteLine($"  {g.Count(),3}  - {Engine.Rules.RuleText.Compose(facts)}");
+                }
             if (args.Contains("-v"))
                 foreach (var g in errors.Select((e, i) => (e, i)).GroupBy(x => x.e.Group).OrderByDescending(g => g.Count()))
                 {

@@ -34,6 +34,8 @@ namespace MadfLog.Engine.Patterns
         public int? ExitCode { get; }
         /// <summary>The line of the output that says what failed, when one does.</summary>
         public string? DecisiveLine { get; }
+        /// <summary>All the lines that say what failed (at most three), for evidence.</summary>
+        public IReadOnlyList<string> DecisiveLines { get; private set; } = Array.Empty<string>();
 
         private const int MaxLine = 240;
 
@@ -108,8 +110,15 @@ namespace MadfLog.Engine.Patterns
                 return new ErrorSignature(line.Length == 0 ? Join(toolName, "failed") : line, cls, null, exit, first);
             }
 
-            var decisive = DecisiveLines(lines);
+            var decisive = FindDecisiveLines(lines);
             var decisiveText = string.Join("\n", decisive);
+            var result = OfShell(toolName, input, text, first, exit, decisive, decisiveText);
+            result.DecisiveLines = decisive;
+            return result;
+        }
+
+        private static ErrorSignature OfShell(string? toolName, string? input, string text, string? first, int? exit, List<string> decisive, string decisiveText)
+        {
             var program = ShellCommand.ProgramKey(input, decisiveText);
 
             // Environment problems: the same mistake whichever program met them; the first line that shows one decides.
@@ -138,7 +147,7 @@ namespace MadfLog.Engine.Patterns
                 return new ErrorSignature(Join(toolName, ErrorClasses.Describe(ErrorClasses.ProbeNoMatch)), ErrorClasses.ProbeNoMatch, program, exit, null);
 
             var cls2 = ErrorClasses.OfText(decisiveText) ?? ErrorClasses.Other;
-            var key = decisive.Count > 0 ? Cap(decisive[decisive.Count == 1 ? 0 : 0]) : "failed";
+            var key = decisive.Count > 0 ? Cap(decisive[0]) : "failed";
             return new ErrorSignature(Join(toolName, (program ?? "command") + ": " + key), cls2, program, exit, decisive.FirstOrDefault());
         }
 
@@ -170,7 +179,7 @@ namespace MadfLog.Engine.Patterns
         /// The lines that say what failed: a traceback's exception line, error/fatal/FAILED lines; warnings, progress
         /// and banners skipped. At most three, in order.
         /// </summary>
-        public static List<string> DecisiveLines(IList<string> lines)
+        public static List<string> FindDecisiveLines(IList<string> lines)
         {
             var found = new List<string>();
             // A Python traceback ends with its exception: that line is the one that matters.
@@ -210,7 +219,7 @@ namespace MadfLog.Engine.Patterns
         /// <summary>"KeyError: 'x'", "requests.exceptions.ConnectionError: …", "SystemExit": a raised exception's line (no regex: long lines cost nothing).</summary>
         private static bool IsExceptionLine(string line)
         {
-            var t = line.Trim();
+            var t = line.Trim().TrimStart('[', '(');
             var colon = t.IndexOf(':');
             var name = colon < 0 ? t : t.Substring(0, colon);
             if (name.Length < 5 || name.Length > 120) return false;
@@ -239,13 +248,25 @@ namespace MadfLog.Engine.Patterns
             @"['""`‘]([^'""`’]+)['""`’]|([^\s:'""`]+):\s*(?:no such file|cannot find|not found|does not exist)|(?:no such file or directory|no matches found|not found|does not exist)\s*:\s*(\S+)",
             RegexOptions.Compiled | RegexOptions.IgnoreCase);
 
+        /// <summary>The path a not-found line names (quoted, after the phrase, else before it; never a line number), or null.</summary>
+        public static string? MissingPathIn(string? line)
+        {
+            if (line == null) return null;
+            string? before = null, after = null, quoted = null;
+            foreach (Match m in MissingPath.Matches(line))
+            {
+                if (m.Groups[1].Success) quoted ??= m.Groups[1].Value;
+                else if (m.Groups[3].Success) after ??= m.Groups[3].Value;
+                else if (m.Groups[2].Success && !m.Groups[2].Value.All(char.IsDigit)) before ??= m.Groups[2].Value;
+            }
+            return quoted ?? after ?? before;
+        }
+
         /// <summary>Whether the path a not-found line names is absolute (guessed) rather than relative (another working directory assumed).</summary>
         private static bool MissingPathIsAbsolute(string? line)
         {
-            if (line == null) return false;
-            var m = MissingPath.Match(line);
-            if (!m.Success) return false;
-            var p = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Success ? m.Groups[2].Value : m.Groups[3].Value;
+            var p = MissingPathIn(line);
+            if (p == null) return false;
             return p.StartsWith("/", StringComparison.Ordinal) || p.StartsWith("~", StringComparison.Ordinal) || p.StartsWith("\\", StringComparison.Ordinal) || (p.Length > 2 && p[1] == ':');
         }
 

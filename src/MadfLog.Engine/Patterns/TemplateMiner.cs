@@ -144,6 +144,34 @@ namespace MadfLog.Engine.Patterns
             return sb.ToString();
         }
 
+        /// <summary>The text each variable of a template stands for in a message (empty when they do not line up).</summary>
+        public static List<string> Variables(string? message, string[] template)
+        {
+            var values = new List<string>();
+            if (string.IsNullOrEmpty(message)) return values;
+            var spans = Spans(message);
+            // Align: a variable stands for one or more tokens (templates merged from values of different word count).
+            var n = template.Length; var m = spans.Count;
+            var ok = new bool[n + 1, m + 1];
+            ok[n, m] = true;
+            for (var i = n - 1; i >= 0; i--)
+                for (var j = m - 1; j >= 0; j--)
+                {
+                    if (template[i] != Wildcard) { ok[i, j] = spans[j].Token == template[i] && ok[i + 1, j + 1]; continue; }
+                    for (var k = j + 1; k <= m && !ok[i, j]; k++) ok[i, j] = ok[i + 1, k];
+                }
+            if (!ok[0, 0]) return values;
+            for (int i = 0, j = 0; i < n; i++)
+            {
+                if (template[i] != Wildcard) { j++; continue; }
+                var end = j + 1;
+                while (!ok[i + 1, end]) end++;
+                values.Add(message!.Substring(spans[j].Start, spans[end - 1].End - spans[j].Start));
+                j = end;
+            }
+            return values;
+        }
+
         [MethodImpl(Hot.Path)]
         private static bool IsVariable(string t)
         {

@@ -132,9 +132,10 @@ namespace MadfLog.Engine.Rules
                     WindowStart = result.WindowStart, WindowEnd = result.WindowEnd, Template = SafeText.Redact(p.Template) ?? "", ErrorClass = p.ErrorClass,
                 };
                 if (c.ExecuteScalar<long>("SELECT count(*) FROM rules WHERE pattern_id = @PatternId", p) > 0) continue;
-                if (!_o.ShouldProcess($"pattern {p.PatternId}", $"{(_o.AutoApprove ? "Activate" : "Propose")} rule '{RuleAdvice.For(p.ErrorClass)}' ({p.Share:P1} of errors)")) continue;
+                var text = RuleText.Compose(PatternFacts.Read(c, p.PatternId, p.ErrorClass, from, to)); // from the pattern's own errors
+                if (!_o.ShouldProcess($"pattern {p.PatternId}", $"{(_o.AutoApprove ? "Activate" : "Propose")} rule '{text}' ({p.Share:P1} of errors)")) continue;
                 using var tx = c.BeginTransaction();
-                var rule = RuleStore.Propose(c, p.PatternId, RuleAdvice.For(p.ErrorClass), evidence, _o.AutoApprove, _o.Now, tx);
+                var rule = RuleStore.Propose(c, p.PatternId, text, evidence, _o.AutoApprove, _o.Now, tx);
                 if (rule != null)
                 {
                     // The events that produced the rule point at it.

@@ -11,6 +11,22 @@ namespace MadfLog.Engine.Rules
     {
         private static readonly (string[] Keys, string Advice)[] Table =
         {
+            (new[] { "filechanged", "modifiedsinceread" }, "Re-read a file right before editing it: formatters, linters or the user change it in between."),
+            (new[] { "filetoolarge", "toolarge" }, "Read large files in parts (offset and limit) or search them with Grep instead of reading them whole."),
+            (new[] { "readdirectory", "isadirectory" }, "List folders with ls or Glob; Read takes files only."),
+            (new[] { "lintfailure", "lint", "format" }, "Run the linter's fixer and formatter after each edit and clear its findings before going on."),
+            (new[] { "typecheck" }, "Run the type checker after each change and fix its errors before going on."),
+            (new[] { "buildfailure", "build" }, "Build after each change and fix the first error the build reports before going on."),
+            (new[] { "network", "unreachable" }, "Check that the host or service is up and the address right before calling it; do not retry blindly."),
+            (new[] { "probenomatch", "probe" }, "Expect ls, grep, find and cat to exit non-zero when nothing matches: test for existence explicitly or add || true."),
+            (new[] { "unquotedglob", "glob" }, "Quote paths and patterns that contain *, ?, [ ] or ( ) in shell commands."),
+            (new[] { "gitstate" }, "Check git status, branch and upstream before committing or pushing."),
+            (new[] { "hookblocked", "hook" }, "Do not work around the hook: it blocked this command on purpose; choose one it allows or ask."),
+            (new[] { "permissionnotgranted", "notgranted" }, "Ask for the permission first, or stay within what the session may do."),
+            (new[] { "inputvalidation", "validation" }, "Check the tool's required parameters and their form before calling it."),
+            (new[] { "toolunavailable" }, "Check that the tool or MCP server is available before calling it."),
+            (new[] { "interactiveinput", "interactive" }, "Run commands non-interactively (pass --yes, a token or the input) or ask the user to run them."),
+            (new[] { "commandnotfound" }, "Check that a command is installed (command -v) before using it, or use the project's own runner."),
             (new[] { "notread", "readfirst", "readbefore" }, "Read a file before editing it."),
             (new[] { "contentnotfound", "stringnotfound", "nomatch" }, "Re-read the file and copy the exact current text before replacing it."),
             (new[] { "filenotfound", "notfound", "nosuchfile", "missingfile", "pathnotfound" }, "Check that the path exists (Glob or ls) before reading or editing it."),

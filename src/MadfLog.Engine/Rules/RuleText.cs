@@ -1,0 +1,190 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.RegularExpressions;
+using MadfLog.Engine.Patterns;
+using MadfLog.Engine.Text;
+
+namespace MadfLog.Engine.Rules
+{
+    /// <summary>What a pattern's recent errors show: the tool or program, the values that recur, the fix the error names.</summary>
+    public sealed class PatternFacts
+    {
+        public string ErrorClass { get; set; } = ErrorClasses.Other;
+        /// <summary>The program and subcommand (shell tools) or tool most of the errors came from.</summary>
+        public string? Scope { get; set; }
+        /// <summary>The values that recur in the errors (paths, modules, hosts, commands), most frequent first, with counts.</summary>
+        public List<(string Value, int Count)> HotSpots { get; } = new List<(string, int)>();
+        /// <summary>The fix the error text itself gives, when it gives one.</summary>
+        public string? Fix { get; set; }
+
+        /// <summary>Facts from a pattern's failed calls (tool, input or command, error text), newest first.</summary>
+        public static PatternFacts From(string errorClass, IEnumerable<(string? Tool, string? Input, string? Text)> errors)
+        {
+            var list = errors.ToList();
+            var facts = new PatternFacts { ErrorClass = errorClass };
+            var signatures = list.Select(e => (e, s: ErrorSignature.Of(e.Tool, e.Input, e.Text))).ToList();
+            facts.Scope = signatures.Select(x => x.s.Program is { } p ? p : x.e.Tool).Where(s => !string.IsNullOrEmpty(s))
+                .GroupBy(s => s).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+            var values = signatures.Select(x => HotSpot(errorClass, x.e.Tool, x.e.Input, x.s)).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!).ToList();
+            // Without a value from the call itself, the variable parts of the messages are what recurs (paths, commands, names).
+            if (values.Count == 0) values = MessageVariables(list.Select(e => e.Text));
+            facts.HotSpots.AddRange(Rank(values));
+            // The fix most errors name (a fix every error repeats beats one a single error gives).
+            facts.Fix = list.SelectMany(e => FixesIn(e.Text).Distinct()).GroupBy(f => f).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+            return facts;
+        }
+
+        private static IEnumerable<(string, int)> Rank(IEnumerable<string> values) =>
+            values.GroupBy(v => v).Select(g => (g.Key, g.Count())).OrderByDescending(v => v.Item2).ThenBy(v => v.Key, StringComparer.Ordinal).Take(3);
+
+        private static readonly Regex MeasureOnly = new Regex(@"^[\d\s.,:%+\-]*(ms|s|m|h|kb|mb|gb|b|bytes|tokens|seconds|minutes)?$", RegexOptions.Compiled | RegexOptions.IgnoreCase);
+
+        /// <summary>The values the messages' variables take (their first lines mined together), numbers and times left out.</summary>
+        private static List<string> MessageVariables(IEnumerable<string?> texts)
+        {
+            var lines = texts.Select(t => ErrorSignature.Clean(t).Split('\n')[0].Trim()).Where(l => l.Length > 0).ToList();
+            var miner = new TemplateMiner();
+            var assigned = lines.Select(l => (l, p: miner.Add(l))).ToList();
+            var values = new List<string>();
+            foreach (var (line, p) in assigned)
+                foreach (var v in TemplateMiner.Variables(line, miner.Resolve(p).Tokens))
+                {
+                    var value = v.Trim().Trim('\'', '"', '`', '(', ')', ',', '.', ':');
+                    if (value.Length == 0 || value.Length > 80 || MeasureOnly.IsMatch(value)) continue;
+                    values.Add(ShortPath(value) ?? value);
+                }
+            return values;
+        }
+
+        // Errors read per pattern for its facts: the newest, enough for a ranking of values.
+        private const int ErrorsRead = 200;
+
+        /// <summary>Facts from a pattern's newest failed calls in a time window (Unix ms).</summary>
+        public static PatternFacts Read(Microsoft.Data.Sqlite.SqliteConnection c, long patternId, string errorClass, long from, long to)
+        {
+            var rows = Dapper.SqlMapper.Query<string?>(c,
+                "SELECT details FROM events WHERE id IN (SELECT id FROM event_rows WHERE pattern_id = @patternId AND " + Store.EventStorage.Window("", "@from", "@to") + " ORDER BY id DESC LIMIT @n)",
+                new { patternId, from, to, n = ErrorsRead });
+            return From(errorClass, rows.Select(Call));
+        }
+
+        private static (string? Tool, string? Input, string? Text) Call(string? details)
+        {
+            if (string.IsNullOrEmpty(details)) return (null, null, null);
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(details!);
+                string? S(string n) => doc.RootElement.TryGetProperty(n, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
+                return (S("tool") ?? S("step"), S("command") ?? S("target") ?? S("input"), S("message"));
+            }
+            catch (System.Text.Json.JsonException) { return (null, null, null); }
+        }
+
+        private static readonly Regex Code = new Regex(@"\b[A-Z]{1,4}\d{2,5}\b", RegexOptions.Compiled);
+        private static readonly Regex FileInLine = new Regex(@"[\w./\\-]*[\w-]+\.[A-Za-z]{1,5}\b", RegexOptions.Compiled);
+        private static readonly Regex Quoted = new Regex(@"['""`‘]([^'""`’\s]{1,80})['""`’]", RegexOptions.Compiled);
+        private static readonly Regex Url = new Regex(@"\bhttps?://([^/\s:'""]+)", RegexOptions.Compiled);
+        private static readonly Regex MissingCommand = new Regex(@"([\w.-]+): (?:command )?not found", RegexOptions.Compiled | RegexOptions.IgnoreCase);
+
+        /// <summary>The value one error is about, by what kind of error it is.</summary>
+        private static string? HotSpot(string cls, string? tool, string? input, ErrorSignature s)
+        {
+            switch (cls)
+            {
+                case ErrorClasses.DependencyMissing:
+                    return s.DecisiveLine is { } d && Quoted.Match(d) is { Success: true } q ? q.Groups[1].Value : s.Program;
+                case ErrorClasses.CommandNotFound:
+                    return s.DecisiveLine is { } line && MissingCommand.Match(line) is { Success: true } m ? m.Groups[1].Value : s.Program;
+                case ErrorClasses.Network:
+                    return input != null && Url.Match(input) is { Success: true } u ? u.Groups[1].Value : s.Program;
+                case ErrorClasses.PathNotFound:
+                case ErrorClasses.UnquotedGlob:
+                    return ShortPath(ErrorSignature.MissingPathIn(s.DecisiveLine));
+                case ErrorClasses.Timeout:
+                case ErrorClasses.ProbeNoMatch:
+                case ErrorClasses.InteractiveInput:
+                    return s.Program;
+            }
+            if (ErrorSignature.IsShell(tool))
+            {
+                // What the run reported: a rule or error code (F401, TS2339, E501), else the file it names.
+                if (s.DecisiveLine is { } line)
+                {
+                    if (Code.Match(line) is { Success: true } code) return code.Value;
+                    if (FileInLine.Match(line) is { Success: true } file) return ShortPath(file.Value);
+                }
+                // Else the more specific line after a general one ("> Build error occurred", then "[TypeError: …]").
+                return s.DecisiveLines.Count > 1 ? s.DecisiveLines[1].Trim('[', ']', ' ') : null;
+            }
+            return ShortPath(input); // file tools: the file
+        }
+
+        /// <summary>The last two parts of a path: enough to recognise a file, short enough for a rule.</summary>
+        private static string? ShortPath(string? path)
+        {
+            if (string.IsNullOrWhiteSpace(path)) return null;
+            var p = path!.Trim();
+            if (p.StartsWith("{", StringComparison.Ordinal)) return null; // a JSON input, not a path
+            var parts = p.Split(new[] { '/', '\\' }, StringSplitOptions.RemoveEmptyEntries);
+            return parts.Length <= 2 ? p : string.Join("/", parts.Skip(parts.Length - 2));
+        }
+
+        // Sentences in which a tool tells what to do instead: "Run 'mix format' to fix", "Use -f if you really want
+        // to add them", "Please use offset and limit parameters", "Did you mean 'cycle'?", "help: Remove unused import",
+        // "2 fixable with the --fix option", and the command git shows after "To push …, use".
+        private static readonly Regex FixSentence = new Regex(
+            @"(?:^|[.!;]\s+|\(\s*)((?:please\s+)?(?:run|use|try|consider|set|pass|install|re-?run|read it)\b[^.!;\n]{3,120})|\b(did you mean[^?\n]{2,80}\?)|^\s*(?:hint|help|fix|suggestion|tip):\s*(.{3,120})|\b(fixable with[^.\n(]{2,60})",
+            RegexOptions.Compiled | RegexOptions.IgnoreCase | RegexOptions.Multiline);
+        private static readonly Regex CommandAfterUse = new Regex(@"(?:^|\n)\s*To [^\n]*,\s*(?:use|run)\s*:?\s*\n\s*\n?\s{2,}(\S[^\n]{2,100})", RegexOptions.Compiled | RegexOptions.IgnoreCase);
+        private static readonly Regex Digits = new Regex(@"\b\d+\b", RegexOptions.Compiled);
+
+        /// <summary>The fixes an error text names (numbers masked so one fix counts once across errors).</summary>
+        public static IEnumerable<string> FixesIn(string? text)
+        {
+            if (string.IsNullOrWhiteSpace(text)) yield break;
+            var clean = ErrorSignature.Clean(text);
+            if (clean.Length > 20000) clean = clean.Substring(0, 20000);
+            foreach (Match command in CommandAfterUse.Matches(clean)) yield return command.Groups[1].Value.Trim();
+            foreach (Match m in FixSentence.Matches(clean))
+            {
+                var g = m.Groups[1].Success ? m.Groups[1] : m.Groups[2].Success ? m.Groups[2] : m.Groups[3].Success ? m.Groups[3] : m.Groups[4];
+                var value = Digits.Replace(g.Value.Trim().TrimEnd('.', ' '), "N");
+                if (value.Length > 0) yield return value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A rule's text from its evidence: one short bullet (at most 60 words) saying what to do differently for the
+    /// tool or program, where the errors cluster, and the fix the error text gives. The class's advice opens it; every
+    /// value from the logs is redacted, capped and quoted as a code span, so it stays inert in CLAUDE.md.
+    /// </summary>
+    public static class RuleText
+    {
+        public const int MaxWords = 60;
+
+        public static string Compose(PatternFacts facts)
+        {
+            var parts = new List<string>();
+            var advice = RuleAdvice.For(facts.ErrorClass);
+            parts.Add(facts.Scope != null ? $"{SafeText.CodeSpan(facts.Scope, 40)}: {advice}" : advice);
+            if (facts.HotSpots.Count > 0)
+                parts.Add("Most often: " + string.Join(", ", facts.HotSpots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");
+            if (facts.Fix != null)
+                parts.Add($"The error says: {SafeText.CodeSpan(facts.Fix, 100)}.");
+            var text = string.Join(" ", parts);
+            return CapWords(text, MaxWords);
+        }
+
+        private static string CapWords(string text, int max)
+        {
+            var words = text.Split(' ');
+            if (words.Length <= max) return text;
+            var cut = string.Join(" ", words.Take(max));
+            // Never leave a code span open.
+            if (cut.Count(ch => ch == '`') % 2 == 1) cut += "`";
+            return cut + "…";
+        }
+    }
+}

@@ -118,7 +118,7 @@ namespace MadfLog.Engine.Insights
             foreach (var r in rules.Where(r => r.Status == RuleStatus.Active || r.Status == RuleStatus.Proposed))
             {
                 effects.TryGetValue(r.Id, out var e);
-                sb.Append($"<tr><td>R{r.Id}: {H(r.Text)}</td><td>{r.Status}</td><td><code>{H(SafeText.Redact(r.Evidence.Template))}</code></td><td class=\"n\">{(e != null ? e.RateBeforePer1000.ToString("0.00", Inv) : "–")}</td><td class=\"n\">{(e != null ? e.RateAfterPer1000.ToString("0.00", Inv) : "–")}</td><td>{(e != null ? e.Verdict + (e.RecommendRetirement ? " (retire?)" : "") : "not active")}</td></tr>");
+                sb.Append($"<tr><td>R{r.Id}: {H(r.Text)}</td><td>{r.Status}</td><td><code>{H(SafeText.Redact(r.Evidence.Template))}</code></td><td class=\"n\">{(e != null ? e.RateBeforePer1000.ToString("0.00", Inv) : "–")}</td><td class=\"n\">{(e != null ? e.RateAfterPer1000.ToString("0.00", Inv) : "–")}</td><td>{(e != null ? e.VerdictText + (e.RecommendRetirement ? " (retire?)" : "") : "not active")}</td></tr>");
             }
             if (!rules.Any(r => r.Status == RuleStatus.Active || r.Status == RuleStatus.Proposed)) sb.Append("<tr><td colspan=\"6\">No rules yet: run Invoke-MadfRevision.</td></tr>");
             sb.Append("</tbody></table></section>");

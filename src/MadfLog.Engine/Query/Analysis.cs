@@ -141,8 +141,8 @@ namespace MadfLog.Engine.Query
             }).OrderByDescending(a => a.Events).ToList();
         }
 
-        private const string StepKey = @"CASE WHEN e.event_type = 'tool_call' THEN 'tool' WHEN e.event_type = 'step' THEN 'step' ELSE 'event' END";
-        private const string StepName = @"CASE WHEN e.event_type = 'tool_call' THEN coalesce(json_extract(e.details, '$.tool'), 'unknown')
+        internal const string StepKey = @"CASE WHEN e.event_type = 'tool_call' THEN 'tool' WHEN e.event_type = 'step' THEN 'step' ELSE 'event' END";
+        internal const string StepName = @"CASE WHEN e.event_type = 'tool_call' THEN coalesce(json_extract(e.details, '$.tool'), 'unknown')
                                                WHEN e.event_type = 'step' THEN coalesce(json_extract(e.details, '$.step'), 'step')
                                                ELSE e.event_type END";
 

@@ -181,40 +181,100 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.DoesNotContain("ghp_abcdef", c.ExecuteScalar<string>("SELECT raw FROM quarantine"));
         }
 
+        /// <summary>
+        /// Planted effect: from the day rules 1 and 2 take effect, every error falls to 40 %; pattern 1 (ruled, Bash) falls
+        /// to 10 %, pattern 2 (ruled, Edit) only as much as every error, unruled patterns 4 and 5 as much as every error;
+        /// pattern 3's rule has too little data. Calls are random (seeded) draws, not planted counts.
+        /// </summary>
+        public static void PlantEffect(string db, DateTimeOffset activated, int callsPerDay = 400, int seed = 7)
+        {
+            using var c = MadfDatabase.Open(db);
+            c.Execute("INSERT INTO patterns(id, template, token_count, created) VALUES (1, 'a', 1, 0), (2, 'b', 1, 0), (3, 'c', 1, 0), (4, 'd', 1, 0), (5, 'e', 1, 0)");
+            var rnd = new Random(seed);
+            var rows = new List<EventRow>();
+            var k = 0;
+            // Per tool: which pattern its errors are, the base error chance per call, and the extra factor after the rule.
+            var tools = new (string tool, long pattern, double chance, double ruleFactor)[]
+            {
+                ("Bash", 1, 0.05, 0.25), ("Edit", 2, 0.05, 1), ("Grep", 3, 0.0005, 1), ("Read", 4, 0.05, 1), ("Write", 5, 0.05, 1),
+            };
+            for (var day = -21; day < 14; day++)
+                foreach (var (tool, pattern, chance, ruleFactor) in tools)
+                    for (var i = 0; i < callsPerDay; i++)
+                    {
+                        var at = activated.AddDays(day).AddSeconds(rnd.Next(86_400));
+                        var after = at >= activated;
+                        var p = chance * (after ? 0.4 * ruleFactor : 1);
+                        var error = rnd.NextDouble() < p;
+                        rows.Add(new EventRow
+                        {
+                            Timestamp = at.ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", SessionId = "s" + rnd.Next(50), Success = !error,
+                            PatternId = error ? pattern : (long?)null, Details = "{\"tool\":\"" + tool + "\"}", DedupKey = k++,
+                        });
+                    }
+            using var tx = c.BeginTransaction();
+            ImportStages.Write(c, tx, rows.OrderBy(r => r.Timestamp).ToList());
+            foreach (var p in new[] { 1, 2, 3 })
+                c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@p, 't', 'Active', 0, @a, '{}')", new { p, a = activated.ToUnixTimeMilliseconds() }, tx);
+            tx.Commit();
+        }
+
         [Fact]
-        public void EffectivenessSeparatesRealDropsFromNoiseAndThinData()
+        public void EffectivenessComparesWithTheErrorsThatHaveNoRule()
         {
             using var t = TestPaths.NewTemp();
             var activated = Now.AddDays(-14);
+            PlantEffect(t.Db, activated);
+            using var c = MadfDatabase.Open(t.Db);
+            var effects = RuleEffectiveness.Evaluate(c, Now).ToDictionary(e => e.PatternId);
+
+            // Pattern 1 fell to 10 % while every other error fell to 40 %: a real effect of about ×0.25.
+            Assert.Equal(EffectVerdict.Effective, effects[1].Verdict);
+            Assert.True(effects[1].HasControl);
+            Assert.Equal("tool:Bash", effects[1].Step);
+            Assert.InRange(effects[1].RelativeChange, 0.1, 0.5);
+            Assert.True(effects[1].RelativeChangeHigh < 1);
+            Assert.InRange(effects[1].RateBeforePer1000, 40, 60); // per 1,000 Bash calls, not per 1,000 events
+            // Pattern 2 fell by 60 % too, but only as much as every error: a before/after test alone would call it effective.
+            Assert.True(effects[2].RateAfterPer1000 < effects[2].RateBeforePer1000 * 0.6);
+            Assert.Equal(EffectVerdict.NoClearChange, effects[2].Verdict);
+            Assert.InRange(1.0, effects[2].RelativeChangeLow, effects[2].RelativeChangeHigh);
+            Assert.True(effects[2].RecommendRetirement);
+            Assert.Equal(EffectVerdict.TooEarly, effects[3].Verdict);
+            Assert.False(effects[3].RecommendRetirement);
+            Assert.InRange(effects[1].ControlRateAfterPer1000 / effects[1].ControlRateBeforePer1000, 0.3, 0.5);
+        }
+
+        [Fact]
+        public void WithoutUnruledErrorsTheRuleIsMeasuredAgainstItselfAndSaysSo()
+        {
+            using var t = TestPaths.NewTemp();
+            var activated = Now.AddDays(-14);
+            PlantEffect(t.Db, activated);
             using (var c = MadfDatabase.Open(t.Db))
-            {
-                c.Execute("INSERT INTO patterns(id, template, token_count, created) VALUES (1, 'a', 1, 0), (2, 'b', 1, 0), (3, 'c', 1, 0)");
-                var rows = new List<EventRow>();
-                var k = 0;
-                void Add(DateTimeOffset from, int events, Dictionary<long, int> hits)
-                {
-                    var n = 0;
-                    foreach (var kv in hits) for (var i = 0; i < kv.Value; i++) rows.Add(new EventRow { Timestamp = from.AddMinutes(n++).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", SessionId = "s" + (i % 4), Success = false, PatternId = kv.Key, DedupKey = k++ });
-                    while (n < events) rows.Add(new EventRow { Timestamp = from.AddMinutes(n++).ToUnixTimeMilliseconds(), EventType = "step", Category = "x", Success = true, DedupKey = k++ });
-                }
-                // Before: 2,000 events; pattern 1 = 100, pattern 2 = 40, pattern 3 = 2. After: 2,000 events; 1 drops to 20, 2 stays 40, 3 = 1.
-                Add(activated.AddDays(-10), 2000, new Dictionary<long, int> { [1] = 100, [2] = 40, [3] = 2 });
-                Add(activated.AddDays(1), 2000, new Dictionary<long, int> { [1] = 20, [2] = 40, [3] = 1 });
-                using var tx = c.BeginTransaction();
-                ImportStages.Write(c, tx, rows);
-                foreach (var p in new[] { 1, 2, 3 })
-                    c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@p, 't', 'Active', 0, @a, '{}')", new { p, a = activated.ToUnixTimeMilliseconds() }, tx);
-                tx.Commit();
-                var effects = RuleEffectiveness.Evaluate(c, Now).ToDictionary(e => e.PatternId);
-                Assert.Equal(EffectVerdict.Effective, effects[1].Verdict);
-                Assert.Equal(50.0, effects[1].RateBeforePer1000);
-                Assert.Equal(10.0, effects[1].RateAfterPer1000);
-                Assert.Equal(EffectVerdict.NoChange, effects[2].Verdict);
-                Assert.True(effects[2].RecommendRetirement);
-                Assert.Equal(EffectVerdict.TooLittleData, effects[3].Verdict);
-                Assert.False(effects[3].RecommendRetirement);
-                Assert.True(effects[1].RepeatedBefore > 0.9); // 100 hits over 4 sessions: all but 4 repeat
-            }
+                c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (4, 't', 'Active', 0, @a, '{}'), (5, 't', 'Active', 0, @a, '{}')", new { a = activated.ToUnixTimeMilliseconds() });
+            using var c2 = MadfDatabase.Open(t.Db);
+            var effects = RuleEffectiveness.Evaluate(c2, Now).ToDictionary(e => e.PatternId);
+            Assert.False(effects[2].HasControl);
+            Assert.StartsWith("none", effects[2].Control);
+            Assert.Equal(EffectVerdict.Effective, effects[2].Verdict); // its own 60 % drop, with nothing to compare it with
+        }
+
+        [Fact]
+        public void EffectiveFromMovesTheWindowsAndCannotBeInTheFuture()
+        {
+            using var t = TestPaths.NewTemp();
+            var activated = Now.AddDays(-14);
+            PlantEffect(t.Db, activated);
+            using var c = MadfDatabase.Open(t.Db);
+            // Recorded late (approved today), the effect cannot be seen; with the real date it can.
+            c.Execute("UPDATE rules SET activated = @a WHERE pattern_id = 1", new { a = Now.AddHours(-1).ToUnixTimeMilliseconds() });
+            Assert.Equal(EffectVerdict.TooEarly, RuleEffectiveness.Evaluate(c, Now).Single(e => e.PatternId == 1).Verdict);
+            var id = c.ExecuteScalar<long>("SELECT id FROM rules WHERE pattern_id = 1");
+            var rule = RuleStore.Approve(c, id, Now, activated);
+            Assert.Equal(activated.UtcDateTime, rule.Activated);
+            Assert.Equal(EffectVerdict.Effective, RuleEffectiveness.Evaluate(c, Now).Single(e => e.PatternId == 1).Verdict);
+            Assert.Equal("RuleEffectiveInFuture", Assert.Throws<MadfException>(() => RuleStore.Approve(c, id, Now, Now.AddDays(1))).ErrorId);
         }
 
         [Fact]

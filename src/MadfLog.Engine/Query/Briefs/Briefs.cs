@@ -117,9 +117,11 @@ namespace MadfLog.Engine.Query.Briefs
 
         public static string RuleEffectiveness(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items) =>
             new BriefBuilder(Briefs.RuleEffectivenessBudget)
-                .Line($"Active rules: {items.Count}; effective {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.Effective)}, no change {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.NoChange)}, worse {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.Worse)}, too little data {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.TooLittleData)}. Per rule (per 1k events before→after, p):")
-                .Items(items, e => $"R{e.RuleId} {e.Verdict}{(e.RecommendRetirement ? " retire?" : "")}: {e.RateBeforePer1000.ToString("0.##", Inv)}→{e.RateAfterPer1000.ToString("0.##", Inv)} (p {e.PValue.ToString("0.###", Inv)}) {Safe(e.Rule)}", "rules", maxLineChars: 150)
+                .Line($"Active rules: {items.Count}; effective {Count(items, Rules.EffectVerdict.Effective)}, no clear change {Count(items, Rules.EffectVerdict.NoClearChange)}, worse {Count(items, Rules.EffectVerdict.Worse)}, too early {Count(items, Rules.EffectVerdict.TooEarly)}. Per rule: per 1k calls before→after; vs control = change relative to unruled errors [95% CI]:")
+                .Items(items, e => $"R{e.RuleId} {e.VerdictText}{(e.RecommendRetirement ? " retire?" : "")}: {e.RateBeforePer1000.ToString("0.##", Inv)}→{e.RateAfterPer1000.ToString("0.##", Inv)} {e.Step}; {(e.HasControl ? "vs control" : "no control")} ×{e.RelativeChange.ToString("0.##", Inv)} [{e.RelativeChangeLow.ToString("0.##", Inv)}-{e.RelativeChangeHigh.ToString("0.##", Inv)}] {Safe(e.Rule)}", "rules", maxLineChars: 170)
                 .Build();
+
+        private static int Count(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items, Rules.EffectVerdict v) => System.Linq.Enumerable.Count(items, e => e.Verdict == v);
 
         public static string Storage(Lifecycle.StorageReport s) =>
             new BriefBuilder(Briefs.StorageBudget)

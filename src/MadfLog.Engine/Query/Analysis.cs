@@ -175,29 +175,33 @@ namespace MadfLog.Engine.Query
                               coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
                        FROM events e WHERE e.workflow_id IS NOT NULL{where} GROUP BY 1 HAVING count(e.duration_ms) > 0", p).ToList();
             }
+            Dictionary<string, List<(int, long)>>? workflowHist = hist != null ? Histograms(c, "workflow") : null;
+            Dictionary<string, List<long>>? workflowDurations = null;
             if (hist == null)
             {
                 var dp = new DynamicParameters();
                 durations = Durations(c, $"SELECT {StepKey} || ':' || {StepName}, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(dp)} ORDER BY 1", dp);
+                var wp = new DynamicParameters();
+                workflowDurations = Durations(c, $"SELECT e.workflow_id, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL AND e.workflow_id IS NOT NULL{f.Where(wp)}", wp);
             }
             var grand = rows.Sum(r => r.total);
             // A step's durations as (value, count) pairs: exact from the events, or bucketed from the histogram.
-            List<(double value, long n)> Distribution(string key) => hist != null
-                ? (hist.TryGetValue(key, out var h) ? h.Select(x => (RollupStage.BucketValue(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
-                : (durations!.TryGetValue(key, out var d) ? d.Select(ms => ((double)ms, 1L)).ToList() : new List<(double, long)>());
-            var items = rows.Select(r =>
+            static List<(double value, long n)> Distribution(Dictionary<string, List<(int, long)>>? histograms, Dictionary<string, List<long>>? exact, string key) => histograms != null
+                ? (histograms.TryGetValue(key, out var h) ? h.Select(x => (RollupStage.BucketValue(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
+                : (exact!.TryGetValue(key, out var d) ? d.Select(ms => ((double)ms, 1L)).ToList() : new List<(double, long)>());
+            Bottleneck Row(string kind, string name, long n, long total, long wasted, List<(double value, long n)> dist)
             {
-                var dist = Distribution(r.kind + ":" + r.name);
                 var median = Quantile(dist, 0.5);
                 return new Bottleneck
                 {
-                    Kind = r.kind, Name = r.name, Count = r.n, TotalMs = r.total, ShareOfTime = grand > 0 ? Math.Round((double)r.total / grand, 4) : 0,
-                    P95Ms = Quantile(dist, 0.95), MedianMs = median, TimeWastedMs = r.wasted,
+                    Kind = kind, Name = name, Count = n, TotalMs = total, ShareOfTime = grand > 0 ? Math.Round((double)total / grand, 4) : 0,
+                    P95Ms = Quantile(dist, 0.95), MedianMs = median, TimeWastedMs = wasted,
                     Outliers = median > 0 ? dist.Where(x => x.value > 3 * median).Sum(x => x.n) : 0,
                 };
-            }).ToList();
+            }
+            var items = rows.Select(r => Row(r.kind, r.name, r.n, r.total, r.wasted, Distribution(hist, durations, r.kind + ":" + r.name))).ToList();
             if (workflows.Count > 1)
-                items.AddRange(workflows.Select(w => new Bottleneck { Kind = "workflow", Name = w.name ?? "", Count = w.n, TotalMs = w.total, ShareOfTime = grand > 0 ? Math.Round((double)w.total / grand, 4) : 0, TimeWastedMs = w.wasted }));
+                items.AddRange(workflows.Select(w => Row("workflow", w.name ?? "", w.n, w.total, w.wasted, Distribution(workflowHist, workflowDurations, w.name ?? ""))));
             return items.OrderByDescending(b => b.TotalMs).ThenBy(b => b.Kind + b.Name, StringComparer.Ordinal).Take(top).ToList();
         }
 

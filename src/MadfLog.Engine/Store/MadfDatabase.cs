@@ -111,6 +111,8 @@ namespace MadfLog.Engine.Store
                 throw new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
                     $"The MadfLog database '{path}' needs an upgrade from schema {version} to {Schema.CurrentVersion} but is read-only.", path);
 
+            // Migrations that rebuild summaries bucket durations exactly as the import does.
+            connection.CreateFunction("madf_duration_bucket", (long ms) => Query.RollupStage.Bucket(ms), isDeterministic: true);
             using var tx = connection.BeginTransaction();
             connection.Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)", transaction: tx);
             foreach (var migration in Schema.MigrationsAfter(version))

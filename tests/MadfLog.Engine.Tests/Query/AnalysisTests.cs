@@ -186,5 +186,44 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.Equal(0, b.Single(x => x.Name == "Read").Outliers);
             }
         }
+
+        [Fact]
+        public void WorkflowRowsHaveTheirOwnMedianAndP95()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            // Workflow a: 1..100 ms (median 50, p95 95); workflow b: 1,000..20,000 ms in steps of 1,000 (median 10,000, p95 19,000).
+            var rows = Enumerable.Range(1, 100).Select(i => new EventRow { Timestamp = 1_760_000_000_000 + i, EventType = "tool_call", Category = "tool", Success = true, DurationMs = i, WorkflowId = "a", DedupKey = i, Details = "{\"tool\":\"Bash\"}" })
+                .Concat(Enumerable.Range(1, 20).Select(i => new EventRow { Timestamp = 1_760_000_100_000 + i, EventType = "step", Category = "workflow", Success = true, DurationMs = i * 1000, WorkflowId = "b", DedupKey = 1000 + i, Details = "{\"step\":\"review\"}" }))
+                .ToList();
+            using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
+            foreach (var filter in new[] { new QueryFilter(), new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) } })
+            {
+                var b = Analysis.Bottlenecks(c, filter).Where(x => x.Kind == "workflow").ToDictionary(x => x.Name);
+                // Exact from the events, or within one histogram bucket (2^(1/8), 9 %) from the summaries.
+                Assert.InRange(b["a"].MedianMs, 50, 50 * 1.091);
+                Assert.InRange(b["a"].P95Ms, 95, 95 * 1.091);
+                Assert.InRange(b["b"].MedianMs, 10_000, 10_000 * 1.091);
+                Assert.InRange(b["b"].P95Ms, 19_000, 19_000 * 1.091);
+            }
+        }
+
+        [Fact]
+        public void UpgradingFillsWorkflowDurationsFromTheStoredEvents()
+        {
+            using var t = TestPaths.NewTemp();
+            var rows = Enumerable.Range(1, 20).Select(i => new EventRow { Timestamp = 1_760_000_000_000 + i, EventType = "step", Category = "workflow", Success = true, DurationMs = i * 100, WorkflowId = i % 2 == 0 ? "a" : "b", DedupKey = i, Details = "{\"step\":\"review\"}" }).ToList();
+            List<(string, int, long)> Hist(SqliteConnection c) => c.Query<(string, int, long)>("SELECT key, bucket, n FROM duration_hist WHERE scope = 'workflow' ORDER BY 1, 2").ToList();
+            List<(string, int, long)> imported;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
+                imported = Hist(c);
+                Assert.Equal(20, imported.Sum(h => h.Item3));
+                // A version-9 store: no workflow histograms yet.
+                c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10");
+            }
+            using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(imported, Hist(c));
+        }
     }
 }

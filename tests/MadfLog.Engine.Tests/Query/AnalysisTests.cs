@@ -159,6 +159,26 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(2, h.Count);
             Assert.Equal("Which database? (2×)", Assert.Single(h.Topics));
         }
+
+        [Fact]
+        public void HumanInteractionsLoggedWithKindAndQuestionGetTopics()
+        {
+            using var t = TestPaths.NewTemp();
+            EventRow H(int i, string details) => new EventRow { Timestamp = 1_760_000_000_000 + i, EventType = "human_interaction", Category = "human", StoryId = "1.1", AgentName = "dev", Success = true, DedupKey = 500 + i, Details = details };
+            var rows = new List<EventRow>
+            {
+                H(0, "{\"kind\":\"clarification\",\"question\":\"Which database should the tests use?\"}"),
+                H(1, "{\"kind\":\"clarification\",\"question\":\"Which database should the tests use?\"}"),
+                H(2, "{\"kind\":\"approval\"}"),
+            };
+            using var c = Seed(t, rows);
+            foreach (var filter in new[] { new QueryFilter(), new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) } })
+            {
+                var h = Analysis.HumanInteractions(c, filter).Single();
+                Assert.Equal(3, h.Count);
+                Assert.Equal(new[] { "Which database should the tests use? (2×)", "approval" }, h.Topics);
+            }
+        }
     }
 }
 

@@ -297,14 +297,15 @@ namespace MadfLog.Engine.Query
 
         public static List<TrendPoint> Trend(SqliteConnection c, QueryFilter f)
         {
-            var points = Stories(c, f).Select(s => new TrendPoint
+            var stories = Stories(c, f);
+            var points = stories.Select(s => new TrendPoint
             {
                 Kind = "Story", Period = s.Story, Events = s.Events, ErrorRate = s.ErrorRate, RepeatedErrorRate = s.RepeatedErrorRate,
                 TokensPerEvent = s.TokensPerEvent, HumanInteractions = s.HumanInteractions,
             }).ToList();
             foreach (var w in Weeks(c, f))
                 points.Add(w);
-            var forecast = Forecast(points.Where(x => x.Kind == "Story").Select(x => x.ErrorRate).ToList());
+            var forecast = StoryForecast.Next(stories.Select(s => (s.Events, s.Errors)).ToList());
             if (forecast != null) points.Add(forecast);
             return points;
         }
@@ -346,41 +347,6 @@ namespace MadfLog.Engine.Query
                 };
             }).ToList();
         }
-
-        /// <summary>
-        /// Next story's error rate by a least-squares line over the stories so far, with a 95% prediction interval
-        /// (t ≈ 2 for the few points there are); with two stories, the last change repeated, ± that change.
-        /// </summary>
-        public static TrendPoint? Forecast(IReadOnlyList<double> rates)
-        {
-            var n = rates.Count;
-            if (n < 2) return null;
-            double next, half;
-            if (n == 2)
-            {
-                var step = rates[1] - rates[0];
-                next = rates[1] + step;
-                half = Math.Abs(step);
-            }
-            else
-            {
-                var xs = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
-                double mx = xs.Average(), my = rates.Average();
-                var sxx = xs.Sum(x => (x - mx) * (x - mx));
-                var slope = xs.Zip(rates, (x, y) => (x - mx) * (y - my)).Sum() / sxx;
-                var intercept = my - slope * mx;
-                next = intercept + slope * n;
-                var residual = Math.Sqrt(xs.Zip(rates, (x, y) => Math.Pow(y - (intercept + slope * x), 2)).Sum() / Math.Max(1, n - 2));
-                half = 2 * residual * Math.Sqrt(1 + 1.0 / n + Math.Pow(n - mx, 2) / sxx);
-            }
-            return new TrendPoint
-            {
-                Kind = "Forecast", Period = "next story", ErrorRate = Math.Round(Clamp(next), 4),
-                ErrorRateLow = Math.Round(Clamp(next - half), 4), ErrorRateHigh = Math.Round(Clamp(next + half), 4),
-            };
-        }
-
-        private static double Clamp(double v) => Math.Max(0, Math.Min(1, v));
 
         public static List<HumanInteractionSummary> HumanInteractions(SqliteConnection c, QueryFilter f, int top = int.MaxValue)
         {

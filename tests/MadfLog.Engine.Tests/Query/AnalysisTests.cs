@@ -5,6 +5,7 @@ using Dapper;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Query;
+using MadfLog.Engine.Query.Briefs;
 using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -102,12 +103,18 @@ namespace MadfLog.Engine.Tests.Query
         public void TrendOrdersStoriesAsVersionsAndForecastsWithARange()
         {
             Assert.Equal(new[] { "1.2", "1.10", "2.1" }, new[] { "2.1", "1.10", "1.2" }.OrderBy(s => s, StoryOrder.Instance));
-            var f = Analysis.Forecast(new[] { 0.30, 0.20, 0.10 })!;
-            Assert.Equal(0.0, f.ErrorRate, 6);              // a perfect line continues to 0
-            Assert.Equal(0.0, f.ErrorRateHigh!.Value, 6);   // and has no residual uncertainty
-            var noisy = Analysis.Forecast(new[] { 0.30, 0.25, 0.28, 0.20 })!;
-            Assert.True(noisy.ErrorRateLow < noisy.ErrorRate && noisy.ErrorRate < noisy.ErrorRateHigh);
-            Assert.Null(Analysis.Forecast(new[] { 0.3 }));
+            // A falling rate is forecast to keep falling, but never below 0 (a straight line would say 0 % here).
+            var f = StoryForecast.Next(new (long, long)[] { (1000, 300), (1000, 200), (1000, 100) })!;
+            Assert.InRange(f.ErrorRate, 0.01, 0.1);
+            Assert.True(f.ErrorRateLow > 0 && f.ErrorRateLow < f.ErrorRate && f.ErrorRate < f.ErrorRateHigh && f.ErrorRateHigh < 1);
+            Assert.Equal(0, f.BacktestStories);
+            Assert.Null(f.BacktestError);
+            // Below three stories: no number.
+            Assert.Null(StoryForecast.Next(new (long, long)[] { (100, 30), (100, 20) }));
+            // A story with few events counts for little: the small noisy third story hardly moves the forecast.
+            var steady = StoryForecast.Next(new (long, long)[] { (5000, 500), (5000, 500), (10, 9), (5000, 500) })!;
+            Assert.InRange(steady.ErrorRate, 0.09, 0.11);
+            Assert.Equal(1, steady.BacktestStories);
 
             using var t = TestPaths.NewTemp();
             using var c = Seed(t, TwoStories());
@@ -115,7 +122,8 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(new[] { "1.1", "1.2" }, trend.Where(p => p.Kind == "Story").Select(p => p.Period));
             Assert.Equal(0.4, trend.First(p => p.Period == "1.1").ErrorRate);
             Assert.Single(trend.Where(p => p.Kind == "Week"));
-            Assert.Single(trend.Where(p => p.Kind == "Forecast"));
+            Assert.Empty(trend.Where(p => p.Kind == "Forecast")); // two stories: not enough for a forecast
+            Assert.Contains("not enough stories", Briefs.Trend(trend));
         }
 
         [Fact]
@@ -244,6 +252,42 @@ namespace MadfLog.Engine.Tests.Query
                 c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10");
             }
             using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(imported, Hist(c));
+        }
+    }
+}
+
+namespace MadfLog.Engine.Tests.Query
+{
+    public class ForecastBacktestTests
+    {
+        /// <summary>
+        /// Stories whose true error rate falls by a fixed factor per story, drawn binomially (seeded): the logit line
+        /// should forecast better than "same as the last story", and the interval should cover most held-out stories.
+        /// </summary>
+        [Fact]
+        public void OnATrendTheForecastBeatsTheNaiveOneAndItsIntervalCovers()
+        {
+            var rnd = new System.Random(11);
+            var stories = new List<(long, long)>();
+            for (var i = 0; i < 12; i++)
+            {
+                var p = 0.2 * System.Math.Pow(0.85, i);
+                var n = 400 + rnd.Next(400);
+                var errors = 0L;
+                for (var j = 0; j < n; j++) if (rnd.NextDouble() < p) errors++;
+                stories.Add((n, errors));
+            }
+            var f = StoryForecast.Next(stories)!;
+            Assert.Equal(9, f.BacktestStories);
+            Assert.True(f.BacktestError < f.NaiveBacktestError, $"model {f.BacktestError} vs naive {f.NaiveBacktestError}");
+            var covered = 0;
+            for (var k = StoryForecast.MinStories; k < stories.Count; k++)
+            {
+                var g = StoryForecast.Next(stories.Take(k).ToList())!;
+                var actual = (double)stories[k].Item2 / stories[k].Item1;
+                if (g.ErrorRateLow <= actual && actual <= g.ErrorRateHigh) covered++;
+            }
+            Assert.True(covered >= 8, $"{covered} of 9 held-out stories inside the 95% interval");
         }
     }
 }

@@ -59,6 +59,10 @@ namespace MadfLog.Engine.Rules
         /// <summary>Every rule created during this ISO week (by this run or an earlier one): what the report lists.</summary>
         public List<Rule> RulesThisWeek { get; } = new List<Rule>();
         public int ActiveRules { get; set; }
+        /// <summary>Proposals not made because an existing rule or a hand-written CLAUDE.md line already says it.</summary>
+        public List<RuleCoverage> AlreadyCovered { get; } = new List<RuleCoverage>();
+        /// <summary>Active rules whose pattern keeps occurring; they head the CLAUDE.md block.</summary>
+        public List<RuleNotFollowed> NotFollowed { get; } = new List<RuleNotFollowed>();
         public List<RuleEffect> Effectiveness { get; } = new List<RuleEffect>();
         public int RulesToRetire => Effectiveness.Count(e => e.RecommendRetirement);
         public StorageReport? Storage { get; set; }
@@ -124,6 +128,7 @@ namespace MadfLog.Engine.Rules
             result.TopPatterns.AddRange(shares.Take(10));
 
             var threshold = _o.Threshold ?? _config.RuleThreshold;
+            var handWritten = RuleOverlap.HandWrittenLines(_o.ClaudeMdPath ?? _config.ClaudeMdPath);
             foreach (var p in shares.Where(s => s.Share >= threshold))
             {
                 var evidence = new RuleEvidence
@@ -132,6 +137,9 @@ namespace MadfLog.Engine.Rules
                     WindowStart = result.WindowStart, WindowEnd = result.WindowEnd, Template = SafeText.Redact(p.Template) ?? "", ErrorClass = p.ErrorClass,
                 };
                 if (c.ExecuteScalar<long>("SELECT count(*) FROM rules WHERE pattern_id = @PatternId", p) > 0) continue;
+                var cover = RuleOverlap.Cover(p.PatternId, RuleAdvice.For(p.ErrorClass), evidence.Template,
+                    RuleStore.List(c).Where(r => r.Status != RuleStatus.Retired), handWritten);
+                if (cover != null) { result.AlreadyCovered.Add(cover); continue; }
                 if (!_o.ShouldProcess($"pattern {p.PatternId}", $"{(_o.AutoApprove ? "Activate" : "Propose")} rule '{RuleAdvice.For(p.ErrorClass)}' ({p.Share:P1} of errors)")) continue;
                 using var tx = c.BeginTransaction();
                 var rule = RuleStore.Propose(c, p.PatternId, RuleAdvice.For(p.ErrorClass), evidence, _o.AutoApprove, _o.Now, tx);
@@ -147,6 +155,7 @@ namespace MadfLog.Engine.Rules
                 tx.Commit();
             }
 
+            result.NotFollowed.AddRange(RuleOverlap.NotFollowed(c));
             result.ClaudeMdPath = _o.ClaudeMdPath ?? _config.ClaudeMdPath;
             if (result.ClaudeMdPath != null && _o.ShouldProcess(result.ClaudeMdPath, "Update the MadfLog rules block"))
                 result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c));
@@ -229,6 +238,20 @@ namespace MadfLog.Engine.Rules
             foreach (var rule in r.RulesThisWeek)
                 sb.AppendLine($"- {rule.Status} R{rule.Id}{(rule.NeedsReview ? " (review with Approve-MadfRule / Deny-MadfRule)" : "")}: {rule.MarkdownLine.Substring(2)}");
             if (r.RulesThisWeek.Count == 0) sb.AppendLine("No new rules this week.");
+            if (r.AlreadyCovered.Count > 0)
+            {
+                sb.AppendLine();
+                sb.AppendLine(string.Format(inv, "Not proposed, already covered (word overlap ≥ {0:0.##}):", RuleOverlap.DuplicateThreshold));
+                foreach (var d in r.AlreadyCovered)
+                    sb.AppendLine(string.Format(inv, "- P{0}: covered by {1} ({2:0.00}): {3}", d.PatternId, d.CoveredBy, d.Similarity, SafeText.CodeSpan(d.CoveringText, 120)));
+            }
+            if (r.NotFollowed.Count > 0)
+            {
+                sb.AppendLine();
+                sb.AppendLine("Not followed (moved to the top of the CLAUDE.md block):");
+                foreach (var n in r.NotFollowed)
+                    sb.AppendLine(string.Format(inv, "- R{0}: pattern P{1} seen {2}× in {3} sessions since {4:yyyy-MM-dd}.", n.RuleId, n.PatternId, n.Occurrences, n.Sessions, n.Since));
+            }
             sb.AppendLine();
             sb.AppendLine("## Effectiveness of active rules");
             sb.AppendLine();

@@ -108,8 +108,22 @@ namespace MadfLog.Engine.Rules
             return Get(c, id);
         }
 
-        /// <summary>The CLAUDE.md block's lines: active rules, oldest first.</summary>
-        public static string[] ActiveLines(SqliteConnection c) => List(c, RuleStatus.Active).Select(r => r.MarkdownLine).ToArray();
+        /// <summary>
+        /// The CLAUDE.md block's lines: first the rules that are not followed (their pattern keeps occurring), each with
+        /// its count since it took effect, most occurrences first; then the other active rules, oldest first.
+        /// </summary>
+        public static string[] ActiveLines(SqliteConnection c)
+        {
+            var notFollowed = RuleOverlap.NotFollowed(c).ToDictionary(n => n.RuleId);
+            return List(c, RuleStatus.Active)
+                .OrderBy(r => notFollowed.ContainsKey(r.Id) ? 0 : 1)
+                .ThenByDescending(r => notFollowed.TryGetValue(r.Id, out var n) ? n.Occurrences : 0)
+                .ThenBy(r => r.Id)
+                .Select(r => notFollowed.TryGetValue(r.Id, out var n)
+                    ? $"- **Not followed: seen {n.Occurrences}× in {n.Sessions} sessions since {n.Since:yyyy-MM-dd}.** " + r.MarkdownLine.Substring(2)
+                    : r.MarkdownLine)
+                .ToArray();
+        }
 
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
     }

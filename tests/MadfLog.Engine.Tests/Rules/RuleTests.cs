@@ -17,6 +17,13 @@ namespace MadfLog.Engine.Tests.Rules
     {
         private static readonly DateTimeOffset Now = new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero);
 
+        // Distinct errors, so their rules are not duplicates of each other.
+        private static readonly Dictionary<long, string> Templates = new Dictionary<long, string>
+        {
+            [1] = "File does not exist: <*>", [2] = "Permission denied while writing <*>", [3] = "Command timed out after <*> seconds",
+            [5] = "Module <*> has no attribute <*>", [7] = "Connection refused by host <*>",
+        };
+
         /// <summary>Stores patterns and events directly: `errors` maps pattern id → occurrences in the last 7 days.</summary>
         private static void Seed(string db, int okEvents, Dictionary<long, int> errors, DateTimeOffset? around = null, string cls = "FileNotFound")
         {
@@ -25,7 +32,7 @@ namespace MadfLog.Engine.Tests.Rules
             using var tx = c.BeginTransaction();
             foreach (var p in errors.Keys)
                 c.Execute("INSERT OR IGNORE INTO patterns(id, template, token_count, error_class, created) VALUES (@p, @t, 4, @cls, 0)",
-                    new { p, t = $"Error {p}: File does not exist: <*>", cls }, tx);
+                    new { p, t = Templates.TryGetValue(p, out var template) ? template : $"Error {p}: File does not exist: <*>", cls }, tx);
             var rows = new List<EventRow>();
             var n = 0;
             foreach (var (p, count) in errors.Select(kv => (kv.Key, kv.Value)))
@@ -91,8 +98,64 @@ namespace MadfLog.Engine.Tests.Rules
             var lines = ClaudeMdBlock.Read(t.File("CLAUDE.md"));
             var line = Assert.Single(lines);
             Assert.Contains("Check that the path exists", line);
-            Assert.Contains("`Error 1: File does not exist: <*>`", line);
+            Assert.Contains("`File does not exist: <*>`", line);
             Assert.Empty(new Revision(Options(t)).Run().RulesProposed); // the denied pattern is not proposed again
+        }
+
+        [Fact]
+        public void AProposalThatAHandWrittenLineOrAnotherRuleAlreadySaysIsNotProposed()
+        {
+            using var t = TestPaths.NewTemp();
+            // A hand-written line already says what the FileNotFound rule would (pattern 1), in other words.
+            File.WriteAllText(t.File("CLAUDE.md"), "# Project\n\nUse tabs.\n- Always check that a path exists (with Glob or ls) before reading or editing it.\n");
+            // Pattern 1 (FileNotFound) is covered by that line; pattern 2 (Permission) is not.
+            Seed(t.Db, 100, new Dictionary<long, int> { [1] = 30, [2] = 30 }, cls: "FileNotFound");
+            using (var c = MadfDatabase.Open(t.Db))
+                c.Execute("UPDATE patterns SET error_class = 'Permission' WHERE id = 2");
+            var r = new Revision(Options(t)).Run();
+            var covered = Assert.Single(r.AlreadyCovered);
+            Assert.Equal(1, covered.PatternId);
+            Assert.Equal("CLAUDE.md line 4", covered.CoveredBy);
+            Assert.True(covered.Similarity >= RuleOverlap.DuplicateThreshold);
+            Assert.Equal(2, Assert.Single(r.RulesProposed).PatternId);
+            Assert.Contains("covered by CLAUDE.md line 4", File.ReadAllText(r.ReportPath!));
+
+            // The same instruction for the same error under another pattern id repeats rule R1; another error does not.
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                var rules = RuleStore.List(c);
+                var same = RuleOverlap.Cover(8, RuleAdvice.For("Permission"), "Permission denied while writing <*>", rules, Array.Empty<(int, string)>());
+                Assert.NotNull(same);
+                Assert.StartsWith($"R{r.RulesProposed[0].Id} ", same!.CoveredBy);
+                Assert.Null(RuleOverlap.Cover(9, RuleAdvice.For("Permission"), "Connection refused by host <*>", rules, Array.Empty<(int, string)>()));
+            }
+            Assert.Equal(0, RuleOverlap.Similarity(RuleOverlap.Words("Use tabs."), RuleOverlap.Words("Use tabs for indentation in every file")));
+        }
+
+        [Fact]
+        public void ARuleWhosePatternKeepsRecurringIsMovedToTheTopWithItsCount()
+        {
+            using var t = TestPaths.NewTemp();
+            Seed(t.Db, 100, new Dictionary<long, int> { [1] = 20, [2] = 20 });
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                // Pattern 2's rule (R1) took effect before its 20 errors; pattern 1's rule only after all of its errors.
+                var since = Now.AddDays(-5).ToUnixTimeMilliseconds();
+                c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (2, 'Older rule.', 'Active', 0, @since, '{}'), (1, 'Newer rule.', 'Active', 0, @late, '{}')",
+                    new { since, late = Now.AddDays(-1).ToUnixTimeMilliseconds() });
+            }
+            var r = new Revision(Options(t)).Run();
+            var nf = Assert.Single(r.NotFollowed); // pattern 1's errors all came before its rule
+            Assert.Equal(2, nf.PatternId);
+            Assert.Equal(20, nf.Occurrences);
+            Assert.Equal(3, nf.Sessions);
+            Assert.Empty(r.RulesProposed); // no second rule for a pattern that has one
+            var lines = ClaudeMdBlock.Read(t.File("CLAUDE.md"));
+            Assert.Equal(2, lines.Length);
+            Assert.StartsWith("- **Not followed: seen 20× in 3 sessions since", lines[0]);
+            Assert.Contains("Older rule.", lines[0]);
+            Assert.Contains("Newer rule.", lines[1]);
+            Assert.Contains("R1: pattern P2 seen 20× in 3 sessions", File.ReadAllText(r.ReportPath!));
         }
 
         [Fact]

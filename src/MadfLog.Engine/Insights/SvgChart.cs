@@ -96,10 +96,15 @@ namespace MadfLog.Engine.Insights
             if (values.Count == 0) return (0, 1);
             double lo = values.Min(), hi = Math.Max(values.Max(), 0);
             if (lo <= 0 || lo <= hi / 2) return (0, NiceMax(hi));
+            // Four round steps from a multiple of the step below the minimum to at or above the maximum.
             var step = NiceMax((hi - lo) / 4);
-            var start = Math.Floor(lo / step) * step;
-            var span = NiceMax(hi - start);
-            return (start, start + span);
+            for (var i = 0; i < 8; i++)
+            {
+                var start = Math.Floor(lo / step) * step;
+                if (start + 4 * step >= hi) return (Math.Round(start, 10), Math.Round(start + 4 * step, 10));
+                step = NiceMax(step * 1.01);
+            }
+            return (0, NiceMax(hi));
         }
 
         private static void Axes(StringBuilder sb, int left, int top, int plotW, int plotH, double min, double max, string yUnit, string xTitle)

@@ -103,7 +103,7 @@ namespace MadfLog.Engine.Rules
                     RuleId = rule.Id, PatternId = rule.PatternId, Rule = rule.Text, Activated = rule.Activated.Value,
                     WindowStart = Time(beforeStart), WindowEnd = now.UtcDateTime,
                 };
-                var step = StepOf(c, rule.PatternId, beforeStart, nowMs + 1);
+                var step = StepOf(c, rule.PatternId);
                 e.Step = step == null ? "all events" : step.Value.kind + ":" + step.Value.name;
                 (e.HitsBefore, e.RepeatedBefore) = Hits(c, rule.PatternId, beforeStart, activated);
                 (e.HitsAfter, e.RepeatedAfter) = Hits(c, rule.PatternId, activated, nowMs + 1);
@@ -150,14 +150,13 @@ namespace MadfLog.Engine.Rules
             e.PValue = Math.Round(2 * (1 - Stats.NormalCdf(Math.Abs(log) / se)), 4);
         }
 
-        /// <summary>The tool or step most of the pattern's errors happened in, or null when they have none.</summary>
-        private static (string kind, string name)? StepOf(SqliteConnection c, long patternId, long from, long to)
+        /// <summary>The tool or step most of the pattern's errors happened in (from the import-time summaries), or null when they have none.</summary>
+        private static (string kind, string name)? StepOf(SqliteConnection c, long patternId)
         {
-            var row = c.QueryFirstOrDefault<(string? kind, string? name)>(
-                $@"SELECT {Query.Analysis.StepKey}, {Query.Analysis.StepName} FROM events e
-                   WHERE e.pattern_id = @patternId AND {Query.Analysis.IsError} AND {EventStorage.Window("e", "@from", "@to")}
-                   GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2 LIMIT 1", new { patternId, from, to });
-            return row.kind == null || row.kind == "event" ? null : (row.kind, row.name ?? "");
+            var row = c.QueryFirstOrDefault<(string? type, string? step)>(
+                @"SELECT event_type, step FROM event_rollup WHERE pattern_id = @patternId AND outcome = 0 AND category <> 'cascade'
+                  GROUP BY event_type, step ORDER BY sum(events) DESC, event_type, step LIMIT 1", new { patternId });
+            return row.type == "tool_call" ? ("tool", row.step ?? "unknown") : row.type == "step" ? ("step", row.step ?? "step") : ((string, string)?)null;
         }
 
         private static long Calls(SqliteConnection c, (string kind, string name)? step, long from, long to) =>

@@ -40,7 +40,7 @@ namespace MadfLog.Engine.Insights
             var effects = RuleEffectiveness.Evaluate(c, now).ToDictionary(e => e.RuleId);
             var tokens = c.ExecuteScalar<long?>("SELECT sum(e.tokens_used) FROM events e WHERE 1=1" + f.Where(new DynamicParameters()), Params(f)) ?? 0;
             var weeklyByPattern = WeeklyCounts(c, f, patterns.Where(p => p.PatternId.HasValue).Select(p => p.PatternId!.Value).ToList());
-            var notFollowed = RuleOverlap.NotFollowed(c).ToDictionary(n => n.RuleId);
+            var notFollowed = RuleOverlap.NotFollowed(c, now).ToDictionary(n => n.RuleId);
             var costs = Cost.ByModel(c, f, config.ModelPrices);
             var sessions = Analysis.Sessions(c, f);
             var toolFailures = Analysis.ToolFailures(c, f);

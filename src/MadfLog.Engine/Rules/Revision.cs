@@ -155,10 +155,10 @@ namespace MadfLog.Engine.Rules
                 tx.Commit();
             }
 
-            result.NotFollowed.AddRange(RuleOverlap.NotFollowed(c));
+            result.NotFollowed.AddRange(RuleOverlap.NotFollowed(c, _o.Now));
             result.ClaudeMdPath = _o.ClaudeMdPath ?? _config.ClaudeMdPath;
             if (result.ClaudeMdPath != null && _o.ShouldProcess(result.ClaudeMdPath, "Update the MadfLog rules block"))
-                result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c));
+                result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c, _o.Now));
             result.ActiveRules = RuleStore.List(c, RuleStatus.Active).Count;
             var weekStart = until.UtcDateTime.Date.AddDays(-(((int)until.UtcDateTime.DayOfWeek + 6) % 7));
             result.RulesThisWeek.AddRange(RuleStore.List(c).Where(r => r.Created >= weekStart && r.Created < weekStart.AddDays(7)));

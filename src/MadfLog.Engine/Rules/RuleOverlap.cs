@@ -45,7 +45,7 @@ namespace MadfLog.Engine.Rules
         public const double DuplicateThreshold = 0.8;
         /// <summary>Texts with fewer normalised words than this are too short to say they cover anything.</summary>
         public const int MinWords = 3;
-        /// <summary>A rule is "not followed" when its pattern occurred this often, in this many sessions, since it took effect.</summary>
+        /// <summary>A rule is "not followed" when its pattern occurred this often, in this many sessions, since it took effect (and it is not Effective).</summary>
         public const int NotFollowedOccurrences = 3, NotFollowedSessions = 2;
 
         public static HashSet<string> Words(string? text)
@@ -119,8 +119,11 @@ namespace MadfLog.Engine.Rules
             return best;
         }
 
-        /// <summary>Active rules whose pattern occurred at least 3 times in at least 2 sessions since the rule took effect, most occurrences first.</summary>
-        public static List<RuleNotFollowed> NotFollowed(SqliteConnection c, SqliteTransaction? tx = null)
+        /// <summary>
+        /// Active rules that are broken: their pattern occurred at least 3 times, in at least 2 sessions, since the rule
+        /// took effect, and the rule has not measurably reduced it (its verdict is not Effective). Most occurrences first.
+        /// </summary>
+        public static List<RuleNotFollowed> NotFollowed(SqliteConnection c, DateTimeOffset now)
         {
             var list = new List<RuleNotFollowed>();
             foreach (var r in RuleStore.List(c, RuleStatus.Active))
@@ -128,9 +131,15 @@ namespace MadfLog.Engine.Rules
                 var since = new DateTimeOffset(r.Activated!.Value, TimeSpan.Zero).ToUnixTimeMilliseconds();
                 var (n, sessions) = c.QueryFirst<(long, long)>(
                     $"SELECT count(*), count(DISTINCT e.session_id) FROM events e WHERE e.pattern_id = @p AND {Query.Analysis.IsError} AND e.timestamp >= @since",
-                    new { p = r.PatternId, since }, tx);
+                    new { p = r.PatternId, since });
                 if (n >= NotFollowedOccurrences && sessions >= NotFollowedSessions)
                     list.Add(new RuleNotFollowed { RuleId = r.Id, PatternId = r.PatternId, Since = r.Activated.Value, Occurrences = n, Sessions = sessions });
+            }
+            if (list.Count > 0)
+            {
+                // A rule that works is followed, even if its error has not gone away entirely.
+                var effective = new HashSet<long>(RuleEffectiveness.Evaluate(c, now).Where(e => e.Verdict == EffectVerdict.Effective).Select(e => e.RuleId));
+                list.RemoveAll(x => effective.Contains(x.RuleId));
             }
             return list.OrderByDescending(x => x.Occurrences).ThenBy(x => x.RuleId).ToList();
         }

@@ -112,9 +112,9 @@ namespace MadfLog.Engine.Rules
         /// The CLAUDE.md block's lines: first the rules that are not followed (their pattern keeps occurring), each with
         /// its count since it took effect, most occurrences first; then the other active rules, oldest first.
         /// </summary>
-        public static string[] ActiveLines(SqliteConnection c)
+        public static string[] ActiveLines(SqliteConnection c, DateTimeOffset now)
         {
-            var notFollowed = RuleOverlap.NotFollowed(c).ToDictionary(n => n.RuleId);
+            var notFollowed = RuleOverlap.NotFollowed(c, now).ToDictionary(n => n.RuleId);
             return List(c, RuleStatus.Active)
                 .OrderBy(r => notFollowed.ContainsKey(r.Id) ? 0 : 1)
                 .ThenByDescending(r => notFollowed.TryGetValue(r.Id, out var n) ? n.Occurrences : 0)

@@ -92,7 +92,7 @@ namespace MadfLog.Engine.Tests.Rules
             {
                 RuleStore.Approve(c, r.RulesProposed[0].Id, Now);
                 RuleStore.Deny(c, r.RulesProposed[1].Id, Now);
-                ClaudeMdBlock.Write(t.File("CLAUDE.md"), RuleStore.ActiveLines(c));
+                ClaudeMdBlock.Write(t.File("CLAUDE.md"), RuleStore.ActiveLines(c, Now));
                 Assert.Equal("RuleNotProposed", Assert.Throws<MadfException>(() => RuleStore.Approve(c, r.RulesProposed[1].Id, Now)).ErrorId);
             }
             var lines = ClaudeMdBlock.Read(t.File("CLAUDE.md"));
@@ -306,6 +306,12 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.Equal(EffectVerdict.TooEarly, effects[3].Verdict);
             Assert.False(effects[3].RecommendRetirement);
             Assert.InRange(effects[1].ControlRateAfterPer1000 / effects[1].ControlRateBeforePer1000, 0.3, 0.5);
+
+            // Both ruled patterns still occur, in many sessions; only the rule that has not worked is "not followed".
+            Assert.True(effects[1].HitsAfter >= RuleOverlap.NotFollowedOccurrences);
+            var notFollowed = RuleOverlap.NotFollowed(c, Now).Select(n => n.PatternId).ToList();
+            Assert.Contains(2L, notFollowed);
+            Assert.DoesNotContain(1L, notFollowed);
         }
 
         [Fact]

@@ -78,7 +78,7 @@ namespace MadfLog.Commands.Rules
                 return;
             }
             using var c = Engine(() => MadfDatabase.Open(DatabasePath));
-            Engine(() => ClaudeMdBlock.Write(path, RuleStore.ActiveLines(c)));
+            Engine(() => ClaudeMdBlock.Write(path, RuleStore.ActiveLines(c, DateTimeOffset.UtcNow)));
         }
     }
 

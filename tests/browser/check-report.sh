@@ -20,7 +20,7 @@ host=out/madflog/madflog
 [ -x "$host" ] || { echo "FAILED: $host is missing; build first (dotnet build MadfLog.sln -c Release)"; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$host" -Command "Import-MadfLog examples/logs -Database '$work/m.db' | Out-Null; Invoke-MadfRevision -Database '$work/m.db' -Since ([datetime]'2026-01-01') -NoImport -AutoApprove -WarningAction SilentlyContinue | Out-Null; Export-MadfReport -Database '$work/m.db' -Path '$work/report.html' | Out-Null" \
+"$host" -Command "Import-MadfLog examples/logs -Database '$work/m.db' | Out-Null; Invoke-MadfRevision -Database '$work/m.db' -Since ([datetime]'2026-01-01') -NoImport -WarningAction SilentlyContinue | Out-Null; Get-MadfRule -Database '$work/m.db' -Status Proposed | Approve-MadfRule -Database '$work/m.db' -ClaudeMdPath '$work/CLAUDE.md' -EffectiveFrom ([DateTimeOffset]'2026-11-05T00:00:00Z').UtcDateTime -Confirm:\$false | Out-Null; Export-MadfReport -Database '$work/m.db' -Path '$work/report.html' | Out-Null" \
   || { echo "FAILED: could not produce the report"; exit 1; }
 
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars)
@@ -38,7 +38,7 @@ for heading in "Trend" "Top error patterns" "Agents" "Bottlenecks" "Human intera
   grep -q "<h2>$heading</h2>" "$work/dom.html" || problems+=("section '$heading' is missing")
 done
 grep -qE '<script|<link|src="http|url\(http' "$work/report.html" && problems+=("the report loads external resources or scripts")
-# The loop's conclusions: rule verdicts with their control, the forecast (or why there is none) and its backtest, a priced cost.
+# The loop's conclusions (the sample's rules took effect in its middle): rule verdicts with their control, the forecast (or why there is none) and its backtest, a priced cost.
 grep -qE 'class="verdict [a-z]+"' "$work/dom.html" || problems+=("no rule verdict is shown")
 grep -qE 'Control per 1,000 events' "$work/dom.html" || problems+=("the rules' control is not shown")
 grep -qE 'Forecast next story error rate: [0-9.]+% \(95% interval|not enough stories' "$work/dom.html" || problems+=("no forecast (or 'not enough stories') is shown")

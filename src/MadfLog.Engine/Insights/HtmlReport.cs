@@ -135,7 +135,7 @@ namespace MadfLog.Engine.Insights
                 if (e == null) { sb.Append("<td colspan=\"6\" class=\"muted\">not active: waiting for review</td></tr>"); continue; }
                 var control = e.HasControl ? $"{e.ControlRateBeforePer1000.ToString("0.00", Inv)} → {e.ControlRateAfterPer1000.ToString("0.00", Inv)}" : "none (too few errors without a rule): the rule's own change";
                 sb.Append($"<td><code>{H(e.Step)}</code></td><td class=\"n\">{e.RateBeforePer1000.ToString("0.00", Inv)} <span class=\"muted\">({e.HitsBefore}/{e.CallsBefore:N0})</span></td><td class=\"n\">{e.RateAfterPer1000.ToString("0.00", Inv)} <span class=\"muted\">({e.HitsAfter}/{e.CallsAfter:N0})</span></td>");
-                sb.Append($"<td>{H(control)}</td><td class=\"n\">×{e.RelativeChange.ToString("0.00", Inv)} ({e.RelativeChangeLow.ToString("0.00", Inv)}–{(double.IsInfinity(e.RelativeChangeHigh) ? "∞" : e.RelativeChangeHigh.ToString("0.00", Inv))})</td>");
+                sb.Append($"<td>{H(control)}</td><td class=\"n\">{H(e.RelativeChangeText)}</td>");
                 sb.Append($"<td class=\"verdict {e.Verdict.ToString().ToLowerInvariant()}\">{H(e.VerdictText)}{(e.RecommendRetirement ? " (retire?)" : "")}</td></tr>");
             }
             if (!rules.Any(r => r.Status == RuleStatus.Active || r.Status == RuleStatus.Proposed)) sb.Append("<tr><td colspan=\"8\">No rules yet: run Invoke-MadfRevision.</td></tr>");

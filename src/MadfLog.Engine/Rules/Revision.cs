@@ -267,7 +267,7 @@ namespace MadfLog.Engine.Rules
                     sb.AppendLine(string.Format(inv, "| R{0} | {1:yyyy-MM-dd} | {2} | {3:N2} ({4}/{5:N0}) | {6:N2} ({7}/{8:N0}) | {9} | {10} | {11}{12} |", e.RuleId, e.Activated, SafeText.CodeSpan(e.Step, 40).Replace("|", "\\|"),
                         e.RateBeforePer1000, e.HitsBefore, e.CallsBefore, e.RateAfterPer1000, e.HitsAfter, e.CallsAfter,
                         e.HasControl ? string.Format(inv, "{0:N2} → {1:N2}", e.ControlRateBeforePer1000, e.ControlRateAfterPer1000) : "none (too few unruled errors)",
-                        string.Format(inv, "×{0:0.00} ({1:0.00}-{2:0.00})", e.RelativeChange, e.RelativeChangeLow, e.RelativeChangeHigh), e.VerdictText, e.RecommendRetirement ? " (retire?)" : ""));
+                        e.RelativeChangeText, e.VerdictText, e.RecommendRetirement ? " (retire?)" : ""));
             }
             if (r.Storage != null)
             {

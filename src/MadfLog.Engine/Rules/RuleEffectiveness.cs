@@ -50,6 +50,10 @@ namespace MadfLog.Engine.Rules
         /// <summary>95 % confidence interval of RelativeChange.</summary>
         public double RelativeChangeLow { get; set; }
         public double RelativeChangeHigh { get; set; }
+        /// <summary>RelativeChange with its interval as the reports write it ("×0.24 (0.13-0.43)"), or "–" with no calls in a window.</summary>
+        public string RelativeChangeText => CallsBefore == 0 || CallsAfter == 0
+            ? "–"
+            : string.Format(System.Globalization.CultureInfo.InvariantCulture, "×{0:0.00} ({1:0.00}-{2:0.00})", RelativeChange, RelativeChangeLow, RelativeChangeHigh);
         /// <summary>Two-sided p-value of RelativeChange = 1.</summary>
         public double PValue { get; set; }
         /// <summary>Share of the pattern's occurrences that repeat it within the same session, before and after.</summary>

@@ -87,6 +87,10 @@ namespace MadfLog.Commands.Rules
     /// <code>Approve-MadfRule 3, 4 -ClaudeMdPath ./CLAUDE.md</code>
     /// Activates rules 3 and 4 and updates the block in ./CLAUDE.md; the rest of the file is left as it was.
     /// </example>
+    /// <example>
+    /// <code>Approve-MadfRule 5 -EffectiveFrom 2026-11-02</code>
+    /// Records that rule 5 has been followed since 2 November (it was in CLAUDE.md before it was approved), so its effectiveness is measured from then.
+    /// </example>
     [Cmdlet(VerbsLifecycle.Approve, "MadfRule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Rule))]
     public sealed class ApproveMadfRuleCommand : RuleDecisionCommand

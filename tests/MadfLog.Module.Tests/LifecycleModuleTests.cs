@@ -50,5 +50,22 @@ namespace MadfLog.Module.Tests
             var bad = _m.Run("Set-MadfConfig -Database $db -RetentionDays 0", vars);
             Assert.Contains(bad.AllErrors, e => e.FullyQualifiedErrorId.StartsWith("ParameterArgumentValidationError"));
         }
+
+        [Fact]
+        public void ModelPricesAreAddedReplacedAndChecked()
+        {
+            using var t = new Temp();
+            var vars = new Hashtable { ["db"] = t.Db };
+            var r = _m.Run(@"
+                Set-MadfConfig -Database $db -ModelPrice @{ Model = 'acme-large'; Input = 1; Output = 2; CacheWrite = 0.5; CacheRead = 0.1; AsOf = '2026-11-01' }
+                Set-MadfConfig -Database $db -ModelPrice @{ Model = 'acme-large'; Input = '1.5'; Output = 3 }
+                (Get-MadfConfig -Database $db).ModelPrices", vars);
+            Assert.Empty(r.AllErrors);
+            var price = r.Output.Single(); // replaced, not added twice
+            Assert.Equal(1.5, price.Properties["Input"].Value);
+            Assert.Equal(3.0, price.Properties["Output"].Value);
+            foreach (var price2 in new[] { "@{ Input = 1 }", "@{ Model = 'x'; Input = 'cheap' }" })
+                Assert.Contains(_m.Run("Set-MadfConfig -Database $db -ModelPrice " + price2, vars).AllErrors, e => e.FullyQualifiedErrorId.StartsWith("ModelPriceInvalid"));
+        }
     }
 }

@@ -62,5 +62,26 @@ namespace MadfLog.Module.Tests
             Assert.InRange(lines.Count, 1, 6);
             Assert.Contains(lines, l => l.Contains("`File does not exist: <*>`"));
         }
+
+        [Fact]
+        public void ApproveMadfRuleRecordsWhenARuleReallyTookEffect()
+        {
+            using var t = new Temp();
+            var vars = new Hashtable { ["logs"] = System.IO.Path.Combine(ModuleFixture.RepoRoot, "examples", "logs"), ["db"] = t.Db, ["claude"] = t.File("CLAUDE.md") };
+            var r = _m.Run(@"
+                Import-MadfLog $logs -Database $db | Out-Null
+                Invoke-MadfRevision -Database $db -Since ([datetime]'2026-01-01') -ClaudeMdPath $claude -NoImport -WarningAction SilentlyContinue | Out-Null
+                $rule = @(Get-MadfRule -Database $db -Status Proposed)[0]
+                $rule | Approve-MadfRule -Database $db -ClaudeMdPath $claude -EffectiveFrom ([DateTimeOffset]'2026-11-05T00:00:00Z').UtcDateTime -Confirm:$false | Out-Null
+                Get-MadfRule -Database $db -Id $rule.Id
+                Get-MadfRuleEffectiveness -Database $db", vars);
+            Assert.Empty(r.AllErrors);
+            Assert.Equal(new System.DateTime(2026, 11, 5, 0, 0, 0, System.DateTimeKind.Utc), (System.DateTime)r.Output[0].Properties["Activated"].Value);
+            var effect = r.Output[1];
+            Assert.Contains((string)effect.Properties["VerdictText"].Value, new[] { "Effective", "No clear change", "Worse", "Too early" });
+            Assert.NotNull(effect.Properties["RelativeChangeLow"].Value);
+            var future = _m.Run("@(Get-MadfRule -Database $db)[0] | Approve-MadfRule -Database $db -ClaudeMdPath $claude -EffectiveFrom ([datetime]::UtcNow.AddDays(2)) -Confirm:$false", vars);
+            Assert.Contains(future.AllErrors, e => e.FullyQualifiedErrorId.StartsWith("RuleEffectiveInFuture"));
+        }
     }
 }

@@ -42,6 +42,9 @@ namespace MadfLog.Engine.Config
         /// <summary>Health: warn when the last import is older than this many days (the logger stopped).</summary>
         public double MaxImportAgeDays { get; set; } = 2;
 
+        /// <summary>Model prices (US$ per million tokens) that add to or replace the bundled table for the cost figures.</summary>
+        public System.Collections.Generic.List<Insights.ModelPrice> ModelPrices { get; set; } = new System.Collections.Generic.List<Insights.ModelPrice>();
+
         /// <summary>The file this configuration was read from or will be saved to.</summary>
         [JsonIgnore] public string Path { get; private set; } = "";
 
@@ -103,6 +106,9 @@ namespace MadfLog.Engine.Config
             if (MaxActiveMB < 1) throw Invalid(nameof(MaxActiveMB), "must be at least 1");
             if (RuleThreshold <= 0 || RuleThreshold > 1) throw Invalid(nameof(RuleThreshold), "must be above 0 and at most 1");
             if (MaxQuarantinePercent < 0 || ErrorRateIncreasePercent < 0 || MaxImportAgeDays <= 0) throw Invalid("health thresholds", "must be positive");
+            foreach (var m in ModelPrices)
+                if (string.IsNullOrWhiteSpace(m.Model) || m.Input < 0 || m.Output < 0 || m.CacheWrite < 0 || m.CacheRead < 0)
+                    throw Invalid($"model price '{m.Model}'", "needs a model name and prices of 0 or more");
         }
 
         private MadfException Invalid(string what, string why) =>

@@ -5,10 +5,13 @@ namespace MadfLog.Engine.Events
     /// <summary>Reads well-known members of an event's details JSON.</summary>
     public static class EventDetails
     {
-        /// <summary>Where an event's message is, in order of preference (also read by the import's DetailsShape.Splitter).</summary>
-        public static readonly string[] MessageKeys = { "message", "error", "error_message", "errorMessage" };
+        /// <summary>
+        /// Where an event's message is, in order of preference (also read by the import's DetailsShape.Splitter). Human
+        /// interactions are often logged as { kind, question }: the question is what they were about, else their kind.
+        /// </summary>
+        public static readonly string[] MessageKeys = { "message", "error", "error_message", "errorMessage", "question", "kind" };
 
-        /// <summary>The event's message: details.message, else details.error, else details.error_message.</summary>
+        /// <summary>The event's message: the first of <see cref="MessageKeys"/> it has.</summary>
         public static string? Message(string? details)
         {
             if (string.IsNullOrEmpty(details)) return null;

@@ -23,18 +23,22 @@ namespace MadfLog.Engine.Insights
     {
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-        public static string Line(string title, IReadOnlyList<string> xLabels, IReadOnlyList<ChartSeries> series, string yUnit, string xTitle, int width = 640, int height = 260)
+        /// <summary>
+        /// A line chart. The y axis starts at 0 unless every value is above half the largest: then it starts at a round
+        /// value below the smallest, so differences between close values are visible (the axis labels say where it starts).
+        /// </summary>
+        public static string Line(string title, IReadOnlyList<string> xLabels, IReadOnlyList<ChartSeries> series, string yUnit, string xTitle, int width = 1040, int height = 280)
         {
             const int left = 56, right = 16, top = 34, bottom = 48;
             var plotW = width - left - right;
             var plotH = height - top - bottom;
             var all = series.SelectMany(s => s.Values).Where(v => v.HasValue).Select(v => v!.Value).ToList();
-            var max = NiceMax(all.Count == 0 ? 1 : Math.Max(all.Max(), 0));
+            var (min, max) = Range(all);
             var sb = Open(title, width, height);
-            Axes(sb, left, top, plotW, plotH, max, yUnit, xTitle);
+            Axes(sb, left, top, plotW, plotH, min, max, yUnit, xTitle);
             var n = Math.Max(1, xLabels.Count);
             double X(int i) => left + (n == 1 ? plotW / 2.0 : plotW * i / (double)(n - 1));
-            double Y(double v) => top + plotH - plotH * v / max;
+            double Y(double v) => top + plotH - plotH * (v - min) / (max - min);
             var step = Math.Max(1, (int)Math.Ceiling(n / 10.0));
             for (var i = 0; i < xLabels.Count; i += step)
                 sb.Append($"<text class=\"madf-tick\" x=\"{F(X(i))}\" y=\"{F(top + plotH + 16)}\" text-anchor=\"middle\">{E(xLabels[i])}</text>");
@@ -50,7 +54,7 @@ namespace MadfLog.Engine.Insights
         }
 
         /// <summary>Horizontal bars, largest first as given.</summary>
-        public static string Bars(string title, IReadOnlyList<(string Label, double Value)> bars, string unit, int width = 640)
+        public static string Bars(string title, IReadOnlyList<(string Label, double Value)> bars, string unit, int width = 1040)
         {
             const int labelW = 220, top = 34, row = 22, right = 70;
             var height = top + Math.Max(1, bars.Count) * row + 30;
@@ -86,11 +90,28 @@ namespace MadfLog.Engine.Insights
             .Append($"<svg class=\"madf-chart\" role=\"img\" aria-label=\"{E(title)}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">")
             .Append($"<title>{E(title)}</title><text class=\"madf-title\" x=\"8\" y=\"18\">{E(title)}</text>");
 
-        private static void Axes(StringBuilder sb, int left, int top, int plotW, int plotH, double max, string yUnit, string xTitle)
+        /// <summary>The y range: [0, nice max], or [round value below the minimum, that + nice span] when all values are close.</summary>
+        public static (double min, double max) Range(IReadOnlyList<double> values)
+        {
+            if (values.Count == 0) return (0, 1);
+            double lo = values.Min(), hi = Math.Max(values.Max(), 0);
+            if (lo <= 0 || lo <= hi / 2) return (0, NiceMax(hi));
+            // Four round steps from a multiple of the step below the minimum to at or above the maximum.
+            var step = NiceMax((hi - lo) / 4);
+            for (var i = 0; i < 8; i++)
+            {
+                var start = Math.Floor(lo / step) * step;
+                if (start + 4 * step >= hi) return (Math.Round(start, 10), Math.Round(start + 4 * step, 10));
+                step = NiceMax(step * 1.01);
+            }
+            return (0, NiceMax(hi));
+        }
+
+        private static void Axes(StringBuilder sb, int left, int top, int plotW, int plotH, double min, double max, string yUnit, string xTitle)
         {
             for (var i = 0; i <= 4; i++)
             {
-                var v = max * i / 4;
+                var v = min + (max - min) * i / 4;
                 var y = top + plotH - plotH * i / 4.0;
                 sb.Append($"<line class=\"madf-grid\" x1=\"{left}\" y1=\"{F(y)}\" x2=\"{left + plotW}\" y2=\"{F(y)}\"/>");
                 sb.Append($"<text class=\"madf-tick\" x=\"{left - 6}\" y=\"{F(y + 4)}\" text-anchor=\"end\">{F(v)}</text>");

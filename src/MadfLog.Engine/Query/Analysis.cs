@@ -141,8 +141,8 @@ namespace MadfLog.Engine.Query
             }).OrderByDescending(a => a.Events).ToList();
         }
 
-        private const string StepKey = @"CASE WHEN e.event_type = 'tool_call' THEN 'tool' WHEN e.event_type = 'step' THEN 'step' ELSE 'event' END";
-        private const string StepName = @"CASE WHEN e.event_type = 'tool_call' THEN coalesce(json_extract(e.details, '$.tool'), 'unknown')
+        internal const string StepKey = @"CASE WHEN e.event_type = 'tool_call' THEN 'tool' WHEN e.event_type = 'step' THEN 'step' ELSE 'event' END";
+        internal const string StepName = @"CASE WHEN e.event_type = 'tool_call' THEN coalesce(json_extract(e.details, '$.tool'), 'unknown')
                                                WHEN e.event_type = 'step' THEN coalesce(json_extract(e.details, '$.step'), 'step')
                                                ELSE e.event_type END";
 
@@ -175,29 +175,33 @@ namespace MadfLog.Engine.Query
                               coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
                        FROM events e WHERE e.workflow_id IS NOT NULL{where} GROUP BY 1 HAVING count(e.duration_ms) > 0", p).ToList();
             }
+            Dictionary<string, List<(int, long)>>? workflowHist = hist != null ? Histograms(c, "workflow") : null;
+            Dictionary<string, List<long>>? workflowDurations = null;
             if (hist == null)
             {
                 var dp = new DynamicParameters();
                 durations = Durations(c, $"SELECT {StepKey} || ':' || {StepName}, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(dp)} ORDER BY 1", dp);
+                var wp = new DynamicParameters();
+                workflowDurations = Durations(c, $"SELECT e.workflow_id, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL AND e.workflow_id IS NOT NULL{f.Where(wp)}", wp);
             }
             var grand = rows.Sum(r => r.total);
             // A step's durations as (value, count) pairs: exact from the events, or bucketed from the histogram.
-            List<(double value, long n)> Distribution(string key) => hist != null
-                ? (hist.TryGetValue(key, out var h) ? h.Select(x => (RollupStage.BucketValue(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
-                : (durations!.TryGetValue(key, out var d) ? d.Select(ms => ((double)ms, 1L)).ToList() : new List<(double, long)>());
-            var items = rows.Select(r =>
+            static List<(double value, long n)> Distribution(Dictionary<string, List<(int, long)>>? histograms, Dictionary<string, List<long>>? exact, string key) => histograms != null
+                ? (histograms.TryGetValue(key, out var h) ? h.Select(x => (RollupStage.BucketValue(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
+                : (exact!.TryGetValue(key, out var d) ? d.Select(ms => ((double)ms, 1L)).ToList() : new List<(double, long)>());
+            Bottleneck Row(string kind, string name, long n, long total, long wasted, List<(double value, long n)> dist)
             {
-                var dist = Distribution(r.kind + ":" + r.name);
                 var median = Quantile(dist, 0.5);
                 return new Bottleneck
                 {
-                    Kind = r.kind, Name = r.name, Count = r.n, TotalMs = r.total, ShareOfTime = grand > 0 ? Math.Round((double)r.total / grand, 4) : 0,
-                    P95Ms = Quantile(dist, 0.95), MedianMs = median, TimeWastedMs = r.wasted,
+                    Kind = kind, Name = name, Count = n, TotalMs = total, ShareOfTime = grand > 0 ? Math.Round((double)total / grand, 4) : 0,
+                    P95Ms = Quantile(dist, 0.95), MedianMs = median, TimeWastedMs = wasted,
                     Outliers = median > 0 ? dist.Where(x => x.value > 3 * median).Sum(x => x.n) : 0,
                 };
-            }).ToList();
+            }
+            var items = rows.Select(r => Row(r.kind, r.name, r.n, r.total, r.wasted, Distribution(hist, durations, r.kind + ":" + r.name))).ToList();
             if (workflows.Count > 1)
-                items.AddRange(workflows.Select(w => new Bottleneck { Kind = "workflow", Name = w.name ?? "", Count = w.n, TotalMs = w.total, ShareOfTime = grand > 0 ? Math.Round((double)w.total / grand, 4) : 0, TimeWastedMs = w.wasted }));
+                items.AddRange(workflows.Select(w => Row("workflow", w.name ?? "", w.n, w.total, w.wasted, Distribution(workflowHist, workflowDurations, w.name ?? ""))));
             return items.OrderByDescending(b => b.TotalMs).ThenBy(b => b.Kind + b.Name, StringComparer.Ordinal).Take(top).ToList();
         }
 
@@ -293,14 +297,15 @@ namespace MadfLog.Engine.Query
 
         public static List<TrendPoint> Trend(SqliteConnection c, QueryFilter f)
         {
-            var points = Stories(c, f).Select(s => new TrendPoint
+            var stories = Stories(c, f);
+            var points = stories.Select(s => new TrendPoint
             {
                 Kind = "Story", Period = s.Story, Events = s.Events, ErrorRate = s.ErrorRate, RepeatedErrorRate = s.RepeatedErrorRate,
                 TokensPerEvent = s.TokensPerEvent, HumanInteractions = s.HumanInteractions,
             }).ToList();
             foreach (var w in Weeks(c, f))
                 points.Add(w);
-            var forecast = Forecast(points.Where(x => x.Kind == "Story").Select(x => x.ErrorRate).ToList());
+            var forecast = StoryForecast.Next(stories.Select(s => (s.Events, s.Errors)).ToList());
             if (forecast != null) points.Add(forecast);
             return points;
         }
@@ -342,41 +347,6 @@ namespace MadfLog.Engine.Query
                 };
             }).ToList();
         }
-
-        /// <summary>
-        /// Next story's error rate by a least-squares line over the stories so far, with a 95% prediction interval
-        /// (t ≈ 2 for the few points there are); with two stories, the last change repeated, ± that change.
-        /// </summary>
-        public static TrendPoint? Forecast(IReadOnlyList<double> rates)
-        {
-            var n = rates.Count;
-            if (n < 2) return null;
-            double next, half;
-            if (n == 2)
-            {
-                var step = rates[1] - rates[0];
-                next = rates[1] + step;
-                half = Math.Abs(step);
-            }
-            else
-            {
-                var xs = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
-                double mx = xs.Average(), my = rates.Average();
-                var sxx = xs.Sum(x => (x - mx) * (x - mx));
-                var slope = xs.Zip(rates, (x, y) => (x - mx) * (y - my)).Sum() / sxx;
-                var intercept = my - slope * mx;
-                next = intercept + slope * n;
-                var residual = Math.Sqrt(xs.Zip(rates, (x, y) => Math.Pow(y - (intercept + slope * x), 2)).Sum() / Math.Max(1, n - 2));
-                half = 2 * residual * Math.Sqrt(1 + 1.0 / n + Math.Pow(n - mx, 2) / sxx);
-            }
-            return new TrendPoint
-            {
-                Kind = "Forecast", Period = "next story", ErrorRate = Math.Round(Clamp(next), 4),
-                ErrorRateLow = Math.Round(Clamp(next - half), 4), ErrorRateHigh = Math.Round(Clamp(next + half), 4),
-            };
-        }
-
-        private static double Clamp(double v) => Math.Max(0, Math.Min(1, v));
 
         public static List<HumanInteractionSummary> HumanInteractions(SqliteConnection c, QueryFilter f, int top = int.MaxValue)
         {

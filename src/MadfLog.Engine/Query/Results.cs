@@ -96,9 +96,13 @@ namespace MadfLog.Engine.Query
         public double RepeatedErrorRate { get; set; }
         public double TokensPerEvent { get; set; }
         public long HumanInteractions { get; set; }
-        /// <summary>For the forecast: the error rate's likely range.</summary>
+        /// <summary>For the forecast: the error rate's 95 % prediction interval.</summary>
         public double? ErrorRateLow { get; set; }
         public double? ErrorRateHigh { get; set; }
+        /// <summary>For the forecast: its mean absolute one-step-ahead error over the past stories it could have forecast, and the naive "same as the last story" forecast's.</summary>
+        public double? BacktestError { get; set; }
+        public double? NaiveBacktestError { get; set; }
+        public int BacktestStories { get; set; }
     }
 
     public sealed class HumanInteractionSummary

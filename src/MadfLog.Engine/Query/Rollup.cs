@@ -83,6 +83,7 @@ namespace MadfLog.Engine.Query
             public readonly Dictionary<(string, string, string, long), long> human = new Dictionary<(string, string, string, long), long>();
             public readonly Dictionary<(string, int), long> agentHist = new Dictionary<(string, int), long>();
             public readonly Dictionary<(string, string, int), long> stepHist = new Dictionary<(string, string, int), long>();
+            public readonly Dictionary<(string, int), long> workflowHist = new Dictionary<(string, int), long>();
             public readonly Dictionary<long, (long ts, string story)> firsts = new Dictionary<long, (long ts, string story)>();
 
             // An event_rollup row's key: agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).
@@ -171,6 +172,7 @@ namespace MadfLog.Engine.Query
                     var b = Bucket(e.DurationMs.Value);
                     Add(agentHist, (e.AgentName ?? "", b), sign);
                     Add(stepHist, (Kind(e.EventType), step, b), sign);
+                    if (e.WorkflowId != null) Add(workflowHist, (e.WorkflowId, b), sign);
                 }
                 if (add && e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
                     firsts[e.PatternId.Value] = (e.Timestamp, e.StoryId ?? "");
@@ -210,6 +212,7 @@ namespace MadfLog.Engine.Query
                 foreach (var kv in o.human) Add(human, kv.Key, kv.Value);
                 foreach (var kv in o.agentHist) Add(agentHist, kv.Key, kv.Value);
                 foreach (var kv in o.stepHist) Add(stepHist, kv.Key, kv.Value);
+                foreach (var kv in o.workflowHist) Add(workflowHist, kv.Key, kv.Value);
                 foreach (var kv in o.firsts)
                     if (!firsts.TryGetValue(kv.Key, out var f) || kv.Value.ts < f.ts) firsts[kv.Key] = kv.Value;
             }
@@ -217,7 +220,7 @@ namespace MadfLog.Engine.Query
             public void Clear()
             {
                 groups.Clear(); stories.Clear(); storyAgents.Clear(); patternStories.Clear(); weeks.Clear(); sessions.Clear();
-                human.Clear(); agentHist.Clear(); stepHist.Clear(); firsts.Clear();
+                human.Clear(); agentHist.Clear(); stepHist.Clear(); workflowHist.Clear(); firsts.Clear();
             }
 
             private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
@@ -236,7 +239,8 @@ namespace MadfLog.Engine.Query
             // Keys are built here, once per histogram cell, not once per event.
             PreparedBatch.Run(c, tx, "INSERT INTO duration_hist VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                 p.agentHist.Select(kv => new object?[] { "agent", kv.Key.Item1, kv.Key.Item2, kv.Value })
-                    .Concat(p.stepHist.Select(kv => new object?[] { "step", kv.Key.Item1 + ":" + kv.Key.Item2, kv.Key.Item3, kv.Value })));
+                    .Concat(p.stepHist.Select(kv => new object?[] { "step", kv.Key.Item1 + ":" + kv.Key.Item2, kv.Key.Item3, kv.Value }))
+                    .Concat(p.workflowHist.Select(kv => new object?[] { "workflow", kv.Key.Item1, kv.Key.Item2, kv.Value })));
             PreparedBatch.Run(c, tx, @"INSERT INTO story_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
                                 tokens = tokens + excluded.tokens, human = human + excluded.human, first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",

@@ -59,6 +59,10 @@ namespace MadfLog.Engine.Rules
         /// <summary>Every rule created during this ISO week (by this run or an earlier one): what the report lists.</summary>
         public List<Rule> RulesThisWeek { get; } = new List<Rule>();
         public int ActiveRules { get; set; }
+        /// <summary>Proposals not made because an existing rule or a hand-written CLAUDE.md line already says it.</summary>
+        public List<RuleCoverage> AlreadyCovered { get; } = new List<RuleCoverage>();
+        /// <summary>Active rules whose pattern keeps occurring; they head the CLAUDE.md block.</summary>
+        public List<RuleNotFollowed> NotFollowed { get; } = new List<RuleNotFollowed>();
         public List<RuleEffect> Effectiveness { get; } = new List<RuleEffect>();
         public int RulesToRetire => Effectiveness.Count(e => e.RecommendRetirement);
         public StorageReport? Storage { get; set; }
@@ -124,6 +128,7 @@ namespace MadfLog.Engine.Rules
             result.TopPatterns.AddRange(shares.Take(10));
 
             var threshold = _o.Threshold ?? _config.RuleThreshold;
+            var handWritten = RuleOverlap.HandWrittenLines(_o.ClaudeMdPath ?? _config.ClaudeMdPath);
             foreach (var p in shares.Where(s => s.Share >= threshold))
             {
                 var evidence = new RuleEvidence
@@ -133,6 +138,9 @@ namespace MadfLog.Engine.Rules
                 };
                 if (c.ExecuteScalar<long>("SELECT count(*) FROM rules WHERE pattern_id = @PatternId", p) > 0) continue;
                 var text = RuleText.Compose(PatternFacts.Read(c, p.PatternId, p.ErrorClass, from, to)); // from the pattern's own errors
+                var cover = RuleOverlap.Cover(p.PatternId, text, evidence.Template,
+                    RuleStore.List(c).Where(r => r.Status != RuleStatus.Retired), handWritten);
+                if (cover != null) { result.AlreadyCovered.Add(cover); continue; }
                 if (!_o.ShouldProcess($"pattern {p.PatternId}", $"{(_o.AutoApprove ? "Activate" : "Propose")} rule '{text}' ({p.Share:P1} of errors)")) continue;
                 using var tx = c.BeginTransaction();
                 var rule = RuleStore.Propose(c, p.PatternId, text, evidence, _o.AutoApprove, _o.Now, tx);
@@ -148,9 +156,10 @@ namespace MadfLog.Engine.Rules
                 tx.Commit();
             }
 
+            result.NotFollowed.AddRange(RuleOverlap.NotFollowed(c, _o.Now));
             result.ClaudeMdPath = _o.ClaudeMdPath ?? _config.ClaudeMdPath;
             if (result.ClaudeMdPath != null && _o.ShouldProcess(result.ClaudeMdPath, "Update the MadfLog rules block"))
-                result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c));
+                result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c, _o.Now));
             result.ActiveRules = RuleStore.List(c, RuleStatus.Active).Count;
             var weekStart = until.UtcDateTime.Date.AddDays(-(((int)until.UtcDateTime.DayOfWeek + 6) % 7));
             result.RulesThisWeek.AddRange(RuleStore.List(c).Where(r => r.Created >= weekStart && r.Created < weekStart.AddDays(7)));
@@ -230,17 +239,36 @@ namespace MadfLog.Engine.Rules
             foreach (var rule in r.RulesThisWeek)
                 sb.AppendLine($"- {rule.Status} R{rule.Id}{(rule.NeedsReview ? " (review with Approve-MadfRule / Deny-MadfRule)" : "")}: {rule.MarkdownLine.Substring(2)}");
             if (r.RulesThisWeek.Count == 0) sb.AppendLine("No new rules this week.");
+            if (r.AlreadyCovered.Count > 0)
+            {
+                sb.AppendLine();
+                sb.AppendLine(string.Format(inv, "Not proposed, already covered (word overlap ≥ {0:0.##}):", RuleOverlap.DuplicateThreshold));
+                foreach (var d in r.AlreadyCovered)
+                    sb.AppendLine(string.Format(inv, "- P{0}: covered by {1} ({2:0.00}): {3}", d.PatternId, d.CoveredBy, d.Similarity, SafeText.CodeSpan(d.CoveringText, 120)));
+            }
+            if (r.NotFollowed.Count > 0)
+            {
+                sb.AppendLine();
+                sb.AppendLine("Not followed (moved to the top of the CLAUDE.md block):");
+                foreach (var n in r.NotFollowed)
+                    sb.AppendLine(string.Format(inv, "- R{0}: pattern P{1} seen {2}× in {3} sessions since {4:yyyy-MM-dd}.", n.RuleId, n.PatternId, n.Occurrences, n.Sessions, n.Since));
+            }
             sb.AppendLine();
             sb.AppendLine("## Effectiveness of active rules");
             sb.AppendLine();
             if (r.Effectiveness.Count == 0) sb.AppendLine("No active rules yet.");
             else
             {
-                sb.AppendLine("| Rule | Per 1,000 events before | after | Repeats before | after | p | Verdict |");
-                sb.AppendLine("|---:|---:|---:|---:|---:|---:|---|");
+                sb.AppendLine("Each rule's pattern per 1,000 calls of its tool or step, before and after it took effect, against the same windows' errors without an active rule (the control). " +
+                              "Relative change = the rule's change ÷ the control's change, with its 95% interval; below 1 is better than the errors without a rule did.");
+                sb.AppendLine();
+                sb.AppendLine("| Rule | Took effect | Calls of | Per 1,000 before | after | Control per 1,000 before → after | Relative change (95% CI) | Verdict |");
+                sb.AppendLine("|---:|---|---|---:|---:|---|---|---|");
                 foreach (var e in r.Effectiveness)
-                    sb.AppendLine(string.Format(inv, "| R{0} | {1:N2} ({2}/{3}) | {4:N2} ({5}/{6}) | {7:P0} | {8:P0} | {9:N3} | {10}{11} |", e.RuleId, e.RateBeforePer1000, e.HitsBefore, e.EventsBefore,
-                        e.RateAfterPer1000, e.HitsAfter, e.EventsAfter, e.RepeatedBefore, e.RepeatedAfter, e.PValue, e.Verdict, e.RecommendRetirement ? " (retire?)" : ""));
+                    sb.AppendLine(string.Format(inv, "| R{0} | {1:yyyy-MM-dd} | {2} | {3:N2} ({4}/{5:N0}) | {6:N2} ({7}/{8:N0}) | {9} | {10} | {11}{12} |", e.RuleId, e.Activated, SafeText.CodeSpan(e.Step, 40).Replace("|", "\\|"),
+                        e.RateBeforePer1000, e.HitsBefore, e.CallsBefore, e.RateAfterPer1000, e.HitsAfter, e.CallsAfter,
+                        e.HasControl ? string.Format(inv, "{0:N2} → {1:N2}", e.ControlRateBeforePer1000, e.ControlRateAfterPer1000) : "none (too few unruled errors)",
+                        e.RelativeChangeText, e.VerdictText, e.RecommendRetirement ? " (retire?)" : ""));
             }
             if (r.Storage != null)
             {

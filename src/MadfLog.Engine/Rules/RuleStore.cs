@@ -78,14 +78,24 @@ namespace MadfLog.Engine.Rules
             return new Rule { Id = id.Value, PatternId = patternId, Text = text, Status = activate ? RuleStatus.Active : RuleStatus.Proposed, Created = now.UtcDateTime, Activated = activate ? now.UtcDateTime : (DateTime?)null, Evidence = evidence };
         }
 
-        /// <summary>Approve: proposed → active.</summary>
-        public static Rule Approve(SqliteConnection c, long id, DateTimeOffset now)
+        /// <summary>
+        /// Approve: proposed → active, taking effect now or at effectiveFrom (a rule already followed before it was
+        /// approved, or written into CLAUDE.md before MadfLog knew it). An active rule only has its date corrected.
+        /// </summary>
+        public static Rule Approve(SqliteConnection c, long id, DateTimeOffset now, DateTimeOffset? effectiveFrom = null)
         {
             var rule = Get(c, id);
-            if (rule.Status == RuleStatus.Active) return rule;
+            if (effectiveFrom > now)
+                throw new MadfException("RuleEffectiveInFuture", MadfErrorKind.InvalidArgument, $"Rule {id} cannot take effect at {effectiveFrom.Value.UtcDateTime:u}, after now; approve it then, or without -EffectiveFrom.", id);
+            var at = (effectiveFrom ?? now).ToUnixTimeMilliseconds();
+            if (rule.Status == RuleStatus.Active)
+            {
+                if (effectiveFrom.HasValue) c.Execute("UPDATE rules SET activated = @at WHERE id = @id", new { id, at });
+                return Get(c, id);
+            }
             if (rule.Status != RuleStatus.Proposed)
                 throw new MadfException("RuleNotProposed", MadfErrorKind.InvalidArgument, $"Rule {id} is {rule.Status.ToString().ToLowerInvariant()}; only proposed rules can be approved.", id);
-            c.Execute("UPDATE rules SET status = 'Active', activated = @t WHERE id = @id", new { id, t = now.ToUnixTimeMilliseconds() });
+            c.Execute("UPDATE rules SET status = 'Active', activated = @at WHERE id = @id", new { id, at });
             return Get(c, id);
         }
 
@@ -98,8 +108,22 @@ namespace MadfLog.Engine.Rules
             return Get(c, id);
         }
 
-        /// <summary>The CLAUDE.md block's lines: active rules, oldest first.</summary>
-        public static string[] ActiveLines(SqliteConnection c) => List(c, RuleStatus.Active).Select(r => r.MarkdownLine).ToArray();
+        /// <summary>
+        /// The CLAUDE.md block's lines: first the rules that are not followed (their pattern keeps occurring), each with
+        /// its count since it took effect, most occurrences first; then the other active rules, oldest first.
+        /// </summary>
+        public static string[] ActiveLines(SqliteConnection c, DateTimeOffset now)
+        {
+            var notFollowed = RuleOverlap.NotFollowed(c, now).ToDictionary(n => n.RuleId);
+            return List(c, RuleStatus.Active)
+                .OrderBy(r => notFollowed.ContainsKey(r.Id) ? 0 : 1)
+                .ThenByDescending(r => notFollowed.TryGetValue(r.Id, out var n) ? n.Occurrences : 0)
+                .ThenBy(r => r.Id)
+                .Select(r => notFollowed.TryGetValue(r.Id, out var n)
+                    ? $"- **Not followed: seen {n.Occurrences}× in {n.Sessions} sessions since {n.Since:yyyy-MM-dd}.** " + r.MarkdownLine.Substring(2)
+                    : r.MarkdownLine)
+                .ToArray();
+        }
 
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
     }

@@ -19,6 +19,7 @@ namespace MadfLog.Engine.Store
             [7] = CompactEvents,
             [8] = PatternStoryCounts,
             [9] = PatternRekeyMigration,
+            [10] = WorkflowDurations,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -317,6 +318,14 @@ INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns);
 ALTER TABLE pattern_stories ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
 UPDATE pattern_stories SET errors = (SELECT count(*) FROM events e WHERE e.pattern_id = pattern_stories.pattern_id AND e.story_id = pattern_stories.story_id
     AND e.kind IN (SELECT k.id FROM kinds k WHERE k.success = 0 AND k.category NOT IN (SELECT id FROM names WHERE text = 'cascade')));
+";
+
+        // Duration histograms per workflow, for the workflow rows' medians and p95s; stores from earlier versions are
+        // filled from the events they still hold (madf_duration_bucket is RollupStage.Bucket, registered by MadfDatabase).
+        private const string WorkflowDurations = @"
+INSERT INTO duration_hist(scope, key, bucket, n)
+    SELECT 'workflow', workflow_id, madf_duration_bucket(duration_ms), count(*) FROM events
+    WHERE workflow_id IS NOT NULL AND duration_ms IS NOT NULL GROUP BY 2, 3;
 ";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.

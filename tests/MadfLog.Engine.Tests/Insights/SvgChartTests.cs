@@ -26,6 +26,14 @@ namespace MadfLog.Engine.Tests.Insights
         }
 
         [Fact]
+        public void AnAxisOfCloseValuesStartsAboveZeroSoTheDifferencesShow()
+        {
+            Assert.Equal((0.0, 20.0), SvgChart.Range(new[] { 2.0, 12.5 }));
+            var (min, max) = SvgChart.Range(new[] { 91.0, 94.5, 97.0 });
+            Assert.True(min > 80 && min <= 91 && max >= 97, $"{min}-{max}");
+        }
+
+        [Fact]
         public void TextFromLogsIsEscaped()
         {
             var svg = SvgChart.Bars("Top patterns", new[] { ("<script>alert(1)</script> & 'x'", 3.0) }, "errors");

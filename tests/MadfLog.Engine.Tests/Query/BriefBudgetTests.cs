@@ -100,7 +100,7 @@ namespace MadfLog.Engine.Tests.Query
             var effects = Enumerable.Range(1, 2000).Select(i => new MadfLog.Engine.Rules.RuleEffect
             {
                 RuleId = i, PatternId = i, Rule = "Check that the path exists before reading or editing it, and " + new string('x', 200),
-                EventsBefore = 1000, HitsBefore = i % 50, EventsAfter = 1000, HitsAfter = i % 30, PValue = 0.01 * (i % 100), Verdict = (MadfLog.Engine.Rules.EffectVerdict)(i % 4),
+                CallsBefore = 1000, HitsBefore = i % 50, CallsAfter = 1000, HitsAfter = i % 30, PValue = 0.01 * (i % 100), Verdict = (MadfLog.Engine.Rules.EffectVerdict)(i % 4),
             }).ToList();
             var brief = MoreBriefs.RuleEffectiveness(effects);
             Assert.True(TokenCounter.Count(brief) <= Briefs.RuleEffectivenessBudget);

@@ -17,6 +17,13 @@ namespace MadfLog.Engine.Tests.Rules
     {
         private static readonly DateTimeOffset Now = new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero);
 
+        // Distinct errors, so their rules are not duplicates of each other.
+        private static readonly Dictionary<long, string> Templates = new Dictionary<long, string>
+        {
+            [1] = "File does not exist: <*>", [2] = "Permission denied while writing <*>", [3] = "Command timed out after <*> seconds",
+            [5] = "Module <*> has no attribute <*>", [7] = "Connection refused by host <*>",
+        };
+
         /// <summary>Stores patterns and events directly: `errors` maps pattern id → occurrences in the last 7 days.</summary>
         private static void Seed(string db, int okEvents, Dictionary<long, int> errors, DateTimeOffset? around = null, string cls = "FileNotFound")
         {
@@ -25,7 +32,7 @@ namespace MadfLog.Engine.Tests.Rules
             using var tx = c.BeginTransaction();
             foreach (var p in errors.Keys)
                 c.Execute("INSERT OR IGNORE INTO patterns(id, template, token_count, error_class, created) VALUES (@p, @t, 4, @cls, 0)",
-                    new { p, t = $"Error {p}: File does not exist: <*>", cls }, tx);
+                    new { p, t = Templates.TryGetValue(p, out var template) ? template : $"Error {p}: File does not exist: <*>", cls }, tx);
             var rows = new List<EventRow>();
             var n = 0;
             foreach (var (p, count) in errors.Select(kv => (kv.Key, kv.Value)))
@@ -85,14 +92,70 @@ namespace MadfLog.Engine.Tests.Rules
             {
                 RuleStore.Approve(c, r.RulesProposed[0].Id, Now);
                 RuleStore.Deny(c, r.RulesProposed[1].Id, Now);
-                ClaudeMdBlock.Write(t.File("CLAUDE.md"), RuleStore.ActiveLines(c));
+                ClaudeMdBlock.Write(t.File("CLAUDE.md"), RuleStore.ActiveLines(c, Now));
                 Assert.Equal("RuleNotProposed", Assert.Throws<MadfException>(() => RuleStore.Approve(c, r.RulesProposed[1].Id, Now)).ErrorId);
             }
             var lines = ClaudeMdBlock.Read(t.File("CLAUDE.md"));
             var line = Assert.Single(lines);
             Assert.Contains("Check that the path exists", line);
-            Assert.Contains("`Error 1: File does not exist: <*>`", line);
+            Assert.Contains("`File does not exist: <*>`", line);
             Assert.Empty(new Revision(Options(t)).Run().RulesProposed); // the denied pattern is not proposed again
+        }
+
+        [Fact]
+        public void AProposalThatAHandWrittenLineOrAnotherRuleAlreadySaysIsNotProposed()
+        {
+            using var t = TestPaths.NewTemp();
+            // A hand-written line already says what the FileNotFound rule would (pattern 1), in other words.
+            File.WriteAllText(t.File("CLAUDE.md"), "# Project\n\nUse tabs.\n- Always check that a path exists (with Glob or ls) before reading or editing it.\n");
+            // Pattern 1 (FileNotFound) is covered by that line; pattern 2 (Permission) is not.
+            Seed(t.Db, 100, new Dictionary<long, int> { [1] = 30, [2] = 30 }, cls: "FileNotFound");
+            using (var c = MadfDatabase.Open(t.Db))
+                c.Execute("UPDATE patterns SET error_class = 'Permission' WHERE id = 2");
+            var r = new Revision(Options(t)).Run();
+            var covered = Assert.Single(r.AlreadyCovered);
+            Assert.Equal(1, covered.PatternId);
+            Assert.Equal("CLAUDE.md line 4", covered.CoveredBy);
+            Assert.True(covered.Similarity >= RuleOverlap.DuplicateThreshold);
+            Assert.Equal(2, Assert.Single(r.RulesProposed).PatternId);
+            Assert.Contains("covered by CLAUDE.md line 4", File.ReadAllText(r.ReportPath!));
+
+            // The same instruction for the same error under another pattern id repeats rule R1; another error does not.
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                var rules = RuleStore.List(c);
+                var same = RuleOverlap.Cover(8, RuleAdvice.For("Permission"), "Permission denied while writing <*>", rules, Array.Empty<(int, string)>());
+                Assert.NotNull(same);
+                Assert.StartsWith($"R{r.RulesProposed[0].Id} ", same!.CoveredBy);
+                Assert.Null(RuleOverlap.Cover(9, RuleAdvice.For("Permission"), "Connection refused by host <*>", rules, Array.Empty<(int, string)>()));
+            }
+            Assert.Equal(0, RuleOverlap.Similarity(RuleOverlap.Words("Use tabs."), RuleOverlap.Words("Use tabs for indentation in every file")));
+        }
+
+        [Fact]
+        public void ARuleWhosePatternKeepsRecurringIsMovedToTheTopWithItsCount()
+        {
+            using var t = TestPaths.NewTemp();
+            Seed(t.Db, 100, new Dictionary<long, int> { [1] = 20, [2] = 20 });
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                // Pattern 2's rule (R1) took effect before its 20 errors; pattern 1's rule only after all of its errors.
+                var since = Now.AddDays(-5).ToUnixTimeMilliseconds();
+                c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (2, 'Older rule.', 'Active', 0, @since, '{}'), (1, 'Newer rule.', 'Active', 0, @late, '{}')",
+                    new { since, late = Now.AddDays(-1).ToUnixTimeMilliseconds() });
+            }
+            var r = new Revision(Options(t)).Run();
+            var nf = Assert.Single(r.NotFollowed); // pattern 1's errors all came before its rule
+            Assert.Equal(2, nf.PatternId);
+            Assert.Equal(20, nf.Occurrences);
+            Assert.Equal(3, nf.Sessions);
+            Assert.Empty(r.RulesProposed); // no second rule for a pattern that has one
+            var lines = ClaudeMdBlock.Read(t.File("CLAUDE.md"));
+            Assert.Equal(2, lines.Length);
+            Assert.StartsWith("- **Not followed: seen 20× in 3 sessions since", lines[0]);
+            Assert.Contains("Older rule.", lines[0]);
+            Assert.Contains("Newer rule.", lines[1]);
+            Assert.Contains("R1: pattern P2 seen 20× in 3 sessions", File.ReadAllText(r.ReportPath!));
         }
 
         [Fact]
@@ -181,40 +244,106 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.DoesNotContain("ghp_abcdef", c.ExecuteScalar<string>("SELECT raw FROM quarantine"));
         }
 
+        /// <summary>
+        /// Planted effect: from the day rules 1 and 2 take effect, every error falls to 40 %; pattern 1 (ruled, Bash) falls
+        /// to 10 %, pattern 2 (ruled, Edit) only as much as every error, unruled patterns 4 and 5 as much as every error;
+        /// pattern 3's rule has too little data. Calls are random (seeded) draws, not planted counts.
+        /// </summary>
+        public static void PlantEffect(string db, DateTimeOffset activated, int callsPerDay = 400, int seed = 7)
+        {
+            using var c = MadfDatabase.Open(db);
+            c.Execute("INSERT INTO patterns(id, template, token_count, created) VALUES (1, 'a', 1, 0), (2, 'b', 1, 0), (3, 'c', 1, 0), (4, 'd', 1, 0), (5, 'e', 1, 0)");
+            var rnd = new Random(seed);
+            var rows = new List<EventRow>();
+            var k = 0;
+            // Per tool: which pattern its errors are, the base error chance per call, and the extra factor after the rule.
+            var tools = new (string tool, long pattern, double chance, double ruleFactor)[]
+            {
+                ("Bash", 1, 0.05, 0.25), ("Edit", 2, 0.05, 1), ("Grep", 3, 0.0005, 1), ("Read", 4, 0.05, 1), ("Write", 5, 0.05, 1),
+            };
+            for (var day = -21; day < 14; day++)
+                foreach (var (tool, pattern, chance, ruleFactor) in tools)
+                    for (var i = 0; i < callsPerDay; i++)
+                    {
+                        var at = activated.AddDays(day).AddSeconds(rnd.Next(86_400));
+                        var after = at >= activated;
+                        var p = chance * (after ? 0.4 * ruleFactor : 1);
+                        var error = rnd.NextDouble() < p;
+                        rows.Add(new EventRow
+                        {
+                            Timestamp = at.ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", SessionId = "s" + rnd.Next(50), Success = !error,
+                            PatternId = error ? pattern : (long?)null, Details = "{\"tool\":\"" + tool + "\"}", DedupKey = k++,
+                        });
+                    }
+            using var tx = c.BeginTransaction();
+            ImportStages.Write(c, tx, rows.OrderBy(r => r.Timestamp).ToList());
+            foreach (var p in new[] { 1, 2, 3 })
+                c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@p, 't', 'Active', 0, @a, '{}')", new { p, a = activated.ToUnixTimeMilliseconds() }, tx);
+            tx.Commit();
+        }
+
         [Fact]
-        public void EffectivenessSeparatesRealDropsFromNoiseAndThinData()
+        public void EffectivenessComparesWithTheErrorsThatHaveNoRule()
         {
             using var t = TestPaths.NewTemp();
             var activated = Now.AddDays(-14);
+            PlantEffect(t.Db, activated);
+            using var c = MadfDatabase.Open(t.Db);
+            var effects = RuleEffectiveness.Evaluate(c, Now).ToDictionary(e => e.PatternId);
+
+            // Pattern 1 fell to 10 % while every other error fell to 40 %: a real effect of about ×0.25.
+            Assert.Equal(EffectVerdict.Effective, effects[1].Verdict);
+            Assert.True(effects[1].HasControl);
+            Assert.Equal("tool:Bash", effects[1].Step);
+            Assert.InRange(effects[1].RelativeChange, 0.1, 0.5);
+            Assert.True(effects[1].RelativeChangeHigh < 1);
+            Assert.InRange(effects[1].RateBeforePer1000, 40, 60); // per 1,000 Bash calls, not per 1,000 events
+            // Pattern 2 fell by 60 % too, but only as much as every error: a before/after test alone would call it effective.
+            Assert.True(effects[2].RateAfterPer1000 < effects[2].RateBeforePer1000 * 0.6);
+            Assert.Equal(EffectVerdict.NoClearChange, effects[2].Verdict);
+            Assert.InRange(1.0, effects[2].RelativeChangeLow, effects[2].RelativeChangeHigh);
+            Assert.True(effects[2].RecommendRetirement);
+            Assert.Equal(EffectVerdict.TooEarly, effects[3].Verdict);
+            Assert.False(effects[3].RecommendRetirement);
+            Assert.InRange(effects[1].ControlRateAfterPer1000 / effects[1].ControlRateBeforePer1000, 0.3, 0.5);
+
+            // Both ruled patterns still occur, in many sessions; only the rule that has not worked is "not followed".
+            Assert.True(effects[1].HitsAfter >= RuleOverlap.NotFollowedOccurrences);
+            var notFollowed = RuleOverlap.NotFollowed(c, Now).Select(n => n.PatternId).ToList();
+            Assert.Contains(2L, notFollowed);
+            Assert.DoesNotContain(1L, notFollowed);
+        }
+
+        [Fact]
+        public void WithoutUnruledErrorsTheRuleIsMeasuredAgainstItselfAndSaysSo()
+        {
+            using var t = TestPaths.NewTemp();
+            var activated = Now.AddDays(-14);
+            PlantEffect(t.Db, activated);
             using (var c = MadfDatabase.Open(t.Db))
-            {
-                c.Execute("INSERT INTO patterns(id, template, token_count, created) VALUES (1, 'a', 1, 0), (2, 'b', 1, 0), (3, 'c', 1, 0)");
-                var rows = new List<EventRow>();
-                var k = 0;
-                void Add(DateTimeOffset from, int events, Dictionary<long, int> hits)
-                {
-                    var n = 0;
-                    foreach (var kv in hits) for (var i = 0; i < kv.Value; i++) rows.Add(new EventRow { Timestamp = from.AddMinutes(n++).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", SessionId = "s" + (i % 4), Success = false, PatternId = kv.Key, DedupKey = k++ });
-                    while (n < events) rows.Add(new EventRow { Timestamp = from.AddMinutes(n++).ToUnixTimeMilliseconds(), EventType = "step", Category = "x", Success = true, DedupKey = k++ });
-                }
-                // Before: 2,000 events; pattern 1 = 100, pattern 2 = 40, pattern 3 = 2. After: 2,000 events; 1 drops to 20, 2 stays 40, 3 = 1.
-                Add(activated.AddDays(-10), 2000, new Dictionary<long, int> { [1] = 100, [2] = 40, [3] = 2 });
-                Add(activated.AddDays(1), 2000, new Dictionary<long, int> { [1] = 20, [2] = 40, [3] = 1 });
-                using var tx = c.BeginTransaction();
-                ImportStages.Write(c, tx, rows);
-                foreach (var p in new[] { 1, 2, 3 })
-                    c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@p, 't', 'Active', 0, @a, '{}')", new { p, a = activated.ToUnixTimeMilliseconds() }, tx);
-                tx.Commit();
-                var effects = RuleEffectiveness.Evaluate(c, Now).ToDictionary(e => e.PatternId);
-                Assert.Equal(EffectVerdict.Effective, effects[1].Verdict);
-                Assert.Equal(50.0, effects[1].RateBeforePer1000);
-                Assert.Equal(10.0, effects[1].RateAfterPer1000);
-                Assert.Equal(EffectVerdict.NoChange, effects[2].Verdict);
-                Assert.True(effects[2].RecommendRetirement);
-                Assert.Equal(EffectVerdict.TooLittleData, effects[3].Verdict);
-                Assert.False(effects[3].RecommendRetirement);
-                Assert.True(effects[1].RepeatedBefore > 0.9); // 100 hits over 4 sessions: all but 4 repeat
-            }
+                c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (4, 't', 'Active', 0, @a, '{}'), (5, 't', 'Active', 0, @a, '{}')", new { a = activated.ToUnixTimeMilliseconds() });
+            using var c2 = MadfDatabase.Open(t.Db);
+            var effects = RuleEffectiveness.Evaluate(c2, Now).ToDictionary(e => e.PatternId);
+            Assert.False(effects[2].HasControl);
+            Assert.StartsWith("none", effects[2].Control);
+            Assert.Equal(EffectVerdict.Effective, effects[2].Verdict); // its own 60 % drop, with nothing to compare it with
+        }
+
+        [Fact]
+        public void EffectiveFromMovesTheWindowsAndCannotBeInTheFuture()
+        {
+            using var t = TestPaths.NewTemp();
+            var activated = Now.AddDays(-14);
+            PlantEffect(t.Db, activated);
+            using var c = MadfDatabase.Open(t.Db);
+            // Recorded late (approved today), the effect cannot be seen; with the real date it can.
+            c.Execute("UPDATE rules SET activated = @a WHERE pattern_id = 1", new { a = Now.AddHours(-1).ToUnixTimeMilliseconds() });
+            Assert.Equal(EffectVerdict.TooEarly, RuleEffectiveness.Evaluate(c, Now).Single(e => e.PatternId == 1).Verdict);
+            var id = c.ExecuteScalar<long>("SELECT id FROM rules WHERE pattern_id = 1");
+            var rule = RuleStore.Approve(c, id, Now, activated);
+            Assert.Equal(activated.UtcDateTime, rule.Activated);
+            Assert.Equal(EffectVerdict.Effective, RuleEffectiveness.Evaluate(c, Now).Single(e => e.PatternId == 1).Verdict);
+            Assert.Equal("RuleEffectiveInFuture", Assert.Throws<MadfException>(() => RuleStore.Approve(c, id, Now, Now.AddDays(1))).ErrorId);
         }
 
         [Fact]

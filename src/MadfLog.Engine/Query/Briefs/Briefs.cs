@@ -55,13 +55,25 @@ namespace MadfLog.Engine.Query.Briefs
             return b.Build();
         }
 
+        /// <summary>The forecast in one sentence: the rate, its interval and its backtest beside the naive forecast's.</summary>
+        public static string ForecastText(TrendPoint? forecast, int stories)
+        {
+            if (forecast == null) return "Forecast: " + StoryForecast.NotEnough(stories);
+            // Small rates keep two significant digits: a forecast of 0.04 % is not "0 %".
+            static string R(double v) => (v * 100).ToString(v < 0.01 ? "0.0##" : "0.#", CultureInfo.InvariantCulture) + "%";
+            var text = $"Forecast next story error rate: {R(forecast.ErrorRate)} (95% interval {R(forecast.ErrorRateLow ?? 0)}-{R(forecast.ErrorRateHigh ?? 0)})";
+            return text + (forecast.BacktestStories == 0
+                ? "; backtest: not enough stories yet"
+                : $"; backtest error {R(forecast.BacktestError ?? 0)} vs naive (same as last story) {R(forecast.NaiveBacktestError ?? 0)} over {forecast.BacktestStories} stories");
+        }
+
         public static string Trend(IReadOnlyList<TrendPoint> points)
         {
             var stories = points.Where(p => p.Kind == "Story").ToList();
             var weeks = points.Where(p => p.Kind == "Week").ToList();
             var forecast = points.FirstOrDefault(p => p.Kind == "Forecast");
             var b = new BriefBuilder(TrendBudget);
-            if (forecast != null) b.Line($"Forecast next story error rate: {P(forecast.ErrorRate)} (range {P(forecast.ErrorRateLow ?? 0)}-{P(forecast.ErrorRateHigh ?? 0)}).");
+            b.Line(ForecastText(forecast, stories.Count) + ".");
             b.Line("Per story: error rate, repeated, tok/ev, human");
             // The latest stories matter most: newest first.
             b.Items(stories.AsEnumerable().Reverse().ToList(), s => $"{Safe(s.Period)}: {P(s.ErrorRate)}, {P(s.RepeatedErrorRate)}, {N(s.TokensPerEvent)}, {s.HumanInteractions}", "earlier stories", maxLineChars: 60);
@@ -123,9 +135,11 @@ namespace MadfLog.Engine.Query.Briefs
 
         public static string RuleEffectiveness(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items) =>
             new BriefBuilder(Briefs.RuleEffectivenessBudget)
-                .Line($"Active rules: {items.Count}; effective {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.Effective)}, no change {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.NoChange)}, worse {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.Worse)}, too little data {System.Linq.Enumerable.Count(items, e => e.Verdict == Rules.EffectVerdict.TooLittleData)}. Per rule (per 1k events before→after, p):")
-                .Items(items, e => $"R{e.RuleId} {e.Verdict}{(e.RecommendRetirement ? " retire?" : "")}: {e.RateBeforePer1000.ToString("0.##", Inv)}→{e.RateAfterPer1000.ToString("0.##", Inv)} (p {e.PValue.ToString("0.###", Inv)}) {Safe(e.Rule)}", "rules", maxLineChars: 150)
+                .Line($"Active rules: {items.Count}; effective {Count(items, Rules.EffectVerdict.Effective)}, no clear change {Count(items, Rules.EffectVerdict.NoClearChange)}, worse {Count(items, Rules.EffectVerdict.Worse)}, too early {Count(items, Rules.EffectVerdict.TooEarly)}. Per rule: per 1k calls before→after; vs control = change relative to unruled errors (95% CI):")
+                .Items(items, e => $"R{e.RuleId} {e.VerdictText}{(e.RecommendRetirement ? " retire?" : "")}: {e.RateBeforePer1000.ToString("0.##", Inv)}→{e.RateAfterPer1000.ToString("0.##", Inv)} {e.Step}; {(e.HasControl ? "vs control" : "no control")} {e.RelativeChangeText} {Safe(e.Rule)}", "rules", maxLineChars: 170)
                 .Build();
+
+        private static int Count(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items, Rules.EffectVerdict v) => System.Linq.Enumerable.Count(items, e => e.Verdict == v);
 
         public static string Storage(Lifecycle.StorageReport s) =>
             new BriefBuilder(Briefs.StorageBudget)

@@ -52,6 +52,11 @@ namespace MadfLog.Commands.Lifecycle
         [Parameter][ValidateRange(0.0, 100.0)] public double MaxQuarantinePercent { get; set; }
         /// <summary>Health: days without an import that raise a warning.</summary>
         [Parameter][ValidateRange(0.01, 3650.0)] public double MaxImportAgeDays { get; set; }
+        /// <summary>
+        /// Model prices for the cost figures, in US$ per million tokens, each a hashtable with Model (the id or its start)
+        /// and Input, Output, CacheWrite, CacheRead (and optionally AsOf, a date); an entry for the same Model replaces the old one.
+        /// </summary>
+        [Parameter] public System.Collections.Hashtable[]? ModelPrice { get; set; }
         /// <summary>Write the new configuration to the pipeline.</summary>
         [Parameter] public SwitchParameter PassThru { get; set; }
 
@@ -68,9 +73,38 @@ namespace MadfLog.Commands.Lifecycle
             if (bound.ContainsKey(nameof(ErrorRateIncreasePercent))) config.ErrorRateIncreasePercent = ErrorRateIncreasePercent;
             if (bound.ContainsKey(nameof(MaxQuarantinePercent))) config.MaxQuarantinePercent = MaxQuarantinePercent;
             if (bound.ContainsKey(nameof(MaxImportAgeDays))) config.MaxImportAgeDays = MaxImportAgeDays;
+            if (ModelPrice != null)
+                foreach (var h in ModelPrice)
+                {
+                    var price = Engine(() => ToPrice(h));
+                    config.ModelPrices.RemoveAll(m => string.Equals(m.Model, price.Model, System.StringComparison.OrdinalIgnoreCase));
+                    config.ModelPrices.Add(price);
+                }
             if (!ShouldProcess(config.Path, "Save MadfLog configuration")) return;
             Engine(() => { config.Save(); return true; });
             if (PassThru) WriteObject(config);
+        }
+
+        private static MadfLog.Engine.Insights.ModelPrice ToPrice(System.Collections.Hashtable h)
+        {
+            double Number(string key)
+            {
+                var v = h.ContainsKey(key) ? h[key] : null;
+                if (v is PSObject pso) v = pso.BaseObject;
+                try { return v == null ? 0 : System.Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture); }
+                catch (System.Exception ex) when (ex is System.FormatException || ex is System.InvalidCastException)
+                {
+                    throw new MadfLog.Engine.Store.MadfException("ModelPriceInvalid", MadfLog.Engine.Store.MadfErrorKind.InvalidArgument, $"-ModelPrice: {key} '{v}' is not a number.", key, ex);
+                }
+            }
+            var model = h.ContainsKey("Model") ? h["Model"]?.ToString() : null;
+            if (string.IsNullOrWhiteSpace(model))
+                throw new MadfLog.Engine.Store.MadfException("ModelPriceInvalid", MadfLog.Engine.Store.MadfErrorKind.InvalidArgument, "-ModelPrice needs Model (the model id or its start), e.g. @{ Model = 'claude-sonnet-4'; Input = 3; Output = 15; CacheWrite = 3.75; CacheRead = 0.3 }.", "Model");
+            return new MadfLog.Engine.Insights.ModelPrice
+            {
+                Model = model!.Trim(), Input = Number("Input"), Output = Number("Output"), CacheWrite = Number("CacheWrite"), CacheRead = Number("CacheRead"),
+                AsOf = h.ContainsKey("AsOf") ? h["AsOf"]?.ToString() ?? "" : System.DateTime.UtcNow.ToString("yyyy-MM-dd"),
+            };
         }
     }
 }

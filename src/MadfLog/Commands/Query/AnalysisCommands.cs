@@ -121,7 +121,7 @@ namespace MadfLog.Commands.Query
     }
 
     /// <summary>Per story (in order) and per week: error rate, repeated-error rate, tokens per event and human interactions, with a forecast of the next story's error rate.</summary>
-    /// <remarks><para>The forecast is a least-squares line over the stories with a 95% prediction range (Kind = Forecast). -Brief returns at most 300 tokens.</para></remarks>
+    /// <remarks><para>The forecast (Kind = Forecast) is a line through the stories' error rates on the logit scale, weighted by their events, with a 95% prediction interval that stays within 0-100%. BacktestError is its mean absolute one-step-ahead error over the past stories, NaiveBacktestError that of "same as the last story". Below 3 stories there is no forecast and a warning says so. -Brief returns at most 300 tokens.</para></remarks>
     /// <example>
     /// <code>Get-MadfTrend | Where-Object Kind -eq Story</code>
     /// How each story did.
@@ -137,7 +137,10 @@ namespace MadfLog.Commands.Query
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             var items = Analysis.Trend(c, f);
-            if (Brief) WriteObject(Briefs.Trend(items)); else WriteAll(items);
+            if (Brief) { WriteObject(Briefs.Trend(items)); return; }
+            if (!items.Exists(p => p.Kind == "Forecast"))
+                WriteWarning("Forecast: " + StoryForecast.NotEnough(items.Count(p => p.Kind == "Story")) + ".");
+            WriteAll(items);
         }
     }
 

@@ -84,7 +84,7 @@ namespace MadfLog.Commands.Rules
                 return;
             }
             using var c = Engine(() => MadfDatabase.Open(DatabasePath));
-            Engine(() => ClaudeMdBlock.Write(path, RuleStore.ActiveLines(c)));
+            Engine(() => ClaudeMdBlock.Write(path, RuleStore.ActiveLines(c, DateTimeOffset.UtcNow)));
         }
     }
 
@@ -101,12 +101,20 @@ namespace MadfLog.Commands.Rules
     /// <code>Approve-MadfRule -Id 1 -WhatIf</code>
     /// Shows what approving rule 1 would do, without changing the store or CLAUDE.md.
     /// </example>
+    /// <example>
+    /// <code>Approve-MadfRule 5 -EffectiveFrom 2026-11-02</code>
+    /// Records that rule 5 has been followed since 2 November (it was in CLAUDE.md before it was approved), so its effectiveness is measured from then.
+    /// </example>
     [Cmdlet(VerbsLifecycle.Approve, "MadfRule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Rule))]
     public sealed class ApproveMadfRuleCommand : RuleDecisionCommand
     {
-        protected override string Action => "Activate and write into CLAUDE.md";
-        protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) => RuleStore.Approve(c, id, DateTimeOffset.UtcNow);
+        /// <summary>When the rule really took effect (it was followed, or in CLAUDE.md, before it was approved); also corrects an active rule's date. Default: now.</summary>
+        [Parameter] public DateTime EffectiveFrom { get; set; }
+
+        protected override string Action => MyInvocation.BoundParameters.ContainsKey(nameof(EffectiveFrom)) ? $"Activate from {EffectiveFrom:u} and write into CLAUDE.md" : "Activate and write into CLAUDE.md";
+        protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) =>
+            RuleStore.Approve(c, id, DateTimeOffset.UtcNow, Bound(nameof(EffectiveFrom), EffectiveFrom));
     }
 
     /// <summary>Rejects proposed rules (they are not proposed again) or retires active ones (removing them from CLAUDE.md).</summary>
@@ -126,8 +134,8 @@ namespace MadfLog.Commands.Rules
         protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) => RuleStore.Deny(c, id, DateTimeOffset.UtcNow);
     }
 
-    /// <summary>Measures whether each active rule worked: its pattern's rate per 1,000 events before and after activation, with a verdict.</summary>
-    /// <remarks><para>Verdicts come from a two-proportion z-test at 5%: Effective, NoChange, Worse, or TooLittleData (fewer than 200 events after activation or fewer than 10 occurrences). NoChange after 1,000 events and 14 days sets RecommendRetirement.</para></remarks>
+    /// <summary>Measures whether each active rule worked: its pattern's rate per 1,000 calls before and after it took effect, against the errors without a rule, with a verdict.</summary>
+    /// <remarks><para>Each rule's pattern is counted per 1,000 calls of the same tool (or step) in a window before and after the rule took effect, and compared with the change over the same windows of the errors that have no active rule (difference-in-differences). RelativeChange is the ratio of the two changes, with a 95% interval: Effective when the interval is below 1, Worse when above, NoClearChange otherwise, TooEarly with fewer than 200 calls after, fewer than 10 occurrences in all, or none before. NoClearChange after 1,000 calls and 14 days sets RecommendRetirement.</para></remarks>
     /// <example>
     /// <code>Get-MadfRuleEffectiveness | Where-Object Verdict -eq Effective</code>
     /// Lists the rules that measurably reduced their error.

@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Query;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Insights
+{
+    /// <summary>List prices of one model family in US dollars per million tokens; input, output, cache writes and cache reads priced apart.</summary>
+    public sealed class ModelPrice
+    {
+        /// <summary>The model id or the start of it ("claude-sonnet-4" prices "claude-sonnet-4-5-20250929"); the longest match wins.</summary>
+        public string Model { get; set; } = "";
+        public double Input { get; set; }
+        public double Output { get; set; }
+        public double CacheWrite { get; set; }
+        public double CacheRead { get; set; }
+        /// <summary>When these prices were read (yyyy-MM-dd).</summary>
+        public string AsOf { get; set; } = "";
+    }
+
+    /// <summary>What one model's calls cost.</summary>
+    public sealed class ModelCost
+    {
+        public string Model { get; set; } = "";
+        /// <summary>The price entry used, or null when the model has no price (its tokens are not in the total).</summary>
+        public string? PricedAs { get; set; }
+        public string? PricesAsOf { get; set; }
+        public long Calls { get; set; }
+        public long InputTokens { get; set; }
+        public long OutputTokens { get; set; }
+        public long CacheWriteTokens { get; set; }
+        public long CacheReadTokens { get; set; }
+        /// <summary>tokens_used of calls that do not say how they split into input, output and cache: not priced.</summary>
+        public long UnsplitTokens { get; set; }
+        public double Usd { get; set; }
+    }
+
+    /// <summary>
+    /// Cost of the llm_call events: each call's input, output, cache-write and cache-read tokens (as Claude Code's
+    /// usage records them) times its model's price. The bundled table holds Anthropic's list prices with the date they
+    /// were read; Set-MadfConfig -ModelPrice adds or replaces entries (other providers, negotiated prices, new models).
+    /// Calls without a split of their tokens, or of a model without a price, are counted but not priced, and say so.
+    /// </summary>
+    public static class Cost
+    {
+        /// <summary>Anthropic list prices per million tokens (cache writes: 5-minute TTL), from anthropic.com/pricing.</summary>
+        public static readonly IReadOnlyList<ModelPrice> Bundled = new[]
+        {
+            P("claude-opus-4-5", 5, 25, 6.25, 0.50),
+            P("claude-opus-4", 15, 75, 18.75, 1.50),
+            P("claude-sonnet-4", 3, 15, 3.75, 0.30),
+            P("claude-haiku-4", 1, 5, 1.25, 0.10),
+            P("claude-3-7-sonnet", 3, 15, 3.75, 0.30),
+            P("claude-3-5-sonnet", 3, 15, 3.75, 0.30),
+            P("claude-3-5-haiku", 0.80, 4, 1, 0.08),
+            P("claude-3-opus", 15, 75, 18.75, 1.50),
+            P("claude-3-haiku", 0.25, 1.25, 0.30, 0.03),
+        };
+
+        public const string BundledAsOf = "2025-11-24";
+
+        private static ModelPrice P(string model, double input, double output, double write, double read) =>
+            new ModelPrice { Model = model, Input = input, Output = output, CacheWrite = write, CacheRead = read, AsOf = BundledAsOf };
+
+        /// <summary>The price for a model id: the configured entries first, then the bundled ones; the longest matching prefix wins.</summary>
+        public static ModelPrice? PriceFor(string model, IEnumerable<ModelPrice>? overrides)
+        {
+            var id = model.Trim().ToLowerInvariant();
+            ModelPrice? Best(IEnumerable<ModelPrice> table) => table
+                .Where(p => p.Model.Length > 0 && id.StartsWith(p.Model.Trim().ToLowerInvariant(), StringComparison.Ordinal))
+                .OrderByDescending(p => p.Model.Trim().Length).FirstOrDefault();
+            return (overrides != null ? Best(overrides) : null) ?? Best(Bundled);
+        }
+
+        public static List<ModelCost> ByModel(SqliteConnection c, QueryFilter f, IEnumerable<ModelPrice>? overrides)
+        {
+            var p = new DynamicParameters();
+            var where = f.Where(p);
+            var rows = c.Query<(string? model, long calls, long? input, long? output, long? write, long? read, long unsplit)>(
+                $@"SELECT json_extract(e.details, '$.model'), count(*), sum(json_extract(e.details, '$.input_tokens')), sum(json_extract(e.details, '$.output_tokens')),
+                          sum(json_extract(e.details, '$.cache_creation_input_tokens')), sum(json_extract(e.details, '$.cache_read_input_tokens')),
+                          coalesce(sum(CASE WHEN json_extract(e.details, '$.input_tokens') IS NULL AND json_extract(e.details, '$.output_tokens') IS NULL THEN e.tokens_used END), 0)
+                   FROM events e WHERE e.event_type = 'llm_call'{where} GROUP BY 1", p).ToList();
+            var prices = overrides?.ToList();
+            return rows.Select(r =>
+            {
+                var model = r.model ?? "(no model)";
+                var price = r.model == null ? null : PriceFor(r.model, prices);
+                var cost = new ModelCost
+                {
+                    Model = model, PricedAs = price?.Model, PricesAsOf = price?.AsOf, Calls = r.calls,
+                    InputTokens = r.input ?? 0, OutputTokens = r.output ?? 0, CacheWriteTokens = r.write ?? 0, CacheReadTokens = r.read ?? 0, UnsplitTokens = r.unsplit,
+                };
+                if (price != null)
+                    cost.Usd = Math.Round((cost.InputTokens * price.Input + cost.OutputTokens * price.Output + cost.CacheWriteTokens * price.CacheWrite + cost.CacheReadTokens * price.CacheRead) / 1_000_000, 2);
+                return cost;
+            }).OrderByDescending(m => m.Usd).ThenBy(m => m.Model, StringComparer.Ordinal).ToList();
+        }
+    }
+}

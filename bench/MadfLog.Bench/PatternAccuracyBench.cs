@@ -35,6 +35,12 @@ namespace MadfLog.Bench
                         Console.WriteLine($"  pattern {miner.Find(g.Key)!.Template}");
                         foreach (var t in g.GroupBy(x => truth[x.i])) Console.WriteLine($"     {t.Count(),4} {t.Key}");
                     }
+                if (args.Contains("-v:" + system))
+                    foreach (var t in truth.Select((tr, i) => (tr, i)).GroupBy(x => x.tr).Where(t => t.Select(x => predicted[x.i]).Distinct().Count() > 1))
+                    {
+                        Console.WriteLine($"  split {t.Key}");
+                        foreach (var p in t.GroupBy(x => predicted[x.i])) Console.WriteLine($"     {p.Count(),4} {miner.Find(p.Key)!.Template}");
+                    }
             }
             Console.WriteLine($"{"average",-12} {"",6} {"",6} {"",6} {total / Systems.Length,6:F3}   (Drain, tuned per system: 0.86; one configuration: 0.76)");
 

@@ -51,7 +51,7 @@ namespace MadfLog.Engine.Patterns
 
         private static readonly Regex Split = new Regex(@"[\s=,:;()\[\]{}""'|<>]+", RegexOptions.Compiled | RegexOptions.CultureInvariant);
         // Quoted strings and Windows drive prefixes (C:\...) are variables that would otherwise split at spaces or the colon.
-        private static readonly Regex Quoted = new Regex(@"""[^""]*""|'[^'\s][^']*'|\b[A-Za-z]:(?=[\\/])", RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        private static readonly Regex Quoted = new Regex(@"""[^""]*""|'[^'\s][^']*'|\b[A-Za-z]:(?=[\\/])|(?<![\w:])[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,}(?![\w:])", RegexOptions.Compiled | RegexOptions.CultureInvariant);
         private static readonly Regex HostName = new Regex(@"[A-Za-z]\.[A-Za-z].*\.(com|org|net|edu|gov|io|de|uk|jp|cn|ru|fr|info|local)$|^[A-Za-z][\w-]*\.(com|org|net|edu|gov|io|de|uk|jp|cn|ru|fr|info|local)$", RegexOptions.Compiled | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
         private static readonly Regex FileName = new Regex(@"^[\w\-]+\.(py|ts|js|cs|java|go|rs|md|json|yaml|yml|txt|log|tsx|jsx|html|css|sh|ps1|psd1|psm1|xml|csv|sql|toml|lock|rb|php|c|h|cpp|hpp|kt|swift|scala|dll|so|exe)$", RegexOptions.Compiled | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase);
         private static readonly HashSet<string> Calendar = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
@@ -109,7 +109,9 @@ namespace MadfLog.Engine.Patterns
                 if (t.Length == 0) continue;
                 var tokenStart = start + raw.IndexOf(t, StringComparison.Ordinal);
                 var tokenEnd = tokenStart + t.Length;
-                var variable = t[0] == QuotedSentinel[0] || IsVariable(t);
+                var variable = t[0] == QuotedSentinel[0] || IsVariable(t)
+                    // A unit right after a number is part of the value ("1.2 KB", "500 B", "3 secs").
+                    || (spans.Count > 0 && spans[spans.Count - 1].Token == Wildcard && Units.Contains(t) && start > 0 && IsDigitBefore(text, start));
                 if (!variable) { spans.Add((t, tokenStart, tokenEnd)); continue; }
                 if (spans.Count > 0 && spans[spans.Count - 1].Token == Wildcard)
                 {
@@ -172,6 +174,19 @@ namespace MadfLog.Engine.Patterns
             return values;
         }
 
+        private static readonly HashSet<string> Units = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            "B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "bytes", "ms", "us", "ns", "s", "sec", "secs", "min", "mins", "h", "hr", "hrs",
+        };
+
+        // Whether the word starting at start follows a number (with only spaces between).
+        private static bool IsDigitBefore(string text, int start)
+        {
+            var i = start - 1;
+            while (i >= 0 && text[i] == ' ') i--;
+            return i >= 0 && char.IsDigit(text[i]) && i < start - 1;
+        }
+
         [MethodImpl(Hot.Path)]
         private static bool IsVariable(string t)
         {
@@ -202,6 +217,7 @@ namespace MadfLog.Engine.Patterns
                 pattern = new MinedPattern(_nextId++, tokens) { Dirty = true };
                 _byId[pattern.Id] = pattern;
                 Index(pattern);
+                pattern = AbsorbCovered(pattern);
                 pattern = MergeFamilies(pattern);
             }
             _bySignature[signature] = pattern;
@@ -350,6 +366,26 @@ namespace MadfLog.Engine.Patterns
             foreach (var key in FamilyKeys(p.Tokens))
                 if (_families.TryGetValue(key, out var set)) { set.Remove(p.Id); if (set.Count == 0) _families.Remove(key); }
             if (_wildByLength.TryGetValue(p.Tokens.Length, out var list)) list.Remove(p);
+        }
+
+        /// <summary>
+        /// A new pattern whose variables come from masking (an id, a number, a path at that place) takes in the earlier
+        /// patterns that had a plain word there and match it elsewhere: the place holds values, whatever they look like.
+        /// The oldest id survives.
+        /// </summary>
+        private MinedPattern AbsorbCovered(MinedPattern pattern)
+        {
+            if (!pattern.Tokens.Contains(Wildcard)) return pattern;
+            var covered = Patterns.Where(o => o.Id != pattern.Id && o.Tokens.Length == pattern.Tokens.Length && Covers(pattern.Tokens, o.Tokens)).ToList();
+            if (covered.Count == 0) return pattern;
+            var all = covered.Append(pattern).OrderBy(p => p.Id).ToList();
+            var survivor = all[0];
+            foreach (var p in all) Unindex(p);
+            foreach (var p in all.Skip(1)) { p.MergedInto = survivor.Id; p.Dirty = true; }
+            survivor.Tokens = pattern.Tokens;
+            survivor.Dirty = true;
+            Index(survivor);
+            return survivor;
         }
 
         /// <summary>Merges the families the pattern completes, repeatedly (a merge can complete a wider family).</summary>

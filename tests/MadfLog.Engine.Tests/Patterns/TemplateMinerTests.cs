@@ -75,8 +75,9 @@ namespace MadfLog.Engine.Tests.Patterns
                 scores[s] = GroupingAccuracy.Score(assigned.Select(p => miner.Resolve(p).Id).ToList(), truth);
                 _out.WriteLine($"{s}: {scores[s]:F3}");
             }
-            Assert.True(scores.Values.Average() >= 0.90, $"average GA {scores.Values.Average():F3} < 0.90");
-            Assert.All(scores, kv => Assert.True(kv.Value >= 0.75, $"{kv.Key} GA {kv.Value:F3} < 0.75"));
+            // Measured 0.961 average, Mac lowest at 0.839 (issue #12 target: >= 0.95, none below 0.80).
+            Assert.True(scores.Values.Average() >= 0.95, $"average GA {scores.Values.Average():F3} < 0.95");
+            Assert.All(scores, kv => Assert.True(kv.Value >= 0.80, $"{kv.Key} GA {kv.Value:F3} < 0.80"));
         }
 
         [Fact]
@@ -88,6 +89,29 @@ namespace MadfLog.Engine.Tests.Patterns
             var ga = GroupingAccuracy.Score(assigned.Select(p => miner.Resolve(p).Id).ToList(), errors.Select(e => e.TrueTemplate!.Value).ToList());
             _out.WriteLine($"sample GA {ga:F3}");
             Assert.True(ga >= 0.87, $"sample GA {ga:F3}"); // measured 0.888: commands of 1-3 words after a colon now join one variable
+        }
+
+        [Fact]
+        public void APlaceThatHoldsMaskedValuesTakesInTheEarlierPlainWord()
+        {
+            // The first user name has no digit; the next one does, so that place is a variable for both.
+            var ids = Group("Invalid user webmaster from 173.234.31.186", "Invalid user test9 from 52.80.34.196", "Invalid user webmaster from 1.2.3.4");
+            Assert.Single(ids.Distinct());
+        }
+
+        [Fact]
+        public void AUnitAfterANumberIsPartOfTheValue()
+        {
+            var ids = Group("Block rdd_42 stored as bytes in memory (estimated size 1.2 KB, free 300.1 MB)",
+                "Block rdd_43 stored as bytes in memory (estimated size 500 B, free 299.9 MB)");
+            Assert.Single(ids.Distinct());
+        }
+
+        [Fact]
+        public void HardwareAndIpv6AddressesAreOneVariable()
+        {
+            var ids = Group("en0: BSSID changed to e0:ac:cb:bc:12:34", "en0: BSSID changed to 3c:91:80:aa:c9:4b", "en0: BSSID changed to fe80::1c3d:ea:ff:fe0b");
+            Assert.Single(ids.Distinct());
         }
 
         [Fact]

@@ -206,6 +206,9 @@ namespace MadfLog.Engine.Patterns
             MinedPattern? pattern = null;
             if (_wildByLength.TryGetValue(tokens.Length, out var wild))
                 pattern = wild.FirstOrDefault(p => p.MergedInto == null && Covers(p.Tokens, tokens));
+            // One extra word glued to a value by a space ("payment gateway.py" where "auth.py" is usual) is part of it.
+            if (pattern == null && _wildByLength.TryGetValue(tokens.Length - 1, out var shorter))
+                pattern = shorter.FirstOrDefault(p => p.MergedInto == null && SpecificEnough(p.Tokens) && CoversWithOneExtraWord(p.Tokens, tokens));
             if (pattern == null)
             {
                 // A template made from values of varying word count takes a new value of another count at once.
@@ -274,6 +277,35 @@ namespace MadfLog.Engine.Patterns
             for (var i = 0; i < template.Length; i++)
                 if (template[i] != Wildcard && template[i] != tokens[i]) return false;
             return true;
+        }
+
+        /// <summary>
+        /// A template with enough constant words to take in a value with one more word: at least two, and at least
+        /// MinConstantShare of its tokens (a template of mostly variables would take in anything).
+        /// </summary>
+        private bool SpecificEnough(string[] template)
+        {
+            var constants = template.Count(t => t != Wildcard);
+            return constants >= 2 && constants >= _o.MinConstantShare * template.Length;
+        }
+
+        /// <summary>Whether tokens are the template with one more plain word right before or after one of its variables.</summary>
+        private static bool CoversWithOneExtraWord(string[] template, string[] tokens)
+        {
+            for (var k = 0; k < tokens.Length; k++)
+            {
+                if (tokens[k] == Wildcard) continue;
+                var nextToVariable = (k > 0 && tokens[k - 1] == Wildcard) || (k + 1 < tokens.Length && tokens[k + 1] == Wildcard);
+                if (!nextToVariable) continue;
+                var ok = true;
+                for (int i = 0, j = 0; i < template.Length && ok; i++, j++)
+                {
+                    if (j == k) j++;
+                    ok = template[i] == Wildcard || template[i] == tokens[j];
+                }
+                if (ok) return true;
+            }
+            return false;
         }
 
         /// <summary>The words of a sequence that a family template's new variable stands for (between the common prefix and suffix).</summary>
@@ -370,13 +402,15 @@ namespace MadfLog.Engine.Patterns
 
         /// <summary>
         /// A new pattern whose variables come from masking (an id, a number, a path at that place) takes in the earlier
-        /// patterns that had a plain word there and match it elsewhere: the place holds values, whatever they look like.
-        /// The oldest id survives.
+        /// patterns that had a plain word there and match it elsewhere (the place holds values, whatever they look like),
+        /// and those with one more plain word glued to such a value (a file name with a space). The oldest id survives.
         /// </summary>
         private MinedPattern AbsorbCovered(MinedPattern pattern)
         {
             if (!pattern.Tokens.Contains(Wildcard)) return pattern;
-            var covered = Patterns.Where(o => o.Id != pattern.Id && o.Tokens.Length == pattern.Tokens.Length && Covers(pattern.Tokens, o.Tokens)).ToList();
+            var covered = Patterns.Where(o => o.Id != pattern.Id &&
+                ((o.Tokens.Length == pattern.Tokens.Length && Covers(pattern.Tokens, o.Tokens)) ||
+                 (o.Tokens.Length == pattern.Tokens.Length + 1 && SpecificEnough(pattern.Tokens) && CoversWithOneExtraWord(pattern.Tokens, o.Tokens)))).ToList();
             if (covered.Count == 0) return pattern;
             var all = covered.Append(pattern).OrderBy(p => p.Id).ToList();
             var survivor = all[0];

@@ -177,9 +177,19 @@ namespace MadfLog.Engine.Patterns
 
         private static string Head(string s, int n) => s.Length <= n ? s : s.Substring(0, n);
 
+        // One search of a text for any phrase of a table tells whether to look further: most texts hold none.
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<(string Class, string[] Phrases)[], System.Text.RegularExpressions.Regex> AnyPhrase =
+            new System.Runtime.CompilerServices.ConditionalWeakTable<(string Class, string[] Phrases)[], System.Text.RegularExpressions.Regex>();
+
+        private static System.Text.RegularExpressions.Regex AnyOf((string Class, string[] Phrases)[] rules) =>
+            AnyPhrase.GetValue(rules, r => new System.Text.RegularExpressions.Regex(
+                string.Join("|", r.SelectMany(x => x.Phrases).Select(System.Text.RegularExpressions.Regex.Escape)),
+                System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant));
+
         private static string? First((string Class, string[] Phrases)[] rules, string text)
         {
             if (string.IsNullOrEmpty(text)) return null;
+            if (!AnyOf(rules).IsMatch(text)) return null;
             foreach (var (cls, phrases) in rules)
                 foreach (var p in phrases)
                     if (text.IndexOf(p, StringComparison.OrdinalIgnoreCase) >= 0) return cls;

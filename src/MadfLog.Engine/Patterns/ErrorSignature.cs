@@ -63,8 +63,8 @@ namespace MadfLog.Engine.Patterns
         public static string Clean(string? text)
         {
             if (string.IsNullOrEmpty(text)) return "";
-            var s = Ansi.Replace(text!, "");
-            s = Wrapper.Replace(s, "");
+            var s = text!.IndexOf('\x1B') >= 0 ? Ansi.Replace(text!, "") : text!;
+            if (s.IndexOf('<') >= 0) s = Wrapper.Replace(s, "");
             if (s.IndexOf('\r') >= 0)
             {
                 var lines = s.Replace("\r\n", "\n").Split('\n');

@@ -47,13 +47,16 @@ namespace MadfLog.Engine.Patterns
         {
             if (e.EventType == "human_interaction") return ErrorSignature.OfMessage(e.Message);
             var tool = e.StoredDetails?.Tool ?? e.StoredDetails?.Step ?? e.Step;
-            return ErrorSignature.Of(tool, CallInput(e.Details), e.Message);
+            // Only a shell call's signature uses its input (the command); other calls are read no further.
+            return ErrorSignature.Of(tool, ErrorSignature.IsShell(tool) ? CallInput(e.Details) : null, e.Message);
         }
 
         // The command or input of the call, from details (command, target or input): read for failed events only.
         private static string? CallInput(string? details)
         {
             if (string.IsNullOrEmpty(details) || details![0] != '{') return null;
+            if (details.IndexOf("\"command\"", StringComparison.Ordinal) < 0 && details.IndexOf("\"target\"", StringComparison.Ordinal) < 0
+                && details.IndexOf("\"input\"", StringComparison.Ordinal) < 0) return null;
             try
             {
                 using var doc = System.Text.Json.JsonDocument.Parse(details);

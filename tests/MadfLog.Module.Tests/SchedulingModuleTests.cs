@@ -23,5 +23,21 @@ namespace MadfLog.Module.Tests
             var wrongEdition = _m.Run("Register-MadfRevisionJob -Name $n -Scheduler ScheduledJob", vars);
             Assert.Contains(wrongEdition.AllErrors, x => x.FullyQualifiedErrorId.StartsWith("ScheduledJobNotAvailable"));
         }
+
+        [Fact]
+        public void TheRegisteredCommandNamesTheDatabaseEvenWhenItCameFromMADFLOG_DB()
+        {
+            using var t = new Temp();
+            using var s = new StandInSchedulers(t.Path);
+            var db = t.File("from-env.db");
+            System.Environment.SetEnvironmentVariable("MADFLOG_DB", db);
+            ScriptResult r;
+            try { r = _m.Run("Register-MadfRevisionJob -Scheduler Systemd -Confirm:$false"); }
+            finally { System.Environment.SetEnvironmentVariable("MADFLOG_DB", null); }
+            Assert.Empty(r.AllErrors);
+            // systemd does not inherit the shell's environment: the unit itself must say which database.
+            var service = System.IO.File.ReadAllText(System.IO.Path.Combine(s.SystemdUser, "madflog-madflogrevision.service"));
+            Assert.Contains("-Database '" + db + "'", service);
+        }
     }
 }

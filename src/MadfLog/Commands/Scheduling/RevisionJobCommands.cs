@@ -70,7 +70,7 @@ namespace MadfLog.Commands.Scheduling
                 Name = Name, Day = DayOfWeek, At = At,
                 Executable = JobExecutable.Choose(current, moduleFolder),
                 ModuleManifest = Path.Combine(moduleFolder, "MadfLog.psd1"),
-                Database = Database == null ? null : DatabasePath,
+                Database = DatabasePath, // always: schedulers do not inherit $env:MADFLOG_DB
             };
             var kind = ChosenScheduler;
             if (!ShouldProcess($"{kind} job '{Name}' ({spec.Schedule})", $"Register: {JobDefinitions.CommandLine(spec)}")) return;

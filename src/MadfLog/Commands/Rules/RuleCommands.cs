@@ -52,6 +52,15 @@ namespace MadfLog.Commands.Rules
         private bool _changed;
 
         protected abstract string Action { get; }
+        /// <summary>Activating needs a CLAUDE.md: a rule no agent can read must not be measured as if it were in force.</summary>
+        protected virtual bool NeedsClaudeMd => false;
+
+        protected override void BeginProcessing()
+        {
+            if (NeedsClaudeMd && ClaudeMdPath == null && Engine(() => MadfConfig.Load(DatabasePath)).ClaudeMdPath == null)
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("No CLAUDE.md is configured to hold active rules; the rules stay Proposed. Pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath first."),
+                    "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
+        }
         protected abstract Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id);
 
         protected override void ProcessRecord()
@@ -113,6 +122,7 @@ namespace MadfLog.Commands.Rules
         [Parameter] public DateTime EffectiveFrom { get; set; }
 
         protected override string Action => MyInvocation.BoundParameters.ContainsKey(nameof(EffectiveFrom)) ? $"Activate from {EffectiveFrom:u} and write into CLAUDE.md" : "Activate and write into CLAUDE.md";
+        protected override bool NeedsClaudeMd => true;
         protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) =>
             RuleStore.Approve(c, id, DateTimeOffset.UtcNow, Bound(nameof(EffectiveFrom), EffectiveFrom));
     }
@@ -189,12 +199,25 @@ namespace MadfLog.Commands.Rules
         [Parameter] public SwitchParameter IfDue { get; set; }
         /// <summary>Do not import the configured log folders first.</summary>
         [Parameter] public SwitchParameter NoImport { get; set; }
+        /// <summary>Remember -ClaudeMdPath, -Threshold and -AutoApprove in the database's configuration, so the scheduled revision uses them.</summary>
+        [Parameter] public SwitchParameter Save { get; set; }
 
         protected override void EndProcessing()
         {
             // -WhatIf must not leave a new database behind: creating one is a change of its own.
             if (!System.IO.File.Exists(DatabasePath) && !ShouldProcess(DatabasePath, "Create the MadfLog database")) return;
             var bound = MyInvocation.BoundParameters;
+            var config = Engine(() => MadfConfig.Load(DatabasePath));
+            if (Save)
+            {
+                if (ClaudeMdPath != null) config.ClaudeMdPath = ResolveOutputPath(ClaudeMdPath);
+                if (bound.ContainsKey(nameof(Threshold))) config.RuleThreshold = Threshold;
+                if (bound.ContainsKey(nameof(AutoApprove))) config.AutoApprove = AutoApprove;
+                if (ShouldProcess(config.Path, "Save the revision settings")) Engine(() => { config.Save(); return true; });
+            }
+            if (AutoApprove && ClaudeMdPath == null && config.ClaudeMdPath == null)
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("-AutoApprove activates rules, but no CLAUDE.md is configured to hold them. Pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath."),
+                    "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
             var options = new RevisionOptions
             {
                 DatabasePath = DatabasePath,

@@ -151,7 +151,21 @@ namespace MadfLog.Engine.Config
             Validate();
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
             var temp = Path + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(this, Json), new UTF8Encoding(false));
+            // Only what was set (or read from a file) is written, so a default stays a default and Sources stay true.
+            var defaults = new MadfConfig();
+            var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var name in Settings)
+            {
+                var property = typeof(MadfConfig).GetProperty(name)!;
+                var value = property.GetValue(this);
+                var set = Sources.TryGetValue(name, out var from) && from != "default" && !from.StartsWith("default", StringComparison.Ordinal);
+                if (set || JsonSerializer.Serialize(value, Json) != JsonSerializer.Serialize(property.GetValue(defaults), Json))
+                {
+                    values[Json.PropertyNamingPolicy!.ConvertName(name)] = value;
+                    Sources[name] = Path;
+                }
+            }
+            File.WriteAllText(temp, JsonSerializer.Serialize(values, Json), new UTF8Encoding(false));
             if (File.Exists(Path)) File.Replace(temp, Path, null);
             else File.Move(temp, Path);
         }

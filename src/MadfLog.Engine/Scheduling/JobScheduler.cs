@@ -195,13 +195,13 @@ namespace MadfLog.Engine.Scheduling
                     info.Schedule = string.Join(" ", fields.Take(5));
                     var marker = fields.Length > 5 ? fields[5].LastIndexOf("# madflog-", StringComparison.Ordinal) : -1;
                     info.Command = marker > 0 ? fields[5].Substring(0, marker).TrimEnd() : "";
-                    break;
+                    return info.Describe(DateTime.Now, string.Join(" ", JobDefinitions.ShellWords(info.Command)));
                 case SchedulerKind.Launchd:
                     var plist = PlistFile(name);
                     if (!File.Exists(plist)) return null;
                     info.Definitions.Add(plist);
                     var args = XDocument.Load(plist).Descendants("array").FirstOrDefault()?.Elements("string").Select(e => e.Value) ?? Enumerable.Empty<string>();
-                    info.Command = string.Join(" ", args.Select(JobDefinitions.ShellQuote));
+                    info.Command = string.Join(" ", args);
                     break;
                 case SchedulerKind.TaskScheduler:
                     var xml = TaskXml(name);

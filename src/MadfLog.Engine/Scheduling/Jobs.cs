@@ -141,19 +141,24 @@ namespace MadfLog.Engine.Scheduling
         /// <summary>What activating it said (systemctl, launchctl, schtasks).</summary>
         public string? ActivationNote { get; set; }
 
-        /// <summary>Fills schedule, database, last and next run from the command line the scheduler holds.</summary>
-        public JobInfo Describe(DateTime localNow)
+        /// <summary>Fills schedule, database, last and next run from the PowerShell command the scheduler runs (its shell quoting removed).</summary>
+        public JobInfo Describe(DateTime localNow, string? script = null)
         {
-            var sched = Arg(Command, "Schedule");
-            var db = Arg(Command, "Database");
-            var job = Regex.Match(Command, @"-Job\s+(\w+)");
+            script ??= Command;
+            var sched = Arg(script, "Schedule");
+            var db = Arg(script, "Database");
+            var job = Regex.Match(script, @"-Job\s+(\w+)");
             if (job.Success && Enum.TryParse<MadfJob>(job.Groups[1].Value, out var j)) Job = j;
             if (db != null) Database = db;
             if (sched != null)
             {
-                var s = JobSchedule.Parse(sched);
-                Schedule = s.ToString();
-                NextRun = s.Next(localNow);
+                try
+                {
+                    var s = JobSchedule.Parse(sched);
+                    Schedule = s.ToString();
+                    NextRun = s.Next(localNow);
+                }
+                catch (MadfException) { } // hand-edited: keep what the scheduler says
             }
             if (db != null && Job != null)
             {
@@ -278,6 +283,25 @@ WantedBy=timers.target
         internal static string ShellQuote(string a) => a.Length > 0 && a.All(ch => char.IsLetterOrDigit(ch) || "-_./=:@%+,".IndexOf(ch) >= 0) ? a : "'" + a.Replace("'", "'\\''") + "'";
         private static string SystemdQuote(string a) => a.Length > 0 && a.All(ch => !char.IsWhiteSpace(ch) && ch != '"' && ch != '\'' && ch != '\\' && ch != '%' && ch != '$' && ch != ';') ? a : "\"" + a.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("%", "%%").Replace("$", "$$") + "\"";
         private static string WindowsQuote(string a) => a.Length > 0 && a.All(ch => !char.IsWhiteSpace(ch) && ch != '"') ? a : "\"" + a.Replace("\"", "\\\"") + "\"";
+
+        /// <summary>The words of a POSIX shell command line ('...', "...", backslash escapes), e.g. a crontab entry's command.</summary>
+        public static List<string> ShellWords(string line)
+        {
+            var words = new List<string>();
+            var word = new System.Text.StringBuilder();
+            var inWord = false;
+            for (var i = 0; i < line.Length; i++)
+            {
+                var ch = line[i];
+                if (ch == '\'' ) { var end = line.IndexOf('\'', i + 1); if (end < 0) end = line.Length; word.Append(line, i + 1, end - i - 1); i = end; inWord = true; }
+                else if (ch == '"') { i++; while (i < line.Length && line[i] != '"') { if (line[i] == '\\' && i + 1 < line.Length) i++; word.Append(line[i]); i++; } inWord = true; }
+                else if (ch == '\\' && i + 1 < line.Length) { word.Append(line[++i]); inWord = true; }
+                else if (char.IsWhiteSpace(ch)) { if (inWord) { words.Add(word.ToString()); word.Clear(); inWord = false; } }
+                else { word.Append(ch); inWord = true; }
+            }
+            if (inWord) words.Add(word.ToString());
+            return words;
+        }
 
         /// <summary>Undoes SystemdQuote on an ExecStart line's arguments (enough to read back what we wrote).</summary>
         internal static string SystemdUnquote(string text) => text.Replace("%%", "%").Replace("$$", "$").Replace("\\\"", "\"").Replace("\\\\", "\\");

@@ -292,20 +292,24 @@ Describe 'Scheduling' {
         $env:XDG_CONFIG_HOME = $savedXdg
     }
 
-    It 'Register-MadfRevisionJob -WhatIf registers nothing' {
-        Register-MadfRevisionJob -Scheduler Systemd -Database $db -WhatIf
+    It 'Register-MadfJob -WhatIf registers nothing' {
+        Register-MadfJob -Scheduler Systemd -Database $db -WhatIf
         Test-Path (Join-Path $TestDrive 'xdg') | Should -BeFalse
-        Get-MadfRevisionJob -Scheduler Systemd | Should -BeNullOrEmpty
+        Get-MadfJob -Scheduler Systemd | Should -BeNullOrEmpty
     }
 
-    It 'Unregister-MadfRevisionJob of a job that is not there is RevisionJobNotFound' {
-        Unregister-MadfRevisionJob -Scheduler Systemd -Name NoSuchJob -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
-        $errs[0].FullyQualifiedErrorId | Should -BeLike 'RevisionJobNotFound,*'
+    It 'Unregister-MadfJob of a job that is not there is JobNotFound' {
+        Unregister-MadfJob Revision -Scheduler Systemd -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'JobNotFound,*'
         $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
-    It 'rejects a job name that is not a plain word' {
-        { Get-MadfRevisionJob -Name 'a b' } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    It 'rejects a job that is not Maintenance or Revision' {
+        { Get-MadfJob -Job Nightly } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
+    }
+
+    It 'keeps the old *-MadfRevisionJob names as aliases' {
+        (Get-Command Register-MadfRevisionJob).ResolvedCommand.Name | Should -Be 'Register-MadfJob'
     }
 }
 

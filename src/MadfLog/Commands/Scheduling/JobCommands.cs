@@ -12,12 +12,12 @@ namespace MadfLog.Commands.Scheduling
     /// <summary>Shared by the job cmdlets: which jobs, which scheduler, and the Windows PowerShell scheduled-job path.</summary>
     public abstract class JobCommand : MadfCmdlet
     {
-        /// <summary>Which jobs: Maintenance (daily import and rotation), Revision (weekly); default both.</summary>
-        [Parameter(Position = 0)]
+        /// <summary>Which jobs: Maintenance (daily import and rotation), Revision (weekly); default both. Binds Get-MadfJob's output by property name.</summary>
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         public MadfJob[] Job { get; set; } = { MadfJob.Maintenance, MadfJob.Revision };
 
-        /// <summary>The scheduler; default: ScheduledJob in Windows PowerShell, TaskScheduler in PowerShell 7 on Windows, Systemd (else Cron) on Linux, Launchd on macOS.</summary>
-        [Parameter]
+        /// <summary>The scheduler; default: ScheduledJob in Windows PowerShell, TaskScheduler in PowerShell 7 on Windows, Systemd (else Cron) on Linux, Launchd on macOS (Get-MadfJob: every one usable here).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         public SchedulerKind Scheduler { get; set; }
 
         protected bool SchedulerGiven => MyInvocation.BoundParameters.ContainsKey(nameof(Scheduler));
@@ -45,8 +45,12 @@ namespace MadfLog.Commands.Scheduling
     /// <para>Registration is all-or-nothing: when any step fails, files, crontab and timers are put back as they were. -WhatIf prints the exact files and commands. Registering again replaces the jobs. Each run appends to the run log (&lt;database&gt;.runs.jsonl) that Get-MadfJob reads.</para>
     /// </remarks>
     /// <example>
-    /// <code>Register-MadfJob -MaintenanceAt 02:30 -RevisionDay Sunday -RevisionAt 22:00 -WhatIf</code>
-    /// Prints the unit files (or crontab, plist, task XML) and commands that would be written and run.
+    /// <code>Register-MadfJob -Scheduler Systemd -MaintenanceAt 02:30 -RevisionDay Sunday -RevisionAt 22:00 -WhatIf</code>
+    /// Prints the systemd unit files and the systemctl commands that would be written and run, each naming the database and its configuration.
+    /// </example>
+    /// <example>
+    /// <code>Register-MadfJob Revision -Scheduler Systemd -Database ~/madflog/team.db -WhatIf</code>
+    /// Shows only the weekly revision's timer for ~/madflog/team.db (without -WhatIf: registers it and outputs the job with its next run).
     /// </example>
     [Cmdlet(VerbsLifecycle.Register, "MadfJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [Alias("Register-MadfRevisionJob")]
@@ -105,6 +109,10 @@ namespace MadfLog.Commands.Scheduling
     /// <code>Get-MadfJob | Format-List Name, Scheduler, Schedule, LastRun, LastResult, NextRun</code>
     /// Shows when each job last ran, how it went, and when it runs next.
     /// </example>
+    /// <example>
+    /// <code>Get-MadfJob Revision -Scheduler Systemd | Select-Object -ExpandProperty Definitions</code>
+    /// The systemd unit files of the weekly revision, when it is registered.
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "MadfJob")]
     [Alias("Get-MadfRevisionJob")]
     [OutputType(typeof(JobInfo))]
@@ -144,14 +152,18 @@ namespace MadfLog.Commands.Scheduling
 
     /// <summary>Removes MadfLog's jobs (both by default).</summary>
     /// <example>
-    /// <code>Unregister-MadfJob -Confirm:$false</code>
-    /// Removes the maintenance and revision jobs without asking.
+    /// <code>Get-MadfJob -Scheduler Systemd | Unregister-MadfJob -WhatIf</code>
+    /// Shows which registered systemd jobs would be removed, with the files and systemctl commands; without -WhatIf they are removed.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfJob | Where-Object Job -eq Maintenance | Unregister-MadfJob -Confirm:$false</code>
+    /// Removes the daily maintenance job, wherever it is registered, without asking; the weekly revision stays.
     /// </example>
     [Cmdlet(VerbsLifecycle.Unregister, "MadfJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [Alias("Unregister-MadfRevisionJob")]
     public sealed class UnregisterMadfJobCommand : JobCommand
     {
-        protected override void EndProcessing()
+        protected override void ProcessRecord()
         {
             var scheduler = Engine_Scheduler();
             var kind = SchedulerGiven ? Scheduler : Engine(() => scheduler.Default(IsDesktopEdition));
@@ -180,8 +192,12 @@ namespace MadfLog.Commands.Scheduling
     /// <para>Problems are written as warnings; an error or a Critical health check is written as an error (JobFailed), so pwsh and madflog exit with 1 and the scheduler's failure notification fires. -IfDue -Schedule runs only when no run started since the schedule's latest time: that is how cron and launchd catch up.</para>
     /// </remarks>
     /// <example>
-    /// <code>Invoke-MadfJob Maintenance -Database ~/madf/madflog.db</code>
-    /// Imports and rotates now, and records the run in ~/madf/madflog.runs.jsonl.
+    /// <code>Invoke-MadfJob Maintenance</code>
+    /// Imports the configured log folders and rotates now, warns about quarantined lines, and records the run in madflog.runs.jsonl beside the database.
+    /// </example>
+    /// <example>
+    /// <code>Invoke-MadfJob Revision -Schedule 'Sun 23:00' -IfDue -Verbose</code>
+    /// What the scheduler runs: the weekly revision, only when it has not run since the latest Sunday 23:00.
     /// </example>
     [Cmdlet(VerbsLifecycle.Invoke, "MadfJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(JobRun))]

@@ -273,6 +273,17 @@ Describe 'Lifecycle and configuration' {
         Test-Path (Join-Path $b.Folder 'archive') | Should -BeFalse
     }
 
+    It 'Invoke-MadfJob Maintenance imports and rotates, logs the run beside the database, and is not due again' {
+        $run = Invoke-MadfJob Maintenance -Database $b.Database -WarningAction SilentlyContinue
+        $run.Job | Should -Be 'Maintenance'
+        $run.Result | Should -BeIn 'Succeeded', 'Warning', 'Failed'
+        $run.ExitCode | Should -Be ([int]($run.Result -eq 'Failed'))
+        @(Get-ChildItem (Join-Path $b.Folder 'logs')).Count | Should -Be 0   # the finished days were closed
+        @(Get-Content (Join-Path $b.Folder 'madflog.runs.jsonl')).Count | Should -Be 1
+        Invoke-MadfJob Maintenance -Database $b.Database -Schedule 'daily 00:00' -IfDue | Should -BeNullOrEmpty
+        @(Get-Content (Join-Path $b.Folder 'madflog.runs.jsonl')).Count | Should -Be 1
+    }
+
     It 'Invoke-MadfRotation archives old events without losing one' {
         $before = Get-MadfStorage -Database $b.Database
         $r = Invoke-MadfRotation -Database $b.Database -RetentionDays 1 -Confirm:$false -WarningAction SilentlyContinue
@@ -305,7 +316,7 @@ Describe 'Scheduling' {
     }
 
     It 'rejects a job that is not Maintenance or Revision' {
-        { Get-MadfJob -Job Nightly } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
+        { Get-MadfJob -Job Nightly } | Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,*'
     }
 
     It 'keeps the old *-MadfRevisionJob names as aliases' {

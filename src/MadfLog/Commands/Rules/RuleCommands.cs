@@ -55,8 +55,13 @@ namespace MadfLog.Commands.Rules
         /// <summary>Activating needs a CLAUDE.md: a rule no agent can read must not be measured as if it were in force.</summary>
         protected virtual bool NeedsClaudeMd => false;
 
-        protected override void BeginProcessing()
+        private bool _checked;
+
+        /// <summary>Before the first decision (after the database is known to exist): is there a CLAUDE.md to hold active rules?</summary>
+        private void CheckClaudeMd()
         {
+            if (_checked) return;
+            _checked = true;
             if (NeedsClaudeMd && ClaudeMdPath == null && Engine(() => MadfConfig.Load(DatabasePath)).ClaudeMdPath == null)
                 ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("No CLAUDE.md is configured to hold active rules; the rules stay Proposed. Pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath first."),
                     "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
@@ -68,6 +73,7 @@ namespace MadfLog.Commands.Rules
             // Rules live only in an existing database: a missing one is DatabaseNotFound, never created (-WhatIf included).
             if (!System.IO.File.Exists(DatabasePath)) Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false)).Dispose();
             using var c = Engine(() => MadfDatabase.Open(DatabasePath));
+            CheckClaudeMd();
             foreach (var id in Id)
             {
                 if (!ShouldProcess($"rule {id}", Action)) continue;

@@ -195,7 +195,7 @@ namespace MadfLog.Engine.Scheduling
                     info.Schedule = string.Join(" ", fields.Take(5));
                     var marker = fields.Length > 5 ? fields[5].LastIndexOf("# madflog-", StringComparison.Ordinal) : -1;
                     info.Command = marker > 0 ? fields[5].Substring(0, marker).TrimEnd() : "";
-                    return info.Describe(DateTime.Now, string.Join(" ", JobDefinitions.ShellWords(info.Command)));
+                    return info.Describe(DateTime.Now, string.Join(" ", JobDefinitions.ShellWords(info.Command.Replace("\\%", "%"))));
                 case SchedulerKind.Launchd:
                     var plist = PlistFile(name);
                     if (!File.Exists(plist)) return null;

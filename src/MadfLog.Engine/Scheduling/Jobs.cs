@@ -207,7 +207,7 @@ WantedBy=timers.target
         public const string CronMarker = "# madflog-job:";
 
         /// <summary>Hourly at the job's minute: cron has no catch-up, so -IfDue decides and a missed run happens within the hour the machine is next on.</summary>
-        public static string CronLine(JobSpec s) => $"{s.Schedule.At.Minutes} * * * * {CommandLine(s)} {CronMarker}{s.Name}";
+        public static string CronLine(JobSpec s) => $"{s.Schedule.At.Minutes} * * * * {CommandLine(s).Replace("%", "\\%")} {CronMarker}{s.Name}"; // cron reads a bare % as a newline
 
         public static string LaunchdLabel(string name) => "com.madflog." + name.ToLowerInvariant();
 

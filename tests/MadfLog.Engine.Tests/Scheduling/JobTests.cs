@@ -52,6 +52,9 @@ namespace MadfLog.Engine.Tests.Scheduling
             Assert.StartsWith("0 * * * * /usr/bin/pwsh -NoProfile -NonInteractive -Command 'Import-Module '\\''/opt/My Modules", JobDefinitions.CronLine(r));
             Assert.Contains("-IfDue", JobDefinitions.CronLine(r));
             Assert.EndsWith("# madflog-job:MadfLogRevision", JobDefinitions.CronLine(r));
+            var percent = JobDefinitions.CronLine(Spec(MadfJob.Revision, db: "/data/100%/m.db"));
+            Assert.Contains("/data/100\\%/m.db", percent); // cron turns a bare % into a newline
+            Assert.DoesNotMatch(@"[^\\]%", percent);
 
             var plist = XDocument.Parse(JobDefinitions.LaunchdPlist(r));
             var dict = plist.Root!.Element("dict")!.Elements().ToList();
@@ -164,6 +167,21 @@ namespace MadfLog.Engine.Tests.Scheduling
             Assert.Equal(30, again.RetentionDays);
             Assert.Equal(t.File("a.config.json"), again.Sources[nameof(MadfConfig.RetentionDays)]);
             Assert.Equal("default", again.Sources[nameof(MadfConfig.MaxActiveMB)]);
+        }
+
+        [Fact]
+        public void ADatabaseWithoutItsOwnFileReadsTheFoldersOldSharedOneUntilSaved()
+        {
+            using var t = TestPaths.NewTemp();
+            File.WriteAllText(t.File(MadfConfig.FileName), "{ \"retentionDays\": 45 }");
+            var team = MadfConfig.Load(t.File("team.db"));
+            Assert.Equal(45, team.RetentionDays);
+            Assert.Equal(t.File(MadfConfig.FileName), team.Sources[nameof(MadfConfig.RetentionDays)]);
+            team.MaxActiveMB = 50;
+            team.Save();
+            Assert.Equal(t.File("team.config.json"), MadfConfig.Load(t.File("team.db")).Sources[nameof(MadfConfig.RetentionDays)]);
+            Assert.Equal(45, MadfConfig.Load(t.File("team.db")).RetentionDays);
+            Assert.Equal(100, MadfConfig.Load(t.File("madflog.db")).MaxActiveMB); // the shared file itself is untouched
         }
 
         [Fact]

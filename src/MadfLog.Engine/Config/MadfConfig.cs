@@ -90,8 +90,10 @@ namespace MadfLog.Engine.Config
         }
 
         /// <summary>The settable values, in a stable order (what Get-MadfConfig -Source lists).</summary>
-        public static readonly string[] Settings =
-            { nameof(LogPaths), nameof(ArchivePath), nameof(ClaudeMdPath), nameof(AutoApprove), nameof(RetentionDays), nameof(MaxActiveMB), nameof(RuleThreshold), nameof(ErrorRateIncreasePercent), nameof(MaxQuarantinePercent), nameof(MaxImportAgeDays) };
+        /// <remarks>Every public settable property that is saved: a setting added later is listed, saved and sourced without more code.</remarks>
+        public static readonly string[] Settings = typeof(MadfConfig).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Where(p => p.CanWrite && p.GetSetMethod() != null && !p.IsDefined(typeof(JsonIgnoreAttribute), true))
+            .OrderBy(p => p.MetadataToken).Select(p => p.Name).ToArray();
 
         /// <summary>Reads the configuration of a database (defaults when the file does not exist).</summary>
         public static MadfConfig Load(string? databasePath)

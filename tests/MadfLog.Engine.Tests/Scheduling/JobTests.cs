@@ -167,6 +167,15 @@ namespace MadfLog.Engine.Tests.Scheduling
             Assert.Equal(30, again.RetentionDays);
             Assert.Equal(t.File("a.config.json"), again.Sources[nameof(MadfConfig.RetentionDays)]);
             Assert.Equal("default", again.Sources[nameof(MadfConfig.MaxActiveMB)]);
+
+            // Every saved setting survives a save of another one (the list of settings is the class's own properties).
+            again.ModelPrices.Add(new MadfLog.Engine.Insights.ModelPrice { Model = "m-1", Input = 1, Output = 2 });
+            again.Save();
+            var third = MadfConfig.Load(t.File("a.db"));
+            third.MaxImportAgeDays = 3;
+            third.Save();
+            Assert.Equal("m-1", Assert.Single(MadfConfig.Load(t.File("a.db")).ModelPrices).Model);
+            Assert.Equal(30, MadfConfig.Load(t.File("a.db")).RetentionDays);
         }
 
         [Fact]

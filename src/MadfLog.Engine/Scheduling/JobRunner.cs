@@ -168,8 +168,9 @@ namespace MadfLog.Engine.Scheduling
                 run.Result = health.Status == HealthStatus.Critical ? "Failed" : health.Status == HealthStatus.Warning || run.Problems.Count > 0 ? "Warning" : "Succeeded";
                 if (health.Status == HealthStatus.Critical) run.Message = "health is Critical: " + string.Join("; ", health.Problems.Where(p => p.Status == HealthStatus.Critical).Select(p => p.Message)) + "; " + run.Message;
             }
-            catch (Exception ex) when (ex is MadfException || ex is IOException || ex is UnauthorizedAccessException || ex is Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception ex) when (!(ex is OutOfMemoryException))
             {
+                // Any failure ends up in the run log and the exit code: nobody is watching an unattended run.
                 run.LinesQuarantined = quarantined;
                 run.Result = "Failed";
                 run.Message = ex.Message;

@@ -1,5 +1,6 @@
 using MadfLog.Engine.Query.Briefs;
 using System;
+using System.Linq;
 using System.Management.Automation;
 using MadfLog.Engine.Config;
 using MadfLog.Engine.Rules;
@@ -234,6 +235,9 @@ namespace MadfLog.Commands.Rules
                 Import = !NoImport,
                 ShouldProcess = ShouldProcess,
             };
+            // Lines quarantined by the revision's own import are reported, not only counted in the store.
+            var quarantined = new System.Collections.Generic.List<string>();
+            options.OnImportIssue = issue => quarantined.Add(issue.ToString());
             var revision = Engine(() => new Revision(options));
             if (IfDue && !Engine(() => revision.IsDue()))
             {
@@ -241,6 +245,9 @@ namespace MadfLog.Commands.Rules
                 return;
             }
             var result = Engine(() => revision.Run());
+            const int shown = 10;
+            foreach (var line in quarantined.Take(shown)) WriteWarning("Import: " + line);
+            if (quarantined.Count > shown) WriteWarning($"Import: {quarantined.Count - shown} more line(s) quarantined; see Get-MadfQuarantine.");
             if (result.Health != null)
                 foreach (var p in result.Health.Problems) WriteWarning($"{p.Name}: {p.Message}");
             WriteObject(result);

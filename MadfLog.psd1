@@ -43,13 +43,14 @@
         'Get-MadfRuleEffectiveness'
         'Get-MadfHealth'
         'Export-MadfReport'
-        'Register-MadfRevisionJob'
-        'Get-MadfRevisionJob'
-        'Unregister-MadfRevisionJob'
+        'Register-MadfJob'
+        'Get-MadfJob'
+        'Unregister-MadfJob'
+        'Invoke-MadfJob'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()
-    AliasesToExport        = @()
+    AliasesToExport        = @('Register-MadfRevisionJob', 'Get-MadfRevisionJob', 'Unregister-MadfRevisionJob')
     PrivateData            = @{
         PSData = @{
             Tags         = @('PSEdition_Core', 'PSEdition_Desktop', 'Windows', 'Linux', 'MacOS', 'logging', 'agents', 'sqlite', 'claude')

@@ -43,8 +43,9 @@ Get-MadfRule -Database $db -Status Proposed | Where-Object { $_.Evidence.Share -
 # 4. Measure: has each active rule reduced its error? (Needs data after activation; the next weeks provide it.)
 Get-MadfRuleEffectiveness -Database $db | Out-Default
 
-# 5. Keep storage small, and schedule the Sunday-night run.
+# 5. Keep storage small, and schedule the daily maintenance (import, rotation) and the Sunday-night revision.
 Invoke-MadfRotation -Database $db -Confirm:$false -WarningAction SilentlyContinue | Out-Default
-if ($Register) { Register-MadfRevisionJob -Database $db } else { Register-MadfRevisionJob -Database $db -WhatIf }
+if ($Register) { Register-MadfJob -Database $db | Out-Default }
+else { "Register-MadfJob -Database '$db' would schedule both jobs (-WhatIf shows the exact files and commands)." }
 Get-MadfHealth -Database $db -Brief
 "Work folder: $WorkFolder"

@@ -273,6 +273,17 @@ Describe 'Lifecycle and configuration' {
         Test-Path (Join-Path $b.Folder 'archive') | Should -BeFalse
     }
 
+    It 'Invoke-MadfJob Maintenance imports and rotates, logs the run beside the database, and is not due again' {
+        $run = Invoke-MadfJob Maintenance -Database $b.Database -WarningAction SilentlyContinue
+        $run.Job | Should -Be 'Maintenance'
+        $run.Result | Should -BeIn 'Succeeded', 'Warning', 'Failed'
+        $run.ExitCode | Should -Be ([int]($run.Result -eq 'Failed'))
+        @(Get-ChildItem (Join-Path $b.Folder 'logs')).Count | Should -Be 0   # the finished days were closed
+        @(Get-Content (Join-Path $b.Folder 'madflog.runs.jsonl')).Count | Should -Be 1
+        Invoke-MadfJob Maintenance -Database $b.Database -Schedule 'daily 00:00' -IfDue | Should -BeNullOrEmpty
+        @(Get-Content (Join-Path $b.Folder 'madflog.runs.jsonl')).Count | Should -Be 1
+    }
+
     It 'Invoke-MadfRotation archives old events without losing one' {
         $before = Get-MadfStorage -Database $b.Database
         $r = Invoke-MadfRotation -Database $b.Database -RetentionDays 1 -Confirm:$false -WarningAction SilentlyContinue
@@ -292,20 +303,24 @@ Describe 'Scheduling' {
         $env:XDG_CONFIG_HOME = $savedXdg
     }
 
-    It 'Register-MadfRevisionJob -WhatIf registers nothing' {
-        Register-MadfRevisionJob -Scheduler Systemd -Database $db -WhatIf
+    It 'Register-MadfJob -WhatIf registers nothing' {
+        Register-MadfJob -Scheduler Systemd -Database $db -WhatIf
         Test-Path (Join-Path $TestDrive 'xdg') | Should -BeFalse
-        Get-MadfRevisionJob -Scheduler Systemd | Should -BeNullOrEmpty
+        Get-MadfJob -Scheduler Systemd | Should -BeNullOrEmpty
     }
 
-    It 'Unregister-MadfRevisionJob of a job that is not there is RevisionJobNotFound' {
-        Unregister-MadfRevisionJob -Scheduler Systemd -Name NoSuchJob -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
-        $errs[0].FullyQualifiedErrorId | Should -BeLike 'RevisionJobNotFound,*'
+    It 'Unregister-MadfJob of a job that is not there is JobNotFound' {
+        Unregister-MadfJob Revision -Scheduler Systemd -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'JobNotFound,*'
         $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
-    It 'rejects a job name that is not a plain word' {
-        { Get-MadfRevisionJob -Name 'a b' } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    It 'rejects a job that is not Maintenance or Revision' {
+        { Get-MadfJob -Job Nightly } | Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,*'
+    }
+
+    It 'keeps the old *-MadfRevisionJob names as aliases' {
+        (Get-Command Register-MadfRevisionJob).ResolvedCommand.Name | Should -Be 'Register-MadfJob'
     }
 }
 

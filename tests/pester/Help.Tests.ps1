@@ -77,7 +77,7 @@ Describe 'about_MadfLog' {
         $about = Get-Help about_MadfLog | Out-String
         $about | Should -Match 'THE LOOP'
         $about | Should -Match 'event_type'
-        $about | Should -Match 'Register-MadfRevisionJob'
+        $about | Should -Match 'Register-MadfJob'
     }
 }
 
@@ -92,7 +92,7 @@ Describe 'Module manifest and licence' -ForEach @(
         $m.LicenseUri | Should -Not -BeNullOrEmpty
         $m.ProjectUri | Should -Not -Match 'example\.invalid'
         $m.CompatiblePSEditions | Should -Be @('Desktop', 'Core')
-        $m.ExportedCmdlets.Count | Should -Be 30
+        $m.ExportedCmdlets.Count | Should -Be 31
         $m.Tags | Should -Contain 'PSEdition_Core'
     }
 

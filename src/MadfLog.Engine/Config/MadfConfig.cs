@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -8,8 +10,9 @@ using MadfLog.Engine.Store;
 namespace MadfLog.Engine.Config
 {
     /// <summary>
-    /// Settings shared by interactive sessions and the scheduled job, kept in one JSON file next to the
-    /// database (madflog.config.json). Unset values fall back to the defaults documented on each property.
+    /// Settings of one database, shared by interactive sessions and the scheduled jobs, kept in one JSON file beside
+    /// the database and named after it (madflog.db: madflog.config.json; team.db: team.config.json), so two databases
+    /// in one folder never share settings. Unset values fall back to the defaults documented on each property.
     /// </summary>
     public sealed class MadfConfig
     {
@@ -29,6 +32,9 @@ namespace MadfLog.Engine.Config
 
         /// <summary>The active database's size budget in MB; the retention window shrinks to stay under it.</summary>
         public int MaxActiveMB { get; set; } = 100;
+
+        /// <summary>The unattended revision activates new rules at once (only when a CLAUDE.md is configured to hold them).</summary>
+        public bool AutoApprove { get; set; }
 
         /// <summary>An error pattern at or above this share of errors gets a prevention rule.</summary>
         public double RuleThreshold { get; set; } = 0.03;
@@ -61,6 +67,10 @@ namespace MadfLog.Engine.Config
         [JsonIgnore]
         public string[] ResolvedLogPaths => LogPaths.Length > 0 ? LogPaths : new[] { StoreLocation.DefaultLogFolder() };
 
+        /// <summary>Where Write-MadfEvent appends: the first configured log path that is not a file, else the default log folder.</summary>
+        [JsonIgnore]
+        public string EventLogFolder => LogPaths.FirstOrDefault(p => !File.Exists(p)) ?? StoreLocation.DefaultLogFolder();
+
         private static readonly JsonSerializerOptions Json = new JsonSerializerOptions
         {
             WriteIndented = true,
@@ -69,25 +79,45 @@ namespace MadfLog.Engine.Config
             AllowTrailingCommas = true,
         };
 
-        public static string PathFor(string databasePath) =>
-            System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(databasePath)) ?? ".", FileName);
+        /// <summary>Where each setting's value comes from: "default", "default ($env:...)" or the file it was read from.</summary>
+        [JsonIgnore] public Dictionary<string, string> Sources { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        /// <summary>The configuration file of a database: beside it, named after it.</summary>
+        public static string PathFor(string databasePath)
+        {
+            var db = System.IO.Path.GetFullPath(databasePath);
+            return System.IO.Path.Combine(System.IO.Path.GetDirectoryName(db) ?? ".", System.IO.Path.GetFileNameWithoutExtension(db) + ".config.json");
+        }
+
+        /// <summary>The settable values, in a stable order (what Get-MadfConfig -Source lists).</summary>
+        /// <remarks>Every public settable property that is saved: a setting added later is listed, saved and sourced without more code.</remarks>
+        public static readonly string[] Settings = typeof(MadfConfig).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Where(p => p.CanWrite && p.GetSetMethod() != null && !p.IsDefined(typeof(JsonIgnoreAttribute), true))
+            .OrderBy(p => p.MetadataToken).Select(p => p.Name).ToArray();
 
         /// <summary>Reads the configuration of a database (defaults when the file does not exist).</summary>
         public static MadfConfig Load(string? databasePath)
         {
             var db = System.IO.Path.GetFullPath(string.IsNullOrWhiteSpace(databasePath) ? StoreLocation.DefaultDatabasePath() : databasePath!);
             var path = PathFor(db);
+            // Before configurations were per database, every database in a folder read madflog.config.json: keep reading it until this one is saved.
+            var legacy = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(db) ?? ".", FileName);
+            var source = File.Exists(path) ? path : File.Exists(legacy) ? legacy : null;
             MadfConfig config;
-            if (File.Exists(path))
+            HashSet<string>? present = null;
+            if (source != null)
             {
                 try
                 {
-                    config = JsonSerializer.Deserialize<MadfConfig>(File.ReadAllText(path), Json) ?? new MadfConfig();
+                    var text = File.ReadAllText(source);
+                    config = JsonSerializer.Deserialize<MadfConfig>(text, Json) ?? new MadfConfig();
+                    using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+                    present = new HashSet<string>(doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.EnumerateObject().Select(p => p.Name) : Enumerable.Empty<string>(), StringComparer.OrdinalIgnoreCase);
                 }
                 catch (JsonException ex)
                 {
                     throw new MadfException("ConfigInvalid", MadfErrorKind.InvalidData,
-                        $"The MadfLog configuration '{path}' is not valid JSON (line {ex.LineNumber + 1}): {ex.Message}", path, ex);
+                        $"The MadfLog configuration '{source}' is not valid JSON (line {ex.LineNumber + 1}): {ex.Message}", source, ex);
                 }
             }
             else
@@ -96,6 +126,9 @@ namespace MadfLog.Engine.Config
             }
             config.Path = path;
             config.DatabasePath = db;
+            foreach (var name in Settings)
+                config.Sources[name] = present != null && present.Contains(name) ? source! : "default";
+            if (config.LogPaths.Length == 0 && !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("MADFLOG_LOG_DIR"))) config.Sources[nameof(LogPaths)] = "default ($env:MADFLOG_LOG_DIR)";
             config.Validate();
             return config;
         }
@@ -120,7 +153,21 @@ namespace MadfLog.Engine.Config
             Validate();
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
             var temp = Path + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(this, Json), new UTF8Encoding(false));
+            // Only what was set (or read from a file) is written, so a default stays a default and Sources stay true.
+            var defaults = new MadfConfig();
+            var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var name in Settings)
+            {
+                var property = typeof(MadfConfig).GetProperty(name)!;
+                var value = property.GetValue(this);
+                var set = Sources.TryGetValue(name, out var from) && from != "default" && !from.StartsWith("default", StringComparison.Ordinal);
+                if (set || JsonSerializer.Serialize(value, Json) != JsonSerializer.Serialize(property.GetValue(defaults), Json))
+                {
+                    values[Json.PropertyNamingPolicy!.ConvertName(name)] = value;
+                    Sources[name] = Path;
+                }
+            }
+            File.WriteAllText(temp, JsonSerializer.Serialize(values, Json), new UTF8Encoding(false));
             if (File.Exists(Path)) File.Replace(temp, Path, null);
             else File.Move(temp, Path);
         }

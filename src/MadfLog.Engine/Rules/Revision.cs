@@ -129,6 +129,8 @@ namespace MadfLog.Engine.Rules
 
             var threshold = _o.Threshold ?? _config.RuleThreshold;
             var handWritten = RuleOverlap.HandWrittenLines(_o.ClaudeMdPath ?? _config.ClaudeMdPath);
+            // No CLAUDE.md to hold them: new rules stay Proposed (for review) instead of Active-but-unseen.
+            var activate = _o.AutoApprove && (_o.ClaudeMdPath ?? _config.ClaudeMdPath) != null;
             foreach (var p in shares.Where(s => s.Share >= threshold))
             {
                 var evidence = new RuleEvidence
@@ -141,17 +143,17 @@ namespace MadfLog.Engine.Rules
                 var cover = RuleOverlap.Cover(p.PatternId, text, evidence.Template,
                     RuleStore.List(c).Where(r => r.Status != RuleStatus.Retired), handWritten);
                 if (cover != null) { result.AlreadyCovered.Add(cover); continue; }
-                if (!_o.ShouldProcess($"pattern {p.PatternId}", $"{(_o.AutoApprove ? "Activate" : "Propose")} rule '{text}' ({p.Share:P1} of errors)")) continue;
+                if (!_o.ShouldProcess($"pattern {p.PatternId}", $"{(activate ? "Activate" : "Propose")} rule '{text}' ({p.Share:P1} of errors)")) continue;
                 using var tx = c.BeginTransaction();
-                var rule = RuleStore.Propose(c, p.PatternId, text, evidence, _o.AutoApprove, _o.Now, tx);
+                var rule = RuleStore.Propose(c, p.PatternId, text, evidence, activate, _o.Now, tx);
                 if (rule != null)
                 {
                     // The events that produced the rule point at it.
                     var produced = "pattern_id = @PatternId AND kind IN " + Query.Analysis.ErrorKinds + " AND " + EventStorage.Window("", "@from", "@to");
                     var args = new { rule.Id, rule.PatternId, from, to };
                     c.Execute("UPDATE event_rows SET created_rule = @Id WHERE " + produced, args, tx);
-                    EventStorage.SetNeedsReview(c, tx, produced, !_o.AutoApprove, args);
-                    (_o.AutoApprove ? result.RulesActivated : result.RulesProposed).Add(rule);
+                    EventStorage.SetNeedsReview(c, tx, produced, !activate, args);
+                    (activate ? result.RulesActivated : result.RulesProposed).Add(rule);
                 }
                 tx.Commit();
             }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Management.Automation;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
+using MadfLog.Engine.Config;
 using MadfLog.Engine.Store;
 
 namespace MadfLog.Commands.Import
@@ -24,7 +25,7 @@ namespace MadfLog.Commands.Import
     /// </example>
     [Cmdlet(VerbsCommunications.Write, "MadfEvent", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(FileInfo))]
-    public sealed class WriteMadfEventCommand : PSCmdlet
+    public sealed class WriteMadfEventCommand : MadfCmdlet
     {
         /// <summary>The kind of event: tool_call, llm_call, human_interaction, step, error, ...</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -72,13 +73,15 @@ namespace MadfLog.Commands.Import
         /// <summary>When the event happened; default now.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)] public DateTimeOffset Timestamp { get; set; }
 
-        /// <summary>The log folder; default $env:MADFLOG_LOG_DIR, else logs/ in the MadfLog data folder.</summary>
+        /// <summary>The log folder; default: the first folder configured with Set-MadfConfig -LogPath (so the jobs import it), else $env:MADFLOG_LOG_DIR, else logs/ in the MadfLog data folder.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? LogPath { get; set; }
 
         /// <summary>Write the log file's FileInfo to the pipeline.</summary>
         [Parameter] public SwitchParameter PassThru { get; set; }
+
+        private string? _configured;
 
         protected override void ProcessRecord()
         {
@@ -107,7 +110,7 @@ namespace MadfLog.Commands.Import
                 foreach (DictionaryEntry entry in Details) details[entry.Key?.ToString() ?? ""] = Unwrap(entry.Value);
             if (Message != null) details["message"] = Message;
 
-            var folder = LogPath == null ? StoreLocation.DefaultLogFolder() : SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogPath);
+            var folder = LogPath != null ? ResolveOutputPath(LogPath) : (_configured ??= Engine(() => MadfConfig.Load(DatabasePath)).EventLogFolder);
             var target = System.IO.Path.Combine(folder, EventLogWriter.FileNameFor(DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp)));
             if (!ShouldProcess(target, $"Append {EventType}/{Category} event")) return;
             try

@@ -3,8 +3,8 @@ using MadfLog.Engine.Config;
 
 namespace MadfLog.Commands.Lifecycle
 {
-    /// <summary>Shows the MadfLog configuration shared by interactive sessions and the scheduled job.</summary>
-    /// <remarks><para>The configuration lives in madflog.config.json next to the database.</para></remarks>
+    /// <summary>Shows the configuration of a database, shared by interactive sessions and the scheduled jobs.</summary>
+    /// <remarks><para>Each database has its own file beside it, named after it (madflog.db: madflog.config.json). -Source lists each setting with its value and where the value comes from (the file, or a default).</para></remarks>
     /// <example>
     /// <code>(Get-MadfConfig).RetentionDays</code>
     /// Shows how many days of events the active database keeps.
@@ -17,7 +17,25 @@ namespace MadfLog.Commands.Lifecycle
     [OutputType(typeof(MadfConfig))]
     public sealed class GetMadfConfigCommand : MadfCmdlet
     {
-        protected override void EndProcessing() => WriteObject(Engine(() => MadfConfig.Load(DatabasePath)));
+        /// <summary>One row per setting: Name, Value, Source.</summary>
+        [Parameter] public SwitchParameter Source { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var config = Engine(() => MadfConfig.Load(DatabasePath));
+            if (!Source) { WriteObject(config); return; }
+            foreach (var name in MadfConfig.Settings)
+            {
+                var value = typeof(MadfConfig).GetProperty(name)!.GetValue(config);
+                if (name == nameof(MadfConfig.LogPaths) && config.LogPaths.Length == 0) value = config.ResolvedLogPaths;
+                if (name == nameof(MadfConfig.ArchivePath) && config.ArchivePath == null) value = config.ResolvedArchivePath;
+                var row = new PSObject();
+                row.Properties.Add(new PSNoteProperty("Name", name));
+                row.Properties.Add(new PSNoteProperty("Value", value));
+                row.Properties.Add(new PSNoteProperty("Source", config.Sources[name]));
+                WriteObject(row);
+            }
+        }
     }
 
     /// <summary>Changes the MadfLog configuration (log folders, archive path, CLAUDE.md path, retention, budget and thresholds).</summary>
@@ -40,6 +58,8 @@ namespace MadfLog.Commands.Lifecycle
         [Parameter] public string? ArchivePath { get; set; }
         /// <summary>The CLAUDE.md that prevention rules are written into.</summary>
         [Parameter] public string? ClaudeMdPath { get; set; }
+        /// <summary>The scheduled revision activates new rules at once (needs a CLAUDE.md).</summary>
+        [Parameter] public bool AutoApprove { get; set; }
         /// <summary>Days of events the active database keeps.</summary>
         [Parameter][ValidateRange(1, 36500)] public int RetentionDays { get; set; }
         /// <summary>The active database's size budget in MB.</summary>
@@ -67,6 +87,7 @@ namespace MadfLog.Commands.Lifecycle
             if (LogPath != null) config.LogPaths = System.Array.ConvertAll(LogPath, ResolveOutputPath);
             if (ArchivePath != null) config.ArchivePath = ResolveOutputPath(ArchivePath);
             if (ClaudeMdPath != null) config.ClaudeMdPath = ResolveOutputPath(ClaudeMdPath);
+            if (bound.ContainsKey(nameof(AutoApprove))) config.AutoApprove = AutoApprove;
             if (bound.ContainsKey(nameof(RetentionDays))) config.RetentionDays = RetentionDays;
             if (bound.ContainsKey(nameof(MaxActiveMB))) config.MaxActiveMB = MaxActiveMB;
             if (bound.ContainsKey(nameof(RuleThreshold))) config.RuleThreshold = RuleThreshold;

@@ -1,5 +1,6 @@
 using MadfLog.Engine.Query.Briefs;
 using System;
+using System.Linq;
 using System.Management.Automation;
 using MadfLog.Engine.Config;
 using MadfLog.Engine.Rules;
@@ -52,6 +53,20 @@ namespace MadfLog.Commands.Rules
         private bool _changed;
 
         protected abstract string Action { get; }
+        /// <summary>Activating needs a CLAUDE.md: a rule no agent can read must not be measured as if it were in force.</summary>
+        protected virtual bool NeedsClaudeMd => false;
+
+        private bool _checked;
+
+        /// <summary>Before the first decision (after the database is known to exist): is there a CLAUDE.md to hold active rules?</summary>
+        private void CheckClaudeMd()
+        {
+            if (_checked) return;
+            _checked = true;
+            if (NeedsClaudeMd && ClaudeMdPath == null && Engine(() => MadfConfig.Load(DatabasePath)).ClaudeMdPath == null)
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("No CLAUDE.md is configured to hold active rules; the rules stay Proposed. Pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath first."),
+                    "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
+        }
         protected abstract Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id);
 
         protected override void ProcessRecord()
@@ -59,6 +74,7 @@ namespace MadfLog.Commands.Rules
             // Rules live only in an existing database: a missing one is DatabaseNotFound, never created (-WhatIf included).
             if (!System.IO.File.Exists(DatabasePath)) Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false)).Dispose();
             using var c = Engine(() => MadfDatabase.Open(DatabasePath));
+            CheckClaudeMd();
             foreach (var id in Id)
             {
                 if (!ShouldProcess($"rule {id}", Action)) continue;
@@ -113,6 +129,7 @@ namespace MadfLog.Commands.Rules
         [Parameter] public DateTime EffectiveFrom { get; set; }
 
         protected override string Action => MyInvocation.BoundParameters.ContainsKey(nameof(EffectiveFrom)) ? $"Activate from {EffectiveFrom:u} and write into CLAUDE.md" : "Activate and write into CLAUDE.md";
+        protected override bool NeedsClaudeMd => true;
         protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) =>
             RuleStore.Approve(c, id, DateTimeOffset.UtcNow, Bound(nameof(EffectiveFrom), EffectiveFrom));
     }
@@ -189,12 +206,25 @@ namespace MadfLog.Commands.Rules
         [Parameter] public SwitchParameter IfDue { get; set; }
         /// <summary>Do not import the configured log folders first.</summary>
         [Parameter] public SwitchParameter NoImport { get; set; }
+        /// <summary>Remember -ClaudeMdPath, -Threshold and -AutoApprove in the database's configuration, so the scheduled revision uses them.</summary>
+        [Parameter] public SwitchParameter Save { get; set; }
 
         protected override void EndProcessing()
         {
             // -WhatIf must not leave a new database behind: creating one is a change of its own.
             if (!System.IO.File.Exists(DatabasePath) && !ShouldProcess(DatabasePath, "Create the MadfLog database")) return;
             var bound = MyInvocation.BoundParameters;
+            var config = Engine(() => MadfConfig.Load(DatabasePath));
+            if (Save)
+            {
+                if (ClaudeMdPath != null) config.ClaudeMdPath = ResolveOutputPath(ClaudeMdPath);
+                if (bound.ContainsKey(nameof(Threshold))) config.RuleThreshold = Threshold;
+                if (bound.ContainsKey(nameof(AutoApprove))) config.AutoApprove = AutoApprove;
+                if (ShouldProcess(config.Path, "Save the revision settings")) Engine(() => { config.Save(); return true; });
+            }
+            if (AutoApprove && ClaudeMdPath == null && config.ClaudeMdPath == null)
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("-AutoApprove activates rules, but no CLAUDE.md is configured to hold them. Pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath."),
+                    "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
             var options = new RevisionOptions
             {
                 DatabasePath = DatabasePath,
@@ -205,6 +235,9 @@ namespace MadfLog.Commands.Rules
                 Import = !NoImport,
                 ShouldProcess = ShouldProcess,
             };
+            // Lines quarantined by the revision's own import are reported, not only counted in the store.
+            var quarantined = new System.Collections.Generic.List<string>();
+            options.OnImportIssue = issue => quarantined.Add(issue.ToString());
             var revision = Engine(() => new Revision(options));
             if (IfDue && !Engine(() => revision.IsDue()))
             {
@@ -212,6 +245,9 @@ namespace MadfLog.Commands.Rules
                 return;
             }
             var result = Engine(() => revision.Run());
+            const int shown = 10;
+            foreach (var line in quarantined.Take(shown)) WriteWarning("Import: " + line);
+            if (quarantined.Count > shown) WriteWarning($"Import: {quarantined.Count - shown} more line(s) quarantined; see Get-MadfQuarantine.");
             if (result.Health != null)
                 foreach (var p in result.Health.Problems) WriteWarning($"{p.Name}: {p.Message}");
             WriteObject(result);

@@ -41,7 +41,7 @@ namespace MadfLog.Bench
                 using var c = MadfDatabase.Open(db);
                 var (first, last) = c.QueryFirst<(long, long)>("SELECT min(timestamp), max(timestamp) FROM events");
                 var middle = first + (last - first) / 2;
-                var top = c.Query<(long id, long n)>($"SELECT e.pattern_id, count(*) FROM events e WHERE e.pattern_id IS NOT NULL AND {MadfLog.Engine.Query.Analysis.IsError} GROUP BY 1 ORDER BY 2 DESC LIMIT 2").ToList();
+                var top = c.Query<(long id, long n)>($"SELECT e.pattern_id, count(*) FROM events e WHERE e.pattern_id IS NOT NULL AND {MadfLog.Engine.Domain.Errors.InEvents} GROUP BY 1 ORDER BY 2 DESC LIMIT 2").ToList();
                 Console.WriteLine($"{source}: {imported.Imported:N0} events, {DateTimeOffset.FromUnixTimeMilliseconds(first):u} to {DateTimeOffset.FromUnixTimeMilliseconds(last):u}; rules take effect {DateTimeOffset.FromUnixTimeMilliseconds(middle):u}");
                 if (top.Count < 2) { Console.WriteLine("fewer than two error patterns: nothing to measure"); return 1; }
                 // The planted effect: three in four of the first pattern's errors after the middle never happened.

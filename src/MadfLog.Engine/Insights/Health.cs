@@ -92,7 +92,7 @@ namespace MadfLog.Engine.Insights
         }
 
         private static (long events, long errors) Rates(SqliteConnection c, long from, long to) => c.QuerySingle<(long, long)>(
-            "SELECT count(*), coalesce(sum(CASE WHEN " + Query.Analysis.IsError + " THEN 1 ELSE 0 END), 0) FROM events e WHERE " + EventStorage.Window("e", "@from", "@to"),
+            "SELECT count(*), coalesce(sum(CASE WHEN " + Domain.Errors.InEvents + " THEN 1 ELSE 0 END), 0) FROM events e WHERE " + EventStorage.Window("e", "@from", "@to"),
             new { from, to });
 
         private static HealthCheck Grade(string name, double? value, double threshold, string message) => new HealthCheck

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Net;
 using System.Text;
 using Dapper;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Lifecycle;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Rules;
@@ -44,7 +45,7 @@ namespace MadfLog.Engine.Insights
             var costs = Cost.ByModel(c, f, config.ModelPrices);
             var sessions = Analysis.Sessions(c, f);
             var toolFailures = Analysis.ToolFailures(c, f);
-            var pressure = Analysis.ContextPressure(c, f, 80, 10);
+            var pressure = Analysis.ContextPressure(c, f, HighContext.Percent, 10);
             var pressureCount = Analysis.ContextPressure(c, f).Count;
             var (errorsAbove, errorsBelow, eventsAbove) = Analysis.ContextEffect(c, f);
             c.Dispose();
@@ -68,7 +69,7 @@ namespace MadfLog.Engine.Insights
                 previous != null ? $"story {H(last!.Story)} vs {H(previous.Story)}" : "needs two stories");
             Card(sb, "Tokens", tokens >= 1_000_000 ? (tokens / 1_000_000.0).ToString("0.0", Inv) + "M" : tokens.ToString("N0", Inv), $"{(events > 0 ? tokens / (double)events : 0):N0} per event");
             Card(sb, "Cost", "$" + costs.Sum(m => m.Usd).ToString("N2", Inv), costs.Any(m => m.PricedAs == null || m.UnsplitTokens > 0) ? "some calls not priced (see Cost)" : $"list prices as of {costs.Select(m => m.PricesAsOf).FirstOrDefault(d => d != null) ?? Cost.BundledAsOf}");
-            Card(sb, "Sessions", sessions.Count.ToString("N0", Inv), $"{pressureCount} above 80% context");
+            Card(sb, "Sessions", sessions.Count.ToString("N0", Inv), $"{pressureCount} above {HighContext.Percent}% context");
             Card(sb, "Active rules", rules.Count(r => r.Status == RuleStatus.Active).ToString(Inv), $"{rules.Count(r => r.Status == RuleStatus.Proposed)} waiting for review");
             sb.Append("</section>");
 
@@ -109,7 +110,7 @@ namespace MadfLog.Engine.Insights
             sb.Append("<section><h2>Agents</h2><div class=\"charts\">");
             // Failure rates, not success rates: 3 % against 9 % shows on a bar from 0, 97 % against 91 % hardly does.
             sb.Append(SvgChart.Bars("Failure rate per agent (events with a known outcome)", agents.OrderByDescending(a => 1 - a.SuccessRate).Select(a => (a.Agent, Math.Round((1 - a.SuccessRate) * 100, 1))).ToList(), "%"));
-            sb.Append("</div><table><thead><tr><th>Agent</th><th class=\"n\">Events</th><th class=\"n\">Success</th><th class=\"n\">Median</th><th class=\"n\">p95</th><th class=\"n\">Tokens</th><th class=\"n\">&gt;80% context</th><th class=\"n\">Time wasted</th></tr></thead><tbody>");
+            sb.Append($"</div><table><thead><tr><th>Agent</th><th class=\"n\">Events</th><th class=\"n\">Success</th><th class=\"n\">Median</th><th class=\"n\">p95</th><th class=\"n\">Tokens</th><th class=\"n\">&gt;{HighContext.Percent}% context</th><th class=\"n\">Time wasted</th></tr></thead><tbody>");
             foreach (var a in agents)
                 sb.Append($"<tr><td>{H(a.Agent)}</td><td class=\"n\">{a.Events:N0}</td><td class=\"n\">{Pct(a.SuccessRate)}</td><td class=\"n\">{Dur(a.MedianDurationMs)}</td><td class=\"n\">{Dur(a.P95DurationMs)}</td><td class=\"n\">{a.Tokens:N0}</td><td class=\"n\">{Pct(a.ContextPressure)}</td><td class=\"n\">{Dur(a.TimeWastedMs)}</td></tr>");
             sb.Append("</tbody></table></section>");
@@ -160,11 +161,11 @@ namespace MadfLog.Engine.Insights
             if (!toolFailures.Any(t => t.Failures > 0)) sb.Append("<tr><td colspan=\"6\">No tool failures.</td></tr>");
             sb.Append("</tbody></table></section>");
 
-            sb.Append($"<section><h2>Context pressure</h2><p>{pressureCount} sessions went above 80% of the context window; their {eventsAbove:N0} events above it had an error rate of {Pct(errorsAbove)}, against {Pct(errorsBelow)} below it.</p>");
-            sb.Append("<table><thead><tr><th>Session</th><th>Agent</th><th>Story</th><th class=\"n\">Max context</th><th class=\"n\">Events above 80%</th><th class=\"n\">Error rate above</th><th class=\"n\">below</th></tr></thead><tbody>");
+            sb.Append($"<section><h2>Context pressure</h2><p>{pressureCount} sessions went above {HighContext.Percent}% of the context window; their {eventsAbove:N0} events above it had an error rate of {Pct(errorsAbove)}, against {Pct(errorsBelow)} below it.</p>");
+            sb.Append($"<table><thead><tr><th>Session</th><th>Agent</th><th>Story</th><th class=\"n\">Max context</th><th class=\"n\">Events above {HighContext.Percent}%</th><th class=\"n\">Error rate above</th><th class=\"n\">below</th></tr></thead><tbody>");
             foreach (var x in pressure)
                 sb.Append($"<tr><td><code>{H(x.SessionId)}</code></td><td>{H(x.Agent)}</td><td>{H(x.Story)}</td><td class=\"n\">{x.MaxContextPercent.ToString("0", Inv)}%</td><td class=\"n\">{x.EventsAbove80:N0}</td><td class=\"n\">{Pct(x.ErrorRateAbove80)}</td><td class=\"n\">{Pct(x.ErrorRateBelow80)}</td></tr>");
-            if (pressure.Count == 0) sb.Append("<tr><td colspan=\"7\">No session went above 80%.</td></tr>");
+            if (pressure.Count == 0) sb.Append($"<tr><td colspan=\"7\">No session went above {HighContext.Percent}%.</td></tr>");
             sb.Append("</tbody></table></section>");
 
             sb.Append($"<section><h2>Storage</h2><p>Active database {storage.ActiveBytes / 1048576.0:0.0} MB of {storage.MaxActiveMB} MB ({storage.ActiveEvents:N0} events, {storage.BytesPerEvent:0} bytes per event); archives {(storage.ArchiveDatabaseBytes + storage.ArchiveLogBytes) / 1048576.0:0.0} MB ({storage.ArchivedEvents:N0} archived events).</p></section>");
@@ -187,8 +188,10 @@ namespace MadfLog.Engine.Insights
             var p = Params(f);
             var where = f.Where(p);
             p.Add("ids", ids);
-            var rows = c.Query<(long id, string week, long n)>(
-                $"SELECT e.pattern_id, strftime('%Y-%W', e.timestamp / 1000, 'unixepoch'), count(*) FROM events e WHERE e.pattern_id IN @ids AND {Analysis.IsError}{where} GROUP BY 1, 2", p).ToList();
+            // Counted per day in SQL, then per ISO week (a week across New Year is one week, as everywhere else).
+            var rows = c.Query<(long id, long day, long n)>(
+                    $"SELECT e.pattern_id, e.timestamp / {IsoWeeks.DayMs}, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p)
+                .Select(r => (r.id, week: IsoWeeks.Name(r.day * IsoWeeks.DayMs), r.n)).ToList();
             var weeks = rows.Select(r => r.week).Distinct().OrderBy(w => w, StringComparer.Ordinal).ToList();
             foreach (var id in ids)
                 result[id] = weeks.Select(w => (double)rows.Where(r => r.id == id && r.week == w).Sum(r => r.n)).ToList();

@@ -118,11 +118,11 @@ namespace MadfLog.Engine.Lifecycle
         {
             FinishInterruptedArchives(c, result);
             if (!Directory.Exists(ClosedFolder)) return;
-            var thisWeek = IsoWeek(_o.Now.UtcDateTime);
+            var thisWeek = Domain.IsoWeeks.Name(_o.Now.UtcDateTime);
             var byWeek = Directory.GetFiles(ClosedFolder, "madf-*.jsonl")
                 .Select(f => (file: f, m: Regex.Match(Path.GetFileName(f), @"^madf-(\d{4}-\d{2}-\d{2})")))
                 .Where(x => x.m.Success)
-                .GroupBy(x => IsoWeek(DateTime.ParseExact(x.m.Groups[1].Value, "yyyy-MM-dd", CultureInfo.InvariantCulture)))
+                .GroupBy(x => Domain.IsoWeeks.Name(DateTime.ParseExact(x.m.Groups[1].Value, "yyyy-MM-dd", CultureInfo.InvariantCulture)))
                 .Where(g => string.CompareOrdinal(g.Key, thisWeek) < 0)
                 .OrderBy(g => g.Key, StringComparer.Ordinal);
             foreach (var week in byWeek)
@@ -190,15 +190,6 @@ namespace MadfLog.Engine.Lifecycle
             var name = Path.Combine(ArchiveFolder, $"madf-{week}.jsonl.gz");
             for (var part = 2; File.Exists(name); part++) name = Path.Combine(ArchiveFolder, $"madf-{week}-part{part}.jsonl.gz");
             return name;
-        }
-
-        /// <summary>ISO-8601 week, e.g. 2026-W47.</summary>
-        public static string IsoWeek(DateTime date)
-        {
-            var day = (int)date.DayOfWeek; if (day == 0) day = 7;
-            var thursday = date.Date.AddDays(4 - day);
-            var week = (thursday.DayOfYear - 1) / 7 + 1;
-            return $"{thursday.Year}-W{week:00}";
         }
 
         // Retention: whole months older than the window move to archive/madflog-YYYY-MM.db, in two idempotent steps

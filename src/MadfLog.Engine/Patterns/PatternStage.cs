@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using Dapper;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Store;
@@ -21,17 +22,13 @@ namespace MadfLog.Engine.Patterns
         private TemplateMiner? _miner;
         private readonly Dictionary<long, PatternEvidence> _examples = new Dictionary<long, PatternEvidence>();
 
-        /// <summary>Errors (not cascades) are mined; so are human interactions, whose patterns are what they were about.</summary>
-        public static bool IsMinable(EventRow e) =>
-            (e.Success == false && !string.Equals(e.Category, "cascade", StringComparison.Ordinal)) || e.EventType == "human_interaction";
-
         /// <summary>Tokenizing (the regex work) happens on the reader thread.</summary>
         [MethodImpl(Hot.Path)]
         public void Prepare(List<EventRow> batch)
         {
             foreach (var e in batch)
             {
-                if (!IsMinable(e)) continue;
+                if (!Mining.IsMinable(e)) continue;
                 e.Message ??= e.StoredDetails?.Message; // the split made by ShapeDetailsStage
                 if (string.IsNullOrWhiteSpace(e.Message)) continue;
                 e.Signature = SignatureOf(e);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Lifecycle;
 using MadfLog.Engine.Patterns;
@@ -17,10 +18,6 @@ namespace MadfLog.Engine.Query
     /// </summary>
     public static class Analysis
     {
-        // As a set of kinds, so a scan tests one membership per event instead of decoding its success and category.
-        public const string ErrorKinds = "(SELECT k.id FROM kinds k WHERE k.success = 0 AND k.category NOT IN (SELECT id FROM names WHERE text = 'cascade'))";
-        public const string IsError = "e.kind IN " + ErrorKinds;
-
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
         private static string[] List(string? csv) => string.IsNullOrEmpty(csv) ? Array.Empty<string>() : csv!.Split(',').OrderBy(s => s, StringComparer.Ordinal).ToArray();
 
@@ -51,12 +48,12 @@ namespace MadfLog.Engine.Query
             var p = new DynamicParameters();
             var where = f.Where(p);
             p.Add("top", top);
-            var total = c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {IsError}{where}", p);
+            var total = c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Errors.InEvents}{where}", p);
             return c.Query<(long? id, string? template, string? cls, long n, string? agents, string? stories, long first, long last, string? example)>(
                     $@"SELECT e.pattern_id, coalesce(p.display, p.template), p.error_class, count(*), group_concat(DISTINCT e.agent_name), group_concat(DISTINCT e.story_id),
                               min(e.timestamp), max(e.timestamp), p.example
                        FROM events e LEFT JOIN patterns p ON p.id = e.pattern_id
-                       WHERE {IsError}{where} GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id LIMIT @top", p)
+                       WHERE {Errors.InEvents}{where} GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id LIMIT @top", p)
                 .Select(r => new ErrorSummaryItem
                 {
                     PatternId = r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClassifier.Other, Count = r.n,
@@ -68,12 +65,12 @@ namespace MadfLog.Engine.Query
         // Whole store: counts per pattern from the summaries; first/last seen and the example are kept on the pattern.
         private static List<ErrorSummaryItem> ErrorSummaryFromSummaries(SqliteConnection c, int top)
         {
-            var total = c.ExecuteScalar<long?>("SELECT sum(events) FROM event_rollup WHERE outcome = 0 AND category <> 'cascade'") ?? 0;
+            var total = c.ExecuteScalar<long?>($"SELECT sum(events) FROM event_rollup WHERE {Errors.InRollup()}") ?? 0;
             return c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long? first, long? last, string? example)>(
-                    @"SELECT r.pattern_id, coalesce(p.display, p.template), p.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
+                    $@"SELECT r.pattern_id, coalesce(p.display, p.template), p.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
                              (SELECT group_concat(s.story_id) FROM pattern_stories s WHERE s.pattern_id = r.pattern_id), coalesce(p.first_seen, min(r.first_ts)), coalesce(p.last_seen, max(r.last_ts)), p.example
                       FROM event_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id
-                      WHERE r.outcome = 0 AND r.category <> 'cascade' GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
+                      WHERE {Errors.InRollup("r")} GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
                 .Select(r => new ErrorSummaryItem
                 {
                     PatternId = r.id == 0 ? (long?)null : r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClassifier.Other, Count = r.n,
@@ -85,7 +82,7 @@ namespace MadfLog.Engine.Query
         public static long CountErrors(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
-            return c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {IsError}{f.Where(p)}", p);
+            return c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Errors.InEvents}{f.Where(p)}", p);
         }
 
         public static long CountEvents(SqliteConnection c, QueryFilter f)
@@ -100,8 +97,8 @@ namespace MadfLog.Engine.Query
             var p = new DynamicParameters();
             var where = f.Where(p);
             var rows = c.Query<(string? agent, long n, long ok, long known, long errors, long? tokens, long hot, long ctx, long? failedMs, long? waste)>(
-                $@"SELECT e.agent_name, count(*), sum(e.success = 1), sum(e.success IS NOT NULL), sum({IsError}), sum(e.tokens_used),
-                          sum(e.context_percent > 80), sum(e.context_percent IS NOT NULL),
+                $@"SELECT e.agent_name, count(*), sum(e.success = 1), sum(e.success IS NOT NULL), sum({Errors.InEvents}), sum(e.tokens_used),
+                          sum({HighContext.Sql("e.context_percent")}), sum(e.context_percent IS NOT NULL),
                           sum(CASE WHEN e.success = 0 THEN e.duration_ms END), sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms END)
                    FROM events e WHERE 1=1{where} GROUP BY e.agent_name", p).ToList();
             var durations = Durations(c, $"SELECT e.agent_name, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{where} ORDER BY e.agent_name", p);
@@ -123,7 +120,7 @@ namespace MadfLog.Engine.Query
             var where = SummaryWhere(f, p);
             var rows = c.Query<(string agent, long n, long? ok, long? known, long? errors, long tokens, long hot, long ctx, long wasted)>(
                 $@"SELECT r.agent_name, sum(r.events), sum(CASE WHEN r.outcome = 1 THEN r.events END), sum(CASE WHEN r.outcome >= 0 THEN r.events END),
-                          sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END), sum(r.tokens), sum(r.ctx_hot), sum(r.ctx_known), sum(r.wasted_ms)
+                          sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END), sum(r.tokens), sum(r.ctx_hot), sum(r.ctx_known), sum(r.wasted_ms)
                    FROM event_rollup r WHERE 1=1{where} GROUP BY r.agent_name", p).ToList();
             // Medians and p95s from the per-agent duration histograms.
             var hist = Histograms(c, "agent");
@@ -140,11 +137,6 @@ namespace MadfLog.Engine.Query
                 };
             }).OrderByDescending(a => a.Events).ToList();
         }
-
-        internal const string StepKey = @"CASE WHEN e.event_type = 'tool_call' THEN 'tool' WHEN e.event_type = 'step' THEN 'step' ELSE 'event' END";
-        internal const string StepName = @"CASE WHEN e.event_type = 'tool_call' THEN coalesce(json_extract(e.details, '$.tool'), 'unknown')
-                                               WHEN e.event_type = 'step' THEN coalesce(json_extract(e.details, '$.step'), 'step')
-                                               ELSE e.event_type END";
 
         public static List<Bottleneck> Bottlenecks(SqliteConnection c, QueryFilter f, int top = 10)
         {
@@ -167,7 +159,7 @@ namespace MadfLog.Engine.Query
             {
                 var where = f.Where(p);
                 rows = c.Query<(string, string, long, long, long)>(
-                    $@"SELECT {StepKey}, {StepName}, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
+                    $@"SELECT {Steps.KindSql}, {Steps.NameSql}, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
                               coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
                        FROM events e WHERE 1=1{where} GROUP BY 1, 2 HAVING count(e.duration_ms) > 0", p).ToList();
                 workflows = c.Query<(string?, long, long, long)>(
@@ -180,7 +172,7 @@ namespace MadfLog.Engine.Query
             if (hist == null)
             {
                 var dp = new DynamicParameters();
-                durations = Durations(c, $"SELECT {StepKey} || ':' || {StepName}, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(dp)} ORDER BY 1", dp);
+                durations = Durations(c, $"SELECT {Steps.KindSql} || ':' || {Steps.NameSql}, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(dp)} ORDER BY 1", dp);
                 var wp = new DynamicParameters();
                 workflowDurations = Durations(c, $"SELECT e.workflow_id, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL AND e.workflow_id IS NOT NULL{f.Where(wp)}", wp);
             }
@@ -213,7 +205,7 @@ namespace MadfLog.Engine.Query
             var where = f.Where(p);
             var repeated = RepeatedByGroup(c, "e.story_id", where, p);
             var rows = c.Query<(string? story, long n, long errors, long? tokens, long human, string? agents, long start, long end)>(
-                $@"SELECT e.story_id, count(*), sum({IsError}), sum(e.tokens_used), sum(e.event_type = 'human_interaction'), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp)
+                $@"SELECT e.story_id, count(*), sum({Errors.InEvents}), sum(e.tokens_used), sum(e.event_type = 'human_interaction'), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp)
                    FROM events e WHERE e.story_id IS NOT NULL{where} GROUP BY e.story_id", p);
             return rows.Select(r => Metrics(r.story ?? "", r.n, r.errors, repeated.TryGetValue(r.story ?? "", out var rep) ? rep : 0, r.tokens ?? 0, r.human, List(r.agents), r.start, r.end))
                 .OrderBy(m => m.Story, StoryOrder.Instance).ToList();
@@ -231,7 +223,7 @@ namespace MadfLog.Engine.Query
             // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
             // (Error patterns only: human interactions are mined too, for their topics.)
             var firsts = c.Query<(string story, long n)>(
-                    "SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE outcome = 0 AND category <> 'cascade') GROUP BY 1")
+                    $"SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}) GROUP BY 1")
                 .ToDictionary(x => x.story, x => x.n);
             return rows.Select(r => Metrics(r.story, r.n, r.errors, Math.Max(0, r.patterned - (firsts.TryGetValue(r.story, out var first) ? first : 0)),
                     r.tokens, r.human, List(r.agents), r.start, r.end))
@@ -252,7 +244,7 @@ namespace MadfLog.Engine.Query
                 $@"SELECT g, count(*) FROM (
                        SELECT {groupExpr} AS g, e.timestamp AS ts, e.id AS id, e.pattern_id AS pid,
                               row_number() OVER (PARTITION BY e.pattern_id ORDER BY e.timestamp, e.id) AS occurrence
-                       FROM events e WHERE e.pattern_id IS NOT NULL AND {IsError}) r
+                       FROM events e WHERE e.pattern_id IS NOT NULL AND {Errors.InEvents}) r
                    JOIN events e ON e.id = r.id
                    WHERE r.occurrence > 1{where} GROUP BY g", p)
              .ToDictionary(x => x.g ?? "", x => x.n);
@@ -275,7 +267,7 @@ namespace MadfLog.Engine.Query
                 : c.Query<(long id, string template, long rc, long dc)>(
                     $@"SELECT e.pattern_id, coalesce(p.display, p.template), sum(e.story_id = @r), sum(e.story_id = @d)
                        FROM events e JOIN patterns p ON p.id = e.pattern_id
-                       WHERE {IsError}{both.Where(p)} GROUP BY e.pattern_id", p).ToList();
+                       WHERE {Errors.InEvents}{both.Where(p)} GROUP BY e.pattern_id", p).ToList();
             PatternDelta Delta((long id, string template, long rc, long dc) x) => new PatternDelta { PatternId = x.id, Template = x.template, ReferenceCount = x.rc, DifferenceCount = x.dc };
             var result = new StoryComparison
             {
@@ -319,23 +311,23 @@ namespace MadfLog.Engine.Query
             {
                 days = c.Query<(long, long, long, long, long, long)>("SELECT week, events, errors, patterned, tokens, human FROM week_rollup").ToList();
                 // Every occurrence but a pattern's first is a repeat.
-                var firsts = c.Query<long>("SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE outcome = 0 AND category <> 'cascade')")
-                    .GroupBy(ts => Rotation.IsoWeek(Time(ts))).ToDictionary(g => g.Key, g => (long)g.Count());
+                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()})")
+                    .GroupBy(ts => IsoWeeks.Name(ts)).ToDictionary(g => g.Key, g => (long)g.Count());
                 repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
             }
             else
             {
                 var where = f.Where(p);
                 days = c.Query<(long, long, long, long, long, long)>(
-                    $@"SELECT e.timestamp / {RollupStage.DayMs}, count(*), coalesce(sum({IsError}), 0), coalesce(sum({IsError} AND e.pattern_id IS NOT NULL), 0),
+                    $@"SELECT e.timestamp / {IsoWeeks.DayMs}, count(*), coalesce(sum({Errors.InEvents}), 0), coalesce(sum({Errors.InEvents} AND e.pattern_id IS NOT NULL), 0),
                               coalesce(sum(e.tokens_used), 0), coalesce(sum(e.event_type = 'human_interaction'), 0)
                        FROM events e WHERE 1=1{where} GROUP BY 1", p).ToList();
-                var repeated = RepeatedByGroup(c, $"e.timestamp / {RollupStage.DayMs}", where, p)
-                    .GroupBy(kv => Rotation.IsoWeek(Time(long.Parse(kv.Key, CultureInfo.InvariantCulture) * RollupStage.DayMs)))
+                var repeated = RepeatedByGroup(c, $"e.timestamp / {IsoWeeks.DayMs}", where, p)
+                    .GroupBy(kv => IsoWeeks.Name(long.Parse(kv.Key, CultureInfo.InvariantCulture) * IsoWeeks.DayMs))
                     .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
                 repeatedIn = (week, _) => repeated.TryGetValue(week, out var n) ? n : 0;
             }
-            return days.GroupBy(d => Rotation.IsoWeek(Time(d.day * RollupStage.DayMs))).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+            return days.GroupBy(d => IsoWeeks.Name(d.day * IsoWeeks.DayMs)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
             {
                 var n = g.Sum(d => d.n);
                 var repeated = repeatedIn(g.Key, g.Sum(d => d.patterned));
@@ -393,12 +385,12 @@ namespace MadfLog.Engine.Query
             {
                 var sw = SummaryWhere(f, p);
                 var srows = c.Query<(string tool, string agent, long calls, long? failures)>(
-                    $@"SELECT r.step, r.agent_name, sum(r.events), sum(CASE WHEN r.outcome = 0 AND r.category <> 'cascade' THEN r.events END)
+                    $@"SELECT r.step, r.agent_name, sum(r.events), sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END)
                        FROM event_rollup r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2", p).ToList();
                 var stop = c.Query<(string tool, string agent, string template, long n)>(
                     $@"SELECT r.step, r.agent_name, coalesce(pt.display, pt.template), sum(r.events)
                        FROM event_rollup r JOIN patterns pt ON pt.id = r.pattern_id
-                       WHERE r.event_type = 'tool_call' AND r.outcome = 0 AND r.category <> 'cascade'{sw} GROUP BY 1, 2, r.pattern_id", p)
+                       WHERE r.event_type = 'tool_call' AND {Errors.InRollup("r")}{sw} GROUP BY 1, 2, r.pattern_id", p)
                     .GroupBy(x => (x.tool, x.agent)).ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.n).ThenBy(x => x.template, StringComparer.Ordinal).First().template);
                 return srows.Select(r => new ToolFailure
                 {
@@ -409,12 +401,12 @@ namespace MadfLog.Engine.Query
             }
             var where = f.Where(p);
             var rows = c.Query<(string tool, string? agent, long calls, long failures)>(
-                $@"SELECT coalesce(json_extract(e.details, '$.tool'), 'unknown'), e.agent_name, count(*), sum({IsError})
+                $@"SELECT {Steps.NameSql}, e.agent_name, count(*), sum({Errors.InEvents})
                    FROM events e WHERE e.event_type = 'tool_call'{where} GROUP BY 1, 2", p).ToList();
             var top = c.Query<(string tool, string? agent, string template, long n)>(
-                $@"SELECT coalesce(json_extract(e.details, '$.tool'), 'unknown'), e.agent_name, coalesce(p.display, p.template), count(*)
+                $@"SELECT {Steps.NameSql}, e.agent_name, coalesce(p.display, p.template), count(*)
                    FROM events e JOIN patterns p ON p.id = e.pattern_id
-                   WHERE e.event_type = 'tool_call' AND {IsError}{where} GROUP BY 1, 2, e.pattern_id", p)
+                   WHERE e.event_type = 'tool_call' AND {Errors.InEvents}{where} GROUP BY 1, 2, e.pattern_id", p)
                 .GroupBy(x => (x.tool, x.agent ?? "")).ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.n).ThenBy(x => x.template, StringComparer.Ordinal).First().template);
             return rows.Select(r => new ToolFailure
             {
@@ -436,7 +428,7 @@ namespace MadfLog.Engine.Query
                 p.Add("session", like);
             }
             return c.Query<(string id, string? story, string? agents, long start, long end, long n, long errors, long? tokens, double? ctx, long human)>(
-                    $@"SELECT e.session_id, max(e.story_id), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp), count(*), sum({IsError}),
+                    $@"SELECT e.session_id, max(e.story_id), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp), count(*), sum({Errors.InEvents}),
                               sum(e.tokens_used), max(e.context_percent), sum(e.event_type = 'human_interaction')
                        FROM events e WHERE e.session_id IS NOT NULL{where} GROUP BY e.session_id ORDER BY min(e.timestamp)", p)
                 .Select(r => new SessionSummary
@@ -446,13 +438,13 @@ namespace MadfLog.Engine.Query
                 }).ToList();
         }
 
-        public static List<ContextPressure> ContextPressure(SqliteConnection c, QueryFilter f, double threshold = 80, int top = int.MaxValue)
+        public static List<ContextPressure> ContextPressure(SqliteConnection c, QueryFilter f, double threshold = HighContext.Percent, int top = int.MaxValue)
         {
-            // The summary keeps the 80% split only; other thresholds and any filter read the events.
-            if (threshold == 80 && FromSummaries(f) && f.Agents is not { Length: > 0 })
+            // The summary keeps the split at HighContext.Percent only; other thresholds and any filter read the events.
+            if (threshold == HighContext.Percent && FromSummaries(f) && f.Agents is not { Length: > 0 })
                 return c.Query<(string session, string agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
-                        @"SELECT session_id, agent_name, nullif(story_id, ''), max_context, events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors
-                          FROM session_rollup WHERE max_context > 80 ORDER BY max_context DESC LIMIT @top", new { top = top == int.MaxValue ? -1 : top })
+                        $@"SELECT session_id, agent_name, nullif(story_id, ''), max_context, events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors
+                          FROM session_rollup WHERE {HighContext.Sql("max_context")} ORDER BY max_context DESC LIMIT @top", new { top = top == int.MaxValue ? -1 : top })
                     .Select(r => new ContextPressure
                     {
                         SessionId = r.session, Agent = r.agent, Story = r.story, MaxContextPercent = r.max, Events = r.n, EventsAbove80 = r.hot,
@@ -465,7 +457,7 @@ namespace MadfLog.Engine.Query
             p.Add("top", top == int.MaxValue ? -1 : top);
             return c.Query<(string session, string? agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
                     $@"SELECT e.session_id, e.agent_name, max(e.story_id), max(e.context_percent), count(*), sum(e.context_percent > @t),
-                              sum(e.context_percent > @t AND {IsError}), sum(e.context_percent <= @t), sum(e.context_percent <= @t AND {IsError})
+                              sum(e.context_percent > @t AND {Errors.InEvents}), sum(e.context_percent <= @t), sum(e.context_percent <= @t AND {Errors.InEvents})
                        FROM events e WHERE e.session_id IS NOT NULL AND e.context_percent IS NOT NULL{where}
                        GROUP BY e.session_id, e.agent_name HAVING max(e.context_percent) > @t ORDER BY max(e.context_percent) DESC, e.session_id, e.agent_name LIMIT @top", p)
                 .Select(r => new ContextPressure
@@ -477,14 +469,14 @@ namespace MadfLog.Engine.Query
         }
 
         /// <summary>Overall error rate above and below the context threshold (what follows high context).</summary>
-        public static (double above, double below, long aboveEvents) ContextEffect(SqliteConnection c, QueryFilter f, double threshold = 80)
+        public static (double above, double below, long aboveEvents) ContextEffect(SqliteConnection c, QueryFilter f, double threshold = HighContext.Percent)
         {
             var p = new DynamicParameters();
             var where = f.Where(p);
             p.Add("t", threshold);
             var r = c.QuerySingle<(long hot, long hotErrors, long cool, long coolErrors)>(
-                $@"SELECT coalesce(sum(e.context_percent > @t), 0), coalesce(sum(e.context_percent > @t AND {IsError}), 0),
-                          coalesce(sum(e.context_percent <= @t), 0), coalesce(sum(e.context_percent <= @t AND {IsError}), 0)
+                $@"SELECT coalesce(sum(e.context_percent > @t), 0), coalesce(sum(e.context_percent > @t AND {Errors.InEvents}), 0),
+                          coalesce(sum(e.context_percent <= @t), 0), coalesce(sum(e.context_percent <= @t AND {Errors.InEvents}), 0)
                    FROM events e WHERE e.context_percent IS NOT NULL{where}", p);
             return (r.hot > 0 ? (double)r.hotErrors / r.hot : 0, r.cool > 0 ? (double)r.coolErrors / r.cool : 0, r.hot);
         }

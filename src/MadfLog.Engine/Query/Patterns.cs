@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Patterns;
 using Microsoft.Data.Sqlite;
@@ -45,11 +46,11 @@ namespace MadfLog.Engine.Query
             var p = new DynamicParameters();
             var where = f.Where(p);
             p.Add("ids", summary.Select(s => s.PatternId!.Value).ToList());
-            var byStory = c.Query<(long id, string? story, long n)>($"SELECT e.pattern_id, e.story_id, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Analysis.IsError}{where} GROUP BY 1, 2", p).ToList();
-            var byAgent = c.Query<(long id, string? agent, long n)>($"SELECT e.pattern_id, e.agent_name, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Analysis.IsError}{where} GROUP BY 1, 2", p).ToList();
+            var byStory = c.Query<(long id, string? story, long n)>($"SELECT e.pattern_id, e.story_id, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p).ToList();
+            var byAgent = c.Query<(long id, string? agent, long n)>($"SELECT e.pattern_id, e.agent_name, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p).ToList();
             var examples = c.Query<(long id, string? details)>(
                 $@"SELECT pid, details FROM (SELECT e.pattern_id AS pid, e.details AS details, row_number() OVER (PARTITION BY e.pattern_id ORDER BY e.timestamp DESC) AS k
-                   FROM events e WHERE e.pattern_id IN @ids AND {Analysis.IsError}{where}) WHERE k <= 20", p).ToList();
+                   FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where}) WHERE k <= 20", p).ToList();
             return summary.Select(s => new ErrorPattern
             {
                 PatternId = s.PatternId!.Value, Template = s.Template, ErrorClass = s.ErrorClass, Count = s.Count, Share = s.Share, FirstSeen = s.FirstSeen, LastSeen = s.LastSeen,
@@ -68,8 +69,8 @@ namespace MadfLog.Engine.Query
         {
             var p = new DynamicParameters();
             var where = f.Where(p);
-            var rows = c.Query<(string session, string type, string cat, long? success, long? pattern, string? tool, string? cls)>(
-                $@"SELECT e.session_id, e.event_type, e.category, e.success, e.pattern_id, json_extract(e.details, '$.tool'), pt.error_class
+            var rows = c.Query<(string session, string type, string cat, long? success, long? pattern, string step, string? cls)>(
+                $@"SELECT e.session_id, e.event_type, e.category, e.success, e.pattern_id, {Steps.NameSql}, pt.error_class
                    FROM events e LEFT JOIN patterns pt ON pt.id = e.pattern_id
                    WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'{where} ORDER BY e.session_id, e.timestamp, e.id", p, buffered: false);
 
@@ -99,8 +100,8 @@ namespace MadfLog.Engine.Query
                     if (session != null) CloseRun(session);
                     session = r.session; window.Clear();
                 }
-                var isError = r.success == 0 && r.cat != "cascade";
-                var step = r.type == "tool_call" ? (r.tool ?? "tool") : r.type;
+                var isError = Errors.IsError(r.success.HasValue ? r.success != 0 : (bool?)null, r.cat);
+                var step = r.step;
                 if (isError)
                 {
                     step += " ✗" + (r.cls ?? "error");

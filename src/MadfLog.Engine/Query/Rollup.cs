@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using Dapper;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Store;
@@ -18,22 +19,13 @@ namespace MadfLog.Engine.Query
     /// </summary>
     public sealed class RollupStage : IImportStage
     {
-        public const long DayMs = 86_400_000;
-
-        /// <summary>The Monday of a timestamp's ISO week, in days since 1970-01-01 (a Thursday).</summary>
-        public static long WeekOf(long timestampMs)
-        {
-            var day = timestampMs >= 0 ? timestampMs / DayMs : (timestampMs - DayMs + 1) / DayMs;
-            return day - ((day + 3) % 7 + 7) % 7;
-        }
-
         [MethodImpl(Hot.Path)]
         public void Prepare(List<EventRow> batch)
         {
             // Formats that already know the step (QuickLogger's parser) set it; others take it from the details' split.
             foreach (var e in batch)
                 if (e.Step == null && e.StoredDetails != null)
-                    e.Step = e.EventType == "tool_call" ? e.StoredDetails.Tool : e.EventType == "step" ? e.StoredDetails.Step : null;
+                    e.Step = Steps.NameFromDetails(e.EventType, e.StoredDetails.Tool, e.StoredDetails.Step);
             // Most events will get no pattern id and are not growing responses: summarise them here, off the writer
             // thread. The writer adds the rest and takes back the ones that turn out to be duplicates (their original
             // was counted with the same values, so only counts and sums need undoing).
@@ -96,7 +88,7 @@ namespace MadfLog.Engine.Query
             /// <summary>A response seen again with its final usage: only its tokens grow (its first line may be in this batch).</summary>
             public void AddGrowth(EventRow e)
             {
-                var gk = GroupOf(e, StepName(e));
+                var gk = GroupOf(e, Steps.Name(e));
                 if (!groups.TryGetValue(gk, out var gg)) groups[gk] = gg = NewGroup();
                 gg[2] += e.TokensGrowth;
                 if (e.StoryId != null)
@@ -104,7 +96,7 @@ namespace MadfLog.Engine.Query
                     if (!stories.TryGetValue(e.StoryId, out var sg)) stories[e.StoryId] = sg = NewStory();
                     sg[3] += e.TokensGrowth;
                 }
-                var wg = WeekOf(e.Timestamp);
+                var wg = IsoWeeks.MondayDay(e.Timestamp);
                 if (!weeks.TryGetValue(wg, out var wkg)) weeks[wg] = wkg = new long[5];
                 wkg[3] += e.TokensGrowth;
             }
@@ -117,10 +109,10 @@ namespace MadfLog.Engine.Query
             public void Add(EventRow e, int sign)
             {
                 var add = sign > 0;
-                var step = StepName(e);
-                var week = WeekOf(e.Timestamp);
+                var step = Steps.Name(e);
+                var week = IsoWeeks.MondayDay(e.Timestamp);
                 if (!weeks.TryGetValue(week, out var wk)) weeks[week] = wk = new long[5];
-                var isError = e.Success == false && e.Category != "cascade";
+                var isError = Errors.IsError(e);
                 wk[0] += sign;
                 if (isError) { wk[1] += sign; if (e.PatternId.HasValue) wk[2] += sign; }
                 wk[3] += sign * (e.TokensUsed ?? 0);
@@ -133,7 +125,7 @@ namespace MadfLog.Engine.Query
                 {
                     var sk = (e.SessionId, e.AgentName ?? "");
                     if (!sessions.TryGetValue(sk, out var sv)) sv = (e.StoryId, 0, new long[5]);
-                    var hot = e.ContextPercent.Value > 80;
+                    var hot = HighContext.IsHigh(e.ContextPercent);
                     sv.n[0] += sign;
                     sv.n[hot ? 1 : 3] += sign;
                     if (isError) sv.n[hot ? 2 : 4] += sign;
@@ -165,13 +157,13 @@ namespace MadfLog.Engine.Query
                 if (e.DurationMs.HasValue) g[6] += sign;
                 g[1] += sign * (e.DurationMs ?? 0);
                 g[2] += sign * (e.TokensUsed ?? 0);
-                if (e.ContextPercent.HasValue) { g[3] += sign; if (e.ContextPercent.Value > 80) g[4] += sign; }
+                if (e.ContextPercent.HasValue) { g[3] += sign; if (HighContext.IsHigh(e.ContextPercent)) g[4] += sign; }
                 g[5] += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
                 if (e.DurationMs.HasValue)
                 {
                     var b = Bucket(e.DurationMs.Value);
                     Add(agentHist, (e.AgentName ?? "", b), sign);
-                    Add(stepHist, (Kind(e.EventType), step, b), sign);
+                    Add(stepHist, (Steps.Kind(e.EventType), step, b), sign);
                     if (e.WorkflowId != null) Add(workflowHist, (e.WorkflowId, b), sign);
                 }
                 if (add && e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
@@ -325,12 +317,6 @@ namespace MadfLog.Engine.Query
                 new { from, into }, tx);
             c.Execute("DELETE FROM event_rollup WHERE pattern_id = @from", new { from }, tx);
         }
-
-        internal static string Kind(string eventType) => eventType == "tool_call" ? "tool" : eventType == "step" ? "step" : "event";
-
-        /// <summary>The name a step is reported under: the tool, the workflow step, or the event type.</summary>
-        internal static string StepName(EventRow e) =>
-            e.EventType == "tool_call" ? e.Step ?? "unknown" : e.EventType == "step" ? e.Step ?? "step" : e.EventType;
 
         // 8 buckets per doubling: a bucket's upper bound is within 9% of any value in it.
         internal static int Bucket(long ms) => ms <= 1 ? 0 : (int)Math.Ceiling(Math.Log(ms, 2) * 8);

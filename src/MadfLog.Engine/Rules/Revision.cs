@@ -109,7 +109,7 @@ namespace MadfLog.Engine.Rules
         {
             var until = _o.Now;
             var since = _o.Since ?? until.AddDays(-7);
-            var result = new RevisionResult { Week = Rotation.IsoWeek(until.UtcDateTime), WindowStart = since.UtcDateTime, WindowEnd = until.UtcDateTime };
+            var result = new RevisionResult { Week = Domain.IsoWeeks.Name(until.UtcDateTime), WindowStart = since.UtcDateTime, WindowEnd = until.UtcDateTime };
 
             if (_o.Import)
             {
@@ -122,7 +122,7 @@ namespace MadfLog.Engine.Rules
             var from = since.ToUnixTimeMilliseconds();
             var to = until.ToUnixTimeMilliseconds();
             result.Events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to });
-            result.Errors = c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Query.Analysis.IsError} AND " + EventStorage.Window("e", "@from", "@to"), new { from, to });
+            result.Errors = c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Domain.Errors.InEvents} AND " + EventStorage.Window("e", "@from", "@to"), new { from, to });
             var shares = PatternShares(c, from, to, result.Errors);
             result.Patterns = shares.Count;
             result.TopPatterns.AddRange(shares.Take(10));
@@ -149,7 +149,7 @@ namespace MadfLog.Engine.Rules
                 if (rule != null)
                 {
                     // The events that produced the rule point at it.
-                    var produced = "pattern_id = @PatternId AND kind IN " + Query.Analysis.ErrorKinds + " AND " + EventStorage.Window("", "@from", "@to");
+                    var produced = "pattern_id = @PatternId AND kind IN " + Domain.Errors.Kinds + " AND " + EventStorage.Window("", "@from", "@to");
                     var args = new { rule.Id, rule.PatternId, from, to };
                     c.Execute("UPDATE event_rows SET created_rule = @Id WHERE " + produced, args, tx);
                     EventStorage.SetNeedsReview(c, tx, produced, !activate, args);
@@ -163,7 +163,7 @@ namespace MadfLog.Engine.Rules
             if (result.ClaudeMdPath != null && _o.ShouldProcess(result.ClaudeMdPath, "Update the MadfLog rules block"))
                 result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c, _o.Now));
             result.ActiveRules = RuleStore.List(c, RuleStatus.Active).Count;
-            var weekStart = until.UtcDateTime.Date.AddDays(-(((int)until.UtcDateTime.DayOfWeek + 6) % 7));
+            var weekStart = Domain.IsoWeeks.Monday(until.UtcDateTime);
             result.RulesThisWeek.AddRange(RuleStore.List(c).Where(r => r.Created >= weekStart && r.Created < weekStart.AddDays(7)));
             result.Effectiveness.AddRange(RuleEffectiveness.Evaluate(c, _o.Now));
 
@@ -194,7 +194,7 @@ namespace MadfLog.Engine.Rules
             var rows = c.Query<(long id, string template, string cls, long n, string? stories, string? agents)>(
                 @"SELECT e.pattern_id, coalesce(p.display, p.template), p.error_class, count(*), group_concat(DISTINCT e.story_id), group_concat(DISTINCT e.agent_name)
                   FROM events e JOIN patterns p ON p.id = e.pattern_id
-                  WHERE " + Query.Analysis.IsError + " AND " + EventStorage.Window("e", "@from", "@to") + @"
+                  WHERE " + Domain.Errors.InEvents + " AND " + EventStorage.Window("e", "@from", "@to") + @"
                   GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id", new { from, to });
             return rows.Select(r => new PatternShare
             {

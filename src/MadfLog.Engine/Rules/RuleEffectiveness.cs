@@ -158,22 +158,22 @@ namespace MadfLog.Engine.Rules
         private static (string kind, string name)? StepOf(SqliteConnection c, long patternId)
         {
             var row = c.QueryFirstOrDefault<(string? type, string? step)>(
-                @"SELECT event_type, step FROM event_rollup WHERE pattern_id = @patternId AND outcome = 0 AND category <> 'cascade'
+                $@"SELECT event_type, step FROM event_rollup WHERE pattern_id = @patternId AND {Domain.Errors.InRollup()}
                   GROUP BY event_type, step ORDER BY sum(events) DESC, event_type, step LIMIT 1", new { patternId });
-            return row.type == "tool_call" ? ("tool", row.step ?? "unknown") : row.type == "step" ? ("step", row.step ?? "step") : ((string, string)?)null;
+            return row.type == "tool_call" || row.type == "step" ? (Domain.Steps.Kind(row.type), Domain.Steps.Name(row.type, row.step)) : ((string, string)?)null;
         }
 
         private static long Calls(SqliteConnection c, (string kind, string name)? step, long from, long to) =>
             step == null
                 ? c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to })
                 : c.ExecuteScalar<long>(
-                    $@"SELECT count(*) FROM events e WHERE e.event_type = @type AND {EventStorage.Window("e", "@from", "@to")} AND {Query.Analysis.StepName} = @name",
+                    $@"SELECT count(*) FROM events e WHERE e.event_type = @type AND {EventStorage.Window("e", "@from", "@to")} AND {Domain.Steps.NameSql} = @name",
                     new { type = step.Value.kind == "tool" ? "tool_call" : "step", name = step.Value.name, from, to });
 
         private static (long hits, double repeated) Hits(SqliteConnection c, long patternId, long from, long to)
         {
             var hits = c.Query<string?>(
-                "SELECT e.session_id FROM events e WHERE e.pattern_id = @patternId AND " + Query.Analysis.IsError + " AND " + EventStorage.Window("e", "@from", "@to") + " ORDER BY e.timestamp",
+                "SELECT e.session_id FROM events e WHERE e.pattern_id = @patternId AND " + Domain.Errors.InEvents + " AND " + EventStorage.Window("e", "@from", "@to") + " ORDER BY e.timestamp",
                 new { patternId, from, to }).ToList();
             var seen = new HashSet<string>();
             var repeats = hits.Count(s => s != null && !seen.Add(s));
@@ -183,7 +183,7 @@ namespace MadfLog.Engine.Rules
         /// <summary>All events, and the errors whose pattern has no active rule, in [from, to).</summary>
         private static (long events, long errors) Control(SqliteConnection c, long[] ruled, long from, long to) =>
             c.QueryFirst<(long, long)>(
-                $@"SELECT count(*), coalesce(sum({Query.Analysis.IsError} AND (e.pattern_id IS NULL OR e.pattern_id NOT IN @ruled)), 0)
+                $@"SELECT count(*), coalesce(sum({Domain.Errors.InEvents} AND (e.pattern_id IS NULL OR e.pattern_id NOT IN @ruled)), 0)
                    FROM events e WHERE {EventStorage.Window("e", "@from", "@to")}", new { ruled, from, to });
 
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;

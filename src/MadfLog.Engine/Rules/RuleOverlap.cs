@@ -130,7 +130,7 @@ namespace MadfLog.Engine.Rules
             {
                 var since = new DateTimeOffset(r.Activated!.Value, TimeSpan.Zero).ToUnixTimeMilliseconds();
                 var (n, sessions) = c.QueryFirst<(long, long)>(
-                    $"SELECT count(*), count(DISTINCT e.session_id) FROM events e WHERE e.pattern_id = @p AND {Query.Analysis.IsError} AND e.timestamp >= @since",
+                    $"SELECT count(*), count(DISTINCT e.session_id) FROM events e WHERE e.pattern_id = @p AND {Domain.Errors.InEvents} AND e.timestamp >= @since",
                     new { p = r.PatternId, since });
                 if (n >= NotFollowedOccurrences && sessions >= NotFollowedSessions)
                     list.Add(new RuleNotFollowed { RuleId = r.Id, PatternId = r.PatternId, Since = r.Activated.Value, Occurrences = n, Sessions = sessions });

@@ -114,7 +114,7 @@ namespace MadfLog.Engine.Samples
                     new Hashtable { ["model"] = "claude-sonnet-4", ["input_tokens"] = tokens * 3 / 4, ["output_tokens"] = tokens / 4 }, null);
                 t = t.AddMilliseconds(rnd.Next(100, 3000));
                 // Errors get likelier as the context fills up (what Get-MadfContextPressure looks for).
-                var failing = rnd.NextDouble() < errorRate * (context > 80 ? 1.8 : 1);
+                var failing = rnd.NextDouble() < errorRate * (Domain.HighContext.IsHigh(context) ? 1.8 : 1);
                 if (!failing)
                 {
                     var tool = Tools[rnd.Next(Tools.Length)];

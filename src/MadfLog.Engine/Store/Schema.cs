@@ -201,7 +201,7 @@ CREATE TABLE event_archives (
         // event_blocks holds each block of ids' time span, so time and story filters read an id range (no indexes).
         // `events` is a view with the design's columns and plain text values, for every query and for any SQLite tool;
         // each coded column is a subquery, so a query pays only for the columns it reads (SQLite kept unused LEFT JOINs);
-        // kind and context are there too, so hot filters can test set membership (see Analysis.IsError, QueryFilter).
+        // kind and context are there too, so hot filters can test set membership (see Domain.Errors.InEvents, QueryFilter).
         // Rows migrated from version 6 keep their details whole (d1); new rows are shaped.
         private const string CompactEvents = @"
 CREATE TABLE names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
@@ -317,7 +317,7 @@ INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns);
         private const string PatternStoryCounts = @"
 ALTER TABLE pattern_stories ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
 UPDATE pattern_stories SET errors = (SELECT count(*) FROM events e WHERE e.pattern_id = pattern_stories.pattern_id AND e.story_id = pattern_stories.story_id
-    AND e.kind IN (SELECT k.id FROM kinds k WHERE k.success = 0 AND k.category NOT IN (SELECT id FROM names WHERE text = 'cascade')));
+    AND " + Domain.Errors.InEvents + @");
 ";
 
         // Duration histograms per workflow, for the workflow rows' medians and p95s; stores from earlier versions are

@@ -43,7 +43,7 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(a.PatternsGained.Select(x => (x.PatternId, x.ReferenceCount, x.DifferenceCount)), b.PatternsGained.Select(x => (x.PatternId, x.ReferenceCount, x.DifferenceCount)));
             Assert.Equal(a.PatternsLost.Select(x => (x.PatternId, x.ReferenceCount, x.DifferenceCount)), b.PatternsLost.Select(x => (x.PatternId, x.ReferenceCount, x.DifferenceCount)));
             // Every pattern's errors per story, not only the top ones.
-            var scanned = c.Query<(long, string, long)>($"SELECT e.pattern_id, e.story_id, count(*) FROM events e WHERE {Analysis.IsError} AND e.pattern_id IS NOT NULL AND e.story_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2").ToList();
+            var scanned = c.Query<(long, string, long)>($"SELECT e.pattern_id, e.story_id, count(*) FROM events e WHERE {MadfLog.Engine.Domain.Errors.InEvents} AND e.pattern_id IS NOT NULL AND e.story_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2").ToList();
             var counted = c.Query<(long, string, long)>("SELECT pattern_id, story_id, errors FROM pattern_stories WHERE errors > 0 ORDER BY 1, 2").ToList();
             Assert.True(counted.Count > 5);
             Assert.Equal(scanned, counted);

@@ -345,7 +345,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 var text = ResultText(block) ?? StringResult(r);
                 var details = new Dictionary<string, object?>
                 {
-                    ["tool"] = use?.Name ?? "unknown", ["tool_use_id"] = toolUseId, ["target"] = Shorten(use?.Target, 300),
+                    ["tool"] = use?.Name ?? Domain.Steps.UnnamedTool, ["tool_use_id"] = toolUseId, ["target"] = Shorten(use?.Target, 300),
                 };
                 var cascade = isError && text != null && text.IndexOf("Sibling tool call errored", StringComparison.OrdinalIgnoreCase) >= 0;
                 if (isError) details["message"] = Shorten(CleanError(text), 2000);
@@ -465,7 +465,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         };
 
         internal static string ToolName(string? name) =>
-            name == null ? "unknown" : RenamedTools.TryGetValue(name, out var current) ? current : name;
+            name == null ? Domain.Steps.UnnamedTool : RenamedTools.TryGetValue(name, out var current) ? current : name;
 
         /// <summary>Task/Agent calls name the sub-agent type; progress records and results link the agent id to the call.</summary>
         internal static void CollectSubagentLinks(JsonElement r, Dictionary<string, string> typeByToolUse, Dictionary<string, string> agentToToolUse)

@@ -31,8 +31,8 @@ namespace MadfLog.Engine.Query.Briefs
 
         public static string AgentPerformance(IReadOnlyList<AgentPerformance> items) =>
             new BriefBuilder(AgentPerformanceBudget)
-                .Line("Agents: events, success, median/p95 duration, tokens, >80% context share, time wasted")
-                .Items(items, a => $"{Safe(a.Agent)}: {a.Events} ev, {P(a.SuccessRate)} ok, {Ms(a.MedianDurationMs)}/{Ms(a.P95DurationMs)}, {N(a.Tokens)} tok, ctx>80 {P(a.ContextPressure)}, wasted {Ms(a.TimeWastedMs)}", "agents", maxLineChars: 120)
+                .Line($"Agents: events, success, median/p95 duration, tokens, >{Domain.HighContext.Percent}% context share, time wasted")
+                .Items(items, a => $"{Safe(a.Agent)}: {a.Events} ev, {P(a.SuccessRate)} ok, {Ms(a.MedianDurationMs)}/{Ms(a.P95DurationMs)}, {N(a.Tokens)} tok, ctx>{Domain.HighContext.Percent} {P(a.ContextPressure)}, wasted {Ms(a.TimeWastedMs)}", "agents", maxLineChars: 120)
                 .Build();
 
         public static string Bottlenecks(IReadOnlyList<Bottleneck> items) =>
@@ -106,8 +106,8 @@ namespace MadfLog.Engine.Query.Briefs
 
         public static string ContextPressure(IReadOnlyList<ContextPressure> items, double above, double below, long aboveEvents) =>
             new BriefBuilder(ContextBudget)
-                .Line($"Above 80% context: {aboveEvents} events, error rate {P(above)} vs {P(below)} below. Sessions near the limit:")
-                .Items(items, c => $"{Safe(c.SessionId)} {Safe(c.Agent)}: max {c.MaxContextPercent.ToString("0", Inv)}%, {c.EventsAbove80} ev >80, errors {P(c.ErrorRateAbove80)} vs {P(c.ErrorRateBelow80)}", "sessions", maxLineChars: 110)
+                .Line($"Above {Domain.HighContext.Percent}% context: {aboveEvents} events, error rate {P(above)} vs {P(below)} below. Sessions near the limit:")
+                .Items(items, c => $"{Safe(c.SessionId)} {Safe(c.Agent)}: max {c.MaxContextPercent.ToString("0", Inv)}%, {c.EventsAbove80} ev >{Domain.HighContext.Percent}, errors {P(c.ErrorRateAbove80)} vs {P(c.ErrorRateBelow80)}", "sessions", maxLineChars: 110)
                 .Build();
     }
 }

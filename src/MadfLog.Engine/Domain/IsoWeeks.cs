@@ -1,0 +1,33 @@
+using System;
+
+namespace MadfLog.Engine.Domain
+{
+    /// <summary>
+    /// ISO-8601 weeks (Monday to Sunday; week 1 holds the year's first Thursday), as the summaries, the trend, archive
+    /// names and revisions count them.
+    /// </summary>
+    public static class IsoWeeks
+    {
+        public const long DayMs = 86_400_000;
+
+        /// <summary>The Monday of a date's week (the date part only).</summary>
+        public static DateTime Monday(DateTime date) => date.Date.AddDays(-(((int)date.DayOfWeek + 6) % 7));
+
+        /// <summary>The Monday of a timestamp's week, in days since 1970-01-01 (a Thursday): the summaries' week key.</summary>
+        public static long MondayDay(long timestampMs)
+        {
+            var day = timestampMs >= 0 ? timestampMs / DayMs : (timestampMs - DayMs + 1) / DayMs;
+            return day - ((day + 3) % 7 + 7) % 7;
+        }
+
+        /// <summary>The week's name, e.g. 2026-W47: the year is the year of the week's Thursday.</summary>
+        public static string Name(DateTime date)
+        {
+            var thursday = Monday(date).AddDays(3);
+            return $"{thursday.Year}-W{(thursday.DayOfYear - 1) / 7 + 1:00}";
+        }
+
+        /// <summary>The week's name of a Unix-milliseconds timestamp (UTC).</summary>
+        public static string Name(long timestampMs) => Name(DateTimeOffset.FromUnixTimeMilliseconds(timestampMs).UtcDateTime);
+    }
+}

@@ -1,0 +1,42 @@
+using MadfLog.Engine.Events;
+
+namespace MadfLog.Engine.Domain
+{
+    /// <summary>
+    /// The step an event is reported under (bottlenecks, summaries, sequences, rule effectiveness): the tool of a
+    /// tool_call, the workflow step of a step event, otherwise the event type.
+    /// </summary>
+    public static class Steps
+    {
+        /// <summary>
+        /// A tool_call that names no tool. The same word the transcript parser gives a tool use without a name, and what
+        /// the import-time summaries (event_rollup.step) already hold for such calls.
+        /// </summary>
+        public const string UnnamedTool = "unknown";
+
+        /// <summary>A step event that names no step is reported under its type, like any other event.</summary>
+        public const string UnnamedStep = "step";
+
+        /// <summary>The raw name from a tool_call's tool or a step event's step (null for other events or when missing).</summary>
+        public static string? NameFromDetails(string eventType, string? tool, string? step) =>
+            eventType == "tool_call" ? tool : eventType == "step" ? step : null;
+
+        /// <summary>The name a step is reported under, given the event's raw step name (<see cref="EventRow.Step"/>).</summary>
+        public static string Name(string eventType, string? step) =>
+            eventType == "tool_call" ? step ?? UnnamedTool : eventType == "step" ? step ?? UnnamedStep : eventType;
+
+        public static string Name(EventRow e) => Name(e.EventType, e.Step);
+
+        /// <summary>The same name in SQL, over the events view aliased <c>e</c>.</summary>
+        public const string NameSql =
+            "CASE WHEN e.event_type = 'tool_call' THEN coalesce(json_extract(e.details, '$.tool'), '" + UnnamedTool + "')" +
+            " WHEN e.event_type = 'step' THEN coalesce(json_extract(e.details, '$.step'), '" + UnnamedStep + "')" +
+            " ELSE e.event_type END";
+
+        /// <summary>What kind of step a name is: tool, step or event.</summary>
+        public static string Kind(string eventType) => eventType == "tool_call" ? "tool" : eventType == "step" ? "step" : "event";
+
+        /// <summary>The same kind in SQL, over the events view aliased <c>e</c>.</summary>
+        public const string KindSql = "CASE e.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END";
+    }
+}

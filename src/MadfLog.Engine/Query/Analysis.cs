@@ -5,7 +5,6 @@ using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
-using MadfLog.Engine.Lifecycle;
 using MadfLog.Engine.Patterns;
 using Microsoft.Data.Sqlite;
 

@@ -143,6 +143,27 @@ namespace MadfLog.Module.Tests
         }
 
         [Fact]
+        public void ADatabaseDamagedPastItsSchemaFailsAQueryWithItsOwnErrorId()
+        {
+            using var t = new Temp();
+            File.WriteAllLines(t.File("a.jsonl"), Enumerable.Range(0, 20000).Select(i => Line(i, i % 3 != 0)));
+            Assert.Empty(_m.Run("Import-MadfLog $f -Database $db | Out-Null", new Hashtable { ["f"] = t.File("a.jsonl"), ["db"] = t.Db }).AllErrors);
+            // The schema is at the front of the file (migrations ran first): damage the pages after it, which hold the events
+            // and summaries, so the database opens and the query is what meets the damage.
+            using (var fs = new FileStream(t.Db, FileMode.Open, FileAccess.Write))
+            {
+                var junk = Enumerable.Repeat((byte)0xA5, (int)(fs.Length / 2)).ToArray();
+                fs.Position = fs.Length / 3;
+                fs.Write(junk, 0, junk.Length);
+            }
+            var r = _m.Run("Get-MadfErrorSummary -Database $db -Since ([datetime]'2026-11-01')", new Hashtable { ["db"] = t.Db });
+            var e = Assert.Single(r.AllErrors);
+            Assert.Equal("DatabaseCorrupt,MadfLog.Commands.Query.GetMadfErrorSummaryCommand", e.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidData, e.CategoryInfo.Category);
+            Assert.Contains(t.Db, e.Exception.Message);
+        }
+
+        [Fact]
         public void AReadOnlyDatabaseIsAPermissionDeniedError()
         {
             using var t = new Temp();

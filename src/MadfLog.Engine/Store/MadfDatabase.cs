@@ -70,8 +70,10 @@ namespace MadfLog.Engine.Store
         {
             switch (ex.SqliteErrorCode)
             {
-                case SqliteNotADb:
                 case SqliteCorrupt:
+                    return new MadfException("DatabaseCorrupt", MadfErrorKind.InvalidData,
+                        $"The MadfLog database '{path}' is damaged (SQLite says: {ex.Message.TrimEnd('.')}). Restore it from a backup, or move it aside and import the logs again (nothing is imported twice).", path, ex);
+                case SqliteNotADb:
                     return new MadfException("DatabaseNotMadfLog", MadfErrorKind.InvalidData,
                         $"'{path}' is not a MadfLog database (SQLite says: {ex.Message.TrimEnd('.')}). Pass -Database with a MadfLog database or a new file name.", path, ex);
                 case SqliteReadOnly:

@@ -122,6 +122,16 @@ namespace MadfLog.Commands
                 ThrowTerminatingError(new ErrorRecord(ex, "AccessDenied", ErrorCategory.PermissionDenied, null));
                 throw;
             }
+            catch (Microsoft.Data.Sqlite.SqliteException ex)
+            {
+                // Opening translates its own failures; this is SQLite failing later, in a query or a write (a damaged page,
+                // a full disk), which must reach the user with an error id too, not as SqliteException.
+                ThrowTerminatingError(ToErrorRecord(MadfDatabase.Translate(ex, DatabasePath)));
+                throw;
+            }
         }
+
+        /// <summary>Runs engine work that returns nothing (reads and writes objects itself) under the same error translation.</summary>
+        protected void Engine(Action work) => Engine(() => { work(); return true; });
     }
 }

@@ -34,12 +34,15 @@ namespace MadfLog.Commands.Import
             using var connection = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
             var pattern = File == null ? null : new WildcardPattern(File, WildcardOptions.IgnoreCase);
             var taken = 0;
-            foreach (var line in QuarantineStore.List(connection))
+            Engine(() =>
             {
-                if (pattern != null && !pattern.IsMatch(line.File) && !pattern.IsMatch(System.IO.Path.GetFileName(line.File))) continue;
-                WriteObject(line);
-                if (MyInvocation.BoundParameters.ContainsKey(nameof(First)) && ++taken >= First) break;
-            }
+                foreach (var line in QuarantineStore.List(connection))
+                {
+                    if (pattern != null && !pattern.IsMatch(line.File) && !pattern.IsMatch(System.IO.Path.GetFileName(line.File))) continue;
+                    WriteObject(line);
+                    if (MyInvocation.BoundParameters.ContainsKey(nameof(First)) && ++taken >= First) break;
+                }
+            });
         }
     }
 }

@@ -63,7 +63,7 @@ namespace MadfLog.Commands.Patterns
         {
             if (Database == null) { _miner = new TemplateMiner(); return; }
             using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            _miner = PatternStore.LoadMiner(c);
+            _miner = Engine(() => PatternStore.LoadMiner(c));
         }
 
         protected override void ProcessRecord()

@@ -65,8 +65,11 @@ namespace MadfLog.Commands.Query
         protected override void ProcessRecord()
         {
             using var c = OpenRead();
-            var filter = ResolveFilter(c);
-            if (filter != null) Answer(c, filter);
+            Engine(() =>
+            {
+                var filter = ResolveFilter(c);
+                if (filter != null) Answer(c, filter);
+            });
         }
 
         protected abstract void Answer(SqliteConnection c, QueryFilter filter);

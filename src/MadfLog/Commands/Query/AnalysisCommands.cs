@@ -111,9 +111,9 @@ namespace MadfLog.Commands.Query
         protected override void EndProcessing()
         {
             using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            var agents = Match(c, "agent_name", Agent, "Agent");
+            var agents = Engine(() => Match(c, "agent_name", Agent, "Agent"));
             if (agents is { Length: 0 }) return;
-            var result = Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = agents });
+            var result = Engine(() => Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = agents }));
             foreach (var s in new[] { result.Reference, result.Difference }.Where(s => s.Events == 0))
                 WriteWarning($"Story '{s.Story}' has no events in {DatabasePath}.");
             if (Brief) WriteObject(Briefs.Compare(result)); else WriteObject(result);
@@ -273,16 +273,19 @@ namespace MadfLog.Commands.Query
         {
             var bound = MyInvocation.BoundParameters;
             using var c = OpenRead();
-            var f = ResolveFilter(c);
-            if (f == null) return;
-            var ef = new Analysis.EventFilter
+            Engine(() =>
             {
-                EventTypes = EventType, Categories = Category, SessionId = SessionId,
-                Success = bound.ContainsKey(nameof(Success)) ? Success : (bool?)null,
-                PatternId = bound.ContainsKey(nameof(PatternId)) ? PatternId : (long?)null,
-                First = bound.ContainsKey(nameof(First)) ? First : (int?)null,
-            };
-            foreach (var e in Analysis.Events(c, f, ef)) WriteObject(e);
+                var f = ResolveFilter(c);
+                if (f == null) return;
+                var ef = new Analysis.EventFilter
+                {
+                    EventTypes = EventType, Categories = Category, SessionId = SessionId,
+                    Success = bound.ContainsKey(nameof(Success)) ? Success : (bool?)null,
+                    PatternId = bound.ContainsKey(nameof(PatternId)) ? PatternId : (long?)null,
+                    First = bound.ContainsKey(nameof(First)) ? First : (int?)null,
+                };
+                foreach (var e in Analysis.Events(c, f, ef)) WriteObject(e);
+            });
         }
     }
 }

@@ -33,7 +33,7 @@ namespace MadfLog.Commands.Rules
         protected override void ProcessRecord()
         {
             using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            foreach (var rule in RuleStore.List(c, Status))
+            foreach (var rule in Engine(() => RuleStore.List(c, Status)))
                 if (Id == null || Array.IndexOf(Id, rule.Id) >= 0) WriteObject(rule);
         }
     }
@@ -171,7 +171,7 @@ namespace MadfLog.Commands.Rules
         protected override void EndProcessing()
         {
             using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            var effects = RuleEffectiveness.Evaluate(c, DateTimeOffset.UtcNow);
+            var effects = Engine(() => RuleEffectiveness.Evaluate(c, DateTimeOffset.UtcNow));
             if (Brief) { WriteObject(MoreBriefs.RuleEffectiveness(effects)); return; }
             foreach (var e in effects) WriteObject(e);
         }

@@ -49,10 +49,10 @@ namespace MadfLog.Engine.Events
         /// </summary>
         public Store.DetailsShape.Split? StoredDetails { get; set; }
 
-        /// <summary>What the event's pattern is mined over (its error signature), computed on the reader thread. Not a column.</summary>
+        /// <summary>What the event's pattern is mined over (its error signature), computed on the import's preparing thread. Not a column.</summary>
         public Patterns.ErrorSignature? Signature { get; set; }
 
-        /// <summary>The message's masked tokens, computed on the reader thread for pattern mining. Not a column.</summary>
+        /// <summary>The message's masked tokens, computed on the import's preparing thread for pattern mining. Not a column.</summary>
         public string[]? MessageTokens { get; set; }
 
         /// <summary>The error or interaction text, when the event has one (details.message); not a column, used for pattern mining.</summary>

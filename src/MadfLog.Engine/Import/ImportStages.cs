@@ -10,7 +10,7 @@ namespace MadfLog.Engine.Import
     /// </summary>
     public interface IImportStage
     {
-        /// <summary>On the reader thread, before the batch is queued: CPU work that needs no database (keeps the writer free).</summary>
+        /// <summary>On the preparing thread, between the reader and the writer: CPU work that needs no database (keeps the writer free).</summary>
         void Prepare(List<EventRow> batch);
 
         /// <summary>Before the rows are written: set columns such as pattern_id.</summary>

@@ -17,9 +17,10 @@ using Microsoft.Data.Sqlite;
 namespace MadfLog.Engine.Import
 {
     /// <summary>
-    /// Streams log files into the store, exactly once. One thread reads and parses, the calling thread
-    /// writes; each batch of events, its quarantined lines and the file's new read position commit in one
-    /// transaction, so a crash or Ctrl+C leaves a consistent store and the next run resumes.
+    /// Streams log files into the store, exactly once. One thread reads and parses, a second prepares (redaction,
+    /// details, mining tokens), and the thread that called Import writes (docs/ARCHITECTURE.md#threads). Events, their
+    /// quarantined lines and the files' new read positions commit together (several batches per transaction), so a
+    /// crash or Ctrl+C leaves a consistent store and the next run resumes.
     /// </summary>
     public sealed class LogImporter
     {

@@ -13,7 +13,7 @@ using Microsoft.Data.Sqlite;
 namespace MadfLog.Engine.Patterns
 {
     /// <summary>
-    /// Assigns every error event (success = 0, not a cascade) to a stable pattern during import, in the same
+    /// Assigns every minable event (Domain.Mining: errors and human interactions) to a stable pattern during import, in the same
     /// transaction as the events: new patterns get new ids, merges keep the oldest id and re-point earlier events,
     /// and per-pattern counts, first/last seen and an example are kept up to date.
     /// </summary>
@@ -22,7 +22,7 @@ namespace MadfLog.Engine.Patterns
         private TemplateMiner? _miner;
         private readonly Dictionary<long, PatternEvidence> _examples = new Dictionary<long, PatternEvidence>();
 
-        /// <summary>Tokenizing (the regex work) happens on the reader thread.</summary>
+        /// <summary>Tokenizing (the regex work) happens on the preparing thread, not the writer's.</summary>
         [MethodImpl(Hot.Path)]
         public void Prepare(List<EventRow> batch)
         {

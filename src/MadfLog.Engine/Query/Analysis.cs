@@ -11,8 +11,8 @@ using Microsoft.Data.Sqlite;
 namespace MadfLog.Engine.Query
 {
     /// <summary>
-    /// The analysis questions, each answered from the store as typed objects. An error is an event with success = 0
-    /// that is not a cascade; a repeated error is an occurrence of a pattern that already occurred earlier (in an earlier
+    /// The analysis questions, each answered from the store as typed objects. An error is Domain.Errors (success false,
+    /// not a cascade); a repeated error is an occurrence of a pattern that already occurred earlier (in an earlier
     /// story or earlier in the same one).
     /// </summary>
     public static class Analysis
@@ -22,7 +22,7 @@ namespace MadfLog.Engine.Query
 
         /// <summary>
         /// Whole-store questions (no time window, no story) are answered from the import-time summaries; a story or a
-        /// window narrows the question enough for the indexed events to answer it quickly.
+        /// window narrows the question to the id range of the time blocks it meets, so the events answer it quickly (docs/storage.md).
         /// </summary>
         public static bool FromSummaries(QueryFilter f) => !f.Since.HasValue && !f.Until.HasValue && f.Stories is not { Length: > 0 };
 

@@ -7,7 +7,7 @@ using MadfLog.Engine.Text;
 namespace MadfLog.Engine.Store
 {
     /// <summary>
-    /// Splits a details object into its shape and its values, the way event_rows stores it (see Schema version 7):
+    /// Splits a details object into its shape and its values, the way event_rows stores it (docs/storage.md):
     /// the shape is the object's JSON with its keys and true/false/null written in place and a placeholder where each
     /// of up to four values goes. Value k (1-4) is either a literal, placeholder \u000k: a number (an integer when it
     /// is one) or a long string or nested JSON as its exact JSON text; or a short string kept once in names,

@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Store
 {
-    /// <summary>How event_rows stores events (Schema version 7); the events view turns them back into the design's columns.</summary>
+    /// <summary>How event_rows stores events (docs/storage.md); the events view turns them back into the design's columns.</summary>
     public static class EventStorage
     {
         /// <summary>

@@ -11,7 +11,7 @@ using SQLitePCL;
 namespace MadfLog.Engine.Store
 {
     /// <summary>
-    /// Writes events into the compact store (Schema version 7): the dedup key first (INSERT OR IGNORE into event_keys,
+    /// Writes events into the compact store (docs/storage.md): the dedup key first (INSERT OR IGNORE into event_keys,
     /// whose rowid it is, is what makes re-imports add nothing), then the row with its texts as kind, context and name
     /// ids and its details as shape and values. One writer serves one transaction: its statements are prepared once and
     /// bound through SQLite's own API (ADO.NET's per-parameter overhead was most of the import's cost).

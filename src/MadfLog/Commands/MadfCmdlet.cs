@@ -105,6 +105,16 @@ namespace MadfLog.Commands
             _ => ErrorCategory.WriteError,
         };
 
+        /// <summary>Quarantined lines reported one by one per run; the rest are counted in one warning (Get-MadfQuarantine lists them all).</summary>
+        protected const int MaxReportedLines = 20;
+
+        /// <summary>An import issue (a quarantined line, an unreadable file or folder, a damaged gzip) as a non-terminating error with its id.</summary>
+        protected void WriteImportIssue(MadfLog.Engine.Import.ImportIssue issue)
+        {
+            var category = issue.ErrorId == "FileUnreadable" || issue.ErrorId == "FolderUnreadable" ? ErrorCategory.ReadError : ErrorCategory.InvalidData;
+            WriteError(new ErrorRecord(new FormatException(issue.ToString()), issue.ErrorId, category, issue));
+        }
+
         /// <summary>Runs engine work; an engine failure terminates the cmdlet with its specific error id.</summary>
         protected T Engine<T>(Func<T> work)
         {

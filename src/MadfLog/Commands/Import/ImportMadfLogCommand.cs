@@ -34,7 +34,6 @@ namespace MadfLog.Commands.Import
     public sealed class ImportMadfLogCommand : MadfCmdlet
     {
         private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
-        private const int MaxReportedLines = 20;
 
         private readonly List<string> _files = new List<string>();
         private CancellationTokenSource? _stop;
@@ -86,7 +85,7 @@ namespace MadfLog.Commands.Import
             // Folders are walked here (the import then gets the files): link loops and unreadable folders are reported now.
             var folderIssues = new List<ImportIssue>();
             var plan = Engine(() => importer.Plan(_files, folderIssues.Add));
-            foreach (var issue in folderIssues) WriteIssue(issue);
+            foreach (var issue in folderIssues) WriteImportIssue(issue);
             var approved = new List<string>();
             foreach (var item in plan)
             {
@@ -162,14 +161,8 @@ namespace MadfLog.Commands.Import
         {
             while (messages.TryTake(out var m))
             {
-                if (m is ImportIssue issue) WriteIssue(issue);
+                if (m is ImportIssue issue) WriteImportIssue(issue);
             }
-        }
-
-        private void WriteIssue(ImportIssue issue)
-        {
-            var category = issue.ErrorId == "FileUnreadable" || issue.ErrorId == "FolderUnreadable" ? ErrorCategory.ReadError : ErrorCategory.InvalidData;
-            WriteError(new ErrorRecord(new FormatException(issue.ToString()), issue.ErrorId, category, issue));
         }
 
         private sealed class Reporter : IProgress<ImportProgress>

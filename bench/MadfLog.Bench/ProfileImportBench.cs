@@ -47,7 +47,7 @@ namespace MadfLog.Bench
             Report("redact secrets", n, sw);
 
             // The two halves of the pattern stage's preparation, apart: signatures, then tokenizing them.
-            var minable = rows.Where(r => PatternStage.IsMinable(r) && !string.IsNullOrWhiteSpace(r.Message ?? r.StoredDetails?.Message)).ToList();
+            var minable = rows.Where(r => MadfLog.Engine.Domain.Mining.IsMinable(r) && !string.IsNullOrWhiteSpace(r.Message ?? r.StoredDetails?.Message)).ToList();
             sw.Restart();
             foreach (var r in minable) PatternStage.SignatureOf(r);
             Report($"error signatures ({minable.Count:N0} errors)", n, sw);

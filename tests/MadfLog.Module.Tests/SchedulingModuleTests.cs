@@ -51,7 +51,7 @@ namespace MadfLog.Module.Tests
             // systemd does not inherit the shell's environment: the unit itself must say which database and configuration.
             foreach (var job in new[] { "maintenance", "revision" })
             {
-                var service = File.ReadAllText(Path.Combine(s.SystemdUser, $"madflog-madflog{job}.service"));
+                var service = File.ReadAllText(Path.Combine(s.SystemdUser, $"madflog-madflog{job}-from-env.service")); // jobs are named after their database
                 Assert.Contains("-Database '" + db + "'", service);
                 Assert.Contains("-ConfigPath '" + t.File("from-env.config.json") + "'", service);
             }

@@ -21,7 +21,7 @@ namespace MadfLog.Engine.Config
         /// <summary>Folders (or files) Import-MadfLog and Invoke-MadfRevision read; default: the Write-MadfEvent log folder.</summary>
         public string[] LogPaths { get; set; } = Array.Empty<string>();
 
-        /// <summary>Where rotated logs and archive databases go; default: archive/ next to the database.</summary>
+        /// <summary>Where rotated logs and archive databases go; default: archive/ next to the database (archive-NAME/ for NAME.db other than madflog.db).</summary>
         public string? ArchivePath { get; set; }
 
         /// <summary>The CLAUDE.md that rules are written into.</summary>
@@ -57,10 +57,10 @@ namespace MadfLog.Engine.Config
         /// <summary>The database this configuration belongs to.</summary>
         [JsonIgnore] public string DatabasePath { get; private set; } = "";
 
-        /// <summary>The archive folder, resolved (default archive/ next to the database).</summary>
+        /// <summary>The archive folder, resolved (default archive/ next to the database; archive-NAME/ for NAME.db, so databases in one folder keep their archives apart).</summary>
         [JsonIgnore]
         public string ResolvedArchivePath => string.IsNullOrWhiteSpace(ArchivePath)
-            ? System.IO.Path.Combine(System.IO.Path.GetDirectoryName(DatabasePath) ?? ".", "archive")
+            ? System.IO.Path.Combine(System.IO.Path.GetDirectoryName(DatabasePath) ?? ".", "archive" + Store.StoreLocation.CompanionSuffix(DatabasePath))
             : ArchivePath!;
 
         /// <summary>The log folders, resolved (default: the Write-MadfEvent folder).</summary>

@@ -170,7 +170,7 @@ namespace MadfLog.Engine.Rules
             c.Dispose();
             result.Storage = StorageReport.Get(_config.DatabasePath);
             result.Health = Insights.Health.Check(_config.DatabasePath, _o.Now);
-            var report = Path.Combine(Path.GetDirectoryName(_config.DatabasePath)!, $"revision-{result.Week}.md");
+            var report = Path.Combine(Path.GetDirectoryName(_config.DatabasePath)!, $"revision{StoreLocation.CompanionSuffix(_config.DatabasePath)}-{result.Week}.md");
             if (_o.ShouldProcess(report, "Write the revision report"))
             {
                 var text = RevisionReport.Markdown(result);

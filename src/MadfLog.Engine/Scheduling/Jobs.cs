@@ -95,13 +95,14 @@ namespace MadfLog.Engine.Scheduling
         /// <summary>The database's own configuration file, named in the command so the job's settings are visible.</summary>
         public string ConfigPath => MadfConfig.PathFor(Database);
         public JobSchedule Schedule { get; set; }
-        public string Name => NameOf(Job);
+        public string Name => NameOf(Job, Database);
         /// <summary>The program that runs the job: pwsh, or the madflog host where pwsh is missing.</summary>
         public string Executable { get; set; } = "pwsh";
         /// <summary>The module manifest to import (pwsh only; the madflog host imports its own module).</summary>
         public string? ModuleManifest { get; set; }
 
-        public static string NameOf(MadfJob job) => Prefix + job;
+        /// <summary>A job's name: MadfLogRevision for the default database, MadfLogRevision-team for team.db, so each database has its own jobs.</summary>
+        public static string NameOf(MadfJob job, string database) => Prefix + job + StoreLocation.CompanionSuffix(database);
 
         /// <summary>The PowerShell the job runs. -IfDue makes every trigger safe: the job runs once per scheduled time.</summary>
         public string Script

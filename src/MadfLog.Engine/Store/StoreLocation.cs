@@ -18,6 +18,20 @@ namespace MadfLog.Engine.Store
             return Path.Combine(DataFolder(), DatabaseFileName);
         }
 
+        /// <summary>
+        /// What a database's companion files and jobs carry in their names (archive folder, revision reports, scheduled
+        /// jobs), so two databases in one folder never share them: nothing for the default madflog.db (its files keep
+        /// the names they always had), else "-" and the database's file name without extension ("team.db": "-team").
+        /// </summary>
+        public static string CompanionSuffix(string databasePath)
+        {
+            var stem = Path.GetFileNameWithoutExtension(databasePath);
+            if (string.Equals(stem, Path.GetFileNameWithoutExtension(DatabaseFileName), StringComparison.OrdinalIgnoreCase)) return "";
+            var safe = new char[stem.Length];
+            for (var i = 0; i < stem.Length; i++) safe[i] = char.IsLetterOrDigit(stem[i]) || stem[i] == '_' || stem[i] == '-' ? stem[i] : '-';
+            return "-" + new string(safe);
+        }
+
         /// <summary>The per-user MadfLog data folder (not created here).</summary>
         public static string DataFolder()
         {

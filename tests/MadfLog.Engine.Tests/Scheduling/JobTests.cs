@@ -51,7 +51,7 @@ namespace MadfLog.Engine.Tests.Scheduling
             // cron has no catch-up: hourly at the job's minute, and the command's -IfDue runs it once per scheduled time.
             Assert.StartsWith("0 * * * * /usr/bin/pwsh -NoProfile -NonInteractive -Command 'Import-Module '\\''/opt/My Modules", JobDefinitions.CronLine(r));
             Assert.Contains("-IfDue", JobDefinitions.CronLine(r));
-            Assert.EndsWith("# madflog-job:MadfLogRevision", JobDefinitions.CronLine(r));
+            Assert.EndsWith("# madflog-job:MadfLogRevision-it-s", JobDefinitions.CronLine(r)); // named after its database (it's.db), so databases keep their jobs apart
             var percent = JobDefinitions.CronLine(Spec(MadfJob.Revision, db: "/data/100%/m.db"));
             Assert.Contains("/data/100\\%/m.db", percent); // cron turns a bare % into a newline
             Assert.DoesNotMatch(@"[^\\]%", percent);

@@ -27,7 +27,7 @@ namespace MadfLog.Commands.Scheduling
 
         protected static JobScheduler Engine_Scheduler() => new JobScheduler(new SchedulerEnvironment());
 
-        protected IEnumerable<string> Names => Job.Distinct().Select(JobSpec.NameOf);
+        protected IEnumerable<string> Names => Job.Distinct().Select(j => JobSpec.NameOf(j, DatabasePath));
 
         /// <summary>PSScheduledJob only exists in Windows PowerShell; its cmdlets are called through this session.</summary>
         protected System.Collections.ObjectModel.Collection<PSObject> RunScheduledJobScript(string script)

@@ -99,7 +99,8 @@ namespace MadfLog.Engine.Patterns
             if (harnessClass != null && (exit == null || harnessClass == ErrorClasses.UserRejection))
             {
                 if (ErrorClasses.ByClass(harnessClass))
-                    return new ErrorSignature(Join(toolName, ErrorClasses.Describe(harnessClass)), harnessClass, null, exit, first);
+                    // A user's rejection is one thing whatever the tool; a timeout is the tool's own.
+                    return new ErrorSignature(Join(harnessClass == ErrorClasses.UserRejection ? null : toolName, ErrorClasses.Describe(harnessClass)), harnessClass, null, exit, first);
                 return new ErrorSignature(Cap(HarnessPrefix.Replace(first ?? "", "")), harnessClass, null, exit, first);
             }
 
@@ -135,6 +136,8 @@ namespace MadfLog.Engine.Patterns
                         return new ErrorSignature(Join(toolName, ErrorClasses.Describe(ErrorClasses.ProbeNoMatch)), ErrorClasses.ProbeNoMatch, program, exit, envLine);
                     what += absolute ? " (absolute)" : " (relative)";
                 }
+                // Git's states differ in what to do (no upstream, local changes, an ignored path): keep git's own line.
+                if (env == ErrorClasses.GitState && envLine != null) what += ": " + Cap(envLine);
                 return new ErrorSignature(Join(toolName, what), env, program, exit, envLine);
             }
 

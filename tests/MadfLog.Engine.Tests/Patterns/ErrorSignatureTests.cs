@@ -94,6 +94,18 @@ namespace MadfLog.Engine.Tests.Patterns
         }
 
         [Fact]
+        public void AUserRejectionIsOneMistakeWhateverTheToolAndGitStatesStayApart()
+        {
+            var rejection = "The user doesn't want to proceed with this tool use. The tool use was rejected.";
+            Assert.Equal(ErrorSignature.Of("Task", "x", rejection).Text, ErrorSignature.Of("TaskOutput", "y", "[Request interrupted by user for tool use]").Text);
+            var upstream = ErrorSignature.Of("Bash", "git push", "Exit code 128\nfatal: The current branch feat has no upstream branch.");
+            var ignored = ErrorSignature.Of("Bash", "git add dist", "Exit code 1\nThe following paths are ignored by one of your .gitignore files:\ndist");
+            Assert.Equal(ErrorClasses.GitState, upstream.ErrorClass);
+            Assert.Equal(ErrorClasses.GitState, ignored.ErrorClass);
+            Assert.NotEqual(upstream.Text, ignored.Text);
+        }
+
+        [Fact]
         public void RealAgentErrorsAreGroupedTheWayADeveloperWould()
         {
             var dir = Path.Combine(TestPaths.Shared, "data", "agent-errors");

@@ -85,12 +85,28 @@ namespace MadfLog.Commands.Query
     {
         protected abstract string Column { get; }
 
+        /// <summary>
+        /// A path typed on the command line, as the cmdlet will resolve it: against PowerShell's current location (not the
+        /// process folder, which Set-Location does not change), with ~ for the home folder.
+        /// </summary>
+        internal static string FromPowerShellLocation(string path)
+        {
+            var p = path.Trim('\'', '"');
+            if (p == "~" || p.StartsWith("~/", StringComparison.Ordinal) || p.StartsWith("~\\", StringComparison.Ordinal))
+                p = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), p.Substring(Math.Min(2, p.Length)));
+            string? here = null;
+            // Completers run on the session's own thread, where a script block reads its current location.
+            try { here = ScriptBlock.Create("$ExecutionContext.SessionState.Path.CurrentFileSystemLocation.ProviderPath").Invoke().FirstOrDefault()?.BaseObject as string; }
+            catch (Exception) { } // no session on this thread: the process folder
+            return System.IO.Path.GetFullPath(here != null ? System.IO.Path.Combine(here, p) : p);
+        }
+
         public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
         {
             try
             {
                 var db = fakeBoundParameters?["Database"] as string ?? StoreLocation.DefaultDatabasePath();
-                using var c = MadfDatabase.Open(System.IO.Path.GetFullPath(db), forWrite: false);
+                using var c = MadfDatabase.Open(FromPowerShellLocation(db), forWrite: false);
                 var prefix = (wordToComplete ?? "").Trim('\'', '"');
                 return Analysis.DistinctValues(c, Column, prefix)
                     .Select(v => new CompletionResult(v.IndexOfAny(new[] { ' ', '\'', '$', ';', ',' }) >= 0 ? "'" + v.Replace("'", "''") + "'" : v, v, CompletionResultType.ParameterValue, v))

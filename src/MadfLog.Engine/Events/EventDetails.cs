@@ -11,6 +11,28 @@ namespace MadfLog.Engine.Events
         /// </summary>
         public static readonly string[] MessageKeys = { "message", "error", "error_message", "errorMessage", "question", "kind" };
 
+        /// <summary>Where a call's input is: a shell's command, a file tool's target, any other tool's input.</summary>
+        public static readonly string[] InputKeys = { "command", "target", "input" };
+
+        /// <summary>A failed call as error signatures read it: its tool (or workflow step), its input and its message.</summary>
+        public static (string? Tool, string? Input, string? Message) Call(string? details)
+        {
+            if (string.IsNullOrEmpty(details) || details![0] != '{') return (null, null, null);
+            try
+            {
+                using var doc = JsonDocument.Parse(details);
+                var root = doc.RootElement;
+                string? First(string[] names)
+                {
+                    foreach (var name in names)
+                        if (root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String) return v.GetString();
+                    return null;
+                }
+                return (First(new[] { "tool", "step" }), First(InputKeys), First(MessageKeys));
+            }
+            catch (JsonException) { return (null, null, null); }
+        }
+
         /// <summary>The event's message: the first of <see cref="MessageKeys"/> it has.</summary>
         public static string? Message(string? details)
         {

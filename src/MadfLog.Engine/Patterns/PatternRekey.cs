@@ -83,17 +83,8 @@ namespace MadfLog.Engine.Patterns
         // An event as the pattern stage sees it, from the stored details (tool or step, command, message).
         private static EventRow FromStored(string type, string? details)
         {
-            var row = new EventRow { EventType = type, Details = details };
-            if (string.IsNullOrEmpty(details)) return row;
-            try
-            {
-                using var doc = System.Text.Json.JsonDocument.Parse(details!);
-                string? S(string n) => doc.RootElement.TryGetProperty(n, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
-                row.Message = S("message");
-                row.Step = S("tool") ?? S("step");
-            }
-            catch (System.Text.Json.JsonException) { }
-            return row;
+            var (tool, _, message) = EventDetails.Call(details);
+            return new EventRow { EventType = type, Details = details, Message = message, Step = tool };
         }
     }
 }

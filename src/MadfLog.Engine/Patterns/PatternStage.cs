@@ -48,20 +48,11 @@ namespace MadfLog.Engine.Patterns
             return ErrorSignature.Of(tool, ErrorSignature.IsShell(tool) ? CallInput(e.Details) : null, e.Message);
         }
 
-        // The command or input of the call, from details (command, target or input): read for failed events only.
+        // The command or input of the call, from details: read for failed shell calls only, and only when details has one.
         private static string? CallInput(string? details)
         {
-            if (string.IsNullOrEmpty(details) || details![0] != '{') return null;
-            if (details.IndexOf("\"command\"", StringComparison.Ordinal) < 0 && details.IndexOf("\"target\"", StringComparison.Ordinal) < 0
-                && details.IndexOf("\"input\"", StringComparison.Ordinal) < 0) return null;
-            try
-            {
-                using var doc = System.Text.Json.JsonDocument.Parse(details);
-                foreach (var name in new[] { "command", "target", "input" })
-                    if (doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String) return v.GetString();
-            }
-            catch (System.Text.Json.JsonException) { }
-            return null;
+            if (string.IsNullOrEmpty(details) || !EventDetails.InputKeys.Any(k => details!.IndexOf("\"" + k + "\"", StringComparison.Ordinal) >= 0)) return null;
+            return EventDetails.Call(details).Input;
         }
 
         [MethodImpl(Hot.Path)]

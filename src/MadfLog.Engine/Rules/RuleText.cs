@@ -66,20 +66,9 @@ namespace MadfLog.Engine.Rules
             var rows = Dapper.SqlMapper.Query<string?>(c,
                 "SELECT details FROM events WHERE id IN (SELECT id FROM event_rows WHERE pattern_id = @patternId AND " + Store.EventStorage.Window("", "@from", "@to") + " ORDER BY id DESC LIMIT @n)",
                 new { patternId, from, to, n = ErrorsRead });
-            return From(errorClass, rows.Select(Call));
+            return From(errorClass, rows.Select(Events.EventDetails.Call));
         }
 
-        private static (string? Tool, string? Input, string? Text) Call(string? details)
-        {
-            if (string.IsNullOrEmpty(details)) return (null, null, null);
-            try
-            {
-                using var doc = System.Text.Json.JsonDocument.Parse(details!);
-                string? S(string n) => doc.RootElement.TryGetProperty(n, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
-                return (S("tool") ?? S("step"), S("command") ?? S("target") ?? S("input"), S("message"));
-            }
-            catch (System.Text.Json.JsonException) { return (null, null, null); }
-        }
 
         private static readonly Regex Code = new Regex(@"\b[A-Z]{1,4}\d{2,5}\b", RegexOptions.Compiled);
         private static readonly Regex FileInLine = new Regex(@"[\w./\\-]*[\w-]+\.[A-Za-z]{1,5}\b", RegexOptions.Compiled);

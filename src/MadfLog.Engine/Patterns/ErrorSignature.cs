@@ -48,6 +48,11 @@ namespace MadfLog.Engine.Patterns
         private static readonly Regex ErrorMarker = new Regex(
             @"(^|\s|\[|\()(error|fatal|failed|failure|panic|exception|cannot|can't|could not|couldn't|unable to|not found|no such|denied|refused|unreachable|timed out|invalid|missing|blocked|aborted|✘|✕|×|✗)\b|^\s*(FAIL|FAILED|ERROR|E)\b|\berror(\[\w+\])?:|\berror [A-Z]+\d+|^npm ERR!|\bERR_[A-Z_]+|\[(ERROR|FAIL|FAILED)\]|^\s*\w[\w.-]*: .*(not found|no such file|cannot|denied)",
             RegexOptions.Compiled | RegexOptions.IgnoreCase);
+        // The words ErrorMarker looks for, as one literal search: most lines hold none, and then the full pattern is not run.
+        private static readonly Regex ErrorWord = new Regex(
+            @"error|fatal|fail|panic|exception|cannot|can't|could not|couldn't|unable to|not found|no such|denied|refused|unreachable|timed out|invalid|missing|blocked|aborted|ERR|✘|✕|×|✗|\bE\b",
+            RegexOptions.Compiled | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
         // Lines that look like errors but are progress, warnings or a banner.
         private static readonly Regex Noise = new Regex(
             @"^\s*(\d*\s*\||\^+|~+|-->|npm warn|warn(ing)?\b|info\b|debug\b|note:|hint:|\*+\s*$|[-=]{3,}\s*$|\d+ (passed|skipped)|✓|√|PASS\b)|DeprecationWarning|FutureWarning|UserWarning|0 errors?\b|0 failed",
@@ -208,7 +213,7 @@ namespace MadfLog.Engine.Patterns
                 if (l.Length == 0 || Noise.IsMatch(l)) continue;
                 // A line of one word ("Error") names no failure.
                 if (l.IndexOf(' ') < 0 && l.IndexOf(':') < 0) continue;
-                if (ErrorMarker.IsMatch(l) || IsExceptionLine(l) || ErrorClasses.OfLine(l) != null)
+                if ((ErrorWord.IsMatch(l) && ErrorMarker.IsMatch(l)) || IsExceptionLine(l) || ErrorClasses.OfLine(l) != null)
                 {
                     found.Add(Cap(l));
                     if (found.Count == 3) break;

@@ -40,6 +40,7 @@ namespace MadfLog.Engine.Patterns
         public const string ProbeNoMatch = "ProbeNoMatch";
         public const string InteractiveInput = "InteractiveInput";
         public const string UnquotedGlob = "UnquotedGlob";
+        public const string ShellSyntax = "ShellSyntax";
 
         private static readonly Dictionary<string, string> Descriptions = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -60,6 +61,7 @@ namespace MadfLog.Engine.Patterns
             [Syntax] = "syntax error",
             [GitState] = "git state",
             [UnquotedGlob] = "unquoted glob matched nothing",
+            [ShellSyntax] = "shell syntax error",
         };
 
         public static string Describe(string cls) => Descriptions.TryGetValue(cls, out var d) ? d : cls;
@@ -104,7 +106,7 @@ namespace MadfLog.Engine.Patterns
             (InteractiveInput, new[] { "eof when reading a line", "not a tty", "inappropriate ioctl for device", "stdin is not a terminal", "--yes", "non-interactive", "interactive mode" }),
             (Timeout, new[] { "timed out", "deadline exceeded" }),
             (PathNotFound, new[] { "no such file or directory", "cannot access", "file does not exist", "directory does not exist", "path does not exist", "cannot find the path", "enoent" }),
-            (Syntax, new[] { "syntax error near unexpected token", "unexpected eof while looking for matching", "unterminated quoted string", "bad substitution" }),
+            (ShellSyntax, new[] { "syntax error near unexpected token", "unexpected eof while looking for matching", "unterminated quoted string", "bad substitution" }),
         };
 
         // curl's documented exit codes for unreachable hosts: 6 resolve, 7 connect, 28 timeout, 35 TLS, 52 empty reply, 56 receive.

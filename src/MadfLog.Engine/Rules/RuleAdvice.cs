@@ -11,6 +11,7 @@ namespace MadfLog.Engine.Rules
     {
         private static readonly (string[] Keys, string Advice)[] Table =
         {
+            (new[] { "shellsyntax" }, "Quote or escape shell metacharacters ( ) | & ; * in commands and package scripts, and try the command in sh before relying on it."),
             (new[] { "filechanged", "modifiedsinceread" }, "Re-read a file right before editing it: formatters, linters or the user change it in between."),
             (new[] { "filetoolarge", "toolarge" }, "Read large files in parts (offset and limit) or search them with Grep instead of reading them whole."),
             (new[] { "readdirectory", "isadirectory" }, "List folders with ls or Glob; Read takes files only."),

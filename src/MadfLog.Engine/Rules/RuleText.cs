@@ -30,8 +30,9 @@ namespace MadfLog.Engine.Rules
             // Without a value from the call itself, the variable parts of the messages are what recurs (paths, commands, names).
             if (values.Count == 0) values = MessageVariables(list.Select(e => e.Text));
             facts.HotSpots.AddRange(Rank(values));
-            // The fix most errors name (a fix every error repeats beats one a single error gives).
-            facts.Fix = list.SelectMany(e => FixesIn(e.Text).Distinct()).GroupBy(f => f).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+            // The fix most errors name; with several errors, one that only a single error gives is not the pattern's fix.
+            facts.Fix = list.SelectMany(e => FixesIn(e.Text).Distinct()).GroupBy(f => f).Where(g => list.Count < 2 || g.Count() >= 2)
+                .OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
             return facts;
         }
 
@@ -103,8 +104,11 @@ namespace MadfLog.Engine.Rules
                     if (Code.Match(line) is { Success: true } code) return code.Value;
                     if (FileInLine.Match(line) is { Success: true } file) return ShortPath(file.Value);
                 }
-                // Else the more specific line after a general one ("> Build error occurred", then "[TypeError: …]").
-                return s.DecisiveLines.Count > 1 ? s.DecisiveLines[1].Trim('[', ']', ' ') : null;
+                // Else the line that says what failed: the more specific one after a general one ("> Build error
+                // occurred", then "[TypeError: …]"), or the only one ("sh: -c: line 0: syntax error near …").
+                var said = s.DecisiveLines.Count > 1 ? s.DecisiveLines[1].Trim('[', ']', ' ') : s.DecisiveLines.Count == 1 ? s.DecisiveLines[0] : null;
+                // A count ("Found 1 error.") says nothing about where: a line of a few words is no hot spot.
+                return said != null && said.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries).Length >= 4 ? said : null;
             }
             return ShortPath(input); // file tools: the file
         }

@@ -74,6 +74,8 @@ namespace MadfLog.Engine.Tests.Patterns
         [InlineData("Bash", "npm test", "FAIL src/a.test.ts\n  ● adds\n    expect(received).toBe(expected)", "TestFailure")]
         [InlineData("Bash", "npm run typecheck", "src/a.ts(3,1): error TS2322: Type 'string' is not assignable", "TypeCheckFailure")]
         [InlineData("Bash", "npm test", "Command timed out after 2m 0.0s", "Timeout")]
+        [InlineData("Bash", "npm run test:unit", "sh: -c: line 0: syntax error near unexpected token `('", "ShellSyntax")]
+        [InlineData("Bash", "python app.py", "  File \"app.py\", line 3\n    def f(:\nSyntaxError: invalid syntax", "Syntax")]
         [InlineData("Edit", "/src/a.ts", "<tool_use_error>File has been modified since read, either by the user or by a linter.</tool_use_error>", "FileChanged")]
         [InlineData("Read", "/src", "EISDIR: illegal operation on a directory, read", "ReadDirectory")]
         [InlineData("Read", "/big.ts", "File content (30000 tokens) exceeds maximum allowed tokens (25000).", "FileTooLarge")]

@@ -87,7 +87,7 @@ namespace MadfLog.Engine.Patterns
         public static ErrorSignature Of(string? tool, string? input, string? errorText)
         {
             var text = Clean(errorText);
-            var lines = HeadAndTail(text.Split('\n')).Select(l => l.TrimEnd()).ToList();
+            var lines = HeadAndTail(text.Split('\n')).Select(l => (l.Length > MaxLineRead ? l.Substring(0, MaxLineRead) : l).TrimEnd()).ToList();
             int? exit = null;
             if (lines.Count > 0 && ExitCodeLine.Match(lines[0]) is { Success: true } m && int.TryParse(m.Groups[1].Value, out var code))
             {
@@ -164,6 +164,8 @@ namespace MadfLog.Engine.Patterns
 
         // What decides a failure is at the start of its output or, for a traceback or a runner's summary, at the end.
         private const int HeadLines = 150, TailLines = 50;
+        // A line is read this far: what decides a failure is said early in its line, and a megabyte line costs no more.
+        private const int MaxLineRead = 4000;
 
         private static IEnumerable<string> HeadAndTail(string[] lines) =>
             lines.Length <= HeadLines + TailLines ? lines : lines.Take(HeadLines).Concat(lines.Skip(lines.Length - TailLines));

@@ -264,6 +264,8 @@ namespace MadfLog.Engine.Lifecycle
                     c.Execute(@"DELETE FROM main.event_keys WHERE event_id IN
                                 (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
                     moved = c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
+                    // Questions cover the active window: the summaries lose the moved events in the same transaction.
+                    if (moved > 0) Query.RollupStage.Rebuild(c, tx);
                     var stats = c.QuerySingle<(long n, long? first, long? last)>("SELECT count(*), min(timestamp), max(timestamp) FROM arch.event_rows", transaction: tx);
                     c.Execute(@"INSERT INTO event_archives(period, archive_path, events, first_timestamp, last_timestamp, moved) VALUES (@month, @archive, @n, @first, @last, @now)
                                 ON CONFLICT(period) DO UPDATE SET events = excluded.events, first_timestamp = excluded.first_timestamp, last_timestamp = excluded.last_timestamp, moved = excluded.moved",

@@ -61,13 +61,13 @@ namespace MadfLog.Engine.Query
                 }).ToList();
         }
 
-        // Whole store: counts per pattern from the summaries; first/last seen and the example are kept on the pattern.
+        // Whole store: counts per pattern, first and last seen from the summaries (the active window); the example is kept on the pattern.
         private static List<ErrorSummaryItem> ErrorSummaryFromSummaries(SqliteConnection c, int top)
         {
             var total = c.ExecuteScalar<long?>($"SELECT sum(events) FROM event_rollup WHERE {Errors.InRollup()}") ?? 0;
             return c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long? first, long? last, string? example)>(
                     $@"SELECT r.pattern_id, coalesce(p.display, p.template), p.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
-                             (SELECT group_concat(s.story_id) FROM pattern_stories s WHERE s.pattern_id = r.pattern_id), coalesce(p.first_seen, min(r.first_ts)), coalesce(p.last_seen, max(r.last_ts)), p.example
+                             (SELECT group_concat(s.story_id) FROM pattern_stories s WHERE s.pattern_id = r.pattern_id), min(r.first_ts), max(r.last_ts), p.example
                       FROM event_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id
                       WHERE {Errors.InRollup("r")} GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
                 .Select(r => new ErrorSummaryItem
@@ -222,12 +222,15 @@ namespace MadfLog.Engine.Query
             // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
             // (Error patterns only: human interactions are mined too, for their topics.)
             var firsts = c.Query<(string story, long n)>(
-                    $"SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}) GROUP BY 1")
+                    $"SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive} GROUP BY 1")
                 .ToDictionary(x => x.story, x => x.n);
             return rows.Select(r => Metrics(r.story, r.n, r.errors, Math.Max(0, r.patterned - (firsts.TryGetValue(r.story, out var first) ? first : 0)),
                     r.tokens, r.human, List(r.agents), r.start, r.end))
                 .OrderBy(m => m.Story, StoryOrder.Instance).ToList();
         }
+
+        // A pattern's first occurrence is not a repeat only where it is still an active event (retention may have archived it).
+        private const string FirstIsActive = " AND EXISTS (SELECT 1 FROM event_rows r WHERE r.pattern_id = patterns.id AND r.timestamp = patterns.first_seen)";
 
         private static StoryMetrics Metrics(string label, long n, long errors, long repeated, long tokens, long human, string[] agents, long? start, long? end) => new StoryMetrics
         {
@@ -237,7 +240,10 @@ namespace MadfLog.Engine.Query
             Start = start.HasValue ? Time(start.Value) : (DateTime?)null, End = end.HasValue ? Time(end.Value) : (DateTime?)null,
         };
 
-        /// <summary>Repeated errors per group: occurrences after a pattern's first one anywhere in the store.</summary>
+        /// <summary>
+        /// Repeated errors per group: occurrences after a pattern's first one, which may have been archived (the pattern
+        /// keeps its first_seen), so a question over the active window counts the same repeats as the summaries.
+        /// </summary>
         private static Dictionary<string, long> RepeatedByGroup(SqliteConnection c, string groupExpr, string where, DynamicParameters p) =>
             c.Query<(string? g, long n)>(
                 $@"SELECT g, count(*) FROM (
@@ -245,7 +251,7 @@ namespace MadfLog.Engine.Query
                               row_number() OVER (PARTITION BY e.pattern_id ORDER BY e.timestamp, e.id) AS occurrence
                        FROM events e WHERE e.pattern_id IS NOT NULL AND {Errors.InEvents}) r
                    JOIN events e ON e.id = r.id
-                   WHERE r.occurrence > 1{where} GROUP BY g", p)
+                   WHERE (r.occurrence > 1 OR r.ts > (SELECT pt.first_seen FROM patterns pt WHERE pt.id = r.pid)){where} GROUP BY g", p)
              .ToDictionary(x => x.g ?? "", x => x.n);
 
         public static StoryComparison CompareStories(SqliteConnection c, string reference, string difference, QueryFilter f, int top = 5)
@@ -310,7 +316,7 @@ namespace MadfLog.Engine.Query
             {
                 days = c.Query<(long, long, long, long, long, long)>("SELECT week, events, errors, patterned, tokens, human FROM week_rollup").ToList();
                 // Every occurrence but a pattern's first is a repeat.
-                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()})")
+                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}")
                     .GroupBy(ts => IsoWeeks.Name(ts)).ToDictionary(g => g.Key, g => (long)g.Count());
                 repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
             }

@@ -300,6 +300,58 @@ namespace MadfLog.Engine.Query
             }
         }
 
+        /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
+        internal static readonly string[] SummaryTables =
+            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup" };
+
+        /// <summary>
+        /// Recomputes every summary from the events the active store holds, with the same definitions as the import
+        /// (<see cref="Summaries.Add"/>). Retention calls it in the transaction that deletes archived events, so the
+        /// summaries and a scan always describe the same events: the active window.
+        /// </summary>
+        public static void Rebuild(SqliteConnection c, SqliteTransaction tx)
+        {
+            c.CreateFunction("madf_duration_bucket", (long ms) => Bucket(ms), isDeterministic: true);
+            foreach (var t in SummaryTables) c.Execute($"DELETE FROM {t}", transaction: tx);
+            const string isError = Errors.InEvents;
+            // One pass over the events into a temporary table with the columns every summary needs.
+            c.Execute($@"DROP TABLE IF EXISTS temp.rebuild_events;
+                CREATE TEMP TABLE rebuild_events AS
+                SELECT e.timestamp AS ts, e.event_type AS type, e.category AS category, e.session_id AS session, e.story_id AS story,
+                       e.workflow_id AS workflow, e.agent_name AS agent, e.duration_ms AS duration, e.tokens_used AS tokens, e.context_percent AS ctx,
+                       e.success AS success, e.pattern_id AS pattern, e.time_saved_or_wasted_ms AS saved, {isError} AS is_error,
+                       {Steps.KindSql} AS kind, {Steps.NameSql} AS step
+                FROM events e", transaction: tx);
+            c.Execute($@"INSERT INTO event_rollup
+                SELECT coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
+                       count(*), count(duration), coalesce(sum(duration), 0), coalesce(sum(tokens), 0), count(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0),
+                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0), min(ts), max(ts)
+                FROM temp.rebuild_events GROUP BY 1, 2, 3, 4, 5, 6, 7", transaction: tx);
+            c.Execute(@"INSERT INTO duration_hist
+                SELECT 'agent', coalesce(agent, ''), madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL GROUP BY 2, 3
+                UNION ALL SELECT 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL GROUP BY 2, 3
+                UNION ALL SELECT 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 2, 3",
+                transaction: tx);
+            c.Execute(@"INSERT INTO story_rollup
+                SELECT story, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts)
+                FROM temp.rebuild_events WHERE story IS NOT NULL GROUP BY 1", transaction: tx);
+            c.Execute("INSERT INTO story_agents SELECT DISTINCT story, agent FROM temp.rebuild_events WHERE story IS NOT NULL AND agent IS NOT NULL", transaction: tx);
+            c.Execute(@"INSERT INTO pattern_stories SELECT pattern, story, count(*) FROM temp.rebuild_events
+                WHERE is_error AND pattern IS NOT NULL AND story IS NOT NULL GROUP BY 1, 2", transaction: tx);
+            c.Execute($@"INSERT INTO session_rollup
+                SELECT session, coalesce(agent, ''), coalesce(max(story), ''), count(*), max(ctx), sum({HighContext.Sql("ctx")}), sum({HighContext.Sql("ctx")} AND is_error), sum(NOT {HighContext.Sql("ctx")}), sum(NOT {HighContext.Sql("ctx")} AND is_error)
+                FROM temp.rebuild_events WHERE session IS NOT NULL AND ctx IS NOT NULL GROUP BY 1, 2", transaction: tx);
+            c.Execute(@"INSERT INTO human_rollup SELECT category, coalesce(agent, ''), coalesce(story, ''), coalesce(pattern, 0), count(*)
+                FROM temp.rebuild_events WHERE type = 'human_interaction' GROUP BY 1, 2, 3, 4", transaction: tx);
+            c.Execute(@"INSERT INTO human_groups SELECT category, coalesce(agent, ''), coalesce(story, ''), count(*)
+                FROM temp.rebuild_events WHERE type = 'human_interaction' GROUP BY 1, 2, 3", transaction: tx);
+            // The week is IsoWeeks.MondayDay: the Monday of the event's day (days since 1970-01-01, a Thursday).
+            c.Execute($@"INSERT INTO week_rollup
+                SELECT day - ((day + 3) % 7 + 7) % 7, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction')
+                FROM (SELECT CASE WHEN ts >= 0 THEN ts / {IsoWeeks.DayMs} ELSE (ts - {IsoWeeks.DayMs} + 1) / {IsoWeeks.DayMs} END AS day, * FROM temp.rebuild_events) GROUP BY 1", transaction: tx);
+            c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
+        }
+
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
         {

@@ -92,6 +92,13 @@ namespace MadfLog.Commands
         private static string Known(List<string> known) =>
             known.Count == 0 ? " It has none." : known.Count <= 12 ? " Known: " + string.Join(", ", known) + "." : $" It has {known.Count:N0}; press Tab after the parameter to list them.";
 
+        /// <summary>Writes a question's brief, led by what it covers when older events are archived (see ActiveWindow).</summary>
+        protected void WriteBrief(Microsoft.Data.Sqlite.SqliteConnection c, string brief)
+        {
+            var note = MadfLog.Engine.Query.ActiveWindow.Note(c);
+            WriteObject(note.Length == 0 ? brief : note + "\n" + brief);
+        }
+
         protected static ErrorRecord ToErrorRecord(MadfException ex) =>
             new ErrorRecord(ex, ex.ErrorId, ErrorCategoryOf(ex.Kind), ex.Target);
 

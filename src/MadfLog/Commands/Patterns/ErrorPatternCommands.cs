@@ -27,7 +27,7 @@ namespace MadfLog.Commands.Patterns
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             var items = PatternAnalysis.ErrorPatterns(c, f, Brief ? 200 : Top);
-            if (Brief) WriteObject(MoreBriefs.ErrorPatterns(items, Analysis.CountErrors(c, f))); else WriteAll(items);
+            if (Brief) WriteBrief(c, MoreBriefs.ErrorPatterns(items, Analysis.CountErrors(c, f))); else WriteAll(items);
         }
     }
 
@@ -60,7 +60,7 @@ namespace MadfLog.Commands.Patterns
                 .Where(s => Kind == null || string.Equals(s.Kind, Kind, System.StringComparison.OrdinalIgnoreCase))
                 .OrderByDescending(s => s.Occurrences).ThenByDescending(s => s.Sessions)
                 .Take(Top).ToList();
-            if (Brief) WriteObject(MoreBriefs.ErrorSequences(items)); else WriteAll(items);
+            if (Brief) WriteBrief(c, MoreBriefs.ErrorSequences(items)); else WriteAll(items);
         }
     }
 }

@@ -28,7 +28,7 @@ namespace MadfLog.Commands.Query
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             if (!Brief) { WriteAll(Analysis.ErrorSummary(c, f, Top)); return; }
-            WriteObject(Briefs.ErrorSummary(Analysis.ErrorSummary(c, f, 100000), Analysis.CountErrors(c, f), Analysis.CountEvents(c, f), f));
+            WriteBrief(c, Briefs.ErrorSummary(Analysis.ErrorSummary(c, f, 100000), Analysis.CountErrors(c, f), Analysis.CountEvents(c, f), f));
         }
     }
 
@@ -53,7 +53,7 @@ namespace MadfLog.Commands.Query
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             var items = Analysis.AgentPerformance(c, f);
-            if (Brief) WriteObject(Briefs.AgentPerformance(items)); else WriteAll(items);
+            if (Brief) WriteBrief(c, Briefs.AgentPerformance(items)); else WriteAll(items);
         }
     }
 
@@ -77,7 +77,7 @@ namespace MadfLog.Commands.Query
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             var items = Analysis.Bottlenecks(c, f, Top);
-            if (Brief) WriteObject(Briefs.Bottlenecks(items)); else WriteAll(items);
+            if (Brief) WriteBrief(c, Briefs.Bottlenecks(items)); else WriteAll(items);
         }
     }
 
@@ -116,7 +116,7 @@ namespace MadfLog.Commands.Query
             var result = Engine(() => Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = agents }));
             foreach (var s in new[] { result.Reference, result.Difference }.Where(s => s.Events == 0))
                 WriteWarning($"Story '{s.Story}' has no events in {DatabasePath}.");
-            if (Brief) WriteObject(Briefs.Compare(result)); else WriteObject(result);
+            if (Brief) WriteBrief(c, Briefs.Compare(result)); else WriteObject(result);
         }
     }
 
@@ -137,7 +137,7 @@ namespace MadfLog.Commands.Query
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             var items = Analysis.Trend(c, f);
-            if (Brief) { WriteObject(Briefs.Trend(items)); return; }
+            if (Brief) { WriteBrief(c, Briefs.Trend(items)); return; }
             if (!items.Exists(p => p.Kind == "Forecast"))
                 WriteWarning("Forecast: " + StoryForecast.NotEnough(items.Count(p => p.Kind == "Story")) + ".");
             WriteAll(items);
@@ -164,7 +164,7 @@ namespace MadfLog.Commands.Query
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             var items = Analysis.HumanInteractions(c, f, Top);
-            if (Brief) WriteObject(Briefs.HumanInteractions(items)); else WriteAll(items);
+            if (Brief) WriteBrief(c, Briefs.HumanInteractions(items)); else WriteAll(items);
         }
     }
 
@@ -185,7 +185,7 @@ namespace MadfLog.Commands.Query
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             var items = Analysis.ToolFailures(c, f);
-            if (Brief) WriteObject(Briefs.ToolFailures(items)); else WriteAll(items);
+            if (Brief) WriteBrief(c, Briefs.ToolFailures(items)); else WriteAll(items);
         }
     }
 
@@ -213,7 +213,7 @@ namespace MadfLog.Commands.Query
         protected override void Answer(SqliteConnection c, QueryFilter f)
         {
             var items = Analysis.Sessions(c, f, Id);
-            if (Brief) WriteObject(Briefs.Sessions(items)); else WriteAll(items);
+            if (Brief) WriteBrief(c, Briefs.Sessions(items)); else WriteAll(items);
         }
     }
 
@@ -239,7 +239,7 @@ namespace MadfLog.Commands.Query
             var items = Analysis.ContextPressure(c, f, top: Top);
             if (!Brief) { WriteAll(items); return; }
             var (above, below, n) = Analysis.ContextEffect(c, f);
-            WriteObject(Briefs.ContextPressure(items, above, below, n));
+            WriteBrief(c, Briefs.ContextPressure(items, above, below, n));
         }
     }
 

@@ -33,13 +33,38 @@ namespace MadfLog.Engine.Query
             return " AND r.agent_name IN @agents";
         }
 
+        /// <summary>
+        /// A story, or a window of whole days (-Since/-Until at midnight UTC), is answered from the day-grain summaries
+        /// (day_rollup, day_hist): a week reads seven days of rows. A window that cuts a day reads the events.
+        /// </summary>
+        public static bool FromDaySummaries(QueryFilter f) => !FromSummaries(f) && Midnight(f.Since) && Midnight(f.Until);
+
+        private static bool Midnight(DateTimeOffset? t) => !t.HasValue || t.Value.ToUnixTimeMilliseconds() % IsoWeeks.DayMs == 0;
+
+        /// <summary>The summary table that answers a filter (whole store or day grain) and its WHERE conditions on alias r.</summary>
+        private static (string table, string where) SummarySource(QueryFilter f, DynamicParameters p, bool agents = true)
+        {
+            if (!FromDaySummaries(f)) return ("event_rollup", agents ? SummaryWhere(f, p) : "");
+            var where = agents ? SummaryWhere(f, p) : "";
+            if (f.Since.HasValue) { where += " AND r.day >= @sinceDay"; p.Add("sinceDay", f.Since.Value.ToUnixTimeMilliseconds() / IsoWeeks.DayMs); }
+            if (f.Until.HasValue) { where += " AND r.day < @untilDay"; p.Add("untilDay", f.Until.Value.ToUnixTimeMilliseconds() / IsoWeeks.DayMs); }
+            if (f.Stories is { Length: > 0 }) { where += " AND r.story_id IN @stories"; p.Add("stories", f.Stories); }
+            return ("day_rollup", where);
+        }
+
         /// <summary>Nearest-rank percentile from a duration histogram (each bucket reported by its upper bound).</summary>
         private static double Percentile(List<(int bucket, long n)> histogram, double q) =>
             Quantile(histogram.Select(h => (RollupStage.BucketValue(h.bucket), h.n)).ToList(), q);
 
-        private static Dictionary<string, List<(int, long)>> Histograms(SqliteConnection c, string scope) =>
-            c.Query<(string key, int bucket, long n)>("SELECT key, bucket, n FROM duration_hist WHERE scope = @scope", new { scope })
-                .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
+        private static Dictionary<string, List<(int, long)>> Histograms(SqliteConnection c, string scope, QueryFilter f)
+        {
+            var p = new DynamicParameters();
+            p.Add("scope", scope);
+            var (table, where) = SummarySource(f, p, agents: false);
+            var sql = table == "event_rollup" ? "SELECT key, bucket, n FROM duration_hist WHERE scope = @scope"
+                : $"SELECT r.key, r.bucket, sum(r.n) FROM day_hist r WHERE r.scope = @scope{where} GROUP BY 1, 2";
+            return c.Query<(string key, int bucket, long n)>(sql, p).GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
+        }
 
         public static List<ErrorSummaryItem> ErrorSummary(SqliteConnection c, QueryFilter f, int top = 20)
         {
@@ -92,7 +117,7 @@ namespace MadfLog.Engine.Query
 
         public static List<AgentPerformance> AgentPerformance(SqliteConnection c, QueryFilter f)
         {
-            if (FromSummaries(f)) return AgentPerformanceFromSummaries(c, f);
+            if (FromSummaries(f) || FromDaySummaries(f)) return AgentPerformanceFromSummaries(c, f);
             var p = new DynamicParameters();
             var where = f.Where(p);
             var rows = c.Query<(string? agent, long n, long ok, long known, long errors, long? tokens, long hot, long ctx, long? failedMs, long? waste)>(
@@ -116,13 +141,13 @@ namespace MadfLog.Engine.Query
         private static List<AgentPerformance> AgentPerformanceFromSummaries(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
-            var where = SummaryWhere(f, p);
+            var (table, where) = SummarySource(f, p);
             var rows = c.Query<(string agent, long n, long? ok, long? known, long? errors, long tokens, long hot, long ctx, long wasted)>(
                 $@"SELECT r.agent_name, sum(r.events), sum(CASE WHEN r.outcome = 1 THEN r.events END), sum(CASE WHEN r.outcome >= 0 THEN r.events END),
                           sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END), sum(r.tokens), sum(r.ctx_hot), sum(r.ctx_known), sum(r.wasted_ms)
-                   FROM event_rollup r WHERE 1=1{where} GROUP BY r.agent_name", p).ToList();
+                   FROM {table} r WHERE 1=1{where} GROUP BY r.agent_name", p).ToList();
             // Medians and p95s from the per-agent duration histograms.
-            var hist = Histograms(c, "agent");
+            var hist = Histograms(c, "agent", f);
             return rows.Select(r =>
             {
                 hist.TryGetValue(r.agent, out var h);
@@ -144,15 +169,15 @@ namespace MadfLog.Engine.Query
             List<(string? name, long n, long total, long wasted)> workflows;
             Dictionary<string, List<(int, long)>>? hist = null;
             Dictionary<string, List<long>>? durations = null;
-            if (FromSummaries(f))
+            if (FromSummaries(f) || FromDaySummaries(f))
             {
-                var where = SummaryWhere(f, p);
+                var (table, where) = SummarySource(f, p);
                 rows = c.Query<(string, string, long, long, long)>(
                     $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END, r.step, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms)
-                       FROM event_rollup r WHERE 1=1{where} GROUP BY 1, 2 HAVING sum(r.timed) > 0", p).ToList();
+                       FROM {table} r WHERE 1=1{where} GROUP BY 1, 2 HAVING sum(r.timed) > 0", p).ToList();
                 workflows = c.Query<(string?, long, long, long)>(
-                    $@"SELECT r.workflow_id, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms) FROM event_rollup r WHERE r.workflow_id <> ''{where} GROUP BY 1 HAVING sum(r.timed) > 0", p).ToList();
-                if (f.Agents is not { Length: > 0 }) hist = Histograms(c, "step");
+                    $@"SELECT r.workflow_id, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms) FROM {table} r WHERE r.workflow_id <> ''{where} GROUP BY 1 HAVING sum(r.timed) > 0", p).ToList();
+                if (f.Agents is not { Length: > 0 }) hist = Histograms(c, "step", f);
             }
             else
             {
@@ -166,7 +191,7 @@ namespace MadfLog.Engine.Query
                               coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
                        FROM events e WHERE e.workflow_id IS NOT NULL{where} GROUP BY 1 HAVING count(e.duration_ms) > 0", p).ToList();
             }
-            Dictionary<string, List<(int, long)>>? workflowHist = hist != null ? Histograms(c, "workflow") : null;
+            Dictionary<string, List<(int, long)>>? workflowHist = hist != null ? Histograms(c, "workflow", f) : null;
             Dictionary<string, List<long>>? workflowDurations = null;
             if (hist == null)
             {
@@ -386,15 +411,15 @@ namespace MadfLog.Engine.Query
         public static List<ToolFailure> ToolFailures(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
-            if (FromSummaries(f))
+            if (FromSummaries(f) || FromDaySummaries(f))
             {
-                var sw = SummaryWhere(f, p);
+                var (table, sw) = SummarySource(f, p);
                 var srows = c.Query<(string tool, string agent, long calls, long? failures)>(
                     $@"SELECT r.step, r.agent_name, sum(r.events), sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END)
-                       FROM event_rollup r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2", p).ToList();
+                       FROM {table} r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2", p).ToList();
                 var stop = c.Query<(string tool, string agent, string template, long n)>(
                     $@"SELECT r.step, r.agent_name, coalesce(pt.display, pt.template), sum(r.events)
-                       FROM event_rollup r JOIN patterns pt ON pt.id = r.pattern_id
+                       FROM {table} r JOIN patterns pt ON pt.id = r.pattern_id
                        WHERE r.event_type = 'tool_call' AND {Errors.InRollup("r")}{sw} GROUP BY 1, 2, r.pattern_id", p)
                     .GroupBy(x => (x.tool, x.agent)).ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.n).ThenBy(x => x.template, StringComparer.Ordinal).First().template);
                 return srows.Select(r => new ToolFailure

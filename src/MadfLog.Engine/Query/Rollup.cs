@@ -77,6 +77,10 @@ namespace MadfLog.Engine.Query
             public readonly Dictionary<(string, string, int), long> stepHist = new Dictionary<(string, string, int), long>();
             public readonly Dictionary<(string, int), long> workflowHist = new Dictionary<(string, int), long>();
             public readonly Dictionary<long, (long ts, string story)> firsts = new Dictionary<long, (long ts, string story)>();
+            // Day-grain summaries per story (day_rollup, day_hist), for questions with a story or whole days (DaySummaries).
+            public readonly Dictionary<(long day, string story, (string, string, string, string, string, long, int) group), long[]> days =
+                new Dictionary<(long, string, (string, string, string, string, string, long, int)), long[]>();
+            public readonly Dictionary<(long day, string story, string scope, string key, int bucket), long> dayHist = new Dictionary<(long, string, string, string, int), long>();
 
             // An event_rollup row's key: agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).
             private static (string, string, string, string, string, long, int) GroupOf(EventRow e, string step) =>
@@ -99,6 +103,9 @@ namespace MadfLog.Engine.Query
                 var wg = IsoWeeks.MondayDay(e.Timestamp);
                 if (!weeks.TryGetValue(wg, out var wkg)) weeks[wg] = wkg = new long[5];
                 wkg[3] += e.TokensGrowth;
+                var dk = (DayOf(e.Timestamp), e.StoryId ?? "", gk);
+                if (!days.TryGetValue(dk, out var dg)) days[dk] = dg = new long[7];
+                dg[3] += e.TokensGrowth;
             }
 
             /// <summary>
@@ -159,12 +166,25 @@ namespace MadfLog.Engine.Query
                 g[2] += sign * (e.TokensUsed ?? 0);
                 if (e.ContextPercent.HasValue) { g[3] += sign; if (HighContext.IsHigh(e.ContextPercent)) g[4] += sign; }
                 g[5] += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
+                var day = DayOf(e.Timestamp);
+                var story = e.StoryId ?? "";
+                var dkey = (day, story, key);
+                if (!days.TryGetValue(dkey, out var d)) days[dkey] = d = new long[7];
+                d[0] += sign;
+                if (e.DurationMs.HasValue) d[1] += sign;
+                d[2] += sign * (e.DurationMs ?? 0);
+                d[3] += sign * (e.TokensUsed ?? 0);
+                if (e.ContextPercent.HasValue) { d[4] += sign; if (HighContext.IsHigh(e.ContextPercent)) d[5] += sign; }
+                d[6] += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
                 if (e.DurationMs.HasValue)
                 {
                     var b = Bucket(e.DurationMs.Value);
                     Add(agentHist, (e.AgentName ?? "", b), sign);
                     Add(stepHist, (Steps.Kind(e.EventType), step, b), sign);
                     if (e.WorkflowId != null) Add(workflowHist, (e.WorkflowId, b), sign);
+                    Add(dayHist, (day, story, "agent", e.AgentName ?? "", b), sign);
+                    Add(dayHist, (day, story, "step", Steps.Kind(e.EventType) + ":" + step, b), sign);
+                    if (e.WorkflowId != null) Add(dayHist, (day, story, "workflow", e.WorkflowId, b), sign);
                 }
                 if (add && e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
                     firsts[e.PatternId.Value] = (e.Timestamp, e.StoryId ?? "");
@@ -207,15 +227,23 @@ namespace MadfLog.Engine.Query
                 foreach (var kv in o.workflowHist) Add(workflowHist, kv.Key, kv.Value);
                 foreach (var kv in o.firsts)
                     if (!firsts.TryGetValue(kv.Key, out var f) || kv.Value.ts < f.ts) firsts[kv.Key] = kv.Value;
+                foreach (var kv in o.days)
+                {
+                    if (!days.TryGetValue(kv.Key, out var d)) { days[kv.Key] = kv.Value; continue; }
+                    for (var i = 0; i < 7; i++) d[i] += kv.Value[i];
+                }
+                foreach (var kv in o.dayHist) Add(dayHist, kv.Key, kv.Value);
             }
 
             public void Clear()
             {
                 groups.Clear(); stories.Clear(); storyAgents.Clear(); patternStories.Clear(); weeks.Clear(); sessions.Clear();
-                human.Clear(); agentHist.Clear(); stepHist.Clear(); workflowHist.Clear(); firsts.Clear();
+                human.Clear(); agentHist.Clear(); stepHist.Clear(); workflowHist.Clear(); firsts.Clear(); days.Clear(); dayHist.Clear();
             }
 
             private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
+
+            private static long DayOf(long ts) => ts >= 0 ? ts / IsoWeeks.DayMs : (ts - IsoWeeks.DayMs + 1) / IsoWeeks.DayMs;
         }
 
         public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
@@ -253,6 +281,13 @@ namespace MadfLog.Engine.Query
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
                                 tokens = tokens + excluded.tokens, human = human + excluded.human",
                 p.weeks.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4] }));
+            PreparedBatch.Run(c, tx, @"INSERT INTO day_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                    ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
+                        tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
+                p.days.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.group.Item1, kv.Key.group.Item2, kv.Key.group.Item3, kv.Key.group.Item4, kv.Key.group.Item5,
+                    kv.Key.group.Item6, kv.Key.group.Item7, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
+            PreparedBatch.Run(c, tx, "INSERT INTO day_hist VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                p.dayHist.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.scope, kv.Key.key, kv.Key.bucket, kv.Value }));
             PreparedBatch.Run(c, tx, "UPDATE patterns SET first_story = $2 WHERE id = $1 AND first_seen = $3",
                 p.firsts.Select(kv => new object?[] { kv.Key, kv.Value.story, kv.Value.ts }));
             p.Clear();
@@ -265,7 +300,7 @@ namespace MadfLog.Engine.Query
         private void ResolveMergedPatterns(SqliteConnection c, SqliteTransaction tx)
         {
             var p = _pending;
-            var ids = new HashSet<long>(p.groups.Keys.Select(k => k.Item6).Concat(p.human.Keys.Select(k => k.Item4)).Concat(p.patternStories.Keys.Select(k => k.Item1)).Concat(p.firsts.Keys));
+            var ids = new HashSet<long>(p.groups.Keys.Select(k => k.Item6).Concat(p.days.Keys.Select(k => k.group.Item6)).Concat(p.human.Keys.Select(k => k.Item4)).Concat(p.patternStories.Keys.Select(k => k.Item1)).Concat(p.firsts.Keys));
             ids.Remove(0);
             if (ids.Count == 0) return;
             var mergedInto = c.Query<(long id, long into)>("SELECT id, merged_into FROM patterns WHERE merged_into IS NOT NULL", transaction: tx).ToDictionary(r => r.id, r => r.into);
@@ -279,6 +314,14 @@ namespace MadfLog.Engine.Query
                 for (var i = 0; i < 7; i++) g[i] += kv.Value[i];
                 g[7] = Math.Min(g[7], kv.Value[7]);
                 g[8] = Math.Max(g[8], kv.Value[8]);
+            }
+            foreach (var kv in p.days.Where(kv => mergedInto.ContainsKey(kv.Key.group.Item6)).ToList())
+            {
+                p.days.Remove(kv.Key);
+                var g0 = kv.Key.group;
+                var key = (kv.Key.day, kv.Key.story, (g0.Item1, g0.Item2, g0.Item3, g0.Item4, g0.Item5, Survivor(g0.Item6), g0.Item7));
+                if (!p.days.TryGetValue(key, out var d)) { p.days[key] = kv.Value; continue; }
+                for (var i = 0; i < 7; i++) d[i] += kv.Value[i];
             }
             foreach (var kv in p.human.Where(kv => mergedInto.ContainsKey(kv.Key.Item4)).ToList())
             {
@@ -302,7 +345,7 @@ namespace MadfLog.Engine.Query
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         internal static readonly string[] SummaryTables =
-            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup" };
+            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist" };
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
@@ -313,15 +356,9 @@ namespace MadfLog.Engine.Query
         {
             c.CreateFunction("madf_duration_bucket", (long ms) => Bucket(ms), isDeterministic: true);
             foreach (var t in SummaryTables) c.Execute($"DELETE FROM {t}", transaction: tx);
-            const string isError = Errors.InEvents;
             // One pass over the events into a temporary table with the columns every summary needs.
-            c.Execute($@"DROP TABLE IF EXISTS temp.rebuild_events;
-                CREATE TEMP TABLE rebuild_events AS
-                SELECT e.timestamp AS ts, e.event_type AS type, e.category AS category, e.session_id AS session, e.story_id AS story,
-                       e.workflow_id AS workflow, e.agent_name AS agent, e.duration_ms AS duration, e.tokens_used AS tokens, e.context_percent AS ctx,
-                       e.success AS success, e.pattern_id AS pattern, e.time_saved_or_wasted_ms AS saved, {isError} AS is_error,
-                       {Steps.KindSql} AS kind, {Steps.NameSql} AS step
-                FROM events e", transaction: tx);
+            c.Execute(@"DROP TABLE IF EXISTS temp.rebuild_events;
+                CREATE TEMP TABLE rebuild_events AS " + SummaryColumns, transaction: tx);
             c.Execute($@"INSERT INTO event_rollup
                 SELECT coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
                        count(*), count(duration), coalesce(sum(duration), 0), coalesce(sum(tokens), 0), count(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0),
@@ -349,8 +386,28 @@ namespace MadfLog.Engine.Query
             c.Execute($@"INSERT INTO week_rollup
                 SELECT day - ((day + 3) % 7 + 7) % 7, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction')
                 FROM (SELECT CASE WHEN ts >= 0 THEN ts / {IsoWeeks.DayMs} ELSE (ts - {IsoWeeks.DayMs} + 1) / {IsoWeeks.DayMs} END AS day, * FROM temp.rebuild_events) GROUP BY 1", transaction: tx);
+            c.Execute(DayFill("temp.rebuild_events"), transaction: tx);
             c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
         }
+
+        /// <summary>The events as the summaries read them (one row per event), from the events view.</summary>
+        internal const string SummaryColumns = @"SELECT e.timestamp AS ts, e.event_type AS type, e.category AS category, e.session_id AS session, e.story_id AS story,
+                       e.workflow_id AS workflow, e.agent_name AS agent, e.duration_ms AS duration, e.tokens_used AS tokens, e.context_percent AS ctx,
+                       e.success AS success, e.pattern_id AS pattern, e.time_saved_or_wasted_ms AS saved, " + Errors.InEvents + @" AS is_error,
+                       " + Steps.KindSql + " AS kind, " + Steps.NameSql + @" AS step
+                FROM events e";
+
+        /// <summary>Fills day_rollup and day_hist from a source with <see cref="SummaryColumns"/> (the import's definitions, in SQL).</summary>
+        internal static string DayFill(string source) => $@"
+            INSERT INTO day_rollup
+                SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
+                       count(*), count(duration), coalesce(sum(duration), 0), coalesce(sum(tokens), 0), count(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0),
+                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0)
+                FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+            INSERT INTO day_hist
+                SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'agent', coalesce(agent, ''), madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
+                UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
+                UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5;";
 
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
@@ -368,6 +425,12 @@ namespace MadfLog.Engine.Query
                             first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
                 new { from, into }, tx);
             c.Execute("DELETE FROM event_rollup WHERE pattern_id = @from", new { from }, tx);
+            c.Execute(@"INSERT INTO day_rollup SELECT day, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
+                        FROM day_rollup WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
+                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
+                new { from, into }, tx);
+            c.Execute("DELETE FROM day_rollup WHERE pattern_id = @from", new { from }, tx);
         }
 
         // 8 buckets per doubling: a bucket's upper bound is within 9% of any value in it.

@@ -21,6 +21,7 @@ namespace MadfLog.Engine.Store
             [8] = PatternStoryCounts,
             [9] = PatternRekeyMigration,
             [10] = WorkflowDurations,
+            [11] = DaySummaries,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -327,6 +328,46 @@ UPDATE pattern_stories SET errors = (SELECT count(*) FROM events e WHERE e.patte
 INSERT INTO duration_hist(scope, key, bucket, n)
     SELECT 'workflow', workflow_id, madf_duration_bucket(duration_ms), count(*) FROM events
     WHERE workflow_id IS NOT NULL AND duration_ms IS NOT NULL GROUP BY 2, 3;
+";
+
+        // Day-grain summaries per story, for questions with a story or whole days (-Since/-Until at midnight UTC): a week
+        // reads 7 days of rows, not its events. day_rollup has event_rollup's key and figures plus the day (days since
+        // 1970-01-01 UTC) and the story ('' for none); day_hist has duration_hist's histograms per day and story.
+        // Filled from the events the store holds; the import and retention keep them (RollupStage, RollupStage.Rebuild).
+        private static string DaySummaries => @"
+CREATE TABLE day_rollup (
+    day INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    step TEXT NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    timed INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    ctx_known INTEGER NOT NULL,
+    ctx_hot INTEGER NOT NULL,
+    wasted_ms INTEGER NOT NULL,
+    PRIMARY KEY (day, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+) WITHOUT ROWID;
+CREATE INDEX ix_day_rollup_story ON day_rollup(story_id, day);
+CREATE TABLE day_hist (
+    day INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (day, story_id, scope, key, bucket)
+) WITHOUT ROWID;
+CREATE INDEX ix_day_hist_story ON day_hist(story_id, day);
+CREATE TEMP TABLE day_fill AS " + Query.RollupStage.SummaryColumns + @";
+" + Query.RollupStage.DayFill("temp.day_fill") + @"
+DROP TABLE temp.day_fill;
 ";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.

@@ -67,6 +67,16 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void PerStoryAndPerWeekSummariesMatchAScanOfTheActiveWindow()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            SummaryConsistencyTests.AssertDayQuestionsMatch(c, new QueryFilter { Stories = new[] { "1.2" } });
+            // The week that the cut falls in: its archived part is in no answer.
+            SummaryConsistencyTests.AssertDayQuestionsMatch(c, new QueryFilter { Since = new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero), Until = new DateTimeOffset(2026, 11, 9, 0, 0, 0, TimeSpan.Zero) });
+            Assert.Empty(Analysis.AgentPerformance(c, new QueryFilter { Stories = new[] { "1.1" } }));
+        }
+
+        [Fact]
         public void TheErrorBriefsCountsAgreeWithItsPatterns()
         {
             // The brief's headline ("N errors in M events") and its shares must describe the same events.

@@ -28,8 +28,8 @@ namespace MadfLog.Engine.Tests.Query
         private readonly SampleStore _s;
         public SummaryConsistencyTests(SampleStore s) { _s = s; }
 
-        // A window that covers everything forces the scan of events.
-        private static readonly QueryFilter Scan = new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero) };
+        // A window that covers everything and cuts a day (not midnight) forces the scan of events.
+        private static readonly QueryFilter Scan = new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, 1, TimeSpan.Zero) };
         private static readonly QueryFilter Summary = new QueryFilter();
 
         [Fact]
@@ -71,11 +71,14 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(scanned, counted);
         }
 
-        internal static void AssertAgentPerformanceMatches(Microsoft.Data.Sqlite.SqliteConnection c)
+        internal static void AssertAgentPerformanceMatches(Microsoft.Data.Sqlite.SqliteConnection c) => AssertAgentPerformanceMatches(c, Scan, Summary);
+
+        private static void AssertAgentPerformanceMatches(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter scan, QueryFilter summary)
         {
-            Assert.True(Analysis.FromSummaries(Summary) && !Analysis.FromSummaries(Scan));
-            var a = Analysis.AgentPerformance(c, Scan).OrderBy(x => x.Agent).ToList();
-            var b = Analysis.AgentPerformance(c, Summary).OrderBy(x => x.Agent).ToList();
+            Assert.True((Analysis.FromSummaries(summary) || Analysis.FromDaySummaries(summary)) && !Analysis.FromSummaries(scan) && !Analysis.FromDaySummaries(scan));
+            var a = Analysis.AgentPerformance(c, scan).OrderBy(x => x.Agent).ToList();
+            var b = Analysis.AgentPerformance(c, summary).OrderBy(x => x.Agent).ToList();
+            Assert.NotEmpty(a);
             Assert.Equal(a.Select(x => (x.Agent, x.Events, x.Errors, x.SuccessRate, x.Tokens, x.ContextPressure, x.TimeWastedMs)),
                          b.Select(x => (x.Agent, x.Events, x.Errors, x.SuccessRate, x.Tokens, x.ContextPressure, x.TimeWastedMs)));
             foreach (var (exact, approx) in a.Zip(b, (x, y) => (x, y)))
@@ -83,6 +86,54 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.InRange(approx.MedianDurationMs, exact.MedianDurationMs * 0.99, exact.MedianDurationMs * 1.1);
                 Assert.InRange(approx.P95DurationMs, exact.P95DurationMs * 0.99, exact.P95DurationMs * 1.1);
             }
+        }
+
+        /// <summary>
+        /// A story or whole days, answered from the day-grain summaries, against a scan of the same events (the same
+        /// window started a millisecond earlier, which cuts a day and so reads the events).
+        /// </summary>
+        internal static void AssertDayQuestionsMatch(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter days)
+        {
+            Assert.True(Analysis.FromDaySummaries(days));
+            var scan = new QueryFilter { Stories = days.Stories, Agents = days.Agents, Since = days.Since?.AddMilliseconds(-1) ?? Scan.Since, Until = days.Until };
+            Assert.Equal(Analysis.CountEvents(c, days), Analysis.CountEvents(c, scan)); // the same events
+            AssertAgentPerformanceMatches(c, scan, days);
+            var bottlenecks = Analysis.Bottlenecks(c, scan, 50);
+            Assert.NotEmpty(bottlenecks);
+            Assert.Equal(bottlenecks.Select(x => (x.Kind, x.Name, x.Count, x.TotalMs, x.TimeWastedMs)),
+                         Analysis.Bottlenecks(c, days, 50).Select(x => (x.Kind, x.Name, x.Count, x.TotalMs, x.TimeWastedMs)));
+            foreach (var (exact, approx) in bottlenecks.Zip(Analysis.Bottlenecks(c, days, 50), (x, y) => (x, y)))
+                Assert.InRange(approx.P95Ms, exact.P95Ms * 0.99, exact.P95Ms * 1.1);
+            Assert.Equal(Analysis.ToolFailures(c, scan).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)),
+                         Analysis.ToolFailures(c, days).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)));
+        }
+
+        internal static readonly DateTimeOffset Nov3 = new DateTimeOffset(2026, 11, 3, 0, 0, 0, TimeSpan.Zero);
+
+        [Fact]
+        public void DaySummariesMatchAScanForAStoryAndForWholeDays()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            AssertDayQuestionsMatch(c, new QueryFilter { Stories = new[] { "1.2" } });
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3, Until = Nov3.AddDays(3) });
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddDays(1) });
+            AssertDayQuestionsMatch(c, new QueryFilter { Stories = new[] { "1.1" }, Until = Nov3.AddDays(1), Agents = new[] { "dev", "qa" } });
+        }
+
+        [Fact]
+        public void RebuildingTheSummariesFromTheEventsGivesWhatTheImportKept()
+        {
+            // Retention and the day-summary migration compute the summaries in SQL; the import in C#: the same rows.
+            using var c = MadfDatabase.Open(_s.Temp.Db);
+            string Dump(string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
+                .Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values)).OrderBy(x => x, StringComparer.Ordinal));
+            var tables = RollupStage.SummaryTables;
+            var kept = tables.ToDictionary(t => t, Dump);
+            Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM day_rollup") > 10);
+            using var tx = c.BeginTransaction();
+            RollupStage.Rebuild(c, tx);
+            foreach (var t in tables) Assert.Equal(kept[t], Dump(t));
+            tx.Rollback();
         }
 
         internal static void AssertQuestionsMatch(Microsoft.Data.Sqlite.SqliteConnection c)

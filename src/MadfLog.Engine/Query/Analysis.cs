@@ -450,17 +450,24 @@ namespace MadfLog.Engine.Query
         public static List<SessionSummary> Sessions(SqliteConnection c, QueryFilter f, string? sessionPattern = null)
         {
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var day = FromDaySummaries(f);
+            var where = day ? SummarySource(f, p).where : f.Where(p);
+            var alias = day ? "r" : "e";
             if (sessionPattern != null)
             {
                 var like = sessionPattern.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_").Replace('*', '%').Replace('?', '_');
-                where += " AND e.session_id LIKE @session ESCAPE '\\'";
+                where += $" AND {alias}.session_id LIKE @session ESCAPE '\\'";
                 p.Add("session", like);
             }
-            return c.Query<(string id, string? story, string? agents, long start, long end, long n, long errors, long? tokens, double? ctx, long human)>(
-                    $@"SELECT e.session_id, max(e.story_id), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp), count(*), sum({Errors.InEvents}),
+            // A story or whole days: each session's rows per day, story and agent (session_day) instead of its events.
+            var sql = day
+                ? $@"SELECT r.session_id, nullif(max(r.story_id), ''), group_concat(DISTINCT nullif(r.agent_name, '')), min(r.first_ts), max(r.last_ts), sum(r.events), sum(r.errors),
+                            sum(r.tokens), max(r.max_context), sum(r.human)
+                     FROM session_day r WHERE 1=1{where} GROUP BY r.session_id ORDER BY min(r.first_ts), r.session_id"
+                : $@"SELECT e.session_id, max(e.story_id), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp), count(*), sum({Errors.InEvents}),
                               sum(e.tokens_used), max(e.context_percent), sum(e.event_type = 'human_interaction')
-                       FROM events e WHERE e.session_id IS NOT NULL{where} GROUP BY e.session_id ORDER BY min(e.timestamp)", p)
+                       FROM events e WHERE e.session_id IS NOT NULL{where} GROUP BY e.session_id ORDER BY min(e.timestamp), e.session_id";
+            return c.Query<(string id, string? story, string? agents, long start, long end, long n, long errors, long? tokens, double? ctx, long human)>(sql, p)
                 .Select(r => new SessionSummary
                 {
                     SessionId = r.id, Story = r.story, Agents = List(r.agents), Start = Time(r.start), End = Time(r.end), DurationMs = r.end - r.start,
@@ -482,9 +489,24 @@ namespace MadfLog.Engine.Query
                         ErrorRateBelow80 = r.cool > 0 ? Math.Round((double)r.coolErrors / r.cool, 4) : 0,
                     }).ToList();
             var p = new DynamicParameters();
+            p.Add("top", top == int.MaxValue ? -1 : top);
+            if (threshold == HighContext.Percent && FromDaySummaries(f))
+            {
+                // A story or whole days: the sessions' rows per day (session_day keeps the 80% split), events with a context figure only.
+                var dw = SummarySource(f, p).where;
+                return c.Query<(string session, string agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
+                        $@"SELECT r.session_id, r.agent_name, nullif(max(r.story_id), ''), max(r.max_context), sum(r.ctx_events), sum(r.ctx_hot), sum(r.ctx_hot_errors), sum(r.ctx_cool), sum(r.ctx_cool_errors)
+                           FROM session_day r WHERE r.ctx_events > 0{dw}
+                           GROUP BY r.session_id, r.agent_name HAVING {HighContext.Sql("max(r.max_context)")} ORDER BY max(r.max_context) DESC, r.session_id, r.agent_name LIMIT @top", p)
+                    .Select(r => new ContextPressure
+                    {
+                        SessionId = r.session, Agent = r.agent, Story = r.story, MaxContextPercent = r.max, Events = r.n, EventsAbove80 = r.hot,
+                        ErrorRateAbove80 = r.hot > 0 ? Math.Round((double)r.hotErrors / r.hot, 4) : 0,
+                        ErrorRateBelow80 = r.cool > 0 ? Math.Round((double)r.coolErrors / r.cool, 4) : 0,
+                    }).ToList();
+            }
             var where = f.Where(p);
             p.Add("t", threshold);
-            p.Add("top", top == int.MaxValue ? -1 : top);
             return c.Query<(string session, string? agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
                     $@"SELECT e.session_id, e.agent_name, max(e.story_id), max(e.context_percent), count(*), sum(e.context_percent > @t),
                               sum(e.context_percent > @t AND {Errors.InEvents}), sum(e.context_percent <= @t), sum(e.context_percent <= @t AND {Errors.InEvents})

@@ -63,6 +63,22 @@ namespace MadfLog.Engine.Query
             }
         }
 
+        /// <summary>A session_day row: events, errors, tokens, human, then (events with a context figure) known, hot, hot errors, cool, cool errors.</summary>
+        private sealed class SessionDay
+        {
+            public readonly long[] n = new long[9];
+            public long First = long.MaxValue, Last = long.MinValue;
+            public double? MaxContext;
+
+            public void Merge(SessionDay o)
+            {
+                for (var i = 0; i < n.Length; i++) n[i] += o.n[i];
+                First = Math.Min(First, o.First);
+                Last = Math.Max(Last, o.Last);
+                if (o.MaxContext.HasValue) MaxContext = Math.Max(MaxContext ?? double.MinValue, o.MaxContext.Value);
+            }
+        }
+
         /// <summary>Summary rows in memory, keyed as the tables are.</summary>
         private sealed class Summaries
         {
@@ -81,6 +97,7 @@ namespace MadfLog.Engine.Query
             public readonly Dictionary<(long day, string story, (string, string, string, string, string, long, int) group), long[]> days =
                 new Dictionary<(long, string, (string, string, string, string, string, long, int)), long[]>();
             public readonly Dictionary<(long day, string story, string scope, string key, int bucket), long> dayHist = new Dictionary<(long, string, string, string, int), long>();
+            public readonly Dictionary<(long day, string story, string session, string agent), SessionDay> sessionDays = new Dictionary<(long, string, string, string), SessionDay>();
 
             // An event_rollup row's key: agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).
             private static (string, string, string, string, string, long, int) GroupOf(EventRow e, string step) =>
@@ -106,6 +123,7 @@ namespace MadfLog.Engine.Query
                 var dk = (DayOf(e.Timestamp), e.StoryId ?? "", gk);
                 if (!days.TryGetValue(dk, out var dg)) days[dk] = dg = new long[7];
                 dg[3] += e.TokensGrowth;
+                if (e.SessionId != null) SessionDayOf(e).n[2] += e.TokensGrowth;
             }
 
             /// <summary>
@@ -168,6 +186,23 @@ namespace MadfLog.Engine.Query
                 g[5] += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
                 var day = DayOf(e.Timestamp);
                 var story = e.StoryId ?? "";
+                if (e.SessionId != null)
+                {
+                    var sd = SessionDayOf(e);
+                    sd.n[0] += sign;
+                    if (isError) sd.n[1] += sign;
+                    sd.n[2] += sign * (e.TokensUsed ?? 0);
+                    if (e.EventType == "human_interaction") sd.n[3] += sign;
+                    if (add) { sd.First = Math.Min(sd.First, e.Timestamp); sd.Last = Math.Max(sd.Last, e.Timestamp); }
+                    if (e.ContextPercent.HasValue)
+                    {
+                        var hot = HighContext.IsHigh(e.ContextPercent);
+                        sd.n[4] += sign;
+                        sd.n[hot ? 5 : 7] += sign;
+                        if (isError) sd.n[hot ? 6 : 8] += sign;
+                        if (add) sd.MaxContext = Math.Max(sd.MaxContext ?? double.MinValue, e.ContextPercent.Value);
+                    }
+                }
                 var dkey = (day, story, key);
                 if (!days.TryGetValue(dkey, out var d)) days[dkey] = d = new long[7];
                 d[0] += sign;
@@ -233,12 +268,24 @@ namespace MadfLog.Engine.Query
                     for (var i = 0; i < 7; i++) d[i] += kv.Value[i];
                 }
                 foreach (var kv in o.dayHist) Add(dayHist, kv.Key, kv.Value);
+                foreach (var kv in o.sessionDays)
+                {
+                    if (!sessionDays.TryGetValue(kv.Key, out var sd)) { sessionDays[kv.Key] = kv.Value; continue; }
+                    sd.Merge(kv.Value);
+                }
+            }
+
+            private SessionDay SessionDayOf(EventRow e)
+            {
+                var key = (DayOf(e.Timestamp), e.StoryId ?? "", e.SessionId!, e.AgentName ?? "");
+                if (!sessionDays.TryGetValue(key, out var sd)) sessionDays[key] = sd = new SessionDay();
+                return sd;
             }
 
             public void Clear()
             {
                 groups.Clear(); stories.Clear(); storyAgents.Clear(); patternStories.Clear(); weeks.Clear(); sessions.Clear();
-                human.Clear(); agentHist.Clear(); stepHist.Clear(); workflowHist.Clear(); firsts.Clear(); days.Clear(); dayHist.Clear();
+                human.Clear(); agentHist.Clear(); stepHist.Clear(); workflowHist.Clear(); firsts.Clear(); days.Clear(); dayHist.Clear(); sessionDays.Clear();
             }
 
             private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
@@ -288,6 +335,13 @@ namespace MadfLog.Engine.Query
                     kv.Key.group.Item6, kv.Key.group.Item7, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
             PreparedBatch.Run(c, tx, "INSERT INTO day_hist VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                 p.dayHist.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.scope, kv.Key.key, kv.Key.bucket, kv.Value }));
+            PreparedBatch.Run(c, tx, @"INSERT INTO session_day VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                    ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, tokens = tokens + excluded.tokens, human = human + excluded.human,
+                        first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,
+                        max_context = CASE WHEN max_context IS NULL THEN excluded.max_context WHEN excluded.max_context IS NULL THEN max_context ELSE max(max_context, excluded.max_context) END,
+                        ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors, ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
+                p.sessionDays.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.session, kv.Key.agent, kv.Value.n[0], kv.Value.n[1], kv.Value.n[2], kv.Value.n[3],
+                    kv.Value.First, kv.Value.Last, kv.Value.n[4], kv.Value.MaxContext, kv.Value.n[5], kv.Value.n[6], kv.Value.n[7], kv.Value.n[8] }));
             PreparedBatch.Run(c, tx, "UPDATE patterns SET first_story = $2 WHERE id = $1 AND first_seen = $3",
                 p.firsts.Select(kv => new object?[] { kv.Key, kv.Value.story, kv.Value.ts }));
             p.Clear();
@@ -345,7 +399,7 @@ namespace MadfLog.Engine.Query
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         internal static readonly string[] SummaryTables =
-            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist" };
+            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day" };
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
@@ -407,7 +461,11 @@ namespace MadfLog.Engine.Query
             INSERT INTO day_hist
                 SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'agent', coalesce(agent, ''), madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
                 UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
-                UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5;";
+                UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5;
+            INSERT INTO session_day
+                SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), session, coalesce(agent, ''), count(*), sum(is_error), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts),
+                       count(ctx), max(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0), coalesce(sum({HighContext.Sql("ctx")} AND is_error), 0), coalesce(sum(NOT {HighContext.Sql("ctx")}), 0), coalesce(sum(NOT {HighContext.Sql("ctx")} AND is_error), 0)
+                FROM {source} WHERE session IS NOT NULL GROUP BY 1, 2, 3, 4;";
 
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)

@@ -332,7 +332,8 @@ INSERT INTO duration_hist(scope, key, bucket, n)
 
         // Day-grain summaries per story, for questions with a story or whole days (-Since/-Until at midnight UTC): a week
         // reads 7 days of rows, not its events. day_rollup has event_rollup's key and figures plus the day (days since
-        // 1970-01-01 UTC) and the story ('' for none); day_hist has duration_hist's histograms per day and story.
+        // 1970-01-01 UTC) and the story ('' for none); day_hist has duration_hist's histograms per day and story;
+        // session_day has each session's figures per day, story and agent (sessions and context pressure).
         // Filled from the events the store holds; the import and retention keep them (RollupStage, RollupStage.Rebuild).
         private static string DaySummaries => @"
 CREATE TABLE day_rollup (
@@ -365,6 +366,26 @@ CREATE TABLE day_hist (
     PRIMARY KEY (day, story_id, scope, key, bucket)
 ) WITHOUT ROWID;
 CREATE INDEX ix_day_hist_story ON day_hist(story_id, day);
+CREATE TABLE session_day (
+    day INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    human INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    ctx_events INTEGER NOT NULL,
+    max_context REAL,
+    ctx_hot INTEGER NOT NULL,
+    ctx_hot_errors INTEGER NOT NULL,
+    ctx_cool INTEGER NOT NULL,
+    ctx_cool_errors INTEGER NOT NULL,
+    PRIMARY KEY (day, story_id, session_id, agent_name)
+) WITHOUT ROWID;
+CREATE INDEX ix_session_day_story ON session_day(story_id, day);
 CREATE TEMP TABLE day_fill AS " + Query.RollupStage.SummaryColumns + @";
 " + Query.RollupStage.DayFill("temp.day_fill") + @"
 DROP TABLE temp.day_fill;

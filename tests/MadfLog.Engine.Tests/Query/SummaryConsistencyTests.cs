@@ -106,6 +106,15 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.InRange(approx.P95Ms, exact.P95Ms * 0.99, exact.P95Ms * 1.1);
             Assert.Equal(Analysis.ToolFailures(c, scan).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)),
                          Analysis.ToolFailures(c, days).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)));
+            var sessions = Analysis.Sessions(c, scan);
+            Assert.NotEmpty(sessions);
+            Assert.Equal(sessions.Select(x => (x.SessionId, x.Story, string.Join(",", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent, x.HumanInteractions)),
+                         Analysis.Sessions(c, days).Select(x => (x.SessionId, x.Story, string.Join(",", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent, x.HumanInteractions)));
+            Assert.Equal(Analysis.Sessions(c, scan, "*-dev-*").Select(x => (x.SessionId, x.Events)), Analysis.Sessions(c, days, "*-dev-*").Select(x => (x.SessionId, x.Events)));
+            var pressure = Analysis.ContextPressure(c, scan);
+            Assert.Equal(pressure.Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)),
+                         Analysis.ContextPressure(c, days).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)));
+            Assert.Equal(pressure.Take(3).Select(x => x.SessionId), Analysis.ContextPressure(c, days, top: 3).Select(x => x.SessionId));
         }
 
         internal static readonly DateTimeOffset Nov3 = new DateTimeOffset(2026, 11, 3, 0, 0, 0, TimeSpan.Zero);

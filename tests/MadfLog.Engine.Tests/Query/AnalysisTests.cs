@@ -69,7 +69,8 @@ namespace MadfLog.Engine.Tests.Query
         {
             using var t = TestPaths.NewTemp();
             using var c = Seed(t, TwoStories());
-            var dev = Analysis.AgentPerformance(c, new QueryFilter { Stories = new[] { "1.1" } }).Single(a => a.Agent == "dev");
+            // A window that cuts a day reads the events: exact medians and p95s.
+            var dev = Analysis.AgentPerformance(c, new QueryFilter { Stories = new[] { "1.1" }, Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, 1, TimeSpan.Zero) }).Single(a => a.Agent == "dev");
             Assert.Equal(7, dev.Events);
             Assert.Equal(3, dev.Errors);                          // the cascade is not an error
             Assert.Equal(3.0 / 7, dev.SuccessRate, 4);           // 3 of 7 with a known outcome succeeded
@@ -78,6 +79,12 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(1, dev.ContextPressure);                 // its one event with a context reading was above 80
             Assert.Equal(100 + 300 + 700 + 50, dev.TimeWastedMs); // failed durations
             Assert.Equal(1100, dev.Tokens);
+            // The story alone reads the day summaries: the same figures, percentiles within their histogram bucket (9%).
+            var fromDays = Analysis.AgentPerformance(c, new QueryFilter { Stories = new[] { "1.1" } }).Single(a => a.Agent == "dev");
+            Assert.Equal((dev.Events, dev.Errors, dev.SuccessRate, dev.ContextPressure, dev.TimeWastedMs, dev.Tokens),
+                         (fromDays.Events, fromDays.Errors, fromDays.SuccessRate, fromDays.ContextPressure, fromDays.TimeWastedMs, fromDays.Tokens));
+            Assert.InRange(fromDays.MedianDurationMs, 100, 109);
+            Assert.InRange(fromDays.P95DurationMs, 700, 763);
         }
 
         [Fact]
@@ -249,9 +256,30 @@ namespace MadfLog.Engine.Tests.Query
                 imported = Hist(c);
                 Assert.Equal(20, imported.Sum(h => h.Item3));
                 // A version-9 store: no workflow histograms yet.
-                c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10");
+                c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day");
             }
             using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(imported, Hist(c));
+        }
+
+        [Fact]
+        public void UpgradingFillsTheDaySummariesAsTheImportKeepsThem()
+        {
+            using var t = TestPaths.NewTemp();
+            var logs = System.IO.Directory.GetFiles(System.IO.Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).Take(2);
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(logs);
+            string Dump(SqliteConnection c, string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
+                .Select(r => string.Join("|", ((IDictionary<string, object>)r).Values)).OrderBy(x => x, StringComparer.Ordinal));
+            var tables = new[] { "day_rollup", "day_hist", "session_day" };
+            Dictionary<string, string> imported;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                imported = tables.ToDictionary(x => x, x => Dump(c, x));
+                Assert.All(imported.Values, Assert.NotEmpty);
+                // A version-10 store: no day summaries yet.
+                c.Execute("DELETE FROM schema_version WHERE version >= 11; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day");
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+                foreach (var x in tables) Assert.Equal(imported[x], Dump(c, x));
         }
     }
 }

@@ -6,7 +6,8 @@ namespace MadfLog.Engine.Store
     /// Forward-only schema migrations. Version N's script turns a version N-1 database into version N.
     /// Never edit a released script; add the next one, and update docs/schema.sql (SchemaSnapshotTests says how).
     /// 1 foundation, (2 unused), 3 patterns, 4 query summaries, 5 rules, 6 lifecycle, 7 compact events, 8 errors per
-    /// pattern and story, 9 pattern re-keying to error signatures, 10 workflow duration histograms.
+    /// pattern and story, 9 pattern re-keying to error signatures, 10 workflow duration histograms, 11 day-grain summaries
+    /// per story (day_rollup, day_hist, session_day).
     /// </summary>
     public static class Schema
     {

@@ -16,9 +16,8 @@ CREATE TABLE day_hist (
     story_id TEXT NOT NULL,
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
-    bucket INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (day, story_id, scope, key, bucket)
+    buckets BLOB NOT NULL,
+    PRIMARY KEY (day, story_id, scope, key)
 ) WITHOUT ROWID;
 
 CREATE TABLE day_rollup (
@@ -273,10 +272,6 @@ CREATE TABLE week_rollup (
     human INTEGER NOT NULL
 );
 
-CREATE INDEX ix_day_hist_story ON day_hist(story_id, day);
-
-CREATE INDEX ix_day_rollup_story ON day_rollup(story_id, day);
-
 CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
 
 CREATE INDEX ix_human_groups_n ON human_groups(n);
@@ -284,8 +279,6 @@ CREATE INDEX ix_human_groups_n ON human_groups(n);
 CREATE INDEX ix_import_files_head ON import_files(head_hash);
 
 CREATE INDEX ix_import_files_path ON import_files(path);
-
-CREATE INDEX ix_session_day_story ON session_day(story_id, day);
 
 CREATE INDEX ix_session_rollup_context ON session_rollup(max_context);
 

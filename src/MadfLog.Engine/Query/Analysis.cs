@@ -48,7 +48,13 @@ namespace MadfLog.Engine.Query
             var where = agents ? SummaryWhere(f, p) : "";
             if (f.Since.HasValue) { where += " AND r.day >= @sinceDay"; p.Add("sinceDay", f.Since.Value.ToUnixTimeMilliseconds() / IsoWeeks.DayMs); }
             if (f.Until.HasValue) { where += " AND r.day < @untilDay"; p.Add("untilDay", f.Until.Value.ToUnixTimeMilliseconds() / IsoWeeks.DayMs); }
-            if (f.Stories is { Length: > 0 }) { where += " AND r.story_id IN @stories"; p.Add("stories", f.Stories); }
+            if (f.Stories is { Length: > 0 })
+            {
+                // The days of the stories' span (the tables are keyed by day first; no story index), then the stories.
+                where += $@" AND r.day BETWEEN (SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories) / {IsoWeeks.DayMs}
+                             AND (SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories) / {IsoWeeks.DayMs} AND r.story_id IN @stories";
+                p.Add("stories", f.Stories);
+            }
             return ("day_rollup", where);
         }
 
@@ -61,9 +67,11 @@ namespace MadfLog.Engine.Query
             var p = new DynamicParameters();
             p.Add("scope", scope);
             var (table, where) = SummarySource(f, p, agents: false);
-            var sql = table == "event_rollup" ? "SELECT key, bucket, n FROM duration_hist WHERE scope = @scope"
-                : $"SELECT r.key, r.bucket, sum(r.n) FROM day_hist r WHERE r.scope = @scope{where} GROUP BY 1, 2";
-            return c.Query<(string key, int bucket, long n)>(sql, p).GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
+            if (table == "event_rollup")
+                return c.Query<(string key, int bucket, long n)>("SELECT key, bucket, n FROM duration_hist WHERE scope = @scope", p)
+                    .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
+            return c.Query<(string key, byte[] buckets)>($"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}", p)
+                .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.SelectMany(h => DayHistogram.Decode(h.buckets)).GroupBy(x => x.bucket).Select(x => (x.Key, x.Sum(y => y.n))).ToList());
         }
 
         public static List<ErrorSummaryItem> ErrorSummary(SqliteConnection c, QueryFilter f, int top = 20)

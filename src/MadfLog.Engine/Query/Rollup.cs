@@ -333,8 +333,9 @@ namespace MadfLog.Engine.Query
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
                 p.days.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.group.Item1, kv.Key.group.Item2, kv.Key.group.Item3, kv.Key.group.Item4, kv.Key.group.Item5,
                     kv.Key.group.Item6, kv.Key.group.Item7, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
-            PreparedBatch.Run(c, tx, "INSERT INTO day_hist VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                p.dayHist.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.scope, kv.Key.key, kv.Key.bucket, kv.Value }));
+            PreparedBatch.Run(c, tx, "INSERT INTO day_hist VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
+                p.dayHist.GroupBy(kv => (kv.Key.day, kv.Key.story, kv.Key.scope, kv.Key.key))
+                    .Select(g => new object?[] { g.Key.day, g.Key.story, g.Key.scope, g.Key.key, DayHistogram.Encode(g.Select(kv => new KeyValuePair<int, long>(kv.Key.bucket, kv.Value))) }));
             PreparedBatch.Run(c, tx, @"INSERT INTO session_day VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, tokens = tokens + excluded.tokens, human = human + excluded.human,
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,
@@ -408,7 +409,7 @@ namespace MadfLog.Engine.Query
         /// </summary>
         public static void Rebuild(SqliteConnection c, SqliteTransaction tx)
         {
-            c.CreateFunction("madf_duration_bucket", (long ms) => Bucket(ms), isDeterministic: true);
+            DayHistogram.Register(c);
             foreach (var t in SummaryTables) c.Execute($"DELETE FROM {t}", transaction: tx);
             // One pass over the events into a temporary table with the columns every summary needs.
             c.Execute(@"DROP TABLE IF EXISTS temp.rebuild_events;
@@ -459,9 +460,12 @@ namespace MadfLog.Engine.Query
                        coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0)
                 FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
             INSERT INTO day_hist
-                SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'agent', coalesce(agent, ''), madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
-                UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
-                UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5;
+                SELECT day, story, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM (
+                    SELECT ts / {IsoWeeks.DayMs} AS day, coalesce(story, '') AS story, 'agent' AS scope, coalesce(agent, '') AS key, madf_duration_bucket(duration) AS bucket, count(*) AS n
+                    FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
+                    UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
+                    UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5)
+                GROUP BY 1, 2, 3, 4;
             INSERT INTO session_day
                 SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), session, coalesce(agent, ''), count(*), sum(is_error), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts),
                        count(ctx), max(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0), coalesce(sum({HighContext.Sql("ctx")} AND is_error), 0), coalesce(sum(NOT {HighContext.Sql("ctx")}), 0), coalesce(sum(NOT {HighContext.Sql("ctx")} AND is_error), 0)

@@ -50,6 +50,8 @@ namespace MadfLog.Engine.Store
                     connection.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
                 }
                 connection.Execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;");
+                // Migrations and retention bucket durations as the import does; day histograms merge in SQL upserts.
+                Query.DayHistogram.Register(connection);
                 Migrate(connection, full, readOnlyFile);
                 return connection;
             }
@@ -93,8 +95,6 @@ namespace MadfLog.Engine.Store
             if (Version(connection, path) == Schema.CurrentVersion) return; // the usual case, without taking the write lock
             if (readOnly) { CheckVersion(connection, path, readOnly); return; }
 
-            // Migrations that rebuild summaries bucket durations exactly as the import does.
-            connection.CreateFunction("madf_duration_bucket", (long ms) => Query.RollupStage.Bucket(ms), isDeterministic: true);
             // Several processes may create or upgrade the same file at once: take the write lock first (BEGIN IMMEDIATE
             // waits for the busy timeout), then read the version again, so each migration runs exactly once.
             using var tx = connection.BeginTransaction(deferred: false);

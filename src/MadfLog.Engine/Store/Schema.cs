@@ -333,7 +333,8 @@ INSERT INTO duration_hist(scope, key, bucket, n)
 
         // Day-grain summaries per story, for questions with a story or whole days (-Since/-Until at midnight UTC): a week
         // reads 7 days of rows, not its events. day_rollup has event_rollup's key and figures plus the day (days since
-        // 1970-01-01 UTC) and the story ('' for none); day_hist has duration_hist's histograms per day and story;
+        // 1970-01-01 UTC) and the story ('' for none); day_hist has duration_hist's histograms per day and story, one
+        // blob per key (Query.DayHistogram); no story index: a story reads the days of its span (story_rollup);
         // session_day has each session's figures per day, story and agent (sessions and context pressure).
         // Filled from the events the store holds; the import and retention keep them (RollupStage, RollupStage.Rebuild).
         private static string DaySummaries => @"
@@ -356,17 +357,14 @@ CREATE TABLE day_rollup (
     wasted_ms INTEGER NOT NULL,
     PRIMARY KEY (day, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
 ) WITHOUT ROWID;
-CREATE INDEX ix_day_rollup_story ON day_rollup(story_id, day);
 CREATE TABLE day_hist (
     day INTEGER NOT NULL,
     story_id TEXT NOT NULL,
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
-    bucket INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (day, story_id, scope, key, bucket)
+    buckets BLOB NOT NULL,
+    PRIMARY KEY (day, story_id, scope, key)
 ) WITHOUT ROWID;
-CREATE INDEX ix_day_hist_story ON day_hist(story_id, day);
 CREATE TABLE session_day (
     day INTEGER NOT NULL,
     story_id TEXT NOT NULL,
@@ -386,7 +384,6 @@ CREATE TABLE session_day (
     ctx_cool_errors INTEGER NOT NULL,
     PRIMARY KEY (day, story_id, session_id, agent_name)
 ) WITHOUT ROWID;
-CREATE INDEX ix_session_day_story ON session_day(story_id, day);
 CREATE TEMP TABLE day_fill AS " + Query.RollupStage.SummaryColumns + @";
 " + Query.RollupStage.DayFill("temp.day_fill") + @"
 DROP TABLE temp.day_fill;

@@ -268,7 +268,7 @@ namespace MadfLog.Engine.Tests.Query
             var logs = System.IO.Directory.GetFiles(System.IO.Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).Take(2);
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(logs);
             string Dump(SqliteConnection c, string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
-                .Select(r => string.Join("|", ((IDictionary<string, object>)r).Values)).OrderBy(x => x, StringComparer.Ordinal));
+                .Select(r => string.Join("|", ((IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v))).OrderBy(x => x, StringComparer.Ordinal));
             var tables = new[] { "day_rollup", "day_hist", "session_day" };
             Dictionary<string, string> imported;
             using (var c = MadfDatabase.Open(t.Db))

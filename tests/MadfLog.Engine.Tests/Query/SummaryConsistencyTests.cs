@@ -135,7 +135,7 @@ namespace MadfLog.Engine.Tests.Query
             // Retention and the day-summary migration compute the summaries in SQL; the import in C#: the same rows.
             using var c = MadfDatabase.Open(_s.Temp.Db);
             string Dump(string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
-                .Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values)).OrderBy(x => x, StringComparer.Ordinal));
+                .Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v))).OrderBy(x => x, StringComparer.Ordinal));
             var tables = RollupStage.SummaryTables;
             var kept = tables.ToDictionary(t => t, Dump);
             Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM day_rollup") > 10);
@@ -166,6 +166,23 @@ namespace MadfLog.Engine.Tests.Query
             var story = new QueryFilter { Stories = new[] { "1.2" } };
             Assert.Equal(Analysis.ToolFailures(c, new QueryFilter { Stories = story.Stories, Since = Scan.Since }).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)),
                          Analysis.ToolFailures(c, story).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)));
+        }
+    }
+}
+
+namespace MadfLog.Engine.Tests.Query
+{
+    public class DayHistogramTests
+    {
+        [Fact]
+        public void HistogramsRoundTripAddAndComeFromText()
+        {
+            var a = DayHistogram.Encode(new[] { new System.Collections.Generic.KeyValuePair<int, long>(130, 3), new(0, 1), new(7, 0), new(200, 5_000_000_000) });
+            Assert.Equal(new[] { (0, 1L), (130, 3L), (200, 5_000_000_000L) }, DayHistogram.Decode(a));
+            var b = DayHistogram.FromText("130:2,5:1,130:1");
+            Assert.Equal(new[] { (5, 1L), (130, 3L) }, DayHistogram.Decode(b));
+            Assert.Equal(new[] { (0, 1L), (5, 1L), (130, 6L), (200, 5_000_000_000L) }, DayHistogram.Decode(DayHistogram.Add(a, b)));
+            Assert.Empty(DayHistogram.Decode(DayHistogram.Add(null, DayHistogram.FromText(""))));
         }
     }
 }

@@ -96,7 +96,8 @@ namespace MadfLog.Engine.Query
             // Day-grain summaries per story (day_rollup, day_hist), for questions with a story or whole days (DaySummaries).
             public readonly Dictionary<(long day, string story, (string, string, string, string, string, long, int) group), long[]> days =
                 new Dictionary<(long, string, (string, string, string, string, string, long, int)), long[]>();
-            public readonly Dictionary<(long day, string story, string scope, string key, int bucket), long> dayHist = new Dictionary<(long, string, string, string, int), long>();
+            // Counts by bucket in an array per day, story, scope and key: one dictionary entry per histogram, not per bucket.
+            public readonly Dictionary<(long day, string story, string scope, string key), long[]> dayHist = new Dictionary<(long, string, string, string), long[]>();
             public readonly Dictionary<(long day, string story, string session, string agent), SessionDay> sessionDays = new Dictionary<(long, string, string, string), SessionDay>();
 
             // An event_rollup row's key: agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).
@@ -217,9 +218,9 @@ namespace MadfLog.Engine.Query
                     Add(agentHist, (e.AgentName ?? "", b), sign);
                     Add(stepHist, (Steps.Kind(e.EventType), step, b), sign);
                     if (e.WorkflowId != null) Add(workflowHist, (e.WorkflowId, b), sign);
-                    Add(dayHist, (day, story, "agent", e.AgentName ?? "", b), sign);
-                    Add(dayHist, (day, story, "step", Steps.Kind(e.EventType) + ":" + step, b), sign);
-                    if (e.WorkflowId != null) Add(dayHist, (day, story, "workflow", e.WorkflowId, b), sign);
+                    AddBucket((day, story, "agent", e.AgentName ?? ""), b, sign);
+                    AddBucket((day, story, "step", Steps.Kind(e.EventType) + ":" + step), b, sign);
+                    if (e.WorkflowId != null) AddBucket((day, story, "workflow", e.WorkflowId), b, sign);
                 }
                 if (add && e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
                     firsts[e.PatternId.Value] = (e.Timestamp, e.StoryId ?? "");
@@ -267,7 +268,12 @@ namespace MadfLog.Engine.Query
                     if (!days.TryGetValue(kv.Key, out var d)) { days[kv.Key] = kv.Value; continue; }
                     for (var i = 0; i < 7; i++) d[i] += kv.Value[i];
                 }
-                foreach (var kv in o.dayHist) Add(dayHist, kv.Key, kv.Value);
+                foreach (var kv in o.dayHist)
+                {
+                    if (!dayHist.TryGetValue(kv.Key, out var h)) { dayHist[kv.Key] = kv.Value; continue; }
+                    if (h.Length < kv.Value.Length) { Array.Resize(ref h, kv.Value.Length); dayHist[kv.Key] = h; }
+                    for (var i = 0; i < kv.Value.Length; i++) h[i] += kv.Value[i];
+                }
                 foreach (var kv in o.sessionDays)
                 {
                     if (!sessionDays.TryGetValue(kv.Key, out var sd)) { sessionDays[kv.Key] = kv.Value; continue; }
@@ -289,6 +295,13 @@ namespace MadfLog.Engine.Query
             }
 
             private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
+
+            private void AddBucket((long, string, string, string) key, int bucket, long n)
+            {
+                if (!dayHist.TryGetValue(key, out var h)) dayHist[key] = h = new long[bucket + 16];
+                else if (h.Length <= bucket) { Array.Resize(ref h, bucket + 16); dayHist[key] = h; }
+                h[bucket] += n;
+            }
 
             private static long DayOf(long ts) => ts >= 0 ? ts / IsoWeeks.DayMs : (ts - IsoWeeks.DayMs + 1) / IsoWeeks.DayMs;
         }
@@ -334,8 +347,8 @@ namespace MadfLog.Engine.Query
                 p.days.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.group.Item1, kv.Key.group.Item2, kv.Key.group.Item3, kv.Key.group.Item4, kv.Key.group.Item5,
                     kv.Key.group.Item6, kv.Key.group.Item7, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
             PreparedBatch.Run(c, tx, "INSERT INTO day_hist VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
-                p.dayHist.GroupBy(kv => (kv.Key.day, kv.Key.story, kv.Key.scope, kv.Key.key))
-                    .Select(g => new object?[] { g.Key.day, g.Key.story, g.Key.scope, g.Key.key, DayHistogram.Encode(g.Select(kv => new KeyValuePair<int, long>(kv.Key.bucket, kv.Value))) }));
+                p.dayHist.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.scope, kv.Key.key,
+                    DayHistogram.Encode(kv.Value.Select((n, bucket) => new KeyValuePair<int, long>(bucket, n))) }));
             PreparedBatch.Run(c, tx, @"INSERT INTO session_day VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, tokens = tokens + excluded.tokens, human = human + excluded.human,
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,

@@ -61,6 +61,36 @@ namespace MadfLog.Module.Tests
         }
 
         [Fact]
+        public void AfterRetentionEveryBriefSaysItCoversTheActiveWindowAndItsCountsAgree()
+        {
+            // Keep from about 2026-11-05 (the sample logs cover 2026-11-02..07), whatever today is.
+            var days = (int)(DateTime.UtcNow.Date - new DateTime(2026, 11, 5)).TotalDays;
+            var vars = new Hashtable { ["db"] = _t.Db, ["live"] = Path.Combine(Path.GetDirectoryName(_t.Db)!, "live"), ["arch"] = Path.Combine(Path.GetDirectoryName(_t.Db)!, "arch"), ["days"] = days };
+            Directory.CreateDirectory((string)vars["live"]!);
+            var rotation = _m.Run("Invoke-MadfRotation -Database $db -LogPath $live -ArchivePath $arch -RetentionDays $days -Confirm:$false", vars);
+            Assert.Empty(rotation.AllErrors);
+            Assert.True((long)rotation.Output[0].Properties["EventsMoved"].Value > 0);
+            foreach (var cmd in new[] { "Get-MadfErrorSummary", "Get-MadfErrorSummary -Story 1.2", "Get-MadfAgentPerformance", "Get-MadfBottleneck", "Get-MadfTrend",
+                                        "Get-MadfToolFailure", "Get-MadfSession", "Get-MadfContextPressure", "Get-MadfErrorPattern", "Compare-MadfStory 1.1 1.2" })
+            {
+                var r = _m.Run(cmd + " -Database $db -Brief", vars);
+                Assert.True(r.Output.Count == 1, cmd + ": " + string.Join("; ", r.AllErrors));
+                Assert.StartsWith("Active window from ", Assert.IsType<string>(r.Output[0].BaseObject));
+            }
+            // A story whose events were all archived is not found, and the error says the window.
+            var archived = _m.Run("Get-MadfErrorSummary -Story 1.1 -Database $db -Brief", vars);
+            Assert.Empty(archived.Output);
+            Assert.Contains("Active window from ", Assert.Single(archived.AllErrors).ToString());
+            // The headline's errors are the patterns' counts: "N in M events", then each pattern's "share (count)".
+            var summary = (string)_m.Run("Get-MadfErrorSummary -Database $db -Brief", vars).Output[0].BaseObject;
+            var errors = long.Parse(System.Text.RegularExpressions.Regex.Match(summary, @"\): (\d+) in \d+ events").Groups[1].Value);
+            var objects = _m.Run("Get-MadfErrorSummary -Database $db -Top 100000", vars);
+            Assert.Empty(objects.AllErrors);
+            Assert.True(errors > 0);
+            Assert.Equal(errors, objects.Output.Sum(o => (long)o.Properties["Count"].Value));
+        }
+
+        [Fact]
         public void StoriesAndAgentsCompleteFromTheDatabase()
         {
             var script = "Get-MadfErrorSummary -Database '" + _t.Db.Replace("'", "''") + "' -Story ";

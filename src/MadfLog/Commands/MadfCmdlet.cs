@@ -81,7 +81,7 @@ namespace MadfLog.Commands
                     if (WildcardPattern.ContainsWildcardCharacters(name))
                         WriteWarning($"No {what.ToLowerInvariant()} in {DatabasePath} matches '{name}'.");
                     else
-                        WriteError(new ErrorRecord(new ItemNotFoundException($"There is no {what.ToLowerInvariant()} '{name}' in {DatabasePath}." + Known(known)),
+                        WriteError(new ErrorRecord(new ItemNotFoundException($"There is no {what.ToLowerInvariant()} '{name}' in {DatabasePath}." + Known(known) + Archived(c)),
                             what + "NotFound", ErrorCategory.ObjectNotFound, name));
                 }
                 foreach (var h in hits) if (!matched.Contains(h)) matched.Add(h);
@@ -91,6 +91,13 @@ namespace MadfLog.Commands
 
         private static string Known(List<string> known) =>
             known.Count == 0 ? " It has none." : known.Count <= 12 ? " Known: " + string.Join(", ", known) + "." : $" It has {known.Count:N0}; press Tab after the parameter to list them.";
+
+        // Questions cover the active window: a name that only archived events had is not found, and the error says why.
+        private static string Archived(Microsoft.Data.Sqlite.SqliteConnection c)
+        {
+            var note = MadfLog.Engine.Query.ActiveWindow.Note(c);
+            return note.Length == 0 ? "" : " " + note + " Open an archive (archive/madflog-YYYY-MM.db) with -Database to ask about older events.";
+        }
 
         /// <summary>Writes a question's brief, led by what it covers when older events are archived (see ActiveWindow).</summary>
         protected void WriteBrief(Microsoft.Data.Sqlite.SqliteConnection c, string brief)

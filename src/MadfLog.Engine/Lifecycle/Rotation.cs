@@ -225,10 +225,17 @@ namespace MadfLog.Engine.Lifecycle
                 if (!_o.ShouldProcess(archive, $"Move events of {month} older than the {result.WindowShrunkToDays ?? days}-day window")) continue;
                 result.EventsMoved += MoveMonth(c, month, archive, cutoff);
             }
-            if (result.EventsMoved > 0)
+            // Questions cover the active window: once the months are moved the summaries are rebuilt from the remaining
+            // events, once per run; a run interrupted before that leaves summaries that count more events than the
+            // store holds, which the next run sees and rebuilds.
+            var stale = result.EventsMoved == 0 && Query.RollupStage.CountsMoreThanTheEvents(c)
+                && _o.ShouldProcess(_config.DatabasePath, "Rebuild the summaries (an interrupted rotation moved events)");
+            if (stale) result.Notes.Add("The summaries still counted moved events (an interrupted rotation): rebuilt them.");
+            if (result.EventsMoved > 0 || stale)
             {
                 using (var tx = c.BeginTransaction())
                 {
+                    Query.RollupStage.Rebuild(c, tx);
                     EventStorage.PruneNames(c, tx);
                     EventStorage.RefreshBlocks(c, tx);
                     tx.Commit();
@@ -264,14 +271,13 @@ namespace MadfLog.Engine.Lifecycle
                     c.Execute(@"DELETE FROM main.event_keys WHERE event_id IN
                                 (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
                     moved = c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
-                    // Questions cover the active window: the summaries lose the moved events in the same transaction.
-                    if (moved > 0) Query.RollupStage.Rebuild(c, tx);
                     var stats = c.QuerySingle<(long n, long? first, long? last)>("SELECT count(*), min(timestamp), max(timestamp) FROM arch.event_rows", transaction: tx);
                     c.Execute(@"INSERT INTO event_archives(period, archive_path, events, first_timestamp, last_timestamp, moved) VALUES (@month, @archive, @n, @first, @last, @now)
                                 ON CONFLICT(period) DO UPDATE SET events = excluded.events, first_timestamp = excluded.first_timestamp, last_timestamp = excluded.last_timestamp, moved = excluded.moved",
                         new { month, archive, stats.n, stats.first, stats.last, now = _o.Now.ToUnixTimeMilliseconds() }, tx);
                     tx.Commit();
                 }
+                _o.Checkpoint?.Invoke("events-moved");
                 return moved;
             }
             finally

@@ -458,6 +458,10 @@ namespace MadfLog.Engine.Query
             c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
         }
 
+        /// <summary>Whether the summaries count events the store no longer holds (retention moved them and was interrupted before the rebuild).</summary>
+        public static bool CountsMoreThanTheEvents(SqliteConnection c) =>
+            (c.ExecuteScalar<long?>("SELECT sum(events) FROM event_rollup") ?? 0) > c.ExecuteScalar<long>("SELECT count(*) FROM event_rows");
+
         /// <summary>The events as the summaries read them (one row per event), from the events view.</summary>
         internal const string SummaryColumns = @"SELECT e.timestamp AS ts, e.event_type AS type, e.category AS category, e.session_id AS session, e.story_id AS story,
                        e.workflow_id AS workflow, e.agent_name AS agent, e.duration_ms AS duration, e.tokens_used AS tokens, e.context_percent AS ctx,

@@ -114,5 +114,28 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Contains(since.Value.UtcDateTime.ToString("yyyy-MM-dd"), ActiveWindow.Note(c));
             Assert.Equal(_s.Rotation.EventsMoved, ActiveWindow.ArchivedEvents(c));
         }
+
+        [Fact]
+        public void ARotationInterruptedAfterMovingEventsIsFinishedByTheNext()
+        {
+            using var t = TestPaths.NewTemp();
+            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(logs);
+            Directory.CreateDirectory(t.File("live"));
+            RotationOptions Options(Action<string>? checkpoint) => new RotationOptions
+            {
+                DatabasePath = t.Db, LogPaths = new[] { t.File("live") }, ArchivePath = t.File("archive"), RetentionDays = 3, Now = RotatedStore.Now, Checkpoint = checkpoint,
+            };
+            Assert.Throws<IOException>(() => new Rotation(Options(step => { if (step == "events-moved") throw new IOException("crash"); })).Run());
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false)) Assert.True(RollupStage.CountsMoreThanTheEvents(c));
+            var second = new Rotation(Options(null)).Run();
+            Assert.Contains(second.Notes, n => n.Contains("rebuilt"));
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false))
+            {
+                Assert.False(RollupStage.CountsMoreThanTheEvents(c));
+                SummaryConsistencyTests.AssertQuestionsMatch(c);
+                SummaryConsistencyTests.AssertDayQuestionsMatch(c, new QueryFilter { Stories = new[] { "1.2" } });
+            }
+        }
     }
 }

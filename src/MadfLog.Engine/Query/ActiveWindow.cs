@@ -7,7 +7,7 @@ namespace MadfLog.Engine.Query
 {
     /// <summary>
     /// What every question covers: the events in the active store. Retention moves older events to monthly archive
-    /// databases (madflog-YYYY-MM.db) and takes them out of the summaries in the same transaction, so summaries and
+    /// databases (madflog-YYYY-MM.db) and then rebuilds the summaries from the remaining events, so summaries and
     /// scans answer over the same window; archived events are counted by no question (open an archive with
     /// -Database to ask about it).
     /// </summary>

@@ -417,7 +417,7 @@ namespace MadfLog.Engine.Query
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
-        /// (<see cref="Summaries.Add"/>). Retention calls it in the transaction that deletes archived events, so the
+        /// (<see cref="Summaries.Add"/>). Retention calls it once it has moved events to archives, so the
         /// summaries and a scan always describe the same events: the active window.
         /// </summary>
         public static void Rebuild(SqliteConnection c, SqliteTransaction tx)

@@ -70,7 +70,7 @@ namespace MadfLog.Engine.Patterns
         public static bool ByClass(string cls) => cls == UserRejection || cls == Timeout;
 
         // Messages of an agent's tool layer (Claude Code and its kind), independent of any program's output.
-        private static readonly (string Class, string[] Phrases)[] Harness =
+        private static readonly PhraseTable Harness = new PhraseTable(new[]
         {
             (UserRejection, new[] { "doesn't want to proceed", "doesn’t want to proceed", "user rejected", "rejected by user", "interrupted by user", "request interrupted", "user denied", "user declined" }),
             (HookBlocked, new[] { "hook error", "blocked by hook", "hook blocked", "pretooluse", "posttooluse", "hook returned blocking" }),
@@ -84,17 +84,17 @@ namespace MadfLog.Engine.Patterns
             (ToolUnavailable, new[] { "no such tool available", "tool not found", "unknown tool", "mcp server", "not connected", "tool is not available" }),
             (Timeout, new[] { "command timed out", "tool timed out", "timed out after" }),
             (FileNotFound, new[] { "file does not exist", "path does not exist", "directory does not exist", "no such file or directory", "enoent" }),
-        };
+        });
 
         /// <summary>Harness classes a shell tool's result can carry (the others are also what programs print).</summary>
         public static bool ShellHarness(string cls) =>
             cls == UserRejection || cls == HookBlocked || cls == PermissionNotGranted || cls == InputValidation || cls == ToolUnavailable || cls == Timeout;
 
         /// <summary>The class of a harness message, or null when the text is not one (it is program output).</summary>
-        public static string? OfHarness(string text) => First(Harness, Head(text, 400));
+        public static string? OfHarness(string text) => Harness.First(Head(text, 400));
 
         // Problems of the environment a command met: the same mistake whichever program met it.
-        private static readonly (string Class, string[] Phrases)[] Environment =
+        private static readonly PhraseTable Environment = new PhraseTable(new[]
         {
             (CommandNotFound, new[] { "command not found", "is not recognized as an internal or external command", "is not recognized as the name of a cmdlet", "executable file not found", "no such command" }),
             (UnquotedGlob, new[] { "no matches found" }),
@@ -107,7 +107,7 @@ namespace MadfLog.Engine.Patterns
             (Timeout, new[] { "timed out", "deadline exceeded" }),
             (PathNotFound, new[] { "no such file or directory", "cannot access", "file does not exist", "directory does not exist", "path does not exist", "cannot find the path", "enoent" }),
             (ShellSyntax, new[] { "syntax error near unexpected token", "unexpected eof while looking for matching", "unterminated quoted string", "bad substitution" }),
-        };
+        });
 
         // curl's documented exit codes for unreachable hosts: 6 resolve, 7 connect, 28 timeout, 35 TLS, 52 empty reply, 56 receive.
         private static readonly HashSet<int> CurlNetworkExits = new HashSet<int> { 6, 7, 28, 35, 52, 56 };
@@ -119,7 +119,7 @@ namespace MadfLog.Engine.Patterns
         public static (string? Class, string? Line) OfEnvironment(IList<string> decisive, int? exitCode, string? program)
         {
             foreach (var line in decisive)
-                if (First(Environment, line) is { } cls) return (cls, line);
+                if (Environment.First(line) is { } cls) return (cls, line);
             if (program != null && exitCode.HasValue)
             {
                 if ((program == "curl" || program == "wget") && CurlNetworkExits.Contains(exitCode.Value)) return (Network, null);
@@ -137,8 +137,8 @@ namespace MadfLog.Engine.Patterns
             (BuildFailure, new[] { "build", "compile", "make", "cmake", "gradle", "mvn", "msbuild", "webpack", "vite", "tsup", "rollup", "esbuild", "bundle", "assemble", "install" }),
         };
 
-        /// <summary>The kind of run that failed (test, lint, type check, build), from the program and its decisive lines.</summary>
-        public static string? OfRun(string? program, string decisive)
+        /// <summary>The kind of run that failed (test, lint, type check, build), from the program that ran.</summary>
+        public static string? OfRun(string? program)
         {
             if (program == null) return null;
             var words = program.Split(new[] { ' ', ':', '/' }, StringSplitOptions.RemoveEmptyEntries);
@@ -158,41 +158,43 @@ namespace MadfLog.Engine.Patterns
             program != null && (Probes.Contains(program) || Probes.Contains(program.Split(' ')[0]));
 
         // Classes a single line of text shows, whatever produced it.
-        private static readonly (string Class, string[] Phrases)[] Text =
+        private static readonly PhraseTable Text = new PhraseTable(new[]
         {
             (Syntax, new[] { "syntaxerror", "syntax error", "invalid syntax", "unexpected token", "parse error", "indentationerror" }),
             (TestFailure, new[] { "tests failed", "test failed", "assertionerror", "assertion failed", "failing" }),
             (BuildFailure, new[] { "build failed", "compilation failed", "compilation error", "error cs", "error ts" }),
-        };
-
-        // Every environment phrase at once: most output lines show none, and one search of the line tells.
-        private static readonly System.Text.RegularExpressions.Regex AnyEnvironmentPhrase = new System.Text.RegularExpressions.Regex(
-            string.Join("|", Environment.SelectMany(r => r.Phrases).Select(System.Text.RegularExpressions.Regex.Escape)),
-            System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        });
 
         /// <summary>The environment class one line of output shows, or null.</summary>
-        public static string? OfLine(string line) => AnyEnvironmentPhrase.IsMatch(line) ? First(Environment, line) : null;
+        public static string? OfLine(string line) => Environment.First(line);
 
         /// <summary>The class any text shows (harness, environment or generic phrases), or null.</summary>
         public static string? OfText(string text) =>
-            First(Harness, Head(text, 400)) ?? First(Environment, text) ?? First(Text, text);
+            Harness.First(Head(text, 400)) ?? Environment.First(text) ?? Text.First(text);
 
         private static string Head(string s, int n) => s.Length <= n ? s : s.Substring(0, n);
+    }
 
-        // One search of a text for any phrase of a table tells whether to look further: most texts hold none.
-        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<(string Class, string[] Phrases)[], System.Text.RegularExpressions.Regex> AnyPhrase =
-            new System.Runtime.CompilerServices.ConditionalWeakTable<(string Class, string[] Phrases)[], System.Text.RegularExpressions.Regex>();
+    /// <summary>
+    /// Error classes with their phrases, in order: the first class with a phrase in the text wins (case-insensitive).
+    /// One search for any phrase first: most texts hold none.
+    /// </summary>
+    internal sealed class PhraseTable
+    {
+        private readonly (string Class, string[] Phrases)[] _rules;
+        private readonly System.Text.RegularExpressions.Regex _any;
 
-        private static System.Text.RegularExpressions.Regex AnyOf((string Class, string[] Phrases)[] rules) =>
-            AnyPhrase.GetValue(rules, r => new System.Text.RegularExpressions.Regex(
-                string.Join("|", r.SelectMany(x => x.Phrases).Select(System.Text.RegularExpressions.Regex.Escape)),
-                System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant));
-
-        private static string? First((string Class, string[] Phrases)[] rules, string text)
+        public PhraseTable((string Class, string[] Phrases)[] rules)
         {
-            if (string.IsNullOrEmpty(text)) return null;
-            if (!AnyOf(rules).IsMatch(text)) return null;
-            foreach (var (cls, phrases) in rules)
+            _rules = rules;
+            _any = new System.Text.RegularExpressions.Regex(string.Join("|", rules.SelectMany(r => r.Phrases).Select(System.Text.RegularExpressions.Regex.Escape)),
+                System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        }
+
+        public string? First(string text)
+        {
+            if (string.IsNullOrEmpty(text) || !_any.IsMatch(text)) return null;
+            foreach (var (cls, phrases) in _rules)
                 foreach (var p in phrases)
                     if (text.IndexOf(p, StringComparison.OrdinalIgnoreCase) >= 0) return cls;
             return null;

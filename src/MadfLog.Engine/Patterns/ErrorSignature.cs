@@ -147,7 +147,7 @@ namespace MadfLog.Engine.Patterns
             }
 
             // Tool runs: grouped by the program that ran and what kind of check it is.
-            var run = ErrorClasses.OfRun(program, decisiveText);
+            var run = ErrorClasses.OfRun(program);
             if (run != null)
                 return new ErrorSignature(Join(toolName, (program ?? "command") + " " + ErrorClasses.Describe(run)), run, program, exit, decisive.FirstOrDefault());
 

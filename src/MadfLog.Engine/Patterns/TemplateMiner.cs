@@ -152,25 +152,9 @@ namespace MadfLog.Engine.Patterns
             var values = new List<string>();
             if (string.IsNullOrEmpty(message)) return values;
             var spans = Spans(message);
-            // Align: a variable stands for one or more tokens (templates merged from values of different word count).
-            var n = template.Length; var m = spans.Count;
-            var ok = new bool[n + 1, m + 1];
-            ok[n, m] = true;
-            for (var i = n - 1; i >= 0; i--)
-                for (var j = m - 1; j >= 0; j--)
-                {
-                    if (template[i] != Wildcard) { ok[i, j] = spans[j].Token == template[i] && ok[i + 1, j + 1]; continue; }
-                    for (var k = j + 1; k <= m && !ok[i, j]; k++) ok[i, j] = ok[i + 1, k];
-                }
-            if (!ok[0, 0]) return values;
-            for (int i = 0, j = 0; i < n; i++)
-            {
-                if (template[i] != Wildcard) { j++; continue; }
-                var end = j + 1;
-                while (!ok[i + 1, end]) end++;
-                values.Add(message!.Substring(spans[j].Start, spans[end - 1].End - spans[j].Start));
-                j = end;
-            }
+            var runs = Align(template, spans.Select(x => x.Token).ToArray(), int.MaxValue);
+            if (runs == null) return values;
+            foreach (var (first, last) in runs) values.Add(message!.Substring(spans[first].Start, spans[last].End - spans[first].Start));
             return values;
         }
 
@@ -334,18 +318,35 @@ namespace MadfLog.Engine.Patterns
         /// Whether a template covers tokens of a greater count, each variable standing for one or more words (at most
         /// maxRun constant words beyond one).
         /// </summary>
-        internal static bool CoversRuns(string[] template, string[] tokens, int maxRun)
+        internal static bool CoversRuns(string[] template, string[] tokens, int maxRun) => Align(template, tokens, maxRun) != null;
+
+        /// <summary>
+        /// Lines tokens up with a template whose variables stand for one or more tokens (at most maxRun beyond one):
+        /// for each variable, the first and last token it stands for; null when they do not line up.
+        /// </summary>
+        private static List<(int First, int Last)>? Align(string[] template, string[] tokens, int maxRun)
         {
-            // m[i, j]: template[..i] matches tokens[..j].
-            var m = new bool[template.Length + 1, tokens.Length + 1];
-            m[0, 0] = true;
-            for (var i = 1; i <= template.Length; i++)
-                for (var j = 1; j <= tokens.Length; j++)
+            int n = template.Length, m = tokens.Length;
+            // ok[i, j]: template[i..] matches tokens[j..].
+            var ok = new bool[n + 1, m + 1];
+            ok[n, m] = true;
+            for (var i = n - 1; i >= 0; i--)
+                for (var j = m - 1; j >= 0; j--)
                 {
-                    if (template[i - 1] != Wildcard) { m[i, j] = m[i - 1, j - 1] && template[i - 1] == tokens[j - 1]; continue; }
-                    for (var k = 1; k <= Math.Min(j, maxRun + 1) && !m[i, j]; k++) m[i, j] = m[i - 1, j - k];
+                    if (template[i] != Wildcard) { ok[i, j] = tokens[j] == template[i] && ok[i + 1, j + 1]; continue; }
+                    for (var k = j + 1; k <= m && k - j - 1 <= maxRun && !ok[i, j]; k++) ok[i, j] = ok[i + 1, k];
                 }
-            return m[template.Length, tokens.Length];
+            if (!ok[0, 0]) return null;
+            var runs = new List<(int, int)>();
+            for (int i = 0, j = 0; i < n; i++)
+            {
+                if (template[i] != Wildcard) { j++; continue; }
+                var end = j + 1;
+                while (!ok[i + 1, end]) end++;
+                runs.Add((j, end - 1));
+                j = end;
+            }
+            return runs;
         }
 
         private static bool Fits(string[] template, string[] tokens, int maxRun) =>

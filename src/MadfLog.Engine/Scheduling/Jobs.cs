@@ -278,8 +278,12 @@ WantedBy=timers.target
                 ? $"$trigger = New-JobTrigger -Daily -At '{s.Schedule.At:hh\\:mm}'\n"
                 : $"$trigger = New-JobTrigger -Weekly -DaysOfWeek {s.Schedule.Day} -At '{s.Schedule.At:hh\\:mm}'\n") +
             $"$options = New-ScheduledJobOption -StartIfOnBattery -ContinueIfGoingOnBattery\n" +
-            $"Get-ScheduledJob -Name '{s.Name}' -ErrorAction SilentlyContinue | Unregister-ScheduledJob -Force\n" +
+            ScheduledJobRemoval(s.Name) + "\n" +
             $"Register-ScheduledJob -Name '{s.Name}' -Trigger $trigger -ScheduledJobOption $options -ScriptBlock ([scriptblock]::Create(\"{s.Script.Replace("`", "``").Replace("\"", "`\"").Replace("$", "`$")}\"))";
+
+        /// <summary>The Windows PowerShell 5.1 line that removes a scheduled job if it is there (before registering again, or to unregister).</summary>
+        public static string ScheduledJobRemoval(string name) =>
+            $"Get-ScheduledJob -Name {JobSpec.Quote(name)} -ErrorAction SilentlyContinue | Unregister-ScheduledJob -Force";
 
         internal static string ShellQuote(string a) => a.Length > 0 && a.All(ch => char.IsLetterOrDigit(ch) || "-_./=:@%+,".IndexOf(ch) >= 0) ? a : "'" + a.Replace("'", "'\\''") + "'";
         private static string SystemdQuote(string a) => a.Length > 0 && a.All(ch => !char.IsWhiteSpace(ch) && ch != '"' && ch != '\'' && ch != '\\' && ch != '%' && ch != '$' && ch != ';') ? a : "\"" + a.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("%", "%%").Replace("$", "$$") + "\"";

@@ -170,7 +170,7 @@ namespace MadfLog.Commands.Scheduling
             var names = Names.ToList();
             if (kind == SchedulerKind.ScheduledJob)
             {
-                var script = string.Join("\n", names.Select(n => $"Get-ScheduledJob -Name '{n}' -ErrorAction SilentlyContinue | Unregister-ScheduledJob -Force"));
+                var script = string.Join("\n", names.Select(JobDefinitions.ScheduledJobRemoval));
                 if (!ShouldProcess("Run in Windows PowerShell:\n" + script, $"Unregister {string.Join(", ", names)}?", "Unregister-MadfJob")) return;
                 RunScheduledJobScript(script);
                 return;

@@ -10,13 +10,20 @@ namespace MadfLog.Engine.Domain
     {
         public const long DayMs = 86_400_000;
 
+        /// <summary>A timestamp's UTC day, in days since 1970-01-01 (the day summaries' key; floored, so before 1970 too).</summary>
+        public static long DayOf(long timestampMs) => timestampMs >= 0 ? timestampMs / DayMs : (timestampMs - DayMs + 1) / DayMs;
+
+        /// <summary><see cref="DayOf"/> in SQL, over a column or expression of Unix milliseconds.</summary>
+        public static string DaySql(string timestampMs) =>
+            $"(CASE WHEN {timestampMs} >= 0 THEN {timestampMs} / {DayMs} ELSE ({timestampMs} - {DayMs} + 1) / {DayMs} END)";
+
         /// <summary>The Monday of a date's week (the date part only).</summary>
         public static DateTime Monday(DateTime date) => date.Date.AddDays(-(((int)date.DayOfWeek + 6) % 7));
 
         /// <summary>The Monday of a timestamp's week, in days since 1970-01-01 (a Thursday): the summaries' week key.</summary>
         public static long MondayDay(long timestampMs)
         {
-            var day = timestampMs >= 0 ? timestampMs / DayMs : (timestampMs - DayMs + 1) / DayMs;
+            var day = DayOf(timestampMs);
             return day - ((day + 3) % 7 + 7) % 7;
         }
 

@@ -190,7 +190,7 @@ namespace MadfLog.Engine.Insights
             p.Add("ids", ids);
             // Counted per day in SQL, then per ISO week (a week across New Year is one week, as everywhere else).
             var rows = c.Query<(long id, long day, long n)>(
-                    $"SELECT e.pattern_id, e.timestamp / {IsoWeeks.DayMs}, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p)
+                    $"SELECT e.pattern_id, {IsoWeeks.DaySql("e.timestamp")}, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p)
                 .Select(r => (r.id, week: IsoWeeks.Name(r.day * IsoWeeks.DayMs), r.n)).ToList();
             var weeks = rows.Select(r => r.week).Distinct().OrderBy(w => w, StringComparer.Ordinal).ToList();
             foreach (var id in ids)

@@ -46,13 +46,13 @@ namespace MadfLog.Engine.Query
         {
             if (!FromDaySummaries(f)) return ("event_rollup", agents ? SummaryWhere(f, p) : "");
             var where = agents ? SummaryWhere(f, p) : "";
-            if (f.Since.HasValue) { where += " AND r.day >= @sinceDay"; p.Add("sinceDay", f.Since.Value.ToUnixTimeMilliseconds() / IsoWeeks.DayMs); }
-            if (f.Until.HasValue) { where += " AND r.day < @untilDay"; p.Add("untilDay", f.Until.Value.ToUnixTimeMilliseconds() / IsoWeeks.DayMs); }
+            if (f.Since.HasValue) { where += " AND r.day >= @sinceDay"; p.Add("sinceDay", IsoWeeks.DayOf(f.Since.Value.ToUnixTimeMilliseconds())); }
+            if (f.Until.HasValue) { where += " AND r.day < @untilDay"; p.Add("untilDay", IsoWeeks.DayOf(f.Until.Value.ToUnixTimeMilliseconds())); }
             if (f.Stories is { Length: > 0 })
             {
                 // The days of the stories' span (the tables are keyed by day first; no story index), then the stories.
-                where += $@" AND r.day BETWEEN (SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories) / {IsoWeeks.DayMs}
-                             AND (SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories) / {IsoWeeks.DayMs} AND r.story_id IN @stories";
+                where += $@" AND r.day BETWEEN {IsoWeeks.DaySql("(SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories)")}
+                             AND {IsoWeeks.DaySql("(SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories)")} AND r.story_id IN @stories";
                 p.Add("stories", f.Stories);
             }
             return ("day_rollup", where);
@@ -357,10 +357,10 @@ namespace MadfLog.Engine.Query
             {
                 var where = f.Where(p);
                 days = c.Query<(long, long, long, long, long, long)>(
-                    $@"SELECT e.timestamp / {IsoWeeks.DayMs}, count(*), coalesce(sum({Errors.InEvents}), 0), coalesce(sum({Errors.InEvents} AND e.pattern_id IS NOT NULL), 0),
+                    $@"SELECT {IsoWeeks.DaySql("e.timestamp")}, count(*), coalesce(sum({Errors.InEvents}), 0), coalesce(sum({Errors.InEvents} AND e.pattern_id IS NOT NULL), 0),
                               coalesce(sum(e.tokens_used), 0), coalesce(sum(e.event_type = 'human_interaction'), 0)
                        FROM events e WHERE 1=1{where} GROUP BY 1", p).ToList();
-                var repeated = RepeatedByGroup(c, $"e.timestamp / {IsoWeeks.DayMs}", where, p)
+                var repeated = RepeatedByGroup(c, IsoWeeks.DaySql("e.timestamp"), where, p)
                     .GroupBy(kv => IsoWeeks.Name(long.Parse(kv.Key, CultureInfo.InvariantCulture) * IsoWeeks.DayMs))
                     .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
                 repeatedIn = (week, _) => repeated.TryGetValue(week, out var n) ? n : 0;

@@ -121,7 +121,7 @@ namespace MadfLog.Engine.Query
                 var wg = IsoWeeks.MondayDay(e.Timestamp);
                 if (!weeks.TryGetValue(wg, out var wkg)) weeks[wg] = wkg = new long[5];
                 wkg[3] += e.TokensGrowth;
-                var dk = (DayOf(e.Timestamp), e.StoryId ?? "", gk);
+                var dk = (IsoWeeks.DayOf(e.Timestamp), e.StoryId ?? "", gk);
                 if (!days.TryGetValue(dk, out var dg)) days[dk] = dg = new long[7];
                 dg[3] += e.TokensGrowth;
                 if (e.SessionId != null) SessionDayOf(e).n[2] += e.TokensGrowth;
@@ -185,7 +185,7 @@ namespace MadfLog.Engine.Query
                 g[2] += sign * (e.TokensUsed ?? 0);
                 if (e.ContextPercent.HasValue) { g[3] += sign; if (HighContext.IsHigh(e.ContextPercent)) g[4] += sign; }
                 g[5] += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
-                var day = DayOf(e.Timestamp);
+                var day = IsoWeeks.DayOf(e.Timestamp);
                 var story = e.StoryId ?? "";
                 if (e.SessionId != null)
                 {
@@ -283,7 +283,7 @@ namespace MadfLog.Engine.Query
 
             private SessionDay SessionDayOf(EventRow e)
             {
-                var key = (DayOf(e.Timestamp), e.StoryId ?? "", e.SessionId!, e.AgentName ?? "");
+                var key = (IsoWeeks.DayOf(e.Timestamp), e.StoryId ?? "", e.SessionId!, e.AgentName ?? "");
                 if (!sessionDays.TryGetValue(key, out var sd)) sessionDays[key] = sd = new SessionDay();
                 return sd;
             }
@@ -303,7 +303,6 @@ namespace MadfLog.Engine.Query
                 h[bucket] += n;
             }
 
-            private static long DayOf(long ts) => ts >= 0 ? ts / IsoWeeks.DayMs : (ts - IsoWeeks.DayMs + 1) / IsoWeeks.DayMs;
         }
 
         public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
@@ -453,7 +452,7 @@ namespace MadfLog.Engine.Query
             // The week is IsoWeeks.MondayDay: the Monday of the event's day (days since 1970-01-01, a Thursday).
             c.Execute($@"INSERT INTO week_rollup
                 SELECT day - ((day + 3) % 7 + 7) % 7, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction')
-                FROM (SELECT CASE WHEN ts >= 0 THEN ts / {IsoWeeks.DayMs} ELSE (ts - {IsoWeeks.DayMs} + 1) / {IsoWeeks.DayMs} END AS day, * FROM temp.rebuild_events) GROUP BY 1", transaction: tx);
+                FROM (SELECT {IsoWeeks.DaySql("ts")} AS day, * FROM temp.rebuild_events) GROUP BY 1", transaction: tx);
             c.Execute(DayFill("temp.rebuild_events"), transaction: tx);
             c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
         }
@@ -472,19 +471,19 @@ namespace MadfLog.Engine.Query
         /// <summary>Fills day_rollup and day_hist from a source with <see cref="SummaryColumns"/> (the import's definitions, in SQL).</summary>
         internal static string DayFill(string source) => $@"
             INSERT INTO day_rollup
-                SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
+                SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
                        count(*), count(duration), coalesce(sum(duration), 0), coalesce(sum(tokens), 0), count(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0),
                        coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0)
                 FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
             INSERT INTO day_hist
                 SELECT day, story, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM (
-                    SELECT ts / {IsoWeeks.DayMs} AS day, coalesce(story, '') AS story, 'agent' AS scope, coalesce(agent, '') AS key, madf_duration_bucket(duration) AS bucket, count(*) AS n
+                    SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story, 'agent' AS scope, coalesce(agent, '') AS key, madf_duration_bucket(duration) AS bucket, count(*) AS n
                     FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
-                    UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
-                    UNION ALL SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5)
+                    UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
+                    UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5)
                 GROUP BY 1, 2, 3, 4;
             INSERT INTO session_day
-                SELECT ts / {IsoWeeks.DayMs}, coalesce(story, ''), session, coalesce(agent, ''), count(*), sum(is_error), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts),
+                SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), session, coalesce(agent, ''), count(*), sum(is_error), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts),
                        count(ctx), max(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0), coalesce(sum({HighContext.Sql("ctx")} AND is_error), 0), coalesce(sum(NOT {HighContext.Sql("ctx")}), 0), coalesce(sum(NOT {HighContext.Sql("ctx")} AND is_error), 0)
                 FROM {source} WHERE session IS NOT NULL GROUP BY 1, 2, 3, 4;";
 

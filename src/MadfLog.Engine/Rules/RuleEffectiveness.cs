@@ -1,4 +1,5 @@
 using System;
+using MadfLog.Engine.Domain;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
@@ -81,7 +82,6 @@ namespace MadfLog.Engine.Rules
     {
         public const int MinCallsAfter = 200, MinHits = 10, MinControlErrors = 10, RetireAfterCalls = 1000, RetireAfterDays = 14;
         private const double Z95 = 1.959964;
-        private const long DayMs = 86_400_000L;
 
         public static string Text(EffectVerdict v) => v switch
         {
@@ -100,8 +100,8 @@ namespace MadfLog.Engine.Rules
             foreach (var rule in active)
             {
                 var activated = new DateTimeOffset(rule.Activated!.Value, TimeSpan.Zero).ToUnixTimeMilliseconds();
-                var span = Math.Min(28 * DayMs, Math.Max(0, nowMs - activated));
-                var beforeStart = activated - Math.Max(span, 7 * DayMs);
+                var span = Math.Min(28 * IsoWeeks.DayMs, Math.Max(0, nowMs - activated));
+                var beforeStart = activated - Math.Max(span, 7 * IsoWeeks.DayMs);
                 var e = new RuleEffect
                 {
                     RuleId = rule.Id, PatternId = rule.PatternId, Rule = rule.Text, Activated = rule.Activated.Value,
@@ -125,7 +125,7 @@ namespace MadfLog.Engine.Rules
                 else if (e.RelativeChangeHigh < 1) e.Verdict = EffectVerdict.Effective;
                 else if (e.RelativeChangeLow > 1) e.Verdict = EffectVerdict.Worse;
                 else e.Verdict = EffectVerdict.NoClearChange;
-                e.RecommendRetirement = e.Verdict == EffectVerdict.NoClearChange && e.CallsAfter >= RetireAfterCalls && nowMs - activated >= RetireAfterDays * DayMs;
+                e.RecommendRetirement = e.Verdict == EffectVerdict.NoClearChange && e.CallsAfter >= RetireAfterCalls && nowMs - activated >= RetireAfterDays * IsoWeeks.DayMs;
                 effects.Add(e);
             }
             return effects;

@@ -168,7 +168,7 @@ namespace MadfLog.Engine.Patterns
                       VALUES (@Id, @Template, @count, @cls, 0, @example, @now, @MergedInto, @display)
                       ON CONFLICT(id) DO UPDATE SET template = excluded.template, token_count = excluded.token_count, merged_into = excluded.merged_into,
                           example = coalesce(patterns.example, excluded.example), display = excluded.display",
-                    new { p.Id, p.Template, count = p.Tokens.Length, cls = cls ?? ErrorClassifier.Classify(example ?? p.Template), example, now, p.MergedInto,
+                    new { p.Id, p.Template, count = p.Tokens.Length, cls = cls ?? ErrorSignature.OfMessage(example ?? p.Template).ErrorClass, example, now, p.MergedInto,
                           display = TemplateMiner.Display(signature, p.Tokens) }, tx);
                 if (p.MergedInto.HasValue) MergeInto(c, tx, p.Id, miner.Find(p.Id)!.Id);
             }

@@ -88,7 +88,7 @@ namespace MadfLog.Engine.Query
                        WHERE {Errors.InEvents}{where} GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id LIMIT @top", p)
                 .Select(r => new ErrorSummaryItem
                 {
-                    PatternId = r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClassifier.Other, Count = r.n,
+                    PatternId = r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClasses.Other, Count = r.n,
                     Share = total > 0 ? (double)r.n / total : 0, Agents = List(r.agents), Stories = List(r.stories),
                     FirstSeen = Time(r.first), LastSeen = Time(r.last), Example = r.example,
                 }).ToList();
@@ -105,7 +105,7 @@ namespace MadfLog.Engine.Query
                       WHERE {Errors.InRollup("r")} GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
                 .Select(r => new ErrorSummaryItem
                 {
-                    PatternId = r.id == 0 ? (long?)null : r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClassifier.Other, Count = r.n,
+                    PatternId = r.id == 0 ? (long?)null : r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClasses.Other, Count = r.n,
                     Share = total > 0 ? (double)r.n / total : 0, Agents = List(r.agents), Stories = List(r.stories),
                     FirstSeen = Time(r.first ?? 0), LastSeen = Time(r.last ?? 0), Example = r.example,
                 }).ToList();

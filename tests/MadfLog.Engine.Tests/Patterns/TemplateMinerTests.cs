@@ -196,7 +196,7 @@ namespace MadfLog.Engine.Tests.Patterns
         [InlineData("429 Too Many Requests: rate limit reached", "RateLimit")]
         [InlineData("Something odd happened", "Other")]
         public void ErrorClassesFollowTheDocumentedRules(string message, string expected) =>
-            Assert.Equal(expected, ErrorClassifier.Classify(message));
+            Assert.Equal(expected, ErrorSignature.OfMessage(message).ErrorClass);
 
         [Fact]
         public void PatternIdsAreStableAcrossImportsAndMergesRepointEarlierEvents()

@@ -200,12 +200,4 @@ namespace MadfLog.Engine.Patterns
             return null;
         }
     }
-
-    /// <summary>The class of an error message on its own (no tool or command known).</summary>
-    public static class ErrorClassifier
-    {
-        public const string Other = ErrorClasses.Other;
-
-        public static string Classify(string? message) => string.IsNullOrWhiteSpace(message) ? Other : ErrorSignature.Of(null, null, message).ErrorClass;
-    }
 }

@@ -57,7 +57,7 @@ namespace MadfLog.Engine.Import
             new SecretRedactionStage(), // first: nothing downstream (patterns, summaries) sees a secret
             new ShapeDetailsStage(), // after redaction: details are final; patterns and summaries read the split
             new Patterns.PatternStage(),
-            new Query.RollupStage(), // after patterns: summaries count pattern ids
+            new Summaries.RollupStage(), // after patterns: summaries count pattern ids
         };
     }
 

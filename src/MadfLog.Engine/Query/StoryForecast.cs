@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using MadfLog.Engine.Rules;
+using MadfLog.Engine.Domain;
 
 namespace MadfLog.Engine.Query
 {

@@ -334,7 +334,7 @@ INSERT INTO duration_hist(scope, key, bucket, n)
         // Day-grain summaries per story, for questions with a story or whole days (-Since/-Until at midnight UTC): a week
         // reads 7 days of rows, not its events. day_rollup has event_rollup's key and figures plus the day (days since
         // 1970-01-01 UTC) and the story ('' for none); day_hist has duration_hist's histograms per day and story, one
-        // blob per key (Query.DayHistogram); no story index: a story reads the days of its span (story_rollup);
+        // blob per key (Summaries.DayHistogram); no story index: a story reads the days of its span (story_rollup);
         // session_day has each session's figures per day, story and agent (sessions and context pressure).
         // Filled from the events the store holds; the import and retention keep them (RollupStage, RollupStage.Rebuild).
         private static string DaySummaries => @"
@@ -384,8 +384,8 @@ CREATE TABLE session_day (
     ctx_cool_errors INTEGER NOT NULL,
     PRIMARY KEY (day, story_id, session_id, agent_name)
 ) WITHOUT ROWID;
-CREATE TEMP TABLE day_fill AS " + Query.RollupStage.SummaryColumns + @";
-" + Query.RollupStage.DayFill("temp.day_fill") + @"
+CREATE TEMP TABLE day_fill AS " + MadfLog.Engine.Summaries.RollupStage.SummaryColumns + @";
+" + MadfLog.Engine.Summaries.RollupStage.DayFill("temp.day_fill") + @"
 DROP TABLE temp.day_fill;
 ";
 

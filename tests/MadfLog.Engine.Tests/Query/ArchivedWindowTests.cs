@@ -5,6 +5,7 @@ using Dapper;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Lifecycle;
 using MadfLog.Engine.Query;
+using MadfLog.Engine.Summaries;
 using MadfLog.Engine.Store;
 using Xunit;
 

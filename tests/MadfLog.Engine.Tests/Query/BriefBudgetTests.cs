@@ -5,7 +5,7 @@ using Dapper;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Query;
-using MadfLog.Engine.Query.Briefs;
+using MadfLog.Engine.Briefing;
 using MadfLog.Engine.Store;
 using Xunit;
 using Xunit.Abstractions;

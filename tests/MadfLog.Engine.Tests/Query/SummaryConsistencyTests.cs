@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Query;
+using MadfLog.Engine.Summaries;
 using MadfLog.Engine.Store;
 using Xunit;
 

@@ -2,7 +2,7 @@ using System.Linq;
 using System.Management.Automation;
 using MadfLog.Commands.Query;
 using MadfLog.Engine.Query;
-using MadfLog.Engine.Query.Briefs;
+using MadfLog.Engine.Briefing;
 using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Commands.Patterns

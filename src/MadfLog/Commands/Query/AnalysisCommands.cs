@@ -2,7 +2,7 @@ using System;
 using System.Linq;
 using System.Management.Automation;
 using MadfLog.Engine.Query;
-using MadfLog.Engine.Query.Briefs;
+using MadfLog.Engine.Briefing;
 using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
 

@@ -1,4 +1,4 @@
-using MadfLog.Engine.Query.Briefs;
+using MadfLog.Engine.Briefing;
 using System;
 using System.Management.Automation;
 using MadfLog.Engine.Insights;

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 
-namespace MadfLog.Engine.Query.Briefs
+namespace MadfLog.Engine.Briefing
 {
     /// <summary>
     /// Builds a compact text for an agent that provably fits a token budget: headline lines first, then as many items

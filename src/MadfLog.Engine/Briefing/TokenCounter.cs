@@ -1,7 +1,7 @@
 using System;
 using Microsoft.ML.Tokenizers;
 
-namespace MadfLog.Engine.Query.Briefs
+namespace MadfLog.Engine.Briefing
 {
     /// <summary>Counts tokens with the o200k_base BPE (the encoding of current GPT-4o-class models; a close proxy for Claude's).</summary>
     public static class TokenCounter

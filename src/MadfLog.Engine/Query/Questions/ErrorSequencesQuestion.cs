@@ -3,69 +3,22 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
-using MadfLog.Engine.Events;
-using MadfLog.Engine.Patterns;
 using Microsoft.Data.Sqlite;
 
-namespace MadfLog.Engine.Query
+namespace MadfLog.Engine.Query.Questions
 {
-    /// <summary>One error pattern with its breakdowns.</summary>
-    public sealed class ErrorPattern
+    /// <summary>Retry loops and the steps that lead to errors.</summary>
+    internal static class ErrorSequencesQuestion
     {
-        public long PatternId { get; set; }
-        public string Template { get; set; } = "";
-        public string ErrorClass { get; set; } = "Other";
-        public long Count { get; set; }
-        public double Share { get; set; }
-        public Dictionary<string, long> ByStory { get; set; } = new Dictionary<string, long>();
-        public Dictionary<string, long> ByAgent { get; set; } = new Dictionary<string, long>();
-        public DateTime FirstSeen { get; set; }
-        public DateTime LastSeen { get; set; }
-        public string[] Examples { get; set; } = Array.Empty<string>();
-    }
-
-    /// <summary>A recurring sequence: a retry loop (the same failing pattern again and again in a session) or steps that often lead to an error.</summary>
-    public sealed class ErrorSequence
-    {
-        /// <summary>RetryLoop or LeadsToError.</summary>
-        public string Kind { get; set; } = "";
-        public string Sequence { get; set; } = "";
-        public long Occurrences { get; set; }
-        public long Sessions { get; set; }
-        public long? PatternId { get; set; }
-        /// <summary>For retry loops: the longest run of the same error in one session.</summary>
-        public int LongestRun { get; set; }
-    }
-
-    public static class PatternAnalysis
-    {
-        public static List<ErrorPattern> ErrorPatterns(SqliteConnection c, QueryFilter f, int top = 20)
-        {
-            var summary = Analysis.ErrorSummary(c, f, top).Where(s => s.PatternId.HasValue).ToList();
-            if (summary.Count == 0) return new List<ErrorPattern>();
-            var p = new DynamicParameters();
-            var where = f.Where(p);
-            p.Add("ids", summary.Select(s => s.PatternId!.Value).ToList());
-            var byStory = c.Query<(long id, string? story, long n)>($"SELECT e.pattern_id, e.story_id, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p).ToList();
-            var byAgent = c.Query<(long id, string? agent, long n)>($"SELECT e.pattern_id, e.agent_name, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p).ToList();
-            var examples = c.Query<(long id, string? details)>(
-                $@"SELECT pid, details FROM (SELECT e.pattern_id AS pid, e.details AS details, row_number() OVER (PARTITION BY e.pattern_id ORDER BY e.timestamp DESC) AS k
-                   FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where}) WHERE k <= 20", p).ToList();
-            return summary.Select(s => new ErrorPattern
-            {
-                PatternId = s.PatternId!.Value, Template = s.Template, ErrorClass = s.ErrorClass, Count = s.Count, Share = s.Share, FirstSeen = s.FirstSeen, LastSeen = s.LastSeen,
-                ByStory = byStory.Where(x => x.id == s.PatternId).OrderBy(x => x.story, StoryOrder.Instance).ToDictionary(x => x.story ?? "", x => x.n),
-                ByAgent = byAgent.Where(x => x.id == s.PatternId).OrderByDescending(x => x.n).ToDictionary(x => x.agent ?? "", x => x.n),
-                Examples = examples.Where(x => x.id == s.PatternId).Select(x => EventDetails.Message(x.details)).Where(m => m != null).Distinct().Take(3).Select(m => Text.SafeText.Redact(m)!).ToArray(),
-            }).ToList();
-        }
+        /// <summary>Only the events answer (the top patterns come from ErrorSummaryQuestion, which has its own source).</summary>
+        internal const Summarised Answers = Summarised.None;
 
         /// <summary>
         /// Retry loops: runs of two or more consecutive errors with the same pattern within a session (other events between
         /// them allowed, as long as no different error intervenes). Leads-to-error: the three events before each error, as
         /// tool/outcome steps, counted over all sessions; sequences seen at least minSupport times.
         /// </summary>
-        public static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3)
+        internal static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3)
         {
             var p = new DynamicParameters();
             var where = f.Where(p);

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 
-namespace MadfLog.Engine.Query
+namespace MadfLog.Engine.Summaries
 {
     /// <summary>
     /// A day's duration histogram (RollupStage.Bucket buckets with their counts) as one small blob per day, story, scope

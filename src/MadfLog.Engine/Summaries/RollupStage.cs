@@ -11,7 +11,7 @@ using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
 
-namespace MadfLog.Engine.Query
+namespace MadfLog.Engine.Summaries
 {
     /// <summary>
     /// Maintains the summaries (event_rollup, duration_hist, patterns.first_story) in the import transaction, from the

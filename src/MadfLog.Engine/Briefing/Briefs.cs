@@ -2,9 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using MadfLog.Engine.Query;
 using MadfLog.Engine.Text;
 
-namespace MadfLog.Engine.Query.Briefs
+namespace MadfLog.Engine.Briefing
 {
     /// <summary>
     /// The -Brief text of each question: numbers first, written for an agent, within the question's token budget
@@ -112,7 +113,7 @@ namespace MadfLog.Engine.Query.Briefs
     }
 }
 
-namespace MadfLog.Engine.Query.Briefs
+namespace MadfLog.Engine.Briefing
 {
     /// <summary>Briefs of the pattern, rule, storage and health questions.</summary>
     public static class MoreBriefs

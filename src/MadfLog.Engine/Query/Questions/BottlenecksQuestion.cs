@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Domain;
+using MadfLog.Engine.Summaries;
+using Microsoft.Data.Sqlite;
+using static MadfLog.Engine.Query.Questions.Shared;
+
+namespace MadfLog.Engine.Query.Questions
+{
+    /// <summary>Where time goes: steps, tools and workflows by total time, with percentiles and outliers.</summary>
+    internal static class BottlenecksQuestion
+    {
+        /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days;
+
+        internal static List<Bottleneck> Bottlenecks(SqliteConnection c, QueryFilter f, int top = 10)
+        {
+            var p = new DynamicParameters();
+            List<(string kind, string name, long n, long total, long wasted)> rows;
+            List<(string? name, long n, long total, long wasted)> workflows;
+            Dictionary<string, List<(int, long)>>? hist = null;
+            Dictionary<string, List<long>>? durations = null;
+            var source = Sources.For(f, Answers);
+            if (source != Source.Events)
+            {
+                var (table, where) = Sources.SummaryTable(source, f, p);
+                rows = c.Query<(string, string, long, long, long)>(
+                    $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END, r.step, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms)
+                       FROM {table} r WHERE 1=1{where} GROUP BY 1, 2 HAVING sum(r.timed) > 0", p).ToList();
+                workflows = c.Query<(string?, long, long, long)>(
+                    $@"SELECT r.workflow_id, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms) FROM {table} r WHERE r.workflow_id <> ''{where} GROUP BY 1 HAVING sum(r.timed) > 0", p).ToList();
+                if (f.Agents is not { Length: > 0 }) hist = Histograms(c, "step", f, source);
+            }
+            else
+            {
+                var where = f.Where(p);
+                rows = c.Query<(string, string, long, long, long)>(
+                    $@"SELECT {Steps.KindSql}, {Steps.NameSql}, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
+                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
+                       FROM events e WHERE 1=1{where} GROUP BY 1, 2 HAVING count(e.duration_ms) > 0", p).ToList();
+                workflows = c.Query<(string?, long, long, long)>(
+                    $@"SELECT e.workflow_id, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
+                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
+                       FROM events e WHERE e.workflow_id IS NOT NULL{where} GROUP BY 1 HAVING count(e.duration_ms) > 0", p).ToList();
+            }
+            Dictionary<string, List<(int, long)>>? workflowHist = hist != null ? Histograms(c, "workflow", f, source) : null;
+            Dictionary<string, List<long>>? workflowDurations = null;
+            if (hist == null)
+            {
+                var dp = new DynamicParameters();
+                durations = Durations(c, $"SELECT {Steps.KindSql} || ':' || {Steps.NameSql}, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{f.Where(dp)} ORDER BY 1", dp);
+                var wp = new DynamicParameters();
+                workflowDurations = Durations(c, $"SELECT e.workflow_id, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL AND e.workflow_id IS NOT NULL{f.Where(wp)}", wp);
+            }
+            var grand = rows.Sum(r => r.total);
+            // A step's durations as (value, count) pairs: exact from the events, or bucketed from the histogram.
+            static List<(double value, long n)> Distribution(Dictionary<string, List<(int, long)>>? histograms, Dictionary<string, List<long>>? exact, string key) => histograms != null
+                ? (histograms.TryGetValue(key, out var h) ? h.Select(x => (RollupStage.BucketValue(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
+                : (exact!.TryGetValue(key, out var d) ? d.Select(ms => ((double)ms, 1L)).ToList() : new List<(double, long)>());
+            Bottleneck Row(string kind, string name, long n, long total, long wasted, List<(double value, long n)> dist)
+            {
+                var median = Quantile(dist, 0.5);
+                return new Bottleneck
+                {
+                    Kind = kind, Name = name, Count = n, TotalMs = total, ShareOfTime = grand > 0 ? Math.Round((double)total / grand, 4) : 0,
+                    P95Ms = Quantile(dist, 0.95), MedianMs = median, TimeWastedMs = wasted,
+                    Outliers = median > 0 ? dist.Where(x => x.value > 3 * median).Sum(x => x.n) : 0,
+                };
+            }
+            var items = rows.Select(r => Row(r.kind, r.name, r.n, r.total, r.wasted, Distribution(hist, durations, r.kind + ":" + r.name))).ToList();
+            if (workflows.Count > 1)
+                items.AddRange(workflows.Select(w => Row("workflow", w.name ?? "", w.n, w.total, w.wasted, Distribution(workflowHist, workflowDurations, w.name ?? ""))));
+            return items.OrderByDescending(b => b.TotalMs).ThenBy(b => b.Kind + b.Name, StringComparer.Ordinal).Take(top).ToList();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Domain;
+using Microsoft.Data.Sqlite;
+using static MadfLog.Engine.Query.Questions.Shared;
+
+namespace MadfLog.Engine.Query.Questions
+{
+    /// <summary>Per story and per ISO week, with a forecast of the next story.</summary>
+    internal static class TrendQuestion
+    {
+        /// <summary>What the weekly part's summary (week_rollup) answers; the stories' part is StoriesQuestion's.</summary>
+        internal const Summarised WeeksAnswer = Summarised.WholeStore;
+
+        internal static List<TrendPoint> Trend(SqliteConnection c, QueryFilter f)
+        {
+            var stories = StoriesQuestion.Stories(c, f);
+            var points = stories.Select(s => new TrendPoint
+            {
+                Kind = "Story", Period = s.Story, Events = s.Events, ErrorRate = s.ErrorRate, RepeatedErrorRate = s.RepeatedErrorRate,
+                TokensPerEvent = s.TokensPerEvent, HumanInteractions = s.HumanInteractions,
+            }).ToList();
+            foreach (var w in Weeks(c, f))
+                points.Add(w);
+            var forecast = StoryForecast.Next(stories.Select(s => (s.Events, s.Errors)).ToList());
+            if (forecast != null) points.Add(forecast);
+            return points;
+        }
+
+        private static List<TrendPoint> Weeks(SqliteConnection c, QueryFilter f)
+        {
+            var p = new DynamicParameters();
+            List<(long day, long n, long errors, long patterned, long tokens, long human)> days;
+            Func<string, long, long> repeatedIn; // (week, errors with a pattern) → repeated errors
+            if (Sources.For(f, WeeksAnswer) == Source.Summaries)
+            {
+                days = c.Query<(long, long, long, long, long, long)>("SELECT week, events, errors, patterned, tokens, human FROM week_rollup").ToList();
+                // Every occurrence but a pattern's first is a repeat.
+                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}")
+                    .GroupBy(ts => IsoWeeks.Name(ts)).ToDictionary(g => g.Key, g => (long)g.Count());
+                repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
+            }
+            else
+            {
+                var where = f.Where(p);
+                days = c.Query<(long, long, long, long, long, long)>(
+                    $@"SELECT {IsoWeeks.DaySql("e.timestamp")}, count(*), coalesce(sum({Errors.InEvents}), 0), coalesce(sum({Errors.InEvents} AND e.pattern_id IS NOT NULL), 0),
+                              coalesce(sum(e.tokens_used), 0), coalesce(sum(e.event_type = 'human_interaction'), 0)
+                       FROM events e WHERE 1=1{where} GROUP BY 1", p).ToList();
+                var repeated = RepeatedByGroup(c, IsoWeeks.DaySql("e.timestamp"), where, p)
+                    .GroupBy(kv => IsoWeeks.Name(long.Parse(kv.Key, CultureInfo.InvariantCulture) * IsoWeeks.DayMs))
+                    .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
+                repeatedIn = (week, _) => repeated.TryGetValue(week, out var n) ? n : 0;
+            }
+            return days.GroupBy(d => IsoWeeks.Name(d.day * IsoWeeks.DayMs)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+            {
+                var n = g.Sum(d => d.n);
+                var repeated = repeatedIn(g.Key, g.Sum(d => d.patterned));
+                return new TrendPoint
+                {
+                    Kind = "Week", Period = g.Key, Events = n, ErrorRate = n > 0 ? Math.Round((double)g.Sum(d => d.errors) / n, 4) : 0,
+                    RepeatedErrorRate = n > 0 ? Math.Round((double)repeated / n, 4) : 0, TokensPerEvent = n > 0 ? Math.Round((double)g.Sum(d => d.tokens) / n, 1) : 0,
+                    HumanInteractions = g.Sum(d => d.human),
+                };
+            }).ToList();
+        }
+    }
+}

@@ -11,7 +11,7 @@ using MadfLog.Engine.Store;
 
 // Usage: dotnet run -c Release --project bench/MadfLog.Bench.DuckDb [N] — uses the store that `bench queries N` built.
 var n = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
-var db = Path.Combine(Path.GetTempPath(), "madflog-bench-import", $"queries-{n}.db");
+var db = Path.Combine(Path.GetTempPath(), "madflog-bench-import", $"queries-{MadfLog.Bench.RealisticLogs.Version}-{n}.db");
 if (!File.Exists(db)) { Console.Error.WriteLine($"{db} is missing: run 'dotnet run -c Release --project bench/MadfLog.Bench -- queries {n}' first"); return 1; }
 
 using var sqlite = MadfDatabase.Open(db, forWrite: false);

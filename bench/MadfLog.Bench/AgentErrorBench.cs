@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using MadfLog.Engine.Patterns;
+using MadfLog.TestSupport;
 
 namespace MadfLog.Bench
 {

@@ -3,7 +3,7 @@ using System.IO;
 using System.Linq;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Query;
-using MadfLog.Engine.Samples;
+using MadfLog.TestSupport;
 using MadfLog.Engine.Store;
 
 namespace MadfLog.Bench

@@ -5,7 +5,6 @@ using System.IO;
 using System.Linq;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Lifecycle;
-using MadfLog.Engine.Samples;
 
 namespace MadfLog.Bench
 {
@@ -19,14 +18,7 @@ namespace MadfLog.Bench
         {
             var n = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
             var folder = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "madflog-bench-import");
-            Directory.CreateDirectory(folder);
-            var file = Path.Combine(folder, $"events-{n}.jsonl");
-            if (!File.Exists(file))
-            {
-                var clock = Stopwatch.StartNew();
-                WriteEvents(file, n);
-                Console.WriteLine($"generated {n:N0} events ({new FileInfo(file).Length / 1048576.0:F0} MB) in {clock.Elapsed.TotalSeconds:F1}s: {file}");
-            }
+            var logs = EnsureLogs(folder, n);
             var db = Path.Combine(folder, "madflog.db");
             foreach (var f in new[] { db, db + "-wal", db + "-shm" }) if (File.Exists(f)) File.Delete(f);
 
@@ -40,7 +32,7 @@ namespace MadfLog.Bench
             var pauseBefore = GC.GetTotalPauseDuration();
             var allocatedBefore = GC.GetTotalAllocatedBytes();
             var sw = Stopwatch.StartNew();
-            var result = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });
+            var result = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
             sw.Stop();
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             var perThread = threads.Stop();
@@ -56,17 +48,18 @@ namespace MadfLog.Bench
                 Console.WriteLine("  (CPU by thread: " + string.Join(", ", perThread.Where(t => t.Value >= 0.05).OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2} s")) + ")");
 
             var again = Stopwatch.StartNew();
-            var second = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });
+            var second = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
             Console.WriteLine($"{"MadfLog re-import",-22} {second.Imported,10:N0} {again.Elapsed.TotalSeconds,8:F2}   (nothing new: the cursor skips the file)");
 
-            SqliteUtils(file, Path.Combine(folder, "sqlite-utils.db"));
+            SqliteUtils(logs, Path.Combine(folder, "sqlite-utils.db"));
             return 0;
         }
 
-        private static void SqliteUtils(string file, string db)
+        private static void SqliteUtils(string logs, string db)
         {
             if (File.Exists(db)) File.Delete(db);
-            var psi = new ProcessStartInfo("/usr/bin/time", $"-f \"%e %M\" sqlite-utils insert \"{db}\" events \"{file}\" --nl") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            // Every log file as one stream of JSON lines (--alter: transcripts and MADF lines have different fields).
+            var psi = new ProcessStartInfo("/usr/bin/time", $"-f \"%e %M\" sh -c \"find '{logs}' -name '*.jsonl' -exec cat {{}} + | sqlite-utils insert '{db}' events - --nl --alter\"") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
             try
             {
                 using var p = Process.Start(psi)!;
@@ -78,7 +71,7 @@ namespace MadfLog.Bench
                     Console.WriteLine($"sqlite-utils: not run ({err.Trim().Split('\n').Last()}); install it with: apt-get install sqlite-utils");
                     return;
                 }
-                var lines = File.ReadLines(file).LongCount();
+                var lines = Directory.EnumerateFiles(logs, "*.jsonl", SearchOption.AllDirectories).Sum(f => File.ReadLines(f).LongCount());
                 var kb = double.Parse(last[1], System.Globalization.CultureInfo.InvariantCulture);
                 var size = new FileInfo(db).Length;
                 Console.WriteLine($"{"sqlite-utils --nl",-22} {lines,10:N0} {secs,8:F2} {lines / secs,10:N0} {kb / 1024,8:F0} {size / 1048576.0,7:F0} {(double)size / lines,11:F0}   (no indexes, no dedup)");
@@ -89,21 +82,18 @@ namespace MadfLog.Bench
             }
         }
 
-        /// <summary>N events from the sample generator (more sessions and stories until N), as one JSONL file.</summary>
-        internal static void WriteEvents(string file, int n)
+        /// <summary>The folder of about N realistic events (<see cref="RealisticLogs"/>), generated once and kept under <paramref name="folder"/>.</summary>
+        internal static string EnsureLogs(string folder, int n)
         {
-            using var output = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 20);
-            var written = 0;
-            for (var seed = 0; written < n; seed++)
-            {
-                var options = new SampleOptions { Seed = seed, Stories = new[] { $"{seed / 5 + 1}.{seed % 5 + 1}" }, DaysPerStory = 2, Start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(seed * 2) };
-                foreach (var e in new SampleLogGenerator(options).Generate())
-                {
-                    var line = EventLogWriter.Serialize(e.Row, e.Details);
-                    output.Write(line, 0, line.Length);
-                    if (++written >= n) break;
-                }
-            }
+            var logs = Path.Combine(folder, $"{RealisticLogs.Version}-{n}");
+            var done = logs + ".complete";
+            if (File.Exists(done)) return logs;
+            var clock = Stopwatch.StartNew();
+            var written = RealisticLogs.Write(logs, n);
+            var bytes = Directory.EnumerateFiles(logs, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+            File.WriteAllText(done, written.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Console.WriteLine($"generated {written:N0} events ({bytes / 1048576.0:F0} MB, {Directory.EnumerateFiles(logs, "*.jsonl", SearchOption.AllDirectories).Count():N0} files) in {clock.Elapsed.TotalSeconds:F1}s: {logs}");
+            return logs;
         }
     }
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using MadfLog.Engine.Patterns;
-using MadfLog.Engine.Samples;
+using MadfLog.TestSupport;
 
 namespace MadfLog.Bench
 {

@@ -4,7 +4,7 @@ using System.Linq;
 using Dapper;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Rules;
-using MadfLog.Engine.Samples;
+using MadfLog.TestSupport;
 using MadfLog.Engine.Store;
 
 namespace MadfLog.Bench

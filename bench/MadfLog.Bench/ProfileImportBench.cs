@@ -23,9 +23,11 @@ namespace MadfLog.Bench
             var n = args.Length > 0 ? int.Parse(args[0]) : 300_000;
             var folder = Path.Combine(Path.GetTempPath(), "madflog-bench-profile");
             Directory.CreateDirectory(folder);
-            var file = Path.Combine(folder, $"events-{n}.jsonl");
-            if (!File.Exists(file)) ImportBench.WriteEvents(file, n);
-            var lines = File.ReadAllLines(file).Select(System.Text.Encoding.UTF8.GetBytes).ToList();
+            // The MADF event log part of the realistic logs (the transcripts have their own parser, not timed here).
+            var madf = Directory.GetFiles(Path.Combine(ImportBench.EnsureLogs(folder, n), "madf"), "*.jsonl").OrderBy(f => f, StringComparer.Ordinal).ToList();
+            var file = madf[0];
+            var lines = madf.SelectMany(File.ReadAllLines).Select(System.Text.Encoding.UTF8.GetBytes).ToList();
+            n = lines.Count;
 
             var swr = Stopwatch.StartNew();
             long tokens = 0;

@@ -10,7 +10,7 @@ using MadfLog.Engine.Store;
 
 namespace MadfLog.Bench
 {
-    /// <summary>Median time of every analysis question on a store of N events (built by the import bench's generator).</summary>
+    /// <summary>Median time of every analysis question on a store of N events (the import bench's realistic logs, <see cref="RealisticLogs"/>).</summary>
     public sealed class QueryBench : IBench
     {
         public string Name => "queries";
@@ -22,10 +22,9 @@ namespace MadfLog.Bench
             var runs = args.Length > 1 ? int.Parse(args[1]) : 5;
             var folder = Path.Combine(Path.GetTempPath(), "madflog-bench-import");
             Directory.CreateDirectory(folder);
-            var file = Path.Combine(folder, $"events-{n}.jsonl");
-            if (!File.Exists(file)) ImportBench.WriteEvents(file, n);
-            var db = Path.Combine(folder, $"queries-{n}.db");
-            if (!File.Exists(db)) new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { file });
+            var logs = ImportBench.EnsureLogs(folder, n);
+            var db = Path.Combine(folder, $"queries-{RealisticLogs.Version}-{n}.db");
+            if (!File.Exists(db)) new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
 
             using var c = MadfDatabase.Open(db, forWrite: false);
             var events = c.ExecuteScalar<long>("SELECT count(*) FROM events");

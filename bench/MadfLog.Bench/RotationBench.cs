@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Lifecycle;
-using MadfLog.Engine.Samples;
+using MadfLog.TestSupport;
 
 namespace MadfLog.Bench
 {

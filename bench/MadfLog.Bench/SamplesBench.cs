@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
-using MadfLog.Engine.Samples;
+using MadfLog.TestSupport;
 
 namespace MadfLog.Bench
 {

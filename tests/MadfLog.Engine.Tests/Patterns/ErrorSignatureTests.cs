@@ -3,6 +3,7 @@ using System.Linq;
 using MadfLog.Engine.Patterns;
 using Xunit;
 using Xunit.Abstractions;
+using MadfLog.TestSupport;
 
 namespace MadfLog.Engine.Tests.Patterns
 {

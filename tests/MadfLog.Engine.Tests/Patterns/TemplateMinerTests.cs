@@ -5,7 +5,7 @@ using System.Linq;
 using Dapper;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Patterns;
-using MadfLog.Engine.Samples;
+using MadfLog.TestSupport;
 using MadfLog.Engine.Store;
 using Xunit;
 using Xunit.Abstractions;

@@ -4,6 +4,7 @@ using MadfLog.Engine.Patterns;
 using MadfLog.Engine.Rules;
 using Xunit;
 using Xunit.Abstractions;
+using MadfLog.TestSupport;
 
 namespace MadfLog.Engine.Tests.Rules
 {

@@ -5,9 +5,10 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using MadfLog.Engine.Events;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Import;
 
-namespace MadfLog.Engine.Samples
+namespace MadfLog.TestSupport
 {
     /// <summary>One generated event, with the true template of its error message (for scoring pattern mining).</summary>
     public sealed class GeneratedEvent
@@ -114,7 +115,7 @@ namespace MadfLog.Engine.Samples
                     new Hashtable { ["model"] = "claude-sonnet-4", ["input_tokens"] = tokens * 3 / 4, ["output_tokens"] = tokens / 4 }, null);
                 t = t.AddMilliseconds(rnd.Next(100, 3000));
                 // Errors get likelier as the context fills up (what Get-MadfContextPressure looks for).
-                var failing = rnd.NextDouble() < errorRate * (Domain.HighContext.IsHigh(context) ? 1.8 : 1);
+                var failing = rnd.NextDouble() < errorRate * (HighContext.IsHigh(context) ? 1.8 : 1);
                 if (!failing)
                 {
                     var tool = Tools[rnd.Next(Tools.Length)];

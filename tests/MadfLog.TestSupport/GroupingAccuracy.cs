@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 
-namespace MadfLog.Engine.Patterns
+namespace MadfLog.TestSupport
 {
     /// <summary>
     /// Grouping accuracy (GA), the standard score for log template mining: a message is right when its predicted group

@@ -45,11 +45,19 @@ namespace MadfLog.Engine.Insights
     /// </summary>
     public static class Cost
     {
-        /// <summary>Anthropic list prices per million tokens (cache writes: 5-minute TTL), from anthropic.com/pricing.</summary>
+        /// <summary>
+        /// Anthropic list prices per million tokens (cache writes: 5-minute TTL), from anthropic.com/pricing. Opus 4 and
+        /// 4.1 kept the old Opus price; from 4.5 on Opus 4.x costs a third of it, so "claude-opus-4" prices the later 4.x
+        /// ids (4-5, 4-6, ...) and the two older ones are named: "claude-opus-4-0" (alias), "claude-opus-4-2025" (the
+        /// dated id of Opus 4, claude-opus-4-20250514) and "claude-opus-4-1". Long-context (over 200K input) surcharges
+        /// of some Sonnet versions are not modelled: the transcripts do not say which calls were billed that way.
+        /// </summary>
         public static readonly IReadOnlyList<ModelPrice> Bundled = new[]
         {
-            P("claude-opus-4-5", 5, 25, 6.25, 0.50),
-            P("claude-opus-4", 15, 75, 18.75, 1.50),
+            P("claude-opus-4", 5, 25, 6.25, 0.50),
+            P("claude-opus-4-0", 15, 75, 18.75, 1.50),
+            P("claude-opus-4-1", 15, 75, 18.75, 1.50),
+            P("claude-opus-4-2025", 15, 75, 18.75, 1.50),
             P("claude-sonnet-4", 3, 15, 3.75, 0.30),
             P("claude-haiku-4", 1, 5, 1.25, 0.10),
             P("claude-3-7-sonnet", 3, 15, 3.75, 0.30),
@@ -59,7 +67,7 @@ namespace MadfLog.Engine.Insights
             P("claude-3-haiku", 0.25, 1.25, 0.30, 0.03),
         };
 
-        public const string BundledAsOf = "2025-11-24";
+        public const string BundledAsOf = "2026-11-29";
 
         private static ModelPrice P(string model, double input, double output, double write, double read) =>
             new ModelPrice { Model = model, Input = input, Output = output, CacheWrite = write, CacheRead = read, AsOf = BundledAsOf };

@@ -86,6 +86,11 @@ namespace MadfLog.Engine.Tests.Insights
         {
             Assert.Equal(5, Cost.PriceFor("claude-opus-4-5-20251101", null)!.Input);
             Assert.Equal(15, Cost.PriceFor("claude-opus-4-1-20250805", null)!.Input);
+            // Opus 4 (dated id) kept the old price; later Opus 4.x ids, including ones newer than the table, get the new one.
+            Assert.Equal(15, Cost.PriceFor("claude-opus-4-20250514", null)!.Input);
+            Assert.Equal(5, Cost.PriceFor("claude-opus-4-6", null)!.Input);
+            Assert.Equal(25, Cost.PriceFor("claude-opus-4-6", null)!.Output);
+            Assert.Equal(0.08, Cost.PriceFor("claude-3-5-haiku-20241022", null)!.CacheRead);
             Assert.Equal(0.30, Cost.PriceFor("claude-sonnet-4-20250514", null)!.CacheRead);
             Assert.Null(Cost.PriceFor("gpt-x", null));
             Assert.Equal(9, Cost.PriceFor("claude-sonnet-4-5", new[] { new ModelPrice { Model = "claude-sonnet-4", Input = 9 } })!.Input);

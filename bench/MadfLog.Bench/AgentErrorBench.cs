@@ -14,7 +14,7 @@ namespace MadfLog.Bench
 
         public int Run(string[] args)
         {
-            var files = args.Where(a => !a.StartsWith("-", StringComparison.Ordinal)).ToArray();
+            var files = args.Where(a => !a.StartsWith('-')).ToArray();
             var dir = Path.Combine("..", "shared", "data", "agent-errors");
             var errorsPath = files.Length > 0 ? files[0] : Path.Combine(dir, "errors.jsonl");
             var labelsPath = files.Length > 1 ? files[1] : Path.Combine(dir, "labels.csv");

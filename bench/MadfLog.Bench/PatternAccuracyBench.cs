@@ -17,7 +17,7 @@ namespace MadfLog.Bench
 
         public int Run(string[] args)
         {
-            var shared = args.Length > 0 && !args[0].StartsWith("-", StringComparison.Ordinal) ? args[0] : Path.Combine("..", "shared");
+            var shared = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : Path.Combine("..", "shared");
             Console.WriteLine($"{"system",-12} {"lines",6} {"truth",6} {"found",6} {"GA",6}");
             double total = 0;
             foreach (var system in Systems)

@@ -227,7 +227,7 @@ namespace MadfLog.HelpGen
 
         public string TypeSummary(string shortName)
         {
-            var m = _members.FirstOrDefault(kv => kv.Key.StartsWith("T:") && kv.Key.EndsWith("." + shortName)).Value;
+            var m = _members.FirstOrDefault(kv => kv.Key.StartsWith("T:", StringComparison.Ordinal) && kv.Key.EndsWith("." + shortName, StringComparison.Ordinal)).Value;
             return Clean(m?.Element("summary"));
         }
 

@@ -252,7 +252,7 @@ namespace MadfLog.Module.Tests
                 Assert.Empty(r.AllErrors);
                 var help = Assert.Single(r.Output);
                 var synopsis = help.Properties["Synopsis"].Value?.ToString() ?? "";
-                Assert.False(synopsis.StartsWith(name) || synopsis.Length < 20, $"{name} has no synopsis: '{synopsis}'");
+                Assert.False(synopsis.StartsWith(name, StringComparison.Ordinal) || synopsis.Length < 20, $"{name} has no synopsis: '{synopsis}'");
                 var examples = r.Output[0].Properties["examples"].Value as PSObject;
                 Assert.True(examples != null, $"{name} has no examples");
                 var parameters = (PSObject)help.Properties["parameters"].Value;

@@ -1,3 +1,4 @@
+using System;
 using System.Collections;
 using System.IO;
 using System.Linq;
@@ -48,7 +49,7 @@ namespace MadfLog.Module.Tests
             Assert.Equal(30, config.Properties["RetentionDays"].Value);
             Assert.Equal(50, config.Properties["MaxActiveMB"].Value);
             var bad = _m.Run("Set-MadfConfig -Database $db -RetentionDays 0", vars);
-            Assert.Contains(bad.AllErrors, e => e.FullyQualifiedErrorId.StartsWith("ParameterArgumentValidationError"));
+            Assert.Contains(bad.AllErrors, e => e.FullyQualifiedErrorId.StartsWith("ParameterArgumentValidationError", StringComparison.Ordinal));
         }
 
         [Fact]
@@ -65,7 +66,7 @@ namespace MadfLog.Module.Tests
             Assert.Equal(1.5, price.Properties["Input"].Value);
             Assert.Equal(3.0, price.Properties["Output"].Value);
             foreach (var price2 in new[] { "@{ Input = 1 }", "@{ Model = 'x'; Input = 'cheap' }" })
-                Assert.Contains(_m.Run("Set-MadfConfig -Database $db -ModelPrice " + price2, vars).AllErrors, e => e.FullyQualifiedErrorId.StartsWith("ModelPriceInvalid"));
+                Assert.Contains(_m.Run("Set-MadfConfig -Database $db -ModelPrice " + price2, vars).AllErrors, e => e.FullyQualifiedErrorId.StartsWith("ModelPriceInvalid", StringComparison.Ordinal));
         }
     }
 }

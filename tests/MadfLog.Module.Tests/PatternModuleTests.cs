@@ -1,3 +1,4 @@
+using System;
 using System.Collections;
 using System.Linq;
 using Xunit;
@@ -58,7 +59,7 @@ namespace MadfLog.Module.Tests
             Assert.Empty(r.AllErrors);
             var revision = Assert.Single(r.Output);
             Assert.True((int)revision.Properties["Patterns"].Value >= 10);
-            var lines = System.IO.File.ReadAllLines(t.File("CLAUDE.md")).Where(l => l.StartsWith("- **")).ToList();
+            var lines = System.IO.File.ReadAllLines(t.File("CLAUDE.md")).Where(l => l.StartsWith("- **", StringComparison.Ordinal)).ToList();
             Assert.InRange(lines.Count, 1, 6);
             Assert.Contains(lines, l => l.Contains("`File does not exist: <*>`"));
         }
@@ -81,7 +82,7 @@ namespace MadfLog.Module.Tests
             Assert.Contains((string)effect.Properties["VerdictText"].Value, new[] { "Effective", "No clear change", "Worse", "Too early" });
             Assert.NotNull(effect.Properties["RelativeChangeLow"].Value);
             var future = _m.Run("@(Get-MadfRule -Database $db)[0] | Approve-MadfRule -Database $db -ClaudeMdPath $claude -EffectiveFrom ([datetime]::UtcNow.AddDays(2)) -Confirm:$false", vars);
-            Assert.Contains(future.AllErrors, e => e.FullyQualifiedErrorId.StartsWith("RuleEffectiveInFuture"));
+            Assert.Contains(future.AllErrors, e => e.FullyQualifiedErrorId.StartsWith("RuleEffectiveInFuture", StringComparison.Ordinal));
         }
     }
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections;
 using System.IO;
 using System.Linq;
@@ -49,7 +50,7 @@ namespace MadfLog.Module.Tests
             Assert.Contains("FolderLoop", ids);
             var reasons = r.Output.Skip(1).Select(o => (string)o.Properties["Reason"].Value).ToList();
             Assert.Contains(reasons, x => x.Contains("UTF-8"));
-            Assert.Contains(reasons, x => x.StartsWith("tokens_used:") && x.Contains("0..1,000,000,000"));
+            Assert.Contains(reasons, x => x.StartsWith("tokens_used:", StringComparison.Ordinal) && x.Contains("0..1,000,000,000"));
         }
     }
 }

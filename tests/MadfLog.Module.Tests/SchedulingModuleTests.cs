@@ -33,7 +33,7 @@ namespace MadfLog.Module.Tests
             var e = Assert.Single(missing.Errors);
             Assert.Equal("JobNotFound,MadfLog.Commands.Scheduling.UnregisterMadfJobCommand", e.FullyQualifiedErrorId);
             var wrongEdition = _m.Run("Register-MadfJob -Scheduler ScheduledJob");
-            Assert.Contains(wrongEdition.AllErrors, x => x.FullyQualifiedErrorId.StartsWith("ScheduledJobNotAvailable"));
+            Assert.Contains(wrongEdition.AllErrors, x => x.FullyQualifiedErrorId.StartsWith("ScheduledJobNotAvailable", StringComparison.Ordinal));
             Assert.Empty(s.SystemctlCalls);
         }
 
@@ -178,7 +178,7 @@ namespace MadfLog.Module.Tests
             using var t = new Temp();
             var vars = new Hashtable { ["db"] = t.Db, ["logs"] = ExampleLogs(t), ["md"] = t.File("CLAUDE.md") };
             var first = _m.Run("Set-MadfConfig -Database $db -LogPath $logs; Invoke-MadfRevision -Database $db -Since 2026-11-01", vars);
-            Assert.Contains(first.Warnings, w => w.StartsWith("Import: ") && w.Contains("madf-2026-11-07.jsonl:")); // the revision's import names its quarantined line
+            Assert.Contains(first.Warnings, w => w.StartsWith("Import: ", StringComparison.Ordinal) && w.Contains("madf-2026-11-07.jsonl:")); // the revision's import names its quarantined line
             var refused = _m.Run("Get-MadfRule -Database $db -Status Proposed | Approve-MadfRule -Database $db", vars);
             Assert.Equal("ClaudeMdNotConfigured", refused.AllErrors.First().FullyQualifiedErrorId.Split(',')[0]);
             Assert.Empty(_m.Run("Get-MadfRule -Database $db -Status Active", vars).Output);

@@ -48,7 +48,8 @@ esac");
         {
             var path = Path.Combine(Bin, name);
             File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            // The stand-ins are shell scripts: they exist only where systemd, cron and launchd do.
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
         public void Dispose()

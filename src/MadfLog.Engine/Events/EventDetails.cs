@@ -14,6 +14,9 @@ namespace MadfLog.Engine.Events
         /// <summary>Where a call's input is: a shell's command, a file tool's target, any other tool's input.</summary>
         public static readonly string[] InputKeys = { "command", "target", "input" };
 
+        /// <summary>Where a call's tool or a workflow step's name is.</summary>
+        private static readonly string[] StepKeys = { "tool", "step" };
+
         /// <summary>A failed call as error signatures read it: its tool (or workflow step), its input and its message.</summary>
         public static (string? Tool, string? Input, string? Message) Call(string? details)
         {
@@ -28,7 +31,7 @@ namespace MadfLog.Engine.Events
                         if (root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String) return v.GetString();
                     return null;
                 }
-                return (First(new[] { "tool", "step" }), First(InputKeys), First(MessageKeys));
+                return (First(StepKeys), First(InputKeys), First(MessageKeys));
             }
             catch (JsonException) { return (null, null, null); }
         }

@@ -45,8 +45,7 @@ namespace MadfLog.Engine.Import
                 {
                     fs.Seek(-4, SeekOrigin.End);
                     var t = new byte[4];
-                    fs.Read(t, 0, 4);
-                    probe.GzipTrailerSize = BitConverter.ToUInt32(t, 0);
+                    if (ReadFully(fs, t) == 4) probe.GzipTrailerSize = BitConverter.ToUInt32(t, 0);
                     fs.Seek(0, SeekOrigin.Begin);
                 }
                 try

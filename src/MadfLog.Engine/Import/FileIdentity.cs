@@ -44,7 +44,7 @@ namespace MadfLog.Engine.Import
         private static extern IntPtr CreateFileW(string name, uint access, uint share, IntPtr security, uint disposition, uint flags, IntPtr template);
 
         [DllImport("kernel32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
-        private static extern uint GetFinalPathNameByHandleW(IntPtr handle, StringBuilder path, uint length, uint flags);
+        private static extern uint GetFinalPathNameByHandleW(IntPtr handle, [Out] char[] path, uint length, uint flags);
 
         [DllImport("kernel32.dll", SetLastError = true)]
         private static extern bool CloseHandle(IntPtr handle);
@@ -55,10 +55,16 @@ namespace MadfLog.Engine.Import
             if (handle == new IntPtr(-1)) return null;
             try
             {
-                var sb = new StringBuilder(1024);
-                var n = GetFinalPathNameByHandleW(handle, sb, (uint)sb.Capacity, 0);
-                if (n == 0 || n >= sb.Capacity) return null;
-                var s = sb.ToString();
+                // The call returns the length it needs when the buffer is too small (long paths): ask again with that.
+                var buffer = new char[260];
+                var n = GetFinalPathNameByHandleW(handle, buffer, (uint)buffer.Length, 0);
+                if (n >= buffer.Length)
+                {
+                    buffer = new char[n + 1];
+                    n = GetFinalPathNameByHandleW(handle, buffer, (uint)buffer.Length, 0);
+                }
+                if (n == 0 || n >= buffer.Length) return null;
+                var s = new string(buffer, 0, (int)n);
                 return s.StartsWith(@"\\?\", StringComparison.Ordinal) ? s.Substring(4).ToUpperInvariant() : s.ToUpperInvariant();
             }
             finally { CloseHandle(handle); }

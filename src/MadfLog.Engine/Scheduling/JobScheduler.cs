@@ -281,7 +281,7 @@ namespace MadfLog.Engine.Scheduling
         private string PlistFile(string name) => Path.Combine(_env.LaunchAgentsDirectory, JobDefinitions.LaunchdLabel(name) + ".plist");
         private static string TaskName(string name) => "MadfLog\\" + name;
 
-        private string? TaskXml(string name)
+        private static string? TaskXml(string name)
         {
             var (code, output) = Exec("schtasks", null, "/Query", "/TN", TaskName(name), "/XML");
             return code == 0 && output.IndexOf("<Task", StringComparison.Ordinal) >= 0 ? output : null;

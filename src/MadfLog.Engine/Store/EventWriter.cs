@@ -173,8 +173,8 @@ namespace MadfLog.Engine.Store
             return value;
         }
 
-        private (long key, int index)[] _order = new (long, int)[0];
-        private bool[] _isNew = new bool[0];
+        private (long key, int index)[] _order = Array.Empty<(long, int)>();
+        private bool[] _isNew = Array.Empty<bool>();
 
         // The time span of each block of ids this batch wrote into (EventStorage.BlockSize), merged into event_blocks.
         private readonly Dictionary<long, (long min, long max)> _blocks = new Dictionary<long, (long, long)>();

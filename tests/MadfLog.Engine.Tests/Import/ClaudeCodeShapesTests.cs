@@ -336,7 +336,7 @@ namespace MadfLog.Engine.Tests.Import
             var r = Import(t.Db, path);
             Assert.Equal(0, r.Quarantined);
             using var c = MadfDatabase.Open(t.Db);
-            string Tool(string id) => c.ExecuteScalar<string>("SELECT details FROM events WHERE event_type = 'tool_call' AND details LIKE '%\"tool_use_id\":\"" + id + "\"%'");
+            string Tool(string id) => c.ExecuteScalar<string?>("SELECT details FROM events WHERE event_type = 'tool_call' AND details LIKE '%\"tool_use_id\":\"" + id + "\"%'") ?? "";
             Assert.Contains("\"tool\":\"ExitPlanMode\"", Tool("t1"));
             Assert.Contains("\"tool\":\"KillShell\"", Tool("t2"));
             Assert.Equal(1, c.ExecuteScalar<long>("SELECT success FROM events WHERE details LIKE '%\"tool_use_id\":\"t1\"%' AND event_type = 'tool_call'"));

@@ -260,7 +260,7 @@ namespace MadfLog.Engine.Tests.Import
             var issues = new List<ImportIssue>();
             var r = Import(t.Db, issues, t.File("missing.jsonl"), t.File("a.jsonl"));
             Assert.Equal(1, r.Imported);
-            Assert.Contains(issues, i => i.ErrorId == "FileUnreadable" && i.File.EndsWith("missing.jsonl"));
+            Assert.Contains(issues, i => i.ErrorId == "FileUnreadable" && i.File.EndsWith("missing.jsonl", StringComparison.Ordinal));
         }
 
         [Fact]

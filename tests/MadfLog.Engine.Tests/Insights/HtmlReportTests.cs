@@ -23,8 +23,8 @@ namespace MadfLog.Engine.Tests.Insights
             var html = HtmlReport.Build(t.Db, new QueryFilter(), DateTimeOffset.UtcNow);
             foreach (var section in new[] { "Trend", "Top error patterns", "Agents", "Bottlenecks", "Human interactions", "Rules", "Storage" })
                 Assert.Contains($"<h2>{section}</h2>", html);
-            Assert.True(Regex.Matches(html, "<svg class=\"madf-chart\"").Count >= 4);
-            Assert.True(Regex.Matches(html, "<svg class=\"madf-spark\"").Count >= 5);
+            Assert.True(Regex.Count(html, "<svg class=\"madf-chart\"") >= 4);
+            Assert.True(Regex.Count(html, "<svg class=\"madf-spark\"") >= 5);
             Assert.DoesNotContain("<script", html);
             Assert.DoesNotContain("<link", html);
             Assert.DoesNotMatch("src=\"https?:", html);

@@ -128,8 +128,8 @@ namespace MadfLog.Engine.Tests.Query
             var trend = Analysis.Trend(c, new QueryFilter());
             Assert.Equal(new[] { "1.1", "1.2" }, trend.Where(p => p.Kind == "Story").Select(p => p.Period));
             Assert.Equal(0.4, trend.First(p => p.Period == "1.1").ErrorRate);
-            Assert.Single(trend.Where(p => p.Kind == "Week"));
-            Assert.Empty(trend.Where(p => p.Kind == "Forecast")); // two stories: not enough for a forecast
+            Assert.Single(trend, p => p.Kind == "Week");
+            Assert.DoesNotContain(trend, p => p.Kind == "Forecast"); // two stories: not enough for a forecast
             Assert.Contains("not enough stories", Briefs.Trend(trend));
         }
 

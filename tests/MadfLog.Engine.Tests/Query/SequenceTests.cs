@@ -35,7 +35,7 @@ namespace MadfLog.Engine.Tests.Query
             using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
 
             var found = PatternAnalysis.ErrorSequences(c, new QueryFilter(), minSupport: 2);
-            var loop = Assert.Single(found.Where(s => s.Kind == "RetryLoop"));
+            var loop = Assert.Single(found, s => s.Kind == "RetryLoop");
             Assert.Equal(1, loop.PatternId);
             Assert.Equal(2, loop.Occurrences);   // sessions a and b
             Assert.Equal(3, loop.LongestRun);

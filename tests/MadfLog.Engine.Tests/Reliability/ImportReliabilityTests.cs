@@ -157,7 +157,7 @@ namespace MadfLog.Engine.Tests.Reliability
             Assert.Equal(1, r.Quarantined);
             Assert.Equal(3, r.LinesRead);
             Assert.True(r.PendingBytes > 5 << 20);
-            var sha = BitConverter.ToString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(huge))).Replace("-", "").ToLowerInvariant();
+            var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(huge)));
             var reason = Assert.Single(issues).Reason;
             Assert.Contains("1 MB limit", reason);
             Assert.Contains(sha, reason);

@@ -249,7 +249,7 @@ namespace MadfLog.Engine.Tests.Rules
         /// to 10 %, pattern 2 (ruled, Edit) only as much as every error, unruled patterns 4 and 5 as much as every error;
         /// pattern 3's rule has too little data. Calls are random (seeded) draws, not planted counts.
         /// </summary>
-        public static void PlantEffect(string db, DateTimeOffset activated, int callsPerDay = 400, int seed = 7)
+        internal static void PlantEffect(string db, DateTimeOffset activated, int callsPerDay = 400, int seed = 7)
         {
             using var c = MadfDatabase.Open(db);
             c.Execute("INSERT INTO patterns(id, template, token_count, created) VALUES (1, 'a', 1, 0), (2, 'b', 1, 0), (3, 'c', 1, 0), (4, 'd', 1, 0), (5, 'e', 1, 0)");

@@ -218,7 +218,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             _held.Clear();
         }
 
-        private void Out(Held h, long time, string source, List<EventRow> output)
+        private static void Out(Held h, long time, string source, List<EventRow> output)
         {
             h.Row.Timestamp = time;
             h.Details["timestamp_source"] = source;

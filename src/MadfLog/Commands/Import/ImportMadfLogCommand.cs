@@ -31,7 +31,7 @@ namespace MadfLog.Commands.Import
     /// </example>
     [Cmdlet(VerbsData.Import, "MadfLog", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(ImportResult))]
-    public sealed class ImportMadfLogCommand : MadfCmdlet
+    public sealed class ImportMadfLogCommand : MadfCmdlet, IDisposable
     {
         private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
 
@@ -156,6 +156,9 @@ namespace MadfLog.Commands.Import
         }
 
         protected override void StopProcessing() => _stop?.Cancel();
+
+        // PowerShell disposes a cmdlet that implements IDisposable when its pipeline ends, however it ended.
+        public void Dispose() => _stop?.Dispose();
 
         private void Drain(BlockingCollection<object> messages)
         {

@@ -25,7 +25,7 @@ namespace MadfLog.Commands.Scheduling
         protected bool IsDesktopEdition =>
             string.Equals(SessionState.PSVariable.GetValue("PSEdition") as string, "Desktop", StringComparison.OrdinalIgnoreCase);
 
-        protected static JobScheduler Engine_Scheduler() => new JobScheduler(new SchedulerEnvironment());
+        protected static JobScheduler NewScheduler() => new JobScheduler(new SchedulerEnvironment());
 
         protected IEnumerable<string> Names => Job.Distinct().Select(j => JobSpec.NameOf(j, DatabasePath));
 
@@ -78,7 +78,7 @@ namespace MadfLog.Commands.Scheduling
                 ModuleManifest = Path.Combine(moduleFolder, "MadfLog.psd1"),
                 Schedule = Engine(() => j == MadfJob.Maintenance ? new JobSchedule(MaintenanceAt) : new JobSchedule(RevisionAt, RevisionDay)),
             }).ToList();
-            var scheduler = Engine_Scheduler();
+            var scheduler = NewScheduler();
             var kind = SchedulerGiven ? Scheduler : Engine(() => scheduler.Default(IsDesktopEdition));
             var target = $"{kind} jobs {string.Join(", ", specs.Select(s => $"{s.Name} ({s.Schedule})"))}";
 
@@ -121,7 +121,7 @@ namespace MadfLog.Commands.Scheduling
         protected override void EndProcessing()
         {
             var kinds = SchedulerGiven ? new[] { Scheduler } : SchedulerEnvironment.Candidates(IsDesktopEdition);
-            var scheduler = Engine_Scheduler();
+            var scheduler = NewScheduler();
             foreach (var kind in kinds)
             {
                 if (kind == SchedulerKind.ScheduledJob)
@@ -165,7 +165,7 @@ namespace MadfLog.Commands.Scheduling
     {
         protected override void ProcessRecord()
         {
-            var scheduler = Engine_Scheduler();
+            var scheduler = NewScheduler();
             var kind = SchedulerGiven ? Scheduler : Engine(() => scheduler.Default(IsDesktopEdition));
             var names = Names.ToList();
             if (kind == SchedulerKind.ScheduledJob)

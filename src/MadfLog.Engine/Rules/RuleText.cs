@@ -162,8 +162,11 @@ namespace MadfLog.Engine.Rules
             var parts = new List<string>();
             var advice = RuleAdvice.For(facts.ErrorClass);
             parts.Add(facts.Scope != null ? $"{SafeText.CodeSpan(facts.Scope, 40)}: {advice}" : advice);
-            if (facts.HotSpots.Count > 0)
+            // "Most often" only when a value does recur; values seen once each are examples, not where errors cluster.
+            if (facts.HotSpots.Count > 0 && facts.HotSpots[0].Count > 1)
                 parts.Add("Most often: " + string.Join(", ", facts.HotSpots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");
+            else if (facts.HotSpots.Count > 0)
+                parts.Add("For example: " + string.Join(", ", facts.HotSpots.Select(h => SafeText.CodeSpan(h.Value, 40))) + ".");
             if (facts.Fix != null)
                 parts.Add($"The error says: {SafeText.CodeSpan(facts.Fix, 100)}.");
             var text = string.Join(" ", parts);

@@ -3,6 +3,9 @@
 # the two paths below made relative to the module folder (src/MadfLog/MadfLog.csproj, target AssembleModule).
 @{
     RootModule             = 'out/MadfLog/MadfLog.dll'
+    # Imported before the root module: it arranges where the engine and its dependencies load from (on PowerShell 7,
+    # their own AssemblyLoadContext), which PowerShell needs as soon as it reflects over the cmdlets.
+    NestedModules          = @('out/MadfLog/MadfLog.Loader.dll')
     ModuleVersion          = '0.1.0'
     GUID                   = '5b0e7c52-8f0d-4d47-9a41-6a3c2f1e9d21'
     Author                 = 'MadfLog contributors'

@@ -3,13 +3,19 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using MadfLog.Engine.Facade;
 using MadfLog.Engine.Store;
 
 namespace MadfLog.Commands
 {
-    /// <summary>Shared plumbing for MadfLog cmdlets: -Database, path resolution, and engine errors as ErrorRecords.</summary>
-    public abstract class MadfCmdlet : PSCmdlet
+    /// <summary>
+    /// Shared plumbing for MadfLog cmdlets: -Database, path resolution, the database opened once per pipeline, and engine
+    /// errors as ErrorRecords. Cmdlets reach the engine only through its types (MadfStore and the result types), never a
+    /// dependency's (see Hosting/ModuleInitializer: the engine's dependencies load in their own context on PowerShell 7).
+    /// </summary>
+    public abstract class MadfCmdlet : PSCmdlet, IDisposable
     {
+        private MadfStore? _store;
         /// <summary>The MadfLog database; default $env:MADFLOG_DB, else the per-user data folder.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -18,6 +24,28 @@ namespace MadfLog.Commands
         /// <summary>-Database resolved against the PowerShell location (not the process's working directory).</summary>
         protected string DatabasePath =>
             Database == null ? StoreLocation.DefaultDatabasePath() : ResolveOutputPath(Database);
+
+        /// <summary>
+        /// The database, opened on first use and kept for the whole pipeline (every record reuses it); PowerShell disposes
+        /// the cmdlet when the pipeline ends, is stopped (Ctrl+C) or fails, which closes it. A missing database is
+        /// DatabaseNotFound unless the cmdlet opens it for writing.
+        /// </summary>
+        protected MadfStore Store(bool forWrite = false)
+        {
+            if (_store == null)
+            {
+                var path = DatabasePath;
+                _store = Engine(() => forWrite ? MadfStore.OpenWrite(path) : MadfStore.OpenRead(path));
+            }
+            return _store;
+        }
+
+        /// <summary>Closes the pipeline's database (PowerShell calls this once the pipeline is done).</summary>
+        public void Dispose()
+        {
+            _store?.Dispose();
+            _store = null;
+        }
 
         /// <summary>A DateTime parameter as UTC, or null when the user did not give it.</summary>
         protected DateTimeOffset? Bound(string name, DateTime value) =>
@@ -67,10 +95,10 @@ namespace MadfLog.Commands
         }
 
         /// <summary>The database's names matching the given names or wildcards; an unknown name is a non-terminating error, a wildcard that matches nothing a warning.</summary>
-        protected string[]? Match(Microsoft.Data.Sqlite.SqliteConnection c, string column, string[]? given, string what)
+        protected string[]? Match(MadfStore store, string column, string[]? given, string what)
         {
             if (given == null || given.Length == 0) return given;
-            var known = Engine(() => MadfLog.Engine.Query.KnownNames.Of(c, column));
+            var known = Engine(() => store.KnownNames(column));
             var matched = new List<string>();
             foreach (var name in given)
             {
@@ -81,7 +109,7 @@ namespace MadfLog.Commands
                     if (WildcardPattern.ContainsWildcardCharacters(name))
                         WriteWarning($"No {what.ToLowerInvariant()} in {DatabasePath} matches '{name}'.");
                     else
-                        WriteError(new ErrorRecord(new ItemNotFoundException($"There is no {what.ToLowerInvariant()} '{name}' in {DatabasePath}." + Known(known) + Archived(c)),
+                        WriteError(new ErrorRecord(new ItemNotFoundException($"There is no {what.ToLowerInvariant()} '{name}' in {DatabasePath}." + Known(known) + Archived(store)),
                             what + "NotFound", ErrorCategory.ObjectNotFound, name));
                 }
                 foreach (var h in hits) if (!matched.Contains(h)) matched.Add(h);
@@ -93,16 +121,16 @@ namespace MadfLog.Commands
             known.Count == 0 ? " It has none." : known.Count <= 12 ? " Known: " + string.Join(", ", known) + "." : $" It has {known.Count:N0}; press Tab after the parameter to list them.";
 
         // Questions cover the active window: a name that only archived events had is not found, and the error says why.
-        private static string Archived(Microsoft.Data.Sqlite.SqliteConnection c)
+        private string Archived(MadfStore store)
         {
-            var note = MadfLog.Engine.Query.ActiveWindow.Note(c);
+            var note = Engine(() => store.ActiveWindowNote());
             return note.Length == 0 ? "" : " " + note + " Open an archive (archive/madflog-YYYY-MM.db) with -Database to ask about older events.";
         }
 
         /// <summary>Writes a question's brief, led by what it covers when older events are archived (see ActiveWindow).</summary>
-        protected void WriteBrief(Microsoft.Data.Sqlite.SqliteConnection c, string brief)
+        protected void WriteBrief(MadfStore store, string brief)
         {
-            var note = MadfLog.Engine.Query.ActiveWindow.Note(c);
+            var note = Engine(() => store.ActiveWindowNote());
             WriteObject(note.Length == 0 ? brief : note + "\n" + brief);
         }
 
@@ -136,21 +164,16 @@ namespace MadfLog.Commands
             {
                 return work();
             }
-            catch (MadfException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex));
-                throw; // not reached
-            }
             catch (UnauthorizedAccessException ex)
             {
                 ThrowTerminatingError(new ErrorRecord(ex, "AccessDenied", ErrorCategory.PermissionDenied, null));
-                throw;
+                throw; // not reached
             }
-            catch (Microsoft.Data.Sqlite.SqliteException ex)
+            catch (Exception ex) when (!(ex is PipelineStoppedException) && MadfStore.Translate(ex, DatabasePath) is MadfException known)
             {
-                // Opening translates its own failures; this is SQLite failing later, in a query or a write (a damaged page,
-                // a full disk), which must reach the user with an error id too, not as SqliteException.
-                ThrowTerminatingError(ToErrorRecord(MadfDatabase.Translate(ex, DatabasePath)));
+                // The engine's own errors, and SQLite failing in a query or a write (a damaged page, a full disk): the
+                // engine names the error id (the cmdlets never see SQLite's types, see MadfStore).
+                ThrowTerminatingError(ToErrorRecord(known));
                 throw;
             }
         }

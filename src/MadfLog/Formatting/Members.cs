@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
-using System.Text.Json;
+using MadfLog.Engine.Facade;
 using MadfLog.Engine.Query;
 
 namespace MadfLog.Formatting
@@ -21,38 +21,22 @@ namespace MadfLog.Formatting
         public static string? EventDetailsJson(PSObject instance) =>
             instance.BaseObject is EventRecord e ? e.Details : null;
 
-        /// <summary>JSON text as PowerShell objects; text that is not JSON comes back as it is.</summary>
-        public static object? FromJson(string? json)
-        {
-            if (string.IsNullOrWhiteSpace(json)) return null;
-            try
-            {
-                using var doc = JsonDocument.Parse(json!);
-                return Convert(doc.RootElement);
-            }
-            catch (JsonException)
-            {
-                return json;
-            }
-        }
+        /// <summary>JSON text as PowerShell objects (parsed by the engine); text that is not JSON comes back as it is.</summary>
+        public static object? FromJson(string? json) => ToPowerShell(MadfStore.ParseJson(json));
 
-        private static object? Convert(JsonElement e)
+        private static object? ToPowerShell(object? value)
         {
-            switch (e.ValueKind)
+            switch (value)
             {
-                case JsonValueKind.Object:
+                case List<KeyValuePair<string, object?>> fields:
                     var o = new PSObject();
-                    foreach (var p in e.EnumerateObject()) o.Properties.Add(new PSNoteProperty(p.Name, Convert(p.Value)));
+                    foreach (var p in fields) o.Properties.Add(new PSNoteProperty(p.Key, ToPowerShell(p.Value)));
                     return o;
-                case JsonValueKind.Array:
-                    var list = new List<object?>();
-                    foreach (var item in e.EnumerateArray()) list.Add(Convert(item));
-                    return list.ToArray();
-                case JsonValueKind.String: return e.GetString();
-                case JsonValueKind.Number: return e.TryGetInt64(out var l) ? l : e.GetDouble();
-                case JsonValueKind.True: return true;
-                case JsonValueKind.False: return false;
-                default: return null;
+                case object?[] items:
+                    var list = new object?[items.Length];
+                    for (var i = 0; i < items.Length; i++) list[i] = ToPowerShell(items[i]);
+                    return list;
+                default: return value;
             }
         }
     }

@@ -31,12 +31,12 @@ namespace MadfLog.Commands.Import
 
         protected override void EndProcessing()
         {
-            using var connection = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
+            var store = Store();
             var pattern = File == null ? null : new WildcardPattern(File, WildcardOptions.IgnoreCase);
             var taken = 0;
             Engine(() =>
             {
-                foreach (var line in QuarantineStore.List(connection))
+                foreach (var line in store.Quarantine())
                 {
                     if (pattern != null && !pattern.IsMatch(line.File) && !pattern.IsMatch(System.IO.Path.GetFileName(line.File))) continue;
                     WriteObject(line);

@@ -36,8 +36,7 @@ namespace MadfLog.Commands.Insights
             if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
                 ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException($"The folder '{folder}' does not exist. Create it first (New-Item -ItemType Directory '{folder}') or choose another -Path."),
                     "ReportFolderNotFound", ErrorCategory.ObjectNotFound, folder));
-            QueryFilter? filter;
-            using (var c = OpenRead()) filter = ResolveFilter(c);
+            var filter = ResolveFilter(Store());
             if (filter == null) return;
             if (!ShouldProcess(target, "Write the MadfLog HTML report")) return;
             var html = Engine(() => HtmlReport.Build(DatabasePath, filter, DateTimeOffset.UtcNow));

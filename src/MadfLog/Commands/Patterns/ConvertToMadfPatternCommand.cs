@@ -62,8 +62,8 @@ namespace MadfLog.Commands.Patterns
         protected override void BeginProcessing()
         {
             if (Database == null) { _miner = new TemplateMiner(); return; }
-            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            _miner = Engine(() => PatternStore.LoadMiner(c));
+            var store = Store();
+            _miner = Engine(() => store.LoadMiner());
         }
 
         protected override void ProcessRecord()

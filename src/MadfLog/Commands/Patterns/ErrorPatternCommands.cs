@@ -1,9 +1,9 @@
 using System.Linq;
 using System.Management.Automation;
 using MadfLog.Commands.Query;
+using MadfLog.Engine.Facade;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Briefing;
-using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Commands.Patterns
 {
@@ -24,10 +24,10 @@ namespace MadfLog.Commands.Patterns
         /// <summary>How many patterns to return (largest first).</summary>
         [Parameter][ValidateRange(1, 100000)] public int Top { get; set; } = 20;
 
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = PatternAnalysis.ErrorPatterns(c, f, Brief ? 200 : Top);
-            if (Brief) WriteBrief(c, MoreBriefs.ErrorPatterns(items, Analysis.CountErrors(c, f))); else WriteAll(items);
+            var items = s.ErrorPatterns(f, Brief ? 200 : Top);
+            if (Brief) WriteBrief(s, MoreBriefs.ErrorPatterns(items, s.CountErrors(f))); else WriteAll(items);
         }
     }
 
@@ -54,13 +54,13 @@ namespace MadfLog.Commands.Patterns
         /// <summary>Only this kind: RetryLoop or LeadsToError.</summary>
         [Parameter][ValidateSet("RetryLoop", "LeadsToError")] public string? Kind { get; set; }
 
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = PatternAnalysis.ErrorSequences(c, f, Top, MinSupport)
-                .Where(s => Kind == null || string.Equals(s.Kind, Kind, System.StringComparison.OrdinalIgnoreCase))
-                .OrderByDescending(s => s.Occurrences).ThenByDescending(s => s.Sessions)
+            var items = s.ErrorSequences(f, Top, MinSupport)
+                .Where(q => Kind == null || string.Equals(q.Kind, Kind, System.StringComparison.OrdinalIgnoreCase))
+                .OrderByDescending(q => q.Occurrences).ThenByDescending(q => q.Sessions)
                 .Take(Top).ToList();
-            if (Brief) WriteBrief(c, MoreBriefs.ErrorSequences(items)); else WriteAll(items);
+            if (Brief) WriteBrief(s, MoreBriefs.ErrorSequences(items)); else WriteAll(items);
         }
     }
 }

@@ -4,9 +4,9 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using MadfLog.Engine.Facade;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Store;
-using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Commands.Query
 {
@@ -37,7 +37,7 @@ namespace MadfLog.Commands.Query
         /// The filter with -Story/-Agent names and wildcards matched against the names in the database (case-insensitive);
         /// null, after saying why, when it can match nothing (every name unknown, or -Since not before -Until).
         /// </summary>
-        protected QueryFilter? ResolveFilter(SqliteConnection c)
+        protected QueryFilter? ResolveFilter(MadfStore store)
         {
             var since = Bound(nameof(Since), Since);
             var until = Bound(nameof(Until), Until);
@@ -47,13 +47,11 @@ namespace MadfLog.Commands.Query
                     "EmptyTimeWindow", ErrorCategory.InvalidArgument, until.Value));
                 return null;
             }
-            var stories = Match(c, "story_id", Story, "Story");
-            var agents = Match(c, "agent_name", Agent, "Agent");
+            var stories = Match(store, "story_id", Story, "Story");
+            var agents = Match(store, "agent_name", Agent, "Agent");
             if (stories is { Length: 0 } || agents is { Length: 0 }) return null;
             return new QueryFilter { Stories = stories, Agents = agents, Since = since, Until = until };
         }
-
-        protected SqliteConnection OpenRead() => Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
     }
 
     /// <summary>Shared by the analysis questions: the filters, -Brief, and one answer per pipeline input.</summary>
@@ -64,15 +62,16 @@ namespace MadfLog.Commands.Query
 
         protected override void ProcessRecord()
         {
-            using var c = OpenRead();
+            // One answer per pipeline input (e.g. stories piped by property name), all from the pipeline's one database.
+            var store = Store();
             Engine(() =>
             {
-                var filter = ResolveFilter(c);
-                if (filter != null) Answer(c, filter);
+                var filter = ResolveFilter(store);
+                if (filter != null) Answer(store, filter);
             });
         }
 
-        protected abstract void Answer(SqliteConnection c, QueryFilter filter);
+        protected abstract void Answer(MadfStore store, QueryFilter filter);
 
         protected void WriteAll<T>(IEnumerable<T> items)
         {
@@ -106,9 +105,9 @@ namespace MadfLog.Commands.Query
             try
             {
                 var db = fakeBoundParameters?["Database"] as string ?? StoreLocation.DefaultDatabasePath();
-                using var c = MadfDatabase.Open(FromPowerShellLocation(db), forWrite: false);
+                using var store = MadfStore.OpenRead(FromPowerShellLocation(db));
                 var prefix = (wordToComplete ?? "").Trim('\'', '"');
-                return Analysis.DistinctValues(c, Column, prefix)
+                return store.DistinctValues(Column, prefix)
                     .Select(v => new CompletionResult(v.IndexOfAny(new[] { ' ', '\'', '$', ';', ',' }) >= 0 ? "'" + v.Replace("'", "''") + "'" : v, v, CompletionResultType.ParameterValue, v))
                     .ToList();
             }

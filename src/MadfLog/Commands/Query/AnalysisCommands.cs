@@ -1,10 +1,10 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
+using MadfLog.Engine.Facade;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Briefing;
 using MadfLog.Engine.Store;
-using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Commands.Query
 {
@@ -25,10 +25,10 @@ namespace MadfLog.Commands.Query
         /// <summary>How many patterns to return (largest first).</summary>
         [Parameter][ValidateRange(1, 100000)] public int Top { get; set; } = 20;
 
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            if (!Brief) { WriteAll(Analysis.ErrorSummary(c, f, Top)); return; }
-            WriteBrief(c, Briefs.ErrorSummary(Analysis.ErrorSummary(c, f, 100000), Analysis.CountErrors(c, f), Analysis.CountEvents(c, f), f));
+            if (!Brief) { WriteAll(s.ErrorSummary(f, Top)); return; }
+            WriteBrief(s, Briefs.ErrorSummary(s.ErrorSummary(f, 100000), s.CountErrors(f), s.CountEvents(f), f));
         }
     }
 
@@ -50,10 +50,10 @@ namespace MadfLog.Commands.Query
     [OutputType(typeof(AgentPerformance), typeof(string))]
     public sealed class GetMadfAgentPerformanceCommand : AnalysisCmdlet
     {
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = Analysis.AgentPerformance(c, f);
-            if (Brief) WriteBrief(c, Briefs.AgentPerformance(items)); else WriteAll(items);
+            var items = s.AgentPerformance(f);
+            if (Brief) WriteBrief(s, Briefs.AgentPerformance(items)); else WriteAll(items);
         }
     }
 
@@ -74,10 +74,10 @@ namespace MadfLog.Commands.Query
         /// <summary>How many steps to return.</summary>
         [Parameter][ValidateRange(1, 1000)] public int Top { get; set; } = 10;
 
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = Analysis.Bottlenecks(c, f, Top);
-            if (Brief) WriteBrief(c, Briefs.Bottlenecks(items)); else WriteAll(items);
+            var items = s.Bottlenecks(f, Top);
+            if (Brief) WriteBrief(s, Briefs.Bottlenecks(items)); else WriteAll(items);
         }
     }
 
@@ -110,13 +110,13 @@ namespace MadfLog.Commands.Query
 
         protected override void EndProcessing()
         {
-            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            var agents = Engine(() => Match(c, "agent_name", Agent, "Agent"));
+            var store = Store();
+            var agents = Engine(() => Match(store, "agent_name", Agent, "Agent"));
             if (agents is { Length: 0 }) return;
-            var result = Engine(() => Analysis.CompareStories(c, ReferenceStory, DifferenceStory, new QueryFilter { Agents = agents }));
+            var result = Engine(() => store.CompareStories(ReferenceStory, DifferenceStory, new QueryFilter { Agents = agents }));
             foreach (var s in new[] { result.Reference, result.Difference }.Where(s => s.Events == 0))
                 WriteWarning($"Story '{s.Story}' has no events in {DatabasePath}.");
-            if (Brief) WriteBrief(c, Briefs.Compare(result)); else WriteObject(result);
+            if (Brief) WriteBrief(store, Briefs.Compare(result)); else WriteObject(result);
         }
     }
 
@@ -134,10 +134,10 @@ namespace MadfLog.Commands.Query
     [OutputType(typeof(TrendPoint), typeof(string))]
     public sealed class GetMadfTrendCommand : AnalysisCmdlet
     {
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = Analysis.Trend(c, f);
-            if (Brief) { WriteBrief(c, Briefs.Trend(items)); return; }
+            var items = s.Trend(f);
+            if (Brief) { WriteBrief(s, Briefs.Trend(items)); return; }
             if (!items.Exists(p => p.Kind == "Forecast"))
                 WriteWarning("Forecast: " + StoryForecast.NotEnough(items.Count(p => p.Kind == "Story")) + ".");
             WriteAll(items);
@@ -161,10 +161,10 @@ namespace MadfLog.Commands.Query
         /// <summary>How many category/agent/story groups to return, largest first.</summary>
         [Parameter][ValidateRange(1, int.MaxValue)] public int Top { get; set; } = 50;
 
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = Analysis.HumanInteractions(c, f, Top);
-            if (Brief) WriteBrief(c, Briefs.HumanInteractions(items)); else WriteAll(items);
+            var items = s.HumanInteractions(f, Top);
+            if (Brief) WriteBrief(s, Briefs.HumanInteractions(items)); else WriteAll(items);
         }
     }
 
@@ -182,10 +182,10 @@ namespace MadfLog.Commands.Query
     [OutputType(typeof(ToolFailure), typeof(string))]
     public sealed class GetMadfToolFailureCommand : AnalysisCmdlet
     {
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = Analysis.ToolFailures(c, f);
-            if (Brief) WriteBrief(c, Briefs.ToolFailures(items)); else WriteAll(items);
+            var items = s.ToolFailures(f);
+            if (Brief) WriteBrief(s, Briefs.ToolFailures(items)); else WriteAll(items);
         }
     }
 
@@ -210,10 +210,10 @@ namespace MadfLog.Commands.Query
         [ArgumentCompleter(typeof(SessionCompleter))]
         public string? Id { get; set; }
 
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = Analysis.Sessions(c, f, Id);
-            if (Brief) WriteBrief(c, Briefs.Sessions(items)); else WriteAll(items);
+            var items = s.Sessions(f, Id);
+            if (Brief) WriteBrief(s, Briefs.Sessions(items)); else WriteAll(items);
         }
     }
 
@@ -234,12 +234,12 @@ namespace MadfLog.Commands.Query
         /// <summary>How many sessions to return, the closest to the limit first.</summary>
         [Parameter][ValidateRange(1, int.MaxValue)] public int Top { get; set; } = 50;
 
-        protected override void Answer(SqliteConnection c, QueryFilter f)
+        protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = Analysis.ContextPressure(c, f, top: Top);
+            var items = s.ContextPressure(f, Top);
             if (!Brief) { WriteAll(items); return; }
-            var (above, below, n) = Analysis.ContextEffect(c, f);
-            WriteBrief(c, Briefs.ContextPressure(items, above, below, n));
+            var (above, below, n) = s.ContextEffect(f);
+            WriteBrief(s, Briefs.ContextPressure(items, above, below, n));
         }
     }
 
@@ -272,10 +272,10 @@ namespace MadfLog.Commands.Query
         protected override void ProcessRecord()
         {
             var bound = MyInvocation.BoundParameters;
-            using var c = OpenRead();
+            var store = Store();
             Engine(() =>
             {
-                var f = ResolveFilter(c);
+                var f = ResolveFilter(store);
                 if (f == null) return;
                 var ef = new Analysis.EventFilter
                 {
@@ -284,7 +284,7 @@ namespace MadfLog.Commands.Query
                     PatternId = bound.ContainsKey(nameof(PatternId)) ? PatternId : (long?)null,
                     First = bound.ContainsKey(nameof(First)) ? First : (int?)null,
                 };
-                foreach (var e in Analysis.Events(c, f, ef)) WriteObject(e);
+                foreach (var e in store.Events(f, ef)) WriteObject(e);
             });
         }
     }

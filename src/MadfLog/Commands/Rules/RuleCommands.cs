@@ -3,6 +3,7 @@ using System;
 using System.Linq;
 using System.Management.Automation;
 using MadfLog.Engine.Config;
+using MadfLog.Engine.Facade;
 using MadfLog.Engine.Rules;
 using MadfLog.Engine.Store;
 
@@ -32,8 +33,8 @@ namespace MadfLog.Commands.Rules
 
         protected override void ProcessRecord()
         {
-            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            foreach (var rule in Engine(() => RuleStore.List(c, Status)))
+            var store = Store();
+            foreach (var rule in Engine(() => store.Rules(Status)))
                 if (Id == null || Array.IndexOf(Id, rule.Id) >= 0) WriteObject(rule);
         }
     }
@@ -67,20 +68,20 @@ namespace MadfLog.Commands.Rules
                 ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("No CLAUDE.md is configured to hold active rules; the rules stay Proposed. Pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath first."),
                     "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
         }
-        protected abstract Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id);
+        protected abstract Rule Decide(MadfStore store, long id);
 
         protected override void ProcessRecord()
         {
             // Rules live only in an existing database: a missing one is DatabaseNotFound, never created (-WhatIf included).
-            if (!System.IO.File.Exists(DatabasePath)) Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false)).Dispose();
-            using var c = Engine(() => MadfDatabase.Open(DatabasePath));
+            if (!System.IO.File.Exists(DatabasePath)) Store();
+            var store = Store(forWrite: true);
             CheckClaudeMd();
             foreach (var id in Id)
             {
                 if (!ShouldProcess($"rule {id}", Action)) continue;
                 try
                 {
-                    WriteObject(Decide(c, id));
+                    WriteObject(Decide(store, id));
                     _changed = true;
                 }
                 catch (MadfException ex)
@@ -99,8 +100,8 @@ namespace MadfLog.Commands.Rules
                 WriteWarning("No CLAUDE.md is configured: pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath.");
                 return;
             }
-            using var c = Engine(() => MadfDatabase.Open(DatabasePath));
-            Engine(() => ClaudeMdBlock.Write(path, RuleStore.ActiveLines(c, DateTimeOffset.UtcNow)));
+            var store = Store(forWrite: true);
+            Engine(() => ClaudeMdBlock.Write(path, store.ActiveRuleLines(DateTimeOffset.UtcNow)));
         }
     }
 
@@ -130,8 +131,8 @@ namespace MadfLog.Commands.Rules
 
         protected override string Action => MyInvocation.BoundParameters.ContainsKey(nameof(EffectiveFrom)) ? $"Activate from {EffectiveFrom:u} and write into CLAUDE.md" : "Activate and write into CLAUDE.md";
         protected override bool NeedsClaudeMd => true;
-        protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) =>
-            RuleStore.Approve(c, id, DateTimeOffset.UtcNow, Bound(nameof(EffectiveFrom), EffectiveFrom));
+        protected override Rule Decide(MadfStore store, long id) =>
+            store.ApproveRule(id, DateTimeOffset.UtcNow, Bound(nameof(EffectiveFrom), EffectiveFrom));
     }
 
     /// <summary>Rejects proposed rules (they are not proposed again) or retires active ones (removing them from CLAUDE.md).</summary>
@@ -148,7 +149,7 @@ namespace MadfLog.Commands.Rules
     public sealed class DenyMadfRuleCommand : RuleDecisionCommand
     {
         protected override string Action => "Deny (or retire) and remove from CLAUDE.md";
-        protected override Rule Decide(Microsoft.Data.Sqlite.SqliteConnection c, long id) => RuleStore.Deny(c, id, DateTimeOffset.UtcNow);
+        protected override Rule Decide(MadfStore store, long id) => store.DenyRule(id, DateTimeOffset.UtcNow);
     }
 
     /// <summary>Measures whether each active rule worked: its pattern's rate per 1,000 calls before and after it took effect, against the errors without a rule, with a verdict.</summary>
@@ -170,8 +171,8 @@ namespace MadfLog.Commands.Rules
 
         protected override void EndProcessing()
         {
-            using var c = Engine(() => MadfDatabase.Open(DatabasePath, forWrite: false));
-            var effects = Engine(() => RuleEffectiveness.Evaluate(c, DateTimeOffset.UtcNow));
+            var store = Store();
+            var effects = Engine(() => store.RuleEffects(DateTimeOffset.UtcNow));
             if (Brief) { WriteObject(MoreBriefs.RuleEffectiveness(effects)); return; }
             foreach (var e in effects) WriteObject(e);
         }

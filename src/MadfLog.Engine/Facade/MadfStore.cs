@@ -1,0 +1,170 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using MadfLog.Engine.Patterns;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Rules;
+using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Facade
+{
+    /// <summary>
+    /// One open MadfLog database, as the cmdlets use it: opened once per pipeline, with one method per thing a cmdlet
+    /// asks. It only forwards to the engine's own entry points (Analysis, PatternAnalysis, RuleStore, ...).
+    /// Why it exists: on PowerShell 7 the engine and its dependencies (Microsoft.Data.Sqlite, SQLitePCLRaw, Dapper,
+    /// System.Text.Json) load into their own AssemblyLoadContext, so the cmdlet assembly must never name a dependency's
+    /// type (a SqliteConnection local or a catch of SqliteException would resolve in the default context and load a
+    /// second, possibly different, copy). Every dependency type stays behind this class.
+    /// Every call translates a SQLite failure into a <see cref="MadfException"/> with an error id.
+    /// </summary>
+    public sealed class MadfStore : IDisposable
+    {
+        private readonly SqliteConnection _c;
+
+        private MadfStore(SqliteConnection c, string path)
+        {
+            _c = c;
+            Path = path;
+        }
+
+        /// <summary>The database file.</summary>
+        public string Path { get; }
+
+        /// <summary>Opens an existing database for questions; a missing one is DatabaseNotFound (never created).</summary>
+        public static MadfStore OpenRead(string path) => new MadfStore(MadfDatabase.Open(path, forWrite: false), path);
+
+        /// <summary>Opens the database for changes, creating and migrating it when needed.</summary>
+        public static MadfStore OpenWrite(string path) => new MadfStore(MadfDatabase.Open(path), path);
+
+        public void Dispose() => _c.Dispose();
+
+        /// <summary>
+        /// Loads SQLite (the managed provider and its native library) and opens an in-memory database once, so a missing
+        /// or wrong native library is one clear error at Import-Module instead of a TypeInitializationException later.
+        /// </summary>
+        public static void InitializeSqlite()
+        {
+            SQLitePCL.Batteries_V2.Init();
+            using var probe = new SqliteConnection("Data Source=:memory:");
+            probe.Open();
+        }
+
+        /// <summary>
+        /// An engine failure as the MadfException a cmdlet reports, or null when it is not one the engine knows:
+        /// SQLite failing after the database opened (a damaged page, a full disk) gets its error id here.
+        /// </summary>
+        public static MadfException? Translate(Exception ex, string path)
+        {
+            switch (ex)
+            {
+                case MadfException m: return m;
+                case SqliteException s: return MadfDatabase.Translate(s, path);
+                case AggregateException a when a.InnerExceptions.Count == 1: return Translate(a.InnerExceptions[0], path);
+                case TypeInitializationException t when t.InnerException != null: return Translate(t.InnerException, path);
+                default: return null;
+            }
+        }
+
+        // ---- names (for -Story/-Agent wildcards and tab completion)
+
+        /// <summary>The distinct values of an events column (story_id, agent_name, session_id).</summary>
+        public List<string> KnownNames(string column) => Run(() => Query.KnownNames.Of(_c, column));
+
+        /// <summary>Values of an events column starting with a prefix, for tab completion.</summary>
+        public List<string> DistinctValues(string column, string prefix) => Run(() => Analysis.DistinctValues(_c, column, prefix));
+
+        /// <summary>What the questions cover when older events are archived ("" when nothing is).</summary>
+        public string ActiveWindowNote() => Run(() => ActiveWindow.Note(_c));
+
+        // ---- questions
+
+        public List<ErrorSummaryItem> ErrorSummary(QueryFilter f, int top) => Run(() => Analysis.ErrorSummary(_c, f, top));
+        public long CountErrors(QueryFilter f) => Run(() => Analysis.CountErrors(_c, f));
+        public long CountEvents(QueryFilter f) => Run(() => Analysis.CountEvents(_c, f));
+        public List<AgentPerformance> AgentPerformance(QueryFilter f) => Run(() => Analysis.AgentPerformance(_c, f));
+        public List<Bottleneck> Bottlenecks(QueryFilter f, int top) => Run(() => Analysis.Bottlenecks(_c, f, top));
+        public StoryComparison CompareStories(string reference, string difference, QueryFilter f) => Run(() => Analysis.CompareStories(_c, reference, difference, f));
+        public List<TrendPoint> Trend(QueryFilter f) => Run(() => Analysis.Trend(_c, f));
+        public List<HumanInteractionSummary> HumanInteractions(QueryFilter f, int top) => Run(() => Analysis.HumanInteractions(_c, f, top));
+        public List<ToolFailure> ToolFailures(QueryFilter f) => Run(() => Analysis.ToolFailures(_c, f));
+        public List<SessionSummary> Sessions(QueryFilter f, string? sessionPattern) => Run(() => Analysis.Sessions(_c, f, sessionPattern));
+        public List<ContextPressure> ContextPressure(QueryFilter f, int top) => Run(() => Analysis.ContextPressure(_c, f, top: top));
+        public (double Above, double Below, long AboveEvents) ContextEffect(QueryFilter f) => Run(() => Analysis.ContextEffect(_c, f));
+        public List<ErrorPattern> ErrorPatterns(QueryFilter f, int top) => Run(() => PatternAnalysis.ErrorPatterns(_c, f, top));
+        public List<ErrorSequence> ErrorSequences(QueryFilter f, int top, int minSupport) => Run(() => PatternAnalysis.ErrorSequences(_c, f, top, minSupport));
+
+        /// <summary>The raw events, streamed; a SQLite failure while reading is translated too.</summary>
+        public IEnumerable<EventRecord> Events(QueryFilter f, Analysis.EventFilter ef) => Stream(() => Analysis.Events(_c, f, ef));
+
+        /// <summary>Quarantined lines, streamed.</summary>
+        public IEnumerable<QuarantinedLine> Quarantine() => Stream(() => QuarantineStore.List(_c));
+
+        /// <summary>The template miner with the database's patterns, so new messages get the ids the import would give them.</summary>
+        public TemplateMiner LoadMiner() => Run(() => PatternStore.LoadMiner(_c));
+
+        // ---- rules
+
+        public List<Rule> Rules(RuleStatus? status) => Run(() => RuleStore.List(_c, status));
+        public Rule ApproveRule(long id, DateTimeOffset now, DateTimeOffset? effectiveFrom) => Run(() => RuleStore.Approve(_c, id, now, effectiveFrom));
+        public Rule DenyRule(long id, DateTimeOffset now) => Run(() => RuleStore.Deny(_c, id, now));
+        public string[] ActiveRuleLines(DateTimeOffset now) => Run(() => RuleStore.ActiveLines(_c, now));
+        public List<RuleEffect> RuleEffects(DateTimeOffset now) => Run(() => RuleEffectiveness.Evaluate(_c, now));
+
+        // ---- JSON as plain objects (for PowerShell's view of an event's details)
+
+        /// <summary>
+        /// JSON text as dictionaries (objects, keys in order), object arrays, strings, longs, doubles, booleans and nulls;
+        /// text that is not JSON comes back as it is. The cmdlets turn dictionaries into PowerShell objects.
+        /// </summary>
+        public static object? ParseJson(string? json)
+        {
+            if (string.IsNullOrWhiteSpace(json)) return null;
+            try
+            {
+                using var doc = JsonDocument.Parse(json!);
+                return Plain(doc.RootElement);
+            }
+            catch (JsonException)
+            {
+                return json;
+            }
+        }
+
+        private static object? Plain(JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    var o = new List<KeyValuePair<string, object?>>();
+                    foreach (var p in e.EnumerateObject()) o.Add(new KeyValuePair<string, object?>(p.Name, Plain(p.Value)));
+                    return o;
+                case JsonValueKind.Array: return e.EnumerateArray().Select(Plain).ToArray();
+                case JsonValueKind.String: return e.GetString();
+                case JsonValueKind.Number: return e.TryGetInt64(out var l) ? l : e.GetDouble();
+                case JsonValueKind.True: return true;
+                case JsonValueKind.False: return false;
+                default: return null;
+            }
+        }
+
+        private T Run<T>(Func<T> work)
+        {
+            try
+            {
+                return work();
+            }
+            catch (SqliteException ex)
+            {
+                throw MadfDatabase.Translate(ex, Path);
+            }
+        }
+
+        private IEnumerable<T> Stream<T>(Func<IEnumerable<T>> items)
+        {
+            using var e = Run(() => items().GetEnumerator());
+            while (Run(() => e.MoveNext())) yield return e.Current;
+        }
+    }
+}

@@ -178,7 +178,8 @@ namespace MadfLog.Module.Tests
             using var t = new Temp();
             var vars = new Hashtable { ["db"] = t.Db, ["logs"] = ExampleLogs(t), ["md"] = t.File("CLAUDE.md") };
             var first = _m.Run("Set-MadfConfig -Database $db -LogPath $logs; Invoke-MadfRevision -Database $db -Since 2026-11-01", vars);
-            Assert.Contains(first.Warnings, w => w.StartsWith("Import: ", StringComparison.Ordinal) && w.Contains("madf-2026-11-07.jsonl:")); // the revision's import names its quarantined line
+            // The revision's import reports its quarantined line as Import-MadfLog does: a LineQuarantined error naming it.
+            Assert.Contains(first.Errors, e => e.FullyQualifiedErrorId.StartsWith("LineQuarantined", StringComparison.Ordinal) && e.ToString().Contains("madf-2026-11-07.jsonl:"));
             var refused = _m.Run("Get-MadfRule -Database $db -Status Proposed | Approve-MadfRule -Database $db", vars);
             Assert.Equal("ClaudeMdNotConfigured", refused.AllErrors.First().FullyQualifiedErrorId.Split(',')[0]);
             Assert.Empty(_m.Run("Get-MadfRule -Database $db -Status Active", vars).Output);

@@ -29,6 +29,9 @@ namespace MadfLog.Engine.Rules
         /// <summary>Asked before each change (for -WhatIf/-Confirm): (target, action) → go ahead?</summary>
         public Func<string, string, bool> ShouldProcess { get; set; } = (_, _) => true;
         public Action<ImportIssue>? OnImportIssue { get; set; }
+        /// <summary>The import's progress and cancellation (Ctrl+C in Invoke-MadfRevision).</summary>
+        public IProgress<ImportProgress>? ImportProgress { get; set; }
+        public System.Threading.CancellationToken Cancellation { get; set; }
     }
 
     /// <summary>One pattern's share of the window's errors.</summary>
@@ -115,7 +118,7 @@ namespace MadfLog.Engine.Rules
             {
                 var paths = (_o.LogPaths ?? _config.ResolvedLogPaths).Where(p => Directory.Exists(p) || File.Exists(p)).ToArray();
                 if (paths.Length > 0 && _o.ShouldProcess(string.Join(", ", paths), "Import new log lines"))
-                    result.EventsImported = new LogImporter(new ImportOptions { DatabasePath = _config.DatabasePath, OnIssue = _o.OnImportIssue }).Import(paths).Imported;
+                    result.EventsImported = new LogImporter(new ImportOptions { DatabasePath = _config.DatabasePath, OnIssue = _o.OnImportIssue, Progress = _o.ImportProgress, Cancellation = _o.Cancellation }).Import(paths).Imported;
             }
 
             using var c = MadfDatabase.Open(_config.DatabasePath);

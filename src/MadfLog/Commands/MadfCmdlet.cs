@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading.Tasks;
 using MadfLog.Engine.Facade;
 using MadfLog.Engine.Store;
 
@@ -45,6 +46,7 @@ namespace MadfLog.Commands
         {
             _store?.Dispose();
             _store = null;
+            GC.SuppressFinalize(this);
         }
 
         /// <summary>A DateTime parameter as UTC, or null when the user did not give it.</summary>
@@ -147,11 +149,73 @@ namespace MadfLog.Commands
             _ => ErrorCategory.WriteError,
         };
 
+        internal bool AskShouldProcess(string target, string action) => ShouldProcess(target, action);
+
+        private BackgroundWork? _background;
+
+        /// <summary>
+        /// Runs long engine work (Import-MadfLog, Invoke-MadfRevision, Invoke-MadfRotation) on a thread-pool thread while
+        /// this, the pipeline thread, shows its progress, writes its issues, answers its ShouldProcess questions and turns
+        /// Ctrl+C into cancellation. A failure goes through the same error translation as <see cref="Engine{T}"/>.
+        /// Returns false when the user stopped it (what was committed stays; the next run resumes).
+        /// </summary>
+        protected bool RunInBackground<T>(Func<BackgroundWork, T> work, out T result)
+        {
+            using var run = new BackgroundWork(MyInvocation.MyCommand.Name);
+            _background = run;
+            var task = Task.Run(() => work(run));
+            var progress = new ProgressRecord(1, run.Activity, "Starting");
+            var shown = false;
+            // Wait without Task.Wait, which would wrap an engine failure in an AggregateException.
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(100))
+            {
+                run.Drain(this);
+                shown |= ShowProgress(run, progress);
+            }
+            run.Drain(this);
+            if (shown)
+            {
+                progress.RecordType = ProgressRecordType.Completed;
+                WriteProgress(progress);
+            }
+            _background = null;
+            if (run.Unreported > 0)
+                WriteWarning($"{run.Unreported:N0} more lines were quarantined; see them with Get-MadfQuarantine -Database '{DatabasePath}'.");
+            if (task.IsCanceled || (task.IsFaulted && task.Exception!.GetBaseException() is OperationCanceledException && run.Cancellation.IsCancellationRequested))
+            {
+                result = default!;
+                return false;
+            }
+            result = Engine(() => task.GetAwaiter().GetResult());
+            return true;
+        }
+
+        private bool ShowProgress(BackgroundWork run, ProgressRecord progress)
+        {
+            var status = run.TakeStatus();
+            var p = run.TakeImportProgress();
+            if (p != null)
+            {
+                progress.StatusDescription = $"{p.FileIndex + 1}/{p.FileCount}: {Path.GetFileName(p.File)} ({p.Events:N0} events)";
+                progress.PercentComplete = (int)Math.Min(100, 100.0 * (p.FileIndex + (p.BytesTotal > 0 ? (double)p.BytesRead / p.BytesTotal : 1)) / Math.Max(1, p.FileCount));
+            }
+            else if (status != null)
+            {
+                progress.StatusDescription = status;
+            }
+            else return false;
+            WriteProgress(progress);
+            return true;
+        }
+
+        /// <summary>Ctrl+C: background work is cancelled (the pipeline thread then returns).</summary>
+        protected override void StopProcessing() => _background?.Stop();
+
         /// <summary>Quarantined lines reported one by one per run; the rest are counted in one warning (Get-MadfQuarantine lists them all).</summary>
-        protected const int MaxReportedLines = 20;
+        protected internal const int MaxReportedLines = 20;
 
         /// <summary>An import issue (a quarantined line, an unreadable file or folder, a damaged gzip) as a non-terminating error with its id.</summary>
-        protected void WriteImportIssue(MadfLog.Engine.Import.ImportIssue issue)
+        protected internal void WriteImportIssue(MadfLog.Engine.Import.ImportIssue issue)
         {
             var category = issue.ErrorId == "FileUnreadable" || issue.ErrorId == "FolderUnreadable" ? ErrorCategory.ReadError : ErrorCategory.InvalidData;
             WriteError(new ErrorRecord(new FormatException(issue.ToString()), issue.ErrorId, category, issue));

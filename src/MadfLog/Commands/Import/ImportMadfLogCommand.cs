@@ -1,10 +1,7 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using System.Threading;
-using System.Threading.Tasks;
 using MadfLog.Engine.Import;
 
 namespace MadfLog.Commands.Import
@@ -31,12 +28,11 @@ namespace MadfLog.Commands.Import
     /// </example>
     [Cmdlet(VerbsData.Import, "MadfLog", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(ImportResult))]
-    public sealed class ImportMadfLogCommand : MadfCmdlet, IDisposable
+    public sealed class ImportMadfLogCommand : MadfCmdlet
     {
         private const string PathSet = "Path", LiteralPathSet = "LiteralPath";
 
         private readonly List<string> _files = new List<string>();
-        private CancellationTokenSource? _stop;
 
         /// <summary>Files or folders to import; wildcards are expanded.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -96,83 +92,15 @@ namespace MadfLog.Commands.Import
             }
             if (approved.Count == 0) return;
 
-            var messages = new BlockingCollection<object>();
-            var reported = 0;
-            var unreported = 0L;
-            options.OnIssue = issue =>
-            {
-                if (issue.ErrorId == "LineQuarantined" && Interlocked.Increment(ref reported) > MaxReportedLines)
+            if (!RunInBackground(run =>
                 {
-                    Interlocked.Increment(ref unreported);
-                    return;
-                }
-                messages.Add(issue);
-            };
-            ImportProgress? latest = null;
-            options.Progress = new Reporter(p => { Interlocked.Exchange(ref latest, p); });
-            _stop = new CancellationTokenSource();
-            options.Cancellation = _stop.Token;
-
-            var work = Task.Run(() => importer.Import(approved));
-            var progress = new ProgressRecord(1, "Import-MadfLog", "Reading logs");
-            var shown = false;
-            // Wait without Task.Wait, which would wrap an engine failure in an AggregateException.
-            while (!((IAsyncResult)work).AsyncWaitHandle.WaitOne(100))
-            {
-                Drain(messages);
-                var p = Interlocked.Exchange(ref latest, null);
-                if (p != null)
-                {
-                    progress.StatusDescription = $"{p.FileIndex + 1}/{p.FileCount}: {System.IO.Path.GetFileName(p.File)} ({p.Events:N0} events)";
-                    progress.PercentComplete = (int)Math.Min(100, 100.0 * (p.FileIndex + (p.BytesTotal > 0 ? (double)p.BytesRead / p.BytesTotal : 1)) / Math.Max(1, p.FileCount));
-                    WriteProgress(progress);
-                    shown = true;
-                }
-            }
-            Drain(messages);
-            if (shown)
-            {
-                progress.RecordType = ProgressRecordType.Completed;
-                WriteProgress(progress);
-            }
-
-            ImportResult result;
-            try
-            {
-                result = work.GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException)
-            {
+                    options.OnIssue = run.Issue;
+                    options.Progress = run.ImportProgress;
+                    options.Cancellation = run.Cancellation;
+                    return importer.Import(approved);
+                }, out var result))
                 return; // Ctrl+C: committed batches stay, the next run resumes.
-            }
-            catch (Engine.Store.MadfException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex));
-                return;
-            }
-            if (unreported > 0)
-                WriteWarning($"{unreported:N0} more lines were quarantined; see them with Get-MadfQuarantine -Database '{result.Database}'.");
             WriteObject(result);
-        }
-
-        protected override void StopProcessing() => _stop?.Cancel();
-
-        // PowerShell disposes a cmdlet that implements IDisposable when its pipeline ends, however it ended.
-        public void Dispose() => _stop?.Dispose();
-
-        private void Drain(BlockingCollection<object> messages)
-        {
-            while (messages.TryTake(out var m))
-            {
-                if (m is ImportIssue issue) WriteImportIssue(issue);
-            }
-        }
-
-        private sealed class Reporter : IProgress<ImportProgress>
-        {
-            private readonly Action<ImportProgress> _report;
-            public Reporter(Action<ImportProgress> report) { _report = report; }
-            public void Report(ImportProgress value) => _report(value);
         }
     }
 

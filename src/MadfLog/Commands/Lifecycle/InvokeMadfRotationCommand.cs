@@ -51,9 +51,19 @@ namespace MadfLog.Commands.Lifecycle
                 ArchivePath = ArchivePath == null ? null : ResolveOutputPath(ArchivePath),
                 RetentionDays = bound.ContainsKey(nameof(RetentionDays)) ? RetentionDays : (int?)null,
                 MaxActiveMB = bound.ContainsKey(nameof(MaxActiveMB)) ? MaxActiveMB : (int?)null,
-                ShouldProcess = ShouldProcess,
             };
-            var result = Engine(() => new Rotation(options).Run());
+            if (!RunInBackground(run =>
+                {
+                    options.ShouldProcess = run.ShouldProcess;
+                    // Every step is journaled and idempotent, so a step boundary is where Ctrl+C stops safely.
+                    options.Checkpoint = step =>
+                    {
+                        run.Cancellation.ThrowIfCancellationRequested();
+                        run.Status(step);
+                    };
+                    return new Rotation(options).Run();
+                }, out var result))
+                return; // Ctrl+C: the finished steps stay; the next run finishes the job.
             foreach (var note in result.Notes) WriteWarning(note);
             WriteObject(result);
         }

@@ -234,21 +234,23 @@ namespace MadfLog.Commands.Rules
                 Threshold = bound.ContainsKey(nameof(Threshold)) ? Threshold : (double?)null,
                 AutoApprove = AutoApprove,
                 Import = !NoImport,
-                ShouldProcess = ShouldProcess,
             };
-            // Lines quarantined by the revision's own import are reported, not only counted in the store.
-            var quarantined = new System.Collections.Generic.List<string>();
-            options.OnImportIssue = issue => quarantined.Add(issue.ToString());
             var revision = Engine(() => new Revision(options));
             if (IfDue && !Engine(() => revision.IsDue()))
             {
                 WriteVerbose($"The last revision ran at {revision.LastRevision():u}; the next is due 7 days later.");
                 return;
             }
-            var result = Engine(() => revision.Run());
-            const int shown = 10;
-            foreach (var line in quarantined.Take(shown)) WriteWarning("Import: " + line);
-            if (quarantined.Count > shown) WriteWarning($"Import: {quarantined.Count - shown} more line(s) quarantined; see Get-MadfQuarantine.");
+            if (!RunInBackground(run =>
+                {
+                    // Lines quarantined by the revision's own import are reported as Import-MadfLog reports them.
+                    options.OnImportIssue = run.Issue;
+                    options.ImportProgress = run.ImportProgress;
+                    options.Cancellation = run.Cancellation;
+                    options.ShouldProcess = run.ShouldProcess;
+                    return revision.Run();
+                }, out var result))
+                return; // Ctrl+C: what was committed stays; running it again in the same week finishes it.
             if (result.Health != null)
                 foreach (var p in result.Health.Problems) WriteWarning($"{p.Name}: {p.Message}");
             WriteObject(result);

@@ -112,9 +112,18 @@ namespace MadfLog.HelpGen
             if (!inputs.HasElements) inputs.Add(InputType("None", "This cmdlet takes no pipeline input."));
             help.Add(inputs);
 
+            // OUTPUTS: each [OutputType] with the cmdlet's own <returns> for it (<returns type="String"> for one type, a
+            // plain <returns> for the rest), so it says what this cmdlet writes and when; a cmdlet that declares no
+            // output type writes "None" with its plain <returns>. A missing description is a MADF001 warning.
             var outputs = new XElement(Command + "returnValues");
-            foreach (var t in cmd.OutputType)
-                outputs.Add(new XElement(Command + "returnValue", new XElement(Dev + "type", new XElement(Maml + "name", t.Name)), new XElement(Maml + "description", Para(docs.TypeSummary(t.Name)))));
+            var types = cmd.OutputType.Select(t => t.Name).Where(n => !string.IsNullOrEmpty(n)).DefaultIfEmpty("None").ToList();
+            foreach (var name in types)
+            {
+                var shortName = name.Split('.').Last();
+                var description = typeDoc.Returns.TryGetValue(shortName, out var own) ? own : typeDoc.Returns.TryGetValue("", out var any) ? any : "";
+                if (description.Length == 0) missing.Add($"{cmd.Name} OUTPUTS {name}");
+                outputs.Add(new XElement(Command + "returnValue", new XElement(Dev + "type", new XElement(Maml + "name", name)), new XElement(Maml + "description", Para(description))));
+            }
             help.Add(outputs);
 
             var examples = new XElement(Command + "examples");
@@ -209,12 +218,16 @@ namespace MadfLog.HelpGen
             return new XmlDocs(members);
         }
 
-        public (string Summary, string Remarks, List<(string Code, string Text)> Examples) Type(Type type)
+        public (string Summary, string Remarks, List<(string Code, string Text)> Examples, Dictionary<string, string> Returns) Type(Type type)
         {
             _members.TryGetValue("T:" + type.FullName, out var m);
             var examples = m?.Elements("example").Select(e => (Clean(e.Element("code")?.Value ?? ""), Clean(string.Concat(e.Nodes().Where(n => !(n is XElement x && x.Name == "code")).Select(n => n is XElement x ? x.Value : n.ToString()))))).ToList()
                            ?? new List<(string, string)>();
-            return (Clean(m?.Element("summary")), Clean(m?.Element("remarks")), examples);
+            // <returns type="String">…</returns> describes one output type; a plain <returns> the others ("" key).
+            var returns = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var r in m?.Elements("returns") ?? Enumerable.Empty<XElement>())
+                returns[(string?)r.Attribute("type") ?? ""] = Clean(r);
+            return (Clean(m?.Element("summary")), Clean(m?.Element("remarks")), examples, returns);
         }
 
         /// <summary>A property's summary, looked up on the type and its base types (for shared parameters like -Database).</summary>
@@ -223,12 +236,6 @@ namespace MadfLog.HelpGen
             for (var t = type; t != null; t = t.BaseType)
                 if (_members.TryGetValue("P:" + t.FullName + "." + name, out var m)) return Clean(m.Element("summary"));
             return "";
-        }
-
-        public string TypeSummary(string shortName)
-        {
-            var m = _members.FirstOrDefault(kv => kv.Key.StartsWith("T:", StringComparison.Ordinal) && kv.Key.EndsWith("." + shortName, StringComparison.Ordinal)).Value;
-            return Clean(m?.Element("summary"));
         }
 
         private static string Clean(XElement? e)

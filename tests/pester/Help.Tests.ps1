@@ -42,8 +42,16 @@ Describe 'Help of <Name>' -ForEach $cmdlets {
         @($help.inputTypes.inputType).Count | Should -BeGreaterOrEqual 1
         $help.inputTypes.inputType[0].type.name | Should -Not -BeNullOrEmpty
         @($help.relatedLinks.navigationLink.linkText) | Should -Contain 'about_MadfLog'
-        if ((Get-Command $Name).OutputType.Count -gt 0) {
-            @($help.returnValues.returnValue).Count | Should -BeGreaterOrEqual 1
+    }
+
+    It 'describes each of its OUTPUTS (or says it writes none)' {
+        $declared = @((Get-Command $Name).OutputType | ForEach-Object { $_.Name })
+        $outputs = @($help.returnValues.returnValue)
+        $outputs.Count | Should -BeGreaterOrEqual 1
+        if ($declared.Count -eq 0) { $outputs[0].type.name | Should -Be 'None' }
+        else { @($outputs.type.name) | Should -Be $declared }
+        foreach ($o in $outputs) {
+            ($o.description.Text -join ' ') | Should -Not -BeNullOrEmpty -Because "OUTPUTS $($o.type.name) needs a description (a <returns> doc comment on the cmdlet)"
         }
     }
 

@@ -15,6 +15,7 @@ namespace MadfLog.Commands.Import
     /// <code>Get-MadfQuarantine -First 10 | Format-List File, Line, Reason, Raw</code>
     /// The first ten quarantined lines with the reason each could not be imported.
     /// </example>
+    /// <returns>One QuarantinedLine per line that could not become an event: file, line number, reason and the raw text.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfQuarantine")]
     [OutputType(typeof(QuarantinedLine))]
     public sealed class GetMadfQuarantineCommand : MadfCmdlet

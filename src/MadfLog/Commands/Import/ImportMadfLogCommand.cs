@@ -26,6 +26,7 @@ namespace MadfLog.Commands.Import
     /// <code>Import-MadfLog ./logs/madf-*.jsonl -WhatIf</code>
     /// Shows how many new bytes each file would contribute, without reading or writing anything.
     /// </example>
+    /// <returns>One ImportResult per run: files and lines read, events imported, duplicates, quarantined and blank lines, and the time taken. Nothing under -WhatIf or when every file was declined.</returns>
     [Cmdlet(VerbsData.Import, "MadfLog", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(ImportResult))]
     public sealed class ImportMadfLogCommand : MadfCmdlet

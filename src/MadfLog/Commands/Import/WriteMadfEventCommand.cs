@@ -23,6 +23,7 @@ namespace MadfLog.Commands.Import
     /// <code>[pscustomobject]@{ EventType = 'step'; Category = 'workflow'; AgentName = 'sm'; StoryId = '1.3'; DurationMs = 1200 } | Write-MadfEvent -LogPath ./live -PassThru</code>
     /// Objects with the event's properties can be piped in; -PassThru returns the log file written.
     /// </example>
+    /// <returns>Nothing by default; with -PassThru, the FileInfo of the daily log the event was appended to.</returns>
     [Cmdlet(VerbsCommunications.Write, "MadfEvent", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(FileInfo))]
     public sealed class WriteMadfEventCommand : MadfCmdlet

@@ -19,6 +19,7 @@ namespace MadfLog.Commands.Insights
     /// <code>Export-MadfReport ./story-1.2.html -Story 1.2 -WhatIf</code>
     /// Shows where the report of story 1.2 would be written, without writing it.
     /// </example>
+    /// <returns>The FileInfo of the HTML report written (nothing under -WhatIf).</returns>
     [Cmdlet(VerbsData.Export, "MadfReport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(FileInfo))]
     public sealed class ExportMadfReportCommand : FilteredCmdlet

@@ -13,6 +13,7 @@ namespace MadfLog.Commands.Lifecycle
     /// <code>Get-MadfConfig | Select-Object Path, ClaudeMdPath, LogPaths, RuleThreshold</code>
     /// Where the configuration file is, and the settings the weekly revision uses.
     /// </example>
+    /// <returns>The database's MadfConfig (every setting, with its effective value). With -Source, instead one object per setting with Name, Value and Source (the file or environment variable it came from, or default).</returns>
     [Cmdlet(VerbsCommon.Get, "MadfConfig")]
     [OutputType(typeof(MadfConfig))]
     public sealed class GetMadfConfigCommand : MadfCmdlet
@@ -48,6 +49,7 @@ namespace MadfLog.Commands.Lifecycle
     /// <code>Set-MadfConfig -ClaudeMdPath ./CLAUDE.md -RuleThreshold 0.05 -WhatIf</code>
     /// Shows the change (rules only for patterns at 5% of errors or more) without saving it.
     /// </example>
+    /// <returns>Nothing by default; with -PassThru, the MadfConfig as saved.</returns>
     [Cmdlet(VerbsCommon.Set, "MadfConfig", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(MadfConfig))]
     public sealed class SetMadfConfigCommand : MadfCmdlet

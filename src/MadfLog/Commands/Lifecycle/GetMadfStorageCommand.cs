@@ -13,6 +13,8 @@ namespace MadfLog.Commands.Lifecycle
     /// <code>Get-MadfStorage -Brief</code>
     /// The storage figures in at most 100 tokens.
     /// </example>
+    /// <returns type="StorageReport">One StorageReport: the active database's size against its budget, the archive databases and logs, and events active and archived per period.</returns>
+    /// <returns type="String">With -Brief: one compact text.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfStorage")]
     [OutputType(typeof(StorageReport), typeof(string))]
     public sealed class GetMadfStorageCommand : MadfCmdlet

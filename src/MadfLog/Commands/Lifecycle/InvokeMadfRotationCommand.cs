@@ -17,6 +17,7 @@ namespace MadfLog.Commands.Lifecycle
     /// <code>Invoke-MadfRotation -ArchivePath ./archive -RetentionDays 3650</code>
     /// Closes and compresses fully imported logs into ./archive and keeps ten years of events active.
     /// </example>
+    /// <returns>One RotationResult: files closed, weekly archives written and their compression, events moved to archive databases, and the window kept (with a note when the budget shrank it).</returns>
     [Cmdlet(VerbsLifecycle.Invoke, "MadfRotation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(RotationResult))]
     public sealed class InvokeMadfRotationCommand : MadfCmdlet

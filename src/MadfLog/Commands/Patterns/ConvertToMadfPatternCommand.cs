@@ -38,6 +38,7 @@ namespace MadfLog.Commands.Patterns
     /// <code>Get-MadfEvent -Success $false -First 200 | ConvertTo-MadfPattern | Group-Object Template -NoElement | Sort-Object Count -Descending</code>
     /// Groups the messages of 200 failed events (their Message property binds) and counts each pattern.
     /// </example>
+    /// <returns>One MessagePattern per input message: the pattern id the import would give it, its template, error class and signature.</returns>
     [Cmdlet(VerbsData.ConvertTo, "MadfPattern")]
     [OutputType(typeof(MessagePattern))]
     public sealed class ConvertToMadfPatternCommand : MadfCmdlet

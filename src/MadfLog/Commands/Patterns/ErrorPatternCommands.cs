@@ -17,6 +17,8 @@ namespace MadfLog.Commands.Patterns
     /// <code>Get-MadfErrorPattern -Story 1.2 -Brief</code>
     /// The error patterns of story 1.2 as one compact text (at most 300 tokens).
     /// </example>
+    /// <returns type="ErrorPattern">One ErrorPattern per pattern, largest first: count, share, breakdowns by story and agent, first and last seen, examples.</returns>
+    /// <returns type="String">With -Brief: one text of at most 300 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfErrorPattern")]
     [OutputType(typeof(ErrorPattern), typeof(string))]
     public sealed class GetMadfErrorPatternCommand : AnalysisCmdlet
@@ -41,6 +43,8 @@ namespace MadfLog.Commands.Patterns
     /// <code>Get-MadfErrorSequence -Story 1.2 -Brief</code>
     /// The recurring sequences of story 1.2 as one compact text for an agent's context.
     /// </example>
+    /// <returns type="ErrorSequence">One ErrorSequence per recurring sequence (a retry loop or steps that lead to an error), the most frequent first.</returns>
+    /// <returns type="String">With -Brief: one text of at most 200 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfErrorSequence")]
     [OutputType(typeof(ErrorSequence), typeof(string))]
     public sealed class GetMadfErrorSequenceCommand : AnalysisCmdlet

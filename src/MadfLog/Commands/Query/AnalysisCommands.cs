@@ -18,6 +18,8 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfErrorSummary -Since (Get-Date).AddDays(-7) -Brief</code>
     /// A compact summary of last week's errors for an agent's context.
     /// </example>
+    /// <returns type="ErrorSummaryItem">One ErrorSummaryItem per error pattern, largest first: count, share of all errors, class, agents, first and last seen (UTC) and an example.</returns>
+    /// <returns type="String">With -Brief: one text of at most 200 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfErrorSummary")]
     [OutputType(typeof(ErrorSummaryItem), typeof(string))]
     public sealed class GetMadfErrorSummaryCommand : AnalysisCmdlet
@@ -46,6 +48,8 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfAgentPerformance -Brief</code>
     /// All agents as one compact text (at most 300 tokens) for an agent's context.
     /// </example>
+    /// <returns type="AgentPerformance">One AgentPerformance per agent: events, success rate, median and p95 duration, tokens, context pressure and time wasted.</returns>
+    /// <returns type="String">With -Brief: one text of at most 300 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfAgentPerformance")]
     [OutputType(typeof(AgentPerformance), typeof(string))]
     public sealed class GetMadfAgentPerformanceCommand : AnalysisCmdlet
@@ -67,6 +71,8 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfBottleneck -Story 1.2 -Brief</code>
     /// Where story 1.2 spent its time, in at most 100 tokens.
     /// </example>
+    /// <returns type="Bottleneck">One Bottleneck per tool, step or workflow, the most time first: total and p95 duration and the time wasted in it.</returns>
+    /// <returns type="String">With -Brief: one text of at most 100 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfBottleneck")]
     [OutputType(typeof(Bottleneck), typeof(string))]
     public sealed class GetMadfBottleneckCommand : AnalysisCmdlet
@@ -95,6 +101,8 @@ namespace MadfLog.Commands.Query
     /// <code>Compare-MadfStory 1.1 1.2 -Agent dev | Select-Object Headline, ErrorRate</code>
     /// How the dev agent alone changed between the two stories.
     /// </example>
+    /// <returns type="StoryComparison">One StoryComparison: both stories' metrics side by side, patterns gained and lost, and a headline.</returns>
+    /// <returns type="String">With -Brief: one text of at most 400 tokens.</returns>
     [Cmdlet(VerbsData.Compare, "MadfStory")]
     [OutputType(typeof(StoryComparison), typeof(string))]
     public sealed class CompareMadfStoryCommand : MadfCmdlet
@@ -130,6 +138,8 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfTrend | Where-Object Kind -eq Forecast</code>
     /// The forecast of the next story's error rate, with its 95% range.
     /// </example>
+    /// <returns type="TrendPoint">One TrendPoint per story and per week (Kind Story or Week), and one with Kind Forecast for the next story when there are 3 stories or more.</returns>
+    /// <returns type="String">With -Brief: one text of at most 300 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfTrend")]
     [OutputType(typeof(TrendPoint), typeof(string))]
     public sealed class GetMadfTrendCommand : AnalysisCmdlet
@@ -154,6 +164,8 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfHumanInteraction -Story 1.2 -Top 3</code>
     /// The three largest groups of human interactions in story 1.2.
     /// </example>
+    /// <returns type="HumanInteractionSummary">One HumanInteractionSummary per category, agent and story, largest first, with its topics.</returns>
+    /// <returns type="String">With -Brief: one text of at most 200 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfHumanInteraction")]
     [OutputType(typeof(HumanInteractionSummary), typeof(string))]
     public sealed class GetMadfHumanInteractionCommand : AnalysisCmdlet
@@ -178,6 +190,8 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfToolFailure -Agent dev | Sort-Object FailureRate -Descending | Select-Object -First 3</code>
     /// The three tools that fail the dev agent most often.
     /// </example>
+    /// <returns type="ToolFailure">One ToolFailure per tool and agent: calls, failures, failure rate and the most common error.</returns>
+    /// <returns type="String">With -Brief: one text of at most 200 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfToolFailure")]
     [OutputType(typeof(ToolFailure), typeof(string))]
     public sealed class GetMadfToolFailureCommand : AnalysisCmdlet
@@ -199,6 +213,8 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfSession 1.2-dev-* | Sort-Object Errors -Descending | Select-Object -First 3</code>
     /// The three dev sessions of story 1.2 with the most errors (session ids take wildcards).
     /// </example>
+    /// <returns type="SessionSummary">One SessionSummary per session: story, agents, start and end (UTC), duration, events, errors, tokens, peak context and human interactions.</returns>
+    /// <returns type="String">With -Brief: one text of at most 200 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfSession")]
     [OutputType(typeof(SessionSummary), typeof(string))]
     public sealed class GetMadfSessionCommand : AnalysisCmdlet
@@ -227,6 +243,8 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfContextPressure -Agent dev -Top 5</code>
     /// The five sessions of the dev agent that came closest to the context limit.
     /// </example>
+    /// <returns type="ContextPressure">One ContextPressure per session or agent that went above 80% context, the closest to the limit first, with its error rate above and below.</returns>
+    /// <returns type="String">With -Brief: one text of at most 200 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfContextPressure")]
     [OutputType(typeof(ContextPressure), typeof(string))]
     public sealed class GetMadfContextPressureCommand : AnalysisCmdlet
@@ -252,6 +270,7 @@ namespace MadfLog.Commands.Query
     /// <code>Get-MadfSession -Story 1.2 | Select-Object -First 1 | Get-MadfEvent | Format-Table Timestamp, AgentName, EventType, Success, Message</code>
     /// Everything that happened in the first session of story 1.2 (the session binds by its SessionId).
     /// </example>
+    /// <returns>One EventRecord per matching event, oldest first, streamed; Details is an object (DetailsJson keeps the stored text).</returns>
     [Cmdlet(VerbsCommon.Get, "MadfEvent")]
     [OutputType(typeof(EventRecord))]
     public sealed class GetMadfEventCommand : FilteredCmdlet

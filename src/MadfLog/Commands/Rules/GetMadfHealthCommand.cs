@@ -15,6 +15,8 @@ namespace MadfLog.Commands.Rules
     /// <code>Get-MadfHealth -Brief</code>
     /// The health of the loop in at most 100 tokens.
     /// </example>
+    /// <returns type="HealthReport">One HealthReport: the overall status and each check (last import, quarantine share, error-rate change, new frequent patterns, ...) with its value, threshold and message.</returns>
+    /// <returns type="String">With -Brief: one compact text.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfHealth")]
     [OutputType(typeof(HealthReport), typeof(string))]
     public sealed class GetMadfHealthCommand : MadfCmdlet

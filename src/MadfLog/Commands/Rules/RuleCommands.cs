@@ -18,6 +18,7 @@ namespace MadfLog.Commands.Rules
     /// <code>Get-MadfRule -Status Active | Format-Table Id, Status, Text -Wrap</code>
     /// The rules that are in CLAUDE.md now.
     /// </example>
+    /// <returns>One Rule per prevention rule: id, pattern, status, text, evidence and dates.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfRule")]
     [OutputType(typeof(Rule))]
     public sealed class GetMadfRuleCommand : MadfCmdlet
@@ -122,6 +123,7 @@ namespace MadfLog.Commands.Rules
     /// <code>Approve-MadfRule 5 -EffectiveFrom 2026-11-02</code>
     /// Records that rule 5 has been followed since 2 November (it was in CLAUDE.md before it was approved), so its effectiveness is measured from then.
     /// </example>
+    /// <returns>One Rule per approved rule, now Active, as stored after the change.</returns>
     [Cmdlet(VerbsLifecycle.Approve, "MadfRule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Rule))]
     public sealed class ApproveMadfRuleCommand : RuleDecisionCommand
@@ -144,6 +146,7 @@ namespace MadfLog.Commands.Rules
     /// <code>Get-MadfRule -Status Proposed | Where-Object Text -like '*pytest*' | Deny-MadfRule -Confirm:$false</code>
     /// Rejects the proposed rules about pytest failures without asking; they are not proposed again.
     /// </example>
+    /// <returns>One Rule per denied rule, now Denied (a proposed rule) or Retired (an active one).</returns>
     [Cmdlet(VerbsLifecycle.Deny, "MadfRule", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Rule))]
     public sealed class DenyMadfRuleCommand : RuleDecisionCommand
@@ -162,6 +165,8 @@ namespace MadfLog.Commands.Rules
     /// <code>Get-MadfRuleEffectiveness -Brief</code>
     /// Every active rule's verdict in at most 300 tokens.
     /// </example>
+    /// <returns type="RuleEffect">One RuleEffect per active rule: its pattern's rate before and after, against the control, the relative change with its 95% interval, and a verdict.</returns>
+    /// <returns type="String">With -Brief: one text of at most 300 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfRuleEffectiveness")]
     [OutputType(typeof(RuleEffect), typeof(string))]
     public sealed class GetMadfRuleEffectivenessCommand : MadfCmdlet
@@ -191,6 +196,7 @@ namespace MadfLog.Commands.Rules
     /// <code>Invoke-MadfRevision -IfDue -AutoApprove -ClaudeMdPath ./CLAUDE.md</code>
     /// What the scheduled job runs: only when the last revision is a week old, activating new rules at once.
     /// </example>
+    /// <returns>One RevisionResult: the week, events and errors in the window, the top patterns, the rules proposed or activated, health and the report paths. Nothing with -IfDue when no revision is due.</returns>
     [Cmdlet(VerbsLifecycle.Invoke, "MadfRevision", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(RevisionResult))]
     public sealed class InvokeMadfRevisionCommand : MadfCmdlet

@@ -52,6 +52,7 @@ namespace MadfLog.Commands.Scheduling
     /// <code>Register-MadfJob Revision -Scheduler Systemd -Database ~/madflog/team.db -WhatIf</code>
     /// Shows only the weekly revision's timer for ~/madflog/team.db (without -WhatIf: registers it and outputs the job with its next run).
     /// </example>
+    /// <returns>One JobInfo per job registered (or, under -WhatIf, that would be): its scheduler, schedule, command and next run.</returns>
     [Cmdlet(VerbsLifecycle.Register, "MadfJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [Alias("Register-MadfRevisionJob")]
     [OutputType(typeof(JobInfo))]
@@ -113,6 +114,7 @@ namespace MadfLog.Commands.Scheduling
     /// <code>Get-MadfJob Revision -Scheduler Systemd | Select-Object -ExpandProperty Definitions</code>
     /// The systemd unit files of the weekly revision, when it is registered.
     /// </example>
+    /// <returns>One JobInfo per registered job: scheduler, schedule, command, last run and its result, next run.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfJob")]
     [Alias("Get-MadfRevisionJob")]
     [OutputType(typeof(JobInfo))]
@@ -159,6 +161,7 @@ namespace MadfLog.Commands.Scheduling
     /// <code>Get-MadfJob | Where-Object Job -eq Maintenance | Unregister-MadfJob -Confirm:$false</code>
     /// Removes the daily maintenance job, wherever it is registered, without asking; the weekly revision stays.
     /// </example>
+    /// <returns>Nothing: the jobs are removed from their scheduler (-WhatIf shows which).</returns>
     [Cmdlet(VerbsLifecycle.Unregister, "MadfJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [Alias("Unregister-MadfRevisionJob")]
     public sealed class UnregisterMadfJobCommand : JobCommand
@@ -199,6 +202,7 @@ namespace MadfLog.Commands.Scheduling
     /// <code>Invoke-MadfJob Revision -Schedule 'Sun 23:00' -IfDue -Verbose</code>
     /// What the scheduler runs: the weekly revision, only when it has not run since the latest Sunday 23:00.
     /// </example>
+    /// <returns>One JobRun: the job, when it started and finished, its result and what it did, as appended to the run log. Nothing with -IfDue when the job is not due.</returns>
     [Cmdlet(VerbsLifecycle.Invoke, "MadfJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(JobRun))]
     public sealed class InvokeMadfJobCommand : MadfCmdlet

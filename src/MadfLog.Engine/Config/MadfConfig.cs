@@ -117,7 +117,7 @@ namespace MadfLog.Engine.Config
                 catch (JsonException ex)
                 {
                     throw new MadfException("ConfigInvalid", MadfErrorKind.InvalidData,
-                        $"The MadfLog configuration '{source}' is not valid JSON (line {ex.LineNumber + 1}): {ex.Message}", source, ex);
+                        string.Format(Messages.Culture, Messages.ConfigNotJson, source, ex.LineNumber + 1, ex.Message), source, ex);
                 }
             }
             else
@@ -145,7 +145,7 @@ namespace MadfLog.Engine.Config
         }
 
         private MadfException Invalid(string what, string why) =>
-            new MadfException("ConfigInvalid", MadfErrorKind.InvalidArgument, $"MadfLog configuration '{Path}': {what} {why}.", Path);
+            new MadfException("ConfigInvalid", MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.ConfigInvalid, Path, what, why), Path);
 
         /// <summary>Writes the file atomically (temp file, then replace).</summary>
         public void Save()

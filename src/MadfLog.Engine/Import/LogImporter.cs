@@ -207,7 +207,7 @@ namespace MadfLog.Engine.Import
             if (!string.Equals(_options.Format, "Auto", StringComparison.OrdinalIgnoreCase))
             {
                 return LogFormats.Find(_options.Format) ?? throw new MadfException("UnknownFormat", MadfErrorKind.InvalidArgument,
-                    $"Unknown log format '{_options.Format}'. Known formats: Auto, {string.Join(", ", LogFormats.Names)}.", _options.Format);
+                    string.Format(Messages.Culture, Messages.UnknownFormat, _options.Format, string.Join(", ", LogFormats.Names)), _options.Format);
             }
             return LogFormats.Recognize(path, probe.Head, probe.FirstLine);
         }

@@ -64,7 +64,7 @@ namespace MadfLog.Engine.Rules
                 }).ToList();
 
         public static Rule Get(SqliteConnection c, long id) =>
-            List(c).FirstOrDefault(r => r.Id == id) ?? throw new MadfException("RuleNotFound", MadfErrorKind.NotFound, $"There is no MadfLog rule {id}.", id);
+            List(c).FirstOrDefault(r => r.Id == id) ?? throw new MadfException("RuleNotFound", MadfErrorKind.NotFound, string.Format(Messages.Culture, Messages.RuleNotFound, id), id);
 
         /// <summary>Inserts a rule for a pattern that has none; returns null when the pattern already has one (rules are never duplicated).</summary>
         public static Rule? Propose(SqliteConnection c, long patternId, string text, RuleEvidence evidence, bool activate, DateTimeOffset now, SqliteTransaction? tx = null)
@@ -86,7 +86,7 @@ namespace MadfLog.Engine.Rules
         {
             var rule = Get(c, id);
             if (effectiveFrom > now)
-                throw new MadfException("RuleEffectiveInFuture", MadfErrorKind.InvalidArgument, $"Rule {id} cannot take effect at {effectiveFrom.Value.UtcDateTime:u}, after now; approve it then, or without -EffectiveFrom.", id);
+                throw new MadfException("RuleEffectiveInFuture", MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.RuleEffectiveInFuture, id, effectiveFrom.Value.UtcDateTime), id);
             var at = (effectiveFrom ?? now).ToUnixTimeMilliseconds();
             if (rule.Status == RuleStatus.Active)
             {
@@ -94,7 +94,7 @@ namespace MadfLog.Engine.Rules
                 return Get(c, id);
             }
             if (rule.Status != RuleStatus.Proposed)
-                throw new MadfException("RuleNotProposed", MadfErrorKind.InvalidArgument, $"Rule {id} is {rule.Status.ToString().ToLowerInvariant()}; only proposed rules can be approved.", id);
+                throw new MadfException("RuleNotProposed", MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.RuleNotProposed, id, rule.Status.ToString().ToLowerInvariant()), id);
             c.Execute("UPDATE rules SET status = 'Active', activated = @at WHERE id = @id", new { id, at });
             return Get(c, id);
         }

@@ -118,7 +118,7 @@ namespace MadfLog.Engine.Scheduling
             var config = MadfConfig.Load(db);
             if (o.ConfigPath != null && !PathsEqual(Path.GetFullPath(o.ConfigPath), config.Path))
                 throw new MadfException("ConfigNotForDatabase", MadfErrorKind.InvalidArgument,
-                    $"The configuration '{o.ConfigPath}' is not the one of the database '{db}' (that is '{config.Path}'); register the job again with Register-MadfJob.", o.ConfigPath);
+                    string.Format(Messages.Culture, Messages.ConfigNotForDatabase, o.ConfigPath, db, config.Path), o.ConfigPath);
 
             if (o.IfDue != null)
             {

@@ -44,7 +44,7 @@ namespace MadfLog.Engine.Scheduling
             if (Directory.Exists("/run/systemd/system") && _env.Unusable(SchedulerKind.Systemd) == null) return SchedulerKind.Systemd;
             if (_env.Unusable(SchedulerKind.Cron) == null) return SchedulerKind.Cron;
             throw new MadfException("SchedulerNotFound", MadfErrorKind.NotFound,
-                "No usable scheduler on this machine: systemd is not running and 'crontab' was not found. Install cron (e.g. 'apt-get install cron', 'dnf install cronie' or 'apk add dcron') and start its service.", "crontab");
+                Messages.SchedulerNoneUsable, "crontab");
         }
 
         /// <summary>Throws SchedulerNotFound, naming what to install, when the scheduler cannot be used here.</summary>
@@ -95,7 +95,7 @@ namespace MadfLog.Engine.Scheduling
                     }
                     break;
                 default:
-                    throw new MadfException("SchedulerNotHere", MadfErrorKind.InvalidArgument, $"{kind} jobs are registered by the cmdlet in Windows PowerShell, not by the engine.", kind);
+                    throw new MadfException("SchedulerNotHere", MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.SchedulerNotHere, kind), kind);
             }
             return plan;
         }
@@ -124,7 +124,7 @@ namespace MadfLog.Engine.Scheduling
             {
                 Rollback(kind, specs, before, crontabBefore, tasksBefore);
                 if (ex is MadfException) throw;
-                throw new MadfException("SchedulerFailed", MadfErrorKind.Io, $"Registering the {kind} jobs failed and was rolled back: {ex.Message}", kind, ex);
+                throw new MadfException("SchedulerFailed", MadfErrorKind.Io, string.Format(Messages.Culture, Messages.SchedulerRolledBack, kind, ex.Message), kind, ex);
             }
             finally
             {
@@ -305,7 +305,7 @@ namespace MadfLog.Engine.Scheduling
         {
             if (_env.CrontabFile != null) { WriteAtomically(_env.CrontabFile, text, new UTF8Encoding(false)); return; }
             var (code, output) = Exec("crontab", text, "-");
-            if (code != 0) throw new MadfException("SchedulerFailed", MadfErrorKind.Io, "crontab refused the new table: " + output.Trim(), "crontab");
+            if (code != 0) throw new MadfException("SchedulerFailed", MadfErrorKind.Io, string.Format(Messages.Culture, Messages.CrontabRefused, output.Trim()), "crontab");
         }
 
         private static void WriteAtomically(string path, string text, Encoding encoding)
@@ -323,7 +323,7 @@ namespace MadfLog.Engine.Scheduling
         private static string Run(params string[] command)
         {
             var (code, output) = Exec(command[0], null, command.Skip(1).ToArray());
-            if (code != 0) throw new MadfException("SchedulerFailed", MadfErrorKind.Io, $"{string.Join(" ", command)} failed ({code}): {output.Trim()}", command[0]);
+            if (code != 0) throw new MadfException("SchedulerFailed", MadfErrorKind.Io, string.Format(Messages.Culture, Messages.SchedulerCommandFailed, string.Join(" ", command), code, output.Trim()), command[0]);
             return output.Trim();
         }
 
@@ -345,7 +345,7 @@ namespace MadfLog.Engine.Scheduling
             }
             catch (System.ComponentModel.Win32Exception ex)
             {
-                throw new MadfException("SchedulerNotFound", MadfErrorKind.NotFound, $"'{exe}' is not available on this machine: {ex.Message}", exe, ex);
+                throw new MadfException("SchedulerNotFound", MadfErrorKind.NotFound, string.Format(Messages.Culture, Messages.SchedulerToolMissing, exe, ex.Message), exe, ex);
             }
         }
     }

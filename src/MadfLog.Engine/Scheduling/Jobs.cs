@@ -40,7 +40,7 @@ namespace MadfLog.Engine.Scheduling
     {
         public JobSchedule(TimeSpan at, DayOfWeek? day = null)
         {
-            if (at < TimeSpan.Zero || at >= TimeSpan.FromDays(1)) throw new MadfException("ScheduleInvalid", MadfErrorKind.InvalidArgument, $"The time of day {at} is not between 00:00 and 23:59.", at);
+            if (at < TimeSpan.Zero || at >= TimeSpan.FromDays(1)) throw new MadfException("ScheduleInvalid", MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.ScheduleTimeInvalid, at), at);
             At = new TimeSpan(at.Hours, at.Minutes, 0);
             Day = day;
         }
@@ -54,7 +54,7 @@ namespace MadfLog.Engine.Scheduling
         public static JobSchedule Parse(string text)
         {
             var m = Regex.Match(text ?? "", @"^\s*(daily|sun|mon|tue|wed|thu|fri|sat)\s+(\d{1,2}):(\d{2})\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
-            if (!m.Success) throw new MadfException("ScheduleInvalid", MadfErrorKind.InvalidArgument, $"'{text}' is not a schedule: use 'daily HH:mm' or a day and time such as 'Sun 23:00'.", text);
+            if (!m.Success) throw new MadfException("ScheduleInvalid", MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.ScheduleInvalid, text), text);
             var at = new TimeSpan(int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture), 0);
             var word = m.Groups[1].Value.ToLowerInvariant();
             DayOfWeek? day = word == "daily" ? (DayOfWeek?)null : Enum.GetValues(typeof(DayOfWeek)).Cast<DayOfWeek>().First(d => d.ToString().StartsWith(word, StringComparison.OrdinalIgnoreCase));

@@ -20,12 +20,12 @@ namespace MadfLog.Engine.Store
             var exists = File.Exists(full);
             if (!exists && !forWrite)
                 throw new MadfException("DatabaseNotFound", MadfErrorKind.NotFound,
-                    $"The MadfLog database '{full}' does not exist. Import logs first (Import-MadfLog) or pass -Database.", full);
+                    string.Format(Messages.Culture, Messages.DatabaseNotFound, full), full);
 
             var readOnlyFile = exists && (File.GetAttributes(full) & FileAttributes.ReadOnly) != 0;
             if (readOnlyFile && forWrite)
                 throw new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
-                    $"The MadfLog database '{full}' is read-only, so nothing can be written to it. Make it writable or pass another -Database.", full);
+                    string.Format(Messages.Culture, Messages.DatabaseReadOnlyFile, full), full);
 
             if (!exists)
             {
@@ -74,19 +74,19 @@ namespace MadfLog.Engine.Store
             {
                 case SqliteCorrupt:
                     return new MadfException("DatabaseCorrupt", MadfErrorKind.InvalidData,
-                        $"The MadfLog database '{path}' is damaged (SQLite says: {ex.Message.TrimEnd('.')}). Restore it from a backup, or move it aside and import the logs again (nothing is imported twice).", path, ex);
+                        string.Format(Messages.Culture, Messages.DatabaseCorrupt, path, ex.Message.TrimEnd('.')), path, ex);
                 case SqliteNotADb:
                     return new MadfException("DatabaseNotMadfLog", MadfErrorKind.InvalidData,
-                        $"'{path}' is not a MadfLog database (SQLite says: {ex.Message.TrimEnd('.')}). Pass -Database with a MadfLog database or a new file name.", path, ex);
+                        string.Format(Messages.Culture, Messages.DatabaseNotMadfLog, path, ex.Message.TrimEnd('.')), path, ex);
                 case SqliteReadOnly:
                 case SqlitePerm:
                     return new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
-                        $"The MadfLog database '{path}' cannot be written ({ex.Message.TrimEnd('.')}).", path, ex);
+                        string.Format(Messages.Culture, Messages.DatabaseCannotWrite, path, ex.Message.TrimEnd('.')), path, ex);
                 case SqliteCantOpen:
                     return new MadfException("DatabaseCannotOpen", MadfErrorKind.Io,
-                        $"The MadfLog database '{path}' cannot be opened ({ex.Message.TrimEnd('.')}). Check the folder exists and is writable.", path, ex);
+                        string.Format(Messages.Culture, Messages.DatabaseCannotOpen, path, ex.Message.TrimEnd('.')), path, ex);
                 default:
-                    return new MadfException("DatabaseError", MadfErrorKind.Io, $"SQLite error on '{path}': {ex.Message}", path, ex);
+                    return new MadfException("DatabaseError", MadfErrorKind.Io, string.Format(Messages.Culture, Messages.DatabaseError, path, ex.Message), path, ex);
             }
         }
 
@@ -118,7 +118,7 @@ namespace MadfLog.Engine.Store
             var tables = connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type='table'", transaction: tx);
             if (tables > 0)
                 throw new MadfException("DatabaseNotMadfLog", MadfErrorKind.InvalidData,
-                    $"'{path}' is a SQLite database but not a MadfLog one (it has no schema_version table). Pass -Database with a new file name.", path);
+                    string.Format(Messages.Culture, Messages.DatabaseNoSchemaVersion, path), path);
             return 0;
         }
 
@@ -127,10 +127,10 @@ namespace MadfLog.Engine.Store
             var version = Version(connection, path, tx);
             if (version > Schema.CurrentVersion)
                 throw new MadfException("DatabaseTooNew", MadfErrorKind.VersionMismatch,
-                    $"The MadfLog database '{path}' has schema version {version}, newer than this module understands ({Schema.CurrentVersion}). Update the MadfLog module.", path);
+                    string.Format(Messages.Culture, Messages.DatabaseTooNew, path, version, Schema.CurrentVersion), path);
             if (version != Schema.CurrentVersion && readOnly)
                 throw new MadfException("DatabaseReadOnly", MadfErrorKind.ReadOnly,
-                    $"The MadfLog database '{path}' needs an upgrade from schema {version} to {Schema.CurrentVersion} but is read-only.", path);
+                    string.Format(Messages.Culture, Messages.DatabaseNeedsUpgradeReadOnly, path, version, Schema.CurrentVersion), path);
             return version;
         }
 

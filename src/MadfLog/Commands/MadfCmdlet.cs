@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading.Tasks;
+using MadfLog.Engine;
 using MadfLog.Engine.Facade;
 using MadfLog.Engine.Store;
 
@@ -69,7 +70,7 @@ namespace MadfLog.Commands
                     {
                         var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
                         if (!File.Exists(full) && !Directory.Exists(full))
-                            throw new ItemNotFoundException($"Cannot find path '{full}' because it does not exist.");
+                            throw new ItemNotFoundException(string.Format(Messages.Culture, Messages.PathNotFound, full));
                         resolved.Add(full);
                     }
                     else
@@ -77,7 +78,7 @@ namespace MadfLog.Commands
                         var found = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out var provider);
                         if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
                         {
-                            WriteError(new ErrorRecord(new ArgumentException($"'{path}' is not a file-system path."),
+                            WriteError(new ErrorRecord(new ArgumentException(string.Format(Messages.Culture, Messages.PathNotFileSystem, path)),
                                 "PathNotFileSystem", ErrorCategory.InvalidArgument, path));
                             continue;
                         }
@@ -109,9 +110,9 @@ namespace MadfLog.Commands
                 if (hits.Count == 0)
                 {
                     if (WildcardPattern.ContainsWildcardCharacters(name))
-                        WriteWarning($"No {what.ToLowerInvariant()} in {DatabasePath} matches '{name}'.");
+                        WriteWarning(string.Format(Messages.Culture, Messages.NoNameMatches, what.ToLowerInvariant(), DatabasePath, name));
                     else
-                        WriteError(new ErrorRecord(new ItemNotFoundException($"There is no {what.ToLowerInvariant()} '{name}' in {DatabasePath}." + Known(known) + Archived(store)),
+                        WriteError(new ErrorRecord(new ItemNotFoundException(string.Format(Messages.Culture, Messages.NameNotFound, what.ToLowerInvariant(), name, DatabasePath) + Known(known) + Archived(store)),
                             what + "NotFound", ErrorCategory.ObjectNotFound, name));
                 }
                 foreach (var h in hits) if (!matched.Contains(h)) matched.Add(h);
@@ -120,13 +121,13 @@ namespace MadfLog.Commands
         }
 
         private static string Known(List<string> known) =>
-            known.Count == 0 ? " It has none." : known.Count <= 12 ? " Known: " + string.Join(", ", known) + "." : $" It has {known.Count:N0}; press Tab after the parameter to list them.";
+            known.Count == 0 ? Messages.KnownNamesNone : known.Count <= 12 ? string.Format(Messages.Culture, Messages.KnownNamesList, string.Join(", ", known)) : string.Format(Messages.Culture, Messages.KnownNamesMany, known.Count);
 
         // Questions cover the active window: a name that only archived events had is not found, and the error says why.
         private string Archived(MadfStore store)
         {
             var note = Engine(() => store.ActiveWindowNote());
-            return note.Length == 0 ? "" : " " + note + " Open an archive (archive/madflog-YYYY-MM.db) with -Database to ask about older events.";
+            return note.Length == 0 ? "" : " " + note + Messages.OpenAnArchive;
         }
 
         /// <summary>Writes a question's brief, led by what it covers when older events are archived (see ActiveWindow).</summary>
@@ -180,7 +181,7 @@ namespace MadfLog.Commands
             }
             _background = null;
             if (run.Unreported > 0)
-                WriteWarning($"{run.Unreported:N0} more lines were quarantined; see them with Get-MadfQuarantine -Database '{DatabasePath}'.");
+                WriteWarning(string.Format(Messages.Culture, Messages.MoreLinesQuarantined, run.Unreported, DatabasePath));
             if (task.IsCanceled || (task.IsFaulted && task.Exception!.GetBaseException() is OperationCanceledException && run.Cancellation.IsCancellationRequested))
             {
                 result = default!;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using MadfLog.Engine;
 using MadfLog.Engine.Import;
 
 namespace MadfLog.Commands.Import
@@ -62,7 +63,7 @@ namespace MadfLog.Commands.Import
         {
             if (!string.Equals(Format, "Auto", StringComparison.OrdinalIgnoreCase) && LogFormats.Find(Format) == null)
                 ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentException($"Unknown log format '{Format}'. Known formats: Auto, {string.Join(", ", LogFormats.Names)}."),
+                    new ArgumentException(string.Format(Messages.Culture, Messages.UnknownFormat, Format, string.Join(", ", LogFormats.Names))),
                     "UnknownFormat", ErrorCategory.InvalidArgument, Format));
         }
 

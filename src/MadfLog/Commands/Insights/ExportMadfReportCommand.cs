@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Management.Automation;
 using System.Runtime.InteropServices;
+using MadfLog.Engine;
 using MadfLog.Commands.Query;
 using MadfLog.Engine.Insights;
 using MadfLog.Engine.Query;
@@ -35,7 +36,7 @@ namespace MadfLog.Commands.Insights
             // A typo in -Path must not leave new folders behind: the folder has to exist.
             var folder = System.IO.Path.GetDirectoryName(target);
             if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
-                ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException($"The folder '{folder}' does not exist. Create it first (New-Item -ItemType Directory '{folder}') or choose another -Path."),
+                ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException(string.Format(Messages.Culture, Messages.ReportFolderNotFound, folder)),
                     "ReportFolderNotFound", ErrorCategory.ObjectNotFound, folder));
             var filter = ResolveFilter(Store());
             if (filter == null) return;
@@ -55,7 +56,7 @@ namespace MadfLog.Commands.Insights
             }
             catch (Exception ex) when (ex is System.ComponentModel.Win32Exception || ex is InvalidOperationException)
             {
-                WriteWarning($"Could not open a browser ({ex.Message}); the report is at {file}.");
+                WriteWarning(string.Format(Messages.Culture, Messages.BrowserNotOpened, ex.Message, file));
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using MadfLog.Engine;
 using MadfLog.Engine.Config;
 
 namespace MadfLog.Commands.Lifecycle
@@ -117,12 +118,12 @@ namespace MadfLog.Commands.Lifecycle
                 try { return v == null ? 0 : System.Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture); }
                 catch (System.Exception ex) when (ex is System.FormatException || ex is System.InvalidCastException)
                 {
-                    throw new MadfLog.Engine.Store.MadfException("ModelPriceInvalid", MadfLog.Engine.Store.MadfErrorKind.InvalidArgument, $"-ModelPrice: {key} '{v}' is not a number.", key, ex);
+                    throw new MadfLog.Engine.Store.MadfException("ModelPriceInvalid", MadfLog.Engine.Store.MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.ModelPriceNotANumber, key, v), key, ex);
                 }
             }
             var model = h.ContainsKey("Model") ? h["Model"]?.ToString() : null;
             if (string.IsNullOrWhiteSpace(model))
-                throw new MadfLog.Engine.Store.MadfException("ModelPriceInvalid", MadfLog.Engine.Store.MadfErrorKind.InvalidArgument, "-ModelPrice needs Model (the model id or its start), e.g. @{ Model = 'claude-sonnet-4'; Input = 3; Output = 15; CacheWrite = 3.75; CacheRead = 0.3 }.", "Model");
+                throw new MadfLog.Engine.Store.MadfException("ModelPriceInvalid", MadfLog.Engine.Store.MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.ModelPriceNeedsModel), "Model");
             return new MadfLog.Engine.Insights.ModelPrice
             {
                 Model = model!.Trim(), Input = Number("Input"), Output = Number("Output"), CacheWrite = Number("CacheWrite"), CacheRead = Number("CacheRead"),

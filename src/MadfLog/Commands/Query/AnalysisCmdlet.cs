@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using MadfLog.Engine;
 using MadfLog.Engine.Facade;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Store;
@@ -43,7 +44,7 @@ namespace MadfLog.Commands.Query
             var until = Bound(nameof(Until), Until);
             if (since.HasValue && until.HasValue && since.Value >= until.Value)
             {
-                WriteError(new ErrorRecord(new ArgumentException($"-Since ({since.Value:u}) is not before -Until ({until.Value:u}): the window holds no events."),
+                WriteError(new ErrorRecord(new ArgumentException(string.Format(Messages.Culture, Messages.EmptyTimeWindow, since.Value, until.Value)),
                     "EmptyTimeWindow", ErrorCategory.InvalidArgument, until.Value));
                 return null;
             }

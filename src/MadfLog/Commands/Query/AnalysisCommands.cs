@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Management.Automation;
+using MadfLog.Engine;
 using MadfLog.Engine.Facade;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Briefing;
@@ -123,7 +124,7 @@ namespace MadfLog.Commands.Query
             if (agents is { Length: 0 }) return;
             var result = Engine(() => store.CompareStories(ReferenceStory, DifferenceStory, new QueryFilter { Agents = agents }));
             foreach (var s in new[] { result.Reference, result.Difference }.Where(s => s.Events == 0))
-                WriteWarning($"Story '{s.Story}' has no events in {DatabasePath}.");
+                WriteWarning(string.Format(Messages.Culture, Messages.StoryHasNoEvents, s.Story, DatabasePath));
             if (Brief) WriteBrief(store, Briefs.Compare(result)); else WriteObject(result);
         }
     }
@@ -149,7 +150,7 @@ namespace MadfLog.Commands.Query
             var items = s.Trend(f);
             if (Brief) { WriteBrief(s, Briefs.Trend(items)); return; }
             if (!items.Exists(p => p.Kind == "Forecast"))
-                WriteWarning("Forecast: " + StoryForecast.NotEnough(items.Count(p => p.Kind == "Story")) + ".");
+                WriteWarning(string.Format(Messages.Culture, Messages.ForecastMissing, StoryForecast.NotEnough(items.Count(p => p.Kind == "Story"))));
             WriteAll(items);
         }
     }

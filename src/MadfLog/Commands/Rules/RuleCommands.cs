@@ -1,3 +1,4 @@
+using MadfLog.Engine;
 using MadfLog.Engine.Briefing;
 using System;
 using System.Linq;
@@ -66,7 +67,7 @@ namespace MadfLog.Commands.Rules
             if (_checked) return;
             _checked = true;
             if (NeedsClaudeMd && ClaudeMdPath == null && Engine(() => MadfConfig.Load(DatabasePath)).ClaudeMdPath == null)
-                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("No CLAUDE.md is configured to hold active rules; the rules stay Proposed. Pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath first."),
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(Messages.ClaudeMdNotConfigured),
                     "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
         }
         protected abstract Rule Decide(MadfStore store, long id);
@@ -98,7 +99,7 @@ namespace MadfLog.Commands.Rules
             var path = ClaudeMdPath != null ? ResolveOutputPath(ClaudeMdPath) : Engine(() => MadfConfig.Load(DatabasePath)).ClaudeMdPath;
             if (path == null)
             {
-                WriteWarning("No CLAUDE.md is configured: pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath.");
+                WriteWarning(Messages.ClaudeMdNotConfiguredToWrite);
                 return;
             }
             var store = Store(forWrite: true);
@@ -230,7 +231,7 @@ namespace MadfLog.Commands.Rules
                 if (ShouldProcess(config.Path, "Save the revision settings")) Engine(() => { config.Save(); return true; });
             }
             if (AutoApprove && ClaudeMdPath == null && config.ClaudeMdPath == null)
-                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("-AutoApprove activates rules, but no CLAUDE.md is configured to hold them. Pass -ClaudeMdPath or run Set-MadfConfig -ClaudeMdPath."),
+                ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(Messages.AutoApproveWithoutClaudeMd),
                     "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
             var options = new RevisionOptions
             {
@@ -244,7 +245,7 @@ namespace MadfLog.Commands.Rules
             var revision = Engine(() => new Revision(options));
             if (IfDue && !Engine(() => revision.IsDue()))
             {
-                WriteVerbose($"The last revision ran at {revision.LastRevision():u}; the next is due 7 days later.");
+                WriteVerbose(string.Format(Messages.Culture, Messages.RevisionNotDue, revision.LastRevision()));
                 return;
             }
             if (!RunInBackground(run =>

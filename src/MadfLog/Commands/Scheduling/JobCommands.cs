@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using MadfLog.Engine;
 using MadfLog.Engine.Scheduling;
 using MadfLog.Engine.Store;
 
@@ -33,7 +34,7 @@ namespace MadfLog.Commands.Scheduling
         protected System.Collections.ObjectModel.Collection<PSObject> RunScheduledJobScript(string script)
         {
             if (!IsDesktopEdition)
-                ThrowTerminatingError(new ErrorRecord(new PlatformNotSupportedException("Register-ScheduledJob exists only in Windows PowerShell 5.1; in PowerShell 7 use -Scheduler TaskScheduler."),
+                ThrowTerminatingError(new ErrorRecord(new PlatformNotSupportedException(Messages.ScheduledJobNeedsWindowsPowerShell),
                     "ScheduledJobNotAvailable", ErrorCategory.NotImplemented, Scheduler));
             return InvokeCommand.InvokeScript(script);
         }
@@ -181,7 +182,7 @@ namespace MadfLog.Commands.Scheduling
             Engine(() => { scheduler.EnsureUsable(kind); return true; });
             var present = names.Where(n => Engine(() => scheduler.Get(n, kind)) != null).ToList();
             foreach (var missing in names.Except(present))
-                WriteError(new ErrorRecord(new ItemNotFoundException($"There is no {kind} job named '{missing}'."), "JobNotFound", ErrorCategory.ObjectNotFound, missing));
+                WriteError(new ErrorRecord(new ItemNotFoundException(string.Format(Messages.Culture, Messages.JobNotFound, kind, missing)), "JobNotFound", ErrorCategory.ObjectNotFound, missing));
             if (present.Count == 0) return;
             var plan = Engine(() => scheduler.PlanUnregister(present, kind));
             if (!ShouldProcess($"{kind} jobs {string.Join(", ", present)}:\n{plan}", $"Unregister {string.Join(", ", present)}?", "Unregister-MadfJob")) return;
@@ -222,7 +223,7 @@ namespace MadfLog.Commands.Scheduling
         protected override void EndProcessing()
         {
             if (IfDue && Schedule == null)
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-IfDue needs -Schedule (e.g. 'daily 03:00' or 'Sun 23:00')."), "ScheduleMissing", ErrorCategory.InvalidArgument, null));
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException(Messages.ScheduleMissing), "ScheduleMissing", ErrorCategory.InvalidArgument, null));
             var options = new JobRunOptions
             {
                 Job = Job, DatabasePath = DatabasePath,
@@ -235,7 +236,7 @@ namespace MadfLog.Commands.Scheduling
             foreach (var p in run.Problems) WriteWarning(p);
             WriteObject(run);
             if (run.Result == "Failed")
-                WriteError(new ErrorRecord(new InvalidOperationException($"The {Job} job failed: {run.Message}"), "JobFailed", ErrorCategory.OperationStopped, DatabasePath));
+                WriteError(new ErrorRecord(new InvalidOperationException(string.Format(Messages.Culture, Messages.JobFailed, Job, run.Message)), "JobFailed", ErrorCategory.OperationStopped, DatabasePath));
         }
     }
 }

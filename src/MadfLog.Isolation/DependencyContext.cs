@@ -88,8 +88,12 @@ namespace MadfLog.Isolation
             if (!_platform.TryGetValue(name.Name!, out var path)) return false;
             try
             {
-                var have = AssemblyName.GetAssemblyName(path).Version;
-                return name.Version == null || (have != null && have >= name.Version);
+                var platform = AssemblyName.GetAssemblyName(path);
+                // The same assembly (its strong-name token, when the reference has one) at the version asked or later.
+                var wanted = name.GetPublicKeyToken();
+                if (wanted != null && wanted.Length > 0 && !wanted.AsSpan().SequenceEqual(platform.GetPublicKeyToken() ?? Array.Empty<byte>()))
+                    return false;
+                return name.Version == null || (platform.Version != null && platform.Version >= name.Version);
             }
             catch (Exception ex) when (ex is IOException || ex is BadImageFormatException || ex is UnauthorizedAccessException)
             {

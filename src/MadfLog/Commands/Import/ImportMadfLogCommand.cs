@@ -77,7 +77,7 @@ namespace MadfLog.Commands.Import
         {
             if (_files.Count == 0) return;
             var options = new ImportOptions { DatabasePath = DatabasePath, Format = Format, Story = Story };
-            var importer = new LogImporter(options);
+            var importer = Engine(() => new LogImporter(options));
 
             // -WhatIf/-Confirm: decide per file, from what would be read.
             // Folders are walked here (the import then gets the files): link loops and unreadable folders are reported now.

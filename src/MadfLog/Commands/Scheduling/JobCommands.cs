@@ -140,15 +140,23 @@ namespace MadfLog.Commands.Scheduling
                     }
                     continue;
                 }
+                List<JobInfo> infos;
                 try
                 {
-                    foreach (var info in scheduler.List(kind, Names)) WriteObject(info);
+                    infos = scheduler.List(kind, Names).ToList();
                 }
                 catch (MadfException ex) when (!SchedulerGiven)
                 {
                     // One scheduler's trouble does not hide the others' jobs.
                     WriteWarning($"{kind}: {ex.Message}");
+                    continue;
                 }
+                catch (MadfException ex)
+                {
+                    ThrowTerminatingError(ToErrorRecord(ex)); // the scheduler asked for: its error id, as Engine() gives
+                    throw;
+                }
+                foreach (var info in infos) WriteObject(info);
             }
         }
     }

@@ -71,6 +71,24 @@ namespace MadfLog.Module.Tests
             Assert.Equal(bytes.Length, File.ReadAllBytes(t.Db).Length);
         }
 
+        [Fact]
+        public void AQuestionOpensTheDatabaseOncePerPipelineNotPerRecord()
+        {
+            using var t = new Temp();
+            File.WriteAllLines(t.File("a.jsonl"), Enumerable.Range(0, 70).Select(Line));
+            var vars = new Hashtable { ["dir"] = t.Path, ["db"] = t.Db };
+            Assert.Empty(_m.Run("Import-MadfLog -Path $dir -Database $db", vars).AllErrors);
+            var once = _m.Run("Get-MadfErrorSummary -Database $db -Story 1.1", vars);
+            Assert.NotEmpty(once.Output);
+
+            // The second record arrives after the file is gone: only a connection kept from the first can answer it
+            // (opening per record would be DatabaseNotFound). Linux lets an open file be deleted.
+            var piped = _m.Run("'1.1', '1.1' | ForEach-Object -Begin { $n = 0 } -Process { if ($n++ -eq 1) { [IO.File]::Delete($db) }; [pscustomobject]@{ Story = $_ } } | Get-MadfErrorSummary -Database $db", vars);
+            Assert.False(File.Exists(t.Db));
+            Assert.Empty(piped.AllErrors);
+            Assert.Equal(2 * once.Output.Count, piped.Output.Count);
+        }
+
         /// <summary>Events in the store (0 when the stopped run committed nothing yet).</summary>
         private long Count(string db) =>
             _m.Run("Get-MadfAgentPerformance -Database $db", new Hashtable { ["db"] = db }).Output.Sum(o => Convert.ToInt64(o.Properties["Events"].Value));

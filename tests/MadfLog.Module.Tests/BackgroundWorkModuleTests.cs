@@ -47,6 +47,9 @@ namespace MadfLog.Module.Tests
             // Whatever was committed stays; the next run imports the rest, and nothing twice.
             var before = Count(t.Db);
             Assert.True(before < files * perFile, $"the stopped import had already imported everything ({before})");
+            // Nothing goes on writing after the cmdlet returned.
+            Thread.Sleep(1500);
+            Assert.Equal(before, Count(t.Db));
             var again = _m.Run("Import-MadfLog -Path $dir -Database $db", new Hashtable { ["dir"] = t.Path, ["db"] = t.Db });
             Assert.Empty(again.AllErrors);
             Assert.Equal((long)files * perFile, Count(t.Db));

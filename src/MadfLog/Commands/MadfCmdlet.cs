@@ -167,19 +167,33 @@ namespace MadfLog.Commands
             var task = Task.Run(() => work(run));
             var progress = new ProgressRecord(1, run.Activity, "Starting");
             var shown = false;
-            // Wait without Task.Wait, which would wrap an engine failure in an AggregateException.
-            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(100))
+            try
             {
+                // Wait without Task.Wait, which would wrap an engine failure in an AggregateException.
+                while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(100))
+                {
+                    run.Drain(this);
+                    shown |= ShowProgress(run, progress);
+                }
                 run.Drain(this);
-                shown |= ShowProgress(run, progress);
+                if (shown)
+                {
+                    progress.RecordType = ProgressRecordType.Completed;
+                    WriteProgress(progress);
+                }
             }
-            run.Drain(this);
-            if (shown)
+            catch (Exception)
             {
-                progress.RecordType = ProgressRecordType.Completed;
-                WriteProgress(progress);
+                // A write failed on this thread (a stopping pipeline throws PipelineStoppedException from every Write*):
+                // the work must not outlive the cmdlet, holding the database or writing after it returned.
+                run.Stop();
+                ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+                throw;
             }
-            _background = null;
+            finally
+            {
+                _background = null;
+            }
             if (run.Unreported > 0)
                 WriteWarning(string.Format(Messages.Culture, Messages.MoreLinesQuarantined, run.Unreported, DatabasePath));
             if (task.IsCanceled || (task.IsFaulted && task.Exception!.GetBaseException() is OperationCanceledException && run.Cancellation.IsCancellationRequested))

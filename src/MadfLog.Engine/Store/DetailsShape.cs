@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -14,6 +15,10 @@ namespace MadfLog.Engine.Store
     /// placeholder \u000(k+4), whose id is stored. Shapes (key sets) and short strings (tools, paths, models) repeat
     /// across events, so an event's details cost a few bytes. The events view puts the values back with replace(),
     /// which is safe because valid JSON never holds a raw control character.
+    /// An object with more than four values keeps three in place and its remaining members, from the fourth on, as
+    /// one literal: their exact JSON text (keys included), so a Claude Code response's seven usage members cost a few
+    /// numbers' text instead of the whole object. A key whose short strings rarely repeat (ids: tool_use_id, message
+    /// ids) has them stored as literals: a names row and its index entry for a string seen once cost twice the string.
     /// </summary>
     public static class DetailsShape
     {
@@ -66,6 +71,35 @@ namespace MadfLog.Engine.Store
             private byte[] _shape = new byte[256];
             private byte[] _utf8 = new byte[256];
 
+            // Per key (by the hash of its name): whether its short strings repeat, judged on the first Sample of them.
+            private const int Sample = 256;
+            private sealed class KeyValues
+            {
+                public int Seen;
+                public HashSet<long>? Distinct = new HashSet<long>();
+                public bool Inline;
+            }
+            private readonly Dictionary<long, KeyValues> _keys = new Dictionary<long, KeyValues>();
+
+            /// <summary>Whether a short string of this key is stored as a literal: most of the key's values so far were new.</summary>
+            [MethodImpl(Hot.Path)]
+            private bool Inline(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+            {
+                var hash = StableHash.Hash(key) ^ key.Length;
+                if (!_keys.TryGetValue(hash, out var values))
+                {
+                    if (_keys.Count >= 4096) return false; // arbitrary keys (a map used as an object): keep the default
+                    _keys[hash] = values = new KeyValues();
+                }
+                if (values.Distinct == null) return values.Inline;
+                values.Distinct.Add(StableHash.Hash(value) ^ value.Length);
+                if (++values.Seen < Sample) return false;
+                // Judged once: a key is an id when nine in ten of its values were different.
+                values.Inline = values.Distinct.Count * 10 >= values.Seen * 9;
+                values.Distinct = null;
+                return values.Inline;
+            }
+
             /// <summary>Splits details text (null gives an empty split).</summary>
             public Split Of(string? details)
             {
@@ -99,11 +133,17 @@ namespace MadfLog.Engine.Store
                     Put(ref length, (byte)'{');
                     var used = 0;
                     var shaped = true;
+                    // Where the current member starts, in the shape (after its comma) and in the JSON (its key's quote);
+                    // and, once a fifth value comes, where the tail (the fourth member on) starts in the JSON.
+                    int memberShape = 0, memberJson = 0, fourthShape = 0, fourthJson = 0, tailJson = -1;
                     while (reader.Read())
                     {
                         if (reader.TokenType == JsonTokenType.EndObject) break;
                         if (reader.TokenType != JsonTokenType.PropertyName) return;
                         if (length > 1) Put(ref length, (byte)',');
+                        memberShape = length;
+                        memberJson = (int)reader.TokenStartIndex;
+                        var key = reader.ValueSpan;
                         Put(ref length, (byte)'"');
                         Put(ref length, reader.ValueSpan);
                         Put(ref length, (byte)'"');
@@ -112,6 +152,9 @@ namespace MadfLog.Engine.Store
                         var isTool = reader.ValueTextEquals(ToolKey);
                         var isStep = !isTool && reader.ValueTextEquals(StepKey);
                         if (!reader.Read()) return;
+                        var valued = reader.TokenType is JsonTokenType.String or JsonTokenType.Number or JsonTokenType.StartObject or JsonTokenType.StartArray;
+                        if (valued && used == Slots - 1) { fourthShape = memberShape; fourthJson = memberJson; }
+                        if (valued && used == Slots && tailJson < 0) tailJson = fourthJson;
                         switch (reader.TokenType)
                         {
                             case JsonTokenType.String:
@@ -120,7 +163,7 @@ namespace MadfLog.Engine.Store
                                 if (rank < messageRank || rank == messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Unescaped(ref reader); }
                                 if (isTool) split.Tool = Unescaped(ref reader);
                                 if (isStep) split.Step = Unescaped(ref reader);
-                                if (text.Length <= ShortString)
+                                if (text.Length <= ShortString && !Inline(key, text))
                                     shaped &= Slot(split, ref length, ref used, new Name(_names.Get(text)));
                                 else
                                 {
@@ -149,6 +192,17 @@ namespace MadfLog.Engine.Store
                     }
                     // Anything after the object (or an object that does not close) is stored whole.
                     if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) { Unshape(split); return; }
+                    if (tailJson >= 0)
+                    {
+                        // Value 4 becomes the members from the fourth on, as written (the object's closing brace stays in the shape).
+                        var end = json.Length - 1;
+                        while (end > tailJson && json[end] != (byte)'}') end--;
+                        while (end > tailJson && IsJsonSpace(json[end - 1])) end--;
+                        length = fourthShape;
+                        Put(ref length, (byte)Slots);
+                        split.Values[Slots - 1] = Utf8StringCache.Decode(json.Slice(tailJson, end - tailJson));
+                        shaped = true;
+                    }
                     Put(ref length, (byte)'}');
                     if (shaped && json.Length <= MaxShaped) split.Shape = _shapes.Get(new ReadOnlySpan<byte>(_shape, 0, length));
                     else Unshape(split);
@@ -182,9 +236,11 @@ namespace MadfLog.Engine.Store
             private string Unescaped(ref Utf8JsonReader reader) =>
                 reader.ValueIsEscaped || reader.ValueSpan.Length > ShortString ? reader.GetString()! : _names.Get(reader.ValueSpan);
 
+            private static bool IsJsonSpace(byte b) => b == (byte)' ' || b == (byte)'\t' || b == (byte)'\n' || b == (byte)'\r';
+
             private bool Slot(Split split, ref int length, ref int used, object value)
             {
-                if (used == Slots) return false;
+                if (used == Slots) return true; // a member of the tail, which the end of the object stores
                 split.Values[used] = value;
                 used++;
                 Put(ref length, (byte)(value is Name ? used + Slots : used));

@@ -35,6 +35,8 @@ namespace MadfLog.Engine.Tests.Store
             "{\"a\":\"x\",\"a\":\"y\"}",
             "{}",
             "{\"weird\":\"\\u0001\\u0002 control chars escaped\",\"k\":\"\\u0005\"}",
+            "{\"model\":\"claude-sonnet-4-5\",\"message_id\":\"msg_01MKH1ccEGrZGNPvu8pYiiQa\",\"input_tokens\":3,\"output_tokens\":13,\"cache_creation_input_tokens\":13835,\"cache_read_input_tokens\":11515,\"stop_reason\":null}",
+            "{\"ok\":true,\"a\":1,\"b\":\"two\",\"none\":null,\"c\":[3],\"d\":{\"e\":4},\"f\":false,\"g\":\"a string long enough to be a literal, not a name\",\"h\":8.5}",
         }.Select(d => new object[] { d });
 
         [Theory]
@@ -66,6 +68,36 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal(500, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer'"));
             Assert.Equal("{\"output_tokens\":7,\"model\":\"claude-sonnet-4\",\"input_tokens\":21}",
                 c.ExecuteScalar<string>("SELECT details FROM events WHERE session_id = 'session-2' ORDER BY id LIMIT 1 OFFSET 1"));
+        }
+
+        [Fact]
+        public void DetailsWithMoreThanFourValuesKeepTheirFirstThreeInPlaceAndTheRestAsOneLiteral()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            const string details = "{\"model\":\"claude-sonnet-4-5\",\"input_tokens\":3,\"output_tokens\":13,\"cache_read_input_tokens\":11515,\"stop_reason\":\"end_turn\"}";
+            File.WriteAllText(file, Line(T0, details) + "\n");
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d2) = 'integer' AND typeof(d3) = 'integer'"));
+            Assert.Equal("\"cache_read_input_tokens\":11515,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d4 FROM event_rows"));
+            Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
+        }
+
+        [Fact]
+        public void ShortStringsOfAKeyThatRarelyRepeatsAreNotKeptInNames()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            // Tool names repeat; tool_use_ids never do: after a sample of them, ids are stored in the row, not in names.
+            File.WriteAllLines(file, Enumerable.Range(0, 2000).Select(i =>
+                Line(T0 + i * 1000, $"{{\"tool\":\"{(i % 3 == 0 ? "Read" : "Bash")}\",\"tool_use_id\":\"toolu_01{i:D20}\"}}")));
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.InRange(c.ExecuteScalar<long>("SELECT count(*) FROM names"), 1, 300);
+            Assert.Equal(2000, c.ExecuteScalar<long>("SELECT count(DISTINCT json_extract(details, '$.tool_use_id')) FROM events"));
+            Assert.Equal("{\"tool\":\"Bash\",\"tool_use_id\":\"toolu_0100000000000000001999\"}", c.ExecuteScalar<string>("SELECT details FROM events ORDER BY id DESC LIMIT 1"));
+            Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
         }
 
         [Theory]

@@ -21,11 +21,10 @@ namespace MadfLog.Engine.Domain
         public static DateTime Monday(DateTime date) => date.Date.AddDays(-(((int)date.DayOfWeek + 6) % 7));
 
         /// <summary>The Monday of a timestamp's week, in days since 1970-01-01 (a Thursday): the summaries' week key.</summary>
-        public static long MondayDay(long timestampMs)
-        {
-            var day = DayOf(timestampMs);
-            return day - ((day + 3) % 7 + 7) % 7;
-        }
+        public static long MondayDay(long timestampMs) => MondayOfDay(DayOf(timestampMs));
+
+        /// <summary>The Monday of a day's week, both in days since 1970-01-01.</summary>
+        public static long MondayOfDay(long day) => day - ((day + 3) % 7 + 7) % 7;
 
         /// <summary>The week's name, e.g. 2026-W47: the year is the year of the week's Thursday.</summary>
         public static string Name(DateTime date)

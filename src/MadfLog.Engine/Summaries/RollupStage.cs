@@ -79,9 +79,89 @@ namespace MadfLog.Engine.Summaries
             }
         }
 
-        /// <summary>Summary rows in memory, keyed as the tables are.</summary>
+        /// <summary>
+        /// A summary cell: the events of one day, story and event_rollup key (agent and workflow kept as logged, null
+        /// included, so what is derived from them can tell "none" from a name): counts, sums, first/last time and the
+        /// duration histogram.
+        /// </summary>
+        private sealed class Cell
+        {
+            public long Events, Timed, Duration, Tokens, CtxKnown, CtxHot, Wasted;
+            public long First = long.MaxValue, Last = long.MinValue;
+            public long[]? Hist;
+
+            public void Merge(Cell o)
+            {
+                Events += o.Events; Timed += o.Timed; Duration += o.Duration; Tokens += o.Tokens;
+                CtxKnown += o.CtxKnown; CtxHot += o.CtxHot; Wasted += o.Wasted;
+                First = Math.Min(First, o.First);
+                Last = Math.Max(Last, o.Last);
+                if (o.Hist != null) AddHist(ref Hist, o.Hist);
+            }
+        }
+
+        private static void AddHist(ref long[]? into, long[] from)
+        {
+            if (into == null) { into = (long[])from.Clone(); return; }
+            if (into.Length < from.Length) Array.Resize(ref into, from.Length);
+            for (var i = 0; i < from.Length; i++) into[i] += from[i];
+        }
+
+        /// <summary>A cell's key: day, story (null: none), agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).</summary>
+        private readonly struct CellKey : IEquatable<CellKey>
+        {
+            public readonly long Day, Pattern;
+            public readonly string? Story, Agent, Workflow;
+            public readonly string Type, Category, Step;
+            public readonly int Outcome;
+
+            public CellKey(long day, string? story, string? agent, string? workflow, string type, string category, string step, long pattern, int outcome)
+            {
+                Day = day; Story = story; Agent = agent; Workflow = workflow; Type = type; Category = category; Step = step; Pattern = pattern; Outcome = outcome;
+            }
+
+            public CellKey WithPattern(long pattern) => new CellKey(Day, Story, Agent, Workflow, Type, Category, Step, pattern, Outcome);
+
+            /// <summary>event_rollup's key.</summary>
+            public (string, string, string, string, string, long, int) Group => (Agent ?? "", Workflow ?? "", Type, Category, Step, Pattern, Outcome);
+
+            public bool IsError => Errors.IsError(Outcome == -1 ? (bool?)null : Outcome == 1, Category);
+
+            public bool Equals(CellKey o) => Day == o.Day && Pattern == o.Pattern && Outcome == o.Outcome && Same(Story, o.Story) && Same(Agent, o.Agent)
+                && Same(Workflow, o.Workflow) && Same(Type, o.Type) && Same(Category, o.Category) && Same(Step, o.Step);
+
+            private static bool Same(string? a, string? b) => string.Equals(a, b, StringComparison.Ordinal);
+
+            public override bool Equals(object? obj) => obj is CellKey o && Equals(o);
+
+            // Names repeat (the same few string instances), so their default hash codes are cheap to combine.
+            public override int GetHashCode()
+            {
+                unchecked
+                {
+                    var h = (int)Day * 31 + (int)Pattern;
+                    h = h * 31 + Outcome;
+                    h = h * 31 + (Story?.GetHashCode() ?? 0);
+                    h = h * 31 + (Agent?.GetHashCode() ?? 0);
+                    h = h * 31 + (Workflow?.GetHashCode() ?? 0);
+                    h = h * 31 + Type.GetHashCode();
+                    h = h * 31 + Category.GetHashCode();
+                    return h * 31 + Step.GetHashCode();
+                }
+            }
+        }
+
+        /// <summary>
+        /// Summary rows in memory. Each event updates two things: its cell (day, story and event_rollup's key) and its
+        /// session-day; every summary table is derived from those at flush (<see cref="Derive"/>), with the same
+        /// definitions as counting each event into each table, at a fraction of the dictionary work per event.
+        /// </summary>
         private sealed class Summaries
         {
+            public readonly Dictionary<CellKey, Cell> cells = new Dictionary<CellKey, Cell>();
+            public readonly Dictionary<(long day, string? story, string session, string agent), SessionDay> sessionDays = new Dictionary<(long, string?, string, string), SessionDay>();
+
+            // Derived at flush, keyed as the tables are.
             public readonly Dictionary<(string, string, string, string, string, long, int), long[]> groups = new Dictionary<(string, string, string, string, string, long, int), long[]>();
             public readonly Dictionary<string, long[]> stories = new Dictionary<string, long[]>();
             public readonly HashSet<(string, string)> storyAgents = new HashSet<(string, string)>();
@@ -93,37 +173,26 @@ namespace MadfLog.Engine.Summaries
             public readonly Dictionary<(string, string, int), long> stepHist = new Dictionary<(string, string, int), long>();
             public readonly Dictionary<(string, int), long> workflowHist = new Dictionary<(string, int), long>();
             public readonly Dictionary<long, (long ts, string story)> firsts = new Dictionary<long, (long ts, string story)>();
-            // Day-grain summaries per story (day_rollup, day_hist), for questions with a story or whole days (DaySummaries).
             public readonly Dictionary<(long day, string story, (string, string, string, string, string, long, int) group), long[]> days =
                 new Dictionary<(long, string, (string, string, string, string, string, long, int)), long[]>();
             // Counts by bucket in an array per day, story, scope and key: one dictionary entry per histogram, not per bucket.
             public readonly Dictionary<(long day, string story, string scope, string key), long[]> dayHist = new Dictionary<(long, string, string, string), long[]>();
-            public readonly Dictionary<(long day, string story, string session, string agent), SessionDay> sessionDays = new Dictionary<(long, string, string, string), SessionDay>();
 
-            // An event_rollup row's key: agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).
-            private static (string, string, string, string, string, long, int) GroupOf(EventRow e, string step) =>
-                (e.AgentName ?? "", e.WorkflowId ?? "", e.EventType, e.Category, step, e.PatternId ?? 0, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
+            private static CellKey KeyOf(EventRow e) =>
+                new CellKey(IsoWeeks.DayOf(e.Timestamp), e.StoryId, e.AgentName, e.WorkflowId, e.EventType, e.Category, Steps.Name(e), e.PatternId ?? 0,
+                    e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
 
-            private static long[] NewGroup() => new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
-            private static long[] NewStory() => new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+            private Cell CellOf(EventRow e)
+            {
+                var key = KeyOf(e);
+                if (!cells.TryGetValue(key, out var cell)) cells[key] = cell = new Cell();
+                return cell;
+            }
 
             /// <summary>A response seen again with its final usage: only its tokens grow (its first line may be in this batch).</summary>
             public void AddGrowth(EventRow e)
             {
-                var gk = GroupOf(e, Steps.Name(e));
-                if (!groups.TryGetValue(gk, out var gg)) groups[gk] = gg = NewGroup();
-                gg[2] += e.TokensGrowth;
-                if (e.StoryId != null)
-                {
-                    if (!stories.TryGetValue(e.StoryId, out var sg)) stories[e.StoryId] = sg = NewStory();
-                    sg[3] += e.TokensGrowth;
-                }
-                var wg = IsoWeeks.MondayDay(e.Timestamp);
-                if (!weeks.TryGetValue(wg, out var wkg)) weeks[wg] = wkg = new long[5];
-                wkg[3] += e.TokensGrowth;
-                var dk = (IsoWeeks.DayOf(e.Timestamp), e.StoryId ?? "", gk);
-                if (!days.TryGetValue(dk, out var dg)) days[dk] = dg = new long[7];
-                dg[3] += e.TokensGrowth;
+                CellOf(e).Tokens += e.TokensGrowth;
                 if (e.SessionId != null) SessionDayOf(e).n[2] += e.TokensGrowth;
             }
 
@@ -135,58 +204,26 @@ namespace MadfLog.Engine.Summaries
             public void Add(EventRow e, int sign)
             {
                 var add = sign > 0;
-                var step = Steps.Name(e);
-                var week = IsoWeeks.MondayDay(e.Timestamp);
-                if (!weeks.TryGetValue(week, out var wk)) weeks[week] = wk = new long[5];
                 var isError = Errors.IsError(e);
-                wk[0] += sign;
-                if (isError) { wk[1] += sign; if (e.PatternId.HasValue) wk[2] += sign; }
-                wk[3] += sign * (e.TokensUsed ?? 0);
-                if (e.EventType == "human_interaction")
-                {
-                    wk[4] += sign;
-                    Add(human, (e.Category, e.AgentName ?? "", e.StoryId ?? "", e.PatternId ?? 0), sign);
-                }
-                if (e.SessionId != null && e.ContextPercent.HasValue)
-                {
-                    var sk = (e.SessionId, e.AgentName ?? "");
-                    if (!sessions.TryGetValue(sk, out var sv)) sv = (e.StoryId, 0, new long[5]);
-                    var hot = HighContext.IsHigh(e.ContextPercent);
-                    sv.n[0] += sign;
-                    sv.n[hot ? 1 : 3] += sign;
-                    if (isError) sv.n[hot ? 2 : 4] += sign;
-                    sessions[sk] = add ? (string.CompareOrdinal(e.StoryId, sv.story) > 0 ? e.StoryId : sv.story, Math.Max(sv.max, e.ContextPercent.Value), sv.n) : sv;
-                }
-                if (e.StoryId != null)
-                {
-                    if (!stories.TryGetValue(e.StoryId, out var st)) stories[e.StoryId] = st = NewStory();
-                    st[0] += sign;
-                    if (isError) { st[1] += sign; if (e.PatternId.HasValue) st[2] += sign; }
-                    st[3] += sign * (e.TokensUsed ?? 0);
-                    if (e.EventType == "human_interaction") st[4] += sign;
-                    if (add)
-                    {
-                        st[5] = Math.Min(st[5], e.Timestamp);
-                        st[6] = Math.Max(st[6], e.Timestamp);
-                        if (e.AgentName != null) storyAgents.Add((e.StoryId, e.AgentName));
-                    }
-                    if (isError && e.PatternId.HasValue) Add(patternStories, (e.PatternId.Value, e.StoryId), sign);
-                }
-                var key = GroupOf(e, step);
-                if (!groups.TryGetValue(key, out var g)) groups[key] = g = NewGroup();
+                var c = CellOf(e);
+                c.Events += sign;
                 if (add)
                 {
-                    g[7] = Math.Min(g[7], e.Timestamp);
-                    g[8] = Math.Max(g[8], e.Timestamp);
+                    c.First = Math.Min(c.First, e.Timestamp);
+                    c.Last = Math.Max(c.Last, e.Timestamp);
                 }
-                g[0] += sign;
-                if (e.DurationMs.HasValue) g[6] += sign;
-                g[1] += sign * (e.DurationMs ?? 0);
-                g[2] += sign * (e.TokensUsed ?? 0);
-                if (e.ContextPercent.HasValue) { g[3] += sign; if (HighContext.IsHigh(e.ContextPercent)) g[4] += sign; }
-                g[5] += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
-                var day = IsoWeeks.DayOf(e.Timestamp);
-                var story = e.StoryId ?? "";
+                if (e.DurationMs.HasValue)
+                {
+                    c.Timed += sign;
+                    c.Duration += sign * e.DurationMs.Value;
+                    var b = Bucket(e.DurationMs.Value);
+                    if (c.Hist == null) c.Hist = new long[b + 16];
+                    else if (c.Hist.Length <= b) Array.Resize(ref c.Hist, b + 16);
+                    c.Hist[b] += sign;
+                }
+                c.Tokens += sign * (e.TokensUsed ?? 0);
+                if (e.ContextPercent.HasValue) { c.CtxKnown += sign; if (HighContext.IsHigh(e.ContextPercent)) c.CtxHot += sign; }
+                c.Wasted += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
                 if (e.SessionId != null)
                 {
                     var sd = SessionDayOf(e);
@@ -204,75 +241,16 @@ namespace MadfLog.Engine.Summaries
                         if (add) sd.MaxContext = Math.Max(sd.MaxContext ?? double.MinValue, e.ContextPercent.Value);
                     }
                 }
-                var dkey = (day, story, key);
-                if (!days.TryGetValue(dkey, out var d)) days[dkey] = d = new long[7];
-                d[0] += sign;
-                if (e.DurationMs.HasValue) d[1] += sign;
-                d[2] += sign * (e.DurationMs ?? 0);
-                d[3] += sign * (e.TokensUsed ?? 0);
-                if (e.ContextPercent.HasValue) { d[4] += sign; if (HighContext.IsHigh(e.ContextPercent)) d[5] += sign; }
-                d[6] += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
-                if (e.DurationMs.HasValue)
-                {
-                    var b = Bucket(e.DurationMs.Value);
-                    Add(agentHist, (e.AgentName ?? "", b), sign);
-                    Add(stepHist, (Steps.Kind(e.EventType), step, b), sign);
-                    if (e.WorkflowId != null) Add(workflowHist, (e.WorkflowId, b), sign);
-                    AddBucket((day, story, "agent", e.AgentName ?? ""), b, sign);
-                    AddBucket((day, story, "step", Steps.Kind(e.EventType) + ":" + step), b, sign);
-                    if (e.WorkflowId != null) AddBucket((day, story, "workflow", e.WorkflowId), b, sign);
-                }
-                if (add && e.PatternId.HasValue && (!firsts.TryGetValue(e.PatternId.Value, out var f) || e.Timestamp < f.ts))
-                    firsts[e.PatternId.Value] = (e.Timestamp, e.StoryId ?? "");
             }
 
             /// <summary>Adds another set of summaries (a batch summarised in Prepare) into this one.</summary>
             [MethodImpl(Hot.Path)]
             public void Merge(Summaries o)
             {
-                foreach (var kv in o.groups)
+                foreach (var kv in o.cells)
                 {
-                    if (!groups.TryGetValue(kv.Key, out var g)) { groups[kv.Key] = kv.Value; continue; }
-                    for (var i = 0; i < 7; i++) g[i] += kv.Value[i];
-                    g[7] = Math.Min(g[7], kv.Value[7]);
-                    g[8] = Math.Max(g[8], kv.Value[8]);
-                }
-                foreach (var kv in o.stories)
-                {
-                    if (!stories.TryGetValue(kv.Key, out var st)) { stories[kv.Key] = kv.Value; continue; }
-                    for (var i = 0; i < 5; i++) st[i] += kv.Value[i];
-                    st[5] = Math.Min(st[5], kv.Value[5]);
-                    st[6] = Math.Max(st[6], kv.Value[6]);
-                }
-                storyAgents.UnionWith(o.storyAgents);
-                foreach (var kv in o.patternStories) Add(patternStories, kv.Key, kv.Value);
-                foreach (var kv in o.weeks)
-                {
-                    if (!weeks.TryGetValue(kv.Key, out var wk)) { weeks[kv.Key] = kv.Value; continue; }
-                    for (var i = 0; i < 5; i++) wk[i] += kv.Value[i];
-                }
-                foreach (var kv in o.sessions)
-                {
-                    if (!sessions.TryGetValue(kv.Key, out var sv)) { sessions[kv.Key] = kv.Value; continue; }
-                    for (var i = 0; i < 5; i++) sv.n[i] += kv.Value.n[i];
-                    sessions[kv.Key] = (string.CompareOrdinal(kv.Value.story, sv.story) > 0 ? kv.Value.story : sv.story, Math.Max(sv.max, kv.Value.max), sv.n);
-                }
-                foreach (var kv in o.human) Add(human, kv.Key, kv.Value);
-                foreach (var kv in o.agentHist) Add(agentHist, kv.Key, kv.Value);
-                foreach (var kv in o.stepHist) Add(stepHist, kv.Key, kv.Value);
-                foreach (var kv in o.workflowHist) Add(workflowHist, kv.Key, kv.Value);
-                foreach (var kv in o.firsts)
-                    if (!firsts.TryGetValue(kv.Key, out var f) || kv.Value.ts < f.ts) firsts[kv.Key] = kv.Value;
-                foreach (var kv in o.days)
-                {
-                    if (!days.TryGetValue(kv.Key, out var d)) { days[kv.Key] = kv.Value; continue; }
-                    for (var i = 0; i < 7; i++) d[i] += kv.Value[i];
-                }
-                foreach (var kv in o.dayHist)
-                {
-                    if (!dayHist.TryGetValue(kv.Key, out var h)) { dayHist[kv.Key] = kv.Value; continue; }
-                    if (h.Length < kv.Value.Length) { Array.Resize(ref h, kv.Value.Length); dayHist[kv.Key] = h; }
-                    for (var i = 0; i < kv.Value.Length; i++) h[i] += kv.Value[i];
+                    if (!cells.TryGetValue(kv.Key, out var c)) { cells[kv.Key] = kv.Value; continue; }
+                    c.Merge(kv.Value);
                 }
                 foreach (var kv in o.sessionDays)
                 {
@@ -281,34 +259,117 @@ namespace MadfLog.Engine.Summaries
                 }
             }
 
+            /// <summary>Moves the cells of merged patterns to their survivor (see ResolveMergedPatterns).</summary>
+            public void Repattern(Func<long, long?> survivor)
+            {
+                foreach (var kv in cells.Where(kv => kv.Key.Pattern != 0 && survivor(kv.Key.Pattern).HasValue).ToList())
+                {
+                    cells.Remove(kv.Key);
+                    var key = kv.Key.WithPattern(survivor(kv.Key.Pattern)!.Value);
+                    if (!cells.TryGetValue(key, out var c)) cells[key] = kv.Value;
+                    else c.Merge(kv.Value);
+                }
+            }
+
+            /// <summary>Fills the tables' rows from the cells and session-days (the definitions of each table, per event, summed).</summary>
+            public void Derive()
+            {
+                foreach (var kv in cells)
+                {
+                    var k = kv.Key;
+                    var c = kv.Value;
+                    var group = k.Group;
+                    var story = k.Story ?? "";
+                    var counted = c.Events != 0;
+                    var isError = k.IsError;
+                    var human = k.Type == "human_interaction";
+
+                    if (!groups.TryGetValue(group, out var g)) groups[group] = g = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+                    g[0] += c.Events; g[1] += c.Duration; g[2] += c.Tokens; g[3] += c.CtxKnown; g[4] += c.CtxHot; g[5] += c.Wasted; g[6] += c.Timed;
+                    g[7] = Math.Min(g[7], c.First); g[8] = Math.Max(g[8], c.Last);
+
+                    var dkey = (k.Day, story, group);
+                    if (!days.TryGetValue(dkey, out var d)) days[dkey] = d = new long[7];
+                    d[0] += c.Events; d[1] += c.Timed; d[2] += c.Duration; d[3] += c.Tokens; d[4] += c.CtxKnown; d[5] += c.CtxHot; d[6] += c.Wasted;
+
+                    var week = IsoWeeks.MondayOfDay(k.Day);
+                    if (!weeks.TryGetValue(week, out var wk)) weeks[week] = wk = new long[5];
+                    wk[0] += c.Events;
+                    if (isError) { wk[1] += c.Events; if (k.Pattern != 0) wk[2] += c.Events; }
+                    wk[3] += c.Tokens;
+                    if (human) wk[4] += c.Events;
+
+                    if (human && counted) Add(this.human, (k.Category, k.Agent ?? "", story, k.Pattern), c.Events);
+                    if (k.Story != null)
+                    {
+                        if (!stories.TryGetValue(k.Story, out var st)) stories[k.Story] = st = new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
+                        st[0] += c.Events;
+                        if (isError) { st[1] += c.Events; if (k.Pattern != 0) st[2] += c.Events; }
+                        st[3] += c.Tokens;
+                        if (human) st[4] += c.Events;
+                        st[5] = Math.Min(st[5], c.First); st[6] = Math.Max(st[6], c.Last);
+                        if (k.Agent != null && c.First != long.MaxValue) storyAgents.Add((k.Story, k.Agent));
+                        if (isError && k.Pattern != 0 && counted) Add(patternStories, (k.Pattern, k.Story), c.Events);
+                    }
+                    if (k.Pattern != 0 && c.First != long.MaxValue && (!firsts.TryGetValue(k.Pattern, out var f) || c.First < f.ts))
+                        firsts[k.Pattern] = (c.First, story);
+
+                    if (c.Hist == null) continue;
+                    var kind = Steps.Kind(k.Type);
+                    AddHistTo(dayHist, (k.Day, story, "agent", k.Agent ?? ""), c.Hist);
+                    AddHistTo(dayHist, (k.Day, story, "step", kind + ":" + k.Step), c.Hist);
+                    if (k.Workflow != null) AddHistTo(dayHist, (k.Day, story, "workflow", k.Workflow), c.Hist);
+                    for (var b = 0; b < c.Hist.Length; b++)
+                    {
+                        var n = c.Hist[b];
+                        if (n == 0) continue;
+                        Add(agentHist, (k.Agent ?? "", b), n);
+                        Add(stepHist, (kind, k.Step, b), n);
+                        if (k.Workflow != null) Add(workflowHist, (k.Workflow, b), n);
+                    }
+                }
+                // session_rollup: the events with a context figure, per session and agent, from their session-days.
+                foreach (var kv in sessionDays)
+                {
+                    var sd = kv.Value;
+                    if (sd.n[4] == 0 && !sd.MaxContext.HasValue) continue;
+                    var sk = (kv.Key.session, kv.Key.agent);
+                    if (!sessions.TryGetValue(sk, out var sv)) sv = (kv.Key.story, 0, new long[5]);
+                    sv.n[0] += sd.n[4]; sv.n[1] += sd.n[5]; sv.n[2] += sd.n[6]; sv.n[3] += sd.n[7]; sv.n[4] += sd.n[8];
+                    var story = string.CompareOrdinal(kv.Key.story, sv.story) > 0 ? kv.Key.story : sv.story;
+                    sessions[sk] = (story, sd.MaxContext.HasValue ? Math.Max(sv.max, sd.MaxContext.Value) : sv.max, sv.n);
+                }
+            }
+
             private SessionDay SessionDayOf(EventRow e)
             {
-                var key = (IsoWeeks.DayOf(e.Timestamp), e.StoryId ?? "", e.SessionId!, e.AgentName ?? "");
+                var key = (IsoWeeks.DayOf(e.Timestamp), e.StoryId, e.SessionId!, e.AgentName ?? "");
                 if (!sessionDays.TryGetValue(key, out var sd)) sessionDays[key] = sd = new SessionDay();
                 return sd;
             }
 
             public void Clear()
             {
+                cells.Clear(); sessionDays.Clear();
                 groups.Clear(); stories.Clear(); storyAgents.Clear(); patternStories.Clear(); weeks.Clear(); sessions.Clear();
-                human.Clear(); agentHist.Clear(); stepHist.Clear(); workflowHist.Clear(); firsts.Clear(); days.Clear(); dayHist.Clear(); sessionDays.Clear();
+                human.Clear(); agentHist.Clear(); stepHist.Clear(); workflowHist.Clear(); firsts.Clear(); days.Clear(); dayHist.Clear();
             }
 
             private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
 
-            private void AddBucket((long, string, string, string) key, int bucket, long n)
+            private static void AddHistTo<T>(Dictionary<T, long[]> d, T key, long[] hist) where T : notnull
             {
-                if (!dayHist.TryGetValue(key, out var h)) dayHist[key] = h = new long[bucket + 16];
-                else if (h.Length <= bucket) { Array.Resize(ref h, bucket + 16); dayHist[key] = h; }
-                h[bucket] += n;
+                d.TryGetValue(key, out var h);
+                AddHist(ref h, hist);
+                d[key] = h!;
             }
-
         }
 
         public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
         {
             var p = _pending;
             ResolveMergedPatterns(c, tx);
+            p.Derive();
             PreparedBatch.Run(c, tx, @"INSERT INTO event_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
@@ -353,7 +414,7 @@ namespace MadfLog.Engine.Summaries
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,
                         max_context = CASE WHEN max_context IS NULL THEN excluded.max_context WHEN excluded.max_context IS NULL THEN max_context ELSE max(max_context, excluded.max_context) END,
                         ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors, ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
-                p.sessionDays.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.session, kv.Key.agent, kv.Value.n[0], kv.Value.n[1], kv.Value.n[2], kv.Value.n[3],
+                p.sessionDays.Select(kv => new object?[] { kv.Key.day, kv.Key.story ?? "", kv.Key.session, kv.Key.agent, kv.Value.n[0], kv.Value.n[1], kv.Value.n[2], kv.Value.n[3],
                     kv.Value.First, kv.Value.Last, kv.Value.n[4], kv.Value.MaxContext, kv.Value.n[5], kv.Value.n[6], kv.Value.n[7], kv.Value.n[8] }));
             PreparedBatch.Run(c, tx, "UPDATE patterns SET first_story = $2 WHERE id = $1 AND first_seen = $3",
                 p.firsts.Select(kv => new object?[] { kv.Key, kv.Value.story, kv.Value.ts }));
@@ -367,47 +428,16 @@ namespace MadfLog.Engine.Summaries
         private void ResolveMergedPatterns(SqliteConnection c, SqliteTransaction tx)
         {
             var p = _pending;
-            var ids = new HashSet<long>(p.groups.Keys.Select(k => k.Item6).Concat(p.days.Keys.Select(k => k.group.Item6)).Concat(p.human.Keys.Select(k => k.Item4)).Concat(p.patternStories.Keys.Select(k => k.Item1)).Concat(p.firsts.Keys));
-            ids.Remove(0);
-            if (ids.Count == 0) return;
+            if (!p.cells.Keys.Any(k => k.Pattern != 0)) return;
             var mergedInto = c.Query<(long id, long into)>("SELECT id, merged_into FROM patterns WHERE merged_into IS NOT NULL", transaction: tx).ToDictionary(r => r.id, r => r.into);
-            if (!ids.Any(mergedInto.ContainsKey)) return;
-            long Survivor(long id) { while (mergedInto.TryGetValue(id, out var next) && next != id) id = next; return id; }
-            foreach (var kv in p.groups.Where(kv => mergedInto.ContainsKey(kv.Key.Item6)).ToList())
+            if (mergedInto.Count == 0) return;
+            long? Survivor(long id)
             {
-                p.groups.Remove(kv.Key);
-                var key = (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Key.Item5, Survivor(kv.Key.Item6), kv.Key.Item7);
-                if (!p.groups.TryGetValue(key, out var g)) { p.groups[key] = kv.Value; continue; }
-                for (var i = 0; i < 7; i++) g[i] += kv.Value[i];
-                g[7] = Math.Min(g[7], kv.Value[7]);
-                g[8] = Math.Max(g[8], kv.Value[8]);
+                if (!mergedInto.ContainsKey(id)) return null;
+                while (mergedInto.TryGetValue(id, out var next) && next != id) id = next;
+                return id;
             }
-            foreach (var kv in p.days.Where(kv => mergedInto.ContainsKey(kv.Key.group.Item6)).ToList())
-            {
-                p.days.Remove(kv.Key);
-                var g0 = kv.Key.group;
-                var key = (kv.Key.day, kv.Key.story, (g0.Item1, g0.Item2, g0.Item3, g0.Item4, g0.Item5, Survivor(g0.Item6), g0.Item7));
-                if (!p.days.TryGetValue(key, out var d)) { p.days[key] = kv.Value; continue; }
-                for (var i = 0; i < 7; i++) d[i] += kv.Value[i];
-            }
-            foreach (var kv in p.human.Where(kv => mergedInto.ContainsKey(kv.Key.Item4)).ToList())
-            {
-                p.human.Remove(kv.Key);
-                var key = (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, Survivor(kv.Key.Item4));
-                p.human[key] = (p.human.TryGetValue(key, out var n) ? n : 0) + kv.Value;
-            }
-            foreach (var kv in p.patternStories.Where(kv => mergedInto.ContainsKey(kv.Key.Item1)).ToList())
-            {
-                p.patternStories.Remove(kv.Key);
-                var key = (Survivor(kv.Key.Item1), kv.Key.Item2);
-                p.patternStories[key] = (p.patternStories.TryGetValue(key, out var n) ? n : 0) + kv.Value;
-            }
-            foreach (var kv in p.firsts.Where(kv => mergedInto.ContainsKey(kv.Key)).ToList())
-            {
-                p.firsts.Remove(kv.Key);
-                var into = Survivor(kv.Key);
-                if (!p.firsts.TryGetValue(into, out var f) || kv.Value.ts < f.ts) p.firsts[into] = kv.Value;
-            }
+            p.Repattern(Survivor);
         }
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>

@@ -11,21 +11,28 @@ namespace MadfLog.Engine.Store
     /// Splits a details object into its shape and its values, the way event_rows stores it (docs/storage.md):
     /// the shape is the object's JSON with its keys and true/false/null written in place and a placeholder where each
     /// of up to four values goes. Value k (1-4) is either a literal, placeholder \u000k: a number (an integer when it
-    /// is one) or a long string or nested JSON as its exact JSON text; or a short string kept once in names,
-    /// placeholder \u000(k+4), whose id is stored. Shapes (key sets) and short strings (tools, paths, models) repeat
+    /// is one) or a string or nested JSON as its exact JSON text; or a string of at most <see cref="LongestName"/> bytes
+    /// kept once in names, placeholder \u000(k+4), whose id is stored. Shapes (key sets) and strings (tools, paths, models) repeat
     /// across events, so an event's details cost a few bytes. The events view puts the values back with replace(),
     /// which is safe because valid JSON never holds a raw control character.
     /// An object with more than four values keeps three in place and its remaining members, from the fourth on, as
     /// one literal: their exact JSON text (keys included), so a Claude Code response's seven usage members cost a few
-    /// numbers' text instead of the whole object. A key whose short strings rarely repeat (ids: tool_use_id, message
-    /// ids) has them stored as literals: a names row and its index entry for a string seen once cost twice the string.
+    /// numbers' text instead of the whole object. A key whose strings rarely repeat (ids such as tool_use_id, messages
+    /// with numbers in them) has them stored as literals: a names row and its index entry for a string seen once cost
+    /// twice the string.
     /// </summary>
     public static class DetailsShape
     {
         public const int Slots = 4;
 
-        /// <summary>Strings up to this many bytes (as written, with escapes) are kept once in names: tool names, paths, models.</summary>
+        /// <summary>Strings up to this many bytes (as written, with escapes) are short: tool names, models, most paths.</summary>
         public const int ShortString = 32;
+
+        /// <summary>
+        /// Strings up to this many bytes are kept once in names from their second sighting (absolute paths, commands,
+        /// recurring messages); see <see cref="Splitter"/>.
+        /// </summary>
+        public const int LongestName = 256;
 
         /// <summary>Longer details are stored whole: shaping pays off on the many small ones.</summary>
         public const int MaxShaped = 4096;
@@ -81,23 +88,35 @@ namespace MadfLog.Engine.Store
             }
             private readonly Dictionary<long, KeyValues> _keys = new Dictionary<long, KeyValues>();
 
-            /// <summary>Whether a short string of this key is stored as a literal: most of the key's values so far were new.</summary>
+            // Longer strings seen so far (by hash), to keep one in names from its second sighting on.
+            private readonly HashSet<long> _seenLong = new HashSet<long>();
+
+            /// <summary>
+            /// Whether a string of this key goes to names: a short one unless most of the key's values were new (ids); a
+            /// longer one once it has been seen before (a path or command that recurs, not a message with numbers in it).
+            /// </summary>
             [MethodImpl(Hot.Path)]
-            private bool Inline(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+            private bool AsName(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
             {
+                if (value.Length > LongestName) return false;
+                if (value.Length > ShortString)
+                {
+                    if (_seenLong.Count >= 100_000) _seenLong.Clear(); // memory stays bounded; a recurring string is soon seen again
+                    return !_seenLong.Add(StableHash.Hash(value) ^ value.Length);
+                }
                 var hash = StableHash.Hash(key) ^ key.Length;
                 if (!_keys.TryGetValue(hash, out var values))
                 {
-                    if (_keys.Count >= 4096) return false; // arbitrary keys (a map used as an object): keep the default
+                    if (_keys.Count >= 4096) return true; // arbitrary keys (a map used as an object): as before
                     _keys[hash] = values = new KeyValues();
                 }
-                if (values.Distinct == null) return values.Inline;
+                if (values.Distinct == null) return !values.Inline;
                 values.Distinct.Add(StableHash.Hash(value) ^ value.Length);
-                if (++values.Seen < Sample) return false;
+                if (++values.Seen < Sample) return true;
                 // Judged once: a key is an id when nine in ten of its values were different.
                 values.Inline = values.Distinct.Count * 10 >= values.Seen * 9;
                 values.Distinct = null;
-                return values.Inline;
+                return !values.Inline;
             }
 
             /// <summary>Splits details text (null gives an empty split).</summary>
@@ -163,8 +182,8 @@ namespace MadfLog.Engine.Store
                                 if (rank < messageRank || rank == messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Unescaped(ref reader); }
                                 if (isTool) split.Tool = Unescaped(ref reader);
                                 if (isStep) split.Step = Unescaped(ref reader);
-                                if (text.Length <= ShortString && !Inline(key, text))
-                                    shaped &= Slot(split, ref length, ref used, new Name(_names.Get(text)));
+                                if (AsName(key, text))
+                                    shaped &= Slot(split, ref length, ref used, new Name(text.Length <= ShortString ? _names.Get(text) : Utf8StringCache.Decode(text)));
                                 else
                                 {
                                     var start = (int)reader.TokenStartIndex;

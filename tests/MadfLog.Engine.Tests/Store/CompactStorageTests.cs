@@ -100,6 +100,23 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
         }
 
+        [Fact]
+        public void ALongerStringIsKeptInNamesOnceItRecursAndAOneOffMessageIsNot()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            // Two absolute paths over 32 bytes, each on 300 events; 600 messages with a number in each.
+            File.WriteAllLines(file, Enumerable.Range(0, 600).Select(i =>
+                Line(T0 + i * 1000, $"{{\"target\":\"/work/shop/src/core/pricing/{(i % 2 == 0 ? "discount" : "payment")}.ts\",\"message\":\"pytest failed: {i} failed, 12 passed in the unit suite\"}}")));
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM names WHERE text LIKE '/work/shop/%'"));
+            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM names WHERE text LIKE 'pytest failed%'"));
+            Assert.Equal(598, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE typeof(d1) = 'integer'"));
+            Assert.Equal("{\"target\":\"/work/shop/src/core/pricing/payment.ts\",\"message\":\"pytest failed: 599 failed, 12 passed in the unit suite\"}",
+                c.ExecuteScalar<string>("SELECT details FROM events ORDER BY id DESC LIMIT 1"));
+        }
+
         [Theory]
         [InlineData(13.6)]
         [InlineData(0.1)]

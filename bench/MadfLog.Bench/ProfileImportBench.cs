@@ -24,11 +24,30 @@ namespace MadfLog.Bench
             var folder = Path.Combine(Path.GetTempPath(), "madflog-bench-profile");
             Directory.CreateDirectory(folder);
             // The MADF event log part of the realistic logs (the transcripts have their own parser, not timed here).
-            var madf = Directory.GetFiles(Path.Combine(ImportBench.EnsureLogs(folder, n), "madf"), "*.jsonl").OrderBy(f => f, StringComparer.Ordinal).ToList();
+            var logs = ImportBench.EnsureLogs(folder, n);
+            var madf = Directory.GetFiles(Path.Combine(logs, "madf"), "*.jsonl").OrderBy(f => f, StringComparer.Ordinal).ToList();
+            {
+                // The transcripts, parsed alone (a parser per file, as the import makes one).
+                var transcripts = Directory.GetFiles(Path.Combine(logs, "claude"), "*.jsonl", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal)
+                    .Select(f => (f, lines: File.ReadAllLines(f).Select(System.Text.Encoding.UTF8.GetBytes).ToList())).ToList();
+                var count = transcripts.Sum(t => t.lines.Count);
+                var events = new List<EventRow>();
+                _allocated = GC.GetTotalAllocatedBytes(true);
+                var swt = Stopwatch.StartNew();
+                foreach (var (f, tl) in transcripts)
+                {
+                    var tp = new MadfLog.Engine.Import.ClaudeCode.ClaudeCodeFormat().CreateParser(new LogFileContext(f, new ImportOptions()));
+                    for (var i = 0; i < tl.Count; i++) tp.Parse(tl[i], i + 1, 0, events, out _);
+                    if (tp is IEndOfFileParser eof) eof.EndOfFile(events);
+                    events.Clear();
+                }
+                Report($"parse (transcripts, {count:N0} lines)", count, swt);
+            }
             var file = madf[0];
             var lines = madf.SelectMany(File.ReadAllLines).Select(System.Text.Encoding.UTF8.GetBytes).ToList();
             n = lines.Count;
 
+            _allocated = GC.GetTotalAllocatedBytes(true);
             var swr = Stopwatch.StartNew();
             long tokens = 0;
             foreach (var l in lines) { var rd = new System.Text.Json.Utf8JsonReader(l); while (rd.Read()) tokens++; }
@@ -121,7 +140,14 @@ namespace MadfLog.Bench
             return 0;
         }
 
-        private static void Report(string what, int n, Stopwatch sw) =>
-            Console.WriteLine($"{what,-34} {sw.Elapsed.TotalSeconds,7:F2}s {n / sw.Elapsed.TotalSeconds,12:N0} events/s");
+        private static long _allocated = GC.GetTotalAllocatedBytes(true);
+
+        // Time and bytes allocated since the previous report (allocation is most of what the GC costs the import).
+        private static void Report(string what, int n, Stopwatch sw)
+        {
+            var now = GC.GetTotalAllocatedBytes(true);
+            Console.WriteLine($"{what,-34} {sw.Elapsed.TotalSeconds,7:F2}s {n / sw.Elapsed.TotalSeconds,12:N0} events/s {(now - _allocated) / (double)n,8:N0} B/event allocated");
+            _allocated = now;
+        }
     }
 }

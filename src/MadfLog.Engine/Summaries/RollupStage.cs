@@ -88,7 +88,7 @@ namespace MadfLog.Engine.Summaries
         {
             public long Events, Timed, Duration, Tokens, CtxKnown, CtxHot, Wasted;
             public long First = long.MaxValue, Last = long.MinValue;
-            public long[]? Hist;
+            public Histogram? Hist;
 
             public void Merge(Cell o)
             {
@@ -96,15 +96,37 @@ namespace MadfLog.Engine.Summaries
                 CtxKnown += o.CtxKnown; CtxHot += o.CtxHot; Wasted += o.Wasted;
                 First = Math.Min(First, o.First);
                 Last = Math.Max(Last, o.Last);
-                if (o.Hist != null) AddHist(ref Hist, o.Hist);
+                if (o.Hist != null) (Hist ??= new Histogram()).Add(o.Hist);
             }
         }
 
-        private static void AddHist(ref long[]? into, long[] from)
+        /// <summary>
+        /// Counts by duration bucket over the range of buckets seen (a cell's durations cluster: a few buckets, not the
+        /// 150 from 1 ms to 10 minutes), so a batch's cells stay small.
+        /// </summary>
+        private sealed class Histogram
         {
-            if (into == null) { into = (long[])from.Clone(); return; }
-            if (into.Length < from.Length) Array.Resize(ref into, from.Length);
-            for (var i = 0; i < from.Length; i++) into[i] += from[i];
+            public int Min;
+            public long[] Counts = Array.Empty<long>();
+
+            public void Add(int bucket, long n)
+            {
+                if (Counts.Length == 0) { Min = bucket; Counts = new long[4]; }
+                else if (bucket < Min || bucket >= Min + Counts.Length)
+                {
+                    var min = Math.Min(Min, bucket);
+                    var grown = new long[Math.Max(Math.Max(Min + Counts.Length, bucket + 1) - min, Counts.Length * 2)];
+                    Array.Copy(Counts, 0, grown, Min - min, Counts.Length);
+                    Min = min;
+                    Counts = grown;
+                }
+                Counts[bucket - Min] += n;
+            }
+
+            public void Add(Histogram o)
+            {
+                for (var i = 0; i < o.Counts.Length; i++) if (o.Counts[i] != 0) Add(o.Min + i, o.Counts[i]);
+            }
         }
 
         /// <summary>A cell's key: day, story (null: none), agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).</summary>
@@ -217,9 +239,7 @@ namespace MadfLog.Engine.Summaries
                     c.Timed += sign;
                     c.Duration += sign * e.DurationMs.Value;
                     var b = Bucket(e.DurationMs.Value);
-                    if (c.Hist == null) c.Hist = new long[b + 16];
-                    else if (c.Hist.Length <= b) Array.Resize(ref c.Hist, b + 16);
-                    c.Hist[b] += sign;
+                    (c.Hist ??= new Histogram()).Add(b, sign);
                 }
                 c.Tokens += sign * (e.TokensUsed ?? 0);
                 if (e.ContextPercent.HasValue) { c.CtxKnown += sign; if (HighContext.IsHigh(e.ContextPercent)) c.CtxHot += sign; }
@@ -319,9 +339,10 @@ namespace MadfLog.Engine.Summaries
                     AddHistTo(dayHist, (k.Day, story, "agent", k.Agent ?? ""), c.Hist);
                     AddHistTo(dayHist, (k.Day, story, "step", kind + ":" + k.Step), c.Hist);
                     if (k.Workflow != null) AddHistTo(dayHist, (k.Day, story, "workflow", k.Workflow), c.Hist);
-                    for (var b = 0; b < c.Hist.Length; b++)
+                    for (var i = 0; i < c.Hist.Counts.Length; i++)
                     {
-                        var n = c.Hist[b];
+                        var b = c.Hist.Min + i;
+                        var n = c.Hist.Counts[i];
                         if (n == 0) continue;
                         Add(agentHist, (k.Agent ?? "", b), n);
                         Add(stepHist, (kind, k.Step, b), n);
@@ -357,11 +378,15 @@ namespace MadfLog.Engine.Summaries
 
             private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
 
-            private static void AddHistTo<T>(Dictionary<T, long[]> d, T key, long[] hist) where T : notnull
+            private static void AddHistTo<T>(Dictionary<T, long[]> d, T key, Histogram hist) where T : notnull
             {
-                d.TryGetValue(key, out var h);
-                AddHist(ref h, hist);
-                d[key] = h!;
+                if (!d.TryGetValue(key, out var h) || h.Length < hist.Min + hist.Counts.Length)
+                {
+                    var grown = new long[hist.Min + hist.Counts.Length];
+                    if (h != null) Array.Copy(h, grown, h.Length);
+                    d[key] = h = grown;
+                }
+                for (var i = 0; i < hist.Counts.Length; i++) h[hist.Min + i] += hist.Counts[i];
             }
         }
 

@@ -234,7 +234,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             Offset = offset,
             Session = Str(r, "sessionId") ?? Str(r, "session_id"),
             Agent = agent,
-            Story = _story ?? ClaudeCodeFormat.StoryFromBranch(Str(r, "gitBranch")),
+            Story = _story ?? StoryOfBranch(Str(r, "gitBranch")),
         };
 
         private string AgentOf(JsonElement r)
@@ -441,21 +441,40 @@ namespace MadfLog.Engine.Import.ClaudeCode
             output.Add(row);
         }
 
+        // One buffer and writer per thread (details are written for every event; a parser runs on one thread).
+        [ThreadStatic] private static MemoryStream? _detailsBuffer;
+        [ThreadStatic] private static Utf8JsonWriter? _detailsWriter;
+
         private static string Serialize(Dictionary<string, object?> details)
         {
-            using var ms = new MemoryStream();
-            using (var w = new Utf8JsonWriter(ms, Json.Readable))
+            var buffer = _detailsBuffer ??= new MemoryStream();
+            buffer.SetLength(0);
+            var w = _detailsWriter ??= new Utf8JsonWriter(buffer, Json.Readable);
+            w.Reset(buffer);
+            w.WriteStartObject();
+            foreach (var kv in details)
             {
-                w.WriteStartObject();
-                foreach (var kv in details)
-                {
-                    if (kv.Value == null) continue;
-                    w.WritePropertyName(kv.Key);
-                    EventLogWriter.WriteValue(w, kv.Value, 0);
-                }
-                w.WriteEndObject();
+                if (kv.Value == null) continue;
+                w.WritePropertyName(kv.Key);
+                EventLogWriter.WriteValue(w, kv.Value, 0);
             }
-            return Encoding.UTF8.GetString(ms.ToArray());
+            w.WriteEndObject();
+            w.Flush();
+            return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+
+        // The branch of consecutive records is almost always the same: match its story once.
+        private string? _lastBranch, _lastBranchStory;
+
+        private string? StoryOfBranch(string? branch)
+        {
+            if (branch == null) return null;
+            if (!string.Equals(branch, _lastBranch, StringComparison.Ordinal))
+            {
+                _lastBranch = branch;
+                _lastBranchStory = ClaudeCodeFormat.StoryFromBranch(branch);
+            }
+            return _lastBranchStory;
         }
 
         // Tools Claude Code has renamed: one name per tool, so older transcripts count with newer ones.
@@ -529,6 +548,9 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private static long? Timestamp(JsonElement r)
         {
             var s = Str(r, "timestamp");
+            // Claude Code writes UTC with a Z: read that with JSON's ISO 8601 reader, anything else with the general parser.
+            if (s != null && s.Length > 0 && s[s.Length - 1] == 'Z' && r.GetProperty("timestamp").TryGetDateTimeOffset(out var utc))
+                return utc.ToUnixTimeMilliseconds();
             if (s == null || !DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto)) return null;
             return dto.ToUnixTimeMilliseconds();
         }

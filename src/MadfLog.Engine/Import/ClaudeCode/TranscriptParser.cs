@@ -122,11 +122,17 @@ namespace MadfLog.Engine.Import.ClaudeCode
             }
         }
 
+        private byte[] _line = new byte[4096];
+
         public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)
         {
             reason = null;
             JsonDocument doc;
-            try { doc = JsonDocument.Parse(line.ToArray()); }
+            // The document reads the line in place from a buffer kept for the next line (nothing keeps its elements past
+            // this call), instead of a copy of every line.
+            if (_line.Length < line.Length) _line = new byte[Math.Max(line.Length, _line.Length * 2)];
+            line.CopyTo(_line);
+            try { doc = JsonDocument.Parse(new ReadOnlyMemory<byte>(_line, 0, line.Length)); }
             catch (JsonException ex)
             {
                 reason = "invalid JSON: " + ex.Message.Split('\n')[0];

@@ -32,7 +32,7 @@ namespace MadfLog.Bench
     public static class RealisticLogs
     {
         /// <summary>Bumped when the output changes, so the benches regenerate their cached folders.</summary>
-        public const string Version = "realistic-v1";
+        public const string Version = "realistic-v2";
 
         public static readonly string[] Stories = { "3.1", "3.2", "3.3", "3.4" };
         private static readonly string[] StoryBranches = { "story/3-1-catalog-search", "story/3-2-checkout", "story/3-3-order-history", "story/3-4-payment-webhooks" };
@@ -177,7 +177,7 @@ namespace MadfLog.Bench
             {
                 t += rnd.Next(400, 20000);
                 var tokens = rnd.Next(300, 9000);
-                context += tokens / 2000.0 * rnd.NextDouble();
+                context = Math.Min(99.9, context + tokens / 2000.0 * rnd.NextDouble()); // a full window, never past it
                 if (context > 92 && rnd.NextDouble() < 0.5) context = 12 + rnd.NextDouble() * 10; // compaction
                 var model = Models[rnd.Next(Models.Length)];
                 var llm = Row("llm_call", "model", rnd.Next(900, 40000), true);

@@ -36,8 +36,20 @@ namespace MadfLog.Engine.Rules
             return facts;
         }
 
-        private static IEnumerable<(string, int)> Rank(IEnumerable<string> values) =>
-            values.GroupBy(v => v).Select(g => (g.Key, g.Count())).OrderByDescending(v => v.Item2).ThenBy(v => v.Key, StringComparer.Ordinal).Take(3);
+        private static IEnumerable<(string, int)> Rank(IEnumerable<string> values)
+        {
+            var list = values.ToList();
+            // Messages (values with words) that differ only in their numbers ("1 failed, 14 passed in 38s", "1 failed, 308
+            // passed in 1s") are one message with its measurements, not places where errors cluster: they are left out.
+            // Names without spaces (hosts such as 10.0.0.1 and 10.0.0.2, files, modules) stay distinct places.
+            var measured = new HashSet<string>(list.Distinct().Where(v => v.IndexOf(' ') >= 0)
+                .GroupBy(v => DigitRuns.Replace(v, "#")).Where(g => g.Count() > 1).SelectMany(g => g));
+            return list.Where(v => !measured.Contains(v)).GroupBy(v => v).Select(g => (g.Key, g.Count()))
+                .OrderByDescending(v => v.Item2).ThenBy(v => v.Key, StringComparer.Ordinal).Take(3);
+        }
+
+        // Any run of digits, inside words too ("38.2s", "v2"): values compared without their measurements.
+        private static readonly Regex DigitRuns = new Regex(@"\d+", RegexOptions.Compiled);
 
         private static readonly Regex MeasureOnly = new Regex(@"^[\d\s.,:%+\-]*(ms|s|m|h|kb|mb|gb|b|bytes|tokens|seconds|minutes)?$", RegexOptions.Compiled | RegexOptions.IgnoreCase);
 

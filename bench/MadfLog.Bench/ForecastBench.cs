@@ -47,7 +47,7 @@ namespace MadfLog.Bench
             var trend = Analysis.Trend(c, new QueryFilter());
             var f = trend.FirstOrDefault(p => p.Kind == "Forecast");
             Console.WriteLine($"{label}: stories {string.Join(" ", trend.Where(p => p.Kind == "Story").Select(p => $"{p.ErrorRate:P1}"))}");
-            Console.WriteLine("  " + MadfLog.Engine.Briefing.Briefs.ForecastText(f, trend.Count(p => p.Kind == "Story")));
+            Console.WriteLine("  " + MadfLog.Engine.Query.StoryForecast.Text(f, trend.Count(p => p.Kind == "Story")));
             return f;
         }
     }

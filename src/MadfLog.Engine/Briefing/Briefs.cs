@@ -56,25 +56,13 @@ namespace MadfLog.Engine.Briefing
             return b.Build();
         }
 
-        /// <summary>The forecast in one sentence: the rate, its interval and its backtest beside the naive forecast's.</summary>
-        public static string ForecastText(TrendPoint? forecast, int stories)
-        {
-            if (forecast == null) return "Forecast: " + StoryForecast.NotEnough(stories);
-            // Small rates keep two significant digits: a forecast of 0.04 % is not "0 %".
-            static string R(double v) => (v * 100).ToString(v < 0.01 ? "0.0##" : "0.#", CultureInfo.InvariantCulture) + "%";
-            var text = $"Forecast next story error rate: {R(forecast.ErrorRate)} (95% interval {R(forecast.ErrorRateLow ?? 0)}-{R(forecast.ErrorRateHigh ?? 0)})";
-            return text + (forecast.BacktestStories == 0
-                ? "; backtest: not enough stories yet"
-                : $"; backtest error {R(forecast.BacktestError ?? 0)} vs naive (same as last story) {R(forecast.NaiveBacktestError ?? 0)} over {forecast.BacktestStories} stories");
-        }
-
         public static string Trend(IReadOnlyList<TrendPoint> points)
         {
             var stories = points.Where(p => p.Kind == "Story").ToList();
             var weeks = points.Where(p => p.Kind == "Week").ToList();
             var forecast = points.FirstOrDefault(p => p.Kind == "Forecast");
             var b = new BriefBuilder(TrendBudget);
-            b.Line(ForecastText(forecast, stories.Count) + ".");
+            b.Line(StoryForecast.Text(forecast, stories.Count) + ".");
             b.Line("Per story: error rate, repeated, tok/ev, human");
             // The latest stories matter most: newest first.
             b.Items(stories.AsEnumerable().Reverse().ToList(), s => $"{Safe(s.Period)}: {P(s.ErrorRate)}, {P(s.RepeatedErrorRate)}, {N(s.TokensPerEvent)}, {s.HumanInteractions}", "earlier stories", maxLineChars: 60);

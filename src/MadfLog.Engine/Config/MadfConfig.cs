@@ -49,7 +49,7 @@ namespace MadfLog.Engine.Config
         public double MaxImportAgeDays { get; set; } = 2;
 
         /// <summary>Model prices (US$ per million tokens) that add to or replace the bundled table for the cost figures.</summary>
-        public System.Collections.Generic.List<Insights.ModelPrice> ModelPrices { get; set; } = new System.Collections.Generic.List<Insights.ModelPrice>();
+        public System.Collections.Generic.List<ModelPrice> ModelPrices { get; set; } = new System.Collections.Generic.List<ModelPrice>();
 
         /// <summary>The file this configuration was read from or will be saved to.</summary>
         [JsonIgnore] public string Path { get; private set; } = "";

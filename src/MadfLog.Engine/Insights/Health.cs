@@ -57,8 +57,8 @@ namespace MadfLog.Engine.Insights
                 lastRate > 0 ? $"Error rate {thisRate:P1} this week vs {lastRate:P1} last week ({rise:+0;-0}%)." : "No error rate last week to compare with."));
 
             var threshold = config.RuleThreshold;
-            var nowShares = Revision.PatternShares(c, t - 7 * Day, t, thisErrors).Where(p => p.Share >= threshold).ToList();
-            var before = new HashSet<long>(Revision.PatternShares(c, t - 14 * Day, t - 7 * Day, lastErrors).Where(p => p.Share >= threshold).Select(p => p.PatternId));
+            var nowShares = PatternShares.Of(c, t - 7 * Day, t, thisErrors).Where(p => p.Share >= threshold).ToList();
+            var before = new HashSet<long>(PatternShares.Of(c, t - 14 * Day, t - 7 * Day, lastErrors).Where(p => p.Share >= threshold).Select(p => p.PatternId));
             var fresh = nowShares.Where(p => !before.Contains(p.PatternId)).ToList();
             report.Checks.Add(new HealthCheck
             {

@@ -95,7 +95,7 @@ namespace MadfLog.Engine.Insights
             }, "% of events", "ISO week"));
             sb.Append("</div>");
             var forecast = trend.FirstOrDefault(t => t.Kind == "Forecast");
-            sb.Append($"<p class=\"forecast\">{H(Briefing.Briefs.ForecastText(forecast, storyPoints.Count))}. <span class=\"muted\">A line through the stories' error rates on the logit scale, weighted by their events; the backtest forecasts each past story from the ones before it.</span></p>");
+            sb.Append($"<p class=\"forecast\">{H(Query.StoryForecast.Text(forecast, storyPoints.Count))}. <span class=\"muted\">A line through the stories' error rates on the logit scale, weighted by their events; the backtest forecasts each past story from the ones before it.</span></p>");
             sb.Append("</section>");
 
             sb.Append("<section><h2>Top error patterns</h2><table><thead><tr><th>Pattern</th><th>Class</th><th class=\"n\">Count</th><th class=\"n\">Share</th><th>Per week</th><th>Agents</th></tr></thead><tbody>");

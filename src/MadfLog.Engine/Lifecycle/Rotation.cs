@@ -228,14 +228,14 @@ namespace MadfLog.Engine.Lifecycle
             // Questions cover the active window: once the months are moved the summaries are rebuilt from the remaining
             // events, once per run; a run interrupted before that leaves summaries that count more events than the
             // store holds, which the next run sees and rebuilds.
-            var stale = result.EventsMoved == 0 && Summaries.RollupStage.CountsMoreThanTheEvents(c)
+            var stale = result.EventsMoved == 0 && SummaryTables.CountsMoreThanTheEvents(c)
                 && _o.ShouldProcess(_config.DatabasePath, "Rebuild the summaries (an interrupted rotation moved events)");
             if (stale) result.Notes.Add("The summaries still counted moved events (an interrupted rotation): rebuilt them.");
             if (result.EventsMoved > 0 || stale)
             {
                 using (var tx = c.BeginTransaction())
                 {
-                    Summaries.RollupStage.Rebuild(c, tx);
+                    SummaryTables.Rebuild(c, tx);
                     EventStorage.PruneNames(c, tx);
                     EventStorage.RefreshBlocks(c, tx);
                     tx.Commit();

@@ -147,7 +147,7 @@ namespace MadfLog.Engine.Patterns
             c.Execute("UPDATE patterns SET first_story = (SELECT first_story FROM patterns WHERE id = @Id) WHERE id = @into AND first_seen = (SELECT first_seen FROM patterns WHERE id = @Id)", p, tx);
             c.Execute("UPDATE patterns SET event_count = 0, merged_into = @into WHERE id = @Id", p, tx);
             c.Execute("UPDATE OR IGNORE rules SET pattern_id = @into WHERE pattern_id = @Id", p, tx);
-            Summaries.RollupStage.MovePattern(c, tx, from, into);
+            SummaryTables.MovePattern(c, tx, from, into);
         }
 
         public static void Save(SqliteConnection c, SqliteTransaction tx, TemplateMiner miner, IDictionary<long, PatternEvidence> examples)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using MadfLog.Engine.Domain;
 
@@ -20,6 +21,18 @@ namespace MadfLog.Engine.Query
         public const int MinStories = 3;
 
         public static string NotEnough(int stories) => $"not enough stories for a forecast ({stories}; {MinStories} needed)";
+
+        /// <summary>The forecast in one sentence: the rate, its interval and its backtest beside the naive forecast's.</summary>
+        public static string Text(TrendPoint? forecast, int stories)
+        {
+            if (forecast == null) return "Forecast: " + NotEnough(stories);
+            // Small rates keep two significant digits: a forecast of 0.04 % is not "0 %".
+            static string R(double v) => (v * 100).ToString(v < 0.01 ? "0.0##" : "0.#", CultureInfo.InvariantCulture) + "%";
+            var text = $"Forecast next story error rate: {R(forecast.ErrorRate)} (95% interval {R(forecast.ErrorRateLow ?? 0)}-{R(forecast.ErrorRateHigh ?? 0)})";
+            return text + (forecast.BacktestStories == 0
+                ? "; backtest: not enough stories yet"
+                : $"; backtest error {R(forecast.BacktestError ?? 0)} vs naive (same as last story) {R(forecast.NaiveBacktestError ?? 0)} over {forecast.BacktestStories} stories");
+        }
 
         /// <summary>The forecast for the story after these (events, errors) in order, or null below <see cref="MinStories"/>.</summary>
         public static TrendPoint? Next(IReadOnlyList<(long events, long errors)> stories)

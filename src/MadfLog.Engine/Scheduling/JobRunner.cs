@@ -10,7 +10,7 @@ using MadfLog.Engine.Config;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Insights;
 using MadfLog.Engine.Lifecycle;
-using MadfLog.Engine.Rules;
+using MadfLog.Engine.Revisions;
 using MadfLog.Engine.Store;
 
 namespace MadfLog.Engine.Scheduling

@@ -51,7 +51,7 @@ namespace MadfLog.Engine.Store
                 }
                 connection.Execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;");
                 // Migrations and retention bucket durations as the import does; day histograms merge in SQL upserts.
-                Summaries.DayHistogram.Register(connection);
+                DayHistogram.Register(connection);
                 Migrate(connection, full, readOnlyFile);
                 return connection;
             }

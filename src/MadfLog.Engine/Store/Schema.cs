@@ -324,7 +324,7 @@ UPDATE pattern_stories SET errors = (SELECT count(*) FROM events e WHERE e.patte
 ";
 
         // Duration histograms per workflow, for the workflow rows' medians and p95s; stores from earlier versions are
-        // filled from the events they still hold (madf_duration_bucket is RollupStage.Bucket, registered by MadfDatabase).
+        // filled from the events they still hold (madf_duration_bucket is Domain.DurationBuckets.Of, registered by MadfDatabase).
         private const string WorkflowDurations = @"
 INSERT INTO duration_hist(scope, key, bucket, n)
     SELECT 'workflow', workflow_id, madf_duration_bucket(duration_ms), count(*) FROM events
@@ -334,9 +334,9 @@ INSERT INTO duration_hist(scope, key, bucket, n)
         // Day-grain summaries per story, for questions with a story or whole days (-Since/-Until at midnight UTC): a week
         // reads 7 days of rows, not its events. day_rollup has event_rollup's key and figures plus the day (days since
         // 1970-01-01 UTC) and the story ('' for none); day_hist has duration_hist's histograms per day and story, one
-        // blob per key (Summaries.DayHistogram); no story index: a story reads the days of its span (story_rollup);
+        // blob per key (DayHistogram); no story index: a story reads the days of its span (story_rollup);
         // session_day has each session's figures per day, story and agent (sessions and context pressure).
-        // Filled from the events the store holds; the import and retention keep them (RollupStage, RollupStage.Rebuild).
+        // Filled from the events the store holds; the import and retention keep them (Summaries.RollupStage, SummaryTables.Rebuild).
         private static string DaySummaries => @"
 CREATE TABLE day_rollup (
     day INTEGER NOT NULL,
@@ -384,8 +384,8 @@ CREATE TABLE session_day (
     ctx_cool_errors INTEGER NOT NULL,
     PRIMARY KEY (day, story_id, session_id, agent_name)
 ) WITHOUT ROWID;
-CREATE TEMP TABLE day_fill AS " + MadfLog.Engine.Summaries.RollupStage.SummaryColumns + @";
-" + MadfLog.Engine.Summaries.RollupStage.DayFill("temp.day_fill") + @"
+CREATE TEMP TABLE day_fill AS " + SummaryTables.Columns + @";
+" + SummaryTables.DayFill("temp.day_fill") + @"
 DROP TABLE temp.day_fill;
 ";
 

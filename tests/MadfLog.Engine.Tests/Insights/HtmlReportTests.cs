@@ -2,11 +2,13 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using MadfLog.Engine.Config;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Store;
 using MadfLog.Engine.Insights;
 using MadfLog.Engine.Query;
+using MadfLog.Engine.Revisions;
 using MadfLog.Engine.Rules;
 using Xunit;
 

@@ -128,12 +128,12 @@ namespace MadfLog.Engine.Tests.Query
                 DatabasePath = t.Db, LogPaths = new[] { t.File("live") }, ArchivePath = t.File("archive"), RetentionDays = 3, Now = RotatedStore.Now, Checkpoint = checkpoint,
             };
             Assert.Throws<IOException>(() => new Rotation(Options(step => { if (step == "events-moved") throw new IOException("crash"); })).Run());
-            using (var c = MadfDatabase.Open(t.Db, forWrite: false)) Assert.True(RollupStage.CountsMoreThanTheEvents(c));
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false)) Assert.True(SummaryTables.CountsMoreThanTheEvents(c));
             var second = new Rotation(Options(null)).Run();
             Assert.Contains(second.Notes, n => n.Contains("rebuilt"));
             using (var c = MadfDatabase.Open(t.Db, forWrite: false))
             {
-                Assert.False(RollupStage.CountsMoreThanTheEvents(c));
+                Assert.False(SummaryTables.CountsMoreThanTheEvents(c));
                 SummaryConsistencyTests.AssertQuestionsMatch(c);
                 SummaryConsistencyTests.AssertDayQuestionsMatch(c, new QueryFilter { Stories = new[] { "1.2" } });
             }

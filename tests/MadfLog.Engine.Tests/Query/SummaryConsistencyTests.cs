@@ -137,11 +137,11 @@ namespace MadfLog.Engine.Tests.Query
             using var c = MadfDatabase.Open(_s.Temp.Db);
             string Dump(string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
                 .Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v))).OrderBy(x => x, StringComparer.Ordinal));
-            var tables = RollupStage.SummaryTables;
+            var tables = SummaryTables.Names;
             var kept = tables.ToDictionary(t => t, Dump);
             Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM day_rollup") > 10);
             using var tx = c.BeginTransaction();
-            RollupStage.Rebuild(c, tx);
+            SummaryTables.Rebuild(c, tx);
             foreach (var t in tables) Assert.Equal(kept[t], Dump(t));
             tx.Rollback();
         }

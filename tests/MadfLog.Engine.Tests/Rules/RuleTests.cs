@@ -6,6 +6,7 @@ using System.Text;
 using Dapper;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
+using MadfLog.Engine.Revisions;
 using MadfLog.Engine.Rules;
 using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;

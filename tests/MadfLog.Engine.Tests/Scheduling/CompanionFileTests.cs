@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using MadfLog.Engine.Config;
 using MadfLog.Engine.Import;
+using MadfLog.Engine.Revisions;
 using MadfLog.Engine.Rules;
 using MadfLog.Engine.Scheduling;
 using Xunit;

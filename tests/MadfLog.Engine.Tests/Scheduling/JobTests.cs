@@ -169,7 +169,7 @@ namespace MadfLog.Engine.Tests.Scheduling
             Assert.Equal("default", again.Sources[nameof(MadfConfig.MaxActiveMB)]);
 
             // Every saved setting survives a save of another one (the list of settings is the class's own properties).
-            again.ModelPrices.Add(new MadfLog.Engine.Insights.ModelPrice { Model = "m-1", Input = 1, Output = 2 });
+            again.ModelPrices.Add(new MadfLog.Engine.Config.ModelPrice { Model = "m-1", Input = 1, Output = 2 });
             again.Save();
             var third = MadfConfig.Load(t.File("a.db"));
             third.MaxImportAgeDays = 3;

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
-using MadfLog.Engine.Summaries;
 using Microsoft.Data.Sqlite;
 using static MadfLog.Engine.Query.Questions.Shared;
 
@@ -57,7 +56,7 @@ namespace MadfLog.Engine.Query.Questions
             var grand = rows.Sum(r => r.total);
             // A step's durations as (value, count) pairs: exact from the events, or bucketed from the histogram.
             static List<(double value, long n)> Distribution(Dictionary<string, List<(int, long)>>? histograms, Dictionary<string, List<long>>? exact, string key) => histograms != null
-                ? (histograms.TryGetValue(key, out var h) ? h.Select(x => (RollupStage.BucketValue(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
+                ? (histograms.TryGetValue(key, out var h) ? h.Select(x => (DurationBuckets.Value(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
                 : (exact!.TryGetValue(key, out var d) ? d.Select(ms => ((double)ms, 1L)).ToList() : new List<(double, long)>());
             Bottleneck Row(string kind, string name, long n, long total, long wasted, List<(double value, long n)> dist)
             {

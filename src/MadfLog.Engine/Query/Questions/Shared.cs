@@ -3,9 +3,8 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
-using MadfLog.Engine.Summaries;
+using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
-using static MadfLog.Engine.Query.Questions.Shared;
 
 namespace MadfLog.Engine.Query.Questions
 {
@@ -17,7 +16,7 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>Nearest-rank percentile from a duration histogram (each bucket reported by its upper bound).</summary>
         internal static double Percentile(List<(int bucket, long n)> histogram, double q) =>
-            Quantile(histogram.Select(h => (RollupStage.BucketValue(h.bucket), h.n)).ToList(), q);
+            Quantile(histogram.Select(h => (DurationBuckets.Value(h.bucket), h.n)).ToList(), q);
 
         /// <summary>Duration histograms per key of a scope, from the source's summaries (whole store or day grain).</summary>
         internal static Dictionary<string, List<(int, long)>> Histograms(SqliteConnection c, string scope, QueryFilter f, Source source)

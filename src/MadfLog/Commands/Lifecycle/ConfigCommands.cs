@@ -109,7 +109,7 @@ namespace MadfLog.Commands.Lifecycle
             if (PassThru) WriteObject(config);
         }
 
-        private static MadfLog.Engine.Insights.ModelPrice ToPrice(System.Collections.Hashtable h)
+        private static MadfLog.Engine.Config.ModelPrice ToPrice(System.Collections.Hashtable h)
         {
             double Number(string key)
             {
@@ -124,7 +124,7 @@ namespace MadfLog.Commands.Lifecycle
             var model = h.ContainsKey("Model") ? h["Model"]?.ToString() : null;
             if (string.IsNullOrWhiteSpace(model))
                 throw new MadfLog.Engine.Store.MadfException("ModelPriceInvalid", MadfLog.Engine.Store.MadfErrorKind.InvalidArgument, string.Format(Messages.Culture, Messages.ModelPriceNeedsModel), "Model");
-            return new MadfLog.Engine.Insights.ModelPrice
+            return new MadfLog.Engine.Config.ModelPrice
             {
                 Model = model!.Trim(), Input = Number("Input"), Output = Number("Output"), CacheWrite = Number("CacheWrite"), CacheRead = Number("CacheRead"),
                 AsOf = h.ContainsKey("AsOf") ? h["AsOf"]?.ToString() ?? "" : System.DateTime.UtcNow.ToString("yyyy-MM-dd"),

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Management.Automation;
 using MadfLog.Engine.Config;
 using MadfLog.Engine.Facade;
+using MadfLog.Engine.Revisions;
 using MadfLog.Engine.Rules;
 using MadfLog.Engine.Store;
 

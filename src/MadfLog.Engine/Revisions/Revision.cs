@@ -8,11 +8,12 @@ using Dapper;
 using MadfLog.Engine.Config;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Lifecycle;
+using MadfLog.Engine.Rules;
 using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
 
-namespace MadfLog.Engine.Rules
+namespace MadfLog.Engine.Revisions
 {
     public sealed class RevisionOptions
     {
@@ -32,18 +33,6 @@ namespace MadfLog.Engine.Rules
         /// <summary>The import's progress and cancellation (Ctrl+C in Invoke-MadfRevision).</summary>
         public IProgress<ImportProgress>? ImportProgress { get; set; }
         public System.Threading.CancellationToken Cancellation { get; set; }
-    }
-
-    /// <summary>One pattern's share of the window's errors.</summary>
-    public sealed class PatternShare
-    {
-        public long PatternId { get; set; }
-        public string Template { get; set; } = "";
-        public string ErrorClass { get; set; } = "Other";
-        public long Count { get; set; }
-        public double Share { get; set; }
-        public string[] Stories { get; set; } = Array.Empty<string>();
-        public string[] Agents { get; set; } = Array.Empty<string>();
     }
 
     /// <summary>What a weekly revision found and did.</summary>
@@ -126,7 +115,7 @@ namespace MadfLog.Engine.Rules
             var to = until.ToUnixTimeMilliseconds();
             result.Events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to });
             result.Errors = c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Domain.Errors.InEvents} AND " + EventStorage.Window("e", "@from", "@to"), new { from, to });
-            var shares = PatternShares(c, from, to, result.Errors);
+            var shares = PatternShares.Of(c, from, to, result.Errors);
             result.Patterns = shares.Count;
             result.TopPatterns.AddRange(shares.Take(10));
 
@@ -190,25 +179,6 @@ namespace MadfLog.Engine.Rules
             }
             return result;
         }
-
-        /// <summary>Error patterns in the window by share of the window's (non-cascade) errors, largest first.</summary>
-        public static List<PatternShare> PatternShares(SqliteConnection c, long from, long to, long totalErrors)
-        {
-            var rows = c.Query<(long id, string template, string cls, long n, string? stories, string? agents)>(
-                @"SELECT e.pattern_id, coalesce(p.display, p.template), p.error_class, count(*), group_concat(DISTINCT e.story_id), group_concat(DISTINCT e.agent_name)
-                  FROM events e JOIN patterns p ON p.id = e.pattern_id
-                  WHERE " + Domain.Errors.InEvents + " AND " + EventStorage.Window("e", "@from", "@to") + @"
-                  GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id", new { from, to });
-            return rows.Select(r => new PatternShare
-            {
-                PatternId = r.id, Template = r.template, ErrorClass = r.cls, Count = r.n,
-                Share = totalErrors > 0 ? (double)r.n / totalErrors : 0,
-                Stories = Split(r.stories), Agents = Split(r.agents),
-            }).ToList();
-        }
-
-        private static string[] Split(string? list) =>
-            string.IsNullOrEmpty(list) ? Array.Empty<string>() : list!.Split(',').OrderBy(s => s, StringComparer.Ordinal).ToArray();
     }
 
     /// <summary>The revision's markdown report; deterministic for the same data so a rerun does not change it.</summary>

@@ -4,10 +4,10 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 
-namespace MadfLog.Engine.Summaries
+namespace MadfLog.Engine.Store
 {
     /// <summary>
-    /// A day's duration histogram (RollupStage.Bucket buckets with their counts) as one small blob per day, story, scope
+    /// A day's duration histogram (Domain.DurationBuckets with their counts) as one small blob per day, story, scope
     /// and key in day_hist: (bucket delta, count) varint pairs in bucket order, empty buckets left out. One row per key
     /// instead of one per bucket keeps the day summaries a few bytes per event.
     /// </summary>
@@ -50,7 +50,7 @@ namespace MadfLog.Engine.Summaries
         /// <summary>Registers madf_duration_bucket, madf_hist_add and madf_hist_of on a connection.</summary>
         public static void Register(Microsoft.Data.Sqlite.SqliteConnection c)
         {
-            c.CreateFunction("madf_duration_bucket", (long ms) => RollupStage.Bucket(ms), isDeterministic: true);
+            c.CreateFunction("madf_duration_bucket", (long ms) => Domain.DurationBuckets.Of(ms), isDeterministic: true);
             c.CreateFunction("madf_hist_add", (byte[]? a, byte[]? b) => Add(a, b), isDeterministic: true);
             c.CreateFunction("madf_hist_of", (string? pairs) => FromText(pairs), isDeterministic: true);
         }

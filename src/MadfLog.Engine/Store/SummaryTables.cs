@@ -1,0 +1,116 @@
+using Dapper;
+using MadfLog.Engine.Domain;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Store
+{
+    /// <summary>
+    /// The summary tables' SQL (event_rollup, duration_hist, story_rollup, story_agents, pattern_stories, session_rollup,
+    /// human_rollup, human_groups, week_rollup and the day grain: day_rollup, day_hist, session_day): their rebuild
+    /// from the events, the moving of a merged pattern's rows, and the consistency check. The import keeps them in
+    /// memory and flushes them (Summaries.RollupStage).
+    /// </summary>
+    public static class SummaryTables
+    {
+        /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
+        public static readonly string[] Names =
+            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day" };
+
+        /// <summary>
+        /// Recomputes every summary from the events the active store holds, with the same definitions as the import
+        /// (Summaries.RollupStage). Retention calls it once it has moved events to archives, so the
+        /// summaries and a scan always describe the same events: the active window.
+        /// </summary>
+        public static void Rebuild(SqliteConnection c, SqliteTransaction tx)
+        {
+            DayHistogram.Register(c);
+            foreach (var t in Names) c.Execute($"DELETE FROM {t}", transaction: tx);
+            // One pass over the events into a temporary table with the columns every summary needs.
+            c.Execute(@"DROP TABLE IF EXISTS temp.rebuild_events;
+                CREATE TEMP TABLE rebuild_events AS " + Columns, transaction: tx);
+            c.Execute($@"INSERT INTO event_rollup
+                SELECT coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
+                       count(*), count(duration), coalesce(sum(duration), 0), coalesce(sum(tokens), 0), count(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0),
+                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0), min(ts), max(ts)
+                FROM temp.rebuild_events GROUP BY 1, 2, 3, 4, 5, 6, 7", transaction: tx);
+            c.Execute(@"INSERT INTO duration_hist
+                SELECT 'agent', coalesce(agent, ''), madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL GROUP BY 2, 3
+                UNION ALL SELECT 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL GROUP BY 2, 3
+                UNION ALL SELECT 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 2, 3",
+                transaction: tx);
+            c.Execute(@"INSERT INTO story_rollup
+                SELECT story, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts)
+                FROM temp.rebuild_events WHERE story IS NOT NULL GROUP BY 1", transaction: tx);
+            c.Execute("INSERT INTO story_agents SELECT DISTINCT story, agent FROM temp.rebuild_events WHERE story IS NOT NULL AND agent IS NOT NULL", transaction: tx);
+            c.Execute(@"INSERT INTO pattern_stories SELECT pattern, story, count(*) FROM temp.rebuild_events
+                WHERE is_error AND pattern IS NOT NULL AND story IS NOT NULL GROUP BY 1, 2", transaction: tx);
+            c.Execute($@"INSERT INTO session_rollup
+                SELECT session, coalesce(agent, ''), coalesce(max(story), ''), count(*), max(ctx), sum({HighContext.Sql("ctx")}), sum({HighContext.Sql("ctx")} AND is_error), sum(NOT {HighContext.Sql("ctx")}), sum(NOT {HighContext.Sql("ctx")} AND is_error)
+                FROM temp.rebuild_events WHERE session IS NOT NULL AND ctx IS NOT NULL GROUP BY 1, 2", transaction: tx);
+            c.Execute(@"INSERT INTO human_rollup SELECT category, coalesce(agent, ''), coalesce(story, ''), coalesce(pattern, 0), count(*)
+                FROM temp.rebuild_events WHERE type = 'human_interaction' GROUP BY 1, 2, 3, 4", transaction: tx);
+            c.Execute(@"INSERT INTO human_groups SELECT category, coalesce(agent, ''), coalesce(story, ''), count(*)
+                FROM temp.rebuild_events WHERE type = 'human_interaction' GROUP BY 1, 2, 3", transaction: tx);
+            // The week is IsoWeeks.MondayDay: the Monday of the event's day (days since 1970-01-01, a Thursday).
+            c.Execute($@"INSERT INTO week_rollup
+                SELECT day - ((day + 3) % 7 + 7) % 7, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction')
+                FROM (SELECT {IsoWeeks.DaySql("ts")} AS day, * FROM temp.rebuild_events) GROUP BY 1", transaction: tx);
+            c.Execute(DayFill("temp.rebuild_events"), transaction: tx);
+            c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
+        }
+
+        /// <summary>Whether the summaries count events the store no longer holds (retention moved them and was interrupted before the rebuild).</summary>
+        public static bool CountsMoreThanTheEvents(SqliteConnection c) =>
+            (c.ExecuteScalar<long?>("SELECT sum(events) FROM event_rollup") ?? 0) > c.ExecuteScalar<long>("SELECT count(*) FROM event_rows");
+
+        /// <summary>The events as the summaries read them (one row per event), from the events view.</summary>
+        internal const string Columns = @"SELECT e.timestamp AS ts, e.event_type AS type, e.category AS category, e.session_id AS session, e.story_id AS story,
+                       e.workflow_id AS workflow, e.agent_name AS agent, e.duration_ms AS duration, e.tokens_used AS tokens, e.context_percent AS ctx,
+                       e.success AS success, e.pattern_id AS pattern, e.time_saved_or_wasted_ms AS saved, " + Errors.InEvents + @" AS is_error,
+                       " + Steps.KindSql + " AS kind, " + Steps.NameSql + @" AS step
+                FROM events e";
+
+        /// <summary>Fills day_rollup and day_hist from a source with <see cref="Columns"/> (the import's definitions, in SQL).</summary>
+        internal static string DayFill(string source) => $@"
+            INSERT INTO day_rollup
+                SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
+                       count(*), count(duration), coalesce(sum(duration), 0), coalesce(sum(tokens), 0), count(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0),
+                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0)
+                FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+            INSERT INTO day_hist
+                SELECT day, story, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM (
+                    SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story, 'agent' AS scope, coalesce(agent, '') AS key, madf_duration_bucket(duration) AS bucket, count(*) AS n
+                    FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
+                    UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
+                    UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5)
+                GROUP BY 1, 2, 3, 4;
+            INSERT INTO session_day
+                SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), session, coalesce(agent, ''), count(*), sum(is_error), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts),
+                       count(ctx), max(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0), coalesce(sum({HighContext.Sql("ctx")} AND is_error), 0), coalesce(sum(NOT {HighContext.Sql("ctx")}), 0), coalesce(sum(NOT {HighContext.Sql("ctx")} AND is_error), 0)
+                FROM {source} WHERE session IS NOT NULL GROUP BY 1, 2, 3, 4;";
+
+        /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
+        public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)
+        {
+            c.Execute(@"INSERT INTO pattern_stories SELECT @into, story_id, errors FROM pattern_stories WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET errors = errors + excluded.errors", new { from, into }, tx);
+            c.Execute(@"INSERT INTO human_rollup SELECT category, agent_name, story_id, @into, n FROM human_rollup WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET n = n + excluded.n", new { from, into }, tx);
+            c.Execute("DELETE FROM human_rollup WHERE pattern_id = @from", new { from }, tx);
+            c.Execute("DELETE FROM pattern_stories WHERE pattern_id = @from", new { from }, tx);
+            c.Execute(@"INSERT INTO event_rollup SELECT agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms, first_ts, last_ts
+                        FROM event_rollup WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
+                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
+                            first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+                new { from, into }, tx);
+            c.Execute("DELETE FROM event_rollup WHERE pattern_id = @from", new { from }, tx);
+            c.Execute(@"INSERT INTO day_rollup SELECT day, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
+                        FROM day_rollup WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
+                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
+                new { from, into }, tx);
+            c.Execute("DELETE FROM day_rollup WHERE pattern_id = @from", new { from }, tx);
+        }
+    }
+}

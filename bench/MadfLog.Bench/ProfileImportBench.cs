@@ -76,12 +76,12 @@ namespace MadfLog.Bench
             foreach (var r in minable) TemplateMiner.Tokenize(r.Message);
             Report($"tokenize messages ({minable.Count:N0} errors)", n, sw);
             sw.Restart();
-            new PatternStage().Prepare(rows);
+            var signatures = new PatternStage().Prepare(rows);
             Report("signatures + tokenize (pattern stage, reader thread)", n, sw);
             sw.Restart();
             var miner = new TemplateMiner();
             var errors = 0;
-            foreach (var r in rows) if (r.MessageTokens != null) { miner.AddTokens(r.MessageTokens); errors++; }
+            foreach (var m in signatures?.Events ?? new List<(int, ErrorSignature, string[])>()) { miner.AddTokens(m.Tokens); errors++; }
             Report($"assign patterns ({errors:N0} errors)", n, sw);
             sw.Restart();
             var splitter = new DetailsShape.Splitter();
@@ -95,23 +95,23 @@ namespace MadfLog.Bench
                 using var c = MadfDatabase.Open(db);
                 var stages = ImportStages.Create();
                 var prepared = rows.Select(r => r).ToList();
+                var batches = new List<(List<EventRow> rows, PreparedStages stages)>();
                 sw.Restart();
                 for (var i = 0; i < prepared.Count; i += 20000)
                 {
                     var batch = prepared.GetRange(i, Math.Min(20000, prepared.Count - i));
-                    foreach (var stage in stages) stage.Prepare(batch);
+                    batches.Add((batch, PreparedStages.Run(stages, batch)));
                 }
                 Report("prepare (all stages)", n, sw);
                 var timings = new double[stages.Count * 2 + 1];
-                for (var i = 0; i < prepared.Count; i += 20000)
+                foreach (var (batch, byStage) in batches)
                 {
-                    var batch = prepared.GetRange(i, Math.Min(20000, prepared.Count - i));
                     using var tx = c.BeginTransaction();
-                    for (var k = 0; k < stages.Count; k++) { sw.Restart(); stages[k].BeforeWrite(batch, c, tx); timings[k] += sw.Elapsed.TotalSeconds; }
+                    for (var k = 0; k < stages.Count; k++) { sw.Restart(); stages[k].BeforeWrite(batch, byStage[k], c, tx); timings[k] += sw.Elapsed.TotalSeconds; }
                     sw.Restart();
                     using (var w = new EventWriter(c, tx)) w.Write(batch);
                     timings[stages.Count] += sw.Elapsed.TotalSeconds;
-                    for (var k = 0; k < stages.Count; k++) { sw.Restart(); stages[k].AfterWrite(batch, c, tx); stages[k].BeforeCommit(c, tx); timings[stages.Count + 1 + k] += sw.Elapsed.TotalSeconds; }
+                    for (var k = 0; k < stages.Count; k++) { sw.Restart(); stages[k].AfterWrite(batch, byStage[k], c, tx); stages[k].BeforeCommit(c, tx); timings[stages.Count + 1 + k] += sw.Elapsed.TotalSeconds; }
                     sw.Restart();
                     tx.Commit();
                     timings[stages.Count] += sw.Elapsed.TotalSeconds;

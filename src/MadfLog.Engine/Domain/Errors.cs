@@ -40,5 +40,11 @@ namespace MadfLog.Engine.Domain
         public const string HumanInteraction = "human_interaction";
 
         public static bool IsMinable(EventRow e) => Errors.IsError(e) || e.EventType == HumanInteraction;
+
+        /// <summary>The text an event's pattern is mined from: its message, or the one in its details' split.</summary>
+        public static string? MessageOf(EventRow e) => e.Message ?? e.StoredDetails?.Message;
+
+        /// <summary>Whether the import gives the event a pattern id: minable, with a message to mine.</summary>
+        public static bool WillMine(EventRow e) => IsMinable(e) && !string.IsNullOrWhiteSpace(MessageOf(e));
     }
 }

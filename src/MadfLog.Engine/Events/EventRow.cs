@@ -19,7 +19,19 @@ namespace MadfLog.Engine.Events
         public double? ContextPercent { get; set; }
         public bool? Success { get; set; }
         public double? ConfidenceScore { get; set; }
-        public string? Details { get; set; }
+        /// <summary>Setting different text drops <see cref="StoredDetails"/>, which was split from the old text.</summary>
+        public string? Details
+        {
+            get => _details;
+            set
+            {
+                if (string.Equals(_details, value, System.StringComparison.Ordinal)) return;
+                _details = value;
+                StoredDetails = null;
+            }
+        }
+
+        private string? _details;
         public double? ImpactScore { get; set; }
         public long? TimeSavedOrWastedMs { get; set; }
         public double? UserSatisfactionDelta { get; set; }
@@ -44,16 +56,10 @@ namespace MadfLog.Engine.Events
         public string? Step { get; set; }
 
         /// <summary>
-        /// Details split for storage, computed on the preparing thread so the writer only binds; used while it was made
-        /// from the current Details (a later change, such as redaction, makes the writer split again). Not a column.
+        /// Details split for storage, computed on the preparing thread (or by the parser) so the writer only binds; always
+        /// the split of the current <see cref="Details"/> (changing Details, as redaction does, drops it). Not a column.
         /// </summary>
-        public Store.DetailsShape.Split? StoredDetails { get; set; }
-
-        /// <summary>What the event's pattern is mined over (its error signature), computed on the import's preparing thread. Not a column.</summary>
-        public Patterns.ErrorSignature? Signature { get; set; }
-
-        /// <summary>The message's masked tokens, computed on the import's preparing thread for pattern mining. Not a column.</summary>
-        public string[]? MessageTokens { get; set; }
+        public DetailsShape.Split? StoredDetails { get; set; }
 
         /// <summary>The error or interaction text, when the event has one (details.message); not a column, used for pattern mining.</summary>
         public string? Message { get; set; }

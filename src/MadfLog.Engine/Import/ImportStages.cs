@@ -4,44 +4,25 @@ using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Import
 {
-    /// <summary>
-    /// Work done on each batch inside the import transaction, so derived data (pattern ids, summaries)
-    /// commits atomically with the events it derives from.
-    /// </summary>
-    public interface IImportStage
-    {
-        /// <summary>On the preparing thread, between the reader and the writer: CPU work that needs no database (keeps the writer free).</summary>
-        void Prepare(List<EventRow> batch);
-
-        /// <summary>Before the rows are written: set columns such as pattern_id.</summary>
-        void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction);
-
-        /// <summary>After the rows are written: rows with Id == 0 were duplicates and were not stored.</summary>
-        void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction);
-
-        /// <summary>Before the transaction commits (once for all its batches): write what was kept in memory.</summary>
-        void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction);
-    }
-
     /// <summary>The stages every import runs, in order. One instance per import run (stages may cache per run).</summary>
     public static class ImportStages
     {
         /// <summary>
         /// Writes events the one way that keeps derived data right: stages before, the insert, stages after, in the
-        /// caller's transaction. Returns how many rows were new. (The importer prepares on its own thread: prepare false;
-        /// and writes several batches per transaction: flush false, then <see cref="BeforeCommit"/> once, with one writer
-        /// for the transaction so its statements and name ids are reused.)
+        /// caller's transaction. Returns how many rows were new. (The importer prepares on its own thread and passes
+        /// what the stages prepared; and writes several batches per transaction: flush false, then
+        /// <see cref="BeforeCommit"/> once, with one writer for the transaction so its statements and name ids are reused.)
         /// </summary>
-        public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, bool prepare = true, bool flush = true,
+        public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, PreparedStages? prepared = null, bool flush = true,
             Store.EventWriter? writer = null)
         {
             stages ??= Create();
-            if (prepare) foreach (var stage in stages) stage.Prepare(rows);
-            foreach (var stage in stages) stage.BeforeWrite(rows, c, tx);
+            prepared ??= PreparedStages.Run(stages, rows);
+            for (var i = 0; i < stages.Count; i++) stages[i].BeforeWrite(rows, prepared[i], c, tx);
             int inserted;
             if (writer != null) inserted = writer.Write(rows);
             else using (var own = new Store.EventWriter(c, tx)) inserted = own.Write(rows);
-            foreach (var stage in stages) stage.AfterWrite(rows, c, tx);
+            for (var i = 0; i < stages.Count; i++) stages[i].AfterWrite(rows, prepared[i], c, tx);
             if (flush) BeforeCommit(stages, c, tx);
             return inserted;
         }
@@ -67,17 +48,18 @@ namespace MadfLog.Engine.Import
     /// </summary>
     public sealed class ShapeDetailsStage : IImportStage
     {
-        private readonly Store.DetailsShape.Splitter _splitter = new Store.DetailsShape.Splitter();
+        private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
-        public void Prepare(List<EventRow> batch)
+        public object? Prepare(List<EventRow> batch)
         {
             foreach (var e in batch)
-                if (e.StoredDetails == null || !ReferenceEquals(e.StoredDetails.Source, e.Details)) e.StoredDetails = _splitter.Of(e.Details);
+                e.StoredDetails ??= _splitter.Of(e.Details);
+            return null;
         }
 
-        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
+        public void BeforeWrite(List<EventRow> batch, object? prepared, SqliteConnection connection, SqliteTransaction transaction) { }
 
-        public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
+        public void AfterWrite(List<EventRow> batch, object? prepared, SqliteConnection connection, SqliteTransaction transaction) { }
 
         public void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction) { }
     }

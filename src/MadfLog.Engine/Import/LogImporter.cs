@@ -100,7 +100,7 @@ namespace MadfLog.Engine.Import
                     foreach (var batch in parsed.GetConsumingEnumerable(stop.Token))
                     {
                         prepareClock.Start();
-                        foreach (var stage in stages) stage.Prepare(batch.Events);
+                        batch.Prepared = PreparedStages.Run(stages, batch.Events);
                         prepareClock.Stop();
                         queue.Add(batch, stop.Token);
                     }
@@ -143,7 +143,7 @@ namespace MadfLog.Engine.Import
                     batch.Cursor.Save(connection, tx);
                     if (batch.Events.Count > 0)
                     {
-                        var inserted = ImportStages.Write(connection, tx, batch.Events, stages, prepare: false, flush: false, writer: writer);
+                        var inserted = ImportStages.Write(connection, tx, batch.Events, stages, batch.Prepared, flush: false, writer: writer);
                         file.Imported += inserted;
                         file.Duplicates += batch.Events.Count - inserted;
                     }
@@ -474,6 +474,8 @@ namespace MadfLog.Engine.Import
             public int FileIndex { get; }
             public long FileLength { get; }
             public List<EventRow> Events { get; } = new List<EventRow>();
+            /// <summary>What the stages prepared for <see cref="Events"/> on the preparing thread, for the writer.</summary>
+            public PreparedStages? Prepared { get; set; }
             public List<QuarantineRow> Quarantine { get; } = new List<QuarantineRow>();
             public long LinesRead { get; set; }
             public long Skipped { get; set; }

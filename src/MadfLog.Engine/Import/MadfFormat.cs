@@ -90,7 +90,7 @@ namespace MadfLog.Engine.Import
             private const int Remembered = 32;
             private readonly byte[]?[] _names = new byte[Remembered][];
             private readonly Field[] _fields = new Field[Remembered];
-            private readonly Store.DetailsShape.Splitter _splitter = new Store.DetailsShape.Splitter();
+            private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
             public Parser(string? story) { _story = story; }
 
@@ -204,7 +204,7 @@ namespace MadfLog.Engine.Import
                 if (row.StoryId == null && _story != null) row.StoryId = _story;
 
                 // One pass over the details gives what storage needs (shape and values) and what import reads (message, step).
-                Store.DetailsShape.Split split;
+                DetailsShape.Split split;
                 if (_unknown.Count == 0)
                 {
                     row.Details = hasDetails ? Utf8StringCache.Decode(details) : null;

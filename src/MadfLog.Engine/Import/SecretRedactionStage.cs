@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using MadfLog.Engine.Events;
-using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
 
@@ -11,13 +10,14 @@ namespace MadfLog.Engine.Import
     public sealed class SecretRedactionStage : IImportStage
     {
         [MethodImpl(Hot.Path)]
-        public void Prepare(List<EventRow> batch)
+        public object? Prepare(List<EventRow> batch)
         {
             foreach (var e in batch)
             {
                 if (e.Details != null && MayHoldSecret(e)) e.Details = SafeText.Redact(e.Details);
                 if (e.Message != null) e.Message = SafeText.Redact(e.Message);
             }
+            return null;
         }
 
         // Whether the details text could hold a secret. When the parser split them, the shape and the short-string values
@@ -27,7 +27,7 @@ namespace MadfLog.Engine.Import
         private bool MayHoldSecret(EventRow e)
         {
             var split = e.StoredDetails;
-            if (split == null || split.Shape == null || !ReferenceEquals(split.Source, e.Details)) return SafeText.MayHoldSecret(e.Details!);
+            if (split == null || split.Shape == null) return SafeText.MayHoldSecret(e.Details!);
             if (Remembered(split.Shape, quote: false)) return true;
             foreach (var v in split.Values)
             {
@@ -57,9 +57,9 @@ namespace MadfLog.Engine.Import
             public int GetHashCode(string s) => RuntimeHelpers.GetHashCode(s);
         }
 
-        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
+        public void BeforeWrite(List<EventRow> batch, object? prepared, SqliteConnection connection, SqliteTransaction transaction) { }
 
-        public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
+        public void AfterWrite(List<EventRow> batch, object? prepared, SqliteConnection connection, SqliteTransaction transaction) { }
 
         public void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction) { }
     }

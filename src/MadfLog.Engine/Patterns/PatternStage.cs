@@ -5,7 +5,6 @@ using System.Runtime.CompilerServices;
 using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
-using MadfLog.Engine.Import;
 using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
@@ -17,23 +16,31 @@ namespace MadfLog.Engine.Patterns
     /// transaction as the events: new patterns get new ids, merges keep the oldest id and re-point earlier events,
     /// and per-pattern counts, first/last seen and an example are kept up to date.
     /// </summary>
-    public sealed class PatternStage : IImportStage
+    public sealed class PatternStage : ImportStage<PatternStage.Signatures>
     {
         private TemplateMiner? _miner;
         private readonly Dictionary<long, PatternEvidence> _examples = new Dictionary<long, PatternEvidence>();
 
+        /// <summary>What the preparing thread computed for a batch: the signature and its tokens of every event to mine, by index in the batch.</summary>
+        public sealed class Signatures
+        {
+            public readonly List<(int Index, ErrorSignature Signature, string[] Tokens)> Events = new List<(int, ErrorSignature, string[])>();
+        }
+
         /// <summary>Tokenizing (the regex work) happens on the preparing thread, not the writer's.</summary>
         [MethodImpl(Hot.Path)]
-        public void Prepare(List<EventRow> batch)
+        public override Signatures? Prepare(List<EventRow> batch)
         {
-            foreach (var e in batch)
+            Signatures? prepared = null;
+            for (var i = 0; i < batch.Count; i++)
             {
-                if (!Mining.IsMinable(e)) continue;
-                e.Message ??= e.StoredDetails?.Message; // the split made by ShapeDetailsStage
-                if (string.IsNullOrWhiteSpace(e.Message)) continue;
-                e.Signature = SignatureOf(e);
-                e.MessageTokens = TemplateMiner.Tokenize(e.Signature.Text);
+                var e = batch[i];
+                if (!Mining.WillMine(e)) continue;
+                e.Message = Mining.MessageOf(e); // the split made by ShapeDetailsStage
+                var signature = SignatureOf(e);
+                (prepared ??= new Signatures()).Events.Add((i, signature, TemplateMiner.Tokenize(signature.Text)));
             }
+            return prepared;
         }
 
         /// <summary>
@@ -56,19 +63,20 @@ namespace MadfLog.Engine.Patterns
         }
 
         [MethodImpl(Hot.Path)]
-        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
+        public override void BeforeWrite(List<EventRow> batch, Signatures? prepared, SqliteConnection connection, SqliteTransaction transaction)
         {
             var miner = _miner ??= PatternStore.LoadMiner(connection, transaction);
+            if (prepared == null) return;
             var any = false;
-            foreach (var e in batch)
+            foreach (var (index, signature, tokens) in prepared.Events)
             {
-                if (e.MessageTokens == null) continue;
+                var e = batch[index];
                 var message = e.Message!;
-                var p = miner.AddTokens(e.MessageTokens);
+                var p = miner.AddTokens(tokens);
                 e.PatternId = p.Id;
                 e.PatternDetected = true;
                 if (!_examples.ContainsKey(p.Id))
-                    _examples[p.Id] = new PatternEvidence(message!.Length > 500 ? message.Substring(0, 500) : message, e.Signature!.Text, e.Signature.ErrorClass);
+                    _examples[p.Id] = new PatternEvidence(message!.Length > 500 ? message.Substring(0, 500) : message, signature.Text, signature.ErrorClass);
                 any = true;
             }
             if (!any) return;
@@ -78,37 +86,45 @@ namespace MadfLog.Engine.Patterns
             PatternStore.Save(connection, transaction, miner, _examples);
         }
 
-        // Per pattern: events written, first and last time, since the last commit (written once per transaction).
-        private readonly Dictionary<long, long[]> _stats = new Dictionary<long, long[]>();
+        /// <summary>A pattern's events written since the last commit, and their first and last time.</summary>
+        private sealed class Written
+        {
+            public long Events, First = long.MaxValue, Last = long.MinValue;
 
-        public void AfterWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction)
+            public void Add(Written o) { Events += o.Events; First = Math.Min(First, o.First); Last = Math.Max(Last, o.Last); }
+        }
+
+        // Per pattern, since the last commit (written once per transaction).
+        private readonly Dictionary<long, Written> _stats = new Dictionary<long, Written>();
+
+        public override void AfterWrite(List<EventRow> batch, Signatures? prepared, SqliteConnection connection, SqliteTransaction transaction)
         {
             foreach (var e in batch)
             {
                 if (e.Id == 0 || !e.PatternId.HasValue) continue;
-                if (!_stats.TryGetValue(e.PatternId.Value, out var s)) _stats[e.PatternId.Value] = s = new[] { 0, long.MaxValue, long.MinValue };
-                s[0]++;
-                s[1] = Math.Min(s[1], e.Timestamp);
-                s[2] = Math.Max(s[2], e.Timestamp);
+                if (!_stats.TryGetValue(e.PatternId.Value, out var s)) _stats[e.PatternId.Value] = s = new Written();
+                s.Events++;
+                s.First = Math.Min(s.First, e.Timestamp);
+                s.Last = Math.Max(s.Last, e.Timestamp);
             }
         }
 
-        public void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction)
+        public override void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction)
         {
             if (_stats.Count == 0) return;
             // A pattern counted earlier in the transaction may have merged since: its events count for the survivor.
-            var merged = new Dictionary<long, long[]>();
+            var merged = new Dictionary<long, Written>();
             foreach (var kv in _stats)
             {
                 var id = _miner?.Find(kv.Key)?.Id ?? kv.Key;
                 if (!merged.TryGetValue(id, out var m)) { merged[id] = kv.Value; continue; }
-                m[0] += kv.Value[0]; m[1] = Math.Min(m[1], kv.Value[1]); m[2] = Math.Max(m[2], kv.Value[2]);
+                m.Add(kv.Value);
             }
             PreparedBatch.Run(connection, transaction,
                 @"UPDATE patterns SET event_count = event_count + $2,
                     first_seen = CASE WHEN first_seen IS NULL OR first_seen > $3 THEN $3 ELSE first_seen END,
                     last_seen = CASE WHEN last_seen IS NULL OR last_seen < $4 THEN $4 ELSE last_seen END
-                  WHERE id = $1", merged.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2] }));
+                  WHERE id = $1", merged.Select(kv => new object?[] { kv.Key, kv.Value.Events, kv.Value.First, kv.Value.Last }));
             _stats.Clear();
         }
     }

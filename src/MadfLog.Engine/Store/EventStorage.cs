@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Events;
 using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Store

@@ -306,7 +306,7 @@ namespace MadfLog.Engine.Store
         [MethodImpl(Hot.Path)]
         private void Details(Binder b, int i, EventRow e)
         {
-            var split = e.StoredDetails != null && ReferenceEquals(e.StoredDetails.Source, e.Details) ? e.StoredDetails : _splitter.Of(e.Details);
+            var split = e.StoredDetails ?? _splitter.Of(e.Details);
             if (split.Shape != null)
             {
                 b.Int(i, NameId(split.Shape));

@@ -47,5 +47,31 @@ namespace MadfLog.Engine.Tests.Store
                 .Where(x => x.doc != x.code).Select(x => $"{x.f}: the map says [{x.doc}], the code uses [{x.code}]").ToList();
             Assert.True(wrong.Count == 0, "docs/ARCHITECTURE.md's folder map is out of date:\n" + string.Join("\n", wrong));
         }
+        [Fact]
+        public void NoFolderUsesAFolderThatUsesItBack()
+        {
+            var folders = Folders();
+            var uses = folders.ToDictionary(f => f, f => Uses(f, folders));
+            // Depth-first search; a folder met again while still on the path closes a cycle.
+            var state = folders.ToDictionary(f => f, _ => 0); // 0 unvisited, 1 on the path, 2 done
+            var path = new List<string>();
+            List<string>? cycle = null;
+            void Visit(string f)
+            {
+                state[f] = 1;
+                path.Add(f);
+                foreach (var u in uses[f])
+                {
+                    if (cycle != null) return;
+                    if (state[u] == 1) { cycle = path.Skip(path.IndexOf(u)).Append(u).ToList(); return; }
+                    if (state[u] == 0) Visit(u);
+                }
+                path.RemoveAt(path.Count - 1);
+                state[f] = 2;
+            }
+            foreach (var f in folders)
+                if (state[f] == 0 && cycle == null) Visit(f);
+            Assert.True(cycle == null, "engine folders use each other in a cycle: " + string.Join(" -> ", cycle ?? new List<string>()));
+        }
     }
 }

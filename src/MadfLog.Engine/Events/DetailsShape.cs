@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using MadfLog.Engine.Text;
 
-namespace MadfLog.Engine.Store
+namespace MadfLog.Engine.Events
 {
     /// <summary>
     /// Splits a details object into its shape and its values, the way event_rows stores it (docs/storage.md):

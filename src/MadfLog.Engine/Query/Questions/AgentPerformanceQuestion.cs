@@ -20,21 +20,16 @@ namespace MadfLog.Engine.Query.Questions
             if (source != Source.Events) return AgentPerformanceFromSummaries(c, f, source);
             var p = new DynamicParameters();
             var where = f.Where(p);
-            var rows = c.Query<(string? agent, long n, long ok, long known, long errors, long? tokens, long hot, long ctx, long? failedMs, long? waste)>(
-                $@"SELECT e.agent_name, count(*), sum(e.success = 1), sum(e.success IS NOT NULL), sum({Errors.InEvents}), sum(e.tokens_used),
-                          sum({HighContext.Sql("e.context_percent")}), sum(e.context_percent IS NOT NULL),
-                          sum(CASE WHEN e.success = 0 THEN e.duration_ms END), sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms END)
+            var rows = c.Query<AgentRow>(
+                $@"SELECT e.agent_name AS Agent, count(*) AS Events, sum(e.success = 1) AS Ok, sum(e.success IS NOT NULL) AS Known, sum({Errors.InEvents}) AS Errors,
+                          sum(e.tokens_used) AS Tokens, sum({HighContext.Sql("e.context_percent")}) AS Hot, sum(e.context_percent IS NOT NULL) AS CtxKnown,
+                          sum(CASE WHEN e.success = 0 THEN e.duration_ms END) AS FailedMs, sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms END) AS WastedMs
                    FROM events e WHERE 1=1{where} GROUP BY e.agent_name", p).ToList();
             var durations = Durations(c, $"SELECT e.agent_name, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{where} ORDER BY e.agent_name", p);
             return rows.Select(r =>
             {
-                durations.TryGetValue(r.agent ?? "", out var d);
-                return new AgentPerformance
-                {
-                    Agent = r.agent ?? "", Events = r.n, Errors = r.errors, SuccessRate = r.known > 0 ? Math.Round((double)r.ok / r.known, 4) : 0,
-                    MedianDurationMs = Percentile(d, 0.5), P95DurationMs = Percentile(d, 0.95), Tokens = r.tokens ?? 0,
-                    ContextPressure = r.ctx > 0 ? Math.Round((double)r.hot / r.ctx, 4) : 0, TimeWastedMs = (r.failedMs ?? 0) + (r.waste ?? 0),
-                };
+                durations.TryGetValue(r.Agent ?? "", out var d);
+                return Performance(r, Percentile(d, 0.5), Percentile(d, 0.95));
             }).OrderByDescending(a => a.Events).ToList();
         }
 
@@ -42,24 +37,40 @@ namespace MadfLog.Engine.Query.Questions
         {
             var p = new DynamicParameters();
             var (table, where) = Sources.SummaryTable(source, f, p);
-            var rows = c.Query<(string agent, long n, long? ok, long? known, long? errors, long tokens, long hot, long ctx, long wasted)>(
-                $@"SELECT r.agent_name, sum(r.events), sum(CASE WHEN r.outcome = 1 THEN r.events END), sum(CASE WHEN r.outcome >= 0 THEN r.events END),
-                          sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END), sum(r.tokens), sum(r.ctx_hot), sum(r.ctx_known), sum(r.wasted_ms)
+            var rows = c.Query<AgentRow>(
+                $@"SELECT r.agent_name AS Agent, sum(r.events) AS Events, sum(CASE WHEN r.outcome = 1 THEN r.events END) AS Ok, sum(CASE WHEN r.outcome >= 0 THEN r.events END) AS Known,
+                          sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END) AS Errors, sum(r.tokens) AS Tokens, sum(r.ctx_hot) AS Hot, sum(r.ctx_known) AS CtxKnown,
+                          sum(r.wasted_ms) AS WastedMs
                    FROM {table} r WHERE 1=1{where} GROUP BY r.agent_name", p).ToList();
             // Medians and p95s from the per-agent duration histograms.
             var hist = Histograms(c, "agent", f, source);
             return rows.Select(r =>
             {
-                hist.TryGetValue(r.agent, out var h);
-                var median = h == null ? 0 : Percentile(h, 0.5);
-                var p95 = h == null ? 0 : Percentile(h, 0.95);
-                var known = r.known ?? 0;
-                return new AgentPerformance
-                {
-                    Agent = r.agent, Events = r.n, Errors = r.errors ?? 0, SuccessRate = known > 0 ? Math.Round((double)(r.ok ?? 0) / known, 4) : 0,
-                    MedianDurationMs = median, P95DurationMs = p95, Tokens = r.tokens, ContextPressure = r.ctx > 0 ? Math.Round((double)r.hot / r.ctx, 4) : 0, TimeWastedMs = r.wasted,
-                };
+                hist.TryGetValue(r.Agent ?? "", out var h);
+                return Performance(r, h == null ? 0 : Percentile(h, 0.5), h == null ? 0 : Percentile(h, 0.95));
             }).OrderByDescending(a => a.Events).ToList();
+        }
+
+        private static AgentPerformance Performance(AgentRow r, double median, double p95) => new AgentPerformance
+        {
+            Agent = r.Agent ?? "", Events = r.Events, Errors = r.Errors ?? 0, SuccessRate = (r.Known ?? 0) > 0 ? Math.Round((double)(r.Ok ?? 0) / r.Known!.Value, 4) : 0,
+            MedianDurationMs = median, P95DurationMs = p95, Tokens = r.Tokens ?? 0, ContextPressure = r.CtxKnown > 0 ? Math.Round((double)r.Hot / r.CtxKnown, 4) : 0,
+            TimeWastedMs = (r.FailedMs ?? 0) + (r.WastedMs ?? 0),
+        };
+
+        /// <summary>An agent's row from the events or the summaries (mapped by column name; the summaries keep no FailedMs, their WastedMs includes it).</summary>
+        private sealed class AgentRow
+        {
+            public string? Agent { get; set; }
+            public long Events { get; set; }
+            public long? Ok { get; set; }
+            public long? Known { get; set; }
+            public long? Errors { get; set; }
+            public long? Tokens { get; set; }
+            public long Hot { get; set; }
+            public long CtxKnown { get; set; }
+            public long? FailedMs { get; set; }
+            public long? WastedMs { get; set; }
         }
     }
 }

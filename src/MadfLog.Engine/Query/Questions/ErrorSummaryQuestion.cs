@@ -21,34 +21,48 @@ namespace MadfLog.Engine.Query.Questions
             var where = f.Where(p);
             p.Add("top", top);
             var total = c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Errors.InEvents}{where}", p);
-            return c.Query<(long? id, string? template, string? cls, long n, string? agents, string? stories, long first, long last, string? example)>(
-                    $@"SELECT e.pattern_id, coalesce(p.display, p.template), p.error_class, count(*), group_concat(DISTINCT e.agent_name), group_concat(DISTINCT e.story_id),
-                              min(e.timestamp), max(e.timestamp), p.example
+            return c.Query<PatternErrorsRow>(
+                    $@"SELECT e.pattern_id AS PatternId, coalesce(p.display, p.template) AS Template, p.error_class AS ErrorClass, count(*) AS Occurrences,
+                              group_concat(DISTINCT e.agent_name) AS Agents, group_concat(DISTINCT e.story_id) AS Stories, min(e.timestamp) AS FirstTs, max(e.timestamp) AS LastTs,
+                              p.example AS Example
                        FROM events e LEFT JOIN patterns p ON p.id = e.pattern_id
                        WHERE {Errors.InEvents}{where} GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id LIMIT @top", p)
-                .Select(r => new ErrorSummaryItem
-                {
-                    PatternId = r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClasses.Other, Count = r.n,
-                    Share = total > 0 ? (double)r.n / total : 0, Agents = List(r.agents), Stories = List(r.stories),
-                    FirstSeen = Time(r.first), LastSeen = Time(r.last), Example = r.example,
-                }).ToList();
+                .Select(r => Item(r, total)).ToList();
         }
 
         // Whole store: counts per pattern, first and last seen from the summaries (the active window); the example is kept on the pattern.
         private static List<ErrorSummaryItem> ErrorSummaryFromSummaries(SqliteConnection c, int top)
         {
             var total = c.ExecuteScalar<long?>($"SELECT sum(events) FROM event_rollup WHERE {Errors.InRollup()}") ?? 0;
-            return c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long? first, long? last, string? example)>(
-                    $@"SELECT r.pattern_id, coalesce(p.display, p.template), p.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
-                             (SELECT group_concat(s.story_id) FROM pattern_stories s WHERE s.pattern_id = r.pattern_id), min(r.first_ts), max(r.last_ts), p.example
+            return c.Query<PatternErrorsRow>(
+                    $@"SELECT nullif(r.pattern_id, 0) AS PatternId, coalesce(p.display, p.template) AS Template, p.error_class AS ErrorClass, sum(r.events) AS Occurrences,
+                             group_concat(DISTINCT nullif(r.agent_name, '')) AS Agents,
+                             (SELECT group_concat(s.story_id) FROM pattern_stories s WHERE s.pattern_id = r.pattern_id) AS Stories, min(r.first_ts) AS FirstTs, max(r.last_ts) AS LastTs,
+                             p.example AS Example
                       FROM event_rollup r LEFT JOIN patterns p ON p.id = r.pattern_id
                       WHERE {Errors.InRollup("r")} GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", new { top })
-                .Select(r => new ErrorSummaryItem
-                {
-                    PatternId = r.id == 0 ? (long?)null : r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClasses.Other, Count = r.n,
-                    Share = total > 0 ? (double)r.n / total : 0, Agents = List(r.agents), Stories = List(r.stories),
-                    FirstSeen = Time(r.first ?? 0), LastSeen = Time(r.last ?? 0), Example = r.example,
-                }).ToList();
+                .Select(r => Item(r, total)).ToList();
+        }
+
+        private static ErrorSummaryItem Item(PatternErrorsRow r, long total) => new ErrorSummaryItem
+        {
+            PatternId = r.PatternId, Template = r.Template ?? "(no message)", ErrorClass = r.ErrorClass ?? ErrorClasses.Other, Count = r.Occurrences,
+            Share = total > 0 ? (double)r.Occurrences / total : 0, Agents = List(r.Agents), Stories = List(r.Stories),
+            FirstSeen = Time(r.FirstTs ?? 0), LastSeen = Time(r.LastTs ?? 0), Example = r.Example,
+        };
+
+        /// <summary>A pattern's errors from the events or the summaries (mapped by column name; no pattern: null).</summary>
+        private sealed class PatternErrorsRow
+        {
+            public long? PatternId { get; set; }
+            public string? Template { get; set; }
+            public string? ErrorClass { get; set; }
+            public long Occurrences { get; set; }
+            public string? Agents { get; set; }
+            public string? Stories { get; set; }
+            public long? FirstTs { get; set; }
+            public long? LastTs { get; set; }
+            public string? Example { get; set; }
         }
     }
 }

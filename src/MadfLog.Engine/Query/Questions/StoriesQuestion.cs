@@ -22,10 +22,11 @@ namespace MadfLog.Engine.Query.Questions
             var p = new DynamicParameters();
             var where = f.Where(p);
             var repeated = RepeatedByGroup(c, "e.story_id", where, p);
-            var rows = c.Query<(string? story, long n, long errors, long? tokens, long human, string? agents, long start, long end)>(
-                $@"SELECT e.story_id, count(*), sum({Errors.InEvents}), sum(e.tokens_used), sum(e.event_type = 'human_interaction'), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp)
+            var rows = c.Query<StoryRow>(
+                $@"SELECT e.story_id AS Story, count(*) AS Events, sum({Errors.InEvents}) AS Errors, sum(e.tokens_used) AS Tokens, sum(e.event_type = 'human_interaction') AS Human,
+                          group_concat(DISTINCT e.agent_name) AS Agents, min(e.timestamp) AS FirstTs, max(e.timestamp) AS LastTs
                    FROM events e WHERE e.story_id IS NOT NULL{where} GROUP BY e.story_id", p);
-            return rows.Select(r => Metrics(r.story ?? "", r.n, r.errors, repeated.TryGetValue(r.story ?? "", out var rep) ? rep : 0, r.tokens ?? 0, r.human, List(r.agents), r.start, r.end))
+            return rows.Select(r => Metrics(r, repeated.TryGetValue(r.Story ?? "", out var rep) ? rep : 0))
                 .OrderBy(m => m.Story, StoryOrder.Instance).ToList();
         }
 
@@ -34,26 +35,43 @@ namespace MadfLog.Engine.Query.Questions
             var p = new DynamicParameters();
             var where = "";
             if (f.Stories is { Length: > 0 }) { where = " WHERE s.story_id IN @stories"; p.Add("stories", f.Stories); }
-            var rows = c.Query<(string story, long n, long errors, long patterned, long tokens, long human, string? agents, long start, long end)>(
-                $@"SELECT s.story_id, s.events, s.errors, s.patterned, s.tokens, s.human,
-                          (SELECT group_concat(a.agent_name) FROM story_agents a WHERE a.story_id = s.story_id), s.first_ts, s.last_ts
+            var rows = c.Query<StoryRow>(
+                $@"SELECT s.story_id AS Story, s.events AS Events, s.errors AS Errors, s.patterned AS Patterned, s.tokens AS Tokens, s.human AS Human,
+                          (SELECT group_concat(a.agent_name) FROM story_agents a WHERE a.story_id = s.story_id) AS Agents, s.first_ts AS FirstTs, s.last_ts AS LastTs
                    FROM story_rollup s{where}", p).ToList();
             // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
             // (Error patterns only: human interactions are mined too, for their topics.)
             var firsts = c.Query<(string story, long n)>(
                     $"SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive} GROUP BY 1")
                 .ToDictionary(x => x.story, x => x.n);
-            return rows.Select(r => Metrics(r.story, r.n, r.errors, Math.Max(0, r.patterned - (firsts.TryGetValue(r.story, out var first) ? first : 0)),
-                    r.tokens, r.human, List(r.agents), r.start, r.end))
+            return rows.Select(r => Metrics(r, Math.Max(0, r.Patterned - (firsts.TryGetValue(r.Story ?? "", out var first) ? first : 0))))
                 .OrderBy(m => m.Story, StoryOrder.Instance).ToList();
         }
 
-        private static StoryMetrics Metrics(string label, long n, long errors, long repeated, long tokens, long human, string[] agents, long? start, long? end) => new StoryMetrics
+        private static StoryMetrics Metrics(StoryRow r, long repeated)
         {
-            Story = label, Events = n, Errors = errors, ErrorRate = n > 0 ? Math.Round((double)errors / n, 4) : 0,
-            RepeatedErrors = repeated, RepeatedErrorRate = n > 0 ? Math.Round((double)repeated / n, 4) : 0,
-            Tokens = tokens, TokensPerEvent = n > 0 ? Math.Round((double)tokens / n, 1) : 0, HumanInteractions = human, Agents = agents,
-            Start = start.HasValue ? Time(start.Value) : (DateTime?)null, End = end.HasValue ? Time(end.Value) : (DateTime?)null,
-        };
+            long n = r.Events, errors = r.Errors, tokens = r.Tokens ?? 0;
+            return new StoryMetrics
+            {
+                Story = r.Story ?? "", Events = n, Errors = errors, ErrorRate = n > 0 ? Math.Round((double)errors / n, 4) : 0,
+                RepeatedErrors = repeated, RepeatedErrorRate = n > 0 ? Math.Round((double)repeated / n, 4) : 0,
+                Tokens = tokens, TokensPerEvent = n > 0 ? Math.Round((double)tokens / n, 1) : 0, HumanInteractions = r.Human, Agents = List(r.Agents),
+                Start = Time(r.FirstTs), End = Time(r.LastTs),
+            };
+        }
+
+        /// <summary>A story's row from the events or story_rollup (mapped by column name; Patterned from the summaries only).</summary>
+        private sealed class StoryRow
+        {
+            public string? Story { get; set; }
+            public long Events { get; set; }
+            public long Errors { get; set; }
+            public long Patterned { get; set; }
+            public long? Tokens { get; set; }
+            public long Human { get; set; }
+            public string? Agents { get; set; }
+            public long FirstTs { get; set; }
+            public long LastTs { get; set; }
+        }
     }
 }

@@ -74,25 +74,39 @@ namespace MadfLog.Engine.Insights
         {
             var p = new DynamicParameters();
             var where = f.Where(p);
-            var rows = c.Query<(string? model, long calls, long? input, long? output, long? write, long? read, long unsplit)>(
-                $@"SELECT json_extract(e.details, '$.model'), count(*), sum(json_extract(e.details, '$.input_tokens')), sum(json_extract(e.details, '$.output_tokens')),
-                          sum(json_extract(e.details, '$.cache_creation_input_tokens')), sum(json_extract(e.details, '$.cache_read_input_tokens')),
-                          coalesce(sum(CASE WHEN json_extract(e.details, '$.input_tokens') IS NULL AND json_extract(e.details, '$.output_tokens') IS NULL THEN e.tokens_used END), 0)
+            var rows = c.Query<ModelUsageRow>(
+                $@"SELECT json_extract(e.details, '$.model') AS Model, count(*) AS Calls, sum(json_extract(e.details, '$.input_tokens')) AS InputTokens,
+                          sum(json_extract(e.details, '$.output_tokens')) AS OutputTokens, sum(json_extract(e.details, '$.cache_creation_input_tokens')) AS CacheWriteTokens,
+                          sum(json_extract(e.details, '$.cache_read_input_tokens')) AS CacheReadTokens,
+                          coalesce(sum(CASE WHEN json_extract(e.details, '$.input_tokens') IS NULL AND json_extract(e.details, '$.output_tokens') IS NULL THEN e.tokens_used END), 0) AS UnsplitTokens
                    FROM events e WHERE e.event_type = 'llm_call'{where} GROUP BY 1", p).ToList();
             var prices = overrides?.ToList();
             return rows.Select(r =>
             {
-                var model = r.model ?? "(no model)";
-                var price = r.model == null ? null : PriceFor(r.model, prices);
+                var model = r.Model ?? "(no model)";
+                var price = r.Model == null ? null : PriceFor(r.Model, prices);
                 var cost = new ModelCost
                 {
-                    Model = model, PricedAs = price?.Model, PricesAsOf = price?.AsOf, Calls = r.calls,
-                    InputTokens = r.input ?? 0, OutputTokens = r.output ?? 0, CacheWriteTokens = r.write ?? 0, CacheReadTokens = r.read ?? 0, UnsplitTokens = r.unsplit,
+                    Model = model, PricedAs = price?.Model, PricesAsOf = price?.AsOf, Calls = r.Calls,
+                    InputTokens = r.InputTokens ?? 0, OutputTokens = r.OutputTokens ?? 0, CacheWriteTokens = r.CacheWriteTokens ?? 0, CacheReadTokens = r.CacheReadTokens ?? 0,
+                    UnsplitTokens = r.UnsplitTokens,
                 };
                 if (price != null)
                     cost.Usd = Math.Round((cost.InputTokens * price.Input + cost.OutputTokens * price.Output + cost.CacheWriteTokens * price.CacheWrite + cost.CacheReadTokens * price.CacheRead) / 1_000_000, 2);
                 return cost;
             }).OrderByDescending(m => m.Usd).ThenBy(m => m.Model, StringComparer.Ordinal).ToList();
+        }
+
+        /// <summary>One model's llm_call usage (mapped by column name).</summary>
+        private sealed class ModelUsageRow
+        {
+            public string? Model { get; set; }
+            public long Calls { get; set; }
+            public long? InputTokens { get; set; }
+            public long? OutputTokens { get; set; }
+            public long? CacheWriteTokens { get; set; }
+            public long? CacheReadTokens { get; set; }
+            public long UnsplitTokens { get; set; }
         }
     }
 }

@@ -155,7 +155,7 @@ namespace MadfLog.Engine.Patterns
         public static void MergeInto(SqliteConnection c, SqliteTransaction tx, long from, long into)
         {
             var p = new { into, Id = from };
-            c.Execute("UPDATE event_rows SET pattern_id = @into WHERE pattern_id = @Id", p, tx);
+            EventStorage.MovePattern(c, tx, from, into);
             c.Execute(@"UPDATE patterns SET event_count = event_count + (SELECT event_count FROM patterns WHERE id = @Id),
                           first_seen = min(coalesce(first_seen, 9223372036854775807), coalesce((SELECT first_seen FROM patterns WHERE id = @Id), 9223372036854775807)),
                           last_seen = max(coalesce(last_seen, 0), coalesce((SELECT last_seen FROM patterns WHERE id = @Id), 0))

@@ -143,7 +143,7 @@ namespace MadfLog.Engine.Revisions
                     // The events that produced the rule point at it.
                     var produced = "pattern_id = @PatternId AND kind IN " + Domain.Errors.Kinds + " AND " + EventStorage.Window("", "@from", "@to");
                     var args = new { rule.Id, rule.PatternId, from, to };
-                    c.Execute("UPDATE event_rows SET created_rule = @Id WHERE " + produced, args, tx);
+                    EventStorage.SetCreatedRule(c, tx, produced, args);
                     EventStorage.SetNeedsReview(c, tx, produced, !activate, args);
                     (activate ? result.RulesActivated : result.RulesProposed).Add(rule);
                 }

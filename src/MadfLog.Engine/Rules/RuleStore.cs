@@ -52,16 +52,29 @@ namespace MadfLog.Engine.Rules
         private static readonly JsonSerializerOptions Json = new JsonSerializerOptions();
 
         public static List<Rule> List(SqliteConnection c, RuleStatus? status = null) =>
-            c.Query<(long id, long pattern_id, string text, string status, long created, long? activated, long? retired, string evidence)>(
-                    "SELECT id, pattern_id, text, status, created, activated, retired, evidence FROM rules WHERE (@s IS NULL OR status = @s) ORDER BY id",
+            c.Query<RuleRow>(
+                    "SELECT id, pattern_id AS PatternId, text, status, created, activated, retired, evidence FROM rules WHERE (@s IS NULL OR status = @s) ORDER BY id",
                     new { s = status?.ToString() })
                 .Select(r => new Rule
                 {
-                    Id = r.id, PatternId = r.pattern_id, Text = r.text, Status = (RuleStatus)Enum.Parse(typeof(RuleStatus), r.status),
-                    Created = Time(r.created), Activated = r.activated.HasValue ? Time(r.activated.Value) : (DateTime?)null,
-                    Retired = r.retired.HasValue ? Time(r.retired.Value) : (DateTime?)null,
-                    Evidence = JsonSerializer.Deserialize<RuleEvidence>(r.evidence, Json) ?? new RuleEvidence(),
+                    Id = r.Id, PatternId = r.PatternId, Text = r.Text, Status = (RuleStatus)Enum.Parse(typeof(RuleStatus), r.Status),
+                    Created = Time(r.Created), Activated = r.Activated.HasValue ? Time(r.Activated.Value) : (DateTime?)null,
+                    Retired = r.Retired.HasValue ? Time(r.Retired.Value) : (DateTime?)null,
+                    Evidence = JsonSerializer.Deserialize<RuleEvidence>(r.Evidence, Json) ?? new RuleEvidence(),
                 }).ToList();
+
+        /// <summary>A rules row (mapped by column name).</summary>
+        private sealed class RuleRow
+        {
+            public long Id { get; set; }
+            public long PatternId { get; set; }
+            public string Text { get; set; } = "";
+            public string Status { get; set; } = "";
+            public long Created { get; set; }
+            public long? Activated { get; set; }
+            public long? Retired { get; set; }
+            public string Evidence { get; set; } = "";
+        }
 
         public static Rule Get(SqliteConnection c, long id) =>
             List(c).FirstOrDefault(r => r.Id == id) ?? throw new MadfException("RuleNotFound", MadfErrorKind.NotFound, string.Format(Messages.Culture, Messages.RuleNotFound, id), id);

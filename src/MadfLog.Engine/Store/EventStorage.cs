@@ -81,6 +81,14 @@ namespace MadfLog.Engine.Store
 
         private const long NoBlock = 1L << 40;
 
+        /// <summary>The events that produced a rule point at it (created_rule), in the caller's transaction.</summary>
+        public static void SetCreatedRule(SqliteConnection c, SqliteTransaction tx, string where, object parameters) =>
+            c.Execute("UPDATE event_rows SET created_rule = @Id WHERE " + where, parameters, tx);
+
+        /// <summary>A merged pattern's events point at the pattern it merged into.</summary>
+        public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into) =>
+            c.Execute("UPDATE event_rows SET pattern_id = @into WHERE pattern_id = @from", new { from, into }, tx);
+
         /// <summary>
         /// Conditions (with a leading AND; empty when neither end is given) that bound <paramref name="id"/> to the blocks whose time span can meet
         /// [<paramref name="from"/>, <paramref name="to"/>): SQL expressions or parameters, either may be null. The exact

@@ -22,16 +22,28 @@ namespace MadfLog.Engine.Store
         /// <summary>Quarantined lines, oldest first, optionally only those whose file path matches a SQL LIKE pattern.</summary>
         public static IEnumerable<QuarantinedLine> List(SqliteConnection c, string? fileLike = null)
         {
-            var rows = c.Query<(long id, string file, long line, long offset, string reason, string raw, long at)>(
-                @"SELECT id, file_path, line_number, byte_offset, reason, raw, quarantined_at FROM quarantine
+            var rows = c.Query<QuarantineTableRow>(
+                @"SELECT id, file_path AS FilePath, line_number AS LineNumber, byte_offset AS ByteOffset, reason, raw, quarantined_at AS QuarantinedAt FROM quarantine
                   WHERE (@like IS NULL OR file_path LIKE @like ESCAPE '\') ORDER BY id",
                 new { like = fileLike }, buffered: false);
             foreach (var r in rows)
                 yield return new QuarantinedLine
                 {
-                    Id = r.id, File = r.file, Line = r.line, ByteOffset = r.offset, Reason = r.reason, Raw = r.raw,
-                    QuarantinedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.at).UtcDateTime,
+                    Id = r.Id, File = r.FilePath, Line = r.LineNumber, ByteOffset = r.ByteOffset, Reason = r.Reason, Raw = r.Raw,
+                    QuarantinedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.QuarantinedAt).UtcDateTime,
                 };
+        }
+
+        /// <summary>A quarantine row (mapped by column name).</summary>
+        private sealed class QuarantineTableRow
+        {
+            public long Id { get; set; }
+            public string FilePath { get; set; } = "";
+            public long LineNumber { get; set; }
+            public long ByteOffset { get; set; }
+            public string Reason { get; set; } = "";
+            public string Raw { get; set; } = "";
+            public long QuarantinedAt { get; set; }
         }
     }
 }

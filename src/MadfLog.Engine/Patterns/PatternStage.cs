@@ -24,7 +24,7 @@ namespace MadfLog.Engine.Patterns
         /// <summary>What the preparing thread computed for a batch: the signature and its tokens of every event to mine, by index in the batch.</summary>
         public sealed class Signatures
         {
-            public readonly List<(int Index, ErrorSignature Signature, string[] Tokens)> Events = new List<(int, ErrorSignature, string[])>();
+            public List<(int Index, ErrorSignature Signature, string[] Tokens)> Events { get; } = new List<(int, ErrorSignature, string[])>();
         }
 
         /// <summary>Tokenizing (the regex work) happens on the preparing thread, not the writer's.</summary>

@@ -27,13 +27,22 @@ namespace MadfLog.Engine.Store
             && EventType == o.EventType && Category == o.Category && Step == o.Step;
         public override bool Equals(object? obj) => obj is RollupKey o && Equals(o);
         public override int GetHashCode() => (Agent, Workflow, EventType, Category, Step, Pattern, Outcome).GetHashCode();
+        public static bool operator ==(RollupKey a, RollupKey b) => a.Equals(b);
+        public static bool operator !=(RollupKey a, RollupKey b) => !a.Equals(b);
     }
 
     /// <summary>The counts of an event_rollup row, or of a day_rollup row (which keeps no first and last time).</summary>
     public sealed class RollupCounts
     {
-        public long Events, Timed, DurationMs, Tokens, CtxKnown, CtxHot, WastedMs;
-        public long First = long.MaxValue, Last = long.MinValue;
+        public long Events { get; set; }
+        public long Timed { get; set; }
+        public long DurationMs { get; set; }
+        public long Tokens { get; set; }
+        public long CtxKnown { get; set; }
+        public long CtxHot { get; set; }
+        public long WastedMs { get; set; }
+        public long First { get; set; } = long.MaxValue;
+        public long Last { get; set; } = long.MinValue;
 
         public void Add(RollupCounts o)
         {
@@ -46,8 +55,13 @@ namespace MadfLog.Engine.Store
     /// <summary>A story_rollup row's counts.</summary>
     public sealed class StoryCounts
     {
-        public long Events, Errors, Patterned, Tokens, Human;
-        public long First = long.MaxValue, Last = long.MinValue;
+        public long Events { get; set; }
+        public long Errors { get; set; }
+        public long Patterned { get; set; }
+        public long Tokens { get; set; }
+        public long Human { get; set; }
+        public long First { get; set; } = long.MaxValue;
+        public long Last { get; set; } = long.MinValue;
 
         public void Add(StoryCounts o)
         {
@@ -60,7 +74,11 @@ namespace MadfLog.Engine.Store
     /// <summary>A week_rollup row's counts.</summary>
     public sealed class WeekCounts
     {
-        public long Events, Errors, Patterned, Tokens, Human;
+        public long Events { get; set; }
+        public long Errors { get; set; }
+        public long Patterned { get; set; }
+        public long Tokens { get; set; }
+        public long Human { get; set; }
 
         public void Add(WeekCounts o) { Events += o.Events; Errors += o.Errors; Patterned += o.Patterned; Tokens += o.Tokens; Human += o.Human; }
     }
@@ -68,9 +86,13 @@ namespace MadfLog.Engine.Store
     /// <summary>A session_rollup row: a session and agent's events with a context figure, split at the high-context threshold.</summary>
     public sealed class SessionCounts
     {
-        public string? Story;
-        public double MaxContext;
-        public long Events, Hot, HotErrors, Cool, CoolErrors;
+        public string? Story { get; set; }
+        public double MaxContext { get; set; }
+        public long Events { get; set; }
+        public long Hot { get; set; }
+        public long HotErrors { get; set; }
+        public long Cool { get; set; }
+        public long CoolErrors { get; set; }
 
         public void Add(SessionCounts o)
         {
@@ -83,9 +105,18 @@ namespace MadfLog.Engine.Store
     /// <summary>A session_day row: a session's events on one day in one story for one agent; the context split counts events with a context figure.</summary>
     public sealed class SessionDayCounts
     {
-        public long Events, Errors, Tokens, Human, CtxEvents, Hot, HotErrors, Cool, CoolErrors;
-        public long First = long.MaxValue, Last = long.MinValue;
-        public double? MaxContext;
+        public long Events { get; set; }
+        public long Errors { get; set; }
+        public long Tokens { get; set; }
+        public long Human { get; set; }
+        public long CtxEvents { get; set; }
+        public long Hot { get; set; }
+        public long HotErrors { get; set; }
+        public long Cool { get; set; }
+        public long CoolErrors { get; set; }
+        public long First { get; set; } = long.MaxValue;
+        public long Last { get; set; } = long.MinValue;
+        public double? MaxContext { get; set; }
 
         public void Add(SessionDayCounts o)
         {
@@ -103,25 +134,25 @@ namespace MadfLog.Engine.Store
     /// </summary>
     public sealed class SummaryRows
     {
-        public readonly Dictionary<RollupKey, RollupCounts> Groups = new Dictionary<RollupKey, RollupCounts>();
-        public readonly Dictionary<string, StoryCounts> Stories = new Dictionary<string, StoryCounts>();
-        public readonly HashSet<(string Story, string Agent)> StoryAgents = new HashSet<(string, string)>();
+        public Dictionary<RollupKey, RollupCounts> Groups { get; } = new Dictionary<RollupKey, RollupCounts>();
+        public Dictionary<string, StoryCounts> Stories { get; } = new Dictionary<string, StoryCounts>();
+        public HashSet<(string Story, string Agent)> StoryAgents { get; } = new HashSet<(string, string)>();
         /// <summary>Errors per pattern and story.</summary>
-        public readonly Dictionary<(long Pattern, string Story), long> PatternStories = new Dictionary<(long, string), long>();
+        public Dictionary<(long Pattern, string Story), long> PatternStories { get; } = new Dictionary<(long, string), long>();
         /// <summary>By the Monday of the week (days since 1970-01-01).</summary>
-        public readonly Dictionary<long, WeekCounts> Weeks = new Dictionary<long, WeekCounts>();
-        public readonly Dictionary<(string Session, string Agent), SessionCounts> Sessions = new Dictionary<(string, string), SessionCounts>();
-        public readonly Dictionary<(string Category, string Agent, string Story, long Pattern), long> Human = new Dictionary<(string, string, string, long), long>();
-        public readonly Dictionary<(string Agent, int Bucket), long> AgentHist = new Dictionary<(string, int), long>();
-        public readonly Dictionary<(string Kind, string Step, int Bucket), long> StepHist = new Dictionary<(string, string, int), long>();
-        public readonly Dictionary<(string Workflow, int Bucket), long> WorkflowHist = new Dictionary<(string, int), long>();
+        public Dictionary<long, WeekCounts> Weeks { get; } = new Dictionary<long, WeekCounts>();
+        public Dictionary<(string Session, string Agent), SessionCounts> Sessions { get; } = new Dictionary<(string, string), SessionCounts>();
+        public Dictionary<(string Category, string Agent, string Story, long Pattern), long> Human { get; } = new Dictionary<(string, string, string, long), long>();
+        public Dictionary<(string Agent, int Bucket), long> AgentHist { get; } = new Dictionary<(string, int), long>();
+        public Dictionary<(string Kind, string Step, int Bucket), long> StepHist { get; } = new Dictionary<(string, string, int), long>();
+        public Dictionary<(string Workflow, int Bucket), long> WorkflowHist { get; } = new Dictionary<(string, int), long>();
         /// <summary>Each pattern's earliest event counted here: its time and story (patterns.first_story).</summary>
-        public readonly Dictionary<long, (long Ts, string Story)> Firsts = new Dictionary<long, (long, string)>();
+        public Dictionary<long, (long Ts, string Story)> Firsts { get; } = new Dictionary<long, (long, string)>();
         // Day-grain summaries per story (day_rollup, day_hist, session_day), for questions with a story or whole days.
-        public readonly Dictionary<(long Day, string Story, RollupKey Group), RollupCounts> Days = new Dictionary<(long, string, RollupKey), RollupCounts>();
+        public Dictionary<(long Day, string Story, RollupKey Group), RollupCounts> Days { get; } = new Dictionary<(long, string, RollupKey), RollupCounts>();
         /// <summary>Counts by bucket in an array (index: bucket) per day, story, scope and key: one entry per histogram, not per bucket.</summary>
-        public readonly Dictionary<(long Day, string Story, string Scope, string Key), long[]> DayHist = new Dictionary<(long, string, string, string), long[]>();
-        public readonly Dictionary<(long Day, string Story, string Session, string Agent), SessionDayCounts> SessionDays = new Dictionary<(long, string, string, string), SessionDayCounts>();
+        public Dictionary<(long Day, string Story, string Scope, string Key), long[]> DayHist { get; } = new Dictionary<(long, string, string, string), long[]>();
+        public Dictionary<(long Day, string Story, string Session, string Agent), SessionDayCounts> SessionDays { get; } = new Dictionary<(long, string, string, string), SessionDayCounts>();
 
         /// <summary>Adds another set of rows (a batch summarised on the preparing thread) into this one.</summary>
         public void Merge(SummaryRows o)

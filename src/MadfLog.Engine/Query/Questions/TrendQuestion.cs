@@ -33,11 +33,11 @@ namespace MadfLog.Engine.Query.Questions
         private static List<TrendPoint> Weeks(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
-            List<(long day, long n, long errors, long patterned, long tokens, long human)> days;
+            List<DayCountsRow> days;
             Func<string, long, long> repeatedIn; // (week, errors with a pattern) → repeated errors
             if (Sources.For(f, WeeksAnswer) == Source.Summaries)
             {
-                days = c.Query<(long, long, long, long, long, long)>("SELECT week, events, errors, patterned, tokens, human FROM week_rollup").ToList();
+                days = c.Query<DayCountsRow>("SELECT week AS Day, events, errors, patterned, tokens, human FROM week_rollup").ToList();
                 // Every occurrence but a pattern's first is a repeat.
                 var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}")
                     .GroupBy(ts => IsoWeeks.Name(ts)).ToDictionary(g => g.Key, g => (long)g.Count());
@@ -46,26 +46,38 @@ namespace MadfLog.Engine.Query.Questions
             else
             {
                 var where = f.Where(p);
-                days = c.Query<(long, long, long, long, long, long)>(
-                    $@"SELECT {IsoWeeks.DaySql("e.timestamp")}, count(*), coalesce(sum({Errors.InEvents}), 0), coalesce(sum({Errors.InEvents} AND e.pattern_id IS NOT NULL), 0),
-                              coalesce(sum(e.tokens_used), 0), coalesce(sum(e.event_type = 'human_interaction'), 0)
+                days = c.Query<DayCountsRow>(
+                    $@"SELECT {IsoWeeks.DaySql("e.timestamp")} AS Day, count(*) AS Events, coalesce(sum({Errors.InEvents}), 0) AS Errors,
+                              coalesce(sum({Errors.InEvents} AND e.pattern_id IS NOT NULL), 0) AS Patterned, coalesce(sum(e.tokens_used), 0) AS Tokens,
+                              coalesce(sum(e.event_type = 'human_interaction'), 0) AS Human
                        FROM events e WHERE 1=1{where} GROUP BY 1", p).ToList();
                 var repeated = RepeatedByGroup(c, IsoWeeks.DaySql("e.timestamp"), where, p)
                     .GroupBy(kv => IsoWeeks.Name(long.Parse(kv.Key, CultureInfo.InvariantCulture) * IsoWeeks.DayMs))
                     .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
                 repeatedIn = (week, _) => repeated.TryGetValue(week, out var n) ? n : 0;
             }
-            return days.GroupBy(d => IsoWeeks.Name(d.day * IsoWeeks.DayMs)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+            return days.GroupBy(d => IsoWeeks.Name(d.Day * IsoWeeks.DayMs)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
             {
-                var n = g.Sum(d => d.n);
-                var repeated = repeatedIn(g.Key, g.Sum(d => d.patterned));
+                var n = g.Sum(d => d.Events);
+                var repeated = repeatedIn(g.Key, g.Sum(d => d.Patterned));
                 return new TrendPoint
                 {
-                    Kind = "Week", Period = g.Key, Events = n, ErrorRate = n > 0 ? Math.Round((double)g.Sum(d => d.errors) / n, 4) : 0,
-                    RepeatedErrorRate = n > 0 ? Math.Round((double)repeated / n, 4) : 0, TokensPerEvent = n > 0 ? Math.Round((double)g.Sum(d => d.tokens) / n, 1) : 0,
-                    HumanInteractions = g.Sum(d => d.human),
+                    Kind = "Week", Period = g.Key, Events = n, ErrorRate = n > 0 ? Math.Round((double)g.Sum(d => d.Errors) / n, 4) : 0,
+                    RepeatedErrorRate = n > 0 ? Math.Round((double)repeated / n, 4) : 0, TokensPerEvent = n > 0 ? Math.Round((double)g.Sum(d => d.Tokens) / n, 1) : 0,
+                    HumanInteractions = g.Sum(d => d.Human),
                 };
             }).ToList();
+        }
+
+        /// <summary>A day's (or, from week_rollup, a week's Monday's) counts (mapped by column name).</summary>
+        private sealed class DayCountsRow
+        {
+            public long Day { get; set; }
+            public long Events { get; set; }
+            public long Errors { get; set; }
+            public long Patterned { get; set; }
+            public long Tokens { get; set; }
+            public long Human { get; set; }
         }
     }
 }

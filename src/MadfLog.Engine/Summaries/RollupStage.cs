@@ -1,12 +1,10 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
-using MadfLog.Engine.Import;
 using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
@@ -17,10 +15,21 @@ namespace MadfLog.Engine.Summaries
     /// Maintains the summaries (event_rollup, duration_hist, patterns.first_story) in the import transaction, from the
     /// rows actually written, so whole-store questions read a few thousand summary rows instead of every event.
     /// </summary>
-    public sealed class RollupStage : IImportStage
+    public sealed class RollupStage : ImportStage<RollupStage.Presummary>
     {
+        /// <summary>
+        /// What the preparing thread summarised of a batch: the events that will get no pattern id and are not growing
+        /// responses (<see cref="Counted"/>, by index in the batch), counted off the writer thread.
+        /// </summary>
+        public sealed class Presummary
+        {
+            internal Presummary(int events) { Counted = new bool[events]; }
+            internal Summaries Rows { get; } = new Summaries();
+            internal bool[] Counted { get; }
+        }
+
         [MethodImpl(Hot.Path)]
-        public void Prepare(List<EventRow> batch)
+        public override Presummary? Prepare(List<EventRow> batch)
         {
             // Formats that already know the step (QuickLogger's parser) set it; others take it from the details' split.
             foreach (var e in batch)
@@ -29,31 +38,29 @@ namespace MadfLog.Engine.Summaries
             // Most events will get no pattern id and are not growing responses: summarise them here, off the writer
             // thread. The writer adds the rest and takes back the ones that turn out to be duplicates (their original
             // was counted with the same values, so only counts and sums need undoing).
-            var partial = new Summaries();
-            foreach (var e in batch)
-                if (Presummarised(e)) partial.Add(e, 1);
-            _prepared[batch] = partial;
+            var partial = new Presummary(batch.Count);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var e = batch[i];
+                if (Mining.WillMine(e) || e.KeepLargestTokens || e.PatternId.HasValue) continue;
+                partial.Counted[i] = true;
+                partial.Rows.Add(e, 1);
+            }
+            return partial;
         }
-
-        private static bool Presummarised(EventRow e) => e.MessageTokens == null && !e.KeepLargestTokens && !e.PatternId.HasValue;
-
-        public void BeforeWrite(List<EventRow> batch, SqliteConnection connection, SqliteTransaction transaction) { }
-
-        // Batches prepared on the preparing thread, waiting for the writer.
-        private readonly ConcurrentDictionary<List<EventRow>, Summaries> _prepared = new ConcurrentDictionary<List<EventRow>, Summaries>();
 
         // Summaries of the rows written since the last flush: kept in memory across the batches of one transaction and
         // written once before it commits (BeforeCommit), so a transaction of many batches upserts each summary row once.
         private readonly Summaries _pending = new Summaries();
 
         [MethodImpl(Hot.Path)]
-        public void AfterWrite(List<EventRow> batch, SqliteConnection c, SqliteTransaction tx)
+        public override void AfterWrite(List<EventRow> batch, Presummary? prepared, SqliteConnection c, SqliteTransaction tx)
         {
-            _prepared.TryRemove(batch, out var partial);
-            if (partial != null) _pending.Merge(partial);
-            foreach (var e in batch)
+            if (prepared != null) _pending.Merge(prepared.Rows);
+            for (var i = 0; i < batch.Count; i++)
             {
-                if (partial != null && Presummarised(e))
+                var e = batch[i];
+                if (prepared != null && prepared.Counted[i])
                 {
                     if (e.Id == 0) _pending.Add(e, -1); // a duplicate: counted in Prepare, not written
                     continue;
@@ -64,7 +71,7 @@ namespace MadfLog.Engine.Summaries
         }
 
         /// <summary>A session_day row: events, errors, tokens, human, then (events with a context figure) known, hot, hot errors, cool, cool errors.</summary>
-        private sealed class SessionDay
+        internal sealed class SessionDay
         {
             public readonly long[] n = new long[9];
             public long First = long.MaxValue, Last = long.MinValue;
@@ -84,7 +91,7 @@ namespace MadfLog.Engine.Summaries
         /// included, so what is derived from them can tell "none" from a name): counts, sums, first/last time and the
         /// duration histogram.
         /// </summary>
-        private sealed class Cell
+        internal sealed class Cell
         {
             public long Events, Timed, Duration, Tokens, CtxKnown, CtxHot, Wasted;
             public long First = long.MaxValue, Last = long.MinValue;
@@ -104,7 +111,7 @@ namespace MadfLog.Engine.Summaries
         /// Counts by duration bucket over the range of buckets seen (a cell's durations cluster: a few buckets, not the
         /// 150 from 1 ms to 10 minutes), so a batch's cells stay small.
         /// </summary>
-        private sealed class Histogram
+        internal sealed class Histogram
         {
             public int Min;
             public long[] Counts = Array.Empty<long>();
@@ -130,7 +137,7 @@ namespace MadfLog.Engine.Summaries
         }
 
         /// <summary>A cell's key: day, story (null: none), agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).</summary>
-        private readonly struct CellKey : IEquatable<CellKey>
+        internal readonly struct CellKey : IEquatable<CellKey>
         {
             public readonly long Day, Pattern;
             public readonly string? Story, Agent, Workflow;
@@ -178,7 +185,7 @@ namespace MadfLog.Engine.Summaries
         /// session-day; every summary table is derived from those at flush (<see cref="Derive"/>), with the same
         /// definitions as counting each event into each table, at a fraction of the dictionary work per event.
         /// </summary>
-        private sealed class Summaries
+        internal sealed class Summaries
         {
             public readonly Dictionary<CellKey, Cell> cells = new Dictionary<CellKey, Cell>();
             public readonly Dictionary<(long day, string? story, string session, string agent), SessionDay> sessionDays = new Dictionary<(long, string?, string, string), SessionDay>();
@@ -390,7 +397,7 @@ namespace MadfLog.Engine.Summaries
             }
         }
 
-        public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
+        public override void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
         {
             var p = _pending;
             ResolveMergedPatterns(c, tx);

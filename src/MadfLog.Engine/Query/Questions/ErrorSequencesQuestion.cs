@@ -22,8 +22,8 @@ namespace MadfLog.Engine.Query.Questions
         {
             var p = new DynamicParameters();
             var where = f.Where(p);
-            var rows = c.Query<SequenceRow>(
-                $@"SELECT e.session_id AS SessionId, e.category, e.success, e.pattern_id AS PatternId, {Steps.NameSql} AS Step, pt.error_class AS ErrorClass
+            var rows = c.Query<(string session, string type, string cat, long? success, long? pattern, string step, string? cls)>(
+                $@"SELECT e.session_id, e.event_type, e.category, e.success, e.pattern_id, {Steps.NameSql}, pt.error_class
                    FROM events e LEFT JOIN patterns pt ON pt.id = e.pattern_id
                    WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'{where} ORDER BY e.session_id, e.timestamp, e.id", p, buffered: false);
 
@@ -48,26 +48,26 @@ namespace MadfLog.Engine.Query.Questions
 
             foreach (var r in rows)
             {
-                if (r.SessionId != session)
+                if (r.session != session)
                 {
                     if (session != null) CloseRun(session);
-                    session = r.SessionId; window.Clear();
+                    session = r.session; window.Clear();
                 }
-                var isError = Errors.IsError(r.Success.HasValue ? r.Success != 0 : (bool?)null, r.Category);
-                var step = r.Step;
+                var isError = Errors.IsError(r.success.HasValue ? r.success != 0 : (bool?)null, r.cat);
+                var step = r.step;
                 if (isError)
                 {
-                    step += " ✗" + (r.ErrorClass ?? "error");
+                    step += " ✗" + (r.cls ?? "error");
                     if (window.Count >= 3)
                     {
                         var key = string.Join(" → ", window.Skip(window.Count - 3)) + " → " + step;
                         leads.TryGetValue(key, out var v);
                         v.sessions ??= new HashSet<string>();
-                        v.sessions.Add(r.SessionId);
+                        v.sessions.Add(r.session);
                         leads[key] = (v.n + 1, v.sessions);
                     }
-                    if (r.PatternId.HasValue && r.PatternId == runPattern) runLength++;
-                    else { CloseRun(r.SessionId); runPattern = r.PatternId; runLength = r.PatternId.HasValue ? 1 : 0; }
+                    if (r.pattern.HasValue && r.pattern == runPattern) runLength++;
+                    else { CloseRun(r.session); runPattern = r.pattern; runLength = r.pattern.HasValue ? 1 : 0; }
                 }
                 window.Add(step);
                 if (window.Count > 8) window.RemoveAt(0);
@@ -86,17 +86,6 @@ namespace MadfLog.Engine.Query.Questions
                 Kind = "LeadsToError", Sequence = kv.Key, Occurrences = kv.Value.n, Sessions = kv.Value.sessions.Count,
             }));
             return result;
-        }
-
-        /// <summary>An event as the sequences read it, in session order (mapped by column name).</summary>
-        private sealed class SequenceRow
-        {
-            public string SessionId { get; set; } = "";
-            public string Category { get; set; } = "";
-            public long? Success { get; set; }
-            public long? PatternId { get; set; }
-            public string Step { get; set; } = "";
-            public string? ErrorClass { get; set; }
         }
     }
 }

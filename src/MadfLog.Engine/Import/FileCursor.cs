@@ -188,6 +188,14 @@ namespace MadfLog.Engine.Import
             foreach (var r in rows) all.Add(r);
             return all;
         }
+
+        /// <summary>How far a file has been imported (its cursor's byte offset), or null for a file never imported.</summary>
+        public static long? ImportedTo(SqliteConnection c, string path) =>
+            c.ExecuteScalar<long?>("SELECT max(offset) FROM import_files WHERE path = @path", new { path });
+
+        /// <summary>Records that a file was moved (rotation closing a daily log): its cursor follows it.</summary>
+        public static void Moved(SqliteConnection c, string from, string to) =>
+            c.Execute("UPDATE import_files SET path = @to WHERE path = @from", new { from, to });
     }
 
     /// <summary>All known files, looked up by path, then by the hash of their first bytes.</summary>

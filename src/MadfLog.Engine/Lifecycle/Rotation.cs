@@ -8,6 +8,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dapper;
 using MadfLog.Engine.Config;
+using MadfLog.Engine.Import;
 using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
 
@@ -93,7 +94,7 @@ namespace MadfLog.Engine.Lifecycle
                     var m = DailyLog.Match(Path.GetFileName(file));
                     if (!m.Success || DateTime.ParseExact(m.Groups[1].Value, "yyyy-MM-dd", CultureInfo.InvariantCulture) >= today) continue;
                     var length = new FileInfo(file).Length;
-                    var imported = c.ExecuteScalar<long?>("SELECT max(offset) FROM import_files WHERE path = @file", new { file });
+                    var imported = FileCursor.ImportedTo(c, file);
                     if (imported != length)
                     {
                         result.FilesNotImported++;
@@ -107,7 +108,7 @@ namespace MadfLog.Engine.Lifecycle
                     File.Move(file, target);
                     _o.Checkpoint?.Invoke("closed");
                     // The importer would also find the moved file by its first bytes; recording the move keeps it obvious.
-                    c.Execute("UPDATE import_files SET path = @target WHERE path = @file", new { target, file });
+                    FileCursor.Moved(c, file, target);
                     result.FilesClosed++;
                 }
             }

@@ -501,11 +501,8 @@ namespace MadfLog.Engine.Import
         public string Raw { get; }
 
         /// <summary>Drops a file's quarantined lines (it is being read again as another format).</summary>
-        public static void Forget(SqliteConnection c, SqliteTransaction tx, string file) =>
-            c.Execute("DELETE FROM quarantine WHERE file_path = @file", new { file }, tx);
+        public static void Forget(SqliteConnection c, SqliteTransaction tx, string file) => QuarantineStore.Forget(c, tx, file);
 
-        public void Save(SqliteConnection c, SqliteTransaction tx) => c.Execute(
-            "INSERT OR IGNORE INTO quarantine(file_path, line_number, byte_offset, reason, raw, quarantined_at) VALUES (@File, @Line, @Offset, @Reason, @Raw, @At)",
-            new { File, Line, Offset, Reason, Raw, At = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
+        public void Save(SqliteConnection c, SqliteTransaction tx) => QuarantineStore.Add(c, tx, File, Line, Offset, Reason, Raw);
     }
 }

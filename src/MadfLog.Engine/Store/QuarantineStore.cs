@@ -19,6 +19,15 @@ namespace MadfLog.Engine.Store
 
     public static class QuarantineStore
     {
+        /// <summary>Quarantines a line, in the import's transaction (a line already there, same file, offset and text, is kept once).</summary>
+        public static void Add(SqliteConnection c, SqliteTransaction tx, string file, long line, long offset, string reason, string raw) => c.Execute(
+            "INSERT OR IGNORE INTO quarantine(file_path, line_number, byte_offset, reason, raw, quarantined_at) VALUES (@file, @line, @offset, @reason, @raw, @at)",
+            new { file, line, offset, reason, raw, at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
+
+        /// <summary>Drops a file's quarantined lines (it is being read again as another format).</summary>
+        public static void Forget(SqliteConnection c, SqliteTransaction tx, string file) =>
+            c.Execute("DELETE FROM quarantine WHERE file_path = @file", new { file }, tx);
+
         /// <summary>Quarantined lines, oldest first, optionally only those whose file path matches a SQL LIKE pattern.</summary>
         public static IEnumerable<QuarantinedLine> List(SqliteConnection c, string? fileLike = null)
         {

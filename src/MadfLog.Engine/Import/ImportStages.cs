@@ -39,6 +39,7 @@ namespace MadfLog.Engine.Import
             new ShapeDetailsStage(), // after redaction: details are final; patterns and summaries read the split
             new Patterns.PatternStage(),
             new Summaries.RollupStage(), // after patterns: summaries count pattern ids
+            new Summaries.SequenceStage(), // after the summaries' stage, which names each event's step
         };
     }
 

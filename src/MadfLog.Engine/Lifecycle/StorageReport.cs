@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Config;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Store;
 
 namespace MadfLog.Engine.Lifecycle
@@ -41,7 +42,8 @@ namespace MadfLog.Engine.Lifecycle
             {
                 Database = config.DatabasePath,
                 ActiveBytes = Rotation.DatabaseBytes(config.DatabasePath),
-                ActiveEvents = c.ExecuteScalar<long>("SELECT count(*) FROM events"),
+                // From the summaries, which count the active events (retention rebuilds them), not a scan of every event.
+                ActiveEvents = c.ExecuteScalar<long?>("SELECT sum(events) FROM week_rollup") ?? 0,
                 MaxActiveMB = config.MaxActiveMB,
                 ArchivePath = config.ResolvedArchivePath,
                 LogFolderBytes = config.ResolvedLogPaths.Sum(FolderBytes),
@@ -52,7 +54,8 @@ namespace MadfLog.Engine.Lifecycle
                 report.ArchiveLogBytes = FolderBytes(report.ArchivePath) - report.ArchiveDatabaseBytes;
             }
             var periods = new SortedDictionary<string, StoragePeriod>(StringComparer.Ordinal);
-            foreach (var (period, n) in c.Query<(string, long)>("SELECT strftime('%Y-%m', timestamp / 1000, 'unixepoch'), count(*) FROM events GROUP BY 1"))
+            // Events per month from the day summaries (a month is whole days).
+            foreach (var (period, n) in c.Query<(string, long)>($"SELECT strftime('%Y-%m', day * {IsoWeeks.DayMs / 1000}, 'unixepoch'), sum(events) FROM day_rollup GROUP BY 1"))
                 periods[period] = new StoragePeriod { Period = period, ActiveEvents = n };
             foreach (var (period, path, n) in c.Query<(string, string, long)>("SELECT period, archive_path, events FROM event_archives"))
             {

@@ -14,8 +14,17 @@ namespace MadfLog.Engine.Query
         public DateTimeOffset? Since { get; set; }
         public DateTimeOffset? Until { get; set; }
 
-        /// <summary>WHERE conditions (with a leading AND for each) on the events alias, and their parameters.</summary>
-        public string Where(DynamicParameters p, string alias = "e")
+        /// <summary>
+        /// Answer from a scan of the events even where summaries could: the reference every summary path is tested
+        /// against (no cmdlet sets it).
+        /// </summary>
+        public bool ScanEvents { get; set; }
+
+        /// <summary>
+        /// WHERE conditions (with a leading AND for each) on the events alias, and their parameters (named with
+        /// <paramref name="prefix"/> first, so one statement can hold the conditions of several filters).
+        /// </summary>
+        public string Where(DynamicParameters p, string alias = "e", string prefix = "")
         {
             var sb = new StringBuilder();
             if (Stories is { Length: > 0 })
@@ -23,26 +32,26 @@ namespace MadfLog.Engine.Query
                 // A story's events lie within its summary's time span: that bounds the ids to read (no story index needed),
                 // one range per story so two stories months apart do not read everything between them. Without a summary
                 // row (an archive database) the bounds are open.
-                sb.Append(InContexts(alias, "story_id", "@stories"));
-                p.Add("stories", Stories);
+                sb.Append(InContexts(alias, "story_id", "@" + prefix + "stories"));
+                p.Add(prefix + "stories", Stories);
                 string Span(string stories) => Store.EventStorage.IdRange(alias + ".id",
                     $"coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN {stories}), -9223372036854775807)",
                     $"coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN {stories}) + 1, 9223372036854775807)");
-                if (Stories.Length > 8) sb.Append(" AND " + Span("@stories"));
+                if (Stories.Length > 8) sb.Append(" AND " + Span("@" + prefix + "stories"));
                 else
                 {
-                    for (var i = 0; i < Stories.Length; i++) p.Add("story" + i, Stories[i]);
-                    sb.Append(" AND (" + string.Join(" OR ", Stories.Select((_, i) => "(" + Span("(@story" + i + ")") + ")")) + ")");
+                    for (var i = 0; i < Stories.Length; i++) p.Add(prefix + "story" + i, Stories[i]);
+                    sb.Append(" AND (" + string.Join(" OR ", Stories.Select((_, i) => "(" + Span("(@" + prefix + "story" + i + ")") + ")")) + ")");
                 }
             }
             if (Agents is { Length: > 0 })
             {
-                sb.Append(InContexts(alias, "agent_name", "@agents"));
-                p.Add("agents", Agents);
+                sb.Append(InContexts(alias, "agent_name", "@" + prefix + "agents"));
+                p.Add(prefix + "agents", Agents);
             }
-            if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @since"); p.Add("since", Since.Value.ToUnixTimeMilliseconds()); }
-            if (Until.HasValue) { sb.Append($" AND {alias}.timestamp < @until"); p.Add("until", Until.Value.ToUnixTimeMilliseconds()); }
-            sb.Append(Store.EventStorage.IdBounds(alias + ".id", Since.HasValue ? "@since" : null, Until.HasValue ? "@until" : null));
+            if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @{prefix}since"); p.Add(prefix + "since", Since.Value.ToUnixTimeMilliseconds()); }
+            if (Until.HasValue) { sb.Append($" AND {alias}.timestamp < @{prefix}until"); p.Add(prefix + "until", Until.Value.ToUnixTimeMilliseconds()); }
+            sb.Append(Store.EventStorage.IdBounds(alias + ".id", Since.HasValue ? "@" + prefix + "since" : null, Until.HasValue ? "@" + prefix + "until" : null));
             return sb.ToString();
         }
 

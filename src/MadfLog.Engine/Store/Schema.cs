@@ -7,7 +7,8 @@ namespace MadfLog.Engine.Store
     /// Never edit a released script; add the next one, and update docs/schema.sql (SchemaSnapshotTests says how).
     /// 1 foundation, (2 unused), 3 patterns, 4 query summaries, 5 rules, 6 lifecycle, 7 compact events, 8 errors per
     /// pattern and story, 9 pattern re-keying to error signatures, 10 workflow duration histograms, 11 day-grain summaries
-    /// per story (day_rollup, day_hist, session_day).
+    /// per story (day_rollup, day_hist, session_day), 12 error sequences per session (session_sequences, session_runs,
+    /// session_leads).
     /// </summary>
     public static class Schema
     {
@@ -23,6 +24,7 @@ namespace MadfLog.Engine.Store
             [9] = PatternRekeyMigration,
             [10] = WorkflowDurations,
             [11] = DaySummaries,
+            [12] = SessionSequences,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -388,6 +390,38 @@ CREATE TEMP TABLE day_fill AS " + SummaryTables.Columns + @";
 " + SummaryTables.DayFill("temp.day_fill") + @"
 DROP TABLE temp.day_fill;
 ";
+
+        // What Get-MadfErrorSequence reads per session, kept at import (Summaries.SequenceStage), filled here from the events.
+        private static string SessionSequences => @"
+CREATE TABLE session_sequences (
+    session_id TEXT PRIMARY KEY,
+    story_id TEXT,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    in_order INTEGER NOT NULL,
+    steps TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE session_runs (
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE session_leads (
+    session_id TEXT NOT NULL,
+    step1 TEXT NOT NULL,
+    pattern1 INTEGER NOT NULL,
+    step2 TEXT NOT NULL,
+    pattern2 INTEGER NOT NULL,
+    step3 TEXT NOT NULL,
+    pattern3 INTEGER NOT NULL,
+    error_step TEXT NOT NULL,
+    error_pattern INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (session_id, step1, pattern1, step2, pattern2, step3, pattern3, error_step, error_pattern)
+) WITHOUT ROWID;
+" + SummaryTables.SequenceFill;
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.
         // dedup_key is a 64-bit hash of what makes an event unique (the raw line, or a format's own id),

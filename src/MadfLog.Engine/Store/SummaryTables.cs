@@ -14,7 +14,8 @@ namespace MadfLog.Engine.Store
     {
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names =
-            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day" };
+            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day",
+              "session_sequences", "session_runs", "session_leads" };
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
@@ -57,6 +58,7 @@ namespace MadfLog.Engine.Store
                 FROM (SELECT {IsoWeeks.DaySql("ts")} AS day, * FROM temp.rebuild_events) GROUP BY 1", transaction: tx);
             c.Execute(DayFill("temp.rebuild_events"), transaction: tx);
             c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
+            c.Execute(SequenceFill, transaction: tx);
         }
 
         /// <summary>Whether the summaries count events the store no longer holds (retention moved them and was interrupted before the rebuild).</summary>
@@ -70,24 +72,77 @@ namespace MadfLog.Engine.Store
                        " + Steps.KindSql + " AS kind, " + Steps.NameSql + @" AS step
                 FROM events e";
 
-        /// <summary>Fills day_rollup and day_hist from a source with <see cref="Columns"/> (the import's definitions, in SQL).</summary>
+        /// <summary>Fills day_rollup, day_hist and session_day from a source with <see cref="Columns"/> (the import's definitions, in SQL).</summary>
         internal static string DayFill(string source) => $@"
-            INSERT INTO day_rollup
-                SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
-                       count(*), count(duration), coalesce(sum(duration), 0), coalesce(sum(tokens), 0), count(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0),
-                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0)
-                FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+            INSERT INTO day_rollup {DayRollupRows(source)};
             INSERT INTO day_hist
-                SELECT day, story, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM (
-                    SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story, 'agent' AS scope, coalesce(agent, '') AS key, madf_duration_bucket(duration) AS bucket, count(*) AS n
+                SELECT day, story_id, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM ({DayBuckets(source)})
+                GROUP BY 1, 2, 3, 4;
+            INSERT INTO session_day {SessionDayRows(source)};";
+
+        /// <summary>day_rollup's rows (its columns, by name) of a source with <see cref="Columns"/>: what a query reads for a part of a day.</summary>
+        internal static string DayRollupRows(string source) => $@"
+                SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story_id, coalesce(agent, '') AS agent_name, coalesce(workflow, '') AS workflow_id,
+                       type AS event_type, category, step, coalesce(pattern, 0) AS pattern_id, coalesce(success, -1) AS outcome,
+                       count(*) AS events, count(duration) AS timed, coalesce(sum(duration), 0) AS duration_ms, coalesce(sum(tokens), 0) AS tokens,
+                       count(ctx) AS ctx_known, coalesce(sum({HighContext.Sql("ctx")}), 0) AS ctx_hot,
+                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0) AS wasted_ms
+                FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9";
+
+        /// <summary>day_hist's buckets (day, story_id, scope, key, bucket, n) of a source with <see cref="Columns"/>, one row per bucket.</summary>
+        internal static string DayBuckets(string source) => $@"
+                    SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story_id, 'agent' AS scope, coalesce(agent, '') AS key, madf_duration_bucket(duration) AS bucket, count(*) AS n
                     FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
                     UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
-                    UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5)
-                GROUP BY 1, 2, 3, 4;
-            INSERT INTO session_day
-                SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), session, coalesce(agent, ''), count(*), sum(is_error), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts),
-                       count(ctx), max(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0), coalesce(sum({HighContext.Sql("ctx")} AND is_error), 0), coalesce(sum(NOT {HighContext.Sql("ctx")}), 0), coalesce(sum(NOT {HighContext.Sql("ctx")} AND is_error), 0)
-                FROM {source} WHERE session IS NOT NULL GROUP BY 1, 2, 3, 4;";
+                    UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5";
+
+        /// <summary>session_day's rows (its columns, by name) of a source with <see cref="Columns"/>.</summary>
+        internal static string SessionDayRows(string source) => $@"
+                SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story_id, session AS session_id, coalesce(agent, '') AS agent_name, count(*) AS events,
+                       sum(is_error) AS errors, coalesce(sum(tokens), 0) AS tokens, sum(type = 'human_interaction') AS human, min(ts) AS first_ts, max(ts) AS last_ts,
+                       count(ctx) AS ctx_events, max(ctx) AS max_context, coalesce(sum({HighContext.Sql("ctx")}), 0) AS ctx_hot,
+                       coalesce(sum({HighContext.Sql("ctx")} AND is_error), 0) AS ctx_hot_errors, coalesce(sum(NOT {HighContext.Sql("ctx")}), 0) AS ctx_cool,
+                       coalesce(sum(NOT {HighContext.Sql("ctx")} AND is_error), 0) AS ctx_cool_errors
+                FROM {source} WHERE session IS NOT NULL GROUP BY 1, 2, 3, 4";
+
+        /// <summary>Between the steps of an error sequence's lead (Get-MadfErrorSequence).</summary>
+        public const string SequenceArrow = " → ";
+
+        /// <summary>How many steps before an error a lead holds.</summary>
+        public const int LeadSteps = 3;
+
+        /// <summary>
+        /// Fills the error sequences' per-session tables (session_runs, session_leads, session_sequences; kept at import by
+        /// Summaries.SequenceStage) from the events, with the import's definitions in SQL (window functions over each
+        /// session's events in time order): for an upgraded store and after retention. The tables must be empty.
+        /// </summary>
+        internal static readonly string SequenceFill = $@"
+            CREATE TEMP TABLE sequence_events AS SELECT *, name || CASE WHEN mark >= 0 THEN char(1) || mark ELSE '' END AS step FROM (
+                SELECT e.session_id AS session, coalesce(e.story_id, '') AS story, e.timestamp AS ts, e.id AS id, {Errors.InEvents} AS is_error,
+                       coalesce(e.pattern_id, 0) AS pattern, {Steps.NameSql} AS name, CASE WHEN {Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE -1 END AS mark
+                FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call');
+            INSERT INTO session_runs
+                SELECT session, run, pattern, count(*) FROM (
+                    SELECT session, pattern, sum(brk) OVER (PARTITION BY session ORDER BY ts, id ROWS UNBOUNDED PRECEDING) AS run FROM (
+                        SELECT session, pattern, ts, id, CASE WHEN pattern = lag(pattern) OVER (PARTITION BY session ORDER BY ts, id) THEN 0 ELSE 1 END AS brk
+                        FROM temp.sequence_events WHERE is_error))
+                GROUP BY session, run;
+            INSERT INTO session_leads
+                SELECT session, n3, m3, n2, m2, n1, m1, name, mark, count(*) FROM (
+                    SELECT session, name, mark, is_error, lag(name, 1) OVER w AS n1, lag(mark, 1) OVER w AS m1, lag(name, 2) OVER w AS n2, lag(mark, 2) OVER w AS m2,
+                           lag(name, 3) OVER w AS n3, lag(mark, 3) OVER w AS m3
+                    FROM temp.sequence_events WINDOW w AS (PARTITION BY session ORDER BY ts, id))
+                WHERE is_error AND n3 IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+            INSERT INTO session_sequences
+                SELECT a.session, a.story, a.first_ts, a.last_ts, 1, l.steps FROM
+                    (SELECT session, CASE WHEN min(story) = max(story) THEN min(story) END AS story, min(ts) AS first_ts, max(ts) AS last_ts
+                     FROM temp.sequence_events GROUP BY session) a
+                JOIN (SELECT session, coalesce(s2 || char(2), '') || coalesce(s1 || char(2), '') || step AS steps FROM (
+                          SELECT session, step, lag(step, 1) OVER w AS s1, lag(step, 2) OVER w AS s2,
+                                 row_number() OVER (PARTITION BY session ORDER BY ts DESC, id DESC) AS back
+                          FROM temp.sequence_events WINDOW w AS (PARTITION BY session ORDER BY ts, id))
+                      WHERE back = 1) l ON l.session = a.session;
+            DROP TABLE temp.sequence_events;";
 
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into)

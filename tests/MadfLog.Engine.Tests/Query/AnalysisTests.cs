@@ -69,8 +69,8 @@ namespace MadfLog.Engine.Tests.Query
         {
             using var t = TestPaths.NewTemp();
             using var c = Seed(t, TwoStories());
-            // A window that cuts a day reads the events: exact medians and p95s.
-            var dev = Analysis.AgentPerformance(c, new QueryFilter { Stories = new[] { "1.1" }, Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, 1, TimeSpan.Zero) }).Single(a => a.Agent == "dev");
+            // A scan of the events: exact medians and p95s.
+            var dev = Analysis.AgentPerformance(c, new QueryFilter { Stories = new[] { "1.1" }, Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, 1, TimeSpan.Zero), ScanEvents = true }).Single(a => a.Agent == "dev");
             Assert.Equal(7, dev.Events);
             Assert.Equal(3, dev.Errors);                          // the cascade is not an error
             Assert.Equal(3.0 / 7, dev.SuccessRate, 4);           // 3 of 7 with a known outcome succeeded
@@ -256,7 +256,7 @@ namespace MadfLog.Engine.Tests.Query
                 imported = Hist(c);
                 Assert.Equal(20, imported.Sum(h => h.Item3));
                 // A version-9 store: no workflow histograms yet.
-                c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day");
+                c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables);
             }
             using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(imported, Hist(c));
         }
@@ -276,7 +276,7 @@ namespace MadfLog.Engine.Tests.Query
                 imported = tables.ToDictionary(x => x, x => Dump(c, x));
                 Assert.All(imported.Values, Assert.NotEmpty);
                 // A version-10 store: no day summaries yet.
-                c.Execute("DELETE FROM schema_version WHERE version >= 11; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day");
+                c.Execute("DELETE FROM schema_version WHERE version >= 11; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables);
             }
             using (var c = MadfDatabase.Open(t.Db))
                 foreach (var x in tables) Assert.Equal(imported[x], Dump(c, x));

@@ -29,8 +29,8 @@ namespace MadfLog.Engine.Tests.Query
         private readonly SampleStore _s;
         public SummaryConsistencyTests(SampleStore s) { _s = s; }
 
-        // A window that covers everything and cuts a day (not midnight) forces the scan of events.
-        private static readonly QueryFilter Scan = new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, 1, TimeSpan.Zero) };
+        // A window that covers everything (and cuts a day), answered by a scan of the events.
+        internal static readonly QueryFilter Scan = new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, 1, TimeSpan.Zero), ScanEvents = true };
         private static readonly QueryFilter Summary = new QueryFilter();
 
         [Fact]
@@ -90,13 +90,13 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         /// <summary>
-        /// A story or whole days, answered from the day-grain summaries, against a scan of the same events (the same
-        /// window started a millisecond earlier, which cuts a day and so reads the events).
+        /// A story or a window (of whole days, or cutting days: their parts are read from the events), answered from the
+        /// day-grain summaries, against a scan of the same events.
         /// </summary>
         internal static void AssertDayQuestionsMatch(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter days)
         {
             Assert.True(Analysis.FromDaySummaries(days));
-            var scan = new QueryFilter { Stories = days.Stories, Agents = days.Agents, Since = days.Since?.AddMilliseconds(-1) ?? Scan.Since, Until = days.Until };
+            var scan = new QueryFilter { Stories = days.Stories, Agents = days.Agents, Since = days.Since ?? Scan.Since, Until = days.Until, ScanEvents = true };
             Assert.Equal(Analysis.CountEvents(c, days), Analysis.CountEvents(c, scan)); // the same events
             AssertAgentPerformanceMatches(c, scan, days);
             var bottlenecks = Analysis.Bottlenecks(c, scan, 50);
@@ -116,6 +116,37 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(pressure.Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)),
                          Analysis.ContextPressure(c, days).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)));
             Assert.Equal(pressure.Take(3).Select(x => x.SessionId), Analysis.ContextPressure(c, days, top: 3).Select(x => x.SessionId));
+            AssertErrorQuestionsMatch(c, scan, days);
+        }
+
+        /// <summary>
+        /// The error summary, the error patterns (breakdowns and examples) and the first page of events under a filter
+        /// answered as the dispatcher picks, against a scan of the same events.
+        /// </summary>
+        internal static void AssertErrorQuestionsMatch(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter scan, QueryFilter filter)
+        {
+            var summary = Analysis.ErrorSummary(c, scan, 100);
+            Assert.NotEmpty(summary);
+            Assert.Equal(Analysis.CountErrors(c, scan), Analysis.CountErrors(c, filter));
+            Assert.Equal(Analysis.CountEvents(c, scan), Analysis.CountEvents(c, filter));
+            Assert.Equal(summary.Select(x => (x.PatternId, x.Template, x.ErrorClass, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories), x.FirstSeen, x.LastSeen)),
+                         Analysis.ErrorSummary(c, filter, 100).Select(x => (x.PatternId, x.Template, x.ErrorClass, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories), x.FirstSeen, x.LastSeen)));
+            static string Dump(System.Collections.Generic.Dictionary<string, long> d) => string.Join(",", d.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value));
+            var patterns = PatternAnalysis.ErrorPatterns(c, scan, 100);
+            Assert.NotEmpty(patterns);
+            Assert.Equal(patterns.Select(x => (x.PatternId, x.Count, x.Share, Dump(x.ByStory), Dump(x.ByAgent), string.Join("|", x.Examples), x.FirstSeen, x.LastSeen)),
+                         PatternAnalysis.ErrorPatterns(c, filter, 100).Select(x => (x.PatternId, x.Count, x.Share, Dump(x.ByStory), Dump(x.ByAgent), string.Join("|", x.Examples), x.FirstSeen, x.LastSeen)));
+            // Examples: the messages of each pattern's 20 newest errors (time, then id), the first three distinct.
+            foreach (var p in patterns)
+                Assert.Equal(Analysis.Events(c, scan, new Analysis.EventFilter { PatternId = p.PatternId }).Where(e => MadfLog.Engine.Domain.Errors.IsError(e.Success, e.Category))
+                                 .Reverse().Take(20).Select(e => e.Message).Where(m => m != null).Distinct().Take(3).Select(m => MadfLog.Engine.Text.SafeText.Redact(m)),
+                             p.Examples);
+            AssertSequencesMatch(c, scan, filter);
+            // The first page of events is the first rows of all of them in time order.
+            var all = Analysis.Events(c, scan, new Analysis.EventFilter()).Select(e => e.Id).ToList();
+            Assert.True(all.Count > 50);
+            foreach (var first in new[] { 1, 50, all.Count, all.Count + 1 })
+                Assert.Equal(all.Take(first), Analysis.Events(c, filter, new Analysis.EventFilter { First = first }).Select(e => e.Id));
         }
 
         internal static readonly DateTimeOffset Nov3 = new DateTimeOffset(2026, 11, 3, 0, 0, 0, TimeSpan.Zero);
@@ -128,6 +159,43 @@ namespace MadfLog.Engine.Tests.Query
             AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3, Until = Nov3.AddDays(3) });
             AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddDays(1) });
             AssertDayQuestionsMatch(c, new QueryFilter { Stories = new[] { "1.1" }, Until = Nov3.AddDays(1), Agents = new[] { "dev", "qa" } });
+        }
+
+        /// <summary>Retry loops and leads to errors (every one: top and support wide open) equal a scan's.</summary>
+        internal static void AssertSequencesMatch(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter scan, QueryFilter filter)
+        {
+            var a = PatternAnalysis.ErrorSequences(c, scan, 100_000, 1);
+            Assert.Contains(a, x => x.Kind == "LeadsToError");
+            Assert.Equal(a.Select(x => (x.Kind, x.Sequence, x.Occurrences, x.Sessions, x.PatternId, x.LongestRun)),
+                         PatternAnalysis.ErrorSequences(c, filter, 100_000, 1).Select(x => (x.Kind, x.Sequence, x.Occurrences, x.Sessions, x.PatternId, x.LongestRun)));
+            Assert.Equal(PatternAnalysis.ErrorSequences(c, scan, 3, 2).Select(x => (x.Kind, x.Sequence, x.Occurrences)),
+                         PatternAnalysis.ErrorSequences(c, filter, 3, 2).Select(x => (x.Kind, x.Sequence, x.Occurrences)));
+        }
+
+        [Fact]
+        public void WindowsThatCutDaysMatchAScan()
+        {
+            // Whole days from the day summaries, the parts of days at the ends from the events.
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(13), Until = Nov3.AddDays(2).AddHours(7.5) });
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9), Until = Nov3.AddHours(17) });      // within one day
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(13), Until = Nov3.AddDays(1).AddHours(13) }); // two parts, no whole day
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddDays(1).AddMinutes(1) });                   // open end
+            AssertDayQuestionsMatch(c, new QueryFilter { Until = Nov3.AddDays(1).AddHours(5) });                     // open start
+            AssertDayQuestionsMatch(c, new QueryFilter { Stories = new[] { "1.2" }, Since = Nov3.AddHours(13), Agents = new[] { "dev" } });
+        }
+
+        [Fact]
+        public void WholeStoreErrorPatternsSessionsAndFirstEventsMatchAScan()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            AssertErrorQuestionsMatch(c, Scan, Summary);
+            Assert.Contains(PatternAnalysis.ErrorSequences(c, Summary), x => x.Kind == "RetryLoop");
+            Assert.Equal(Analysis.Sessions(c, Scan).Select(x => (x.SessionId, x.Story, string.Join(",", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent, x.HumanInteractions)),
+                         Analysis.Sessions(c, Summary).Select(x => (x.SessionId, x.Story, string.Join(",", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent, x.HumanInteractions)));
+            var agents = new QueryFilter { Agents = new[] { "qa" } };
+            Assert.Equal(Analysis.Sessions(c, new QueryFilter { Agents = agents.Agents, ScanEvents = true }).Select(x => (x.SessionId, string.Join(",", x.Agents), x.Events, x.Errors)),
+                         Analysis.Sessions(c, agents).Select(x => (x.SessionId, string.Join(",", x.Agents), x.Events, x.Errors)));
         }
 
         [Fact]

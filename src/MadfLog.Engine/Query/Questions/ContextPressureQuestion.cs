@@ -32,10 +32,10 @@ namespace MadfLog.Engine.Query.Questions
             if (source == Source.DaySummaries)
             {
                 // A story or whole days: the sessions' rows per day (session_day keeps the 80% split), events with a context figure only.
-                var dw = Sources.SummaryTable(source, f, p).where;
+                var (table, dw) = Sources.SummaryTable(source, f, p, dayTable: "session_day");
                 return c.Query<(string session, string agent, string? story, double max, long n, long hot, long hotErrors, long cool, long coolErrors)>(
                         $@"SELECT r.session_id, r.agent_name, nullif(max(r.story_id), ''), max(r.max_context), sum(r.ctx_events), sum(r.ctx_hot), sum(r.ctx_hot_errors), sum(r.ctx_cool), sum(r.ctx_cool_errors)
-                           FROM session_day r WHERE r.ctx_events > 0{dw}
+                           FROM {table} r WHERE r.ctx_events > 0{dw}
                            GROUP BY r.session_id, r.agent_name HAVING {HighContext.Sql("max(r.max_context)")} ORDER BY max(r.max_context) DESC, r.session_id, r.agent_name LIMIT @top", p)
                     .Select(r => new ContextPressure
                     {

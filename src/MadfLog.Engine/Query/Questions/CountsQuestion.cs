@@ -5,22 +5,26 @@ using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Query.Questions
 {
-    /// <summary>How many errors and events a filter covers (the events answer; briefs state them beside the top items).</summary>
+    /// <summary>How many errors and events a filter covers (briefs state them beside the top items).</summary>
     internal static class CountsQuestion
     {
-        /// <summary>Only the events answer.</summary>
-        internal const Summarised Answers = Summarised.None;
+        /// <summary>What the summaries answer: event_rollup (by agent) for the whole store, day_rollup for a story or a window.</summary>
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days;
 
-        internal static long CountErrors(SqliteConnection c, QueryFilter f)
+        internal static long CountErrors(SqliteConnection c, QueryFilter f) => Count(c, f, errors: true);
+
+        internal static long CountEvents(SqliteConnection c, QueryFilter f) => Count(c, f, errors: false);
+
+        private static long Count(SqliteConnection c, QueryFilter f, bool errors)
         {
             var p = new DynamicParameters();
-            return c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Errors.InEvents}{f.Where(p)}", p);
-        }
-
-        internal static long CountEvents(SqliteConnection c, QueryFilter f)
-        {
-            var p = new DynamicParameters();
-            return c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE 1=1{f.Where(p)}", p);
+            var source = Sources.For(f, Answers);
+            if (source != Source.Events)
+            {
+                var (table, where) = Sources.SummaryTable(source, f, p);
+                return c.ExecuteScalar<long?>($"SELECT sum(r.events) FROM {table} r WHERE {(errors ? Errors.InRollup("r") : "1")}{where}", p) ?? 0;
+            }
+            return c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {(errors ? Errors.InEvents : "1")}{f.Where(p)}", p);
         }
     }
 }

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
+using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Query.Questions
@@ -10,8 +12,47 @@ namespace MadfLog.Engine.Query.Questions
     /// <summary>Retry loops and the steps that lead to errors.</summary>
     internal static class ErrorSequencesQuestion
     {
-        /// <summary>Only the events answer (the top patterns come from ErrorSummaryQuestion, which has its own source).</summary>
-        internal const Summarised Answers = Summarised.None;
+        /// <summary>
+        /// What the per-session summaries (SequenceStage) answer: the whole store, a story and a window, each session
+        /// whole; the sessions a filter cuts (a window through them, a story among others in them) or whose events
+        /// arrived out of time order are read from their events.
+        /// </summary>
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByStory | Summarised.Days | Summarised.DayParts;
+
+        // Above this many sessions to read from their events (one query each), one scan of the filter is cheaper.
+        private const int MostSessionsByName = 200;
+
+        /// <summary>
+        /// Retry loops per pattern and leads per sequence of steps, with the sessions they occurred in: counted (from the
+        /// summaries) plus named (from a scan; the two never share a session).
+        /// </summary>
+        private sealed class Found
+        {
+            public readonly Dictionary<long, (long runs, long repeats, int longest, long counted, HashSet<string> sessions)> Loops = new Dictionary<long, (long, long, int, long, HashSet<string>)>();
+            public readonly Dictionary<string, (long n, long counted, HashSet<string> sessions)> Leads = new Dictionary<string, (long, long, HashSet<string>)>(StringComparer.Ordinal);
+
+            public void Run(long pattern, long length, string session)
+            {
+                if (length < 2) return;
+                Add(pattern, 1, length - 1, (int)length, 0).Add(session);
+            }
+
+            public HashSet<string> Add(long pattern, long runs, long repeats, int longest, long sessions)
+            {
+                Loops.TryGetValue(pattern, out var l);
+                l.sessions ??= new HashSet<string>(StringComparer.Ordinal);
+                Loops[pattern] = (l.runs + runs, l.repeats + repeats, Math.Max(l.longest, longest), l.counted + sessions, l.sessions);
+                return l.sessions;
+            }
+
+            public HashSet<string> Lead(string key, long n, long sessions)
+            {
+                Leads.TryGetValue(key, out var v);
+                v.sessions ??= new HashSet<string>(StringComparer.Ordinal);
+                Leads[key] = (v.n + n, v.counted + sessions, v.sessions);
+                return v.sessions;
+            }
+        }
 
         /// <summary>
         /// Retry loops: runs of two or more consecutive errors with the same pattern within a session (other events between
@@ -20,15 +61,124 @@ namespace MadfLog.Engine.Query.Questions
         /// </summary>
         internal static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3)
         {
+            var found = new Found();
+            // The per-session summaries are not split by agent (a session's steps run across its agents): -Agent reads the events.
+            if (Sources.For(f, Answers) == Source.Events || f.Agents is { Length: > 0 }) Scan(c, f, null, found);
+            else
+            {
+                var partial = FromSummaries(c, f, found);
+                if (partial.Count > MostSessionsByName) { found = new Found(); Scan(c, f, null, found); }
+                else
+                    // Each session's own span only (a session is short; the filter's window may be long).
+                    foreach (var (session, first, last) in partial)
+                    {
+                        var since = Math.Max(first, f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue);
+                        var until = Math.Min(last + 1, f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue);
+                        var span = new QueryFilter { Stories = f.Stories, Since = DateTimeOffset.FromUnixTimeMilliseconds(since), Until = DateTimeOffset.FromUnixTimeMilliseconds(until) };
+                        Scan(c, span, new List<string> { session }, found);
+                    }
+            }
+
+            var loops = found.Loops;
+            var templates = loops.Count == 0 ? new Dictionary<long, string>() :
+                c.Query<(long id, string t)>("SELECT id, coalesce(display, template) FROM patterns WHERE id IN @ids", new { ids = loops.Keys.ToList() }).ToDictionary(x => x.id, x => x.t);
+            // Ties in order of pattern id and of sequence text, so every source lists them alike.
+            var result = loops.OrderByDescending(l => l.Value.repeats).ThenBy(l => l.Key).Take(top).Select(l => new ErrorSequence
+            {
+                Kind = "RetryLoop", PatternId = l.Key, Occurrences = l.Value.runs, Sessions = l.Value.counted + l.Value.sessions.Count, LongestRun = l.Value.longest,
+                Sequence = $"{(templates.TryGetValue(l.Key, out var t) ? t : "P" + l.Key)} repeated ({l.Value.repeats} retries)",
+            }).ToList();
+            result.AddRange(found.Leads.Where(kv => kv.Value.n >= minSupport).OrderByDescending(kv => kv.Value.n).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(top).Select(kv => new ErrorSequence
+            {
+                Kind = "LeadsToError", Sequence = kv.Key, Occurrences = kv.Value.n, Sessions = kv.Value.counted + kv.Value.sessions.Count,
+            }));
+            return result;
+        }
+
+        /// <summary>
+        /// The sessions the filter covers whole, from the per-session summaries (merged patterns resolved to their
+        /// survivors, runs of what became one pattern joined, error classes as they are now); returns the sessions it
+        /// covers in part, to be read from their events.
+        /// </summary>
+        private static List<(string session, long first, long last)> FromSummaries(SqliteConnection c, QueryFilter f, Found found)
+        {
+            var p = new DynamicParameters();
+            // Whole: in order, all its events in the stories, all within the window. Candidate: any of its events may be.
+            var whole = "s.in_order = 1";
+            var candidate = "1";
+            if (f.Stories is { Length: > 0 })
+            {
+                p.Add("stories", f.Stories);
+                whole += " AND coalesce(s.story_id IN @stories, 0)";
+                candidate += " AND (s.story_id IS NULL OR s.story_id IN @stories)";
+            }
+            if (f.Since.HasValue) { p.Add("since", f.Since.Value.ToUnixTimeMilliseconds()); whole += " AND s.first_ts >= @since"; candidate += " AND s.last_ts >= @since"; }
+            if (f.Until.HasValue) { p.Add("until", f.Until.Value.ToUnixTimeMilliseconds()); whole += " AND s.last_ts < @until"; candidate += " AND s.first_ts < @until"; }
+
+            // Merged patterns' survivors, and every pattern's class as SQL rows (the scan names an error by its pattern's class).
+            var patterns = c.Query<(long id, long? into, string? cls)>("SELECT id, merged_into, error_class FROM patterns").ToDictionary(x => x.id);
+            long Survivor(long id)
+            {
+                for (var hops = 0; hops < 64 && patterns.TryGetValue(id, out var pt) && pt.into.HasValue && pt.into.Value != id; hops++) id = pt.into.Value;
+                return id;
+            }
+            string Rows(IEnumerable<string> rows) => string.Join(", ", new[] { "(NULL, NULL)" }.Concat(rows));
+            var classes = Rows(patterns.Keys.Select(id => patterns.TryGetValue(Survivor(id), out var pt) && pt.cls != null
+                ? $"({id}, '{pt.cls.Replace("'", "''")}')" : $"({id}, 'error')"));
+
+            // Runs of two or more, per pattern, in SQL; a session with a run of a merged pattern is read run by run instead,
+            // since runs of what became one pattern join (and only there can two runs of one become longer than two).
+            var merged = patterns.Keys.Where(id => Survivor(id) != id).ToList();
+            var mergedSessions = merged.Count == 0 ? "" : $" AND r.session_id NOT IN (SELECT session_id FROM session_runs WHERE pattern_id IN ({string.Join(", ", merged)}))";
+            foreach (var r in c.Query<(long pattern, long runs, long repeats, long longest, long sessions)>($@"
+                SELECT r.pattern_id, count(*), sum(r.length - 1), max(r.length), count(DISTINCT r.session_id)
+                FROM session_runs r JOIN session_sequences s ON s.session_id = r.session_id
+                WHERE r.length >= 2 AND r.pattern_id <> 0 AND {whole}{mergedSessions} GROUP BY r.pattern_id", p))
+                found.Add(r.pattern, r.runs, r.repeats, (int)r.longest, r.sessions);
+            if (merged.Count > 0)
+            {
+                string? session = null;
+                long runPattern = 0, runLength = 0;
+                foreach (var r in c.Query<(string session, long pattern, long length)>($@"
+                    SELECT r.session_id, r.pattern_id, r.length FROM session_runs r JOIN session_sequences s ON s.session_id = r.session_id
+                    WHERE {whole} AND r.session_id IN (SELECT session_id FROM session_runs WHERE pattern_id IN ({string.Join(", ", merged)})) ORDER BY r.session_id, r.seq", p))
+                {
+                    var pattern = r.pattern == 0 ? 0 : Survivor(r.pattern);
+                    if (r.session == session && pattern != 0 && pattern == runPattern) { runLength += r.length; continue; }
+                    if (session != null && runPattern != 0) found.Run(runPattern, runLength, session);
+                    session = r.session; runPattern = pattern; runLength = r.length;
+                }
+                if (session != null && runPattern != 0) found.Run(runPattern, runLength, session);
+            }
+
+            // Leads, each error step named by its pattern's class as it is now (a pattern of 0 or unknown: "error").
+            string Step(int k, string name, string pattern) => $"l.{name}, CASE WHEN l.{pattern} < 0 THEN '' ELSE ' ✗' || coalesce(c{k}.cls, 'error') END";
+            foreach (var l in c.Query<(string s1, string m1, string s2, string m2, string s3, string m3, string s4, string m4, long n, long sessions)>($@"
+                WITH cls(id, cls) AS (VALUES {classes})
+                SELECT {Step(1, "step1", "pattern1")}, {Step(2, "step2", "pattern2")}, {Step(3, "step3", "pattern3")}, {Step(4, "error_step", "error_pattern")},
+                       sum(l.n), count(DISTINCT l.session_id)
+                FROM session_leads l JOIN session_sequences s ON s.session_id = l.session_id
+                     LEFT JOIN cls c1 ON c1.id = l.pattern1 LEFT JOIN cls c2 ON c2.id = l.pattern2 LEFT JOIN cls c3 ON c3.id = l.pattern3 LEFT JOIN cls c4 ON c4.id = l.error_pattern
+                WHERE {whole} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8", p))
+                found.Lead(string.Join(SummaryTables.SequenceArrow, l.s1 + l.m1, l.s2 + l.m2, l.s3 + l.m3, l.s4 + l.m4), l.n, l.sessions);
+            return c.Query<(string, long, long)>($"SELECT s.session_id, s.first_ts, s.last_ts FROM session_sequences s WHERE {candidate} AND NOT ({whole})", p).ToList();
+        }
+
+        /// <summary>Reads the events (of the named sessions only, when given) in each session's time order.</summary>
+        private static void Scan(SqliteConnection c, QueryFilter f, List<string>? sessions, Found found)
+        {
             var p = new DynamicParameters();
             var where = f.Where(p);
+            if (sessions != null)
+            {
+                where += " AND e.context IN (SELECT x.id FROM contexts x WHERE x.session_id IN (SELECT id FROM names WHERE text IN @sessions))";
+                p.Add("sessions", sessions);
+            }
             var rows = c.Query<(string session, string type, string cat, long? success, long? pattern, string step, string? cls)>(
                 $@"SELECT e.session_id, e.event_type, e.category, e.success, e.pattern_id, {Steps.NameSql}, pt.error_class
                    FROM events e LEFT JOIN patterns pt ON pt.id = e.pattern_id
                    WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'{where} ORDER BY e.session_id, e.timestamp, e.id", p, buffered: false);
 
-            var loops = new Dictionary<long, (long runs, long repeats, int longest, HashSet<string> sessions)>();
-            var leads = new Dictionary<string, (long n, HashSet<string> sessions)>(StringComparer.Ordinal);
             string? session = null;
             var window = new List<string>();
             long? runPattern = null;
@@ -36,13 +186,7 @@ namespace MadfLog.Engine.Query.Questions
 
             void CloseRun(string s)
             {
-                if (runPattern.HasValue && runLength >= 2)
-                {
-                    loops.TryGetValue(runPattern.Value, out var l);
-                    l.sessions ??= new HashSet<string>();
-                    l.sessions.Add(s);
-                    loops[runPattern.Value] = (l.runs + 1, l.repeats + runLength - 1, Math.Max(l.longest, runLength), l.sessions);
-                }
+                if (runPattern.HasValue) found.Run(runPattern.Value, runLength, s);
                 runPattern = null; runLength = 0;
             }
 
@@ -58,34 +202,15 @@ namespace MadfLog.Engine.Query.Questions
                 if (isError)
                 {
                     step += " ✗" + (r.cls ?? "error");
-                    if (window.Count >= 3)
-                    {
-                        var key = string.Join(" → ", window.Skip(window.Count - 3)) + " → " + step;
-                        leads.TryGetValue(key, out var v);
-                        v.sessions ??= new HashSet<string>();
-                        v.sessions.Add(r.session);
-                        leads[key] = (v.n + 1, v.sessions);
-                    }
+                    if (window.Count >= SummaryTables.LeadSteps)
+                        found.Lead(string.Join(SummaryTables.SequenceArrow, window.Skip(window.Count - SummaryTables.LeadSteps)) + SummaryTables.SequenceArrow + step, 1, 0).Add(r.session);
                     if (r.pattern.HasValue && r.pattern == runPattern) runLength++;
                     else { CloseRun(r.session); runPattern = r.pattern; runLength = r.pattern.HasValue ? 1 : 0; }
                 }
                 window.Add(step);
-                if (window.Count > 8) window.RemoveAt(0);
+                if (window.Count > SummaryTables.LeadSteps) window.RemoveAt(0);
             }
             if (session != null) CloseRun(session);
-
-            var templates = loops.Count == 0 ? new Dictionary<long, string>() :
-                c.Query<(long id, string t)>("SELECT id, coalesce(display, template) FROM patterns WHERE id IN @ids", new { ids = loops.Keys.ToList() }).ToDictionary(x => x.id, x => x.t);
-            var result = loops.OrderByDescending(l => l.Value.repeats).Take(top).Select(l => new ErrorSequence
-            {
-                Kind = "RetryLoop", PatternId = l.Key, Occurrences = l.Value.runs, Sessions = l.Value.sessions.Count, LongestRun = l.Value.longest,
-                Sequence = $"{(templates.TryGetValue(l.Key, out var t) ? t : "P" + l.Key)} repeated ({l.Value.repeats} retries)",
-            }).ToList();
-            result.AddRange(leads.Where(kv => kv.Value.n >= minSupport).OrderByDescending(kv => kv.Value.n).Take(top).Select(kv => new ErrorSequence
-            {
-                Kind = "LeadsToError", Sequence = kv.Key, Occurrences = kv.Value.n, Sessions = kv.Value.sessions.Count,
-            }));
-            return result;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
@@ -12,11 +13,13 @@ namespace MadfLog.Engine.Query.Questions
     internal static class ErrorSummaryQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days;
 
         internal static List<ErrorSummaryItem> ErrorSummary(SqliteConnection c, QueryFilter f, int top = 20)
         {
-            if (Sources.For(f, Answers) == Source.Summaries) return ErrorSummaryFromSummaries(c, top);
+            var source = Sources.For(f, Answers);
+            if (source == Source.Summaries) return ErrorSummaryFromSummaries(c, top);
+            if (source == Source.DaySummaries) return ErrorSummaryFromDays(c, f, top);
             var p = new DynamicParameters();
             var where = f.Where(p);
             p.Add("top", top);
@@ -29,6 +32,57 @@ namespace MadfLog.Engine.Query.Questions
                        WHERE {Errors.InEvents}{where} GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id LIMIT @top", p)
                 .Select(r => Item(r, total)).ToList();
         }
+
+        // A story or whole days: counts, agents and stories per pattern from day_rollup; the day summaries keep the days
+        // a pattern was seen, so its first and last time in the filter are read from the events of those two days only.
+        private static List<ErrorSummaryItem> ErrorSummaryFromDays(SqliteConnection c, QueryFilter f, int top)
+        {
+            var p = new DynamicParameters();
+            var (table, where) = Sources.SummaryTable(Source.DaySummaries, f, p);
+            p.Add("top", top);
+            var total = c.ExecuteScalar<long?>($"SELECT sum(r.events) FROM {table} r WHERE {Errors.InRollup("r")}{where}", p) ?? 0;
+            var rows = c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long firstDay, long lastDay, string? example)>(
+                $@"SELECT r.pattern_id, coalesce(pt.display, pt.template), pt.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
+                          group_concat(DISTINCT nullif(r.story_id, '')), min(r.day), max(r.day), pt.example
+                   FROM {table} r LEFT JOIN patterns pt ON pt.id = r.pattern_id
+                   WHERE {Errors.InRollup("r")}{where} GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", p).ToList();
+            return rows.Select(r =>
+            {
+                var (first, last) = PatternSpan(c, f, r.id, r.firstDay, r.lastDay);
+                return new ErrorSummaryItem
+                {
+                    PatternId = r.id == 0 ? (long?)null : r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClasses.Other, Count = r.n,
+                    Share = total > 0 ? (double)r.n / total : 0, Agents = List(r.agents), Stories = List(r.stories),
+                    FirstSeen = Time(first), LastSeen = Time(last), Example = r.example,
+                };
+            }).ToList();
+        }
+
+        /// <summary>
+        /// The first and last time of a pattern's errors (0: no pattern) under a filter, given the first and last day it has
+        /// errors there: only those two days' events are read (bounded by their time blocks; a pattern by its index).
+        /// </summary>
+        internal static (long first, long last) PatternSpan(SqliteConnection c, QueryFilter f, long pattern, long firstDay, long lastDay)
+        {
+            long Edge(long day, string agg)
+            {
+                var p = new DynamicParameters();
+                var dayFilter = new QueryFilter
+                {
+                    Stories = f.Stories, Agents = f.Agents,
+                    Since = Max(f.Since, DateTimeOffset.FromUnixTimeMilliseconds(day * IsoWeeks.DayMs)),
+                    Until = Min(f.Until, DateTimeOffset.FromUnixTimeMilliseconds((day + 1) * IsoWeeks.DayMs)),
+                };
+                var where = dayFilter.Where(p);
+                p.Add("pattern", pattern);
+                var test = pattern == 0 ? "e.pattern_id IS NULL" : "e.pattern_id = @pattern";
+                return c.ExecuteScalar<long>($"SELECT {agg}(e.timestamp) FROM event_rows e WHERE {test} AND {Errors.InEvents}{where}", p);
+            }
+            return (Edge(firstDay, "min"), Edge(lastDay, "max"));
+        }
+
+        private static DateTimeOffset Max(DateTimeOffset? a, DateTimeOffset b) => a.HasValue && a.Value > b ? a.Value : b;
+        private static DateTimeOffset Min(DateTimeOffset? a, DateTimeOffset b) => a.HasValue && a.Value < b ? a.Value : b;
 
         // Whole store: counts per pattern, first and last seen from the summaries (the active window); the example is kept on the pattern.
         private static List<ErrorSummaryItem> ErrorSummaryFromSummaries(SqliteConnection c, int top)

@@ -14,8 +14,15 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>Only the events answer.</summary>
         internal const Summarised Answers = Summarised.None;
 
-        /// <summary>The raw events, oldest first, streamed.</summary>
+        /// <summary>The raw events, oldest first, streamed (a first page is read from the time blocks that hold it, not by sorting every event).</summary>
         internal static IEnumerable<EventRecord> Events(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef)
+        {
+            if (ef.First.HasValue) return InTimeOrder(c, f, blocks => Read(c, f, ef, blocks).ToList(), ef.First.Value, newest: false);
+            return Read(c, f, ef);
+        }
+
+        // The filter's and the event filter's conditions on the events alias e, with their parameters (@limit: the page).
+        private static (string where, DynamicParameters p) Conditions(QueryFilter f, Analysis.EventFilter ef)
         {
             var p = new DynamicParameters();
             var where = f.Where(p);
@@ -25,6 +32,13 @@ namespace MadfLog.Engine.Query.Questions
             if (ef.PatternId.HasValue) { where += " AND e.pattern_id = @pattern"; p.Add("pattern", ef.PatternId.Value); }
             if (ef.SessionId != null) { where += " AND e.session_id = @session"; p.Add("session", ef.SessionId); }
             p.Add("limit", ef.First ?? -1);
+            return (where, p);
+        }
+
+        private static IEnumerable<EventRecord> Read(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks = "")
+        {
+            var (where, p) = Conditions(f, ef);
+            where += blocks;
             var rows = c.Query<(long id, long ts, string type, string cat, string? session, string? story, string? workflow, string? agent, long? duration, long? tokens, double? ctx, long? success, long? pattern, long? rule, long review, string? details)>(
                 $@"SELECT e.id, e.timestamp, e.event_type, e.category, e.session_id, e.story_id, e.workflow_id, e.agent_name, e.duration_ms, e.tokens_used,
                           e.context_percent, e.success, e.pattern_id, e.created_rule, e.needs_review, e.details

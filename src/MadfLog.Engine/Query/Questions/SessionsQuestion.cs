@@ -11,14 +11,15 @@ namespace MadfLog.Engine.Query.Questions
     internal static class SessionsQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.Days;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts;
 
         /// <summary>Per-session summaries; <paramref name="sessionPattern"/> is a session id with optional * and ? wildcards.</summary>
         internal static List<SessionSummary> Sessions(SqliteConnection c, QueryFilter f, string? sessionPattern = null)
         {
             var p = new DynamicParameters();
-            var day = Sources.For(f, Answers) == Source.DaySummaries;
-            var where = day ? Sources.SummaryTable(Source.DaySummaries, f, p).where : f.Where(p);
+            // session_day answers the whole store too (every day's rows), and an -Agent filter (it is keyed by agent).
+            var day = Sources.For(f, Answers) != Source.Events;
+            var (table, where) = day ? Sources.SummaryTable(Source.DaySummaries, f, p, dayTable: "session_day") : ("", f.Where(p));
             var alias = day ? "r" : "e";
             if (sessionPattern != null)
             {
@@ -26,11 +27,11 @@ namespace MadfLog.Engine.Query.Questions
                 where += $" AND {alias}.session_id LIKE @session ESCAPE '\\'";
                 p.Add("session", like);
             }
-            // A story or whole days: each session's rows per day, story and agent (session_day) instead of its events.
+            // The whole store, a story or whole days: each session's rows per day, story and agent (session_day) instead of its events.
             var sql = day
                 ? $@"SELECT r.session_id, nullif(max(r.story_id), ''), group_concat(DISTINCT nullif(r.agent_name, '')), min(r.first_ts), max(r.last_ts), sum(r.events), sum(r.errors),
                             sum(r.tokens), max(r.max_context), sum(r.human)
-                     FROM session_day r WHERE 1=1{where} GROUP BY r.session_id ORDER BY min(r.first_ts), r.session_id"
+                     FROM {table} r WHERE 1=1{where} GROUP BY r.session_id ORDER BY min(r.first_ts), r.session_id"
                 : $@"SELECT e.session_id, max(e.story_id), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp), count(*), sum({Errors.InEvents}),
                               sum(e.tokens_used), max(e.context_percent), sum(e.event_type = 'human_interaction')
                        FROM events e WHERE e.session_id IS NOT NULL{where} GROUP BY e.session_id ORDER BY min(e.timestamp), e.session_id";

@@ -27,8 +27,16 @@ namespace MadfLog.Engine.Query.Questions
             if (table == "event_rollup")
                 return c.Query<(string key, int bucket, long n)>("SELECT key, bucket, n FROM duration_hist WHERE scope = @scope", p)
                     .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
-            return c.Query<(string key, byte[] buckets)>($"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}", p)
-                .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.SelectMany(h => DayHistogram.Decode(h.buckets)).GroupBy(x => x.bucket).Select(x => (x.Key, x.Sum(y => y.n))).ToList());
+            // Whole days from day_hist; the parts of days a window cuts from their events, bucketed as the import does.
+            var (wholeFrom, wholeTo, _) = Sources.Days(f);
+            var days = (wholeFrom.HasValue ? " AND r.day >= @wholeFrom" : "") + (wholeTo.HasValue ? " AND r.day < @wholeTo" : "");
+            p.Add("wholeFrom", wholeFrom); p.Add("wholeTo", wholeTo);
+            var buckets = c.Query<(string key, byte[] buckets)>($"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}{days}", p)
+                .SelectMany(h => DayHistogram.Decode(h.buckets).Select(b => (h.key, b.bucket, b.n))).ToList();
+            var parts = Sources.PartEvents(f, p);
+            if (parts != null)
+                buckets.AddRange(c.Query<(string key, int bucket, long n)>($"SELECT r.key, r.bucket, r.n FROM ({SummaryTables.DayBuckets(parts)}) r WHERE r.scope = @scope{where}", p));
+            return buckets.GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.GroupBy(x => x.bucket).Select(x => (x.Key, x.Sum(y => y.n))).ToList());
         }
 
         // A pattern's first occurrence is not a repeat only where it is still an active event (retention may have archived it).
@@ -47,6 +55,35 @@ namespace MadfLog.Engine.Query.Questions
                    JOIN events e ON e.id = r.id
                    WHERE (r.occurrence > 1 OR r.ts > (SELECT pt.first_seen FROM patterns pt WHERE pt.id = r.pid)){where} GROUP BY g", p)
              .ToDictionary(x => x.g ?? "", x => x.n);
+
+        /// <summary>
+        /// The first (or, <paramref name="newest"/>, the last) <paramref name="limit"/> events under a filter in time order,
+        /// without sorting every event the filter covers. The time blocks (event_blocks) in order of their earliest (latest)
+        /// time: every event before the (k+1)-th block's earliest time (after its latest) lies in the first k blocks, so
+        /// <paramref name="query"/> (which orders and limits; given extra conditions on events alias e) reads those blocks'
+        /// events before that time, with k doubled until they hold the page; the rows are those the whole filter gives.
+        /// </summary>
+        internal static List<T> InTimeOrder<T>(SqliteConnection c, QueryFilter f, Func<string, List<T>> query, int limit, bool newest)
+        {
+            const int MostBlocks = 256; // beyond that one scan of the filter is as cheap as naming its blocks
+            // A story's events are a few of each block's: reading its span in one pass is cheaper than block by block.
+            if (limit <= 0 || f.Stories is { Length: > 0 }) return query("");
+            long since = f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue, until = f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
+            var blocks = c.Query<(long block, long min, long max)>(
+                $"SELECT block, min_ts, max_ts FROM event_blocks WHERE max_ts >= @since AND min_ts < @until ORDER BY {(newest ? "max_ts DESC" : "min_ts")}, block",
+                new { since, until }).ToList();
+            for (var k = limit / EventStorage.BlockSize + 2; k < blocks.Count && k <= MostBlocks; k *= 2)
+            {
+                // An edge before the window's start (after its end) leaves none of its events: take more blocks.
+                if (newest ? blocks[k].max >= until : blocks[k].min <= since) continue;
+                var edge = newest ? $" AND e.timestamp > {blocks[k].max}" : $" AND e.timestamp < {blocks[k].min}";
+                var ranges = string.Join(" OR ", blocks.Take(k).Select(b => $"(e.id >= {b.block * EventStorage.BlockSize} AND e.id < {(b.block + 1) * EventStorage.BlockSize})"));
+                var rows = query($" AND ({ranges}){edge}");
+                // A full page, or an edge past the window's end (start): no event of it is in a block not read.
+                if (rows.Count >= limit || (newest ? blocks[k].max < since : blocks[k].min >= until)) return rows;
+            }
+            return query("");
+        }
 
         internal static Dictionary<string, List<long>> Durations(SqliteConnection c, string sql, DynamicParameters p)
         {

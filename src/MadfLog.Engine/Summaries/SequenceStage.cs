@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Domain;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Summaries
+{
+    /// <summary>
+    /// Keeps, per session and in the import transaction, what the error sequences question reads (docs/storage.md):
+    /// session_runs, the session's errors as runs of one pattern (0: none) in time order; session_leads, how often each
+    /// three steps led to an error (four steps, each a name and a pattern id: -1 for a step that is no error, 0 for an
+    /// error without a pattern); session_sequences, the session's span, its story ('' none; NULL when its events have
+    /// several), its last three steps to carry into the next import, and whether its events arrived in time order
+    /// (in_order 0: an event came before one already counted, so the rows no longer describe it and a query reads its
+    /// events instead). Pattern ids are stored as they were; a query resolves merged patterns and their current class.
+    /// The same definitions in SQL fill the tables for an upgraded store and after retention (Store.SummaryTables.SequenceFill).
+    /// </summary>
+    public sealed class SequenceStage : IImportStage
+    {
+        /// <summary>In session_sequences.steps, an error's mark: the step's name, this character, then its pattern id (0: none).</summary>
+        private const char ErrorMark = '\u0001';
+
+        /// <summary>Between the steps of session_sequences.steps.</summary>
+        private const char StepSeparator = '\u0002';
+
+        private const string Arrow = SummaryTables.SequenceArrow;
+        private const int LeadSteps = SummaryTables.LeadSteps;
+
+        private sealed class Session
+        {
+            public string? Story; // null: more than one
+            public long First, Last;
+            public bool InOrder = true, Stored;
+            public List<string> Steps = new List<string>(LeadSteps + 1);
+            public long RunSeq, RunPattern, RunLength;
+        }
+
+        // Sessions seen in this transaction (loaded from the tables on first sight), and the rows to write before it commits.
+        private readonly Dictionary<string, Session> _sessions = new Dictionary<string, Session>(StringComparer.Ordinal);
+        private readonly Dictionary<(string session, long seq), (long pattern, long length)> _runs = new Dictionary<(string, long), (long, long)>();
+        private readonly Dictionary<(string session, string lead), long> _leads = new Dictionary<(string, string), long>(); // lead: its steps as stored in session_sequences
+
+        public object? Prepare(List<EventRow> batch) => null;
+
+        public void BeforeWrite(List<EventRow> batch, object? prepared, SqliteConnection connection, SqliteTransaction transaction) { }
+
+        public void AfterWrite(List<EventRow> batch, object? prepared, SqliteConnection c, SqliteTransaction tx)
+        {
+            foreach (var e in batch)
+            {
+                // Only rows written (a duplicate has Id 0), in sessions, that are not model calls: what the question reads.
+                if (e.Id == 0 || e.SessionId == null || e.EventType == "llm_call") continue;
+                var s = Get(c, tx, e.SessionId);
+                var story = e.StoryId ?? "";
+                if (s.Last == long.MinValue) { s.First = s.Last = e.Timestamp; s.Story = story; }
+                else
+                {
+                    if (e.Timestamp < s.Last) s.InOrder = false;
+                    if (s.Story != story) s.Story = null;
+                    s.First = Math.Min(s.First, e.Timestamp);
+                    s.Last = Math.Max(s.Last, e.Timestamp);
+                }
+                var step = Steps.Name(e);
+                if (Errors.IsError(e))
+                {
+                    var pattern = e.PatternId ?? 0;
+                    step += ErrorMark + pattern.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    if (s.Steps.Count >= LeadSteps)
+                    {
+                        var lead = string.Join(StepSeparator.ToString(), s.Steps) + StepSeparator + step;
+                        _leads[(e.SessionId, lead)] = (_leads.TryGetValue((e.SessionId, lead), out var n) ? n : 0) + 1;
+                    }
+                    if (s.RunSeq > 0 && s.RunPattern == pattern) s.RunLength++;
+                    else { s.RunSeq++; s.RunPattern = pattern; s.RunLength = 1; }
+                    _runs[(e.SessionId, s.RunSeq)] = (pattern, s.RunLength);
+                }
+                s.Steps.Add(step);
+                if (s.Steps.Count > LeadSteps) s.Steps.RemoveAt(0);
+            }
+        }
+
+        private Session Get(SqliteConnection c, SqliteTransaction tx, string id)
+        {
+            if (_sessions.TryGetValue(id, out var s)) return s;
+            s = new Session { Last = long.MinValue };
+            var stored = c.QueryFirstOrDefault<(string? story, long first, long last, long inOrder, string steps)?>(
+                "SELECT story_id, first_ts, last_ts, in_order, steps FROM session_sequences WHERE session_id = @id", new { id }, tx);
+            if (stored.HasValue)
+            {
+                var v = stored.Value;
+                s.Story = v.story; s.First = v.first; s.Last = v.last; s.InOrder = v.inOrder != 0; s.Stored = true;
+                s.Steps.AddRange(v.steps.Length == 0 ? Array.Empty<string>() : v.steps.Split(StepSeparator));
+                var run = c.QueryFirstOrDefault<(long seq, long pattern, long length)?>(
+                    "SELECT seq, pattern_id, length FROM session_runs WHERE session_id = @id ORDER BY seq DESC LIMIT 1", new { id }, tx);
+                if (run.HasValue) (s.RunSeq, s.RunPattern, s.RunLength) = run.Value;
+            }
+            _sessions[id] = s;
+            return s;
+        }
+
+        public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
+        {
+            PreparedBatch.Run(c, tx, @"INSERT INTO session_sequences VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT DO UPDATE SET story_id = excluded.story_id, first_ts = excluded.first_ts, last_ts = excluded.last_ts, in_order = excluded.in_order, steps = excluded.steps",
+                _sessions.Where(kv => kv.Value.Last != long.MinValue)
+                    .Select(kv => new object?[] { kv.Key, kv.Value.Story, kv.Value.First, kv.Value.Last, kv.Value.InOrder ? 1 : 0, string.Join(StepSeparator.ToString(), kv.Value.Steps) }));
+            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO session_runs VALUES ($1, $2, $3, $4)",
+                _runs.Select(kv => new object?[] { kv.Key.session, kv.Key.seq, kv.Value.pattern, kv.Value.length }));
+            PreparedBatch.Run(c, tx, "INSERT INTO session_leads VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                _leads.Select(kv => new object?[] { kv.Key.session }.Concat(kv.Key.lead.Split(StepSeparator).SelectMany(Unmark)).Concat(new object?[] { kv.Value }).ToArray()));
+            // Written: the next transaction reloads what it needs, so memory stays flat in the number of sessions.
+            _sessions.Clear(); _runs.Clear(); _leads.Clear();
+        }
+
+        // A stored step as session_leads keeps it: its name, and its pattern id (-1: not an error).
+        private static object?[] Unmark(string step)
+        {
+            var at = step.LastIndexOf(ErrorMark);
+            return at < 0 ? new object?[] { step, -1L } : new object?[] { step.Substring(0, at), long.Parse(step.Substring(at + 1), System.Globalization.CultureInfo.InvariantCulture) };
+        }
+
+        /// <summary>The tables this stage keeps (retention rebuilds them with the other summaries: Store.SummaryTables).</summary>
+        internal static readonly string[] Tables = { "session_sequences", "session_runs", "session_leads" };
+    }
+}

@@ -58,7 +58,7 @@ namespace MadfLog.Bench
             questions.Add(("storage", () => StorageReport.Get(db)));
             var only = args.Length > 2 ? args[2] : null;
             // The issue's target (#18): a median of at most 50 ms at 1M events and 100 ms at 10M.
-            var target = events <= 1_000_000 ? 50 : 100;
+            var target = events < 2_000_000 ? 50 : 100; // the generator writes about N events, a few over
             Console.WriteLine($"{events:N0} events, {stories.Count} stories; median of {runs} runs after one warm-up; target <= 50 ms at 1M events, <= 100 ms at 10M");
             Console.WriteLine($"{"question",-40} {"median ms",10} {"target",8}");
             foreach (var (name, q) in questions)

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Query;
+using MadfLog.Engine.Query.Questions;
 using MadfLog.Engine.Summaries;
 using MadfLog.Engine.Store;
 using Xunit;
@@ -54,6 +55,26 @@ namespace MadfLog.Engine.Tests.Query
         {
             using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
             AssertQuestionsMatch(c);
+        }
+
+        [Fact]
+        public void HumanInteractionsOfAStoryAreAnsweredByTheSummariesAndMatchTheEvents()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            var stories = c.Query<string>("SELECT DISTINCT story_id FROM human_groups WHERE story_id <> '' ORDER BY story_id").ToList();
+            Assert.NotEmpty(stories);
+            foreach (var story in stories)
+            {
+                var filter = new QueryFilter { Stories = new[] { story } };
+                // The whole-store human summaries are keyed by story, so a -Story filter reads them, not the events.
+                Assert.Equal(Source.Summaries, Sources.For(filter, HumanInteractionsQuestion.Answers));
+                var fromSummaries = Analysis.HumanInteractions(c, filter);
+                var fromEvents = Analysis.HumanInteractions(c, new QueryFilter { Stories = filter.Stories, ScanEvents = true });
+                Assert.NotEmpty(fromEvents);
+                Assert.Equal(fromEvents.Select(h => (h.Category, h.Agent, h.Story, h.Count)).OrderBy(h => h),
+                             fromSummaries.Select(h => (h.Category, h.Agent, h.Story, h.Count)).OrderBy(h => h));
+                Assert.All(fromSummaries, h => Assert.Equal(story, h.Story));
+            }
         }
 
         /// <summary>Errors per pattern per story: the counts kept at import equal a scan (also used after rotation).</summary>

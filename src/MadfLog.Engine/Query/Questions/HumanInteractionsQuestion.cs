@@ -11,7 +11,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class HumanInteractionsQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.ByStory;
 
         internal static List<HumanInteractionSummary> HumanInteractions(SqliteConnection c, QueryFilter f, int top = int.MaxValue)
         {
@@ -21,7 +21,7 @@ namespace MadfLog.Engine.Query.Questions
                 var sp = new DynamicParameters();
                 sp.Add("top", top == int.MaxValue ? -1 : top);
                 var groups = c.Query<(string cat, string agent, string story, long n)>(
-                    $"SELECT r.category, r.agent_name, r.story_id, r.n FROM human_groups r WHERE 1=1{Sources.AgentWhere(f, sp)} ORDER BY r.n DESC LIMIT @top", sp).ToList();
+                    $"SELECT r.category, r.agent_name, r.story_id, r.n FROM human_groups r WHERE 1=1{Sources.AgentWhere(f, sp)}{Sources.StoryWhere(f, sp)} ORDER BY r.n DESC LIMIT @top", sp).ToList();
                 return groups.Select(g => new HumanInteractionSummary
                 {
                     Category = g.cat, Agent = g.agent, Story = g.story, Count = g.n,

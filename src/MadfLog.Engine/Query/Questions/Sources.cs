@@ -112,6 +112,14 @@ namespace MadfLog.Engine.Query.Questions
             return " AND r.agent_name IN @agents";
         }
 
+        /// <summary>A -Story filter on whole-store summary rows keyed by story (alias r; names resolved, no wildcards).</summary>
+        internal static string StoryWhere(QueryFilter f, DynamicParameters p)
+        {
+            if (f.Stories is not { Length: > 0 }) return "";
+            p.Add("stories", f.Stories);
+            return " AND r.story_id IN @stories";
+        }
+
         /// <summary>
         /// The summary table that answers a source (whole store: event_rollup; day grain: <paramref name="dayTable"/>,
         /// day_rollup or session_day) and its WHERE conditions on alias r. A window that cuts a day reads its whole days

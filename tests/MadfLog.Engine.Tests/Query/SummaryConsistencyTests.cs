@@ -77,6 +77,23 @@ namespace MadfLog.Engine.Tests.Query
             }
         }
 
+        [Fact]
+        public void TheTrendOfAStoryIsAnsweredByTheSummariesAndMatchesTheEvents()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            var stories = c.Query<string>("SELECT story_id FROM story_rollup ORDER BY story_id").ToList();
+            Assert.NotEmpty(stories);
+            foreach (var story in stories)
+            {
+                var filter = new QueryFilter { Stories = new[] { story } };
+                Assert.Equal(Source.Summaries, Sources.For(filter, TrendQuestion.WeeksAnswer));
+                var fromEvents = Analysis.Trend(c, new QueryFilter { Stories = filter.Stories, ScanEvents = true });
+                Assert.Contains(fromEvents, x => x.Kind == "Week" && x.RepeatedErrorRate > 0);
+                Assert.Equal(fromEvents.Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)),
+                             Analysis.Trend(c, filter).Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)));
+            }
+        }
+
         /// <summary>Errors per pattern per story: the counts kept at import equal a scan (also used after rotation).</summary>
         internal static void AssertStoryComparisonsMatch(Microsoft.Data.Sqlite.SqliteConnection c, string reference, string difference)
         {

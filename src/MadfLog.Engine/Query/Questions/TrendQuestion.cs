@@ -12,8 +12,11 @@ namespace MadfLog.Engine.Query.Questions
     /// <summary>Per story and per ISO week, with a forecast of the next story.</summary>
     internal static class TrendQuestion
     {
-        /// <summary>What the weekly part's summary (week_rollup) answers; the stories' part is StoriesQuestion's.</summary>
-        internal const Summarised WeeksAnswer = Summarised.WholeStore;
+        /// <summary>
+        /// What the weekly part's summaries answer: the whole store (week_rollup) and a -Story filter (day_rollup, keyed by
+        /// story, with patterns.first_story for the repeats); the stories' part is StoriesQuestion's.
+        /// </summary>
+        internal const Summarised WeeksAnswer = Summarised.WholeStore | Summarised.ByStory;
 
         internal static List<TrendPoint> Trend(SqliteConnection c, QueryFilter f)
         {
@@ -37,9 +40,16 @@ namespace MadfLog.Engine.Query.Questions
             Func<string, long, long> repeatedIn; // (week, errors with a pattern) → repeated errors
             if (Sources.For(f, WeeksAnswer) == Source.Summaries)
             {
-                days = c.Query<DayCountsRow>("SELECT week AS Day, events, errors, patterned, tokens, human FROM week_rollup").ToList();
-                // Every occurrence but a pattern's first is a repeat.
-                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}")
+                var storyWhere = Sources.StoryWhere(f, p);
+                days = storyWhere.Length == 0
+                    ? c.Query<DayCountsRow>("SELECT week AS Day, events, errors, patterned, tokens, human FROM week_rollup").ToList()
+                    : c.Query<DayCountsRow>(
+                        $@"SELECT r.day AS Day, sum(r.events) AS Events, coalesce(sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END), 0) AS Errors,
+                                  coalesce(sum(CASE WHEN {Errors.InRollup("r")} AND r.pattern_id <> 0 THEN r.events END), 0) AS Patterned,
+                                  sum(r.tokens) AS Tokens, coalesce(sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), 0) AS Human
+                           FROM day_rollup r WHERE 1=1{storyWhere} GROUP BY r.day", p).ToList();
+                // Every occurrence but a pattern's first is a repeat; under -Story, the first counts where it happened.
+                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}{(storyWhere.Length == 0 ? "" : " AND first_story IN @stories")}", p)
                     .GroupBy(ts => IsoWeeks.Name(ts)).ToDictionary(g => g.Key, g => (long)g.Count());
                 repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
             }

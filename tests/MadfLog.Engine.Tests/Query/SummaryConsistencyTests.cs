@@ -94,6 +94,33 @@ namespace MadfLog.Engine.Tests.Query
             }
         }
 
+        [Fact]
+        public void TheTrendOfWholeDaysIsAnsweredByTheDaySummariesAndMatchesTheEvents()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
+            var firstDay = DateTimeOffset.FromUnixTimeMilliseconds(first).UtcDateTime.Date;
+            var lastDay = DateTimeOffset.FromUnixTimeMilliseconds(last).UtcDateTime.Date;
+            var mid = firstDay.AddDays((lastDay - firstDay).Days / 2);
+            var stories = c.Query<string>("SELECT story_id FROM story_rollup ORDER BY story_id").ToList();
+            // The whole store cut at midnights: from the middle on, up to the middle, and a story in its second half.
+            var windows = new[]
+            {
+                new QueryFilter { Since = new DateTimeOffset(mid, TimeSpan.Zero) },
+                new QueryFilter { Until = new DateTimeOffset(mid, TimeSpan.Zero) },
+                new QueryFilter { Since = new DateTimeOffset(mid, TimeSpan.Zero), Stories = new[] { stories[stories.Count - 1] } },
+            };
+            foreach (var w in windows)
+            {
+                Assert.Equal(Source.DaySummaries, Sources.For(w, TrendQuestion.WeeksAnswer));
+                var scan = new QueryFilter { Since = w.Since, Until = w.Until, Stories = w.Stories, ScanEvents = true };
+                var fromEvents = Analysis.Trend(c, scan);
+                Assert.Contains(fromEvents, x => x.Kind == "Week" && x.Events > 0);
+                Assert.Equal(fromEvents.Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)),
+                             Analysis.Trend(c, w).Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)));
+            }
+        }
+
         /// <summary>Errors per pattern per story: the counts kept at import equal a scan (also used after rotation).</summary>
         internal static void AssertStoryComparisonsMatch(Microsoft.Data.Sqlite.SqliteConnection c, string reference, string difference)
         {

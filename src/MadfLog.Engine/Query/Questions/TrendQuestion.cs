@@ -13,10 +13,11 @@ namespace MadfLog.Engine.Query.Questions
     internal static class TrendQuestion
     {
         /// <summary>
-        /// What the weekly part's summaries answer: the whole store (week_rollup) and a -Story filter (day_rollup, keyed by
-        /// story, with patterns.first_story for the repeats); the stories' part is StoriesQuestion's.
+        /// What the weekly part's summaries answer: the whole store (week_rollup), and a -Story filter or a window of whole
+        /// days (day_rollup, with patterns.first_story and first_seen placing each pattern's first occurrence, which is not
+        /// a repeat); not an -Agent filter (a pattern's first agent is not kept). The stories' part is StoriesQuestion's.
         /// </summary>
-        internal const Summarised WeeksAnswer = Summarised.WholeStore | Summarised.ByStory;
+        internal const Summarised WeeksAnswer = Summarised.WholeStore | Summarised.ByStory | Summarised.Days;
 
         internal static List<TrendPoint> Trend(SqliteConnection c, QueryFilter f)
         {
@@ -38,18 +39,24 @@ namespace MadfLog.Engine.Query.Questions
             var p = new DynamicParameters();
             List<DayCountsRow> days;
             Func<string, long, long> repeatedIn; // (week, errors with a pattern) → repeated errors
-            if (Sources.For(f, WeeksAnswer) == Source.Summaries)
+            var source = f.Agents is { Length: > 0 } ? Source.Events : Sources.For(f, WeeksAnswer);
+            if (source != Source.Events)
             {
-                var storyWhere = Sources.StoryWhere(f, p);
-                days = storyWhere.Length == 0
+                var whole = source == Source.Summaries && f.Stories is not { Length: > 0 };
+                var (table, where) = whole ? ("", "") : Sources.SummaryTable(Source.DaySummaries, f, p, agents: false);
+                days = whole
                     ? c.Query<DayCountsRow>("SELECT week AS Day, events, errors, patterned, tokens, human FROM week_rollup").ToList()
                     : c.Query<DayCountsRow>(
                         $@"SELECT r.day AS Day, sum(r.events) AS Events, coalesce(sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END), 0) AS Errors,
                                   coalesce(sum(CASE WHEN {Errors.InRollup("r")} AND r.pattern_id <> 0 THEN r.events END), 0) AS Patterned,
                                   sum(r.tokens) AS Tokens, coalesce(sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), 0) AS Human
-                           FROM day_rollup r WHERE 1=1{storyWhere} GROUP BY r.day", p).ToList();
-                // Every occurrence but a pattern's first is a repeat; under -Story, the first counts where it happened.
-                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}{(storyWhere.Length == 0 ? "" : " AND first_story IN @stories")}", p)
+                           FROM {table} r WHERE 1=1{where} GROUP BY r.day", p).ToList();
+                // Every occurrence but a pattern's first is a repeat; under a filter, a first counts where and when it happened.
+                var firstIn = "";
+                if (f.Stories is { Length: > 0 }) firstIn += " AND first_story IN @stories";
+                if (f.Since.HasValue) { firstIn += " AND first_seen >= @firstSince"; p.Add("firstSince", f.Since.Value.ToUnixTimeMilliseconds()); }
+                if (f.Until.HasValue) { firstIn += " AND first_seen < @firstUntil"; p.Add("firstUntil", f.Until.Value.ToUnixTimeMilliseconds()); }
+                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}{firstIn}", p)
                     .GroupBy(ts => IsoWeeks.Name(ts)).ToDictionary(g => g.Key, g => (long)g.Count());
                 repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
             }

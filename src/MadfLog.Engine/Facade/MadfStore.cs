@@ -93,7 +93,7 @@ namespace MadfLog.Engine.Facade
         public List<ContextPressure> ContextPressure(QueryFilter f, int top) => Run(() => Analysis.ContextPressure(_c, f, top: top));
         public (double Above, double Below, long AboveEvents) ContextEffect(QueryFilter f) => Run(() => Analysis.ContextEffect(_c, f));
         public List<ErrorPattern> ErrorPatterns(QueryFilter f, int top) => Run(() => PatternAnalysis.ErrorPatterns(_c, f, top));
-        public List<ErrorSequence> ErrorSequences(QueryFilter f, int top, int minSupport) => Run(() => PatternAnalysis.ErrorSequences(_c, f, top, minSupport));
+        public List<ErrorSequence> ErrorSequences(QueryFilter f, int top, int minSupport, string? kind) => Run(() => PatternAnalysis.ErrorSequences(_c, f, top, minSupport, kind));
 
         /// <summary>The raw events, streamed; a SQLite failure while reading is translated too.</summary>
         public IEnumerable<EventRecord> Events(QueryFilter f, Analysis.EventFilter ef) => Stream(() => Analysis.Events(_c, f, ef));

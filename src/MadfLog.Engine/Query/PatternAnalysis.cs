@@ -39,6 +39,6 @@ namespace MadfLog.Engine.Query
         public static List<ErrorPattern> ErrorPatterns(SqliteConnection c, QueryFilter f, int top = 20) => ErrorPatternsQuestion.ErrorPatterns(c, f, top);
 
         /// <summary>Retry loops and leads-to-error sequences (see <see cref="ErrorSequencesQuestion"/>).</summary>
-        public static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3) => ErrorSequencesQuestion.ErrorSequences(c, f, top, minSupport);
+        public static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3, string? kind = null) => ErrorSequencesQuestion.ErrorSequences(c, f, top, minSupport, kind);
     }
 }

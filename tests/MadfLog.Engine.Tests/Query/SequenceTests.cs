@@ -46,6 +46,11 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(3, edit.Occurrences);
             Assert.Equal(2, edit.Sessions);
             Assert.All(leads, l => Assert.True(l.Occurrences >= 2)); // below the support threshold nothing is reported
+
+            // -Kind and -Top: one kind only, and at most top of both kinds together, most frequent first.
+            Assert.All(PatternAnalysis.ErrorSequences(c, new QueryFilter(), minSupport: 2, kind: "leadstoerror"), s => Assert.Equal("LeadsToError", s.Kind));
+            var first = Assert.Single(PatternAnalysis.ErrorSequences(c, new QueryFilter(), top: 1, minSupport: 2));
+            Assert.Equal(found.Max(s => s.Occurrences), first.Occurrences);
         }
 
         [Fact]

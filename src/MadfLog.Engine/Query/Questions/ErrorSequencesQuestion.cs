@@ -57,9 +57,10 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>
         /// Retry loops: runs of two or more consecutive errors with the same pattern within a session (other events between
         /// them allowed, as long as no different error intervenes). Leads-to-error: the three events before each error, as
-        /// tool/outcome steps, counted over all sessions; sequences seen at least minSupport times.
+        /// tool/outcome steps, counted over all sessions; sequences seen at least minSupport times. The <paramref name="top"/>
+        /// most frequent of both kinds together (or of <paramref name="kind"/> only), most occurrences first.
         /// </summary>
-        internal static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3)
+        internal static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3, string? kind = null)
         {
             var found = new Found();
             // The per-session summaries are not split by agent (a session's steps run across its agents): -Agent reads the events.
@@ -79,21 +80,27 @@ namespace MadfLog.Engine.Query.Questions
                     }
             }
 
-            var loops = found.Loops;
+            var loops = Wanted(kind, RetryLoop) ? found.Loops.ToList() : new();
+            var leads = Wanted(kind, LeadsToError) ? found.Leads.ToList() : new();
             var templates = loops.Count == 0 ? new Dictionary<long, string>() :
-                c.Query<(long id, string t)>("SELECT id, coalesce(display, template) FROM patterns WHERE id IN @ids", new { ids = loops.Keys.ToList() }).ToDictionary(x => x.id, x => x.t);
+                c.Query<(long id, string t)>("SELECT id, coalesce(display, template) FROM patterns WHERE id IN @ids", new { ids = loops.Select(l => l.Key).ToList() }).ToDictionary(x => x.id, x => x.t);
             // Ties in order of pattern id and of sequence text, so every source lists them alike.
             var result = loops.OrderByDescending(l => l.Value.repeats).ThenBy(l => l.Key).Take(top).Select(l => new ErrorSequence
             {
-                Kind = "RetryLoop", PatternId = l.Key, Occurrences = l.Value.runs, Sessions = l.Value.counted + l.Value.sessions.Count, LongestRun = l.Value.longest,
+                Kind = RetryLoop, PatternId = l.Key, Occurrences = l.Value.runs, Sessions = l.Value.counted + l.Value.sessions.Count, LongestRun = l.Value.longest,
                 Sequence = $"{(templates.TryGetValue(l.Key, out var t) ? t : "P" + l.Key)} repeated ({l.Value.repeats} retries)",
             }).ToList();
-            result.AddRange(found.Leads.Where(kv => kv.Value.n >= minSupport).OrderByDescending(kv => kv.Value.n).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(top).Select(kv => new ErrorSequence
+            result.AddRange(leads.Where(kv => kv.Value.n >= minSupport).OrderByDescending(kv => kv.Value.n).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(top).Select(kv => new ErrorSequence
             {
-                Kind = "LeadsToError", Sequence = kv.Key, Occurrences = kv.Value.n, Sessions = kv.Value.counted + kv.Value.sessions.Count,
+                Kind = LeadsToError, Sequence = kv.Key, Occurrences = kv.Value.n, Sessions = kv.Value.counted + kv.Value.sessions.Count,
             }));
-            return result;
+            // Both kinds in one list, most frequent first (each kind's ties keep their order above).
+            return result.OrderByDescending(q => q.Occurrences).ThenByDescending(q => q.Sessions).Take(top).ToList();
         }
+
+        internal const string RetryLoop = "RetryLoop", LeadsToError = "LeadsToError";
+
+        private static bool Wanted(string? kind, string name) => kind == null || string.Equals(kind, name, StringComparison.OrdinalIgnoreCase);
 
         /// <summary>
         /// The sessions the filter covers whole, from the per-session summaries (merged patterns resolved to their

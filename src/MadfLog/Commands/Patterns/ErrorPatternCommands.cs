@@ -1,4 +1,3 @@
-using System.Linq;
 using System.Management.Automation;
 using MadfLog.Commands.Query;
 using MadfLog.Engine.Facade;
@@ -60,10 +59,7 @@ namespace MadfLog.Commands.Patterns
 
         protected override void Answer(MadfStore s, QueryFilter f)
         {
-            var items = s.ErrorSequences(f, Top, MinSupport)
-                .Where(q => Kind == null || string.Equals(q.Kind, Kind, System.StringComparison.OrdinalIgnoreCase))
-                .OrderByDescending(q => q.Occurrences).ThenByDescending(q => q.Sessions)
-                .Take(Top).ToList();
+            var items = s.ErrorSequences(f, Top, MinSupport, Kind);
             if (Brief) WriteBrief(s, MoreBriefs.ErrorSequences(items)); else WriteAll(items);
         }
     }

@@ -40,7 +40,15 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         // A pattern's first occurrence is not a repeat only where it is still an active event (retention may have archived it).
-        internal const string FirstIsActive = " AND EXISTS (SELECT 1 FROM event_rows r WHERE r.pattern_id = patterns.id AND r.timestamp = patterns.first_seen)";
+        private const string FirstIsActive = " AND EXISTS (SELECT 1 FROM event_rows r WHERE r.pattern_id = patterns.id AND r.timestamp = patterns.first_seen)";
+
+        /// <summary>
+        /// The error patterns (human interactions are mined too, for their topics) whose first occurrence is still an
+        /// active event, as "SELECT <paramref name="columns"/> FROM patterns WHERE …" plus <paramref name="conditions"/>:
+        /// every other occurrence of them is a repeat. The summaries' repeated-error counts subtract these firsts.
+        /// </summary>
+        internal static string ActiveFirsts(string columns, string conditions = "") =>
+            $"SELECT {columns} FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}{conditions}";
 
         /// <summary>
         /// Repeated errors per group: occurrences after a pattern's first one, which may have been archived (the pattern

@@ -40,9 +40,7 @@ namespace MadfLog.Engine.Query.Questions
                           (SELECT group_concat(a.agent_name) FROM story_agents a WHERE a.story_id = s.story_id) AS Agents, s.first_ts AS FirstTs, s.last_ts AS LastTs
                    FROM story_rollup s{where}", p).ToList();
             // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
-            // (Error patterns only: human interactions are mined too, for their topics.)
-            var firsts = c.Query<(string story, long n)>(
-                    $"SELECT first_story, count(*) FROM patterns WHERE merged_into IS NULL AND first_story IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive} GROUP BY 1")
+            var firsts = c.Query<(string story, long n)>(ActiveFirsts("first_story, count(*)", " AND first_story IS NOT NULL GROUP BY 1"))
                 .ToDictionary(x => x.story, x => x.n);
             return rows.Select(r => Metrics(r, Math.Max(0, r.Patterned - (firsts.TryGetValue(r.Story ?? "", out var first) ? first : 0))))
                 .OrderBy(m => m.Story, StoryOrder.Instance).ToList();

@@ -56,7 +56,7 @@ namespace MadfLog.Engine.Query.Questions
                 if (f.Stories is { Length: > 0 }) firstIn += " AND first_story IN @stories";
                 if (f.Since.HasValue) { firstIn += " AND first_seen >= @firstSince"; p.Add("firstSince", f.Since.Value.ToUnixTimeMilliseconds()); }
                 if (f.Until.HasValue) { firstIn += " AND first_seen < @firstUntil"; p.Add("firstUntil", f.Until.Value.ToUnixTimeMilliseconds()); }
-                var firsts = c.Query<long>($"SELECT first_seen FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}{firstIn}", p)
+                var firsts = c.Query<long>(ActiveFirsts("first_seen", firstIn), p)
                     .GroupBy(ts => IsoWeeks.Name(ts)).ToDictionary(g => g.Key, g => (long)g.Count());
                 repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
             }

@@ -18,7 +18,7 @@ namespace MadfLog.Engine.Query
         public static bool FromSummaries(QueryFilter f) => Sources.For(f, Summarised.WholeStore | Summarised.ByAgent) == Source.Summaries;
 
         /// <summary>Whether the day-grain summaries can answer a filter (a story, or a window: whole days, with the parts of days it cuts read from their events).</summary>
-        public static bool FromDaySummaries(QueryFilter f) => Sources.For(f, Summarised.Days | Summarised.DayParts) == Source.DaySummaries;
+        public static bool FromDaySummaries(QueryFilter f) => Sources.For(f, Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent) == Source.DaySummaries;
 
         public static List<ErrorSummaryItem> ErrorSummary(SqliteConnection c, QueryFilter f, int top = 20) => ErrorSummaryQuestion.ErrorSummary(c, f, top);
 

@@ -87,6 +87,11 @@ namespace MadfLog.Engine.Tests.Query
             {
                 var filter = new QueryFilter { Stories = new[] { story } };
                 Assert.Equal(Source.Summaries, Sources.For(filter, TrendQuestion.WeeksAnswer));
+                // A pattern's first agent is not kept, so -Agent is answered from the events, as are error sequences.
+                var agent = new QueryFilter { Stories = filter.Stories, Agents = new[] { "dev" } };
+                Assert.Equal(Source.Events, Sources.For(agent, TrendQuestion.WeeksAnswer));
+                Assert.Equal(Source.Events, Sources.For(agent, ErrorSequencesQuestion.Answers));
+                Assert.Equal(Source.DaySummaries, Sources.For(agent, AgentPerformanceQuestion.Answers));
                 var fromEvents = Analysis.Trend(c, new QueryFilter { Stories = filter.Stories, ScanEvents = true });
                 Assert.Contains(fromEvents, x => x.Kind == "Week" && x.RepeatedErrorRate > 0);
                 Assert.Equal(fromEvents.Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)),

@@ -12,7 +12,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class AgentPerformanceQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DaysByAgent;
 
         internal static List<AgentPerformance> AgentPerformance(SqliteConnection c, QueryFilter f)
         {

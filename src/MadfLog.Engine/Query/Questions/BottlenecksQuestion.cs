@@ -12,7 +12,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class BottlenecksQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
         internal static List<Bottleneck> Bottlenecks(SqliteConnection c, QueryFilter f, int top = 10)
         {

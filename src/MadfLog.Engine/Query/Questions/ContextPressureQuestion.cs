@@ -11,7 +11,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class ContextPressureQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days | Summarised.DaysByAgent;
 
         internal static List<ContextPressure> ContextPressure(SqliteConnection c, QueryFilter f, double threshold = HighContext.Percent, int top = int.MaxValue)
         {

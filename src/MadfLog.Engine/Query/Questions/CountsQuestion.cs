@@ -9,7 +9,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class CountsQuestion
     {
         /// <summary>What the summaries answer: event_rollup (by agent) for the whole store, day_rollup for a story or a window.</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DaysByAgent;
 
         internal static long CountErrors(SqliteConnection c, QueryFilter f) => Count(c, f, errors: true);
 

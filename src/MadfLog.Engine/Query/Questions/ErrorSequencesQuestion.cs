@@ -63,8 +63,9 @@ namespace MadfLog.Engine.Query.Questions
         internal static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3, string? kind = null)
         {
             var found = new Found();
-            // The per-session summaries are not split by agent (a session's steps run across its agents): -Agent reads the events.
-            if (Sources.For(f, Answers) == Source.Events || f.Agents is { Length: > 0 }) Scan(c, f, null, found);
+            // The per-session summaries are not split by agent (a session's steps run across its agents), so Answers has no
+            // ByAgent or DaysByAgent: -Agent reads the events.
+            if (Sources.For(f, Answers) == Source.Events) Scan(c, f, null, found);
             else
             {
                 var partial = FromSummaries(c, f, found);

@@ -13,7 +13,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class ErrorSummaryQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days | Summarised.DaysByAgent;
 
         internal static List<ErrorSummaryItem> ErrorSummary(SqliteConnection c, QueryFilter f, int top = 20)
         {

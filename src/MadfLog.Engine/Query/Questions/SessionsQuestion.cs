@@ -11,7 +11,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class SessionsQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
         /// <summary>Per-session summaries; <paramref name="sessionPattern"/> is a session id with optional * and ? wildcards.</summary>
         internal static List<SessionSummary> Sessions(SqliteConnection c, QueryFilter f, string? sessionPattern = null)

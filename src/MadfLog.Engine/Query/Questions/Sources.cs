@@ -38,6 +38,8 @@ namespace MadfLog.Engine.Query.Questions
         /// that measured faster than one scan of the window).
         /// </summary>
         DayParts = 16,
+        /// <summary>With Days: the day summaries are keyed by agent, so an -Agent filter still reads them.</summary>
+        DaysByAgent = 32,
     }
 
     /// <summary>
@@ -59,7 +61,7 @@ namespace MadfLog.Engine.Query.Questions
             if ((summarised & Summarised.WholeStore) != 0 && !window
                 && (!stories || (summarised & Summarised.ByStory) != 0) && (!agents || (summarised & Summarised.ByAgent) != 0))
                 return Source.Summaries;
-            if ((summarised & Summarised.Days) != 0 && (window || stories)
+            if ((summarised & Summarised.Days) != 0 && (window || stories) && (!agents || (summarised & Summarised.DaysByAgent) != 0)
                 && ((summarised & Summarised.DayParts) != 0 || (Midnight(f.Since) && Midnight(f.Until))))
                 return Source.DaySummaries;
             return Source.Events;

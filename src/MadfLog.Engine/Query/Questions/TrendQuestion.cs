@@ -39,7 +39,7 @@ namespace MadfLog.Engine.Query.Questions
             var p = new DynamicParameters();
             List<DayCountsRow> days;
             Func<string, long, long> repeatedIn; // (week, errors with a pattern) → repeated errors
-            var source = f.Agents is { Length: > 0 } ? Source.Events : Sources.For(f, WeeksAnswer);
+            var source = Sources.For(f, WeeksAnswer);
             if (source != Source.Events)
             {
                 var whole = source == Source.Summaries && f.Stories is not { Length: > 0 };

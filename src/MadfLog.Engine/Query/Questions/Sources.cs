@@ -148,8 +148,7 @@ namespace MadfLog.Engine.Query.Questions
             {
                 // The days of the stories' span (the tables are keyed by day first; no story index), then the stories.
                 where += $@" AND r.day BETWEEN {IsoWeeks.DaySql("(SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories)")}
-                             AND {IsoWeeks.DaySql("(SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories)")} AND r.story_id IN @stories";
-                p.Add("stories", f.Stories);
+                             AND {IsoWeeks.DaySql("(SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories)")}{StoryWhere(f, p)}";
             }
             return (table, where);
         }

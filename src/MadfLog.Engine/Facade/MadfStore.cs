@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Text.Json;
 using MadfLog.Engine.Patterns;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Rules;
@@ -114,40 +113,8 @@ namespace MadfLog.Engine.Facade
 
         // ---- JSON as plain objects (for PowerShell's view of an event's details)
 
-        /// <summary>
-        /// JSON text as dictionaries (objects, keys in order), object arrays, strings, longs, doubles, booleans and nulls;
-        /// text that is not JSON comes back as it is. The cmdlets turn dictionaries into PowerShell objects.
-        /// </summary>
-        public static object? ParseJson(string? json)
-        {
-            if (string.IsNullOrWhiteSpace(json)) return null;
-            try
-            {
-                using var doc = JsonDocument.Parse(json!);
-                return Plain(doc.RootElement);
-            }
-            catch (JsonException)
-            {
-                return json;
-            }
-        }
-
-        private static object? Plain(JsonElement e)
-        {
-            switch (e.ValueKind)
-            {
-                case JsonValueKind.Object:
-                    var o = new List<KeyValuePair<string, object?>>();
-                    foreach (var p in e.EnumerateObject()) o.Add(new KeyValuePair<string, object?>(p.Name, Plain(p.Value)));
-                    return o;
-                case JsonValueKind.Array: return e.EnumerateArray().Select(Plain).ToArray();
-                case JsonValueKind.String: return e.GetString();
-                case JsonValueKind.Number: return e.TryGetInt64(out var l) ? l : e.GetDouble();
-                case JsonValueKind.True: return true;
-                case JsonValueKind.False: return false;
-                default: return null;
-            }
-        }
+        /// <summary>JSON text as plain objects (see <see cref="Text.Json.ToPlain"/>); the cmdlets turn dictionaries into PowerShell objects.</summary>
+        public static object? ParseJson(string? json) => Text.Json.ToPlain(json);
 
         private T Run<T>(Func<T> work)
         {

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
 using Microsoft.Data.Sqlite;
@@ -7,11 +9,63 @@ namespace MadfLog.Engine.Store
     /// <summary>
     /// The summary tables' SQL (event_rollup, duration_hist, story_rollup, story_agents, pattern_stories, session_rollup,
     /// human_rollup, human_groups, week_rollup and the day grain: day_rollup, day_hist, session_day): their rebuild
-    /// from the events, the moving of a merged pattern's rows, and the consistency check. The import keeps them
-    /// (Summaries.RollupStage).
+    /// from the events, the moving of a merged pattern's rows, the consistency check, and the upsert of the rows the
+    /// import adds up (<see cref="Write"/>, from Summaries.RollupStage).
     /// </summary>
     public static class SummaryTables
     {
+        /// <summary>Upserts summary rows kept in memory (the import's, once per transaction) into their tables.</summary>
+        internal static void Write(SqliteConnection c, SqliteTransaction tx, SummaryRows p)
+        {
+            PreparedBatch.Run(c, tx, @"INSERT INTO event_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                    ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
+                        tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
+                        first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+                p.Rollup.Select(kv => new object?[] { kv.Key.Agent, kv.Key.Workflow, kv.Key.EventType, kv.Key.Category, kv.Key.Step, kv.Key.Pattern, kv.Key.Outcome,
+                    kv.Value.Events, kv.Value.Timed, kv.Value.DurationMs, kv.Value.Tokens, kv.Value.CtxKnown, kv.Value.CtxHot, kv.Value.WastedMs, kv.Value.First, kv.Value.Last }));
+            // Keys are built here, once per histogram cell, not once per event.
+            PreparedBatch.Run(c, tx, "INSERT INTO duration_hist VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                p.AgentHist.Select(kv => new object?[] { "agent", kv.Key.Agent, kv.Key.Bucket, kv.Value })
+                    .Concat(p.StepHist.Select(kv => new object?[] { "step", kv.Key.Kind + ":" + kv.Key.Step, kv.Key.Bucket, kv.Value }))
+                    .Concat(p.WorkflowHist.Select(kv => new object?[] { "workflow", kv.Key.Workflow, kv.Key.Bucket, kv.Value })));
+            PreparedBatch.Run(c, tx, @"INSERT INTO story_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                            ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
+                                tokens = tokens + excluded.tokens, human = human + excluded.human, first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+                p.Stories.Select(kv => new object?[] { kv.Key, kv.Value.Events, kv.Value.Errors, kv.Value.Patterned, kv.Value.Tokens, kv.Value.Human, kv.Value.First, kv.Value.Last }));
+            PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO story_agents VALUES ($1, $2)", p.StoryAgents.Select(k => new object?[] { k.Story, k.Agent }));
+            PreparedBatch.Run(c, tx, "INSERT INTO pattern_stories VALUES ($1, $2, $3) ON CONFLICT DO UPDATE SET errors = errors + excluded.errors",
+                p.PatternStories.Select(kv => new object?[] { kv.Key.Pattern, kv.Key.Story, kv.Value }));
+            PreparedBatch.Run(c, tx, @"INSERT INTO session_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                            ON CONFLICT DO UPDATE SET story_id = max(coalesce(story_id, ''), coalesce(excluded.story_id, '')), events = events + excluded.events,
+                                max_context = max(max_context, excluded.max_context), ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors,
+                                ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
+                p.Sessions.Select(kv => new object?[] { kv.Key.Session, kv.Key.Agent, kv.Value.Story, kv.Value.CtxEvents, kv.Value.MaxContext,
+                    kv.Value.Hot, kv.Value.HotErrors, kv.Value.Cool, kv.Value.CoolErrors }));
+            PreparedBatch.Run(c, tx, "INSERT INTO human_rollup VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                p.Human.Select(kv => new object?[] { kv.Key.Category, kv.Key.Agent, kv.Key.Story, kv.Key.Pattern, kv.Value }));
+            PreparedBatch.Run(c, tx, "INSERT INTO human_groups VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                p.Human.GroupBy(kv => (kv.Key.Category, kv.Key.Agent, kv.Key.Story)).Select(g => new object?[] { g.Key.Category, g.Key.Agent, g.Key.Story, g.Sum(kv => kv.Value) }));
+            PreparedBatch.Run(c, tx, @"INSERT INTO week_rollup VALUES ($1, $2, $3, $4, $5, $6)
+                            ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
+                                tokens = tokens + excluded.tokens, human = human + excluded.human",
+                p.Weeks.Select(kv => new object?[] { kv.Key, kv.Value.Events, kv.Value.Errors, kv.Value.Patterned, kv.Value.Tokens, kv.Value.Human }));
+            PreparedBatch.Run(c, tx, @"INSERT INTO day_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                    ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
+                        tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
+                p.Days.Select(kv => new object?[] { kv.Key.Day, kv.Key.Story, kv.Key.Group.Agent, kv.Key.Group.Workflow, kv.Key.Group.EventType, kv.Key.Group.Category, kv.Key.Group.Step,
+                    kv.Key.Group.Pattern, kv.Key.Group.Outcome, kv.Value.Events, kv.Value.Timed, kv.Value.DurationMs, kv.Value.Tokens, kv.Value.CtxKnown, kv.Value.CtxHot, kv.Value.WastedMs }));
+            PreparedBatch.Run(c, tx, "INSERT INTO day_hist VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
+                p.DayHist.Select(kv => new object?[] { kv.Key.Day, kv.Key.Story, kv.Key.Scope, kv.Key.Key,
+                    DayHistogram.Encode(kv.Value.Select((n, bucket) => new KeyValuePair<int, long>(bucket, n))) }));
+            PreparedBatch.Run(c, tx, @"INSERT INTO session_day VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                    ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, tokens = tokens + excluded.tokens, human = human + excluded.human,
+                        first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,
+                        max_context = CASE WHEN max_context IS NULL THEN excluded.max_context WHEN excluded.max_context IS NULL THEN max_context ELSE max(max_context, excluded.max_context) END,
+                        ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors, ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
+                p.SessionDays.Select(kv => new object?[] { kv.Key.Day, kv.Key.Story ?? "", kv.Key.Session, kv.Key.Agent, kv.Value.Events, kv.Value.Errors, kv.Value.Tokens, kv.Value.Human,
+                    kv.Value.First, kv.Value.Last, kv.Value.CtxEvents, kv.Value.MaxContext, kv.Value.Hot, kv.Value.HotErrors, kv.Value.Cool, kv.Value.CoolErrors }));
+        }
+
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names =
             { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day",

@@ -70,39 +70,18 @@ namespace MadfLog.Engine.Summaries
             }
         }
 
-        /// <summary>A session_day row: events, errors, tokens, human, then (events with a context figure) known, hot, hot errors, cool, cool errors.</summary>
-        internal sealed class SessionDay
-        {
-            public readonly long[] n = new long[9];
-            public long First = long.MaxValue, Last = long.MinValue;
-            public double? MaxContext;
-
-            public void Merge(SessionDay o)
-            {
-                for (var i = 0; i < n.Length; i++) n[i] += o.n[i];
-                First = Math.Min(First, o.First);
-                Last = Math.Max(Last, o.Last);
-                if (o.MaxContext.HasValue) MaxContext = Math.Max(MaxContext ?? double.MinValue, o.MaxContext.Value);
-            }
-        }
-
         /// <summary>
         /// A summary cell: the events of one day, story and event_rollup key (agent and workflow kept as logged, null
         /// included, so what is derived from them can tell "none" from a name): counts, sums, first/last time and the
         /// duration histogram.
         /// </summary>
-        internal sealed class Cell
+        internal sealed class Cell : RollupCounts
         {
-            public long Events, Timed, Duration, Tokens, CtxKnown, CtxHot, Wasted;
-            public long First = long.MaxValue, Last = long.MinValue;
-            public Histogram? Hist;
+            public Histogram? Hist { get; set; }
 
             public void Merge(Cell o)
             {
-                Events += o.Events; Timed += o.Timed; Duration += o.Duration; Tokens += o.Tokens;
-                CtxKnown += o.CtxKnown; CtxHot += o.CtxHot; Wasted += o.Wasted;
-                First = Math.Min(First, o.First);
-                Last = Math.Max(Last, o.Last);
+                Add(o);
                 if (o.Hist != null) (Hist ??= new Histogram()).Add(o.Hist);
             }
         }
@@ -152,7 +131,7 @@ namespace MadfLog.Engine.Summaries
             public CellKey WithPattern(long pattern) => new CellKey(Day, Story, Agent, Workflow, Type, Category, Step, pattern, Outcome);
 
             /// <summary>event_rollup's key.</summary>
-            public (string, string, string, string, string, long, int) Group => (Agent ?? "", Workflow ?? "", Type, Category, Step, Pattern, Outcome);
+            public RollupKey Group => new RollupKey(Agent ?? "", Workflow ?? "", Type, Category, Step, Pattern, Outcome);
 
             public bool IsError => Errors.IsError(Outcome == -1 ? (bool?)null : Outcome == 1, Category);
 
@@ -187,25 +166,9 @@ namespace MadfLog.Engine.Summaries
         /// </summary>
         internal sealed class Summaries
         {
-            public readonly Dictionary<CellKey, Cell> cells = new Dictionary<CellKey, Cell>();
-            public readonly Dictionary<(long day, string? story, string session, string agent), SessionDay> sessionDays = new Dictionary<(long, string?, string, string), SessionDay>();
-
-            // Derived at flush, keyed as the tables are.
-            public readonly Dictionary<(string, string, string, string, string, long, int), long[]> groups = new Dictionary<(string, string, string, string, string, long, int), long[]>();
-            public readonly Dictionary<string, long[]> stories = new Dictionary<string, long[]>();
-            public readonly HashSet<(string, string)> storyAgents = new HashSet<(string, string)>();
-            public readonly Dictionary<(long, string), long> patternStories = new Dictionary<(long, string), long>();
-            public readonly Dictionary<long, long[]> weeks = new Dictionary<long, long[]>();
-            public readonly Dictionary<(string, string), (string? story, double max, long[] n)> sessions = new Dictionary<(string, string), (string? story, double max, long[] n)>();
-            public readonly Dictionary<(string, string, string, long), long> human = new Dictionary<(string, string, string, long), long>();
-            public readonly Dictionary<(string, int), long> agentHist = new Dictionary<(string, int), long>();
-            public readonly Dictionary<(string, string, int), long> stepHist = new Dictionary<(string, string, int), long>();
-            public readonly Dictionary<(string, int), long> workflowHist = new Dictionary<(string, int), long>();
-            public readonly Dictionary<long, (long ts, string story)> firsts = new Dictionary<long, (long ts, string story)>();
-            public readonly Dictionary<(long day, string story, (string, string, string, string, string, long, int) group), long[]> days =
-                new Dictionary<(long, string, (string, string, string, string, string, long, int)), long[]>();
-            // Counts by bucket in an array per day, story, scope and key: one dictionary entry per histogram, not per bucket.
-            public readonly Dictionary<(long day, string story, string scope, string key), long[]> dayHist = new Dictionary<(long, string, string, string), long[]>();
+            public Dictionary<CellKey, Cell> Cells { get; } = new Dictionary<CellKey, Cell>();
+            /// <summary>The tables' rows: session_day's are counted per event, the others derived from the cells at flush.</summary>
+            public SummaryRows Rows { get; } = new SummaryRows();
 
             private static CellKey KeyOf(EventRow e) =>
                 new CellKey(IsoWeeks.DayOf(e.Timestamp), e.StoryId, e.AgentName, e.WorkflowId, e.EventType, e.Category, Steps.Name(e), e.PatternId ?? 0,
@@ -214,7 +177,7 @@ namespace MadfLog.Engine.Summaries
             private Cell CellOf(EventRow e)
             {
                 var key = KeyOf(e);
-                if (!cells.TryGetValue(key, out var cell)) cells[key] = cell = new Cell();
+                if (!Cells.TryGetValue(key, out var cell)) Cells[key] = cell = new Cell();
                 return cell;
             }
 
@@ -222,7 +185,7 @@ namespace MadfLog.Engine.Summaries
             public void AddGrowth(EventRow e)
             {
                 CellOf(e).Tokens += e.TokensGrowth;
-                if (e.SessionId != null) SessionDayOf(e).n[2] += e.TokensGrowth;
+                if (e.SessionId != null) SessionDayOf(e).Tokens += e.TokensGrowth;
             }
 
             /// <summary>
@@ -244,27 +207,34 @@ namespace MadfLog.Engine.Summaries
                 if (e.DurationMs.HasValue)
                 {
                     c.Timed += sign;
-                    c.Duration += sign * e.DurationMs.Value;
+                    c.DurationMs += sign * e.DurationMs.Value;
                     var b = DurationBuckets.Of(e.DurationMs.Value);
                     (c.Hist ??= new Histogram()).Add(b, sign);
                 }
                 c.Tokens += sign * (e.TokensUsed ?? 0);
                 if (e.ContextPercent.HasValue) { c.CtxKnown += sign; if (HighContext.IsHigh(e.ContextPercent)) c.CtxHot += sign; }
-                c.Wasted += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
+                c.WastedMs += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
                 if (e.SessionId != null)
                 {
                     var sd = SessionDayOf(e);
-                    sd.n[0] += sign;
-                    if (isError) sd.n[1] += sign;
-                    sd.n[2] += sign * (e.TokensUsed ?? 0);
-                    if (e.EventType == "human_interaction") sd.n[3] += sign;
+                    sd.Events += sign;
+                    if (isError) sd.Errors += sign;
+                    sd.Tokens += sign * (e.TokensUsed ?? 0);
+                    if (e.EventType == "human_interaction") sd.Human += sign;
                     if (add) { sd.First = Math.Min(sd.First, e.Timestamp); sd.Last = Math.Max(sd.Last, e.Timestamp); }
                     if (e.ContextPercent.HasValue)
                     {
-                        var hot = HighContext.IsHigh(e.ContextPercent);
-                        sd.n[4] += sign;
-                        sd.n[hot ? 5 : 7] += sign;
-                        if (isError) sd.n[hot ? 6 : 8] += sign;
+                        sd.CtxEvents += sign;
+                        if (HighContext.IsHigh(e.ContextPercent))
+                        {
+                            sd.Hot += sign;
+                            if (isError) sd.HotErrors += sign;
+                        }
+                        else
+                        {
+                            sd.Cool += sign;
+                            if (isError) sd.CoolErrors += sign;
+                        }
                         if (add) sd.MaxContext = Math.Max(sd.MaxContext ?? double.MinValue, e.ContextPercent.Value);
                     }
                 }
@@ -274,26 +244,27 @@ namespace MadfLog.Engine.Summaries
             [MethodImpl(Hot.Path)]
             public void Merge(Summaries o)
             {
-                foreach (var kv in o.cells)
+                foreach (var kv in o.Cells)
                 {
-                    if (!cells.TryGetValue(kv.Key, out var c)) { cells[kv.Key] = kv.Value; continue; }
+                    if (!Cells.TryGetValue(kv.Key, out var c)) { Cells[kv.Key] = kv.Value; continue; }
                     c.Merge(kv.Value);
                 }
-                foreach (var kv in o.sessionDays)
+                var sessionDays = Rows.SessionDays;
+                foreach (var kv in o.Rows.SessionDays)
                 {
                     if (!sessionDays.TryGetValue(kv.Key, out var sd)) { sessionDays[kv.Key] = kv.Value; continue; }
-                    sd.Merge(kv.Value);
+                    sd.Add(kv.Value);
                 }
             }
 
             /// <summary>Moves the cells of merged patterns to their survivor (see ResolveMergedPatterns).</summary>
             public void Repattern(Func<long, long?> survivor)
             {
-                foreach (var kv in cells.Where(kv => kv.Key.Pattern != 0 && survivor(kv.Key.Pattern).HasValue).ToList())
+                foreach (var kv in Cells.Where(kv => kv.Key.Pattern != 0 && survivor(kv.Key.Pattern).HasValue).ToList())
                 {
-                    cells.Remove(kv.Key);
+                    Cells.Remove(kv.Key);
                     var key = kv.Key.WithPattern(survivor(kv.Key.Pattern)!.Value);
-                    if (!cells.TryGetValue(key, out var c)) cells[key] = kv.Value;
+                    if (!Cells.TryGetValue(key, out var c)) Cells[key] = kv.Value;
                     else c.Merge(kv.Value);
                 }
             }
@@ -301,7 +272,8 @@ namespace MadfLog.Engine.Summaries
             /// <summary>Fills the tables' rows from the cells and session-days (the definitions of each table, per event, summed).</summary>
             public void Derive()
             {
-                foreach (var kv in cells)
+                var r = Rows;
+                foreach (var kv in Cells)
                 {
                     var k = kv.Key;
                     var c = kv.Value;
@@ -309,78 +281,69 @@ namespace MadfLog.Engine.Summaries
                     var story = k.Story ?? "";
                     var counted = c.Events != 0;
                     var isError = k.IsError;
+                    var patterned = k.Pattern != 0;
                     var human = k.Type == "human_interaction";
 
-                    if (!groups.TryGetValue(group, out var g)) groups[group] = g = new long[] { 0, 0, 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
-                    g[0] += c.Events; g[1] += c.Duration; g[2] += c.Tokens; g[3] += c.CtxKnown; g[4] += c.CtxHot; g[5] += c.Wasted; g[6] += c.Timed;
-                    g[7] = Math.Min(g[7], c.First); g[8] = Math.Max(g[8], c.Last);
+                    if (!r.Rollup.TryGetValue(group, out var g)) r.Rollup[group] = g = new RollupCounts();
+                    g.Add(c);
 
                     var dkey = (k.Day, story, group);
-                    if (!days.TryGetValue(dkey, out var d)) days[dkey] = d = new long[7];
-                    d[0] += c.Events; d[1] += c.Timed; d[2] += c.Duration; d[3] += c.Tokens; d[4] += c.CtxKnown; d[5] += c.CtxHot; d[6] += c.Wasted;
+                    if (!r.Days.TryGetValue(dkey, out var d)) r.Days[dkey] = d = new RollupCounts();
+                    d.Add(c);
 
                     var week = IsoWeeks.MondayOfDay(k.Day);
-                    if (!weeks.TryGetValue(week, out var wk)) weeks[week] = wk = new long[5];
-                    wk[0] += c.Events;
-                    if (isError) { wk[1] += c.Events; if (k.Pattern != 0) wk[2] += c.Events; }
-                    wk[3] += c.Tokens;
-                    if (human) wk[4] += c.Events;
+                    if (!r.Weeks.TryGetValue(week, out var wk)) r.Weeks[week] = wk = new WeekCounts();
+                    wk.Add(c, isError, patterned, human);
 
-                    if (human && counted) Add(this.human, (k.Category, k.Agent ?? "", story, k.Pattern), c.Events);
+                    if (human && counted) Add(r.Human, (k.Category, k.Agent ?? "", story, k.Pattern), c.Events);
                     if (k.Story != null)
                     {
-                        if (!stories.TryGetValue(k.Story, out var st)) stories[k.Story] = st = new long[] { 0, 0, 0, 0, 0, long.MaxValue, long.MinValue };
-                        st[0] += c.Events;
-                        if (isError) { st[1] += c.Events; if (k.Pattern != 0) st[2] += c.Events; }
-                        st[3] += c.Tokens;
-                        if (human) st[4] += c.Events;
-                        st[5] = Math.Min(st[5], c.First); st[6] = Math.Max(st[6], c.Last);
-                        if (k.Agent != null && c.First != long.MaxValue) storyAgents.Add((k.Story, k.Agent));
-                        if (isError && k.Pattern != 0 && counted) Add(patternStories, (k.Pattern, k.Story), c.Events);
+                        if (!r.Stories.TryGetValue(k.Story, out var st)) r.Stories[k.Story] = st = new StoryCounts();
+                        st.Add(c, isError, patterned, human);
+                        st.First = Math.Min(st.First, c.First); st.Last = Math.Max(st.Last, c.Last);
+                        if (k.Agent != null && c.First != long.MaxValue) r.StoryAgents.Add((k.Story, k.Agent));
+                        if (isError && patterned && counted) Add(r.PatternStories, (k.Pattern, k.Story), c.Events);
                     }
-                    if (k.Pattern != 0 && c.First != long.MaxValue && (!firsts.TryGetValue(k.Pattern, out var f) || c.First < f.ts))
-                        firsts[k.Pattern] = (c.First, story);
+                    if (patterned && c.First != long.MaxValue && (!r.Firsts.TryGetValue(k.Pattern, out var f) || c.First < f.Ts))
+                        r.Firsts[k.Pattern] = (c.First, story);
 
                     if (c.Hist == null) continue;
                     var kind = Steps.Kind(k.Type);
-                    AddHistTo(dayHist, (k.Day, story, "agent", k.Agent ?? ""), c.Hist);
-                    AddHistTo(dayHist, (k.Day, story, "step", kind + ":" + k.Step), c.Hist);
-                    if (k.Workflow != null) AddHistTo(dayHist, (k.Day, story, "workflow", k.Workflow), c.Hist);
+                    AddHistTo(r.DayHist, (k.Day, story, "agent", k.Agent ?? ""), c.Hist);
+                    AddHistTo(r.DayHist, (k.Day, story, "step", kind + ":" + k.Step), c.Hist);
+                    if (k.Workflow != null) AddHistTo(r.DayHist, (k.Day, story, "workflow", k.Workflow), c.Hist);
                     for (var i = 0; i < c.Hist.Counts.Length; i++)
                     {
                         var b = c.Hist.Min + i;
                         var n = c.Hist.Counts[i];
                         if (n == 0) continue;
-                        Add(agentHist, (k.Agent ?? "", b), n);
-                        Add(stepHist, (kind, k.Step, b), n);
-                        if (k.Workflow != null) Add(workflowHist, (k.Workflow, b), n);
+                        Add(r.AgentHist, (k.Agent ?? "", b), n);
+                        Add(r.StepHist, (kind, k.Step, b), n);
+                        if (k.Workflow != null) Add(r.WorkflowHist, (k.Workflow, b), n);
                     }
                 }
                 // session_rollup: the events with a context figure, per session and agent, from their session-days.
-                foreach (var kv in sessionDays)
+                foreach (var kv in r.SessionDays)
                 {
                     var sd = kv.Value;
-                    if (sd.n[4] == 0 && !sd.MaxContext.HasValue) continue;
-                    var sk = (kv.Key.session, kv.Key.agent);
-                    if (!sessions.TryGetValue(sk, out var sv)) sv = (kv.Key.story, 0, new long[5]);
-                    sv.n[0] += sd.n[4]; sv.n[1] += sd.n[5]; sv.n[2] += sd.n[6]; sv.n[3] += sd.n[7]; sv.n[4] += sd.n[8];
-                    var story = string.CompareOrdinal(kv.Key.story, sv.story) > 0 ? kv.Key.story : sv.story;
-                    sessions[sk] = (story, sd.MaxContext.HasValue ? Math.Max(sv.max, sd.MaxContext.Value) : sv.max, sv.n);
+                    if (sd.CtxEvents == 0 && !sd.MaxContext.HasValue) continue;
+                    var sk = (kv.Key.Session, kv.Key.Agent);
+                    if (!r.Sessions.TryGetValue(sk, out var sv)) r.Sessions[sk] = sv = new SessionCounts { Story = kv.Key.Story };
+                    sv.Add(kv.Key.Story, sd);
                 }
             }
 
-            private SessionDay SessionDayOf(EventRow e)
+            private SessionDayCounts SessionDayOf(EventRow e)
             {
                 var key = (IsoWeeks.DayOf(e.Timestamp), e.StoryId, e.SessionId!, e.AgentName ?? "");
-                if (!sessionDays.TryGetValue(key, out var sd)) sessionDays[key] = sd = new SessionDay();
+                if (!Rows.SessionDays.TryGetValue(key, out var sd)) Rows.SessionDays[key] = sd = new SessionDayCounts();
                 return sd;
             }
 
             public void Clear()
             {
-                cells.Clear(); sessionDays.Clear();
-                groups.Clear(); stories.Clear(); storyAgents.Clear(); patternStories.Clear(); weeks.Clear(); sessions.Clear();
-                human.Clear(); agentHist.Clear(); stepHist.Clear(); workflowHist.Clear(); firsts.Clear(); days.Clear(); dayHist.Clear();
+                Cells.Clear();
+                Rows.Clear();
             }
 
             private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
@@ -402,54 +365,9 @@ namespace MadfLog.Engine.Summaries
             var p = _pending;
             ResolveMergedPatterns(c, tx);
             p.Derive();
-            PreparedBatch.Run(c, tx, @"INSERT INTO event_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                    ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
-                        tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms,
-                        first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-                p.groups.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Key.Item5, kv.Key.Item6, kv.Key.Item7,
-                    kv.Value[0], kv.Value[6], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[7], kv.Value[8] }));
-            // Keys are built here, once per histogram cell, not once per event.
-            PreparedBatch.Run(c, tx, "INSERT INTO duration_hist VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                p.agentHist.Select(kv => new object?[] { "agent", kv.Key.Item1, kv.Key.Item2, kv.Value })
-                    .Concat(p.stepHist.Select(kv => new object?[] { "step", kv.Key.Item1 + ":" + kv.Key.Item2, kv.Key.Item3, kv.Value }))
-                    .Concat(p.workflowHist.Select(kv => new object?[] { "workflow", kv.Key.Item1, kv.Key.Item2, kv.Value })));
-            PreparedBatch.Run(c, tx, @"INSERT INTO story_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                            ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
-                                tokens = tokens + excluded.tokens, human = human + excluded.human, first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-                p.stories.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
-            PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO story_agents VALUES ($1, $2)", p.storyAgents.Select(k => new object?[] { k.Item1, k.Item2 }));
-            PreparedBatch.Run(c, tx, "INSERT INTO pattern_stories VALUES ($1, $2, $3) ON CONFLICT DO UPDATE SET errors = errors + excluded.errors",
-                p.patternStories.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Value }));
-            PreparedBatch.Run(c, tx, @"INSERT INTO session_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                            ON CONFLICT DO UPDATE SET story_id = max(coalesce(story_id, ''), coalesce(excluded.story_id, '')), events = events + excluded.events,
-                                max_context = max(max_context, excluded.max_context), ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors,
-                                ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
-                p.sessions.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Value.story, kv.Value.n[0], kv.Value.max, kv.Value.n[1], kv.Value.n[2], kv.Value.n[3], kv.Value.n[4] }));
-            PreparedBatch.Run(c, tx, "INSERT INTO human_rollup VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                p.human.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4, kv.Value }));
-            PreparedBatch.Run(c, tx, "INSERT INTO human_groups VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                p.human.GroupBy(kv => (kv.Key.Item1, kv.Key.Item2, kv.Key.Item3)).Select(g => new object?[] { g.Key.Item1, g.Key.Item2, g.Key.Item3, g.Sum(kv => kv.Value) }));
-            PreparedBatch.Run(c, tx, @"INSERT INTO week_rollup VALUES ($1, $2, $3, $4, $5, $6)
-                            ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
-                                tokens = tokens + excluded.tokens, human = human + excluded.human",
-                p.weeks.Select(kv => new object?[] { kv.Key, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4] }));
-            PreparedBatch.Run(c, tx, @"INSERT INTO day_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                    ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
-                        tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
-                p.days.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.group.Item1, kv.Key.group.Item2, kv.Key.group.Item3, kv.Key.group.Item4, kv.Key.group.Item5,
-                    kv.Key.group.Item6, kv.Key.group.Item7, kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5], kv.Value[6] }));
-            PreparedBatch.Run(c, tx, "INSERT INTO day_hist VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
-                p.dayHist.Select(kv => new object?[] { kv.Key.day, kv.Key.story, kv.Key.scope, kv.Key.key,
-                    DayHistogram.Encode(kv.Value.Select((n, bucket) => new KeyValuePair<int, long>(bucket, n))) }));
-            PreparedBatch.Run(c, tx, @"INSERT INTO session_day VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                    ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, tokens = tokens + excluded.tokens, human = human + excluded.human,
-                        first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,
-                        max_context = CASE WHEN max_context IS NULL THEN excluded.max_context WHEN excluded.max_context IS NULL THEN max_context ELSE max(max_context, excluded.max_context) END,
-                        ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors, ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
-                p.sessionDays.Select(kv => new object?[] { kv.Key.day, kv.Key.story ?? "", kv.Key.session, kv.Key.agent, kv.Value.n[0], kv.Value.n[1], kv.Value.n[2], kv.Value.n[3],
-                    kv.Value.First, kv.Value.Last, kv.Value.n[4], kv.Value.MaxContext, kv.Value.n[5], kv.Value.n[6], kv.Value.n[7], kv.Value.n[8] }));
+            SummaryTables.Write(c, tx, p.Rows);
             PreparedBatch.Run(c, tx, "UPDATE patterns SET first_story = $2 WHERE id = $1 AND first_seen = $3",
-                p.firsts.Select(kv => new object?[] { kv.Key, kv.Value.story, kv.Value.ts }));
+                p.Rows.Firsts.Select(kv => new object?[] { kv.Key, kv.Value.Story, kv.Value.Ts }));
             p.Clear();
         }
 
@@ -460,7 +378,7 @@ namespace MadfLog.Engine.Summaries
         private void ResolveMergedPatterns(SqliteConnection c, SqliteTransaction tx)
         {
             var p = _pending;
-            if (!p.cells.Keys.Any(k => k.Pattern != 0)) return;
+            if (!p.Cells.Keys.Any(k => k.Pattern != 0)) return;
             var mergedInto = c.Query<(long id, long into)>("SELECT id, merged_into FROM patterns WHERE merged_into IS NOT NULL", transaction: tx).ToDictionary(r => r.id, r => r.into);
             if (mergedInto.Count == 0) return;
             long? Survivor(long id)

@@ -203,13 +203,13 @@ namespace MadfLog.Engine.Lifecycle
             var cutoff = _o.Now.AddDays(-days).ToUnixTimeMilliseconds();
 
             // The budget shrinks the window: keep the newest events that fit in 90% of it.
-            var count = c.ExecuteScalar<long>("SELECT count(*) FROM event_rows");
+            var count = EventStorage.Count(c);
             var size = DatabaseBytes(_config.DatabasePath);
             if (count > 0 && size > budget)
             {
                 var bytesPerEvent = (double)size / count;
                 var keep = (long)(budget * 0.9 / bytesPerEvent);
-                var budgetCutoff = c.ExecuteScalar<long?>("SELECT timestamp FROM event_rows ORDER BY timestamp DESC LIMIT 1 OFFSET @keep", new { keep });
+                var budgetCutoff = EventStorage.NewestTimestampBeyond(c, keep);
                 if (budgetCutoff.HasValue && budgetCutoff.Value + 1 > cutoff)
                 {
                     cutoff = budgetCutoff.Value + 1;
@@ -218,8 +218,7 @@ namespace MadfLog.Engine.Lifecycle
                 }
             }
 
-            var months = c.Query<string>(
-                "SELECT DISTINCT strftime('%Y-%m', timestamp / 1000, 'unixepoch') FROM event_rows WHERE timestamp < @cutoff" + EventStorage.IdBounds("id", null, "@cutoff") + " ORDER BY 1", new { cutoff }).ToList();
+            var months = EventStorage.MonthsBefore(c, cutoff);
             foreach (var month in months)
             {
                 var archive = Path.Combine(ArchiveFolder, $"madflog-{month}.db");
@@ -260,22 +259,18 @@ namespace MadfLog.Engine.Lifecycle
             {
                 using (var tx = c.BeginTransaction())
                 {
-                    CopyRows(c, tx, start, upper);
+                    EventStorage.CopyToArchive(c, tx, start, upper);
                     tx.Commit();
                 }
                 _o.Checkpoint?.Invoke("events-copied");
                 long moved;
                 using (var tx = c.BeginTransaction())
                 {
-                    // Only rows the archive holds are deleted, with their keys (the archive has them: the writer looks there
-                    // for events of archived months, so the active store does not grow with every archived event).
-                    c.Execute(@"DELETE FROM main.event_keys WHERE event_id IN
-                                (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
-                    moved = c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
-                    var stats = c.QuerySingle<(long n, long? first, long? last)>("SELECT count(*), min(timestamp), max(timestamp) FROM arch.event_rows", transaction: tx);
+                    moved = EventStorage.DeleteArchived(c, tx, start, upper);
+                    var stats = EventStorage.ArchiveSpan(c, tx);
                     c.Execute(@"INSERT INTO event_archives(period, archive_path, events, first_timestamp, last_timestamp, moved) VALUES (@month, @archive, @n, @first, @last, @now)
                                 ON CONFLICT(period) DO UPDATE SET events = excluded.events, first_timestamp = excluded.first_timestamp, last_timestamp = excluded.last_timestamp, moved = excluded.moved",
-                        new { month, archive, stats.n, stats.first, stats.last, now = _o.Now.ToUnixTimeMilliseconds() }, tx);
+                        new { month, archive, n = stats.Events, first = stats.First, last = stats.Last, now = _o.Now.ToUnixTimeMilliseconds() }, tx);
                     tx.Commit();
                 }
                 _o.Checkpoint?.Invoke("events-moved");
@@ -285,51 +280,6 @@ namespace MadfLog.Engine.Lifecycle
             {
                 c.Execute("DETACH DATABASE arch");
             }
-        }
-
-        /// <summary>
-        /// Copies the active rows of [start, upper) and their keys into the attached archive (same schema). Name, kind and
-        /// context ids are per database, so every coded column (kind, context, shape, name values) is
-        /// translated through the texts; event ids are kept, which is how the delete step knows what the archive holds.
-        /// INSERT OR IGNORE makes a repeated copy harmless.
-        /// </summary>
-        private static void CopyRows(SqliteConnection c, SqliteTransaction tx, long start, long upper)
-        {
-            const string range = "r.timestamp >= @start AND r.timestamp < @upper";
-            var p = new { start, upper };
-            var used = EventStorage.NameIdsUsed("main", range);
-            c.Execute($"INSERT OR IGNORE INTO arch.names(text) SELECT text FROM main.names WHERE id IN ({used})", p, tx);
-            c.Execute("DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);
-            c.Execute($"INSERT INTO temp.name_map SELECT m.id, a.id FROM main.names m JOIN arch.names a ON a.text = m.text WHERE m.id IN ({used})", p, tx);
-            c.Execute("INSERT OR IGNORE INTO temp.name_map VALUES (0, 0)", transaction: tx); // "none" in a context
-            string Mapped(string column) => $"(SELECT new FROM temp.name_map WHERE old = {column})";
-            // Kinds and contexts: their names translated, added to the archive's own, and their ids mapped.
-            foreach (var t in EventStorage.AllCombinations)
-            {
-                var moved = $"SELECT r.{t.RowColumn} FROM main.event_rows r WHERE {range}";
-                string Value(string col) => t.NameColumns.Contains(col) ? Mapped("x." + col) : "x." + col;
-                c.Execute($@"DROP TABLE IF EXISTS temp.{t.Table}_map; CREATE TEMP TABLE {t.Table}_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
-                             INSERT OR IGNORE INTO arch.{t.Table}({string.Join(", ", t.Columns)})
-                             SELECT {string.Join(", ", t.Columns.Select(Value))} FROM main.{t.Table} x WHERE x.id IN ({moved});
-                             INSERT INTO temp.{t.Table}_map SELECT x.id, y.id FROM main.{t.Table} x JOIN arch.{t.Table} y ON
-                             {string.Join(" AND ", t.Columns.Select(col => $"y.{col} = {Value(col)}"))} WHERE x.id IN ({moved});", p, tx);
-            }
-            var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
-            string Select(string col)
-            {
-                var combination = EventStorage.AllCombinations.FirstOrDefault(t => t.RowColumn == col);
-                if (combination != null) return $"(SELECT new FROM temp.{combination.Table}_map WHERE old = r.{col})";
-                if (EventStorage.RowNameColumns.Contains(col)) return Mapped("r." + col);
-                var k = Array.IndexOf(EventStorage.ValueColumns, col) + 1; // a details value: a name id where the shape says so
-                if (k > 0) return $"CASE WHEN {EventStorage.ValueIsName(k, "sh")} THEN {Mapped("r." + col)} ELSE r.{col} END";
-                return "r." + col;
-            }
-            c.Execute($@"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)})
-                         SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r LEFT JOIN main.names sh ON sh.id = r.details_shape WHERE {range}", p, tx);
-            c.Execute($"INSERT OR IGNORE INTO arch.event_keys(key, event_id) SELECT k.key, k.event_id FROM main.event_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
-                p, tx);
-            c.Execute("DROP TABLE temp.name_map;" + string.Concat(EventStorage.AllCombinations.Select(t => $" DROP TABLE temp.{t.Table}_map;")), transaction: tx);
-            EventStorage.RefreshBlocks(c, tx, "arch");
         }
     }
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
@@ -129,6 +130,87 @@ namespace MadfLog.Engine.Store
             foreach (var t in AllCombinations)
                 c.Execute($"DELETE FROM {t.Table} WHERE id NOT IN (SELECT {t.RowColumn} FROM event_rows)", transaction: tx);
             return c.Execute($"DELETE FROM names WHERE id NOT IN ({NameIdsUsed("main", "1")})", transaction: tx);
+        }
+
+        /// <summary>How many events the active store holds.</summary>
+        public static long Count(SqliteConnection c) => c.ExecuteScalar<long>("SELECT count(*) FROM event_rows");
+
+        /// <summary>The timestamp of the event <paramref name="keep"/> places after the newest (newest first), null when there are not that many.</summary>
+        public static long? NewestTimestampBeyond(SqliteConnection c, long keep) =>
+            c.ExecuteScalar<long?>("SELECT timestamp FROM event_rows ORDER BY timestamp DESC LIMIT 1 OFFSET @keep", new { keep });
+
+        /// <summary>The months (yyyy-MM, UTC) that hold events before <paramref name="cutoff"/>, oldest first.</summary>
+        public static List<string> MonthsBefore(SqliteConnection c, long cutoff) => c.Query<string>(
+            "SELECT DISTINCT strftime('%Y-%m', timestamp / 1000, 'unixepoch') FROM event_rows WHERE timestamp < @cutoff" + IdBounds("id", null, "@cutoff") + " ORDER BY 1", new { cutoff }).ToList();
+
+        /// <summary>
+        /// Copies the active rows of [start, upper) and their keys into the archive attached as <c>arch</c> (same schema), in
+        /// the caller's transaction (retention's copy step). Name, kind and
+        /// context ids are per database, so every coded column (kind, context, shape, name values) is
+        /// translated through the texts; event ids are kept, which is how the delete step knows what the archive holds.
+        /// INSERT OR IGNORE makes a repeated copy harmless.
+        /// </summary>
+        public static void CopyToArchive(SqliteConnection c, SqliteTransaction tx, long start, long upper)
+        {
+            const string range = "r.timestamp >= @start AND r.timestamp < @upper";
+            var p = new { start, upper };
+            var used = NameIdsUsed("main", range);
+            c.Execute($"INSERT OR IGNORE INTO arch.names(text) SELECT text FROM main.names WHERE id IN ({used})", p, tx);
+            c.Execute("DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);
+            c.Execute($"INSERT INTO temp.name_map SELECT m.id, a.id FROM main.names m JOIN arch.names a ON a.text = m.text WHERE m.id IN ({used})", p, tx);
+            c.Execute("INSERT OR IGNORE INTO temp.name_map VALUES (0, 0)", transaction: tx); // "none" in a context
+            string Mapped(string column) => $"(SELECT new FROM temp.name_map WHERE old = {column})";
+            // Kinds and contexts: their names translated, added to the archive's own, and their ids mapped.
+            foreach (var t in AllCombinations)
+            {
+                var moved = $"SELECT r.{t.RowColumn} FROM main.event_rows r WHERE {range}";
+                string Value(string col) => t.NameColumns.Contains(col) ? Mapped("x." + col) : "x." + col;
+                c.Execute($@"DROP TABLE IF EXISTS temp.{t.Table}_map; CREATE TEMP TABLE {t.Table}_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+                             INSERT OR IGNORE INTO arch.{t.Table}({string.Join(", ", t.Columns)})
+                             SELECT {string.Join(", ", t.Columns.Select(Value))} FROM main.{t.Table} x WHERE x.id IN ({moved});
+                             INSERT INTO temp.{t.Table}_map SELECT x.id, y.id FROM main.{t.Table} x JOIN arch.{t.Table} y ON
+                             {string.Join(" AND ", t.Columns.Select(col => $"y.{col} = {Value(col)}"))} WHERE x.id IN ({moved});", p, tx);
+            }
+            var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
+            string Select(string col)
+            {
+                var combination = AllCombinations.FirstOrDefault(t => t.RowColumn == col);
+                if (combination != null) return $"(SELECT new FROM temp.{combination.Table}_map WHERE old = r.{col})";
+                if (RowNameColumns.Contains(col)) return Mapped("r." + col);
+                var k = Array.IndexOf(ValueColumns, col) + 1; // a details value: a name id where the shape says so
+                if (k > 0) return $"CASE WHEN {ValueIsName(k, "sh")} THEN {Mapped("r." + col)} ELSE r.{col} END";
+                return "r." + col;
+            }
+            c.Execute($@"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)})
+                         SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r LEFT JOIN main.names sh ON sh.id = r.details_shape WHERE {range}", p, tx);
+            c.Execute($"INSERT OR IGNORE INTO arch.event_keys(key, event_id) SELECT k.key, k.event_id FROM main.event_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
+                p, tx);
+            c.Execute("DROP TABLE temp.name_map;" + string.Concat(AllCombinations.Select(t => $" DROP TABLE temp.{t.Table}_map;")), transaction: tx);
+            RefreshBlocks(c, tx, "arch");
+        }
+
+        /// <summary>
+        /// Deletes the active rows of [start, upper) that the archive attached as <c>arch</c> holds, with their keys (the
+        /// archive has them: the writer looks there for events of archived months, so the active store does not grow with
+        /// every archived event), in the caller's transaction (retention's delete step). Returns the rows deleted.
+        /// </summary>
+        public static int DeleteArchived(SqliteConnection c, SqliteTransaction tx, long start, long upper)
+        {
+            c.Execute(@"DELETE FROM main.event_keys WHERE event_id IN
+                        (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
+            return c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
+        }
+
+        /// <summary>The events the archive attached as <c>arch</c> holds: how many, the first and the last time.</summary>
+        public static ArchivedSpan ArchiveSpan(SqliteConnection c, SqliteTransaction tx) =>
+            c.QuerySingle<ArchivedSpan>("SELECT count(*) AS Events, min(timestamp) AS First, max(timestamp) AS Last FROM arch.event_rows", transaction: tx);
+
+        /// <summary>An archive's events: how many, the first and the last time (null when it holds none).</summary>
+        public sealed class ArchivedSpan
+        {
+            public long Events { get; set; }
+            public long? First { get; set; }
+            public long? Last { get; set; }
         }
     }
 }

@@ -72,19 +72,20 @@ namespace MadfLog.Engine.Query.Questions
                 if (partial.Count > MostSessionsByName) { found = new Found(); Scan(c, f, null, found); }
                 else
                     // Each session's own span only (a session is short; the filter's window may be long).
-                    foreach (var (session, first, last) in partial)
+                    foreach (var s in partial)
                     {
-                        var since = Math.Max(first, f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue);
-                        var until = Math.Min(last + 1, f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue);
+                        var since = Math.Max(s.FirstTs, f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue);
+                        var until = Math.Min(s.LastTs + 1, f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue);
                         var span = new QueryFilter { Stories = f.Stories, Since = DateTimeOffset.FromUnixTimeMilliseconds(since), Until = DateTimeOffset.FromUnixTimeMilliseconds(until) };
-                        Scan(c, span, new List<string> { session }, found);
+                        Scan(c, span, new List<string> { s.SessionId }, found);
                     }
             }
 
             var loops = Wanted(kind, RetryLoop) ? found.Loops.ToList() : new();
             var leads = Wanted(kind, LeadsToError) ? found.Leads.ToList() : new();
             var templates = loops.Count == 0 ? new Dictionary<long, string>() :
-                c.Query<(long id, string t)>("SELECT id, coalesce(display, template) FROM patterns WHERE id IN @ids", new { ids = loops.Select(l => l.Key).ToList() }).ToDictionary(x => x.id, x => x.t);
+                c.Query<PatternRow>("SELECT id, coalesce(display, template) AS Text FROM patterns WHERE id IN @ids", new { ids = loops.Select(l => l.Key).ToList() })
+                    .ToDictionary(x => x.Id, x => x.Text ?? "");
             // Ties in order of pattern id and of sequence text, so every source lists them alike.
             var result = loops.OrderByDescending(l => l.Value.repeats).ThenBy(l => l.Key).Take(top).Select(l => new ErrorSequence
             {
@@ -108,7 +109,7 @@ namespace MadfLog.Engine.Query.Questions
         /// survivors, runs of what became one pattern joined, error classes as they are now); returns the sessions it
         /// covers in part, to be read from their events.
         /// </summary>
-        private static List<(string session, long first, long last)> FromSummaries(SqliteConnection c, QueryFilter f, Found found)
+        private static List<SessionSpan> FromSummaries(SqliteConnection c, QueryFilter f, Found found)
         {
             var p = new DynamicParameters();
             // Whole: in order, all its events in the stories, all within the window. Candidate: any of its events may be.
@@ -124,52 +125,115 @@ namespace MadfLog.Engine.Query.Questions
             if (f.Until.HasValue) { p.Add("until", f.Until.Value.ToUnixTimeMilliseconds()); whole += " AND s.last_ts < @until"; candidate += " AND s.first_ts < @until"; }
 
             // Merged patterns' survivors, and every pattern's class as SQL rows (the scan names an error by its pattern's class).
-            var patterns = c.Query<(long id, long? into, string? cls)>("SELECT id, merged_into, error_class FROM patterns").ToDictionary(x => x.id);
+            var patterns = c.Query<PatternRow>("SELECT id, merged_into AS MergedInto, error_class AS ErrorClass FROM patterns").ToDictionary(x => x.Id);
             long Survivor(long id)
             {
-                for (var hops = 0; hops < 64 && patterns.TryGetValue(id, out var pt) && pt.into.HasValue && pt.into.Value != id; hops++) id = pt.into.Value;
+                for (var hops = 0; hops < 64 && patterns.TryGetValue(id, out var pt) && pt.MergedInto.HasValue && pt.MergedInto.Value != id; hops++) id = pt.MergedInto.Value;
                 return id;
             }
             string Rows(IEnumerable<string> rows) => string.Join(", ", new[] { "(NULL, NULL)" }.Concat(rows));
-            var classes = Rows(patterns.Keys.Select(id => patterns.TryGetValue(Survivor(id), out var pt) && pt.cls != null
-                ? $"({id}, '{pt.cls.Replace("'", "''")}')" : $"({id}, 'error')"));
+            var classes = Rows(patterns.Keys.Select(id => patterns.TryGetValue(Survivor(id), out var pt) && pt.ErrorClass != null
+                ? $"({id}, '{pt.ErrorClass.Replace("'", "''")}')" : $"({id}, 'error')"));
 
             // Runs of two or more, per pattern, in SQL; a session with a run of a merged pattern is read run by run instead,
             // since runs of what became one pattern join (and only there can two runs of one become longer than two).
             var merged = patterns.Keys.Where(id => Survivor(id) != id).ToList();
             var mergedSessions = merged.Count == 0 ? "" : $" AND r.session_id NOT IN (SELECT session_id FROM session_runs WHERE pattern_id IN ({string.Join(", ", merged)}))";
-            foreach (var r in c.Query<(long pattern, long runs, long repeats, long longest, long sessions)>($@"
-                SELECT r.pattern_id, count(*), sum(r.length - 1), max(r.length), count(DISTINCT r.session_id)
+            foreach (var r in c.Query<LoopRow>($@"
+                SELECT r.pattern_id AS PatternId, count(*) AS Runs, sum(r.length - 1) AS Repeats, max(r.length) AS Longest, count(DISTINCT r.session_id) AS Sessions
                 FROM session_runs r JOIN session_sequences s ON s.session_id = r.session_id
                 WHERE r.length >= 2 AND r.pattern_id <> 0 AND {whole}{mergedSessions} GROUP BY r.pattern_id", p))
-                found.Add(r.pattern, r.runs, r.repeats, (int)r.longest, r.sessions);
+                found.Add(r.PatternId, r.Runs, r.Repeats, (int)r.Longest, r.Sessions);
             if (merged.Count > 0)
             {
                 string? session = null;
                 long runPattern = 0, runLength = 0;
-                foreach (var r in c.Query<(string session, long pattern, long length)>($@"
-                    SELECT r.session_id, r.pattern_id, r.length FROM session_runs r JOIN session_sequences s ON s.session_id = r.session_id
+                foreach (var r in c.Query<RunRow>($@"
+                    SELECT r.session_id AS SessionId, r.pattern_id AS PatternId, r.length FROM session_runs r JOIN session_sequences s ON s.session_id = r.session_id
                     WHERE {whole} AND r.session_id IN (SELECT session_id FROM session_runs WHERE pattern_id IN ({string.Join(", ", merged)})) ORDER BY r.session_id, r.seq", p))
                 {
-                    var pattern = r.pattern == 0 ? 0 : Survivor(r.pattern);
-                    if (r.session == session && pattern != 0 && pattern == runPattern) { runLength += r.length; continue; }
+                    var pattern = r.PatternId == 0 ? 0 : Survivor(r.PatternId);
+                    if (r.SessionId == session && pattern != 0 && pattern == runPattern) { runLength += r.Length; continue; }
                     if (session != null && runPattern != 0) found.Run(runPattern, runLength, session);
-                    session = r.session; runPattern = pattern; runLength = r.length;
+                    session = r.SessionId; runPattern = pattern; runLength = r.Length;
                 }
                 if (session != null && runPattern != 0) found.Run(runPattern, runLength, session);
             }
 
             // Leads, each error step named by its pattern's class as it is now (a pattern of 0 or unknown: "error").
-            string Step(int k, string name, string pattern) => $"l.{name}, CASE WHEN l.{pattern} < 0 THEN '' ELSE ' ✗' || coalesce(c{k}.cls, 'error') END";
-            foreach (var l in c.Query<(string s1, string m1, string s2, string m2, string s3, string m3, string s4, string m4, long n, long sessions)>($@"
+            string Step(int k, string name, string pattern) => $"l.{name} AS Step{k}, CASE WHEN l.{pattern} < 0 THEN '' ELSE ' ✗' || coalesce(c{k}.cls, 'error') END AS Mark{k}";
+            foreach (var l in c.Query<LeadRow>($@"
                 WITH cls(id, cls) AS (VALUES {classes})
                 SELECT {Step(1, "step1", "pattern1")}, {Step(2, "step2", "pattern2")}, {Step(3, "step3", "pattern3")}, {Step(4, "error_step", "error_pattern")},
-                       sum(l.n), count(DISTINCT l.session_id)
+                       sum(l.n) AS N, count(DISTINCT l.session_id) AS Sessions
                 FROM session_leads l JOIN session_sequences s ON s.session_id = l.session_id
                      LEFT JOIN cls c1 ON c1.id = l.pattern1 LEFT JOIN cls c2 ON c2.id = l.pattern2 LEFT JOIN cls c3 ON c3.id = l.pattern3 LEFT JOIN cls c4 ON c4.id = l.error_pattern
                 WHERE {whole} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8", p))
-                found.Lead(string.Join(SummaryTables.SequenceArrow, l.s1 + l.m1, l.s2 + l.m2, l.s3 + l.m3, l.s4 + l.m4), l.n, l.sessions);
-            return c.Query<(string, long, long)>($"SELECT s.session_id, s.first_ts, s.last_ts FROM session_sequences s WHERE {candidate} AND NOT ({whole})", p).ToList();
+                found.Lead(string.Join(SummaryTables.SequenceArrow, l.Step1 + l.Mark1, l.Step2 + l.Mark2, l.Step3 + l.Mark3, l.Step4 + l.Mark4), l.N, l.Sessions);
+            return c.Query<SessionSpan>($"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs FROM session_sequences s WHERE {candidate} AND NOT ({whole})", p)
+                .ToList();
+        }
+
+        // Rows as the sequences read them (mapped by column name).
+
+        private sealed class PatternRow
+        {
+            public long Id { get; set; }
+            public string? Text { get; set; }
+            public long? MergedInto { get; set; }
+            public string? ErrorClass { get; set; }
+        }
+
+        /// <summary>A pattern's runs of two or more errors in the sessions a filter covers whole.</summary>
+        private sealed class LoopRow
+        {
+            public long PatternId { get; set; }
+            public long Runs { get; set; }
+            public long Repeats { get; set; }
+            public long Longest { get; set; }
+            public long Sessions { get; set; }
+        }
+
+        /// <summary>A session_runs row: a run of one pattern (0: none) in a session.</summary>
+        private sealed class RunRow
+        {
+            public string SessionId { get; set; } = "";
+            public long PatternId { get; set; }
+            public long Length { get; set; }
+        }
+
+        /// <summary>Three steps and the error they led to (each step's name, and its mark: " ✗" and the class for an error), how often, in how many sessions.</summary>
+        private sealed class LeadRow
+        {
+            public string Step1 { get; set; } = "";
+            public string Mark1 { get; set; } = "";
+            public string Step2 { get; set; } = "";
+            public string Mark2 { get; set; } = "";
+            public string Step3 { get; set; } = "";
+            public string Mark3 { get; set; } = "";
+            public string Step4 { get; set; } = "";
+            public string Mark4 { get; set; } = "";
+            public long N { get; set; }
+            public long Sessions { get; set; }
+        }
+
+        /// <summary>A session's first and last time.</summary>
+        private sealed class SessionSpan
+        {
+            public string SessionId { get; set; } = "";
+            public long FirstTs { get; set; }
+            public long LastTs { get; set; }
+        }
+
+        /// <summary>An event as the sequences read it, in session order.</summary>
+        private sealed class SequenceRow
+        {
+            public string SessionId { get; set; } = "";
+            public string Category { get; set; } = "";
+            public long? Success { get; set; }
+            public long? PatternId { get; set; }
+            public string Step { get; set; } = "";
+            public string? ErrorClass { get; set; }
         }
 
         /// <summary>Reads the events (of the named sessions only, when given) in each session's time order.</summary>
@@ -182,8 +246,8 @@ namespace MadfLog.Engine.Query.Questions
                 where += " AND e.context IN (SELECT x.id FROM contexts x WHERE x.session_id IN (SELECT id FROM names WHERE text IN @sessions))";
                 p.Add("sessions", sessions);
             }
-            var rows = c.Query<(string session, string type, string cat, long? success, long? pattern, string step, string? cls)>(
-                $@"SELECT e.session_id, e.event_type, e.category, e.success, e.pattern_id, {Steps.NameSql}, pt.error_class
+            var rows = c.Query<SequenceRow>(
+                $@"SELECT e.session_id AS SessionId, e.category, e.success, e.pattern_id AS PatternId, {Steps.NameSql} AS Step, pt.error_class AS ErrorClass
                    FROM events e LEFT JOIN patterns pt ON pt.id = e.pattern_id
                    WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'{where} ORDER BY e.session_id, e.timestamp, e.id", p, buffered: false);
 
@@ -200,20 +264,20 @@ namespace MadfLog.Engine.Query.Questions
 
             foreach (var r in rows)
             {
-                if (r.session != session)
+                if (r.SessionId != session)
                 {
                     if (session != null) CloseRun(session);
-                    session = r.session; window.Clear();
+                    session = r.SessionId; window.Clear();
                 }
-                var isError = Errors.IsError(r.success.HasValue ? r.success != 0 : (bool?)null, r.cat);
-                var step = r.step;
+                var isError = Errors.IsError(r.Success.HasValue ? r.Success != 0 : (bool?)null, r.Category);
+                var step = r.Step;
                 if (isError)
                 {
-                    step += " ✗" + (r.cls ?? "error");
+                    step += " ✗" + (r.ErrorClass ?? "error");
                     if (window.Count >= SummaryTables.LeadSteps)
-                        found.Lead(string.Join(SummaryTables.SequenceArrow, window.Skip(window.Count - SummaryTables.LeadSteps)) + SummaryTables.SequenceArrow + step, 1, 0).Add(r.session);
-                    if (r.pattern.HasValue && r.pattern == runPattern) runLength++;
-                    else { CloseRun(r.session); runPattern = r.pattern; runLength = r.pattern.HasValue ? 1 : 0; }
+                        found.Lead(string.Join(SummaryTables.SequenceArrow, window.Skip(window.Count - SummaryTables.LeadSteps)) + SummaryTables.SequenceArrow + step, 1, 0).Add(r.SessionId);
+                    if (r.PatternId.HasValue && r.PatternId == runPattern) runLength++;
+                    else { CloseRun(r.SessionId); runPattern = r.PatternId; runLength = r.PatternId.HasValue ? 1 : 0; }
                 }
                 window.Add(step);
                 if (window.Count > SummaryTables.LeadSteps) window.RemoveAt(0);

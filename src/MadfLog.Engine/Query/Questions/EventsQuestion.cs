@@ -39,17 +39,39 @@ namespace MadfLog.Engine.Query.Questions
         {
             var (where, p) = Conditions(f, ef);
             where += blocks;
-            var rows = c.Query<(long id, long ts, string type, string cat, string? session, string? story, string? workflow, string? agent, long? duration, long? tokens, double? ctx, long? success, long? pattern, long? rule, long review, string? details)>(
-                $@"SELECT e.id, e.timestamp, e.event_type, e.category, e.session_id, e.story_id, e.workflow_id, e.agent_name, e.duration_ms, e.tokens_used,
-                          e.context_percent, e.success, e.pattern_id, e.created_rule, e.needs_review, e.details
+            var rows = c.Query<EventsRow>(
+                $@"SELECT e.id, e.timestamp, e.event_type AS EventType, e.category, e.session_id AS SessionId, e.story_id AS StoryId, e.workflow_id AS WorkflowId,
+                          e.agent_name AS AgentName, e.duration_ms AS DurationMs, e.tokens_used AS TokensUsed, e.context_percent AS ContextPercent, e.success,
+                          e.pattern_id AS PatternId, e.created_rule AS CreatedRule, e.needs_review AS NeedsReview, e.details
                    FROM events e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit", p, buffered: false);
             foreach (var r in rows)
                 yield return new EventRecord
                 {
-                    Id = r.id, Timestamp = Time(r.ts), EventType = r.type, Category = r.cat, SessionId = r.session, StoryId = r.story, WorkflowId = r.workflow,
-                    AgentName = r.agent, DurationMs = r.duration, TokensUsed = r.tokens, ContextPercent = r.ctx, Success = r.success.HasValue ? r.success != 0 : (bool?)null,
-                    PatternId = r.pattern, CreatedRule = r.rule, NeedsReview = r.review != 0, Message = EventDetails.Message(r.details), Details = r.details,
+                    Id = r.Id, Timestamp = Time(r.Timestamp), EventType = r.EventType, Category = r.Category, SessionId = r.SessionId, StoryId = r.StoryId, WorkflowId = r.WorkflowId,
+                    AgentName = r.AgentName, DurationMs = r.DurationMs, TokensUsed = r.TokensUsed, ContextPercent = r.ContextPercent, Success = r.Success.HasValue ? r.Success != 0 : (bool?)null,
+                    PatternId = r.PatternId, CreatedRule = r.CreatedRule, NeedsReview = r.NeedsReview != 0, Message = EventDetails.Message(r.Details), Details = r.Details,
                 };
+        }
+
+        /// <summary>A row of the events view as read here (mapped by column name).</summary>
+        private sealed class EventsRow
+        {
+            public long Id { get; set; }
+            public long Timestamp { get; set; }
+            public string EventType { get; set; } = "";
+            public string Category { get; set; } = "";
+            public string? SessionId { get; set; }
+            public string? StoryId { get; set; }
+            public string? WorkflowId { get; set; }
+            public string? AgentName { get; set; }
+            public long? DurationMs { get; set; }
+            public long? TokensUsed { get; set; }
+            public double? ContextPercent { get; set; }
+            public long? Success { get; set; }
+            public long? PatternId { get; set; }
+            public long? CreatedRule { get; set; }
+            public long NeedsReview { get; set; }
+            public string? Details { get; set; }
         }
 
         /// <summary>Distinct values for argument completion (stories in version order).</summary>

@@ -29,18 +29,34 @@ namespace MadfLog.Engine.Query.Questions
             }
             // The whole store, a story or whole days: each session's rows per day, story and agent (session_day) instead of its events.
             var sql = day
-                ? $@"SELECT r.session_id, nullif(max(r.story_id), ''), group_concat(DISTINCT nullif(r.agent_name, '')), min(r.first_ts), max(r.last_ts), sum(r.events), sum(r.errors),
-                            sum(r.tokens), max(r.max_context), sum(r.human)
+                ? $@"SELECT r.session_id AS SessionId, nullif(max(r.story_id), '') AS Story, group_concat(DISTINCT nullif(r.agent_name, '')) AS Agents, min(r.first_ts) AS FirstTs,
+                            max(r.last_ts) AS LastTs, sum(r.events) AS Events, sum(r.errors) AS Errors, sum(r.tokens) AS Tokens, max(r.max_context) AS MaxContext, sum(r.human) AS Human
                      FROM {table} r WHERE 1=1{where} GROUP BY r.session_id ORDER BY min(r.first_ts), r.session_id"
-                : $@"SELECT e.session_id, max(e.story_id), group_concat(DISTINCT e.agent_name), min(e.timestamp), max(e.timestamp), count(*), sum({Errors.InEvents}),
-                              sum(e.tokens_used), max(e.context_percent), sum(e.event_type = 'human_interaction')
+                : $@"SELECT e.session_id AS SessionId, max(e.story_id) AS Story, group_concat(DISTINCT e.agent_name) AS Agents, min(e.timestamp) AS FirstTs, max(e.timestamp) AS LastTs,
+                              count(*) AS Events, sum({Errors.InEvents}) AS Errors, sum(e.tokens_used) AS Tokens, max(e.context_percent) AS MaxContext,
+                              sum(e.event_type = 'human_interaction') AS Human
                        FROM events e WHERE e.session_id IS NOT NULL{where} GROUP BY e.session_id ORDER BY min(e.timestamp), e.session_id";
-            return c.Query<(string id, string? story, string? agents, long start, long end, long n, long errors, long? tokens, double? ctx, long human)>(sql, p)
+            return c.Query<SessionRow>(sql, p)
                 .Select(r => new SessionSummary
                 {
-                    SessionId = r.id, Story = r.story, Agents = List(r.agents), Start = Time(r.start), End = Time(r.end), DurationMs = r.end - r.start,
-                    Events = r.n, Errors = r.errors, Tokens = r.tokens ?? 0, MaxContextPercent = r.ctx, HumanInteractions = r.human,
+                    SessionId = r.SessionId, Story = r.Story, Agents = List(r.Agents), Start = Time(r.FirstTs), End = Time(r.LastTs), DurationMs = r.LastTs - r.FirstTs,
+                    Events = r.Events, Errors = r.Errors, Tokens = r.Tokens ?? 0, MaxContextPercent = r.MaxContext, HumanInteractions = r.Human,
                 }).ToList();
+        }
+
+        /// <summary>A session's row as both sources give it (mapped by column name).</summary>
+        private sealed class SessionRow
+        {
+            public string SessionId { get; set; } = "";
+            public string? Story { get; set; }
+            public string? Agents { get; set; }
+            public long FirstTs { get; set; }
+            public long LastTs { get; set; }
+            public long Events { get; set; }
+            public long Errors { get; set; }
+            public long? Tokens { get; set; }
+            public double? MaxContext { get; set; }
+            public long Human { get; set; }
         }
     }
 }

@@ -10,20 +10,30 @@ namespace MadfLog.Engine.Events
     /// <summary>
     /// Splits a details object into its shape and its values, the way event_rows stores it (docs/storage.md):
     /// the shape is the object's JSON with its keys and true/false/null written in place and a placeholder where each
-    /// of up to four values goes. Value k (1-4) is either a literal, placeholder \u000k: a number (an integer when it
-    /// is one) or a string or nested JSON as its exact JSON text; or a string of at most <see cref="LongestName"/> bytes
-    /// kept once in names, placeholder \u000(k+4), whose id is stored. Shapes (key sets) and strings (tools, paths, models) repeat
-    /// across events, so an event's details cost a few bytes. The events view puts the values back with replace(),
-    /// which is safe because valid JSON never holds a raw control character.
-    /// An object with more than four values keeps three in place and its remaining members, from the fourth on, as
-    /// one literal: their exact JSON text (keys included), so a Claude Code response's seven usage members cost a few
-    /// numbers' text instead of the whole object. A key whose strings rarely repeat (ids such as tool_use_id, messages
-    /// with numbers in them) has them stored as literals: a names row and its index entry for a string seen once cost
-    /// twice the string.
+    /// of up to <see cref="Slots"/> values goes (<see cref="Placeholder"/>). Value k is either a literal: a number (an
+    /// integer when it is one) or a string or nested JSON as its exact JSON text; or a string of at most
+    /// <see cref="LongestName"/> bytes kept once in names, whose id is stored. Shapes (key sets) and strings (tools,
+    /// paths, models) repeat across events, so an event's details cost a few bytes. The events view puts the values back
+    /// with replace(), which is safe because valid JSON never holds a raw control character.
+    /// An object with more values keeps all but one in place and its remaining members, from the last slot's on, as
+    /// one literal: their exact JSON text (keys included). A key whose strings rarely repeat (ids such as tool_use_id,
+    /// messages with numbers in them) has them stored as literals: a names row and its index entry for a string seen
+    /// once cost twice the string.
     /// </summary>
     public static class DetailsShape
     {
-        public const int Slots = 4;
+        /// <summary>
+        /// Values per event row (d1..d8). Each slot costs every row a byte of record header; eight hold a Claude Code
+        /// response's seven members, whose usage tail as one literal (about 110 bytes) was the largest part of a row.
+        /// </summary>
+        public const int Slots = 8;
+
+        /// <summary>
+        /// The control character standing for value k (1-based) in a shape: as a literal, k for k 1-4 and 9 + k for
+        /// k 5-8 (14-17); as a names id, k + 4 (5-8) and 13 + k (18-21). Slots 1-4 keep the characters of stores
+        /// written before there were eight (schema 13), and 9-13 (JSON whitespace, vertical tab, form feed) are never used.
+        /// </summary>
+        public static char Placeholder(int k, bool name) => (char)(k <= 4 ? (name ? k + 4 : k) : (name ? 13 + k : 9 + k));
 
         /// <summary>Strings up to this many bytes (as written, with escapes) are short: tool names, models, most paths.</summary>
         public const int ShortString = 32;
@@ -153,8 +163,8 @@ namespace MadfLog.Engine.Events
                     var used = 0;
                     var shaped = true;
                     // Where the current member starts, in the shape (after its comma) and in the JSON (its key's quote);
-                    // and, once a fifth value comes, where the tail (the fourth member on) starts in the JSON.
-                    int memberShape = 0, memberJson = 0, fourthShape = 0, fourthJson = 0, tailJson = -1;
+                    // and, once a value beyond the last slot comes, where the tail (the last slot's member on) starts in the JSON.
+                    int memberShape = 0, memberJson = 0, lastShape = 0, lastJson = 0, tailJson = -1;
                     while (reader.Read())
                     {
                         if (reader.TokenType == JsonTokenType.EndObject) break;
@@ -172,8 +182,8 @@ namespace MadfLog.Engine.Events
                         var isStep = !isTool && reader.ValueTextEquals(StepKey);
                         if (!reader.Read()) return;
                         var valued = reader.TokenType is JsonTokenType.String or JsonTokenType.Number or JsonTokenType.StartObject or JsonTokenType.StartArray;
-                        if (valued && used == Slots - 1) { fourthShape = memberShape; fourthJson = memberJson; }
-                        if (valued && used == Slots && tailJson < 0) tailJson = fourthJson;
+                        if (valued && used == Slots - 1) { lastShape = memberShape; lastJson = memberJson; }
+                        if (valued && used == Slots && tailJson < 0) tailJson = lastJson;
                         switch (reader.TokenType)
                         {
                             case JsonTokenType.String:
@@ -213,12 +223,12 @@ namespace MadfLog.Engine.Events
                     if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) { Unshape(split); return; }
                     if (tailJson >= 0)
                     {
-                        // Value 4 becomes the members from the fourth on, as written (the object's closing brace stays in the shape).
+                        // The last value becomes the members from its own on, as written (the object's closing brace stays in the shape).
                         var end = json.Length - 1;
                         while (end > tailJson && json[end] != (byte)'}') end--;
                         while (end > tailJson && IsJsonSpace(json[end - 1])) end--;
-                        length = fourthShape;
-                        Put(ref length, (byte)Slots);
+                        length = lastShape;
+                        Put(ref length, (byte)Placeholder(Slots, name: false));
                         split.Values[Slots - 1] = Utf8StringCache.Decode(json.Slice(tailJson, end - tailJson));
                         shaped = true;
                     }
@@ -262,7 +272,7 @@ namespace MadfLog.Engine.Events
                 if (used == Slots) return true; // a member of the tail, which the end of the object stores
                 split.Values[used] = value;
                 used++;
-                Put(ref length, (byte)(value is Name ? used + Slots : used));
+                Put(ref length, (byte)Placeholder(used, value is Name));
                 return true;
             }
 

@@ -41,11 +41,11 @@ namespace MadfLog.Engine.Store
         /// <summary>event_rows columns that hold a names id themselves (rather than through a combination).</summary>
         public static readonly string[] RowNameColumns = { "details_shape" };
 
-        /// <summary>The details value columns d1..d4 (index k - 1 is value k).</summary>
+        /// <summary>The details value columns d1..d8 (index k - 1 is value k).</summary>
         public static readonly string[] ValueColumns = Enumerable.Range(1, DetailsShape.Slots).Select(k => "d" + k).ToArray();
 
         /// <summary>SQL: whether value k (1-4) of a row is a names id, given its shape's names row alias.</summary>
-        public static string ValueIsName(int k, string shape) => $"instr({shape}.text, char({k + DetailsShape.Slots}))";
+        public static string ValueIsName(int k, string shape) => $"instr({shape}.text, char({(int)DetailsShape.Placeholder(k, name: true)}))";
 
         /// <summary>
         /// SELECTs (joined by UNION) of every names id that rows of <paramref name="schema"/> matching <paramref name="where"/>

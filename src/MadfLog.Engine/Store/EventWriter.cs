@@ -21,7 +21,7 @@ namespace MadfLog.Engine.Store
         private static readonly string[] Columns =
         {
             "id", "timestamp", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
-            "details_shape", "d1", "d2", "d3", "d4",
+            "details_shape", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8",
             "confidence_score", "impact_score", "time_saved_or_wasted_ms", "user_satisfaction_delta", "created_rule",
         };
 
@@ -150,11 +150,12 @@ namespace MadfLog.Engine.Store
             Context(b, o + 7, e.ContextPercent);
             b.Int(o + 8, e.PatternId);
             Details(b, o + 9, e);
-            b.Real(o + 14, e.ConfidenceScore);
-            b.Real(o + 15, e.ImpactScore);
-            b.Int(o + 16, e.TimeSavedOrWastedMs);
-            b.Real(o + 17, e.UserSatisfactionDelta);
-            b.Int(o + 18, e.CreatedRule);
+            const int after = 10 + DetailsShape.Slots; // details_shape and d1..d8 start at column 9
+            b.Real(o + after, e.ConfidenceScore);
+            b.Real(o + after + 1, e.ImpactScore);
+            b.Int(o + after + 2, e.TimeSavedOrWastedMs);
+            b.Real(o + after + 3, e.UserSatisfactionDelta);
+            b.Int(o + after + 4, e.CreatedRule);
         }
 
         private long StoredId(long key)
@@ -302,7 +303,7 @@ namespace MadfLog.Engine.Store
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
-        // Binds details_shape and d1..d4 starting at column i.
+        // Binds details_shape and d1..d8 starting at column i.
         [MethodImpl(Hot.Path)]
         private void Details(Binder b, int i, EventRow e)
         {
@@ -421,7 +422,8 @@ namespace MadfLog.Engine.Store
         private void GrowTokens(EventRow e)
         {
             _stored ??= Prepare("SELECT coalesce(tokens_used, 0) FROM event_rows WHERE id = ?");
-            _grow ??= Prepare("UPDATE event_rows SET tokens_used = ?, context_percent = ?, details_shape = ?, d1 = ?, d2 = ?, d3 = ?, d4 = ? WHERE id = ?");
+            _grow ??= Prepare("UPDATE event_rows SET tokens_used = ?, context_percent = ?, details_shape = ?, "
+                + string.Join(", ", EventStorage.ValueColumns.Select(col => col + " = ?")) + " WHERE id = ?");
             // No row: the event's key was in an archive (InArchive), or it is a key migrated from archived_keys.
             var id = StoredId(e.DedupKey);
             long? before = null;
@@ -432,11 +434,11 @@ namespace MadfLog.Engine.Store
             }
             e.TokensGrowth = before.HasValue && (e.TokensUsed ?? 0) > before.Value ? (e.TokensUsed ?? 0) - before.Value : 0;
             if (e.TokensGrowth == 0) return;
-            var b = _growBinder ??= new Binder(_grow, 8);
+            var b = _growBinder ??= new Binder(_grow, 4 + DetailsShape.Slots);
             b.Int(1, e.TokensUsed);
             Context(b, 2, e.ContextPercent);
             Details(b, 3, e);
-            b.Int(8, id);
+            b.Int(4 + DetailsShape.Slots, id);
             Step(_grow);
         }
 

@@ -8,7 +8,7 @@ namespace MadfLog.Engine.Store
     /// 1 foundation, (2 unused), 3 patterns, 4 query summaries, 5 rules, 6 lifecycle, 7 compact events, 8 errors per
     /// pattern and story, 9 pattern re-keying to error signatures, 10 workflow duration histograms, 11 day-grain summaries
     /// per story (day_rollup, day_hist, session_day), 12 error sequences per session (session_sequences, session_runs,
-    /// session_leads).
+    /// session_leads), 13 eight details values per row (d5..d8).
     /// </summary>
     public static class Schema
     {
@@ -25,6 +25,7 @@ namespace MadfLog.Engine.Store
             [10] = WorkflowDurations,
             [11] = DaySummaries,
             [12] = SessionSequences,
+            [13] = EightDetailsValues,
         };
 
         /// <summary>The schema version this build writes.</summary>
@@ -422,6 +423,50 @@ CREATE TABLE session_leads (
     PRIMARY KEY (session_id, step1, pattern1, step2, pattern2, step3, pattern3, error_step, error_pattern)
 ) WITHOUT ROWID;
 " + SummaryTables.SequenceFill;
+
+        // Eight details values per row instead of four (d5..d8): a Claude Code response's seven members fit in place, where
+        // its usage tail was one literal of about 110 bytes (16% of the realistic logs' events, 19 of their 78 bytes per
+        // row). Values 5-8 have their own placeholders (DetailsShape.Placeholder: 14-17 literal, 18-21 names id), so rows
+        // written before keep their shapes and the view reads both; a row's tail literal stays where it was.
+        private const string EightDetailsValues = @"
+ALTER TABLE event_rows ADD COLUMN d5;
+ALTER TABLE event_rows ADD COLUMN d6;
+ALTER TABLE event_rows ADD COLUMN d7;
+ALTER TABLE event_rows ADD COLUMN d8;
+DROP VIEW events;
+CREATE VIEW events AS
+SELECT r.id, r.timestamp,
+    (SELECT n.text FROM kinds k JOIN names n ON n.id = k.event_type WHERE k.id = r.kind) AS event_type,
+    (SELECT n.text FROM kinds k JOIN names n ON n.id = k.category WHERE k.id = r.kind) AS category,
+    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.session_id WHERE x.id = r.context) AS session_id,
+    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.story_id WHERE x.id = r.context) AS story_id,
+    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.workflow_id WHERE x.id = r.context) AS workflow_id,
+    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.agent_name WHERE x.id = r.context) AS agent_name,
+    r.duration_ms, r.tokens_used,
+    CASE WHEN typeof(r.context_percent) = 'integer' THEN r.context_percent / 100.0 ELSE r.context_percent END AS context_percent,
+    (SELECT nullif(success, -1) FROM kinds WHERE id = r.kind) AS success, r.confidence_score,
+    CASE WHEN r.details_shape IS NULL THEN r.d1
+         ELSE (SELECT replace(replace(replace(replace(replace(replace(replace(replace(
+             CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) + instr(sh.text, char(18)) + instr(sh.text, char(19)) + instr(sh.text, char(20)) + instr(sh.text, char(21)) = 0 THEN sh.text
+                  ELSE replace(replace(replace(replace(replace(replace(replace(replace(sh.text,
+                      char(5), coalesce('""' || (SELECT text FROM names WHERE id = r.d1) || '""', '')),
+                      char(6), coalesce('""' || (SELECT text FROM names WHERE id = r.d2) || '""', '')),
+                      char(7), coalesce('""' || (SELECT text FROM names WHERE id = r.d3) || '""', '')),
+                      char(8), coalesce('""' || (SELECT text FROM names WHERE id = r.d4) || '""', '')),
+                      char(18), coalesce('""' || (SELECT text FROM names WHERE id = r.d5) || '""', '')),
+                      char(19), coalesce('""' || (SELECT text FROM names WHERE id = r.d6) || '""', '')),
+                      char(20), coalesce('""' || (SELECT text FROM names WHERE id = r.d7) || '""', '')),
+                      char(21), coalesce('""' || (SELECT text FROM names WHERE id = r.d8) || '""', ''))
+             END,
+             char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, '')),
+             char(14), coalesce(r.d5, '')), char(15), coalesce(r.d6, '')), char(16), coalesce(r.d7, '')), char(17), coalesce(r.d8, ''))
+             FROM names sh WHERE sh.id = r.details_shape)
+    END AS details,
+    r.impact_score, r.time_saved_or_wasted_ms, r.user_satisfaction_delta, r.created_rule,
+    (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
+    r.kind, r.context
+FROM event_rows r;
+";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.
         // dedup_key is a 64-bit hash of what makes an event unique (the raw line, or a format's own id),

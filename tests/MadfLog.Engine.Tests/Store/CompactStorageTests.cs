@@ -71,16 +71,33 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
-        public void DetailsWithMoreThanFourValuesKeepTheirFirstThreeInPlaceAndTheRestAsOneLiteral()
+        public void AClaudeCodeResponsesSevenMembersAreValuesInTheRow()
         {
             using var t = TestPaths.NewTemp();
             var file = t.File("a.jsonl");
-            const string details = "{\"model\":\"claude-sonnet-4-5\",\"input_tokens\":3,\"output_tokens\":13,\"cache_read_input_tokens\":11515,\"stop_reason\":\"end_turn\"}";
+            const string details = "{\"model\":\"claude-sonnet-4-5\",\"message_id\":\"msg_01qhRYfc0Pz9Hi7N6mQ4AYrh\",\"input_tokens\":3,\"output_tokens\":13," +
+                "\"cache_creation_input_tokens\":2534,\"cache_read_input_tokens\":11515,\"stop_reason\":\"end_turn\"}";
             File.WriteAllText(file, Line(T0, details) + "\n");
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d2) = 'integer' AND typeof(d3) = 'integer'"));
-            Assert.Equal("\"cache_read_input_tokens\":11515,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d4 FROM event_rows"));
+            // The four usage numbers are integers in d3..d6 (not one literal with their keys), and the stop reason a name.
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d3) = 'integer' AND typeof(d4) = 'integer' " +
+                "AND typeof(d5) = 'integer' AND d6 = 11515 AND typeof(d7) = 'integer' AND d8 IS NULL"));
+            Assert.Equal("end_turn", c.ExecuteScalar<string>("SELECT n.text FROM event_rows r JOIN names n ON n.id = r.d7"));
+            Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
+        }
+
+        [Fact]
+        public void DetailsWithMoreThanEightValuesKeepTheirFirstSevenInPlaceAndTheRestAsOneLiteral()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            const string details = "{\"model\":\"claude-sonnet-4-5\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"}";
+            File.WriteAllText(file, Line(T0, details) + "\n");
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d2) = 'integer' AND typeof(d6) = 'integer'"));
+            Assert.Equal("\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d8 FROM event_rows"));
             Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
         }
 
@@ -236,6 +253,49 @@ namespace MadfLog.Engine.Tests.Store
                 Assert.Equal(1, ImportStages.Write(c, tx, fresh));
                 Assert.True(fresh[0].Id > 8);
                 tx.Commit();
+            }
+        }
+
+        /// <summary>
+        /// Takes a store back to before migration 13 (values 5-8 of details), so a test can roll it back further and
+        /// reopen it; the caller deletes the version rows. Its rows must not use values 5-8 (they would be lost).
+        /// </summary>
+        internal static void UndoEightDetailsValues(SqliteConnection c)
+        {
+            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE coalesce(d5, d6, d7, d8) IS NOT NULL"));
+            var compact = Schema.MigrationsAfter(6).First(m => m.Key == 7).Value;
+            c.Execute("DROP VIEW events; ALTER TABLE event_rows DROP COLUMN d5; ALTER TABLE event_rows DROP COLUMN d6; " +
+                      "ALTER TABLE event_rows DROP COLUMN d7; ALTER TABLE event_rows DROP COLUMN d8; " + compact.Substring(compact.IndexOf("CREATE VIEW events AS", StringComparison.Ordinal)));
+        }
+
+        [Fact]
+        public void AVersion12StoresRowsReadTheSameAfterEightValuesAndNewRowsUseThem()
+        {
+            using var t = TestPaths.NewTemp();
+            const string response = "{\"model\":\"claude-opus-4\",\"message_id\":\"msg_1\",\"input_tokens\":5,\"output_tokens\":9,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":70,\"stop_reason\":\"tool_use\"}";
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                UndoEightDetailsValues(c);
+                c.Execute("DELETE FROM schema_version WHERE version >= 13");
+                // As version 12 wrote a response: model and message id as names (placeholders 5, 6), input tokens in
+                // place (3), the members from the fourth on as one literal (4).
+                c.Execute(@"INSERT INTO names(id, text) VALUES (1, 'llm_call'), (2, 'model'), (3, 'claude-opus-4'), (4, 'msg_1'),
+                                (5, '{""model"":' || char(5) || ',""message_id"":' || char(6) || ',""input_tokens"":' || char(3) || ',' || char(4) || '}');
+                            INSERT INTO kinds(id, event_type, category, success, pattern_detected, needs_review) VALUES (1, 1, 2, 1, 0, 0);
+                            INSERT INTO contexts(id, session_id, story_id, workflow_id, agent_name) VALUES (1, 0, 0, 0, 0);
+                            INSERT INTO event_rows(id, timestamp, kind, context, details_shape, d1, d2, d3, d4)
+                                VALUES (1, @t, 1, 1, 5, 3, 4, 5, '""output_tokens"":9,""cache_creation_input_tokens"":0,""cache_read_input_tokens"":70,""stop_reason"":""tool_use""');",
+                    new { t = T0 });
+                Assert.Equal(response, c.ExecuteScalar<string>("SELECT details FROM events"));
+            }
+            var file = t.File("a.jsonl");
+            File.WriteAllText(file, Line(T0 + 1, response.Replace("msg_1", "msg_2")) + "\n");
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false))
+            {
+                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+                Assert.Equal(new[] { response, response.Replace("msg_1", "msg_2") }, c.Query<string>("SELECT details FROM events ORDER BY id"));
+                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE d6 = 70"));
             }
         }
 

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
-using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Store;

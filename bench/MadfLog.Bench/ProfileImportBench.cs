@@ -76,7 +76,7 @@ namespace MadfLog.Bench
             foreach (var r in minable) TemplateMiner.Tokenize(r.Message);
             Report($"tokenize messages ({minable.Count:N0} errors)", n, sw);
             sw.Restart();
-            var signatures = new PatternStage().Prepare(rows);
+            var signatures = new PatternStage(MadfLog.Engine.Rules.RuleStore.MovePattern).Prepare(rows);
             Report("signatures + tokenize (pattern stage, reader thread)", n, sw);
             sw.Restart();
             var miner = new TemplateMiner();

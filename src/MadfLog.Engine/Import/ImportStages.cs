@@ -37,7 +37,7 @@ namespace MadfLog.Engine.Import
         {
             new SecretRedactionStage(), // first: nothing downstream (patterns, summaries) sees a secret
             new ShapeDetailsStage(), // after redaction: details are final; patterns and summaries read the split
-            new Patterns.PatternStage(),
+            new Patterns.PatternStage(Rules.RuleStore.MovePattern), // merges move the rules too
             new Summaries.RollupStage(), // after patterns: summaries count pattern ids
             new Summaries.SequenceStage(), // after the summaries' stage, which names each event's step
         };

@@ -67,7 +67,7 @@ namespace MadfLog.Engine.Import
 
             using var connection = MadfDatabase.Open(_options.DatabasePath);
             result.Database = connection.DataSource;
-            Patterns.PatternRekey.RunIfPending(connection); // once, after the upgrade to error signatures
+            Patterns.PatternRekey.RunIfPending(connection, Rules.RuleStore.MovePattern); // once, after the upgrade to error signatures
             var cursors = FileCursor.LoadAll(connection);
             var stages = ImportStages.Create();
 

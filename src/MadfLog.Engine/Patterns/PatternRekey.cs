@@ -23,18 +23,18 @@ namespace MadfLog.Engine.Patterns
             && c.ExecuteScalar<long>("SELECT count(*) FROM pattern_rekey", transaction: tx) > 0;
 
         /// <summary>Runs the pending re-key in its own transaction; returns how many patterns merged into others.</summary>
-        public static int RunIfPending(SqliteConnection c)
+        public static int RunIfPending(SqliteConnection c, PatternReferences references)
         {
             if (!IsPending(c)) return 0;
             using var tx = c.BeginTransaction();
             if (!IsPending(c, tx)) return 0; // another process did it first
-            var merged = Rekey(c, tx);
+            var merged = Rekey(c, tx, references);
             c.Execute("DELETE FROM pattern_rekey", transaction: tx);
             tx.Commit();
             return merged;
         }
 
-        private static int Rekey(SqliteConnection c, SqliteTransaction tx)
+        private static int Rekey(SqliteConnection c, SqliteTransaction tx, PatternReferences references)
         {
             var patterns = c.Query<(long id, string? example)>("SELECT id, example FROM patterns WHERE merged_into IS NULL ORDER BY id", transaction: tx).ToList();
             if (patterns.Count == 0) return 0;
@@ -62,21 +62,16 @@ namespace MadfLog.Engine.Patterns
                 var survivor = ids[0];
                 var template = miner.Find(group.Key)!;
                 var sig = signatureOf[survivor];
-                c.Execute("UPDATE patterns SET template = @t, token_count = @n, error_class = @cls, display = @display WHERE id = @survivor",
-                    new { t = template.Template, n = template.Tokens.Length, cls = sig.ErrorClass, display = TemplateMiner.Display(sig.Text, template.Tokens), survivor }, tx);
-                foreach (var id in ids.Skip(1)) { PatternStore.MergeInto(c, tx, id, survivor); merges++; }
+                PatternStore.SetTemplate(c, tx, survivor, template.Template, template.Tokens.Length, sig.ErrorClass, TemplateMiner.Display(sig.Text, template.Tokens));
+                foreach (var id in ids.Skip(1)) { PatternStore.MergeInto(c, tx, id, survivor, references); merges++; }
                 foreach (var id in ids) survivorOf[id] = survivor;
                 survivorOf[group.Key] = survivor;
             }
 
             // The miner's exact index now holds signatures: old message keys would never match again.
-            c.Execute("DELETE FROM pattern_signatures", transaction: tx);
-            foreach (var signature in miner.TakeNewSignatures())
-            {
-                var minedId = miner.ForSignature(signature).Id;
-                if (survivorOf.TryGetValue(minedId, out var survivor))
-                    c.Execute("INSERT OR REPLACE INTO pattern_signatures(signature, pattern_id) VALUES (@signature, @survivor)", new { signature, survivor }, tx);
-            }
+            PatternStore.ReplaceSignatures(c, tx, miner.TakeNewSignatures()
+                .Select(signature => (signature, mined: miner.ForSignature(signature).Id))
+                .Where(x => survivorOf.ContainsKey(x.mined)).Select(x => (x.signature, survivorOf[x.mined])).ToList());
             return merges;
         }
 

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
-using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Store;
@@ -20,6 +19,10 @@ namespace MadfLog.Engine.Patterns
     {
         private TemplateMiner? _miner;
         private readonly Dictionary<long, PatternEvidence> _examples = new Dictionary<long, PatternEvidence>();
+        private readonly PatternReferences _references;
+
+        /// <param name="references">Moves what other folders keep per pattern (the rules) when patterns merge.</param>
+        public PatternStage(PatternReferences references) { _references = references; }
 
         /// <summary>What the preparing thread computed for a batch: the signature and its tokens of every event to mine, by index in the batch.</summary>
         public sealed class Signatures
@@ -83,7 +86,7 @@ namespace MadfLog.Engine.Patterns
             // Merges during this batch re-point its rows to the survivors.
             foreach (var e in batch)
                 if (e.PatternId.HasValue) e.PatternId = miner.Find(e.PatternId.Value)?.Id ?? e.PatternId;
-            PatternStore.Save(connection, transaction, miner, _examples);
+            PatternStore.Save(connection, transaction, miner, _examples, _references);
         }
 
         /// <summary>A pattern's events written since the last commit, and their first and last time.</summary>
@@ -120,76 +123,8 @@ namespace MadfLog.Engine.Patterns
                 if (!merged.TryGetValue(id, out var m)) { merged[id] = kv.Value; continue; }
                 m.Add(kv.Value);
             }
-            PreparedBatch.Run(connection, transaction,
-                @"UPDATE patterns SET event_count = event_count + $2,
-                    first_seen = CASE WHEN first_seen IS NULL OR first_seen > $3 THEN $3 ELSE first_seen END,
-                    last_seen = CASE WHEN last_seen IS NULL OR last_seen < $4 THEN $4 ELSE last_seen END
-                  WHERE id = $1", merged.Select(kv => new object?[] { kv.Key, kv.Value.Events, kv.Value.First, kv.Value.Last }));
+            PatternStore.AddEvents(connection, transaction, merged.Select(kv => (kv.Key, kv.Value.Events, kv.Value.First, kv.Value.Last)));
             _stats.Clear();
-        }
-    }
-
-    /// <summary>What a pattern is shown and classed by: a full example message and the signature it was mined from.</summary>
-    public sealed class PatternEvidence
-    {
-        public PatternEvidence(string example, string signature, string errorClass) { Example = example; Signature = signature; ErrorClass = errorClass; }
-        public string Example { get; }
-        public string Signature { get; }
-        public string ErrorClass { get; }
-    }
-
-    /// <summary>Loads and saves the miner's state in the patterns and pattern_signatures tables.</summary>
-    public static class PatternStore
-    {
-        public static TemplateMiner LoadMiner(SqliteConnection c, SqliteTransaction? tx = null)
-        {
-            var miner = new TemplateMiner();
-            foreach (var (id, template, merged) in c.Query<(long, string, long?)>("SELECT id, template, merged_into FROM patterns ORDER BY id", transaction: tx))
-                miner.Restore(id, template, merged);
-            foreach (var (signature, id) in c.Query<(string, long)>("SELECT signature, pattern_id FROM pattern_signatures", transaction: tx))
-                miner.RestoreSignature(signature, id);
-            return miner;
-        }
-
-        /// <summary>Earlier events, counts, summaries and rules follow a merged pattern into its survivor.</summary>
-        public static void MergeInto(SqliteConnection c, SqliteTransaction tx, long from, long into)
-        {
-            var p = new { into, Id = from };
-            EventStorage.MovePattern(c, tx, from, into);
-            c.Execute(@"UPDATE patterns SET event_count = event_count + (SELECT event_count FROM patterns WHERE id = @Id),
-                          first_seen = min(coalesce(first_seen, 9223372036854775807), coalesce((SELECT first_seen FROM patterns WHERE id = @Id), 9223372036854775807)),
-                          last_seen = max(coalesce(last_seen, 0), coalesce((SELECT last_seen FROM patterns WHERE id = @Id), 0))
-                        WHERE id = @into", p, tx);
-            c.Execute("UPDATE patterns SET first_story = (SELECT first_story FROM patterns WHERE id = @Id) WHERE id = @into AND first_seen = (SELECT first_seen FROM patterns WHERE id = @Id)", p, tx);
-            c.Execute("UPDATE patterns SET event_count = 0, merged_into = @into WHERE id = @Id", p, tx);
-            c.Execute("UPDATE OR IGNORE rules SET pattern_id = @into WHERE pattern_id = @Id", p, tx);
-            SummaryTables.MovePattern(c, tx, from, into);
-        }
-
-        public static void Save(SqliteConnection c, SqliteTransaction tx, TemplateMiner miner, IDictionary<long, PatternEvidence> examples)
-        {
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            foreach (var p in miner.TakeDirty().OrderBy(p => p.Id))
-            {
-                string? example, signature, cls;
-                if (examples.TryGetValue(p.Id, out var evidence)) (example, signature, cls) = (evidence.Example, evidence.Signature, evidence.ErrorClass);
-                else
-                {
-                    var stored = c.QueryFirstOrDefault<(string? example, string? cls)>("SELECT example, error_class FROM patterns WHERE id = @Id", new { p.Id }, tx);
-                    (example, signature, cls) = (stored.example, null, stored.cls);
-                }
-                signature ??= example == null ? null : ErrorSignature.OfMessage(example).Text;
-                c.Execute(
-                    @"INSERT INTO patterns(id, template, token_count, error_class, event_count, example, created, merged_into, display)
-                      VALUES (@Id, @Template, @count, @cls, 0, @example, @now, @MergedInto, @display)
-                      ON CONFLICT(id) DO UPDATE SET template = excluded.template, token_count = excluded.token_count, merged_into = excluded.merged_into,
-                          example = coalesce(patterns.example, excluded.example), display = excluded.display",
-                    new { p.Id, p.Template, count = p.Tokens.Length, cls = cls ?? ErrorSignature.OfMessage(example ?? p.Template).ErrorClass, example, now, p.MergedInto,
-                          display = TemplateMiner.Display(signature, p.Tokens) }, tx);
-                if (p.MergedInto.HasValue) MergeInto(c, tx, p.Id, miner.Find(p.Id)!.Id);
-            }
-            foreach (var signature in miner.TakeNewSignatures())
-                c.Execute("INSERT OR REPLACE INTO pattern_signatures(signature, pattern_id) VALUES (@signature, @id)", new { signature, id = miner.ForSignature(signature).Id }, tx);
         }
     }
 }

@@ -112,6 +112,13 @@ namespace MadfLog.Engine.Rules
             return Get(c, id);
         }
 
+        /// <summary>
+        /// A merged pattern's rule follows it to the survivor, in the merge's transaction (a
+        /// <see cref="Patterns.PatternReferences"/>); a survivor that has a rule keeps its own (one rule per pattern).
+        /// </summary>
+        public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into) =>
+            c.Execute("UPDATE OR IGNORE rules SET pattern_id = @into WHERE pattern_id = @from", new { from, into }, tx);
+
         /// <summary>Deny: proposed → denied (never proposed again); active → retired.</summary>
         public static Rule Deny(SqliteConnection c, long id, DateTimeOffset now)
         {

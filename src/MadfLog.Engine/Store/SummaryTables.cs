@@ -14,6 +14,53 @@ namespace MadfLog.Engine.Store
     /// </summary>
     public static class SummaryTables
     {
+        /// <summary>A session_sequences row (mapped by column name): a session's span, its story ('' none; null: several), in_order, its last steps as SequenceStage encodes them.</summary>
+        internal sealed class SessionSequenceRow
+        {
+            public string SessionId { get; set; } = "";
+            public string? StoryId { get; set; }
+            public long FirstTs { get; set; }
+            public long LastTs { get; set; }
+            public long InOrder { get; set; }
+            public string Steps { get; set; } = "";
+        }
+
+        /// <summary>A session_runs row (mapped by column name): the session's run number <c>Seq</c> of one pattern (0: none), and its length.</summary>
+        internal sealed class SessionRunRow
+        {
+            public string SessionId { get; set; } = "";
+            public long Seq { get; set; }
+            public long PatternId { get; set; }
+            public long Length { get; set; }
+        }
+
+        /// <summary>A session's stored sequence, or null when none is stored yet.</summary>
+        internal static SessionSequenceRow? SessionSequence(SqliteConnection c, SqliteTransaction tx, string session) =>
+            c.QueryFirstOrDefault<SessionSequenceRow>(
+                "SELECT session_id AS SessionId, story_id AS StoryId, first_ts AS FirstTs, last_ts AS LastTs, in_order AS InOrder, steps FROM session_sequences WHERE session_id = @session",
+                new { session }, tx);
+
+        /// <summary>A session's last run, or null when it has none.</summary>
+        internal static SessionRunRow? LastRun(SqliteConnection c, SqliteTransaction tx, string session) =>
+            c.QueryFirstOrDefault<SessionRunRow>(
+                "SELECT session_id AS SessionId, seq, pattern_id AS PatternId, length FROM session_runs WHERE session_id = @session ORDER BY seq DESC LIMIT 1", new { session }, tx);
+
+        /// <summary>
+        /// Upserts the import's sequence rows: each session's sequence (replaced), its runs (a run that grew is replaced),
+        /// and its leads (four steps, each a name and a pattern id: -1 for no error, 0 for an error without a pattern; counts added).
+        /// </summary>
+        internal static void WriteSequences(SqliteConnection c, SqliteTransaction tx, IEnumerable<SessionSequenceRow> sessions, IEnumerable<SessionRunRow> runs,
+            IEnumerable<(string Session, IReadOnlyList<(string Step, long Pattern)> Steps, long N)> leads)
+        {
+            PreparedBatch.Run(c, tx, @"INSERT INTO session_sequences VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT DO UPDATE SET story_id = excluded.story_id, first_ts = excluded.first_ts, last_ts = excluded.last_ts, in_order = excluded.in_order, steps = excluded.steps",
+                sessions.Select(s => new object?[] { s.SessionId, s.StoryId, s.FirstTs, s.LastTs, s.InOrder, s.Steps }));
+            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO session_runs VALUES ($1, $2, $3, $4)",
+                runs.Select(r => new object?[] { r.SessionId, r.Seq, r.PatternId, r.Length }));
+            PreparedBatch.Run(c, tx, "INSERT INTO session_leads VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                leads.Select(l => new object?[] { l.Session }.Concat(l.Steps.SelectMany(s => new object?[] { s.Step, s.Pattern })).Concat(new object?[] { l.N }).ToArray()));
+        }
+
         /// <summary>Upserts summary rows kept in memory (the import's, once per transaction) into their tables.</summary>
         internal static void Write(SqliteConnection c, SqliteTransaction tx, SummaryRows p)
         {

@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
+using MadfLog.Engine.Patterns;
 using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
@@ -12,8 +13,8 @@ using Microsoft.Data.Sqlite;
 namespace MadfLog.Engine.Summaries
 {
     /// <summary>
-    /// Maintains the summaries (event_rollup, duration_hist, patterns.first_story) in the import transaction, from the
-    /// rows actually written, so whole-store questions read a few thousand summary rows instead of every event.
+    /// Maintains the summaries (event_rollup, duration_hist, ..., written by Store.SummaryTables; and patterns.first_story,
+    /// written by Patterns.PatternStore) in the import transaction, from the rows actually written, so whole-store questions read a few thousand summary rows instead of every event.
     /// </summary>
     public sealed class RollupStage : ImportStage<RollupStage.Presummary>
     {
@@ -366,8 +367,7 @@ namespace MadfLog.Engine.Summaries
             ResolveMergedPatterns(c, tx);
             p.Derive();
             SummaryTables.Write(c, tx, p.Rows);
-            PreparedBatch.Run(c, tx, "UPDATE patterns SET first_story = $2 WHERE id = $1 AND first_seen = $3",
-                p.Rows.Firsts.Select(kv => new object?[] { kv.Key, kv.Value.Story, kv.Value.Ts }));
+            PatternStore.SetFirstStories(c, tx, p.Rows.Firsts);
             p.Clear();
         }
 

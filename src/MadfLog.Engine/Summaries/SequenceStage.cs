@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Store;
@@ -87,16 +86,13 @@ namespace MadfLog.Engine.Summaries
         {
             if (_sessions.TryGetValue(id, out var s)) return s;
             s = new Session { Last = long.MinValue };
-            var stored = c.QueryFirstOrDefault<(string? story, long first, long last, long inOrder, string steps)?>(
-                "SELECT story_id, first_ts, last_ts, in_order, steps FROM session_sequences WHERE session_id = @id", new { id }, tx);
-            if (stored.HasValue)
+            var stored = SummaryTables.SessionSequence(c, tx, id);
+            if (stored != null)
             {
-                var v = stored.Value;
-                s.Story = v.story; s.First = v.first; s.Last = v.last; s.InOrder = v.inOrder != 0; s.Stored = true;
-                s.Steps.AddRange(v.steps.Length == 0 ? Array.Empty<string>() : v.steps.Split(StepSeparator));
-                var run = c.QueryFirstOrDefault<(long seq, long pattern, long length)?>(
-                    "SELECT seq, pattern_id, length FROM session_runs WHERE session_id = @id ORDER BY seq DESC LIMIT 1", new { id }, tx);
-                if (run.HasValue) (s.RunSeq, s.RunPattern, s.RunLength) = run.Value;
+                s.Story = stored.StoryId; s.First = stored.FirstTs; s.Last = stored.LastTs; s.InOrder = stored.InOrder != 0; s.Stored = true;
+                s.Steps.AddRange(stored.Steps.Length == 0 ? Array.Empty<string>() : stored.Steps.Split(StepSeparator));
+                var run = SummaryTables.LastRun(c, tx, id);
+                if (run != null) (s.RunSeq, s.RunPattern, s.RunLength) = (run.Seq, run.PatternId, run.Length);
             }
             _sessions[id] = s;
             return s;
@@ -104,23 +100,23 @@ namespace MadfLog.Engine.Summaries
 
         public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
         {
-            PreparedBatch.Run(c, tx, @"INSERT INTO session_sequences VALUES ($1, $2, $3, $4, $5, $6)
-                    ON CONFLICT DO UPDATE SET story_id = excluded.story_id, first_ts = excluded.first_ts, last_ts = excluded.last_ts, in_order = excluded.in_order, steps = excluded.steps",
-                _sessions.Where(kv => kv.Value.Last != long.MinValue)
-                    .Select(kv => new object?[] { kv.Key, kv.Value.Story, kv.Value.First, kv.Value.Last, kv.Value.InOrder ? 1 : 0, string.Join(StepSeparator.ToString(), kv.Value.Steps) }));
-            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO session_runs VALUES ($1, $2, $3, $4)",
-                _runs.Select(kv => new object?[] { kv.Key.session, kv.Key.seq, kv.Value.pattern, kv.Value.length }));
-            PreparedBatch.Run(c, tx, "INSERT INTO session_leads VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                _leads.Select(kv => new object?[] { kv.Key.session }.Concat(kv.Key.lead.Split(StepSeparator).SelectMany(Unmark)).Concat(new object?[] { kv.Value }).ToArray()));
+            SummaryTables.WriteSequences(c, tx,
+                _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => new SummaryTables.SessionSequenceRow
+                {
+                    SessionId = kv.Key, StoryId = kv.Value.Story, FirstTs = kv.Value.First, LastTs = kv.Value.Last, InOrder = kv.Value.InOrder ? 1 : 0,
+                    Steps = string.Join(StepSeparator.ToString(), kv.Value.Steps),
+                }),
+                _runs.Select(kv => new SummaryTables.SessionRunRow { SessionId = kv.Key.session, Seq = kv.Key.seq, PatternId = kv.Value.pattern, Length = kv.Value.length }),
+                _leads.Select(kv => (kv.Key.session, (IReadOnlyList<(string, long)>)kv.Key.lead.Split(StepSeparator).Select(Unmark).ToList(), kv.Value)));
             // Written: the next transaction reloads what it needs, so memory stays flat in the number of sessions.
             _sessions.Clear(); _runs.Clear(); _leads.Clear();
         }
 
         // A stored step as session_leads keeps it: its name, and its pattern id (-1: not an error).
-        private static object?[] Unmark(string step)
+        private static (string Step, long Pattern) Unmark(string step)
         {
             var at = step.LastIndexOf(ErrorMark);
-            return at < 0 ? new object?[] { step, -1L } : new object?[] { step.Substring(0, at), long.Parse(step.Substring(at + 1), System.Globalization.CultureInfo.InvariantCulture) };
+            return at < 0 ? (step, -1L) : (step.Substring(0, at), long.Parse(step.Substring(at + 1), System.Globalization.CultureInfo.InvariantCulture));
         }
 
         /// <summary>The tables this stage keeps (retention rebuilds them with the other summaries: Store.SummaryTables).</summary>

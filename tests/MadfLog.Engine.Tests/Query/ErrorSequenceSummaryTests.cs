@@ -99,7 +99,7 @@ namespace MadfLog.Engine.Tests.Query
             using (var tx = c.BeginTransaction())
             {
                 c.Execute("UPDATE patterns SET error_class = 'Merged' WHERE id = @into", new { into }, tx);
-                PatternStore.MergeInto(c, tx, from, into);
+                PatternStore.MergeInto(c, tx, from, into, MadfLog.Engine.Rules.RuleStore.MovePattern);
                 tx.Commit();
             }
             AssertMatchesScan(c);

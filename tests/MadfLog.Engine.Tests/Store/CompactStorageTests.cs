@@ -37,6 +37,8 @@ namespace MadfLog.Engine.Tests.Store
             "{\"weird\":\"\\u0001\\u0002 control chars escaped\",\"k\":\"\\u0005\"}",
             "{\"model\":\"claude-sonnet-4-5\",\"message_id\":\"msg_01MKH1ccEGrZGNPvu8pYiiQa\",\"input_tokens\":3,\"output_tokens\":13,\"cache_creation_input_tokens\":13835,\"cache_read_input_tokens\":11515,\"stop_reason\":null}",
             "{\"ok\":true,\"a\":1,\"b\":\"two\",\"none\":null,\"c\":[3],\"d\":{\"e\":4},\"f\":false,\"g\":\"a string long enough to be a literal, not a name\",\"h\":8.5}",
+            "{\"s1\":\"a\",\"s2\":\"b\",\"s3\":\"c\",\"s4\":\"d\",\"s5\":\"e\",\"s6\":\"f\",\"s7\":\"g\",\"s8\":\"h\"}",
+            "{\"n1\":1,\"s2\":\"b\",\"n3\":3,\"s4\":\"d\",\"n5\":5.5,\"s6\":\"f\",\"x\":null,\"l7\":[7],\"s8\":\"h\",\"n9\":9,\"s10\":\"j\"}",
         }.Select(d => new object[] { d });
 
         [Theory]
@@ -52,6 +54,18 @@ namespace MadfLog.Engine.Tests.Store
             // Minified input without redundant escapes comes back byte for byte; in any case the JSON is the same.
             Assert.Equal(details, stored);
             Assert.True(JsonEqual(details, stored!), stored);
+        }
+
+        [Fact]
+        public void EachValueHasItsOwnPlaceholdersAndNoneIsJsonWhitespace()
+        {
+            var all = Enumerable.Range(1, DetailsShape.Slots).SelectMany(k => new[] { DetailsShape.Placeholder(k, false), DetailsShape.Placeholder(k, true) }).ToList();
+            Assert.Equal(all.Count, all.Distinct().Count());
+            Assert.All(all, ch => Assert.InRange(ch, '\u0001', '\u001f'));
+            Assert.DoesNotContain(all, ch => ch == '\t' || ch == '\n' || ch == '\r');
+            // Stores written with four values used 1-4 (literal) and 5-8 (names id): those keep their meaning.
+            Assert.Equal(new[] { 1, 2, 3, 4, 5, 6, 7, 8 }, Enumerable.Range(1, 4).Select(k => (int)DetailsShape.Placeholder(k, false))
+                .Concat(Enumerable.Range(1, 4).Select(k => (int)DetailsShape.Placeholder(k, true))));
         }
 
         [Fact]

@@ -325,21 +325,33 @@ SELECT r.id, r.timestamp,
     CASE WHEN typeof(r.context_percent) = 'integer' THEN r.context_percent / 100.0 ELSE r.context_percent END AS context_percent,
     (SELECT nullif(success, -1) FROM kinds WHERE id = r.kind) AS success, r.confidence_score,
     CASE WHEN r.details_shape IS NULL THEN r.d1
-         ELSE (SELECT replace(replace(replace(replace(replace(replace(replace(replace(
-             CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) + instr(sh.text, char(18)) + instr(sh.text, char(19)) + instr(sh.text, char(20)) + instr(sh.text, char(21)) = 0 THEN sh.text
-                  ELSE replace(replace(replace(replace(replace(replace(replace(replace(sh.text,
-                      char(5), coalesce('"' || (SELECT text FROM names WHERE id = r.d1) || '"', '')),
-                      char(6), coalesce('"' || (SELECT text FROM names WHERE id = r.d2) || '"', '')),
-                      char(7), coalesce('"' || (SELECT text FROM names WHERE id = r.d3) || '"', '')),
-                      char(8), coalesce('"' || (SELECT text FROM names WHERE id = r.d4) || '"', '')),
-                      char(18), coalesce('"' || (SELECT text FROM names WHERE id = r.d5) || '"', '')),
-                      char(19), coalesce('"' || (SELECT text FROM names WHERE id = r.d6) || '"', '')),
-                      char(20), coalesce('"' || (SELECT text FROM names WHERE id = r.d7) || '"', '')),
-                      char(21), coalesce('"' || (SELECT text FROM names WHERE id = r.d8) || '"', ''))
-             END,
-             char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, '')),
-             char(14), coalesce(r.d5, '')), char(15), coalesce(r.d6, '')), char(16), coalesce(r.d7, '')), char(17), coalesce(r.d8, ''))
-             FROM names sh WHERE sh.id = r.details_shape)
+         WHEN r.d5 IS NULL THEN
+             (SELECT replace(replace(replace(replace(t,
+                 char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, ''))
+              FROM (SELECT CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) = 0 THEN sh.text
+                 ELSE replace(replace(replace(replace(sh.text,
+                     char(5), coalesce('"' || (SELECT text FROM names WHERE id = r.d1) || '"', '')),
+                     char(6), coalesce('"' || (SELECT text FROM names WHERE id = r.d2) || '"', '')),
+                     char(7), coalesce('"' || (SELECT text FROM names WHERE id = r.d3) || '"', '')),
+                     char(8), coalesce('"' || (SELECT text FROM names WHERE id = r.d4) || '"', ''))
+                 END AS t
+                 FROM names sh WHERE sh.id = r.details_shape))
+         ELSE
+             (SELECT replace(replace(replace(replace(replace(replace(replace(replace(t,
+                 char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, '')),
+                 char(14), coalesce(r.d5, '')), char(15), coalesce(r.d6, '')), char(16), coalesce(r.d7, '')), char(17), coalesce(r.d8, ''))
+              FROM (SELECT CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) + instr(sh.text, char(18)) + instr(sh.text, char(19)) + instr(sh.text, char(20)) + instr(sh.text, char(21)) = 0 THEN sh.text
+                 ELSE replace(replace(replace(replace(replace(replace(replace(replace(sh.text,
+                     char(5), coalesce('"' || (SELECT text FROM names WHERE id = r.d1) || '"', '')),
+                     char(6), coalesce('"' || (SELECT text FROM names WHERE id = r.d2) || '"', '')),
+                     char(7), coalesce('"' || (SELECT text FROM names WHERE id = r.d3) || '"', '')),
+                     char(8), coalesce('"' || (SELECT text FROM names WHERE id = r.d4) || '"', '')),
+                     char(18), coalesce('"' || (SELECT text FROM names WHERE id = r.d5) || '"', '')),
+                     char(19), coalesce('"' || (SELECT text FROM names WHERE id = r.d6) || '"', '')),
+                     char(20), coalesce('"' || (SELECT text FROM names WHERE id = r.d7) || '"', '')),
+                     char(21), coalesce('"' || (SELECT text FROM names WHERE id = r.d8) || '"', ''))
+                 END AS t
+                 FROM names sh WHERE sh.id = r.details_shape))
     END AS details,
     r.impact_score, r.time_saved_or_wasted_ms, r.user_satisfaction_delta, r.created_rule,
     (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,

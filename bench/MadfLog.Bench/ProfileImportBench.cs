@@ -109,7 +109,7 @@ namespace MadfLog.Bench
                     using var tx = c.BeginTransaction();
                     for (var k = 0; k < stages.Count; k++) { sw.Restart(); stages[k].BeforeWrite(batch, byStage[k], c, tx); timings[k] += sw.Elapsed.TotalSeconds; }
                     sw.Restart();
-                    using (var w = new EventWriter(c, tx)) w.Write(batch);
+                    using (var w = new EventWriter(c, tx)) { w.Write(batch); w.Flush(); }
                     timings[stages.Count] += sw.Elapsed.TotalSeconds;
                     for (var k = 0; k < stages.Count; k++) { sw.Restart(); stages[k].AfterWrite(batch, byStage[k], c, tx); stages[k].BeforeCommit(c, tx); timings[stages.Count + 1 + k] += sw.Elapsed.TotalSeconds; }
                     sw.Restart();
@@ -131,7 +131,7 @@ namespace MadfLog.Bench
                 for (var i = 0; i < rows.Count; i += 20000)
                 {
                     using var tx = c.BeginTransaction();
-                    using (var w = new EventWriter(c, tx)) w.Write(rows.GetRange(i, Math.Min(20000, rows.Count - i)));
+                    using (var w = new EventWriter(c, tx)) { w.Write(rows.GetRange(i, Math.Min(20000, rows.Count - i))); w.Flush(); }
                     tx.Commit();
                 }
                 Report(label, n, sw);

@@ -11,7 +11,7 @@ namespace MadfLog.Engine.Import
         /// Writes events the one way that keeps derived data right: stages before, the insert, stages after, in the
         /// caller's transaction. Returns how many rows were new. (The importer prepares on its own thread and passes
         /// what the stages prepared; and writes several batches per transaction: flush false, then
-        /// <see cref="BeforeCommit"/> once, with one writer for the transaction so its statements and name ids are reused.)
+        /// <see cref="BeforeCommit"/> once, with one writer for the transaction so its statements and name ids are reused, flushed before the commit.)
         /// </summary>
         public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, PreparedStages? prepared = null, bool flush = true,
             Store.EventWriter? writer = null)
@@ -21,7 +21,12 @@ namespace MadfLog.Engine.Import
             for (var i = 0; i < stages.Count; i++) stages[i].BeforeWrite(rows, prepared[i], c, tx);
             int inserted;
             if (writer != null) inserted = writer.Write(rows);
-            else using (var own = new Store.EventWriter(c, tx)) inserted = own.Write(rows);
+            else
+                using (var own = new Store.EventWriter(c, tx))
+                {
+                    inserted = own.Write(rows);
+                    own.Flush();
+                }
             for (var i = 0; i < stages.Count; i++) stages[i].AfterWrite(rows, prepared[i], c, tx);
             if (flush) BeforeCommit(stages, c, tx);
             return inserted;

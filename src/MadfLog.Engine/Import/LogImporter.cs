@@ -119,7 +119,8 @@ namespace MadfLog.Engine.Import
             void Commit()
             {
                 ImportStages.BeforeCommit(stages, connection, tx!);
-                writer!.Dispose();
+                writer!.Flush();
+                writer.Dispose();
                 writer = null;
                 tx!.Commit();
                 tx.Dispose();

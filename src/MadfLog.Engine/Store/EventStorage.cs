@@ -144,7 +144,7 @@ namespace MadfLog.Engine.Store
             "SELECT DISTINCT strftime('%Y-%m', timestamp / 1000, 'unixepoch') FROM event_rows WHERE timestamp < @cutoff" + IdBounds("id", null, "@cutoff") + " ORDER BY 1", new { cutoff }).ToList();
 
         /// <summary>
-        /// Copies the active rows of [start, upper) and their keys into the archive attached as <c>arch</c> (same schema), in
+        /// Copies the active rows of [start, upper) and their keys (those of the whole month, packed) into the archive attached as <c>arch</c> (same schema), in
         /// the caller's transaction (retention's copy step). Name, kind and
         /// context ids are per database, so every coded column (kind, context, shape, name values) is
         /// translated through the texts; event ids are kept, which is how the delete step knows what the archive holds.
@@ -183,8 +183,16 @@ namespace MadfLog.Engine.Store
             }
             c.Execute($@"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)})
                          SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r LEFT JOIN main.names sh ON sh.id = r.details_shape WHERE {range}", p, tx);
-            c.Execute($"INSERT OR IGNORE INTO arch.event_keys(key, event_id) SELECT k.key, k.event_id FROM main.event_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
+            c.Execute($"INSERT OR IGNORE INTO arch.response_keys(key, event_id) SELECT k.key, k.event_id FROM main.response_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
                 p, tx);
+            // The packed keys of the rows' month (all of it: those of events that stay active too, which is harmless, as
+            // they are stored once either way), added to the archive's.
+            using (var active = new EventKeys(c))
+            using (var archive = new EventKeys(c, "arch"))
+            {
+                foreach (var (key, month) in active.TakeMonths(new[] { EventKeys.MonthOf(start) }, remove: false)) archive.Add(key, month);
+                archive.Flush();
+            }
             c.Execute("DROP TABLE temp.name_map;" + string.Concat(AllCombinations.Select(t => $" DROP TABLE temp.{t.Table}_map;")), transaction: tx);
             RefreshBlocks(c, tx, "arch");
         }
@@ -196,9 +204,16 @@ namespace MadfLog.Engine.Store
         /// </summary>
         public static int DeleteArchived(SqliteConnection c, SqliteTransaction tx, long start, long upper)
         {
-            c.Execute(@"DELETE FROM main.event_keys WHERE event_id IN
+            c.Execute(@"DELETE FROM main.response_keys WHERE event_id IN
                         (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
-            return c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
+            var deleted = c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
+            // The month's packed keys leave with its last event (the archive has them since the copy); while some of its
+            // events stay (a window that cuts the month), they stay too.
+            var first = DateTimeOffset.FromUnixTimeMilliseconds(start);
+            var end = new DateTimeOffset(first.Year, first.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1).ToUnixTimeMilliseconds();
+            if (!c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM main.event_rows WHERE timestamp >= @start AND timestamp < @end)", new { start, end }, tx))
+                using (var keys = new EventKeys(c)) keys.TakeMonths(new[] { EventKeys.MonthOf(start) }, remove: true);
+            return deleted;
         }
 
         /// <summary>The events the archive attached as <c>arch</c> holds: how many, the first and the last time.</summary>

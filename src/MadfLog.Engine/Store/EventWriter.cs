@@ -11,10 +11,12 @@ using SQLitePCL;
 namespace MadfLog.Engine.Store
 {
     /// <summary>
-    /// Writes events into the compact store (docs/storage.md): the dedup key first (INSERT OR IGNORE into event_keys,
-    /// whose rowid it is, is what makes re-imports add nothing), then the row with its texts as kind, context and name
-    /// ids and its details as shape and values. One writer serves one transaction: its statements are prepared once and
-    /// bound through SQLite's own API (ADO.NET's per-parameter overhead was most of the import's cost).
+    /// Writes events into the compact store (docs/storage.md): the dedup key first (a key already in event_keys, or in
+    /// response_keys for Claude Code responses whose repeated lines update their row, is a duplicate: this is what makes
+    /// re-imports add nothing), then the row with its texts as kind, context and name ids and its details as shape and
+    /// values. One writer serves one transaction, and <see cref="Flush"/> must be called before it commits (new keys are
+    /// written into their packed rows then). Statements are prepared once and bound through SQLite's own API (ADO.NET's
+    /// per-parameter overhead was most of the import's cost).
     /// </summary>
     public sealed class EventWriter : IDisposable
     {
@@ -33,13 +35,15 @@ namespace MadfLog.Engine.Store
         private readonly sqlite3_stmt _key, _keys, _findKey, _insert, _inserts, _findName, _addName;
         private readonly Binder _keyBinder, _keysBinder, _rowBinder, _rowsBinder;
         private long _nextId;
+        private readonly EventKeys _eventKeys;
 
         public EventWriter(SqliteConnection connection, SqliteTransaction transaction)
         {
             _connection = connection;
-            _key = Prepare("INSERT OR IGNORE INTO event_keys(key, event_id) VALUES " + Values(2, 1));
-            _keys = Prepare("INSERT OR IGNORE INTO event_keys(key, event_id) VALUES " + Values(2, KeysPerInsert));
-            _findKey = Prepare("SELECT event_id FROM event_keys WHERE key = ?");
+            _key = Prepare("INSERT OR IGNORE INTO response_keys(key, event_id) VALUES " + Values(2, 1));
+            _keys = Prepare("INSERT OR IGNORE INTO response_keys(key, event_id) VALUES " + Values(2, KeysPerInsert));
+            _findKey = Prepare("SELECT event_id FROM response_keys WHERE key = ?");
+            _eventKeys = new EventKeys(connection);
             _insert = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, 1));
             _inserts = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, RowsPerInsert));
             _keyBinder = new Binder(_key, 2);
@@ -78,15 +82,25 @@ namespace MadfLog.Engine.Store
             var baseId = _nextId;
             _nextId += n;
             // Row i gets id baseId + i if it is new (a duplicate leaves a gap, which AUTOINCREMENT ids allow). Keys go in
-            // sorted, so consecutive inserts meet the same b-tree pages; among equal keys the earlier row wins.
-            if (_order.Length < n) { _order = new (long, int)[Math.Max(n, _order.Length * 2)]; _isNew = new bool[_order.Length]; }
+            // sorted, so consecutive keys meet the same packed row (or b-tree pages); among equal keys the earlier row wins.
+            if (_order.Length < n) { _order = new (long, int)[Math.Max(n, _order.Length * 2)]; _packedOrder = new (long, int)[_order.Length]; _isNew = new bool[_order.Length]; }
             var count = 0;
+            var packed = 0;
             for (var i = 0; i < n; i++)
             {
                 _isNew[i] = false;
                 if (InArchive(rows[i])) continue; // moved to an archive database by retention: already stored once
-                _order[count++] = (rows[i].DedupKey, i);
+                if (rows[i].KeepLargestTokens) _order[count++] = (rows[i].DedupKey, i);
+                else _packedOrder[packed++] = (rows[i].DedupKey, i);
             }
+            // Keys of events that are never updated: packed event_keys, which only answers "stored or not".
+            Array.Sort(_packedOrder, 0, packed);
+            for (var j = 0; j < packed; j++)
+            {
+                var (key, index) = _packedOrder[j];
+                _isNew[index] = _eventKeys.Add(key, EventKeys.MonthOf(rows[index].Timestamp));
+            }
+            // Claude Code responses keep their row's id with the key (response_keys): a repeated line updates that row.
             Array.Sort(_order, 0, count);
             var k = 0;
             for (; k + KeysPerInsert <= count; k += KeysPerInsert)
@@ -138,6 +152,9 @@ namespace MadfLog.Engine.Store
 
         private readonly EventRow?[] _pendingRows = new EventRow?[RowsPerInsert];
 
+        /// <summary>Writes the keys of this transaction's new events into event_keys: call before committing.</summary>
+        public void Flush() => _eventKeys.Flush();
+
         // Binds one event as the row at parameter offset o (0 for the first row of a statement).
         private void Bind(Binder b, int o, EventRow e)
         {
@@ -174,7 +191,7 @@ namespace MadfLog.Engine.Store
             return value;
         }
 
-        private (long key, int index)[] _order = Array.Empty<(long, int)>();
+        private (long key, int index)[] _order = Array.Empty<(long, int)>(), _packedOrder = Array.Empty<(long, int)>();
         private bool[] _isNew = Array.Empty<bool>();
 
         // The time span of each block of ids this batch wrote into (EventStorage.BlockSize), merged into event_blocks.
@@ -206,7 +223,22 @@ namespace MadfLog.Engine.Store
         // active store stays small; an event of an archived month is looked up in its archive before it is added.
         // Events after the newest archived one (every event of a normal daily import) are not looked up at all.
         private readonly Dictionary<int, string> _archives = new Dictionary<int, string>();
-        private readonly Dictionary<int, SqliteConnection?> _archiveConnections = new Dictionary<int, SqliteConnection?>();
+        private readonly Dictionary<int, ArchiveKeys?> _archiveConnections = new Dictionary<int, ArchiveKeys?>();
+
+        /// <summary>An archive database's keys, both kinds.</summary>
+        private sealed class ArchiveKeys : IDisposable
+        {
+            private readonly SqliteConnection _connection;
+            private readonly EventKeys _keys;
+
+            public ArchiveKeys(SqliteConnection connection) { _connection = connection; _keys = new EventKeys(connection); }
+
+            public bool Contains(EventRow e) => e.KeepLargestTokens
+                ? _connection.ExecuteScalar<long>("SELECT count(*) FROM response_keys WHERE key = @key", new { key = e.DedupKey }) > 0
+                : _keys.Contains(e.DedupKey);
+
+            public void Dispose() { _keys.Dispose(); _connection.Dispose(); }
+        }
         private long _archivedUntil = long.MinValue;
 
         private static int Month(string period) => int.Parse(period.Substring(0, 4), System.Globalization.CultureInfo.InvariantCulture) * 12
@@ -218,8 +250,11 @@ namespace MadfLog.Engine.Store
             var date = DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp).UtcDateTime;
             var month = date.Year * 12 + date.Month;
             if (!_archiveConnections.TryGetValue(month, out var archive))
-                _archiveConnections[month] = archive = _archives.TryGetValue(month, out var path) && System.IO.File.Exists(path) ? MadfDatabase.Open(path, forWrite: false) : null;
-            return archive != null && archive.ExecuteScalar<long>("SELECT count(*) FROM event_keys WHERE key = @key", new { key = e.DedupKey }) > 0;
+            {
+                var connection = _archives.TryGetValue(month, out var path) && System.IO.File.Exists(path) ? MadfDatabase.Open(path, forWrite: false) : null;
+                _archiveConnections[month] = archive = connection == null ? null : new ArchiveKeys(connection);
+            }
+            return archive != null && archive.Contains(e);
         }
 
         // Names (types, agents, stories, sessions, details shapes) repeat on almost every row: look each up once per
@@ -444,6 +479,7 @@ namespace MadfLog.Engine.Store
 
         public void Dispose()
         {
+            _eventKeys.Dispose();
             _key.Dispose();
             _keys.Dispose();
             _findKey.Dispose();

@@ -104,6 +104,7 @@ namespace MadfLog.Engine.Store
             foreach (var migration in Schema.MigrationsAfter(version))
             {
                 connection.Execute(migration.Value, transaction: tx);
+                Schema.AfterScript(migration.Key, connection, tx);
                 connection.Execute("INSERT INTO schema_version(version, applied) VALUES (@v, @t)",
                     new { v = migration.Key, t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
             }

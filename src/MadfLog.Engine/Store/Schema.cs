@@ -26,7 +26,16 @@ namespace MadfLog.Engine.Store
             [11] = DaySummaries,
             [12] = SessionSequences,
             [13] = EightDetailsValues,
+            [14] = PackedKeys,
         };
+
+        /// <summary>
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys).
+        /// </summary>
+        public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
+        {
+            if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
+        }
 
         /// <summary>The schema version this build writes.</summary>
         public static int CurrentVersion
@@ -557,6 +566,20 @@ CREATE TABLE import_runs (
     duplicates INTEGER NOT NULL,
     quarantined INTEGER NOT NULL
 );
+";
+    
+        // Dedup keys packed: event_keys holds the keys of a range of the key space per row, as offsets from the range's
+        // first key in a blob, grouped by their event's month (EventKeys: about 7 bytes per key instead of 20 for a
+        // 64-bit rowid and an event id per key, and one row rewritten per range and transaction instead of a b-tree
+        // insert per key). Only Claude Code responses need their row's id back (a repeated line updates the row): their
+        // keys go to response_keys with the id. The old keys are packed by EventKeys.ConvertLegacy (Schema.AfterScript);
+        // responses' keys are copied to response_keys too, since their repeated lines look them up there.
+        private const string PackedKeys = @"
+ALTER TABLE event_keys RENAME TO legacy_event_keys;
+CREATE TABLE event_keys (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
+CREATE TABLE response_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);
+INSERT INTO response_keys(key, event_id)
+SELECT k.key, k.event_id FROM legacy_event_keys k JOIN events e ON e.id = k.event_id WHERE e.event_type = 'llm_call';
 ";
     }
 }

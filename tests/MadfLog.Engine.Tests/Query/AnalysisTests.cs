@@ -256,6 +256,7 @@ namespace MadfLog.Engine.Tests.Query
                 imported = Hist(c);
                 Assert.Equal(20, imported.Sum(h => h.Item3));
                 // A version-9 store: no workflow histograms yet.
+                Store.EventKeysTests.UnpackKeys(c);
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
                 c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables);
             }
@@ -277,6 +278,7 @@ namespace MadfLog.Engine.Tests.Query
                 imported = tables.ToDictionary(x => x, x => Dump(c, x));
                 Assert.All(imported.Values, Assert.NotEmpty);
                 // A version-10 store: no day summaries yet.
+                Store.EventKeysTests.UnpackKeys(c);
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
                 c.Execute("DELETE FROM schema_version WHERE version >= 11; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables);
             }

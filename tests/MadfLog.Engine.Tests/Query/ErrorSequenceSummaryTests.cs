@@ -46,6 +46,7 @@ namespace MadfLog.Engine.Tests.Query
                 imported = Summaries.SequenceStage.Tables.ToDictionary(x => x, x => Dump(c, x));
                 Assert.All(imported.Values, Assert.NotEmpty);
                 // A store from before the sequence summaries' migration (12).
+                Store.EventKeysTests.UnpackKeys(c);
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
                 c.Execute("DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables);
             }

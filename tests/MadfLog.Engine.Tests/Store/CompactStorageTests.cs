@@ -254,7 +254,11 @@ namespace MadfLog.Engine.Tests.Store
                 Assert.Equal("{\"tool\": \"Read\"}", rows[0].details); // kept whole, as it was
                 Assert.Null(rows[1].details);
                 Assert.Equal(1, rows[1].review);
-                Assert.Equal(3, c.ExecuteScalar<long>("SELECT count(*) FROM event_keys"));
+                // Every key packed under its event's month (the archived one's event is unknown); the response's also with its id.
+                using (var packed = new EventKeys(c))
+                    Assert.Equal(new[] { (111L, EventKeys.MonthOf(T0)), (222L, EventKeys.MonthOf(T0 + 1000)), (333L, EventKeys.UnknownMonth) }, packed.All());
+                Assert.Equal(new[] { (222L, 8L) }, c.Query<(long, long)>("SELECT key, event_id FROM response_keys"));
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'legacy_event_keys'"));
                 Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_blocks"));
                 // New events get ids after the migrated ones, and a migrated or archived key still counts as imported.
                 using var tx = c.BeginTransaction();
@@ -289,6 +293,7 @@ namespace MadfLog.Engine.Tests.Store
             const string response = "{\"model\":\"claude-opus-4\",\"message_id\":\"msg_1\",\"input_tokens\":5,\"output_tokens\":9,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":70,\"stop_reason\":\"tool_use\"}";
             using (var c = MadfDatabase.Open(t.Db))
             {
+                EventKeysTests.UnpackKeys(c);
                 UndoEightDetailsValues(c);
                 c.Execute("DELETE FROM schema_version WHERE version >= 13");
                 // As version 12 wrote a response: model and message id as names (placeholders 5, 6), input tokens in

@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using MadfLog.Engine.Store;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Store
+{
+    /// <summary>The packed dedup keys: every key stored once, found again whatever row it ended up in.</summary>
+    public class EventKeysTests
+    {
+        /// <summary>Undoes migration 14 for a test that replays earlier ones: the keys back in their version-12 table.</summary>
+        internal static void UnpackKeys(SqliteConnection c)
+        {
+            List<(long key, ushort month)> keys;
+            using (var packed = new EventKeys(c)) keys = packed.All();
+            c.Execute("DELETE FROM schema_version WHERE version >= 14; DROP TABLE event_keys; DROP TABLE response_keys; CREATE TABLE event_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);");
+            using var tx = c.BeginTransaction();
+            c.Execute("INSERT INTO event_keys(key, event_id) VALUES (@key, 0)", keys.Select(k => new { k.key }), tx);
+            tx.Commit();
+        }
+
+        private static readonly ushort Jan = EventKeys.MonthOf(1_767_225_600_000), Feb = (ushort)(Jan + 1); // 2026-01
+
+        [Fact]
+        public void KeysAreFoundAgainAcrossSplitsTransactionsAndTheWholeKeySpace()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            var random = new Random(7);
+            // The ends of the key space, neighbours, and enough random keys to split rows many times over.
+            var keys = new[] { long.MinValue, long.MinValue + 1, long.MaxValue, long.MaxValue - 1, 0, -1, 1 }
+                .Concat(Enumerable.Range(0, 20 * EventKeys.MaxKeys).Select(_ => random.NextInt64(long.MinValue, long.MaxValue))).Distinct().ToList();
+            var half = keys.Count / 2;
+            for (var part = 0; part < 2; part++)
+            {
+                using var tx = c.BeginTransaction();
+                using (var k = new EventKeys(c))
+                {
+                    foreach (var key in keys.Skip(part * half).Take(part == 0 ? half : keys.Count - half))
+                    {
+                        Assert.True(k.Add(key, part == 0 ? Jan : Feb));
+                        Assert.False(k.Add(key, Jan)); // a second time in the same transaction
+                    }
+                    k.Flush();
+                }
+                tx.Commit();
+            }
+            using (var k = new EventKeys(c))
+            {
+                foreach (var key in keys) Assert.False(k.Add(key, Jan), $"key {key} was not found again");
+                Assert.True(k.Add(12345, Jan) || keys.Contains(12345));
+                k.Discard();
+                var all = k.All();
+                Assert.Equal(keys.OrderBy(x => x), all.Select(a => a.key));
+                Assert.Equal(keys.Count - half, all.Count(a => a.month == Feb));
+            }
+            Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_keys") > 20); // split into rows
+            Assert.True(c.ExecuteScalar<long>("SELECT max(length(keys)) FROM event_keys") <= 9 + 2 * 6 + EventKeys.MaxKeys * 8);
+        }
+
+        [Fact]
+        public void KeysOfARolledBackTransactionAreNotKept()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            using (var tx = c.BeginTransaction())
+            using (var k = new EventKeys(c))
+            {
+                Assert.True(k.Add(42, Jan));
+                k.Flush();
+                // no commit
+            }
+            using (var k = new EventKeys(c)) Assert.True(k.Add(42, Jan));
+        }
+
+        [Fact]
+        public void AMonthsKeysAreTakenOutAndTheRestStay()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            var keys = Enumerable.Range(0, 3 * EventKeys.MaxKeys).Select(i => (long)i * 7919 * 1_000_000_007L).ToList();
+            using (var k = new EventKeys(c))
+            {
+                for (var i = 0; i < keys.Count; i++) k.Add(keys[i], i % 3 == 0 ? Jan : Feb);
+                var jan = k.TakeMonths(new[] { Jan }, remove: true);
+                Assert.Equal(keys.Where((_, i) => i % 3 == 0).OrderBy(x => x), jan.Select(j => j.key));
+                for (var i = 0; i < keys.Count; i++) Assert.Equal(i % 3 != 0, k.Contains(keys[i]));
+                Assert.Equal(keys.Count - jan.Count, k.All().Count);
+            }
+        }
+    }
+}

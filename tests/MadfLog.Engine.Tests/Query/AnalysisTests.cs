@@ -257,7 +257,7 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.Equal(20, imported.Sum(h => h.Item3));
                 // A version-9 store: no workflow histograms yet.
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
-                c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables);
+                c.Execute("DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables + BlockDayTests.DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(imported, Hist(c));
         }
@@ -278,7 +278,7 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.All(imported.Values, Assert.NotEmpty);
                 // A version-10 store: no day summaries yet.
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
-                c.Execute("DELETE FROM schema_version WHERE version >= 11; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables);
+                c.Execute("DELETE FROM schema_version WHERE version >= 11; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables + BlockDayTests.DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db))
                 foreach (var x in tables) Assert.Equal(imported[x], Dump(c, x));

@@ -47,7 +47,7 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.All(imported.Values, Assert.NotEmpty);
                 // A store from before the sequence summaries' migration (12).
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
-                c.Execute("DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables);
+                c.Execute("DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables + BlockDayTests.DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db))
             {

@@ -32,7 +32,7 @@ namespace MadfLog.Engine.Query.Questions
                 }).ToList();
             }
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             var rows = c.Query<(string cat, string? agent, string? story, string? details)>(
                 $"SELECT e.category, e.agent_name, e.story_id, e.details FROM events e WHERE e.event_type = 'human_interaction'{where}", p).ToList();
             // What they were about: messages grouped by the same template miner as errors.

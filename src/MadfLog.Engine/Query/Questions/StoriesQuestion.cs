@@ -20,7 +20,7 @@ namespace MadfLog.Engine.Query.Questions
         {
             if (Sources.For(f, Answers) == Source.Summaries) return StoriesFromSummaries(c, f);
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             var repeated = RepeatedByGroup(c, "e.story_id", where, p);
             var rows = c.Query<StoryRow>(
                 $@"SELECT e.story_id AS Story, count(*) AS Events, sum({Errors.InEvents}) AS Errors, sum(e.tokens_used) AS Tokens, sum(e.event_type = 'human_interaction') AS Human,

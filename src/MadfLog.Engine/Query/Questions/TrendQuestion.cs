@@ -43,7 +43,7 @@ namespace MadfLog.Engine.Query.Questions
             if (source != Source.Events)
             {
                 var whole = source == Source.Summaries && f.Stories is not { Length: > 0 };
-                var (table, where) = whole ? ("", "") : Sources.SummaryTable(Source.DaySummaries, f, p, agents: false);
+                var (table, where) = whole ? ("", "") : Sources.SummaryTable(c, Source.DaySummaries, f, p, agents: false);
                 days = whole
                     ? c.Query<DayCountsRow>("SELECT week AS Day, events, errors, patterned, tokens, human FROM week_rollup").ToList()
                     : c.Query<DayCountsRow>(
@@ -62,7 +62,7 @@ namespace MadfLog.Engine.Query.Questions
             }
             else
             {
-                var where = f.Where(p);
+                var where = f.Where(c, p);
                 days = c.Query<DayCountsRow>(
                     $@"SELECT {IsoWeeks.DaySql("e.timestamp")} AS Day, count(*) AS Events, coalesce(sum({Errors.InEvents}), 0) AS Errors,
                               coalesce(sum({Errors.InEvents} AND e.pattern_id IS NOT NULL), 0) AS Patterned, coalesce(sum(e.tokens_used), 0) AS Tokens,

@@ -51,6 +51,19 @@ namespace MadfLog.Engine.Query.Questions
             $"SELECT {columns} FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}{conditions}";
 
         /// <summary>
+        /// Conditions on <see cref="ActiveFirsts"/> that keep the patterns whose first occurrence lies within the filter's
+        /// stories (first_story) and window (first_seen): under a filter, a first counts where and when it happened.
+        /// </summary>
+        internal static string FirstsWithin(QueryFilter f, DynamicParameters p)
+        {
+            var firstIn = "";
+            if (f.Stories is { Length: > 0 }) { firstIn += " AND first_story IN @firstStories"; p.Add("firstStories", f.Stories); }
+            if (f.Since.HasValue) { firstIn += " AND first_seen >= @firstSince"; p.Add("firstSince", f.Since.Value.ToUnixTimeMilliseconds()); }
+            if (f.Until.HasValue) { firstIn += " AND first_seen < @firstUntil"; p.Add("firstUntil", f.Until.Value.ToUnixTimeMilliseconds()); }
+            return firstIn;
+        }
+
+        /// <summary>
         /// Repeated errors per group: occurrences after a pattern's first one, which may have been archived (the pattern
         /// keeps its first_seen), so a question over the active window counts the same repeats as the summaries.
         /// </summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Dapper;
+using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Query
 {
@@ -22,22 +23,37 @@ namespace MadfLog.Engine.Query
 
         /// <summary>
         /// WHERE conditions (with a leading AND for each) on the events alias, and their parameters (named with
-        /// <paramref name="prefix"/> first, so one statement can hold the conditions of several filters).
+        /// <paramref name="prefix"/> first, so one statement can hold the conditions of several filters). Without a
+        /// connection, a story and a window are bounded in SQL to one id range each; with one, see the overload.
         /// </summary>
-        public string Where(DynamicParameters p, string alias = "e", string prefix = "")
+        public string Where(DynamicParameters p, string alias = "e", string prefix = "") => Where(null, p, alias, prefix);
+
+        /// <summary>
+        /// The same conditions; with a connection, a story or a window is bounded to the id ranges of the blocks that hold
+        /// its events (Store.EventStorage.BlockRanges: each block's span per day and story), read before the statement.
+        /// A scan (<see cref="ScanEvents"/>), the reference, does not rely on those spans. <paramref name="ids"/>, when
+        /// given, replaces the id bounds: conditions (with a leading AND) that already bound the filter's events to some
+        /// blocks, or "" where an index bounds them.
+        /// </summary>
+        public string Where(SqliteConnection? c, DynamicParameters p, string alias = "e", string prefix = "", string? ids = null)
         {
+            if (ScanEvents) c = null;
             var sb = new StringBuilder();
-            if (Stories is { Length: > 0 })
+            var stories = Stories is { Length: > 0 };
+            if (stories)
+            {
+                sb.Append(InContexts(alias, "story_id", "@" + prefix + "stories"));
+                p.Add(prefix + "stories", Stories);
+            }
+            if (stories && c == null && ids == null)
             {
                 // A story's events lie within its summary's time span: that bounds the ids to read (no story index needed),
                 // one range per story so two stories months apart do not read everything between them. Without a summary
                 // row (an archive database) the bounds are open.
-                sb.Append(InContexts(alias, "story_id", "@" + prefix + "stories"));
-                p.Add(prefix + "stories", Stories);
-                string Span(string stories) => Store.EventStorage.IdRange(alias + ".id",
-                    $"coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN {stories}), -9223372036854775807)",
-                    $"coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN {stories}) + 1, 9223372036854775807)");
-                if (Stories.Length > 8) sb.Append(" AND " + Span("@" + prefix + "stories"));
+                string Span(string list) => Store.EventStorage.IdRange(alias + ".id",
+                    $"coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN {list}), -9223372036854775807)",
+                    $"coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN {list}) + 1, 9223372036854775807)");
+                if (Stories!.Length > 8) sb.Append(" AND " + Span("@" + prefix + "stories"));
                 else
                 {
                     for (var i = 0; i < Stories.Length; i++) p.Add(prefix + "story" + i, Stories[i]);
@@ -51,7 +67,11 @@ namespace MadfLog.Engine.Query
             }
             if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @{prefix}since"); p.Add(prefix + "since", Since.Value.ToUnixTimeMilliseconds()); }
             if (Until.HasValue) { sb.Append($" AND {alias}.timestamp < @{prefix}until"); p.Add(prefix + "until", Until.Value.ToUnixTimeMilliseconds()); }
-            sb.Append(Store.EventStorage.IdBounds(alias + ".id", Since.HasValue ? "@" + prefix + "since" : null, Until.HasValue ? "@" + prefix + "until" : null));
+            if (ids != null) sb.Append(ids);
+            else if (c == null) sb.Append(Store.EventStorage.IdBounds(alias + ".id", Since.HasValue ? "@" + prefix + "since" : null, Until.HasValue ? "@" + prefix + "until" : null));
+            else if (stories || Since.HasValue || Until.HasValue)
+                sb.Append(" AND " + Store.EventStorage.InRanges(alias + ".id",
+                    Store.EventStorage.BlockRanges(c, Since?.ToUnixTimeMilliseconds(), Until?.ToUnixTimeMilliseconds(), stories ? Stories : null)));
             return sb.ToString();
         }
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using Microsoft.Data.Sqlite;
 
@@ -113,13 +114,62 @@ namespace MadfLog.Engine.Store
             return $"{a}timestamp >= {from} AND {a}timestamp < {to}{IdBounds(a + "id", from, to)}";
         }
 
-        /// <summary>Keeps event_blocks equal to the rows after rows were deleted (retention) or copied in (archives).</summary>
+        /// <summary>Keeps event_blocks and event_block_days equal to the rows after rows were deleted (retention) or copied in (archives).</summary>
         public static void RefreshBlocks(SqliteConnection c, SqliteTransaction tx, string schema = "main")
         {
             c.Execute($@"DELETE FROM {schema}.event_blocks;
                 INSERT INTO {schema}.event_blocks(block, min_ts, max_ts)
-                SELECT id / {BlockSize}, min(timestamp), max(timestamp) FROM {schema}.event_rows GROUP BY 1;", transaction: tx);
+                SELECT id / {BlockSize}, min(timestamp), max(timestamp) FROM {schema}.event_rows GROUP BY 1;
+                DELETE FROM {schema}.event_block_days;
+                {BlockDaysFill(schema)};", transaction: tx);
         }
+
+        /// <summary>event_block_days' rows from a schema's event_rows (the table must be empty): each block's span per day and story.</summary>
+        internal static string BlockDaysFill(string schema) => $@"INSERT INTO {schema}.event_block_days(day, story, block, min_ts, max_ts)
+                SELECT {IsoWeeks.DaySql("r.timestamp")}, x.story_id, r.id / {BlockSize}, min(r.timestamp), max(r.timestamp)
+                FROM {schema}.event_rows r JOIN {schema}.contexts x ON x.id = r.context GROUP BY 1, 2, 3";
+
+        // Above this many id ranges the nearest are joined (a superset), so a statement stays short.
+        private const int MostRanges = 200;
+
+        /// <summary>
+        /// The id ranges [from, to) of the blocks that hold events of <paramref name="stories"/> (texts; null for any) within
+        /// [<paramref name="since"/>, <paramref name="until"/>) (null for an open end), from each block's span per day and
+        /// story (event_block_days), adjacent blocks joined. A window or a story meets far fewer blocks so than through one
+        /// range from its first to its last block, since transcripts and daily logs interleave in id order.
+        /// </summary>
+        public static List<(long from, long to)> BlockRanges(SqliteConnection c, long? since, long? until, IReadOnlyCollection<string>? stories)
+        {
+            var p = new DynamicParameters();
+            var sql = "SELECT DISTINCT block FROM event_block_days WHERE 1=1";
+            if (since.HasValue) { sql += " AND day >= @sinceDay AND max_ts >= @since"; p.Add("since", since.Value); p.Add("sinceDay", IsoWeeks.DayOf(since.Value)); }
+            if (until.HasValue) { sql += " AND day <= @untilDay AND min_ts < @until"; p.Add("until", until.Value); p.Add("untilDay", IsoWeeks.DayOf(until.Value)); }
+            if (stories != null) { sql += " AND story IN (SELECT id FROM names WHERE text IN @stories)"; p.Add("stories", stories); }
+            return Ranges(c.Query<long>(sql + " ORDER BY block", p));
+        }
+
+        /// <summary>The id ranges [from, to) of blocks (in ascending order), adjacent blocks joined, and across the narrowest gaps above a few hundred ranges.</summary>
+        public static List<(long from, long to)> Ranges(IEnumerable<long> blocks)
+        {
+            var ranges = new List<(long from, long to)>();
+            foreach (var block in blocks)
+            {
+                if (ranges.Count > 0 && ranges[ranges.Count - 1].to == block * BlockSize) ranges[ranges.Count - 1] = (ranges[ranges.Count - 1].from, (block + 1) * BlockSize);
+                else ranges.Add((block * BlockSize, (block + 1) * BlockSize));
+            }
+            if (ranges.Count <= MostRanges) return ranges;
+            // Keep the widest gaps between ranges; join across the rest.
+            var keep = new HashSet<int>(Enumerable.Range(1, ranges.Count - 1).OrderByDescending(i => ranges[i].from - ranges[i - 1].to).ThenBy(i => i).Take(MostRanges - 1));
+            var joined = new List<(long from, long to)> { ranges[0] };
+            for (var i = 1; i < ranges.Count; i++)
+                if (keep.Contains(i)) joined.Add(ranges[i]);
+                else joined[joined.Count - 1] = (joined[joined.Count - 1].from, ranges[i].to);
+            return joined;
+        }
+
+        /// <summary>SQL: <paramref name="id"/> lies in one of the ranges (false for none); SQLite reads each range from the rows' b-tree.</summary>
+        public static string InRanges(string id, IReadOnlyCollection<(long from, long to)> ranges) => ranges.Count == 0 ? "0"
+            : "(" + string.Join(" OR ", ranges.Select(r => $"({id} >= {r.from} AND {id} < {r.to})")) + ")";
 
         /// <summary>
         /// Deletes kinds, contexts and names no row refers to any more (after retention moved rows out), so the dictionaries

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using Dapper;
+using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
@@ -132,7 +133,7 @@ namespace MadfLog.Engine.Store
                 if (!_isNew[i]) { e.Id = 0; continue; }
                 var id = baseId + i;
                 e.Id = id;
-                Span(id / EventStorage.BlockSize, e.Timestamp);
+                Span(id / EventStorage.BlockSize, e.Timestamp, OptionalNameId(e.StoryId));
                 inserted++;
                 _pendingRows[pending] = e;
                 Bind(_rowsBinder, pending * Columns.Length, e);
@@ -194,12 +195,18 @@ namespace MadfLog.Engine.Store
         private (long key, int index)[] _order = Array.Empty<(long, int)>(), _packedOrder = Array.Empty<(long, int)>();
         private bool[] _isNew = Array.Empty<bool>();
 
-        // The time span of each block of ids this batch wrote into (EventStorage.BlockSize), merged into event_blocks.
+        // The time span of each block of ids this batch wrote into (EventStorage.BlockSize), merged into event_blocks,
+        // and per day and story (a names id, 0 for none), merged into event_block_days.
         private readonly Dictionary<long, (long min, long max)> _blocks = new Dictionary<long, (long, long)>();
+        private readonly Dictionary<(long day, long story, long block), (long min, long max)> _blockDays = new Dictionary<(long, long, long), (long, long)>();
 
-        private void Span(long block, long timestamp)
+        private void Span(long block, long timestamp, long story)
         {
             _blocks[block] = _blocks.TryGetValue(block, out var span)
+                ? (Math.Min(span.min, timestamp), Math.Max(span.max, timestamp))
+                : (timestamp, timestamp);
+            var key = (IsoWeeks.DayOf(timestamp), story, block);
+            _blockDays[key] = _blockDays.TryGetValue(key, out span)
                 ? (Math.Min(span.min, timestamp), Math.Max(span.max, timestamp))
                 : (timestamp, timestamp);
         }
@@ -217,6 +224,18 @@ namespace MadfLog.Engine.Store
                 Step(_block);
             }
             _blocks.Clear();
+            _blockDay ??= Prepare(@"INSERT INTO event_block_days(day, story, block, min_ts, max_ts) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(day, story, block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)");
+            foreach (var pair in _blockDays)
+            {
+                raw.sqlite3_bind_int64(_blockDay, 1, pair.Key.day);
+                raw.sqlite3_bind_int64(_blockDay, 2, pair.Key.story);
+                raw.sqlite3_bind_int64(_blockDay, 3, pair.Key.block);
+                raw.sqlite3_bind_int64(_blockDay, 4, pair.Value.min);
+                raw.sqlite3_bind_int64(_blockDay, 5, pair.Value.max);
+                Step(_blockDay);
+            }
+            _blockDays.Clear();
         }
 
         // Retention moves whole months (or their older part) to archive databases and takes the keys along, so the
@@ -450,7 +469,7 @@ namespace MadfLog.Engine.Store
             throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
         }
 
-        private sqlite3_stmt? _stored, _grow, _block;
+        private sqlite3_stmt? _stored, _grow, _block, _blockDay;
         private Binder? _growBinder;
 
         // A repeated Claude Code response line: keep the larger usage (and its details), report the growth for the summaries.
@@ -490,6 +509,7 @@ namespace MadfLog.Engine.Store
             _stored?.Dispose();
             _grow?.Dispose();
             _block?.Dispose();
+            _blockDay?.Dispose();
             _kinds.Dispose();
             _contexts.Dispose();
             foreach (var archive in _archiveConnections.Values) archive?.Dispose();

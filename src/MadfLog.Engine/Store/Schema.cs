@@ -8,7 +8,8 @@ namespace MadfLog.Engine.Store
     /// 1 foundation, (2 unused), 3 patterns, 4 query summaries, 5 rules, 6 lifecycle, 7 compact events, 8 errors per
     /// pattern and story, 9 pattern re-keying to error signatures, 10 workflow duration histograms, 11 day-grain summaries
     /// per story (day_rollup, day_hist, session_day), 12 error sequences per session (session_sequences, session_runs,
-    /// session_leads), 13 eight details values per row (d5..d8).
+    /// session_leads), 13 eight details values per row (d5..d8), (14-15 other branches), 16 each block's time span per day
+    /// and story (event_block_days).
     /// </summary>
     public static class Schema
     {
@@ -27,6 +28,7 @@ namespace MadfLog.Engine.Store
             [12] = SessionSequences,
             [13] = EightDetailsValues,
             [14] = PackedKeys,
+            [16] = BlockDays,
         };
 
         /// <summary>
@@ -491,6 +493,21 @@ SELECT r.id, r.timestamp,
     (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
     r.kind, r.context
 FROM event_rows r;
+";
+
+        // event_blocks' zone map at a finer grain: each block's time span per day and story (a names id, 0 for none). A
+        // block of transcripts spans many days but holds a few sessions of each, so a window or a story meets far fewer
+        // blocks here than through event_blocks alone (EventStorage.BlockRanges). The writer keeps it; retention rebuilds it.
+        private static string BlockDays => @"
+CREATE TABLE event_block_days (
+    day INTEGER NOT NULL,
+    story INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    min_ts INTEGER NOT NULL,
+    max_ts INTEGER NOT NULL,
+    PRIMARY KEY (day, story, block)
+) WITHOUT ROWID;
+" + EventStorage.BlockDaysFill("main") + @";
 ";
 
         // timestamp is Unix epoch milliseconds (UTC); success/pattern_detected/needs_review are 0/1.

@@ -48,7 +48,7 @@ namespace MadfLog.Engine.Tests.Query
                 // A store from before the sequence summaries' migration (12).
                 Store.EventKeysTests.UnpackKeys(c);
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
-                c.Execute("DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables);
+                c.Execute("DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables + BlockDayTests.DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db))
             {

@@ -118,6 +118,12 @@ namespace MadfLog.Engine.Tests.Query
             foreach (var w in windows)
             {
                 Assert.Equal(Source.DaySummaries, Sources.For(w, TrendQuestion.WeeksAnswer));
+                // The trend's per-story part and human interactions read the day summaries too, also for a window that cuts days.
+                foreach (var x in new[] { w, new QueryFilter { Since = w.Since?.AddHours(13), Until = w.Until?.AddHours(13), Stories = w.Stories } })
+                {
+                    Assert.Equal(Source.DaySummaries, Sources.For(x, StoriesQuestion.Answers));
+                    Assert.Equal(Source.DaySummaries, Sources.For(x, HumanInteractionsQuestion.Answers));
+                }
                 var scan = new QueryFilter { Since = w.Since, Until = w.Until, Stories = w.Stories, ScanEvents = true };
                 var fromEvents = Analysis.Trend(c, scan);
                 Assert.Contains(fromEvents, x => x.Kind == "Week" && x.Events > 0);
@@ -186,6 +192,18 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(pressure.Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)),
                          Analysis.ContextPressure(c, days).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)));
             Assert.Equal(pressure.Take(3).Select(x => x.SessionId), Analysis.ContextPressure(c, days, top: 3).Select(x => x.SessionId));
+            // Stories (with their first and last time), the trend and human interactions.
+            var stories = Analysis.Stories(c, scan);
+            Assert.NotEmpty(stories);
+            Assert.Equal(stories.Select(x => (x.Story, x.Events, x.Errors, x.RepeatedErrors, x.Tokens, x.HumanInteractions, string.Join(",", x.Agents), x.Start, x.End)),
+                         Analysis.Stories(c, days).Select(x => (x.Story, x.Events, x.Errors, x.RepeatedErrors, x.Tokens, x.HumanInteractions, string.Join(",", x.Agents), x.Start, x.End)));
+            Assert.Equal(Analysis.Trend(c, scan).Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)),
+                         Analysis.Trend(c, days).Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)));
+            var human = Analysis.HumanInteractions(c, scan);
+            Assert.NotEmpty(human);
+            Assert.Equal(human.Select(x => (x.Category, x.Agent, x.Story, x.Count)).OrderBy(x => x),
+                         Analysis.HumanInteractions(c, days).Select(x => (x.Category, x.Agent, x.Story, x.Count)).OrderBy(x => x));
+            Assert.Equal(human.Take(2).Select(x => x.Count), Analysis.HumanInteractions(c, days, 2).Select(x => x.Count));
             AssertErrorQuestionsMatch(c, scan, days);
         }
 

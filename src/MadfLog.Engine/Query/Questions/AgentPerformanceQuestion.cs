@@ -12,14 +12,14 @@ namespace MadfLog.Engine.Query.Questions
     internal static class AgentPerformanceQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DaysByAgent;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
         internal static List<AgentPerformance> AgentPerformance(SqliteConnection c, QueryFilter f)
         {
             var source = Sources.For(f, Answers);
             if (source != Source.Events) return AgentPerformanceFromSummaries(c, f, source);
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             var rows = c.Query<AgentRow>(
                 $@"SELECT e.agent_name AS Agent, count(*) AS Events, sum(e.success = 1) AS Ok, sum(e.success IS NOT NULL) AS Known, sum({Errors.InEvents}) AS Errors,
                           sum(e.tokens_used) AS Tokens, sum({HighContext.Sql("e.context_percent")}) AS Hot, sum(e.context_percent IS NOT NULL) AS CtxKnown,
@@ -36,7 +36,7 @@ namespace MadfLog.Engine.Query.Questions
         private static List<AgentPerformance> AgentPerformanceFromSummaries(SqliteConnection c, QueryFilter f, Source source)
         {
             var p = new DynamicParameters();
-            var (table, where) = Sources.SummaryTable(source, f, p);
+            var (table, where) = Sources.SummaryTable(c, source, f, p);
             var rows = c.Query<AgentRow>(
                 $@"SELECT r.agent_name AS Agent, sum(r.events) AS Events, sum(CASE WHEN r.outcome = 1 THEN r.events END) AS Ok, sum(CASE WHEN r.outcome >= 0 THEN r.events END) AS Known,
                           sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END) AS Errors, sum(r.tokens) AS Tokens, sum(r.ctx_hot) AS Hot, sum(r.ctx_known) AS CtxKnown,

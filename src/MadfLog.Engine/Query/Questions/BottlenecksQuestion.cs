@@ -24,7 +24,7 @@ namespace MadfLog.Engine.Query.Questions
             var source = Sources.For(f, Answers);
             if (source != Source.Events)
             {
-                var (table, where) = Sources.SummaryTable(source, f, p);
+                var (table, where) = Sources.SummaryTable(c, source, f, p);
                 rows = c.Query<(string, string, long, long, long)>(
                     $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END, r.step, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms)
                        FROM {table} r WHERE 1=1{where} GROUP BY 1, 2 HAVING sum(r.timed) > 0", p).ToList();
@@ -34,7 +34,7 @@ namespace MadfLog.Engine.Query.Questions
             }
             else
             {
-                var where = f.Where(p);
+                var where = f.Where(c, p);
                 rows = c.Query<(string, string, long, long, long)>(
                     $@"SELECT {Steps.KindSql}, {Steps.NameSql}, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
                               coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)

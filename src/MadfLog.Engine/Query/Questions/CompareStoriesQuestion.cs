@@ -30,7 +30,7 @@ namespace MadfLog.Engine.Query.Questions
                 : c.Query<(long id, string template, long rc, long dc)>(
                     $@"SELECT e.pattern_id, coalesce(p.display, p.template), sum(e.story_id = @r), sum(e.story_id = @d)
                        FROM events e JOIN patterns p ON p.id = e.pattern_id
-                       WHERE {Errors.InEvents}{both.Where(p)} GROUP BY e.pattern_id", p).ToList();
+                       WHERE {Errors.InEvents}{both.Where(c, p)} GROUP BY e.pattern_id", p).ToList();
             PatternDelta Delta((long id, string template, long rc, long dc) x) => new PatternDelta { PatternId = x.id, Template = x.template, ReferenceCount = x.rc, DifferenceCount = x.dc };
             var result = new StoryComparison
             {

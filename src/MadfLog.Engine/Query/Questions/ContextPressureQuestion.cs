@@ -11,7 +11,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class ContextPressureQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days | Summarised.DaysByAgent;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
         internal static List<ContextPressure> ContextPressure(SqliteConnection c, QueryFilter f, double threshold = HighContext.Percent, int top = int.MaxValue)
         {
@@ -28,7 +28,7 @@ namespace MadfLog.Engine.Query.Questions
             if (source == Source.DaySummaries)
             {
                 // A story or whole days: the sessions' rows per day (session_day keeps the 80% split), events with a context figure only.
-                var (table, dw) = Sources.SummaryTable(source, f, p, dayTable: "session_day");
+                var (table, dw) = Sources.SummaryTable(c, source, f, p, dayTable: "session_day");
                 return c.Query<SessionContextRow>(
                         $@"SELECT r.session_id AS SessionId, r.agent_name AS Agent, nullif(max(r.story_id), '') AS Story, max(r.max_context) AS MaxContext, sum(r.ctx_events) AS Events,
                                   sum(r.ctx_hot) AS Hot, sum(r.ctx_hot_errors) AS HotErrors, sum(r.ctx_cool) AS Cool, sum(r.ctx_cool_errors) AS CoolErrors
@@ -36,7 +36,7 @@ namespace MadfLog.Engine.Query.Questions
                            GROUP BY r.session_id, r.agent_name HAVING {HighContext.Sql("max(r.max_context)")} ORDER BY max(r.max_context) DESC, r.session_id, r.agent_name LIMIT @top", p)
                     .Select(Pressure).ToList();
             }
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             p.Add("t", threshold);
             return c.Query<SessionContextRow>(
                     $@"SELECT e.session_id AS SessionId, e.agent_name AS Agent, max(e.story_id) AS Story, max(e.context_percent) AS MaxContext, count(*) AS Events,
@@ -77,7 +77,7 @@ namespace MadfLog.Engine.Query.Questions
         internal static (double above, double below, long aboveEvents) ContextEffect(SqliteConnection c, QueryFilter f, double threshold = HighContext.Percent)
         {
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             p.Add("t", threshold);
             var r = c.QuerySingle<SplitRow>(
                 $@"SELECT coalesce(sum(e.context_percent > @t), 0) AS Hot, coalesce(sum(e.context_percent > @t AND {Errors.InEvents}), 0) AS HotErrors,

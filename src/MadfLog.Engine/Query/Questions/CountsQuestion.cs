@@ -9,7 +9,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class CountsQuestion
     {
         /// <summary>What the summaries answer: event_rollup (by agent) for the whole store, day_rollup for a story or a window.</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DaysByAgent;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
         internal static long CountErrors(SqliteConnection c, QueryFilter f) => Count(c, f, errors: true);
 
@@ -21,10 +21,10 @@ namespace MadfLog.Engine.Query.Questions
             var source = Sources.For(f, Answers);
             if (source != Source.Events)
             {
-                var (table, where) = Sources.SummaryTable(source, f, p);
+                var (table, where) = Sources.SummaryTable(c, source, f, p);
                 return c.ExecuteScalar<long?>($"SELECT sum(r.events) FROM {table} r WHERE {(errors ? Errors.InRollup("r") : "1")}{where}", p) ?? 0;
             }
-            return c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {(errors ? Errors.InEvents : "1")}{f.Where(p)}", p);
+            return c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {(errors ? Errors.InEvents : "1")}{f.Where(c, p)}", p);
         }
     }
 }

@@ -4,7 +4,6 @@ using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using Microsoft.Data.Sqlite;
-using static MadfLog.Engine.Query.Questions.Shared;
 
 namespace MadfLog.Engine.Query.Questions
 {
@@ -13,7 +12,7 @@ namespace MadfLog.Engine.Query.Questions
     {
         /// <summary>
         /// What this question's summaries answer: the breakdowns come from the same summaries as the top patterns
-        /// (ErrorSummaryQuestion); the examples are always the newest events of each pattern, read by growing windows.
+        /// (ErrorSummaryQuestion); the examples are always the newest errors of each pattern, read through the pattern index.
         /// </summary>
         internal const Summarised Answers = ErrorSummaryQuestion.Answers;
 
@@ -43,7 +42,7 @@ namespace MadfLog.Engine.Query.Questions
             }
             else if (source == Source.DaySummaries)
             {
-                var (table, where) = Sources.SummaryTable(source, f, p);
+                var (table, where) = Sources.SummaryTable(c, source, f, p);
                 byStory = c.Query<(long id, string? story, long n)>(
                     $"SELECT r.pattern_id, nullif(r.story_id, ''), sum(r.events) FROM {table} r WHERE r.pattern_id IN @ids AND {Errors.InRollup("r")}{where} GROUP BY 1, 2", p).ToList();
                 byAgent = c.Query<(long id, string? agent, long n)>(
@@ -51,28 +50,39 @@ namespace MadfLog.Engine.Query.Questions
             }
             else
             {
-                var where = f.Where(p);
+                var where = f.Where(c, p);
                 byStory = c.Query<(long id, string? story, long n)>($"SELECT e.pattern_id, e.story_id, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p).ToList();
                 byAgent = c.Query<(long id, string? agent, long n)>($"SELECT e.pattern_id, e.agent_name, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p).ToList();
             }
+            var newest = NewestDetails(c, f, summary.Select(s => s.PatternId!.Value).ToList());
             return summary.Select(s => new ErrorPattern
             {
                 PatternId = s.PatternId!.Value, Template = s.Template, ErrorClass = s.ErrorClass, Count = s.Count, Share = s.Share, FirstSeen = s.FirstSeen, LastSeen = s.LastSeen,
                 ByStory = byStory.Where(x => x.id == s.PatternId).OrderBy(x => x.story, StoryOrder.Instance).ToDictionary(x => x.story ?? "", x => x.n),
                 ByAgent = byAgent.Where(x => x.id == s.PatternId).OrderByDescending(x => x.n).ToDictionary(x => x.agent ?? "", x => x.n),
-                Examples = NewestDetails(c, f, s).Select(EventDetails.Message).Where(m => m != null).Distinct().Take(3).Select(m => Text.SafeText.Redact(m)!).ToArray(),
+                Examples = newest[s.PatternId!.Value].Select(EventDetails.Message).Where(m => m != null).Distinct().Take(3).Select(m => Text.SafeText.Redact(m)!).ToArray(),
             }).ToList();
         }
 
-        // The details of a pattern's newest errors under the filter, newest first.
-        private static List<string?> NewestDetails(SqliteConnection c, QueryFilter f, ErrorSummaryItem s) =>
-            InTimeOrder(c, f, blocks =>
+        // The details of each pattern's newest errors under the filter, newest first: their ids from the pattern index
+        // (pattern_id, timestamp) read from the newest back within the window and the stories' time span, then their details.
+        private static Dictionary<long, List<string?>> NewestDetails(SqliteConnection c, QueryFilter f, List<long> patterns)
+        {
+            var p = new DynamicParameters();
+            var where = f.Where(c, p, "r", ids: "");
+            if (f.Stories is { Length: > 0 })
+                where += @" AND r.timestamp >= coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories), -9223372036854775807)
+                            AND r.timestamp <= coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories), 9223372036854775807)";
+            p.Add("limit", ExampleRows);
+            var ids = new Dictionary<long, List<long>>();
+            foreach (var pattern in patterns)
             {
-                var p = new DynamicParameters();
-                var where = f.Where(p) + blocks;
-                p.Add("id", s.PatternId!.Value);
-                p.Add("limit", ExampleRows);
-                return c.Query<string?>($"SELECT e.details FROM events e WHERE e.pattern_id = @id AND {Errors.InEvents}{where} ORDER BY e.timestamp DESC, e.id DESC LIMIT @limit", p).ToList();
-            }, ExampleRows, newest: true);
+                p.Add("id", pattern);
+                ids[pattern] = c.Query<long>($"SELECT r.id FROM event_rows r WHERE r.pattern_id = @id AND r.kind IN {Errors.Kinds}{where} ORDER BY r.timestamp DESC, r.id DESC LIMIT @limit", p).ToList();
+            }
+            var details = c.Query<(long id, string? details)>("SELECT e.id, e.details FROM events e WHERE e.id IN @ids", new { ids = ids.Values.SelectMany(x => x).ToList() })
+                .ToDictionary(x => x.id, x => x.details);
+            return ids.ToDictionary(x => x.Key, x => x.Value.Select(id => details[id]).ToList());
+        }
     }
 }

@@ -240,7 +240,8 @@ namespace MadfLog.Engine.Query.Questions
         private static void Scan(SqliteConnection c, QueryFilter f, List<string>? sessions, Found found)
         {
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            // A few named sessions: their short spans bounded in SQL (naming their blocks would cost more than it saves).
+            var where = f.Where(sessions == null ? c : null, p);
             if (sessions != null)
             {
                 where += " AND e.context IN (SELECT x.id FROM contexts x WHERE x.session_id IN (SELECT id FROM names WHERE text IN @sessions))";

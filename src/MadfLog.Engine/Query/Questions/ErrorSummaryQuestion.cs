@@ -13,7 +13,7 @@ namespace MadfLog.Engine.Query.Questions
     internal static class ErrorSummaryQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days | Summarised.DaysByAgent;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
         internal static List<ErrorSummaryItem> ErrorSummary(SqliteConnection c, QueryFilter f, int top = 20)
         {
@@ -21,7 +21,7 @@ namespace MadfLog.Engine.Query.Questions
             if (source == Source.Summaries) return ErrorSummaryFromSummaries(c, top);
             if (source == Source.DaySummaries) return ErrorSummaryFromDays(c, f, top);
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             p.Add("top", top);
             var total = c.ExecuteScalar<long>($"SELECT count(*) FROM events e WHERE {Errors.InEvents}{where}", p);
             return c.Query<PatternErrorsRow>(
@@ -38,7 +38,7 @@ namespace MadfLog.Engine.Query.Questions
         private static List<ErrorSummaryItem> ErrorSummaryFromDays(SqliteConnection c, QueryFilter f, int top)
         {
             var p = new DynamicParameters();
-            var (table, where) = Sources.SummaryTable(Source.DaySummaries, f, p);
+            var (table, where) = Sources.SummaryTable(c, Source.DaySummaries, f, p);
             p.Add("top", top);
             var total = c.ExecuteScalar<long?>($"SELECT sum(r.events) FROM {table} r WHERE {Errors.InRollup("r")}{where}", p) ?? 0;
             var rows = c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long firstDay, long lastDay, string? example)>(
@@ -73,7 +73,8 @@ namespace MadfLog.Engine.Query.Questions
                     Since = Max(f.Since, DateTimeOffset.FromUnixTimeMilliseconds(day * IsoWeeks.DayMs)),
                     Until = Min(f.Until, DateTimeOffset.FromUnixTimeMilliseconds((day + 1) * IsoWeeks.DayMs)),
                 };
-                var where = dayFilter.Where(p);
+                // A pattern's errors through its index (pattern_id, timestamp); errors without one through the day's blocks.
+                var where = dayFilter.Where(c, p, ids: pattern == 0 ? null : "");
                 p.Add("pattern", pattern);
                 var test = pattern == 0 ? "e.pattern_id IS NULL" : "e.pattern_id = @pattern";
                 return c.ExecuteScalar<long>($"SELECT {agg}(e.timestamp) FROM event_rows e WHERE {test} AND {Errors.InEvents}{where}", p);

@@ -22,10 +22,11 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         // The filter's and the event filter's conditions on the events alias e, with their parameters (@limit: the page).
-        private static (string where, DynamicParameters p) Conditions(QueryFilter f, Analysis.EventFilter ef)
+        // Blocks: InTimeOrder's bounds, which replace the filter's own ("" for those).
+        private static (string where, DynamicParameters p) Conditions(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks)
         {
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = f.Where(c, p, ids: blocks.Length == 0 ? null : blocks);
             if (ef.EventTypes is { Length: > 0 }) { where += " AND e.event_type IN @types"; p.Add("types", ef.EventTypes); }
             if (ef.Categories is { Length: > 0 }) { where += " AND e.category IN @cats"; p.Add("cats", ef.Categories); }
             if (ef.Success.HasValue) { where += " AND e.success = @success"; p.Add("success", ef.Success.Value ? 1 : 0); }
@@ -37,8 +38,7 @@ namespace MadfLog.Engine.Query.Questions
 
         private static IEnumerable<EventRecord> Read(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks = "")
         {
-            var (where, p) = Conditions(f, ef);
-            where += blocks;
+            var (where, p) = Conditions(c, f, ef, blocks);
             var rows = c.Query<EventsRow>(
                 $@"SELECT e.id, e.timestamp, e.event_type AS EventType, e.category, e.session_id AS SessionId, e.story_id AS StoryId, e.workflow_id AS WorkflowId,
                           e.agent_name AS AgentName, e.duration_ms AS DurationMs, e.tokens_used AS TokensUsed, e.context_percent AS ContextPercent, e.success,

@@ -11,11 +11,13 @@ namespace MadfLog.Engine.Query.Questions
     internal static class HumanInteractionsQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.ByStory;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.ByStory | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
         internal static List<HumanInteractionSummary> HumanInteractions(SqliteConnection c, QueryFilter f, int top = int.MaxValue)
         {
-            if (Sources.For(f, Answers) == Source.Summaries)
+            var source = Sources.For(f, Answers);
+            if (source == Source.DaySummaries) return FromDays(c, f, top);
+            if (source == Source.Summaries)
             {
                 // The largest groups first (an index on their totals keeps this flat), then their three most common topics.
                 var sp = new DynamicParameters();
@@ -32,7 +34,7 @@ namespace MadfLog.Engine.Query.Questions
                 }).ToList();
             }
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             var rows = c.Query<(string cat, string? agent, string? story, string? details)>(
                 $"SELECT e.category, e.agent_name, e.story_id, e.details FROM events e WHERE e.event_type = 'human_interaction'{where}", p).ToList();
             // What they were about: messages grouped by the same template miner as errors.
@@ -49,6 +51,24 @@ namespace MadfLog.Engine.Query.Questions
                         .ToArray(),
                 })
                 .OrderByDescending(s => s.Count).Take(top).ToList();
+        }
+
+        // A window or a story from day_rollup, whose key holds the category, agent, story and pattern: the groups' counts
+        // and, as the whole-store summaries give them, their three most common topics by pattern.
+        private static List<HumanInteractionSummary> FromDays(SqliteConnection c, QueryFilter f, int top)
+        {
+            var p = new DynamicParameters();
+            var (table, where) = Sources.SummaryTable(c, Source.DaySummaries, f, p);
+            var rows = c.Query<(string cat, string agent, string story, long pattern, string? topic, long n)>(
+                $@"SELECT r.category, r.agent_name, r.story_id, r.pattern_id, coalesce(pt.display, pt.template), sum(r.events)
+                   FROM {table} r LEFT JOIN patterns pt ON pt.id = r.pattern_id
+                   WHERE r.event_type = 'human_interaction'{where} GROUP BY 1, 2, 3, 4", p).ToList();
+            return rows.GroupBy(r => (r.cat, r.agent, r.story)).Select(g => new HumanInteractionSummary
+            {
+                Category = g.Key.cat, Agent = g.Key.agent, Story = g.Key.story, Count = g.Sum(r => r.n),
+                Topics = g.Where(r => r.pattern != 0 && r.topic != null).OrderByDescending(r => r.n).ThenBy(r => r.topic, System.StringComparer.Ordinal).Take(3)
+                    .Select(r => r.topic + (r.n > 1 ? $" ({r.n}×)" : "")).ToArray(),
+            }).OrderByDescending(h => h.Count).ThenBy(h => h.Category + "\n" + h.Agent + "\n" + h.Story, System.StringComparer.Ordinal).Take(top).ToList();
         }
     }
 }

@@ -19,7 +19,7 @@ namespace MadfLog.Engine.Query.Questions
             var p = new DynamicParameters();
             // session_day answers the whole store too (every day's rows), and an -Agent filter (it is keyed by agent).
             var day = Sources.For(f, Answers) != Source.Events;
-            var (table, where) = day ? Sources.SummaryTable(Source.DaySummaries, f, p, dayTable: "session_day") : ("", f.Where(p));
+            var (table, where) = day ? Sources.SummaryTable(c, Source.DaySummaries, f, p, dayTable: "session_day") : ("", f.Where(c, p));
             var alias = day ? "r" : "e";
             if (sessionPattern != null)
             {

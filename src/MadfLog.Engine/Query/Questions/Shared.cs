@@ -23,7 +23,7 @@ namespace MadfLog.Engine.Query.Questions
         {
             var p = new DynamicParameters();
             p.Add("scope", scope);
-            var (table, where) = Sources.SummaryTable(source, f, p, agents: false);
+            var (table, where) = Sources.SummaryTable(c, source, f, p, agents: false);
             if (table == "event_rollup")
                 return c.Query<(string key, int bucket, long n)>("SELECT key, bucket, n FROM duration_hist WHERE scope = @scope", p)
                     .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
@@ -33,7 +33,7 @@ namespace MadfLog.Engine.Query.Questions
             p.Add("wholeFrom", wholeFrom); p.Add("wholeTo", wholeTo);
             var buckets = c.Query<(string key, byte[] buckets)>($"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}{days}", p)
                 .SelectMany(h => DayHistogram.Decode(h.buckets).Select(b => (h.key, b.bucket, b.n))).ToList();
-            var parts = Sources.PartEvents(f, p);
+            var parts = Sources.PartEvents(c, f);
             if (parts != null)
                 buckets.AddRange(c.Query<(string key, int bucket, long n)>($"SELECT r.key, r.bucket, r.n FROM ({SummaryTables.DayBuckets(parts)}) r WHERE r.scope = @scope{where}", p));
             return buckets.GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.GroupBy(x => x.bucket).Select(x => (x.Key, x.Sum(y => y.n))).ToList());
@@ -51,6 +51,19 @@ namespace MadfLog.Engine.Query.Questions
             $"SELECT {columns} FROM patterns WHERE merged_into IS NULL AND first_seen IS NOT NULL AND id IN (SELECT pattern_id FROM event_rollup WHERE {Errors.InRollup()}){FirstIsActive}{conditions}";
 
         /// <summary>
+        /// Conditions on <see cref="ActiveFirsts"/> that keep the patterns whose first occurrence lies within the filter's
+        /// stories (first_story) and window (first_seen): under a filter, a first counts where and when it happened.
+        /// </summary>
+        internal static string FirstsWithin(QueryFilter f, DynamicParameters p)
+        {
+            var firstIn = "";
+            if (f.Stories is { Length: > 0 }) { firstIn += " AND first_story IN @firstStories"; p.Add("firstStories", f.Stories); }
+            if (f.Since.HasValue) { firstIn += " AND first_seen >= @firstSince"; p.Add("firstSince", f.Since.Value.ToUnixTimeMilliseconds()); }
+            if (f.Until.HasValue) { firstIn += " AND first_seen < @firstUntil"; p.Add("firstUntil", f.Until.Value.ToUnixTimeMilliseconds()); }
+            return firstIn;
+        }
+
+        /// <summary>
         /// Repeated errors per group: occurrences after a pattern's first one, which may have been archived (the pattern
         /// keeps its first_seen), so a question over the active window counts the same repeats as the summaries.
         /// </summary>
@@ -66,29 +79,34 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>
         /// The first (or, <paramref name="newest"/>, the last) <paramref name="limit"/> events under a filter in time order,
-        /// without sorting every event the filter covers. The time blocks (event_blocks) in order of their earliest (latest)
-        /// time: every event before the (k+1)-th block's earliest time (after its latest) lies in the first k blocks, so
+        /// without sorting every event the filter covers. The spans of each block per day and story (event_block_days)
+        /// that meet the filter's window and stories, in order of their earliest (latest) time: every such event before
+        /// the (k+1)-th span's earliest time (after its latest) lies in the blocks of the first k spans, so
         /// <paramref name="query"/> (which orders and limits; given extra conditions on events alias e) reads those blocks'
         /// events before that time, with k doubled until they hold the page; the rows are those the whole filter gives.
         /// </summary>
         internal static List<T> InTimeOrder<T>(SqliteConnection c, QueryFilter f, Func<string, List<T>> query, int limit, bool newest)
         {
-            const int MostBlocks = 256; // beyond that one scan of the filter is as cheap as naming its blocks
-            // A story's events are a few of each block's: reading its span in one pass is cheaper than block by block.
-            if (limit <= 0 || f.Stories is { Length: > 0 }) return query("");
+            const int MostSpans = 512; // beyond that one read of the filter's blocks is as cheap as naming them
+            if (limit <= 0 || f.ScanEvents) return query("");
             long since = f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue, until = f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
-            var blocks = c.Query<(long block, long min, long max)>(
-                $"SELECT block, min_ts, max_ts FROM event_blocks WHERE max_ts >= @since AND min_ts < @until ORDER BY {(newest ? "max_ts DESC" : "min_ts")}, block",
-                new { since, until }).ToList();
-            for (var k = limit / EventStorage.BlockSize + 2; k < blocks.Count && k <= MostBlocks; k *= 2)
+            var p = new DynamicParameters(new { since, until, most = MostSpans + 1 });
+            var days = "";
+            if (f.Since.HasValue) { days += " AND day >= @sinceDay"; p.Add("sinceDay", IsoWeeks.DayOf(since)); }
+            if (f.Until.HasValue) { days += " AND day <= @untilDay"; p.Add("untilDay", IsoWeeks.DayOf(until)); }
+            var stories = "";
+            if (f.Stories is { Length: > 0 }) { stories = " AND story IN (SELECT id FROM names WHERE text IN @stories)"; p.Add("stories", f.Stories); }
+            var spans = c.Query<(long block, long min, long max)>(
+                $@"SELECT block, min_ts, max_ts FROM event_block_days WHERE max_ts >= @since AND min_ts < @until{days}{stories}
+                   ORDER BY {(newest ? "max_ts DESC" : "min_ts")}, block LIMIT @most", p).ToList();
+            for (var k = limit / EventStorage.BlockSize + 2; k < spans.Count; k *= 2)
             {
-                // An edge before the window's start (after its end) leaves none of its events: take more blocks.
-                if (newest ? blocks[k].max >= until : blocks[k].min <= since) continue;
-                var edge = newest ? $" AND e.timestamp > {blocks[k].max}" : $" AND e.timestamp < {blocks[k].min}";
-                var ranges = string.Join(" OR ", blocks.Take(k).Select(b => $"(e.id >= {b.block * EventStorage.BlockSize} AND e.id < {(b.block + 1) * EventStorage.BlockSize})"));
-                var rows = query($" AND ({ranges}){edge}");
+                // An edge before the window's start (after its end) leaves none of its events: take more spans.
+                if (newest ? spans[k].max >= until : spans[k].min <= since) continue;
+                var edge = newest ? $" AND e.timestamp > {spans[k].max}" : $" AND e.timestamp < {spans[k].min}";
+                var rows = query(" AND " + EventStorage.InRanges("e.id", EventStorage.Ranges(spans.Take(k).Select(x => x.block).Distinct().OrderBy(x => x))) + edge);
                 // A full page, or an edge past the window's end (start): no event of it is in a block not read.
-                if (rows.Count >= limit || (newest ? blocks[k].max < since : blocks[k].min >= until)) return rows;
+                if (rows.Count >= limit || (newest ? spans[k].max < since : spans[k].min >= until)) return rows;
             }
             return query("");
         }

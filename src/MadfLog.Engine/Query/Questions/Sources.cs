@@ -4,6 +4,7 @@ using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
 
 namespace MadfLog.Engine.Query.Questions
 {
@@ -34,8 +35,8 @@ namespace MadfLog.Engine.Query.Questions
         Days = 8,
         /// <summary>
         /// With Days: also a window that cuts a day, its whole days from the day summaries and the parts of days at its
-        /// ends from their events (which cost a decode of those events per summary query, so a question opts in where
-        /// that measured faster than one scan of the window).
+        /// ends from their events (decoded once per question into a temporary table, Sources.PartEvents; a question opts
+        /// in where that measured faster than one scan of the window).
         /// </summary>
         DayParts = 16,
         /// <summary>With Days: the day summaries are keyed by agent, so an -Agent filter still reads them.</summary>
@@ -92,19 +93,47 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>
         /// The events of a window's parts of days (see <see cref="Days"/>) under the filter's stories and agents, as the
-        /// summaries read them (SummaryTables.Columns), one subquery per part bounded by its time blocks; null when
-        /// the window has no parts.
+        /// summaries read them (SummaryTables.Columns), one subquery per part bounded by its time blocks, decoded once into
+        /// a temporary table that the question's summary queries share (kept while the store and the parts are
+        /// unchanged); null when the window has no parts.
         /// </summary>
-        internal static string? PartEvents(QueryFilter f, DynamicParameters p)
+        internal static string? PartEvents(SqliteConnection c, QueryFilter f)
         {
             var parts = Days(f).parts;
             if (parts.Count == 0) return null;
-            return "(" + string.Join(" UNION ALL ", parts.Select((part, i) =>
+            var p = new DynamicParameters();
+            var sql = string.Join(" UNION ALL ", parts.Select((part, i) =>
             {
                 var w = new QueryFilter { Stories = f.Stories, Agents = f.Agents, Since = DateTimeOffset.FromUnixTimeMilliseconds(part.from), Until = DateTimeOffset.FromUnixTimeMilliseconds(part.to) };
-                return SummaryTables.Columns + " WHERE 1=1" + w.Where(p, "e", "part" + i + "_");
-            })) + ")";
+                return SummaryTables.Columns + " WHERE 1=1" + w.Where(c, p, "e", "part" + i + "_");
+            }));
+            var key = sql + "\n" + string.Join(",", p.ParameterNames.OrderBy(n => n, StringComparer.Ordinal).Select(n => n + "=" + Value(p.Get<object>(n))));
+            var version = c.ExecuteScalar<long>("PRAGMA data_version");
+            var kept = Decoded.GetOrCreateValue(c);
+            if (kept.Key == key && kept.Version == version && kept.Changes == TotalChanges(c)) return PartsTable;
+            c.Execute($"DROP TABLE IF EXISTS {PartsTable}; CREATE TEMP TABLE {PartsTable.Substring(5)} AS {sql}", p);
+            kept.Key = key; kept.Version = version; kept.Changes = TotalChanges(c);
+            return PartsTable;
         }
+
+        private const string PartsTable = "temp.madf_day_parts";
+
+        // The parts decoded last on each connection: their statement and parameters, the store's data_version (other
+        // connections' commits) and the connection's own changes when they were decoded.
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, DecodedParts> Decoded =
+            new System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, DecodedParts>();
+
+        private sealed class DecodedParts
+        {
+            public string? Key { get; set; }
+            public long Version { get; set; }
+            public long Changes { get; set; }
+        }
+
+        private static long TotalChanges(SqliteConnection c) => c.ExecuteScalar<long>("SELECT total_changes()");
+
+        private static string Value(object? v) => v is System.Collections.IEnumerable list && v is not string
+            ? "[" + string.Join(",", list.Cast<object?>().Select(Value)) + "]" : Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "null";
 
         /// <summary>An -Agent filter on summary rows (alias r).</summary>
         internal static string AgentWhere(QueryFilter f, DynamicParameters p)
@@ -128,13 +157,13 @@ namespace MadfLog.Engine.Query.Questions
         /// from the day table and the parts of days at its ends from their events, grouped as the day table is (the
         /// import's definitions in SQL), so the answer equals a scan's.
         /// </summary>
-        internal static (string table, string where) SummaryTable(Source source, QueryFilter f, DynamicParameters p, bool agents = true, string dayTable = "day_rollup")
+        internal static (string table, string where) SummaryTable(SqliteConnection c, Source source, QueryFilter f, DynamicParameters p, bool agents = true, string dayTable = "day_rollup")
         {
             if (source != Source.DaySummaries) return ("event_rollup", agents ? AgentWhere(f, p) : "");
             var where = agents ? AgentWhere(f, p) : "";
             var table = dayTable;
             var (wholeFrom, wholeTo, _) = Days(f);
-            var parts = PartEvents(f, p);
+            var parts = PartEvents(c, f);
             var days = "";
             if (wholeFrom.HasValue) { days += " AND day >= @sinceDay"; p.Add("sinceDay", wholeFrom.Value); }
             if (wholeTo.HasValue) { days += " AND day < @untilDay"; p.Add("untilDay", wholeTo.Value); }

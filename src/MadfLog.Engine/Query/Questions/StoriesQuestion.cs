@@ -13,14 +13,16 @@ namespace MadfLog.Engine.Query.Questions
     internal static class StoriesQuestion
     {
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
-        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByStory;
+        internal const Summarised Answers = Summarised.WholeStore | Summarised.ByStory | Summarised.Days | Summarised.DayParts;
 
         /// <summary>Per-story figures, stories in version order.</summary>
         internal static List<StoryMetrics> Stories(SqliteConnection c, QueryFilter f)
         {
-            if (Sources.For(f, Answers) == Source.Summaries) return StoriesFromSummaries(c, f);
+            var source = Sources.For(f, Answers);
+            if (source == Source.Summaries) return StoriesFromSummaries(c, f);
+            if (source == Source.DaySummaries) return StoriesFromDays(c, f);
             var p = new DynamicParameters();
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             var repeated = RepeatedByGroup(c, "e.story_id", where, p);
             var rows = c.Query<StoryRow>(
                 $@"SELECT e.story_id AS Story, count(*) AS Events, sum({Errors.InEvents}) AS Errors, sum(e.tokens_used) AS Tokens, sum(e.event_type = 'human_interaction') AS Human,
@@ -41,6 +43,36 @@ namespace MadfLog.Engine.Query.Questions
                    FROM story_rollup s{where}", p).ToList();
             // Every occurrence of a pattern but its first is a repeat; the first is in patterns.first_story.
             var firsts = c.Query<(string story, long n)>(ActiveFirsts("first_story, count(*)", " AND first_story IS NOT NULL GROUP BY 1"))
+                .ToDictionary(x => x.story, x => x.n);
+            return rows.Select(r => Metrics(r, Math.Max(0, r.Patterned - (firsts.TryGetValue(r.Story ?? "", out var first) ? first : 0))))
+                .OrderBy(m => m.Story, StoryOrder.Instance).ToList();
+        }
+
+        // A window (or a story) from the day summaries: counts and agents from day_rollup, each story's first and last time
+        // from its blocks' spans per day (event_block_days) over the whole days and from the events of the parts of days a
+        // window cuts; repeats as in the whole store, with the firsts that lie within the filter.
+        private static List<StoryMetrics> StoriesFromDays(SqliteConnection c, QueryFilter f)
+        {
+            var p = new DynamicParameters();
+            var (table, where) = Sources.SummaryTable(c, Source.DaySummaries, f, p, agents: false);
+            var rows = c.Query<StoryRow>(
+                $@"SELECT r.story_id AS Story, sum(r.events) AS Events, coalesce(sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END), 0) AS Errors,
+                          coalesce(sum(CASE WHEN {Errors.InRollup("r")} AND r.pattern_id <> 0 THEN r.events END), 0) AS Patterned, sum(r.tokens) AS Tokens,
+                          coalesce(sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), 0) AS Human, group_concat(DISTINCT nullif(r.agent_name, '')) AS Agents
+                   FROM {table} r WHERE r.story_id <> ''{where} GROUP BY r.story_id", p).ToList();
+            var (wholeFrom, wholeTo, _) = Sources.Days(f);
+            var sp = new DynamicParameters(new { wholeFrom, wholeTo });
+            var spanWhere = (wholeFrom.HasValue ? " AND b.day >= @wholeFrom" : "") + (wholeTo.HasValue ? " AND b.day < @wholeTo" : "");
+            if (f.Stories is { Length: > 0 }) { spanWhere += " AND n.text IN @stories"; sp.Add("stories", f.Stories); }
+            var spans = c.Query<(string story, long first, long last)>(
+                $"SELECT n.text, min(b.min_ts), max(b.max_ts) FROM event_block_days b JOIN names n ON n.id = b.story WHERE b.story <> 0{spanWhere} GROUP BY n.text", sp).ToList();
+            var parts = Sources.PartEvents(c, f);
+            if (parts != null) spans.AddRange(c.Query<(string, long, long)>($"SELECT story, min(ts), max(ts) FROM {parts} WHERE story IS NOT NULL GROUP BY story"));
+            var span = spans.GroupBy(s => s.story).ToDictionary(g => g.Key, g => (first: g.Min(s => s.first), last: g.Max(s => s.last)));
+            foreach (var r in rows)
+                if (span.TryGetValue(r.Story ?? "", out var s)) { r.FirstTs = s.first; r.LastTs = s.last; }
+            var fp = new DynamicParameters();
+            var firsts = c.Query<(string story, long n)>(ActiveFirsts("first_story, count(*)", " AND first_story IS NOT NULL" + FirstsWithin(f, fp) + " GROUP BY 1"), fp)
                 .ToDictionary(x => x.story, x => x.n);
             return rows.Select(r => Metrics(r, Math.Max(0, r.Patterned - (firsts.TryGetValue(r.Story ?? "", out var first) ? first : 0))))
                 .OrderBy(m => m.Story, StoryOrder.Instance).ToList();

@@ -19,7 +19,7 @@ namespace MadfLog.Engine.Query.Questions
             var source = Sources.For(f, Answers);
             if (source != Source.Events)
             {
-                var (table, sw) = Sources.SummaryTable(source, f, p);
+                var (table, sw) = Sources.SummaryTable(c, source, f, p);
                 var srows = c.Query<(string tool, string agent, long calls, long? failures)>(
                     $@"SELECT r.step, r.agent_name, sum(r.events), sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END)
                        FROM {table} r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2", p).ToList();
@@ -35,7 +35,7 @@ namespace MadfLog.Engine.Query.Questions
                     TopError = stop.TryGetValue((r.tool, r.agent), out var t) ? t : null,
                 }).OrderByDescending(t => t.Failures).ThenByDescending(t => t.Calls).ThenBy(t => t.Tool + "/" + t.Agent, StringComparer.Ordinal).ToList();
             }
-            var where = f.Where(p);
+            var where = f.Where(c, p);
             var rows = c.Query<(string tool, string? agent, long calls, long failures)>(
                 $@"SELECT {Steps.NameSql}, e.agent_name, count(*), sum({Errors.InEvents})
                    FROM events e WHERE e.event_type = 'tool_call'{where} GROUP BY 1, 2", p).ToList();

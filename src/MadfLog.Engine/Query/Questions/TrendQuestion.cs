@@ -43,7 +43,7 @@ namespace MadfLog.Engine.Query.Questions
             if (source != Source.Events)
             {
                 var whole = source == Source.Summaries && f.Stories is not { Length: > 0 };
-                var (table, where) = whole ? ("", "") : Sources.SummaryTable(Source.DaySummaries, f, p, agents: false);
+                var (table, where) = whole ? ("", "") : Sources.SummaryTable(c, Source.DaySummaries, f, p, agents: false);
                 days = whole
                     ? c.Query<DayCountsRow>("SELECT week AS Day, events, errors, patterned, tokens, human FROM week_rollup").ToList()
                     : c.Query<DayCountsRow>(
@@ -52,17 +52,13 @@ namespace MadfLog.Engine.Query.Questions
                                   sum(r.tokens) AS Tokens, coalesce(sum(CASE WHEN r.event_type = 'human_interaction' THEN r.events END), 0) AS Human
                            FROM {table} r WHERE 1=1{where} GROUP BY r.day", p).ToList();
                 // Every occurrence but a pattern's first is a repeat; under a filter, a first counts where and when it happened.
-                var firstIn = "";
-                if (f.Stories is { Length: > 0 }) firstIn += " AND first_story IN @stories";
-                if (f.Since.HasValue) { firstIn += " AND first_seen >= @firstSince"; p.Add("firstSince", f.Since.Value.ToUnixTimeMilliseconds()); }
-                if (f.Until.HasValue) { firstIn += " AND first_seen < @firstUntil"; p.Add("firstUntil", f.Until.Value.ToUnixTimeMilliseconds()); }
-                var firsts = c.Query<long>(ActiveFirsts("first_seen", firstIn), p)
+                var firsts = c.Query<long>(ActiveFirsts("first_seen", FirstsWithin(f, p)), p)
                     .GroupBy(ts => IsoWeeks.Name(ts)).ToDictionary(g => g.Key, g => (long)g.Count());
                 repeatedIn = (week, patterned) => Math.Max(0, patterned - (firsts.TryGetValue(week, out var n) ? n : 0));
             }
             else
             {
-                var where = f.Where(p);
+                var where = f.Where(c, p);
                 days = c.Query<DayCountsRow>(
                     $@"SELECT {IsoWeeks.DaySql("e.timestamp")} AS Day, count(*) AS Events, coalesce(sum({Errors.InEvents}), 0) AS Errors,
                               coalesce(sum({Errors.InEvents} AND e.pattern_id IS NOT NULL), 0) AS Patterned, coalesce(sum(e.tokens_used), 0) AS Tokens,

@@ -98,11 +98,11 @@ namespace MadfLog.Engine.Lifecycle
                     if (imported != length)
                     {
                         result.FilesNotImported++;
-                        result.Notes.Add($"{Path.GetFileName(file)} is not fully imported ({imported ?? 0} of {length} bytes); run Import-MadfLog first.");
+                        result.Notes.Add(string.Format(Messages.Culture, Messages.RotationNotFullyImported, Path.GetFileName(file), imported ?? 0, length));
                         continue;
                     }
                     var target = Path.Combine(ClosedFolder, Path.GetFileName(file));
-                    if (!_o.ShouldProcess(file, $"Close (move to {ClosedFolder})")) continue;
+                    if (!_o.ShouldProcess(file, string.Format(Messages.Culture, Messages.RotationCloseAction, ClosedFolder))) continue;
                     Directory.CreateDirectory(ClosedFolder);
                     if (File.Exists(target)) target = Path.Combine(ClosedFolder, Path.GetFileNameWithoutExtension(file) + "-" + Guid.NewGuid().ToString("N").Substring(0, 6) + ".jsonl");
                     File.Move(file, target);
@@ -130,7 +130,7 @@ namespace MadfLog.Engine.Lifecycle
             {
                 var sources = week.Select(x => x.file).OrderBy(f => f, StringComparer.Ordinal).ToList();
                 var archive = NextArchiveName(week.Key);
-                if (!_o.ShouldProcess(archive, $"Compress {sources.Count} closed log(s) of {week.Key}")) continue;
+                if (!_o.ShouldProcess(archive, string.Format(Messages.Culture, Messages.RotationCompressAction, sources.Count, week.Key))) continue;
                 var before = sources.Sum(f => new FileInfo(f).Length);
                 var id = c.ExecuteScalar<long>(
                     "INSERT INTO log_archives(archive_path, period, sources, bytes_before, state, created) VALUES (@archive, @period, @sources, @before, 'writing', @now); SELECT last_insert_rowid();",
@@ -165,12 +165,12 @@ namespace MadfLog.Engine.Lifecycle
                     if (File.Exists(a.path + ".tmp")) File.Delete(a.path + ".tmp");
                     if (File.Exists(a.path)) File.Delete(a.path);
                     c.Execute("DELETE FROM log_archives WHERE id = @id", new { a.id });
-                    result.Notes.Add($"Redoing the interrupted archive {Path.GetFileName(a.path)}.");
+                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationRedoingArchive, Path.GetFileName(a.path)));
                 }
                 else
                 {
                     RemoveSources(c, a.id, sources);
-                    result.Notes.Add($"Finished the interrupted archive {Path.GetFileName(a.path)}.");
+                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationFinishedArchive, Path.GetFileName(a.path)));
                 }
             }
         }
@@ -214,7 +214,7 @@ namespace MadfLog.Engine.Lifecycle
                 {
                     cutoff = budgetCutoff.Value + 1;
                     result.WindowShrunkToDays = Math.Max(0, (int)((_o.Now.ToUnixTimeMilliseconds() - cutoff) / 86_400_000));
-                    result.Notes.Add($"The active database ({size / 1048576.0:F1} MB) is over its {budget / 1048576} MB budget: the window shrinks from {days} to {result.WindowShrunkToDays} days.");
+                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationOverBudget, size / 1048576.0, budget / 1048576, days, result.WindowShrunkToDays));
                 }
             }
 
@@ -222,15 +222,15 @@ namespace MadfLog.Engine.Lifecycle
             foreach (var month in months)
             {
                 var archive = Path.Combine(ArchiveFolder, $"madflog-{month}.db");
-                if (!_o.ShouldProcess(archive, $"Move events of {month} older than the {result.WindowShrunkToDays ?? days}-day window")) continue;
+                if (!_o.ShouldProcess(archive, string.Format(Messages.Culture, Messages.RotationMoveMonthAction, month, result.WindowShrunkToDays ?? days))) continue;
                 result.EventsMoved += MoveMonth(c, month, archive, cutoff);
             }
             // Questions cover the active window: once the months are moved the summaries are rebuilt from the remaining
             // events, once per run; a run interrupted before that leaves summaries that count more events than the
             // store holds, which the next run sees and rebuilds.
             var stale = result.EventsMoved == 0 && SummaryTables.CountsMoreThanTheEvents(c)
-                && _o.ShouldProcess(_config.DatabasePath, "Rebuild the summaries (an interrupted rotation moved events)");
-            if (stale) result.Notes.Add("The summaries still counted moved events (an interrupted rotation): rebuilt them.");
+                && _o.ShouldProcess(_config.DatabasePath, Messages.RotationRebuildAction);
+            if (stale) result.Notes.Add(Messages.RotationSummariesRebuilt);
             if (result.EventsMoved > 0 || stale)
             {
                 using (var tx = c.BeginTransaction())

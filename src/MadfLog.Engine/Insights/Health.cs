@@ -70,7 +70,9 @@ namespace MadfLog.Engine.Insights
                     : string.Format(Messages.Culture, Messages.HealthNoNewFrequentPattern, threshold),
             });
 
-            var (lines, quarantined) = c.QuerySingle<(long, long)>("SELECT coalesce(sum(lines_read), 0), coalesce(sum(quarantined), 0) FROM import_runs WHERE finished >= @from", new { from = t - 7 * Day });
+            var runs = c.QuerySingle<ImportedLines>("SELECT coalesce(sum(lines_read), 0) AS Lines, coalesce(sum(quarantined), 0) AS Quarantined FROM import_runs WHERE finished >= @from",
+                new { from = t - 7 * Day });
+            var (lines, quarantined) = (runs.Lines, runs.Quarantined);
             var qPercent = lines > 0 ? 100.0 * quarantined / lines : 0;
             report.Checks.Add(Grade("QuarantineRate", qPercent, config.MaxQuarantinePercent,
                 string.Format(Messages.Culture, Messages.HealthQuarantineRate, quarantined, lines, qPercent)));
@@ -92,9 +94,26 @@ namespace MadfLog.Engine.Insights
             return report;
         }
 
-        private static (long events, long errors) Rates(SqliteConnection c, long from, long to) => c.QuerySingle<(long, long)>(
-            "SELECT count(*), coalesce(sum(CASE WHEN " + Domain.Errors.InEvents + " THEN 1 ELSE 0 END), 0) FROM events e WHERE " + EventStorage.Window("e", "@from", "@to"),
-            new { from, to });
+        private static (long events, long errors) Rates(SqliteConnection c, long from, long to)
+        {
+            var r = c.QuerySingle<EventsAndErrors>(
+                "SELECT count(*) AS Events, coalesce(sum(CASE WHEN " + Domain.Errors.InEvents + " THEN 1 ELSE 0 END), 0) AS Errors FROM events e WHERE " + EventStorage.Window("e", "@from", "@to"),
+                new { from, to });
+            return (r.Events, r.Errors);
+        }
+
+        // Rows mapped by column name.
+        private sealed class EventsAndErrors
+        {
+            public long Events { get; set; }
+            public long Errors { get; set; }
+        }
+
+        private sealed class ImportedLines
+        {
+            public long Lines { get; set; }
+            public long Quarantined { get; set; }
+        }
 
         private static HealthCheck Grade(string name, double? value, double threshold, string message) => new HealthCheck
         {

@@ -156,23 +156,32 @@ namespace MadfLog.Engine.Lifecycle
 
         private void FinishInterruptedArchives(SqliteConnection c, RotationResult result)
         {
-            foreach (var a in c.Query<(long id, string path, string sources, string state)>("SELECT id, archive_path, sources, state FROM log_archives WHERE state <> 'done'").ToList())
+            foreach (var a in c.Query<LogArchiveRow>("SELECT id, archive_path AS ArchivePath, sources, state FROM log_archives WHERE state <> 'done'").ToList())
             {
-                var sources = JsonSerializer.Deserialize<List<string>>(a.sources) ?? new List<string>();
-                if (a.state == "writing")
+                var sources = JsonSerializer.Deserialize<List<string>>(a.Sources) ?? new List<string>();
+                if (a.State == "writing")
                 {
                     // Crashed while compressing: the sources are intact; throw the partial archive away and redo it.
-                    if (File.Exists(a.path + ".tmp")) File.Delete(a.path + ".tmp");
-                    if (File.Exists(a.path)) File.Delete(a.path);
-                    c.Execute("DELETE FROM log_archives WHERE id = @id", new { a.id });
-                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationRedoingArchive, Path.GetFileName(a.path)));
+                    if (File.Exists(a.ArchivePath + ".tmp")) File.Delete(a.ArchivePath + ".tmp");
+                    if (File.Exists(a.ArchivePath)) File.Delete(a.ArchivePath);
+                    c.Execute("DELETE FROM log_archives WHERE id = @id", new { id = a.Id });
+                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationRedoingArchive, Path.GetFileName(a.ArchivePath)));
                 }
                 else
                 {
-                    RemoveSources(c, a.id, sources);
-                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationFinishedArchive, Path.GetFileName(a.path)));
+                    RemoveSources(c, a.Id, sources);
+                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationFinishedArchive, Path.GetFileName(a.ArchivePath)));
                 }
             }
+        }
+
+        /// <summary>A log_archives row (mapped by column name): a week's archive, the closed logs it holds (JSON), and how far writing it got.</summary>
+        private sealed class LogArchiveRow
+        {
+            public long Id { get; set; }
+            public string ArchivePath { get; set; } = "";
+            public string Sources { get; set; } = "";
+            public string State { get; set; } = "";
         }
 
         private void RemoveSources(SqliteConnection c, long archiveId, List<string> sources)

@@ -45,7 +45,7 @@ namespace MadfLog.Engine.Events
 
         /// <summary>The reason for a value outside its field's range (also for numbers too large for any field).</summary>
         public static string OutOfRange(string field, string value) =>
-            $"{field}: {value} is outside its range {Describe(field) ?? "(a 64-bit integer)"}";
+            string.Format(Messages.Culture, Messages.ReasonOutOfRange, field, value, Describe(field) ?? Messages.ReasonAnyInteger);
 
         private static string? Check(string field, long? v, long min, long max) =>
             v.HasValue && (v.Value < min || v.Value > max) ? OutOfRange(field, v.Value.ToString(CultureInfo.InvariantCulture)) : null;

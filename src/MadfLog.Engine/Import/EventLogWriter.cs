@@ -38,7 +38,7 @@ namespace MadfLog.Engine.Import
             {
                 try { owned = mutex.WaitOne(TimeSpan.FromSeconds(30)); }
                 catch (AbandonedMutexException) { owned = true; } // a writer died mid-append; its line is whole or absent
-                if (!owned) throw new IOException($"Timed out waiting to append to '{path}'.");
+                if (!owned) throw new IOException(string.Format(Messages.Culture, Messages.EventLogAppendTimedOut, path));
                 using var fs = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
                 fs.Write(line, 0, line.Length);
             }

@@ -29,7 +29,7 @@ namespace MadfLog.Engine.Import
         public static FileProbe Read(string path)
         {
             var info = new FileInfo(path);
-            if (!info.Exists) throw new FileNotFoundException("file not found", path);
+            if (!info.Exists) throw new FileNotFoundException(Messages.IssueFileNotFound, path);
             var probe = new FileProbe
             {
                 Length = info.Length,

@@ -30,9 +30,9 @@ namespace MadfLog.Engine.Import
             var n = _inner.Read(buffer, offset, count);
             _total += n;
             if (_total > MaxBytes)
-                throw new GzipLimitException($"it expands beyond {MaxBytes >> 30} GiB");
+                throw new GzipLimitException(string.Format(Messages.Culture, Messages.IssueGzipBeyondSize, MaxBytes >> 30));
             if (_total > RatioFloorBytes && _total > MaxRatio * Math.Max(1, _compressed.Position))
-                throw new GzipLimitException($"it expands more than {MaxRatio} times ({_total:N0} bytes from {_compressed.Position:N0})");
+                throw new GzipLimitException(string.Format(Messages.Culture, Messages.IssueGzipBeyondRatio, MaxRatio, _total, _compressed.Position));
             return n;
         }
 

@@ -63,7 +63,7 @@ namespace MadfLog.Engine.Import
                 {
                     if (!string.Equals(folder, root, StringComparison.Ordinal))
                         onIssue?.Invoke(new ImportIssue("FolderLoop", folder, 0,
-                            $"a link to the folder '{identity}', which is already being read: not walked again (each file is read once)"));
+                            string.Format(Messages.Culture, Messages.IssueFolderLoop, identity)));
                     continue;
                 }
                 string[] entries, folders;
@@ -75,7 +75,7 @@ namespace MadfLog.Engine.Import
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is System.Security.SecurityException)
                 {
                     // One folder that cannot be listed must not stop the others.
-                    onIssue?.Invoke(new ImportIssue("FolderUnreadable", folder, 0, "folder cannot be read: " + ex.Message));
+                    onIssue?.Invoke(new ImportIssue("FolderUnreadable", folder, 0, string.Format(Messages.Culture, Messages.IssueFolderUnreadable, ex.Message)));
                     continue;
                 }
                 found.AddRange(entries.Where(f => IsLogFile(f) || IsRecordArray(f)));

@@ -252,7 +252,7 @@ namespace MadfLog.Engine.Import
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                var problem = ex is FileNotFoundException || ex is DirectoryNotFoundException ? "file not found" : ex.Message;
+                var problem = ex is FileNotFoundException || ex is DirectoryNotFoundException ? Messages.IssueFileNotFound : ex.Message;
                 fileResult.Problem = problem;
                 Report("FileUnreadable", path, 0, problem);
                 var c = new FileCursor { Path = path, Format = "", Skip = true };
@@ -321,8 +321,8 @@ namespace MadfLog.Engine.Import
                     {
                         // Never held whole: kept are its first 4 KB, its length and a hash of all of it.
                         Quarantine(batch, path, lineNumber, lineOffset, lineReader != null
-                            ? $"line of {lineReader.OversizeLength:N0} bytes is longer than the {maxLine >> 20} MB limit (sha256 {lineReader.OversizeSha256}; its first {span.Length:N0} bytes are kept)"
-                            : $"record longer than the {maxLine >> 20} MB limit (its first {span.Length:N0} bytes are kept)", span);
+                            ? string.Format(Messages.Culture, Messages.ReasonLineTooLong, lineReader.OversizeLength, maxLine >> 20, lineReader.OversizeSha256, span.Length)
+                            : string.Format(Messages.Culture, Messages.ReasonRecordTooLong, maxLine >> 20, span.Length), span);
                     }
                     else if (IsBlank(span))
                     {
@@ -331,7 +331,7 @@ namespace MadfLog.Engine.Import
                     else if (Utf8Validation.FirstInvalid(span) is var bad && bad >= 0)
                     {
                         // Checked here for every format: a bad byte would otherwise throw from whatever decodes the text.
-                        Quarantine(batch, path, lineNumber, lineOffset, $"not valid UTF-8 (byte 0x{span[bad]:X2} at column {bad + 1})", span);
+                        Quarantine(batch, path, lineNumber, lineOffset, string.Format(Messages.Culture, Messages.ReasonNotUtf8, span[bad], bad + 1), span);
                     }
                     else
                     {
@@ -343,7 +343,7 @@ namespace MadfLog.Engine.Import
                         {
                             // One line a parser cannot take must not stop the import: it is quarantined like any other.
                             outcome = LineOutcome.Quarantined;
-                            reason = "not understood: " + ex.Message;
+                            reason = string.Format(Messages.Culture, Messages.ReasonNotUnderstoodBecause, ex.Message);
                         }
                         for (var i = before; i < events.Count && outcome == LineOutcome.Parsed; i++)
                         {
@@ -354,7 +354,7 @@ namespace MadfLog.Engine.Import
                         if (outcome == LineOutcome.Quarantined)
                         {
                             if (events.Count > before) events.RemoveRange(before, events.Count - before);
-                            Quarantine(batch, path, lineNumber, lineOffset, reason ?? "not understood", span);
+                            Quarantine(batch, path, lineNumber, lineOffset, reason ?? Messages.ReasonNotUnderstood, span);
                         }
                         else if (outcome == LineOutcome.Skipped)
                         {
@@ -375,20 +375,20 @@ namespace MadfLog.Engine.Import
                 {
                     // A gzip bomb: keep what was read before the cap and do not read it again on every run.
                     capped = true;
-                    problem = $"gzip file is not read past {consumed:N0} uncompressed bytes: {ex.Message}; lines before it were read";
+                    problem = string.Format(Messages.Culture, Messages.IssueGzipTooLarge, consumed, ex.Message);
                     Report("GzipTooLarge", path, lineNumber, problem);
                 }
                 catch (InvalidDataException ex) when (probe.IsGzip)
                 {
                     corrupt = true;
-                    problem = $"gzip data is corrupt after {consumed} uncompressed bytes ({ex.Message}); lines before it were read";
+                    problem = string.Format(Messages.Culture, Messages.IssueGzipCorrupt, consumed, ex.Message);
                     Report("GzipCorrupt", path, lineNumber, problem);
                 }
                 if (parser is IEndOfFileParser ending) ending.EndOfFile(events);
                 var truncated = probe.IsGzip && !corrupt && !capped && probe.GzipTruncatedAt(lines.Position);
                 if (truncated)
                 {
-                    problem = $"gzip file is cut short (its trailer does not match the {lines.Position} bytes it holds); lines before the cut were read";
+                    problem = string.Format(Messages.Culture, Messages.IssueGzipTruncated, lines.Position);
                     Report("GzipTruncated", path, 0, problem);
                 }
                 batch.Cursor = cursor.Advance(ResumePoint(parser, consumed), lineNumber, probe, complete: probe.IsGzip && !truncated && !corrupt);

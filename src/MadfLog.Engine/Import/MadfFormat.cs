@@ -116,7 +116,7 @@ namespace MadfLog.Engine.Import
                 }
                 catch (JsonException ex)
                 {
-                    reason = "invalid JSON: " + ex.Message.Split('\n')[0].Replace(" LineNumber: 0 |", "");
+                    reason = string.Format(Messages.Culture, Messages.ReasonInvalidJson, ex.Message.Split('\n')[0].Replace(" LineNumber: 0 |", ""));
                     return LineOutcome.Quarantined;
                 }
             }
@@ -129,7 +129,7 @@ namespace MadfLog.Engine.Import
                 var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 256 });
                 if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
                 {
-                    reason = "not a JSON object";
+                    reason = Messages.ReasonNotJsonObject;
                     return null;
                 }
                 var row = new EventRow();
@@ -182,7 +182,7 @@ namespace MadfLog.Engine.Import
                             break;
                         case Field.Details:
                             if (isNull) break;
-                            if (reader.TokenType != JsonTokenType.StartObject) { reason = "details: expected an object, got " + Describe(reader.TokenType); return null; }
+                            if (reader.TokenType != JsonTokenType.StartObject) { reason = string.Format(Messages.Culture, Messages.ReasonDetailsNotObject, Describe(reader.TokenType)); return null; }
                             var start = (int)reader.TokenStartIndex;
                             reader.Skip();
                             details = line.Slice(start, (int)reader.BytesConsumed - start);
@@ -196,11 +196,11 @@ namespace MadfLog.Engine.Import
                     }
                 }
                 // Anything after the object other than whitespace is not one JSON value per line.
-                if (reader.Read()) { reason = "unexpected text after the JSON object"; return null; }
+                if (reader.Read()) { reason = Messages.ReasonTextAfterObject; return null; }
 
-                if (!hasTs) { reason = "missing required field 'timestamp'"; return null; }
-                if (row.EventType.Length == 0) { reason = "missing required field 'event_type'"; return null; }
-                if (row.Category.Length == 0) { reason = "missing required field 'category'"; return null; }
+                if (!hasTs) { reason = string.Format(Messages.Culture, Messages.ReasonMissingField, "timestamp"); return null; }
+                if (row.EventType.Length == 0) { reason = string.Format(Messages.Culture, Messages.ReasonMissingField, "event_type"); return null; }
+                if (row.Category.Length == 0) { reason = string.Format(Messages.Culture, Messages.ReasonMissingField, "category"); return null; }
                 if (row.StoryId == null && _story != null) row.StoryId = _story;
 
                 // One pass over the details gives what storage needs (shape and values) and what import reads (message, step).
@@ -277,7 +277,7 @@ namespace MadfLog.Engine.Import
             ms = 0; reason = null;
             if (r.TokenType == JsonTokenType.Number)
             {
-                if (!r.TryGetInt64(out ms)) { if (r.TryGetDouble(out var dbl)) ms = (long)dbl; else { reason = "timestamp: not a number of milliseconds"; return false; } }
+                if (!r.TryGetInt64(out ms)) { if (r.TryGetDouble(out var dbl)) ms = (long)dbl; else { reason = Messages.ReasonTimestampNotMilliseconds; return false; } }
             }
             else if (r.TokenType == JsonTokenType.String)
             {
@@ -294,7 +294,7 @@ namespace MadfLog.Engine.Import
                     if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out dto))
                     {
                         if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ms)) goto check;
-                        reason = $"timestamp: '{Shorten(s)}' is not ISO-8601 or epoch milliseconds";
+                        reason = string.Format(Messages.Culture, Messages.ReasonTimestampNotIso, Shorten(s));
                         return false;
                     }
                 }
@@ -302,13 +302,13 @@ namespace MadfLog.Engine.Import
             }
             else
             {
-                reason = "timestamp: expected a string or a number, got " + Describe(r.TokenType);
+                reason = string.Format(Messages.Culture, Messages.ReasonTimestampType, Describe(r.TokenType));
                 return false;
             }
         check:
             if (ms < MinTimestamp || ms > MaxTimestamp)
             {
-                reason = $"timestamp: {ms} is outside 2000-2100 as epoch milliseconds (seconds given?)";
+                reason = string.Format(Messages.Culture, Messages.ReasonTimestampOutOfRange, ms);
                 return false;
             }
             return true;
@@ -347,10 +347,10 @@ namespace MadfLog.Engine.Import
                         reason = Events.EventRanges.OutOfRange(name, Shorten(s));
                         return false;
                     }
-                    reason = $"{name}: expected a number, got the string '{Shorten(s)}'";
+                    reason = string.Format(Messages.Culture, Messages.ReasonNumberGotString, name, Shorten(s));
                     return false;
             }
-            reason = $"{name}: expected a number, got {Describe(r.TokenType)}";
+            reason = string.Format(Messages.Culture, Messages.ReasonNumberGot, name, Describe(r.TokenType));
             if (r.TokenType == JsonTokenType.StartArray || r.TokenType == JsonTokenType.StartObject) r.Skip();
             return false;
         }
@@ -369,10 +369,10 @@ namespace MadfLog.Engine.Import
                 case JsonTokenType.String:
                     var s = r.GetString();
                     if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var ds)) { value = ds; return true; }
-                    reason = $"{name}: expected a number, got the string '{Shorten(s)}'";
+                    reason = string.Format(Messages.Culture, Messages.ReasonNumberGotString, name, Shorten(s));
                     return false;
             }
-            reason = $"{name}: expected a number, got {Describe(r.TokenType)}";
+            reason = string.Format(Messages.Culture, Messages.ReasonNumberGot, name, Describe(r.TokenType));
             return false;
         }
 
@@ -392,10 +392,10 @@ namespace MadfLog.Engine.Import
                     var s = r.GetString();
                     if (s == "true" || s == "1" || s == "True") { value = true; return true; }
                     if (s == "false" || s == "0" || s == "False") { value = false; return true; }
-                    reason = $"{name}: expected true/false/0/1, got the string '{Shorten(s)}'";
+                    reason = string.Format(Messages.Culture, Messages.ReasonBooleanGotString, name, Shorten(s));
                     return false;
             }
-            reason = $"{name}: expected true/false/0/1, got {Describe(r.TokenType)}";
+            reason = string.Format(Messages.Culture, Messages.ReasonBooleanGot, name, Describe(r.TokenType));
             return false;
         }
 

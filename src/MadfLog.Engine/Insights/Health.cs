@@ -54,7 +54,7 @@ namespace MadfLog.Engine.Insights
             var lastRate = lastEvents > 0 ? (double)lastErrors / lastEvents : 0;
             var rise = lastRate > 0 ? (thisRate - lastRate) / lastRate * 100 : 0;
             report.Checks.Add(Grade("ErrorRateTrend", lastRate > 0 ? rise : (double?)null, config.ErrorRateIncreasePercent,
-                lastRate > 0 ? $"Error rate {thisRate:P1} this week vs {lastRate:P1} last week ({rise:+0;-0}%)." : "No error rate last week to compare with."));
+                lastRate > 0 ? string.Format(Messages.Culture, Messages.HealthErrorRateTrend, thisRate, lastRate, rise) : Messages.HealthNoErrorRateLastWeek));
 
             var threshold = config.RuleThreshold;
             var nowShares = PatternShares.Of(c, t - 7 * Day, t, thisErrors).Where(p => p.Share >= threshold).ToList();
@@ -65,35 +65,55 @@ namespace MadfLog.Engine.Insights
                 Name = "NewFrequentPattern", Value = fresh.Count, Threshold = 0,
                 Status = fresh.Count > 0 ? HealthStatus.Warning : HealthStatus.OK,
                 Message = fresh.Count > 0
-                    ? $"{fresh.Count} pattern(s) newly at or above {threshold:P0} of errors: " + string.Join("; ", fresh.Take(3).Select(p => $"P{p.PatternId} {p.Share:P0} ({p.ErrorClass})"))
-                    : $"No pattern newly above {threshold:P0} of errors.",
+                    ? string.Format(Messages.Culture, Messages.HealthNewFrequentPatterns, fresh.Count, threshold,
+                        string.Join("; ", fresh.Take(3).Select(p => string.Format(Messages.Culture, Messages.HealthNewFrequentPattern, p.PatternId, p.Share, p.ErrorClass))))
+                    : string.Format(Messages.Culture, Messages.HealthNoNewFrequentPattern, threshold),
             });
 
-            var (lines, quarantined) = c.QuerySingle<(long, long)>("SELECT coalesce(sum(lines_read), 0), coalesce(sum(quarantined), 0) FROM import_runs WHERE finished >= @from", new { from = t - 7 * Day });
+            var runs = c.QuerySingle<ImportedLines>("SELECT coalesce(sum(lines_read), 0) AS Lines, coalesce(sum(quarantined), 0) AS Quarantined FROM import_runs WHERE finished >= @from",
+                new { from = t - 7 * Day });
+            var (lines, quarantined) = (runs.Lines, runs.Quarantined);
             var qPercent = lines > 0 ? 100.0 * quarantined / lines : 0;
             report.Checks.Add(Grade("QuarantineRate", qPercent, config.MaxQuarantinePercent,
-                $"{quarantined:N0} of {lines:N0} lines read in the last 7 days were quarantined ({qPercent:F2}%); see Get-MadfQuarantine."));
+                string.Format(Messages.Culture, Messages.HealthQuarantineRate, quarantined, lines, qPercent)));
 
             var bytes = Rotation.DatabaseBytes(config.DatabasePath);
             var mb = bytes / 1048576.0;
             report.Checks.Add(Grade("ActiveStorage", mb, config.MaxActiveMB,
-                $"The active database is {mb:F1} MB of its {config.MaxActiveMB} MB budget; run Invoke-MadfRotation."));
+                string.Format(Messages.Culture, Messages.HealthStorageOverBudget, mb, config.MaxActiveMB)));
 
             var lastImport = c.ExecuteScalar<long?>("SELECT max(finished) FROM import_runs");
             var ageDays = lastImport.HasValue ? (t - lastImport.Value) / (double)Day : (double?)null;
             report.Checks.Add(ageDays.HasValue
-                ? Grade("LastImport", ageDays.Value, config.MaxImportAgeDays, $"The last import was {ageDays.Value:F1} days ago.")
-                : new HealthCheck { Name = "LastImport", Status = HealthStatus.Warning, Message = "Nothing has been imported yet.", Threshold = config.MaxImportAgeDays });
+                ? Grade("LastImport", ageDays.Value, config.MaxImportAgeDays, string.Format(Messages.Culture, Messages.HealthLastImport, ageDays.Value))
+                : new HealthCheck { Name = "LastImport", Status = HealthStatus.Warning, Message = Messages.HealthNothingImported, Threshold = config.MaxImportAgeDays });
 
             // Only the failing checks carry the advice; an OK check says what was measured.
             foreach (var check in report.Checks.Where(x => x.Status == HealthStatus.OK && x.Name == "ActiveStorage"))
-                check.Message = $"The active database is {mb:F1} MB of its {config.MaxActiveMB} MB budget.";
+                check.Message = string.Format(Messages.Culture, Messages.HealthStorage, mb, config.MaxActiveMB);
             return report;
         }
 
-        private static (long events, long errors) Rates(SqliteConnection c, long from, long to) => c.QuerySingle<(long, long)>(
-            "SELECT count(*), coalesce(sum(CASE WHEN " + Domain.Errors.InEvents + " THEN 1 ELSE 0 END), 0) FROM events e WHERE " + EventStorage.Window("e", "@from", "@to"),
-            new { from, to });
+        private static (long events, long errors) Rates(SqliteConnection c, long from, long to)
+        {
+            var r = c.QuerySingle<EventsAndErrors>(
+                "SELECT count(*) AS Events, coalesce(sum(CASE WHEN " + Domain.Errors.InEvents + " THEN 1 ELSE 0 END), 0) AS Errors FROM events e WHERE " + EventStorage.Window("e", "@from", "@to"),
+                new { from, to });
+            return (r.Events, r.Errors);
+        }
+
+        // Rows mapped by column name.
+        private sealed class EventsAndErrors
+        {
+            public long Events { get; set; }
+            public long Errors { get; set; }
+        }
+
+        private sealed class ImportedLines
+        {
+            public long Lines { get; set; }
+            public long Quarantined { get; set; }
+        }
 
         private static HealthCheck Grade(string name, double? value, double threshold, string message) => new HealthCheck
         {

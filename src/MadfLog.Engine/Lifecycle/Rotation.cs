@@ -98,11 +98,11 @@ namespace MadfLog.Engine.Lifecycle
                     if (imported != length)
                     {
                         result.FilesNotImported++;
-                        result.Notes.Add($"{Path.GetFileName(file)} is not fully imported ({imported ?? 0} of {length} bytes); run Import-MadfLog first.");
+                        result.Notes.Add(string.Format(Messages.Culture, Messages.RotationNotFullyImported, Path.GetFileName(file), imported ?? 0, length));
                         continue;
                     }
                     var target = Path.Combine(ClosedFolder, Path.GetFileName(file));
-                    if (!_o.ShouldProcess(file, $"Close (move to {ClosedFolder})")) continue;
+                    if (!_o.ShouldProcess(file, string.Format(Messages.Culture, Messages.RotationCloseAction, ClosedFolder))) continue;
                     Directory.CreateDirectory(ClosedFolder);
                     if (File.Exists(target)) target = Path.Combine(ClosedFolder, Path.GetFileNameWithoutExtension(file) + "-" + Guid.NewGuid().ToString("N").Substring(0, 6) + ".jsonl");
                     File.Move(file, target);
@@ -130,7 +130,7 @@ namespace MadfLog.Engine.Lifecycle
             {
                 var sources = week.Select(x => x.file).OrderBy(f => f, StringComparer.Ordinal).ToList();
                 var archive = NextArchiveName(week.Key);
-                if (!_o.ShouldProcess(archive, $"Compress {sources.Count} closed log(s) of {week.Key}")) continue;
+                if (!_o.ShouldProcess(archive, string.Format(Messages.Culture, Messages.RotationCompressAction, sources.Count, week.Key))) continue;
                 var before = sources.Sum(f => new FileInfo(f).Length);
                 var id = c.ExecuteScalar<long>(
                     "INSERT INTO log_archives(archive_path, period, sources, bytes_before, state, created) VALUES (@archive, @period, @sources, @before, 'writing', @now); SELECT last_insert_rowid();",
@@ -156,23 +156,32 @@ namespace MadfLog.Engine.Lifecycle
 
         private void FinishInterruptedArchives(SqliteConnection c, RotationResult result)
         {
-            foreach (var a in c.Query<(long id, string path, string sources, string state)>("SELECT id, archive_path, sources, state FROM log_archives WHERE state <> 'done'").ToList())
+            foreach (var a in c.Query<LogArchiveRow>("SELECT id, archive_path AS ArchivePath, sources, state FROM log_archives WHERE state <> 'done'").ToList())
             {
-                var sources = JsonSerializer.Deserialize<List<string>>(a.sources) ?? new List<string>();
-                if (a.state == "writing")
+                var sources = JsonSerializer.Deserialize<List<string>>(a.Sources) ?? new List<string>();
+                if (a.State == "writing")
                 {
                     // Crashed while compressing: the sources are intact; throw the partial archive away and redo it.
-                    if (File.Exists(a.path + ".tmp")) File.Delete(a.path + ".tmp");
-                    if (File.Exists(a.path)) File.Delete(a.path);
-                    c.Execute("DELETE FROM log_archives WHERE id = @id", new { a.id });
-                    result.Notes.Add($"Redoing the interrupted archive {Path.GetFileName(a.path)}.");
+                    if (File.Exists(a.ArchivePath + ".tmp")) File.Delete(a.ArchivePath + ".tmp");
+                    if (File.Exists(a.ArchivePath)) File.Delete(a.ArchivePath);
+                    c.Execute("DELETE FROM log_archives WHERE id = @id", new { id = a.Id });
+                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationRedoingArchive, Path.GetFileName(a.ArchivePath)));
                 }
                 else
                 {
-                    RemoveSources(c, a.id, sources);
-                    result.Notes.Add($"Finished the interrupted archive {Path.GetFileName(a.path)}.");
+                    RemoveSources(c, a.Id, sources);
+                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationFinishedArchive, Path.GetFileName(a.ArchivePath)));
                 }
             }
+        }
+
+        /// <summary>A log_archives row (mapped by column name): a week's archive, the closed logs it holds (JSON), and how far writing it got.</summary>
+        private sealed class LogArchiveRow
+        {
+            public long Id { get; set; }
+            public string ArchivePath { get; set; } = "";
+            public string Sources { get; set; } = "";
+            public string State { get; set; } = "";
         }
 
         private void RemoveSources(SqliteConnection c, long archiveId, List<string> sources)
@@ -214,7 +223,7 @@ namespace MadfLog.Engine.Lifecycle
                 {
                     cutoff = budgetCutoff.Value + 1;
                     result.WindowShrunkToDays = Math.Max(0, (int)((_o.Now.ToUnixTimeMilliseconds() - cutoff) / 86_400_000));
-                    result.Notes.Add($"The active database ({size / 1048576.0:F1} MB) is over its {budget / 1048576} MB budget: the window shrinks from {days} to {result.WindowShrunkToDays} days.");
+                    result.Notes.Add(string.Format(Messages.Culture, Messages.RotationOverBudget, size / 1048576.0, budget / 1048576, days, result.WindowShrunkToDays));
                 }
             }
 
@@ -222,15 +231,15 @@ namespace MadfLog.Engine.Lifecycle
             foreach (var month in months)
             {
                 var archive = Path.Combine(ArchiveFolder, $"madflog-{month}.db");
-                if (!_o.ShouldProcess(archive, $"Move events of {month} older than the {result.WindowShrunkToDays ?? days}-day window")) continue;
+                if (!_o.ShouldProcess(archive, string.Format(Messages.Culture, Messages.RotationMoveMonthAction, month, result.WindowShrunkToDays ?? days))) continue;
                 result.EventsMoved += MoveMonth(c, month, archive, cutoff);
             }
             // Questions cover the active window: once the months are moved the summaries are rebuilt from the remaining
             // events, once per run; a run interrupted before that leaves summaries that count more events than the
             // store holds, which the next run sees and rebuilds.
             var stale = result.EventsMoved == 0 && SummaryTables.CountsMoreThanTheEvents(c)
-                && _o.ShouldProcess(_config.DatabasePath, "Rebuild the summaries (an interrupted rotation moved events)");
-            if (stale) result.Notes.Add("The summaries still counted moved events (an interrupted rotation): rebuilt them.");
+                && _o.ShouldProcess(_config.DatabasePath, Messages.RotationRebuildAction);
+            if (stale) result.Notes.Add(Messages.RotationSummariesRebuilt);
             if (result.EventsMoved > 0 || stale)
             {
                 using (var tx = c.BeginTransaction())

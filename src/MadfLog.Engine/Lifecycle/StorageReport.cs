@@ -55,13 +55,13 @@ namespace MadfLog.Engine.Lifecycle
             }
             var periods = new SortedDictionary<string, StoragePeriod>(StringComparer.Ordinal);
             // Events per month from the day summaries (a month is whole days).
-            foreach (var (period, n) in c.Query<(string, long)>($"SELECT strftime('%Y-%m', day * {IsoWeeks.DayMs / 1000}, 'unixepoch'), sum(events) FROM day_rollup GROUP BY 1"))
-                periods[period] = new StoragePeriod { Period = period, ActiveEvents = n };
-            foreach (var (period, path, n) in c.Query<(string, string, long)>("SELECT period, archive_path, events FROM event_archives"))
+            foreach (var m in c.Query<StoragePeriod>($"SELECT strftime('%Y-%m', day * {IsoWeeks.DayMs / 1000}, 'unixepoch') AS Period, sum(events) AS ActiveEvents FROM day_rollup GROUP BY 1"))
+                periods[m.Period] = m;
+            foreach (var a in c.Query<StoragePeriod>("SELECT period, archive_path AS ArchivePath, events AS ArchivedEvents FROM event_archives"))
             {
-                if (!periods.TryGetValue(period, out var p)) periods[period] = p = new StoragePeriod { Period = period };
-                p.ArchivedEvents = n; p.ArchivePath = path;
-                report.ArchivedEvents += n;
+                if (!periods.TryGetValue(a.Period, out var p)) periods[a.Period] = p = new StoragePeriod { Period = a.Period };
+                p.ArchivedEvents = a.ArchivedEvents; p.ArchivePath = a.ArchivePath;
+                report.ArchivedEvents += a.ArchivedEvents;
             }
             report.Periods.AddRange(periods.Values);
             return report;

@@ -20,18 +20,18 @@ namespace MadfLog.Engine.Query
         /// <summary>Fewer stories than this give no forecast ("not enough stories").</summary>
         public const int MinStories = 3;
 
-        public static string NotEnough(int stories) => $"not enough stories for a forecast ({stories}; {MinStories} needed)";
+        public static string NotEnough(int stories) => string.Format(Messages.Culture, Messages.ForecastNotEnoughStories, stories, MinStories);
 
         /// <summary>The forecast in one sentence: the rate, its interval and its backtest beside the naive forecast's.</summary>
         public static string Text(TrendPoint? forecast, int stories)
         {
-            if (forecast == null) return "Forecast: " + NotEnough(stories);
+            if (forecast == null) return string.Format(Messages.Culture, Messages.ForecastNone, NotEnough(stories));
             // Small rates keep two significant digits: a forecast of 0.04 % is not "0 %".
             static string R(double v) => (v * 100).ToString(v < 0.01 ? "0.0##" : "0.#", CultureInfo.InvariantCulture) + "%";
-            var text = $"Forecast next story error rate: {R(forecast.ErrorRate)} (95% interval {R(forecast.ErrorRateLow ?? 0)}-{R(forecast.ErrorRateHigh ?? 0)})";
+            var text = string.Format(Messages.Culture, Messages.ForecastNextStory, R(forecast.ErrorRate), R(forecast.ErrorRateLow ?? 0), R(forecast.ErrorRateHigh ?? 0));
             return text + (forecast.BacktestStories == 0
-                ? "; backtest: not enough stories yet"
-                : $"; backtest error {R(forecast.BacktestError ?? 0)} vs naive (same as last story) {R(forecast.NaiveBacktestError ?? 0)} over {forecast.BacktestStories} stories");
+                ? Messages.ForecastBacktestTooFew
+                : string.Format(Messages.Culture, Messages.ForecastBacktest, R(forecast.BacktestError ?? 0), R(forecast.NaiveBacktestError ?? 0), forecast.BacktestStories));
         }
 
         /// <summary>The forecast for the story after these (events, errors) in order, or null below <see cref="MinStories"/>.</summary>

@@ -25,17 +25,29 @@ namespace MadfLog.Engine.Rules
         /// <summary>Error patterns in the window by share of the window's (non-cascade) errors, largest first.</summary>
         public static List<PatternShare> Of(SqliteConnection c, long from, long to, long totalErrors)
         {
-            var rows = c.Query<(long id, string template, string cls, long n, string? stories, string? agents)>(
-                @"SELECT e.pattern_id, coalesce(p.display, p.template), p.error_class, count(*), group_concat(DISTINCT e.story_id), group_concat(DISTINCT e.agent_name)
+            var rows = c.Query<ShareRow>(
+                @"SELECT e.pattern_id AS PatternId, coalesce(p.display, p.template) AS Template, p.error_class AS ErrorClass, count(*) AS Errors,
+                         group_concat(DISTINCT e.story_id) AS Stories, group_concat(DISTINCT e.agent_name) AS Agents
                   FROM events e JOIN patterns p ON p.id = e.pattern_id
                   WHERE " + Domain.Errors.InEvents + " AND " + EventStorage.Window("e", "@from", "@to") + @"
                   GROUP BY e.pattern_id ORDER BY count(*) DESC, e.pattern_id", new { from, to });
             return rows.Select(r => new PatternShare
             {
-                PatternId = r.id, Template = r.template, ErrorClass = r.cls, Count = r.n,
-                Share = totalErrors > 0 ? (double)r.n / totalErrors : 0,
-                Stories = Split(r.stories), Agents = Split(r.agents),
+                PatternId = r.PatternId, Template = r.Template, ErrorClass = r.ErrorClass, Count = r.Errors,
+                Share = totalErrors > 0 ? (double)r.Errors / totalErrors : 0,
+                Stories = Split(r.Stories), Agents = Split(r.Agents),
             }).ToList();
+        }
+
+        /// <summary>A pattern's errors in the window, with its stories and agents as lists (mapped by column name).</summary>
+        private sealed class ShareRow
+        {
+            public long PatternId { get; set; }
+            public string Template { get; set; } = "";
+            public string ErrorClass { get; set; } = "";
+            public long Errors { get; set; }
+            public string? Stories { get; set; }
+            public string? Agents { get; set; }
         }
 
         private static string[] Split(string? list) =>

@@ -96,6 +96,28 @@ namespace MadfLog.Engine.Tests.Import
             Assert.Equal(path, stored.File);
         }
 
+        // Reasons are stored with the quarantined line and matched by users' scripts: their text is a contract, whatever
+        // holds it (Messages.resx).
+        [Theory]
+        [InlineData("[1,2,3]", "not a JSON object")]
+        [InlineData("{\"event_type\":\"x\",\"category\":\"y\"}", "missing required field 'timestamp'")]
+        [InlineData("{\"timestamp\":\"yesterday\",\"event_type\":\"x\",\"category\":\"y\"}", "timestamp: 'yesterday' is not ISO-8601 or epoch milliseconds")]
+        [InlineData("{\"timestamp\":1763632800,\"event_type\":\"x\",\"category\":\"y\"}", "timestamp: 1763632800 is outside 2000-2100 as epoch milliseconds (seconds given?)")]
+        [InlineData("{\"timestamp\":true,\"event_type\":\"x\",\"category\":\"y\"}", "timestamp: expected a string or a number, got a boolean")]
+        [InlineData("{\"timestamp\":\"2026-11-20T10:00:00Z\",\"event_type\":\"x\",\"category\":\"y\",\"duration_ms\":\"slow\"}", "duration_ms: expected a number, got the string 'slow'")]
+        [InlineData("{\"timestamp\":\"2026-11-20T10:00:00Z\",\"event_type\":\"x\",\"category\":\"y\",\"tokens_used\":[1]}", "tokens_used: expected a number, got an array")]
+        [InlineData("{\"timestamp\":\"2026-11-20T10:00:00Z\",\"event_type\":\"x\",\"category\":\"y\",\"success\":\"maybe\"}", "success: expected true/false/0/1, got the string 'maybe'")]
+        [InlineData("{\"timestamp\":\"2026-11-20T10:00:00Z\",\"event_type\":\"x\",\"category\":\"y\",\"details\":\"text\"}", "details: expected an object, got a string")]
+        public void QuarantineReasonsKeepTheirExactText(string bad, string reason)
+        {
+            using var t = TestPaths.NewTemp();
+            var path = t.File("bad.jsonl");
+            File.WriteAllText(path, bad + "\n");
+            Import(t.Db, new List<ImportIssue>(), path);
+            using var c = MadfDatabase.Open(t.Db);
+            Assert.Equal(reason, QuarantineStore.List(c).Single().Reason);
+        }
+
         [Fact]
         public void BomCrlfAndBlankLinesAreHandled()
         {

@@ -51,5 +51,45 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Empty(engine);
             Assert.Empty(cmdlets);
         }
+
+        // The engine's files whose texts reach users as messages: rotation notes and its -WhatIf actions, health checks,
+        // the forecast's sentence, quarantine reasons and import issues (reasons are stored and matched: their text stays).
+        private static readonly string[] MessageAreas =
+            { "Lifecycle", "Insights/Health.cs", "Query/StoryForecast.cs", "Import", "Events/EventRanges.cs", "Store/QuarantineStore.cs" };
+
+        // Literals with words there that are not messages: thread names, a forecast's period value (data, like a story id),
+        // and text Claude Code writes that the transcript parser recognises.
+        private static readonly string[] NotMessages =
+            { "MadfLog reader", "MadfLog prepare", "next story", "Sibling tool call errored", "doesn't want to proceed", "[Request interrupted by user" };
+
+        [Fact]
+        public void NoEngineMessageIsWrittenInTheCode()
+        {
+            var engine = Path.Combine(Src, "MadfLog.Engine");
+            var files = MessageAreas.SelectMany(a => a.EndsWith(".cs", StringComparison.Ordinal)
+                ? new[] { Path.Combine(engine, a) }
+                : Directory.EnumerateFiles(Path.Combine(engine, a), "*.cs", SearchOption.AllDirectories)).ToList();
+            Assert.True(files.Count > 10, "the message areas lost their files");
+            var found = new System.Collections.Generic.List<string>();
+            foreach (var file in files)
+            {
+                var number = 0;
+                foreach (var raw in File.ReadLines(file))
+                {
+                    number++;
+                    if (raw.TrimStart().StartsWith("//", StringComparison.Ordinal)) continue;
+                    var line = Regex.Replace(raw, @"\s//.*$", "");
+                    // A plain or interpolated string literal (verbatim @"" ones hold SQL) with two words outside its {holes}.
+                    foreach (Match m in Regex.Matches(line, @"(?<![@\w])\$?""((?:[^""\\\n]|\\.)*)"""))
+                    {
+                        var text = Regex.Replace(m.Groups[1].Value, @"\{[^}]*\}", "");
+                        if (Regex.IsMatch(text, @"[A-Za-z]{3,}\s+[A-Za-z]{2,}") && !Regex.IsMatch(text, @"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|PRAGMA|ATTACH|DETACH|VACUUM|CREATE|DROP)\b")
+                            && !NotMessages.Contains(m.Groups[1].Value))
+                            found.Add($"{Path.GetRelativePath(engine, file)}:{number}: {m.Value}");
+                    }
+                }
+            }
+            Assert.True(found.Count == 0, "user-facing text written in the code; it belongs in Messages.resx:\n" + string.Join("\n", found));
+        }
     }
 }

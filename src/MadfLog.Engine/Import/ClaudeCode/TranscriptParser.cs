@@ -135,15 +135,15 @@ namespace MadfLog.Engine.Import.ClaudeCode
             try { doc = JsonDocument.Parse(new ReadOnlyMemory<byte>(_line, 0, line.Length)); }
             catch (JsonException ex)
             {
-                reason = "invalid JSON: " + ex.Message.Split('\n')[0];
+                reason = string.Format(Messages.Culture, Messages.ReasonInvalidJson, ex.Message.Split('\n')[0]);
                 return LineOutcome.Quarantined;
             }
             using (doc)
             {
                 var r = doc.RootElement;
-                if (r.ValueKind != JsonValueKind.Object) { reason = "not a JSON object"; return LineOutcome.Quarantined; }
+                if (r.ValueKind != JsonValueKind.Object) { reason = Messages.ReasonNotJsonObject; return LineOutcome.Quarantined; }
                 var type = Str(r, "type");
-                if (type == null) { reason = "transcript record without 'type'"; return LineOutcome.Quarantined; }
+                if (type == null) { reason = Messages.ReasonRecordWithoutType; return LineOutcome.Quarantined; }
                 _record++;
                 CollectSubagentLinks(r, _typeByToolUse, _agentToToolUse);
                 if (_projectFromCwd && Str(r, "cwd") is { } cwd)
@@ -166,12 +166,12 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 }
                 else if (ts == null && !stream)
                 {
-                    reason = $"{type} record without a valid 'timestamp'";
+                    reason = string.Format(Messages.Culture, Messages.ReasonRecordWithoutTimestamp, type);
                     return LineOutcome.Quarantined;
                 }
                 else if (!r.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
                 {
-                    reason = $"{type} record without 'message'";
+                    reason = string.Format(Messages.Culture, Messages.ReasonRecordWithoutMessage, type);
                     return LineOutcome.Quarantined;
                 }
                 else

@@ -14,7 +14,8 @@ namespace MadfLog.Engine.Summaries
 {
     /// <summary>
     /// Maintains the summaries (event_rollup, duration_hist, ..., written by Store.SummaryTables; and patterns.first_story,
-    /// written by Patterns.PatternStore) in the import transaction, from the rows actually written, so whole-store questions read a few thousand summary rows instead of every event.
+    /// written by Patterns.PatternStore) in the import transaction, from the rows actually written, so whole-store
+    /// questions read a few thousand summary rows instead of every event.
     /// </summary>
     public sealed class RollupStage : ImportStage<RollupStage.Presummary>
     {

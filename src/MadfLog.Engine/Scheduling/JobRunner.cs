@@ -127,7 +127,7 @@ namespace MadfLog.Engine.Scheduling
                 if (!o.IfDue.IsDue(last?.Started.LocalDateTime, localNow))
                 {
                     run.Result = "Skipped";
-                    run.Message = $"not due: last run {last!.Started.LocalDateTime:yyyy-MM-dd HH:mm}, next {o.IfDue.Next(localNow):yyyy-MM-dd HH:mm}";
+                    run.Message = string.Format(Messages.Culture, Messages.JobNotDue, last!.Started.LocalDateTime, o.IfDue.Next(localNow));
                     run.Finished = o.Now;
                     return run; // skips are not logged: an hourly cron guard would fill the log
                 }
@@ -146,27 +146,27 @@ namespace MadfLog.Engine.Scheduling
                 if (o.Job == MadfJob.Maintenance)
                 {
                     var paths = config.ResolvedLogPaths.Where(p => Directory.Exists(p) || File.Exists(p)).ToArray();
-                    foreach (var missing in config.ResolvedLogPaths.Except(paths)) run.Problems.Add($"log folder '{missing}' does not exist");
+                    foreach (var missing in config.ResolvedLogPaths.Except(paths)) run.Problems.Add(string.Format(Messages.Culture, Messages.JobLogFolderMissing, missing));
                     if (paths.Length > 0)
                         run.EventsImported = new LogImporter(new ImportOptions { DatabasePath = db, OnIssue = OnIssue }).Import(paths).Imported;
                     var rotation = new Rotation(new RotationOptions { DatabasePath = db, Now = o.Now }).Run();
                     run.Problems.AddRange(rotation.Notes);
-                    run.Message = $"imported {run.EventsImported}, closed {rotation.FilesClosed}, compressed {rotation.ArchivesWritten}, moved {rotation.EventsMoved} events to archives";
+                    run.Message = string.Format(Messages.Culture, Messages.JobMaintenanceDone, run.EventsImported, rotation.FilesClosed, rotation.ArchivesWritten, rotation.EventsMoved);
                 }
                 else
                 {
                     var revision = new Revision(new RevisionOptions { DatabasePath = db, Now = o.Now, OnImportIssue = OnIssue, AutoApprove = config.AutoApprove }).Run();
                     run.EventsImported = revision.EventsImported;
                     run.ReportPath = revision.ReportPath;
-                    run.Message = $"imported {revision.EventsImported}, {revision.RulesProposed.Count} rule(s) proposed, {revision.RulesActivated.Count} activated; report {revision.ReportPath}";
+                    run.Message = string.Format(Messages.Culture, Messages.JobRevisionDone, revision.EventsImported, revision.RulesProposed.Count, revision.RulesActivated.Count, revision.ReportPath);
                 }
                 run.LinesQuarantined = quarantined;
-                if (quarantined > 0) run.Problems.Add($"{quarantined} line(s) quarantined (see Get-MadfQuarantine), first: {run.Quarantine[0]}");
+                if (quarantined > 0) run.Problems.Add(string.Format(Messages.Culture, Messages.JobLinesQuarantined, quarantined, run.Quarantine[0]));
                 var health = Health.Check(db, o.Now);
                 run.Health = health.Status.ToString();
                 run.Problems.AddRange(health.Problems.Select(p => $"{p.Status} {p.Name}: {p.Message}"));
                 run.Result = health.Status == HealthStatus.Critical ? "Failed" : health.Status == HealthStatus.Warning || run.Problems.Count > 0 ? "Warning" : "Succeeded";
-                if (health.Status == HealthStatus.Critical) run.Message = "health is Critical: " + string.Join("; ", health.Problems.Where(p => p.Status == HealthStatus.Critical).Select(p => p.Message)) + "; " + run.Message;
+                if (health.Status == HealthStatus.Critical) run.Message = string.Format(Messages.Culture, Messages.JobHealthCritical, string.Join("; ", health.Problems.Where(p => p.Status == HealthStatus.Critical).Select(p => p.Message)), run.Message);
             }
             catch (Exception ex) when (!(ex is OutOfMemoryException))
             {

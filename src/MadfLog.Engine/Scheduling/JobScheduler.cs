@@ -24,7 +24,7 @@ namespace MadfLog.Engine.Scheduling
             var sb = new StringBuilder();
             foreach (var f in Files)
                 sb.Append(f.Value == null ? $"Delete {f.Key}\n" : $"Write {f.Key}:\n{f.Value.TrimEnd('\n')}\n");
-            if (Crontab != null) sb.Append("Replace the crontab with:\n" + Crontab.TrimEnd('\n') + "\n");
+            if (Crontab != null) sb.Append(Messages.SchedulerReplaceCrontab + "\n" + Crontab.TrimEnd('\n') + "\n");
             foreach (var c in Commands) sb.Append("Run: " + string.Join(" ", c.Select(JobDefinitions.ShellQuote)) + "\n");
             return sb.ToString().TrimEnd('\n');
         }
@@ -131,7 +131,7 @@ namespace MadfLog.Engine.Scheduling
                 if (kind == SchedulerKind.TaskScheduler) foreach (var f in plan.Files) TryDelete(f.Key);
             }
             var note = string.Join("; ", notes.Where(n => n.Length > 0));
-            if (kind == SchedulerKind.Systemd) note += (note.Length > 0 ? " " : "") + "(run 'loginctl enable-linger' so the timers also run when you are not logged in)";
+            if (kind == SchedulerKind.Systemd) note += (note.Length > 0 ? " " : "") + Messages.SchedulerEnableLinger;
             return specs.Select(s =>
             {
                 var info = Get(s.Name, kind) ?? new JobInfo { Name = s.Name, Scheduler = kind, Command = JobDefinitions.CommandLine(s) }.Describe(DateTime.Now);

@@ -353,10 +353,10 @@ WantedBy=timers.target
             if (tool == null || Find(tool) != null) return null;
             return kind switch
             {
-                SchedulerKind.Systemd => "'systemctl' was not found: this machine does not run systemd. Use -Scheduler Cron (install cron, e.g. 'apt-get install cron' or 'dnf install cronie').",
-                SchedulerKind.Cron => "'crontab' was not found: install cron (e.g. 'apt-get install cron', 'dnf install cronie' or 'apk add dcron'), or use -Scheduler Systemd on a systemd machine.",
-                SchedulerKind.Launchd => "'launchctl' was not found: launchd agents need macOS.",
-                _ => "'schtasks' was not found: Task Scheduler needs Windows.",
+                SchedulerKind.Systemd => Messages.SchedulerNoSystemctl,
+                SchedulerKind.Cron => Messages.SchedulerNoCrontab,
+                SchedulerKind.Launchd => Messages.SchedulerNoLaunchctl,
+                _ => Messages.SchedulerNoSchtasks,
             };
         }
 

@@ -53,9 +53,11 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         // The engine's files whose texts reach users as messages: rotation notes and its -WhatIf actions, health checks,
-        // the forecast's sentence, quarantine reasons and import issues (reasons are stored and matched: their text stays).
+        // the forecast's sentence, quarantine reasons and import issues (reasons are stored and matched: their text stays),
+        // the scheduled jobs' run messages and scheduler notes.
         private static readonly string[] MessageAreas =
-            { "Lifecycle", "Insights/Health.cs", "Query/StoryForecast.cs", "Import", "Events/EventRanges.cs", "Store/QuarantineStore.cs" };
+            { "Lifecycle", "Insights/Health.cs", "Query/StoryForecast.cs", "Import", "Events/EventRanges.cs", "Store/QuarantineStore.cs",
+              "Scheduling/JobRunner.cs", "Scheduling/JobScheduler.cs" };
 
         // Literals with words there that are not messages: thread names, a forecast's period value (data, like a story id),
         // and text Claude Code writes that the transcript parser recognises.

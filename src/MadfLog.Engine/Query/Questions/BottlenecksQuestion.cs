@@ -17,31 +17,32 @@ namespace MadfLog.Engine.Query.Questions
         internal static List<Bottleneck> Bottlenecks(SqliteConnection c, QueryFilter f, int top = 10)
         {
             var p = new DynamicParameters();
-            List<(string kind, string name, long n, long total, long wasted)> rows;
-            List<(string? name, long n, long total, long wasted)> workflows;
+            List<TimeRow> rows;
+            List<TimeRow> workflows;
             Dictionary<string, List<(int, long)>>? hist = null;
             Dictionary<string, List<long>>? durations = null;
             var source = Sources.For(f, Answers);
             if (source != Source.Events)
             {
                 var (table, where) = Sources.SummaryTable(c, source, f, p);
-                rows = c.Query<(string, string, long, long, long)>(
-                    $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END, r.step, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms)
+                rows = c.Query<TimeRow>(
+                    $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END AS Kind, r.step AS Name,
+                              sum(r.timed) AS Timed, sum(r.duration_ms) AS TotalMs, sum(r.wasted_ms) AS WastedMs
                        FROM {table} r WHERE 1=1{where} GROUP BY 1, 2 HAVING sum(r.timed) > 0", p).ToList();
-                workflows = c.Query<(string?, long, long, long)>(
-                    $@"SELECT r.workflow_id, sum(r.timed), sum(r.duration_ms), sum(r.wasted_ms) FROM {table} r WHERE r.workflow_id <> ''{where} GROUP BY 1 HAVING sum(r.timed) > 0", p).ToList();
+                workflows = c.Query<TimeRow>(
+                    $@"SELECT r.workflow_id AS Name, sum(r.timed) AS Timed, sum(r.duration_ms) AS TotalMs, sum(r.wasted_ms) AS WastedMs FROM {table} r WHERE r.workflow_id <> ''{where} GROUP BY 1 HAVING sum(r.timed) > 0", p).ToList();
                 if (f.Agents is not { Length: > 0 }) hist = Histograms(c, "step", f, source);
             }
             else
             {
                 var where = f.Where(c, p);
-                rows = c.Query<(string, string, long, long, long)>(
-                    $@"SELECT {Steps.KindSql}, {Steps.NameSql}, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
-                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
+                rows = c.Query<TimeRow>(
+                    $@"SELECT {Steps.KindSql} AS Kind, {Steps.NameSql} AS Name, count(e.duration_ms) AS Timed, coalesce(sum(e.duration_ms), 0) AS TotalMs,
+                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0) AS WastedMs
                        FROM events e WHERE 1=1{where} GROUP BY 1, 2 HAVING count(e.duration_ms) > 0", p).ToList();
-                workflows = c.Query<(string?, long, long, long)>(
-                    $@"SELECT e.workflow_id, count(e.duration_ms), coalesce(sum(e.duration_ms), 0),
-                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)
+                workflows = c.Query<TimeRow>(
+                    $@"SELECT e.workflow_id AS Name, count(e.duration_ms) AS Timed, coalesce(sum(e.duration_ms), 0) AS TotalMs,
+                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0) AS WastedMs
                        FROM events e WHERE e.workflow_id IS NOT NULL{where} GROUP BY 1 HAVING count(e.duration_ms) > 0", p).ToList();
             }
             Dictionary<string, List<(int, long)>>? workflowHist = hist != null ? Histograms(c, "workflow", f, source) : null;
@@ -53,7 +54,7 @@ namespace MadfLog.Engine.Query.Questions
                 var wp = new DynamicParameters();
                 workflowDurations = Durations(c, $"SELECT e.workflow_id, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL AND e.workflow_id IS NOT NULL{f.Where(wp)}", wp);
             }
-            var grand = rows.Sum(r => r.total);
+            var grand = rows.Sum(r => r.TotalMs);
             // A step's durations as (value, count) pairs: exact from the events, or bucketed from the histogram.
             static List<(double value, long n)> Distribution(Dictionary<string, List<(int, long)>>? histograms, Dictionary<string, List<long>>? exact, string key) => histograms != null
                 ? (histograms.TryGetValue(key, out var h) ? h.Select(x => (DurationBuckets.Value(x.Item1), x.Item2)).ToList() : new List<(double, long)>())
@@ -68,10 +69,21 @@ namespace MadfLog.Engine.Query.Questions
                     Outliers = median > 0 ? dist.Where(x => x.value > 3 * median).Sum(x => x.n) : 0,
                 };
             }
-            var items = rows.Select(r => Row(r.kind, r.name, r.n, r.total, r.wasted, Distribution(hist, durations, r.kind + ":" + r.name))).ToList();
+            var items = rows.Select(r => Row(r.Kind, r.Name ?? "", r.Timed, r.TotalMs, r.WastedMs, Distribution(hist, durations, r.Kind + ":" + r.Name))).ToList();
             if (workflows.Count > 1)
-                items.AddRange(workflows.Select(w => Row("workflow", w.name ?? "", w.n, w.total, w.wasted, Distribution(workflowHist, workflowDurations, w.name ?? ""))));
+                items.AddRange(workflows.Select(w => Row("workflow", w.Name ?? "", w.Timed, w.TotalMs, w.WastedMs, Distribution(workflowHist, workflowDurations, w.Name ?? ""))));
             return items.OrderByDescending(b => b.TotalMs).ThenBy(b => b.Kind + b.Name, StringComparer.Ordinal).Take(top).ToList();
+        }
+
+        /// <summary>A step's or a workflow's timed events, from the events or the summaries (mapped by column name;
+        /// a workflow's row has no Kind).</summary>
+        private sealed class TimeRow
+        {
+            public string Kind { get; set; } = "";
+            public string? Name { get; set; }
+            public long Timed { get; set; }
+            public long TotalMs { get; set; }
+            public long WastedMs { get; set; }
         }
     }
 }

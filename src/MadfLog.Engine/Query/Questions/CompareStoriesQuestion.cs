@@ -23,22 +23,22 @@ namespace MadfLog.Engine.Query.Questions
             // Errors per pattern in each story: from the import-time counts, or (with a time window or agents) from the
             // two stories' span of events.
             var counts = Sources.For(both, Answers) == Source.Summaries
-                ? c.Query<(long id, string template, long rc, long dc)>(
-                    @"SELECT s.pattern_id, coalesce(p.display, p.template), sum(CASE WHEN s.story_id = @r THEN s.errors ELSE 0 END), sum(CASE WHEN s.story_id = @d THEN s.errors ELSE 0 END)
+                ? c.Query<PatternDelta>(
+                    @"SELECT s.pattern_id AS PatternId, coalesce(p.display, p.template) AS Template,
+                             sum(CASE WHEN s.story_id = @r THEN s.errors ELSE 0 END) AS ReferenceCount, sum(CASE WHEN s.story_id = @d THEN s.errors ELSE 0 END) AS DifferenceCount
                       FROM pattern_stories s JOIN patterns p ON p.id = s.pattern_id
                       WHERE s.story_id IN (@r, @d) AND s.errors > 0 GROUP BY s.pattern_id", p).ToList()
-                : c.Query<(long id, string template, long rc, long dc)>(
-                    $@"SELECT e.pattern_id, coalesce(p.display, p.template), sum(e.story_id = @r), sum(e.story_id = @d)
+                : c.Query<PatternDelta>(
+                    $@"SELECT e.pattern_id AS PatternId, coalesce(p.display, p.template) AS Template, sum(e.story_id = @r) AS ReferenceCount, sum(e.story_id = @d) AS DifferenceCount
                        FROM events e JOIN patterns p ON p.id = e.pattern_id
                        WHERE {Errors.InEvents}{both.Where(c, p)} GROUP BY e.pattern_id", p).ToList();
-            PatternDelta Delta((long id, string template, long rc, long dc) x) => new PatternDelta { PatternId = x.id, Template = x.template, ReferenceCount = x.rc, DifferenceCount = x.dc };
             var result = new StoryComparison
             {
                 Reference = r, Difference = d,
                 RepeatedErrorsChangePercent = Change(r.RepeatedErrorRate, d.RepeatedErrorRate),
                 ErrorRateChangePercent = Change(r.ErrorRate, d.ErrorRate),
-                PatternsGained = counts.Where(x => x.rc == 0 && x.dc > 0).OrderByDescending(x => x.dc).Take(top).Select(Delta).ToArray(),
-                PatternsLost = counts.Where(x => x.rc > 0 && x.dc == 0).OrderByDescending(x => x.rc).Take(top).Select(Delta).ToArray(),
+                PatternsGained = counts.Where(x => x.ReferenceCount == 0 && x.DifferenceCount > 0).OrderByDescending(x => x.DifferenceCount).Take(top).ToArray(),
+                PatternsLost = counts.Where(x => x.ReferenceCount > 0 && x.DifferenceCount == 0).OrderByDescending(x => x.ReferenceCount).Take(top).ToArray(),
                 AgentsAdded = d.Agents.Except(r.Agents).ToArray(),
                 AgentsRemoved = r.Agents.Except(d.Agents).ToArray(),
             };

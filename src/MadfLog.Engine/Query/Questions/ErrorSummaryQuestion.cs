@@ -41,21 +41,14 @@ namespace MadfLog.Engine.Query.Questions
             var (table, where) = Sources.SummaryTable(c, Source.DaySummaries, f, p);
             p.Add("top", top);
             var total = c.ExecuteScalar<long?>($"SELECT sum(r.events) FROM {table} r WHERE {Errors.InRollup("r")}{where}", p) ?? 0;
-            var rows = c.Query<(long id, string? template, string? cls, long n, string? agents, string? stories, long firstDay, long lastDay, string? example)>(
-                $@"SELECT r.pattern_id, coalesce(pt.display, pt.template), pt.error_class, sum(r.events), group_concat(DISTINCT nullif(r.agent_name, '')),
-                          group_concat(DISTINCT nullif(r.story_id, '')), min(r.day), max(r.day), pt.example
+            var rows = c.Query<PatternErrorsRow>(
+                $@"SELECT nullif(r.pattern_id, 0) AS PatternId, coalesce(pt.display, pt.template) AS Template, pt.error_class AS ErrorClass, sum(r.events) AS Occurrences,
+                          group_concat(DISTINCT nullif(r.agent_name, '')) AS Agents, group_concat(DISTINCT nullif(r.story_id, '')) AS Stories,
+                          min(r.day) AS FirstDay, max(r.day) AS LastDay, pt.example AS Example
                    FROM {table} r LEFT JOIN patterns pt ON pt.id = r.pattern_id
                    WHERE {Errors.InRollup("r")}{where} GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", p).ToList();
-            return rows.Select(r =>
-            {
-                var (first, last) = PatternSpan(c, f, r.id, r.firstDay, r.lastDay);
-                return new ErrorSummaryItem
-                {
-                    PatternId = r.id == 0 ? (long?)null : r.id, Template = r.template ?? "(no message)", ErrorClass = r.cls ?? ErrorClasses.Other, Count = r.n,
-                    Share = total > 0 ? (double)r.n / total : 0, Agents = List(r.agents), Stories = List(r.stories),
-                    FirstSeen = Time(first), LastSeen = Time(last), Example = r.example,
-                };
-            }).ToList();
+            foreach (var r in rows) (r.FirstTs, r.LastTs) = PatternSpan(c, f, r.PatternId ?? 0, r.FirstDay, r.LastDay);
+            return rows.Select(r => Item(r, total)).ToList();
         }
 
         /// <summary>
@@ -106,7 +99,8 @@ namespace MadfLog.Engine.Query.Questions
             FirstSeen = Time(r.FirstTs ?? 0), LastSeen = Time(r.LastTs ?? 0), Example = r.Example,
         };
 
-        /// <summary>A pattern's errors from the events or the summaries (mapped by column name; no pattern: null).</summary>
+        /// <summary>A pattern's errors from the events or the summaries (mapped by column name; no pattern: null). The day
+        /// summaries give the first and last day instead of times.</summary>
         private sealed class PatternErrorsRow
         {
             public long? PatternId { get; set; }
@@ -118,6 +112,8 @@ namespace MadfLog.Engine.Query.Questions
             public long? FirstTs { get; set; }
             public long? LastTs { get; set; }
             public string? Example { get; set; }
+            public long FirstDay { get; set; }
+            public long LastDay { get; set; }
         }
     }
 }

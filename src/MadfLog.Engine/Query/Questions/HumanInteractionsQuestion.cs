@@ -22,32 +22,32 @@ namespace MadfLog.Engine.Query.Questions
                 // The largest groups first (an index on their totals keeps this flat), then their three most common topics.
                 var sp = new DynamicParameters();
                 sp.Add("top", top == int.MaxValue ? -1 : top);
-                var groups = c.Query<(string cat, string agent, string story, long n)>(
-                    $"SELECT r.category, r.agent_name, r.story_id, r.n FROM human_groups r WHERE 1=1{Sources.AgentWhere(f, sp)}{Sources.StoryWhere(f, sp)} ORDER BY r.n DESC LIMIT @top", sp).ToList();
+                var groups = c.Query<HumanRow>(
+                    $"SELECT r.category AS Category, r.agent_name AS Agent, r.story_id AS Story, r.n AS N FROM human_groups r WHERE 1=1{Sources.AgentWhere(f, sp)}{Sources.StoryWhere(f, sp)} ORDER BY r.n DESC LIMIT @top", sp).ToList();
                 return groups.Select(g => new HumanInteractionSummary
                 {
-                    Category = g.cat, Agent = g.agent, Story = g.story, Count = g.n,
+                    Category = g.Category, Agent = g.Agent ?? "", Story = g.Story ?? "", Count = g.N,
                     Topics = c.Query<(string topic, long n)>(
                             @"SELECT coalesce(p.display, p.template), r.n FROM human_rollup r JOIN patterns p ON p.id = r.pattern_id
-                              WHERE r.category = @cat AND r.agent_name = @agent AND r.story_id = @story ORDER BY r.n DESC, 1 LIMIT 3", new { g.cat, g.agent, g.story })
+                              WHERE r.category = @cat AND r.agent_name = @agent AND r.story_id = @story ORDER BY r.n DESC, 1 LIMIT 3", new { cat = g.Category, agent = g.Agent, story = g.Story })
                         .Select(x => x.topic + (x.n > 1 ? $" ({x.n}×)" : "")).ToArray(),
                 }).ToList();
             }
             var p = new DynamicParameters();
             var where = f.Where(c, p);
-            var rows = c.Query<(string cat, string? agent, string? story, string? details)>(
-                $"SELECT e.category, e.agent_name, e.story_id, e.details FROM events e WHERE e.event_type = 'human_interaction'{where}", p).ToList();
+            var rows = c.Query<HumanRow>(
+                $"SELECT e.category AS Category, e.agent_name AS Agent, e.story_id AS Story, e.details AS Details FROM events e WHERE e.event_type = 'human_interaction'{where}", p).ToList();
             // What they were about: messages grouped by the same template miner as errors.
             var miner = new TemplateMiner();
-            var topics = rows.Select(r => EventDetails.Message(r.details)).Select(m => m == null ? null : miner.Add(m)).ToList();
+            var topics = rows.Select(r => EventDetails.Message(r.Details)).Select(m => m == null ? null : miner.Add(m)).ToList();
             return rows.Select((r, i) => (r, topic: topics[i]))
-                .GroupBy(x => (x.r.cat, agent: x.r.agent ?? "", story: x.r.story ?? ""))
+                .GroupBy(x => (cat: x.r.Category, agent: x.r.Agent ?? "", story: x.r.Story ?? ""))
                 .Select(g => new HumanInteractionSummary
                 {
                     Category = g.Key.cat, Agent = g.Key.agent, Story = g.Key.story, Count = g.Count(),
                     Topics = g.Where(x => x.topic != null).GroupBy(x => miner.Resolve(x.topic!).Id)
                         .OrderByDescending(t => t.Count()).Take(3)
-                        .Select(t => TemplateMiner.Display(EventDetails.Message(t.First().r.details), miner.Resolve(t.First().topic!).Tokens) + (t.Count() > 1 ? $" ({t.Count()}×)" : ""))
+                        .Select(t => TemplateMiner.Display(EventDetails.Message(t.First().r.Details), miner.Resolve(t.First().topic!).Tokens) + (t.Count() > 1 ? $" ({t.Count()}×)" : ""))
                         .ToArray(),
                 })
                 .OrderByDescending(s => s.Count).Take(top).ToList();
@@ -59,16 +59,29 @@ namespace MadfLog.Engine.Query.Questions
         {
             var p = new DynamicParameters();
             var (table, where) = Sources.SummaryTable(c, Source.DaySummaries, f, p);
-            var rows = c.Query<(string cat, string agent, string story, long pattern, string? topic, long n)>(
-                $@"SELECT r.category, r.agent_name, r.story_id, r.pattern_id, coalesce(pt.display, pt.template), sum(r.events)
+            var rows = c.Query<HumanRow>(
+                $@"SELECT r.category AS Category, r.agent_name AS Agent, r.story_id AS Story, r.pattern_id AS Pattern, coalesce(pt.display, pt.template) AS Topic, sum(r.events) AS N
                    FROM {table} r LEFT JOIN patterns pt ON pt.id = r.pattern_id
                    WHERE r.event_type = 'human_interaction'{where} GROUP BY 1, 2, 3, 4", p).ToList();
-            return rows.GroupBy(r => (r.cat, r.agent, r.story)).Select(g => new HumanInteractionSummary
+            return rows.GroupBy(r => (cat: r.Category, agent: r.Agent ?? "", story: r.Story ?? "")).Select(g => new HumanInteractionSummary
             {
-                Category = g.Key.cat, Agent = g.Key.agent, Story = g.Key.story, Count = g.Sum(r => r.n),
-                Topics = g.Where(r => r.pattern != 0 && r.topic != null).OrderByDescending(r => r.n).ThenBy(r => r.topic, System.StringComparer.Ordinal).Take(3)
-                    .Select(r => r.topic + (r.n > 1 ? $" ({r.n}×)" : "")).ToArray(),
+                Category = g.Key.cat, Agent = g.Key.agent, Story = g.Key.story, Count = g.Sum(r => r.N),
+                Topics = g.Where(r => r.Pattern != 0 && r.Topic != null).OrderByDescending(r => r.N).ThenBy(r => r.Topic, System.StringComparer.Ordinal).Take(3)
+                    .Select(r => r.Topic + (r.N > 1 ? $" ({r.N}×)" : "")).ToArray(),
             }).OrderByDescending(h => h.Count).ThenBy(h => h.Category + "\n" + h.Agent + "\n" + h.Story, System.StringComparer.Ordinal).Take(top).ToList();
+        }
+
+        /// <summary>Human interactions by category, agent and story (mapped by column name): a group's count from the summaries
+        /// (with its pattern and topic from the day summaries), or one event with its details.</summary>
+        private sealed class HumanRow
+        {
+            public string Category { get; set; } = "";
+            public string? Agent { get; set; }
+            public string? Story { get; set; }
+            public long Pattern { get; set; }
+            public string? Topic { get; set; }
+            public long N { get; set; }
+            public string? Details { get; set; }
         }
     }
 }

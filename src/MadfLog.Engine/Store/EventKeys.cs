@@ -119,7 +119,8 @@ namespace MadfLog.Engine.Store
             return Contains(again.Blob!, again.Length, again.Lo, key);
         }
 
-        private static int Bucket(long key) => (int)(unchecked((ulong)key) >> (64 - BucketBits));
+        // The sign bit flipped, so buckets follow the keys' (signed) order and a range's buckets run from its lo's to its hi's.
+        private static int Bucket(long key) => (int)(unchecked((ulong)(key ^ long.MinValue)) >> (64 - BucketBits));
 
         // The row whose range holds the key: the last one, a cached one, or read (and cached while there is room).
         private Range Find(long key)

@@ -114,6 +114,9 @@ namespace MadfLog.Engine.Import
 
             SqliteTransaction? tx = null;
             EventWriter? writer = null; // one per transaction: its statements and name ids last as long as the transaction
+            // The dedup keys' rows read stay cached from one transaction to the next (EventKeys checks that no other
+            // connection wrote in between); a failure ends the import, and the cache with it.
+            using var keys = new EventKeys(connection);
             var uncommitted = 0;
             var sinceCommit = Stopwatch.StartNew();
             void Commit()
@@ -139,7 +142,7 @@ namespace MadfLog.Engine.Import
                     if (tx == null)
                     {
                         tx = connection.BeginTransaction();
-                        writer = new EventWriter(connection, tx);
+                        writer = new EventWriter(connection, tx, keys);
                     }
                     batch.Cursor.Save(connection, tx);
                     if (batch.Events.Count > 0)
@@ -286,6 +289,7 @@ namespace MadfLog.Engine.Import
             if (start > 0 && parser is IReplaysEarlierLines replay) ReplayEarlierLines(path, probe.IsGzip, start, MaxLineBytes(format), replay, token);
             using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
             Stream stream = probe.IsGzip ? new GzipLimitStream(raw) : (Stream)raw;
+            LineReader? lineReader = null;
             try
             {
                 if (probe.IsGzip) SkipBytes(stream, start);
@@ -293,7 +297,7 @@ namespace MadfLog.Engine.Import
                 // A JSON array's elements are its records; everything else is read line by line.
                 var maxLine = MaxLineBytes(format);
                 var array = format is IJsonArrayFormat ? new JsonArrayReader(stream, start, maxRecordBytes: maxLine) : null;
-                var lineReader = array == null ? new LineReader(stream, start, maxLineBytes: maxLine) : null;
+                lineReader = array == null ? new LineReader(stream, start, maxLineBytes: maxLine) : null;
                 IRecordReader lines = (IRecordReader?)array ?? lineReader!;
                 // Read again as what it is: the lines quarantined when it was read as the fallback go with the first batch.
                 var batch = new Batch(fileResult, null!, index, probe.Length) { ForgetQuarantine = readAgain };
@@ -399,6 +403,7 @@ namespace MadfLog.Engine.Import
             }
             finally
             {
+                lineReader?.Dispose();
                 stream.Dispose();
             }
         }
@@ -416,7 +421,7 @@ namespace MadfLog.Engine.Import
         {
             using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
             using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
-            var lines = new LineReader(stream, 0, maxLineBytes: maxLineBytes);
+            using var lines = new LineReader(stream, 0, maxLineBytes: maxLineBytes);
             try
             {
                 while (lines.TryReadLine(out var seg, out _, out var terminated, out var tooLong))

@@ -40,10 +40,30 @@ namespace MadfLog.Engine.Patterns
                 var e = batch[i];
                 if (!Mining.WillMine(e)) continue;
                 e.Message = Mining.MessageOf(e); // the split made by ShapeDetailsStage
-                var signature = SignatureOf(e);
-                (prepared ??= new Signatures()).Events.Add((i, signature, TemplateMiner.Tokenize(signature.Text)));
+                var (signature, tokens) = Prepared(e);
+                (prepared ??= new Signatures()).Events.Add((i, signature, tokens));
             }
             return prepared;
+        }
+
+        // The same failure repeats (a retried call, a test suite failing the same way): its signature and tokens are
+        // computed once per import run, from exactly what SignatureOf reads. The miner gets its own copy of the tokens.
+        private readonly Dictionary<(string?, string?, string?, string?), (ErrorSignature, string[])> _seen = new Dictionary<(string?, string?, string?, string?), (ErrorSignature, string[])>();
+
+        private (ErrorSignature, string[]) Prepared(EventRow e)
+        {
+            var human = e.EventType == "human_interaction";
+            var tool = human ? null : e.StoredDetails?.Tool ?? e.StoredDetails?.Step ?? e.Step;
+            var input = human || !ErrorSignature.IsShell(tool) ? null : CallInput(e.Details);
+            var key = (human ? "human" : null, tool, input, e.Message);
+            if (!_seen.TryGetValue(key, out var known))
+            {
+                var signature = human ? ErrorSignature.OfMessage(e.Message) : ErrorSignature.Of(tool, input, e.Message);
+                known = (signature, TemplateMiner.Tokenize(signature.Text));
+                if (_seen.Count >= 10_000) _seen.Clear();
+                _seen[key] = known;
+            }
+            return (known.Item1, (string[])known.Item2.Clone());
         }
 
         /// <summary>

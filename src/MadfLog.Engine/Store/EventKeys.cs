@@ -12,7 +12,8 @@ namespace MadfLog.Engine.Store
     /// 64 million), grouped by the month of their event so retention can move a month's keys with its events. A row splits
     /// in two past <see cref="MaxKeys"/> keys, so rows stay small whatever the store holds.
     /// Keys found new are kept in memory until <see cref="Flush"/> (once per transaction): each touched row is then
-    /// rewritten once, not once per batch. Memory is bounded by the transaction's events.
+    /// rewritten once, not once per batch. Rows read stay cached (up to 32 MB) for the next transactions of the same
+    /// connection, unless another connection commits in between; after a rollback call <see cref="Discard"/>.
     /// Blob layout: byte width; int64 hi (the range's last key, inclusive); then per month, in month order: uint16 month
     /// (months since 1970-01, <see cref="UnknownMonth"/> for keys whose event is not known), int32 count, count offsets
     /// (little-endian, <c>width</c> bytes each, ascending).
@@ -69,9 +70,32 @@ namespace MadfLog.Engine.Store
             return m < 0 || m >= UnknownMonth ? UnknownMonth : (ushort)m;
         }
 
+        // PRAGMA data_version when the cache was last known to match the file: rows read are kept across this
+        // connection's transactions (one import's), unless another connection has committed since.
+        private long _dataVersion = -1;
+        private bool _checked;
+
+        private void CheckCache()
+        {
+            _checked = true;
+            var version = DataVersion();
+            if (version != _dataVersion) { DropCache(); _dataVersion = version; }
+        }
+
+        private long DataVersion()
+        {
+            using (var s = Prepare($"PRAGMA {_schema}.data_version"))
+            {
+                var rc = raw.sqlite3_step(s);
+                if (rc != Row) Check(rc);
+                return raw.sqlite3_column_int64(s, 0);
+            }
+        }
+
         /// <summary>Adds the key unless it is stored or already added in this transaction; true when it was new.</summary>
         public bool Add(long key, ushort month)
         {
+            if (!_checked) CheckCache();
             if (_pendingKeys.Contains(key)) return false;
             var range = Find(key);
             if (Stored(range, key)) return false;
@@ -82,7 +106,11 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>Whether the key is stored (or added in this transaction).</summary>
-        public bool Contains(long key) => _pendingKeys.Contains(key) || Stored(Find(key), key);
+        public bool Contains(long key)
+        {
+            if (!_checked) CheckCache();
+            return _pendingKeys.Contains(key) || Stored(Find(key), key);
+        }
 
         private bool Stored(Range range, long key)
         {
@@ -91,7 +119,8 @@ namespace MadfLog.Engine.Store
             return Contains(again.Blob!, again.Length, again.Lo, key);
         }
 
-        private static int Bucket(long key) => (int)(unchecked((ulong)key) >> (64 - BucketBits));
+        // The sign bit flipped, so buckets follow the keys' (signed) order and a range's buckets run from its lo's to its hi's.
+        private static int Bucket(long key) => (int)(unchecked((ulong)(key ^ long.MinValue)) >> (64 - BucketBits));
 
         // The row whose range holds the key: the last one, a cached one, or read (and cached while there is room).
         private Range Find(long key)
@@ -103,13 +132,23 @@ namespace MadfLog.Engine.Store
                     if (key >= r.Lo && key <= r.Hi) return _last = r;
             var range = Read(key);
             if (_touched.TryGetValue(range.Lo, out var touched)) return _last = touched; // added to, but not cached
-            if (_cached + range.Length <= CacheBytes)
-            {
-                _cached += range.Length + 64;
-                for (var b = Bucket(range.Lo); b <= Bucket(range.Hi); b++) (_buckets[b] ??= new List<Range>()).Add(range);
-            }
-            else range.Blob = null; // kept by _touched alone, if keys are added to it
+            if (!Cache(range)) range.Blob = null; // kept by _touched alone, if keys are added to it
             return _last = range;
+        }
+
+        private bool Cache(Range range)
+        {
+            if (_cached + range.Length > CacheBytes) return false;
+            _cached += range.Length + 64;
+            for (var b = Bucket(range.Lo); b <= Bucket(range.Hi); b++) (_buckets[b] ??= new List<Range>()).Add(range);
+            return true;
+        }
+
+        private void Uncache(Range range)
+        {
+            var found = false;
+            for (var b = Bucket(range.Lo); b <= Bucket(range.Hi); b++) found |= _buckets[b]?.Remove(range) == true;
+            if (found) _cached -= range.Length + 64;
         }
 
         /// <summary>Writes the keys added since the last flush into their rows (splitting rows that grow too large).</summary>
@@ -135,17 +174,32 @@ namespace MadfLog.Engine.Store
                     entries.Clear();
                     Decode(blob!, length, lo, entries);
                     entries.AddRange(range.Added!);
-                    Write(lo, range.Hi, entries);
+                    if (range.Blob != null) Uncache(range);
+                    Write(lo, range.Hi, entries); // caches the rows written in its place
                 }
             }
-            Discard();
+            _touched.Clear();
+            _pendingKeys.Clear();
+            _last = null;
+            _dataVersion = DataVersion();
+            _checked = false;
         }
 
-        /// <summary>Forgets keys added since the last flush (the transaction rolled back) and the rows read.</summary>
+        /// <summary>
+        /// Forgets keys added since the last flush and the rows read: call when the transaction rolled back (the rows
+        /// cached since were never committed).
+        /// </summary>
         public void Discard()
         {
             _touched.Clear();
             _pendingKeys.Clear();
+            DropCache();
+            _checked = false;
+            _dataVersion = -1;
+        }
+
+        private void DropCache()
+        {
             Array.Clear(_buckets, 0, _buckets.Length);
             _cached = 0;
             _last = null;
@@ -337,6 +391,9 @@ namespace MadfLog.Engine.Store
             raw.sqlite3_bind_int64(_put, 1, lo);
             raw.sqlite3_bind_blob(_put, 2, new ReadOnlySpan<byte>(_out, 0, p));
             Step(_put);
+            var copy = new byte[p];
+            Buffer.BlockCopy(_out, 0, copy, 0, p);
+            Cache(new Range { Lo = lo, Hi = hi, Blob = copy, Length = p });
         }
 
         /// <summary>

@@ -37,14 +37,18 @@ namespace MadfLog.Engine.Store
         private readonly Binder _keyBinder, _keysBinder, _rowBinder, _rowsBinder;
         private long _nextId;
         private readonly EventKeys _eventKeys;
+        private readonly bool _ownKeys;
 
-        public EventWriter(SqliteConnection connection, SqliteTransaction transaction)
+        /// <param name="keys">The dedup keys to use, when the caller keeps them across transactions (their cache of rows
+        /// read outlives this writer; the caller disposes them); by default the writer's own.</param>
+        public EventWriter(SqliteConnection connection, SqliteTransaction transaction, EventKeys? keys = null)
         {
             _connection = connection;
             _key = Prepare("INSERT OR IGNORE INTO response_keys(key, event_id) VALUES " + Values(2, 1));
             _keys = Prepare("INSERT OR IGNORE INTO response_keys(key, event_id) VALUES " + Values(2, KeysPerInsert));
             _findKey = Prepare("SELECT event_id FROM response_keys WHERE key = ?");
-            _eventKeys = new EventKeys(connection);
+            _eventKeys = keys ?? new EventKeys(connection);
+            _ownKeys = keys == null;
             _insert = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, 1));
             _inserts = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, RowsPerInsert));
             _keyBinder = new Binder(_key, 2);
@@ -498,7 +502,7 @@ namespace MadfLog.Engine.Store
 
         public void Dispose()
         {
-            _eventKeys.Dispose();
+            if (_ownKeys) _eventKeys.Dispose();
             _key.Dispose();
             _keys.Dispose();
             _findKey.Dispose();

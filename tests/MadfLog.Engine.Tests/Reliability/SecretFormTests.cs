@@ -54,5 +54,35 @@ namespace MadfLog.Engine.Tests.Reliability
         [InlineData("Read shelf_items.py: 20 lines")]
         [InlineData("PASSWORD_MIN_LENGTH is 8")]
         public void OrdinaryTextIsKept(string text) => Assert.Equal(text, SafeText.Redact(text));
+
+        [Fact]
+        public void TheHintScanFindsExactlyTheTextsThatContainAHint()
+        {
+            // Texts built from pieces of the hints (cut, joined, at the ends, in other cases) and ordinary text: the scan
+            // must say yes exactly when some hint occurs, as a plain search for each hint does.
+            var random = new System.Random(18);
+            var hints = SafeText.Hints;
+            string Piece()
+            {
+                var h = hints[random.Next(hints.Length)];
+                switch (random.Next(6))
+                {
+                    case 0: return h;
+                    case 1: return h.Substring(0, random.Next(1, h.Length)); // a hint cut short
+                    case 2: return h.Substring(random.Next(1, h.Length));
+                    case 3: return h.ToUpperInvariant();
+                    case 4: return h.ToLowerInvariant();
+                    default: return "ab: \"x\" 12 as to pa se ac ey ".Substring(random.Next(10));
+                }
+            }
+            for (var n = 0; n < 20000; n++)
+            {
+                var parts = random.Next(0, 5);
+                var text = "";
+                for (var i = 0; i < parts; i++) text += Piece();
+                var expected = System.Linq.Enumerable.Any(hints, h => text.Contains(h, System.StringComparison.Ordinal));
+                Assert.True(expected == SafeText.MayHoldSecret(text), $"'{text}': expected {expected}");
+            }
+        }
     }
 }

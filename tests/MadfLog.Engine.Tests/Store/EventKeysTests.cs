@@ -91,5 +91,41 @@ namespace MadfLog.Engine.Tests.Store
                 Assert.Equal(keys.Count - jan.Count, k.All().Count);
             }
         }
+
+        [Fact]
+        public void RowsKeptFromAnEarlierTransactionAreReadAgainOnceAnotherConnectionWrote()
+        {
+            using var t = TestPaths.NewTemp();
+            using var a = MadfDatabase.Open(t.Db);
+            using var b = MadfDatabase.Open(t.Db);
+            var random = new Random(3);
+            var first = Enumerable.Range(0, 4 * EventKeys.MaxKeys).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).ToList();
+            using var kept = new EventKeys(a); // lives across a's transactions, as the importer's does
+            using (var tx = a.BeginTransaction())
+            {
+                foreach (var k in first) Assert.True(kept.Add(k, Jan));
+                kept.Flush();
+                tx.Commit();
+            }
+            // Another connection stores keys into the same rows (and splits them).
+            var other = Enumerable.Range(0, 4 * EventKeys.MaxKeys).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).ToList();
+            using (var tx = b.BeginTransaction())
+            using (var k = new EventKeys(b))
+            {
+                foreach (var key in other) Assert.True(k.Add(key, Feb));
+                k.Flush();
+                tx.Commit();
+            }
+            using (var tx = a.BeginTransaction())
+            {
+                foreach (var k in other) Assert.False(kept.Add(k, Jan), "a key the other connection stored was taken for new");
+                foreach (var k in first) Assert.False(kept.Add(k, Jan));
+                var fresh = random.NextInt64(long.MinValue, long.MaxValue);
+                Assert.True(kept.Add(fresh, Jan));
+                kept.Flush();
+                tx.Commit();
+                Assert.Equal(first.Count + other.Count + 1, kept.All().Count);
+            }
+        }
     }
 }

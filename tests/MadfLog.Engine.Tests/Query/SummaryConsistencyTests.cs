@@ -118,10 +118,11 @@ namespace MadfLog.Engine.Tests.Query
             foreach (var w in windows)
             {
                 Assert.Equal(Source.DaySummaries, Sources.For(w, TrendQuestion.WeeksAnswer));
-                // The trend's per-story part and human interactions read the day summaries too, also for a window that cuts days.
+                // The trend (both parts) and human interactions read the day summaries, also for a window that cuts days.
                 foreach (var x in new[] { w, new QueryFilter { Since = w.Since?.AddHours(13), Until = w.Until?.AddHours(13), Stories = w.Stories } })
                 {
                     Assert.Equal(Source.DaySummaries, Sources.For(x, StoriesQuestion.Answers));
+                    Assert.Equal(Source.DaySummaries, Sources.For(x, TrendQuestion.WeeksAnswer));
                     Assert.Equal(Source.DaySummaries, Sources.For(x, HumanInteractionsQuestion.Answers));
                 }
                 var scan = new QueryFilter { Since = w.Since, Until = w.Until, Stories = w.Stories, ScanEvents = true };

@@ -131,9 +131,9 @@ namespace MadfLog.Engine.Query.Questions
                 for (var hops = 0; hops < 64 && patterns.TryGetValue(id, out var pt) && pt.MergedInto.HasValue && pt.MergedInto.Value != id; hops++) id = pt.MergedInto.Value;
                 return id;
             }
-            string Rows(IEnumerable<string> rows) => string.Join(", ", new[] { "(NULL, NULL)" }.Concat(rows));
-            var classes = Rows(patterns.Keys.Select(id => patterns.TryGetValue(Survivor(id), out var pt) && pt.ErrorClass != null
-                ? $"({id}, '{pt.ErrorClass.Replace("'", "''")}')" : $"({id}, 'error')"));
+            // An error step's mark: its pattern's class as it is now (a pattern of 0 or unknown: "error"); -1: not an error.
+            var marks = patterns.Keys.ToDictionary(id => id, id => " ✗" + (patterns.TryGetValue(Survivor(id), out var pt) && pt.ErrorClass != null ? pt.ErrorClass : "error"));
+            string Mark(long pattern) => pattern < 0 ? "" : marks.TryGetValue(pattern, out var m) ? m : " ✗error";
 
             // Runs of two or more, per pattern, in SQL; a session with a run of a merged pattern is read run by run instead,
             // since runs of what became one pattern join (and only there can two runs of one become longer than two).
@@ -160,16 +160,25 @@ namespace MadfLog.Engine.Query.Questions
                 if (session != null && runPattern != 0) found.Run(runPattern, runLength, session);
             }
 
-            // Leads, each error step named by its pattern's class as it is now (a pattern of 0 or unknown: "error").
-            string Step(int k, string name, string pattern) => $"l.{name} AS Step{k}, CASE WHEN l.{pattern} < 0 THEN '' ELSE ' ✗' || coalesce(c{k}.cls, 'error') END AS Mark{k}";
-            foreach (var l in c.Query<LeadRow>($@"
-                WITH cls(id, cls) AS (VALUES {classes})
-                SELECT {Step(1, "step1", "pattern1")}, {Step(2, "step2", "pattern2")}, {Step(3, "step3", "pattern3")}, {Step(4, "error_step", "error_pattern")},
-                       sum(l.n) AS N, count(DISTINCT l.session_id) AS Sessions
-                FROM session_leads l JOIN session_sequences s ON s.session_id = l.session_id
-                     LEFT JOIN cls c1 ON c1.id = l.pattern1 LEFT JOIN cls c2 ON c2.id = l.pattern2 LEFT JOIN cls c3 ON c3.id = l.pattern3 LEFT JOIN cls c4 ON c4.id = l.error_pattern
-                WHERE {whole} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8", p))
-                found.Lead(string.Join(SummaryTables.SequenceArrow, l.Step1 + l.Mark1, l.Step2 + l.Mark2, l.Step3 + l.Mark3, l.Step4 + l.Mark4), l.N, l.Sessions);
+            // Leads, each error step named by its pattern's class as it is now: the whole sessions' rows in session order, named
+            // and counted here (sessions per lead once each), which reads each row once instead of grouping them in SQL.
+            var leads = new Dictionary<(string, string, string, string, string, string, string, string), (long n, long sessions, string? last)>();
+            using (var reader = c.ExecuteReader($@"
+                SELECT l.session_id, l.step1, l.pattern1, l.step2, l.pattern2, l.step3, l.pattern3, l.error_step, l.error_pattern, l.n
+                FROM session_leads l JOIN session_sequences s ON s.session_id = l.session_id WHERE {whole} ORDER BY l.session_id", p))
+                while (reader.Read())
+                {
+                    var session = reader.GetString(0);
+                    var key = (reader.GetString(1), Mark(reader.GetInt64(2)), reader.GetString(3), Mark(reader.GetInt64(4)),
+                               reader.GetString(5), Mark(reader.GetInt64(6)), reader.GetString(7), Mark(reader.GetInt64(8)));
+                    leads.TryGetValue(key, out var v);
+                    leads[key] = (v.n + reader.GetInt64(9), v.sessions + (v.last == session ? 0 : 1), session);
+                }
+            foreach (var l in leads)
+            {
+                var (s1, m1, s2, m2, s3, m3, s4, m4) = l.Key;
+                found.Lead(string.Join(SummaryTables.SequenceArrow, s1 + m1, s2 + m2, s3 + m3, s4 + m4), l.Value.n, l.Value.sessions);
+            }
             return c.Query<SessionSpan>($"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs FROM session_sequences s WHERE {candidate} AND NOT ({whole})", p)
                 .ToList();
         }
@@ -200,21 +209,6 @@ namespace MadfLog.Engine.Query.Questions
             public string SessionId { get; set; } = "";
             public long PatternId { get; set; }
             public long Length { get; set; }
-        }
-
-        /// <summary>Three steps and the error they led to (each step's name, and its mark: " ✗" and the class for an error), how often, in how many sessions.</summary>
-        private sealed class LeadRow
-        {
-            public string Step1 { get; set; } = "";
-            public string Mark1 { get; set; } = "";
-            public string Step2 { get; set; } = "";
-            public string Mark2 { get; set; } = "";
-            public string Step3 { get; set; } = "";
-            public string Mark3 { get; set; } = "";
-            public string Step4 { get; set; } = "";
-            public string Mark4 { get; set; } = "";
-            public long N { get; set; }
-            public long Sessions { get; set; }
         }
 
         /// <summary>A session's first and last time.</summary>

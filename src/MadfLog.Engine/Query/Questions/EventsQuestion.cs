@@ -43,7 +43,10 @@ namespace MadfLog.Engine.Query.Questions
                 $@"SELECT e.id, e.timestamp, e.event_type AS EventType, e.category, e.session_id AS SessionId, e.story_id AS StoryId, e.workflow_id AS WorkflowId,
                           e.agent_name AS AgentName, e.duration_ms AS DurationMs, e.tokens_used AS TokensUsed, e.context_percent AS ContextPercent, e.success,
                           e.pattern_id AS PatternId, e.created_rule AS CreatedRule, e.needs_review AS NeedsReview, e.details
-                   FROM events e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit", p, buffered: false);
+                   FROM events e WHERE {(ef.First.HasValue
+                       // A page: its ids first (ordering reads only times and ids), then only its rows are decoded.
+                       ? $"e.id IN (SELECT e.id FROM events e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit)"
+                       : "1=1" + where)} ORDER BY e.timestamp, e.id LIMIT @limit", p, buffered: false);
             foreach (var r in rows)
                 yield return new EventRecord
                 {

@@ -99,7 +99,8 @@ namespace MadfLog.Engine.Query.Questions
             var spans = c.Query<(long block, long min, long max)>(
                 $@"SELECT block, min_ts, max_ts FROM event_block_days WHERE max_ts >= @since AND min_ts < @until{days}{stories}
                    ORDER BY {(newest ? "max_ts DESC" : "min_ts")}, block LIMIT @most", p).ToList();
-            for (var k = limit / EventStorage.BlockSize + 2; k < spans.Count; k *= 2)
+            // A span holds a day's or a story's share of a block: start with a few blocks' worth of them.
+            for (var k = 4 * (limit / EventStorage.BlockSize + 2); k < spans.Count; k *= 2)
             {
                 // An edge before the window's start (after its end) leaves none of its events: take more spans.
                 if (newest ? spans[k].max >= until : spans[k].min <= since) continue;

@@ -13,11 +13,11 @@ namespace MadfLog.Engine.Query.Questions
     internal static class TrendQuestion
     {
         /// <summary>
-        /// What the weekly part's summaries answer: the whole store (week_rollup), and a -Story filter or a window of whole
-        /// days (day_rollup, with patterns.first_story and first_seen placing each pattern's first occurrence, which is not
-        /// a repeat); not an -Agent filter (a pattern's first agent is not kept). The stories' part is StoriesQuestion's.
+        /// What the weekly part's summaries answer: the whole store (week_rollup), and a -Story filter or a window
+        /// (day_rollup, with the parts of days a window cuts from their events, and patterns.first_story and first_seen
+        /// placing each pattern's first occurrence, which is not a repeat); not an -Agent filter (a pattern's first agent is not kept). The stories' part is StoriesQuestion's.
         /// </summary>
-        internal const Summarised WeeksAnswer = Summarised.WholeStore | Summarised.ByStory | Summarised.Days;
+        internal const Summarised WeeksAnswer = Summarised.WholeStore | Summarised.ByStory | Summarised.Days | Summarised.DayParts;
 
         internal static List<TrendPoint> Trend(SqliteConnection c, QueryFilter f)
         {

@@ -32,11 +32,19 @@ namespace MadfLog.Engine.Tests.Lifecycle
                     {
                         Timestamp = new DateTimeOffset(ts, TimeSpan.Zero).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "execution",
                         AgentName = "dev", StoryId = "1.1", Success = i % 5 != 0,
-                    }, new Hashtable { ["message"] = $"event {d}/{i}" });
+                    }, i % 4 == 0
+                        // Every fourth event has eight details values, short strings (names ids) among values 5-8 too,
+                        // so archives translate every kind of value.
+                        ? new Hashtable { ["message"] = $"event {d}/{i}", ["tool"] = "Bash", ["target"] = $"src/f{i % 3}.ts", ["exit_code"] = i,
+                            ["model"] = "m1", ["stop_reason"] = i % 8 == 0 ? "end" : "tool_use", ["attempt"] = d, ["step"] = "build" }
+                        : new Hashtable { ["message"] = $"event {d}/{i}" });
                     n++;
                 }
             var r = new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
             Assert.Equal(n, r.Imported);
+            using (var c = MadfDatabase.Open(t.Db))
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows r JOIN names sh ON sh.id = r.details_shape WHERE " +
+                    string.Join(" OR ", Enumerable.Range(5, 4).Select(k => EventStorage.ValueIsName(k, "sh")))) > 0);
             return (logs, n);
         }
 

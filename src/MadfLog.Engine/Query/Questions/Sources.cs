@@ -111,9 +111,33 @@ namespace MadfLog.Engine.Query.Questions
             var version = c.ExecuteScalar<long>("PRAGMA data_version");
             var kept = Decoded.GetOrCreateValue(c);
             if (kept.Key == key && kept.Version == version && kept.Changes == TotalChanges(c)) return PartsTable;
-            c.Execute($"DROP TABLE IF EXISTS {PartsTable}; CREATE TEMP TABLE {PartsTable.Substring(5)} AS {sql}", p);
+            c.Execute(string.Concat(DerivedTables.Select(t => $"DROP TABLE IF EXISTS temp.{PartsTable.Substring(5)}_{t}; "))
+                      + $"DROP TABLE IF EXISTS {PartsTable}; CREATE TEMP TABLE {PartsTable.Substring(5)} AS {sql}", p);
             kept.Key = key; kept.Version = version; kept.Changes = TotalChanges(c);
             return PartsTable;
+        }
+
+        private static readonly string[] DerivedTables = { "day_rollup", "session_day", "day_hist" };
+
+        /// <summary>
+        /// The parts of days a window cuts as rows of a day table (<paramref name="dayTable"/>: day_rollup, session_day,
+        /// or day_hist's buckets one per row), grouped once from <see cref="PartEvents"/> into a temporary table the
+        /// question's queries share; null when the window has no parts.
+        /// </summary>
+        internal static string? PartRows(SqliteConnection c, QueryFilter f, string dayTable)
+        {
+            var parts = PartEvents(c, f);
+            if (parts == null) return null;
+            var name = $"{PartsTable.Substring(5)}_{dayTable}";
+            var rows = dayTable switch
+            {
+                "session_day" => SummaryTables.SessionDayRows(parts),
+                "day_hist" => SummaryTables.DayBuckets(parts),
+                _ => SummaryTables.DayRollupRows(parts),
+            };
+            c.Execute($"CREATE TEMP TABLE IF NOT EXISTS {name} AS {rows}");
+            Decoded.GetOrCreateValue(c).Changes = TotalChanges(c);
+            return "temp." + name;
         }
 
         private const string PartsTable = "temp.madf_day_parts";
@@ -163,15 +187,14 @@ namespace MadfLog.Engine.Query.Questions
             var where = agents ? AgentWhere(f, p) : "";
             var table = dayTable;
             var (wholeFrom, wholeTo, _) = Days(f);
-            var parts = PartEvents(c, f);
+            var parts = PartRows(c, f, dayTable);
             var days = "";
             if (wholeFrom.HasValue) { days += " AND day >= @sinceDay"; p.Add("sinceDay", wholeFrom.Value); }
             if (wholeTo.HasValue) { days += " AND day < @untilDay"; p.Add("untilDay", wholeTo.Value); }
             if (parts == null) where += days.Replace(" day ", " r.day ");
             else
             {
-                var rows = dayTable == "session_day" ? SummaryTables.SessionDayRows(parts) : SummaryTables.DayRollupRows(parts);
-                table = $"(SELECT * FROM {dayTable} WHERE 1=1{days} UNION ALL SELECT * FROM ({rows}))";
+                table = $"(SELECT * FROM {dayTable} WHERE 1=1{days} UNION ALL SELECT * FROM {parts})";
             }
             if (f.Stories is { Length: > 0 })
             {

@@ -8,8 +8,8 @@ namespace MadfLog.Engine.Store
     /// 1 foundation, (2 unused), 3 patterns, 4 query summaries, 5 rules, 6 lifecycle, 7 compact events, 8 errors per
     /// pattern and story, 9 pattern re-keying to error signatures, 10 workflow duration histograms, 11 day-grain summaries
     /// per story (day_rollup, day_hist, session_day), 12 error sequences per session (session_sequences, session_runs,
-    /// session_leads), 13 eight details values per row (d5..d8), (14-15 other branches), 16 each block's time span per day
-    /// and story (event_block_days).
+    /// session_leads), 13 eight details values per row (d5..d8), 14 dedup keys packed by key range (event_keys,
+    /// response_keys), 15 each block's time span per day and story (event_block_days).
     /// </summary>
     public static class Schema
     {
@@ -28,7 +28,7 @@ namespace MadfLog.Engine.Store
             [12] = SessionSequences,
             [13] = EightDetailsValues,
             [14] = PackedKeys,
-            [16] = BlockDays,
+            [15] = BlockDays,
         };
 
         /// <summary>

@@ -17,7 +17,7 @@ namespace MadfLog.Engine.Tests.Query
     /// </summary>
     public class BlockDayTests : IClassFixture<BlockDayTests.ShuffledStore>
     {
-        /// <summary>Takes a store back to before the block-day migration (16), with the version rows deleted by the caller.</summary>
+        /// <summary>Takes a store back to before the block-day migration (15), with the version rows deleted by the caller.</summary>
         internal const string DropBlockDays = " DROP TABLE event_block_days;";
 
         /// <summary>The sample logs' lines in a seeded random order, in small batches: every block holds several days and stories.</summary>
@@ -75,7 +75,7 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 kept = Dump(c);
-                c.Execute("DELETE FROM schema_version WHERE version >= 16;" + DropBlockDays);
+                c.Execute("DELETE FROM schema_version WHERE version >= 15;" + DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(kept, Dump(c));
         }

@@ -9,7 +9,8 @@ namespace MadfLog.Engine.Store
     /// pattern and story, 9 pattern re-keying to error signatures, 10 workflow duration histograms, 11 day-grain summaries
     /// per story (day_rollup, day_hist, session_day), 12 error sequences per session (session_sequences, session_runs,
     /// session_leads), 13 eight details values per row (d5..d8), 14 dedup keys packed by key range (event_keys,
-    /// response_keys), 15 each block's time span per day and story (event_block_days).
+    /// response_keys), 15 each block's time span per day and story (event_block_days), 16 indexes on contexts' story and
+    /// agent.
     /// </summary>
     public static class Schema
     {
@@ -29,6 +30,7 @@ namespace MadfLog.Engine.Store
             [13] = EightDetailsValues,
             [14] = PackedKeys,
             [15] = BlockDays,
+            [16] = ContextIndexes,
         };
 
         /// <summary>
@@ -498,6 +500,14 @@ FROM event_rows r;
         // event_blocks' zone map at a finer grain: each block's time span per day and story (a names id, 0 for none). A
         // block of transcripts spans many days but holds a few sessions of each, so a window or a story meets far fewer
         // blocks here than through event_blocks alone (EventStorage.BlockRanges). The writer keeps it; retention rebuilds it.
+        // -Story and -Agent test an event's context against the contexts of the named stories or agents
+        // (QueryFilter.InContexts): SQLite builds that list once per statement, and without these indexes each list scans
+        // every context (33k at 10M events), which questions that run a statement per pattern or session paid each time.
+        private static string ContextIndexes => @"
+CREATE INDEX IF NOT EXISTS ix_contexts_story ON contexts(story_id);
+CREATE INDEX IF NOT EXISTS ix_contexts_agent ON contexts(agent_name);
+";
+
         private static string BlockDays => @"
 CREATE TABLE event_block_days (
     day INTEGER NOT NULL,

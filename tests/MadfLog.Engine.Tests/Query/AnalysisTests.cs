@@ -156,6 +156,10 @@ namespace MadfLog.Engine.Tests.Query
 
             var failedBash = Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter { Success = false, PatternId = 2 }).ToList();
             Assert.Single(failedBash);
+            // The view's 0/1/NULL come back as the record's bool? and bool.
+            Assert.Equal(false, failedBash[0].Success);
+            Assert.False(failedBash[0].NeedsReview);
+            Assert.Contains(Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter { Success = true }), e => e.Success == true);
             Assert.Equal("Bash", System.Text.Json.JsonDocument.Parse(failedBash[0].Details!).RootElement.GetProperty("tool").GetString());
             Assert.Equal(3, Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter { First = 3 }).Count());
             Assert.Equal(new[] { "1.1", "1.2" }, Analysis.DistinctValues(c, "story_id", ""));

@@ -39,7 +39,7 @@ namespace MadfLog.Engine.Query.Questions
         private static IEnumerable<EventRecord> Read(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks = "")
         {
             var (where, p) = Conditions(c, f, ef, blocks);
-            var rows = c.Query<EventsRow>(
+            var rows = c.Query<EventRow>(
                 $@"SELECT e.id, e.timestamp, e.event_type AS EventType, e.category, e.session_id AS SessionId, e.story_id AS StoryId, e.workflow_id AS WorkflowId,
                           e.agent_name AS AgentName, e.duration_ms AS DurationMs, e.tokens_used AS TokensUsed, e.context_percent AS ContextPercent, e.success,
                           e.pattern_id AS PatternId, e.created_rule AS CreatedRule, e.needs_review AS NeedsReview, e.details
@@ -51,30 +51,9 @@ namespace MadfLog.Engine.Query.Questions
                 yield return new EventRecord
                 {
                     Id = r.Id, Timestamp = Time(r.Timestamp), EventType = r.EventType, Category = r.Category, SessionId = r.SessionId, StoryId = r.StoryId, WorkflowId = r.WorkflowId,
-                    AgentName = r.AgentName, DurationMs = r.DurationMs, TokensUsed = r.TokensUsed, ContextPercent = r.ContextPercent, Success = r.Success.HasValue ? r.Success != 0 : (bool?)null,
-                    PatternId = r.PatternId, CreatedRule = r.CreatedRule, NeedsReview = r.NeedsReview != 0, Message = EventDetails.Message(r.Details), Details = r.Details,
+                    AgentName = r.AgentName, DurationMs = r.DurationMs, TokensUsed = r.TokensUsed, ContextPercent = r.ContextPercent, Success = r.Success,
+                    PatternId = r.PatternId, CreatedRule = r.CreatedRule, NeedsReview = r.NeedsReview, Message = EventDetails.Message(r.Details), Details = r.Details,
                 };
-        }
-
-        /// <summary>A row of the events view as read here (mapped by column name).</summary>
-        private sealed class EventsRow
-        {
-            public long Id { get; set; }
-            public long Timestamp { get; set; }
-            public string EventType { get; set; } = "";
-            public string Category { get; set; } = "";
-            public string? SessionId { get; set; }
-            public string? StoryId { get; set; }
-            public string? WorkflowId { get; set; }
-            public string? AgentName { get; set; }
-            public long? DurationMs { get; set; }
-            public long? TokensUsed { get; set; }
-            public double? ContextPercent { get; set; }
-            public long? Success { get; set; }
-            public long? PatternId { get; set; }
-            public long? CreatedRule { get; set; }
-            public long NeedsReview { get; set; }
-            public string? Details { get; set; }
         }
 
         /// <summary>Distinct values for argument completion (stories in version order).</summary>

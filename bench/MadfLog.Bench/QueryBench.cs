@@ -15,7 +15,7 @@ namespace MadfLog.Bench
     public sealed class QueryBench : IBench
     {
         public string Name => "queries";
-        public string Description => "median ms of each question on N events (default 1,000,000): queries [N] [runs=5] [only questions whose name contains this]";
+        public string Description => "median ms of each question on N events (default 1,000,000): queries [N] [runs=5] [only questions whose name contains this] [store file: another than the cached one, e.g. a copy a newer schema migrates]";
 
         public int Run(string[] args)
         {
@@ -24,7 +24,7 @@ namespace MadfLog.Bench
             var folder = Path.Combine(Path.GetTempPath(), "madflog-bench-import");
             Directory.CreateDirectory(folder);
             var logs = ImportBench.EnsureLogs(folder, n);
-            var db = Path.Combine(folder, $"queries-{RealisticLogs.Version}-{n}.db");
+            var db = args.Length > 3 ? Path.GetFullPath(args[3]) : Path.Combine(folder, $"queries-{RealisticLogs.Version}-{n}.db");
             if (!File.Exists(db)) new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
 
             using var c = MadfDatabase.Open(db, forWrite: false);

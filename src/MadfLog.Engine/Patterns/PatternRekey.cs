@@ -29,6 +29,7 @@ namespace MadfLog.Engine.Patterns
             using var tx = c.BeginTransaction();
             if (!IsPending(c, tx)) return 0; // another process did it first
             var merged = Rekey(c, tx, references);
+            Store.SequenceCells.Reconcile(c, tx); // the error sequences' cells name steps by the classes set here
             c.Execute("DELETE FROM pattern_rekey", transaction: tx);
             tx.Commit();
             return merged;

@@ -10,7 +10,8 @@ namespace MadfLog.Engine.Store
     /// per story (day_rollup, day_hist, session_day), 12 error sequences per session (session_sequences, session_runs,
     /// session_leads), 13 eight details values per row (d5..d8), 14 dedup keys packed by key range (event_keys,
     /// response_keys), 15 each block's time span per day and story (event_block_days), 16 indexes on contexts' story and
-    /// agent.
+    /// agent, 18 error sequences summed per cell (sequence_leads, sequence_runs, sequence_session_leads, sequence_lead_names,
+    /// sequence_patterns).
     /// </summary>
     public static class Schema
     {
@@ -31,6 +32,7 @@ namespace MadfLog.Engine.Store
             [14] = PackedKeys,
             [15] = BlockDays,
             [16] = ContextIndexes,
+            [18] = SequenceCellTables,
         };
 
         /// <summary>
@@ -39,6 +41,7 @@ namespace MadfLog.Engine.Store
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
+            if (version == 18) SequenceCells.Fill(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -436,6 +439,43 @@ CREATE TABLE session_leads (
     PRIMARY KEY (session_id, step1, pattern1, step2, pattern2, step3, pattern3, error_step, error_pattern)
 ) WITHOUT ROWID;
 " + SummaryTables.SequenceFill;
+
+        // Error sequences summed over sessions per cell (Store.SequenceCells): the whole store, a story, a first and last
+        // day per story; each session's leads by number; leads numbered by their names; the pattern survivors and classes
+        // they were counted with. Filled
+        // from the per-session rows by Schema.AfterScript (which empties them first: IF NOT EXISTS lets a store that was
+        // taken back to an earlier version keep them).
+        private const string SequenceCellTables = @"
+CREATE TABLE IF NOT EXISTS sequence_lead_names (id INTEGER PRIMARY KEY, lead TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS sequence_leads (
+    scope INTEGER NOT NULL,
+    first_day INTEGER NOT NULL,
+    last_day INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    lead_id INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    sessions INTEGER NOT NULL,
+    PRIMARY KEY (scope, first_day, last_day, story_id, lead_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sequence_runs (
+    scope INTEGER NOT NULL,
+    first_day INTEGER NOT NULL,
+    last_day INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    runs INTEGER NOT NULL,
+    sessions INTEGER NOT NULL,
+    PRIMARY KEY (scope, first_day, last_day, story_id, pattern_id, length)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sequence_session_leads (
+    session_id TEXT NOT NULL,
+    lead_id INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (session_id, lead_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sequence_patterns (pattern_id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL, error_class TEXT NOT NULL);
+";
 
         // Eight details values per row instead of four (d5..d8): a Claude Code response's seven members fit in place, where
         // its usage tail was one literal of about 110 bytes (16% of the realistic logs' events, 19 of their 78 bytes per

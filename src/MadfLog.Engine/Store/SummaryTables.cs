@@ -116,7 +116,7 @@ namespace MadfLog.Engine.Store
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names =
             { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day",
-              "session_sequences", "session_runs", "session_leads" };
+              "session_sequences", "session_runs", "session_leads", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_lead_names", "sequence_patterns" };
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
@@ -160,6 +160,7 @@ namespace MadfLog.Engine.Store
             c.Execute(DayFill("temp.rebuild_events"), transaction: tx);
             c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
             c.Execute(SequenceFill, transaction: tx);
+            SequenceCells.Fill(c, tx);
         }
 
         /// <summary>Whether the summaries count events the store no longer holds (retention moved them and was interrupted before the rebuild).</summary>

@@ -36,6 +36,10 @@ namespace MadfLog.Engine.Summaries
             public bool InOrder = true, Stored;
             public List<string> Steps = new List<string>(LeadSteps + 1);
             public long RunSeq, RunPattern, RunLength;
+            public SequenceCells.SessionCell Counted; // as stored (what the cells count), when Stored
+            public bool NewRows; // a lead or a run was added or grew in this transaction
+
+            public SequenceCells.SessionCell Cell => new SequenceCells.SessionCell(Story, First, Last, InOrder);
         }
 
         // Sessions seen in this transaction (loaded from the tables on first sight), and the rows to write before it commits.
@@ -73,6 +77,7 @@ namespace MadfLog.Engine.Summaries
                         var lead = string.Join(StepSeparator.ToString(), s.Steps) + StepSeparator + step;
                         _leads[(e.SessionId, lead)] = (_leads.TryGetValue((e.SessionId, lead), out var n) ? n : 0) + 1;
                     }
+                    s.NewRows = true;
                     if (s.RunSeq > 0 && s.RunPattern == pattern) s.RunLength++;
                     else { s.RunSeq++; s.RunPattern = pattern; s.RunLength = 1; }
                     _runs[(e.SessionId, s.RunSeq)] = (pattern, s.RunLength);
@@ -90,6 +95,7 @@ namespace MadfLog.Engine.Summaries
             if (stored != null)
             {
                 s.Story = stored.StoryId; s.First = stored.FirstTs; s.Last = stored.LastTs; s.InOrder = stored.InOrder != 0; s.Stored = true;
+                s.Counted = s.Cell;
                 s.Steps.AddRange(stored.Steps.Length == 0 ? Array.Empty<string>() : stored.Steps.Split(StepSeparator));
                 var run = SummaryTables.LastRun(c, tx, id);
                 if (run != null) (s.RunSeq, s.RunPattern, s.RunLength) = (run.Seq, run.PatternId, run.Length);
@@ -100,6 +106,13 @@ namespace MadfLog.Engine.Summaries
 
         public void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
         {
+            // The cells (SequenceCells): merges since the last commit applied first, then each session whose rows or cell
+            // changed is taken back as stored and added as written.
+            var classes = SequenceCells.Reconcile(c, tx);
+            var changed = _sessions.Where(kv => kv.Value.Last != long.MinValue && (kv.Value.NewRows || !kv.Value.Stored || !kv.Value.Counted.Equals(kv.Value.Cell)))
+                .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            var delta = new SequenceCells.Delta();
+            SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.Stored).Select(kv => kv.Key).ToList(), id => changed[id].Counted, classes, delta, -1);
             SummaryTables.WriteSequences(c, tx,
                 _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => new SummaryTables.SessionSequenceRow
                 {
@@ -108,6 +121,8 @@ namespace MadfLog.Engine.Summaries
                 }),
                 _runs.Select(kv => new SummaryTables.SessionRunRow { SessionId = kv.Key.session, Seq = kv.Key.seq, PatternId = kv.Value.pattern, Length = kv.Value.length }),
                 _leads.Select(kv => (kv.Key.session, (IReadOnlyList<(string, long)>)kv.Key.lead.Split(StepSeparator).Select(Unmark).ToList(), kv.Value)));
+            SequenceCells.Count(c, tx, changed.Keys, id => changed[id].Cell, classes, delta, 1);
+            delta.Write(c, tx);
             // Written: the next transaction reloads what it needs, so memory stays flat in the number of sessions.
             _sessions.Clear(); _runs.Clear(); _leads.Clear();
         }

@@ -68,6 +68,14 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void TheErrorSequenceCellsCountTheActiveSessionsOnly()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db);
+            ErrorSequenceSummaryTests.AssertCellsAsCounted(c);
+            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_leads WHERE story_id = '1.1'"));
+        }
+
+        [Fact]
         public void PerStoryAndPerWeekSummariesMatchAScanOfTheActiveWindow()
         {
             using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);

@@ -25,6 +25,32 @@ namespace MadfLog.Engine.Tests.Query
         private static string Dump(SqliteConnection c, string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
             .Select(r => string.Join("|", ((IDictionary<string, object>)r).Values)).OrderBy(x => x, StringComparer.Ordinal));
 
+        /// <summary>The cells (SequenceCells) and each session's numbered leads, named and in order: each lead by its name, each run by its pattern.</summary>
+        private static string DumpCells(SqliteConnection c, SqliteTransaction? tx = null) =>
+            string.Join("\n", c.Query<string>(
+                @"SELECT x.scope || '|' || x.first_day || '|' || x.last_day || '|' || x.story_id || '|' || k.lead || '|' || x.n || '|' || x.sessions
+                  FROM sequence_leads x JOIN sequence_lead_names k ON k.id = x.lead_id
+                  UNION ALL SELECT 'session|' || l.session_id || '|' || k.lead || '|' || l.n FROM sequence_session_leads l JOIN sequence_lead_names k ON k.id = l.lead_id
+                  UNION ALL SELECT 'run|' || scope || '|' || first_day || '|' || last_day || '|' || story_id || '|' || pattern_id || '|' || length || '|' || runs || '|' || sessions FROM sequence_runs",
+                transaction: tx).OrderBy(x => x, StringComparer.Ordinal));
+
+        /// <summary>
+        /// The cells as the imports (and merges since) kept them equal the cells counted afresh from the per-session rows,
+        /// with the classes as they are now (so questions read them).
+        /// </summary>
+        internal static void AssertCellsAsCounted(SqliteConnection c)
+        {
+            Assert.Empty(SequenceCells.Classes.Current(c, null).Differences(SequenceCells.Classes.Counted(c, null)));
+            var kept = DumpCells(c);
+            Assert.Contains("run|", kept);
+            Assert.Contains("session|", kept);
+            Assert.Contains(" → ", kept);
+            using var tx = c.BeginTransaction();
+            SequenceCells.Fill(c, tx);
+            Assert.Equal(DumpCells(c, tx), kept);
+            tx.Rollback();
+        }
+
         private static void AssertMatchesScan(SqliteConnection c)
         {
             SummaryConsistencyTests.AssertSequencesMatch(c, Scan, new QueryFilter());
@@ -33,6 +59,11 @@ namespace MadfLog.Engine.Tests.Query
             var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
             var window = new QueryFilter { Since = DateTimeOffset.FromUnixTimeMilliseconds(first + (last - first) / 4), Until = DateTimeOffset.FromUnixTimeMilliseconds(last - (last - first) / 4) };
             SummaryConsistencyTests.AssertSequencesMatch(c, new QueryFilter { Since = window.Since, Until = window.Until, ScanEvents = true }, window);
+            // Whole days (from the cells only), and whole days with a story.
+            var days = new QueryFilter { Since = DateTimeOffset.FromUnixTimeMilliseconds(first).UtcDateTime.Date.AddDays(1), Until = DateTimeOffset.FromUnixTimeMilliseconds(last).UtcDateTime.Date };
+            SummaryConsistencyTests.AssertSequencesMatch(c, new QueryFilter { Since = days.Since, Until = days.Until, ScanEvents = true }, days);
+            SummaryConsistencyTests.AssertSequencesMatch(c, new QueryFilter { Stories = new[] { story }, Since = days.Since, Until = window.Until, ScanEvents = true },
+                new QueryFilter { Stories = new[] { story }, Since = days.Since, Until = window.Until });
         }
 
         [Fact]
@@ -53,8 +84,66 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 foreach (var x in Summaries.SequenceStage.Tables) Assert.Equal(imported[x], Dump(c, x));
+                AssertCellsAsCounted(c);
                 AssertMatchesScan(c);
             }
+        }
+
+        [Fact]
+        public void UpgradingCountsTheCellsAsTheImportKeepsThem()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Logs);
+            string imported;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                imported = DumpCells(c);
+                // A store from before the cells' migration (18).
+                c.Execute("DELETE FROM schema_version WHERE version >= 18; " + string.Concat(SequenceCells.Tables.Select(x => $"DROP TABLE {x}; ")));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(imported, DumpCells(c));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+        }
+
+        [Fact]
+        public void TheCellsKeptOverManyCommitsMergesAndAReimportEqualTheCellsCountedAfresh()
+        {
+            using var t = TestPaths.NewTemp();
+            // Small transactions, one log per import: sessions continue across commits and imports, and patterns merge
+            // in between (the miner refines its templates as it sees more messages).
+            foreach (var log in Logs) new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 40, CommitEvents = 200 }).Import(new[] { log });
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM patterns WHERE merged_into IS NOT NULL") > 0);
+                AssertCellsAsCounted(c);
+                // A session with retry loops goes on past its day's midnight: its cells move to its new last day.
+                var s = c.QueryFirst<(string session, long last, string? story)>(
+                    "SELECT session_id, last_ts, story_id FROM session_sequences WHERE session_id IN (SELECT session_id FROM session_runs WHERE length >= 2) ORDER BY session_id");
+                var midnight = DateTimeOffset.FromUnixTimeMilliseconds(s.last).UtcDateTime.Date.AddDays(1);
+                string Line(DateTime at, bool success, string tool, string? error) =>
+                    $"{{\"timestamp\":\"{at:yyyy-MM-ddTHH:mm:ss.fffZ}\",\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"{s.session}\",\"story_id\":\"{s.story}\",\"agent_name\":\"dev\",\"success\":{(success ? "true" : "false")},\"details\":{{\"tool\":\"{tool}\"" + (error == null ? "" : $",\"error\":\"{error}\"") + "}}";
+                File.WriteAllLines(t.File("late.jsonl"), new[]
+                {
+                    Line(midnight.AddMinutes(-2), true, "Read", null), Line(midnight.AddMinutes(-1), false, "Bash", "npm ERR! missing script: lint"),
+                    Line(midnight.AddMinutes(1), false, "Bash", "npm ERR! missing script: lint"), Line(midnight.AddMinutes(2), true, "Edit", null),
+                    Line(midnight.AddMinutes(3), false, "Bash", "npm ERR! missing script: lint"),
+                });
+            }
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("late.jsonl") });
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM sequence_leads WHERE scope = 2 AND first_day < last_day") > 0);
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+            var before = "";
+            using (var c = MadfDatabase.Open(t.Db)) before = DumpCells(c);
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Logs.Concat(new[] { t.File("late.jsonl") })); // every line a duplicate now
+            using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(before, DumpCells(c));
         }
 
         [Fact]
@@ -82,6 +171,7 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 Assert.Equal(0, c.ExecuteScalar<long>("SELECT in_order FROM session_sequences WHERE session_id = @session", new { session }));
+                AssertCellsAsCounted(c);
                 AssertMatchesScan(c);
             }
         }
@@ -103,6 +193,15 @@ namespace MadfLog.Engine.Tests.Query
                 PatternStore.MergeInto(c, tx, from, into, MadfLog.Engine.Rules.RuleStore.MovePattern);
                 tx.Commit();
             }
+            // The cells were counted with the classes before: questions read the per-session rows until they are reconciled.
+            Assert.NotEmpty(SequenceCells.Classes.Current(c, null).Differences(SequenceCells.Classes.Counted(c, null)));
+            AssertMatchesScan(c);
+            using (var tx = c.BeginTransaction())
+            {
+                SequenceCells.Reconcile(c, tx);
+                tx.Commit();
+            }
+            AssertCellsAsCounted(c);
             AssertMatchesScan(c);
             var after = PatternAnalysis.ErrorSequences(c, new QueryFilter(), 100_000, 1);
             Assert.NotEqual(before.Select(x => (x.Sequence, x.Occurrences)), after.Select(x => (x.Sequence, x.Occurrences)));

@@ -31,6 +31,15 @@ namespace MadfLog.Engine.Query.Questions
             public readonly Dictionary<long, (long runs, long repeats, int longest, long counted, HashSet<string> sessions)> Loops = new Dictionary<long, (long, long, int, long, HashSet<string>)>();
             public readonly Dictionary<string, (long n, long counted, HashSet<string> sessions)> Leads = new Dictionary<string, (long, long, HashSet<string>)>(StringComparer.Ordinal);
 
+            /// <summary>Leads counted in the summaries, by their number in sequence_lead_names (never sessions the others count).</summary>
+            public readonly Dictionary<long, (long n, long sessions)> CellLeads = new Dictionary<long, (long, long)>();
+
+            public void CellLead(long id, long n, long sessions)
+            {
+                CellLeads.TryGetValue(id, out var v);
+                CellLeads[id] = (v.n + n, v.sessions + sessions);
+            }
+
             public void Run(long pattern, long length, string session)
             {
                 if (length < 2) return;
@@ -71,18 +80,19 @@ namespace MadfLog.Engine.Query.Questions
                 var partial = FromSummaries(c, f, found);
                 if (partial.Count > MostSessionsByName) { found = new Found(); Scan(c, f, null, found); }
                 else
-                    // Each session's own span only (a session is short; the filter's window may be long).
-                    foreach (var s in partial)
+                    // Each session's own span within the window only (a session is short; the window may be long), one
+                    // statement per group of spans that overlap: the sessions a window's start cuts all hold its start.
+                    foreach (var (since, until, sessions) in Overlapping(partial.Select(s => (
+                                 Math.Max(s.FirstTs, f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue),
+                                 Math.Min(s.LastTs + 1, f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue), s.SessionId))))
                     {
-                        var since = Math.Max(s.FirstTs, f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue);
-                        var until = Math.Min(s.LastTs + 1, f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue);
                         var span = new QueryFilter { Stories = f.Stories, Since = DateTimeOffset.FromUnixTimeMilliseconds(since), Until = DateTimeOffset.FromUnixTimeMilliseconds(until) };
-                        Scan(c, span, new List<string> { s.SessionId }, found);
+                        Scan(c, span, sessions, found);
                     }
             }
 
             var loops = Wanted(kind, RetryLoop) ? found.Loops.ToList() : new();
-            var leads = Wanted(kind, LeadsToError) ? found.Leads.ToList() : new();
+            var leads = Wanted(kind, LeadsToError) ? TopLeads(c, found, top, minSupport) : new();
             var templates = loops.Count == 0 ? new Dictionary<long, string>() :
                 c.Query<PatternRow>("SELECT id, coalesce(display, template) AS Text FROM patterns WHERE id IN @ids", new { ids = loops.Select(l => l.Key).ToList() })
                     .ToDictionary(x => x.Id, x => x.Text ?? "");
@@ -92,22 +102,69 @@ namespace MadfLog.Engine.Query.Questions
                 Kind = RetryLoop, PatternId = l.Key, Occurrences = l.Value.runs, Sessions = l.Value.counted + l.Value.sessions.Count, LongestRun = l.Value.longest,
                 Sequence = $"{(templates.TryGetValue(l.Key, out var t) ? t : "P" + l.Key)} repeated ({l.Value.repeats} retries)",
             }).ToList();
-            result.AddRange(leads.Where(kv => kv.Value.n >= minSupport).OrderByDescending(kv => kv.Value.n).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(top).Select(kv => new ErrorSequence
-            {
-                Kind = LeadsToError, Sequence = kv.Key, Occurrences = kv.Value.n, Sessions = kv.Value.counted + kv.Value.sessions.Count,
-            }));
+            result.AddRange(leads.Select(l => new ErrorSequence { Kind = LeadsToError, Sequence = l.lead, Occurrences = l.n, Sessions = l.sessions }));
             // Both kinds in one list, most frequent first (each kind's ties keep their order above).
             return result.OrderByDescending(q => q.Occurrences).ThenByDescending(q => q.Sessions).Take(top).ToList();
         }
 
         internal const string RetryLoop = "RetryLoop", LeadsToError = "LeadsToError";
 
+        /// <summary>Spans that overlap joined: each group's start and end and its sessions (a session's events outside its own span lie outside the window or do not exist).</summary>
+        private static IEnumerable<(long since, long until, List<string> sessions)> Overlapping(IEnumerable<(long since, long until, string session)> spans)
+        {
+            (long since, long until, List<string> sessions)? group = null;
+            foreach (var s in spans.OrderBy(s => s.since))
+            {
+                if (group is { } g && s.since <= g.until) { g.sessions.Add(s.session); group = (g.since, Math.Max(g.until, s.until), g.sessions); continue; }
+                if (group != null) yield return group.Value;
+                group = (s.since, s.until, new List<string> { s.session });
+            }
+            if (group != null) yield return group.Value;
+        }
+
+        /// <summary>
+        /// The <paramref name="top"/> leads seen at least <paramref name="minSupport"/> times, most often first (ties in
+        /// order of their text): the cells' counts (by number) and the others' (by text) added up, naming only the leads
+        /// that can be among them.
+        /// </summary>
+        private static List<(string lead, long n, long sessions)> TopLeads(SqliteConnection c, Found found, int top, int minSupport)
+        {
+            var named = found.Leads.ToDictionary(kv => kv.Key, kv => (kv.Value.n, sessions: kv.Value.counted + kv.Value.sessions.Count), StringComparer.Ordinal);
+            var numbered = found.CellLeads;
+            if (numbered.Count > 0 && named.Count > 0)
+                foreach (var chunk in Chunks(named.Keys.ToList()))
+                    foreach (var (id, lead) in c.Query<(long, string)>("SELECT id, lead FROM sequence_lead_names WHERE lead IN @chunk", new { chunk }))
+                        if (numbered.TryGetValue(id, out var v))
+                        {
+                            var o = named[lead];
+                            named[lead] = (o.n + v.n, o.sessions + v.sessions);
+                            numbered.Remove(id);
+                        }
+            // Each lead's count is final now: the top-th largest is as low as a lead in the answer can be.
+            var counts = named.Values.Select(v => v.n).Concat(numbered.Values.Select(v => v.n)).Where(n => n >= minSupport).OrderByDescending(n => n).ToList();
+            if (counts.Count == 0 || top <= 0) return new List<(string, long, long)>();
+            var least = counts[Math.Min(top, counts.Count) - 1];
+            var ids = numbered.Where(kv => kv.Value.n >= least).Select(kv => kv.Key).ToList();
+            foreach (var chunk in Chunks(ids))
+                foreach (var (id, lead) in c.Query<(long, string)>("SELECT id, lead FROM sequence_lead_names WHERE id IN @chunk", new { chunk }))
+                    named[lead] = numbered[id];
+            return named.Where(kv => kv.Value.n >= least).OrderByDescending(kv => kv.Value.n).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(top)
+                .Select(kv => (kv.Key, kv.Value.n, kv.Value.sessions)).ToList();
+        }
+
+        // Lists bound as parameters, in pieces SQLite takes.
+        private static IEnumerable<List<T>> Chunks<T>(List<T> items)
+        {
+            for (var i = 0; i < items.Count; i += 500) yield return items.GetRange(i, Math.Min(500, items.Count - i));
+        }
+
         private static bool Wanted(string? kind, string name) => kind == null || string.Equals(kind, name, StringComparison.OrdinalIgnoreCase);
 
         /// <summary>
-        /// The sessions the filter covers whole, from the per-session summaries (merged patterns resolved to their
-        /// survivors, runs of what became one pattern joined, error classes as they are now); returns the sessions it
-        /// covers in part, to be read from their events.
+        /// The sessions the filter covers whole, from the summaries: the cells (Store.SequenceCells) of the whole store, a
+        /// story or the whole days of a window, and the per-session rows of the other whole sessions (a window's ends that
+        /// cut a day, or all of them while the cells were counted with classes that have changed since); returns the
+        /// sessions it covers in part, to be read from their events.
         /// </summary>
         private static List<SessionSpan> FromSummaries(SqliteConnection c, QueryFilter f, Found found)
         {
@@ -115,7 +172,8 @@ namespace MadfLog.Engine.Query.Questions
             // Whole: in order, all its events in the stories, all within the window. Candidate: any of its events may be.
             var whole = "s.in_order = 1";
             var candidate = "1";
-            if (f.Stories is { Length: > 0 })
+            var stories = f.Stories is { Length: > 0 };
+            if (stories)
             {
                 p.Add("stories", f.Stories);
                 whole += " AND coalesce(s.story_id IN @stories, 0)";
@@ -124,60 +182,65 @@ namespace MadfLog.Engine.Query.Questions
             if (f.Since.HasValue) { p.Add("since", f.Since.Value.ToUnixTimeMilliseconds()); whole += " AND s.first_ts >= @since"; candidate += " AND s.last_ts >= @since"; }
             if (f.Until.HasValue) { p.Add("until", f.Until.Value.ToUnixTimeMilliseconds()); whole += " AND s.last_ts < @until"; candidate += " AND s.first_ts < @until"; }
 
-            // Merged patterns' survivors, and every pattern's class as SQL rows (the scan names an error by its pattern's class).
-            var patterns = c.Query<PatternRow>("SELECT id, merged_into AS MergedInto, error_class AS ErrorClass FROM patterns").ToDictionary(x => x.Id);
-            long Survivor(long id)
+            // The cells count the whole sessions of whole days (all of them without a window), as long as they were counted
+            // with the classes as they are now; the other whole sessions are read one by one.
+            var classes = SequenceCells.Classes.Current(c, null);
+            string? cells = null;
+            string? uncounted = whole; // the whole sessions the cells leave out (null: none)
+            if (classes.Differences(SequenceCells.Classes.Counted(c, null)).Count == 0)
             {
-                for (var hops = 0; hops < 64 && patterns.TryGetValue(id, out var pt) && pt.MergedInto.HasValue && pt.MergedInto.Value != id; hops++) id = pt.MergedInto.Value;
-                return id;
-            }
-            // An error step's mark: its pattern's class as it is now (a pattern of 0 or unknown: "error"); -1: not an error.
-            var marks = patterns.Keys.ToDictionary(id => id, id => " ✗" + (patterns.TryGetValue(Survivor(id), out var pt) && pt.ErrorClass != null ? pt.ErrorClass : "error"));
-            string Mark(long pattern) => pattern < 0 ? "" : marks.TryGetValue(pattern, out var m) ? m : " ✗error";
-
-            // Runs of two or more, per pattern, in SQL; a session with a run of a merged pattern is read run by run instead,
-            // since runs of what became one pattern join (and only there can two runs of one become longer than two).
-            var merged = patterns.Keys.Where(id => Survivor(id) != id).ToList();
-            var mergedSessions = merged.Count == 0 ? "" : $" AND r.session_id NOT IN (SELECT session_id FROM session_runs WHERE pattern_id IN ({string.Join(", ", merged)}))";
-            foreach (var r in c.Query<LoopRow>($@"
-                SELECT r.pattern_id AS PatternId, count(*) AS Runs, sum(r.length - 1) AS Repeats, max(r.length) AS Longest, count(DISTINCT r.session_id) AS Sessions
-                FROM session_runs r JOIN session_sequences s ON s.session_id = r.session_id
-                WHERE r.length >= 2 AND r.pattern_id <> 0 AND {whole}{mergedSessions} GROUP BY r.pattern_id", p))
-                found.Add(r.PatternId, r.Runs, r.Repeats, (int)r.Longest, r.Sessions);
-            if (merged.Count > 0)
-            {
-                string? session = null;
-                long runPattern = 0, runLength = 0;
-                foreach (var r in c.Query<RunRow>($@"
-                    SELECT r.session_id AS SessionId, r.pattern_id AS PatternId, r.length FROM session_runs r JOIN session_sequences s ON s.session_id = r.session_id
-                    WHERE {whole} AND r.session_id IN (SELECT session_id FROM session_runs WHERE pattern_id IN ({string.Join(", ", merged)})) ORDER BY r.session_id, r.seq", p))
+                if (!f.Since.HasValue && !f.Until.HasValue)
                 {
-                    var pattern = r.PatternId == 0 ? 0 : Survivor(r.PatternId);
-                    if (r.SessionId == session && pattern != 0 && pattern == runPattern) { runLength += r.Length; continue; }
-                    if (session != null && runPattern != 0) found.Run(runPattern, runLength, session);
-                    session = r.SessionId; runPattern = pattern; runLength = r.Length;
+                    cells = stories ? $"x.scope = {SequenceCells.Story} AND x.first_day = 0 AND x.last_day = 0 AND x.story_id IN @stories" : $"x.scope = {SequenceCells.WholeStore}";
+                    uncounted = null;
                 }
-                if (session != null && runPattern != 0) found.Run(runPattern, runLength, session);
+                else
+                {
+                    cells = stories ? $"x.scope = {SequenceCells.Days} AND x.story_id IN @stories" : $"x.scope IN ({SequenceCells.Days}, {SequenceCells.DaysOfSeveralStories})";
+                    var inDays = "1";
+                    var (wholeFrom, wholeTo, _) = Sources.Days(f);
+                    if (wholeFrom.HasValue)
+                    {
+                        p.Add("wholeFrom", wholeFrom.Value); p.Add("wholeFromMs", wholeFrom.Value * IsoWeeks.DayMs);
+                        cells += " AND x.first_day >= @wholeFrom"; inDays += " AND s.first_ts >= @wholeFromMs";
+                    }
+                    if (wholeTo.HasValue)
+                    {
+                        p.Add("wholeTo", wholeTo.Value); p.Add("wholeToMs", wholeTo.Value * IsoWeeks.DayMs);
+                        cells += " AND x.last_day < @wholeTo"; inDays += " AND s.last_ts < @wholeToMs";
+                    }
+                    uncounted += $" AND NOT ({inDays})";
+                }
             }
 
-            // Leads, each error step named by its pattern's class as it is now: the whole sessions' rows in session order, named
-            // and counted here (sessions per lead once each), which reads each row once instead of grouping them in SQL.
-            var leads = new Dictionary<(string, string, string, string, string, string, string, string), (long n, long sessions, string? last)>();
-            using (var reader = c.ExecuteReader($@"
-                SELECT l.session_id, l.step1, l.pattern1, l.step2, l.pattern2, l.step3, l.pattern3, l.error_step, l.error_pattern, l.n
-                FROM session_leads l JOIN session_sequences s ON s.session_id = l.session_id WHERE {whole} ORDER BY l.session_id", p))
-                while (reader.Read())
-                {
-                    var session = reader.GetString(0);
-                    var key = (reader.GetString(1), Mark(reader.GetInt64(2)), reader.GetString(3), Mark(reader.GetInt64(4)),
-                               reader.GetString(5), Mark(reader.GetInt64(6)), reader.GetString(7), Mark(reader.GetInt64(8)));
-                    leads.TryGetValue(key, out var v);
-                    leads[key] = (v.n + reader.GetInt64(9), v.sessions + (v.last == session ? 0 : 1), session);
-                }
-            foreach (var l in leads)
+            if (cells != null)
             {
-                var (s1, m1, s2, m2, s3, m3, s4, m4) = l.Key;
-                found.Lead(string.Join(SummaryTables.SequenceArrow, s1 + m1, s2 + m2, s3 + m3, s4 + m4), l.Value.n, l.Value.sessions);
+                foreach (var r in c.Query<LoopRow>($@"
+                    SELECT x.pattern_id AS PatternId, sum(x.runs) AS Runs, sum(x.runs * (x.length - 1)) AS Repeats, max(x.length) AS Longest, sum(x.sessions) AS Sessions
+                    FROM sequence_runs x WHERE {cells} GROUP BY x.pattern_id", p))
+                    found.Add(r.PatternId, r.Runs, r.Repeats, (int)r.Longest, r.Sessions);
+                // Added up here rather than grouped in SQL (which sorts the cells' rows first).
+                using (var reader = c.ExecuteReader($"SELECT x.lead_id, x.n, x.sessions FROM sequence_leads x WHERE {cells}", p))
+                    while (reader.Read()) found.CellLead(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+            }
+
+            if (uncounted != null)
+            {
+                var others = $"SELECT s.session_id FROM session_sequences s WHERE {uncounted}";
+                SequenceCells.Runs(c, null, others, p, classes, (session, runs) =>
+                {
+                    foreach (var g in runs.GroupBy(r => r.Pattern))
+                        found.Add(g.Key, g.Count(), g.Sum(r => r.Length - 1), (int)g.Max(r => r.Length), 1);
+                });
+                if (cells != null)
+                    // The cells are current, and so are the sessions' numbered leads.
+                    using (var reader = c.ExecuteReader($"SELECT l.lead_id, l.n FROM sequence_session_leads l WHERE l.session_id IN ({others})", p))
+                        while (reader.Read()) found.CellLead(reader.GetInt64(0), reader.GetInt64(1), 1);
+                else
+                    SequenceCells.Leads(c, null, others, p, classes, (session, leads) =>
+                    {
+                        foreach (var l in leads) found.Lead(l.Key, l.Value, 1);
+                    });
             }
             return c.Query<SessionSpan>($"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs FROM session_sequences s WHERE {candidate} AND NOT ({whole})", p)
                 .ToList();
@@ -189,8 +252,6 @@ namespace MadfLog.Engine.Query.Questions
         {
             public long Id { get; set; }
             public string? Text { get; set; }
-            public long? MergedInto { get; set; }
-            public string? ErrorClass { get; set; }
         }
 
         /// <summary>A pattern's runs of two or more errors in the sessions a filter covers whole.</summary>
@@ -201,14 +262,6 @@ namespace MadfLog.Engine.Query.Questions
             public long Repeats { get; set; }
             public long Longest { get; set; }
             public long Sessions { get; set; }
-        }
-
-        /// <summary>A session_runs row: a run of one pattern (0: none) in a session.</summary>
-        private sealed class RunRow
-        {
-            public string SessionId { get; set; } = "";
-            public long PatternId { get; set; }
-            public long Length { get; set; }
         }
 
         /// <summary>A session's first and last time.</summary>

@@ -1,0 +1,320 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Domain;
+using Microsoft.Data.Sqlite;
+
+namespace MadfLog.Engine.Store
+{
+    /// <summary>
+    /// The error sequences' counts summed over sessions (docs/storage.md), so a question reads a few cells instead of
+    /// every session's rows: sequence_leads and sequence_runs add up the per-session rows (session_leads, session_runs) of
+    /// the sessions whose events arrived in order, per cell of a scope: 0 the whole store, 1 a story (its sessions of that
+    /// story only), 2 a session's first and last day and story, 3 the same days for sessions of several stories. Each
+    /// session is counted in exactly one cell per scope, so a cell's sessions add up.
+    /// Leads are named as a question names them (each error step by its pattern's class as it is now; the names are
+    /// numbered in sequence_lead_names), runs by their pattern's survivor with the runs of what became one pattern joined;
+    /// sequence_session_leads holds each counted session's leads by number, for the sessions a window's ends leave out of
+    /// its whole days' cells.
+    /// sequence_patterns holds the survivor and class of each pattern that the cells were counted with: a merge or a class
+    /// change is applied to the sessions whose rows name a changed pattern (<see cref="Reconcile"/>, at each import's
+    /// commit and after a re-key), and a question that finds the mapping changed since reads the per-session rows.
+    /// </summary>
+    internal static class SequenceCells
+    {
+        internal const int WholeStore = 0, Story = 1, Days = 2, DaysOfSeveralStories = 3;
+
+        /// <summary>The tables kept here (emptied and filled again by <see cref="Fill"/>).</summary>
+        internal static readonly string[] Tables = { "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_lead_names", "sequence_patterns" };
+
+        /// <summary>Each pattern's survivor (merges followed) and that survivor's class: how an error step is named and a run keyed.</summary>
+        internal sealed class Classes
+        {
+            private readonly Dictionary<long, (long Survivor, string Class)> _resolved;
+
+            private Classes(Dictionary<long, (long, string)> resolved) { _resolved = resolved; }
+
+            /// <summary>A pattern's survivor and class; an unknown pattern (or 0, an error without one) is its own, named "error".</summary>
+            public (long Survivor, string Class) Resolve(long pattern) => _resolved.TryGetValue(pattern, out var r) ? r : (pattern, "error");
+
+            /// <summary>An error step's mark after its name: its pattern's class; none for a step that is no error (-1).</summary>
+            public string Mark(long pattern) => pattern < 0 ? "" : " ✗" + Resolve(pattern).Class;
+
+            /// <summary>As the patterns table says now.</summary>
+            public static Classes Current(SqliteConnection c, SqliteTransaction? tx)
+            {
+                var rows = c.Query<(long id, long? mergedInto, string? errorClass)>("SELECT id, merged_into, error_class FROM patterns", transaction: tx)
+                    .ToDictionary(r => r.id);
+                long Survivor(long id)
+                {
+                    for (var hops = 0; hops < 64 && rows.TryGetValue(id, out var r) && r.mergedInto.HasValue && r.mergedInto.Value != id; hops++) id = r.mergedInto.Value;
+                    return id;
+                }
+                return new Classes(rows.Keys.ToDictionary(id => id, id =>
+                {
+                    var s = Survivor(id);
+                    return (s, rows.TryGetValue(s, out var r) && r.errorClass != null ? r.errorClass : "error");
+                }));
+            }
+
+            /// <summary>As the cells were counted (sequence_patterns).</summary>
+            public static Classes Counted(SqliteConnection c, SqliteTransaction? tx) =>
+                new Classes(c.Query<(long id, long survivor, string errorClass)>("SELECT pattern_id, survivor, error_class FROM sequence_patterns", transaction: tx)
+                    .ToDictionary(r => r.id, r => (r.survivor, r.errorClass)));
+
+            /// <summary>The patterns this mapping and <paramref name="other"/> resolve differently.</summary>
+            public List<long> Differences(Classes other) =>
+                _resolved.Keys.Union(other._resolved.Keys).Where(id => Resolve(id) != other.Resolve(id)).OrderBy(id => id).ToList();
+
+            public void Save(SqliteConnection c, SqliteTransaction tx, IEnumerable<long> patterns) =>
+                PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_patterns VALUES ($1, $2, $3)",
+                    patterns.Select(id => { var r = Resolve(id); return new object?[] { id, r.Survivor, r.Class }; }).ToList());
+        }
+
+        /// <summary>A session as session_sequences holds it: the cells it counts in.</summary>
+        internal readonly struct SessionCell : IEquatable<SessionCell>
+        {
+            public SessionCell(string? story, long firstTs, long lastTs, bool inOrder)
+            {
+                Story = story; FirstDay = IsoWeeks.DayOf(firstTs); LastDay = IsoWeeks.DayOf(lastTs); InOrder = inOrder;
+            }
+
+            public readonly string? Story; // null: several
+            public readonly long FirstDay, LastDay;
+            public readonly bool InOrder;
+
+            /// <summary>One cell per scope (scope, first day, last day, story); none for a session read from its events.</summary>
+            public IEnumerable<(int Scope, long First, long Last, string Story)> Cells()
+            {
+                if (!InOrder) yield break;
+                yield return (WholeStore, 0, 0, "");
+                if (Story != null)
+                {
+                    yield return (SequenceCells.Story, 0, 0, Story);
+                    yield return (Days, FirstDay, LastDay, Story);
+                }
+                else yield return (DaysOfSeveralStories, FirstDay, LastDay, "");
+            }
+
+            public bool Equals(SessionCell o) => Story == o.Story && FirstDay == o.FirstDay && LastDay == o.LastDay && InOrder == o.InOrder;
+            public override bool Equals(object? o) => o is SessionCell s && Equals(s);
+            public override int GetHashCode() => (Story, FirstDay, LastDay, InOrder).GetHashCode();
+        }
+
+        /// <summary>
+        /// Each session's leads that <paramref name="sessionsSql"/> selects (a query of session ids), named with
+        /// <paramref name="classes"/>: <paramref name="add"/> gets each session once, with each lead it had and how often.
+        /// </summary>
+        internal static void Leads(SqliteConnection c, SqliteTransaction? tx, string sessionsSql, object? p, Classes classes, Action<string, Dictionary<string, long>> add)
+        {
+            string? session = null;
+            var leads = new Dictionary<string, long>(StringComparer.Ordinal);
+            using (var reader = c.ExecuteReader($@"
+                SELECT l.session_id, l.step1, l.pattern1, l.step2, l.pattern2, l.step3, l.pattern3, l.error_step, l.error_pattern, l.n
+                FROM session_leads l WHERE l.session_id IN ({sessionsSql}) ORDER BY l.session_id", p, tx))
+                while (reader.Read())
+                {
+                    var id = reader.GetString(0);
+                    if (id != session)
+                    {
+                        if (session != null) add(session, leads);
+                        session = id;
+                        leads = new Dictionary<string, long>(StringComparer.Ordinal);
+                    }
+                    var lead = string.Join(SummaryTables.SequenceArrow,
+                        reader.GetString(1) + classes.Mark(reader.GetInt64(2)), reader.GetString(3) + classes.Mark(reader.GetInt64(4)),
+                        reader.GetString(5) + classes.Mark(reader.GetInt64(6)), reader.GetString(7) + classes.Mark(reader.GetInt64(8)));
+                    leads[lead] = (leads.TryGetValue(lead, out var n) ? n : 0) + reader.GetInt64(9);
+                }
+            if (session != null) add(session, leads);
+        }
+
+        /// <summary>
+        /// Each selected session's retry loops: its runs in order, each keyed by its pattern's survivor (0: an error without
+        /// one), runs of one survivor next to each other joined; <paramref name="add"/> gets each session with its runs of
+        /// two or more errors of a pattern (and none for a session without such runs).
+        /// </summary>
+        internal static void Runs(SqliteConnection c, SqliteTransaction? tx, string sessionsSql, object? p, Classes classes, Action<string, List<(long Pattern, long Length)>> add)
+        {
+            string? session = null;
+            var runs = new List<(long, long)>();
+            long pattern = 0, length = 0;
+            void Close()
+            {
+                if (pattern != 0 && length >= 2) runs.Add((pattern, length));
+            }
+            using (var reader = c.ExecuteReader($@"
+                SELECT r.session_id, r.pattern_id, r.length FROM session_runs r WHERE r.session_id IN ({sessionsSql}) ORDER BY r.session_id, r.seq", p, tx))
+                while (reader.Read())
+                {
+                    var id = reader.GetString(0);
+                    var survivor = reader.GetInt64(1) == 0 ? 0 : classes.Resolve(reader.GetInt64(1)).Survivor;
+                    if (id == session && survivor != 0 && survivor == pattern) { length += reader.GetInt64(2); continue; }
+                    if (id != session)
+                    {
+                        if (session != null) { Close(); if (runs.Count > 0) add(session, runs); }
+                        session = id; runs = new List<(long, long)>();
+                    }
+                    else Close();
+                    pattern = survivor; length = reader.GetInt64(2);
+                }
+            if (session != null) { Close(); if (runs.Count > 0) add(session, runs); }
+        }
+
+        /// <summary>Changes to the cells, added up in memory and written once.</summary>
+        internal sealed class Delta
+        {
+            private readonly Dictionary<(int Scope, long First, long Last, string Story, string Lead), (long N, long Sessions)> _leads =
+                new Dictionary<(int, long, long, string, string), (long, long)>();
+            private readonly Dictionary<(int Scope, long First, long Last, string Story, long Pattern, long Length), (long Runs, long Sessions)> _runs =
+                new Dictionary<(int, long, long, string, long, long), (long, long)>();
+            // Each session's leads as they are to be stored in sequence_session_leads (null: none any more).
+            private readonly Dictionary<string, Dictionary<string, long>?> _sessions = new Dictionary<string, Dictionary<string, long>?>(StringComparer.Ordinal);
+
+            /// <summary>Adds (sign 1) or takes back (-1) a session's leads in each of its cells, and its own numbered leads.</summary>
+            public void AddLeads(string id, SessionCell session, Dictionary<string, long> leads, int sign)
+            {
+                if (sign > 0 && session.InOrder) _sessions[id] = leads;
+                else if (!_sessions.ContainsKey(id)) _sessions[id] = null;
+                foreach (var (scope, first, last, story) in session.Cells())
+                    foreach (var l in leads)
+                    {
+                        var key = (scope, first, last, story, l.Key);
+                        _leads.TryGetValue(key, out var v);
+                        _leads[key] = (v.N + sign * l.Value, v.Sessions + sign);
+                    }
+            }
+
+            /// <summary>
+            /// Adds or takes back a session's runs of two or more in each of its cells; the session is counted once per
+            /// pattern, at the length of its longest run of it.
+            /// </summary>
+            public void AddRuns(SessionCell session, List<(long Pattern, long Length)> runs, int sign)
+            {
+                var longest = new Dictionary<long, long>();
+                foreach (var (pattern, length) in runs) longest[pattern] = Math.Max(length, longest.TryGetValue(pattern, out var l) ? l : 0);
+                foreach (var (scope, first, last, story) in session.Cells())
+                {
+                    foreach (var (pattern, length) in runs)
+                    {
+                        var key = (scope, first, last, story, pattern, length);
+                        _runs.TryGetValue(key, out var v);
+                        _runs[key] = (v.Runs + sign, v.Sessions);
+                    }
+                    foreach (var l in longest)
+                    {
+                        var key = (scope, first, last, story, l.Key, l.Value);
+                        var v = _runs[key];
+                        _runs[key] = (v.Runs, v.Sessions + sign);
+                    }
+                }
+            }
+
+            public void Write(SqliteConnection c, SqliteTransaction tx)
+            {
+                var leads = _leads.Where(kv => kv.Value.N != 0 || kv.Value.Sessions != 0).ToList();
+                var ids = LeadIds(c, tx, leads.Select(kv => kv.Key.Lead).Distinct(StringComparer.Ordinal));
+                PreparedBatch.Run(c, tx, "INSERT INTO sequence_leads VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO UPDATE SET n = n + excluded.n, sessions = sessions + excluded.sessions",
+                    leads.Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, ids[kv.Key.Lead], kv.Value.N, kv.Value.Sessions }));
+                // A cell's lead that no session has any more leaves (n and sessions are 0 together).
+                PreparedBatch.Run(c, tx, "DELETE FROM sequence_leads WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4 AND lead_id = $5 AND n = 0",
+                    leads.Where(kv => kv.Value.N < 0).Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, ids[kv.Key.Lead] }));
+                var runs = _runs.Where(kv => kv.Value.Runs != 0 || kv.Value.Sessions != 0).ToList();
+                PreparedBatch.Run(c, tx, "INSERT INTO sequence_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, sessions = sessions + excluded.sessions",
+                    runs.Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, kv.Key.Pattern, kv.Key.Length, kv.Value.Runs, kv.Value.Sessions }));
+                PreparedBatch.Run(c, tx, "DELETE FROM sequence_runs WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4 AND pattern_id = $5 AND length = $6 AND runs = 0",
+                    runs.Where(kv => kv.Value.Runs < 0).Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, kv.Key.Pattern, kv.Key.Length }));
+                PreparedBatch.Run(c, tx, "DELETE FROM sequence_session_leads WHERE session_id = $1", _sessions.Keys.Select(s => new object?[] { s }));
+                var named = _sessions.Where(kv => kv.Value != null).SelectMany(kv => kv.Value!.Select(l => (session: kv.Key, lead: l.Key, n: l.Value))).ToList();
+                var more = LeadIds(c, tx, named.Select(l => l.lead).Where(l => !ids.ContainsKey(l)).Distinct(StringComparer.Ordinal));
+                PreparedBatch.Run(c, tx, "INSERT INTO sequence_session_leads VALUES ($1, $2, $3)",
+                    named.Select(l => new object?[] { l.session, ids.TryGetValue(l.lead, out var id) ? id : more[l.lead], l.n }));
+                _leads.Clear(); _runs.Clear(); _sessions.Clear();
+            }
+
+            // Each lead name's number, numbering the new ones.
+            private static Dictionary<string, long> LeadIds(SqliteConnection c, SqliteTransaction tx, IEnumerable<string> leads)
+            {
+                var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+                using var find = c.CreateCommand();
+                find.Transaction = tx;
+                find.CommandText = "SELECT id FROM sequence_lead_names WHERE lead = $1";
+                var findLead = find.Parameters.Add(new SqliteParameter("$1", ""));
+                using var add = c.CreateCommand();
+                add.Transaction = tx;
+                add.CommandText = "INSERT INTO sequence_lead_names(lead) VALUES ($1) RETURNING id";
+                var addLead = add.Parameters.Add(new SqliteParameter("$1", ""));
+                foreach (var lead in leads)
+                {
+                    findLead.Value = lead;
+                    var id = find.ExecuteScalar();
+                    if (id == null) { addLead.Value = lead; id = add.ExecuteScalar(); }
+                    ids[lead] = Convert.ToInt64(id, CultureInfo.InvariantCulture);
+                }
+                return ids;
+            }
+        }
+
+        /// <summary>The sessions (ids) a temporary table lists, for <see cref="Leads"/> and <see cref="Runs"/>.</summary>
+        private const string Listed = "SELECT session_id FROM temp.sequence_sessions";
+
+        private static void List(SqliteConnection c, SqliteTransaction tx, IEnumerable<string> sessions)
+        {
+            c.Execute("CREATE TEMP TABLE IF NOT EXISTS sequence_sessions (session_id TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM temp.sequence_sessions;", transaction: tx);
+            PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO temp.sequence_sessions VALUES ($1)", sessions.Select(s => new object?[] { s }));
+        }
+
+        /// <summary>Adds to <paramref name="delta"/> (sign 1) or takes back (-1) the listed sessions' rows as they are stored, in the cells <paramref name="cellOf"/> gives.</summary>
+        internal static void Count(SqliteConnection c, SqliteTransaction tx, IReadOnlyCollection<string> sessions, Func<string, SessionCell> cellOf, Classes classes, Delta delta, int sign)
+        {
+            if (sessions.Count == 0) return;
+            List(c, tx, sessions);
+            Leads(c, tx, Listed, null, classes, (s, leads) => delta.AddLeads(s, cellOf(s), leads, sign));
+            Runs(c, tx, Listed, null, classes, (s, runs) => delta.AddRuns(cellOf(s), runs, sign));
+        }
+
+        /// <summary>
+        /// Applies to the cells every change of a pattern's survivor or class since they were counted (merges, re-keys):
+        /// the sessions whose rows name a changed pattern are taken back as counted and added as named now. Returns the
+        /// classes as they are now.
+        /// </summary>
+        internal static Classes Reconcile(SqliteConnection c, SqliteTransaction tx)
+        {
+            var now = Classes.Current(c, tx);
+            var counted = Classes.Counted(c, tx);
+            var changed = now.Differences(counted);
+            if (changed.Count == 0) return now;
+            var p = new { changed };
+            var sessions = c.Query<(string id, string? story, long first, long last)>(@"
+                SELECT s.session_id, s.story_id, s.first_ts, s.last_ts FROM session_sequences s
+                WHERE s.in_order = 1 AND s.session_id IN (
+                    SELECT session_id FROM session_leads WHERE pattern1 IN @changed OR pattern2 IN @changed OR pattern3 IN @changed OR error_pattern IN @changed
+                    UNION SELECT session_id FROM session_runs WHERE pattern_id IN @changed)", p, tx)
+                .ToDictionary(s => s.id, s => new SessionCell(s.story, s.first, s.last, true), StringComparer.Ordinal);
+            var delta = new Delta();
+            Count(c, tx, sessions.Keys, s => sessions[s], counted, delta, -1);
+            Count(c, tx, sessions.Keys, s => sessions[s], now, delta, 1);
+            delta.Write(c, tx);
+            now.Save(c, tx, changed);
+            return now;
+        }
+
+        /// <summary>Counts the cells again from the per-session rows (an upgrade, retention's rebuild).</summary>
+        internal static void Fill(SqliteConnection c, SqliteTransaction tx)
+        {
+            foreach (var t in Tables) c.Execute($"DELETE FROM {t}", transaction: tx);
+            var now = Classes.Current(c, tx);
+            now.Save(c, tx, c.Query<long>("SELECT id FROM patterns", transaction: tx));
+            var sessions = c.Query<(string id, string? story, long first, long last)>(
+                    "SELECT session_id, story_id, first_ts, last_ts FROM session_sequences WHERE in_order = 1", transaction: tx)
+                .ToDictionary(s => s.id, s => new SessionCell(s.story, s.first, s.last, true), StringComparer.Ordinal);
+            var delta = new Delta();
+            const string inOrder = "SELECT session_id FROM session_sequences WHERE in_order = 1";
+            Leads(c, tx, inOrder, null, now, (s, leads) => delta.AddLeads(s, sessions[s], leads, 1));
+            Runs(c, tx, inOrder, null, now, (s, runs) => delta.AddRuns(sessions[s], runs, 1));
+            delta.Write(c, tx);
+        }
+    }
+}

@@ -18,6 +18,29 @@ namespace MadfLog.Engine.Import
 
         public int Next(long hash)
         {
+            var slot = Advance();
+            var occurrence = _seen.TryGetValue(hash, out var e) ? e.Count : 0;
+            _seen[hash] = (occurrence + 1, _lines);
+            _ring[slot] = hash;
+            _lines++;
+            return occurrence;
+        }
+
+        /// <summary>
+        /// Counts a line whose key does not depend on its occurrence (it names its own id), so it keeps no entry: a line
+        /// identical to it has the same id, so no line's occurrence depends on it. The window still moves by one line, so
+        /// the other lines are numbered as <see cref="Next"/> on every line numbers them (a resumed file's replay does that).
+        /// </summary>
+        public void Pass()
+        {
+            var slot = Advance();
+            _ring[slot] = 0;
+            _lines++;
+        }
+
+        // Forgets the line leaving the window; returns the ring slot of the line now counted.
+        private int Advance()
+        {
             var slot = (int)(_lines % Window);
             if (_lines >= Window)
             {
@@ -28,11 +51,7 @@ namespace MadfLog.Engine.Import
             {
                 System.Array.Resize(ref _ring, System.Math.Min(Window, _ring.Length * 2));
             }
-            var occurrence = _seen.TryGetValue(hash, out var e) ? e.Count : 0;
-            _seen[hash] = (occurrence + 1, _lines);
-            _ring[slot] = hash;
-            _lines++;
-            return occurrence;
+            return slot;
         }
 
         /// <summary>The dedup key of a line with this hash at this occurrence (occurrence 0: the hash itself).</summary>

@@ -119,8 +119,13 @@ namespace MadfLog.Engine.Import
             using var keys = new EventKeys(connection);
             var uncommitted = 0;
             var sinceCommit = Stopwatch.StartNew();
+            // Each file's newest cursor in this transaction, saved once when it commits (its batches' cursors in between
+            // would be overwritten before anyone could read them).
+            var cursorsToSave = new Dictionary<int, FileCursor>();
             void Commit()
             {
+                foreach (var c in cursorsToSave.Values) c.Save(connection, tx!);
+                cursorsToSave.Clear();
                 ImportStages.BeforeCommit(stages, connection, tx!);
                 writer!.Flush();
                 writer.Dispose();
@@ -144,7 +149,7 @@ namespace MadfLog.Engine.Import
                         tx = connection.BeginTransaction();
                         writer = new EventWriter(connection, tx, keys);
                     }
-                    batch.Cursor.Save(connection, tx);
+                    cursorsToSave[batch.FileIndex] = batch.Cursor;
                     if (batch.Events.Count > 0)
                     {
                         var inserted = ImportStages.Write(connection, tx, batch.Events, stages, batch.Prepared, flush: false, writer: writer);

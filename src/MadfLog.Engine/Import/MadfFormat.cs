@@ -101,16 +101,28 @@ namespace MadfLog.Engine.Import
             [MethodImpl(Hot.Path)]
             public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)
             {
-                // Every line that reaches the parser counts, parsed or not, so a resumed file replays the same way.
-                var hash = StableHash.Hash(line);
-                var occurrence = _identical.Next(hash);
+                // Every line that reaches the parser counts, parsed or not, so a resumed file replays the same way. A line
+                // with an event id is that id, so only its place in the window counts (no hash, no entry: most lines).
+                var counted = false;
                 try
                 {
                     var row = ParseRow(line, out reason);
+                    if (row != null && _eventId != null)
+                    {
+                        _identical.Pass();
+                        counted = true;
+                        // An event with an id is that id (written twice, it is one event).
+                        row.DedupKey = StableHash.Hash("madf:event_id", _eventId);
+                        output.Add(row);
+                        return LineOutcome.Parsed;
+                    }
+                    var hash = StableHash.Hash(line);
+                    var occurrence = _identical.Next(hash);
+                    counted = true;
                     if (row == null) return LineOutcome.Quarantined;
-                    // An event with an id is that id (written twice, it is one event); a line without one is its content
-                    // and its occurrence among identical lines of this file (repeats count, a copy of the file adds nothing).
-                    row.DedupKey = _eventId != null ? StableHash.Hash("madf:event_id", _eventId) : IdenticalLines.Key(hash, occurrence);
+                    // A line without one is its content and its occurrence among identical lines of this file (repeats
+                    // count, a copy of the file adds nothing).
+                    row.DedupKey = IdenticalLines.Key(hash, occurrence);
                     output.Add(row);
                     return LineOutcome.Parsed;
                 }
@@ -118,6 +130,10 @@ namespace MadfLog.Engine.Import
                 {
                     reason = string.Format(Messages.Culture, Messages.ReasonInvalidJson, ex.Message.Split('\n')[0].Replace(" LineNumber: 0 |", ""));
                     return LineOutcome.Quarantined;
+                }
+                finally
+                {
+                    if (!counted) _identical.Next(StableHash.Hash(line));
                 }
             }
 

@@ -63,6 +63,53 @@ namespace MadfLog.Engine.Tests.Reliability
         }
 
         [Fact]
+        public void LinesWithAnIdLeaveTheOccurrencesOfLinesWithoutOneAsCountingEveryLineDoes()
+        {
+            // The parser passes over lines with an id (Pass) and a resumed file's replay counts every line (Next): the lines
+            // without an id must get the same occurrences either way, also once lines leave the window.
+            var counted = new IdenticalLines();
+            var passed = new IdenticalLines();
+            var random = new Random(7);
+            for (var i = 0; i < IdenticalLines.Window * 2 + 5000; i++)
+            {
+                if (random.Next(3) == 0)
+                {
+                    var idLine = 1_000_000L + i; // a line with an id: its own hash, never seen again
+                    counted.Next(idLine);
+                    passed.Pass();
+                }
+                else
+                {
+                    // Some lines repeat often, others about once a window, so some leave it before they come back.
+                    var line = random.Next(2) == 0 ? random.Next(50) : 100L + random.Next(IdenticalLines.Window / 2);
+                    Assert.Equal(counted.Next(line), passed.Next(line));
+                }
+            }
+        }
+
+        [Fact]
+        public void IdenticalLinesBetweenLinesWithAnIdKeepTheirKeysWhenTheFileIsResumed()
+        {
+            using var t = TestPaths.NewTemp();
+            var plain = ImportTests.Line(1);
+            string WithId(int i) => Encoding.UTF8.GetString(EventLogWriter.Serialize(Step(), null, i.ToString("x32"))).TrimEnd('\n');
+            var a = t.File("a.jsonl");
+            File.WriteAllText(a, string.Join("\n", WithId(1), plain, WithId(2), plain, plain) + "\n");
+            Assert.Equal(5, ImportTests.Import(t.Db, a).Imported);
+            // Resumed: the earlier lines are replayed, so the appended copy of the plain line is its fourth occurrence.
+            File.AppendAllText(a, WithId(3) + "\n" + plain + "\n" + WithId(1) + "\n");
+            var more = ImportTests.Import(t.Db, a);
+            Assert.Equal(2, more.Imported);
+            Assert.Equal(1, more.Duplicates);
+            // Read whole from the start (a copy), every line is a duplicate of what is stored.
+            File.Copy(a, t.File("copy.jsonl"));
+            var copy = ImportTests.Import(t.Db, t.File("copy.jsonl"));
+            Assert.Equal(0, copy.Imported);
+            Assert.Equal(8, copy.Duplicates);
+            Assert.Equal(7, ImportTests.Count(t.Db));
+        }
+
+        [Fact]
         public void AnEventWrittenTwiceWithItsIdCountsOnce()
         {
             using var t = TestPaths.NewTemp();

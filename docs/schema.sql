@@ -70,6 +70,8 @@ CREATE TABLE event_blocks (block INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, m
 
 CREATE TABLE event_keys (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
 
+CREATE TABLE event_keys_recent (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
+
 CREATE TABLE event_rollup (
     agent_name TEXT NOT NULL,
     workflow_id TEXT NOT NULL,

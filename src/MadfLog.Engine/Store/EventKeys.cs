@@ -11,9 +11,13 @@ namespace MadfLog.Engine.Store
     /// sorted, each as its offset from <c>lo</c> in as few bytes as the range needs (7 at a million keys, 6 from about
     /// 64 million), grouped by the month of their event so retention can move a month's keys with its events. A row splits
     /// in two past <see cref="MaxKeys"/> keys, so rows stay small whatever the store holds.
-    /// Keys found new are kept in memory until <see cref="Flush"/> (once per transaction): each touched row is then
-    /// rewritten once, not once per batch. Rows read stay cached (up to 32 MB) for the next transactions of the same
-    /// connection, unless another connection commits in between; after a rollback call <see cref="Discard"/>.
+    /// Keys found new are kept in memory until <see cref="Flush"/> (once per transaction), and then written into
+    /// <c>event_keys_recent</c>, a second set of rows of the same layout: keys are hashes, so a transaction's keys meet
+    /// nearly every row, and rewriting every row of a large store at each commit made an import quadratic in the store's
+    /// size. The recent rows are few (at most a quarter of the keys); once they hold a quarter, they are merged into
+    /// <c>event_keys</c> in one pass in key order, and emptied. A key is stored when either holds it. Rows read stay
+    /// cached (up to 32 MB of <c>event_keys</c>, 16 MB of recent rows) for the next transactions of the same connection,
+    /// unless another connection commits in between; after a rollback call <see cref="Discard"/>.
     /// Blob layout: byte width; int64 hi (the range's last key, inclusive); then per month, in month order: uint16 month
     /// (months since 1970-01, <see cref="UnknownMonth"/> for keys whose event is not known), int32 count, count offsets
     /// (little-endian, <c>width</c> bytes each, ascending).
@@ -27,39 +31,30 @@ namespace MadfLog.Engine.Store
         /// an older schema): never moved by retention.</summary>
         public const ushort UnknownMonth = ushort.MaxValue;
 
+        /// <summary>The recent rows are merged into event_keys once they hold this share of all keys (1 / MergeShare).</summary>
+        internal const int MergeShare = 4;
+
+        // Keys merged per pass (in key order, so each pass rewrites the rows of one stretch of the key space once).
+        private const int MergeChunk = 1 << 16;
+
         private const int Row = 100;
         private readonly SqliteConnection _connection;
         private readonly string _schema;
-        private readonly sqlite3_stmt _find, _put;
+        private readonly Level _main, _recent;
 
-        // Keys found new in this transaction, as a set for membership, and by the row that will hold them.
+        // Keys found new in this transaction (all go to the recent rows).
         private readonly HashSet<long> _pendingKeys = new HashSet<long>();
-        private readonly Dictionary<long, Range> _touched = new Dictionary<long, Range>();
+        private long _recentKeys = -1; // keys in the recent rows, counted when first needed
 
-        /// <summary>One row as read: its range, its blob (null when not cached) and the keys added to it.</summary>
-        private sealed class Range
-        {
-            public long Lo, Hi;
-            public byte[]? Blob;
-            public int Length;
-            public List<(long key, ushort month)>? Added;
-        }
+        public EventKeys(SqliteConnection connection, string schema = "main") : this(connection, schema, 32L << 20, 16L << 20) { }
 
-        // Rows read in this transaction, found by the top bits of a key (each row is listed under every bucket its range
-        // meets), so a row is read from SQLite once per transaction, not once per batch: later batches' keys fall into
-        // rows already read. At most CacheBytes of blobs (about 4.5 million keys) are kept; rows past that are read again.
-        private const int BucketBits = 12;
-        private const long CacheBytes = 32L << 20;
-        private readonly List<Range>?[] _buckets = new List<Range>?[1 << BucketBits];
-        private long _cached;
-        private Range? _last;
-
-        public EventKeys(SqliteConnection connection, string schema = "main")
+        /// <summary>With caches of the given sizes (tests use tiny ones to reach the paths of a large store).</summary>
+        internal EventKeys(SqliteConnection connection, string schema, long cacheBytes, long recentCacheBytes)
         {
             _connection = connection;
             _schema = schema;
-            _find = Prepare($"SELECT lo, keys FROM {schema}.event_keys WHERE lo <= ? ORDER BY lo DESC LIMIT 1");
-            _put = Prepare($"INSERT OR REPLACE INTO {schema}.event_keys(lo, keys) VALUES (?, ?)");
+            _main = new Level(this, "event_keys", cacheBytes);
+            _recent = new Level(this, "event_keys_recent", recentCacheBytes);
         }
 
         /// <summary>The month a key is filed under: the month of its event's time (UTC).</summary>
@@ -79,7 +74,7 @@ namespace MadfLog.Engine.Store
         {
             _checked = true;
             var version = DataVersion();
-            if (version != _dataVersion) { DropCache(); _dataVersion = version; }
+            if (version != _dataVersion) { _main.DropCache(); _recent.DropCache(); _recentKeys = -1; _dataVersion = version; }
         }
 
         private long DataVersion()
@@ -97,11 +92,9 @@ namespace MadfLog.Engine.Store
         {
             if (!_checked) CheckCache();
             if (_pendingKeys.Contains(key)) return false;
-            var range = Find(key);
-            if (Stored(range, key)) return false;
+            if (_recent.Stored(key) || _main.Stored(key)) return false;
             _pendingKeys.Add(key);
-            (range.Added ??= new List<(long, ushort)>()).Add((key, month));
-            if (!_touched.ContainsKey(range.Lo)) _touched[range.Lo] = range;
+            _recent.Stage(key, month);
             return true;
         }
 
@@ -109,80 +102,63 @@ namespace MadfLog.Engine.Store
         public bool Contains(long key)
         {
             if (!_checked) CheckCache();
-            return _pendingKeys.Contains(key) || Stored(Find(key), key);
+            return _pendingKeys.Contains(key) || _recent.Stored(key) || _main.Stored(key);
         }
 
-        private bool Stored(Range range, long key)
-        {
-            if (range.Blob != null) return Contains(range.Blob, range.Length, range.Lo, key);
-            var again = Read(key); // a row that did not fit in the cache
-            return Contains(again.Blob!, again.Length, again.Lo, key);
-        }
-
-        // The sign bit flipped, so buckets follow the keys' (signed) order and a range's buckets run from its lo's to its hi's.
-        private static int Bucket(long key) => (int)(unchecked((ulong)(key ^ long.MinValue)) >> (64 - BucketBits));
-
-        // The row whose range holds the key: the last one, a cached one, or read (and cached while there is room).
-        private Range Find(long key)
-        {
-            if (_last != null && key >= _last.Lo && key <= _last.Hi) return _last;
-            var list = _buckets[Bucket(key)];
-            if (list != null)
-                foreach (var r in list)
-                    if (key >= r.Lo && key <= r.Hi) return _last = r;
-            var range = Read(key);
-            if (_touched.TryGetValue(range.Lo, out var touched)) return _last = touched; // added to, but not cached
-            if (!Cache(range)) range.Blob = null; // kept by _touched alone, if keys are added to it
-            return _last = range;
-        }
-
-        private bool Cache(Range range)
-        {
-            if (_cached + range.Length > CacheBytes) return false;
-            _cached += range.Length + 64;
-            for (var b = Bucket(range.Lo); b <= Bucket(range.Hi); b++) (_buckets[b] ??= new List<Range>()).Add(range);
-            return true;
-        }
-
-        private void Uncache(Range range)
-        {
-            var found = false;
-            for (var b = Bucket(range.Lo); b <= Bucket(range.Hi); b++) found |= _buckets[b]?.Remove(range) == true;
-            if (found) _cached -= range.Length + 64;
-        }
-
-        /// <summary>Writes the keys added since the last flush into their rows (splitting rows that grow too large).</summary>
+        /// <summary>
+        /// Writes the keys added since the last flush into the recent rows (splitting rows that grow too large), and merges
+        /// the recent rows into event_keys once they hold a quarter of the keys.
+        /// </summary>
         public void Flush()
         {
-            if (_touched.Count > 0)
-            {
-                var entries = new List<(long key, ushort month)>();
-                var los = new List<long>(_touched.Keys);
-                los.Sort();
-                foreach (var lo in los)
-                {
-                    var range = _touched[lo];
-                    var blob = range.Blob;
-                    var length = range.Length;
-                    if (blob == null)
-                    {
-                        var again = Read(lo);
-                        if (again.Lo != lo) throw new InvalidOperationException("event_keys changed during the transaction");
-                        blob = again.Blob;
-                        length = again.Length;
-                    }
-                    entries.Clear();
-                    Decode(blob!, length, lo, entries);
-                    entries.AddRange(range.Added!);
-                    if (range.Blob != null) Uncache(range);
-                    Write(lo, range.Hi, entries); // caches the rows written in its place
-                }
-            }
-            _touched.Clear();
+            var added = _pendingKeys.Count;
+            _recent.Flush();
             _pendingKeys.Clear();
-            _last = null;
+            if (added > 0)
+            {
+                _recentKeys = _recentKeys < 0 ? _recent.CountKeys() : _recentKeys + added;
+                if (_recentKeys * MergeShare >= StoredKeys()) Merge();
+            }
             _dataVersion = DataVersion();
             _checked = false;
+        }
+
+        // About how many keys are stored: the events ever written (AUTOINCREMENT's high-water mark), a bound that costs
+        // nothing to read. It counts responses (keyed in response_keys) and archived events too, so merges come a little
+        // later than a quarter; the answer does not depend on it, only when rows are rewritten.
+        private long StoredKeys()
+        {
+            using (var s = Prepare($"SELECT coalesce((SELECT seq FROM {_schema}.sqlite_sequence WHERE name = 'event_rows'), 0)"))
+            {
+                var rc = raw.sqlite3_step(s);
+                if (rc != Row) Check(rc);
+                return raw.sqlite3_column_int64(s, 0);
+            }
+        }
+
+        // The recent rows' keys into event_keys, in key order and in passes of MergeChunk keys, so memory stays bounded and
+        // each row of event_keys is rewritten once; then the recent rows are emptied.
+        private void Merge()
+        {
+            var chunk = new List<(long key, ushort month)>();
+            var entries = new List<(long key, ushort month)>();
+            foreach (var (lo, blob) in _recent.Rows())
+            {
+                entries.Clear();
+                Decode(blob, blob.Length, lo, entries);
+                entries.Sort((x, y) => x.key.CompareTo(y.key)); // a row's keys are sorted per month
+                chunk.AddRange(entries);
+                if (chunk.Count >= MergeChunk) { MergePass(chunk); chunk.Clear(); }
+            }
+            MergePass(chunk);
+            _recent.Empty();
+            _recentKeys = 0;
+        }
+
+        private void MergePass(List<(long key, ushort month)> sorted)
+        {
+            foreach (var (key, month) in sorted) _main.Stage(key, month);
+            _main.Flush();
         }
 
         /// <summary>
@@ -191,18 +167,12 @@ namespace MadfLog.Engine.Store
         /// </summary>
         public void Discard()
         {
-            _touched.Clear();
             _pendingKeys.Clear();
-            DropCache();
+            _main.Discard();
+            _recent.Discard();
+            _recentKeys = -1;
             _checked = false;
             _dataVersion = -1;
-        }
-
-        private void DropCache()
-        {
-            Array.Clear(_buckets, 0, _buckets.Length);
-            _cached = 0;
-            _last = null;
         }
 
         /// <summary>
@@ -213,17 +183,8 @@ namespace MadfLog.Engine.Store
         {
             Flush();
             var taken = new List<(long, ushort)>();
-            var rows = Rows();
-            var entries = new List<(long key, ushort month)>();
-            foreach (var (lo, blob) in rows)
-            {
-                entries.Clear();
-                Decode(blob, blob.Length, lo, entries);
-                var kept = entries.FindAll(e => !months.Contains(e.month));
-                if (kept.Count == entries.Count) continue;
-                foreach (var e in entries) if (months.Contains(e.month)) taken.Add(e);
-                if (remove) Write(lo, Hi(blob), kept);
-            }
+            _main.TakeMonths(months, remove, taken);
+            _recent.TakeMonths(months, remove, taken);
             Discard();
             taken.Sort((x, y) => x.Item1.CompareTo(y.Item1));
             return taken;
@@ -234,51 +195,369 @@ namespace MadfLog.Engine.Store
         {
             Flush();
             var all = new List<(long, ushort)>();
-            foreach (var (lo, blob) in Rows()) Decode(blob, blob.Length, lo, all);
+            foreach (var (lo, blob) in _main.Rows()) Decode(blob, blob.Length, lo, all);
+            foreach (var (lo, blob) in _recent.Rows()) Decode(blob, blob.Length, lo, all);
             all.Sort((x, y) => x.Item1.CompareTo(y.Item1));
             return all;
         }
 
-        private List<(long lo, byte[] blob)> Rows()
+        /// <summary>
+        /// One table of packed rows (event_keys or event_keys_recent): its rows by range, the rows read (cached), and the
+        /// keys staged for it until <see cref="Flush"/>.
+        /// </summary>
+        private sealed class Level
         {
-            var rows = new List<(long lo, byte[] blob)>();
-            using (var all = Prepare($"SELECT lo, keys FROM {_schema}.event_keys ORDER BY lo"))
+            private readonly EventKeys _owner;
+            private readonly string _table;
+            private readonly long _cacheBytes;
+            private sqlite3_stmt? _find, _put;
+            private bool? _exists;
+
+            // Keys staged in this transaction, by the row that will hold them.
+            private readonly Dictionary<long, Range> _touched = new Dictionary<long, Range>();
+
+            // Rows read, found by the top bits of a key (each row is listed under every bucket its range meets), so a row
+            // is read from SQLite once, not once per batch. At most _cacheBytes of blobs are kept; rows past that are read
+            // again when needed (and searched in place, without a copy).
+            private readonly List<Range>?[] _buckets = new List<Range>?[1 << BucketBits];
+            private long _cached;
+            private Range? _last;
+
+            public Level(EventKeys owner, string table, long cacheBytes) { _owner = owner; _table = table; _cacheBytes = cacheBytes; }
+
+            private string Table => _owner._schema + "." + _table;
+
+            // A store read before its table existed (a read-only file of an older schema) has no recent rows.
+            private bool Exists => _exists ??= _owner.Scalar($"SELECT count(*) FROM {_owner._schema}.sqlite_master WHERE type = 'table' AND name = '{_table}'") > 0;
+
+            public void Stage(long key, ushort month)
             {
-                int rc;
-                while ((rc = raw.sqlite3_step(all)) == Row)
-                    rows.Add((raw.sqlite3_column_int64(all, 0), raw.sqlite3_column_blob(all, 1).ToArray()));
-                if (rc != 101) Check(rc);
+                _filter?.Add(key);
+                var range = Find(key);
+                (range.Added ??= new List<(long, ushort)>()).Add((key, month));
+                if (!_touched.ContainsKey(range.Lo)) _touched[range.Lo] = range;
             }
-            return rows;
+
+            public bool Stored(long key)
+            {
+                if (!Exists) return false;
+                if (_filter != null && !_filter.MayContain(key)) return false;
+                var range = Find(key);
+                return range.Blob != null ? Contains(range.Blob, range.Length, range.Lo, key) : StoredUncached(key);
+            }
+
+            // Once the rows outgrow the cache and lookups keep missing it, a filter of every key in the rows answers most
+            // "not stored" without reading a row (new keys are most of an import's). Built from all the rows as read in this
+            // transaction, given every key staged after, and dropped with the cache (another connection may have written).
+            private KeyFilter? _filter;
+            private int _misses;
+            private const int MissesBeforeFilter = 4096;
+
+            // A row that did not fit in the cache: read again and searched where SQLite holds it.
+            private bool StoredUncached(long key)
+            {
+                if (_filter == null && ++_misses >= MissesBeforeFilter) { BuildFilter(); if (!_filter!.MayContain(key)) return false; }
+                var find = FindStatement();
+                raw.sqlite3_bind_int64(find, 1, key);
+                var rc = raw.sqlite3_step(find);
+                try
+                {
+                    if (rc == Row)
+                    {
+                        var blob = raw.sqlite3_column_blob(find, 1);
+                        return Contains(blob, raw.sqlite3_column_int64(find, 0), key);
+                    }
+                    if (rc != 101) _owner.Check(rc);
+                    return false;
+                }
+                finally { raw.sqlite3_reset(find); }
+            }
+
+            private sqlite3_stmt FindStatement() => _find ??= _owner.Prepare($"SELECT lo, keys FROM {Table} WHERE lo <= ? ORDER BY lo DESC LIMIT 1");
+
+            // The row whose range holds the key: the last one, a cached one, or read (and cached while there is room).
+            private Range Find(long key)
+            {
+                if (_last != null && key >= _last.Lo && key <= _last.Hi) return _last;
+                var list = _buckets[Bucket(key)];
+                if (list != null)
+                    foreach (var r in list)
+                        if (key >= r.Lo && key <= r.Hi) return _last = r;
+                var range = Read(key);
+                if (_touched.TryGetValue(range.Lo, out var touched)) return _last = touched; // staged to, but not cached
+                if (!Cache(range)) range.Blob = null; // kept by _touched alone, if keys are staged to it
+                return _last = range;
+            }
+
+            private bool Cache(Range range)
+            {
+                if (_cached + range.Length > _cacheBytes) return false;
+                _cached += range.Length + 64;
+                for (var b = Bucket(range.Lo); b <= Bucket(range.Hi); b++) (_buckets[b] ??= new List<Range>()).Add(range);
+                return true;
+            }
+
+            private void Uncache(Range range)
+            {
+                var found = false;
+                for (var b = Bucket(range.Lo); b <= Bucket(range.Hi); b++) found |= _buckets[b]?.Remove(range) == true;
+                if (found) _cached -= range.Length + 64;
+            }
+
+            /// <summary>Writes the keys staged since the last flush into their rows (splitting rows that grow too large).</summary>
+            public void Flush()
+            {
+                if (_touched.Count > 0)
+                {
+                    var entries = new List<(long key, ushort month)>();
+                    var los = new List<long>(_touched.Keys);
+                    los.Sort();
+                    foreach (var lo in los)
+                    {
+                        var range = _touched[lo];
+                        var blob = range.Blob;
+                        var length = range.Length;
+                        if (blob == null)
+                        {
+                            var again = Read(lo);
+                            if (again.Lo != lo) throw new InvalidOperationException("event_keys changed during the transaction");
+                            blob = again.Blob;
+                            length = again.Length;
+                        }
+                        entries.Clear();
+                        Decode(blob!, length, lo, entries);
+                        entries.AddRange(range.Added!);
+                        if (range.Blob != null) Uncache(range);
+                        Write(lo, range.Hi, entries); // caches the rows written in its place
+                    }
+                }
+                _touched.Clear();
+                _last = null;
+            }
+
+            public void Discard()
+            {
+                _touched.Clear();
+                DropCache();
+            }
+
+            public void DropCache()
+            {
+                Array.Clear(_buckets, 0, _buckets.Length);
+                _cached = 0;
+                _last = null;
+                _filter = null;
+                _misses = 0;
+            }
+
+            private void BuildFilter()
+            {
+                var expected = Math.Max(_owner.StoredKeys(), 1L << 16) * 3 / 2; // room for this import's keys
+                var filter = new KeyFilter(expected);
+                using (var all = _owner.Prepare($"SELECT lo, keys FROM {Table}"))
+                {
+                    int rc;
+                    while ((rc = raw.sqlite3_step(all)) == Row) filter.AddRow(raw.sqlite3_column_int64(all, 0), raw.sqlite3_column_blob(all, 1));
+                    if (rc != 101) _owner.Check(rc);
+                }
+                foreach (var range in _touched.Values) foreach (var (key, _) in range.Added!) filter.Add(key);
+                _filter = filter;
+            }
+
+            /// <summary>Deletes every row (after a merge moved their keys).</summary>
+            public void Empty()
+            {
+                using (var s = _owner.Prepare($"DELETE FROM {Table}")) _owner.Step(s);
+                Discard();
+            }
+
+            /// <summary>How many keys the rows hold.</summary>
+            public long CountKeys()
+            {
+                if (!Exists) return 0;
+                long n = 0;
+                foreach (var (_, blob) in Rows()) n += Count(blob);
+                return n;
+            }
+
+            public void TakeMonths(ICollection<ushort> months, bool remove, List<(long, ushort)> taken)
+            {
+                var entries = new List<(long key, ushort month)>();
+                foreach (var (lo, blob) in Rows())
+                {
+                    entries.Clear();
+                    Decode(blob, blob.Length, lo, entries);
+                    var kept = entries.FindAll(e => !months.Contains(e.month));
+                    if (kept.Count == entries.Count) continue;
+                    foreach (var e in entries) if (months.Contains(e.month)) taken.Add(e);
+                    if (remove) Write(lo, Hi(blob), kept);
+                }
+            }
+
+            public List<(long lo, byte[] blob)> Rows()
+            {
+                var rows = new List<(long lo, byte[] blob)>();
+                if (!Exists) return rows;
+                using (var all = _owner.Prepare($"SELECT lo, keys FROM {Table} ORDER BY lo"))
+                {
+                    int rc;
+                    while ((rc = raw.sqlite3_step(all)) == Row)
+                        rows.Add((raw.sqlite3_column_int64(all, 0), raw.sqlite3_column_blob(all, 1).ToArray()));
+                    if (rc != 101) _owner.Check(rc);
+                }
+                return rows;
+            }
+
+            // Reads the row whose range holds the key (or, with no rows yet, the whole key space, empty).
+            private Range Read(long key)
+            {
+                var find = FindStatement();
+                raw.sqlite3_bind_int64(find, 1, key);
+                var rc = raw.sqlite3_step(find);
+                try
+                {
+                    if (rc == Row)
+                    {
+                        var copy = raw.sqlite3_column_blob(find, 1).ToArray();
+                        return new Range { Lo = raw.sqlite3_column_int64(find, 0), Hi = Hi(copy), Blob = copy, Length = copy.Length };
+                    }
+                    if (rc != 101) _owner.Check(rc);
+                    return new Range { Lo = long.MinValue, Hi = long.MaxValue, Blob = Array.Empty<byte>(), Length = 0 };
+                }
+                finally { raw.sqlite3_reset(find); }
+            }
+
+            // Writes the range's keys as one row, or as several ranges of about MaxKeys / 2 keys when there are more than MaxKeys.
+            private void Write(long lo, long hi, List<(long key, ushort month)> entries)
+            {
+                // Sorted as two arrays: a primitive sort, several times faster than a comparer's on the tuples.
+                var n = entries.Count;
+                if (_sortKeys.Length < n) { _sortKeys = new long[n * 2]; _sortMonths = new ushort[n * 2]; }
+                for (var i = 0; i < n; i++) { _sortKeys[i] = entries[i].key; _sortMonths[i] = entries[i].month; }
+                Array.Sort(_sortKeys, _sortMonths, 0, n);
+                for (var i = 0; i < n; i++) entries[i] = (_sortKeys[i], _sortMonths[i]);
+                if (entries.Count <= MaxKeys) { Put(lo, hi, entries, 0, entries.Count); return; }
+                var pieces = (entries.Count + MaxKeys / 2 - 1) / (MaxKeys / 2);
+                var per = (entries.Count + pieces - 1) / pieces;
+                for (var start = 0; start < entries.Count; start += per)
+                {
+                    var end = Math.Min(entries.Count, start + per);
+                    var pieceLo = start == 0 ? lo : entries[start].key;
+                    var pieceHi = end == entries.Count ? hi : entries[end].key - 1;
+                    Put(pieceLo, pieceHi, entries, start, end);
+                }
+            }
+
+            private long[] _sortKeys = new long[2 * MaxKeys];
+            private ushort[] _sortMonths = new ushort[2 * MaxKeys];
+
+            public void Put(long lo, long hi, List<(long key, ushort month)> entries, int start, int end)
+            {
+                var length = _owner.Encode(lo, hi, entries, start, end);
+                _put ??= _owner.Prepare($"INSERT OR REPLACE INTO {Table}(lo, keys) VALUES (?, ?)");
+                raw.sqlite3_bind_int64(_put, 1, lo);
+                raw.sqlite3_bind_blob(_put, 2, new ReadOnlySpan<byte>(_owner._out, 0, length));
+                _owner.Step(_put);
+                var copy = new byte[length];
+                Buffer.BlockCopy(_owner._out, 0, copy, 0, length);
+                Cache(new Range { Lo = lo, Hi = hi, Blob = copy, Length = length });
+            }
+
+            public void Dispose()
+            {
+                _find?.Dispose();
+                _put?.Dispose();
+            }
         }
 
-        // Reads the row whose range holds the key (or, with no rows yet, the whole key space, empty).
-        private Range Read(long key)
+        /// <summary>
+        /// A Bloom filter of keys: "no" means the key is not among those added; "maybe" is checked in the rows. About 10
+        /// bits per key (1% false "maybe") up to 16 MB, fewer bits per key (more rows read, never a wrong answer) past that.
+        /// </summary>
+        private sealed class KeyFilter
         {
-            raw.sqlite3_bind_int64(_find, 1, key);
-            var rc = raw.sqlite3_step(_find);
-            try
+            private const int Probes = 5;
+            private readonly ulong[] _bits;
+            private readonly ulong _size;
+
+            public KeyFilter(long expectedKeys)
             {
-                if (rc == Row)
-                {
-                    var copy = raw.sqlite3_column_blob(_find, 1).ToArray();
-                    return new Range { Lo = raw.sqlite3_column_int64(_find, 0), Hi = Hi(copy), Blob = copy, Length = copy.Length };
-                }
-                if (rc != 101) Check(rc);
-                return new Range { Lo = long.MinValue, Hi = long.MaxValue, Blob = Array.Empty<byte>(), Length = 0 };
+                var bits = Math.Min(Math.Max(expectedKeys * 10, 1L << 16), 16L << 23);
+                _bits = new ulong[(bits + 63) / 64];
+                _size = (ulong)_bits.Length * 64;
             }
-            finally { raw.sqlite3_reset(_find); }
+
+            // splitmix64: keys of some formats are not uniform hashes (tests, ids), the probes must be.
+            private static ulong Mix(long key)
+            {
+                var z = unchecked((ulong)key + 0x9E3779B97F4A7C15UL);
+                z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+                z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+                return z ^ (z >> 31);
+            }
+
+            public void Add(long key)
+            {
+                var h = Mix(key);
+                ulong a = h & 0xFFFFFFFF, b = (h >> 32) | 1;
+                for (var i = 0UL; i < Probes; i++)
+                {
+                    var bit = (a + i * b) % _size;
+                    _bits[bit >> 6] |= 1UL << (int)(bit & 63);
+                }
+            }
+
+            public bool MayContain(long key)
+            {
+                var h = Mix(key);
+                ulong a = h & 0xFFFFFFFF, b = (h >> 32) | 1;
+                for (var i = 0UL; i < Probes; i++)
+                {
+                    var bit = (a + i * b) % _size;
+                    if ((_bits[bit >> 6] & (1UL << (int)(bit & 63))) == 0) return false;
+                }
+                return true;
+            }
+
+            public void AddRow(long lo, ReadOnlySpan<byte> blob)
+            {
+                if (blob.Length < 9) return;
+                int width = blob[0];
+                var p = 9;
+                while (p < blob.Length)
+                {
+                    var count = (int)Read(blob, p + 2, 4);
+                    p += 6;
+                    for (var i = 0; i < count; i++, p += width) Add(unchecked(lo + (long)Read(blob, p, width)));
+                }
+            }
         }
+
+        /// <summary>One row as read: its range, its blob (null when not cached) and the keys staged to it.</summary>
+        private sealed class Range
+        {
+            public long Lo, Hi;
+            public byte[]? Blob;
+            public int Length;
+            public List<(long key, ushort month)>? Added;
+        }
+
+        private const int BucketBits = 12;
+
+        // The sign bit flipped, so buckets follow the keys' (signed) order and a range's buckets run from its lo's to its hi's.
+        private static int Bucket(long key) => (int)(unchecked((ulong)(key ^ long.MinValue)) >> (64 - BucketBits));
 
         private static long Hi(byte[] blob) => blob.Length >= 9 ? unchecked((long)Read(blob, 1, 8)) : long.MaxValue;
 
-        private static bool Contains(byte[] blob, int length, long lo, long key)
+        private static bool Contains(byte[] blob, int length, long lo, long key) => Contains(new ReadOnlySpan<byte>(blob, 0, length), lo, key);
+
+        private static bool Contains(ReadOnlySpan<byte> blob, long lo, long key)
         {
-            if (length < 9) return false;
+            if (blob.Length < 9) return false;
             int width = blob[0];
             var target = unchecked((ulong)(key - lo));
             var p = 9;
-            while (p < length)
+            while (p < blob.Length)
             {
                 var count = (int)Read(blob, p + 2, 4);
                 var start = p + 6;
@@ -295,6 +574,22 @@ namespace MadfLog.Engine.Store
             return false;
         }
 
+        // How many keys a row holds (the sum of its months' counts).
+        private static long Count(byte[] blob)
+        {
+            if (blob.Length < 9) return 0;
+            int width = blob[0];
+            long n = 0;
+            var p = 9;
+            while (p < blob.Length)
+            {
+                var count = (int)Read(blob, p + 2, 4);
+                n += count;
+                p += 6 + count * width;
+            }
+            return n;
+        }
+
         private static void Decode(byte[] blob, int length, long lo, List<(long key, ushort month)> into)
         {
             if (length < 9) return;
@@ -309,7 +604,7 @@ namespace MadfLog.Engine.Store
             }
         }
 
-        private static ulong Read(byte[] blob, int at, int width)
+        private static ulong Read(ReadOnlySpan<byte> blob, int at, int width)
         {
             ulong v = 0;
             for (var i = width - 1; i >= 0; i--) v = (v << 8) | blob[at + i];
@@ -325,30 +620,7 @@ namespace MadfLog.Engine.Store
             return w;
         }
 
-        // Writes the range's keys as one row, or as several ranges of about MaxKeys / 2 keys when there are more than MaxKeys.
-        private void Write(long lo, long hi, List<(long key, ushort month)> entries)
-        {
-            // Sorted as two arrays: a primitive sort, several times faster than a comparer's on the tuples.
-            var n = entries.Count;
-            if (_sortKeys.Length < n) { _sortKeys = new long[n * 2]; _sortMonths = new ushort[n * 2]; }
-            for (var i = 0; i < n; i++) { _sortKeys[i] = entries[i].key; _sortMonths[i] = entries[i].month; }
-            Array.Sort(_sortKeys, _sortMonths, 0, n);
-            for (var i = 0; i < n; i++) entries[i] = (_sortKeys[i], _sortMonths[i]);
-            if (entries.Count <= MaxKeys) { Put(lo, hi, entries, 0, entries.Count); return; }
-            var pieces = (entries.Count + MaxKeys / 2 - 1) / (MaxKeys / 2);
-            var per = (entries.Count + pieces - 1) / pieces;
-            for (var start = 0; start < entries.Count; start += per)
-            {
-                var end = Math.Min(entries.Count, start + per);
-                var pieceLo = start == 0 ? lo : entries[start].key;
-                var pieceHi = end == entries.Count ? hi : entries[end].key - 1;
-                Put(pieceLo, pieceHi, entries, start, end);
-            }
-        }
-
         private byte[] _out = new byte[64];
-        private long[] _sortKeys = new long[2 * MaxKeys];
-        private ushort[] _sortMonths = new ushort[2 * MaxKeys];
         private readonly List<ushort> _months = new List<ushort>();
 
         // Little-endian, as Read reads it back.
@@ -357,7 +629,8 @@ namespace MadfLog.Engine.Store
             for (var b = 0; b < bytes; b++, v >>= 8) _out[at + b] = (byte)v;
         }
 
-        private void Put(long lo, long hi, List<(long key, ushort month)> entries, int start, int end)
+        // Encodes entries [start, end) (sorted by key) as one row's blob into _out; returns its length.
+        private int Encode(long lo, long hi, List<(long key, ushort month)> entries, int start, int end)
         {
             var width = Width(lo, hi);
             // Per month, in month order, the keys stay in key order (a stable pass per month).
@@ -388,12 +661,7 @@ namespace MadfLog.Engine.Store
                 WriteInt(month, header, 2);
                 WriteInt(count, header + 2, 4);
             }
-            raw.sqlite3_bind_int64(_put, 1, lo);
-            raw.sqlite3_bind_blob(_put, 2, new ReadOnlySpan<byte>(_out, 0, p));
-            Step(_put);
-            var copy = new byte[p];
-            Buffer.BlockCopy(_out, 0, copy, 0, p);
-            Cache(new Range { Lo = lo, Hi = hi, Blob = copy, Length = p });
+            return p;
         }
 
         /// <summary>
@@ -411,7 +679,7 @@ namespace MadfLog.Engine.Store
             {
                 if (_run.Count == MaxKeys / 2)
                 {
-                    _keys.Put(_lo, key - 1, _run, 0, _run.Count);
+                    _keys._main.Put(_lo, key - 1, _run, 0, _run.Count);
                     _run.Clear();
                     _lo = key;
                 }
@@ -420,7 +688,7 @@ namespace MadfLog.Engine.Store
 
             public void Finish()
             {
-                if (_run.Count > 0 || _lo != long.MinValue) _keys.Put(_lo, long.MaxValue, _run, 0, _run.Count);
+                if (_run.Count > 0 || _lo != long.MinValue) _keys._main.Put(_lo, long.MaxValue, _run, 0, _run.Count);
                 _run.Clear();
             }
         }
@@ -454,6 +722,16 @@ namespace MadfLog.Engine.Store
             return statement;
         }
 
+        private long Scalar(string sql)
+        {
+            using (var s = Prepare(sql))
+            {
+                var rc = raw.sqlite3_step(s);
+                if (rc != Row) Check(rc);
+                return raw.sqlite3_column_int64(s, 0);
+            }
+        }
+
         private void Step(sqlite3_stmt s)
         {
             var rc = raw.sqlite3_step(s);
@@ -470,8 +748,8 @@ namespace MadfLog.Engine.Store
 
         public void Dispose()
         {
-            _find.Dispose();
-            _put.Dispose();
+            _main.Dispose();
+            _recent.Dispose();
         }
     }
 }

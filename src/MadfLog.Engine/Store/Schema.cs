@@ -10,8 +10,8 @@ namespace MadfLog.Engine.Store
     /// per story (day_rollup, day_hist, session_day), 12 error sequences per session (session_sequences, session_runs,
     /// session_leads), 13 eight details values per row (d5..d8), 14 dedup keys packed by key range (event_keys,
     /// response_keys), 15 each block's time span per day and story (event_block_days), 16 indexes on contexts' story and
-    /// agent, 18 error sequences summed per cell (sequence_leads, sequence_runs, sequence_session_leads, sequence_lead_names,
-    /// sequence_patterns).
+    /// agent, 17 recent dedup keys apart (event_keys_recent), 18 error sequences summed per cell (sequence_leads,
+    /// sequence_runs, sequence_session_leads, sequence_lead_names, sequence_patterns).
     /// </summary>
     public static class Schema
     {
@@ -32,6 +32,7 @@ namespace MadfLog.Engine.Store
             [14] = PackedKeys,
             [15] = BlockDays,
             [16] = ContextIndexes,
+            [17] = RecentKeys,
             [18] = SequenceCellTables,
         };
 
@@ -543,6 +544,13 @@ FROM event_rows r;
         // -Story and -Agent test an event's context against the contexts of the named stories or agents
         // (QueryFilter.InContexts): SQLite builds that list once per statement, and without these indexes each list scans
         // every context (33k at 10M events), which questions that run a statement per pattern or session paid each time.
+        // A transaction's new dedup keys go to rows of their own, merged into event_keys once they hold a quarter of the
+        // keys (EventKeys): hashed keys meet every row, so writing them into event_keys at each commit rewrote the whole
+        // table per transaction, which made a large import quadratic.
+        private static string RecentKeys => @"
+CREATE TABLE event_keys_recent (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
+";
+
         private static string ContextIndexes => @"
 CREATE INDEX IF NOT EXISTS ix_contexts_story ON contexts(story_id);
 CREATE INDEX IF NOT EXISTS ix_contexts_agent ON contexts(agent_name);

@@ -16,7 +16,7 @@ namespace MadfLog.Engine.Tests.Store
         {
             List<(long key, ushort month)> keys;
             using (var packed = new EventKeys(c)) keys = packed.All();
-            c.Execute("DELETE FROM schema_version WHERE version >= 14; DROP TABLE event_keys; DROP TABLE response_keys; CREATE TABLE event_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);");
+            c.Execute("DELETE FROM schema_version WHERE version >= 14; DROP TABLE event_keys; DROP TABLE event_keys_recent; DROP TABLE response_keys; CREATE TABLE event_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);");
             using var tx = c.BeginTransaction();
             c.Execute("INSERT INTO event_keys(key, event_id) VALUES (@key, 0)", keys.Select(k => new { k.key }), tx);
             tx.Commit();
@@ -59,6 +59,84 @@ namespace MadfLog.Engine.Tests.Store
             }
             Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_keys") > 20); // split into rows
             Assert.True(c.ExecuteScalar<long>("SELECT max(length(keys)) FROM event_keys") <= 9 + 2 * 6 + EventKeys.MaxKeys * 8);
+        }
+
+        [Fact]
+        public void RecentKeysStayApartUntilTheyHoldAQuarterAndAreThenMergedInKeyOrder()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            // The merge is due when the recent rows hold a quarter of the events ever written (event_rows' sequence).
+            void Written(long events) => c.Execute("DELETE FROM sqlite_sequence WHERE name = 'event_rows'; INSERT INTO sqlite_sequence(name, seq) VALUES ('event_rows', @events)", new { events });
+            long Rows(string table) => c.ExecuteScalar<long>($"SELECT count(*) FROM {table}");
+            var random = new Random(11);
+            List<long> Keys(int n) => Enumerable.Range(0, n).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).ToList();
+            var stored = new List<long>();
+            using var kept = new EventKeys(c); // across transactions, as the importer's
+            void Commit(List<long> keys, bool expectNew = true)
+            {
+                using var tx = c.BeginTransaction();
+                foreach (var key in keys) Assert.Equal(expectNew, kept.Add(key, Jan));
+                kept.Flush();
+                tx.Commit();
+                if (expectNew) stored.AddRange(keys);
+            }
+
+            Commit(Keys(10 * EventKeys.MaxKeys)); // an empty store: merged at once
+            Assert.Equal(0, Rows("event_keys_recent"));
+            Written(1_000_000);
+            Commit(Keys(10 * EventKeys.MaxKeys));
+            Commit(Keys(10 * EventKeys.MaxKeys));
+            Assert.True(Rows("event_keys_recent") > 10, "the recent keys were merged although they are a small share");
+            // Found in either set, by this instance, by a new one, and by a connection that did not write them.
+            Commit(stored.Take(300).Concat(stored.Skip(stored.Count - 300)).ToList(), expectNew: false);
+            using (var other = MadfDatabase.Open(t.Db))
+            using (var fresh = new EventKeys(other))
+                foreach (var key in stored) Assert.True(fresh.Contains(key), $"key {key} not found");
+            Assert.Equal(stored.OrderBy(k => k), kept.All().Select(a => a.key));
+
+            // A quarter now: the next commit merges everything into event_keys, rows split, none left apart.
+            Written(stored.Count);
+            Commit(Keys(EventKeys.MaxKeys));
+            Assert.Equal(0, Rows("event_keys_recent"));
+            Assert.True(c.ExecuteScalar<long>("SELECT max(length(keys)) FROM event_keys") <= 9 + 2 * 6 + EventKeys.MaxKeys * 8);
+            Assert.Equal(stored.OrderBy(k => k), kept.All().Select(a => a.key));
+            using (var fresh = new EventKeys(c))
+                foreach (var key in stored) Assert.False(fresh.Add(key, Feb), $"key {key} taken for new after the merge");
+        }
+
+        [Fact]
+        public void KeysAreFoundWhenTheRowsOutgrowTheCacheAndTheFilterAnswers()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            c.Execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('event_rows', 1000000)"); // keeps recent keys apart
+            var random = new Random(5);
+            var first = Enumerable.Range(0, 12_000).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).ToList();
+            var second = Enumerable.Range(0, 12_000).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).ToList();
+            // Caches of a few rows: nearly every lookup reads its row again, and past a few thousand such reads the filter
+            // of each set's keys answers first.
+            using var k = new EventKeys(c, "main", 4096, 4096);
+            using (var tx = c.BeginTransaction())
+            {
+                foreach (var key in first) Assert.True(k.Add(key, Jan));
+                k.Flush();
+                tx.Commit();
+            }
+            c.Execute("UPDATE sqlite_sequence SET seq = 1 WHERE name = 'event_rows'"); // the next flush merges
+            using (var tx = c.BeginTransaction())
+            {
+                foreach (var key in second) Assert.True(k.Add(key, Feb));
+                foreach (var key in first) Assert.False(k.Add(key, Feb), $"stored key {key} taken for new");
+                k.Flush(); // merges both into event_keys
+                foreach (var key in first.Concat(second)) Assert.False(k.Add(key, Feb), $"merged key {key} taken for new");
+                var fresh = random.NextInt64(long.MinValue, long.MaxValue);
+                Assert.True(k.Add(fresh, Feb));
+                k.Flush();
+                tx.Commit();
+            }
+            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_keys_recent"));
+            Assert.Equal(first.Count + second.Count + 1, k.All().Count);
         }
 
         [Fact]

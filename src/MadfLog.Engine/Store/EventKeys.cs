@@ -112,13 +112,14 @@ namespace MadfLog.Engine.Store
         public void Flush()
         {
             var added = _pendingKeys.Count;
-            _recent.Flush();
-            _pendingKeys.Clear();
             if (added > 0)
             {
-                _recentKeys = _recentKeys < 0 ? _recent.CountKeys() : _recentKeys + added;
+                _recentKeys = (_recentKeys < 0 ? _recent.CountKeys() : _recentKeys) + added;
+                // Due: the staged keys go straight into event_keys with the recent rows' (not written apart first).
                 if (_recentKeys * MergeShare >= StoredKeys()) Merge();
             }
+            _recent.Flush();
+            _pendingKeys.Clear();
             _dataVersion = DataVersion();
             _checked = false;
         }
@@ -136,28 +137,33 @@ namespace MadfLog.Engine.Store
             }
         }
 
-        // The recent rows' keys into event_keys, in key order and in passes of MergeChunk keys, so memory stays bounded and
-        // each row of event_keys is rewritten once; then the recent rows are emptied.
+        // The recent rows' keys and the keys staged for them into event_keys, in key order and in passes of about
+        // MergeChunk keys, so memory stays bounded and each row of event_keys is rewritten once; then the recent rows are
+        // emptied.
         private void Merge()
         {
+            var staged = _recent.TakeStaged();
+            staged.Sort((x, y) => x.key.CompareTo(y.key));
+            var next = 0;
             var chunk = new List<(long key, ushort month)>();
-            var entries = new List<(long key, ushort month)>();
             foreach (var (lo, blob) in _recent.Rows())
             {
-                entries.Clear();
-                Decode(blob, blob.Length, lo, entries);
-                entries.Sort((x, y) => x.key.CompareTo(y.key)); // a row's keys are sorted per month
-                chunk.AddRange(entries);
+                Decode(blob, blob.Length, lo, chunk);
+                var hi = Hi(blob); // the rows cover the key space in lo order: a staged key joins its row's pass
+                while (next < staged.Count && staged[next].key <= hi) chunk.Add(staged[next++]);
                 if (chunk.Count >= MergeChunk) { MergePass(chunk); chunk.Clear(); }
             }
+            while (next < staged.Count) chunk.Add(staged[next++]);
             MergePass(chunk);
             _recent.Empty();
             _recentKeys = 0;
         }
 
-        private void MergePass(List<(long key, ushort month)> sorted)
+        private void MergePass(List<(long key, ushort month)> chunk)
         {
-            foreach (var (key, month) in sorted) _main.Stage(key, month);
+            if (chunk.Count == 0) return;
+            chunk.Sort((x, y) => x.key.CompareTo(y.key)); // consecutive keys meet the same row of event_keys
+            foreach (var (key, month) in chunk) _main.Stage(key, month);
             _main.Flush();
         }
 
@@ -362,6 +368,17 @@ namespace MadfLog.Engine.Store
                 }
                 foreach (var range in _touched.Values) foreach (var (key, _) in range.Added!) filter.Add(key);
                 _filter = filter;
+            }
+
+            /// <summary>The keys staged since the last flush, taken away (a merge writes them elsewhere).</summary>
+            public List<(long key, ushort month)> TakeStaged()
+            {
+                var staged = new List<(long key, ushort month)>();
+                foreach (var range in _touched.Values) staged.AddRange(range.Added!);
+                foreach (var range in _touched.Values) range.Added = null;
+                _touched.Clear();
+                _last = null;
+                return staged;
             }
 
             /// <summary>Deletes every row (after a merge moved their keys).</summary>

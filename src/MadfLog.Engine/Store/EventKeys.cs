@@ -53,8 +53,8 @@ namespace MadfLog.Engine.Store
         {
             _connection = connection;
             _schema = schema;
-            _main = new Level(this, "event_keys", cacheBytes);
-            _recent = new Level(this, "event_keys_recent", recentCacheBytes);
+            _main = new Level(this, "event_keys", cacheBytes, 1);
+            _recent = new Level(this, "event_keys_recent", recentCacheBytes, MergeShare);
         }
 
         /// <summary>The month a key is filed under: the month of its event's time (UTC).</summary>
@@ -229,7 +229,9 @@ namespace MadfLog.Engine.Store
             private long _cached;
             private Range? _last;
 
-            public Level(EventKeys owner, string table, long cacheBytes) { _owner = owner; _table = table; _cacheBytes = cacheBytes; }
+            private readonly int _share; // of all keys, the most this set holds: 1 for event_keys, MergeShare for the recent rows
+
+            public Level(EventKeys owner, string table, long cacheBytes, int share) { _owner = owner; _table = table; _cacheBytes = cacheBytes; _share = share; }
 
             private string Table => _owner._schema + "." + _table;
 
@@ -358,7 +360,9 @@ namespace MadfLog.Engine.Store
 
             private void BuildFilter()
             {
-                var expected = Math.Max(_owner.StoredKeys(), 1L << 16) * 3 / 2; // room for this import's keys
+                // The keys it may hold before its cache is dropped: the stored ones (a quarter of them for the recent rows),
+                // with room for what this import adds.
+                var expected = Math.Max(_owner.StoredKeys() / _share, 1L << 16) * 3 / 2;
                 var filter = new KeyFilter(expected);
                 using (var all = _owner.Prepare($"SELECT lo, keys FROM {Table}"))
                 {

@@ -548,7 +548,7 @@ FROM event_rows r;
         // keys (EventKeys): hashed keys meet every row, so writing them into event_keys at each commit rewrote the whole
         // table per transaction, which made a large import quadratic.
         private static string RecentKeys => @"
-CREATE TABLE event_keys_recent (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS event_keys_recent (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
 ";
 
         private static string ContextIndexes => @"

@@ -28,15 +28,21 @@ namespace MadfLog.Engine.Domain
         public static string Name(EventRow e) => Name(e.EventType, e.Step);
 
         /// <summary>The same name in SQL, over the events view aliased <c>e</c>.</summary>
-        public const string NameSql =
-            "CASE WHEN e.event_type = 'tool_call' THEN coalesce(json_extract(e.details, '$.tool'), '" + UnnamedTool + "')" +
-            " WHEN e.event_type = 'step' THEN coalesce(json_extract(e.details, '$.step'), '" + UnnamedStep + "')" +
-            " ELSE e.event_type END";
+        public static readonly string NameSql = NameSqlOf("e.event_type", "e.details");
+
+        /// <summary>The same name in SQL from an event type and its details (read only for tool calls and steps).</summary>
+        public static string NameSqlOf(string eventType, string details) =>
+            $"CASE WHEN {eventType} = 'tool_call' THEN coalesce(json_extract({details}, '$.tool'), '{UnnamedTool}')" +
+            $" WHEN {eventType} = 'step' THEN coalesce(json_extract({details}, '$.step'), '{UnnamedStep}')" +
+            $" ELSE {eventType} END";
 
         /// <summary>What kind of step a name is: tool, step or event.</summary>
         public static string Kind(string eventType) => eventType == "tool_call" ? "tool" : eventType == "step" ? "step" : "event";
 
         /// <summary>The same kind in SQL, over the events view aliased <c>e</c>.</summary>
-        public const string KindSql = "CASE e.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END";
+        public static readonly string KindSql = KindSqlOf("e.event_type");
+
+        /// <summary>The same kind in SQL from an event type.</summary>
+        public static string KindSqlOf(string eventType) => $"CASE {eventType} WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END";
     }
 }

@@ -24,7 +24,7 @@ namespace MadfLog.Engine.Query.Questions
             var source = Sources.For(f, Answers);
             if (source != Source.Events)
             {
-                var (table, where) = Sources.SummaryTable(c, source, f, p);
+                var (table, where) = Sources.SummaryTable(c, source, f, p, steps: true);
                 rows = c.Query<TimeRow>(
                     $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END AS Kind, r.step AS Name,
                               sum(r.timed) AS Timed, sum(r.duration_ms) AS TotalMs, sum(r.wasted_ms) AS WastedMs

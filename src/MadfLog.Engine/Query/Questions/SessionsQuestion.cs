@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
@@ -27,12 +28,8 @@ namespace MadfLog.Engine.Query.Questions
                 where += $" AND {alias}.session_id LIKE @session ESCAPE '\\'";
                 p.Add("session", like);
             }
-            // The whole store, a story or whole days: each session's rows per day, story and agent (session_day) instead of its events.
-            var sql = day
-                ? $@"SELECT r.session_id AS SessionId, nullif(max(r.story_id), '') AS Story, group_concat(DISTINCT nullif(r.agent_name, '')) AS Agents, min(r.first_ts) AS FirstTs,
-                            max(r.last_ts) AS LastTs, sum(r.events) AS Events, sum(r.errors) AS Errors, sum(r.tokens) AS Tokens, max(r.max_context) AS MaxContext, sum(r.human) AS Human
-                     FROM {table} r WHERE 1=1{where} GROUP BY r.session_id ORDER BY min(r.first_ts), r.session_id"
-                : $@"SELECT e.session_id AS SessionId, max(e.story_id) AS Story, group_concat(DISTINCT e.agent_name) AS Agents, min(e.timestamp) AS FirstTs, max(e.timestamp) AS LastTs,
+            if (day) return FromSessionDays(c, table, where, p);
+            var sql = $@"SELECT e.session_id AS SessionId, max(e.story_id) AS Story, group_concat(DISTINCT e.agent_name) AS Agents, min(e.timestamp) AS FirstTs, max(e.timestamp) AS LastTs,
                               count(*) AS Events, sum({Errors.InEvents}) AS Errors, sum(e.tokens_used) AS Tokens, max(e.context_percent) AS MaxContext,
                               sum(e.event_type = 'human_interaction') AS Human
                        FROM events e WHERE e.session_id IS NOT NULL{where} GROUP BY e.session_id ORDER BY min(e.timestamp), e.session_id";
@@ -42,6 +39,56 @@ namespace MadfLog.Engine.Query.Questions
                     SessionId = r.SessionId, Story = r.Story, Agents = List(r.Agents), Start = Time(r.FirstTs), End = Time(r.LastTs), DurationMs = r.LastTs - r.FirstTs,
                     Events = r.Events, Errors = r.Errors, Tokens = r.Tokens ?? 0, MaxContextPercent = r.MaxContext, HumanInteractions = r.Human,
                 }).ToList();
+        }
+
+        /// <summary>
+        /// The whole store, a story or whole days: each session's rows per day, story and agent (session_day), summed per
+        /// session here as the scan's GROUP BY does (story: the greatest; agents: the distinct non-empty ones), in order of
+        /// the first time and the session id. Reading the rows in the table's order and summing them in a dictionary skips
+        /// the sort by session that a GROUP BY needs (33k sessions at 10M events).
+        /// </summary>
+        private static List<SessionSummary> FromSessionDays(SqliteConnection c, string table, string where, DynamicParameters p)
+        {
+            var sessions = new Dictionary<string, Totals>(StringComparer.Ordinal);
+            using (var reader = c.ExecuteReader(
+                $@"SELECT r.session_id, r.story_id, r.agent_name, r.first_ts, r.last_ts, r.events, r.errors, r.tokens, r.max_context, r.human
+                   FROM {table} r WHERE 1=1{where}", p))
+            {
+                while (reader.Read())
+                {
+                    var id = reader.GetString(0);
+                    if (!sessions.TryGetValue(id, out var t)) sessions[id] = t = new Totals { FirstTs = long.MaxValue, LastTs = long.MinValue };
+                    var story = reader.GetString(1);
+                    if (t.Story == null || string.CompareOrdinal(story, t.Story) > 0) t.Story = story;
+                    var agent = reader.GetString(2);
+                    if (agent.Length > 0 && !(t.Agents ??= new List<string>()).Contains(agent)) t.Agents.Add(agent);
+                    t.FirstTs = Math.Min(t.FirstTs, reader.GetInt64(3));
+                    t.LastTs = Math.Max(t.LastTs, reader.GetInt64(4));
+                    t.Events += reader.GetInt64(5);
+                    t.Errors += reader.GetInt64(6);
+                    t.Tokens += reader.GetInt64(7);
+                    if (!reader.IsDBNull(8)) { var m = reader.GetDouble(8); if (t.MaxContext == null || m > t.MaxContext) t.MaxContext = m; }
+                    t.Human += reader.GetInt64(9);
+                }
+            }
+            return sessions
+                .OrderBy(s => s.Value.FirstTs).ThenBy(s => s.Key, StringComparer.Ordinal)
+                .Select(s => new SessionSummary
+                {
+                    SessionId = s.Key, Story = s.Value.Story is { Length: > 0 } story ? story : null,
+                    // As the scan's group_concat of the distinct agents, split again.
+                    Agents = s.Value.Agents == null ? Array.Empty<string>() : List(string.Join(",", s.Value.Agents)),
+                    Start = Time(s.Value.FirstTs), End = Time(s.Value.LastTs), DurationMs = s.Value.LastTs - s.Value.FirstTs,
+                    Events = s.Value.Events, Errors = s.Value.Errors, Tokens = s.Value.Tokens, MaxContextPercent = s.Value.MaxContext, HumanInteractions = s.Value.Human,
+                }).ToList();
+        }
+
+        private sealed class Totals
+        {
+            public string? Story;
+            public List<string>? Agents;
+            public long FirstTs, LastTs, Events, Errors, Tokens, Human;
+            public double? MaxContext;
         }
 
         /// <summary>A session's row as both sources give it (mapped by column name).</summary>

@@ -33,7 +33,7 @@ namespace MadfLog.Engine.Query.Questions
             p.Add("wholeFrom", wholeFrom); p.Add("wholeTo", wholeTo);
             var buckets = c.Query<(string key, byte[] buckets)>($"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}{days}", p)
                 .SelectMany(h => DayHistogram.Decode(h.buckets).Select(b => (h.key, b.bucket, b.n))).ToList();
-            var parts = Sources.PartRows(c, f, "day_hist");
+            var parts = Sources.PartRows(c, f, "day_hist", steps: scope == "step");
             if (parts != null)
                 buckets.AddRange(c.Query<(string key, int bucket, long n)>($"SELECT r.key, r.bucket, r.n FROM {parts} r WHERE r.scope = @scope{where}", p));
             return buckets.GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.GroupBy(x => x.bucket).Select(x => (x.Key, x.Sum(y => y.n))).ToList());

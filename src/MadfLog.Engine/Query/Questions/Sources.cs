@@ -92,66 +92,58 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         /// <summary>
-        /// The events of a window's parts of days (see <see cref="Days"/>) under the filter's stories and agents, as the
-        /// summaries read them (SummaryTables.Columns), one subquery per part bounded by its time blocks, decoded once into
-        /// a temporary table that the question's summary queries share (kept while the store and the parts are
-        /// unchanged); null when the window has no parts.
+        /// The events of a window's parts of days (see <see cref="Days"/>) under the filter's stories and agents, one read per
+        /// part bounded by its time blocks, kept on the connection while the store and the parts are unchanged (the rows
+        /// made from them too, <see cref="PartRows"/>); null when the window has no parts.
         /// </summary>
-        internal static string? PartEvents(SqliteConnection c, QueryFilter f)
+        private static DayParts.Decoded? PartEvents(SqliteConnection c, QueryFilter f)
         {
             var parts = Days(f).parts;
             if (parts.Count == 0) return null;
-            var p = new DynamicParameters();
-            var sql = string.Join(" UNION ALL ", parts.Select((part, i) =>
+            var reads = parts.Select((part, i) =>
             {
+                var p = new DynamicParameters();
                 var w = new QueryFilter { Stories = f.Stories, Agents = f.Agents, Since = DateTimeOffset.FromUnixTimeMilliseconds(part.from), Until = DateTimeOffset.FromUnixTimeMilliseconds(part.to) };
-                return SummaryTables.Columns + " WHERE 1=1" + w.Where(c, p, "e", "part" + i + "_");
-            }));
-            var key = sql + "\n" + string.Join(",", p.ParameterNames.OrderBy(n => n, StringComparer.Ordinal).Select(n => n + "=" + Value(p.Get<object>(n))));
+                return (where: w.Where(c, p, "e", "part" + i + "_"), p);
+            }).ToList();
+            var key = string.Join("\n", reads.Select(r => r.where + "\n" + string.Join(",", r.p.ParameterNames.OrderBy(n => n, StringComparer.Ordinal).Select(n => n + "=" + Value(r.p.Get<object>(n))))));
             var version = c.ExecuteScalar<long>("PRAGMA data_version");
-            var kept = Decoded.GetOrCreateValue(c);
-            if (kept.Key == key && kept.Version == version && kept.Changes == TotalChanges(c)) return PartsTable;
-            c.Execute(string.Concat(DerivedTables.Select(t => $"DROP TABLE IF EXISTS temp.{PartsTable.Substring(5)}_{t}; "))
-                      + $"DROP TABLE IF EXISTS {PartsTable}; CREATE TEMP TABLE {PartsTable.Substring(5)} AS {sql}", p);
+            var kept = Kept.GetOrCreateValue(c);
+            if (kept.Key == key && kept.Version == version && kept.Changes == TotalChanges(c) && kept.Parts != null) return kept.Parts;
+            if (kept.Parts != null) c.Execute(string.Concat(kept.Parts.Made.Select(t => $"DROP TABLE IF EXISTS temp.{t}; ")));
+            kept.Parts = DayParts.Read(c, reads);
             kept.Key = key; kept.Version = version; kept.Changes = TotalChanges(c);
-            return PartsTable;
+            return kept.Parts;
         }
-
-        private static readonly string[] DerivedTables = { "day_rollup", "session_day", "day_hist" };
 
         /// <summary>
         /// The parts of days a window cuts as rows of a day table (<paramref name="dayTable"/>: day_rollup, session_day,
-        /// or day_hist's buckets one per row), grouped once from <see cref="PartEvents"/> into a temporary table the
-        /// question's queries share; null when the window has no parts.
+        /// day_hist's buckets one per row, or story_spans: each story's first and last time), made once from
+        /// <see cref="PartEvents"/> into a temporary table the question's queries share; null when the window has no parts.
+        /// Without <paramref name="steps"/> the step of tool calls and steps is NULL (their details are not read): only
+        /// questions that group by step (bottlenecks, tool failures) ask for it.
         /// </summary>
-        internal static string? PartRows(SqliteConnection c, QueryFilter f, string dayTable)
+        internal static string? PartRows(SqliteConnection c, QueryFilter f, string dayTable, bool steps = false)
         {
             var parts = PartEvents(c, f);
             if (parts == null) return null;
-            var name = $"{PartsTable.Substring(5)}_{dayTable}";
-            var rows = dayTable switch
-            {
-                "session_day" => SummaryTables.SessionDayRows(parts),
-                "day_hist" => SummaryTables.DayBuckets(parts),
-                _ => SummaryTables.DayRollupRows(parts),
-            };
-            c.Execute($"CREATE TEMP TABLE IF NOT EXISTS {name} AS {rows}");
-            Decoded.GetOrCreateValue(c).Changes = TotalChanges(c);
+            var name = $"madf_day_parts_{dayTable}{(steps ? "_steps" : "")}";
+            DayParts.Make(c, parts, dayTable, steps, name);
+            Kept.GetOrCreateValue(c).Changes = TotalChanges(c);
             return "temp." + name;
         }
 
-        private const string PartsTable = "temp.madf_day_parts";
-
-        // The parts decoded last on each connection: their statement and parameters, the store's data_version (other
+        // The parts decoded last on each connection: their reads and parameters, the store's data_version (other
         // connections' commits) and the connection's own changes when they were decoded.
-        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, DecodedParts> Decoded =
-            new System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, DecodedParts>();
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, KeptParts> Kept =
+            new System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, KeptParts>();
 
-        private sealed class DecodedParts
+        private sealed class KeptParts
         {
             public string? Key { get; set; }
             public long Version { get; set; }
             public long Changes { get; set; }
+            public DayParts.Decoded? Parts { get; set; }
         }
 
         private static long TotalChanges(SqliteConnection c) => c.ExecuteScalar<long>("SELECT total_changes()");
@@ -181,13 +173,13 @@ namespace MadfLog.Engine.Query.Questions
         /// from the day table and the parts of days at its ends from their events, grouped as the day table is (the
         /// import's definitions in SQL), so the answer equals a scan's.
         /// </summary>
-        internal static (string table, string where) SummaryTable(SqliteConnection c, Source source, QueryFilter f, DynamicParameters p, bool agents = true, string dayTable = "day_rollup")
+        internal static (string table, string where) SummaryTable(SqliteConnection c, Source source, QueryFilter f, DynamicParameters p, bool agents = true, string dayTable = "day_rollup", bool steps = false)
         {
             if (source != Source.DaySummaries) return ("event_rollup", agents ? AgentWhere(f, p) : "");
             var where = agents ? AgentWhere(f, p) : "";
             var table = dayTable;
             var (wholeFrom, wholeTo, _) = Days(f);
-            var parts = PartRows(c, f, dayTable);
+            var parts = PartRows(c, f, dayTable, steps);
             var days = "";
             if (wholeFrom.HasValue) { days += " AND day >= @sinceDay"; p.Add("sinceDay", wholeFrom.Value); }
             if (wholeTo.HasValue) { days += " AND day < @untilDay"; p.Add("untilDay", wholeTo.Value); }

@@ -66,8 +66,8 @@ namespace MadfLog.Engine.Query.Questions
             if (f.Stories is { Length: > 0 }) { spanWhere += " AND n.text IN @stories"; sp.Add("stories", f.Stories); }
             var spans = c.Query<(string story, long first, long last)>(
                 $"SELECT n.text, min(b.min_ts), max(b.max_ts) FROM event_block_days b JOIN names n ON n.id = b.story WHERE b.story <> 0{spanWhere} GROUP BY n.text", sp).ToList();
-            var parts = Sources.PartEvents(c, f);
-            if (parts != null) spans.AddRange(c.Query<(string, long, long)>($"SELECT story, min(ts), max(ts) FROM {parts} WHERE story IS NOT NULL GROUP BY story"));
+            var parts = Sources.PartRows(c, f, "story_spans");
+            if (parts != null) spans.AddRange(c.Query<(string, long, long)>($"SELECT story, first_ts, last_ts FROM {parts}"));
             var span = spans.GroupBy(s => s.story).ToDictionary(g => g.Key, g => (first: g.Min(s => s.first), last: g.Max(s => s.last)));
             foreach (var r in rows)
                 if (span.TryGetValue(r.Story ?? "", out var s)) { r.FirstTs = s.first; r.LastTs = s.last; }

@@ -21,7 +21,7 @@ namespace MadfLog.Engine.Query.Questions
             List<ToolErrorRow> errors;
             if (source != Source.Events)
             {
-                var (table, sw) = Sources.SummaryTable(c, source, f, p);
+                var (table, sw) = Sources.SummaryTable(c, source, f, p, steps: true);
                 rows = c.Query<ToolRow>(
                     $@"SELECT r.step AS Tool, r.agent_name AS Agent, sum(r.events) AS Calls, sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END) AS Failures
                        FROM {table} r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2", p).ToList();

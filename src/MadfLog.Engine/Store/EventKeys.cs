@@ -146,12 +146,19 @@ namespace MadfLog.Engine.Store
             staged.Sort((x, y) => x.key.CompareTo(y.key));
             var next = 0;
             var chunk = new List<(long key, ushort month)>();
-            foreach (var (lo, blob) in _recent.Rows())
+            // Read in place, row by row (the recent rows can be a quarter of the store: not all copied at once).
+            using (var rows = _recent.RowsInOrder())
             {
-                Decode(blob, blob.Length, lo, chunk);
-                var hi = Hi(blob); // the rows cover the key space in lo order: a staged key joins its row's pass
-                while (next < staged.Count && staged[next].key <= hi) chunk.Add(staged[next++]);
-                if (chunk.Count >= MergeChunk) { MergePass(chunk); chunk.Clear(); }
+                var rc = 101;
+                while (rows != null && (rc = raw.sqlite3_step(rows)) == Row)
+                {
+                    var blob = raw.sqlite3_column_blob(rows, 1);
+                    Decode(blob, raw.sqlite3_column_int64(rows, 0), chunk);
+                    var hi = blob.Length >= 9 ? unchecked((long)Read(blob, 1, 8)) : long.MaxValue; // rows cover the key space in lo order
+                    while (next < staged.Count && staged[next].key <= hi) chunk.Add(staged[next++]);
+                    if (chunk.Count >= MergeChunk) { MergePass(chunk); chunk.Clear(); }
+                }
+                if (rc != 101) Check(rc);
             }
             while (next < staged.Count) chunk.Add(staged[next++]);
             MergePass(chunk);
@@ -291,9 +298,10 @@ namespace MadfLog.Engine.Store
                 if (list != null)
                     foreach (var r in list)
                         if (key >= r.Lo && key <= r.Hi) return _last = r;
-                var range = Read(key);
+                // With the cache full, only the row's range is taken (no copy of its keys, which would be dropped at once).
+                var range = _cached < _cacheBytes ? Read(key) : Read(key, copy: false);
                 if (_touched.TryGetValue(range.Lo, out var touched)) return _last = touched; // staged to, but not cached
-                if (!Cache(range)) range.Blob = null; // kept by _touched alone, if keys are staged to it
+                if (range.Blob == null || !Cache(range)) range.Blob = null; // kept by _touched alone, if keys are staged to it
                 return _last = range;
             }
 
@@ -415,6 +423,9 @@ namespace MadfLog.Engine.Store
                 }
             }
 
+            /// <summary>A statement reading the rows in lo order (null when the table does not exist): the caller steps and disposes it.</summary>
+            public sqlite3_stmt? RowsInOrder() => Exists ? _owner.Prepare($"SELECT lo, keys FROM {Table} ORDER BY lo") : null;
+
             public List<(long lo, byte[] blob)> Rows()
             {
                 var rows = new List<(long lo, byte[] blob)>();
@@ -430,7 +441,7 @@ namespace MadfLog.Engine.Store
             }
 
             // Reads the row whose range holds the key (or, with no rows yet, the whole key space, empty).
-            private Range Read(long key)
+            private Range Read(long key, bool copy = true)
             {
                 var find = FindStatement();
                 raw.sqlite3_bind_int64(find, 1, key);
@@ -439,8 +450,12 @@ namespace MadfLog.Engine.Store
                 {
                     if (rc == Row)
                     {
-                        var copy = raw.sqlite3_column_blob(find, 1).ToArray();
-                        return new Range { Lo = raw.sqlite3_column_int64(find, 0), Hi = Hi(copy), Blob = copy, Length = copy.Length };
+                        var blob = raw.sqlite3_column_blob(find, 1);
+                        var lo = raw.sqlite3_column_int64(find, 0);
+                        var hi = blob.Length >= 9 ? unchecked((long)EventKeys.Read(blob, 1, 8)) : long.MaxValue;
+                        if (!copy) return new Range { Lo = lo, Hi = hi, Length = blob.Length };
+                        var bytes = blob.ToArray();
+                        return new Range { Lo = lo, Hi = hi, Blob = bytes, Length = bytes.Length };
                     }
                     if (rc != 101) _owner.Check(rc);
                     return new Range { Lo = long.MinValue, Hi = long.MaxValue, Blob = Array.Empty<byte>(), Length = 0 };
@@ -611,12 +626,15 @@ namespace MadfLog.Engine.Store
             return n;
         }
 
-        private static void Decode(byte[] blob, int length, long lo, List<(long key, ushort month)> into)
+        private static void Decode(byte[] blob, int length, long lo, List<(long key, ushort month)> into) =>
+            Decode(new ReadOnlySpan<byte>(blob, 0, length), lo, into);
+
+        private static void Decode(ReadOnlySpan<byte> blob, long lo, List<(long key, ushort month)> into)
         {
-            if (length < 9) return;
+            if (blob.Length < 9) return;
             int width = blob[0];
             var p = 9;
-            while (p < length)
+            while (p < blob.Length)
             {
                 var month = (ushort)Read(blob, p, 2);
                 var count = (int)Read(blob, p + 2, 4);

@@ -230,7 +230,7 @@ CREATE TABLE rules (
 
 CREATE TABLE schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL);
 
-CREATE TABLE sequence_lead_names (id INTEGER PRIMARY KEY, lead TEXT NOT NULL UNIQUE);
+CREATE TABLE sequence_lead_keys (id INTEGER PRIMARY KEY, steps TEXT NOT NULL UNIQUE);
 
 CREATE TABLE sequence_leads (
     scope INTEGER NOT NULL,
@@ -257,12 +257,9 @@ CREATE TABLE sequence_runs (
     PRIMARY KEY (scope, first_day, last_day, story_id, pattern_id, length)
 ) WITHOUT ROWID;
 
-CREATE TABLE sequence_session_leads (
-    session_id TEXT NOT NULL,
-    lead_id INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (session_id, lead_id)
-) WITHOUT ROWID;
+CREATE TABLE sequence_session_leads (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE sequence_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);
 
 CREATE TABLE session_day (
     day INTEGER NOT NULL,

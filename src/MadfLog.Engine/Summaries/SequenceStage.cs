@@ -112,7 +112,8 @@ namespace MadfLog.Engine.Summaries
             var changed = _sessions.Where(kv => kv.Value.Last != long.MinValue && (kv.Value.NewRows || !kv.Value.Stored || !kv.Value.Counted.Equals(kv.Value.Cell)))
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
             var delta = new SequenceCells.Delta();
-            SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.Stored).Select(kv => kv.Key).ToList(), id => changed[id].Counted, classes, delta, -1);
+            // (A session read from its events, out of order, counts in no cell.)
+            SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.Stored && kv.Value.Counted.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Counted, classes, delta, -1);
             SummaryTables.WriteSequences(c, tx,
                 _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => new SummaryTables.SessionSequenceRow
                 {
@@ -121,7 +122,7 @@ namespace MadfLog.Engine.Summaries
                 }),
                 _runs.Select(kv => new SummaryTables.SessionRunRow { SessionId = kv.Key.session, Seq = kv.Key.seq, PatternId = kv.Value.pattern, Length = kv.Value.length }),
                 _leads.Select(kv => (kv.Key.session, (IReadOnlyList<(string, long)>)kv.Key.lead.Split(StepSeparator).Select(Unmark).ToList(), kv.Value)));
-            SequenceCells.Count(c, tx, changed.Keys, id => changed[id].Cell, classes, delta, 1);
+            SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Cell, classes, delta, 1);
             delta.Write(c, tx);
             // Written: the next transaction reloads what it needs, so memory stays flat in the number of sessions.
             _sessions.Clear(); _runs.Clear(); _leads.Clear();

@@ -26,13 +26,18 @@ namespace MadfLog.Engine.Tests.Query
             .Select(r => string.Join("|", ((IDictionary<string, object>)r).Values)).OrderBy(x => x, StringComparer.Ordinal));
 
         /// <summary>The cells (SequenceCells) and each session's numbered leads, named and in order: each lead by its name, each run by its pattern.</summary>
-        private static string DumpCells(SqliteConnection c, SqliteTransaction? tx = null) =>
-            string.Join("\n", c.Query<string>(
-                @"SELECT x.scope || '|' || x.first_day || '|' || x.last_day || '|' || x.story_id || '|' || k.lead || '|' || x.n || '|' || x.sessions
-                  FROM sequence_leads x JOIN sequence_lead_names k ON k.id = x.lead_id
-                  UNION ALL SELECT 'session|' || l.session_id || '|' || k.lead || '|' || l.n FROM sequence_session_leads l JOIN sequence_lead_names k ON k.id = l.lead_id
-                  UNION ALL SELECT 'run|' || scope || '|' || first_day || '|' || last_day || '|' || story_id || '|' || pattern_id || '|' || length || '|' || runs || '|' || sessions FROM sequence_runs",
-                transaction: tx).OrderBy(x => x, StringComparer.Ordinal));
+        private static string DumpCells(SqliteConnection c, SqliteTransaction? tx = null)
+        {
+            var names = new SequenceCells.LeadNumbers(c, tx).Named(c.Query<long>("SELECT id FROM sequence_lead_keys", transaction: tx));
+            return string.Join("\n", c.Query<(long scope, long first, long last, string story, long lead, long n, long sessions)>(
+                    "SELECT scope, first_day, last_day, story_id, lead_id, n, sessions FROM sequence_leads", transaction: tx)
+                .Select(r => $"{r.scope}|{r.first}|{r.last}|{r.story}|{names[r.lead]}|{r.n}|{r.sessions}")
+                .Concat(c.Query<(string session, byte[] leads)>("SELECT session_id, leads FROM sequence_session_leads", transaction: tx)
+                    .SelectMany(r => SequenceCells.Unpack(r.leads).Select(l => $"session|{r.session}|{names[l.Lead]}|{l.N}")))
+                .Concat(c.Query<string>("SELECT 'run|' || scope || '|' || first_day || '|' || last_day || '|' || story_id || '|' || pattern_id || '|' || length || '|' || runs || '|' || sessions FROM sequence_runs",
+                    transaction: tx))
+                .OrderBy(x => x, StringComparer.Ordinal));
+        }
 
         /// <summary>
         /// The cells as the imports (and merges since) kept them equal the cells counted afresh from the per-session rows,

@@ -257,6 +257,8 @@ CREATE TABLE sequence_runs (
     PRIMARY KEY (scope, first_day, last_day, story_id, pattern_id, length)
 ) WITHOUT ROWID;
 
+CREATE TABLE sequence_session_errors (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
+
 CREATE TABLE sequence_session_leads (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
 
 CREATE TABLE sequence_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);

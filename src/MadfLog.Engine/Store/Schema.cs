@@ -11,7 +11,8 @@ namespace MadfLog.Engine.Store
     /// session_leads), 13 eight details values per row (d5..d8), 14 dedup keys packed by key range (event_keys,
     /// response_keys), 15 each block's time span per day and story (event_block_days), 16 indexes on contexts' story and
     /// agent, 17 recent dedup keys apart (event_keys_recent), 18 error sequences summed per cell (sequence_leads,
-    /// sequence_runs, sequence_session_leads, sequence_lead_keys, sequence_steps, sequence_patterns).
+    /// sequence_runs, sequence_session_leads, sequence_lead_keys, sequence_steps, sequence_patterns) and each session's
+    /// error trail (sequence_session_errors).
     /// </summary>
     public static class Schema
     {
@@ -443,7 +444,8 @@ CREATE TABLE session_leads (
 
         // Error sequences summed over sessions per cell (Store.SequenceCells): the whole store, a story, a first and last
         // day per story; each session's numbered leads packed in one row; leads numbered by their four steps' numbers (a
-        // few bytes each instead of their text); the pattern survivors and classes they were counted with. Filled
+        // few bytes each instead of their text); the pattern survivors and classes they were counted with; each in-order
+        // session's errors with their leads and times (Store.ErrorTrail), for the sessions a window cuts. Filled
         // from the per-session rows by Schema.AfterScript (which empties them first: IF NOT EXISTS lets a store that was
         // taken back to an earlier version keep them).
         private const string SequenceCellTables = @"
@@ -471,6 +473,7 @@ CREATE TABLE IF NOT EXISTS sequence_runs (
     PRIMARY KEY (scope, first_day, last_day, story_id, pattern_id, length)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sequence_session_leads (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sequence_session_errors (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sequence_patterns (pattern_id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL, error_class TEXT NOT NULL);
 ";
 

@@ -27,7 +27,7 @@ namespace MadfLog.Engine.Store
         internal const int WholeStore = 0, Story = 1, Days = 2, DaysOfSeveralStories = 3;
 
         /// <summary>The tables kept here (emptied and filled again by <see cref="Fill"/>).</summary>
-        internal static readonly string[] Tables = { "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
+        internal static readonly string[] Tables = { "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
 
         /// <summary>Each pattern's survivor (merges followed) and that survivor's class: how an error step is named and a run keyed.</summary>
         internal sealed class Classes
@@ -267,6 +267,12 @@ namespace MadfLog.Engine.Store
                 foreach (var (id, step) in c.Query<(long, string)>("SELECT id, step FROM sequence_steps", transaction: tx)) { _steps[step] = id; _stepNames[id] = step; }
             }
 
+            /// <summary>A step's number, numbering it when it is new.</summary>
+            public long Number(string step) => Step(step, true)!.Value;
+
+            /// <summary>The step a number stands for.</summary>
+            public string StepName(long id) => _stepNames[id];
+
             private long? Step(string step, bool add)
             {
                 if (_steps.TryGetValue(step, out var id)) return id;
@@ -413,6 +419,51 @@ namespace MadfLog.Engine.Store
             Leads(c, tx, inOrder, null, now, (s, leads) => delta.AddLeads(s, sessions[s], leads, 1));
             Runs(c, tx, inOrder, null, now, (s, runs) => delta.AddRuns(sessions[s], runs, 1));
             delta.Write(c, tx);
+            FillTrails(c, tx);
+        }
+
+        /// <summary>
+        /// Each in-order session's error trail from its events, read once in the order they were stored (a session whose
+        /// events were stored out of time order gets none: questions read its events).
+        /// </summary>
+        private static void FillTrails(SqliteConnection c, SqliteTransaction tx)
+        {
+            var first = c.Query<(string id, long first)>("SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1", transaction: tx)
+                .ToDictionary(s => s.id, s => s.first, StringComparer.Ordinal);
+            var trails = new Dictionary<string, (ErrorTrail trail, long last)>(StringComparer.Ordinal);
+            var numbers = new LeadNumbers(c, tx);
+            using (var reader = c.ExecuteReader($@"SELECT e.session_id, e.timestamp, {Steps.NameSql}, {Errors.InEvents}, coalesce(e.pattern_id, 0)
+                    FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call' ORDER BY e.id", transaction: tx))
+                while (reader.Read())
+                {
+                    var session = reader.GetString(0);
+                    if (!first.TryGetValue(session, out var f)) continue;
+                    var ts = reader.GetInt64(1);
+                    if (!trails.TryGetValue(session, out var t)) t = (new ErrorTrail(f), long.MinValue);
+                    if (ts < t.last) { first.Remove(session); trails.Remove(session); continue; }
+                    t.trail.Add(ts, numbers.Number(reader.GetString(2)), reader.GetInt64(3) != 0 ? reader.GetInt64(4) : -1);
+                    trails[session] = (t.trail, ts);
+                }
+            WriteTrails(c, tx, trails.Select(kv => (kv.Key, (ErrorTrail?)kv.Value.trail)));
+        }
+
+        /// <summary>Stores sessions' error trails (none: the session has none any more, its events are read instead).</summary>
+        internal static void WriteTrails(SqliteConnection c, SqliteTransaction tx, IEnumerable<(string Session, ErrorTrail? Trail)> trails)
+        {
+            var all = trails.ToList();
+            PreparedBatch.Run(c, tx, "DELETE FROM sequence_session_errors WHERE session_id = $1", all.Where(t => t.Trail == null).Select(t => new object?[] { t.Session }));
+            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_session_errors VALUES ($1, $2, $3)",
+                all.Where(t => t.Trail != null).Select(t => new object?[] { t.Session, t.Trail!.Times(), t.Trail.Errors }));
+        }
+
+        /// <summary>A stored session's trail, carrying on from its last steps (as session_sequences.steps names them, oldest first); null when it has none.</summary>
+        internal static ErrorTrail? LoadTrail(SqliteConnection c, SqliteTransaction tx, string session, long first, IReadOnlyList<(string Name, long Pattern)> lastSteps, LeadNumbers numbers)
+        {
+            var row = c.QueryFirstOrDefault<(byte[] times, byte[] errors)?>("SELECT times, errors FROM sequence_session_errors WHERE session_id = @session", new { session }, tx);
+            if (row == null) return null;
+            var times = ErrorTrail.ReadTimes(first, row.Value.times);
+            if (times.Count != lastSteps.Count) return null;
+            return new ErrorTrail(first, row.Value.errors, lastSteps.Select((s, i) => (times[i], numbers.Number(s.Name), s.Pattern)).ToList());
         }
     }
 }

@@ -25,10 +25,19 @@ namespace MadfLog.Engine.Tests.Query
         private static string Dump(SqliteConnection c, string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
             .Select(r => string.Join("|", ((IDictionary<string, object>)r).Values)).OrderBy(x => x, StringComparer.Ordinal));
 
-        /// <summary>The cells (SequenceCells) and each session's numbered leads, named and in order: each lead by its name, each run by its pattern.</summary>
-        private static string DumpCells(SqliteConnection c, SqliteTransaction? tx = null)
+        /// <summary>
+        /// The cells (SequenceCells), each session's numbered leads and its error trail, named and in order: each lead by its
+        /// name, each run and trail step by its pattern's survivor (the import stores pattern ids as they were).
+        /// </summary>
+        internal static string DumpCells(SqliteConnection c, SqliteTransaction? tx = null)
         {
-            var names = new SequenceCells.LeadNumbers(c, tx).Named(c.Query<long>("SELECT id FROM sequence_lead_keys", transaction: tx));
+            var numbers = new SequenceCells.LeadNumbers(c, tx);
+            var classes = SequenceCells.Classes.Current(c, tx);
+            var names = numbers.Named(c.Query<long>("SELECT id FROM sequence_lead_keys", transaction: tx));
+            var trails = c.Query<(string session, long first, byte[] times, byte[] errors)>(
+                    "SELECT t.session_id, s.first_ts, t.times, t.errors FROM sequence_session_errors t JOIN session_sequences s ON s.session_id = t.session_id", transaction: tx)
+                .Select(t => $"trail|{t.session}|{string.Join(",", ErrorTrail.ReadTimes(t.first, t.times))}|" + string.Join(";", ErrorTrail.Read(t.first, t.errors)
+                    .Select(e => $"{e.Ts},{e.LeadFrom}," + string.Join(",", e.Steps.Select(x => numbers.StepName(x.Name) + ":" + (x.Pattern < 0 ? x.Pattern : classes.Resolve(x.Pattern).Survivor))))));
             return string.Join("\n", c.Query<(long scope, long first, long last, string story, long lead, long n, long sessions)>(
                     "SELECT scope, first_day, last_day, story_id, lead_id, n, sessions FROM sequence_leads", transaction: tx)
                 .Select(r => $"{r.scope}|{r.first}|{r.last}|{r.story}|{names[r.lead]}|{r.n}|{r.sessions}")
@@ -36,6 +45,7 @@ namespace MadfLog.Engine.Tests.Query
                     .SelectMany(r => SequenceCells.Unpack(r.leads).Select(l => $"session|{r.session}|{names[l.Lead]}|{l.N}")))
                 .Concat(c.Query<string>("SELECT 'run|' || scope || '|' || first_day || '|' || last_day || '|' || story_id || '|' || pattern_id || '|' || length || '|' || runs || '|' || sessions FROM sequence_runs",
                     transaction: tx))
+                .Concat(trails)
                 .OrderBy(x => x, StringComparer.Ordinal));
         }
 
@@ -49,6 +59,7 @@ namespace MadfLog.Engine.Tests.Query
             var kept = DumpCells(c);
             Assert.Contains("run|", kept);
             Assert.Contains("session|", kept);
+            Assert.Contains("trail|", kept);
             Assert.Contains(" → ", kept);
             using var tx = c.BeginTransaction();
             SequenceCells.Fill(c, tx);

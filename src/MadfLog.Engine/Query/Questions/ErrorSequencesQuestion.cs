@@ -77,9 +77,12 @@ namespace MadfLog.Engine.Query.Questions
             if (Sources.For(f, Answers) == Source.Events) Scan(c, f, null, found);
             else
             {
-                var partial = FromSummaries(c, f, found);
+                var cut = FromSummaries(c, f, found);
+                var partial = cut.Where(s => s.Trail == null).ToList();
                 if (partial.Count > MostSessionsByName) { found = new Found(); Scan(c, f, null, found); }
                 else
+                {
+                    Slices(c, f, cut.Where(s => s.Trail != null).ToList(), found);
                     // Each session's own span within the window only (a session is short; the window may be long), one
                     // statement per group of spans that overlap: the sessions a window's start cuts all hold its start.
                     foreach (var (since, until, sessions) in Overlapping(partial.Select(s => (
@@ -89,6 +92,7 @@ namespace MadfLog.Engine.Query.Questions
                         var span = new QueryFilter { Stories = f.Stories, Since = DateTimeOffset.FromUnixTimeMilliseconds(since), Until = DateTimeOffset.FromUnixTimeMilliseconds(until) };
                         Scan(c, span, sessions, found);
                     }
+                }
             }
 
             var loops = Wanted(kind, RetryLoop) ? found.Loops.ToList() : new();
@@ -108,6 +112,41 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         internal const string RetryLoop = "RetryLoop", LeadsToError = "LeadsToError";
+
+        /// <summary>
+        /// The sessions a window cuts that have a trail: the leads that start and the errors that lie within the window, as
+        /// a scan of the session's events in the window counts them.
+        /// </summary>
+        private static void Slices(SqliteConnection c, QueryFilter f, List<SessionSpan> sessions, Found found)
+        {
+            if (sessions.Count == 0) return;
+            long since = f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue, until = f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
+            var classes = SequenceCells.Classes.Current(c, null);
+            var numbers = new SequenceCells.LeadNumbers(c, null);
+            string Step((long Name, long Pattern) s) => numbers.StepName(s.Name) + classes.Mark(s.Pattern);
+            foreach (var s in sessions)
+            {
+                var leads = new Dictionary<SequenceCells.Lead, long>();
+                var runs = new List<(long Pattern, long Length)>();
+                long pattern = 0, length = 0;
+                foreach (var e in ErrorTrail.Read(s.FirstTs, s.Trail!))
+                {
+                    if (e.Ts < since || e.Ts >= until) continue;
+                    if (e.LeadFrom >= since)
+                    {
+                        var lead = new SequenceCells.Lead(Step(e.Steps[0]), Step(e.Steps[1]), Step(e.Steps[2]), Step(e.Own));
+                        leads[lead] = (leads.TryGetValue(lead, out var n) ? n : 0) + 1;
+                    }
+                    var survivor = e.Own.Pattern == 0 ? 0 : classes.Resolve(e.Own.Pattern).Survivor;
+                    if (survivor != 0 && survivor == pattern) { length++; continue; }
+                    if (pattern != 0 && length >= 2) runs.Add((pattern, length));
+                    pattern = survivor; length = 1;
+                }
+                if (pattern != 0 && length >= 2) runs.Add((pattern, length));
+                foreach (var l in leads) found.Lead(l.Key, l.Value, 1);
+                foreach (var g in runs.GroupBy(r => r.Pattern)) found.Add(g.Key, g.Count(), g.Sum(r => r.Length - 1), (int)g.Max(r => r.Length), 1);
+            }
+        }
 
         /// <summary>Spans that overlap joined: each group's start and end and its sessions (a session's events outside its own span lie outside the window or do not exist).</summary>
         private static IEnumerable<(long since, long until, List<string> sessions)> Overlapping(IEnumerable<(long since, long until, string session)> spans)
@@ -235,7 +274,10 @@ namespace MadfLog.Engine.Query.Questions
                         foreach (var l in leads) found.Lead(l.Key, l.Value, 1);
                     });
             }
-            return c.Query<SessionSpan>($"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs FROM session_sequences s WHERE {candidate} AND NOT ({whole})", p)
+            // A session the window cuts (in order, all its events in the stories) by its trail; the others by their events.
+            var byTime = "s.in_order = 1" + (stories ? " AND coalesce(s.story_id IN @stories, 0)" : "");
+            return c.Query<SessionSpan>($@"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs, CASE WHEN {byTime} THEN t.errors END AS Trail
+                FROM session_sequences s LEFT JOIN sequence_session_errors t ON t.session_id = s.session_id WHERE {candidate} AND NOT ({whole})", p)
                 .ToList();
         }
 
@@ -263,6 +305,8 @@ namespace MadfLog.Engine.Query.Questions
             public string SessionId { get; set; } = "";
             public long FirstTs { get; set; }
             public long LastTs { get; set; }
+            /// <summary>Its events arrived in order and the filter cuts it by time only: its error trail (ErrorTrail) answers.</summary>
+            public byte[]? Trail { get; set; }
         }
 
         /// <summary>An event as the sequences read it, in session order.</summary>

@@ -17,6 +17,8 @@ namespace MadfLog.Engine.Summaries
     /// (in_order 0: an event came before one already counted, so the rows no longer describe it and a query reads its
     /// events instead). Pattern ids are stored as they were; a query resolves merged patterns and their current class.
     /// The same definitions in SQL fill the tables for an upgraded store and after retention (Store.SummaryTables.SequenceFill).
+    /// At each commit it also keeps the sums over sessions (Store.SequenceCells: each changed session taken back as stored
+    /// and added as written) and each in-order session's error trail (Store.ErrorTrail).
     /// </summary>
     public sealed class SequenceStage : IImportStage
     {

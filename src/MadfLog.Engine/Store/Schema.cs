@@ -11,8 +11,8 @@ namespace MadfLog.Engine.Store
     /// session_leads), 13 eight details values per row (d5..d8), 14 dedup keys packed by key range (event_keys,
     /// response_keys), 15 each block's time span per day and story (event_block_days), 16 indexes on contexts' story and
     /// agent, 17 recent dedup keys apart (event_keys_recent), 18 error sequences summed per cell (sequence_leads,
-    /// sequence_runs, sequence_session_leads, sequence_lead_keys, sequence_steps, sequence_patterns) and each session's
-    /// error trail (sequence_session_errors).
+    /// sequence_runs, sequence_patterns), 19 the cells' leads numbered by their steps (sequence_lead_keys, sequence_steps),
+    /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors).
     /// </summary>
     public static class Schema
     {
@@ -35,6 +35,7 @@ namespace MadfLog.Engine.Store
             [16] = ContextIndexes,
             [17] = RecentKeys,
             [18] = SequenceCellTables,
+            [19] = SequenceTrails,
         };
 
         /// <summary>
@@ -43,7 +44,8 @@ namespace MadfLog.Engine.Store
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
-            if (version == 18) SequenceCells.Fill(connection, transaction);
+            // 18's tables are replaced by 19's before any is filled.
+            if (version == 19) SequenceCells.Fill(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -443,14 +445,12 @@ CREATE TABLE session_leads (
 " + SummaryTables.SequenceFill;
 
         // Error sequences summed over sessions per cell (Store.SequenceCells): the whole store, a story, a first and last
-        // day per story; each session's numbered leads packed in one row; leads numbered by their four steps' numbers (a
-        // few bytes each instead of their text); the pattern survivors and classes they were counted with; each in-order
-        // session's errors with their leads and times (Store.ErrorTrail), for the sessions a window cuts. Filled
+        // day per story; each session's leads by number; leads numbered by their names; the pattern survivors and classes
+        // they were counted with. Filled
         // from the per-session rows by Schema.AfterScript (which empties them first: IF NOT EXISTS lets a store that was
         // taken back to an earlier version keep them).
         private const string SequenceCellTables = @"
-CREATE TABLE IF NOT EXISTS sequence_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS sequence_lead_keys (id INTEGER PRIMARY KEY, steps TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS sequence_lead_names (id INTEGER PRIMARY KEY, lead TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS sequence_leads (
     scope INTEGER NOT NULL,
     first_day INTEGER NOT NULL,
@@ -472,9 +472,27 @@ CREATE TABLE IF NOT EXISTS sequence_runs (
     sessions INTEGER NOT NULL,
     PRIMARY KEY (scope, first_day, last_day, story_id, pattern_id, length)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sequence_session_leads (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sequence_session_errors (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sequence_session_leads (
+    session_id TEXT NOT NULL,
+    lead_id INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (session_id, lead_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sequence_patterns (pattern_id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL, error_class TEXT NOT NULL);
+";
+
+        // Migration 19: the cells in fewer bytes, and each session's error trail. A lead is numbered by its four steps'
+        // numbers (sequence_lead_keys, sequence_steps: a few bytes each instead of its text and a unique index on it); a
+        // session's numbered leads are packed in one row (pairs of varints) instead of a row each; each in-order session's
+        // errors with their leads and times (Store.ErrorTrail), for the sessions a window cuts. Filled by
+        // Schema.AfterScript from the per-session rows and the events (which empties the cells first).
+        private const string SequenceTrails = @"
+DROP TABLE IF EXISTS sequence_lead_names;
+DROP TABLE IF EXISTS sequence_session_leads;
+CREATE TABLE IF NOT EXISTS sequence_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS sequence_lead_keys (id INTEGER PRIMARY KEY, steps TEXT NOT NULL UNIQUE);
+CREATE TABLE sequence_session_leads (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sequence_session_errors (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
 ";
 
         // Eight details values per row instead of four (d5..d8): a Claude Code response's seven members fit in place, where

@@ -114,11 +114,38 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 imported = DumpCells(c);
-                // A store from before the cells' migration (18).
+                // A store from before the cells' migrations (18, 19).
                 c.Execute("DELETE FROM schema_version WHERE version >= 18; " + string.Concat(SequenceCells.Tables.Select(x => $"DROP TABLE {x}; ")));
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
+                Assert.Equal(imported, DumpCells(c));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+        }
+
+        [Fact]
+        public void UpgradingFromTheFirstCellsCountsThemAgainWithNumberedStepsAndTrails()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Logs);
+            string imported;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                imported = DumpCells(c);
+                // A store at migration 18: leads named in full, a row per session and lead, no steps, keys or trails.
+                c.Execute(@"DELETE FROM schema_version WHERE version >= 19;
+                    DROP TABLE sequence_session_leads; DROP TABLE sequence_lead_keys; DROP TABLE sequence_steps; DROP TABLE sequence_session_errors;
+                    CREATE TABLE sequence_lead_names (id INTEGER PRIMARY KEY, lead TEXT NOT NULL UNIQUE);
+                    CREATE TABLE sequence_session_leads (session_id TEXT NOT NULL, lead_id INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (session_id, lead_id)) WITHOUT ROWID;
+                    INSERT INTO sequence_lead_names VALUES (1, 'Read → Read → Read → Bash ✗error');
+                    INSERT INTO sequence_session_leads SELECT session_id, 1, 1 FROM session_sequences;
+                    UPDATE sequence_leads SET n = n + 7;");
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'sequence_lead_names'"));
                 Assert.Equal(imported, DumpCells(c));
                 AssertCellsAsCounted(c);
                 AssertMatchesScan(c);

@@ -11,7 +11,8 @@ namespace MadfLog.Engine.Store
     /// session_leads), 13 eight details values per row (d5..d8), 14 dedup keys packed by key range (event_keys,
     /// response_keys), 15 each block's time span per day and story (event_block_days), 16 indexes on contexts' story and
     /// agent, 17 recent dedup keys apart (event_keys_recent), 18 error sequences summed per cell (sequence_leads,
-    /// sequence_runs, sequence_session_leads, sequence_lead_names, sequence_patterns).
+    /// sequence_runs, sequence_patterns), 19 the cells' leads numbered by their steps (sequence_lead_keys, sequence_steps),
+    /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors).
     /// </summary>
     public static class Schema
     {
@@ -34,6 +35,7 @@ namespace MadfLog.Engine.Store
             [16] = ContextIndexes,
             [17] = RecentKeys,
             [18] = SequenceCellTables,
+            [19] = SequenceTrails,
         };
 
         /// <summary>
@@ -42,7 +44,8 @@ namespace MadfLog.Engine.Store
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
-            if (version == 18) SequenceCells.Fill(connection, transaction);
+            // 18's tables are replaced by 19's before any is filled.
+            if (version == 19) SequenceCells.Fill(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -476,6 +479,20 @@ CREATE TABLE IF NOT EXISTS sequence_session_leads (
     PRIMARY KEY (session_id, lead_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sequence_patterns (pattern_id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL, error_class TEXT NOT NULL);
+";
+
+        // Migration 19: the cells in fewer bytes, and each session's error trail. A lead is numbered by its four steps'
+        // numbers (sequence_lead_keys, sequence_steps: a few bytes each instead of its text and a unique index on it); a
+        // session's numbered leads are packed in one row (pairs of varints) instead of a row each; each in-order session's
+        // errors with their leads and times (Store.ErrorTrail), for the sessions a window cuts. Filled by
+        // Schema.AfterScript from the per-session rows and the events (which empties the cells first).
+        private const string SequenceTrails = @"
+DROP TABLE IF EXISTS sequence_lead_names;
+DROP TABLE IF EXISTS sequence_session_leads;
+CREATE TABLE IF NOT EXISTS sequence_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS sequence_lead_keys (id INTEGER PRIMARY KEY, steps TEXT NOT NULL UNIQUE);
+CREATE TABLE sequence_session_leads (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sequence_session_errors (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
 ";
 
         // Eight details values per row instead of four (d5..d8): a Claude Code response's seven members fit in place, where

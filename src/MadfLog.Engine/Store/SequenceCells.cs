@@ -14,10 +14,10 @@ namespace MadfLog.Engine.Store
     /// the sessions whose events arrived in order, per cell of a scope: 0 the whole store, 1 a story (its sessions of that
     /// story only), 2 a session's first and last day and story, 3 the same days for sessions of several stories. Each
     /// session is counted in exactly one cell per scope, so a cell's sessions add up.
-    /// Leads are named as a question names them (each error step by its pattern's class as it is now; the names are
-    /// numbered in sequence_lead_names), runs by their pattern's survivor with the runs of what became one pattern joined;
-    /// sequence_session_leads holds each counted session's leads by number, for the sessions a window's ends leave out of
-    /// its whole days' cells.
+    /// Leads are named as a question names them (each error step by its pattern's class as it is now), numbered
+    /// (<see cref="LeadNumbers"/>); runs are keyed by their pattern's survivor with the runs of what became one pattern
+    /// joined; sequence_session_leads holds each counted session's numbered leads, for the sessions a window's ends leave
+    /// out of its whole days' cells.
     /// sequence_patterns holds the survivor and class of each pattern that the cells were counted with: a merge or a class
     /// change is applied to the sessions whose rows name a changed pattern (<see cref="Reconcile"/>, at each import's
     /// commit and after a re-key), and a question that finds the mapping changed since reads the per-session rows.
@@ -27,7 +27,7 @@ namespace MadfLog.Engine.Store
         internal const int WholeStore = 0, Story = 1, Days = 2, DaysOfSeveralStories = 3;
 
         /// <summary>The tables kept here (emptied and filled again by <see cref="Fill"/>).</summary>
-        internal static readonly string[] Tables = { "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_lead_names", "sequence_patterns" };
+        internal static readonly string[] Tables = { "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
 
         /// <summary>Each pattern's survivor (merges followed) and that survivor's class: how an error step is named and a run keyed.</summary>
         internal sealed class Classes
@@ -107,10 +107,10 @@ namespace MadfLog.Engine.Store
         /// Each session's leads that <paramref name="sessionsSql"/> selects (a query of session ids), named with
         /// <paramref name="classes"/>: <paramref name="add"/> gets each session once, with each lead it had and how often.
         /// </summary>
-        internal static void Leads(SqliteConnection c, SqliteTransaction? tx, string sessionsSql, object? p, Classes classes, Action<string, Dictionary<string, long>> add)
+        internal static void Leads(SqliteConnection c, SqliteTransaction? tx, string sessionsSql, object? p, Classes classes, Action<string, Dictionary<Lead, long>> add)
         {
             string? session = null;
-            var leads = new Dictionary<string, long>(StringComparer.Ordinal);
+            var leads = new Dictionary<Lead, long>();
             using (var reader = c.ExecuteReader($@"
                 SELECT l.session_id, l.step1, l.pattern1, l.step2, l.pattern2, l.step3, l.pattern3, l.error_step, l.error_pattern, l.n
                 FROM session_leads l WHERE l.session_id IN ({sessionsSql}) ORDER BY l.session_id", p, tx))
@@ -121,9 +121,9 @@ namespace MadfLog.Engine.Store
                     {
                         if (session != null) add(session, leads);
                         session = id;
-                        leads = new Dictionary<string, long>(StringComparer.Ordinal);
+                        leads = new Dictionary<Lead, long>();
                     }
-                    var lead = string.Join(SummaryTables.SequenceArrow,
+                    var lead = new Lead(
                         reader.GetString(1) + classes.Mark(reader.GetInt64(2)), reader.GetString(3) + classes.Mark(reader.GetInt64(4)),
                         reader.GetString(5) + classes.Mark(reader.GetInt64(6)), reader.GetString(7) + classes.Mark(reader.GetInt64(8)));
                     leads[lead] = (leads.TryGetValue(lead, out var n) ? n : 0) + reader.GetInt64(9);
@@ -166,15 +166,15 @@ namespace MadfLog.Engine.Store
         /// <summary>Changes to the cells, added up in memory and written once.</summary>
         internal sealed class Delta
         {
-            private readonly Dictionary<(int Scope, long First, long Last, string Story, string Lead), (long N, long Sessions)> _leads =
-                new Dictionary<(int, long, long, string, string), (long, long)>();
+            private readonly Dictionary<(int Scope, long First, long Last, string Story, Lead Lead), (long N, long Sessions)> _leads =
+                new Dictionary<(int, long, long, string, Lead), (long, long)>();
             private readonly Dictionary<(int Scope, long First, long Last, string Story, long Pattern, long Length), (long Runs, long Sessions)> _runs =
                 new Dictionary<(int, long, long, string, long, long), (long, long)>();
             // Each session's leads as they are to be stored in sequence_session_leads (null: none any more).
-            private readonly Dictionary<string, Dictionary<string, long>?> _sessions = new Dictionary<string, Dictionary<string, long>?>(StringComparer.Ordinal);
+            private readonly Dictionary<string, Dictionary<Lead, long>?> _sessions = new Dictionary<string, Dictionary<Lead, long>?>(StringComparer.Ordinal);
 
             /// <summary>Adds (sign 1) or takes back (-1) a session's leads in each of its cells, and its own numbered leads.</summary>
-            public void AddLeads(string id, SessionCell session, Dictionary<string, long> leads, int sign)
+            public void AddLeads(string id, SessionCell session, Dictionary<Lead, long> leads, int sign)
             {
                 if (sign > 0 && session.InOrder) _sessions[id] = leads;
                 else if (!_sessions.ContainsKey(id)) _sessions[id] = null;
@@ -214,47 +214,151 @@ namespace MadfLog.Engine.Store
 
             public void Write(SqliteConnection c, SqliteTransaction tx)
             {
-                var leads = _leads.Where(kv => kv.Value.N != 0 || kv.Value.Sessions != 0).ToList();
-                var ids = LeadIds(c, tx, leads.Select(kv => kv.Key.Lead).Distinct(StringComparer.Ordinal));
+                var numbers = new LeadNumbers(c, tx);
+                var leads = _leads.Where(kv => kv.Value.N != 0 || kv.Value.Sessions != 0).Select(kv => (kv.Key, kv.Value, id: numbers.Of(kv.Key.Lead))).ToList();
                 PreparedBatch.Run(c, tx, "INSERT INTO sequence_leads VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO UPDATE SET n = n + excluded.n, sessions = sessions + excluded.sessions",
-                    leads.Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, ids[kv.Key.Lead], kv.Value.N, kv.Value.Sessions }));
+                    leads.Select(l => new object?[] { l.Key.Scope, l.Key.First, l.Key.Last, l.Key.Story, l.id, l.Value.N, l.Value.Sessions }));
                 // A cell's lead that no session has any more leaves (n and sessions are 0 together).
                 PreparedBatch.Run(c, tx, "DELETE FROM sequence_leads WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4 AND lead_id = $5 AND n = 0",
-                    leads.Where(kv => kv.Value.N < 0).Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, ids[kv.Key.Lead] }));
+                    leads.Where(l => l.Value.N < 0).Select(l => new object?[] { l.Key.Scope, l.Key.First, l.Key.Last, l.Key.Story, l.id }));
                 var runs = _runs.Where(kv => kv.Value.Runs != 0 || kv.Value.Sessions != 0).ToList();
                 PreparedBatch.Run(c, tx, "INSERT INTO sequence_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, sessions = sessions + excluded.sessions",
                     runs.Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, kv.Key.Pattern, kv.Key.Length, kv.Value.Runs, kv.Value.Sessions }));
                 PreparedBatch.Run(c, tx, "DELETE FROM sequence_runs WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4 AND pattern_id = $5 AND length = $6 AND runs = 0",
                     runs.Where(kv => kv.Value.Runs < 0).Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, kv.Key.Pattern, kv.Key.Length }));
-                PreparedBatch.Run(c, tx, "DELETE FROM sequence_session_leads WHERE session_id = $1", _sessions.Keys.Select(s => new object?[] { s }));
-                var named = _sessions.Where(kv => kv.Value != null).SelectMany(kv => kv.Value!.Select(l => (session: kv.Key, lead: l.Key, n: l.Value))).ToList();
-                var more = LeadIds(c, tx, named.Select(l => l.lead).Where(l => !ids.ContainsKey(l)).Distinct(StringComparer.Ordinal));
-                PreparedBatch.Run(c, tx, "INSERT INTO sequence_session_leads VALUES ($1, $2, $3)",
-                    named.Select(l => new object?[] { l.session, ids.TryGetValue(l.lead, out var id) ? id : more[l.lead], l.n }));
+                PreparedBatch.Run(c, tx, "DELETE FROM sequence_session_leads WHERE session_id = $1", _sessions.Where(kv => kv.Value == null).Select(kv => new object?[] { kv.Key }));
+                PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_session_leads VALUES ($1, $2)",
+                    _sessions.Where(kv => kv.Value != null).Select(kv => new object?[] { kv.Key, Pack(kv.Value!.Select(l => (numbers.Of(l.Key), l.Value))) }).ToList());
                 _leads.Clear(); _runs.Clear(); _sessions.Clear();
             }
+        }
 
-            // Each lead name's number, numbering the new ones.
-            private static Dictionary<string, long> LeadIds(SqliteConnection c, SqliteTransaction tx, IEnumerable<string> leads)
+        /// <summary>A lead: the three steps before an error and the error's step, each error step marked with its class.</summary>
+        internal readonly struct Lead : IEquatable<Lead>
+        {
+            public Lead(string step1, string step2, string step3, string error) { Step1 = step1; Step2 = step2; Step3 = step3; Error = error; }
+
+            public readonly string Step1, Step2, Step3, Error;
+
+            /// <summary>As a question shows it.</summary>
+            public override string ToString() => string.Join(SummaryTables.SequenceArrow, Step1, Step2, Step3, Error);
+
+            public bool Equals(Lead o) => string.Equals(Step1, o.Step1, StringComparison.Ordinal) && string.Equals(Step2, o.Step2, StringComparison.Ordinal)
+                && string.Equals(Step3, o.Step3, StringComparison.Ordinal) && string.Equals(Error, o.Error, StringComparison.Ordinal);
+            public override bool Equals(object? o) => o is Lead l && Equals(l);
+            public override int GetHashCode() => (Step1, Step2, Step3, Error).GetHashCode();
+        }
+
+        /// <summary>
+        /// Leads numbered (sequence_lead_keys: the numbers of its four steps in sequence_steps, which numbers each marked
+        /// step), so a cell's row holds a small number instead of the lead's text.
+        /// </summary>
+        internal sealed class LeadNumbers
+        {
+            private readonly SqliteConnection _c;
+            private readonly SqliteTransaction? _tx;
+            private readonly Dictionary<string, long> _steps = new Dictionary<string, long>(StringComparer.Ordinal);
+            private readonly Dictionary<long, string> _stepNames = new Dictionary<long, string>();
+            private readonly Dictionary<Lead, long> _leads = new Dictionary<Lead, long>();
+
+            public LeadNumbers(SqliteConnection c, SqliteTransaction? tx)
             {
-                var ids = new Dictionary<string, long>(StringComparer.Ordinal);
-                using var find = c.CreateCommand();
-                find.Transaction = tx;
-                find.CommandText = "SELECT id FROM sequence_lead_names WHERE lead = $1";
-                var findLead = find.Parameters.Add(new SqliteParameter("$1", ""));
-                using var add = c.CreateCommand();
-                add.Transaction = tx;
-                add.CommandText = "INSERT INTO sequence_lead_names(lead) VALUES ($1) RETURNING id";
-                var addLead = add.Parameters.Add(new SqliteParameter("$1", ""));
-                foreach (var lead in leads)
-                {
-                    findLead.Value = lead;
-                    var id = find.ExecuteScalar();
-                    if (id == null) { addLead.Value = lead; id = add.ExecuteScalar(); }
-                    ids[lead] = Convert.ToInt64(id, CultureInfo.InvariantCulture);
-                }
-                return ids;
+                _c = c; _tx = tx;
+                foreach (var (id, step) in c.Query<(long, string)>("SELECT id, step FROM sequence_steps", transaction: tx)) { _steps[step] = id; _stepNames[id] = step; }
             }
+
+            /// <summary>A step's number, numbering it when it is new.</summary>
+            public long Number(string step) => Step(step, true)!.Value;
+
+            /// <summary>The step a number stands for.</summary>
+            public string StepName(long id) => _stepNames[id];
+
+            private long? Step(string step, bool add)
+            {
+                if (_steps.TryGetValue(step, out var id)) return id;
+                if (!add) return null;
+                id = _c.ExecuteScalar<long>("INSERT INTO sequence_steps(step) VALUES (@step) RETURNING id", new { step }, _tx);
+                _steps[step] = id; _stepNames[id] = step;
+                return id;
+            }
+
+            private string? Key(Lead lead, bool add)
+            {
+                var ids = new[] { Step(lead.Step1, add), Step(lead.Step2, add), Step(lead.Step3, add), Step(lead.Error, add) };
+                return ids.Any(i => i == null) ? null : string.Join(",", ids.Select(i => i!.Value.ToString(CultureInfo.InvariantCulture)));
+            }
+
+            /// <summary>A lead's number, numbering it when it is new.</summary>
+            public long Of(Lead lead)
+            {
+                if (_leads.TryGetValue(lead, out var id)) return id;
+                var key = Key(lead, true)!;
+                id = _c.ExecuteScalar<long?>("SELECT id FROM sequence_lead_keys WHERE steps = @key", new { key }, _tx)
+                     ?? _c.ExecuteScalar<long>("INSERT INTO sequence_lead_keys(steps) VALUES (@key) RETURNING id", new { key }, _tx);
+                return _leads[lead] = id;
+            }
+
+            /// <summary>The numbers of those leads that have one.</summary>
+            public Dictionary<Lead, long> Find(IEnumerable<Lead> leads)
+            {
+                var keys = new Dictionary<string, Lead>(StringComparer.Ordinal);
+                foreach (var l in leads) { var key = Key(l, false); if (key != null) keys[key] = l; }
+                var found = new Dictionary<Lead, long>();
+                foreach (var chunk in Chunks(keys.Keys.ToList()))
+                    foreach (var (id, key) in _c.Query<(long, string)>("SELECT id, steps FROM sequence_lead_keys WHERE steps IN @chunk", new { chunk }, _tx))
+                        found[keys[key]] = id;
+                return found;
+            }
+
+            /// <summary>The leads these numbers stand for.</summary>
+            public Dictionary<long, Lead> Named(IEnumerable<long> ids)
+            {
+                var named = new Dictionary<long, Lead>();
+                foreach (var chunk in Chunks(ids.ToList()))
+                    foreach (var (id, key) in _c.Query<(long, string)>("SELECT id, steps FROM sequence_lead_keys WHERE id IN @chunk", new { chunk }, _tx))
+                    {
+                        var s = key.Split(',').Select(x => _stepNames[long.Parse(x, CultureInfo.InvariantCulture)]).ToArray();
+                        named[id] = new Lead(s[0], s[1], s[2], s[3]);
+                    }
+                return named;
+            }
+
+            // Lists bound as parameters, in pieces SQLite takes.
+            private static IEnumerable<List<T>> Chunks<T>(List<T> items)
+            {
+                for (var i = 0; i < items.Count; i += 500) yield return items.GetRange(i, Math.Min(500, items.Count - i));
+            }
+        }
+
+        /// <summary>A session's numbered leads and their occurrences as sequence_session_leads stores them: pairs of variable-length integers.</summary>
+        internal static byte[] Pack(IEnumerable<(long Lead, long N)> leads)
+        {
+            var bytes = new List<byte>();
+            void Put(long v)
+            {
+                var u = (ulong)v;
+                while (u >= 0x80) { bytes.Add((byte)(u | 0x80)); u >>= 7; }
+                bytes.Add((byte)u);
+            }
+            foreach (var (lead, n) in leads.OrderBy(l => l.Lead)) { Put(lead); Put(n); }
+            return bytes.ToArray();
+        }
+
+        /// <summary>The pairs <see cref="Pack"/> wrote.</summary>
+        internal static IEnumerable<(long Lead, long N)> Unpack(byte[] bytes)
+        {
+            var at = 0;
+            long Get()
+            {
+                ulong u = 0;
+                for (var shift = 0; ; shift += 7)
+                {
+                    var b = bytes[at++];
+                    u |= (ulong)(b & 0x7f) << shift;
+                    if (b < 0x80) return (long)u;
+                }
+            }
+            while (at < bytes.Length) yield return (Get(), Get());
         }
 
         /// <summary>The sessions (ids) a temporary table lists, for <see cref="Leads"/> and <see cref="Runs"/>.</summary>
@@ -315,6 +419,51 @@ namespace MadfLog.Engine.Store
             Leads(c, tx, inOrder, null, now, (s, leads) => delta.AddLeads(s, sessions[s], leads, 1));
             Runs(c, tx, inOrder, null, now, (s, runs) => delta.AddRuns(sessions[s], runs, 1));
             delta.Write(c, tx);
+            FillTrails(c, tx);
+        }
+
+        /// <summary>
+        /// Each in-order session's error trail from its events, read once in the order they were stored (a session whose
+        /// events were stored out of time order gets none: questions read its events).
+        /// </summary>
+        private static void FillTrails(SqliteConnection c, SqliteTransaction tx)
+        {
+            var first = c.Query<(string id, long first)>("SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1", transaction: tx)
+                .ToDictionary(s => s.id, s => s.first, StringComparer.Ordinal);
+            var trails = new Dictionary<string, (ErrorTrail trail, long last)>(StringComparer.Ordinal);
+            var numbers = new LeadNumbers(c, tx);
+            using (var reader = c.ExecuteReader($@"SELECT e.session_id, e.timestamp, {Steps.NameSql}, {Errors.InEvents}, coalesce(e.pattern_id, 0)
+                    FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call' ORDER BY e.id", transaction: tx))
+                while (reader.Read())
+                {
+                    var session = reader.GetString(0);
+                    if (!first.TryGetValue(session, out var f)) continue;
+                    var ts = reader.GetInt64(1);
+                    if (!trails.TryGetValue(session, out var t)) t = (new ErrorTrail(f), long.MinValue);
+                    if (ts < t.last) { first.Remove(session); trails.Remove(session); continue; }
+                    t.trail.Add(ts, numbers.Number(reader.GetString(2)), reader.GetInt64(3) != 0 ? reader.GetInt64(4) : -1);
+                    trails[session] = (t.trail, ts);
+                }
+            WriteTrails(c, tx, trails.Select(kv => (kv.Key, (ErrorTrail?)kv.Value.trail)));
+        }
+
+        /// <summary>Stores sessions' error trails (none: the session has none any more, its events are read instead).</summary>
+        internal static void WriteTrails(SqliteConnection c, SqliteTransaction tx, IEnumerable<(string Session, ErrorTrail? Trail)> trails)
+        {
+            var all = trails.ToList();
+            PreparedBatch.Run(c, tx, "DELETE FROM sequence_session_errors WHERE session_id = $1", all.Where(t => t.Trail == null).Select(t => new object?[] { t.Session }));
+            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_session_errors VALUES ($1, $2, $3)",
+                all.Where(t => t.Trail != null).Select(t => new object?[] { t.Session, t.Trail!.Times(), t.Trail.Errors }));
+        }
+
+        /// <summary>A stored session's trail, carrying on from its last steps (as session_sequences.steps names them, oldest first); null when it has none.</summary>
+        internal static ErrorTrail? LoadTrail(SqliteConnection c, SqliteTransaction tx, string session, long first, IReadOnlyList<(string Name, long Pattern)> lastSteps, LeadNumbers numbers)
+        {
+            var row = c.QueryFirstOrDefault<(byte[] times, byte[] errors)?>("SELECT times, errors FROM sequence_session_errors WHERE session_id = @session", new { session }, tx);
+            if (row == null) return null;
+            var times = ErrorTrail.ReadTimes(first, row.Value.times);
+            if (times.Count != lastSteps.Count) return null;
+            return new ErrorTrail(first, row.Value.errors, lastSteps.Select((s, i) => (times[i], numbers.Number(s.Name), s.Pattern)).ToList());
         }
     }
 }

@@ -116,7 +116,7 @@ namespace MadfLog.Engine.Store
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names =
             { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day",
-              "session_sequences", "session_runs", "session_leads", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_lead_names", "sequence_patterns" };
+              "session_sequences", "session_runs", "session_leads", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import

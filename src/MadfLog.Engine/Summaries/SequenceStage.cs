@@ -17,6 +17,8 @@ namespace MadfLog.Engine.Summaries
     /// (in_order 0: an event came before one already counted, so the rows no longer describe it and a query reads its
     /// events instead). Pattern ids are stored as they were; a query resolves merged patterns and their current class.
     /// The same definitions in SQL fill the tables for an upgraded store and after retention (Store.SummaryTables.SequenceFill).
+    /// At each commit it also keeps the sums over sessions (Store.SequenceCells: each changed session taken back as stored
+    /// and added as written) and each in-order session's error trail (Store.ErrorTrail).
     /// </summary>
     public sealed class SequenceStage : IImportStage
     {
@@ -38,6 +40,7 @@ namespace MadfLog.Engine.Summaries
             public long RunSeq, RunPattern, RunLength;
             public SequenceCells.SessionCell Counted; // as stored (what the cells count), when Stored
             public bool NewRows; // a lead or a run was added or grew in this transaction
+            public ErrorTrail? Trail; // null: none (its events arrived out of order, or it was stored without one)
 
             public SequenceCells.SessionCell Cell => new SequenceCells.SessionCell(Story, First, Last, InOrder);
         }
@@ -46,6 +49,8 @@ namespace MadfLog.Engine.Summaries
         private readonly Dictionary<string, Session> _sessions = new Dictionary<string, Session>(StringComparer.Ordinal);
         private readonly Dictionary<(string session, long seq), (long pattern, long length)> _runs = new Dictionary<(string, long), (long, long)>();
         private readonly Dictionary<(string session, string lead), long> _leads = new Dictionary<(string, string), long>(); // lead: its steps as stored in session_sequences
+
+        private SequenceCells.LeadNumbers? _numbers; // the steps' numbers, for the trails (this transaction's)
 
         public object? Prepare(List<EventRow> batch) => null;
 
@@ -59,16 +64,18 @@ namespace MadfLog.Engine.Summaries
                 if (e.Id == 0 || e.SessionId == null || e.EventType == "llm_call") continue;
                 var s = Get(c, tx, e.SessionId);
                 var story = e.StoryId ?? "";
-                if (s.Last == long.MinValue) { s.First = s.Last = e.Timestamp; s.Story = story; }
+                if (s.Last == long.MinValue) { s.First = s.Last = e.Timestamp; s.Story = story; s.Trail = new ErrorTrail(e.Timestamp); }
                 else
                 {
-                    if (e.Timestamp < s.Last) s.InOrder = false;
+                    if (e.Timestamp < s.Last) { s.InOrder = false; s.Trail = null; }
                     if (s.Story != story) s.Story = null;
                     s.First = Math.Min(s.First, e.Timestamp);
                     s.Last = Math.Max(s.Last, e.Timestamp);
                 }
                 var step = Steps.Name(e);
-                if (Errors.IsError(e))
+                var error = Errors.IsError(e);
+                s.Trail?.Add(e.Timestamp, (_numbers ??= new SequenceCells.LeadNumbers(c, tx)).Number(step), error ? e.PatternId ?? 0 : -1);
+                if (error)
                 {
                     var pattern = e.PatternId ?? 0;
                     step += ErrorMark + pattern.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -99,6 +106,8 @@ namespace MadfLog.Engine.Summaries
                 s.Steps.AddRange(stored.Steps.Length == 0 ? Array.Empty<string>() : stored.Steps.Split(StepSeparator));
                 var run = SummaryTables.LastRun(c, tx, id);
                 if (run != null) (s.RunSeq, s.RunPattern, s.RunLength) = (run.Seq, run.PatternId, run.Length);
+                if (s.InOrder)
+                    s.Trail = SequenceCells.LoadTrail(c, tx, id, s.First, s.Steps.Select(Unmark).ToList(), _numbers ??= new SequenceCells.LeadNumbers(c, tx));
             }
             _sessions[id] = s;
             return s;
@@ -112,7 +121,8 @@ namespace MadfLog.Engine.Summaries
             var changed = _sessions.Where(kv => kv.Value.Last != long.MinValue && (kv.Value.NewRows || !kv.Value.Stored || !kv.Value.Counted.Equals(kv.Value.Cell)))
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
             var delta = new SequenceCells.Delta();
-            SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.Stored).Select(kv => kv.Key).ToList(), id => changed[id].Counted, classes, delta, -1);
+            // (A session read from its events, out of order, counts in no cell.)
+            SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.Stored && kv.Value.Counted.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Counted, classes, delta, -1);
             SummaryTables.WriteSequences(c, tx,
                 _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => new SummaryTables.SessionSequenceRow
                 {
@@ -121,8 +131,10 @@ namespace MadfLog.Engine.Summaries
                 }),
                 _runs.Select(kv => new SummaryTables.SessionRunRow { SessionId = kv.Key.session, Seq = kv.Key.seq, PatternId = kv.Value.pattern, Length = kv.Value.length }),
                 _leads.Select(kv => (kv.Key.session, (IReadOnlyList<(string, long)>)kv.Key.lead.Split(StepSeparator).Select(Unmark).ToList(), kv.Value)));
-            SequenceCells.Count(c, tx, changed.Keys, id => changed[id].Cell, classes, delta, 1);
+            SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Cell, classes, delta, 1);
             delta.Write(c, tx);
+            SequenceCells.WriteTrails(c, tx, _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => (kv.Key, kv.Value.InOrder ? kv.Value.Trail : null)));
+            _numbers = null;
             // Written: the next transaction reloads what it needs, so memory stays flat in the number of sessions.
             _sessions.Clear(); _runs.Clear(); _leads.Clear();
         }

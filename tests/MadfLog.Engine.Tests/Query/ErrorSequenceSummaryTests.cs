@@ -25,14 +25,29 @@ namespace MadfLog.Engine.Tests.Query
         private static string Dump(SqliteConnection c, string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
             .Select(r => string.Join("|", ((IDictionary<string, object>)r).Values)).OrderBy(x => x, StringComparer.Ordinal));
 
-        /// <summary>The cells (SequenceCells) and each session's numbered leads, named and in order: each lead by its name, each run by its pattern.</summary>
-        private static string DumpCells(SqliteConnection c, SqliteTransaction? tx = null) =>
-            string.Join("\n", c.Query<string>(
-                @"SELECT x.scope || '|' || x.first_day || '|' || x.last_day || '|' || x.story_id || '|' || k.lead || '|' || x.n || '|' || x.sessions
-                  FROM sequence_leads x JOIN sequence_lead_names k ON k.id = x.lead_id
-                  UNION ALL SELECT 'session|' || l.session_id || '|' || k.lead || '|' || l.n FROM sequence_session_leads l JOIN sequence_lead_names k ON k.id = l.lead_id
-                  UNION ALL SELECT 'run|' || scope || '|' || first_day || '|' || last_day || '|' || story_id || '|' || pattern_id || '|' || length || '|' || runs || '|' || sessions FROM sequence_runs",
-                transaction: tx).OrderBy(x => x, StringComparer.Ordinal));
+        /// <summary>
+        /// The cells (SequenceCells), each session's numbered leads and its error trail, named and in order: each lead by its
+        /// name, each run and trail step by its pattern's survivor (the import stores pattern ids as they were).
+        /// </summary>
+        internal static string DumpCells(SqliteConnection c, SqliteTransaction? tx = null)
+        {
+            var numbers = new SequenceCells.LeadNumbers(c, tx);
+            var classes = SequenceCells.Classes.Current(c, tx);
+            var names = numbers.Named(c.Query<long>("SELECT id FROM sequence_lead_keys", transaction: tx));
+            var trails = c.Query<(string session, long first, byte[] times, byte[] errors)>(
+                    "SELECT t.session_id, s.first_ts, t.times, t.errors FROM sequence_session_errors t JOIN session_sequences s ON s.session_id = t.session_id", transaction: tx)
+                .Select(t => $"trail|{t.session}|{string.Join(",", ErrorTrail.ReadTimes(t.first, t.times))}|" + string.Join(";", ErrorTrail.Read(t.first, t.errors)
+                    .Select(e => $"{e.Ts},{e.LeadFrom}," + string.Join(",", e.Steps.Select(x => numbers.StepName(x.Name) + ":" + (x.Pattern < 0 ? x.Pattern : classes.Resolve(x.Pattern).Survivor))))));
+            return string.Join("\n", c.Query<(long scope, long first, long last, string story, long lead, long n, long sessions)>(
+                    "SELECT scope, first_day, last_day, story_id, lead_id, n, sessions FROM sequence_leads", transaction: tx)
+                .Select(r => $"{r.scope}|{r.first}|{r.last}|{r.story}|{names[r.lead]}|{r.n}|{r.sessions}")
+                .Concat(c.Query<(string session, byte[] leads)>("SELECT session_id, leads FROM sequence_session_leads", transaction: tx)
+                    .SelectMany(r => SequenceCells.Unpack(r.leads).Select(l => $"session|{r.session}|{names[l.Lead]}|{l.N}")))
+                .Concat(c.Query<string>("SELECT 'run|' || scope || '|' || first_day || '|' || last_day || '|' || story_id || '|' || pattern_id || '|' || length || '|' || runs || '|' || sessions FROM sequence_runs",
+                    transaction: tx))
+                .Concat(trails)
+                .OrderBy(x => x, StringComparer.Ordinal));
+        }
 
         /// <summary>
         /// The cells as the imports (and merges since) kept them equal the cells counted afresh from the per-session rows,
@@ -44,6 +59,7 @@ namespace MadfLog.Engine.Tests.Query
             var kept = DumpCells(c);
             Assert.Contains("run|", kept);
             Assert.Contains("session|", kept);
+            Assert.Contains("trail|", kept);
             Assert.Contains(" → ", kept);
             using var tx = c.BeginTransaction();
             SequenceCells.Fill(c, tx);
@@ -98,11 +114,38 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 imported = DumpCells(c);
-                // A store from before the cells' migration (18).
+                // A store from before the cells' migrations (18, 19).
                 c.Execute("DELETE FROM schema_version WHERE version >= 18; " + string.Concat(SequenceCells.Tables.Select(x => $"DROP TABLE {x}; ")));
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
+                Assert.Equal(imported, DumpCells(c));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+        }
+
+        [Fact]
+        public void UpgradingFromTheFirstCellsCountsThemAgainWithNumberedStepsAndTrails()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Logs);
+            string imported;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                imported = DumpCells(c);
+                // A store at migration 18: leads named in full, a row per session and lead, no steps, keys or trails.
+                c.Execute(@"DELETE FROM schema_version WHERE version >= 19;
+                    DROP TABLE sequence_session_leads; DROP TABLE sequence_lead_keys; DROP TABLE sequence_steps; DROP TABLE sequence_session_errors;
+                    CREATE TABLE sequence_lead_names (id INTEGER PRIMARY KEY, lead TEXT NOT NULL UNIQUE);
+                    CREATE TABLE sequence_session_leads (session_id TEXT NOT NULL, lead_id INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (session_id, lead_id)) WITHOUT ROWID;
+                    INSERT INTO sequence_lead_names VALUES (1, 'Read → Read → Read → Bash ✗error');
+                    INSERT INTO sequence_session_leads SELECT session_id, 1, 1 FROM session_sequences;
+                    UPDATE sequence_leads SET n = n + 7;");
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'sequence_lead_names'"));
                 Assert.Equal(imported, DumpCells(c));
                 AssertCellsAsCounted(c);
                 AssertMatchesScan(c);

@@ -294,12 +294,15 @@ namespace MadfLog.Engine.Tests.Query
             using var c = MadfDatabase.Open(_s.Temp.Db);
             string Dump(string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
                 .Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v))).OrderBy(x => x, StringComparer.Ordinal));
-            var tables = SummaryTables.Names;
+            // The error sequences' cells number their leads and steps as they meet them: compared by name.
+            var tables = SummaryTables.Names.Except(SequenceCells.Tables).ToList();
             var kept = tables.ToDictionary(t => t, Dump);
+            var cells = ErrorSequenceSummaryTests.DumpCells(c);
             Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM day_rollup") > 10);
             using var tx = c.BeginTransaction();
             SummaryTables.Rebuild(c, tx);
             foreach (var t in tables) Assert.Equal(kept[t], Dump(t));
+            Assert.Equal(cells, ErrorSequenceSummaryTests.DumpCells(c, tx));
             tx.Rollback();
         }
 

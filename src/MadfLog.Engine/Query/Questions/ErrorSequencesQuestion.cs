@@ -29,7 +29,7 @@ namespace MadfLog.Engine.Query.Questions
         private sealed class Found
         {
             public readonly Dictionary<long, (long runs, long repeats, int longest, long counted, HashSet<string> sessions)> Loops = new Dictionary<long, (long, long, int, long, HashSet<string>)>();
-            public readonly Dictionary<string, (long n, long counted, HashSet<string> sessions)> Leads = new Dictionary<string, (long, long, HashSet<string>)>(StringComparer.Ordinal);
+            public readonly Dictionary<SequenceCells.Lead, (long n, long counted, HashSet<string> sessions)> Leads = new Dictionary<SequenceCells.Lead, (long, long, HashSet<string>)>();
 
             /// <summary>Leads counted in the summaries, by their number in sequence_lead_names (never sessions the others count).</summary>
             public readonly Dictionary<long, (long n, long sessions)> CellLeads = new Dictionary<long, (long, long)>();
@@ -54,7 +54,7 @@ namespace MadfLog.Engine.Query.Questions
                 return l.sessions;
             }
 
-            public HashSet<string> Lead(string key, long n, long sessions)
+            public HashSet<string> Lead(SequenceCells.Lead key, long n, long sessions)
             {
                 Leads.TryGetValue(key, out var v);
                 v.sessions ??= new HashSet<string>(StringComparer.Ordinal);
@@ -77,9 +77,12 @@ namespace MadfLog.Engine.Query.Questions
             if (Sources.For(f, Answers) == Source.Events) Scan(c, f, null, found);
             else
             {
-                var partial = FromSummaries(c, f, found);
+                var cut = FromSummaries(c, f, found);
+                var partial = cut.Where(s => s.Trail == null).ToList();
                 if (partial.Count > MostSessionsByName) { found = new Found(); Scan(c, f, null, found); }
                 else
+                {
+                    Slices(c, f, cut.Where(s => s.Trail != null).ToList(), found);
                     // Each session's own span within the window only (a session is short; the window may be long), one
                     // statement per group of spans that overlap: the sessions a window's start cuts all hold its start.
                     foreach (var (since, until, sessions) in Overlapping(partial.Select(s => (
@@ -89,6 +92,7 @@ namespace MadfLog.Engine.Query.Questions
                         var span = new QueryFilter { Stories = f.Stories, Since = DateTimeOffset.FromUnixTimeMilliseconds(since), Until = DateTimeOffset.FromUnixTimeMilliseconds(until) };
                         Scan(c, span, sessions, found);
                     }
+                }
             }
 
             var loops = Wanted(kind, RetryLoop) ? found.Loops.ToList() : new();
@@ -109,6 +113,41 @@ namespace MadfLog.Engine.Query.Questions
 
         internal const string RetryLoop = "RetryLoop", LeadsToError = "LeadsToError";
 
+        /// <summary>
+        /// The sessions a window cuts that have a trail: the leads that start and the errors that lie within the window, as
+        /// a scan of the session's events in the window counts them.
+        /// </summary>
+        private static void Slices(SqliteConnection c, QueryFilter f, List<SessionSpan> sessions, Found found)
+        {
+            if (sessions.Count == 0) return;
+            long since = f.Since?.ToUnixTimeMilliseconds() ?? long.MinValue, until = f.Until?.ToUnixTimeMilliseconds() ?? long.MaxValue;
+            var classes = SequenceCells.Classes.Current(c, null);
+            var numbers = new SequenceCells.LeadNumbers(c, null);
+            string Step((long Name, long Pattern) s) => numbers.StepName(s.Name) + classes.Mark(s.Pattern);
+            foreach (var s in sessions)
+            {
+                var leads = new Dictionary<SequenceCells.Lead, long>();
+                var runs = new List<(long Pattern, long Length)>();
+                long pattern = 0, length = 0;
+                foreach (var e in ErrorTrail.Read(s.FirstTs, s.Trail!))
+                {
+                    if (e.Ts < since || e.Ts >= until) continue;
+                    if (e.LeadFrom >= since)
+                    {
+                        var lead = new SequenceCells.Lead(Step(e.Steps[0]), Step(e.Steps[1]), Step(e.Steps[2]), Step(e.Own));
+                        leads[lead] = (leads.TryGetValue(lead, out var n) ? n : 0) + 1;
+                    }
+                    var survivor = e.Own.Pattern == 0 ? 0 : classes.Resolve(e.Own.Pattern).Survivor;
+                    if (survivor != 0 && survivor == pattern) { length++; continue; }
+                    if (pattern != 0 && length >= 2) runs.Add((pattern, length));
+                    pattern = survivor; length = 1;
+                }
+                if (pattern != 0 && length >= 2) runs.Add((pattern, length));
+                foreach (var l in leads) found.Lead(l.Key, l.Value, 1);
+                foreach (var g in runs.GroupBy(r => r.Pattern)) found.Add(g.Key, g.Count(), g.Sum(r => r.Length - 1), (int)g.Max(r => r.Length), 1);
+            }
+        }
+
         /// <summary>Spans that overlap joined: each group's start and end and its sessions (a session's events outside its own span lie outside the window or do not exist).</summary>
         private static IEnumerable<(long since, long until, List<string> sessions)> Overlapping(IEnumerable<(long since, long until, string session)> spans)
         {
@@ -124,38 +163,30 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>
         /// The <paramref name="top"/> leads seen at least <paramref name="minSupport"/> times, most often first (ties in
-        /// order of their text): the cells' counts (by number) and the others' (by text) added up, naming only the leads
-        /// that can be among them.
+        /// order of their text): the summaries' counts (by number) and the scanned sessions' added up, naming only the
+        /// leads that can be among them.
         /// </summary>
         private static List<(string lead, long n, long sessions)> TopLeads(SqliteConnection c, Found found, int top, int minSupport)
         {
-            var named = found.Leads.ToDictionary(kv => kv.Key, kv => (kv.Value.n, sessions: kv.Value.counted + kv.Value.sessions.Count), StringComparer.Ordinal);
+            var named = found.Leads.ToDictionary(kv => kv.Key, kv => (kv.Value.n, sessions: kv.Value.counted + kv.Value.sessions.Count));
             var numbered = found.CellLeads;
+            var numbers = new SequenceCells.LeadNumbers(c, null);
             if (numbered.Count > 0 && named.Count > 0)
-                foreach (var chunk in Chunks(named.Keys.ToList()))
-                    foreach (var (id, lead) in c.Query<(long, string)>("SELECT id, lead FROM sequence_lead_names WHERE lead IN @chunk", new { chunk }))
-                        if (numbered.TryGetValue(id, out var v))
-                        {
-                            var o = named[lead];
-                            named[lead] = (o.n + v.n, o.sessions + v.sessions);
-                            numbered.Remove(id);
-                        }
+                foreach (var kv in numbers.Find(named.Keys))
+                    if (numbered.TryGetValue(kv.Value, out var v))
+                    {
+                        var o = named[kv.Key];
+                        named[kv.Key] = (o.n + v.n, o.sessions + v.sessions);
+                        numbered.Remove(kv.Value);
+                    }
             // Each lead's count is final now: the top-th largest is as low as a lead in the answer can be.
             var counts = named.Values.Select(v => v.n).Concat(numbered.Values.Select(v => v.n)).Where(n => n >= minSupport).OrderByDescending(n => n).ToList();
             if (counts.Count == 0 || top <= 0) return new List<(string, long, long)>();
             var least = counts[Math.Min(top, counts.Count) - 1];
-            var ids = numbered.Where(kv => kv.Value.n >= least).Select(kv => kv.Key).ToList();
-            foreach (var chunk in Chunks(ids))
-                foreach (var (id, lead) in c.Query<(long, string)>("SELECT id, lead FROM sequence_lead_names WHERE id IN @chunk", new { chunk }))
-                    named[lead] = numbered[id];
-            return named.Where(kv => kv.Value.n >= least).OrderByDescending(kv => kv.Value.n).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(top)
-                .Select(kv => (kv.Key, kv.Value.n, kv.Value.sessions)).ToList();
-        }
-
-        // Lists bound as parameters, in pieces SQLite takes.
-        private static IEnumerable<List<T>> Chunks<T>(List<T> items)
-        {
-            for (var i = 0; i < items.Count; i += 500) yield return items.GetRange(i, Math.Min(500, items.Count - i));
+            foreach (var kv in numbers.Named(numbered.Where(kv => kv.Value.n >= least).Select(kv => kv.Key)))
+                named[kv.Value] = numbered[kv.Key];
+            return named.Where(kv => kv.Value.n >= least).Select(kv => (lead: kv.Key.ToString(), kv.Value.n, kv.Value.sessions))
+                .OrderByDescending(l => l.n).ThenBy(l => l.lead, StringComparer.Ordinal).Take(top).ToList();
         }
 
         private static bool Wanted(string? kind, string name) => kind == null || string.Equals(kind, name, StringComparison.OrdinalIgnoreCase);
@@ -234,15 +265,19 @@ namespace MadfLog.Engine.Query.Questions
                 });
                 if (cells != null)
                     // The cells are current, and so are the sessions' numbered leads.
-                    using (var reader = c.ExecuteReader($"SELECT l.lead_id, l.n FROM sequence_session_leads l WHERE l.session_id IN ({others})", p))
-                        while (reader.Read()) found.CellLead(reader.GetInt64(0), reader.GetInt64(1), 1);
+                    using (var reader = c.ExecuteReader($"SELECT l.leads FROM sequence_session_leads l WHERE l.session_id IN ({others})", p))
+                        while (reader.Read())
+                            foreach (var (lead, n) in SequenceCells.Unpack((byte[])reader.GetValue(0))) found.CellLead(lead, n, 1);
                 else
                     SequenceCells.Leads(c, null, others, p, classes, (session, leads) =>
                     {
                         foreach (var l in leads) found.Lead(l.Key, l.Value, 1);
                     });
             }
-            return c.Query<SessionSpan>($"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs FROM session_sequences s WHERE {candidate} AND NOT ({whole})", p)
+            // A session the window cuts (in order, all its events in the stories) by its trail; the others by their events.
+            var byTime = "s.in_order = 1" + (stories ? " AND coalesce(s.story_id IN @stories, 0)" : "");
+            return c.Query<SessionSpan>($@"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs, CASE WHEN {byTime} THEN t.errors END AS Trail
+                FROM session_sequences s LEFT JOIN sequence_session_errors t ON t.session_id = s.session_id WHERE {candidate} AND NOT ({whole})", p)
                 .ToList();
         }
 
@@ -270,6 +305,8 @@ namespace MadfLog.Engine.Query.Questions
             public string SessionId { get; set; } = "";
             public long FirstTs { get; set; }
             public long LastTs { get; set; }
+            /// <summary>Its events arrived in order and the filter cuts it by time only: its error trail (ErrorTrail) answers.</summary>
+            public byte[]? Trail { get; set; }
         }
 
         /// <summary>An event as the sequences read it, in session order.</summary>
@@ -325,7 +362,7 @@ namespace MadfLog.Engine.Query.Questions
                 {
                     step += " ✗" + (r.ErrorClass ?? "error");
                     if (window.Count >= SummaryTables.LeadSteps)
-                        found.Lead(string.Join(SummaryTables.SequenceArrow, window.Skip(window.Count - SummaryTables.LeadSteps)) + SummaryTables.SequenceArrow + step, 1, 0).Add(r.SessionId);
+                        found.Lead(new SequenceCells.Lead(window[window.Count - 3], window[window.Count - 2], window[window.Count - 1], step), 1, 0).Add(r.SessionId);
                     if (r.PatternId.HasValue && r.PatternId == runPattern) runLength++;
                     else { CloseRun(r.SessionId); runPattern = r.PatternId; runLength = r.PatternId.HasValue ? 1 : 0; }
                 }

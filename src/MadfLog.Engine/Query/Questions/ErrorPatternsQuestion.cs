@@ -54,19 +54,21 @@ namespace MadfLog.Engine.Query.Questions
                 byStory = c.Query<(long id, string? story, long n)>($"SELECT e.pattern_id, e.story_id, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p).ToList();
                 byAgent = c.Query<(long id, string? agent, long n)>($"SELECT e.pattern_id, e.agent_name, count(*) FROM events e WHERE e.pattern_id IN @ids AND {Errors.InEvents}{where} GROUP BY 1, 2", p).ToList();
             }
-            var newest = NewestDetails(c, f, summary.Select(s => s.PatternId!.Value).ToList());
+            var examples = Examples(c, f, summary.Select(s => s.PatternId!.Value).ToList());
             return summary.Select(s => new ErrorPattern
             {
                 PatternId = s.PatternId!.Value, Template = s.Template, ErrorClass = s.ErrorClass, Count = s.Count, Share = s.Share, FirstSeen = s.FirstSeen, LastSeen = s.LastSeen,
                 ByStory = byStory.Where(x => x.id == s.PatternId).OrderBy(x => x.story, StoryOrder.Instance).ToDictionary(x => x.story ?? "", x => x.n),
                 ByAgent = byAgent.Where(x => x.id == s.PatternId).OrderByDescending(x => x.n).ToDictionary(x => x.agent ?? "", x => x.n),
-                Examples = newest[s.PatternId!.Value].Select(EventDetails.Message).Where(m => m != null).Distinct().Take(3).Select(m => Text.SafeText.Redact(m)!).ToArray(),
+                Examples = examples[s.PatternId!.Value],
             }).ToList();
         }
 
-        // The details of each pattern's newest errors under the filter, newest first: their ids from the pattern index
-        // (pattern_id, timestamp) read from the newest back within the window and the stories' time span, then their details.
-        private static Dictionary<long, List<string?>> NewestDetails(SqliteConnection c, QueryFilter f, List<long> patterns)
+        // Each pattern's examples: the first three distinct messages among its newest errors under the filter, newest
+        // first. Their ids come from the pattern index (pattern_id, timestamp), read from the newest back within the window
+        // and the stories' time span, in one statement for all patterns; their details are decoded in two rounds (the
+        // newest three of each pattern, then the rest only for patterns that have not yet three distinct messages).
+        private static Dictionary<long, string[]> Examples(SqliteConnection c, QueryFilter f, List<long> patterns)
         {
             var p = new DynamicParameters();
             var where = f.Where(c, p, "r", ids: "");
@@ -74,15 +76,32 @@ namespace MadfLog.Engine.Query.Questions
                 where += @" AND r.timestamp >= coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories), -9223372036854775807)
                             AND r.timestamp <= coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories), 9223372036854775807)";
             p.Add("limit", ExampleRows);
-            var ids = new Dictionary<long, List<long>>();
-            foreach (var pattern in patterns)
+            for (var i = 0; i < patterns.Count; i++) p.Add("id" + i, patterns[i]);
+            var ids = c.Query<(long pattern, long id, long ts)>(string.Join(" UNION ALL ", patterns.Select((_, i) =>
+                         $"SELECT * FROM (SELECT r.pattern_id, r.id, r.timestamp FROM event_rows r WHERE r.pattern_id = @id{i} AND r.kind IN {Errors.Kinds}{where} ORDER BY r.timestamp DESC, r.id DESC LIMIT @limit)")), p)
+                .GroupBy(x => x.pattern).ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.ts).ThenByDescending(x => x.id).Select(x => x.id).ToList());
+            foreach (var pattern in patterns) if (!ids.ContainsKey(pattern)) ids[pattern] = new List<long>();
+            var messages = patterns.ToDictionary(x => x, _ => new List<string>());
+            var taken = 0;
+            foreach (var upTo in new[] { Shown, ExampleRows })
             {
-                p.Add("id", pattern);
-                ids[pattern] = c.Query<long>($"SELECT r.id FROM event_rows r WHERE r.pattern_id = @id AND r.kind IN {Errors.Kinds}{where} ORDER BY r.timestamp DESC, r.id DESC LIMIT @limit", p).ToList();
+                var need = ids.Where(x => messages[x.Key].Count < Shown && x.Value.Count > taken).ToList();
+                if (need.Count == 0) break;
+                var details = c.Query<(long id, string? details)>("SELECT e.id, e.details FROM events e WHERE e.id IN @ids",
+                        new { ids = need.SelectMany(x => x.Value.Skip(taken).Take(upTo - taken)).ToList() })
+                    .ToDictionary(x => x.id, x => x.details);
+                foreach (var x in need)
+                    foreach (var id in x.Value.Skip(taken).Take(upTo - taken))
+                    {
+                        var m = EventDetails.Message(details[id]);
+                        if (m != null && messages[x.Key].Count < Shown && !messages[x.Key].Contains(m)) messages[x.Key].Add(m);
+                    }
+                taken = upTo;
             }
-            var details = c.Query<(long id, string? details)>("SELECT e.id, e.details FROM events e WHERE e.id IN @ids", new { ids = ids.Values.SelectMany(x => x).ToList() })
-                .ToDictionary(x => x.id, x => x.details);
-            return ids.ToDictionary(x => x.Key, x => x.Value.Select(id => details[id]).ToList());
+            return messages.ToDictionary(x => x.Key, x => x.Value.Select(m => Text.SafeText.Redact(m)!).ToArray());
         }
+
+        /// <summary>How many distinct messages a pattern shows as examples.</summary>
+        private const int Shown = 3;
     }
 }

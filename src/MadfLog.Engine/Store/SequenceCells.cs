@@ -113,7 +113,7 @@ namespace MadfLog.Engine.Store
             var leads = new Dictionary<Lead, long>();
             using (var reader = c.ExecuteReader($@"
                 SELECT l.session_id, l.step1, l.pattern1, l.step2, l.pattern2, l.step3, l.pattern3, l.error_step, l.error_pattern, l.n
-                FROM session_leads l WHERE l.session_id IN ({sessionsSql}) ORDER BY l.session_id", p, tx))
+                FROM ({sessionsSql}) x CROSS JOIN session_leads l ON l.session_id = x.session_id ORDER BY l.session_id", p, tx))
                 while (reader.Read())
                 {
                     var id = reader.GetString(0);
@@ -146,7 +146,7 @@ namespace MadfLog.Engine.Store
                 if (pattern != 0 && length >= 2) runs.Add((pattern, length));
             }
             using (var reader = c.ExecuteReader($@"
-                SELECT r.session_id, r.pattern_id, r.length FROM session_runs r WHERE r.session_id IN ({sessionsSql}) ORDER BY r.session_id, r.seq", p, tx))
+                SELECT r.session_id, r.pattern_id, r.length FROM ({sessionsSql}) x CROSS JOIN session_runs r ON r.session_id = x.session_id ORDER BY r.session_id, r.seq", p, tx))
                 while (reader.Read())
                 {
                     var id = reader.GetString(0);
@@ -304,9 +304,15 @@ namespace MadfLog.Engine.Store
                 var keys = new Dictionary<string, Lead>(StringComparer.Ordinal);
                 foreach (var l in leads) { var key = Key(l, false); if (key != null) keys[key] = l; }
                 var found = new Dictionary<Lead, long>();
-                foreach (var chunk in Chunks(keys.Keys.ToList()))
-                    foreach (var (id, key) in _c.Query<(long, string)>("SELECT id, steps FROM sequence_lead_keys WHERE steps IN @chunk", new { chunk }, _tx))
-                        found[keys[key]] = id;
+                using var find = _c.CreateCommand();
+                find.Transaction = _tx;
+                find.CommandText = "SELECT id FROM sequence_lead_keys WHERE steps = $1";
+                var steps = find.Parameters.Add(new SqliteParameter("$1", ""));
+                foreach (var kv in keys)
+                {
+                    steps.Value = kv.Key;
+                    if (find.ExecuteScalar() is long id) found[kv.Value] = id;
+                }
                 return found;
             }
 

@@ -265,7 +265,7 @@ namespace MadfLog.Engine.Query.Questions
                 });
                 if (cells != null)
                     // The cells are current, and so are the sessions' numbered leads.
-                    using (var reader = c.ExecuteReader($"SELECT l.leads FROM sequence_session_leads l WHERE l.session_id IN ({others})", p))
+                    using (var reader = c.ExecuteReader($"SELECT l.leads FROM ({others}) x CROSS JOIN sequence_session_leads l ON l.session_id = x.session_id", p))
                         while (reader.Read())
                             foreach (var (lead, n) in SequenceCells.Unpack((byte[])reader.GetValue(0))) found.CellLead(lead, n, 1);
                 else

@@ -15,7 +15,7 @@ using MadfLog.Engine.Store;
 //        that bench's MadfLog figures; run the two one after the other on the same machine.
 if (args.Length > 0 && args[0] == "import") return ImportWithReadJsonAuto(args.Length > 1 ? int.Parse(args[1]) : 1_000_000);
 var n = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
-var db = Path.Combine(Path.GetTempPath(), "madflog-bench-import", $"queries-{MadfLog.Bench.RealisticLogs.Version}-{n}-schema{Schema.CurrentVersion}.db"); // the name bench queries gives its store
+var db = Path.Combine(Path.GetTempPath(), "madflog-bench-import", $"queries-{MadfLog.Bench.RealisticLogs.Version}-{n}.db");
 if (!File.Exists(db)) { Console.Error.WriteLine($"{db} is missing: run 'dotnet run -c Release --project bench/MadfLog.Bench -- queries {n}' first"); return 1; }
 
 using var sqlite = MadfDatabase.Open(db, forWrite: false);

@@ -26,8 +26,7 @@ namespace MadfLog.Bench
             var folder = Path.Combine(Path.GetTempPath(), "madflog-bench-import");
             Directory.CreateDirectory(folder);
             var logs = ImportBench.EnsureLogs(folder, n);
-            // Named by the schema too: a store another build wrote is not this build's layout (and opens read-only here).
-            var db = args.Length > 3 ? Path.GetFullPath(args[3]) : Path.Combine(folder, $"queries-{RealisticLogs.Version}-{n}-schema{Schema.CurrentVersion}.db");
+            var db = args.Length > 3 ? Path.GetFullPath(args[3]) : Path.Combine(folder, $"queries-{RealisticLogs.Version}-{n}.db");
             if (!File.Exists(db)) new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
 
             var c = MadfDatabase.Open(db, forWrite: false);

@@ -28,26 +28,13 @@ namespace MadfLog.Engine.Domain
         public static string Name(EventRow e) => Name(e.EventType, e.Step);
 
         /// <summary>The same name in SQL, over the events view aliased <c>e</c>.</summary>
-        public static readonly string NameSql = NameSqlOfKind("e.event_type", "e.kind");
-
-        /// <summary>The same name in SQL from an event type and its kind's id: kinds keep the raw step (schema 20), so no details are read.</summary>
-        public static string NameSqlOfKind(string eventType, string kind) =>
-            NameSqlOfRaw(eventType, $"(SELECT n.text FROM kinds k JOIN names n ON n.id = k.step WHERE k.id = {kind})", $"(SELECT n.text FROM kinds k JOIN names n ON n.id = k.step WHERE k.id = {kind})");
+        public static readonly string NameSql = NameSqlOf("e.event_type", "e.details");
 
         /// <summary>The same name in SQL from an event type and its details (read only for tool calls and steps).</summary>
         public static string NameSqlOf(string eventType, string details) =>
-            NameSqlOfRaw(eventType, $"json_extract({details}, '$.tool')", $"json_extract({details}, '$.step')");
-
-        private static string NameSqlOfRaw(string eventType, string tool, string step) =>
-            $"CASE WHEN {eventType} = 'tool_call' THEN coalesce({tool}, '{UnnamedTool}')" +
-            $" WHEN {eventType} = 'step' THEN coalesce({step}, '{UnnamedStep}')" +
+            $"CASE WHEN {eventType} = 'tool_call' THEN coalesce(json_extract({details}, '$.tool'), '{UnnamedTool}')" +
+            $" WHEN {eventType} = 'step' THEN coalesce(json_extract({details}, '$.step'), '{UnnamedStep}')" +
             $" ELSE {eventType} END";
-
-        /// <summary>
-        /// The name read from the details, over the events view aliased <c>e</c>, as stores before schema 20 (kinds without
-        /// a step) must: the migrations that fill summaries from events (11, 12) run before migration 20 adds the step.
-        /// </summary>
-        public static readonly string NameSqlFromDetails = NameSqlOf("e.event_type", "e.details");
 
         /// <summary>What kind of step a name is: tool, step or event.</summary>
         public static string Kind(string eventType) => eventType == "tool_call" ? "tool" : eventType == "step" ? "step" : "event";

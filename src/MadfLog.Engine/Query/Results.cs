@@ -167,11 +167,6 @@ namespace MadfLog.Engine.Query
         public long? TokensUsed { get; set; }
         public double? ContextPercent { get; set; }
         public bool? Success { get; set; }
-        public double? ConfidenceScore { get; set; }
-        public double? ImpactScore { get; set; }
-        public long? TimeSavedOrWastedMs { get; set; }
-        public double? UserSatisfactionDelta { get; set; }
-        public bool PatternDetected { get; set; }
         public long? PatternId { get; set; }
         public long? CreatedRule { get; set; }
         public bool NeedsReview { get; set; }

@@ -31,24 +31,34 @@ namespace MadfLog.Engine.Store
             public string[] NameColumns { get; }
         }
 
-        // step: the raw name of a tool_call's tool or a step event's step (Steps.NameFromDetails; 0 for none), so scans
-        // that group by step (Steps.NameSql) read no details (schema 20).
         public static readonly Combinations Kinds = new Combinations("kinds", "kind",
-            new[] { "event_type", "category", "success", "pattern_detected", "needs_review", "step" }, new[] { "event_type", "category", "step" });
+            new[] { "event_type", "category", "success", "pattern_detected", "needs_review" }, new[] { "event_type", "category" });
 
         public static readonly Combinations Contexts = new Combinations("contexts", "context",
             new[] { "session_id", "story_id", "workflow_id", "agent_name" }, new[] { "session_id", "story_id", "workflow_id", "agent_name" });
 
         public static readonly Combinations[] AllCombinations = { Kinds, Contexts };
 
+        /// <summary>event_rows columns that hold a names id themselves (rather than through a combination).</summary>
+        public static readonly string[] RowNameColumns = { "details_shape" };
+
+        /// <summary>The details value columns d1..d8 (index k - 1 is value k).</summary>
+        public static readonly string[] ValueColumns = Enumerable.Range(1, DetailsShape.Slots).Select(k => "d" + k).ToArray();
+
+        /// <summary>SQL: whether value k (1-4) of a row is a names id, given its shape's names row alias.</summary>
+        public static string ValueIsName(int k, string shape) => $"instr({shape}.text, char({(int)DetailsShape.Placeholder(k, name: true)}))";
+
         /// <summary>
         /// SELECTs (joined by UNION) of every names id that rows of <paramref name="schema"/> matching <paramref name="where"/>
-        /// (on alias r; "1" for all) refer to through their kind or context (details keep their texts in their blocks
-        /// since schema 20).
+        /// (on alias r; "1" for all) refer to: directly, through their kind or context, or as a details value (value k is
+        /// a name only where the shape has placeholder k + 4).
         /// </summary>
         public static string NameIdsUsed(string schema, string where) => string.Join(" UNION ",
-            AllCombinations.SelectMany(t => t.NameColumns.Select(col =>
-                $"SELECT x.{col} FROM {schema}.{t.Table} x WHERE x.id IN (SELECT r.{t.RowColumn} FROM {schema}.event_rows r WHERE {where})")));
+            RowNameColumns.Select(col => $"SELECT r.{col} FROM {schema}.event_rows r WHERE {where}")
+                .Concat(AllCombinations.SelectMany(t => t.NameColumns.Select(col =>
+                    $"SELECT x.{col} FROM {schema}.{t.Table} x WHERE x.id IN (SELECT r.{t.RowColumn} FROM {schema}.event_rows r WHERE {where})")))
+                .Concat(Enumerable.Range(1, DetailsShape.Slots).Select(k =>
+                    $"SELECT r.d{k} FROM {schema}.event_rows r JOIN {schema}.names sh ON sh.id = r.details_shape WHERE {ValueIsName(k, "sh")} AND {where}")));
 
         /// <summary>
         /// Sets needs_review on the rows matching <paramref name="where"/> (on event_rows, unaliased): the flag is part of
@@ -73,13 +83,9 @@ namespace MadfLog.Engine.Store
 
         private const long NoBlock = 1L << 40;
 
-        /// <summary>SQL: an event's time_saved_or_wasted_ms (in event_extras since schema 20), given its event_rows or events alias.</summary>
-        public static string TimeSaved(string alias) => $"(SELECT xt.time_saved_or_wasted_ms FROM event_extras xt WHERE xt.id = {alias}.id)";
-
-        /// <summary>The events that produced a rule point at it (created_rule, in event_extras), in the caller's transaction.</summary>
+        /// <summary>The events that produced a rule point at it (created_rule), in the caller's transaction.</summary>
         public static void SetCreatedRule(SqliteConnection c, SqliteTransaction tx, string where, object parameters) =>
-            c.Execute($@"INSERT INTO event_extras(id, created_rule) SELECT id, @Id FROM event_rows WHERE {where}
-                         ON CONFLICT(id) DO UPDATE SET created_rule = excluded.created_rule", parameters, tx);
+            c.Execute("UPDATE event_rows SET created_rule = @Id WHERE " + where, parameters, tx);
 
         /// <summary>A merged pattern's events point at the pattern it merged into.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into) =>
@@ -191,7 +197,7 @@ namespace MadfLog.Engine.Store
         /// Copies the active rows of [start, upper) and their keys (those of the whole month, packed) into the archive attached as <c>arch</c> (same schema), in
         /// the caller's transaction (retention's copy step). Name, kind and
         /// context ids are per database, so every coded column (kind, context, shape, name values) is
-        /// translated through the texts; details are copied into the archive's blocks; event ids are kept, which is how the delete step knows what the archive holds.
+        /// translated through the texts; event ids are kept, which is how the delete step knows what the archive holds.
         /// INSERT OR IGNORE makes a repeated copy harmless.
         /// </summary>
         public static void CopyToArchive(SqliteConnection c, SqliteTransaction tx, long start, long upper)
@@ -220,12 +226,13 @@ namespace MadfLog.Engine.Store
             {
                 var combination = AllCombinations.FirstOrDefault(t => t.RowColumn == col);
                 if (combination != null) return $"(SELECT new FROM temp.{combination.Table}_map WHERE old = r.{col})";
+                if (RowNameColumns.Contains(col)) return Mapped("r." + col);
+                var k = Array.IndexOf(ValueColumns, col) + 1; // a details value: a name id where the shape says so
+                if (k > 0) return $"CASE WHEN {ValueIsName(k, "sh")} THEN {Mapped("r." + col)} ELSE r.{col} END";
                 return "r." + col;
             }
             c.Execute($@"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)})
-                         SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r WHERE {range}", p, tx);
-            c.Execute($"INSERT OR IGNORE INTO arch.event_extras SELECT x.* FROM main.event_extras x WHERE x.id IN (SELECT r.id FROM main.event_rows r WHERE {range})", p, tx);
-            DetailsBlocks.Copy(c, c.Query<(long, bool)>($"SELECT r.id, r.pattern_id IS NOT NULL FROM main.event_rows r WHERE {range}", p, tx), "arch");
+                         SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r LEFT JOIN main.names sh ON sh.id = r.details_shape WHERE {range}", p, tx);
             c.Execute($"INSERT OR IGNORE INTO arch.response_keys(key, event_id) SELECT k.key, k.event_id FROM main.response_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
                 p, tx);
             // The packed keys of the rows' month (all of it: those of events that stay active too, which is harmless, as
@@ -249,12 +256,7 @@ namespace MadfLog.Engine.Store
         {
             c.Execute(@"DELETE FROM main.response_keys WHERE event_id IN
                         (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
-            const string archived = "timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)";
-            var blocks = c.Query<long>($"SELECT DISTINCT {DetailsBlocks.BlockSql} FROM main.event_rows r WHERE {archived}", new { start, upper }, tx).ToList();
-            c.Execute($"DELETE FROM main.event_extras WHERE id IN (SELECT id FROM main.event_rows WHERE {archived})", new { start, upper }, tx);
-            var deleted = c.Execute($"DELETE FROM main.event_rows WHERE {archived}", new { start, upper }, tx);
-            // Blocks that straddle the cut keep the details of the events that stay.
-            DetailsBlocks.DropMissing(c, "main", blocks);
+            var deleted = c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
             // The month's packed keys leave with its last event (the archive has them since the copy); while some of its
             // events stay (a window that cuts the month), they stay too.
             var first = DateTimeOffset.FromUnixTimeMilliseconds(start);

@@ -24,12 +24,8 @@ namespace MadfLog.Engine.Store
         private static readonly string[] Columns =
         {
             "id", "timestamp", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
-        };
-
-        // The rarely set columns, in event_extras (a row only for an event that has one).
-        private static readonly string[] Extras =
-        {
-            "id", "confidence_score", "impact_score", "time_saved_or_wasted_ms", "user_satisfaction_delta", "created_rule",
+            "details_shape", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8",
+            "confidence_score", "impact_score", "time_saved_or_wasted_ms", "user_satisfaction_delta", "created_rule",
         };
 
         private const int Done = 101, Row = 100;
@@ -37,8 +33,8 @@ namespace MadfLog.Engine.Store
         // Keys and rows go in several per statement (fewer native calls and statement starts per event): KeysPerInsert
         // keys, RowsPerInsert rows; the rest of a batch one at a time.
         private const int KeysPerInsert = 64, RowsPerInsert = 16;
-        private readonly sqlite3_stmt _key, _keys, _findKey, _insert, _inserts, _extras, _findName, _addName;
-        private readonly Binder _keyBinder, _keysBinder, _rowBinder, _rowsBinder, _extrasBinder;
+        private readonly sqlite3_stmt _key, _keys, _findKey, _insert, _inserts, _findName, _addName;
+        private readonly Binder _keyBinder, _keysBinder, _rowBinder, _rowsBinder;
         private long _nextId;
         private readonly EventKeys _eventKeys;
         private readonly bool _ownKeys;
@@ -59,8 +55,6 @@ namespace MadfLog.Engine.Store
             _keysBinder = new Binder(_keys, 2 * KeysPerInsert);
             _rowBinder = new Binder(_insert, Columns.Length);
             _rowsBinder = new Binder(_inserts, Columns.Length * RowsPerInsert);
-            _extras = Prepare("INSERT INTO event_extras(" + string.Join(",", Extras) + ") VALUES " + Values(Extras.Length, 1));
-            _extrasBinder = new Binder(_extras, Extras.Length);
             _findName = Prepare("SELECT id FROM names WHERE text = ?");
             _addName = Prepare("INSERT INTO names(text) VALUES (?)");
             foreach (var (period, path, last) in connection.Query<(string, string, long?)>(
@@ -145,9 +139,6 @@ namespace MadfLog.Engine.Store
                 e.Id = id;
                 Span(id / EventStorage.BlockSize, e.Timestamp, OptionalNameId(e.StoryId));
                 inserted++;
-                AddDetails(id, e);
-                if (e.ConfidenceScore.HasValue || e.ImpactScore.HasValue || e.TimeSavedOrWastedMs.HasValue || e.UserSatisfactionDelta.HasValue || e.CreatedRule.HasValue)
-                    AddExtras(e);
                 _pendingRows[pending] = e;
                 Bind(_rowsBinder, pending * Columns.Length, e);
                 if (++pending == RowsPerInsert) { Step(_inserts); pending = 0; }
@@ -161,18 +152,13 @@ namespace MadfLog.Engine.Store
             for (var i = 0; i < n; i++)
                 if (!_isNew[i] && rows[i].KeepLargestTokens) GrowTokens(rows[i]);
             WriteBlocks();
-            WriteDetails(all: false);
             return inserted;
         }
 
         private readonly EventRow?[] _pendingRows = new EventRow?[RowsPerInsert];
 
-        /// <summary>Writes the keys of this transaction's new events into event_keys, and the open details block: call before committing.</summary>
-        public void Flush()
-        {
-            _eventKeys.Flush();
-            WriteDetails(all: true);
-        }
+        /// <summary>Writes the keys of this transaction's new events into event_keys: call before committing.</summary>
+        public void Flush() => _eventKeys.Flush();
 
         // Binds one event as the row at parameter offset o (0 for the first row of a statement).
         private void Bind(Binder b, int o, EventRow e)
@@ -185,18 +171,13 @@ namespace MadfLog.Engine.Store
             b.Int(o + 6, e.TokensUsed);
             Context(b, o + 7, e.ContextPercent);
             b.Int(o + 8, e.PatternId);
-        }
-
-        private void AddExtras(EventRow e)
-        {
-            var b = _extrasBinder;
-            b.Int(1, e.Id);
-            b.Real(2, e.ConfidenceScore);
-            b.Real(3, e.ImpactScore);
-            b.Int(4, e.TimeSavedOrWastedMs);
-            b.Real(5, e.UserSatisfactionDelta);
-            b.Int(6, e.CreatedRule);
-            Step(_extras);
+            Details(b, o + 9, e);
+            const int after = 10 + DetailsShape.Slots; // details_shape and d1..d8 start at column 9
+            b.Real(o + after, e.ConfidenceScore);
+            b.Real(o + after + 1, e.ImpactScore);
+            b.Int(o + after + 2, e.TimeSavedOrWastedMs);
+            b.Real(o + after + 3, e.UserSatisfactionDelta);
+            b.Int(o + after + 4, e.CreatedRule);
         }
 
         private long StoredId(long key)
@@ -317,7 +298,7 @@ namespace MadfLog.Engine.Store
         // of its combinations table. Consecutive events usually share them, as the very same strings, so the last one
         // is checked first.
         private readonly Combination _kinds = new Combination(EventStorage.Kinds), _contexts = new Combination(EventStorage.Contexts);
-        private (string, string, long, bool, bool, string?) _lastKind;
+        private (string, string, long, bool, bool) _lastKind;
         private long _lastKindId;
         private (string?, string?, string?, string?) _lastContext;
         private long _lastContextId;
@@ -327,21 +308,11 @@ namespace MadfLog.Engine.Store
         {
             var success = e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1;
             var detected = e.PatternDetected || e.PatternId.HasValue;
-            var step = StepOf(e);
             if (_lastKindId != 0 && ReferenceEquals(_lastKind.Item1, e.EventType) && ReferenceEquals(_lastKind.Item2, e.Category)
-                && _lastKind.Item3 == success && _lastKind.Item4 == detected && _lastKind.Item5 == e.NeedsReview && string.Equals(_lastKind.Item6, step, StringComparison.Ordinal))
+                && _lastKind.Item3 == success && _lastKind.Item4 == detected && _lastKind.Item5 == e.NeedsReview)
                 return _lastKindId;
-            _lastKind = (e.EventType, e.Category, success, detected, e.NeedsReview, step);
-            return _lastKindId = _kinds.Id(this, NameId(e.EventType), NameId(e.Category), success, detected ? 1 : 0, e.NeedsReview ? 1 : 0, OptionalNameId(step));
-        }
-
-        // The raw step name kept with the kind: what the summaries count the event under (RollupStage sets e.Step from the
-        // same split; a format may know it already).
-        private string? StepOf(EventRow e)
-        {
-            if (e.Step != null) return Steps.NameFromDetails(e.EventType, e.Step, e.Step);
-            var split = e.StoredDetails ??= _splitter.Of(e.Details);
-            return Steps.NameFromDetails(e.EventType, split.Tool, split.Step);
+            _lastKind = (e.EventType, e.Category, success, detected, e.NeedsReview);
+            return _lastKindId = _kinds.Id(this, NameId(e.EventType), NameId(e.Category), success, detected ? 1 : 0, e.NeedsReview ? 1 : 0);
         }
 
         [MethodImpl(Hot.Path)]
@@ -358,16 +329,16 @@ namespace MadfLog.Engine.Store
         private sealed class Combination
         {
             private readonly EventStorage.Combinations _table;
-            private readonly Dictionary<(long, long, long, long, long, long), long> _ids = new Dictionary<(long, long, long, long, long, long), long>();
+            private readonly Dictionary<(long, long, long, long, long), long> _ids = new Dictionary<(long, long, long, long, long), long>();
             private sqlite3_stmt? _find, _add;
 
             public Combination(EventStorage.Combinations table) { _table = table; }
 
-            public long Id(EventWriter w, long a, long b, long c, long d, long e = 0, long f = 0)
+            public long Id(EventWriter w, long a, long b, long c, long d, long e = 0)
             {
-                var key = (a, b, c, d, e, f);
+                var key = (a, b, c, d, e);
                 if (_ids.TryGetValue(key, out var id)) return id;
-                var values = new[] { a, b, c, d, e, f };
+                var values = new[] { a, b, c, d, e };
                 var n = _table.Columns.Length;
                 _find ??= w.Prepare($"SELECT id FROM {_table.Table} WHERE " + string.Join(" AND ", _table.Columns.Select(col => col + " = ?")));
                 for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_find, i + 1, values[i]);
@@ -390,48 +361,27 @@ namespace MadfLog.Engine.Store
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
-        // Details go into their block (DetailsBlocks: mined errors' in a series of their own). A block the ids have moved
-        // past is written deflated at the end of its batch, once; the newest block of each series stays in memory (it
-        // fills over the next batches) and is written by Flush, before the commit; an older block a grown response
-        // changed is written at the end of that batch.
-        private readonly Dictionary<long, List<DetailsBlocks.Entry>> _dirty = new Dictionary<long, List<DetailsBlocks.Entry>>();
-        private readonly Dictionary<long, List<DetailsBlocks.Entry>> _kept = new Dictionary<long, List<DetailsBlocks.Entry>>();
-
-        private List<DetailsBlocks.Entry> Block(long block)
-        {
-            if (_dirty.TryGetValue(block, out var entries)) return entries;
-            if (!_kept.TryGetValue(block, out entries)) entries = DetailsBlocks.Load(_connection, block);
-            _dirty[block] = entries;
-            return entries;
-        }
-
+        // Binds details_shape and d1..d8 starting at column i.
         [MethodImpl(Hot.Path)]
-        private DetailsBlocks.Entry Entry(long id, EventRow e) => DetailsBlocks.Entry.Of(id, e.StoredDetails ?? _splitter.Of(e.Details), e.Details);
-
-        private void AddDetails(long id, EventRow e)
+        private void Details(Binder b, int i, EventRow e)
         {
-            var entries = Block(DetailsBlocks.BlockOf(id, e.PatternId.HasValue));
-            if (entries.Count > 0 && entries[entries.Count - 1].Id >= id)
-                throw new InvalidOperationException($"Event id {id} is not after the ids its details block holds.");
-            entries.Add(Entry(id, e));
-        }
-
-        private bool Full(long block) => DetailsBlocks.FirstId(block) + DetailsBlocks.Span(block) <= _nextId;
-
-        private void WriteDetails(bool all)
-        {
-            if (_dirty.Count == 0) return;
-            List<long>? written = null;
-            foreach (var pair in _dirty)
+            var split = e.StoredDetails ?? _splitter.Of(e.Details);
+            if (split.Shape != null)
             {
-                var full = Full(pair.Key);
-                if (!all && !full) continue; // the newest of its series: filled by the next batches, written by Flush
-                DetailsBlocks.Save(_connection, pair.Key, pair.Value, seal: full);
-                (written ??= new List<long>()).Add(pair.Key);
-                if (full) _kept.Remove(pair.Key);
-                else _kept[pair.Key] = pair.Value;
+                b.Int(i, NameId(split.Shape));
+                for (var k = 0; k < DetailsShape.Slots; k++)
+                {
+                    var v = split.Values[k];
+                    if (v is long l) b.Int(i + 1 + k, l);
+                    else if (v is DetailsShape.Name n) b.Int(i + 1 + k, NameId(n.Text));
+                    else if (v is string t) b.Text(i + 1 + k, t);
+                    else b.Null(i + 1 + k);
+                }
+                return;
             }
-            if (written != null) foreach (var block in written) _dirty.Remove(block);
+            b.Null(i);
+            if (e.Details == null) b.Null(i + 1); else b.Text(i + 1, e.Details);
+            for (var k = 2; k <= DetailsShape.Slots; k++) b.Null(i + k);
         }
 
         // context_percent as exact hundredths in an integer when it round-trips (2 bytes instead of 8), else the real.
@@ -523,14 +473,15 @@ namespace MadfLog.Engine.Store
             throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
         }
 
-        private sqlite3_stmt? _stored, _grow, _patterned, _block, _blockDay;
+        private sqlite3_stmt? _stored, _grow, _block, _blockDay;
         private Binder? _growBinder;
 
         // A repeated Claude Code response line: keep the larger usage (and its details), report the growth for the summaries.
         private void GrowTokens(EventRow e)
         {
             _stored ??= Prepare("SELECT coalesce(tokens_used, 0) FROM event_rows WHERE id = ?");
-            _grow ??= Prepare("UPDATE event_rows SET tokens_used = ?, context_percent = ? WHERE id = ?");
+            _grow ??= Prepare("UPDATE event_rows SET tokens_used = ?, context_percent = ?, details_shape = ?, "
+                + string.Join(", ", EventStorage.ValueColumns.Select(col => col + " = ?")) + " WHERE id = ?");
             // No row: the event's key was in an archive (InArchive), or it is a key migrated from archived_keys.
             var id = StoredId(e.DedupKey);
             long? before = null;
@@ -541,22 +492,12 @@ namespace MadfLog.Engine.Store
             }
             e.TokensGrowth = before.HasValue && (e.TokensUsed ?? 0) > before.Value ? (e.TokensUsed ?? 0) - before.Value : 0;
             if (e.TokensGrowth == 0) return;
-            var b = _growBinder ??= new Binder(_grow, 3);
+            var b = _growBinder ??= new Binder(_grow, 4 + DetailsShape.Slots);
             b.Int(1, e.TokensUsed);
             Context(b, 2, e.ContextPercent);
-            b.Int(3, id);
+            Details(b, 3, e);
+            b.Int(4 + DetailsShape.Slots, id);
             Step(_grow);
-            // Its details (the larger usage) replace the stored ones in their block, which is rewritten with this batch's.
-            _patterned ??= Prepare("SELECT pattern_id IS NOT NULL FROM event_rows WHERE id = ?");
-            raw.sqlite3_bind_int64(_patterned, 1, id);
-            var entries = Block(DetailsBlocks.BlockOf(id, FirstInteger(_patterned) == 1));
-            var at = entries.FindIndex(x => x.Id == id);
-            if (at >= 0) entries[at] = Entry(id, e);
-            else
-            {
-                entries.Add(Entry(id, e));
-                entries.Sort((x, y) => x.Id.CompareTo(y.Id));
-            }
         }
 
         public void Dispose()
@@ -567,11 +508,9 @@ namespace MadfLog.Engine.Store
             _findKey.Dispose();
             _insert.Dispose();
             _inserts.Dispose();
-            _extras.Dispose();
             _findName.Dispose();
             _addName.Dispose();
             _stored?.Dispose();
-            _patterned?.Dispose();
             _grow?.Dispose();
             _block?.Dispose();
             _blockDay?.Dispose();

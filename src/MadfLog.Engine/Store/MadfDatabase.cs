@@ -52,8 +52,6 @@ namespace MadfLog.Engine.Store
                 connection.Execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;");
                 // Migrations and retention bucket durations as the import does; day histograms merge in SQL upserts.
                 DayHistogram.Register(connection);
-                // The events view reads details through it (packed per block, schema 20).
-                DetailsBlocks.Register(connection);
                 Migrate(connection, full, readOnlyFile);
                 return connection;
             }

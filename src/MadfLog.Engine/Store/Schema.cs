@@ -12,8 +12,7 @@ namespace MadfLog.Engine.Store
     /// response_keys), 15 each block's time span per day and story (event_block_days), 16 indexes on contexts' story and
     /// agent, 17 recent dedup keys apart (event_keys_recent), 18 error sequences summed per cell (sequence_leads,
     /// sequence_runs, sequence_patterns), 19 the cells' leads numbered by their steps (sequence_lead_keys, sequence_steps),
-    /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors), 20 details packed per block of ids
-    /// (event_details), the rarely set columns in event_extras and the step in kinds.
+    /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors).
     /// </summary>
     public static class Schema
     {
@@ -37,7 +36,6 @@ namespace MadfLog.Engine.Store
             [17] = RecentKeys,
             [18] = SequenceCellTables,
             [19] = SequenceTrails,
-            [20] = PackedDetails,
         };
 
         /// <summary>
@@ -48,7 +46,6 @@ namespace MadfLog.Engine.Store
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
             // 18's tables are replaced by 19's before any is filled.
             if (version == 19) SequenceCells.Fill(connection, transaction);
-            if (version == 20) DetailsBlocks.Migrate(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -60,11 +57,7 @@ namespace MadfLog.Engine.Store
         public static IEnumerable<KeyValuePair<int, string>> MigrationsAfter(int version)
         {
             foreach (var pair in Scripts)
-                if (pair.Key > version)
-                    // Kinds have a step from migration 20 on; earlier fills read it from the details.
-                    yield return pair.Key < 20
-                        ? new KeyValuePair<int, string>(pair.Key, pair.Value.Replace(SummaryTables.Columns, SummaryTables.ColumnsBefore20).Replace(Domain.Steps.NameSql, Domain.Steps.NameSqlFromDetails))
-                        : pair;
+                if (pair.Key > version) yield return pair;
         }
 
         // Error patterns mined from messages; ids are stable across imports (templates are refined in place).
@@ -557,96 +550,6 @@ SELECT r.id, r.timestamp,
                  FROM names sh WHERE sh.id = r.details_shape))
     END AS details,
     r.impact_score, r.time_saved_or_wasted_ms, r.user_satisfaction_delta, r.created_rule,
-    (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
-    r.kind, r.context
-FROM event_rows r;
-";
-
-        // Details packed per block of 2048 ids (event_details, DetailsBlocks: column-wise, deflated; mined errors' in blocks of their own) and the four rarely set
-        // columns plus time wasted in event_extras keyed by event id: a row keeps what filters and scans test, 8 columns
-        // instead of 22, so its record header is 9 bytes instead of 23 and the details' random ids deflate with their
-        // neighbours. The view keeps its columns: details come from madf_details (DetailsBlocks.Register, on every
-        // connection MadfDatabase opens), the extras from event_extras. This script makes the tables and fills the extras;
-        // DetailsBlocks.Migrate (Schema.AfterScript) packs the details through the old view, then rebuilds event_rows
-        // and the view (PackedRows). Kinds gain the step (a tool_call's tool, a step event's step, as a names id; 0 for
-        // none), so summary SQL that groups by step (Steps.NameSql) reads no details.
-        private const string PackedDetails = @"
-CREATE TABLE event_details (block INTEGER PRIMARY KEY, version INTEGER NOT NULL, data BLOB NOT NULL);
-CREATE TABLE event_extras (
-    id INTEGER PRIMARY KEY,
-    confidence_score REAL,
-    impact_score REAL,
-    time_saved_or_wasted_ms INTEGER,
-    user_satisfaction_delta REAL,
-    created_rule INTEGER
-);
-INSERT INTO event_extras(id, confidence_score, impact_score, time_saved_or_wasted_ms, user_satisfaction_delta, created_rule)
-SELECT id, confidence_score, impact_score, time_saved_or_wasted_ms, user_satisfaction_delta, created_rule FROM event_rows
-WHERE confidence_score IS NOT NULL OR impact_score IS NOT NULL OR time_saved_or_wasted_ms IS NOT NULL
-   OR user_satisfaction_delta IS NOT NULL OR created_rule IS NOT NULL;
-";
-
-        /// <summary>Migration 20's second half, once the details are packed: event_rows without them, and the view.</summary>
-        internal const string PackedRows = @"
-CREATE TABLE event_rows_packed (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    timestamp INTEGER NOT NULL,
-    kind INTEGER NOT NULL,
-    context INTEGER NOT NULL,
-    duration_ms INTEGER,
-    tokens_used INTEGER,
-    context_percent,
-    pattern_id INTEGER
-);
-CREATE TABLE kinds_steps (
-    id INTEGER PRIMARY KEY,
-    event_type INTEGER NOT NULL,
-    category INTEGER NOT NULL,
-    success INTEGER NOT NULL,
-    pattern_detected INTEGER NOT NULL,
-    needs_review INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    UNIQUE (event_type, category, success, pattern_detected, needs_review, step)
-);
-INSERT INTO kinds_steps(id, event_type, category, success, pattern_detected, needs_review, step)
-SELECT id, event_type, category, success, pattern_detected, needs_review, 0 FROM kinds;
-INSERT OR IGNORE INTO kinds_steps(event_type, category, success, pattern_detected, needs_review, step)
-SELECT DISTINCT k.event_type, k.category, k.success, k.pattern_detected, k.needs_review, s.step
-FROM temp.event_steps s JOIN event_rows r ON r.id = s.id JOIN kinds k ON k.id = r.kind;
-INSERT INTO event_rows_packed(id, timestamp, kind, context, duration_ms, tokens_used, context_percent, pattern_id)
-SELECT r.id, r.timestamp,
-    CASE WHEN s.step IS NULL THEN r.kind ELSE (SELECT k2.id FROM kinds k JOIN kinds_steps k2 ON k2.event_type = k.event_type AND k2.category = k.category
-        AND k2.success = k.success AND k2.pattern_detected = k.pattern_detected AND k2.needs_review = k.needs_review AND k2.step = s.step WHERE k.id = r.kind) END,
-    r.context, r.duration_ms, r.tokens_used, r.context_percent, r.pattern_id
-FROM event_rows r LEFT JOIN temp.event_steps s ON s.id = r.id ORDER BY r.id;
-CREATE TEMP TABLE event_rows_seq AS SELECT seq FROM sqlite_sequence WHERE name = 'event_rows';
-DROP VIEW events;
-DROP TABLE event_rows;
-DROP TABLE kinds;
-DROP TABLE temp.event_steps;
-ALTER TABLE kinds_steps RENAME TO kinds;
-ALTER TABLE event_rows_packed RENAME TO event_rows;
-DELETE FROM sqlite_sequence WHERE name = 'event_rows' AND EXISTS (SELECT 1 FROM temp.event_rows_seq);
-INSERT INTO sqlite_sequence(name, seq) SELECT 'event_rows', max(seq, coalesce((SELECT max(id) FROM event_rows), 0)) FROM temp.event_rows_seq;
-DROP TABLE temp.event_rows_seq;
-CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
-CREATE VIEW events AS
-SELECT r.id, r.timestamp,
-    (SELECT n.text FROM kinds k JOIN names n ON n.id = k.event_type WHERE k.id = r.kind) AS event_type,
-    (SELECT n.text FROM kinds k JOIN names n ON n.id = k.category WHERE k.id = r.kind) AS category,
-    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.session_id WHERE x.id = r.context) AS session_id,
-    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.story_id WHERE x.id = r.context) AS story_id,
-    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.workflow_id WHERE x.id = r.context) AS workflow_id,
-    (SELECT n.text FROM contexts x JOIN names n ON n.id = x.agent_name WHERE x.id = r.context) AS agent_name,
-    r.duration_ms, r.tokens_used,
-    CASE WHEN typeof(r.context_percent) = 'integer' THEN r.context_percent / 100.0 ELSE r.context_percent END AS context_percent,
-    (SELECT nullif(success, -1) FROM kinds WHERE id = r.kind) AS success,
-    (SELECT x.confidence_score FROM event_extras x WHERE x.id = r.id) AS confidence_score,
-    " + DetailsBlocks.ViewSql + @" AS details,
-    (SELECT x.impact_score FROM event_extras x WHERE x.id = r.id) AS impact_score,
-    (SELECT x.time_saved_or_wasted_ms FROM event_extras x WHERE x.id = r.id) AS time_saved_or_wasted_ms,
-    (SELECT x.user_satisfaction_delta FROM event_extras x WHERE x.id = r.id) AS user_satisfaction_delta,
-    (SELECT x.created_rule FROM event_extras x WHERE x.id = r.id) AS created_rule,
     (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
     r.kind, r.context
 FROM event_rows r;

@@ -438,9 +438,7 @@ namespace MadfLog.Engine.Store
                 .ToDictionary(s => s.id, s => s.first, StringComparer.Ordinal);
             var trails = new Dictionary<string, (ErrorTrail trail, long last)>(StringComparer.Ordinal);
             var numbers = new LeadNumbers(c, tx);
-            // Kinds keep the step from migration 20 on; migration 19's fill runs before it and reads it from the details.
-            var step = c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('kinds') WHERE name = 'step'", transaction: tx) > 0 ? Steps.NameSql : Steps.NameSqlFromDetails;
-            using (var reader = c.ExecuteReader($@"SELECT e.session_id, e.timestamp, {step}, {Errors.InEvents}, coalesce(e.pattern_id, 0)
+            using (var reader = c.ExecuteReader($@"SELECT e.session_id, e.timestamp, {Steps.NameSql}, {Errors.InEvents}, coalesce(e.pattern_id, 0)
                     FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call' ORDER BY e.id", transaction: tx))
                 while (reader.Read())
                 {

@@ -169,22 +169,16 @@ namespace MadfLog.Engine.Store
 
         /// <summary>
         /// The events as the summaries read them (one row per event; alias e is event_rows, so a filter's conditions on
-        /// e.id, e.timestamp and e.context apply). The names are joined once per row as the events view decodes them; the
-        /// step comes with the kind (schema 20) and time wasted from event_extras, so no details are read: the view's
-        /// columns would look up the kind and context again for every column that names them (a cut day's events decoded
-        /// 3-4 times faster).
+        /// e.id, e.timestamp and e.context apply). The names are joined once per row as the events view decodes them, and
+        /// the details, the costly part of the view, are read from it only for the tool calls and steps whose step they
+        /// name: the view's columns would look up the kind and context again for every column that names them (a cut
+        /// day's events decoded 3-4 times faster).
         /// </summary>
-        internal static readonly string Columns = ColumnsOf(EventStorage.TimeSaved("e"),
-            Steps.NameSqlOfKind("t.text", "e.kind"));
-
-        /// <summary>The same for stores before schema 20 (the migrations that fill summaries run before it): time wasted in the row, the step from the details.</summary>
-        internal static readonly string ColumnsBefore20 = ColumnsOf("e.time_saved_or_wasted_ms", Steps.NameSqlOf("t.text", "(SELECT d.details FROM events d WHERE d.id = e.id)"));
-
-        private static string ColumnsOf(string saved, string step) => @"SELECT e.timestamp AS ts, t.text AS type, cat.text AS category, s.text AS session, st.text AS story,
+        internal static readonly string Columns = @"SELECT e.timestamp AS ts, t.text AS type, cat.text AS category, s.text AS session, st.text AS story,
                        w.text AS workflow, a.text AS agent, e.duration_ms AS duration, e.tokens_used AS tokens,
                        CASE WHEN typeof(e.context_percent) = 'integer' THEN e.context_percent / 100.0 ELSE e.context_percent END AS ctx,
-                       nullif(k.success, -1) AS success, e.pattern_id AS pattern, " + saved + @" AS saved, " + Errors.InEvents + @" AS is_error,
-                       " + Steps.KindSqlOf("t.text") + " AS kind, " + step + @" AS step
+                       nullif(k.success, -1) AS success, e.pattern_id AS pattern, e.time_saved_or_wasted_ms AS saved, " + Errors.InEvents + @" AS is_error,
+                       " + Steps.KindSqlOf("t.text") + " AS kind, " + Steps.NameSqlOf("t.text", "(SELECT d.details FROM events d WHERE d.id = e.id)") + @" AS step
                 FROM event_rows e
                 LEFT JOIN kinds k ON k.id = e.kind LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category
                 LEFT JOIN contexts x ON x.id = e.context LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id

@@ -43,7 +43,8 @@ namespace MadfLog.Engine.Tests.Lifecycle
             var r = new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
             Assert.Equal(n, r.Imported);
             using (var c = MadfDatabase.Open(t.Db))
-                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE details LIKE '%\"stop_reason\":\"end\"%'") > 0);
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows r JOIN names sh ON sh.id = r.details_shape WHERE " +
+                    string.Join(" OR ", Enumerable.Range(5, 4).Select(k => EventStorage.ValueIsName(k, "sh")))) > 0);
             return (logs, n);
         }
 
@@ -61,7 +62,6 @@ namespace MadfLog.Engine.Tests.Lifecycle
             {
                 using var c = new SqliteConnection("Data Source=" + db + ";Mode=ReadOnly");
                 c.Open();
-                DetailsBlocks.Register(c); // the events view reads details through it
                 foreach (var k in c.Query<long>("SELECT id FROM events")) Assert.True(keys.Add(k) || allowInTwoStores, "an event is in two stores");
             }
             return keys.Count;
@@ -75,7 +75,6 @@ namespace MadfLog.Engine.Tests.Lifecycle
             {
                 using var c = new SqliteConnection("Data Source=" + db + ";Mode=ReadOnly");
                 c.Open();
-                DetailsBlocks.Register(c); // the events view reads details through it
                 all.AddRange(c.Query<string>(@"SELECT timestamp || '|' || event_type || '|' || category || '|' || coalesce(session_id, '-') || '|' || coalesce(story_id, '-') || '|' ||
                     coalesce(workflow_id, '-') || '|' || coalesce(agent_name, '-') || '|' || coalesce(success, '-') || '|' || coalesce(details, '-') FROM events"));
             }
@@ -215,8 +214,7 @@ namespace MadfLog.Engine.Tests.Lifecycle
         public void AnActiveDatabaseOverItsBudgetShrinksTheWindowAndSaysSo()
         {
             using var t = TestPaths.NewTemp();
-            // Enough events to pass 1 MB with details packed per block (schema 20).
-            var (logs, events) = Setup(t, days: 20, perDay: 800);
+            var (logs, events) = Setup(t, days: 20, perDay: 400);
             var r = new Rotation(Options(t, logs, retention: 365, maxMb: 1)).Run();
             Assert.NotNull(r.WindowShrunkToDays);
             Assert.Contains(r.Notes, n => n.Contains("budget"));

@@ -21,10 +21,6 @@ namespace MadfLog.Engine.Tests.Store
         private static string Line(long ts, string details, string story = "1.1", string session = "s1") =>
             $"{{\"timestamp\":{ts},\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"{session}\",\"story_id\":\"{story}\",\"agent_name\":\"dev\",\"success\":true,\"details\":{details}}}";
 
-        /// <summary>Every event's details as their blocks hold them, in id order.</summary>
-        internal static List<DetailsBlocks.Entry> Entries(SqliteConnection c) =>
-            c.Query<long>("SELECT block FROM event_details ORDER BY block").SelectMany(b => DetailsBlocks.Load(c, b)).ToList();
-
         public static IEnumerable<object[]> DetailsCases() => new[]
         {
             "{\"tool\":\"Read\",\"target\":\"src/app.ts\"}",
@@ -81,11 +77,9 @@ namespace MadfLog.Engine.Tests.Store
                 Line(T0 + i * 1000, $"{{\"output_tokens\":{i},\"model\":\"claude-sonnet-4\",\"input_tokens\":{i * 3}}}", session: "session-" + (i % 5))));
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            // 5 sessions + type, category, story, agent: the dictionary does not grow per event (details keep their texts in their block).
-            Assert.InRange(c.ExecuteScalar<long>("SELECT count(*) FROM names"), 9, 10);
-            var entries = Entries(c);
-            Assert.Equal(500, entries.Count(e => e.Shape != null && e.Values![0] is long));
-            Assert.Single(entries.Select(e => e.Shape).Distinct());
+            // 5 sessions + type, category, story, agent + model + one shape: the dictionary does not grow per event.
+            Assert.InRange(c.ExecuteScalar<long>("SELECT count(*) FROM names"), 10, 12);
+            Assert.Equal(500, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer'"));
             Assert.Equal("{\"output_tokens\":7,\"model\":\"claude-sonnet-4\",\"input_tokens\":21}",
                 c.ExecuteScalar<string>("SELECT details FROM events WHERE session_id = 'session-2' ORDER BY id LIMIT 1 OFFSET 1"));
         }
@@ -100,12 +94,10 @@ namespace MadfLog.Engine.Tests.Store
             File.WriteAllText(file, Line(T0, details) + "\n");
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            // The four usage numbers are integers in values 3-6 (not one literal with their keys), and the stop reason a short string.
-            var values = Entries(c).Single().Values!;
-            Assert.All(values.Skip(2).Take(4), v => Assert.IsType<long>(v));
-            Assert.Equal(11515L, values[5]);
-            Assert.Equal("end_turn", Assert.IsType<DetailsShape.Name>(values[6]).Text);
-            Assert.Null(values[7]);
+            // The four usage numbers are integers in d3..d6 (not one literal with their keys), and the stop reason a name.
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d3) = 'integer' AND typeof(d4) = 'integer' " +
+                "AND typeof(d5) = 'integer' AND d6 = 11515 AND typeof(d7) = 'integer' AND d8 IS NULL"));
+            Assert.Equal("end_turn", c.ExecuteScalar<string>("SELECT n.text FROM event_rows r JOIN names n ON n.id = r.d7"));
             Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
         }
 
@@ -118,10 +110,8 @@ namespace MadfLog.Engine.Tests.Store
             File.WriteAllText(file, Line(T0, details) + "\n");
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            var values = Entries(c).Single().Values!;
-            Assert.IsType<long>(values[1]);
-            Assert.IsType<long>(values[5]);
-            Assert.Equal("\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", values[7]);
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d2) = 'integer' AND typeof(d6) = 'integer'"));
+            Assert.Equal("\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d8 FROM event_rows"));
             Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
         }
 
@@ -130,15 +120,15 @@ namespace MadfLog.Engine.Tests.Store
         {
             using var t = TestPaths.NewTemp();
             var file = t.File("a.jsonl");
-            // Tool names repeat; tool_use_ids never do: after a sample of them, ids are stored as literals.
+            // Tool names repeat; tool_use_ids never do: after a sample of them, ids are stored in the row, not in names.
             File.WriteAllLines(file, Enumerable.Range(0, 2000).Select(i =>
                 Line(T0 + i * 1000, $"{{\"tool\":\"{(i % 3 == 0 ? "Read" : "Bash")}\",\"tool_use_id\":\"toolu_01{i:D20}\"}}")));
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            Assert.InRange(Entries(c).Count(e => e.Values![1] is string), 1700, 2000);
+            Assert.InRange(c.ExecuteScalar<long>("SELECT count(*) FROM names"), 1, 300);
             Assert.Equal(2000, c.ExecuteScalar<long>("SELECT count(DISTINCT json_extract(details, '$.tool_use_id')) FROM events"));
             Assert.Equal("{\"tool\":\"Bash\",\"tool_use_id\":\"toolu_0100000000000000001999\"}", c.ExecuteScalar<string>("SELECT details FROM events ORDER BY id DESC LIMIT 1"));
-            Assert.Equal(2, Entries(c).Select(e => ((DetailsShape.Name)e.Values![0]!).Text).Distinct().Count());
+            Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
         }
 
         [Fact]
@@ -151,9 +141,9 @@ namespace MadfLog.Engine.Tests.Store
                 Line(T0 + i * 1000, $"{{\"target\":\"/work/shop/src/core/pricing/{(i % 2 == 0 ? "discount" : "payment")}.ts\",\"message\":\"pytest failed: {i} failed, 12 passed in the unit suite\"}}")));
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            var entries = Entries(c);
-            Assert.Equal(598, entries.Count(e => e.Values![0] is DetailsShape.Name));
-            Assert.Equal(600, entries.Count(e => e.Values![1] is string));
+            Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM names WHERE text LIKE '/work/shop/%'"));
+            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM names WHERE text LIKE 'pytest failed%'"));
+            Assert.Equal(598, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE typeof(d1) = 'integer'"));
             Assert.Equal("{\"target\":\"/work/shop/src/core/pricing/payment.ts\",\"message\":\"pytest failed: 599 failed, 12 passed in the unit suite\"}",
                 c.ExecuteScalar<string>("SELECT details FROM events ORDER BY id DESC LIMIT 1"));
         }
@@ -285,64 +275,11 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         /// <summary>
-        /// Takes a store back to before migration 20 (details packed per block, extras in their own table), as the writer of
-        /// schemas 13-16 stored its events: each details object split into a shape and eight values in the row, shapes and
-        /// short strings as names ids. The caller's later migrations run again when it reopens the store.
-        /// </summary>
-        internal static void UndoPackedDetails(SqliteConnection c)
-        {
-            if (c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'event_details'") == 0) return;
-            var rows = c.Query<(long id, string? details)>("SELECT id, details FROM events ORDER BY id").ToList();
-            var eight = Schema.MigrationsAfter(12).First(m => m.Key == 13).Value;
-            using var tx = c.BeginTransaction();
-            // Kinds without their step: each maps to the first kind that differs from it only in the step.
-            c.Execute(@"CREATE TEMP TABLE kind_undo AS SELECT k.id AS old, (SELECT min(k2.id) FROM kinds k2 WHERE k2.event_type = k.event_type AND k2.category = k.category
-                            AND k2.success = k.success AND k2.pattern_detected = k.pattern_detected AND k2.needs_review = k.needs_review) AS new FROM kinds k", transaction: tx);
-            c.Execute(@"CREATE TABLE old_rows (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp INTEGER NOT NULL, kind INTEGER NOT NULL, context INTEGER NOT NULL,
-                            duration_ms INTEGER, tokens_used INTEGER, context_percent, pattern_id INTEGER, details_shape INTEGER, d1, d2, d3, d4,
-                            confidence_score REAL, impact_score REAL, time_saved_or_wasted_ms INTEGER, user_satisfaction_delta REAL, created_rule INTEGER, d5, d6, d7, d8);
-                        INSERT INTO old_rows(id, timestamp, kind, context, duration_ms, tokens_used, context_percent, pattern_id,
-                            confidence_score, impact_score, time_saved_or_wasted_ms, user_satisfaction_delta, created_rule)
-                        SELECT r.id, r.timestamp, (SELECT new FROM temp.kind_undo WHERE old = r.kind), r.context, r.duration_ms, r.tokens_used, r.context_percent, r.pattern_id,
-                            x.confidence_score, x.impact_score, x.time_saved_or_wasted_ms, x.user_satisfaction_delta, x.created_rule
-                        FROM event_rows r LEFT JOIN event_extras x ON x.id = r.id ORDER BY r.id;
-                        CREATE TEMP TABLE seq AS SELECT seq FROM sqlite_sequence WHERE name = 'event_rows';
-                        DROP VIEW events; DROP TABLE event_rows; DROP TABLE event_details; DROP TABLE event_extras;
-                        CREATE TABLE kinds_old (id INTEGER PRIMARY KEY, event_type INTEGER NOT NULL, category INTEGER NOT NULL, success INTEGER NOT NULL,
-                            pattern_detected INTEGER NOT NULL, needs_review INTEGER NOT NULL, UNIQUE (event_type, category, success, pattern_detected, needs_review));
-                        INSERT INTO kinds_old SELECT id, event_type, category, success, pattern_detected, needs_review FROM kinds WHERE id IN (SELECT new FROM temp.kind_undo);
-                        DROP TABLE kinds; ALTER TABLE kinds_old RENAME TO kinds; DROP TABLE temp.kind_undo;
-                        ALTER TABLE old_rows RENAME TO event_rows;
-                        DELETE FROM sqlite_sequence WHERE name = 'event_rows';
-                        INSERT INTO sqlite_sequence(name, seq) SELECT 'event_rows', seq FROM temp.seq;
-                        DROP TABLE temp.seq;
-                        CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
-                        DELETE FROM schema_version WHERE version >= 20;" + eight.Substring(eight.IndexOf("CREATE VIEW events AS", StringComparison.Ordinal)), transaction: tx);
-            long Name(string text) => c.ExecuteScalar<long>("INSERT INTO names(text) VALUES (@text) ON CONFLICT(text) DO UPDATE SET text = excluded.text RETURNING id", new { text }, tx);
-            var splitter = new DetailsShape.Splitter();
-            foreach (var (id, details) in rows)
-            {
-                var split = splitter.Of(details);
-                var p = new DynamicParameters(new { id });
-                if (split.Shape == null) { p.Add("shape", null); p.Add("d1", details); for (var k = 2; k <= DetailsShape.Slots; k++) p.Add("d" + k, null); }
-                else
-                {
-                    p.Add("shape", Name(split.Shape));
-                    for (var k = 1; k <= DetailsShape.Slots; k++)
-                        p.Add("d" + k, split.Values[k - 1] is DetailsShape.Name n ? Name(n.Text) : split.Values[k - 1]);
-                }
-                c.Execute("UPDATE event_rows SET details_shape = @shape, d1 = @d1, d2 = @d2, d3 = @d3, d4 = @d4, d5 = @d5, d6 = @d6, d7 = @d7, d8 = @d8 WHERE id = @id", p, tx);
-            }
-            tx.Commit();
-        }
-
-        /// <summary>
         /// Takes a store back to before migration 13 (values 5-8 of details), so a test can roll it back further and
         /// reopen it; the caller deletes the version rows. Its rows must not use values 5-8 (they would be lost).
         /// </summary>
         internal static void UndoEightDetailsValues(SqliteConnection c)
         {
-            UndoPackedDetails(c);
             Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE coalesce(d5, d6, d7, d8) IS NOT NULL"));
             var compact = Schema.MigrationsAfter(6).First(m => m.Key == 7).Value;
             c.Execute("DROP VIEW events; ALTER TABLE event_rows DROP COLUMN d5; ALTER TABLE event_rows DROP COLUMN d6; " +
@@ -377,7 +314,7 @@ namespace MadfLog.Engine.Tests.Store
             {
                 Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
                 Assert.Equal(new[] { response, response.Replace("msg_1", "msg_2") }, c.Query<string>("SELECT details FROM events ORDER BY id"));
-                Assert.Equal(70L, Entries(c).Last().Values![5]);
+                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE d6 = 70"));
             }
         }
 

@@ -14,7 +14,6 @@ namespace MadfLog.Engine.Tests.Store
         /// <summary>Undoes migration 14 for a test that replays earlier ones: the keys back in their version-12 table.</summary>
         internal static void UnpackKeys(SqliteConnection c)
         {
-            CompactStorageTests.UndoPackedDetails(c);
             List<(long key, ushort month)> keys;
             using (var packed = new EventKeys(c)) keys = packed.All();
             c.Execute("DELETE FROM schema_version WHERE version >= 14; DROP TABLE event_keys; DROP TABLE event_keys_recent; DROP TABLE response_keys; CREATE TABLE event_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);");

@@ -59,7 +59,7 @@ namespace MadfLog.Engine.Query.Questions
         // A group's sums (ctx: the context figure).
         private static string Sums(string ctx) => $@"count(*), count(e.duration_ms), coalesce(sum(e.duration_ms), 0), coalesce(sum(e.tokens_used), 0),
                 count({ctx}), coalesce(sum({HighContext.Sql(ctx)}), 0), max({ctx}), min(e.timestamp), max(e.timestamp),
-                coalesce(sum(CASE WHEN {Store.EventStorage.TimeSaved("e")} < 0 THEN -{Store.EventStorage.TimeSaved("e")} ELSE 0 END), 0)";
+                coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)";
 
         private static Group ReadGroup(System.Data.IDataReader r, bool step)
         {

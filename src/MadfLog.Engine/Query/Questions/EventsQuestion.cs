@@ -42,8 +42,6 @@ namespace MadfLog.Engine.Query.Questions
             var rows = c.Query<EventRow>(
                 $@"SELECT e.id, e.timestamp, e.event_type AS EventType, e.category, e.session_id AS SessionId, e.story_id AS StoryId, e.workflow_id AS WorkflowId,
                           e.agent_name AS AgentName, e.duration_ms AS DurationMs, e.tokens_used AS TokensUsed, e.context_percent AS ContextPercent, e.success,
-                          e.confidence_score AS ConfidenceScore, e.impact_score AS ImpactScore, e.time_saved_or_wasted_ms AS TimeSavedOrWastedMs,
-                          e.user_satisfaction_delta AS UserSatisfactionDelta, e.pattern_detected AS PatternDetected,
                           e.pattern_id AS PatternId, e.created_rule AS CreatedRule, e.needs_review AS NeedsReview, e.details
                    FROM events e WHERE {(ef.First.HasValue
                        // A page: its ids first (ordering reads only times and ids), then only its rows are decoded.
@@ -54,8 +52,6 @@ namespace MadfLog.Engine.Query.Questions
                 {
                     Id = r.Id, Timestamp = Time(r.Timestamp), EventType = r.EventType, Category = r.Category, SessionId = r.SessionId, StoryId = r.StoryId, WorkflowId = r.WorkflowId,
                     AgentName = r.AgentName, DurationMs = r.DurationMs, TokensUsed = r.TokensUsed, ContextPercent = r.ContextPercent, Success = r.Success,
-                    ConfidenceScore = r.ConfidenceScore, ImpactScore = r.ImpactScore, TimeSavedOrWastedMs = r.TimeSavedOrWastedMs,
-                    UserSatisfactionDelta = r.UserSatisfactionDelta, PatternDetected = r.PatternDetected,
                     PatternId = r.PatternId, CreatedRule = r.CreatedRule, NeedsReview = r.NeedsReview, Message = EventDetails.Message(r.Details), Details = r.Details,
                 };
         }

@@ -223,6 +223,28 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal(c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE duration_ms IS NOT NULL"), c.ExecuteScalar<long>("SELECT coalesce(sum(timed), 0) FROM event_rollup"));
         }
 
+        /// <summary>
+        /// Tools outside MadfLog (the sqlite3 shell, Python's sqlite3, the grouping scorer in ../shared/tools) read the store
+        /// through the events view on a connection without MadfLog's functions: every column, details included, must read
+        /// there as on MadfLog's own connection. A view needing a registered function (packed details) failed this way.
+        /// </summary>
+        [Fact]
+        public void APlainSqliteConnectionReadsEveryColumnOfTheEventsView()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            File.WriteAllLines(file, DetailsCases().Select((d, i) => Line(T0 + i * 1000, (string)d[0])));
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var ours = MadfDatabase.Open(t.Db, forWrite: false);
+            var expected = ours.Query("SELECT * FROM events ORDER BY id").Select(r => string.Join("|", ((IDictionary<string, object?>)r).Values)).ToList();
+            using var plain = new SqliteConnection($"Data Source={t.Db};Mode=ReadOnly;Pooling=False");
+            plain.Open();
+            var read = plain.Query("SELECT * FROM events ORDER BY id").Select(r => string.Join("|", ((IDictionary<string, object?>)r).Values)).ToList();
+            Assert.Equal(DetailsCases().Count(), read.Count);
+            Assert.Equal(expected, read);
+            Assert.Equal("Read", plain.ExecuteScalar<string>("SELECT json_extract(details, '$.tool') FROM events ORDER BY id LIMIT 1"));
+        }
+
         [Fact]
         public void AVersion6DatabaseIsMigratedWithItsEventsAndArchivedKeys()
         {

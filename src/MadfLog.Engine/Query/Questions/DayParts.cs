@@ -87,7 +87,7 @@ namespace MadfLog.Engine.Query.Questions
                 d.Kinds[k.id] = new KindInfo
                 {
                     Type = k.type ?? "", Category = k.category ?? "", Outcome = k.success ?? -1, Error = k.error != 0,
-                    Human = k.type == Mining.HumanInteraction, Named = k.type == "tool_call" || k.type == "step",
+                    Human = k.type == Mining.HumanInteraction, Named = Domain.Steps.Kind(k.type ?? "") != "event",
                 };
             var contexts = d.Groups.Select(x => x.Context).Distinct().ToList();
             foreach (var x in c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(
@@ -170,53 +170,60 @@ namespace MadfLog.Engine.Query.Questions
         private static readonly string[] SessionDayColumns =
             { "day", "story_id", "session_id", "agent_name", "events", "errors", "tokens", "human", "first_ts", "last_ts", "ctx_events", "max_context", "ctx_hot", "ctx_hot_errors", "ctx_cool", "ctx_cool_errors" };
 
-        // day_rollup's definition (SummaryTables.DayRollupRows); with steps, tool calls and steps from their step groups.
+        // day_rollup's definition (SummaryTables.DayRollupRows), in its named rows; with steps, tool calls and steps from
+        // their step groups; without, their step is NULL (unread).
         private static IEnumerable<object?[]> DayRollup(Decoded d, bool steps)
         {
-            var sums = new Dictionary<(long day, string story, string agent, string workflow, string type, string category, string? step, long pattern, long outcome), long[]>();
+            var sums = new Dictionary<(long day, string story, RollupKey key), RollupCounts>();
             var source = steps ? d.Groups.Where(g => !d.Kinds[g.Kind].Named).Concat(d.StepGroups!) : d.Groups;
             foreach (var g in source)
             {
                 var k = d.Kinds[g.Kind];
                 var x = Context(d, g.Context);
-                var key = (g.Day, x.Story ?? "", x.Agent ?? "", x.Workflow ?? "", k.Type, k.Category, k.Named ? g.Step : k.Type, g.Pattern, k.Outcome);
-                if (!sums.TryGetValue(key, out var s)) sums[key] = s = new long[7];
-                s[0] += g.Events; s[1] += g.Timed; s[2] += g.DurationMs; s[3] += g.Tokens; s[4] += g.CtxKnown; s[5] += g.CtxHot;
-                s[6] += (k.Outcome == 0 ? g.DurationMs : 0) + g.SavedMs;
+                var key = (g.Day, x.Story ?? "", new RollupKey(x.Agent ?? "", x.Workflow ?? "", k.Type, k.Category, k.Named ? g.Step ?? "" : k.Type, g.Pattern, (int)k.Outcome));
+                if (!sums.TryGetValue(key, out var s)) sums[key] = s = new RollupCounts();
+                s.Add(new RollupCounts
+                {
+                    Events = g.Events, Timed = g.Timed, DurationMs = g.DurationMs, Tokens = g.Tokens, CtxKnown = g.CtxKnown, CtxHot = g.CtxHot,
+                    WastedMs = (k.Outcome == 0 ? g.DurationMs : 0) + g.SavedMs,
+                });
             }
-            return sums.Select(x => new object?[]
+            return sums.Select(x =>
             {
-                x.Key.day, x.Key.story, x.Key.agent, x.Key.workflow, x.Key.type, x.Key.category, x.Key.step, x.Key.pattern, x.Key.outcome,
-                x.Value[0], x.Value[1], x.Value[2], x.Value[3], x.Value[4], x.Value[5], x.Value[6],
+                var (day, story, key) = x.Key;
+                var c = x.Value;
+                var step = !steps && Domain.Steps.Kind(key.EventType) != "event" ? null : key.Step;
+                return new object?[]
+                {
+                    day, story, key.Agent, key.Workflow, key.EventType, key.Category, step, key.Pattern, (long)key.Outcome,
+                    c.Events, c.Timed, c.DurationMs, c.Tokens, c.CtxKnown, c.CtxHot, c.WastedMs,
+                };
             });
         }
 
-        // session_day's definition (SummaryTables.SessionDayRows): events with a session.
+        // session_day's definition (SummaryTables.SessionDayRows), in its named rows: events with a session.
         private static IEnumerable<object?[]> SessionDays(Decoded d)
         {
-            var sums = new Dictionary<(long day, string story, string session, string agent), (long[] n, double? max)>();
+            var sums = new Dictionary<(long day, string story, string session, string agent), SessionDayCounts>();
             foreach (var g in d.Groups)
             {
                 var x = Context(d, g.Context);
                 if (x.Session == null) continue;
                 var k = d.Kinds[g.Kind];
                 var key = (g.Day, x.Story ?? "", x.Session, x.Agent ?? "");
-                var (n, max) = sums.TryGetValue(key, out var s) ? s : (new long[] { 0, 0, 0, 0, long.MaxValue, long.MinValue, 0, 0, 0, 0, 0 }, (double?)null);
-                n[0] += g.Events;
-                if (k.Error) n[1] += g.Events;
-                n[2] += g.Tokens;
-                if (k.Human) n[3] += g.Events;
-                n[4] = Math.Min(n[4], g.FirstTs); n[5] = Math.Max(n[5], g.LastTs);
-                n[6] += g.CtxKnown;
-                if (g.MaxCtx.HasValue && (max == null || g.MaxCtx > max)) max = g.MaxCtx;
-                n[7] += g.CtxHot; n[9] += g.CtxKnown - g.CtxHot;
-                if (k.Error) { n[8] += g.CtxHot; n[10] += g.CtxKnown - g.CtxHot; }
-                sums[key] = (n, max);
+                if (!sums.TryGetValue(key, out var s)) sums[key] = s = new SessionDayCounts();
+                s.Add(new SessionDayCounts
+                {
+                    Events = g.Events, Errors = k.Error ? g.Events : 0, Tokens = g.Tokens, Human = k.Human ? g.Events : 0,
+                    First = g.FirstTs, Last = g.LastTs, MaxContext = g.MaxCtx,
+                    CtxEvents = g.CtxKnown, Hot = g.CtxHot, Cool = g.CtxKnown - g.CtxHot,
+                    HotErrors = k.Error ? g.CtxHot : 0, CoolErrors = k.Error ? g.CtxKnown - g.CtxHot : 0,
+                });
             }
             return sums.Select(x => new object?[]
             {
-                x.Key.day, x.Key.story, x.Key.session, x.Key.agent, x.Value.n[0], x.Value.n[1], x.Value.n[2], x.Value.n[3], x.Value.n[4], x.Value.n[5],
-                x.Value.n[6], x.Value.max, x.Value.n[7], x.Value.n[8], x.Value.n[9], x.Value.n[10],
+                x.Key.day, x.Key.story, x.Key.session, x.Key.agent, x.Value.Events, x.Value.Errors, x.Value.Tokens, x.Value.Human, x.Value.First, x.Value.Last,
+                x.Value.CtxEvents, x.Value.MaxContext, x.Value.Hot, x.Value.HotErrors, x.Value.Cool, x.Value.CoolErrors,
             });
         }
 

@@ -55,22 +55,7 @@ namespace MadfLog.Engine.Store
             c.CreateFunction("madf_hist_of", (string? pairs) => FromText(pairs), isDeterministic: true);
         }
 
-        private static void Write(Stream s, long v)
-        {
-            var u = (ulong)v;
-            while (u >= 0x80) { s.WriteByte((byte)(u | 0x80)); u >>= 7; }
-            s.WriteByte((byte)u);
-        }
-
-        private static long Read(byte[] b, ref int i)
-        {
-            ulong v = 0;
-            for (var shift = 0; ; shift += 7)
-            {
-                var x = b[i++];
-                v |= (ulong)(x & 0x7f) << shift;
-                if (x < 0x80) return (long)v;
-            }
-        }
+        private static void Write(Stream s, long v) => Varint.Put(s, v);
+        private static long Read(byte[] b, ref int i) => Varint.Get(b, ref i);
     }
 }

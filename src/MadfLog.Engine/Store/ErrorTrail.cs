@@ -91,25 +91,9 @@ namespace MadfLog.Engine.Store
             }
         }
 
-        private static long Zig(long v) => (v << 1) ^ (v >> 63);
-        private static long Unzig(long v) => (long)((ulong)v >> 1) ^ -(v & 1);
-
-        private static void Put(List<byte> bytes, long v)
-        {
-            var u = (ulong)v;
-            while (u >= 0x80) { bytes.Add((byte)(u | 0x80)); u >>= 7; }
-            bytes.Add((byte)u);
-        }
-
-        private static long Get(byte[] bytes, ref int at)
-        {
-            ulong u = 0;
-            for (var shift = 0; ; shift += 7)
-            {
-                var b = bytes[at++];
-                u |= (ulong)(b & 0x7f) << shift;
-                if (b < 0x80) return (long)u;
-            }
-        }
+        private static void Put(List<byte> bytes, long v) => Varint.Put(bytes, v);
+        private static long Get(byte[] bytes, ref int at) => Varint.Get(bytes, ref at);
+        private static long Zig(long v) => Varint.Zig(v);
+        private static long Unzig(long v) => Varint.Unzig(v);
     }
 }

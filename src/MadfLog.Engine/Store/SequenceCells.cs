@@ -340,13 +340,7 @@ namespace MadfLog.Engine.Store
         internal static byte[] Pack(IEnumerable<(long Lead, long N)> leads)
         {
             var bytes = new List<byte>();
-            void Put(long v)
-            {
-                var u = (ulong)v;
-                while (u >= 0x80) { bytes.Add((byte)(u | 0x80)); u >>= 7; }
-                bytes.Add((byte)u);
-            }
-            foreach (var (lead, n) in leads.OrderBy(l => l.Lead)) { Put(lead); Put(n); }
+            foreach (var (lead, n) in leads.OrderBy(l => l.Lead)) { Varint.Put(bytes, lead); Varint.Put(bytes, n); }
             return bytes.ToArray();
         }
 
@@ -354,17 +348,7 @@ namespace MadfLog.Engine.Store
         internal static IEnumerable<(long Lead, long N)> Unpack(byte[] bytes)
         {
             var at = 0;
-            long Get()
-            {
-                ulong u = 0;
-                for (var shift = 0; ; shift += 7)
-                {
-                    var b = bytes[at++];
-                    u |= (ulong)(b & 0x7f) << shift;
-                    if (b < 0x80) return (long)u;
-                }
-            }
-            while (at < bytes.Length) yield return (Get(), Get());
+            while (at < bytes.Length) yield return (Varint.Get(bytes, ref at), Varint.Get(bytes, ref at));
         }
 
         /// <summary>The sessions (ids) a temporary table lists, for <see cref="Leads"/> and <see cref="Runs"/>.</summary>

@@ -1,0 +1,41 @@
+using System.Collections.Generic;
+using System.IO;
+
+namespace MadfLog.Engine.Store
+{
+    /// <summary>
+    /// The one variable-length integer code of the store's packed blobs (histograms, session leads, error trails): seven
+    /// bits a byte, low first, the high bit set on every byte but the last; zigzag for values that may be negative.
+    /// </summary>
+    internal static class Varint
+    {
+        public static void Put(List<byte> bytes, long v)
+        {
+            var u = (ulong)v;
+            while (u >= 0x80) { bytes.Add((byte)(u | 0x80)); u >>= 7; }
+            bytes.Add((byte)u);
+        }
+
+        public static void Put(Stream s, long v)
+        {
+            var u = (ulong)v;
+            while (u >= 0x80) { s.WriteByte((byte)(u | 0x80)); u >>= 7; }
+            s.WriteByte((byte)u);
+        }
+
+        /// <summary>The integer at <paramref name="at"/>, which moves past it.</summary>
+        public static long Get(byte[] bytes, ref int at)
+        {
+            ulong u = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = bytes[at++];
+                u |= (ulong)(b & 0x7f) << shift;
+                if (b < 0x80) return (long)u;
+            }
+        }
+
+        public static long Zig(long v) => (v << 1) ^ (v >> 63);
+        public static long Unzig(long v) => (long)((ulong)v >> 1) ^ -(v & 1);
+    }
+}

@@ -778,12 +778,7 @@ namespace MadfLog.Engine.Store
             if (rc != 101) Check(rc);
         }
 
-        private void Check(int rc)
-        {
-            if (rc == 0 || rc == 100 || rc == 101) return;
-            var message = raw.sqlite3_errmsg(_connection.Handle).utf8_to_string();
-            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
-        }
+        private void Check(int rc) => SqliteResult.Check(_connection, rc);
 
         public void Dispose()
         {

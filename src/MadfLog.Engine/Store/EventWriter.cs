@@ -466,12 +466,7 @@ namespace MadfLog.Engine.Store
             return raw.sqlite3_last_insert_rowid(_connection.Handle);
         }
 
-        private void Check(int rc)
-        {
-            if (rc == 0 || rc == Done || rc == Row) return;
-            var message = raw.sqlite3_errmsg(_connection.Handle).utf8_to_string();
-            throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
-        }
+        private void Check(int rc) => SqliteResult.Check(_connection, rc);
 
         private sqlite3_stmt? _stored, _grow, _block, _blockDay;
         private Binder? _growBinder;

@@ -56,10 +56,6 @@ namespace MadfLog.Engine.Store
             }
         }
 
-        private static void Check(SqliteConnection c, int rc)
-        {
-            if (rc == raw.SQLITE_OK || rc == raw.SQLITE_DONE || rc == raw.SQLITE_ROW) return;
-            throw new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(c.Handle).utf8_to_string()}'.", rc);
-        }
+        private static void Check(SqliteConnection c, int rc) => SqliteResult.Check(c, rc);
     }
 }

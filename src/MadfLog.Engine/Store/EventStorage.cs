@@ -83,9 +83,13 @@ namespace MadfLog.Engine.Store
 
         private const long NoBlock = 1L << 40;
 
-        /// <summary>The events that produced a rule point at it (created_rule), in the caller's transaction.</summary>
+        /// <summary>
+        /// The events that produced a rule point at it (created_rule, kept in event_extras with the other rarely set
+        /// values), in the caller's transaction; <paramref name="where"/> is on event_rows, unaliased.
+        /// </summary>
         public static void SetCreatedRule(SqliteConnection c, SqliteTransaction tx, string where, object parameters) =>
-            c.Execute("UPDATE event_rows SET created_rule = @Id WHERE " + where, parameters, tx);
+            c.Execute("INSERT INTO event_extras(id, created_rule) SELECT id, @Id FROM event_rows WHERE " + where
+                + " ON CONFLICT(id) DO UPDATE SET created_rule = excluded.created_rule", parameters, tx);
 
         /// <summary>A merged pattern's events point at the pattern it merged into.</summary>
         public static void MovePattern(SqliteConnection c, SqliteTransaction tx, long from, long into) =>
@@ -233,6 +237,7 @@ namespace MadfLog.Engine.Store
             }
             c.Execute($@"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)})
                          SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r LEFT JOIN main.names sh ON sh.id = r.details_shape WHERE {range}", p, tx);
+            c.Execute($"INSERT OR IGNORE INTO arch.event_extras(id, confidence_score, impact_score, user_satisfaction_delta, created_rule) SELECT x.id, x.confidence_score, x.impact_score, x.user_satisfaction_delta, x.created_rule FROM main.event_extras x WHERE x.id IN (SELECT r.id FROM main.event_rows r WHERE {range})", p, tx);
             c.Execute($"INSERT OR IGNORE INTO arch.response_keys(key, event_id) SELECT k.key, k.event_id FROM main.response_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
                 p, tx);
             // The packed keys of the rows' month (all of it: those of events that stay active too, which is harmless, as
@@ -255,6 +260,8 @@ namespace MadfLog.Engine.Store
         public static int DeleteArchived(SqliteConnection c, SqliteTransaction tx, long start, long upper)
         {
             c.Execute(@"DELETE FROM main.response_keys WHERE event_id IN
+                        (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
+            c.Execute(@"DELETE FROM main.event_extras WHERE id IN
                         (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
             var deleted = c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
             // The month's packed keys leave with its last event (the archive has them since the copy); while some of its

@@ -24,17 +24,19 @@ namespace MadfLog.Engine.Store
         private static readonly string[] Columns =
         {
             "id", "timestamp", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
-            "details_shape", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8",
-            "confidence_score", "impact_score", "time_saved_or_wasted_ms", "user_satisfaction_delta", "created_rule",
+            "details_shape", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "time_saved_or_wasted_ms",
         };
+
+        // The rarely set columns, in a row of event_extras only for events that have one (schema 22).
+        private static readonly string[] ExtraColumns = { "id", "confidence_score", "impact_score", "user_satisfaction_delta", "created_rule" };
 
         private const int Done = 101, Row = 100;
         private readonly SqliteConnection _connection;
         // Keys and rows go in several per statement (fewer native calls and statement starts per event): KeysPerInsert
         // keys, RowsPerInsert rows; the rest of a batch one at a time.
         private const int KeysPerInsert = 64, RowsPerInsert = 16;
-        private readonly sqlite3_stmt _key, _keys, _findKey, _insert, _inserts, _findName, _addName;
-        private readonly Binder _keyBinder, _keysBinder, _rowBinder, _rowsBinder;
+        private readonly sqlite3_stmt _key, _keys, _findKey, _insert, _inserts, _extras, _findName, _addName;
+        private readonly Binder _keyBinder, _keysBinder, _rowBinder, _rowsBinder, _extrasBinder;
         private long _nextId;
         private readonly EventKeys _eventKeys;
         private readonly bool _ownKeys;
@@ -51,10 +53,12 @@ namespace MadfLog.Engine.Store
             _ownKeys = keys == null;
             _insert = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, 1));
             _inserts = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, RowsPerInsert));
+            _extras = Prepare("INSERT INTO event_extras(" + string.Join(",", ExtraColumns) + ") VALUES " + Values(ExtraColumns.Length, 1));
             _keyBinder = new Binder(_key, 2);
             _keysBinder = new Binder(_keys, 2 * KeysPerInsert);
             _rowBinder = new Binder(_insert, Columns.Length);
             _rowsBinder = new Binder(_inserts, Columns.Length * RowsPerInsert);
+            _extrasBinder = new Binder(_extras, ExtraColumns.Length);
             _findName = Prepare("SELECT id FROM names WHERE text = ?");
             _addName = Prepare("INSERT INTO names(text) VALUES (?)");
             foreach (var (period, path, last) in connection.Query<(string, string, long?)>(
@@ -142,6 +146,7 @@ namespace MadfLog.Engine.Store
                 _pendingRows[pending] = e;
                 Bind(_rowsBinder, pending * Columns.Length, e);
                 if (++pending == RowsPerInsert) { Step(_inserts); pending = 0; }
+                if (e.ConfidenceScore.HasValue || e.ImpactScore.HasValue || e.UserSatisfactionDelta.HasValue || e.CreatedRule.HasValue) BindExtras(e);
             }
             for (var j = 0; j < pending; j++)
             {
@@ -172,12 +177,19 @@ namespace MadfLog.Engine.Store
             Context(b, o + 7, e.ContextPercent);
             b.Int(o + 8, e.PatternId);
             Details(b, o + 9, e);
-            const int after = 10 + DetailsShape.Slots; // details_shape and d1..d8 start at column 9
-            b.Real(o + after, e.ConfidenceScore);
-            b.Real(o + after + 1, e.ImpactScore);
-            b.Int(o + after + 2, e.TimeSavedOrWastedMs);
-            b.Real(o + after + 3, e.UserSatisfactionDelta);
-            b.Int(o + after + 4, e.CreatedRule);
+            b.Int(o + 10 + DetailsShape.Slots, e.TimeSavedOrWastedMs); // after details_shape and d1..d8 (from column 9)
+        }
+
+        // Writes the event's rarely set values into event_extras (the view reads them from there).
+        private void BindExtras(EventRow e)
+        {
+            var b = _extrasBinder;
+            b.Int(1, e.Id);
+            b.Real(2, e.ConfidenceScore);
+            b.Real(3, e.ImpactScore);
+            b.Real(4, e.UserSatisfactionDelta);
+            b.Int(5, e.CreatedRule);
+            Step(_extras);
         }
 
         private long StoredId(long key)
@@ -503,6 +515,7 @@ namespace MadfLog.Engine.Store
             _findKey.Dispose();
             _insert.Dispose();
             _inserts.Dispose();
+            _extras.Dispose();
             _findName.Dispose();
             _addName.Dispose();
             _stored?.Dispose();

@@ -297,11 +297,30 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         /// <summary>
+        /// Takes a store back to before migration 22: the rarely set values back in event_rows' own columns (at its end)
+        /// and migration 13's view, for a test that replays earlier migrations; the caller deletes the version rows.
+        /// </summary>
+        internal static void UndoRareColumnsApart(SqliteConnection c)
+        {
+            if (c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'event_extras'") == 0) return;
+            var eight = Schema.MigrationsAfter(12).First(m => m.Key == 13).Value;
+            c.Execute(@"DROP VIEW events;
+                ALTER TABLE event_rows ADD COLUMN confidence_score REAL; ALTER TABLE event_rows ADD COLUMN impact_score REAL;
+                ALTER TABLE event_rows ADD COLUMN user_satisfaction_delta REAL; ALTER TABLE event_rows ADD COLUMN created_rule INTEGER;
+                UPDATE event_rows SET confidence_score = x.confidence_score, impact_score = x.impact_score,
+                    user_satisfaction_delta = x.user_satisfaction_delta, created_rule = x.created_rule
+                    FROM event_extras x WHERE x.id = event_rows.id;
+                DROP TABLE event_extras;
+                DELETE FROM schema_version WHERE version >= 22;" + eight.Substring(eight.IndexOf("CREATE VIEW events AS", StringComparison.Ordinal)));
+        }
+
+        /// <summary>
         /// Takes a store back to before migration 13 (values 5-8 of details), so a test can roll it back further and
         /// reopen it; the caller deletes the version rows. Its rows must not use values 5-8 (they would be lost).
         /// </summary>
         internal static void UndoEightDetailsValues(SqliteConnection c)
         {
+            UndoRareColumnsApart(c);
             Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE coalesce(d5, d6, d7, d8) IS NOT NULL"));
             var compact = Schema.MigrationsAfter(6).First(m => m.Key == 7).Value;
             c.Execute("DROP VIEW events; ALTER TABLE event_rows DROP COLUMN d5; ALTER TABLE event_rows DROP COLUMN d6; " +

@@ -198,7 +198,7 @@ namespace MadfLog.Engine.Store
                        type AS event_type, category, step, coalesce(pattern, 0) AS pattern_id, coalesce(success, -1) AS outcome,
                        count(*) AS events, count(duration) AS timed, coalesce(sum(duration), 0) AS duration_ms, coalesce(sum(tokens), 0) AS tokens,
                        count(ctx) AS ctx_known, coalesce(sum({HighContext.Sql("ctx")}), 0) AS ctx_hot,
-                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0) AS wasted_ms
+                       coalesce(sum({TimeWasted.Sql("success", "duration", "saved")}), 0) AS wasted_ms
                 FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9";
 
         /// <summary>day_hist's buckets (day, story_id, scope, key, bucket, n) of a source with <see cref="Columns"/>, one row per bucket.</summary>

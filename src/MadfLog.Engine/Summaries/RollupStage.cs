@@ -215,7 +215,7 @@ namespace MadfLog.Engine.Summaries
                 }
                 c.Tokens += sign * (e.TokensUsed ?? 0);
                 if (e.ContextPercent.HasValue) { c.CtxKnown += sign; if (HighContext.IsHigh(e.ContextPercent)) c.CtxHot += sign; }
-                c.WastedMs += sign * ((e.Success == false ? e.DurationMs ?? 0 : 0) + (e.TimeSavedOrWastedMs < 0 ? -e.TimeSavedOrWastedMs.Value : 0));
+                c.WastedMs += sign * TimeWasted.Ms(e.Success, e.DurationMs, e.TimeSavedOrWastedMs);
                 if (e.SessionId != null)
                 {
                     var sd = SessionDayOf(e);

@@ -65,6 +65,37 @@ namespace MadfLog.Engine.Tests.Domain
         }
 
         [Fact]
+        public void TimeWastedIsTheSameInCSharpInSqlInTheSummariesTheirRebuildAndACutDay()
+        {
+            using var t = TestPaths.NewTemp();
+            var noon = 20_400L * IsoWeeks.DayMs + 12 * 3_600_000;
+            var rows = new List<EventRow>();
+            foreach (var success in new bool?[] { true, false, null })
+                foreach (var duration in new long?[] { null, 0, 700 })
+                    foreach (var saved in new long?[] { null, -300, 0, 250 })
+                        rows.Add(new EventRow { Timestamp = noon + rows.Count, EventType = "llm_call", Category = "model", AgentName = "dev", Success = success,
+                                                DurationMs = duration, TimeSavedOrWastedMs = saved, DedupKey = rows.Count + 1 });
+            var expected = rows.Sum(e => TimeWasted.Ms(e.Success, e.DurationMs, e.TimeSavedOrWastedMs));
+            Assert.Equal(4 * 700 + 9 * 300, expected); // the failed durations, plus each reported waste
+            Write(t.Db, rows);
+            using var c = MadfDatabase.Open(t.Db);
+            Assert.Equal(expected, c.ExecuteScalar<long>($"SELECT sum({TimeWasted.Sql("e.success", "e.duration_ms", "e.time_saved_or_wasted_ms")}) FROM events e"));
+            Assert.Equal(expected, c.ExecuteScalar<long>("SELECT sum(wasted_ms) FROM event_rollup"));
+            Assert.Equal(expected, c.ExecuteScalar<long>("SELECT sum(wasted_ms) FROM day_rollup"));
+            // A window that cuts the events' day is summed from the day's groups; a scan reads the events.
+            var since = DateTimeOffset.FromUnixTimeMilliseconds(noon - 3_600_000);
+            Assert.Equal(expected, Analysis.AgentPerformance(c, new QueryFilter { Since = since }).Single().TimeWastedMs);
+            Assert.Equal(expected, Analysis.AgentPerformance(c, new QueryFilter { Since = since, ScanEvents = true }).Single().TimeWastedMs);
+            using var tx = c.BeginTransaction();
+            c.Execute("UPDATE event_rollup SET wasted_ms = 0", transaction: tx);
+            c.Execute("UPDATE day_rollup SET wasted_ms = 0", transaction: tx);
+            SummaryTables.Rebuild(c, tx);
+            Assert.Equal(expected, c.ExecuteScalar<long>("SELECT sum(wasted_ms) FROM event_rollup", transaction: tx));
+            Assert.Equal(expected, c.ExecuteScalar<long>("SELECT sum(wasted_ms) FROM day_rollup", transaction: tx));
+            tx.Rollback();
+        }
+
+        [Fact]
         public void ATimestampsWeekIsTheSameAsItsDatesWeek()
         {
             // Every day from 1969 to 2031: the summaries' week key (days) and the week's Monday (a date) agree.

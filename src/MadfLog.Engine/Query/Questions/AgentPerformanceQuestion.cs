@@ -23,7 +23,7 @@ namespace MadfLog.Engine.Query.Questions
             var rows = c.Query<AgentRow>(
                 $@"SELECT e.agent_name AS Agent, count(*) AS Events, sum(e.success = 1) AS Ok, sum(e.success IS NOT NULL) AS Known, sum({Errors.InEvents}) AS Errors,
                           sum(e.tokens_used) AS Tokens, sum({HighContext.Sql("e.context_percent")}) AS Hot, sum(e.context_percent IS NOT NULL) AS CtxKnown,
-                          sum(CASE WHEN e.success = 0 THEN e.duration_ms END) AS FailedMs, sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms END) AS WastedMs
+                          sum({TimeWasted.Sql("e.success", "e.duration_ms", "e.time_saved_or_wasted_ms")}) AS WastedMs
                    FROM events e WHERE 1=1{where} GROUP BY e.agent_name", p).ToList();
             var durations = Durations(c, $"SELECT e.agent_name, e.duration_ms FROM events e WHERE e.duration_ms IS NOT NULL{where} ORDER BY e.agent_name", p);
             return rows.Select(r =>
@@ -55,10 +55,10 @@ namespace MadfLog.Engine.Query.Questions
         {
             Agent = r.Agent ?? "", Events = r.Events, Errors = r.Errors ?? 0, SuccessRate = (r.Known ?? 0) > 0 ? Math.Round((double)(r.Ok ?? 0) / r.Known!.Value, 4) : 0,
             MedianDurationMs = median, P95DurationMs = p95, Tokens = r.Tokens ?? 0, ContextPressure = r.CtxKnown > 0 ? Math.Round((double)r.Hot / r.CtxKnown, 4) : 0,
-            TimeWastedMs = (r.FailedMs ?? 0) + (r.WastedMs ?? 0),
+            TimeWastedMs = r.WastedMs ?? 0,
         };
 
-        /// <summary>An agent's row from the events or the summaries (mapped by column name; the summaries keep no FailedMs, their WastedMs includes it).</summary>
+        /// <summary>An agent's row from the events or the summaries (mapped by column name).</summary>
         private sealed class AgentRow
         {
             public string? Agent { get; set; }
@@ -69,7 +69,6 @@ namespace MadfLog.Engine.Query.Questions
             public long? Tokens { get; set; }
             public long Hot { get; set; }
             public long CtxKnown { get; set; }
-            public long? FailedMs { get; set; }
             public long? WastedMs { get; set; }
         }
     }

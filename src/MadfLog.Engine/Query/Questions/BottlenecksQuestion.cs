@@ -14,6 +14,8 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
         internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
+        private static readonly string Wasted = TimeWasted.Sql("e.success", "e.duration_ms", "e.time_saved_or_wasted_ms");
+
         internal static List<Bottleneck> Bottlenecks(SqliteConnection c, QueryFilter f, int top = 10)
         {
             var p = new DynamicParameters();
@@ -38,11 +40,11 @@ namespace MadfLog.Engine.Query.Questions
                 var where = f.Where(c, p);
                 rows = c.Query<TimeRow>(
                     $@"SELECT {Steps.KindSql} AS Kind, {Steps.NameSql} AS Name, count(e.duration_ms) AS Timed, coalesce(sum(e.duration_ms), 0) AS TotalMs,
-                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0) AS WastedMs
+                              coalesce(sum({Wasted}), 0) AS WastedMs
                        FROM events e WHERE 1=1{where} GROUP BY 1, 2 HAVING count(e.duration_ms) > 0", p).ToList();
                 workflows = c.Query<TimeRow>(
                     $@"SELECT e.workflow_id AS Name, count(e.duration_ms) AS Timed, coalesce(sum(e.duration_ms), 0) AS TotalMs,
-                              coalesce(sum(CASE WHEN e.success = 0 THEN e.duration_ms ELSE 0 END), 0) + coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0) AS WastedMs
+                              coalesce(sum({Wasted}), 0) AS WastedMs
                        FROM events e WHERE e.workflow_id IS NOT NULL{where} GROUP BY 1 HAVING count(e.duration_ms) > 0", p).ToList();
             }
             Dictionary<string, List<(int, long)>>? workflowHist = hist != null ? Histograms(c, "workflow", f, source) : null;

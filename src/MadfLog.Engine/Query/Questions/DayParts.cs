@@ -59,7 +59,7 @@ namespace MadfLog.Engine.Query.Questions
         // A group's sums (ctx: the context figure).
         private static string Sums(string ctx) => $@"count(*), count(e.duration_ms), coalesce(sum(e.duration_ms), 0), coalesce(sum(e.tokens_used), 0),
                 count({ctx}), coalesce(sum({HighContext.Sql(ctx)}), 0), max({ctx}), min(e.timestamp), max(e.timestamp),
-                coalesce(sum(CASE WHEN e.time_saved_or_wasted_ms < 0 THEN -e.time_saved_or_wasted_ms ELSE 0 END), 0)";
+                coalesce(sum({TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}), 0)";
 
         private static Group ReadGroup(System.Data.IDataReader r, bool step)
         {
@@ -185,7 +185,7 @@ namespace MadfLog.Engine.Query.Questions
                 s.Add(new RollupCounts
                 {
                     Events = g.Events, Timed = g.Timed, DurationMs = g.DurationMs, Tokens = g.Tokens, CtxKnown = g.CtxKnown, CtxHot = g.CtxHot,
-                    WastedMs = (k.Outcome == 0 ? g.DurationMs : 0) + g.SavedMs,
+                    WastedMs = TimeWasted.FailedMs(k.Outcome < 0 ? (bool?)null : k.Outcome == 1, g.DurationMs) + g.SavedMs, // one outcome per group
                 });
             }
             return sums.Select(x =>

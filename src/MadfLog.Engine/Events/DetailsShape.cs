@@ -15,6 +15,8 @@ namespace MadfLog.Engine.Events
     /// <see cref="LongestName"/> bytes kept once in names, whose id is stored. Shapes (key sets) and strings (tools,
     /// paths, models) repeat across events, so an event's details cost a few bytes. The events view puts the values back
     /// with replace(), which is safe because valid JSON never holds a raw control character.
+    /// A string stored as a literal keeps its quotes, and the start its key's strings share (an id's type prefix, such
+    /// as a message or tool-use id's, or a common folder), in the shape: the row holds only the rest (<see cref="Quoted"/>).
     /// An object with more values keeps all but one in place and its remaining members, from the last slot's on, as
     /// one literal: their exact JSON text (keys included). A key whose strings rarely repeat (ids such as tool_use_id,
     /// messages with numbers in them) has them stored as literals: a names row and its index entry for a string seen
@@ -68,6 +70,20 @@ namespace MadfLog.Engine.Events
             public string? Step { get; internal set; }
         }
 
+        /// <summary>
+        /// A string value stored as a literal: <see cref="Json"/> is its exact JSON text, quotes included (what redaction
+        /// checks); the shape holds its opening quote and first <see cref="Skip"/> bytes (as written, ASCII) before its
+        /// placeholder and its closing quote after, so the row stores only <see cref="Stored"/>, what lies between.
+        /// </summary>
+        public sealed class Quoted
+        {
+            public Quoted(string json, int skip) { Json = json; Skip = skip; }
+            public string Json { get; }
+            public int Skip { get; }
+            private string? _stored;
+            public string Stored => _stored ??= Json.Substring(1 + Skip, Json.Length - 2 - Skip);
+        }
+
         /// <summary>A short string value kept in names; its text is the string as written between the quotes.</summary>
         public sealed class Name
         {
@@ -97,6 +113,44 @@ namespace MadfLog.Engine.Events
                 public bool Inline;
             }
             private readonly Dictionary<long, KeyValues> _keys = new Dictionary<long, KeyValues>();
+
+            // Per key (by the hash of its name): the start its literal strings share, learned on the first PrefixSample of
+            // them (none is shared before), as written and ASCII only (it must not end inside an escape or a character).
+            private const int PrefixSample = 64, LongestPrefix = 64;
+            private sealed class KeyPrefix
+            {
+                public int Seen;
+                public byte[] Bytes = Array.Empty<byte>();
+                public int Length;
+            }
+            private readonly Dictionary<long, KeyPrefix> _prefixes = new Dictionary<long, KeyPrefix>();
+
+            /// <summary>How many bytes at the start of this literal string of the key go into the shape.</summary>
+            [MethodImpl(Hot.Path)]
+            private int SharedPrefix(ReadOnlySpan<byte> key, ReadOnlySpan<byte> text)
+            {
+                var hash = StableHash.Hash(key) ^ key.Length;
+                if (!_prefixes.TryGetValue(hash, out var p))
+                {
+                    if (_prefixes.Count >= 4096) return 0; // arbitrary keys (a map used as an object)
+                    _prefixes[hash] = p = new KeyPrefix();
+                }
+                if (p.Seen >= PrefixSample) return p.Length > 0 && text.StartsWith(new ReadOnlySpan<byte>(p.Bytes, 0, p.Length)) ? p.Length : 0;
+                if (p.Seen++ == 0)
+                {
+                    var n = 0;
+                    while (n < text.Length && n < LongestPrefix && text[n] < 0x80 && text[n] != (byte)'\\') n++;
+                    p.Bytes = text.Slice(0, n).ToArray();
+                    p.Length = n;
+                }
+                else
+                {
+                    var n = 0;
+                    while (n < p.Length && n < text.Length && text[n] == p.Bytes[n]) n++;
+                    p.Length = n;
+                }
+                return 0;
+            }
 
             // Longer strings seen so far (by hash), to keep one in names from its second sighting on.
             private readonly HashSet<long> _seenLong = new HashSet<long>();
@@ -197,7 +251,11 @@ namespace MadfLog.Engine.Events
                                 else
                                 {
                                     var start = (int)reader.TokenStartIndex;
-                                    shaped &= Slot(split, ref length, ref used, Utf8StringCache.Decode(json.Slice(start, text.Length + 2)));
+                                    var skip = SharedPrefix(key, text);
+                                    Put(ref length, (byte)'"');
+                                    Put(ref length, text.Slice(0, skip));
+                                    shaped &= Slot(split, ref length, ref used, new Quoted(Utf8StringCache.Decode(json.Slice(start, text.Length + 2)), skip));
+                                    Put(ref length, (byte)'"');
                                 }
                                 break;
                             case JsonTokenType.Number:

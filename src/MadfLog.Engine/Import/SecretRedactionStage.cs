@@ -33,6 +33,7 @@ namespace MadfLog.Engine.Import
             {
                 if (v is DetailsShape.Name name) { if (Remembered(name.Text, quote: true)) return true; }
                 else if (v is string literal && SafeText.MayHoldSecret(literal)) return true;
+                else if (v is DetailsShape.Quoted quoted && SafeText.MayHoldSecret(quoted.Json)) return true;
             }
             return false;
         }

@@ -386,6 +386,7 @@ namespace MadfLog.Engine.Store
                     var v = split.Values[k];
                     if (v is long l) b.Int(i + 1 + k, l);
                     else if (v is DetailsShape.Name n) b.Int(i + 1 + k, NameId(n.Text));
+                    else if (v is DetailsShape.Quoted q) b.Text(i + 1 + k, q.Stored);
                     else if (v is string t) b.Text(i + 1 + k, t);
                     else b.Null(i + 1 + k);
                 }

@@ -83,6 +83,26 @@ namespace MadfLog.Engine.Store
 
         private const long NoBlock = 1L << 40;
 
+        /// <summary>The values most events lack, kept in event_extras (schema 22) rather than a column of every row.</summary>
+        public static readonly string[] ExtraColumns = { "confidence_score", "impact_score", "user_satisfaction_delta", "created_rule" };
+
+        /// <summary>
+        /// Migration 22 (after its script): copies the rarely set values of event_rows into event_extras, drops their
+        /// columns, and creates the view that reads them from there. A store whose rows lack them is only given the view.
+        /// </summary>
+        internal static void MoveRareColumnsApart(SqliteConnection c, SqliteTransaction tx)
+        {
+            var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
+            if (ExtraColumns.All(columns.Contains))
+            {
+                var list = string.Join(", ", ExtraColumns);
+                c.Execute($@"INSERT OR REPLACE INTO event_extras(id, {list}) SELECT id, {list} FROM event_rows
+                             WHERE {string.Join(" OR ", ExtraColumns.Select(col => col + " IS NOT NULL"))}", transaction: tx);
+                foreach (var col in ExtraColumns) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
+            }
+            c.Execute(Schema.EventsViewOf22, transaction: tx);
+        }
+
         /// <summary>
         /// The events that produced a rule point at it (created_rule, kept in event_extras with the other rarely set
         /// values), in the caller's transaction; <paramref name="where"/> is on event_rows, unaliased.
@@ -237,7 +257,8 @@ namespace MadfLog.Engine.Store
             }
             c.Execute($@"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)})
                          SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r LEFT JOIN main.names sh ON sh.id = r.details_shape WHERE {range}", p, tx);
-            c.Execute($"INSERT OR IGNORE INTO arch.event_extras(id, confidence_score, impact_score, user_satisfaction_delta, created_rule) SELECT x.id, x.confidence_score, x.impact_score, x.user_satisfaction_delta, x.created_rule FROM main.event_extras x WHERE x.id IN (SELECT r.id FROM main.event_rows r WHERE {range})", p, tx);
+            var extras = "id, " + string.Join(", ", ExtraColumns);
+            c.Execute($"INSERT OR IGNORE INTO arch.event_extras({extras}) SELECT {extras} FROM main.event_extras WHERE id IN (SELECT r.id FROM main.event_rows r WHERE {range})", p, tx);
             c.Execute($"INSERT OR IGNORE INTO arch.response_keys(key, event_id) SELECT k.key, k.event_id FROM main.response_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
                 p, tx);
             // The packed keys of the rows' month (all of it: those of events that stay active too, which is harmless, as

@@ -28,7 +28,7 @@ namespace MadfLog.Engine.Store
         };
 
         // The rarely set columns, in a row of event_extras only for events that have one (schema 22).
-        private static readonly string[] ExtraColumns = { "id", "confidence_score", "impact_score", "user_satisfaction_delta", "created_rule" };
+        private static readonly string[] ExtraColumns = new[] { "id" }.Concat(EventStorage.ExtraColumns).ToArray();
 
         private const int Done = 101, Row = 100;
         private readonly SqliteConnection _connection;

@@ -41,13 +41,14 @@ namespace MadfLog.Engine.Store
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
             // 18's tables are replaced by 19's before any is filled.
             if (version == 19) SequenceCells.Fill(connection, transaction);
+            if (version == 22) EventStorage.MoveRareColumnsApart(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -561,25 +562,22 @@ FROM event_rows r;
         // event_extras, a row only for events that have one: every event_rows row paid a byte of record header for each
         // (and the writer four binds), about 4 of the 1M realistic store's 86 bytes per event. time_saved_or_wasted_ms
         // stays, as the scans sum it. The view reads each through a subquery by id, so a query that does not name them
-        // is planned exactly as before, and plain SQLite still reads every column. DROP COLUMN (SQLite 3.35) rewrites the
-        // rows in place and keeps AUTOINCREMENT's counter; the view that names the columns goes first.
-        private static string RareColumnsApart => @"
-CREATE TABLE event_extras (
+        // is planned exactly as before, and plain SQLite still reads every column. The rows are rewritten by
+        // AfterScript (EventStorage.MoveRareColumnsApart: DROP COLUMN, SQLite 3.35, keeps AUTOINCREMENT's counter), which
+        // then creates the view; a store that has no such columns any more is left as it is.
+        private const string RareColumnsApart = @"
+CREATE TABLE IF NOT EXISTS event_extras (
     id INTEGER PRIMARY KEY,
     confidence_score REAL,
     impact_score REAL,
     user_satisfaction_delta REAL,
     created_rule INTEGER
 );
-INSERT INTO event_extras(id, confidence_score, impact_score, user_satisfaction_delta, created_rule)
-    SELECT id, confidence_score, impact_score, user_satisfaction_delta, created_rule FROM event_rows
-    WHERE confidence_score IS NOT NULL OR impact_score IS NOT NULL OR user_satisfaction_delta IS NOT NULL OR created_rule IS NOT NULL;
-DROP VIEW events;
-ALTER TABLE event_rows DROP COLUMN confidence_score;
-ALTER TABLE event_rows DROP COLUMN impact_score;
-ALTER TABLE event_rows DROP COLUMN user_satisfaction_delta;
-ALTER TABLE event_rows DROP COLUMN created_rule;
-" + EventsViewOf13
+DROP VIEW IF EXISTS events;
+";
+
+        /// <summary>The events view since schema 22: migration 13's with the rarely set values read from event_extras.</summary>
+        internal static string EventsViewOf22 => EventsViewOf13
             .Replace("r.confidence_score,", "(SELECT confidence_score FROM event_extras WHERE id = r.id) AS confidence_score,")
             .Replace("r.impact_score,", "(SELECT impact_score FROM event_extras WHERE id = r.id) AS impact_score,")
             .Replace("r.user_satisfaction_delta,", "(SELECT user_satisfaction_delta FROM event_extras WHERE id = r.id) AS user_satisfaction_delta,")

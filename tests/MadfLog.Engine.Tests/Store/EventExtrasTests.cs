@@ -103,6 +103,20 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
+        public void ReplayingTheMigrationOnAStoreItAlreadyMovedChangesNothing()
+        {
+            // As a test that replays earlier migrations does: the version rows go, the tables stay.
+            using var t = TestPaths.NewTemp();
+            var logs = t.File("logs");
+            WriteLogs(logs, 2);
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
+            var expected = PlainRead(t.Db);
+            using (var c = MadfDatabase.Open(t.Db)) c.Execute("DELETE FROM schema_version WHERE version >= 22");
+            using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+            Assert.Equal(expected, PlainRead(t.Db));
+        }
+
+        [Fact]
         public void RotationMovesTheRareValuesWithTheirEvents()
         {
             using var t = TestPaths.NewTemp();

@@ -40,7 +40,9 @@ namespace MadfLog.Bench
             var week = new QueryFilter { Since = new DateTimeOffset(mid.AddDays(-3), TimeSpan.Zero), Until = new DateTimeOffset(mid.AddDays(4), TimeSpan.Zero) };
             // The same week from 13:00 to 13:00: a window that cuts its first and last day.
             var cut = new QueryFilter { Since = week.Since.Value.AddHours(13), Until = week.Until.Value.AddHours(13) };
-            var filters = new (string name, QueryFilter f)[] { ("all", all), ("1 story", one), ("1 week", week), ("1 week, 13:00", cut) };
+            // From minutes and seconds past an hour, as -Since (Get-Date).AddDays(-7) gives: parts of hours at both ends.
+            var now = new QueryFilter { Since = week.Since.Value.AddHours(13).AddMinutes(27).AddSeconds(42), Until = week.Until.Value.AddHours(13).AddMinutes(27).AddSeconds(42) };
+            var filters = new (string name, QueryFilter f)[] { ("all", all), ("1 story", one), ("1 week", week), ("1 week, 13:00", cut), ("1 week, 13:27:42", now) };
             var questions = new List<(string, Func<SqliteConnection, object>)>();
             foreach (var (fname, f) in filters)
             {

@@ -17,6 +17,21 @@ namespace MadfLog.Engine.Domain
         public static string DaySql(string timestampMs) =>
             $"(CASE WHEN {timestampMs} >= 0 THEN {timestampMs} / {DayMs} ELSE ({timestampMs} - {DayMs} + 1) / {DayMs} END)";
 
+        public const long HourMs = 3_600_000;
+
+        /// <summary>A timestamp's UTC hour, in hours since 1970-01-01 (the hour summaries' key; floored like <see cref="DayOf"/>).</summary>
+        public static long HourOf(long timestampMs) => timestampMs >= 0 ? timestampMs / HourMs : (timestampMs - HourMs + 1) / HourMs;
+
+        /// <summary><see cref="HourOf"/> in SQL, over a column or expression of Unix milliseconds.</summary>
+        public static string HourSql(string timestampMs) =>
+            $"(CASE WHEN {timestampMs} >= 0 THEN {timestampMs} / {HourMs} ELSE ({timestampMs} - {HourMs} + 1) / {HourMs} END)";
+
+        /// <summary>The day (<see cref="DayOf"/>) an hour (<see cref="HourOf"/>) lies in.</summary>
+        public static long DayOfHour(long hour) => hour >= 0 ? hour / 24 : (hour - 23) / 24;
+
+        /// <summary><see cref="DayOfHour"/> in SQL.</summary>
+        public static string DayOfHourSql(string hour) => $"(CASE WHEN {hour} >= 0 THEN {hour} / 24 ELSE ({hour} - 23) / 24 END)";
+
         /// <summary>The Monday of a date's week (the date part only).</summary>
         public static DateTime Monday(DateTime date) => date.Date.AddDays(-(((int)date.DayOfWeek + 6) % 7));
 

@@ -12,8 +12,9 @@ namespace MadfLog.Engine.Store
     /// response_keys), 15 each block's time span per day and story (event_block_days), 16 indexes on contexts' story and
     /// agent, 17 recent dedup keys apart (event_keys_recent), 18 error sequences summed per cell (sequence_leads,
     /// sequence_runs, sequence_patterns), 19 the cells' leads numbered by their steps (sequence_lead_keys, sequence_steps),
-    /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors), 22 the rarely
-    /// set columns in a side table (event_extras).
+    /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors), 20 the hour
+    /// twins of the day-grain summaries (hour_rollup, hour_hist, session_hour) and each story's span per hour
+    /// (hour_stories), 22 the rarely set columns in a side table (event_extras).
     /// </summary>
     public static class Schema
     {
@@ -37,6 +38,7 @@ namespace MadfLog.Engine.Store
             [17] = RecentKeys,
             [18] = SequenceCellTables,
             [19] = SequenceTrails,
+            [20] = HourSummaries,
             [22] = RareColumnsApart,
         };
 
@@ -413,6 +415,75 @@ CREATE TABLE session_day (
 CREATE TEMP TABLE day_fill AS " + SummaryTables.Columns + @";
 " + SummaryTables.DayFill("temp.day_fill") + @"
 DROP TABLE temp.day_fill;
+";
+
+        // The day-grain summaries' hour twins: the same columns and definitions with the hour (hours since 1970-01-01 UTC)
+        // for the day, so a window that cuts a day (-Since (Get-Date).AddDays(-7)) reads the whole hours of its cut days
+        // here and only the parts of hours at its ends from their events; hour_stories holds each story's first and last
+        // time per hour (the stories' spans, which the day grain takes from event_block_days). Filled from the events the
+        // store holds (replaced, so a store taken back to an earlier version gets them anew); the import and retention
+        // keep them (Summaries.RollupStage, SummaryTables.Rebuild).
+        private static string HourSummaries => @"
+DROP TABLE IF EXISTS hour_rollup;
+DROP TABLE IF EXISTS hour_hist;
+DROP TABLE IF EXISTS session_hour;
+DROP TABLE IF EXISTS hour_stories;
+CREATE TABLE hour_rollup (
+    hour INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    step TEXT NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    timed INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    ctx_known INTEGER NOT NULL,
+    ctx_hot INTEGER NOT NULL,
+    wasted_ms INTEGER NOT NULL,
+    PRIMARY KEY (hour, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+) WITHOUT ROWID;
+CREATE TABLE hour_hist (
+    hour INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    buckets BLOB NOT NULL,
+    PRIMARY KEY (hour, story_id, scope, key)
+) WITHOUT ROWID;
+CREATE TABLE session_hour (
+    hour INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    human INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    ctx_events INTEGER NOT NULL,
+    max_context REAL,
+    ctx_hot INTEGER NOT NULL,
+    ctx_hot_errors INTEGER NOT NULL,
+    ctx_cool INTEGER NOT NULL,
+    ctx_cool_errors INTEGER NOT NULL,
+    PRIMARY KEY (hour, story_id, session_id, agent_name)
+) WITHOUT ROWID;
+CREATE TABLE hour_stories (
+    hour INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (hour, story_id)
+) WITHOUT ROWID;
+CREATE TEMP TABLE hour_fill AS " + SummaryTables.Columns + @";
+" + SummaryTables.HourFill("temp.hour_fill") + @"
+DROP TABLE temp.hour_fill;
 ";
 
         // What Get-MadfErrorSequence reads per session, kept at import (Summaries.SequenceStage), filled here from the events.

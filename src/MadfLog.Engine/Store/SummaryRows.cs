@@ -186,11 +186,19 @@ namespace MadfLog.Engine.Store
         /// <summary>Keyed by the story as logged (null: none; the table stores "").</summary>
         public Dictionary<(long Day, string? Story, string Session, string Agent), SessionDayCounts> SessionDays { get; } =
             new Dictionary<(long, string?, string, string), SessionDayCounts>();
+        // The hour grain, the same rows per hour: hour_rollup, hour_hist, session_hour; and each story's span per hour (hour_stories).
+        public Dictionary<(long Hour, string Story, RollupKey Group), RollupCounts> Hours { get; } = new Dictionary<(long, string, RollupKey), RollupCounts>();
+        public Dictionary<(long Hour, string Story, string Scope, string Key), long[]> HourHist { get; } = new Dictionary<(long, string, string, string), long[]>();
+        /// <summary>Keyed by the story as logged (null: none; the table stores ""): counted per event, session_day's rows summed from them.</summary>
+        public Dictionary<(long Hour, string? Story, string Session, string Agent), SessionDayCounts> SessionHours { get; } =
+            new Dictionary<(long, string?, string, string), SessionDayCounts>();
+        public Dictionary<(long Hour, string Story), (long First, long Last)> HourStories { get; } = new Dictionary<(long, string), (long, long)>();
 
         public void Clear()
         {
             Rollup.Clear(); Stories.Clear(); StoryAgents.Clear(); PatternStories.Clear(); Weeks.Clear(); Sessions.Clear(); Human.Clear();
             AgentHist.Clear(); StepHist.Clear(); WorkflowHist.Clear(); Firsts.Clear(); Days.Clear(); DayHist.Clear(); SessionDays.Clear();
+            Hours.Clear(); HourHist.Clear(); SessionHours.Clear(); HourStories.Clear();
         }
     }
 }

@@ -96,26 +96,37 @@ namespace MadfLog.Engine.Store
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
                                 tokens = tokens + excluded.tokens, human = human + excluded.human",
                 p.Weeks.Select(kv => new object?[] { kv.Key, kv.Value.Events, kv.Value.Errors, kv.Value.Patterned, kv.Value.Tokens, kv.Value.Human }));
-            PreparedBatch.Run(c, tx, @"INSERT INTO day_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            WriteGrain(c, tx, Grain.Day, p.Days, p.DayHist, p.SessionDays.Select(kv => (kv.Key.Day, kv.Key.Story, kv.Key.Session, kv.Key.Agent, kv.Value)));
+            WriteGrain(c, tx, Grain.Hour, p.Hours, p.HourHist, p.SessionHours.Select(kv => (kv.Key.Hour, kv.Key.Story, kv.Key.Session, kv.Key.Agent, kv.Value)));
+            PreparedBatch.Run(c, tx, "INSERT INTO hour_stories VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+                p.HourStories.Select(kv => new object?[] { kv.Key.Hour, kv.Key.Story, kv.Value.First, kv.Value.Last }));
+        }
+
+        // The rows of one grain (day or hour; the key's first element): rollup, histograms and session rows.
+        private static void WriteGrain(SqliteConnection c, SqliteTransaction tx, Grain g, Dictionary<(long, string, RollupKey), RollupCounts> rollup,
+            Dictionary<(long, string, string, string), long[]> hist, IEnumerable<(long At, string? Story, string Session, string Agent, SessionDayCounts Counts)> sessions)
+        {
+            PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Rollup} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
-                p.Days.Select(kv => new object?[] { kv.Key.Day, kv.Key.Story, kv.Key.Group.Agent, kv.Key.Group.Workflow, kv.Key.Group.EventType, kv.Key.Group.Category, kv.Key.Group.Step,
-                    kv.Key.Group.Pattern, kv.Key.Group.Outcome, kv.Value.Events, kv.Value.Timed, kv.Value.DurationMs, kv.Value.Tokens, kv.Value.CtxKnown, kv.Value.CtxHot, kv.Value.WastedMs }));
-            PreparedBatch.Run(c, tx, "INSERT INTO day_hist VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
-                p.DayHist.Select(kv => new object?[] { kv.Key.Day, kv.Key.Story, kv.Key.Scope, kv.Key.Key,
+                rollup.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3.Agent, kv.Key.Item3.Workflow, kv.Key.Item3.EventType, kv.Key.Item3.Category, kv.Key.Item3.Step,
+                    kv.Key.Item3.Pattern, kv.Key.Item3.Outcome, kv.Value.Events, kv.Value.Timed, kv.Value.DurationMs, kv.Value.Tokens, kv.Value.CtxKnown, kv.Value.CtxHot, kv.Value.WastedMs }));
+            PreparedBatch.Run(c, tx, $"INSERT INTO {g.Hist} VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
+                hist.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4,
                     DayHistogram.Encode(kv.Value.Select((n, bucket) => new KeyValuePair<int, long>(bucket, n))) }));
-            PreparedBatch.Run(c, tx, @"INSERT INTO session_day VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Sessions} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, tokens = tokens + excluded.tokens, human = human + excluded.human,
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,
                         max_context = CASE WHEN max_context IS NULL THEN excluded.max_context WHEN excluded.max_context IS NULL THEN max_context ELSE max(max_context, excluded.max_context) END,
                         ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors, ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
-                p.SessionDays.Select(kv => new object?[] { kv.Key.Day, kv.Key.Story ?? "", kv.Key.Session, kv.Key.Agent, kv.Value.Events, kv.Value.Errors, kv.Value.Tokens, kv.Value.Human,
-                    kv.Value.First, kv.Value.Last, kv.Value.CtxEvents, kv.Value.MaxContext, kv.Value.Hot, kv.Value.HotErrors, kv.Value.Cool, kv.Value.CoolErrors }));
+                sessions.Select(x => new object?[] { x.At, x.Story ?? "", x.Session, x.Agent, x.Counts.Events, x.Counts.Errors, x.Counts.Tokens, x.Counts.Human,
+                    x.Counts.First, x.Counts.Last, x.Counts.CtxEvents, x.Counts.MaxContext, x.Counts.Hot, x.Counts.HotErrors, x.Counts.Cool, x.Counts.CoolErrors }));
         }
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names =
             { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day",
+              "hour_rollup", "hour_hist", "session_hour", "hour_stories",
               "session_sequences", "session_runs", "session_leads", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
 
         /// <summary>
@@ -158,6 +169,7 @@ namespace MadfLog.Engine.Store
                 SELECT day - ((day + 3) % 7 + 7) % 7, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction')
                 FROM (SELECT {IsoWeeks.DaySql("ts")} AS day, * FROM temp.rebuild_events) GROUP BY 1", transaction: tx);
             c.Execute(DayFill("temp.rebuild_events"), transaction: tx);
+            c.Execute(HourFill("temp.rebuild_events"), transaction: tx);
             c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
             c.Execute(SequenceFill, transaction: tx);
             SequenceCells.Fill(c, tx);
@@ -184,38 +196,73 @@ namespace MadfLog.Engine.Store
                 LEFT JOIN contexts x ON x.id = e.context LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id
                 LEFT JOIN names w ON w.id = x.workflow_id LEFT JOIN names a ON a.id = x.agent_name";
 
-        /// <summary>Fills day_rollup, day_hist and session_day from a source with <see cref="Columns"/> (the import's definitions, in SQL).</summary>
-        internal static string DayFill(string source) => $@"
-            INSERT INTO day_rollup {DayRollupRows(source)};
-            INSERT INTO day_hist
-                SELECT day, story_id, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM ({DayBuckets(source)})
-                GROUP BY 1, 2, 3, 4;
-            INSERT INTO session_day {SessionDayRows(source)};";
+        /// <summary>
+        /// The grain of the time-keyed summaries: the day (day_rollup, day_hist, session_day: days since 1970-01-01 UTC)
+        /// or the hour (hour_rollup, hour_hist, session_hour, hour_stories: hours since 1970-01-01 UTC), the same rows by
+        /// the same definitions, so a window that cuts a day reads its whole hours from the hour tables.
+        /// </summary>
+        internal sealed class Grain
+        {
+            private Grain(string column, string rollup, string hist, string sessions, System.Func<string, string> sql)
+            {
+                Column = column; Rollup = rollup; Hist = hist; Sessions = sessions; _sql = sql;
+            }
 
-        /// <summary>day_rollup's rows (its columns, by name) of a source with <see cref="Columns"/>: what a query reads for a part of a day.</summary>
-        internal static string DayRollupRows(string source) => $@"
-                SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story_id, coalesce(agent, '') AS agent_name, coalesce(workflow, '') AS workflow_id,
+            private readonly System.Func<string, string> _sql;
+            /// <summary>The key column: day or hour.</summary>
+            public string Column { get; }
+            public string Rollup { get; }
+            public string Hist { get; }
+            public string Sessions { get; }
+            /// <summary>The grain of a timestamp in SQL (IsoWeeks.DaySql or HourSql).</summary>
+            public string Of(string ts) => _sql(ts);
+
+            public static readonly Grain Day = new Grain("day", "day_rollup", "day_hist", "session_day", IsoWeeks.DaySql);
+            public static readonly Grain Hour = new Grain("hour", "hour_rollup", "hour_hist", "session_hour", IsoWeeks.HourSql);
+        }
+
+        /// <summary>Fills day_rollup, day_hist and session_day from a source with <see cref="Columns"/> (the import's definitions, in SQL).</summary>
+        internal static string DayFill(string source) => Fill(source, Grain.Day);
+
+        /// <summary>Fills the hour twins of the day tables and hour_stories from a source with <see cref="Columns"/>.</summary>
+        internal static string HourFill(string source) => Fill(source, Grain.Hour) + $@"
+            INSERT INTO hour_stories {HourStoryRows(source)};";
+
+        private static string Fill(string source, Grain g) => $@"
+            INSERT INTO {g.Rollup} {RollupRows(source, g)};
+            INSERT INTO {g.Hist}
+                SELECT {g.Column}, story_id, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM ({Buckets(source, g)})
+                GROUP BY 1, 2, 3, 4;
+            INSERT INTO {g.Sessions} {SessionRows(source, g)};";
+
+        /// <summary>day_rollup's rows (its columns, by name; hour_rollup's with the hour grain) of a source with <see cref="Columns"/>.</summary>
+        internal static string RollupRows(string source, Grain g) => $@"
+                SELECT {g.Of("ts")} AS {g.Column}, coalesce(story, '') AS story_id, coalesce(agent, '') AS agent_name, coalesce(workflow, '') AS workflow_id,
                        type AS event_type, category, step, coalesce(pattern, 0) AS pattern_id, coalesce(success, -1) AS outcome,
                        count(*) AS events, count(duration) AS timed, coalesce(sum(duration), 0) AS duration_ms, coalesce(sum(tokens), 0) AS tokens,
                        count(ctx) AS ctx_known, coalesce(sum({HighContext.Sql("ctx")}), 0) AS ctx_hot,
                        coalesce(sum({TimeWasted.Sql("success", "duration", "saved")}), 0) AS wasted_ms
                 FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9";
 
-        /// <summary>day_hist's buckets (day, story_id, scope, key, bucket, n) of a source with <see cref="Columns"/>, one row per bucket.</summary>
-        internal static string DayBuckets(string source) => $@"
-                    SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story_id, 'agent' AS scope, coalesce(agent, '') AS key, madf_duration_bucket(duration) AS bucket, count(*) AS n
+        /// <summary>day_hist's buckets (day, story_id, scope, key, bucket, n; hour_hist's with the hour grain) of a source with <see cref="Columns"/>, one row per bucket.</summary>
+        internal static string Buckets(string source, Grain g) => $@"
+                    SELECT {g.Of("ts")} AS {g.Column}, coalesce(story, '') AS story_id, 'agent' AS scope, coalesce(agent, '') AS key, madf_duration_bucket(duration) AS bucket, count(*) AS n
                     FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
-                    UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
-                    UNION ALL SELECT {IsoWeeks.DaySql("ts")}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5";
+                    UNION ALL SELECT {g.Of("ts")}, coalesce(story, ''), 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL GROUP BY 1, 2, 4, 5
+                    UNION ALL SELECT {g.Of("ts")}, coalesce(story, ''), 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM {source} WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 1, 2, 4, 5";
 
-        /// <summary>session_day's rows (its columns, by name) of a source with <see cref="Columns"/>.</summary>
-        internal static string SessionDayRows(string source) => $@"
-                SELECT {IsoWeeks.DaySql("ts")} AS day, coalesce(story, '') AS story_id, session AS session_id, coalesce(agent, '') AS agent_name, count(*) AS events,
+        /// <summary>session_day's rows (its columns, by name; session_hour's with the hour grain) of a source with <see cref="Columns"/>.</summary>
+        internal static string SessionRows(string source, Grain g) => $@"
+                SELECT {g.Of("ts")} AS {g.Column}, coalesce(story, '') AS story_id, session AS session_id, coalesce(agent, '') AS agent_name, count(*) AS events,
                        sum(is_error) AS errors, coalesce(sum(tokens), 0) AS tokens, sum(type = 'human_interaction') AS human, min(ts) AS first_ts, max(ts) AS last_ts,
                        count(ctx) AS ctx_events, max(ctx) AS max_context, coalesce(sum({HighContext.Sql("ctx")}), 0) AS ctx_hot,
                        coalesce(sum({HighContext.Sql("ctx")} AND is_error), 0) AS ctx_hot_errors, coalesce(sum(NOT {HighContext.Sql("ctx")}), 0) AS ctx_cool,
                        coalesce(sum(NOT {HighContext.Sql("ctx")} AND is_error), 0) AS ctx_cool_errors
                 FROM {source} WHERE session IS NOT NULL GROUP BY 1, 2, 3, 4";
+
+        /// <summary>hour_stories' rows: each named story's first and last time per hour (story_rollup's span, per hour).</summary>
+        internal static string HourStoryRows(string source) => $@"
+                SELECT {IsoWeeks.HourSql("ts")} AS hour, story AS story_id, min(ts) AS first_ts, max(ts) AS last_ts FROM {source} WHERE story IS NOT NULL GROUP BY 1, 2";
 
         /// <summary>Between the steps of an error sequence's lead (Get-MadfErrorSequence).</summary>
         public const string SequenceArrow = " → ";
@@ -278,6 +325,12 @@ namespace MadfLog.Engine.Store
                             ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
                 new { from, into }, tx);
             c.Execute("DELETE FROM day_rollup WHERE pattern_id = @from", new { from }, tx);
+            c.Execute(@"INSERT INTO hour_rollup SELECT hour, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
+                        FROM hour_rollup WHERE pattern_id = @from
+                        ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
+                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
+                new { from, into }, tx);
+            c.Execute("DELETE FROM hour_rollup WHERE pattern_id = @from", new { from }, tx);
         }
     }
 }

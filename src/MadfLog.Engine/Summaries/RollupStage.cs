@@ -73,7 +73,7 @@ namespace MadfLog.Engine.Summaries
         }
 
         /// <summary>
-        /// A summary cell: the events of one day, story and event_rollup key (agent and workflow kept as logged, null
+        /// A summary cell: the events of one hour, story and event_rollup key (agent and workflow kept as logged, null
         /// included, so what is derived from them can tell "none" from a name): counts, sums, first/last time and the
         /// duration histogram.
         /// </summary>
@@ -117,27 +117,27 @@ namespace MadfLog.Engine.Summaries
             }
         }
 
-        /// <summary>A cell's key: day, story (null: none), agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).</summary>
+        /// <summary>A cell's key: hour (IsoWeeks.HourOf; its day is the day tables' key), story (null: none), agent, workflow, type, category, step, pattern (0: none), outcome (-1: unknown).</summary>
         internal readonly struct CellKey : IEquatable<CellKey>
         {
-            public readonly long Day, Pattern;
+            public readonly long Hour, Pattern;
             public readonly string? Story, Agent, Workflow;
             public readonly string Type, Category, Step;
             public readonly int Outcome;
 
-            public CellKey(long day, string? story, string? agent, string? workflow, string type, string category, string step, long pattern, int outcome)
+            public CellKey(long hour, string? story, string? agent, string? workflow, string type, string category, string step, long pattern, int outcome)
             {
-                Day = day; Story = story; Agent = agent; Workflow = workflow; Type = type; Category = category; Step = step; Pattern = pattern; Outcome = outcome;
+                Hour = hour; Story = story; Agent = agent; Workflow = workflow; Type = type; Category = category; Step = step; Pattern = pattern; Outcome = outcome;
             }
 
-            public CellKey WithPattern(long pattern) => new CellKey(Day, Story, Agent, Workflow, Type, Category, Step, pattern, Outcome);
+            public CellKey WithPattern(long pattern) => new CellKey(Hour, Story, Agent, Workflow, Type, Category, Step, pattern, Outcome);
 
             /// <summary>event_rollup's key.</summary>
             public RollupKey Group => new RollupKey(Agent ?? "", Workflow ?? "", Type, Category, Step, Pattern, Outcome);
 
             public bool IsError => Errors.IsError(Outcome == -1 ? (bool?)null : Outcome == 1, Category);
 
-            public bool Equals(CellKey o) => Day == o.Day && Pattern == o.Pattern && Outcome == o.Outcome && Same(Story, o.Story) && Same(Agent, o.Agent)
+            public bool Equals(CellKey o) => Hour == o.Hour && Pattern == o.Pattern && Outcome == o.Outcome && Same(Story, o.Story) && Same(Agent, o.Agent)
                 && Same(Workflow, o.Workflow) && Same(Type, o.Type) && Same(Category, o.Category) && Same(Step, o.Step);
 
             private static bool Same(string? a, string? b) => string.Equals(a, b, StringComparison.Ordinal);
@@ -149,7 +149,7 @@ namespace MadfLog.Engine.Summaries
             {
                 unchecked
                 {
-                    var h = (int)Day * 31 + (int)Pattern;
+                    var h = (int)Hour * 31 + (int)Pattern;
                     h = h * 31 + Outcome;
                     h = h * 31 + (Story?.GetHashCode() ?? 0);
                     h = h * 31 + (Agent?.GetHashCode() ?? 0);
@@ -173,7 +173,7 @@ namespace MadfLog.Engine.Summaries
             public SummaryRows Rows { get; } = new SummaryRows();
 
             private static CellKey KeyOf(EventRow e) =>
-                new CellKey(IsoWeeks.DayOf(e.Timestamp), e.StoryId, e.AgentName, e.WorkflowId, e.EventType, e.Category, Steps.Name(e), e.PatternId ?? 0,
+                new CellKey(IsoWeeks.HourOf(e.Timestamp), e.StoryId, e.AgentName, e.WorkflowId, e.EventType, e.Category, Steps.Name(e), e.PatternId ?? 0,
                     e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
 
             private Cell CellOf(EventRow e)
@@ -187,7 +187,7 @@ namespace MadfLog.Engine.Summaries
             public void AddGrowth(EventRow e)
             {
                 CellOf(e).Tokens += e.TokensGrowth;
-                if (e.SessionId != null) SessionDayOf(e).Tokens += e.TokensGrowth;
+                if (e.SessionId != null) SessionHourOf(e).Tokens += e.TokensGrowth;
             }
 
             /// <summary>
@@ -218,7 +218,7 @@ namespace MadfLog.Engine.Summaries
                 c.WastedMs += sign * TimeWasted.Ms(e.Success, e.DurationMs, e.TimeSavedOrWastedMs);
                 if (e.SessionId != null)
                 {
-                    var sd = SessionDayOf(e);
+                    var sd = SessionHourOf(e);
                     sd.Events += sign;
                     if (isError) sd.Errors += sign;
                     sd.Tokens += sign * (e.TokensUsed ?? 0);
@@ -251,10 +251,10 @@ namespace MadfLog.Engine.Summaries
                     if (!Cells.TryGetValue(kv.Key, out var c)) { Cells[kv.Key] = kv.Value; continue; }
                     c.Merge(kv.Value);
                 }
-                var sessionDays = Rows.SessionDays;
-                foreach (var kv in o.Rows.SessionDays)
+                var sessionHours = Rows.SessionHours;
+                foreach (var kv in o.Rows.SessionHours)
                 {
-                    if (!sessionDays.TryGetValue(kv.Key, out var sd)) { sessionDays[kv.Key] = kv.Value; continue; }
+                    if (!sessionHours.TryGetValue(kv.Key, out var sd)) { sessionHours[kv.Key] = kv.Value; continue; }
                     sd.Add(kv.Value);
                 }
             }
@@ -271,7 +271,10 @@ namespace MadfLog.Engine.Summaries
                 }
             }
 
-            /// <summary>Fills the tables' rows from the cells and session-days (the definitions of each table, per event, summed).</summary>
+            /// <summary>
+            /// Fills the tables' rows from the cells and session-hours (the definitions of each table, per event, summed): the
+            /// day grain and its hour twins from the same cells, so an hour's rows sum to its day's.
+            /// </summary>
             public void Derive()
             {
                 var r = Rows;
@@ -289,11 +292,15 @@ namespace MadfLog.Engine.Summaries
                     if (!r.Rollup.TryGetValue(group, out var g)) r.Rollup[group] = g = new RollupCounts();
                     g.Add(c);
 
-                    var dkey = (k.Day, story, group);
+                    var day = IsoWeeks.DayOfHour(k.Hour);
+                    var dkey = (day, story, group);
                     if (!r.Days.TryGetValue(dkey, out var d)) r.Days[dkey] = d = new RollupCounts();
                     d.Add(c);
+                    var hkey = (k.Hour, story, group);
+                    if (!r.Hours.TryGetValue(hkey, out var h)) r.Hours[hkey] = h = new RollupCounts();
+                    h.Add(c);
 
-                    var week = IsoWeeks.MondayOfDay(k.Day);
+                    var week = IsoWeeks.MondayOfDay(day);
                     if (!r.Weeks.TryGetValue(week, out var wk)) r.Weeks[week] = wk = new WeekCounts();
                     wk.Add(c, isError, patterned, human);
 
@@ -305,15 +312,21 @@ namespace MadfLog.Engine.Summaries
                         st.First = Math.Min(st.First, c.First); st.Last = Math.Max(st.Last, c.Last);
                         if (k.Agent != null && c.First != long.MaxValue) r.StoryAgents.Add((k.Story, k.Agent));
                         if (isError && patterned && counted) Add(r.PatternStories, (k.Pattern, k.Story), c.Events);
+                        if (c.First != long.MaxValue)
+                            r.HourStories[(k.Hour, k.Story)] = r.HourStories.TryGetValue((k.Hour, k.Story), out var span)
+                                ? (Math.Min(span.First, c.First), Math.Max(span.Last, c.Last)) : (c.First, c.Last);
                     }
                     if (patterned && c.First != long.MaxValue && (!r.Firsts.TryGetValue(k.Pattern, out var f) || c.First < f.Ts))
                         r.Firsts[k.Pattern] = (c.First, story);
 
                     if (c.Hist == null) continue;
                     var kind = Steps.Kind(k.Type);
-                    AddHistTo(r.DayHist, (k.Day, story, "agent", k.Agent ?? ""), c.Hist);
-                    AddHistTo(r.DayHist, (k.Day, story, "step", kind + ":" + k.Step), c.Hist);
-                    if (k.Workflow != null) AddHistTo(r.DayHist, (k.Day, story, "workflow", k.Workflow), c.Hist);
+                    foreach (var (hist, at) in new[] { (r.DayHist, day), (r.HourHist, k.Hour) })
+                    {
+                        AddHistTo(hist, (at, story, "agent", k.Agent ?? ""), c.Hist);
+                        AddHistTo(hist, (at, story, "step", kind + ":" + k.Step), c.Hist);
+                        if (k.Workflow != null) AddHistTo(hist, (at, story, "workflow", k.Workflow), c.Hist);
+                    }
                     for (var i = 0; i < c.Hist.Counts.Length; i++)
                     {
                         var b = c.Hist.Min + i;
@@ -323,6 +336,13 @@ namespace MadfLog.Engine.Summaries
                         Add(r.StepHist, (kind, k.Step, b), n);
                         if (k.Workflow != null) Add(r.WorkflowHist, (k.Workflow, b), n);
                     }
+                }
+                // session_day: the session-hours of each day, summed.
+                foreach (var kv in r.SessionHours)
+                {
+                    var key = (IsoWeeks.DayOfHour(kv.Key.Hour), kv.Key.Story, kv.Key.Session, kv.Key.Agent);
+                    if (!r.SessionDays.TryGetValue(key, out var sd)) r.SessionDays[key] = sd = new SessionDayCounts();
+                    sd.Add(kv.Value);
                 }
                 // session_rollup: the events with a context figure, per session and agent, from their session-days.
                 foreach (var kv in r.SessionDays)
@@ -335,10 +355,10 @@ namespace MadfLog.Engine.Summaries
                 }
             }
 
-            private SessionDayCounts SessionDayOf(EventRow e)
+            private SessionDayCounts SessionHourOf(EventRow e)
             {
-                var key = (IsoWeeks.DayOf(e.Timestamp), e.StoryId, e.SessionId!, e.AgentName ?? "");
-                if (!Rows.SessionDays.TryGetValue(key, out var sd)) Rows.SessionDays[key] = sd = new SessionDayCounts();
+                var key = (IsoWeeks.HourOf(e.Timestamp), e.StoryId, e.SessionId!, e.AgentName ?? "");
+                if (!Rows.SessionHours.TryGetValue(key, out var sd)) Rows.SessionHours[key] = sd = new SessionDayCounts();
                 return sd;
             }
 

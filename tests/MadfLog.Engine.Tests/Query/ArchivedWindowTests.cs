@@ -84,6 +84,8 @@ namespace MadfLog.Engine.Tests.Query
             SummaryConsistencyTests.AssertDayQuestionsMatch(c, new QueryFilter { Since = new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero), Until = new DateTimeOffset(2026, 11, 9, 0, 0, 0, TimeSpan.Zero) });
             // The same week from 13:00 to 13:00: its whole days from the day summaries, the parts of its first and last day from the events.
             SummaryConsistencyTests.AssertDayQuestionsMatch(c, new QueryFilter { Since = new DateTimeOffset(2026, 11, 2, 13, 0, 0, TimeSpan.Zero), Until = new DateTimeOffset(2026, 11, 9, 13, 0, 0, TimeSpan.Zero) });
+            // From minutes past an hour: the whole hours of the cut days from the hour summaries (rebuilt by the rotation), the parts of hours from the events.
+            SummaryConsistencyTests.AssertDayQuestionsMatch(c, new QueryFilter { Since = new DateTimeOffset(2026, 11, 4, 9, 17, 42, TimeSpan.Zero), Until = new DateTimeOffset(2026, 11, 9, 13, 5, 0, TimeSpan.Zero) });
             Assert.Empty(Analysis.AgentPerformance(c, new QueryFilter { Stories = new[] { "1.1" } }));
         }
 

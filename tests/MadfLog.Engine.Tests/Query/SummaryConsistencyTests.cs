@@ -275,6 +275,104 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void WindowsThatCutHoursMatchAScan()
+        {
+            // Whole days from the day summaries, the whole hours of the cut days from the hour summaries, the parts of
+            // hours at the ends (-Since (Get-Date).AddDays(-7) cuts at minutes and seconds) from the events.
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            var (since, until) = (Nov3.AddHours(10).AddMinutes(55).AddSeconds(13), Nov3.AddDays(2).AddHours(14).AddMinutes(7).AddSeconds(7));
+            // Both cuts fall inside sessions that cross an hour's start: each such session's rows come from the part of an
+            // hour (events) and from whole hours (hour tables), and the window leaves out its events beyond the cut.
+            foreach (var cut in new[] { since, until })
+                Assert.True(c.ExecuteScalar<long>(
+                    "SELECT count(*) FROM (SELECT session_id FROM events WHERE session_id IS NOT NULL GROUP BY 1 HAVING min(timestamp) < @t AND max(timestamp) > @t AND min(timestamp) / 3600000 < max(timestamp) / 3600000)",
+                    new { t = cut.ToUnixTimeMilliseconds() }) > 0);
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = since, Until = until });
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(8).AddMinutes(30), Until = Nov3.AddHours(15).AddMinutes(45) });        // hours within one day
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMinutes(10), Until = Nov3.AddHours(9).AddMinutes(50) });         // within one hour
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(10).AddMinutes(15), Until = Nov3.AddDays(1).AddHours(11).AddMinutes(20) }); // two cut days, no whole day
+            AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMilliseconds(1) });                                                // open end, a millisecond past the hour
+            AssertDayQuestionsMatch(c, new QueryFilter { Until = Nov3.AddDays(1).AddHours(10).AddMinutes(18).AddSeconds(30) });                        // open start
+            AssertDayQuestionsMatch(c, new QueryFilter { Stories = new[] { "1.2" }, Since = Nov3.AddDays(2).AddHours(9).AddMinutes(37), Agents = new[] { "dev" } });
+        }
+
+        [Fact]
+        public void APartOfADayIsSplitIntoWholeHoursAndThePartsOfHoursAtItsEnds()
+        {
+            long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+            long Hour(DateTimeOffset t) => Ms(t) / MadfLog.Engine.Domain.IsoWeeks.HourMs;
+            var from = Nov3.AddHours(13).AddMinutes(27);
+            var (hours, edges) = Sources.Hours(new() { (Ms(from), Ms(Nov3.AddDays(1))) });
+            Assert.Equal(new[] { (Hour(Nov3.AddHours(14)), Hour(Nov3.AddDays(1))) }, hours);
+            Assert.Equal(new[] { (Ms(from), Ms(Nov3.AddHours(14))) }, edges);
+            // At whole hours: no part of an hour is read from the events.
+            (hours, edges) = Sources.Hours(new() { (Ms(Nov3.AddHours(13)), Ms(Nov3.AddDays(1).AddHours(2))) });
+            Assert.Equal(new[] { (Hour(Nov3.AddHours(13)), Hour(Nov3.AddDays(1).AddHours(2))) }, hours);
+            Assert.Empty(edges);
+            // Within one hour, or across an hour's start with no whole hour: all from the events.
+            (hours, edges) = Sources.Hours(new() { (Ms(Nov3.AddMinutes(10)), Ms(Nov3.AddMinutes(50))), (Ms(Nov3.AddMinutes(50)), Ms(Nov3.AddMinutes(70))) });
+            Assert.Empty(hours);
+            Assert.Equal(2, edges.Count);
+        }
+
+        [Fact]
+        public void TheHourSummariesAddUpToTheDaySummaries()
+        {
+            using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
+            string Sum(string sql) => string.Join("\n", c.Query(sql).Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values)));
+            Assert.True(c.ExecuteScalar<long>("SELECT count(DISTINCT hour) FROM hour_rollup") > c.ExecuteScalar<long>("SELECT count(DISTINCT day) FROM day_rollup"));
+            Assert.Equal(Sum("SELECT day, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms FROM day_rollup ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9"),
+                         Sum(@"SELECT hour / 24, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome, sum(events), sum(timed), sum(duration_ms), sum(tokens), sum(ctx_known), sum(ctx_hot), sum(wasted_ms)
+                               FROM hour_rollup GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9"));
+            Assert.Equal(Sum("SELECT day, story_id, session_id, agent_name, events, errors, tokens, human, first_ts, last_ts, ctx_events, max_context FROM session_day ORDER BY 1, 2, 3, 4"),
+                         Sum(@"SELECT hour / 24, story_id, session_id, agent_name, sum(events), sum(errors), sum(tokens), sum(human), min(first_ts), max(last_ts), sum(ctx_events), max(max_context)
+                               FROM session_hour GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"));
+            Assert.Equal(Sum("SELECT story_id, min(timestamp), max(timestamp) FROM events WHERE story_id IS NOT NULL GROUP BY 1 ORDER BY 1"),
+                         Sum("SELECT story_id, min(first_ts), max(last_ts) FROM hour_stories GROUP BY 1 ORDER BY 1"));
+        }
+
+        /// <summary>Every row of the day and hour summaries, for comparing a store with another.</summary>
+        internal static string DumpTimeSummaries(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n",
+            new[] { "day_rollup", "day_hist", "session_day", "hour_rollup", "hour_hist", "session_hour", "hour_stories" }.Select(t => t + ":\n" + string.Join("\n",
+                c.Query($"SELECT * FROM {t}").Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v)))
+                    .OrderBy(x => x, StringComparer.Ordinal))));
+
+        [Fact]
+        public void ReimportingTheSameLogsLeavesTheHourSummariesAsTheyWere()
+        {
+            using var t = TestPaths.NewTemp();
+            using (var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) c.Execute("VACUUM INTO @path", new { path = t.Db });
+            string before;
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false)) before = DumpTimeSummaries(c);
+            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
+            // Copies under other names: read again from the start, every line a duplicate.
+            foreach (var log in logs) File.Copy(log, t.File("again-" + Path.GetFileName(log)));
+            var result = new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 300 }).Import(logs.Select(l => t.File("again-" + Path.GetFileName(l))));
+            Assert.True(result.Duplicates > 0);
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false)) Assert.Equal(before, DumpTimeSummaries(c));
+        }
+
+        [Fact]
+        public void AStoreAtSchema19GetsItsHourSummariesFromItsEvents()
+        {
+            using var t = TestPaths.NewTemp();
+            using (var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) c.Execute("VACUUM INTO @path", new { path = t.Db });
+            string kept;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                kept = DumpTimeSummaries(c);
+                // Back to schema 19: without the hour tables.
+                c.Execute("DROP TABLE hour_rollup; DROP TABLE hour_hist; DROP TABLE session_hour; DROP TABLE hour_stories; DELETE FROM schema_version WHERE version >= 20");
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+                Assert.Equal(kept, DumpTimeSummaries(c));
+                AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMinutes(20), Until = Nov3.AddDays(2).AddHours(10).AddMinutes(41) });
+            }
+        }
+
+        [Fact]
         public void WholeStoreErrorPatternsSessionsAndFirstEventsMatchAScan()
         {
             using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);

@@ -9,8 +9,8 @@ using Microsoft.Data.Sqlite;
 namespace MadfLog.Engine.Query.Questions
 {
     /// <summary>
-    /// The events of the parts of days a window cuts (Sources.Days), grouped in SQL by integers only (day, kind id, context
-    /// id, pattern) straight from event_rows, then named here (a few hundred kinds and contexts) and summed into rows of the
+    /// The events of the parts of hours at the ends of a window (Sources.Hours: the whole hours of the days it cuts are read
+    /// from the hour tables), grouped in SQL by integers only (day, kind id, context id, pattern) straight from event_rows, then named here (a few hundred kinds and contexts) and summed into rows of the
     /// day tables (day_rollup, session_day, day_hist's buckets) with the definitions of SummaryTables' SQL, so the answer
     /// equals a scan's. A tool call's or step's step needs its details, read through the events view only for the
     /// questions that group by step. Decoding the parts' events through the view and grouping them by their texts cost
@@ -164,10 +164,10 @@ namespace MadfLog.Engine.Query.Questions
             }
         }
 
-        private static readonly string[] DayRollupColumns =
+        internal static readonly string[] DayRollupColumns =
             { "day", "story_id", "agent_name", "workflow_id", "event_type", "category", "step", "pattern_id", "outcome", "events", "timed", "duration_ms", "tokens", "ctx_known", "ctx_hot", "wasted_ms" };
 
-        private static readonly string[] SessionDayColumns =
+        internal static readonly string[] SessionDayColumns =
             { "day", "story_id", "session_id", "agent_name", "events", "errors", "tokens", "human", "first_ts", "last_ts", "ctx_events", "max_context", "ctx_hot", "ctx_hot_errors", "ctx_cool", "ctx_cool_errors" };
 
         // day_rollup's definition (SummaryTables.DayRollupRows), in its named rows; with steps, tool calls and steps from

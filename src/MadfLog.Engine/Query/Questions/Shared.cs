@@ -27,11 +27,15 @@ namespace MadfLog.Engine.Query.Questions
             if (table == "event_rollup")
                 return c.Query<(string key, int bucket, long n)>("SELECT key, bucket, n FROM duration_hist WHERE scope = @scope", p)
                     .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
-            // Whole days from day_hist; the parts of days a window cuts from their events, bucketed as the import does.
+            // Whole days from day_hist, the whole hours of the days a window cuts from hour_hist; the parts of hours at its
+            // ends from their events, bucketed as the import does.
             var (wholeFrom, wholeTo, _) = Sources.Days(f);
             var days = (wholeFrom.HasValue ? " AND r.day >= @wholeFrom" : "") + (wholeTo.HasValue ? " AND r.day < @wholeTo" : "");
             p.Add("wholeFrom", wholeFrom); p.Add("wholeTo", wholeTo);
-            var buckets = c.Query<(string key, byte[] buckets)>($"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}{days}", p)
+            var hours = Sources.HourWhere(f, p, "r");
+            var blobs = $"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}{days}"
+                        + (hours == null ? "" : $" UNION ALL SELECT r.key, r.buckets FROM hour_hist r WHERE r.scope = @scope AND {hours}{Sources.StoryWhere(f, p)}");
+            var buckets = c.Query<(string key, byte[] buckets)>(blobs, p)
                 .SelectMany(h => DayHistogram.Decode(h.buckets).Select(b => (h.key, b.bucket, b.n))).ToList();
             var parts = Sources.PartRows(c, f, "day_hist", steps: scope == "step");
             if (parts != null)

@@ -92,13 +92,49 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         /// <summary>
-        /// The events of a window's parts of days (see <see cref="Days"/>) under the filter's stories and agents, one read per
-        /// part bounded by its time blocks, kept on the connection while the store and the parts are unchanged (the rows
-        /// made from them too, <see cref="PartRows"/>); null when the window has no parts.
+        /// The parts of days a window cuts (see <see cref="Days"/>) split at hours: their whole hours, each [from, to) in
+        /// hours since 1970-01-01, which the hour tables answer, and the parts of hours at their ends, each [from, to) in
+        /// ms, which are read from their events (a window from 13:00 has none; from 13:27, an hour's part at each end).
+        /// </summary>
+        internal static (List<(long from, long to)> hours, List<(long from, long to)> edges) Hours(List<(long from, long to)> parts)
+        {
+            var hours = new List<(long, long)>();
+            var edges = new List<(long, long)>();
+            foreach (var (from, to) in parts)
+            {
+                long first = IsoWeeks.HourOf(from - 1) + 1, last = IsoWeeks.HourOf(to); // the first and last hour starts within the part
+                if (first >= last) { edges.Add((from, to)); continue; }
+                hours.Add((first, last));
+                if (from < first * IsoWeeks.HourMs) edges.Add((from, first * IsoWeeks.HourMs));
+                if (last * IsoWeeks.HourMs < to) edges.Add((last * IsoWeeks.HourMs, to));
+            }
+            return (hours, edges);
+        }
+
+        /// <summary>
+        /// The conditions on an hour table's rows (alias <paramref name="alias"/>) that keep the whole hours of the parts of
+        /// days a window cuts (<see cref="Hours"/>); null when they hold no whole hour.
+        /// </summary>
+        internal static string? HourWhere(QueryFilter f, DynamicParameters p, string alias)
+        {
+            var hours = Hours(Days(f).parts).hours;
+            if (hours.Count == 0) return null;
+            return "(" + string.Join(" OR ", hours.Select((h, i) =>
+            {
+                p.Add("hourFrom" + i, h.from); p.Add("hourTo" + i, h.to);
+                return $"{alias}.hour >= @hourFrom{i} AND {alias}.hour < @hourTo{i}";
+            })) + ")";
+        }
+
+        /// <summary>
+        /// The events of the parts of hours at the ends of a window's parts of days (see <see cref="Hours"/>) under the
+        /// filter's stories and agents, one read per part bounded by its time blocks, kept on the connection while the
+        /// store and the parts are unchanged (the rows made from them too, <see cref="PartRows"/>); null when there are
+        /// none (a window at whole hours: its parts of days are whole hours, read from the hour tables).
         /// </summary>
         private static DayParts.Decoded? PartEvents(SqliteConnection c, QueryFilter f)
         {
-            var parts = Days(f).parts;
+            var parts = Hours(Days(f).parts).edges;
             if (parts.Count == 0) return null;
             var reads = parts.Select((part, i) =>
             {
@@ -117,9 +153,9 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         /// <summary>
-        /// The parts of days a window cuts as rows of a day table (<paramref name="dayTable"/>: day_rollup, session_day,
+        /// The parts of hours a window cuts as rows of a day table (<paramref name="dayTable"/>: day_rollup, session_day,
         /// day_hist's buckets one per row, or story_spans: each story's first and last time), made once from
-        /// <see cref="PartEvents"/> into a temporary table the question's queries share; null when the window has no parts.
+        /// <see cref="PartEvents"/> into a temporary table the question's queries share; null when the window has none.
         /// Without <paramref name="steps"/> the step of tool calls and steps is NULL (their details are not read): only
         /// questions that group by step (bottlenecks, tool failures) ask for it.
         /// </summary>
@@ -170,8 +206,9 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>
         /// The summary table that answers a source (whole store: event_rollup; day grain: <paramref name="dayTable"/>,
         /// day_rollup or session_day) and its WHERE conditions on alias r. A window that cuts a day reads its whole days
-        /// from the day table and the parts of days at its ends from their events, grouped as the day table is (the
-        /// import's definitions in SQL), so the answer equals a scan's.
+        /// from the day table, the whole hours of its cut days from the day table's hour twin (hour_rollup, session_hour:
+        /// the same rows per hour, each given its day), and the parts of hours at its ends from their events, grouped as
+        /// the day table is (the import's definitions in SQL), so the answer equals a scan's.
         /// </summary>
         internal static (string table, string where) SummaryTable(SqliteConnection c, Source source, QueryFilter f, DynamicParameters p, bool agents = true, string dayTable = "day_rollup", bool steps = false)
         {
@@ -180,13 +217,21 @@ namespace MadfLog.Engine.Query.Questions
             var table = dayTable;
             var (wholeFrom, wholeTo, _) = Days(f);
             var parts = PartRows(c, f, dayTable, steps);
+            var hours = HourWhere(f, p, "h");
             var days = "";
             if (wholeFrom.HasValue) { days += " AND day >= @sinceDay"; p.Add("sinceDay", wholeFrom.Value); }
             if (wholeTo.HasValue) { days += " AND day < @untilDay"; p.Add("untilDay", wholeTo.Value); }
-            if (parts == null) where += days.Replace(" day ", " r.day ");
+            if (parts == null && hours == null) where += days.Replace(" day ", " r.day ");
             else
             {
-                table = $"(SELECT * FROM {dayTable} WHERE 1=1{days} UNION ALL SELECT * FROM {parts})";
+                var union = $"SELECT * FROM {dayTable} WHERE 1=1{days}";
+                if (hours != null)
+                {
+                    var (hourTable, columns) = dayTable == "session_day" ? ("session_hour", DayParts.SessionDayColumns) : ("hour_rollup", DayParts.DayRollupColumns);
+                    union += $" UNION ALL SELECT {IsoWeeks.DayOfHourSql("h.hour")}, {string.Join(", ", columns.Skip(1).Select(x => "h." + x))} FROM {hourTable} h WHERE {hours}";
+                }
+                if (parts != null) union += $" UNION ALL SELECT * FROM {parts}";
+                table = $"({union})";
             }
             if (f.Stories is { Length: > 0 })
             {

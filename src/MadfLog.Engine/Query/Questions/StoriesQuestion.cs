@@ -49,8 +49,9 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         // A window (or a story) from the day summaries: counts and agents from day_rollup, each story's first and last time
-        // from its blocks' spans per day (event_block_days) over the whole days and from the events of the parts of days a
-        // window cuts; repeats as in the whole store, with the firsts that lie within the filter.
+        // from its blocks' spans per day (event_block_days) over the whole days, its spans per hour (hour_stories) over the
+        // whole hours of the days a window cuts, and from the events of the parts of hours at its ends; repeats as in the
+        // whole store, with the firsts that lie within the filter.
         private static List<StoryMetrics> StoriesFromDays(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
@@ -66,6 +67,10 @@ namespace MadfLog.Engine.Query.Questions
             if (f.Stories is { Length: > 0 }) { spanWhere += " AND n.text IN @stories"; sp.Add("stories", f.Stories); }
             var spans = c.Query<(string story, long first, long last)>(
                 $"SELECT n.text, min(b.min_ts), max(b.max_ts) FROM event_block_days b JOIN names n ON n.id = b.story WHERE b.story <> 0{spanWhere} GROUP BY n.text", sp).ToList();
+            var hp = new DynamicParameters();
+            var hours = Sources.HourWhere(f, hp, "r");
+            if (hours != null)
+                spans.AddRange(c.Query<(string, long, long)>($"SELECT r.story_id, min(r.first_ts), max(r.last_ts) FROM hour_stories r WHERE {hours}{Sources.StoryWhere(f, hp)} GROUP BY 1", hp));
             var parts = Sources.PartRows(c, f, "story_spans");
             if (parts != null) spans.AddRange(c.Query<(string, long, long)>($"SELECT story, first_ts, last_ts FROM {parts}"));
             var span = spans.GroupBy(s => s.story).ToDictionary(g => g.Key, g => (first: g.Min(s => s.first), last: g.Max(s => s.last)));

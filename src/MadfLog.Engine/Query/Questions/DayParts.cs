@@ -135,15 +135,7 @@ namespace MadfLog.Engine.Query.Questions
         internal static void Make(SqliteConnection c, Decoded d, string dayTable, bool steps, string name)
         {
             if (!d.Made.Add(name)) return;
-            if (steps && d.StepGroups == null) d.StepGroups = ReadSteps(c, d);
-            if (dayTable == "day_hist" && d.Buckets == null) d.Buckets = ReadBuckets(c, d);
-            var rows = dayTable switch
-            {
-                "session_day" => SessionDays(d),
-                "day_hist" => DayBuckets(d, steps),
-                "story_spans" => StorySpans(d),
-                _ => DayRollup(d, steps),
-            };
+            var rows = Rows(c, d, dayTable, steps);
             var columns = dayTable switch
             {
                 "session_day" => SessionDayColumns,
@@ -162,6 +154,20 @@ namespace MadfLog.Engine.Query.Questions
                 for (var i = 0; i < ps.Length; i++) ps[i].Value = row[i] ?? DBNull.Value;
                 insert.ExecuteNonQuery();
             }
+        }
+
+        /// <summary><paramref name="dayTable"/>'s rows of the parts (see <see cref="Make"/>), for a question that sums them itself.</summary>
+        internal static IEnumerable<object?[]> Rows(SqliteConnection c, Decoded d, string dayTable, bool steps)
+        {
+            if (steps && d.StepGroups == null) d.StepGroups = ReadSteps(c, d);
+            if (dayTable == "day_hist" && d.Buckets == null) d.Buckets = ReadBuckets(c, d);
+            return dayTable switch
+            {
+                "session_day" => SessionDays(d),
+                "day_hist" => DayBuckets(d, steps),
+                "story_spans" => StorySpans(d),
+                _ => DayRollup(d, steps),
+            };
         }
 
         internal static readonly string[] DayRollupColumns =

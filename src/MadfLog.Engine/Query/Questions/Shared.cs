@@ -37,9 +37,9 @@ namespace MadfLog.Engine.Query.Questions
                         + (hours == null ? "" : $" UNION ALL SELECT r.key, r.buckets FROM hour_hist r WHERE r.scope = @scope AND {hours}{Sources.StoryWhere(f, p)}");
             var buckets = c.Query<(string key, byte[] buckets)>(blobs, p)
                 .SelectMany(h => DayHistogram.Decode(h.buckets).Select(b => (h.key, b.bucket, b.n))).ToList();
-            var parts = Sources.PartRows(c, f, "day_hist", steps: scope == "step");
-            if (parts != null)
-                buckets.AddRange(c.Query<(string key, int bucket, long n)>($"SELECT r.key, r.bucket, r.n FROM {parts} r WHERE r.scope = @scope{where}", p));
+            // The parts' rows (day, story_id, scope, key, bucket, n) are read under the filter's stories already.
+            buckets.AddRange(Sources.PartRowList(c, f, "day_hist", steps: scope == "step")
+                .Where(r => (string)r[2]! == scope).Select(r => ((string)r[3]!, (int)r[4]!, (long)r[5]!)));
             return buckets.GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.GroupBy(x => x.bucket).Select(x => (x.Key, x.Sum(y => y.n))).ToList());
         }
 

@@ -169,6 +169,16 @@ namespace MadfLog.Engine.Query.Questions
             return "temp." + name;
         }
 
+        /// <summary>
+        /// The same rows as <see cref="PartRows"/> without a temporary table, for a question that sums them itself (the
+        /// duration histograms: inserting their buckets' rows cost more than reading them).
+        /// </summary>
+        internal static IEnumerable<object?[]> PartRowList(SqliteConnection c, QueryFilter f, string dayTable, bool steps = false)
+        {
+            var parts = PartEvents(c, f);
+            return parts == null ? Enumerable.Empty<object?[]>() : DayParts.Rows(c, parts, dayTable, steps);
+        }
+
         // The parts decoded last on each connection: their reads and parameters, the store's data_version (other
         // connections' commits) and the connection's own changes when they were decoded.
         private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, KeptParts> Kept =

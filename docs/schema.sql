@@ -114,6 +114,43 @@ CREATE TABLE event_rows (
     time_saved_or_wasted_ms INTEGER,
     d5, d6, d7, d8);
 
+CREATE TABLE hour_hist (
+    hour INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    buckets BLOB NOT NULL,
+    PRIMARY KEY (hour, story_id, scope, key)
+) WITHOUT ROWID;
+
+CREATE TABLE hour_rollup (
+    hour INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    step TEXT NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    timed INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    ctx_known INTEGER NOT NULL,
+    ctx_hot INTEGER NOT NULL,
+    wasted_ms INTEGER NOT NULL,
+    PRIMARY KEY (hour, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+) WITHOUT ROWID;
+
+CREATE TABLE hour_stories (
+    hour INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (hour, story_id)
+) WITHOUT ROWID;
+
 CREATE TABLE human_groups (
     category TEXT NOT NULL,
     agent_name TEXT NOT NULL,
@@ -285,6 +322,26 @@ CREATE TABLE session_day (
     ctx_cool INTEGER NOT NULL,
     ctx_cool_errors INTEGER NOT NULL,
     PRIMARY KEY (day, story_id, session_id, agent_name)
+) WITHOUT ROWID;
+
+CREATE TABLE session_hour (
+    hour INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    human INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    ctx_events INTEGER NOT NULL,
+    max_context REAL,
+    ctx_hot INTEGER NOT NULL,
+    ctx_hot_errors INTEGER NOT NULL,
+    ctx_cool INTEGER NOT NULL,
+    ctx_cool_errors INTEGER NOT NULL,
+    PRIMARY KEY (hour, story_id, session_id, agent_name)
 ) WITHOUT ROWID;
 
 CREATE TABLE session_leads (

@@ -361,12 +361,16 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 kept = DumpTimeSummaries(c);
-                // Back to schema 19: without the hour tables.
-                c.Execute("DROP TABLE hour_rollup; DROP TABLE hour_hist; DROP TABLE session_hour; DROP TABLE hour_stories; DELETE FROM schema_version WHERE version >= 20");
+                // Back to schema 19's tables (without the hour tables), then migration 20 as Open runs it on such a store
+                // (run here by itself: the migrations after it are other changes').
+                c.Execute("DROP TABLE hour_rollup; DROP TABLE hour_hist; DROP TABLE session_hour; DROP TABLE hour_stories");
+                using var tx = c.BeginTransaction();
+                c.Execute(Schema.MigrationsAfter(19).First(m => m.Key == 20).Value, transaction: tx);
+                Schema.AfterScript(20, c, tx);
+                tx.Commit();
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
-                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
                 Assert.Equal(kept, DumpTimeSummaries(c));
                 AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMinutes(20), Until = Nov3.AddDays(2).AddHours(10).AddMinutes(41) });
             }

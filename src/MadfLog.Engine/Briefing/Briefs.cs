@@ -132,7 +132,7 @@ namespace MadfLog.Engine.Briefing
 
         public static string Storage(Lifecycle.StorageReport s) =>
             new BriefBuilder(Briefs.StorageBudget)
-                .Line($"Active DB {(s.ActiveBytes / 1048576.0).ToString("0.0", Inv)} of {s.MaxActiveMB} MB{(s.OverBudget ? " (OVER BUDGET)" : "")}, {s.ActiveEvents} events, {s.BytesPerEvent.ToString("0", Inv)} B/event; archives {((s.ArchiveDatabaseBytes + s.ArchiveLogBytes) / 1048576.0).ToString("0.0", Inv)} MB, {s.ArchivedEvents} events; logs {(s.LogFolderBytes / 1048576.0).ToString("0.0", Inv)} MB.")
+                .Line($"Active DB {(s.ActiveBytes / 1048576.0).ToString("0.0", Inv)} of {s.MaxActiveMB} MB{(s.OverBudget ? " (OVER BUDGET)" : "")}, {s.ActiveEvents} events, {s.BytesPerEvent.ToString("0", Inv)} B/event; archives {((s.ArchiveDatabaseBytes + s.ArchiveLogBytes) / 1048576.0).ToString("0.0", Inv)} MB, {s.ArchivedEvents} events{(s.CombinedCacheBytes > 0 ? $" (+{(s.CombinedCacheBytes / 1048576.0).ToString("0.0", Inv)} MB -IncludeArchive cache)" : "")}; logs {(s.LogFolderBytes / 1048576.0).ToString("0.0", Inv)} MB.")
                 .Items(s.Periods, p => $"{p.Period}: {p.ActiveEvents} active, {p.ArchivedEvents} archived", "months")
                 .Build();
 

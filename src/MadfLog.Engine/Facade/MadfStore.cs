@@ -21,18 +21,49 @@ namespace MadfLog.Engine.Facade
     public sealed class MadfStore : IDisposable
     {
         private readonly SqliteConnection _c;
+        private readonly string? _coverNote;
 
-        private MadfStore(SqliteConnection c, string path)
+        private MadfStore(SqliteConnection c, string path, string? coverNote = null)
         {
             _c = c;
             Path = path;
+            _coverNote = coverNote;
         }
 
-        /// <summary>The database file.</summary>
+        /// <summary>The database file (for -IncludeArchive, the combined store that answers).</summary>
         public string Path { get; }
+
+        /// <summary>Whether the answers cover the archived events too (-IncludeArchive), not only the active window.</summary>
+        public bool IncludesArchives => _coverNote != null;
 
         /// <summary>Opens an existing database for questions; a missing one is DatabaseNotFound (never created).</summary>
         public static MadfStore OpenRead(string path) => new MadfStore(MadfDatabase.Open(path, forWrite: false), path);
+
+        /// <summary>
+        /// Opens the database for questions over its active events and every archived month's (-IncludeArchive): the
+        /// combined store (Lifecycle.CombinedStore), built or refreshed first when the active store or an archive changed.
+        /// With nothing archived it is the database itself.
+        /// </summary>
+        public static MadfStore OpenWithArchives(string path)
+        {
+            string combined, note;
+            using (var active = MadfDatabase.Open(path, forWrite: false))
+            {
+                List<Lifecycle.CombinedStore.ArchiveFile> archives;
+                try
+                {
+                    archives = Lifecycle.CombinedStore.Archives(active);
+                    if (archives.Count == 0) return new MadfStore(MadfDatabase.Open(path, forWrite: false), path, "");
+                    combined = Lifecycle.CombinedStore.Prepare(active, path, archives);
+                }
+                catch (SqliteException ex)
+                {
+                    throw MadfDatabase.Translate(ex, path);
+                }
+                note = ActiveWindow.IncludeArchiveNote(archives.Sum(a => a.Events), archives.Min(a => a.FirstTimestamp), archives.Max(a => a.LastTimestamp), archives.Count);
+            }
+            return new MadfStore(MadfDatabase.Open(combined, forWrite: false), combined, note);
+        }
 
         /// <summary>Opens the database for changes, creating and migrating it when needed.</summary>
         public static MadfStore OpenWrite(string path) => new MadfStore(MadfDatabase.Open(path), path);
@@ -75,7 +106,7 @@ namespace MadfLog.Engine.Facade
         public List<string> DistinctValues(string column, string prefix) => Run(() => Analysis.DistinctValues(_c, column, prefix));
 
         /// <summary>What the questions cover when older events are archived ("" when nothing is).</summary>
-        public string ActiveWindowNote() => Run(() => ActiveWindow.Note(_c));
+        public string ActiveWindowNote() => _coverNote ?? Run(() => ActiveWindow.Note(_c));
 
         // ---- questions
 

@@ -249,6 +249,8 @@ namespace MadfLog.Engine.Lifecycle
                     EventStorage.RefreshBlocks(c, tx);
                     tx.Commit();
                 }
+                // -IncludeArchive's cache was built from the events as they were placed before (CombinedStore).
+                CombinedStore.Remove(ArchiveFolder);
                 _o.Checkpoint?.Invoke("before-vacuum");
                 c.Execute("VACUUM;");
                 c.Execute("PRAGMA optimize;");

@@ -31,6 +31,8 @@ namespace MadfLog.Engine.Lifecycle
         public long ArchiveDatabaseBytes { get; set; }
         public long ArchivedEvents { get; set; }
         public long ArchiveLogBytes { get; set; }
+        /// <summary>The store of active and archived events that -IncludeArchive answers from (CombinedStore), cached in the archive folder's combined/.</summary>
+        public long CombinedCacheBytes { get; set; }
         public long LogFolderBytes { get; set; }
         public List<StoragePeriod> Periods { get; } = new List<StoragePeriod>();
 
@@ -51,7 +53,8 @@ namespace MadfLog.Engine.Lifecycle
             if (Directory.Exists(report.ArchivePath))
             {
                 report.ArchiveDatabaseBytes = Directory.GetFiles(report.ArchivePath, "madflog-*.db").Sum(f => new FileInfo(f).Length);
-                report.ArchiveLogBytes = FolderBytes(report.ArchivePath) - report.ArchiveDatabaseBytes;
+                report.CombinedCacheBytes = CombinedStore.Bytes(report.ArchivePath);
+                report.ArchiveLogBytes = FolderBytes(report.ArchivePath) - report.ArchiveDatabaseBytes - report.CombinedCacheBytes;
             }
             var periods = new SortedDictionary<string, StoragePeriod>(StringComparer.Ordinal);
             // Events per month from the day summaries (a month is whole days).

@@ -6,10 +6,10 @@ using Microsoft.Data.Sqlite;
 namespace MadfLog.Engine.Query
 {
     /// <summary>
-    /// What every question covers: the events in the active store. Retention moves older events to monthly archive
-    /// databases (madflog-YYYY-MM.db) and then rebuilds the summaries from the remaining events, so summaries and
-    /// scans answer over the same window; archived events are counted by no question (open an archive with
-    /// -Database to ask about it).
+    /// What every question covers: by default the events in the active store. Retention moves older events to monthly
+    /// archive databases (madflog-YYYY-MM.db) and then rebuilds the summaries from the remaining events, so summaries and
+    /// scans answer over the same window. With -IncludeArchive a question covers the active and the archived events: it
+    /// is answered by the same code from a store that holds both (Lifecycle.CombinedStore).
     /// </summary>
     public static class ActiveWindow
     {
@@ -30,5 +30,10 @@ namespace MadfLog.Engine.Query
             if (!start.HasValue) return "";
             return $"Active window from {start.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC; {ArchivedEvents(c)} older events archived, not counted.";
         }
+
+        /// <summary>The line for briefs under -IncludeArchive: how many archived events are counted too, of when, from how many files.</summary>
+        public static string IncludeArchiveNote(long archived, long? first, long? last, int files) =>
+            string.Format(Messages.Culture, Messages.IncludeArchiveNote, archived,
+                DateTimeOffset.FromUnixTimeMilliseconds(first ?? 0).UtcDateTime, DateTimeOffset.FromUnixTimeMilliseconds(last ?? 0).UtcDateTime, files);
     }
 }

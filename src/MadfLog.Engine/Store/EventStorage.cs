@@ -228,37 +228,7 @@ namespace MadfLog.Engine.Store
         {
             const string range = "r.timestamp >= @start AND r.timestamp < @upper";
             var p = new { start, upper };
-            var used = NameIdsUsed("main", range);
-            c.Execute($"INSERT OR IGNORE INTO arch.names(text) SELECT text FROM main.names WHERE id IN ({used})", p, tx);
-            c.Execute("DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);
-            c.Execute($"INSERT INTO temp.name_map SELECT m.id, a.id FROM main.names m JOIN arch.names a ON a.text = m.text WHERE m.id IN ({used})", p, tx);
-            c.Execute("INSERT OR IGNORE INTO temp.name_map VALUES (0, 0)", transaction: tx); // "none" in a context
-            string Mapped(string column) => $"(SELECT new FROM temp.name_map WHERE old = {column})";
-            // Kinds and contexts: their names translated, added to the archive's own, and their ids mapped.
-            foreach (var t in AllCombinations)
-            {
-                var moved = $"SELECT r.{t.RowColumn} FROM main.event_rows r WHERE {range}";
-                string Value(string col) => t.NameColumns.Contains(col) ? Mapped("x." + col) : "x." + col;
-                c.Execute($@"DROP TABLE IF EXISTS temp.{t.Table}_map; CREATE TEMP TABLE {t.Table}_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
-                             INSERT OR IGNORE INTO arch.{t.Table}({string.Join(", ", t.Columns)})
-                             SELECT {string.Join(", ", t.Columns.Select(Value))} FROM main.{t.Table} x WHERE x.id IN ({moved});
-                             INSERT INTO temp.{t.Table}_map SELECT x.id, y.id FROM main.{t.Table} x JOIN arch.{t.Table} y ON
-                             {string.Join(" AND ", t.Columns.Select(col => $"y.{col} = {Value(col)}"))} WHERE x.id IN ({moved});", p, tx);
-            }
-            var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
-            string Select(string col)
-            {
-                var combination = AllCombinations.FirstOrDefault(t => t.RowColumn == col);
-                if (combination != null) return $"(SELECT new FROM temp.{combination.Table}_map WHERE old = r.{col})";
-                if (RowNameColumns.Contains(col)) return Mapped("r." + col);
-                var k = Array.IndexOf(ValueColumns, col) + 1; // a details value: a name id where the shape says so
-                if (k > 0) return $"CASE WHEN {ValueIsName(k, "sh")} THEN {Mapped("r." + col)} ELSE r.{col} END";
-                return "r." + col;
-            }
-            c.Execute($@"INSERT OR IGNORE INTO arch.event_rows({string.Join(",", columns)})
-                         SELECT {string.Join(",", columns.Select(Select))} FROM main.event_rows r LEFT JOIN main.names sh ON sh.id = r.details_shape WHERE {range}", p, tx);
-            var extras = "id, " + string.Join(", ", ExtraColumns);
-            c.Execute($"INSERT OR IGNORE INTO arch.event_extras({extras}) SELECT {extras} FROM main.event_extras WHERE id IN (SELECT r.id FROM main.event_rows r WHERE {range})", p, tx);
+            CopyRows(c, tx, "main", "arch", range, p);
             c.Execute($"INSERT OR IGNORE INTO arch.response_keys(key, event_id) SELECT k.key, k.event_id FROM main.response_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
                 p, tx);
             // The packed keys of the rows' month (all of it: those of events that stay active too, which is harmless, as
@@ -269,8 +239,51 @@ namespace MadfLog.Engine.Store
                 foreach (var (key, month) in active.TakeMonths(new[] { EventKeys.MonthOf(start) }, remove: false)) archive.Add(key, month);
                 archive.Flush();
             }
-            c.Execute("DROP TABLE temp.name_map;" + string.Concat(AllCombinations.Select(t => $" DROP TABLE temp.{t.Table}_map;")), transaction: tx);
             RefreshBlocks(c, tx, "arch");
+        }
+
+        /// <summary>
+        /// Copies the rows of schema <paramref name="from"/> matching <paramref name="where"/> (on alias r) into schema
+        /// <paramref name="to"/> (same schema version), keeping their ids: name, kind and context ids are per database, so
+        /// every coded column (kind, context, shape, name values) is translated through the texts, and the names, kinds
+        /// and contexts the rows need are added to the target's own. INSERT OR IGNORE makes a repeated copy harmless.
+        /// Retention copies active rows into an archive; -IncludeArchive copies archives into one store (CombinedStore).
+        /// The caller refreshes the target's blocks.
+        /// </summary>
+        public static void CopyRows(SqliteConnection c, SqliteTransaction tx, string from, string to, string where, object? p = null)
+        {
+            var used = NameIdsUsed(from, where);
+            c.Execute($"INSERT OR IGNORE INTO {to}.names(text) SELECT text FROM {from}.names WHERE id IN ({used})", p, tx);
+            c.Execute("DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);
+            c.Execute($"INSERT INTO temp.name_map SELECT m.id, a.id FROM {from}.names m JOIN {to}.names a ON a.text = m.text WHERE m.id IN ({used})", p, tx);
+            c.Execute("INSERT OR IGNORE INTO temp.name_map VALUES (0, 0)", transaction: tx); // "none" in a context
+            string Mapped(string column) => $"(SELECT new FROM temp.name_map WHERE old = {column})";
+            // Kinds and contexts: their names translated, added to the target's own, and their ids mapped.
+            foreach (var t in AllCombinations)
+            {
+                var moved = $"SELECT r.{t.RowColumn} FROM {from}.event_rows r WHERE {where}";
+                string Value(string col) => t.NameColumns.Contains(col) ? Mapped("x." + col) : "x." + col;
+                c.Execute($@"DROP TABLE IF EXISTS temp.{t.Table}_map; CREATE TEMP TABLE {t.Table}_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+                             INSERT OR IGNORE INTO {to}.{t.Table}({string.Join(", ", t.Columns)})
+                             SELECT {string.Join(", ", t.Columns.Select(Value))} FROM {from}.{t.Table} x WHERE x.id IN ({moved});
+                             INSERT INTO temp.{t.Table}_map SELECT x.id, y.id FROM {from}.{t.Table} x JOIN {to}.{t.Table} y ON
+                             {string.Join(" AND ", t.Columns.Select(col => $"y.{col} = {Value(col)}"))} WHERE x.id IN ({moved});", p, tx);
+            }
+            var columns = c.Query<string>($"SELECT name FROM pragma_table_info('event_rows', '{from}')", transaction: tx).ToList();
+            string Select(string col)
+            {
+                var combination = AllCombinations.FirstOrDefault(t => t.RowColumn == col);
+                if (combination != null) return $"(SELECT new FROM temp.{combination.Table}_map WHERE old = r.{col})";
+                if (RowNameColumns.Contains(col)) return Mapped("r." + col);
+                var k = Array.IndexOf(ValueColumns, col) + 1; // a details value: a name id where the shape says so
+                if (k > 0) return $"CASE WHEN {ValueIsName(k, "sh")} THEN {Mapped("r." + col)} ELSE r.{col} END";
+                return "r." + col;
+            }
+            c.Execute($@"INSERT OR IGNORE INTO {to}.event_rows({string.Join(",", columns)})
+                         SELECT {string.Join(",", columns.Select(Select))} FROM {from}.event_rows r LEFT JOIN {from}.names sh ON sh.id = r.details_shape WHERE {where}", p, tx);
+            var extras = "id, " + string.Join(", ", ExtraColumns);
+            c.Execute($"INSERT OR IGNORE INTO {to}.event_extras({extras}) SELECT {extras} FROM {from}.event_extras WHERE id IN (SELECT r.id FROM {from}.event_rows r WHERE {where})", p, tx);
+            c.Execute("DROP TABLE temp.name_map;" + string.Concat(AllCombinations.Select(t => $" DROP TABLE temp.{t.Table}_map;")), transaction: tx);
         }
 
         /// <summary>

@@ -37,10 +37,13 @@ namespace MadfLog.Commands
             if (_store == null)
             {
                 var path = DatabasePath;
-                _store = Engine(() => forWrite ? MadfStore.OpenWrite(path) : MadfStore.OpenRead(path));
+                _store = Engine(() => forWrite ? MadfStore.OpenWrite(path) : IncludesArchives ? MadfStore.OpenWithArchives(path) : MadfStore.OpenRead(path));
             }
             return _store;
         }
+
+        /// <summary>Whether questions cover the archived events too (the question cmdlets' -IncludeArchive); otherwise the active window.</summary>
+        protected virtual bool IncludesArchives => false;
 
         /// <summary>Closes the pipeline's database (PowerShell calls this once the pipeline is done).</summary>
         public void Dispose()
@@ -126,6 +129,7 @@ namespace MadfLog.Commands
         // Questions cover the active window: a name that only archived events had is not found, and the error says why.
         private string Archived(MadfStore store)
         {
+            if (store.IncludesArchives) return "";
             var note = Engine(() => store.ActiveWindowNote());
             return note.Length == 0 ? "" : " " + note + Messages.OpenAnArchive;
         }

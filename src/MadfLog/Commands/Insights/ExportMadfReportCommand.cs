@@ -38,10 +38,12 @@ namespace MadfLog.Commands.Insights
             if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
                 ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException(string.Format(Messages.Culture, Messages.ReportFolderNotFound, folder)),
                     "ReportFolderNotFound", ErrorCategory.ObjectNotFound, folder));
-            var filter = ResolveFilter(Store());
+            var store = Store();
+            var filter = ResolveFilter(store);
             if (filter == null) return;
             if (!ShouldProcess(target, "Write the MadfLog HTML report")) return;
-            var html = Engine(() => HtmlReport.Build(DatabasePath, filter, DateTimeOffset.UtcNow));
+            // store.Path: the database, or under -IncludeArchive the store of its active and archived events.
+            var html = Engine(() => HtmlReport.Build(store.Path, filter, DateTimeOffset.UtcNow));
             var written = Engine(() => HtmlReport.Write(target, html));
             WriteObject(new FileInfo(written));
             if (Open) OpenInBrowser(written);

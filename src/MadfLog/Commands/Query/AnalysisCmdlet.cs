@@ -35,6 +35,14 @@ namespace MadfLog.Commands.Query
         [Parameter] public DateTime Until { get; set; }
 
         /// <summary>
+        /// Cover the archived events too (the months retention moved to archive/madflog-YYYY-MM.db), not only the active
+        /// window: answered from a store of both, cached beside the archives and rebuilt when they or the active store change.
+        /// </summary>
+        [Parameter] public SwitchParameter IncludeArchive { get; set; }
+
+        protected override bool IncludesArchives => IncludeArchive;
+
+        /// <summary>
         /// The filter with -Story/-Agent names and wildcards matched against the names in the database (case-insensitive);
         /// null, after saying why, when it can match nothing (every name unknown, or -Since not before -Until).
         /// </summary>

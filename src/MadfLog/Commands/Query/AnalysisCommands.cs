@@ -10,7 +10,7 @@ using MadfLog.Engine.Store;
 namespace MadfLog.Commands.Query
 {
     /// <summary>Errors by pattern: count, share of all errors, class, agents, first and last seen, one example.</summary>
-    /// <remarks><para>Errors are events with success false, not counting cascades ("Sibling tool call errored"). -Brief returns at most 200 tokens.</para></remarks>
+    /// <remarks><para>Errors are events with success false, not counting cascades ("Sibling tool call errored"). -Brief returns at most 200 tokens.</para><para>Like every question, it covers the active window once rotation has archived older months; -IncludeArchive adds the archived events (the first call after an import or a rotation builds a combined store in the archive folder's combined/; later calls reuse it).</para></remarks>
     /// <example>
     /// <code>Get-MadfErrorSummary -Story 1.2 | Where-Object Share -ge 0.03</code>
     /// The error patterns of story 1.2 that are at least 3% of its errors.
@@ -18,6 +18,10 @@ namespace MadfLog.Commands.Query
     /// <example>
     /// <code>Get-MadfErrorSummary -Since (Get-Date).AddDays(-7) -Brief</code>
     /// A compact summary of last week's errors for an agent's context.
+    /// </example>
+    /// <example>
+    /// <code>Get-MadfErrorSummary -Story 1.1 -IncludeArchive</code>
+    /// The error patterns of story 1.1 counting the events rotation moved to the archives too (every question takes -IncludeArchive).
     /// </example>
     /// <returns type="ErrorSummaryItem">One ErrorSummaryItem per error pattern, largest first: count, share of all errors, class, agents, first and last seen (UTC) and an example.</returns>
     /// <returns type="String">With -Brief: one text of at most 200 tokens.</returns>
@@ -116,6 +120,10 @@ namespace MadfLog.Commands.Query
         [Parameter][SupportsWildcards][ArgumentCompleter(typeof(AgentCompleter))] public string[]? Agent { get; set; }
         /// <summary>Return one compact text (at most 400 tokens) instead of the object.</summary>
         [Parameter] public SwitchParameter Brief { get; set; }
+        /// <summary>Count the archived events too (the months retention moved to archive/madflog-YYYY-MM.db), not only the active window.</summary>
+        [Parameter] public SwitchParameter IncludeArchive { get; set; }
+
+        protected override bool IncludesArchives => IncludeArchive;
 
         protected override void EndProcessing()
         {

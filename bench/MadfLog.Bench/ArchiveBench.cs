@@ -1,0 +1,96 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Facade;
+using MadfLog.Engine.Lifecycle;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+
+namespace MadfLog.Bench
+{
+    /// <summary>
+    /// -IncludeArchive on a store with archived months: the first call (building the combined store of active and archived
+    /// events), a repeated call (the cache reused), and questions with and without the archives, each opened as a cmdlet does.
+    /// </summary>
+    public sealed class ArchiveBench : IBench
+    {
+        public string Name => "archive";
+        public string Description => "-IncludeArchive on a copy of a store: archive STORE [runs=5] [days kept: half its span]; rotates the copy once (archive beside it), then times the combined store's first build, a repeated call and questions with and without the archives";
+
+        public int Run(string[] args)
+        {
+            if (args.Length == 0) { Console.Error.WriteLine("usage: archive STORE [runs] [days]: STORE is rotated in place, so pass a copy"); return 64; }
+            var db = Path.GetFullPath(args[0]);
+            var runs = args.Length > 1 ? int.Parse(args[1]) : 5;
+            var archive = db + "-archive";
+            using (var c = MadfDatabase.Open(db))
+            {
+                if (CombinedStore.Archives(c).Count == 0)
+                {
+                    var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
+                    var now = new DateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(last).UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
+                    var days = args.Length > 2 ? int.Parse(args[2]) : (int)((now.ToUnixTimeMilliseconds() - (first + (last - first) / 2)) / 86_400_000);
+                    var sw = Stopwatch.StartNew();
+                    var r = new Rotation(new RotationOptions { DatabasePath = db, LogPaths = Array.Empty<string>(), ArchivePath = archive, RetentionDays = days, Now = now }).Run();
+                    Console.WriteLine($"rotation ({days} days kept on {now:yyyy-MM-dd}): moved {r.EventsMoved:N0} events in {sw.Elapsed.TotalSeconds:F1} s");
+                }
+                var archives = CombinedStore.Archives(c);
+                Console.WriteLine($"active: {EventStorage.Count(c):N0} events, {Rotation.DatabaseBytes(db) / 1048576.0:F0} MB; archived: {archives.Sum(a => a.Events):N0} events in {archives.Count} files ({string.Join(", ", archives.Select(a => a.Period))}), {archives.Sum(a => new FileInfo(a.ArchivePath).Length) / 1048576.0:F0} MB");
+            }
+
+            CombinedStore.Remove(archive);
+            var (wall, cpu) = Measure(() => MadfStore.OpenWithArchives(db).Dispose());
+            Console.WriteLine($"first -IncludeArchive call (builds the combined store): {wall / 1000:F1} s wall, {cpu / 1000:F1} s CPU; cache {CombinedStore.Bytes(archive) / 1048576.0:F0} MB in {CombinedStore.Folder(archive)}");
+            var repeated = Enumerable.Range(0, runs).Select(_ => Measure(() => MadfStore.OpenWithArchives(db).Dispose())).ToList();
+            Console.WriteLine($"repeated call (cache reused; opening only): median {Median(repeated.Select(x => x.wall))} ms wall, {Median(repeated.Select(x => x.cpu))} ms CPU");
+
+            QueryFilter all = new QueryFilter(), story, week;
+            using (var s = MadfStore.OpenWithArchives(db))
+            {
+                var stories = s.KnownNames("story_id");
+                story = new QueryFilter { Stories = new[] { stories[0] } };
+                var oldest = s.Events(all, new Analysis.EventFilter { First = 1 }).First().Timestamp.Date;
+                week = new QueryFilter { Since = new DateTimeOffset(oldest.AddDays(7), TimeSpan.Zero), Until = new DateTimeOffset(oldest.AddDays(14), TimeSpan.Zero) };
+            }
+            var questions = new (string name, Func<MadfStore, object> ask)[]
+            {
+                ("error summary (all)", s => s.ErrorSummary(all, 20)),
+                ("agent performance (1 week, archived)", s => s.AgentPerformance(week)),
+                ("bottlenecks (1 story)", s => s.Bottlenecks(story, 10)),
+                ("sessions (1 story)", s => s.Sessions(story, null)),
+                ("error sequences (all)", s => s.ErrorSequences(all, 20, 3, null)),
+                ("events, first 1000 (all)", s => s.Events(all, new Analysis.EventFilter { First = 1000 }).ToList()),
+            };
+            Console.WriteLine($"{"question (a store opened per run, as a cmdlet)",-48} {"active ms",10} {"+archive ms",12} {"cpu ms",8}");
+            foreach (var (name, ask) in questions)
+            {
+                var active = Enumerable.Range(0, runs).Select(_ => Measure(() => { using var s = MadfStore.OpenRead(db); ask(s); })).ToList();
+                var with = Enumerable.Range(0, runs).Select(_ => Measure(() => { using var s = MadfStore.OpenWithArchives(db); ask(s); })).ToList();
+                Console.WriteLine($"{name,-48} {Median(active.Select(x => x.wall)),10} {Median(with.Select(x => x.wall)),12} {Median(with.Select(x => x.cpu)),8}");
+            }
+            return 0;
+        }
+
+        // Wall and process CPU milliseconds of one run.
+        private static (double wall, double cpu) Measure(Action run)
+        {
+            var process = Process.GetCurrentProcess();
+            process.Refresh();
+            var cpu0 = process.TotalProcessorTime;
+            var sw = Stopwatch.StartNew();
+            run();
+            var wall = sw.Elapsed.TotalMilliseconds;
+            process.Refresh();
+            return (wall, (process.TotalProcessorTime - cpu0).TotalMilliseconds);
+        }
+
+        private static string Median(IEnumerable<double> values)
+        {
+            var sorted = values.OrderBy(v => v).ToList();
+            return sorted[sorted.Count / 2].ToString("F0", System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Facade;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Lifecycle;
+using MadfLog.Engine.Query;
+using MadfLog.Engine.Store;
+using MadfLog.TestSupport;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Query
+{
+    /// <summary>
+    /// -IncludeArchive: after retention moved two and a half months to archives, every question answers over the active
+    /// and the archived events exactly as a scan of all of them does (a copy of the same logs imported and never
+    /// rotated holds all of them), for the whole store, a story and a week; without it, over the active window only.
+    /// </summary>
+    public class IncludeArchiveTests : IClassFixture<IncludeArchiveTests.Stores>
+    {
+        public sealed class Stores : IDisposable
+        {
+            public TempFolder Temp { get; } = TestPaths.NewTemp();
+            public string Rotated => Temp.File("rotated.db");
+            public string Reference => Temp.File("reference.db");
+            public string Archive => Temp.File("archive");
+            public List<string> Logs { get; }
+            public RotationResult Rotation { get; }
+
+            // Four stories of 18 days from 2026-08-20 (to 2026-10-26); 30 days kept on 2026-11-01 12:00 moves August,
+            // September and 2026-10-01..02 12:00: stories 1.1 and 1.2 are archived whole, 1.3 is cut, 1.4 stays active.
+            public static readonly DateTimeOffset Now = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+
+            public Stores()
+            {
+                var events = new SampleLogGenerator(new SampleOptions
+                {
+                    Seed = 7, Stories = new[] { "1.1", "1.2", "1.3", "1.4" }, DaysPerStory = 18, SessionsPerAgentPerDay = 1, StepsPerSession = 16,
+                    Start = new DateTimeOffset(2026, 8, 20, 8, 0, 0, TimeSpan.Zero),
+                }).Generate();
+                Logs = SampleLogGenerator.WriteDailyFiles(events, Temp.File("logs"));
+                foreach (var db in new[] { Rotated, Reference })
+                {
+                    new LogImporter(new ImportOptions { DatabasePath = db, BatchSize = 900 }).Import(Logs.Take(40));
+                    new LogImporter(new ImportOptions { DatabasePath = db, BatchSize = 900 }).Import(Logs.Skip(40));
+                }
+                Directory.CreateDirectory(Temp.File("live")); // no live logs: only retention acts
+                Rotation = new Rotation(new RotationOptions { DatabasePath = Rotated, LogPaths = new[] { Temp.File("live") }, ArchivePath = Archive, RetentionDays = 30, Now = Now }).Run();
+            }
+
+            public void Dispose() => Temp.Dispose();
+        }
+
+        private readonly Stores _s;
+        public IncludeArchiveTests(Stores s) { _s = s; }
+
+        private static readonly DateTimeOffset Sep28 = new DateTimeOffset(2026, 9, 28, 0, 0, 0, TimeSpan.Zero);
+
+        // The whole store, a story archived whole, a story the cut falls in, the week of the cut (whole days, and cutting
+        // days), a week long archived.
+        public static IEnumerable<object[]> Filters() => new[]
+        {
+            new object[] { "whole store", new QueryFilter() },
+            new object[] { "story 1.1", new QueryFilter { Stories = new[] { "1.1" } } },
+            new object[] { "story 1.3", new QueryFilter { Stories = new[] { "1.3" } } },
+            new object[] { "week of the cut", new QueryFilter { Since = Sep28, Until = Sep28.AddDays(7) } },
+            new object[] { "week of the cut, 13:00", new QueryFilter { Since = Sep28.AddHours(13), Until = Sep28.AddDays(7).AddHours(13) } },
+            new object[] { "archived week", new QueryFilter { Since = Sep28.AddDays(-28), Until = Sep28.AddDays(-21) } },
+        };
+
+        [Fact]
+        public void RetentionArchivedSeveralMonthsAndTheCombinedStoreHoldsEveryEventAsImported()
+        {
+            using var active = MadfDatabase.Open(_s.Rotated, forWrite: false);
+            Assert.Equal(new[] { "2026-08", "2026-09", "2026-10" }, CombinedStore.Archives(active).Select(a => a.Period));
+            using var store = MadfStore.OpenWithArchives(_s.Rotated);
+            Assert.True(store.IncludesArchives);
+            Assert.StartsWith(CombinedStore.Folder(_s.Archive), store.Path);
+            using var reference = MadfDatabase.Open(_s.Reference, forWrite: false);
+            using var combined = MadfDatabase.Open(store.Path, forWrite: false);
+            // Every event of the never-rotated copy, with its id and every column of the view (but the kind and context
+            // ids, which are each database's own).
+            string Dump(SqliteConnection c) => string.Join("\n", c.Query("SELECT * FROM events ORDER BY id")
+                .Select(r => string.Join("|", ((IDictionary<string, object>)r).Where(kv => kv.Key != "kind" && kv.Key != "context").Select(kv => kv.Value))));
+            Assert.Equal(Dump(reference), Dump(combined));
+            Assert.Contains("archived events", store.ActiveWindowNote());
+            Assert.Contains(_s.Rotation.EventsMoved.ToString(System.Globalization.CultureInfo.InvariantCulture), store.ActiveWindowNote());
+        }
+
+        [Theory]
+        [MemberData(nameof(Filters))]
+        public void IncludeArchiveAnswersEqualAScanOfActiveAndArchivedEvents(string what, QueryFilter filter)
+        {
+            using var store = MadfStore.OpenWithArchives(_s.Rotated);
+            using var reference = MadfDatabase.Open(_s.Reference, forWrite: false);
+            var scan = new QueryFilter { Stories = filter.Stories, Since = filter.Since ?? SummaryConsistencyTests.Scan.Since, Until = filter.Until, ScanEvents = true };
+            Assert.True(store.CountEvents(filter) > 0, what);
+            AssertSameAnswers(what, reference, scan, store, filter);
+        }
+
+        [Theory]
+        [MemberData(nameof(Filters))]
+        public void DefaultAnswersEqualAScanOfTheActiveEventsOnly(string what, QueryFilter filter)
+        {
+            using var store = MadfStore.OpenRead(_s.Rotated);
+            using var active = MadfDatabase.Open(_s.Rotated, forWrite: false);
+            Assert.False(store.IncludesArchives);
+            var scan = new QueryFilter { Stories = filter.Stories, Since = filter.Since ?? SummaryConsistencyTests.Scan.Since, Until = filter.Until, ScanEvents = true };
+            if (what == "story 1.1" || what == "archived week")
+            {
+                Assert.Equal(0, store.CountEvents(filter)); // archived whole: in no default answer
+                return;
+            }
+            AssertSameAnswers(what, active, scan, store, filter);
+            // And fewer events than with the archives wherever the archives hold some.
+            using var all = MadfStore.OpenWithArchives(_s.Rotated);
+            if (what != "whole store" || _s.Rotation.EventsMoved > 0) Assert.True(all.CountEvents(filter) > store.CountEvents(filter), what);
+        }
+
+        /// <summary>Every question through the store (as the cmdlets ask) against the same question scanning the reference's events.</summary>
+        private static void AssertSameAnswers(string what, SqliteConnection reference, QueryFilter scan, MadfStore store, QueryFilter filter)
+        {
+            Assert.Equal(Analysis.CountEvents(reference, scan), store.CountEvents(filter));
+            Assert.Equal(Analysis.CountErrors(reference, scan), store.CountErrors(filter));
+            Assert.Equal(Analysis.ErrorSummary(reference, scan, 1000).Select(x => (x.PatternId, x.Template, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories))),
+                         store.ErrorSummary(filter, 1000).Select(x => (x.PatternId, x.Template, x.Count, x.Share, string.Join(",", x.Agents), string.Join(",", x.Stories))));
+            var agents = Analysis.AgentPerformance(reference, scan).OrderBy(x => x.Agent).ToList();
+            var answered = store.AgentPerformance(filter).OrderBy(x => x.Agent).ToList();
+            Assert.NotEmpty(agents);
+            Assert.Equal(agents.Select(x => (x.Agent, x.Events, x.Errors, x.SuccessRate, x.Tokens, x.ContextPressure, x.TimeWastedMs)),
+                         answered.Select(x => (x.Agent, x.Events, x.Errors, x.SuccessRate, x.Tokens, x.ContextPressure, x.TimeWastedMs)));
+            foreach (var (exact, approx) in agents.Zip(answered, (x, y) => (x, y)))
+                Assert.InRange(approx.MedianDurationMs, exact.MedianDurationMs * 0.99, exact.MedianDurationMs * 1.1); // from duration histograms
+            Assert.Equal(Analysis.Bottlenecks(reference, scan, 50).Select(x => (x.Kind, x.Name, x.Count, x.TotalMs, x.TimeWastedMs)),
+                         store.Bottlenecks(filter, 50).Select(x => (x.Kind, x.Name, x.Count, x.TotalMs, x.TimeWastedMs)));
+            Assert.Equal(Analysis.ToolFailures(reference, scan).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)),
+                         store.ToolFailures(filter).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)));
+            Assert.Equal(Analysis.Sessions(reference, scan, null).Select(x => (x.SessionId, x.Story, string.Join(",", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent, x.HumanInteractions)),
+                         store.Sessions(filter, null).Select(x => (x.SessionId, x.Story, string.Join(",", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent, x.HumanInteractions)));
+            Assert.Equal(Analysis.ContextPressure(reference, scan, top: 1000).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)).OrderBy(x => x.SessionId + x.Agent),
+                         store.ContextPressure(filter, 1000).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)).OrderBy(x => x.SessionId + x.Agent));
+            Assert.Equal(Analysis.HumanInteractions(reference, scan, 1000).Select(x => (x.Category, x.Agent, x.Story, x.Count)).OrderBy(x => x),
+                         store.HumanInteractions(filter, 1000).Select(x => (x.Category, x.Agent, x.Story, x.Count)).OrderBy(x => x));
+            Assert.Equal(Analysis.Trend(reference, scan).Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)),
+                         store.Trend(filter).Select(x => (x.Kind, x.Period, x.Events, x.ErrorRate, x.RepeatedErrorRate, x.TokensPerEvent, x.HumanInteractions)));
+            static string Dump(Dictionary<string, long> d) => string.Join(",", d.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value));
+            Assert.Equal(PatternAnalysis.ErrorPatterns(reference, scan, 100).Select(x => (x.PatternId, x.Count, x.Share, Dump(x.ByStory), Dump(x.ByAgent), string.Join("|", x.Examples))),
+                         store.ErrorPatterns(filter, 100).Select(x => (x.PatternId, x.Count, x.Share, Dump(x.ByStory), Dump(x.ByAgent), string.Join("|", x.Examples))));
+            Assert.Equal(PatternAnalysis.ErrorSequences(reference, scan, 100_000, 1, null).Select(x => (x.Kind, x.Sequence, x.Occurrences, x.Sessions, x.PatternId, x.LongestRun)),
+                         store.ErrorSequences(filter, 100_000, 1, null).Select(x => (x.Kind, x.Sequence, x.Occurrences, x.Sessions, x.PatternId, x.LongestRun)));
+            var first = Analysis.Events(reference, scan, new Analysis.EventFilter()).Take(50).Select(e => (e.Id, e.Timestamp, e.EventType, e.Message)).ToList();
+            Assert.Equal(first, store.Events(filter, new Analysis.EventFilter { First = 50 }).Select(e => (e.Id, e.Timestamp, e.EventType, e.Message)));
+            var a = Analysis.CompareStories(reference, "1.1", "1.4", scan);
+            var b = store.CompareStories("1.1", "1.4", filter);
+            Assert.Equal(new[] { a.Reference, a.Difference }.Select(x => (x.Story, x.Events, x.Errors, x.RepeatedErrors, x.Tokens, x.HumanInteractions)),
+                         new[] { b.Reference, b.Difference }.Select(x => (x.Story, x.Events, x.Errors, x.RepeatedErrors, x.Tokens, x.HumanInteractions)));
+        }
+
+        [Fact]
+        public void TheCombinedStoreIsReusedUntilTheActiveStoreChangesAndRetentionRemovesIt()
+        {
+            using var t = TestPaths.NewTemp();
+            var db = t.Db;
+            var archive = t.File("archive");
+            new LogImporter(new ImportOptions { DatabasePath = db }).Import(_s.Logs.Take(60));
+            Directory.CreateDirectory(t.File("live"));
+            Rotation Rotate(int days) => new Rotation(new RotationOptions { DatabasePath = db, LogPaths = new[] { t.File("live") }, ArchivePath = archive, RetentionDays = days, Now = Stores.Now });
+            Assert.True(Rotate(45).Run().EventsMoved > 0);
+
+            string first;
+            long events;
+            using (var s = MadfStore.OpenWithArchives(db)) { first = s.Path; events = s.CountEvents(new QueryFilter()); }
+            var written = File.GetLastWriteTimeUtc(first);
+            using (var s = MadfStore.OpenWithArchives(db)) Assert.Equal(first, s.Path); // the same sources: the same cache, not rebuilt
+            Assert.Equal(written, File.GetLastWriteTimeUtc(first));
+            Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive), "*.db"));
+
+            // New events in the active store: another cache that counts them, and the stale one is gone.
+            var added = new LogImporter(new ImportOptions { DatabasePath = db }).Import(_s.Logs.Skip(60)).Imported;
+            Assert.True(added > 0);
+            using (var s = MadfStore.OpenWithArchives(db))
+            {
+                Assert.NotEqual(first, s.Path);
+                Assert.Equal(events + added, s.CountEvents(new QueryFilter()));
+            }
+            Assert.False(File.Exists(first));
+            Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive), "*.db"));
+
+            // Retention moving more events removes the cache (it counts them where they were).
+            Assert.True(Rotate(20).Run().EventsMoved > 0);
+            Assert.Empty(Directory.GetFiles(CombinedStore.Folder(archive)));
+            Assert.True(StorageReport.Get(db).CombinedCacheBytes == 0);
+            using (var s = MadfStore.OpenWithArchives(db)) Assert.Equal(events + added, s.CountEvents(new QueryFilter()));
+            var report = StorageReport.Get(db);
+            Assert.True(report.CombinedCacheBytes > 0);
+            Assert.Equal(Directory.GetFiles(CombinedStore.Folder(archive)).Sum(f => new FileInfo(f).Length), report.CombinedCacheBytes);
+        }
+
+        [Fact]
+        public void AMissingOrDamagedArchiveIsAnErrorNamingTheFile()
+        {
+            using var t = TestPaths.NewTemp();
+            var db = t.Db;
+            new LogImporter(new ImportOptions { DatabasePath = db }).Import(_s.Logs);
+            Directory.CreateDirectory(t.File("live"));
+            new Rotation(new RotationOptions { DatabasePath = db, LogPaths = new[] { t.File("live") }, ArchivePath = t.File("archive"), RetentionDays = 30, Now = Stores.Now }).Run();
+            var september = Path.Combine(t.File("archive"), "madflog-2026-09.db");
+            Assert.True(File.Exists(september));
+
+            File.WriteAllBytes(september, Enumerable.Repeat((byte)'x', 8192).ToArray()); // not a database any more
+            var damaged = Assert.Throws<MadfException>(() => MadfStore.OpenWithArchives(db).Dispose());
+            Assert.Equal("ArchiveUnreadable", damaged.ErrorId);
+            Assert.Equal(MadfErrorKind.InvalidData, damaged.Kind);
+            Assert.Contains(september, damaged.Message);
+            Assert.Contains("2026-09", damaged.Message);
+
+            File.Delete(september);
+            var missing = Assert.Throws<MadfException>(() => MadfStore.OpenWithArchives(db).Dispose());
+            Assert.Equal("ArchiveNotFound", missing.ErrorId);
+            Assert.Equal(MadfErrorKind.NotFound, missing.Kind);
+            Assert.Contains(september, missing.Message);
+            Assert.Equal(september, missing.Target);
+            // The active window is still answered without the archives.
+            using var active = MadfStore.OpenRead(db);
+            Assert.True(active.CountEvents(new QueryFilter()) > 0);
+        }
+    }
+}

@@ -89,6 +89,7 @@ namespace MadfLog.Module.Tests
             var report = _m.Run("Export-MadfReport $report -Database $db -IncludeArchive", _vars);
             Assert.Empty(report.AllErrors);
             Assert.Contains("story 1.2 vs 1.1", File.ReadAllText(_t.File("report.html"))); // with the story archived whole
+            Assert.Empty(_m.Run("Get-MadfRuleEffectiveness -Database $db -IncludeArchive", _vars).AllErrors);
             // Get-MadfStorage counts the cache.
             var storage = _m.Run("Get-MadfStorage -Database $db", _vars);
             Assert.True((long)storage.Output[0].Properties["CombinedCacheBytes"].Value > 0);

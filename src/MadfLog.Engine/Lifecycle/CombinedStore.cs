@@ -47,7 +47,7 @@ namespace MadfLog.Engine.Lifecycle
         /// its archives, built when there is none. A listed archive that is missing is ArchiveNotFound; one SQLite cannot
         /// read is ArchiveUnreadable (both name the file).
         /// </summary>
-        public static string Prepare(SqliteConnection active, string activePath, List<ArchiveFile> archives)
+        public static string Prepare(SqliteConnection active, string activePath, List<ArchiveFile> archives, Action<string>? step = null)
         {
             activePath = Path.GetFullPath(activePath);
             foreach (var a in archives)
@@ -63,7 +63,7 @@ namespace MadfLog.Engine.Lifecycle
             var temp = path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
             try
             {
-                Build(active, temp, archives);
+                Build(active, temp, archives, step ?? (_ => { }));
                 try { File.Move(temp, path); }
                 catch (IOException) when (File.Exists(path)) { } // another process built the same sources meanwhile
             }
@@ -121,7 +121,8 @@ namespace MadfLog.Engine.Lifecycle
             return info.Exists && info.Length > 0 ? info.Length.ToString(CultureInfo.InvariantCulture) + "@" + info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture) : "";
         }
 
-        private static void Build(SqliteConnection active, string temp, List<ArchiveFile> archives)
+        // step: called after each part with its name (snapshot, copied-YYYY-MM, summaries, blocks; the archive bench times them).
+        private static void Build(SqliteConnection active, string temp, List<ArchiveFile> archives, Action<string> step)
         {
             // A consistent snapshot of the active store (a concurrent import commits before or after it), pages copied as they are.
             using (var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = temp, Pooling = false }.ToString()))
@@ -129,6 +130,7 @@ namespace MadfLog.Engine.Lifecycle
                 target.Open();
                 active.BackupDatabase(target);
             }
+            step("snapshot");
             using var c = MadfDatabase.Open(temp);
             foreach (var a in archives)
             {
@@ -142,6 +144,7 @@ namespace MadfLog.Engine.Lifecycle
                         using var tx = c.BeginTransaction();
                         EventStorage.CopyRows(c, tx, "src", "main", "1");
                         tx.Commit();
+                        step("copied-" + a.Period);
                     }
                     finally
                     {
@@ -160,10 +163,12 @@ namespace MadfLog.Engine.Lifecycle
                 // Nothing is archived from this store's point of view: its questions cover every event it holds.
                 c.Execute("DELETE FROM event_archives", transaction: tx);
                 SummaryTables.Rebuild(c, tx);
+                step("summaries");
                 EventStorage.RefreshBlocks(c, tx);
                 tx.Commit();
             }
             c.Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+            step("blocks");
         }
 
         private static void TryDelete(string file)

@@ -175,6 +175,10 @@ namespace MadfLog.Commands.Rules
     {
         /// <summary>Return one compact text (at most 300 tokens) instead of objects.</summary>
         [Parameter] public SwitchParameter Brief { get; set; }
+        /// <summary>Count the archived events too (the months rotation moved to archive/madflog-YYYY-MM.db), so a rule's window before it took effect is whole even when it was archived.</summary>
+        [Parameter] public SwitchParameter IncludeArchive { get; set; }
+
+        protected override bool IncludesArchives => IncludeArchive;
 
         protected override void EndProcessing()
         {

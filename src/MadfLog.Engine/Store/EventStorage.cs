@@ -252,7 +252,10 @@ namespace MadfLog.Engine.Store
         /// </summary>
         public static void CopyRows(SqliteConnection c, SqliteTransaction tx, string from, string to, string where, object? p = null)
         {
-            var used = NameIdsUsed(from, where);
+            // All rows (an archive into the combined store): every name, kind and context of the source, without working
+            // out which the rows use (an archive holds only those its rows use).
+            var all = where == "1";
+            var used = all ? $"SELECT id FROM {from}.names" : NameIdsUsed(from, where);
             c.Execute($"INSERT OR IGNORE INTO {to}.names(text) SELECT text FROM {from}.names WHERE id IN ({used})", p, tx);
             c.Execute("DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);
             c.Execute($"INSERT INTO temp.name_map SELECT m.id, a.id FROM {from}.names m JOIN {to}.names a ON a.text = m.text WHERE m.id IN ({used})", p, tx);
@@ -261,7 +264,7 @@ namespace MadfLog.Engine.Store
             // Kinds and contexts: their names translated, added to the target's own, and their ids mapped.
             foreach (var t in AllCombinations)
             {
-                var moved = $"SELECT r.{t.RowColumn} FROM {from}.event_rows r WHERE {where}";
+                var moved = all ? $"SELECT id FROM {from}.{t.Table}" : $"SELECT r.{t.RowColumn} FROM {from}.event_rows r WHERE {where}";
                 string Value(string col) => t.NameColumns.Contains(col) ? Mapped("x." + col) : "x." + col;
                 c.Execute($@"DROP TABLE IF EXISTS temp.{t.Table}_map; CREATE TEMP TABLE {t.Table}_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
                              INSERT OR IGNORE INTO {to}.{t.Table}({string.Join(", ", t.Columns)})
@@ -282,7 +285,7 @@ namespace MadfLog.Engine.Store
             c.Execute($@"INSERT OR IGNORE INTO {to}.event_rows({string.Join(",", columns)})
                          SELECT {string.Join(",", columns.Select(Select))} FROM {from}.event_rows r LEFT JOIN {from}.names sh ON sh.id = r.details_shape WHERE {where}", p, tx);
             var extras = "id, " + string.Join(", ", ExtraColumns);
-            c.Execute($"INSERT OR IGNORE INTO {to}.event_extras({extras}) SELECT {extras} FROM {from}.event_extras WHERE id IN (SELECT r.id FROM {from}.event_rows r WHERE {where})", p, tx);
+            c.Execute($"INSERT OR IGNORE INTO {to}.event_extras({extras}) SELECT {extras} FROM {from}.event_extras{(all ? "" : $" WHERE id IN (SELECT r.id FROM {from}.event_rows r WHERE {where})")}", p, tx);
             c.Execute("DROP TABLE temp.name_map;" + string.Concat(AllCombinations.Select(t => $" DROP TABLE temp.{t.Table}_map;")), transaction: tx);
         }
 

@@ -267,7 +267,8 @@ namespace MadfLog.Engine.Tests.Store
                             INSERT INTO event_rows(timestamp, kind, context, details_shape, d1, d2, d3, d4)
                                 SELECT @t, kind, context, (SELECT max(id) FROM names), (SELECT min(id) FROM names), 7, NULL, NULL FROM event_rows LIMIT 1;
                             INSERT INTO event_rows(timestamp, kind, context, details_shape, d1, d2, d5)
-                                SELECT @t + 1, kind, context, (SELECT max(id) FROM names), 99999999, 'lit', 5 FROM event_rows LIMIT 1;", new { t = T0 + 100_000 });
+                                SELECT @t + 1, kind, context, (SELECT max(id) FROM names), 99999999, 'lit', 5 FROM event_rows LIMIT 1;
+                            INSERT INTO event_extras(id, created_rule) SELECT min(id), 42 FROM event_rows;", new { t = T0 + 100_000 });
             }
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
             var view = c.Query<(long id, string details, string type, string? session, string? story, long? pattern, double? ctx, long? success)>(
@@ -279,6 +280,8 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal(view.Select(v => ((long, string?, string, string?, string?, long?, double?, long?))v), Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Select(Of));
             Assert.Equal(view.Take(7).Select(v => ((long, string?, string, string?, string?, long?, double?, long?))v),
                          Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter { First = 7 }).Select(Of));
+            Assert.Equal(c.Query<long?>("SELECT created_rule FROM events ORDER BY timestamp, id"), Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Select(e => e.CreatedRule));
+            Assert.Contains(42L, Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Select(e => e.CreatedRule));
             Assert.Equal("failed: exit 1", Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Single(e => e.Details?.Contains("exit 1") == true).Message);
         }
 

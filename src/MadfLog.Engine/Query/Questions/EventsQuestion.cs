@@ -22,14 +22,17 @@ namespace MadfLog.Engine.Query.Questions
         {
             if (!ef.First.HasValue) return Read(c, Conditions(c, f, ef, ""), ordered: true);
             var ids = InTimeOrder(c, f, blocks => PageIds(c, f, ef, blocks), ef.First.Value, newest: false);
-            if (ids.Count == 0) return new List<EventRecord>();
             // The page's rows by their ids, put in the ids' order here (SQLite would sort the whole rows).
             var order = new Dictionary<long, int>(ids.Count);
             for (var i = 0; i < ids.Count; i++) order[ids[i]] = i;
             var page = new EventRecord[ids.Count];
-            foreach (var e in Read(c, ($" AND e.id IN ({string.Join(",", ids)})", new DynamicParameters()), ordered: false)) page[order[e.Id]] = e;
+            foreach (var e in ById(c, ids)) page[order[e.Id]] = e;
             return page;
         }
+
+        /// <summary>The events with these ids, in no particular order.</summary>
+        internal static IEnumerable<EventRecord> ById(SqliteConnection c, IReadOnlyCollection<long> ids) =>
+            ids.Count == 0 ? Enumerable.Empty<EventRecord>() : Read(c, ($" AND e.id IN ({string.Join(",", ids)})", new DynamicParameters()), ordered: false);
 
         // The filter's and the event filter's conditions on event_rows e, with their parameters (@limit: the page):
         // names become sets of kinds and contexts, tested per row without decoding it.

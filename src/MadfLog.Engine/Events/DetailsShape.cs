@@ -91,6 +91,40 @@ namespace MadfLog.Engine.Events
             public string Text { get; }
         }
 
+        /// <summary>
+        /// Puts stored details back together as the events view does (its replace() of each placeholder): the shape
+        /// (null: <paramref name="values"/>[0] is the whole details), the values as SQLite gives them as text (a names
+        /// id as its digits), and the text of a names id (null when there is none). As in the view, a row without a
+        /// fifth value has only placeholders 1-8 put back, and a missing value or name becomes nothing.
+        /// </summary>
+        public static string? Join(string? shape, string?[] values, Func<long, string?> name)
+        {
+            if (shape == null) return values[0];
+            var eight = values[4] != null;
+            StringBuilder? sb = null;
+            var start = 0;
+            for (var i = 0; i < shape.Length; i++)
+            {
+                int c = shape[i], k;
+                bool isName;
+                if (c >= 1 && c <= 4) { k = c; isName = false; }
+                else if (c >= 5 && c <= 8) { k = c - 4; isName = true; }
+                else if (eight && c >= 14 && c <= 17) { k = c - 9; isName = false; }
+                else if (eight && c >= 18 && c <= 21) { k = c - 13; isName = true; }
+                else continue;
+                sb ??= new StringBuilder(shape.Length + 64);
+                sb.Append(shape, start, i - start);
+                start = i + 1;
+                var v = values[k - 1];
+                if (!isName) sb.Append(v);
+                else if (v != null && long.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                         && name(id) is string text)
+                    sb.Append('"').Append(text).Append('"');
+            }
+            if (sb == null) return shape;
+            return sb.Append(shape, start, shape.Length - start).ToString();
+        }
+
         private static readonly byte[][] MessageKeys = Array.ConvertAll(Events.EventDetails.MessageKeys, Encoding.ASCII.GetBytes);
         private static readonly byte[] ToolKey = Encoding.ASCII.GetBytes("tool"), StepKey = Encoding.ASCII.GetBytes("step");
 

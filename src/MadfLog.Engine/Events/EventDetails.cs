@@ -1,3 +1,4 @@
+using System;
 using System.Text.Json;
 
 namespace MadfLog.Engine.Events
@@ -10,6 +11,7 @@ namespace MadfLog.Engine.Events
         /// interactions are often logged as { kind, question }: the question is what they were about, else their kind.
         /// </summary>
         public static readonly string[] MessageKeys = { "message", "error", "error_message", "errorMessage", "question", "kind" };
+        private static readonly string[] QuotedMessageKeys = Array.ConvertAll(MessageKeys, k => "\"" + k + "\"");
 
         /// <summary>Where a call's input is: a shell's command, a file tool's target, any other tool's input.</summary>
         public static readonly string[] InputKeys = { "command", "target", "input" };
@@ -40,6 +42,8 @@ namespace MadfLog.Engine.Events
         public static string? Message(string? details)
         {
             if (string.IsNullOrEmpty(details)) return null;
+            // Most details hold none of the keys: not parsed (a key written with escapes is).
+            if (details!.IndexOf('\\') < 0 && Array.TrueForAll(QuotedMessageKeys, k => details.IndexOf(k, StringComparison.Ordinal) < 0)) return null;
             try
             {
                 using var doc = JsonDocument.Parse(details!);

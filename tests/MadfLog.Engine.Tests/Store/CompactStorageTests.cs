@@ -245,6 +245,46 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal("Read", plain.ExecuteScalar<string>("SELECT json_extract(details, '$.tool') FROM events ORDER BY id LIMIT 1"));
         }
 
+        /// <summary>
+        /// Get-MadfEvent joins the details in C# (DetailsShape.Join) rather than through the view's replace(): every column
+        /// of every event, and of a first page, reads as the view gives it, whatever the shape, including the view's edges
+        /// (a row of four values whose shape holds a later placeholder, a names id that names nothing).
+        /// </summary>
+        [Fact]
+        public void TheEventsQuestionReadsEveryColumnAsTheEventsViewGivesIt()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            var details = DetailsCases().Select(d => (string)d[0])
+                .Concat(new[] { "{\"big\":\"" + new string('x', 5000) + "\"}", "null", "{\"message\":\"failed: exit 1\",\"tool\":\"Bash\"}" });
+            File.WriteAllLines(file, details.Select((d, i) => Line(T0 + i * 1000, d)));
+            var imported = new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            Assert.Equal((details.Count(), 0L), (imported.Imported, imported.Quarantined));
+            using (var w = MadfDatabase.Open(t.Db))
+            {
+                // Written by hand: four values, a shape holding placeholders of values 5 and 6, a names id that names nothing.
+                w.Execute(@"INSERT INTO names(text) VALUES ('{""a"":' || char(5) || ',""b"":' || char(1) || ',""c"":' || char(14) || ',""d"":' || char(18) || ',""e"":' || char(6) || '}');
+                            INSERT INTO event_rows(timestamp, kind, context, details_shape, d1, d2, d3, d4)
+                                SELECT @t, kind, context, (SELECT max(id) FROM names), (SELECT min(id) FROM names), 7, NULL, NULL FROM event_rows LIMIT 1;
+                            INSERT INTO event_rows(timestamp, kind, context, details_shape, d1, d2, d5)
+                                SELECT @t + 1, kind, context, (SELECT max(id) FROM names), 99999999, 'lit', 5 FROM event_rows LIMIT 1;
+                            INSERT INTO event_extras(id, created_rule) SELECT min(id), 42 FROM event_rows;", new { t = T0 + 100_000 });
+            }
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            var view = c.Query<(long id, string details, string type, string? session, string? story, long? pattern, double? ctx, long? success)>(
+                "SELECT id, details, event_type, session_id, story_id, pattern_id, context_percent, success FROM events ORDER BY timestamp, id").ToList();
+            Assert.Equal(details.Count() + 2, view.Count);
+            Assert.Contains(view, v => v.details != null && v.details.Contains((char)14)); // the view's edge is met
+            static (long, string?, string, string?, string?, long?, double?, long?) Of(EventRecord e) =>
+                (e.Id, e.Details, e.EventType, e.SessionId, e.StoryId, e.PatternId, e.ContextPercent, e.Success.HasValue ? (e.Success.Value ? 1 : 0) : (long?)null);
+            Assert.Equal(view.Select(v => ((long, string?, string, string?, string?, long?, double?, long?))v), Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Select(Of));
+            Assert.Equal(view.Take(7).Select(v => ((long, string?, string, string?, string?, long?, double?, long?))v),
+                         Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter { First = 7 }).Select(Of));
+            Assert.Equal(c.Query<long?>("SELECT created_rule FROM events ORDER BY timestamp, id"), Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Select(e => e.CreatedRule));
+            Assert.Contains(42L, Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Select(e => e.CreatedRule));
+            Assert.Equal("failed: exit 1", Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Single(e => e.Details?.Contains("exit 1") == true).Message);
+        }
+
         [Fact]
         public void AVersion6DatabaseIsMigratedWithItsEventsAndArchivedKeys()
         {

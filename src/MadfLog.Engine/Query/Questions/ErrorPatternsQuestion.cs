@@ -42,11 +42,12 @@ namespace MadfLog.Engine.Query.Questions
             }
             else if (source == Source.DaySummaries)
             {
+                // Both breakdowns from one read of the rows.
                 var (table, where) = Sources.SummaryTable(c, source, f, p);
-                byStory = c.Query<(long id, string? story, long n)>(
-                    $"SELECT r.pattern_id, nullif(r.story_id, ''), sum(r.events) FROM {table} r WHERE r.pattern_id IN @ids AND {Errors.InRollup("r")}{where} GROUP BY 1, 2", p).ToList();
-                byAgent = c.Query<(long id, string? agent, long n)>(
-                    $"SELECT r.pattern_id, nullif(r.agent_name, ''), sum(r.events) FROM {table} r WHERE r.pattern_id IN @ids AND {Errors.InRollup("r")}{where} GROUP BY 1, 2", p).ToList();
+                var cells = c.Query<(long id, string? story, string? agent, long n)>(
+                    $"SELECT r.pattern_id, nullif(r.story_id, ''), nullif(r.agent_name, ''), sum(r.events) FROM {table} r WHERE r.pattern_id IN @ids AND {Errors.InRollup("r")}{where} GROUP BY 1, 2, 3", p).ToList();
+                byStory = cells.GroupBy(x => (x.id, x.story)).Select(g => (g.Key.id, g.Key.story, g.Sum(x => x.n))).ToList();
+                byAgent = cells.GroupBy(x => (x.id, x.agent)).Select(g => (g.Key.id, g.Key.agent, g.Sum(x => x.n))).ToList();
             }
             else
             {
@@ -66,8 +67,8 @@ namespace MadfLog.Engine.Query.Questions
 
         // Each pattern's examples: the first three distinct messages among its newest errors under the filter, newest
         // first. Their ids come from the pattern index (pattern_id, timestamp), read from the newest back within the window
-        // and the stories' time span, in one statement for all patterns; their details are decoded in two rounds (the
-        // newest three of each pattern, then the rest only for patterns that have not yet three distinct messages).
+        // and the stories' time span, in one statement for all patterns; their rows are read (EventsQuestion.ById) in two
+        // rounds (the newest three of each pattern, then the rest only for patterns that have not yet three distinct messages).
         private static Dictionary<long, string[]> Examples(SqliteConnection c, QueryFilter f, List<long> patterns)
         {
             var p = new DynamicParameters();
@@ -87,13 +88,11 @@ namespace MadfLog.Engine.Query.Questions
             {
                 var need = ids.Where(x => messages[x.Key].Count < Shown && x.Value.Count > taken).ToList();
                 if (need.Count == 0) break;
-                var details = c.Query<(long id, string? details)>("SELECT e.id, e.details FROM events e WHERE e.id IN @ids",
-                        new { ids = need.SelectMany(x => x.Value.Skip(taken).Take(upTo - taken)).ToList() })
-                    .ToDictionary(x => x.id, x => x.details);
+                var read = EventsQuestion.ById(c, need.SelectMany(x => x.Value.Skip(taken).Take(upTo - taken)).ToList()).ToDictionary(e => e.Id, e => e.Message);
                 foreach (var x in need)
                     foreach (var id in x.Value.Skip(taken).Take(upTo - taken))
                     {
-                        var m = EventDetails.Message(details[id]);
+                        var m = read[id];
                         if (m != null && messages[x.Key].Count < Shown && !messages[x.Key].Contains(m)) messages[x.Key].Add(m);
                     }
                 taken = upTo;

@@ -47,32 +47,52 @@ namespace MadfLog.Engine.Query.Questions
                           min(r.day) AS FirstDay, max(r.day) AS LastDay, pt.example AS Example
                    FROM {table} r LEFT JOIN patterns pt ON pt.id = r.pattern_id
                    WHERE {Errors.InRollup("r")}{where} GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", p).ToList();
-            foreach (var r in rows) (r.FirstTs, r.LastTs) = PatternSpan(c, f, r.PatternId ?? 0, r.FirstDay, r.LastDay);
+            var spans = PatternSpans(c, f, rows.Select(r => (r.PatternId ?? 0, r.FirstDay, r.LastDay)).ToList());
+            for (var i = 0; i < rows.Count; i++) (rows[i].FirstTs, rows[i].LastTs) = spans[i];
             return rows.Select(r => Item(r, total)).ToList();
         }
 
         /// <summary>
-        /// The first and last time of a pattern's errors (0: no pattern) under a filter, given the first and last day it has
-        /// errors there: only those two days' events are read (bounded by their time blocks; a pattern by its index).
+        /// The first and last time of each pattern's errors (0: no pattern) under a filter, given the first and last day it
+        /// has errors there: only those two days' events are read, from either end to the first error under the filter.
+        /// A pattern's through its index (pattern_id, timestamp), all in one statement; errors without a pattern through
+        /// the day's time blocks in time order (Shared.InTimeOrder), not every block of the day.
         /// </summary>
-        internal static (long first, long last) PatternSpan(SqliteConnection c, QueryFilter f, long pattern, long firstDay, long lastDay)
+        internal static List<(long first, long last)> PatternSpans(SqliteConnection c, QueryFilter f, List<(long pattern, long firstDay, long lastDay)> patterns)
         {
-            long Edge(long day, string agg)
+            QueryFilter Day(long day) => new QueryFilter
             {
-                var p = new DynamicParameters();
-                var dayFilter = new QueryFilter
-                {
-                    Stories = f.Stories, Agents = f.Agents,
-                    Since = Max(f.Since, DateTimeOffset.FromUnixTimeMilliseconds(day * IsoWeeks.DayMs)),
-                    Until = Min(f.Until, DateTimeOffset.FromUnixTimeMilliseconds((day + 1) * IsoWeeks.DayMs)),
-                };
-                // A pattern's errors through its index (pattern_id, timestamp); errors without one through the day's blocks.
-                var where = dayFilter.Where(c, p, ids: pattern == 0 ? null : "");
-                p.Add("pattern", pattern);
-                var test = pattern == 0 ? "e.pattern_id IS NULL" : "e.pattern_id = @pattern";
-                return c.ExecuteScalar<long>($"SELECT {agg}(e.timestamp) FROM event_rows e WHERE {test} AND {Errors.InEvents}{where}", p);
+                Stories = f.Stories, Agents = f.Agents, ScanEvents = f.ScanEvents,
+                Since = Max(f.Since, DateTimeOffset.FromUnixTimeMilliseconds(day * IsoWeeks.DayMs)),
+                Until = Min(f.Until, DateTimeOffset.FromUnixTimeMilliseconds((day + 1) * IsoWeeks.DayMs)),
+            };
+            var p = new DynamicParameters();
+            string Edge(int i, long pattern, long day, bool last)
+            {
+                var prefix = $"s{i}{(last ? "l" : "f")}";
+                p.Add(prefix + "pattern", pattern);
+                return $@"(SELECT e.timestamp FROM event_rows e WHERE e.pattern_id = @{prefix}pattern AND {Errors.InEvents}{Day(day).Where(c, p, prefix: prefix, ids: "")}
+                           ORDER BY e.timestamp{(last ? " DESC" : "")} LIMIT 1)";
             }
-            return (Edge(firstDay, "min"), Edge(lastDay, "max"));
+            long Unpatterned(long day, bool last)
+            {
+                var d = Day(day);
+                var found = InTimeOrder(c, d, blocks =>
+                {
+                    var q = new DynamicParameters();
+                    var where = d.Where(c, q, ids: blocks.Length == 0 ? null : blocks);
+                    return c.Query<long>($"SELECT e.timestamp FROM event_rows e WHERE e.pattern_id IS NULL AND {Errors.InEvents}{where} ORDER BY e.timestamp{(last ? " DESC" : "")} LIMIT 1", q).ToList();
+                }, 1, newest: last);
+                return found.Count > 0 ? found[0] : 0;
+            }
+            var spans = patterns.Select(x => x.pattern == 0 ? (Unpatterned(x.firstDay, false), Unpatterned(x.lastDay, true)) : (0L, 0L)).ToList();
+            var indexed = Enumerable.Range(0, patterns.Count).Where(i => patterns[i].pattern != 0).ToList();
+            if (indexed.Count == 0) return spans;
+            using var r = c.ExecuteReader("SELECT " + string.Join(", ", indexed.SelectMany(i =>
+                new[] { Edge(i, patterns[i].pattern, patterns[i].firstDay, false), Edge(i, patterns[i].pattern, patterns[i].lastDay, true) })), p);
+            r.Read();
+            for (var j = 0; j < indexed.Count; j++) spans[indexed[j]] = (r.IsDBNull(2 * j) ? 0 : r.GetInt64(2 * j), r.IsDBNull(2 * j + 1) ? 0 : r.GetInt64(2 * j + 1));
+            return spans;
         }
 
         private static DateTimeOffset Max(DateTimeOffset? a, DateTimeOffset b) => a.HasValue && a.Value > b ? a.Value : b;

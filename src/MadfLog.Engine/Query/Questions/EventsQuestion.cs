@@ -14,47 +14,161 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>Only the events answer.</summary>
         internal const Summarised Answers = Summarised.None;
 
-        /// <summary>The raw events, oldest first, streamed (a first page is read from the time blocks that hold it, not by sorting every event).</summary>
+        /// <summary>
+        /// The raw events, oldest first, streamed. A first page is found from the time blocks that hold it (ids and times
+        /// only, not by sorting every event), then only its rows are read.
+        /// </summary>
         internal static IEnumerable<EventRecord> Events(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef)
         {
-            if (ef.First.HasValue) return InTimeOrder(c, f, blocks => Read(c, f, ef, blocks).ToList(), ef.First.Value, newest: false);
-            return Read(c, f, ef);
+            if (!ef.First.HasValue) return Read(c, Conditions(c, f, ef, ""), ordered: true);
+            var ids = InTimeOrder(c, f, blocks => PageIds(c, f, ef, blocks), ef.First.Value, newest: false);
+            // The page's rows by their ids, put in the ids' order here (SQLite would sort the whole rows).
+            var order = new Dictionary<long, int>(ids.Count);
+            for (var i = 0; i < ids.Count; i++) order[ids[i]] = i;
+            var page = new EventRecord[ids.Count];
+            foreach (var e in ById(c, ids)) page[order[e.Id]] = e;
+            return page;
         }
 
-        // The filter's and the event filter's conditions on the events alias e, with their parameters (@limit: the page).
+        /// <summary>The events with these ids, in no particular order.</summary>
+        internal static IEnumerable<EventRecord> ById(SqliteConnection c, IReadOnlyCollection<long> ids) =>
+            ids.Count == 0 ? Enumerable.Empty<EventRecord>() : Read(c, ($" AND e.id IN ({string.Join(",", ids)})", new DynamicParameters()), ordered: false);
+
+        // The filter's and the event filter's conditions on event_rows e, with their parameters (@limit: the page):
+        // names become sets of kinds and contexts, tested per row without decoding it.
         // Blocks: InTimeOrder's bounds, which replace the filter's own ("" for those).
         private static (string where, DynamicParameters p) Conditions(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks)
         {
             var p = new DynamicParameters();
             var where = f.Where(c, p, ids: blocks.Length == 0 ? null : blocks);
-            if (ef.EventTypes is { Length: > 0 }) { where += " AND e.event_type IN @types"; p.Add("types", ef.EventTypes); }
-            if (ef.Categories is { Length: > 0 }) { where += " AND e.category IN @cats"; p.Add("cats", ef.Categories); }
-            if (ef.Success.HasValue) { where += " AND e.success = @success"; p.Add("success", ef.Success.Value ? 1 : 0); }
+            if (ef.EventTypes is { Length: > 0 }) { where += " AND e.kind IN (SELECT k.id FROM kinds k WHERE k.event_type IN (SELECT id FROM names WHERE text IN @types))"; p.Add("types", ef.EventTypes); }
+            if (ef.Categories is { Length: > 0 }) { where += " AND e.kind IN (SELECT k.id FROM kinds k WHERE k.category IN (SELECT id FROM names WHERE text IN @cats))"; p.Add("cats", ef.Categories); }
+            if (ef.Success.HasValue) { where += " AND e.kind IN (SELECT k.id FROM kinds k WHERE k.success = @success)"; p.Add("success", ef.Success.Value ? 1 : 0); }
             if (ef.PatternId.HasValue) { where += " AND e.pattern_id = @pattern"; p.Add("pattern", ef.PatternId.Value); }
-            if (ef.SessionId != null) { where += " AND e.session_id = @session"; p.Add("session", ef.SessionId); }
+            if (ef.SessionId != null) { where += " AND e.context IN (SELECT x.id FROM contexts x WHERE x.session_id IN (SELECT id FROM names WHERE text = @session))"; p.Add("session", ef.SessionId); }
             p.Add("limit", ef.First ?? -1);
             return (where, p);
         }
 
-        private static IEnumerable<EventRecord> Read(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks = "")
+        // A page's ids in time order: ordering reads only times and ids.
+        private static List<long> PageIds(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks)
         {
             var (where, p) = Conditions(c, f, ef, blocks);
-            var rows = c.Query<EventRow>(
-                $@"SELECT e.id, e.timestamp, e.event_type AS EventType, e.category, e.session_id AS SessionId, e.story_id AS StoryId, e.workflow_id AS WorkflowId,
-                          e.agent_name AS AgentName, e.duration_ms AS DurationMs, e.tokens_used AS TokensUsed, e.context_percent AS ContextPercent, e.success,
-                          e.pattern_id AS PatternId, e.created_rule AS CreatedRule, e.needs_review AS NeedsReview, e.details
-                   FROM events e WHERE {(ef.First.HasValue
-                       // A page: its ids first (ordering reads only times and ids), then only its rows are decoded.
-                       ? $"e.id IN (SELECT e.id FROM events e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit)"
-                       : "1=1" + where)} ORDER BY e.timestamp, e.id LIMIT @limit", p, buffered: false);
-            foreach (var r in rows)
-                yield return new EventRecord
-                {
-                    Id = r.Id, Timestamp = Time(r.Timestamp), EventType = r.EventType, Category = r.Category, SessionId = r.SessionId, StoryId = r.StoryId, WorkflowId = r.WorkflowId,
-                    AgentName = r.AgentName, DurationMs = r.DurationMs, TokensUsed = r.TokensUsed, ContextPercent = r.ContextPercent, Success = r.Success,
-                    PatternId = r.PatternId, CreatedRule = r.CreatedRule, NeedsReview = r.NeedsReview, Message = EventDetails.Message(r.Details), Details = r.Details,
-                };
+            return c.Query<long>($"SELECT e.id FROM event_rows e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit", p).ToList();
         }
+
+        // The events' columns as the events view gives them. Rows are read as stored (ids of their kind, context and
+        // details shape, the details values as text) and decoded here, each kind, context and name read once per call
+        // in one statement per chunk of rows; the details are put back by DetailsShape.Join (the view's own rule): the
+        // view's replace() of each placeholder and its lookups per column cost most of a row's read in SQL.
+        private static IEnumerable<EventRecord> Read(SqliteConnection c, (string where, DynamicParameters p) conditions, bool ordered)
+        {
+            const int Chunk = 1024;
+            var (where, p) = conditions;
+            var d = new Dictionaries();
+            var chunk = new List<Stored>(Chunk);
+            using var r = c.ExecuteReader(
+                $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used,
+                          CASE WHEN typeof(e.context_percent) = 'integer' THEN e.context_percent / 100.0 ELSE e.context_percent END,
+                          e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), e.details_shape, {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}
+                   FROM event_rows e WHERE 1=1{where}{(ordered ? " ORDER BY e.timestamp, e.id LIMIT @limit" : "")}", p);
+            while (true)
+            {
+                var more = r.Read();
+                if (more)
+                {
+                    var row = new Stored
+                    {
+                        Id = r.GetInt64(0), Timestamp = r.GetInt64(1), Kind = r.GetInt64(2), Context = r.GetInt64(3), DurationMs = Long(r, 4), TokensUsed = Long(r, 5),
+                        ContextPercent = r.IsDBNull(6) ? (double?)null : r.GetDouble(6), PatternId = Long(r, 7), CreatedRule = Long(r, 8), Shape = Long(r, 9),
+                    };
+                    if (row.Shape.HasValue || !r.IsDBNull(10))
+                    {
+                        row.Values = new string?[DetailsShape.Slots];
+                        for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = r.IsDBNull(10 + k) ? null : r.GetString(10 + k);
+                    }
+                    chunk.Add(row);
+                    if (chunk.Count < Chunk) continue;
+                }
+                d.Read(c, chunk);
+                foreach (var row in chunk)
+                {
+                    d.Kinds.TryGetValue(row.Kind, out var kind);
+                    d.Contexts.TryGetValue(row.Context, out var x);
+                    var details = row.Values == null ? null
+                        : DetailsShape.Join(row.Shape.HasValue ? d.Name(row.Shape.Value) : null, row.Values, d.Name);
+                    yield return new EventRecord
+                    {
+                        Id = row.Id, Timestamp = Time(row.Timestamp), EventType = kind.type ?? "", Category = kind.category ?? "",
+                        SessionId = x.session, StoryId = x.story, WorkflowId = x.workflow, AgentName = x.agent,
+                        DurationMs = row.DurationMs, TokensUsed = row.TokensUsed, ContextPercent = row.ContextPercent,
+                        Success = kind.success < 0 ? (bool?)null : kind.success == 1, PatternId = row.PatternId, CreatedRule = row.CreatedRule,
+                        NeedsReview = kind.review != 0, Message = EventDetails.Message(details), Details = details,
+                    };
+                }
+                chunk.Clear();
+                if (!more) yield break;
+            }
+        }
+
+        // An event_rows row as stored (Values: d1..d8 as text; null when the row has no details).
+        private sealed class Stored
+        {
+            public long Id, Timestamp, Kind, Context;
+            public long? DurationMs, TokensUsed, PatternId, CreatedRule, Shape;
+            public double? ContextPercent;
+            public string?[]? Values;
+        }
+
+        // The kinds, contexts and names the rows read so far refer to, read once each.
+        private sealed class Dictionaries
+        {
+            public readonly Dictionary<long, (string? type, string? category, long success, long review)> Kinds = new Dictionary<long, (string?, string?, long, long)>();
+            public readonly Dictionary<long, (string? session, string? story, string? workflow, string? agent)> Contexts = new Dictionary<long, (string?, string?, string?, string?)>();
+            private readonly Dictionary<long, string?> _names = new Dictionary<long, string?>();
+
+            public string? Name(long id) => _names.TryGetValue(id, out var text) ? text : null;
+
+            public void Read(SqliteConnection c, List<Stored> rows)
+            {
+                var kinds = rows.Select(r => r.Kind).Where(id => !Kinds.ContainsKey(id)).Distinct().ToList();
+                if (kinds.Count > 0)
+                    foreach (var k in c.Query<(long id, string? type, string? category, long success, long review)>(
+                                 $@"SELECT k.id, t.text, cat.text, k.success, k.needs_review FROM kinds k LEFT JOIN names t ON t.id = k.event_type
+                                    LEFT JOIN names cat ON cat.id = k.category WHERE k.id IN ({string.Join(",", kinds)})"))
+                        Kinds[k.id] = (k.type, k.category, k.success, k.review);
+                foreach (var id in kinds) if (!Kinds.ContainsKey(id)) Kinds[id] = (null, null, -1, 0);
+                var contexts = rows.Select(r => r.Context).Where(id => !Contexts.ContainsKey(id)).Distinct().ToList();
+                if (contexts.Count > 0)
+                    foreach (var x in c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(
+                                 $@"SELECT x.id, s.text, st.text, w.text, a.text FROM contexts x LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id
+                                    LEFT JOIN names w ON w.id = x.workflow_id LEFT JOIN names a ON a.id = x.agent_name WHERE x.id IN ({string.Join(",", contexts)})"))
+                        Contexts[x.id] = (x.session, x.story, x.workflow, x.agent);
+                // The shapes, then the names among the values (a value is a name where its shape says so).
+                ReadNames(c, rows.Where(r => r.Shape.HasValue).Select(r => r.Shape!.Value));
+                ReadNames(c, rows.Where(r => r.Shape.HasValue && r.Values != null).SelectMany(r => NameValues(Name(r.Shape!.Value), r.Values!)));
+            }
+
+            private static IEnumerable<long> NameValues(string? shape, string?[] values)
+            {
+                if (shape == null) yield break;
+                for (var k = 1; k <= DetailsShape.Slots; k++)
+                    if (values[k - 1] is string v && shape.IndexOf(DetailsShape.Placeholder(k, name: true)) >= 0
+                        && long.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var id))
+                        yield return id;
+            }
+
+            private void ReadNames(SqliteConnection c, IEnumerable<long> ids)
+            {
+                var wanted = ids.Where(id => !_names.ContainsKey(id)).Distinct().ToList();
+                if (wanted.Count == 0) return;
+                foreach (var id in wanted) _names[id] = null;
+                foreach (var (id, text) in c.Query<(long, string)>($"SELECT id, text FROM names WHERE id IN ({string.Join(",", wanted)})")) _names[id] = text;
+            }
+        }
+
+        private static string? Text(System.Data.IDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        private static long? Long(System.Data.IDataReader r, int i) => r.IsDBNull(i) ? (long?)null : r.GetInt64(i);
 
         /// <summary>Distinct values for argument completion (stories in version order).</summary>
         internal static List<string> DistinctValues(SqliteConnection c, string column, string prefix, int max = 200)

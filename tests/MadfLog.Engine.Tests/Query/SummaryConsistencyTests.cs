@@ -390,6 +390,32 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void SessionsFromTheSummariesListAgentsAndOrderTiesAsTheScan()
+        {
+            // Several agents, one whose name holds a comma (the scan's group_concat splits it), sessions starting at the
+            // same time (ordered by id), a session over two days and stories.
+            using var t = TestPaths.NewTemp();
+            var t0 = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+            var rows = new System.Collections.Generic.List<MadfLog.Engine.Events.EventRow>();
+            void Add(long ts, string session, string agent, string story) => rows.Add(new MadfLog.Engine.Events.EventRow
+                { Timestamp = ts, EventType = "tool_call", Category = "tool", SessionId = session, AgentName = agent, StoryId = story, Success = true, DedupKey = rows.Count + 1 });
+            Add(t0, "s2", "dev", "1.1"); Add(t0, "s1", "qa,review", "1.1"); Add(t0 + 1, "s1", "dev", "1.2"); Add(t0 + 2, "s1", "dev", "1.1");
+            Add(t0 + 86_400_000, "s2", "qa", "1.1"); Add(t0 + 5, "s3", "zed", "1.1"); Add(t0 + 6, "s3", "zed", "1.2"); Add(t0 + 7, "s3", "ann", "1.1");
+            using (var w = MadfDatabase.Open(t.Db))
+            {
+                using var tx = w.BeginTransaction();
+                ImportStages.Write(w, tx, rows);
+                tx.Commit();
+            }
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            var scan = Analysis.Sessions(c, new QueryFilter { ScanEvents = true });
+            Assert.Equal(new[] { "s1", "s2", "s3" }, scan.Select(x => x.SessionId));
+            Assert.Equal(new[] { "dev", "qa", "review" }, scan[0].Agents);
+            Assert.Equal(scan.Select(x => (x.SessionId, x.Story, string.Join("|", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.HumanInteractions)),
+                         Analysis.Sessions(c, new QueryFilter()).Select(x => (x.SessionId, x.Story, string.Join("|", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.HumanInteractions)));
+        }
+
+        [Fact]
         public void RebuildingTheSummariesFromTheEventsGivesWhatTheImportKept()
         {
             // Retention and the day-summary migration compute the summaries in SQL; the import in C#: the same rows.

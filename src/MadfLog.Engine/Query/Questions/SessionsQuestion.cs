@@ -57,11 +57,15 @@ namespace MadfLog.Engine.Query.Questions
                 while (reader.Read())
                 {
                     var id = reader.GetString(0);
-                    if (!sessions.TryGetValue(id, out var t)) sessions[id] = t = new Totals { FirstTs = long.MaxValue, LastTs = long.MinValue };
+                    if (!sessions.TryGetValue(id, out var t)) sessions[id] = t = new Totals { Id = id, FirstTs = long.MaxValue, LastTs = long.MinValue };
                     var story = reader.GetString(1);
                     if (t.Story == null || string.CompareOrdinal(story, t.Story) > 0) t.Story = story;
                     var agent = reader.GetString(2);
-                    if (agent.Length > 0 && !(t.Agents ??= new List<string>()).Contains(agent)) t.Agents.Add(agent);
+                    if (agent.Length > 0)
+                    {
+                        if (t.Agent == null) t.Agent = agent;
+                        else if (agent != t.Agent && !(t.MoreAgents ??= new List<string>()).Contains(agent)) t.MoreAgents.Add(agent);
+                    }
                     t.FirstTs = Math.Min(t.FirstTs, reader.GetInt64(3));
                     t.LastTs = Math.Max(t.LastTs, reader.GetInt64(4));
                     t.Events += reader.GetInt64(5);
@@ -71,24 +75,33 @@ namespace MadfLog.Engine.Query.Questions
                     t.Human += reader.GetInt64(9);
                 }
             }
-            return sessions
-                .OrderBy(s => s.Value.FirstTs).ThenBy(s => s.Key, StringComparer.Ordinal)
-                .Select(s => new SessionSummary
+            var ordered = new Totals[sessions.Count];
+            sessions.Values.CopyTo(ordered, 0);
+            Array.Sort(ordered, (a, b) => a.FirstTs != b.FirstTs ? a.FirstTs.CompareTo(b.FirstTs) : string.CompareOrdinal(a.Id, b.Id));
+            var list = new List<SessionSummary>(ordered.Length);
+            foreach (var s in ordered)
+                list.Add(new SessionSummary
                 {
-                    SessionId = s.Key, Story = s.Value.Story is { Length: > 0 } story ? story : null,
-                    // As the scan's group_concat of the distinct agents, split again.
-                    Agents = s.Value.Agents == null ? Array.Empty<string>() : List(string.Join(",", s.Value.Agents)),
-                    Start = Time(s.Value.FirstTs), End = Time(s.Value.LastTs), DurationMs = s.Value.LastTs - s.Value.FirstTs,
-                    Events = s.Value.Events, Errors = s.Value.Errors, Tokens = s.Value.Tokens, MaxContextPercent = s.Value.MaxContext, HumanInteractions = s.Value.Human,
-                }).ToList();
+                    SessionId = s.Id, Story = s.Story is { Length: > 0 } story ? story : null, Agents = s.Agents(),
+                    Start = Time(s.FirstTs), End = Time(s.LastTs), DurationMs = s.LastTs - s.FirstTs,
+                    Events = s.Events, Errors = s.Errors, Tokens = s.Tokens, MaxContextPercent = s.MaxContext, HumanInteractions = s.Human,
+                });
+            return list;
         }
 
         private sealed class Totals
         {
-            public string? Story;
-            public List<string>? Agents;
+            public string Id = "";
+            public string? Story, Agent;
+            public List<string>? MoreAgents;
             public long FirstTs, LastTs, Events, Errors, Tokens, Human;
             public double? MaxContext;
+
+            // As the scan's group_concat of the distinct agents, split again (one agent without a comma: itself).
+            public string[] Agents() =>
+                Agent == null ? Array.Empty<string>()
+                : MoreAgents == null && Agent.IndexOf(',') < 0 ? new[] { Agent }
+                : List(string.Join(",", new[] { Agent }.Concat(MoreAgents ?? Enumerable.Empty<string>())));
         }
 
         /// <summary>A session's row as both sources give it (mapped by column name).</summary>

@@ -319,18 +319,15 @@ namespace MadfLog.Engine.Store
                             first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
                 new { from, into }, tx);
             c.Execute("DELETE FROM event_rollup WHERE pattern_id = @from", new { from }, tx);
-            c.Execute(@"INSERT INTO day_rollup SELECT day, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
-                        FROM day_rollup WHERE pattern_id = @from
-                        ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
-                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
-                new { from, into }, tx);
-            c.Execute("DELETE FROM day_rollup WHERE pattern_id = @from", new { from }, tx);
-            c.Execute(@"INSERT INTO hour_rollup SELECT hour, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
-                        FROM hour_rollup WHERE pattern_id = @from
-                        ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
-                            ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
-                new { from, into }, tx);
-            c.Execute("DELETE FROM hour_rollup WHERE pattern_id = @from", new { from }, tx);
+            foreach (var g in new[] { Grain.Day, Grain.Hour })
+            {
+                c.Execute($@"INSERT INTO {g.Rollup} SELECT {g.Column}, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
+                            FROM {g.Rollup} WHERE pattern_id = @from
+                            ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
+                                ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
+                    new { from, into }, tx);
+                c.Execute($"DELETE FROM {g.Rollup} WHERE pattern_id = @from", new { from }, tx);
+            }
         }
     }
 }

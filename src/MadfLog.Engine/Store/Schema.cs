@@ -14,7 +14,8 @@ namespace MadfLog.Engine.Store
     /// sequence_runs, sequence_patterns), 19 the cells' leads numbered by their steps (sequence_lead_keys, sequence_steps),
     /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors), 20 the hour
     /// twins of the day-grain summaries (hour_rollup, hour_hist, session_hour) and each story's span per hour
-    /// (hour_stories), 22 the rarely set columns in a side table (event_extras).
+    /// (hour_stories), (21 unused: two changes were numbered apart while they were built), 22 the rarely set columns in a
+    /// side table (event_extras).
     /// </summary>
     public static class Schema
     {

@@ -416,6 +416,31 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void ASessionsEmptyAgentNameIsNoAgentInTheScanAsInTheSummaries()
+        {
+            // An agent logged as "" names no agent: session_day keeps it as none, and the scan listed it as an agent "".
+            using var t = TestPaths.NewTemp();
+            var t0 = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+            var rows = new System.Collections.Generic.List<MadfLog.Engine.Events.EventRow>();
+            void Add(long ts, string session, string agent) => rows.Add(new MadfLog.Engine.Events.EventRow
+                { Timestamp = ts, EventType = "tool_call", Category = "tool", SessionId = session, AgentName = agent, StoryId = "1.1", Success = true, DedupKey = rows.Count + 1 });
+            Add(t0, "s1", "dev"); Add(t0 + 1, "s1", ""); Add(t0 + 2, "s2", ""); Add(t0 + 3, "s3", "qa"); Add(t0 + 4, "s3", "dev"); Add(t0 + 5, "s3", "");
+            using (var w = MadfDatabase.Open(t.Db))
+            {
+                using var tx = w.BeginTransaction();
+                ImportStages.Write(w, tx, rows);
+                tx.Commit();
+            }
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            var scan = Analysis.Sessions(c, new QueryFilter { ScanEvents = true });
+            Assert.Equal(new[] { "dev" }, scan[0].Agents);
+            Assert.Empty(scan[1].Agents);
+            Assert.Equal(new[] { "dev", "qa" }, scan[2].Agents);
+            Assert.Equal(scan.Select(x => (x.SessionId, string.Join("|", x.Agents), x.Events)),
+                         Analysis.Sessions(c, new QueryFilter()).Select(x => (x.SessionId, string.Join("|", x.Agents), x.Events)));
+        }
+
+        [Fact]
         public void RebuildingTheSummariesFromTheEventsGivesWhatTheImportKept()
         {
             // Retention and the day-summary migration compute the summaries in SQL; the import in C#: the same rows.

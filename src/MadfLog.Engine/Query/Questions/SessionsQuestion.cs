@@ -29,7 +29,7 @@ namespace MadfLog.Engine.Query.Questions
                 p.Add("session", like);
             }
             if (day) return FromSessionDays(c, table, where, p);
-            var sql = $@"SELECT e.session_id AS SessionId, max(e.story_id) AS Story, group_concat(DISTINCT e.agent_name) AS Agents, min(e.timestamp) AS FirstTs, max(e.timestamp) AS LastTs,
+            var sql = $@"SELECT e.session_id AS SessionId, max(e.story_id) AS Story, group_concat(DISTINCT NULLIF(e.agent_name, '')) AS Agents, min(e.timestamp) AS FirstTs, max(e.timestamp) AS LastTs,
                               count(*) AS Events, sum({Errors.InEvents}) AS Errors, sum(e.tokens_used) AS Tokens, max(e.context_percent) AS MaxContext,
                               sum(e.event_type = 'human_interaction') AS Human
                        FROM events e WHERE e.session_id IS NOT NULL{where} GROUP BY e.session_id ORDER BY min(e.timestamp), e.session_id";

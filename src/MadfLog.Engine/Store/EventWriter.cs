@@ -398,6 +398,13 @@ namespace MadfLog.Engine.Store
         }
 
         // context_percent as exact hundredths in an integer when it round-trips (2 bytes instead of 8), else the real.
+        /// <summary>
+        /// The context figure as written by <see cref="Context"/>, read back in SQL from event_rows alias
+        /// <paramref name="alias"/>: exact hundredths as an integer, else the real (the events view's own expression).
+        /// </summary>
+        internal static string ContextPercentSql(string alias) =>
+            $"CASE WHEN typeof({alias}.context_percent) = 'integer' THEN {alias}.context_percent / 100.0 ELSE {alias}.context_percent END";
+
         private static void Context(Binder b, int i, double? v)
         {
             if (!v.HasValue) { b.Null(i); return; }

@@ -188,7 +188,7 @@ namespace MadfLog.Engine.Store
         /// </summary>
         internal static readonly string Columns = @"SELECT e.timestamp AS ts, t.text AS type, cat.text AS category, s.text AS session, st.text AS story,
                        w.text AS workflow, a.text AS agent, e.duration_ms AS duration, e.tokens_used AS tokens,
-                       CASE WHEN typeof(e.context_percent) = 'integer' THEN e.context_percent / 100.0 ELSE e.context_percent END AS ctx,
+                       " + EventWriter.ContextPercentSql("e") + @" AS ctx,
                        nullif(k.success, -1) AS success, e.pattern_id AS pattern, e.time_saved_or_wasted_ms AS saved, " + Errors.InEvents + @" AS is_error,
                        " + Steps.KindSqlOf("t.text") + " AS kind, " + Steps.NameSqlOf("t.text", "(SELECT d.details FROM events d WHERE d.id = e.id)") + @" AS step
                 FROM event_rows e

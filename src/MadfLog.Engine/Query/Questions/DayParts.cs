@@ -54,7 +54,7 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         // The context figure as the events view gives it, over event_rows e.
-        private const string Ctx = "CASE WHEN typeof(e.context_percent) = 'integer' THEN e.context_percent / 100.0 ELSE e.context_percent END";
+        private static readonly string Ctx = Store.EventWriter.ContextPercentSql("e");
 
         // A group's sums (ctx: the context figure).
         private static string Sums(string ctx) => $@"count(*), count(e.duration_ms), coalesce(sum(e.duration_ms), 0), coalesce(sum(e.tokens_used), 0),

@@ -69,7 +69,7 @@ namespace MadfLog.Engine.Query.Questions
             var chunk = new List<Stored>(Chunk);
             using var r = c.ExecuteReader(
                 $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used,
-                          CASE WHEN typeof(e.context_percent) = 'integer' THEN e.context_percent / 100.0 ELSE e.context_percent END,
+                          {Store.EventWriter.ContextPercentSql("e")},
                           e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), e.details_shape, {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}
                    FROM event_rows e WHERE 1=1{where}{(ordered ? " ORDER BY e.timestamp, e.id LIMIT @limit" : "")}", p);
             while (true)

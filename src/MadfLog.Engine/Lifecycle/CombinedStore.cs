@@ -144,7 +144,7 @@ namespace MadfLog.Engine.Lifecycle
                     try
                     {
                         using var tx = c.BeginTransaction();
-                        EventStorage.CopyRows(c, tx, "src", "main", "1");
+                        EventStorage.CopyRows(c, tx, "src", "main", where: null);
                         tx.Commit();
                         step("copied-" + a.Period);
                     }

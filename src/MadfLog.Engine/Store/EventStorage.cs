@@ -243,18 +243,19 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Copies the rows of schema <paramref name="from"/> matching <paramref name="where"/> (on alias r) into schema
+        /// Copies the rows of schema <paramref name="from"/> matching <paramref name="where"/> (on alias r; null: all) into schema
         /// <paramref name="to"/> (same schema version), keeping their ids: name, kind and context ids are per database, so
         /// every coded column (kind, context, shape, name values) is translated through the texts, and the names, kinds
         /// and contexts the rows need are added to the target's own. INSERT OR IGNORE makes a repeated copy harmless.
         /// Retention copies active rows into an archive; -IncludeArchive copies archives into one store (CombinedStore).
         /// The caller refreshes the target's blocks.
         /// </summary>
-        public static void CopyRows(SqliteConnection c, SqliteTransaction tx, string from, string to, string where, object? p = null)
+        public static void CopyRows(SqliteConnection c, SqliteTransaction tx, string from, string to, string? where, object? p = null)
         {
-            // All rows (an archive into the combined store): every name, kind and context of the source, without working
-            // out which the rows use (an archive holds only those its rows use).
-            var all = where == "1";
+            // All rows (where null: an archive into the combined store): every name, kind and context of the source,
+            // without working out which the rows use (an archive holds only those its rows use).
+            var all = where == null;
+            where ??= "1";
             var used = all ? $"SELECT id FROM {from}.names" : NameIdsUsed(from, where);
             c.Execute($"INSERT OR IGNORE INTO {to}.names(text) SELECT text FROM {from}.names WHERE id IN ({used})", p, tx);
             c.Execute("DROP TABLE IF EXISTS temp.name_map; CREATE TEMP TABLE name_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);", transaction: tx);

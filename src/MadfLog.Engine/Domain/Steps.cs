@@ -27,13 +27,16 @@ namespace MadfLog.Engine.Domain
 
         public static string Name(EventRow e) => Name(e.EventType, e.Step);
 
+        /// <summary>The details' key that names a tool call's tool or a step's step (null for other events).</summary>
+        public static string? DetailsKey(string eventType) => eventType == "tool_call" ? "tool" : eventType == "step" ? "step" : null;
+
         /// <summary>The same name in SQL, over the events view aliased <c>e</c>.</summary>
         public static readonly string NameSql = NameSqlOf("e.event_type", "e.details");
 
         /// <summary>The same name in SQL from an event type and its details (read only for tool calls and steps).</summary>
         public static string NameSqlOf(string eventType, string details) =>
-            $"CASE WHEN {eventType} = 'tool_call' THEN coalesce(json_extract({details}, '$.tool'), '{UnnamedTool}')" +
-            $" WHEN {eventType} = 'step' THEN coalesce(json_extract({details}, '$.step'), '{UnnamedStep}')" +
+            $"CASE WHEN {eventType} = 'tool_call' THEN coalesce(json_extract({details}, '$.{DetailsKey("tool_call")}'), '{UnnamedTool}')" +
+            $" WHEN {eventType} = 'step' THEN coalesce(json_extract({details}, '$.{DetailsKey("step")}'), '{UnnamedStep}')" +
             $" ELSE {eventType} END";
 
         /// <summary>What kind of step a name is: tool, step or event.</summary>

@@ -5,16 +5,20 @@ using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace MadfLog.Engine.Query.Questions
 {
     /// <summary>
     /// The events of the parts of hours at the ends of a window (Sources.Hours: the whole hours of the days it cuts are read
-    /// from the hour tables), grouped in SQL by integers only (day, kind id, context id, pattern) straight from event_rows, then named here (a few hundred kinds and contexts) and summed into rows of the
-    /// day tables (day_rollup, session_day, day_hist's buckets) with the definitions of SummaryTables' SQL, so the answer
-    /// equals a scan's. A tool call's or step's step needs its details, read through the events view only for the
-    /// questions that group by step. Decoding the parts' events through the view and grouping them by their texts cost
-    /// most of a cut window's first question on a connection (bench queries: 0.4-0.8 s at 1M events).
+    /// from the hour tables), read once per part in one pass of integers straight from event_rows (no view, no SQL
+    /// grouping: SQLite's GROUP BY of a part cost more than the pass) and summed here by kind, context, pattern, duration
+    /// bucket and step; then named (a few hundred kinds and contexts) and summed into rows of the day tables (day_rollup,
+    /// session_day, day_hist's buckets) with the definitions of SummaryTables' SQL, so the answer equals a scan's. A tool
+    /// call's or step's step is its details' tool or step: the pass keeps the details' shape and the values its step
+    /// depends on (<see cref="StepSlots"/>), and one event of each such key is decoded through the events view, for the
+    /// questions that group by step. Decoding every part event through the view cost most of a cut window's first
+    /// question on a connection (bench queries: 0.3-1.1 s at 10M events).
     /// </summary>
     internal static class DayParts
     {
@@ -26,6 +30,13 @@ namespace MadfLog.Engine.Query.Questions
             public double? MaxCtx;
             public string? Step;
             public int? Bucket;
+
+            internal void Add(Group g)
+            {
+                Events += g.Events; Timed += g.Timed; DurationMs += g.DurationMs; Tokens += g.Tokens; CtxKnown += g.CtxKnown; CtxHot += g.CtxHot; SavedMs += g.SavedMs;
+                FirstTs = Math.Min(FirstTs, g.FirstTs); LastTs = Math.Max(LastTs, g.LastTs);
+                if (g.MaxCtx.HasValue && (!MaxCtx.HasValue || g.MaxCtx > MaxCtx)) MaxCtx = g.MaxCtx;
+            }
         }
 
         internal sealed class KindInfo
@@ -40,14 +51,30 @@ namespace MadfLog.Engine.Query.Questions
             public string? Session, Story, Workflow, Agent;
         }
 
+        /// <summary>
+        /// The events of one part, summed by kind, context, pattern, duration bucket (-1: no duration) and step key (0
+        /// for events that are not tool calls or steps; else an index into <see cref="Decoded.StepKeys"/>).
+        /// </summary>
+        internal readonly struct FineKey : IEquatable<FineKey>
+        {
+            public readonly long Day, Kind, Context, Pattern;
+            public readonly int Bucket, Step;
+            public FineKey(long day, long kind, long context, long pattern, int bucket, int step) { Day = day; Kind = kind; Context = context; Pattern = pattern; Bucket = bucket; Step = step; }
+            public bool Equals(FineKey o) => Day == o.Day && Kind == o.Kind && Context == o.Context && Pattern == o.Pattern && Bucket == o.Bucket && Step == o.Step;
+            public override bool Equals(object? o) => o is FineKey k && Equals(k);
+            public override int GetHashCode() => unchecked((int)(((((Day * 31 + Kind) * 1_000_003 + Context) * 31 + Pattern) * 131 + Bucket) * 1_000_003 + Step) ^ (int)(Context >> 32));
+        }
+
         /// <summary>The parts' groups and what their ids name, kept per connection with the temporary tables made from them.</summary>
         internal sealed class Decoded
         {
-            internal Decoded(List<(string where, DynamicParameters p)> reads) { Reads = reads; }
-            internal List<(string where, DynamicParameters p)> Reads { get; }
+            internal Dictionary<FineKey, Group> Fine { get; } = new Dictionary<FineKey, Group>();
+            // A step key (details_shape, then the values of the slots the step depends on) and one event that has it.
+            internal Dictionary<string, int> StepKeys { get; } = new Dictionary<string, int>(StringComparer.Ordinal) { [""] = 0 };
+            internal List<long> StepEvent { get; } = new List<long> { 0 };
             internal List<Group> Groups { get; } = new List<Group>();
             internal List<Group>? StepGroups { get; set; }
-            internal List<(long day, long kind, long context, long bucket, long n)>? Buckets { get; set; }
+            internal List<(long day, long kind, long context, long bucket, long n)> Buckets { get; } = new List<(long, long, long, long, long)>();
             internal Dictionary<long, KindInfo> Kinds { get; } = new Dictionary<long, KindInfo>();
             internal Dictionary<long, ContextInfo> Contexts { get; } = new Dictionary<long, ContextInfo>();
             internal HashSet<string> Made { get; } = new HashSet<string>(StringComparer.Ordinal);
@@ -56,32 +83,24 @@ namespace MadfLog.Engine.Query.Questions
         // The context figure as the events view gives it, over event_rows e.
         private static readonly string Ctx = Store.EventWriter.ContextPercentSql("e");
 
-        // A group's sums (ctx: the context figure).
-        private static string Sums(string ctx) => $@"count(*), count(e.duration_ms), coalesce(sum(e.duration_ms), 0), coalesce(sum(e.tokens_used), 0),
-                count({ctx}), coalesce(sum({HighContext.Sql(ctx)}), 0), max({ctx}), min(e.timestamp), max(e.timestamp),
-                coalesce(sum({TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}), 0)";
+        private const int Slots = Events.DetailsShape.Slots;
 
-        private static Group ReadGroup(System.Data.IDataReader r, bool step)
-        {
-            var g = new Group { Day = r.GetInt64(0), Kind = r.GetInt64(1), Context = r.IsDBNull(2) ? 0 : r.GetInt64(2), Pattern = r.GetInt64(3) };
-            var i = 4;
-            if (step) { g.Step = r.GetString(4); g.Bucket = r.IsDBNull(5) ? (int?)null : r.GetInt32(5); i = 6; }
-            g.Events = r.GetInt64(i); g.Timed = r.GetInt64(i + 1); g.DurationMs = r.GetInt64(i + 2); g.Tokens = r.GetInt64(i + 3);
-            g.CtxKnown = r.GetInt64(i + 4); g.CtxHot = r.GetInt64(i + 5); g.MaxCtx = r.IsDBNull(i + 6) ? (double?)null : r.GetDouble(i + 6);
-            g.FirstTs = r.GetInt64(i + 7); g.LastTs = r.GetInt64(i + 8); g.SavedMs = r.GetInt64(i + 9);
-            return g;
-        }
+        // The pass's columns: the event, its figures (the context figure, whether it is high and the time it reports wasted
+        // in SQL, as the view and the summaries define them), and for tool calls and steps its details' shape (-1: stored
+        // whole in d1) and values.
+        private static string PassSql(IEnumerable<long> named, string where) =>
+            $@"SELECT e.id, e.timestamp, e.kind, e.context, coalesce(e.pattern_id, 0), e.duration_ms, coalesce(e.tokens_used, 0), {Ctx}, {HighContext.Sql(Ctx)},
+                      {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, CASE WHEN e.kind IN ({string.Join(", ", named.DefaultIfEmpty(-1))}) THEN coalesce(e.details_shape, -1) END,
+                      {string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k))}
+               FROM event_rows e WHERE 1=1{where}";
 
-        /// <summary>Reads the parts' groups (one statement per part; <paramref name="reads"/> are their conditions on event_rows e) and the kinds and contexts they use.</summary>
-        internal static Decoded Read(SqliteConnection c, List<(string where, DynamicParameters p)> reads)
+        /// <summary>
+        /// Reads the parts' events (one pass per part; <paramref name="reads"/> are their conditions on event_rows e and the
+        /// day each part lies in) and the kinds and contexts they use.
+        /// </summary>
+        internal static Decoded Read(SqliteConnection c, List<(string where, DynamicParameters p, long day)> reads)
         {
-            var d = new Decoded(reads);
-            foreach (var (where, p) in reads)
-            {
-                using var r = c.ExecuteReader(
-                    $"SELECT {IsoWeeks.DaySql("e.timestamp")}, e.kind, e.context, coalesce(e.pattern_id, 0), {Sums(Ctx)} FROM event_rows e WHERE 1=1{where} GROUP BY 1, 2, 3, 4", p);
-                while (r.Read()) d.Groups.Add(ReadGroup(r, step: false));
-            }
+            var d = new Decoded();
             foreach (var k in c.Query<(long id, string? type, string? category, long? success, long error)>(
                          $"SELECT k.id, t.text, cat.text, k.success, k.id IN {Errors.Kinds} FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category"))
                 d.Kinds[k.id] = new KindInfo
@@ -89,6 +108,60 @@ namespace MadfLog.Engine.Query.Questions
                     Type = k.type ?? "", Category = k.category ?? "", Outcome = k.success ?? -1, Error = k.error != 0,
                     Human = k.type == Mining.HumanInteraction, Named = Domain.Steps.Kind(k.type ?? "") != "event",
                 };
+            var named = d.Kinds.Where(k => k.Value.Named).Select(k => k.Key).ToList();
+            var slots = new Dictionary<(long kind, long shape), int[]>();
+            var key = new System.Text.StringBuilder();
+            foreach (var (where, p, day) in reads)
+            {
+                PreparedBatch.Read(c, PassSql(named, where), p.ParameterNames.Select(n => new KeyValuePair<string, object?>(n, p.Get<object?>(n))), s =>
+                {
+                    var kind = raw.sqlite3_column_int64(s, 2);
+                    long? duration = raw.sqlite3_column_type(s, 5) == raw.SQLITE_NULL ? (long?)null : raw.sqlite3_column_int64(s, 5);
+                    var step = 0;
+                    if (raw.sqlite3_column_type(s, 10) != raw.SQLITE_NULL)
+                    {
+                        var shape = raw.sqlite3_column_int64(s, 10);
+                        if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
+                        key.Clear().Append(shape);
+                        foreach (var k in depends) AppendValue(key.Append('\u0001'), s, 10 + k);
+                        var text = key.ToString();
+                        if (!d.StepKeys.TryGetValue(text, out step))
+                        {
+                            d.StepKeys[text] = step = d.StepEvent.Count;
+                            d.StepEvent.Add(raw.sqlite3_column_int64(s, 0));
+                        }
+                    }
+                    var fine = new FineKey(day, kind, raw.sqlite3_column_int64(s, 3), raw.sqlite3_column_int64(s, 4), duration.HasValue ? DurationBuckets.Of(duration.Value) : -1, step);
+                    var ts = raw.sqlite3_column_int64(s, 1);
+                    if (!d.Fine.TryGetValue(fine, out var g)) d.Fine[fine] = g = new Group { FirstTs = ts, LastTs = ts };
+                    g.Events++;
+                    if (duration.HasValue) { g.Timed++; g.DurationMs += duration.Value; }
+                    g.Tokens += raw.sqlite3_column_int64(s, 6);
+                    if (raw.sqlite3_column_type(s, 7) != raw.SQLITE_NULL)
+                    {
+                        g.CtxKnown++;
+                        var ctx = raw.sqlite3_column_double(s, 7);
+                        if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
+                        g.CtxHot += raw.sqlite3_column_int64(s, 8);
+                    }
+                    g.SavedMs += raw.sqlite3_column_int64(s, 9);
+                    if (ts < g.FirstTs) g.FirstTs = ts;
+                    if (ts > g.LastTs) g.LastTs = ts;
+                });
+            }
+            // The groups by day, kind, context and pattern, and the timed events' buckets by day, kind and context.
+            var groups = new Dictionary<(long, long, long, long), Group>();
+            var buckets = new Dictionary<(long, long, long, long), long>();
+            foreach (var x in d.Fine)
+            {
+                var k = x.Key;
+                if (!groups.TryGetValue((k.Day, k.Kind, k.Context, k.Pattern), out var g))
+                    groups[(k.Day, k.Kind, k.Context, k.Pattern)] = g = new Group { Day = k.Day, Kind = k.Kind, Context = k.Context, Pattern = k.Pattern, FirstTs = x.Value.FirstTs, LastTs = x.Value.LastTs };
+                g.Add(x.Value);
+                if (k.Bucket >= 0) buckets[(k.Day, k.Kind, k.Context, k.Bucket)] = buckets.TryGetValue((k.Day, k.Kind, k.Context, k.Bucket), out var n) ? n + x.Value.Events : x.Value.Events;
+            }
+            d.Groups.AddRange(groups.Values);
+            d.Buckets.AddRange(buckets.Select(b => (b.Key.Item1, b.Key.Item2, b.Key.Item3, b.Key.Item4, b.Value)));
             var contexts = d.Groups.Select(x => x.Context).Distinct().ToList();
             foreach (var x in c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(
                          @"SELECT x.id, s.text, st.text, w.text, a.text FROM contexts x LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id
@@ -98,33 +171,105 @@ namespace MadfLog.Engine.Query.Questions
             return d;
         }
 
-        // The tool calls and steps of the parts by step and duration bucket, their step read through the events view.
-        private static List<Group> ReadSteps(SqliteConnection c, Decoded d)
+        // A value of the row as part of a step key: its type and its value (a text or blob as its bytes' hex would be
+        // longer; texts are short names or literals).
+        private static void AppendValue(System.Text.StringBuilder key, sqlite3_stmt s, int column)
         {
-            var named = d.Kinds.Where(k => k.Value.Named).Select(k => k.Key).ToList();
-            var groups = new List<Group>();
-            foreach (var (where, p) in d.Reads)
+            switch (raw.sqlite3_column_type(s, column))
             {
-                var q = new DynamicParameters(p);
-                q.Add("namedKinds", named);
-                using var r = c.ExecuteReader(
-                    $@"SELECT {IsoWeeks.DaySql("e.timestamp")}, e.kind, e.context, coalesce(e.pattern_id, 0), {Domain.Steps.NameSql},
-                              CASE WHEN e.duration_ms IS NOT NULL THEN madf_duration_bucket(e.duration_ms) END, {Sums("e.context_percent")}
-                       FROM events e WHERE e.kind IN @namedKinds{where} GROUP BY 1, 2, 3, 4, 5, 6", q);
-                while (r.Read()) groups.Add(ReadGroup(r, step: true));
+                case raw.SQLITE_NULL: key.Append('n'); break;
+                case raw.SQLITE_INTEGER: key.Append('i').Append(raw.sqlite3_column_int64(s, column)); break;
+                case raw.SQLITE_FLOAT: key.Append('f').Append(raw.sqlite3_column_double(s, column).ToString("R", System.Globalization.CultureInfo.InvariantCulture)); break;
+                case raw.SQLITE_TEXT: key.Append('t').Append(raw.sqlite3_column_text(s, column).utf8_to_string()); break;
+                default: key.Append('b').Append(Convert.ToBase64String(raw.sqlite3_column_blob(s, column).ToArray())); break;
             }
-            return groups;
         }
 
-        // The timed events' duration buckets by day, kind and context (day_hist's scopes).
-        private static List<(long, long, long, long, long)> ReadBuckets(SqliteConnection c, Decoded d)
+        /// <summary>
+        /// The slots (1-based) of a details shape that a tool call's tool or a step's step (json_extract of the details, as
+        /// Steps.NameSql reads it) depends on: the shape's JSON with each placeholder replaced by a marker naming its slot
+        /// (a string marker for a value, text inside a string, a member for the members of the last slot), asked for the
+        /// key in SQLite itself, so the answer is exactly json_extract's; every slot whose marker the value holds, and any
+        /// slot of members (the key may be among them). A shape that does not parse depends on every slot, and details
+        /// stored whole (shape -1) on d1.
+        /// </summary>
+        internal static int[] StepSlots(SqliteConnection c, string eventType, long shape)
         {
-            var buckets = new List<(long, long, long, long, long)>();
-            foreach (var (where, p) in d.Reads)
-                buckets.AddRange(c.Query<(long, long, long, long, long)>(
-                    $@"SELECT {IsoWeeks.DaySql("e.timestamp")}, e.kind, coalesce(e.context, 0), madf_duration_bucket(e.duration_ms), count(*)
-                       FROM event_rows e WHERE e.duration_ms IS NOT NULL{where} GROUP BY 1, 2, 3, 4", p));
-            return buckets;
+            var all = Enumerable.Range(1, Slots).ToArray();
+            if (shape < 0) return new[] { 1 };
+            var key = Domain.Steps.DetailsKey(eventType);
+            var text = c.ExecuteScalar<string?>("SELECT text FROM names WHERE id = @shape", new { shape });
+            if (key == null || text == null) return all;
+            var marked = new System.Text.StringBuilder();
+            var members = new List<int>();
+            var inString = false;
+            var containers = new Stack<char>();
+            var last = ' '; // the last significant character outside strings
+            for (var i = 0; i < text.Length; i++)
+            {
+                var ch = text[i];
+                var slot = SlotOf(ch);
+                if (slot > 0)
+                {
+                    if (inString) marked.Append(Marker(slot));
+                    else if (containers.Count > 0 && containers.Peek() == '{' && (last == '{' || last == ','))
+                    {
+                        marked.Append('"').Append(Marker(slot)).Append("\":0");
+                        members.Add(slot);
+                        last = '0';
+                    }
+                    else { marked.Append('"').Append(Marker(slot)).Append('"'); last = '"'; }
+                    continue;
+                }
+                marked.Append(ch);
+                if (inString)
+                {
+                    if (ch == '\\' && i + 1 < text.Length) marked.Append(text[++i]);
+                    else if (ch == '"') inString = false;
+                    continue;
+                }
+                if (ch == '"') { inString = true; last = '"'; }
+                else if (ch == '{' || ch == '[') { containers.Push(ch); last = ch; }
+                else if (ch == '}' || ch == ']') { if (containers.Count > 0) containers.Pop(); last = ch; }
+                else if (!char.IsWhiteSpace(ch)) last = ch;
+            }
+            var (valid, value) = c.QuerySingle<(long, string?)>("SELECT json_valid(@doc), CAST(json_extract(@doc, @path) AS TEXT) WHERE json_valid(@doc) UNION ALL SELECT 0, NULL LIMIT 1",
+                new { doc = marked.ToString(), path = "$." + key });
+            if (valid == 0) return all;
+            return all.Where(k => members.Contains(k) || (value != null && value.Contains(Marker(k)))).ToArray();
+        }
+
+        // A marker for a slot, in plain ASCII so json_extract gives it back unchanged in a string or in JSON text; a shape
+        // that happens to hold it only makes a slot count that does not (more keys, the same names).
+        private static string Marker(int slot) => "~madf-slot-" + slot + "~";
+
+        private static int SlotOf(char ch)
+        {
+            for (var k = 1; k <= Slots; k++)
+                if (ch == Events.DetailsShape.Placeholder(k, false) || ch == Events.DetailsShape.Placeholder(k, true)) return k;
+            return 0;
+        }
+
+        // The tool calls and steps of the parts by step and duration bucket: each step key named by one of its events,
+        // decoded through the events view (Steps.NameSql, as the scan reads it).
+        private static List<Group> ReadSteps(SqliteConnection c, Decoded d)
+        {
+            var names = new Dictionary<long, string>();
+            foreach (var (id, name) in c.Query<(long, string)>($"SELECT e.id, CAST({Domain.Steps.NameSql} AS TEXT) FROM events e WHERE e.id IN (SELECT value FROM json_each(@ids))",
+                         new { ids = "[" + string.Join(",", d.StepEvent.Skip(1)) + "]" }))
+                names[id] = name;
+            var groups = new Dictionary<(long, long, long, long, string, int), Group>();
+            foreach (var x in d.Fine)
+            {
+                var k = x.Key;
+                if (k.Step == 0) continue;
+                var step = names[d.StepEvent[k.Step]];
+                var gk = (k.Day, k.Kind, k.Context, k.Pattern, step, k.Bucket);
+                if (!groups.TryGetValue(gk, out var g))
+                    groups[gk] = g = new Group { Day = k.Day, Kind = k.Kind, Context = k.Context, Pattern = k.Pattern, Step = step, Bucket = k.Bucket < 0 ? (int?)null : k.Bucket, FirstTs = x.Value.FirstTs, LastTs = x.Value.LastTs };
+                g.Add(x.Value);
+            }
+            return groups.Values.ToList();
         }
 
         /// <summary>
@@ -160,7 +305,6 @@ namespace MadfLog.Engine.Query.Questions
         internal static IEnumerable<object?[]> Rows(SqliteConnection c, Decoded d, string dayTable, bool steps)
         {
             if (steps && d.StepGroups == null) d.StepGroups = ReadSteps(c, d);
-            if (dayTable == "day_hist" && d.Buckets == null) d.Buckets = ReadBuckets(c, d);
             return dayTable switch
             {
                 "session_day" => SessionDays(d),
@@ -238,7 +382,7 @@ namespace MadfLog.Engine.Query.Questions
         {
             var n = new Dictionary<(long day, string story, string scope, string key, int bucket), long>();
             void Add((long, string, string, string, int) key, long count) => n[key] = n.TryGetValue(key, out var v) ? v + count : count;
-            foreach (var (day, kind, context, b, count) in d.Buckets!)
+            foreach (var (day, kind, context, b, count) in d.Buckets)
             {
                 var bucket = (int)b;
                 var x = Context(d, context);

@@ -134,13 +134,22 @@ namespace MadfLog.Engine.Query.Questions
         /// </summary>
         private static DayParts.Decoded? PartEvents(SqliteConnection c, QueryFilter f)
         {
-            var parts = Hours(Days(f).parts).edges;
-            if (parts.Count == 0) return null;
+            var edges = Hours(Days(f).parts).edges;
+            if (edges.Count == 0) return null;
+            // Each read within one day (a part with no whole hour may cross a midnight), so its events' day is known.
+            var parts = new List<(long from, long to)>();
+            foreach (var (from, to) in edges)
+                for (var start = from; start < to;)
+                {
+                    var end = Math.Min(to, (IsoWeeks.DayOf(start) + 1) * IsoWeeks.DayMs);
+                    parts.Add((start, end));
+                    start = end;
+                }
             var reads = parts.Select((part, i) =>
             {
                 var p = new DynamicParameters();
                 var w = new QueryFilter { Stories = f.Stories, Agents = f.Agents, Since = DateTimeOffset.FromUnixTimeMilliseconds(part.from), Until = DateTimeOffset.FromUnixTimeMilliseconds(part.to) };
-                return (where: w.Where(c, p, "e", "part" + i + "_"), p);
+                return (where: w.Where(c, p, "e", "part" + i + "_"), p, day: IsoWeeks.DayOf(part.from));
             }).ToList();
             var key = string.Join("\n", reads.Select(r => r.where + "\n" + string.Join(",", r.p.ParameterNames.OrderBy(n => n, StringComparer.Ordinal).Select(n => n + "=" + Value(r.p.Get<object>(n))))));
             var version = c.ExecuteScalar<long>("PRAGMA data_version");

@@ -33,16 +33,18 @@ namespace MadfLog.Engine.Query
         /// its events (Store.EventStorage.BlockRanges: each block's span per day and story), read before the statement.
         /// A scan (<see cref="ScanEvents"/>), the reference, does not rely on those spans. <paramref name="ids"/>, when
         /// given, replaces the id bounds: conditions (with a leading AND) that already bound the filter's events to some
-        /// blocks, or "" where an index bounds them.
+        /// blocks, or "" where an index bounds them. <paramref name="fewRows"/>: the statement reads few rows (an index
+        /// bounds it, and it stops at its first rows), so a story or agent is tested by looking up each row's context: the
+        /// list of a story's contexts (thousands, one per session) that the set test builds first cost more than the read.
         /// </summary>
-        public string Where(SqliteConnection? c, DynamicParameters p, string alias = "e", string prefix = "", string? ids = null)
+        public string Where(SqliteConnection? c, DynamicParameters p, string alias = "e", string prefix = "", string? ids = null, bool fewRows = false)
         {
             if (ScanEvents) c = null;
             var sb = new StringBuilder();
             var stories = Stories is { Length: > 0 };
             if (stories)
             {
-                sb.Append(InContexts(alias, "story_id", "@" + prefix + "stories"));
+                sb.Append(InContexts(alias, "story_id", "@" + prefix + "stories", fewRows));
                 p.Add(prefix + "stories", Stories);
             }
             if (stories && c == null && ids == null)
@@ -62,7 +64,7 @@ namespace MadfLog.Engine.Query
             }
             if (Agents is { Length: > 0 })
             {
-                sb.Append(InContexts(alias, "agent_name", "@" + prefix + "agents"));
+                sb.Append(InContexts(alias, "agent_name", "@" + prefix + "agents", fewRows));
                 p.Add(prefix + "agents", Agents);
             }
             if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @{prefix}since"); p.Add(prefix + "since", Since.Value.ToUnixTimeMilliseconds()); }
@@ -75,9 +77,11 @@ namespace MadfLog.Engine.Query
             return sb.ToString();
         }
 
-        // Events whose context has one of the names in a list parameter: a set test per event, not a decoded text.
-        private static string InContexts(string alias, string column, string names) =>
-            $" AND {alias}.context IN (SELECT x.id FROM contexts x WHERE x.{column} IN (SELECT id FROM names WHERE text IN {names}))";
+        // Events whose context has one of the names in a list parameter: a set test per event, not a decoded text; for
+        // few rows, each row's context looked up instead.
+        private static string InContexts(string alias, string column, string names, bool fewRows) => fewRows
+            ? $" AND (SELECT x.{column} FROM contexts x WHERE x.id = {alias}.context) IN (SELECT id FROM names WHERE text IN {names})"
+            : $" AND {alias}.context IN (SELECT x.id FROM contexts x WHERE x.{column} IN (SELECT id FROM names WHERE text IN {names}))";
 
         /// <summary>What the filter covers, for brief headlines.</summary>
         public string Describe()

@@ -72,7 +72,7 @@ namespace MadfLog.Engine.Query.Questions
         private static Dictionary<long, string[]> Examples(SqliteConnection c, QueryFilter f, List<long> patterns)
         {
             var p = new DynamicParameters();
-            var where = f.Where(c, p, "r", ids: "");
+            var where = f.Where(c, p, "r", ids: "", fewRows: true);
             if (f.Stories is { Length: > 0 })
                 where += @" AND r.timestamp >= coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories), -9223372036854775807)
                             AND r.timestamp <= coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories), 9223372036854775807)";

@@ -71,7 +71,7 @@ namespace MadfLog.Engine.Query.Questions
             {
                 var prefix = $"s{i}{(last ? "l" : "f")}";
                 p.Add(prefix + "pattern", pattern);
-                return $@"(SELECT e.timestamp FROM event_rows e WHERE e.pattern_id = @{prefix}pattern AND {Errors.InEvents}{Day(day).Where(c, p, prefix: prefix, ids: "")}
+                return $@"(SELECT e.timestamp FROM event_rows e WHERE e.pattern_id = @{prefix}pattern AND {Errors.InEvents}{Day(day).Where(c, p, prefix: prefix, ids: "", fewRows: true)}
                            ORDER BY e.timestamp{(last ? " DESC" : "")} LIMIT 1)";
             }
             long Unpatterned(long day, bool last)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
+using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
 using static MadfLog.Engine.Query.Questions.Shared;
 
@@ -47,6 +48,7 @@ namespace MadfLog.Engine.Query.Questions
         /// the first time and the session id. Reading the rows in the table's order and summing them in a dictionary skips
         /// the sort by session that a GROUP BY needs (33k sessions at 10M events).
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(Text.Hot.Path)]
         private static List<SessionSummary> FromSessionDays(SqliteConnection c, string table, string where, DynamicParameters p)
         {
             var sessions = new Dictionary<string, Totals>(StringComparer.Ordinal);
@@ -54,25 +56,27 @@ namespace MadfLog.Engine.Query.Questions
                 $@"SELECT r.session_id, r.story_id, r.agent_name, r.first_ts, r.last_ts, r.events, r.errors, r.tokens, r.max_context, r.human
                    FROM {table} r WHERE 1=1{where}", p))
             {
+                var names = new FewTexts();
                 while (reader.Read())
                 {
-                    var id = reader.GetString(0);
+                    var row = StatementRow.Of(reader);
+                    var id = row.Text(0)!;
                     if (!sessions.TryGetValue(id, out var t)) sessions[id] = t = new Totals { Id = id, FirstTs = long.MaxValue, LastTs = long.MinValue };
-                    var story = reader.GetString(1);
+                    var story = row.Text(1, names)!;
                     if (t.Story == null || string.CompareOrdinal(story, t.Story) > 0) t.Story = story;
-                    var agent = reader.GetString(2);
+                    var agent = row.Text(2, names)!;
                     if (agent.Length > 0)
                     {
                         if (t.Agent == null) t.Agent = agent;
                         else if (agent != t.Agent && !(t.MoreAgents ??= new List<string>()).Contains(agent)) t.MoreAgents.Add(agent);
                     }
-                    t.FirstTs = Math.Min(t.FirstTs, reader.GetInt64(3));
-                    t.LastTs = Math.Max(t.LastTs, reader.GetInt64(4));
-                    t.Events += reader.GetInt64(5);
-                    t.Errors += reader.GetInt64(6);
-                    t.Tokens += reader.GetInt64(7);
-                    if (!reader.IsDBNull(8)) { var m = reader.GetDouble(8); if (t.MaxContext == null || m > t.MaxContext) t.MaxContext = m; }
-                    t.Human += reader.GetInt64(9);
+                    t.FirstTs = Math.Min(t.FirstTs, row.Int64(3));
+                    t.LastTs = Math.Max(t.LastTs, row.Int64(4));
+                    t.Events += row.Int64(5);
+                    t.Errors += row.Int64(6);
+                    t.Tokens += row.Int64(7);
+                    if (row.NullableDouble(8) is double m && (t.MaxContext == null || m > t.MaxContext)) t.MaxContext = m;
+                    t.Human += row.Int64(9);
                 }
             }
             var ordered = new Totals[sessions.Count];

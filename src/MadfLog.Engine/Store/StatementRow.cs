@@ -1,0 +1,67 @@
+using System;
+using System.Collections.Generic;
+using System.Data;
+using Dapper;
+using MadfLog.Engine.Text;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace MadfLog.Engine.Store
+{
+    /// <summary>
+    /// A reader's current row read straight from its SQLite statement, for loops over tens of thousands of rows: one
+    /// native call per value (two for a value that may be NULL), where SqliteDataReader's typed getters make three (the
+    /// column count, the type, the value) and its IsDBNull two more; measured, they were most of the time a question over
+    /// a whole summary table took. Take it after each Read(); columns by ordinal; Int64 and Double read NULL as 0; text is a
+    /// value's UTF-8 bytes (sqlite3_column_blob gives them for any value, a number as SQLite writes it).
+    /// </summary>
+    internal readonly struct StatementRow
+    {
+        private readonly sqlite3_stmt _s;
+
+        private StatementRow(sqlite3_stmt s) { _s = s; }
+
+        /// <summary>The row a reader (Dapper's wrapper or a SqliteDataReader) stands on.</summary>
+        public static StatementRow Of(IDataReader reader)
+        {
+            var inner = (reader as IWrappedDataReader)?.Reader ?? reader;
+            if (inner is SqliteDataReader r && r.Handle is sqlite3_stmt s) return new StatementRow(s);
+            throw new InvalidOperationException("not a reader on a SQLite statement");
+        }
+
+        public bool IsNull(int i) => raw.sqlite3_column_type(_s, i) == raw.SQLITE_NULL;
+
+        public long Int64(int i) => raw.sqlite3_column_int64(_s, i);
+
+        public double Double(int i) => raw.sqlite3_column_double(_s, i);
+
+        public long? NullableInt64(int i) => IsNull(i) ? (long?)null : raw.sqlite3_column_int64(_s, i);
+
+        public double? NullableDouble(int i) => IsNull(i) ? (double?)null : raw.sqlite3_column_double(_s, i);
+
+        /// <summary>A column as text (a number as SQLite writes it); null for NULL.</summary>
+        public string? Text(int i) => IsNull(i) ? null : Utf8StringCache.Decode(raw.sqlite3_column_blob(_s, i));
+
+        /// <summary>A column as text decoded once per distinct value (names that repeat on many rows); null for NULL.</summary>
+        public string? Text(int i, FewTexts names) => IsNull(i) ? null : names.Get(raw.sqlite3_column_blob(_s, i));
+    }
+
+    /// <summary>
+    /// The texts of a column with few distinct values (stories, agents), each decoded once: a short list compared byte by
+    /// byte, cheaper per row than hashing (Utf8StringCache, for an import's many names). Past its capacity it decodes.
+    /// </summary>
+    internal sealed class FewTexts
+    {
+        private const int Capacity = 64;
+        private readonly List<(byte[] utf8, string text)> _seen = new List<(byte[], string)>();
+
+        public string Get(ReadOnlySpan<byte> utf8)
+        {
+            foreach (var (bytes, text) in _seen)
+                if (utf8.SequenceEqual(bytes)) return text;
+            var s = Utf8StringCache.Decode(utf8);
+            if (_seen.Count < Capacity) _seen.Add((utf8.ToArray(), s));
+            return s;
+        }
+    }
+}

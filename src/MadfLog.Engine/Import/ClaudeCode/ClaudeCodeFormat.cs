@@ -150,13 +150,15 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 using var stream = new FileStream(sessionFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                 using var reader = new StreamReader(stream);
                 string? line;
+                var record = new TranscriptRecord();
                 while ((line = reader.ReadLine()) != null)
                 {
                     if (line.IndexOf("subagent_type", StringComparison.Ordinal) < 0 && line.IndexOf("agentId", StringComparison.Ordinal) < 0) continue;
                     try
                     {
-                        using var doc = JsonDocument.Parse(line);
-                        TranscriptParser.CollectSubagentLinks(doc.RootElement, typeByToolUse, agentToToolUse);
+                        var bytes = Encoding.UTF8.GetBytes(line);
+                        record.Read(bytes, bytes.Length);
+                        if (record.Root.IsObject) TranscriptParser.CollectSubagentLinks(record, typeByToolUse, agentToToolUse);
                     }
                     catch (JsonException) { }
                 }

@@ -100,8 +100,10 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 using var reader = new StreamReader(stream, Encoding.UTF8);
                 var line = reader.ReadLine();
                 if (string.IsNullOrWhiteSpace(line)) return null;
-                using var doc = JsonDocument.Parse(line);
-                return Str(doc.RootElement, "cwd");
+                var record = new TranscriptRecord();
+                var bytes = Encoding.UTF8.GetBytes(line);
+                record.Read(bytes, bytes.Length);
+                return record.Root.IsObject ? record.Str(record.Cwd) : null;
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is JsonException || ex is InvalidDataException) { return null; }
         }
@@ -123,30 +125,29 @@ namespace MadfLog.Engine.Import.ClaudeCode
         }
 
         private byte[] _line = new byte[4096];
+        private readonly TranscriptRecord _r = new TranscriptRecord();
 
         public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)
         {
             reason = null;
-            JsonDocument doc;
-            // The document reads the line in place from a buffer kept for the next line (nothing keeps its elements past
-            // this call), instead of a copy of every line.
+            // The record decodes its values from a buffer kept for the next line (nothing keeps them past this call),
+            // instead of a copy of every line.
             if (_line.Length < line.Length) _line = new byte[Math.Max(line.Length, _line.Length * 2)];
             line.CopyTo(_line);
-            try { doc = JsonDocument.Parse(new ReadOnlyMemory<byte>(_line, 0, line.Length)); }
+            var r = _r;
+            try { r.Read(_line, line.Length); }
             catch (JsonException ex)
             {
                 reason = string.Format(Messages.Culture, Messages.ReasonInvalidJson, ex.Message.Split('\n')[0]);
                 return LineOutcome.Quarantined;
             }
-            using (doc)
             {
-                var r = doc.RootElement;
-                if (r.ValueKind != JsonValueKind.Object) { reason = Messages.ReasonNotJsonObject; return LineOutcome.Quarantined; }
-                var type = Str(r, "type");
+                if (!r.Root.IsObject) { reason = Messages.ReasonNotJsonObject; return LineOutcome.Quarantined; }
+                var type = r.Name(r.Type);
                 if (type == null) { reason = Messages.ReasonRecordWithoutType; return LineOutcome.Quarantined; }
                 _record++;
                 CollectSubagentLinks(r, _typeByToolUse, _agentToToolUse);
-                if (_projectFromCwd && Str(r, "cwd") is { } cwd)
+                if (_projectFromCwd && r.Name(r.Cwd) is { } cwd)
                 {
                     _project = ClaudeCodeFormat.ProjectOfCwd(cwd);
                     _projectFromCwd = false;
@@ -154,7 +155,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 var agent = AgentOf(r);
                 var ts = Timestamp(r);
                 // Stream records carry no time; a transcript record without one is damaged.
-                var stream = Str(r, "session_id") != null && Str(r, "sessionId") == null;
+                var stream = r.Name(r.SessionIdSnake) != null && r.Name(r.SessionId) == null;
                 var outcome = LineOutcome.Parsed;
                 if (type == "result")
                 {
@@ -169,7 +170,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
                     reason = string.Format(Messages.Culture, Messages.ReasonRecordWithoutTimestamp, type);
                     return LineOutcome.Quarantined;
                 }
-                else if (!r.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
+                else if (!r.Msg.Self.IsObject)
                 {
                     reason = string.Format(Messages.Culture, Messages.ReasonRecordWithoutMessage, type);
                     return LineOutcome.Quarantined;
@@ -177,8 +178,8 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 else
                 {
                     var ctx = Ctx(r, ts, lineOffset, agent);
-                    if (type == "assistant") Assistant(message, ctx, lineOffset, output);
-                    else User(r, message, ctx, output);
+                    if (type == "assistant") Assistant(r, r.Msg, ctx, lineOffset, output);
+                    else User(r, r.Msg, ctx, output);
                 }
                 if (ts != null)
                 {
@@ -232,39 +233,39 @@ namespace MadfLog.Engine.Import.ClaudeCode
             output.Add(h.Row);
         }
 
-        private Context Ctx(JsonElement r, long? ts, long offset, string agent) => new Context
+        private Context Ctx(TranscriptRecord r, long? ts, long offset, string agent) => new Context
         {
             Timestamp = ts ?? 0,
             TimeKnown = ts != null,
             Record = _record,
             Offset = offset,
-            Session = Str(r, "sessionId") ?? Str(r, "session_id"),
+            Session = r.Name(r.SessionId) ?? r.Name(r.SessionIdSnake),
             Agent = agent,
-            Story = _story ?? StoryOfBranch(Str(r, "gitBranch")),
+            Story = _story ?? StoryOfBranch(r.Name(r.GitBranch)),
         };
 
-        private string AgentOf(JsonElement r)
+        private string AgentOf(TranscriptRecord r)
         {
             if (_fileAgent != null) return _fileAgent; // a file under <session>/subagents/ is one sub-agent, whatever its records say
             // stream-json: a sub-agent's records name the Task/Agent call that started it.
-            if (Str(r, "parent_tool_use_id") is { } parentTool) return _typeByToolUse.TryGetValue(parentTool, out var byTool) ? byTool : "subagent";
-            var sidechain = r.TryGetProperty("isSidechain", out var s) && s.ValueKind == JsonValueKind.True;
+            if (r.Str(r.ParentToolUseIdSnake) is { } parentTool) return _typeByToolUse.TryGetValue(parentTool, out var byTool) ? byTool : "subagent";
+            var sidechain = r.IsSidechain.IsTrue;
             if (!sidechain) return "main";
-            var agentId = Str(r, "agentId");
+            var agentId = r.Str(r.AgentId);
             if (agentId != null && _agentToToolUse.TryGetValue(agentId, out var toolUse) && _typeByToolUse.TryGetValue(toolUse, out var type)) return type;
             // Inline sub-agent (older transcripts): follow the chain to its root, whose text is the Task call's prompt.
             string agent;
-            if (Str(r, "parentUuid") is { } parent && _sidechainAgent.TryGetValue(parent, out var inherited)) agent = inherited;
+            if (r.Str(r.ParentUuid) is { } parent && _sidechainAgent.TryGetValue(parent, out var inherited)) agent = inherited;
             else agent = ClaimTaskPrompt(r) ?? "subagent";
-            if (Str(r, "uuid") is { } uuid) _sidechainAgent[uuid] = agent;
+            if (r.Str(r.Uuid) is { } uuid) _sidechainAgent[uuid] = agent;
             return agent;
         }
 
-        private string? ClaimTaskPrompt(JsonElement r)
+        private string? ClaimTaskPrompt(TranscriptRecord r)
         {
-            if (!r.TryGetProperty("message", out var m) || m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("content", out var c)) return null;
-            var text = c.ValueKind == JsonValueKind.String ? c.GetString()
-                : c.ValueKind == JsonValueKind.Array ? c.EnumerateArray().Where(b => Str(b, "type") == "text").Select(b => Str(b, "text")).FirstOrDefault() : null;
+            var m = r.Msg;
+            if (!m.Self.IsObject || m.Content.Kind == JsonTokenType.None) return null;
+            var text = m.Content.IsString ? r.Str(m.Content) : m.Content.IsArray ? FirstText(r, m.Blocks) : null;
             if (text == null) return null;
             text = text.Trim();
             for (var i = 0; i < _taskPrompts.Count; i++)
@@ -277,24 +278,34 @@ namespace MadfLog.Engine.Import.ClaudeCode
             return null;
         }
 
-        private void Assistant(JsonElement message, Context ctx, long offset, List<EventRow> output)
+        /// <summary>The first text block's text (null when it has none), as a prompt is found.</summary>
+        private static string? FirstText(TranscriptRecord r, TranscriptRecord.Blocks blocks)
+        {
+            for (var i = 0; i < blocks.Count; i++)
+                if (r.Str(blocks[i].Type) == "text") return r.Str(blocks[i].Text);
+            return null;
+        }
+
+        private void Assistant(TranscriptRecord r, TranscriptRecord.Message message, Context ctx, long offset, List<EventRow> output)
         {
             _stoppedLast.Remove(ctx.Agent);
-            if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+            if (message.Content.IsArray)
             {
-                foreach (var block in content.EnumerateArray())
+                for (var b = 0; b < message.Blocks.Count; b++)
                 {
-                    if (Str(block, "type") != "tool_use") continue;
-                    var id = Str(block, "id");
+                    var block = message.Blocks[b];
+                    if (r.Name(block.Type) != "tool_use") continue;
+                    var id = r.Str(block.Id);
                     if (id == null) continue;
-                    var pending = new PendingToolUse { Name = ToolName(Str(block, "name")), Timestamp = ctx.Timestamp, TimeKnown = ctx.TimeKnown, Offset = offset, Agent = ctx.Agent };
-                    if (block.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)
+                    var pending = new PendingToolUse { Name = ToolName(r.Name(block.Name)), Timestamp = ctx.Timestamp, TimeKnown = ctx.TimeKnown, Offset = offset, Agent = ctx.Agent };
+                    var input = block.Input;
+                    if (input.Self.IsObject)
                     {
-                        pending.Target = Str(input, "file_path") ?? Str(input, "path") ?? Str(input, "pattern") ?? Str(input, "command") ?? Str(input, "url") ?? Str(input, "description");
-                        if (pending.Name == "AskUserQuestion" && input.TryGetProperty("questions", out var qs) && qs.ValueKind == JsonValueKind.Array)
-                            pending.Question = string.Join(" / ", qs.EnumerateArray().Select(q => Str(q, "question")).Where(q => q != null));
-                        if (Str(input, "prompt") is { } prompt && (Str(input, "subagent_type") != null || pending.Name == "Task" || pending.Name == "Agent"))
-                            _taskPrompts.Add(new KeyValuePair<string, string>(prompt.Trim(), Str(input, "subagent_type") ?? "subagent"));
+                        pending.Target = r.Str(input.FilePath) ?? r.Str(input.Path) ?? r.Str(input.Pattern) ?? r.Str(input.Command) ?? r.Str(input.Url) ?? r.Str(input.Description);
+                        if (pending.Name == "AskUserQuestion" && input.Questions.IsArray)
+                            pending.Question = string.Join(" / ", input.QuestionItems.Select(q => r.Str(q)).Where(q => q != null));
+                        if (r.Str(input.Prompt) is { } prompt && (r.Str(input.SubagentType) != null || pending.Name == "Task" || pending.Name == "Agent"))
+                            _taskPrompts.Add(new KeyValuePair<string, string>(prompt.Trim(), r.Str(input.SubagentType) ?? "subagent"));
                     }
                     _pending[id] = pending;
                 }
@@ -302,18 +313,19 @@ namespace MadfLog.Engine.Import.ClaudeCode
 
             // One API response is written as one line per content block, each repeating the usage: count it once (by its
             // message.id, which every shape carries), keeping the largest usage, which is the final one.
-            var messageId = Str(message, "id");
+            var messageId = r.Str(message.Id);
             if (messageId == null) return;
             _anchor[ctx.Agent] = new KeyValuePair<string, int>(messageId, 0);
-            if (!message.TryGetProperty("usage", out var usage) || usage.ValueKind != JsonValueKind.Object) return;
-            long inputTokens = Num(usage, "input_tokens"), outputTokens = Num(usage, "output_tokens"),
-                 cacheCreate = Num(usage, "cache_creation_input_tokens"), cacheRead = Num(usage, "cache_read_input_tokens");
+            var usage = message.Usage;
+            if (!usage.Self.IsObject) return;
+            long inputTokens = r.Num(usage.InputTokens) ?? 0, outputTokens = r.Num(usage.OutputTokens) ?? 0,
+                 cacheCreate = r.Num(usage.CacheCreation) ?? 0, cacheRead = r.Num(usage.CacheRead) ?? 0;
             var details = new Dictionary<string, object?>
             {
-                ["model"] = Str(message, "model"), ["message_id"] = messageId,
+                ["model"] = r.Name(message.Model), ["message_id"] = messageId,
                 ["input_tokens"] = inputTokens, ["output_tokens"] = outputTokens,
                 ["cache_creation_input_tokens"] = cacheCreate, ["cache_read_input_tokens"] = cacheRead,
-                ["stop_reason"] = Str(message, "stop_reason"),
+                ["stop_reason"] = r.Name(message.StopReason),
             };
             var total = inputTokens + outputTokens + cacheCreate + cacheRead;
             if (_responses.TryGetValue(messageId, out var seen) && seen >= total) return;
@@ -326,29 +338,31 @@ namespace MadfLog.Engine.Import.ClaudeCode
             Emit(ctx, row, details, output);
         }
 
-        private void User(JsonElement r, JsonElement message, Context ctx, List<EventRow> output)
+        private void User(TranscriptRecord r, TranscriptRecord.Message message, Context ctx, List<EventRow> output)
         {
             var rejectedBefore = _stoppedLast.Remove(ctx.Agent);
-            if (!message.TryGetProperty("content", out var content)) return;
-            if (content.ValueKind == JsonValueKind.String)
+            var content = message.Content;
+            if (content.Kind == JsonTokenType.None) return;
+            if (content.IsString)
             {
-                Interruption(content.GetString(), ctx, rejectedBefore, output);
+                Interruption(r.Str(content), ctx, rejectedBefore, output);
                 return;
             }
-            if (content.ValueKind != JsonValueKind.Array) return;
+            if (!content.IsArray) return;
             var index = 0;
-            foreach (var block in content.EnumerateArray())
+            for (var b = 0; b < message.Blocks.Count; b++)
             {
+                var block = message.Blocks[b];
                 index++;
-                var blockType = Str(block, "type");
-                if (blockType == "text") { Interruption(Str(block, "text"), ctx, rejectedBefore, output); continue; }
+                var blockType = r.Name(block.Type);
+                if (blockType == "text") { Interruption(r.Str(block.Text), ctx, rejectedBefore, output); continue; }
                 if (blockType != "tool_result") continue;
-                var toolUseId = Str(block, "tool_use_id");
+                var toolUseId = r.Str(block.ToolUseId);
                 if (toolUseId == null) continue;
                 _pending.TryGetValue(toolUseId, out var use);
                 _pending.Remove(toolUseId);
-                var isError = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True; // absent in older transcripts: false
-                var text = ResultText(block) ?? StringResult(r);
+                var isError = block.IsError.IsTrue; // absent in older transcripts: false
+                var text = ResultText(r, block) ?? StringResult(r);
                 var details = new Dictionary<string, object?>
                 {
                     ["tool"] = use?.Name ?? Domain.Steps.UnnamedTool, ["tool_use_id"] = toolUseId, ["target"] = Shorten(use?.Target, 300),
@@ -400,30 +414,30 @@ namespace MadfLog.Engine.Import.ClaudeCode
         }
 
         /// <summary>The final record of a <c>claude -p</c> run: its outcome, turns, wall and API time, and the cost Claude Code reports.</summary>
-        private void Result(JsonElement r, Context ctx, List<EventRow> output)
+        private void Result(TranscriptRecord r, Context ctx, List<EventRow> output)
         {
-            var isError = r.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
-            var subtype = Str(r, "subtype") ?? "result";
+            var isError = r.IsError.IsTrue;
+            var subtype = r.Name(r.Subtype) ?? "result";
             var details = new Dictionary<string, object?>
             {
-                ["subtype"] = subtype, ["num_turns"] = NumOrNull(r, "num_turns"), ["duration_api_ms"] = NumOrNull(r, "duration_api_ms"),
-                ["cost_usd"] = Dbl(r, "total_cost_usd") ?? Dbl(r, "cost_usd"),
+                ["subtype"] = subtype, ["num_turns"] = r.Num(r.NumTurns), ["duration_api_ms"] = r.Num(r.DurationApiMs),
+                ["cost_usd"] = r.Dbl(r.TotalCostUsd) ?? r.Dbl(r.CostUsd),
             };
             string? message = null;
             if (isError)
             {
-                var errors = r.TryGetProperty("errors", out var list) && list.ValueKind == JsonValueKind.Array
-                    ? string.Join("\n", list.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()))
+                var errors = r.Errors.IsArray
+                    ? string.Join("\n", r.ErrorItems.Where(x => x.IsString).Select(x => r.Str(x)))
                     : null;
-                message = Shorten(CleanError(Str(r, "result") ?? (string.IsNullOrEmpty(errors) ? null : errors) ?? subtype), 2000);
+                message = Shorten(CleanError(r.Str(r.Result) ?? (string.IsNullOrEmpty(errors) ? null : errors) ?? subtype), 2000);
                 details["message"] = message;
             }
             var row = Row(ctx, "session_result", subtype, !isError);
-            row.DurationMs = NumOrNull(r, "duration_ms");
+            row.DurationMs = r.Num(r.DurationMs);
             row.Message = message;
             // Tokens stay on the responses: the result's usage repeats them.
-            row.DedupKey = StableHash.Hash("cc:result", ctx.Session, Str(r, "uuid")
-                ?? string.Join("|", subtype, RawText(r, "num_turns"), RawText(r, "duration_ms"), RawText(r, "total_cost_usd")));
+            row.DedupKey = StableHash.Hash("cc:result", ctx.Session, r.Str(r.Uuid)
+                ?? string.Join("|", subtype, r.Raw(r.NumTurns), r.Raw(r.DurationMs), r.Raw(r.TotalCostUsd)));
             _pending.Clear(); // the run is over: calls still open will get no result
             Emit(ctx, row, details, output);
         }
@@ -493,53 +507,53 @@ namespace MadfLog.Engine.Import.ClaudeCode
             name == null ? Domain.Steps.UnnamedTool : RenamedTools.TryGetValue(name, out var current) ? current : name;
 
         /// <summary>Task/Agent calls name the sub-agent type; progress records and results link the agent id to the call.</summary>
-        internal static void CollectSubagentLinks(JsonElement r, Dictionary<string, string> typeByToolUse, Dictionary<string, string> agentToToolUse)
+        internal static void CollectSubagentLinks(TranscriptRecord r, Dictionary<string, string> typeByToolUse, Dictionary<string, string> agentToToolUse)
         {
-            if (r.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object && m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.Array)
+            var m = r.Msg;
+            if (m.Self.IsObject && m.Content.IsArray)
             {
-                var result = ToolUseResult(r);
-                foreach (var block in c.EnumerateArray())
+                var result = r.ToolUseResult;
+                for (var b = 0; b < m.Blocks.Count; b++)
                 {
-                    var bt = Str(block, "type");
-                    if (bt == "tool_use" && block.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object && Str(input, "subagent_type") is { } sub && Str(block, "id") is { } id)
+                    var block = m.Blocks[b];
+                    var bt = r.Str(block.Type);
+                    if (bt == "tool_use" && block.Input.Self.IsObject && r.Str(block.Input.SubagentType) is { } sub && r.Str(block.Id) is { } id)
                         typeByToolUse[id] = sub;
-                    if (bt == "tool_result" && result.ValueKind == JsonValueKind.Object && Str(result, "agentId") is { } aid && Str(block, "tool_use_id") is { } tid)
+                    if (bt == "tool_result" && result.Self.IsObject && r.Str(result.AgentId) is { } aid && r.Str(block.ToolUseId) is { } tid)
                         agentToToolUse[aid] = tid;
                 }
             }
-            if (Str(r, "type") == "progress" && r.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
-                && Str(data, "agentId") is { } agentId && Str(r, "parentToolUseID") is { } parent)
+            if (r.Str(r.Type) == "progress" && r.Data.IsObject && r.Str(r.DataAgentId) is { } agentId && r.Str(r.ParentToolUseId) is { } parent)
                 agentToToolUse[agentId] = parent;
         }
 
-        /// <summary>The tool's own result beside the message: toolUseResult in transcripts, tool_use_result in streams (object, string or list).</summary>
-        private static JsonElement ToolUseResult(JsonElement r) =>
-            r.TryGetProperty("toolUseResult", out var t) || r.TryGetProperty("tool_use_result", out t) ? t : default;
-
-        private static long? ToolDuration(JsonElement r)
+        private static long? ToolDuration(TranscriptRecord r)
         {
-            var tur = ToolUseResult(r);
-            if (tur.ValueKind != JsonValueKind.Object) return null;
-            foreach (var name in new[] { "durationMs", "totalDurationMs" })
-                if (tur.TryGetProperty(name, out var d) && d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out var ms)) return ms;
-            return null;
+            var tur = r.ToolUseResult;
+            if (!tur.Self.IsObject) return null;
+            if (r.Num(tur.DurationMs) is { } ms) return ms;
+            return r.Num(tur.TotalDurationMs);
         }
 
         /// <summary>A tool_result block's text: a string or text blocks.</summary>
-        private static string? ResultText(JsonElement block)
+        private static string? ResultText(TranscriptRecord r, TranscriptRecord.Block block)
         {
-            if (!block.TryGetProperty("content", out var c)) return null;
-            if (c.ValueKind == JsonValueKind.String) return c.GetString();
-            if (c.ValueKind != JsonValueKind.Array) return null;
-            var text = string.Join("\n", c.EnumerateArray().Where(b => Str(b, "type") == "text").Select(b => Str(b, "text")));
+            var c = block.Content;
+            if (c.Kind == JsonTokenType.None) return null;
+            if (c.IsString) return r.Str(c);
+            if (!c.IsArray) return null;
+            var texts = new List<string?>();
+            for (var i = 0; i < block.Inner.Count; i++)
+                if (r.Str(block.Inner[i].Type) == "text") texts.Add(r.Str(block.Inner[i].Text));
+            var text = string.Join("\n", texts);
             return text.Length > 0 ? text : null;
         }
 
         /// <summary>The record's tool result when it is a plain string ("Error: …"), for a tool_result block without text.</summary>
-        private static string? StringResult(JsonElement record)
+        private static string? StringResult(TranscriptRecord r)
         {
-            var tur = ToolUseResult(record);
-            return tur.ValueKind == JsonValueKind.String ? tur.GetString() : null;
+            var tur = r.ToolUseResult;
+            return tur.Self.IsString ? r.Str(tur.Self) : null;
         }
 
         private static readonly Regex ToolUseErrorTag = new Regex("</?tool_use_error>", RegexOptions.Compiled);
@@ -551,28 +565,16 @@ namespace MadfLog.Engine.Import.ClaudeCode
 
         private static string? Shorten(string? s, int max) => s == null ? null : s.Length <= max ? s : s.Substring(0, max) + "…";
 
-        private static long? Timestamp(JsonElement r)
+        private static long? Timestamp(TranscriptRecord r)
         {
-            var s = Str(r, "timestamp");
-            // Claude Code writes UTC with a Z: read that with JSON's ISO 8601 reader, anything else with the general parser.
-            if (s != null && s.Length > 0 && s[s.Length - 1] == 'Z' && r.GetProperty("timestamp").TryGetDateTimeOffset(out var utc))
+            // Claude Code writes UTC with a Z: read that with JSON's ISO 8601 reader (from the bytes, when the text has no
+            // escape), anything else with the general parser.
+            if (r.IsPlainStringEndingWith(r.Timestamp, (byte)'Z') && r.TryGetDateTimeOffset(r.Timestamp, out var plain)) return plain.ToUnixTimeMilliseconds();
+            var s = r.Str(r.Timestamp);
+            if (s != null && s.Length > 0 && s[s.Length - 1] == 'Z' && r.TryGetDateTimeOffset(r.Timestamp, out var utc))
                 return utc.ToUnixTimeMilliseconds();
             if (s == null || !DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto)) return null;
             return dto.ToUnixTimeMilliseconds();
         }
-
-        internal static string? Str(JsonElement e, string name) =>
-            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-        private static long Num(JsonElement e, string name) => NumOrNull(e, name) ?? 0;
-
-        private static long? NumOrNull(JsonElement e, string name) =>
-            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : (long?)null;
-
-        private static double? Dbl(JsonElement e, string name) =>
-            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : (double?)null;
-
-        private static string RawText(JsonElement e, string name) =>
-            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v.GetRawText() : "";
     }
 }

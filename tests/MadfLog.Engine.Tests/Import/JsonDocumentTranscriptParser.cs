@@ -1,0 +1,581 @@
+#pragma warning disable CA1863, CA2249 // kept verbatim: the oracle is the code as it was
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Text;
+
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Import.ClaudeCode;
+
+namespace MadfLog.Engine.Tests.Import
+{
+    /// <summary>
+    /// The transcript parser as it was before it read records with Utf8JsonReader (JsonDocument, verbatim but for its
+    /// name): the oracle TranscriptParserEquivalenceTests compares the current parser with, line by line.
+    /// </summary>
+    internal sealed class JsonDocumentTranscriptParser : IEndOfFileParser
+    {
+        private sealed class PendingToolUse
+        {
+            public string Name = "";
+            public long Timestamp;
+            public bool TimeKnown;
+            public long Offset;
+            public string Agent = "main";
+            public string? Target;
+            public string? Question;
+        }
+
+        /// <summary>An event whose record has no time, waiting for the nearest record that has one.</summary>
+        private sealed class Held
+        {
+            public EventRow Row = null!;
+            public Dictionary<string, object?> Details = null!;
+            public long Record;
+            public long Offset;
+        }
+
+        private sealed class Context
+        {
+            public long Timestamp;
+            public bool TimeKnown;
+            public long Record;
+            public long Offset;
+            public string? Session;
+            public string Agent = "main";
+            public string? Story;
+        }
+
+        /// <summary>Where an event's time came from when its own record had none (details.timestamp_source).</summary>
+        internal const string FromNearestRecord = "nearest_record", FromResultRecord = "result_record", FromFileTime = "file_time";
+
+        private readonly string _path;
+        private readonly string? _story;
+        private readonly string? _fileAgent;
+        private string _project;
+        private bool _projectFromCwd;
+        private readonly Dictionary<string, PendingToolUse> _pending = new Dictionary<string, PendingToolUse>(StringComparer.Ordinal);
+        // Largest usage seen per response (message.id): its lines repeat the usage, growing to the final figure.
+        private readonly Dictionary<string, long> _responses = new Dictionary<string, long>(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _typeByToolUse = new Dictionary<string, string>(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _agentToToolUse = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Older transcripts keep sub-agents inline (isSidechain): each chain's root is a Task call's prompt, the rest follow parentUuid.
+        private readonly List<KeyValuePair<string, string>> _taskPrompts = new List<KeyValuePair<string, string>>();
+        private readonly Dictionary<string, string> _sidechainAgent = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Per agent: the last response seen and the interruptions since (the key of an interruption typed as text),
+        // and whether its last user record rejected or interrupted a tool call (the "[Request interrupted…]" text after it is that same act).
+        private readonly Dictionary<string, KeyValuePair<string, int>> _anchor = new Dictionary<string, KeyValuePair<string, int>>(StringComparer.Ordinal);
+        private readonly HashSet<string> _stoppedLast = new HashSet<string>(StringComparer.Ordinal);
+        private readonly List<Held> _held = new List<Held>();
+        private long _record;
+        private long? _lastTime;
+        private long _lastTimeRecord;
+        private long _latest;
+
+        public JsonDocumentTranscriptParser(string path, string? story, Shape shape)
+        {
+            _path = path;
+            _story = story;
+            _project = ClaudeCodeFormat.ProjectOf(path);
+            // A stream or a dump lives anywhere (CI artefacts, logs/chat.json): the records' cwd names the project as projects/ would.
+            _projectFromCwd = shape != Shape.Transcript;
+            // A stream read from where the last import stopped has its init record (and cwd) behind it: look it up.
+            if (shape == Shape.Stream && FirstRecordCwd(path) is { } cwd)
+            {
+                _project = ClaudeCodeFormat.ProjectOfCwd(cwd);
+                _projectFromCwd = false;
+            }
+            _fileAgent = ClaudeCodeFormat.SubagentTypeOf(path);
+        }
+
+        private static string? FirstRecordCwd(string path)
+        {
+            try
+            {
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var stream = LogFileFinder.IsGzip(path) ? new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress) : (Stream)file;
+                using var reader = new StreamReader(stream, Encoding.UTF8);
+                var line = reader.ReadLine();
+                if (string.IsNullOrWhiteSpace(line)) return null;
+                using var doc = JsonDocument.Parse(line);
+                return Str(doc.RootElement, "cwd");
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is JsonException || ex is InvalidDataException) { return null; }
+        }
+
+        /// <summary>
+        /// The oldest record whose events are not out yet: a tool call still waiting for its result (given up an hour
+        /// before the newest record), or an event waiting for a time.
+        /// </summary>
+        public long? EarliestPendingOffset
+        {
+            get
+            {
+                long? earliest = null;
+                foreach (var p in _pending.Values)
+                    if ((!p.TimeKnown || _latest - p.Timestamp < 3_600_000) && (earliest == null || p.Offset < earliest)) earliest = p.Offset;
+                if (_held.Count > 0 && (earliest == null || _held[0].Offset < earliest)) earliest = _held[0].Offset;
+                return earliest;
+            }
+        }
+
+        private byte[] _line = new byte[4096];
+
+        public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)
+        {
+            reason = null;
+            JsonDocument doc;
+            // The document reads the line in place from a buffer kept for the next line (nothing keeps its elements past
+            // this call), instead of a copy of every line.
+            if (_line.Length < line.Length) _line = new byte[Math.Max(line.Length, _line.Length * 2)];
+            line.CopyTo(_line);
+            try { doc = JsonDocument.Parse(new ReadOnlyMemory<byte>(_line, 0, line.Length)); }
+            catch (JsonException ex)
+            {
+                reason = string.Format(Messages.Culture, Messages.ReasonInvalidJson, ex.Message.Split('\n')[0]);
+                return LineOutcome.Quarantined;
+            }
+            using (doc)
+            {
+                var r = doc.RootElement;
+                if (r.ValueKind != JsonValueKind.Object) { reason = Messages.ReasonNotJsonObject; return LineOutcome.Quarantined; }
+                var type = Str(r, "type");
+                if (type == null) { reason = Messages.ReasonRecordWithoutType; return LineOutcome.Quarantined; }
+                _record++;
+                CollectSubagentLinks(r, _typeByToolUse, _agentToToolUse);
+                if (_projectFromCwd && Str(r, "cwd") is { } cwd)
+                {
+                    _project = ClaudeCodeFormat.ProjectOfCwd(cwd);
+                    _projectFromCwd = false;
+                }
+                var agent = AgentOf(r);
+                var ts = Timestamp(r);
+                // Stream records carry no time; a transcript record without one is damaged.
+                var stream = Str(r, "session_id") != null && Str(r, "sessionId") == null;
+                var outcome = LineOutcome.Parsed;
+                if (type == "result")
+                {
+                    Result(r, Ctx(r, ts, lineOffset, agent), output);
+                }
+                else if (type != "assistant" && type != "user")
+                {
+                    outcome = LineOutcome.Skipped; // snapshots, progress, queue operations, system, summaries…
+                }
+                else if (ts == null && !stream)
+                {
+                    reason = string.Format(Messages.Culture, Messages.ReasonRecordWithoutTimestamp, type);
+                    return LineOutcome.Quarantined;
+                }
+                else if (!r.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
+                {
+                    reason = string.Format(Messages.Culture, Messages.ReasonRecordWithoutMessage, type);
+                    return LineOutcome.Quarantined;
+                }
+                else
+                {
+                    var ctx = Ctx(r, ts, lineOffset, agent);
+                    if (type == "assistant") Assistant(message, ctx, lineOffset, output);
+                    else User(r, message, ctx, output);
+                }
+                if (ts != null)
+                {
+                    // Events held for want of a time get this record's or the previous one's, whichever is nearer.
+                    Release(output, ts.Value, type == "result" ? FromResultRecord : FromNearestRecord);
+                    _lastTime = ts;
+                    _lastTimeRecord = _record;
+                    _latest = Math.Max(_latest, ts.Value);
+                }
+                return outcome;
+            }
+        }
+
+        /// <summary>The file ended: events still without a time get the last record's that had one, else the file's time.</summary>
+        public void EndOfFile(List<EventRow> output) => ReleaseWithoutNext(output);
+
+        // Held events are bounded so a long stream without times is read in constant memory (and resumable): past this
+        // many, they are given out as at the end of the file, since a stream that has had no time so far rarely gets one.
+        private const int MaxHeld = 10_000;
+
+        private void ReleaseWithoutNext(List<EventRow> output)
+        {
+            if (_held.Count == 0) return;
+            long fileTime;
+            try { fileTime = new DateTimeOffset(File.GetLastWriteTimeUtc(_path)).ToUnixTimeMilliseconds(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { fileTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(); }
+            foreach (var h in _held)
+            {
+                if (_lastTime.HasValue) Out(h, _lastTime.Value, FromNearestRecord, output);
+                else Out(h, fileTime, FromFileTime, output);
+            }
+            _held.Clear();
+        }
+
+        private void Release(List<EventRow> output, long time, string source)
+        {
+            foreach (var h in _held)
+            {
+                var previousNearer = _lastTime.HasValue && h.Record - _lastTimeRecord <= _record - h.Record;
+                if (previousNearer) Out(h, _lastTime!.Value, FromNearestRecord, output);
+                else Out(h, time, source, output);
+            }
+            _held.Clear();
+        }
+
+        private static void Out(Held h, long time, string source, List<EventRow> output)
+        {
+            h.Row.Timestamp = time;
+            h.Details["timestamp_source"] = source;
+            h.Row.Details = Serialize(h.Details);
+            output.Add(h.Row);
+        }
+
+        private Context Ctx(JsonElement r, long? ts, long offset, string agent) => new Context
+        {
+            Timestamp = ts ?? 0,
+            TimeKnown = ts != null,
+            Record = _record,
+            Offset = offset,
+            Session = Str(r, "sessionId") ?? Str(r, "session_id"),
+            Agent = agent,
+            Story = _story ?? StoryOfBranch(Str(r, "gitBranch")),
+        };
+
+        private string AgentOf(JsonElement r)
+        {
+            if (_fileAgent != null) return _fileAgent; // a file under <session>/subagents/ is one sub-agent, whatever its records say
+            // stream-json: a sub-agent's records name the Task/Agent call that started it.
+            if (Str(r, "parent_tool_use_id") is { } parentTool) return _typeByToolUse.TryGetValue(parentTool, out var byTool) ? byTool : "subagent";
+            var sidechain = r.TryGetProperty("isSidechain", out var s) && s.ValueKind == JsonValueKind.True;
+            if (!sidechain) return "main";
+            var agentId = Str(r, "agentId");
+            if (agentId != null && _agentToToolUse.TryGetValue(agentId, out var toolUse) && _typeByToolUse.TryGetValue(toolUse, out var type)) return type;
+            // Inline sub-agent (older transcripts): follow the chain to its root, whose text is the Task call's prompt.
+            string agent;
+            if (Str(r, "parentUuid") is { } parent && _sidechainAgent.TryGetValue(parent, out var inherited)) agent = inherited;
+            else agent = ClaimTaskPrompt(r) ?? "subagent";
+            if (Str(r, "uuid") is { } uuid) _sidechainAgent[uuid] = agent;
+            return agent;
+        }
+
+        private string? ClaimTaskPrompt(JsonElement r)
+        {
+            if (!r.TryGetProperty("message", out var m) || m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("content", out var c)) return null;
+            var text = c.ValueKind == JsonValueKind.String ? c.GetString()
+                : c.ValueKind == JsonValueKind.Array ? c.EnumerateArray().Where(b => Str(b, "type") == "text").Select(b => Str(b, "text")).FirstOrDefault() : null;
+            if (text == null) return null;
+            text = text.Trim();
+            for (var i = 0; i < _taskPrompts.Count; i++)
+            {
+                if (!string.Equals(_taskPrompts[i].Key, text, StringComparison.Ordinal)) continue;
+                var type = _taskPrompts[i].Value;
+                _taskPrompts.RemoveAt(i); // parallel calls with one prompt: one chain each
+                return type;
+            }
+            return null;
+        }
+
+        private void Assistant(JsonElement message, Context ctx, long offset, List<EventRow> output)
+        {
+            _stoppedLast.Remove(ctx.Agent);
+            if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var block in content.EnumerateArray())
+                {
+                    if (Str(block, "type") != "tool_use") continue;
+                    var id = Str(block, "id");
+                    if (id == null) continue;
+                    var pending = new PendingToolUse { Name = ToolName(Str(block, "name")), Timestamp = ctx.Timestamp, TimeKnown = ctx.TimeKnown, Offset = offset, Agent = ctx.Agent };
+                    if (block.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)
+                    {
+                        pending.Target = Str(input, "file_path") ?? Str(input, "path") ?? Str(input, "pattern") ?? Str(input, "command") ?? Str(input, "url") ?? Str(input, "description");
+                        if (pending.Name == "AskUserQuestion" && input.TryGetProperty("questions", out var qs) && qs.ValueKind == JsonValueKind.Array)
+                            pending.Question = string.Join(" / ", qs.EnumerateArray().Select(q => Str(q, "question")).Where(q => q != null));
+                        if (Str(input, "prompt") is { } prompt && (Str(input, "subagent_type") != null || pending.Name == "Task" || pending.Name == "Agent"))
+                            _taskPrompts.Add(new KeyValuePair<string, string>(prompt.Trim(), Str(input, "subagent_type") ?? "subagent"));
+                    }
+                    _pending[id] = pending;
+                }
+            }
+
+            // One API response is written as one line per content block, each repeating the usage: count it once (by its
+            // message.id, which every shape carries), keeping the largest usage, which is the final one.
+            var messageId = Str(message, "id");
+            if (messageId == null) return;
+            _anchor[ctx.Agent] = new KeyValuePair<string, int>(messageId, 0);
+            if (!message.TryGetProperty("usage", out var usage) || usage.ValueKind != JsonValueKind.Object) return;
+            long inputTokens = Num(usage, "input_tokens"), outputTokens = Num(usage, "output_tokens"),
+                 cacheCreate = Num(usage, "cache_creation_input_tokens"), cacheRead = Num(usage, "cache_read_input_tokens");
+            var details = new Dictionary<string, object?>
+            {
+                ["model"] = Str(message, "model"), ["message_id"] = messageId,
+                ["input_tokens"] = inputTokens, ["output_tokens"] = outputTokens,
+                ["cache_creation_input_tokens"] = cacheCreate, ["cache_read_input_tokens"] = cacheRead,
+                ["stop_reason"] = Str(message, "stop_reason"),
+            };
+            var total = inputTokens + outputTokens + cacheCreate + cacheRead;
+            if (_responses.TryGetValue(messageId, out var seen) && seen >= total) return;
+            _responses[messageId] = total;
+            var row = Row(ctx, "llm_call", "model", true);
+            row.TokensUsed = total;
+            row.KeepLargestTokens = true;
+            row.ContextPercent = Math.Round(Math.Min(100, (inputTokens + cacheCreate + cacheRead) / ClaudeCodeFormat.ContextWindowTokens * 100), 1);
+            row.DedupKey = StableHash.Hash("cc:llm", messageId);
+            Emit(ctx, row, details, output);
+        }
+
+        private void User(JsonElement r, JsonElement message, Context ctx, List<EventRow> output)
+        {
+            var rejectedBefore = _stoppedLast.Remove(ctx.Agent);
+            if (!message.TryGetProperty("content", out var content)) return;
+            if (content.ValueKind == JsonValueKind.String)
+            {
+                Interruption(content.GetString(), ctx, rejectedBefore, output);
+                return;
+            }
+            if (content.ValueKind != JsonValueKind.Array) return;
+            var index = 0;
+            foreach (var block in content.EnumerateArray())
+            {
+                index++;
+                var blockType = Str(block, "type");
+                if (blockType == "text") { Interruption(Str(block, "text"), ctx, rejectedBefore, output); continue; }
+                if (blockType != "tool_result") continue;
+                var toolUseId = Str(block, "tool_use_id");
+                if (toolUseId == null) continue;
+                _pending.TryGetValue(toolUseId, out var use);
+                _pending.Remove(toolUseId);
+                var isError = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True; // absent in older transcripts: false
+                var text = ResultText(block) ?? StringResult(r);
+                var details = new Dictionary<string, object?>
+                {
+                    ["tool"] = use?.Name ?? MadfLog.Engine.Domain.Steps.UnnamedTool, ["tool_use_id"] = toolUseId, ["target"] = Shorten(use?.Target, 300),
+                };
+                var cascade = isError && text != null && text.IndexOf("Sibling tool call errored", StringComparison.OrdinalIgnoreCase) >= 0;
+                if (isError) details["message"] = Shorten(CleanError(text), 2000);
+                if (cascade) details["cascade"] = true;
+                var row = Row(ctx, "tool_call", cascade ? "cascade" : "tool", !isError);
+                row.AgentName = use?.Agent ?? ctx.Agent;
+                // Durations only where they are known: the tool's own figure, or two records' own times.
+                row.DurationMs = ToolDuration(r) ?? (use != null && use.TimeKnown && ctx.TimeKnown ? Math.Max(0, ctx.Timestamp - use.Timestamp) : (long?)null);
+                row.DedupKey = StableHash.Hash("cc:tool", toolUseId);
+                if (isError) row.Message = (string?)details["message"];
+                Emit(ctx, row, details, output);
+
+                // What a human did: rejected the call, interrupted it, or answered a question.
+                if (text != null && text.IndexOf("doesn't want to proceed", StringComparison.OrdinalIgnoreCase) >= 0)
+                {
+                    _stoppedLast.Add(ctx.Agent);
+                    Human(ctx, "rejection", $"Rejected {use?.Name ?? "a tool call"}{(use?.Target != null ? " on " + Shorten(use.Target, 200) : "")}", toolUseId, index, row.AgentName, false, output);
+                }
+                else if (text != null && text.IndexOf("[Request interrupted by user", StringComparison.OrdinalIgnoreCase) >= 0)
+                {
+                    _stoppedLast.Add(ctx.Agent);
+                    Human(ctx, "interruption", $"Interrupted {use?.Name ?? "a tool call"}", toolUseId, index, row.AgentName, true, output);
+                }
+                if (use?.Name == "AskUserQuestion")
+                    Human(ctx, "clarification", use.Question ?? Shorten(CleanError(text), 300) ?? "question", toolUseId, index, row.AgentName, !isError, output);
+            }
+        }
+
+        private void Interruption(string? text, Context ctx, bool afterStop, List<EventRow> output)
+        {
+            if (text == null || !text.StartsWith("[Request interrupted by user", StringComparison.Ordinal)) return;
+            if (afterStop) return; // the rejection or interrupted call just before already says it
+            // Keyed by the response it interrupted (no uuid in stream-json), so every shape gives the same key.
+            _anchor.TryGetValue(ctx.Agent, out var anchor);
+            _anchor[ctx.Agent] = new KeyValuePair<string, int>(anchor.Key, anchor.Value + 1);
+            Human(ctx, "interruption", text.Trim('[', ']'), (ctx.Session ?? "") + "\u001f" + ctx.Agent + "\u001f" + anchor.Key, anchor.Value, ctx.Agent, true, output);
+        }
+
+        private void Human(Context ctx, string category, string about, string key, int index, string agent, bool success, List<EventRow> output)
+        {
+            var row = Row(ctx, "human_interaction", category, success);
+            row.AgentName = agent;
+            row.DedupKey = StableHash.Hash("cc:human", key, category, index.ToString(CultureInfo.InvariantCulture));
+            if (!success) row.Message = about;
+            Emit(ctx, row, new Dictionary<string, object?> { ["message"] = about }, output);
+        }
+
+        /// <summary>The final record of a <c>claude -p</c> run: its outcome, turns, wall and API time, and the cost Claude Code reports.</summary>
+        private void Result(JsonElement r, Context ctx, List<EventRow> output)
+        {
+            var isError = r.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
+            var subtype = Str(r, "subtype") ?? "result";
+            var details = new Dictionary<string, object?>
+            {
+                ["subtype"] = subtype, ["num_turns"] = NumOrNull(r, "num_turns"), ["duration_api_ms"] = NumOrNull(r, "duration_api_ms"),
+                ["cost_usd"] = Dbl(r, "total_cost_usd") ?? Dbl(r, "cost_usd"),
+            };
+            string? message = null;
+            if (isError)
+            {
+                var errors = r.TryGetProperty("errors", out var list) && list.ValueKind == JsonValueKind.Array
+                    ? string.Join("\n", list.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()))
+                    : null;
+                message = Shorten(CleanError(Str(r, "result") ?? (string.IsNullOrEmpty(errors) ? null : errors) ?? subtype), 2000);
+                details["message"] = message;
+            }
+            var row = Row(ctx, "session_result", subtype, !isError);
+            row.DurationMs = NumOrNull(r, "duration_ms");
+            row.Message = message;
+            // Tokens stay on the responses: the result's usage repeats them.
+            row.DedupKey = StableHash.Hash("cc:result", ctx.Session, Str(r, "uuid")
+                ?? string.Join("|", subtype, RawText(r, "num_turns"), RawText(r, "duration_ms"), RawText(r, "total_cost_usd")));
+            _pending.Clear(); // the run is over: calls still open will get no result
+            Emit(ctx, row, details, output);
+        }
+
+        private EventRow Row(Context ctx, string type, string category, bool success) => new EventRow
+        {
+            Timestamp = ctx.Timestamp, EventType = type, Category = category, SessionId = ctx.Session, StoryId = ctx.Story,
+            WorkflowId = _project, AgentName = ctx.Agent, Success = success,
+        };
+
+        /// <summary>Outputs the event, or holds it until a time is known for it.</summary>
+        private void Emit(Context ctx, EventRow row, Dictionary<string, object?> details, List<EventRow> output)
+        {
+            if (!ctx.TimeKnown)
+            {
+                _held.Add(new Held { Row = row, Details = details, Record = ctx.Record, Offset = ctx.Offset });
+                if (_held.Count >= MaxHeld) ReleaseWithoutNext(output);
+                return;
+            }
+            row.Details = Serialize(details);
+            output.Add(row);
+        }
+
+        // One buffer and writer per thread (details are written for every event; a parser runs on one thread).
+        [ThreadStatic] private static MemoryStream? _detailsBuffer;
+        [ThreadStatic] private static Utf8JsonWriter? _detailsWriter;
+
+        private static string Serialize(Dictionary<string, object?> details)
+        {
+            var buffer = _detailsBuffer ??= new MemoryStream();
+            buffer.SetLength(0);
+            var w = _detailsWriter ??= new Utf8JsonWriter(buffer, Json.Readable);
+            w.Reset(buffer);
+            w.WriteStartObject();
+            foreach (var kv in details)
+            {
+                if (kv.Value == null) continue;
+                w.WritePropertyName(kv.Key);
+                EventLogWriter.WriteValue(w, kv.Value, 0);
+            }
+            w.WriteEndObject();
+            w.Flush();
+            return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+
+        // The branch of consecutive records is almost always the same: match its story once.
+        private string? _lastBranch, _lastBranchStory;
+
+        private string? StoryOfBranch(string? branch)
+        {
+            if (branch == null) return null;
+            if (!string.Equals(branch, _lastBranch, StringComparison.Ordinal))
+            {
+                _lastBranch = branch;
+                _lastBranchStory = ClaudeCodeFormat.StoryFromBranch(branch);
+            }
+            return _lastBranchStory;
+        }
+
+        // Tools Claude Code has renamed: one name per tool, so older transcripts count with newer ones.
+        private static readonly Dictionary<string, string> RenamedTools = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["exit_plan_mode"] = "ExitPlanMode", ["KillBash"] = "KillShell",
+        };
+
+        internal static string ToolName(string? name) =>
+            name == null ? MadfLog.Engine.Domain.Steps.UnnamedTool : RenamedTools.TryGetValue(name, out var current) ? current : name;
+
+        /// <summary>Task/Agent calls name the sub-agent type; progress records and results link the agent id to the call.</summary>
+        internal static void CollectSubagentLinks(JsonElement r, Dictionary<string, string> typeByToolUse, Dictionary<string, string> agentToToolUse)
+        {
+            if (r.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.Object && m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.Array)
+            {
+                var result = ToolUseResult(r);
+                foreach (var block in c.EnumerateArray())
+                {
+                    var bt = Str(block, "type");
+                    if (bt == "tool_use" && block.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object && Str(input, "subagent_type") is { } sub && Str(block, "id") is { } id)
+                        typeByToolUse[id] = sub;
+                    if (bt == "tool_result" && result.ValueKind == JsonValueKind.Object && Str(result, "agentId") is { } aid && Str(block, "tool_use_id") is { } tid)
+                        agentToToolUse[aid] = tid;
+                }
+            }
+            if (Str(r, "type") == "progress" && r.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object
+                && Str(data, "agentId") is { } agentId && Str(r, "parentToolUseID") is { } parent)
+                agentToToolUse[agentId] = parent;
+        }
+
+        /// <summary>The tool's own result beside the message: toolUseResult in transcripts, tool_use_result in streams (object, string or list).</summary>
+        private static JsonElement ToolUseResult(JsonElement r) =>
+            r.TryGetProperty("toolUseResult", out var t) || r.TryGetProperty("tool_use_result", out t) ? t : default;
+
+        private static long? ToolDuration(JsonElement r)
+        {
+            var tur = ToolUseResult(r);
+            if (tur.ValueKind != JsonValueKind.Object) return null;
+            foreach (var name in new[] { "durationMs", "totalDurationMs" })
+                if (tur.TryGetProperty(name, out var d) && d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out var ms)) return ms;
+            return null;
+        }
+
+        /// <summary>A tool_result block's text: a string or text blocks.</summary>
+        private static string? ResultText(JsonElement block)
+        {
+            if (!block.TryGetProperty("content", out var c)) return null;
+            if (c.ValueKind == JsonValueKind.String) return c.GetString();
+            if (c.ValueKind != JsonValueKind.Array) return null;
+            var text = string.Join("\n", c.EnumerateArray().Where(b => Str(b, "type") == "text").Select(b => Str(b, "text")));
+            return text.Length > 0 ? text : null;
+        }
+
+        /// <summary>The record's tool result when it is a plain string ("Error: …"), for a tool_result block without text.</summary>
+        private static string? StringResult(JsonElement record)
+        {
+            var tur = ToolUseResult(record);
+            return tur.ValueKind == JsonValueKind.String ? tur.GetString() : null;
+        }
+
+        private static readonly Regex ToolUseErrorTag = new Regex("</?tool_use_error>", RegexOptions.Compiled);
+        // Terminal colours and other escape sequences (CSI and OSC) in tool output.
+        private static readonly Regex AnsiEscape = new Regex(@"\u001B(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001B]*(?:\u0007|\u001B\\)|[@-Z\\-_])", RegexOptions.Compiled);
+
+        internal static string? CleanError(string? text) =>
+            text == null ? null : AnsiEscape.Replace(ToolUseErrorTag.Replace(text, ""), "").Trim();
+
+        private static string? Shorten(string? s, int max) => s == null ? null : s.Length <= max ? s : s.Substring(0, max) + "…";
+
+        private static long? Timestamp(JsonElement r)
+        {
+            var s = Str(r, "timestamp");
+            // Claude Code writes UTC with a Z: read that with JSON's ISO 8601 reader, anything else with the general parser.
+            if (s != null && s.Length > 0 && s[s.Length - 1] == 'Z' && r.GetProperty("timestamp").TryGetDateTimeOffset(out var utc))
+                return utc.ToUnixTimeMilliseconds();
+            if (s == null || !DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto)) return null;
+            return dto.ToUnixTimeMilliseconds();
+        }
+
+        internal static string? Str(JsonElement e, string name) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        private static long Num(JsonElement e, string name) => NumOrNull(e, name) ?? 0;
+
+        private static long? NumOrNull(JsonElement e, string name) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : (long?)null;
+
+        private static double? Dbl(JsonElement e, string name) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : (double?)null;
+
+        private static string RawText(JsonElement e, string name) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v.GetRawText() : "";
+    }
+}

@@ -53,6 +53,7 @@ namespace MadfLog.Bench
             Console.WriteLine($"first -IncludeArchive call (builds the combined store): {wall / 1000:F1} s wall, {cpu / 1000:F1} s CPU; cache {CombinedStore.Bytes(archive) / 1048576.0:F0} MB in {CombinedStore.Folder(archive)}");
             var repeated = Enumerable.Range(0, runs).Select(_ => Measure(() => MadfStore.OpenWithArchives(db).Dispose())).ToList();
             Console.WriteLine($"repeated call (cache reused; opening only): median {Median(repeated.Select(x => x.wall))} ms wall, {Median(repeated.Select(x => x.cpu))} ms CPU");
+            AfterChanges(db);
 
             QueryFilter all = new QueryFilter(), story, week;
             using (var s = MadfStore.OpenWithArchives(db))
@@ -79,6 +80,52 @@ namespace MadfLog.Bench
                 Console.WriteLine($"{name,-48} {Median(active.Select(x => x.wall)),10} {Median(with.Select(x => x.wall)),12} {Median(with.Select(x => x.cpu)),8}");
             }
             return 0;
+        }
+
+        // A call after each everyday change to the active store (the combined store brought up to date, not built again):
+        // an import of new events, review flags, a created rule, two patterns merged.
+        private static void AfterChanges(string db)
+        {
+            long last;
+            using (var c = MadfDatabase.Open(db, forWrite: false)) last = c.ExecuteScalar<long>("SELECT max(timestamp) FROM event_rows");
+            var logs = Path.Combine(Path.GetTempPath(), "madflog-archive-bench-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            try
+            {
+                var start = DateTimeOffset.FromUnixTimeMilliseconds(last).AddHours(1);
+                var files = TestSupport.SampleLogGenerator.WriteDailyFiles(new TestSupport.SampleLogGenerator(new TestSupport.SampleOptions
+                    { Seed = 11, Stories = new[] { "bench-new" }, DaysPerStory = 1, SessionsPerAgentPerDay = 1, StepsPerSession = 40, Start = start }).Generate(), logs);
+                var imported = new Engine.Import.LogImporter(new Engine.Import.ImportOptions { DatabasePath = db }).Import(files).Imported;
+                Report($"call after importing {imported:N0} new events", db);
+            }
+            finally { Directory.Delete(logs, recursive: true); }
+            void Change(string what, Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction> change)
+            {
+                using (var c = MadfDatabase.Open(db))
+                using (var tx = c.BeginTransaction()) { change(c, tx); tx.Commit(); }
+                Report("call after " + what, db);
+            }
+            List<long> ids;
+            using (var c = MadfDatabase.Open(db, forWrite: false)) ids = c.Query<long>("SELECT id FROM event_rows ORDER BY id DESC LIMIT 100").ToList();
+            Change("review flags on 100 events", (c, tx) => EventStorage.SetNeedsReview(c, tx, "id IN @ids", true, new { ids }));
+            Change("a rule created from 100 events", (c, tx) => EventStorage.SetCreatedRule(c, tx, "id IN @ids", new { Id = 1L, ids }));
+            Change("two patterns merged", (c, tx) =>
+            {
+                var two = c.Query<long>("SELECT id FROM patterns WHERE merged_into IS NULL AND event_count > 0 ORDER BY event_count, id LIMIT 2", transaction: tx).ToList();
+                if (two.Count == 2) Engine.Patterns.PatternStore.MergeInto(c, tx, two[0], two[1], Engine.Rules.RuleStore.MovePattern);
+            });
+        }
+
+        // One -IncludeArchive call, timed, with the parts of bringing the combined store up to date.
+        private static void Report(string what, string db)
+        {
+            var parts = new List<string>();
+            var (wall, cpu) = Measure(() =>
+            {
+                using var c = MadfDatabase.Open(db, forWrite: false);
+                var clock = Stopwatch.StartNew();
+                CombinedStore.Prepare(c, db, CombinedStore.Archives(c), part => { parts.Add($"{part} {clock.Elapsed.TotalMilliseconds:F0} ms"); clock.Restart(); });
+            });
+            Console.WriteLine($"{what}: {wall:F0} ms wall, {cpu:F0} ms CPU ({string.Join("; ", parts)})");
         }
 
         // Wall and process CPU milliseconds of one run.

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Events;
 using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
@@ -12,13 +13,15 @@ namespace MadfLog.Engine.Lifecycle
 {
     /// <summary>
     /// What -IncludeArchive answers from: one store holding the active events and every archived month's (event_archives),
-    /// with the summaries rebuilt over all of them by the import's definitions (SummaryTables.Rebuild), so the same
-    /// question code answers over active + archived events exactly as a scan of them would. It is a cache: a snapshot of
-    /// the active store (SQLite's backup) with each archive's rows copied in (EventStorage.CopyRows: ids kept, names
-    /// translated), written to the archive folder's combined/ as combined-PPPPPPPP-SSSSSSSSSSSSSSSS.db, P naming the active
-    /// store and S its sources: the active store's file and change marker, each archive's file identity, and this build.
-    /// Archives are written once per month by retention, so the cache is rebuilt only when the active store or an archive
-    /// changed; retention removes it when it moves events; Get-MadfStorage counts it.
+    /// with summaries over all of them, so the same question code answers over active + archived events exactly as a
+    /// scan of them would. It is a cache in the archive folder's combined/, named combined-PPPPPPPP-AAAAAAAAAAAAAAAA.db (P
+    /// the active store, A its archives' file identities and this build). Built once per set of archives: a snapshot of
+    /// the active store (SQLite's backup: its events and its summaries, kept by the import) with each archive's rows
+    /// copied in (EventStorage.CopyRows: ids kept, names translated) and counted into the summaries by the import's own
+    /// definitions (Summaries.RollupStage's summaries, Summaries.SequenceStage's sequences). After that it is brought up
+    /// to date with the active store by what changed (<see cref="Refresh"/>): new events (ids are never reused: those
+    /// above the newest it holds), events changed in place (schema 25's event_changes) and merged patterns; only what it
+    /// cannot follow (deleted events) builds it again. Retention removes it when it moves events; Get-MadfStorage counts it.
     /// </summary>
     public static class CombinedStore
     {
@@ -56,14 +59,22 @@ namespace MadfLog.Engine.Lifecycle
                         string.Format(Messages.Culture, Messages.ArchiveNotFound, a.ArchivePath, a.Period, a.Events, activePath), a.ArchivePath);
             var folder = Folder(Path.GetDirectoryName(Path.GetFullPath(archives[archives.Count - 1].ArchivePath)) ?? ".");
             var prefix = "combined-" + ((ulong)StableHash.Hash(activePath.ToUpperInvariant())).ToString("x16", CultureInfo.InvariantCulture).Substring(0, 8) + "-";
-            var path = Path.Combine(folder, prefix + ((ulong)Stamp(active, activePath, archives)).ToString("x16", CultureInfo.InvariantCulture) + ".db");
-            if (File.Exists(path)) return path;
+            var path = Path.Combine(folder, prefix + ((ulong)ArchivesStamp(activePath, archives)).ToString("x16", CultureInfo.InvariantCulture) + ".db");
+            step ??= _ => { };
+            // Read before anything else: a write to the active store after this point makes the next call look again.
+            var stamp = Stamp(active, activePath, archives).ToString(CultureInfo.InvariantCulture);
+            if (File.Exists(path) && Refresh(path, activePath, stamp, step))
+            {
+                RemoveStale(folder, prefix, path);
+                return path;
+            }
 
             Directory.CreateDirectory(folder);
             var temp = path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
             try
             {
-                Build(active, temp, archives, step ?? (_ => { }));
+                Build(active, temp, archives, stamp, step);
+                if (File.Exists(path)) TryDelete(path); // one that could not be brought up to date
                 try { File.Move(temp, path); }
                 catch (IOException) when (File.Exists(path)) { } // another process built the same sources meanwhile
             }
@@ -72,10 +83,15 @@ namespace MadfLog.Engine.Lifecycle
                 foreach (var f in new[] { temp, temp + "-wal", temp + "-shm", temp + "-journal" })
                     if (File.Exists(f)) TryDelete(f);
             }
-            // Caches of earlier sources are stale: removed (one still open by another process stays until the next time).
+            RemoveStale(folder, prefix, path);
+            return path;
+        }
+
+        // Caches of other archives are stale: removed (one still open by another process stays until the next time).
+        private static void RemoveStale(string folder, string prefix, string path)
+        {
             foreach (var old in Directory.GetFiles(folder, prefix + "*.db"))
                 if (!string.Equals(old, path, StringComparison.OrdinalIgnoreCase)) TryDelete(old);
-            return path;
         }
 
         /// <summary>Removes the caches in an archive folder (retention calls it when it moved events: they no longer match).</summary>
@@ -93,17 +109,13 @@ namespace MadfLog.Engine.Lifecycle
             return Directory.Exists(folder) ? Directory.GetFiles(folder).Sum(f => new FileInfo(f).Length) : 0;
         }
 
-        // What the cache was built from: the active store's file (a write changes its size or time, or its WAL's) and
-        // change marker (newest event, events counted by the summaries, patterns), each archive's file identity, and the
-        // build (its summaries' definitions). Any change gives another name, so a cache is never read for other sources.
-        private static long Stamp(SqliteConnection active, string activePath, List<ArchiveFile> archives)
+        // What the cache's archived part was built from (its name): the active store's path, each archive's file identity,
+        // and the build (its summaries' definitions). Other archives give another name, so a cache is never read for them.
+        private static long ArchivesStamp(string activePath, List<ArchiveFile> archives)
         {
             var parts = new List<string?>
             {
-                typeof(CombinedStore).Assembly.ManifestModule.ModuleVersionId.ToString(), Schema.CurrentVersion.ToString(CultureInfo.InvariantCulture),
-                activePath, FileIdentity(activePath), FileIdentity(activePath + "-wal"),
-                active.ExecuteScalar<string>(@"SELECT coalesce((SELECT max(id) FROM event_rows), 0) || ':' || coalesce((SELECT sum(events) FROM week_rollup), 0)
-                    || ':' || (SELECT count(*) FROM patterns) || ':' || coalesce((SELECT sum(event_count) FROM patterns), 0) || ':' || (SELECT count(*) FROM patterns WHERE merged_into IS NOT NULL)"),
+                typeof(CombinedStore).Assembly.ManifestModule.ModuleVersionId.ToString(), Schema.CurrentVersion.ToString(CultureInfo.InvariantCulture), activePath,
             };
             foreach (var a in archives)
             {
@@ -114,6 +126,15 @@ namespace MadfLog.Engine.Lifecycle
             return StableHash.Hash(parts.ToArray());
         }
 
+        // The active store as the cache last saw it: its file (a write changes its size or time, or its WAL's) and change
+        // marker (newest event, changes in place, events counted by the summaries, patterns). Equal: nothing to bring up
+        // to date (the repeated call's few milliseconds).
+        private static long Stamp(SqliteConnection active, string activePath, List<ArchiveFile> archives) => StableHash.Hash(
+            ArchivesStamp(activePath, archives).ToString(CultureInfo.InvariantCulture), FileIdentity(activePath), FileIdentity(activePath + "-wal"),
+            active.ExecuteScalar<string>(@"SELECT coalesce((SELECT max(id) FROM event_rows), 0) || ':' || coalesce((SELECT sum(events) FROM week_rollup), 0)
+                || ':' || (SELECT group_concat(seq) FROM event_changes WHERE id < 0)
+                || ':' || (SELECT count(*) FROM patterns) || ':' || coalesce((SELECT sum(event_count) FROM patterns), 0) || ':' || (SELECT count(*) FROM patterns WHERE merged_into IS NOT NULL)"));
+
         // Size and last write time; "" for a file that is missing or empty (an idle WAL).
         private static string FileIdentity(string file)
         {
@@ -122,7 +143,7 @@ namespace MadfLog.Engine.Lifecycle
         }
 
         // step: called after each part with its name (snapshot, copied-YYYY-MM, summaries, blocks; the archive bench times them).
-        private static void Build(SqliteConnection active, string temp, List<ArchiveFile> archives, Action<string> step)
+        private static void Build(SqliteConnection active, string temp, List<ArchiveFile> archives, string stamp, Action<string> step)
         {
             // A consistent snapshot of the active store (a concurrent import commits before or after it), pages copied as they are.
             using (var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = temp, Pooling = false }.ToString()))
@@ -134,6 +155,10 @@ namespace MadfLog.Engine.Lifecycle
             using var c = MadfDatabase.Open(temp);
             // A file nobody reads until it is complete (a failed build is deleted): no journal, no syncs while building.
             c.Execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;");
+            // What of the active store the snapshot holds, for bringing it up to date later (Refresh); the active store's
+            // list of changes is its own, and this store's own changes need none.
+            var state = ActiveState(c, "main");
+            c.Execute("DELETE FROM event_changes WHERE id > 0;" + string.Concat(ChangeTriggers.Select(t => $" DROP TRIGGER IF EXISTS {t};")));
             foreach (var a in archives)
             {
                 try
@@ -145,8 +170,16 @@ namespace MadfLog.Engine.Lifecycle
                     {
                         using var tx = c.BeginTransaction();
                         EventStorage.CopyRows(c, tx, "src", "main", where: null);
-                        tx.Commit();
                         step("copied-" + a.Period);
+                        // Merges since the month was archived moved the active events only: its events follow them here.
+                        MoveToSurvivors(c, tx, Survivors(c, tx, "main"), "id IN (SELECT id FROM src.event_rows)");
+                        // Counted into the active store's summaries by the import's definitions, in the order it stored them.
+                        var (first, last) = c.QuerySingle<(long, long)>("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM src.event_rows", transaction: tx);
+                        for (var from = first; from <= last; from += CountedAtOnce)
+                            Count(c, tx, ReadRows(c, tx, "e.id >= @from AND e.id < @to AND e.id IN (SELECT id FROM src.event_rows WHERE id >= @from AND id < @to)",
+                                new { from, to = from + CountedAtOnce }), new Summaries.RollupStage.Summaries());
+                        tx.Commit();
+                        step("counted-" + a.Period);
                     }
                     finally
                     {
@@ -164,12 +197,201 @@ namespace MadfLog.Engine.Lifecycle
             {
                 // Nothing is archived from this store's point of view: its questions cover every event it holds.
                 c.Execute("DELETE FROM event_archives", transaction: tx);
-                SummaryTables.Rebuild(c, tx);
-                step("summaries");
                 EventStorage.RefreshBlocks(c, tx);
+                SaveState(c, tx, stamp, state);
                 tx.Commit();
             }
             step("blocks");
+        }
+
+        /// <summary>The triggers that list an active store's changes (schema 25), dropped in a combined store.</summary>
+        private static readonly string[] ChangeTriggers = { "event_rows_updated", "event_rows_deleted", "event_extras_inserted", "event_extras_updated" };
+
+        /// <summary>The tables of events and their names, ids and blocks: a combined store takes the active store's rows from them by id.</summary>
+        private static readonly string[] EventTables =
+        {
+            "event_rows", "event_extras", "names", "kinds", "contexts", "response_keys", "event_keys", "event_keys_recent", "archived_keys",
+            "event_blocks", "event_block_days", "event_archives", "event_changes", "combined_state",
+        };
+
+        /// <summary>How far a combined store follows the active store: its newest event, its last change in place, its deletions.</summary>
+        private sealed class State
+        {
+            public long Last { get; set; }
+            public long Changes { get; set; }
+            public long Deleted { get; set; }
+        }
+
+        private static State ActiveState(SqliteConnection c, string schema, SqliteTransaction? tx = null) => c.QuerySingle<State>(
+            $@"SELECT coalesce((SELECT max(id) FROM {schema}.event_rows), 0) AS Last, (SELECT seq FROM {schema}.event_changes WHERE id = -1) AS Changes,
+                      (SELECT seq FROM {schema}.event_changes WHERE id = -2) AS Deleted", transaction: tx);
+
+        private static void SaveState(SqliteConnection c, SqliteTransaction tx, string stamp, State state) =>
+            c.Execute(@"INSERT OR REPLACE INTO combined_state VALUES ('stamp', @stamp), ('last', @Last), ('changes', @Changes), ('deleted', @Deleted)",
+                new { stamp, state.Last, state.Changes, state.Deleted }, tx);
+
+        /// <summary>
+        /// Brings an existing combined store up to date with the active store, by what changed since it last looked
+        /// (nothing: the stamp is the same): patterns merged since (their events and summary rows follow the survivor, as
+        /// PatternStore.MergeInto moved them in the active store), events changed in place (taken again; a response's grown
+        /// usage added to the summaries as the import adds it), the events above the newest it holds (taken and counted by
+        /// the import's own stages: Summaries.RollupStage's summaries, Summaries.SequenceStage's sequences), and the
+        /// active store's other tables (patterns, rules, ...) as they are. False when it cannot (events deleted, or changed
+        /// in a way the summaries cannot follow): the caller builds it again.
+        /// </summary>
+        private static bool Refresh(string path, string activePath, string stamp, Action<string> step)
+        {
+            using var c = MadfDatabase.Open(path);
+            var saved = c.Query<(string name, string value)>("SELECT name, CAST(value AS TEXT) FROM combined_state").ToDictionary(r => r.name, r => r.value);
+            if (!saved.TryGetValue("stamp", out var was) || !saved.TryGetValue("last", out var last) || !saved.TryGetValue("changes", out var changes)
+                || !saved.TryGetValue("deleted", out var deleted)) return false;
+            if (was == stamp) return true;
+            var then = new State
+            {
+                Last = long.Parse(last, CultureInfo.InvariantCulture), Changes = long.Parse(changes, CultureInfo.InvariantCulture), Deleted = long.Parse(deleted, CultureInfo.InvariantCulture),
+            };
+            c.Execute("ATTACH DATABASE @path AS act", new { path = activePath });
+            try
+            {
+                using var tx = c.BeginTransaction(deferred: false);
+                // One read of the active store: a concurrent import commits before or after it.
+                var now = ActiveState(c, "act", tx);
+                if (now.Deleted != then.Deleted || now.Last < then.Last) return false;
+                if (!FollowMerges(c, tx)) return false;
+                step("merges");
+                var summaries = new Summaries.RollupStage.Summaries();
+                if (!TakeChanged(c, tx, then, summaries)) return false;
+                step("changed events");
+                EventStorage.CopyRows(c, tx, "act", "main", "r.id > @Last", new { then.Last });
+                var added = ReadRows(c, tx, "e.id > @Last", new { then.Last });
+                step("new events: " + added.Count.ToString(CultureInfo.InvariantCulture));
+                // The other tables as the active store has them now (the sequences' classes read patterns).
+                var own = new HashSet<string>(EventTables.Concat(SummaryTables.Names), StringComparer.OrdinalIgnoreCase);
+                foreach (var table in c.Query<string>("SELECT name FROM act.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'", transaction: tx).Where(t => !own.Contains(t)).ToList())
+                    c.Execute($"DELETE FROM main.{table}; INSERT INTO main.{table} SELECT * FROM act.{table};", transaction: tx);
+                Count(c, tx, added, summaries);
+                step("summaries");
+                if (added.Count > 0) EventStorage.RefreshBlocks(c, tx, "main", (then.Last + 1) / EventStorage.BlockSize);
+                SaveState(c, tx, stamp, now);
+                tx.Commit();
+                step("blocks");
+                return true;
+            }
+            finally
+            {
+                c.Execute("DETACH DATABASE act");
+            }
+        }
+
+        /// <summary>How many events are read and counted at once (memory stays flat in the archives' size).</summary>
+        private const long CountedAtOnce = 65536;
+
+        // Counts events into the summaries (Summaries.RollupStage's definitions, added to those stored, as the import
+        // adds a batch) and the error sequences (Summaries.SequenceStage, each session carried on from its stored rows).
+        private static void Count(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, Summaries.RollupStage.Summaries summaries)
+        {
+            foreach (var e in rows) summaries.Add(e, 1);
+            summaries.Derive();
+            SummaryTables.Write(c, tx, summaries.Rows);
+            var sequences = new Summaries.SequenceStage();
+            sequences.AfterWrite(rows, null, c, tx);
+            sequences.BeforeCommit(c, tx);
+        }
+
+        // Each merged pattern of a schema's patterns table and its survivor (merges followed to the end).
+        private static Dictionary<long, long> Survivors(SqliteConnection c, SqliteTransaction tx, string schema)
+        {
+            var into = c.Query<(long id, long? mergedInto)>($"SELECT id, merged_into FROM {schema}.patterns", transaction: tx).ToDictionary(r => r.id, r => r.mergedInto);
+            long Survivor(long id)
+            {
+                for (var hops = 0; hops < 64 && into.TryGetValue(id, out var next) && next.HasValue && next.Value != id; hops++) id = next.Value;
+                return id;
+            }
+            return into.Where(kv => kv.Value.HasValue && Survivor(kv.Key) != kv.Key).ToDictionary(kv => kv.Key, kv => Survivor(kv.Key));
+        }
+
+        // Events of merged patterns (those matching <paramref name="rows"/>) point at the survivors, in one pass over the
+        // rows (EventStorage.MovePattern, for many patterns at once).
+        private static void MoveToSurvivors(SqliteConnection c, SqliteTransaction tx, Dictionary<long, long> survivors, string rows)
+        {
+            if (survivors.Count == 0) return;
+            c.Execute("DROP TABLE IF EXISTS temp.survivors; CREATE TEMP TABLE survivors (id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL);", transaction: tx);
+            PreparedBatch.Run(c, tx, "INSERT INTO temp.survivors VALUES ($1, $2)", survivors.Select(kv => new object?[] { kv.Key, kv.Value }));
+            c.Execute($@"UPDATE main.event_rows SET pattern_id = (SELECT survivor FROM temp.survivors s WHERE s.id = event_rows.pattern_id)
+                WHERE pattern_id IN (SELECT id FROM temp.survivors) AND {rows}; DROP TABLE temp.survivors;", transaction: tx);
+        }
+
+        // Patterns merged in the active store since the combined store copied its patterns: their events (archived ones
+        // too) and summary rows move to the survivor. False for a change it cannot follow (a merge undone or redirected).
+        private static bool FollowMerges(SqliteConnection c, SqliteTransaction tx)
+        {
+            var now = Survivors(c, tx, "act");
+            var then = Survivors(c, tx, "main");
+            // A merge undone, or redirected other than by merging its survivor on: built again.
+            if (then.Any(kv => !now.TryGetValue(kv.Key, out var s) || (s != kv.Value && !now.ContainsKey(kv.Value)))) return false;
+            var moved = now.Where(kv => !then.TryGetValue(kv.Key, out var s) || s != kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value);
+            // Rows still at a pattern merged since (at most the survivors of before, which were patterns of their own).
+            MoveToSurvivors(c, tx, moved, "1");
+            foreach (var kv in moved) SummaryTables.MovePattern(c, tx, kv.Key, kv.Value);
+            return true;
+        }
+
+        // The events the active store changed in place since (schema 25's event_changes), taken again. Only what the
+        // import itself changes in place without counting the event again is followed in the summaries: a response's
+        // usage grown (its tokens added, as Summaries.RollupStage adds them) and flags the summaries do not count (review,
+        // pattern detected), extras (a created rule). Anything else: false.
+        private static bool TakeChanged(SqliteConnection c, SqliteTransaction tx, State then, Summaries.RollupStage.Summaries summaries)
+        {
+            c.Execute(@"DROP TABLE IF EXISTS temp.changed_events;
+                CREATE TEMP TABLE changed_events AS SELECT id FROM act.event_changes WHERE id > 0 AND id <= @Last AND seq > @Changes", then, tx);
+            const string changed = "e.id IN (SELECT id FROM temp.changed_events)";
+            var before = ReadRows(c, tx, changed, null).ToDictionary(e => e.Id);
+            c.Execute(@"DELETE FROM main.event_extras WHERE id IN (SELECT id FROM temp.changed_events);
+                DELETE FROM main.event_rows WHERE id IN (SELECT id FROM temp.changed_events);", transaction: tx);
+            EventStorage.CopyRows(c, tx, "act", "main", "r.id IN (SELECT id FROM temp.changed_events)");
+            var after = ReadRows(c, tx, changed, null);
+            if (after.Count != before.Count) return false;
+            foreach (var e in after)
+            {
+                var b = before[e.Id];
+                if (e.Timestamp != b.Timestamp || e.EventType != b.EventType || e.Category != b.Category || e.SessionId != b.SessionId || e.StoryId != b.StoryId
+                    || e.WorkflowId != b.WorkflowId || e.AgentName != b.AgentName || e.DurationMs != b.DurationMs || e.Success != b.Success
+                    || e.PatternId != b.PatternId || e.TimeSavedOrWastedMs != b.TimeSavedOrWastedMs || e.Step != b.Step)
+                    return false;
+                var growth = (e.TokensUsed ?? 0) - (b.TokensUsed ?? 0);
+                if (growth < 0 || (growth == 0 && e.ContextPercent != b.ContextPercent)) return false;
+                if (growth == 0) continue;
+                e.TokensGrowth = growth;
+                summaries.AddGrowth(e);
+            }
+            c.Execute("DROP TABLE temp.changed_events", transaction: tx);
+            return true;
+        }
+
+        /// <summary>The events matching <paramref name="where"/> (on event_rows e), in id order, with what the summaries count (SummaryTables.Columns).</summary>
+        private static List<EventRow> ReadRows(SqliteConnection c, SqliteTransaction tx, string where, object? p)
+        {
+            const string select = "SELECT ";
+            var columns = SummaryTables.Columns.StartsWith(select, StringComparison.Ordinal) ? SummaryTables.Columns.Substring(select.Length) : throw new InvalidOperationException("SummaryTables.Columns");
+            var rows = new List<EventRow>();
+            using var reader = c.ExecuteReader($"SELECT e.id AS event_id, {columns} WHERE {where} ORDER BY e.id", p, tx);
+            int Ordinal(string name) => reader.GetOrdinal(name);
+            int id = Ordinal("event_id"), ts = Ordinal("ts"), type = Ordinal("type"), category = Ordinal("category"), session = Ordinal("session"), story = Ordinal("story"),
+                workflow = Ordinal("workflow"), agent = Ordinal("agent"), duration = Ordinal("duration"), tokens = Ordinal("tokens"), ctx = Ordinal("ctx"),
+                success = Ordinal("success"), pattern = Ordinal("pattern"), saved = Ordinal("saved"), stepName = Ordinal("step");
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            long? Long(int i) => reader.IsDBNull(i) ? (long?)null : reader.GetInt64(i);
+            while (reader.Read())
+                rows.Add(new EventRow
+                {
+                    Id = reader.GetInt64(id), Timestamp = reader.GetInt64(ts), EventType = reader.GetString(type), Category = reader.GetString(category),
+                    SessionId = Text(session), StoryId = Text(story), WorkflowId = Text(workflow), AgentName = Text(agent), DurationMs = Long(duration),
+                    TokensUsed = Long(tokens), ContextPercent = reader.IsDBNull(ctx) ? (double?)null : reader.GetDouble(ctx),
+                    Success = reader.IsDBNull(success) ? (bool?)null : reader.GetInt64(success) != 0, PatternId = Long(pattern), TimeSavedOrWastedMs = Long(saved),
+                    // The name a step is reported under (Steps.NameSql): what Steps.Name gives back for it.
+                    Step = reader.GetString(stepName),
+                });
+            return rows;
         }
 
         private static void TryDelete(string file)

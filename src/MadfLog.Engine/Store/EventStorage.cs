@@ -138,20 +138,24 @@ namespace MadfLog.Engine.Store
             return $"{a}timestamp >= {from} AND {a}timestamp < {to}{IdBounds(a + "id", from, to)}";
         }
 
-        /// <summary>Keeps event_blocks and event_block_days equal to the rows after rows were deleted (retention) or copied in (archives).</summary>
-        public static void RefreshBlocks(SqliteConnection c, SqliteTransaction tx, string schema = "main")
+        /// <summary>
+        /// Keeps event_blocks and event_block_days equal to the rows after rows were deleted (retention) or copied in
+        /// (archives; from <paramref name="fromBlock"/> on: rows added above the blocks before it, as -IncludeArchive's
+        /// combined store takes the active store's new events).
+        /// </summary>
+        public static void RefreshBlocks(SqliteConnection c, SqliteTransaction tx, string schema = "main", long fromBlock = 0)
         {
-            c.Execute($@"DELETE FROM {schema}.event_blocks;
+            c.Execute($@"DELETE FROM {schema}.event_blocks WHERE block >= {fromBlock};
                 INSERT INTO {schema}.event_blocks(block, min_ts, max_ts)
-                SELECT id / {BlockSize}, min(timestamp), max(timestamp) FROM {schema}.event_rows GROUP BY 1;
-                DELETE FROM {schema}.event_block_days;
-                {BlockDaysFill(schema)};", transaction: tx);
+                SELECT id / {BlockSize}, min(timestamp), max(timestamp) FROM {schema}.event_rows WHERE id >= {fromBlock * BlockSize} GROUP BY 1;
+                DELETE FROM {schema}.event_block_days WHERE block >= {fromBlock};
+                {BlockDaysFill(schema, fromBlock)};", transaction: tx);
         }
 
-        /// <summary>event_block_days' rows from a schema's event_rows (the table must be empty): each block's span per day and story.</summary>
-        internal static string BlockDaysFill(string schema) => $@"INSERT INTO {schema}.event_block_days(day, story, block, min_ts, max_ts)
+        /// <summary>event_block_days' rows from a schema's event_rows (of the blocks from <paramref name="fromBlock"/> on, which must have none): each block's span per day and story.</summary>
+        internal static string BlockDaysFill(string schema, long fromBlock = 0) => $@"INSERT INTO {schema}.event_block_days(day, story, block, min_ts, max_ts)
                 SELECT {IsoWeeks.DaySql("r.timestamp")}, x.story_id, r.id / {BlockSize}, min(r.timestamp), max(r.timestamp)
-                FROM {schema}.event_rows r JOIN {schema}.contexts x ON x.id = r.context GROUP BY 1, 2, 3";
+                FROM {schema}.event_rows r JOIN {schema}.contexts x ON x.id = r.context{(fromBlock > 0 ? $" WHERE r.id >= {fromBlock * BlockSize}" : "")} GROUP BY 1, 2, 3";
 
         // Above this many id ranges the nearest are joined (a superset), so a statement stays short.
         private const int MostRanges = 200;

@@ -15,7 +15,8 @@ namespace MadfLog.Engine.Store
     /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors), 20 the hour
     /// twins of the day-grain summaries (hour_rollup, hour_hist, session_hour) and each story's span per hour
     /// (hour_stories), (21 unused: two changes were numbered apart while they were built), 22 the rarely set columns in a
-    /// side table (event_extras).
+    /// side table (event_extras), (23, 24 assigned elsewhere), 25 the events changed in place (event_changes) and what a
+    /// combined store was brought up to date with (combined_state).
     /// </summary>
     public static class Schema
     {
@@ -41,6 +42,7 @@ namespace MadfLog.Engine.Store
             [19] = SequenceTrails,
             [20] = HourSummaries,
             [22] = RareColumnsApart,
+            [25] = EventChanges,
         };
 
         /// <summary>
@@ -646,6 +648,35 @@ CREATE TABLE IF NOT EXISTS event_extras (
     created_rule INTEGER
 );
 DROP VIEW IF EXISTS events;
+";
+
+        // -IncludeArchive's combined store (Lifecycle.CombinedStore) is brought up to date with the active store by what
+        // changed since: the events above the last id it copied (ids are never reused), and the events changed in place
+        // (a review flag, a merged pattern, a response's grown usage, a created rule), which triggers list here with the
+        // number of the change (row -1 holds the last number; row -2 counts deleted events, which the combined store
+        // cannot follow: it is built again). combined_state is used by combined stores only: the active store's state
+        // they describe.
+        private const string EventChanges = @"
+CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO event_changes VALUES (-1, 0);
+INSERT OR IGNORE INTO event_changes VALUES (-2, 0);
+CREATE TRIGGER IF NOT EXISTS event_rows_updated AFTER UPDATE ON event_rows BEGIN
+    UPDATE event_changes SET seq = seq + 1 WHERE id = -1;
+    INSERT OR REPLACE INTO event_changes VALUES (new.id, (SELECT seq FROM event_changes WHERE id = -1));
+END;
+CREATE TRIGGER IF NOT EXISTS event_rows_deleted AFTER DELETE ON event_rows BEGIN
+    UPDATE event_changes SET seq = seq + 1 WHERE id = -2;
+    DELETE FROM event_changes WHERE id = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS event_extras_inserted AFTER INSERT ON event_extras BEGIN
+    UPDATE event_changes SET seq = seq + 1 WHERE id = -1;
+    INSERT OR REPLACE INTO event_changes VALUES (new.id, (SELECT seq FROM event_changes WHERE id = -1));
+END;
+CREATE TRIGGER IF NOT EXISTS event_extras_updated AFTER UPDATE ON event_extras BEGIN
+    UPDATE event_changes SET seq = seq + 1 WHERE id = -1;
+    INSERT OR REPLACE INTO event_changes VALUES (new.id, (SELECT seq FROM event_changes WHERE id = -1));
+END;
+CREATE TABLE IF NOT EXISTS combined_state (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
 ";
 
         /// <summary>The events view since schema 22: migration 13's with the rarely set values read from event_extras.</summary>

@@ -6,7 +6,9 @@ using Dapper;
 using MadfLog.Engine.Facade;
 using MadfLog.Engine.Import;
 using MadfLog.Engine.Lifecycle;
+using MadfLog.Engine.Patterns;
 using MadfLog.Engine.Query;
+using MadfLog.Engine.Rules;
 using MadfLog.Engine.Store;
 using MadfLog.TestSupport;
 using Microsoft.Data.Sqlite;
@@ -81,10 +83,6 @@ namespace MadfLog.Engine.Tests.Query
             Assert.StartsWith(CombinedStore.Folder(_s.Archive), store.Path);
             using var reference = MadfDatabase.Open(_s.Reference, forWrite: false);
             using var combined = MadfDatabase.Open(store.Path, forWrite: false);
-            // Every event of the never-rotated copy, with its id and every column of the view (but the kind and context
-            // ids, which are each database's own).
-            string Dump(SqliteConnection c) => string.Join("\n", c.Query("SELECT * FROM events ORDER BY id")
-                .Select(r => string.Join("|", ((IDictionary<string, object>)r).Where(kv => kv.Key != "kind" && kv.Key != "context").Select(kv => kv.Value))));
             Assert.Equal(Dump(reference), Dump(combined));
             Assert.Contains("archived events", store.ActiveWindowNote());
             Assert.Contains(_s.Rotation.EventsMoved.ToString(System.Globalization.CultureInfo.InvariantCulture), store.ActiveWindowNote());
@@ -119,6 +117,11 @@ namespace MadfLog.Engine.Tests.Query
             using var all = MadfStore.OpenWithArchives(_s.Rotated);
             if (what != "whole store" || _s.Rotation.EventsMoved > 0) Assert.True(all.CountEvents(filter) > store.CountEvents(filter), what);
         }
+
+        // Every event of a store, with its id and every column of the view (but the kind and context ids, which are each
+        // database's own): review flags, created rules, pattern ids and tokens included.
+        private static string Dump(SqliteConnection c) => string.Join("\n", c.Query("SELECT * FROM events ORDER BY id")
+            .Select(r => string.Join("|", ((IDictionary<string, object>)r).Where(kv => kv.Key != "kind" && kv.Key != "context").Select(kv => kv.Value))));
 
         /// <summary>Every question through the store (as the cmdlets ask) against the same question scanning the reference's events.</summary>
         private static void AssertSameAnswers(string what, SqliteConnection reference, QueryFilter scan, MadfStore store, QueryFilter filter)
@@ -178,15 +181,17 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(written, File.GetLastWriteTimeUtc(first));
             Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive), "*.db"));
 
-            // New events in the active store: another cache that counts them, and the stale one is gone.
+            // New events in the active store: the same cache, brought up to date (not built again), counts them.
             var added = new LogImporter(new ImportOptions { DatabasePath = db }).Import(_s.Logs.Skip(60)).Imported;
             Assert.True(added > 0);
+            var steps = Prepare(db);
+            Assert.Contains("new events: " + added, steps);
+            Assert.DoesNotContain("snapshot", steps);
             using (var s = MadfStore.OpenWithArchives(db))
             {
-                Assert.NotEqual(first, s.Path);
+                Assert.Equal(first, s.Path);
                 Assert.Equal(events + added, s.CountEvents(new QueryFilter()));
             }
-            Assert.False(File.Exists(first));
             Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive), "*.db"));
 
             // Retention moving more events removes the cache (it counts them where they were).
@@ -197,6 +202,84 @@ namespace MadfLog.Engine.Tests.Query
             var report = StorageReport.Get(db);
             Assert.True(report.CombinedCacheBytes > 0);
             Assert.Equal(Directory.GetFiles(CombinedStore.Folder(archive)).Sum(f => new FileInfo(f).Length), report.CombinedCacheBytes);
+        }
+
+        // Brings the combined store of a store up to date as -IncludeArchive does; returns the parts it did (CombinedStore.Prepare's steps).
+        private static List<string> Prepare(string db)
+        {
+            var steps = new List<string>();
+            using var c = MadfDatabase.Open(db, forWrite: false);
+            CombinedStore.Prepare(c, db, CombinedStore.Archives(c), steps.Add);
+            return steps;
+        }
+
+        // The combined store of a rotated store (brought up to date incrementally: no snapshot taken) answers every
+        // question under every filter as a scan of the reference does, and holds the reference's events column for column.
+        private static void AssertUpToDate(string what, string db, string reference, bool incremental = true)
+        {
+            var steps = Prepare(db);
+            if (incremental) Assert.DoesNotContain("snapshot", steps);
+            using var store = MadfStore.OpenWithArchives(db);
+            using var r = MadfDatabase.Open(reference, forWrite: false);
+            using (var combined = MadfDatabase.Open(store.Path, forWrite: false)) Assert.Equal(Dump(r), Dump(combined));
+            foreach (var f in Filters())
+            {
+                var filter = (QueryFilter)f[1];
+                var scan = new QueryFilter { Stories = filter.Stories, Since = filter.Since ?? SummaryConsistencyTests.Scan.Since, Until = filter.Until, ScanEvents = true };
+                AssertSameAnswers(what + ", " + f[0], r, scan, store, filter);
+            }
+        }
+
+        [Fact]
+        public void AfterNewEventsReviewFlagsRulesAndMergesTheCombinedStoreIsBroughtUpToDateAndAnswersAsAScan()
+        {
+            using var t = TestPaths.NewTemp();
+            var db = t.Db;
+            var reference = t.File("reference.db");
+            // Imported as the fixture's reference was (the same files per import: the same ids and patterns).
+            foreach (var store in new[] { db, reference }) new LogImporter(new ImportOptions { DatabasePath = store, BatchSize = 900 }).Import(_s.Logs.Take(40));
+            Directory.CreateDirectory(t.File("live"));
+            Rotation Rotate(int days) => new Rotation(new RotationOptions { DatabasePath = db, LogPaths = new[] { t.File("live") }, ArchivePath = t.File("archive"), RetentionDays = days, Now = Stores.Now });
+            Assert.True(Rotate(45).Run().EventsMoved > 0);
+            Assert.Contains("snapshot", Prepare(db)); // built
+
+            // New events (the rest of the logs): taken and counted.
+            foreach (var store in new[] { db, reference }) new LogImporter(new ImportOptions { DatabasePath = store, BatchSize = 900 }).Import(_s.Logs.Skip(40));
+            AssertUpToDate("new events", db, reference);
+
+            // The same changes in place to both stores, on events the active store holds.
+            List<long> ids;
+            using (var c = MadfDatabase.Open(db, forWrite: false)) ids = c.Query<long>("SELECT id FROM event_rows WHERE id % 5 = 0 ORDER BY id LIMIT 300").ToList();
+            void Change(Action<SqliteConnection, SqliteTransaction> change)
+            {
+                foreach (var store in new[] { db, reference })
+                {
+                    using var c = MadfDatabase.Open(store);
+                    using var tx = c.BeginTransaction();
+                    change(c, tx);
+                    tx.Commit();
+                }
+            }
+            Change((c, tx) => EventStorage.SetNeedsReview(c, tx, "id IN @ids", true, new { ids }));
+            AssertUpToDate("review flags", db, reference);
+            Change((c, tx) => EventStorage.SetCreatedRule(c, tx, "id IN @ids", new { Id = 7L, ids = ids.Take(40) }));
+            AssertUpToDate("created rule", db, reference);
+
+            // Two patterns merged, each with archived and active errors: the archived ones follow in the combined store.
+            List<long> merged;
+            using (var c = MadfDatabase.Open(reference, forWrite: false))
+                merged = c.Query<long>(@"SELECT pattern_id FROM event_rows WHERE pattern_id IS NOT NULL GROUP BY pattern_id
+                    HAVING min(timestamp) < @cut AND max(timestamp) >= @cut ORDER BY count(*) DESC LIMIT 3",
+                    new { cut = Stores.Now.AddDays(-45).ToUnixTimeMilliseconds() }).ToList();
+            Assert.Equal(3, merged.Count);
+            Change((c, tx) => PatternStore.MergeInto(c, tx, merged[1], merged[0], RuleStore.MovePattern));
+            AssertUpToDate("merged patterns", db, reference);
+            Change((c, tx) => PatternStore.MergeInto(c, tx, merged[0], merged[2], RuleStore.MovePattern)); // a survivor merged on
+            AssertUpToDate("a survivor merged on", db, reference);
+
+            // Retention moving more events: built again from the new archives.
+            Assert.True(Rotate(20).Run().EventsMoved > 0);
+            AssertUpToDate("rotated again", db, reference, incremental: false);
         }
 
         [Fact]

@@ -96,6 +96,21 @@ namespace MadfLog.Module.Tests
         }
 
         [Fact]
+        public void WithIncludeArchiveStoriesCompleteFromTheArchivesToo()
+        {
+            Rotate();
+            string[] Complete(string switches)
+            {
+                var script = "Get-MadfErrorSummary -Database '" + _t.Db.Replace("'", "''") + "' " + switches + "-Story ";
+                var r = _m.Run("(TabExpansion2 -inputScript $s -cursorColumn $s.Length).CompletionMatches | ForEach-Object CompletionText", new Hashtable { ["s"] = script });
+                Assert.Empty(r.AllErrors);
+                return r.Output.Select(o => o.ToString()).ToArray();
+            }
+            Assert.Equal(new[] { "1.2" }, Complete("")); // 1.1 is archived whole
+            Assert.Equal(new[] { "1.1", "1.2" }, Complete("-IncludeArchive "));
+        }
+
+        [Fact]
         public void AMissingOrDamagedArchiveIsAnErrorNamingTheFile()
         {
             Rotate();

@@ -105,6 +105,41 @@ namespace MadfLog.Engine.Facade
         /// <summary>Values of an events column starting with a prefix, for tab completion.</summary>
         public List<string> DistinctValues(string column, string prefix) => Run(() => Analysis.DistinctValues(_c, column, prefix));
 
+        /// <summary>
+        /// Values of an events column starting with a prefix in the active store and in every archived month (tab completion
+        /// with -IncludeArchive), read from each file as it is: completing a name never waits for the combined store to be
+        /// built. An archive that is missing or unreadable is left out (the question itself reports it).
+        /// </summary>
+        public static List<string> DistinctValuesWithArchives(string path, string column, string prefix)
+        {
+            const int max = 200;
+            using var active = MadfDatabase.Open(path, forWrite: false);
+            HashSet<string> values;
+            List<Lifecycle.CombinedStore.ArchiveFile> archives;
+            try
+            {
+                values = new HashSet<string>(Analysis.DistinctValues(active, column, prefix, max), StringComparer.Ordinal);
+                archives = Lifecycle.CombinedStore.Archives(active);
+            }
+            catch (SqliteException ex)
+            {
+                throw MadfDatabase.Translate(ex, path);
+            }
+            foreach (var a in archives)
+            {
+                if (!System.IO.File.Exists(a.ArchivePath)) continue;
+                try
+                {
+                    using var archive = MadfDatabase.Open(a.ArchivePath, forWrite: false);
+                    values.UnionWith(Analysis.DistinctValues(archive, column, prefix, max));
+                }
+                catch (Exception ex) when (ex is MadfException || ex is SqliteException) { }
+            }
+            var list = values.ToList();
+            list.Sort(column == "story_id" ? StoryOrder.Instance : (IComparer<string?>)StringComparer.Ordinal);
+            return list.Take(max).ToList();
+        }
+
         /// <summary>What the questions cover when older events are archived ("" when nothing is).</summary>
         public string ActiveWindowNote() => _coverNote ?? Run(() => ActiveWindow.Note(_c));
 

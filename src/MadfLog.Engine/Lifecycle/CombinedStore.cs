@@ -172,7 +172,7 @@ namespace MadfLog.Engine.Lifecycle
                         EventStorage.CopyRows(c, tx, "src", "main", where: null);
                         step("copied-" + a.Period);
                         // Merges since the month was archived moved the active events only: its events follow them here.
-                        MoveToSurvivors(c, tx, Survivors(c, tx, "main"), "id IN (SELECT id FROM src.event_rows)");
+                        EventStorage.MovePatterns(c, tx, Survivors(c, tx, "main"), "id IN (SELECT id FROM src.event_rows)");
                         // Counted into the active store's summaries by the import's definitions, in the order it stored them.
                         var (first, last) = c.QuerySingle<(long, long)>("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM src.event_rows", transaction: tx);
                         for (var from = first; from <= last; from += CountedAtOnce)
@@ -310,17 +310,6 @@ namespace MadfLog.Engine.Lifecycle
             return into.Where(kv => kv.Value.HasValue && Survivor(kv.Key) != kv.Key).ToDictionary(kv => kv.Key, kv => Survivor(kv.Key));
         }
 
-        // Events of merged patterns (those matching <paramref name="rows"/>) point at the survivors, in one pass over the
-        // rows (EventStorage.MovePattern, for many patterns at once).
-        private static void MoveToSurvivors(SqliteConnection c, SqliteTransaction tx, Dictionary<long, long> survivors, string rows)
-        {
-            if (survivors.Count == 0) return;
-            c.Execute("DROP TABLE IF EXISTS temp.survivors; CREATE TEMP TABLE survivors (id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL);", transaction: tx);
-            PreparedBatch.Run(c, tx, "INSERT INTO temp.survivors VALUES ($1, $2)", survivors.Select(kv => new object?[] { kv.Key, kv.Value }));
-            c.Execute($@"UPDATE main.event_rows SET pattern_id = (SELECT survivor FROM temp.survivors s WHERE s.id = event_rows.pattern_id)
-                WHERE pattern_id IN (SELECT id FROM temp.survivors) AND {rows}; DROP TABLE temp.survivors;", transaction: tx);
-        }
-
         // Patterns merged in the active store since the combined store copied its patterns: their events (archived ones
         // too) and summary rows move to the survivor. False for a change it cannot follow (a merge undone or redirected).
         private static bool FollowMerges(SqliteConnection c, SqliteTransaction tx)
@@ -331,7 +320,7 @@ namespace MadfLog.Engine.Lifecycle
             if (then.Any(kv => !now.TryGetValue(kv.Key, out var s) || (s != kv.Value && !now.ContainsKey(kv.Value)))) return false;
             var moved = now.Where(kv => !then.TryGetValue(kv.Key, out var s) || s != kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value);
             // Rows still at a pattern merged since (at most the survivors of before, which were patterns of their own).
-            MoveToSurvivors(c, tx, moved, "1");
+            EventStorage.MovePatterns(c, tx, moved, "1");
             foreach (var kv in moved) SummaryTables.MovePattern(c, tx, kv.Key, kv.Value);
             return true;
         }
@@ -346,8 +335,7 @@ namespace MadfLog.Engine.Lifecycle
                 CREATE TEMP TABLE changed_events AS SELECT id FROM act.event_changes WHERE id > 0 AND id <= @Last AND seq > @Changes", then, tx);
             const string changed = "e.id IN (SELECT id FROM temp.changed_events)";
             var before = ReadRows(c, tx, changed, null).ToDictionary(e => e.Id);
-            c.Execute(@"DELETE FROM main.event_extras WHERE id IN (SELECT id FROM temp.changed_events);
-                DELETE FROM main.event_rows WHERE id IN (SELECT id FROM temp.changed_events);", transaction: tx);
+            EventStorage.DeleteRows(c, tx, "id IN (SELECT id FROM temp.changed_events)");
             EventStorage.CopyRows(c, tx, "act", "main", "r.id IN (SELECT id FROM temp.changed_events)");
             var after = ReadRows(c, tx, changed, null);
             if (after.Count != before.Count) return false;

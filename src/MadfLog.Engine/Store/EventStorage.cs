@@ -116,6 +116,23 @@ namespace MadfLog.Engine.Store
             c.Execute("UPDATE event_rows SET pattern_id = @into WHERE pattern_id = @from", new { from, into }, tx);
 
         /// <summary>
+        /// The events (of those matching <paramref name="where"/>, on event_rows unaliased) of many merged patterns point at
+        /// their survivors, in one pass over the rows (<see cref="MovePattern"/> for each would read them once per pattern).
+        /// </summary>
+        public static void MovePatterns(SqliteConnection c, SqliteTransaction tx, IReadOnlyDictionary<long, long> survivors, string where)
+        {
+            if (survivors.Count == 0) return;
+            c.Execute("DROP TABLE IF EXISTS temp.survivors; CREATE TEMP TABLE survivors (id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL);", transaction: tx);
+            PreparedBatch.Run(c, tx, "INSERT INTO temp.survivors VALUES ($1, $2)", survivors.Select(kv => new object?[] { kv.Key, kv.Value }));
+            c.Execute($@"UPDATE main.event_rows SET pattern_id = (SELECT survivor FROM temp.survivors s WHERE s.id = event_rows.pattern_id)
+                WHERE pattern_id IN (SELECT id FROM temp.survivors) AND {where}; DROP TABLE temp.survivors;", transaction: tx);
+        }
+
+        /// <summary>Deletes the rows matching <paramref name="where"/> (on event_rows unaliased) and their extras (a combined store takes changed events again).</summary>
+        public static void DeleteRows(SqliteConnection c, SqliteTransaction tx, string where) =>
+            c.Execute($"DELETE FROM main.event_extras WHERE id IN (SELECT id FROM main.event_rows WHERE {where}); DELETE FROM main.event_rows WHERE {where};", transaction: tx);
+
+        /// <summary>
         /// Conditions (with a leading AND; empty when neither end is given) that bound <paramref name="id"/> to the blocks whose time span can meet
         /// [<paramref name="from"/>, <paramref name="to"/>): SQL expressions or parameters, either may be null. The exact
         /// timestamp test stays with the caller; this only lets SQLite skip the rest.

@@ -247,6 +247,20 @@ namespace MadfLog.Engine.Tests.Query
             foreach (var store in new[] { db, reference }) new LogImporter(new ImportOptions { DatabasePath = store, BatchSize = 900 }).Import(_s.Logs.Skip(40));
             AssertUpToDate("new events", db, reference);
 
+            // A transcript's response written over two lines, imported in between: its usage grows in place.
+            var transcript = Path.Combine(t.Path, "projects", "-app", "s9.jsonl");
+            Directory.CreateDirectory(Path.GetDirectoryName(transcript)!);
+            string Response(string uuid, string? parent, string time, int output) => ("{'type':'assistant','sessionId':'s9','uuid':'" + uuid + "','parentUuid':"
+                + (parent == null ? "null" : "'" + parent + "'") + ",'isSidechain':false,'timestamp':'2026-10-20T10:00:" + time + "Z','requestId':'r1','message':{'id':'m1',"
+                + "'content':[{'type':'text','text':'part " + uuid + "'}],'usage':{'input_tokens':10,'output_tokens':" + output + "}}}").Replace('\'', '"');
+            File.WriteAllLines(transcript, new[] { Response("a1", null, "00", 1) });
+            foreach (var store in new[] { db, reference }) new LogImporter(new ImportOptions { DatabasePath = store }).Import(new[] { transcript });
+            AssertUpToDate("a transcript's first line", db, reference);
+            File.AppendAllLines(transcript, new[] { Response("a2", "a1", "01", 40) });
+            foreach (var store in new[] { db, reference }) new LogImporter(new ImportOptions { DatabasePath = store }).Import(new[] { transcript });
+            using (var c = MadfDatabase.Open(db, forWrite: false)) Assert.Equal(50, c.ExecuteScalar<long>("SELECT max(tokens_used) FROM events WHERE session_id = 's9'"));
+            AssertUpToDate("a response's usage grown", db, reference);
+
             // The same changes in place to both stores, on events the active store holds.
             List<long> ids;
             using (var c = MadfDatabase.Open(db, forWrite: false)) ids = c.Query<long>("SELECT id FROM event_rows WHERE id % 5 = 0 ORDER BY id LIMIT 300").ToList();

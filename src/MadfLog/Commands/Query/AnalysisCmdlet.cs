@@ -113,10 +113,15 @@ namespace MadfLog.Commands.Query
         {
             try
             {
-                var db = fakeBoundParameters?["Database"] as string ?? StoreLocation.DefaultDatabasePath();
-                using var store = MadfStore.OpenRead(FromPowerShellLocation(db));
+                var db = FromPowerShellLocation(fakeBoundParameters?["Database"] as string ?? StoreLocation.DefaultDatabasePath());
                 var prefix = (wordToComplete ?? "").Trim('\'', '"');
-                return store.DistinctValues(Column, prefix)
+                // With -IncludeArchive the archived months' names too (the question covers them).
+                var archived = fakeBoundParameters?["IncludeArchive"] switch { SwitchParameter s => s.IsPresent, bool b => b, _ => false };
+                List<string> values;
+                if (archived) values = MadfStore.DistinctValuesWithArchives(db, Column, prefix);
+                else
+                    using (var store = MadfStore.OpenRead(db)) values = store.DistinctValues(Column, prefix);
+                return values
                     .Select(v => new CompletionResult(v.IndexOfAny(new[] { ' ', '\'', '$', ';', ',' }) >= 0 ? "'" + v.Replace("'", "''") + "'" : v, v, CompletionResultType.ParameterValue, v))
                     .ToList();
             }

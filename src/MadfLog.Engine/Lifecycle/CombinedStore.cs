@@ -175,11 +175,18 @@ namespace MadfLog.Engine.Lifecycle
                         EventStorage.MovePatterns(c, tx, Survivors(c, tx, "main"), "id IN (SELECT id FROM src.event_rows)");
                         // Counted into the active store's summaries by the import's definitions, in the order it stored them.
                         var (first, last) = c.QuerySingle<(long, long)>("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM src.event_rows", transaction: tx);
+                        var parts = new Dictionary<string, TimeSpan>();
+                        var clock = System.Diagnostics.Stopwatch.StartNew();
+                        void Part(string name) { parts[name] = (parts.TryGetValue(name, out var t) ? t : TimeSpan.Zero) + clock.Elapsed; clock.Restart(); }
                         for (var from = first; from <= last; from += CountedAtOnce)
-                            Count(c, tx, ReadRows(c, tx, "e.id >= @from AND e.id < @to AND e.id IN (SELECT id FROM src.event_rows WHERE id >= @from AND id < @to)",
-                                new { from, to = from + CountedAtOnce }), new Summaries.RollupStage.Summaries());
+                        {
+                            var rows = ReadRows(c, tx, "e.id >= @from AND e.id < @to AND e.id IN (SELECT id FROM src.event_rows WHERE id >= @from AND id < @to)",
+                                new { from, to = from + CountedAtOnce });
+                            Part("read");
+                            Count(c, tx, rows, new Summaries.RollupStage.Summaries(), Part);
+                        }
                         tx.Commit();
-                        step("counted-" + a.Period);
+                        step("counted-" + a.Period + " (" + string.Join(", ", parts.Select(p => p.Key + " " + p.Value.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) + " s")) + ")");
                     }
                     finally
                     {
@@ -242,18 +249,23 @@ namespace MadfLog.Engine.Lifecycle
         private static bool Refresh(string path, string activePath, string stamp, Action<string> step)
         {
             using var c = MadfDatabase.Open(path);
-            var saved = c.Query<(string name, string value)>("SELECT name, CAST(value AS TEXT) FROM combined_state").ToDictionary(r => r.name, r => r.value);
-            if (!saved.TryGetValue("stamp", out var was) || !saved.TryGetValue("last", out var last) || !saved.TryGetValue("changes", out var changes)
-                || !saved.TryGetValue("deleted", out var deleted)) return false;
+            Dictionary<string, string> Saved(SqliteTransaction? tx) =>
+                c.Query<(string name, string value)>("SELECT name, CAST(value AS TEXT) FROM combined_state", transaction: tx).ToDictionary(r => r.name, r => r.value);
+            if (!Saved(null).TryGetValue("stamp", out var was)) return false;
             if (was == stamp) return true;
-            var then = new State
-            {
-                Last = long.Parse(last, CultureInfo.InvariantCulture), Changes = long.Parse(changes, CultureInfo.InvariantCulture), Deleted = long.Parse(deleted, CultureInfo.InvariantCulture),
-            };
             c.Execute("ATTACH DATABASE @path AS act", new { path = activePath });
             try
             {
                 using var tx = c.BeginTransaction(deferred: false);
+                // Read again under the write lock: another process may have brought it up to date meanwhile.
+                var saved = Saved(tx);
+                if (!saved.TryGetValue("stamp", out was) || !saved.TryGetValue("last", out var last) || !saved.TryGetValue("changes", out var changes)
+                    || !saved.TryGetValue("deleted", out var deleted)) return false;
+                if (was == stamp) return true;
+                var then = new State
+                {
+                    Last = long.Parse(last, CultureInfo.InvariantCulture), Changes = long.Parse(changes, CultureInfo.InvariantCulture), Deleted = long.Parse(deleted, CultureInfo.InvariantCulture),
+                };
                 // One read of the active store: a concurrent import commits before or after it.
                 var now = ActiveState(c, "act", tx);
                 if (now.Deleted != then.Deleted || now.Last < then.Last) return false;
@@ -261,10 +273,10 @@ namespace MadfLog.Engine.Lifecycle
                 step("merges");
                 var summaries = new Summaries.RollupStage.Summaries();
                 if (!TakeChanged(c, tx, then, summaries)) return false;
-                step("changed events");
+                step("changed");
                 EventStorage.CopyRows(c, tx, "act", "main", "r.id > @Last", new { then.Last });
                 var added = ReadRows(c, tx, "e.id > @Last", new { then.Last });
-                step("new events: " + added.Count.ToString(CultureInfo.InvariantCulture));
+                step("added:" + added.Count.ToString(CultureInfo.InvariantCulture));
                 // The other tables as the active store has them now (the sequences' classes read patterns).
                 var own = new HashSet<string>(EventTables.Concat(SummaryTables.Names), StringComparer.OrdinalIgnoreCase);
                 foreach (var table in c.Query<string>("SELECT name FROM act.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'", transaction: tx).Where(t => !own.Contains(t)).ToList())
@@ -288,14 +300,16 @@ namespace MadfLog.Engine.Lifecycle
 
         // Counts events into the summaries (Summaries.RollupStage's definitions, added to those stored, as the import
         // adds a batch) and the error sequences (Summaries.SequenceStage, each session carried on from its stored rows).
-        private static void Count(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, Summaries.RollupStage.Summaries summaries)
+        private static void Count(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, Summaries.RollupStage.Summaries summaries, Action<string>? step = null)
         {
             foreach (var e in rows) summaries.Add(e, 1);
             summaries.Derive();
             SummaryTables.Write(c, tx, summaries.Rows);
+            step?.Invoke("summaries");
             var sequences = new Summaries.SequenceStage();
             sequences.AfterWrite(rows, null, c, tx);
             sequences.BeforeCommit(c, tx);
+            step?.Invoke("sequences");
         }
 
         // Each merged pattern of a schema's patterns table and its survivor (merges followed to the end).

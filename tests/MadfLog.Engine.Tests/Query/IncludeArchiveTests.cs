@@ -185,7 +185,7 @@ namespace MadfLog.Engine.Tests.Query
             var added = new LogImporter(new ImportOptions { DatabasePath = db }).Import(_s.Logs.Skip(60)).Imported;
             Assert.True(added > 0);
             var steps = Prepare(db);
-            Assert.Contains("new events: " + added, steps);
+            Assert.Contains("added:" + added, steps);
             Assert.DoesNotContain("snapshot", steps);
             using (var s = MadfStore.OpenWithArchives(db))
             {

@@ -26,6 +26,8 @@ namespace MadfLog.Engine.Import
         public double ReadSeconds { get; set; }
         public double PrepareSeconds { get; set; }
         public double WriteSeconds { get; set; }
+        /// <summary>Transactions the import committed (each one flushes the summaries and the dedup keys it touched).</summary>
+        public int Commits { get; set; }
         public List<FileImportResult> FileResults { get; } = new List<FileImportResult>();
     }
 

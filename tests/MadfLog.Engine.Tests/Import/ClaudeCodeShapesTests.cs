@@ -274,6 +274,29 @@ namespace MadfLog.Engine.Tests.Import
         }
 
         [Fact]
+        public void ACostTooLargeForADoubleIsLeftOutAndTheImportGoesOn()
+        {
+            // 1e400 is valid JSON but no double: it used to reach the details' writer as Infinity, which threw and
+            // aborted the whole import. A number that does not fit is treated as absent, as an integer that does not
+            // fit in 64 bits already is (num_turns below).
+            using var t = TestPaths.NewTemp();
+            var path = t.File("ci-run.jsonl");
+            File.WriteAllLines(path, new[]
+            {
+                "{'type':'system','subtype':'init','session_id':'s9','cwd':'/ci/app','model':'m','tools':[],'timestamp':'2026-11-20T10:00:00Z'}",
+                "{'type':'result','subtype':'success','is_error':false,'session_id':'s9','total_cost_usd':1e400,'num_turns':99999999999999999999}",
+                "{'type':'result','subtype':'success','is_error':false,'session_id':'s9','uuid':'r-2','total_cost_usd':-1e400,'cost_usd':0.5}",
+            }.Select(Q));
+            var r = Import(t.Db, path);
+            Assert.Equal(0, r.Quarantined);
+            using var c = MadfDatabase.Open(t.Db);
+            var details = c.Query<string>("SELECT details FROM events WHERE event_type = 'session_result' ORDER BY id").ToList();
+            Assert.Equal(2, details.Count);
+            Assert.DoesNotContain("cost_usd\":", details[0].Replace("\"cost_usd\":null", ""));
+            Assert.Contains("\"cost_usd\":0.5", details[1]); // the finite one of the two is kept
+        }
+
+        [Fact]
         public void AStreamImportedWhileItIsWrittenEndsWithTheSameTotals()
         {
             using var t = TestPaths.NewTemp();

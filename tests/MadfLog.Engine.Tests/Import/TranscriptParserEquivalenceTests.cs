@@ -196,7 +196,7 @@ namespace MadfLog.Engine.Tests.Import
                 Assert.True(before.EarliestPendingOffset == now.EarliestPendingOffset, $"{where}: pending offset {before.EarliestPendingOffset} vs {now.EarliestPendingOffset}");
                 offset += bytes.Length + 1;
             }
-            // A held event that cannot be written fails here in both (a cost of 1e400 is infinite): the same failure.
+            // The held events written at the end: the same in both.
             var expectedEnd = Run(() => { before.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var expectedRowsEnd);
             var actualEnd = Run(() => { now.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var actualRowsEnd);
             Assert.True(expectedEnd == actualEnd, $"{path} at its end\n expected {expectedEnd}\n actual   {actualEnd}");

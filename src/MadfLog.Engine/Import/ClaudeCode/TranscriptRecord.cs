@@ -345,7 +345,8 @@ namespace MadfLog.Engine.Import.ClaudeCode
         /// <summary>A number that is a whole 64-bit integer, else null.</summary>
         public long? Num(Value v) => v.Kind == JsonTokenType.Number && At(v).TryGetInt64(out var n) ? n : (long?)null;
 
-        public double? Dbl(Value v) => v.Kind == JsonTokenType.Number ? At(v).GetDouble() : (double?)null;
+        /// <summary>A number as a finite double, else null: 1e400 is valid JSON but no double (and JSON cannot write it back).</summary>
+        public double? Dbl(Value v) => v.Kind == JsonTokenType.Number && At(v).TryGetDouble(out var d) && !double.IsInfinity(d) && !double.IsNaN(d) ? d : (double?)null;
 
         /// <summary>The value's JSON text as written, "" when absent.</summary>
         public string Raw(Value v) => v.Kind == JsonTokenType.None ? "" : Encoding.UTF8.GetString(_line, v.Start, v.Length);

@@ -56,5 +56,32 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.Equal(Analysis.Sessions(c, new QueryFilter { Since = f.Since, Stories = f.Stories, ScanEvents = true }).Select(x => (x.SessionId, x.Story, string.Join(",", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent)),
                              Analysis.Sessions(c, f).Select(x => (x.SessionId, x.Story, string.Join(",", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent)));
         }
+
+        [Fact]
+        public void NamesThatDifferInOneByteOrOutsideAsciiAndAgentsWithCommasAnswerAsTheScan()
+        {
+            // Stories and agents are decoded once per distinct value on the summary path: names of one length that differ in
+            // one byte or one non-ASCII letter must stay apart, and an agent with a comma is split as the scan's list is.
+            using var temp = TestPaths.NewTemp();
+            var log = temp.File("s.jsonl");
+            File.WriteAllLines(log, new[]
+            {
+                Line("2026-11-20T10:00:00Z", "s-1", "2.1", "revu"),
+                Line("2026-11-20T10:01:00Z", "s-1", "2.1", "révu", ctx: "40"),
+                Line("2026-11-20T10:02:00Z", "s-2", "2.2", "revw"),
+                Line("2026-11-20T10:03:00Z", "s-2", "2.é", "a,b", success: false),
+                Line("2026-11-21T10:00:00Z", "s-3", "2.é", "revu", tokens: 7),
+                Line("2026-11-21T10:00:00Z", "s-1", "2.2", "a,b"),
+            });
+            new LogImporter(new ImportOptions { DatabasePath = temp.Db }).Import(new[] { log });
+            using var c = MadfDatabase.Open(temp.Db, forWrite: false);
+            var scan = Analysis.Sessions(c, new QueryFilter { ScanEvents = true });
+            var days = Analysis.Sessions(c, new QueryFilter());
+            Assert.Equal(scan.Select(x => (x.SessionId, x.Story, string.Join("|", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent, x.HumanInteractions)),
+                         days.Select(x => (x.SessionId, x.Story, string.Join("|", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.MaxContextPercent, x.HumanInteractions)));
+            Assert.Equal(new[] { "a", "b", "revu", "révu" }, days[0].Agents);
+            Assert.Equal(("2.é", "a|b|revw"), (days[1].Story, string.Join("|", days[1].Agents)));
+            Assert.Equal(("2.é", "revu"), (days[2].Story, string.Join("|", days[2].Agents)));
+        }
     }
 }

@@ -67,11 +67,16 @@ namespace MadfLog.Engine.Query.Questions
                 Until = Min(f.Until, DateTimeOffset.FromUnixTimeMilliseconds((day + 1) * IsoWeeks.DayMs)),
             };
             var p = new DynamicParameters();
+            // The stories and agents once for every edge: one list parameter each (Dapper builds a regex per list
+            // parameter's name, and dozens of them outgrew Regex's cache: each was parsed again on every call).
+            var names = new QueryFilter { Stories = f.Stories, Agents = f.Agents, ScanEvents = f.ScanEvents }.Where(c, p, prefix: "spans", ids: "", fewRows: true);
             string Edge(int i, long pattern, long day, bool last)
             {
                 var prefix = $"s{i}{(last ? "l" : "f")}";
                 p.Add(prefix + "pattern", pattern);
-                return $@"(SELECT e.timestamp FROM event_rows e WHERE e.pattern_id = @{prefix}pattern AND {Errors.InEvents}{Day(day).Where(c, p, prefix: prefix, ids: "", fewRows: true)}
+                var window = Day(day);
+                window.Stories = window.Agents = null;
+                return $@"(SELECT e.timestamp FROM event_rows e WHERE e.pattern_id = @{prefix}pattern AND {Errors.InEvents}{names}{window.Where(c, p, prefix: prefix, ids: "")}
                            ORDER BY e.timestamp{(last ? " DESC" : "")} LIMIT 1)";
             }
             long Unpatterned(long day, bool last)

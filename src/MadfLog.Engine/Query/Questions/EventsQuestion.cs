@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Events;
+using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
 using static MadfLog.Engine.Query.Questions.Shared;
 
@@ -54,7 +55,7 @@ namespace MadfLog.Engine.Query.Questions
         private static List<long> PageIds(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks)
         {
             var (where, p) = Conditions(c, f, ef, blocks);
-            return c.Query<long>($"SELECT e.id FROM event_rows e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit", p).ToList();
+            return StatementRow.Int64s(c, $"SELECT e.id FROM event_rows e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit", p);
         }
 
         // The events' columns as the events view gives them. Rows are read as stored (ids of their kind, context and
@@ -77,15 +78,16 @@ namespace MadfLog.Engine.Query.Questions
                 var more = r.Read();
                 if (more)
                 {
+                    var v = StatementRow.Of(r);
                     var row = new Stored
                     {
-                        Id = r.GetInt64(0), Timestamp = r.GetInt64(1), Kind = r.GetInt64(2), Context = r.GetInt64(3), DurationMs = Long(r, 4), TokensUsed = Long(r, 5),
-                        ContextPercent = r.IsDBNull(6) ? (double?)null : r.GetDouble(6), PatternId = Long(r, 7), CreatedRule = Long(r, 8), Shape = Long(r, 9),
+                        Id = v.Int64(0), Timestamp = v.Int64(1), Kind = v.Int64(2), Context = v.Int64(3), DurationMs = v.NullableInt64(4), TokensUsed = v.NullableInt64(5),
+                        ContextPercent = v.NullableDouble(6), PatternId = v.NullableInt64(7), CreatedRule = v.NullableInt64(8), Shape = v.NullableInt64(9),
                     };
-                    if (row.Shape.HasValue || !r.IsDBNull(10))
+                    if (row.Shape.HasValue || !v.IsNull(10))
                     {
                         row.Values = new string?[DetailsShape.Slots];
-                        for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = r.IsDBNull(10 + k) ? null : r.GetString(10 + k);
+                        for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = v.Text(10 + k);
                     }
                     chunk.Add(row);
                     if (chunk.Count < Chunk) continue;
@@ -166,9 +168,6 @@ namespace MadfLog.Engine.Query.Questions
                 foreach (var (id, text) in c.Query<(long, string)>($"SELECT id, text FROM names WHERE id IN ({string.Join(",", wanted)})")) _names[id] = text;
             }
         }
-
-        private static string? Text(System.Data.IDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
-        private static long? Long(System.Data.IDataReader r, int i) => r.IsDBNull(i) ? (long?)null : r.GetInt64(i);
 
         /// <summary>Distinct values for argument completion (stories in version order).</summary>
         internal static List<string> DistinctValues(SqliteConnection c, string column, string prefix, int max = 200)

@@ -100,9 +100,11 @@ namespace MadfLog.Engine.Query.Questions
             if (f.Until.HasValue) { days += " AND day <= @untilDay"; p.Add("untilDay", IsoWeeks.DayOf(until)); }
             var stories = "";
             if (f.Stories is { Length: > 0 }) { stories = " AND story IN (SELECT id FROM names WHERE text IN @stories)"; p.Add("stories", f.Stories); }
+            // A span lies within its day, so ordering by the day first orders by time alike, and SQLite reads the table's
+            // days in key order and stops at the limit instead of sorting every span (37k at 10M events).
             var spans = c.Query<(long block, long min, long max)>(
                 $@"SELECT block, min_ts, max_ts FROM event_block_days WHERE max_ts >= @since AND min_ts < @until{days}{stories}
-                   ORDER BY {(newest ? "max_ts DESC" : "min_ts")}, block LIMIT @most", p).ToList();
+                   ORDER BY {(newest ? "day DESC, max_ts DESC" : "day, min_ts")}, block LIMIT @most", p).ToList();
             // A span holds a day's or a story's share of a block: start with a few blocks' worth of them.
             for (var k = 4 * (limit / EventStorage.BlockSize + 2); k < spans.Count; k *= 2)
             {

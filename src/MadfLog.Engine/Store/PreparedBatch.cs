@@ -13,9 +13,9 @@ namespace MadfLog.Engine.Store
         /// order. Bound through SQLite's own API, as the event writer does: ADO.NET's per-parameter work was most of
         /// a summary flush's cost.
         /// </summary>
-        public static void Run(SqliteConnection c, SqliteTransaction tx, string sql, IEnumerable<object?[]> rows)
+        public static void Run(SqliteConnection c, SqliteTransaction? tx, string sql, IEnumerable<object?[]> rows)
         {
-            _ = tx; // the statement runs in the connection's transaction, which is tx
+            _ = tx; // the statement runs in the connection's transaction, which is tx (or none)
             sqlite3_stmt? statement = null;
             int[]? index = null;
             try

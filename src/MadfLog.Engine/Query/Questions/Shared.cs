@@ -23,8 +23,7 @@ namespace MadfLog.Engine.Query.Questions
         {
             var p = new DynamicParameters();
             p.Add("scope", scope);
-            var (table, where) = Sources.SummaryTable(c, source, f, p, agents: false);
-            if (table == "event_rollup")
+            if (source != Source.DaySummaries)
                 return c.Query<(string key, int bucket, long n)>("SELECT key, bucket, n FROM duration_hist WHERE scope = @scope", p)
                     .GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.Select(h => (h.bucket, h.n)).ToList());
             // Whole days from day_hist, the whole hours of the days a window cuts from hour_hist; the parts of hours at its
@@ -33,6 +32,8 @@ namespace MadfLog.Engine.Query.Questions
             var days = (wholeFrom.HasValue ? " AND r.day >= @wholeFrom" : "") + (wholeTo.HasValue ? " AND r.day < @wholeTo" : "");
             p.Add("wholeFrom", wholeFrom); p.Add("wholeTo", wholeTo);
             var hours = Sources.HourWhere(f, p, "r");
+            // The stories' conditions only: the parts of hours come below as bucket rows, not as day_rollup's rows.
+            var where = Sources.DayStoryWhere(f, p);
             var blobs = $"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}{days}"
                         + (hours == null ? "" : $" UNION ALL SELECT r.key, r.buckets FROM hour_hist r WHERE r.scope = @scope AND {hours}{Sources.StoryWhere(f, p)}");
             var buckets = c.Query<(string key, byte[] buckets)>(blobs, p)

@@ -252,13 +252,15 @@ namespace MadfLog.Engine.Query.Questions
                 if (parts != null) union += $" UNION ALL SELECT * FROM {parts}";
                 table = $"({union})";
             }
-            if (f.Stories is { Length: > 0 })
-            {
-                // The days of the stories' span (the tables are keyed by day first; no story index), then the stories.
-                where += $@" AND r.day BETWEEN {IsoWeeks.DaySql("(SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories)")}
+            return (table, where + DayStoryWhere(f, p));
+        }
+
+        /// <summary>A -Story filter on day-grain rows (alias r, keyed by day first; no story index): the days of the stories' span, then the stories.</summary>
+        internal static string DayStoryWhere(QueryFilter f, DynamicParameters p)
+        {
+            if (f.Stories is not { Length: > 0 }) return "";
+            return $@" AND r.day BETWEEN {IsoWeeks.DaySql("(SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories)")}
                              AND {IsoWeeks.DaySql("(SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories)")}{StoryWhere(f, p)}";
-            }
-            return (table, where);
         }
     }
 }

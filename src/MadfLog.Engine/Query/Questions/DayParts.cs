@@ -85,14 +85,22 @@ namespace MadfLog.Engine.Query.Questions
 
         private const int Slots = Events.DetailsShape.Slots;
 
-        // The pass's columns: the event, its figures (the context figure, whether it is high and the time it reports wasted
-        // in SQL, as the view and the summaries define them), and for tool calls and steps its details' shape (-1: stored
-        // whole in d1) and values.
-        private static string PassSql(IEnumerable<long> named, string where) =>
-            $@"SELECT e.id, e.timestamp, e.kind, e.context, coalesce(e.pattern_id, 0), e.duration_ms, coalesce(e.tokens_used, 0), {Ctx}, {HighContext.Sql(Ctx)},
-                      {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, CASE WHEN e.kind IN ({string.Join(", ", named.DefaultIfEmpty(-1))}) THEN coalesce(e.details_shape, -1) END,
+        // The pass's columns: the event, which of its figures it has (flags: each column read only where set; a native call
+        // per value read was most of the pass), its figures (the context figure, whether it is high and the time it reports
+        // wasted in SQL, as the view and the summaries define them), and for tool calls and steps its details' shape (-1:
+        // stored whole in d1) and values.
+        private const int HasDuration = 1, HasContext = 2, HotContext = 4, HasTokens = 8, HasSaved = 16, IsNamed = 32;
+
+        private static string PassSql(IEnumerable<long> named, string where)
+        {
+            var isNamed = $"e.kind IN ({string.Join(", ", named.DefaultIfEmpty(-1))})";
+            return $@"SELECT e.id, e.timestamp, e.kind, e.context, coalesce(e.pattern_id, 0),
+                      (e.duration_ms IS NOT NULL) * {HasDuration} + ({Ctx} IS NOT NULL) * {HasContext} + coalesce({HighContext.Sql(Ctx)}, 0) * {HotContext}
+                        + (coalesce(e.tokens_used, 0) <> 0) * {HasTokens} + ({TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")} <> 0) * {HasSaved} + ({isNamed}) * {IsNamed},
+                      e.duration_ms, e.tokens_used, {Ctx}, {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, coalesce(e.details_shape, -1),
                       {string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k))}
                FROM event_rows e WHERE 1=1{where}";
+        }
 
         /// <summary>
         /// Reads the parts' events (one pass per part; <paramref name="reads"/> are their conditions on event_rows e and the
@@ -116,9 +124,10 @@ namespace MadfLog.Engine.Query.Questions
                 PreparedBatch.Read(c, PassSql(named, where), p.ParameterNames.Select(n => new KeyValuePair<string, object?>(n, p.Get<object?>(n))), s =>
                 {
                     var kind = raw.sqlite3_column_int64(s, 2);
-                    long? duration = raw.sqlite3_column_type(s, 5) == raw.SQLITE_NULL ? (long?)null : raw.sqlite3_column_int64(s, 5);
+                    var flags = raw.sqlite3_column_int64(s, 5);
+                    var duration = (flags & HasDuration) != 0 ? raw.sqlite3_column_int64(s, 6) : 0;
                     var step = 0;
-                    if (raw.sqlite3_column_type(s, 10) != raw.SQLITE_NULL)
+                    if ((flags & IsNamed) != 0)
                     {
                         var shape = raw.sqlite3_column_int64(s, 10);
                         if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
@@ -131,20 +140,20 @@ namespace MadfLog.Engine.Query.Questions
                             d.StepEvent.Add(raw.sqlite3_column_int64(s, 0));
                         }
                     }
-                    var fine = new FineKey(day, kind, raw.sqlite3_column_int64(s, 3), raw.sqlite3_column_int64(s, 4), duration.HasValue ? DurationBuckets.Of(duration.Value) : -1, step);
+                    var fine = new FineKey(day, kind, raw.sqlite3_column_int64(s, 3), raw.sqlite3_column_int64(s, 4), (flags & HasDuration) != 0 ? DurationBuckets.Of(duration) : -1, step);
                     var ts = raw.sqlite3_column_int64(s, 1);
                     if (!d.Fine.TryGetValue(fine, out var g)) d.Fine[fine] = g = new Group { FirstTs = ts, LastTs = ts };
                     g.Events++;
-                    if (duration.HasValue) { g.Timed++; g.DurationMs += duration.Value; }
-                    g.Tokens += raw.sqlite3_column_int64(s, 6);
-                    if (raw.sqlite3_column_type(s, 7) != raw.SQLITE_NULL)
+                    if ((flags & HasDuration) != 0) { g.Timed++; g.DurationMs += duration; }
+                    if ((flags & HasTokens) != 0) g.Tokens += raw.sqlite3_column_int64(s, 7);
+                    if ((flags & HasContext) != 0)
                     {
                         g.CtxKnown++;
-                        var ctx = raw.sqlite3_column_double(s, 7);
+                        var ctx = raw.sqlite3_column_double(s, 8);
                         if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
-                        g.CtxHot += raw.sqlite3_column_int64(s, 8);
+                        if ((flags & HotContext) != 0) g.CtxHot++;
                     }
-                    g.SavedMs += raw.sqlite3_column_int64(s, 9);
+                    if ((flags & HasSaved) != 0) g.SavedMs += raw.sqlite3_column_int64(s, 9);
                     if (ts < g.FirstTs) g.FirstTs = ts;
                     if (ts > g.LastTs) g.LastTs = ts;
                 });

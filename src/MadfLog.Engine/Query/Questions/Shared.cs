@@ -36,12 +36,19 @@ namespace MadfLog.Engine.Query.Questions
             var where = Sources.DayStoryWhere(f, p);
             var blobs = $"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}{days}"
                         + (hours == null ? "" : $" UNION ALL SELECT r.key, r.buckets FROM hour_hist r WHERE r.scope = @scope AND {hours}{Sources.StoryWhere(f, p)}");
-            var buckets = c.Query<(string key, byte[] buckets)>(blobs, p)
-                .SelectMany(h => DayHistogram.Decode(h.buckets).Select(b => (h.key, b.bucket, b.n))).ToList();
+            // Summed per key and bucket as they are read (a week's blobs hold some hundred thousand buckets).
+            var sums = new Dictionary<string, Dictionary<int, long>>(StringComparer.Ordinal);
+            void Add(string key, int bucket, long n)
+            {
+                if (!sums.TryGetValue(key, out var h)) sums[key] = h = new Dictionary<int, long>();
+                h[bucket] = h.TryGetValue(bucket, out var m) ? m + n : n;
+            }
+            foreach (var (key, blob) in c.Query<(string key, byte[] buckets)>(blobs, p))
+                foreach (var (bucket, n) in DayHistogram.Decode(blob)) Add(key, bucket, n);
             // The parts' rows (day, story_id, scope, key, bucket, n) are read under the filter's stories already.
-            buckets.AddRange(Sources.PartRowList(c, f, "day_hist", steps: scope == "step")
-                .Where(r => (string)r[2]! == scope).Select(r => ((string)r[3]!, (int)r[4]!, (long)r[5]!)));
-            return buckets.GroupBy(h => h.key).ToDictionary(g => g.Key, g => g.GroupBy(x => x.bucket).Select(x => (x.Key, x.Sum(y => y.n))).ToList());
+            foreach (var r in Sources.PartRowList(c, f, "day_hist", steps: scope == "step"))
+                if ((string)r[2]! == scope) Add((string)r[3]!, (int)r[4]!, (long)r[5]!);
+            return sums.ToDictionary(x => x.Key, x => x.Value.Select(b => (b.Key, b.Value)).ToList(), StringComparer.Ordinal);
         }
 
         // A pattern's first occurrence is not a repeat only where it is still an active event (retention may have archived it).

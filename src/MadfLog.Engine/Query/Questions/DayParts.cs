@@ -118,46 +118,9 @@ namespace MadfLog.Engine.Query.Questions
                 };
             var named = d.Kinds.Where(k => k.Value.Named).Select(k => k.Key).ToList();
             var slots = new Dictionary<(long kind, long shape), int[]>();
-            var key = new System.Text.StringBuilder();
             foreach (var (where, p, day) in reads)
-            {
-                PreparedBatch.Read(c, PassSql(named, where), p.ParameterNames.Select(n => new KeyValuePair<string, object?>(n, p.Get<object?>(n))), s =>
-                {
-                    var kind = raw.sqlite3_column_int64(s, 2);
-                    var flags = raw.sqlite3_column_int64(s, 5);
-                    var duration = (flags & HasDuration) != 0 ? raw.sqlite3_column_int64(s, 6) : 0;
-                    var step = 0;
-                    if ((flags & IsNamed) != 0)
-                    {
-                        var shape = raw.sqlite3_column_int64(s, 10);
-                        if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
-                        key.Clear().Append(shape);
-                        foreach (var k in depends) AppendValue(key.Append('\u0001'), s, 10 + k);
-                        var text = key.ToString();
-                        if (!d.StepKeys.TryGetValue(text, out step))
-                        {
-                            d.StepKeys[text] = step = d.StepEvent.Count;
-                            d.StepEvent.Add(raw.sqlite3_column_int64(s, 0));
-                        }
-                    }
-                    var fine = new FineKey(day, kind, raw.sqlite3_column_int64(s, 3), raw.sqlite3_column_int64(s, 4), (flags & HasDuration) != 0 ? DurationBuckets.Of(duration) : -1, step);
-                    var ts = raw.sqlite3_column_int64(s, 1);
-                    if (!d.Fine.TryGetValue(fine, out var g)) d.Fine[fine] = g = new Group { FirstTs = ts, LastTs = ts };
-                    g.Events++;
-                    if ((flags & HasDuration) != 0) { g.Timed++; g.DurationMs += duration; }
-                    if ((flags & HasTokens) != 0) g.Tokens += raw.sqlite3_column_int64(s, 7);
-                    if ((flags & HasContext) != 0)
-                    {
-                        g.CtxKnown++;
-                        var ctx = raw.sqlite3_column_double(s, 8);
-                        if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
-                        if ((flags & HotContext) != 0) g.CtxHot++;
-                    }
-                    if ((flags & HasSaved) != 0) g.SavedMs += raw.sqlite3_column_int64(s, 9);
-                    if (ts < g.FirstTs) g.FirstTs = ts;
-                    if (ts > g.LastTs) g.LastTs = ts;
-                });
-            }
+                using (var reader = c.ExecuteReader(PassSql(named, where), p))
+                    Pass(c, d, reader, day, slots);
             // The groups by day, kind, context and pattern, and the timed events' buckets by day, kind and context.
             var groups = new Dictionary<(long, long, long, long), Group>();
             var buckets = new Dictionary<(long, long, long, long), long>();
@@ -180,17 +143,62 @@ namespace MadfLog.Engine.Query.Questions
             return d;
         }
 
+        // One part's events into d.Fine: each value read straight from the statement (StatementRow), and only where the
+        // event's flags say it has one.
+        [System.Runtime.CompilerServices.MethodImpl(Text.Hot.Path)]
+        private static void Pass(SqliteConnection c, Decoded d, System.Data.IDataReader reader, long day, Dictionary<(long kind, long shape), int[]> slots)
+        {
+            var key = new System.Text.StringBuilder();
+            while (reader.Read())
+            {
+                var row = StatementRow.Of(reader);
+                var kind = row.Int64(2);
+                var flags = row.Int64(5);
+                var duration = (flags & HasDuration) != 0 ? row.Int64(6) : 0;
+                var step = 0;
+                if ((flags & IsNamed) != 0)
+                {
+                    var shape = row.Int64(10);
+                    if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
+                    key.Clear().Append(shape);
+                    foreach (var k in depends) AppendValue(key.Append('\u0001'), row, 10 + k);
+                    var text = key.ToString();
+                    if (!d.StepKeys.TryGetValue(text, out step))
+                    {
+                        d.StepKeys[text] = step = d.StepEvent.Count;
+                        d.StepEvent.Add(row.Int64(0));
+                    }
+                }
+                var fine = new FineKey(day, kind, row.Int64(3), row.Int64(4), (flags & HasDuration) != 0 ? DurationBuckets.Of(duration) : -1, step);
+                var ts = row.Int64(1);
+                if (!d.Fine.TryGetValue(fine, out var g)) d.Fine[fine] = g = new Group { FirstTs = ts, LastTs = ts };
+                g.Events++;
+                if ((flags & HasDuration) != 0) { g.Timed++; g.DurationMs += duration; }
+                if ((flags & HasTokens) != 0) g.Tokens += row.Int64(7);
+                if ((flags & HasContext) != 0)
+                {
+                    g.CtxKnown++;
+                    var ctx = row.Double(8);
+                    if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
+                    if ((flags & HotContext) != 0) g.CtxHot++;
+                }
+                if ((flags & HasSaved) != 0) g.SavedMs += row.Int64(9);
+                if (ts < g.FirstTs) g.FirstTs = ts;
+                if (ts > g.LastTs) g.LastTs = ts;
+            }
+        }
+
         // A value of the row as part of a step key: its type and its value (a text or blob as its bytes' hex would be
         // longer; texts are short names or literals).
-        private static void AppendValue(System.Text.StringBuilder key, sqlite3_stmt s, int column)
+        private static void AppendValue(System.Text.StringBuilder key, StatementRow row, int column)
         {
-            switch (raw.sqlite3_column_type(s, column))
+            switch (row.Type(column))
             {
                 case raw.SQLITE_NULL: key.Append('n'); break;
-                case raw.SQLITE_INTEGER: key.Append('i').Append(raw.sqlite3_column_int64(s, column)); break;
-                case raw.SQLITE_FLOAT: key.Append('f').Append(raw.sqlite3_column_double(s, column).ToString("R", System.Globalization.CultureInfo.InvariantCulture)); break;
-                case raw.SQLITE_TEXT: key.Append('t').Append(raw.sqlite3_column_text(s, column).utf8_to_string()); break;
-                default: key.Append('b').Append(Convert.ToBase64String(raw.sqlite3_column_blob(s, column).ToArray())); break;
+                case raw.SQLITE_INTEGER: key.Append('i').Append(row.Int64(column)); break;
+                case raw.SQLITE_FLOAT: key.Append('f').Append(row.Double(column).ToString("R", System.Globalization.CultureInfo.InvariantCulture)); break;
+                case raw.SQLITE_TEXT: key.Append('t').Append(row.Text(column)); break;
+                default: key.Append('b').Append(Convert.ToBase64String(row.Blob(column))); break;
             }
         }
 

@@ -40,12 +40,6 @@ namespace MadfLog.Engine.Store
 
         public bool IsNull(int i) => raw.sqlite3_column_type(_s, i) == raw.SQLITE_NULL;
 
-        /// <summary>A value's storage class (raw.SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL).</summary>
-        public int Type(int i) => raw.sqlite3_column_type(_s, i);
-
-        /// <summary>A value's bytes (a blob's, or a text's UTF-8).</summary>
-        public byte[] Blob(int i) => raw.sqlite3_column_blob(_s, i).ToArray();
-
         public long Int64(int i) => raw.sqlite3_column_int64(_s, i);
 
         public double Double(int i) => raw.sqlite3_column_double(_s, i);

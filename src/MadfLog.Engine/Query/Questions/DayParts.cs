@@ -85,22 +85,14 @@ namespace MadfLog.Engine.Query.Questions
 
         private const int Slots = Events.DetailsShape.Slots;
 
-        // The pass's columns: the event, which of its figures it has (flags: each column read only where set; a native call
-        // per value read was most of the pass), its figures (the context figure, whether it is high and the time it reports
-        // wasted in SQL, as the view and the summaries define them), and for tool calls and steps its details' shape (-1:
-        // stored whole in d1) and values.
-        private const int HasDuration = 1, HasContext = 2, HotContext = 4, HasTokens = 8, HasSaved = 16, IsNamed = 32;
-
-        private static string PassSql(IEnumerable<long> named, string where)
-        {
-            var isNamed = $"e.kind IN ({string.Join(", ", named.DefaultIfEmpty(-1))})";
-            return $@"SELECT e.id, e.timestamp, e.kind, e.context, coalesce(e.pattern_id, 0),
-                      (e.duration_ms IS NOT NULL) * {HasDuration} + ({Ctx} IS NOT NULL) * {HasContext} + coalesce({HighContext.Sql(Ctx)}, 0) * {HotContext}
-                        + (coalesce(e.tokens_used, 0) <> 0) * {HasTokens} + ({TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")} <> 0) * {HasSaved} + ({isNamed}) * {IsNamed},
-                      e.duration_ms, e.tokens_used, {Ctx}, {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, coalesce(e.details_shape, -1),
+        // The pass's columns: the event, its figures (the context figure, whether it is high and the time it reports wasted
+        // in SQL, as the view and the summaries define them), and for tool calls and steps its details' shape (-1: stored
+        // whole in d1) and values.
+        private static string PassSql(IEnumerable<long> named, string where) =>
+            $@"SELECT e.id, e.timestamp, e.kind, e.context, coalesce(e.pattern_id, 0), e.duration_ms, coalesce(e.tokens_used, 0), {Ctx}, {HighContext.Sql(Ctx)},
+                      {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, CASE WHEN e.kind IN ({string.Join(", ", named.DefaultIfEmpty(-1))}) THEN coalesce(e.details_shape, -1) END,
                       {string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k))}
                FROM event_rows e WHERE 1=1{where}";
-        }
 
         /// <summary>
         /// Reads the parts' events (one pass per part; <paramref name="reads"/> are their conditions on event_rows e and the
@@ -118,9 +110,45 @@ namespace MadfLog.Engine.Query.Questions
                 };
             var named = d.Kinds.Where(k => k.Value.Named).Select(k => k.Key).ToList();
             var slots = new Dictionary<(long kind, long shape), int[]>();
+            var key = new System.Text.StringBuilder();
             foreach (var (where, p, day) in reads)
-                using (var reader = c.ExecuteReader(PassSql(named, where), p))
-                    Pass(c, d, reader, day, slots);
+            {
+                PreparedBatch.Read(c, PassSql(named, where), p.ParameterNames.Select(n => new KeyValuePair<string, object?>(n, p.Get<object?>(n))), s =>
+                {
+                    var kind = raw.sqlite3_column_int64(s, 2);
+                    long? duration = raw.sqlite3_column_type(s, 5) == raw.SQLITE_NULL ? (long?)null : raw.sqlite3_column_int64(s, 5);
+                    var step = 0;
+                    if (raw.sqlite3_column_type(s, 10) != raw.SQLITE_NULL)
+                    {
+                        var shape = raw.sqlite3_column_int64(s, 10);
+                        if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
+                        key.Clear().Append(shape);
+                        foreach (var k in depends) AppendValue(key.Append('\u0001'), s, 10 + k);
+                        var text = key.ToString();
+                        if (!d.StepKeys.TryGetValue(text, out step))
+                        {
+                            d.StepKeys[text] = step = d.StepEvent.Count;
+                            d.StepEvent.Add(raw.sqlite3_column_int64(s, 0));
+                        }
+                    }
+                    var fine = new FineKey(day, kind, raw.sqlite3_column_int64(s, 3), raw.sqlite3_column_int64(s, 4), duration.HasValue ? DurationBuckets.Of(duration.Value) : -1, step);
+                    var ts = raw.sqlite3_column_int64(s, 1);
+                    if (!d.Fine.TryGetValue(fine, out var g)) d.Fine[fine] = g = new Group { FirstTs = ts, LastTs = ts };
+                    g.Events++;
+                    if (duration.HasValue) { g.Timed++; g.DurationMs += duration.Value; }
+                    g.Tokens += raw.sqlite3_column_int64(s, 6);
+                    if (raw.sqlite3_column_type(s, 7) != raw.SQLITE_NULL)
+                    {
+                        g.CtxKnown++;
+                        var ctx = raw.sqlite3_column_double(s, 7);
+                        if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
+                        g.CtxHot += raw.sqlite3_column_int64(s, 8);
+                    }
+                    g.SavedMs += raw.sqlite3_column_int64(s, 9);
+                    if (ts < g.FirstTs) g.FirstTs = ts;
+                    if (ts > g.LastTs) g.LastTs = ts;
+                });
+            }
             // The groups by day, kind, context and pattern, and the timed events' buckets by day, kind and context.
             var groups = new Dictionary<(long, long, long, long), Group>();
             var buckets = new Dictionary<(long, long, long, long), long>();
@@ -143,62 +171,17 @@ namespace MadfLog.Engine.Query.Questions
             return d;
         }
 
-        // One part's events into d.Fine: each value read straight from the statement (StatementRow), and only where the
-        // event's flags say it has one.
-        [System.Runtime.CompilerServices.MethodImpl(Text.Hot.Path)]
-        private static void Pass(SqliteConnection c, Decoded d, System.Data.IDataReader reader, long day, Dictionary<(long kind, long shape), int[]> slots)
-        {
-            var key = new System.Text.StringBuilder();
-            while (reader.Read())
-            {
-                var row = StatementRow.Of(reader);
-                var kind = row.Int64(2);
-                var flags = row.Int64(5);
-                var duration = (flags & HasDuration) != 0 ? row.Int64(6) : 0;
-                var step = 0;
-                if ((flags & IsNamed) != 0)
-                {
-                    var shape = row.Int64(10);
-                    if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
-                    key.Clear().Append(shape);
-                    foreach (var k in depends) AppendValue(key.Append('\u0001'), row, 10 + k);
-                    var text = key.ToString();
-                    if (!d.StepKeys.TryGetValue(text, out step))
-                    {
-                        d.StepKeys[text] = step = d.StepEvent.Count;
-                        d.StepEvent.Add(row.Int64(0));
-                    }
-                }
-                var fine = new FineKey(day, kind, row.Int64(3), row.Int64(4), (flags & HasDuration) != 0 ? DurationBuckets.Of(duration) : -1, step);
-                var ts = row.Int64(1);
-                if (!d.Fine.TryGetValue(fine, out var g)) d.Fine[fine] = g = new Group { FirstTs = ts, LastTs = ts };
-                g.Events++;
-                if ((flags & HasDuration) != 0) { g.Timed++; g.DurationMs += duration; }
-                if ((flags & HasTokens) != 0) g.Tokens += row.Int64(7);
-                if ((flags & HasContext) != 0)
-                {
-                    g.CtxKnown++;
-                    var ctx = row.Double(8);
-                    if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
-                    if ((flags & HotContext) != 0) g.CtxHot++;
-                }
-                if ((flags & HasSaved) != 0) g.SavedMs += row.Int64(9);
-                if (ts < g.FirstTs) g.FirstTs = ts;
-                if (ts > g.LastTs) g.LastTs = ts;
-            }
-        }
-
         // A value of the row as part of a step key: its type and its value (a text or blob as its bytes' hex would be
         // longer; texts are short names or literals).
-        private static void AppendValue(System.Text.StringBuilder key, StatementRow row, int column)
+        private static void AppendValue(System.Text.StringBuilder key, sqlite3_stmt s, int column)
         {
-            switch (row.Type(column))
+            switch (raw.sqlite3_column_type(s, column))
             {
                 case raw.SQLITE_NULL: key.Append('n'); break;
-                case raw.SQLITE_INTEGER: key.Append('i').Append(row.Int64(column)); break;
-                case raw.SQLITE_FLOAT: key.Append('f').Append(row.Double(column).ToString("R", System.Globalization.CultureInfo.InvariantCulture)); break;
-                case raw.SQLITE_TEXT: key.Append('t').Append(row.Text(column)); break;
-                default: key.Append('b').Append(Convert.ToBase64String(row.Blob(column))); break;
+                case raw.SQLITE_INTEGER: key.Append('i').Append(raw.sqlite3_column_int64(s, column)); break;
+                case raw.SQLITE_FLOAT: key.Append('f').Append(raw.sqlite3_column_double(s, column).ToString("R", System.Globalization.CultureInfo.InvariantCulture)); break;
+                case raw.SQLITE_TEXT: key.Append('t').Append(raw.sqlite3_column_text(s, column).utf8_to_string()); break;
+                default: key.Append('b').Append(Convert.ToBase64String(raw.sqlite3_column_blob(s, column).ToArray())); break;
             }
         }
 

@@ -33,11 +33,17 @@ namespace MadfLog.Engine.Domain
         /// <summary>The same name in SQL, over the events view aliased <c>e</c>.</summary>
         public static readonly string NameSql = NameSqlOf("e.event_type", "e.details");
 
-        /// <summary>The same name in SQL from an event type and its details (read only for tool calls and steps).</summary>
+        /// <summary>
+        /// The same name in SQL from an event type and its details (read only for tool calls and steps). Only a string
+        /// names a step, as the import reads it (a number, true or an object is no name: unnamed).
+        /// </summary>
         public static string NameSqlOf(string eventType, string details) =>
-            $"CASE WHEN {eventType} = 'tool_call' THEN coalesce(json_extract({details}, '$.{DetailsKey("tool_call")}'), '{UnnamedTool}')" +
-            $" WHEN {eventType} = 'step' THEN coalesce(json_extract({details}, '$.{DetailsKey("step")}'), '{UnnamedStep}')" +
+            $"CASE WHEN {eventType} = 'tool_call' THEN {StringOr(details, DetailsKey("tool_call")!, UnnamedTool)}" +
+            $" WHEN {eventType} = 'step' THEN {StringOr(details, DetailsKey("step")!, UnnamedStep)}" +
             $" ELSE {eventType} END";
+
+        private static string StringOr(string details, string key, string unnamed) =>
+            $"CASE WHEN json_type({details}, '$.{key}') = 'text' THEN json_extract({details}, '$.{key}') ELSE '{unnamed}' END";
 
         /// <summary>What kind of step a name is: tool, step or event.</summary>
         public static string Kind(string eventType) => eventType == "tool_call" ? "tool" : eventType == "step" ? "step" : "event";

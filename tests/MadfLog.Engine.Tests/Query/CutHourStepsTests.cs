@@ -36,6 +36,8 @@ namespace MadfLog.Engine.Tests.Query
                 "{\"tool\":null,\"target\":\"a.cs\"}",                          // JSON null: unknown
                 "{\"target\":\"a.cs\"}",                                        // no tool: unknown
                 "{\"tool\":{\"name\":\"Edit\",\"n\":1}}",                       // nested JSON
+                "{\"tool\":7,\"target\":\"a.cs\"}",                           // not a string: unknown, as the import names it
+                "{\"tool\":true}",
                 "{\"tool\":\"Grep\",\"note\":\"" + longDetails + "\"}",         // stored whole
                 "{\"tool\":\"Glob\",\"note\":\"" + longDetails + "\"}",
                 "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"tool\":\"Late\"}", // among the members of the last slot
@@ -90,6 +92,33 @@ namespace MadfLog.Engine.Tests.Query
                     Assert.InRange(approx.P95Ms, exact.P95Ms * 0.99, exact.P95Ms * 1.1);
                 Assert.Equal(Analysis.ToolFailures(c, scan).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)),
                              Analysis.ToolFailures(c, window).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)));
+            }
+        }
+
+        [Fact]
+        public void AToolOrStepThatIsNoStringIsUnknownInTheSummariesAndInTheScanAlike()
+        {
+            // The import names a tool call's step from a string "tool" only (else "unknown"); the scan's SQL took any JSON
+            // value, so a numeric tool failed the scan (an integer where a name was read) and a nested one was named by
+            // its JSON text while the summaries said "unknown".
+            using var t = TestPaths.NewTemp();
+            var logs = t.File("logs");
+            Directory.CreateDirectory(logs);
+            var lines = Lines();
+            File.WriteAllLines(Path.Combine(logs, "events.jsonl"), lines);
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            var scan = new QueryFilter { Since = SummaryConsistencyTests.Scan.Since, ScanEvents = true };
+            var scanned = Analysis.Bottlenecks(c, scan, 100);
+            Assert.DoesNotContain(scanned, b => b.Name == "7" || b.Name == "true" || b.Name.StartsWith('{'));
+            // The whole store (the import's summaries) and the event's whole day (the day summaries).
+            var day = new QueryFilter { Since = Hour.Date, Until = Hour.Date.AddDays(1) };
+            Assert.True(Analysis.FromDaySummaries(day));
+            foreach (var summarised in new[] { new QueryFilter(), day })
+            {
+                Assert.Equal(scanned.Select(x => (x.Kind, x.Name, x.Count, x.TotalMs)), Analysis.Bottlenecks(c, summarised, 100).Select(x => (x.Kind, x.Name, x.Count, x.TotalMs)));
+                Assert.Equal(Analysis.ToolFailures(c, scan).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)),
+                             Analysis.ToolFailures(c, summarised).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)));
             }
         }
 

@@ -41,47 +41,6 @@ namespace MadfLog.Engine.Store
             finally { statement?.Dispose(); }
         }
 
-        /// <summary>
-        /// Runs a query and hands each result row to <paramref name="row"/> as the statement itself (read its columns with
-        /// raw.sqlite3_column_*: ADO.NET's per-column checks cost more than SQLite reading the row). Parameters by name
-        /// (@name); a list value stands for a parenthesised list of its items, as Dapper expands it (x IN @names).
-        /// </summary>
-        public static void Read(SqliteConnection c, string sql, IEnumerable<KeyValuePair<string, object?>> parameters, Action<sqlite3_stmt> row)
-        {
-            var values = new List<(string name, object? value)>();
-            foreach (var p in parameters)
-            {
-                if (p.Value is System.Collections.IEnumerable list && p.Value is not string && p.Value is not byte[])
-                {
-                    var items = new List<string>();
-                    foreach (var item in list)
-                    {
-                        var name = "@" + p.Key + "__" + items.Count;
-                        items.Add(name);
-                        values.Add((name, item));
-                    }
-                    // An empty list matches nothing, as Dapper's expansion does.
-                    sql = System.Text.RegularExpressions.Regex.Replace(sql, "@" + System.Text.RegularExpressions.Regex.Escape(p.Key) + @"\b",
-                        items.Count == 0 ? "(SELECT NULL WHERE 0)" : "(" + string.Join(", ", items) + ")");
-                }
-                else values.Add(("@" + p.Key, p.Value));
-            }
-            sqlite3_stmt? statement = null;
-            try
-            {
-                Check(c, raw.sqlite3_prepare_v2(c.Handle, sql, out statement));
-                foreach (var (name, value) in values)
-                {
-                    var i = raw.sqlite3_bind_parameter_index(statement, name);
-                    if (i != 0) Bind(statement, i, value);
-                }
-                int rc;
-                while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW) row(statement);
-                if (rc != raw.SQLITE_DONE) Check(c, rc);
-            }
-            finally { statement?.Dispose(); }
-        }
-
         private static void Bind(sqlite3_stmt s, int i, object? value)
         {
             switch (value)

@@ -38,6 +38,9 @@ namespace MadfLog.Engine.Store
             return list;
         }
 
+        /// <summary>The value's storage class (raw.SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL).</summary>
+        public int Type(int i) => raw.sqlite3_column_type(_s, i);
+
         public bool IsNull(int i) => raw.sqlite3_column_type(_s, i) == raw.SQLITE_NULL;
 
         public long Int64(int i) => raw.sqlite3_column_int64(_s, i);
@@ -47,6 +50,9 @@ namespace MadfLog.Engine.Store
         public long? NullableInt64(int i) => IsNull(i) ? (long?)null : raw.sqlite3_column_int64(_s, i);
 
         public double? NullableDouble(int i) => IsNull(i) ? (double?)null : raw.sqlite3_column_double(_s, i);
+
+        /// <summary>A value's bytes (a text's UTF-8, a blob's bytes), valid until the next Read().</summary>
+        public ReadOnlySpan<byte> Bytes(int i) => raw.sqlite3_column_blob(_s, i);
 
         /// <summary>A column as text (a number as SQLite writes it); null for NULL.</summary>
         public string? Text(int i) => IsNull(i) ? null : Utf8StringCache.Decode(raw.sqlite3_column_blob(_s, i));

@@ -113,14 +113,16 @@ namespace MadfLog.Engine.Query.Questions
             var key = new System.Text.StringBuilder();
             foreach (var (where, p, day) in reads)
             {
-                PreparedBatch.Read(c, PassSql(named, where), p.ParameterNames.Select(n => new KeyValuePair<string, object?>(n, p.Get<object?>(n))), s =>
+                using var reader = c.ExecuteReader(PassSql(named, where), p);
+                while (reader.Read())
                 {
-                    var kind = raw.sqlite3_column_int64(s, 2);
-                    long? duration = raw.sqlite3_column_type(s, 5) == raw.SQLITE_NULL ? (long?)null : raw.sqlite3_column_int64(s, 5);
+                    var s = StatementRow.Of(reader);
+                    var kind = s.Int64(2);
+                    long? duration = s.NullableInt64(5);
                     var step = 0;
-                    if (raw.sqlite3_column_type(s, 10) != raw.SQLITE_NULL)
+                    if (!s.IsNull(10))
                     {
-                        var shape = raw.sqlite3_column_int64(s, 10);
+                        var shape = s.Int64(10);
                         if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
                         key.Clear().Append(shape);
                         foreach (var k in depends) AppendValue(key.Append('\u0001'), s, 10 + k);
@@ -128,26 +130,26 @@ namespace MadfLog.Engine.Query.Questions
                         if (!d.StepKeys.TryGetValue(text, out step))
                         {
                             d.StepKeys[text] = step = d.StepEvent.Count;
-                            d.StepEvent.Add(raw.sqlite3_column_int64(s, 0));
+                            d.StepEvent.Add(s.Int64(0));
                         }
                     }
-                    var fine = new FineKey(day, kind, raw.sqlite3_column_int64(s, 3), raw.sqlite3_column_int64(s, 4), duration.HasValue ? DurationBuckets.Of(duration.Value) : -1, step);
-                    var ts = raw.sqlite3_column_int64(s, 1);
+                    var fine = new FineKey(day, kind, s.Int64(3), s.Int64(4), duration.HasValue ? DurationBuckets.Of(duration.Value) : -1, step);
+                    var ts = s.Int64(1);
                     if (!d.Fine.TryGetValue(fine, out var g)) d.Fine[fine] = g = new Group { FirstTs = ts, LastTs = ts };
                     g.Events++;
                     if (duration.HasValue) { g.Timed++; g.DurationMs += duration.Value; }
-                    g.Tokens += raw.sqlite3_column_int64(s, 6);
-                    if (raw.sqlite3_column_type(s, 7) != raw.SQLITE_NULL)
+                    g.Tokens += s.Int64(6);
+                    if (!s.IsNull(7))
                     {
                         g.CtxKnown++;
-                        var ctx = raw.sqlite3_column_double(s, 7);
+                        var ctx = s.Double(7);
                         if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
-                        g.CtxHot += raw.sqlite3_column_int64(s, 8);
+                        g.CtxHot += s.Int64(8);
                     }
-                    g.SavedMs += raw.sqlite3_column_int64(s, 9);
+                    g.SavedMs += s.Int64(9);
                     if (ts < g.FirstTs) g.FirstTs = ts;
                     if (ts > g.LastTs) g.LastTs = ts;
-                });
+                }
             }
             // The groups by day, kind, context and pattern, and the timed events' buckets by day, kind and context.
             var groups = new Dictionary<(long, long, long, long), Group>();
@@ -173,15 +175,15 @@ namespace MadfLog.Engine.Query.Questions
 
         // A value of the row as part of a step key: its type and its value (a text or blob as its bytes' hex would be
         // longer; texts are short names or literals).
-        private static void AppendValue(System.Text.StringBuilder key, sqlite3_stmt s, int column)
+        private static void AppendValue(System.Text.StringBuilder key, StatementRow s, int column)
         {
-            switch (raw.sqlite3_column_type(s, column))
+            switch (s.Type(column))
             {
                 case raw.SQLITE_NULL: key.Append('n'); break;
-                case raw.SQLITE_INTEGER: key.Append('i').Append(raw.sqlite3_column_int64(s, column)); break;
-                case raw.SQLITE_FLOAT: key.Append('f').Append(raw.sqlite3_column_double(s, column).ToString("R", System.Globalization.CultureInfo.InvariantCulture)); break;
-                case raw.SQLITE_TEXT: key.Append('t').Append(raw.sqlite3_column_text(s, column).utf8_to_string()); break;
-                default: key.Append('b').Append(Convert.ToBase64String(raw.sqlite3_column_blob(s, column).ToArray())); break;
+                case raw.SQLITE_INTEGER: key.Append('i').Append(s.Int64(column)); break;
+                case raw.SQLITE_FLOAT: key.Append('f').Append(s.Double(column).ToString("R", System.Globalization.CultureInfo.InvariantCulture)); break;
+                case raw.SQLITE_TEXT: key.Append('t').Append(s.Text(column)); break;
+                default: key.Append('b').Append(Convert.ToBase64String(s.Bytes(column).ToArray())); break;
             }
         }
 

@@ -59,17 +59,23 @@ namespace MadfLog.Engine.Tests.Query
             return lines;
         }
 
-        [Fact]
-        public void StepsOfThePartsOfHoursMatchAScanHoweverTheDetailsHoldThem()
+        // Imports Lines() whole and opens the store to read.
+        private static Microsoft.Data.Sqlite.SqliteConnection ImportLines(TempFolder t)
         {
-            using var t = TestPaths.NewTemp();
             var logs = t.File("logs");
             Directory.CreateDirectory(logs);
             var lines = Lines();
             File.WriteAllLines(Path.Combine(logs, "events.jsonl"), lines);
             var imported = new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
             Assert.True(lines.Count == imported.Imported, $"imported {imported.Imported}, duplicates {imported.Duplicates}, quarantined {imported.Quarantined}");
-            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            return MadfDatabase.Open(t.Db, forWrite: false);
+        }
+
+        [Fact]
+        public void StepsOfThePartsOfHoursMatchAScanHoweverTheDetailsHoldThem()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = ImportLines(t);
             // The store keeps them as meant: a tool as a names id and as a literal, and details without a shape.
             Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NULL") > 0);
             Assert.True(c.ExecuteScalar<long>("SELECT count(DISTINCT typeof(d1)) FROM event_rows WHERE details_shape IS NOT NULL") > 1);
@@ -102,12 +108,7 @@ namespace MadfLog.Engine.Tests.Query
             // value, so a numeric tool failed the scan (an integer where a name was read) and a nested one was named by
             // its JSON text while the summaries said "unknown".
             using var t = TestPaths.NewTemp();
-            var logs = t.File("logs");
-            Directory.CreateDirectory(logs);
-            var lines = Lines();
-            File.WriteAllLines(Path.Combine(logs, "events.jsonl"), lines);
-            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
-            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            using var c = ImportLines(t);
             var scan = new QueryFilter { Since = SummaryConsistencyTests.Scan.Since, ScanEvents = true };
             var scanned = Analysis.Bottlenecks(c, scan, 100);
             Assert.DoesNotContain(scanned, b => b.Name == "7" || b.Name == "true" || b.Name.StartsWith('{'));

@@ -15,7 +15,7 @@ namespace MadfLog.Engine.Store
     /// each session's numbered leads packed (sequence_session_leads) and error trail (sequence_session_errors), 20 the hour
     /// twins of the day-grain summaries (hour_rollup, hour_hist, session_hour) and each story's span per hour
     /// (hour_stories), (21 unused: two changes were numbered apart while they were built), 22 the rarely set columns in a
-    /// side table (event_extras), (23, 24 assigned elsewhere), 25 the events changed in place (event_changes) and what a
+    /// side table (event_extras), (23, 24 unused: numbered for work that needed no migration), 25 the events changed in place (event_changes) and what a
     /// combined store was brought up to date with (combined_state).
     /// </summary>
     public static class Schema

@@ -10,27 +10,31 @@ namespace MadfLog.Engine.Domain
     {
         public const long DayMs = 86_400_000;
 
-        /// <summary>A timestamp's UTC day, in days since 1970-01-01 (the day summaries' key; floored, so before 1970 too).</summary>
-        public static long DayOf(long timestampMs) => timestampMs >= 0 ? timestampMs / DayMs : (timestampMs - DayMs + 1) / DayMs;
-
-        /// <summary><see cref="DayOf"/> in SQL, over a column or expression of Unix milliseconds.</summary>
-        public static string DaySql(string timestampMs) =>
-            $"(CASE WHEN {timestampMs} >= 0 THEN {timestampMs} / {DayMs} ELSE ({timestampMs} - {DayMs} + 1) / {DayMs} END)";
-
         public const long HourMs = 3_600_000;
 
+        /// <summary>A timestamp's UTC day, in days since 1970-01-01 (the day summaries' key; floored, so before 1970 too).</summary>
+        public static long DayOf(long timestampMs) => Floor(timestampMs, DayMs);
+
+        /// <summary><see cref="DayOf"/> in SQL, over a column or expression of Unix milliseconds.</summary>
+        public static string DaySql(string timestampMs) => FloorSql(timestampMs, DayMs);
+
         /// <summary>A timestamp's UTC hour, in hours since 1970-01-01 (the hour summaries' key; floored like <see cref="DayOf"/>).</summary>
-        public static long HourOf(long timestampMs) => timestampMs >= 0 ? timestampMs / HourMs : (timestampMs - HourMs + 1) / HourMs;
+        public static long HourOf(long timestampMs) => Floor(timestampMs, HourMs);
 
         /// <summary><see cref="HourOf"/> in SQL, over a column or expression of Unix milliseconds.</summary>
-        public static string HourSql(string timestampMs) =>
-            $"(CASE WHEN {timestampMs} >= 0 THEN {timestampMs} / {HourMs} ELSE ({timestampMs} - {HourMs} + 1) / {HourMs} END)";
+        public static string HourSql(string timestampMs) => FloorSql(timestampMs, HourMs);
 
         /// <summary>The day (<see cref="DayOf"/>) an hour (<see cref="HourOf"/>) lies in.</summary>
-        public static long DayOfHour(long hour) => hour >= 0 ? hour / 24 : (hour - 23) / 24;
+        public static long DayOfHour(long hour) => Floor(hour, 24);
 
         /// <summary><see cref="DayOfHour"/> in SQL.</summary>
-        public static string DayOfHourSql(string hour) => $"(CASE WHEN {hour} >= 0 THEN {hour} / 24 ELSE ({hour} - 23) / 24 END)";
+        public static string DayOfHourSql(string hour) => FloorSql(hour, 24);
+
+        // Division rounded down (SQLite's and C#'s integer division round toward zero), so times before 1970 fall in their
+        // own day or hour, not the next one.
+        private static long Floor(long x, long unit) => x >= 0 ? x / unit : (x - unit + 1) / unit;
+
+        private static string FloorSql(string x, long unit) => $"(CASE WHEN {x} >= 0 THEN {x} / {unit} ELSE ({x} - {unit} + 1) / {unit} END)";
 
         /// <summary>The Monday of a date's week (the date part only).</summary>
         public static DateTime Monday(DateTime date) => date.Date.AddDays(-(((int)date.DayOfWeek + 6) % 7));

@@ -106,12 +106,15 @@ namespace MadfLog.Engine.Facade
         public List<string> DistinctValues(string column, string prefix) => Run(() => Analysis.DistinctValues(_c, column, prefix));
 
         /// <summary>
-        /// Values of an events column starting with a prefix in the active store and in every archived month (tab completion
-        /// with -IncludeArchive), read from each file as it is: completing a name never waits for the combined store to be
-        /// built. An archive that is missing or unreadable is left out (the question itself reports it).
+        /// Values of an events column starting with a prefix, for tab completion: in the active store, and with
+        /// <paramref name="includeArchives"/> in every archived month too (what -IncludeArchive covers), read from each file as
+        /// it is: completing a name never waits for the combined store to be built. An archive that is missing or unreadable
+        /// is left out (the question itself reports it).
         /// </summary>
-        public static List<string> DistinctValuesWithArchives(string path, string column, string prefix)
+        public static List<string> CompletionValues(string path, string column, string prefix, bool includeArchives)
         {
+            if (!includeArchives)
+                using (var store = OpenRead(path)) return store.DistinctValues(column, prefix);
             const int max = 200;
             using var active = MadfDatabase.Open(path, forWrite: false);
             HashSet<string> values;

@@ -117,11 +117,7 @@ namespace MadfLog.Commands.Query
                 var prefix = (wordToComplete ?? "").Trim('\'', '"');
                 // With -IncludeArchive the archived months' names too (the question covers them).
                 var archived = fakeBoundParameters?["IncludeArchive"] switch { SwitchParameter s => s.IsPresent, bool b => b, _ => false };
-                List<string> values;
-                if (archived) values = MadfStore.DistinctValuesWithArchives(db, Column, prefix);
-                else
-                    using (var store = MadfStore.OpenRead(db)) values = store.DistinctValues(Column, prefix);
-                return values
+                return MadfStore.CompletionValues(db, Column, prefix, archived)
                     .Select(v => new CompletionResult(v.IndexOfAny(new[] { ' ', '\'', '$', ';', ',' }) >= 0 ? "'" + v.Replace("'", "''") + "'" : v, v, CompletionResultType.ParameterValue, v))
                     .ToList();
             }

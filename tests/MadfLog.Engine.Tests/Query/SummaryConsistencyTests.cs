@@ -401,18 +401,24 @@ namespace MadfLog.Engine.Tests.Query
                 { Timestamp = ts, EventType = "tool_call", Category = "tool", SessionId = session, AgentName = agent, StoryId = story, Success = true, DedupKey = rows.Count + 1 });
             Add(t0, "s2", "dev", "1.1"); Add(t0, "s1", "qa,review", "1.1"); Add(t0 + 1, "s1", "dev", "1.2"); Add(t0 + 2, "s1", "dev", "1.1");
             Add(t0 + 86_400_000, "s2", "qa", "1.1"); Add(t0 + 5, "s3", "zed", "1.1"); Add(t0 + 6, "s3", "zed", "1.2"); Add(t0 + 7, "s3", "ann", "1.1");
+            using var c = WriteAndOpen(t, rows);
+            var scan = Analysis.Sessions(c, new QueryFilter { ScanEvents = true });
+            Assert.Equal(new[] { "s1", "s2", "s3" }, scan.Select(x => x.SessionId));
+            Assert.Equal(new[] { "dev", "qa", "review" }, scan[0].Agents);
+            Assert.Equal(scan.Select(x => (x.SessionId, x.Story, string.Join("|", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.HumanInteractions)),
+                         Analysis.Sessions(c, new QueryFilter()).Select(x => (x.SessionId, x.Story, string.Join("|", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.HumanInteractions)));
+        }
+
+        // Stores the rows as the import's stages do and opens the store to read.
+        private static Microsoft.Data.Sqlite.SqliteConnection WriteAndOpen(TempFolder t, System.Collections.Generic.List<MadfLog.Engine.Events.EventRow> rows)
+        {
             using (var w = MadfDatabase.Open(t.Db))
             {
                 using var tx = w.BeginTransaction();
                 ImportStages.Write(w, tx, rows);
                 tx.Commit();
             }
-            using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            var scan = Analysis.Sessions(c, new QueryFilter { ScanEvents = true });
-            Assert.Equal(new[] { "s1", "s2", "s3" }, scan.Select(x => x.SessionId));
-            Assert.Equal(new[] { "dev", "qa", "review" }, scan[0].Agents);
-            Assert.Equal(scan.Select(x => (x.SessionId, x.Story, string.Join("|", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.HumanInteractions)),
-                         Analysis.Sessions(c, new QueryFilter()).Select(x => (x.SessionId, x.Story, string.Join("|", x.Agents), x.Start, x.End, x.Events, x.Errors, x.Tokens, x.HumanInteractions)));
+            return MadfDatabase.Open(t.Db, forWrite: false);
         }
 
         [Fact]
@@ -425,13 +431,7 @@ namespace MadfLog.Engine.Tests.Query
             void Add(long ts, string session, string agent) => rows.Add(new MadfLog.Engine.Events.EventRow
                 { Timestamp = ts, EventType = "tool_call", Category = "tool", SessionId = session, AgentName = agent, StoryId = "1.1", Success = true, DedupKey = rows.Count + 1 });
             Add(t0, "s1", "dev"); Add(t0 + 1, "s1", ""); Add(t0 + 2, "s2", ""); Add(t0 + 3, "s3", "qa"); Add(t0 + 4, "s3", "dev"); Add(t0 + 5, "s3", "");
-            using (var w = MadfDatabase.Open(t.Db))
-            {
-                using var tx = w.BeginTransaction();
-                ImportStages.Write(w, tx, rows);
-                tx.Commit();
-            }
-            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            using var c = WriteAndOpen(t, rows);
             var scan = Analysis.Sessions(c, new QueryFilter { ScanEvents = true });
             Assert.Equal(new[] { "dev" }, scan[0].Agents);
             Assert.Empty(scan[1].Agents);

@@ -229,8 +229,10 @@ namespace MadfLog.Engine.Lifecycle
             public long Deleted { get; set; }
         }
 
+        // Last is the newest id the store ever gave (event_rows' AUTOINCREMENT counter), not the newest row it still holds:
+        // once retention moved every event out, no row is left, and the archived ids must not count as new ones.
         private static State ActiveState(SqliteConnection c, string schema, SqliteTransaction? tx = null) => c.QuerySingle<State>(
-            $@"SELECT coalesce((SELECT max(id) FROM {schema}.event_rows), 0) AS Last, (SELECT seq FROM {schema}.event_changes WHERE id = -1) AS Changes,
+            $@"SELECT coalesce((SELECT seq FROM {schema}.sqlite_sequence WHERE name = 'event_rows'), 0) AS Last, (SELECT seq FROM {schema}.event_changes WHERE id = -1) AS Changes,
                       (SELECT seq FROM {schema}.event_changes WHERE id = -2) AS Deleted", transaction: tx);
 
         private static void SaveState(SqliteConnection c, SqliteTransaction tx, string stamp, State state) =>

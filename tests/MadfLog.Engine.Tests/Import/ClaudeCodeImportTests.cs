@@ -139,6 +139,41 @@ namespace MadfLog.Engine.Tests.Import
             Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE pattern_id IS NOT NULL"));
         }
 
+        /// <summary>A transcript whose one Bash call the user rejected; <paramref name="flagged"/>: the result has is_error.</summary>
+        internal static string WriteRejectedCall(string root, bool flagged)
+        {
+            const string env = "\"sessionId\":\"s1\",\"isSidechain\":false,\"gitBranch\":\"story-2.3\"";
+            var path = Path.Combine(root, "projects", "-work-app", "s1.jsonl");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllLines(path, new[]
+            {
+                "{\"type\":\"assistant\"," + env + ",\"uuid\":\"a1\",\"timestamp\":\"2026-11-20T10:00:00Z\",\"requestId\":\"r1\",\"message\":{\"id\":\"msg1\",\"model\":\"claude\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"Bash\",\"input\":{\"command\":\"rm -rf build\"}}],\"usage\":{\"input_tokens\":10,\"output_tokens\":5}}}",
+                "{\"type\":\"user\"," + env + ",\"uuid\":\"u1\",\"timestamp\":\"2026-11-20T10:00:09Z\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t1\"," +
+                    (flagged ? "\"is_error\":true," : "") + "\"content\":\"The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed.\"}]}}",
+            });
+            return Path.Combine(root, "projects");
+        }
+
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public void ARejectedCallIsOneErrorAndOneRejection(bool flagged)
+        {
+            using var t = TestPaths.NewTemp();
+            Import(t.Db, WriteRejectedCall(t.Path, flagged));
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            // The summaries and a scan of the events (a window) must both count the one rejection once.
+            foreach (var f in new[] { new MadfLog.Engine.Query.QueryFilter(), new MadfLog.Engine.Query.QueryFilter { Since = new DateTimeOffset(2026, 11, 20, 9, 30, 0, TimeSpan.Zero) } })
+            {
+                Assert.Equal(1, MadfLog.Engine.Query.Analysis.ErrorSummary(c, f).Sum(e => e.Count));
+                Assert.Single(MadfLog.Engine.Query.Analysis.ErrorSummary(c, f));
+                var human = Assert.Single(MadfLog.Engine.Query.Analysis.HumanInteractions(c, f));
+                Assert.Equal(("rejection", 1L), (human.Category, human.Count));
+            }
+            // Which event carries it: the call when its result says it failed, else the human's rejection.
+            Assert.Equal(flagged ? "tool_call" : "human_interaction", c.ExecuteScalar<string>("SELECT event_type FROM events WHERE success = 0"));
+        }
+
         [Theory]
         [InlineData("story-1.2", "1.2")]
         [InlineData("feature/story_3-4-login", "3.4")]

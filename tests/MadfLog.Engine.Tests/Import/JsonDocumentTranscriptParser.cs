@@ -367,11 +367,12 @@ namespace MadfLog.Engine.Tests.Import
                 if (isError) row.Message = (string?)details["message"];
                 Emit(ctx, row, details, output);
 
-                // What a human did: rejected the call, interrupted it, or answered a question.
+                // What a human did: rejected the call, interrupted it, or answered a question. A rejection is an error once:
+                // when the call it stopped is one already (UserRejection, is_error), the human's event is not a second.
                 if (text != null && text.IndexOf("doesn't want to proceed", StringComparison.OrdinalIgnoreCase) >= 0)
                 {
                     _stoppedLast.Add(ctx.Agent);
-                    Human(ctx, "rejection", $"Rejected {use?.Name ?? "a tool call"}{(use?.Target != null ? " on " + Shorten(use.Target, 200) : "")}", toolUseId, index, row.AgentName, false, output);
+                    Human(ctx, "rejection", $"Rejected {use?.Name ?? "a tool call"}{(use?.Target != null ? " on " + Shorten(use.Target, 200) : "")}", toolUseId, index, row.AgentName, isError, output);
                 }
                 else if (text != null && text.IndexOf("[Request interrupted by user", StringComparison.OrdinalIgnoreCase) >= 0)
                 {

@@ -64,15 +64,37 @@ namespace MadfLog.Engine.Store
         /// Sets needs_review on the rows matching <paramref name="where"/> (on event_rows, unaliased): the flag is part of
         /// the row's kind, so each row moves to the kind that differs only in it (created when missing).
         /// </summary>
-        public static void SetNeedsReview(SqliteConnection c, SqliteTransaction tx, string where, bool review, object parameters)
+        public static void SetNeedsReview(SqliteConnection c, SqliteTransaction tx, string where, bool review, object parameters) =>
+            MoveKind(c, tx, where, "needs_review", review ? 1 : 0, parameters);
+
+        /// <summary>
+        /// Moves the rows matching <paramref name="where"/> (on event_rows, unaliased) to the kind that differs from
+        /// theirs only in <paramref name="column"/>, set to <paramref name="value"/> (created when missing). Returns the rows moved.
+        /// </summary>
+        private static int MoveKind(SqliteConnection c, SqliteTransaction tx, string where, string column, int value, object? parameters)
         {
-            var flag = review ? 1 : 0;
-            var others = Kinds.Columns.Where(col => col != "needs_review").ToList();
-            c.Execute($@"INSERT OR IGNORE INTO kinds({string.Join(", ", others)}, needs_review)
-                         SELECT {string.Join(", ", others)}, {flag} FROM kinds WHERE id IN (SELECT kind FROM event_rows WHERE {where})", parameters, tx);
-            c.Execute($@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON {string.Join(" AND ", others.Select(col => $"k2.{col} = k.{col}"))}
-                             AND k2.needs_review = {flag} WHERE k.id = event_rows.kind)
+            var others = Kinds.Columns.Where(col => col != column).ToList();
+            c.Execute($@"INSERT OR IGNORE INTO kinds({string.Join(", ", others)}, {column})
+                         SELECT {string.Join(", ", others)}, {value} FROM kinds WHERE id IN (SELECT kind FROM event_rows WHERE {where})", parameters, tx);
+            return c.Execute($@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON {string.Join(" AND ", others.Select(col => $"k2.{col} = k.{col}"))}
+                             AND k2.{column} = {value} WHERE k.id = event_rows.kind)
                          WHERE {where}", parameters, tx);
+        }
+
+        /// <summary>
+        /// Migration 31: transcripts imported before it stored a rejected call twice as an error, the failed tool call and
+        /// the human_interaction rejection written from the same tool_result (the row right after it: same context and
+        /// time, its message the import's "Rejected ..."); a rejection logged on its own is left as logged. The rejection becomes a success, as the import now writes it. Returns the rows changed.
+        /// </summary>
+        internal static int CountRejectionsOnce(SqliteConnection c, SqliteTransaction tx)
+        {
+            const string kindOf = "SELECT k.id FROM kinds k WHERE k.success = 0 AND k.event_type = (SELECT id FROM names WHERE text = '{0}')";
+            var where = $@"id IN (SELECT h.id FROM event_rows h JOIN event_rows t ON t.id = h.id - 1
+                WHERE h.kind IN ({string.Format(kindOf, Domain.Mining.HumanInteraction)} AND k.category = (SELECT id FROM names WHERE text = 'rejection'))
+                  AND t.kind IN ({string.Format(kindOf, "tool_call")}) AND t.context = h.context AND t.timestamp = h.timestamp
+                  AND json_extract((SELECT e.details FROM events e WHERE e.id = t.id), '$.message') LIKE '%doesn''t want to proceed%'
+                  AND json_extract((SELECT e.details FROM events e WHERE e.id = h.id), '$.message') LIKE 'Rejected %')";
+            return MoveKind(c, tx, where, "success", 1, null);
         }
 
         /// <summary>

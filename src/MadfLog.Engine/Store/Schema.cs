@@ -16,7 +16,8 @@ namespace MadfLog.Engine.Store
     /// twins of the day-grain summaries (hour_rollup, hour_hist, session_hour) and each story's span per hour
     /// (hour_stories), (21 unused: two changes were numbered apart while they were built), 22 the rarely set columns in a
     /// side table (event_extras), (23, 24 unused: numbered for work that needed no migration), 25 the events changed in place (event_changes) and what a
-    /// combined store was brought up to date with (combined_state).
+    /// combined store was brought up to date with (combined_state), 31 a rejected Claude Code call counted as one error,
+    /// not two (data only: EventStorage.CountRejectionsOnce).
     /// </summary>
     public static class Schema
     {
@@ -43,10 +44,11 @@ namespace MadfLog.Engine.Store
             [20] = HourSummaries,
             [22] = RareColumnsApart,
             [25] = EventChanges,
+            [31] = RejectionsOnce,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 31: counting rejections once).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -54,6 +56,8 @@ namespace MadfLog.Engine.Store
             // 18's tables are replaced by 19's before any is filled.
             if (version == 19) SequenceCells.Fill(connection, transaction);
             if (version == 22) EventStorage.MoveRareColumnsApart(connection, transaction);
+            // The summaries count errors: recount them only where a rejection stopped being one.
+            if (version == 31 && EventStorage.CountRejectionsOnce(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -656,6 +660,9 @@ DROP VIEW IF EXISTS events;
         // number of the change (row -1 holds the last number; row -2 counts deleted events, which the combined store
         // cannot follow: it is built again). combined_state is used by combined stores only: the active store's state
         // they describe.
+        // Data only, in AfterScript: the rejections a transcript import stored as a second error (EventStorage.CountRejectionsOnce).
+        private const string RejectionsOnce = "-- data only";
+
         private const string EventChanges = @"
 CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 INSERT OR IGNORE INTO event_changes VALUES (-1, 0);

@@ -174,6 +174,47 @@ namespace MadfLog.Engine.Tests.Import
             Assert.Equal(flagged ? "tool_call" : "human_interaction", c.ExecuteScalar<string>("SELECT event_type FROM events WHERE success = 0"));
         }
 
+        [Fact]
+        public void AStoreThatCountedRejectionsTwiceCountsThemOnceOnceMigrated()
+        {
+            using var t = TestPaths.NewTemp();
+            Import(t.Db, WriteRejectedCall(t.Path, flagged: true));
+            // A rejection logged on its own (our own format, no call before it) is an error as logged, before and after.
+            var own = t.File("own.jsonl");
+            File.WriteAllText(own, "{\"timestamp\":\"2026-11-20T10:00:09Z\",\"event_type\":\"human_interaction\",\"category\":\"rejection\",\"session_id\":\"s1\",\"story_id\":\"2.3\"," +
+                "\"agent_name\":\"main\",\"success\":false,\"details\":{\"message\":\"The user doesn't want to proceed with this tool use.\"}}\n");
+            Import(t.Db, own);
+            var filters = new[] { new MadfLog.Engine.Query.QueryFilter(), new MadfLog.Engine.Query.QueryFilter { Since = new DateTimeOffset(2026, 11, 20, 9, 30, 0, TimeSpan.Zero) } };
+            string Answers(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n", filters.Select(f =>
+                string.Join(";", MadfLog.Engine.Query.Analysis.ErrorSummary(c, f).Select(e => $"{e.PatternId}:{e.Count}:{e.Share}")) + "|" +
+                string.Join(";", MadfLog.Engine.Query.Analysis.HumanInteractions(c, f).Select(h => $"{h.Category}:{h.Count}"))));
+            string expected;
+            using (var c = MadfDatabase.Open(t.Db)) expected = Answers(c);
+            var events = Store.EventExtrasTests.PlainRead(t.Db);
+
+            // As a store before schema 31 holds it: the transcript's rejection an error as well, in the rows and the summaries.
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                using var tx = c.BeginTransaction();
+                c.Execute(@"INSERT OR IGNORE INTO kinds(event_type, category, success, pattern_detected, needs_review)
+                            SELECT event_type, category, 0, pattern_detected, needs_review FROM kinds WHERE success = 1 AND category = (SELECT id FROM names WHERE text = 'rejection')", transaction: tx);
+                Assert.Equal(1, c.Execute(@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON k2.event_type = k.event_type AND k2.category = k.category
+                                AND k2.pattern_detected IS k.pattern_detected AND k2.needs_review IS k.needs_review AND k2.success = 0 WHERE k.id = event_rows.kind)
+                            WHERE kind IN (SELECT id FROM kinds WHERE success = 1 AND category = (SELECT id FROM names WHERE text = 'rejection'))", transaction: tx));
+                SummaryTables.Rebuild(c, tx);
+                c.Execute("DELETE FROM schema_version WHERE version >= 31", transaction: tx);
+                tx.Commit();
+                Assert.Equal(3, MadfLog.Engine.Query.Analysis.ErrorSummary(c, filters[0]).Sum(e => e.Count));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+                Assert.Equal(expected, Answers(c));
+                Assert.Equal(2, MadfLog.Engine.Query.Analysis.ErrorSummary(c, filters[0]).Sum(e => e.Count));
+            }
+            Assert.Equal(events, Store.EventExtrasTests.PlainRead(t.Db));
+        }
+
         [Theory]
         [InlineData("story-1.2", "1.2")]
         [InlineData("feature/story_3-4-login", "3.4")]

@@ -57,8 +57,8 @@ namespace MadfLog.Engine.Insights
                 lastRate > 0 ? string.Format(Messages.Culture, Messages.HealthErrorRateTrend, thisRate, lastRate, rise) : Messages.HealthNoErrorRateLastWeek));
 
             var threshold = config.RuleThreshold;
-            var nowShares = PatternShares.Of(c, t - 7 * Day, t, thisErrors).Where(p => p.Share >= threshold).ToList();
-            var before = new HashSet<long>(PatternShares.Of(c, t - 14 * Day, t - 7 * Day, lastErrors).Where(p => p.Share >= threshold).Select(p => p.PatternId));
+            var nowShares = PatternShares.Of(c, t - 7 * Day, t, thisErrors).Where(p => p.IsFrequent(threshold)).ToList();
+            var before = new HashSet<long>(PatternShares.Of(c, t - 14 * Day, t - 7 * Day, lastErrors).Where(p => p.IsFrequent(threshold)).Select(p => p.PatternId));
             var fresh = nowShares.Where(p => !before.Contains(p.PatternId)).ToList();
             report.Checks.Add(new HealthCheck
             {

@@ -70,8 +70,8 @@ namespace MadfLog.Engine.Revisions
     }
 
     /// <summary>
-    /// The weekly self-improvement loop: import what is new, find error patterns at or above the threshold share of
-    /// the window's errors, propose (or, unattended, activate) one prevention rule per pattern, write the active rules
+    /// The weekly self-improvement loop: import what is new, find recurring error patterns (seen at least twice) at or
+    /// above the threshold share of the window's errors, propose (or, unattended, activate) one prevention rule per pattern, write the active rules
     /// into CLAUDE.md's managed block, measure the active rules, and write revision-YYYY-Www.md next to the database.
     /// Everything is keyed so that a second run in the same week changes nothing.
     /// </summary>
@@ -123,7 +123,7 @@ namespace MadfLog.Engine.Revisions
             var handWritten = RuleOverlap.HandWrittenLines(_o.ClaudeMdPath ?? _config.ClaudeMdPath);
             // No CLAUDE.md to hold them: new rules stay Proposed (for review) instead of Active-but-unseen.
             var activate = _o.AutoApprove && (_o.ClaudeMdPath ?? _config.ClaudeMdPath) != null;
-            foreach (var p in shares.Where(s => s.Share >= threshold))
+            foreach (var p in shares.Where(s => s.IsFrequent(threshold)))
             {
                 var evidence = new RuleEvidence
                 {

@@ -17,11 +17,20 @@ namespace MadfLog.Engine.Rules
         public double Share { get; set; }
         public string[] Stories { get; set; } = Array.Empty<string>();
         public string[] Agents { get; set; } = Array.Empty<string>();
+
+        /// <summary>
+        /// Whether the pattern earns a rule at <paramref name="threshold"/>: its share of the window's errors is at least the
+        /// threshold and it recurred. An error seen once is not a recurring mistake, however small the week that makes it 3 %.
+        /// </summary>
+        public bool IsFrequent(double threshold) => Share >= threshold && Count >= PatternShares.RecurringCount;
     }
 
     /// <summary>Which error patterns a window's rules are proposed for: each pattern's share of the window's errors.</summary>
     public static class PatternShares
     {
+        /// <summary>How many errors in a window make a pattern a recurring mistake rather than a single error.</summary>
+        public const int RecurringCount = 2;
+
         /// <summary>Error patterns in the window by share of the window's (non-cascade) errors, largest first.</summary>
         public static List<PatternShare> Of(SqliteConnection c, long from, long to, long totalErrors)
         {

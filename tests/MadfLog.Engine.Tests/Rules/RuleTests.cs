@@ -84,6 +84,20 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Fact]
+        public void InASmallWeekAnErrorSeenOnceGetsNoRuleThoughItIsOverThreePercent()
+        {
+            using var t = TestPaths.NewTemp();
+            // 6 errors: pattern 1 four times, 2 and 3 once each (17 % of the week, far above 3 %, but not recurring).
+            Seed(t.Db, 50, new Dictionary<long, int> { [1] = 4, [2] = 1, [3] = 1 });
+            var r = new Revision(Options(t)).Run();
+            Assert.Equal(new long[] { 1 }, r.RulesProposed.Select(x => x.PatternId).ToArray());
+            Assert.Equal(3, r.Patterns); // still reported as patterns of the week
+            // Health names only the recurring one as newly frequent.
+            var health = MadfLog.Engine.Insights.Health.Check(t.Db, Now);
+            Assert.Equal(1, health.Checks.Single(c => c.Name == "NewFrequentPattern").Value);
+        }
+
+        [Fact]
         public void ApprovedRulesAreWrittenIntoTheBlockAndDeniedOnesNeverComeBack()
         {
             using var t = TestPaths.NewTemp();

@@ -191,7 +191,7 @@ namespace MadfLog.Commands.Rules
 
     /// <summary>Runs the weekly revision: imports what is new, proposes prevention rules for frequent error patterns, updates CLAUDE.md, measures active rules and writes the report.</summary>
     /// <remarks>
-    /// <para>Every error pattern at or above -Threshold (default 3%) of the window's errors gets one rule, proposed for review (Approve-MadfRule) or, with -AutoApprove, activated at once. Active rules are written into one managed block of CLAUDE.md; the rest of the file is kept byte for byte. The markdown report revision-YYYY-Www.md is written next to the database.</para>
+    /// <para>Every error pattern seen at least twice and at or above -Threshold (default 3%) of the window's errors gets one rule (an error seen once is not a recurring mistake, even in a small week), proposed for review (Approve-MadfRule) or, with -AutoApprove, activated at once. Active rules are written into one managed block of CLAUDE.md; the rest of the file is kept byte for byte. The markdown report revision-YYYY-Www.md is written next to the database.</para>
     /// <para>Running it twice in the same week changes nothing the second time. -IfDue runs only when the last revision is 7 days old or more, so a daily trigger catches up a missed Sunday.</para>
     /// </remarks>
     /// <example>

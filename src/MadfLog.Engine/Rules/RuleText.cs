@@ -11,7 +11,7 @@ namespace MadfLog.Engine.Rules
     public sealed class PatternFacts
     {
         public string ErrorClass { get; set; } = ErrorClasses.Other;
-        /// <summary>The program and subcommand (shell tools) or tool most of the errors came from.</summary>
+        /// <summary>The program and subcommand (shell tools) or tool more than half of the errors came from; null when none did.</summary>
         public string? Scope { get; set; }
         /// <summary>The values that recur in the errors (paths, modules, hosts, commands), most frequent first, with counts.</summary>
         public List<(string Value, int Count)> HotSpots { get; } = new List<(string, int)>();
@@ -24,8 +24,9 @@ namespace MadfLog.Engine.Rules
             var list = errors.ToList();
             var facts = new PatternFacts { ErrorClass = errorClass };
             var signatures = list.Select(e => (e, s: ErrorSignature.Of(e.Tool, e.Input, e.Text))).ToList();
+            // Named only when most of the errors came from it: a rule headed by one of several tools misleads about the rest.
             facts.Scope = signatures.Select(x => x.s.Program is { } p ? p : x.e.Tool).Where(s => !string.IsNullOrEmpty(s))
-                .GroupBy(s => s).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+                .GroupBy(s => s).OrderByDescending(g => g.Count()).Where(g => g.Count() * 2 > list.Count).Select(g => g.Key).FirstOrDefault();
             var values = signatures.Select(x => HotSpot(errorClass, x.e.Tool, x.e.Input, x.s)).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!).ToList();
             // Without a value from the call itself, the variable parts of the messages are what recurs (paths, commands, names).
             if (values.Count == 0) values = MessageVariables(list.Select(e => e.Text));

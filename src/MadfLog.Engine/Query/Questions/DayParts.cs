@@ -69,6 +69,8 @@ namespace MadfLog.Engine.Query.Questions
         internal sealed class Decoded
         {
             internal Dictionary<FineKey, Group> Fine { get; } = new Dictionary<FineKey, Group>();
+            /// <summary>Whether the pass read the step keys (without, every event's step key is 0).</summary>
+            internal bool Steps { get; set; }
             // A step key (details_shape, then the values of the slots the step depends on) and one event that has it.
             internal Dictionary<string, int> StepKeys { get; } = new Dictionary<string, int>(StringComparer.Ordinal) { [""] = 0 };
             internal List<long> StepEvent { get; } = new List<long> { 0 };
@@ -86,21 +88,22 @@ namespace MadfLog.Engine.Query.Questions
         private const int Slots = Events.DetailsShape.Slots;
 
         // The pass's columns: the event, its figures (the context figure, whether it is high and the time it reports wasted
-        // in SQL, as the view and the summaries define them), and for tool calls and steps its details' shape (-1: stored
-        // whole in d1) and values.
-        private static string PassSql(IEnumerable<long> named, string where) =>
+        // in SQL, as the view and the summaries define them), and, when the steps are read (named: the kinds of tool calls
+        // and steps; null: not read), for tool calls and steps its details' shape (-1: stored whole in d1) and values.
+        private static string PassSql(IEnumerable<long>? named, string where) =>
             $@"SELECT e.id, e.timestamp, e.kind, e.context, coalesce(e.pattern_id, 0), e.duration_ms, coalesce(e.tokens_used, 0), {Ctx}, {HighContext.Sql(Ctx)},
-                      {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, CASE WHEN e.kind IN ({string.Join(", ", named.DefaultIfEmpty(-1))}) THEN coalesce(e.details_shape, -1) END,
-                      {string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k))}
+                      {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}{(named == null ? "" : $@", CASE WHEN e.kind IN ({string.Join(", ", named.DefaultIfEmpty(-1))}) THEN coalesce(e.details_shape, -1) END,
+                      {string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k))}")}
                FROM event_rows e WHERE 1=1{where}";
 
         /// <summary>
         /// Reads the parts' events (one pass per part; <paramref name="reads"/> are their conditions on event_rows e and the
-        /// day each part lies in) and the kinds and contexts they use.
+        /// day each part lies in) and the kinds and contexts they use; with <paramref name="steps"/> also the step keys of
+        /// tool calls and steps (their details' shape and values, most of a pass's work: 6 of 10 events are tool calls).
         /// </summary>
-        internal static Decoded Read(SqliteConnection c, List<(string where, DynamicParameters p, long day)> reads)
+        internal static Decoded Read(SqliteConnection c, List<(string where, DynamicParameters p, long day)> reads, bool steps)
         {
-            var d = new Decoded();
+            var d = new Decoded { Steps = steps };
             foreach (var k in c.Query<(long id, string? type, string? category, long? success, long error)>(
                          $"SELECT k.id, t.text, cat.text, k.success, k.id IN {Errors.Kinds} FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category"))
                 d.Kinds[k.id] = new KindInfo
@@ -113,14 +116,14 @@ namespace MadfLog.Engine.Query.Questions
             var key = new System.Text.StringBuilder();
             foreach (var (where, p, day) in reads)
             {
-                using var reader = c.ExecuteReader(PassSql(named, where), p);
+                using var reader = c.ExecuteReader(PassSql(steps ? named : null, where), p);
                 while (reader.Read())
                 {
                     var s = StatementRow.Of(reader);
                     var kind = s.Int64(2);
                     long? duration = s.NullableInt64(5);
                     var step = 0;
-                    if (!s.IsNull(10))
+                    if (steps && !s.IsNull(10))
                     {
                         var shape = s.Int64(10);
                         if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
@@ -299,6 +302,7 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary><paramref name="dayTable"/>'s rows of the parts (see <see cref="Make"/>), for a question that sums them itself.</summary>
         internal static IEnumerable<object?[]> Rows(SqliteConnection c, Decoded d, string dayTable, bool steps)
         {
+            if (steps && !d.Steps) throw new InvalidOperationException("the parts were read without their steps");
             if (steps && d.StepGroups == null) d.StepGroups = ReadSteps(c, d);
             return dayTable switch
             {

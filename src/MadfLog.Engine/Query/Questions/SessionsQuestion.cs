@@ -79,9 +79,18 @@ namespace MadfLog.Engine.Query.Questions
                     t.Human += row.Int64(9);
                 }
             }
+            // By first time as plain integer keys (a comparison delegate per pair cost more than the sort), then the
+            // sessions that start at the same time by id.
             var ordered = new Totals[sessions.Count];
             sessions.Values.CopyTo(ordered, 0);
-            Array.Sort(ordered, (a, b) => a.FirstTs != b.FirstTs ? a.FirstTs.CompareTo(b.FirstTs) : string.CompareOrdinal(a.Id, b.Id));
+            var starts = new long[ordered.Length];
+            for (var i = 0; i < ordered.Length; i++) starts[i] = ordered[i].FirstTs;
+            Array.Sort(starts, ordered);
+            for (int i = 0, j; i < ordered.Length; i = j)
+            {
+                for (j = i + 1; j < ordered.Length && starts[j] == starts[i];) j++;
+                if (j - i > 1) Array.Sort(ordered, i, j - i, ById.Instance);
+            }
             var list = new List<SessionSummary>(ordered.Length);
             foreach (var s in ordered)
                 list.Add(new SessionSummary
@@ -91,6 +100,12 @@ namespace MadfLog.Engine.Query.Questions
                     Events = s.Events, Errors = s.Errors, Tokens = s.Tokens, MaxContextPercent = s.MaxContext, HumanInteractions = s.Human,
                 });
             return list;
+        }
+
+        private sealed class ById : IComparer<Totals>
+        {
+            public static readonly ById Instance = new ById();
+            public int Compare(Totals? a, Totals? b) => string.CompareOrdinal(a!.Id, b!.Id);
         }
 
         private sealed class Totals

@@ -130,9 +130,10 @@ namespace MadfLog.Engine.Query.Questions
         /// The events of the parts of hours at the ends of a window's parts of days (see <see cref="Hours"/>) under the
         /// filter's stories and agents, one read per part bounded by its time blocks, kept on the connection while the
         /// store and the parts are unchanged (the rows made from them too, <see cref="PartRows"/>); null when there are
-        /// none (a window at whole hours: its parts of days are whole hours, read from the hour tables).
+        /// none (a window at whole hours: its parts of days are whole hours, read from the hour tables). The step keys
+        /// are read only for a caller that asks for <paramref name="steps"/> (kept parts without them are read again).
         /// </summary>
-        private static DayParts.Decoded? PartEvents(SqliteConnection c, QueryFilter f)
+        private static DayParts.Decoded? PartEvents(SqliteConnection c, QueryFilter f, bool steps)
         {
             var edges = Hours(Days(f).parts).edges;
             if (edges.Count == 0) return null;
@@ -154,9 +155,9 @@ namespace MadfLog.Engine.Query.Questions
             var key = string.Join("\n", reads.Select(r => r.where + "\n" + string.Join(",", r.p.ParameterNames.OrderBy(n => n, StringComparer.Ordinal).Select(n => n + "=" + Value(r.p.Get<object>(n))))));
             var version = c.ExecuteScalar<long>("PRAGMA data_version");
             var kept = Kept.GetOrCreateValue(c);
-            if (kept.Key == key && kept.Version == version && kept.Changes == TotalChanges(c) && kept.Parts != null) return kept.Parts;
+            if (kept.Key == key && kept.Version == version && kept.Changes == TotalChanges(c) && kept.Parts != null && (kept.Parts.Steps || !steps)) return kept.Parts;
             if (kept.Parts != null) c.Execute(string.Concat(kept.Parts.Made.Select(t => $"DROP TABLE IF EXISTS temp.{t}; ")));
-            kept.Parts = DayParts.Read(c, reads);
+            kept.Parts = DayParts.Read(c, reads, steps);
             kept.Key = key; kept.Version = version; kept.Changes = TotalChanges(c);
             return kept.Parts;
         }
@@ -170,7 +171,7 @@ namespace MadfLog.Engine.Query.Questions
         /// </summary>
         internal static string? PartRows(SqliteConnection c, QueryFilter f, string dayTable, bool steps = false)
         {
-            var parts = PartEvents(c, f);
+            var parts = PartEvents(c, f, steps);
             if (parts == null) return null;
             var name = $"madf_day_parts_{dayTable}{(steps ? "_steps" : "")}";
             DayParts.Make(c, parts, dayTable, steps, name);
@@ -184,7 +185,7 @@ namespace MadfLog.Engine.Query.Questions
         /// </summary>
         internal static IEnumerable<object?[]> PartRowList(SqliteConnection c, QueryFilter f, string dayTable, bool steps = false)
         {
-            var parts = PartEvents(c, f);
+            var parts = PartEvents(c, f, steps);
             return parts == null ? Enumerable.Empty<object?[]>() : DayParts.Rows(c, parts, dayTable, steps);
         }
 

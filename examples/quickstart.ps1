@@ -35,7 +35,7 @@ Compare-MadfStory -ReferenceStory 1.1 -DifferenceStory 1.2 -Database $Database -
 "== Errors by pattern =="
 Get-MadfErrorSummary -Database $Database -Top 8 | Out-Default
 
-"== The weekly revision over the sample period: patterns at >= 3% of errors become proposed rules =="
+"== The weekly revision over the sample period: recurring patterns at >= 3% of errors become proposed rules =="
 $claude = [System.IO.Path]::Combine([System.IO.Path]::GetDirectoryName($Database), 'CLAUDE.md')
 $null = [System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($Database))
 [System.IO.File]::WriteAllText($claude, "# Project`n`nHuman-written notes stay as they are.`n")

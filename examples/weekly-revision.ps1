@@ -29,7 +29,7 @@ foreach ($file in [System.IO.Directory]::GetFiles([System.IO.Path]::Combine($PSS
 # 1. Tell MadfLog where logs and CLAUDE.md are: the scheduled job reads the same configuration.
 Set-MadfConfig -Database $db -LogPath $logs -ClaudeMdPath $claude
 
-# 2. The weekly revision: import what is new, mine patterns, propose rules for errors at >= 3% of the week's errors.
+# 2. The weekly revision: import what is new, mine patterns, propose rules for recurring errors at >= 3% of the week's errors.
 #    The sample logs are dated; -Since covers them all.
 Invoke-MadfRevision -Database $db -Since ([datetime]'2000-01-01') | Out-Default
 

@@ -14,11 +14,11 @@ namespace MadfLog.Engine.Import
         /// <see cref="BeforeCommit"/> once, with one writer for the transaction so its statements and name ids are reused, flushed before the commit.)
         /// </summary>
         public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, PreparedStages? prepared = null, bool flush = true,
-            Store.EventWriter? writer = null)
+            Store.EventWriter? writer = null, StepClock? clock = null)
         {
             stages ??= Create();
             prepared ??= PreparedStages.Run(stages, rows);
-            for (var i = 0; i < stages.Count; i++) stages[i].BeforeWrite(rows, prepared[i], c, tx);
+            for (var i = 0; i < stages.Count; i++) { stages[i].BeforeWrite(rows, prepared[i], c, tx); clock?.Lap(StepName("before", stages[i])); }
             int inserted;
             if (writer != null) inserted = writer.Write(rows);
             else
@@ -27,16 +27,18 @@ namespace MadfLog.Engine.Import
                     inserted = own.Write(rows);
                     own.Flush();
                 }
-            for (var i = 0; i < stages.Count; i++) stages[i].AfterWrite(rows, prepared[i], c, tx);
+            for (var i = 0; i < stages.Count; i++) { stages[i].AfterWrite(rows, prepared[i], c, tx); clock?.Lap(StepName("after", stages[i])); }
             if (flush) BeforeCommit(stages, c, tx);
             return inserted;
         }
 
         /// <summary>Lets every stage write what it kept in memory; call once before committing.</summary>
-        public static void BeforeCommit(List<IImportStage> stages, SqliteConnection c, SqliteTransaction tx)
+        public static void BeforeCommit(List<IImportStage> stages, SqliteConnection c, SqliteTransaction tx, StepClock? clock = null)
         {
-            foreach (var stage in stages) stage.BeforeCommit(c, tx);
+            foreach (var stage in stages) { stage.BeforeCommit(c, tx); clock?.Lap(StepName("flush", stage)); }
         }
+
+        private static string StepName(string step, IImportStage stage) => step + " " + stage.GetType().Name;
 
         public static List<IImportStage> Create() => new List<IImportStage>
         {

@@ -122,17 +122,22 @@ namespace MadfLog.Engine.Import
             // Each file's newest cursor in this transaction, saved once when it commits (its batches' cursors in between
             // would be overwritten before anyone could read them).
             var cursorsToSave = new Dictionary<int, FileCursor>();
+            var steps = new StepClock();
             void Commit()
             {
+                steps.Start();
                 foreach (var c in cursorsToSave.Values) c.Save(connection, tx!);
                 cursorsToSave.Clear();
-                ImportStages.BeforeCommit(stages, connection, tx!);
+                steps.Lap("commit: cursors");
+                ImportStages.BeforeCommit(stages, connection, tx!, steps);
                 writer!.Flush();
                 writer.Dispose();
                 writer = null;
+                steps.Lap("flush keys");
                 tx!.Commit();
                 tx.Dispose();
                 tx = null;
+                steps.Lap("commit");
                 uncommitted = 0;
                 result.Commits++;
                 sinceCommit.Restart();
@@ -156,15 +161,17 @@ namespace MadfLog.Engine.Import
                     _options.Cancellation.ThrowIfCancellationRequested();
                     writeClock.Start();
                     var file = batch.File;
+                    steps.Start();
                     if (tx == null)
                     {
                         tx = connection.BeginTransaction();
-                        writer = new EventWriter(connection, tx, keys);
+                        writer = new EventWriter(connection, tx, keys) { Steps = steps };
                     }
                     cursorsToSave[batch.FileIndex] = batch.Cursor;
+                    steps.Lap("begin");
                     if (batch.Events.Count > 0)
                     {
-                        var inserted = ImportStages.Write(connection, tx, batch.Events, stages, batch.Prepared, flush: false, writer: writer);
+                        var inserted = ImportStages.Write(connection, tx, batch.Events, stages, batch.Prepared, flush: false, writer: writer, clock: steps);
                         file.Imported += inserted;
                         file.Duplicates += batch.Events.Count - inserted;
                     }
@@ -219,6 +226,7 @@ namespace MadfLog.Engine.Import
             result.ReadSeconds = Math.Round((readerClock.Elapsed - _readerBlocked.Elapsed).TotalSeconds, 2);
             result.PrepareSeconds = Math.Round(prepareClock.Elapsed.TotalSeconds, 2);
             result.WriteSeconds = Math.Round(writeClock.Elapsed.TotalSeconds, 2);
+            steps.CopyTo(result.WriterSteps);
             connection.Execute(
                 "INSERT INTO import_runs(started, finished, files, lines_read, imported, duplicates, quarantined) VALUES (@s, @f, @files, @l, @i, @d, @q)",
                 new { s = started, f = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), files = result.Files, l = result.LinesRead, i = result.Imported, d = result.Duplicates, q = result.Quarantined });

@@ -27,6 +27,23 @@ namespace MadfLog.Engine.Store
             return ms.ToArray();
         }
 
+        /// <summary>Counts by bucket (index: bucket), encoded as <see cref="Encode(IEnumerable{KeyValuePair{int, long}})"/> does: the import's flush, without sorting.</summary>
+        public static byte[] Encode(long[] counts)
+        {
+            var bytes = new List<byte>(16);
+            var previous = 0;
+            for (var bucket = 0; bucket < counts.Length; bucket++)
+            {
+                var n = counts[bucket];
+                if (n == 0) continue;
+                if (n < 0) throw new ArgumentException("buckets and counts are not negative");
+                Varint.Put(bytes, bucket - previous);
+                Varint.Put(bytes, n);
+                previous = bucket;
+            }
+            return bytes.ToArray();
+        }
+
         public static IEnumerable<(int bucket, long n)> Decode(byte[]? blob)
         {
             if (blob == null) yield break;
@@ -40,7 +57,39 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>Two histograms summed (the SQL function madf_hist_add, for upserts).</summary>
-        public static byte[] Add(byte[]? a, byte[]? b) => Encode(Decode(a).Concat(Decode(b)).GroupBy(x => x.bucket).Select(g => new KeyValuePair<int, long>(g.Key, g.Sum(x => x.n))));
+        public static byte[] Add(byte[]? a, byte[]? b)
+        {
+            // Both in bucket order: one merge pass (an import's flush calls this for every histogram row it updates).
+            a ??= Array.Empty<byte>();
+            b ??= Array.Empty<byte>();
+            var bytes = new List<byte>(a.Length + b.Length);
+            int i = 0, j = 0, bucketA = 0, bucketB = 0, previous = 0;
+            long nA = 0, nB = 0;
+            bool Next(byte[] blob, ref int at, ref int bucket, out long n)
+            {
+                n = 0;
+                if (at >= blob.Length) return false;
+                bucket += (int)Read(blob, ref at);
+                n = Read(blob, ref at);
+                return true;
+            }
+            var hasA = Next(a, ref i, ref bucketA, out nA);
+            var hasB = Next(b, ref j, ref bucketB, out nB);
+            while (hasA || hasB)
+            {
+                int bucket;
+                long n;
+                if (hasA && (!hasB || bucketA < bucketB)) { bucket = bucketA; n = nA; hasA = Next(a, ref i, ref bucketA, out nA); }
+                else if (!hasA || bucketB < bucketA) { bucket = bucketB; n = nB; hasB = Next(b, ref j, ref bucketB, out nB); }
+                else { bucket = bucketA; n = nA + nB; hasA = Next(a, ref i, ref bucketA, out nA); hasB = Next(b, ref j, ref bucketB, out nB); }
+                if (n == 0) continue;
+                if (bucket < 0 || n < 0) throw new ArgumentException("buckets and counts are not negative");
+                Varint.Put(bytes, bucket - previous);
+                Varint.Put(bytes, n);
+                previous = bucket;
+            }
+            return bytes.ToArray();
+        }
 
         /// <summary>From "bucket:n,bucket:n" (the SQL function madf_hist_of, over group_concat).</summary>
         public static byte[] FromText(string? pairs) => Encode((pairs ?? "").Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries)

@@ -82,6 +82,9 @@ namespace MadfLog.Engine.Store
         private static string Values(int columns, int rows) =>
             string.Join(",", Enumerable.Repeat("(" + string.Join(",", Enumerable.Repeat("?", columns)) + ")", rows));
 
+        /// <summary>Laps the writer's steps (dedup keys, rows, the rest) when the importer times them.</summary>
+        internal Import.StepClock? Steps { get; set; }
+
         /// <summary>Inserts the rows; returns how many were new (the rest were duplicates). Sets Id on new rows (0 on duplicates).</summary>
         [MethodImpl(Hot.Path)]
         public int Write(IReadOnlyList<EventRow> rows)
@@ -133,6 +136,7 @@ namespace MadfLog.Engine.Store
                 _isNew[_order[k].index] = raw.sqlite3_changes(db) == 1;
             }
 
+            Steps?.Lap("write: keys");
             var inserted = 0;
             var pending = 0; // new rows bound into _inserts so far
             for (var i = 0; i < n; i++)
@@ -153,10 +157,12 @@ namespace MadfLog.Engine.Store
                 Bind(_rowBinder, 0, _pendingRows[j]!);
                 Step(_insert);
             }
+            Steps?.Lap("write: rows");
             // Repeated Claude Code response lines, in order, once their first line is stored.
             for (var i = 0; i < n; i++)
                 if (!_isNew[i] && rows[i].KeepLargestTokens) GrowTokens(rows[i]);
             WriteBlocks();
+            Steps?.Lap("write: grown tokens, blocks");
             return inserted;
         }
 

@@ -214,7 +214,7 @@ namespace MadfLog.Engine.Store
 
             public void Write(SqliteConnection c, SqliteTransaction tx)
             {
-                var numbers = new LeadNumbers(c, tx);
+                using var numbers = new LeadNumbers(c, tx);
                 var leads = _leads.Where(kv => kv.Value.N != 0 || kv.Value.Sessions != 0).Select(kv => (kv.Key, kv.Value, id: numbers.Of(kv.Key.Lead))).ToList();
                 PreparedBatch.Run(c, tx, "INSERT INTO sequence_leads VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO UPDATE SET n = n + excluded.n, sessions = sessions + excluded.sessions",
                     leads.Select(l => new object?[] { l.Key.Scope, l.Key.First, l.Key.Last, l.Key.Story, l.id, l.Value.N, l.Value.Sessions }));
@@ -253,7 +253,7 @@ namespace MadfLog.Engine.Store
         /// Leads numbered (sequence_lead_keys: the numbers of its four steps in sequence_steps, which numbers each marked
         /// step), so a cell's row holds a small number instead of the lead's text.
         /// </summary>
-        internal sealed class LeadNumbers
+        internal sealed class LeadNumbers : IDisposable
         {
             private readonly SqliteConnection _c;
             private readonly SqliteTransaction? _tx;
@@ -277,9 +277,32 @@ namespace MadfLog.Engine.Store
             {
                 if (_steps.TryGetValue(step, out var id)) return id;
                 if (!add) return null;
-                id = _c.ExecuteScalar<long>("INSERT INTO sequence_steps(step) VALUES (@step) RETURNING id", new { step }, _tx);
+                id = (long)Scalar(ref _addStep, "INSERT INTO sequence_steps(step) VALUES ($1) RETURNING id", step)!;
                 _steps[step] = id; _stepNames[id] = step;
                 return id;
+            }
+
+            // Statements prepared once (an import numbers thousands of leads per transaction): run with one text parameter.
+            private SqliteCommand? _addStep, _findLead, _addLead;
+
+            public void Dispose()
+            {
+                _addStep?.Dispose();
+                _findLead?.Dispose();
+                _addLead?.Dispose();
+            }
+
+            private object? Scalar(ref SqliteCommand? command, string sql, string value)
+            {
+                if (command == null)
+                {
+                    command = _c.CreateCommand();
+                    command.Transaction = _tx;
+                    command.CommandText = sql;
+                    command.Parameters.Add(new SqliteParameter("$1", ""));
+                }
+                command.Parameters[0].Value = value;
+                return command.ExecuteScalar();
             }
 
             private string? Key(Lead lead, bool add)
@@ -293,8 +316,8 @@ namespace MadfLog.Engine.Store
             {
                 if (_leads.TryGetValue(lead, out var id)) return id;
                 var key = Key(lead, true)!;
-                id = _c.ExecuteScalar<long?>("SELECT id FROM sequence_lead_keys WHERE steps = @key", new { key }, _tx)
-                     ?? _c.ExecuteScalar<long>("INSERT INTO sequence_lead_keys(steps) VALUES (@key) RETURNING id", new { key }, _tx);
+                id = Scalar(ref _findLead, "SELECT id FROM sequence_lead_keys WHERE steps = $1", key) is long found ? found
+                    : (long)Scalar(ref _addLead, "INSERT INTO sequence_lead_keys(steps) VALUES ($1) RETURNING id", key)!;
                 return _leads[lead] = id;
             }
 
@@ -421,7 +444,7 @@ namespace MadfLog.Engine.Store
             var first = c.Query<(string id, long first)>("SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1", transaction: tx)
                 .ToDictionary(s => s.id, s => s.first, StringComparer.Ordinal);
             var trails = new Dictionary<string, (ErrorTrail trail, long last)>(StringComparer.Ordinal);
-            var numbers = new LeadNumbers(c, tx);
+            using var numbers = new LeadNumbers(c, tx);
             using (var reader = c.ExecuteReader($@"SELECT e.session_id, e.timestamp, {Steps.NameSql}, {Errors.InEvents}, coalesce(e.pattern_id, 0)
                     FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call' ORDER BY e.id", transaction: tx))
                 while (reader.Read())
@@ -447,13 +470,13 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>A stored session's trail, carrying on from its last steps (as session_sequences.steps names them, oldest first); null when it has none.</summary>
-        internal static ErrorTrail? LoadTrail(SqliteConnection c, SqliteTransaction tx, string session, long first, IReadOnlyList<(string Name, long Pattern)> lastSteps, LeadNumbers numbers)
+        internal static ErrorTrail? LoadTrail(SummaryTables.SessionLookup lookup, string session, long first, IReadOnlyList<(string Name, long Pattern)> lastSteps, LeadNumbers numbers)
         {
-            var row = c.QueryFirstOrDefault<(byte[] times, byte[] errors)?>("SELECT times, errors FROM sequence_session_errors WHERE session_id = @session", new { session }, tx);
+            var row = lookup.Trail(session);
             if (row == null) return null;
-            var times = ErrorTrail.ReadTimes(first, row.Value.times);
+            var times = ErrorTrail.ReadTimes(first, row.Value.Times);
             if (times.Count != lastSteps.Count) return null;
-            return new ErrorTrail(first, row.Value.errors, lastSteps.Select((s, i) => (times[i], numbers.Number(s.Name), s.Pattern)).ToList());
+            return new ErrorTrail(first, row.Value.Errors, lastSteps.Select((s, i) => (times[i], numbers.Number(s.Name), s.Pattern)).ToList());
         }
     }
 }

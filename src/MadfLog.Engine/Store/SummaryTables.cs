@@ -34,16 +34,69 @@ namespace MadfLog.Engine.Store
             public long Length { get; set; }
         }
 
-        /// <summary>A session's stored sequence, or null when none is stored yet.</summary>
-        internal static SessionSequenceRow? SessionSequence(SqliteConnection c, SqliteTransaction tx, string session) =>
-            c.QueryFirstOrDefault<SessionSequenceRow>(
-                "SELECT session_id AS SessionId, story_id AS StoryId, first_ts AS FirstTs, last_ts AS LastTs, in_order AS InOrder, steps FROM session_sequences WHERE session_id = @session",
-                new { session }, tx);
+        /// <summary>
+        /// A session's stored sequence rows, looked up by statements prepared once per transaction (the import meets
+        /// thousands of sessions per transaction; a query built and prepared per session was most of its cost).
+        /// </summary>
+        internal sealed class SessionLookup : System.IDisposable
+        {
+            private readonly SqliteCommand _sequence, _lastRun, _trail;
 
-        /// <summary>A session's last run, or null when it has none.</summary>
-        internal static SessionRunRow? LastRun(SqliteConnection c, SqliteTransaction tx, string session) =>
-            c.QueryFirstOrDefault<SessionRunRow>(
-                "SELECT session_id AS SessionId, seq, pattern_id AS PatternId, length FROM session_runs WHERE session_id = @session ORDER BY seq DESC LIMIT 1", new { session }, tx);
+            public SessionLookup(SqliteConnection c, SqliteTransaction tx)
+            {
+                _sequence = Command(c, tx, "SELECT story_id, first_ts, last_ts, in_order, steps FROM session_sequences WHERE session_id = $s");
+                _lastRun = Command(c, tx, "SELECT seq, pattern_id, length FROM session_runs WHERE session_id = $s ORDER BY seq DESC LIMIT 1");
+                _trail = Command(c, tx, "SELECT times, errors FROM sequence_session_errors WHERE session_id = $s");
+            }
+
+            private static SqliteCommand Command(SqliteConnection c, SqliteTransaction tx, string sql)
+            {
+                var command = c.CreateCommand();
+                command.Transaction = tx;
+                command.CommandText = sql;
+                command.Parameters.Add(new SqliteParameter("$s", ""));
+                return command;
+            }
+
+            private static SqliteDataReader Read(SqliteCommand command, string session)
+            {
+                command.Parameters[0].Value = session;
+                return command.ExecuteReader();
+            }
+
+            /// <summary>The session's stored sequence, or null when none is stored yet.</summary>
+            public SessionSequenceRow? Sequence(string session)
+            {
+                using var r = Read(_sequence, session);
+                if (!r.Read()) return null;
+                return new SessionSequenceRow
+                {
+                    SessionId = session, StoryId = r.IsDBNull(0) ? null : r.GetString(0), FirstTs = r.GetInt64(1), LastTs = r.GetInt64(2),
+                    InOrder = r.GetInt64(3), Steps = r.GetString(4),
+                };
+            }
+
+            /// <summary>The session's last run, or null when it has none.</summary>
+            public SessionRunRow? LastRun(string session)
+            {
+                using var r = Read(_lastRun, session);
+                return r.Read() ? new SessionRunRow { SessionId = session, Seq = r.GetInt64(0), PatternId = r.GetInt64(1), Length = r.GetInt64(2) } : null;
+            }
+
+            /// <summary>The session's stored error trail (times, errors), or null when it has none.</summary>
+            public (byte[] Times, byte[] Errors)? Trail(string session)
+            {
+                using var r = Read(_trail, session);
+                return r.Read() ? ((byte[])r.GetValue(0), (byte[])r.GetValue(1)) : ((byte[], byte[])?)null;
+            }
+
+            public void Dispose()
+            {
+                _sequence.Dispose();
+                _lastRun.Dispose();
+                _trail.Dispose();
+            }
+        }
 
         /// <summary>
         /// Upserts the import's sequence rows: each session's sequence (replaced), its runs (a run that grew is replaced),
@@ -113,7 +166,7 @@ namespace MadfLog.Engine.Store
                     kv.Key.Item3.Pattern, kv.Key.Item3.Outcome, kv.Value.Events, kv.Value.Timed, kv.Value.DurationMs, kv.Value.Tokens, kv.Value.CtxKnown, kv.Value.CtxHot, kv.Value.WastedMs }));
             PreparedBatch.Run(c, tx, $"INSERT INTO {g.Hist} VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
                 hist.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4,
-                    DayHistogram.Encode(kv.Value.Select((n, bucket) => new KeyValuePair<int, long>(bucket, n))) }));
+                    DayHistogram.Encode(kv.Value) }));
             PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Sessions} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, tokens = tokens + excluded.tokens, human = human + excluded.human,
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,

@@ -51,6 +51,8 @@ namespace MadfLog.Engine.Summaries
         private readonly Dictionary<(string session, string lead), long> _leads = new Dictionary<(string, string), long>(); // lead: its steps as stored in session_sequences
 
         private SequenceCells.LeadNumbers? _numbers; // the steps' numbers, for the trails (this transaction's)
+        private SummaryTables.SessionLookup? _lookup; // this transaction's statements reading stored sessions
+        private SqliteTransaction? _lookupTx;
 
         public object? Prepare(List<EventRow> batch) => null;
 
@@ -98,16 +100,24 @@ namespace MadfLog.Engine.Summaries
         {
             if (_sessions.TryGetValue(id, out var s)) return s;
             s = new Session { Last = long.MinValue };
-            var stored = SummaryTables.SessionSequence(c, tx, id);
+            if (_lookup != null && _lookupTx != tx)
+            {
+                // A transaction rolled back before its flush: its statements and numbers are gone with it.
+                _lookup.Dispose(); _lookup = null;
+                _numbers?.Dispose(); _numbers = null;
+            }
+            var lookup = _lookup ??= new SummaryTables.SessionLookup(c, tx);
+            _lookupTx = tx;
+            var stored = lookup.Sequence(id);
             if (stored != null)
             {
                 s.Story = stored.StoryId; s.First = stored.FirstTs; s.Last = stored.LastTs; s.InOrder = stored.InOrder != 0; s.Stored = true;
                 s.Counted = s.Cell;
                 s.Steps.AddRange(stored.Steps.Length == 0 ? Array.Empty<string>() : stored.Steps.Split(StepSeparator));
-                var run = SummaryTables.LastRun(c, tx, id);
+                var run = lookup.LastRun(id);
                 if (run != null) (s.RunSeq, s.RunPattern, s.RunLength) = (run.Seq, run.PatternId, run.Length);
                 if (s.InOrder)
-                    s.Trail = SequenceCells.LoadTrail(c, tx, id, s.First, s.Steps.Select(Unmark).ToList(), _numbers ??= new SequenceCells.LeadNumbers(c, tx));
+                    s.Trail = SequenceCells.LoadTrail(lookup, id, s.First, s.Steps.Select(Unmark).ToList(), _numbers ??= new SequenceCells.LeadNumbers(c, tx));
             }
             _sessions[id] = s;
             return s;
@@ -134,7 +144,10 @@ namespace MadfLog.Engine.Summaries
             SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Cell, classes, delta, 1);
             delta.Write(c, tx);
             SequenceCells.WriteTrails(c, tx, _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => (kv.Key, kv.Value.InOrder ? kv.Value.Trail : null)));
+            _numbers?.Dispose();
             _numbers = null;
+            _lookup?.Dispose();
+            _lookup = null;
             // Written: the next transaction reloads what it needs, so memory stays flat in the number of sessions.
             _sessions.Clear(); _runs.Clear(); _leads.Clear();
         }

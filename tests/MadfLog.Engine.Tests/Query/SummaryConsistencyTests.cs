@@ -498,5 +498,33 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(new[] { (0, 1L), (5, 1L), (130, 6L), (200, 5_000_000_000L) }, DayHistogram.Decode(DayHistogram.Add(a, b)));
             Assert.Empty(DayHistogram.Decode(DayHistogram.Add(null, DayHistogram.FromText(""))));
         }
+
+        [Fact]
+        public void TheFlushsEncodingAndMergeGiveTheBytesOfTheGeneralEncoding()
+        {
+            // The import encodes counts indexed by bucket and merges stored blobs in one pass: both must give exactly
+            // the bytes of encoding the summed pairs (the stored blobs are compared and summed by SQL and by questions).
+            var random = new System.Random(18);
+            for (var round = 0; round < 500; round++)
+            {
+                long[] Counts()
+                {
+                    var counts = new long[random.Next(0, 160)];
+                    for (var i = 0; i < counts.Length; i++) counts[i] = random.Next(4) == 0 ? random.Next(1, 1000) * (random.Next(8) == 0 ? 10_000_000L : 1) : 0;
+                    return counts;
+                }
+                static System.Collections.Generic.IEnumerable<System.Collections.Generic.KeyValuePair<int, long>> Pairs(long[] c) =>
+                    System.Linq.Enumerable.Select(System.Linq.Enumerable.Range(0, c.Length), i => new System.Collections.Generic.KeyValuePair<int, long>(i, c[i]));
+                var a = Counts();
+                var b = Counts();
+                Assert.Equal(DayHistogram.Encode(Pairs(a)), DayHistogram.Encode(a));
+                var sum = new long[System.Math.Max(a.Length, b.Length)];
+                for (var i = 0; i < a.Length; i++) sum[i] += a[i];
+                for (var i = 0; i < b.Length; i++) sum[i] += b[i];
+                Assert.Equal(DayHistogram.Encode(Pairs(sum)), DayHistogram.Add(DayHistogram.Encode(a), DayHistogram.Encode(b)));
+                Assert.Equal(DayHistogram.Encode(a), DayHistogram.Add(DayHistogram.Encode(a), null));
+                Assert.Equal(DayHistogram.Encode(b), DayHistogram.Add(null, DayHistogram.Encode(b)));
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ namespace MadfLog.Engine.Store
     /// nearly every row, and rewriting every row of a large store at each commit made an import quadratic in the store's
     /// size. The recent rows are few (at most a quarter of the keys); once they hold a quarter, they are merged into
     /// <c>event_keys</c> in one pass in key order, and emptied. A key is stored when either holds it. Rows read stay
-    /// cached (up to 32 MB of <c>event_keys</c>, 16 MB of recent rows) for the next transactions of the same connection,
+    /// cached (up to 8 MB of <c>event_keys</c>, 16 MB of recent rows) for the next transactions of the same connection,
     /// unless another connection commits in between; after a rollback call <see cref="Discard"/>.
     /// Blob layout: byte width; int64 hi (the range's last key, inclusive); then per month, in month order: uint16 month
     /// (months since 1970-01, <see cref="UnknownMonth"/> for keys whose event is not known), int32 count, count offsets
@@ -46,7 +46,10 @@ namespace MadfLog.Engine.Store
         private readonly HashSet<long> _pendingKeys = new HashSet<long>();
         private long _recentKeys = -1; // keys in the recent rows, counted when first needed
 
-        public EventKeys(SqliteConnection connection, string schema = "main") : this(connection, schema, 32L << 20, 16L << 20) { }
+        // event_keys' cache is small: once the rows outgrow it, new keys are answered by its filter and only duplicates and
+        // merges read rows, so a larger cache bought little speed and made the import's memory grow with the store (32 MB
+        // at 10M keys). Every new key is staged into a recent row, which is read from SQLite when not cached: that cache stays.
+        public EventKeys(SqliteConnection connection, string schema = "main") : this(connection, schema, 8L << 20, 16L << 20) { }
 
         /// <summary>With caches of the given sizes (tests use tiny ones to reach the paths of a large store).</summary>
         internal EventKeys(SqliteConnection connection, string schema, long cacheBytes, long recentCacheBytes)

@@ -48,7 +48,7 @@ namespace MadfLog.Bench
                 $"busy: read {result.ReadSeconds:F2} s, prepare {result.PrepareSeconds:F2} s, write {result.WriteSeconds:F2} s; {result.Commits} commits; " +
                 $"JIT: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore:N0} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore).TotalSeconds:F2} s)");
             if (result.WriterSteps.Count > 0)
-                Console.WriteLine($"  (writer steps, {(StepClock.ThreadCpu ? "CPU" : "wall")} s: " + string.Join(", ", result.WriterSteps.OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2}")) + ")");
+                Console.WriteLine($"  (writer steps, {(MadfLog.Engine.Store.StepClock.ThreadCpu ? "CPU" : "wall")} s: " + string.Join(", ", result.WriterSteps.OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2}")) + ")");
             if (perThread.Count > 0)
                 Console.WriteLine("  (CPU by thread: " + string.Join(", ", perThread.Where(t => t.Value >= 0.05).OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2} s")) + ")");
 

@@ -31,7 +31,7 @@ namespace MadfLog.Engine.Import
         /// <summary>
         /// Seconds the writer thread spent in each of its steps (stages before and after the insert, dedup keys, row
         /// inserts, each stage's flush, the keys' flush, the commit): where the writer's time goes. The thread's CPU
-        /// seconds on Linux, wall seconds elsewhere (<see cref="StepClock"/>).
+        /// seconds on Linux, wall seconds elsewhere (<see cref="Store.StepClock"/>).
         /// </summary>
         public Dictionary<string, double> WriterSteps { get; } = new Dictionary<string, double>(StringComparer.Ordinal);
         public List<FileImportResult> FileResults { get; } = new List<FileImportResult>();

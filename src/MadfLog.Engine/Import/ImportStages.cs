@@ -14,7 +14,7 @@ namespace MadfLog.Engine.Import
         /// <see cref="BeforeCommit"/> once, with one writer for the transaction so its statements and name ids are reused, flushed before the commit.)
         /// </summary>
         public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, PreparedStages? prepared = null, bool flush = true,
-            Store.EventWriter? writer = null, StepClock? clock = null)
+            Store.EventWriter? writer = null, Store.StepClock? clock = null)
         {
             stages ??= Create();
             prepared ??= PreparedStages.Run(stages, rows);
@@ -33,7 +33,7 @@ namespace MadfLog.Engine.Import
         }
 
         /// <summary>Lets every stage write what it kept in memory; call once before committing.</summary>
-        public static void BeforeCommit(List<IImportStage> stages, SqliteConnection c, SqliteTransaction tx, StepClock? clock = null)
+        public static void BeforeCommit(List<IImportStage> stages, SqliteConnection c, SqliteTransaction tx, Store.StepClock? clock = null)
         {
             foreach (var stage in stages) { stage.BeforeCommit(c, tx); clock?.Lap(StepName("flush", stage)); }
         }

@@ -122,7 +122,7 @@ namespace MadfLog.Engine.Import
             // Each file's newest cursor in this transaction, saved once when it commits (its batches' cursors in between
             // would be overwritten before anyone could read them).
             var cursorsToSave = new Dictionary<int, FileCursor>();
-            var steps = new StepClock();
+            var steps = new StepClock(); // the writer's steps (ImportResult.WriterSteps)
             void Commit()
             {
                 steps.Start();
@@ -133,7 +133,7 @@ namespace MadfLog.Engine.Import
                 writer!.Flush();
                 writer.Dispose();
                 writer = null;
-                steps.Lap("flush keys");
+                steps.Lap("flush: keys");
                 tx!.Commit();
                 tx.Dispose();
                 tx = null;

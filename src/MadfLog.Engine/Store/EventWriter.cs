@@ -83,7 +83,7 @@ namespace MadfLog.Engine.Store
             string.Join(",", Enumerable.Repeat("(" + string.Join(",", Enumerable.Repeat("?", columns)) + ")", rows));
 
         /// <summary>Laps the writer's steps (dedup keys, rows, the rest) when the importer times them.</summary>
-        internal Import.StepClock? Steps { get; set; }
+        internal StepClock? Steps { get; set; }
 
         /// <summary>Inserts the rows; returns how many were new (the rest were duplicates). Sets Id on new rows (0 on duplicates).</summary>
         [MethodImpl(Hot.Path)]

@@ -3,12 +3,12 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace MadfLog.Engine.Import
+namespace MadfLog.Engine.Store
 {
     /// <summary>
     /// Time per named step of one thread (the import's writer), summed over the run: a reading per step, not per row, so
     /// it costs nothing measurable. On Linux it reads the thread's CPU time (what a step costs, also on a busy machine
-    /// where wall time mostly measures waiting for a core); elsewhere wall time. <see cref="ImportResult.WriterSteps"/>
+    /// where wall time mostly measures waiting for a core); elsewhere wall time. Import.ImportResult.WriterSteps
     /// reports it.
     /// </summary>
     public sealed class StepClock

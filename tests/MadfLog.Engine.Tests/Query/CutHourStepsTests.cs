@@ -20,6 +20,10 @@ namespace MadfLog.Engine.Tests.Query
     {
         private static readonly DateTimeOffset Hour = new DateTimeOffset(2026, 11, 3, 9, 0, 0, TimeSpan.Zero);
 
+        // The same details for a tool call and a step, both names among the members of the last slot: the same shape and
+        // values, a different name for each (the tool for the tool call, the step for the step).
+        private const string Both = "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"tool\":\"Both\",\"step\":\"deploy\"}";
+
         // Tool calls and steps in one hour, their names held every way the store keeps details.
         private static List<string> Lines()
         {
@@ -43,6 +47,7 @@ namespace MadfLog.Engine.Tests.Query
                 "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"tool\":\"Late\"}", // among the members of the last slot
                 "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"tool\":\"Later\"}",
                 "{\"tool\":\"Wr\\u0069te\",\"target\":\"a.cs\"}",               // an escape
+                Both,                                                            // a step's details too: the tool is named here
             };
             var i = 0;
             foreach (var minute in new[] { 5, 12, 25, 31, 40, 48, 55 })
@@ -53,7 +58,7 @@ namespace MadfLog.Engine.Tests.Query
                               $"\"session_id\":\"s{i % 3}\",\"agent_name\":\"dev\",\"story_id\":\"1.1\",\"success\":{(i % 5 == 0 ? "false" : "true")},\"duration_ms\":{100 + i * 37},\"details\":{d}}}");
                 }
             foreach (var minute in new[] { 7, 33, 52 })
-                foreach (var d in new[] { "{\"step\":\"plan\"}", "{\"step\":\"review\",\"by\":\"qa\"}", "{\"by\":\"qa\"}" })
+                foreach (var d in new[] { "{\"step\":\"plan\"}", "{\"step\":\"review\",\"by\":\"qa\"}", "{\"by\":\"qa\"}", Both })
                     lines.Add($"{{\"timestamp\":{Hour.AddMinutes(minute).ToUnixTimeMilliseconds()},\"event_type\":\"step\",\"category\":\"workflow\"," +
                               $"\"session_id\":\"s1\",\"agent_name\":\"qa\",\"story_id\":\"1.1\",\"success\":true,\"duration_ms\":{500 + minute},\"details\":{d}}}");
             return lines;

@@ -15,10 +15,10 @@ namespace MadfLog.Engine.Query.Questions
     /// grouping: SQLite's GROUP BY of a part cost more than the pass) and summed here by kind, context, pattern, duration
     /// bucket and step; then named (a few hundred kinds and contexts) and summed into rows of the day tables (day_rollup,
     /// session_day, day_hist's buckets) with the definitions of SummaryTables' SQL, so the answer equals a scan's. A tool
-    /// call's or step's step is its details' tool or step: the pass keeps the details' shape and the values its step
-    /// depends on (<see cref="StepSlots"/>), and one event of each such key is decoded through the events view, for the
-    /// questions that group by step. Decoding every part event through the view cost most of a cut window's first
-    /// question on a connection (bench queries: 0.3-1.1 s at 10M events).
+    /// call's or step's step is its details' tool or step: for the questions that group by step, the pass keeps the
+    /// details' shape and the values its step depends on (<see cref="StepSlots"/>, <see cref="StepKey"/>), and one event
+    /// of each such key is decoded through the events view. Decoding every part event through the view cost most of a
+    /// cut window's first question on a connection (bench queries: 0.3-1.1 s at 10M events).
     /// </summary>
     internal static class DayParts
     {
@@ -65,6 +65,46 @@ namespace MadfLog.Engine.Query.Questions
             public override int GetHashCode() => unchecked((int)(((((Day * 31 + Kind) * 1_000_003 + Context) * 31 + Pattern) * 131 + Bucket) * 1_000_003 + Step) ^ (int)(Context >> 32));
         }
 
+        /// <summary>
+        /// What a tool call's or step's name depends on: whose name it is (a tool's or a step's: the same details name
+        /// each differently), the details' shape and the values of the slots the name depends on (<see cref="StepSlots"/>):
+        /// up to two integers or NULLs held as such (names ids, the usual case: no text per event), else all of them as
+        /// text (<see cref="Rest"/>).
+        /// </summary>
+        internal readonly struct StepKey : IEquatable<StepKey>
+        {
+            public readonly long Shape, A, B;
+            public readonly int Kind, Types; // Kind: 1 tool, 2 step; Types: the values' storage classes (raw.SQLITE_*), 4 bits each
+            public readonly string? Rest;
+            public StepKey(int kind, long shape, int types, long a, long b, string? rest) { Kind = kind; Shape = shape; Types = types; A = a; B = b; Rest = rest; }
+            public bool Equals(StepKey o) => Kind == o.Kind && Shape == o.Shape && Types == o.Types && A == o.A && B == o.B && string.Equals(Rest, o.Rest, StringComparison.Ordinal);
+            public override bool Equals(object? o) => o is StepKey k && Equals(k);
+            public override int GetHashCode() => unchecked((((int)Shape * 31 + Kind) * 1_000_003 + Types) * 31 + A.GetHashCode() * 131 + B.GetHashCode() ^ (Rest == null ? 0 : StringComparer.Ordinal.GetHashCode(Rest)));
+
+            /// <summary>The key of the row <paramref name="s"/> (details values from column 11 on).</summary>
+            public static StepKey Of(int kind, long shape, int[] depends, StatementRow s, System.Text.StringBuilder text)
+            {
+                int types = 0;
+                long a = 0, b = 0;
+                var plain = depends.Length <= 2;
+                for (var i = 0; i < depends.Length && plain; i++)
+                {
+                    var type = s.Type(10 + depends[i]);
+                    if (type != raw.SQLITE_INTEGER && type != raw.SQLITE_NULL) plain = false;
+                    else
+                    {
+                        types |= type << (4 * i);
+                        var v = type == raw.SQLITE_INTEGER ? s.Int64(10 + depends[i]) : 0;
+                        if (i == 0) a = v; else b = v;
+                    }
+                }
+                if (plain) return new StepKey(kind, shape, types, a, b, null);
+                text.Clear();
+                foreach (var k in depends) AppendValue(text.Append('\u0001'), s, 10 + k);
+                return new StepKey(kind, shape, -1, 0, 0, text.ToString());
+            }
+        }
+
         /// <summary>The parts' groups and what their ids name, kept per connection with the temporary tables made from them.</summary>
         internal sealed class Decoded
         {
@@ -72,7 +112,7 @@ namespace MadfLog.Engine.Query.Questions
             /// <summary>Whether the pass read the step keys (without, every event's step key is 0).</summary>
             internal bool Steps { get; set; }
             // A step key (details_shape, then the values of the slots the step depends on) and one event that has it.
-            internal Dictionary<string, int> StepKeys { get; } = new Dictionary<string, int>(StringComparer.Ordinal) { [""] = 0 };
+            internal Dictionary<StepKey, int> StepKeys { get; } = new Dictionary<StepKey, int>();
             internal List<long> StepEvent { get; } = new List<long> { 0 };
             internal List<Group> Groups { get; } = new List<Group>();
             internal List<Group>? StepGroups { get; set; }
@@ -127,12 +167,10 @@ namespace MadfLog.Engine.Query.Questions
                     {
                         var shape = s.Int64(10);
                         if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
-                        key.Clear().Append(shape);
-                        foreach (var k in depends) AppendValue(key.Append('\u0001'), s, 10 + k);
-                        var text = key.ToString();
-                        if (!d.StepKeys.TryGetValue(text, out step))
+                        var stepKey = StepKey.Of(d.Kinds[kind].Type == "step" ? 2 : 1, shape, depends, s, key);
+                        if (!d.StepKeys.TryGetValue(stepKey, out step))
                         {
-                            d.StepKeys[text] = step = d.StepEvent.Count;
+                            d.StepKeys[stepKey] = step = d.StepEvent.Count;
                             d.StepEvent.Add(s.Int64(0));
                         }
                     }

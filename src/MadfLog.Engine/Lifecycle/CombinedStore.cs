@@ -21,7 +21,8 @@ namespace MadfLog.Engine.Lifecycle
     /// definitions (Summaries.RollupStage's summaries, Summaries.SequenceStage's sequences). After that it is brought up
     /// to date with the active store by what changed (<see cref="Refresh"/>): new events (ids are never reused: those
     /// above the newest it holds), events changed in place (schema 25's event_changes) and merged patterns; only what it
-    /// cannot follow (deleted events) builds it again. Retention removes it when it moves events; Get-MadfStorage counts it.
+    /// cannot follow (deleted events) builds it again. Retention carries it across a move (<see cref="Carry"/>, <see cref="Keep"/>):
+    /// the events it holds are the same after the move. Get-MadfStorage counts it.
     /// </summary>
     public static class CombinedStore
     {

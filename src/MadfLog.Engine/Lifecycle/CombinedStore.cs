@@ -154,9 +154,10 @@ namespace MadfLog.Engine.Lifecycle
 
         /// <summary>
         /// After retention moved events (and the active store, open as <paramref name="active"/>, is as it leaves it): the
-        /// carried store becomes the cache of the new archives, up to date with the active store as the move left it. When
-        /// anything else changed the active store meanwhile (an import), it is discarded: an event imported meanwhile may
-        /// have been moved with the others, and the next call builds the cache.
+        /// carried store becomes the cache of the new archives, holding the active store's events as the move left them
+        /// (its deletions are no change to active plus archived events). When an import or a change in place reached the
+        /// active store meanwhile, it is discarded: an event imported meanwhile may have been moved with the others, and
+        /// the next call builds the cache.
         /// </summary>
         public static void Keep(Carried carried, SqliteConnection active, string activePath)
         {
@@ -165,14 +166,14 @@ namespace MadfLog.Engine.Lifecycle
             var now = ActiveState(active, "main");
             if (archives.Count == 0 || now.Last != carried.Last || now.Changes != carried.Changes) { carried.Discard(); return; }
             var (folder, prefix, path) = CachePath(activePath, archives);
-            var stamp = Stamp(active, activePath, archives).ToString(CultureInfo.InvariantCulture);
             try
             {
                 using (var c = MadfDatabase.Open(carried.Path))
                 using (var tx = c.BeginTransaction())
                 {
-                    // The move's deletions are no change to active plus archived events.
-                    SaveState(c, tx, stamp, now);
+                    // Stamped with no stamp: the next call brings it up to date, which finds its events current and copies
+                    // the active store's other tables again (patterns or rules written while the events moved).
+                    SaveState(c, tx, "", now);
                     tx.Commit();
                 }
                 Directory.CreateDirectory(folder);

@@ -182,7 +182,7 @@ namespace MadfLog.Engine.Tests.Query
             // the move left it: the first call reads no event back.
             Assert.True(Rotate(45).Run().EventsMoved > 0);
             Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive)));
-            Assert.Empty(Prepare(db));
+            Assert.Contains("added:0", NotBuilt(db));
             AssertUpToDate("carried by the first move", db, reference);
 
             // Built from the archives instead (no cache): the same events and answers.
@@ -196,7 +196,7 @@ namespace MadfLog.Engine.Tests.Query
             Assert.True(Rotate(20).Run().EventsMoved > 0);
             var after = Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive)));
             Assert.NotEqual(before, after);
-            Assert.Empty(Prepare(db));
+            Assert.Contains("added:0", NotBuilt(db));
             AssertUpToDate("carried by a second move", db, reference);
 
             // A move with no cache of the archives before carries none: the first call builds it.
@@ -253,11 +253,19 @@ namespace MadfLog.Engine.Tests.Query
             // Retention moving more events carries the cache to the new archives (active plus archived events are the same).
             Assert.True(Rotate(20).Run().EventsMoved > 0);
             Assert.NotEqual(first, Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive))));
-            Assert.Empty(Prepare(db));
+            Assert.Contains("added:0", NotBuilt(db));
             using (var s = MadfStore.OpenWithArchives(db)) Assert.Equal(events + added, s.CountEvents(new QueryFilter()));
             var report = StorageReport.Get(db);
             Assert.True(report.CombinedCacheBytes > 0);
             Assert.Equal(Directory.GetFiles(CombinedStore.Folder(archive)).Sum(f => new FileInfo(f).Length), report.CombinedCacheBytes);
+        }
+
+        // The parts of bringing the combined store up to date (Prepare), which was no build: no snapshot taken.
+        private static List<string> NotBuilt(string db)
+        {
+            var steps = Prepare(db);
+            Assert.DoesNotContain("snapshot", steps);
+            return steps;
         }
 
         // Brings the combined store of a store up to date as -IncludeArchive does; returns the parts it did (CombinedStore.Prepare's steps).

@@ -33,9 +33,9 @@ namespace MadfLog.Bench
                     var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
                     var now = new DateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(last).UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
                     var days = args.Length > 2 ? int.Parse(args[2]) : (int)((now.ToUnixTimeMilliseconds() - (first + (last - first) / 2)) / 86_400_000);
-                    var sw = Stopwatch.StartNew();
-                    var r = new Rotation(new RotationOptions { DatabasePath = db, LogPaths = Array.Empty<string>(), ArchivePath = archive, RetentionDays = days, Now = now }).Run();
-                    Console.WriteLine($"rotation ({days} days kept on {now:yyyy-MM-dd}): moved {r.EventsMoved:N0} events in {sw.Elapsed.TotalSeconds:F1} s");
+                    RotationResult? r = null;
+                    var (rotationWall, rotationCpu) = Measure(() => r = new Rotation(new RotationOptions { DatabasePath = db, LogPaths = Array.Empty<string>(), ArchivePath = archive, RetentionDays = days, Now = now }).Run());
+                    Console.WriteLine($"rotation ({days} days kept on {now:yyyy-MM-dd}): moved {r!.EventsMoved:N0} events in {rotationWall / 1000:F1} s wall, {rotationCpu / 1000:F1} s CPU");
                 }
                 var archives = CombinedStore.Archives(c);
                 Console.WriteLine($"active: {EventStorage.Count(c):N0} events, {Rotation.DatabaseBytes(db) / 1048576.0:F0} MB; archived: {archives.Sum(a => a.Events):N0} events in {archives.Count} files ({string.Join(", ", archives.Select(a => a.Period))}), {archives.Sum(a => new FileInfo(a.ArchivePath).Length) / 1048576.0:F0} MB");

@@ -21,7 +21,8 @@ namespace MadfLog.Engine.Lifecycle
     /// definitions (Summaries.RollupStage's summaries, Summaries.SequenceStage's sequences). After that it is brought up
     /// to date with the active store by what changed (<see cref="Refresh"/>): new events (ids are never reused: those
     /// above the newest it holds), events changed in place (schema 25's event_changes) and merged patterns; only what it
-    /// cannot follow (deleted events) builds it again. Retention removes it when it moves events; Get-MadfStorage counts it.
+    /// cannot follow (deleted events) builds it again. Retention carries it across a move (<see cref="Carry"/>, <see cref="Keep"/>):
+    /// the events it holds are the same after the move. Get-MadfStorage counts it.
     /// </summary>
     public static class CombinedStore
     {
@@ -57,9 +58,7 @@ namespace MadfLog.Engine.Lifecycle
                 if (!File.Exists(a.ArchivePath))
                     throw new MadfException("ArchiveNotFound", MadfErrorKind.NotFound,
                         string.Format(Messages.Culture, Messages.ArchiveNotFound, a.ArchivePath, a.Period, a.Events, activePath), a.ArchivePath);
-            var folder = Folder(Path.GetDirectoryName(Path.GetFullPath(archives[archives.Count - 1].ArchivePath)) ?? ".");
-            var prefix = "combined-" + ((ulong)StableHash.Hash(activePath.ToUpperInvariant())).ToString("x16", CultureInfo.InvariantCulture).Substring(0, 8) + "-";
-            var path = Path.Combine(folder, prefix + ((ulong)ArchivesStamp(activePath, archives)).ToString("x16", CultureInfo.InvariantCulture) + ".db");
+            var (folder, prefix, path) = CachePath(activePath, archives);
             step ??= _ => { };
             // Read before anything else: a write to the active store after this point makes the next call look again.
             var stamp = Stamp(active, activePath, archives).ToString(CultureInfo.InvariantCulture);
@@ -85,6 +84,107 @@ namespace MadfLog.Engine.Lifecycle
             }
             RemoveStale(folder, prefix, path);
             return path;
+        }
+
+        // The cache's folder (beside the newest archive), the prefix of the active store's caches, and the cache of these archives.
+        private static (string folder, string prefix, string path) CachePath(string activePath, List<ArchiveFile> archives)
+        {
+            var folder = Folder(Path.GetDirectoryName(Path.GetFullPath(archives[archives.Count - 1].ArchivePath)) ?? ".");
+            var prefix = "combined-" + ((ulong)StableHash.Hash(activePath.ToUpperInvariant())).ToString("x16", CultureInfo.InvariantCulture).Substring(0, 8) + "-";
+            return (folder, prefix, Path.Combine(folder, prefix + ((ulong)ArchivesStamp(activePath, archives)).ToString("x16", CultureInfo.InvariantCulture) + ".db"));
+        }
+
+        /// <summary>
+        /// A combined store that retention carries across a move (<see cref="Carry"/>, then <see cref="Keep"/>): moving events
+        /// from the active store to an archive leaves active plus archived events the same, so the store that answers
+        /// -IncludeArchive before the move answers it after, for the new archives, without reading any event back.
+        /// </summary>
+        public sealed class Carried
+        {
+            internal Carried(string path, long last, long changes) { Path = path; Last = last; Changes = changes; }
+
+            /// <summary>The store, set aside (no call finds it by name) until the move is done.</summary>
+            internal string Path { get; }
+
+            /// <summary>The active store's newest id and last change in place that it holds.</summary>
+            internal long Last { get; }
+            internal long Changes { get; }
+
+            /// <summary>Deletes the store when it is not kept (the move did not happen, or failed).</summary>
+            public void Discard()
+            {
+                foreach (var f in new[] { Path, Path + "-wal", Path + "-shm", Path + "-journal" })
+                    if (File.Exists(f)) TryDelete(f);
+            }
+        }
+
+        /// <summary>
+        /// Before retention moves events (the active store open as <paramref name="active"/>), the combined store it carries
+        /// across the move, set aside in <paramref name="archiveFolder"/>'s cache folder: with nothing archived yet, a
+        /// snapshot of the active store (its events are all the events); with archives, their cache brought up to date, when
+        /// -IncludeArchive has built one (otherwise none: the first call builds it, as it would have without the move).
+        /// </summary>
+        public static Carried? Carry(SqliteConnection active, string activePath, string archiveFolder)
+        {
+            activePath = Path.GetFullPath(activePath);
+            var archives = Archives(active);
+            var folder = Folder(archiveFolder);
+            Directory.CreateDirectory(folder);
+            var carried = Path.Combine(folder, "carried-" + Guid.NewGuid().ToString("N").Substring(0, 8) + ".db");
+            try
+            {
+                if (archives.Count == 0)
+                    Build(active, carried, archives, "", _ => { });
+                else
+                {
+                    if (archives.Any(a => !File.Exists(a.ArchivePath)) || !File.Exists(CachePath(activePath, archives).path)) return null;
+                    File.Move(Prepare(active, activePath, archives), carried);
+                }
+                using var c = MadfDatabase.Open(carried, forWrite: false);
+                var saved = c.Query<(string name, long value)>("SELECT name, value FROM combined_state WHERE name IN ('last', 'changes')").ToDictionary(r => r.name, r => r.value);
+                return new Carried(carried, saved["last"], saved["changes"]);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is SqliteException || ex is MadfException)
+            {
+                // A cache open elsewhere (Windows) or an archive that cannot be read: nothing carried, the next call builds.
+                new Carried(carried, 0, 0).Discard();
+                return null;
+            }
+        }
+
+        /// <summary>
+        /// After retention moved events (and the active store, open as <paramref name="active"/>, is as it leaves it): the
+        /// carried store becomes the cache of the new archives, holding the active store's events as the move left them
+        /// (its deletions are no change to active plus archived events). When an import or a change in place reached the
+        /// active store meanwhile, it is discarded: an event imported meanwhile may have been moved with the others, and
+        /// the next call builds the cache.
+        /// </summary>
+        public static void Keep(Carried carried, SqliteConnection active, string activePath)
+        {
+            activePath = Path.GetFullPath(activePath);
+            var archives = Archives(active);
+            var now = ActiveState(active, "main");
+            if (archives.Count == 0 || now.Last != carried.Last || now.Changes != carried.Changes) { carried.Discard(); return; }
+            var (folder, prefix, path) = CachePath(activePath, archives);
+            try
+            {
+                using (var c = MadfDatabase.Open(carried.Path))
+                using (var tx = c.BeginTransaction())
+                {
+                    // Stamped with no stamp: the next call brings it up to date, which finds its events current and copies
+                    // the active store's other tables again (patterns or rules written while the events moved).
+                    SaveState(c, tx, "", now);
+                    tx.Commit();
+                }
+                Directory.CreateDirectory(folder);
+                if (File.Exists(path)) TryDelete(path);
+                File.Move(carried.Path, path);
+                RemoveStale(folder, prefix, path);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is SqliteException)
+            {
+                carried.Discard();
+            }
         }
 
         // Caches of other archives are stale: removed (one still open by another process stays until the next time).
@@ -175,12 +275,13 @@ namespace MadfLog.Engine.Lifecycle
                         EventStorage.MovePatterns(c, tx, Survivors(c, tx, "main"), "id IN (SELECT id FROM src.event_rows)");
                         // Counted into the active store's summaries by the import's definitions, in the order it stored them.
                         var (first, last) = c.QuerySingle<(long, long)>("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM src.event_rows", transaction: tx);
+                        var reader = new RowReader(c, tx);
                         var parts = new Dictionary<string, TimeSpan>();
                         var clock = System.Diagnostics.Stopwatch.StartNew();
                         void Part(string name) { parts[name] = (parts.TryGetValue(name, out var t) ? t : TimeSpan.Zero) + clock.Elapsed; clock.Restart(); }
                         for (var from = first; from <= last; from += CountedAtOnce)
                         {
-                            var rows = ReadRows(c, tx, "e.id >= @from AND e.id < @to AND e.id IN (SELECT id FROM src.event_rows WHERE id >= @from AND id < @to)",
+                            var rows = reader.Read("e.id >= @from AND e.id < @to AND e.id IN (SELECT id FROM src.event_rows WHERE id >= @from AND id < @to)",
                                 new { from, to = from + CountedAtOnce });
                             Part("read");
                             Count(c, tx, rows, new Summaries.RollupStage.Summaries(), Part);
@@ -204,7 +305,7 @@ namespace MadfLog.Engine.Lifecycle
             {
                 // Nothing is archived from this store's point of view: its questions cover every event it holds.
                 c.Execute("DELETE FROM event_archives", transaction: tx);
-                EventStorage.RefreshBlocks(c, tx);
+                if (archives.Count > 0) EventStorage.RefreshBlocks(c, tx); // the snapshot's blocks hold its own rows
                 SaveState(c, tx, stamp, state);
                 tx.Commit();
             }
@@ -277,7 +378,7 @@ namespace MadfLog.Engine.Lifecycle
                 if (!TakeChanged(c, tx, then, summaries)) return false;
                 step("changed");
                 EventStorage.CopyRows(c, tx, "act", "main", "r.id > @Last", new { then.Last });
-                var added = ReadRows(c, tx, "e.id > @Last", new { then.Last });
+                var added = new RowReader(c, tx).Read("e.id > @Last", new { then.Last });
                 step("added:" + added.Count.ToString(CultureInfo.InvariantCulture));
                 // The other tables as the active store has them now (the sequences' classes read patterns).
                 var own = new HashSet<string>(EventTables.Concat(SummaryTables.Names), StringComparer.OrdinalIgnoreCase);
@@ -298,7 +399,7 @@ namespace MadfLog.Engine.Lifecycle
         }
 
         /// <summary>How many events are read and counted at once (memory stays flat in the archives' size).</summary>
-        private const long CountedAtOnce = 65536;
+        private const long CountedAtOnce = 262_144;
 
         // Counts events into the summaries (Summaries.RollupStage's definitions, added to those stored, as the import
         // adds a batch) and the error sequences (Summaries.SequenceStage, each session carried on from its stored rows).
@@ -350,10 +451,10 @@ namespace MadfLog.Engine.Lifecycle
             c.Execute(@"DROP TABLE IF EXISTS temp.changed_events;
                 CREATE TEMP TABLE changed_events AS SELECT id FROM act.event_changes WHERE id > 0 AND id <= @Last AND seq > @Changes", then, tx);
             const string changed = "e.id IN (SELECT id FROM temp.changed_events)";
-            var before = ReadRows(c, tx, changed, null).ToDictionary(e => e.Id);
+            var before = new RowReader(c, tx).Read(changed, null).ToDictionary(e => e.Id);
             EventStorage.DeleteRows(c, tx, "id IN (SELECT id FROM temp.changed_events)");
             EventStorage.CopyRows(c, tx, "act", "main", "r.id IN (SELECT id FROM temp.changed_events)");
-            var after = ReadRows(c, tx, changed, null);
+            var after = new RowReader(c, tx).Read(changed, null);
             if (after.Count != before.Count) return false;
             foreach (var e in after)
             {
@@ -372,30 +473,104 @@ namespace MadfLog.Engine.Lifecycle
             return true;
         }
 
-        /// <summary>The events matching <paramref name="where"/> (on event_rows e), in id order, with what the summaries count (SummaryTables.Columns).</summary>
-        private static List<EventRow> ReadRows(SqliteConnection c, SqliteTransaction tx, string where, object? p)
+        /// <summary>
+        /// The events matching a condition on event_rows e, in id order, with what the summaries count (the values of
+        /// SummaryTables.Columns): read as integers from event_rows, each kind and context named once, and a tool call's or
+        /// step's step named once per key of its type, details shape and the values its name depends on
+        /// (Query.Questions.DayParts.StepSlots), by one event of that key decoded through the events view (Steps.NameSql,
+        /// as the scan reads it). Decoding every archived event's details through the view was most of the first
+        /// -IncludeArchive call after a rotation (bench archive: 15 of 29 s at 1M events). One reader per transaction:
+        /// the names it keeps are the store's as the transaction sees them.
+        /// </summary>
+        private sealed class RowReader
         {
-            const string select = "SELECT ";
-            var columns = SummaryTables.Columns.StartsWith(select, StringComparison.Ordinal) ? SummaryTables.Columns.Substring(select.Length) : throw new InvalidOperationException("SummaryTables.Columns");
-            var rows = new List<EventRow>();
-            using var reader = c.ExecuteReader($"SELECT e.id AS event_id, {columns} WHERE {where} ORDER BY e.id", p, tx);
-            int Ordinal(string name) => reader.GetOrdinal(name);
-            int id = Ordinal("event_id"), ts = Ordinal("ts"), type = Ordinal("type"), category = Ordinal("category"), session = Ordinal("session"), story = Ordinal("story"),
-                workflow = Ordinal("workflow"), agent = Ordinal("agent"), duration = Ordinal("duration"), tokens = Ordinal("tokens"), ctx = Ordinal("ctx"),
-                success = Ordinal("success"), pattern = Ordinal("pattern"), saved = Ordinal("saved"), stepName = Ordinal("step");
-            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-            long? Long(int i) => reader.IsDBNull(i) ? (long?)null : reader.GetInt64(i);
-            while (reader.Read())
-                rows.Add(new EventRow
+            private readonly SqliteConnection _c;
+            private readonly SqliteTransaction _tx;
+            private readonly Dictionary<long, (string Type, string Category, bool? Success, bool Named)> _kinds = new Dictionary<long, (string, string, bool?, bool)>();
+            private readonly Dictionary<long, (string? Session, string? Story, string? Workflow, string? Agent)> _contexts = new Dictionary<long, (string?, string?, string?, string?)>();
+            private readonly Dictionary<(long Kind, long Shape), int[]> _slots = new Dictionary<(long, long), int[]>();
+            private readonly Dictionary<string, string> _steps = new Dictionary<string, string>(StringComparer.Ordinal);
+
+            public RowReader(SqliteConnection c, SqliteTransaction tx) { _c = c; _tx = tx; }
+
+            // The pass's columns: the event, its figures (the context figure as the events view gives it), and its details'
+            // shape (-1: stored whole in d1) and values.
+            private static readonly string Pass = $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used, {EventWriter.ContextPercentSql("e")}, e.pattern_id,
+                    e.time_saved_or_wasted_ms, coalesce(e.details_shape, -1), {string.Join(", ", EventStorage.ValueColumns.Select(v => "e." + v))} FROM event_rows e";
+            private const int Shape = 9;
+
+            public List<EventRow> Read(string where, object? p)
+            {
+                var rows = new List<EventRow>();
+                var keyed = new List<(EventRow Row, string Key)>();
+                var pending = new Dictionary<string, long>(StringComparer.Ordinal); // a step key not named yet, and one event that has it
+                var contexts = new Dictionary<long, List<EventRow>>();
+                var key = new System.Text.StringBuilder();
+                using (var reader = _c.ExecuteReader($"{Pass} WHERE {where} ORDER BY e.id", p, _tx))
+                    while (reader.Read())
+                    {
+                        var s = StatementRow.Of(reader);
+                        var kind = Kind(s.Int64(2));
+                        var e = new EventRow
+                        {
+                            Id = s.Int64(0), Timestamp = s.Int64(1), EventType = kind.Type, Category = kind.Category, Success = kind.Success,
+                            DurationMs = s.NullableInt64(4), TokensUsed = s.NullableInt64(5), ContextPercent = s.NullableDouble(6), PatternId = s.NullableInt64(7),
+                            TimeSavedOrWastedMs = s.NullableInt64(8), Step = kind.Type,
+                        };
+                        rows.Add(e);
+                        if (!s.IsNull(3))
+                        {
+                            var context = s.Int64(3);
+                            if (_contexts.TryGetValue(context, out var x)) Name(e, x);
+                            else
+                            {
+                                if (!contexts.TryGetValue(context, out var waiting)) contexts[context] = waiting = new List<EventRow>();
+                                waiting.Add(e);
+                            }
+                        }
+                        if (!kind.Named) continue;
+                        var shape = s.Int64(Shape);
+                        if (!_slots.TryGetValue((s.Int64(2), shape), out var depends)) _slots[(s.Int64(2), shape)] = depends = Query.Questions.DayParts.StepSlots(_c, kind.Type, shape, _tx);
+                        key.Clear().Append(kind.Type).Append('\u0001').Append(shape);
+                        foreach (var k in depends) Query.Questions.DayParts.AppendValue(key.Append('\u0001'), s, Shape + k);
+                        var text = key.ToString();
+                        if (_steps.TryGetValue(text, out var step)) { e.Step = step; continue; }
+                        keyed.Add((e, text));
+                        if (!pending.ContainsKey(text)) pending[text] = e.Id;
+                    }
+                if (contexts.Count > 0)
+                    foreach (var x in _c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(
+                                 @"SELECT x.id, s.text, st.text, w.text, a.text FROM contexts x LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id
+                                   LEFT JOIN names w ON w.id = x.workflow_id LEFT JOIN names a ON a.id = x.agent_name WHERE x.id IN (SELECT value FROM json_each(@ids))",
+                                 new { ids = "[" + string.Join(",", contexts.Keys) + "]" }, _tx))
+                    {
+                        _contexts[x.id] = (x.session, x.story, x.workflow, x.agent);
+                        foreach (var e in contexts[x.id]) Name(e, _contexts[x.id]);
+                    }
+                if (pending.Count > 0)
                 {
-                    Id = reader.GetInt64(id), Timestamp = reader.GetInt64(ts), EventType = reader.GetString(type), Category = reader.GetString(category),
-                    SessionId = Text(session), StoryId = Text(story), WorkflowId = Text(workflow), AgentName = Text(agent), DurationMs = Long(duration),
-                    TokensUsed = Long(tokens), ContextPercent = reader.IsDBNull(ctx) ? (double?)null : reader.GetDouble(ctx),
-                    Success = reader.IsDBNull(success) ? (bool?)null : reader.GetInt64(success) != 0, PatternId = Long(pattern), TimeSavedOrWastedMs = Long(saved),
-                    // The name a step is reported under (Steps.NameSql): what Steps.Name gives back for it.
-                    Step = reader.GetString(stepName),
-                });
-            return rows;
+                    var names = _c.Query<(long id, string name)>($"SELECT e.id, CAST({Domain.Steps.NameSql} AS TEXT) FROM events e WHERE e.id IN (SELECT value FROM json_each(@ids))",
+                        new { ids = "[" + string.Join(",", pending.Values) + "]" }, _tx).ToDictionary(x => x.id, x => x.name);
+                    foreach (var kv in pending) _steps[kv.Key] = names[kv.Value];
+                    foreach (var (e, text) in keyed) e.Step = _steps[text];
+                }
+                return rows;
+            }
+
+            private static void Name(EventRow e, (string? Session, string? Story, string? Workflow, string? Agent) x)
+            {
+                e.SessionId = x.Session; e.StoryId = x.Story; e.WorkflowId = x.Workflow; e.AgentName = x.Agent;
+            }
+
+            // A kind's type, category and outcome; read again when the store has gained kinds (rows copied in).
+            private (string Type, string Category, bool? Success, bool Named) Kind(long id)
+            {
+                if (_kinds.TryGetValue(id, out var k)) return k;
+                foreach (var r in _c.Query<(long id, string type, string category, long? success)>(
+                             "SELECT k.id, t.text, cat.text, k.success FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category", transaction: _tx))
+                    _kinds[r.id] = (r.type, r.category, r.success is null or -1 ? (bool?)null : r.success != 0, Domain.Steps.Kind(r.type) != "event");
+                return _kinds[id];
+            }
         }
 
         private static void TryDelete(string file)

@@ -227,13 +227,27 @@ namespace MadfLog.Engine.Lifecycle
                 }
             }
 
-            var months = EventStorage.MonthsBefore(c, cutoff);
-            foreach (var month in months)
+            var months = EventStorage.MonthsBefore(c, cutoff)
+                .Where(month => _o.ShouldProcess(Path.Combine(ArchiveFolder, $"madflog-{month}.db"), string.Format(Messages.Culture, Messages.RotationMoveMonthAction, month, result.WindowShrunkToDays ?? days)))
+                .ToList();
+            // -IncludeArchive's store (active plus archived events) is the same after the move: carried across it.
+            var carried = months.Count > 0 ? CombinedStore.Carry(c, _config.DatabasePath, ArchiveFolder) : null;
+            try
             {
-                var archive = Path.Combine(ArchiveFolder, $"madflog-{month}.db");
-                if (!_o.ShouldProcess(archive, string.Format(Messages.Culture, Messages.RotationMoveMonthAction, month, result.WindowShrunkToDays ?? days))) continue;
-                result.EventsMoved += MoveMonth(c, month, archive, cutoff);
+                foreach (var month in months) result.EventsMoved += MoveMonth(c, month, Path.Combine(ArchiveFolder, $"madflog-{month}.db"), cutoff);
+                MoveDone(c, result);
+                if (carried != null && result.EventsMoved > 0) CombinedStore.Keep(carried, c, _config.DatabasePath);
             }
+            finally
+            {
+                carried?.Discard(); // kept: it has moved to its name
+            }
+        }
+
+        // After the months are moved (or when an interrupted run left summaries counting moved events): the summaries
+        // rebuilt, the dictionaries and blocks refreshed, the file compacted.
+        private void MoveDone(SqliteConnection c, RotationResult result)
+        {
             // Questions cover the active window: once the months are moved the summaries are rebuilt from the remaining
             // events, once per run; a run interrupted before that leaves summaries that count more events than the
             // store holds, which the next run sees and rebuilds.
@@ -249,7 +263,7 @@ namespace MadfLog.Engine.Lifecycle
                     EventStorage.RefreshBlocks(c, tx);
                     tx.Commit();
                 }
-                // -IncludeArchive's cache was built from the events as they were placed before (CombinedStore).
+                // -IncludeArchive's caches of the archives before (one up to date is carried: CombinedStore.Carry).
                 CombinedStore.Remove(ArchiveFolder);
                 _o.Checkpoint?.Invoke("before-vacuum");
                 c.Execute("VACUUM;");

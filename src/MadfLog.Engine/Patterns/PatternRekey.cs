@@ -64,7 +64,7 @@ namespace MadfLog.Engine.Patterns
                 var template = miner.Find(group.Key)!;
                 var sig = signatureOf[survivor];
                 PatternStore.SetTemplate(c, tx, survivor, template.Template, template.Tokens.Length, sig.ErrorClass, TemplateMiner.Display(sig.Text, template.Tokens));
-                foreach (var id in ids.Skip(1)) { PatternStore.MergeInto(c, tx, id, survivor, references); merges++; }
+                foreach (var id in ids.Skip(1)) { PatternStore.Move(c, tx, id, survivor, references); merges++; } // cells reconciled once after
                 foreach (var id in ids) survivorOf[id] = survivor;
                 survivorOf[group.Key] = survivor;
             }

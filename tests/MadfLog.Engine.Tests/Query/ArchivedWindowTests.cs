@@ -76,6 +76,29 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void PatternsMergedInARotatedStoreKeepTheErrorSequenceCellsCurrent()
+        {
+            // A copy: the fixture's store is shared.
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            using (var fixture = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) fixture.BackupDatabase(c);
+            // The two patterns most often next to each other in an active session's errors, merged as a single merge is.
+            var (from, into) = c.QueryFirst<(long, long)>(
+                @"SELECT a.pattern_id, b.pattern_id FROM session_runs a JOIN session_runs b ON b.session_id = a.session_id AND b.seq = a.seq + 1
+                  WHERE a.pattern_id <> 0 AND b.pattern_id <> 0 AND a.pattern_id <> b.pattern_id GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2");
+            var before = PatternAnalysis.ErrorSequences(c, Everything, 100_000, 1);
+            using (var tx = c.BeginTransaction())
+            {
+                MadfLog.Engine.Patterns.PatternStore.MergeInto(c, tx, from, into, MadfLog.Engine.Rules.RuleStore.MovePattern);
+                tx.Commit();
+            }
+            // Counted again with the survivor (questions read the cells, not every session's rows), and answering as a scan.
+            ErrorSequenceSummaryTests.AssertCellsAsCounted(c);
+            ErrorSequenceSummaryTests.AssertMatchesScan(c);
+            Assert.NotEqual(before.Select(x => (x.Sequence, x.Occurrences)), PatternAnalysis.ErrorSequences(c, Everything, 100_000, 1).Select(x => (x.Sequence, x.Occurrences)));
+        }
+
+        [Fact]
         public void PerStoryAndPerWeekSummariesMatchAScanOfTheActiveWindow()
         {
             using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);

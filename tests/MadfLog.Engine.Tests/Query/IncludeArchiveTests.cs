@@ -163,7 +163,63 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
-        public void TheCombinedStoreIsReusedUntilTheActiveStoreChangesAndRetentionRemovesIt()
+        public void RetentionCarriesTheCombinedStoreAcrossTheMoveAndItAnswersAsTheBuiltOne()
+        {
+            using var t = TestPaths.NewTemp();
+            var db = t.Db;
+            var reference = t.File("reference.db");
+            var archive = t.File("archive");
+            // Imported as the fixture's reference was (the same files per import: the same ids and patterns).
+            foreach (var store in new[] { db, reference })
+            {
+                new LogImporter(new ImportOptions { DatabasePath = store, BatchSize = 900 }).Import(_s.Logs.Take(40));
+                new LogImporter(new ImportOptions { DatabasePath = store, BatchSize = 900 }).Import(_s.Logs.Skip(40));
+            }
+            Directory.CreateDirectory(t.File("live"));
+            Rotation Rotate(int days) => new Rotation(new RotationOptions { DatabasePath = db, LogPaths = new[] { t.File("live") }, ArchivePath = archive, RetentionDays = days, Now = Stores.Now });
+
+            // The first move (nothing archived before): the active store as it was is the combined store, up to date as
+            // the move left it: the first call reads no event back.
+            Assert.True(Rotate(45).Run().EventsMoved > 0);
+            Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive)));
+            Assert.Contains("added:0", NotBuilt(db));
+            AssertUpToDate("carried by the first move", db, reference);
+
+            // Built from the archives instead (no cache): the same events and answers.
+            CombinedStore.Remove(archive);
+            Assert.Contains("snapshot", Prepare(db));
+            AssertUpToDate("built", db, reference, incremental: false);
+
+            // A second move, with a cache of the archives before: carried to the new archives' name.
+            string before;
+            using (var s = MadfStore.OpenWithArchives(db)) before = s.Path;
+            Assert.True(Rotate(20).Run().EventsMoved > 0);
+            var after = Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive)));
+            Assert.NotEqual(before, after);
+            Assert.Contains("added:0", NotBuilt(db));
+            AssertUpToDate("carried by a second move", db, reference);
+
+            // A move with no cache of the archives before carries none: the first call builds it.
+            CombinedStore.Remove(archive);
+            new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { Late(t, "late.jsonl", Stores.Now.AddDays(-25)) });
+            new LogImporter(new ImportOptions { DatabasePath = reference }).Import(new[] { Late(t, "late.jsonl", Stores.Now.AddDays(-25)) });
+            Assert.True(Rotate(20).Run().EventsMoved > 0);
+            Assert.Empty(Directory.GetFiles(CombinedStore.Folder(archive)));
+            Assert.Contains("snapshot", Prepare(db));
+            AssertUpToDate("built after a move with no cache", db, reference, incremental: false);
+        }
+
+        // A daily log of one event at a time (an event imported late, older than the active window).
+        private static string Late(TempFolder t, string name, DateTimeOffset at)
+        {
+            var file = t.File(name);
+            if (!File.Exists(file))
+                File.WriteAllText(file, $"{{\"timestamp\":\"{at.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\",\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"late-1\",\"story_id\":\"1.3\",\"agent_name\":\"dev\",\"success\":false,\"details\":{{\"tool\":\"Bash\",\"error\":\"npm ERR! missing script: lint\"}}}}\n");
+            return file;
+        }
+
+        [Fact]
+        public void TheCombinedStoreIsReusedUntilTheActiveStoreChangesAndRetentionCarriesIt()
         {
             using var t = TestPaths.NewTemp();
             var db = t.Db;
@@ -194,14 +250,22 @@ namespace MadfLog.Engine.Tests.Query
             }
             Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive), "*.db"));
 
-            // Retention moving more events removes the cache (it counts them where they were).
+            // Retention moving more events carries the cache to the new archives (active plus archived events are the same).
             Assert.True(Rotate(20).Run().EventsMoved > 0);
-            Assert.Empty(Directory.GetFiles(CombinedStore.Folder(archive)));
-            Assert.True(StorageReport.Get(db).CombinedCacheBytes == 0);
+            Assert.NotEqual(first, Assert.Single(Directory.GetFiles(CombinedStore.Folder(archive))));
+            Assert.Contains("added:0", NotBuilt(db));
             using (var s = MadfStore.OpenWithArchives(db)) Assert.Equal(events + added, s.CountEvents(new QueryFilter()));
             var report = StorageReport.Get(db);
             Assert.True(report.CombinedCacheBytes > 0);
             Assert.Equal(Directory.GetFiles(CombinedStore.Folder(archive)).Sum(f => new FileInfo(f).Length), report.CombinedCacheBytes);
+        }
+
+        // The parts of bringing the combined store up to date (Prepare), which was no build: no snapshot taken.
+        private static List<string> NotBuilt(string db)
+        {
+            var steps = Prepare(db);
+            Assert.DoesNotContain("snapshot", steps);
+            return steps;
         }
 
         // Brings the combined store of a store up to date as -IncludeArchive does; returns the parts it did (CombinedStore.Prepare's steps).
@@ -241,6 +305,7 @@ namespace MadfLog.Engine.Tests.Query
             Directory.CreateDirectory(t.File("live"));
             Rotation Rotate(int days) => new Rotation(new RotationOptions { DatabasePath = db, LogPaths = new[] { t.File("live") }, ArchivePath = t.File("archive"), RetentionDays = days, Now = Stores.Now });
             Assert.True(Rotate(45).Run().EventsMoved > 0);
+            CombinedStore.Remove(t.File("archive")); // what follows is brought up to date from a build, not the store the move carried
             Assert.Contains("snapshot", Prepare(db)); // built
 
             // New events (the rest of the logs): taken and counted.
@@ -309,9 +374,16 @@ namespace MadfLog.Engine.Tests.Query
             Directory.CreateDirectory(t.File("live"));
             Assert.True(new Rotation(new RotationOptions { DatabasePath = db, LogPaths = new[] { t.File("live") }, ArchivePath = t.File("archive"), RetentionDays = 30, Now = Stores.Now }).Run().EventsMoved > 0);
             using (var c = MadfDatabase.Open(db, forWrite: false)) Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows"));
+            // Both the store the move carried (kept aside) and the one built from the archives are brought up to date.
+            string carried;
+            using (var c = MadfDatabase.Open(db, forWrite: false)) carried = CombinedStore.Prepare(c, db, CombinedStore.Archives(c));
+            File.Copy(carried, t.File("carried.db"));
+            CombinedStore.Remove(t.File("archive"));
             Assert.Contains("snapshot", Prepare(db)); // built
             foreach (var store in new[] { db, reference }) new LogImporter(new ImportOptions { DatabasePath = store, BatchSize = 900 }).Import(_s.Logs.Skip(40));
             AssertUpToDate("new events after every event was archived", db, reference);
+            File.Copy(t.File("carried.db"), carried, overwrite: true);
+            AssertUpToDate("new events after every event was archived, to the store the move carried", db, reference);
         }
 
         [Fact]

@@ -216,7 +216,7 @@ namespace MadfLog.Engine.Query.Questions
 
         // A value of the row as part of a step key: its type and its value (a text or blob as its bytes' hex would be
         // longer; texts are short names or literals).
-        private static void AppendValue(System.Text.StringBuilder key, StatementRow s, int column)
+        internal static void AppendValue(System.Text.StringBuilder key, StatementRow s, int column)
         {
             switch (s.Type(column))
             {
@@ -236,12 +236,12 @@ namespace MadfLog.Engine.Query.Questions
         /// slot of members (the key may be among them). A shape that does not parse depends on every slot, and details
         /// stored whole (shape -1) on d1.
         /// </summary>
-        internal static int[] StepSlots(SqliteConnection c, string eventType, long shape)
+        internal static int[] StepSlots(SqliteConnection c, string eventType, long shape, SqliteTransaction? tx = null)
         {
             var all = Enumerable.Range(1, Slots).ToArray();
             if (shape < 0) return new[] { 1 };
             var key = Domain.Steps.DetailsKey(eventType);
-            var text = c.ExecuteScalar<string?>("SELECT text FROM names WHERE id = @shape", new { shape });
+            var text = c.ExecuteScalar<string?>("SELECT text FROM names WHERE id = @shape", new { shape }, tx);
             if (key == null || text == null) return all;
             var marked = new System.Text.StringBuilder();
             var members = new List<int>();
@@ -277,7 +277,7 @@ namespace MadfLog.Engine.Query.Questions
                 else if (!char.IsWhiteSpace(ch)) last = ch;
             }
             var (valid, value) = c.QuerySingle<(long, string?)>("SELECT json_valid(@doc), CAST(json_extract(@doc, @path) AS TEXT) WHERE json_valid(@doc) UNION ALL SELECT 0, NULL LIMIT 1",
-                new { doc = marked.ToString(), path = "$." + key });
+                new { doc = marked.ToString(), path = "$." + key }, tx);
             if (valid == 0) return all;
             return all.Where(k => members.Contains(k) || (value != null && value.Contains(Marker(k)))).ToArray();
         }

@@ -36,7 +36,7 @@ namespace MadfLog.Commands.Query
 
         /// <summary>
         /// Cover the archived events too (the months retention moved to archive/madflog-YYYY-MM.db), not only the active
-        /// window: answered from a store of both, cached beside the archives, brought up to date with the active store by each call and built again when the archives change.
+        /// window: answered from a store of both, cached beside the archives and kept by rotation, brought up to date with the active store by each call and built where there is none.
         /// </summary>
         [Parameter] public SwitchParameter IncludeArchive { get; set; }
 

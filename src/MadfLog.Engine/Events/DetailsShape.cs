@@ -20,7 +20,8 @@ namespace MadfLog.Engine.Events
     /// An object with more values keeps all but one in place and its remaining members, from the last slot's on, as
     /// one literal: their exact JSON text (keys included). A key whose strings rarely repeat (ids such as tool_use_id,
     /// messages with numbers in them) has them stored as literals: a names row and its index entry for a string seen
-    /// once cost twice the string.
+    /// once cost twice the string. A key's first few different short strings are written into the shape itself
+    /// (<see cref="Splitter.InShape"/>), so keys with few values (tools, models, stop reasons) take no slot.
     /// </summary>
     public static class DetailsShape
     {
@@ -138,14 +139,31 @@ namespace MadfLog.Engine.Events
             private byte[] _shape = new byte[256];
             private byte[] _utf8 = new byte[256];
 
-            // Per key (by the hash of its name): whether its short strings repeat, judged on the first Sample of them.
+            // Per key (by the hash of its name): whether its short strings repeat, judged on the first Sample of them; and
+            // its first InShape different short strings, which are written into the shape itself.
             private const int Sample = 256;
             private sealed class KeyValues
             {
                 public int Seen;
                 public HashSet<long>? Distinct = new HashSet<long>();
                 public bool Inline;
+                public readonly HashSet<long> Shaped = new HashSet<long>();
             }
+
+            /// <summary>
+            /// How many different short strings of a key are written into the shape (in place, with their quotes) rather
+            /// than stored as a value: a key with a few values (a tool, a model, a stop reason, a step) then costs its rows
+            /// no byte and no slot, so a Claude Code response's seven members need five slots. Each such string makes its
+            /// own shapes (one names row each), so only a key's first few get there, and at most <see cref="ShapesMade"/>
+            /// shapes per splitter; a key's later strings are names ids as before.
+            /// </summary>
+            public const int InShape = 16;
+
+            /// <summary>Shapes a splitter makes with strings in them before it writes none there any more (see <see cref="InShape"/>).</summary>
+            public const int ShapesMade = 4096;
+            private readonly HashSet<long> _shapesMade = new HashSet<long>();
+
+            private enum Place { Name, Literal, Shape }
             private readonly Dictionary<long, KeyValues> _keys = new Dictionary<long, KeyValues>();
 
             // Per key (by the hash of its name): the start its literal strings share, learned on the first PrefixSample of
@@ -190,31 +208,36 @@ namespace MadfLog.Engine.Events
             private readonly HashSet<long> _seenLong = new HashSet<long>();
 
             /// <summary>
-            /// Whether a string of this key goes to names: a short one unless most of the key's values were new (ids); a
-            /// longer one once it has been seen before (a path or command that recurs, not a message with numbers in it).
+            /// Where a string of this key goes: a short one into the shape when it is one of the key's first
+            /// <see cref="InShape"/> different strings, else to names, unless most of the key's values were new (ids:
+            /// literals); a longer one to names once it has been seen before (a path or command that recurs, not a
+            /// message with numbers in it).
             /// </summary>
             [MethodImpl(Hot.Path)]
-            private bool AsName(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+            private Place PlaceOf(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
             {
-                if (value.Length > LongestName) return false;
+                if (value.Length > LongestName) return Place.Literal;
                 if (value.Length > ShortString)
                 {
                     if (_seenLong.Count >= 100_000) _seenLong.Clear(); // memory stays bounded; a recurring string is soon seen again
-                    return !_seenLong.Add(StableHash.Hash(value) ^ value.Length);
+                    return _seenLong.Add(StableHash.Hash(value) ^ value.Length) ? Place.Literal : Place.Name;
                 }
                 var hash = StableHash.Hash(key) ^ key.Length;
                 if (!_keys.TryGetValue(hash, out var values))
                 {
-                    if (_keys.Count >= 4096) return true; // arbitrary keys (a map used as an object): as before
+                    if (_keys.Count >= 4096) return Place.Name; // arbitrary keys (a map used as an object): as before
                     _keys[hash] = values = new KeyValues();
                 }
-                if (values.Distinct == null) return !values.Inline;
-                values.Distinct.Add(StableHash.Hash(value) ^ value.Length);
-                if (++values.Seen < Sample) return true;
+                var valueHash = StableHash.Hash(value) ^ value.Length;
+                var shaped = !values.Inline && _shapesMade.Count < ShapesMade
+                    && (values.Shaped.Contains(valueHash) || values.Shaped.Count < InShape && values.Shaped.Add(valueHash));
+                if (values.Distinct == null) return values.Inline ? Place.Literal : shaped ? Place.Shape : Place.Name;
+                values.Distinct.Add(valueHash);
+                if (++values.Seen < Sample) return shaped ? Place.Shape : Place.Name;
                 // Judged once: a key is an id when nine in ten of its values were different.
                 values.Inline = values.Distinct.Count * 10 >= values.Seen * 9;
                 values.Distinct = null;
-                return !values.Inline;
+                return values.Inline ? Place.Literal : shaped ? Place.Shape : Place.Name;
             }
 
             /// <summary>Splits details text (null gives an empty split).</summary>
@@ -250,6 +273,7 @@ namespace MadfLog.Engine.Events
                     Put(ref length, (byte)'{');
                     var used = 0;
                     var shaped = true;
+                    var inShape = false;
                     // Where the current member starts, in the shape (after its comma) and in the JSON (its key's quote);
                     // and, once a value beyond the last slot comes, where the tail (the last slot's member on) starts in the JSON.
                     int memberShape = 0, memberJson = 0, lastShape = 0, lastJson = 0, tailJson = -1;
@@ -280,7 +304,16 @@ namespace MadfLog.Engine.Events
                                 if (rank < messageRank || rank == messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Unescaped(ref reader); }
                                 if (isTool) split.Tool = Unescaped(ref reader);
                                 if (isStep) split.Step = Unescaped(ref reader);
-                                if (AsName(key, text))
+                                var place = PlaceOf(key, text);
+                                if (place == Place.Shape)
+                                {
+                                    // As written, quotes and escapes included, as the view would have put its name back.
+                                    Put(ref length, (byte)'"');
+                                    Put(ref length, text);
+                                    Put(ref length, (byte)'"');
+                                    inShape = true;
+                                }
+                                else if (place == Place.Name)
                                     shaped &= Slot(split, ref length, ref used, new Name(text.Length <= ShortString ? _names.Get(text) : Utf8StringCache.Decode(text)));
                                 else
                                 {
@@ -325,6 +358,7 @@ namespace MadfLog.Engine.Events
                         shaped = true;
                     }
                     Put(ref length, (byte)'}');
+                    if (inShape && _shapesMade.Count < ShapesMade) _shapesMade.Add(StableHash.Hash(new ReadOnlySpan<byte>(_shape, 0, length)) ^ length);
                     if (shaped && json.Length <= MaxShaped) split.Shape = _shapes.Get(new ReadOnlySpan<byte>(_shape, 0, length));
                     else Unshape(split);
                 }

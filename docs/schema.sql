@@ -116,7 +116,7 @@ CREATE TABLE event_rows (
     details_shape INTEGER,
     d1, d2, d3, d4,
     time_saved_or_wasted_ms INTEGER,
-    d5, d6, d7, d8);
+    d5);
 
 CREATE TABLE hour_hist (
     hour INTEGER NOT NULL,
@@ -452,19 +452,16 @@ SELECT r.id, r.timestamp,
                  END AS t
                  FROM names sh WHERE sh.id = r.details_shape))
          ELSE
-             (SELECT replace(replace(replace(replace(replace(replace(replace(replace(t,
+             (SELECT replace(replace(replace(replace(replace(t,
                  char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, '')),
-                 char(14), coalesce(r.d5, '')), char(15), coalesce(r.d6, '')), char(16), coalesce(r.d7, '')), char(17), coalesce(r.d8, ''))
-              FROM (SELECT CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) + instr(sh.text, char(18)) + instr(sh.text, char(19)) + instr(sh.text, char(20)) + instr(sh.text, char(21)) = 0 THEN sh.text
-                 ELSE replace(replace(replace(replace(replace(replace(replace(replace(sh.text,
+                 char(14), coalesce(r.d5, ''))
+              FROM (SELECT CASE WHEN instr(sh.text, char(5)) + instr(sh.text, char(6)) + instr(sh.text, char(7)) + instr(sh.text, char(8)) + instr(sh.text, char(18)) = 0 THEN sh.text
+                 ELSE replace(replace(replace(replace(replace(sh.text,
                      char(5), coalesce('"' || (SELECT text FROM names WHERE id = r.d1) || '"', '')),
                      char(6), coalesce('"' || (SELECT text FROM names WHERE id = r.d2) || '"', '')),
                      char(7), coalesce('"' || (SELECT text FROM names WHERE id = r.d3) || '"', '')),
                      char(8), coalesce('"' || (SELECT text FROM names WHERE id = r.d4) || '"', '')),
-                     char(18), coalesce('"' || (SELECT text FROM names WHERE id = r.d5) || '"', '')),
-                     char(19), coalesce('"' || (SELECT text FROM names WHERE id = r.d6) || '"', '')),
-                     char(20), coalesce('"' || (SELECT text FROM names WHERE id = r.d7) || '"', '')),
-                     char(21), coalesce('"' || (SELECT text FROM names WHERE id = r.d8) || '"', ''))
+                     char(18), coalesce('"' || (SELECT text FROM names WHERE id = r.d5) || '"', ''))
                  END AS t
                  FROM names sh WHERE sh.id = r.details_shape))
     END AS details,

@@ -26,15 +26,18 @@ namespace MadfLog.Engine.Events
     public static class DetailsShape
     {
         /// <summary>
-        /// Values per event row (d1..d8). Each slot costs every row a byte of record header; eight hold a Claude Code
-        /// response's seven members, whose usage tail as one literal (about 110 bytes) was the largest part of a row.
+        /// Values per event row (d1..d5). Each slot costs every row a byte of record header. Schema 13 gave rows eight, so
+        /// that a Claude Code response's seven members fit (its usage tail as one literal, about 110 bytes, was the
+        /// largest part of a row); since its model and stop reason are written into the shape (<see cref="Splitter.InShape"/>)
+        /// it needs five, and schema 26 dropped d6..d8 (3 bytes per row).
         /// </summary>
-        public const int Slots = 8;
+        public const int Slots = 5;
 
         /// <summary>
         /// The control character standing for value k (1-based) in a shape: as a literal, k for k 1-4 and 9 + k for
         /// k 5-8 (14-17); as a names id, k + 4 (5-8) and 13 + k (18-21). Slots 1-4 keep the characters of stores
-        /// written before there were eight (schema 13), and 9-13 (JSON whitespace, vertical tab, form feed) are never used.
+        /// written before there were eight (schema 13), and 9-13 (JSON whitespace, vertical tab, form feed) are never
+        /// used; 6-8 are only in rows written between schemas 13 and 26 (which converts them).
         /// </summary>
         public static char Placeholder(int k, bool name) => (char)(k <= 4 ? (name ? k + 4 : k) : (name ? 13 + k : 9 + k));
 
@@ -96,12 +99,14 @@ namespace MadfLog.Engine.Events
         /// Puts stored details back together as the events view does (its replace() of each placeholder): the shape
         /// (null: <paramref name="values"/>[0] is the whole details), the values as SQLite gives them as text (a names
         /// id as its digits), and the text of a names id (null when there is none). As in the view, a row without a
-        /// fifth value has only placeholders 1-8 put back, and a missing value or name becomes nothing.
+        /// fifth value has only placeholders 1-8 put back, and a missing value or name becomes nothing. Values 6-8 (of
+        /// rows written before schema 26) are put back when <paramref name="values"/> holds them.
         /// </summary>
         public static string? Join(string? shape, string?[] values, Func<long, string?> name)
         {
             if (shape == null) return values[0];
             var eight = values[4] != null;
+            var last = Math.Min(8, values.Length);
             StringBuilder? sb = null;
             var start = 0;
             for (var i = 0; i < shape.Length; i++)
@@ -110,8 +115,8 @@ namespace MadfLog.Engine.Events
                 bool isName;
                 if (c >= 1 && c <= 4) { k = c; isName = false; }
                 else if (c >= 5 && c <= 8) { k = c - 4; isName = true; }
-                else if (eight && c >= 14 && c <= 17) { k = c - 9; isName = false; }
-                else if (eight && c >= 18 && c <= 21) { k = c - 13; isName = true; }
+                else if (eight && c >= 14 && c <= 9 + last) { k = c - 9; isName = false; }
+                else if (eight && c >= 18 && c <= 13 + last) { k = c - 13; isName = true; }
                 else continue;
                 sb ??= new StringBuilder(shape.Length + 64);
                 sb.Append(shape, start, i - start);
@@ -293,7 +298,10 @@ namespace MadfLog.Engine.Events
                         var isTool = reader.ValueTextEquals(ToolKey);
                         var isStep = !isTool && reader.ValueTextEquals(StepKey);
                         if (!reader.Read()) return;
-                        var valued = reader.TokenType is JsonTokenType.String or JsonTokenType.Number or JsonTokenType.StartObject or JsonTokenType.StartArray;
+                        // A string written into the shape takes no slot (and after the last slot it starts no tail).
+                        var place = reader.TokenType == JsonTokenType.String ? PlaceOf(key, reader.ValueSpan) : Place.Literal;
+                        var valued = reader.TokenType is JsonTokenType.Number or JsonTokenType.StartObject or JsonTokenType.StartArray
+                            || reader.TokenType == JsonTokenType.String && place != Place.Shape;
                         if (valued && used == Slots - 1) { lastShape = memberShape; lastJson = memberJson; }
                         if (valued && used == Slots && tailJson < 0) tailJson = lastJson;
                         switch (reader.TokenType)
@@ -304,7 +312,6 @@ namespace MadfLog.Engine.Events
                                 if (rank < messageRank || rank == messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Unescaped(ref reader); }
                                 if (isTool) split.Tool = Unescaped(ref reader);
                                 if (isStep) split.Step = Unescaped(ref reader);
-                                var place = PlaceOf(key, text);
                                 if (place == Place.Shape)
                                 {
                                     // As written, quotes and escapes included, as the view would have put its name back.

@@ -42,7 +42,7 @@ namespace MadfLog.Engine.Store
         /// <summary>event_rows columns that hold a names id themselves (rather than through a combination).</summary>
         public static readonly string[] RowNameColumns = { "details_shape" };
 
-        /// <summary>The details value columns d1..d8 (index k - 1 is value k).</summary>
+        /// <summary>The details value columns d1..d5 (index k - 1 is value k).</summary>
         public static readonly string[] ValueColumns = Enumerable.Range(1, DetailsShape.Slots).Select(k => "d" + k).ToArray();
 
         /// <summary>SQL: whether value k (1-4) of a row is a names id, given its shape's names row alias.</summary>
@@ -123,6 +123,84 @@ namespace MadfLog.Engine.Store
                 foreach (var col in ExtraColumns) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
             }
             c.Execute(Schema.EventsViewOf22, transaction: tx);
+        }
+
+        /// <summary>The details value columns rows had from schema 13 to 25 (d1..d8).</summary>
+        private static readonly string[] EightValueColumns = Enumerable.Range(1, 8).Select(k => "d" + k).ToArray();
+
+        /// <summary>
+        /// Migration 26 (after its script, which dropped the view): the rows that use d6..d8 have their details joined
+        /// (DetailsShape.Join, the view's rule) and split again into five values, then those columns are dropped and the
+        /// view of five values created. The rewrite is no change of the events, so event_changes does not list it.
+        /// A store whose rows lack the columns is only given the view.
+        /// </summary>
+        internal static void MoveToFiveSlots(SqliteConnection c, SqliteTransaction tx)
+        {
+            var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
+            var extra = EightValueColumns.Skip(DetailsShape.Slots).Where(columns.Contains).ToList();
+            if (extra.Count > 0)
+            {
+                // The rewrite is no change of the events: the trigger that lists changed events is set aside meanwhile.
+                var triggers = c.Query<string>("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList();
+                foreach (var name in c.Query<string>("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList())
+                    c.Execute($"DROP TRIGGER {name}", transaction: tx);
+                var present = EightValueColumns.Where(columns.Contains).ToList();
+                var select = $@"SELECT r.id, sh.text AS shape, {string.Join(", ", present.Select(col => $"CAST(r.{col} AS TEXT) AS {col}"))}
+                                FROM event_rows r JOIN names sh ON sh.id = r.details_shape
+                                WHERE r.id > @after AND ({string.Join(" OR ", extra.Select(col => "r." + col + " IS NOT NULL"))}) ORDER BY r.id LIMIT 10000";
+                var names = new Dictionary<long, string?>();
+                string? Name(long id)
+                {
+                    if (!names.TryGetValue(id, out var text)) names[id] = text = c.ExecuteScalar<string?>("SELECT text FROM names WHERE id = @id", new { id }, tx);
+                    return text;
+                }
+                var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+                long NameId(string text)
+                {
+                    if (ids.TryGetValue(text, out var id)) return id;
+                    c.Execute("INSERT OR IGNORE INTO names(text) VALUES (@text)", new { text }, tx);
+                    return ids[text] = c.ExecuteScalar<long>("SELECT id FROM names WHERE text = @text", new { text }, tx);
+                }
+                var splitter = new DetailsShape.Splitter();
+                using var update = c.CreateCommand();
+                update.Transaction = tx;
+                update.CommandText = $"UPDATE event_rows SET details_shape = $shape, {string.Join(", ", present.Select(col => $"{col} = ${col}"))} WHERE id = $id";
+                foreach (var col in new[] { "id", "shape" }.Concat(present)) update.Parameters.Add(new SqliteParameter("$" + col, null));
+                for (var after = long.MinValue; ;)
+                {
+                    var rows = new List<(long id, string shape, string?[] values)>();
+                    using (var reader = c.ExecuteReader(select, new { after }, tx))
+                        while (reader.Read())
+                            rows.Add((reader.GetInt64(0), reader.GetString(1),
+                                Enumerable.Range(2, present.Count).Select(i => reader.IsDBNull(i) ? null : reader.GetString(i)).ToArray()));
+                    if (rows.Count == 0) break;
+                    after = rows[rows.Count - 1].id;
+                    foreach (var row in rows) Resplit(row.id, row.shape, row.values);
+                }
+                void Resplit(long id, string shape, string?[] values)
+                {
+                    var details = DetailsShape.Join(shape, values, Name);
+                    var split = splitter.Of(details);
+                    update.Parameters["$id"].Value = id;
+                    update.Parameters["$shape"].Value = split.Shape == null ? DBNull.Value : (object)NameId(split.Shape);
+                    for (var k = 0; k < present.Count; k++)
+                    {
+                        object? v = k >= DetailsShape.Slots ? null : split.Shape == null ? (k == 0 ? details : null) : split.Values[k] switch
+                        {
+                            long l => l,
+                            DetailsShape.Name n => NameId(n.Text),
+                            DetailsShape.Quoted q => q.Stored,
+                            string t => t,
+                            _ => null,
+                        };
+                        update.Parameters["$" + present[k]].Value = v ?? DBNull.Value;
+                    }
+                    update.ExecuteNonQuery();
+                }
+                foreach (var col in extra) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
+                foreach (var sql in triggers) c.Execute(sql, transaction: tx);
+            }
+            c.Execute(Schema.EventsViewOf26, transaction: tx);
         }
 
         /// <summary>

@@ -21,11 +21,11 @@ namespace MadfLog.Engine.Store
     /// </summary>
     public sealed class EventWriter : IDisposable
     {
-        private static readonly string[] Columns =
+        private static readonly string[] Columns = new[]
         {
             "id", "timestamp", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
-            "details_shape", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "time_saved_or_wasted_ms",
-        };
+            "details_shape",
+        }.Concat(EventStorage.ValueColumns).Concat(new[] { "time_saved_or_wasted_ms" }).ToArray();
 
         // The rarely set columns, in a row of event_extras only for events that have one (schema 22).
         private static readonly string[] ExtraColumns = new[] { "id" }.Concat(EventStorage.ExtraColumns).ToArray();
@@ -183,7 +183,7 @@ namespace MadfLog.Engine.Store
             Context(b, o + 7, e.ContextPercent);
             b.Int(o + 8, e.PatternId);
             Details(b, o + 9, e);
-            b.Int(o + 10 + DetailsShape.Slots, e.TimeSavedOrWastedMs); // after details_shape and d1..d8 (from column 9)
+            b.Int(o + 10 + DetailsShape.Slots, e.TimeSavedOrWastedMs); // after details_shape and the values (from column 9)
         }
 
         // Writes the event's rarely set values into event_extras (the view reads them from there).
@@ -379,7 +379,7 @@ namespace MadfLog.Engine.Store
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
-        // Binds details_shape and d1..d8 starting at column i.
+        // Binds details_shape and the values d1..d5 starting at column i.
         [MethodImpl(Hot.Path)]
         private void Details(Binder b, int i, EventRow e)
         {

@@ -16,8 +16,8 @@ namespace MadfLog.Engine.Store
     /// twins of the day-grain summaries (hour_rollup, hour_hist, session_hour) and each story's span per hour
     /// (hour_stories), (21 unused: two changes were numbered apart while they were built), 22 the rarely set columns in a
     /// side table (event_extras), (23, 24 unused: numbered for work that needed no migration), 25 the events changed in place (event_changes) and what a
-    /// combined store was brought up to date with (combined_state), 31 a rejected Claude Code call counted as one error,
-    /// not two (data only: EventStorage.CountRejectionsOnce).
+    /// combined store was brought up to date with (combined_state), 26 five details values per row (d6..d8 dropped), 31
+    /// a rejected Claude Code call counted as one error, not two (data only: EventStorage.CountRejectionsOnce).
     /// </summary>
     public static class Schema
     {
@@ -44,11 +44,12 @@ namespace MadfLog.Engine.Store
             [20] = HourSummaries,
             [22] = RareColumnsApart,
             [25] = EventChanges,
+            [26] = FiveDetailsSlots,
             [31] = RejectionsOnce,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 31: counting rejections once).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 26: re-splitting details into five slots, 31: counting rejections once).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -56,6 +57,7 @@ namespace MadfLog.Engine.Store
             // 18's tables are replaced by 19's before any is filled.
             if (version == 19) SequenceCells.Fill(connection, transaction);
             if (version == 22) EventStorage.MoveRareColumnsApart(connection, transaction);
+            if (version == 26) EventStorage.MoveToFiveSlots(connection, transaction);
             // The summaries count errors: recount them only where a rejection stopped being one.
             if (version == 31 && EventStorage.CountRejectionsOnce(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
         }
@@ -685,6 +687,42 @@ CREATE TRIGGER IF NOT EXISTS event_extras_updated AFTER UPDATE ON event_extras B
 END;
 CREATE TABLE IF NOT EXISTS combined_state (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
 ";
+
+        // Five details values per row instead of eight: a key's first few short strings are written into the shape
+        // (DetailsShape.Splitter.InShape), so a Claude Code response (model, message id, four usage counts, stop reason)
+        // needs five slots, and d6..d8 cost every row three bytes of record header for nothing. Rows that use them are
+        // split again into five values (an object with more keeps its members from the fifth on as one literal in d5),
+        // then the columns are dropped and the view decodes five values (EventStorage.MoveToFiveSlots, which joins the
+        // old rows' details in C#, DetailsShape.Join, the view's own rule, and creates the view).
+        private const string FiveDetailsSlots = @"
+DROP VIEW IF EXISTS events;
+";
+
+        /// <summary>
+        /// The events view since schema 26: schema 22's with five details values (d1..d5): the second branch (a row with a
+        /// fifth value) puts back placeholders 14 and 18 for it and no longer 15-17 and 19-21.
+        /// </summary>
+        internal static string EventsViewOf26 => Replaced(EventsViewOf22,
+            ("(SELECT replace(replace(replace(replace(replace(replace(replace(replace(t,", "(SELECT replace(replace(replace(replace(replace(t,"),
+            ("char(14), coalesce(r.d5, '')), char(15), coalesce(r.d6, '')), char(16), coalesce(r.d7, '')), char(17), coalesce(r.d8, ''))", "char(14), coalesce(r.d5, ''))"),
+            (" + instr(sh.text, char(19)) + instr(sh.text, char(20)) + instr(sh.text, char(21)) = 0", " = 0"),
+            ("ELSE replace(replace(replace(replace(replace(replace(replace(replace(sh.text,", "ELSE replace(replace(replace(replace(replace(sh.text,"),
+            ("char(18), coalesce('\"' || (SELECT text FROM names WHERE id = r.d5) || '\"', '')),\n                     char(19), coalesce('\"' || (SELECT text FROM names WHERE id = r.d6) || '\"', '')),\n                     char(20), coalesce('\"' || (SELECT text FROM names WHERE id = r.d7) || '\"', '')),\n                     char(21), coalesce('\"' || (SELECT text FROM names WHERE id = r.d8) || '\"', ''))",
+             "char(18), coalesce('\"' || (SELECT text FROM names WHERE id = r.d5) || '\"', ''))"));
+
+        // Each replacement must match exactly once: a view derived from one that changed must fail here, not decode wrongly.
+        private static string Replaced(string text, params (string from, string to)[] changes)
+        {
+            text = text.Replace("\r\n", "\n");
+            foreach (var (from, to) in changes)
+            {
+                var at = text.IndexOf(from, System.StringComparison.Ordinal);
+                if (at < 0 || text.IndexOf(from, at + 1, System.StringComparison.Ordinal) >= 0)
+                    throw new System.InvalidOperationException("The events view of schema 22 changed: '" + from + "' is not in it once.");
+                text = text.Substring(0, at) + to + text.Substring(at + from.Length);
+            }
+            return text;
+        }
 
         /// <summary>The events view since schema 22: migration 13's with the rarely set values read from event_extras.</summary>
         internal static string EventsViewOf22 => EventsViewOf13

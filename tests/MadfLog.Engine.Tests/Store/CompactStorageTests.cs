@@ -85,24 +85,47 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
-        public void AClaudeCodeResponsesSevenMembersAreValuesInTheRow()
+        public void AClaudeCodeResponsesModelAndStopReasonAreInTheShapeAndItsFiveOtherMembersValuesInTheRow()
         {
             using var t = TestPaths.NewTemp();
             var file = t.File("a.jsonl");
-            const string details = "{\"model\":\"claude-sonnet-4-5\",\"message_id\":\"msg_01qhRYfc0Pz9Hi7N6mQ4AYrh\",\"input_tokens\":3,\"output_tokens\":13," +
-                "\"cache_creation_input_tokens\":2534,\"cache_read_input_tokens\":11515,\"stop_reason\":\"end_turn\"}";
-            File.WriteAllText(file, Line(T0, details) + "\n");
+            static string Details(int i) => "{\"model\":\"claude-sonnet-4-5\",\"message_id\":\"msg_01qhRYfc0Pz9Hi7N6mQ4A" + i.ToString("D3") + "\",\"input_tokens\":3,\"output_tokens\":13," +
+                "\"cache_creation_input_tokens\":2534,\"cache_read_input_tokens\":" + (11515 + i) + ",\"stop_reason\":\"end_turn\"}";
+            // More responses than a key's strings that go into the shape (its first InShape different ones).
+            var n = DetailsShape.Splitter.InShape + 10;
+            File.WriteAllLines(file, Enumerable.Range(0, n).Select(i => Line(T0 + i, Details(i))));
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            // The four usage numbers are integers in d3..d6 (not one literal with their keys), and the stop reason a name.
-            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d3) = 'integer' AND typeof(d4) = 'integer' " +
-                "AND typeof(d5) = 'integer' AND d6 = 11515 AND typeof(d7) = 'integer' AND d8 IS NULL"));
-            Assert.Equal("end_turn", c.ExecuteScalar<string>("SELECT n.text FROM event_rows r JOIN names n ON n.id = r.d7"));
-            Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
+            Assert.DoesNotContain("d6", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
+            // The last: its message id in d1 (a names id or a literal), the four usage numbers integers in d2..d5 (not one
+            // literal with their keys), the model and stop reason written into its shape.
+            var last = c.QuerySingle<(string shape, string? d1, long d2, long d3, long d4, long d5)>(
+                "SELECT n.text, CAST(r.d1 AS TEXT), r.d2, r.d3, r.d4, r.d5 FROM event_rows r JOIN names n ON n.id = r.details_shape ORDER BY r.id DESC LIMIT 1");
+            Assert.Equal((3L, 13L, 2534L, 11515L + n - 1), (last.d2, last.d3, last.d4, last.d5));
+            Assert.NotNull(last.d1);
+            Assert.Contains("\"model\":\"claude-sonnet-4-5\"", last.shape);
+            Assert.Contains("\"stop_reason\":\"end_turn\"", last.shape);
+            Assert.Equal(Enumerable.Range(0, n).Select(Details), c.Query<string>("SELECT details FROM events ORDER BY id"));
         }
 
         [Fact]
-        public void DetailsWithMoreThanEightValuesKeepTheirFirstSevenInPlaceAndTheRestAsOneLiteral()
+        public void AKeysFirstFewDifferentStringsGoIntoTheShapeAndLaterOnesToNames()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            // 40 different targets, each on 5 events: the first InShape are written into shapes, the others are names ids.
+            var details = Enumerable.Range(0, 200).Select(i => $"{{\"tool\":\"Read\",\"target\":\"src/f{i % 40}.cs\"}}").ToList();
+            File.WriteAllLines(file, details.Select((d, i) => Line(T0 + i, d)));
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.Equal(details, c.Query<string>("SELECT details FROM events ORDER BY id"));
+            Assert.Equal(DetailsShape.Splitter.InShape * 5, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND d1 IS NULL"));
+            Assert.Equal(DetailsShape.Splitter.InShape + 1, c.ExecuteScalar<long>("SELECT count(DISTINCT details_shape) FROM event_rows"));
+            Assert.Equal(40 - DetailsShape.Splitter.InShape, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
+        }
+
+        [Fact]
+        public void DetailsWithMoreThanFiveValuesKeepTheirFirstFourInPlaceAndTheRestAsOneLiteral()
         {
             using var t = TestPaths.NewTemp();
             var file = t.File("a.jsonl");
@@ -110,8 +133,8 @@ namespace MadfLog.Engine.Tests.Store
             File.WriteAllText(file, Line(T0, details) + "\n");
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d2) = 'integer' AND typeof(d6) = 'integer'"));
-            Assert.Equal("\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d8 FROM event_rows"));
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND d1 = 1 AND d4 = 4"));
+            Assert.Equal("\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d5 FROM event_rows"));
             Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
         }
 
@@ -128,7 +151,11 @@ namespace MadfLog.Engine.Tests.Store
             Assert.InRange(c.ExecuteScalar<long>("SELECT count(*) FROM names"), 1, 300);
             Assert.Equal(2000, c.ExecuteScalar<long>("SELECT count(DISTINCT json_extract(details, '$.tool_use_id')) FROM events"));
             Assert.Equal("{\"tool\":\"Bash\",\"tool_use_id\":\"toolu_0100000000000000001999\"}", c.ExecuteScalar<string>("SELECT details FROM events ORDER BY id DESC LIMIT 1"));
-            Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
+            // The two tools are written into the shapes; the ids, past the first few, are literals in d1.
+            var literal = c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE typeof(d1) = 'text'");
+            Assert.InRange(literal, 2000 - 256, 2000);
+            Assert.Equal(literal, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows r JOIN names n ON n.id = r.details_shape " +
+                "WHERE typeof(r.d1) = 'text' AND r.d2 IS NULL AND (n.text LIKE '{\"tool\":\"Read\",%' OR n.text LIKE '{\"tool\":\"Bash\",%')"));
         }
 
         [Fact]
@@ -265,7 +292,7 @@ namespace MadfLog.Engine.Tests.Store
                 // Written by hand: four values, a shape holding placeholders of values 5 and 6, a names id that names nothing.
                 w.Execute(@"INSERT INTO names(text) VALUES ('{""a"":' || char(5) || ',""b"":' || char(1) || ',""c"":' || char(14) || ',""d"":' || char(18) || ',""e"":' || char(6) || '}');
                             INSERT INTO event_rows(timestamp, kind, context, details_shape, d1, d2, d3, d4)
-                                SELECT @t, kind, context, (SELECT max(id) FROM names), (SELECT min(id) FROM names), 7, NULL, NULL FROM event_rows LIMIT 1;
+                                SELECT @t, kind, context, (SELECT max(id) FROM names), (SELECT min(id) FROM names), (SELECT id FROM names WHERE text = 'dev'), NULL, NULL FROM event_rows LIMIT 1;
                             INSERT INTO event_rows(timestamp, kind, context, details_shape, d1, d2, d5)
                                 SELECT @t + 1, kind, context, (SELECT max(id) FROM names), 99999999, 'lit', 5 FROM event_rows LIMIT 1;
                             INSERT INTO event_extras(id, created_rule) SELECT min(id), 42 FROM event_rows;", new { t = T0 + 100_000 });
@@ -342,6 +369,7 @@ namespace MadfLog.Engine.Tests.Store
         /// </summary>
         internal static void UndoRareColumnsApart(SqliteConnection c)
         {
+            UndoFiveSlots(c);
             if (c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'event_extras'") == 0) return;
             var eight = Schema.MigrationsAfter(12).First(m => m.Key == 13).Value;
             c.Execute(@"DROP VIEW events;
@@ -355,6 +383,17 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         /// <summary>
+        /// Takes a store back to schema 25 (eight details values): d6..d8 come back, empty, at the end of the row, with
+        /// schema 22's view; the caller reopens it (migration 26 runs again) or takes it back further.
+        /// </summary>
+        internal static void UndoFiveSlots(SqliteConnection c)
+        {
+            if (c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("d6")) return;
+            c.Execute("DROP VIEW events; ALTER TABLE event_rows ADD COLUMN d6; ALTER TABLE event_rows ADD COLUMN d7; ALTER TABLE event_rows ADD COLUMN d8; " +
+                      "DELETE FROM schema_version WHERE version >= 26; " + Schema.EventsViewOf22);
+        }
+
+        /// <summary>
         /// Takes a store back to before migration 13 (values 5-8 of details), so a test can roll it back further and
         /// reopen it; the caller deletes the version rows. Its rows must not use values 5-8 (they would be lost).
         /// </summary>
@@ -365,6 +404,69 @@ namespace MadfLog.Engine.Tests.Store
             var compact = Schema.MigrationsAfter(6).First(m => m.Key == 7).Value;
             c.Execute("DROP VIEW events; ALTER TABLE event_rows DROP COLUMN d5; ALTER TABLE event_rows DROP COLUMN d6; " +
                       "ALTER TABLE event_rows DROP COLUMN d7; ALTER TABLE event_rows DROP COLUMN d8; " + compact.Substring(compact.IndexOf("CREATE VIEW events AS", StringComparison.Ordinal)));
+        }
+
+        [Fact]
+        public void AVersion25StoresRowsWithSixToEightValuesReadTheSameInFiveSlots()
+        {
+            using var t = TestPaths.NewTemp();
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                UndoFiveSlots(c);
+                // As schema 25 wrote them: a response's seven members (names in slots 1 and 7, literals 5 and 6), an object
+                // whose members from the eighth on are one literal (d8), six values with a name in the sixth and nested
+                // JSON in the fifth, and rows of five and four values (left as they are).
+                static string P(int code) => "' || char(" + code + ") || '";
+                c.Execute($@"INSERT INTO names(id, text) VALUES (1, 'llm_call'), (2, 'model'), (3, 'claude-opus-4'), (4, 'tool_use'), (5, 'zz'),
+                                (10, '{{""model"":{P(5)},""message_id"":""msg_01{P(2)}"",""input_tokens"":{P(3)},""output_tokens"":{P(4)},""cache_creation_input_tokens"":{P(14)},""cache_read_input_tokens"":{P(15)},""stop_reason"":{P(20)}}}'),
+                                (11, '{{""a"":{P(1)},""b"":{P(2)},""c"":{P(3)},""d"":{P(4)},""e"":{P(18)},""f"":{P(15)},""g"":{P(16)},{P(17)}}}'),
+                                (12, '{{""p"":{P(1)},""q"":{P(2)},""r"":{P(3)},""s"":true,""s2"":{P(4)},""t"":{P(14)},""u"":{P(19)}}}'),
+                                (13, '{{""a"":{P(1)},""b"":{P(6)},""c"":{P(3)},""d"":{P(4)},""e"":{P(14)}}}'),
+                                (14, '{{""a"":{P(1)},""b"":{P(2)}}}');
+                            INSERT INTO kinds(id, event_type, category, success, pattern_detected, needs_review) VALUES (1, 1, 2, 1, 0, 0);
+                            INSERT INTO contexts(id, session_id, story_id, workflow_id, agent_name) VALUES (1, 0, 0, 0, 0);
+                            INSERT INTO event_rows(id, timestamp, kind, context, details_shape, d1, d2, d3, d4, d5, d6, d7, d8) VALUES
+                                (1, @t, 1, 1, 10, 3, 'abc' || char(233), 5, 9, 0, 70, 4, NULL),
+                                (2, @t, 1, 1, 11, '1.50', '""str\""q""', '{{""x"":[1,2]}}', -3, 5, 12, '""a b""', '""h"":[1,2],""i"":""x\""y"",""j"":null'),
+                                (3, @t, 1, 1, 12, 1, 2, 3, 4, '[1,{{""z"":2}}]', 5, NULL, NULL),
+                                (4, @t, 1, 1, 13, 1, 4, 3, 4, 5, NULL, NULL, NULL),
+                                (5, @t, 1, 1, 14, 7, 8, NULL, NULL, NULL, NULL, NULL, NULL);", new { t = T0 });
+            }
+            var expected = EventExtrasTests.PlainRead(t.Db);
+            Assert.Equal(5, expected.Count);
+            using (var c = new SqliteConnection($"Data Source={t.Db};Mode=ReadOnly;Pooling=False"))
+                Assert.Equal(new[]
+                {
+                    "{\"model\":\"claude-opus-4\",\"message_id\":\"msg_01abc\u00e9\",\"input_tokens\":5,\"output_tokens\":9,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":70,\"stop_reason\":\"tool_use\"}",
+                    "{\"a\":1.50,\"b\":\"str\\\"q\",\"c\":{\"x\":[1,2]},\"d\":-3,\"e\":\"zz\",\"f\":12,\"g\":\"a b\",\"h\":[1,2],\"i\":\"x\\\"y\",\"j\":null}",
+                    "{\"p\":1,\"q\":2,\"r\":3,\"s\":true,\"s2\":4,\"t\":[1,{\"z\":2}],\"u\":\"zz\"}",
+                    "{\"a\":1,\"b\":\"tool_use\",\"c\":3,\"d\":4,\"e\":5}",
+                    "{\"a\":7,\"b\":8}",
+                }, c.Query<string>("SELECT details FROM events ORDER BY id"));
+            var untouched = new[] { 4L, 5L }.Select(id => ReadRow(t.Db, id)).ToList();
+            long changes;
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false)) changes = c.ExecuteScalar<long>("SELECT seq FROM event_changes WHERE id = -1");
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+                Assert.Empty(c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Intersect(new[] { "d6", "d7", "d8" }));
+                // No shape of a row names a value past the fifth; the rewrite is no change of the events.
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows r JOIN names n ON n.id = r.details_shape WHERE " +
+                    string.Join(" OR ", new[] { 15, 16, 17, 19, 20, 21 }.Select(code => $"instr(n.text, char({code}))"))));
+                Assert.Equal(changes, c.ExecuteScalar<long>("SELECT seq FROM event_changes WHERE id = -1"));
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_changes WHERE id > 0"));
+            }
+            Assert.Equal(expected, EventExtrasTests.PlainRead(t.Db));
+            Assert.Equal(untouched, new[] { 4L, 5L }.Select(id => ReadRow(t.Db, id)).ToList());
+        }
+
+        // A row's stored columns as text, details shape and values included.
+        private static string ReadRow(string db, long id)
+        {
+            using var c = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+            c.Open();
+            return string.Join("|", c.QuerySingle<(long, long?, string?, string?, string?, string?, string?)>(
+                "SELECT id, details_shape, CAST(d1 AS TEXT), CAST(d2 AS TEXT), CAST(d3 AS TEXT), CAST(d4 AS TEXT), CAST(d5 AS TEXT) FROM event_rows WHERE id = @id", new { id }));
         }
 
         [Fact]
@@ -395,7 +497,7 @@ namespace MadfLog.Engine.Tests.Store
             {
                 Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
                 Assert.Equal(new[] { response, response.Replace("msg_1", "msg_2") }, c.Query<string>("SELECT details FROM events ORDER BY id"));
-                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE d6 = 70"));
+                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE 70 IN (d1, d2, d3, d4, d5)"));
             }
         }
 

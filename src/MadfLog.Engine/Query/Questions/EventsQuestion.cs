@@ -113,7 +113,7 @@ namespace MadfLog.Engine.Query.Questions
             }
         }
 
-        // An event_rows row as stored (Values: d1..d8 as text; null when the row has no details).
+        // An event_rows row as stored (Values: d1..d5 as text; null when the row has no details).
         private sealed class Stored
         {
             public long Id, Timestamp, Kind, Context;

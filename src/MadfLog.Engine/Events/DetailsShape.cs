@@ -20,8 +20,8 @@ namespace MadfLog.Engine.Events
     /// An object with more values keeps all but one in place and its remaining members, from the last slot's on, as
     /// one literal: their exact JSON text (keys included). A key whose strings rarely repeat (ids such as tool_use_id,
     /// messages with numbers in them) has them stored as literals: a names row and its index entry for a string seen
-    /// once cost twice the string. A key's first few different short strings are written into the shape itself
-    /// (<see cref="Splitter.InShape"/>), so keys with few values (tools, models, stop reasons) take no slot.
+    /// once cost twice the string. A key's first few different short strings that recur are written into the shape
+    /// itself (<see cref="Splitter.InShape"/>), so keys with few values (tools, models, stop reasons) take no slot.
     /// </summary>
     public static class DetailsShape
     {
@@ -153,14 +153,18 @@ namespace MadfLog.Engine.Events
                 public HashSet<long>? Distinct = new HashSet<long>();
                 public bool Inline;
                 public readonly HashSet<long> Shaped = new HashSet<long>();
+                public HashSet<long>? SeenOnce = new HashSet<long>(); // candidates for Shaped: seen once, at most SeenOnceKept
             }
+
+            private const int SeenOnceKept = 64;
 
             /// <summary>
             /// How many different short strings of a key are written into the shape (in place, with their quotes) rather
-            /// than stored as a value: a key with a few values (a tool, a model, a stop reason, a step) then costs its rows
-            /// no byte and no slot, so a Claude Code response's seven members need five slots. Each such string makes its
-            /// own shapes (one names row each), so only a key's first few get there, and at most <see cref="ShapesMade"/>
-            /// shapes per splitter; a key's later strings are names ids as before.
+            /// than stored as a value, from their second sighting on: a key with a few values (a tool, a model, a stop
+            /// reason, a step) then costs its rows no byte and no slot, so a Claude Code response's seven members need five
+            /// slots. Each such string makes its own shapes (one names row each), so only a key's first few recurring ones
+            /// get there (a string seen once, an id or a one-off message, never does), and at most <see cref="ShapesMade"/>
+            /// shapes per splitter; a key's other strings are names ids or literals as before.
             /// </summary>
             public const int InShape = 16;
 
@@ -214,7 +218,7 @@ namespace MadfLog.Engine.Events
 
             /// <summary>
             /// Where a string of this key goes: a short one into the shape when it is one of the key's first
-            /// <see cref="InShape"/> different strings, else to names, unless most of the key's values were new (ids:
+            /// <see cref="InShape"/> different strings seen twice, else to names, unless most of the key's values were new (ids:
             /// literals); a longer one to names once it has been seen before (a path or command that recurs, not a
             /// message with numbers in it).
             /// </summary>
@@ -234,8 +238,7 @@ namespace MadfLog.Engine.Events
                     _keys[hash] = values = new KeyValues();
                 }
                 var valueHash = StableHash.Hash(value) ^ value.Length;
-                var shaped = !values.Inline && _shapesMade.Count < ShapesMade
-                    && (values.Shaped.Contains(valueHash) || values.Shaped.Count < InShape && values.Shaped.Add(valueHash));
+                var shaped = !values.Inline && _shapesMade.Count < ShapesMade && (values.Shaped.Contains(valueHash) || Recurs(values, valueHash));
                 if (values.Distinct == null) return values.Inline ? Place.Literal : shaped ? Place.Shape : Place.Name;
                 values.Distinct.Add(valueHash);
                 if (++values.Seen < Sample) return shaped ? Place.Shape : Place.Name;
@@ -243,6 +246,20 @@ namespace MadfLog.Engine.Events
                 values.Inline = values.Distinct.Count * 10 >= values.Seen * 9;
                 values.Distinct = null;
                 return values.Inline ? Place.Literal : shaped ? Place.Shape : Place.Name;
+            }
+
+            // Whether a string not yet in the key's shapes goes there now: on its second sighting, while the key has room.
+            private static bool Recurs(KeyValues values, long valueHash)
+            {
+                if (values.SeenOnce == null) return false;
+                if (values.SeenOnce.Remove(valueHash))
+                {
+                    values.Shaped.Add(valueHash);
+                    if (values.Shaped.Count >= InShape) values.SeenOnce = null;
+                    return true;
+                }
+                if (values.SeenOnce.Count < SeenOnceKept) values.SeenOnce.Add(valueHash);
+                return false;
             }
 
             /// <summary>Splits details text (null gives an empty split).</summary>

@@ -113,15 +113,18 @@ namespace MadfLog.Engine.Tests.Store
         {
             using var t = TestPaths.NewTemp();
             var file = t.File("a.jsonl");
-            // 40 different targets, each on 5 events: the first InShape are written into shapes, the others are names ids.
+            // 40 different targets, each on 5 events: from their second sighting the first InShape are written into
+            // shapes; the others, and every first sighting, are names ids.
             var details = Enumerable.Range(0, 200).Select(i => $"{{\"tool\":\"Read\",\"target\":\"src/f{i % 40}.cs\"}}").ToList();
             File.WriteAllLines(file, details.Select((d, i) => Line(T0 + i, d)));
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
             Assert.Equal(details, c.Query<string>("SELECT details FROM events ORDER BY id"));
-            Assert.Equal(DetailsShape.Splitter.InShape * 5, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND d1 IS NULL"));
-            Assert.Equal(DetailsShape.Splitter.InShape + 1, c.ExecuteScalar<long>("SELECT count(DISTINCT details_shape) FROM event_rows"));
-            Assert.Equal(40 - DetailsShape.Splitter.InShape, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
+            Assert.Equal(DetailsShape.Splitter.InShape * 4, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND d1 IS NULL"));
+            // Shapes: the first event's (tool and target names), the tool's from its second sighting, and one per target in it.
+            Assert.Equal(DetailsShape.Splitter.InShape + 2, c.ExecuteScalar<long>("SELECT count(DISTINCT details_shape) FROM event_rows"));
+            Assert.Equal(40, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
+            Assert.Equal(40 * 5 - DetailsShape.Splitter.InShape * 4, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE d1 IS NOT NULL"));
         }
 
         [Fact]
@@ -133,8 +136,9 @@ namespace MadfLog.Engine.Tests.Store
             File.WriteAllText(file, Line(T0, details) + "\n");
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND d1 = 1 AND d4 = 4"));
-            Assert.Equal("\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d5 FROM event_rows"));
+            // The model, seen once, is a names id in d1.
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer' AND d2 = 1 AND d4 = 3"));
+            Assert.Equal("\"d\":4,\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d5 FROM event_rows"));
             Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
         }
 
@@ -491,13 +495,14 @@ namespace MadfLog.Engine.Tests.Store
                 Assert.Equal(response, c.ExecuteScalar<string>("SELECT details FROM events"));
             }
             var file = t.File("a.jsonl");
-            File.WriteAllText(file, Line(T0 + 1, response.Replace("msg_1", "msg_2")) + "\n");
+            // Two new responses: the second's model and stop reason, seen before, are written into its shape.
+            File.WriteAllLines(file, new[] { Line(T0 + 1, response.Replace("msg_1", "msg_2")), Line(T0 + 2, response.Replace("msg_1", "msg_3")) });
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using (var c = MadfDatabase.Open(t.Db, forWrite: false))
             {
                 Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
-                Assert.Equal(new[] { response, response.Replace("msg_1", "msg_2") }, c.Query<string>("SELECT details FROM events ORDER BY id"));
-                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE 70 IN (d1, d2, d3, d4, d5)"));
+                Assert.Equal(new[] { response, response.Replace("msg_1", "msg_2"), response.Replace("msg_1", "msg_3") }, c.Query<string>("SELECT details FROM events ORDER BY id"));
+                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE id = 3 AND 70 IN (d1, d2, d3, d4, d5)"));
             }
         }
 

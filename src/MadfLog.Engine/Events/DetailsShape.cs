@@ -29,7 +29,7 @@ namespace MadfLog.Engine.Events
         /// Values per event row (d1..d5). Each slot costs every row a byte of record header. Schema 13 gave rows eight, so
         /// that a Claude Code response's seven members fit (its usage tail as one literal, about 110 bytes, was the
         /// largest part of a row); since its model and stop reason are written into the shape (<see cref="Splitter.InShape"/>)
-        /// it needs five, and schema 26 dropped d6..d8 (3 bytes per row).
+        /// it needs five, and schema 32 dropped d6..d8 (3 bytes per row).
         /// </summary>
         public const int Slots = 5;
 
@@ -37,7 +37,7 @@ namespace MadfLog.Engine.Events
         /// The control character standing for value k (1-based) in a shape: as a literal, k for k 1-4 and 9 + k for
         /// k 5-8 (14-17); as a names id, k + 4 (5-8) and 13 + k (18-21). Slots 1-4 keep the characters of stores
         /// written before there were eight (schema 13), and 9-13 (JSON whitespace, vertical tab, form feed) are never
-        /// used; 6-8 are only in rows written between schemas 13 and 26 (which converts them).
+        /// used; 6-8 are only in rows written between schemas 13 and 31 (32 converts them).
         /// </summary>
         public static char Placeholder(int k, bool name) => (char)(k <= 4 ? (name ? k + 4 : k) : (name ? 13 + k : 9 + k));
 
@@ -100,7 +100,7 @@ namespace MadfLog.Engine.Events
         /// (null: <paramref name="values"/>[0] is the whole details), the values as SQLite gives them as text (a names
         /// id as its digits), and the text of a names id (null when there is none). As in the view, a row without a
         /// fifth value has only placeholders 1-8 put back, and a missing value or name becomes nothing. Values 6-8 (of
-        /// rows written before schema 26) are put back when <paramref name="values"/> holds them.
+        /// rows written before schema 32) are put back when <paramref name="values"/> holds them.
         /// </summary>
         public static string? Join(string? shape, string?[] values, Func<long, string?> name)
         {

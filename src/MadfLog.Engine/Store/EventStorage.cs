@@ -129,7 +129,7 @@ namespace MadfLog.Engine.Store
         private static readonly string[] EightValueColumns = Enumerable.Range(1, 8).Select(k => "d" + k).ToArray();
 
         /// <summary>
-        /// Migration 26 (after its script, which dropped the view): the rows that use d6..d8 have their details joined
+        /// Migration 32 (after its script, which dropped the view): the rows that use d6..d8 have their details joined
         /// (DetailsShape.Join, the view's rule) and split again into five values, then those columns are dropped and the
         /// view of five values created. The rewrite is no change of the events, so event_changes does not list it.
         /// A store whose rows lack the columns is only given the view.
@@ -200,7 +200,7 @@ namespace MadfLog.Engine.Store
                 foreach (var col in extra) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
                 foreach (var sql in triggers) c.Execute(sql, transaction: tx);
             }
-            c.Execute(Schema.EventsViewOf26, transaction: tx);
+            c.Execute(Schema.EventsViewOf32, transaction: tx);
         }
 
         /// <summary>

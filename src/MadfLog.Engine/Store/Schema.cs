@@ -16,8 +16,9 @@ namespace MadfLog.Engine.Store
     /// twins of the day-grain summaries (hour_rollup, hour_hist, session_hour) and each story's span per hour
     /// (hour_stories), (21 unused: two changes were numbered apart while they were built), 22 the rarely set columns in a
     /// side table (event_extras), (23, 24 unused: numbered for work that needed no migration), 25 the events changed in place (event_changes) and what a
-    /// combined store was brought up to date with (combined_state), 26 five details values per row (d6..d8 dropped), 31
-    /// a rejected Claude Code call counted as one error, not two (data only: EventStorage.CountRejectionsOnce).
+    /// combined store was brought up to date with (combined_state), (26-30 unused: numbered for work that needed none, or
+    /// renumbered), 31 a rejected Claude Code call counted as one error, not two (data only: EventStorage.CountRejectionsOnce),
+    /// 32 five details values per row (d6..d8 dropped).
     /// </summary>
     public static class Schema
     {
@@ -44,12 +45,12 @@ namespace MadfLog.Engine.Store
             [20] = HourSummaries,
             [22] = RareColumnsApart,
             [25] = EventChanges,
-            [26] = FiveDetailsSlots,
             [31] = RejectionsOnce,
+            [32] = FiveDetailsSlots,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 26: re-splitting details into five slots, 31: counting rejections once).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 31: counting rejections once, 32: re-splitting details into five slots).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -57,7 +58,7 @@ namespace MadfLog.Engine.Store
             // 18's tables are replaced by 19's before any is filled.
             if (version == 19) SequenceCells.Fill(connection, transaction);
             if (version == 22) EventStorage.MoveRareColumnsApart(connection, transaction);
-            if (version == 26) EventStorage.MoveToFiveSlots(connection, transaction);
+            if (version == 32) EventStorage.MoveToFiveSlots(connection, transaction);
             // The summaries count errors: recount them only where a rejection stopped being one.
             if (version == 31 && EventStorage.CountRejectionsOnce(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
         }
@@ -699,10 +700,10 @@ DROP VIEW IF EXISTS events;
 ";
 
         /// <summary>
-        /// The events view since schema 26: schema 22's with five details values (d1..d5): the second branch (a row with a
+        /// The events view since schema 32: schema 22's with five details values (d1..d5): the second branch (a row with a
         /// fifth value) puts back placeholders 14 and 18 for it and no longer 15-17 and 19-21.
         /// </summary>
-        internal static string EventsViewOf26 => Replaced(EventsViewOf22,
+        internal static string EventsViewOf32 => Replaced(EventsViewOf22,
             ("(SELECT replace(replace(replace(replace(replace(replace(replace(replace(t,", "(SELECT replace(replace(replace(replace(replace(t,"),
             ("char(14), coalesce(r.d5, '')), char(15), coalesce(r.d6, '')), char(16), coalesce(r.d7, '')), char(17), coalesce(r.d8, ''))", "char(14), coalesce(r.d5, ''))"),
             (" + instr(sh.text, char(19)) + instr(sh.text, char(20)) + instr(sh.text, char(21)) = 0", " = 0"),

@@ -388,13 +388,13 @@ namespace MadfLog.Engine.Tests.Store
 
         /// <summary>
         /// Takes a store back to schema 25 (eight details values): d6..d8 come back, empty, at the end of the row, with
-        /// schema 22's view; the caller reopens it (migration 26 runs again) or takes it back further.
+        /// schema 22's view; the caller reopens it (migration 32 runs again) or takes it back further.
         /// </summary>
         internal static void UndoFiveSlots(SqliteConnection c)
         {
             if (c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("d6")) return;
             c.Execute("DROP VIEW events; ALTER TABLE event_rows ADD COLUMN d6; ALTER TABLE event_rows ADD COLUMN d7; ALTER TABLE event_rows ADD COLUMN d8; " +
-                      "DELETE FROM schema_version WHERE version >= 26; " + Schema.EventsViewOf22);
+                      "DELETE FROM schema_version WHERE version >= 32; " + Schema.EventsViewOf22);
         }
 
         /// <summary>

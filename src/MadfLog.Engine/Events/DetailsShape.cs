@@ -37,7 +37,7 @@ namespace MadfLog.Engine.Events
         /// The control character standing for value k (1-based) in a shape: as a literal, k for k 1-4 and 9 + k for
         /// k 5-8 (14-17); as a names id, k + 4 (5-8) and 13 + k (18-21). Slots 1-4 keep the characters of stores
         /// written before there were eight (schema 13), and 9-13 (JSON whitespace, vertical tab, form feed) are never
-        /// used; 6-8 are only in rows written between schemas 13 and 31 (32 converts them).
+        /// used; 6-8 are only in rows written between schemas 13 and 31 (schema 32 converts them).
         /// </summary>
         public static char Placeholder(int k, bool name) => (char)(k <= 4 ? (name ? k + 4 : k) : (name ? 13 + k : 9 + k));
 

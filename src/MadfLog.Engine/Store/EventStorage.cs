@@ -82,7 +82,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Migration 31: transcripts imported before it stored a rejected call twice as an error, the failed tool call and
+        /// Migration 33: transcripts imported before it stored a rejected call twice as an error, the failed tool call and
         /// the human_interaction rejection written from the same tool_result (the row right after it: same context and
         /// time, its message the import's "Rejected ..."); a rejection logged on its own is left as logged. The rejection becomes a success, as the import now writes it. Returns the rows changed.
         /// </summary>

@@ -16,9 +16,9 @@ namespace MadfLog.Engine.Store
     /// twins of the day-grain summaries (hour_rollup, hour_hist, session_hour) and each story's span per hour
     /// (hour_stories), (21 unused: two changes were numbered apart while they were built), 22 the rarely set columns in a
     /// side table (event_extras), (23, 24 unused: numbered for work that needed no migration), 25 the events changed in place (event_changes) and what a
-    /// combined store was brought up to date with (combined_state), (26-30 unused: numbered for work that needed none, or
-    /// renumbered), 31 a rejected Claude Code call counted as one error, not two (data only: EventStorage.CountRejectionsOnce),
-    /// 32 five details values per row (d6..d8 dropped).
+    /// combined store was brought up to date with (combined_state), (26-31 unused: numbered for work that needed none, or
+    /// renumbered), 32 five details values per row (d6..d8 dropped), 33 a rejected Claude Code call counted as one error,
+    /// not two (data only: EventStorage.CountRejectionsOnce; after 32, whose view it reads).
     /// </summary>
     public static class Schema
     {
@@ -45,12 +45,12 @@ namespace MadfLog.Engine.Store
             [20] = HourSummaries,
             [22] = RareColumnsApart,
             [25] = EventChanges,
-            [31] = RejectionsOnce,
             [32] = FiveDetailsSlots,
+            [33] = RejectionsOnce,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 31: counting rejections once, 32: re-splitting details into five slots).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 33: counting rejections once).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -60,7 +60,7 @@ namespace MadfLog.Engine.Store
             if (version == 22) EventStorage.MoveRareColumnsApart(connection, transaction);
             if (version == 32) EventStorage.MoveToFiveSlots(connection, transaction);
             // The summaries count errors: recount them only where a rejection stopped being one.
-            if (version == 31 && EventStorage.CountRejectionsOnce(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
+            if (version == 33 && EventStorage.CountRejectionsOnce(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>

@@ -192,7 +192,7 @@ namespace MadfLog.Engine.Tests.Import
             using (var c = MadfDatabase.Open(t.Db)) expected = Answers(c);
             var events = Store.EventExtrasTests.PlainRead(t.Db);
 
-            // As a store before schema 31 holds it: the transcript's rejection an error as well, in the rows and the summaries.
+            // As a store before schema 33 holds it: the transcript's rejection an error as well, in the rows and the summaries.
             using (var c = MadfDatabase.Open(t.Db))
             {
                 using var tx = c.BeginTransaction();
@@ -202,7 +202,7 @@ namespace MadfLog.Engine.Tests.Import
                                 AND k2.pattern_detected IS k.pattern_detected AND k2.needs_review IS k.needs_review AND k2.success = 0 WHERE k.id = event_rows.kind)
                             WHERE kind IN (SELECT id FROM kinds WHERE success = 1 AND category = (SELECT id FROM names WHERE text = 'rejection'))", transaction: tx));
                 SummaryTables.Rebuild(c, tx);
-                c.Execute("DELETE FROM schema_version WHERE version >= 31", transaction: tx);
+                c.Execute("DELETE FROM schema_version WHERE version >= 33", transaction: tx);
                 tx.Commit();
                 Assert.Equal(3, MadfLog.Engine.Query.Analysis.ErrorSummary(c, filters[0]).Sum(e => e.Count));
             }

@@ -489,7 +489,7 @@ namespace MadfLog.Engine.Lifecycle
             private readonly Dictionary<long, (string Type, string Category, bool? Success, bool Named)> _kinds = new Dictionary<long, (string, string, bool?, bool)>();
             private readonly Dictionary<long, (string? Session, string? Story, string? Workflow, string? Agent)> _contexts = new Dictionary<long, (string?, string?, string?, string?)>();
             private readonly Dictionary<(long Kind, long Shape), int[]> _slots = new Dictionary<(long, long), int[]>();
-            private readonly Dictionary<string, string> _steps = new Dictionary<string, string>(StringComparer.Ordinal);
+            private readonly Dictionary<Query.Questions.DayParts.StepKey, string> _steps = new Dictionary<Query.Questions.DayParts.StepKey, string>();
 
             public RowReader(SqliteConnection c, SqliteTransaction tx) { _c = c; _tx = tx; }
 
@@ -502,8 +502,8 @@ namespace MadfLog.Engine.Lifecycle
             public List<EventRow> Read(string where, object? p)
             {
                 var rows = new List<EventRow>();
-                var keyed = new List<(EventRow Row, string Key)>();
-                var pending = new Dictionary<string, long>(StringComparer.Ordinal); // a step key not named yet, and one event that has it
+                var keyed = new List<(EventRow Row, Query.Questions.DayParts.StepKey Key)>();
+                var pending = new Dictionary<Query.Questions.DayParts.StepKey, long>(); // a step key not named yet, and one event that has it
                 var contexts = new Dictionary<long, List<EventRow>>();
                 var key = new System.Text.StringBuilder();
                 using (var reader = _c.ExecuteReader($"{Pass} WHERE {where} ORDER BY e.id", p, _tx))
@@ -531,12 +531,10 @@ namespace MadfLog.Engine.Lifecycle
                         if (!kind.Named) continue;
                         var shape = s.Int64(Shape);
                         if (!_slots.TryGetValue((s.Int64(2), shape), out var depends)) _slots[(s.Int64(2), shape)] = depends = Query.Questions.DayParts.StepSlots(_c, kind.Type, shape, _tx);
-                        key.Clear().Append(kind.Type).Append('\u0001').Append(shape);
-                        foreach (var k in depends) Query.Questions.DayParts.AppendValue(key.Append('\u0001'), s, Shape + k);
-                        var text = key.ToString();
-                        if (_steps.TryGetValue(text, out var step)) { e.Step = step; continue; }
-                        keyed.Add((e, text));
-                        if (!pending.ContainsKey(text)) pending[text] = e.Id;
+                        var stepKey = Query.Questions.DayParts.StepKey.Of(kind.Type, shape, depends, s, Shape, key);
+                        if (_steps.TryGetValue(stepKey, out var step)) { e.Step = step; continue; }
+                        keyed.Add((e, stepKey));
+                        if (!pending.ContainsKey(stepKey)) pending[stepKey] = e.Id;
                     }
                 if (contexts.Count > 0)
                     foreach (var x in _c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(
@@ -549,10 +547,9 @@ namespace MadfLog.Engine.Lifecycle
                     }
                 if (pending.Count > 0)
                 {
-                    var names = _c.Query<(long id, string name)>($"SELECT e.id, CAST({Domain.Steps.NameSql} AS TEXT) FROM events e WHERE e.id IN (SELECT value FROM json_each(@ids))",
-                        new { ids = "[" + string.Join(",", pending.Values) + "]" }, _tx).ToDictionary(x => x.id, x => x.name);
+                    var names = Query.Questions.DayParts.StepNames(_c, pending.Values, _tx);
                     foreach (var kv in pending) _steps[kv.Key] = names[kv.Value];
-                    foreach (var (e, text) in keyed) e.Step = _steps[text];
+                    foreach (var (e, stepKey) in keyed) e.Step = _steps[stepKey];
                 }
                 return rows;
             }

@@ -81,26 +81,27 @@ namespace MadfLog.Engine.Query.Questions
             public override bool Equals(object? o) => o is StepKey k && Equals(k);
             public override int GetHashCode() => unchecked((((int)Shape * 31 + Kind) * 1_000_003 + Types) * 31 + A.GetHashCode() * 131 + B.GetHashCode() ^ (Rest == null ? 0 : StringComparer.Ordinal.GetHashCode(Rest)));
 
-            /// <summary>The key of the row <paramref name="s"/> (details values from column 11 on).</summary>
-            public static StepKey Of(int kind, long shape, int[] depends, StatementRow s, System.Text.StringBuilder text)
+            /// <summary>The key of the row <paramref name="s"/>, whose details value k is column <paramref name="valueBase"/> + k.</summary>
+            public static StepKey Of(string eventType, long shape, int[] depends, StatementRow s, int valueBase, System.Text.StringBuilder text)
             {
+                var kind = eventType == "step" ? 2 : 1;
                 int types = 0;
                 long a = 0, b = 0;
                 var plain = depends.Length <= 2;
                 for (var i = 0; i < depends.Length && plain; i++)
                 {
-                    var type = s.Type(10 + depends[i]);
+                    var type = s.Type(valueBase + depends[i]);
                     if (type != raw.SQLITE_INTEGER && type != raw.SQLITE_NULL) plain = false;
                     else
                     {
                         types |= type << (4 * i);
-                        var v = type == raw.SQLITE_INTEGER ? s.Int64(10 + depends[i]) : 0;
+                        var v = type == raw.SQLITE_INTEGER ? s.Int64(valueBase + depends[i]) : 0;
                         if (i == 0) a = v; else b = v;
                     }
                 }
                 if (plain) return new StepKey(kind, shape, types, a, b, null);
                 text.Clear();
-                foreach (var k in depends) AppendValue(text.Append('\u0001'), s, 10 + k);
+                foreach (var k in depends) AppendValue(text.Append('\u0001'), s, valueBase + k);
                 return new StepKey(kind, shape, -1, 0, 0, text.ToString());
             }
         }
@@ -167,7 +168,7 @@ namespace MadfLog.Engine.Query.Questions
                     {
                         var shape = s.Int64(10);
                         if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
-                        var stepKey = StepKey.Of(d.Kinds[kind].Type == "step" ? 2 : 1, shape, depends, s, key);
+                        var stepKey = StepKey.Of(d.Kinds[kind].Type, shape, depends, s, 10, key);
                         if (!d.StepKeys.TryGetValue(stepKey, out step))
                         {
                             d.StepKeys[stepKey] = step = d.StepEvent.Count;
@@ -216,7 +217,7 @@ namespace MadfLog.Engine.Query.Questions
 
         // A value of the row as part of a step key: its type and its value (a text or blob as its bytes' hex would be
         // longer; texts are short names or literals).
-        internal static void AppendValue(System.Text.StringBuilder key, StatementRow s, int column)
+        private static void AppendValue(System.Text.StringBuilder key, StatementRow s, int column)
         {
             switch (s.Type(column))
             {
@@ -293,14 +294,16 @@ namespace MadfLog.Engine.Query.Questions
             return 0;
         }
 
+        /// <summary>The step names of events <paramref name="ids"/> (one per step key), decoded through the events view as the scan reads them (Steps.NameSql).</summary>
+        internal static Dictionary<long, string> StepNames(SqliteConnection c, IEnumerable<long> ids, SqliteTransaction? tx = null) =>
+            c.Query<(long id, string name)>($"SELECT e.id, CAST({Domain.Steps.NameSql} AS TEXT) FROM events e WHERE e.id IN (SELECT value FROM json_each(@ids))",
+                new { ids = "[" + string.Join(",", ids) + "]" }, tx).ToDictionary(x => x.id, x => x.name);
+
         // The tool calls and steps of the parts by step and duration bucket: each step key named by one of its events,
         // decoded through the events view (Steps.NameSql, as the scan reads it).
         private static List<Group> ReadSteps(SqliteConnection c, Decoded d)
         {
-            var names = new Dictionary<long, string>();
-            foreach (var (id, name) in c.Query<(long, string)>($"SELECT e.id, CAST({Domain.Steps.NameSql} AS TEXT) FROM events e WHERE e.id IN (SELECT value FROM json_each(@ids))",
-                         new { ids = "[" + string.Join(",", d.StepEvent.Skip(1)) + "]" }))
-                names[id] = name;
+            var names = StepNames(c, d.StepEvent.Skip(1));
             var groups = new Dictionary<(long, long, long, long, string, int), Group>();
             foreach (var x in d.Fine)
             {

@@ -234,6 +234,20 @@ Describe 'Rules, revision and health' {
         $e.Verdict | ForEach-Object { $_.ToString() } | Should -BeIn @('Effective', 'NoClearChange', 'Worse', 'TooEarly')
     }
 
+    It 'Get-MadfRuleEffectiveness reads as a table: one header line, and a rule with nothing to compare shows no interval' {
+        Get-MadfRule -Database $b.Database -Status Proposed | Select-Object -First 2 | Approve-MadfRule -Database $b.Database -ClaudeMdPath $b.ClaudeMd | Out-Null
+        $e = @(Get-MadfRuleEffectiveness -Database $b.Database)
+        $e.Count | Should -Be 2
+        $lines = @($e | Out-String -Width 120 -Stream | Where-Object { $_.Trim() })
+        $lines[0] | Should -Match 'vs control \(95% CI\)'
+        $lines[1] | Should -Match '^[- ]+$' -Because "the header must be one line: $($lines[0..1] -join ' / ')"
+        $lines | Should -Not -Match 'Infinity'
+        foreach ($rule in $e) {
+            $line = $lines | Where-Object { $_ -match "^\s*$($rule.RuleId)\s" }
+            $line | Should -Match ([regex]::Escape($rule.RelativeChangeText))
+        }
+    }
+
     It 'Get-MadfHealth returns a status with its checks' {
         $h = Get-MadfHealth -Database $b.Database -WarningAction SilentlyContinue
         $h.Status.ToString() | Should -BeIn @('OK', 'Warning', 'Critical')

@@ -61,6 +61,15 @@ Describe 'Table views at <Width> columns' -ForEach @(@{ Width = 80 }, @{ Width =
         $lines[0] | Should -Not -Match '…'
     }
 
+    It 'the sessions table shows a Claude Code session''s token count whole' {
+        # Cache reads make a long session's tokens run to eight digits and more.
+        $log = Join-Path $TestDrive 'big-session.jsonl'
+        $big = Join-Path $TestDrive 'big-session.db'
+        Set-Content -LiteralPath $log -Value '{"timestamp":"2026-11-20T10:00:00Z","event_type":"llm_call","category":"model","session_id":"s-big","agent_name":"main","tokens_used":154057770,"success":true}'
+        Import-MadfLog -Path $log -Database $big | Out-Null
+        Get-MadfSession -Database $big | Out-String -Width $Width | Should -Match ([regex]::Escape((154057770).ToString('N0')))
+    }
+
     It 'the error summary shows whole templates of the usual length' {
         $text = Get-MadfErrorSummary -Database $db -Top 3 | Out-String -Width $Width
         $text | Should -Match 'File does not exist: <\*>'

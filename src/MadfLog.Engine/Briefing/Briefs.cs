@@ -18,7 +18,7 @@ namespace MadfLog.Engine.Briefing
             ErrorPatternBudget = 300, RuleEffectivenessBudget = 300, StorageBudget = 100, HealthBudget = 100, ErrorSequenceBudget = 200;
 
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-        private static string P(double v) => (v * 100).ToString("0.#", Inv) + "%";
+        private static string P(double v) => Percent.Brief(v);
         private static string Ms(double ms) => ms >= 3_600_000 ? (ms / 3_600_000).ToString("0.#", Inv) + "h" : ms >= 60_000 ? (ms / 60_000).ToString("0.#", Inv) + "m" : ms >= 1000 ? (ms / 1000).ToString("0.#", Inv) + "s" : ms.ToString("0", Inv) + "ms";
         private static string N(double v) => v >= 1_000_000 ? (v / 1_000_000).ToString("0.#", Inv) + "M" : v >= 10_000 ? (v / 1000).ToString("0", Inv) + "k" : v.ToString("0", Inv);
         private static string Safe(string? s) => SafeText.Redact(s) ?? "";
@@ -90,7 +90,7 @@ namespace MadfLog.Engine.Briefing
             new BriefBuilder(SessionBudget)
                 .Line($"Sessions: {items.Count}, {items.Sum(s => s.Events)} events, {items.Sum(s => s.Errors)} errors. Most errors first:")
                 .Items(items.OrderByDescending(s => s.Errors).ThenByDescending(s => s.Events).ToList(),
-                    s => $"{Safe(s.SessionId)} story {Safe(s.Story)} {Few(s.Agents)}: {s.Events} ev, {s.Errors} err, {Ms(s.DurationMs)}, {N(s.Tokens)} tok, ctx max {(s.MaxContextPercent ?? 0).ToString("0", Inv)}%", "sessions", maxLineChars: 130)
+                    s => $"{Safe(s.SessionId)}{(string.IsNullOrEmpty(s.Story) ? "" : " story " + Safe(s.Story))} agents {Few(s.Agents)}: {s.Events} ev, {s.Errors} err, {Ms(s.DurationMs)}, {N(s.Tokens)} tok, ctx max {(s.MaxContextPercent ?? 0).ToString("0", Inv)}%", "sessions", maxLineChars: 130)
                 .Build();
 
         public static string ContextPressure(IReadOnlyList<ContextPressure> items, double above, double below, long aboveEvents) =>
@@ -107,7 +107,7 @@ namespace MadfLog.Engine.Briefing
     public static class MoreBriefs
     {
         private static readonly System.Globalization.CultureInfo Inv = System.Globalization.CultureInfo.InvariantCulture;
-        private static string P(double v) => (v * 100).ToString("0.#", Inv) + "%";
+        private static string P(double v) => MadfLog.Engine.Text.Percent.Brief(v);
         private static string Safe(string? s) => MadfLog.Engine.Text.SafeText.Redact(s) ?? "";
 
         public static string ErrorPatterns(System.Collections.Generic.IReadOnlyList<ErrorPattern> items, long totalErrors) =>

@@ -212,7 +212,7 @@ namespace MadfLog.Engine.Insights
             sb.Append($"<div class=\"card\"><div class=\"label\">{H(label)}</div><div class=\"value\">{H(value)}</div><div class=\"muted\">{H(note)}</div></div>");
 
         private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
-        private static string Pct(double v) => (v * 100).ToString("0.#", Inv) + "%";
+        private static string Pct(double v) => Text.Percent.Brief(v);
         private static string Dur(double ms) => ms >= 3_600_000 ? (ms / 3_600_000).ToString("0.0", Inv) + " h" : ms >= 60_000 ? (ms / 60_000).ToString("0.0", Inv) + " min" : (ms / 1000).ToString("0.0", Inv) + " s";
 
         private const string Css = @"

@@ -13,6 +13,22 @@ namespace MadfLog.Engine.Tests.Query
     public class SequenceTests
     {
         [Fact]
+        public void AnErrorRepeatedOnceIsOneRetry()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            c.Execute("INSERT INTO patterns(id, template, token_count, error_class, created, display) VALUES (1, 'x', 1, 'TestFailure', 0, 'pytest failed: <*>')");
+            var rows = Enumerable.Range(0, 2).Select(i => new EventRow
+            {
+                Timestamp = 1_760_000_000_000 + i * 1000, EventType = "tool_call", Category = "tool", SessionId = "a", StoryId = "1.1", AgentName = "dev",
+                Success = false, PatternId = 1, DedupKey = i + 1, Details = "{\"tool\":\"Bash\"}",
+            }).ToList();
+            using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
+            var loop = Assert.Single(PatternAnalysis.ErrorSequences(c, new QueryFilter(), minSupport: 1), s => s.Kind == "RetryLoop");
+            Assert.Equal("pytest failed: <*> repeated (1 retry)", loop.Sequence);
+        }
+
+        [Fact]
         public void RetryLoopsAndStepsThatLeadToErrorsAreFound()
         {
             using var t = TestPaths.NewTemp();
@@ -40,6 +56,7 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(2, loop.Occurrences);   // sessions a and b
             Assert.Equal(3, loop.LongestRun);
             Assert.Equal(2, loop.Sessions);
+            Assert.Equal("pytest failed: <*> repeated (3 retries)", loop.Sequence);
             var leads = found.Where(s => s.Kind == "LeadsToError").ToList();
             // The example: Edit → test failure → Edit → test failure: twice in session a (2nd and 3rd failure), once in b.
             var edit = leads.Single(s => s.Sequence == "Edit → Bash ✗TestFailure → Edit → Bash ✗TestFailure");

@@ -98,6 +98,55 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
+        /// Migration 39: transcripts imported before it left a tool call, and what a human did about it, without a context
+        /// figure (only the responses had one), so context pressure could not split their errors. Each gets the figure of
+        /// the response before it in its context (session, story, project, agent): the response that made the call, as
+        /// the import now records it (TranscriptParser, PendingToolUse.ContextPercent). Only contexts whose responses are
+        /// a transcript's (their details hold a message_id) are touched: a figure our own format left out stays out.
+        /// Returns the rows changed.
+        /// </summary>
+        internal static int CarryContextToCalls(SqliteConnection c, SqliteTransaction tx)
+        {
+            var kinds = c.Query<(long id, string type)>(
+                "SELECT k.id, n.text FROM kinds k JOIN names n ON n.id = k.event_type WHERE n.text IN ('llm_call', 'tool_call', @human)",
+                new { human = Domain.Mining.HumanInteraction }, tx).ToDictionary(k => k.id, k => k.type);
+            if (kinds.Count == 0) return 0;
+            var transcriptShapes = new HashSet<long>(c.Query<long>("SELECT id FROM names WHERE text LIKE '%\"message_id\"%'", transaction: tx));
+            var last = new Dictionary<long, object>();
+            var carried = new List<(long id, object value)>();
+            using (var read = c.CreateCommand())
+            {
+                read.Transaction = tx;
+                read.CommandText = $"SELECT id, kind, context, context_percent, details_shape FROM event_rows WHERE kind IN ({string.Join(", ", kinds.Keys)}) ORDER BY id";
+                using var r = read.ExecuteReader();
+                while (r.Read())
+                {
+                    var context = r.GetInt64(2);
+                    if (kinds[r.GetInt64(1)] == "llm_call")
+                    {
+                        if (!r.IsDBNull(3) && !r.IsDBNull(4) && transcriptShapes.Contains(r.GetInt64(4))) last[context] = r.GetValue(3);
+                    }
+                    else if (r.IsDBNull(3) && last.TryGetValue(context, out var figure)) carried.Add((r.GetInt64(0), figure));
+                }
+            }
+            using var write = c.CreateCommand();
+            write.Transaction = tx;
+            write.CommandText = "UPDATE event_rows SET context_percent = $v WHERE id = $id";
+            // Untyped: the figure is bound as stored (hundredths as an integer, or a real), which the view decodes.
+            var v = write.CreateParameter();
+            v.ParameterName = "$v";
+            write.Parameters.Add(v);
+            var id = write.Parameters.Add("$id", SqliteType.Integer);
+            foreach (var (row, value) in carried)
+            {
+                v.Value = value;
+                id.Value = row;
+                write.ExecuteNonQuery();
+            }
+            return carried.Count;
+        }
+
+        /// <summary>
         /// Events are numbered in blocks of this many ids; event_blocks keeps each block's time span (a zone map), so a
         /// time window becomes an id range on the rows' own b-tree and the store needs no timestamp or story index.
         /// </summary>

@@ -18,7 +18,9 @@ namespace MadfLog.Engine.Store
     /// side table (event_extras), (23, 24 unused: numbered for work that needed no migration), 25 the events changed in place (event_changes) and what a
     /// combined store was brought up to date with (combined_state), (26-31 unused: numbered for work that needed none, or
     /// renumbered), 32 five details values per row (d6..d8 dropped), 33 a rejected Claude Code call counted as one error,
-    /// not two (data only: EventStorage.CountRejectionsOnce; after 32, whose view it reads).
+    /// not two (data only: EventStorage.CountRejectionsOnce; after 32, whose view it reads), (34-38 numbered for work in
+    /// progress), 39 a transcript's tool calls and human acts given the context figure of the response that made the call
+    /// (data only: EventStorage.CarryContextToCalls).
     /// </summary>
     public static class Schema
     {
@@ -47,10 +49,11 @@ namespace MadfLog.Engine.Store
             [25] = EventChanges,
             [32] = FiveDetailsSlots,
             [33] = RejectionsOnce,
+            [39] = ContextOfCalls,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 33: counting rejections once).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 33: counting rejections once, 39: the calls' context figures).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -61,6 +64,8 @@ namespace MadfLog.Engine.Store
             if (version == 32) EventStorage.MoveToFiveSlots(connection, transaction);
             // The summaries count errors: recount them only where a rejection stopped being one.
             if (version == 33 && EventStorage.CountRejectionsOnce(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
+            // The summaries split events and errors at 80 % context: recount them only where calls got a figure.
+            if (version == 39 && EventStorage.CarryContextToCalls(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -665,6 +670,8 @@ DROP VIEW IF EXISTS events;
         // they describe.
         // Data only, in AfterScript: the rejections a transcript import stored as a second error (EventStorage.CountRejectionsOnce).
         private const string RejectionsOnce = "-- data only";
+        // Data only, in AfterScript: a transcript's calls and human acts get their response's context figure (EventStorage.CarryContextToCalls).
+        private const string ContextOfCalls = "-- data only";
 
         private const string EventChanges = @"
 CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);

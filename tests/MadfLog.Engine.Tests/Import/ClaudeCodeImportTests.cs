@@ -139,6 +139,50 @@ namespace MadfLog.Engine.Tests.Import
             Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE pattern_id IS NOT NULL"));
         }
 
+        [Fact]
+        public void ACallAndWhatAHumanDidAboutItHappenAtTheContextOfTheResponseThatMadeIt()
+        {
+            using var t = TestPaths.NewTemp();
+            const string env = "\"sessionId\":\"s1\",\"isSidechain\":false";
+            string Response(string uuid, string time, string msg, string tool, long cacheRead) =>
+                "{\"type\":\"assistant\"," + env + ",\"uuid\":\"" + uuid + "\",\"timestamp\":\"" + time + "\",\"requestId\":\"r" + uuid + "\",\"message\":{\"id\":\"" + msg +
+                "\",\"model\":\"claude\",\"content\":[{\"type\":\"tool_use\",\"id\":\"t" + uuid + "\",\"name\":\"" + tool + "\",\"input\":{\"command\":\"make\"}}],\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":" + cacheRead + ",\"output_tokens\":5}}}";
+            string Result(string uuid, string time, string content) =>
+                "{\"type\":\"user\"," + env + ",\"uuid\":\"u" + uuid + "\",\"timestamp\":\"" + time + "\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t" + uuid + "\",\"is_error\":true,\"content\":\"" + content + "\"}]}}";
+            var path = Path.Combine(t.Path, "projects", "-work-app", "s1.jsonl");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllLines(path, new[]
+            {
+                Response("1", "2026-11-20T10:00:00Z", "m1", "Bash", 39_990),    // 20 %
+                Result("1", "2026-11-20T10:00:03Z", "Exit code 2\\nmake: *** No rule to make target"),
+                Response("2", "2026-11-20T10:01:00Z", "m2", "Bash", 179_990),   // 90 %
+                Result("2", "2026-11-20T10:01:03Z", "Exit code 2\\nmake: *** No rule to make target"),
+                Response("3", "2026-11-20T10:02:00Z", "m3", "Edit", 169_990),   // 85 %
+                Result("3", "2026-11-20T10:02:09Z", "The user doesn't want to proceed with this tool use. The tool use was rejected."),
+                "{\"type\":\"assistant\"," + env + ",\"uuid\":\"a4\",\"timestamp\":\"2026-11-20T10:03:00Z\",\"requestId\":\"r4\",\"message\":{\"id\":\"m4\",\"model\":\"claude\"," +
+                    "\"content\":[{\"type\":\"text\",\"text\":\"Let me think.\"}],\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":189990,\"output_tokens\":5}}}", // 95 %
+                "{\"type\":\"user\"," + env + ",\"uuid\":\"u4\",\"timestamp\":\"2026-11-20T10:03:30Z\",\"message\":{\"role\":\"user\",\"content\":\"[Request interrupted by user]\"}}",
+            });
+            Import(t.Db, Path.Combine(t.Path, "projects"));
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            var stored = c.Query<(string type, string category, double? context)>(
+                "SELECT event_type, category, context_percent FROM events ORDER BY timestamp, event_type").ToList();
+            Assert.Equal(new (string, string, double?)[]
+            {
+                ("llm_call", "model", 20.0), ("tool_call", "tool", 20.0),
+                ("llm_call", "model", 90.0), ("tool_call", "tool", 90.0),
+                ("llm_call", "model", 85.0), ("human_interaction", "rejection", 85.0), ("tool_call", "tool", 85.0),
+                ("llm_call", "model", 95.0), ("human_interaction", "interruption", 95.0),
+            }, stored);
+            // So the errors fall on both sides of 80 %: below it one failed make of two events; above it the other and the
+            // rejected edit, of seven (the interruption is a human's act, not an error).
+            foreach (var f in new[] { new MadfLog.Engine.Query.QueryFilter(), new MadfLog.Engine.Query.QueryFilter { Since = new DateTimeOffset(2026, 11, 20, 9, 30, 0, TimeSpan.Zero) } })
+            {
+                var session = Assert.Single(MadfLog.Engine.Query.Analysis.ContextPressure(c, f));
+                Assert.Equal((7L, Math.Round(2.0 / 7, 4), 0.5), (session.EventsAbove80, session.ErrorRateAbove80, session.ErrorRateBelow80));
+            }
+        }
+
         /// <summary>A transcript whose one Bash call the user rejected; <paramref name="flagged"/>: the result has is_error.</summary>
         internal static string WriteRejectedCall(string root, bool flagged)
         {
@@ -211,6 +255,45 @@ namespace MadfLog.Engine.Tests.Import
                 Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
                 Assert.Equal(expected, Answers(c));
                 Assert.Equal(2, MadfLog.Engine.Query.Analysis.ErrorSummary(c, filters[0]).Sum(e => e.Count));
+            }
+            Assert.Equal(events, Store.EventExtrasTests.PlainRead(t.Db));
+        }
+
+        [Fact]
+        public void AStoreWhoseCallsHadNoContextGetsTheirResponsesFiguresOnceMigrated()
+        {
+            using var t = TestPaths.NewTemp();
+            Import(t.Db, Data);
+            // Our own format's events without a figure keep none.
+            var own = t.File("own.jsonl");
+            File.WriteAllText(own,
+                "{\"timestamp\":\"2026-11-20T10:00:00Z\",\"event_type\":\"llm_call\",\"session_id\":\"o1\",\"agent_name\":\"dev\",\"tokens_used\":10,\"context_percent\":91.5,\"success\":true}\n" +
+                "{\"timestamp\":\"2026-11-20T10:00:01Z\",\"event_type\":\"tool_call\",\"session_id\":\"o1\",\"agent_name\":\"dev\",\"success\":false,\"details\":{\"tool\":\"Bash\",\"message\":\"boom\"}}\n");
+            Import(t.Db, own);
+            var filters = new[] { new MadfLog.Engine.Query.QueryFilter(), new MadfLog.Engine.Query.QueryFilter { Since = new DateTimeOffset(2026, 2, 11, 20, 50, 0, TimeSpan.Zero) } };
+            string Answers(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n", filters.Select(f =>
+                string.Join(";", MadfLog.Engine.Query.Analysis.ContextPressure(c, f).Select(p => $"{p.SessionId}/{p.Agent}:{p.MaxContextPercent}:{p.EventsAbove80}:{p.ErrorRateAbove80}:{p.ErrorRateBelow80}")) + "|" +
+                string.Join(";", MadfLog.Engine.Query.Analysis.AgentPerformance(c, f).Select(a => $"{a.Agent}:{a.ContextPressure}"))));
+            string expected;
+            using (var c = MadfDatabase.Open(t.Db)) expected = Answers(c);
+            var events = Store.EventExtrasTests.PlainRead(t.Db);
+
+            // As a store before schema 39 holds it: no figure on a transcript's calls and human acts, in the rows and the summaries.
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                using var tx = c.BeginTransaction();
+                Assert.True(c.Execute(@"UPDATE event_rows SET context_percent = NULL WHERE context_percent IS NOT NULL AND kind IN
+                    (SELECT k.id FROM kinds k JOIN names n ON n.id = k.event_type WHERE n.text IN ('tool_call', 'human_interaction'))", transaction: tx) > 200);
+                SummaryTables.Rebuild(c, tx);
+                c.Execute("DELETE FROM schema_version WHERE version >= 39", transaction: tx);
+                tx.Commit();
+                Assert.NotEqual(expected, Answers(c));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+                Assert.Equal(expected, Answers(c));
+                Assert.Null(c.ExecuteScalar<double?>("SELECT context_percent FROM events WHERE session_id = 'o1' AND event_type = 'tool_call'"));
             }
             Assert.Equal(events, Store.EventExtrasTests.PlainRead(t.Db));
         }

@@ -30,6 +30,7 @@ namespace MadfLog.Engine.Tests.Import
             public string Agent = "main";
             public string? Target;
             public string? Question;
+            public double? ContextPercent;
         }
 
         /// <summary>An event whose record has no time, waiting for the nearest record that has one.</summary>
@@ -70,6 +71,7 @@ namespace MadfLog.Engine.Tests.Import
         private readonly Dictionary<string, string> _sidechainAgent = new Dictionary<string, string>(StringComparer.Ordinal);
         // Per agent: the last response seen and the interruptions since (the key of an interruption typed as text),
         // and whether its last user record rejected or interrupted a tool call (the "[Request interrupted…]" text after it is that same act).
+        private readonly Dictionary<string, double> _lastContext = new Dictionary<string, double>(StringComparer.Ordinal);
         private readonly Dictionary<string, KeyValuePair<string, int>> _anchor = new Dictionary<string, KeyValuePair<string, int>>(StringComparer.Ordinal);
         private readonly HashSet<string> _stoppedLast = new HashSet<string>(StringComparer.Ordinal);
         private readonly List<Held> _held = new List<Held>();
@@ -283,6 +285,10 @@ namespace MadfLog.Engine.Tests.Import
         private void Assistant(JsonElement message, Context ctx, long offset, List<EventRow> output)
         {
             _stoppedLast.Remove(ctx.Agent);
+            double? context = message.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object
+                ? ClaudeCodeFormat.ContextPercentOf(Num(u, "input_tokens"), Num(u, "cache_creation_input_tokens"), Num(u, "cache_read_input_tokens"))
+                : (double?)null;
+            if (context.HasValue) _lastContext[ctx.Agent] = context.Value;
             if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
             {
                 foreach (var block in content.EnumerateArray())
@@ -290,7 +296,7 @@ namespace MadfLog.Engine.Tests.Import
                     if (Str(block, "type") != "tool_use") continue;
                     var id = Str(block, "id");
                     if (id == null) continue;
-                    var pending = new PendingToolUse { Name = ToolName(Str(block, "name")), Timestamp = ctx.Timestamp, TimeKnown = ctx.TimeKnown, Offset = offset, Agent = ctx.Agent };
+                    var pending = new PendingToolUse { Name = ToolName(Str(block, "name")), Timestamp = ctx.Timestamp, TimeKnown = ctx.TimeKnown, Offset = offset, Agent = ctx.Agent, ContextPercent = context };
                     if (block.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)
                     {
                         pending.Target = Str(input, "file_path") ?? Str(input, "path") ?? Str(input, "pattern") ?? Str(input, "command") ?? Str(input, "url") ?? Str(input, "description");
@@ -324,7 +330,7 @@ namespace MadfLog.Engine.Tests.Import
             var row = Row(ctx, "llm_call", "model", true);
             row.TokensUsed = total;
             row.KeepLargestTokens = true;
-            row.ContextPercent = Math.Round(Math.Min(100, (inputTokens + cacheCreate + cacheRead) / ClaudeCodeFormat.ContextWindowTokens * 100), 1);
+            row.ContextPercent = context;
             row.DedupKey = StableHash.Hash("cc:llm", messageId);
             Emit(ctx, row, details, output);
         }
@@ -361,6 +367,7 @@ namespace MadfLog.Engine.Tests.Import
                 if (cascade) details["cascade"] = true;
                 var row = Row(ctx, "tool_call", cascade ? "cascade" : "tool", !isError);
                 row.AgentName = use?.Agent ?? ctx.Agent;
+                row.ContextPercent = use?.ContextPercent;
                 // Durations only where they are known: the tool's own figure, or two records' own times.
                 row.DurationMs = ToolDuration(r) ?? (use != null && use.TimeKnown && ctx.TimeKnown ? Math.Max(0, ctx.Timestamp - use.Timestamp) : (long?)null);
                 row.DedupKey = StableHash.Hash("cc:tool", toolUseId);
@@ -372,15 +379,15 @@ namespace MadfLog.Engine.Tests.Import
                 if (text != null && text.IndexOf("doesn't want to proceed", StringComparison.OrdinalIgnoreCase) >= 0)
                 {
                     _stoppedLast.Add(ctx.Agent);
-                    Human(ctx, "rejection", $"Rejected {use?.Name ?? "a tool call"}{(use?.Target != null ? " on " + Shorten(use.Target, 200) : "")}", toolUseId, index, row.AgentName, isError, output);
+                    Human(ctx, "rejection", $"Rejected {use?.Name ?? "a tool call"}{(use?.Target != null ? " on " + Shorten(use.Target, 200) : "")}", toolUseId, index, row.AgentName, isError, use?.ContextPercent, output);
                 }
                 else if (text != null && text.IndexOf("[Request interrupted by user", StringComparison.OrdinalIgnoreCase) >= 0)
                 {
                     _stoppedLast.Add(ctx.Agent);
-                    Human(ctx, "interruption", $"Interrupted {use?.Name ?? "a tool call"}", toolUseId, index, row.AgentName, true, output);
+                    Human(ctx, "interruption", $"Interrupted {use?.Name ?? "a tool call"}", toolUseId, index, row.AgentName, true, use?.ContextPercent, output);
                 }
                 if (use?.Name == "AskUserQuestion")
-                    Human(ctx, "clarification", use.Question ?? Shorten(CleanError(text), 300) ?? "question", toolUseId, index, row.AgentName, !isError, output);
+                    Human(ctx, "clarification", use.Question ?? Shorten(CleanError(text), 300) ?? "question", toolUseId, index, row.AgentName, !isError, use?.ContextPercent, output);
             }
         }
 
@@ -391,13 +398,14 @@ namespace MadfLog.Engine.Tests.Import
             // Keyed by the response it interrupted (no uuid in stream-json), so every shape gives the same key.
             _anchor.TryGetValue(ctx.Agent, out var anchor);
             _anchor[ctx.Agent] = new KeyValuePair<string, int>(anchor.Key, anchor.Value + 1);
-            Human(ctx, "interruption", text.Trim('[', ']'), (ctx.Session ?? "") + "\u001f" + ctx.Agent + "\u001f" + anchor.Key, anchor.Value, ctx.Agent, true, output);
+            Human(ctx, "interruption", text.Trim('[', ']'), (ctx.Session ?? "") + "\u001f" + ctx.Agent + "\u001f" + anchor.Key, anchor.Value, ctx.Agent, true, _lastContext.TryGetValue(ctx.Agent, out var c) ? c : (double?)null, output);
         }
 
-        private void Human(Context ctx, string category, string about, string key, int index, string agent, bool success, List<EventRow> output)
+        private void Human(Context ctx, string category, string about, string key, int index, string agent, bool success, double? contextPercent, List<EventRow> output)
         {
             var row = Row(ctx, "human_interaction", category, success);
             row.AgentName = agent;
+            row.ContextPercent = contextPercent;
             row.DedupKey = StableHash.Hash("cc:human", key, category, index.ToString(CultureInfo.InvariantCulture));
             if (!success) row.Message = about;
             Emit(ctx, row, new Dictionary<string, object?> { ["message"] = about }, output);

@@ -48,6 +48,10 @@ namespace MadfLog.Engine.Import.ClaudeCode
         /// <summary>The context window assumed for context_percent (input + cache tokens of a response).</summary>
         public const double ContextWindowTokens = 200_000;
 
+        /// <summary>How full a response's context was, in percent of <see cref="ContextWindowTokens"/>: what it read (input and cache).</summary>
+        public static double ContextPercentOf(long inputTokens, long cacheCreationTokens, long cacheReadTokens) =>
+            Math.Round(Math.Min(100, (inputTokens + cacheCreationTokens + cacheReadTokens) / ContextWindowTokens * 100), 1);
+
         private static readonly Regex StoryInBranch = new Regex(@"(?:story[-_/]?)(\d+)[._-](\d+)|^(\d+)-(\d+)(?:-|$)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
         /// <summary>A story id found in a git branch name: story-1.2, feature/story_3-4, 1-2-login → 1.2.</summary>

@@ -27,6 +27,8 @@ namespace MadfLog.Engine.Import.ClaudeCode
             public string Agent = "main";
             public string? Target;
             public string? Question;
+            // How full the context of the response that made the call was: the call, its error and what a human did about it happened there.
+            public double? ContextPercent;
         }
 
         /// <summary>An event whose record has no time, waiting for the nearest record that has one.</summary>
@@ -69,6 +71,8 @@ namespace MadfLog.Engine.Import.ClaudeCode
         // and whether its last user record rejected or interrupted a tool call (the "[Request interrupted…]" text after it is that same act).
         private readonly Dictionary<string, KeyValuePair<string, int>> _anchor = new Dictionary<string, KeyValuePair<string, int>>(StringComparer.Ordinal);
         private readonly HashSet<string> _stoppedLast = new HashSet<string>(StringComparer.Ordinal);
+        // Per agent: how full the context of its last response was (an interruption typed as text happened there).
+        private readonly Dictionary<string, double> _lastContext = new Dictionary<string, double>(StringComparer.Ordinal);
         private readonly List<Held> _held = new List<Held>();
         private long _record;
         private long? _lastTime;
@@ -289,6 +293,11 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private void Assistant(TranscriptRecord r, TranscriptRecord.Message message, Context ctx, long offset, List<EventRow> output)
         {
             _stoppedLast.Remove(ctx.Agent);
+            var usage = message.Usage;
+            double? context = usage.Self.IsObject
+                ? ClaudeCodeFormat.ContextPercentOf(r.Num(usage.InputTokens) ?? 0, r.Num(usage.CacheCreation) ?? 0, r.Num(usage.CacheRead) ?? 0)
+                : (double?)null;
+            if (context.HasValue) _lastContext[ctx.Agent] = context.Value;
             if (message.Content.IsArray)
             {
                 for (var b = 0; b < message.Blocks.Count; b++)
@@ -297,7 +306,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
                     if (r.Name(block.Type) != "tool_use") continue;
                     var id = r.Str(block.Id);
                     if (id == null) continue;
-                    var pending = new PendingToolUse { Name = ToolName(r.Name(block.Name)), Timestamp = ctx.Timestamp, TimeKnown = ctx.TimeKnown, Offset = offset, Agent = ctx.Agent };
+                    var pending = new PendingToolUse { Name = ToolName(r.Name(block.Name)), Timestamp = ctx.Timestamp, TimeKnown = ctx.TimeKnown, Offset = offset, Agent = ctx.Agent, ContextPercent = context };
                     var input = block.Input;
                     if (input.Self.IsObject)
                     {
@@ -316,7 +325,6 @@ namespace MadfLog.Engine.Import.ClaudeCode
             var messageId = r.Str(message.Id);
             if (messageId == null) return;
             _anchor[ctx.Agent] = new KeyValuePair<string, int>(messageId, 0);
-            var usage = message.Usage;
             if (!usage.Self.IsObject) return;
             long inputTokens = r.Num(usage.InputTokens) ?? 0, outputTokens = r.Num(usage.OutputTokens) ?? 0,
                  cacheCreate = r.Num(usage.CacheCreation) ?? 0, cacheRead = r.Num(usage.CacheRead) ?? 0;
@@ -333,7 +341,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             var row = Row(ctx, "llm_call", "model", true);
             row.TokensUsed = total;
             row.KeepLargestTokens = true;
-            row.ContextPercent = Math.Round(Math.Min(100, (inputTokens + cacheCreate + cacheRead) / ClaudeCodeFormat.ContextWindowTokens * 100), 1);
+            row.ContextPercent = context;
             row.DedupKey = StableHash.Hash("cc:llm", messageId);
             Emit(ctx, row, details, output);
         }
@@ -372,6 +380,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 if (cascade) details["cascade"] = true;
                 var row = Row(ctx, "tool_call", cascade ? "cascade" : "tool", !isError);
                 row.AgentName = use?.Agent ?? ctx.Agent;
+                row.ContextPercent = use?.ContextPercent;
                 // Durations only where they are known: the tool's own figure, or two records' own times.
                 row.DurationMs = ToolDuration(r) ?? (use != null && use.TimeKnown && ctx.TimeKnown ? Math.Max(0, ctx.Timestamp - use.Timestamp) : (long?)null);
                 row.DedupKey = StableHash.Hash("cc:tool", toolUseId);
@@ -383,15 +392,15 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 if (text != null && text.IndexOf("doesn't want to proceed", StringComparison.OrdinalIgnoreCase) >= 0)
                 {
                     _stoppedLast.Add(ctx.Agent);
-                    Human(ctx, "rejection", $"Rejected {use?.Name ?? "a tool call"}{(use?.Target != null ? " on " + Shorten(use.Target, 200) : "")}", toolUseId, index, row.AgentName, isError, output);
+                    Human(ctx, "rejection", $"Rejected {use?.Name ?? "a tool call"}{(use?.Target != null ? " on " + Shorten(use.Target, 200) : "")}", toolUseId, index, row.AgentName, isError, use?.ContextPercent, output);
                 }
                 else if (text != null && text.IndexOf("[Request interrupted by user", StringComparison.OrdinalIgnoreCase) >= 0)
                 {
                     _stoppedLast.Add(ctx.Agent);
-                    Human(ctx, "interruption", $"Interrupted {use?.Name ?? "a tool call"}", toolUseId, index, row.AgentName, true, output);
+                    Human(ctx, "interruption", $"Interrupted {use?.Name ?? "a tool call"}", toolUseId, index, row.AgentName, true, use?.ContextPercent, output);
                 }
                 if (use?.Name == "AskUserQuestion")
-                    Human(ctx, "clarification", use.Question ?? Shorten(CleanError(text), 300) ?? "question", toolUseId, index, row.AgentName, !isError, output);
+                    Human(ctx, "clarification", use.Question ?? Shorten(CleanError(text), 300) ?? "question", toolUseId, index, row.AgentName, !isError, use?.ContextPercent, output);
             }
         }
 
@@ -402,13 +411,15 @@ namespace MadfLog.Engine.Import.ClaudeCode
             // Keyed by the response it interrupted (no uuid in stream-json), so every shape gives the same key.
             _anchor.TryGetValue(ctx.Agent, out var anchor);
             _anchor[ctx.Agent] = new KeyValuePair<string, int>(anchor.Key, anchor.Value + 1);
-            Human(ctx, "interruption", text.Trim('[', ']'), (ctx.Session ?? "") + "\u001f" + ctx.Agent + "\u001f" + anchor.Key, anchor.Value, ctx.Agent, true, output);
+            Human(ctx, "interruption", text.Trim('[', ']'), (ctx.Session ?? "") + "\u001f" + ctx.Agent + "\u001f" + anchor.Key, anchor.Value, ctx.Agent, true,
+                _lastContext.TryGetValue(ctx.Agent, out var context) ? context : (double?)null, output);
         }
 
-        private void Human(Context ctx, string category, string about, string key, int index, string agent, bool success, List<EventRow> output)
+        private void Human(Context ctx, string category, string about, string key, int index, string agent, bool success, double? contextPercent, List<EventRow> output)
         {
             var row = Row(ctx, "human_interaction", category, success);
             row.AgentName = agent;
+            row.ContextPercent = contextPercent;
             row.DedupKey = StableHash.Hash("cc:human", key, category, index.ToString(CultureInfo.InvariantCulture));
             if (!success) row.Message = about;
             Emit(ctx, row, new Dictionary<string, object?> { ["message"] = about }, output);

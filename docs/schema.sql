@@ -22,16 +22,9 @@ CREATE TABLE day_hist (
     PRIMARY KEY (day, story_id, scope, key)
 ) WITHOUT ROWID;
 
-CREATE TABLE day_rollup (
+CREATE TABLE day_rollup_cells (
     day INTEGER NOT NULL,
-    story_id TEXT NOT NULL,
-    agent_name TEXT NOT NULL,
-    workflow_id TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    category TEXT NOT NULL,
-    step TEXT NOT NULL,
-    pattern_id INTEGER NOT NULL,
-    outcome INTEGER NOT NULL,
+    key INTEGER NOT NULL,
     events INTEGER NOT NULL,
     timed INTEGER NOT NULL,
     duration_ms INTEGER NOT NULL,
@@ -39,7 +32,7 @@ CREATE TABLE day_rollup (
     ctx_known INTEGER NOT NULL,
     ctx_hot INTEGER NOT NULL,
     wasted_ms INTEGER NOT NULL,
-    PRIMARY KEY (day, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+    PRIMARY KEY (day, key)
 ) WITHOUT ROWID;
 
 CREATE TABLE duration_hist (
@@ -127,16 +120,9 @@ CREATE TABLE hour_hist (
     PRIMARY KEY (hour, story_id, scope, key)
 ) WITHOUT ROWID;
 
-CREATE TABLE hour_rollup (
+CREATE TABLE hour_rollup_cells (
     hour INTEGER NOT NULL,
-    story_id TEXT NOT NULL,
-    agent_name TEXT NOT NULL,
-    workflow_id TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    category TEXT NOT NULL,
-    step TEXT NOT NULL,
-    pattern_id INTEGER NOT NULL,
-    outcome INTEGER NOT NULL,
+    key INTEGER NOT NULL,
     events INTEGER NOT NULL,
     timed INTEGER NOT NULL,
     duration_ms INTEGER NOT NULL,
@@ -144,7 +130,7 @@ CREATE TABLE hour_rollup (
     ctx_known INTEGER NOT NULL,
     ctx_hot INTEGER NOT NULL,
     wasted_ms INTEGER NOT NULL,
-    PRIMARY KEY (hour, story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+    PRIMARY KEY (hour, key)
 ) WITHOUT ROWID;
 
 CREATE TABLE hour_stories (
@@ -262,6 +248,19 @@ CREATE TABLE revisions (
     report_path TEXT
 );
 
+CREATE TABLE rollup_keys (
+    id INTEGER PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    step TEXT NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    UNIQUE (story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome)
+);
+
 CREATE TABLE rules (
     id INTEGER PRIMARY KEY,
     pattern_id INTEGER NOT NULL UNIQUE,
@@ -348,20 +347,6 @@ CREATE TABLE session_hour (
     PRIMARY KEY (hour, story_id, session_id, agent_name)
 ) WITHOUT ROWID;
 
-CREATE TABLE session_leads (
-    session_id TEXT NOT NULL,
-    step1 TEXT NOT NULL,
-    pattern1 INTEGER NOT NULL,
-    step2 TEXT NOT NULL,
-    pattern2 INTEGER NOT NULL,
-    step3 TEXT NOT NULL,
-    pattern3 INTEGER NOT NULL,
-    error_step TEXT NOT NULL,
-    error_pattern INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (session_id, step1, pattern1, step2, pattern2, step3, pattern3, error_step, error_pattern)
-) WITHOUT ROWID;
-
 CREATE TABLE session_rollup (
     session_id TEXT NOT NULL,
     agent_name TEXT NOT NULL,
@@ -428,6 +413,10 @@ CREATE INDEX ix_import_files_path ON import_files(path);
 
 CREATE INDEX ix_session_rollup_context ON session_rollup(max_context);
 
+CREATE VIEW day_rollup AS
+SELECT x.day, k.story_id, k.agent_name, k.workflow_id, k.event_type, k.category, k.step, k.pattern_id, k.outcome, x.events, x.timed, x.duration_ms, x.tokens, x.ctx_known, x.ctx_hot, x.wasted_ms
+FROM day_rollup_cells x CROSS JOIN rollup_keys k ON k.id = x.key;
+
 CREATE VIEW events AS
 SELECT r.id, r.timestamp,
     (SELECT n.text FROM kinds k JOIN names n ON n.id = k.event_type WHERE k.id = r.kind) AS event_type,
@@ -469,6 +458,10 @@ SELECT r.id, r.timestamp,
     (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
     r.kind, r.context
 FROM event_rows r;
+
+CREATE VIEW hour_rollup AS
+SELECT x.hour, k.story_id, k.agent_name, k.workflow_id, k.event_type, k.category, k.step, k.pattern_id, k.outcome, x.events, x.timed, x.duration_ms, x.tokens, x.ctx_known, x.ctx_hot, x.wasted_ms
+FROM hour_rollup_cells x CROSS JOIN rollup_keys k ON k.id = x.key;
 
 CREATE TRIGGER event_extras_inserted AFTER INSERT ON event_extras BEGIN
     UPDATE event_changes SET seq = seq + 1 WHERE id = -1;

@@ -18,9 +18,11 @@ namespace MadfLog.Engine.Store
     /// side table (event_extras), (23, 24 unused: numbered for work that needed no migration), 25 the events changed in place (event_changes) and what a
     /// combined store was brought up to date with (combined_state), (26-31 unused: numbered for work that needed none, or
     /// renumbered), 32 five details values per row (d6..d8 dropped), 33 a rejected Claude Code call counted as one error,
-    /// not two (data only: EventStorage.CountRejectionsOnce; after 32, whose view it reads), (34-38 numbered for work in
-    /// progress), 39 a transcript's tool calls and human acts given the context figure of the response that made the call
-    /// (data only: EventStorage.CarryContextToCalls).
+    /// not two (data only: EventStorage.CountRejectionsOnce; after 32, whose view it reads), 34 the leads read from the
+    /// sessions' error trails (session_leads dropped), 35 day_rollup and hour_rollup as views of their cells keyed by
+    /// number (rollup_keys, day_rollup_cells, hour_rollup_cells), (36-38 numbered for work in progress), 39 a transcript's
+    /// tool calls and human acts given the context figure of the response that made the call (data only:
+    /// EventStorage.CarryContextToCalls).
     /// </summary>
     public static class Schema
     {
@@ -49,11 +51,13 @@ namespace MadfLog.Engine.Store
             [25] = EventChanges,
             [32] = FiveDetailsSlots,
             [33] = RejectionsOnce,
+            [34] = LeadsFromTrails,
+            [35] = KeyedRollups,
             [39] = ContextOfCalls,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 33: counting rejections once, 39: the calls' context figures).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 33: counting rejections once, 34: a trail for every in-order session, 35: the rollups keyed by number, 39: the calls' context figures).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -64,6 +68,9 @@ namespace MadfLog.Engine.Store
             if (version == 32) EventStorage.MoveToFiveSlots(connection, transaction);
             // The summaries count errors: recount them only where a rejection stopped being one.
             if (version == 33 && EventStorage.CountRejectionsOnce(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
+            // The leads are read from the trails now: an in-order session that had none (a fill from events stored out of time order) gets one.
+            if (version == 34) SequenceCells.FillMissingTrails(connection, transaction);
+            if (version == 35) SummaryTables.KeyRollups(connection, transaction);
             // The summaries split events and errors at 80 % context: recount them only where calls got a figure.
             if (version == 39 && EventStorage.CarryContextToCalls(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
         }
@@ -428,7 +435,7 @@ CREATE TABLE session_day (
     PRIMARY KEY (day, story_id, session_id, agent_name)
 ) WITHOUT ROWID;
 CREATE TEMP TABLE day_fill AS " + SummaryTables.Columns + @";
-" + SummaryTables.DayFill("temp.day_fill") + @"
+" + SummaryTables.DayFill("temp.day_fill", keyed: false) + @"
 DROP TABLE temp.day_fill;
 ";
 
@@ -497,7 +504,7 @@ CREATE TABLE hour_stories (
     PRIMARY KEY (hour, story_id)
 ) WITHOUT ROWID;
 CREATE TEMP TABLE hour_fill AS " + SummaryTables.Columns + @";
-" + SummaryTables.HourFill("temp.hour_fill") + @"
+" + SummaryTables.HourFill("temp.hour_fill", keyed: false) + @"
 DROP TABLE temp.hour_fill;
 ";
 
@@ -672,6 +679,18 @@ DROP VIEW IF EXISTS events;
         private const string RejectionsOnce = "-- data only";
         // Data only, in AfterScript: a transcript's calls and human acts get their response's context figure (EventStorage.CarryContextToCalls).
         private const string ContextOfCalls = "-- data only";
+
+        // session_leads (a row per session and lead, with the session's id and four step names as text: 2.5 bytes/event at
+        // 1M realistic events) held nothing that an in-order session's error trail (sequence_session_errors: each error with
+        // its lead's steps and patterns) does not, and it was only read for in-order sessions: the leads are counted from the
+        // trails (SequenceCells.Leads). AfterScript gives a trail to the in-order sessions that had none.
+        private const string LeadsFromTrails = @"
+DROP TABLE IF EXISTS session_leads;
+";
+
+        // day_rollup and hour_rollup keyed by number: SummaryTables.KeyRollups (in AfterScript; also run by a rebuild that
+        // an earlier migration starts, so a store upgraded through it already has them).
+        private const string KeyedRollups = "-- in AfterScript";
 
         private const string EventChanges = @"
 CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);

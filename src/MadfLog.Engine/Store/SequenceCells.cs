@@ -10,8 +10,8 @@ namespace MadfLog.Engine.Store
 {
     /// <summary>
     /// The error sequences' counts summed over sessions (docs/storage.md), so a question reads a few cells instead of
-    /// every session's rows: sequence_leads and sequence_runs add up the per-session rows (session_leads, session_runs) of
-    /// the sessions whose events arrived in order, per cell of a scope: 0 the whole store, 1 a story (its sessions of that
+    /// every session's rows: sequence_leads and sequence_runs add up the per-session rows (the leads in each session's error
+    /// trail, sequence_session_errors; session_runs) of the sessions whose events arrived in order, per cell of a scope: 0 the whole store, 1 a story (its sessions of that
     /// story only), 2 a session's first and last day and story, 3 the same days for sessions of several stories. Each
     /// session is counted in exactly one cell per scope, so a cell's sessions add up.
     /// Leads are named as a question names them (each error step by its pattern's class as it is now), numbered
@@ -104,31 +104,33 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Each session's leads that <paramref name="sessionsSql"/> selects (a query of session ids), named with
-        /// <paramref name="classes"/>: <paramref name="add"/> gets each session once, with each lead it had and how often.
+        /// Each in-order session's leads that <paramref name="sessionsSql"/> selects (a query of session ids), named with
+        /// <paramref name="classes"/>, from its error trail (each error after three steps holds them, its lead):
+        /// <paramref name="add"/> gets each session that has a lead once, with each lead it had and how often.
         /// </summary>
         internal static void Leads(SqliteConnection c, SqliteTransaction? tx, string sessionsSql, object? p, Classes classes, Action<string, Dictionary<Lead, long>> add)
         {
-            string? session = null;
-            var leads = new Dictionary<Lead, long>();
-            using (var reader = c.ExecuteReader($@"
-                SELECT l.session_id, l.step1, l.pattern1, l.step2, l.pattern2, l.step3, l.pattern3, l.error_step, l.error_pattern, l.n
-                FROM ({sessionsSql}) x CROSS JOIN session_leads l ON l.session_id = x.session_id ORDER BY l.session_id", p, tx))
-                while (reader.Read())
+            using var numbers = new LeadNumbers(c, tx);
+            var names = new Dictionary<(long Name, long Pattern), string>();
+            string Step((long Name, long Pattern) s)
+            {
+                if (!names.TryGetValue(s, out var name)) names[s] = name = numbers.StepName(s.Name) + classes.Mark(s.Pattern);
+                return name;
+            }
+            using var reader = c.ExecuteReader($@"
+                SELECT t.session_id, t.errors FROM ({sessionsSql}) x CROSS JOIN sequence_session_errors t ON t.session_id = x.session_id", p, tx);
+            while (reader.Read())
+            {
+                var leads = new Dictionary<Lead, long>();
+                // The errors' times are not needed here: read from 0.
+                foreach (var e in ErrorTrail.Read(0, (byte[])reader.GetValue(1)))
                 {
-                    var id = reader.GetString(0);
-                    if (id != session)
-                    {
-                        if (session != null) add(session, leads);
-                        session = id;
-                        leads = new Dictionary<Lead, long>();
-                    }
-                    var lead = new Lead(
-                        reader.GetString(1) + classes.Mark(reader.GetInt64(2)), reader.GetString(3) + classes.Mark(reader.GetInt64(4)),
-                        reader.GetString(5) + classes.Mark(reader.GetInt64(6)), reader.GetString(7) + classes.Mark(reader.GetInt64(8)));
-                    leads[lead] = (leads.TryGetValue(lead, out var n) ? n : 0) + reader.GetInt64(9);
+                    if (e.LeadFrom == null) continue;
+                    var lead = new Lead(Step(e.Steps[0]), Step(e.Steps[1]), Step(e.Steps[2]), Step(e.Own));
+                    leads[lead] = (leads.TryGetValue(lead, out var n) ? n : 0) + 1;
                 }
-            if (session != null) add(session, leads);
+                if (leads.Count > 0) add(reader.GetString(0), leads);
+            }
         }
 
         /// <summary>
@@ -351,12 +353,6 @@ namespace MadfLog.Engine.Store
                     }
                 return named;
             }
-
-            // Lists bound as parameters, in pieces SQLite takes.
-            private static IEnumerable<List<T>> Chunks<T>(List<T> items)
-            {
-                for (var i = 0; i < items.Count; i += 500) yield return items.GetRange(i, Math.Min(500, items.Count - i));
-            }
         }
 
         /// <summary>A session's numbered leads and their occurrences as sequence_session_leads stores them: pairs of variable-length integers.</summary>
@@ -394,8 +390,8 @@ namespace MadfLog.Engine.Store
 
         /// <summary>
         /// Applies to the cells every change of a pattern's survivor or class since they were counted (merges, re-keys):
-        /// the sessions whose rows name a changed pattern are taken back as counted and added as named now. Returns the
-        /// classes as they are now.
+        /// the sessions whose rows name a changed pattern are taken back as counted and added as named now (a pattern in
+        /// a lead is one of the session's errors, so its runs name it too). Returns the classes as they are now.
         /// </summary>
         internal static Classes Reconcile(SqliteConnection c, SqliteTransaction tx)
         {
@@ -406,9 +402,7 @@ namespace MadfLog.Engine.Store
             var p = new { changed };
             var sessions = c.Query<(string id, string? story, long first, long last)>(@"
                 SELECT s.session_id, s.story_id, s.first_ts, s.last_ts FROM session_sequences s
-                WHERE s.in_order = 1 AND s.session_id IN (
-                    SELECT session_id FROM session_leads WHERE pattern1 IN @changed OR pattern2 IN @changed OR pattern3 IN @changed OR error_pattern IN @changed
-                    UNION SELECT session_id FROM session_runs WHERE pattern_id IN @changed)", p, tx)
+                WHERE s.in_order = 1 AND s.session_id IN (SELECT session_id FROM session_runs WHERE pattern_id IN @changed)", p, tx)
                 .ToDictionary(s => s.id, s => new SessionCell(s.story, s.first, s.last, true), StringComparer.Ordinal);
             var delta = new Delta();
             Count(c, tx, sessions.Keys, s => sessions[s], counted, delta, -1);
@@ -418,10 +412,11 @@ namespace MadfLog.Engine.Store
             return now;
         }
 
-        /// <summary>Counts the cells again from the per-session rows (an upgrade, retention's rebuild).</summary>
+        /// <summary>Counts the cells again from the per-session rows and the trails, filled anew from the events (an upgrade, retention's rebuild).</summary>
         internal static void Fill(SqliteConnection c, SqliteTransaction tx)
         {
             foreach (var t in Tables) c.Execute($"DELETE FROM {t}", transaction: tx);
+            FillTrails(c, tx, "SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1");
             var now = Classes.Current(c, tx);
             now.Save(c, tx, c.Query<long>("SELECT id FROM patterns", transaction: tx));
             var sessions = c.Query<(string id, string? story, long first, long last)>(
@@ -432,32 +427,56 @@ namespace MadfLog.Engine.Store
             Leads(c, tx, inOrder, null, now, (s, leads) => delta.AddLeads(s, sessions[s], leads, 1));
             Runs(c, tx, inOrder, null, now, (s, runs) => delta.AddRuns(sessions[s], runs, 1));
             delta.Write(c, tx);
-            FillTrails(c, tx);
         }
 
         /// <summary>
-        /// Each in-order session's error trail from its events, read once in the order they were stored (a session whose
-        /// events were stored out of time order gets none: questions read its events).
+        /// Gives a trail to each in-order session that has none (schema 34: the leads are read from the trails; a fill
+        /// before it left none to the sessions whose events were stored out of time order). The cells stay as counted.
         /// </summary>
-        private static void FillTrails(SqliteConnection c, SqliteTransaction tx)
+        internal static void FillMissingTrails(SqliteConnection c, SqliteTransaction tx) =>
+            FillTrails(c, tx, @"SELECT s.session_id, s.first_ts FROM session_sequences s
+                WHERE s.in_order = 1 AND NOT EXISTS (SELECT 1 FROM sequence_session_errors t WHERE t.session_id = s.session_id)");
+
+        /// <summary>
+        /// The error trails of the in-order sessions <paramref name="sessionsSql"/> lists (session_id, first_ts) from their
+        /// events in time order, as SummaryTables.SequenceFill orders them (time, then id): read once in the order they were
+        /// stored, and again, ordered by time, for the sessions whose events were stored out of time order.
+        /// </summary>
+        private static void FillTrails(SqliteConnection c, SqliteTransaction tx, string sessionsSql)
         {
-            var first = c.Query<(string id, long first)>("SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1", transaction: tx)
-                .ToDictionary(s => s.id, s => s.first, StringComparer.Ordinal);
+            var first = c.Query<(string id, long first)>(sessionsSql, transaction: tx).ToDictionary(s => s.id, s => s.first, StringComparer.Ordinal);
+            if (first.Count == 0) return;
             var trails = new Dictionary<string, (ErrorTrail trail, long last)>(StringComparer.Ordinal);
+            var unordered = new HashSet<string>(StringComparer.Ordinal);
             using var numbers = new LeadNumbers(c, tx);
-            using (var reader = c.ExecuteReader($@"SELECT e.session_id, e.timestamp, {Steps.NameSql}, {Errors.InEvents}, coalesce(e.pattern_id, 0)
-                    FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call' ORDER BY e.id", transaction: tx))
-                while (reader.Read())
-                {
-                    var session = reader.GetString(0);
-                    if (!first.TryGetValue(session, out var f)) continue;
-                    var ts = reader.GetInt64(1);
-                    if (!trails.TryGetValue(session, out var t)) t = (new ErrorTrail(f), long.MinValue);
-                    if (ts < t.last) { first.Remove(session); trails.Remove(session); continue; }
-                    t.trail.Add(ts, numbers.Number(reader.GetString(2)), reader.GetInt64(3) != 0 ? reader.GetInt64(4) : -1);
-                    trails[session] = (t.trail, ts);
-                }
+            var steps = $"SELECT e.session_id, e.timestamp, {Steps.NameSql}, {Errors.InEvents}, coalesce(e.pattern_id, 0) FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'";
+            void Add(System.Data.IDataReader reader)
+            {
+                var session = reader.GetString(0);
+                if (!first.TryGetValue(session, out var f) || unordered.Contains(session)) return;
+                var ts = reader.GetInt64(1);
+                if (!trails.TryGetValue(session, out var t)) t = (new ErrorTrail(f), long.MinValue);
+                if (ts < t.last) { unordered.Add(session); trails.Remove(session); return; }
+                t.trail.Add(ts, numbers.Number(reader.GetString(2)), reader.GetInt64(3) != 0 ? reader.GetInt64(4) : -1);
+                trails[session] = (t.trail, ts);
+            }
+            using (var reader = c.ExecuteReader(steps + " ORDER BY e.id", transaction: tx))
+                while (reader.Read()) Add(reader);
+            if (unordered.Count > 0)
+            {
+                var again = unordered.ToList();
+                unordered.Clear();
+                foreach (var chunk in Chunks(again))
+                    using (var reader = c.ExecuteReader(steps + " AND e.session_id IN @chunk ORDER BY e.timestamp, e.id", new { chunk }, tx))
+                        while (reader.Read()) Add(reader);
+            }
             WriteTrails(c, tx, trails.Select(kv => (kv.Key, (ErrorTrail?)kv.Value.trail)));
+        }
+
+        // Lists bound as parameters, in pieces SQLite takes.
+        private static IEnumerable<List<T>> Chunks<T>(List<T> items)
+        {
+            for (var i = 0; i < items.Count; i += 500) yield return items.GetRange(i, Math.Min(500, items.Count - i));
         }
 
         /// <summary>Stores sessions' error trails (none: the session has none any more, its events are read instead).</summary>

@@ -99,19 +99,16 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Upserts the import's sequence rows: each session's sequence (replaced), its runs (a run that grew is replaced),
-        /// and its leads (four steps, each a name and a pattern id: -1 for no error, 0 for an error without a pattern; counts added).
+        /// Upserts the import's sequence rows: each session's sequence (replaced) and its runs (a run that grew is replaced).
+        /// Its leads are in its error trail (SequenceCells.WriteTrails).
         /// </summary>
-        internal static void WriteSequences(SqliteConnection c, SqliteTransaction tx, IEnumerable<SessionSequenceRow> sessions, IEnumerable<SessionRunRow> runs,
-            IEnumerable<(string Session, IReadOnlyList<(string Step, long Pattern)> Steps, long N)> leads)
+        internal static void WriteSequences(SqliteConnection c, SqliteTransaction tx, IEnumerable<SessionSequenceRow> sessions, IEnumerable<SessionRunRow> runs)
         {
             PreparedBatch.Run(c, tx, @"INSERT INTO session_sequences VALUES ($1, $2, $3, $4, $5, $6)
                     ON CONFLICT DO UPDATE SET story_id = excluded.story_id, first_ts = excluded.first_ts, last_ts = excluded.last_ts, in_order = excluded.in_order, steps = excluded.steps",
                 sessions.Select(s => new object?[] { s.SessionId, s.StoryId, s.FirstTs, s.LastTs, s.InOrder, s.Steps }));
             PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO session_runs VALUES ($1, $2, $3, $4)",
                 runs.Select(r => new object?[] { r.SessionId, r.Seq, r.PatternId, r.Length }));
-            PreparedBatch.Run(c, tx, "INSERT INTO session_leads VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-                leads.Select(l => new object?[] { l.Session }.Concat(l.Steps.SelectMany(s => new object?[] { s.Step, s.Pattern })).Concat(new object?[] { l.N }).ToArray()));
         }
 
         /// <summary>Upserts summary rows kept in memory (the import's, once per transaction) into their tables.</summary>
@@ -149,21 +146,22 @@ namespace MadfLog.Engine.Store
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, patterned = patterned + excluded.patterned,
                                 tokens = tokens + excluded.tokens, human = human + excluded.human",
                 p.Weeks.Select(kv => new object?[] { kv.Key, kv.Value.Events, kv.Value.Errors, kv.Value.Patterned, kv.Value.Tokens, kv.Value.Human }));
-            WriteGrain(c, tx, Grain.Day, p.Days, p.DayHist, p.SessionDays.Select(kv => (kv.Key.Day, kv.Key.Story, kv.Key.Session, kv.Key.Agent, kv.Value)));
-            WriteGrain(c, tx, Grain.Hour, p.Hours, p.HourHist, p.SessionHours.Select(kv => (kv.Key.Hour, kv.Key.Story, kv.Key.Session, kv.Key.Agent, kv.Value)));
+            using var keys = new RollupKeys(c, tx);
+            WriteGrain(c, tx, Grain.Day, keys, p.Days, p.DayHist, p.SessionDays.Select(kv => (kv.Key.Day, kv.Key.Story, kv.Key.Session, kv.Key.Agent, kv.Value)));
+            WriteGrain(c, tx, Grain.Hour, keys, p.Hours, p.HourHist, p.SessionHours.Select(kv => (kv.Key.Hour, kv.Key.Story, kv.Key.Session, kv.Key.Agent, kv.Value)));
             PreparedBatch.Run(c, tx, "INSERT INTO hour_stories VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
                 p.HourStories.Select(kv => new object?[] { kv.Key.Hour, kv.Key.Story, kv.Value.First, kv.Value.Last }));
         }
 
-        // The rows of one grain (day or hour; the key's first element): rollup, histograms and session rows.
-        private static void WriteGrain(SqliteConnection c, SqliteTransaction tx, Grain g, Dictionary<(long, string, RollupKey), RollupCounts> rollup,
+        // The rows of one grain (day or hour; the key's first element): rollup (its story and key numbered), histograms and session rows.
+        private static void WriteGrain(SqliteConnection c, SqliteTransaction tx, Grain g, RollupKeys keys, Dictionary<(long, string, RollupKey), RollupCounts> rollup,
             Dictionary<(long, string, string, string), long[]> hist, IEnumerable<(long At, string? Story, string Session, string Agent, SessionDayCounts Counts)> sessions)
         {
-            PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Rollup} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Cells} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
-                rollup.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3.Agent, kv.Key.Item3.Workflow, kv.Key.Item3.EventType, kv.Key.Item3.Category, kv.Key.Item3.Step,
-                    kv.Key.Item3.Pattern, kv.Key.Item3.Outcome, kv.Value.Events, kv.Value.Timed, kv.Value.DurationMs, kv.Value.Tokens, kv.Value.CtxKnown, kv.Value.CtxHot, kv.Value.WastedMs }));
+                rollup.Select(kv => new object?[] { kv.Key.Item1, keys.Id(kv.Key.Item2, kv.Key.Item3),
+                    kv.Value.Events, kv.Value.Timed, kv.Value.DurationMs, kv.Value.Tokens, kv.Value.CtxKnown, kv.Value.CtxHot, kv.Value.WastedMs }).ToList());
             PreparedBatch.Run(c, tx, $"INSERT INTO {g.Hist} VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
                 hist.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4,
                     DayHistogram.Encode(kv.Value) }));
@@ -178,9 +176,9 @@ namespace MadfLog.Engine.Store
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names =
-            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup", "day_hist", "session_day",
-              "hour_rollup", "hour_hist", "session_hour", "hour_stories",
-              "session_sequences", "session_runs", "session_leads", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
+            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup_cells", "day_hist", "session_day",
+              "hour_rollup_cells", "hour_hist", "session_hour", "hour_stories", "rollup_keys",
+              "session_sequences", "session_runs", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
@@ -190,6 +188,8 @@ namespace MadfLog.Engine.Store
         public static void Rebuild(SqliteConnection c, SqliteTransaction tx)
         {
             DayHistogram.Register(c);
+            // A store upgraded through a migration that rebuilds (33) before schema 35 gets the keyed rollups first.
+            KeyRollups(c, tx);
             foreach (var t in Names) c.Execute($"DELETE FROM {t}", transaction: tx);
             // One pass over the events into a temporary table with the columns every summary needs.
             c.Execute(@"DROP TABLE IF EXISTS temp.rebuild_events;
@@ -258,13 +258,16 @@ namespace MadfLog.Engine.Store
         {
             private Grain(string column, string rollup, string hist, string sessions, System.Func<string, string> sql)
             {
-                Column = column; Rollup = rollup; Hist = hist; Sessions = sessions; _sql = sql;
+                Column = column; Rollup = rollup; Cells = rollup + "_cells"; Hist = hist; Sessions = sessions; _sql = sql;
             }
 
             private readonly System.Func<string, string> _sql;
             /// <summary>The key column: day or hour.</summary>
             public string Column { get; }
+            /// <summary>The rollup as readers read it (a view since schema 35: its cells with their keys' texts).</summary>
             public string Rollup { get; }
+            /// <summary>The rollup's stored rows: the grain, the number of its key in rollup_keys, the counts.</summary>
+            public string Cells { get; }
             public string Hist { get; }
             public string Sessions { get; }
             /// <summary>The grain of a timestamp in SQL (IsoWeeks.DaySql or HourSql).</summary>
@@ -274,15 +277,22 @@ namespace MadfLog.Engine.Store
             public static readonly Grain Hour = new Grain("hour", "hour_rollup", "hour_hist", "session_hour", IsoWeeks.HourSql);
         }
 
-        /// <summary>Fills day_rollup, day_hist and session_day from a source with <see cref="Columns"/> (the import's definitions, in SQL).</summary>
-        internal static string DayFill(string source) => Fill(source, Grain.Day);
+        /// <summary>
+        /// Fills day_rollup, day_hist and session_day from a source with <see cref="Columns"/> (the import's definitions,
+        /// in SQL); <paramref name="keyed"/> false: day_rollup as the table it was before schema 35 (migration 11's fill).
+        /// </summary>
+        internal static string DayFill(string source, bool keyed = true) => Fill(source, Grain.Day, keyed);
 
-        /// <summary>Fills the hour twins of the day tables and hour_stories from a source with <see cref="Columns"/>.</summary>
-        internal static string HourFill(string source) => Fill(source, Grain.Hour) + $@"
+        /// <summary>Fills the hour twins of the day tables and hour_stories from a source with <see cref="Columns"/> (<paramref name="keyed"/>: as <see cref="DayFill"/>).</summary>
+        internal static string HourFill(string source, bool keyed = true) => Fill(source, Grain.Hour, keyed) + $@"
             INSERT INTO hour_stories {HourStoryRows(source)};";
 
-        private static string Fill(string source, Grain g) => $@"
-            INSERT INTO {g.Rollup} {RollupRows(source, g)};
+        private static string Fill(string source, Grain g, bool keyed) => (keyed ? $@"
+            CREATE TEMP TABLE rollup_fill AS {RollupRows(source, g)};
+            INSERT OR IGNORE INTO rollup_keys({RollupKeyColumns}) SELECT DISTINCT {RollupKeyColumns} FROM temp.rollup_fill;
+            INSERT INTO {g.Cells} SELECT f.{g.Column}, k.id, {Prefixed("f", RollupCountColumns)} FROM temp.rollup_fill f JOIN rollup_keys k ON {RollupKeyMatch("k", "f")};
+            DROP TABLE temp.rollup_fill;" : $@"
+            INSERT INTO {g.Rollup} {RollupRows(source, g)};") + $@"
             INSERT INTO {g.Hist}
                 SELECT {g.Column}, story_id, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM ({Buckets(source, g)})
                 GROUP BY 1, 2, 3, 4;
@@ -324,9 +334,10 @@ namespace MadfLog.Engine.Store
         public const int LeadSteps = 3;
 
         /// <summary>
-        /// Fills the error sequences' per-session tables (session_runs, session_leads, session_sequences; kept at import by
+        /// Fills the error sequences' per-session tables (session_runs, session_sequences; kept at import by
         /// Summaries.SequenceStage) from the events, with the import's definitions in SQL (window functions over each
-        /// session's events in time order): for an upgraded store and after retention. The tables must be empty.
+        /// session's events in time order): for an upgraded store and after retention. The tables must be empty. The
+        /// sessions' leads are counted from their error trails (SequenceCells.Fill).
         /// </summary>
         internal static readonly string SequenceFill = $@"
             CREATE TEMP TABLE sequence_events AS SELECT *, name || CASE WHEN mark >= 0 THEN char(1) || mark ELSE '' END AS step FROM (
@@ -339,12 +350,6 @@ namespace MadfLog.Engine.Store
                         SELECT session, pattern, ts, id, CASE WHEN pattern = lag(pattern) OVER (PARTITION BY session ORDER BY ts, id) THEN 0 ELSE 1 END AS brk
                         FROM temp.sequence_events WHERE is_error))
                 GROUP BY session, run;
-            INSERT INTO session_leads
-                SELECT session, n3, m3, n2, m2, n1, m1, name, mark, count(*) FROM (
-                    SELECT session, name, mark, is_error, lag(name, 1) OVER w AS n1, lag(mark, 1) OVER w AS m1, lag(name, 2) OVER w AS n2, lag(mark, 2) OVER w AS m2,
-                           lag(name, 3) OVER w AS n3, lag(mark, 3) OVER w AS m3
-                    FROM temp.sequence_events WINDOW w AS (PARTITION BY session ORDER BY ts, id))
-                WHERE is_error AND n3 IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
             INSERT INTO session_sequences
                 SELECT a.session, a.story, a.first_ts, a.last_ts, 1, l.steps FROM
                     (SELECT session, CASE WHEN min(story) = max(story) THEN min(story) END AS story, min(ts) AS first_ts, max(ts) AS last_ts
@@ -372,15 +377,115 @@ namespace MadfLog.Engine.Store
                             first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
                 new { from, into }, tx);
             c.Execute("DELETE FROM event_rollup WHERE pattern_id = @from", new { from }, tx);
+            // The day and hour cells of the pattern's keys move to the same keys with the survivor's pattern.
+            c.Execute($@"INSERT OR IGNORE INTO rollup_keys({RollupKeyColumns})
+                        SELECT story_id, agent_name, workflow_id, event_type, category, step, @into, outcome FROM rollup_keys WHERE pattern_id = @from", new { from, into }, tx);
             foreach (var g in new[] { Grain.Day, Grain.Hour })
             {
-                c.Execute($@"INSERT INTO {g.Rollup} SELECT {g.Column}, story_id, agent_name, workflow_id, event_type, category, step, @into, outcome, events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms
-                            FROM {g.Rollup} WHERE pattern_id = @from
+                c.Execute($@"INSERT INTO {g.Cells} SELECT x.{g.Column}, n.id, {Prefixed("x", RollupCountColumns)}
+                            FROM {g.Cells} x JOIN rollup_keys o ON o.id = x.key
+                            JOIN rollup_keys n ON {RollupKeyMatch("n", "o", except: "pattern_id")} AND n.pattern_id = @into
+                            WHERE o.pattern_id = @from
                             ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms, tokens = tokens + excluded.tokens,
                                 ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
                     new { from, into }, tx);
-                c.Execute($"DELETE FROM {g.Rollup} WHERE pattern_id = @from", new { from }, tx);
+                c.Execute($"DELETE FROM {g.Cells} WHERE key IN (SELECT id FROM rollup_keys WHERE pattern_id = @from)", new { from }, tx);
             }
+            c.Execute("DELETE FROM rollup_keys WHERE pattern_id = @from", new { from }, tx);
+        }
+
+        /// <summary>A day_rollup or hour_rollup row's key after its grain: the story ('' for none) and event_rollup's key (rollup_keys' columns).</summary>
+        private const string RollupKeyColumns = "story_id, agent_name, workflow_id, event_type, category, step, pattern_id, outcome";
+
+        /// <summary>A day_rollup or hour_rollup row's counts.</summary>
+        private const string RollupCountColumns = "events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms";
+
+        private static string Prefixed(string alias, string columns) => string.Join(", ", columns.Split(',').Select(x => alias + "." + x.Trim()));
+
+        // The key columns of two aliases equal (a join on rollup_keys' unique index), but for the one named by except.
+        private static string RollupKeyMatch(string a, string b, string? except = null) =>
+            string.Join(" AND ", RollupKeyColumns.Split(',').Select(x => x.Trim()).Where(x => x != except).Select(x => $"{a}.{x} = {b}.{x}"));
+
+        /// <summary>
+        /// The day and hour rollups keyed by number (schema 35): each row's story and event_rollup key (six texts, a
+        /// pattern and an outcome: 40-50 bytes a row, 3.7 bytes/event for hour_rollup at 1M realistic events) is a row of
+        /// rollup_keys, a few thousand in all, and day_rollup_cells and hour_rollup_cells hold the grain, the key's number
+        /// and the counts. day_rollup and hour_rollup become views with the same columns, so readers (and plain SQLite)
+        /// read them as before. Converts a store whose rollups are still tables (the migration, or a rebuild before it);
+        /// a store already converted is left as it is.
+        /// </summary>
+        internal static void KeyRollups(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (c.ExecuteScalar<string?>("SELECT type FROM sqlite_master WHERE name = 'day_rollup'", transaction: tx) == "view") return;
+            // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql).
+            c.Execute($@"
+CREATE TABLE rollup_keys (
+    id INTEGER PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    workflow_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    step TEXT NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,
+    UNIQUE ({RollupKeyColumns})
+);
+INSERT INTO rollup_keys({RollupKeyColumns}) SELECT {RollupKeyColumns} FROM day_rollup UNION SELECT {RollupKeyColumns} FROM hour_rollup;", transaction: tx);
+            foreach (var g in new[] { Grain.Day, Grain.Hour })
+                c.Execute($@"
+CREATE TABLE {g.Cells} (
+    {g.Column} INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    timed INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    ctx_known INTEGER NOT NULL,
+    ctx_hot INTEGER NOT NULL,
+    wasted_ms INTEGER NOT NULL,
+    PRIMARY KEY ({g.Column}, key)
+) WITHOUT ROWID;
+INSERT INTO {g.Cells} SELECT r.{g.Column}, k.id, {Prefixed("r", RollupCountColumns)} FROM {g.Rollup} r JOIN rollup_keys k ON {RollupKeyMatch("k", "r")};
+DROP TABLE {g.Rollup};
+CREATE VIEW {g.Rollup} AS
+SELECT x.{g.Column}, {Prefixed("k", RollupKeyColumns)}, {Prefixed("x", RollupCountColumns)}
+FROM {g.Cells} x CROSS JOIN rollup_keys k ON k.id = x.key;", transaction: tx);
+        }
+
+        /// <summary>rollup_keys' numbers, read once per flush; a key met for the first time is numbered.</summary>
+        private sealed class RollupKeys : System.IDisposable
+        {
+            private readonly SqliteConnection _c;
+            private readonly SqliteTransaction _tx;
+            private readonly Dictionary<(string Story, RollupKey Key), long> _ids = new Dictionary<(string, RollupKey), long>();
+            private SqliteCommand? _add;
+
+            public RollupKeys(SqliteConnection c, SqliteTransaction tx)
+            {
+                _c = c; _tx = tx;
+                using var reader = c.ExecuteReader($"SELECT id, {RollupKeyColumns} FROM rollup_keys", transaction: tx);
+                while (reader.Read())
+                    _ids[(reader.GetString(1), new RollupKey(reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                        reader.GetInt64(7), (int)reader.GetInt64(8)))] = reader.GetInt64(0);
+            }
+
+            public long Id(string story, RollupKey key)
+            {
+                if (_ids.TryGetValue((story, key), out var id)) return id;
+                if (_add == null)
+                {
+                    _add = _c.CreateCommand();
+                    _add.Transaction = _tx;
+                    _add.CommandText = $"INSERT INTO rollup_keys({RollupKeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+                    for (var i = 1; i <= 8; i++) _add.Parameters.Add(new SqliteParameter("$" + i, ""));
+                }
+                var values = new object[] { story, key.Agent, key.Workflow, key.EventType, key.Category, key.Step, key.Pattern, key.Outcome };
+                for (var i = 0; i < values.Length; i++) _add.Parameters[i].Value = values[i];
+                return _ids[(story, key)] = (long)_add.ExecuteScalar()!;
+            }
+
+            public void Dispose() => _add?.Dispose();
         }
     }
 }

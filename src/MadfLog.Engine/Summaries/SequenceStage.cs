@@ -10,15 +10,15 @@ namespace MadfLog.Engine.Summaries
 {
     /// <summary>
     /// Keeps, per session and in the import transaction, what the error sequences question reads (docs/storage.md):
-    /// session_runs, the session's errors as runs of one pattern (0: none) in time order; session_leads, how often each
-    /// three steps led to an error (four steps, each a name and a pattern id: -1 for a step that is no error, 0 for an
-    /// error without a pattern); session_sequences, the session's span, its story ('' none; NULL when its events have
-    /// several), its last three steps to carry into the next import, and whether its events arrived in time order
-    /// (in_order 0: an event came before one already counted, so the rows no longer describe it and a query reads its
-    /// events instead). Pattern ids are stored as they were; a query resolves merged patterns and their current class.
-    /// The same definitions in SQL fill the tables for an upgraded store and after retention (Store.SummaryTables.SequenceFill).
-    /// At each commit it also keeps the sums over sessions (Store.SequenceCells: each changed session taken back as stored
-    /// and added as written) and each in-order session's error trail (Store.ErrorTrail).
+    /// session_runs, the session's errors as runs of one pattern (0: none) in time order; session_sequences, the session's
+    /// span, its story ('' none; NULL when its events have several), its last three steps to carry into the next import,
+    /// and whether its events arrived in time order (in_order 0: an event came before one already counted, so the rows no
+    /// longer describe it and a query reads its events instead); and each in-order session's error trail (Store.ErrorTrail:
+    /// each error with the three steps before it, its lead, each a name and a pattern id: -1 for a step that is no error,
+    /// 0 for an error without a pattern). Pattern ids are stored as they were; a query resolves merged patterns and their
+    /// current class. The same definitions in SQL fill the tables for an upgraded store and after retention
+    /// (Store.SummaryTables.SequenceFill, Store.SequenceCells.Fill). At each commit it also keeps the sums over sessions
+    /// (Store.SequenceCells: each changed session taken back as stored and added as written).
     /// </summary>
     public sealed class SequenceStage : IImportStage
     {
@@ -39,7 +39,7 @@ namespace MadfLog.Engine.Summaries
             public List<string> Steps = new List<string>(LeadSteps + 1);
             public long RunSeq, RunPattern, RunLength;
             public SequenceCells.SessionCell Counted; // as stored (what the cells count), when Stored
-            public bool NewRows; // a lead or a run was added or grew in this transaction
+            public bool NewRows; // an error (a run, perhaps a lead) was added in this transaction
             public ErrorTrail? Trail; // null: none (its events arrived out of order, or it was stored without one)
 
             public SequenceCells.SessionCell Cell => new SequenceCells.SessionCell(Story, First, Last, InOrder);
@@ -48,7 +48,6 @@ namespace MadfLog.Engine.Summaries
         // Sessions seen in this transaction (loaded from the tables on first sight), and the rows to write before it commits.
         private readonly Dictionary<string, Session> _sessions = new Dictionary<string, Session>(StringComparer.Ordinal);
         private readonly Dictionary<(string session, long seq), (long pattern, long length)> _runs = new Dictionary<(string, long), (long, long)>();
-        private readonly Dictionary<(string session, string lead), long> _leads = new Dictionary<(string, string), long>(); // lead: its steps as stored in session_sequences
 
         private SequenceCells.LeadNumbers? _numbers; // the steps' numbers, for the trails (this transaction's)
         private SummaryTables.SessionLookup? _lookup; // this transaction's statements reading stored sessions
@@ -81,11 +80,6 @@ namespace MadfLog.Engine.Summaries
                 {
                     var pattern = e.PatternId ?? 0;
                     step += ErrorMark + pattern.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    if (s.Steps.Count >= LeadSteps)
-                    {
-                        var lead = string.Join(StepSeparator.ToString(), s.Steps) + StepSeparator + step;
-                        _leads[(e.SessionId, lead)] = (_leads.TryGetValue((e.SessionId, lead), out var n) ? n : 0) + 1;
-                    }
                     s.NewRows = true;
                     if (s.RunSeq > 0 && s.RunPattern == pattern) s.RunLength++;
                     else { s.RunSeq++; s.RunPattern = pattern; s.RunLength = 1; }
@@ -131,7 +125,7 @@ namespace MadfLog.Engine.Summaries
             var changed = _sessions.Where(kv => kv.Value.Last != long.MinValue && (kv.Value.NewRows || !kv.Value.Stored || !kv.Value.Counted.Equals(kv.Value.Cell)))
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
             var delta = new SequenceCells.Delta();
-            // (A session read from its events, out of order, counts in no cell.)
+            // (A session read from its events, out of order, counts in no cell.) Its leads as stored: its trail before this transaction's is written.
             SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.Stored && kv.Value.Counted.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Counted, classes, delta, -1);
             SummaryTables.WriteSequences(c, tx,
                 _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => new SummaryTables.SessionSequenceRow
@@ -139,20 +133,19 @@ namespace MadfLog.Engine.Summaries
                     SessionId = kv.Key, StoryId = kv.Value.Story, FirstTs = kv.Value.First, LastTs = kv.Value.Last, InOrder = kv.Value.InOrder ? 1 : 0,
                     Steps = string.Join(StepSeparator.ToString(), kv.Value.Steps),
                 }),
-                _runs.Select(kv => new SummaryTables.SessionRunRow { SessionId = kv.Key.session, Seq = kv.Key.seq, PatternId = kv.Value.pattern, Length = kv.Value.length }),
-                _leads.Select(kv => (kv.Key.session, (IReadOnlyList<(string, long)>)kv.Key.lead.Split(StepSeparator).Select(Unmark).ToList(), kv.Value)));
+                _runs.Select(kv => new SummaryTables.SessionRunRow { SessionId = kv.Key.session, Seq = kv.Key.seq, PatternId = kv.Value.pattern, Length = kv.Value.length }));
+            SequenceCells.WriteTrails(c, tx, _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => (kv.Key, kv.Value.InOrder ? kv.Value.Trail : null)));
             SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Cell, classes, delta, 1);
             delta.Write(c, tx);
-            SequenceCells.WriteTrails(c, tx, _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => (kv.Key, kv.Value.InOrder ? kv.Value.Trail : null)));
             _numbers?.Dispose();
             _numbers = null;
             _lookup?.Dispose();
             _lookup = null;
             // Written: the next transaction reloads what it needs, so memory stays flat in the number of sessions.
-            _sessions.Clear(); _runs.Clear(); _leads.Clear();
+            _sessions.Clear(); _runs.Clear();
         }
 
-        // A stored step as session_leads keeps it: its name, and its pattern id (-1: not an error).
+        // A stored step as the trail keeps it: its name, and its pattern id (-1: not an error).
         private static (string Step, long Pattern) Unmark(string step)
         {
             var at = step.LastIndexOf(ErrorMark);
@@ -160,6 +153,6 @@ namespace MadfLog.Engine.Summaries
         }
 
         /// <summary>The tables this stage keeps (retention rebuilds them with the other summaries: Store.SummaryTables).</summary>
-        internal static readonly string[] Tables = { "session_sequences", "session_runs", "session_leads" };
+        internal static readonly string[] Tables = { "session_sequences", "session_runs" };
     }
 }

@@ -88,7 +88,7 @@ namespace MadfLog.Engine.Tests.Domain
             Assert.Equal(expected, Analysis.AgentPerformance(c, new QueryFilter { Since = since, ScanEvents = true }).Single().TimeWastedMs);
             using var tx = c.BeginTransaction();
             c.Execute("UPDATE event_rollup SET wasted_ms = 0", transaction: tx);
-            c.Execute("UPDATE day_rollup SET wasted_ms = 0", transaction: tx);
+            c.Execute("UPDATE day_rollup_cells SET wasted_ms = 0", transaction: tx);
             SummaryTables.Rebuild(c, tx);
             Assert.Equal(expected, c.ExecuteScalar<long>("SELECT sum(wasted_ms) FROM event_rollup", transaction: tx));
             Assert.Equal(expected, c.ExecuteScalar<long>("SELECT sum(wasted_ms) FROM day_rollup", transaction: tx));

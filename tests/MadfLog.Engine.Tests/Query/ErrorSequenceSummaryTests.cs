@@ -16,7 +16,7 @@ namespace MadfLog.Engine.Tests.Query
     public class ErrorSequenceSummaryTests
     {
         /// <summary>Takes a store back to before the sequence summaries' migration (with the version rows deleted by the caller).</summary>
-        internal const string DropSequenceTables = "DROP TABLE session_sequences; DROP TABLE session_runs; DROP TABLE session_leads;";
+        internal const string DropSequenceTables = "DROP TABLE session_sequences; DROP TABLE session_runs; DROP TABLE IF EXISTS session_leads;";
 
         private static readonly QueryFilter Scan = SummaryConsistencyTests.Scan;
 
@@ -95,7 +95,7 @@ namespace MadfLog.Engine.Tests.Query
                 // A store from before the sequence summaries' migration (12).
                 Store.EventKeysTests.UnpackKeys(c);
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
-                c.Execute("DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables + BlockDayTests.DropBlockDays);
+                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables + BlockDayTests.DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
@@ -116,7 +116,7 @@ namespace MadfLog.Engine.Tests.Query
                 imported = DumpCells(c);
                 // A store from before the cells' migrations (18, 19).
                 Store.CompactStorageTests.UndoRareColumnsApart(c);
-                c.Execute("DELETE FROM schema_version WHERE version >= 18; " + string.Concat(SequenceCells.Tables.Select(x => $"DROP TABLE {x}; ")));
+                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 18; " + string.Concat(SequenceCells.Tables.Select(x => $"DROP TABLE {x}; ")));
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
@@ -137,7 +137,7 @@ namespace MadfLog.Engine.Tests.Query
                 imported = DumpCells(c);
                 // A store at migration 18: leads named in full, a row per session and lead, no steps, keys or trails.
                 Store.CompactStorageTests.UndoRareColumnsApart(c);
-                c.Execute(@"DELETE FROM schema_version WHERE version >= 19;
+                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + @"DELETE FROM schema_version WHERE version >= 19;
                     DROP TABLE sequence_session_leads; DROP TABLE sequence_lead_keys; DROP TABLE sequence_steps; DROP TABLE sequence_session_errors;
                     CREATE TABLE sequence_lead_names (id INTEGER PRIMARY KEY, lead TEXT NOT NULL UNIQUE);
                     CREATE TABLE sequence_session_leads (session_id TEXT NOT NULL, lead_id INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (session_id, lead_id)) WITHOUT ROWID;
@@ -216,6 +216,45 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 Assert.Equal(0, c.ExecuteScalar<long>("SELECT in_order FROM session_sequences WHERE session_id = @session", new { session }));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+                // Retention's rebuild orders each session's events by time: the session is in order again, with a trail in
+                // time order that holds its leads (the cells count the leads from the trails).
+                using (var tx = c.BeginTransaction())
+                {
+                    SummaryTables.Rebuild(c, tx);
+                    tx.Commit();
+                }
+                Assert.Equal(1, c.ExecuteScalar<long>("SELECT in_order FROM session_sequences WHERE session_id = @session", new { session }));
+                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_session_errors WHERE session_id = @session", new { session }));
+                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_session_leads WHERE session_id = @session", new { session }));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+        }
+
+        [Fact]
+        public void UpgradingDropsTheSessionLeadsAndGivesEveryInOrderSessionATrail()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Logs);
+            string imported;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                imported = DumpCells(c);
+                // A store at schema 33: session_leads, and an in-order session without a trail (as a fill left the sessions
+                // whose events were stored out of time order) whose leads the cells count.
+                var session = c.QueryFirst<string>("SELECT session_id FROM sequence_session_leads ORDER BY session_id");
+                c.Execute(@"DELETE FROM schema_version WHERE version >= 34;
+                    CREATE TABLE session_leads (session_id TEXT NOT NULL, step1 TEXT NOT NULL, pattern1 INTEGER NOT NULL, step2 TEXT NOT NULL, pattern2 INTEGER NOT NULL,
+                        step3 TEXT NOT NULL, pattern3 INTEGER NOT NULL, error_step TEXT NOT NULL, error_pattern INTEGER NOT NULL, n INTEGER NOT NULL,
+                        PRIMARY KEY (session_id, step1, pattern1, step2, pattern2, step3, pattern3, error_step, error_pattern)) WITHOUT ROWID;
+                    DELETE FROM sequence_session_errors WHERE session_id = @session;", new { session });
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'session_leads'"));
+                Assert.Equal(imported, DumpCells(c));
                 AssertCellsAsCounted(c);
                 AssertMatchesScan(c);
             }

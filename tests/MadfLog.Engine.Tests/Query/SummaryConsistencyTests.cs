@@ -34,6 +34,48 @@ namespace MadfLog.Engine.Tests.Query
         internal static readonly QueryFilter Scan = new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, 1, TimeSpan.Zero), ScanEvents = true };
         private static readonly QueryFilter Summary = new QueryFilter();
 
+        /// <summary>Undoes migration 35 for a test that replays earlier ones: day_rollup and hour_rollup tables with their texts again.</summary>
+        internal const string UndoKeyedRollups = @"
+            CREATE TABLE day_rollup_text AS SELECT * FROM day_rollup; DROP VIEW day_rollup; ALTER TABLE day_rollup_text RENAME TO day_rollup;
+            CREATE TABLE hour_rollup_text AS SELECT * FROM hour_rollup; DROP VIEW hour_rollup; ALTER TABLE hour_rollup_text RENAME TO hour_rollup;
+            DROP TABLE day_rollup_cells; DROP TABLE hour_rollup_cells; DROP TABLE rollup_keys; ";
+
+        [Fact]
+        public void UpgradingKeysTheRollupsByNumberAndTheImportGoesOnAsAFreshOne()
+        {
+            // A store at schema 34 (the rollups as tables keyed by their texts) with the first logs, upgraded, then the
+            // other logs: the same summaries as the sample store, which imported them all keyed.
+            using var t = TestPaths.NewTemp();
+            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Take(3));
+            string upgraded;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                upgraded = DumpTimeSummaries(c);
+                c.Execute(UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 35;");
+                Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'hour_rollup'"));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'day_rollup'"));
+                Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'hour_rollup'"));
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM rollup_keys") < c.ExecuteScalar<long>("SELECT count(*) FROM hour_rollup_cells"));
+                Assert.Equal(upgraded, DumpTimeSummaries(c));
+            }
+            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Skip(3));
+            string fresh;
+            using (var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) fresh = DumpTimeSummaries(c);
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(fresh, DumpTimeSummaries(c));
+                AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMinutes(20), Until = Nov3.AddDays(2).AddHours(10).AddMinutes(41) });
+                using var tx = c.BeginTransaction();
+                SummaryTables.Rebuild(c, tx);
+                Assert.Equal(fresh, DumpTimeSummaries(c));
+                tx.Rollback();
+            }
+        }
+
         [Fact]
         public void ComparingStoriesFromCountsMatchesTheEvents()
         {
@@ -363,10 +405,13 @@ namespace MadfLog.Engine.Tests.Query
                 kept = DumpTimeSummaries(c);
                 // Back to schema 19's tables (without the hour tables), then migration 20 as Open runs it on such a store
                 // (run here by itself: the migrations after it are other changes').
-                c.Execute("DROP TABLE hour_rollup; DROP TABLE hour_hist; DROP TABLE session_hour; DROP TABLE hour_stories");
+                c.Execute(UndoKeyedRollups + "DROP TABLE hour_rollup; DROP TABLE hour_hist; DROP TABLE session_hour; DROP TABLE hour_stories");
                 using var tx = c.BeginTransaction();
                 c.Execute(Schema.MigrationsAfter(19).First(m => m.Key == 20).Value, transaction: tx);
                 Schema.AfterScript(20, c, tx);
+                // And 35, which keys the rollups by number.
+                c.Execute(Schema.MigrationsAfter(34).First(m => m.Key == 35).Value, transaction: tx);
+                Schema.AfterScript(35, c, tx);
                 tx.Commit();
             }
             using (var c = MadfDatabase.Open(t.Db))
@@ -447,8 +492,10 @@ namespace MadfLog.Engine.Tests.Query
             using var c = MadfDatabase.Open(_s.Temp.Db);
             string Dump(string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
                 .Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v))).OrderBy(x => x, StringComparer.Ordinal));
-            // The error sequences' cells number their leads and steps as they meet them: compared by name.
-            var tables = SummaryTables.Names.Except(SequenceCells.Tables).ToList();
+            // The error sequences' cells number their leads and steps as they meet them: compared by name; the rollups'
+            // keys too: compared by their views.
+            var tables = SummaryTables.Names.Except(SequenceCells.Tables).Except(new[] { "rollup_keys", "day_rollup_cells", "hour_rollup_cells" })
+                .Concat(new[] { "day_rollup", "hour_rollup" }).ToList();
             var kept = tables.ToDictionary(t => t, Dump);
             var cells = ErrorSequenceSummaryTests.DumpCells(c);
             Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM day_rollup") > 10);

@@ -250,9 +250,14 @@ namespace MadfLog.Engine.Query.Questions
                     SELECT x.pattern_id AS PatternId, sum(x.runs) AS Runs, sum(x.runs * (x.length - 1)) AS Repeats, max(x.length) AS Longest, sum(x.sessions) AS Sessions
                     FROM sequence_runs x WHERE {cells} GROUP BY x.pattern_id", p))
                     found.Add(r.PatternId, r.Runs, r.Repeats, (int)r.Longest, r.Sessions);
-                // Added up here rather than grouped in SQL (which sorts the cells' rows first).
+                // Added up here rather than grouped in SQL (which sorts the cells' rows first), read straight from the
+                // statement: a week's cells are tens of thousands of rows.
                 using (var reader = c.ExecuteReader($"SELECT x.lead_id, x.n, x.sessions FROM sequence_leads x WHERE {cells}", p))
-                    while (reader.Read()) found.CellLead(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                    while (reader.Read())
+                    {
+                        var row = StatementRow.Of(reader);
+                        found.CellLead(row.Int64(0), row.Int64(1), row.Int64(2));
+                    }
             }
 
             if (uncounted != null)

@@ -113,7 +113,7 @@ namespace MadfLog.Engine.Store
             var leads = new Dictionary<Lead, long>();
             using (var reader = c.ExecuteReader($@"
                 SELECT l.session_id, l.step1, l.pattern1, l.step2, l.pattern2, l.step3, l.pattern3, l.error_step, l.error_pattern, l.n
-                FROM ({sessionsSql}) x CROSS JOIN session_leads l ON l.session_id = x.session_id ORDER BY l.session_id", p, tx))
+                FROM session_leads l WHERE l.session_id IN ({sessionsSql}) ORDER BY l.session_id", p, tx))
                 while (reader.Read())
                 {
                     var id = reader.GetString(0);
@@ -145,10 +145,11 @@ namespace MadfLog.Engine.Store
             {
                 if (pattern != 0 && length >= 2) runs.Add((pattern, length));
             }
-            // Read straight from the statement, a session's id decoded once (a week's cut days hold thousands of rows).
+            // Read straight from the statement, a session's id decoded once (a week's cut days hold thousands of rows); the
+            // sessions as a set SQLite looks up in key order, so the rows come in order without a sort.
             var last = Array.Empty<byte>();
             using (var reader = c.ExecuteReader($@"
-                SELECT r.session_id, r.pattern_id, r.length FROM ({sessionsSql}) x CROSS JOIN session_runs r ON r.session_id = x.session_id ORDER BY r.session_id, r.seq", p, tx))
+                SELECT r.session_id, r.pattern_id, r.length FROM session_runs r WHERE r.session_id IN ({sessionsSql}) ORDER BY r.session_id, r.seq", p, tx))
                 while (reader.Read())
                 {
                     var row = StatementRow.Of(reader);

@@ -147,20 +147,26 @@ namespace MadfLog.Engine.Store
             {
                 if (pattern != 0 && length >= 2) runs.Add((pattern, length));
             }
+            // Read straight from the statement, a session's id decoded once (a week's cut days hold thousands of rows); the
+            // sessions as a set SQLite looks up in key order, so the rows come in order without a sort.
+            var last = Array.Empty<byte>();
             using (var reader = c.ExecuteReader($@"
-                SELECT r.session_id, r.pattern_id, r.length FROM ({sessionsSql}) x CROSS JOIN session_runs r ON r.session_id = x.session_id ORDER BY r.session_id, r.seq", p, tx))
+                SELECT r.session_id, r.pattern_id, r.length FROM session_runs r WHERE r.session_id IN ({sessionsSql}) ORDER BY r.session_id, r.seq", p, tx))
                 while (reader.Read())
                 {
-                    var id = reader.GetString(0);
-                    var survivor = reader.GetInt64(1) == 0 ? 0 : classes.Resolve(reader.GetInt64(1)).Survivor;
-                    if (id == session && survivor != 0 && survivor == pattern) { length += reader.GetInt64(2); continue; }
-                    if (id != session)
+                    var row = StatementRow.Of(reader);
+                    var same = session != null && row.Bytes(0).SequenceEqual(last);
+                    var own = row.Int64(1);
+                    var survivor = own == 0 ? 0 : classes.Resolve(own).Survivor;
+                    if (same && survivor != 0 && survivor == pattern) { length += row.Int64(2); continue; }
+                    if (!same)
                     {
                         if (session != null) { Close(); if (runs.Count > 0) add(session, runs); }
-                        session = id; runs = new List<(long, long)>();
+                        last = row.Bytes(0).ToArray();
+                        session = Text.Utf8StringCache.Decode(last); runs = new List<(long, long)>();
                     }
                     else Close();
-                    pattern = survivor; length = reader.GetInt64(2);
+                    pattern = survivor; length = row.Int64(2);
                 }
             if (session != null) { Close(); if (runs.Count > 0) add(session, runs); }
         }
@@ -323,34 +329,29 @@ namespace MadfLog.Engine.Store
                 return _leads[lead] = id;
             }
 
-            /// <summary>The numbers of those leads that have one.</summary>
+            /// <summary>The numbers of those leads that have one (one statement for all: a statement per lead cost more than the rest of a question).</summary>
             public Dictionary<Lead, long> Find(IEnumerable<Lead> leads)
             {
                 var keys = new Dictionary<string, Lead>(StringComparer.Ordinal);
                 foreach (var l in leads) { var key = Key(l, false); if (key != null) keys[key] = l; }
                 var found = new Dictionary<Lead, long>();
-                using var find = _c.CreateCommand();
-                find.Transaction = _tx;
-                find.CommandText = "SELECT id FROM sequence_lead_keys WHERE steps = $1";
-                var steps = find.Parameters.Add(new SqliteParameter("$1", ""));
-                foreach (var kv in keys)
-                {
-                    steps.Value = kv.Key;
-                    if (find.ExecuteScalar() is long id) found[kv.Value] = id;
-                }
+                if (keys.Count == 0) return found;
+                foreach (var (id, key) in _c.Query<(long, string)>("SELECT id, steps FROM sequence_lead_keys WHERE steps IN (SELECT value FROM json_each(@keys))",
+                             new { keys = System.Text.Json.JsonSerializer.Serialize(keys.Keys) }, _tx))
+                    found[keys[key]] = id;
                 return found;
             }
 
-            /// <summary>The leads these numbers stand for.</summary>
+            /// <summary>The leads these numbers stand for (bound as one JSON array: any number of them).</summary>
             public Dictionary<long, Lead> Named(IEnumerable<long> ids)
             {
                 var named = new Dictionary<long, Lead>();
-                foreach (var chunk in Chunks(ids.ToList()))
-                    foreach (var (id, key) in _c.Query<(long, string)>("SELECT id, steps FROM sequence_lead_keys WHERE id IN @chunk", new { chunk }, _tx))
-                    {
-                        var s = key.Split(',').Select(x => _stepNames[long.Parse(x, CultureInfo.InvariantCulture)]).ToArray();
-                        named[id] = new Lead(s[0], s[1], s[2], s[3]);
-                    }
+                foreach (var (id, key) in _c.Query<(long, string)>("SELECT id, steps FROM sequence_lead_keys WHERE id IN (SELECT value FROM json_each(@ids))",
+                             new { ids = System.Text.Json.JsonSerializer.Serialize(ids) }, _tx))
+                {
+                    var s = key.Split(',').Select(x => _stepNames[long.Parse(x, CultureInfo.InvariantCulture)]).ToArray();
+                    named[id] = new Lead(s[0], s[1], s[2], s[3]);
+                }
                 return named;
             }
         }

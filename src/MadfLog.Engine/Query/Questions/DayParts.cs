@@ -14,8 +14,8 @@ namespace MadfLog.Engine.Query.Questions
     /// from the hour tables), read once per part in one pass of integers straight from event_rows (no view, no SQL
     /// grouping: SQLite's GROUP BY of a part cost more than the pass) and summed here by kind, context, pattern, duration
     /// bucket and step; then named (a few hundred kinds and contexts) and summed into rows of the day tables (day_rollup,
-    /// session_day, day_hist's buckets) with the definitions of SummaryTables' SQL, so the answer equals a scan's. A tool
-    /// call's or step's step is its details' tool or step: for the questions that group by step, the pass keeps the
+    /// session_day; day_hist's buckets per scope) with the definitions of SummaryTables' SQL, so the answer equals a
+    /// scan's. A tool call's or step's step is its details' tool or step: for the questions that group by step, the pass keeps the
     /// details' shape and the values its step depends on (<see cref="StepSlots"/>, <see cref="StepKey"/>), and one event
     /// of each such key is decoded through the events view. Decoding every part event through the view cost most of a
     /// cut window's first question on a connection (bench queries: 0.3-1.1 s at 10M events).
@@ -121,6 +121,9 @@ namespace MadfLog.Engine.Query.Questions
             internal Dictionary<long, KindInfo> Kinds { get; } = new Dictionary<long, KindInfo>();
             internal Dictionary<long, ContextInfo> Contexts { get; } = new Dictionary<long, ContextInfo>();
             internal HashSet<string> Made { get; } = new HashSet<string>(StringComparer.Ordinal);
+            // Each scope's buckets summed per key (ScopeBuckets), once per decode: a question asks for two scopes, and a
+            // connection asks again for each question.
+            internal Dictionary<string, List<(string key, int bucket, long n)>> ScopeBuckets { get; } = new Dictionary<string, List<(string, int, long)>>(StringComparer.Ordinal);
         }
 
         // The context figure as the events view gives it, over event_rows e.
@@ -320,8 +323,8 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>
         /// Makes the temporary table <paramref name="name"/> of <paramref name="dayTable"/>'s rows from the parts' events
-        /// (once per decode). Without <paramref name="steps"/>, a tool call's or step's step is NULL and day_hist has no
-        /// step scope (their details unread): for questions that do not read them.
+        /// (once per decode). Without <paramref name="steps"/>, a tool call's or step's step is NULL (their details
+        /// unread): for questions that do not read them.
         /// </summary>
         internal static void Make(SqliteConnection c, Decoded d, string dayTable, bool steps, string name)
         {
@@ -330,7 +333,6 @@ namespace MadfLog.Engine.Query.Questions
             var columns = dayTable switch
             {
                 "session_day" => SessionDayColumns,
-                "day_hist" => new[] { "day", "story_id", "scope", "key", "bucket", "n" },
                 "story_spans" => new[] { "story", "first_ts", "last_ts" },
                 _ => DayRollupColumns,
             };
@@ -340,7 +342,7 @@ namespace MadfLog.Engine.Query.Questions
             PreparedBatch.Run(c, null, $"INSERT INTO temp.{name} VALUES ({string.Join(", ", columns.Select((_, i) => "$" + (i + 1)))})", rows);
         }
 
-        /// <summary><paramref name="dayTable"/>'s rows of the parts (see <see cref="Make"/>), for a question that sums them itself.</summary>
+        /// <summary><paramref name="dayTable"/>'s rows of the parts (see <see cref="Make"/>).</summary>
         internal static IEnumerable<object?[]> Rows(SqliteConnection c, Decoded d, string dayTable, bool steps)
         {
             if (steps && !d.Steps) throw new InvalidOperationException("the parts were read without their steps");
@@ -348,7 +350,6 @@ namespace MadfLog.Engine.Query.Questions
             return dayTable switch
             {
                 "session_day" => SessionDays(d),
-                "day_hist" => DayBuckets(d, steps),
                 "story_spans" => StorySpans(d),
                 _ => DayRollup(d, steps),
             };
@@ -417,24 +418,52 @@ namespace MadfLog.Engine.Query.Questions
             });
         }
 
-        // day_hist's buckets (SummaryTables.DayBuckets), one row per bucket; the step scope only with steps.
-        private static IEnumerable<object?[]> DayBuckets(Decoded d, bool steps)
+        /// <summary>
+        /// The parts' duration buckets of one scope of day_hist (agent, workflow or step) summed per key over their days and
+        /// stories (the stories' filter applied when they were read), as SummaryTables.Buckets defines them, for a question
+        /// that sums one scope's histograms. Summed by integers (each context's or kind's key numbered once), so a key's
+        /// text is hashed once per context, not once per context and bucket.
+        /// </summary>
+        internal static List<(string key, int bucket, long n)> ScopeBuckets(SqliteConnection c, Decoded d, string scope)
         {
-            var n = new Dictionary<(long day, string story, string scope, string key, int bucket), long>();
-            void Add((long, string, string, string, int) key, long count) => n[key] = n.TryGetValue(key, out var v) ? v + count : count;
-            foreach (var (day, kind, context, b, count) in d.Buckets)
+            if (d.ScopeBuckets.TryGetValue(scope, out var kept)) return kept;
+            var steps = scope == "step";
+            if (steps && !d.Steps) throw new InvalidOperationException("the parts were read without their steps");
+            if (steps && d.StepGroups == null) d.StepGroups = ReadSteps(c, d);
+            var keys = new List<string>();
+            var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
+            int Number(string key)
             {
-                var bucket = (int)b;
-                var x = Context(d, context);
-                Add((day, x.Story ?? "", "agent", x.Agent ?? "", bucket), count);
-                if (x.Workflow != null) Add((day, x.Story ?? "", "workflow", x.Workflow, bucket), count);
-                var k = d.Kinds[kind];
-                if (steps && !k.Named) Add((day, x.Story ?? "", "step", Domain.Steps.Kind(k.Type) + ":" + k.Type, bucket), count);
+                if (!numbers.TryGetValue(key, out var i)) { numbers[key] = i = keys.Count; keys.Add(key); }
+                return i;
+            }
+            // A context's (agent, workflow) or a kind's (step) key number; -1: none in this scope.
+            var of = new Dictionary<long, int>();
+            var sums = new Dictionary<(int key, int bucket), long>();
+            void Add(int key, int bucket, long n) => sums[(key, bucket)] = sums.TryGetValue((key, bucket), out var v) ? v + n : n;
+            foreach (var (_, kind, context, b, count) in d.Buckets)
+            {
+                var id = steps ? kind : context;
+                if (!of.TryGetValue(id, out var key))
+                {
+                    if (steps)
+                    {
+                        var k = d.Kinds[kind];
+                        key = k.Named ? -1 : Number(Domain.Steps.Kind(k.Type) + ":" + k.Type);
+                    }
+                    else
+                    {
+                        var x = Context(d, context);
+                        key = scope == "agent" ? Number(x.Agent ?? "") : scope == "workflow" && x.Workflow != null ? Number(x.Workflow) : -1;
+                    }
+                    of[id] = key;
+                }
+                if (key >= 0) Add(key, (int)b, count);
             }
             if (steps)
                 foreach (var g in d.StepGroups!.Where(g => g.Bucket.HasValue))
-                    Add((g.Day, Context(d, g.Context).Story ?? "", "step", Domain.Steps.Kind(d.Kinds[g.Kind].Type) + ":" + g.Step, g.Bucket!.Value), g.Events);
-            return n.Select(x => new object?[] { x.Key.day, x.Key.story, x.Key.scope, x.Key.key, x.Key.bucket, x.Value });
+                    Add(Number(Domain.Steps.Kind(d.Kinds[g.Kind].Type) + ":" + g.Step), g.Bucket!.Value, g.Events);
+            return d.ScopeBuckets[scope] = sums.Select(x => (keys[x.Key.key], x.Key.bucket, x.Value)).ToList();
         }
 
         // Each story's first and last time in the parts.

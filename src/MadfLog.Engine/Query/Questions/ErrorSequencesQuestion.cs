@@ -250,35 +250,45 @@ namespace MadfLog.Engine.Query.Questions
                     SELECT x.pattern_id AS PatternId, sum(x.runs) AS Runs, sum(x.runs * (x.length - 1)) AS Repeats, max(x.length) AS Longest, sum(x.sessions) AS Sessions
                     FROM sequence_runs x WHERE {cells} GROUP BY x.pattern_id", p))
                     found.Add(r.PatternId, r.Runs, r.Repeats, (int)r.Longest, r.Sessions);
-                // Added up here rather than grouped in SQL (which sorts the cells' rows first).
+                // Added up here rather than grouped in SQL (which sorts the cells' rows first), read straight from the
+                // statement: a week's cells are tens of thousands of rows.
                 using (var reader = c.ExecuteReader($"SELECT x.lead_id, x.n, x.sessions FROM sequence_leads x WHERE {cells}", p))
-                    while (reader.Read()) found.CellLead(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                    while (reader.Read())
+                    {
+                        var row = StatementRow.Of(reader);
+                        found.CellLead(row.Int64(0), row.Int64(1), row.Int64(2));
+                    }
             }
 
-            if (uncounted != null)
+            // One read of the sessions the cells leave out: the whole ones (uncounted) and those the filter covers in part,
+            // each cut by time only (in order, all its events in the stories) with its trail, the others read from their
+            // events (session_sequences has no time index: a scan of it per use cost as much as the rest of a week's answer).
+            var byTime = "s.in_order = 1" + (stories ? " AND coalesce(s.story_id IN @stories, 0)" : "");
+            var sessions = c.Query<SessionSpan>($@"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs, ({uncounted ?? "0"}) AS Uncounted,
+                       CASE WHEN NOT ({whole}) AND {byTime} THEN (SELECT t.errors FROM sequence_session_errors t WHERE t.session_id = s.session_id) END AS Trail
+                FROM session_sequences s WHERE {candidate} AND (({uncounted ?? "0"}) OR NOT ({whole}))", p).ToList();
+            var others = sessions.Where(x => x.Uncounted != 0).Select(x => x.SessionId).ToList();
+            if (others.Count > 0)
             {
-                var others = $"SELECT s.session_id FROM session_sequences s WHERE {uncounted}";
-                SequenceCells.Runs(c, null, others, p, classes, (session, runs) =>
+                var listed = "SELECT value AS session_id FROM json_each(@others)";
+                var ids = new { others = System.Text.Json.JsonSerializer.Serialize(others) };
+                SequenceCells.Runs(c, null, listed, ids, classes, (session, runs) =>
                 {
                     foreach (var g in runs.GroupBy(r => r.Pattern))
                         found.Add(g.Key, g.Count(), g.Sum(r => r.Length - 1), (int)g.Max(r => r.Length), 1);
                 });
                 if (cells != null)
                     // The cells are current, and so are the sessions' numbered leads.
-                    using (var reader = c.ExecuteReader($"SELECT l.leads FROM ({others}) x CROSS JOIN sequence_session_leads l ON l.session_id = x.session_id", p))
+                    using (var reader = c.ExecuteReader($"SELECT l.leads FROM ({listed}) x CROSS JOIN sequence_session_leads l ON l.session_id = x.session_id", ids))
                         while (reader.Read())
                             foreach (var (lead, n) in SequenceCells.Unpack((byte[])reader.GetValue(0))) found.CellLead(lead, n, 1);
                 else
-                    SequenceCells.Leads(c, null, others, p, classes, (session, leads) =>
+                    SequenceCells.Leads(c, null, listed, ids, classes, (session, leads) =>
                     {
                         foreach (var l in leads) found.Lead(l.Key, l.Value, 1);
                     });
             }
-            // A session the window cuts (in order, all its events in the stories) by its trail; the others by their events.
-            var byTime = "s.in_order = 1" + (stories ? " AND coalesce(s.story_id IN @stories, 0)" : "");
-            return c.Query<SessionSpan>($@"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs, CASE WHEN {byTime} THEN t.errors END AS Trail
-                FROM session_sequences s LEFT JOIN sequence_session_errors t ON t.session_id = s.session_id WHERE {candidate} AND NOT ({whole})", p)
-                .ToList();
+            return sessions.Where(x => x.Uncounted == 0).ToList();
         }
 
         // Rows as the sequences read them (mapped by column name).
@@ -299,12 +309,14 @@ namespace MadfLog.Engine.Query.Questions
             public long Sessions { get; set; }
         }
 
-        /// <summary>A session's first and last time.</summary>
+        /// <summary>A session's first and last time, and what the question reads of it.</summary>
         private sealed class SessionSpan
         {
             public string SessionId { get; set; } = "";
             public long FirstTs { get; set; }
             public long LastTs { get; set; }
+            /// <summary>1: a whole session the cells do not count (its runs and leads are read from its own rows); 0: one the filter covers in part.</summary>
+            public long Uncounted { get; set; }
             /// <summary>Its events arrived in order and the filter cuts it by time only: its error trail (ErrorTrail) answers.</summary>
             public byte[]? Trail { get; set; }
         }

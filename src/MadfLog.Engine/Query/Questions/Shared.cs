@@ -45,9 +45,8 @@ namespace MadfLog.Engine.Query.Questions
             }
             foreach (var (key, blob) in c.Query<(string key, byte[] buckets)>(blobs, p))
                 foreach (var (bucket, n) in DayHistogram.Decode(blob)) Add(key, bucket, n);
-            // The parts' rows (day, story_id, scope, key, bucket, n) are read under the filter's stories already.
-            foreach (var r in Sources.PartRowList(c, f, "day_hist", steps: scope == "step"))
-                if ((string)r[2]! == scope) Add((string)r[3]!, (int)r[4]!, (long)r[5]!);
+            // The parts' buckets are read under the filter's stories already.
+            foreach (var (key, bucket, n) in Sources.PartBuckets(c, f, scope)) Add(key, bucket, n);
             return sums.ToDictionary(x => x.Key, x => x.Value.Select(b => (b.Key, b.Value)).ToList(), StringComparer.Ordinal);
         }
 

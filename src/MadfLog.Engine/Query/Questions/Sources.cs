@@ -180,13 +180,14 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         /// <summary>
-        /// The same rows as <see cref="PartRows"/> without a temporary table, for a question that sums them itself (the
-        /// duration histograms: inserting their buckets' rows cost more than reading them).
+        /// The parts' duration buckets of one scope of day_hist (agent, workflow or step) summed per key, without a
+        /// temporary table, for the duration histograms (inserting their buckets' rows cost more than reading them); kept
+        /// with the parts, so a connection's next question sums them once.
         /// </summary>
-        internal static IEnumerable<object?[]> PartRowList(SqliteConnection c, QueryFilter f, string dayTable, bool steps = false)
+        internal static List<(string key, int bucket, long n)> PartBuckets(SqliteConnection c, QueryFilter f, string scope)
         {
-            var parts = PartEvents(c, f, steps);
-            return parts == null ? Enumerable.Empty<object?[]>() : DayParts.Rows(c, parts, dayTable, steps);
+            var parts = PartEvents(c, f, steps: scope == "step");
+            return parts == null ? new List<(string, int, long)>() : DayParts.ScopeBuckets(c, parts, scope);
         }
 
         // The parts decoded last on each connection: their reads and parameters, the store's data_version (other

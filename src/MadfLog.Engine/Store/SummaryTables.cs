@@ -174,11 +174,14 @@ namespace MadfLog.Engine.Store
                     x.Counts.First, x.Counts.Last, x.Counts.CtxEvents, x.Counts.MaxContext, x.Counts.Hot, x.Counts.HotErrors, x.Counts.Cool, x.Counts.CoolErrors }));
         }
 
-        /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
-        public static readonly string[] Names =
+        /// <summary>The summary tables that count events (every figure but the error sequences).</summary>
+        private static readonly string[] CountNames =
             { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup_cells", "day_hist", "session_day",
-              "hour_rollup_cells", "hour_hist", "session_hour", "hour_stories", "rollup_keys",
-              "session_sequences", "session_runs", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
+              "hour_rollup_cells", "hour_hist", "session_hour", "hour_stories", "rollup_keys" };
+
+        /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
+        public static readonly string[] Names = CountNames.Concat(new[]
+            { "session_sequences", "session_runs", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" }).ToArray();
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
@@ -187,10 +190,22 @@ namespace MadfLog.Engine.Store
         /// </summary>
         public static void Rebuild(SqliteConnection c, SqliteTransaction tx)
         {
+            RebuildCounts(c, tx);
+            foreach (var t in Names.Except(CountNames)) c.Execute($"DELETE FROM {t}", transaction: tx);
+            c.Execute(SequenceFill, transaction: tx);
+            SequenceCells.Fill(c, tx);
+        }
+
+        /// <summary>
+        /// Recomputes the summaries that count events (all but the error sequences) from the events: what a change of an
+        /// event's figures (not its step, outcome or pattern, which the sequences follow) needs, e.g. migration 39's context figures.
+        /// </summary>
+        internal static void RebuildCounts(SqliteConnection c, SqliteTransaction tx)
+        {
             DayHistogram.Register(c);
             // A store upgraded through a migration that rebuilds (33) before schema 35 gets the keyed rollups first.
             KeyRollups(c, tx);
-            foreach (var t in Names) c.Execute($"DELETE FROM {t}", transaction: tx);
+            foreach (var t in CountNames) c.Execute($"DELETE FROM {t}", transaction: tx);
             // One pass over the events into a temporary table with the columns every summary needs.
             c.Execute(@"DROP TABLE IF EXISTS temp.rebuild_events;
                 CREATE TEMP TABLE rebuild_events AS " + Columns, transaction: tx);
@@ -224,8 +239,6 @@ namespace MadfLog.Engine.Store
             c.Execute(DayFill("temp.rebuild_events"), transaction: tx);
             c.Execute(HourFill("temp.rebuild_events"), transaction: tx);
             c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
-            c.Execute(SequenceFill, transaction: tx);
-            SequenceCells.Fill(c, tx);
         }
 
         /// <summary>Whether the summaries count events the store no longer holds (retention moved them and was interrupted before the rebuild).</summary>

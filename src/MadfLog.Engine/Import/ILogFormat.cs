@@ -26,6 +26,13 @@ namespace MadfLog.Engine.Import
 
         public string Path { get; }
         public ImportOptions Options { get; }
+
+        /// <summary>
+        /// The reading thread's details splitter, shared by the files of one import (a format whose parser writes details
+        /// itself splits them where they are still UTF-8, instead of the preparing thread encoding the text again); null
+        /// leaves the split to the preparing thread.
+        /// </summary>
+        internal Events.DetailsShape.Splitter? Splitter { get; set; }
     }
 
     /// <summary>A log format Import-MadfLog understands (QuickLogger "Madf", Claude Code transcripts, ...).</summary>

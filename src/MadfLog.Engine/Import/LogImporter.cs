@@ -84,10 +84,12 @@ namespace MadfLog.Engine.Import
             var reader = new Thread(() =>
             {
                 readerClock.Start();
+                // Details split on this thread, by one splitter for all files (what it learns of repeated strings carries over).
+                var splitter = new DetailsShape.Splitter();
                 try
                 {
                     for (var i = 0; i < files.Count && !stop.IsCancellationRequested; i++)
-                        ReadFile(files[i], i, files.Count, cursors, parsed, stop.Token);
+                        ReadFile(files[i], i, files.Count, cursors, splitter, parsed, stop.Token);
                 }
                 catch (OperationCanceledException) { }
                 catch (Exception ex) { readerFailure = ex; }
@@ -272,7 +274,7 @@ namespace MadfLog.Engine.Import
         }
 
         [MethodImpl(Hot.Path)]
-        private void ReadFile(string path, int index, int count, FileCursors cursors, BlockingCollection<Batch> queue, CancellationToken token)
+        private void ReadFile(string path, int index, int count, FileCursors cursors, DetailsShape.Splitter splitter, BlockingCollection<Batch> queue, CancellationToken token)
         {
             var fileResult = new FileImportResult { Path = path };
             FileProbe probe;
@@ -312,7 +314,7 @@ namespace MadfLog.Engine.Import
             cursor.Path = path;
             fileResult.StartOffset = start;
 
-            var parser = format.CreateParser(new LogFileContext(path, _options));
+            var parser = format.CreateParser(new LogFileContext(path, _options) { Splitter = splitter });
             if (start > 0 && parser is IReplaysEarlierLines replay) ReplayEarlierLines(path, probe.IsGzip, start, MaxLineBytes(format), replay, token);
             using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
             Stream stream = probe.IsGzip ? new GzipLimitStream(raw) : (Stream)raw;

@@ -51,13 +51,6 @@ namespace MadfLog.Engine.Import
             return may;
         }
 
-        private sealed class ByReference : IEqualityComparer<string>
-        {
-            public static readonly ByReference Instance = new ByReference();
-            public bool Equals(string? x, string? y) => ReferenceEquals(x, y);
-            public int GetHashCode(string s) => RuntimeHelpers.GetHashCode(s);
-        }
-
         public void BeforeWrite(List<EventRow> batch, object? prepared, SqliteConnection connection, SqliteTransaction transaction) { }
 
         public void AfterWrite(List<EventRow> batch, object? prepared, SqliteConnection connection, SqliteTransaction transaction) { }

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Patterns
 {
@@ -84,6 +86,7 @@ namespace MadfLog.Engine.Patterns
         }
 
         /// <summary>The signature of one failed call: its tool, its input (for shells, the command) and its error text.</summary>
+        [MethodImpl(Hot.Path)]
         public static ErrorSignature Of(string? tool, string? input, string? errorText)
         {
             var text = Clean(errorText);
@@ -189,6 +192,7 @@ namespace MadfLog.Engine.Patterns
         /// The lines that say what failed: a traceback's exception line, error/fatal/FAILED lines; warnings, progress
         /// and banners skipped. At most three, in order.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         public static List<string> FindDecisiveLines(IList<string> lines)
         {
             var found = new List<string>();

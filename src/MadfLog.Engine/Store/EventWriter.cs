@@ -377,6 +377,19 @@ namespace MadfLog.Engine.Store
 
         private long OptionalNameId(string? text) => text == null ? 0 : NameId(text);
 
+        // Shapes and short values come from the splitters' string caches as the same instances over and over: found by
+        // reference first, their (often long) text is hashed once per writer instead of once per row.
+        private readonly Dictionary<string, long> _splitNames = new Dictionary<string, long>(ByReference.Instance);
+
+        [MethodImpl(Hot.Path)]
+        private long SplitNameId(string text)
+        {
+            if (_splitNames.TryGetValue(text, out var id)) return id;
+            id = NameId(text);
+            if (_splitNames.Count < 100_000) _splitNames[text] = id;
+            return id;
+        }
+
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
         // Binds details_shape and the values d1..d5 starting at column i.
@@ -386,12 +399,12 @@ namespace MadfLog.Engine.Store
             var split = e.StoredDetails ?? _splitter.Of(e.Details);
             if (split.Shape != null)
             {
-                b.Int(i, NameId(split.Shape));
+                b.Int(i, SplitNameId(split.Shape));
                 for (var k = 0; k < DetailsShape.Slots; k++)
                 {
                     var v = split.Values[k];
                     if (v is long l) b.Int(i + 1 + k, l);
-                    else if (v is DetailsShape.Name n) b.Int(i + 1 + k, NameId(n.Text));
+                    else if (v is DetailsShape.Name n) b.Int(i + 1 + k, SplitNameId(n.Text));
                     else if (v is DetailsShape.Quoted q) b.Text(i + 1 + k, q.Stored);
                     else if (v is string t) b.Text(i + 1 + k, t);
                     else b.Null(i + 1 + k);

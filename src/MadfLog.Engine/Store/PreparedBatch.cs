@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -13,6 +15,7 @@ namespace MadfLog.Engine.Store
         /// order. Bound through SQLite's own API, as the event writer does: ADO.NET's per-parameter work was most of
         /// a summary flush's cost.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         public static void Run(SqliteConnection c, SqliteTransaction? tx, string sql, IEnumerable<object?[]> rows)
         {
             _ = tx; // the statement runs in the connection's transaction, which is tx (or none)

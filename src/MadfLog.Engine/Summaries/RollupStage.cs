@@ -275,6 +275,7 @@ namespace MadfLog.Engine.Summaries
             /// Fills the tables' rows from the cells and session-hours (the definitions of each table, per event, summed): the
             /// day grain and its hour twins from the same cells, so an hour's rows sum to its day's.
             /// </summary>
+            [MethodImpl(Hot.Path)]
             public void Derive()
             {
                 var r = Rows;

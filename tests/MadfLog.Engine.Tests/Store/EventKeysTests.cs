@@ -139,6 +139,23 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal(first.Count + second.Count + 1, k.All().Count);
         }
 
+        [Theory]
+        [InlineData(1)] // random 64-bit keys, as line hashes are
+        [InlineData(2)] // consecutive keys, as some formats' ids are
+        public void TheFilterSaysNoToNoKeyAddedAndMaybeToFewOthers(int kind)
+        {
+            const int n = 200_000;
+            var random = new Random(7);
+            var added = Enumerable.Range(0, n).Select(i => kind == 1 ? random.NextInt64(long.MinValue, long.MaxValue) : 1_000_000L + 2 * i).ToList();
+            var filter = new EventKeys.KeyFilter(n);
+            foreach (var key in added) filter.Add(key);
+            foreach (var key in added) Assert.True(filter.MayContain(key), $"added key {key} answered no");
+            // About 10 bits a key: about 1% of keys never added answer "maybe" (each costs a row read, not a wrong answer).
+            var others = Enumerable.Range(0, n).Select(i => kind == 1 ? random.NextInt64(long.MinValue, long.MaxValue) : 1_000_001L + 2 * i);
+            var maybe = others.Count(filter.MayContain);
+            Assert.True(maybe < n / 50, $"{maybe} of {n} keys never added answered maybe");
+        }
+
         [Fact]
         public void KeysOfARolledBackTransactionAreNotKept()
         {

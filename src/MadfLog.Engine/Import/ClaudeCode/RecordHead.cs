@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Import.ClaudeCode
 {
@@ -18,6 +20,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         public bool Has(string key) => _keys.Contains(key);
 
         /// <summary>Reads what it can of the object starting at the first non-blank byte; null when that is not an object.</summary>
+        [MethodImpl(Hot.Path)]
         public static RecordHead? Read(ReadOnlySpan<byte> bytes)
         {
             var head = new RecordHead();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -131,6 +132,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private byte[] _line = new byte[4096];
         private readonly TranscriptRecord _r = new TranscriptRecord();
 
+        [MethodImpl(Hot.Path)]
         public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)
         {
             reason = null;
@@ -229,11 +231,11 @@ namespace MadfLog.Engine.Import.ClaudeCode
             _held.Clear();
         }
 
-        private static void Out(Held h, long time, string source, List<EventRow> output)
+        private void Out(Held h, long time, string source, List<EventRow> output)
         {
             h.Row.Timestamp = time;
             h.Details["timestamp_source"] = source;
-            h.Row.Details = Serialize(h.Details);
+            SetDetails(h.Row, h.Details);
             output.Add(h.Row);
         }
 
@@ -290,6 +292,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             return null;
         }
 
+        [MethodImpl(Hot.Path)]
         private void Assistant(TranscriptRecord r, TranscriptRecord.Message message, Context ctx, long offset, List<EventRow> output)
         {
             _stoppedLast.Remove(ctx.Agent);
@@ -346,6 +349,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             Emit(ctx, row, details, output);
         }
 
+        [MethodImpl(Hot.Path)]
         private void User(TranscriptRecord r, TranscriptRecord.Message message, Context ctx, List<EventRow> output)
         {
             var rejectedBefore = _stoppedLast.Remove(ctx.Agent);
@@ -469,14 +473,25 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 if (_held.Count >= MaxHeld) ReleaseWithoutNext(output);
                 return;
             }
-            row.Details = Serialize(details);
+            SetDetails(row, details);
             output.Add(row);
+        }
+
+        /// <summary>The import's splitter on the reading thread (<see cref="LogFileContext.Splitter"/>); null: the preparing thread splits.</summary>
+        internal DetailsShape.Splitter? Splitter { get; set; }
+
+        // The details as text, and split while they are still UTF-8 in the writer's buffer.
+        private void SetDetails(EventRow row, Dictionary<string, object?> details)
+        {
+            row.Details = Serialize(details);
+            if (Splitter != null) row.StoredDetails = Splitter.Of(new ReadOnlySpan<byte>(_detailsBuffer!.GetBuffer(), 0, (int)_detailsBuffer.Length), row.Details);
         }
 
         // One buffer and writer per thread (details are written for every event; a parser runs on one thread).
         [ThreadStatic] private static MemoryStream? _detailsBuffer;
         [ThreadStatic] private static Utf8JsonWriter? _detailsWriter;
 
+        [MethodImpl(Hot.Path)]
         private static string Serialize(Dictionary<string, object?> details)
         {
             var buffer = _detailsBuffer ??= new MemoryStream();
@@ -492,7 +507,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             }
             w.WriteEndObject();
             w.Flush();
-            return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            return Utf8StringCache.Decode(new ReadOnlySpan<byte>(buffer.GetBuffer(), 0, (int)buffer.Length));
         }
 
         // The branch of consecutive records is almost always the same: match its story once.

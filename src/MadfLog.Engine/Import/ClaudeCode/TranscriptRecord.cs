@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using MadfLog.Engine.Text;
@@ -92,6 +93,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         public ToolResult ToolUseResult => ToolUseResultCamel.Self.Kind != JsonTokenType.None ? ToolUseResultCamel : ToolUseResultSnake;
 
         /// <summary>Reads the line's fields; throws JsonException where the line is not JSON. The line's bytes must stay as they are while the record is used.</summary>
+        [MethodImpl(Hot.Path)]
         public void Read(byte[] line, int length)
         {
             _line = line;
@@ -108,6 +110,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             while (reader.Read()) { } // only blanks may follow: the reader throws on anything else
         }
 
+        [MethodImpl(Hot.Path)]
         private void ReadRecord(ref Utf8JsonReader r)
         {
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
@@ -198,6 +201,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             Close(ref r, ref t.Self);
         }
 
+        [MethodImpl(Hot.Path)]
         private static void ReadMessage(ref Utf8JsonReader r, Message m)
         {
             m.Content = m.Id = m.Model = m.StopReason = default;
@@ -217,6 +221,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             Close(ref r, ref m.Self);
         }
 
+        [MethodImpl(Hot.Path)]
         private static void ReadUsage(ref Utf8JsonReader r, Usage u)
         {
             u.InputTokens = u.OutputTokens = u.CacheCreation = u.CacheRead = default;
@@ -243,6 +248,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             Close(ref r, ref self);
         }
 
+        [MethodImpl(Hot.Path)]
         private static void ReadBlock(ref Utf8JsonReader r, Block b)
         {
             b.Type = b.Id = b.Name = b.Text = b.ToolUseId = b.IsError = b.Content = default;
@@ -265,6 +271,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             Close(ref r, ref b.Self);
         }
 
+        [MethodImpl(Hot.Path)]
         private static void ReadInput(ref Utf8JsonReader r, Input i)
         {
             i.FilePath = i.Path = i.Pattern = i.Command = i.Url = i.Description = i.Prompt = i.SubagentType = i.Questions = default;

@@ -18,7 +18,7 @@ namespace MadfLog.Engine.Store
     /// nearly every row, and rewriting every row of a large store at each commit made an import quadratic in the store's
     /// size. The recent rows are few (at most a quarter of the keys); once they hold a quarter, they are merged into
     /// <c>event_keys</c> in one pass in key order, and emptied. A key is stored when either holds it. Rows read stay
-    /// cached (up to 8 MB of <c>event_keys</c>, 16 MB of recent rows) for the next transactions of the same connection,
+    /// cached (up to 4 MB of each) for the next transactions of the same connection,
     /// unless another connection commits in between; after a rollback call <see cref="Discard"/>.
     /// Blob layout: byte width; int64 hi (the range's last key, inclusive); then per month, in month order: uint16 month
     /// (months since 1970-01, <see cref="UnknownMonth"/> for keys whose event is not known), int32 count, count offsets
@@ -48,10 +48,11 @@ namespace MadfLog.Engine.Store
         private readonly HashSet<long> _pendingKeys = new HashSet<long>();
         private long _recentKeys = -1; // keys in the recent rows, counted when first needed
 
-        // event_keys' cache is small: once the rows outgrow it, new keys are answered by its filter and only duplicates and
-        // merges read rows, so a larger cache bought little speed and made the import's memory grow with the store (32 MB
-        // at 10M keys). Every new key is staged into a recent row, which is read from SQLite when not cached: that cache stays.
-        public EventKeys(SqliteConnection connection, string schema = "main") : this(connection, schema, 8L << 20, 16L << 20) { }
+        // The caches are small: once the rows outgrow them, new keys are answered by the filters, keys are staged to their
+        // rows by the rows' index (no blob read), and only duplicates, "maybe"s and each row written at a flush read a
+        // row, from SQLite's own page cache; larger caches bought little speed and made the import's memory grow with the
+        // store (32 + 16 MB at 10M keys, then 8 + 16).
+        public EventKeys(SqliteConnection connection, string schema = "main") : this(connection, schema, 4L << 20, 4L << 20) { }
 
         /// <summary>With caches of the given sizes (tests use tiny ones to reach the paths of a large store).</summary>
         internal EventKeys(SqliteConnection connection, string schema, long cacheBytes, long recentCacheBytes)
@@ -255,9 +256,68 @@ namespace MadfLog.Engine.Store
             public void Stage(long key, ushort month)
             {
                 _filter?.Add(key);
-                var range = Find(key);
+                var range = Staging(key);
                 (range.Added ??= new List<(long, ushort)>()).Add((key, month));
                 if (!_touched.ContainsKey(range.Lo)) _touched[range.Lo] = range;
+            }
+
+            // The rows' first keys in order: the rows cover the key space, each up to the next one's lo - 1, so a key is
+            // staged to its row by this index alone, without reading the row (Flush reads each row staged to once). So
+            // the blobs' cache can stay small: SQLite's page cache holds the rows anyway. Read once per cache lifetime
+            // (8 bytes a row), and kept up to date by Flush with the rows a split adds.
+            private List<long>? _los;
+            private readonly List<long> _written = new List<long>();
+
+            private List<long> Los()
+            {
+                if (_los != null) return _los;
+                var los = new List<long>();
+                if (Exists)
+                    using (var all = _owner.Prepare($"SELECT lo FROM {Table} ORDER BY lo"))
+                    {
+                        int rc;
+                        while ((rc = raw.sqlite3_step(all)) == Row) los.Add(raw.sqlite3_column_int64(all, 0));
+                        if (rc != 101) _owner.Check(rc);
+                    }
+                return _los = los;
+            }
+
+            // The row a key is staged to: the last one, a cached one, one already staged to, or its range from the index
+            // (with no blob: Flush reads it). With no rows yet, the whole key space, empty.
+            [MethodImpl(Hot.Path)]
+            private Range Staging(long key)
+            {
+                if (_last != null && key >= _last.Lo && key <= _last.Hi) return _last;
+                var list = _buckets[Bucket(key)];
+                if (list != null)
+                    foreach (var r in list)
+                        if (key >= r.Lo && key <= r.Hi) return _last = r;
+                var los = Los();
+                if (los.Count == 0) return _touched.TryGetValue(long.MinValue, out var all) ? _last = all : _last = new Range { Lo = long.MinValue, Hi = long.MaxValue, Blob = Array.Empty<byte>(), Length = 0 };
+                var i = los.BinarySearch(key);
+                if (i < 0) i = ~i - 1;
+                if (i < 0) return Find(key); // below the first row: not a layout this code writes, read as before
+                var lo = los[i];
+                if (_touched.TryGetValue(lo, out var touched)) return _last = touched;
+                return _last = new Range { Lo = lo, Hi = i + 1 < los.Count ? los[i + 1] - 1 : long.MaxValue };
+            }
+
+            // Adds the rows Flush wrote (a split's new ones among them) to the index, in order.
+            private void IndexWritten()
+            {
+                if (_los == null || _written.Count == 0) { _written.Clear(); return; }
+                _written.Sort();
+                var merged = new List<long>(_los.Count + _written.Count);
+                int a = 0, b = 0;
+                while (a < _los.Count || b < _written.Count)
+                {
+                    long next;
+                    if (b == _written.Count || a < _los.Count && _los[a] <= _written[b]) next = _los[a++];
+                    else next = _written[b++];
+                    if (merged.Count == 0 || merged[merged.Count - 1] != next) merged.Add(next);
+                }
+                _los = merged;
+                _written.Clear();
             }
 
             public bool Stored(long key)
@@ -307,7 +367,18 @@ namespace MadfLog.Engine.Store
                         if (key >= r.Lo && key <= r.Hi) return _last = r;
                 // With the cache full, only the row's range is taken (no copy of its keys, which would be dropped at once).
                 var range = _cached < _cacheBytes ? Read(key) : Read(key, copy: false);
-                if (_touched.TryGetValue(range.Lo, out var touched)) return _last = touched; // staged to, but not cached
+                if (_touched.TryGetValue(range.Lo, out var touched))
+                {
+                    // Staged to by the index alone: its blob, now read, is kept (while there is room) for the lookups and
+                    // the flush that follow.
+                    if (touched.Blob == null && range.Blob != null)
+                    {
+                        touched.Blob = range.Blob;
+                        touched.Length = range.Length;
+                        if (!Cache(touched)) { touched.Blob = null; touched.Length = 0; }
+                    }
+                    return _last = touched; // staged to, but not cached
+                }
                 if (range.Blob == null || !Cache(range)) range.Blob = null; // kept by _touched alone, if keys are staged to it
                 return _last = range;
             }
@@ -357,6 +428,7 @@ namespace MadfLog.Engine.Store
                 }
                 _touched.Clear();
                 _last = null;
+                IndexWritten();
             }
 
             public void Discard()
@@ -372,6 +444,8 @@ namespace MadfLog.Engine.Store
                 _last = null;
                 _filter = null;
                 _misses = 0;
+                _los = null;
+                _written.Clear();
             }
 
             private void BuildFilter()
@@ -506,6 +580,7 @@ namespace MadfLog.Engine.Store
                 var copy = new byte[length];
                 Buffer.BlockCopy(_owner._out, 0, copy, 0, length);
                 Cache(new Range { Lo = lo, Hi = hi, Blob = copy, Length = length });
+                _written.Add(lo);
             }
 
             public void Dispose()

@@ -139,6 +139,42 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal(first.Count + second.Count + 1, k.All().Count);
         }
 
+        [Fact]
+        public void KeysStagedByTheRowsIndexWithNothingCachedAreFoundInLaterTransactions()
+        {
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            c.Execute("DELETE FROM sqlite_sequence WHERE name = 'event_rows'; INSERT INTO sqlite_sequence(name, seq) VALUES ('event_rows', 100000000)"); // recent rows are not merged
+            var random = new Random(11);
+            var stored = new List<long>();
+            // One instance across transactions, as an import keeps it, with caches too small for any row: once a few
+            // thousand lookups have read rows, the filter answers "not stored" for new keys without finding their row, and
+            // each is staged to its row by the index alone; rows split at every flush, and the index must follow.
+            using var k = new EventKeys(c, "main", 64, 64);
+            for (var round = 0; round < 8; round++)
+            {
+                var fresh = Enumerable.Range(0, 1000).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).ToList();
+                using var tx = c.BeginTransaction();
+                foreach (var key in stored) Assert.False(k.Add(key, Jan), $"key {key} of an earlier transaction taken for new in round {round}");
+                foreach (var key in fresh) Assert.True(k.Add(key, Jan));
+                // A split row's first key (a stored key) and the key before it (the end of the row before): the index's boundaries.
+                foreach (var lo in c.Query<long>("SELECT lo FROM event_keys_recent", transaction: tx).Where(lo => lo != long.MinValue).ToList())
+                {
+                    Assert.False(k.Add(lo, Jan), $"a row's first key {lo} taken for new");
+                    var isNew = !stored.Contains(lo - 1) && !fresh.Contains(lo - 1);
+                    Assert.Equal(isNew, k.Add(lo - 1, Jan));
+                    if (isNew) fresh.Add(lo - 1);
+                }
+                k.Flush();
+                tx.Commit();
+                stored.AddRange(fresh);
+            }
+            Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_keys_recent") > 10, $"{c.ExecuteScalar<long>("SELECT count(*) FROM event_keys_recent")} recent rows, {c.ExecuteScalar<long>("SELECT count(*) FROM event_keys")} rows"); // split into rows
+            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_keys"));
+            using var again = new EventKeys(c);
+            Assert.Equal(stored.Distinct().OrderBy(x => x), again.All().Select(a => a.key));
+        }
+
         [Theory]
         [InlineData(1)] // random 64-bit keys, as line hashes are
         [InlineData(2)] // consecutive keys, as some formats' ids are

@@ -21,9 +21,14 @@ namespace MadfLog.Engine.Query.Questions
 
         internal static List<ErrorPattern> ErrorPatterns(SqliteConnection c, QueryFilter f, int top = 20)
         {
-            var summary = ErrorSummaryQuestion.ErrorSummary(c, f, top).Where(s => s.PatternId.HasValue).ToList();
-            if (summary.Count == 0) return new List<ErrorPattern>();
             var source = Sources.For(f, Answers);
+            // From the day rows, the summary's own read of them gives the breakdowns too.
+            List<(long pattern, string? story, string? agent, long n)>? cells = null;
+            List<ErrorSummaryItem> all;
+            if (source == Source.DaySummaries) (all, cells) = ErrorSummaryQuestion.FromDays(c, f, top);
+            else all = ErrorSummaryQuestion.ErrorSummary(c, f, top);
+            var summary = all.Where(s => s.PatternId.HasValue).ToList();
+            if (summary.Count == 0) return new List<ErrorPattern>();
             var p = new DynamicParameters();
             p.Add("ids", summary.Select(s => s.PatternId!.Value).ToList());
             List<(long id, string? story, long n)> byStory;
@@ -40,14 +45,12 @@ namespace MadfLog.Engine.Query.Questions
                 byAgent = c.Query<(long id, string? agent, long n)>(
                     $"SELECT r.pattern_id, nullif(r.agent_name, ''), sum(r.events) FROM event_rollup r WHERE r.pattern_id IN @ids AND {Errors.InRollup("r")} GROUP BY 1, 2", p).ToList();
             }
-            else if (source == Source.DaySummaries)
+            else if (cells != null)
             {
-                // Both breakdowns from one read of the rows.
-                var (table, where) = Sources.SummaryTable(c, source, f, p);
-                var cells = c.Query<(long id, string? story, string? agent, long n)>(
-                    $"SELECT r.pattern_id, nullif(r.story_id, ''), nullif(r.agent_name, ''), sum(r.events) FROM {table} r WHERE r.pattern_id IN @ids AND {Errors.InRollup("r")}{where} GROUP BY 1, 2, 3", p).ToList();
-                byStory = cells.GroupBy(x => (x.id, x.story)).Select(g => (g.Key.id, g.Key.story, g.Sum(x => x.n))).ToList();
-                byAgent = cells.GroupBy(x => (x.id, x.agent)).Select(g => (g.Key.id, g.Key.agent, g.Sum(x => x.n))).ToList();
+                var ids = new HashSet<long>(summary.Select(s => s.PatternId!.Value));
+                var mine = cells.Where(x => ids.Contains(x.pattern)).ToList();
+                byStory = mine.GroupBy(x => (x.pattern, x.story)).Select(g => (g.Key.pattern, g.Key.story, g.Sum(x => x.n))).ToList();
+                byAgent = mine.GroupBy(x => (x.pattern, x.agent)).Select(g => (g.Key.pattern, g.Key.agent, g.Sum(x => x.n))).ToList();
             }
             else
             {

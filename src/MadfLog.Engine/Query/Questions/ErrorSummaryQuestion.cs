@@ -35,21 +35,51 @@ namespace MadfLog.Engine.Query.Questions
 
         // A story or whole days: counts, agents and stories per pattern from day_rollup; the day summaries keep the days
         // a pattern was seen, so its first and last time in the filter are read from the events of those two days only.
-        private static List<ErrorSummaryItem> ErrorSummaryFromDays(SqliteConnection c, QueryFilter f, int top)
+        private static List<ErrorSummaryItem> ErrorSummaryFromDays(SqliteConnection c, QueryFilter f, int top) => FromDays(c, f, top).items;
+
+        /// <summary>
+        /// The error summary from the day rows (a story or a window's days), and the errors per pattern, story and agent it
+        /// was summed from (error patterns' breakdowns): one read of the rows, grouped by pattern, story and agent, gives the
+        /// total, each pattern's count, agents, stories and days (a window's rows are a union of day, hour and part rows,
+        /// each read of which cost about as much as the rest of the question).
+        /// </summary>
+        internal static (List<ErrorSummaryItem> items, List<(long pattern, string? story, string? agent, long n)> cells) FromDays(SqliteConnection c, QueryFilter f, int top)
         {
             var p = new DynamicParameters();
             var (table, where) = Sources.SummaryTable(c, Source.DaySummaries, f, p);
-            p.Add("top", top);
-            var total = c.ExecuteScalar<long?>($"SELECT sum(r.events) FROM {table} r WHERE {Errors.InRollup("r")}{where}", p) ?? 0;
-            var rows = c.Query<PatternErrorsRow>(
-                $@"SELECT nullif(r.pattern_id, 0) AS PatternId, coalesce(pt.display, pt.template) AS Template, pt.error_class AS ErrorClass, sum(r.events) AS Occurrences,
-                          group_concat(DISTINCT nullif(r.agent_name, '')) AS Agents, group_concat(DISTINCT nullif(r.story_id, '')) AS Stories,
-                          min(r.day) AS FirstDay, max(r.day) AS LastDay, pt.example AS Example
-                   FROM {table} r LEFT JOIN patterns pt ON pt.id = r.pattern_id
-                   WHERE {Errors.InRollup("r")}{where} GROUP BY r.pattern_id ORDER BY sum(r.events) DESC, r.pattern_id LIMIT @top", p).ToList();
+            var cells = new List<(long pattern, string? story, string? agent, long n)>();
+            var patterns = new Dictionary<long, (long n, long firstDay, long lastDay, HashSet<string> agents, HashSet<string> stories)>();
+            long total = 0;
+            foreach (var (pattern, story, agent, n, firstDay, lastDay) in c.Query<(long, string?, string?, long, long, long)>(
+                         $@"SELECT r.pattern_id, nullif(r.story_id, ''), nullif(r.agent_name, ''), sum(r.events), min(r.day), max(r.day)
+                            FROM {table} r WHERE {Errors.InRollup("r")}{where} GROUP BY 1, 2, 3", p))
+            {
+                cells.Add((pattern, story, agent, n));
+                total += n;
+                if (!patterns.TryGetValue(pattern, out var x)) x = (0, firstDay, lastDay, new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
+                if (agent != null) x.agents.Add(agent);
+                if (story != null) x.stories.Add(story);
+                patterns[pattern] = (x.n + n, Math.Min(x.firstDay, firstDay), Math.Max(x.lastDay, lastDay), x.agents, x.stories);
+            }
+            var chosen = patterns.OrderByDescending(x => x.Value.n).ThenBy(x => x.Key).Take(top).ToList();
+            var named = chosen.Count == 0 ? new Dictionary<long, (string? template, string? errorClass, string? example)>()
+                : c.Query<(long id, string? template, string? errorClass, string? example)>(
+                        "SELECT id, coalesce(display, template), error_class, example FROM patterns WHERE id IN @ids", new { ids = chosen.Select(x => x.Key).ToList() })
+                    .ToDictionary(x => x.id, x => (x.template, x.errorClass, x.example));
+            // As group_concat(DISTINCT ...) lists them (Shared.List splits and sorts the text).
+            static string? Concat(HashSet<string> names) => names.Count == 0 ? null : string.Join(",", names);
+            var rows = chosen.Select(x =>
+            {
+                named.TryGetValue(x.Key, out var pt);
+                return new PatternErrorsRow
+                {
+                    PatternId = x.Key == 0 ? (long?)null : x.Key, Template = pt.template, ErrorClass = pt.errorClass, Occurrences = x.Value.n,
+                    Agents = Concat(x.Value.agents), Stories = Concat(x.Value.stories), FirstDay = x.Value.firstDay, LastDay = x.Value.lastDay, Example = pt.example,
+                };
+            }).ToList();
             var spans = PatternSpans(c, f, rows.Select(r => (r.PatternId ?? 0, r.FirstDay, r.LastDay)).ToList());
             for (var i = 0; i < rows.Count; i++) (rows[i].FirstTs, rows[i].LastTs) = spans[i];
-            return rows.Select(r => Item(r, total)).ToList();
+            return (rows.Select(r => Item(r, total)).ToList(), cells);
         }
 
         /// <summary>

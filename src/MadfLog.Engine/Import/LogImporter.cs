@@ -232,6 +232,7 @@ namespace MadfLog.Engine.Import
             connection.Execute(
                 "INSERT INTO import_runs(started, finished, files, lines_read, imported, duplicates, quarantined) VALUES (@s, @f, @files, @l, @i, @d, @q)",
                 new { s = started, f = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), files = result.Files, l = result.LinesRead, i = result.Imported, d = result.Duplicates, q = result.Quarantined });
+            MadfDatabase.ReleaseFreePages(connection);
             return result;
         }
 

@@ -266,7 +266,7 @@ namespace MadfLog.Engine.Lifecycle
                 // -IncludeArchive's caches of the archives before (one up to date is carried: CombinedStore.Carry).
                 CombinedStore.Remove(ArchiveFolder);
                 _o.Checkpoint?.Invoke("before-vacuum");
-                c.Execute("VACUUM;");
+                c.Execute("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;"); // a store from before incremental auto-vacuum takes it here (MadfDatabase.ReleaseFreePages)
                 c.Execute("PRAGMA optimize;");
                 c.Execute("PRAGMA wal_checkpoint(TRUNCATE);"); // in WAL mode VACUUM's pages sit in the -wal until checkpointed
             }

@@ -211,6 +211,38 @@ namespace MadfLog.Engine.Tests.Lifecycle
         }
 
         [Fact]
+        public void AnImportGivesFreePagesBackAndAStoreFromBeforeTakesThatModeAtItsRotation()
+        {
+            // A new store is in incremental auto-vacuum mode: free pages (here a dropped table's) are given back by the next import.
+            using (var n = TestPaths.NewTemp())
+            {
+                var (newLogs, _) = Setup(n, days: 2);
+                using (var c = MadfDatabase.Open(n.Db))
+                {
+                    Assert.Equal(2, c.ExecuteScalar<long>("PRAGMA auto_vacuum"));
+                    c.Execute("CREATE TABLE junk AS SELECT randomblob(4000) AS b FROM events; DROP TABLE junk;");
+                    Assert.True(c.ExecuteScalar<long>("PRAGMA freelist_count") > 0);
+                }
+                EventLogWriter.Append(newLogs, new EventRow { Timestamp = Now.ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "execution", AgentName = "dev" }, new Hashtable());
+                Assert.Equal(1, new LogImporter(new ImportOptions { DatabasePath = n.Db }).Import(new[] { newLogs }).Imported);
+                using (var c = MadfDatabase.Open(n.Db)) Assert.Equal(0, c.ExecuteScalar<long>("PRAGMA freelist_count"));
+            }
+            // A store created before (its file existed, empty, when it was first opened: no mode set) takes it at the rotation's VACUUM.
+            using var t = TestPaths.NewTemp();
+            File.WriteAllBytes(t.Db, Array.Empty<byte>());
+            var (logs, events) = Setup(t, days: 40, perDay: 10);
+            using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(0, c.ExecuteScalar<long>("PRAGMA auto_vacuum"));
+            var r = new Rotation(Options(t, logs, retention: 30)).Run();
+            Assert.True(r.EventsMoved > 0);
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(2, c.ExecuteScalar<long>("PRAGMA auto_vacuum"));
+                Assert.Equal(events - r.EventsMoved, c.ExecuteScalar<long>("SELECT count(*) FROM events"));
+            }
+            Assert.Equal(events, DistinctEventsEverywhere(t));
+        }
+
+        [Fact]
         public void AnActiveDatabaseOverItsBudgetShrinksTheWindowAndSaysSo()
         {
             using var t = TestPaths.NewTemp();

@@ -19,10 +19,17 @@ namespace MadfLog.Engine.Import
         private string _path = "";
         private byte[]? _head;
         private uint _gzipTrailerSize;
-        /// <summary>The first bytes (<see cref="ReadHead"/>, which <see cref="Read"/> calls).</summary>
-        public byte[] Head => _head ?? throw new InvalidOperationException("The head of " + _path + " was not read.");
+        /// <summary>The first bytes (read by <see cref="Read"/>, or by <see cref="ReadHead"/> after <see cref="Stat"/>; else when first asked for).</summary>
+        public byte[] Head
+        {
+            get { if (_head == null) ReadHead(); return _head!; }
+        }
+
         /// <summary>For .gz: the uncompressed size (mod 2^32) its trailer claims.</summary>
-        public uint GzipTrailerSize => _head != null ? _gzipTrailerSize : throw new InvalidOperationException("The trailer of " + _path + " was not read.");
+        public uint GzipTrailerSize
+        {
+            get { if (_head == null) ReadHead(); return _gzipTrailerSize; }
+        }
         public ReadOnlySpan<byte> FirstLine => FirstNonBlankLine(Head);
 
         public long HeadHash(int length) => StableHash.Hash(new ReadOnlySpan<byte>(Head, 0, Math.Min(length, Head.Length)));

@@ -16,9 +16,20 @@ namespace MadfLog.Engine.Import
         public long Length { get; private set; }
         public long LastWriteUtc { get; private set; }
         public bool IsGzip { get; private set; }
-        public byte[] Head { get; private set; } = Array.Empty<byte>();
+        private string _path = "";
+        private byte[]? _head;
+        private uint _gzipTrailerSize;
+        /// <summary>The first bytes (read by <see cref="Read"/>, or by <see cref="ReadHead"/> after <see cref="Stat"/>; else when first asked for).</summary>
+        public byte[] Head
+        {
+            get { if (_head == null) ReadHead(); return _head!; }
+        }
+
         /// <summary>For .gz: the uncompressed size (mod 2^32) its trailer claims.</summary>
-        public uint GzipTrailerSize { get; private set; }
+        public uint GzipTrailerSize
+        {
+            get { if (_head == null) ReadHead(); return _gzipTrailerSize; }
+        }
         public ReadOnlySpan<byte> FirstLine => FirstNonBlankLine(Head);
 
         public long HeadHash(int length) => StableHash.Hash(new ReadOnlySpan<byte>(Head, 0, Math.Min(length, Head.Length)));
@@ -26,26 +37,41 @@ namespace MadfLog.Engine.Import
         /// <summary>True when a .gz file's trailer does not match what was decompressed: the file was cut short.</summary>
         public bool GzipTruncatedAt(long uncompressedTotal) => IsGzip && (uint)(uncompressedTotal & 0xFFFFFFFF) != GzipTrailerSize;
 
+        /// <summary>Size, time and first bytes.</summary>
         public static FileProbe Read(string path)
         {
-            var info = new FileInfo(path);
+            var probe = Stat(path);
+            probe.ReadHead();
+            return probe;
+        }
+
+        /// <summary>Size and time only (of the file a link leads to): enough to tell a file unchanged since its cursor.</summary>
+        public static FileProbe Stat(string path)
+        {
+            var info = Target(path);
             if (!info.Exists) throw new FileNotFoundException(Messages.IssueFileNotFound, path);
-            var probe = new FileProbe
+            return new FileProbe
             {
+                _path = path,
                 Length = info.Length,
                 LastWriteUtc = new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeMilliseconds(),
                 IsGzip = LogFileFinder.IsGzip(path),
             };
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+
+        /// <summary>Reads the first bytes (decompressed for .gz) and a .gz file's trailer.</summary>
+        public void ReadHead()
+        {
+            using var fs = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             var head = new byte[LogImporter.HeadBytes];
             int n;
-            if (probe.IsGzip)
+            if (IsGzip)
             {
                 if (fs.Length >= 4)
                 {
                     fs.Seek(-4, SeekOrigin.End);
                     var t = new byte[4];
-                    if (ReadFully(fs, t) == 4) probe.GzipTrailerSize = BitConverter.ToUInt32(t, 0);
+                    if (ReadFully(fs, t) == 4) _gzipTrailerSize = BitConverter.ToUInt32(t, 0);
                     fs.Seek(0, SeekOrigin.Begin);
                 }
                 try
@@ -60,8 +86,17 @@ namespace MadfLog.Engine.Import
                 n = ReadFully(fs, head);
             }
             Array.Resize(ref head, n);
-            probe.Head = head;
-            return probe;
+            _head = head;
+        }
+
+        /// <summary>
+        /// The file a path leads to: a symbolic link's own size and time (FileInfo's on .NET, Windows and Unix) are not the
+        /// log's, so a linked log would look changed on every run and be read again from its start.
+        /// </summary>
+        public static FileInfo Target(string path)
+        {
+            var info = new FileInfo(path);
+            return info.Exists && (info.Attributes & FileAttributes.ReparsePoint) != 0 ? new FileInfo(FileIdentity.Of(path)) : info;
         }
 
         private static int ReadFully(Stream s, byte[] buffer)
@@ -120,13 +155,17 @@ namespace MadfLog.Engine.Import
         public bool HeadMatches(FileProbe probe) =>
             HeadLength <= probe.Head.Length && probe.HeadHash(HeadLength) == HeadHash;
 
-        public bool NothingNew(FileProbe probe)
-        {
-            if (!HeadMatches(probe)) return false;
-            if (probe.IsGzip) return Complete && Size == probe.Length && LastWriteUtc == probe.LastWriteUtc;
-            if (LogFormats.IsWholeDocument(Format)) return Size == probe.Length && LastWriteUtc == probe.LastWriteUtc;
-            return probe.Length == Offset;
-        }
+        /// <summary>
+        /// The file has the size and time it had when it was last read to its end (or, before cursors said so, is read up to
+        /// its size): reading it again would find only what was found, whatever a parser held back for lines still to come.
+        /// A stat and this check are all a re-import of an unchanged file costs (its first bytes are not read again).
+        /// </summary>
+        public bool Unchanged(FileProbe probe) =>
+            Size == probe.Length && LastWriteUtc == probe.LastWriteUtc && (Complete || !probe.IsGzip && (Offset == Size || LogFormats.IsWholeDocument(Format)));
+
+        /// <summary>Unchanged, or a line file read up to its length (moved, or its time changed without a byte more).</summary>
+        public bool NothingNew(FileProbe probe) =>
+            HeadMatches(probe) && (Unchanged(probe) || !probe.IsGzip && !LogFormats.IsWholeDocument(Format) && probe.Length == Offset);
 
         public long ResumeOffset(FileProbe probe)
         {
@@ -210,6 +249,9 @@ namespace MadfLog.Engine.Import
             if (!_byHead.TryGetValue(cursor.HeadHash, out var list)) _byHead[cursor.HeadHash] = list = new List<FileCursor>();
             list.Add(cursor);
         }
+
+        /// <summary>The cursor of a file at this path (no look at its content).</summary>
+        public FileCursor? ByPath(string path) => _byPath.TryGetValue(path, out var byPath) ? byPath : null;
 
         public FileCursor? Match(string path, FileProbe probe)
         {

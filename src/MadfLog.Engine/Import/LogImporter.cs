@@ -44,7 +44,17 @@ namespace MadfLog.Engine.Import
                 var item = new ImportPlanItem { Path = path };
                 try
                 {
-                    var probe = FileProbe.Read(path);
+                    var probe = FileProbe.Stat(path);
+                    if (Unchanged(cursors.ByPath(path), probe) is { } same)
+                    {
+                        item.Format = same.Format;
+                        item.StartOffset = same.Offset;
+                        item.NothingNew = true;
+                        item.Length = probe.Length;
+                        plan.Add(item);
+                        continue;
+                    }
+                    probe.ReadHead();
                     var cursor = cursors.Match(path, probe);
                     item.Format = FormatFor(path, probe, cursor, out var readAgain).Name;
                     item.StartOffset = readAgain ? 0 : cursor?.ResumeOffset(probe) ?? 0;
@@ -163,28 +173,32 @@ namespace MadfLog.Engine.Import
                     _options.Cancellation.ThrowIfCancellationRequested();
                     writeClock.Start();
                     var file = batch.File;
-                    steps.Start();
-                    if (tx == null)
+                    // A file with nothing new and a cursor with nothing to save opens no transaction.
+                    if (batch.Events.Count > 0 || batch.Quarantine.Count > 0 || batch.ForgetQuarantine || !batch.Cursor.Skip)
                     {
-                        tx = connection.BeginTransaction();
-                        writer = new EventWriter(connection, tx, keys) { Steps = steps };
+                        steps.Start();
+                        if (tx == null)
+                        {
+                            tx = connection.BeginTransaction();
+                            writer = new EventWriter(connection, tx, keys) { Steps = steps };
+                        }
+                        cursorsToSave[batch.FileIndex] = batch.Cursor;
+                        steps.Lap("begin");
+                        if (batch.Events.Count > 0)
+                        {
+                            var inserted = ImportStages.Write(connection, tx, batch.Events, stages, batch.Prepared, flush: false, writer: writer, clock: steps);
+                            file.Imported += inserted;
+                            file.Duplicates += batch.Events.Count - inserted;
+                        }
+                        if (batch.ForgetQuarantine) QuarantineRow.Forget(connection, tx, file.Path);
+                        foreach (var q in batch.Quarantine) q.Save(connection, tx);
+                        uncommitted += batch.Events.Count + batch.Quarantine.Count;
                     }
-                    cursorsToSave[batch.FileIndex] = batch.Cursor;
-                    steps.Lap("begin");
-                    if (batch.Events.Count > 0)
-                    {
-                        var inserted = ImportStages.Write(connection, tx, batch.Events, stages, batch.Prepared, flush: false, writer: writer, clock: steps);
-                        file.Imported += inserted;
-                        file.Duplicates += batch.Events.Count - inserted;
-                    }
-                    if (batch.ForgetQuarantine) QuarantineRow.Forget(connection, tx, file.Path);
-                    foreach (var q in batch.Quarantine) q.Save(connection, tx);
-                    uncommitted += batch.Events.Count + batch.Quarantine.Count;
                     // Commit every CommitEvents events, and every 10 s while batches keep coming slowly: batches share a
                     // transaction and the summaries and keys are flushed once for them all. (A commit whenever the queue was
                     // empty after a second made a reader just slower than the writer commit every second: 11 commits instead
                     // of 1 at 200k events on a busy machine, each flushing the summaries and key rows it touched.)
-                    if (uncommitted >= _options.CommitEvents || queue.Count == 0 && sinceCommit.ElapsedMilliseconds >= 10_000) Commit();
+                    if (tx != null && (uncommitted >= _options.CommitEvents || queue.Count == 0 && sinceCommit.ElapsedMilliseconds >= 10_000)) Commit();
                     writeClock.Stop();
                     file.LinesRead += batch.LinesRead;
                     file.Quarantined += batch.Quarantine.Count;
@@ -261,6 +275,21 @@ namespace MadfLog.Engine.Import
             return now;
         }
 
+        /// <summary>
+        /// The cursor of a file at this path when the file is unchanged since it was read to its end (FileCursor.Unchanged)
+        /// and would be read as the same format: nothing to read, not even its first bytes. Null otherwise (a file read as
+        /// the fallback, the event log's format, has its first line looked at again, since this version may recognise it
+        /// as another: a daily log's 1 KB, against thousands of transcripts skipped on a stat).
+        /// </summary>
+        private FileCursor? Unchanged(FileCursor? cursor, FileProbe probe)
+        {
+            if (cursor == null || !cursor.Unchanged(probe)) return null;
+            var auto = string.Equals(_options.Format, "Auto", StringComparison.OrdinalIgnoreCase);
+            var format = LogFormats.Find(cursor.Format);
+            if (format == null || ReferenceEquals(format, LogFormats.Fallback)) return null;
+            return auto || string.Equals(_options.Format, format.Name, StringComparison.OrdinalIgnoreCase) ? cursor : null;
+        }
+
         private void Report(string errorId, string file, long line, string reason) =>
             _options.OnIssue?.Invoke(new ImportIssue(errorId, file, line, reason));
 
@@ -281,7 +310,18 @@ namespace MadfLog.Engine.Import
             FileProbe probe;
             try
             {
-                probe = FileProbe.Read(path);
+                probe = FileProbe.Stat(path);
+                if (Unchanged(cursors.ByPath(path), probe) is { } same)
+                {
+                    // A stat and the cursor: nothing to read, and nothing to save (the cursor says all there is).
+                    fileResult.Format = same.Format;
+                    fileResult.StartOffset = fileResult.EndOffset = same.Offset;
+                    var unchanged = same.Snapshot();
+                    unchanged.Skip = true;
+                    Enqueue(queue, new Batch(fileResult, unchanged, index, probe.Length) { Last = true }, token);
+                    return;
+                }
+                probe.ReadHead();
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -304,8 +344,13 @@ namespace MadfLog.Engine.Import
             else if (!readAgain && cursor.NothingNew(probe))
             {
                 fileResult.StartOffset = fileResult.EndOffset = cursor.Offset;
+                // Saved only when it moved or its size or time changed (the fallback format's files, whose first bytes are
+                // looked at again, come here unchanged).
+                var same = cursor.Path == path && cursor.Unchanged(probe);
                 cursor.Touch(path, probe);
-                Enqueue(queue, new Batch(fileResult, cursor.Snapshot(), index, probe.Length) { Last = true }, token);
+                var snapshot = cursor.Snapshot();
+                snapshot.Skip = same;
+                Enqueue(queue, new Batch(fileResult, snapshot, index, probe.Length) { Last = true }, token);
                 return;
             }
             var start = readAgain ? 0 : cursor.ResumeOffset(probe);
@@ -425,7 +470,10 @@ namespace MadfLog.Engine.Import
                     problem = string.Format(Messages.Culture, Messages.IssueGzipTruncated, lines.Position);
                     Report("GzipTruncated", path, 0, problem);
                 }
-                batch.Cursor = cursor.Advance(ResumePoint(parser, consumed), lineNumber, probe, complete: probe.IsGzip && !truncated && !corrupt);
+                // Complete: read to its end as it is now (a .gz whole, or a line file up to its last full line), so the next
+                // run skips it while its size and time stay the same, even where the parser holds back lines still
+                // waiting for others (a tool call without its result), which it would only hold back again.
+                batch.Cursor = cursor.Advance(ResumePoint(parser, consumed), lineNumber, probe, complete: !truncated && !corrupt);
                 batch.Last = true;
                 batch.PendingBytes = pendingBytes;
                 batch.Problem = problem;

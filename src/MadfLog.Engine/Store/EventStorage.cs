@@ -89,12 +89,13 @@ namespace MadfLog.Engine.Store
         internal static int CountRejectionsOnce(SqliteConnection c, SqliteTransaction tx)
         {
             const string kindOf = "SELECT k.id FROM kinds k WHERE k.success = 0 AND k.event_type = (SELECT id FROM names WHERE text = '{0}')";
-            var where = $@"id IN (SELECT h.id FROM event_rows h JOIN event_rows t ON t.id = h.id - 1
+            // The summaries follow the moved rows alone (their outcome is all that changes), not a rebuild from every event.
+            return SummaryTables.Recount(c, tx, $@"SELECT h.id FROM event_rows h JOIN event_rows t ON t.id = h.id - 1
                 WHERE h.kind IN ({string.Format(kindOf, Domain.Mining.HumanInteraction)} AND k.category = (SELECT id FROM names WHERE text = 'rejection'))
                   AND t.kind IN ({string.Format(kindOf, "tool_call")}) AND t.context = h.context AND t.timestamp = h.timestamp
                   AND json_extract((SELECT e.details FROM events e WHERE e.id = t.id), '$.message') LIKE '%doesn''t want to proceed%'
-                  AND json_extract((SELECT e.details FROM events e WHERE e.id = h.id), '$.message') LIKE 'Rejected %')";
-            return MoveKind(c, tx, where, "success", 1, null);
+                  AND json_extract((SELECT e.details FROM events e WHERE e.id = h.id), '$.message') LIKE 'Rejected %'",
+                moved => MoveKind(c, tx, moved, "success", 1, null));
         }
 
         /// <summary>

@@ -18,9 +18,10 @@ namespace MadfLog.Engine.Store
     /// side table (event_extras), (23, 24 unused: numbered for work that needed no migration), 25 the events changed in place (event_changes) and what a
     /// combined store was brought up to date with (combined_state), (26-31 unused: numbered for work that needed none, or
     /// renumbered), 32 five details values per row (d6..d8 dropped), 33 a rejected Claude Code call counted as one error,
-    /// not two (data only: EventStorage.CountRejectionsOnce; after 32, whose view it reads), 34 the leads read from the
+    /// not two (data only: EventStorage.CountRejectionsOnce; after 32, whose view it reads; done at 38 since), 34 the leads read from the
     /// sessions' error trails (session_leads dropped), 35 day_rollup and hour_rollup as views of their cells keyed by
-    /// number (rollup_keys, day_rollup_cells, hour_rollup_cells), (36-38 numbered for work in progress), 39 a transcript's
+    /// number (rollup_keys, day_rollup_cells, hour_rollup_cells), (36, 37 numbered for work in progress), 38 migration 33's fix run after 34 and 35
+    /// and recounting only the rows it moves (an earlier 33 left nothing to move), 39 a transcript's
     /// tool calls and human acts given the context figure of the response that made the call (data only:
     /// EventStorage.CarryContextToCalls).
     /// </summary>
@@ -53,11 +54,12 @@ namespace MadfLog.Engine.Store
             [33] = RejectionsOnce,
             [34] = LeadsFromTrails,
             [35] = KeyedRollups,
+            [38] = RejectionsOnceRecounted,
             [39] = ContextOfCalls,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 33: counting rejections once, 34: a trail for every in-order session, 35: the rollups keyed by number, 39: the calls' context figures).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -66,8 +68,9 @@ namespace MadfLog.Engine.Store
             if (version == 19) SequenceCells.Fill(connection, transaction);
             if (version == 22) EventStorage.MoveRareColumnsApart(connection, transaction);
             if (version == 32) EventStorage.MoveToFiveSlots(connection, transaction);
-            // The summaries count errors: recount them only where a rejection stopped being one.
-            if (version == 33 && EventStorage.CountRejectionsOnce(connection, transaction) > 0) SummaryTables.Rebuild(connection, transaction);
+            // 33's data fix is done at 38 (after 34 and 35, whose layouts its recount writes): the moved rows are counted again
+            // (SummaryTables.Recount), not every event.
+            if (version == 38) EventStorage.CountRejectionsOnce(connection, transaction);
             // The leads are read from the trails now: an in-order session that had none (a fill from events stored out of time order) gets one.
             if (version == 34) SequenceCells.FillMissingTrails(connection, transaction);
             if (version == 35) SummaryTables.KeyRollups(connection, transaction);
@@ -678,6 +681,10 @@ DROP VIEW IF EXISTS events;
         // they describe.
         // Data only, in AfterScript: the rejections a transcript import stored as a second error (EventStorage.CountRejectionsOnce).
         private const string RejectionsOnce = "-- data only";
+
+        // Migration 33's data fix, run by AfterScript(38) since it recounts only the rows it moves (SummaryTables.Recount)
+        // in the summaries' layouts of 34 and 35 (a store that 33 fixed before has nothing left to move).
+        private const string RejectionsOnceRecounted = "-- data only";
         // Data only, in AfterScript: a transcript's calls and human acts get their response's context figure (EventStorage.CarryContextToCalls).
         private const string ContextOfCalls = "-- data only";
 

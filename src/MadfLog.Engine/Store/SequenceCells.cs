@@ -440,17 +440,18 @@ namespace MadfLog.Engine.Store
 
         /// <summary>
         /// The error trails of the in-order sessions <paramref name="sessionsSql"/> lists (session_id, first_ts) from their
-        /// events in time order, as SummaryTables.SequenceFill orders them (time, then id): read once in the order they were
+        /// events (those a condition on the events view, alias e, selects: <paramref name="events"/>, null: all) in time order, as SummaryTables.SequenceFill orders them (time, then id): read once in the order they were
         /// stored, and again, ordered by time, for the sessions whose events were stored out of time order.
         /// </summary>
-        private static void FillTrails(SqliteConnection c, SqliteTransaction tx, string sessionsSql)
+        private static void FillTrails(SqliteConnection c, SqliteTransaction tx, string sessionsSql, string? events = null)
         {
             var first = c.Query<(string id, long first)>(sessionsSql, transaction: tx).ToDictionary(s => s.id, s => s.first, StringComparer.Ordinal);
             if (first.Count == 0) return;
             var trails = new Dictionary<string, (ErrorTrail trail, long last)>(StringComparer.Ordinal);
             var unordered = new HashSet<string>(StringComparer.Ordinal);
             using var numbers = new LeadNumbers(c, tx);
-            var steps = $"SELECT e.session_id, e.timestamp, {Steps.NameSql}, {Errors.InEvents}, coalesce(e.pattern_id, 0) FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'";
+            var steps = $"SELECT e.session_id, e.timestamp, {Steps.NameSql}, {Errors.InEvents}, coalesce(e.pattern_id, 0) FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'"
+                + (events == null ? "" : " AND " + events);
             void Add(System.Data.IDataReader reader)
             {
                 var session = reader.GetString(0);
@@ -472,6 +473,36 @@ namespace MadfLog.Engine.Store
                         while (reader.Read()) Add(reader);
             }
             WriteTrails(c, tx, trails.Select(kv => (kv.Key, (ErrorTrail?)kv.Value.trail)));
+        }
+
+        /// <summary>
+        /// Counts some sessions again from their events (their events changed in a way the stored rows cannot follow):
+        /// each taken back from the cells as stored, its per-session rows (session_sequences, session_runs) filled again by
+        /// SummaryTables.SequenceFill's definitions and its trail from its events, and added back as filled.
+        /// <paramref name="events"/> selects, on the events view (alias e), at least all of these sessions' events.
+        /// </summary>
+        internal static void Recount(SqliteConnection c, SqliteTransaction tx, IReadOnlyCollection<string> sessions, string events)
+        {
+            if (sessions.Count == 0) return;
+            var classes = Reconcile(c, tx);
+            var cells = "SELECT session_id, story_id, first_ts, last_ts, in_order FROM session_sequences WHERE session_id IN (" + Listed + ")";
+            Dictionary<string, SessionCell> Cells()
+            {
+                List(c, tx, sessions);
+                return c.Query<(string id, string? story, long first, long last, long inOrder)>(cells, transaction: tx)
+                    .ToDictionary(s => s.id, s => new SessionCell(s.story, s.first, s.last, s.inOrder != 0), StringComparer.Ordinal);
+            }
+            var before = Cells();
+            var delta = new Delta();
+            Count(c, tx, before.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => before[id], classes, delta, -1);
+            List(c, tx, sessions); // (Count lists the sessions it counts)
+            foreach (var t in new[] { "session_sequences", "session_runs", "sequence_session_errors" })
+                c.Execute($"DELETE FROM {t} WHERE session_id IN ({Listed})", transaction: tx);
+            c.Execute(SummaryTables.SequenceFillOf($"e.session_id IN ({Listed}) AND {events}"), transaction: tx);
+            FillTrails(c, tx, $"SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1 AND session_id IN ({Listed})", events);
+            var after = Cells();
+            Count(c, tx, after.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => after[id], classes, delta, 1);
+            delta.Write(c, tx);
         }
 
         // Lists bound as parameters, in pieces SQLite takes.

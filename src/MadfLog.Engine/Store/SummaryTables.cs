@@ -209,36 +209,169 @@ namespace MadfLog.Engine.Store
             // One pass over the events into a temporary table with the columns every summary needs.
             c.Execute(@"DROP TABLE IF EXISTS temp.rebuild_events;
                 CREATE TEMP TABLE rebuild_events AS " + Columns, transaction: tx);
-            c.Execute($@"INSERT INTO event_rollup
-                SELECT coalesce(agent, ''), coalesce(workflow, ''), type, category, step, coalesce(pattern, 0), coalesce(success, -1),
-                       count(*), count(duration), coalesce(sum(duration), 0), coalesce(sum(tokens), 0), count(ctx), coalesce(sum({HighContext.Sql("ctx")}), 0),
-                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0), min(ts), max(ts)
-                FROM temp.rebuild_events GROUP BY 1, 2, 3, 4, 5, 6, 7", transaction: tx);
+            c.Execute($"INSERT INTO event_rollup {EventRollupRows("temp.rebuild_events")}", transaction: tx);
             c.Execute(@"INSERT INTO duration_hist
                 SELECT 'agent', coalesce(agent, ''), madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL GROUP BY 2, 3
                 UNION ALL SELECT 'step', kind || ':' || step, madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL GROUP BY 2, 3
                 UNION ALL SELECT 'workflow', workflow, madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL AND workflow IS NOT NULL GROUP BY 2, 3",
                 transaction: tx);
-            c.Execute(@"INSERT INTO story_rollup
-                SELECT story, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction'), min(ts), max(ts)
-                FROM temp.rebuild_events WHERE story IS NOT NULL GROUP BY 1", transaction: tx);
+            c.Execute($"INSERT INTO story_rollup {StoryRows("temp.rebuild_events")}", transaction: tx);
             c.Execute("INSERT INTO story_agents SELECT DISTINCT story, agent FROM temp.rebuild_events WHERE story IS NOT NULL AND agent IS NOT NULL", transaction: tx);
-            c.Execute(@"INSERT INTO pattern_stories SELECT pattern, story, count(*) FROM temp.rebuild_events
-                WHERE is_error AND pattern IS NOT NULL AND story IS NOT NULL GROUP BY 1, 2", transaction: tx);
-            c.Execute($@"INSERT INTO session_rollup
-                SELECT session, coalesce(agent, ''), coalesce(max(story), ''), count(*), max(ctx), sum({HighContext.Sql("ctx")}), sum({HighContext.Sql("ctx")} AND is_error), sum(NOT {HighContext.Sql("ctx")}), sum(NOT {HighContext.Sql("ctx")} AND is_error)
-                FROM temp.rebuild_events WHERE session IS NOT NULL AND ctx IS NOT NULL GROUP BY 1, 2", transaction: tx);
+            c.Execute($"INSERT INTO pattern_stories {PatternStoryRows("temp.rebuild_events")}", transaction: tx);
+            c.Execute($"INSERT INTO session_rollup {SessionRollupRows("temp.rebuild_events")}", transaction: tx);
             c.Execute(@"INSERT INTO human_rollup SELECT category, coalesce(agent, ''), coalesce(story, ''), coalesce(pattern, 0), count(*)
                 FROM temp.rebuild_events WHERE type = 'human_interaction' GROUP BY 1, 2, 3, 4", transaction: tx);
             c.Execute(@"INSERT INTO human_groups SELECT category, coalesce(agent, ''), coalesce(story, ''), count(*)
                 FROM temp.rebuild_events WHERE type = 'human_interaction' GROUP BY 1, 2, 3", transaction: tx);
-            // The week is IsoWeeks.MondayDay: the Monday of the event's day (days since 1970-01-01, a Thursday).
-            c.Execute($@"INSERT INTO week_rollup
-                SELECT day - ((day + 3) % 7 + 7) % 7, count(*), sum(is_error), sum(is_error AND pattern IS NOT NULL), coalesce(sum(tokens), 0), sum(type = 'human_interaction')
-                FROM (SELECT {IsoWeeks.DaySql("ts")} AS day, * FROM temp.rebuild_events) GROUP BY 1", transaction: tx);
+            c.Execute($"INSERT INTO week_rollup {WeekRows("temp.rebuild_events")}", transaction: tx);
             c.Execute(DayFill("temp.rebuild_events"), transaction: tx);
             c.Execute(HourFill("temp.rebuild_events"), transaction: tx);
             c.Execute("DROP TABLE temp.rebuild_events", transaction: tx);
+        }
+
+        /// <summary>
+        /// Counts a change of some events' outcome (their success) into the summaries without reading the other events:
+        /// the events <paramref name="ids"/> selects (a query of event ids, read before the change) are taken back from
+        /// each summary row an outcome counts in as they were counted, and counted again as <paramref name="change"/>
+        /// (returning the events it changed) leaves them, by the definitions <see cref="Rebuild"/> fills the tables with;
+        /// their sessions' error sequences are counted again from those sessions' events (SequenceCells.Recount). A
+        /// change of anything else of an event (its time, context, type, category, step, figures, pattern) is not
+        /// followed: the summaries are rebuilt instead. Returns what <paramref name="change"/> returned.
+        /// </summary>
+        internal static int Recount(SqliteConnection c, SqliteTransaction tx, string ids, System.Func<string, int> change)
+        {
+            c.Execute($@"DROP TABLE IF EXISTS temp.recount_ids; CREATE TEMP TABLE recount_ids (id INTEGER PRIMARY KEY);
+                INSERT INTO temp.recount_ids {ids};
+                DROP TABLE IF EXISTS temp.recount_before; CREATE TEMP TABLE recount_before AS {Columns} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
+            var changed = change("id IN (SELECT id FROM temp.recount_ids)");
+            if (changed > 0)
+            {
+                c.Execute($"DROP TABLE IF EXISTS temp.recount_after; CREATE TEMP TABLE recount_after AS {Columns} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
+                const string same = "ts, type, category, session, story, workflow, agent, duration, tokens, ctx, pattern, saved, kind, step";
+                var onlyOutcome = c.ExecuteScalar<long>($@"SELECT (SELECT count(*) FROM temp.recount_before) = (SELECT count(*) FROM temp.recount_after)
+                    AND NOT EXISTS (SELECT {same} FROM temp.recount_before EXCEPT SELECT {same} FROM temp.recount_after)
+                    AND NOT EXISTS (SELECT {same} FROM temp.recount_after EXCEPT SELECT {same} FROM temp.recount_before)", transaction: tx) == 1;
+                if (!onlyOutcome) Rebuild(c, tx);
+                else
+                {
+                    foreach (var t in OutcomeCounts) Recount(c, tx, t);
+                    RecountFirstAndLast(c, tx);
+                    c.Execute(@"DROP TABLE IF EXISTS temp.recount_sessions; CREATE TEMP TABLE recount_sessions AS
+                            SELECT DISTINCT session FROM temp.recount_before WHERE session IS NOT NULL AND type <> 'llm_call';
+                        DROP TABLE IF EXISTS temp.recount_session_events; CREATE TEMP TABLE recount_session_events (id INTEGER PRIMARY KEY);
+                        INSERT INTO temp.recount_session_events SELECT r.id FROM event_rows r WHERE r.context IN (
+                            SELECT x.id FROM contexts x JOIN names n ON n.id = x.session_id WHERE n.text IN (SELECT session FROM temp.recount_sessions));", transaction: tx);
+                    SequenceCells.Recount(c, tx, c.Query<string>("SELECT session FROM temp.recount_sessions", transaction: tx).ToList(),
+                        "e.id IN (SELECT id FROM temp.recount_session_events)");
+                    c.Execute("DROP TABLE temp.recount_sessions; DROP TABLE temp.recount_session_events;", transaction: tx);
+                }
+                c.Execute("DROP TABLE temp.recount_after", transaction: tx);
+            }
+            c.Execute("DROP TABLE temp.recount_ids; DROP TABLE temp.recount_before;", transaction: tx);
+            return changed;
+        }
+
+        /// <summary>A summary table as <see cref="Recount"/> changes it: its rows of a source, their key, and how each other column adds up.</summary>
+        private sealed class Counted
+        {
+            public Counted(string table, System.Func<string, string> rows, string keys, string sums, string mins = "", string maxes = "", Grain? cells = null)
+            {
+                Table = table; Rows = rows; Cells = cells;
+                Keys = keys.Split(',').Select(k => k.Trim()).ToArray();
+                Sums = sums.Split(',').Select(k => k.Trim()).ToArray();
+                Mins = mins.Length == 0 ? System.Array.Empty<string>() : mins.Split(',').Select(k => k.Trim()).ToArray();
+                Maxes = maxes.Length == 0 ? System.Array.Empty<string>() : maxes.Split(',').Select(k => k.Trim()).ToArray();
+            }
+
+            public string Table { get; }
+            /// <summary>The grain whose rollup this is: its rows are stored as cells keyed by rollup_keys (schema 35), Table is their view.</summary>
+            public Grain? Cells { get; }
+            public System.Func<string, string> Rows { get; }
+            public string[] Keys { get; }
+            /// <summary>Added up; the first is the row's count: a row whose count is 0 counts nothing and goes.</summary>
+            public string[] Sums { get; }
+            public string[] Mins { get; }
+            public string[] Maxes { get; }
+        }
+
+        private const string RollupSums = "events, timed, duration_ms, tokens, ctx_known, ctx_hot, wasted_ms";
+        private const string RollupKey = "agent_name, workflow_id, event_type, category, step, pattern_id, outcome";
+        private const string SessionSums = "events, errors, tokens, human, ctx_events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors";
+
+        /// <summary>The tables whose rows an event's outcome is counted in (its key's outcome, errors, time wasted); the others do not depend on it.</summary>
+        private static readonly Counted[] OutcomeCounts =
+        {
+            new Counted("event_rollup", EventRollupRows, RollupKey, RollupSums, "first_ts", "last_ts"),
+            new Counted("story_rollup", StoryRows, "story_id", "events, errors, patterned, tokens, human", "first_ts", "last_ts"),
+            new Counted("pattern_stories", PatternStoryRows, "pattern_id, story_id", "errors"),
+            new Counted("session_rollup", SessionRollupRows, "session_id, agent_name", "events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors", "", "story_id, max_context"),
+            new Counted("week_rollup", WeekRows, "week", "events, errors, patterned, tokens, human"),
+            new Counted("day_rollup", src => RollupRows(src, Grain.Day), "day, " + RollupKeyColumns, RollupSums, cells: Grain.Day),
+            new Counted("hour_rollup", src => RollupRows(src, Grain.Hour), "hour, " + RollupKeyColumns, RollupSums, cells: Grain.Hour),
+            new Counted("session_day", src => SessionRows(src, Grain.Day), "day, story_id, session_id, agent_name", SessionSums, "first_ts", "last_ts, max_context"),
+            new Counted("session_hour", src => SessionRows(src, Grain.Hour), "hour, story_id, session_id, agent_name", SessionSums, "first_ts", "last_ts, max_context"),
+        };
+
+        // One table: the rows of the events as they are now added, as they were taken back (their first/last times and
+        // maxima are the ones now: an event's time and figures do not change), rows left counting nothing deleted.
+        private static void Recount(SqliteConnection c, SqliteTransaction tx, Counted t)
+        {
+            string List(System.Collections.Generic.IEnumerable<string> columns) => string.Join(", ", columns);
+            var keys = List(t.Keys);
+            var all = List(t.Keys.Concat(t.Sums).Concat(t.Mins).Concat(t.Maxes));
+            var extreme = t.Mins.Select(m => (m, "min")).Concat(t.Maxes.Select(m => (m, "max"))).ToList();
+            c.Execute($@"DROP TABLE IF EXISTS temp.recount_delta;
+                CREATE TEMP TABLE recount_delta AS SELECT {List(t.Keys.Concat(t.Sums.Select(x => $"sum(sign * {x}) AS {x}")).Concat(extreme.Select(x => $"{x.Item2}(CASE WHEN sign > 0 THEN {x.m} END) AS {x.m}")))}
+                FROM (SELECT 1 AS sign, * FROM ({t.Rows("temp.recount_after")}) UNION ALL SELECT -1 AS sign, * FROM ({t.Rows("temp.recount_before")}))
+                GROUP BY {keys};", transaction: tx);
+            if (t.Cells != null) { RecountCells(c, tx, t.Cells, t.Sums); return; }
+            c.Execute($@"
+                UPDATE {t.Table} SET {List(t.Sums.Select(x => $"{x} = {t.Table}.{x} + d.{x}").Concat(extreme.Select(x =>
+                    $"{x.m} = CASE WHEN d.{x.m} IS NULL THEN {t.Table}.{x.m} WHEN {t.Table}.{x.m} IS NULL THEN d.{x.m} ELSE {x.Item2}({t.Table}.{x.m}, d.{x.m}) END")))}
+                FROM temp.recount_delta d WHERE {string.Join(" AND ", t.Keys.Select(k => $"{t.Table}.{k} = d.{k}"))};
+                INSERT INTO {t.Table} ({all}) SELECT {all} FROM temp.recount_delta d
+                WHERE NOT EXISTS (SELECT 1 FROM {t.Table} x WHERE {string.Join(" AND ", t.Keys.Select(k => $"x.{k} = d.{k}"))});
+                DELETE FROM {t.Table} WHERE {t.Sums[0]} = 0 AND ({keys}) IN (SELECT {keys} FROM temp.recount_delta);", transaction: tx);
+            if (t.Table == "event_rollup")
+                c.Execute($@"DROP TABLE IF EXISTS temp.recount_lost; CREATE TEMP TABLE recount_lost AS
+                    SELECT {List(t.Keys.Select(k => "d." + k))} FROM temp.recount_delta d JOIN event_rollup r USING ({keys}) WHERE d.events < 0", transaction: tx);
+            c.Execute("DROP TABLE temp.recount_delta", transaction: tx);
+        }
+
+        // A day or hour rollup's delta (temp.recount_delta: the grain, the key's texts, the counts) on its cells: keys met
+        // for the first time numbered, cells left counting nothing deleted, and keys no cell of either grain uses any more.
+        private static void RecountCells(SqliteConnection c, SqliteTransaction tx, Grain g, string[] sums)
+        {
+            var col = g.Column;
+            c.Execute($@"INSERT OR IGNORE INTO rollup_keys({RollupKeyColumns}) SELECT DISTINCT {RollupKeyColumns} FROM temp.recount_delta;
+                DROP TABLE IF EXISTS temp.recount_cells; CREATE TEMP TABLE recount_cells AS
+                    SELECT d.{col} AS {col}, k.id AS key, {Prefixed("d", string.Join(", ", sums))} FROM temp.recount_delta d JOIN rollup_keys k ON {RollupKeyMatch("k", "d")};
+                UPDATE {g.Cells} SET {string.Join(", ", sums.Select(x => $"{x} = {g.Cells}.{x} + d.{x}"))}
+                FROM temp.recount_cells d WHERE {g.Cells}.{col} = d.{col} AND {g.Cells}.key = d.key;
+                INSERT INTO {g.Cells} ({col}, key, {string.Join(", ", sums)}) SELECT {col}, key, {string.Join(", ", sums)} FROM temp.recount_cells d
+                WHERE NOT EXISTS (SELECT 1 FROM {g.Cells} x WHERE x.{col} = d.{col} AND x.key = d.key);
+                DELETE FROM {g.Cells} WHERE {sums[0]} = 0 AND ({col}, key) IN (SELECT {col}, key FROM temp.recount_cells);
+                DELETE FROM rollup_keys WHERE id IN (SELECT key FROM temp.recount_cells)
+                    AND NOT EXISTS (SELECT 1 FROM day_rollup_cells x WHERE x.key = rollup_keys.id) AND NOT EXISTS (SELECT 1 FROM hour_rollup_cells x WHERE x.key = rollup_keys.id);
+                DROP TABLE temp.recount_cells; DROP TABLE temp.recount_delta;", transaction: tx);
+        }
+
+        // event_rollup's rows that lost events and still count some: their first and last times read again from the events
+        // of their kinds (the one table whose key has the outcome and that keeps times).
+        private static void RecountFirstAndLast(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (c.ExecuteScalar<long>("SELECT count(*) FROM temp.recount_lost", transaction: tx) > 0)
+            {
+                var match = string.Join(" AND ", new[] { "coalesce(x.agent, '') = event_rollup.agent_name", "coalesce(x.workflow, '') = event_rollup.workflow_id", "x.type = event_rollup.event_type",
+                    "x.category = event_rollup.category", "x.step = event_rollup.step", "coalesce(x.pattern, 0) = event_rollup.pattern_id", "coalesce(x.success, -1) = event_rollup.outcome" });
+                c.Execute($@"DROP TABLE IF EXISTS temp.recount_keyed;
+                    CREATE TEMP TABLE recount_keyed AS {Columns} WHERE e.kind IN (SELECT k.id FROM kinds k JOIN names t ON t.id = k.event_type JOIN names cat ON cat.id = k.category
+                        WHERE EXISTS (SELECT 1 FROM temp.recount_lost l WHERE l.event_type = t.text AND l.category = cat.text AND l.outcome = coalesce(k.success, -1)));
+                    UPDATE event_rollup SET first_ts = (SELECT min(x.ts) FROM temp.recount_keyed x WHERE {match}), last_ts = (SELECT max(x.ts) FROM temp.recount_keyed x WHERE {match})
+                    WHERE ({RollupKey}) IN (SELECT {RollupKey} FROM temp.recount_lost);
+                    DROP TABLE temp.recount_keyed;", transaction: tx);
+            }
+            c.Execute("DROP TABLE temp.recount_lost", transaction: tx);
         }
 
         /// <summary>Whether the summaries count events the store no longer holds (retention moved them and was interrupted before the rebuild).</summary>
@@ -289,6 +422,39 @@ namespace MadfLog.Engine.Store
             public static readonly Grain Day = new Grain("day", "day_rollup", "day_hist", "session_day", IsoWeeks.DaySql);
             public static readonly Grain Hour = new Grain("hour", "hour_rollup", "hour_hist", "session_hour", IsoWeeks.HourSql);
         }
+
+        /// <summary>event_rollup's rows (its columns, by name) of a source with <see cref="Columns"/>.</summary>
+        internal static string EventRollupRows(string source) => $@"
+                SELECT coalesce(agent, '') AS agent_name, coalesce(workflow, '') AS workflow_id, type AS event_type, category, step, coalesce(pattern, 0) AS pattern_id,
+                       coalesce(success, -1) AS outcome, count(*) AS events, count(duration) AS timed, coalesce(sum(duration), 0) AS duration_ms,
+                       coalesce(sum(tokens), 0) AS tokens, count(ctx) AS ctx_known, coalesce(sum({HighContext.Sql("ctx")}), 0) AS ctx_hot,
+                       coalesce(sum(CASE WHEN success = 0 THEN coalesce(duration, 0) ELSE 0 END + CASE WHEN saved < 0 THEN -saved ELSE 0 END), 0) AS wasted_ms,
+                       min(ts) AS first_ts, max(ts) AS last_ts
+                FROM {source} GROUP BY 1, 2, 3, 4, 5, 6, 7";
+
+        /// <summary>story_rollup's rows of a source with <see cref="Columns"/>.</summary>
+        internal static string StoryRows(string source) => $@"
+                SELECT story AS story_id, count(*) AS events, sum(is_error) AS errors, sum(is_error AND pattern IS NOT NULL) AS patterned, coalesce(sum(tokens), 0) AS tokens,
+                       sum(type = 'human_interaction') AS human, min(ts) AS first_ts, max(ts) AS last_ts
+                FROM {source} WHERE story IS NOT NULL GROUP BY 1";
+
+        /// <summary>pattern_stories' rows of a source with <see cref="Columns"/>: each pattern's errors per story.</summary>
+        internal static string PatternStoryRows(string source) => $@"
+                SELECT pattern AS pattern_id, story AS story_id, count(*) AS errors FROM {source}
+                WHERE is_error AND pattern IS NOT NULL AND story IS NOT NULL GROUP BY 1, 2";
+
+        /// <summary>session_rollup's rows of a source with <see cref="Columns"/>: the events with a context figure, per session and agent.</summary>
+        internal static string SessionRollupRows(string source) => $@"
+                SELECT session AS session_id, coalesce(agent, '') AS agent_name, coalesce(max(story), '') AS story_id, count(*) AS events, max(ctx) AS max_context,
+                       sum({HighContext.Sql("ctx")}) AS ctx_hot, sum({HighContext.Sql("ctx")} AND is_error) AS ctx_hot_errors,
+                       sum(NOT {HighContext.Sql("ctx")}) AS ctx_cool, sum(NOT {HighContext.Sql("ctx")} AND is_error) AS ctx_cool_errors
+                FROM {source} WHERE session IS NOT NULL AND ctx IS NOT NULL GROUP BY 1, 2";
+
+        /// <summary>week_rollup's rows of a source with <see cref="Columns"/>. The week is IsoWeeks.MondayDay: the Monday of the event's day (days since 1970-01-01, a Thursday).</summary>
+        internal static string WeekRows(string source) => $@"
+                SELECT day - ((day + 3) % 7 + 7) % 7 AS week, count(*) AS events, sum(is_error) AS errors, sum(is_error AND pattern IS NOT NULL) AS patterned,
+                       coalesce(sum(tokens), 0) AS tokens, sum(type = 'human_interaction') AS human
+                FROM (SELECT {IsoWeeks.DaySql("ts")} AS day, * FROM {source}) GROUP BY 1";
 
         /// <summary>
         /// Fills day_rollup, day_hist and session_day from a source with <see cref="Columns"/> (the import's definitions,
@@ -352,11 +518,14 @@ namespace MadfLog.Engine.Store
         /// session's events in time order): for an upgraded store and after retention. The tables must be empty. The
         /// sessions' leads are counted from their error trails (SequenceCells.Fill).
         /// </summary>
-        internal static readonly string SequenceFill = $@"
+        internal static readonly string SequenceFill = SequenceFillOf(null);
+
+        /// <summary><see cref="SequenceFill"/> of the events a condition on the events view (alias e) selects: all of some sessions' events.</summary>
+        internal static string SequenceFillOf(string? events) => $@"
             CREATE TEMP TABLE sequence_events AS SELECT *, name || CASE WHEN mark >= 0 THEN char(1) || mark ELSE '' END AS step FROM (
                 SELECT e.session_id AS session, coalesce(e.story_id, '') AS story, e.timestamp AS ts, e.id AS id, {Errors.InEvents} AS is_error,
                        coalesce(e.pattern_id, 0) AS pattern, {Steps.NameSql} AS name, CASE WHEN {Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE -1 END AS mark
-                FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call');
+                FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'{(events == null ? "" : " AND " + events)});
             INSERT INTO session_runs
                 SELECT session, run, pattern, count(*) FROM (
                     SELECT session, pattern, sum(brk) OVER (PARTITION BY session ORDER BY ts, id ROWS UNBOUNDED PRECEDING) AS run FROM (

@@ -210,7 +210,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         {
             if (_held.Count == 0) return;
             long fileTime;
-            try { fileTime = new DateTimeOffset(File.GetLastWriteTimeUtc(_path)).ToUnixTimeMilliseconds(); }
+            try { fileTime = new DateTimeOffset(FileProbe.Target(_path).LastWriteTimeUtc).ToUnixTimeMilliseconds(); }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { fileTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(); }
             foreach (var h in _held)
             {

@@ -20,7 +20,7 @@ namespace MadfLog.Engine.Store
     /// renumbered), 32 five details values per row (d6..d8 dropped), 33 a rejected Claude Code call counted as one error,
     /// not two (data only: EventStorage.CountRejectionsOnce; after 32, whose view it reads; done at 38 since), 34 the leads read from the
     /// sessions' error trails (session_leads dropped), 35 day_rollup and hour_rollup as views of their cells keyed by
-    /// number (rollup_keys, day_rollup_cells, hour_rollup_cells), (36, 37 numbered for work in progress), 38 migration 33's fix run after 34 and 35
+    /// number (rollup_keys, day_rollup_cells, hour_rollup_cells), (36, 37 unused: numbered for work that needed none), 38 migration 33's fix run after 34 and 35
     /// and recounting only the rows it moves (an earlier 33 left nothing to move), 39 a transcript's
     /// tool calls and human acts given the context figure of the response that made the call (data only:
     /// EventStorage.CarryContextToCalls).

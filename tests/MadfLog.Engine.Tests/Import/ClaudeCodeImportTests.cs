@@ -232,31 +232,17 @@ namespace MadfLog.Engine.Tests.Import
             string Answers(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n", filters.Select(f =>
                 string.Join(";", MadfLog.Engine.Query.Analysis.ErrorSummary(c, f).Select(e => $"{e.PatternId}:{e.Count}:{e.Share}")) + "|" +
                 string.Join(";", MadfLog.Engine.Query.Analysis.HumanInteractions(c, f).Select(h => $"{h.Category}:{h.Count}"))));
-            string expected;
-            using (var c = MadfDatabase.Open(t.Db)) expected = Answers(c);
-            var events = Store.EventExtrasTests.PlainRead(t.Db);
-
             // As a store before schema 33 holds it: the transcript's rejection an error as well, in the rows and the summaries.
-            using (var c = MadfDatabase.Open(t.Db))
+            AssertUpgradeEqualsFreshImport(t.Db, 33, Answers, (c, tx) =>
             {
-                using var tx = c.BeginTransaction();
                 c.Execute(@"INSERT OR IGNORE INTO kinds(event_type, category, success, pattern_detected, needs_review)
                             SELECT event_type, category, 0, pattern_detected, needs_review FROM kinds WHERE success = 1 AND category = (SELECT id FROM names WHERE text = 'rejection')", transaction: tx);
                 Assert.Equal(1, c.Execute(@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON k2.event_type = k.event_type AND k2.category = k.category
                                 AND k2.pattern_detected IS k.pattern_detected AND k2.needs_review IS k.needs_review AND k2.success = 0 WHERE k.id = event_rows.kind)
                             WHERE kind IN (SELECT id FROM kinds WHERE success = 1 AND category = (SELECT id FROM names WHERE text = 'rejection'))", transaction: tx));
-                SummaryTables.Rebuild(c, tx);
-                c.Execute("DELETE FROM schema_version WHERE version >= 33", transaction: tx);
-                tx.Commit();
-                Assert.Equal(3, MadfLog.Engine.Query.Analysis.ErrorSummary(c, filters[0]).Sum(e => e.Count));
-            }
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
-                Assert.Equal(expected, Answers(c));
-                Assert.Equal(2, MadfLog.Engine.Query.Analysis.ErrorSummary(c, filters[0]).Sum(e => e.Count));
-            }
-            Assert.Equal(events, Store.EventExtrasTests.PlainRead(t.Db));
+            },
+            old: c => Assert.Equal(3, MadfLog.Engine.Query.Analysis.ErrorSummary(c, filters[0]).Sum(e => e.Count)),
+            upgraded: c => Assert.Equal(2, MadfLog.Engine.Query.Analysis.ErrorSummary(c, filters[0]).Sum(e => e.Count)));
         }
 
         [Fact]
@@ -274,28 +260,42 @@ namespace MadfLog.Engine.Tests.Import
             string Answers(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n", filters.Select(f =>
                 string.Join(";", MadfLog.Engine.Query.Analysis.ContextPressure(c, f).Select(p => $"{p.SessionId}/{p.Agent}:{p.MaxContextPercent}:{p.EventsAbove80}:{p.ErrorRateAbove80}:{p.ErrorRateBelow80}")) + "|" +
                 string.Join(";", MadfLog.Engine.Query.Analysis.AgentPerformance(c, f).Select(a => $"{a.Agent}:{a.ContextPressure}"))));
-            string expected;
-            using (var c = MadfDatabase.Open(t.Db)) expected = Answers(c);
-            var events = Store.EventExtrasTests.PlainRead(t.Db);
-
             // As a store before schema 39 holds it: no figure on a transcript's calls and human acts, in the rows and the summaries.
-            using (var c = MadfDatabase.Open(t.Db))
+            AssertUpgradeEqualsFreshImport(t.Db, 39, Answers, (c, tx) =>
+                Assert.True(c.Execute(@"UPDATE event_rows SET context_percent = NULL WHERE context_percent IS NOT NULL AND kind IN
+                    (SELECT k.id FROM kinds k JOIN names n ON n.id = k.event_type WHERE n.text IN ('tool_call', 'human_interaction'))", transaction: tx) > 200),
+                upgraded: c => Assert.Null(c.ExecuteScalar<double?>("SELECT context_percent FROM events WHERE session_id = 'o1' AND event_type = 'tool_call'")));
+        }
+
+        /// <summary>
+        /// Turns a freshly imported store back to how a store before schema <paramref name="version"/> held it (its rows
+        /// changed by <paramref name="turnBack"/>, its summaries counted from them), reopens it, and checks that the upgrade
+        /// gives the answers and the events of the fresh import.
+        /// </summary>
+        private static void AssertUpgradeEqualsFreshImport(string db, int version, Func<Microsoft.Data.Sqlite.SqliteConnection, string> answers,
+            Action<Microsoft.Data.Sqlite.SqliteConnection, Microsoft.Data.Sqlite.SqliteTransaction> turnBack,
+            Action<Microsoft.Data.Sqlite.SqliteConnection>? old = null, Action<Microsoft.Data.Sqlite.SqliteConnection>? upgraded = null)
+        {
+            string expected;
+            using (var c = MadfDatabase.Open(db)) expected = answers(c);
+            var events = Store.EventExtrasTests.PlainRead(db);
+            using (var c = MadfDatabase.Open(db))
             {
                 using var tx = c.BeginTransaction();
-                Assert.True(c.Execute(@"UPDATE event_rows SET context_percent = NULL WHERE context_percent IS NOT NULL AND kind IN
-                    (SELECT k.id FROM kinds k JOIN names n ON n.id = k.event_type WHERE n.text IN ('tool_call', 'human_interaction'))", transaction: tx) > 200);
+                turnBack(c, tx);
                 SummaryTables.Rebuild(c, tx);
-                c.Execute("DELETE FROM schema_version WHERE version >= 39", transaction: tx);
+                c.Execute("DELETE FROM schema_version WHERE version >= @version", new { version }, tx);
                 tx.Commit();
-                Assert.NotEqual(expected, Answers(c));
+                Assert.NotEqual(expected, answers(c));
+                old?.Invoke(c);
             }
-            using (var c = MadfDatabase.Open(t.Db))
+            using (var c = MadfDatabase.Open(db))
             {
                 Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
-                Assert.Equal(expected, Answers(c));
-                Assert.Null(c.ExecuteScalar<double?>("SELECT context_percent FROM events WHERE session_id = 'o1' AND event_type = 'tool_call'"));
+                Assert.Equal(expected, answers(c));
+                upgraded?.Invoke(c);
             }
-            Assert.Equal(events, Store.EventExtrasTests.PlainRead(t.Db));
+            Assert.Equal(events, Store.EventExtrasTests.PlainRead(db));
         }
 
         [Theory]

@@ -282,16 +282,24 @@ namespace MadfLog.Engine.Store
                 return _los = los;
             }
 
-            // The row a key is staged to: the last one, a cached one, one already staged to, or its range from the index
-            // (with no blob: Flush reads it). With no rows yet, the whole key space, empty.
-            [MethodImpl(Hot.Path)]
-            private Range Staging(long key)
+            // The row whose range holds the key when it is the last one used or a cached one (and it becomes the last one).
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private Range? Cached(long key)
             {
                 if (_last != null && key >= _last.Lo && key <= _last.Hi) return _last;
                 var list = _buckets[Bucket(key)];
                 if (list != null)
                     foreach (var r in list)
                         if (key >= r.Lo && key <= r.Hi) return _last = r;
+                return null;
+            }
+
+            // The row a key is staged to: the last one, a cached one, one already staged to, or its range from the index
+            // (with no blob: Flush reads it). With no rows yet, the whole key space, empty.
+            [MethodImpl(Hot.Path)]
+            private Range Staging(long key)
+            {
+                if (Cached(key) is { } cached) return cached;
                 var los = Los();
                 if (los.Count == 0) return _touched.TryGetValue(long.MinValue, out var all) ? _last = all : _last = new Range { Lo = long.MinValue, Hi = long.MaxValue, Blob = Array.Empty<byte>(), Length = 0 };
                 var i = los.BinarySearch(key);
@@ -360,11 +368,7 @@ namespace MadfLog.Engine.Store
             // The row whose range holds the key: the last one, a cached one, or read (and cached while there is room).
             private Range Find(long key)
             {
-                if (_last != null && key >= _last.Lo && key <= _last.Hi) return _last;
-                var list = _buckets[Bucket(key)];
-                if (list != null)
-                    foreach (var r in list)
-                        if (key >= r.Lo && key <= r.Hi) return _last = r;
+                if (Cached(key) is { } cached) return cached;
                 // With the cache full, only the row's range is taken (no copy of its keys, which would be dropped at once).
                 var range = _cached < _cacheBytes ? Read(key) : Read(key, copy: false);
                 if (_touched.TryGetValue(range.Lo, out var touched))

@@ -191,9 +191,8 @@ namespace MadfLog.Engine.Store
             if (extra.Count > 0)
             {
                 // The rewrite is no change of the events: the trigger that lists changed events is set aside meanwhile.
-                var triggers = c.Query<string>("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList();
-                foreach (var name in c.Query<string>("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList())
-                    c.Execute($"DROP TRIGGER {name}", transaction: tx);
+                var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList();
+                foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}", transaction: tx);
                 var present = EightValueColumns.Where(columns.Contains).ToList();
                 var select = $@"SELECT r.id, sh.text AS shape, {string.Join(", ", present.Select(col => $"CAST(r.{col} AS TEXT) AS {col}"))}
                                 FROM event_rows r JOIN names sh ON sh.id = r.details_shape
@@ -248,7 +247,7 @@ namespace MadfLog.Engine.Store
                     update.ExecuteNonQuery();
                 }
                 foreach (var col in extra) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
-                foreach (var sql in triggers) c.Execute(sql, transaction: tx);
+                foreach (var (_, sql) in triggers) c.Execute(sql, transaction: tx);
             }
             c.Execute(Schema.EventsViewOf32, transaction: tx);
         }

@@ -127,7 +127,7 @@ namespace MadfLog.Engine.Revisions
             {
                 var evidence = new RuleEvidence
                 {
-                    Count = p.Count, TotalErrors = result.Errors, Share = Math.Round(p.Share, 4), Stories = p.Stories, Agents = p.Agents,
+                    Count = p.Count, TotalErrors = result.Errors, Share = p.Share, Stories = p.Stories, Agents = p.Agents,
                     WindowStart = result.WindowStart, WindowEnd = result.WindowEnd, Template = SafeText.Redact(p.Template) ?? "", ErrorClass = p.ErrorClass,
                 };
                 if (c.ExecuteScalar<long>("SELECT count(*) FROM rules WHERE pattern_id = @PatternId", p) > 0) continue;

@@ -17,6 +17,9 @@ namespace MadfLog.Engine.Rules
         public List<(string Value, int Count)> HotSpots { get; } = new List<(string, int)>();
         /// <summary>The fix the error text itself gives, when it gives one.</summary>
         public string? Fix { get; set; }
+        /// <summary>How many of the errors read give <see cref="Fix"/>, and how many were read: a fix only some give is told as such.</summary>
+        public int FixGivenBy { get; set; }
+        public int ErrorsSeen { get; set; }
 
         /// <summary>Facts from a pattern's failed calls (tool, input or command, error text), newest first.</summary>
         public static PatternFacts From(string errorClass, IEnumerable<(string? Tool, string? Input, string? Text)> errors)
@@ -32,8 +35,11 @@ namespace MadfLog.Engine.Rules
             if (values.Count == 0) values = MessageVariables(list.Select(e => e.Text));
             facts.HotSpots.AddRange(Rank(values));
             // The fix most errors name; with several errors, one that only a single error gives is not the pattern's fix.
-            facts.Fix = list.SelectMany(e => FixesIn(e.Text).Distinct()).GroupBy(f => f).Where(g => list.Count < 2 || g.Count() >= 2)
-                .OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+            var fix = list.SelectMany(e => FixesIn(e.Text).Distinct()).GroupBy(f => f).Where(g => list.Count < 2 || g.Count() >= 2)
+                .OrderByDescending(g => g.Count()).FirstOrDefault();
+            facts.Fix = fix?.Key;
+            facts.FixGivenBy = fix?.Count() ?? 0;
+            facts.ErrorsSeen = list.Count;
             return facts;
         }
 
@@ -145,6 +151,13 @@ namespace MadfLog.Engine.Rules
         private static readonly Regex CommandAfterUse = new Regex(@"(?:^|\n)\s*To [^\n]*,\s*(?:use|run)\s*:?\s*\n\s*\n?\s{2,}(\S[^\n]{2,100})", RegexOptions.Compiled | RegexOptions.IgnoreCase);
         private static readonly Regex Digits = new Regex(@"\b\d+\b", RegexOptions.Compiled);
 
+        private static bool IsCapitalsWord(string phrase)
+        {
+            var end = 0;
+            while (end < phrase.Length && char.IsLetter(phrase[end])) end++;
+            return end > 1 && phrase.Take(end).All(char.IsUpper);
+        }
+
         /// <summary>The fixes an error text names (numbers masked so one fix counts once across errors).</summary>
         public static IEnumerable<string> FixesIn(string? text)
         {
@@ -155,6 +168,8 @@ namespace MadfLog.Engine.Rules
             foreach (Match m in FixSentence.Matches(clean))
             {
                 var g = m.Groups[1].Success ? m.Groups[1] : m.Groups[2].Success ? m.Groups[2] : m.Groups[3].Success ? m.Groups[3] : m.Groups[4];
+                // A word in capitals is a status label ("PASS src/a.test.ts", "RUN TestX"), not an instruction.
+                if (m.Groups[1].Success && IsCapitalsWord(g.Value)) continue;
                 var value = Digits.Replace(g.Value.Trim().TrimEnd('.', ' '), "N");
                 if (value.Length > 0) yield return value;
             }
@@ -180,8 +195,11 @@ namespace MadfLog.Engine.Rules
                 parts.Add("Most often: " + string.Join(", ", facts.HotSpots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");
             else if (facts.HotSpots.Count > 0)
                 parts.Add("For example: " + string.Join(", ", facts.HotSpots.Select(h => SafeText.CodeSpan(h.Value, 40))) + ".");
+            // A fix only some of the errors give is told with its count, so it does not read as what every error says.
             if (facts.Fix != null)
-                parts.Add($"The error says: {SafeText.CodeSpan(facts.Fix, 100)}.");
+                parts.Add(facts.FixGivenBy < facts.ErrorsSeen
+                    ? $"{facts.FixGivenBy} of {facts.ErrorsSeen} errors say: {SafeText.CodeSpan(facts.Fix, 100)}."
+                    : $"The error says: {SafeText.CodeSpan(facts.Fix, 100)}.");
             var text = string.Join(" ", parts);
             return CapWords(text, MaxWords);
         }

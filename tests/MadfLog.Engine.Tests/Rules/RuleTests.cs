@@ -185,6 +185,18 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Fact]
+        public void TheBlockTellsAShareAsTheSummaryDoes()
+        {
+            using var t = TestPaths.NewTemp();
+            // 7 of 124 errors is 5.645 %: 5.6 % in every view. Rounded to four places first (0.0565) it read 5.7 %.
+            Seed(t.Db, 100, new Dictionary<long, int> { [7] = 7, [1] = 117 });
+            var r = new Revision(Options(t, auto: true)).Run();
+            var rule = r.RulesActivated.Single(x => x.PatternId == 7);
+            Assert.Equal(7.0 / 124, rule.Evidence.Share, 12);
+            Assert.Contains("Seen 7× (5.6 % of errors)", File.ReadAllText(t.File("CLAUDE.md")));
+        }
+
+        [Fact]
         public void TheBlockLeavesEveryByteOutsideItAlone()
         {
             var human = Encoding.UTF8.GetPreamble().Concat(Encoding.UTF8.GetBytes("# Project\r\n\r\nUse tabs.\r\nNo trailing newline")).ToArray();

@@ -31,8 +31,25 @@ namespace MadfLog.Engine.Tests.Rules
             _out.WriteLine(text);
             Assert.StartsWith("`python`:", text);
             Assert.Contains("Most often: `a` (2×), `b` (1×).", text);
-            Assert.Contains("The error says: `run pip install a`", text);
+            // Two of the three errors give that fix: the rule says so rather than "the error says".
+            Assert.Contains("2 of 3 errors say: `run pip install a`.", text);
+            Assert.DoesNotContain("The error says", text);
         }
+
+        [Fact]
+        public void AFixEveryErrorGivesIsWhatTheErrorSays()
+        {
+            var errors = new[] { "a", "b", "c" }.Select(m => ((string?)"Bash", (string?)("ruff check " + m), (string?)$"Exit code 1\n{m}.py:1:1: F401 unused import\nFound 1 error.\n[*] 1 fixable with the `--fix` option."));
+            var text = RuleText.Compose(PatternFacts.From(ErrorClasses.LintFailure, errors));
+            _out.WriteLine(text);
+            Assert.Contains("The error says: `fixable with the '--fix' option`.", text);
+        }
+
+        [Theory]
+        [InlineData("FAIL src/a.test.ts\n  x adds\nPASS src/b.test.ts\nPASS src/c.test.ts")]
+        [InlineData("=== RUN   TestAdd\n--- FAIL: TestAdd (0.00s)\nRUN TestSub")]
+        public void AStatusLabelInCapitalsIsNotAnInstruction(string text) =>
+            Assert.Empty(RuleFacts(text));
 
         [Fact]
         public void ValuesSeenOnceEachAreExamplesNotWhereErrorsCluster()
@@ -104,7 +121,7 @@ namespace MadfLog.Engine.Tests.Rules
                 var text = RuleText.Compose(PatternFacts.From(g.First().s.ErrorClass, g.Select(x => ((string?)x.e.Tool, (string?)x.e.Input, (string?)x.e.Text))));
                 _out.WriteLine($"{g.Count(),3} {text}");
                 Assert.DoesNotContain(RuleAdvice.Generic, text);
-                Assert.True(text.Contains("Most often: `") || text.Contains("For example: `") || text.Contains("The error says: `"), text);
+                Assert.True(text.Contains("Most often: `") || text.Contains("For example: `") || text.Contains("The error says: `") || text.Contains(" errors say: `"), text);
                 Assert.True(text.Split(' ').Length <= RuleText.MaxWords + 1, text);
             }
         }

@@ -36,6 +36,13 @@ Describe 'Event details' {
         ($e.DetailsJson | ConvertFrom-Json).message | Should -Be $e.Message
         Get-MadfEvent -Database $db -First 50 | Where-Object { $_.Details.tool -eq 'Read' } | Should -Not -BeNullOrEmpty
     }
+
+    It 'whole numbers in Details are integers, as ConvertFrom-Json gives them' {
+        $e = Get-MadfEvent -Database $db -First 500 | Where-Object { $_.DetailsJson -match '"output_tokens":\d+[,}]' } | Select-Object -First 1
+        $e | Should -Not -BeNullOrEmpty
+        $e.Details.output_tokens | Should -BeOfType [long]
+        ($e.Details | ConvertTo-Json -Compress -Depth 10) | Should -Be ($e.DetailsJson | ConvertFrom-Json | ConvertTo-Json -Compress -Depth 10)
+    }
 }
 
 Describe 'Times' {

@@ -42,7 +42,8 @@ namespace MadfLog.Engine.Text
                     return o;
                 case JsonValueKind.Array: return e.EnumerateArray().Select(Plain).ToArray();
                 case JsonValueKind.String: return e.GetString();
-                case JsonValueKind.Number: return e.TryGetInt64(out var l) ? l : e.GetDouble();
+                // Boxed apart: one conditional of long and double would make every whole number a double.
+                case JsonValueKind.Number: return e.TryGetInt64(out var l) ? (object)l : e.GetDouble();
                 case JsonValueKind.True: return true;
                 case JsonValueKind.False: return false;
                 default: return null;

@@ -153,6 +153,7 @@ namespace MadfLog.Engine.Import
                 ReadOnlySpan<byte> details = default;
                 var hasDetails = false;
                 var position = 0;
+                var seen = 0u;
                 while (reader.Read())
                 {
                     if (reader.TokenType == JsonTokenType.EndObject) break;
@@ -167,6 +168,13 @@ namespace MadfLog.Engine.Import
                         if (position < Remembered && !reader.ValueIsEscaped) { _names[position] = nameSpan.ToArray(); _fields[position] = field; }
                     }
                     position++;
+                    // A column given twice ("timestamp" twice, or "event_type" and "eventType") has no one value to keep.
+                    if (field != Field.Unknown)
+                    {
+                        var bit = 1u << (int)field;
+                        if ((seen & bit) != 0) { reason = string.Format(Messages.Culture, Messages.ReasonFieldTwice, reader.GetString()); return null; }
+                        seen |= bit;
+                    }
                     var fieldName = field == Field.Unknown ? reader.GetString()! : null;
                     reader.Read();
                     var isNull = reader.TokenType == JsonTokenType.Null;

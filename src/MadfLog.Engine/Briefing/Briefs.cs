@@ -76,7 +76,7 @@ namespace MadfLog.Engine.Briefing
             var byCategory = items.GroupBy(i => i.Category).Select(g => $"{g.Key} {g.Sum(x => x.Count)}");
             return new BriefBuilder(HumanBudget)
                 .Line($"Human interactions: {items.Sum(i => i.Count)} ({string.Join(", ", byCategory)}). By agent/story:")
-                .Items(items, i => $"{i.Category} {i.Count} {Safe(i.Agent)}/{Safe(i.Story)}: {Safe(string.Join("; ", i.Topics))}", "groups", maxLineChars: 130)
+                .Items(items, i => $"{i.Category} {i.Count} {Safe(i.Agent)}{(string.IsNullOrEmpty(i.Story) ? "" : "/" + Safe(i.Story))}: {Safe(string.Join("; ", i.Topics))}", "groups", maxLineChars: 130)
                 .Build();
         }
 

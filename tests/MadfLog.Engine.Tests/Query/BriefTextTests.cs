@@ -20,6 +20,18 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void TheHumanInteractionsBriefNamesAStoryOnlyWhenThereIsOne()
+        {
+            var brief = Briefs.HumanInteractions(new[]
+            {
+                new HumanInteractionSummary { Category = "interruption", Agent = "main", Count = 5, Topics = new[] { "Interrupted Task" } },
+                new HumanInteractionSummary { Category = "rejection", Agent = "dev", Story = "1.2", Count = 3, Topics = new[] { "Rejected Bash" } },
+            });
+            Assert.Contains("interruption 5 main: Interrupted Task", brief);
+            Assert.Contains("rejection 3 dev/1.2: Rejected Bash", brief);
+        }
+
+        [Fact]
         public void BriefsRoundSharesAsTheTablesDo()
         {
             // The table view formats a share with P1; a brief must show the same figure, not round it twice.

@@ -79,7 +79,7 @@ namespace MadfLog.Module.Tests
             Assert.Empty(r.AllErrors);
             Assert.Equal(new System.DateTime(2026, 11, 5, 0, 0, 0, System.DateTimeKind.Utc), (System.DateTime)r.Output[0].Properties["Activated"].Value);
             var effect = r.Output[1];
-            Assert.Contains((string)effect.Properties["VerdictText"].Value, new[] { "Effective", "No clear change", "Worse", "Too early" });
+            Assert.Contains((string)effect.Properties["VerdictText"].Value, new[] { "Effective", "No clear change", "Worse", "Too early", "No control" });
             Assert.NotNull(effect.Properties["RelativeChangeLow"].Value);
             var future = _m.Run("@(Get-MadfRule -Database $db)[0] | Approve-MadfRule -Database $db -ClaudeMdPath $claude -EffectiveFrom ([datetime]::UtcNow.AddDays(2)) -Confirm:$false", vars);
             Assert.Contains(future.AllErrors, e => e.FullyQualifiedErrorId.StartsWith("RuleEffectiveInFuture", StringComparison.Ordinal));

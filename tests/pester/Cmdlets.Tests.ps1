@@ -231,7 +231,7 @@ Describe 'Rules, revision and health' {
         Get-MadfRule -Database $b.Database -Status Proposed | Select-Object -First 2 | Approve-MadfRule -Database $b.Database -ClaudeMdPath $b.ClaudeMd | Out-Null
         $e = @(Get-MadfRuleEffectiveness -Database $b.Database)
         $e.Count | Should -Be 2
-        $e.Verdict | ForEach-Object { $_.ToString() } | Should -BeIn @('Effective', 'NoClearChange', 'Worse', 'TooEarly')
+        $e.Verdict | ForEach-Object { $_.ToString() } | Should -BeIn @('Effective', 'NoClearChange', 'Worse', 'TooEarly', 'NoControl')
     }
 
     It 'Get-MadfRuleEffectiveness reads as a table: one header line, and a rule with nothing to compare shows no interval' {

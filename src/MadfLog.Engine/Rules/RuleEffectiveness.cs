@@ -9,7 +9,7 @@ using Microsoft.Data.Sqlite;
 namespace MadfLog.Engine.Rules
 {
     /// <summary>What the comparison with the control says about a rule.</summary>
-    public enum EffectVerdict { TooEarly, Effective, NoClearChange, Worse }
+    public enum EffectVerdict { TooEarly, Effective, NoClearChange, Worse, NoControl }
 
     /// <summary>
     /// Did a rule work? Its pattern's rate per 1,000 calls of the same tool (or step) before and after the rule took
@@ -61,7 +61,7 @@ namespace MadfLog.Engine.Rules
         public double RepeatedBefore { get; set; }
         public double RepeatedAfter { get; set; }
         public EffectVerdict Verdict { get; set; }
-        /// <summary>The verdict as the reports write it: Effective, No clear change, Worse, Too early.</summary>
+        /// <summary>The verdict as the reports write it: Effective, No clear change, Worse, Too early, No control.</summary>
         public string VerdictText => RuleEffectiveness.Text(Verdict);
         /// <summary>No clear change after enough data: a candidate for Deny-MadfRule (retirement).</summary>
         public bool RecommendRetirement { get; set; }
@@ -75,7 +75,8 @@ namespace MadfLog.Engine.Rules
     /// windows' errors of patterns with no active rule per event (the control). The effect is the ratio of the two
     /// rate ratios with a 95 % interval from the Poisson counts (Var log ratio = 1/a + 1/b + 1/c + 1/d, half a count
     /// added to empty cells). Too early: fewer than 200 calls after, fewer than 10 hits in all, or no hits before.
-    /// No control: fewer than 10 unruled errors in either window; the rule's own change is reported and says so.
+    /// No control: fewer than 10 unruled errors in either window. The rule's own change is reported, but it is no
+    /// verdict: a change in all errors (another model, another kind of work) looks the same, so it reads No control.
     /// A rule with no clear change after 1,000 calls and 14 days is recommended for retirement.
     /// </summary>
     public static class RuleEffectiveness
@@ -88,6 +89,7 @@ namespace MadfLog.Engine.Rules
             EffectVerdict.Effective => "Effective",
             EffectVerdict.NoClearChange => "No clear change",
             EffectVerdict.Worse => "Worse",
+            EffectVerdict.NoControl => "No control",
             _ => "Too early",
         };
 
@@ -122,6 +124,8 @@ namespace MadfLog.Engine.Rules
                 Compare(e);
                 var tooEarly = e.CallsAfter < MinCallsAfter || e.HitsBefore + e.HitsAfter < MinHits || e.HitsBefore == 0 || e.CallsBefore == 0;
                 if (tooEarly) e.Verdict = EffectVerdict.TooEarly;
+                // Every recurring error has a rule: a fall (or rise) of this one cannot be told from one of all errors.
+                else if (!e.HasControl) e.Verdict = EffectVerdict.NoControl;
                 else if (e.RelativeChangeHigh < 1) e.Verdict = EffectVerdict.Effective;
                 else if (e.RelativeChangeLow > 1) e.Verdict = EffectVerdict.Worse;
                 else e.Verdict = EffectVerdict.NoClearChange;

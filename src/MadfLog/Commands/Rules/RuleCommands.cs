@@ -158,7 +158,7 @@ namespace MadfLog.Commands.Rules
     }
 
     /// <summary>Measures whether each active rule worked: its pattern's rate per 1,000 calls before and after it took effect, against the errors without a rule, with a verdict.</summary>
-    /// <remarks><para>Each rule's pattern is counted per 1,000 calls of the same tool (or step) in a window before and after the rule took effect, and compared with the change over the same windows of the errors that have no active rule (difference-in-differences). RelativeChange is the ratio of the two changes, with a 95% interval: Effective when the interval is below 1, Worse when above, NoClearChange otherwise, TooEarly with fewer than 200 calls after, fewer than 10 occurrences in all, or none before. NoClearChange after 1,000 calls and 14 days sets RecommendRetirement.</para></remarks>
+    /// <remarks><para>Each rule's pattern is counted per 1,000 calls of the same tool (or step) in a window before and after the rule took effect, and compared with the change over the same windows of the errors that have no active rule (difference-in-differences). RelativeChange is the ratio of the two changes, with a 95% interval: Effective when the interval is below 1, Worse when above, NoClearChange otherwise, TooEarly with fewer than 200 calls after, fewer than 10 occurrences in all, or none before; NoControl when fewer than 10 errors without an active rule fall in a window (the rule's own change is shown, but a change in all errors would look the same). NoClearChange after 1,000 calls and 14 days sets RecommendRetirement.</para></remarks>
     /// <example>
     /// <code>Get-MadfRuleEffectiveness | Where-Object Verdict -eq Effective</code>
     /// Lists the rules that measurably reduced their error.

@@ -23,7 +23,7 @@ namespace MadfLog.Engine.Store
     /// number (rollup_keys, day_rollup_cells, hour_rollup_cells), (36, 37 unused: numbered for work that needed none), 38 migration 33's fix run after 34 and 35
     /// and recounting only the rows it moves (an earlier 33 left nothing to move), 39 a transcript's
     /// tool calls and human acts given the context figure of the response that made the call (data only:
-    /// EventStorage.CarryContextToCalls).
+    /// EventStorage.CarryContextToCalls), 40 the retry loops read from the sessions' error trails (session_runs dropped).
     /// </summary>
     public static class Schema
     {
@@ -56,6 +56,7 @@ namespace MadfLog.Engine.Store
             [35] = KeyedRollups,
             [38] = RejectionsOnceRecounted,
             [39] = ContextOfCalls,
+            [40] = RunsFromTrails,
         };
 
         /// <summary>
@@ -694,6 +695,14 @@ DROP VIEW IF EXISTS events;
         // trails (SequenceCells.Leads). AfterScript gives a trail to the in-order sessions that had none.
         private const string LeadsFromTrails = @"
 DROP TABLE IF EXISTS session_leads;
+";
+
+        // session_runs (a row per session and run of one pattern: the session's 36-character id, the run's number, pattern
+        // and length; 1.1 bytes/event at 1M realistic events) held nothing that an in-order session's error trail does not
+        // (each error's own pattern, in time order), and it was only read for in-order sessions: the runs are read from the
+        // trails (SequenceCells.Runs), and Reconcile finds a changed pattern's sessions by decoding the trails.
+        private const string RunsFromTrails = @"
+DROP TABLE IF EXISTS session_runs;
 ";
 
         // day_rollup and hour_rollup keyed by number: SummaryTables.KeyRollups (in AfterScript; also run by a rebuild that

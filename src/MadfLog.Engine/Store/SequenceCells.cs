@@ -10,8 +10,8 @@ namespace MadfLog.Engine.Store
 {
     /// <summary>
     /// The error sequences' counts summed over sessions (docs/storage.md), so a question reads a few cells instead of
-    /// every session's rows: sequence_leads and sequence_runs add up the per-session rows (the leads in each session's error
-    /// trail, sequence_session_errors; session_runs) of the sessions whose events arrived in order, per cell of a scope: 0 the whole store, 1 a story (its sessions of that
+    /// every session's rows: sequence_leads and sequence_runs add up the leads and retry loops in each session's error
+    /// trail (sequence_session_errors) of the sessions whose events arrived in order, per cell of a scope: 0 the whole store, 1 a story (its sessions of that
     /// story only), 2 a session's first and last day and story, 3 the same days for sessions of several stories. Each
     /// session is counted in exactly one cell per scope, so a cell's sessions add up.
     /// Leads are named as a question names them (each error step by its pattern's class as it is now), numbered
@@ -134,41 +134,35 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Each selected session's retry loops: its runs in order, each keyed by its pattern's survivor (0: an error without
-        /// one), runs of one survivor next to each other joined; <paramref name="add"/> gets each session with its runs of
-        /// two or more errors of a pattern (and none for a session without such runs).
+        /// Each selected in-order session's retry loops, from its error trail (its errors in order, each with its pattern):
+        /// runs of errors of one pattern's survivor (0: an error without one, which joins none), <paramref name="add"/>
+        /// getting each session with its runs of two or more errors (and none for a session without such runs).
         /// </summary>
         internal static void Runs(SqliteConnection c, SqliteTransaction? tx, string sessionsSql, object? p, Classes classes, Action<string, List<(long Pattern, long Length)>> add)
         {
-            string? session = null;
+            using var reader = c.ExecuteReader($@"
+                SELECT t.session_id, t.errors FROM ({sessionsSql}) x CROSS JOIN sequence_session_errors t ON t.session_id = x.session_id", p, tx);
+            while (reader.Read())
+            {
+                var runs = RetryLoops(ErrorTrail.Patterns((byte[])reader.GetValue(1)), classes);
+                if (runs.Count > 0) add(reader.GetString(0), runs);
+            }
+        }
+
+        /// <summary>The runs of two or more errors of one survivor in a session's errors (their own pattern ids, in time order).</summary>
+        internal static List<(long Pattern, long Length)> RetryLoops(IEnumerable<long> patterns, Classes classes)
+        {
             var runs = new List<(long, long)>();
             long pattern = 0, length = 0;
-            void Close()
+            foreach (var own in patterns)
             {
+                var survivor = own == 0 ? 0 : classes.Resolve(own).Survivor;
+                if (survivor != 0 && survivor == pattern) { length++; continue; }
                 if (pattern != 0 && length >= 2) runs.Add((pattern, length));
+                pattern = survivor; length = 1;
             }
-            // Read straight from the statement, a session's id decoded once (a week's cut days hold thousands of rows); the
-            // sessions as a set SQLite looks up in key order, so the rows come in order without a sort.
-            var last = Array.Empty<byte>();
-            using (var reader = c.ExecuteReader($@"
-                SELECT r.session_id, r.pattern_id, r.length FROM session_runs r WHERE r.session_id IN ({sessionsSql}) ORDER BY r.session_id, r.seq", p, tx))
-                while (reader.Read())
-                {
-                    var row = StatementRow.Of(reader);
-                    var same = session != null && row.Bytes(0).SequenceEqual(last);
-                    var own = row.Int64(1);
-                    var survivor = own == 0 ? 0 : classes.Resolve(own).Survivor;
-                    if (same && survivor != 0 && survivor == pattern) { length += row.Int64(2); continue; }
-                    if (!same)
-                    {
-                        if (session != null) { Close(); if (runs.Count > 0) add(session, runs); }
-                        last = row.Bytes(0).ToArray();
-                        session = Text.Utf8StringCache.Decode(last); runs = new List<(long, long)>();
-                    }
-                    else Close();
-                    pattern = survivor; length = row.Int64(2);
-                }
-            if (session != null) { Close(); if (runs.Count > 0) add(session, runs); }
+            if (pattern != 0 && length >= 2) runs.Add((pattern, length));
+            return runs;
         }
 
         /// <summary>Changes to the cells, added up in memory and written once.</summary>
@@ -392,7 +386,7 @@ namespace MadfLog.Engine.Store
         /// <summary>
         /// Applies to the cells every change of a pattern's survivor or class since they were counted (merges, re-keys):
         /// the sessions whose rows name a changed pattern are taken back as counted and added as named now (a pattern in
-        /// a lead is one of the session's errors, so its runs name it too). Returns the classes as they are now.
+        /// a lead is one of the session's errors, so its trail names it as an error's own pattern too). Returns the classes as they are now.
         /// </summary>
         internal static Classes Reconcile(SqliteConnection c, SqliteTransaction tx)
         {
@@ -400,11 +394,15 @@ namespace MadfLog.Engine.Store
             var counted = Classes.Counted(c, tx);
             var changed = now.Differences(counted);
             if (changed.Count == 0) return now;
-            var p = new { changed };
-            var sessions = c.Query<(string id, string? story, long first, long last)>(@"
-                SELECT s.session_id, s.story_id, s.first_ts, s.last_ts FROM session_sequences s
-                WHERE s.in_order = 1 AND s.session_id IN (SELECT session_id FROM session_runs WHERE pattern_id IN @changed)", p, tx)
-                .ToDictionary(s => s.id, s => new SessionCell(s.story, s.first, s.last, true), StringComparer.Ordinal);
+            // The sessions whose trails name one as an error's own pattern (a trail is a few bytes per error: read whole).
+            var named = new HashSet<long>(changed);
+            var sessions = new Dictionary<string, SessionCell>(StringComparer.Ordinal);
+            using (var reader = c.ExecuteReader(@"
+                SELECT s.session_id, s.story_id, s.first_ts, s.last_ts, t.errors FROM session_sequences s
+                CROSS JOIN sequence_session_errors t ON t.session_id = s.session_id WHERE s.in_order = 1 AND length(t.errors) > 0", transaction: tx))
+                while (reader.Read())
+                    if (ErrorTrail.Patterns((byte[])reader.GetValue(4)).Any(named.Contains))
+                        sessions[reader.GetString(0)] = new SessionCell(reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), true);
             var delta = new Delta();
             Count(c, tx, sessions.Keys, s => sessions[s], counted, delta, -1);
             Count(c, tx, sessions.Keys, s => sessions[s], now, delta, 1);
@@ -477,7 +475,7 @@ namespace MadfLog.Engine.Store
 
         /// <summary>
         /// Counts some sessions again from their events (their events changed in a way the stored rows cannot follow):
-        /// each taken back from the cells as stored, its per-session rows (session_sequences, session_runs) filled again by
+        /// each taken back from the cells as stored, its per-session rows (session_sequences, sequence_session_errors) filled again by
         /// SummaryTables.SequenceFill's definitions and its trail from its events, and added back as filled.
         /// <paramref name="events"/> selects, on the events view (alias e), at least all of these sessions' events.
         /// </summary>
@@ -496,7 +494,7 @@ namespace MadfLog.Engine.Store
             var delta = new Delta();
             Count(c, tx, before.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => before[id], classes, delta, -1);
             List(c, tx, sessions); // (Count lists the sessions it counts)
-            foreach (var t in new[] { "session_sequences", "session_runs", "sequence_session_errors" })
+            foreach (var t in new[] { "session_sequences", "sequence_session_errors" })
                 c.Execute($"DELETE FROM {t} WHERE session_id IN ({Listed})", transaction: tx);
             c.Execute(SummaryTables.SequenceFillOf($"e.session_id IN ({Listed}) AND {events}"), transaction: tx);
             FillTrails(c, tx, $"SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1 AND session_id IN ({Listed})", events);

@@ -25,27 +25,17 @@ namespace MadfLog.Engine.Store
             public string Steps { get; set; } = "";
         }
 
-        /// <summary>A session_runs row (mapped by column name): the session's run number <c>Seq</c> of one pattern (0: none), and its length.</summary>
-        internal sealed class SessionRunRow
-        {
-            public string SessionId { get; set; } = "";
-            public long Seq { get; set; }
-            public long PatternId { get; set; }
-            public long Length { get; set; }
-        }
-
         /// <summary>
         /// A session's stored sequence rows, looked up by statements prepared once per transaction (the import meets
         /// thousands of sessions per transaction; a query built and prepared per session was most of its cost).
         /// </summary>
         internal sealed class SessionLookup : System.IDisposable
         {
-            private readonly SqliteCommand _sequence, _lastRun, _trail;
+            private readonly SqliteCommand _sequence, _trail;
 
             public SessionLookup(SqliteConnection c, SqliteTransaction tx)
             {
                 _sequence = Command(c, tx, "SELECT story_id, first_ts, last_ts, in_order, steps FROM session_sequences WHERE session_id = $s");
-                _lastRun = Command(c, tx, "SELECT seq, pattern_id, length FROM session_runs WHERE session_id = $s ORDER BY seq DESC LIMIT 1");
                 _trail = Command(c, tx, "SELECT times, errors FROM sequence_session_errors WHERE session_id = $s");
             }
 
@@ -76,13 +66,6 @@ namespace MadfLog.Engine.Store
                 };
             }
 
-            /// <summary>The session's last run, or null when it has none.</summary>
-            public SessionRunRow? LastRun(string session)
-            {
-                using var r = Read(_lastRun, session);
-                return r.Read() ? new SessionRunRow { SessionId = session, Seq = r.GetInt64(0), PatternId = r.GetInt64(1), Length = r.GetInt64(2) } : null;
-            }
-
             /// <summary>The session's stored error trail (times, errors), or null when it has none.</summary>
             public (byte[] Times, byte[] Errors)? Trail(string session)
             {
@@ -93,22 +76,19 @@ namespace MadfLog.Engine.Store
             public void Dispose()
             {
                 _sequence.Dispose();
-                _lastRun.Dispose();
                 _trail.Dispose();
             }
         }
 
         /// <summary>
-        /// Upserts the import's sequence rows: each session's sequence (replaced) and its runs (a run that grew is replaced).
-        /// Its leads are in its error trail (SequenceCells.WriteTrails).
+        /// Upserts the import's sequence rows: each session's sequence (replaced). Its leads and runs are in its error trail
+        /// (SequenceCells.WriteTrails).
         /// </summary>
-        internal static void WriteSequences(SqliteConnection c, SqliteTransaction tx, IEnumerable<SessionSequenceRow> sessions, IEnumerable<SessionRunRow> runs)
+        internal static void WriteSequences(SqliteConnection c, SqliteTransaction tx, IEnumerable<SessionSequenceRow> sessions)
         {
             PreparedBatch.Run(c, tx, @"INSERT INTO session_sequences VALUES ($1, $2, $3, $4, $5, $6)
                     ON CONFLICT DO UPDATE SET story_id = excluded.story_id, first_ts = excluded.first_ts, last_ts = excluded.last_ts, in_order = excluded.in_order, steps = excluded.steps",
                 sessions.Select(s => new object?[] { s.SessionId, s.StoryId, s.FirstTs, s.LastTs, s.InOrder, s.Steps }));
-            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO session_runs VALUES ($1, $2, $3, $4)",
-                runs.Select(r => new object?[] { r.SessionId, r.Seq, r.PatternId, r.Length }));
         }
 
         /// <summary>Upserts summary rows kept in memory (the import's, once per transaction) into their tables.</summary>
@@ -181,7 +161,7 @@ namespace MadfLog.Engine.Store
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names = CountNames.Concat(new[]
-            { "session_sequences", "session_runs", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" }).ToArray();
+            { "session_sequences", "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" }).ToArray();
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
@@ -513,7 +493,7 @@ namespace MadfLog.Engine.Store
         public const int LeadSteps = 3;
 
         /// <summary>
-        /// Fills the error sequences' per-session tables (session_runs, session_sequences; kept at import by
+        /// Fills the error sequences' per-session table (session_sequences; kept at import by
         /// Summaries.SequenceStage) from the events, with the import's definitions in SQL (window functions over each
         /// session's events in time order): for an upgraded store and after retention. The tables must be empty. The
         /// sessions' leads are counted from their error trails (SequenceCells.Fill).
@@ -526,12 +506,6 @@ namespace MadfLog.Engine.Store
                 SELECT e.session_id AS session, coalesce(e.story_id, '') AS story, e.timestamp AS ts, e.id AS id, {Errors.InEvents} AS is_error,
                        coalesce(e.pattern_id, 0) AS pattern, {Steps.NameSql} AS name, CASE WHEN {Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE -1 END AS mark
                 FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'{(events == null ? "" : " AND " + events)});
-            INSERT INTO session_runs
-                SELECT session, run, pattern, count(*) FROM (
-                    SELECT session, pattern, sum(brk) OVER (PARTITION BY session ORDER BY ts, id ROWS UNBOUNDED PRECEDING) AS run FROM (
-                        SELECT session, pattern, ts, id, CASE WHEN pattern = lag(pattern) OVER (PARTITION BY session ORDER BY ts, id) THEN 0 ELSE 1 END AS brk
-                        FROM temp.sequence_events WHERE is_error))
-                GROUP BY session, run;
             INSERT INTO session_sequences
                 SELECT a.session, a.story, a.first_ts, a.last_ts, 1, l.steps FROM
                     (SELECT session, CASE WHEN min(story) = max(story) THEN min(story) END AS story, min(ts) AS first_ts, max(ts) AS last_ts

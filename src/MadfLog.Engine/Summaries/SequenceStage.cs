@@ -10,7 +10,7 @@ namespace MadfLog.Engine.Summaries
 {
     /// <summary>
     /// Keeps, per session and in the import transaction, what the error sequences question reads (docs/storage.md):
-    /// session_runs, the session's errors as runs of one pattern (0: none) in time order; session_sequences, the session's
+    /// session_sequences, the session's
     /// span, its story ('' none; NULL when its events have several), its last three steps to carry into the next import,
     /// and whether its events arrived in time order (in_order 0: an event came before one already counted, so the rows no
     /// longer describe it and a query reads its events instead); and each in-order session's error trail (Store.ErrorTrail:
@@ -37,9 +37,8 @@ namespace MadfLog.Engine.Summaries
             public long First, Last;
             public bool InOrder = true, Stored;
             public List<string> Steps = new List<string>(LeadSteps + 1);
-            public long RunSeq, RunPattern, RunLength;
             public SequenceCells.SessionCell Counted; // as stored (what the cells count), when Stored
-            public bool NewRows; // an error (a run, perhaps a lead) was added in this transaction
+            public bool NewRows; // an error (perhaps a lead) was added to its trail in this transaction
             public ErrorTrail? Trail; // null: none (its events arrived out of order, or it was stored without one)
 
             public SequenceCells.SessionCell Cell => new SequenceCells.SessionCell(Story, First, Last, InOrder);
@@ -47,7 +46,6 @@ namespace MadfLog.Engine.Summaries
 
         // Sessions seen in this transaction (loaded from the tables on first sight), and the rows to write before it commits.
         private readonly Dictionary<string, Session> _sessions = new Dictionary<string, Session>(StringComparer.Ordinal);
-        private readonly Dictionary<(string session, long seq), (long pattern, long length)> _runs = new Dictionary<(string, long), (long, long)>();
 
         private SequenceCells.LeadNumbers? _numbers; // the steps' numbers, for the trails (this transaction's)
         private SummaryTables.SessionLookup? _lookup; // this transaction's statements reading stored sessions
@@ -81,9 +79,6 @@ namespace MadfLog.Engine.Summaries
                     var pattern = e.PatternId ?? 0;
                     step += ErrorMark + pattern.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     s.NewRows = true;
-                    if (s.RunSeq > 0 && s.RunPattern == pattern) s.RunLength++;
-                    else { s.RunSeq++; s.RunPattern = pattern; s.RunLength = 1; }
-                    _runs[(e.SessionId, s.RunSeq)] = (pattern, s.RunLength);
                 }
                 s.Steps.Add(step);
                 if (s.Steps.Count > LeadSteps) s.Steps.RemoveAt(0);
@@ -108,8 +103,6 @@ namespace MadfLog.Engine.Summaries
                 s.Story = stored.StoryId; s.First = stored.FirstTs; s.Last = stored.LastTs; s.InOrder = stored.InOrder != 0; s.Stored = true;
                 s.Counted = s.Cell;
                 s.Steps.AddRange(stored.Steps.Length == 0 ? Array.Empty<string>() : stored.Steps.Split(StepSeparator));
-                var run = lookup.LastRun(id);
-                if (run != null) (s.RunSeq, s.RunPattern, s.RunLength) = (run.Seq, run.PatternId, run.Length);
                 if (s.InOrder)
                     s.Trail = SequenceCells.LoadTrail(lookup, id, s.First, s.Steps.Select(Unmark).ToList(), _numbers ??= new SequenceCells.LeadNumbers(c, tx));
             }
@@ -132,8 +125,7 @@ namespace MadfLog.Engine.Summaries
                 {
                     SessionId = kv.Key, StoryId = kv.Value.Story, FirstTs = kv.Value.First, LastTs = kv.Value.Last, InOrder = kv.Value.InOrder ? 1 : 0,
                     Steps = string.Join(StepSeparator.ToString(), kv.Value.Steps),
-                }),
-                _runs.Select(kv => new SummaryTables.SessionRunRow { SessionId = kv.Key.session, Seq = kv.Key.seq, PatternId = kv.Value.pattern, Length = kv.Value.length }));
+                }));
             SequenceCells.WriteTrails(c, tx, _sessions.Where(kv => kv.Value.Last != long.MinValue).Select(kv => (kv.Key, kv.Value.InOrder ? kv.Value.Trail : null)));
             SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Cell, classes, delta, 1);
             delta.Write(c, tx);
@@ -142,7 +134,7 @@ namespace MadfLog.Engine.Summaries
             _lookup?.Dispose();
             _lookup = null;
             // Written: the next transaction reloads what it needs, so memory stays flat in the number of sessions.
-            _sessions.Clear(); _runs.Clear();
+            _sessions.Clear();
         }
 
         // A stored step as the trail keeps it: its name, and its pattern id (-1: not an error).
@@ -153,6 +145,6 @@ namespace MadfLog.Engine.Summaries
         }
 
         /// <summary>The tables this stage keeps (retention rebuilds them with the other summaries: Store.SummaryTables).</summary>
-        internal static readonly string[] Tables = { "session_sequences", "session_runs" };
+        internal static readonly string[] Tables = { "session_sequences" };
     }
 }

@@ -83,9 +83,7 @@ namespace MadfLog.Engine.Tests.Query
             using var c = MadfDatabase.Open(t.Db);
             using (var fixture = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) fixture.BackupDatabase(c);
             // The two patterns most often next to each other in an active session's errors, merged as a single merge is.
-            var (from, into) = c.QueryFirst<(long, long)>(
-                @"SELECT a.pattern_id, b.pattern_id FROM session_runs a JOIN session_runs b ON b.session_id = a.session_id AND b.seq = a.seq + 1
-                  WHERE a.pattern_id <> 0 AND b.pattern_id <> 0 AND a.pattern_id <> b.pattern_id GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2");
+            var (from, into) = ErrorSequenceSummaryTests.MostAdjacentPatterns(c);
             var before = PatternAnalysis.ErrorSequences(c, Everything, 100_000, 1);
             using (var tx = c.BeginTransaction())
             {

@@ -16,7 +16,7 @@ namespace MadfLog.Engine.Tests.Query
     public class ErrorSequenceSummaryTests
     {
         /// <summary>Takes a store back to before the sequence summaries' migration (with the version rows deleted by the caller).</summary>
-        internal const string DropSequenceTables = "DROP TABLE session_sequences; DROP TABLE session_runs; DROP TABLE IF EXISTS session_leads;";
+        internal const string DropSequenceTables = "DROP TABLE session_sequences; DROP TABLE IF EXISTS session_runs; DROP TABLE IF EXISTS session_leads;";
 
         private static readonly QueryFilter Scan = SummaryConsistencyTests.Scan;
 
@@ -66,6 +66,25 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(DumpCells(c, tx), kept);
             tx.Rollback();
         }
+
+        /// <summary>Each session with an error trail (ordered by id): its first and last time, story, and its errors' runs of one pattern id in order.</summary>
+        internal static List<(string Session, long First, long Last, string? Story, List<(long Pattern, int Length)> Runs)> TrailRuns(SqliteConnection c) =>
+            c.Query<(string session, long first, long last, string? story, byte[] errors)>(
+                    "SELECT s.session_id, s.first_ts, s.last_ts, s.story_id, t.errors FROM session_sequences s JOIN sequence_session_errors t ON t.session_id = s.session_id ORDER BY s.session_id")
+                .Select(r =>
+                {
+                    var runs = new List<(long Pattern, int Length)>();
+                    foreach (var p in ErrorTrail.Patterns(r.errors))
+                        if (runs.Count > 0 && runs[^1].Pattern == p) runs[^1] = (p, runs[^1].Length + 1);
+                        else runs.Add((p, 1));
+                    return (r.session, r.first, r.last, r.story, runs);
+                }).ToList();
+
+        /// <summary>The two different patterns (both set) whose runs are most often next to each other in a session's errors.</summary>
+        internal static (long From, long Into) MostAdjacentPatterns(SqliteConnection c) =>
+            TrailRuns(c).SelectMany(s => s.Runs.Zip(s.Runs.Skip(1), (a, b) => (a.Pattern, b.Pattern)))
+                .Where(x => x.Item1 != 0 && x.Item2 != 0 && x.Item1 != x.Item2)
+                .GroupBy(x => x).OrderByDescending(g => g.Count()).ThenBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2).First().Key;
 
         internal static void AssertMatchesScan(SqliteConnection c)
         {
@@ -166,8 +185,7 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM patterns WHERE merged_into IS NOT NULL") > 0);
                 AssertCellsAsCounted(c);
                 // A session with retry loops goes on past its day's midnight: its cells move to its new last day.
-                var s = c.QueryFirst<(string session, long last, string? story)>(
-                    "SELECT session_id, last_ts, story_id FROM session_sequences WHERE session_id IN (SELECT session_id FROM session_runs WHERE length >= 2) ORDER BY session_id");
+                var s = TrailRuns(c).Where(x => x.Runs.Any(r => r.Length >= 2)).Select(x => (session: x.Session, last: x.Last, story: x.Story)).First();
                 var midnight = DateTimeOffset.FromUnixTimeMilliseconds(s.last).UtcDateTime.Date.AddDays(1);
                 string Line(DateTime at, bool success, string tool, string? error) =>
                     $"{{\"timestamp\":\"{at:yyyy-MM-ddTHH:mm:ss.fffZ}\",\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"{s.session}\",\"story_id\":\"{s.story}\",\"agent_name\":\"dev\",\"success\":{(success ? "true" : "false")},\"details\":{{\"tool\":\"{tool}\"" + (error == null ? "" : $",\"error\":\"{error}\"") + "}}";
@@ -201,8 +219,7 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 // A later file holds earlier events of a session with errors: an error and a success before its first event.
-                var s = c.QueryFirst<(string session, long first, string? story)>(
-                    "SELECT session_id, first_ts, story_id FROM session_sequences WHERE session_id IN (SELECT session_id FROM session_runs WHERE length >= 2) ORDER BY session_id");
+                var s = TrailRuns(c).Where(x => x.Runs.Any(r => r.Length >= 2)).Select(x => (session: x.Session, first: x.First, story: x.Story)).First();
                 session = s.session;
                 var at = DateTimeOffset.FromUnixTimeMilliseconds(s.first - 60_000).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ");
                 var at2 = DateTimeOffset.FromUnixTimeMilliseconds(s.first - 30_000).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ");
@@ -261,15 +278,40 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void UpgradingDropsTheSessionRunsAndReadsTheRetryLoopsFromTheTrails()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Logs);
+            string imported;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                imported = DumpCells(c);
+                Assert.Contains(TrailRuns(c), s => s.Runs.Any(r => r.Pattern != 0 && r.Length >= 2));
+                // A store at schema 39: session_runs, with a row per session and run (what the import kept there).
+                c.Execute(@"DELETE FROM schema_version WHERE version >= 40;
+                    CREATE TABLE session_runs (session_id TEXT NOT NULL, seq INTEGER NOT NULL, pattern_id INTEGER NOT NULL, length INTEGER NOT NULL,
+                        PRIMARY KEY (session_id, seq)) WITHOUT ROWID;");
+                foreach (var s in TrailRuns(c))
+                    for (var i = 0; i < s.Runs.Count; i++)
+                        c.Execute("INSERT INTO session_runs VALUES (@Session, @seq, @pattern, @length)", new { s.Session, seq = i + 1, pattern = s.Runs[i].Pattern, length = s.Runs[i].Length });
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'session_runs'"));
+                Assert.Equal(imported, DumpCells(c));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+        }
+
+        [Fact]
         public void PatternsMergedAfterImportJoinRunsAndTakeTheSurvivorsClass()
         {
             using var t = TestPaths.NewTemp();
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Logs);
             using var c = MadfDatabase.Open(t.Db);
             // The two patterns most often next to each other in a session's errors merge (as the miner merges templates).
-            var (from, into) = c.QueryFirst<(long, long)>(
-                @"SELECT a.pattern_id, b.pattern_id FROM session_runs a JOIN session_runs b ON b.session_id = a.session_id AND b.seq = a.seq + 1
-                  WHERE a.pattern_id <> 0 AND b.pattern_id <> 0 AND a.pattern_id <> b.pattern_id GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2");
+            var (from, into) = MostAdjacentPatterns(c);
             var before = PatternAnalysis.ErrorSequences(c, new QueryFilter(), 100_000, 1);
             using (var tx = c.BeginTransaction())
             {

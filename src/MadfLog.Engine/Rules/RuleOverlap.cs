@@ -121,7 +121,8 @@ namespace MadfLog.Engine.Rules
 
         /// <summary>
         /// Active rules that are broken: their pattern occurred at least 3 times, in at least 2 sessions, since the rule
-        /// took effect, and the rule has not measurably reduced it (its verdict is not Effective). Most occurrences first.
+        /// took effect, and its rate has not measurably fallen (its verdict is not Effective, nor No control with a clear
+        /// fall of its own). Most occurrences first.
         /// </summary>
         public static List<RuleNotFollowed> NotFollowed(SqliteConnection c, DateTimeOffset now)
         {
@@ -137,8 +138,10 @@ namespace MadfLog.Engine.Rules
             }
             if (list.Count > 0)
             {
-                // A rule that works is followed, even if its error has not gone away entirely.
-                var effective = new HashSet<long>(RuleEffectiveness.Evaluate(c, now).Where(e => e.Verdict == EffectVerdict.Effective).Select(e => e.RuleId));
+                // A rule that works is followed, even if its error has not gone away entirely; one whose error fell
+                // clearly, with nothing to compare it with (No control), is not called broken either.
+                var effective = new HashSet<long>(RuleEffectiveness.Evaluate(c, now)
+                    .Where(e => e.Verdict == EffectVerdict.Effective || (e.Verdict == EffectVerdict.NoControl && e.RelativeChangeHigh < 1)).Select(e => e.RuleId));
                 list.RemoveAll(x => effective.Contains(x.RuleId));
             }
             return list.OrderByDescending(x => x.Occurrences).ThenBy(x => x.RuleId).ToList();

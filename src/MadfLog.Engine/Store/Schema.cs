@@ -23,7 +23,8 @@ namespace MadfLog.Engine.Store
     /// number (rollup_keys, day_rollup_cells, hour_rollup_cells), (36, 37 unused: numbered for work that needed none), 38 migration 33's fix run after 34 and 35
     /// and recounting only the rows it moves (an earlier 33 left nothing to move), 39 a transcript's
     /// tool calls and human acts given the context figure of the response that made the call (data only:
-    /// EventStorage.CarryContextToCalls), 40 the retry loops read from the sessions' error trails (session_runs dropped).
+    /// EventStorage.CarryContextToCalls), 40 the retry loops read from the sessions' error trails (session_runs dropped), 41 the cells' leads packed a row per cell
+    /// (sequence_lead_cells in place of sequence_leads).
     /// </summary>
     public static class Schema
     {
@@ -57,14 +58,17 @@ namespace MadfLog.Engine.Store
             [38] = RejectionsOnceRecounted,
             [39] = ContextOfCalls,
             [40] = RunsFromTrails,
+            [41] = PackedLeadCells,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
+            // The cells' leads are written a row per cell (41) by the code that counts them, here too.
+            if (version == 19 || version == 38 || version == 41) SequenceCells.PackLeadCells(connection, transaction);
             // 18's tables are replaced by 19's before any is filled.
             if (version == 19) SequenceCells.Fill(connection, transaction);
             if (version == 22) EventStorage.MoveRareColumnsApart(connection, transaction);
@@ -704,6 +708,23 @@ DROP TABLE IF EXISTS session_leads;
         private const string RunsFromTrails = @"
 DROP TABLE IF EXISTS session_runs;
 ";
+
+        // sequence_leads held a row per cell and lead (scope, days, story, lead number, occurrences, sessions: 21 bytes a row,
+        // 61k rows over 59 cells at 1M realistic events, 1.3 bytes/event); sequence_lead_cells holds a row per cell with its
+        // leads packed (SequenceCells.PackCell: 3-4 bytes a lead). A question reads a cell's leads whole anyway, and a
+        // commit changes a few cells, each read and written once. The rows are moved by AfterScript (PackLeadCells).
+        private const string PackedLeadCells = "-- in AfterScript";
+
+        /// <summary>sequence_lead_cells (schema 41; created by the migrations before it that count cells, 19 and 38).</summary>
+        internal const string LeadCellsTable = @"
+CREATE TABLE IF NOT EXISTS sequence_lead_cells (
+    scope INTEGER NOT NULL,
+    first_day INTEGER NOT NULL,
+    last_day INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    leads BLOB NOT NULL,
+    PRIMARY KEY (scope, first_day, last_day, story_id)
+) WITHOUT ROWID;";
 
         // day_rollup and hour_rollup keyed by number: SummaryTables.KeyRollups (in AfterScript; also run by a rebuild that
         // an earlier migration starts, so a store upgraded through it already has them).

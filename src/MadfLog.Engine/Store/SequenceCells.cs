@@ -10,7 +10,7 @@ namespace MadfLog.Engine.Store
 {
     /// <summary>
     /// The error sequences' counts summed over sessions (docs/storage.md), so a question reads a few cells instead of
-    /// every session's rows: sequence_leads and sequence_runs add up the leads and retry loops in each session's error
+    /// every session's rows: sequence_lead_cells (each cell's leads packed in one row) and sequence_runs add up the leads and retry loops in each session's error
     /// trail (sequence_session_errors) of the sessions whose events arrived in order, per cell of a scope: 0 the whole store, 1 a story (its sessions of that
     /// story only), 2 a session's first and last day and story, 3 the same days for sessions of several stories. Each
     /// session is counted in exactly one cell per scope, so a cell's sessions add up.
@@ -27,7 +27,7 @@ namespace MadfLog.Engine.Store
         internal const int WholeStore = 0, Story = 1, Days = 2, DaysOfSeveralStories = 3;
 
         /// <summary>The tables kept here (emptied and filled again by <see cref="Fill"/>).</summary>
-        internal static readonly string[] Tables = { "sequence_leads", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
+        internal static readonly string[] Tables = { "sequence_lead_cells", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
 
         /// <summary>Each pattern's survivor (merges followed) and that survivor's class: how an error step is named and a run keyed.</summary>
         internal sealed class Classes
@@ -218,11 +218,7 @@ namespace MadfLog.Engine.Store
             {
                 using var numbers = new LeadNumbers(c, tx);
                 var leads = _leads.Where(kv => kv.Value.N != 0 || kv.Value.Sessions != 0).Select(kv => (kv.Key, kv.Value, id: numbers.Of(kv.Key.Lead))).ToList();
-                PreparedBatch.Run(c, tx, "INSERT INTO sequence_leads VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO UPDATE SET n = n + excluded.n, sessions = sessions + excluded.sessions",
-                    leads.Select(l => new object?[] { l.Key.Scope, l.Key.First, l.Key.Last, l.Key.Story, l.id, l.Value.N, l.Value.Sessions }));
-                // A cell's lead that no session has any more leaves (n and sessions are 0 together).
-                PreparedBatch.Run(c, tx, "DELETE FROM sequence_leads WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4 AND lead_id = $5 AND n = 0",
-                    leads.Where(l => l.Value.N < 0).Select(l => new object?[] { l.Key.Scope, l.Key.First, l.Key.Last, l.Key.Story, l.id }));
+                AddToLeadCells(c, tx, leads.Select(l => ((l.Key.Scope, l.Key.First, l.Key.Last, l.Key.Story), l.id, l.Value.N, l.Value.Sessions)));
                 var runs = _runs.Where(kv => kv.Value.Runs != 0 || kv.Value.Sessions != 0).ToList();
                 PreparedBatch.Run(c, tx, "INSERT INTO sequence_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, sessions = sessions + excluded.sessions",
                     runs.Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, kv.Key.Pattern, kv.Key.Length, kv.Value.Runs, kv.Value.Sessions }));
@@ -348,6 +344,79 @@ namespace MadfLog.Engine.Store
                 }
                 return named;
             }
+        }
+
+        /// <summary>
+        /// Adds changes of cells' leads (occurrences and sessions per numbered lead) into sequence_lead_cells, a row per cell
+        /// with its leads packed (<see cref="PackCell"/>): each cell's row is read, changed and written once. A lead that no
+        /// session has any more leaves its cell (n and sessions are 0 together), and a cell without leads its table.
+        /// </summary>
+        internal static void AddToLeadCells(SqliteConnection c, SqliteTransaction tx, IEnumerable<((int Scope, long First, long Last, string Story) Cell, long Lead, long N, long Sessions)> changes)
+        {
+            var cells = changes.GroupBy(x => x.Cell).ToList();
+            if (cells.Count == 0) return;
+            using var read = c.CreateCommand();
+            read.Transaction = tx;
+            read.CommandText = "SELECT leads FROM sequence_lead_cells WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4";
+            foreach (var name in new[] { "$1", "$2", "$3", "$4" }) read.Parameters.Add(new SqliteParameter(name, 0));
+            var write = new List<object?[]>();
+            var empty = new List<object?[]>();
+            foreach (var cell in cells)
+            {
+                var (scope, first, last, story) = cell.Key;
+                read.Parameters[0].Value = scope; read.Parameters[1].Value = first; read.Parameters[2].Value = last; read.Parameters[3].Value = story;
+                var leads = read.ExecuteScalar() is byte[] stored ? UnpackCell(stored).ToDictionary(l => l.Lead, l => (l.N, l.Sessions)) : new Dictionary<long, (long N, long Sessions)>();
+                foreach (var x in cell)
+                {
+                    leads.TryGetValue(x.Lead, out var v);
+                    v = (v.N + x.N, v.Sessions + x.Sessions);
+                    if (v.N == 0) leads.Remove(x.Lead); else leads[x.Lead] = v;
+                }
+                if (leads.Count == 0) empty.Add(new object?[] { scope, first, last, story });
+                else write.Add(new object?[] { scope, first, last, story, PackCell(leads.Select(l => (l.Key, l.Value.N, l.Value.Sessions))) });
+            }
+            PreparedBatch.Run(c, tx, "DELETE FROM sequence_lead_cells WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4", empty);
+            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_lead_cells VALUES ($1, $2, $3, $4, $5)", write);
+        }
+
+        /// <summary>A cell's leads as sequence_lead_cells stores them: in lead order, each the gap from the previous lead's number, its occurrences and sessions (variable-length integers).</summary>
+        internal static byte[] PackCell(IEnumerable<(long Lead, long N, long Sessions)> leads)
+        {
+            var bytes = new List<byte>();
+            long previous = 0;
+            foreach (var (lead, n, sessions) in leads.OrderBy(l => l.Lead))
+            {
+                Varint.Put(bytes, lead - previous); Varint.Put(bytes, n); Varint.Put(bytes, sessions);
+                previous = lead;
+            }
+            return bytes.ToArray();
+        }
+
+        /// <summary>The leads <see cref="PackCell"/> wrote.</summary>
+        internal static IEnumerable<(long Lead, long N, long Sessions)> UnpackCell(byte[] bytes)
+        {
+            var at = 0;
+            long lead = 0;
+            while (at < bytes.Length)
+            {
+                lead += Varint.Get(bytes, ref at);
+                yield return (lead, Varint.Get(bytes, ref at), Varint.Get(bytes, ref at));
+            }
+        }
+
+        /// <summary>
+        /// The cells' leads packed a row per cell (schema 41): creates sequence_lead_cells and moves the rows of
+        /// sequence_leads (a row per cell and lead, schemas 18-40) into it, then drops that table. Run by the migrations
+        /// that count cells before 41 (19, 38) too, so what they count is written where the code writes it.
+        /// </summary>
+        internal static void PackLeadCells(SqliteConnection c, SqliteTransaction tx)
+        {
+            c.Execute(Schema.LeadCellsTable, transaction: tx);
+            if (c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sequence_leads'", transaction: tx) == 0) return;
+            AddToLeadCells(c, tx, c.Query<(long scope, long first, long last, string story, long lead, long n, long sessions)>(
+                    "SELECT scope, first_day, last_day, story_id, lead_id, n, sessions FROM sequence_leads", transaction: tx)
+                .Select(r => (((int)r.scope, r.first, r.last, r.story), r.lead, r.n, r.sessions)).ToList());
+            c.Execute("DROP TABLE sequence_leads", transaction: tx);
         }
 
         /// <summary>A session's numbered leads and their occurrences as sequence_session_leads stores them: pairs of variable-length integers.</summary>

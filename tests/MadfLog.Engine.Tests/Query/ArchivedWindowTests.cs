@@ -72,7 +72,7 @@ namespace MadfLog.Engine.Tests.Query
         {
             using var c = MadfDatabase.Open(_s.Temp.Db);
             ErrorSequenceSummaryTests.AssertCellsAsCounted(c);
-            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_leads WHERE story_id = '1.1'"));
+            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_lead_cells WHERE story_id = '1.1'"));
         }
 
         [Fact]

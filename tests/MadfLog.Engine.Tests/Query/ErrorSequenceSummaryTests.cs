@@ -38,9 +38,9 @@ namespace MadfLog.Engine.Tests.Query
                     "SELECT t.session_id, s.first_ts, t.times, t.errors FROM sequence_session_errors t JOIN session_sequences s ON s.session_id = t.session_id", transaction: tx)
                 .Select(t => $"trail|{t.session}|{string.Join(",", ErrorTrail.ReadTimes(t.first, t.times))}|" + string.Join(";", ErrorTrail.Read(t.first, t.errors)
                     .Select(e => $"{e.Ts},{e.LeadFrom}," + string.Join(",", e.Steps.Select(x => numbers.StepName(x.Name) + ":" + (x.Pattern < 0 ? x.Pattern : classes.Resolve(x.Pattern).Survivor))))));
-            return string.Join("\n", c.Query<(long scope, long first, long last, string story, long lead, long n, long sessions)>(
-                    "SELECT scope, first_day, last_day, story_id, lead_id, n, sessions FROM sequence_leads", transaction: tx)
-                .Select(r => $"{r.scope}|{r.first}|{r.last}|{r.story}|{names[r.lead]}|{r.n}|{r.sessions}")
+            return string.Join("\n", c.Query<(long scope, long first, long last, string story, byte[] leads)>(
+                    "SELECT scope, first_day, last_day, story_id, leads FROM sequence_lead_cells", transaction: tx)
+                .SelectMany(r => SequenceCells.UnpackCell(r.leads).Select(l => $"{r.scope}|{r.first}|{r.last}|{r.story}|{names[l.Lead]}|{l.N}|{l.Sessions}"))
                 .Concat(c.Query<(string session, byte[] leads)>("SELECT session_id, leads FROM sequence_session_leads", transaction: tx)
                     .SelectMany(r => SequenceCells.Unpack(r.leads).Select(l => $"session|{r.session}|{names[l.Lead]}|{l.N}")))
                 .Concat(c.Query<string>("SELECT 'run|' || scope || '|' || first_day || '|' || last_day || '|' || story_id || '|' || pattern_id || '|' || length || '|' || runs || '|' || sessions FROM sequence_runs",
@@ -162,7 +162,10 @@ namespace MadfLog.Engine.Tests.Query
                     CREATE TABLE sequence_session_leads (session_id TEXT NOT NULL, lead_id INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (session_id, lead_id)) WITHOUT ROWID;
                     INSERT INTO sequence_lead_names VALUES (1, 'Read → Read → Read → Bash ✗error');
                     INSERT INTO sequence_session_leads SELECT session_id, 1, 1 FROM session_sequences;
-                    UPDATE sequence_leads SET n = n + 7;");
+                    DROP TABLE sequence_lead_cells;
+                    CREATE TABLE sequence_leads (scope INTEGER NOT NULL, first_day INTEGER NOT NULL, last_day INTEGER NOT NULL, story_id TEXT NOT NULL,
+                        lead_id INTEGER NOT NULL, n INTEGER NOT NULL, sessions INTEGER NOT NULL, PRIMARY KEY (scope, first_day, last_day, story_id, lead_id)) WITHOUT ROWID;
+                    INSERT INTO sequence_leads VALUES (0, 0, 0, '', 1, 8, 1);");
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
@@ -199,7 +202,7 @@ namespace MadfLog.Engine.Tests.Query
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("late.jsonl") });
             using (var c = MadfDatabase.Open(t.Db))
             {
-                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM sequence_leads WHERE scope = 2 AND first_day < last_day") > 0);
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM sequence_lead_cells WHERE scope = 2 AND first_day < last_day") > 0);
                 AssertCellsAsCounted(c);
                 AssertMatchesScan(c);
             }
@@ -298,6 +301,37 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'session_runs'"));
+                Assert.Equal(imported, DumpCells(c));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+        }
+
+        [Fact]
+        public void UpgradingPacksTheCellsLeadsARowPerCell()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Logs);
+            string imported;
+            long cells;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                imported = DumpCells(c);
+                cells = c.ExecuteScalar<long>("SELECT count(*) FROM sequence_lead_cells");
+                // A store at schema 40: a row per cell and lead in sequence_leads.
+                c.Execute(@"DELETE FROM schema_version WHERE version >= 41;
+                    CREATE TABLE sequence_leads (scope INTEGER NOT NULL, first_day INTEGER NOT NULL, last_day INTEGER NOT NULL, story_id TEXT NOT NULL,
+                        lead_id INTEGER NOT NULL, n INTEGER NOT NULL, sessions INTEGER NOT NULL, PRIMARY KEY (scope, first_day, last_day, story_id, lead_id)) WITHOUT ROWID;");
+                foreach (var (scope, first, last, story, leads) in c.Query<(long, long, long, string, byte[])>("SELECT scope, first_day, last_day, story_id, leads FROM sequence_lead_cells").ToList())
+                    foreach (var l in SequenceCells.UnpackCell(leads))
+                        c.Execute("INSERT INTO sequence_leads VALUES (@scope, @first, @last, @story, @Lead, @N, @Sessions)", new { scope, first, last, story, l.Lead, l.N, l.Sessions });
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM sequence_leads") > cells);
+                c.Execute("DROP TABLE sequence_lead_cells");
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'sequence_leads'"));
+                Assert.Equal(cells, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_lead_cells"));
                 Assert.Equal(imported, DumpCells(c));
                 AssertCellsAsCounted(c);
                 AssertMatchesScan(c);

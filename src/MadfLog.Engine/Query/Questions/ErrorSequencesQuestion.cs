@@ -252,12 +252,9 @@ namespace MadfLog.Engine.Query.Questions
                     found.Add(r.PatternId, r.Runs, r.Repeats, (int)r.Longest, r.Sessions);
                 // Added up here rather than grouped in SQL (which sorts the cells' rows first), read straight from the
                 // statement: a week's cells are tens of thousands of rows.
-                using (var reader = c.ExecuteReader($"SELECT x.lead_id, x.n, x.sessions FROM sequence_leads x WHERE {cells}", p))
+                using (var reader = c.ExecuteReader($"SELECT x.leads FROM sequence_lead_cells x WHERE {cells}", p))
                     while (reader.Read())
-                    {
-                        var row = StatementRow.Of(reader);
-                        found.CellLead(row.Int64(0), row.Int64(1), row.Int64(2));
-                    }
+                        foreach (var (lead, n, inSessions) in SequenceCells.UnpackCell((byte[])reader.GetValue(0))) found.CellLead(lead, n, inSessions);
             }
 
             // One read of the sessions the cells leave out: the whole ones (uncounted) and those the filter covers in part,

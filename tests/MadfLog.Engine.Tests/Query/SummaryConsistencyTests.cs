@@ -546,6 +546,75 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Empty(DayHistogram.Decode(DayHistogram.Add(null, DayHistogram.FromText(""))));
         }
 
+        // A histogram as blobs were written before schema 42: a (bucket gap, count) pair per counted bucket.
+        private static byte[] Pairs(System.Collections.Generic.IEnumerable<(int bucket, long n)> counted)
+        {
+            var bytes = new System.Collections.Generic.List<byte>();
+            var previous = 0;
+            foreach (var (bucket, n) in counted)
+            {
+                foreach (var v in new[] { (long)(bucket - previous), n })
+                {
+                    var u = (ulong)v;
+                    while (u >= 0x80) { bytes.Add((byte)(u | 0x80)); u >>= 7; }
+                    bytes.Add((byte)u);
+                }
+                previous = bucket;
+            }
+            return bytes.ToArray();
+        }
+
+        [Fact]
+        public void BlobsOfPairsAreReadAndAddedAsRunsOfNeighbouringBuckets()
+        {
+            // A histogram of many events: its buckets next to each other (one empty between two), two far off.
+            var counted = Enumerable.Range(20, 24).Where(b => b != 30).Select(b => (b, (long)(b % 5 + 1))).Concat(new[] { (130, 3L), (200, 5_000_000_000L) }).ToArray();
+            var old = Pairs(counted);
+            Assert.Equal(counted, DayHistogram.Decode(old));
+            var runs = DayHistogram.Add(old, null);
+            Assert.Equal(DayHistogram.Mark, runs.Take(2));
+            Assert.Equal(counted, DayHistogram.Decode(runs));
+            Assert.True(runs.Length < old.Length * 3 / 4, $"{runs.Length} bytes of runs against {old.Length} of pairs");
+            Assert.Equal(counted.Select(c => c.Item1 == 21 || c.Item1 == 130 ? (c.Item1, c.Item2 + 2) : c).Concat(new[] { (300, 1L) }).OrderBy(c => c.Item1),
+                DayHistogram.Decode(DayHistogram.Add(runs, DayHistogram.FromText("21:2,130:2,300:1"))));
+            // A few scattered buckets stay pairs: runs would be longer.
+            var few = new[] { (3, 2L), (90, 1L) };
+            Assert.Equal(Pairs(few), DayHistogram.Add(Pairs(few), null));
+            Assert.Equal(few, DayHistogram.Decode(DayHistogram.Add(null, Pairs(few))));
+            Assert.Empty(DayHistogram.Add(Pairs(Array.Empty<(int, long)>()), null));
+        }
+
+        [Fact]
+        public void UpgradingWritesTheStoredHistogramsInTheShorterEncoding()
+        {
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f));
+            string Dump(Microsoft.Data.Sqlite.SqliteConnection c, string table) => string.Join("\n", c.Query<(long at, string story, string scope, string key, byte[] buckets)>(
+                    $"SELECT * FROM {table} ORDER BY 1, 2, 3, 4").Select(r => $"{r.at}|{r.story}|{r.scope}|{r.key}|" + string.Join(",", DayHistogram.Decode(r.buckets))));
+            var tables = new[] { "day_hist", "hour_hist" };
+            string[] before;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                before = tables.Select(x => Dump(c, x)).ToArray();
+                Assert.All(before, Assert.NotEmpty);
+                // A store at schema 41: every blob a pair per counted bucket.
+                c.Execute("DELETE FROM schema_version WHERE version >= 42");
+                foreach (var table in tables)
+                    foreach (var (at, story, scope, key, buckets) in c.Query<(long, string, string, string, byte[])>($"SELECT * FROM {table}").ToList())
+                        c.Execute($"UPDATE {table} SET buckets = @old WHERE {(table == "day_hist" ? "day" : "hour")} = @at AND story_id = @story AND scope = @scope AND key = @key",
+                            new { old = Pairs(DayHistogram.Decode(buckets)), at, story, scope, key });
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM hour_hist WHERE substr(buckets, 1, 2) = x'8000'"));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(before, tables.Select(x => Dump(c, x)).ToArray());
+                // Each blob in the shorter encoding (as the import writes it), the hours' busiest as runs.
+                foreach (var table in tables)
+                    Assert.All(c.Query<byte[]>($"SELECT buckets FROM {table}"), b => Assert.Equal(DayHistogram.Add(b, null), b));
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM hour_hist WHERE substr(buckets, 1, 2) = x'8000'") > 0);
+            }
+        }
+
         [Fact]
         public void TheFlushsEncodingAndMergeGiveTheBytesOfTheGeneralEncoding()
         {

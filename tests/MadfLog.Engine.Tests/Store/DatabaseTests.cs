@@ -58,6 +58,31 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
+        public void AnUpgradeReportsEachMigrationBeforeAndAfterItRuns()
+        {
+            using var t = TestPaths.NewTemp();
+            var created = new System.Collections.Generic.List<SchemaUpgradeStep>();
+            using (var c = MadfDatabase.Open(t.Db, upgrading: created.Add)) c.Execute("DELETE FROM schema_version WHERE version >= 33");
+            Assert.Empty(created); // a new store is not an upgrade
+            var steps = new System.Collections.Generic.List<SchemaUpgradeStep>();
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false, upgrading: steps.Add)) Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+            var versions = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Select(Schema.MigrationsAfter(32), m => m.Key));
+            // Each migration before it runs (no time yet) and once it ran (its time), then the commit of them all.
+            Assert.Equal(versions.Count * 2 + 1, steps.Count);
+            for (var i = 0; i < versions.Count; i++)
+            {
+                Assert.Equal((versions[i], i, versions.Count, false), (steps[2 * i].Version, steps[2 * i].Index, steps[2 * i].Count, steps[2 * i].Elapsed.HasValue));
+                Assert.Equal((versions[i], i, true), (steps[2 * i + 1].Version, steps[2 * i + 1].Index, steps[2 * i + 1].Elapsed.HasValue));
+            }
+            var commit = steps[steps.Count - 1];
+            Assert.True(commit.IsCommit && commit.Elapsed.HasValue && commit.Version == Schema.CurrentVersion);
+            Assert.All(steps, s => Assert.Equal((32, Path.GetFullPath(t.Db)), (s.From, s.Path)));
+            steps.Clear();
+            using (MadfDatabase.Open(t.Db, upgrading: steps.Add)) { }
+            Assert.Empty(steps); // nothing left to upgrade
+        }
+
+        [Fact]
         public void AReadOnlyDatabaseCanBeReadButNotWritten()
         {
             using var t = TestPaths.NewTemp();

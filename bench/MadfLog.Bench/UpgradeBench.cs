@@ -62,7 +62,7 @@ namespace MadfLog.Bench
             void Report(SchemaUpgradeStep step)
             {
                 if (step.Elapsed is TimeSpan took)
-                    Console.WriteLine($"  {(step.IsCommit ? "commit" : "migration " + step.Version)}: {took.TotalSeconds:F2} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F2} s CPU so far");
+                    Console.WriteLine($"  {(step.IsVacuum ? "VACUUM (incremental auto-vacuum)" : step.IsCommit ? "commit" : "migration " + step.Version)}: {took.TotalSeconds:F2} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F2} s CPU so far");
             }
             using (var c = MadfDatabase.Open(path, upgrading: Report))
             {

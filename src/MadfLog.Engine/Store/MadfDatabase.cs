@@ -12,7 +12,7 @@ namespace MadfLog.Engine.Store
     /// </summary>
     public static class MadfDatabase
     {
-        private const int SqliteReadOnly = 8, SqliteCantOpen = 14, SqliteNotADb = 26, SqliteCorrupt = 11, SqlitePerm = 3;
+        private const int SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8, SqliteCantOpen = 14, SqliteNotADb = 26, SqliteCorrupt = 11, SqlitePerm = 3;
 
         /// <summary>
         /// Opens the store for reading and writing, creating it (and its folder) when missing. A store of an older schema
@@ -125,7 +125,9 @@ namespace MadfLog.Engine.Store
             }
             var commit = System.Diagnostics.Stopwatch.StartNew();
             tx.Commit();
-            if (version != 0) upgrading?.Invoke(new SchemaUpgradeStep(path, version, Schema.CurrentVersion, migrations.Count, migrations.Count, commit.Elapsed));
+            if (version == 0) return;
+            upgrading?.Invoke(new SchemaUpgradeStep(path, version, Schema.CurrentVersion, migrations.Count, migrations.Count, commit.Elapsed));
+            GiveBackFreePages(connection, path, version, migrations.Count, upgrading);
         }
 
         private static int Version(SqliteConnection connection, string path, SqliteTransaction? tx = null)
@@ -153,6 +155,31 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
+        /// After an upgrade, a store made before incremental auto-vacuum takes the mode (and gives back the pages its
+        /// migrations freed, dropped tables and columns): SQLite sets it only by a VACUUM, which cannot run inside the
+        /// migrations' transaction, and without it the file would keep them until its next rotation. Once, as the upgrade
+        /// is already the wait the user expects for a rewrite of the store; from then on each import hands its free pages
+        /// back (<see cref="ReleaseFreePages"/>). The copy VACUUM builds goes to a temporary file, not memory (a 10M-event
+        /// store is 700 MB). Another process holding the store (SQLITE_BUSY) leaves it to the rotation.
+        /// </summary>
+        private static void GiveBackFreePages(SqliteConnection connection, string path, int from, int count, Action<SchemaUpgradeStep>? upgrading)
+        {
+            if (connection.ExecuteScalar<long>("PRAGMA auto_vacuum") == 2) return;
+            upgrading?.Invoke(new SchemaUpgradeStep(path, from, Schema.CurrentVersion, count + 1, count, null));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                connection.Execute("PRAGMA temp_store = FILE; PRAGMA auto_vacuum = INCREMENTAL; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteBusy || ex.SqliteErrorCode == SqliteLocked) { }
+            finally
+            {
+                connection.Execute("PRAGMA temp_store = MEMORY;");
+            }
+            upgrading?.Invoke(new SchemaUpgradeStep(path, from, Schema.CurrentVersion, count + 1, count, clock.Elapsed));
+        }
+
+        /// <summary>
         /// Gives the store's free pages back to the file system (a store in incremental auto-vacuum mode: new stores, and
         /// older ones after a rotation's VACUUM; nothing otherwise). An import's last commit leaves free pages behind (the
         /// dedup keys' recent rows merged into their table: about 1.6 bytes/event at 1M realistic events).
@@ -167,7 +194,8 @@ namespace MadfLog.Engine.Store
     /// <summary>
     /// One step of a store's upgrade to the schema this build writes: migration <see cref="Version"/> (the
     /// <see cref="Index"/>th of <see cref="Count"/>, from schema <see cref="From"/>), reported before it runs
-    /// (<see cref="Elapsed"/> null) and once it ran; the last report (Index = Count) is the commit of them all.
+    /// (<see cref="Elapsed"/> null) and once it ran; then the commit of them all (Index = Count), and for a store made
+    /// before incremental auto-vacuum the VACUUM that converts it (Index = Count + 1, before and after).
     /// </summary>
     public sealed class SchemaUpgradeStep
     {
@@ -184,5 +212,7 @@ namespace MadfLog.Engine.Store
         public TimeSpan? Elapsed { get; }
         /// <summary>Whether this is the commit of the whole upgrade (after the last migration).</summary>
         public bool IsCommit => Index == Count;
+        /// <summary>Whether this is the VACUUM that gives an old store's free pages back, after the commit.</summary>
+        public bool IsVacuum => Index > Count;
     }
 }

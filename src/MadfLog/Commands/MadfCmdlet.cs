@@ -52,19 +52,21 @@ namespace MadfLog.Commands
             Engine(() => { MadfStore.Upgrade(path, ShowUpgrade); return true; });
         }
 
-        // On the pipeline thread, while the database opens: a progress bar per migration, and its time as a verbose line.
+        // On the pipeline thread, while the database opens: a progress bar per migration (and for an old store's VACUUM
+        // after them), and each one's time as a verbose line.
         private void ShowUpgrade(SchemaUpgradeStep step)
         {
-            var progress = new ProgressRecord(2, string.Format(Messages.Culture, Messages.UpgradingStore, step.Path, step.From, Schema.CurrentVersion),
-                string.Format(Messages.Culture, Messages.UpgradingStoreStep, step.Version, Math.Min(step.Index + 1, step.Count), step.Count))
-            { PercentComplete = 100 * step.Index / Math.Max(1, step.Count) };
-            if (step.IsCommit)
+            var status = step.IsVacuum ? Messages.UpgradingStoreVacuum
+                : string.Format(Messages.Culture, Messages.UpgradingStoreStep, step.Version, Math.Min(step.Index + 1, step.Count), step.Count);
+            var progress = new ProgressRecord(2, string.Format(Messages.Culture, Messages.UpgradingStore, step.Path, step.From, Schema.CurrentVersion), status)
+            { PercentComplete = step.IsVacuum ? 100 : 100 * step.Index / Math.Max(1, step.Count) };
+            if (step.Elapsed is TimeSpan took)
             {
-                progress.RecordType = ProgressRecordType.Completed;
-                WriteVerbose(string.Format(Messages.Culture, Messages.UpgradedStore, step.Path, step.From, step.Version, step.Elapsed!.Value.TotalSeconds));
+                if (step.IsCommit || step.IsVacuum) progress.RecordType = ProgressRecordType.Completed;
+                WriteVerbose(step.IsVacuum ? string.Format(Messages.Culture, Messages.UpgradedStoreVacuum, step.Path, took.TotalSeconds)
+                    : step.IsCommit ? string.Format(Messages.Culture, Messages.UpgradedStore, step.Path, step.From, step.Version, took.TotalSeconds)
+                    : string.Format(Messages.Culture, Messages.UpgradedStoreStep, step.Path, step.Version, step.Index + 1, step.Count, took.TotalSeconds));
             }
-            else if (step.Elapsed is TimeSpan took)
-                WriteVerbose(string.Format(Messages.Culture, Messages.UpgradedStoreStep, step.Path, step.Version, step.Index + 1, step.Count, took.TotalSeconds));
             WriteProgress(progress);
         }
 

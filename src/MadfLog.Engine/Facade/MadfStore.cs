@@ -36,18 +36,29 @@ namespace MadfLog.Engine.Facade
         /// <summary>Whether the answers cover the archived events too (-IncludeArchive), not only the active window.</summary>
         public bool IncludesArchives => _coverNote != null;
 
-        /// <summary>Opens an existing database for questions; a missing one is DatabaseNotFound (never created).</summary>
-        public static MadfStore OpenRead(string path) => new MadfStore(MadfDatabase.Open(path, forWrite: false), path);
+        /// <summary>Opens an existing database for questions; a missing one is DatabaseNotFound (never created). <paramref name="upgrading"/>: see <see cref="Upgrade"/>.</summary>
+        public static MadfStore OpenRead(string path, Action<SchemaUpgradeStep>? upgrading = null) => new MadfStore(MadfDatabase.Open(path, forWrite: false, upgrading), path);
+
+        /// <summary>
+        /// Upgrades an existing database of an older schema to this build's, telling <paramref name="upgrading"/> of each
+        /// migration before it runs and once it ran, so that a cmdlet can show the upgrade's progress before its own work
+        /// opens the database; a missing or current database is left as it is.
+        /// </summary>
+        public static void Upgrade(string path, Action<SchemaUpgradeStep> upgrading)
+        {
+            if (!System.IO.File.Exists(path)) return;
+            using (MadfDatabase.Open(path, forWrite: false, upgrading)) { }
+        }
 
         /// <summary>
         /// Opens the database for questions over its active events and every archived month's (-IncludeArchive): the
         /// combined store (Lifecycle.CombinedStore), built or refreshed first when the active store or an archive changed.
         /// With nothing archived it is the database itself.
         /// </summary>
-        public static MadfStore OpenWithArchives(string path)
+        public static MadfStore OpenWithArchives(string path, Action<SchemaUpgradeStep>? upgrading = null)
         {
             string combined, note;
-            using (var active = MadfDatabase.Open(path, forWrite: false))
+            using (var active = MadfDatabase.Open(path, forWrite: false, upgrading))
             {
                 List<Lifecycle.CombinedStore.ArchiveFile> archives;
                 try
@@ -66,7 +77,7 @@ namespace MadfLog.Engine.Facade
         }
 
         /// <summary>Opens the database for changes, creating and migrating it when needed.</summary>
-        public static MadfStore OpenWrite(string path) => new MadfStore(MadfDatabase.Open(path), path);
+        public static MadfStore OpenWrite(string path, Action<SchemaUpgradeStep>? upgrading = null) => new MadfStore(MadfDatabase.Open(path, upgrading: upgrading), path);
 
         public void Dispose() => _c.Dispose();
 

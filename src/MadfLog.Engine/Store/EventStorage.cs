@@ -130,21 +130,15 @@ namespace MadfLog.Engine.Store
                     else if (r.IsDBNull(3) && last.TryGetValue(context, out var figure)) carried.Add((r.GetInt64(0), figure));
                 }
             }
-            using var write = c.CreateCommand();
-            write.Transaction = tx;
-            write.CommandText = "UPDATE event_rows SET context_percent = $v WHERE id = $id";
-            // Untyped: the figure is bound as stored (hundredths as an integer, or a real), which the view decodes.
-            var v = write.CreateParameter();
-            v.ParameterName = "$v";
-            write.Parameters.Add(v);
-            var id = write.Parameters.Add("$id", SqliteType.Integer);
-            foreach (var (row, value) in carried)
-            {
-                v.Value = value;
-                id.Value = row;
-                write.ExecuteNonQuery();
-            }
-            return carried.Count;
+            if (carried.Count == 0) return 0;
+            // Untyped: the figure is kept as stored (hundredths as an integer, or a real), which the view decodes.
+            c.Execute("DROP TABLE IF EXISTS temp.carried_context; CREATE TEMP TABLE carried_context (id INTEGER PRIMARY KEY, v)", transaction: tx);
+            PreparedBatch.Run(c, tx, "INSERT INTO temp.carried_context VALUES ($1, $2)", carried.Select(x => new object?[] { x.id, x.value }));
+            // The summaries follow the rows that gained a figure (SummaryTables.Recount), not every event.
+            var changed = SummaryTables.Recount(c, tx, "SELECT id FROM temp.carried_context", rows => c.Execute(
+                $"UPDATE event_rows SET context_percent = (SELECT v FROM temp.carried_context x WHERE x.id = event_rows.id) WHERE {rows}", transaction: tx));
+            c.Execute("DROP TABLE temp.carried_context", transaction: tx);
+            return changed;
         }
 
         /// <summary>

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -11,10 +12,14 @@ namespace MadfLog.Engine.Store
     /// </summary>
     public static class MadfDatabase
     {
-        private const int SqliteReadOnly = 8, SqliteCantOpen = 14, SqliteNotADb = 26, SqliteCorrupt = 11, SqlitePerm = 3;
+        private const int SqliteBusy = 5, SqliteLocked = 6, SqliteReadOnly = 8, SqliteCantOpen = 14, SqliteNotADb = 26, SqliteCorrupt = 11, SqlitePerm = 3;
 
-        /// <summary>Opens the store for reading and writing, creating it (and its folder) when missing.</summary>
-        public static SqliteConnection Open(string? path, bool forWrite = true)
+        /// <summary>
+        /// Opens the store for reading and writing, creating it (and its folder) when missing. A store of an older schema
+        /// is upgraded first (every migration in one transaction); <paramref name="upgrading"/> hears of each migration
+        /// before it runs and once it ran (an upgrade can take minutes on a large store).
+        /// </summary>
+        public static SqliteConnection Open(string? path, bool forWrite = true, Action<SchemaUpgradeStep>? upgrading = null)
         {
             var full = Path.GetFullPath(string.IsNullOrWhiteSpace(path) ? StoreLocation.DefaultDatabasePath() : path!);
             var exists = File.Exists(full);
@@ -55,7 +60,7 @@ namespace MadfLog.Engine.Store
                 connection.Execute("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;");
                 // Migrations and retention bucket durations as the import does; day histograms merge in SQL upserts.
                 DayHistogram.Register(connection);
-                Migrate(connection, full, readOnlyFile);
+                Migrate(connection, full, readOnlyFile, upgrading);
                 return connection;
             }
             catch (SqliteException ex)
@@ -93,7 +98,7 @@ namespace MadfLog.Engine.Store
             }
         }
 
-        private static void Migrate(SqliteConnection connection, string path, bool readOnly)
+        private static void Migrate(SqliteConnection connection, string path, bool readOnly, Action<SchemaUpgradeStep>? upgrading)
         {
             if (Version(connection, path) == Schema.CurrentVersion) return; // the usual case, without taking the write lock
             if (readOnly) { CheckVersion(connection, path, readOnly); return; }
@@ -104,14 +109,25 @@ namespace MadfLog.Engine.Store
             var version = CheckVersion(connection, path, readOnly, tx);
             if (version == Schema.CurrentVersion) { tx.Commit(); return; }
             connection.Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied INTEGER NOT NULL)", transaction: tx);
-            foreach (var migration in Schema.MigrationsAfter(version))
+            var migrations = Schema.MigrationsAfter(version).ToList();
+            for (var i = 0; i < migrations.Count; i++)
             {
+                var migration = migrations[i];
+                // A new store runs them all in moments: only an upgrade is reported.
+                var step = version == 0 ? null : new SchemaUpgradeStep(path, version, migration.Key, i, migrations.Count, null);
+                if (step != null) upgrading?.Invoke(step);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 connection.Execute(migration.Value, transaction: tx);
                 Schema.AfterScript(migration.Key, connection, tx);
                 connection.Execute("INSERT INTO schema_version(version, applied) VALUES (@v, @t)",
                     new { v = migration.Key, t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
+                if (step != null) upgrading?.Invoke(new SchemaUpgradeStep(path, version, migration.Key, i, migrations.Count, clock.Elapsed));
             }
+            var commit = System.Diagnostics.Stopwatch.StartNew();
             tx.Commit();
+            if (version == 0) return;
+            upgrading?.Invoke(new SchemaUpgradeStep(path, version, Schema.CurrentVersion, migrations.Count, migrations.Count, commit.Elapsed));
+            GiveBackFreePages(connection, path, version, migrations.Count, upgrading);
         }
 
         private static int Version(SqliteConnection connection, string path, SqliteTransaction? tx = null)
@@ -139,6 +155,31 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
+        /// After an upgrade, a store made before incremental auto-vacuum takes the mode (and gives back the pages its
+        /// migrations freed, dropped tables and columns): SQLite sets it only by a VACUUM, which cannot run inside the
+        /// migrations' transaction, and without it the file would keep them until its next rotation. Once, as the upgrade
+        /// is already the wait the user expects for a rewrite of the store; from then on each import hands its free pages
+        /// back (<see cref="ReleaseFreePages"/>). The copy VACUUM builds goes to a temporary file, not memory (a 10M-event
+        /// store is 700 MB). Another process holding the store (SQLITE_BUSY) leaves it to the rotation.
+        /// </summary>
+        private static void GiveBackFreePages(SqliteConnection connection, string path, int from, int count, Action<SchemaUpgradeStep>? upgrading)
+        {
+            if (connection.ExecuteScalar<long>("PRAGMA auto_vacuum") == 2) return;
+            upgrading?.Invoke(new SchemaUpgradeStep(path, from, Schema.CurrentVersion, count + 1, count, null));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                connection.Execute("PRAGMA temp_store = FILE; PRAGMA auto_vacuum = INCREMENTAL; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteBusy || ex.SqliteErrorCode == SqliteLocked) { }
+            finally
+            {
+                connection.Execute("PRAGMA temp_store = MEMORY;");
+            }
+            upgrading?.Invoke(new SchemaUpgradeStep(path, from, Schema.CurrentVersion, count + 1, count, clock.Elapsed));
+        }
+
+        /// <summary>
         /// Gives the store's free pages back to the file system (a store in incremental auto-vacuum mode: new stores, and
         /// older ones after a rotation's VACUUM; nothing otherwise). An import's last commit leaves free pages behind (the
         /// dedup keys' recent rows merged into their table: about 1.6 bytes/event at 1M realistic events).
@@ -148,5 +189,30 @@ namespace MadfLog.Engine.Store
         /// <summary>The schema version of an open store.</summary>
         public static int SchemaVersion(SqliteConnection connection) =>
             connection.ExecuteScalar<int?>("SELECT max(version) FROM schema_version") ?? 0;
+    }
+
+    /// <summary>
+    /// One step of a store's upgrade to the schema this build writes: migration <see cref="Version"/> (the
+    /// <see cref="Index"/>th of <see cref="Count"/>, from schema <see cref="From"/>), reported before it runs
+    /// (<see cref="Elapsed"/> null) and once it ran; then the commit of them all (Index = Count), and for a store made
+    /// before incremental auto-vacuum the VACUUM that converts it (Index = Count + 1, before and after).
+    /// </summary>
+    public sealed class SchemaUpgradeStep
+    {
+        public SchemaUpgradeStep(string path, int from, int version, int index, int count, TimeSpan? elapsed)
+        {
+            Path = path; From = from; Version = version; Index = index; Count = count; Elapsed = elapsed;
+        }
+
+        public string Path { get; }
+        public int From { get; }
+        public int Version { get; }
+        public int Index { get; }
+        public int Count { get; }
+        public TimeSpan? Elapsed { get; }
+        /// <summary>Whether this is the commit of the whole upgrade (after the last migration).</summary>
+        public bool IsCommit => Index == Count;
+        /// <summary>Whether this is the VACUUM that gives an old store's free pages back, after the commit.</summary>
+        public bool IsVacuum => Index > Count;
     }
 }

@@ -81,9 +81,9 @@ namespace MadfLog.Engine.Store
             // The leads are read from the trails now: an in-order session that had none (a fill from events stored out of time order) gets one.
             if (version == 34) SequenceCells.FillMissingTrails(connection, transaction);
             if (version == 35) SummaryTables.KeyRollups(connection, transaction);
-            // The counts split events and errors at 80 % context: recount them only where calls got a figure (the error
+            // The counts split events and errors at 80 % context: the calls that got a figure are counted again (the error
             // sequences do not depend on it).
-            if (version == 39 && EventStorage.CarryContextToCalls(connection, transaction) > 0) SummaryTables.RebuildCounts(connection, transaction);
+            if (version == 39) EventStorage.CarryContextToCalls(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>

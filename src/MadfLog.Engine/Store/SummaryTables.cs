@@ -176,11 +176,8 @@ namespace MadfLog.Engine.Store
             SequenceCells.Fill(c, tx);
         }
 
-        /// <summary>
-        /// Recomputes the summaries that count events (all but the error sequences) from the events: what a change of an
-        /// event's figures (not its step, outcome or pattern, which the sequences follow) needs, e.g. migration 39's context figures.
-        /// </summary>
-        internal static void RebuildCounts(SqliteConnection c, SqliteTransaction tx)
+        /// <summary>Recomputes the summaries that count events (all but the error sequences) from the events.</summary>
+        private static void RebuildCounts(SqliteConnection c, SqliteTransaction tx)
         {
             DayHistogram.Register(c);
             // A store upgraded through a migration that rebuilds (33) before schema 35 gets the keyed rollups first.
@@ -210,32 +207,40 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Counts a change of some events' outcome (their success) into the summaries without reading the other events:
-        /// the events <paramref name="ids"/> selects (a query of event ids, read before the change) are taken back from
-        /// each summary row an outcome counts in as they were counted, and counted again as <paramref name="change"/>
-        /// (returning the events it changed) leaves them, by the definitions <see cref="Rebuild"/> fills the tables with;
-        /// their sessions' error sequences are counted again from those sessions' events (SequenceCells.Recount). A
-        /// change of anything else of an event (its time, context, type, category, step, figures, pattern) is not
-        /// followed: the summaries are rebuilt instead. Returns what <paramref name="change"/> returned.
+        /// Counts a change of some events' outcome (their success) or a context figure they gain (none before) into the
+        /// summaries without reading the other events: the events <paramref name="ids"/> selects (a query of event ids,
+        /// read before the change) are taken back from each summary row an outcome or a figure counts in as they were
+        /// counted, and counted again as <paramref name="change"/> (returning the events it changed) leaves them, by the
+        /// definitions <see cref="Rebuild"/> fills the tables with; when an outcome changed, their sessions' error
+        /// sequences are counted again from those sessions' events (SequenceCells.Recount; the sequences do not read the
+        /// figures). A change of anything else of an event (its time, context, type, category, step, tokens, duration,
+        /// pattern, or a figure it had) is not followed: the summaries are rebuilt instead. Returns what
+        /// <paramref name="change"/> returned.
         /// </summary>
         internal static int Recount(SqliteConnection c, SqliteTransaction tx, string ids, System.Func<string, int> change)
         {
             c.Execute($@"DROP TABLE IF EXISTS temp.recount_ids; CREATE TEMP TABLE recount_ids (id INTEGER PRIMARY KEY);
                 INSERT INTO temp.recount_ids {ids};
-                DROP TABLE IF EXISTS temp.recount_before; CREATE TEMP TABLE recount_before AS {Columns} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
+                DROP TABLE IF EXISTS temp.recount_before; CREATE TEMP TABLE recount_before AS {IdAndColumns} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
             var changed = change("id IN (SELECT id FROM temp.recount_ids)");
             if (changed > 0)
             {
-                c.Execute($"DROP TABLE IF EXISTS temp.recount_after; CREATE TEMP TABLE recount_after AS {Columns} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
-                const string same = "ts, type, category, session, story, workflow, agent, duration, tokens, ctx, pattern, saved, kind, step";
-                var onlyOutcome = c.ExecuteScalar<long>($@"SELECT (SELECT count(*) FROM temp.recount_before) = (SELECT count(*) FROM temp.recount_after)
-                    AND NOT EXISTS (SELECT {same} FROM temp.recount_before EXCEPT SELECT {same} FROM temp.recount_after)
-                    AND NOT EXISTS (SELECT {same} FROM temp.recount_after EXCEPT SELECT {same} FROM temp.recount_before)", transaction: tx) == 1;
-                if (!onlyOutcome) Rebuild(c, tx);
+                c.Execute($"DROP TABLE IF EXISTS temp.recount_after; CREATE TEMP TABLE recount_after AS {IdAndColumns} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
+                // Each event as it was and as it is: the same but for its outcome, and its figure where it had none (a
+                // figure that appears only adds to the counts and raises the maxima, which the delta's maxima follow).
+                var same = string.Join(" AND ", "ts, type, category, session, story, workflow, agent, duration, tokens, pattern, saved, kind, step"
+                    .Split(',').Select(x => $"b.{x.Trim()} IS a.{x.Trim()}"));
+                var followed = c.ExecuteScalar<long>($@"SELECT (SELECT count(*) FROM temp.recount_before) = (SELECT count(*) FROM temp.recount_after)
+                    AND NOT EXISTS (SELECT 1 FROM temp.recount_before b LEFT JOIN temp.recount_after a ON a.id = b.id
+                        WHERE a.id IS NULL OR NOT ({same} AND (b.ctx IS NULL OR b.ctx IS a.ctx)))", transaction: tx) == 1;
+                if (!followed) Rebuild(c, tx);
                 else
                 {
                     foreach (var t in OutcomeCounts) Recount(c, tx, t);
                     RecountFirstAndLast(c, tx);
+                }
+                if (followed && c.ExecuteScalar<long>("SELECT EXISTS (SELECT 1 FROM temp.recount_before b JOIN temp.recount_after a USING (id) WHERE b.success IS NOT a.success)", transaction: tx) == 1)
+                {
                     c.Execute(@"DROP TABLE IF EXISTS temp.recount_sessions; CREATE TEMP TABLE recount_sessions AS
                             SELECT DISTINCT session FROM temp.recount_before WHERE session IS NOT NULL AND type <> 'llm_call';
                         DROP TABLE IF EXISTS temp.recount_session_events; CREATE TEMP TABLE recount_session_events (id INTEGER PRIMARY KEY);
@@ -278,7 +283,7 @@ namespace MadfLog.Engine.Store
         private const string RollupKey = "agent_name, workflow_id, event_type, category, step, pattern_id, outcome";
         private const string SessionSums = "events, errors, tokens, human, ctx_events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors";
 
-        /// <summary>The tables whose rows an event's outcome is counted in (its key's outcome, errors, time wasted); the others do not depend on it.</summary>
+        /// <summary>The tables whose rows an event's outcome or context figure is counted in (its key's outcome, errors, time wasted, the figures' counts and maxima); the others depend on neither.</summary>
         private static readonly Counted[] OutcomeCounts =
         {
             new Counted("event_rollup", EventRollupRows, RollupKey, RollupSums, "first_ts", "last_ts"),
@@ -374,6 +379,9 @@ namespace MadfLog.Engine.Store
                 LEFT JOIN kinds k ON k.id = e.kind LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category
                 LEFT JOIN contexts x ON x.id = e.context LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id
                 LEFT JOIN names w ON w.id = x.workflow_id LEFT JOIN names a ON a.id = x.agent_name";
+
+        /// <summary><see cref="Columns"/> with each event's id first (Recount matches an event as it was with it as it is).</summary>
+        private static readonly string IdAndColumns = "SELECT e.id AS id, " + Columns.Substring("SELECT ".Length);
 
         /// <summary>
         /// The grain of the time-keyed summaries: the day (day_rollup, day_hist, session_day: days since 1970-01-01 UTC)

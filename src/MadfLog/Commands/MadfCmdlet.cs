@@ -37,9 +37,37 @@ namespace MadfLog.Commands
             if (_store == null)
             {
                 var path = DatabasePath;
-                _store = Engine(() => forWrite ? MadfStore.OpenWrite(path) : IncludesArchives ? MadfStore.OpenWithArchives(path) : MadfStore.OpenRead(path));
+                _store = Engine(() => forWrite ? MadfStore.OpenWrite(path, ShowUpgrade) : IncludesArchives ? MadfStore.OpenWithArchives(path, ShowUpgrade) : MadfStore.OpenRead(path, ShowUpgrade));
             }
             return _store;
+        }
+
+        /// <summary>
+        /// Upgrades the database when it is of an older schema, showing each migration (for cmdlets whose engine work
+        /// opens the database itself, on its own or on a background thread, where progress cannot be written).
+        /// </summary>
+        protected void UpgradeStore()
+        {
+            var path = DatabasePath;
+            Engine(() => { MadfStore.Upgrade(path, ShowUpgrade); return true; });
+        }
+
+        // On the pipeline thread, while the database opens: a progress bar per migration (and for an old store's VACUUM
+        // after them), and each one's time as a verbose line.
+        private void ShowUpgrade(SchemaUpgradeStep step)
+        {
+            var status = step.IsVacuum ? Messages.UpgradingStoreVacuum
+                : string.Format(Messages.Culture, Messages.UpgradingStoreStep, step.Version, Math.Min(step.Index + 1, step.Count), step.Count);
+            var progress = new ProgressRecord(2, string.Format(Messages.Culture, Messages.UpgradingStore, step.Path, step.From, Schema.CurrentVersion), status)
+            { PercentComplete = step.IsVacuum ? 100 : 100 * step.Index / Math.Max(1, step.Count) };
+            if (step.Elapsed is TimeSpan took)
+            {
+                if (step.IsCommit || step.IsVacuum) progress.RecordType = ProgressRecordType.Completed;
+                WriteVerbose(step.IsVacuum ? string.Format(Messages.Culture, Messages.UpgradedStoreVacuum, step.Path, took.TotalSeconds)
+                    : step.IsCommit ? string.Format(Messages.Culture, Messages.UpgradedStore, step.Path, step.From, step.Version, took.TotalSeconds)
+                    : string.Format(Messages.Culture, Messages.UpgradedStoreStep, step.Path, step.Version, step.Index + 1, step.Count, took.TotalSeconds));
+            }
+            WriteProgress(progress);
         }
 
         /// <summary>Whether questions cover the archived events too (the question cmdlets' -IncludeArchive); otherwise the active window.</summary>

@@ -58,6 +58,63 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
+        public void AnUpgradeReportsEachMigrationBeforeAndAfterItRuns()
+        {
+            using var t = TestPaths.NewTemp();
+            var created = new System.Collections.Generic.List<SchemaUpgradeStep>();
+            using (var c = MadfDatabase.Open(t.Db, upgrading: created.Add)) c.Execute("DELETE FROM schema_version WHERE version >= 33");
+            Assert.Empty(created); // a new store is not an upgrade
+            var steps = new System.Collections.Generic.List<SchemaUpgradeStep>();
+            using (var c = MadfDatabase.Open(t.Db, forWrite: false, upgrading: steps.Add)) Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+            var versions = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Select(Schema.MigrationsAfter(32), m => m.Key));
+            // Each migration before it runs (no time yet) and once it ran (its time), then the commit of them all.
+            Assert.Equal(versions.Count * 2 + 1, steps.Count);
+            for (var i = 0; i < versions.Count; i++)
+            {
+                Assert.Equal((versions[i], i, versions.Count, false), (steps[2 * i].Version, steps[2 * i].Index, steps[2 * i].Count, steps[2 * i].Elapsed.HasValue));
+                Assert.Equal((versions[i], i, true), (steps[2 * i + 1].Version, steps[2 * i + 1].Index, steps[2 * i + 1].Elapsed.HasValue));
+            }
+            var commit = steps[steps.Count - 1];
+            Assert.True(commit.IsCommit && commit.Elapsed.HasValue && commit.Version == Schema.CurrentVersion);
+            Assert.All(steps, s => Assert.Equal((32, Path.GetFullPath(t.Db)), (s.From, s.Path)));
+            steps.Clear();
+            using (MadfDatabase.Open(t.Db, upgrading: steps.Add)) { }
+            Assert.Empty(steps); // nothing left to upgrade
+        }
+
+        [Fact]
+        public void AStoreMadeBeforeIncrementalAutoVacuumTakesItAtItsUpgrade()
+        {
+            using var t = TestPaths.NewTemp();
+            MadfLog.Engine.Tests.Import.ImportTests.Import(t.Db, Path.Combine(TestPaths.RepoRoot, "examples", "logs"));
+            // As a store made before: no auto-vacuum, free pages left behind (a dropped table, as migrations drop them).
+            using (var c = new SqliteConnection($"Data Source={t.Db};Pooling=False"))
+            {
+                c.Open();
+                c.Execute("PRAGMA auto_vacuum = NONE; VACUUM; CREATE TABLE filler AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) SELECT i, printf('%0200d', i) AS t FROM n;");
+                c.Execute("DROP TABLE filler; DELETE FROM schema_version WHERE version >= 39;");
+                Assert.Equal((0L, true), (c.ExecuteScalar<long>("PRAGMA auto_vacuum"), c.ExecuteScalar<long>("PRAGMA freelist_count") > 500));
+            }
+            var events = EventExtrasTests.PlainRead(t.Db);
+            var steps = new System.Collections.Generic.List<SchemaUpgradeStep>();
+            using (var c = MadfDatabase.Open(t.Db, upgrading: steps.Add))
+            {
+                Assert.Equal((2L, 0L), (c.ExecuteScalar<long>("PRAGMA auto_vacuum"), c.ExecuteScalar<long>("PRAGMA freelist_count")));
+                Assert.Equal("wal", c.ExecuteScalar<string>("PRAGMA journal_mode"));
+                Assert.Equal(2, c.ExecuteScalar<long>("PRAGMA temp_store")); // memory again for the questions
+            }
+            // Reported after the commit, before and once done.
+            Assert.Equal(new[] { false, true }, System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Select(System.Linq.Enumerable.Where(steps, s => s.IsVacuum), s => s.Elapsed.HasValue)));
+            Assert.True(steps[steps.Count - 3].IsCommit);
+            Assert.Equal(events, EventExtrasTests.PlainRead(t.Db));
+            // An upgrade of a store already in the mode leaves the file as it is.
+            using (var c = MadfDatabase.Open(t.Db)) c.Execute("DELETE FROM schema_version WHERE version >= 39");
+            steps.Clear();
+            using (MadfDatabase.Open(t.Db, upgrading: steps.Add)) { }
+            Assert.DoesNotContain(steps, s => s.IsVacuum);
+        }
+
+        [Fact]
         public void AReadOnlyDatabaseCanBeReadButNotWritten()
         {
             using var t = TestPaths.NewTemp();

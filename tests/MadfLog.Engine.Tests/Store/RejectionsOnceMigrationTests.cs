@@ -117,6 +117,36 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
+        public void AFigureGainedIsCountedWithoutARebuild()
+        {
+            // Migration 39's change: calls without a context figure get one (some above 80 %, some below, in two hours and
+            // sessions); their counts and maxima follow the rows alone, as a rebuild would count them.
+            using var t = TestPaths.NewTemp();
+            Transcript(t.Path, "s1", 10, "ok", "fail", "reject", "ok", "fail");
+            Transcript(t.Path, "s2", 11, "fail", "ok", "ok");
+            ImportTests.Import(t.Db, Path.Combine(t.Path, "projects"));
+            using var c = MadfDatabase.Open(t.Db);
+            using var tx = c.BeginTransaction();
+            const string calls = "SELECT id FROM event_rows WHERE kind IN (SELECT k.id FROM kinds k JOIN names n ON n.id = k.event_type WHERE n.text IN ('tool_call', 'human_interaction'))";
+            c.Execute($"UPDATE event_rows SET context_percent = NULL WHERE id IN ({calls})", transaction: tx);
+            SummaryTables.Rebuild(c, tx);
+            // A count no event gives, in a table neither change touches: a rebuild would drop it.
+            Assert.Equal(1, c.Execute("UPDATE duration_hist SET n = n + 1000 WHERE (scope, key, bucket) = (SELECT scope, key, bucket FROM duration_hist ORDER BY 1, 2, 3 LIMIT 1)", transaction: tx));
+            var changed = SummaryTables.Recount(c, tx, calls,
+                rows => c.Execute($"UPDATE event_rows SET context_percent = CASE WHEN id % 3 = 0 THEN 9150 ELSE 4000 + id END WHERE {rows}", transaction: tx));
+            Assert.True(changed > 8, $"{changed} rows changed");
+            c.Execute("UPDATE duration_hist SET n = n - 1000 WHERE (scope, key, bucket) = (SELECT scope, key, bucket FROM duration_hist ORDER BY 1, 2, 3 LIMIT 1)", transaction: tx);
+            var tables = SummaryTables.Names.Except(SequenceCells.Tables).Except(new[] { "rollup_keys", "day_rollup_cells", "hour_rollup_cells" }).Concat(new[] { "day_rollup", "hour_rollup" }).ToList();
+            var recounted = tables.ToDictionary(x => x, x => Dump(c, x, tx));
+            var cells = ErrorSequenceSummaryTests.DumpCells(c, tx);
+            Assert.Contains("91.5", Dump(c, "session_rollup", tx));
+            SummaryTables.Rebuild(c, tx);
+            foreach (var x in recounted) Assert.True(x.Value == Dump(c, x.Key, tx), $"{x.Key}:\nrecounted\n{x.Value}\nrebuilt\n{Dump(c, x.Key, tx)}");
+            Assert.Equal(cells, ErrorSequenceSummaryTests.DumpCells(c, tx));
+            tx.Rollback();
+        }
+
+        [Fact]
         public void AChangeOfMoreThanTheOutcomeIsCountedByARebuild()
         {
             // Recount follows an outcome alone; a change that moves events between other keys rebuilds, so the summaries still

@@ -68,12 +68,27 @@ namespace MadfLog.Engine.Import.ClaudeCode
         // Older transcripts keep sub-agents inline (isSidechain): each chain's root is a Task call's prompt, the rest follow parentUuid.
         private readonly List<KeyValuePair<string, string>> _taskPrompts = new List<KeyValuePair<string, string>>();
         private readonly Dictionary<string, string> _sidechainAgent = new Dictionary<string, string>(StringComparer.Ordinal);
-        // Per agent: the last response seen and the interruptions since (the key of an interruption typed as text),
-        // and whether its last user record rejected or interrupted a tool call (the "[Request interrupted…]" text after it is that same act).
-        private readonly Dictionary<string, KeyValuePair<string, int>> _anchor = new Dictionary<string, KeyValuePair<string, int>>(StringComparer.Ordinal);
+        // Per agent: its last response (one lookup per response), and whether its last user record rejected or interrupted
+        // a tool call (the "[Request interrupted…]" text after it is that same act).
+        private readonly Dictionary<string, LastResponse> _lastResponse = new Dictionary<string, LastResponse>(StringComparer.Ordinal);
         private readonly HashSet<string> _stoppedLast = new HashSet<string>(StringComparer.Ordinal);
-        // Per agent: how full the context of its last response was (an interruption typed as text happened there).
-        private readonly Dictionary<string, double> _lastContext = new Dictionary<string, double>(StringComparer.Ordinal);
+
+        /// <summary>
+        /// An agent's last response as an interruption typed as text needs it: its message id and the interruptions since
+        /// (the interruption's key), and how full its context was (the last figure seen: the interruption happened there).
+        /// </summary>
+        private sealed class LastResponse
+        {
+            public string? Id;
+            public int Interruptions;
+            public double? Context;
+        }
+
+        private LastResponse LastOf(string agent)
+        {
+            if (!_lastResponse.TryGetValue(agent, out var last)) _lastResponse[agent] = last = new LastResponse();
+            return last;
+        }
         private readonly List<Held> _held = new List<Held>();
         private long _record;
         private long? _lastTime;
@@ -300,7 +315,8 @@ namespace MadfLog.Engine.Import.ClaudeCode
             double? context = usage.Self.IsObject
                 ? ClaudeCodeFormat.ContextPercentOf(r.Num(usage.InputTokens) ?? 0, r.Num(usage.CacheCreation) ?? 0, r.Num(usage.CacheRead) ?? 0)
                 : (double?)null;
-            if (context.HasValue) _lastContext[ctx.Agent] = context.Value;
+            var last = LastOf(ctx.Agent);
+            if (context.HasValue) last.Context = context;
             if (message.Content.IsArray)
             {
                 for (var b = 0; b < message.Blocks.Count; b++)
@@ -327,7 +343,8 @@ namespace MadfLog.Engine.Import.ClaudeCode
             // message.id, which every shape carries), keeping the largest usage, which is the final one.
             var messageId = r.Str(message.Id);
             if (messageId == null) return;
-            _anchor[ctx.Agent] = new KeyValuePair<string, int>(messageId, 0);
+            last.Id = messageId;
+            last.Interruptions = 0;
             if (!usage.Self.IsObject) return;
             long inputTokens = r.Num(usage.InputTokens) ?? 0, outputTokens = r.Num(usage.OutputTokens) ?? 0,
                  cacheCreate = r.Num(usage.CacheCreation) ?? 0, cacheRead = r.Num(usage.CacheRead) ?? 0;
@@ -413,10 +430,9 @@ namespace MadfLog.Engine.Import.ClaudeCode
             if (text == null || !text.StartsWith("[Request interrupted by user", StringComparison.Ordinal)) return;
             if (afterStop) return; // the rejection or interrupted call just before already says it
             // Keyed by the response it interrupted (no uuid in stream-json), so every shape gives the same key.
-            _anchor.TryGetValue(ctx.Agent, out var anchor);
-            _anchor[ctx.Agent] = new KeyValuePair<string, int>(anchor.Key, anchor.Value + 1);
-            Human(ctx, "interruption", text.Trim('[', ']'), (ctx.Session ?? "") + "\u001f" + ctx.Agent + "\u001f" + anchor.Key, anchor.Value, ctx.Agent, true,
-                _lastContext.TryGetValue(ctx.Agent, out var context) ? context : (double?)null, output);
+            var last = LastOf(ctx.Agent);
+            var index = last.Interruptions++;
+            Human(ctx, "interruption", text.Trim('[', ']'), (ctx.Session ?? "") + "\u001f" + ctx.Agent + "\u001f" + last.Id, index, ctx.Agent, true, last.Context, output);
         }
 
         private void Human(Context ctx, string category, string about, string key, int index, string agent, bool success, double? contextPercent, List<EventRow> output)

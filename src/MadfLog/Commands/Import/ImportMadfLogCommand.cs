@@ -76,6 +76,7 @@ namespace MadfLog.Commands.Import
         protected override void EndProcessing()
         {
             if (_files.Count == 0) return;
+            UpgradeStore();
             var options = new ImportOptions { DatabasePath = DatabasePath, Format = Format, Story = Story };
             var importer = Engine(() => new LogImporter(options));
 

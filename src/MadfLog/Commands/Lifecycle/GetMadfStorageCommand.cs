@@ -24,6 +24,7 @@ namespace MadfLog.Commands.Lifecycle
 
         protected override void EndProcessing()
         {
+            UpgradeStore();
             var report = Engine(() => StorageReport.Get(DatabasePath));
             WriteObject(Brief ? MoreBriefs.Storage(report) : (object)report);
         }

@@ -44,6 +44,7 @@ namespace MadfLog.Commands.Lifecycle
         {
             // -WhatIf must not leave a new database behind: creating one is a change of its own.
             if (!System.IO.File.Exists(DatabasePath) && !ShouldProcess(DatabasePath, "Create the MadfLog database")) return;
+            UpgradeStore();
             var bound = MyInvocation.BoundParameters;
             var options = new RotationOptions
             {

@@ -26,6 +26,7 @@ namespace MadfLog.Commands.Rules
 
         protected override void EndProcessing()
         {
+            UpgradeStore();
             var report = Engine(() => Health.Check(DatabasePath, DateTimeOffset.UtcNow));
             if (Brief) { WriteObject(MoreBriefs.Health(report)); return; }
             foreach (var p in report.Problems) WriteWarning($"{p.Name}: {p.Message}");

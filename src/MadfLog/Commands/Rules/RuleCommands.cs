@@ -247,6 +247,7 @@ namespace MadfLog.Commands.Rules
                 AutoApprove = AutoApprove,
                 Import = !NoImport,
             };
+            UpgradeStore();
             var revision = Engine(() => new Revision(options));
             if (IfDue && !Engine(() => revision.IsDue()))
             {

@@ -27,12 +27,25 @@ namespace MadfLog.Engine.Query.Questions
             if (source != Source.Events)
             {
                 var (table, where) = Sources.SummaryTable(c, source, f, p, steps: true);
-                rows = c.Query<TimeRow>(
-                    $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END AS Kind, r.step AS Name,
-                              sum(r.timed) AS Timed, sum(r.duration_ms) AS TotalMs, sum(r.wasted_ms) AS WastedMs
-                       FROM {table} r WHERE 1=1{where} GROUP BY 1, 2 HAVING sum(r.timed) > 0", p).ToList();
-                workflows = c.Query<TimeRow>(
-                    $@"SELECT r.workflow_id AS Name, sum(r.timed) AS Timed, sum(r.duration_ms) AS TotalMs, sum(r.wasted_ms) AS WastedMs FROM {table} r WHERE r.workflow_id <> ''{where} GROUP BY 1 HAVING sum(r.timed) > 0", p).ToList();
+                // One read of the rows grouped by step and workflow, summed here both ways (a cut window's rows are a union
+                // of day, hour and part rows: reading it once per grouping cost twice).
+                var byStep = new Dictionary<(string kind, string? name), TimeRow>();
+                var byWorkflow = new Dictionary<string, TimeRow>(StringComparer.Ordinal);
+                static void Add<TKey>(Dictionary<TKey, TimeRow> sums, TKey key, StepWorkflowRow r, string kind, string? name) where TKey : notnull
+                {
+                    if (!sums.TryGetValue(key, out var t)) sums[key] = t = new TimeRow { Kind = kind, Name = name };
+                    t.Timed += r.Timed; t.TotalMs += r.TotalMs; t.WastedMs += r.WastedMs;
+                }
+                foreach (var r in c.Query<StepWorkflowRow>(
+                             $@"SELECT CASE r.event_type WHEN 'tool_call' THEN 'tool' WHEN 'step' THEN 'step' ELSE 'event' END AS Kind, r.step AS Name, r.workflow_id AS Workflow,
+                                       sum(r.timed) AS Timed, sum(r.duration_ms) AS TotalMs, sum(r.wasted_ms) AS WastedMs
+                                FROM {table} r WHERE 1=1{where} GROUP BY 1, 2, 3", p))
+                {
+                    Add(byStep, (r.Kind, r.Name), r, r.Kind, r.Name);
+                    if (r.Workflow is { Length: > 0 } w) Add(byWorkflow, w, r, "", w);
+                }
+                rows = byStep.Values.Where(r => r.Timed > 0).ToList();
+                workflows = byWorkflow.Values.Where(r => r.Timed > 0).ToList();
                 if (f.Agents is not { Length: > 0 }) hist = Histograms(c, "step", f, source);
             }
             else
@@ -75,6 +88,17 @@ namespace MadfLog.Engine.Query.Questions
             if (workflows.Count > 1)
                 items.AddRange(workflows.Select(w => Row("workflow", w.Name ?? "", w.Timed, w.TotalMs, w.WastedMs, Distribution(workflowHist, workflowDurations, w.Name ?? ""))));
             return items.OrderByDescending(b => b.TotalMs).ThenBy(b => b.Kind + b.Name, StringComparer.Ordinal).Take(top).ToList();
+        }
+
+        /// <summary>A step's and workflow's timed events in the summaries (mapped by column name).</summary>
+        private sealed class StepWorkflowRow
+        {
+            public string Kind { get; set; } = "";
+            public string? Name { get; set; }
+            public string? Workflow { get; set; }
+            public long Timed { get; set; }
+            public long TotalMs { get; set; }
+            public long WastedMs { get; set; }
         }
 
         /// <summary>A step's or a workflow's timed events, from the events or the summaries (mapped by column name;

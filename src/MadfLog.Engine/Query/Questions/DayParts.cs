@@ -12,8 +12,8 @@ namespace MadfLog.Engine.Query.Questions
     /// <summary>
     /// The events of the parts of hours at the ends of a window (Sources.Hours: the whole hours of the days it cuts are read
     /// from the hour tables), read once per part in one pass of integers straight from event_rows (no view, no SQL
-    /// grouping: SQLite's GROUP BY of a part cost more than the pass) and summed here by kind, context, pattern, duration
-    /// bucket and step; then named (a few hundred kinds and contexts) and summed into rows of the day tables (day_rollup,
+    /// grouping: SQLite's GROUP BY of a part cost more than the pass) and summed here by kind, context, pattern and step,
+    /// with each such group's duration buckets counted apart; then named (a few hundred kinds and contexts) and summed into rows of the day tables (day_rollup,
     /// session_day; day_hist's buckets per scope) with the definitions of SummaryTables' SQL, so the answer equals a
     /// scan's. A tool call's or step's step is its details' tool or step: for the questions that group by step, the pass keeps the
     /// details' shape and the values its step depends on (<see cref="StepSlots"/>, <see cref="StepKey"/>), and one event
@@ -29,7 +29,6 @@ namespace MadfLog.Engine.Query.Questions
             public long Events, Timed, DurationMs, Tokens, CtxKnown, CtxHot, FirstTs, LastTs, SavedMs;
             public double? MaxCtx;
             public string? Step;
-            public int? Bucket;
 
             internal void Add(Group g)
             {
@@ -52,17 +51,18 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         /// <summary>
-        /// The events of one part, summed by kind, context, pattern, duration bucket (-1: no duration) and step key (0
-        /// for events that are not tool calls or steps; else an index into <see cref="Decoded.StepKeys"/>).
+        /// The events of one part, summed by kind, context, pattern and step key (0 for events that are not tool calls or
+        /// steps; else an index into <see cref="Decoded.StepKeys"/>); their duration buckets are counted per such group
+        /// apart (<see cref="Decoded.FineBuckets"/>): a key with the bucket in it made nearly a group per event.
         /// </summary>
         internal readonly struct FineKey : IEquatable<FineKey>
         {
             public readonly long Day, Kind, Context, Pattern;
-            public readonly int Bucket, Step;
-            public FineKey(long day, long kind, long context, long pattern, int bucket, int step) { Day = day; Kind = kind; Context = context; Pattern = pattern; Bucket = bucket; Step = step; }
-            public bool Equals(FineKey o) => Day == o.Day && Kind == o.Kind && Context == o.Context && Pattern == o.Pattern && Bucket == o.Bucket && Step == o.Step;
+            public readonly int Step;
+            public FineKey(long day, long kind, long context, long pattern, int step) { Day = day; Kind = kind; Context = context; Pattern = pattern; Step = step; }
+            public bool Equals(FineKey o) => Day == o.Day && Kind == o.Kind && Context == o.Context && Pattern == o.Pattern && Step == o.Step;
             public override bool Equals(object? o) => o is FineKey k && Equals(k);
-            public override int GetHashCode() => unchecked((int)(((((Day * 31 + Kind) * 1_000_003 + Context) * 31 + Pattern) * 131 + Bucket) * 1_000_003 + Step) ^ (int)(Context >> 32));
+            public override int GetHashCode() => unchecked((int)((((Day * 31 + Kind) * 1_000_003 + Context) * 31 + Pattern) * 1_000_003 + Step) ^ (int)(Context >> 32));
         }
 
         /// <summary>
@@ -109,7 +109,11 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>The parts' groups and what their ids name, kept per connection with the temporary tables made from them.</summary>
         internal sealed class Decoded
         {
-            internal Dictionary<FineKey, Group> Fine { get; } = new Dictionary<FineKey, Group>();
+            internal Dictionary<FineKey, int> Fine { get; } = new Dictionary<FineKey, int>();
+            /// <summary>The groups of <see cref="Fine"/> by index, with their keys.</summary>
+            internal List<(FineKey key, Group group)> FineGroups { get; } = new List<(FineKey, Group)>();
+            /// <summary>The timed events of each fine group (its index, shifted by <see cref="BucketBits"/>) per duration bucket.</summary>
+            internal Dictionary<long, long> FineBuckets { get; } = new Dictionary<long, long>();
             /// <summary>Whether the pass read the step keys (without, every event's step key is 0).</summary>
             internal bool Steps { get; set; }
             // A step key (details_shape, then the values of the slots the step depends on) and one event that has it.
@@ -117,6 +121,8 @@ namespace MadfLog.Engine.Query.Questions
             internal List<long> StepEvent { get; } = new List<long> { 0 };
             internal List<Group> Groups { get; } = new List<Group>();
             internal List<Group>? StepGroups { get; set; }
+            // The timed tool calls and steps by step scope key (kind and step name) and bucket (with StepGroups).
+            internal List<(string key, int bucket, long n)>? StepBuckets { get; set; }
             internal List<(long day, long kind, long context, long bucket, long n)> Buckets { get; } = new List<(long, long, long, long, long)>();
             internal Dictionary<long, KindInfo> Kinds { get; } = new Dictionary<long, KindInfo>();
             internal Dictionary<long, ContextInfo> Contexts { get; } = new Dictionary<long, ContextInfo>();
@@ -126,18 +132,19 @@ namespace MadfLog.Engine.Query.Questions
             internal Dictionary<string, List<(string key, int bucket, long n)>> ScopeBuckets { get; } = new Dictionary<string, List<(string, int, long)>>(StringComparer.Ordinal);
         }
 
-        // The context figure as the events view gives it, over event_rows e.
-        private static readonly string Ctx = Store.EventWriter.ContextPercentSql("e");
+        // A fine group's bucket counts are keyed by its index shifted by this many bits and the bucket (a duration within
+        // EventRanges' 30 days falls in bucket 251 at most).
+        private const int BucketBits = 10;
+        private const long BucketMask = (1L << BucketBits) - 1;
 
         private const int Slots = Events.DetailsShape.Slots;
 
-        // The pass's columns: the event, its figures (the context figure, whether it is high and the time it reports wasted
-        // in SQL, as the view and the summaries define them), and, when the steps are read (named: the kinds of tool calls
-        // and steps; null: not read), for tool calls and steps its details' shape (-1: stored whole in d1) and values.
-        private static string PassSql(IEnumerable<long>? named, string where) =>
-            $@"SELECT e.id, e.timestamp, e.kind, e.context, coalesce(e.pattern_id, 0), e.duration_ms, coalesce(e.tokens_used, 0), {Ctx}, {HighContext.Sql(Ctx)},
-                      {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}{(named == null ? "" : $@", CASE WHEN e.kind IN ({string.Join(", ", named.DefaultIfEmpty(-1))}) THEN coalesce(e.details_shape, -1) END,
-                      {string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k))}")}
+        // The pass's columns: the event, its figures (the context figure as stored: hundredths as an integer, else a real,
+        // EventWriter.ContextPercentSql; the time it reports wasted in SQL, as the view and the summaries define it), and,
+        // when the steps are read, its details' shape (NULL: stored whole in d1) and values (used for tool calls and steps).
+        private static string PassSql(bool steps, string where) =>
+            $@"SELECT e.id, e.timestamp, e.kind, e.context, e.pattern_id, e.duration_ms, e.tokens_used, e.context_percent,
+                      {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}{(steps ? ", e.details_shape, " + string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k)) : "")}
                FROM event_rows e WHERE 1=1{where}";
 
         /// <summary>
@@ -155,57 +162,82 @@ namespace MadfLog.Engine.Query.Questions
                     Type = k.type ?? "", Category = k.category ?? "", Outcome = k.success ?? -1, Error = k.error != 0,
                     Human = k.type == Mining.HumanInteraction, Named = Domain.Steps.Kind(k.type ?? "") != "event",
                 };
-            var named = d.Kinds.Where(k => k.Value.Named).Select(k => k.Key).ToList();
-            var slots = new Dictionary<(long kind, long shape), int[]>();
+            // A tool call's or step's slots per details shape, keyed by the shape and whether it is a step's; and where its
+            // step depends on no slot, its step key.
+            var slots = new Dictionary<long, int[]>();
+            var shapeSteps = new Dictionary<long, int>();
             var key = new System.Text.StringBuilder();
             foreach (var (where, p, day) in reads)
             {
-                using var reader = c.ExecuteReader(PassSql(steps ? named : null, where), p);
+                using var reader = c.ExecuteReader(PassSql(steps, where), p);
                 while (reader.Read())
                 {
                     var s = StatementRow.Of(reader);
                     var kind = s.Int64(2);
-                    long? duration = s.NullableInt64(5);
                     var step = 0;
-                    if (steps && !s.IsNull(10))
+                    if (steps && d.Kinds[kind].Named)
                     {
-                        var shape = s.Int64(10);
-                        if (!slots.TryGetValue((kind, shape), out var depends)) slots[(kind, shape)] = depends = StepSlots(c, d.Kinds[kind].Type, shape);
-                        var stepKey = StepKey.Of(d.Kinds[kind].Type, shape, depends, s, 10, key);
-                        if (!d.StepKeys.TryGetValue(stepKey, out step))
+                        var shape = s.Type(9) == raw.SQLITE_NULL ? -1 : s.Int64(9);
+                        var type = d.Kinds[kind].Type;
+                        var slotKey = shape * 2 + (type == "step" ? 1 : 0);
+                        if (!shapeSteps.TryGetValue(slotKey, out step))
                         {
-                            d.StepKeys[stepKey] = step = d.StepEvent.Count;
-                            d.StepEvent.Add(s.Int64(0));
+                            if (!slots.TryGetValue(slotKey, out var depends)) slots[slotKey] = depends = StepSlots(c, type, shape);
+                            var stepKey = StepKey.Of(type, shape, depends, s, 9, key);
+                            if (!d.StepKeys.TryGetValue(stepKey, out step))
+                            {
+                                d.StepKeys[stepKey] = step = d.StepEvent.Count;
+                                d.StepEvent.Add(s.Int64(0));
+                            }
+                            if (depends.Length == 0) shapeSteps[slotKey] = step;
                         }
                     }
-                    var fine = new FineKey(day, kind, s.Int64(3), s.Int64(4), duration.HasValue ? DurationBuckets.Of(duration.Value) : -1, step);
+                    var fine = new FineKey(day, kind, s.Int64(3), s.Int64(4), step);
                     var ts = s.Int64(1);
-                    if (!d.Fine.TryGetValue(fine, out var g)) d.Fine[fine] = g = new Group { FirstTs = ts, LastTs = ts };
+                    Group g;
+                    if (d.Fine.TryGetValue(fine, out var index)) g = d.FineGroups[index].group;
+                    else
+                    {
+                        d.Fine[fine] = index = d.FineGroups.Count;
+                        d.FineGroups.Add((fine, g = new Group { FirstTs = ts, LastTs = ts }));
+                    }
                     g.Events++;
-                    if (duration.HasValue) { g.Timed++; g.DurationMs += duration.Value; }
+                    if (s.Type(5) != raw.SQLITE_NULL)
+                    {
+                        var duration = s.Int64(5);
+                        g.Timed++;
+                        g.DurationMs += duration;
+                        var bucket = ((long)index << BucketBits) | (long)DurationBuckets.Of(duration);
+                        d.FineBuckets[bucket] = d.FineBuckets.TryGetValue(bucket, out var n) ? n + 1 : 1;
+                    }
                     g.Tokens += s.Int64(6);
-                    if (!s.IsNull(7))
+                    var ctxType = s.Type(7);
+                    if (ctxType != raw.SQLITE_NULL)
                     {
                         g.CtxKnown++;
-                        var ctx = s.Double(7);
+                        var ctx = ctxType == raw.SQLITE_INTEGER ? s.Int64(7) / 100.0 : s.Double(7);
                         if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
-                        g.CtxHot += s.Int64(8);
+                        if (HighContext.IsHigh(ctx)) g.CtxHot++;
                     }
-                    g.SavedMs += s.Int64(9);
+                    g.SavedMs += s.Int64(8);
                     if (ts < g.FirstTs) g.FirstTs = ts;
                     if (ts > g.LastTs) g.LastTs = ts;
                 }
             }
             // The groups by day, kind, context and pattern, and the timed events' buckets by day, kind and context.
             var groups = new Dictionary<(long, long, long, long), Group>();
-            var buckets = new Dictionary<(long, long, long, long), long>();
-            foreach (var x in d.Fine)
+            foreach (var (k, fg) in d.FineGroups)
             {
-                var k = x.Key;
                 if (!groups.TryGetValue((k.Day, k.Kind, k.Context, k.Pattern), out var g))
-                    groups[(k.Day, k.Kind, k.Context, k.Pattern)] = g = new Group { Day = k.Day, Kind = k.Kind, Context = k.Context, Pattern = k.Pattern, FirstTs = x.Value.FirstTs, LastTs = x.Value.LastTs };
-                g.Add(x.Value);
-                if (k.Bucket >= 0) buckets[(k.Day, k.Kind, k.Context, k.Bucket)] = buckets.TryGetValue((k.Day, k.Kind, k.Context, k.Bucket), out var n) ? n + x.Value.Events : x.Value.Events;
+                    groups[(k.Day, k.Kind, k.Context, k.Pattern)] = g = new Group { Day = k.Day, Kind = k.Kind, Context = k.Context, Pattern = k.Pattern, FirstTs = fg.FirstTs, LastTs = fg.LastTs };
+                g.Add(fg);
+            }
+            var buckets = new Dictionary<(long, long, long, long), long>();
+            foreach (var b in d.FineBuckets)
+            {
+                var k = d.FineGroups[(int)(b.Key >> BucketBits)].key;
+                var bk = (k.Day, k.Kind, k.Context, b.Key & BucketMask);
+                buckets[bk] = buckets.TryGetValue(bk, out var n) ? n + b.Value : b.Value;
             }
             d.Groups.AddRange(groups.Values);
             d.Buckets.AddRange(buckets.Select(b => (b.Key.Item1, b.Key.Item2, b.Key.Item3, b.Key.Item4, b.Value)));
@@ -302,23 +334,31 @@ namespace MadfLog.Engine.Query.Questions
             c.Query<(long id, string name)>($"SELECT e.id, CAST({Domain.Steps.NameSql} AS TEXT) FROM events e WHERE e.id IN (SELECT value FROM json_each(@ids))",
                 new { ids = "[" + string.Join(",", ids) + "]" }, tx).ToDictionary(x => x.id, x => x.name);
 
-        // The tool calls and steps of the parts by step and duration bucket: each step key named by one of its events,
-        // decoded through the events view (Steps.NameSql, as the scan reads it).
-        private static List<Group> ReadSteps(SqliteConnection c, Decoded d)
+        // The tool calls and steps of the parts by step, and their timed events by step and bucket: each step key named by
+        // one of its events, decoded through the events view (Steps.NameSql, as the scan reads it).
+        private static void ReadSteps(SqliteConnection c, Decoded d)
         {
             var names = StepNames(c, d.StepEvent.Skip(1));
-            var groups = new Dictionary<(long, long, long, long, string, int), Group>();
-            foreach (var x in d.Fine)
+            var groups = new Dictionary<(long, long, long, long, string), Group>();
+            foreach (var (k, fg) in d.FineGroups)
             {
-                var k = x.Key;
                 if (k.Step == 0) continue;
                 var step = names[d.StepEvent[k.Step]];
-                var gk = (k.Day, k.Kind, k.Context, k.Pattern, step, k.Bucket);
+                var gk = (k.Day, k.Kind, k.Context, k.Pattern, step);
                 if (!groups.TryGetValue(gk, out var g))
-                    groups[gk] = g = new Group { Day = k.Day, Kind = k.Kind, Context = k.Context, Pattern = k.Pattern, Step = step, Bucket = k.Bucket < 0 ? (int?)null : k.Bucket, FirstTs = x.Value.FirstTs, LastTs = x.Value.LastTs };
-                g.Add(x.Value);
+                    groups[gk] = g = new Group { Day = k.Day, Kind = k.Kind, Context = k.Context, Pattern = k.Pattern, Step = step, FirstTs = fg.FirstTs, LastTs = fg.LastTs };
+                g.Add(fg);
             }
-            return groups.Values.ToList();
+            var buckets = new Dictionary<(string, int), long>();
+            foreach (var b in d.FineBuckets)
+            {
+                var k = d.FineGroups[(int)(b.Key >> BucketBits)].key;
+                if (k.Step == 0) continue;
+                var bk = (Domain.Steps.Kind(d.Kinds[k.Kind].Type) + ":" + names[d.StepEvent[k.Step]], (int)(b.Key & BucketMask));
+                buckets[bk] = buckets.TryGetValue(bk, out var n) ? n + b.Value : b.Value;
+            }
+            d.StepGroups = groups.Values.ToList();
+            d.StepBuckets = buckets.Select(b => (b.Key.Item1, b.Key.Item2, b.Value)).ToList();
         }
 
         /// <summary>
@@ -346,7 +386,7 @@ namespace MadfLog.Engine.Query.Questions
         internal static IEnumerable<object?[]> Rows(SqliteConnection c, Decoded d, string dayTable, bool steps)
         {
             if (steps && !d.Steps) throw new InvalidOperationException("the parts were read without their steps");
-            if (steps && d.StepGroups == null) d.StepGroups = ReadSteps(c, d);
+            if (steps && d.StepGroups == null) ReadSteps(c, d);
             return dayTable switch
             {
                 "session_day" => SessionDays(d),
@@ -429,7 +469,7 @@ namespace MadfLog.Engine.Query.Questions
             if (d.ScopeBuckets.TryGetValue(scope, out var kept)) return kept;
             var steps = scope == "step";
             if (steps && !d.Steps) throw new InvalidOperationException("the parts were read without their steps");
-            if (steps && d.StepGroups == null) d.StepGroups = ReadSteps(c, d);
+            if (steps && d.StepGroups == null) ReadSteps(c, d);
             var keys = new List<string>();
             var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
             int Number(string key)
@@ -461,8 +501,8 @@ namespace MadfLog.Engine.Query.Questions
                 if (key >= 0) Add(key, (int)b, count);
             }
             if (steps)
-                foreach (var g in d.StepGroups!.Where(g => g.Bucket.HasValue))
-                    Add(Number(Domain.Steps.Kind(d.Kinds[g.Kind].Type) + ":" + g.Step), g.Bucket!.Value, g.Events);
+                foreach (var (key, bucket, n) in d.StepBuckets!)
+                    Add(Number(key), bucket, n);
             return d.ScopeBuckets[scope] = sums.Select(x => (keys[x.Key.key], x.Key.bucket, x.Value)).ToList();
         }
 

@@ -22,13 +22,23 @@ namespace MadfLog.Engine.Query.Questions
             if (source != Source.Events)
             {
                 var (table, sw) = Sources.SummaryTable(c, source, f, p, steps: true);
-                rows = c.Query<ToolRow>(
-                    $@"SELECT r.step AS Tool, r.agent_name AS Agent, sum(r.events) AS Calls, sum(CASE WHEN {Errors.InRollup("r")} THEN r.events END) AS Failures
-                       FROM {table} r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2", p).ToList();
-                errors = c.Query<ToolErrorRow>(
-                    $@"SELECT r.step AS Tool, r.agent_name AS Agent, coalesce(pt.display, pt.template) AS Template, sum(r.events) AS N
-                       FROM {table} r JOIN patterns pt ON pt.id = r.pattern_id
-                       WHERE r.event_type = 'tool_call' AND {Errors.InRollup("r")}{sw} GROUP BY 1, 2, r.pattern_id", p).ToList();
+                // One read of the tool calls grouped by tool, agent, pattern and whether they failed; the calls and failures
+                // and each failure's pattern are summed from it (a cut window's rows are a union of day, hour and part rows:
+                // reading it once per grouping cost twice).
+                var groups = c.Query<(string tool, string? agent, long pattern, long failed, long n)>(
+                    $@"SELECT r.step, r.agent_name, r.pattern_id, {Errors.InRollup("r")}, sum(r.events)
+                       FROM {table} r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2, 3, 4", p).ToList();
+                var templates = c.Query<(long id, string template)>(
+                        "SELECT id, coalesce(display, template) FROM patterns WHERE id IN (SELECT value FROM json_each(@ids))",
+                        new { ids = "[" + string.Join(",", groups.Where(g => g.failed != 0).Select(g => g.pattern).Distinct()) + "]" })
+                    .ToDictionary(x => x.id, x => x.template);
+                rows = groups.GroupBy(g => (g.tool, g.agent)).Select(g => new ToolRow
+                {
+                    Tool = g.Key.tool, Agent = g.Key.agent, Calls = g.Sum(x => x.n),
+                    Failures = g.Any(x => x.failed != 0) ? g.Where(x => x.failed != 0).Sum(x => x.n) : (long?)null,
+                }).ToList();
+                errors = groups.Where(g => g.failed != 0 && templates.ContainsKey(g.pattern))
+                    .Select(g => new ToolErrorRow { Tool = g.tool, Agent = g.agent, Template = templates[g.pattern], N = g.n }).ToList();
             }
             else
             {

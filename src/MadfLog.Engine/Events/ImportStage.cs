@@ -25,6 +25,17 @@ namespace MadfLog.Engine.Events
         void BeforeCommit(SqliteConnection connection, SqliteTransaction transaction);
     }
 
+    /// <summary>
+    /// A stage whose commit work begins with a part that needs the database only briefly and then runs beside the stages
+    /// after it: ImportStages.BeforeCommit calls <see cref="StartCommit"/> in the stage's turn, the later stages'
+    /// BeforeCommit, and then this stage's BeforeCommit, which finishes what StartCommit began (and does all of it when
+    /// StartCommit was not called).
+    /// </summary>
+    public interface IStartsCommitEarly
+    {
+        void StartCommit(SqliteConnection connection, SqliteTransaction transaction);
+    }
+
     /// <summary>A stage whose preparing thread hands a <typeparamref name="TPrepared"/> to its writer-side calls for the same batch.</summary>
     public abstract class ImportStage<TPrepared> : IImportStage where TPrepared : class
     {

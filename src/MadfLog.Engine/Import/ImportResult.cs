@@ -24,6 +24,8 @@ namespace MadfLog.Engine.Import
         /// writing): the stage closest to Elapsed is what limits the speed. Wall-clock, so time waiting for a CPU counts.
         /// </summary>
         public double ReadSeconds { get; set; }
+        /// <summary>Seconds the reading thread waited for room in the queue (the threads after it were behind).</summary>
+        public double ReadBlockedSeconds { get; set; }
         public double PrepareSeconds { get; set; }
         public double WriteSeconds { get; set; }
         /// <summary>Transactions the import committed (each one flushes the summaries and the dedup keys it touched).</summary>

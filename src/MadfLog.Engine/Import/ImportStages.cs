@@ -35,7 +35,21 @@ namespace MadfLog.Engine.Import
         /// <summary>Lets every stage write what it kept in memory; call once before committing.</summary>
         public static void BeforeCommit(List<IImportStage> stages, SqliteConnection c, SqliteTransaction tx, Store.StepClock? clock = null)
         {
-            foreach (var stage in stages) { stage.BeforeCommit(c, tx); clock?.Lap(StepName("flush", stage)); }
+            // A stage that starts early (the summaries' stage derives its rows on another thread) finishes after the rest.
+            List<IImportStage>? late = null;
+            foreach (var stage in stages)
+            {
+                if (stage is IStartsCommitEarly early)
+                {
+                    early.StartCommit(c, tx);
+                    (late ??= new List<IImportStage>()).Add(stage);
+                    clock?.Lap(StepName("start", stage));
+                    continue;
+                }
+                stage.BeforeCommit(c, tx);
+                clock?.Lap(StepName("flush", stage));
+            }
+            if (late != null) foreach (var stage in late) { stage.BeforeCommit(c, tx); clock?.Lap(StepName("flush", stage)); }
         }
 
         private static string StepName(string step, IImportStage stage) => step + " " + stage.GetType().Name;

@@ -82,7 +82,9 @@ namespace MadfLog.Engine.Import
             var stages = ImportStages.Create();
 
             // Three stages in a pipeline: read and parse → prepare (redaction, tokenizing: CPU without the database) →
-            // write (this thread). Bounded queues (4 batches each) keep memory constant.
+            // write (this thread). Bounded queues (4 batches each) keep memory constant. (Longer ones, 32 and 128 batches,
+            // were measured to let the first two threads go on while the writer flushes a commit: 0.9 KB more peak memory
+            // per queued event, and the events waiting longer survived into gen1: twice the gen1 collections.)
             using var parsed = new BlockingCollection<Batch>(boundedCapacity: 4);
             using var queue = new BlockingCollection<Batch>(boundedCapacity: 4);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(_options.Cancellation);
@@ -240,6 +242,7 @@ namespace MadfLog.Engine.Import
             }
             result.Elapsed = clock.Elapsed;
             result.ReadSeconds = Math.Round((readerClock.Elapsed - _readerBlocked.Elapsed).TotalSeconds, 2);
+            result.ReadBlockedSeconds = Math.Round(_readerBlocked.Elapsed.TotalSeconds, 2);
             result.PrepareSeconds = Math.Round(prepareClock.Elapsed.TotalSeconds, 2);
             result.WriteSeconds = Math.Round(writeClock.Elapsed.TotalSeconds, 2);
             steps.CopyTo(result.WriterSteps);

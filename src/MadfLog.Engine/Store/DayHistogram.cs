@@ -78,6 +78,20 @@ namespace MadfLog.Engine.Store
             return bytes.Count < pairs.Count ? bytes.ToArray() : pairs.ToArray();
         }
 
+        /// <summary>Counts over a range of buckets, encoded as <see cref="Encode(long[])"/> encodes the same counts from bucket 0.</summary>
+        internal static byte[] Encode(BucketCounts counts)
+        {
+            var counted = new List<(int, long)>();
+            for (var i = 0; i < counts.Counts.Length; i++)
+            {
+                var n = counts.Counts[i];
+                if (n == 0) continue;
+                if (n < 0) throw new ArgumentException("buckets and counts are not negative");
+                counted.Add((counts.Min + i, n));
+            }
+            return Runs(counted);
+        }
+
         /// <summary>The counted buckets of a blob of either encoding, in bucket order.</summary>
         public static IEnumerable<(int bucket, long n)> Decode(byte[]? blob)
         {
@@ -143,5 +157,34 @@ namespace MadfLog.Engine.Store
         }
 
         private static long Read(byte[] b, ref int i) => Varint.Get(b, ref i);
+    }
+
+    /// <summary>
+    /// Counts by duration bucket over the range of buckets seen (a cell's durations cluster: a few buckets, not the 150
+    /// from 1 ms to 10 minutes), so the import's cells and its per-day and per-hour histograms stay small.
+    /// </summary>
+    internal sealed class BucketCounts
+    {
+        public int Min;
+        public long[] Counts = Array.Empty<long>();
+
+        public void Add(int bucket, long n)
+        {
+            if (Counts.Length == 0) { Min = bucket; Counts = new long[4]; }
+            else if (bucket < Min || bucket >= Min + Counts.Length)
+            {
+                var min = Math.Min(Min, bucket);
+                var grown = new long[Math.Max(Math.Max(Min + Counts.Length, bucket + 1) - min, Counts.Length * 2)];
+                Array.Copy(Counts, 0, grown, Min - min, Counts.Length);
+                Min = min;
+                Counts = grown;
+            }
+            Counts[bucket - Min] += n;
+        }
+
+        public void Add(BucketCounts o)
+        {
+            for (var i = 0; i < o.Counts.Length; i++) if (o.Counts[i] != 0) Add(o.Min + i, o.Counts[i]);
+        }
     }
 }

@@ -150,7 +150,8 @@ namespace MadfLog.Engine.Store
         private void Merge()
         {
             var staged = _recent.TakeStaged();
-            staged.Sort((x, y) => x.key.CompareTo(y.key));
+            // The tuples' own order (key, then month; no key is staged twice): no delegate call per comparison.
+            staged.Sort();
             var next = 0;
             var chunk = new List<(long key, ushort month)>();
             // Read in place, row by row (the recent rows can be a quarter of the store: not all copied at once).
@@ -177,7 +178,7 @@ namespace MadfLog.Engine.Store
         private void MergePass(List<(long key, ushort month)> chunk)
         {
             if (chunk.Count == 0) return;
-            chunk.Sort((x, y) => x.key.CompareTo(y.key)); // consecutive keys meet the same row of event_keys
+            chunk.Sort(); // by key (no key twice): consecutive keys meet the same row of event_keys
             foreach (var (key, month) in chunk) _main.Stage(key, month);
             _main.Flush();
         }

@@ -181,14 +181,14 @@ namespace MadfLog.Engine.Store
         public Dictionary<long, (long Ts, string Story)> Firsts { get; } = new Dictionary<long, (long, string)>();
         // The day grain, per story ("" for none): day_rollup (no first and last time), day_hist, session_day.
         public Dictionary<(long Day, string Story, RollupKey Group), RollupCounts> Days { get; } = new Dictionary<(long, string, RollupKey), RollupCounts>();
-        /// <summary>Counts by bucket in an array (index: bucket) per day, story, scope and key: one entry per histogram, not per bucket.</summary>
-        public Dictionary<(long Day, string Story, string Scope, string Key), long[]> DayHist { get; } = new Dictionary<(long, string, string, string), long[]>();
+        /// <summary>Counts by bucket (over the range of buckets met) per day, story, scope and key: one entry per histogram, not per bucket.</summary>
+        internal Dictionary<(long Day, string Story, string Scope, string Key), BucketCounts> DayHist { get; } = new Dictionary<(long, string, string, string), BucketCounts>();
         /// <summary>Keyed by the story as logged (null: none; the table stores "").</summary>
         public Dictionary<(long Day, string? Story, string Session, string Agent), SessionDayCounts> SessionDays { get; } =
             new Dictionary<(long, string?, string, string), SessionDayCounts>();
         // The hour grain, the same rows per hour: hour_rollup, hour_hist, session_hour; and each story's span per hour (hour_stories).
         public Dictionary<(long Hour, string Story, RollupKey Group), RollupCounts> Hours { get; } = new Dictionary<(long, string, RollupKey), RollupCounts>();
-        public Dictionary<(long Hour, string Story, string Scope, string Key), long[]> HourHist { get; } = new Dictionary<(long, string, string, string), long[]>();
+        internal Dictionary<(long Hour, string Story, string Scope, string Key), BucketCounts> HourHist { get; } = new Dictionary<(long, string, string, string), BucketCounts>();
         /// <summary>Keyed by the story as logged (null: none; the table stores ""): counted per event, session_day's rows summed from them.</summary>
         public Dictionary<(long Hour, string? Story, string Session, string Agent), SessionDayCounts> SessionHours { get; } =
             new Dictionary<(long, string?, string, string), SessionDayCounts>();

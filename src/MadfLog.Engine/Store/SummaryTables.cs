@@ -135,7 +135,7 @@ namespace MadfLog.Engine.Store
 
         // The rows of one grain (day or hour; the key's first element): rollup (its story and key numbered), histograms and session rows.
         private static void WriteGrain(SqliteConnection c, SqliteTransaction tx, Grain g, RollupKeys keys, Dictionary<(long, string, RollupKey), RollupCounts> rollup,
-            Dictionary<(long, string, string, string), long[]> hist, IEnumerable<(long At, string? Story, string Session, string Agent, SessionDayCounts Counts)> sessions)
+            Dictionary<(long, string, string, string), BucketCounts> hist, IEnumerable<(long At, string? Story, string Session, string Agent, SessionDayCounts Counts)> sessions)
         {
             PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Cells} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, timed = timed + excluded.timed, duration_ms = duration_ms + excluded.duration_ms,

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks;
 using Dapper;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
@@ -17,7 +18,7 @@ namespace MadfLog.Engine.Summaries
     /// written by Patterns.PatternStore) in the import transaction, from the rows actually written, so whole-store
     /// questions read a few thousand summary rows instead of every event.
     /// </summary>
-    public sealed class RollupStage : ImportStage<RollupStage.Presummary>
+    public sealed class RollupStage : ImportStage<RollupStage.Presummary>, IStartsCommitEarly
     {
         /// <summary>
         /// What the preparing thread summarised of a batch: the events that will get no pattern id and are not growing
@@ -79,41 +80,12 @@ namespace MadfLog.Engine.Summaries
         /// </summary>
         internal sealed class Cell : RollupCounts
         {
-            public Histogram? Hist { get; set; }
+            public BucketCounts? Hist { get; set; }
 
             public void Merge(Cell o)
             {
                 Add(o);
-                if (o.Hist != null) (Hist ??= new Histogram()).Add(o.Hist);
-            }
-        }
-
-        /// <summary>
-        /// Counts by duration bucket over the range of buckets seen (a cell's durations cluster: a few buckets, not the
-        /// 150 from 1 ms to 10 minutes), so a batch's cells stay small.
-        /// </summary>
-        internal sealed class Histogram
-        {
-            public int Min;
-            public long[] Counts = Array.Empty<long>();
-
-            public void Add(int bucket, long n)
-            {
-                if (Counts.Length == 0) { Min = bucket; Counts = new long[4]; }
-                else if (bucket < Min || bucket >= Min + Counts.Length)
-                {
-                    var min = Math.Min(Min, bucket);
-                    var grown = new long[Math.Max(Math.Max(Min + Counts.Length, bucket + 1) - min, Counts.Length * 2)];
-                    Array.Copy(Counts, 0, grown, Min - min, Counts.Length);
-                    Min = min;
-                    Counts = grown;
-                }
-                Counts[bucket - Min] += n;
-            }
-
-            public void Add(Histogram o)
-            {
-                for (var i = 0; i < o.Counts.Length; i++) if (o.Counts[i] != 0) Add(o.Min + i, o.Counts[i]);
+                if (o.Hist != null) (Hist ??= new BucketCounts()).Add(o.Hist);
             }
         }
 
@@ -211,7 +183,7 @@ namespace MadfLog.Engine.Summaries
                     c.Timed += sign;
                     c.DurationMs += sign * e.DurationMs.Value;
                     var b = DurationBuckets.Of(e.DurationMs.Value);
-                    (c.Hist ??= new Histogram()).Add(b, sign);
+                    (c.Hist ??= new BucketCounts()).Add(b, sign);
                 }
                 c.Tokens += sign * (e.TokensUsed ?? 0);
                 if (e.ContextPercent.HasValue) { c.CtxKnown += sign; if (HighContext.IsHigh(e.ContextPercent)) c.CtxHot += sign; }
@@ -322,12 +294,13 @@ namespace MadfLog.Engine.Summaries
 
                     if (c.Hist == null) continue;
                     var kind = Steps.Kind(k.Type);
-                    foreach (var (hist, at) in new[] { (r.DayHist, day), (r.HourHist, k.Hour) })
-                    {
-                        AddHistTo(hist, (at, story, "agent", k.Agent ?? ""), c.Hist);
-                        AddHistTo(hist, (at, story, "step", kind + ":" + k.Step), c.Hist);
-                        if (k.Workflow != null) AddHistTo(hist, (at, story, "workflow", k.Workflow), c.Hist);
-                    }
+                    var step = kind + ":" + k.Step;
+                    AddHistTo(r.DayHist, (day, story, "agent", k.Agent ?? ""), c.Hist);
+                    AddHistTo(r.DayHist, (day, story, "step", step), c.Hist);
+                    if (k.Workflow != null) AddHistTo(r.DayHist, (day, story, "workflow", k.Workflow), c.Hist);
+                    AddHistTo(r.HourHist, (k.Hour, story, "agent", k.Agent ?? ""), c.Hist);
+                    AddHistTo(r.HourHist, (k.Hour, story, "step", step), c.Hist);
+                    if (k.Workflow != null) AddHistTo(r.HourHist, (k.Hour, story, "workflow", k.Workflow), c.Hist);
                     for (var i = 0; i < c.Hist.Counts.Length; i++)
                     {
                         var b = c.Hist.Min + i;
@@ -371,23 +344,41 @@ namespace MadfLog.Engine.Summaries
 
             private static void Add<T>(Dictionary<T, long> d, T key, long n) where T : notnull => d[key] = d.TryGetValue(key, out var m) ? m + n : n;
 
-            private static void AddHistTo<T>(Dictionary<T, long[]> d, T key, Histogram hist) where T : notnull
+            // Per day or hour, story, scope and key: the cells' buckets summed over the range they cover (not from bucket 0).
+            private static void AddHistTo<T>(Dictionary<T, BucketCounts> d, T key, BucketCounts hist) where T : notnull
             {
-                if (!d.TryGetValue(key, out var h) || h.Length < hist.Min + hist.Counts.Length)
-                {
-                    var grown = new long[hist.Min + hist.Counts.Length];
-                    if (h != null) Array.Copy(h, grown, h.Length);
-                    d[key] = h = grown;
-                }
-                for (var i = 0; i < hist.Counts.Length; i++) h[hist.Min + i] += hist.Counts[i];
+                if (!d.TryGetValue(key, out var h)) d[key] = h = new BucketCounts();
+                h.Add(hist);
             }
+        }
+
+        // The derivation started by StartCommit, running while the stages after this one flush.
+        private Task? _deriving;
+
+        /// <summary>
+        /// Resolves merged patterns (the database's part), then derives the tables' rows from the cells on the thread
+        /// pool: CPU only, about a third of this stage's flush, done while the writer's thread flushes the sequences.
+        /// </summary>
+        public void StartCommit(SqliteConnection c, SqliteTransaction tx)
+        {
+            ResolveMergedPatterns(c, tx);
+            _deriving = Task.Run(_pending.Derive);
         }
 
         public override void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
         {
             var p = _pending;
-            ResolveMergedPatterns(c, tx);
-            p.Derive();
+            if (_deriving == null)
+            {
+                ResolveMergedPatterns(c, tx);
+                p.Derive();
+            }
+            else
+            {
+                var deriving = _deriving;
+                _deriving = null;
+                deriving.GetAwaiter().GetResult();
+            }
             SummaryTables.Write(c, tx, p.Rows);
             PatternStore.SetFirstStories(c, tx, p.Rows.Firsts);
             p.Clear();

@@ -640,6 +640,14 @@ namespace MadfLog.Engine.Tests.Query
                 Assert.Equal(DayHistogram.Encode(Pairs(sum)), DayHistogram.Add(DayHistogram.Encode(a), DayHistogram.Encode(b)));
                 Assert.Equal(DayHistogram.Encode(a), DayHistogram.Add(DayHistogram.Encode(a), null));
                 Assert.Equal(DayHistogram.Encode(b), DayHistogram.Add(null, DayHistogram.Encode(b)));
+                // The import's per-day and per-hour counts cover only the buckets met, grown both ways as cells add theirs
+                // in any order: they encode as the same counts from bucket 0 do.
+                var ranged = new BucketCounts();
+                var cell = new BucketCounts();
+                foreach (var i in System.Linq.Enumerable.OrderBy(System.Linq.Enumerable.Range(0, a.Length), _ => random.Next())) if (a[i] != 0) ranged.Add(i, a[i]);
+                foreach (var i in System.Linq.Enumerable.OrderBy(System.Linq.Enumerable.Range(0, b.Length), _ => random.Next())) if (b[i] != 0) cell.Add(i, b[i]);
+                ranged.Add(cell);
+                Assert.Equal(DayHistogram.Encode(sum), DayHistogram.Encode(ranged));
             }
         }
     }

@@ -135,15 +135,33 @@ namespace MadfLog.Engine.Patterns
             var spans = Spans(example);
             if (spans.Count != template.Length) return string.Join(" ", template);
             var sb = new StringBuilder();
+            var protectedText = Quoted.Replace(example!, m => QuotedSentinel.PadRight(m.Length, QuotedSentinel[0]));
             var at = 0;
             for (var i = 0; i < spans.Count; i++)
             {
                 if (template[i] != Wildcard) continue;
-                sb.Append(example!, at, spans[i].Start - at).Append(Wildcard);
+                sb.Append(example!, at, spans[i].Start - at);
+                AppendVariables(sb, example!, protectedText, spans[i].Start, spans[i].End);
                 at = spans[i].End;
             }
             sb.Append(example!, at, example!.Length - at);
             return sb.ToString();
+        }
+
+        private static readonly char[] Brackets = { '(', ')', '[', ']', '{', '}', '<', '>' };
+
+        // One wildcard for neighbouring variables, but a bracket between them stays: "host.a (10.0.0.1)" reads
+        // "<*> (<*>)", not "<*>)" with its opening bracket swallowed. A quoted value is one variable whatever it holds.
+        private static void AppendVariables(StringBuilder sb, string example, string protectedText, int start, int end)
+        {
+            var at = start;
+            foreach (Match d in Split.Matches(protectedText.Substring(start, end - start)))
+            {
+                if (d.Value.IndexOfAny(Brackets) < 0) continue;
+                sb.Append(Wildcard).Append(example, start + d.Index, d.Length);
+                at = start + d.Index + d.Length;
+            }
+            if (at < end || at == start) sb.Append(Wildcard);
         }
 
         /// <summary>The text each variable of a template stands for in a message (empty when they do not line up).</summary>

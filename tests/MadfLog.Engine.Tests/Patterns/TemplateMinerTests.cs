@@ -24,6 +24,21 @@ namespace MadfLog.Engine.Tests.Patterns
             return assigned.Select(p => miner.Resolve(p).Id).ToArray();
         }
 
+        [Theory]
+        // Neighbouring variables are one wildcard, but a bracket between them is kept: the template reads as balanced.
+        [InlineData(new[] { "connect to db01 (10.0.0.1) failed", "connect to web3 (10.0.0.3) failed" }, "connect to <*> (<*>) failed")]
+        [InlineData(new[] { "reverse mapping for ns.a.com [1.2.3.4] failed", "reverse mapping for c.org [9.9.9.9] failed" }, "reverse mapping for <*> [<*>] failed")]
+        // Without a bracket they stay one wildcard: a number and its unit, a quoted value with spaces.
+        [InlineData(new[] { "took 1.2 KB in 3 secs", "took 7 MB in 1 secs" }, "took <*> in <*>")]
+        [InlineData(new[] { "no file 'a (1).txt' here", "no file 'b (2).txt' here" }, "no file <*> here")]
+        public void ATemplateShowsTheBracketsBetweenItsVariables(string[] messages, string display)
+        {
+            var miner = new TemplateMiner();
+            var id = messages.Select(miner.Add).Last();
+            var p = miner.Resolve(id);
+            Assert.Equal(display, TemplateMiner.Display(messages[0], p.Tokens));
+        }
+
         [Fact]
         public void VariablePartsDoNotSplitAPattern()
         {

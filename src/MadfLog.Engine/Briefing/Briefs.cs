@@ -108,12 +108,19 @@ namespace MadfLog.Engine.Briefing
     {
         private static readonly System.Globalization.CultureInfo Inv = System.Globalization.CultureInfo.InvariantCulture;
         private static string P(double v) => MadfLog.Engine.Text.Percent.Brief(v);
+
+        // " | stories 1.1:3,1.2:4", the stories named only: errors without a story (Claude Code transcripts) add nothing to read.
+        private static string Stories(Dictionary<string, long> byStory)
+        {
+            var named = byStory.Where(kv => kv.Key.Length > 0).Select(kv => kv.Key + ":" + kv.Value).ToList();
+            return named.Count == 0 ? "" : " | stories " + string.Join(",", named);
+        }
         private static string Safe(string? s) => MadfLog.Engine.Text.SafeText.Redact(s) ?? "";
 
         public static string ErrorPatterns(System.Collections.Generic.IReadOnlyList<ErrorPattern> items, long totalErrors) =>
             new BriefBuilder(Briefs.ErrorPatternBudget)
                 .Line($"Error patterns ({totalErrors} errors): share, count, class, stories, top agents")
-                .Items(items, p => $"P{p.PatternId} {P(p.Share)} ({p.Count}) {p.ErrorClass}: {Safe(p.Template)} | stories {string.Join(",", System.Linq.Enumerable.Select(p.ByStory, kv => kv.Key + ":" + kv.Value))} | {string.Join(",", System.Linq.Enumerable.Take(System.Linq.Enumerable.Select(p.ByAgent, kv => kv.Key + ":" + kv.Value), 3))}", "patterns", maxLineChars: 170)
+                .Items(items, p => $"P{p.PatternId} {P(p.Share)} ({p.Count}) {p.ErrorClass}: {Safe(p.Template)}{Stories(p.ByStory)} | {string.Join(",", System.Linq.Enumerable.Take(System.Linq.Enumerable.Select(p.ByAgent, kv => kv.Key + ":" + kv.Value), 3))}", "patterns", maxLineChars: 170)
                 .Build();
 
         public static string ErrorSequences(System.Collections.Generic.IReadOnlyList<ErrorSequence> items) =>

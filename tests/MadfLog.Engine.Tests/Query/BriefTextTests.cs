@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using MadfLog.Engine.Briefing;
 using MadfLog.Engine.Query;
 using Xunit;
@@ -29,6 +30,21 @@ namespace MadfLog.Engine.Tests.Query
             });
             Assert.Contains("interruption 5 main: Interrupted Task", brief);
             Assert.Contains("rejection 3 dev/1.2: Rejected Bash", brief);
+        }
+
+        [Fact]
+        public void TheErrorPatternsBriefNamesOnlyStoriesThatHaveAName()
+        {
+            var brief = MoreBriefs.ErrorPatterns(new[]
+            {
+                new ErrorPattern { PatternId = 4, Template = "Bash mix test tests failed", ErrorClass = "TestFailure", Count = 4, Share = 0.5,
+                    ByStory = new Dictionary<string, long> { [""] = 4 }, ByAgent = new Dictionary<string, long> { ["main"] = 4 } },
+                new ErrorPattern { PatternId = 5, Template = "File does not exist: <*>", ErrorClass = "FileNotFound", Count = 4, Share = 0.5,
+                    ByStory = new Dictionary<string, long> { ["1.1"] = 3, [""] = 1 }, ByAgent = new Dictionary<string, long> { ["dev"] = 4 } },
+            }, 8);
+            Assert.Contains("Bash mix test tests failed | main:4", brief);
+            Assert.Contains("File does not exist: <*> | stories 1.1:3 | dev:4", brief);
+            Assert.DoesNotContain("stories :", brief);
         }
 
         [Fact]

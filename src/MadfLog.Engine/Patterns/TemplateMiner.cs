@@ -87,18 +87,22 @@ namespace MadfLog.Engine.Patterns
         public IEnumerable<MinedPattern> AllPatterns => _byId.Values;
 
         /// <summary>Masked tokens of a message: the key of its exact group.</summary>
-        public static string[] Tokenize(string? message) => Spans(message).Select(s => s.Token).ToArray();
+        public static string[] Tokenize(string? message) => Spans(message, out _).Select(s => s.Token).ToArray();
 
         // A quoted string is one variable; the sentinel survives splitting (unlike "<*>", whose brackets are delimiters).
         private const string QuotedSentinel = "\u0001";
 
-        /// <summary>Tokens with the span of the message each came from (consecutive variables share one span).</summary>
+        /// <summary>
+        /// Tokens with the span of the message each came from (consecutive variables share one span); <paramref name="text"/>:
+        /// the message as split, each quoted value a run of sentinels of its length.
+        /// </summary>
         [MethodImpl(Hot.Path)]
-        private static List<(string Token, int Start, int End)> Spans(string? message)
+        private static List<(string Token, int Start, int End)> Spans(string? message, out string text)
         {
             var spans = new List<(string Token, int Start, int End)>();
+            text = message ?? "";
             if (string.IsNullOrEmpty(message)) { spans.Add((Wildcard, 0, 0)); return spans; }
-            var text = Quoted.Replace(message!, m => QuotedSentinel.PadRight(m.Length, QuotedSentinel[0]));
+            text = Quoted.Replace(message!, m => QuotedSentinel.PadRight(m.Length, QuotedSentinel[0]));
             var pos = 0;
             foreach (var raw in Split.Split(text))
             {
@@ -132,10 +136,10 @@ namespace MadfLog.Engine.Patterns
         public static string Display(string? example, string[] template)
         {
             if (string.IsNullOrEmpty(example)) return string.Join(" ", template);
-            var spans = Spans(example);
+            // The message with each quoted value as one run of sentinels, as its spans were found in.
+            var spans = Spans(example, out var protectedText);
             if (spans.Count != template.Length) return string.Join(" ", template);
             var sb = new StringBuilder();
-            var protectedText = Quoted.Replace(example!, m => QuotedSentinel.PadRight(m.Length, QuotedSentinel[0]));
             var at = 0;
             for (var i = 0; i < spans.Count; i++)
             {
@@ -169,7 +173,7 @@ namespace MadfLog.Engine.Patterns
         {
             var values = new List<string>();
             if (string.IsNullOrEmpty(message)) return values;
-            var spans = Spans(message);
+            var spans = Spans(message, out _);
             var runs = Align(template, spans.Select(x => x.Token).ToArray(), int.MaxValue);
             if (runs == null) return values;
             foreach (var (first, last) in runs) values.Add(message!.Substring(spans[first].Start, spans[last].End - spans[first].Start));

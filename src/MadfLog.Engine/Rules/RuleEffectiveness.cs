@@ -63,6 +63,11 @@ namespace MadfLog.Engine.Rules
         public EffectVerdict Verdict { get; set; }
         /// <summary>The verdict as the reports write it: Effective, No clear change, Worse, Too early, No control.</summary>
         public string VerdictText => RuleEffectiveness.Text(Verdict);
+        /// <summary>
+        /// Whether the pattern's rate measurably fell since the rule took effect: Effective, or with no control, its own
+        /// interval below 1 (a fall that may not be the rule's, but is no sign of a rule not followed).
+        /// </summary>
+        public bool Fell => Verdict == EffectVerdict.Effective || (Verdict == EffectVerdict.NoControl && RelativeChangeHigh < 1);
         /// <summary>No clear change after enough data: a candidate for Deny-MadfRule (retirement).</summary>
         public bool RecommendRetirement { get; set; }
 

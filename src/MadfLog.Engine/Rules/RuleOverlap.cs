@@ -121,8 +121,7 @@ namespace MadfLog.Engine.Rules
 
         /// <summary>
         /// Active rules that are broken: their pattern occurred at least 3 times, in at least 2 sessions, since the rule
-        /// took effect, and its rate has not measurably fallen (its verdict is not Effective, nor No control with a clear
-        /// fall of its own). Most occurrences first.
+        /// took effect, and its rate has not measurably fallen (<see cref="RuleEffect.Fell"/>). Most occurrences first.
         /// </summary>
         public static List<RuleNotFollowed> NotFollowed(SqliteConnection c, DateTimeOffset now)
         {
@@ -138,11 +137,9 @@ namespace MadfLog.Engine.Rules
             }
             if (list.Count > 0)
             {
-                // A rule that works is followed, even if its error has not gone away entirely; one whose error fell
-                // clearly, with nothing to compare it with (No control), is not called broken either.
-                var effective = new HashSet<long>(RuleEffectiveness.Evaluate(c, now)
-                    .Where(e => e.Verdict == EffectVerdict.Effective || (e.Verdict == EffectVerdict.NoControl && e.RelativeChangeHigh < 1)).Select(e => e.RuleId));
-                list.RemoveAll(x => effective.Contains(x.RuleId));
+                // A rule whose error fell is followed, even if the error has not gone away entirely.
+                var fell = new HashSet<long>(RuleEffectiveness.Evaluate(c, now).Where(e => e.Fell).Select(e => e.RuleId));
+                list.RemoveAll(x => fell.Contains(x.RuleId));
             }
             return list.OrderByDescending(x => x.Occurrences).ThenBy(x => x.RuleId).ToList();
         }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace MadfLog.Engine.Store
 {
@@ -92,18 +93,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>Each error's own pattern id (0: none) of a stored trail, in order: its retry loops.</summary>
-        public static IEnumerable<long> Patterns(byte[] errors)
-        {
-            var at = 0;
-            while (at < errors.Length)
-            {
-                Get(errors, ref at);
-                var steps = Get(errors, ref at) == 0 ? 1 : LeadSteps + 1;
-                for (var i = 1; i < steps; i++) { Get(errors, ref at); Get(errors, ref at); }
-                Get(errors, ref at);
-                yield return Unzig(Get(errors, ref at));
-            }
-        }
+        public static IEnumerable<long> Patterns(byte[] errors) => Read(0, errors).Select(e => e.Own.Pattern);
 
         private static void Put(List<byte> bytes, long v) => Varint.Put(bytes, v);
         private static long Get(byte[] bytes, ref int at) => Varint.Get(bytes, ref at);

@@ -20,6 +20,7 @@ namespace MadfLog.Engine.Patterns
         public const string FileNotRead = "FileNotRead";
         public const string FileChanged = "FileChanged";
         public const string ContentNotFound = "ContentNotFound";
+        public const string ContentNotUnique = "ContentNotUnique";
         public const string FileTooLarge = "FileTooLarge";
         public const string ReadDirectory = "ReadDirectory";
         public const string FileNotFound = "FileNotFound";
@@ -78,7 +79,9 @@ namespace MadfLog.Engine.Patterns
             (InputValidation, new[] { "inputvalidationerror", "invalid tool parameters", "required parameter", "invalid input" }),
             (FileNotRead, new[] { "has not been read yet", "read it first", "must read the file", "must use your `read` tool" }),
             (FileChanged, new[] { "modified since read", "has been modified since", "changed since it was read", "unexpectedly modified" }),
-            (ContentNotFound, new[] { "string to replace not found", "old_string", "matches of the string to replace", "no changes to make", "not found in file" }),
+            // An edit's text found in several places is the opposite mistake to one found nowhere: it needs more context, not a re-read.
+            (ContentNotUnique, new[] { "matches of the string to replace", "replace_all is false", "is not unique in the file", "multiple matches of the string" }),
+            (ContentNotFound, new[] { "string to replace not found", "old_string", "no changes to make", "not found in file" }),
             (FileTooLarge, new[] { "exceeds maximum allowed", "file content (", "too large to read", "file is too large", "use offset and limit" }),
             (ReadDirectory, new[] { "eisdir", "illegal operation on a directory", "is a directory" }),
             (ToolUnavailable, new[] { "no such tool available", "tool not found", "unknown tool", "mcp server", "not connected", "tool is not available" }),

@@ -29,6 +29,7 @@ namespace MadfLog.Engine.Rules
             (new[] { "interactiveinput", "interactive" }, "Run commands non-interactively (pass --yes, a token or the input) or ask the user to run them."),
             (new[] { "commandnotfound" }, "Check that a command is installed (command -v) before using it, or use the project's own runner."),
             (new[] { "notread", "readfirst", "readbefore" }, "Read a file before editing it."),
+            (new[] { "contentnotunique", "notunique", "ambiguous" }, "Give an edit enough of the surrounding lines to match one place only, or set replace_all when every occurrence should change."),
             (new[] { "contentnotfound", "stringnotfound", "nomatch" }, "Re-read the file and copy the exact current text before replacing it."),
             (new[] { "filenotfound", "notfound", "nosuchfile", "missingfile", "pathnotfound" }, "Check that the path exists (Glob or ls) before reading or editing it."),
             (new[] { "permission", "accessdenied", "forbidden" }, "Stay inside the project folder and check permissions before writing; do not touch protected paths."),

@@ -25,7 +25,8 @@ namespace MadfLog.Engine.Store
     /// tool calls and human acts given the context figure of the response that made the call (data only:
     /// EventStorage.CarryContextToCalls), 40 the retry loops read from the sessions' error trails (session_runs dropped), 41 the cells' leads packed a row per cell
     /// (sequence_lead_cells in place of sequence_leads), 42 the duration histograms' blobs as runs of neighbouring buckets
-    /// (DayHistogram).
+    /// (DayHistogram), (43-47: this session's helpers), 48 an edit's text found in several places classed apart from text not
+    /// found (the sequences' cells reconciled after).
     /// </summary>
     public static class Schema
     {
@@ -61,6 +62,7 @@ namespace MadfLog.Engine.Store
             [40] = RunsFromTrails,
             [41] = PackedLeadCells,
             [42] = HistogramRuns,
+            [48] = EditNotUniqueClass,
         };
 
         /// <summary>
@@ -84,6 +86,9 @@ namespace MadfLog.Engine.Store
             // The counts split events and errors at 80 % context: the calls that got a figure are counted again (the error
             // sequences do not depend on it).
             if (version == 39) EventStorage.CarryContextToCalls(connection, transaction);
+            // An edit whose text matched several places was classed as text not found (and advised to re-read the file);
+            // its patterns take their own class, and the error sequences, which name steps by class, follow.
+            if (version == 48) SequenceCells.Reconcile(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -694,6 +699,14 @@ DROP VIEW IF EXISTS events;
         private const string RejectionsOnceRecounted = "-- data only";
         // Data only, in AfterScript: a transcript's calls and human acts get their response's context figure (EventStorage.CarryContextToCalls).
         private const string ContextOfCalls = "-- data only";
+        // The patterns of an edit whose text matched several places (Claude Code's message, as ErrorClasses matched it
+        // when this was written) were ContentNotFound; the error sequences follow in AfterScript (SequenceCells.Reconcile).
+        private const string EditNotUniqueClass = @"
+UPDATE patterns SET error_class = 'ContentNotUnique'
+WHERE error_class = 'ContentNotFound'
+  AND (example LIKE '%matches of the string to replace%' OR example LIKE '%replace_all is false%'
+       OR example LIKE '%is not unique in the file%' OR example LIKE '%multiple matches of the string%');
+";
 
         // session_leads (a row per session and lead, with the session's id and four step names as text: 2.5 bytes/event at
         // 1M realistic events) held nothing that an in-order session's error trail (sequence_session_errors: each error with

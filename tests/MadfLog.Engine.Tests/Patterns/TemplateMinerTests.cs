@@ -201,6 +201,7 @@ namespace MadfLog.Engine.Tests.Patterns
         [InlineData("File has not been read yet. Read it first before writing to it.", "FileNotRead")]
         [InlineData("<tool_use_error>File does not exist.</tool_use_error>", "FileNotFound")]
         [InlineData("String to replace not found in file.", "ContentNotFound")]
+        [InlineData("<tool_use_error>Found 3 matches of the string to replace, but replace_all is false. To replace all occurrences, set replace_all to true. To replace only one occurrence, please provide more context to uniquely identify the instance.\nString: foo</tool_use_error>", "ContentNotUnique")]
         [InlineData("bash: line 1: jq: command not found", "CommandNotFound")] // its own class since error signatures (#12): a CLI, not a library
         [InlineData("ModuleNotFoundError: No module named 'x'", "DependencyMissing")]
         [InlineData("Command timed out after 2m 0.0s", "Timeout")]

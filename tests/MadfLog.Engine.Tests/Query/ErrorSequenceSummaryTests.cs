@@ -339,6 +339,35 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void UpgradingGivesAnEditWhoseTextMatchedSeveralPlacesItsOwnClassInPatternsAndSequences()
+        {
+            // A committed chat.json dump with three Edit calls whose old_string was found more than once.
+            var chat = Path.Combine(TestPaths.Shared, "data", "claude-code-shapes", "chat-json", "chat.json");
+            using var t = TestPaths.NewTemp();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { chat });
+            string fresh;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                var notUnique = c.Query<long>("SELECT id FROM patterns WHERE error_class = 'ContentNotUnique'").ToList();
+                Assert.NotEmpty(notUnique);
+                fresh = System.Text.Json.JsonSerializer.Serialize(PatternAnalysis.ErrorSequences(c, new QueryFilter(), 100_000, 1));
+                Assert.Contains("ContentNotUnique", fresh);
+                // The store as schema 47 left it: those patterns classed as text not found, the cells counted so.
+                using var tx = c.BeginTransaction();
+                c.Execute("UPDATE patterns SET error_class = 'ContentNotFound' WHERE id IN @notUnique; DELETE FROM schema_version WHERE version >= 48", new { notUnique }, tx);
+                SequenceCells.Reconcile(c, tx);
+                tx.Commit();
+                Assert.DoesNotContain("ContentNotUnique", System.Text.Json.JsonSerializer.Serialize(PatternAnalysis.ErrorSequences(c, new QueryFilter(), 100_000, 1)));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM patterns WHERE error_class = 'ContentNotFound' AND example LIKE '%matches of the string to replace%'"));
+                Assert.Empty(SequenceCells.Classes.Current(c, null).Differences(SequenceCells.Classes.Counted(c, null)));
+                Assert.Equal(fresh, System.Text.Json.JsonSerializer.Serialize(PatternAnalysis.ErrorSequences(c, new QueryFilter(), 100_000, 1)));
+            }
+        }
+
+        [Fact]
         public void PatternsMergedAfterImportJoinRunsAndTakeTheSurvivorsClass()
         {
             using var t = TestPaths.NewTemp();

@@ -37,6 +37,22 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Fact]
+        public void AnEditWhoseTextIsFoundInSeveralPlacesIsToldToGiveMoreContextNotToReRead()
+        {
+            // Claude Code's message when old_string occurs more than once: the text is there, so re-reading the file
+            // (the advice for text not found) does not help; a longer old_string or replace_all does.
+            var errors = new[] { ("a.ts", 3), ("b.ts", 2), ("a.ts", 2) }.Select(e => ((string?)"Edit", (string?)("/src/" + e.Item1),
+                (string?)$"<tool_use_error>Found {e.Item2} matches of the string to replace, but replace_all is false. To replace all occurrences, set replace_all to true. To replace only one occurrence, please provide more context to uniquely identify the instance.\nString:   it('works', () => {{</tool_use_error>")).ToList();
+            var classes = errors.Select(e => ErrorSignature.Of(e.Item1, e.Item2, e.Item3!).ErrorClass).Distinct().ToList();
+            Assert.Equal(new[] { ErrorClasses.ContentNotUnique }, classes);
+            var text = RuleText.Compose(PatternFacts.From(classes[0], errors));
+            _out.WriteLine(text);
+            Assert.Contains("replace_all", text);
+            Assert.DoesNotContain("Re-read", text);
+            Assert.NotEqual(RuleAdvice.For(ErrorClasses.ContentNotFound), RuleAdvice.For(ErrorClasses.ContentNotUnique));
+        }
+
+        [Fact]
         public void AFixEveryErrorGivesIsWhatTheErrorSays()
         {
             var errors = new[] { "a", "b", "c" }.Select(m => ((string?)"Bash", (string?)("ruff check " + m), (string?)$"Exit code 1\n{m}.py:1:1: F401 unused import\nFound 1 error.\n[*] 1 fixable with the `--fix` option."));

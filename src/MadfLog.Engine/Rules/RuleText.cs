@@ -94,6 +94,8 @@ namespace MadfLog.Engine.Rules
         private static readonly Regex FileInLine = new Regex(@"[\w./\\-]*[\w-]+\.[A-Za-z]{1,5}\b", RegexOptions.Compiled);
         private static readonly Regex Quoted = new Regex(@"['""`‘]([^'""`’\s]{1,80})['""`’]", RegexOptions.Compiled);
         private static readonly Regex Url = new Regex(@"\bhttps?://([^/\s:'""]+)", RegexOptions.Compiled);
+        // Two or more location parts before a shell's message: a program or path, an option, a line number ("line 0").
+        private static readonly Regex ShellLocation = new Regex(@"^(?:(?:[a-z][\w.-]*|/[\w./-]+|-\w+|line \d+|\d+)\s*:\s*){2,}(?=\S)", RegexOptions.Compiled);
         private static readonly Regex MissingCommand = new Regex(@"([\w.-]+): (?:command )?not found", RegexOptions.Compiled | RegexOptions.IgnoreCase);
 
         /// <summary>The value one error is about, by what kind of error it is.</summary>
@@ -127,7 +129,10 @@ namespace MadfLog.Engine.Rules
                 // occurred", then "[TypeError: …]"), or the only one ("sh: -c: line 0: syntax error near …").
                 var said = s.DecisiveLines.Count > 1 ? s.DecisiveLines[1].Trim('[', ']', ' ') : s.DecisiveLines.Count == 1 ? s.DecisiveLines[0] : null;
                 // A count ("Found 1 error.") says nothing about where: a line of a few words is no hot spot.
-                return said != null && said.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries).Length >= 4 ? said : null;
+                if (said == null || said.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries).Length < 4) return null;
+                // The shell's "where" ("sh: -c: line 0: ", "/bin/sh: 1: ") takes the room the message needs.
+                var message = ShellLocation.Replace(said, "");
+                return message.Length > 0 ? message : said;
             }
             return ShortPath(input); // file tools: the file
         }

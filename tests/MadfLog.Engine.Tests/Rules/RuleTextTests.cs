@@ -52,6 +52,19 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.NotEqual(RuleAdvice.For(ErrorClasses.ContentNotFound), RuleAdvice.For(ErrorClasses.ContentNotUnique));
         }
 
+        [Theory]
+        [InlineData("sh: -c: line 0: syntax error near unexpected token `('\nsh: -c: line 0: `jest --testPathPattern=src/(a|b)'", "syntax error near unexpected token")]
+        [InlineData("/bin/sh: 1: Syntax error: \"(\" unexpected (expecting \"then\")", "Syntax error: \"(\" unexpected")]
+        public void AShellsMessageIsQuotedWithoutTheShellsLocationBeforeIt(string output, string kept)
+        {
+            // Where the shell was ("sh: -c: line 0: ") is no help to the agent and took the 40 characters a rule quotes.
+            var errors = Enumerable.Range(0, 3).Select(_ => ((string?)"Bash", (string?)"npm run test:unit", (string?)output));
+            var text = RuleText.Compose(PatternFacts.From(ErrorClasses.ShellSyntax, errors));
+            _out.WriteLine(text);
+            Assert.Contains(kept.Replace('`', '\''), text);
+            Assert.DoesNotContain("line 0", text);
+        }
+
         [Fact]
         public void AFixEveryErrorGivesIsWhatTheErrorSays()
         {

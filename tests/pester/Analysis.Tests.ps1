@@ -19,6 +19,13 @@ Describe 'Analysis questions' {
         (Compare-MadfStory -ReferenceStory 1.1 -DifferenceStory 1.2 -Database $db).Headline | Should -Match '^Repeated errors changed by -'
     }
 
+    It 'shows a comparison with nothing gained, lost or changed in agents as words, not empty separators' {
+        $text = Compare-MadfStory -ReferenceStory 1.1 -DifferenceStory 1.2 -Database $db | Format-List | Out-String -Width 200
+        $text | Should -Match 'PatternsGained\s*:\s*none'
+        $text | Should -Match 'Agents\s*:\s*the same'
+        $text | Should -Not -Match 'added: ;'
+    }
+
     It 'returns one brief string within its budget' {
         $brief = Get-MadfAgentPerformance -Database $db -Brief
         $brief | Should -BeOfType [string]

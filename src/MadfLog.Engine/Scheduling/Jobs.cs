@@ -186,7 +186,7 @@ namespace MadfLog.Engine.Scheduling
 
         public static string SystemdService(JobSpec s) =>
 $@"[Unit]
-Description={Describe(s)} of {s.Database}
+Description={Describe(s)} of {s.Database.Replace("%", "%%")}
 
 [Service]
 Type=oneshot

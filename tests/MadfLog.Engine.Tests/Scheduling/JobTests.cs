@@ -55,6 +55,10 @@ namespace MadfLog.Engine.Tests.Scheduling
             var percent = JobDefinitions.CronLine(Spec(MadfJob.Revision, db: "/data/100%/m.db"));
             Assert.Contains("/data/100\\%/m.db", percent); // cron turns a bare % into a newline
             Assert.DoesNotMatch(@"[^\\]%", percent);
+            // systemd resolves specifiers (%h, %n…) in Description= as in ExecStart=: a literal % is doubled in both.
+            var unit = JobDefinitions.SystemdService(Spec(MadfJob.Revision, db: "/data/100%/m.db"));
+            Assert.Contains("Description=MadfLog weekly revision of /data/100%%/m.db", unit);
+            Assert.DoesNotContain("%", unit.Replace("%%", ""));
 
             var plist = XDocument.Parse(JobDefinitions.LaunchdPlist(r));
             var dict = plist.Root!.Element("dict")!.Elements().ToList();

@@ -58,6 +58,15 @@ Describe 'Import-MadfLog' {
         $errs[0].FullyQualifiedErrorId | Should -Be 'PathNotFound,MadfLog.Commands.Import.ImportMadfLogCommand'
     }
 
+    It 'warns when a wildcard matches nothing or a folder holds no log file' {
+        $null = Import-MadfLog (Join-Path $TestDrive 'none*.jsonl') -Database $db -WarningVariable w -WarningAction SilentlyContinue
+        $w[0].Message | Should -Match "No file or folder matches '.*none\*\.jsonl'"
+        $empty = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid()))
+        Set-Content -Path (Join-Path $empty 'notes.txt') -Value 'not a log'
+        $null = Import-MadfLog $empty -Database $db -WarningVariable w2 -WarningAction SilentlyContinue
+        $w2[0].Message | Should -Match 'No log file to import in'
+    }
+
     It 'refuses a file that is not a database with its own error id' {
         $f = Join-Path $TestDrive 'x.jsonl'
         Set-Content -Path $f -Value (New-Line 1)

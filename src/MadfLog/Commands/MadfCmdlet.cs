@@ -113,6 +113,8 @@ namespace MadfLog.Commands
                                 "PathNotFileSystem", ErrorCategory.InvalidArgument, path));
                             continue;
                         }
+                        // A wildcard that matches nothing is no error in PowerShell, but a job importing nothing should say so.
+                        if (found.Count == 0) WriteWarning(string.Format(Messages.Culture, Messages.NoPathMatches, path));
                         resolved.AddRange(found);
                     }
                 }

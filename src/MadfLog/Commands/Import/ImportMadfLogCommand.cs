@@ -85,6 +85,7 @@ namespace MadfLog.Commands.Import
             var folderIssues = new List<ImportIssue>();
             var plan = Engine(() => importer.Plan(_files, folderIssues.Add));
             foreach (var issue in folderIssues) WriteImportIssue(issue);
+            if (plan.Count == 0) WriteWarning(string.Format(Messages.Culture, Messages.NoLogFiles, string.Join(", ", _files.Select(f => "'" + f + "'"))));
             var approved = new List<string>();
             foreach (var item in plan)
             {

@@ -23,6 +23,7 @@ namespace MadfLog.Bench
             foreach (var f in new[] { db, db + "-wal", db + "-shm" }) if (File.Exists(f)) File.Delete(f);
 
             GC.Collect();
+            using var allocations = Environment.GetEnvironmentVariable("MADFLOG_BENCH_ALLOCATIONS") == "1" ? new AllocationSampler() : null;
             var before = Process.GetCurrentProcess().PeakWorkingSet64;
             using var threads = new ThreadCpu();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
@@ -42,6 +43,7 @@ namespace MadfLog.Bench
             var size = Rotation.DatabaseBytes(db);
             Console.WriteLine($"{"tool",-22} {"events",10} {"seconds",8} {"events/s",10} {"peak MB",8} {"db MB",7} {"bytes/event",11}");
             Console.WriteLine($"{"MadfLog Import",-22} {result.Imported,10:N0} {sw.Elapsed.TotalSeconds,8:F2} {result.Imported / sw.Elapsed.TotalSeconds,10:N0} {peak / 1048576.0,8:F0} {size / 1048576.0,7:F0} {(double)size / Math.Max(1, result.Imported),11:F0}");
+            Console.WriteLine($"  (runtime: {Runtime.Describe()})");
             Console.WriteLine($"  (process peak working set before the import: {before / 1048576.0:F0} MB; includes secret redaction, pattern mining, the dedup key, pattern index, time blocks and the summaries)");
             Console.WriteLine($"  (CPU {cpu:F2} s = {cpu / sw.Elapsed.TotalSeconds:F2} cores busy of {Environment.ProcessorCount}; GC: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2} gen0/1/2, " +
                 $"{(GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds:F2} s paused, {(GC.GetTotalAllocatedBytes() - allocatedBefore) / 1048576.0:F0} MB allocated; " +
@@ -52,6 +54,7 @@ namespace MadfLog.Bench
             if (perThread.Count > 0)
                 Console.WriteLine("  (CPU by thread: " + string.Join(", ", perThread.Where(t => t.Value >= 0.05).OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2} s")) + ")");
 
+            if (allocations != null) Console.WriteLine(allocations.Report(30));
             var again = Stopwatch.StartNew();
             var second = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
             Console.WriteLine($"{"MadfLog re-import",-22} {second.Imported,10:N0} {again.Elapsed.TotalSeconds,8:F2}   (nothing new: the cursor skips the file)");
@@ -99,6 +102,32 @@ namespace MadfLog.Bench
             File.WriteAllText(done, written.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Console.WriteLine($"generated {written:N0} events ({bytes / 1048576.0:F0} MB, {Directory.EnumerateFiles(logs, "*.jsonl", SearchOption.AllDirectories).Count():N0} files) in {clock.Elapsed.TotalSeconds:F1}s: {logs}");
             return logs;
+        }
+    }
+
+    /// <summary>
+    /// The runtime settings that change an import's CPU, as this process runs them: users get pwsh's (.NET's defaults:
+    /// tiered compilation with dynamic PGO, workstation concurrent GC), or the madflog host's (tiered PGO off).
+    /// </summary>
+    internal static class Runtime
+    {
+        public static string Describe()
+        {
+            var pgo = Setting("TieredPGO", "System.Runtime.TieredPGO", true);
+            var tiered = Setting("TieredCompilation", "System.Runtime.TieredCompilation", true);
+            var gc = System.Runtime.GCSettings.IsServerGC ? "server" : "workstation";
+            var concurrent = System.Runtime.GCSettings.LatencyMode != System.Runtime.GCLatencyMode.Batch ? " concurrent" : "";
+            return $".NET {Environment.Version}, tiered compilation {(tiered.on ? "on" : "off")} ({tiered.from}), tiered PGO {(pgo.on ? "on" : "off")} ({pgo.from}), " +
+                $"{gc}{concurrent} GC; pwsh runs .NET's defaults (tiered PGO on), the madflog host turns tiered PGO off";
+        }
+
+        // An environment variable (DOTNET_ or COMPlus_) wins over the runtimeconfig's property, which wins over the default.
+        private static (bool on, string from) Setting(string variable, string property, bool byDefault)
+        {
+            foreach (var prefix in new[] { "DOTNET_", "COMPlus_" })
+                if (Environment.GetEnvironmentVariable(prefix + variable) is { } v) return (v != "0", prefix + variable + "=" + v);
+            if (AppContext.GetData(property) is { } data) return (!string.Equals(data.ToString(), "false", StringComparison.OrdinalIgnoreCase), "runtimeconfig");
+            return (byDefault, ".NET's default");
         }
     }
 

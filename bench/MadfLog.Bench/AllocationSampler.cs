@@ -1,0 +1,51 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics.Tracing;
+using System.Linq;
+
+namespace MadfLog.Bench
+{
+    /// <summary>
+    /// What an import allocates, by type, and what the JIT compiles, by class: the runtime's allocation ticks (one about
+    /// every 100 KB allocated, naming the type of the object that crossed it) and method loads, counted in this process
+    /// while it runs. Enabled by MADFLOG_BENCH_ALLOCATIONS=1 (the events cost some CPU: not for timed runs).
+    /// </summary>
+    internal sealed class AllocationSampler : EventListener
+    {
+        private const EventKeywords Gc = (EventKeywords)0x1, Jit = (EventKeywords)0x10;
+        private readonly Dictionary<string, long> _bytes = new Dictionary<string, long>();
+        private readonly Dictionary<string, long> _methods = new Dictionary<string, long>();
+
+        protected override void OnEventSourceCreated(EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(source, EventLevel.Verbose, Gc | Jit);
+        }
+
+        protected override void OnEventWritten(EventWrittenEventArgs e)
+        {
+            if (e.EventName == null || e.PayloadNames == null || e.Payload == null) return;
+            if (e.EventName.StartsWith("MethodLoadVerbose", StringComparison.Ordinal))
+                Count(_methods, e.Payload[e.PayloadNames.IndexOf("MethodNamespace")] as string ?? "?", 1);
+            else if (e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal))
+                Count(_bytes, e.Payload[e.PayloadNames.IndexOf("TypeName")] as string ?? "?", Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("AllocationAmount")]));
+        }
+
+        private static void Count(Dictionary<string, long> into, string key, long n)
+        {
+            lock (into) into[key] = (into.TryGetValue(key, out var had) ? had : 0) + n;
+        }
+
+        public string Report(int n)
+        {
+            lock (_bytes)
+                lock (_methods)
+                {
+                    var total = Math.Max(1, _bytes.Values.Sum());
+                    return $"  (allocated, by type, sampled every ~100 KB:\n" +
+                        string.Join("\n", _bytes.OrderByDescending(kv => kv.Value).Take(n).Select(kv => $"    {kv.Value / 1048576.0,8:F0} MB {100.0 * kv.Value / total,5:F1}%  {kv.Key}")) +
+                        $")\n  (methods compiled: {_methods.Values.Sum():N0}; by class:\n" +
+                        string.Join("\n", _methods.OrderByDescending(kv => kv.Value).Take(n).Select(kv => $"    {kv.Value,6}  {kv.Key}")) + ")";
+                }
+        }
+    }
+}

@@ -65,6 +65,12 @@ namespace MadfLog.Bench
 
         private static void SqliteUtils(string logs, string db)
         {
+            // The peer takes minutes at 1M: runs that only compare MadfLog builds may leave it out.
+            if (Environment.GetEnvironmentVariable("MADFLOG_BENCH_NO_PEER") == "1")
+            {
+                Console.WriteLine("sqlite-utils: skipped (MADFLOG_BENCH_NO_PEER=1)");
+                return;
+            }
             if (File.Exists(db)) File.Delete(db);
             // Every log file as one stream of JSON lines (--alter: transcripts and MADF lines have different fields).
             var psi = new ProcessStartInfo("/usr/bin/time", $"-f \"%e %M\" sh -c \"find '{logs}' -name '*.jsonl' -exec cat {{}} + | sqlite-utils insert '{db}' events - --nl --alter\"") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };

@@ -171,7 +171,7 @@ CREATE TABLE import_files (
     complete INTEGER NOT NULL DEFAULT 0,
     first_imported INTEGER NOT NULL,
     last_imported INTEGER NOT NULL
-);
+, numbering BLOB);
 
 CREATE TABLE import_runs (
     id INTEGER PRIMARY KEY,

@@ -34,6 +34,13 @@ namespace MadfLog.Engine.Events
     public interface IStartsCommitEarly
     {
         void StartCommit(SqliteConnection connection, SqliteTransaction transaction);
+
+        /// <summary>
+        /// Called in place of BeforeCommit when a later stage failed after <see cref="StartCommit"/> (the transaction will
+        /// roll back): waits for what StartCommit began, so nothing runs on past the failure and its own failure is
+        /// observed, and forgets what was pending for the rolled-back events.
+        /// </summary>
+        void AbandonCommit();
     }
 
     /// <summary>A stage whose preparing thread hands a <typeparamref name="TPrepared"/> to its writer-side calls for the same batch.</summary>

@@ -149,6 +149,15 @@ namespace MadfLog.Engine.Import
         public long LastWriteUtc { get; set; }
         public bool Complete { get; set; }
         public long FirstImported { get; set; }
+        /// <summary>
+        /// The parser's state at <see cref="Offset"/> (<see cref="IReplaysEarlierLines.SavedState"/>): a grown file resumes
+        /// from it without replaying the lines before. Loaded only for files about to be resumed (<see cref="FileCursors.LoadNumbering"/>).
+        /// </summary>
+        public byte[]? Numbering { get; set; }
+        /// <summary>The store holds a <see cref="Numbering"/> for this cursor (loaded or not).</summary>
+        public bool HasNumbering { get; set; }
+        // Set when the cursor moved: the numbering column is written (the state at the new offset, or null for none).
+        private bool _numberingMoved;
         /// <summary>Not a real cursor (the file could not be read): nothing to save.</summary>
         public bool Skip { get; set; }
 
@@ -181,9 +190,10 @@ namespace MadfLog.Engine.Import
         }
 
         /// <summary>Moves the cursor and returns a snapshot for the writer (the reader keeps going).</summary>
-        public FileCursor Advance(long offset, long lines, FileProbe probe, bool complete)
+        public FileCursor Advance(long offset, long lines, FileProbe probe, bool complete, byte[]? numbering = null)
         {
             Offset = offset; Lines = lines; Complete = complete;
+            Numbering = numbering; HasNumbering = numbering != null; _numberingMoved = true;
             HeadLength = probe.Head.Length; HeadHash = probe.HeadHash(probe.Head.Length);
             Touch(Path, probe);
             return Snapshot();
@@ -201,19 +211,22 @@ namespace MadfLog.Engine.Import
             if (Skip) return;
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             if (FirstImported == 0) FirstImported = now;
-            var args = new { Id, Path, Format, HeadLength, HeadHash, Offset, Lines, Size, LastWriteUtc, Complete = Complete ? 1 : 0, FirstImported, Now = now };
+            var args = new { Id, Path, Format, HeadLength, HeadHash, Offset, Lines, Size, LastWriteUtc, Complete = Complete ? 1 : 0, FirstImported, Now = now,
+                Numbering, Moved = _numberingMoved ? 1 : 0 };
             if (Id == 0)
             {
                 Id = c.ExecuteScalar<long>(
-                    @"INSERT INTO import_files(path, format, head_length, head_hash, offset, lines, size, last_write_utc, complete, first_imported, last_imported)
-                      VALUES (@Path, @Format, @HeadLength, @HeadHash, @Offset, @Lines, @Size, @LastWriteUtc, @Complete, @FirstImported, @Now);
+                    @"INSERT INTO import_files(path, format, head_length, head_hash, offset, lines, size, last_write_utc, complete, first_imported, last_imported, numbering)
+                      VALUES (@Path, @Format, @HeadLength, @HeadHash, @Offset, @Lines, @Size, @LastWriteUtc, @Complete, @FirstImported, @Now, @Numbering);
                       SELECT last_insert_rowid();", args, tx);
             }
             else
             {
+                // A cursor that did not move keeps the state saved with its offset.
                 c.Execute(
                     @"UPDATE import_files SET path=@Path, format=@Format, head_length=@HeadLength, head_hash=@HeadHash, offset=@Offset, lines=@Lines,
-                      size=@Size, last_write_utc=@LastWriteUtc, complete=@Complete, last_imported=@Now WHERE id=@Id", args, tx);
+                      size=@Size, last_write_utc=@LastWriteUtc, complete=@Complete, last_imported=@Now,
+                      numbering = CASE WHEN @Moved = 1 THEN @Numbering ELSE numbering END WHERE id=@Id", args, tx);
             }
         }
 
@@ -222,11 +235,16 @@ namespace MadfLog.Engine.Import
             var all = new FileCursors();
             var rows = c.Query<FileCursor>(
                 @"SELECT id AS Id, path AS Path, format AS Format, head_length AS HeadLength, head_hash AS HeadHash, offset AS Offset,
-                         lines AS Lines, size AS Size, last_write_utc AS LastWriteUtc, complete AS Complete, first_imported AS FirstImported
+                         lines AS Lines, size AS Size, last_write_utc AS LastWriteUtc, complete AS Complete, first_imported AS FirstImported,
+                         numbering IS NOT NULL AS HasNumbering
                   FROM import_files");
             foreach (var r in rows) all.Add(r);
             return all;
         }
+
+        /// <summary>This cursor's saved numbering state, read from the store.</summary>
+        public void LoadNumbering(SqliteConnection c) =>
+            Numbering = c.ExecuteScalar<byte[]?>("SELECT numbering FROM import_files WHERE id = @Id", new { Id });
 
         /// <summary>How far a file has been imported (its cursor's byte offset), or null for a file never imported.</summary>
         public static long? ImportedTo(SqliteConnection c, string path) =>
@@ -248,6 +266,21 @@ namespace MadfLog.Engine.Import
             _byPath[cursor.Path] = cursor;
             if (!_byHead.TryGetValue(cursor.HeadHash, out var list)) _byHead[cursor.HeadHash] = list = new List<FileCursor>();
             list.Add(cursor);
+        }
+
+        /// <summary>
+        /// Reads the saved numbering state of each of these files that will be resumed (it has one, and its size or time
+        /// changed): the reader thread continues from it without the connection. A moved file has its lines replayed instead.
+        /// </summary>
+        public void LoadNumbering(SqliteConnection c, IEnumerable<string> paths)
+        {
+            foreach (var path in paths)
+            {
+                if (!(ByPath(path) is { HasNumbering: true } cursor)) continue;
+                try { if (cursor.Unchanged(FileProbe.Stat(path))) continue; }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { continue; }
+                cursor.LoadNumbering(c);
+            }
         }
 
         /// <summary>The cursor of a file at this path (no look at its content).</summary>

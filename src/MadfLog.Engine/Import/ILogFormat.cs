@@ -78,10 +78,17 @@ namespace MadfLog.Engine.Import
 
     /// <summary>
     /// A parser whose keys depend on the lines before (identical lines are told apart by their occurrence in the file):
-    /// when a file is resumed, the importer shows it the lines before the resume point, as Parse would have seen them.
+    /// when a file is resumed, it continues from the state saved with the file's cursor, or else the importer shows it the
+    /// lines before the resume point, as Parse would have seen them.
     /// </summary>
     public interface IReplaysEarlierLines
     {
         void Replay(ReadOnlySpan<byte> line);
+
+        /// <summary>What the lines parsed so far left for the keys of the lines to come (what a replay of them rebuilds), saved with the cursor.</summary>
+        byte[] SavedState();
+
+        /// <summary>Continues from a <see cref="SavedState"/> instead of a replay of the lines before; false when it is not a state this version reads.</summary>
+        bool ContinueFrom(byte[] state);
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using MadfLog.Engine.Store;
 
 namespace MadfLog.Engine.Import
 {
@@ -6,7 +7,8 @@ namespace MadfLog.Engine.Import
     /// Numbers identical lines within one file: the first is occurrence 0 (its key is the line's hash, as before this
     /// existed), the next 1, and so on. A line's count is forgotten once <see cref="Window"/> lines pass without it, so memory
     /// stays bounded: identical lines carry the same timestamp, so in a log they stand close together. The numbering depends
-    /// only on the lines before, so a copy of the file, or the file read again, gets the same keys.
+    /// only on the lines before, so a copy of the file, or the file read again, gets the same keys. A file resumed from its
+    /// cursor continues from the <see cref="State"/> saved with the cursor (else from a replay of the lines before it).
     /// </summary>
     internal sealed class IdenticalLines
     {
@@ -52,6 +54,55 @@ namespace MadfLog.Engine.Import
                 System.Array.Resize(ref _ring, System.Math.Min(Window, _ring.Length * 2));
             }
             return slot;
+        }
+
+        private const byte StateVersion = 1;
+
+        /// <summary>
+        /// What the numbering of the lines to come depends on: the lines counted, and each hash still in the window with
+        /// its count and how many lines ago it was last seen (the ring is not needed: an entry leaves the window exactly
+        /// <see cref="Window"/> lines after its last line). At most one entry per line of the window; none for lines with
+        /// their own id (<see cref="Pass"/>), so a log whose lines all carry one saves a few bytes.
+        /// </summary>
+        public byte[] State()
+        {
+            var bytes = new List<byte>(16 + _seen.Count * 11) { StateVersion };
+            Varint.Put(bytes, _lines);
+            var live = 0;
+            foreach (var e in _seen.Values) if (e.Last > _lines - Window) live++;
+            Varint.Put(bytes, live);
+            foreach (var pair in _seen)
+            {
+                if (pair.Value.Last <= _lines - Window) continue; // leaves before the next line is numbered
+                var h = (ulong)pair.Key;
+                for (var i = 0; i < 8; i++) bytes.Add((byte)(h >> (8 * i)));
+                Varint.Put(bytes, pair.Value.Count);
+                Varint.Put(bytes, _lines - 1 - pair.Value.Last);
+            }
+            return bytes.ToArray();
+        }
+
+        /// <summary>Numbering that continues from a <see cref="State"/>, or null for a state this version does not read.</summary>
+        public static IdenticalLines? FromState(byte[] state)
+        {
+            if (state.Length < 3 || state[0] != StateVersion) return null;
+            var at = 1;
+            var lines = new IdenticalLines { _lines = Varint.Get(state, ref at) };
+            var count = Varint.Get(state, ref at);
+            var ring = 1024;
+            while (ring < lines._lines && ring < Window) ring = System.Math.Min(Window, ring * 2);
+            lines._ring = new long[ring];
+            for (var n = 0; n < count; n++)
+            {
+                ulong h = 0;
+                for (var i = 0; i < 8; i++) h |= (ulong)state[at++] << (8 * i);
+                var occurrences = (int)Varint.Get(state, ref at);
+                var last = lines._lines - 1 - Varint.Get(state, ref at);
+                lines._seen[(long)h] = (occurrences, last);
+                lines._ring[(int)(last % Window)] = (long)h; // so it leaves the window when its line does
+            }
+            if (at != state.Length) return null;
+            return lines;
         }
 
         /// <summary>The dedup key of a line with this hash at this occurrence (occurrence 0: the hash itself).</summary>

@@ -37,19 +37,35 @@ namespace MadfLog.Engine.Import
         {
             // A stage that starts early (the summaries' stage derives its rows on another thread) finishes after the rest.
             List<IImportStage>? late = null;
-            foreach (var stage in stages)
+            try
             {
-                if (stage is IStartsCommitEarly early)
+                foreach (var stage in stages)
                 {
-                    early.StartCommit(c, tx);
-                    (late ??= new List<IImportStage>()).Add(stage);
-                    clock?.Lap(StepName("start", stage));
-                    continue;
+                    if (stage is IStartsCommitEarly early)
+                    {
+                        early.StartCommit(c, tx);
+                        (late ??= new List<IImportStage>()).Add(stage);
+                        clock?.Lap(StepName("start", stage));
+                        continue;
+                    }
+                    stage.BeforeCommit(c, tx);
+                    clock?.Lap(StepName("flush", stage));
                 }
-                stage.BeforeCommit(c, tx);
-                clock?.Lap(StepName("flush", stage));
+                while (late?.Count > 0)
+                {
+                    var stage = late[0];
+                    stage.BeforeCommit(c, tx);
+                    late.RemoveAt(0); // done: nothing of it left to abandon
+                    clock?.Lap(StepName("flush", stage));
+                }
             }
-            if (late != null) foreach (var stage in late) { stage.BeforeCommit(c, tx); clock?.Lap(StepName("flush", stage)); }
+            catch
+            {
+                // A flush failed after a stage started early: its work on another thread is waited for before the failure
+                // goes on to roll the transaction back (it would otherwise run on, its own failure never observed).
+                if (late != null) foreach (var stage in late) ((IStartsCommitEarly)stage).AbandonCommit();
+                throw;
+            }
         }
 
         private static string StepName(string step, IImportStage stage) => step + " " + stage.GetType().Name;

@@ -79,6 +79,7 @@ namespace MadfLog.Engine.Import
             result.Database = connection.DataSource;
             Patterns.PatternRekey.RunIfPending(connection, Rules.RuleStore.MovePattern); // once, after the upgrade to error signatures
             var cursors = FileCursor.LoadAll(connection);
+            cursors.LoadNumbering(connection, files);
             var stages = ImportStages.Create();
 
             // Three stages in a pipeline: read and parse → prepare (redaction, tokenizing: CPU without the database) →
@@ -364,7 +365,11 @@ namespace MadfLog.Engine.Import
             fileResult.StartOffset = start;
 
             var parser = format.CreateParser(new LogFileContext(path, _options) { Splitter = splitter });
-            if (start > 0 && parser is IReplaysEarlierLines replay) ReplayEarlierLines(path, probe.IsGzip, start, MaxLineBytes(format), replay, token);
+            var replay = parser as IReplaysEarlierLines;
+            // A grown file continues from the state saved with its cursor; without one (a store from before schema 45, a
+            // moved file, a cursor saved mid-file) the lines before are replayed.
+            if (start > 0 && replay != null && !(start == cursor.Offset && cursor.Numbering != null && replay.ContinueFrom(cursor.Numbering)))
+                ReplayEarlierLines(path, probe.IsGzip, start, MaxLineBytes(format), replay, token);
             using var raw = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
             Stream stream = probe.IsGzip ? new GzipLimitStream(raw) : (Stream)raw;
             LineReader? lineReader = null;
@@ -476,7 +481,9 @@ namespace MadfLog.Engine.Import
                 // Complete: read to its end as it is now (a .gz whole, or a line file up to its last full line), so the next
                 // run skips it while its size and time stay the same, even where the parser holds back lines still
                 // waiting for others (a tool call without its result), which it would only hold back again.
-                batch.Cursor = cursor.Advance(ResumePoint(parser, consumed), lineNumber, probe, complete: !truncated && !corrupt);
+                var resumeAt = ResumePoint(parser, consumed);
+                batch.Cursor = cursor.Advance(resumeAt, lineNumber, probe, complete: !truncated && !corrupt,
+                    numbering: resumeAt == consumed ? replay?.SavedState() : null);
                 batch.Last = true;
                 batch.PendingBytes = pendingBytes;
                 batch.Problem = problem;

@@ -79,7 +79,7 @@ namespace MadfLog.Engine.Import
 
         private sealed class Parser : ILineParser, IReplaysEarlierLines
         {
-            private readonly IdenticalLines _identical = new IdenticalLines();
+            private IdenticalLines _identical = new IdenticalLines();
             private string? _eventId;
 
             private readonly string? _story;
@@ -97,6 +97,15 @@ namespace MadfLog.Engine.Import
             public long? EarliestPendingOffset => null;
 
             public void Replay(ReadOnlySpan<byte> line) => _identical.Next(StableHash.Hash(line));
+
+            public byte[] SavedState() => _identical.State();
+
+            public bool ContinueFrom(byte[] state)
+            {
+                if (!(IdenticalLines.FromState(state) is { } resumed)) return false;
+                _identical = resumed;
+                return true;
+            }
 
             [MethodImpl(Hot.Path)]
             public LineOutcome Parse(ReadOnlySpan<byte> line, long lineNumber, long lineOffset, List<EventRow> output, out string? reason)

@@ -254,6 +254,8 @@ namespace MadfLog.Engine.Lifecycle
             var stale = result.EventsMoved == 0 && SummaryTables.CountsMoreThanTheEvents(c)
                 && _o.ShouldProcess(_config.DatabasePath, Messages.RotationRebuildAction);
             if (stale) result.Notes.Add(Messages.RotationSummariesRebuilt);
+            // A store whose upgrade could not VACUUM (another process held it, a full disk) takes the mode here, moved or not.
+            var owed = result.EventsMoved == 0 && !stale && MadfDatabase.OwesVacuum(c) && _o.ShouldProcess(_config.DatabasePath, Messages.RotationVacuumAction);
             if (result.EventsMoved > 0 || stale)
             {
                 using (var tx = c.BeginTransaction())
@@ -265,6 +267,9 @@ namespace MadfLog.Engine.Lifecycle
                 }
                 // -IncludeArchive's caches of the archives before (one up to date is carried: CombinedStore.Carry).
                 CombinedStore.Remove(ArchiveFolder);
+            }
+            if (result.EventsMoved > 0 || stale || owed)
+            {
                 _o.Checkpoint?.Invoke("before-vacuum");
                 c.Execute("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;"); // a store from before incremental auto-vacuum takes it here (MadfDatabase.ReleaseFreePages)
                 c.Execute("PRAGMA optimize;");

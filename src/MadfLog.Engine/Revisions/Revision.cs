@@ -20,6 +20,12 @@ namespace MadfLog.Engine.Revisions
         public string? DatabasePath { get; set; }
         /// <summary>Start of the window; default: 7 days before Now.</summary>
         public DateTimeOffset? Since { get; set; }
+        /// <summary>
+        /// End of the window; default: Now. Earlier, a past week's revision: its counts, patterns, report (named after the
+        /// week Until falls in) and its rules' evidence are that window's; rules are still proposed (or activated) now,
+        /// and CLAUDE.md holds the rules active now.
+        /// </summary>
+        public DateTimeOffset? Until { get; set; }
         public DateTimeOffset Now { get; set; } = DateTimeOffset.UtcNow;
         public string? ClaudeMdPath { get; set; }
         public double? Threshold { get; set; }
@@ -86,12 +92,15 @@ namespace MadfLog.Engine.Revisions
             _config = MadfConfig.Load(options.DatabasePath);
         }
 
-        /// <summary>When the last revision finished, or null.</summary>
+        /// <summary>
+        /// When the last revision ran, or null: the end of the newest window revised (a revision's window ends when it
+        /// runs), so a past week's revision run today does not put off this week's.
+        /// </summary>
         public DateTimeOffset? LastRevision()
         {
             if (!File.Exists(_config.DatabasePath)) return null;
             using var c = MadfDatabase.Open(_config.DatabasePath, forWrite: false);
-            var ms = c.ExecuteScalar<long?>("SELECT max(finished) FROM revisions");
+            var ms = c.ExecuteScalar<long?>("SELECT max(min(finished, window_end)) FROM revisions");
             return ms.HasValue ? DateTimeOffset.FromUnixTimeMilliseconds(ms.Value) : (DateTimeOffset?)null;
         }
 
@@ -99,7 +108,7 @@ namespace MadfLog.Engine.Revisions
 
         public RevisionResult Run()
         {
-            var until = _o.Now;
+            var until = _o.Until ?? _o.Now;
             var since = _o.Since ?? until.AddDays(-7);
             var result = new RevisionResult { Week = Domain.IsoWeeks.Name(until.UtcDateTime), WindowStart = since.UtcDateTime, WindowEnd = until.UtcDateTime };
 

@@ -160,24 +160,42 @@ namespace MadfLog.Engine.Store
         /// migrations' transaction, and without it the file would keep them until its next rotation. Once, as the upgrade
         /// is already the wait the user expects for a rewrite of the store; from then on each import hands its free pages
         /// back (<see cref="ReleaseFreePages"/>). The copy VACUUM builds goes to a temporary file, not memory (a 10M-event
-        /// store is 700 MB). Another process holding the store (SQLITE_BUSY) leaves it to the rotation.
+        /// store is 700 MB). The upgrade has committed by then, so nothing here fails the command: another process holding
+        /// the store (SQLITE_BUSY) leaves it to the rotation, and so does any other failure (a full disk, an I/O error, no
+        /// room for the temporary copy), told as the step's <see cref="SchemaUpgradeStep.Problem"/> (a warning). The store
+        /// keeps working without the mode; the rotation's VACUUM sets it (<see cref="OwesVacuum"/>).
         /// </summary>
         private static void GiveBackFreePages(SqliteConnection connection, string path, int from, int count, Action<SchemaUpgradeStep>? upgrading)
         {
-            if (connection.ExecuteScalar<long>("PRAGMA auto_vacuum") == 2) return;
+            if (!OwesVacuum(connection)) return;
             upgrading?.Invoke(new SchemaUpgradeStep(path, from, Schema.CurrentVersion, count + 1, count, null));
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            string? problem = null;
             try
             {
+                BeforeVacuum?.Invoke(connection);
                 connection.Execute("PRAGMA temp_store = FILE; PRAGMA auto_vacuum = INCREMENTAL; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
             }
             catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteBusy || ex.SqliteErrorCode == SqliteLocked) { }
+            catch (SqliteException ex)
+            {
+                problem = string.Format(Messages.Culture, Messages.UpgradeVacuumFailed, path, ex.Message.Split('\n')[0]);
+            }
             finally
             {
                 connection.Execute("PRAGMA temp_store = MEMORY;");
             }
-            upgrading?.Invoke(new SchemaUpgradeStep(path, from, Schema.CurrentVersion, count + 1, count, clock.Elapsed));
+            upgrading?.Invoke(new SchemaUpgradeStep(path, from, Schema.CurrentVersion, count + 1, count, clock.Elapsed, problem));
         }
+
+        /// <summary>Tests only: runs on the connection just before the upgrade's VACUUM (to make it fail as a full disk would).</summary>
+        [ThreadStatic] internal static Action<SqliteConnection>? BeforeVacuum;
+
+        /// <summary>
+        /// The store is not in incremental auto-vacuum mode: made before it, its upgrade's VACUUM did not run to its end
+        /// (another process held it, the disk was full), or its file existed empty when first opened. A VACUUM sets the mode.
+        /// </summary>
+        public static bool OwesVacuum(SqliteConnection connection) => connection.ExecuteScalar<long>("PRAGMA auto_vacuum") != 2;
 
         /// <summary>
         /// Gives the store's free pages back to the file system (a store in incremental auto-vacuum mode: new stores, and
@@ -199,9 +217,9 @@ namespace MadfLog.Engine.Store
     /// </summary>
     public sealed class SchemaUpgradeStep
     {
-        public SchemaUpgradeStep(string path, int from, int version, int index, int count, TimeSpan? elapsed)
+        public SchemaUpgradeStep(string path, int from, int version, int index, int count, TimeSpan? elapsed, string? problem = null)
         {
-            Path = path; From = from; Version = version; Index = index; Count = count; Elapsed = elapsed;
+            Path = path; From = from; Version = version; Index = index; Count = count; Elapsed = elapsed; Problem = problem;
         }
 
         public string Path { get; }
@@ -214,5 +232,7 @@ namespace MadfLog.Engine.Store
         public bool IsCommit => Index == Count;
         /// <summary>Whether this is the VACUUM that gives an old store's free pages back, after the commit.</summary>
         public bool IsVacuum => Index > Count;
+        /// <summary>Why the VACUUM did not give the pages back (a full disk, an I/O error), for a warning; null when it did or was left to the rotation.</summary>
+        public string? Problem { get; }
     }
 }

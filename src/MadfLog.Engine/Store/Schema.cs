@@ -25,8 +25,9 @@ namespace MadfLog.Engine.Store
     /// tool calls and human acts given the context figure of the response that made the call (data only:
     /// EventStorage.CarryContextToCalls), 40 the retry loops read from the sessions' error trails (session_runs dropped), 41 the cells' leads packed a row per cell
     /// (sequence_lead_cells in place of sequence_leads), 42 the duration histograms' blobs as runs of neighbouring buckets
-    /// (DayHistogram), (43-47: this session's helpers), 48 an edit's text found in several places classed apart from text not
-    /// found (the sequences' cells reconciled after).
+    /// (DayHistogram), 45 each file cursor's identical-lines numbering state (import_files.numbering), so a grown file is
+    /// read from its cursor without replaying the lines before, 48 an edit's text found in several places classed apart
+    /// from text not found (the sequences' cells reconciled after).
     /// </summary>
     public static class Schema
     {
@@ -62,11 +63,12 @@ namespace MadfLog.Engine.Store
             [40] = RunsFromTrails,
             [41] = PackedLeadCells,
             [42] = HistogramRuns,
+            [45] = CursorNumbering,
             [48] = EditNotUniqueClass,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 45: the cursors' numbering column).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -86,6 +88,9 @@ namespace MadfLog.Engine.Store
             // The counts split events and errors at 80 % context: the calls that got a figure are counted again (the error
             // sequences do not depend on it).
             if (version == 39) EventStorage.CarryContextToCalls(connection, transaction);
+            // A store turned back to an older version by deleting its schema_version rows (as tests do) keeps the column.
+            if (version == 45 && Dapper.SqlMapper.ExecuteScalar<long>(connection, "SELECT count(*) FROM pragma_table_info('import_files') WHERE name = 'numbering'", transaction: transaction) == 0)
+                Dapper.SqlMapper.Execute(connection, "ALTER TABLE import_files ADD COLUMN numbering BLOB", transaction: transaction);
             // An edit whose text matched several places was classed as text not found (and advised to re-read the file);
             // its patterns take their own class, and the error sequences, which name steps by class, follow.
             if (version == 48) SequenceCells.Reconcile(connection, transaction);
@@ -734,6 +739,10 @@ DROP TABLE IF EXISTS session_runs;
         // (bucket gap, count) pairs, two bytes a bucket) as runs of neighbouring buckets (DayHistogram: about one byte a
         // bucket). Blobs of pairs are still read (and any add writes runs), so this only re-encodes the stored ones through
         // madf_hist_add, which every MadfLog connection has before it migrates (MadfDatabase.Open).
+        // The state a resumed file's identical-lines numbering continues from (IdenticalLines.State), saved with the cursor's
+        // offset: import_files.numbering, added in AfterScript (once).
+        private const string CursorNumbering = "-- import_files.numbering (AfterScript)";
+
         private const string HistogramRuns = @"
 UPDATE day_hist SET buckets = madf_hist_add(buckets, NULL) WHERE length(buckets) > 0 AND substr(buckets, 1, 2) <> x'8000';
 UPDATE hour_hist SET buckets = madf_hist_add(buckets, NULL) WHERE length(buckets) > 0 AND substr(buckets, 1, 2) <> x'8000';

@@ -365,6 +365,18 @@ namespace MadfLog.Engine.Summaries
             _deriving = Task.Run(_pending.Derive);
         }
 
+        public void AbandonCommit()
+        {
+            var deriving = _deriving;
+            _deriving = null;
+            try { deriving?.Wait(); }
+            catch (AggregateException) { } // the failure that abandoned the commit is the one told
+            _pending.Clear();
+        }
+
+        /// <summary>Counts held for the next commit, or a derivation still running (tests: none after an abandoned commit).</summary>
+        internal bool HoldsPending => _deriving != null || _pending.Cells.Count > 0 || _pending.Rows.Rollup.Count > 0;
+
         public override void BeforeCommit(SqliteConnection c, SqliteTransaction tx)
         {
             var p = _pending;

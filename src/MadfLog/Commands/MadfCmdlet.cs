@@ -68,6 +68,8 @@ namespace MadfLog.Commands
                     : string.Format(Messages.Culture, Messages.UpgradedStoreStep, step.Path, step.Version, step.Index + 1, step.Count, took.TotalSeconds));
             }
             WriteProgress(progress);
+            // The upgrade committed; the VACUUM after it failed (a full disk): the command goes on, the user is told.
+            if (step.Problem != null) WriteWarning(step.Problem);
         }
 
         /// <summary>Whether questions cover the archived events too (the question cmdlets' -IncludeArchive); otherwise the active window.</summary>

@@ -211,6 +211,45 @@ namespace MadfLog.Engine.Tests.Lifecycle
         }
 
         [Fact]
+        public void AnUpgradeWhoseVacuumFailsOpensTheStoreWithAWarningAndTheRotationGivesThePagesBack()
+        {
+            using var t = TestPaths.NewTemp();
+            var (logs, events) = Setup(t, days: 3);
+            // A store made before incremental auto-vacuum, one schema back.
+            using (var c = new SqliteConnection($"Data Source={t.Db};Pooling=False"))
+            {
+                c.Open();
+                c.Execute("PRAGMA auto_vacuum = NONE; VACUUM; DELETE FROM schema_version WHERE version >= 39;");
+            }
+            // The VACUUM after the upgrade's commit fails as on a full disk.
+            var steps = new List<SchemaUpgradeStep>();
+            MadfDatabase.BeforeVacuum = _ => throw new SqliteException("database or disk is full", 13);
+            try
+            {
+                using var c = MadfDatabase.Open(t.Db, upgrading: steps.Add);
+                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+                Assert.Equal(events, c.ExecuteScalar<long>("SELECT count(*) FROM events"));
+                Assert.Equal(0, c.ExecuteScalar<long>("PRAGMA auto_vacuum"));
+                Assert.Equal(2, c.ExecuteScalar<long>("PRAGMA temp_store")); // memory again for the questions
+            }
+            finally { MadfDatabase.BeforeVacuum = null; }
+            var vacuum = steps.Last();
+            Assert.True(vacuum.IsVacuum && vacuum.Elapsed.HasValue);
+            Assert.Contains("database or disk is full", vacuum.Problem);
+            Assert.Contains("Invoke-MadfRotation", vacuum.Problem);
+            // The store works on: an import, then a rotation that moves nothing gives the pages back (the mode set).
+            EventLogWriter.Append(logs, new EventRow { Timestamp = Now.ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "execution", AgentName = "dev" }, new Hashtable());
+            Assert.Equal(1, new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs }).Imported);
+            var r = new Rotation(Options(t, logs)).Run();
+            Assert.Equal(0, r.EventsMoved);
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(2, c.ExecuteScalar<long>("PRAGMA auto_vacuum"));
+                Assert.Equal(events + 1, c.ExecuteScalar<long>("SELECT count(*) FROM events"));
+            }
+        }
+
+        [Fact]
         public void AnImportGivesFreePagesBackAndAStoreFromBeforeTakesThatModeAtItsRotation()
         {
             // A new store is in incremental auto-vacuum mode: free pages (here a dropped table's) are given back by the next import.

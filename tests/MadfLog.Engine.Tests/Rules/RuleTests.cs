@@ -391,5 +391,32 @@ namespace MadfLog.Engine.Tests.Rules
             later.Now = Now.AddDays(7);
             Assert.True(new Revision(later).IsDue());
         }
+
+        [Fact]
+        public void ARevisionOfAPastWeekRevisesThatWeekAndLeavesThisWeeksDue()
+        {
+            using var t = TestPaths.NewTemp();
+            // Errors ten days ago (the week before this one), none since.
+            Seed(t.Db, 100, new Dictionary<long, int> { [1] = 30, [2] = 10 }, around: Now.AddDays(-7));
+            var thisWeek = new Revision(Options(t));
+            var past = Options(t);
+            past.Since = Now.AddDays(-14);
+            past.Until = Now.AddDays(-7);
+            var r = new Revision(past).Run();
+            Assert.Equal(MadfLog.Engine.Domain.IsoWeeks.Name(Now.AddDays(-7).UtcDateTime), r.Week);
+            Assert.NotEqual(MadfLog.Engine.Domain.IsoWeeks.Name(Now.UtcDateTime), r.Week);
+            Assert.Equal((past.Since.Value.UtcDateTime, past.Until.Value.UtcDateTime), (r.WindowStart, r.WindowEnd));
+            Assert.Equal((140L, 40L), (r.Events, r.Errors));
+            Assert.Equal(new long[] { 1, 2 }, r.RulesProposed.Select(x => x.PatternId).OrderBy(x => x));
+            Assert.All(r.RulesProposed, x => Assert.Equal(Now.UtcDateTime, x.Created)); // proposed when the revision ran
+            Assert.EndsWith($"-{r.Week}.md", r.ReportPath);
+            // Run today, it revised a week that ended seven days ago: this week's revision is due, and counts nothing of that week.
+            Assert.True(thisWeek.IsDue());
+            var current = thisWeek.Run();
+            Assert.Equal((0L, 0L), (current.Events, current.Errors));
+            Assert.NotEqual(r.ReportPath, current.ReportPath);
+            var later = Options(t); later.Now = Now.AddDays(1);
+            Assert.False(new Revision(later).IsDue());
+        }
     }
 }

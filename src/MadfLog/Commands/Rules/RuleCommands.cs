@@ -207,8 +207,13 @@ namespace MadfLog.Commands.Rules
     [OutputType(typeof(RevisionResult))]
     public sealed class InvokeMadfRevisionCommand : MadfCmdlet
     {
-        /// <summary>Start of the window; default: 7 days ago.</summary>
+        /// <summary>Start of the window; default: 7 days before its end.</summary>
         [Parameter] public DateTime Since { get; set; }
+        /// <summary>
+        /// End of the window; default: now. Earlier, a past week's revision (its counts, rules' evidence and report
+        /// revision-YYYY-Www.md are that week's; rules are proposed now, and a revision of a past week does not put off this week's -IfDue run). Must be after -Since.
+        /// </summary>
+        [Parameter] public DateTime Until { get; set; }
         /// <summary>The CLAUDE.md to update; default: the configured one.</summary>
         [Parameter] public string? ClaudeMdPath { get; set; }
         /// <summary>Share of the window's errors (0-1) at which a pattern gets a rule; default: the configured value (0.03).</summary>
@@ -238,10 +243,16 @@ namespace MadfLog.Commands.Rules
             if (AutoApprove && ClaudeMdPath == null && config.ClaudeMdPath == null)
                 ThrowTerminatingError(new ErrorRecord(new InvalidOperationException(Messages.AutoApproveWithoutClaudeMd),
                     "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
+            var since = Bound(nameof(Since), Since);
+            var until = Bound(nameof(Until), Until);
+            if (since.HasValue && since.Value >= (until ?? DateTimeOffset.UtcNow))
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException(string.Format(Messages.Culture, Messages.EmptyTimeWindow, since.Value, until ?? DateTimeOffset.UtcNow)),
+                    "EmptyTimeWindow", ErrorCategory.InvalidArgument, until));
             var options = new RevisionOptions
             {
                 DatabasePath = DatabasePath,
-                Since = Bound(nameof(Since), Since),
+                Since = since,
+                Until = until,
                 ClaudeMdPath = ClaudeMdPath == null ? null : ResolveOutputPath(ClaudeMdPath),
                 Threshold = bound.ContainsKey(nameof(Threshold)) ? Threshold : (double?)null,
                 AutoApprove = AutoApprove,

@@ -104,6 +104,9 @@ namespace MadfLog.Engine.Store
             return true;
         }
 
+        /// <summary>Rows read from SQLite so far to answer or stage keys, both sets of rows.</summary>
+        internal long RowReads => _main.RowReads + _recent.RowReads;
+
         /// <summary>Whether the key is stored (or added in this transaction).</summary>
         public bool Contains(long key)
         {
@@ -332,8 +335,17 @@ namespace MadfLog.Engine.Store
             public bool Stored(long key)
             {
                 if (!Exists) return false;
-                if (_filter != null && !_filter.MayContain(key)) return false;
-                var range = Find(key);
+                if (_filter != null)
+                {
+                    // Sized for the keys it held when built: past that it answers "maybe" more and more often (a row read
+                    // each), so it is built again for the keys there are now.
+                    if (_filter.Outgrown) BuildFilter();
+                    if (!_filter!.MayContain(key)) return false;
+                }
+                // With the cache full, a row not in it is searched where SQLite holds it, in one read.
+                var cached = Cached(key);
+                if (cached == null && _cached >= _cacheBytes) return StoredUncached(key);
+                var range = cached ?? Find(key);
                 return range.Blob != null ? Contains(range.Blob, range.Length, range.Lo, key) : StoredUncached(key);
             }
 
@@ -344,9 +356,13 @@ namespace MadfLog.Engine.Store
             private int _misses;
             private const int MissesBeforeFilter = 4096;
 
+            /// <summary>Rows read from SQLite to answer or stage a key (what the cache and the filter are there to save).</summary>
+            public long RowReads;
+
             // A row that did not fit in the cache: read again and searched where SQLite holds it.
             private bool StoredUncached(long key)
             {
+                RowReads++;
                 if (_filter == null && ++_misses >= MissesBeforeFilter) { BuildFilter(); if (!_filter!.MayContain(key)) return false; }
                 var find = FindStatement();
                 raw.sqlite3_bind_int64(find, 1, key);
@@ -457,7 +473,10 @@ namespace MadfLog.Engine.Store
             {
                 // The keys it may hold before its cache is dropped: the stored ones (a quarter of them for the recent rows),
                 // with room for what this import adds.
-                var expected = Math.Max(_owner.StoredKeys() / _share, 1L << 16) * 3 / 2;
+                // (The events ever written bound the keys from above but lag a store whose keys came without events, as a
+                // migration's do: a filter outgrown is built for the keys it held, counted, instead.)
+                var expected = Math.Max(Math.Max(_owner.StoredKeys() / _share, _filter?.Count ?? 0), 1L << 16) * 3 / 2;
+                _filter = null; // the old one's memory can go before the new one's is taken
                 var filter = new KeyFilter(expected);
                 using (var all = _owner.Prepare($"SELECT lo, keys FROM {Table}"))
                 {
@@ -530,6 +549,7 @@ namespace MadfLog.Engine.Store
             // Reads the row whose range holds the key (or, with no rows yet, the whole key space, empty).
             private Range Read(long key, bool copy = true)
             {
+                RowReads++;
                 var find = FindStatement();
                 raw.sqlite3_bind_int64(find, 1, key);
                 var rc = raw.sqlite3_step(find);
@@ -597,23 +617,36 @@ namespace MadfLog.Engine.Store
 
         /// <summary>
         /// A Bloom filter of keys: "no" means the key is not among those added; "maybe" is checked in the rows. About 10
-        /// bits per key (about 1% false "maybe") up to 16 MB, fewer bits per key (more rows read, never a wrong answer)
-        /// past that. Blocked: a key's probes all fall in one 64-byte block (one cache line), so a lookup costs one memory
-        /// read where five scattered probes cost five (most lookups miss every cache once the filter is megabytes), and the
-        /// block is found by a multiplication instead of five divisions.
+        /// bits per key (about 1% false "maybe") up to <see cref="MaxBytes"/>, fewer bits per key past that (more rows
+        /// read, never a wrong answer: 6.4 bits a key at 10M keys, about 5% "maybe"), so an import's memory stays about
+        /// the same whatever the store holds. Blocked: a key's probes all fall in one 64-byte block (one cache line), so a
+        /// lookup costs one memory read where five scattered probes cost five (most lookups miss every cache once the
+        /// filter is megabytes), and the block is found by a multiplication instead of five divisions.
         /// </summary>
         internal sealed class KeyFilter
         {
+            /// <summary>The most one filter takes (there are two: event_keys' and the recent rows').</summary>
+            internal const long MaxBytes = 8L << 20;
+
             private const int Probes = 5, BlockWords = 8; // 512 bits a block
+            private const int BitsPerKey = 10;
             private readonly ulong[] _bits;
             private readonly ulong _blocks;
+            private readonly long _capacity; // keys it was sized for at BitsPerKey; long.MaxValue when at MaxBytes
 
             public KeyFilter(long expectedKeys)
             {
-                var bits = Math.Min(Math.Max(expectedKeys * 10, 1L << 16), 16L << 23);
+                var bits = Math.Min(Math.Max(expectedKeys * BitsPerKey, 1L << 16), MaxBytes * 8);
                 _blocks = (ulong)((bits + 511) / 512);
                 _bits = new ulong[_blocks * BlockWords];
+                _capacity = bits == MaxBytes * 8 ? long.MaxValue : bits / BitsPerKey;
             }
+
+            /// <summary>Keys added (with repeats).</summary>
+            public long Count { get; private set; }
+
+            /// <summary>Holds more keys than it was sized for (and could be larger): built again, it says "maybe" less.</summary>
+            public bool Outgrown => Count > _capacity;
 
             // splitmix64: keys of some formats are not uniform hashes (tests, ids), the probes must be.
             private static ulong Mix(long key)
@@ -629,6 +662,7 @@ namespace MadfLog.Engine.Store
             [MethodImpl(Hot.Path)]
             public void Add(long key)
             {
+                Count++;
                 var h = Mix(key);
                 var block = (int)(((h >> 32) * _blocks) >> 32) * BlockWords;
                 h = Mix(unchecked((long)h));

@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Text;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
 using MadfLog.Engine.Text;
 using Xunit;
 
@@ -40,6 +43,23 @@ namespace MadfLog.Engine.Tests.Import
             foreach (var parts in cases)
                 Assert.Equal(StableHash.Hash(Encoding.UTF8.GetBytes(string.Join("\u001f", parts))), StableHash.Hash(parts));
             Assert.NotEqual(StableHash.Hash("ab", "c"), StableHash.Hash("a", "bc"));
+        }
+
+        // A MADF line's event_id keys it as the parts ("madf:event_id", the id's text): however the id is written (plain,
+        // escaped, a number, non-ASCII), the key stored by earlier imports is the one found again.
+        [Theory]
+        [InlineData("\"0123456789abcdef0123456789abcdef\"", "0123456789abcdef0123456789abcdef")]
+        [InlineData("\"ab\\u0063\"", "abc")]
+        [InlineData("\"h\u00e9llo \u2713\"", "h\u00e9llo \u2713")]
+        [InlineData("\"\"", "")]
+        [InlineData("12345", "12345")]
+        public void AnEventIdKeysItsLineAsTheHashOfItsText(string json, string id)
+        {
+            var parser = new MadfFormat().CreateParser(new LogFileContext("log.jsonl", new ImportOptions()));
+            var line = Encoding.UTF8.GetBytes("{\"timestamp\":\"2026-11-30T10:00:00Z\",\"event_id\":" + json + ",\"event_type\":\"step\",\"category\":\"workflow\"}");
+            var rows = new List<EventRow>();
+            Assert.Equal(LineOutcome.Parsed, parser.Parse(line, 1, 0, rows, out _));
+            Assert.Equal(StableHash.Hash("madf:event_id", id), Assert.Single(rows).DedupKey);
         }
     }
 }

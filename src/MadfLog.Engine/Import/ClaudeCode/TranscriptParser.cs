@@ -36,7 +36,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private sealed class Held
         {
             public EventRow Row = null!;
-            public Dictionary<string, object?> Details = null!;
+            public DetailsFields Details = null!;
             public long Record;
             public long Offset;
         }
@@ -348,15 +348,16 @@ namespace MadfLog.Engine.Import.ClaudeCode
             if (!usage.Self.IsObject) return;
             long inputTokens = r.Num(usage.InputTokens) ?? 0, outputTokens = r.Num(usage.OutputTokens) ?? 0,
                  cacheCreate = r.Num(usage.CacheCreation) ?? 0, cacheRead = r.Num(usage.CacheRead) ?? 0;
-            var details = new Dictionary<string, object?>
-            {
-                ["model"] = r.Name(message.Model), ["message_id"] = messageId,
-                ["input_tokens"] = inputTokens, ["output_tokens"] = outputTokens,
-                ["cache_creation_input_tokens"] = cacheCreate, ["cache_read_input_tokens"] = cacheRead,
-                ["stop_reason"] = r.Name(message.StopReason),
-            };
             var total = inputTokens + outputTokens + cacheCreate + cacheRead;
             if (_responses.TryGetValue(messageId, out var seen) && seen >= total) return;
+            var details = Fields();
+            details["model"] = r.Name(message.Model);
+            details["message_id"] = messageId;
+            details["input_tokens"] = inputTokens;
+            details["output_tokens"] = outputTokens;
+            details["cache_creation_input_tokens"] = cacheCreate;
+            details["cache_read_input_tokens"] = cacheRead;
+            details["stop_reason"] = r.Name(message.StopReason);
             _responses[messageId] = total;
             var row = Row(ctx, "llm_call", "model", true);
             row.TokensUsed = total;
@@ -392,10 +393,10 @@ namespace MadfLog.Engine.Import.ClaudeCode
                 _pending.Remove(toolUseId);
                 var isError = block.IsError.IsTrue; // absent in older transcripts: false
                 var text = ResultText(r, block) ?? StringResult(r);
-                var details = new Dictionary<string, object?>
-                {
-                    ["tool"] = use?.Name ?? Domain.Steps.UnnamedTool, ["tool_use_id"] = toolUseId, ["target"] = Shorten(use?.Target, 300),
-                };
+                var details = Fields();
+                details["tool"] = use?.Name ?? Domain.Steps.UnnamedTool;
+                details["tool_use_id"] = toolUseId;
+                details["target"] = Shorten(use?.Target, 300);
                 var cascade = isError && text != null && text.IndexOf("Sibling tool call errored", StringComparison.OrdinalIgnoreCase) >= 0;
                 if (isError) details["message"] = Shorten(CleanError(text), 2000);
                 if (cascade) details["cascade"] = true;
@@ -442,7 +443,9 @@ namespace MadfLog.Engine.Import.ClaudeCode
             row.ContextPercent = contextPercent;
             row.DedupKey = StableHash.Hash("cc:human", key, category, index.ToString(CultureInfo.InvariantCulture));
             if (!success) row.Message = about;
-            Emit(ctx, row, new Dictionary<string, object?> { ["message"] = about }, output);
+            var details = Fields();
+            details["message"] = about;
+            Emit(ctx, row, details, output);
         }
 
         /// <summary>The final record of a <c>claude -p</c> run: its outcome, turns, wall and API time, and the cost Claude Code reports.</summary>
@@ -450,11 +453,11 @@ namespace MadfLog.Engine.Import.ClaudeCode
         {
             var isError = r.IsError.IsTrue;
             var subtype = r.Name(r.Subtype) ?? "result";
-            var details = new Dictionary<string, object?>
-            {
-                ["subtype"] = subtype, ["num_turns"] = r.Num(r.NumTurns), ["duration_api_ms"] = r.Num(r.DurationApiMs),
-                ["cost_usd"] = r.Dbl(r.TotalCostUsd) ?? r.Dbl(r.CostUsd),
-            };
+            var details = Fields();
+            details["subtype"] = subtype;
+            details["num_turns"] = r.Num(r.NumTurns);
+            details["duration_api_ms"] = r.Num(r.DurationApiMs);
+            details["cost_usd"] = r.Dbl(r.TotalCostUsd) ?? r.Dbl(r.CostUsd);
             string? message = null;
             if (isError)
             {
@@ -480,12 +483,17 @@ namespace MadfLog.Engine.Import.ClaudeCode
             WorkflowId = _project, AgentName = ctx.Agent, Success = success,
         };
 
+        // The details of the event being made: one instance, emptied for each event (Emit copies it for an event it holds).
+        private readonly DetailsFields _fields = new DetailsFields();
+
+        private DetailsFields Fields() => _fields.Clear();
+
         /// <summary>Outputs the event, or holds it until a time is known for it.</summary>
-        private void Emit(Context ctx, EventRow row, Dictionary<string, object?> details, List<EventRow> output)
+        private void Emit(Context ctx, EventRow row, DetailsFields details, List<EventRow> output)
         {
             if (!ctx.TimeKnown)
             {
-                _held.Add(new Held { Row = row, Details = details, Record = ctx.Record, Offset = ctx.Offset });
+                _held.Add(new Held { Row = row, Details = details.Copy(), Record = ctx.Record, Offset = ctx.Offset });
                 if (_held.Count >= MaxHeld) ReleaseWithoutNext(output);
                 return;
             }
@@ -497,7 +505,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         internal DetailsShape.Splitter? Splitter { get; set; }
 
         // The details as text, and split while they are still UTF-8 in the writer's buffer.
-        private void SetDetails(EventRow row, Dictionary<string, object?> details)
+        private void SetDetails(EventRow row, DetailsFields details)
         {
             row.Details = Serialize(details);
             if (Splitter != null) row.StoredDetails = Splitter.Of(new ReadOnlySpan<byte>(_detailsBuffer!.GetBuffer(), 0, (int)_detailsBuffer.Length), row.Details);
@@ -508,18 +516,18 @@ namespace MadfLog.Engine.Import.ClaudeCode
         [ThreadStatic] private static Utf8JsonWriter? _detailsWriter;
 
         [MethodImpl(Hot.Path)]
-        private static string Serialize(Dictionary<string, object?> details)
+        private static string Serialize(DetailsFields details)
         {
             var buffer = _detailsBuffer ??= new MemoryStream();
             buffer.SetLength(0);
             var w = _detailsWriter ??= new Utf8JsonWriter(buffer, Json.Readable);
             w.Reset(buffer);
             w.WriteStartObject();
-            foreach (var kv in details)
+            for (var i = 0; i < details.Count; i++)
             {
-                if (kv.Value == null) continue;
-                w.WritePropertyName(kv.Key);
-                EventLogWriter.WriteValue(w, kv.Value, 0);
+                if (details.ValueAt(i) is not { } value) continue;
+                w.WritePropertyName(details.NameAt(i));
+                EventLogWriter.WriteValue(w, value, 0);
             }
             w.WriteEndObject();
             w.Flush();

@@ -9,13 +9,14 @@ using DuckDB.NET.Data;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Store;
 
-// Usage: dotnet run -c Release --project bench/MadfLog.Bench.DuckDb [N] [only questions whose name contains this] — uses the store that `bench queries N` built.
+// Usage: dotnet run -c Release --project bench/MadfLog.Bench.DuckDb [N] [only questions whose name contains this] [store] — uses
+//        the store that `bench queries N` built, or another file of the same N events (e.g. a copy `bench import N FOLDER` made).
 //        dotnet run -c Release --project bench/MadfLog.Bench.DuckDb import [N] — DuckDB's read_json_auto over the realistic
 //        logs that `bench import N` generated (into a DuckDB file: seconds, peak memory, bytes per line), to set beside
 //        that bench's MadfLog figures; run the two one after the other on the same machine.
 if (args.Length > 0 && args[0] == "import") return ImportWithReadJsonAuto(args.Length > 1 ? int.Parse(args[1]) : 1_000_000);
 var n = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
-var db = Path.Combine(Path.GetTempPath(), "madflog-bench-import", $"queries-{MadfLog.Bench.RealisticLogs.Version}-{n}.db");
+var db = args.Length > 2 ? Path.GetFullPath(args[2]) : Path.Combine(Path.GetTempPath(), "madflog-bench-import", $"queries-{MadfLog.Bench.RealisticLogs.Version}-{n}.db");
 if (!File.Exists(db)) { Console.Error.WriteLine($"{db} is missing: run 'dotnet run -c Release --project bench/MadfLog.Bench -- queries {n}' first"); return 1; }
 
 using var sqlite = MadfDatabase.Open(db, forWrite: false);
@@ -51,17 +52,20 @@ string a = stories[0], b = stories[stories.Count - 1];
 const string err = "success = 0 AND category <> 'cascade'";
 var all = new QueryFilter();
 // The same filters as `bench queries`: one story (the middle one), one week from a midnight in the middle of the store,
-// and the same week from 13:00 to 13:00 (a window that cuts its first and last day).
+// the same week from 13:00 to 13:00 (a window that cuts its first and last day), and from 13:27:42 (parts of hours at
+// both ends, as -Since (Get-Date).AddDays(-7) gives).
 var mid = stories[stories.Count / 2];
 var (firstTs, lastTs) = sqlite.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
 var midDay = DateTimeOffset.FromUnixTimeMilliseconds(firstTs + (lastTs - firstTs) / 2).UtcDateTime.Date;
 var weekFilter = new QueryFilter { Since = new DateTimeOffset(midDay.AddDays(-3), TimeSpan.Zero), Until = new DateTimeOffset(midDay.AddDays(4), TimeSpan.Zero) };
 var cutFilter = new QueryFilter { Since = weekFilter.Since.Value.AddHours(13), Until = weekFilter.Until.Value.AddHours(13) };
+var minuteFilter = new QueryFilter { Since = cutFilter.Since.Value.AddMinutes(27).AddSeconds(42), Until = cutFilter.Until.Value.AddMinutes(27).AddSeconds(42) };
 string Window(QueryFilter f) => $"timestamp >= {f.Since!.Value.ToUnixTimeMilliseconds()} AND timestamp < {f.Until!.Value.ToUnixTimeMilliseconds()}";
 var filters = new (string name, QueryFilter f, string where)[]
 {
     ("", all, "TRUE"), (" (1 story)", new QueryFilter { Stories = new[] { mid } }, $"story_id = '{mid}'"),
     (" (1 week)", weekFilter, Window(weekFilter)), (" (1 week, 13:00)", cutFilter, Window(cutFilter)),
+    (" (1 week, 13:27:42)", minuteFilter, Window(minuteFilter)),
 };
 var questions = new List<(string name, Func<object> madf, string duckSql)>();
 foreach (var (fname, f, w) in filters)

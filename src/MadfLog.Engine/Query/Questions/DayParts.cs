@@ -139,12 +139,17 @@ namespace MadfLog.Engine.Query.Questions
 
         private const int Slots = Events.DetailsShape.Slots;
 
-        // The pass's columns: the event, its figures (the context figure as stored: hundredths as an integer, else a real,
-        // EventWriter.ContextPercentSql; the time it reports wasted in SQL, as the view and the summaries define it), and,
-        // when the steps are read, its details' shape (NULL: stored whole in d1) and values (used for tool calls and steps).
+        // The pass's columns: the event's time, kind, context and pattern, its figures (no duration: -1; the context figure
+        // as stored: hundredths as an integer, else a real, EventWriter.ContextPercentSql; the time it reports wasted in
+        // SQL, as the view and the summaries define it), its id (read only for a new step key), and, when the steps are
+        // read, its details' shape (-1: stored whole in d1) and values (used for tool calls and steps). Each column read is
+        // a native call that takes the connection's lock (the parts' rows are tens of thousands at 10M events), so a
+        // duration or shape that may be NULL comes with a stand-in it never takes: one read instead of two.
+        private const int ShapeColumn = 9; // details value k is column ShapeColumn + k
+
         private static string PassSql(bool steps, string where) =>
-            $@"SELECT e.id, e.timestamp, e.kind, e.context, e.pattern_id, e.duration_ms, e.tokens_used, e.context_percent,
-                      {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}{(steps ? ", e.details_shape, " + string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k)) : "")}
+            $@"SELECT e.timestamp, e.kind, e.context, e.pattern_id, coalesce(e.duration_ms, -1), e.tokens_used,
+                      e.context_percent, {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, e.id{(steps ? ", coalesce(e.details_shape, -1), " + string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k)) : "")}
                FROM event_rows e WHERE 1=1{where}";
 
         /// <summary>
@@ -170,56 +175,65 @@ namespace MadfLog.Engine.Query.Questions
             foreach (var (where, p, day) in reads)
             {
                 using var reader = c.ExecuteReader(PassSql(steps, where), p);
+                // The last row's kind, and its group: neighbouring rows (one log's, one session's) mostly share both.
+                long lastKind = long.MinValue, lastContext = 0, lastPattern = 0;
+                var lastStep = -1;
+                KindInfo? info = null;
+                Group? g = null;
+                var index = 0;
                 while (reader.Read())
                 {
                     var s = StatementRow.Of(reader);
-                    var kind = s.Int64(2);
+                    var kind = s.Int64(1);
+                    if (kind != lastKind) info = d.Kinds[kind];
                     var step = 0;
-                    if (steps && d.Kinds[kind].Named)
+                    if (steps && info!.Named)
                     {
-                        var shape = s.Type(9) == raw.SQLITE_NULL ? -1 : s.Int64(9);
-                        var type = d.Kinds[kind].Type;
-                        var slotKey = shape * 2 + (type == "step" ? 1 : 0);
+                        var shape = s.Int64(ShapeColumn);
+                        var slotKey = shape * 2 + (info.Type == "step" ? 1 : 0);
                         if (!shapeSteps.TryGetValue(slotKey, out step))
                         {
-                            if (!slots.TryGetValue(slotKey, out var depends)) slots[slotKey] = depends = StepSlots(c, type, shape);
-                            var stepKey = StepKey.Of(type, shape, depends, s, 9, key);
+                            if (!slots.TryGetValue(slotKey, out var depends)) slots[slotKey] = depends = StepSlots(c, info.Type, shape);
+                            var stepKey = StepKey.Of(info.Type, shape, depends, s, ShapeColumn, key);
                             if (!d.StepKeys.TryGetValue(stepKey, out step))
                             {
                                 d.StepKeys[stepKey] = step = d.StepEvent.Count;
-                                d.StepEvent.Add(s.Int64(0));
+                                d.StepEvent.Add(s.Int64(8));
                             }
                             if (depends.Length == 0) shapeSteps[slotKey] = step;
                         }
                     }
-                    var fine = new FineKey(day, kind, s.Int64(3), s.Int64(4), step);
-                    var ts = s.Int64(1);
-                    Group g;
-                    if (d.Fine.TryGetValue(fine, out var index)) g = d.FineGroups[index].group;
-                    else
+                    long context = s.Int64(2), pattern = s.Int64(3), ts = s.Int64(0);
+                    if (g == null || kind != lastKind || context != lastContext || pattern != lastPattern || step != lastStep)
                     {
-                        d.Fine[fine] = index = d.FineGroups.Count;
-                        d.FineGroups.Add((fine, g = new Group { FirstTs = ts, LastTs = ts }));
+                        var fine = new FineKey(day, kind, context, pattern, step);
+                        if (d.Fine.TryGetValue(fine, out index)) g = d.FineGroups[index].group;
+                        else
+                        {
+                            d.Fine[fine] = index = d.FineGroups.Count;
+                            d.FineGroups.Add((fine, g = new Group { FirstTs = ts, LastTs = ts }));
+                        }
+                        lastKind = kind; lastContext = context; lastPattern = pattern; lastStep = step;
                     }
                     g.Events++;
-                    if (s.Type(5) != raw.SQLITE_NULL)
+                    var duration = s.Int64(4);
+                    if (duration >= 0)
                     {
-                        var duration = s.Int64(5);
                         g.Timed++;
                         g.DurationMs += duration;
                         var bucket = ((long)index << BucketBits) | (long)DurationBuckets.Of(duration);
                         d.FineBuckets[bucket] = d.FineBuckets.TryGetValue(bucket, out var n) ? n + 1 : 1;
                     }
-                    g.Tokens += s.Int64(6);
-                    var ctxType = s.Type(7);
+                    g.Tokens += s.Int64(5);
+                    var ctxType = s.Type(6);
                     if (ctxType != raw.SQLITE_NULL)
                     {
                         g.CtxKnown++;
-                        var ctx = ctxType == raw.SQLITE_INTEGER ? s.Int64(7) / 100.0 : s.Double(7);
+                        var ctx = ctxType == raw.SQLITE_INTEGER ? s.Int64(6) / 100.0 : s.Double(6);
                         if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
                         if (HighContext.IsHigh(ctx)) g.CtxHot++;
                     }
-                    g.SavedMs += s.Int64(8);
+                    g.SavedMs += s.Int64(7);
                     if (ts < g.FirstTs) g.FirstTs = ts;
                     if (ts > g.LastTs) g.LastTs = ts;
                 }
@@ -274,11 +288,27 @@ namespace MadfLog.Engine.Query.Questions
         /// </summary>
         internal static int[] StepSlots(SqliteConnection c, string eventType, long shape, SqliteTransaction? tx = null)
         {
-            var all = Enumerable.Range(1, Slots).ToArray();
             if (shape < 0) return new[] { 1 };
-            var key = Domain.Steps.DetailsKey(eventType);
             var text = c.ExecuteScalar<string?>("SELECT text FROM names WHERE id = @shape", new { shape }, tx);
-            if (key == null || text == null) return all;
+            if (Domain.Steps.DetailsKey(eventType) == null || text == null) return Enumerable.Range(1, Slots).ToArray();
+            // The slots depend on the shape's text alone: worked out once per process (a cut window's parts at 10M events
+            // meet about 140 shapes, whose analysis was a tenth of the first question's time on each new connection).
+            if (SlotsByShape.TryGetValue((eventType, text), out var known)) return known;
+            var slots = AnalyseSlots(c, eventType, text, tx);
+            if (SlotsByShape.Count >= MostShapes) SlotsByShape.Clear();
+            SlotsByShape[(eventType, text)] = slots;
+            return slots;
+        }
+
+        // StepSlots' answers by event type and shape text; a store holds some hundreds of shapes.
+        private const int MostShapes = 20_000;
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string type, string shape), int[]> SlotsByShape =
+            new System.Collections.Concurrent.ConcurrentDictionary<(string, string), int[]>();
+
+        private static int[] AnalyseSlots(SqliteConnection c, string eventType, string text, SqliteTransaction? tx)
+        {
+            var all = Enumerable.Range(1, Slots).ToArray();
+            var key = Domain.Steps.DetailsKey(eventType);
             var marked = new System.Text.StringBuilder();
             var members = new List<int>();
             var inString = false;
@@ -349,12 +379,17 @@ namespace MadfLog.Engine.Query.Questions
                     groups[gk] = g = new Group { Day = k.Day, Kind = k.Kind, Context = k.Context, Pattern = k.Pattern, Step = step, FirstTs = fg.FirstTs, LastTs = fg.LastTs };
                 g.Add(fg);
             }
+            // Each step key's histogram key (its kind's and its name) made once, not once per group and bucket (a week's
+            // parts at 10M events hold some ten thousand of those).
+            var scopeKeys = new Dictionary<(int step, long kind), string>();
             var buckets = new Dictionary<(string, int), long>();
             foreach (var b in d.FineBuckets)
             {
                 var k = d.FineGroups[(int)(b.Key >> BucketBits)].key;
                 if (k.Step == 0) continue;
-                var bk = (Domain.Steps.Kind(d.Kinds[k.Kind].Type) + ":" + names[d.StepEvent[k.Step]], (int)(b.Key & BucketMask));
+                if (!scopeKeys.TryGetValue((k.Step, k.Kind), out var scopeKey))
+                    scopeKeys[(k.Step, k.Kind)] = scopeKey = Domain.Steps.Kind(d.Kinds[k.Kind].Type) + ":" + names[d.StepEvent[k.Step]];
+                var bk = (scopeKey, (int)(b.Key & BucketMask));
                 buckets[bk] = buckets.TryGetValue(bk, out var n) ? n + b.Value : b.Value;
             }
             d.StepGroups = groups.Values.ToList();

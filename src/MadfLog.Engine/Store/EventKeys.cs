@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
@@ -20,14 +21,19 @@ namespace MadfLog.Engine.Store
     /// <c>event_keys</c> in one pass in key order, and emptied. A key is stored when either holds it. Rows read stay
     /// cached (up to 4 MB of each) for the next transactions of the same connection,
     /// unless another connection commits in between; after a rollback call <see cref="Discard"/>.
-    /// Blob layout: byte width; int64 hi (the range's last key, inclusive); then per month, in month order: uint16 month
-    /// (months since 1970-01, <see cref="UnknownMonth"/> for keys whose event is not known), int32 count, count offsets
-    /// (little-endian, <c>width</c> bytes each, ascending).
+    /// Blob layout: byte <see cref="Packed"/>; int64 hi (the range's last key, inclusive); then per month, in month order:
+    /// uint16 month (months since 1970-01, <see cref="UnknownMonth"/> for keys whose event is not known) and the month's
+    /// keys as offsets from lo (<see cref="SortedOffsets"/>: about log2 of their mean gap plus 2 bits each). Until schema 43
+    /// the first byte was a width (1-8) and each month an int32 count and offsets of that many bytes (7 at a million keys);
+    /// rows of that layout are still read, and rewritten in this one when written (migration 43 rewrites them all).
     /// </summary>
     public sealed class EventKeys : IDisposable
     {
         /// <summary>A row splits past this many keys (blobs of at most about 1 KB: several rows share a page).</summary>
         public const int MaxKeys = 128;
+
+        /// <summary>The first byte of a row in the current layout (a fixed-width row's is its width, 1-8).</summary>
+        internal const byte Packed = 0x80;
 
         /// <summary>The month of keys whose event was not known when they were stored (keys of archived events kept by
         /// an older schema): never moved by retention.</summary>
@@ -684,6 +690,16 @@ namespace MadfLog.Engine.Store
             {
                 if (blob.Length < 9) return;
                 int width = blob[0];
+                if (width == Packed)
+                {
+                    for (var at = 9; at < blob.Length; )
+                    {
+                        var keys = new SortedOffsets.Reader(blob, at + 2);
+                        while (keys.Next(out var offset)) Add(unchecked(lo + (long)offset));
+                        at = keys.End;
+                    }
+                    return;
+                }
                 var p = 9;
                 while (p < blob.Length)
                 {
@@ -717,6 +733,16 @@ namespace MadfLog.Engine.Store
             if (blob.Length < 9) return false;
             int width = blob[0];
             var target = unchecked((ulong)(key - lo));
+            if (width == Packed)
+            {
+                for (var at = 9; at < blob.Length; )
+                {
+                    var keys = new SortedOffsets.Reader(blob, at + 2);
+                    if (keys.Contains(target)) return true;
+                    at = keys.End;
+                }
+                return false;
+            }
             var p = 9;
             while (p < blob.Length)
             {
@@ -742,6 +768,16 @@ namespace MadfLog.Engine.Store
             int width = blob[0];
             long n = 0;
             var p = 9;
+            if (width == Packed)
+            {
+                while (p < blob.Length)
+                {
+                    var keys = new SortedOffsets.Reader(blob, p + 2);
+                    n += keys.Count;
+                    p = keys.End;
+                }
+                return n;
+            }
             while (p < blob.Length)
             {
                 var count = (int)Read(blob, p + 2, 4);
@@ -759,6 +795,17 @@ namespace MadfLog.Engine.Store
             if (blob.Length < 9) return;
             int width = blob[0];
             var p = 9;
+            if (width == Packed)
+            {
+                while (p < blob.Length)
+                {
+                    var month = (ushort)Read(blob, p, 2);
+                    var keys = new SortedOffsets.Reader(blob, p + 2);
+                    while (keys.Next(out var offset)) into.Add((unchecked(lo + (long)offset), month));
+                    p = keys.End;
+                }
+                return;
+            }
             while (p < blob.Length)
             {
                 var month = (ushort)Read(blob, p, 2);
@@ -775,16 +822,8 @@ namespace MadfLog.Engine.Store
             return v;
         }
 
-        /// <summary>Bytes an offset within [lo, hi] needs.</summary>
-        private static int Width(long lo, long hi)
-        {
-            var span = unchecked((ulong)(hi - lo));
-            var w = 1;
-            while (w < 8 && span >> (8 * w) != 0) w++;
-            return w;
-        }
-
         private byte[] _out = new byte[64];
+        private ulong[] _offsets = new ulong[2 * MaxKeys];
         private readonly List<ushort> _months = new List<ushort>();
 
         // Little-endian, as Read reads it back.
@@ -794,9 +833,9 @@ namespace MadfLog.Engine.Store
         }
 
         // Encodes entries [start, end) (sorted by key) as one row's blob into _out; returns its length.
+        [MethodImpl(Hot.Path)]
         private int Encode(long lo, long hi, List<(long key, ushort month)> entries, int start, int end)
         {
-            var width = Width(lo, hi);
             // Per month, in month order, the keys stay in key order (a stable pass per month).
             var months = _months;
             months.Clear();
@@ -805,25 +844,19 @@ namespace MadfLog.Engine.Store
                 var at = months.BinarySearch(entries[i].month);
                 if (at < 0) months.Insert(~at, entries[i].month);
             }
-            var size = 9 + months.Count * 6 + (end - start) * width;
+            var size = 9 + months.Count * 2 + months.Count * SortedOffsets.MaxSize(0) + SortedOffsets.MaxSize(end - start);
             if (_out.Length < size) _out = new byte[Math.Max(size, _out.Length * 2)];
-            _out[0] = (byte)width;
+            if (_offsets.Length < end - start) _offsets = new ulong[(end - start) * 2];
+            _out[0] = Packed;
             WriteInt(hi, 1, 8);
             var p = 9;
             foreach (var month in months)
             {
-                var header = p;
-                p += 6;
                 var count = 0;
                 for (var i = start; i < end; i++)
-                {
-                    if (entries[i].month != month) continue;
-                    var v = unchecked((ulong)(entries[i].key - lo));
-                    for (var b = 0; b < width; b++, v >>= 8) _out[p++] = (byte)v;
-                    count++;
-                }
-                WriteInt(month, header, 2);
-                WriteInt(count, header + 2, 4);
+                    if (entries[i].month == month) _offsets[count++] = unchecked((ulong)(entries[i].key - lo));
+                WriteInt(month, p, 2);
+                p = SortedOffsets.Write(_out, p + 2, _offsets, 0, count);
             }
             return p;
         }
@@ -878,6 +911,48 @@ namespace MadfLog.Engine.Store
                 build.Finish();
             }
             Dapper.SqlMapper.Execute(connection, "DROP TABLE legacy_event_keys", transaction: transaction);
+        }
+
+        /// <summary>
+        /// Migration 43: rewrites both tables with every row in the current layout (same ranges, keys and months), read a
+        /// page of rows at a time. The rows are written again in order after the table is emptied, not updated in place:
+        /// SQLite does not merge the pages that shrunken rows leave part empty, so the saving would wait for a VACUUM;
+        /// the pages the old rows took are free, and given back by the next import (<see cref="MadfDatabase.ReleaseFreePages"/>).
+        /// </summary>
+        internal static void Repack(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            using (var keys = new EventKeys(connection))
+                foreach (var table in new[] { "event_keys", "event_keys_recent" })
+                {
+                    Dapper.SqlMapper.Execute(connection, "CREATE TEMP TABLE repacked_keys (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL)", transaction: transaction);
+                    var entries = new List<(long key, ushort month)>();
+                    var from = long.MinValue;
+                    var inclusive = true;
+                    while (true)
+                    {
+                        var rows = Dapper.SqlMapper.Query<(long lo, byte[] keys)>(connection,
+                            $"SELECT lo, keys FROM main.{table} WHERE lo {(inclusive ? ">=" : ">")} @from ORDER BY lo LIMIT 1024", new { from }, transaction).ToList();
+                        if (rows.Count == 0) break;
+                        var packed = new List<(long lo, byte[] keys)>(rows.Count);
+                        foreach (var (lo, blob) in rows)
+                        {
+                            if (blob.Length < 9 || blob[0] == Packed) { packed.Add((lo, blob)); continue; }
+                            entries.Clear();
+                            Decode(blob, blob.Length, lo, entries);
+                            entries.Sort();
+                            var length = keys.Encode(lo, Hi(blob), entries, 0, entries.Count);
+                            var bytes = new byte[length];
+                            Buffer.BlockCopy(keys._out, 0, bytes, 0, length);
+                            packed.Add((lo, bytes));
+                        }
+                        Dapper.SqlMapper.Execute(connection, "INSERT INTO temp.repacked_keys(lo, keys) VALUES (@lo, @keys)", packed.Select(r => new { r.lo, r.keys }), transaction);
+                        from = rows[rows.Count - 1].lo;
+                        inclusive = false;
+                    }
+                    Dapper.SqlMapper.Execute(connection, $@"DELETE FROM main.{table};
+INSERT INTO main.{table}(lo, keys) SELECT lo, keys FROM temp.repacked_keys ORDER BY lo;
+DROP TABLE temp.repacked_keys;", transaction: transaction);
+                }
         }
 
         private sqlite3_stmt Prepare(string sql)

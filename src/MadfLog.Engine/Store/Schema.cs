@@ -25,7 +25,8 @@ namespace MadfLog.Engine.Store
     /// tool calls and human acts given the context figure of the response that made the call (data only:
     /// EventStorage.CarryContextToCalls), 40 the retry loops read from the sessions' error trails (session_runs dropped), 41 the cells' leads packed a row per cell
     /// (sequence_lead_cells in place of sequence_leads), 42 the duration histograms' blobs as runs of neighbouring buckets
-    /// (DayHistogram), 45 each file cursor's identical-lines numbering state (import_files.numbering), so a grown file is
+    /// (DayHistogram), 43 the dedup keys' offsets packed as Elias-Fano (EventKeys, SortedOffsets) instead of a fixed byte
+    /// width, 45 each file cursor's identical-lines numbering state (import_files.numbering), so a grown file is
     /// read from its cursor without replaying the lines before, 48 an edit's text found in several places classed apart
     /// from text not found (the sequences' cells reconciled after).
     /// </summary>
@@ -63,12 +64,13 @@ namespace MadfLog.Engine.Store
             [40] = RunsFromTrails,
             [41] = PackedLeadCells,
             [42] = HistogramRuns,
+            [43] = KeysAsEliasFano,
             [45] = CursorNumbering,
             [48] = EditNotUniqueClass,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 45: the cursors' numbering column).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -88,6 +90,7 @@ namespace MadfLog.Engine.Store
             // The counts split events and errors at 80 % context: the calls that got a figure are counted again (the error
             // sequences do not depend on it).
             if (version == 39) EventStorage.CarryContextToCalls(connection, transaction);
+            if (version == 43) EventKeys.Repack(connection, transaction);
             // A store turned back to an older version by deleting its schema_version rows (as tests do) keeps the column.
             if (version == 45 && Dapper.SqlMapper.ExecuteScalar<long>(connection, "SELECT count(*) FROM pragma_table_info('import_files') WHERE name = 'numbering'", transaction: transaction) == 0)
                 Dapper.SqlMapper.Execute(connection, "ALTER TABLE import_files ADD COLUMN numbering BLOB", transaction: transaction);
@@ -747,6 +750,11 @@ DROP TABLE IF EXISTS session_runs;
 UPDATE day_hist SET buckets = madf_hist_add(buckets, NULL) WHERE length(buckets) > 0 AND substr(buckets, 1, 2) <> x'8000';
 UPDATE hour_hist SET buckets = madf_hist_add(buckets, NULL) WHERE length(buckets) > 0 AND substr(buckets, 1, 2) <> x'8000';
 ";
+
+        // The dedup keys' offsets from their row's first key took a fixed byte width (7 at a million keys: the width of
+        // the row's range, whose keys are 128 or fewer); packed as Elias-Fano (SortedOffsets) they take about log2 of their
+        // mean gap plus 2 bits (46 at a million keys). Rows of the old layout are still read; AfterScript rewrites them all.
+        private const string KeysAsEliasFano = "-- in AfterScript";
 
         /// <summary>sequence_lead_cells (schema 41; created by the migrations before it that count cells, 19 and 38).</summary>
         internal const string LeadCellsTable = @"

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
 
@@ -32,6 +33,26 @@ namespace MadfLog.Engine.Store
                 var b = bytes[at++];
                 u |= (ulong)(b & 0x7f) << shift;
                 if (b < 0x80) return (long)u;
+            }
+        }
+
+        /// <summary>Writes the integer at <paramref name="at"/>; returns the position after it.</summary>
+        public static int Write(byte[] into, int at, ulong u)
+        {
+            while (u >= 0x80) { into[at++] = (byte)(u | 0x80); u >>= 7; }
+            into[at++] = (byte)u;
+            return at;
+        }
+
+        /// <summary>The integer at <paramref name="at"/>, which moves past it.</summary>
+        public static ulong Read(ReadOnlySpan<byte> bytes, ref int at)
+        {
+            ulong u = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = bytes[at++];
+                u |= (ulong)(b & 0x7f) << shift;
+                if (b < 0x80) return u;
             }
         }
 

@@ -62,6 +62,120 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
+        public void SortedOffsetsReadBackInOrderAndFindExactlyTheOffsetsWritten()
+        {
+            var random = new Random(43);
+            var buffer = new byte[SortedOffsets.MaxSize(300) + 8];
+            for (var round = 0; round < 2000; round++)
+            {
+                // Dense and sparse offsets, runs of neighbours, both ends of the 64-bit space, one offset, none.
+                var n = round % 50 == 0 ? 0 : random.Next(1, 300);
+                var span = round % 3 == 0 ? ulong.MaxValue : (ulong)random.NextInt64(1, long.MaxValue) >> random.Next(0, 60);
+                if (span < (ulong)n * 4) span = (ulong)n * 4; // room for n different offsets
+                var set = new SortedSet<ulong>();
+                if (round % 7 == 0 && n > 2) { set.Add(0); set.Add(span); }
+                while (set.Count < n)
+                {
+                    var v = unchecked((ulong)random.NextInt64(long.MinValue, long.MaxValue)) % (span == ulong.MaxValue ? ulong.MaxValue : span + 1);
+                    set.Add(v);
+                    if (round % 5 == 0 && v < span) set.Add(v + 1);
+                }
+                var offsets = set.ToArray();
+                Array.Fill(buffer, (byte)0xA5); // what the encoding must not leave set
+                var end = SortedOffsets.Write(buffer, 3, offsets, 0, offsets.Length);
+                Assert.True(end - 3 <= SortedOffsets.MaxSize(offsets.Length));
+                var read = new List<ulong>();
+                var reader = new SortedOffsets.Reader(buffer, 3);
+                Assert.Equal(offsets.Length, reader.Count);
+                Assert.Equal(end, reader.End);
+                while (reader.Next(out var v)) read.Add(v);
+                Assert.Equal(offsets, read);
+                foreach (var v in offsets.Take(40)) Assert.True(new SortedOffsets.Reader(buffer, 3).Contains(v), $"offset {v} not found (round {round})");
+                foreach (var v in offsets.Take(40).SelectMany(v => new[] { v - 1, v + 1, v ^ (1UL << random.Next(64)) }).Concat(new[] { 0UL, ulong.MaxValue }))
+                    Assert.Equal(set.Contains(v), new SortedOffsets.Reader(buffer, 3).Contains(v));
+            }
+            // Random keys of a row at a million keys (about 2^44 apart): 46 bits each, where the fixed width took 56.
+            var keys = new SortedSet<ulong>();
+            while (keys.Count < 100) keys.Add((ulong)random.NextInt64(0, 100L << 44));
+            Assert.True(SortedOffsets.Write(buffer, 0, keys.ToArray(), 0, 100) <= 100 * 47 / 8 + 4);
+        }
+
+        /// <summary>A row of the layout before schema 43: width, hi, per month its int32 count and fixed-width offsets.</summary>
+        private static byte[] FixedWidthRow(long lo, long hi, IEnumerable<(long key, ushort month)> keys)
+        {
+            var span = unchecked((ulong)(hi - lo));
+            var width = 1;
+            while (width < 8 && span >> (8 * width) != 0) width++;
+            var bytes = new List<byte> { (byte)width };
+            bytes.AddRange(BitConverter.GetBytes(hi));
+            foreach (var month in keys.GroupBy(k => k.month).OrderBy(g => g.Key))
+            {
+                bytes.AddRange(BitConverter.GetBytes(month.Key));
+                bytes.AddRange(BitConverter.GetBytes(month.Count()));
+                foreach (var (key, _) in month.OrderBy(k => k.key)) bytes.AddRange(BitConverter.GetBytes(unchecked((ulong)(key - lo))).Take(width));
+            }
+            return bytes.ToArray();
+        }
+
+        [Fact]
+        public void UpgradingRewritesFixedWidthRowsShorterWithTheSameKeys()
+        {
+            using var t = TestPaths.NewTemp();
+            var random = new Random(42);
+            var keys = Enumerable.Range(0, 30 * EventKeys.MaxKeys).Select(i => (key: random.NextInt64(long.MinValue, long.MaxValue), month: i % 3 == 0 ? Feb : Jan))
+                .GroupBy(k => k.key).Select(g => g.First()).ToList();
+            List<(long key, ushort month)> before;
+            long bytesBefore;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                c.Execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('event_rows', 1000000)"); // keeps recent keys apart
+                foreach (var part in new[] { keys.Take(keys.Count / 2), keys.Skip(keys.Count / 2) })
+                {
+                    using var tx = c.BeginTransaction();
+                    using (var k = new EventKeys(c)) { foreach (var (key, month) in part) Assert.True(k.Add(key, month)); k.Flush(); }
+                    tx.Commit();
+                }
+                c.Execute("UPDATE sqlite_sequence SET seq = 1 WHERE name = 'event_rows'");
+                using (var tx = c.BeginTransaction())
+                {
+                    using (var k = new EventKeys(c)) { Assert.True(k.Add(12345, Jan)); k.Flush(); } // merges into event_keys
+                    tx.Commit();
+                }
+                c.Execute("UPDATE sqlite_sequence SET seq = 1000000 WHERE name = 'event_rows'");
+                using (var tx = c.BeginTransaction())
+                {
+                    using (var k = new EventKeys(c)) { Assert.True(k.Add(67890, Feb)); k.Flush(); } // and one recent row
+                    tx.Commit();
+                }
+                using (var k = new EventKeys(c)) before = k.All();
+                // A store at schema 42: every row in the fixed-width layout.
+                c.Execute("DELETE FROM schema_version WHERE version >= 43");
+                foreach (var table in new[] { "event_keys", "event_keys_recent" })
+                    foreach (var (lo, blob) in c.Query<(long, byte[])>($"SELECT lo, keys FROM {table}").ToList())
+                    {
+                        var hi = blob.Length >= 9 ? BitConverter.ToInt64(blob, 1) : long.MaxValue;
+                        var inRow = before.Where(k => k.key >= lo && k.key <= hi).ToList();
+                        c.Execute($"UPDATE {table} SET keys = @old WHERE lo = @lo", new { old = FixedWidthRow(lo, hi, table == "event_keys_recent" ? inRow.Where(k => k.key == 67890) : inRow.Where(k => k.key != 67890)), lo });
+                    }
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_keys_recent") >= 1);
+                Assert.Equal(0, c.ExecuteScalar<long>($"SELECT count(*) FROM event_keys WHERE length(keys) >= 9 AND substr(keys, 1, 1) = x'{EventKeys.Packed:x2}'"));
+                using (var k = new EventKeys(c)) Assert.Equal(before, k.All()); // the old layout still reads
+                bytesBefore = c.ExecuteScalar<long>("SELECT sum(length(keys)) FROM event_keys");
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(0, c.ExecuteScalar<long>($"SELECT count(*) FROM event_keys WHERE length(keys) >= 9 AND substr(keys, 1, 1) <> x'{EventKeys.Packed:x2}'"));
+                Assert.True(c.ExecuteScalar<long>("SELECT sum(length(keys)) FROM event_keys") < bytesBefore * 9 / 10);
+                using var k = new EventKeys(c);
+                Assert.Equal(before, k.All());
+                using var tx = c.BeginTransaction();
+                foreach (var (key, _) in before) Assert.False(k.Add(key, Jan), $"key {key} taken for new after the upgrade");
+                Assert.True(k.Add(424242, Jan));
+                k.Discard();
+            }
+        }
+
+        [Fact]
         public void RecentKeysStayApartUntilTheyHoldAQuarterAndAreThenMergedInKeyOrder()
         {
             using var t = TestPaths.NewTemp();

@@ -280,26 +280,15 @@ namespace MadfLog.Engine.Import
                 return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
             }
 
-            // "madf:event_id", the parts' separator (StableHash.Hash of several parts), and the id's UTF-8 follow.
-            private static readonly byte[] EventIdPrefix = Encoding.UTF8.GetBytes("madf:event_id\u001F");
-            private byte[] _idKey = new byte[128];
-
             /// <summary>
             /// StableHash.Hash("madf:event_id", id) for the id as <see cref="Text"/> reads it, hashed from the line's bytes
             /// when they are its UTF-8 (no escape): a string per line for an id that is never stored was 60 MB per 1M events.
             /// </summary>
             [MethodImpl(Hot.Path)]
-            private long? EventIdKey(ref Utf8JsonReader r)
+            private static long? EventIdKey(ref Utf8JsonReader r)
             {
                 if ((r.TokenType == JsonTokenType.String || r.TokenType == JsonTokenType.Number) && !r.ValueIsEscaped && !r.HasValueSequence)
-                {
-                    var id = r.ValueSpan;
-                    var n = EventIdPrefix.Length + id.Length;
-                    if (_idKey.Length < n) _idKey = new byte[Math.Max(n, 2 * _idKey.Length)];
-                    EventIdPrefix.CopyTo(_idKey, 0);
-                    id.CopyTo(new Span<byte>(_idKey, EventIdPrefix.Length, id.Length));
-                    return StableHash.Hash(new ReadOnlySpan<byte>(_idKey, 0, n));
-                }
+                    return StableHash.Hash("madf:event_id", r.ValueSpan);
                 var text = Text(ref r);
                 return text == null ? (long?)null : StableHash.Hash("madf:event_id", text);
             }

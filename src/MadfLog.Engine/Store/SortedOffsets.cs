@@ -76,9 +76,9 @@ namespace MadfLog.Engine.Store
             public Reader(ReadOnlySpan<byte> blob, int at)
             {
                 _blob = blob;
-                Count = (int)Varint.Read(blob, ref at);
+                Count = (int)Varint.Get(blob, ref at);
                 _low = blob[at++];
-                var highBytes = (int)Varint.Read(blob, ref at);
+                var highBytes = (int)Varint.Get(blob, ref at);
                 _lowAt = at;
                 _highAt = at + (int)(((long)Count * _low + 7) / 8);
                 End = _highAt + highBytes;

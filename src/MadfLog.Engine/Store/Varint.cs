@@ -25,7 +25,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>The integer at <paramref name="at"/>, which moves past it.</summary>
-        public static long Get(byte[] bytes, ref int at)
+        public static long Get(ReadOnlySpan<byte> bytes, ref int at)
         {
             ulong u = 0;
             for (var shift = 0; ; shift += 7)
@@ -44,17 +44,6 @@ namespace MadfLog.Engine.Store
             return at;
         }
 
-        /// <summary>The integer at <paramref name="at"/>, which moves past it.</summary>
-        public static ulong Read(ReadOnlySpan<byte> bytes, ref int at)
-        {
-            ulong u = 0;
-            for (var shift = 0; ; shift += 7)
-            {
-                var b = bytes[at++];
-                u |= (ulong)(b & 0x7f) << shift;
-                if (b < 0x80) return u;
-            }
-        }
 
         public static long Zig(long v) => (v << 1) ^ (v >> 63);
         public static long Unzig(long v) => (long)((ulong)v >> 1) ^ -(v & 1);

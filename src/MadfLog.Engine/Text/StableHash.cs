@@ -69,6 +69,23 @@ namespace MadfLog.Engine.Text
             finally { ArrayPool<byte>.Shared.Return(buffer); }
         }
 
+        /// <summary>
+        /// <see cref="Hash(string?[])"/> of two parts whose second is given as its UTF-8 (a value read straight from a
+        /// line's bytes, so no string is made for it): the same hash as with the second part as text.
+        /// </summary>
+        public static long Hash(string first, ReadOnlySpan<byte> secondUtf8)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(first.Length) + 1 + secondUtf8.Length);
+            try
+            {
+                var n = Encoding.UTF8.GetBytes(first, 0, first.Length, buffer, 0);
+                buffer[n++] = Separator;
+                secondUtf8.CopyTo(new Span<byte>(buffer, n, secondUtf8.Length));
+                return Hash(new ReadOnlySpan<byte>(buffer, 0, n + secondUtf8.Length));
+            }
+            finally { ArrayPool<byte>.Shared.Return(buffer); }
+        }
+
         private const byte Separator = 0x1F;
 
         private static ulong Rotate(ulong x, int r) => (x << r) | (x >> (64 - r));

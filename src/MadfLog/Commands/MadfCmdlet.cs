@@ -87,6 +87,13 @@ namespace MadfLog.Commands
         protected DateTimeOffset? Bound(string name, DateTime value) =>
             MyInvocation.BoundParameters.ContainsKey(name) ? new DateTimeOffset(value.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null;
 
+        /// <summary>The error for a window whose start is not before its end (it holds no events), or null for a window that can hold some.</summary>
+        protected static ErrorRecord? EmptyWindow(DateTimeOffset? since, DateTimeOffset? until) =>
+            since.HasValue && until.HasValue && since.Value >= until.Value
+                ? new ErrorRecord(new ArgumentException(string.Format(Messages.Culture, Messages.EmptyTimeWindow, since.Value, until.Value)),
+                    "EmptyTimeWindow", ErrorCategory.InvalidArgument, until.Value)
+                : null;
+
         /// <summary>A path that may not exist yet, resolved against the current PowerShell location.</summary>
         protected string ResolveOutputPath(string path) =>
             SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);

@@ -50,10 +50,9 @@ namespace MadfLog.Commands.Query
         {
             var since = Bound(nameof(Since), Since);
             var until = Bound(nameof(Until), Until);
-            if (since.HasValue && until.HasValue && since.Value >= until.Value)
+            if (EmptyWindow(since, until) is { } empty)
             {
-                WriteError(new ErrorRecord(new ArgumentException(string.Format(Messages.Culture, Messages.EmptyTimeWindow, since.Value, until.Value)),
-                    "EmptyTimeWindow", ErrorCategory.InvalidArgument, until.Value));
+                WriteError(empty);
                 return null;
             }
             var stories = Match(store, "story_id", Story, "Story");

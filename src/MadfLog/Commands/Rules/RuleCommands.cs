@@ -245,9 +245,7 @@ namespace MadfLog.Commands.Rules
                     "ClaudeMdNotConfigured", ErrorCategory.InvalidOperation, null));
             var since = Bound(nameof(Since), Since);
             var until = Bound(nameof(Until), Until);
-            if (since.HasValue && since.Value >= (until ?? DateTimeOffset.UtcNow))
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException(string.Format(Messages.Culture, Messages.EmptyTimeWindow, since.Value, until ?? DateTimeOffset.UtcNow)),
-                    "EmptyTimeWindow", ErrorCategory.InvalidArgument, until));
+            if (EmptyWindow(since, until ?? DateTimeOffset.UtcNow) is { } empty) ThrowTerminatingError(empty);
             var options = new RevisionOptions
             {
                 DatabasePath = DatabasePath,

@@ -208,6 +208,25 @@ namespace MadfLog.Module.Tests
         }
 
         [Fact]
+        public void WriteMadfEventRefusesALogPathThatNamesAFile()
+        {
+            using var t = new Temp();
+            File.WriteAllText(t.File("events.jsonl"), "");
+            foreach (var name in new[] { "events.jsonl", "new.jsonl" })
+            {
+                var r = _m.Run("Write-MadfEvent -EventType step -Category workflow -LogPath $p -Database $db",
+                    new Hashtable { ["p"] = t.File(name), ["db"] = t.Db });
+                var e = Assert.Single(r.AllErrors);
+                Assert.StartsWith("LogPathIsFile,", e.FullyQualifiedErrorId);
+                Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
+                Assert.Contains(name, e.Exception.Message);
+            }
+            Assert.Equal("", File.ReadAllText(t.File("events.jsonl")));
+            Assert.False(Directory.Exists(t.File("new.jsonl")));
+            Assert.False(File.Exists(t.File("new.jsonl")));
+        }
+
+        [Fact]
         public void TheMadflogHostRendersTheDefaultViewAndReportsFailureInItsExitCode()
         {
             using var t = new Temp();

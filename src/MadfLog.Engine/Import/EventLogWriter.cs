@@ -25,9 +25,21 @@ namespace MadfLog.Engine.Import
         public static string FileNameFor(DateTimeOffset timestamp) =>
             "madf-" + timestamp.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + ".jsonl";
 
+        /// <summary>
+        /// Throws when <paramref name="folder"/> is a file, or does not exist and is named like a log file
+        /// (`-LogPath ./events.jsonl` would otherwise become a folder called events.jsonl).
+        /// </summary>
+        public static void CheckFolder(string folder)
+        {
+            var namedLikeALog = !Directory.Exists(folder) && LogFileFinder.IsLogFile(folder);
+            if (File.Exists(folder) || namedLikeALog)
+                throw new ArgumentException(string.Format(Messages.Culture, Messages.LogFolderIsFile, folder), nameof(folder));
+        }
+
         /// <summary>Appends the event; returns the file written to.</summary>
         public static string Append(string folder, EventRow e, IDictionary? details)
         {
+            CheckFolder(folder);
             Directory.CreateDirectory(folder);
             var path = Path.Combine(Path.GetFullPath(folder), FileNameFor(DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp)));
             // Each event gets its own id, so repeated identical events (the same step again) all count.

@@ -130,7 +130,10 @@ namespace MadfLog.Engine.Briefing
                 .Build();
 
         public static string RuleEffectiveness(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items) =>
-            new BriefBuilder(Briefs.RuleEffectivenessBudget)
+            items.Count == 0
+                // A legend over an empty list reads as if the rules were left out.
+                ? "No active rules to measure: a rule is measured once it is approved (Get-MadfRule -Status Proposed | Approve-MadfRule)."
+                : new BriefBuilder(Briefs.RuleEffectivenessBudget)
                 .Line($"Active rules: {items.Count}; effective {Count(items, Rules.EffectVerdict.Effective)}, no clear change {Count(items, Rules.EffectVerdict.NoClearChange)}, worse {Count(items, Rules.EffectVerdict.Worse)}, too early {Count(items, Rules.EffectVerdict.TooEarly)}, no control {Count(items, Rules.EffectVerdict.NoControl)}. Per rule: per 1k calls before→after; vs control = change relative to unruled errors (95% CI):")
                 .Items(items, e => $"R{e.RuleId} {e.VerdictText}{(e.RecommendRetirement ? " retire?" : "")}: {e.RateBeforePer1000.ToString("0.##", Inv)}→{e.RateAfterPer1000.ToString("0.##", Inv)} {e.Step}; {(e.HasControl ? "vs control" : "no control")} {e.RelativeChangeText} {Safe(e.Rule)}", "rules", maxLineChars: 170)
                 .Build();

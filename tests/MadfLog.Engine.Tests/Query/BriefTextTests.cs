@@ -48,6 +48,14 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void TheRuleEffectivenessBriefSaysSoWhenNoRuleIsActive()
+        {
+            var brief = MoreBriefs.RuleEffectiveness(new List<MadfLog.Engine.Rules.RuleEffect>());
+            Assert.StartsWith("No active rules to measure", brief);
+            Assert.DoesNotContain("Per rule", brief);
+        }
+
+        [Fact]
         public void BriefsRoundSharesAsTheTablesDo()
         {
             // The table view formats a share with P1; a brief must show the same figure, not round it twice.

@@ -31,7 +31,8 @@ namespace MadfLog.Engine.Query
             var text = string.Format(Messages.Culture, Messages.ForecastNextStory, R(forecast.ErrorRate), R(forecast.ErrorRateLow ?? 0), R(forecast.ErrorRateHigh ?? 0));
             return text + (forecast.BacktestStories == 0
                 ? Messages.ForecastBacktestTooFew
-                : string.Format(Messages.Culture, Messages.ForecastBacktest, R(forecast.BacktestError ?? 0), R(forecast.NaiveBacktestError ?? 0), forecast.BacktestStories));
+                : string.Format(Messages.Culture, forecast.BacktestStories == 1 ? Messages.ForecastBacktestOneStory : Messages.ForecastBacktest,
+                    R(forecast.BacktestError ?? 0), R(forecast.NaiveBacktestError ?? 0), forecast.BacktestStories));
         }
 
         /// <summary>The forecast for the story after these (events, errors) in order, or null below <see cref="MinStories"/>.</summary>

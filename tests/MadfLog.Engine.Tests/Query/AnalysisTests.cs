@@ -122,6 +122,7 @@ namespace MadfLog.Engine.Tests.Query
             var steady = StoryForecast.Next(new (long, long)[] { (5000, 500), (5000, 500), (10, 9), (5000, 500) })!;
             Assert.InRange(steady.ErrorRate, 0.09, 0.11);
             Assert.Equal(1, steady.BacktestStories);
+            Assert.EndsWith(" over 1 story", StoryForecast.Text(steady, 4));
 
             using var t = TestPaths.NewTemp();
             using var c = Seed(t, TwoStories());

@@ -50,7 +50,13 @@ namespace MadfLog.Engine.Briefing
 
         public string Build() => Text(_lines);
 
-        public static string More(int n, string noun) => $"…and {n} more {noun}";
+        /// <summary>"…and N more rules"; one is "…and 1 more rule" (the nouns are the callers' own regular plurals).</summary>
+        public static string More(int n, string noun) => $"…and {n} more {(n == 1 ? Singular(noun) : noun)}";
+
+        private static string Singular(string plural) =>
+            plural.EndsWith("ies", StringComparison.Ordinal) ? plural.Substring(0, plural.Length - 3) + "y"
+            : plural.EndsWith("s", StringComparison.Ordinal) ? plural.Substring(0, plural.Length - 1)
+            : plural;
 
         private static string Text(IEnumerable<string> lines) => string.Join("\n", lines);
 

@@ -55,6 +55,14 @@ namespace MadfLog.Engine.Tests.Query
             Assert.DoesNotContain("Per rule", brief);
         }
 
+        [Theory]
+        [InlineData(1, "agents", "…and 1 more agent")]
+        [InlineData(1, "earlier stories", "…and 1 more earlier story")]
+        [InlineData(2, "earlier stories", "…and 2 more earlier stories")]
+        [InlineData(1, "tool/agent pairs", "…and 1 more tool/agent pair")]
+        public void TheMoreLineCountsItsNoun(int n, string noun, string expected) =>
+            Assert.Equal(expected, BriefBuilder.More(n, noun));
+
         [Fact]
         public void BriefsRoundSharesAsTheTablesDo()
         {

@@ -125,8 +125,8 @@ namespace MadfLog.Engine.Briefing
 
         public static string ErrorSequences(System.Collections.Generic.IReadOnlyList<ErrorSequence> items) =>
             new BriefBuilder(Briefs.ErrorSequenceBudget)
-                .Line($"Error sequences: {System.Linq.Enumerable.Count(items, s => s.Kind == "RetryLoop")} retry loops, {System.Linq.Enumerable.Count(items, s => s.Kind != "RetryLoop")} step sequences ending in an error. kind, occurrences, sessions:")
-                .Items(items, s => $"{(s.Kind == "RetryLoop" ? "retry" : "leads")} {s.Occurrences}x {s.Sessions}s{(s.Kind == "RetryLoop" ? $" max {s.LongestRun} in a row" : "")}: {Safe(s.Sequence)}", "sequences", maxLineChars: 150)
+                .Line($"Error sequences: {System.Linq.Enumerable.Count(items, s => s.Kind == "RetryLoop")} retry loops, {System.Linq.Enumerable.Count(items, s => s.Kind != "RetryLoop")} step sequences ending in an error. Most frequent first:")
+                .Items(items, s => $"{(s.Kind == "RetryLoop" ? "retry" : "leads")} {s.Occurrences}x in {s.Sessions} session{(s.Sessions == 1 ? "" : "s")}{(s.Kind == "RetryLoop" ? $", max {s.LongestRun} in a row" : "")}: {Safe(s.Sequence)}", "sequences", maxLineChars: 150)
                 .Build();
 
         public static string RuleEffectiveness(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items) =>

@@ -64,6 +64,19 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(expected, BriefBuilder.More(n, noun));
 
         [Fact]
+        public void TheErrorSequencesBriefSaysSessionsInWords()
+        {
+            // "27s" read as 27 seconds.
+            var brief = MoreBriefs.ErrorSequences(new[]
+            {
+                new ErrorSequence { Kind = "RetryLoop", Occurrences = 39, Sessions = 27, LongestRun = 10, Sequence = "File does not exist: <*> repeated" },
+                new ErrorSequence { Kind = "LeadsToError", Occurrences = 2, Sessions = 1, Sequence = "Read → Edit → error" },
+            });
+            Assert.Contains("retry 39x in 27 sessions, max 10 in a row: File does not exist", brief);
+            Assert.Contains("leads 2x in 1 session: Read", brief);
+        }
+
+        [Fact]
         public void BriefsRoundSharesAsTheTablesDo()
         {
             // The table view formats a share with P1; a brief must show the same figure, not round it twice.

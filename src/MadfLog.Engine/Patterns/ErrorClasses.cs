@@ -33,6 +33,8 @@ namespace MadfLog.Engine.Patterns
         public const string DependencyMissing = "DependencyMissing";
         public const string GitState = "GitState";
         public const string Permission = "Permission";
+        public const string NotExecutable = "NotExecutable";
+        public const string PackageNotFound = "PackageNotFound";
         public const string Syntax = "Syntax";
         public const string TestFailure = "TestFailure";
         public const string LintFailure = "LintFailure";
@@ -52,6 +54,8 @@ namespace MadfLog.Engine.Patterns
             [DependencyMissing] = "missing dependency",
             [PathNotFound] = "path not found",
             [Permission] = "permission denied",
+            [NotExecutable] = "script not executable",
+            [PackageNotFound] = "package not in registry",
             [RateLimit] = "rate or credit limit hit",
             [ProbeNoMatch] = "probe found nothing",
             [InteractiveInput] = "command waited for interactive input",
@@ -101,6 +105,8 @@ namespace MadfLog.Engine.Patterns
         {
             (CommandNotFound, new[] { "command not found", "is not recognized as an internal or external command", "is not recognized as the name of a cmdlet", "executable file not found", "no such command" }),
             (UnquotedGlob, new[] { "no matches found" }),
+            // The registry has no such package or version: a wrong name or version to install, not a missing install.
+            (PackageNotFound, new[] { "code e404", "404 not found - get", "is not in this registry", "is not in the npm registry", "no matching version found for", "code etarget", "no matching distribution found", "could not find a version that satisfies the requirement", "unable to locate package", "no matching package to install", "no matching package named" }),
             (DependencyMissing, new[] { "no module named", "modulenotfounderror", "cannot find module", "cannot find dependency", "err_module_not_found", "module not found", "could not resolve dependency", "cannot find package", "package not found", "is not installed", "missing dependency", "unable to resolve dependency", "missing required dependency" }),
             (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "no route to host", "could not connect", "host is down", "ssl_error" }),
             (RateLimit, new[] { "rate limit", "too many requests", "quota exceeded", "credits limit", "insufficient credits", "overloaded" }),
@@ -112,6 +118,8 @@ namespace MadfLog.Engine.Patterns
             (ShellSyntax, new[] { "syntax error near unexpected token", "unexpected eof while looking for matching", "unterminated quoted string", "bad substitution" }),
         });
 
+        private const int NotExecutableExit = 126;
+
         // curl's documented exit codes for unreachable hosts: 6 resolve, 7 connect, 28 timeout, 35 TLS, 52 empty reply, 56 receive.
         private static readonly HashSet<int> CurlNetworkExits = new HashSet<int> { 6, 7, 28, 35, 52, 56 };
 
@@ -121,6 +129,9 @@ namespace MadfLog.Engine.Patterns
         /// <summary>The environment problem a failed command's decisive lines show (the first line showing one decides), with that line.</summary>
         public static (string? Class, string? Line) OfEnvironment(IList<string> decisive, int? exitCode, string? program)
         {
+            // POSIX shells exit 126 when the command was found but could not be executed (no execute bit, a folder):
+            // its "Permission denied" is about running the file, not about where the agent writes.
+            if (exitCode == NotExecutableExit) return (NotExecutable, decisive.Count > 0 ? decisive[0] : null);
             foreach (var line in decisive)
                 if (Environment.First(line) is { } cls) return (cls, line);
             if (program != null && exitCode.HasValue)

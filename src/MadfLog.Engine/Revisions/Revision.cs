@@ -120,6 +120,9 @@ namespace MadfLog.Engine.Revisions
             }
 
             using var c = MadfDatabase.Open(_config.DatabasePath);
+            // A rule is written from its pattern's class: one an upgrade asked to class again is re-keyed first, even
+            // when nothing was imported (-NoImport) to do it.
+            Patterns.PatternRekey.RunIfPending(c, RuleStore.MovePattern);
             var from = since.ToUnixTimeMilliseconds();
             var to = until.ToUnixTimeMilliseconds();
             result.Events = c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to });

@@ -11,6 +11,9 @@ namespace MadfLog.Engine.Rules
     {
         private static readonly (string[] Keys, string Advice)[] Table =
         {
+            (new[] { "notexecutable" }, "Make a script executable (chmod +x) before running it, or run it through its interpreter (bash script.sh, python script.py)."),
+            // Before the "notfound" rows: a package the registry does not have is a wrong name or version, not a missing file.
+            (new[] { "packagenotfound", "notinregistry" }, "Check a package's exact name and version in its registry (npm view, pip index versions) before installing it."),
             (new[] { "shellsyntax" }, "Quote or escape shell metacharacters ( ) | & ; * in commands and package scripts, and try the command in sh before relying on it."),
             (new[] { "filechanged", "modifiedsinceread" }, "Re-read a file right before editing it: formatters, linters or the user change it in between."),
             (new[] { "filetoolarge", "toolarge" }, "Read large files in parts (offset and limit) or search them with Grep instead of reading them whole."),
@@ -21,7 +24,7 @@ namespace MadfLog.Engine.Rules
             (new[] { "network", "unreachable" }, "Check that the host or service is up and the address right before calling it; do not retry blindly."),
             (new[] { "probenomatch", "probe" }, "Expect ls, grep, find and cat to exit non-zero when nothing matches: test for existence explicitly or add || true."),
             (new[] { "unquotedglob", "glob" }, "Quote paths and patterns that contain *, ?, [ ] or ( ) in shell commands."),
-            (new[] { "gitstate" }, "Check git status, branch and upstream before committing or pushing."),
+            (new[] { "gitstate" }, "Run git status before git commands that switch branches, merge or push; commit or stash local changes first."),
             (new[] { "hookblocked", "hook" }, "Do not work around the hook: it blocked this command on purpose; choose one it allows or ask."),
             (new[] { "permissionnotgranted", "notgranted" }, "Ask for the permission first, or stay within what the session may do."),
             (new[] { "inputvalidation", "validation" }, "Check the tool's required parameters and their form before calling it."),

@@ -34,8 +34,9 @@ namespace MadfLog.Engine.Rules
             // Without a value from the call itself, the variable parts of the messages are what recurs (paths, commands, names).
             if (values.Count == 0) values = MessageVariables(list.Select(e => e.Text));
             facts.HotSpots.AddRange(Rank(values));
-            // The fix most errors name; with several errors, one that only a single error gives is not the pattern's fix.
-            var fix = list.SelectMany(e => FixesIn(e.Text).Distinct()).GroupBy(f => f).Where(g => list.Count < 2 || g.Count() >= 2)
+            // The fix most errors name, as the scope is the program most errors came from: one that a few of many
+            // errors give ("Did you mean src/a.ts?") is about those errors, not the pattern's fix.
+            var fix = list.SelectMany(e => FixesIn(e.Text).Distinct()).GroupBy(f => f).Where(g => g.Count() * 2 > list.Count)
                 .OrderByDescending(g => g.Count()).FirstOrDefault();
             facts.Fix = fix?.Key;
             facts.FixGivenBy = fix?.Count() ?? 0;
@@ -112,6 +113,9 @@ namespace MadfLog.Engine.Rules
                 case ErrorClasses.PathNotFound:
                 case ErrorClasses.UnquotedGlob:
                     return ShortPath(ErrorSignature.MissingPathIn(s.DecisiveLine));
+                case ErrorClasses.PackageNotFound:
+                    // The package asked for: the install command's last argument that is not an option.
+                    return input?.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries).Skip(1).LastOrDefault(a => !a.StartsWith("-", StringComparison.Ordinal));
                 case ErrorClasses.Timeout:
                 case ErrorClasses.ProbeNoMatch:
                 case ErrorClasses.InteractiveInput:
@@ -195,11 +199,13 @@ namespace MadfLog.Engine.Rules
             var parts = new List<string>();
             var advice = RuleAdvice.For(facts.ErrorClass);
             parts.Add(facts.Scope != null ? $"{SafeText.CodeSpan(facts.Scope, 40)}: {advice}" : advice);
+            // The program the rule is headed by is no place the errors cluster ("`psql`: ... Most often: `psql`").
+            var spots = facts.HotSpots.Where(h => h.Value != facts.Scope).ToList();
             // "Most often" only when a value does recur; values seen once each are examples, not where errors cluster.
-            if (facts.HotSpots.Count > 0 && facts.HotSpots[0].Count > 1)
-                parts.Add("Most often: " + string.Join(", ", facts.HotSpots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");
-            else if (facts.HotSpots.Count > 0)
-                parts.Add("For example: " + string.Join(", ", facts.HotSpots.Select(h => SafeText.CodeSpan(h.Value, 40))) + ".");
+            if (spots.Count > 0 && spots[0].Count > 1)
+                parts.Add("Most often: " + string.Join(", ", spots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");
+            else if (spots.Count > 0)
+                parts.Add("For example: " + string.Join(", ", spots.Select(h => SafeText.CodeSpan(h.Value, 40))) + ".");
             // A fix only some of the errors give is told with its count, so it does not read as what every error says.
             if (facts.Fix != null)
                 parts.Add(facts.FixGivenBy < facts.ErrorsSeen

@@ -28,7 +28,8 @@ namespace MadfLog.Engine.Store
     /// (DayHistogram), 43 the dedup keys' offsets packed as Elias-Fano (EventKeys, SortedOffsets) instead of a fixed byte
     /// width, 45 each file cursor's identical-lines numbering state (import_files.numbering), so a grown file is
     /// read from its cursor without replaying the lines before, 48 an edit's text found in several places classed apart
-    /// from text not found (the sequences' cells reconciled after).
+    /// from text not found (the sequences' cells reconciled after), 55 the patterns classed again by the next import
+    /// (PatternRekey: a script without its execute bit and a package the registry lacks got classes of their own).
     /// </summary>
     public static class Schema
     {
@@ -67,6 +68,7 @@ namespace MadfLog.Engine.Store
             [43] = KeysAsEliasFano,
             [45] = CursorNumbering,
             [48] = EditNotUniqueClass,
+            [55] = PatternsClassedAgain,
         };
 
         /// <summary>
@@ -709,6 +711,13 @@ DROP VIEW IF EXISTS events;
         private const string ContextOfCalls = "-- data only";
         // The patterns of an edit whose text matched several places (Claude Code's message, as ErrorClasses matched it
         // when this was written) were ContentNotFound; the error sequences follow in AfterScript (SequenceCells.Reconcile).
+        // The classes a pattern's errors get changed (exit 126 is a script that cannot be executed, not a permission to
+        // write; a package the registry does not have is a wrong name, not a build failure): the next import re-keys every
+        // pattern from its events' signatures as 9 did (PatternRekey; patterns that now agree merge, none split).
+        private const string PatternsClassedAgain = @"
+INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
+";
+
         private const string EditNotUniqueClass = @"
 UPDATE patterns SET error_class = 'ContentNotUnique'
 WHERE error_class = 'ContentNotFound'

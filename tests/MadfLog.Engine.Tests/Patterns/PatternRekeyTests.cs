@@ -56,5 +56,45 @@ namespace MadfLog.Engine.Tests.Patterns
                 Assert.Equal(scan, summary);
             }
         }
+
+        [Fact]
+        public void AStoreUpgradedAfterTheClassesChangedTakesTheNewClassAtItsNextImport()
+        {
+            using var t = TestPaths.NewTemp();
+            static string Line(int second) =>
+                "{\"timestamp\":\"2026-11-02T08:20:" + second.ToString("00") + "Z\",\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"s1\",\"story_id\":\"1.1\",\"agent_name\":\"dev\",\"success\":false," +
+                "\"details\":{\"tool\":\"Bash\",\"command\":\"./scripts/deploy.sh\",\"message\":\"Exit code 126\\n/bin/bash: line 1: ./scripts/deploy.sh: Permission denied\"}}";
+            File.WriteAllLines(t.File("a.jsonl"), new[] { Line(1), Line(2), Line(3) });
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("a.jsonl") });
+            long id;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                id = c.ExecuteScalar<long>("SELECT id FROM patterns WHERE error_class = 'NotExecutable'");
+                // What a build before schema 55 stored: the errors classed as a permission to write.
+                c.Execute(@"UPDATE patterns SET error_class = 'Permission', template = 'Bash permission denied', display = 'Bash permission denied' WHERE id = @id;
+                            UPDATE pattern_signatures SET signature = 'Bash permission denied' WHERE pattern_id = @id;
+                            DELETE FROM schema_version WHERE version >= 55;", new { id });
+            }
+            using (var c = MadfDatabase.Open(t.Db)) Assert.True(PatternRekey.IsPending(c));
+
+            // A revision that imports nothing re-keys before it writes rules from the classes.
+            var copy = t.File("copy.db");
+            File.Copy(t.Db, copy);
+            var revised = new MadfLog.Engine.Revisions.Revision(new MadfLog.Engine.Revisions.RevisionOptions
+                { DatabasePath = copy, Import = false, Since = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), Until = new DateTimeOffset(2026, 11, 3, 0, 0, 0, TimeSpan.Zero) }).Run();
+            var rule = Assert.Single(revised.RulesProposed);
+            Assert.Contains("chmod +x", rule.Text);
+
+            File.WriteAllLines(t.File("b.jsonl"), new[] { Line(4) });
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("b.jsonl") });
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.False(PatternRekey.IsPending(c));
+                Assert.Equal("NotExecutable", c.ExecuteScalar<string>("SELECT error_class FROM patterns WHERE id = @id", new { id }));
+                // The new error joins the pattern it always belonged to.
+                Assert.Equal(4L, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id = @id", new { id }));
+                Assert.Equal(1L, c.ExecuteScalar<long>("SELECT count(*) FROM patterns WHERE merged_into IS NULL"));
+            }
+        }
     }
 }

@@ -52,6 +52,60 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.NotEqual(RuleAdvice.For(ErrorClasses.ContentNotFound), RuleAdvice.For(ErrorClasses.ContentNotUnique));
         }
 
+        [Fact]
+        public void AScriptWithoutItsExecuteBitIsToldToChmodNotToStayInTheProject()
+        {
+            // Exit 126 is the shell's "found but cannot execute": its "Permission denied" is about running the file.
+            var errors = new[] { "deploy", "seed", "deploy" }.Select(n => ((string?)"Bash", (string?)$"./scripts/{n}.sh",
+                (string?)$"Exit code 126\n/bin/bash: line 1: ./scripts/{n}.sh: Permission denied")).ToList();
+            var sig = ErrorSignature.Of(errors[0].Item1, errors[0].Item2, errors[0].Item3);
+            Assert.Equal(ErrorClasses.NotExecutable, sig.ErrorClass);
+            var text = RuleText.Compose(PatternFacts.From(sig.ErrorClass, errors));
+            _out.WriteLine(text);
+            Assert.Contains("chmod +x", text);
+            Assert.DoesNotContain("protected paths", text);
+            // Writing where it may not is still a permission error.
+            Assert.Equal(ErrorClasses.Permission, ErrorSignature.Of("Bash", "cp a /etc/x", "Exit code 1\ncp: cannot create regular file '/etc/x': Permission denied").ErrorClass);
+        }
+
+        [Theory]
+        [InlineData("npm install zodx", "Exit code 1\nnpm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry.npmjs.org/zodx - Not found", "zodx")]
+        [InlineData("pip install reqeusts", "Exit code 1\nERROR: Could not find a version that satisfies the requirement reqeusts (from versions: none)\nERROR: No matching distribution found for reqeusts", "reqeusts")]
+        [InlineData("sudo apt-get install -y libfoo-dev", "Exit code 100\nReading package lists...\nE: Unable to locate package libfoo-dev", "libfoo-dev")]
+        public void APackageTheRegistryDoesNotHaveIsAWrongNameNotABuildFailure(string command, string output, string package)
+        {
+            var errors = Enumerable.Range(0, 3).Select(_ => ((string?)"Bash", (string?)command, (string?)output)).ToList();
+            var sig = ErrorSignature.Of("Bash", command, output);
+            Assert.Equal(ErrorClasses.PackageNotFound, sig.ErrorClass);
+            var text = RuleText.Compose(PatternFacts.From(sig.ErrorClass, errors));
+            _out.WriteLine(text);
+            Assert.Contains("exact name and version", text);
+            Assert.Contains($"`{package}` (3×)", text);
+        }
+
+        [Fact]
+        public void TheProgramARuleIsHeadedByIsNotRepeatedAsWhereItsErrorsCluster()
+        {
+            var errors = Enumerable.Range(0, 4).Select(_ => ((string?)"Bash", (string?)"psql -c 'select 1'",
+                (string?)"Exit code 2\npsql: error: connection to server at \"localhost\" (127.0.0.1), port 5433 failed: Connection refused")).ToList();
+            var text = RuleText.Compose(PatternFacts.From(ErrorClasses.Network, errors));
+            _out.WriteLine(text);
+            Assert.StartsWith("`psql`:", text);
+            Assert.DoesNotContain("Most often: `psql`", text);
+        }
+
+        [Fact]
+        public void AFixOnlyAFewOfManyErrorsGiveIsNotTheRulesFix()
+        {
+            // Claude Code suggests a near name for some missing files: a suggestion for three of ten files is theirs.
+            var errors = Enumerable.Range(0, 10).Select(i => ((string?)"Read", (string?)$"src/f{i}.py",
+                (string?)(i < 3 ? "File does not exist. Did you mean src/core/cart.json?" : "File does not exist."))).ToList();
+            var text = RuleText.Compose(PatternFacts.From(ErrorClasses.FileNotFound, errors));
+            _out.WriteLine(text);
+            Assert.DoesNotContain("Did you mean", text);
+            Assert.DoesNotContain("errors say", text);
+        }
+
         [Theory]
         [InlineData("sh: -c: line 0: syntax error near unexpected token `('\nsh: -c: line 0: `jest --testPathPattern=src/(a|b)'", "syntax error near unexpected token")]
         [InlineData("/bin/sh: 1: Syntax error: \"(\" unexpected (expecting \"then\")", "Syntax error: \"(\" unexpected")]

@@ -26,6 +26,7 @@ namespace MadfLog.Bench
             using var allocations = Environment.GetEnvironmentVariable("MADFLOG_BENCH_ALLOCATIONS") == "1" ? new AllocationSampler() : null;
             var before = Process.GetCurrentProcess().PeakWorkingSet64;
             using var threads = new ThreadCpu();
+            using var memory = new MemorySampler();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var gc0 = GC.CollectionCount(0);
             var gc1 = GC.CollectionCount(1);
@@ -39,6 +40,7 @@ namespace MadfLog.Bench
             sw.Stop();
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
             var perThread = threads.Stop();
+            var memoryReport = memory.Report();
             var peak = Process.GetCurrentProcess().PeakWorkingSet64;
             var size = Rotation.DatabaseBytes(db);
             Console.WriteLine($"{"tool",-22} {"events",10} {"seconds",8} {"events/s",10} {"peak MB",8} {"db MB",7} {"bytes/event",11}");
@@ -51,6 +53,7 @@ namespace MadfLog.Bench
                 $"JIT: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore:N0} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore).TotalSeconds:F2} s)");
             if (result.WriterSteps.Count > 0)
                 Console.WriteLine($"  (writer steps, {(MadfLog.Engine.Store.StepClock.ThreadCpu ? "CPU" : "wall")} s: " + string.Join(", ", result.WriterSteps.OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2}")) + ")");
+            Console.WriteLine(memoryReport);
             if (perThread.Count > 0)
                 Console.WriteLine("  (CPU by thread: " + string.Join(", ", perThread.Where(t => t.Value >= 0.05).OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2} s")) + ")");
 

@@ -106,10 +106,8 @@ CREATE TABLE event_rows (
     tokens_used INTEGER,
     context_percent,
     pattern_id INTEGER,
-    details_shape INTEGER,
-    d1, d2, d3, d4,
-    time_saved_or_wasted_ms INTEGER,
-    d5);
+    d1, d2, d3, d4, d5,
+    time_saved_or_wasted_ms INTEGER);
 
 CREATE TABLE hour_hist (
     hour INTEGER NOT NULL,
@@ -191,7 +189,8 @@ CREATE TABLE kinds (
     success INTEGER NOT NULL,
     pattern_detected INTEGER NOT NULL,
     needs_review INTEGER NOT NULL,
-    UNIQUE (event_type, category, success, pattern_detected, needs_review)
+    details_shape INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (event_type, category, success, pattern_detected, needs_review, details_shape)
 );
 
 CREATE TABLE log_archives (
@@ -418,7 +417,7 @@ SELECT r.id, r.timestamp,
     r.duration_ms, r.tokens_used,
     CASE WHEN typeof(r.context_percent) = 'integer' THEN r.context_percent / 100.0 ELSE r.context_percent END AS context_percent,
     (SELECT nullif(success, -1) FROM kinds WHERE id = r.kind) AS success, (SELECT confidence_score FROM event_extras WHERE id = r.id) AS confidence_score,
-    CASE WHEN r.details_shape IS NULL THEN r.d1
+    CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1
          WHEN r.d5 IS NULL THEN
              (SELECT replace(replace(replace(replace(t,
                  char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, ''))
@@ -429,7 +428,7 @@ SELECT r.id, r.timestamp,
                      char(7), coalesce('"' || (SELECT text FROM names WHERE id = r.d3) || '"', '')),
                      char(8), coalesce('"' || (SELECT text FROM names WHERE id = r.d4) || '"', ''))
                  END AS t
-                 FROM names sh WHERE sh.id = r.details_shape))
+                 FROM kinds kd JOIN names sh ON sh.id = kd.details_shape WHERE kd.id = r.kind))
          ELSE
              (SELECT replace(replace(replace(replace(replace(t,
                  char(1), coalesce(r.d1, '')), char(2), coalesce(r.d2, '')), char(3), coalesce(r.d3, '')), char(4), coalesce(r.d4, '')),
@@ -442,7 +441,7 @@ SELECT r.id, r.timestamp,
                      char(8), coalesce('"' || (SELECT text FROM names WHERE id = r.d4) || '"', '')),
                      char(18), coalesce('"' || (SELECT text FROM names WHERE id = r.d5) || '"', ''))
                  END AS t
-                 FROM names sh WHERE sh.id = r.details_shape))
+                 FROM kinds kd JOIN names sh ON sh.id = kd.details_shape WHERE kd.id = r.kind))
     END AS details,
     (SELECT impact_score FROM event_extras WHERE id = r.id) AS impact_score, r.time_saved_or_wasted_ms, (SELECT user_satisfaction_delta FROM event_extras WHERE id = r.id) AS user_satisfaction_delta, (SELECT created_rule FROM event_extras WHERE id = r.id) AS created_rule,
     (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,

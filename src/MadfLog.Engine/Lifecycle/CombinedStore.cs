@@ -486,7 +486,7 @@ namespace MadfLog.Engine.Lifecycle
         {
             private readonly SqliteConnection _c;
             private readonly SqliteTransaction _tx;
-            private readonly Dictionary<long, (string Type, string Category, bool? Success, bool Named)> _kinds = new Dictionary<long, (string, string, bool?, bool)>();
+            private readonly Dictionary<long, (string Type, string Category, bool? Success, bool Named, long Shape)> _kinds = new Dictionary<long, (string, string, bool?, bool, long)>();
             private readonly Dictionary<long, (string? Session, string? Story, string? Workflow, string? Agent)> _contexts = new Dictionary<long, (string?, string?, string?, string?)>();
             private readonly Dictionary<(long Kind, long Shape), int[]> _slots = new Dictionary<(long, long), int[]>();
             private readonly Dictionary<Query.Questions.DayParts.StepKey, string> _steps = new Dictionary<Query.Questions.DayParts.StepKey, string>();
@@ -494,10 +494,10 @@ namespace MadfLog.Engine.Lifecycle
             public RowReader(SqliteConnection c, SqliteTransaction tx) { _c = c; _tx = tx; }
 
             // The pass's columns: the event, its figures (the context figure as the events view gives it), and its details'
-            // shape (-1: stored whole in d1) and values.
+            // values (the shape is the kind's).
             private static readonly string Pass = $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used, {EventWriter.ContextPercentSql("e")}, e.pattern_id,
-                    e.time_saved_or_wasted_ms, coalesce(e.details_shape, -1), {string.Join(", ", EventStorage.ValueColumns.Select(v => "e." + v))} FROM event_rows e";
-            private const int Shape = 9;
+                    e.time_saved_or_wasted_ms, {string.Join(", ", EventStorage.ValueColumns.Select(v => "e." + v))} FROM event_rows e";
+            private const int ValueBase = 8; // details value k is column ValueBase + k
 
             public List<EventRow> Read(string where, object? p)
             {
@@ -529,9 +529,9 @@ namespace MadfLog.Engine.Lifecycle
                             }
                         }
                         if (!kind.Named) continue;
-                        var shape = s.Int64(Shape);
+                        var shape = kind.Shape;
                         if (!_slots.TryGetValue((s.Int64(2), shape), out var depends)) _slots[(s.Int64(2), shape)] = depends = Query.Questions.DayParts.StepSlots(_c, kind.Type, shape, _tx);
-                        var stepKey = Query.Questions.DayParts.StepKey.Of(kind.Type, shape, depends, s, Shape, key);
+                        var stepKey = Query.Questions.DayParts.StepKey.Of(kind.Type, shape, depends, s, ValueBase, key);
                         if (_steps.TryGetValue(stepKey, out var step)) { e.Step = step; continue; }
                         keyed.Add((e, stepKey));
                         if (!pending.ContainsKey(stepKey)) pending[stepKey] = e.Id;
@@ -559,13 +559,14 @@ namespace MadfLog.Engine.Lifecycle
                 e.SessionId = x.Session; e.StoryId = x.Story; e.WorkflowId = x.Workflow; e.AgentName = x.Agent;
             }
 
-            // A kind's type, category and outcome; read again when the store has gained kinds (rows copied in).
-            private (string Type, string Category, bool? Success, bool Named) Kind(long id)
+            // A kind's type, category, outcome and details shape (-1: stored whole in d1, or none); read again when the store
+            // has gained kinds (rows copied in).
+            private (string Type, string Category, bool? Success, bool Named, long Shape) Kind(long id)
             {
                 if (_kinds.TryGetValue(id, out var k)) return k;
-                foreach (var r in _c.Query<(long id, string type, string category, long? success)>(
-                             "SELECT k.id, t.text, cat.text, k.success FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category", transaction: _tx))
-                    _kinds[r.id] = (r.type, r.category, r.success is null or -1 ? (bool?)null : r.success != 0, Domain.Steps.Kind(r.type) != "event");
+                foreach (var r in _c.Query<(long id, string type, string category, long? success, long shape)>(
+                             "SELECT k.id, t.text, cat.text, k.success, k.details_shape FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category", transaction: _tx))
+                    _kinds[r.id] = (r.type, r.category, r.success is null or -1 ? (bool?)null : r.success != 0, Domain.Steps.Kind(r.type) != "event", r.shape == 0 ? -1 : r.shape);
                 return _kinds[id];
             }
         }

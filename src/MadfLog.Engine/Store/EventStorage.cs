@@ -13,7 +13,7 @@ namespace MadfLog.Engine.Store
     {
         /// <summary>
         /// A table of the distinct combinations of some event columns, which event_rows refers to by one id: what an
-        /// event is (kinds: type, category and flags) and who and where (contexts: session, story, workflow, agent).
+        /// event is (kinds: type, category, flags and details shape) and who and where (contexts: session, story, workflow, agent).
         /// </summary>
         public sealed class Combinations
         {
@@ -31,16 +31,14 @@ namespace MadfLog.Engine.Store
             public string[] NameColumns { get; }
         }
 
+        /// <summary>What an event is: type, category, flags, and since schema 49 its details' shape (a names id, 0 for details stored whole or none).</summary>
         public static readonly Combinations Kinds = new Combinations("kinds", "kind",
-            new[] { "event_type", "category", "success", "pattern_detected", "needs_review" }, new[] { "event_type", "category" });
+            new[] { "event_type", "category", "success", "pattern_detected", "needs_review", "details_shape" }, new[] { "event_type", "category", "details_shape" });
 
         public static readonly Combinations Contexts = new Combinations("contexts", "context",
             new[] { "session_id", "story_id", "workflow_id", "agent_name" }, new[] { "session_id", "story_id", "workflow_id", "agent_name" });
 
         public static readonly Combinations[] AllCombinations = { Kinds, Contexts };
-
-        /// <summary>event_rows columns that hold a names id themselves (rather than through a combination).</summary>
-        public static readonly string[] RowNameColumns = { "details_shape" };
 
         /// <summary>The details value columns d1..d5 (index k - 1 is value k).</summary>
         public static readonly string[] ValueColumns = Enumerable.Range(1, DetailsShape.Slots).Select(k => "d" + k).ToArray();
@@ -50,15 +48,18 @@ namespace MadfLog.Engine.Store
 
         /// <summary>
         /// SELECTs (joined by UNION) of every names id that rows of <paramref name="schema"/> matching <paramref name="where"/>
-        /// (on alias r; "1" for all) refer to: directly, through their kind or context, or as a details value (value k is
-        /// a name only where the shape has placeholder k + 4).
+        /// (on alias r; "1" for all) refer to: through their kind (its shape too) or context, or as a details value (value k
+        /// is a name only where the shape has placeholder k + 4).
         /// </summary>
         public static string NameIdsUsed(string schema, string where) => string.Join(" UNION ",
-            RowNameColumns.Select(col => $"SELECT r.{col} FROM {schema}.event_rows r WHERE {where}")
-                .Concat(AllCombinations.SelectMany(t => t.NameColumns.Select(col =>
-                    $"SELECT x.{col} FROM {schema}.{t.Table} x WHERE x.id IN (SELECT r.{t.RowColumn} FROM {schema}.event_rows r WHERE {where})")))
+            AllCombinations.SelectMany(t => t.NameColumns.Select(col =>
+                    $"SELECT x.{col} FROM {schema}.{t.Table} x WHERE x.id IN (SELECT r.{t.RowColumn} FROM {schema}.event_rows r WHERE {where})"))
                 .Concat(Enumerable.Range(1, DetailsShape.Slots).Select(k =>
-                    $"SELECT r.d{k} FROM {schema}.event_rows r JOIN {schema}.names sh ON sh.id = r.details_shape WHERE {ValueIsName(k, "sh")} AND {where}")));
+                    $"SELECT r.d{k} FROM {schema}.event_rows r {ShapeJoin(schema)} WHERE {ValueIsName(k, "sh")} AND {where}")));
+
+        /// <summary>SQL: joins a row r of <paramref name="schema"/>'s event_rows to its details shape's names row, sh (through its kind, kd).</summary>
+        public static string ShapeJoin(string schema, bool left = false) =>
+            $"{(left ? "LEFT " : "")}JOIN {schema}.kinds kd ON kd.id = r.kind {(left ? "LEFT " : "")}JOIN {schema}.names sh ON sh.id = kd.details_shape";
 
         /// <summary>
         /// Sets needs_review on the rows matching <paramref name="where"/> (on event_rows, unaliased): the flag is part of
@@ -73,7 +74,8 @@ namespace MadfLog.Engine.Store
         /// </summary>
         private static int MoveKind(SqliteConnection c, SqliteTransaction tx, string where, string column, int value, object? parameters)
         {
-            var others = Kinds.Columns.Where(col => col != column).ToList();
+            // The kinds table's own columns: a migration before 49 runs this on kinds without a shape.
+            var others = c.Query<string>("SELECT name FROM pragma_table_info('kinds') WHERE name <> 'id'", transaction: tx).Where(col => col != column).ToList();
             c.Execute($@"INSERT OR IGNORE INTO kinds({string.Join(", ", others)}, {column})
                          SELECT {string.Join(", ", others)}, {value} FROM kinds WHERE id IN (SELECT kind FROM event_rows WHERE {where})", parameters, tx);
             return c.Execute($@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON {string.Join(" AND ", others.Select(col => $"k2.{col} = k.{col}"))}
@@ -118,7 +120,7 @@ namespace MadfLog.Engine.Store
             using (var read = c.CreateCommand())
             {
                 read.Transaction = tx;
-                read.CommandText = $"SELECT id, kind, context, context_percent, details_shape FROM event_rows WHERE kind IN ({string.Join(", ", kinds.Keys)}) ORDER BY id";
+                read.CommandText = $"SELECT id, kind, context, context_percent, {ShapeOfRow(c, tx)} FROM event_rows WHERE kind IN ({string.Join(", ", kinds.Keys)}) ORDER BY id";
                 using var r = read.ExecuteReader();
                 while (r.Read())
                 {
@@ -243,7 +245,82 @@ namespace MadfLog.Engine.Store
                 foreach (var col in extra) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
                 foreach (var (_, sql) in triggers) c.Execute(sql, transaction: tx);
             }
-            c.Execute(Schema.EventsViewOf32, transaction: tx);
+            // A store turned back to an older version (as upgrade tests do) may have its rows in schema 49's layout already.
+            c.Execute(RowsHaveShapes(c, tx) ? Schema.EventsViewOf32 : Schema.EventsViewOf49, transaction: tx);
+        }
+
+        /// <summary>Whether event_rows still has its own details_shape column (before schema 49, which moved it into the kind).</summary>
+        private static bool RowsHaveShapes(SqliteConnection c, SqliteTransaction tx) =>
+            c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('event_rows') WHERE name = 'details_shape'", transaction: tx) > 0;
+
+        /// <summary>SQL: an event_rows row's details shape (unaliased), in either layout (a migration before 49 runs on both: upgrade tests turn stores back).</summary>
+        private static string ShapeOfRow(SqliteConnection c, SqliteTransaction tx) =>
+            RowsHaveShapes(c, tx) ? "details_shape" : "nullif((SELECT k.details_shape FROM kinds k WHERE k.id = event_rows.kind), 0)";
+
+        /// <summary>
+        /// Migration 49 (after its script, which dropped the view): each row's details shape moves into its kind. kinds is
+        /// built again with a details_shape column (0: details stored whole, or none), a row per pair of kind and shape
+        /// the rows use, the most frequent first so that most rows' kind takes one byte (and the kinds no row uses, with
+        /// shape 0); event_rows is copied into a table without the column, in id order so its pages are full (rows shrunk
+        /// in place would leave them part empty until a VACUUM), keeping AUTOINCREMENT's counter, its index and its
+        /// triggers; then the view is created. The copy is no change of the events, so event_changes does not list it.
+        /// A store whose rows have no shape column is only given the view.
+        /// </summary>
+        internal static void FoldShapesIntoKinds(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (RowsHaveShapes(c, tx))
+            {
+                var flags = "event_type, category, success, pattern_detected, needs_review";
+                var same = string.Join(" AND ", flags.Split(',').Select(col => $"f.{col.Trim()} = k.{col.Trim()}"));
+                // The old tables are renamed and the new ones created under their names (the schema reads as a new store's).
+                var dependents = c.Query<string>("SELECT sql FROM sqlite_master WHERE tbl_name = 'event_rows' AND type IN ('index', 'trigger') AND sql IS NOT NULL", transaction: tx).ToList();
+                var seq = c.ExecuteScalar<long?>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'", transaction: tx);
+                c.Execute($@"
+ALTER TABLE kinds RENAME TO kinds_unfolded;
+ALTER TABLE event_rows RENAME TO event_rows_unfolded;
+CREATE TABLE kinds (
+    id INTEGER PRIMARY KEY,
+    event_type INTEGER NOT NULL,
+    category INTEGER NOT NULL,
+    success INTEGER NOT NULL,
+    pattern_detected INTEGER NOT NULL,
+    needs_review INTEGER NOT NULL,
+    details_shape INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (event_type, category, success, pattern_detected, needs_review, details_shape)
+);
+CREATE TEMP TABLE kind_shapes AS SELECT kind, coalesce(details_shape, 0) AS shape, count(*) AS n FROM event_rows_unfolded GROUP BY 1, 2;
+INSERT INTO kinds({flags}, details_shape)
+    SELECT k.event_type, k.category, k.success, k.pattern_detected, k.needs_review, s.shape FROM temp.kind_shapes s JOIN kinds_unfolded k ON k.id = s.kind ORDER BY s.n DESC, s.kind, s.shape;
+INSERT OR IGNORE INTO kinds({flags}, details_shape) SELECT {flags}, 0 FROM kinds_unfolded ORDER BY id;
+CREATE TEMP TABLE kind_map (kind INTEGER NOT NULL, shape INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (kind, shape)) WITHOUT ROWID;
+INSERT INTO temp.kind_map SELECT s.kind, s.shape, f.id FROM temp.kind_shapes s JOIN kinds_unfolded k ON k.id = s.kind JOIN kinds f ON {same} AND f.details_shape = s.shape;
+CREATE TABLE event_rows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    timestamp INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    context INTEGER NOT NULL,
+    duration_ms INTEGER,
+    tokens_used INTEGER,
+    context_percent,
+    pattern_id INTEGER,
+    d1, d2, d3, d4, d5,
+    time_saved_or_wasted_ms INTEGER);
+INSERT INTO event_rows(id, timestamp, kind, context, duration_ms, tokens_used, context_percent, pattern_id, d1, d2, d3, d4, d5, time_saved_or_wasted_ms)
+    SELECT r.id, r.timestamp, coalesce(m.id, r.kind), r.context, r.duration_ms, r.tokens_used, r.context_percent, r.pattern_id, r.d1, r.d2, r.d3, r.d4, r.d5, r.time_saved_or_wasted_ms
+    FROM event_rows_unfolded r LEFT JOIN temp.kind_map m ON m.kind = r.kind AND m.shape = coalesce(r.details_shape, 0) ORDER BY r.id;
+DROP TABLE event_rows_unfolded;
+DROP TABLE kinds_unfolded;
+DROP TABLE temp.kind_shapes;
+DROP TABLE temp.kind_map;", transaction: tx);
+                // AUTOINCREMENT's high-water mark: ids are never reused, even those of rows retention moved out.
+                if (seq.HasValue)
+                {
+                    c.Execute("DELETE FROM sqlite_sequence WHERE name = 'event_rows'", transaction: tx);
+                    c.Execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('event_rows', max(@seq, (SELECT coalesce(max(id), 0) FROM event_rows)))", new { seq }, tx);
+                }
+                foreach (var sql in dependents) c.Execute(sql, transaction: tx);
+            }
+            c.Execute(Schema.EventsViewOf49, transaction: tx);
         }
 
         /// <summary>
@@ -442,13 +519,12 @@ namespace MadfLog.Engine.Store
             {
                 var combination = AllCombinations.FirstOrDefault(t => t.RowColumn == col);
                 if (combination != null) return $"(SELECT new FROM temp.{combination.Table}_map WHERE old = r.{col})";
-                if (RowNameColumns.Contains(col)) return Mapped("r." + col);
                 var k = Array.IndexOf(ValueColumns, col) + 1; // a details value: a name id where the shape says so
                 if (k > 0) return $"CASE WHEN {ValueIsName(k, "sh")} THEN {Mapped("r." + col)} ELSE r.{col} END";
                 return "r." + col;
             }
             c.Execute($@"INSERT OR IGNORE INTO {to}.event_rows({string.Join(",", columns)})
-                         SELECT {string.Join(",", columns.Select(Select))} FROM {from}.event_rows r LEFT JOIN {from}.names sh ON sh.id = r.details_shape WHERE {where}", p, tx);
+                         SELECT {string.Join(",", columns.Select(Select))} FROM {from}.event_rows r {ShapeJoin(from, left: true)} WHERE {where}", p, tx);
             var extras = "id, " + string.Join(", ", ExtraColumns);
             c.Execute($"INSERT OR IGNORE INTO {to}.event_extras({extras}) SELECT {extras} FROM {from}.event_extras{(all ? "" : $" WHERE id IN (SELECT r.id FROM {from}.event_rows r WHERE {where})")}", p, tx);
             c.Execute("DROP TABLE temp.name_map;" + string.Concat(AllCombinations.Select(t => $" DROP TABLE temp.{t.Table}_map;")), transaction: tx);

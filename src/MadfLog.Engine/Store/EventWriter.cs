@@ -24,7 +24,6 @@ namespace MadfLog.Engine.Store
         private static readonly string[] Columns = new[]
         {
             "id", "timestamp", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
-            "details_shape",
         }.Concat(EventStorage.ValueColumns).Concat(new[] { "time_saved_or_wasted_ms" }).ToArray();
 
         // The rarely set columns, in a row of event_extras only for events that have one (schema 22).
@@ -174,16 +173,17 @@ namespace MadfLog.Engine.Store
         // Binds one event as the row at parameter offset o (0 for the first row of a statement).
         private void Bind(Binder b, int o, EventRow e)
         {
+            var split = Split(e);
             b.Int(o + 1, e.Id);
             b.Int(o + 2, e.Timestamp);
-            b.Int(o + 3, KindId(e));
+            b.Int(o + 3, KindId(e, ShapeId(split)));
             b.Int(o + 4, ContextId(e));
             b.Int(o + 5, e.DurationMs);
             b.Int(o + 6, e.TokensUsed);
             Context(b, o + 7, e.ContextPercent);
             b.Int(o + 8, e.PatternId);
-            Details(b, o + 9, e);
-            b.Int(o + 10 + DetailsShape.Slots, e.TimeSavedOrWastedMs); // after details_shape and the values (from column 9)
+            Details(b, o + 9, e, split);
+            b.Int(o + 9 + DetailsShape.Slots, e.TimeSavedOrWastedMs); // after the values (from column 9)
         }
 
         // Writes the event's rarely set values into event_extras (the view reads them from there).
@@ -312,25 +312,25 @@ namespace MadfLog.Engine.Store
             return id;
         }
 
-        // What the event is (type, category, flags) and who and where (session, story, workflow, agent), each as one row
-        // of its combinations table. Consecutive events usually share them, as the very same strings, so the last one
-        // is checked first.
+        // What the event is (type, category, flags, details shape) and who and where (session, story, workflow, agent),
+        // each as one row of its combinations table. Consecutive events usually share them, as the very same strings, so
+        // the last one is checked first.
         private readonly Combination _kinds = new Combination(EventStorage.Kinds), _contexts = new Combination(EventStorage.Contexts);
-        private (string, string, long, bool, bool) _lastKind;
+        private (string, string, long, bool, bool, long) _lastKind;
         private long _lastKindId;
         private (string?, string?, string?, string?) _lastContext;
         private long _lastContextId;
 
         [MethodImpl(Hot.Path)]
-        private long KindId(EventRow e)
+        private long KindId(EventRow e, long shape)
         {
             var success = e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1;
             var detected = e.PatternDetected || e.PatternId.HasValue;
             if (_lastKindId != 0 && ReferenceEquals(_lastKind.Item1, e.EventType) && ReferenceEquals(_lastKind.Item2, e.Category)
-                && _lastKind.Item3 == success && _lastKind.Item4 == detected && _lastKind.Item5 == e.NeedsReview)
+                && _lastKind.Item3 == success && _lastKind.Item4 == detected && _lastKind.Item5 == e.NeedsReview && _lastKind.Item6 == shape)
                 return _lastKindId;
-            _lastKind = (e.EventType, e.Category, success, detected, e.NeedsReview);
-            return _lastKindId = _kinds.Id(this, NameId(e.EventType), NameId(e.Category), success, detected ? 1 : 0, e.NeedsReview ? 1 : 0);
+            _lastKind = (e.EventType, e.Category, success, detected, e.NeedsReview, shape);
+            return _lastKindId = _kinds.Id(this, NameId(e.EventType), NameId(e.Category), success, detected ? 1 : 0, e.NeedsReview ? 1 : 0, shape);
         }
 
         [MethodImpl(Hot.Path)]
@@ -347,16 +347,16 @@ namespace MadfLog.Engine.Store
         private sealed class Combination
         {
             private readonly EventStorage.Combinations _table;
-            private readonly Dictionary<(long, long, long, long, long), long> _ids = new Dictionary<(long, long, long, long, long), long>();
+            private readonly Dictionary<(long, long, long, long, long, long), long> _ids = new Dictionary<(long, long, long, long, long, long), long>();
             private sqlite3_stmt? _find, _add;
 
             public Combination(EventStorage.Combinations table) { _table = table; }
 
-            public long Id(EventWriter w, long a, long b, long c, long d, long e = 0)
+            public long Id(EventWriter w, long a, long b, long c, long d, long e = 0, long f = 0)
             {
-                var key = (a, b, c, d, e);
+                var key = (a, b, c, d, e, f);
                 if (_ids.TryGetValue(key, out var id)) return id;
-                var values = new[] { a, b, c, d, e };
+                var values = new[] { a, b, c, d, e, f };
                 var n = _table.Columns.Length;
                 _find ??= w.Prepare($"SELECT id FROM {_table.Table} WHERE " + string.Join(" AND ", _table.Columns.Select(col => col + " = ?")));
                 for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_find, i + 1, values[i]);
@@ -392,28 +392,30 @@ namespace MadfLog.Engine.Store
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
-        // Binds details_shape and the values d1..d5 starting at column i.
+        private DetailsShape.Split Split(EventRow e) => e.StoredDetails ?? _splitter.Of(e.Details);
+
+        // The details shape's names id, part of the row's kind (0: details stored whole, or none).
+        private long ShapeId(DetailsShape.Split split) => split.Shape != null ? SplitNameId(split.Shape) : 0;
+
+        // Binds the details values d1..d5 starting at column i (the shape is in the kind).
         [MethodImpl(Hot.Path)]
-        private void Details(Binder b, int i, EventRow e)
+        private void Details(Binder b, int i, EventRow e, DetailsShape.Split split)
         {
-            var split = e.StoredDetails ?? _splitter.Of(e.Details);
             if (split.Shape != null)
             {
-                b.Int(i, SplitNameId(split.Shape));
                 for (var k = 0; k < DetailsShape.Slots; k++)
                 {
                     var v = split.Values[k];
-                    if (v is long l) b.Int(i + 1 + k, l);
-                    else if (v is DetailsShape.Name n) b.Int(i + 1 + k, SplitNameId(n.Text));
-                    else if (v is DetailsShape.Quoted q) b.Text(i + 1 + k, q.Stored);
-                    else if (v is string t) b.Text(i + 1 + k, t);
-                    else b.Null(i + 1 + k);
+                    if (v is long l) b.Int(i + k, l);
+                    else if (v is DetailsShape.Name n) b.Int(i + k, SplitNameId(n.Text));
+                    else if (v is DetailsShape.Quoted q) b.Text(i + k, q.Stored);
+                    else if (v is string t) b.Text(i + k, t);
+                    else b.Null(i + k);
                 }
                 return;
             }
-            b.Null(i);
-            if (e.Details == null) b.Null(i + 1); else b.Text(i + 1, e.Details);
-            for (var k = 2; k <= DetailsShape.Slots; k++) b.Null(i + k);
+            if (e.Details == null) b.Null(i); else b.Text(i, e.Details);
+            for (var k = 1; k < DetailsShape.Slots; k++) b.Null(i + k);
         }
 
         // context_percent as exact hundredths in an integer when it round-trips (2 bytes instead of 8), else the real.
@@ -514,7 +516,7 @@ namespace MadfLog.Engine.Store
         private void GrowTokens(EventRow e)
         {
             _stored ??= Prepare("SELECT coalesce(tokens_used, 0) FROM event_rows WHERE id = ?");
-            _grow ??= Prepare("UPDATE event_rows SET tokens_used = ?, context_percent = ?, details_shape = ?, "
+            _grow ??= Prepare("UPDATE event_rows SET tokens_used = ?, context_percent = ?, kind = ?, "
                 + string.Join(", ", EventStorage.ValueColumns.Select(col => col + " = ?")) + " WHERE id = ?");
             // No row: the event's key was in an archive (InArchive), or it is a key migrated from archived_keys.
             var id = StoredId(e.DedupKey);
@@ -527,11 +529,28 @@ namespace MadfLog.Engine.Store
             e.TokensGrowth = before.HasValue && (e.TokensUsed ?? 0) > before.Value ? (e.TokensUsed ?? 0) - before.Value : 0;
             if (e.TokensGrowth == 0) return;
             var b = _growBinder ??= new Binder(_grow, 4 + DetailsShape.Slots);
+            var split = Split(e);
             b.Int(1, e.TokensUsed);
             Context(b, 2, e.ContextPercent);
-            Details(b, 3, e);
+            b.Int(3, GrownKindId(id, ShapeId(split)));
+            Details(b, 4, e, split);
             b.Int(4 + DetailsShape.Slots, id);
             Step(_grow);
+        }
+
+        private sqlite3_stmt? _storedKind;
+
+        // The stored row's kind with the grown details' shape: its flags stay as stored (a review flag set since, say).
+        private long GrownKindId(long id, long shape)
+        {
+            _storedKind ??= Prepare("SELECT k.event_type, k.category, k.success, k.pattern_detected, k.needs_review FROM event_rows r JOIN kinds k ON k.id = r.kind WHERE r.id = ?");
+            raw.sqlite3_bind_int64(_storedKind, 1, id);
+            var rc = raw.sqlite3_step(_storedKind);
+            if (rc != Row) { raw.sqlite3_reset(_storedKind); Check(rc); throw new InvalidOperationException("The grown response's row " + id + " has no kind."); }
+            var k = new long[5];
+            for (var i = 0; i < k.Length; i++) k[i] = raw.sqlite3_column_int64(_storedKind, i);
+            raw.sqlite3_reset(_storedKind);
+            return _kinds.Id(this, k[0], k[1], k[2], k[3], k[4], shape);
         }
 
         public void Dispose()
@@ -547,6 +566,7 @@ namespace MadfLog.Engine.Store
             _addName.Dispose();
             _stored?.Dispose();
             _grow?.Dispose();
+            _storedKind?.Dispose();
             _block?.Dispose();
             _blockDay?.Dispose();
             _kinds.Dispose();

@@ -28,7 +28,8 @@ namespace MadfLog.Engine.Store
     /// (DayHistogram), 43 the dedup keys' offsets packed as Elias-Fano (EventKeys, SortedOffsets) instead of a fixed byte
     /// width, 45 each file cursor's identical-lines numbering state (import_files.numbering), so a grown file is
     /// read from its cursor without replaying the lines before, 48 an edit's text found in several places classed apart
-    /// from text not found (the sequences' cells reconciled after), 55 the patterns classed again by the next import
+    /// from text not found (the sequences' cells reconciled after), 49 a row's details shape folded into its kind (kinds.details_shape;
+    /// event_rows.details_shape dropped), 55 the patterns classed again by the next import
     /// (PatternRekey: a script without its execute bit and a package the registry lacks got classes of their own).
     /// </summary>
     public static class Schema
@@ -68,11 +69,12 @@ namespace MadfLog.Engine.Store
             [43] = KeysAsEliasFano,
             [45] = CursorNumbering,
             [48] = EditNotUniqueClass,
+            [49] = ShapesInKinds,
             [55] = PatternsClassedAgain,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -99,6 +101,7 @@ namespace MadfLog.Engine.Store
             // An edit whose text matched several places was classed as text not found (and advised to re-read the file);
             // its patterns take their own class, and the error sequences, which name steps by class, follow.
             if (version == 48) SequenceCells.Reconcile(connection, transaction);
+            if (version == 49) EventStorage.FoldShapesIntoKinds(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -824,6 +827,21 @@ DROP VIEW IF EXISTS events;
             ("ELSE replace(replace(replace(replace(replace(replace(replace(replace(sh.text,", "ELSE replace(replace(replace(replace(replace(sh.text,"),
             ("char(18), coalesce('\"' || (SELECT text FROM names WHERE id = r.d5) || '\"', '')),\n                     char(19), coalesce('\"' || (SELECT text FROM names WHERE id = r.d6) || '\"', '')),\n                     char(20), coalesce('\"' || (SELECT text FROM names WHERE id = r.d7) || '\"', '')),\n                     char(21), coalesce('\"' || (SELECT text FROM names WHERE id = r.d8) || '\"', ''))",
              "char(18), coalesce('\"' || (SELECT text FROM names WHERE id = r.d5) || '\"', ''))"));
+
+        // A row's details shape is part of its kind (kinds.details_shape, 0 for details stored whole or none): the 1M
+        // realistic events have 459 distinct pairs of kind and shape, so the kind's id stays 1-2 bytes while every row saves
+        // the shape's value (2 bytes) and its byte of record header. EventStorage.FoldShapesIntoKinds (AfterScript) numbers
+        // the pairs, most frequent first, rewrites event_rows without the column (densely, into a new table) and creates
+        // the view, which reads the shape through the kind.
+        private const string ShapesInKinds = @"
+DROP VIEW IF EXISTS events;
+";
+
+        /// <summary>The events view since schema 49: schema 32's with the details shape read through the row's kind.</summary>
+        internal static string EventsViewOf49 => Replaced(EventsViewOf32,
+            ("CASE WHEN r.details_shape IS NULL THEN r.d1", "CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1"),
+            ("FROM names sh WHERE sh.id = r.details_shape))\n         ELSE", "FROM kinds kd JOIN names sh ON sh.id = kd.details_shape WHERE kd.id = r.kind))\n         ELSE"),
+            ("FROM names sh WHERE sh.id = r.details_shape))\n    END AS details", "FROM kinds kd JOIN names sh ON sh.id = kd.details_shape WHERE kd.id = r.kind))\n    END AS details"));
 
         // Each replacement must match exactly once: a view derived from one that changed must fail here, not decode wrongly.
         private static string Replaced(string text, params (string from, string to)[] changes)

@@ -43,7 +43,7 @@ namespace MadfLog.Engine.Tests.Lifecycle
             var r = new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
             Assert.Equal(n, r.Imported);
             using (var c = MadfDatabase.Open(t.Db))
-                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows r JOIN names sh ON sh.id = r.details_shape WHERE " +
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names sh ON sh.id = r.details_shape WHERE " +
                     EventStorage.ValueIsName(DetailsShape.Slots, "sh")) > 0);
             return (logs, n);
         }

@@ -82,8 +82,8 @@ namespace MadfLog.Engine.Tests.Query
             using var t = TestPaths.NewTemp();
             using var c = ImportLines(t);
             // The store keeps them as meant: a tool as a names id and as a literal, and details without a shape.
-            Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NULL") > 0);
-            Assert.True(c.ExecuteScalar<long>("SELECT count(DISTINCT typeof(d1)) FROM event_rows WHERE details_shape IS NOT NULL") > 1);
+            Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE details_shape IS NULL") > 0);
+            Assert.True(c.ExecuteScalar<long>("SELECT count(DISTINCT typeof(d1)) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE details_shape IS NOT NULL") > 1);
             foreach (var window in new[]
                      {
                          new QueryFilter { Since = Hour.AddMinutes(10).AddSeconds(13), Until = Hour.AddMinutes(50) }, // within the hour

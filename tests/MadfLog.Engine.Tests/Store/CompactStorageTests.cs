@@ -79,7 +79,7 @@ namespace MadfLog.Engine.Tests.Store
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
             // 5 sessions + type, category, story, agent + model + one shape: the dictionary does not grow per event.
             Assert.InRange(c.ExecuteScalar<long>("SELECT count(*) FROM names"), 10, 12);
-            Assert.Equal(500, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer'"));
+            Assert.Equal(500, c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer'"));
             Assert.Equal("{\"output_tokens\":7,\"model\":\"claude-sonnet-4\",\"input_tokens\":21}",
                 c.ExecuteScalar<string>("SELECT details FROM events WHERE session_id = 'session-2' ORDER BY id LIMIT 1 OFFSET 1"));
         }
@@ -100,7 +100,7 @@ namespace MadfLog.Engine.Tests.Store
             // The last: its message id in d1 (a names id or a literal), the four usage numbers integers in d2..d5 (not one
             // literal with their keys), the model and stop reason written into its shape.
             var last = c.QuerySingle<(string shape, string? d1, long d2, long d3, long d4, long d5)>(
-                "SELECT n.text, CAST(r.d1 AS TEXT), r.d2, r.d3, r.d4, r.d5 FROM event_rows r JOIN names n ON n.id = r.details_shape ORDER BY r.id DESC LIMIT 1");
+                "SELECT n.text, CAST(r.d1 AS TEXT), r.d2, r.d3, r.d4, r.d5 FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names n ON n.id = r.details_shape ORDER BY r.id DESC LIMIT 1");
             Assert.Equal((3L, 13L, 2534L, 11515L + n - 1), (last.d2, last.d3, last.d4, last.d5));
             Assert.NotNull(last.d1);
             Assert.Contains("\"model\":\"claude-sonnet-4-5\"", last.shape);
@@ -120,9 +120,9 @@ namespace MadfLog.Engine.Tests.Store
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
             Assert.Equal(details, c.Query<string>("SELECT details FROM events ORDER BY id"));
-            Assert.Equal(DetailsShape.Splitter.InShape * 4, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND d1 IS NULL"));
+            Assert.Equal(DetailsShape.Splitter.InShape * 4, c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE details_shape IS NOT NULL AND d1 IS NULL"));
             // Shapes: the first event's (tool and target names), the tool's from its second sighting, and one per target in it.
-            Assert.Equal(DetailsShape.Splitter.InShape + 2, c.ExecuteScalar<long>("SELECT count(DISTINCT details_shape) FROM event_rows"));
+            Assert.Equal(DetailsShape.Splitter.InShape + 2, c.ExecuteScalar<long>("SELECT count(DISTINCT details_shape) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + ""));
             Assert.Equal(40, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
             Assert.Equal(40 * 5 - DetailsShape.Splitter.InShape * 4, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE d1 IS NOT NULL"));
         }
@@ -137,7 +137,7 @@ namespace MadfLog.Engine.Tests.Store
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
             // The model, seen once, is a names id in d1.
-            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer' AND d2 = 1 AND d4 = 3"));
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer' AND d2 = 1 AND d4 = 3"));
             Assert.Equal("\"d\":4,\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d5 FROM event_rows"));
             Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
         }
@@ -158,7 +158,7 @@ namespace MadfLog.Engine.Tests.Store
             // The two tools are written into the shapes; the ids, past the first few, are literals in d1.
             var literal = c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE typeof(d1) = 'text'");
             Assert.InRange(literal, 2000 - 256, 2000);
-            Assert.Equal(literal, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows r JOIN names n ON n.id = r.details_shape " +
+            Assert.Equal(literal, c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names n ON n.id = r.details_shape " +
                 "WHERE typeof(r.d1) = 'text' AND r.d2 IS NULL AND (n.text LIKE '{\"tool\":\"Read\",%' OR n.text LIKE '{\"tool\":\"Bash\",%')"));
         }
 
@@ -295,10 +295,12 @@ namespace MadfLog.Engine.Tests.Store
             {
                 // Written by hand: four values, a shape holding placeholders of values 5 and 6, a names id that names nothing.
                 w.Execute(@"INSERT INTO names(text) VALUES ('{""a"":' || char(5) || ',""b"":' || char(1) || ',""c"":' || char(14) || ',""d"":' || char(18) || ',""e"":' || char(6) || '}');
-                            INSERT INTO event_rows(timestamp, kind, context, details_shape, d1, d2, d3, d4)
-                                SELECT @t, kind, context, (SELECT max(id) FROM names), (SELECT min(id) FROM names), (SELECT id FROM names WHERE text = 'dev'), NULL, NULL FROM event_rows LIMIT 1;
-                            INSERT INTO event_rows(timestamp, kind, context, details_shape, d1, d2, d5)
-                                SELECT @t + 1, kind, context, (SELECT max(id) FROM names), 99999999, 'lit', 5 FROM event_rows LIMIT 1;
+                            INSERT INTO kinds(event_type, category, success, pattern_detected, needs_review, details_shape)
+                                SELECT event_type, category, success, pattern_detected, needs_review, (SELECT max(id) FROM names) FROM kinds WHERE id = (SELECT kind FROM event_rows LIMIT 1);
+                            INSERT INTO event_rows(timestamp, kind, context, d1, d2, d3, d4)
+                                SELECT @t, (SELECT max(id) FROM kinds), context, (SELECT min(id) FROM names), (SELECT id FROM names WHERE text = 'dev'), NULL, NULL FROM event_rows LIMIT 1;
+                            INSERT INTO event_rows(timestamp, kind, context, d1, d2, d5)
+                                SELECT @t + 1, (SELECT max(id) FROM kinds), context, 99999999, 'lit', 5 FROM event_rows LIMIT 1;
                             INSERT INTO event_extras(id, created_rule) SELECT min(id), 42 FROM event_rows;", new { t = T0 + 100_000 });
             }
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
@@ -371,6 +373,37 @@ namespace MadfLog.Engine.Tests.Store
         /// Takes a store back to before migration 22: the rarely set values back in event_rows' own columns (at its end)
         /// and migration 13's view, for a test that replays earlier migrations; the caller deletes the version rows.
         /// </summary>
+        /// <summary>
+        /// event_rows with each row's details shape (a names id, NULL for none) as a column details_shape, in either layout:
+        /// in the row before schema 49, in its kind since.
+        /// </summary>
+        internal static string RowsWithShapes(SqliteConnection c) =>
+            c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("details_shape") ? "event_rows"
+                : "(SELECT r.*, nullif(k.details_shape, 0) AS details_shape FROM event_rows r JOIN kinds k ON k.id = r.kind)";
+
+        /// <summary>
+        /// Takes a store back to before migration 49: the details shape a column of event_rows again, the kinds without it
+        /// (each row given the kind of its type, category and flags), the view of schema 32; and the version rows from 49 deleted.
+        /// </summary>
+        internal static void UndoShapesInKinds(SqliteConnection c)
+        {
+            if (c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("details_shape")) return;
+            const string flags = "event_type, category, success, pattern_detected, needs_review";
+            var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
+            foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}");
+            c.Execute($@"DROP VIEW events;
+                ALTER TABLE event_rows ADD COLUMN details_shape INTEGER;
+                UPDATE event_rows SET details_shape = nullif((SELECT details_shape FROM kinds WHERE id = event_rows.kind), 0);
+                CREATE TABLE kinds_48 (id INTEGER PRIMARY KEY, event_type INTEGER NOT NULL, category INTEGER NOT NULL, success INTEGER NOT NULL,
+                    pattern_detected INTEGER NOT NULL, needs_review INTEGER NOT NULL, UNIQUE ({flags}));
+                INSERT OR IGNORE INTO kinds_48({flags}) SELECT {flags} FROM kinds ORDER BY id;
+                UPDATE event_rows SET kind = (SELECT n.id FROM kinds k JOIN kinds_48 n ON n.event_type = k.event_type AND n.category = k.category
+                    AND n.success = k.success AND n.pattern_detected = k.pattern_detected AND n.needs_review = k.needs_review WHERE k.id = event_rows.kind);
+                DROP TABLE kinds; ALTER TABLE kinds_48 RENAME TO kinds;
+                DELETE FROM schema_version WHERE version >= 49;" + Schema.EventsViewOf32);
+            foreach (var (_, sql) in triggers) c.Execute(sql);
+        }
+
         internal static void UndoRareColumnsApart(SqliteConnection c)
         {
             UndoFiveSlots(c);
@@ -392,6 +425,7 @@ namespace MadfLog.Engine.Tests.Store
         /// </summary>
         internal static void UndoFiveSlots(SqliteConnection c)
         {
+            UndoShapesInKinds(c);
             if (c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("d6")) return;
             c.Execute("DROP VIEW events; ALTER TABLE event_rows ADD COLUMN d6; ALTER TABLE event_rows ADD COLUMN d7; ALTER TABLE event_rows ADD COLUMN d8; " +
                       "DELETE FROM schema_version WHERE version >= 32; " + Schema.EventsViewOf22);
@@ -455,7 +489,7 @@ namespace MadfLog.Engine.Tests.Store
                 Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
                 Assert.Empty(c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Intersect(new[] { "d6", "d7", "d8" }));
                 // No shape of a row names a value past the fifth; the rewrite is no change of the events.
-                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows r JOIN names n ON n.id = r.details_shape WHERE " +
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names n ON n.id = r.details_shape WHERE " +
                     string.Join(" OR ", new[] { 15, 16, 17, 19, 20, 21 }.Select(code => $"instr(n.text, char({code}))"))));
                 Assert.Equal(changes, c.ExecuteScalar<long>("SELECT seq FROM event_changes WHERE id = -1"));
                 Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_changes WHERE id > 0"));
@@ -470,7 +504,7 @@ namespace MadfLog.Engine.Tests.Store
             using var c = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
             c.Open();
             return string.Join("|", c.QuerySingle<(long, long?, string?, string?, string?, string?, string?)>(
-                "SELECT id, details_shape, CAST(d1 AS TEXT), CAST(d2 AS TEXT), CAST(d3 AS TEXT), CAST(d4 AS TEXT), CAST(d5 AS TEXT) FROM event_rows WHERE id = @id", new { id }));
+                "SELECT id, details_shape, CAST(d1 AS TEXT), CAST(d2 AS TEXT), CAST(d3 AS TEXT), CAST(d4 AS TEXT), CAST(d5 AS TEXT) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE id = @id", new { id }));
         }
 
         [Fact]

@@ -44,7 +44,9 @@ namespace MadfLog.Engine.Tests.Store
         {
             using var plain = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
             plain.Open();
-            return plain.Query("SELECT * FROM events ORDER BY id").Select(r => string.Join("|", ((IDictionary<string, object?>)r).Values)).ToList();
+            // Every column but kind, an id whose meaning the other columns give (migration 49 numbers kinds again).
+            return plain.Query("SELECT * FROM events ORDER BY id").Select(r => string.Join("|",
+                ((IDictionary<string, object?>)r).Where(v => v.Key != "kind").Select(v => v.Value))).ToList();
         }
 
         [Fact]

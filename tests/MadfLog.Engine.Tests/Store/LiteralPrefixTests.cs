@@ -47,12 +47,12 @@ namespace MadfLog.Engine.Tests.Store
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
             // Ids (whose values do not repeat) are literals: once their start is learned, the row holds neither it nor the quotes.
             var withoutStart = c.ExecuteScalar<long>(
-                "SELECT count(*) FROM event_rows r JOIN names sh ON sh.id = r.details_shape WHERE instr(sh.text, '\"tool_use_id\":\"toolu_01') > 0");
+                "SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names sh ON sh.id = r.details_shape WHERE instr(sh.text, '\"tool_use_id\":\"toolu_01') > 0");
             Assert.True(withoutStart > 200, $"{withoutStart} rows");
             // (The last slot may hold the members from the fifth on, keys and all: the first event's, whose tool and empty
             // string, seen once, take a slot each. Such a slot stands where a member would, after a comma.)
             var tail = $"instr(sh.text, ',' || char({(int)DetailsShape.Placeholder(DetailsShape.Slots, name: false)})) > 0";
-            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows r JOIN names sh ON sh.id = r.details_shape WHERE " +
+            Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names sh ON sh.id = r.details_shape WHERE " +
                 string.Join(" OR ", EventStorage.ValueColumns.Select(col => $"(typeof({col}) = 'text' AND {col} LIKE '\"%'{(col == EventStorage.ValueColumns.Last() ? $" AND NOT {tail}" : "")})"))));
             // Nothing past an escape or a character outside ASCII is shared.
             Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM names WHERE instr(text, '\"ab\u00e9') > 0 OR instr(text, '\"x\\n') > 0"));

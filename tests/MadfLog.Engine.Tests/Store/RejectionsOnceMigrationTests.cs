@@ -97,10 +97,10 @@ namespace MadfLog.Engine.Tests.Store
             using (var c = MadfDatabase.Open(t.Db))
             {
                 using var tx = c.BeginTransaction();
-                c.Execute(@"INSERT OR IGNORE INTO kinds(event_type, category, success, pattern_detected, needs_review)
-                            SELECT event_type, category, 0, pattern_detected, needs_review FROM kinds WHERE success = 1 AND category = (SELECT id FROM names WHERE text = 'rejection')", transaction: tx);
+                c.Execute(@"INSERT OR IGNORE INTO kinds(event_type, category, success, pattern_detected, needs_review, details_shape)
+                            SELECT event_type, category, 0, pattern_detected, needs_review, details_shape FROM kinds WHERE success = 1 AND category = (SELECT id FROM names WHERE text = 'rejection')", transaction: tx);
                 moved = c.Execute(@"UPDATE event_rows SET kind = (SELECT k2.id FROM kinds k JOIN kinds k2 ON k2.event_type = k.event_type AND k2.category = k.category
-                                AND k2.pattern_detected IS k.pattern_detected AND k2.needs_review IS k.needs_review AND k2.success = 0 WHERE k.id = event_rows.kind)
+                                AND k2.pattern_detected IS k.pattern_detected AND k2.needs_review IS k.needs_review AND k2.details_shape = k.details_shape AND k2.success = 0 WHERE k.id = event_rows.kind)
                             WHERE kind IN (SELECT id FROM kinds WHERE success = 1 AND category = (SELECT id FROM names WHERE text = 'rejection'))", transaction: tx);
                 SummaryTables.Rebuild(c, tx);
                 c.Execute("DELETE FROM schema_version WHERE version >= 33", transaction: tx);

@@ -43,6 +43,8 @@ namespace MadfLog.Engine.Query.Questions
             public string Type = "", Category = "";
             public long Outcome; // 1, 0 or -1 (unknown), as day_rollup's outcome
             public bool Error, Human, Named; // Named: a tool call or step, whose step its details name
+            public long Shape; // its details' shape (a names id; -1: stored whole in d1, or none)
+            public long Base; // the kind with the same type, category and flags and the lowest id: what the groups are keyed by
         }
 
         internal sealed class ContextInfo
@@ -142,14 +144,14 @@ namespace MadfLog.Engine.Query.Questions
         // The pass's columns: the event's time, kind, context and pattern, its figures (no duration: -1; the context figure
         // as stored: hundredths as an integer, else a real, EventWriter.ContextPercentSql; the time it reports wasted in
         // SQL, as the view and the summaries define it), its id (read only for a new step key), and, when the steps are
-        // read, its details' shape (-1: stored whole in d1) and values (used for tool calls and steps). Each column read is
+        // read, its details' values (used for tool calls and steps; the shape is the kind's). Each column read is
         // a native call that takes the connection's lock (the parts' rows are tens of thousands at 10M events), so a
-        // duration or shape that may be NULL comes with a stand-in it never takes: one read instead of two.
-        private const int ShapeColumn = 9; // details value k is column ShapeColumn + k
+        // duration that may be NULL comes with a stand-in it never takes: one read instead of two.
+        private const int ValueBase = 8; // details value k is column ValueBase + k
 
         private static string PassSql(bool steps, string where) =>
             $@"SELECT e.timestamp, e.kind, e.context, e.pattern_id, coalesce(e.duration_ms, -1), e.tokens_used,
-                      e.context_percent, {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, e.id{(steps ? ", coalesce(e.details_shape, -1), " + string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k)) : "")}
+                      e.context_percent, {TimeWasted.ReportedSql("e.time_saved_or_wasted_ms")}, e.id{(steps ? ", " + string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k)) : "")}
                FROM event_rows e WHERE 1=1{where}";
 
         /// <summary>
@@ -160,12 +162,16 @@ namespace MadfLog.Engine.Query.Questions
         internal static Decoded Read(SqliteConnection c, List<(string where, DynamicParameters p, long day)> reads, bool steps)
         {
             var d = new Decoded { Steps = steps };
-            foreach (var k in c.Query<(long id, string? type, string? category, long? success, long error)>(
-                         $"SELECT k.id, t.text, cat.text, k.success, k.id IN {Errors.Kinds} FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category"))
+            foreach (var k in c.Query<(long id, string? type, string? category, long? success, long error, long shape, long based)>(
+                         $@"SELECT k.id, t.text, cat.text, k.success, k.id IN {Errors.Kinds}, k.details_shape,
+                                   (SELECT min(b.id) FROM kinds b WHERE b.event_type = k.event_type AND b.category = k.category AND b.success = k.success
+                                       AND b.pattern_detected = k.pattern_detected AND b.needs_review = k.needs_review)
+                            FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category"))
                 d.Kinds[k.id] = new KindInfo
                 {
                     Type = k.type ?? "", Category = k.category ?? "", Outcome = k.success ?? -1, Error = k.error != 0,
                     Human = k.type == Mining.HumanInteraction, Named = Domain.Steps.Kind(k.type ?? "") != "event",
+                    Shape = k.shape == 0 ? -1 : k.shape, Base = k.based,
                 };
             // A tool call's or step's slots per details shape, keyed by the shape and whether it is a step's; and where its
             // step depends on no slot, its step key.
@@ -175,8 +181,9 @@ namespace MadfLog.Engine.Query.Questions
             foreach (var (where, p, day) in reads)
             {
                 using var reader = c.ExecuteReader(PassSql(steps, where), p);
-                // The last row's kind, and its group: neighbouring rows (one log's, one session's) mostly share both.
-                long lastKind = long.MinValue, lastContext = 0, lastPattern = 0;
+                // The last row's kind, and its group: neighbouring rows (one log's, one session's) mostly share both. Groups
+                // are keyed by the kind without its shape (Base): the shape only matters through the step.
+                long lastKind = long.MinValue, lastBase = long.MinValue, lastContext = 0, lastPattern = 0;
                 var lastStep = -1;
                 KindInfo? info = null;
                 Group? g = null;
@@ -185,16 +192,16 @@ namespace MadfLog.Engine.Query.Questions
                 {
                     var s = StatementRow.Of(reader);
                     var kind = s.Int64(1);
-                    if (kind != lastKind) info = d.Kinds[kind];
+                    if (kind != lastKind) { info = d.Kinds[kind]; lastKind = kind; }
                     var step = 0;
                     if (steps && info!.Named)
                     {
-                        var shape = s.Int64(ShapeColumn);
+                        var shape = info.Shape;
                         var slotKey = shape * 2 + (info.Type == "step" ? 1 : 0);
                         if (!shapeSteps.TryGetValue(slotKey, out step))
                         {
                             if (!slots.TryGetValue(slotKey, out var depends)) slots[slotKey] = depends = StepSlots(c, info.Type, shape);
-                            var stepKey = StepKey.Of(info.Type, shape, depends, s, ShapeColumn, key);
+                            var stepKey = StepKey.Of(info.Type, shape, depends, s, ValueBase, key);
                             if (!d.StepKeys.TryGetValue(stepKey, out step))
                             {
                                 d.StepKeys[stepKey] = step = d.StepEvent.Count;
@@ -204,16 +211,17 @@ namespace MadfLog.Engine.Query.Questions
                         }
                     }
                     long context = s.Int64(2), pattern = s.Int64(3), ts = s.Int64(0);
-                    if (g == null || kind != lastKind || context != lastContext || pattern != lastPattern || step != lastStep)
+                    var based = info!.Base;
+                    if (g == null || based != lastBase || context != lastContext || pattern != lastPattern || step != lastStep)
                     {
-                        var fine = new FineKey(day, kind, context, pattern, step);
+                        var fine = new FineKey(day, based, context, pattern, step);
                         if (d.Fine.TryGetValue(fine, out index)) g = d.FineGroups[index].group;
                         else
                         {
                             d.Fine[fine] = index = d.FineGroups.Count;
                             d.FineGroups.Add((fine, g = new Group { FirstTs = ts, LastTs = ts }));
                         }
-                        lastKind = kind; lastContext = context; lastPattern = pattern; lastStep = step;
+                        lastBase = based; lastContext = context; lastPattern = pattern; lastStep = step;
                     }
                     g.Events++;
                     var duration = s.Int64(4);

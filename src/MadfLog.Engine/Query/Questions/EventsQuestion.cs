@@ -59,7 +59,7 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         // The events' columns as the events view gives them. Rows are read as stored (ids of their kind, context and
-        // details shape, the details values as text) and decoded here, each kind, context and name read once per call
+        // details shape, which is the kind's, the details values as text) and decoded here, each kind, context and name read once per call
         // in one statement per chunk of rows; the details are put back by DetailsShape.Join (the view's own rule): the
         // view's replace() of each placeholder and its lookups per column cost most of a row's read in SQL.
         private static IEnumerable<EventRecord> Read(SqliteConnection c, (string where, DynamicParameters p) conditions, bool ordered)
@@ -71,7 +71,7 @@ namespace MadfLog.Engine.Query.Questions
             using var r = c.ExecuteReader(
                 $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used,
                           {Store.EventWriter.ContextPercentSql("e")},
-                          e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), e.details_shape, {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}
+                          e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), nullif((SELECT k.details_shape FROM kinds k WHERE k.id = e.kind), 0), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}
                    FROM event_rows e WHERE 1=1{where}{(ordered ? " ORDER BY e.timestamp, e.id LIMIT @limit" : "")}", p);
             while (true)
             {

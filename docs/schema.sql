@@ -237,7 +237,9 @@ CREATE TABLE quarantine (
     UNIQUE(file_path, byte_offset, raw)
 );
 
-CREATE TABLE response_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);
+CREATE TABLE response_keys (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
+
+CREATE TABLE response_keys_recent (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
 
 CREATE TABLE revisions (
     week TEXT PRIMARY KEY,

@@ -139,6 +139,7 @@ namespace MadfLog.Engine.Import
             // The dedup keys' rows read stay cached from one transaction to the next (EventKeys checks that no other
             // connection wrote in between); a failure ends the import, and the cache with it.
             using var keys = new EventKeys(connection);
+            using var responseKeys = EventKeys.Responses(connection);
             var uncommitted = 0;
             var sinceCommit = Stopwatch.StartNew();
             // Each file's newest cursor in this transaction, saved once when it commits (its batches' cursors in between
@@ -190,7 +191,7 @@ namespace MadfLog.Engine.Import
                         if (tx == null)
                         {
                             tx = connection.BeginTransaction();
-                            writer = new EventWriter(connection, tx, keys) { Steps = steps };
+                            writer = new EventWriter(connection, tx, keys, responseKeys) { Steps = steps };
                         }
                         cursorsToSave[batch.FileIndex] = batch.Cursor;
                         steps.Lap("begin");

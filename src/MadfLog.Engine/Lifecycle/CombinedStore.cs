@@ -318,7 +318,7 @@ namespace MadfLog.Engine.Lifecycle
         /// <summary>The tables of events and their names, ids and blocks: a combined store takes the active store's rows from them by id.</summary>
         private static readonly string[] EventTables =
         {
-            "event_rows", "event_extras", "names", "kinds", "contexts", "response_keys", "event_keys", "event_keys_recent", "archived_keys",
+            "event_rows", "event_extras", "names", "kinds", "contexts", "response_keys", "response_keys_recent", "event_keys", "event_keys_recent", "archived_keys",
             "event_blocks", "event_block_days", "event_archives", "event_changes", "combined_state",
         };
 

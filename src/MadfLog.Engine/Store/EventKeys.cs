@@ -8,6 +8,8 @@ using SQLitePCL;
 
 namespace MadfLog.Engine.Store
 {
+    using Entry = (long key, ushort month, long id);
+
     /// <summary>
     /// The dedup keys of stored events, packed (docs/storage.md, "Dedup keys"): <c>event_keys</c> splits the 64-bit key
     /// space into ranges, one row per range (<c>lo</c>, its first key, as the rowid), whose blob holds the range's keys
@@ -26,6 +28,10 @@ namespace MadfLog.Engine.Store
     /// keys as offsets from lo (<see cref="SortedOffsets"/>: about log2 of their mean gap plus 2 bits each). Until schema 43
     /// the first byte was a width (1-8) and each month an int32 count and offsets of that many bytes (7 at a million keys);
     /// rows of that layout are still read, and rewritten in this one when written (migration 43 rewrites them all).
+    /// The keys of Claude Code responses, whose repeated lines update their stored row, are a second set of the same rows
+    /// (<see cref="Responses"/>: <c>response_keys</c> and <c>response_keys_recent</c>, schema 50) whose months also hold
+    /// each key's event id (first byte <see cref="PackedWithIds"/>; after a month's keys: varint the least id, one byte
+    /// b, then each key's id less the least as b bits, in key order), so <see cref="IdOf"/> finds the row to update.
     /// </summary>
     public sealed class EventKeys : IDisposable
     {
@@ -34,6 +40,9 @@ namespace MadfLog.Engine.Store
 
         /// <summary>The first byte of a row in the current layout (a fixed-width row's is its width, 1-8).</summary>
         internal const byte Packed = 0x80;
+
+        /// <summary>The first byte of a row whose keys each carry their event's id (the responses' rows).</summary>
+        internal const byte PackedWithIds = 0x81;
 
         /// <summary>The month of keys whose event was not known when they were stored (keys of archived events kept by
         /// an older schema): never moved by retention.</summary>
@@ -49,10 +58,13 @@ namespace MadfLog.Engine.Store
         private readonly SqliteConnection _connection;
         private readonly string _schema;
         private readonly Level _main, _recent;
+        private readonly bool _ids; // the responses' set: each key with its event's id
+        private readonly byte _layout;
 
-        // Keys found new in this transaction (all go to the recent rows).
-        private readonly HashSet<long> _pendingKeys = new HashSet<long>();
+        // Keys found new in this transaction (all go to the recent rows), with their event ids in the responses' set.
+        private readonly Dictionary<long, long> _pendingKeys = new Dictionary<long, long>();
         private long _recentKeys = -1; // keys in the recent rows, counted when first needed
+        private long _mainKeys = -1; // the responses' keys in their main rows, counted when first needed
 
         // The caches are small: once the rows outgrow them, new keys are answered by the filters, keys are staged to their
         // rows by the rows' index (no blob read), and only duplicates, "maybe"s and each row written at a flush read a
@@ -61,13 +73,26 @@ namespace MadfLog.Engine.Store
         public EventKeys(SqliteConnection connection, string schema = "main") : this(connection, schema, 4L << 20, 4L << 20) { }
 
         /// <summary>With caches of the given sizes (tests use tiny ones to reach the paths of a large store).</summary>
-        internal EventKeys(SqliteConnection connection, string schema, long cacheBytes, long recentCacheBytes)
+        internal EventKeys(SqliteConnection connection, string schema, long cacheBytes, long recentCacheBytes, bool ids = false)
         {
             _connection = connection;
             _schema = schema;
-            _main = new Level(this, "event_keys", cacheBytes, 1);
-            _recent = new Level(this, "event_keys_recent", recentCacheBytes, MergeShare);
+            _ids = ids;
+            _layout = ids ? PackedWithIds : Packed;
+            var table = ids ? "response_keys" : "event_keys";
+            _main = new Level(this, table, cacheBytes, 1);
+            _recent = new Level(this, table + "_recent", recentCacheBytes, MergeShare);
         }
+
+        /// <summary>
+        /// The keys of Claude Code responses with their events' ids (response_keys, response_keys_recent): the same rows,
+        /// recent rows and merges as the other events' keys, each key also holding its event's id for <see cref="IdOf"/>.
+        /// A response is 12% of the realistic logs' events, so its caches are a quarter of the others'.
+        /// </summary>
+        public static EventKeys Responses(SqliteConnection connection, string schema = "main") => new EventKeys(connection, schema, 1L << 20, 1L << 20, ids: true);
+
+        /// <summary>The responses' set with caches of the given sizes (tests).</summary>
+        internal static EventKeys Responses(SqliteConnection connection, long cacheBytes, long recentCacheBytes) => new EventKeys(connection, "main", cacheBytes, recentCacheBytes, ids: true);
 
         /// <summary>The month a key is filed under: the month of its event's time (UTC).</summary>
         public static ushort MonthOf(long timestamp)
@@ -86,7 +111,7 @@ namespace MadfLog.Engine.Store
         {
             _checked = true;
             var version = DataVersion();
-            if (version != _dataVersion) { _main.DropCache(); _recent.DropCache(); _recentKeys = -1; _dataVersion = version; }
+            if (version != _dataVersion) { _main.DropCache(); _recent.DropCache(); _recentKeys = -1; _mainKeys = -1; _dataVersion = version; }
         }
 
         private long DataVersion()
@@ -99,15 +124,27 @@ namespace MadfLog.Engine.Store
             }
         }
 
-        /// <summary>Adds the key unless it is stored or already added in this transaction; true when it was new.</summary>
-        public bool Add(long key, ushort month)
+        /// <summary>Adds the key (with its event's id in the responses' set) unless it is stored or already added in this
+        /// transaction; true when it was new.</summary>
+        public bool Add(long key, ushort month, long id = 0)
         {
             if (!_checked) CheckCache();
-            if (_pendingKeys.Contains(key)) return false;
-            if (_recent.Stored(key) || _main.Stored(key)) return false;
-            _pendingKeys.Add(key);
-            _recent.Stage(key, month);
+            if (_pendingKeys.ContainsKey(key)) return false;
+            if (_recent.Lookup(key) >= 0 || _main.Lookup(key) >= 0) return false;
+            _pendingKeys.Add(key, id);
+            _recent.Stage(key, month, id);
             return true;
+        }
+
+        /// <summary>The event id stored with the key in the responses' set (added in this transaction or stored); 0 when the
+        /// key is not stored.</summary>
+        public long IdOf(long key)
+        {
+            if (!_checked) CheckCache();
+            if (_pendingKeys.TryGetValue(key, out var id)) return id;
+            id = _recent.Lookup(key);
+            if (id < 0) id = _main.Lookup(key);
+            return Math.Max(id, 0);
         }
 
         /// <summary>Rows read from SQLite so far to answer or stage keys, both sets of rows.</summary>
@@ -117,7 +154,7 @@ namespace MadfLog.Engine.Store
         public bool Contains(long key)
         {
             if (!_checked) CheckCache();
-            return _pendingKeys.Contains(key) || _recent.Stored(key) || _main.Stored(key);
+            return _pendingKeys.ContainsKey(key) || _recent.Lookup(key) >= 0 || _main.Lookup(key) >= 0;
         }
 
         /// <summary>
@@ -141,9 +178,15 @@ namespace MadfLog.Engine.Store
 
         // About how many keys are stored: the events ever written (AUTOINCREMENT's high-water mark), a bound that costs
         // nothing to read. It counts responses (keyed in response_keys) and archived events too, so merges come a little
-        // later than a quarter; the answer does not depend on it, only when rows are rewritten.
+        // later than a quarter; the answer does not depend on it, only when rows are rewritten. The responses (a few of
+        // the events) count their main rows' keys once, then add what each merge moves there.
         private long StoredKeys()
         {
+            if (_ids)
+            {
+                if (_mainKeys < 0) _mainKeys = _main.CountKeys();
+                return _mainKeys + Math.Max(_recentKeys, 0);
+            }
             using (var s = Prepare($"SELECT coalesce((SELECT seq FROM {_schema}.sqlite_sequence WHERE name = 'event_rows'), 0)"))
             {
                 var rc = raw.sqlite3_step(s);
@@ -162,7 +205,7 @@ namespace MadfLog.Engine.Store
             // The tuples' own order (key, then month; no key is staged twice): no delegate call per comparison.
             staged.Sort();
             var next = 0;
-            var chunk = new List<(long key, ushort month)>();
+            var chunk = new List<Entry>();
             // Read in place, row by row (the recent rows can be a quarter of the store: not all copied at once).
             using (var rows = _recent.RowsInOrder())
             {
@@ -180,15 +223,16 @@ namespace MadfLog.Engine.Store
             while (next < staged.Count) chunk.Add(staged[next++]);
             MergePass(chunk);
             _recent.Empty();
+            if (_mainKeys >= 0) _mainKeys += _recentKeys;
             _recentKeys = 0;
         }
 
         [MethodImpl(Hot.Path)]
-        private void MergePass(List<(long key, ushort month)> chunk)
+        private void MergePass(List<Entry> chunk)
         {
             if (chunk.Count == 0) return;
             chunk.Sort(); // by key (no key twice): consecutive keys meet the same row of event_keys
-            foreach (var (key, month) in chunk) _main.Stage(key, month);
+            foreach (var (key, month, id) in chunk) _main.Stage(key, month, id);
             _main.Flush();
         }
 
@@ -202,33 +246,37 @@ namespace MadfLog.Engine.Store
             _main.Discard();
             _recent.Discard();
             _recentKeys = -1;
+            _mainKeys = -1;
             _checked = false;
             _dataVersion = -1;
         }
 
         /// <summary>
-        /// Every stored key of the given months with its month (in key order), optionally removing them. Rows keep their
-        /// ranges (an emptied row stays, so the rows still cover every key).
+        /// Every stored key of the given months with its month and id (in key order), optionally removing them. Rows keep
+        /// their ranges (an emptied row stays, so the rows still cover every key).
         /// </summary>
-        public List<(long key, ushort month)> TakeMonths(ICollection<ushort> months, bool remove)
+        public List<(long key, ushort month, long id)> TakeMonths(ICollection<ushort> months, bool remove)
         {
             Flush();
-            var taken = new List<(long, ushort)>();
+            var taken = new List<Entry>();
             _main.TakeMonths(months, remove, taken);
             _recent.TakeMonths(months, remove, taken);
             Discard();
-            taken.Sort((x, y) => x.Item1.CompareTo(y.Item1));
+            taken.Sort();
             return taken;
         }
 
         /// <summary>Every stored key with its month, in key order.</summary>
-        public List<(long key, ushort month)> All()
+        public List<(long key, ushort month)> All() => Entries().ConvertAll(e => (e.key, e.month));
+
+        /// <summary>Every stored key with its month and id (0 outside the responses' set), in key order.</summary>
+        public List<(long key, ushort month, long id)> Entries()
         {
             Flush();
-            var all = new List<(long, ushort)>();
+            var all = new List<Entry>();
             foreach (var (lo, blob) in _main.Rows()) Decode(blob, blob.Length, lo, all);
             foreach (var (lo, blob) in _recent.Rows()) Decode(blob, blob.Length, lo, all);
-            all.Sort((x, y) => x.Item1.CompareTo(y.Item1));
+            all.Sort();
             return all;
         }
 
@@ -263,11 +311,11 @@ namespace MadfLog.Engine.Store
             // A store read before its table existed (a read-only file of an older schema) has no recent rows.
             private bool Exists => _exists ??= _owner.Scalar($"SELECT count(*) FROM {_owner._schema}.sqlite_master WHERE type = 'table' AND name = '{_table}'") > 0;
 
-            public void Stage(long key, ushort month)
+            public void Stage(long key, ushort month, long id)
             {
                 _filter?.Add(key);
                 var range = Staging(key);
-                (range.Added ??= new List<(long, ushort)>()).Add((key, month));
+                (range.Added ??= new List<Entry>()).Add((key, month, id));
                 if (!_touched.ContainsKey(range.Lo)) _touched[range.Lo] = range;
             }
 
@@ -338,21 +386,22 @@ namespace MadfLog.Engine.Store
                 _written.Clear();
             }
 
-            public bool Stored(long key)
+            /// <summary>-1 when the key is not stored in these rows, else its id (0 in a set without ids).</summary>
+            public long Lookup(long key)
             {
-                if (!Exists) return false;
+                if (!Exists) return -1;
                 if (_filter != null)
                 {
                     // Sized for the keys it held when built: past that it answers "maybe" more and more often (a row read
                     // each), so it is built again for the keys there are now.
                     if (_filter.Outgrown) BuildFilter();
-                    if (!_filter!.MayContain(key)) return false;
+                    if (!_filter!.MayContain(key)) return -1;
                 }
                 // With the cache full, a row not in it is searched where SQLite holds it, in one read.
                 var cached = Cached(key);
-                if (cached == null && _cached >= _cacheBytes) return StoredUncached(key);
+                if (cached == null && _cached >= _cacheBytes) return LookupUncached(key);
                 var range = cached ?? Find(key);
-                return range.Blob != null ? Contains(range.Blob, range.Length, range.Lo, key) : StoredUncached(key);
+                return range.Blob != null ? EventKeys.Lookup(new ReadOnlySpan<byte>(range.Blob, 0, range.Length), range.Lo, key) : LookupUncached(key);
             }
 
             // Once the rows outgrow the cache and lookups keep missing it, a filter of every key in the rows answers most
@@ -366,10 +415,10 @@ namespace MadfLog.Engine.Store
             public long RowReads;
 
             // A row that did not fit in the cache: read again and searched where SQLite holds it.
-            private bool StoredUncached(long key)
+            private long LookupUncached(long key)
             {
                 RowReads++;
-                if (_filter == null && ++_misses >= MissesBeforeFilter) { BuildFilter(); if (!_filter!.MayContain(key)) return false; }
+                if (_filter == null && ++_misses >= MissesBeforeFilter) { BuildFilter(); if (!_filter!.MayContain(key)) return -1; }
                 var find = FindStatement();
                 raw.sqlite3_bind_int64(find, 1, key);
                 var rc = raw.sqlite3_step(find);
@@ -378,10 +427,10 @@ namespace MadfLog.Engine.Store
                     if (rc == Row)
                     {
                         var blob = raw.sqlite3_column_blob(find, 1);
-                        return Contains(blob, raw.sqlite3_column_int64(find, 0), key);
+                        return EventKeys.Lookup(blob, raw.sqlite3_column_int64(find, 0), key);
                     }
                     if (rc != 101) _owner.Check(rc);
-                    return false;
+                    return -1;
                 }
                 finally { raw.sqlite3_reset(find); }
             }
@@ -431,7 +480,7 @@ namespace MadfLog.Engine.Store
             {
                 if (_touched.Count > 0)
                 {
-                    var entries = new List<(long key, ushort month)>();
+                    var entries = new List<Entry>();
                     var los = new List<long>(_touched.Keys);
                     los.Sort();
                     foreach (var lo in los)
@@ -490,14 +539,14 @@ namespace MadfLog.Engine.Store
                     while ((rc = raw.sqlite3_step(all)) == Row) filter.AddRow(raw.sqlite3_column_int64(all, 0), raw.sqlite3_column_blob(all, 1));
                     if (rc != 101) _owner.Check(rc);
                 }
-                foreach (var range in _touched.Values) foreach (var (key, _) in range.Added!) filter.Add(key);
+                foreach (var range in _touched.Values) foreach (var (key, _, _) in range.Added!) filter.Add(key);
                 _filter = filter;
             }
 
             /// <summary>The keys staged since the last flush, taken away (a merge writes them elsewhere).</summary>
-            public List<(long key, ushort month)> TakeStaged()
+            public List<Entry> TakeStaged()
             {
-                var staged = new List<(long key, ushort month)>();
+                var staged = new List<Entry>();
                 foreach (var range in _touched.Values) staged.AddRange(range.Added!);
                 foreach (var range in _touched.Values) range.Added = null;
                 _touched.Clear();
@@ -521,9 +570,9 @@ namespace MadfLog.Engine.Store
                 return n;
             }
 
-            public void TakeMonths(ICollection<ushort> months, bool remove, List<(long, ushort)> taken)
+            public void TakeMonths(ICollection<ushort> months, bool remove, List<Entry> taken)
             {
-                var entries = new List<(long key, ushort month)>();
+                var entries = new List<Entry>();
                 foreach (var (lo, blob) in Rows())
                 {
                     entries.Clear();
@@ -578,14 +627,16 @@ namespace MadfLog.Engine.Store
 
             // Writes the range's keys as one row, or as several ranges of about MaxKeys / 2 keys when there are more than MaxKeys.
             [MethodImpl(Hot.Path)]
-            private void Write(long lo, long hi, List<(long key, ushort month)> entries)
+            private void Write(long lo, long hi, List<Entry> entries)
             {
-                // Sorted as two arrays: a primitive sort, several times faster than a comparer's on the tuples.
+                // Sorted as two arrays (keys, and their places): a primitive sort, several times faster than a comparer's on
+                // the tuples.
                 var n = entries.Count;
-                if (_sortKeys.Length < n) { _sortKeys = new long[n * 2]; _sortMonths = new ushort[n * 2]; }
-                for (var i = 0; i < n; i++) { _sortKeys[i] = entries[i].key; _sortMonths[i] = entries[i].month; }
-                Array.Sort(_sortKeys, _sortMonths, 0, n);
-                for (var i = 0; i < n; i++) entries[i] = (_sortKeys[i], _sortMonths[i]);
+                if (_sortKeys.Length < n) { _sortKeys = new long[n * 2]; _sortPlaces = new int[n * 2]; _sorted = new Entry[n * 2]; }
+                for (var i = 0; i < n; i++) { _sortKeys[i] = entries[i].key; _sortPlaces[i] = i; }
+                Array.Sort(_sortKeys, _sortPlaces, 0, n);
+                for (var i = 0; i < n; i++) _sorted[i] = entries[_sortPlaces[i]];
+                for (var i = 0; i < n; i++) entries[i] = _sorted[i];
                 if (entries.Count <= MaxKeys) { Put(lo, hi, entries, 0, entries.Count); return; }
                 var pieces = (entries.Count + MaxKeys / 2 - 1) / (MaxKeys / 2);
                 var per = (entries.Count + pieces - 1) / pieces;
@@ -599,9 +650,10 @@ namespace MadfLog.Engine.Store
             }
 
             private long[] _sortKeys = new long[2 * MaxKeys];
-            private ushort[] _sortMonths = new ushort[2 * MaxKeys];
+            private int[] _sortPlaces = new int[2 * MaxKeys];
+            private Entry[] _sorted = new Entry[2 * MaxKeys];
 
-            public void Put(long lo, long hi, List<(long key, ushort month)> entries, int start, int end)
+            public void Put(long lo, long hi, List<Entry> entries, int start, int end)
             {
                 var length = _owner.Encode(lo, hi, entries, start, end);
                 _put ??= _owner.Prepare($"INSERT OR REPLACE INTO {Table}(lo, keys) VALUES (?, ?)");
@@ -688,25 +740,9 @@ namespace MadfLog.Engine.Store
 
             public void AddRow(long lo, ReadOnlySpan<byte> blob)
             {
-                if (blob.Length < 9) return;
-                int width = blob[0];
-                if (width == Packed)
-                {
-                    for (var at = 9; at < blob.Length; )
-                    {
-                        var keys = new SortedOffsets.Reader(blob, at + 2);
-                        while (keys.Next(out var offset)) Add(unchecked(lo + (long)offset));
-                        at = keys.End;
-                    }
-                    return;
-                }
-                var p = 9;
-                while (p < blob.Length)
-                {
-                    var count = (int)Read(blob, p + 2, 4);
-                    p += 6;
-                    for (var i = 0; i < count; i++, p += width) Add(unchecked(lo + (long)Read(blob, p, width)));
-                }
+                var months = new Months(blob);
+                while (months.Next(out var month))
+                    while (month.Next(out var offset)) Add(unchecked(lo + (long)offset));
             }
         }
 
@@ -716,7 +752,7 @@ namespace MadfLog.Engine.Store
             public long Lo, Hi;
             public byte[]? Blob;
             public int Length;
-            public List<(long key, ushort month)>? Added;
+            public List<Entry>? Added;
         }
 
         private const int BucketBits = 12;
@@ -726,93 +762,138 @@ namespace MadfLog.Engine.Store
 
         private static long Hi(byte[] blob) => blob.Length >= 9 ? unchecked((long)Read(blob, 1, 8)) : long.MaxValue;
 
-        private static bool Contains(byte[] blob, int length, long lo, long key) => Contains(new ReadOnlySpan<byte>(blob, 0, length), lo, key);
-
-        private static bool Contains(ReadOnlySpan<byte> blob, long lo, long key)
+        /// <summary>
+        /// A row's months in order, in any of its layouts: the one walk every reader of a row takes (the filter's fill,
+        /// lookups, counts and decoding).
+        /// </summary>
+        private ref struct Months
         {
-            if (blob.Length < 9) return false;
-            int width = blob[0];
-            var target = unchecked((ulong)(key - lo));
-            if (width == Packed)
+            private readonly ReadOnlySpan<byte> _blob;
+            private readonly int _width; // 0: Elias-Fano; 1-8: the fixed-width offsets of a row written before schema 43
+            private readonly bool _ids;
+            private int _at;
+
+            public Months(ReadOnlySpan<byte> blob)
             {
-                for (var at = 9; at < blob.Length; )
-                {
-                    var keys = new SortedOffsets.Reader(blob, at + 2);
-                    if (keys.Contains(target)) return true;
-                    at = keys.End;
-                }
-                return false;
+                _blob = blob;
+                _at = 9; // after the layout byte and hi
+                _ids = blob.Length >= 9 && blob[0] == PackedWithIds;
+                _width = blob.Length < 9 || blob[0] == Packed || _ids ? 0 : blob[0];
             }
-            var p = 9;
-            while (p < blob.Length)
+
+            public bool Next(out Month month)
             {
-                var count = (int)Read(blob, p + 2, 4);
-                var start = p + 6;
-                int a = 0, b = count - 1;
+                if (_at >= _blob.Length) { month = default; return false; }
+                month = new Month(_blob, _at, _width, _ids);
+                _at = month.End;
+                return true;
+            }
+        }
+
+        /// <summary>One month of a row: its number, its keys as offsets from the row's lo in ascending order, and each
+        /// key's event id in a row with ids (0 in one without).</summary>
+        private ref struct Month
+        {
+            public readonly ushort Number;
+            public readonly int Count;
+            public readonly int End;
+            private SortedOffsets.Reader _packed;
+            private readonly ReadOnlySpan<byte> _blob;
+            private readonly int _width, _offsetsAt, _idsAt, _idBits;
+            private readonly long _leastId;
+            private int _index;
+
+            public Month(ReadOnlySpan<byte> blob, int at, int width, bool ids)
+            {
+                _blob = blob;
+                _width = width;
+                _index = 0;
+                Number = (ushort)Read(blob, at, 2);
+                if (width == 0)
+                {
+                    _packed = new SortedOffsets.Reader(blob, at + 2);
+                    Count = _packed.Count;
+                    _offsetsAt = 0;
+                    at = _packed.End;
+                }
+                else
+                {
+                    _packed = default;
+                    Count = (int)Read(blob, at + 2, 4);
+                    _offsetsAt = at + 6;
+                    at = _offsetsAt + Count * width;
+                }
+                _leastId = 0;
+                _idBits = 0;
+                _idsAt = at;
+                if (ids)
+                {
+                    _leastId = Varint.Get(blob, ref at);
+                    _idBits = blob[at++];
+                    _idsAt = at;
+                    at += (int)(((long)Count * _idBits + 7) / 8);
+                }
+                End = at;
+            }
+
+            /// <summary>The next offset, in ascending order.</summary>
+            public bool Next(out ulong offset)
+            {
+                if (_width == 0) return _packed.Next(out offset);
+                if (_index >= Count) { offset = 0; return false; }
+                offset = Read(_blob, _offsetsAt + _index++ * _width, _width);
+                return true;
+            }
+
+            /// <summary>The index of the offset among the month's, -1 when it is not one (on a month not yet read by Next).</summary>
+            public int IndexOf(ulong target)
+            {
+                if (_width == 0) return _packed.IndexOf(target);
+                int a = 0, b = Count - 1;
                 while (a <= b)
                 {
                     var m = (a + b) >> 1;
-                    var v = Read(blob, start + m * width, width);
-                    if (v == target) return true;
+                    var v = Read(_blob, _offsetsAt + m * _width, _width);
+                    if (v == target) return m;
                     if (v < target) a = m + 1; else b = m - 1;
                 }
-                p = start + count * width;
+                return -1;
             }
-            return false;
+
+            /// <summary>The event id of the month's key at <paramref name="index"/> (0 in a row without ids).</summary>
+            public long Id(int index) => _leastId + (long)SortedOffsets.Bits(_blob, _idsAt, (long)index * _idBits, _idBits);
+        }
+
+        /// <summary>-1 when the row does not hold the key, else its id (0 in a row without ids).</summary>
+        private static long Lookup(ReadOnlySpan<byte> blob, long lo, long key)
+        {
+            var target = unchecked((ulong)(key - lo));
+            var months = new Months(blob);
+            while (months.Next(out var month))
+            {
+                var i = month.IndexOf(target);
+                if (i >= 0) return month.Id(i);
+            }
+            return -1;
         }
 
         // How many keys a row holds (the sum of its months' counts).
         private static long Count(byte[] blob)
         {
-            if (blob.Length < 9) return 0;
-            int width = blob[0];
             long n = 0;
-            var p = 9;
-            if (width == Packed)
-            {
-                while (p < blob.Length)
-                {
-                    var keys = new SortedOffsets.Reader(blob, p + 2);
-                    n += keys.Count;
-                    p = keys.End;
-                }
-                return n;
-            }
-            while (p < blob.Length)
-            {
-                var count = (int)Read(blob, p + 2, 4);
-                n += count;
-                p += 6 + count * width;
-            }
+            var months = new Months(blob);
+            while (months.Next(out var month)) n += month.Count;
             return n;
         }
 
-        private static void Decode(byte[] blob, int length, long lo, List<(long key, ushort month)> into) =>
+        private static void Decode(byte[] blob, int length, long lo, List<Entry> into) =>
             Decode(new ReadOnlySpan<byte>(blob, 0, length), lo, into);
 
-        private static void Decode(ReadOnlySpan<byte> blob, long lo, List<(long key, ushort month)> into)
+        private static void Decode(ReadOnlySpan<byte> blob, long lo, List<Entry> into)
         {
-            if (blob.Length < 9) return;
-            int width = blob[0];
-            var p = 9;
-            if (width == Packed)
-            {
-                while (p < blob.Length)
-                {
-                    var month = (ushort)Read(blob, p, 2);
-                    var keys = new SortedOffsets.Reader(blob, p + 2);
-                    while (keys.Next(out var offset)) into.Add((unchecked(lo + (long)offset), month));
-                    p = keys.End;
-                }
-                return;
-            }
-            while (p < blob.Length)
-            {
-                var month = (ushort)Read(blob, p, 2);
-                var count = (int)Read(blob, p + 2, 4);
-                p += 6;
-                for (var i = 0; i < count; i++, p += width) into.Add((unchecked(lo + (long)Read(blob, p, width)), month));
-            }
+            var months = new Months(blob);
+            while (months.Next(out var month))
+                for (var i = 0; month.Next(out var offset); i++) into.Add((unchecked(lo + (long)offset), month.Number, month.Id(i)));
         }
 
         private static ulong Read(ReadOnlySpan<byte> blob, int at, int width)
@@ -824,6 +905,7 @@ namespace MadfLog.Engine.Store
 
         private byte[] _out = new byte[64];
         private ulong[] _offsets = new ulong[2 * MaxKeys];
+        private long[] _monthIds = new long[2 * MaxKeys];
         private readonly List<ushort> _months = new List<ushort>();
 
         // Little-endian, as Read reads it back.
@@ -834,7 +916,7 @@ namespace MadfLog.Engine.Store
 
         // Encodes entries [start, end) (sorted by key) as one row's blob into _out; returns its length.
         [MethodImpl(Hot.Path)]
-        private int Encode(long lo, long hi, List<(long key, ushort month)> entries, int start, int end)
+        private int Encode(long lo, long hi, List<Entry> entries, int start, int end)
         {
             // Per month, in month order, the keys stay in key order (a stable pass per month).
             var months = _months;
@@ -844,21 +926,39 @@ namespace MadfLog.Engine.Store
                 var at = months.BinarySearch(entries[i].month);
                 if (at < 0) months.Insert(~at, entries[i].month);
             }
-            var size = 9 + months.Count * 2 + months.Count * SortedOffsets.MaxSize(0) + SortedOffsets.MaxSize(end - start);
+            var size = 9 + months.Count * 2 + months.Count * SortedOffsets.MaxSize(0) + SortedOffsets.MaxSize(end - start)
+                + (_ids ? months.Count * 11 + (end - start) * 8 : 0);
             if (_out.Length < size) _out = new byte[Math.Max(size, _out.Length * 2)];
-            if (_offsets.Length < end - start) _offsets = new ulong[(end - start) * 2];
-            _out[0] = Packed;
+            if (_offsets.Length < end - start) { _offsets = new ulong[(end - start) * 2]; _monthIds = new long[(end - start) * 2]; }
+            _out[0] = _layout;
             WriteInt(hi, 1, 8);
             var p = 9;
             foreach (var month in months)
             {
                 var count = 0;
                 for (var i = start; i < end; i++)
-                    if (entries[i].month == month) _offsets[count++] = unchecked((ulong)(entries[i].key - lo));
+                    if (entries[i].month == month) { _offsets[count] = unchecked((ulong)(entries[i].key - lo)); _monthIds[count++] = entries[i].id; }
                 WriteInt(month, p, 2);
                 p = SortedOffsets.Write(_out, p + 2, _offsets, 0, count);
+                if (_ids) p = WriteIds(p, count);
             }
             return p;
+        }
+
+        // The month's ids (_monthIds[0, count), in its keys' order) at p: the least, the bits each takes above it, then
+        // each above the least in that many bits. Returns the position after them.
+        private int WriteIds(int p, int count)
+        {
+            long least = long.MaxValue, most = 0;
+            for (var i = 0; i < count; i++) { least = Math.Min(least, _monthIds[i]); most = Math.Max(most, _monthIds[i]); }
+            if (count == 0) least = 0;
+            var bits = most > least ? SortedOffsets.Log2((ulong)(most - least)) + 1 : 0;
+            p = Varint.Write(_out, p, (ulong)least);
+            _out[p++] = (byte)bits;
+            var bytes = (int)(((long)count * bits + 7) / 8);
+            Array.Clear(_out, p, bytes);
+            for (var i = 0; i < count; i++) SortedOffsets.PutBits(_out, p, (long)i * bits, (ulong)(_monthIds[i] - least), bits);
+            return p + bytes;
         }
 
         /// <summary>
@@ -867,12 +967,12 @@ namespace MadfLog.Engine.Store
         public sealed class Builder
         {
             private readonly EventKeys _keys;
-            private readonly List<(long key, ushort month)> _run = new List<(long, ushort)>();
+            private readonly List<Entry> _run = new List<Entry>();
             private long _lo = long.MinValue;
 
             public Builder(EventKeys keys) { _keys = keys; }
 
-            public void Add(long key, ushort month)
+            public void Add(long key, ushort month, long id = 0)
             {
                 if (_run.Count == MaxKeys / 2)
                 {
@@ -880,7 +980,7 @@ namespace MadfLog.Engine.Store
                     _run.Clear();
                     _lo = key;
                 }
-                _run.Add((key, month));
+                _run.Add((key, month, id));
             }
 
             public void Finish()
@@ -925,7 +1025,7 @@ namespace MadfLog.Engine.Store
                 foreach (var table in new[] { "event_keys", "event_keys_recent" })
                 {
                     Dapper.SqlMapper.Execute(connection, "CREATE TEMP TABLE repacked_keys (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL)", transaction: transaction);
-                    var entries = new List<(long key, ushort month)>();
+                    var entries = new List<Entry>();
                     var from = long.MinValue;
                     var inclusive = true;
                     while (true)
@@ -953,6 +1053,38 @@ namespace MadfLog.Engine.Store
 INSERT INTO main.{table}(lo, keys) SELECT lo, keys FROM temp.repacked_keys ORDER BY lo;
 DROP TABLE temp.repacked_keys;", transaction: transaction);
                 }
+        }
+
+        /// <summary>
+        /// Migration 50: packs the responses' keys of the old response_keys (key, event_id: a 64-bit rowid and an id per
+        /// key, in a b-tree filled in random order) into rows of the packed layout with their ids, each under its event's
+        /// month (the unknown month for a key without a stored event), and adds response_keys_recent. Keys are read in key
+        /// order: one pass in constant memory, the rows written in order, so their pages are full. A store whose
+        /// response_keys is packed already (a test that turned its version back) keeps it.
+        /// </summary>
+        internal static void ConvertResponses(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            var old = Dapper.SqlMapper.ExecuteScalar<long>(connection, "SELECT count(*) FROM pragma_table_info('response_keys') WHERE name = 'event_id'", transaction: transaction) > 0;
+            Dapper.SqlMapper.Execute(connection, (old ? @"ALTER TABLE response_keys RENAME TO legacy_response_keys;
+CREATE TABLE response_keys (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
+DROP TABLE IF EXISTS response_keys_recent;" : "")
+                + "CREATE TABLE IF NOT EXISTS response_keys_recent (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);", transaction: transaction);
+            if (!old) return;
+            using (var keys = Responses(connection))
+            {
+                var build = new Builder(keys);
+                using (var read = keys.Prepare("SELECT k.key, k.event_id, (SELECT r.timestamp FROM event_rows r WHERE r.id = k.event_id) FROM legacy_response_keys k ORDER BY k.key"))
+                {
+                    int rc;
+                    while ((rc = raw.sqlite3_step(read)) == Row)
+                        build.Add(raw.sqlite3_column_int64(read, 0),
+                            raw.sqlite3_column_type(read, 2) == raw.SQLITE_NULL ? UnknownMonth : MonthOf(raw.sqlite3_column_int64(read, 2)),
+                            raw.sqlite3_column_int64(read, 1));
+                    if (rc != 101) keys.Check(rc);
+                }
+                build.Finish();
+            }
+            Dapper.SqlMapper.Execute(connection, "DROP TABLE legacy_response_keys", transaction: transaction);
         }
 
         private sqlite3_stmt Prepare(string sql)

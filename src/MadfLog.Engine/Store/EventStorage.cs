@@ -470,16 +470,15 @@ DROP TABLE temp.kind_map;", transaction: tx);
             const string range = "r.timestamp >= @start AND r.timestamp < @upper";
             var p = new { start, upper };
             CopyRows(c, tx, "main", "arch", range, p);
-            c.Execute($"INSERT OR IGNORE INTO arch.response_keys(key, event_id) SELECT k.key, k.event_id FROM main.response_keys k WHERE k.event_id IN (SELECT r.id FROM main.event_rows r WHERE {range})",
-                p, tx);
-            // The packed keys of the rows' month (all of it: those of events that stay active too, which is harmless, as
-            // they are stored once either way), added to the archive's.
-            using (var active = new EventKeys(c))
-            using (var archive = new EventKeys(c, "arch"))
-            {
-                foreach (var (key, month) in active.TakeMonths(new[] { EventKeys.MonthOf(start) }, remove: false)) archive.Add(key, month);
-                archive.Flush();
-            }
+            // The packed keys of the rows' month, both sets (all of it: those of events that stay active too, which is
+            // harmless, as they are stored once either way), added to the archive's; the responses' with their ids (kept).
+            foreach (var responses in new[] { false, true })
+                using (var active = responses ? EventKeys.Responses(c) : new EventKeys(c))
+                using (var archive = responses ? EventKeys.Responses(c, "arch") : new EventKeys(c, "arch"))
+                {
+                    foreach (var (key, month, id) in active.TakeMonths(new[] { EventKeys.MonthOf(start) }, remove: false)) archive.Add(key, month, id);
+                    archive.Flush();
+                }
             RefreshBlocks(c, tx, "arch");
         }
 
@@ -537,17 +536,19 @@ DROP TABLE temp.kind_map;", transaction: tx);
         /// </summary>
         public static int DeleteArchived(SqliteConnection c, SqliteTransaction tx, long start, long upper)
         {
-            c.Execute(@"DELETE FROM main.response_keys WHERE event_id IN
-                        (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
             c.Execute(@"DELETE FROM main.event_extras WHERE id IN
                         (SELECT id FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows))", new { start, upper }, tx);
             var deleted = c.Execute("DELETE FROM main.event_rows WHERE timestamp >= @start AND timestamp < @upper AND id IN (SELECT id FROM arch.event_rows)", new { start, upper }, tx);
-            // The month's packed keys leave with its last event (the archive has them since the copy); while some of its
-            // events stay (a window that cuts the month), they stay too.
+            // The month's packed keys, both sets, leave with its last event (the archive has them since the copy); while some
+            // of its events stay (a window that cuts the month), they stay too (a response's key then names a row the
+            // archive holds: its repeated lines find no row to grow, as they would in the archive's month).
             var first = DateTimeOffset.FromUnixTimeMilliseconds(start);
             var end = new DateTimeOffset(first.Year, first.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1).ToUnixTimeMilliseconds();
             if (!c.ExecuteScalar<bool>("SELECT EXISTS (SELECT 1 FROM main.event_rows WHERE timestamp >= @start AND timestamp < @end)", new { start, end }, tx))
+            {
                 using (var keys = new EventKeys(c)) keys.TakeMonths(new[] { EventKeys.MonthOf(start) }, remove: true);
+                using (var keys = EventKeys.Responses(c)) keys.TakeMonths(new[] { EventKeys.MonthOf(start) }, remove: true);
+            }
             return deleted;
         }
 

@@ -31,30 +31,28 @@ namespace MadfLog.Engine.Store
 
         private const int Done = 101, Row = 100;
         private readonly SqliteConnection _connection;
-        // Keys and rows go in several per statement (fewer native calls and statement starts per event): KeysPerInsert
-        // keys, RowsPerInsert rows; the rest of a batch one at a time.
-        private const int KeysPerInsert = 64, RowsPerInsert = 16;
-        private readonly sqlite3_stmt _key, _keys, _findKey, _insert, _inserts, _extras, _findName, _addName;
-        private readonly Binder _keyBinder, _keysBinder, _rowBinder, _rowsBinder, _extrasBinder;
+        // Rows go in several per statement (fewer native calls and statement starts per event): RowsPerInsert rows; the
+        // rest of a batch one at a time.
+        private const int RowsPerInsert = 16;
+        private readonly sqlite3_stmt _insert, _inserts, _extras, _findName, _addName;
+        private readonly Binder _rowBinder, _rowsBinder, _extrasBinder;
         private long _nextId;
-        private readonly EventKeys _eventKeys;
-        private readonly bool _ownKeys;
+        private readonly EventKeys _eventKeys, _responseKeys;
+        private readonly bool _ownKeys, _ownResponseKeys;
 
         /// <param name="keys">The dedup keys to use, when the caller keeps them across transactions (their cache of rows
         /// read outlives this writer; the caller disposes them); by default the writer's own.</param>
-        public EventWriter(SqliteConnection connection, SqliteTransaction transaction, EventKeys? keys = null)
+        /// <param name="responseKeys">The same for the responses' keys (<see cref="EventKeys.Responses"/>).</param>
+        public EventWriter(SqliteConnection connection, SqliteTransaction transaction, EventKeys? keys = null, EventKeys? responseKeys = null)
         {
             _connection = connection;
-            _key = Prepare("INSERT OR IGNORE INTO response_keys(key, event_id) VALUES " + Values(2, 1));
-            _keys = Prepare("INSERT OR IGNORE INTO response_keys(key, event_id) VALUES " + Values(2, KeysPerInsert));
-            _findKey = Prepare("SELECT event_id FROM response_keys WHERE key = ?");
             _eventKeys = keys ?? new EventKeys(connection);
             _ownKeys = keys == null;
+            _responseKeys = responseKeys ?? EventKeys.Responses(connection);
+            _ownResponseKeys = responseKeys == null;
             _insert = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, 1));
             _inserts = Prepare("INSERT INTO event_rows(" + string.Join(",", Columns) + ") VALUES " + Values(Columns.Length, RowsPerInsert));
             _extras = Prepare("INSERT INTO event_extras(" + string.Join(",", ExtraColumns) + ") VALUES " + Values(ExtraColumns.Length, 1));
-            _keyBinder = new Binder(_key, 2);
-            _keysBinder = new Binder(_keys, 2 * KeysPerInsert);
             _rowBinder = new Binder(_insert, Columns.Length);
             _rowsBinder = new Binder(_inserts, Columns.Length * RowsPerInsert);
             _extrasBinder = new Binder(_extras, ExtraColumns.Length);
@@ -88,7 +86,6 @@ namespace MadfLog.Engine.Store
         [MethodImpl(Hot.Path)]
         public int Write(IReadOnlyList<EventRow> rows)
         {
-            var db = _connection.Handle!;
             var n = rows.Count;
             var baseId = _nextId;
             _nextId += n;
@@ -113,26 +110,10 @@ namespace MadfLog.Engine.Store
             }
             // Claude Code responses keep their row's id with the key (response_keys): a repeated line updates that row.
             Array.Sort(_order, 0, count);
-            var k = 0;
-            for (; k + KeysPerInsert <= count; k += KeysPerInsert)
+            for (var j = 0; j < count; j++)
             {
-                for (var j = 0; j < KeysPerInsert; j++)
-                {
-                    _keysBinder.Int(2 * j + 1, _order[k + j].key);
-                    _keysBinder.Int(2 * j + 2, baseId + _order[k + j].index);
-                }
-                Step(_keys);
-                if (raw.sqlite3_changes(db) == KeysPerInsert)
-                    for (var j = 0; j < KeysPerInsert; j++) _isNew[_order[k + j].index] = true;
-                else
-                    for (var j = 0; j < KeysPerInsert; j++) _isNew[_order[k + j].index] = StoredId(_order[k + j].key) == baseId + _order[k + j].index;
-            }
-            for (; k < count; k++)
-            {
-                _keyBinder.Int(1, _order[k].key);
-                _keyBinder.Int(2, baseId + _order[k].index);
-                Step(_key);
-                _isNew[_order[k].index] = raw.sqlite3_changes(db) == 1;
+                var (key, index) = _order[j];
+                _isNew[index] = _responseKeys.Add(key, EventKeys.MonthOf(rows[index].Timestamp), baseId + index);
             }
 
             Steps?.Lap("write: keys");
@@ -167,8 +148,12 @@ namespace MadfLog.Engine.Store
 
         private readonly EventRow?[] _pendingRows = new EventRow?[RowsPerInsert];
 
-        /// <summary>Writes the keys of this transaction's new events into event_keys: call before committing.</summary>
-        public void Flush() => _eventKeys.Flush();
+        /// <summary>Writes the keys of this transaction's new events into their rows (both sets): call before committing.</summary>
+        public void Flush()
+        {
+            _eventKeys.Flush();
+            _responseKeys.Flush();
+        }
 
         // Binds one event as the row at parameter offset o (0 for the first row of a statement).
         private void Bind(Binder b, int o, EventRow e)
@@ -196,12 +181,6 @@ namespace MadfLog.Engine.Store
             b.Real(4, e.UserSatisfactionDelta);
             b.Int(5, e.CreatedRule);
             Step(_extras);
-        }
-
-        private long StoredId(long key)
-        {
-            raw.sqlite3_bind_int64(_findKey, 1, key);
-            return FirstInteger(_findKey) ?? 0;
         }
 
         /// <summary>Runs a bound query and returns its first row's first column (null when it has no row).</summary>
@@ -266,19 +245,17 @@ namespace MadfLog.Engine.Store
         private readonly Dictionary<int, string> _archives = new Dictionary<int, string>();
         private readonly Dictionary<int, ArchiveKeys?> _archiveConnections = new Dictionary<int, ArchiveKeys?>();
 
-        /// <summary>An archive database's keys, both kinds.</summary>
+        /// <summary>An archive database's keys, both sets.</summary>
         private sealed class ArchiveKeys : IDisposable
         {
             private readonly SqliteConnection _connection;
-            private readonly EventKeys _keys;
+            private readonly EventKeys _keys, _responses;
 
-            public ArchiveKeys(SqliteConnection connection) { _connection = connection; _keys = new EventKeys(connection); }
+            public ArchiveKeys(SqliteConnection connection) { _connection = connection; _keys = new EventKeys(connection); _responses = EventKeys.Responses(connection); }
 
-            public bool Contains(EventRow e) => e.KeepLargestTokens
-                ? _connection.ExecuteScalar<long>("SELECT count(*) FROM response_keys WHERE key = @key", new { key = e.DedupKey }) > 0
-                : _keys.Contains(e.DedupKey);
+            public bool Contains(EventRow e) => (e.KeepLargestTokens ? _responses : _keys).Contains(e.DedupKey);
 
-            public void Dispose() { _keys.Dispose(); _connection.Dispose(); }
+            public void Dispose() { _keys.Dispose(); _responses.Dispose(); _connection.Dispose(); }
         }
         private long _archivedUntil = long.MinValue;
 
@@ -519,7 +496,7 @@ namespace MadfLog.Engine.Store
             _grow ??= Prepare("UPDATE event_rows SET tokens_used = ?, context_percent = ?, kind = ?, "
                 + string.Join(", ", EventStorage.ValueColumns.Select(col => col + " = ?")) + " WHERE id = ?");
             // No row: the event's key was in an archive (InArchive), or it is a key migrated from archived_keys.
-            var id = StoredId(e.DedupKey);
+            var id = _responseKeys.IdOf(e.DedupKey);
             long? before = null;
             if (id != 0)
             {
@@ -556,9 +533,7 @@ namespace MadfLog.Engine.Store
         public void Dispose()
         {
             if (_ownKeys) _eventKeys.Dispose();
-            _key.Dispose();
-            _keys.Dispose();
-            _findKey.Dispose();
+            if (_ownResponseKeys) _responseKeys.Dispose();
             _insert.Dispose();
             _inserts.Dispose();
             _extras.Dispose();

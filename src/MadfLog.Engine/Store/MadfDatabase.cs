@@ -163,11 +163,18 @@ namespace MadfLog.Engine.Store
         /// store is 700 MB). The upgrade has committed by then, so nothing here fails the command: another process holding
         /// the store (SQLITE_BUSY) leaves it to the rotation, and so does any other failure (a full disk, an I/O error, no
         /// room for the temporary copy), told as the step's <see cref="SchemaUpgradeStep.Problem"/> (a warning). The store
-        /// keeps working without the mode; the rotation's VACUUM sets it (<see cref="OwesVacuum"/>).
+        /// keeps working without the mode; the rotation's VACUUM sets it (<see cref="OwesVacuum"/>). A store in the mode
+        /// hands back the pages its migrations freed at once (a table rewritten, as 50's response keys), not at the next
+        /// import; a failure there (another process writing) leaves them to that import.
         /// </summary>
         private static void GiveBackFreePages(SqliteConnection connection, string path, int from, int count, Action<SchemaUpgradeStep>? upgrading)
         {
-            if (!OwesVacuum(connection)) return;
+            if (!OwesVacuum(connection))
+            {
+                try { ReleaseFreePages(connection); }
+                catch (SqliteException) { }
+                return;
+            }
             upgrading?.Invoke(new SchemaUpgradeStep(path, from, Schema.CurrentVersion, count + 1, count, null));
             var clock = System.Diagnostics.Stopwatch.StartNew();
             string? problem = null;

@@ -29,7 +29,8 @@ namespace MadfLog.Engine.Store
     /// width, 45 each file cursor's identical-lines numbering state (import_files.numbering), so a grown file is
     /// read from its cursor without replaying the lines before, 48 an edit's text found in several places classed apart
     /// from text not found (the sequences' cells reconciled after), 49 a row's details shape folded into its kind (kinds.details_shape;
-    /// event_rows.details_shape dropped), 55 the patterns classed again by the next import
+    /// event_rows.details_shape dropped), 50 the responses' dedup keys packed by key range with
+    /// their event ids (response_keys, response_keys_recent; EventKeys.Responses), 55 the patterns classed again by the next import
     /// (PatternRekey: a script without its execute bit and a package the registry lacks got classes of their own).
     /// </summary>
     public static class Schema
@@ -70,11 +71,12 @@ namespace MadfLog.Engine.Store
             [45] = CursorNumbering,
             [48] = EditNotUniqueClass,
             [49] = ShapesInKinds,
+            [50] = PackedResponseKeys,
             [55] = PatternsClassedAgain,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -102,6 +104,7 @@ namespace MadfLog.Engine.Store
             // its patterns take their own class, and the error sequences, which name steps by class, follow.
             if (version == 48) SequenceCells.Reconcile(connection, transaction);
             if (version == 49) EventStorage.FoldShapesIntoKinds(connection, transaction);
+            if (version == 50) EventKeys.ConvertResponses(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -767,6 +770,13 @@ UPDATE hour_hist SET buckets = madf_hist_add(buckets, NULL) WHERE length(buckets
         // the row's range, whose keys are 128 or fewer); packed as Elias-Fano (SortedOffsets) they take about log2 of their
         // mean gap plus 2 bits (46 at a million keys). Rows of the old layout are still read; AfterScript rewrites them all.
         private const string KeysAsEliasFano = "-- in AfterScript";
+
+        // response_keys held a row per Claude Code response (its 64-bit key as the rowid, 9 bytes, and its event's id) in a
+        // b-tree filled in random key order: about 20 bytes a key at 1M realistic events, 3.1 bytes/event. Its keys are
+        // packed by key range as event_keys' are (EventKeys.Responses: Elias-Fano offsets, each key's event id after its
+        // month's keys), with recent rows and merges of their own. AfterScript makes the tables and moves the keys
+        // (EventKeys.ConvertResponses).
+        private const string PackedResponseKeys = "-- in AfterScript";
 
         /// <summary>sequence_lead_cells (schema 41; created by the migrations before it that count cells, 19 and 38).</summary>
         internal const string LeadCellsTable = @"

@@ -37,20 +37,8 @@ namespace MadfLog.Engine.Store
             for (var i = 0; i < count; i++)
             {
                 var v = offsets[start + i];
-                if (low > 0)
-                {
-                    var lows = v & LowMask(low);
-                    for (var b = 0; b < low; )
-                    {
-                        var p = bit + b;
-                        var shift = (int)(p & 7);
-                        into[at + (int)(p >> 3)] |= (byte)(lows << shift);
-                        var took = 8 - shift;
-                        lows >>= took;
-                        b += took;
-                    }
-                    bit += low;
-                }
+                PutBits(into, at, bit, v, low);
+                bit += low;
                 var h = (long)(v >> low) + i;
                 into[highAt + (int)(h >> 3)] |= (byte)(1 << (int)(h & 7));
             }
@@ -95,23 +83,26 @@ namespace MadfLog.Engine.Store
                 if (_index >= Count) { offset = 0; return false; }
                 while ((_blob[_highAt + (int)(_bit >> 3)] & (1 << (int)(_bit & 7))) == 0) { _high++; _bit++; }
                 _bit++;
-                offset = (_high << _low) | LowBits(_blob, _lowAt, (long)_index * _low, _low);
+                offset = (_high << _low) | Bits(_blob, _lowAt, (long)_index * _low, _low);
                 _index++;
                 return true;
             }
 
             /// <summary>Whether the offsets hold <paramref name="target"/> (from a new reader: it moves the reader).</summary>
+            public bool Contains(ulong target) => IndexOf(target) >= 0;
+
+            /// <summary>The index of <paramref name="target"/> among the offsets, -1 when it is not one (from a new reader).</summary>
             [MethodImpl(Hot.Path)]
-            public bool Contains(ulong target)
+            public int IndexOf(ulong target)
             {
-                if (Count == 0) return false;
+                if (Count == 0) return -1;
                 var high = _low >= 64 ? 0 : target >> _low;
                 // Skip `high` zeros (one per high value below the target's), a byte at a time while more are needed after it
                 // (the ones after the last zero needed are the target's own high value's).
                 long zeros = 0, index = 0, bit = 0;
                 while (zeros < (long)high)
                 {
-                    if (bit >= _highBits) return false;
+                    if (bit >= _highBits) return -1;
                     if ((bit & 7) == 0 && bit + 8 <= _highBits)
                     {
                         var b = _blob[_highAt + (int)(bit >> 3)];
@@ -131,13 +122,13 @@ namespace MadfLog.Engine.Store
                 var lowTarget = target & LowMask(_low);
                 while (bit < _highBits && (_blob[_highAt + (int)(bit >> 3)] & (1 << (int)(bit & 7))) != 0)
                 {
-                    var lows = LowBits(_blob, _lowAt, index * _low, _low);
-                    if (lows == lowTarget) return true;
-                    if (lows > lowTarget) return false;
+                    var lows = Bits(_blob, _lowAt, index * _low, _low);
+                    if (lows == lowTarget) return (int)index;
+                    if (lows > lowTarget) return -1;
                     index++;
                     bit++;
                 }
-                return false;
+                return -1;
             }
         }
 
@@ -153,9 +144,26 @@ namespace MadfLog.Engine.Store
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static ulong LowMask(int bits) => bits >= 64 ? ulong.MaxValue : (1UL << bits) - 1;
 
-        // `bits` bits from bit `start` of the low bits (at most 63: up to nine bytes).
+        /// <summary>ORs the low <paramref name="bits"/> bits of <paramref name="value"/> in at bit <paramref name="bit"/>
+        /// from <paramref name="at"/>, least significant first (the bytes there start cleared).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static ulong LowBits(ReadOnlySpan<byte> blob, int at, long start, int bits)
+        internal static void PutBits(byte[] into, int at, long bit, ulong value, int bits)
+        {
+            value &= LowMask(bits);
+            for (var b = 0; b < bits; )
+            {
+                var p = bit + b;
+                var shift = (int)(p & 7);
+                into[at + (int)(p >> 3)] |= (byte)(value << shift);
+                var took = 8 - shift;
+                value >>= took;
+                b += took;
+            }
+        }
+
+        /// <summary>`bits` bits from bit `start` after <paramref name="at"/> (at most 63: up to nine bytes), as PutBits wrote them.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong Bits(ReadOnlySpan<byte> blob, int at, long start, int bits)
         {
             if (bits == 0) return 0;
             var p = at + (int)(start >> 3);
@@ -168,7 +176,7 @@ namespace MadfLog.Engine.Store
             return v & LowMask(bits);
         }
 
-        private static int Log2(ulong v)
+        internal static int Log2(ulong v)
         {
             var n = 0;
             while (v > 1) { v >>= 1; n++; }

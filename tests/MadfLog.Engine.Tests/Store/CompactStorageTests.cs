@@ -352,7 +352,8 @@ namespace MadfLog.Engine.Tests.Store
                 // Every key packed under its event's month (the archived one's event is unknown); the response's also with its id.
                 using (var packed = new EventKeys(c))
                     Assert.Equal(new[] { (111L, EventKeys.MonthOf(T0)), (222L, EventKeys.MonthOf(T0 + 1000)), (333L, EventKeys.UnknownMonth) }, packed.All());
-                Assert.Equal(new[] { (222L, 8L) }, c.Query<(long, long)>("SELECT key, event_id FROM response_keys"));
+                using (var responses = EventKeys.Responses(c))
+                    Assert.Equal(new[] { (222L, EventKeys.MonthOf(T0 + 1000), 8L) }, responses.Entries());
                 Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'legacy_event_keys'"));
                 Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_blocks"));
                 // New events get ids after the migrated ones, and a migrated or archived key still counts as imported.

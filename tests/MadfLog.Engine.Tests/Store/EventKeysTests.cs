@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
 using MadfLog.Engine.Store;
 using Xunit;
 
@@ -400,6 +402,107 @@ namespace MadfLog.Engine.Tests.Store
                 kept.Flush();
                 tx.Commit();
                 Assert.Equal(first.Count + other.Count + 1, kept.All().Count);
+            }
+        }
+    
+
+        [Fact]
+        public void ResponseKeysGiveTheirIdsBackAcrossSplitsMergesAndRecentRows()
+        {
+            using var t = TestPaths.NewTemp();
+            var random = new Random(11);
+            var keys = Enumerable.Range(0, 40 * EventKeys.MaxKeys).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).Distinct().ToList();
+            // Ids far apart and close together, in two months: each month's ids take the bits its spread needs.
+            var stored = keys.Select((key, i) => (key, month: i % 4 == 0 ? Feb : Jan, id: i % 7 == 0 ? (1L << 40) + i : 1 + i)).ToList();
+            using var c = MadfDatabase.Open(t.Db);
+            // Tiny caches: most rows are searched where SQLite holds them, and the filters are built.
+            using var kept = EventKeys.Responses(c, 512, 512);
+            var recentSeen = false;
+            const int Parts = 8; // equal parts: the first four merge at once, the fifth stays in the recent rows, the sixth merges
+            for (var p = 0; p < Parts; p++)
+            {
+                using var tx = c.BeginTransaction();
+                var part = stored.Skip(p * stored.Count / Parts).Take(stored.Count / Parts + (p == Parts - 1 ? Parts : 0)).ToList();
+                foreach (var (key, month, id) in part)
+                {
+                    Assert.True(kept.Add(key, month, id));
+                    Assert.Equal(id, kept.IdOf(key)); // before the flush too: a repeated line in the same transaction
+                }
+                kept.Flush();
+                tx.Commit();
+                recentSeen |= c.ExecuteScalar<long>("SELECT count(*) FROM response_keys_recent") > 0;
+            }
+            Assert.True(recentSeen);
+            Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM response_keys") > 30);
+            Assert.Equal(0, c.ExecuteScalar<long>($"SELECT count(*) FROM response_keys WHERE length(keys) >= 9 AND substr(keys, 1, 1) <> x'{EventKeys.PackedWithIds:x2}'"));
+            Assert.Equal(stored.OrderBy(s => s.key), kept.Entries());
+            using var fresh = EventKeys.Responses(c);
+            foreach (var (key, _, id) in stored)
+            {
+                Assert.Equal(id, kept.IdOf(key));
+                Assert.Equal(id, fresh.IdOf(key));
+            }
+            using var again = c.BeginTransaction();
+            foreach (var (key, month, id) in stored) Assert.False(fresh.Add(key, month, id + 1));
+            var taken = stored.Select(s => s.key).ToHashSet();
+            var unstored = Enumerable.Range(0, 1000).Select(_ => random.NextInt64(long.MinValue, long.MaxValue)).Where(k => !taken.Contains(k)).ToList();
+            foreach (var key in unstored) Assert.Equal(0, fresh.IdOf(key));
+            fresh.Discard();
+        }
+
+        /// <summary>Responses' keys stored as before schema 50 (a 64-bit rowid and the event's id per key).</summary>
+        private static void UnpackResponseKeys(SqliteConnection c)
+        {
+            List<(long key, ushort month, long id)> entries;
+            using (var responses = EventKeys.Responses(c)) entries = responses.Entries();
+            c.Execute("DELETE FROM schema_version WHERE version >= 50; DROP TABLE response_keys; DROP TABLE response_keys_recent; CREATE TABLE response_keys (key INTEGER PRIMARY KEY, event_id INTEGER NOT NULL);");
+            using var tx = c.BeginTransaction();
+            c.Execute("INSERT INTO response_keys(key, event_id) VALUES (@key, @id)", entries.Select(e => new { e.key, e.id }), tx);
+            tx.Commit();
+        }
+
+        private static EventRow Response(long key, long timestamp, long tokens) => new EventRow
+        {
+            Timestamp = timestamp, EventType = "llm_call", Category = "model", DedupKey = key, KeepLargestTokens = true, TokensUsed = tokens,
+        };
+
+        [Fact]
+        public void AStoreAtSchema48ReadsItsResponsesKeysPackedAndGrowsTheRightRows()
+        {
+            using var t = TestPaths.NewTemp();
+            var random = new Random(5);
+            var t0 = 1_767_225_600_000L; // 2026-01-01
+            var responses = Enumerable.Range(0, 3 * EventKeys.MaxKeys).Select(i => Response(random.NextInt64(long.MinValue, long.MaxValue), t0 + i * 3_600_000L, 100 + i)).ToList();
+            var others = Enumerable.Range(0, 200).Select(i => new EventRow { Timestamp = t0 + i, EventType = "step", Category = "workflow", DedupKey = random.NextInt64() }).ToList();
+            List<(long key, ushort month, long id)> before;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                using (var tx = c.BeginTransaction())
+                {
+                    Assert.Equal(responses.Count + others.Count, ImportStages.Write(c, tx, responses.Concat(others).ToList()));
+                    tx.Commit();
+                }
+                using (var k = EventKeys.Responses(c)) before = k.Entries();
+                Assert.Equal(responses.Count, before.Count);
+                UnpackResponseKeys(c);
+                Assert.Equal(responses.Count, c.ExecuteScalar<long>("SELECT count(*) FROM response_keys"));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
+                using (var k = EventKeys.Responses(c)) Assert.Equal(before, k.Entries());
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'legacy_response_keys'"));
+                Assert.Equal(0, c.ExecuteScalar<long>("PRAGMA freelist_count")); // the old table's pages given back by the upgrade
+                // Every stored event is a duplicate; a response's repeated line with more tokens grows its own row only.
+                using var tx = c.BeginTransaction();
+                var grown = Response(responses[17].DedupKey, responses[17].Timestamp, 5000);
+                var again = responses.Select(r => Response(r.DedupKey, r.Timestamp, r.TokensUsed!.Value)).Concat(others.Select(o => new EventRow
+                    { Timestamp = o.Timestamp, EventType = o.EventType, Category = o.Category, DedupKey = o.DedupKey })).Append(grown).ToList();
+                Assert.Equal(0, ImportStages.Write(c, tx, again));
+                tx.Commit();
+                var tokens = c.Query<(long id, long tokens)>("SELECT id, tokens_used FROM events WHERE event_type = 'llm_call'").ToDictionary(r => r.id, r => r.tokens);
+                Assert.Equal(5000, tokens[responses[17].Id]);
+                Assert.All(responses.Where(r => r.Id != responses[17].Id), r => Assert.Equal(r.TokensUsed, tokens[r.Id]));
             }
         }
     }

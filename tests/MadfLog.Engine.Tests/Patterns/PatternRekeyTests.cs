@@ -64,11 +64,19 @@ namespace MadfLog.Engine.Tests.Patterns
             static string Line(int second) =>
                 "{\"timestamp\":\"2026-11-02T08:20:" + second.ToString("00") + "Z\",\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"s1\",\"story_id\":\"1.1\",\"agent_name\":\"dev\",\"success\":false," +
                 "\"details\":{\"tool\":\"Bash\",\"command\":\"./scripts/deploy.sh\",\"message\":\"Exit code 126\\n/bin/bash: line 1: ./scripts/deploy.sh: Permission denied\"}}";
-            File.WriteAllLines(t.File("a.jsonl"), new[] { Line(1), Line(2), Line(3) });
+            // And a pattern whose template generalises over the errors' values, which the re-key must keep.
+            static string Helper(int second, string name) =>
+                "{\"timestamp\":\"2026-11-02T08:21:" + second.ToString("00") + "Z\",\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"s2\",\"story_id\":\"1.1\",\"agent_name\":\"dev\",\"success\":false," +
+                "\"details\":{\"tool\":\"Task\",\"message\":\"Use the existing " + name + " helper in src/" + name + ".ts instead of a new one\"}}";
+            var names = new[] { "auth", "cart", "auth", "checkout", "auth", "inventory", "cart", "auth", "search", "auth", "orders", "auth" };
+            File.WriteAllLines(t.File("a.jsonl"), new[] { Line(1), Line(2), Line(3) }.Concat(names.Select((n, i) => Helper(i, n))));
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("a.jsonl") });
             long id;
+            string helperTemplate;
             using (var c = MadfDatabase.Open(t.Db))
             {
+                helperTemplate = c.ExecuteScalar<string>("SELECT group_concat(template, ' | ') FROM patterns WHERE template LIKE 'Use the existing%' AND merged_into IS NULL")!;
+                Assert.Contains("existing <*> helper", helperTemplate);
                 id = c.ExecuteScalar<long>("SELECT id FROM patterns WHERE error_class = 'NotExecutable'");
                 // What a build before schema 55 stored: the errors classed as a permission to write.
                 c.Execute(@"UPDATE patterns SET error_class = 'Permission', template = 'Bash permission denied', display = 'Bash permission denied' WHERE id = @id;
@@ -82,8 +90,7 @@ namespace MadfLog.Engine.Tests.Patterns
             File.Copy(t.Db, copy);
             var revised = new MadfLog.Engine.Revisions.Revision(new MadfLog.Engine.Revisions.RevisionOptions
                 { DatabasePath = copy, Import = false, Since = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), Until = new DateTimeOffset(2026, 11, 3, 0, 0, 0, TimeSpan.Zero) }).Run();
-            var rule = Assert.Single(revised.RulesProposed);
-            Assert.Contains("chmod +x", rule.Text);
+            Assert.Contains(revised.RulesProposed, r => r.Text.Contains("chmod +x"));
 
             File.WriteAllLines(t.File("b.jsonl"), new[] { Line(4) });
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("b.jsonl") });
@@ -93,7 +100,8 @@ namespace MadfLog.Engine.Tests.Patterns
                 Assert.Equal("NotExecutable", c.ExecuteScalar<string>("SELECT error_class FROM patterns WHERE id = @id", new { id }));
                 // The new error joins the pattern it always belonged to.
                 Assert.Equal(4L, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id = @id", new { id }));
-                Assert.Equal(1L, c.ExecuteScalar<long>("SELECT count(*) FROM patterns WHERE merged_into IS NULL"));
+                Assert.Equal(2L, c.ExecuteScalar<long>("SELECT count(*) FROM patterns WHERE merged_into IS NULL"));
+                Assert.Equal(helperTemplate, c.ExecuteScalar<string>("SELECT group_concat(template, ' | ') FROM patterns WHERE template LIKE 'Use the existing%' AND merged_into IS NULL"));
             }
         }
     }

@@ -402,6 +402,8 @@ CREATE INDEX ix_import_files_head ON import_files(head_hash);
 
 CREATE INDEX ix_import_files_path ON import_files(path);
 
+CREATE INDEX ix_kinds_outcome ON kinds(success, category);
+
 CREATE INDEX ix_session_rollup_context ON session_rollup(max_context);
 
 CREATE VIEW day_rollup AS

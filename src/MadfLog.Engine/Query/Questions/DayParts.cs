@@ -162,17 +162,21 @@ namespace MadfLog.Engine.Query.Questions
         internal static Decoded Read(SqliteConnection c, List<(string where, DynamicParameters p, long day)> reads, bool steps)
         {
             var d = new Decoded { Steps = steps };
-            foreach (var k in c.Query<(long id, string? type, string? category, long? success, long error, long shape, long based)>(
-                         $@"SELECT k.id, t.text, cat.text, k.success, k.id IN {Errors.Kinds}, k.details_shape,
-                                   (SELECT min(b.id) FROM kinds b WHERE b.event_type = k.event_type AND b.category = k.category AND b.success = k.success
-                                       AND b.pattern_detected = k.pattern_detected AND b.needs_review = k.needs_review)
-                            FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category"))
+            // Each kind's base: the lowest id among the kinds of its type, category and flags (kinds in id order).
+            var bases = new Dictionary<(long, long, long, long, long), long>();
+            foreach (var k in c.Query<(long id, string? type, string? category, long? success, long error, long shape, long typeId, long categoryId, long detected, long review)>(
+                         $@"SELECT k.id, t.text, cat.text, k.success, k.id IN {Errors.Kinds}, k.details_shape, k.event_type, k.category, k.pattern_detected, k.needs_review
+                            FROM kinds k LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category ORDER BY k.id"))
+            {
+                var flags = (k.typeId, k.categoryId, k.success ?? -1, k.detected, k.review);
+                if (!bases.TryGetValue(flags, out var based)) bases[flags] = based = k.id;
                 d.Kinds[k.id] = new KindInfo
                 {
                     Type = k.type ?? "", Category = k.category ?? "", Outcome = k.success ?? -1, Error = k.error != 0,
                     Human = k.type == Mining.HumanInteraction, Named = Domain.Steps.Kind(k.type ?? "") != "event",
-                    Shape = k.shape == 0 ? -1 : k.shape, Base = k.based,
+                    Shape = k.shape == 0 ? -1 : k.shape, Base = based,
                 };
+            }
             // A tool call's or step's slots per details shape, keyed by the shape and whether it is a step's; and where its
             // step depends on no slot, its step key.
             var slots = new Dictionary<long, int[]>();

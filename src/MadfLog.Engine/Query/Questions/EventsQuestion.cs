@@ -71,7 +71,7 @@ namespace MadfLog.Engine.Query.Questions
             using var r = c.ExecuteReader(
                 $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used,
                           {Store.EventWriter.ContextPercentSql("e")},
-                          e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), nullif((SELECT k.details_shape FROM kinds k WHERE k.id = e.kind), 0), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}
+                          e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}
                    FROM event_rows e WHERE 1=1{where}{(ordered ? " ORDER BY e.timestamp, e.id LIMIT @limit" : "")}", p);
             while (true)
             {
@@ -82,13 +82,11 @@ namespace MadfLog.Engine.Query.Questions
                     var row = new Stored
                     {
                         Id = v.Int64(0), Timestamp = v.Int64(1), Kind = v.Int64(2), Context = v.Int64(3), DurationMs = v.NullableInt64(4), TokensUsed = v.NullableInt64(5),
-                        ContextPercent = v.NullableDouble(6), PatternId = v.NullableInt64(7), CreatedRule = v.NullableInt64(8), Shape = v.NullableInt64(9),
+                        ContextPercent = v.NullableDouble(6), PatternId = v.NullableInt64(7), CreatedRule = v.NullableInt64(8),
                     };
-                    if (row.Shape.HasValue || !v.IsNull(10))
-                    {
-                        row.Values = new string?[DetailsShape.Slots];
-                        for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = v.Text(10 + k);
-                    }
+                    // Kept whatever the values: the row's shape (its kind's) is known once the chunk's kinds are read.
+                    row.Values = new string?[DetailsShape.Slots];
+                    for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = v.Text(9 + k);
                     chunk.Add(row);
                     if (chunk.Count < Chunk) continue;
                 }
@@ -97,8 +95,8 @@ namespace MadfLog.Engine.Query.Questions
                 {
                     d.Kinds.TryGetValue(row.Kind, out var kind);
                     d.Contexts.TryGetValue(row.Context, out var x);
-                    var details = row.Values == null ? null
-                        : DetailsShape.Join(row.Shape.HasValue ? d.Name(row.Shape.Value) : null, row.Values, d.Name);
+                    var details = !row.Shape.HasValue && row.Values![0] == null ? null
+                        : DetailsShape.Join(row.Shape.HasValue ? d.Name(row.Shape.Value) : null, row.Values!, d.Name);
                     yield return new EventRecord
                     {
                         Id = row.Id, Timestamp = Time(row.Timestamp), EventType = kind.type ?? "", Category = kind.category ?? "",
@@ -113,7 +111,7 @@ namespace MadfLog.Engine.Query.Questions
             }
         }
 
-        // An event_rows row as stored (Values: d1..d5 as text; null when the row has no details).
+        // An event_rows row as stored (Values: d1..d5 as text; Shape: its kind's details shape, null when it has none).
         private sealed class Stored
         {
             public long Id, Timestamp, Kind, Context;
@@ -125,7 +123,7 @@ namespace MadfLog.Engine.Query.Questions
         // The kinds, contexts and names the rows read so far refer to, read once each.
         private sealed class Dictionaries
         {
-            public readonly Dictionary<long, (string? type, string? category, long success, long review)> Kinds = new Dictionary<long, (string?, string?, long, long)>();
+            public readonly Dictionary<long, (string? type, string? category, long success, long review, long shape)> Kinds = new Dictionary<long, (string?, string?, long, long, long)>();
             public readonly Dictionary<long, (string? session, string? story, string? workflow, string? agent)> Contexts = new Dictionary<long, (string?, string?, string?, string?)>();
             private readonly Dictionary<long, string?> _names = new Dictionary<long, string?>();
 
@@ -135,11 +133,12 @@ namespace MadfLog.Engine.Query.Questions
             {
                 var kinds = rows.Select(r => r.Kind).Where(id => !Kinds.ContainsKey(id)).Distinct().ToList();
                 if (kinds.Count > 0)
-                    foreach (var k in c.Query<(long id, string? type, string? category, long success, long review)>(
-                                 $@"SELECT k.id, t.text, cat.text, k.success, k.needs_review FROM kinds k LEFT JOIN names t ON t.id = k.event_type
+                    foreach (var k in c.Query<(long id, string? type, string? category, long success, long review, long shape)>(
+                                 $@"SELECT k.id, t.text, cat.text, k.success, k.needs_review, k.details_shape FROM kinds k LEFT JOIN names t ON t.id = k.event_type
                                     LEFT JOIN names cat ON cat.id = k.category WHERE k.id IN ({string.Join(",", kinds)})"))
-                        Kinds[k.id] = (k.type, k.category, k.success, k.review);
-                foreach (var id in kinds) if (!Kinds.ContainsKey(id)) Kinds[id] = (null, null, -1, 0);
+                        Kinds[k.id] = (k.type, k.category, k.success, k.review, k.shape);
+                foreach (var id in kinds) if (!Kinds.ContainsKey(id)) Kinds[id] = (null, null, -1, 0, 0);
+                foreach (var r in rows) r.Shape = Kinds[r.Kind].shape is var shape && shape != 0 ? shape : (long?)null;
                 var contexts = rows.Select(r => r.Context).Where(id => !Contexts.ContainsKey(id)).Distinct().ToList();
                 if (contexts.Count > 0)
                     foreach (var x in c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(

@@ -275,6 +275,17 @@ namespace MadfLog.Engine.Store
                 // The old tables are renamed and the new ones created under their names (the schema reads as a new store's).
                 var dependents = c.Query<string>("SELECT sql FROM sqlite_master WHERE tbl_name = 'event_rows' AND type IN ('index', 'trigger') AND sql IS NOT NULL", transaction: tx).ToList();
                 var seq = c.ExecuteScalar<long?>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'", transaction: tx);
+                // The pairs of kind and shape the rows use, counted in one pass over the rows (a GROUP BY would sort every
+                // row, in memory since the connection keeps its temporary data there: 10M rows took 400 MB).
+                var pairs = new Dictionary<(long kind, long shape), long>();
+                using (var reader = c.ExecuteReader("SELECT kind, coalesce(details_shape, 0) FROM event_rows", transaction: tx))
+                    while (reader.Read())
+                    {
+                        var pair = (reader.GetInt64(0), reader.GetInt64(1));
+                        pairs[pair] = pairs.TryGetValue(pair, out var n) ? n + 1 : 1;
+                    }
+                c.Execute("CREATE TEMP TABLE kind_shapes (kind INTEGER NOT NULL, shape INTEGER NOT NULL, n INTEGER NOT NULL)", transaction: tx);
+                PreparedBatch.Run(c, tx, "INSERT INTO temp.kind_shapes VALUES ($1, $2, $3)", pairs.Select(x => new object?[] { x.Key.kind, x.Key.shape, x.Value }));
                 c.Execute($@"
 ALTER TABLE kinds RENAME TO kinds_unfolded;
 ALTER TABLE event_rows RENAME TO event_rows_unfolded;
@@ -291,7 +302,6 @@ CREATE TABLE kinds (
 -- Errors.Kinds (a kind per error shape: 168 of 468 at 1M realistic events) is built once per statement, and some
 -- statements hold one per pattern: read from this index, not by scanning every kind.
 CREATE INDEX ix_kinds_outcome ON kinds(success, category);
-CREATE TEMP TABLE kind_shapes AS SELECT kind, coalesce(details_shape, 0) AS shape, count(*) AS n FROM event_rows_unfolded GROUP BY 1, 2;
 INSERT INTO kinds({flags}, details_shape)
     SELECT k.event_type, k.category, k.success, k.pattern_detected, k.needs_review, s.shape FROM temp.kind_shapes s JOIN kinds_unfolded k ON k.id = s.kind ORDER BY s.n DESC, s.kind, s.shape;
 INSERT OR IGNORE INTO kinds({flags}, details_shape) SELECT {flags}, 0 FROM kinds_unfolded ORDER BY id;

@@ -722,6 +722,8 @@ DROP VIEW IF EXISTS events;
         // pattern from its events' signatures as 9 did (PatternRekey; patterns that now agree merge, none split).
         private const string PatternsClassedAgain = @"
 INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
+-- 49's index of the error kinds came after 49 itself on main: a store a build in between took to 49 gets it here.
+CREATE INDEX IF NOT EXISTS ix_kinds_outcome ON kinds(success, category);
 ";
 
         private const string EditNotUniqueClass = @"

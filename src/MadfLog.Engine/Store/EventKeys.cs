@@ -561,12 +561,17 @@ namespace MadfLog.Engine.Store
                 Discard();
             }
 
-            /// <summary>How many keys the rows hold.</summary>
+            /// <summary>How many keys the rows hold: each row's months' counts read where SQLite holds the row (a copy of
+            /// every blob at once was 14 MB for the responses' rows at 10M events).</summary>
             public long CountKeys()
             {
-                if (!Exists) return 0;
                 long n = 0;
-                foreach (var (_, blob) in Rows()) n += Count(blob);
+                using (var rows = RowsInOrder())
+                {
+                    var rc = 101;
+                    while (rows != null && (rc = raw.sqlite3_step(rows)) == Row) n += Count(raw.sqlite3_column_blob(rows, 1));
+                    if (rc != 101) _owner.Check(rc);
+                }
                 return n;
             }
 
@@ -878,7 +883,7 @@ namespace MadfLog.Engine.Store
         }
 
         // How many keys a row holds (the sum of its months' counts).
-        private static long Count(byte[] blob)
+        private static long Count(ReadOnlySpan<byte> blob)
         {
             long n = 0;
             var months = new Months(blob);

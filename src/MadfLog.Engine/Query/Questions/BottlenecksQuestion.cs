@@ -16,6 +16,11 @@ namespace MadfLog.Engine.Query.Questions
 
         private static readonly string Wasted = TimeWasted.Sql("e.success", "e.duration_ms", "e.time_saved_or_wasted_ms");
 
+        // The columns of a part's day_rollup row (DayParts.DayRollupColumns) the question sums.
+        private static readonly int PartEventType = Array.IndexOf(DayParts.DayRollupColumns, "event_type"), PartStep = Array.IndexOf(DayParts.DayRollupColumns, "step"),
+            PartWorkflow = Array.IndexOf(DayParts.DayRollupColumns, "workflow_id"), PartTimed = Array.IndexOf(DayParts.DayRollupColumns, "timed"),
+            PartDuration = Array.IndexOf(DayParts.DayRollupColumns, "duration_ms"), PartWasted = Array.IndexOf(DayParts.DayRollupColumns, "wasted_ms");
+
         internal static List<Bottleneck> Bottlenecks(SqliteConnection c, QueryFilter f, int top = 10)
         {
             var p = new DynamicParameters();
@@ -26,7 +31,7 @@ namespace MadfLog.Engine.Query.Questions
             var source = Sources.For(f, Answers);
             if (source != Source.Events)
             {
-                var (table, where) = Sources.SummaryTable(c, source, f, p, steps: true);
+                var (table, where) = Sources.SummaryTable(c, source, f, p, steps: true, withParts: false);
                 // One read of the rows grouped by step and workflow, summed here both ways (a cut window's rows are a union
                 // of day, hour and part rows: reading it once per grouping cost twice).
                 var byStep = new Dictionary<(string kind, string? name), TimeRow>();
@@ -41,6 +46,17 @@ namespace MadfLog.Engine.Query.Questions
                                        sum(r.timed) AS Timed, sum(r.duration_ms) AS TotalMs, sum(r.wasted_ms) AS WastedMs
                                 FROM {table} r WHERE 1=1{where} GROUP BY 1, 2, 3", p))
                 {
+                    Add(byStep, (r.Kind, r.Name), r, r.Kind, r.Name);
+                    if (r.Workflow is { Length: > 0 } w) Add(byWorkflow, w, r, "", w);
+                }
+                // The parts of hours at a window's ends, added here as their rows come (not through a temporary table).
+                foreach (var x in Sources.PartRollupRows(c, f, steps: true))
+                {
+                    var r = new StepWorkflowRow
+                    {
+                        Kind = Steps.Kind((string)x[PartEventType]!), Name = (string?)x[PartStep], Workflow = (string?)x[PartWorkflow],
+                        Timed = (long)x[PartTimed]!, TotalMs = (long)x[PartDuration]!, WastedMs = (long)x[PartWasted]!,
+                    };
                     Add(byStep, (r.Kind, r.Name), r, r.Kind, r.Name);
                     if (r.Workflow is { Length: > 0 } w) Add(byWorkflow, w, r, "", w);
                 }

@@ -258,15 +258,32 @@ namespace MadfLog.Engine.Query.Questions
                     groups[(k.Day, k.Kind, k.Context, k.Pattern)] = g = new Group { Day = k.Day, Kind = k.Kind, Context = k.Context, Pattern = k.Pattern, FirstTs = fg.FirstTs, LastTs = fg.LastTs };
                 g.Add(fg);
             }
-            var buckets = new Dictionary<(long, long, long, long), long>();
+            // Each fine group's day, kind and context numbered once, so its buckets are summed by integer keys (the
+            // buckets are several per fine group).
+            var scopes = new Dictionary<(long, long, long), int>();
+            var scopeKeys = new List<(long day, long kind, long context)>();
+            var scopeOf = new int[d.FineGroups.Count];
+            for (var i = 0; i < d.FineGroups.Count; i++)
+            {
+                var k = d.FineGroups[i].key;
+                if (!scopes.TryGetValue((k.Day, k.Kind, k.Context), out scopeOf[i]))
+                {
+                    scopes[(k.Day, k.Kind, k.Context)] = scopeOf[i] = scopeKeys.Count;
+                    scopeKeys.Add((k.Day, k.Kind, k.Context));
+                }
+            }
+            var buckets = new Dictionary<long, long>();
             foreach (var b in d.FineBuckets)
             {
-                var k = d.FineGroups[(int)(b.Key >> BucketBits)].key;
-                var bk = (k.Day, k.Kind, k.Context, b.Key & BucketMask);
+                var bk = ((long)scopeOf[(int)(b.Key >> BucketBits)] << BucketBits) | (b.Key & BucketMask);
                 buckets[bk] = buckets.TryGetValue(bk, out var n) ? n + b.Value : b.Value;
             }
             d.Groups.AddRange(groups.Values);
-            d.Buckets.AddRange(buckets.Select(b => (b.Key.Item1, b.Key.Item2, b.Key.Item3, b.Key.Item4, b.Value)));
+            foreach (var b in buckets)
+            {
+                var (day, kind, context) = scopeKeys[(int)(b.Key >> BucketBits)];
+                d.Buckets.Add((day, kind, context, b.Key & BucketMask, b.Value));
+            }
             var contexts = d.Groups.Select(x => x.Context).Distinct().ToList();
             foreach (var x in c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(
                          @"SELECT x.id, s.text, st.text, w.text, a.text FROM contexts x LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id

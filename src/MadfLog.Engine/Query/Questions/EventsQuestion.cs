@@ -17,23 +17,21 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>
         /// The raw events, oldest first, streamed. A first page is found from the time blocks that hold it (ids and times
-        /// only, not by sorting every event), then only its rows are read.
+        /// only, not by sorting every event), and its rows are read in the same statement.
         /// </summary>
         internal static IEnumerable<EventRecord> Events(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef)
         {
-            if (!ef.First.HasValue) return Read(c, Conditions(c, f, ef, ""), ordered: true);
-            var ids = InTimeOrder(c, f, blocks => PageIds(c, f, ef, blocks), ef.First.Value, newest: false);
-            // The page's rows by their ids, put in the ids' order here (SQLite would sort the whole rows).
-            var order = new Dictionary<long, int>(ids.Count);
-            for (var i = 0; i < ids.Count; i++) order[ids[i]] = i;
-            var page = new EventRecord[ids.Count];
-            foreach (var e in ById(c, ids)) page[order[e.Id]] = e;
-            return page;
+            if (!ef.First.HasValue) return Decode(c, Read(c, Conditions(c, f, ef, ""), Order.Time));
+            var rows = InTimeOrder(c, f, blocks => Read(c, Conditions(c, f, ef, blocks), Order.Page).ToList(), ef.First.Value, newest: false);
+            // The page's ids in time order are SQLite's (ordering reads only times and ids); its rows come joined by id in
+            // no particular order (SQLite would sort the whole rows), so they are put in time order here.
+            rows.Sort((a, b) => a.Timestamp != b.Timestamp ? a.Timestamp.CompareTo(b.Timestamp) : a.Id.CompareTo(b.Id));
+            return Decode(c, rows).ToList();
         }
 
         /// <summary>The events with these ids, in no particular order.</summary>
         internal static IEnumerable<EventRecord> ById(SqliteConnection c, IReadOnlyCollection<long> ids) =>
-            ids.Count == 0 ? Enumerable.Empty<EventRecord>() : Read(c, ($" AND e.id IN ({string.Join(",", ids)})", new DynamicParameters()), ordered: false);
+            ids.Count == 0 ? Enumerable.Empty<EventRecord>() : Decode(c, Read(c, ($" AND e.id IN ({string.Join(",", ids)})", new DynamicParameters()), Order.None));
 
         // The filter's and the event filter's conditions on event_rows e, with their parameters (@limit: the page):
         // names become sets of kinds and contexts, tested per row without decoding it.
@@ -51,43 +49,56 @@ namespace MadfLog.Engine.Query.Questions
             return (where, p);
         }
 
-        // A page's ids in time order: ordering reads only times and ids.
-        private static List<long> PageIds(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks)
+        private enum Order
         {
-            var (where, p) = Conditions(c, f, ef, blocks);
-            return StatementRow.Int64s(c, $"SELECT e.id FROM event_rows e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit", p);
+            None, // as SQLite finds them
+            Time, // oldest first
+            Page, // the oldest @limit, in no particular order
         }
 
-        // The events' columns as the events view gives them. Rows are read as stored (ids of their kind, context and
-        // details shape, which is the kind's, the details values as text) and decoded here, each kind, context and name read once per call
-        // in one statement per chunk of rows; the details are put back by DetailsShape.Join (the view's own rule): the
-        // view's replace() of each placeholder and its lookups per column cost most of a row's read in SQL.
-        private static IEnumerable<EventRecord> Read(SqliteConnection c, (string where, DynamicParameters p) conditions, bool ordered)
+        // The rows as stored (ids of their kind and context, the details values as text; a row's details shape is its
+        // kind's, known once the chunk's kinds are read). A page's ids are ordered by SQLite reading only times and ids,
+        // each row then read by its id in the same statement.
+        private static IEnumerable<Stored> Read(SqliteConnection c, (string where, DynamicParameters p) conditions, Order order)
+        {
+            var (where, p) = conditions;
+            var columns = $@"e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used,
+                             {Store.EventWriter.ContextPercentSql("e")},
+                             e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}";
+            using var r = c.ExecuteReader(order == Order.Page
+                ? $@"SELECT {columns} FROM (SELECT e.id AS page_id FROM event_rows e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit) page
+                     CROSS JOIN event_rows e ON e.id = page.page_id"
+                : $"SELECT {columns} FROM event_rows e WHERE 1=1{where}{(order == Order.Time ? " ORDER BY e.timestamp, e.id LIMIT @limit" : "")}", p);
+            while (r.Read())
+            {
+                var v = StatementRow.Of(r);
+                var row = new Stored
+                {
+                    Id = v.Int64(0), Timestamp = v.Int64(1), Kind = v.Int64(2), Context = v.Int64(3), DurationMs = v.NullableInt64(4), TokensUsed = v.NullableInt64(5),
+                    ContextPercent = v.NullableDouble(6), PatternId = v.NullableInt64(7), CreatedRule = v.NullableInt64(8),
+                };
+                // Kept whatever the values: the row's shape (its kind's) is known once the chunk's kinds are read.
+                row.Values = new string?[DetailsShape.Slots];
+                for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = v.Text(9 + k);
+                yield return row;
+            }
+        }
+
+        // The events' columns as the events view gives them, from their stored rows: each kind, context and name read
+        // once per call in one statement per chunk of rows; the details are put back by DetailsShape.Join (the view's own
+        // rule): the view's replace() of each placeholder and its lookups per column cost most of a row's read in SQL.
+        private static IEnumerable<EventRecord> Decode(SqliteConnection c, IEnumerable<Stored> rows)
         {
             const int Chunk = 1024;
-            var (where, p) = conditions;
             var d = new Dictionaries();
             var chunk = new List<Stored>(Chunk);
-            using var r = c.ExecuteReader(
-                $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used,
-                          {Store.EventWriter.ContextPercentSql("e")},
-                          e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}
-                   FROM event_rows e WHERE 1=1{where}{(ordered ? " ORDER BY e.timestamp, e.id LIMIT @limit" : "")}", p);
+            using var e = rows.GetEnumerator();
             while (true)
             {
-                var more = r.Read();
+                var more = e.MoveNext();
                 if (more)
                 {
-                    var v = StatementRow.Of(r);
-                    var row = new Stored
-                    {
-                        Id = v.Int64(0), Timestamp = v.Int64(1), Kind = v.Int64(2), Context = v.Int64(3), DurationMs = v.NullableInt64(4), TokensUsed = v.NullableInt64(5),
-                        ContextPercent = v.NullableDouble(6), PatternId = v.NullableInt64(7), CreatedRule = v.NullableInt64(8),
-                    };
-                    // Kept whatever the values: the row's shape (its kind's) is known once the chunk's kinds are read.
-                    row.Values = new string?[DetailsShape.Slots];
-                    for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = v.Text(9 + k);
-                    chunk.Add(row);
+                    chunk.Add(e.Current);
                     if (chunk.Count < Chunk) continue;
                 }
                 d.Read(c, chunk);

@@ -180,6 +180,18 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         /// <summary>
+        /// The parts of hours a window cuts as day_rollup's rows (<see cref="DayParts.DayRollupColumns"/>), under the
+        /// filter's stories and agents already, for a question that sums them itself beside the union of day and hour rows
+        /// (<see cref="SummaryTable"/> without parts): inserting them into a temporary table and reading them back cost
+        /// more than summing them here. Empty when the window has none.
+        /// </summary>
+        internal static IEnumerable<object?[]> PartRollupRows(SqliteConnection c, QueryFilter f, bool steps)
+        {
+            var parts = PartEvents(c, f, steps);
+            return parts == null ? Enumerable.Empty<object?[]>() : DayParts.Rows(c, parts, "day_rollup", steps);
+        }
+
+        /// <summary>
         /// The parts' duration buckets of one scope of day_hist (agent, workflow or step) summed per key, without a
         /// temporary table, for the duration histograms (inserting their buckets' rows cost more than reading them); kept
         /// with the parts, so a connection's next question sums them once.
@@ -229,15 +241,17 @@ namespace MadfLog.Engine.Query.Questions
         /// day_rollup or session_day) and its WHERE conditions on alias r. A window that cuts a day reads its whole days
         /// from the day table, the whole hours of its cut days from the day table's hour twin (hour_rollup, session_hour:
         /// the same rows per hour, each given its day), and the parts of hours at its ends from their events, grouped as
-        /// the day table is (the import's definitions in SQL), so the answer equals a scan's.
+        /// the day table is (the import's definitions in SQL), so the answer equals a scan's. Without
+        /// <paramref name="withParts"/> the parts of hours are left out, for a caller that adds <see cref="PartRollupRows"/>.
         /// </summary>
-        internal static (string table, string where) SummaryTable(SqliteConnection c, Source source, QueryFilter f, DynamicParameters p, bool agents = true, string dayTable = "day_rollup", bool steps = false)
+        internal static (string table, string where) SummaryTable(SqliteConnection c, Source source, QueryFilter f, DynamicParameters p, bool agents = true, string dayTable = "day_rollup",
+                                                                   bool steps = false, bool withParts = true)
         {
             if (source != Source.DaySummaries) return ("event_rollup", agents ? AgentWhere(f, p) : "");
             var where = agents ? AgentWhere(f, p) : "";
             var table = dayTable;
             var (wholeFrom, wholeTo, _) = Days(f);
-            var parts = PartRows(c, f, dayTable, steps);
+            var parts = withParts ? PartRows(c, f, dayTable, steps) : null;
             var hours = HourWhere(f, p, "h");
             var days = "";
             if (wholeFrom.HasValue) { days += " AND day >= @sinceDay"; p.Add("sinceDay", wholeFrom.Value); }

@@ -101,8 +101,8 @@ namespace MadfLog.Engine.Tests.Query
                 // Percentiles from the histograms' buckets (the step scope included), within a bucket of the scan's.
                 foreach (var (exact, approx) in bottlenecks.Zip(cut, (x, y) => (x, y)))
                     Assert.InRange(approx.P95Ms, exact.P95Ms * 0.99, exact.P95Ms * 1.1);
-                Assert.Equal(Analysis.ToolFailures(c, scan).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)),
-                             Analysis.ToolFailures(c, window).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures)));
+                Assert.Equal(Analysis.ToolFailures(c, scan).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)),
+                             Analysis.ToolFailures(c, window).Select(x => (x.Tool, x.Agent, x.Calls, x.Failures, x.TopError)));
             }
         }
 

@@ -31,7 +31,7 @@ namespace MadfLog.Engine.Query.Questions
             var source = Sources.For(f, Answers);
             if (source != Source.Events)
             {
-                var (table, where) = Sources.SummaryTable(c, source, f, p, steps: true, withParts: false);
+                var (table, where) = Sources.SummaryTable(c, source, f, p, withParts: false);
                 // One read of the rows grouped by step and workflow, summed here both ways (a cut window's rows are a union
                 // of day, hour and part rows: reading it once per grouping cost twice).
                 var byStep = new Dictionary<(string kind, string? name), TimeRow>();
@@ -50,7 +50,7 @@ namespace MadfLog.Engine.Query.Questions
                     if (r.Workflow is { Length: > 0 } w) Add(byWorkflow, w, r, "", w);
                 }
                 // The parts of hours at a window's ends, added here as their rows come (not through a temporary table).
-                foreach (var x in Sources.PartRollupRows(c, f, steps: true))
+                foreach (var x in Sources.PartRollupRows(c, f))
                 {
                     var r = new StepWorkflowRow
                     {

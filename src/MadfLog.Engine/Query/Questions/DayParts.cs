@@ -427,13 +427,13 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>
         /// Makes the temporary table <paramref name="name"/> of <paramref name="dayTable"/>'s rows from the parts' events
-        /// (once per decode). Without <paramref name="steps"/>, a tool call's or step's step is NULL (their details
-        /// unread): for questions that do not read them.
+        /// (once per decode). A tool call's or step's step is NULL (their details unread): for questions that do not
+        /// read them.
         /// </summary>
-        internal static void Make(SqliteConnection c, Decoded d, string dayTable, bool steps, string name)
+        internal static void Make(SqliteConnection c, Decoded d, string dayTable, string name)
         {
             if (!d.Made.Add(name)) return;
-            var rows = Rows(c, d, dayTable, steps);
+            var rows = Rows(c, d, dayTable, steps: false);
             var columns = dayTable switch
             {
                 "session_day" => SessionDayColumns,

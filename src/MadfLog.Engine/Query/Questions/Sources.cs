@@ -156,7 +156,7 @@ namespace MadfLog.Engine.Query.Questions
             var version = c.ExecuteScalar<long>("PRAGMA data_version");
             var kept = Kept.GetOrCreateValue(c);
             if (kept.Key == key && kept.Version == version && kept.Changes == TotalChanges(c) && kept.Parts != null && (kept.Parts.Steps || !steps)) return kept.Parts;
-            if (kept.Parts != null) c.Execute(string.Concat(kept.Parts.Made.Select(t => $"DROP TABLE IF EXISTS temp.{t}; ")));
+            if (kept.Parts is { Made.Count: > 0 }) c.Execute(string.Concat(kept.Parts.Made.Select(t => $"DROP TABLE IF EXISTS temp.{t}; ")));
             kept.Parts = DayParts.Read(c, reads, steps);
             kept.Key = key; kept.Version = version; kept.Changes = TotalChanges(c);
             return kept.Parts;
@@ -166,29 +166,30 @@ namespace MadfLog.Engine.Query.Questions
         /// The parts of hours a window cuts as rows of a day table (<paramref name="dayTable"/>: day_rollup, session_day,
         /// day_hist's buckets one per row, or story_spans: each story's first and last time), made once from
         /// <see cref="PartEvents"/> into a temporary table the question's queries share; null when the window has none.
-        /// Without <paramref name="steps"/> the step of tool calls and steps is NULL (their details are not read): only
-        /// questions that group by step (bottlenecks, tool failures) ask for it.
+        /// The step of tool calls and steps is NULL (their details are not read): the questions that group by step
+        /// (bottlenecks, tool failures) sum <see cref="PartRollupRows"/> themselves.
         /// </summary>
-        internal static string? PartRows(SqliteConnection c, QueryFilter f, string dayTable, bool steps = false)
+        internal static string? PartRows(SqliteConnection c, QueryFilter f, string dayTable)
         {
-            var parts = PartEvents(c, f, steps);
+            var parts = PartEvents(c, f, steps: false);
             if (parts == null) return null;
-            var name = $"madf_day_parts_{dayTable}{(steps ? "_steps" : "")}";
-            DayParts.Make(c, parts, dayTable, steps, name);
+            var name = $"madf_day_parts_{dayTable}";
+            DayParts.Make(c, parts, dayTable, name);
             Kept.GetOrCreateValue(c).Changes = TotalChanges(c);
             return "temp." + name;
         }
 
         /// <summary>
-        /// The parts of hours a window cuts as day_rollup's rows (<see cref="DayParts.DayRollupColumns"/>), under the
-        /// filter's stories and agents already, for a question that sums them itself beside the union of day and hour rows
-        /// (<see cref="SummaryTable"/> without parts): inserting them into a temporary table and reading them back cost
-        /// more than summing them here. Empty when the window has none.
+        /// The parts of hours a window cuts as day_rollup's rows (<see cref="DayParts.DayRollupColumns"/>) with each tool
+        /// call's and step's step, under the filter's stories and agents already, for a question that groups by step and
+        /// sums them itself beside the union of day and hour rows (<see cref="SummaryTable"/> without parts): inserting
+        /// them into a temporary table and reading them back cost more than summing them here. Empty when the window has
+        /// none.
         /// </summary>
-        internal static IEnumerable<object?[]> PartRollupRows(SqliteConnection c, QueryFilter f, bool steps)
+        internal static IEnumerable<object?[]> PartRollupRows(SqliteConnection c, QueryFilter f)
         {
-            var parts = PartEvents(c, f, steps);
-            return parts == null ? Enumerable.Empty<object?[]>() : DayParts.Rows(c, parts, "day_rollup", steps);
+            var parts = PartEvents(c, f, steps: true);
+            return parts == null ? Enumerable.Empty<object?[]>() : DayParts.Rows(c, parts, "day_rollup", steps: true);
         }
 
         /// <summary>
@@ -245,13 +246,13 @@ namespace MadfLog.Engine.Query.Questions
         /// <paramref name="withParts"/> the parts of hours are left out, for a caller that adds <see cref="PartRollupRows"/>.
         /// </summary>
         internal static (string table, string where) SummaryTable(SqliteConnection c, Source source, QueryFilter f, DynamicParameters p, bool agents = true, string dayTable = "day_rollup",
-                                                                   bool steps = false, bool withParts = true)
+                                                                   bool withParts = true)
         {
             if (source != Source.DaySummaries) return ("event_rollup", agents ? AgentWhere(f, p) : "");
             var where = agents ? AgentWhere(f, p) : "";
             var table = dayTable;
             var (wholeFrom, wholeTo, _) = Days(f);
-            var parts = withParts ? PartRows(c, f, dayTable, steps) : null;
+            var parts = withParts ? PartRows(c, f, dayTable) : null;
             var hours = HourWhere(f, p, "h");
             var days = "";
             if (wholeFrom.HasValue) { days += " AND day >= @sinceDay"; p.Add("sinceDay", wholeFrom.Value); }

@@ -13,6 +13,12 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>What this question's summaries answer (Sources.For picks the source from it and the filter).</summary>
         internal const Summarised Answers = Summarised.WholeStore | Summarised.ByAgent | Summarised.Days | Summarised.DayParts | Summarised.DaysByAgent;
 
+        // The columns of a part's day_rollup row (DayParts.DayRollupColumns) the question reads.
+        private static readonly int PartEventType = Column("event_type"), PartCategory = Column("category"), PartStep = Column("step"), PartAgent = Column("agent_name"),
+            PartPattern = Column("pattern_id"), PartOutcome = Column("outcome"), PartEvents = Column("events");
+
+        private static int Column(string name) => Array.IndexOf(DayParts.DayRollupColumns, name);
+
         internal static List<ToolFailure> ToolFailures(SqliteConnection c, QueryFilter f)
         {
             var p = new DynamicParameters();
@@ -21,13 +27,25 @@ namespace MadfLog.Engine.Query.Questions
             List<ToolErrorRow> errors;
             if (source != Source.Events)
             {
-                var (table, sw) = Sources.SummaryTable(c, source, f, p, steps: true);
+                var (table, sw) = Sources.SummaryTable(c, source, f, p, withParts: false);
                 // One read of the tool calls grouped by tool, agent, pattern and whether they failed; the calls and failures
-                // and each failure's pattern are summed from it (a cut window's rows are a union of day, hour and part rows:
-                // reading it once per grouping cost twice).
-                var groups = c.Query<(string tool, string? agent, long pattern, long failed, long n)>(
-                    $@"SELECT r.step, r.agent_name, r.pattern_id, {Errors.InRollup("r")}, sum(r.events)
-                       FROM {table} r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2, 3, 4", p).ToList();
+                // and each failure's pattern are summed from it (a cut window's rows are a union of day and hour rows:
+                // reading it once per grouping cost twice). The parts of hours at a window's ends are added as their rows
+                // come (not through a temporary table), grouped alike.
+                var sums = new Dictionary<(string tool, string? agent, long pattern, long failed), long>();
+                void Add((string, string?, long, long) key, long n) => sums[key] = sums.TryGetValue(key, out var m) ? m + n : n;
+                foreach (var (tool, agent, pattern, failed, n) in c.Query<(string tool, string? agent, long pattern, long failed, long n)>(
+                             $@"SELECT r.step, r.agent_name, r.pattern_id, {Errors.InRollup("r")}, sum(r.events)
+                                FROM {table} r WHERE r.event_type = 'tool_call'{sw} GROUP BY 1, 2, 3, 4", p))
+                    Add((tool, agent, pattern, failed), n);
+                foreach (var x in Sources.PartRollupRows(c, f))
+                {
+                    if ((string?)x[PartEventType] != "tool_call") continue;
+                    var outcome = (long)x[PartOutcome]!;
+                    var failed = Errors.IsError(outcome < 0 ? (bool?)null : outcome == 1, (string?)x[PartCategory]) ? 1L : 0L;
+                    Add(((string)x[PartStep]!, (string?)x[PartAgent], (long)x[PartPattern]!, failed), (long)x[PartEvents]!);
+                }
+                var groups = sums.Select(x => (x.Key.tool, x.Key.agent, x.Key.pattern, x.Key.failed, n: x.Value)).ToList();
                 var templates = c.Query<(long id, string template)>(
                         "SELECT id, coalesce(display, template) FROM patterns WHERE id IN (SELECT value FROM json_each(@ids))",
                         new { ids = "[" + string.Join(",", groups.Where(g => g.failed != 0).Select(g => g.pattern).Distinct()) + "]" })

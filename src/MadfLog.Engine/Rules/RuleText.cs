@@ -136,7 +136,9 @@ namespace MadfLog.Engine.Rules
                 if (said == null || said.Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries).Length < 4) return null;
                 // The shell's "where" ("sh: -c: line 0: ", "/bin/sh: 1: ") takes the room the message needs.
                 var message = ShellLocation.Replace(said, "");
-                return message.Length > 0 ? message : said;
+                if (message.Length == 0) message = said;
+                // A line the pattern is named by (git's "error: Your local changes ...") is the error itself, not where it clusters.
+                return s.Text.IndexOf(message.Trim(), StringComparison.Ordinal) >= 0 ? null : message;
             }
             return ShortPath(input); // file tools: the file
         }

@@ -95,6 +95,19 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Fact]
+        public void TheLineAPatternIsNamedByIsNotQuotedAsWhereItsErrorsCluster()
+        {
+            var errors = new[] { "src/a.py", "src/b.json" }.Select(f => ((string?)"Bash", (string?)"git checkout main",
+                (string?)$"Exit code 1\nerror: Your local changes to the following files would be overwritten by checkout:\n\t{f}\nPlease commit your changes or stash them before you switch branches.\nAborting")).ToList();
+            var sig = ErrorSignature.Of(errors[0].Item1, errors[0].Item2, errors[0].Item3);
+            Assert.Equal(ErrorClasses.GitState, sig.ErrorClass);
+            Assert.Contains("Your local changes", sig.Text);
+            var text = RuleText.Compose(PatternFacts.From(sig.ErrorClass, errors));
+            _out.WriteLine(text);
+            Assert.DoesNotContain("Most often: `error: Your local changes", text);
+        }
+
+        [Fact]
         public void AFixOnlyAFewOfManyErrorsGiveIsNotTheRulesFix()
         {
             // Claude Code suggests a near name for some missing files: a suggestion for three of ten files is theirs.

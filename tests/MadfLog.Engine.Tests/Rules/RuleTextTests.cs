@@ -71,6 +71,7 @@ namespace MadfLog.Engine.Tests.Rules
         [Theory]
         [InlineData("npm install zodx", "Exit code 1\nnpm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry.npmjs.org/zodx - Not found", "zodx")]
         [InlineData("pip install reqeusts", "Exit code 1\nERROR: Could not find a version that satisfies the requirement reqeusts (from versions: none)\nERROR: No matching distribution found for reqeusts", "reqeusts")]
+        [InlineData("cargo add serde_jsn", "Exit code 101\nerror: the crate `serde_jsn` could not be found in registry index.", "serde_jsn")]
         [InlineData("sudo apt-get install -y libfoo-dev", "Exit code 100\nReading package lists...\nE: Unable to locate package libfoo-dev", "libfoo-dev")]
         public void APackageTheRegistryDoesNotHaveIsAWrongNameNotABuildFailure(string command, string output, string package)
         {

@@ -57,7 +57,7 @@ namespace MadfLog.Engine.Patterns
 
         // Lines that look like errors but are progress, warnings or a banner.
         private static readonly Regex Noise = new Regex(
-            @"^\s*(\d*\s*\||\^+|~+|-->|npm warn|warn(ing)?\b|info\b|debug\b|note:|hint:|\*+\s*$|[-=]{3,}\s*$|\d+ (passed|skipped)|✓|√|PASS\b)|DeprecationWarning|FutureWarning|UserWarning|0 errors?\b|0 failed",
+            @"^\s*(\d*\s*\||\^+|~+|-->|npm warn|warn(ing)?\b|info\b|debug\b|note:|hint:|\*+\s*$|[-=]{3,}\s*$|\d+ (passed|skipped)|✓|√|PASS\b)|DeprecationWarning|FutureWarning|UserWarning|\b0 errors?\b|\b0 failed",
             RegexOptions.Compiled | RegexOptions.IgnoreCase);
 
         private static readonly string[] ShellTools = { "bash", "shell", "powershell", "run_shell_command", "terminal", "exec", "execute_command", "run_terminal_cmd", "local_shell", "bashoutput" };

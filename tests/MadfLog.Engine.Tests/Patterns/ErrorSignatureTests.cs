@@ -13,6 +13,22 @@ namespace MadfLog.Engine.Tests.Patterns
         public ErrorSignatureTests(ITestOutputHelper output) { _out = output; }
 
         [Theory]
+        [InlineData("5432")]
+        [InlineData("3000")]
+        [InlineData("8080")]
+        public void ANumberEndingInZeroBeforeFailedIsNoPassingSummary(string port)
+        {
+            // "0 failed" (a runner's all-passed summary) is noise; "0.0.0.0:3000 failed" is docker's error. The port split
+            // one mistake into two patterns: those ending in 0 had no decisive line.
+            var sig = ErrorSignature.Of("Bash", "docker compose up -d db",
+                $"Exit code 1\nError response from daemon: driver failed programming external connectivity on endpoint db-1: Bind for 0.0.0.0:{port} failed: port is already allocated");
+            Assert.Contains("port is already allocated", sig.Text);
+            var count = ErrorSignature.Of("Bash", "npx tsc --noEmit", "Exit code 2\nsrc/a.ts(3,1): error TS2304: Cannot find name 'x'.\nFound 10 errors in 3 files.");
+            Assert.DoesNotContain("Found 10 errors", count.DecisiveLines);
+            Assert.Empty(ErrorSignature.FindDecisiveLines(new[] { "Tests: 0 failed, 12 passed", "0 errors" }));
+        }
+
+        [Theory]
         [InlineData("cd /repo && uv run ruff check src/x.py --fix", "ruff check")]
         [InlineData("npm test -- src/a.test.ts", "npm test")]
         [InlineData("npm run build 2>&1 | tail -20", "npm run build")]

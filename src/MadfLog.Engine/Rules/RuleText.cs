@@ -33,7 +33,8 @@ namespace MadfLog.Engine.Rules
             var values = signatures.Select(x => HotSpot(errorClass, x.e.Tool, x.e.Input, x.s)).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!).ToList();
             // Without a value from the call itself, the variable parts of the messages are what recurs (paths, commands, names).
             if (values.Count == 0) values = MessageVariables(list.Select(e => e.Text));
-            facts.HotSpots.AddRange(Rank(values));
+            // The program the rule is headed by is no place the errors cluster ("`psql`: ... Most often: `psql`").
+            facts.HotSpots.AddRange(Rank(values.Where(v => v != facts.Scope)));
             // The fix most errors name, as the scope is the program most errors came from: one that a few of many
             // errors give ("Did you mean src/a.ts?") is about those errors, not the pattern's fix.
             var fix = list.SelectMany(e => FixesIn(e.Text).Distinct()).GroupBy(f => f).Where(g => g.Count() * 2 > list.Count)
@@ -201,8 +202,7 @@ namespace MadfLog.Engine.Rules
             var parts = new List<string>();
             var advice = RuleAdvice.For(facts.ErrorClass);
             parts.Add(facts.Scope != null ? $"{SafeText.CodeSpan(facts.Scope, 40)}: {advice}" : advice);
-            // The program the rule is headed by is no place the errors cluster ("`psql`: ... Most often: `psql`").
-            var spots = facts.HotSpots.Where(h => h.Value != facts.Scope).ToList();
+            var spots = facts.HotSpots;
             // "Most often" only when a value does recur; values seen once each are examples, not where errors cluster.
             if (spots.Count > 0 && spots[0].Count > 1)
                 parts.Add("Most often: " + string.Join(", ", spots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");

@@ -93,6 +93,14 @@ namespace MadfLog.Engine.Tests.Rules
             _out.WriteLine(text);
             Assert.StartsWith("`psql`:", text);
             Assert.DoesNotContain("Most often: `psql`", text);
+
+            // Left out before the three values are chosen, so three others still show.
+            var mixed = Enumerable.Range(0, 5).Select(_ => ((string?)"Bash", (string?)"psql -c 'select 1'", (string?)"Exit code 2\npsql: error: connection to server failed: Connection refused"))
+                .Concat(new[] { "a.example", "a.example", "b.example", "c.example" }.Select(h => ((string?)"Bash", (string?)$"curl -s http://{h}/x", (string?)"Exit code 7\ncurl: (7) Failed to connect: Connection refused"))).ToList();
+            var mixedText = RuleText.Compose(PatternFacts.From(ErrorClasses.Network, mixed));
+            _out.WriteLine(mixedText);
+            Assert.StartsWith("`psql`:", mixedText);
+            Assert.Contains("Most often: `a.example` (2×), `b.example` (1×), `c.example` (1×).", mixedText);
         }
 
         [Fact]

@@ -29,7 +29,7 @@ namespace MadfLog.Engine.Import
         /// Throws when <paramref name="folder"/> is a file, or does not exist and is named like a log file
         /// (`-LogPath ./events.jsonl` would otherwise become a folder called events.jsonl).
         /// </summary>
-        public static void CheckFolder(string folder)
+        private static void CheckFolder(string folder)
         {
             var namedLikeALog = !Directory.Exists(folder) && LogFileFinder.IsLogFile(folder);
             if (File.Exists(folder) || namedLikeALog)

@@ -202,12 +202,11 @@ namespace MadfLog.Engine.Rules
             var parts = new List<string>();
             var advice = RuleAdvice.For(facts.ErrorClass);
             parts.Add(facts.Scope != null ? $"{SafeText.CodeSpan(facts.Scope, 40)}: {advice}" : advice);
-            var spots = facts.HotSpots;
             // "Most often" only when a value does recur; values seen once each are examples, not where errors cluster.
-            if (spots.Count > 0 && spots[0].Count > 1)
-                parts.Add("Most often: " + string.Join(", ", spots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");
-            else if (spots.Count > 0)
-                parts.Add("For example: " + string.Join(", ", spots.Select(h => SafeText.CodeSpan(h.Value, 40))) + ".");
+            if (facts.HotSpots.Count > 0 && facts.HotSpots[0].Count > 1)
+                parts.Add("Most often: " + string.Join(", ", facts.HotSpots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");
+            else if (facts.HotSpots.Count > 0)
+                parts.Add("For example: " + string.Join(", ", facts.HotSpots.Select(h => SafeText.CodeSpan(h.Value, 40))) + ".");
             // A fix only some of the errors give is told with its count, so it does not read as what every error says.
             if (facts.Fix != null)
                 parts.Add(facts.FixGivenBy < facts.ErrorsSeen

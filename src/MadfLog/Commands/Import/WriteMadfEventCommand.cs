@@ -112,17 +112,17 @@ namespace MadfLog.Commands.Import
             if (Message != null) details["message"] = Message;
 
             var folder = LogPath != null ? ResolveOutputPath(LogPath) : (_configured ??= Engine(() => MadfConfig.Load(DatabasePath)).EventLogFolder);
-            try { EventLogWriter.CheckFolder(folder); }
-            catch (ArgumentException ex)
-            {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException(ex.Message, nameof(LogPath), ex), "LogPathIsFile", ErrorCategory.InvalidArgument, LogPath ?? folder));
-            }
             var target = System.IO.Path.Combine(folder, EventLogWriter.FileNameFor(DateTimeOffset.FromUnixTimeMilliseconds(e.Timestamp)));
             if (!ShouldProcess(target, $"Append {EventType}/{Category} event")) return;
             try
             {
                 var written = EventLogWriter.Append(folder, e, details);
                 if (PassThru) WriteObject(new FileInfo(written));
+            }
+            catch (ArgumentException ex)
+            {
+                // EventLogWriter.CheckFolder: -LogPath names a file. Every event would fail the same way.
+                ThrowTerminatingError(new ErrorRecord(ex, "LogPathIsFile", ErrorCategory.InvalidArgument, LogPath ?? folder));
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {

@@ -52,6 +52,12 @@ namespace MadfLog.Engine.Domain
             return $"{thursday.Year}-W{(thursday.DayOfYear - 1) / 7 + 1:00}";
         }
 
+        /// <summary>
+        /// The name of the week holding most of a window: its middle's. A revision of Monday to Monday, or one run on
+        /// Monday morning over the seven days before, is named for the week it revised, not the one its end falls in.
+        /// </summary>
+        public static string NameOfWindow(DateTime start, DateTime end) => Name(start.AddTicks((end - start).Ticks / 2));
+
         /// <summary>The week's name of a Unix-milliseconds timestamp (UTC).</summary>
         public static string Name(long timestampMs) => Name(DateTimeOffset.FromUnixTimeMilliseconds(timestampMs).UtcDateTime);
     }

@@ -44,6 +44,7 @@ namespace MadfLog.Engine.Revisions
     /// <summary>What a weekly revision found and did.</summary>
     public sealed class RevisionResult
     {
+        /// <summary>The ISO week holding most of the window (2026-W41): the report's name.</summary>
         public string Week { get; set; } = "";
         public DateTime WindowStart { get; set; }
         public DateTime WindowEnd { get; set; }
@@ -54,7 +55,7 @@ namespace MadfLog.Engine.Revisions
         public List<PatternShare> TopPatterns { get; } = new List<PatternShare>();
         public List<Rule> RulesProposed { get; } = new List<Rule>();
         public List<Rule> RulesActivated { get; } = new List<Rule>();
-        /// <summary>Every rule created during this ISO week (by this run or an earlier one): what the report lists.</summary>
+        /// <summary>Every rule proposed from a window that ended inside this one (by this run or an earlier one): what the report lists.</summary>
         public List<Rule> RulesThisWeek { get; } = new List<Rule>();
         public int ActiveRules { get; set; }
         /// <summary>Proposals not made because an existing rule or a hand-written CLAUDE.md line already says it.</summary>
@@ -110,7 +111,7 @@ namespace MadfLog.Engine.Revisions
         {
             var until = _o.Until ?? _o.Now;
             var since = _o.Since ?? until.AddDays(-7);
-            var result = new RevisionResult { Week = Domain.IsoWeeks.Name(until.UtcDateTime), WindowStart = since.UtcDateTime, WindowEnd = until.UtcDateTime };
+            var result = new RevisionResult { Week = Domain.IsoWeeks.NameOfWindow(since.UtcDateTime, until.UtcDateTime), WindowStart = since.UtcDateTime, WindowEnd = until.UtcDateTime };
 
             if (_o.Import)
             {
@@ -167,8 +168,9 @@ namespace MadfLog.Engine.Revisions
             if (result.ClaudeMdPath != null && _o.ShouldProcess(result.ClaudeMdPath, "Update the MadfLog rules block"))
                 result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c, _o.Now));
             result.ActiveRules = RuleStore.List(c, RuleStatus.Active).Count;
-            var weekStart = Domain.IsoWeeks.Monday(until.UtcDateTime);
-            result.RulesThisWeek.AddRange(RuleStore.List(c).Where(r => r.Created >= weekStart && r.Created < weekStart.AddDays(7)));
+            // The window's rules: those proposed from a window that ended inside this one (this run's, an earlier run's
+            // over the same days), not those created in the calendar week the revision happens to run in.
+            result.RulesThisWeek.AddRange(RuleStore.List(c).Where(r => r.Evidence.WindowEnd > result.WindowStart && r.Evidence.WindowEnd <= result.WindowEnd));
             result.Effectiveness.AddRange(RuleEffectiveness.Evaluate(c, _o.Now));
 
             c.Dispose();

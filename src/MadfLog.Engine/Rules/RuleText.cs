@@ -20,6 +20,12 @@ namespace MadfLog.Engine.Rules
         /// <summary>How many of the errors read give <see cref="Fix"/>, and how many were read: a fix only some give is told as such.</summary>
         public int FixGivenBy { get; set; }
         public int ErrorsSeen { get; set; }
+        /// <summary>
+        /// The pattern's errors in the window, of which the newest <see cref="ErrorsSeen"/> were read: when they are
+        /// more, the counts are of a sample and the rule tells shares instead ("`jq` (21%)", not "`jq` (42×)" of 630).
+        /// </summary>
+        public long ErrorsInWindow { get; set; }
+        public bool IsSample => ErrorsInWindow > ErrorsSeen;
 
         /// <summary>Facts from a pattern's failed calls (tool, input or command, error text), newest first.</summary>
         public static PatternFacts From(string errorClass, IEnumerable<(string? Tool, string? Input, string? Text)> errors)
@@ -42,6 +48,7 @@ namespace MadfLog.Engine.Rules
             facts.Fix = fix?.Key;
             facts.FixGivenBy = fix?.Count() ?? 0;
             facts.ErrorsSeen = list.Count;
+            facts.ErrorsInWindow = list.Count;
             return facts;
         }
 
@@ -79,8 +86,8 @@ namespace MadfLog.Engine.Rules
             return values;
         }
 
-        // Errors read per pattern for its facts: the newest, enough for a ranking of values.
-        private const int ErrorsRead = 200;
+        // Errors read per pattern for its facts: the newest, enough for a ranking of values and all of most weeks'.
+        public const int ErrorsRead = 1000;
 
         /// <summary>Facts from a pattern's newest failed calls in a time window (Unix ms).</summary>
         public static PatternFacts Read(Microsoft.Data.Sqlite.SqliteConnection c, long patternId, string errorClass, long from, long to)
@@ -88,7 +95,11 @@ namespace MadfLog.Engine.Rules
             var rows = Dapper.SqlMapper.Query<string?>(c,
                 "SELECT details FROM events WHERE id IN (SELECT id FROM event_rows WHERE pattern_id = @patternId AND " + Store.EventStorage.Window("", "@from", "@to") + " ORDER BY id DESC LIMIT @n)",
                 new { patternId, from, to, n = ErrorsRead });
-            return From(errorClass, rows.Select(Events.EventDetails.Call));
+            var facts = From(errorClass, rows.Select(Events.EventDetails.Call));
+            if (facts.ErrorsSeen == ErrorsRead)
+                facts.ErrorsInWindow = Dapper.SqlMapper.ExecuteScalar<long>(c,
+                    "SELECT count(*) FROM event_rows WHERE pattern_id = @patternId AND " + Store.EventStorage.Window("", "@from", "@to"), new { patternId, from, to });
+            return facts;
         }
 
 
@@ -204,17 +215,21 @@ namespace MadfLog.Engine.Rules
             parts.Add(facts.Scope != null ? $"{SafeText.CodeSpan(facts.Scope, 40)}: {advice}" : advice);
             // "Most often" only when a value does recur; values seen once each are examples, not where errors cluster.
             if (facts.HotSpots.Count > 0 && facts.HotSpots[0].Count > 1)
-                parts.Add("Most often: " + string.Join(", ", facts.HotSpots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({h.Count}×)")) + ".");
+                parts.Add("Most often: " + string.Join(", ", facts.HotSpots.Select(h => $"{SafeText.CodeSpan(h.Value, 40)} ({Seen(facts, h.Count)})")) + ".");
             else if (facts.HotSpots.Count > 0)
                 parts.Add("For example: " + string.Join(", ", facts.HotSpots.Select(h => SafeText.CodeSpan(h.Value, 40))) + ".");
             // A fix only some of the errors give is told with its count, so it does not read as what every error says.
             if (facts.Fix != null)
                 parts.Add(facts.FixGivenBy < facts.ErrorsSeen
-                    ? $"{facts.FixGivenBy} of {facts.ErrorsSeen} errors say: {SafeText.CodeSpan(facts.Fix, 100)}."
+                    ? (facts.IsSample ? $"{Percent.Brief((double)facts.FixGivenBy / facts.ErrorsSeen)} of errors say" : $"{facts.FixGivenBy} of {facts.ErrorsSeen} errors say") + $": {SafeText.CodeSpan(facts.Fix, 100)}."
                     : $"The error says: {SafeText.CodeSpan(facts.Fix, 100)}.");
             var text = string.Join(" ", parts);
             return CapWords(text, MaxWords);
         }
+
+        // How often a value was seen: a count when every error of the window was read, else its share of those read.
+        private static string Seen(PatternFacts facts, int count) =>
+            facts.IsSample ? Percent.Brief((double)count / facts.ErrorsSeen) : count + "×";
 
         private static string CapWords(string text, int max)
         {

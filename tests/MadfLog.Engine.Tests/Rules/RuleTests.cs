@@ -418,5 +418,46 @@ namespace MadfLog.Engine.Tests.Rules
             var later = Options(t); later.Now = Now.AddDays(1);
             Assert.False(new Revision(later).IsDue());
         }
+
+        [Fact]
+        public void ARevisionOfMondayToMondayIsNamedForTheWeekItRevisedAndListsTheRulesItProposed()
+        {
+            using var t = TestPaths.NewTemp();
+            // The week of Monday 2026-11-09 (2026-W46), revised later with -Since/-Until from Monday to Monday.
+            var monday = new DateTimeOffset(2026, 11, 9, 0, 0, 0, TimeSpan.Zero);
+            Seed(t.Db, 100, new Dictionary<long, int> { [1] = 30, [2] = 10 }, around: monday.AddDays(6));
+            var past = Options(t);
+            past.Since = monday;
+            past.Until = monday.AddDays(7);
+            var r = new Revision(past).Run();
+            Assert.Equal("2026-W46", r.Week); // its end, Monday 2026-11-16, is in W47
+            Assert.EndsWith("-2026-W46.md", r.ReportPath);
+            Assert.Equal(new long[] { 1, 2 }, r.RulesProposed.Select(x => x.PatternId).OrderBy(x => x));
+            // The report lists the rules this window produced though they were created (Now) two weeks later.
+            Assert.Equal(new long[] { 1, 2 }, r.RulesThisWeek.Select(x => x.PatternId).OrderBy(x => x));
+            var report = File.ReadAllText(r.ReportPath!);
+            Assert.DoesNotContain("No new rules this week.", report);
+            Assert.Contains("| 2 |\n", report.Replace("\r\n", "\n"));
+            // A revision of the next week does not list them again; one run on its Monday morning is named for it too.
+            var next = Options(t);
+            next.Since = monday.AddDays(7).AddHours(9);
+            next.Until = monday.AddDays(14).AddHours(9);
+            var n = new Revision(next).Run();
+            Assert.Equal("2026-W47", n.Week);
+            Assert.Empty(n.RulesThisWeek);
+        }
+
+        [Fact]
+        public void ARulesFactsReadTheNewestErrorsAndKnowHowManyTheWindowHas()
+        {
+            using var t = TestPaths.NewTemp();
+            Seed(t.Db, 10, new Dictionary<long, int> { [1] = PatternFacts.ErrorsRead + 200, [2] = 30 });
+            using var c = MadfDatabase.Open(t.Db);
+            var (from, to) = (Now.AddDays(-7).ToUnixTimeMilliseconds(), Now.ToUnixTimeMilliseconds());
+            var many = PatternFacts.Read(c, 1, "FileNotFound", from, to);
+            Assert.Equal((PatternFacts.ErrorsRead, PatternFacts.ErrorsRead + 200L, true), (many.ErrorsSeen, many.ErrorsInWindow, many.IsSample));
+            var few = PatternFacts.Read(c, 2, "FileNotFound", from, to);
+            Assert.Equal((30, 30L, false), (few.ErrorsSeen, few.ErrorsInWindow, few.IsSample));
+        }
     }
 }

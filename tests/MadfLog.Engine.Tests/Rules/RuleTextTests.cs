@@ -37,6 +37,22 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Fact]
+        public void FromASampleOfAPatternsErrorsARuleTellsSharesNotCountsThatReadAsTotals()
+        {
+            // 4 errors read of a pattern with 40 in the window: "`a` (2×)" would read as 2 of the 40.
+            var errors = new[] { "a", "a", "b", "a" }.Select(m => ((string?)"Bash", (string?)"python app.py", (string?)$"Exit code 1\nModuleNotFoundError: No module named '{m}'\nhint: run pip install {m}")).ToList();
+            var facts = PatternFacts.From(ErrorClasses.DependencyMissing, errors);
+            Assert.Contains("Most often: `a` (3×), `b` (1×).", RuleText.Compose(facts));
+            Assert.Contains("3 of 4 errors say: `run pip install a`.", RuleText.Compose(facts));
+            facts.ErrorsInWindow = 40;
+            var text = RuleText.Compose(facts);
+            _out.WriteLine(text);
+            Assert.Contains("Most often: `a` (75%), `b` (25%).", text);
+            Assert.Contains("75% of errors say: `run pip install a`.", text);
+            Assert.DoesNotContain("×", text);
+        }
+
+        [Fact]
         public void AnEditWhoseTextIsFoundInSeveralPlacesIsToldToGiveMoreContextNotToReRead()
         {
             // Claude Code's message when old_string occurs more than once: the text is there, so re-reading the file

@@ -108,7 +108,7 @@ namespace MadfLog.Engine.Patterns
             // The registry has no such package or version: a wrong name or version to install, not a missing install.
             (PackageNotFound, new[] { "code e404", "404 not found - get", "is not in this registry", "is not in the npm registry", "no matching version found for", "code etarget", "no matching distribution found", "could not find a version that satisfies the requirement", "unable to locate package", "no matching package to install", "no matching package named", "could not be found in registry" }),
             (DependencyMissing, new[] { "no module named", "modulenotfounderror", "cannot find module", "cannot find dependency", "err_module_not_found", "module not found", "could not resolve dependency", "cannot find package", "package not found", "is not installed", "missing dependency", "unable to resolve dependency", "missing required dependency" }),
-            (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "no route to host", "could not connect", "host is down", "ssl_error" }),
+            (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "no route to host", "could not connect", "host is down", "ssl_error", "can't reach", "cannot reach", "unable to reach", "dial tcp", "is the server running", "did you specify the right host or port", "cannot connect" }),
             (RateLimit, new[] { "rate limit", "too many requests", "quota exceeded", "credits limit", "insufficient credits", "overloaded" }),
             (GitState, new[] { "no upstream branch", "set-upstream", "local changes to the following files would be overwritten", "paths are ignored by one of your .gitignore", "not a git repository", "nothing to commit", "non-fast-forward", "divergent branches", "merge conflict", "unmerged files", "detached head", "failed to push some refs" }),
             (Permission, new[] { "permission denied", "eacces", "access is denied", "operation not permitted", "forbidden", "unauthorized", "authentication failed", "publickey", " 403", "denied to " }),
@@ -133,7 +133,10 @@ namespace MadfLog.Engine.Patterns
             // its "Permission denied" is about running the file, not about where the agent writes.
             if (exitCode == NotExecutableExit) return (NotExecutable, decisive.Count > 0 ? decisive[0] : null);
             foreach (var line in decisive)
-                if (Environment.First(line) is { } cls) return (cls, line);
+                if (Environment.First(line) is { } cls)
+                    // A socket that does not exist is a service not listening on it (libpq's "connection to server on
+                    // socket ... failed: No such file or directory"), not a path the agent got wrong.
+                    return (cls == PathNotFound && line.IndexOf("socket", StringComparison.OrdinalIgnoreCase) >= 0 ? Network : cls, line);
             if (program != null && exitCode.HasValue)
             {
                 if ((program == "curl" || program == "wget") && CurlNetworkExits.Contains(exitCode.Value)) return (Network, null);

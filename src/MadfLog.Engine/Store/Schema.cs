@@ -31,7 +31,8 @@ namespace MadfLog.Engine.Store
     /// from text not found (the sequences' cells reconciled after), 49 a row's details shape folded into its kind (kinds.details_shape;
     /// event_rows.details_shape dropped), 50 the responses' dedup keys packed by key range with
     /// their event ids (response_keys, response_keys_recent; EventKeys.Responses), 55 the patterns classed again by the next import
-    /// (PatternRekey: a script without its execute bit and a package the registry lacks got classes of their own).
+    /// (PatternRekey: a script without its execute bit and a package the registry lacks got classes of their own), 60 the
+    /// same again (a service not listening, as libpq, Prisma, kubectl, Docker and Go say it, is Network).
     /// </summary>
     public static class Schema
     {
@@ -73,6 +74,7 @@ namespace MadfLog.Engine.Store
             [49] = ShapesInKinds,
             [50] = PackedResponseKeys,
             [55] = PatternsClassedAgain,
+            [60] = ServicesNotListeningClassed,
         };
 
         /// <summary>
@@ -724,6 +726,12 @@ DROP VIEW IF EXISTS events;
 INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
 -- 49's index of the error kinds came after 49 itself on main: a store a build in between took to 49 gets it here.
 CREATE INDEX IF NOT EXISTS ix_kinds_outcome ON kinds(success, category);
+";
+
+        // A service not listening is Network however its client says it (a missing socket was PathNotFound, "Can't reach
+        // database server" and "Cannot connect to the Docker daemon" Other): the next import or revision re-keys as 55 did.
+        private const string ServicesNotListeningClassed = @"
+INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
 ";
 
         private const string EditNotUniqueClass = @"

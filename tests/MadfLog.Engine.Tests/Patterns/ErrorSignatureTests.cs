@@ -83,6 +83,14 @@ namespace MadfLog.Engine.Tests.Patterns
         [Theory]
         [InlineData("Bash", "curl -s http://10.0.0.9/", "Exit code 7", "Network")]
         [InlineData("Bash", "ping -c 1 box.local", "Exit code 2", "Network")]
+        // A service not listening, as libpq, Prisma, kubectl and Go's net package say it (not a missing path or an unknown error).
+        [InlineData("Bash", "psql -c \"select 1\"", "Exit code 2\npsql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file or directory\n\tIs the server running locally and accepting connections on that socket?", "Network")]
+        [InlineData("Bash", "npx prisma migrate dev", "Exit code 1\nError: P1001: Can't reach database server at `localhost`:`5432`", "Network")]
+        [InlineData("Bash", "kubectl get pods", "Exit code 1\nThe connection to the server localhost:8080 was refused - did you specify the right host or port?", "Network")]
+        [InlineData("Bash", "docker compose up -d", "Exit code 1\nCannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", "Network")]
+        // The same client's authentication failure over that socket is not the service being down.
+        [InlineData("Bash", "psql -U app", "Exit code 2\npsql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: FATAL:  Peer authentication failed for user \"app\"", "Permission")]
+        [InlineData("Bash", "go run ./cmd/api", "Exit code 1\n2026/11/30 10:00:00 dial tcp 127.0.0.1:6379: connect: connection refused", "Network")]
         [InlineData("Bash", "pnpm coverage", "Exit code 1\n MISSING DEPENDENCY  Cannot find dependency '@vitest/coverage-v8'", "DependencyMissing")]
         [InlineData("Bash", "cd app && make", "/bin/bash: line 1: cd: app: No such file or directory", "PathNotFound")]
         [InlineData("Bash", "ls -la /opt/x.bin 2>&1", "Exit code 1\nls: /opt/x.bin: No such file or directory", "ProbeNoMatch")]

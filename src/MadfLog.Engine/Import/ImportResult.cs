@@ -28,6 +28,11 @@ namespace MadfLog.Engine.Import
         public double ReadBlockedSeconds { get; set; }
         public double PrepareSeconds { get; set; }
         public double WriteSeconds { get; set; }
+        /// <summary>Bytes the collector handed each of the three threads (reading, preparing, writing; helper threads of
+        /// the stages not counted): where an import's allocations, and so its collections, come from.</summary>
+        public long ReadAllocatedBytes { get; set; }
+        public long PrepareAllocatedBytes { get; set; }
+        public long WriteAllocatedBytes { get; set; }
         /// <summary>Transactions the import committed (each one flushes the summaries and the dedup keys it touched).</summary>
         public int Commits { get; set; }
         /// <summary>
@@ -36,6 +41,8 @@ namespace MadfLog.Engine.Import
         /// seconds on Linux, wall seconds elsewhere (<see cref="Store.StepClock"/>).
         /// </summary>
         public Dictionary<string, double> WriterSteps { get; } = new Dictionary<string, double>(StringComparer.Ordinal);
+        /// <summary>Bytes the writer thread allocated in each of <see cref="WriterSteps"/>.</summary>
+        public Dictionary<string, long> WriterStepBytes { get; } = new Dictionary<string, long>(StringComparer.Ordinal);
         public List<FileImportResult> FileResults { get; } = new List<FileImportResult>();
     }
 

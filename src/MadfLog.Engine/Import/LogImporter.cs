@@ -104,6 +104,7 @@ namespace MadfLog.Engine.Import
             var reader = new Thread(() =>
             {
                 readerClock.Start();
+                var readerAllocated = StepClock.AllocatedBytes();
                 // Details split on this thread, by one splitter for all files (what it learns of repeated strings carries over).
                 var splitter = new DetailsShape.Splitter();
                 try
@@ -113,10 +114,11 @@ namespace MadfLog.Engine.Import
                 }
                 catch (OperationCanceledException) { }
                 catch (Exception ex) { readerFailure = ex; }
-                finally { parsed.CompleteAdding(); readerClock.Stop(); }
+                finally { parsed.CompleteAdding(); readerClock.Stop(); result.ReadAllocatedBytes = StepClock.AllocatedBytes() - readerAllocated; }
             }) { IsBackground = true, Name = "MadfLog reader" };
             var preparer = new Thread(() =>
             {
+                var preparerAllocated = StepClock.AllocatedBytes();
                 try
                 {
                     foreach (var batch in parsed.GetConsumingEnumerable(stop.Token))
@@ -129,7 +131,7 @@ namespace MadfLog.Engine.Import
                 }
                 catch (OperationCanceledException) { }
                 catch (Exception ex) { readerFailure ??= ex; }
-                finally { queue.CompleteAdding(); }
+                finally { queue.CompleteAdding(); result.PrepareAllocatedBytes = StepClock.AllocatedBytes() - preparerAllocated; }
             }) { IsBackground = true, Name = "MadfLog prepare" };
             reader.Start();
             preparer.Start();
@@ -146,6 +148,7 @@ namespace MadfLog.Engine.Import
             // would be overwritten before anyone could read them).
             var cursorsToSave = new Dictionary<int, FileCursor>();
             var steps = new StepClock(); // the writer's steps (ImportResult.WriterSteps)
+            var writerAllocated = StepClock.AllocatedBytes();
             void Commit()
             {
                 steps.Start();
@@ -254,7 +257,9 @@ namespace MadfLog.Engine.Import
             result.ReadBlockedSeconds = Math.Round(_readerBlocked.Elapsed.TotalSeconds, 2);
             result.PrepareSeconds = Math.Round(prepareClock.Elapsed.TotalSeconds, 2);
             result.WriteSeconds = Math.Round(writeClock.Elapsed.TotalSeconds, 2);
+            result.WriteAllocatedBytes = StepClock.AllocatedBytes() - writerAllocated;
             steps.CopyTo(result.WriterSteps);
+            steps.CopyAllocationsTo(result.WriterStepBytes);
             connection.Execute(
                 "INSERT INTO import_runs(started, finished, files, lines_read, imported, duplicates, quarantined) VALUES (@s, @f, @files, @l, @i, @d, @q)",
                 new { s = started, f = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), files = result.Files, l = result.LinesRead, i = result.Imported, d = result.Duplicates, q = result.Quarantined });

@@ -201,11 +201,13 @@ namespace MadfLog.Engine.Store
         [MethodImpl(Hot.Path)]
         private void Merge()
         {
-            var staged = _recent.TakeStaged();
-            // The tuples' own order (key, then month; no key is staged twice): no delegate call per comparison.
-            staged.Sort();
+            // In key order (no key is staged twice); read in place until the recent rows are emptied below.
+            var segment = _recent.TakeStaged();
+            var staged = segment.Array!;
+            var stagedCount = segment.Count;
             var next = 0;
-            var chunk = new List<Entry>();
+            var chunk = _chunk;
+            chunk.Clear();
             // Read in place, row by row (the recent rows can be a quarter of the store: not all copied at once).
             using (var rows = _recent.RowsInOrder())
             {
@@ -215,23 +217,26 @@ namespace MadfLog.Engine.Store
                     var blob = raw.sqlite3_column_blob(rows, 1);
                     Decode(blob, raw.sqlite3_column_int64(rows, 0), chunk);
                     var hi = blob.Length >= 9 ? unchecked((long)Read(blob, 1, 8)) : long.MaxValue; // rows cover the key space in lo order
-                    while (next < staged.Count && staged[next].key <= hi) chunk.Add(staged[next++]);
+                    while (next < stagedCount && staged[next].key <= hi) chunk.Add(staged[next++]);
                     if (chunk.Count >= MergeChunk) { MergePass(chunk); chunk.Clear(); }
                 }
                 if (rc != 101) Check(rc);
             }
-            while (next < staged.Count) chunk.Add(staged[next++]);
+            while (next < stagedCount) chunk.Add(staged[next++]);
             MergePass(chunk);
+            chunk.Clear();
             _recent.Empty();
             if (_mainKeys >= 0) _mainKeys += _recentKeys;
             _recentKeys = 0;
         }
 
+        private readonly List<Entry> _chunk = new List<Entry>();
+
         [MethodImpl(Hot.Path)]
         private void MergePass(List<Entry> chunk)
         {
             if (chunk.Count == 0) return;
-            chunk.Sort(); // by key (no key twice): consecutive keys meet the same row of event_keys
+            // Flush sorts them by key (no key twice): consecutive keys meet the same row of event_keys.
             foreach (var (key, month, id) in chunk) _main.Stage(key, month, id);
             _main.Flush();
         }
@@ -292,12 +297,13 @@ namespace MadfLog.Engine.Store
             private sqlite3_stmt? _find, _put;
             private bool? _exists;
 
-            // Keys staged in this transaction, by the row that will hold them.
-            private readonly Dictionary<long, Range> _touched = new Dictionary<long, Range>();
+            // Keys staged in this transaction, in one array reused from commit to commit, sorted by key at the flush and
+            // written row by row then. (A list per row staged to, and a row object each, lived as long as the transaction
+            // and were promoted before they died: 0.26 GB per 1M events, and the collector's heap grew with the store.)
+            private Entry[] _staged = new Entry[1024];
+            private long[] _stagedKeys = new long[1024];
+            private int _stagedCount;
 
-            // Rows read, found by the top bits of a key (each row is listed under every bucket its range meets), so a row
-            // is read from SQLite once, not once per batch. At most _cacheBytes of blobs are kept; rows past that are read
-            // again when needed (and searched in place, without a copy).
             private readonly List<Range>?[] _buckets = new List<Range>?[1 << BucketBits];
             private long _cached;
             private Range? _last;
@@ -311,33 +317,17 @@ namespace MadfLog.Engine.Store
             // A store read before its table existed (a read-only file of an older schema) has no recent rows.
             private bool Exists => _exists ??= _owner.Scalar($"SELECT count(*) FROM {_owner._schema}.sqlite_master WHERE type = 'table' AND name = '{_table}'") > 0;
 
+            /// <summary>Stages a key for its row (no row is read until <see cref="Flush"/>).</summary>
             public void Stage(long key, ushort month, long id)
             {
                 _filter?.Add(key);
-                var range = Staging(key);
-                (range.Added ??= new List<Entry>()).Add((key, month, id));
-                if (!_touched.ContainsKey(range.Lo)) _touched[range.Lo] = range;
-            }
-
-            // The rows' first keys in order: the rows cover the key space, each up to the next one's lo - 1, so a key is
-            // staged to its row by this index alone, without reading the row (Flush reads each row staged to once). So
-            // the blobs' cache can stay small: SQLite's page cache holds the rows anyway. Read once per cache lifetime
-            // (8 bytes a row), and kept up to date by Flush with the rows a split adds.
-            private List<long>? _los;
-            private readonly List<long> _written = new List<long>();
-
-            private List<long> Los()
-            {
-                if (_los != null) return _los;
-                var los = new List<long>();
-                if (Exists)
-                    using (var all = _owner.Prepare($"SELECT lo FROM {Table} ORDER BY lo"))
-                    {
-                        int rc;
-                        while ((rc = raw.sqlite3_step(all)) == Row) los.Add(raw.sqlite3_column_int64(all, 0));
-                        if (rc != 101) _owner.Check(rc);
-                    }
-                return _los = los;
+                if (_stagedCount == _staged.Length)
+                {
+                    Array.Resize(ref _staged, _staged.Length * 2);
+                    Array.Resize(ref _stagedKeys, _staged.Length);
+                }
+                _stagedKeys[_stagedCount] = key;
+                _staged[_stagedCount++] = (key, month, id);
             }
 
             // The row whose range holds the key when it is the last one used or a cached one (and it becomes the last one).
@@ -350,40 +340,6 @@ namespace MadfLog.Engine.Store
                     foreach (var r in list)
                         if (key >= r.Lo && key <= r.Hi) return _last = r;
                 return null;
-            }
-
-            // The row a key is staged to: the last one, a cached one, one already staged to, or its range from the index
-            // (with no blob: Flush reads it). With no rows yet, the whole key space, empty.
-            [MethodImpl(Hot.Path)]
-            private Range Staging(long key)
-            {
-                if (Cached(key) is { } cached) return cached;
-                var los = Los();
-                if (los.Count == 0) return _touched.TryGetValue(long.MinValue, out var all) ? _last = all : _last = new Range { Lo = long.MinValue, Hi = long.MaxValue, Blob = Array.Empty<byte>(), Length = 0 };
-                var i = los.BinarySearch(key);
-                if (i < 0) i = ~i - 1;
-                if (i < 0) return Find(key); // below the first row: not a layout this code writes, read as before
-                var lo = los[i];
-                if (_touched.TryGetValue(lo, out var touched)) return _last = touched;
-                return _last = new Range { Lo = lo, Hi = i + 1 < los.Count ? los[i + 1] - 1 : long.MaxValue };
-            }
-
-            // Adds the rows Flush wrote (a split's new ones among them) to the index, in order.
-            private void IndexWritten()
-            {
-                if (_los == null || _written.Count == 0) { _written.Clear(); return; }
-                _written.Sort();
-                var merged = new List<long>(_los.Count + _written.Count);
-                int a = 0, b = 0;
-                while (a < _los.Count || b < _written.Count)
-                {
-                    long next;
-                    if (b == _written.Count || a < _los.Count && _los[a] <= _written[b]) next = _los[a++];
-                    else next = _written[b++];
-                    if (merged.Count == 0 || merged[merged.Count - 1] != next) merged.Add(next);
-                }
-                _los = merged;
-                _written.Clear();
             }
 
             /// <summary>-1 when the key is not stored in these rows, else its id (0 in a set without ids).</summary>
@@ -443,19 +399,7 @@ namespace MadfLog.Engine.Store
                 if (Cached(key) is { } cached) return cached;
                 // With the cache full, only the row's range is taken (no copy of its keys, which would be dropped at once).
                 var range = _cached < _cacheBytes ? Read(key) : Read(key, copy: false);
-                if (_touched.TryGetValue(range.Lo, out var touched))
-                {
-                    // Staged to by the index alone: its blob, now read, is kept (while there is room) for the lookups and
-                    // the flush that follow.
-                    if (touched.Blob == null && range.Blob != null)
-                    {
-                        touched.Blob = range.Blob;
-                        touched.Length = range.Length;
-                        if (!Cache(touched)) { touched.Blob = null; touched.Length = 0; }
-                    }
-                    return _last = touched; // staged to, but not cached
-                }
-                if (range.Blob == null || !Cache(range)) range.Blob = null; // kept by _touched alone, if keys are staged to it
+                if (range.Blob == null || !Cache(range)) range.Blob = null; // its range only: searched in SQLite's copy
                 return _last = range;
             }
 
@@ -474,42 +418,64 @@ namespace MadfLog.Engine.Store
                 if (found) _cached -= range.Length + 64;
             }
 
-            /// <summary>Writes the keys staged since the last flush into their rows (splitting rows that grow too large).</summary>
+            /// <summary>Writes the keys staged since the last flush into their rows (splitting rows that grow too large): in
+            /// key order, each row staged to read once (from the cache, else where SQLite holds it) and written once.</summary>
             [MethodImpl(Hot.Path)]
             public void Flush()
             {
-                if (_touched.Count > 0)
+                var n = _stagedCount;
+                if (n > 0) Array.Sort(_stagedKeys, _staged, 0, n);
+                var entries = _entries;
+                for (var i = 0; i < n;)
                 {
-                    var entries = new List<Entry>();
-                    var los = new List<long>(_touched.Keys);
-                    los.Sort();
-                    foreach (var lo in los)
-                    {
-                        var range = _touched[lo];
-                        var blob = range.Blob;
-                        var length = range.Length;
-                        if (blob == null)
-                        {
-                            var again = Read(lo);
-                            if (again.Lo != lo) throw new InvalidOperationException("event_keys changed during the transaction");
-                            blob = again.Blob;
-                            length = again.Length;
-                        }
-                        entries.Clear();
-                        Decode(blob!, length, lo, entries);
-                        entries.AddRange(range.Added!);
-                        if (range.Blob != null) Uncache(range);
-                        Write(lo, range.Hi, entries); // caches the rows written in its place
-                    }
+                    entries.Clear();
+                    var (lo, hi) = RowInto(_stagedKeys[i], entries);
+                    while (i < n && _stagedKeys[i] <= hi) entries.Add(_staged[i++]);
+                    Write(lo, hi, entries); // caches the rows written in its place
                 }
-                _touched.Clear();
+                _stagedCount = 0;
+                entries.Clear();
                 _last = null;
-                IndexWritten();
+            }
+
+            private readonly List<Entry> _entries = new List<Entry>();
+
+            // Decodes the keys of the row whose range holds the key into the list and returns the row's range; a cached
+            // copy of the row leaves the cache (it is about to be rewritten). With no rows yet, the whole key space, empty.
+            private (long lo, long hi) RowInto(long key, List<Entry> into)
+            {
+                if (Cached(key) is { Blob: { } blob } cached)
+                {
+                    Decode(blob, cached.Length, cached.Lo, into);
+                    Uncache(cached);
+                    _last = null;
+                    return (cached.Lo, cached.Hi);
+                }
+                _last = null;
+                RowReads++;
+                var find = FindStatement();
+                raw.sqlite3_bind_int64(find, 1, key);
+                var rc = raw.sqlite3_step(find);
+                try
+                {
+                    if (rc == Row)
+                    {
+                        var row = raw.sqlite3_column_blob(find, 1);
+                        var lo = raw.sqlite3_column_int64(find, 0);
+                        Decode(row, lo, into);
+                        return (lo, row.Length >= 9 ? unchecked((long)EventKeys.Read(row, 1, 8)) : long.MaxValue);
+                    }
+                    if (rc != 101) _owner.Check(rc);
+                }
+                finally { raw.sqlite3_reset(find); }
+                // Below the first row (not a layout this code writes: its first row starts at the least key): up to it.
+                var first = Exists ? _owner.Scalar($"SELECT coalesce(min(lo), 0) FROM {Table}") : 0;
+                return (long.MinValue, first != 0 && first > key ? first - 1 : long.MaxValue);
             }
 
             public void Discard()
             {
-                _touched.Clear();
+                _stagedCount = 0;
                 DropCache();
             }
 
@@ -520,8 +486,6 @@ namespace MadfLog.Engine.Store
                 _last = null;
                 _filter = null;
                 _misses = 0;
-                _los = null;
-                _written.Clear();
             }
 
             private void BuildFilter()
@@ -539,19 +503,19 @@ namespace MadfLog.Engine.Store
                     while ((rc = raw.sqlite3_step(all)) == Row) filter.AddRow(raw.sqlite3_column_int64(all, 0), raw.sqlite3_column_blob(all, 1));
                     if (rc != 101) _owner.Check(rc);
                 }
-                foreach (var range in _touched.Values) foreach (var (key, _, _) in range.Added!) filter.Add(key);
+                for (var i = 0; i < _stagedCount; i++) filter.Add(_stagedKeys[i]);
                 _filter = filter;
             }
 
-            /// <summary>The keys staged since the last flush, taken away (a merge writes them elsewhere).</summary>
-            public List<Entry> TakeStaged()
+            /// <summary>The keys staged since the last flush, taken away in key order (a merge writes them elsewhere): the
+            /// level's own array, valid until it stages again.</summary>
+            public ArraySegment<Entry> TakeStaged()
             {
-                var staged = new List<Entry>();
-                foreach (var range in _touched.Values) staged.AddRange(range.Added!);
-                foreach (var range in _touched.Values) range.Added = null;
-                _touched.Clear();
+                var n = _stagedCount;
+                Array.Sort(_stagedKeys, _staged, 0, n);
+                _stagedCount = 0;
                 _last = null;
-                return staged;
+                return new ArraySegment<Entry>(_staged, 0, n);
             }
 
             /// <summary>Deletes every row (after a merge moved their keys).</summary>
@@ -665,10 +629,10 @@ namespace MadfLog.Engine.Store
                 raw.sqlite3_bind_int64(_put, 1, lo);
                 raw.sqlite3_bind_blob(_put, 2, new ReadOnlySpan<byte>(_owner._out, 0, length));
                 _owner.Step(_put);
+                if (_cached + length > _cacheBytes) return; // no room: not copied
                 var copy = new byte[length];
                 Buffer.BlockCopy(_owner._out, 0, copy, 0, length);
                 Cache(new Range { Lo = lo, Hi = hi, Blob = copy, Length = length });
-                _written.Add(lo);
             }
 
             public void Dispose()
@@ -757,7 +721,6 @@ namespace MadfLog.Engine.Store
             public long Lo, Hi;
             public byte[]? Blob;
             public int Length;
-            public List<Entry>? Added;
         }
 
         private const int BucketBits = 12;

@@ -71,7 +71,7 @@ CREATE TABLE event_extras (
     impact_score REAL,
     user_satisfaction_delta REAL,
     created_rule INTEGER
-);
+, time_saved_or_wasted_ms INTEGER);
 
 CREATE TABLE event_keys (lo INTEGER PRIMARY KEY, keys BLOB NOT NULL);
 
@@ -106,8 +106,7 @@ CREATE TABLE event_rows (
     tokens_used INTEGER,
     context_percent,
     pattern_id INTEGER,
-    d1, d2, d3, d4, d5,
-    time_saved_or_wasted_ms INTEGER);
+    d1, d2, d3, d4, d5);
 
 CREATE TABLE hour_hist (
     hour INTEGER NOT NULL,
@@ -447,7 +446,7 @@ SELECT r.id, r.timestamp,
                  END AS t
                  FROM kinds kd JOIN names sh ON sh.id = kd.details_shape WHERE kd.id = r.kind))
     END AS details,
-    (SELECT impact_score FROM event_extras WHERE id = r.id) AS impact_score, r.time_saved_or_wasted_ms, (SELECT user_satisfaction_delta FROM event_extras WHERE id = r.id) AS user_satisfaction_delta, (SELECT created_rule FROM event_extras WHERE id = r.id) AS created_rule,
+    (SELECT impact_score FROM event_extras WHERE id = r.id) AS impact_score, (SELECT time_saved_or_wasted_ms FROM event_extras WHERE id = r.id) AS time_saved_or_wasted_ms, (SELECT user_satisfaction_delta FROM event_extras WHERE id = r.id) AS user_satisfaction_delta, (SELECT created_rule FROM event_extras WHERE id = r.id) AS created_rule,
     (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
     r.kind, r.context
 FROM event_rows r;
@@ -456,14 +455,17 @@ CREATE VIEW hour_rollup AS
 SELECT x.hour, k.story_id, k.agent_name, k.workflow_id, k.event_type, k.category, k.step, k.pattern_id, k.outcome, x.events, x.timed, x.duration_ms, x.tokens, x.ctx_known, x.ctx_hot, x.wasted_ms
 FROM hour_rollup_cells x CROSS JOIN rollup_keys k ON k.id = x.key;
 
-CREATE TRIGGER event_extras_inserted AFTER INSERT ON event_extras BEGIN
+CREATE TRIGGER event_extras_inserted AFTER INSERT ON event_extras
+WHEN new.confidence_score IS NOT NULL OR new.impact_score IS NOT NULL OR new.user_satisfaction_delta IS NOT NULL OR new.created_rule IS NOT NULL BEGIN
     UPDATE event_changes SET seq = seq + 1 WHERE id = -1;
-    INSERT OR REPLACE INTO event_changes VALUES (new.id, (SELECT seq FROM event_changes WHERE id = -1));
+    DELETE FROM event_changes WHERE id = new.id;
+    INSERT INTO event_changes VALUES (new.id, (SELECT seq FROM event_changes WHERE id = -1));
 END;
 
 CREATE TRIGGER event_extras_updated AFTER UPDATE ON event_extras BEGIN
     UPDATE event_changes SET seq = seq + 1 WHERE id = -1;
-    INSERT OR REPLACE INTO event_changes VALUES (new.id, (SELECT seq FROM event_changes WHERE id = -1));
+    DELETE FROM event_changes WHERE id = new.id;
+    INSERT INTO event_changes VALUES (new.id, (SELECT seq FROM event_changes WHERE id = -1));
 END;
 
 CREATE TRIGGER event_rows_deleted AFTER DELETE ON event_rows BEGIN

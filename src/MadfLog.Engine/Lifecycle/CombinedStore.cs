@@ -496,7 +496,7 @@ namespace MadfLog.Engine.Lifecycle
             // The pass's columns: the event, its figures (the context figure as the events view gives it), and its details'
             // values (the shape is the kind's).
             private static readonly string Pass = $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used, {EventWriter.ContextPercentSql("e")}, e.pattern_id,
-                    e.time_saved_or_wasted_ms, {string.Join(", ", EventStorage.ValueColumns.Select(v => "e." + v))} FROM event_rows e";
+                    (SELECT x.{EventStorage.Wasted} FROM event_extras x WHERE x.id = e.id), {string.Join(", ", EventStorage.ValueColumns.Select(v => "e." + v))} FROM event_rows e";
             private const int ValueBase = 8; // details value k is column ValueBase + k
 
             public List<EventRow> Read(string where, object? p)

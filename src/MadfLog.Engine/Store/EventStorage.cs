@@ -151,8 +151,17 @@ namespace MadfLog.Engine.Store
 
         private const long NoBlock = 1L << 40;
 
-        /// <summary>The values most events lack, kept in event_extras (schema 22) rather than a column of every row.</summary>
-        public static readonly string[] ExtraColumns = { "confidence_score", "impact_score", "user_satisfaction_delta", "created_rule" };
+        /// <summary>
+        /// The values most events lack, kept in event_extras rather than a column of every row: four since schema 22, and
+        /// the time saved or wasted since schema 56 (2.6 % of the realistic events report one).
+        /// </summary>
+        public static readonly string[] ExtraColumns = { "confidence_score", "impact_score", "user_satisfaction_delta", "created_rule", Wasted };
+
+        /// <summary>The time saved (positive) or wasted (negative) an event reports, in event_extras since schema 56.</summary>
+        public const string Wasted = "time_saved_or_wasted_ms";
+
+        /// <summary>The columns migration 22 moved (the time wasted stayed in the rows until 56).</summary>
+        private static readonly string[] ExtraColumnsOf22 = ExtraColumns.Where(col => col != Wasted).ToArray();
 
         /// <summary>
         /// Migration 22 (after its script): copies the rarely set values of event_rows into event_extras, drops their
@@ -161,14 +170,14 @@ namespace MadfLog.Engine.Store
         internal static void MoveRareColumnsApart(SqliteConnection c, SqliteTransaction tx)
         {
             var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
-            if (ExtraColumns.All(columns.Contains))
+            if (ExtraColumnsOf22.All(columns.Contains))
             {
-                var list = string.Join(", ", ExtraColumns);
+                var list = string.Join(", ", ExtraColumnsOf22);
                 c.Execute($@"INSERT OR REPLACE INTO event_extras(id, {list}) SELECT id, {list} FROM event_rows
-                             WHERE {string.Join(" OR ", ExtraColumns.Select(col => col + " IS NOT NULL"))}", transaction: tx);
-                foreach (var col in ExtraColumns) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
+                             WHERE {string.Join(" OR ", ExtraColumnsOf22.Select(col => col + " IS NOT NULL"))}", transaction: tx);
+                foreach (var col in ExtraColumnsOf22) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
             }
-            c.Execute(Schema.EventsViewOf22, transaction: tx);
+            c.Execute(ViewForRows(c, tx, Schema.EventsViewOf22), transaction: tx);
         }
 
         /// <summary>The details value columns rows had from schema 13 to 25 (d1..d8).</summary>
@@ -246,7 +255,7 @@ namespace MadfLog.Engine.Store
                 foreach (var (_, sql) in triggers) c.Execute(sql, transaction: tx);
             }
             // A store turned back to an older version (as upgrade tests do) may have its rows in schema 49's layout already.
-            c.Execute(RowsHaveShapes(c, tx) ? Schema.EventsViewOf32 : Schema.EventsViewOf49, transaction: tx);
+            c.Execute(ViewForRows(c, tx, RowsHaveShapes(c, tx) ? Schema.EventsViewOf32 : Schema.EventsViewOf49), transaction: tx);
         }
 
         /// <summary>Whether event_rows still has its own details_shape column (before schema 49, which moved it into the kind).</summary>
@@ -273,8 +282,6 @@ namespace MadfLog.Engine.Store
                 var flags = "event_type, category, success, pattern_detected, needs_review";
                 var same = string.Join(" AND ", flags.Split(',').Select(col => $"f.{col.Trim()} = k.{col.Trim()}"));
                 // The old tables are renamed and the new ones created under their names (the schema reads as a new store's).
-                var dependents = c.Query<string>("SELECT sql FROM sqlite_master WHERE tbl_name = 'event_rows' AND type IN ('index', 'trigger') AND sql IS NOT NULL", transaction: tx).ToList();
-                var seq = c.ExecuteScalar<long?>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'", transaction: tx);
                 // The pairs of kind and shape the rows use, counted in one pass over the rows (a GROUP BY would sort every
                 // row, in memory since the connection keeps its temporary data there: 10M rows took 400 MB).
                 var pairs = new Dictionary<(long kind, long shape), long>();
@@ -286,7 +293,7 @@ namespace MadfLog.Engine.Store
                     }
                 c.Execute("CREATE TEMP TABLE kind_shapes (kind INTEGER NOT NULL, shape INTEGER NOT NULL, n INTEGER NOT NULL)", transaction: tx);
                 PreparedBatch.Run(c, tx, "INSERT INTO temp.kind_shapes VALUES ($1, $2, $3)", pairs.Select(x => new object?[] { x.Key.kind, x.Key.shape, x.Value }));
-                c.Execute($@"
+                CopyRows(c, tx, $@"
 ALTER TABLE kinds RENAME TO kinds_unfolded;
 ALTER TABLE event_rows RENAME TO event_rows_unfolded;
 CREATE TABLE kinds (
@@ -324,16 +331,64 @@ INSERT INTO event_rows(id, timestamp, kind, context, duration_ms, tokens_used, c
 DROP TABLE event_rows_unfolded;
 DROP TABLE kinds_unfolded;
 DROP TABLE temp.kind_shapes;
-DROP TABLE temp.kind_map;", transaction: tx);
-                // AUTOINCREMENT's high-water mark: ids are never reused, even those of rows retention moved out.
-                if (seq.HasValue)
-                {
-                    c.Execute("DELETE FROM sqlite_sequence WHERE name = 'event_rows'", transaction: tx);
-                    c.Execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('event_rows', max(@seq, (SELECT coalesce(max(id), 0) FROM event_rows)))", new { seq }, tx);
-                }
-                foreach (var sql in dependents) c.Execute(sql, transaction: tx);
+DROP TABLE temp.kind_map;");
             }
-            c.Execute(Schema.EventsViewOf49, transaction: tx);
+            c.Execute(ViewForRows(c, tx, Schema.EventsViewOf49), transaction: tx);
+        }
+
+        /// <summary>
+        /// Runs <paramref name="sql"/>, which renames event_rows, creates it again in another layout, copies the old rows into
+        /// it in id order (full pages: rows shrunk in place would leave them part empty until a VACUUM) and drops the old
+        /// table, keeping AUTOINCREMENT's counter, the index and the triggers (migrations 49 and 56).
+        /// </summary>
+        private static void CopyRows(SqliteConnection c, SqliteTransaction tx, string sql)
+        {
+            var dependents = c.Query<string>("SELECT sql FROM sqlite_master WHERE tbl_name = 'event_rows' AND type IN ('index', 'trigger') AND sql IS NOT NULL", transaction: tx).ToList();
+            var seq = c.ExecuteScalar<long?>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'", transaction: tx);
+            c.Execute(sql, transaction: tx);
+            // AUTOINCREMENT's high-water mark: ids are never reused, even those of rows retention moved out.
+            if (seq.HasValue)
+            {
+                c.Execute("DELETE FROM sqlite_sequence WHERE name = 'event_rows'", transaction: tx);
+                c.Execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('event_rows', max(@seq, (SELECT coalesce(max(id), 0) FROM event_rows)))", new { seq }, tx);
+            }
+            foreach (var dependent in dependents) c.Execute(dependent, transaction: tx);
+        }
+
+        /// <summary>Whether event_rows still holds the time saved or wasted (before schema 56, which moved it into event_extras).</summary>
+        private static bool RowsHaveWasted(SqliteConnection c, SqliteTransaction tx) =>
+            c.ExecuteScalar<long>($"SELECT count(*) FROM pragma_table_info('event_rows') WHERE name = '{Wasted}'", transaction: tx) > 0;
+
+        /// <summary>
+        /// An events view of an earlier schema as the rows are: reading the time wasted from event_extras where the rows no
+        /// longer hold it (a migration before 56 run again on a store turned back by deleting version rows, as upgrade tests do).
+        /// </summary>
+        private static string ViewForRows(SqliteConnection c, SqliteTransaction tx, string view) =>
+            RowsHaveWasted(c, tx) ? view : Schema.WastedFromExtras(view);
+
+        /// <summary>
+        /// Migration 56 (after its script, which dropped the view and event_extras' triggers): the time saved or wasted moves
+        /// from event_rows into event_extras (a row there for the 2.6 % of events that report one: every row paid a byte of
+        /// record header for it), event_rows is copied into a table without the column, and the triggers and the view are
+        /// created again. The move is no change of the events, so event_changes does not list it (the triggers are created
+        /// after it). A store whose rows have no such column is only given the column, the triggers and the view.
+        /// </summary>
+        internal static void MoveWastedApart(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (c.ExecuteScalar<long>($"SELECT count(*) FROM pragma_table_info('event_extras') WHERE name = '{Wasted}'", transaction: tx) == 0)
+                c.Execute($"ALTER TABLE event_extras ADD COLUMN {Wasted} INTEGER", transaction: tx);
+            if (RowsHaveWasted(c, tx))
+            {
+                var kept = string.Join(", ", c.Query<string>("SELECT name FROM pragma_table_info('event_rows') ORDER BY cid", transaction: tx).Where(col => col != Wasted));
+                c.Execute($@"INSERT INTO event_extras(id, {Wasted}) SELECT id, {Wasted} FROM event_rows WHERE {Wasted} IS NOT NULL
+                             ON CONFLICT(id) DO UPDATE SET {Wasted} = excluded.{Wasted}", transaction: tx);
+                CopyRows(c, tx, $@"
+ALTER TABLE event_rows RENAME TO event_rows_55;
+{Schema.RowsTableOf56}
+INSERT INTO event_rows({kept}) SELECT {kept} FROM event_rows_55 ORDER BY id;
+DROP TABLE event_rows_55;");
+            }
+            c.Execute(Schema.ExtrasTriggersOf56 + Schema.EventsViewOf56, transaction: tx);
         }
 
         /// <summary>

@@ -24,9 +24,9 @@ namespace MadfLog.Engine.Store
         private static readonly string[] Columns = new[]
         {
             "id", "timestamp", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
-        }.Concat(EventStorage.ValueColumns).Concat(new[] { "time_saved_or_wasted_ms" }).ToArray();
+        }.Concat(EventStorage.ValueColumns).ToArray();
 
-        // The rarely set columns, in a row of event_extras only for events that have one (schema 22).
+        // The rarely set columns, in a row of event_extras only for events that have one (schema 22; the time wasted since 56).
         private static readonly string[] ExtraColumns = new[] { "id" }.Concat(EventStorage.ExtraColumns).ToArray();
 
         private const int Done = 101, Row = 100;
@@ -130,7 +130,7 @@ namespace MadfLog.Engine.Store
                 _pendingRows[pending] = e;
                 Bind(_rowsBinder, pending * Columns.Length, e);
                 if (++pending == RowsPerInsert) { Step(_inserts); pending = 0; }
-                if (e.ConfidenceScore.HasValue || e.ImpactScore.HasValue || e.UserSatisfactionDelta.HasValue || e.CreatedRule.HasValue) BindExtras(e);
+                if (e.ConfidenceScore.HasValue || e.ImpactScore.HasValue || e.UserSatisfactionDelta.HasValue || e.CreatedRule.HasValue || e.TimeSavedOrWastedMs.HasValue) BindExtras(e);
             }
             for (var j = 0; j < pending; j++)
             {
@@ -168,7 +168,6 @@ namespace MadfLog.Engine.Store
             Context(b, o + 7, e.ContextPercent);
             b.Int(o + 8, e.PatternId);
             Details(b, o + 9, e, split);
-            b.Int(o + 9 + DetailsShape.Slots, e.TimeSavedOrWastedMs); // after the values (from column 9)
         }
 
         // Writes the event's rarely set values into event_extras (the view reads them from there).
@@ -180,6 +179,7 @@ namespace MadfLog.Engine.Store
             b.Real(3, e.ImpactScore);
             b.Real(4, e.UserSatisfactionDelta);
             b.Int(5, e.CreatedRule);
+            b.Int(6, e.TimeSavedOrWastedMs);
             Step(_extras);
         }
 

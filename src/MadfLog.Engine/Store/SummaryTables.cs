@@ -367,13 +367,14 @@ namespace MadfLog.Engine.Store
         /// The events as the summaries read them (one row per event; alias e is event_rows, so a filter's conditions on
         /// e.id, e.timestamp and e.context apply). The names are joined once per row as the events view decodes them, and
         /// the details, the costly part of the view, are read from it only for the tool calls and steps whose step they
-        /// name: the view's columns would look up the kind and context again for every column that names them (a cut
+        /// name, and the time saved or wasted from it (a column of the rows until schema 56, in event_extras since: a
+        /// migration before 56 reads the rows as they are then): the view's columns would look up the kind and context again for every column that names them (a cut
         /// day's events decoded 3-4 times faster).
         /// </summary>
         internal static readonly string Columns = @"SELECT e.timestamp AS ts, t.text AS type, cat.text AS category, s.text AS session, st.text AS story,
                        w.text AS workflow, a.text AS agent, e.duration_ms AS duration, e.tokens_used AS tokens,
                        " + EventWriter.ContextPercentSql("e") + @" AS ctx,
-                       nullif(k.success, -1) AS success, e.pattern_id AS pattern, e.time_saved_or_wasted_ms AS saved, " + Errors.InEvents + @" AS is_error,
+                       nullif(k.success, -1) AS success, e.pattern_id AS pattern, (SELECT d.time_saved_or_wasted_ms FROM events d WHERE d.id = e.id) AS saved, " + Errors.InEvents + @" AS is_error,
                        " + Steps.KindSqlOf("t.text") + " AS kind, " + Steps.NameSqlOf("t.text", "(SELECT d.details FROM events d WHERE d.id = e.id)") + @" AS step
                 FROM event_rows e
                 LEFT JOIN kinds k ON k.id = e.kind LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category

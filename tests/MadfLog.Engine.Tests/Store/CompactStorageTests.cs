@@ -388,6 +388,7 @@ namespace MadfLog.Engine.Tests.Store
         /// </summary>
         internal static void UndoShapesInKinds(SqliteConnection c)
         {
+            UndoWastedApart(c);
             if (c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("details_shape")) return;
             const string flags = "event_type, category, success, pattern_detected, needs_review";
             var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
@@ -403,6 +404,27 @@ namespace MadfLog.Engine.Tests.Store
                 DROP TABLE kinds; ALTER TABLE kinds_48 RENAME TO kinds;
                 DELETE FROM schema_version WHERE version >= 49;" + Schema.EventsViewOf32);
             foreach (var (_, sql) in triggers) c.Execute(sql);
+        }
+
+        /// <summary>
+        /// Takes a store back to before migration 56: the time saved or wasted a column at the end of event_rows again,
+        /// event_extras without it (its rows that held only that deleted), schema 25's triggers, schema 49's view; and the
+        /// version rows from 56 deleted. The events are not listed as changed.
+        /// </summary>
+        internal static void UndoWastedApart(SqliteConnection c)
+        {
+            if (c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("time_saved_or_wasted_ms")) return;
+            var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
+            foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}");
+            var changes = Schema.MigrationsAfter(24).First(m => m.Key == 25).Value;
+            c.Execute(@"DROP VIEW events; DROP TRIGGER event_extras_inserted; DROP TRIGGER event_extras_updated;
+                ALTER TABLE event_rows ADD COLUMN time_saved_or_wasted_ms INTEGER;
+                UPDATE event_rows SET time_saved_or_wasted_ms = x.time_saved_or_wasted_ms FROM event_extras x WHERE x.id = event_rows.id;
+                DELETE FROM event_extras WHERE confidence_score IS NULL AND impact_score IS NULL AND user_satisfaction_delta IS NULL AND created_rule IS NULL;
+                ALTER TABLE event_extras DROP COLUMN time_saved_or_wasted_ms;
+                DELETE FROM schema_version WHERE version >= 56;" + Schema.EventsViewOf49);
+            foreach (var (_, sql) in triggers) c.Execute(sql);
+            c.Execute(changes); // the extras' triggers (the rest exists)
         }
 
         internal static void UndoRareColumnsApart(SqliteConnection c)

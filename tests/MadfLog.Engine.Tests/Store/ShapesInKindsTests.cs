@@ -17,7 +17,7 @@ namespace MadfLog.Engine.Tests.Store
 
         // What the questions answer, from the summaries, from the events of cut hours (the steps' names through the
         // kinds' shapes) and from a scan; and the events themselves as the cmdlets read them.
-        private static string Answers(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n", new[] { Whole, Cut, Query.SummaryConsistencyTests.Scan }.Select(f =>
+        internal static string Answers(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n", new[] { Whole, Cut, Query.SummaryConsistencyTests.Scan }.Select(f =>
             string.Join(";", Analysis.Bottlenecks(c, f, 50).Select(x => $"{x.Kind}:{x.Name}:{x.Count}:{x.TotalMs}:{x.TimeWastedMs}")) + "|" +
             string.Join(";", Analysis.ToolFailures(c, f).Select(x => $"{x.Tool}:{x.Agent}:{x.Calls}:{x.Failures}:{x.TopError}")) + "|" +
             string.Join(";", Analysis.ErrorSummary(c, f, 100).Select(x => $"{x.PatternId}:{x.Count}")) + "|" +

@@ -72,6 +72,35 @@ namespace MadfLog.Engine.Events
             /// <summary>details.tool and details.step when they are strings.</summary>
             public string? Tool { get; internal set; }
             public string? Step { get; internal set; }
+
+            /// <summary>
+            /// The details text put back from the shape and values (as <see cref="Join"/> does from a stored row): the text
+            /// split, when it had no whitespace between its tokens (<see cref="Splitter.Into"/>). Only for a split with a shape.
+            /// </summary>
+            internal string Joined()
+            {
+                var shape = Shape!;
+                var sb = new StringBuilder(shape.Length + 64);
+                var start = 0;
+                for (var i = 0; i < shape.Length; i++)
+                {
+                    int c = shape[i], k;
+                    if (c >= 1 && c <= 8) k = c <= 4 ? c : c - 4;
+                    else if (c >= 14 && c <= 9 + Slots) k = c - 9;
+                    else if (c >= 18 && c <= 13 + Slots) k = c - 13;
+                    else continue;
+                    sb.Append(shape, start, i - start);
+                    start = i + 1;
+                    switch (Values[k - 1])
+                    {
+                        case long l: sb.Append(l.ToString(System.Globalization.CultureInfo.InvariantCulture)); break;
+                        case Name n: sb.Append('"').Append(n.Text).Append('"'); break;
+                        case Quoted q: sb.Append(q.Json, 1 + q.Skip, q.Json.Length - 2 - q.Skip); break;
+                        case string s: sb.Append(s); break;
+                    }
+                }
+                return sb.Append(shape, start, shape.Length - start).ToString();
+            }
         }
 
         /// <summary>
@@ -274,8 +303,39 @@ namespace MadfLog.Engine.Events
                 return split;
             }
 
+            /// <summary>
+            /// Splits details in hand as UTF-8 (a parser's line or buffer) into the row: the row keeps the split, and its
+            /// text is made from it only if read, when the split puts back exactly these bytes (a shape, and no whitespace
+            /// between tokens, which a shape drops); otherwise the text is decoded now.
+            /// </summary>
+            public void Into(EventRow row, ReadOnlySpan<byte> details)
+            {
+                var split = Of(details, null);
+                if (split.Shape != null && WithoutSpaces(details)) { row.DetailsFromSplit(split); return; }
+                row.Details = Utf8StringCache.Decode(details);
+                row.StoredDetails = split;
+            }
+
+            // Whether JSON text has no whitespace outside its strings.
+            private static bool WithoutSpaces(ReadOnlySpan<byte> json)
+            {
+                var inString = false;
+                for (var i = 0; i < json.Length; i++)
+                {
+                    var b = json[i];
+                    if (inString)
+                    {
+                        if (b == (byte)'\\') i++;
+                        else if (b == (byte)'"') inString = false;
+                    }
+                    else if (b == (byte)'"') inString = true;
+                    else if (IsJsonSpace(b)) return false;
+                }
+                return true;
+            }
+
             /// <summary>Splits details already in hand as UTF-8 (the parser's line), for the text <paramref name="source"/>.</summary>
-            public Split Of(ReadOnlySpan<byte> details, string source)
+            public Split Of(ReadOnlySpan<byte> details, string? source)
             {
                 var split = new Split(source);
                 if (details.Length == 0 || details[0] != (byte)'{') return split;

@@ -19,19 +19,43 @@ namespace MadfLog.Engine.Events
         public double? ContextPercent { get; set; }
         public bool? Success { get; set; }
         public double? ConfidenceScore { get; set; }
-        /// <summary>Setting different text drops <see cref="StoredDetails"/>, which was split from the old text.</summary>
+        /// <summary>
+        /// Setting different text drops <see cref="StoredDetails"/>, which was split from the old text. A parser may give
+        /// the split alone (<see cref="DetailsFromSplit"/>): the text is then put back together from it when first read.
+        /// </summary>
         public string? Details
         {
-            get => _details;
+            get
+            {
+                if (_detailsInSplit) { _details = _storedDetails!.Joined(); _detailsInSplit = false; }
+                return _details;
+            }
             set
             {
-                if (string.Equals(_details, value, System.StringComparison.Ordinal)) return;
+                if (string.Equals(Details, value, System.StringComparison.Ordinal)) return;
                 _details = value;
-                StoredDetails = null;
+                _detailsInSplit = false;
+                _storedDetails = null;
             }
         }
 
         private string? _details;
+        private bool _detailsInSplit; // the text is the split's, not made yet
+
+        /// <summary>Whether the event has details (without making their text).</summary>
+        public bool HasDetails => _detailsInSplit || _details != null;
+
+        /// <summary>
+        /// Gives the details as their split alone, for a split that puts back exactly the text it was made from
+        /// (<see cref="DetailsShape.Splitter.Into"/>): most events' text is never read during an import (the writer binds the
+        /// split's values), and making it was a string per event.
+        /// </summary>
+        internal void DetailsFromSplit(DetailsShape.Split split)
+        {
+            _details = null;
+            _storedDetails = split;
+            _detailsInSplit = true;
+        }
         public double? ImpactScore { get; set; }
         public long? TimeSavedOrWastedMs { get; set; }
         public double? UserSatisfactionDelta { get; set; }
@@ -59,7 +83,17 @@ namespace MadfLog.Engine.Events
         /// Details split for storage, computed on the preparing thread (or by the parser) so the writer only binds; always
         /// the split of the current <see cref="Details"/> (changing Details, as redaction does, drops it). Not a column.
         /// </summary>
-        public DetailsShape.Split? StoredDetails { get; set; }
+        public DetailsShape.Split? StoredDetails
+        {
+            get => _storedDetails;
+            set
+            {
+                if (_detailsInSplit && !ReferenceEquals(value, _storedDetails)) _ = Details; // the text outlives its split
+                _storedDetails = value;
+            }
+        }
+
+        private DetailsShape.Split? _storedDetails;
 
         /// <summary>The error or interaction text, when the event has one (details.message); not a column, used for pattern mining.</summary>
         public string? Message { get; set; }

@@ -237,18 +237,14 @@ namespace MadfLog.Engine.Import
                 if (row.StoryId == null && _story != null) row.StoryId = _story;
 
                 // One pass over the details gives what storage needs (shape and values) and what import reads (message, step).
-                DetailsShape.Split split;
-                if (_unknown.Count == 0)
-                {
-                    row.Details = hasDetails ? Utf8StringCache.Decode(details) : null;
-                    split = hasDetails ? _splitter.Of(details, row.Details!) : _splitter.Of(null);
-                }
-                else
+                if (_unknown.Count > 0)
                 {
                     row.Details = MergeDetails(details, hasDetails);
-                    split = _splitter.Of(row.Details);
+                    row.StoredDetails = _splitter.Of(row.Details);
                 }
-                row.StoredDetails = split;
+                else if (hasDetails) _splitter.Into(row, details);
+                else row.StoredDetails = _splitter.Of(null);
+                var split = row.StoredDetails!;
                 if (row.Success == false || row.EventType.IndexOf("error", StringComparison.OrdinalIgnoreCase) >= 0)
                     row.Message = split.Message;
                 if (row.EventType == "tool_call") row.Step = split.Tool;

@@ -14,7 +14,7 @@ namespace MadfLog.Engine.Import
         {
             foreach (var e in batch)
             {
-                if (e.Details != null && MayHoldSecret(e)) e.Details = SafeText.Redact(e.Details);
+                if (e.HasDetails && MayHoldSecret(e)) e.Details = SafeText.Redact(e.Details);
                 if (e.Message != null) e.Message = SafeText.Redact(e.Message);
             }
             return null;

@@ -504,11 +504,12 @@ namespace MadfLog.Engine.Import.ClaudeCode
         /// <summary>The import's splitter on the reading thread (<see cref="LogFileContext.Splitter"/>); null: the preparing thread splits.</summary>
         internal DetailsShape.Splitter? Splitter { get; set; }
 
-        // The details as text, and split while they are still UTF-8 in the writer's buffer.
+        // The details split while they are still UTF-8 in the writer's buffer (their text made only if read), or as text.
         private void SetDetails(EventRow row, DetailsFields details)
         {
-            row.Details = Serialize(details);
-            if (Splitter != null) row.StoredDetails = Splitter.Of(new ReadOnlySpan<byte>(_detailsBuffer!.GetBuffer(), 0, (int)_detailsBuffer.Length), row.Details);
+            var json = Serialize(details);
+            if (Splitter != null) Splitter.Into(row, json);
+            else row.Details = Utf8StringCache.Decode(json);
         }
 
         // One buffer and writer per thread (details are written for every event; a parser runs on one thread).
@@ -516,7 +517,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         [ThreadStatic] private static Utf8JsonWriter? _detailsWriter;
 
         [MethodImpl(Hot.Path)]
-        private static string Serialize(DetailsFields details)
+        private static ReadOnlySpan<byte> Serialize(DetailsFields details)
         {
             var buffer = _detailsBuffer ??= new MemoryStream();
             buffer.SetLength(0);
@@ -531,7 +532,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             }
             w.WriteEndObject();
             w.Flush();
-            return Utf8StringCache.Decode(new ReadOnlySpan<byte>(buffer.GetBuffer(), 0, (int)buffer.Length));
+            return new ReadOnlySpan<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
         }
 
         // The branch of consecutive records is almost always the same: match its story once.

@@ -134,8 +134,8 @@ namespace MadfLog.Engine.Briefing
                 // A legend over an empty list reads as if the rules were left out.
                 ? "No active rules to measure: a rule is measured once it is approved (Get-MadfRule -Status Proposed | Approve-MadfRule)."
                 : new BriefBuilder(Briefs.RuleEffectivenessBudget)
-                .Line($"Active rules: {items.Count}; effective {Count(items, Rules.EffectVerdict.Effective)}, no clear change {Count(items, Rules.EffectVerdict.NoClearChange)}, worse {Count(items, Rules.EffectVerdict.Worse)}, too early {Count(items, Rules.EffectVerdict.TooEarly)}, no control {Count(items, Rules.EffectVerdict.NoControl)}. Per rule: per 1k calls before→after; vs control = change relative to unruled errors (95% CI):")
-                .Items(items, e => $"R{e.RuleId} {e.VerdictText}{(e.RecommendRetirement ? " retire?" : "")}: {e.RateBeforePer1000.ToString("0.##", Inv)}→{e.RateAfterPer1000.ToString("0.##", Inv)} {e.Step}; {(e.HasControl ? "vs control" : "no control")} {e.RelativeChangeText} {Safe(e.Rule)}", "rules", maxLineChars: 170)
+                .Line($"Active rules: {items.Count}; effective {Count(items, Rules.EffectVerdict.Effective)}, no clear change {Count(items, Rules.EffectVerdict.NoClearChange)}, worse {Count(items, Rules.EffectVerdict.Worse)}, too early {Count(items, Rules.EffectVerdict.TooEarly)}, no control {Count(items, Rules.EffectVerdict.NoControl)}. Per rule: per 1k calls before→after (the week that proposed it left out); vs control = change relative to the other errors (95% CI):")
+                .Items(items, e => $"R{e.RuleId} {e.VerdictText}{(e.Verdict == Rules.EffectVerdict.TooEarly ? " (" + e.Reason + ")" : "")}{(e.RecommendRetirement ? " retire?" : "")}: {e.RateBeforePer1000.ToString("0.##", Inv)}→{e.RateAfterPer1000.ToString("0.##", Inv)} {e.Step}; {(e.HasControl ? "vs control" : "no control")} {e.RelativeChangeText} {Safe(e.Rule)}", "rules", maxLineChars: 170)
                 .Build();
 
         private static int Count(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items, Rules.EffectVerdict v) => System.Linq.Enumerable.Count(items, e => e.Verdict == v);

@@ -13,7 +13,8 @@ namespace MadfLog.Engine.Rules
 
     /// <summary>
     /// Did a rule work? Its pattern's rate per 1,000 calls of the same tool (or step) before and after the rule took
-    /// effect, against the change over the same windows of the errors that have no active rule (the control).
+    /// effect, against the change over the same windows of every other error (the control). The week whose errors
+    /// proposed the rule is in neither window.
     /// </summary>
     public sealed class RuleEffect
     {
@@ -22,10 +23,20 @@ namespace MadfLog.Engine.Rules
         public string Rule { get; set; } = "";
         /// <summary>When the rule took effect (Approve-MadfRule, or -EffectiveFrom).</summary>
         public DateTime Activated { get; set; }
-        /// <summary>The tool or step whose calls are the denominator ("tool:Bash", "step:review"), or "all events" when the pattern has none.</summary>
+        /// <summary>
+        /// The tool or step whose calls are the denominator ("tool:Bash", "step:review"), or "all events" when the
+        /// pattern has none, or when most of its step's calls are its own errors (a tool logged only when it fails).
+        /// </summary>
         public string Step { get; set; } = "";
+        /// <summary>Where the before window starts, and now (the after window's end).</summary>
         public DateTime WindowStart { get; set; }
         public DateTime WindowEnd { get; set; }
+        /// <summary>
+        /// The revision window whose errors proposed the rule (its evidence), left out of both windows: the pattern was
+        /// chosen because it was high there, so it would fall after it by chance alone.
+        /// </summary>
+        public DateTime EvidenceStart { get; set; }
+        public DateTime EvidenceEnd { get; set; }
         /// <summary>Calls of the step in the window before and after the rule took effect.</summary>
         public long CallsBefore { get; set; }
         public long HitsBefore { get; set; }
@@ -33,7 +44,7 @@ namespace MadfLog.Engine.Rules
         public long HitsAfter { get; set; }
         public double RateBeforePer1000 => Per1000(HitsBefore, CallsBefore);
         public double RateAfterPer1000 => Per1000(HitsAfter, CallsAfter);
-        /// <summary>The control: errors of patterns with no active rule, per 1,000 events, over the same two windows.</summary>
+        /// <summary>The control: every other error, per 1,000 events, over the same two windows (see RuleEffectiveness).</summary>
         public string Control { get; set; } = "";
         public long ControlEventsBefore { get; set; }
         public long ControlErrorsBefore { get; set; }
@@ -41,7 +52,7 @@ namespace MadfLog.Engine.Rules
         public long ControlErrorsAfter { get; set; }
         public double ControlRateBeforePer1000 => Per1000(ControlErrorsBefore, ControlEventsBefore);
         public double ControlRateAfterPer1000 => Per1000(ControlErrorsAfter, ControlEventsAfter);
-        /// <summary>True when there were enough control errors to compare with; otherwise the ratio is the rule's own before/after.</summary>
+        /// <summary>True when there were enough other errors to compare with; otherwise the ratio is the rule's own before/after.</summary>
         public bool HasControl { get; set; }
         /// <summary>
         /// Difference-in-differences on the log scale: (rule's after/before rate) ÷ (control's after/before rate).
@@ -63,6 +74,10 @@ namespace MadfLog.Engine.Rules
         public EffectVerdict Verdict { get; set; }
         /// <summary>The verdict as the reports write it: Effective, No clear change, Worse, Too early, No control.</summary>
         public string VerdictText => RuleEffectiveness.Text(Verdict);
+        /// <summary>Why a rule is Too early or has No control ("no events before the week that proposed it"); empty otherwise.</summary>
+        public string Reason { get; set; } = "";
+        /// <summary>The verdict with its reason, as the reports write it ("Too early: fewer than 200 calls since it took effect").</summary>
+        public string VerdictWithReason => Reason.Length == 0 ? VerdictText : VerdictText + ": " + Reason;
         /// <summary>
         /// Whether the pattern's rate measurably fell since the rule took effect: Effective, or with no control, its own
         /// interval below 1 (a fall that may not be the rule's, but is no sign of a rule not followed).
@@ -75,19 +90,28 @@ namespace MadfLog.Engine.Rules
     }
 
     /// <summary>
-    /// validate_rule_effectiveness. For each active rule: windows before and after the rule took effect (before: as long
-    /// as the time since, between 7 and 28 days); the pattern's hits per call of its tool or step in each; the same
-    /// windows' errors of patterns with no active rule per event (the control). The effect is the ratio of the two
-    /// rate ratios with a 95 % interval from the Poisson counts (Var log ratio = 1/a + 1/b + 1/c + 1/d, half a count
-    /// added to empty cells). Too early: fewer than 200 calls after, fewer than 10 hits in all, or no hits before.
-    /// No control: fewer than 10 unruled errors in either window. The rule's own change is reported, but it is no
-    /// verdict: a change in all errors (another model, another kind of work) looks the same, so it reads No control.
-    /// A rule with no clear change after 1,000 calls and 14 days is recommended for retirement.
+    /// validate_rule_effectiveness. For each active rule: windows before and after the rule took effect, both without
+    /// the rule's evidence window (the revision window it was proposed from: the pattern was chosen because it was high
+    /// there, and would fall after it by chance alone; before: as long as the time since, between 7 and 28 days, taken
+    /// back from the activation past the evidence window). The pattern's hits per call of its tool or step in each
+    /// window, against the same windows' errors of every other pattern per event (the control): ruled ones too, as the
+    /// errors that were not proposed for a rule are not like the ones that were (fewer, more specific, falling or rising
+    /// on their own). Effective is read only against it; other rules that worked make that harder, never easier. A rule
+    /// that is not Effective there is measured again without the patterns of the rules that took effect inside its
+    /// windows and read Effective (their fall would make it read Worse); that second look does not make it Effective.
+    /// The effect is the ratio of the two rate ratios with a 95 % interval on the log scale; each count's variance is
+    /// from its sessions (errors repeat within a session: retries, one agent stuck), never below the Poisson variance.
+    /// Too early: fewer than 200 calls after, fewer than 10 hits in all, or no hits or no events before (a rule from a
+    /// store's first week has no clean before window). No control: fewer than 10 other errors in either window; the
+    /// rule's own change is reported, but it is no verdict: a change in all errors (another model, another kind of
+    /// work) looks the same. A rule with no clear change after 1,000 calls and 14 days is recommended for retirement.
     /// </summary>
     public static class RuleEffectiveness
     {
         public const int MinCallsAfter = 200, MinHits = 10, MinControlErrors = 10, RetireAfterCalls = 1000, RetireAfterDays = 14;
         private const double Z95 = 1.959964;
+        /// <summary>The window a revision reads when a rule's evidence has none (-Since's default: 7 days before it ran).</summary>
+        private const long DefaultEvidenceMs = 7 * IsoWeeks.DayMs;
 
         public static string Text(EffectVerdict v) => v switch
         {
@@ -100,48 +124,69 @@ namespace MadfLog.Engine.Rules
 
         public static List<RuleEffect> Evaluate(SqliteConnection c, DateTimeOffset now)
         {
-            var effects = new List<RuleEffect>();
-            var active = RuleStore.List(c, RuleStatus.Active);
-            var ruled = active.Select(r => r.PatternId).ToArray();
             var nowMs = now.ToUnixTimeMilliseconds();
-            foreach (var rule in active)
+            var plans = RuleStore.List(c, RuleStatus.Active).Select(r => Plan.Of(c, r, nowMs)).ToList();
+            var counts = new WindowCounts(c);
+            var first = plans.Select(p => Measure(counts, p, Array.Empty<long>(), nowMs)).ToList();
+            var worked = plans.Where((p, i) => first[i].Verdict == EffectVerdict.Effective).ToList();
+            return plans.Select((p, i) =>
             {
-                var activated = new DateTimeOffset(rule.Activated!.Value, TimeSpan.Zero).ToUnixTimeMilliseconds();
-                var span = Math.Min(28 * IsoWeeks.DayMs, Math.Max(0, nowMs - activated));
-                var beforeStart = activated - Math.Max(span, 7 * IsoWeeks.DayMs);
-                var e = new RuleEffect
+                // Effective only against every other error: other rules' falls there make it harder, never easier.
+                var leftOut = worked.Where(w => w.PatternId != p.PatternId && w.ActivatedMs > p.Before.Min(s => s.From)).Select(w => w.PatternId).ToArray();
+                if (first[i].Verdict == EffectVerdict.Effective || leftOut.Length == 0) return first[i];
+                // Measured again without the patterns of rules that worked meanwhile, so their fall cannot make this one
+                // read Worse; a second look does not make it Effective.
+                var again = Measure(counts, p, leftOut, nowMs);
+                if (again.Verdict == EffectVerdict.Effective)
                 {
-                    RuleId = rule.Id, PatternId = rule.PatternId, Rule = rule.Text, Activated = rule.Activated.Value,
-                    WindowStart = Time(beforeStart), WindowEnd = now.UtcDateTime,
-                };
-                var step = StepOf(c, rule.PatternId);
-                e.Step = step == null ? "all events" : step.Value.kind + ":" + step.Value.name;
-                (e.HitsBefore, e.RepeatedBefore) = Hits(c, rule.PatternId, beforeStart, activated);
-                (e.HitsAfter, e.RepeatedAfter) = Hits(c, rule.PatternId, activated, nowMs + 1);
-                e.CallsBefore = Calls(c, step, beforeStart, activated);
-                e.CallsAfter = Calls(c, step, activated, nowMs + 1);
-                (e.ControlEventsBefore, e.ControlErrorsBefore) = Control(c, ruled, beforeStart, activated);
-                (e.ControlEventsAfter, e.ControlErrorsAfter) = Control(c, ruled, activated, nowMs + 1);
-                e.HasControl = e.ControlErrorsBefore >= MinControlErrors && e.ControlErrorsAfter >= MinControlErrors;
-                e.Control = e.HasControl
-                    ? $"errors without an active rule: {e.ControlRateBeforePer1000:0.##} → {e.ControlRateAfterPer1000:0.##} per 1,000 events"
-                    : $"none (fewer than {MinControlErrors} errors without an active rule in a window): the rule's own change";
-                Compare(e);
-                var tooEarly = e.CallsAfter < MinCallsAfter || e.HitsBefore + e.HitsAfter < MinHits || e.HitsBefore == 0 || e.CallsBefore == 0;
-                if (tooEarly) e.Verdict = EffectVerdict.TooEarly;
-                // Every recurring error has a rule: a fall (or rise) of this one cannot be told from one of all errors.
-                else if (!e.HasControl) e.Verdict = EffectVerdict.NoControl;
-                else if (e.RelativeChangeHigh < 1) e.Verdict = EffectVerdict.Effective;
-                else if (e.RelativeChangeLow > 1) e.Verdict = EffectVerdict.Worse;
-                else e.Verdict = EffectVerdict.NoClearChange;
-                e.RecommendRetirement = e.Verdict == EffectVerdict.NoClearChange && e.CallsAfter >= RetireAfterCalls && nowMs - activated >= RetireAfterDays * IsoWeeks.DayMs;
-                effects.Add(e);
-            }
-            return effects;
+                    again.Verdict = EffectVerdict.NoClearChange;
+                    again.Reason = "below 1 only without the patterns of rules that worked meanwhile";
+                    again.RecommendRetirement = false;
+                }
+                return again;
+            }).ToList();
         }
 
-        /// <summary>The ratio of rate ratios with its 95 % interval and p-value (log scale, Poisson counts).</summary>
-        public static void Compare(RuleEffect e)
+        private static RuleEffect Measure(WindowCounts counts, Plan p, long[] leftOut, long nowMs)
+        {
+            var rule = p.Rule;
+            var e = new RuleEffect
+            {
+                RuleId = rule.Id, PatternId = rule.PatternId, Rule = rule.Text, Activated = rule.Activated!.Value,
+                WindowStart = Time(p.Before.Min(s => s.From)), WindowEnd = Time(nowMs),
+                EvidenceStart = Time(p.EvidenceFrom), EvidenceEnd = Time(p.EvidenceTo),
+                Step = p.Step == null ? (p.StepIsOwnErrors == null ? "all events" : $"all events ({p.StepIsOwnErrors}: its calls are mostly this error)") : p.Step.Value.kind + ":" + p.Step.Value.name,
+            };
+            var before = counts.Sessions(p.Before, p.PatternId, p.Step, leftOut);
+            var after = counts.Sessions(p.After, p.PatternId, p.Step, leftOut);
+            (e.HitsBefore, e.CallsBefore, e.ControlErrorsBefore, e.ControlEventsBefore, e.RepeatedBefore) = before.Totals();
+            (e.HitsAfter, e.CallsAfter, e.ControlErrorsAfter, e.ControlEventsAfter, e.RepeatedAfter) = after.Totals();
+            e.HasControl = e.ControlErrorsBefore >= MinControlErrors && e.ControlErrorsAfter >= MinControlErrors;
+            var evidence = p.EvidenceTo > p.EvidenceFrom ? $" (the week that proposed it, {Day(p.EvidenceFrom)} to {Day(p.EvidenceTo)}, left out)" : "";
+            e.Control = e.HasControl
+                ? $"every other error{(leftOut.Length > 0 ? $" but those of {leftOut.Length} rule{(leftOut.Length == 1 ? "" : "s")} that worked meanwhile" : "")}: {e.ControlRateBeforePer1000:0.##} → {e.ControlRateAfterPer1000:0.##} per 1,000 events{evidence}"
+                : $"none (fewer than {MinControlErrors} other errors in a window): the rule's own change";
+            Compare(e, before.Variances(), after.Variances());
+            e.Reason = e.CallsBefore == 0 ? (evidence.Length > 0 ? $"no events before the week that proposed it ({Day(p.EvidenceFrom)} to {Day(p.EvidenceTo)})" : "no events before it took effect")
+                : e.CallsAfter < MinCallsAfter ? $"fewer than {MinCallsAfter} calls since it took effect"
+                : e.HitsBefore == 0 ? "no occurrence before it took effect" + (evidence.Length > 0 ? " outside the week that proposed it" : "")
+                : e.HitsBefore + e.HitsAfter < MinHits ? $"fewer than {MinHits} occurrences in both windows"
+                : "";
+            if (e.Reason.Length > 0) e.Verdict = EffectVerdict.TooEarly;
+            // No other error to compare with: a fall (or rise) of this one cannot be told from one of all errors.
+            else if (!e.HasControl) { e.Verdict = EffectVerdict.NoControl; e.Reason = $"fewer than {MinControlErrors} other errors in a window"; }
+            else if (e.RelativeChangeHigh < 1) e.Verdict = EffectVerdict.Effective;
+            else if (e.RelativeChangeLow > 1) e.Verdict = EffectVerdict.Worse;
+            else e.Verdict = EffectVerdict.NoClearChange;
+            e.RecommendRetirement = e.Verdict == EffectVerdict.NoClearChange && e.CallsAfter >= RetireAfterCalls && nowMs - p.ActivatedMs >= RetireAfterDays * IsoWeeks.DayMs;
+            return e;
+        }
+
+        /// <summary>
+        /// The ratio of rate ratios with its 95 % interval and p-value (log scale). The variances of the log counts
+        /// (hits before and after, control errors before and after) are given; without them, Poisson (1/count).
+        /// </summary>
+        public static void Compare(RuleEffect e, (double hits, double control)? before = null, (double hits, double control)? after = null)
         {
             static double Cell(long n) => n == 0 ? 0.5 : n;
             if (e.CallsBefore == 0 || e.CallsAfter == 0)
@@ -150,17 +195,76 @@ namespace MadfLog.Engine.Rules
                 return;
             }
             var log = Math.Log(Cell(e.HitsAfter) / e.CallsAfter) - Math.Log(Cell(e.HitsBefore) / e.CallsBefore);
-            var variance = 1 / Cell(e.HitsAfter) + 1 / Cell(e.HitsBefore);
+            var variance = (after?.hits ?? 1 / Cell(e.HitsAfter)) + (before?.hits ?? 1 / Cell(e.HitsBefore));
             if (e.HasControl)
             {
                 log -= Math.Log((double)e.ControlErrorsAfter / e.ControlEventsAfter) - Math.Log((double)e.ControlErrorsBefore / e.ControlEventsBefore);
-                variance += 1.0 / e.ControlErrorsAfter + 1.0 / e.ControlErrorsBefore;
+                variance += (after?.control ?? 1.0 / e.ControlErrorsAfter) + (before?.control ?? 1.0 / e.ControlErrorsBefore);
             }
             var se = Math.Sqrt(variance);
             e.RelativeChange = Math.Round(Math.Exp(log), 3);
             e.RelativeChangeLow = Math.Round(Math.Exp(log - Z95 * se), 3);
             e.RelativeChangeHigh = Math.Round(Math.Exp(log + Z95 * se), 3);
             e.PValue = Math.Round(2 * (1 - Stats.NormalCdf(Math.Abs(log) / se)), 4);
+        }
+
+        /// <summary>A span of time [From, To) in Unix milliseconds.</summary>
+        private readonly struct Span
+        {
+            public readonly long From, To;
+            public Span(long from, long to) { From = from; To = to; }
+            public long Length => To - From;
+        }
+
+        /// <summary>One rule's windows and denominator, before anything is counted.</summary>
+        private sealed class Plan
+        {
+            public Rule Rule = null!;
+            public long PatternId, ActivatedMs, EvidenceFrom, EvidenceTo;
+            public (string kind, string name)? Step;
+            /// <summary>The step left for all events because its calls are mostly this pattern's errors ("tool:llm").</summary>
+            public string? StepIsOwnErrors;
+            public List<Span> Before = new List<Span>(), After = new List<Span>();
+
+            public static Plan Of(SqliteConnection c, Rule rule, long nowMs)
+            {
+                var activated = new DateTimeOffset(rule.Activated!.Value, TimeSpan.Zero).ToUnixTimeMilliseconds();
+                // Every revision stores its window; a rule without one (written by hand) gets the default week before it was made.
+                var created = new DateTimeOffset(rule.Created, TimeSpan.Zero).ToUnixTimeMilliseconds();
+                var known = rule.Evidence.WindowEnd > rule.Evidence.WindowStart;
+                var evidence = known
+                    ? new Span(Ms(rule.Evidence.WindowStart), Ms(rule.Evidence.WindowEnd))
+                    : new Span(created - DefaultEvidenceMs, created);
+                var p = new Plan { Rule = rule, PatternId = rule.PatternId, ActivatedMs = activated, EvidenceFrom = evidence.From, EvidenceTo = evidence.To };
+                p.After.AddRange(Without(new Span(activated, nowMs + 1), evidence));
+                var length = Math.Max(7 * IsoWeeks.DayMs, Math.Min(28 * IsoWeeks.DayMs, p.After.Sum(s => s.Length)));
+                p.Before.AddRange(Back(activated, length, evidence));
+                var step = StepOf(c, rule.PatternId);
+                if (step != null && MostlyOwnErrors(c, rule.PatternId, step.Value)) { p.StepIsOwnErrors = step.Value.kind + ":" + step.Value.name; step = null; }
+                p.Step = step;
+                return p;
+            }
+
+            /// <summary>A span without another: none, one or two pieces.</summary>
+            private static IEnumerable<Span> Without(Span s, Span cut)
+            {
+                if (cut.To <= s.From || cut.From >= s.To) { yield return s; yield break; }
+                if (cut.From > s.From) yield return new Span(s.From, cut.From);
+                if (cut.To < s.To) yield return new Span(cut.To, s.To);
+            }
+
+            /// <summary>`length` of time back from `end`, skipping the cut (so the window is as long as without it).</summary>
+            private static IEnumerable<Span> Back(long end, long length, Span cut)
+            {
+                if (cut.To <= end - length || cut.From >= end) { yield return new Span(end - length, end); yield break; }
+                var left = length;
+                if (cut.To < end) { yield return new Span(cut.To, end); left -= end - cut.To; }
+                var top = Math.Min(cut.From, end);
+                yield return new Span(top - left, top);
+            }
+
+            private static long Ms(DateTime t) =>
+                new DateTimeOffset(t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc)).ToUnixTimeMilliseconds();
         }
 
         /// <summary>The tool or step most of the pattern's errors happened in (from the import-time summaries), or null when they have none.</summary>
@@ -172,28 +276,128 @@ namespace MadfLog.Engine.Rules
             return row.type == "tool_call" || row.type == "step" ? (Domain.Steps.Kind(row.type), Domain.Steps.Name(row.type, row.step)) : ((string, string)?)null;
         }
 
-        private static long Calls(SqliteConnection c, (string kind, string name)? step, long from, long to) =>
-            step == null
-                ? c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE " + EventStorage.Window("", "@from", "@to"), new { from, to })
-                : c.ExecuteScalar<long>(
-                    $@"SELECT count(*) FROM events e WHERE e.event_type = @type AND {EventStorage.Window("e", "@from", "@to")} AND {Domain.Steps.NameSql} = @name",
-                    new { type = step.Value.kind == "tool" ? "tool_call" : "step", name = step.Value.name, from, to });
-
-        private static (long hits, double repeated) Hits(SqliteConnection c, long patternId, long from, long to)
+        /// <summary>
+        /// Whether most of the step's calls are this pattern's errors: a tool the logs name only when it fails (an API
+        /// error logged as a tool call "llm") is no count of the chances to make the error, and would read 1,000 per
+        /// 1,000 whatever the rule did.
+        /// </summary>
+        private static bool MostlyOwnErrors(SqliteConnection c, long patternId, (string kind, string name) step)
         {
-            var hits = c.Query<string?>(
-                "SELECT e.session_id FROM events e WHERE e.pattern_id = @patternId AND " + Domain.Errors.InEvents + " AND " + EventStorage.Window("e", "@from", "@to") + " ORDER BY e.timestamp",
-                new { patternId, from, to }).ToList();
-            var seen = new HashSet<string>();
-            var repeats = hits.Count(s => s != null && !seen.Add(s));
-            return (hits.Count, hits.Count == 0 ? 0 : Math.Round((double)repeats / hits.Count, 3));
+            var (own, all) = c.QueryFirst<(long, long)>(
+                $@"SELECT coalesce(sum(CASE WHEN pattern_id = @patternId AND {Domain.Errors.InRollup()} THEN events END), 0), coalesce(sum(events), 0)
+                   FROM event_rollup WHERE event_type = @type AND step = @name",
+                new { patternId, type = step.kind == "tool" ? "tool_call" : "step", step.name });
+            return all - own < own;
         }
 
-        /// <summary>All events, and the errors whose pattern has no active rule, in [from, to).</summary>
-        private static (long events, long errors) Control(SqliteConnection c, long[] ruled, long from, long to) =>
-            c.QueryFirst<(long, long)>(
-                $@"SELECT count(*), coalesce(sum({Domain.Errors.InEvents} AND (e.pattern_id IS NULL OR e.pattern_id NOT IN @ruled)), 0)
-                   FROM events e WHERE {EventStorage.Window("e", "@from", "@to")}", new { ruled, from, to });
+        /// <summary>
+        /// Counts per session over spans of time, read once per span (rules from one revision share their windows): every
+        /// event, the errors by pattern, and a step's calls.
+        /// </summary>
+        private sealed class WindowCounts
+        {
+            private readonly SqliteConnection _c;
+            private readonly Dictionary<(long, long), List<(string? session, long pattern, long n)>> _events = new Dictionary<(long, long), List<(string?, long, long)>>();
+            private readonly Dictionary<(long, long, string, string), List<(string? session, long n)>> _calls = new Dictionary<(long, long, string, string), List<(string?, long)>>();
+            /// <summary>The pattern key of events that are not errors (errors without a pattern are 0).</summary>
+            private const long NotAnError = -1;
+
+            public WindowCounts(SqliteConnection c) => _c = c;
+
+            public SessionCounts Sessions(List<Span> spans, long patternId, (string kind, string name)? step, long[] leftOut)
+            {
+                var s = new SessionCounts();
+                var skip = new HashSet<long>(leftOut);
+                foreach (var span in spans.Where(x => x.Length > 0))
+                {
+                    foreach (var (session, pattern, n) in Events(span))
+                    {
+                        var k = SessionCounts.Key(session);
+                        s.Events.Add(k, n);
+                        if (step == null) s.Calls.Add(k, n);
+                        if (pattern == patternId) s.Hits.Add(k, n);
+                        else if (pattern != NotAnError && !skip.Contains(pattern)) s.Control.Add(k, n);
+                    }
+                    if (step != null)
+                        foreach (var (session, n) in Calls(span, step.Value))
+                            s.Calls.Add(SessionCounts.Key(session), n);
+                }
+                return s;
+            }
+
+            private List<(string? session, long pattern, long n)> Events(Span span)
+            {
+                if (!_events.TryGetValue((span.From, span.To), out var rows))
+                    _events[(span.From, span.To)] = rows = _c.Query<(string?, long, long)>(
+                        $@"SELECT e.session_id, CASE WHEN {Domain.Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE {NotAnError} END AS p, count(*)
+                           FROM events e WHERE {EventStorage.Window("e", "@from", "@to")} GROUP BY 1, 2", new { from = span.From, to = span.To }).ToList();
+                return rows;
+            }
+
+            private List<(string? session, long n)> Calls(Span span, (string kind, string name) step)
+            {
+                var key = (span.From, span.To, step.kind, step.name);
+                if (!_calls.TryGetValue(key, out var rows))
+                    _calls[key] = rows = _c.Query<(string?, long)>(
+                        $@"SELECT e.session_id, count(*) FROM events e WHERE e.event_type = @type AND {EventStorage.Window("e", "@from", "@to")} AND {Domain.Steps.NameSql} = @name GROUP BY 1",
+                        new { type = step.kind == "tool" ? "tool_call" : "step", step.name, from = span.From, to = span.To }).ToList();
+                return rows;
+            }
+        }
+
+        /// <summary>A window's counts per session: the rule's hits and its step's calls, the control's errors and events.</summary>
+        private sealed class SessionCounts
+        {
+            /// <summary>Events without a session are each their own: their counts are taken as Poisson.</summary>
+            public const string NoSession = "\0";
+            public readonly Tally Hits = new Tally(), Calls = new Tally(), Control = new Tally(), Events = new Tally();
+
+            public static string Key(string? session) => session ?? NoSession;
+
+            public (long hits, long calls, long controlErrors, long events, double repeated) Totals()
+            {
+                var hits = Hits.Total;
+                // Occurrences after the first in their session (as before: events without a session repeat nothing).
+                var repeats = Hits.Where(kv => kv.Key != NoSession).Sum(kv => kv.Value - 1);
+                return (hits, Calls.Total, Control.Total, Events.Total, hits == 0 ? 0 : Math.Round((double)repeats / hits, 3));
+            }
+
+            /// <summary>
+            /// The variance of log(count ÷ exposure) for the hits (per call) and the control (per event), with sessions as
+            /// the units that are independent: Σ (count_s − rate × exposure_s)² ÷ count², at least the Poisson 1 ÷ count.
+            /// </summary>
+            public (double hits, double control) Variances() => (Variance(Hits, Calls), Variance(Control, Events));
+
+            private static double Variance(Tally counts, Tally exposure)
+            {
+                var total = counts.Total;
+                if (total == 0 || exposure.Total == 0) return 1 / 0.5;
+                var rate = (double)total / exposure.Total;
+                double sum = 0;
+                foreach (var session in exposure.Keys.Union(counts.Keys))
+                {
+                    counts.TryGetValue(session, out var n);
+                    exposure.TryGetValue(session, out var x);
+                    sum += session == NoSession ? n : (n - rate * x) * (n - rate * x);
+                }
+                return Math.Max(sum, total) / ((double)total * total);
+            }
+        }
+
+        /// <summary>Counts by session, with their total.</summary>
+        private sealed class Tally : Dictionary<string, long>
+        {
+            public long Total { get; private set; }
+
+            public new void Add(string key, long n)
+            {
+                TryGetValue(key, out var had);
+                this[key] = had + n;
+                Total += n;
+            }
+        }
+
+        private static string Day(long ms) => Time(ms).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
         private static DateTime Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
     }

@@ -310,7 +310,7 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Fact]
-        public void EffectivenessComparesWithTheErrorsThatHaveNoRule()
+        public void EffectivenessComparesWithEveryOtherError()
         {
             using var t = TestPaths.NewTemp();
             var activated = Now.AddDays(-14);
@@ -342,13 +342,14 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Fact]
-        public void WithoutUnruledErrorsARuleGetsNoVerdict()
+        public void WithoutOtherErrorsARuleGetsNoVerdict()
         {
             using var t = TestPaths.NewTemp();
             var activated = Now.AddDays(-14);
             PlantEffect(t.Db, activated);
+            // Pattern 2 is the only error left: nothing to compare its fall with.
             using (var c = MadfDatabase.Open(t.Db))
-                c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (4, 't', 'Active', 0, @a, '{}'), (5, 't', 'Active', 0, @a, '{}')", new { a = activated.ToUnixTimeMilliseconds() });
+                c.Execute("DELETE FROM event_rows WHERE pattern_id <> 2");
             using var c2 = MadfDatabase.Open(t.Db);
             var effects = RuleEffectiveness.Evaluate(c2, Now).ToDictionary(e => e.PatternId);
             Assert.False(effects[2].HasControl);
@@ -357,6 +358,7 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.True(effects[2].RelativeChangeHigh < 1);
             Assert.Equal(EffectVerdict.NoControl, effects[2].Verdict);
             Assert.Equal("No control", effects[2].VerdictText);
+            Assert.Equal("No control: fewer than 10 other errors in a window", effects[2].VerdictWithReason);
             Assert.False(effects[2].RecommendRetirement);
             // Its error fell clearly: whoever gets the credit, the rule is not called "not followed".
             Assert.DoesNotContain(2L, RuleOverlap.NotFollowed(c2, Now).Select(n => n.PatternId));

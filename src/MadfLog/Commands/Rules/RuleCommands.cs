@@ -157,8 +157,8 @@ namespace MadfLog.Commands.Rules
         protected override Rule Decide(MadfStore store, long id) => store.DenyRule(id, DateTimeOffset.UtcNow);
     }
 
-    /// <summary>Measures whether each active rule worked: its pattern's rate per 1,000 calls before and after it took effect, against the errors without a rule, with a verdict.</summary>
-    /// <remarks><para>Each rule's pattern is counted per 1,000 calls of the same tool (or step) in a window before and after the rule took effect, and compared with the change over the same windows of the errors that have no active rule (difference-in-differences). RelativeChange is the ratio of the two changes, with a 95% interval: Effective when the interval is below 1, Worse when above, NoClearChange otherwise, TooEarly with fewer than 200 calls after, fewer than 10 occurrences in all, or none before; NoControl when fewer than 10 errors without an active rule fall in a window (the rule's own change is shown, but a change in all errors would look the same). NoClearChange after 1,000 calls and 14 days sets RecommendRetirement.</para></remarks>
+    /// <summary>Measures whether each active rule worked: its pattern's rate per 1,000 calls before and after it took effect, against every other error, with a verdict.</summary>
+    /// <remarks><para>Each rule's pattern is counted per 1,000 calls of the same tool (or step) in a window before and after the rule took effect, and compared with the change over the same windows of every other error (difference-in-differences; Effective only against every other error, while Worse is read without the patterns of other rules that took effect meanwhile and worked). The revision window whose errors proposed the rule (EvidenceStart to EvidenceEnd) is in neither window: its pattern was chosen for being high there, and would fall after it by chance alone; so a rule proposed from a store's first week, with nothing before that week, stays TooEarly. RelativeChange is the ratio of the two changes, with a 95% interval whose variance is counted by session (errors repeat within one): Effective when the interval is below 1, Worse when above, NoClearChange otherwise, TooEarly with fewer than 200 calls after, fewer than 10 occurrences in all, or no occurrence or no event before (Reason says which); NoControl when fewer than 10 other errors fall in a window (the rule's own change is shown, but a change in all errors would look the same). A tool whose calls are mostly the pattern's own errors (one logged only when it fails) is no count of chances: such a pattern is counted per 1,000 events. NoClearChange after 1,000 calls and 14 days sets RecommendRetirement.</para></remarks>
     /// <example>
     /// <code>Get-MadfRuleEffectiveness | Where-Object Verdict -eq Effective</code>
     /// Lists the rules that measurably reduced their error.
@@ -167,7 +167,7 @@ namespace MadfLog.Commands.Rules
     /// <code>Get-MadfRuleEffectiveness -Brief</code>
     /// Every active rule's verdict in at most 300 tokens.
     /// </example>
-    /// <returns type="RuleEffect">One RuleEffect per active rule: its pattern's rate before and after, against the control, the relative change with its 95% interval, and a verdict.</returns>
+    /// <returns type="RuleEffect">One RuleEffect per active rule: its pattern's rate before and after (the week that proposed it left out), against the control, the relative change with its 95% interval, and a verdict with its reason.</returns>
     /// <returns type="String">With -Brief: one text of at most 300 tokens.</returns>
     [Cmdlet(VerbsCommon.Get, "MadfRuleEffectiveness")]
     [OutputType(typeof(RuleEffect), typeof(string))]

@@ -1,0 +1,164 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dapper;
+using MadfLog.Engine.Events;
+using MadfLog.Engine.Import;
+using MadfLog.Engine.Revisions;
+using MadfLog.Engine.Rules;
+using MadfLog.Engine.Store;
+using Xunit;
+
+namespace MadfLog.Engine.Tests.Rules
+{
+    /// <summary>
+    /// Rules proposed by a real revision of one week and approved effective from its end, on logs drawn (seeded) from
+    /// known error chances: a pattern that was only high in the week that proposed it must not read Effective, one whose
+    /// rate truly falls must.
+    /// </summary>
+    public class RuleEffectivenessWindowTests
+    {
+        private static readonly DateTimeOffset Now = new DateTimeOffset(2026, 11, 22, 23, 0, 0, TimeSpan.Zero);
+        /// <summary>The first day of the logs; the week that proposes the rules is its third, and they take effect after it.</summary>
+        private static readonly DateTimeOffset Start = new DateTimeOffset(2026, 10, 18, 0, 0, 0, TimeSpan.Zero);
+        private static readonly DateTimeOffset EvidenceFrom = Start.AddDays(14), EvidenceTo = Start.AddDays(21);
+
+        /// <summary>One tool's calls: its error pattern and the chance a call fails with it at a given time.</summary>
+        private sealed class Tool
+        {
+            public string Name = "";
+            public long Pattern;
+            public string Template = "";
+            public Func<DateTimeOffset, double> Chance = _ => 0;
+            /// <summary>Its errors are spread evenly over this many patterns, numbered from Pattern.</summary>
+            public int Patterns = 1;
+            /// <summary>The tool is logged only when it fails (an API error as a tool call); its other calls are llm_call events.</summary>
+            public bool LoggedOnlyWhenFailing;
+        }
+
+        private static Tool T(string name, long pattern, string template, Func<DateTimeOffset, double> chance, bool onlyFailing = false, int patterns = 1) =>
+            new Tool { Name = name, Pattern = pattern, Template = template, Chance = chance, LoggedOnlyWhenFailing = onlyFailing, Patterns = patterns };
+
+        /// <summary>
+        /// Edit, Read and Write fail at a steady 4 % (ruled with the rest); Grep at 2.4 %, spread over eight patterns 11-18
+        /// each too rare for a rule (about 1.5 % of the errors).
+        /// </summary>
+        private static Tool[] Steady() => new[]
+        {
+            T("Edit", 2, "Permission denied while writing <*>", _ => 0.04),
+            T("Read", 3, "Module <*> has no attribute <*>", _ => 0.04),
+            T("Write", 4, "Connection refused by host <*>", _ => 0.04),
+            T("Grep", 11, "Command timed out after <*> seconds", _ => 0.024, patterns: 8),
+        };
+
+        private static void Write(string db, DateTimeOffset from, IEnumerable<Tool> tools, int callsPerDay = 600, int seed = 11)
+        {
+            var rnd = new Random(seed);
+            var list = tools.ToList();
+            var rows = new List<EventRow>();
+            long k = 0;
+            for (var day = from; day < Now.AddHours(-23); day = day.AddDays(1))
+                foreach (var tool in list)
+                    for (var i = 0; i < callsPerDay; i++)
+                    {
+                        var at = day.AddSeconds(rnd.Next(86_400));
+                        var error = rnd.NextDouble() < tool.Chance(at);
+                        var session = "s" + rnd.Next(60);
+                        if (!error && tool.LoggedOnlyWhenFailing)
+                            rows.Add(new EventRow { Timestamp = at.ToUnixTimeMilliseconds(), EventType = "llm_call", Category = "model", SessionId = session, Success = true, DedupKey = k++ });
+                        else
+                            rows.Add(new EventRow
+                            {
+                                Timestamp = at.ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "tool", SessionId = session, Success = !error,
+                                PatternId = error ? tool.Pattern + rnd.Next(tool.Patterns) : (long?)null,
+                                Details = "{\"tool\":\"" + tool.Name + "\"}", DedupKey = k++,
+                            });
+                    }
+            using var c = MadfDatabase.Open(db);
+            using var tx = c.BeginTransaction();
+            foreach (var tool in list)
+                for (var i = 0; i < tool.Patterns; i++)
+                    c.Execute("INSERT INTO patterns(id, template, token_count, error_class, created) VALUES (@p, @t, 4, 'Other', 0)", new { p = tool.Pattern + i, t = tool.Template + (i == 0 ? "" : " " + i) }, tx);
+            ImportStages.Write(c, tx, rows.OrderBy(r => r.Timestamp).ToList());
+            tx.Commit();
+        }
+
+        /// <summary>The revision of the evidence week, every proposed rule approved effective from its end; the verdicts by pattern.</summary>
+        private static Dictionary<long, RuleEffect> ReviseApproveAndMeasure(TempFolder t)
+        {
+            var result = new Revision(new RevisionOptions
+            {
+                DatabasePath = t.Db, Now = Now, ClaudeMdPath = t.File("CLAUDE.md"), Import = false, Since = EvidenceFrom, Until = EvidenceTo,
+            }).Run();
+            using var c = MadfDatabase.Open(t.Db);
+            foreach (var rule in result.RulesProposed) RuleStore.Approve(c, rule.Id, Now, EvidenceTo);
+            Assert.All(RuleStore.List(c, RuleStatus.Active), r => Assert.Equal((EvidenceFrom.UtcDateTime, EvidenceTo.UtcDateTime), (r.Evidence.WindowStart, r.Evidence.WindowEnd)));
+            return RuleEffectiveness.Evaluate(c, Now).ToDictionary(e => e.PatternId);
+        }
+
+        [Fact]
+        public void APatternThatWasOnlyHighInTheWeekThatProposedItDoesNotReadEffective()
+        {
+            using var t = TestPaths.NewTemp();
+            // Bash fails at 2 % every day but in the evidence week (5 %): the revision chose it for that week alone.
+            var evidenceWeek = T("Bash", 1, "File does not exist: <*>", at => at >= EvidenceFrom && at < EvidenceTo ? 0.05 : 0.02);
+            Write(t.Db, Start, Steady().Append(evidenceWeek));
+            var effects = ReviseApproveAndMeasure(t);
+
+            Assert.Equal(new long[] { 1, 2, 3, 4 }, effects.Keys.OrderBy(x => x));
+            var e = effects[1];
+            // Counting that week as "before", its fall back to 2 % reads as the rule's (×0.6, Effective); left out, nothing changed.
+            Assert.Equal(EffectVerdict.NoClearChange, e.Verdict);
+            Assert.False(e.Fell);
+            Assert.InRange(1.0, e.RelativeChangeLow, e.RelativeChangeHigh);
+            Assert.InRange(e.RateBeforePer1000, 15, 25);
+            Assert.True(e.WindowStart <= Start.UtcDateTime);
+            Assert.Equal((EvidenceFrom.UtcDateTime, EvidenceTo.UtcDateTime), (e.EvidenceStart, e.EvidenceEnd));
+            Assert.Contains("left out", e.Control);
+            Assert.All(effects.Values, x => Assert.NotEqual(EffectVerdict.Effective, x.Verdict));
+        }
+
+        [Fact]
+        public void APatternWhoseRateTrulyFallsAfterTheRuleReadsEffective()
+        {
+            using var t = TestPaths.NewTemp();
+            // Bash fails at 3 % until the rule takes effect, then at 1 %; the rate-limit error (a tool "llm" logged only when
+            // it fails, its other calls llm_call events) falls from 3 % to 1 % of LLM calls too.
+            var ruled = T("Bash", 1, "File does not exist: <*>", at => at < EvidenceTo ? 0.03 : 0.01);
+            var llm = T("llm", 6, "API Error: 429 rate limit of <*> tokens per minute", at => at < EvidenceTo ? 0.03 : 0.01, onlyFailing: true);
+            Write(t.Db, Start, Steady().Append(ruled).Append(llm));
+            var effects = ReviseApproveAndMeasure(t);
+
+            Assert.Equal(EffectVerdict.Effective, effects[1].Verdict);
+            Assert.Equal("tool:Bash", effects[1].Step);
+            Assert.InRange(effects[1].RelativeChange, 0.2, 0.5);
+            // Every call of tool:llm is this error (1,000 per 1,000 before and after): it is counted per event instead.
+            Assert.StartsWith("all events", effects[6].Step);
+            Assert.Contains("tool:llm", effects[6].Step);
+            Assert.Equal(EffectVerdict.Effective, effects[6].Verdict);
+            Assert.InRange(effects[6].RateBeforePer1000, 1, 20);
+            // The steady ones: their control leaves out the two rules that worked, so they do not read Worse.
+            foreach (var p in new long[] { 2, 3, 4 })
+            {
+                Assert.Equal(EffectVerdict.NoClearChange, effects[p].Verdict);
+                Assert.Contains("2 rules that worked", effects[p].Control);
+            }
+        }
+
+        [Fact]
+        public void ARuleFromTheStoresFirstWeekIsTooEarlyWithNothingBeforeThatWeek()
+        {
+            using var t = TestPaths.NewTemp();
+            Write(t.Db, EvidenceFrom, Steady().Append(T("Bash", 1, "File does not exist: <*>", at => at < EvidenceTo ? 0.03 : 0.01)));
+            var effects = ReviseApproveAndMeasure(t);
+
+            Assert.All(effects.Values, e =>
+            {
+                Assert.Equal(EffectVerdict.TooEarly, e.Verdict);
+                Assert.Equal(0, e.CallsBefore);
+                Assert.StartsWith("no events before the week that proposed it (2026-11-01 to 2026-11-08)", e.Reason);
+                Assert.StartsWith("Too early: no events before", e.VerdictWithReason);
+            });
+        }
+    }
+}

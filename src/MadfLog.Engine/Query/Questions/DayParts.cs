@@ -142,25 +142,36 @@ namespace MadfLog.Engine.Query.Questions
         private const int Slots = Events.DetailsShape.Slots;
 
         // The pass's columns: the event's time, kind, context and pattern, its figures (no duration: -1; the context figure
-        // as stored: hundredths as an integer, else a real, EventWriter.ContextPercentSql; the time it reports wasted in
-        // SQL, as the view and the summaries define it, from event_extras since schema 56: a join, about 0.1 us a row
-        // against 0.15 for a subquery per row), its id (read only for a new step key), and, when the steps are
-        // read, its details' values (used for tool calls and steps; the shape is the kind's). Each column read is
-        // a native call that takes the connection's lock (the parts' rows are tens of thousands at 10M events), so a
-        // duration that may be NULL comes with a stand-in it never takes: one read instead of two.
-        private const int ValueBase = 8; // details value k is column ValueBase + k
+        // as stored: hundredths as an integer, else a real, EventWriter.ContextPercentSql), its id (for a new step key, and
+        // for the time it reports wasted, read apart: below), and, when the steps are read, its details' values (used for
+        // tool calls and steps; the shape is the kind's). Each column read is a native call that takes the connection's
+        // lock (the parts' rows are tens of thousands at 10M events), so a duration that may be NULL comes with a stand-in
+        // it never takes: one read instead of two.
+        private const int IdColumn = 7;
+        private const int ValueBase = 7; // details value k is column ValueBase + k
 
         private static string PassSql(bool steps, string where) =>
             $@"SELECT e.timestamp, e.kind, e.context, e.pattern_id, coalesce(e.duration_ms, -1), e.tokens_used,
-                      e.context_percent, {TimeWasted.ReportedSql("x." + EventStorage.Wasted)}, e.id{(steps ? ", " + string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k)) : "")}
-               FROM event_rows e LEFT JOIN event_extras x ON x.id = e.id WHERE 1=1{where}";
+                      e.context_percent, e.id{(steps ? ", " + string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k)) : "")}
+               FROM event_rows e WHERE 1=1{where}";
+
+        // The time wasted that the events of a part's blocks report (event_extras since schema 56; the view's and the
+        // summaries' definition, TimeWasted), by event id, read before its pass: a lookup in event_extras per event of the
+        // pass took about 1 us (a 10M store's cut hour of 12,753 events: 6 -> 18 ms of CPU), this reads its few rows once.
+        private static Dictionary<long, long> WastedOf(SqliteConnection c, string ids)
+        {
+            var wasted = new Dictionary<long, long>();
+            using var reader = c.ExecuteReader($"SELECT x.id, {TimeWasted.ReportedSql("x." + EventStorage.Wasted)} FROM event_extras x WHERE x.{EventStorage.Wasted} < 0 AND {ids}");
+            while (reader.Read()) wasted[reader.GetInt64(0)] = reader.GetInt64(1);
+            return wasted;
+        }
 
         /// <summary>
-        /// Reads the parts' events (one pass per part; <paramref name="reads"/> are their conditions on event_rows e and the
-        /// day each part lies in) and the kinds and contexts they use; with <paramref name="steps"/> also the step keys of
+        /// Reads the parts' events (one pass per part; <paramref name="reads"/> are their conditions on event_rows e, the
+        /// day each part lies in, and a condition on event_extras x that holds for the ids of every event the part may hold) and the kinds and contexts they use; with <paramref name="steps"/> also the step keys of
         /// tool calls and steps (their details' shape and values, most of a pass's work: 6 of 10 events are tool calls).
         /// </summary>
-        internal static Decoded Read(SqliteConnection c, List<(string where, DynamicParameters p, long day)> reads, bool steps)
+        internal static Decoded Read(SqliteConnection c, List<(string where, DynamicParameters p, long day, string extras)> reads, bool steps)
         {
             var d = new Decoded { Steps = steps };
             // Each kind's base: the lowest id among the kinds of its type, category and flags (kinds in id order).
@@ -183,8 +194,9 @@ namespace MadfLog.Engine.Query.Questions
             var slots = new Dictionary<long, int[]>();
             var shapeSteps = new Dictionary<long, int>();
             var key = new System.Text.StringBuilder();
-            foreach (var (where, p, day) in reads)
+            foreach (var (where, p, day, extras) in reads)
             {
+                var wasted = WastedOf(c, extras);
                 using var reader = c.ExecuteReader(PassSql(steps, where), p);
                 // The last row's kind, and its group: neighbouring rows (one log's, one session's) mostly share both. Groups
                 // are keyed by the kind without its shape (Base): the shape only matters through the step.
@@ -210,7 +222,7 @@ namespace MadfLog.Engine.Query.Questions
                             if (!d.StepKeys.TryGetValue(stepKey, out step))
                             {
                                 d.StepKeys[stepKey] = step = d.StepEvent.Count;
-                                d.StepEvent.Add(s.Int64(8));
+                                d.StepEvent.Add(s.Int64(IdColumn));
                             }
                             if (depends.Length == 0) shapeSteps[slotKey] = step;
                         }
@@ -246,7 +258,7 @@ namespace MadfLog.Engine.Query.Questions
                         if (!g.MaxCtx.HasValue || ctx > g.MaxCtx) g.MaxCtx = ctx;
                         if (HighContext.IsHigh(ctx)) g.CtxHot++;
                     }
-                    g.SavedMs += s.Int64(7);
+                    if (wasted.Count > 0 && wasted.TryGetValue(s.Int64(IdColumn), out var saved)) g.SavedMs += saved;
                     if (ts < g.FirstTs) g.FirstTs = ts;
                     if (ts > g.LastTs) g.LastTs = ts;
                 }

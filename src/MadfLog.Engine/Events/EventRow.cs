@@ -18,7 +18,7 @@ namespace MadfLog.Engine.Events
         public long? TokensUsed { get; set; }
         public double? ContextPercent { get; set; }
         public bool? Success { get; set; }
-        public double? ConfidenceScore { get; set; }
+        public double? ConfidenceScore { get => _rare?.ConfidenceScore; set { if (value.HasValue || _rare != null) Rare.ConfidenceScore = value; } }
         /// <summary>
         /// Setting different text drops <see cref="StoredDetails"/>, which was split from the old text. A parser may give
         /// the split alone (<see cref="DetailsFromSplit"/>): the text is then put back together from it when first read.
@@ -56,10 +56,21 @@ namespace MadfLog.Engine.Events
             _storedDetails = split;
             _detailsInSplit = true;
         }
-        public double? ImpactScore { get; set; }
+        public double? ImpactScore { get => _rare?.ImpactScore; set { if (value.HasValue || _rare != null) Rare.ImpactScore = value; } }
         public long? TimeSavedOrWastedMs { get; set; }
-        public double? UserSatisfactionDelta { get; set; }
-        public long? CreatedRule { get; set; }
+        public double? UserSatisfactionDelta { get => _rare?.UserSatisfactionDelta; set { if (value.HasValue || _rare != null) Rare.UserSatisfactionDelta = value; } }
+        public long? CreatedRule { get => _rare?.CreatedRule; set { if (value.HasValue || _rare != null) Rare.CreatedRule = value; } }
+
+        // The rarely set columns (event_extras' values), in an object of their own made when one is set: 64 bytes of
+        // every event a parser makes, most of them never set (an import holds thousands of events at a time).
+        private sealed class RareValues
+        {
+            public double? ConfidenceScore, ImpactScore, UserSatisfactionDelta;
+            public long? CreatedRule;
+        }
+
+        private RareValues? _rare;
+        private RareValues Rare => _rare ??= new RareValues();
         public bool PatternDetected { get; set; }
         public bool NeedsReview { get; set; }
         public long? PatternId { get; set; }

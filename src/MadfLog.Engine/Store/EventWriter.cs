@@ -307,7 +307,32 @@ namespace MadfLog.Engine.Store
                 && _lastKind.Item3 == success && _lastKind.Item4 == detected && _lastKind.Item5 == e.NeedsReview && _lastKind.Item6 == shape)
                 return _lastKindId;
             _lastKind = (e.EventType, e.Category, success, detected, e.NeedsReview, shape);
-            return _lastKindId = _kinds.Id(this, NameId(e.EventType), NameId(e.Category), success, detected ? 1 : 0, e.NeedsReview ? 1 : 0, shape);
+            var key = new KindKey(e.EventType, e.Category, shape, (success + 1) | (detected ? 4 : 0) | (e.NeedsReview ? 8 : 0));
+            if (_kindIds.TryGetValue(key, out var id)) return _lastKindId = id;
+            id = _kinds.Id(this, NameId(e.EventType), NameId(e.Category), success, detected ? 1 : 0, e.NeedsReview ? 1 : 0, shape);
+            if (_kindIds.Count < 100_000) _kindIds[key] = id;
+            return _lastKindId = id;
+        }
+
+        // Every kind met in this transaction, by its texts, flags and shape: neighbouring rows often differ in kind or
+        // shape (a tool call, then its model call), where the last kind's check misses and the kind was looked up by its
+        // names' ids, each found by its text.
+        private readonly Dictionary<KindKey, long> _kindIds = new Dictionary<KindKey, long>();
+
+        private readonly struct KindKey : IEquatable<KindKey>
+        {
+            private readonly string _type, _category;
+            private readonly long _shape;
+            private readonly int _flags;
+
+            public KindKey(string type, string category, long shape, int flags) { _type = type; _category = category; _shape = shape; _flags = flags; }
+
+            public bool Equals(KindKey o) => _shape == o._shape && _flags == o._flags
+                && string.Equals(_type, o._type, StringComparison.Ordinal) && string.Equals(_category, o._category, StringComparison.Ordinal);
+
+            public override bool Equals(object? obj) => obj is KindKey o && Equals(o);
+
+            public override int GetHashCode() => unchecked(((_type.GetHashCode() * 31 + _category.GetHashCode()) * 31 + (int)_shape) * 31 + _flags);
         }
 
         [MethodImpl(Hot.Path)]
@@ -385,7 +410,7 @@ namespace MadfLog.Engine.Store
                     var v = split.Values[k];
                     if (v is long l) b.Int(i + k, l);
                     else if (v is DetailsShape.Name n) b.Int(i + k, SplitNameId(n.Text));
-                    else if (v is DetailsShape.Quoted q) b.Text(i + k, q.Stored);
+                    else if (v is DetailsShape.Quoted q) b.Text(i + k, q.Json, 1 + q.Skip, q.Json.Length - 2 - q.Skip); // its Stored part, not copied
                     else if (v is string t) b.Text(i + k, t);
                     else b.Null(i + k);
                 }
@@ -460,12 +485,16 @@ namespace MadfLog.Engine.Store
 
             public void Real(int i, double? v) { if (v.HasValue) Real(i, v.Value); else Null(i); }
 
+            public void Text(int i, string v) => Text(i, v, 0, v.Length);
+
+            /// <summary>Binds v's characters [start, start + length) as UTF-16, which SQLite converts as it stores them (binding
+            /// the string made a UTF-8 copy of it on every call).</summary>
             [MethodImpl(Hot.Path)]
-            public void Text(int i, string v)
+            public void Text(int i, string v, int start, int length)
             {
-                if (_kind[i] == IsText && ReferenceEquals(_text[i], v)) return;
-                raw.sqlite3_bind_text(_s, i, v);
-                _kind[i] = IsText; _text[i] = v;
+                if (_kind[i] == IsText && ReferenceEquals(_text[i], v) && _bits[i] == ((long)start << 32 | (uint)length)) return;
+                raw.sqlite3_bind_text16(_s, i, v.AsSpan(start, length));
+                _kind[i] = IsText; _text[i] = v; _bits[i] = (long)start << 32 | (uint)length;
             }
         }
 

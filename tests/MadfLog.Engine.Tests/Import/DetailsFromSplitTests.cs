@@ -1,8 +1,11 @@
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using Dapper;
 using System.Text;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Import;
+using Microsoft.Data.Sqlite;
 using Xunit;
 
 namespace MadfLog.Engine.Tests.Import
@@ -53,6 +56,27 @@ namespace MadfLog.Engine.Tests.Import
             Assert.All(rows, r => Assert.True(r.HasDetails));
             // Most of them were never made as text until read: their split has a shape.
             Assert.True(rows.Count(r => r.StoredDetails?.Shape != null) >= rows.Count - 6, string.Join(", ", rows.Select(r => r.StoredDetails?.Shape != null)));
+        }
+
+        [Fact]
+        public void AnEmptyStringAmongIdsIsStoredAsAnEmptyStringNotNull()
+        {
+            // Ids never repeat, so their key's strings are stored as literals in the row; an empty one among them is an
+            // empty text (bound with no characters, it would have been NULL, and the details read back without it).
+            using var t = TestPaths.NewTemp();
+            var r = new System.Random(3);
+            var details = Enumerable.Range(0, 300).Select(i => "{\"tool\":\"Bash\",\"run_id\":\"" +
+                (i % 10 == 9 ? "" : new string(Enumerable.Range(0, 30).Select(_ => (char)('a' + r.Next(26))).ToArray())) + "\"}").ToList();
+            var file = t.File("a.jsonl");
+            File.WriteAllLines(file, details.Select((d, i) =>
+                $"{{\"timestamp\":{1_790_000_000_000 + i},\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"s1\",\"details\":{d}}}"));
+            Assert.Equal(details.Count, new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file }).Imported);
+            using var plain = new SqliteConnection($"Data Source={t.Db};Mode=ReadOnly;Pooling=False");
+            plain.Open();
+            Assert.Equal(details, plain.Query<string>("SELECT details FROM events ORDER BY id").ToList());
+            // (and the empty ones were literals: a row holds an empty text value)
+            Assert.True(plain.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE " +
+                string.Join(" OR ", MadfLog.Engine.Store.EventStorage.ValueColumns.Select(c => $"({c} = '')"))) > 0);
         }
 
         [Fact]

@@ -46,8 +46,9 @@ namespace MadfLog.Bench
                 if (top.Count < 2) { Console.WriteLine("fewer than two error patterns: nothing to measure"); return 1; }
                 // The planted effect: three in four of the first pattern's errors after the middle never happened.
                 var removed = c.Execute($"DELETE FROM event_rows WHERE pattern_id = @p AND timestamp >= @middle AND id % 4 <> 0", new { p = top[0].id, middle });
+                // Chosen from the whole span, not from one week: no evidence window to leave out (made before the first event).
                 foreach (var (id, _) in top)
-                    c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@id, 'planted', 'Active', @middle, @middle, '{}')", new { id, middle });
+                    c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@id, 'planted', 'Active', @first, @middle, '{}')", new { id, first, middle });
                 Console.WriteLine($"planted: removed {removed} of P{top[0].id}'s errors after the middle; P{top[1].id} left as it was");
                 foreach (var e in RuleEffectiveness.Evaluate(c, DateTimeOffset.FromUnixTimeMilliseconds(last + 1)))
                 {

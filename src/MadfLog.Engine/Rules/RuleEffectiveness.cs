@@ -162,7 +162,8 @@ namespace MadfLog.Engine.Rules
             (e.HitsBefore, e.CallsBefore, e.ControlErrorsBefore, e.ControlEventsBefore, e.RepeatedBefore) = before.Totals();
             (e.HitsAfter, e.CallsAfter, e.ControlErrorsAfter, e.ControlEventsAfter, e.RepeatedAfter) = after.Totals();
             e.HasControl = e.ControlErrorsBefore >= MinControlErrors && e.ControlErrorsAfter >= MinControlErrors;
-            var evidence = p.EvidenceTo > p.EvidenceFrom ? $" (the week that proposed it, {Day(p.EvidenceFrom)} to {Day(p.EvidenceTo)}, left out)" : "";
+            // Named only where it cut into the windows (not for a rule whose stored evidence lies before them).
+            var evidence = p.EvidenceTo > p.Before.Min(s => s.From) ? $" (the week that proposed it, {Day(p.EvidenceFrom)} to {Day(p.EvidenceTo)}, left out)" : "";
             e.Control = e.HasControl
                 ? $"every other error{(leftOut.Length > 0 ? $" but those of {leftOut.Length} rule{(leftOut.Length == 1 ? "" : "s")} that worked meanwhile" : "")}: {e.ControlRateBeforePer1000:0.##} → {e.ControlRateAfterPer1000:0.##} per 1,000 events{evidence}"
                 : $"none (fewer than {MinControlErrors} other errors in a window): the rule's own change";
@@ -291,14 +292,13 @@ namespace MadfLog.Engine.Rules
         }
 
         /// <summary>
-        /// Counts per session over spans of time, read once per span (rules from one revision share their windows): every
-        /// event, the errors by pattern, and a step's calls.
+        /// Counts per session over spans of time, read in one grouped scan per span for all rules (rules from one revision
+        /// share their windows): every event, by its error pattern and by its tool or step.
         /// </summary>
         private sealed class WindowCounts
         {
             private readonly SqliteConnection _c;
-            private readonly Dictionary<(long, long), List<(string? session, long pattern, long n)>> _events = new Dictionary<(long, long), List<(string?, long, long)>>();
-            private readonly Dictionary<(long, long, string, string), List<(string? session, long n)>> _calls = new Dictionary<(long, long, string, string), List<(string?, long)>>();
+            private readonly Dictionary<(long, long), List<Row>> _spans = new Dictionary<(long, long), List<Row>>();
             /// <summary>The pattern key of events that are not errors (errors without a pattern are 0).</summary>
             private const long NotAnError = -1;
 
@@ -308,40 +308,37 @@ namespace MadfLog.Engine.Rules
             {
                 var s = new SessionCounts();
                 var skip = new HashSet<long>(leftOut);
+                var stepKey = step == null ? null : StepKey(step.Value.kind == "tool" ? "tool_call" : "step", step.Value.name);
                 foreach (var span in spans.Where(x => x.Length > 0))
-                {
-                    foreach (var (session, pattern, n) in Events(span))
+                    foreach (var r in Rows(span))
                     {
-                        var k = SessionCounts.Key(session);
-                        s.Events.Add(k, n);
-                        if (step == null) s.Calls.Add(k, n);
-                        if (pattern == patternId) s.Hits.Add(k, n);
-                        else if (pattern != NotAnError && !skip.Contains(pattern)) s.Control.Add(k, n);
+                        var k = SessionCounts.Key(r.Session);
+                        s.Events.Add(k, r.N);
+                        if (step == null || r.Step == stepKey) s.Calls.Add(k, r.N);
+                        if (r.Pattern == patternId) s.Hits.Add(k, r.N);
+                        else if (r.Pattern != NotAnError && !skip.Contains(r.Pattern)) s.Control.Add(k, r.N);
                     }
-                    if (step != null)
-                        foreach (var (session, n) in Calls(span, step.Value))
-                            s.Calls.Add(SessionCounts.Key(session), n);
-                }
                 return s;
             }
 
-            private List<(string? session, long pattern, long n)> Events(Span span)
+            private static string StepKey(string type, string name) => type + "\u001f" + name;
+
+            private List<Row> Rows(Span span)
             {
-                if (!_events.TryGetValue((span.From, span.To), out var rows))
-                    _events[(span.From, span.To)] = rows = _c.Query<(string?, long, long)>(
-                        $@"SELECT e.session_id, CASE WHEN {Domain.Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE {NotAnError} END AS p, count(*)
-                           FROM events e WHERE {EventStorage.Window("e", "@from", "@to")} GROUP BY 1, 2", new { from = span.From, to = span.To }).ToList();
+                if (!_spans.TryGetValue((span.From, span.To), out var rows))
+                    _spans[(span.From, span.To)] = rows = _c.Query<(string?, long, string?, long)>(
+                        $@"SELECT e.session_id, CASE WHEN {Domain.Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE {NotAnError} END AS p,
+                                  CASE WHEN e.event_type IN ('tool_call', 'step') THEN e.event_type || char(31) || {Domain.Steps.NameSql} END AS step, count(*)
+                           FROM events e WHERE {EventStorage.Window("e", "@from", "@to")} GROUP BY 1, 2, 3", new { from = span.From, to = span.To })
+                        .Select(r => new Row { Session = r.Item1, Pattern = r.Item2, Step = r.Item3, N = r.Item4 }).ToList();
                 return rows;
             }
 
-            private List<(string? session, long n)> Calls(Span span, (string kind, string name) step)
+            /// <summary>Events of one session, error pattern and step.</summary>
+            private sealed class Row
             {
-                var key = (span.From, span.To, step.kind, step.name);
-                if (!_calls.TryGetValue(key, out var rows))
-                    _calls[key] = rows = _c.Query<(string?, long)>(
-                        $@"SELECT e.session_id, count(*) FROM events e WHERE e.event_type = @type AND {EventStorage.Window("e", "@from", "@to")} AND {Domain.Steps.NameSql} = @name GROUP BY 1",
-                        new { type = step.kind == "tool" ? "tool_call" : "step", step.name, from = span.From, to = span.To }).ToList();
-                return rows;
+                public string? Session, Step;
+                public long Pattern, N;
             }
         }
 

@@ -116,6 +116,18 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.Equal((EvidenceFrom.UtcDateTime, EvidenceTo.UtcDateTime), (e.EvidenceStart, e.EvidenceEnd));
             Assert.Contains("left out", e.Control);
             Assert.All(effects.Values, x => Assert.NotEqual(EffectVerdict.Effective, x.Verdict));
+
+            // The counts read in one grouped scan per window are the plain counts of each window.
+            using var c = MadfDatabase.Open(t.Db);
+            long Count(string where, DateTimeOffset from, DateTimeOffset to) => c.ExecuteScalar<long>(
+                $"SELECT count(*) FROM events e WHERE {where} AND e.timestamp >= @from AND e.timestamp < @to", new { from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds() });
+            var (start, end) = (new DateTimeOffset(e.WindowStart), Now.AddMilliseconds(1));
+            const string bash = "e.event_type = 'tool_call' AND json_extract(e.details, '$.tool') = 'Bash'";
+            const string hit = "e.success = 0 AND e.pattern_id = 1", other = "e.success = 0 AND coalesce(e.pattern_id, 0) <> 1";
+            Assert.Equal((Count(bash, start, EvidenceFrom), Count(bash, EvidenceTo, end)), (e.CallsBefore, e.CallsAfter));
+            Assert.Equal((Count(hit, start, EvidenceFrom), Count(hit, EvidenceTo, end)), (e.HitsBefore, e.HitsAfter));
+            Assert.Equal((Count(other, start, EvidenceFrom), Count(other, EvidenceTo, end)), (e.ControlErrorsBefore, e.ControlErrorsAfter));
+            Assert.Equal((Count("1 = 1", start, EvidenceFrom), Count("1 = 1", EvidenceTo, end)), (e.ControlEventsBefore, e.ControlEventsAfter));
         }
 
         [Fact]

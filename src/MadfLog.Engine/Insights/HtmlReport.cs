@@ -25,7 +25,8 @@ namespace MadfLog.Engine.Insights
     {
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-        public static string Build(string? databasePath, QueryFilter f, DateTimeOffset now, string title = "MadfLog insights")
+        /// <param name="measured">The active rules' effects when the caller measured them already (a revision does).</param>
+        public static string Build(string? databasePath, QueryFilter f, DateTimeOffset now, string title = "MadfLog insights", IReadOnlyList<RuleEffect>? measured = null)
         {
             var config = Config.MadfConfig.Load(databasePath);
             using var c = MadfDatabase.Open(config.DatabasePath, forWrite: false);
@@ -38,10 +39,11 @@ namespace MadfLog.Engine.Insights
             var bottlenecks = Analysis.Bottlenecks(c, f, 8);
             var human = Analysis.HumanInteractions(c, f);
             var rules = RuleStore.List(c);
-            var effects = RuleEffectiveness.Evaluate(c, now).ToDictionary(e => e.RuleId);
+            var evaluated = measured ?? RuleEffectiveness.Evaluate(c, now);
+            var effects = evaluated.ToDictionary(e => e.RuleId);
             var tokens = c.ExecuteScalar<long?>("SELECT sum(e.tokens_used) FROM events e WHERE 1=1" + f.Where(new DynamicParameters()), Params(f)) ?? 0;
             var weeklyByPattern = WeeklyCounts(c, f, patterns.Where(p => p.PatternId.HasValue).Select(p => p.PatternId!.Value).ToList());
-            var notFollowed = RuleOverlap.NotFollowed(c, now).ToDictionary(n => n.RuleId);
+            var notFollowed = RuleOverlap.NotFollowed(c, now, evaluated).ToDictionary(n => n.RuleId);
             var costs = Cost.ByModel(c, f, config.ModelPrices);
             var sessions = Analysis.Sessions(c, f);
             var toolFailures = Analysis.ToolFailures(c, f);

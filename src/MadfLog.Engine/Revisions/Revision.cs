@@ -163,15 +163,17 @@ namespace MadfLog.Engine.Revisions
                 tx.Commit();
             }
 
-            result.NotFollowed.AddRange(RuleOverlap.NotFollowed(c, _o.Now));
+            // Measured once: the rules not followed, the CLAUDE.md block and both reports use these effects (each
+            // measure reads the weeks around every rule's activation).
+            result.Effectiveness.AddRange(RuleEffectiveness.Evaluate(c, _o.Now));
+            result.NotFollowed.AddRange(RuleOverlap.NotFollowed(c, _o.Now, result.Effectiveness));
             result.ClaudeMdPath = _o.ClaudeMdPath ?? _config.ClaudeMdPath;
             if (result.ClaudeMdPath != null && _o.ShouldProcess(result.ClaudeMdPath, "Update the MadfLog rules block"))
-                result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c, _o.Now));
+                result.ClaudeMdChanged = ClaudeMdBlock.Write(result.ClaudeMdPath, RuleStore.ActiveLines(c, _o.Now, result.NotFollowed));
             result.ActiveRules = RuleStore.List(c, RuleStatus.Active).Count;
             // The window's rules: those proposed from a window that ended inside this one (this run's, an earlier run's
             // over the same days), not those created in the calendar week the revision happens to run in.
             result.RulesThisWeek.AddRange(RuleStore.List(c).Where(r => r.Evidence.WindowEnd > result.WindowStart && r.Evidence.WindowEnd <= result.WindowEnd));
-            result.Effectiveness.AddRange(RuleEffectiveness.Evaluate(c, _o.Now));
 
             c.Dispose();
             result.Storage = StorageReport.Get(_config.DatabasePath);
@@ -184,7 +186,7 @@ namespace MadfLog.Engine.Revisions
                 result.ReportPath = report;
                 // The same week as a picture: the HTML report beside the markdown one.
                 var html = Path.ChangeExtension(report, ".html");
-                Insights.HtmlReport.Write(html, Insights.HtmlReport.Build(_config.DatabasePath, new Query.QueryFilter { Since = since, Until = until }, _o.Now, $"MadfLog revision {result.Week}"));
+                Insights.HtmlReport.Write(html, Insights.HtmlReport.Build(_config.DatabasePath, new Query.QueryFilter { Since = since, Until = until }, _o.Now, $"MadfLog revision {result.Week}", result.Effectiveness));
                 result.HtmlReportPath = html;
                 using var w = MadfDatabase.Open(_config.DatabasePath);
                 w.Execute(@"INSERT INTO revisions(week, window_start, window_end, finished, report_path) VALUES (@Week, @from, @to, @now, @report)

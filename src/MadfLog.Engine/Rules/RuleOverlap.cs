@@ -123,7 +123,8 @@ namespace MadfLog.Engine.Rules
         /// Active rules that are broken: their pattern occurred at least 3 times, in at least 2 sessions, since the rule
         /// took effect, and its rate has not measurably fallen (<see cref="RuleEffect.Fell"/>). Most occurrences first.
         /// </summary>
-        public static List<RuleNotFollowed> NotFollowed(SqliteConnection c, DateTimeOffset now)
+        /// <param name="effects">The active rules' effects when the caller measured them already (a revision does, once).</param>
+        public static List<RuleNotFollowed> NotFollowed(SqliteConnection c, DateTimeOffset now, IReadOnlyList<RuleEffect>? effects = null)
         {
             var list = new List<RuleNotFollowed>();
             foreach (var r in RuleStore.List(c, RuleStatus.Active))
@@ -138,7 +139,7 @@ namespace MadfLog.Engine.Rules
             if (list.Count > 0)
             {
                 // A rule whose error fell is followed, even if the error has not gone away entirely.
-                var fell = new HashSet<long>(RuleEffectiveness.Evaluate(c, now).Where(e => e.Fell).Select(e => e.RuleId));
+                var fell = new HashSet<long>((effects ?? RuleEffectiveness.Evaluate(c, now)).Where(e => e.Fell).Select(e => e.RuleId));
                 list.RemoveAll(x => fell.Contains(x.RuleId));
             }
             return list.OrderByDescending(x => x.Occurrences).ThenBy(x => x.RuleId).ToList();

@@ -132,14 +132,15 @@ namespace MadfLog.Engine.Rules
         /// The CLAUDE.md block's lines: first the rules that are not followed (their pattern keeps occurring), each with
         /// its count since it took effect, most occurrences first; then the other active rules, oldest first.
         /// </summary>
-        public static string[] ActiveLines(SqliteConnection c, DateTimeOffset now)
+        /// <param name="notFollowed">The rules not followed when the caller found them already (a revision does).</param>
+        public static string[] ActiveLines(SqliteConnection c, DateTimeOffset now, IReadOnlyList<RuleNotFollowed>? notFollowed = null)
         {
-            var notFollowed = RuleOverlap.NotFollowed(c, now).ToDictionary(n => n.RuleId);
+            var byRule = (notFollowed ?? RuleOverlap.NotFollowed(c, now)).ToDictionary(n => n.RuleId);
             return List(c, RuleStatus.Active)
-                .OrderBy(r => notFollowed.ContainsKey(r.Id) ? 0 : 1)
-                .ThenByDescending(r => notFollowed.TryGetValue(r.Id, out var n) ? n.Occurrences : 0)
+                .OrderBy(r => byRule.ContainsKey(r.Id) ? 0 : 1)
+                .ThenByDescending(r => byRule.TryGetValue(r.Id, out var n) ? n.Occurrences : 0)
                 .ThenBy(r => r.Id)
-                .Select(r => notFollowed.TryGetValue(r.Id, out var n)
+                .Select(r => byRule.TryGetValue(r.Id, out var n)
                     ? $"- **Not followed: seen {n.Occurrences}× in {n.Sessions} sessions since {n.Since:yyyy-MM-dd}.** " + r.MarkdownLine.Substring(2)
                     : r.MarkdownLine)
                 .ToArray();

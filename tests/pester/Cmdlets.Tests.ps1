@@ -245,7 +245,10 @@ Describe 'Rules, revision and health' {
         foreach ($rule in $e) {
             $line = $lines | Where-Object { $_ -match "^\s*$($rule.RuleId)\s" }
             $line | Should -Match ([regex]::Escape($rule.RelativeChangeText))
+            # Why a rule has no verdict yet ("Too early") shows in the table, not only in the reports.
+            if ($rule.Reason) { $line | Should -Match ([regex]::Escape('(' + $rule.Reason.Substring(0, [Math]::Min(12, $rule.Reason.Length)))) }
         }
+        @($e | Where-Object Reason).Count | Should -BeGreaterThan 0 -Because 'rules approved just now are too early, with a reason'
     }
 
     It 'Get-MadfHealth returns a status with its checks' {

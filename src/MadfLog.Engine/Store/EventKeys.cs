@@ -216,7 +216,7 @@ namespace MadfLog.Engine.Store
                 {
                     var blob = raw.sqlite3_column_blob(rows, 1);
                     Decode(blob, raw.sqlite3_column_int64(rows, 0), chunk);
-                    var hi = blob.Length >= 9 ? unchecked((long)Read(blob, 1, 8)) : long.MaxValue; // rows cover the key space in lo order
+                    var hi = Hi(blob); // rows cover the key space in lo order
                     while (next < stagedCount && staged[next].key <= hi) chunk.Add(staged[next++]);
                     if (chunk.Count >= MergeChunk) { MergePass(chunk); chunk.Clear(); }
                 }
@@ -375,23 +375,28 @@ namespace MadfLog.Engine.Store
             {
                 RowReads++;
                 if (_filter == null && ++_misses >= MissesBeforeFilter) { BuildFilter(); if (!_filter!.MayContain(key)) return -1; }
-                var find = FindStatement();
-                raw.sqlite3_bind_int64(find, 1, key);
-                var rc = raw.sqlite3_step(find);
+                var (find, found) = StepToRow(key);
                 try
                 {
-                    if (rc == Row)
-                    {
-                        var blob = raw.sqlite3_column_blob(find, 1);
-                        return EventKeys.Lookup(blob, raw.sqlite3_column_int64(find, 0), key);
-                    }
-                    if (rc != 101) _owner.Check(rc);
-                    return -1;
+                    return found ? EventKeys.Lookup(raw.sqlite3_column_blob(find, 1), raw.sqlite3_column_int64(find, 0), key) : -1;
                 }
                 finally { raw.sqlite3_reset(find); }
             }
 
             private sqlite3_stmt FindStatement() => _find ??= _owner.Prepare($"SELECT lo, keys FROM {Table} WHERE lo <= ? ORDER BY lo DESC LIMIT 1");
+
+            /// <summary>
+            /// Steps the find statement to the row whose range holds the key (lo in column 0, keys in 1), if there is one;
+            /// the caller reads it in place and resets the statement.
+            /// </summary>
+            private (sqlite3_stmt find, bool found) StepToRow(long key)
+            {
+                var find = FindStatement();
+                raw.sqlite3_bind_int64(find, 1, key);
+                var rc = raw.sqlite3_step(find);
+                if (rc != Row && rc != 101) { raw.sqlite3_reset(find); _owner.Check(rc); }
+                return (find, rc == Row);
+            }
 
             // The row whose range holds the key: the last one, a cached one, or read (and cached while there is room).
             private Range Find(long key)
@@ -453,19 +458,16 @@ namespace MadfLog.Engine.Store
                 }
                 _last = null;
                 RowReads++;
-                var find = FindStatement();
-                raw.sqlite3_bind_int64(find, 1, key);
-                var rc = raw.sqlite3_step(find);
+                var (find, found) = StepToRow(key);
                 try
                 {
-                    if (rc == Row)
+                    if (found)
                     {
                         var row = raw.sqlite3_column_blob(find, 1);
                         var lo = raw.sqlite3_column_int64(find, 0);
                         Decode(row, lo, into);
-                        return (lo, row.Length >= 9 ? unchecked((long)EventKeys.Read(row, 1, 8)) : long.MaxValue);
+                        return (lo, Hi(row));
                     }
-                    if (rc != 101) _owner.Check(rc);
                 }
                 finally { raw.sqlite3_reset(find); }
                 // Below the first row (not a layout this code writes: its first row starts at the least key): up to it.
@@ -574,21 +576,18 @@ namespace MadfLog.Engine.Store
             private Range Read(long key, bool copy = true)
             {
                 RowReads++;
-                var find = FindStatement();
-                raw.sqlite3_bind_int64(find, 1, key);
-                var rc = raw.sqlite3_step(find);
+                var (find, found) = StepToRow(key);
                 try
                 {
-                    if (rc == Row)
+                    if (found)
                     {
                         var blob = raw.sqlite3_column_blob(find, 1);
                         var lo = raw.sqlite3_column_int64(find, 0);
-                        var hi = blob.Length >= 9 ? unchecked((long)EventKeys.Read(blob, 1, 8)) : long.MaxValue;
+                        var hi = Hi(blob);
                         if (!copy) return new Range { Lo = lo, Hi = hi, Length = blob.Length };
                         var bytes = blob.ToArray();
                         return new Range { Lo = lo, Hi = hi, Blob = bytes, Length = bytes.Length };
                     }
-                    if (rc != 101) _owner.Check(rc);
                     return new Range { Lo = long.MinValue, Hi = long.MaxValue, Blob = Array.Empty<byte>(), Length = 0 };
                 }
                 finally { raw.sqlite3_reset(find); }
@@ -728,7 +727,8 @@ namespace MadfLog.Engine.Store
         // The sign bit flipped, so buckets follow the keys' (signed) order and a range's buckets run from its lo's to its hi's.
         private static int Bucket(long key) => (int)(unchecked((ulong)(key ^ long.MinValue)) >> (64 - BucketBits));
 
-        private static long Hi(byte[] blob) => blob.Length >= 9 ? unchecked((long)Read(blob, 1, 8)) : long.MaxValue;
+        /// <summary>The last key a packed row covers (its range's hi; an empty row covers the rest of the key space).</summary>
+        private static long Hi(ReadOnlySpan<byte> blob) => blob.Length >= 9 ? unchecked((long)Read(blob, 1, 8)) : long.MaxValue;
 
         /// <summary>
         /// A row's months in order, in any of its layouts: the one walk every reader of a row takes (the filter's fill,

@@ -31,8 +31,9 @@ namespace MadfLog.Bench
     /// </summary>
     public static class RealisticLogs
     {
-        /// <summary>Bumped when the output changes, so the benches regenerate their cached folders.</summary>
-        public const string Version = "realistic-v2";
+        /// <summary>Bumped when the output changes, so the benches regenerate their cached folders (v3: a script that
+        /// cannot execute is the command that ran, not always deploy.sh beside a message naming another).</summary>
+        public const string Version = "realistic-v3";
 
         public static readonly string[] Stories = { "3.1", "3.2", "3.3", "3.4" };
         private static readonly string[] StoryBranches = { "story/3-1-catalog-search", "story/3-2-checkout", "story/3-3-order-history", "story/3-4-payment-webhooks" };
@@ -298,7 +299,7 @@ namespace MadfLog.Bench
             r => { var m = Pick(r, PyModules); return ("Bash", "python -m app.main", $"Exit code 1\nTraceback (most recent call last):\n  File \"/work/shop/src/api/{Pick(r, Stems)}.py\", line {r.Next(1, 80)}, in <module>\n    import {m}\nModuleNotFoundError: No module named '{m}'"); },
             r => { var c = Pick(r, new[] { "pnpm", "poetry", "psql", "jq", "yarn", "uv" }); return ("Bash", c + " install", $"Exit code 127\n/bin/bash: line 1: {c}: command not found"); },
             r => { var c = Pick(r, Commands); return ("Bash", c, $"Command timed out after {r.Next(1, 10)}m {F(r.NextDouble() * 59, "0.0")}s"); },
-            r => ("Bash", "./scripts/deploy.sh", $"Exit code 126\n/bin/bash: line 1: ./scripts/{Pick(r, new[] { "deploy", "seed", "migrate", "release" })}.sh: Permission denied"),
+            r => { var script = $"./scripts/{Pick(r, new[] { "deploy", "seed", "migrate", "release" })}.sh"; return ("Bash", script, $"Exit code 126\n/bin/bash: line 1: {script}: Permission denied"); },
             r => ("Bash", "git checkout main", $"Exit code 1\nerror: Your local changes to the following files would be overwritten by checkout:\n\t{FilePath(r)}\n\t{FilePath(r)}\nPlease commit your changes or stash them before you switch branches.\nAborting"),
             r => ("Bash", "docker compose up -d db", $"Exit code 1\nError response from daemon: driver failed programming external connectivity on endpoint shop-db-{r.Next(1, 4)}: Bind for 0.0.0.0:{Pick(r, new[] { "5432", "6379", "3000", "8080" })} failed: port is already allocated"),
             r => { var p = Pick(r, NpmPackages); return ("Bash", "npm install " + p, $"Exit code 1\nnpm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry.npmjs.org/{p.Replace("/", "%2f")}{(r.Next(2) == 0 ? "x" : "")} - Not found\nnpm ERR! A complete log of this run can be found in: /home/dev/.npm/_logs/2026-10-{r.Next(10, 31)}T{r.Next(10, 23)}_{r.Next(10, 59)}_{r.Next(10, 59)}_{r.Next(100, 999)}Z-debug-0.log"); },

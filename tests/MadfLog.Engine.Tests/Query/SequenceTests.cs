@@ -29,6 +29,41 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void TopIsPerKindSoLeadsShowBesideMoreFrequentLoops()
+        {
+            // A retry loop counts runs of one error, a lead the errors after three steps: different units. With -Top taken
+            // over both together, ten loops of many runs hid every lead, and the brief then said "0 step sequences ending
+            // in an error" of logs full of them.
+            using var t = TestPaths.NewTemp();
+            using var c = MadfDatabase.Open(t.Db);
+            c.Execute("INSERT INTO patterns(id, template, token_count, error_class, created, display) VALUES (1, 'x', 1, 'TestFailure', 0, 'pytest failed: <*>'), (2, 'y', 1, 'FileNotFound', 0, 'File does not exist: <*>')");
+            var rows = new List<EventRow>();
+            var k = 0L;
+            void Add(string session, string tool, long? pattern) => rows.Add(new EventRow
+            {
+                Timestamp = 1_760_000_000_000 + k * 1000, EventType = "tool_call", Category = "tool", SessionId = session, StoryId = "1.1", AgentName = "dev",
+                Success = pattern == null, PatternId = pattern, DedupKey = ++k, Details = "{\"tool\":\"" + tool + "\"}",
+            });
+            // Twenty short sessions retry pattern 1 and twenty pattern 2 (two loops of 20 runs); in three more, one lead
+            // (Read → Grep → Edit → Bash ✗) ends an error.
+            for (var s = 0; s < 20; s++) { Add("b" + s, "Bash", 1); Add("b" + s, "Bash", 1); Add("w" + s, "Write", 2); Add("w" + s, "Write", 2); }
+            for (var s = 0; s < 3; s++) { Add("r" + s, "Read", null); Add("r" + s, "Grep", null); Add("r" + s, "Edit", null); Add("r" + s, "Bash", 1); }
+            using (var tx = c.BeginTransaction()) { ImportStages.Write(c, tx, rows); tx.Commit(); }
+
+            var found = PatternAnalysis.ErrorSequences(c, new QueryFilter(), top: 2, minSupport: 3);
+            Assert.Equal(2, found.Count(s => s.Kind == "RetryLoop"));
+            var lead = Assert.Single(found, s => s.Kind == "LeadsToError");
+            Assert.Equal(3, lead.Occurrences);
+            Assert.StartsWith("Read → Grep → Edit → Bash ✗", lead.Sequence);
+            // Most frequent first, whatever the kind.
+            Assert.Equal(found.OrderByDescending(s => s.Occurrences).Select(s => s.Sequence), found.Select(s => s.Sequence));
+
+            var brief = MadfLog.Engine.Briefing.MoreBriefs.ErrorSequences(found);
+            Assert.Contains("2 retry loops, 1 step sequence ending in an error", brief);
+            Assert.Contains("leads 3x in 3 sessions: Read → Grep → Edit → Bash", brief);
+        }
+
+        [Fact]
         public void RetryLoopsAndStepsThatLeadToErrorsAreFound()
         {
             using var t = TestPaths.NewTemp();
@@ -64,10 +99,11 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(2, edit.Sessions);
             Assert.All(leads, l => Assert.True(l.Occurrences >= 2)); // below the support threshold nothing is reported
 
-            // -Kind and -Top: one kind only, and at most top of both kinds together, most frequent first.
+            // -Kind and -Top: one kind only, and at most top of each kind, most frequent first.
             Assert.All(PatternAnalysis.ErrorSequences(c, new QueryFilter(), minSupport: 2, kind: "leadstoerror"), s => Assert.Equal("LeadsToError", s.Kind));
-            var first = Assert.Single(PatternAnalysis.ErrorSequences(c, new QueryFilter(), top: 1, minSupport: 2));
-            Assert.Equal(found.Max(s => s.Occurrences), first.Occurrences);
+            var firsts = PatternAnalysis.ErrorSequences(c, new QueryFilter(), top: 1, minSupport: 2);
+            Assert.Equal(new[] { "LeadsToError", "RetryLoop" }, firsts.Select(s => s.Kind).OrderBy(k => k));
+            Assert.Equal(found.Where(s => s.Kind == "LeadsToError").Max(s => s.Occurrences), firsts.Single(s => s.Kind == "LeadsToError").Occurrences);
         }
 
         [Fact]

@@ -67,7 +67,8 @@ namespace MadfLog.Engine.Query.Questions
         /// Retry loops: runs of two or more consecutive errors with the same pattern within a session (other events between
         /// them allowed, as long as no different error intervenes). Leads-to-error: the three events before each error, as
         /// tool/outcome steps, counted over all sessions; sequences seen at least minSupport times. The <paramref name="top"/>
-        /// most frequent of both kinds together (or of <paramref name="kind"/> only), most occurrences first.
+        /// most frequent of each kind (or of <paramref name="kind"/> only), most occurrences first: a loop counts runs of one
+        /// error and a lead the errors after it, so a top over both together would let one kind hide the other.
         /// </summary>
         internal static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3, string? kind = null)
         {
@@ -108,7 +109,7 @@ namespace MadfLog.Engine.Query.Questions
             }).ToList();
             result.AddRange(leads.Select(l => new ErrorSequence { Kind = LeadsToError, Sequence = l.lead, Occurrences = l.n, Sessions = l.sessions }));
             // Both kinds in one list, most frequent first (each kind's ties keep their order above).
-            return result.OrderByDescending(q => q.Occurrences).ThenByDescending(q => q.Sessions).Take(top).ToList();
+            return result.OrderByDescending(q => q.Occurrences).ThenByDescending(q => q.Sessions).ToList();
         }
 
         internal const string RetryLoop = "RetryLoop", LeadsToError = "LeadsToError";

@@ -53,9 +53,6 @@ namespace MadfLog.Engine.Briefing
         /// <summary>"…and N more rules"; one is "…and 1 more rule" (the nouns are the callers' own regular plurals).</summary>
         public static string More(int n, string noun) => $"…and {n} more {(n == 1 ? Singular(noun) : noun)}";
 
-        /// <summary>"3 retry loops", "1 retry loop" (the noun a regular plural, its last word the one that changes).</summary>
-        public static string Count(int n, string noun) => $"{n} {(n == 1 ? Singular(noun) : noun)}";
-
         private static string Singular(string plural) =>
             plural.EndsWith("ies", StringComparison.Ordinal) ? plural.Substring(0, plural.Length - 3) + "y"
             : plural.EndsWith("s", StringComparison.Ordinal) ? plural.Substring(0, plural.Length - 1)

@@ -123,20 +123,11 @@ namespace MadfLog.Engine.Briefing
                 .Items(items, p => $"P{p.PatternId} {P(p.Share)} ({p.Count}) {p.ErrorClass}: {Safe(p.Template)}{Stories(p.ByStory)} | {string.Join(",", System.Linq.Enumerable.Take(System.Linq.Enumerable.Select(p.ByAgent, kv => kv.Key + ":" + kv.Value), 3))}", "patterns", maxLineChars: 170)
                 .Build();
 
-        public static string ErrorSequences(System.Collections.Generic.IReadOnlyList<ErrorSequence> items)
-        {
-            var loops = items.Where(s => s.Kind == "RetryLoop").ToList();
-            var leads = items.Where(s => s.Kind != "RetryLoop").ToList();
-            // Each kind in turn, the most frequent of each first: within the budget an agent reads both kinds, however many
-            // more runs the loops count than the leads count errors.
-            var turns = Enumerable.Range(0, Math.Max(loops.Count, leads.Count))
-                .SelectMany(i => (i < loops.Count ? new[] { loops[i] } : Array.Empty<ErrorSequence>()).Concat(i < leads.Count ? new[] { leads[i] } : Array.Empty<ErrorSequence>()))
-                .ToList();
-            return new BriefBuilder(Briefs.ErrorSequenceBudget)
-                .Line($"Error sequences: {BriefBuilder.Count(loops.Count, "retry loops")}, {BriefBuilder.Count(leads.Count, "step sequences")} ending in an error. Most frequent of each in turn:")
-                .Items(turns, s => $"{(s.Kind == "RetryLoop" ? "retry" : "leads")} {s.Occurrences}x in {s.Sessions} session{(s.Sessions == 1 ? "" : "s")}{(s.Kind == "RetryLoop" ? $", max {s.LongestRun} in a row" : "")}: {Safe(s.Sequence)}", "sequences", maxLineChars: 150)
+        public static string ErrorSequences(System.Collections.Generic.IReadOnlyList<ErrorSequence> items) =>
+            new BriefBuilder(Briefs.ErrorSequenceBudget)
+                .Line("Error sequences, the most frequent of each kind in turn (retry: one error again and again in a session; leads: the three steps before an error):")
+                .Items(items, s => $"{(s.Kind == "RetryLoop" ? "retry" : "leads")} {s.Occurrences}x in {s.Sessions} session{(s.Sessions == 1 ? "" : "s")}{(s.Kind == "RetryLoop" ? $", max {s.LongestRun} in a row" : "")}: {Safe(s.Sequence)}", "sequences", maxLineChars: 150)
                 .Build();
-        }
 
         public static string RuleEffectiveness(System.Collections.Generic.IReadOnlyList<Rules.RuleEffect> items) =>
             items.Count == 0

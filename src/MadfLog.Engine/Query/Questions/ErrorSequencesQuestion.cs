@@ -67,8 +67,8 @@ namespace MadfLog.Engine.Query.Questions
         /// Retry loops: runs of two or more consecutive errors with the same pattern within a session (other events between
         /// them allowed, as long as no different error intervenes). Leads-to-error: the three events before each error, as
         /// tool/outcome steps, counted over all sessions; sequences seen at least minSupport times. The <paramref name="top"/>
-        /// most frequent of each kind (or of <paramref name="kind"/> only), most occurrences first: a loop counts runs of one
-        /// error and a lead the errors after it, so a top over both together would let one kind hide the other.
+        /// first of both kinds in turn (the most frequent of each, then the second of each, ...; or of <paramref name="kind"/>
+        /// only): a loop counts runs of one error and a lead the errors after it, so ranked by count together one kind hid the other.
         /// </summary>
         internal static List<ErrorSequence> ErrorSequences(SqliteConnection c, QueryFilter f, int top = 20, int minSupport = 3, string? kind = null)
         {
@@ -108,8 +108,12 @@ namespace MadfLog.Engine.Query.Questions
                 Sequence = $"{(templates.TryGetValue(l.Key, out var t) ? t : "P" + l.Key)} repeated ({l.Value.repeats} {(l.Value.repeats == 1 ? "retry" : "retries")})",
             }).ToList();
             result.AddRange(leads.Select(l => new ErrorSequence { Kind = LeadsToError, Sequence = l.lead, Occurrences = l.n, Sessions = l.sessions }));
-            // Both kinds in one list, most frequent first (each kind's ties keep their order above).
-            return result.OrderByDescending(q => q.Occurrences).ThenByDescending(q => q.Sessions).ToList();
+            // Both kinds in turn by their rank within their kind, the more frequent of a rank first (each kind's ties keep
+            // their order above).
+            var rank = new Dictionary<string, int>(StringComparer.Ordinal);
+            return result.Select(q => (q, rank: rank[q.Kind] = rank.TryGetValue(q.Kind, out var r) ? r + 1 : 0))
+                .OrderBy(x => x.rank).ThenByDescending(x => x.q.Occurrences).ThenByDescending(x => x.q.Sessions)
+                .Select(x => x.q).Take(top).ToList();
         }
 
         internal const string RetryLoop = "RetryLoop", LeadsToError = "LeadsToError";

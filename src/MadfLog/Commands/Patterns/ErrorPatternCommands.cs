@@ -33,7 +33,7 @@ namespace MadfLog.Commands.Patterns
     }
 
     /// <summary>Recurring error sequences: retry loops (the same error again and again in a session) and short step sequences that often end in an error.</summary>
-    /// <remarks><para>A retry loop is a run of two or more consecutive errors of one pattern in a session. A leads-to-error sequence is the three steps (tool and outcome) before an error, seen at least -MinSupport times. -Top applies to each kind (a loop counts runs, a sequence the errors after it: one kind's larger counts must not hide the other); both kinds come in one list, the most frequent first. -Brief returns at most 200 tokens, the most frequent of each kind in turn.</para></remarks>
+    /// <remarks><para>A retry loop is a run of two or more consecutive errors of one pattern in a session. A leads-to-error sequence is the three steps (tool and outcome) before an error, seen at least -MinSupport times. Both kinds come in turn, the most frequent of each first (a loop counts runs and a sequence the errors after it, so one kind's larger counts must not hide the other): -Top 10 is the five most frequent of each when both have five. -Brief returns at most 200 tokens.</para></remarks>
     /// <example>
     /// <code>Get-MadfErrorSequence -Kind RetryLoop -Top 5</code>
     /// The five errors agents most often kept retrying without changing their approach.
@@ -48,7 +48,7 @@ namespace MadfLog.Commands.Patterns
     [OutputType(typeof(ErrorSequence), typeof(string))]
     public sealed class GetMadfErrorSequenceCommand : AnalysisCmdlet
     {
-        /// <summary>How many sequences of each kind to return, the most frequent first.</summary>
+        /// <summary>How many sequences to return: both kinds in turn, the most frequent of each first.</summary>
         [Parameter][ValidateRange(1, 10000)] public int Top { get; set; } = 10;
 
         /// <summary>How often a leads-to-error sequence must occur to be reported.</summary>

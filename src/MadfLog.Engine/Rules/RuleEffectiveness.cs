@@ -298,9 +298,7 @@ namespace MadfLog.Engine.Rules
         private sealed class WindowCounts
         {
             private readonly SqliteConnection _c;
-            private readonly Dictionary<(long, long), List<Row>> _spans = new Dictionary<(long, long), List<Row>>();
-            /// <summary>The pattern key of events that are not errors (errors without a pattern are 0).</summary>
-            private const long NotAnError = -1;
+            private readonly Dictionary<(long, long), List<WindowRows.Row>> _spans = new Dictionary<(long, long), List<WindowRows.Row>>();
 
             public WindowCounts(SqliteConnection c) => _c = c;
 
@@ -308,7 +306,7 @@ namespace MadfLog.Engine.Rules
             {
                 var s = new SessionCounts();
                 var skip = new HashSet<long>(leftOut);
-                var stepKey = step == null ? null : StepKey(step.Value.kind == "tool" ? "tool_call" : "step", step.Value.name);
+                var stepKey = step == null ? null : WindowRows.StepKey(step.Value.kind == "tool" ? "tool_call" : "step", step.Value.name);
                 foreach (var span in spans.Where(x => x.Length > 0))
                     foreach (var r in Rows(span))
                     {
@@ -316,29 +314,15 @@ namespace MadfLog.Engine.Rules
                         s.Events.Add(k, r.N);
                         if (step == null || r.Step == stepKey) s.Calls.Add(k, r.N);
                         if (r.Pattern == patternId) s.Hits.Add(k, r.N);
-                        else if (r.Pattern != NotAnError && !skip.Contains(r.Pattern)) s.Control.Add(k, r.N);
+                        else if (r.Pattern != WindowRows.NotAnError && !skip.Contains(r.Pattern)) s.Control.Add(k, r.N);
                     }
                 return s;
             }
 
-            private static string StepKey(string type, string name) => type + "\u001f" + name;
-
-            private List<Row> Rows(Span span)
+            private List<WindowRows.Row> Rows(Span span)
             {
-                if (!_spans.TryGetValue((span.From, span.To), out var rows))
-                    _spans[(span.From, span.To)] = rows = _c.Query<(string?, long, string?, long)>(
-                        $@"SELECT e.session_id, CASE WHEN {Domain.Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE {NotAnError} END AS p,
-                                  CASE WHEN e.event_type IN ('tool_call', 'step') THEN e.event_type || char(31) || {Domain.Steps.NameSql} END AS step, count(*)
-                           FROM events e WHERE {EventStorage.Window("e", "@from", "@to")} GROUP BY 1, 2, 3", new { from = span.From, to = span.To })
-                        .Select(r => new Row { Session = r.Item1, Pattern = r.Item2, Step = r.Item3, N = r.Item4 }).ToList();
+                if (!_spans.TryGetValue((span.From, span.To), out var rows)) _spans[(span.From, span.To)] = rows = WindowRows.Read(_c, span.From, span.To);
                 return rows;
-            }
-
-            /// <summary>Events of one session, error pattern and step.</summary>
-            private sealed class Row
-            {
-                public string? Session, Step;
-                public long Pattern, N;
             }
         }
 

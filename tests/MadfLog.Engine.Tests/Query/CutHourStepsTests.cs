@@ -25,7 +25,7 @@ namespace MadfLog.Engine.Tests.Query
         private const string Both = "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"tool\":\"Both\",\"step\":\"deploy\"}";
 
         // Tool calls and steps in one hour, their names held every way the store keeps details.
-        private static List<string> Lines()
+        internal static List<string> Lines()
         {
             var lines = new List<string>();
             var longName = "mcp__server__" + new string('x', 300); // over names' longest: a literal

@@ -29,6 +29,7 @@ namespace MadfLog.Engine.Patterns
         public const string Timeout = "Timeout";
         public const string RateLimit = "RateLimit";
         public const string Network = "Network";
+        public const string PortInUse = "PortInUse";
         public const string CommandNotFound = "CommandNotFound";
         public const string DependencyMissing = "DependencyMissing";
         public const string GitState = "GitState";
@@ -50,6 +51,7 @@ namespace MadfLog.Engine.Patterns
             [UserRejection] = "call rejected or interrupted by the user",
             [Timeout] = "command timed out",
             [Network] = "network host unreachable",
+            [PortInUse] = "port already in use",
             [CommandNotFound] = "command not found",
             [DependencyMissing] = "missing dependency",
             [PathNotFound] = "path not found",
@@ -108,6 +110,9 @@ namespace MadfLog.Engine.Patterns
             // The registry has no such package or version: a wrong name or version to install, not a missing install.
             (PackageNotFound, new[] { "code e404", "404 not found - get", "is not in this registry", "is not in the npm registry", "no matching version found for", "code etarget", "no matching distribution found", "could not find a version that satisfies the requirement", "unable to locate package", "no matching package to install", "no matching package named", "could not be found in registry" }),
             (DependencyMissing, new[] { "no module named", "modulenotfounderror", "cannot find module", "cannot find dependency", "err_module_not_found", "module not found", "could not resolve dependency", "cannot find package", "package not found", "is not installed", "missing dependency", "unable to resolve dependency", "missing required dependency" }),
+            // A server that cannot listen because something holds its port (the OS's EADDRINUSE in each runtime's words,
+            // Docker's "port is already allocated", Windows' WSAEADDRINUSE): an earlier copy still runs, not a network fault.
+            (PortInUse, new[] { "address already in use", "eaddrinuse", "port is already allocated", "only one usage of each socket address" }),
             (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "no route to host", "could not connect", "host is down", "ssl_error", "can't reach", "cannot reach", "unable to reach", "dial tcp", "is the server running", "did you specify the right host or port", "cannot connect" }),
             (RateLimit, new[] { "rate limit", "too many requests", "quota exceeded", "credits limit", "insufficient credits", "overloaded" }),
             (GitState, new[] { "no upstream branch", "set-upstream", "local changes to the following files would be overwritten", "paths are ignored by one of your .gitignore", "not a git repository", "nothing to commit", "non-fast-forward", "divergent branches", "merge conflict", "unmerged files", "detached head", "failed to push some refs" }),
@@ -133,7 +138,7 @@ namespace MadfLog.Engine.Patterns
             // its "Permission denied" is about running the file, not about where the agent writes.
             if (exitCode == NotExecutableExit) return (NotExecutable, decisive.Count > 0 ? decisive[0] : null);
             foreach (var line in decisive)
-                if (Environment.First(line) is { } cls)
+                if (OfLine(line) is { } cls)
                     // A socket that does not exist is a service not listening on it (libpq's "connection to server on
                     // socket ... failed: No such file or directory"), not a path the agent got wrong.
                     return (cls == PathNotFound && line.IndexOf("socket", StringComparison.OrdinalIgnoreCase) >= 0 ? Network : cls, line);
@@ -182,12 +187,17 @@ namespace MadfLog.Engine.Patterns
             (BuildFailure, new[] { "build failed", "compilation failed", "compilation error", "error cs", "error ts" }),
         });
 
+        // "Port 8080 was already in use" (Spring Boot), "Port 5173 is already in use" (Vite): "already in use" alone is
+        // also an e-mail address or a container name already taken, so it counts only after a port number.
+        private static readonly System.Text.RegularExpressions.Regex PortTaken = new System.Text.RegularExpressions.Regex(
+            @"\bport\s*:?\s*\d{1,5}\s+(?:is|was)\s+already\s+in\s+use", System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+
         /// <summary>The environment class one line of output shows, or null.</summary>
-        public static string? OfLine(string line) => Environment.First(line);
+        public static string? OfLine(string line) => Environment.First(line) ?? (PortTaken.IsMatch(line) ? PortInUse : null);
 
         /// <summary>The class any text shows (harness, environment or generic phrases), or null.</summary>
         public static string? OfText(string text) =>
-            Harness.First(Head(text, 400)) ?? Environment.First(text) ?? Text.First(text);
+            Harness.First(Head(text, 400)) ?? Environment.First(text) ?? (PortTaken.IsMatch(text) ? PortInUse : null) ?? Text.First(text);
 
         private static string Head(string s, int n) => s.Length <= n ? s : s.Substring(0, n);
     }

@@ -106,6 +106,8 @@ namespace MadfLog.Engine.Rules
         private static readonly Regex Code = new Regex(@"\b[A-Z]{1,4}\d{2,5}\b", RegexOptions.Compiled);
         private static readonly Regex FileInLine = new Regex(@"[\w./\\-]*[\w-]+\.[A-Za-z]{1,5}\b", RegexOptions.Compiled);
         private static readonly Regex Quoted = new Regex(@"['""`‘]([^'""`’\s]{1,80})['""`’]", RegexOptions.Compiled);
+        // ":5432", ":::3000", "port 3000"; not a time's ":00" followed by more of it.
+        private static readonly Regex Port = new Regex(@"(?:\bport\s+|:)(\d{2,5})(?!\d|:\d)", RegexOptions.Compiled | RegexOptions.IgnoreCase);
         private static readonly Regex Url = new Regex(@"\bhttps?://([^/\s:'""]+)", RegexOptions.Compiled);
         // Two or more location parts before a shell's message: a program or path, an option, a line number ("line 0").
         private static readonly Regex ShellLocation = new Regex(@"^(?:(?:[a-z][\w.-]*|/[\w./-]+|-\w+|line \d+|\d+)\s*:\s*){2,}(?=\S)", RegexOptions.Compiled);
@@ -122,6 +124,10 @@ namespace MadfLog.Engine.Rules
                     return s.DecisiveLine is { } line && MissingCommand.Match(line) is { Success: true } m ? m.Groups[1].Value : s.Program;
                 case ErrorClasses.Network:
                     return input != null && Url.Match(input) is { Success: true } u ? u.Groups[1].Value : s.Program;
+                case ErrorClasses.PortInUse:
+                    // The port its line names (the last one: a log line's time comes first) as lsof takes it, one word (a
+                    // value with a space and a number is read as a measurement), else the server that ran.
+                    return s.DecisiveLine is { } held && Port.Matches(held) is { Count: > 0 } ports ? ":" + ports[ports.Count - 1].Groups[1].Value : s.Program;
                 case ErrorClasses.PathNotFound:
                 case ErrorClasses.UnquotedGlob:
                     return ShortPath(ErrorSignature.MissingPathIn(s.DecisiveLine));

@@ -34,7 +34,8 @@ namespace MadfLog.Engine.Store
     /// (PatternRekey: a script without its execute bit and a package the registry lacks got classes of their own), 56 the
     /// time saved or wasted moved into event_extras (event_rows.time_saved_or_wasted_ms dropped: a byte of record header
     /// on every row for a value 2.6 % of events have), 60 the patterns classed again (a service not listening, as libpq,
-    /// Prisma, kubectl, Docker and Go say it, is Network).
+    /// Prisma, kubectl, Docker and Go say it, is Network), 65 the patterns classed again (a port something else holds is
+    /// PortInUse).
     /// </summary>
     public static class Schema
     {
@@ -77,7 +78,8 @@ namespace MadfLog.Engine.Store
             [50] = PackedResponseKeys,
             [55] = PatternsClassedAgain,
             [56] = WastedApart,
-            [60] = ServicesNotListeningClassed,
+            [60] = PatternsRekeyed,
+            [65] = PatternsRekeyed,
         };
 
         /// <summary>
@@ -732,9 +734,11 @@ INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT
 CREATE INDEX IF NOT EXISTS ix_kinds_outcome ON kinds(success, category);
 ";
 
-        // A service not listening is Network however its client says it (a missing socket was PathNotFound, "Can't reach
-        // database server" and "Cannot connect to the Docker daemon" Other): the next import or revision re-keys as 55 did.
-        private const string ServicesNotListeningClassed = @"
+        // The classes changed again; the next import or revision re-keys every pattern as 55 did. 60: a service not
+        // listening is Network however its client says it (a missing socket was PathNotFound, "Can't reach database
+        // server" and "Cannot connect to the Docker daemon" Other). 65: a server whose port something else holds
+        // (EADDRINUSE as Node, Go, Python, .NET, Rails, Spring, Vite and Docker say it) is PortInUse, not Other.
+        private const string PatternsRekeyed = @"
 INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
 ";
 

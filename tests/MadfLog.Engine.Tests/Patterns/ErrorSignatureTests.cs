@@ -22,7 +22,7 @@ namespace MadfLog.Engine.Tests.Patterns
             // one mistake into two patterns: those ending in 0 had no decisive line.
             var sig = ErrorSignature.Of("Bash", "docker compose up -d db",
                 $"Exit code 1\nError response from daemon: driver failed programming external connectivity on endpoint db-1: Bind for 0.0.0.0:{port} failed: port is already allocated");
-            Assert.Contains("port is already allocated", sig.Text);
+            Assert.Contains("port is already allocated", sig.DecisiveLine);
             var count = ErrorSignature.Of("Bash", "npx tsc --noEmit", "Exit code 2\nsrc/a.ts(3,1): error TS2304: Cannot find name 'x'.\nFound 10 errors in 3 files.");
             Assert.DoesNotContain("Found 10 errors", count.DecisiveLines);
             Assert.Empty(ErrorSignature.FindDecisiveLines(new[] { "Tests: 0 failed, 12 passed", "0 errors" }));

@@ -85,6 +85,39 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Theory]
+        // The OS's EADDRINUSE as each runtime and tool says it: a server whose port an earlier copy still holds.
+        [InlineData("docker compose up -d db", "Exit code 1\nError response from daemon: driver failed programming external connectivity on endpoint shop-db-1: Bind for 0.0.0.0:5432 failed: port is already allocated", ":5432")]
+        [InlineData("npm run dev", "Exit code 1\nnode:events:497\n      throw er; // Unhandled 'error' event\n      ^\n\nError: listen EADDRINUSE: address already in use :::3000\n    at Server.setupListenHandle [as _listen2] (node:net:1872:16)", ":3000")]
+        [InlineData("go run ./cmd/api", "Exit code 1\n2026/11/30 10:00:00 listen tcp :8080: bind: address already in use\nexit status 1", ":8080")]
+        [InlineData("./gradlew bootRun", "Exit code 1\n***************************\nAPPLICATION FAILED TO START\n***************************\n\nDescription:\n\nWeb server failed to start. Port 8081 was already in use.", ":8081")]
+        [InlineData("dotnet run", "Exit code 1\nUnhandled exception. System.IO.IOException: Failed to bind to address http://127.0.0.1:5000: address already in use.", ":5000")]
+        [InlineData("bundle exec rails s", "Exit code 1\nAddress already in use - bind(2) for \"127.0.0.1\" port 3001 (Errno::EADDRINUSE)", ":3001")]
+        [InlineData("npx vite", "Exit code 1\nerror when starting dev server:\nError: Port 5173 is already in use", ":5173")]
+        [InlineData("python -m http.server 8000", "Exit code 1\nTraceback (most recent call last):\n  File \"/usr/lib/python3.12/socketserver.py\", line 457, in __init__\n    self.server_bind()\nOSError: [Errno 98] Address already in use", null)]
+        public void APortSomethingElseHoldsIsToldToCheckThePortNotAGenericPrecondition(string command, string output, string? hotSpot)
+        {
+            // Three errors on its port and two on another: both ports are places, not one measurement.
+            var other = hotSpot == null ? output : output.Replace(hotSpot.Substring(1), "4" + hotSpot.Substring(2));
+            var errors = Enumerable.Range(0, 5).Select(i => ((string?)"Bash", (string?)command, (string?)(i < 3 ? output : other))).ToList();
+            var sig = ErrorSignature.Of("Bash", command, output);
+            Assert.Equal(ErrorClasses.PortInUse, sig.ErrorClass);
+            Assert.Equal(sig.Text, ErrorSignature.Of("Bash", command, other).Text);
+            var text = RuleText.Compose(PatternFacts.From(sig.ErrorClass, errors));
+            _out.WriteLine(text);
+            Assert.Contains("lsof -i", text);
+            // Python names no port: the rule is headed by the server that ran and lists no hot spot.
+            if (hotSpot == null) Assert.DoesNotContain("Most often", text);
+            else Assert.Contains($"`{hotSpot}` (3×)", text);
+        }
+
+        [Theory]
+        // "Already in use" without a port is something else taken: an account's e-mail in a test, a container's name.
+        [InlineData("npm test", "Exit code 1\n FAIL  src/signup.test.ts\n  ● signup › rejects a taken e-mail\n    AssertionError: Email is already in use")]
+        [InlineData("docker run --name db postgres", "Exit code 125\ndocker: Error response from daemon: Conflict. The container name \"/db\" is already in use by container \"4f2a\".")]
+        public void AlreadyInUseWithoutAPortIsNotPortInUse(string command, string output) =>
+            Assert.NotEqual(ErrorClasses.PortInUse, ErrorSignature.Of("Bash", command, output).ErrorClass);
+
+        [Theory]
         [InlineData("npm install zodx", "Exit code 1\nnpm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry.npmjs.org/zodx - Not found", "zodx")]
         [InlineData("pip install reqeusts", "Exit code 1\nERROR: Could not find a version that satisfies the requirement reqeusts (from versions: none)\nERROR: No matching distribution found for reqeusts", "reqeusts")]
         [InlineData("cargo add serde_jsn", "Exit code 101\nerror: the crate `serde_jsn` could not be found in registry index.", "serde_jsn")]

@@ -301,10 +301,10 @@ namespace MadfLog.Engine.Summaries
                     AddHistTo(r.HourHist, (k.Hour, story, "agent", k.Agent ?? ""), c.Hist);
                     AddHistTo(r.HourHist, (k.Hour, story, "step", step), c.Hist);
                     if (k.Workflow != null) AddHistTo(r.HourHist, (k.Hour, story, "workflow", k.Workflow), c.Hist);
-                    for (var i = 0; i < c.Hist.Counts.Length; i++)
+                    for (var i = 0; i < c.Hist.Length; i++)
                     {
-                        var b = c.Hist.Min + i;
-                        var n = c.Hist.Counts[i];
+                        var b = c.Hist.BucketAt(i);
+                        var n = c.Hist.CountAt(i);
                         if (n == 0) continue;
                         Add(r.AgentHist, (k.Agent ?? "", b), n);
                         Add(r.StepHist, (kind, k.Step, b), n);

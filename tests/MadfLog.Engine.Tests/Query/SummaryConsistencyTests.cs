@@ -594,6 +594,66 @@ namespace MadfLog.Engine.Tests.Query
             return bytes.ToArray();
         }
 
+        // The encoder as it was before it wrote into reused arrays (schema 42's): lists of pairs and of bytes.
+        private static byte[] ListEncoded(System.Collections.Generic.IReadOnlyList<(int Bucket, long N)> counted)
+        {
+            if (counted.Count == 0) return Array.Empty<byte>();
+            var pairs = Pairs(counted).ToList();
+            var bytes = new System.Collections.Generic.List<byte>(DayHistogram.Mark);
+            void Put(long v) { var u = (ulong)v; while (u >= 0x80) { bytes.Add((byte)(u | 0x80)); u >>= 7; } bytes.Add((byte)u); }
+            var previous = 0;
+            for (var i = 0; i < counted.Count;)
+            {
+                var end = i + 1;
+                while (end < counted.Count && counted[end].Bucket - counted[end - 1].Bucket <= 2) end++;
+                Put(counted[i].Bucket - previous);
+                Put(counted[end - 1].Bucket - counted[i].Bucket + 1);
+                for (var j = i; j < end; j++)
+                {
+                    if (j > i) for (var empty = counted[j - 1].Bucket + 1; empty < counted[j].Bucket; empty++) bytes.Add(0);
+                    Put(counted[j].N);
+                }
+                previous = counted[end - 1].Bucket;
+                i = end;
+                if (bytes.Count >= pairs.Count) return pairs.ToArray();
+            }
+            return bytes.Count < pairs.Count ? bytes.ToArray() : pairs.ToArray();
+        }
+
+        [Fact]
+        public void BucketCountsEncodeAsTheDenseCountsAndAsBefore()
+        {
+            // Cells of a few buckets (held in fields), of many (a range), grown down and up, counts taken back to 0,
+            // and wider than the encoder's first arrays.
+            var random = new Random(7);
+            for (var round = 0; round < 2000; round++)
+            {
+                var counts = new BucketCounts();
+                var dense = new long[400];
+                var adds = random.Next(1, round % 10 == 0 ? 400 : 12);
+                var spread = random.Next(1, round % 7 == 0 ? 400 : 40);
+                var from = random.Next(0, 400 - spread);
+                for (var i = 0; i < adds; i++)
+                {
+                    var bucket = from + random.Next(spread);
+                    var n = random.Next(1, 4) * (long)(random.Next(5) == 0 && dense[bucket] > 0 ? -1 : 1);
+                    if (dense[bucket] + n < 0) n = -dense[bucket];
+                    counts.Add(bucket, n);
+                    dense[bucket] += n;
+                }
+                var sum = new BucketCounts();
+                sum.Add(counts);
+                sum.Add(counts);
+                var places = Enumerable.Range(0, counts.Length).Select(i => counts.BucketAt(i)).ToArray();
+                Assert.Equal(places.OrderBy(b => b), places);
+                var counted = dense.Select((n, b) => (b, n)).Where(x => x.n != 0).ToList();
+                Assert.Equal(DayHistogram.Encode(dense), DayHistogram.Encode(counts));
+                Assert.Equal(ListEncoded(counted), DayHistogram.Encode(counts));
+                Assert.Equal(ListEncoded(counted.Select(x => (x.b, 2 * x.n)).ToList()), DayHistogram.Encode(sum));
+                Assert.Equal(counted, DayHistogram.Decode(DayHistogram.Encode(counts)));
+            }
+        }
+
         [Fact]
         public void BlobsOfPairsAreReadAndAddedAsRunsOfNeighbouringBuckets()
         {

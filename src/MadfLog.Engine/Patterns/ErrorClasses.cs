@@ -30,6 +30,11 @@ namespace MadfLog.Engine.Patterns
         public const string RateLimit = "RateLimit";
         public const string Network = "Network";
         public const string PortInUse = "PortInUse";
+        public const string OutOfMemory = "OutOfMemory";
+        public const string DiskFull = "DiskFull";
+        public const string ResourceLimit = "ResourceLimit";
+        public const string ManagedEnvironment = "ManagedEnvironment";
+        public const string DependencyConflict = "DependencyConflict";
         public const string CommandNotFound = "CommandNotFound";
         public const string DependencyMissing = "DependencyMissing";
         public const string GitState = "GitState";
@@ -52,6 +57,11 @@ namespace MadfLog.Engine.Patterns
             [Timeout] = "command timed out",
             [Network] = "network host unreachable",
             [PortInUse] = "port already in use",
+            [OutOfMemory] = "out of memory",
+            [DiskFull] = "disk full",
+            [ResourceLimit] = "open files or watchers over the limit",
+            [ManagedEnvironment] = "install refused by a managed environment",
+            [DependencyConflict] = "dependency versions conflict",
             [CommandNotFound] = "command not found",
             [DependencyMissing] = "missing dependency",
             [PathNotFound] = "path not found",
@@ -105,25 +115,38 @@ namespace MadfLog.Engine.Patterns
         // Problems of the environment a command met: the same mistake whichever program met it.
         private static readonly PhraseTable Environment = new PhraseTable(new[]
         {
+            // The machine's limits, whichever program hit them: memory (each runtime's words), disk, open files and watchers
+            // (before the disk: a watcher limit is also ENOSPC; npm's "code ENOSPC" line comes before the one that says why).
+            (OutOfMemory, new[] { "out of memory", "outofmemory", "memoryerror", "cannot allocate memory", "oomkilled", "allocation failed - javascript heap" }),
+            (ResourceLimit, new[] { "file watchers reached", "too many open files", "emfile", "enfile", "max_user_watches" }),
+            (DiskFull, new[] { "no space left on device", "disk quota exceeded", "not enough space on the disk", "code enospc" }),
             (CommandNotFound, new[] { "command not found", "is not recognized as an internal or external command", "is not recognized as the name of a cmdlet", "executable file not found", "no such command" }),
             (UnquotedGlob, new[] { "no matches found" }),
+            // PEP 668: the system's Python refuses installs outside a virtual environment (Debian, Ubuntu, Homebrew).
+            (ManagedEnvironment, new[] { "externally-managed-environment", "externally managed" }),
             // The registry has no such package or version: a wrong name or version to install, not a missing install.
             (PackageNotFound, new[] { "code e404", "404 not found - get", "is not in this registry", "is not in the npm registry", "no matching version found for", "code etarget", "no matching distribution found", "could not find a version that satisfies the requirement", "unable to locate package", "no matching package to install", "no matching package named", "could not be found in registry" }),
+            // Versions that cannot all be installed together (npm's ERESOLVE, pip's ResolutionImpossible, Poetry, Cargo,
+            // Bundler): which versions to pin, not a missing install.
+            (DependencyConflict, new[] { "eresolve", "unable to resolve dependency tree", "conflicting peer dependency", "resolutionimpossible", "conflicting dependencies", "version solving failed", "failed to select a version for", "could not find compatible versions" }),
             (DependencyMissing, new[] { "no module named", "modulenotfounderror", "cannot find module", "cannot find dependency", "err_module_not_found", "module not found", "could not resolve dependency", "cannot find package", "package not found", "is not installed", "missing dependency", "unable to resolve dependency", "missing required dependency" }),
             // A server that cannot listen because something holds its port (the OS's EADDRINUSE in each runtime's words,
             // Docker's "port is already allocated", Windows' WSAEADDRINUSE): an earlier copy still runs, not a network fault.
             (PortInUse, new[] { "address already in use", "eaddrinuse", "port is already allocated", "only one usage of each socket address" }),
             (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "no route to host", "could not connect", "host is down", "ssl_error", "can't reach", "cannot reach", "unable to reach", "dial tcp", "is the server running", "did you specify the right host or port", "cannot connect" }),
             (RateLimit, new[] { "rate limit", "too many requests", "quota exceeded", "credits limit", "insufficient credits", "overloaded" }),
-            (GitState, new[] { "no upstream branch", "set-upstream", "local changes to the following files would be overwritten", "paths are ignored by one of your .gitignore", "not a git repository", "nothing to commit", "non-fast-forward", "divergent branches", "merge conflict", "unmerged files", "detached head", "failed to push some refs" }),
+            (GitState, new[] { "no upstream branch", "set-upstream", "local changes to the following files would be overwritten", "paths are ignored by one of your .gitignore", "not a git repository", "nothing to commit", "non-fast-forward", "divergent branches", "merge conflict", "unmerged files", "detached head", "failed to push some refs", "did not match any file(s) known to git", "src refspec", "couldn't find remote ref", "not a valid object name", "unknown revision" }),
             (Permission, new[] { "permission denied", "eacces", "access is denied", "operation not permitted", "forbidden", "unauthorized", "authentication failed", "publickey", " 403", "denied to " }),
-            (InteractiveInput, new[] { "eof when reading a line", "not a tty", "inappropriate ioctl for device", "stdin is not a terminal", "--yes", "non-interactive", "interactive mode" }),
+            (InteractiveInput, new[] { "eof when reading a line", "not a tty", "inappropriate ioctl for device", "stdin is not a terminal", "--yes", "non-interactive", "interactive mode", "a terminal is required", "a password is required", "no tty present" }),
             (Timeout, new[] { "timed out", "deadline exceeded" }),
             (PathNotFound, new[] { "no such file or directory", "cannot access", "file does not exist", "directory does not exist", "path does not exist", "cannot find the path", "enoent" }),
             (ShellSyntax, new[] { "syntax error near unexpected token", "unexpected eof while looking for matching", "unterminated quoted string", "bad substitution" }),
         });
 
         private const int NotExecutableExit = 126;
+        // 128 + SIGKILL: with nothing said, the kernel's out-of-memory killer is who sends it to a command (the harness says
+        // "timed out" for its own kills).
+        private const int KilledExit = 137;
 
         // curl's documented exit codes for unreachable hosts: 6 resolve, 7 connect, 28 timeout, 35 TLS, 52 empty reply, 56 receive.
         private static readonly HashSet<int> CurlNetworkExits = new HashSet<int> { 6, 7, 28, 35, 52, 56 };
@@ -137,6 +160,7 @@ namespace MadfLog.Engine.Patterns
             // POSIX shells exit 126 when the command was found but could not be executed (no execute bit, a folder):
             // its "Permission denied" is about running the file, not about where the agent writes.
             if (exitCode == NotExecutableExit) return (NotExecutable, decisive.Count > 0 ? decisive[0] : null);
+            if (exitCode == KilledExit && decisive.Count == 0) return (OutOfMemory, null);
             foreach (var line in decisive)
                 if (OfLine(line) is { } cls)
                     // A socket that does not exist is a service not listening on it (libpq's "connection to server on

@@ -11,6 +11,12 @@ namespace MadfLog.Engine.Rules
     {
         private static readonly (string[] Keys, string Advice)[] Table =
         {
+            (new[] { "outofmemory" }, "Run memory-heavy commands in smaller parts (fewer workers, smaller batches) or raise the limit they hit (NODE_OPTIONS=--max-old-space-size, -Xmx) before running them again."),
+            (new[] { "diskfull" }, "Check free space (df -h) before building or installing, and free it (docker system prune, old build outputs and caches) instead of retrying."),
+            (new[] { "resourcelimit" }, "Open or watch fewer files (leave node_modules and build outputs out of watchers) or raise the limit (ulimit -n, fs.inotify.max_user_watches)."),
+            (new[] { "managedenvironment" }, "Install packages into the project's own environment (python -m venv .venv, uv, pipx), not the system's."),
+            // Before the "dependency" row: versions that conflict are pinned, not installed.
+            (new[] { "dependencyconflict" }, "Check which versions a dependency requires (npm ls, pip check, cargo tree) and pin compatible ones instead of forcing the install."),
             (new[] { "notexecutable" }, "Make a script executable (chmod +x) before running it, or run it through its interpreter (bash script.sh, python script.py)."),
             // Before the "notfound" rows: a package the registry does not have is a wrong name or version, not a missing file.
             (new[] { "packagenotfound", "notinregistry" }, "Check a package's exact name and version in its registry (npm view, pip index versions) before installing it."),
@@ -25,7 +31,7 @@ namespace MadfLog.Engine.Rules
             (new[] { "network", "unreachable" }, "Check that the host or service is up and the address right before calling it; do not retry blindly."),
             (new[] { "probenomatch", "probe" }, "Expect ls, grep, find and cat to exit non-zero when nothing matches: test for existence explicitly or add || true."),
             (new[] { "unquotedglob", "glob" }, "Quote paths and patterns that contain *, ?, [ ] or ( ) in shell commands."),
-            (new[] { "gitstate" }, "Run git status before git commands that switch branches, merge or push; commit or stash local changes first."),
+            (new[] { "gitstate" }, "Run git status and git branch -a before git commands that switch branches, merge or push: check that the branch exists, and commit or stash local changes first."),
             (new[] { "hookblocked", "hook" }, "Do not work around the hook: it blocked this command on purpose; choose one it allows or ask."),
             (new[] { "permissionnotgranted", "notgranted" }, "Ask for the permission first, or stay within what the session may do."),
             (new[] { "inputvalidation", "validation" }, "Check the tool's required parameters and their form before calling it."),

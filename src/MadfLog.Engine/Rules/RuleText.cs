@@ -137,6 +137,12 @@ namespace MadfLog.Engine.Rules
                 case ErrorClasses.Timeout:
                 case ErrorClasses.ProbeNoMatch:
                 case ErrorClasses.InteractiveInput:
+                // A limit of the machine: where it is hit is the program that ran.
+                case ErrorClasses.OutOfMemory:
+                case ErrorClasses.DiskFull:
+                case ErrorClasses.ResourceLimit:
+                case ErrorClasses.ManagedEnvironment:
+                case ErrorClasses.DependencyConflict:
                     return s.Program;
             }
             if (ErrorSignature.IsShell(tool))

@@ -35,7 +35,8 @@ namespace MadfLog.Engine.Store
     /// time saved or wasted moved into event_extras (event_rows.time_saved_or_wasted_ms dropped: a byte of record header
     /// on every row for a value 2.6 % of events have), 60 the patterns classed again (a service not listening, as libpq,
     /// Prisma, kubectl, Docker and Go say it, is Network), 65 the patterns classed again (a port something else holds is
-    /// PortInUse).
+    /// PortInUse), 66 the patterns classed again (out of memory, disk full, open files or watchers over the limit, a
+    /// managed environment's refusal and conflicting dependency versions have classes of their own).
     /// </summary>
     public static class Schema
     {
@@ -80,6 +81,7 @@ namespace MadfLog.Engine.Store
             [56] = WastedApart,
             [60] = PatternsRekeyed,
             [65] = PatternsRekeyed,
+            [66] = PatternsRekeyed,
         };
 
         /// <summary>
@@ -737,7 +739,10 @@ CREATE INDEX IF NOT EXISTS ix_kinds_outcome ON kinds(success, category);
         // The classes changed again; the next import or revision re-keys every pattern as 55 did. 60: a service not
         // listening is Network however its client says it (a missing socket was PathNotFound, "Can't reach database
         // server" and "Cannot connect to the Docker daemon" Other). 65: a server whose port something else holds
-        // (EADDRINUSE as Node, Go, Python, .NET, Rails, Spring, Vite and Docker say it) is PortInUse, not Other.
+        // (EADDRINUSE as Node, Go, Python, .NET, Rails, Spring, Vite and Docker say it) is PortInUse, not Other. 66: the
+        // machine's limits (OutOfMemory, DiskFull, ResourceLimit), PEP 668's ManagedEnvironment and DependencyConflict have
+        // classes of their own (a build or test run out of memory was BuildFailure or TestFailure), sudo's password prompt
+        // is InteractiveInput and a branch or ref git does not know is GitState.
         private const string PatternsRekeyed = @"
 INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
 ";

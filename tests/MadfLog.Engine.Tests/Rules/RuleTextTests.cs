@@ -111,6 +111,33 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Theory]
+        // The machine's limits, whichever program hit them: a build or test run that ran out of memory was told to build
+        // or test after each change, a full disk to build again, PEP 668's refusal that the build failed.
+        [InlineData("npm run build", "Exit code 134\n<--- Last few GCs --->\n\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory", "OutOfMemory", "max-old-space-size")]
+        [InlineData("pytest -n 8", "Exit code 137\nKilled", "OutOfMemory", "smaller parts")]
+        [InlineData("./gradlew test", "Exit code 1\nException in thread \"main\" java.lang.OutOfMemoryError: Java heap space", "OutOfMemory", "-Xmx")]
+        [InlineData("python train.py", "Exit code 1\nTraceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n    x = [0] * 10**12\nMemoryError", "OutOfMemory", "smaller parts")]
+        [InlineData("docker build .", "Exit code 1\nERROR: failed to solve: failed to copy files: write /var/lib/docker/tmp/x: no space left on device", "DiskFull", "df -h")]
+        [InlineData("npm install", "Exit code 1\nnpm ERR! code ENOSPC\nnpm ERR! syscall write\nnpm ERR! errno -28\nnpm ERR! nospc ENOSPC: no space left on device, write", "DiskFull", "df -h")]
+        [InlineData("npm run dev", "Exit code 1\nError: ENOSPC: System limit for number of file watchers reached, watch '/work/app/src'", "ResourceLimit", "max_user_watches")]
+        [InlineData("node server.js", "Exit code 1\nError: EMFILE: too many open files, open '/work/app/data/x.json'", "ResourceLimit", "ulimit -n")]
+        [InlineData("pip install requests", "Exit code 1\nerror: externally-managed-environment\n\n× This environment is externally managed", "ManagedEnvironment", "venv")]
+        [InlineData("npm install react-beautiful-dnd", "Exit code 1\nnpm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree\nnpm ERR! Could not resolve dependency:\nnpm ERR! peer react@\"^17.0.0\" from react-beautiful-dnd@13.1.1", "DependencyConflict", "pin compatible")]
+        [InlineData("pip install -r requirements.txt", "Exit code 1\nERROR: Cannot install flask==2.0 and werkzeug==3.0 because these package versions have conflicting dependencies.\nERROR: ResolutionImpossible: for help visit https://pip.pypa.io", "DependencyConflict", "pin compatible")]
+        [InlineData("sudo apt-get install -y jq", "Exit code 1\nsudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper", "InteractiveInput", "non-interactively")]
+        [InlineData("git checkout feature/login", "Exit code 1\nerror: pathspec 'feature/login' did not match any file(s) known to git", "GitState", "git branch -a")]
+        [InlineData("git push origin main", "Exit code 1\nerror: src refspec main does not match any\nerror: failed to push some refs to 'github.com:a/b.git'", "GitState", "git branch -a")]
+        public void AMachineLimitOrAnEnvironmentsRefusalGetsItsOwnAdvice(string command, string output, string cls, string advice)
+        {
+            var errors = Enumerable.Range(0, 3).Select(_ => ((string?)"Bash", (string?)command, (string?)output)).ToList();
+            var sig = ErrorSignature.Of("Bash", command, output);
+            Assert.Equal(cls, sig.ErrorClass);
+            var text = RuleText.Compose(PatternFacts.From(sig.ErrorClass, errors));
+            _out.WriteLine(text);
+            Assert.Contains(advice, text);
+        }
+
+        [Theory]
         // "Already in use" without a port is something else taken: an account's e-mail in a test, a container's name.
         [InlineData("npm test", "Exit code 1\n FAIL  src/signup.test.ts\n  ● signup › rejects a taken e-mail\n    AssertionError: Email is already in use")]
         [InlineData("docker run --name db postgres", "Exit code 125\ndocker: Error response from daemon: Conflict. The container name \"/db\" is already in use by container \"4f2a\".")]

@@ -308,6 +308,7 @@ namespace MadfLog.Engine.Events
             /// text is made from it only if read, when the split puts back exactly these bytes (a shape, and no whitespace
             /// between tokens, which a shape drops); otherwise the text is decoded now.
             /// </summary>
+            [MethodImpl(Hot.Path)]
             public void Into(EventRow row, ReadOnlySpan<byte> details)
             {
                 var split = Of(details, null);
@@ -335,6 +336,7 @@ namespace MadfLog.Engine.Events
             }
 
             /// <summary>Splits details already in hand as UTF-8 (the parser's line), for the text <paramref name="source"/>.</summary>
+            [MethodImpl(Hot.Path)]
             public Split Of(ReadOnlySpan<byte> details, string? source)
             {
                 var split = new Split(source);
@@ -411,7 +413,7 @@ namespace MadfLog.Engine.Events
                                 break;
                             case JsonTokenType.Number:
                                 if (rank <= messageRank && rank != int.MaxValue) { messageRank = rank; split.Message = Utf8StringCache.Decode(reader.ValueSpan); }
-                                shaped &= Slot(split, ref length, ref used, CanonicalInteger(reader.ValueSpan, out var number) ? number : (object)Utf8StringCache.Decode(reader.ValueSpan));
+                                shaped &= Slot(split, ref length, ref used, CanonicalInteger(reader.ValueSpan, out var number) ? Boxed(number) : Utf8StringCache.Decode(reader.ValueSpan));
                                 break;
                             case JsonTokenType.True: Put(ref length, True); Other(split, rank, ref messageRank, "true"); break;
                             case JsonTokenType.False: Put(ref length, False); Other(split, rank, ref messageRank, "false"); break;
@@ -458,6 +460,7 @@ namespace MadfLog.Engine.Events
                 Array.Clear(split.Values, 0, Slots);
             }
 
+            [MethodImpl(Hot.Path)]
             private static int MessageRank(ref Utf8JsonReader reader)
             {
                 for (var i = 0; i < MessageKeys.Length; i++) if (reader.ValueTextEquals(MessageKeys[i])) return i;
@@ -503,6 +506,18 @@ namespace MadfLog.Engine.Events
         private static readonly byte[] True = Encoding.ASCII.GetBytes("true"), False = Encoding.ASCII.GetBytes("false"), Null = Encoding.ASCII.GetBytes("null");
 
         // Only integers whose text SQLite prints back the same way are stored as integers (no "-0", "01", "1e3", "1.0").
+        // Small integers (counts, attempts, exit codes, line numbers: most numbers in details) boxed once, not per value.
+        private static readonly object[] SmallIntegers = BoxAll(-16, 1024);
+
+        private static object[] BoxAll(int from, int to)
+        {
+            var boxes = new object[to - from];
+            for (var i = 0; i < boxes.Length; i++) boxes[i] = (long)(from + i);
+            return boxes;
+        }
+
+        private static object Boxed(long n) => n >= -16 && n < 1024 ? SmallIntegers[n + 16] : n;
+
         private static bool CanonicalInteger(ReadOnlySpan<byte> text, out long value)
         {
             value = 0;

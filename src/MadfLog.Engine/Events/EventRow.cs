@@ -14,10 +14,27 @@ namespace MadfLog.Engine.Events
         public string? StoryId { get; set; }
         public string? WorkflowId { get; set; }
         public string? AgentName { get; set; }
-        public long? DurationMs { get; set; }
-        public long? TokensUsed { get; set; }
-        public double? ContextPercent { get; set; }
-        public bool? Success { get; set; }
+        public long? DurationMs { get => Has(HasDuration) ? _durationMs : (long?)null; set => _durationMs = Set(HasDuration, value); }
+        public long? TokensUsed { get => Has(HasTokens) ? _tokensUsed : (long?)null; set => _tokensUsed = Set(HasTokens, value); }
+        public double? ContextPercent { get => Has(HasContext) ? _contextPercent : (double?)null; set { _contextPercent = value ?? 0; Flag(HasContext, value.HasValue); } }
+        public bool? Success { get => Has(HasSuccess) ? Has(Succeeded) : (bool?)null; set { Flag(HasSuccess, value.HasValue); Flag(Succeeded, value == true); } }
+
+        // The optional numbers as a value and a bit of _has each: a nullable long is 16 bytes of every event, with its flag
+        // padded to eight (an import holds thousands of events at a time and makes a million per 1M lines).
+        private long _durationMs, _tokensUsed, _timeSavedOrWastedMs, _patternId;
+        private double _contextPercent;
+        private byte _has;
+        private const byte HasDuration = 1, HasTokens = 2, HasContext = 4, HasSuccess = 8, Succeeded = 16, HasWasted = 32, HasPattern = 64;
+
+        private bool Has(byte bit) => (_has & bit) != 0;
+
+        private void Flag(byte bit, bool on) => _has = on ? (byte)(_has | bit) : (byte)(_has & ~bit);
+
+        private long Set(byte bit, long? value)
+        {
+            Flag(bit, value.HasValue);
+            return value ?? 0;
+        }
         public double? ConfidenceScore { get => _rare?.ConfidenceScore; set { if (value.HasValue || _rare != null) Rare.ConfidenceScore = value; } }
         /// <summary>
         /// Setting different text drops <see cref="StoredDetails"/>, which was split from the old text. A parser may give
@@ -57,7 +74,7 @@ namespace MadfLog.Engine.Events
             _detailsInSplit = true;
         }
         public double? ImpactScore { get => _rare?.ImpactScore; set { if (value.HasValue || _rare != null) Rare.ImpactScore = value; } }
-        public long? TimeSavedOrWastedMs { get; set; }
+        public long? TimeSavedOrWastedMs { get => Has(HasWasted) ? _timeSavedOrWastedMs : (long?)null; set => _timeSavedOrWastedMs = Set(HasWasted, value); }
         public double? UserSatisfactionDelta { get => _rare?.UserSatisfactionDelta; set { if (value.HasValue || _rare != null) Rare.UserSatisfactionDelta = value; } }
         public long? CreatedRule { get => _rare?.CreatedRule; set { if (value.HasValue || _rare != null) Rare.CreatedRule = value; } }
 
@@ -73,7 +90,7 @@ namespace MadfLog.Engine.Events
         private RareValues Rare => _rare ??= new RareValues();
         public bool PatternDetected { get; set; }
         public bool NeedsReview { get; set; }
-        public long? PatternId { get; set; }
+        public long? PatternId { get => Has(HasPattern) ? _patternId : (long?)null; set => _patternId = Set(HasPattern, value); }
 
         /// <summary>64-bit identity of the event's source (raw line or a format's own id): equal keys are one event.</summary>
         public long DedupKey { get; set; }

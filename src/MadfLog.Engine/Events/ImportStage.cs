@@ -1,5 +1,7 @@
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Events
 {
@@ -71,6 +73,7 @@ namespace MadfLog.Engine.Events
         private PreparedStages(object?[] byStage) { _byStage = byStage; }
 
         /// <summary>Runs every stage's Prepare on the batch, in order.</summary>
+        [MethodImpl(Hot.Path)]
         public static PreparedStages Run(IReadOnlyList<IImportStage> stages, List<EventRow> batch)
         {
             var byStage = new object?[stages.Count];

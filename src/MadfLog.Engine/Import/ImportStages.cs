@@ -1,6 +1,8 @@
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using MadfLog.Engine.Events;
 using Microsoft.Data.Sqlite;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Import
 {
@@ -13,6 +15,7 @@ namespace MadfLog.Engine.Import
         /// what the stages prepared; and writes several batches per transaction: flush false, then
         /// <see cref="BeforeCommit"/> once, with one writer for the transaction so its statements and name ids are reused, flushed before the commit.)
         /// </summary>
+        [MethodImpl(Hot.Path)]
         public static int Write(SqliteConnection c, SqliteTransaction tx, List<EventRow> rows, List<IImportStage>? stages = null, PreparedStages? prepared = null, bool flush = true,
             Store.EventWriter? writer = null, Store.StepClock? clock = null)
         {

@@ -90,6 +90,9 @@ namespace MadfLog.Engine.Import
             private const int Remembered = 32;
             private readonly byte[]?[] _names = new byte[Remembered][];
             private readonly Field[] _fields = new Field[Remembered];
+            // Each field's name as this file writes it, shared by the positions it is remembered at: lines of different
+            // types put different fields at a position, and a copy of the name each time it changed was 47 MB per 1M events.
+            private readonly byte[]?[] _written = new byte[(int)Field.EventId + 1][];
             private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
             public Parser(string? story) { _story = story; }
@@ -146,6 +149,14 @@ namespace MadfLog.Engine.Import
                 }
             }
 
+            private byte[] Written(Field field, ReadOnlySpan<byte> name)
+            {
+                if (field == Field.Unknown) return name.ToArray();
+                var written = _written[(int)field];
+                if (written == null || !name.SequenceEqual(written)) _written[(int)field] = written = name.ToArray();
+                return written;
+            }
+
             [MethodImpl(Hot.Path)]
             private EventRow? ParseRow(ReadOnlySpan<byte> line, out string? reason)
             {
@@ -174,7 +185,7 @@ namespace MadfLog.Engine.Import
                     else
                     {
                         field = reader.ValueIsEscaped ? Lookup(Encoding.UTF8.GetBytes(reader.GetString()!)) : Lookup(nameSpan);
-                        if (position < Remembered && !reader.ValueIsEscaped) { _names[position] = nameSpan.ToArray(); _fields[position] = field; }
+                        if (position < Remembered && !reader.ValueIsEscaped) { _names[position] = Written(field, nameSpan); _fields[position] = field; }
                     }
                     position++;
                     // A column given twice ("timestamp" twice, or "event_type" and "eventType") has no one value to keep.

@@ -24,6 +24,7 @@ namespace MadfLog.Engine.Import
         // are the same few strings over and over (the same instances): their answer is remembered, and only long strings
         // and nested values are scanned. Every hint is checked within one piece: keys and the JSON around them are in
         // the shape (a placeholder, a control character, ends any match there), and a value is checked with its quotes.
+        [MethodImpl(Hot.Path)]
         private bool MayHoldSecret(EventRow e)
         {
             var split = e.StoredDetails;

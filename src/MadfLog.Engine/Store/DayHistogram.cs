@@ -1,7 +1,9 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Store
 {
@@ -62,6 +64,7 @@ namespace MadfLog.Engine.Store
             private long[]? _counts;
             private int _n;
 
+            [MethodImpl(Hot.Path)]
             public void Add(int bucket, long n)
             {
                 if (bucket < 0 || n < 0) throw new ArgumentException("buckets and counts are not negative");
@@ -78,6 +81,7 @@ namespace MadfLog.Engine.Store
                 _counts[_n++] = n;
             }
 
+            [MethodImpl(Hot.Path)]
             public byte[] Encode()
             {
                 var n = _n;

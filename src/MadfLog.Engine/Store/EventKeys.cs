@@ -126,6 +126,7 @@ namespace MadfLog.Engine.Store
 
         /// <summary>Adds the key (with its event's id in the responses' set) unless it is stored or already added in this
         /// transaction; true when it was new.</summary>
+        [MethodImpl(Hot.Path)]
         public bool Add(long key, ushort month, long id = 0)
         {
             if (!_checked) CheckCache();
@@ -318,6 +319,7 @@ namespace MadfLog.Engine.Store
             private bool Exists => _exists ??= _owner.Scalar($"SELECT count(*) FROM {_owner._schema}.sqlite_master WHERE type = 'table' AND name = '{_table}'") > 0;
 
             /// <summary>Stages a key for its row (no row is read until <see cref="Flush"/>).</summary>
+            [MethodImpl(Hot.Path)]
             public void Stage(long key, ushort month, long id)
             {
                 _filter?.Add(key);
@@ -343,6 +345,7 @@ namespace MadfLog.Engine.Store
             }
 
             /// <summary>-1 when the key is not stored in these rows, else its id (0 in a set without ids).</summary>
+            [MethodImpl(Hot.Path)]
             public long Lookup(long key)
             {
                 if (!Exists) return -1;

@@ -156,6 +156,7 @@ namespace MadfLog.Engine.Store
         }
 
         // Binds one event as the row at parameter offset o (0 for the first row of a statement).
+        [MethodImpl(Hot.Path)]
         private void Bind(Binder b, int o, EventRow e)
         {
             var split = Split(e);
@@ -201,6 +202,7 @@ namespace MadfLog.Engine.Store
         private readonly Dictionary<long, (long min, long max)> _blocks = new Dictionary<long, (long, long)>();
         private readonly Dictionary<(long day, long story, long block), (long min, long max)> _blockDays = new Dictionary<(long, long, long), (long, long)>();
 
+        [MethodImpl(Hot.Path)]
         private void Span(long block, long timestamp, long story)
         {
             _blocks[block] = _blocks.TryGetValue(block, out var span)

@@ -489,6 +489,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private DetailsFields Fields() => _fields.Clear();
 
         /// <summary>Outputs the event, or holds it until a time is known for it.</summary>
+        [MethodImpl(Hot.Path)]
         private void Emit(Context ctx, EventRow row, DetailsFields details, List<EventRow> output)
         {
             if (!ctx.TimeKnown)
@@ -505,6 +506,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         internal DetailsShape.Splitter? Splitter { get; set; }
 
         // The details split while they are still UTF-8 in the writer's buffer (their text made only if read), or as text.
+        [MethodImpl(Hot.Path)]
         private void SetDetails(EventRow row, DetailsFields details)
         {
             var json = Serialize(details);

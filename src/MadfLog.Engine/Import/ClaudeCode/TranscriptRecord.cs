@@ -239,6 +239,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         }
 
         /// <summary>A content value: a string, or an array read as blocks, or anything else kept as its kind.</summary>
+        [MethodImpl(Hot.Path)]
         private static void ReadContent(ref Utf8JsonReader r, ref Value self, Blocks blocks)
         {
             blocks.Clear();

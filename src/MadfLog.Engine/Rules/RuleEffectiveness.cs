@@ -66,6 +66,14 @@ namespace MadfLog.Engine.Rules
         public string RelativeChangeText => CallsBefore == 0 || CallsAfter == 0
             ? "–"
             : string.Format(System.Globalization.CultureInfo.InvariantCulture, "×{0:0.00} ({1:0.00}-{2:0.00})", RelativeChange, RelativeChangeLow, RelativeChangeHigh);
+        /// <summary>
+        /// How much the pattern's rate relative to the control moves from week to week anyway, beyond its counts' noise
+        /// (the standard deviation of a week's log ratio; 0.1: about ±10 %), taken into the interval: the larger of the
+        /// pattern's own, from its weeks before the rule, and the store's patterns' typical one (see <see cref="WeekToWeekFrom"/>).
+        /// </summary>
+        public double WeekToWeek { get; set; }
+        /// <summary>Whose week-to-week movement that is ("its own 3 weeks", "21 patterns' weeks").</summary>
+        public string WeekToWeekFrom { get; set; } = "";
         /// <summary>Two-sided p-value of RelativeChange = 1.</summary>
         public double PValue { get; set; }
         /// <summary>Share of the pattern's occurrences that repeat it within the same session, before and after.</summary>
@@ -92,15 +100,16 @@ namespace MadfLog.Engine.Rules
     /// <summary>
     /// validate_rule_effectiveness. For each active rule: windows before and after the rule took effect, both without
     /// the rule's evidence window (the revision window it was proposed from: the pattern was chosen because it was high
-    /// there, and would fall after it by chance alone; before: as long as the time since, between 7 and 28 days, taken
-    /// back from the activation past the evidence window). The pattern's hits per call of its tool or step in each
+    /// there, and would fall after it by chance alone; before: whole weeks, as many as the time since, 1 to 4, taken back
+    /// from the activation past the evidence window). The pattern's hits per call of its tool or step in each
     /// window, against the same windows' errors of every other pattern per event (the control): ruled ones too, as the
     /// errors that were not proposed for a rule are not like the ones that were (fewer, more specific, falling or rising
     /// on their own). Effective is read only against it; other rules that worked make that harder, never easier. A rule
     /// that is not Effective there is measured again without the patterns of the rules that took effect inside its
     /// windows and read Effective (their fall would make it read Worse); that second look does not make it Effective.
     /// The effect is the ratio of the two rate ratios with a 95 % interval on the log scale; each count's variance is
-    /// from its sessions (errors repeat within a session: retries, one agent stuck), never below the Poisson variance.
+    /// from its sessions (errors repeat within a session: retries, one agent stuck), never below the Poisson variance;
+    /// to it is added how far the pattern's ratio to the control wanders between the two windows anyway (WeekToWeek).
     /// Too early: fewer than 200 calls after, fewer than 10 hits in all, or no hits or no events before (a rule from a
     /// store's first week has no clean before window). No control: fewer than 10 other errors in either window; the
     /// rule's own change is reported, but it is no verdict: a change in all errors (another model, another kind of
@@ -109,6 +118,9 @@ namespace MadfLog.Engine.Rules
     public static class RuleEffectiveness
     {
         public const int MinCallsAfter = 200, MinHits = 10, MinControlErrors = 10, RetireAfterCalls = 1000, RetireAfterDays = 14;
+        /// <summary>The weeks before a rule read for how much a pattern moves from week to week (a quarter).</summary>
+        public const int HistoryWeeks = 12;
+        private const long WeekMs = 7 * IsoWeeks.DayMs;
         private const double Z95 = 1.959964;
         /// <summary>The window a revision reads when a rule's evidence has none (-Since's default: 7 days before it ran).</summary>
         private const long DefaultEvidenceMs = 7 * IsoWeeks.DayMs;
@@ -125,8 +137,13 @@ namespace MadfLog.Engine.Rules
         public static List<RuleEffect> Evaluate(SqliteConnection c, DateTimeOffset now)
         {
             var nowMs = now.ToUnixTimeMilliseconds();
-            var plans = RuleStore.List(c, RuleStatus.Active).Select(r => Plan.Of(c, r, nowMs)).ToList();
+            var range = c.QueryFirst<(long? first, long? last)>("SELECT min(min_ts), max(max_ts) FROM event_blocks");
+            var events = new Span(range.first ?? nowMs, (range.last ?? nowMs) + 1);
+            var denominators = Denominators.Of(c);
+            var plans = RuleStore.List(c, RuleStatus.Active).Select(r => Plan.Of(r, nowMs, events, denominators)).ToList();
             var counts = new WindowCounts(c);
+            var spreads = new WeekToWeek(counts, plans, denominators, events);
+            foreach (var p in plans) (p.WeekToWeek, p.WeekToWeekFrom) = spreads.Of(p);
             var first = plans.Select(p => Measure(counts, p, Array.Empty<long>(), nowMs)).ToList();
             var worked = plans.Where((p, i) => first[i].Verdict == EffectVerdict.Effective).ToList();
             return plans.Select((p, i) =>
@@ -167,7 +184,10 @@ namespace MadfLog.Engine.Rules
             e.Control = e.HasControl
                 ? $"every other error{(leftOut.Length > 0 ? $" but those of {leftOut.Length} rule{(leftOut.Length == 1 ? "" : "s")} that worked meanwhile" : "")}: {e.ControlRateBeforePer1000:0.##} → {e.ControlRateAfterPer1000:0.##} per 1,000 events{evidence}"
                 : $"none (fewer than {MinControlErrors} other errors in a window): the rule's own change";
-            Compare(e, before.Variances(), after.Variances());
+            e.WeekToWeek = Math.Round(Math.Sqrt(p.WeekToWeek), 3);
+            e.WeekToWeekFrom = p.WeekToWeekFrom;
+            // How far the ratio wanders between the two windows anyway adds to the variance of the counts.
+            Compare(e, before.Variances(), after.Variances(), p.WeekToWeek * WeekToWeek.Apart(p.Before, p.After, p.Events));
             e.Reason = e.CallsBefore == 0 ? (evidence.Length > 0 ? $"no events before the week that proposed it ({Day(p.EvidenceFrom)} to {Day(p.EvidenceTo)})" : "no events before it took effect")
                 : e.CallsAfter < MinCallsAfter ? $"fewer than {MinCallsAfter} calls since it took effect"
                 : e.HitsBefore == 0 ? "no occurrence before it took effect" + (evidence.Length > 0 ? " outside the week that proposed it" : "")
@@ -187,7 +207,7 @@ namespace MadfLog.Engine.Rules
         /// The ratio of rate ratios with its 95 % interval and p-value (log scale). The variances of the log counts
         /// (hits before and after, control errors before and after) are given; without them, Poisson (1/count).
         /// </summary>
-        public static void Compare(RuleEffect e, (double hits, double control)? before = null, (double hits, double control)? after = null)
+        public static void Compare(RuleEffect e, (double hits, double control)? before = null, (double hits, double control)? after = null, double weekToWeek = 0)
         {
             static double Cell(long n) => n == 0 ? 0.5 : n;
             if (e.CallsBefore == 0 || e.CallsAfter == 0)
@@ -200,7 +220,7 @@ namespace MadfLog.Engine.Rules
             if (e.HasControl)
             {
                 log -= Math.Log((double)e.ControlErrorsAfter / e.ControlEventsAfter) - Math.Log((double)e.ControlErrorsBefore / e.ControlEventsBefore);
-                variance += (after?.control ?? 1.0 / e.ControlErrorsAfter) + (before?.control ?? 1.0 / e.ControlErrorsBefore);
+                variance += (after?.control ?? 1.0 / e.ControlErrorsAfter) + (before?.control ?? 1.0 / e.ControlErrorsBefore) + weekToWeek;
             }
             var se = Math.Sqrt(variance);
             e.RelativeChange = Math.Round(Math.Exp(log), 3);
@@ -215,6 +235,8 @@ namespace MadfLog.Engine.Rules
             public readonly long From, To;
             public Span(long from, long to) { From = from; To = to; }
             public long Length => To - From;
+            /// <summary>How much of this span lies within another.</summary>
+            public long Within(Span s) => Math.Max(0, Math.Min(To, s.To) - Math.Max(From, s.From));
         }
 
         /// <summary>One rule's windows and denominator, before anything is counted.</summary>
@@ -226,8 +248,21 @@ namespace MadfLog.Engine.Rules
             /// <summary>The step left for all events because its calls are mostly this pattern's errors ("tool:llm").</summary>
             public string? StepIsOwnErrors;
             public List<Span> Before = new List<Span>(), After = new List<Span>();
+            /// <summary>
+            /// The weeks before the rule took effect, newest first, each 7 days back from the next without the evidence
+            /// window (one or two spans), for at most <see cref="HistoryWeeks"/>, down to the store's first event; the
+            /// before window is the first of them.
+            /// </summary>
+            public List<List<Span>> Weeks = new List<List<Span>>();
+            /// <summary>The weeks after it took effect, oldest first, up to the store's last event (for the store's patterns' wander).</summary>
+            public List<List<Span>> Later = new List<List<Span>>();
+            /// <summary>From the store's first event to its last.</summary>
+            public Span Events;
+            /// <summary>The variance per week of the log ratio's wander (see <see cref="WeekToWeek"/>), and whose it is.</summary>
+            public double WeekToWeek;
+            public string WeekToWeekFrom = "";
 
-            public static Plan Of(SqliteConnection c, Rule rule, long nowMs)
+            public static Plan Of(Rule rule, long nowMs, Span events, Denominators denominators)
             {
                 var activated = new DateTimeOffset(rule.Activated!.Value, TimeSpan.Zero).ToUnixTimeMilliseconds();
                 // Every revision stores its window; a rule without one (written by hand) gets the default week before it was made.
@@ -238,11 +273,19 @@ namespace MadfLog.Engine.Rules
                     : new Span(created - DefaultEvidenceMs, created);
                 var p = new Plan { Rule = rule, PatternId = rule.PatternId, ActivatedMs = activated, EvidenceFrom = evidence.From, EvidenceTo = evidence.To };
                 p.After.AddRange(Without(new Span(activated, nowMs + 1), evidence));
-                var length = Math.Max(7 * IsoWeeks.DayMs, Math.Min(28 * IsoWeeks.DayMs, p.After.Sum(s => s.Length)));
-                p.Before.AddRange(Back(activated, length, evidence));
-                var step = StepOf(c, rule.PatternId);
-                if (step != null && MostlyOwnErrors(c, rule.PatternId, step.Value)) { p.StepIsOwnErrors = step.Value.kind + ":" + step.Value.name; step = null; }
-                p.Step = step;
+                // Whole weeks (each weekday as often as the other), as long as the time since, between 1 and 4.
+                var weeks = Math.Max(1, Math.Min(4, (int)Math.Ceiling((double)p.After.Sum(s => s.Length) / WeekMs)));
+                for (var end = activated; p.Weeks.Count < Math.Max(weeks, HistoryWeeks) && (p.Weeks.Count < weeks || end > events.From);)
+                {
+                    var week = Back(end, WeekMs, evidence).ToList();
+                    p.Weeks.Add(week);
+                    end = week.Min(s => s.From);
+                }
+                p.Before.AddRange(p.Weeks.Take(weeks).SelectMany(w => w));
+                for (var from = activated; p.Later.Count < HistoryWeeks && from < events.To; from += WeekMs)
+                    p.Later.Add(Without(new Span(from, from + WeekMs), evidence).ToList());
+                p.Events = events;
+                (p.Step, p.StepIsOwnErrors) = denominators.Of(rule.PatternId);
                 return p;
             }
 
@@ -268,27 +311,153 @@ namespace MadfLog.Engine.Rules
                 new DateTimeOffset(t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc)).ToUnixTimeMilliseconds();
         }
 
-        /// <summary>The tool or step most of the pattern's errors happened in (from the import-time summaries), or null when they have none.</summary>
-        private static (string kind, string name)? StepOf(SqliteConnection c, long patternId)
+        /// <summary>
+        /// Each pattern's denominator: the tool or step most of its errors happened in (from the import-time summaries), or
+        /// none (all events) when they have none, or when most of that step's calls are the pattern's errors: a tool the
+        /// logs name only when it fails (an API error logged as a tool call "llm") is no count of the chances to make the
+        /// error, and would read 1,000 per 1,000 whatever the rule did. Read for every pattern at once.
+        /// </summary>
+        private sealed class Denominators
         {
-            var row = c.QueryFirstOrDefault<(string? type, string? step)>(
-                $@"SELECT event_type, step FROM event_rollup WHERE pattern_id = @patternId AND {Domain.Errors.InRollup()}
-                  GROUP BY event_type, step ORDER BY sum(events) DESC, event_type, step LIMIT 1", new { patternId });
-            return row.type == "tool_call" || row.type == "step" ? (Domain.Steps.Kind(row.type), Domain.Steps.Name(row.type, row.step)) : ((string, string)?)null;
+            private readonly Dictionary<long, (string type, string step, long errors)> _top = new Dictionary<long, (string, string, long)>();
+            private readonly Dictionary<(string type, string step), long> _calls = new Dictionary<(string, string), long>();
+
+            public static Denominators Of(SqliteConnection c)
+            {
+                var d = new Denominators();
+                foreach (var r in c.Query<(long pattern, string type, string step, long errors)>(
+                             $@"SELECT pattern_id, event_type, step, sum(events) FROM event_rollup WHERE {Domain.Errors.InRollup()}
+                                GROUP BY pattern_id, event_type, step ORDER BY pattern_id, sum(events) DESC, event_type, step"))
+                    if (!d._top.ContainsKey(r.pattern)) d._top[r.pattern] = (r.type, r.step, r.errors);
+                foreach (var r in c.Query<(string type, string step, long calls)>(
+                             "SELECT event_type, step, sum(events) FROM event_rollup WHERE event_type IN ('tool_call', 'step') GROUP BY event_type, step"))
+                    d._calls[(r.type, r.step)] = r.calls;
+                return d;
+            }
+
+            /// <summary>The pattern's step (null: all events), and the step it is not counted by because its calls are mostly this error.</summary>
+            public ((string kind, string name)? step, string? ownErrors) Of(long patternId)
+            {
+                if (!_top.TryGetValue(patternId, out var top) || (top.type != "tool_call" && top.type != "step")) return (null, null);
+                var step = (Domain.Steps.Kind(top.type), Domain.Steps.Name(top.type, top.step));
+                _calls.TryGetValue((top.type, top.step), out var all);
+                return all - top.errors < top.errors ? (((string, string)?)null, step.Item1 + ":" + step.Item2) : (step, null);
+            }
         }
 
         /// <summary>
-        /// Whether most of the step's calls are this pattern's errors: a tool the logs name only when it fails (an API
-        /// error logged as a tool call "llm") is no count of the chances to make the error, and would read 1,000 per
-        /// 1,000 whatever the rule did.
+        /// How much a pattern's rate relative to the control wanders anyway, beyond what its counts' noise explains. The
+        /// log ratio is taken as a random walk (its weeks' differences grow with the time between them: on the realistic
+        /// logs their excess variance was 0.004 one week apart, 0.011 two, 0.022 three), with a variance σ² per week: the
+        /// difference of two windows' mean ratios then varies by σ² × ∫F², F(t) the share of the later window after t less
+        /// that of the earlier (<see cref="Apart"/>: for two adjacent weeks 2/3 of a week, for a week before and after an
+        /// evidence week 1 2/3). σ² is read from the weeks' log ratios pairwise (method of moments: each pair's squared
+        /// difference less its sampling variances from sessions, over its ∫F², weighted by the inverse square of those
+        /// variances), over the weeks before the rule took effect. Its own weeks are few (two, often, on a store of a
+        /// month) and their estimate is often 0 by chance, so it is never taken below the store's typical figure: the same
+        /// moments pooled over every error pattern's weeks of the store (empirical Bayes: what patterns like it do), each
+        /// pattern's weeks after its own rule took effect, or holding the week that proposed it, left out (a rule that
+        /// worked, or the week it was chosen for being high, is no wander).
         /// </summary>
-        private static bool MostlyOwnErrors(SqliteConnection c, long patternId, (string kind, string name) step)
+        private sealed class WeekToWeek
         {
-            var (own, all) = c.QueryFirst<(long, long)>(
-                $@"SELECT coalesce(sum(CASE WHEN pattern_id = @patternId AND {Domain.Errors.InRollup()} THEN events END), 0), coalesce(sum(events), 0)
-                   FROM event_rollup WHERE event_type = @type AND step = @name",
-                new { patternId, type = step.kind == "tool" ? "tool_call" : "step", step.name });
-            return all - own < own;
+            private readonly WindowCounts _counts;
+            private readonly Denominators _denominators;
+            private readonly ILookup<long, Plan> _ruled;
+            private readonly Span _events;
+            private readonly Dictionary<string, (double variance, int patterns)> _pooled = new Dictionary<string, (double, int)>(StringComparer.Ordinal);
+            // Apart of two weeks (the same lists for every pattern).
+            private readonly Dictionary<(List<Span>, List<Span>), double> _apart = new Dictionary<(List<Span>, List<Span>), double>();
+
+            public WeekToWeek(WindowCounts counts, List<Plan> plans, Denominators denominators, Span events)
+            {
+                _counts = counts;
+                _denominators = denominators;
+                _ruled = plans.ToLookup(p => p.PatternId);
+                _events = events;
+            }
+
+            /// <summary>The plan's wander per week (variance of the log ratio), and whose it is.</summary>
+            public (double variance, string from) Of(Plan p)
+            {
+                var own = Moments(p.PatternId, p.Step, p.Weeks);
+                var ownVariance = own.weight > 0 ? Math.Max(0, own.excess / own.weight) : 0;
+                var weeks = p.Weeks.Concat(p.Later).ToList();
+                var key = string.Join(";", weeks.SelectMany(w => w).Select(s => s.From + "-" + s.To));
+                if (!_pooled.TryGetValue(key, out var pooled)) _pooled[key] = pooled = Pooled(weeks);
+                return own.weeks >= 2 && ownVariance >= pooled.variance
+                    ? (ownVariance, $"its own {own.weeks} weeks")
+                    : (pooled.variance, $"{pooled.patterns} patterns' weeks");
+            }
+
+            /// <summary>
+            /// ∫F² in weeks for two sets of spans, each clipped to the store's events: the variance of the difference of
+            /// their means of a random walk of variance 1 per week. Summed by the hour.
+            /// </summary>
+            public static double Apart(List<Span> earlier, List<Span> later, Span events)
+            {
+                const long Hour = 3_600_000;
+                var a = earlier.Select(s => new Span(Math.Max(s.From, events.From), Math.Min(s.To, events.To))).Where(s => s.Length > 0).ToList();
+                var b = later.Select(s => new Span(Math.Max(s.From, events.From), Math.Min(s.To, events.To))).Where(s => s.Length > 0).ToList();
+                if (a.Count == 0 || b.Count == 0) return 0;
+                double lengthA = a.Sum(s => s.Length), lengthB = b.Sum(s => s.Length);
+                var from = Math.Min(a.Min(s => s.From), b.Min(s => s.From));
+                var to = Math.Max(a.Max(s => s.To), b.Max(s => s.To));
+                // F from the end back: the later window's share after t less the earlier's.
+                double f = 0, sum = 0;
+                for (var t = to; t > from; t -= Hour)
+                {
+                    var cell = new Span(Math.Max(from, t - Hour), t);
+                    f += b.Sum(s => s.Within(cell)) / lengthB - a.Sum(s => s.Within(cell)) / lengthA;
+                    sum += f * f * cell.Length;
+                }
+                return sum / WeekMs;
+            }
+
+            /// <summary>
+            /// The moments of the pattern's weeks' log ratios (its rate per call of its step to the control's per event):
+            /// over every pair of weeks, Σ w (d² − v) and Σ w ∫F² (w = 1 ÷ v², v the pair's sampling variance), and how many
+            /// weeks had the pattern.
+            /// </summary>
+            private (double excess, double weight, int weeks) Moments(long pattern, (string kind, string name)? step, IEnumerable<List<Span>> weeks)
+            {
+                var points = new List<(List<Span> week, double r, double v)>();
+                foreach (var week in weeks)
+                {
+                    var s = _counts.Sessions(week, pattern, step, Array.Empty<long>());
+                    var (hits, calls, control, events, _) = s.Totals();
+                    if (hits == 0 || calls == 0 || control == 0) continue;
+                    var (hitsVariance, controlVariance) = s.Variances();
+                    points.Add((week, Math.Log((double)hits / calls) - Math.Log((double)control / events), hitsVariance + controlVariance));
+                }
+                double excess = 0, weight = 0;
+                for (var i = 0; i < points.Count; i++)
+                    for (var j = i + 1; j < points.Count; j++)
+                    {
+                        var (earlier, later) = points[i].week[0].From < points[j].week[0].From ? (points[i], points[j]) : (points[j], points[i]);
+                        var v = earlier.v + later.v;
+                        var w = 1 / (v * v);
+                        excess += w * ((later.r - earlier.r) * (later.r - earlier.r) - v);
+                        if (!_apart.TryGetValue((earlier.week, later.week), out var apart)) _apart[(earlier.week, later.week)] = apart = Apart(earlier.week, later.week, _events);
+                        weight += w * apart;
+                    }
+                return (excess, weight, points.Count);
+            }
+
+            /// <summary>The wander per week of every error pattern of the weeks, their moments summed, and how many patterns had two weeks or more.</summary>
+            private (double variance, int patterns) Pooled(List<List<Span>> weeks)
+            {
+                double excess = 0, weight = 0;
+                var n = 0;
+                foreach (var pattern in _counts.Patterns(weeks.SelectMany(w => w)))
+                {
+                    var usable = weeks.Where(w => _ruled[pattern].All(r => w.All(s => s.To <= r.ActivatedMs && (s.To <= r.EvidenceFrom || s.From >= r.EvidenceTo))));
+                    var m = Moments(pattern, _denominators.Of(pattern).step, usable);
+                    if (m.weeks < 2) continue;
+                    excess += m.excess; weight += m.weight; n++;
+                }
+                return (weight > 0 ? Math.Max(0, excess / weight) : 0, n);
+            }
         }
 
         /// <summary>
@@ -318,6 +487,10 @@ namespace MadfLog.Engine.Rules
                     }
                 return s;
             }
+
+            /// <summary>The error patterns (not errors without one) the spans' events have.</summary>
+            public IEnumerable<long> Patterns(IEnumerable<Span> spans) =>
+                spans.Where(x => x.Length > 0).SelectMany(Rows).Where(r => r.Pattern > 0).Select(r => r.Pattern).Distinct().OrderBy(x => x);
 
             private List<WindowRows.Row> Rows(Span span)
             {

@@ -157,6 +157,54 @@ namespace MadfLog.Engine.Tests.Rules
             }
         }
 
+        /// <summary>
+        /// A random walk of the log of a chance, one step a week (seeded): the weeks' multipliers from the logs' first week,
+        /// each the last times e^(σ z), z standard normal.
+        /// </summary>
+        private static Func<DateTimeOffset, double> Wandering(double chance, double sigma, Random rnd)
+        {
+            var multipliers = new double[8];
+            multipliers[0] = 1;
+            for (var w = 1; w < multipliers.Length; w++)
+            {
+                var z = Math.Sqrt(-2 * Math.Log(1 - rnd.NextDouble())) * Math.Cos(2 * Math.PI * rnd.NextDouble());
+                multipliers[w] = multipliers[w - 1] * Math.Exp(sigma * z);
+            }
+            return at => chance * multipliers[(int)((at - Start).TotalDays / 7)];
+        }
+
+        [Fact]
+        public void APatternWhoseRateWandersFromWeekToWeekDoesNotReadEffectiveForAFallOfItsWander()
+        {
+            using var t = TestPaths.NewTemp();
+            // Every pattern's rate wanders from week to week (a random walk of its log, σ 0.2 a week), as error mixes do
+            // (other projects, other tools); no rule does anything. Bash's wander happens to fall over the weeks after the
+            // rule by about as much as the others wander: ×0.6 of its rate before (its weeks ×1, ×0.85, then ×1.2 in the
+            // week that proposed it, ×0.65 and ×0.55), a fall the counts alone read as the rule's.
+            var rnd = new Random(5);
+            double[] bash = { 1, 0.85, 1.2, 0.65, 0.55 };
+            var tools = new[]
+            {
+                T("Edit", 2, "Permission denied while writing <*>", Wandering(0.04, 0.2, rnd)),
+                T("Read", 3, "Module <*> has no attribute <*>", Wandering(0.04, 0.2, rnd)),
+                T("Write", 4, "Connection refused by host <*>", Wandering(0.04, 0.2, rnd)),
+                T("Grep", 5, "Command timed out after <*> seconds", Wandering(0.03, 0.2, rnd)),
+                T("Glob", 6, "No files matched <*>", Wandering(0.03, 0.2, rnd)),
+                T("Bash", 1, "File does not exist: <*>", at => 0.03 * bash[(int)((at - Start).TotalDays / 7)]),
+            };
+            Write(t.Db, Start, tools);
+            var effects = ReviseApproveAndMeasure(t);
+
+            var e = effects[1];
+            Assert.InRange(e.RelativeChange, 0.35, 0.75);
+            // From the counts alone the interval was about 0.4-0.6: Effective. How much the ratio wanders from week to week
+            // is measured (the rule's two weeks before it or the other patterns' weeks) and taken into the interval.
+            Assert.Equal(EffectVerdict.NoClearChange, e.Verdict);
+            Assert.InRange(e.WeekToWeek, 0.1, 0.6);
+            Assert.False(e.Fell);
+            Assert.All(effects.Values, x => Assert.NotEqual(EffectVerdict.Effective, x.Verdict));
+        }
+
         [Fact]
         public void ARuleFromTheStoresFirstWeekIsTooEarlyWithNothingBeforeThatWeek()
         {

@@ -35,6 +35,7 @@ namespace MadfLog.Engine.Patterns
         public const string ResourceLimit = "ResourceLimit";
         public const string ManagedEnvironment = "ManagedEnvironment";
         public const string DependencyConflict = "DependencyConflict";
+        public const string Authentication = "Authentication";
         public const string CommandNotFound = "CommandNotFound";
         public const string DependencyMissing = "DependencyMissing";
         public const string GitState = "GitState";
@@ -62,6 +63,7 @@ namespace MadfLog.Engine.Patterns
             [ResourceLimit] = "open files or watchers over the limit",
             [ManagedEnvironment] = "install refused by a managed environment",
             [DependencyConflict] = "dependency versions conflict",
+            [Authentication] = "credentials refused or missing",
             [CommandNotFound] = "command not found",
             [DependencyMissing] = "missing dependency",
             [PathNotFound] = "path not found",
@@ -128,7 +130,7 @@ namespace MadfLog.Engine.Patterns
             (PackageNotFound, new[] { "code e404", "404 not found - get", "is not in this registry", "is not in the npm registry", "no matching version found for", "code etarget", "no matching distribution found", "could not find a version that satisfies the requirement", "unable to locate package", "no matching package to install", "no matching package named", "could not be found in registry" }),
             // Versions that cannot all be installed together (npm's ERESOLVE, pip's ResolutionImpossible, Poetry, Cargo,
             // Bundler): which versions to pin, not a missing install.
-            (DependencyConflict, new[] { "eresolve", "unable to resolve dependency tree", "conflicting peer dependency", "resolutionimpossible", "conflicting dependencies", "version solving failed", "failed to select a version for", "could not find compatible versions" }),
+            (DependencyConflict, new[] { "eresolve", "unable to resolve dependency tree", "conflicting peer dependency", "resolutionimpossible", "conflicting dependencies", "version solving failed", "failed to select a version for", "could not find compatible versions", "could not be resolved to an installable set", "no solution found when resolving dependencies", "requirements are unsatisfiable" }),
             (DependencyMissing, new[] { "no module named", "modulenotfounderror", "cannot find module", "cannot find dependency", "err_module_not_found", "module not found", "could not resolve dependency", "cannot find package", "package not found", "is not installed", "missing dependency", "unable to resolve dependency", "missing required dependency" }),
             // A server that cannot listen because something holds its port (the OS's EADDRINUSE in each runtime's words,
             // Docker's "port is already allocated", Windows' WSAEADDRINUSE): an earlier copy still runs, not a network fault.
@@ -136,7 +138,10 @@ namespace MadfLog.Engine.Patterns
             (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "no route to host", "could not connect", "host is down", "ssl_error", "can't reach", "cannot reach", "unable to reach", "dial tcp", "is the server running", "did you specify the right host or port", "cannot connect" }),
             (RateLimit, new[] { "rate limit", "too many requests", "quota exceeded", "credits limit", "insufficient credits", "overloaded" }),
             (GitState, new[] { "no upstream branch", "set-upstream", "local changes to the following files would be overwritten", "paths are ignored by one of your .gitignore", "not a git repository", "nothing to commit", "non-fast-forward", "divergent branches", "merge conflict", "unmerged files", "detached head", "failed to push some refs", "did not match any file(s) known to git", "src refspec", "couldn't find remote ref", "not a valid object name", "unknown revision" }),
-            (Permission, new[] { "permission denied", "eacces", "access is denied", "operation not permitted", "forbidden", "unauthorized", "authentication failed", "publickey", " 403", "denied to " }),
+            // A service that refused the credentials or found none (ssh's "Permission denied (publickey)" too, so before
+            // Permission): who may call it, not which files the agent may write.
+            (Authentication, new[] { "authentication failed", "unauthorized", "publickey", " 403", "forbidden", "denied to ", "unable to locate credentials", "bad credentials", "invalid credentials", "invalid api key", "could not read username", "not logged in", "authentication required", "requires authentication", "login required", "token has expired", "expired token" }),
+            (Permission, new[] { "permission denied", "eacces", "access is denied", "operation not permitted" }),
             (InteractiveInput, new[] { "eof when reading a line", "not a tty", "inappropriate ioctl for device", "stdin is not a terminal", "--yes", "non-interactive", "interactive mode", "a terminal is required", "a password is required", "no tty present" }),
             (Timeout, new[] { "timed out", "deadline exceeded" }),
             (PathNotFound, new[] { "no such file or directory", "cannot access", "file does not exist", "directory does not exist", "path does not exist", "cannot find the path", "enoent" }),

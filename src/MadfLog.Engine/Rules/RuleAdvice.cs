@@ -17,6 +17,7 @@ namespace MadfLog.Engine.Rules
             (new[] { "managedenvironment" }, "Install packages into the project's own environment (python -m venv .venv, uv, pipx), not the system's."),
             // Before the "dependency" row: versions that conflict are pinned, not installed.
             (new[] { "dependencyconflict" }, "Check which versions a dependency requires (npm ls, pip check, cargo tree) and pin compatible ones instead of forcing the install."),
+            (new[] { "authentication" }, "Check that this service's credentials are set up (gh auth status, aws configure, the key or token it reads) before calling it, and ask the user for access instead of retrying."),
             (new[] { "notexecutable" }, "Make a script executable (chmod +x) before running it, or run it through its interpreter (bash script.sh, python script.py)."),
             // Before the "notfound" rows: a package the registry does not have is a wrong name or version, not a missing file.
             (new[] { "packagenotfound", "notinregistry" }, "Check a package's exact name and version in its registry (npm view, pip index versions) before installing it."),

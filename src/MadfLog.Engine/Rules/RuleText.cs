@@ -124,6 +124,11 @@ namespace MadfLog.Engine.Rules
                     return s.DecisiveLine is { } line && MissingCommand.Match(line) is { Success: true } m ? m.Groups[1].Value : s.Program;
                 case ErrorClasses.Network:
                     return input != null && Url.Match(input) is { Success: true } u ? u.Groups[1].Value : s.Program;
+                case ErrorClasses.Authentication:
+                    // The service that refused: the host its lines or its command name (git's 403 names it on the line
+                    // after the refusal), else the program.
+                    return s.DecisiveLines.Select(l => Url.Match(l)).FirstOrDefault(m => m.Success) is { } host ? host.Groups[1].Value
+                        : input != null && Url.Match(input) is { Success: true } asked ? asked.Groups[1].Value : s.Program;
                 case ErrorClasses.PortInUse:
                     // The port its line names (the last one: a log line's time comes first) as lsof takes it, one word (a
                     // value with a space and a number is read as a measurement), else the server that ran.

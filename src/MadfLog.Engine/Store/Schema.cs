@@ -36,7 +36,7 @@ namespace MadfLog.Engine.Store
     /// on every row for a value 2.6 % of events have), 60 the patterns classed again (a service not listening, as libpq,
     /// Prisma, kubectl, Docker and Go say it, is Network), 65 the patterns classed again (a port something else holds is
     /// PortInUse), 66 the patterns classed again (out of memory, disk full, open files or watchers over the limit, a
-    /// managed environment's refusal and conflicting dependency versions have classes of their own).
+    /// managed environment's refusal, conflicting dependency versions and refused credentials have classes of their own).
     /// </summary>
     public static class Schema
     {
@@ -742,7 +742,8 @@ CREATE INDEX IF NOT EXISTS ix_kinds_outcome ON kinds(success, category);
         // (EADDRINUSE as Node, Go, Python, .NET, Rails, Spring, Vite and Docker say it) is PortInUse, not Other. 66: the
         // machine's limits (OutOfMemory, DiskFull, ResourceLimit), PEP 668's ManagedEnvironment and DependencyConflict have
         // classes of their own (a build or test run out of memory was BuildFailure or TestFailure), sudo's password prompt
-        // is InteractiveInput and a branch or ref git does not know is GitState.
+        // is InteractiveInput, a branch or ref git does not know is GitState, and credentials a service refused or could
+        // not find are Authentication (they were Permission, whose advice is about where the agent writes).
         private const string PatternsRekeyed = @"
 INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
 ";

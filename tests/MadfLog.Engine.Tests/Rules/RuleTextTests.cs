@@ -127,6 +127,9 @@ namespace MadfLog.Engine.Tests.Rules
         [InlineData("sudo apt-get install -y jq", "Exit code 1\nsudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper", "InteractiveInput", "non-interactively")]
         [InlineData("git checkout feature/login", "Exit code 1\nerror: pathspec 'feature/login' did not match any file(s) known to git", "GitState", "git branch -a")]
         [InlineData("git push origin main", "Exit code 1\nerror: src refspec main does not match any\nerror: failed to push some refs to 'github.com:a/b.git'", "GitState", "git branch -a")]
+        // A service that refused or found no credentials was told to stay inside the project folder.
+        [InlineData("git push origin main", "Exit code 128\nremote: Permission to a/b.git denied to c.\nfatal: unable to access 'https://github.com/a/b.git/': The requested URL returned error: 403", "Authentication", "Most often: `github.com` (3×)")]
+        [InlineData("aws s3 ls", "Exit code 255\n\nUnable to locate credentials. You can configure credentials by running \"aws configure\".", "Authentication", "ask the user for access")]
         public void AMachineLimitOrAnEnvironmentsRefusalGetsItsOwnAdvice(string command, string output, string cls, string advice)
         {
             var errors = Enumerable.Range(0, 3).Select(_ => ((string?)"Bash", (string?)command, (string?)output)).ToList();
@@ -135,6 +138,7 @@ namespace MadfLog.Engine.Tests.Rules
             var text = RuleText.Compose(PatternFacts.From(sig.ErrorClass, errors));
             _out.WriteLine(text);
             Assert.Contains(advice, text);
+            Assert.DoesNotContain("protected paths", text);
         }
 
         [Theory]

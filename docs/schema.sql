@@ -61,7 +61,7 @@ CREATE TABLE event_block_days (
     PRIMARY KEY (day, story, block)
 ) WITHOUT ROWID;
 
-CREATE TABLE event_blocks (block INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL);
+CREATE TABLE event_blocks (block INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, base_ts INTEGER NOT NULL);
 
 CREATE TABLE event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 
@@ -99,7 +99,7 @@ CREATE TABLE event_rollup (
 
 CREATE TABLE event_rows (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    timestamp INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
     kind INTEGER NOT NULL,
     context INTEGER NOT NULL,
     duration_ms INTEGER,
@@ -393,7 +393,7 @@ CREATE INDEX ix_contexts_agent ON contexts(agent_name);
 
 CREATE INDEX ix_contexts_story ON contexts(story_id);
 
-CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
+CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, ts) WHERE pattern_id IS NOT NULL;
 
 CREATE INDEX ix_human_groups_n ON human_groups(n);
 
@@ -410,7 +410,7 @@ SELECT x.day, k.story_id, k.agent_name, k.workflow_id, k.event_type, k.category,
 FROM day_rollup_cells x CROSS JOIN rollup_keys k ON k.id = x.key;
 
 CREATE VIEW events AS
-SELECT r.id, r.timestamp,
+SELECT r.id, (r.ts + CASE WHEN r.pattern_id IS NULL THEN b.base_ts ELSE 0 END) AS timestamp,
     (SELECT n.text FROM kinds k JOIN names n ON n.id = k.event_type WHERE k.id = r.kind) AS event_type,
     (SELECT n.text FROM kinds k JOIN names n ON n.id = k.category WHERE k.id = r.kind) AS category,
     (SELECT n.text FROM contexts x JOIN names n ON n.id = x.session_id WHERE x.id = r.context) AS session_id,
@@ -449,7 +449,7 @@ SELECT r.id, r.timestamp,
     (SELECT impact_score FROM event_extras WHERE id = r.id) AS impact_score, (SELECT time_saved_or_wasted_ms FROM event_extras WHERE id = r.id) AS time_saved_or_wasted_ms, (SELECT user_satisfaction_delta FROM event_extras WHERE id = r.id) AS user_satisfaction_delta, (SELECT created_rule FROM event_extras WHERE id = r.id) AS created_rule,
     (SELECT pattern_detected FROM kinds WHERE id = r.kind) AS pattern_detected, (SELECT needs_review FROM kinds WHERE id = r.kind) AS needs_review, r.pattern_id,
     r.kind, r.context
-FROM event_rows r;
+FROM event_rows r LEFT JOIN event_blocks b ON b.block = r.id / 512;
 
 CREATE VIEW hour_rollup AS
 SELECT x.hour, k.story_id, k.agent_name, k.workflow_id, k.event_type, k.category, k.step, k.pattern_id, k.outcome, x.events, x.timed, x.duration_ms, x.tokens, x.ctx_known, x.ctx_hot, x.wasted_ms

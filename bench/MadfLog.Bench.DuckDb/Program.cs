@@ -55,7 +55,7 @@ var all = new QueryFilter();
 // the same week from 13:00 to 13:00 (a window that cuts its first and last day), and from 13:27:42 (parts of hours at
 // both ends, as -Since (Get-Date).AddDays(-7) gives).
 var mid = stories[stories.Count / 2];
-var (firstTs, lastTs) = sqlite.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
+var (firstTs, lastTs) = sqlite.QuerySingle<(long, long)>("SELECT min(min_ts), max(max_ts) FROM event_blocks");
 var midDay = DateTimeOffset.FromUnixTimeMilliseconds(firstTs + (lastTs - firstTs) / 2).UtcDateTime.Date;
 var weekFilter = new QueryFilter { Since = new DateTimeOffset(midDay.AddDays(-3), TimeSpan.Zero), Until = new DateTimeOffset(midDay.AddDays(4), TimeSpan.Zero) };
 var cutFilter = new QueryFilter { Since = weekFilter.Since.Value.AddHours(13), Until = weekFilter.Until.Value.AddHours(13) };

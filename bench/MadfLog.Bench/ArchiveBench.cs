@@ -30,7 +30,7 @@ namespace MadfLog.Bench
             {
                 if (CombinedStore.Archives(c).Count == 0)
                 {
-                    var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
+                    var (first, last) = c.QuerySingle<(long, long)>("SELECT min(min_ts), max(max_ts) FROM event_blocks");
                     var now = new DateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(last).UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
                     var days = args.Length > 2 ? int.Parse(args[2]) : (int)((now.ToUnixTimeMilliseconds() - (first + (last - first) / 2)) / 86_400_000);
                     RotationResult? r = null;
@@ -91,7 +91,7 @@ namespace MadfLog.Bench
         private static void AfterChanges(string db)
         {
             long last;
-            using (var c = MadfDatabase.Open(db, forWrite: false)) last = c.ExecuteScalar<long>("SELECT max(timestamp) FROM event_rows");
+            using (var c = MadfDatabase.Open(db, forWrite: false)) last = c.ExecuteScalar<long>("SELECT max(max_ts) FROM event_blocks");
             var logs = Path.Combine(Path.GetTempPath(), "madflog-archive-bench-" + Guid.NewGuid().ToString("N").Substring(0, 8));
             try
             {

@@ -45,7 +45,8 @@ namespace MadfLog.Bench
                 Console.WriteLine($"{source}: {imported.Imported:N0} events, {DateTimeOffset.FromUnixTimeMilliseconds(first):u} to {DateTimeOffset.FromUnixTimeMilliseconds(last):u}; rules take effect {DateTimeOffset.FromUnixTimeMilliseconds(middle):u}");
                 if (top.Count < 2) { Console.WriteLine("fewer than two error patterns: nothing to measure"); return 1; }
                 // The planted effect: three in four of the first pattern's errors after the middle never happened.
-                var removed = c.Execute($"DELETE FROM event_rows WHERE pattern_id = @p AND timestamp >= @middle AND id % 4 <> 0", new { p = top[0].id, middle });
+                // (A pattern's rows hold their time whole in ts: EventStorage.PatternTime.)
+                var removed = c.Execute($"DELETE FROM event_rows WHERE pattern_id = @p AND ts >= @middle AND id % 4 <> 0", new { p = top[0].id, middle });
                 // Chosen from the whole span, not from one week: no evidence window to leave out (made before the first event).
                 foreach (var (id, _) in top)
                     c.Execute("INSERT INTO rules(pattern_id, text, status, created, activated, evidence) VALUES (@id, 'planted', 'Active', @first, @middle, '{}')", new { id, first, middle });

@@ -35,7 +35,7 @@ namespace MadfLog.Bench
             var all = new QueryFilter();
             var one = new QueryFilter { Stories = new[] { stories[stories.Count / 2] } };
             // One week in the middle of the store, from a midnight (UTC), as "-Since 2026-11-02 -Until 2026-11-09" gives.
-            var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
+            var (first, last) = c.QuerySingle<(long, long)>("SELECT min(min_ts), max(max_ts) FROM event_blocks");
             var mid = DateTimeOffset.FromUnixTimeMilliseconds(first + (last - first) / 2).UtcDateTime.Date;
             var week = new QueryFilter { Since = new DateTimeOffset(mid.AddDays(-3), TimeSpan.Zero), Until = new DateTimeOffset(mid.AddDays(4), TimeSpan.Zero) };
             // The same week from 13:00 to 13:00: a window that cuts its first and last day.

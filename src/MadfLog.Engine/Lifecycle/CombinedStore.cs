@@ -495,8 +495,8 @@ namespace MadfLog.Engine.Lifecycle
 
             // The pass's columns: the event, its figures (the context figure as the events view gives it), and its details'
             // values (the shape is the kind's).
-            private static readonly string Pass = $@"SELECT e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used, {EventWriter.ContextPercentSql("e")}, e.pattern_id,
-                    (SELECT x.{EventStorage.Wasted} FROM event_extras x WHERE x.id = e.id), {string.Join(", ", EventStorage.ValueColumns.Select(v => "e." + v))} FROM event_rows e";
+            private static readonly string Pass = $@"SELECT e.id, {EventStorage.TimeOf("e", "eb")}, e.kind, e.context, e.duration_ms, e.tokens_used, {EventWriter.ContextPercentSql("e")}, e.pattern_id,
+                    (SELECT x.{EventStorage.Wasted} FROM event_extras x WHERE x.id = e.id), {string.Join(", ", EventStorage.ValueColumns.Select(v => "e." + v))} FROM event_rows e {EventStorage.BlockJoin("e", "eb")}";
             private const int ValueBase = 8; // details value k is column ValueBase + k
 
             public List<EventRow> Read(string where, object? p)

@@ -36,9 +36,14 @@ namespace MadfLog.Engine.Query
         /// blocks, or "" where an index bounds them. <paramref name="fewRows"/>: the statement reads few rows (an index
         /// bounds it, and it stops at its first rows), so a story or agent is tested by looking up each row's context: the
         /// list of a story's contexts (thousands, one per session) that the set test builds first cost more than the read.
+        /// <paramref name="time"/>: the SQL of the event's time where the alias is event_rows, not the events view
+        /// (Store.EventStorage.PatternTime for a pattern's rows). <paramref name="block"/>: the alias is event_rows read
+        /// block by block (Store.EventStorage.BlockRows) with this alias for its blocks; the window and the id bounds are
+        /// then tested on the blocks (<paramref name="ids"/>, when given, must be too: Store.EventStorage.InBlockRanges).
         /// </summary>
-        public string Where(SqliteConnection? c, DynamicParameters p, string alias = "e", string prefix = "", string? ids = null, bool fewRows = false)
+        public string Where(SqliteConnection? c, DynamicParameters p, string alias = "e", string prefix = "", string? ids = null, bool fewRows = false, string? time = null, string? block = null)
         {
+            time ??= alias + ".timestamp";
             if (ScanEvents) c = null;
             var sb = new StringBuilder();
             var stories = Stories is { Length: > 0 };
@@ -67,8 +72,21 @@ namespace MadfLog.Engine.Query
                 sb.Append(InContexts(alias, "agent_name", "@" + prefix + "agents", fewRows));
                 p.Add(prefix + "agents", Agents);
             }
-            if (Since.HasValue) { sb.Append($" AND {alias}.timestamp >= @{prefix}since"); p.Add(prefix + "since", Since.Value.ToUnixTimeMilliseconds()); }
-            if (Until.HasValue) { sb.Append($" AND {alias}.timestamp < @{prefix}until"); p.Add(prefix + "until", Until.Value.ToUnixTimeMilliseconds()); }
+            if (Since.HasValue) p.Add(prefix + "since", Since.Value.ToUnixTimeMilliseconds());
+            if (Until.HasValue) p.Add(prefix + "until", Until.Value.ToUnixTimeMilliseconds());
+            string? since = Since.HasValue ? "@" + prefix + "since" : null, until = Until.HasValue ? "@" + prefix + "until" : null;
+            if (block != null)
+            {
+                if (since != null || until != null) sb.Append(" AND " + Store.EventStorage.Within(alias, block, since, until));
+                if (ids != null) sb.Append(ids);
+                else if (c == null) sb.Append(Store.EventStorage.BlockBounds(block, since, until));
+                else if (stories || since != null || until != null)
+                    sb.Append(" AND " + Store.EventStorage.InBlockRanges(block,
+                        Store.EventStorage.BlockRanges(c, Since?.ToUnixTimeMilliseconds(), Until?.ToUnixTimeMilliseconds(), stories ? Stories : null)));
+                return sb.ToString();
+            }
+            if (since != null) sb.Append($" AND {time} >= {since}");
+            if (until != null) sb.Append($" AND {time} < {until}");
             if (ids != null) sb.Append(ids);
             else if (c == null) sb.Append(Store.EventStorage.IdBounds(alias + ".id", Since.HasValue ? "@" + prefix + "since" : null, Until.HasValue ? "@" + prefix + "until" : null));
             else if (stories || Since.HasValue || Until.HasValue)

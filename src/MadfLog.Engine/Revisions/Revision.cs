@@ -154,7 +154,7 @@ namespace MadfLog.Engine.Revisions
                 if (rule != null)
                 {
                     // The events that produced the rule point at it.
-                    var produced = "pattern_id = @PatternId AND kind IN " + Domain.Errors.Kinds + " AND " + EventStorage.Window("", "@from", "@to");
+                    var produced = "pattern_id = @PatternId AND kind IN " + Domain.Errors.Kinds + " AND " + EventStorage.Window("", "@from", "@to", EventStorage.PatternTime("event_rows"));
                     var args = new { rule.Id, rule.PatternId, from, to };
                     EventStorage.SetCreatedRule(c, tx, produced, args);
                     EventStorage.SetNeedsReview(c, tx, produced, !activate, args);

@@ -93,12 +93,12 @@ namespace MadfLog.Engine.Rules
         public static PatternFacts Read(Microsoft.Data.Sqlite.SqliteConnection c, long patternId, string errorClass, long from, long to)
         {
             var rows = Dapper.SqlMapper.Query<string?>(c,
-                "SELECT details FROM events WHERE id IN (SELECT id FROM event_rows WHERE pattern_id = @patternId AND " + Store.EventStorage.Window("", "@from", "@to") + " ORDER BY id DESC LIMIT @n)",
+                "SELECT details FROM events WHERE id IN (SELECT id FROM event_rows WHERE pattern_id = @patternId AND " + Store.EventStorage.Window("", "@from", "@to", Store.EventStorage.PatternTime("event_rows")) + " ORDER BY id DESC LIMIT @n)",
                 new { patternId, from, to, n = ErrorsRead });
             var facts = From(errorClass, rows.Select(Events.EventDetails.Call));
             if (facts.ErrorsSeen == ErrorsRead)
                 facts.ErrorsInWindow = Dapper.SqlMapper.ExecuteScalar<long>(c,
-                    "SELECT count(*) FROM event_rows WHERE pattern_id = @patternId AND " + Store.EventStorage.Window("", "@from", "@to"), new { patternId, from, to });
+                    "SELECT count(*) FROM event_rows WHERE pattern_id = @patternId AND " + Store.EventStorage.Window("", "@from", "@to", Store.EventStorage.PatternTime("event_rows")), new { patternId, from, to });
             return facts;
         }
 

@@ -56,7 +56,7 @@ namespace MadfLog.Engine.Rules
             var slots = new Dictionary<(long shape, string type), int[]>();
             var text = new System.Text.StringBuilder();
             var sql = $@"SELECT e.context, e.kind, e.pattern_id, e.id, {string.Join(", ", Enumerable.Range(1, Events.DetailsShape.Slots).Select(k => "e.d" + k))}
-                         FROM event_rows e WHERE {EventStorage.Window("e", "@from", "@to")}";
+                         FROM {EventStorage.BlockRows("e", "eb")} WHERE {EventStorage.Within("e", "eb", "@from", "@to")}{EventStorage.BlockBounds("eb", "@from", "@to")}";
             using (var reader = c.ExecuteReader(sql, new { from, to }))
             {
                 long lastKind = long.MinValue;

@@ -1044,7 +1044,7 @@ DROP TABLE IF EXISTS response_keys_recent;" : "")
             using (var keys = Responses(connection))
             {
                 var build = new Builder(keys);
-                using (var read = keys.Prepare("SELECT k.key, k.event_id, (SELECT r.timestamp FROM event_rows r WHERE r.id = k.event_id) FROM legacy_response_keys k ORDER BY k.key"))
+                using (var read = keys.Prepare($"SELECT k.key, k.event_id, (SELECT {EventStorage.TimeOfRow(connection, transaction, "r")} FROM event_rows r WHERE r.id = k.event_id) FROM legacy_response_keys k ORDER BY k.key"))
                 {
                     int rc;
                     while ((rc = raw.sqlite3_step(read)) == Row)

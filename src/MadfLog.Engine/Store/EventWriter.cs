@@ -23,7 +23,7 @@ namespace MadfLog.Engine.Store
     {
         private static readonly string[] Columns = new[]
         {
-            "id", "timestamp", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
+            "id", "ts", "kind", "context", "duration_ms", "tokens_used", "context_percent", "pattern_id",
         }.Concat(EventStorage.ValueColumns).ToArray();
 
         // The rarely set columns, in a row of event_extras only for events that have one (schema 22; the time wasted since 56).
@@ -161,7 +161,8 @@ namespace MadfLog.Engine.Store
         {
             var split = Split(e);
             b.Int(o + 1, e.Id);
-            b.Int(o + 2, e.Timestamp);
+            // The time as an offset from the block's base, whole for a row with a pattern (EventStorage.TimeOf).
+            b.Int(o + 2, e.PatternId.HasValue ? e.Timestamp : e.Timestamp - BaseOf(e.Id / EventStorage.BlockSize, e.Timestamp));
             b.Int(o + 3, KindId(e, ShapeId(split)));
             b.Int(o + 4, ContextId(e));
             b.Int(o + 5, e.DurationMs);
@@ -214,16 +215,31 @@ namespace MadfLog.Engine.Store
                 : (timestamp, timestamp);
         }
 
+        // Each block's base (event_blocks.base_ts) as this writer found or set it: a block new to the store takes the time
+        // of its first row written, and keeps it (its rows are offsets from it).
+        private readonly Dictionary<long, long> _bases = new Dictionary<long, long>();
+        private sqlite3_stmt? _findBase;
+
+        private long BaseOf(long block, long firstTime)
+        {
+            if (_bases.TryGetValue(block, out var b)) return b;
+            _findBase ??= Prepare("SELECT base_ts FROM event_blocks WHERE block = ?");
+            raw.sqlite3_bind_int64(_findBase, 1, block);
+            return _bases[block] = FirstInteger(_findBase) ?? firstTime;
+        }
+
         private void WriteBlocks()
         {
             if (_blocks.Count == 0) return;
-            _block ??= Prepare(@"INSERT INTO event_blocks(block, min_ts, max_ts) VALUES (?, ?, ?)
+            _block ??= Prepare(@"INSERT INTO event_blocks(block, min_ts, max_ts, base_ts) VALUES (?, ?, ?, ?)
                 ON CONFLICT(block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)");
             foreach (var pair in _blocks)
             {
                 raw.sqlite3_bind_int64(_block, 1, pair.Key);
                 raw.sqlite3_bind_int64(_block, 2, pair.Value.min);
                 raw.sqlite3_bind_int64(_block, 3, pair.Value.max);
+                // A block whose rows all have patterns has no base yet: its least time.
+                raw.sqlite3_bind_int64(_block, 4, _bases.TryGetValue(pair.Key, out var b) ? b : pair.Value.min);
                 Step(_block);
             }
             _blocks.Clear();
@@ -574,6 +590,7 @@ namespace MadfLog.Engine.Store
             _grow?.Dispose();
             _storedKind?.Dispose();
             _block?.Dispose();
+            _findBase?.Dispose();
             _blockDay?.Dispose();
             _kinds.Dispose();
             _contexts.Dispose();

@@ -185,7 +185,7 @@ namespace MadfLog.Engine.Store
             foreach (var t in CountNames) c.Execute($"DELETE FROM {t}", transaction: tx);
             // One pass over the events into a temporary table with the columns every summary needs.
             c.Execute(@"DROP TABLE IF EXISTS temp.rebuild_events;
-                CREATE TEMP TABLE rebuild_events AS " + Columns, transaction: tx);
+                CREATE TEMP TABLE rebuild_events AS " + Columns(c, tx), transaction: tx);
             c.Execute($"INSERT INTO event_rollup {EventRollupRows("temp.rebuild_events")}", transaction: tx);
             c.Execute(@"INSERT INTO duration_hist
                 SELECT 'agent', coalesce(agent, ''), madf_duration_bucket(duration), count(*) FROM temp.rebuild_events WHERE duration IS NOT NULL GROUP BY 2, 3
@@ -221,11 +221,11 @@ namespace MadfLog.Engine.Store
         {
             c.Execute($@"DROP TABLE IF EXISTS temp.recount_ids; CREATE TEMP TABLE recount_ids (id INTEGER PRIMARY KEY);
                 INSERT INTO temp.recount_ids {ids};
-                DROP TABLE IF EXISTS temp.recount_before; CREATE TEMP TABLE recount_before AS {IdAndColumns} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
+                DROP TABLE IF EXISTS temp.recount_before; CREATE TEMP TABLE recount_before AS {IdAndColumns(c, tx)} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
             var changed = change("id IN (SELECT id FROM temp.recount_ids)");
             if (changed > 0)
             {
-                c.Execute($"DROP TABLE IF EXISTS temp.recount_after; CREATE TEMP TABLE recount_after AS {IdAndColumns} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
+                c.Execute($"DROP TABLE IF EXISTS temp.recount_after; CREATE TEMP TABLE recount_after AS {IdAndColumns(c, tx)} WHERE e.id IN (SELECT id FROM temp.recount_ids);", transaction: tx);
                 // Each event as it was and as it is: the same but for its outcome, and its figure where it had none (a
                 // figure that appears only adds to the counts and raises the maxima, which the delta's maxima follow).
                 var same = string.Join(" AND ", "ts, type, category, session, story, workflow, agent, duration, tokens, pattern, saved, kind, step"
@@ -350,7 +350,7 @@ namespace MadfLog.Engine.Store
                 var match = string.Join(" AND ", new[] { "coalesce(x.agent, '') = event_rollup.agent_name", "coalesce(x.workflow, '') = event_rollup.workflow_id", "x.type = event_rollup.event_type",
                     "x.category = event_rollup.category", "x.step = event_rollup.step", "coalesce(x.pattern, 0) = event_rollup.pattern_id", "coalesce(x.success, -1) = event_rollup.outcome" });
                 c.Execute($@"DROP TABLE IF EXISTS temp.recount_keyed;
-                    CREATE TEMP TABLE recount_keyed AS {Columns} WHERE e.kind IN (SELECT k.id FROM kinds k JOIN names t ON t.id = k.event_type JOIN names cat ON cat.id = k.category
+                    CREATE TEMP TABLE recount_keyed AS {Columns(c, tx)} WHERE e.kind IN (SELECT k.id FROM kinds k JOIN names t ON t.id = k.event_type JOIN names cat ON cat.id = k.category
                         WHERE EXISTS (SELECT 1 FROM temp.recount_lost l WHERE l.event_type = t.text AND l.category = cat.text AND l.outcome = coalesce(k.success, -1)));
                     UPDATE event_rollup SET first_ts = (SELECT min(x.ts) FROM temp.recount_keyed x WHERE {match}), last_ts = (SELECT max(x.ts) FROM temp.recount_keyed x WHERE {match})
                     WHERE ({RollupKey}) IN (SELECT {RollupKey} FROM temp.recount_lost);
@@ -365,13 +365,20 @@ namespace MadfLog.Engine.Store
 
         /// <summary>
         /// The events as the summaries read them (one row per event; alias e is event_rows, so a filter's conditions on
-        /// e.id, e.timestamp and e.context apply). The names are joined once per row as the events view decodes them, and
+        /// e.id and e.context apply; its time is ts, read through its block eb since schema 61, EventStorage.TimeOf). The names are joined once per row as the events view decodes them, and
         /// the details, the costly part of the view, are read from it only for the tool calls and steps whose step they
         /// name, and the time saved or wasted from it (a column of the rows until schema 56, in event_extras since: a
         /// migration before 56 reads the rows as they are then): the view's columns would look up the kind and context again for every column that names them (a cut
         /// day's events decoded 3-4 times faster).
         /// </summary>
-        internal static readonly string Columns = @"SELECT e.timestamp AS ts, t.text AS type, cat.text AS category, s.text AS session, st.text AS story,
+        internal static string Columns(SqliteConnection c, SqliteTransaction tx) => EventStorage.TimesAreOffsets(c, tx) ? ColumnsOf61 : ColumnsBefore61;
+
+        private static readonly string ColumnsOf61 = ColumnsOf(EventStorage.TimeOf("e", "eb"), " " + EventStorage.BlockJoin("e", "eb"));
+        // Migrations 11 and 20 in their scripts: the time through the view, which is as the rows are (whole before 61,
+        // offsets on a store turned back by deleting version rows, as upgrade tests do).
+        internal static readonly string ColumnsBefore61 = ColumnsOf("(SELECT d.timestamp FROM events d WHERE d.id = e.id)", "");
+
+        private static string ColumnsOf(string time, string blockJoin) => @"SELECT " + time + @" AS ts, t.text AS type, cat.text AS category, s.text AS session, st.text AS story,
                        w.text AS workflow, a.text AS agent, e.duration_ms AS duration, e.tokens_used AS tokens,
                        " + EventWriter.ContextPercentSql("e") + @" AS ctx,
                        nullif(k.success, -1) AS success, e.pattern_id AS pattern, (SELECT d.time_saved_or_wasted_ms FROM events d WHERE d.id = e.id) AS saved, " + Errors.InEvents + @" AS is_error,
@@ -379,10 +386,10 @@ namespace MadfLog.Engine.Store
                 FROM event_rows e
                 LEFT JOIN kinds k ON k.id = e.kind LEFT JOIN names t ON t.id = k.event_type LEFT JOIN names cat ON cat.id = k.category
                 LEFT JOIN contexts x ON x.id = e.context LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id
-                LEFT JOIN names w ON w.id = x.workflow_id LEFT JOIN names a ON a.id = x.agent_name";
+                LEFT JOIN names w ON w.id = x.workflow_id LEFT JOIN names a ON a.id = x.agent_name" + blockJoin;
 
         /// <summary><see cref="Columns"/> with each event's id first (Recount matches an event as it was with it as it is).</summary>
-        private static readonly string IdAndColumns = "SELECT e.id AS id, " + Columns.Substring("SELECT ".Length);
+        private static string IdAndColumns(SqliteConnection c, SqliteTransaction tx) => "SELECT e.id AS id, " + Columns(c, tx).Substring("SELECT ".Length);
 
         /// <summary>
         /// The grain of the time-keyed summaries: the day (day_rollup, day_hist, session_day: days since 1970-01-01 UTC)

@@ -143,7 +143,7 @@ namespace MadfLog.Engine.Tests.Query
             using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
             var since = ActiveWindow.Start(c);
             Assert.NotNull(since);
-            Assert.True(c.ExecuteScalar<long>("SELECT min(timestamp) FROM event_rows") >= since!.Value.ToUnixTimeMilliseconds());
+            Assert.True(c.ExecuteScalar<long>("SELECT min(timestamp) FROM events") >= since!.Value.ToUnixTimeMilliseconds());
             Assert.True(since.Value <= RotatedStore.Now.AddDays(-3)); // archived events are older than the cut
             Assert.Contains(since.Value.UtcDateTime.ToString("yyyy-MM-dd"), ActiveWindow.Note(c));
             Assert.Equal(_s.Rotation.EventsMoved, ActiveWindow.ArchivedEvents(c));

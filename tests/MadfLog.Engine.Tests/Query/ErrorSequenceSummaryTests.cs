@@ -91,7 +91,7 @@ namespace MadfLog.Engine.Tests.Query
             SummaryConsistencyTests.AssertSequencesMatch(c, Scan, new QueryFilter());
             var story = c.Query<string>("SELECT story_id FROM story_rollup ORDER BY story_id").First();
             SummaryConsistencyTests.AssertSequencesMatch(c, new QueryFilter { Stories = new[] { story }, ScanEvents = true }, new QueryFilter { Stories = new[] { story } });
-            var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
+            var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM events");
             var window = new QueryFilter { Since = DateTimeOffset.FromUnixTimeMilliseconds(first + (last - first) / 4), Until = DateTimeOffset.FromUnixTimeMilliseconds(last - (last - first) / 4) };
             SummaryConsistencyTests.AssertSequencesMatch(c, new QueryFilter { Since = window.Since, Until = window.Until, ScanEvents = true }, window);
             // Whole days (from the cells only), and whole days with a story.

@@ -347,7 +347,7 @@ namespace MadfLog.Engine.Tests.Query
             // Two patterns merged, each with archived and active errors: the archived ones follow in the combined store.
             List<long> merged;
             using (var c = MadfDatabase.Open(reference, forWrite: false))
-                merged = c.Query<long>(@"SELECT pattern_id FROM event_rows WHERE pattern_id IS NOT NULL GROUP BY pattern_id
+                merged = c.Query<long>(@"SELECT pattern_id FROM events WHERE pattern_id IS NOT NULL GROUP BY pattern_id
                     HAVING min(timestamp) < @cut AND max(timestamp) >= @cut ORDER BY count(*) DESC LIMIT 3",
                     new { cut = Stores.Now.AddDays(-45).ToUnixTimeMilliseconds() }).ToList();
             Assert.Equal(3, merged.Count);

@@ -145,7 +145,7 @@ namespace MadfLog.Engine.Tests.Query
         public void TheTrendOfWholeDaysIsAnsweredByTheDaySummariesAndMatchesTheEvents()
         {
             using var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false);
-            var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM event_rows");
+            var (first, last) = c.QuerySingle<(long, long)>("SELECT min(timestamp), max(timestamp) FROM events");
             var firstDay = DateTimeOffset.FromUnixTimeMilliseconds(first).UtcDateTime.Date;
             var lastDay = DateTimeOffset.FromUnixTimeMilliseconds(last).UtcDateTime.Date;
             var mid = firstDay.AddDays((lastDay - firstDay).Days / 2);

@@ -297,10 +297,10 @@ namespace MadfLog.Engine.Tests.Store
                 w.Execute(@"INSERT INTO names(text) VALUES ('{""a"":' || char(5) || ',""b"":' || char(1) || ',""c"":' || char(14) || ',""d"":' || char(18) || ',""e"":' || char(6) || '}');
                             INSERT INTO kinds(event_type, category, success, pattern_detected, needs_review, details_shape)
                                 SELECT event_type, category, success, pattern_detected, needs_review, (SELECT max(id) FROM names) FROM kinds WHERE id = (SELECT kind FROM event_rows LIMIT 1);
-                            INSERT INTO event_rows(timestamp, kind, context, d1, d2, d3, d4)
-                                SELECT @t, (SELECT max(id) FROM kinds), context, (SELECT min(id) FROM names), (SELECT id FROM names WHERE text = 'dev'), NULL, NULL FROM event_rows LIMIT 1;
-                            INSERT INTO event_rows(timestamp, kind, context, d1, d2, d5)
-                                SELECT @t + 1, (SELECT max(id) FROM kinds), context, 99999999, 'lit', 5 FROM event_rows LIMIT 1;
+                            INSERT INTO event_rows(ts, kind, context, d1, d2, d3, d4)
+                                SELECT @t - (SELECT base_ts FROM event_blocks ORDER BY block DESC LIMIT 1), (SELECT max(id) FROM kinds), context, (SELECT min(id) FROM names), (SELECT id FROM names WHERE text = 'dev'), NULL, NULL FROM event_rows LIMIT 1;
+                            INSERT INTO event_rows(ts, kind, context, d1, d2, d5)
+                                SELECT @t + 1 - (SELECT base_ts FROM event_blocks ORDER BY block DESC LIMIT 1), (SELECT max(id) FROM kinds), context, 99999999, 'lit', 5 FROM event_rows LIMIT 1;
                             INSERT INTO event_extras(id, created_rule) SELECT min(id), 42 FROM event_rows;", new { t = T0 + 100_000 });
             }
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
@@ -413,6 +413,7 @@ namespace MadfLog.Engine.Tests.Store
         /// </summary>
         internal static void UndoWastedApart(SqliteConnection c)
         {
+            UndoTimesFromBlocks(c);
             if (c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("time_saved_or_wasted_ms")) return;
             var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
             foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}");
@@ -425,6 +426,33 @@ namespace MadfLog.Engine.Tests.Store
                 DELETE FROM schema_version WHERE version >= 56;" + Schema.EventsViewOf49);
             foreach (var (_, sql) in triggers) c.Execute(sql);
             c.Execute(changes); // the extras' triggers (the rest exists)
+        }
+
+        /// <summary>
+        /// Takes a store back to before migration 61: each row's time whole in event_rows.timestamp, event_blocks without
+        /// bases, the pattern index on (pattern_id, timestamp), schema 56's view; the version rows from 61 deleted. The
+        /// events are not listed as changed; AUTOINCREMENT's counter is kept.
+        /// </summary>
+        internal static void UndoTimesFromBlocks(SqliteConnection c)
+        {
+            if (!c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("ts")) return;
+            var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
+            foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}");
+            var seq = c.ExecuteScalar<long>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'");
+            var columns = string.Join(", ", c.Query<string>("SELECT name FROM pragma_table_info('event_rows') ORDER BY cid").Where(col => col != "id" && col != "ts"));
+            c.Execute($@"DROP VIEW events; DROP INDEX ix_event_rows_pattern;
+                ALTER TABLE event_rows RENAME TO event_rows_61;
+                {Schema.RowsTableOf56}
+                INSERT INTO event_rows(id, timestamp, {columns}) SELECT r.id, {EventStorage.TimeOf("r", "b")}, {columns} FROM event_rows_61 r {EventStorage.BlockJoin("r", "b")} ORDER BY r.id;
+                DROP TABLE event_rows_61;
+                UPDATE sqlite_sequence SET seq = {seq} WHERE name = 'event_rows';
+                ALTER TABLE event_blocks RENAME TO event_blocks_61;
+                CREATE TABLE event_blocks (block INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL);
+                INSERT INTO event_blocks SELECT block, min_ts, max_ts FROM event_blocks_61;
+                DROP TABLE event_blocks_61;
+                CREATE INDEX ix_event_rows_pattern ON event_rows(pattern_id, timestamp) WHERE pattern_id IS NOT NULL;
+                DELETE FROM schema_version WHERE version >= 61;" + Schema.EventsViewOf56);
+            foreach (var (_, sql) in triggers) c.Execute(sql);
         }
 
         internal static void UndoRareColumnsApart(SqliteConnection c)

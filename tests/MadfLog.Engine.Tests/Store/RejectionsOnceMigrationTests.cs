@@ -157,7 +157,7 @@ namespace MadfLog.Engine.Tests.Store
             using var c = MadfDatabase.Open(t.Db);
             using var tx = c.BeginTransaction();
             var changed = SummaryTables.Recount(c, tx, "SELECT id FROM event_rows WHERE id <= 2",
-                moved => c.Execute($"UPDATE event_rows SET timestamp = timestamp + 7200000 WHERE {moved}", transaction: tx));
+                moved => c.Execute($"UPDATE event_rows SET ts = ts + 7200000 WHERE {moved}", transaction: tx));
             Assert.Equal(2, changed);
             var tables = SummaryTables.Names.Except(SequenceCells.Tables).Except(new[] { "rollup_keys", "day_rollup_cells", "hour_rollup_cells" }).Concat(new[] { "day_rollup", "hour_rollup" }).ToList();
             var recounted = tables.ToDictionary(x => x, x => Dump(c, x, tx));

@@ -151,9 +151,12 @@ namespace MadfLog.Engine.Query.Questions
         private const int ValueBase = 7; // details value k is column ValueBase + k
 
         private static string PassSql(bool steps, string where) =>
-            $@"SELECT e.timestamp, e.kind, e.context, e.pattern_id, coalesce(e.duration_ms, -1), e.tokens_used,
+            $@"SELECT {Time}, e.kind, e.context, e.pattern_id, coalesce(e.duration_ms, -1), e.tokens_used,
                       e.context_percent, e.id{(steps ? ", " + string.Join(", ", Enumerable.Range(1, Slots).Select(k => "e.d" + k)) : "")}
-               FROM event_rows e WHERE 1=1{where}";
+               FROM {EventStorage.BlockRows("e", "eb")} WHERE 1=1{where}";
+
+        /// <summary>The time of the pass's rows: event_rows e read block by block, eb (the parts' conditions are on both).</summary>
+        private static readonly string Time = EventStorage.TimeOf("e", "eb");
 
         // The time wasted that the events of a part's blocks report (event_extras since schema 56; the view's and the
         // summaries' definition, TimeWasted), by event id, read before its pass: a lookup in event_extras per event of the
@@ -167,7 +170,7 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         /// <summary>
-        /// Reads the parts' events (one pass per part; <paramref name="reads"/> are their conditions on event_rows e, the
+        /// Reads the parts' events (one pass per part; <paramref name="reads"/> are their conditions on event_rows e and its block eb, the
         /// day each part lies in, and a condition on event_extras x that holds for the ids of every event the part may hold) and the kinds and contexts they use; with <paramref name="steps"/> also the step keys of
         /// tool calls and steps (their details' shape and values, most of a pass's work: 6 of 10 events are tool calls).
         /// </summary>

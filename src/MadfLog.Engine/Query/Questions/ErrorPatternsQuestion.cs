@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Store;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using Microsoft.Data.Sqlite;
@@ -69,20 +70,21 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         // Each pattern's examples: the first three distinct messages among its newest errors under the filter, newest
-        // first. Their ids come from the pattern index (pattern_id, timestamp), read from the newest back within the window
+        // first. Their ids come from the pattern index (pattern_id, ts: a pattern's rows hold their time whole), read from the newest back within the window
         // and the stories' time span, in one statement for all patterns; their rows are read (EventsQuestion.ById) in two
         // rounds (the newest three of each pattern, then the rest only for patterns that have not yet three distinct messages).
         private static Dictionary<long, string[]> Examples(SqliteConnection c, QueryFilter f, List<long> patterns)
         {
             var p = new DynamicParameters();
-            var where = f.Where(c, p, "r", ids: "", fewRows: true);
+            var time = EventStorage.PatternTime("r");
+            var where = f.Where(c, p, "r", ids: "", fewRows: true, time: time);
             if (f.Stories is { Length: > 0 })
-                where += @" AND r.timestamp >= coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories), -9223372036854775807)
-                            AND r.timestamp <= coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories), 9223372036854775807)";
+                where += $@" AND {time} >= coalesce((SELECT min(first_ts) FROM story_rollup WHERE story_id IN @stories), -9223372036854775807)
+                            AND {time} <= coalesce((SELECT max(last_ts) FROM story_rollup WHERE story_id IN @stories), 9223372036854775807)";
             p.Add("limit", ExampleRows);
             for (var i = 0; i < patterns.Count; i++) p.Add("id" + i, patterns[i]);
             var ids = c.Query<(long pattern, long id, long ts)>(string.Join(" UNION ALL ", patterns.Select((_, i) =>
-                         $"SELECT * FROM (SELECT r.pattern_id, r.id, r.timestamp FROM event_rows r WHERE r.pattern_id = @id{i} AND r.kind IN {Errors.Kinds}{where} ORDER BY r.timestamp DESC, r.id DESC LIMIT @limit)")), p)
+                         $"SELECT * FROM (SELECT r.pattern_id, r.id, {time} FROM event_rows r WHERE r.pattern_id = @id{i} AND r.kind IN {Errors.Kinds}{where} ORDER BY {time} DESC, r.id DESC LIMIT @limit)")), p)
                 .GroupBy(x => x.pattern).ToDictionary(g => g.Key, g => g.OrderByDescending(x => x.ts).ThenByDescending(x => x.id).Select(x => x.id).ToList());
             foreach (var pattern in patterns) if (!ids.ContainsKey(pattern)) ids[pattern] = new List<long>();
             var messages = patterns.ToDictionary(x => x, _ => new List<string>());

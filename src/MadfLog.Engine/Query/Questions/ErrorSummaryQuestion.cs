@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Store;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Patterns;
 using Microsoft.Data.Sqlite;
@@ -85,9 +86,12 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>
         /// The first and last time of each pattern's errors (0: no pattern) under a filter, given the first and last day it
         /// has errors there: only those two days' events are read, from either end to the first error under the filter.
-        /// A pattern's through its index (pattern_id, timestamp), all in one statement; errors without a pattern through
+        /// A pattern's through its index (pattern_id, ts: a pattern's rows hold their time whole), all in one statement; errors without a pattern through
         /// the day's time blocks in time order (Shared.InTimeOrder), not every block of the day.
         /// </summary>
+        // An error without a pattern holds its time as an offset from its block's base.
+        private static readonly string UnpatternedTime = "(e.ts + eb.base_ts)";
+
         internal static List<(long first, long last)> PatternSpans(SqliteConnection c, QueryFilter f, List<(long pattern, long firstDay, long lastDay)> patterns)
         {
             QueryFilter Day(long day) => new QueryFilter
@@ -106,8 +110,9 @@ namespace MadfLog.Engine.Query.Questions
                 p.Add(prefix + "pattern", pattern);
                 var window = Day(day);
                 window.Stories = window.Agents = null;
-                return $@"(SELECT e.timestamp FROM event_rows e WHERE e.pattern_id = @{prefix}pattern AND {Errors.InEvents}{names}{window.Where(c, p, prefix: prefix, ids: "")}
-                           ORDER BY e.timestamp{(last ? " DESC" : "")} LIMIT 1)";
+                var time = EventStorage.PatternTime("e");
+                return $@"(SELECT {time} FROM event_rows e WHERE e.pattern_id = @{prefix}pattern AND {Errors.InEvents}{names}{window.Where(c, p, prefix: prefix, ids: "", time: time)}
+                           ORDER BY {time}{(last ? " DESC" : "")} LIMIT 1)";
             }
             long Unpatterned(long day, bool last)
             {
@@ -115,9 +120,9 @@ namespace MadfLog.Engine.Query.Questions
                 var found = InTimeOrder(c, d, blocks =>
                 {
                     var q = new DynamicParameters();
-                    var where = d.Where(c, q, ids: blocks.Length == 0 ? null : blocks);
-                    return c.Query<long>($"SELECT e.timestamp FROM event_rows e WHERE e.pattern_id IS NULL AND {Errors.InEvents}{where} ORDER BY e.timestamp{(last ? " DESC" : "")} LIMIT 1", q).ToList();
-                }, 1, newest: last);
+                    var where = d.Where(c, q, ids: blocks.Length == 0 ? null : blocks, block: "eb");
+                    return c.Query<long>($"SELECT {UnpatternedTime} FROM {EventStorage.BlockRows("e", "eb")} WHERE e.pattern_id IS NULL AND {Errors.InEvents}{where} ORDER BY 1{(last ? " DESC" : "")} LIMIT 1", q).ToList();
+                }, 1, newest: last, time: UnpatternedTime, block: "eb");
                 return found.Count > 0 ? found[0] : 0;
             }
             var spans = patterns.Select(x => x.pattern == 0 ? (Unpatterned(x.firstDay, false), Unpatterned(x.lastDay, true)) : (0L, 0L)).ToList();

@@ -22,7 +22,7 @@ namespace MadfLog.Engine.Query.Questions
         internal static IEnumerable<EventRecord> Events(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef)
         {
             if (!ef.First.HasValue) return Decode(c, Read(c, Conditions(c, f, ef, ""), Order.Time));
-            var rows = InTimeOrder(c, f, blocks => Read(c, Conditions(c, f, ef, blocks), Order.Page).ToList(), ef.First.Value, newest: false);
+            var rows = InTimeOrder(c, f, blocks => Read(c, Conditions(c, f, ef, blocks), Order.Page).ToList(), ef.First.Value, newest: false, time: Time, block: "eb");
             // The page's ids in time order are SQLite's (ordering reads only times and ids); its rows come joined by id in
             // no particular order (SQLite would sort the whole rows), so they are put in time order here.
             rows.Sort((a, b) => a.Timestamp != b.Timestamp ? a.Timestamp.CompareTo(b.Timestamp) : a.Id.CompareTo(b.Id));
@@ -31,15 +31,15 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>The events with these ids, in no particular order.</summary>
         internal static IEnumerable<EventRecord> ById(SqliteConnection c, IReadOnlyCollection<long> ids) =>
-            ids.Count == 0 ? Enumerable.Empty<EventRecord>() : Decode(c, Read(c, ($" AND e.id IN ({string.Join(",", ids)})", new DynamicParameters()), Order.None));
+            ids.Count == 0 ? Enumerable.Empty<EventRecord>() : Decode(c, Read(c, ($" AND e.id IN ({string.Join(",", ids)})", new DynamicParameters()), Order.ById));
 
-        // The filter's and the event filter's conditions on event_rows e, with their parameters (@limit: the page):
+        // The filter's and the event filter's conditions on event_rows e read block by block, eb, with their parameters (@limit: the page):
         // names become sets of kinds and contexts, tested per row without decoding it.
         // Blocks: InTimeOrder's bounds, which replace the filter's own ("" for those).
         private static (string where, DynamicParameters p) Conditions(SqliteConnection c, QueryFilter f, Analysis.EventFilter ef, string blocks)
         {
             var p = new DynamicParameters();
-            var where = f.Where(c, p, ids: blocks.Length == 0 ? null : blocks);
+            var where = f.Where(c, p, ids: blocks.Length == 0 ? null : blocks, block: "eb");
             if (ef.EventTypes is { Length: > 0 }) { where += " AND e.kind IN (SELECT k.id FROM kinds k WHERE k.event_type IN (SELECT id FROM names WHERE text IN @types))"; p.Add("types", ef.EventTypes); }
             if (ef.Categories is { Length: > 0 }) { where += " AND e.kind IN (SELECT k.id FROM kinds k WHERE k.category IN (SELECT id FROM names WHERE text IN @cats))"; p.Add("cats", ef.Categories); }
             if (ef.Success.HasValue) { where += " AND e.kind IN (SELECT k.id FROM kinds k WHERE k.success = @success)"; p.Add("success", ef.Success.Value ? 1 : 0); }
@@ -51,7 +51,7 @@ namespace MadfLog.Engine.Query.Questions
 
         private enum Order
         {
-            None, // as SQLite finds them
+            ById, // as SQLite finds them, each row looked up by its id (the conditions name ids: the rows are the outer loop)
             Time, // oldest first
             Page, // the oldest @limit, in no particular order
         }
@@ -59,16 +59,18 @@ namespace MadfLog.Engine.Query.Questions
         // The rows as stored (ids of their kind and context, the details values as text; a row's details shape is its
         // kind's, known once the chunk's kinds are read). A page's ids are ordered by SQLite reading only times and ids,
         // each row then read by its id in the same statement.
+        private static readonly string Time = EventStorage.TimeOf("e", "eb"), Blocks = EventStorage.BlockRows("e", "eb"), RowsById = "event_rows e " + EventStorage.BlockJoin("e", "eb");
+
         private static IEnumerable<Stored> Read(SqliteConnection c, (string where, DynamicParameters p) conditions, Order order)
         {
             var (where, p) = conditions;
-            var columns = $@"e.id, e.timestamp, e.kind, e.context, e.duration_ms, e.tokens_used,
+            var columns = $@"e.id, {Time}, e.kind, e.context, e.duration_ms, e.tokens_used,
                              {Store.EventWriter.ContextPercentSql("e")},
                              e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}";
             using var r = c.ExecuteReader(order == Order.Page
-                ? $@"SELECT {columns} FROM (SELECT e.id AS page_id FROM event_rows e WHERE 1=1{where} ORDER BY e.timestamp, e.id LIMIT @limit) page
-                     CROSS JOIN event_rows e ON e.id = page.page_id"
-                : $"SELECT {columns} FROM event_rows e WHERE 1=1{where}{(order == Order.Time ? " ORDER BY e.timestamp, e.id LIMIT @limit" : "")}", p);
+                ? $@"SELECT {columns} FROM (SELECT e.id AS page_id FROM {Blocks} WHERE 1=1{where} ORDER BY {Time}, e.id LIMIT @limit) page
+                     CROSS JOIN event_rows e ON e.id = page.page_id {EventStorage.BlockJoin("e", "eb")}"
+                : $"SELECT {columns} FROM {(order == Order.ById ? RowsById : Blocks)} WHERE 1=1{where}{(order == Order.Time ? $" ORDER BY {Time}, e.id LIMIT @limit" : "")}", p);
             while (r.Read())
             {
                 var v = StatementRow.Of(r);

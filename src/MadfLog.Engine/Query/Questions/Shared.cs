@@ -51,7 +51,7 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         // A pattern's first occurrence is not a repeat only where it is still an active event (retention may have archived it).
-        private const string FirstIsActive = " AND EXISTS (SELECT 1 FROM event_rows r WHERE r.pattern_id = patterns.id AND r.timestamp = patterns.first_seen)";
+        private static readonly string FirstIsActive = $" AND EXISTS (SELECT 1 FROM event_rows r WHERE r.pattern_id = patterns.id AND {EventStorage.PatternTime("r")} = patterns.first_seen)";
 
         /// <summary>
         /// The error patterns (human interactions are mined too, for their topics) whose first occurrence is still an
@@ -95,8 +95,10 @@ namespace MadfLog.Engine.Query.Questions
         /// the (k+1)-th span's earliest time (after its latest) lies in the blocks of the first k spans, so
         /// <paramref name="query"/> (which orders and limits; given extra conditions on events alias e) reads those blocks'
         /// events before that time, with k doubled until they hold the page; the rows are those the whole filter gives.
+        /// <paramref name="time"/>: the SQL of alias e's time (e.timestamp of the events view, or EventStorage.TimeOf of event_rows);
+        /// <paramref name="block"/>: e is event_rows read block by block (EventStorage.BlockRows) with this alias for its blocks.
         /// </summary>
-        internal static List<T> InTimeOrder<T>(SqliteConnection c, QueryFilter f, Func<string, List<T>> query, int limit, bool newest)
+        internal static List<T> InTimeOrder<T>(SqliteConnection c, QueryFilter f, Func<string, List<T>> query, int limit, bool newest, string time = "e.timestamp", string? block = null)
         {
             const int MostSpans = 512; // beyond that one read of the filter's blocks is as cheap as naming them
             if (limit <= 0 || f.ScanEvents) return query("");
@@ -126,8 +128,9 @@ namespace MadfLog.Engine.Query.Questions
             {
                 // An edge before the window's start (after its end) leaves none of its events: take more spans.
                 if (newest ? spans[k].max >= until : spans[k].min <= since) continue;
-                var edge = newest ? $" AND e.timestamp > {spans[k].max}" : $" AND e.timestamp < {spans[k].min}";
-                var rows = query(" AND " + EventStorage.InRanges("e.id", EventStorage.Ranges(spans.Take(k).Select(x => x.block).Distinct().OrderBy(x => x))) + edge);
+                var edge = newest ? $" AND {time} > {spans[k].max}" : $" AND {time} < {spans[k].min}";
+                var ranges = EventStorage.Ranges(spans.Take(k).Select(x => x.block).Distinct().OrderBy(x => x));
+                var rows = query(" AND " + (block == null ? EventStorage.InRanges("e.id", ranges) : EventStorage.InBlockRanges(block, ranges)) + edge);
                 // A full page, or an edge past the window's end (start): no event of it is in a block not read.
                 if (rows.Count >= limit || (newest ? spans[k].max < since : spans[k].min >= until)) return rows;
             }

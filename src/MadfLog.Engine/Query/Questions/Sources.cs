@@ -152,7 +152,7 @@ namespace MadfLog.Engine.Query.Questions
                 var w = new QueryFilter { Stories = f.Stories, Agents = f.Agents, Since = DateTimeOffset.FromUnixTimeMilliseconds(part.from), Until = DateTimeOffset.FromUnixTimeMilliseconds(part.to) };
                 // The part's blocks bound its events (as Where would read them) and their rows in event_extras: read once.
                 var blocks = EventStorage.BlockRanges(c, part.from, part.to, w.Stories is { Length: > 0 } ? w.Stories : null);
-                return (where: w.Where(c, p, "e", "part" + i + "_", ids: " AND " + EventStorage.InRanges("e.id", blocks)), p, day: IsoWeeks.DayOf(part.from),
+                return (where: w.Where(c, p, "e", "part" + i + "_", ids: " AND " + EventStorage.InBlockRanges("eb", blocks), block: "eb"), p, day: IsoWeeks.DayOf(part.from),
                     extras: EventStorage.InRanges("x.id", blocks));
             }).ToList();
             var key = string.Join("\n", reads.Select(r => r.where + "\n" + string.Join(",", r.p.ParameterNames.OrderBy(n => n, StringComparer.Ordinal).Select(n => n + "=" + Value(r.p.Get<object>(n))))));

@@ -15,6 +15,10 @@ namespace MadfLog.Bench
         private const EventKeywords Gc = (EventKeywords)0x1, Jit = (EventKeywords)0x10;
         private readonly Dictionary<string, long> _bytes = new Dictionary<string, long>();
         private readonly Dictionary<string, long> _methods = new Dictionary<string, long>();
+        // JIT time by class and tier: a method's MethodJittingStarted to its MethodLoadVerbose on the same thread.
+        private readonly Dictionary<string, double> _jitMs = new Dictionary<string, double>();
+        private readonly Dictionary<string, double> _jitTierMs = new Dictionary<string, double>();
+        private readonly Dictionary<(long, ulong), DateTime> _jitting = new Dictionary<(long, ulong), DateTime>();
 
         protected override void OnEventSourceCreated(EventSource source)
         {
@@ -24,8 +28,28 @@ namespace MadfLog.Bench
         protected override void OnEventWritten(EventWrittenEventArgs e)
         {
             if (e.EventName == null || e.PayloadNames == null || e.Payload == null) return;
-            if (e.EventName.StartsWith("MethodLoadVerbose", StringComparison.Ordinal))
-                Count(_methods, e.Payload[e.PayloadNames.IndexOf("MethodNamespace")] as string ?? "?", 1);
+            if (e.EventName.StartsWith("MethodJittingStarted", StringComparison.Ordinal))
+                lock (_jitting) _jitting[(e.OSThreadId, Convert.ToUInt64(e.Payload[e.PayloadNames.IndexOf("MethodID")]))] = e.TimeStamp;
+            else if (e.EventName.StartsWith("MethodLoadVerbose", StringComparison.Ordinal))
+            {
+                var ns = e.Payload[e.PayloadNames.IndexOf("MethodNamespace")] as string ?? "?";
+                Count(_methods, ns, 1);
+                var id = Convert.ToUInt64(e.Payload[e.PayloadNames.IndexOf("MethodID")]);
+                var flags = Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("MethodFlags")]);
+                DateTime started;
+                bool had;
+                lock (_jitting) { had = _jitting.TryGetValue((e.OSThreadId, id), out started); _jitting.Remove((e.OSThreadId, id)); }
+                if (had)
+                {
+                    var ms = (e.TimeStamp - started).TotalMilliseconds;
+                    lock (_jitMs)
+                    {
+                        _jitMs[ns] = (_jitMs.TryGetValue(ns, out var a) ? a : 0) + ms;
+                        var tier = "tier " + ((flags >> 7) & 7) + ((flags & 1) != 0 ? " dynamic" : "");
+                        _jitTierMs[tier] = (_jitTierMs.TryGetValue(tier, out var b) ? b : 0) + ms;
+                    }
+                }
+            }
             else if (e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal))
                 Count(_bytes, e.Payload[e.PayloadNames.IndexOf("TypeName")] as string ?? "?", Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("AllocationAmount")]));
         }
@@ -44,7 +68,9 @@ namespace MadfLog.Bench
                     return $"  (allocated, by type, sampled every ~100 KB:\n" +
                         string.Join("\n", _bytes.OrderByDescending(kv => kv.Value).Take(n).Select(kv => $"    {kv.Value / 1048576.0,8:F0} MB {100.0 * kv.Value / total,5:F1}%  {kv.Key}")) +
                         $")\n  (methods compiled: {_methods.Values.Sum():N0}; by class:\n" +
-                        string.Join("\n", _methods.OrderByDescending(kv => kv.Value).Take(n).Select(kv => $"    {kv.Value,6}  {kv.Key}")) + ")";
+                        string.Join("\n", _methods.OrderByDescending(kv => kv.Value).Take(n).Select(kv => $"    {kv.Value,6}  {kv.Key}")) + ")" +
+                        $"\n  (JIT ms by tier: {string.Join(", ", _jitTierMs.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:F0}"))}; by class, of {_jitMs.Values.Sum():F0}:\n" +
+                        string.Join("\n", _jitMs.OrderByDescending(kv => kv.Value).Take(2 * n).Select(kv => $"    {kv.Value,8:F0}  {kv.Key}")) + ")";
                 }
         }
     }

@@ -102,16 +102,15 @@ namespace MadfLog.Engine.Query.Questions
                 c.Query<PatternRow>("SELECT id, coalesce(display, template) AS Text FROM patterns WHERE id IN @ids", new { ids = loops.Select(l => l.Key).ToList() })
                     .ToDictionary(x => x.Id, x => x.Text ?? "");
             // Ties in order of pattern id and of sequence text, so every source lists them alike.
-            var result = loops.OrderByDescending(l => l.Value.repeats).ThenBy(l => l.Key).Take(top).Select(l => new ErrorSequence
+            var loopItems = loops.OrderByDescending(l => l.Value.repeats).ThenBy(l => l.Key).Take(top).Select(l => new ErrorSequence
             {
                 Kind = RetryLoop, PatternId = l.Key, Occurrences = l.Value.runs, Sessions = l.Value.counted + l.Value.sessions.Count, LongestRun = l.Value.longest,
                 Sequence = $"{(templates.TryGetValue(l.Key, out var t) ? t : "P" + l.Key)} repeated ({l.Value.repeats} {(l.Value.repeats == 1 ? "retry" : "retries")})",
-            }).ToList();
-            result.AddRange(leads.Select(l => new ErrorSequence { Kind = LeadsToError, Sequence = l.lead, Occurrences = l.n, Sessions = l.sessions }));
+            });
+            var leadItems = leads.Select(l => new ErrorSequence { Kind = LeadsToError, Sequence = l.lead, Occurrences = l.n, Sessions = l.sessions });
             // Both kinds in turn by their rank within their kind, the more frequent of a rank first (each kind's ties keep
             // their order above).
-            var rank = new Dictionary<string, int>(StringComparer.Ordinal);
-            return result.Select(q => (q, rank: rank[q.Kind] = rank.TryGetValue(q.Kind, out var r) ? r + 1 : 0))
+            return loopItems.Select((q, rank) => (q, rank)).Concat(leadItems.Select((q, rank) => (q, rank)))
                 .OrderBy(x => x.rank).ThenByDescending(x => x.q.Occurrences).ThenByDescending(x => x.q.Sessions)
                 .Select(x => x.q).Take(top).ToList();
         }

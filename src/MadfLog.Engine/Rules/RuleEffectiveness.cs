@@ -254,7 +254,7 @@ namespace MadfLog.Engine.Rules
             /// before window is the first of them.
             /// </summary>
             public List<List<Span>> Weeks = new List<List<Span>>();
-            /// <summary>The weeks after it took effect, oldest first, up to the store's last event (for the store's patterns' wander).</summary>
+            /// <summary>The weeks after it took effect, oldest first, up to the store's last event or now (the after window's first weeks).</summary>
             public List<List<Span>> Later = new List<List<Span>>();
             /// <summary>From the store's first event to its last.</summary>
             public Span Events;
@@ -272,7 +272,13 @@ namespace MadfLog.Engine.Rules
                     ? new Span(Ms(rule.Evidence.WindowStart), Ms(rule.Evidence.WindowEnd))
                     : new Span(created - DefaultEvidenceMs, created);
                 var p = new Plan { Rule = rule, PatternId = rule.PatternId, ActivatedMs = activated, EvidenceFrom = evidence.From, EvidenceTo = evidence.To };
-                p.After.AddRange(Without(new Span(activated, nowMs + 1), evidence));
+                // After: its weeks (the store's patterns' wander reads them too: one read for both), then the rest up to now.
+                var until = nowMs + 1;
+                for (var from = activated; p.Later.Count < HistoryWeeks && from < Math.Min(events.To, until); from += WeekMs)
+                    p.Later.Add(Without(new Span(from, Math.Min(from + WeekMs, until)), evidence).ToList());
+                p.After.AddRange(p.Later.SelectMany(w => w));
+                var rest = activated + p.Later.Count * WeekMs;
+                if (rest < until) p.After.AddRange(Without(new Span(rest, until), evidence));
                 // Whole weeks (each weekday as often as the other), as long as the time since, between 1 and 4.
                 var weeks = Math.Max(1, Math.Min(4, (int)Math.Ceiling((double)p.After.Sum(s => s.Length) / WeekMs)));
                 for (var end = activated; p.Weeks.Count < Math.Max(weeks, HistoryWeeks) && (p.Weeks.Count < weeks || end > events.From);)
@@ -282,8 +288,6 @@ namespace MadfLog.Engine.Rules
                     end = week.Min(s => s.From);
                 }
                 p.Before.AddRange(p.Weeks.Take(weeks).SelectMany(w => w));
-                for (var from = activated; p.Later.Count < HistoryWeeks && from < events.To; from += WeekMs)
-                    p.Later.Add(Without(new Span(from, from + WeekMs), evidence).ToList());
                 p.Events = events;
                 (p.Step, p.StepIsOwnErrors) = denominators.Of(rule.PatternId);
                 return p;

@@ -113,11 +113,23 @@ namespace MadfLog.Engine.Rules
     /// Too early: fewer than 200 calls after, fewer than 10 hits in all, or no hits or no events before (a rule from a
     /// store's first week has no clean before window). No control: fewer than 10 other errors in either window; the
     /// rule's own change is reported, but it is no verdict: a change in all errors (another model, another kind of
-    /// work) looks the same. A rule with no clear change after 1,000 calls and 14 days is recommended for retirement.
+    /// work) looks the same. After 1,000 calls and 14 days a rule is recommended for retirement when it made things worse,
+    /// or when its change is not clear and its interval rules out a fall of a fifth or more (WorthwhileChange).
     /// </summary>
     public static class RuleEffectiveness
     {
         public const int MinCallsAfter = 200, MinHits = 10, MinControlErrors = 10, RetireAfterCalls = 1000, RetireAfterDays = 14;
+
+        /// <summary>
+        /// A rule earns its line in CLAUDE.md when it cuts its errors by a fifth or more (relative to the control). "No
+        /// clear change" also means "cannot tell yet" while the interval is wide: retirement is recommended only once the
+        /// interval rules a worthwhile fall out (its low end at or above this), or when the rule made things worse.
+        /// </summary>
+        public const double WorthwhileChange = 0.8;
+
+        /// <summary>Whether a rule measured long enough (RetireAfterCalls, RetireAfterDays) should be retired.</summary>
+        public static bool ShouldRetire(EffectVerdict verdict, double relativeChangeLow) =>
+            verdict == EffectVerdict.Worse || (verdict == EffectVerdict.NoClearChange && relativeChangeLow >= WorthwhileChange);
         /// <summary>The weeks before a rule read for how much a pattern moves from week to week (a quarter).</summary>
         public const int HistoryWeeks = 12;
         private const long WeekMs = 7 * IsoWeeks.DayMs;
@@ -199,7 +211,10 @@ namespace MadfLog.Engine.Rules
             else if (e.RelativeChangeHigh < 1) e.Verdict = EffectVerdict.Effective;
             else if (e.RelativeChangeLow > 1) e.Verdict = EffectVerdict.Worse;
             else e.Verdict = EffectVerdict.NoClearChange;
-            e.RecommendRetirement = e.Verdict == EffectVerdict.NoClearChange && e.CallsAfter >= RetireAfterCalls && nowMs - p.ActivatedMs >= RetireAfterDays * IsoWeeks.DayMs;
+            var measuredLongEnough = e.CallsAfter >= RetireAfterCalls && nowMs - p.ActivatedMs >= RetireAfterDays * IsoWeeks.DayMs;
+            e.RecommendRetirement = measuredLongEnough && ShouldRetire(e.Verdict, e.RelativeChangeLow);
+            if (measuredLongEnough && e.Verdict == EffectVerdict.NoClearChange && !e.RecommendRetirement)
+                e.Reason = $"a fall of a fifth or more is not ruled out yet: the interval reaches ×{e.RelativeChangeLow.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)}";
             return e;
         }
 

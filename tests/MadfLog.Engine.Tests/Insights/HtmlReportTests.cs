@@ -69,7 +69,8 @@ namespace MadfLog.Engine.Tests.Insights
             foreach (var section in new[] { "Rules", "Cost", "Sessions", "Tool failures", "Context pressure" })
                 Assert.Contains($"<h2>{section}</h2>", html);
             Assert.Contains("<td class=\"verdict effective\">Effective</td>", html);
-            Assert.Contains("<td class=\"verdict noclearchange\">No clear change (retire?)</td>", html);
+            // Its interval still allows a worthwhile fall: no "(retire?)", and the reason under the verdict.
+            Assert.Contains("<td class=\"verdict noclearchange\">No clear change<div class=\"muted\">a fall of a fifth or more is not ruled out yet", html);
             Assert.Contains("<code>tool:Bash</code>", html);
             Assert.Matches(@"<td>\d+\.\d\d → \d+\.\d\d</td>", html); // the control's rates before → after
             Assert.Contains("not enough stories", html);        // the planted events have no stories

@@ -329,7 +329,10 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.True(effects[2].RateAfterPer1000 < effects[2].RateBeforePer1000 * 0.6);
             Assert.Equal(EffectVerdict.NoClearChange, effects[2].Verdict);
             Assert.InRange(1.0, effects[2].RelativeChangeLow, effects[2].RelativeChangeHigh);
-            Assert.True(effects[2].RecommendRetirement);
+            // Its interval still allows a fall of a fifth or more: "cannot tell yet", so no retirement, and the reason says so.
+            Assert.True(effects[2].RelativeChangeLow < RuleEffectiveness.WorthwhileChange);
+            Assert.False(effects[2].RecommendRetirement);
+            Assert.StartsWith("a fall of a fifth or more is not ruled out yet", effects[2].Reason);
             Assert.Equal(EffectVerdict.TooEarly, effects[3].Verdict);
             Assert.False(effects[3].RecommendRetirement);
             Assert.InRange(effects[1].ControlRateAfterPer1000 / effects[1].ControlRateBeforePer1000, 0.3, 0.5);
@@ -344,6 +347,18 @@ namespace MadfLog.Engine.Tests.Rules
             Assert.Contains(2L, notFollowed);
             Assert.DoesNotContain(1L, notFollowed);
         }
+
+        [Theory]
+        // "No clear change" with an interval that still allows a worthwhile fall is "cannot tell yet", not "did not work".
+        [InlineData(EffectVerdict.NoClearChange, 0.61, false)]
+        [InlineData(EffectVerdict.NoClearChange, 0.79, false)]
+        [InlineData(EffectVerdict.NoClearChange, 0.85, true)]
+        [InlineData(EffectVerdict.Worse, 1.2, true)]
+        [InlineData(EffectVerdict.Effective, 0.3, false)]
+        [InlineData(EffectVerdict.TooEarly, 0.9, false)]
+        [InlineData(EffectVerdict.NoControl, 0.9, false)]
+        public void RetirementNeedsTheIntervalToRuleOutAWorthwhileFall(EffectVerdict verdict, double low, bool retire) =>
+            Assert.Equal(retire, RuleEffectiveness.ShouldRetire(verdict, low));
 
         [Fact]
         public void WithoutOtherErrorsARuleGetsNoVerdict()

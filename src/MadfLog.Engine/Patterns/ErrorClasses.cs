@@ -226,7 +226,7 @@ namespace MadfLog.Engine.Patterns
 
         /// <summary>The class any text shows (harness, environment or generic phrases), or null.</summary>
         public static string? OfText(string text) =>
-            Harness.First(Head(text, 400)) ?? Environment.First(text) ?? (PortTaken.IsMatch(text) ? PortInUse : null) ?? Text.First(text);
+            Harness.First(Head(text, 400)) ?? OfLine(text) ?? Text.First(text);
 
         private static string Head(string s, int n) => s.Length <= n ? s : s.Substring(0, n);
     }

@@ -130,6 +130,7 @@ namespace MadfLog.Engine.Rules
         /// <summary>Whether a rule measured long enough (RetireAfterCalls, RetireAfterDays) should be retired.</summary>
         public static bool ShouldRetire(EffectVerdict verdict, double relativeChangeLow) =>
             verdict == EffectVerdict.Worse || (verdict == EffectVerdict.NoClearChange && relativeChangeLow >= WorthwhileChange);
+
         /// <summary>The weeks before a rule read for how much a pattern moves from week to week (a quarter).</summary>
         public const int HistoryWeeks = 12;
         private const long WeekMs = 7 * IsoWeeks.DayMs;
@@ -494,7 +495,7 @@ namespace MadfLog.Engine.Rules
             {
                 var s = new SessionCounts();
                 var skip = new HashSet<long>(leftOut);
-                var stepKey = step == null ? null : WindowRows.StepKey(step.Value.kind == "tool" ? "tool_call" : "step", step.Value.name);
+                var stepKey = step == null ? null : WindowRows.StepKey(step.Value.kind, step.Value.name);
                 foreach (var span in spans.Where(x => x.Length > 0))
                     foreach (var r in Rows(span))
                     {

@@ -20,15 +20,15 @@ namespace MadfLog.Engine.Rules
         /// <summary>The pattern key of events that are not errors (errors without a pattern are 0).</summary>
         public const long NotAnError = -1;
 
-        /// <summary>Events of one session, error pattern (or <see cref="NotAnError"/>) and step ("tool_call" or "step", char 31, its name; null for other events).</summary>
+        /// <summary>Events of one session, error pattern (or <see cref="NotAnError"/>) and step (<see cref="StepKey"/>; null for other events).</summary>
         public sealed class Row
         {
             public string? Session, Step;
             public long Pattern, N;
         }
 
-        /// <summary>The key a step is counted under in <see cref="Row.Step"/>.</summary>
-        public static string StepKey(string eventType, string name) => eventType + "\u001f" + name;
+        /// <summary>The key a step is counted under in <see cref="Row.Step"/>: its kind (Steps.Kind: "tool" or "step"), char 31, its name.</summary>
+        public static string StepKey(string kind, string name) => kind + "\u001f" + name;
 
         private const int ValueBase = 3; // details value k is column ValueBase + k
         private const int IdColumn = 3;
@@ -84,7 +84,7 @@ namespace MadfLog.Engine.Rules
                 }
             }
             var names = DayParts.StepNames(c, keyEvent.Skip(1));
-            var stepKeys = keyEvent.Select((id, i) => i == 0 ? null : StepKey(keyType[i], names[id])).ToList();
+            var stepKeys = keyEvent.Select((id, i) => i == 0 ? null : StepKey(Steps.Kind(keyType[i]), names[id])).ToList();
             var sessions = c.Query<(long id, string? session)>(
                     "SELECT x.id, s.text FROM contexts x LEFT JOIN names s ON s.id = x.session_id WHERE x.id IN (SELECT value FROM json_each(@ids))",
                     new { ids = "[" + string.Join(",", counts.Keys.Select(k => k.context).Distinct()) + "]" })

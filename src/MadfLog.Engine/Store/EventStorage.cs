@@ -163,8 +163,11 @@ namespace MadfLog.Engine.Store
             $"({row}.ts + CASE WHEN {row}.pattern_id IS NULL THEN {(block != null ? block + ".base_ts" : $"(SELECT base_ts FROM {schema}.event_blocks WHERE block = {row}.id / {BlockSize})")} ELSE 0 END)";
 
         /// <summary>Whether event_rows holds its times as offsets (ts, schema 61), not whole (timestamp, before).</summary>
-        internal static bool TimesAreOffsets(SqliteConnection c, SqliteTransaction? tx) =>
-            c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('event_rows') WHERE name = 'ts'", transaction: tx) > 0;
+        internal static bool TimesAreOffsets(SqliteConnection c, SqliteTransaction? tx) => HasColumn(c, tx, "event_rows", "ts");
+
+        /// <summary>Whether a table of the store has a column (a migration run again on a store turned back finds either layout).</summary>
+        internal static bool HasColumn(SqliteConnection c, SqliteTransaction? tx, string table, string column) =>
+            c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info(@table) WHERE name = @column", new { table, column }, tx) > 0;
 
         /// <summary>SQL: the time of the event_rows row <paramref name="row"/> in either layout (a migration before 61 run again on a store turned back, as upgrade tests do).</summary>
         internal static string TimeOfRow(SqliteConnection c, SqliteTransaction? tx, string row) => TimesAreOffsets(c, tx) ? TimeOf(row) : row + ".timestamp";
@@ -235,7 +238,7 @@ INSERT OR IGNORE INTO event_blocks(block, min_ts, max_ts, base_ts)
     SELECT r.id / {BlockSize}, r.timestamp, r.timestamp, r.timestamp FROM event_rows r WHERE NOT EXISTS (SELECT 1 FROM event_blocks b WHERE b.block = r.id / {BlockSize});
 DELETE FROM event_blocks WHERE NOT EXISTS (SELECT 1 FROM event_rows r WHERE r.id >= event_blocks.block * {BlockSize} AND r.id < (event_blocks.block + 1) * {BlockSize});
 UPDATE event_blocks SET (min_ts, max_ts, base_ts) = (SELECT min(r.timestamp), max(r.timestamp), min(r.timestamp) FROM event_rows r WHERE r.id >= event_blocks.block * {BlockSize} AND r.id < (event_blocks.block + 1) * {BlockSize});", transaction: tx);
-                CopyRows(c, tx, $@"
+                RewriteRows(c, tx, $@"
 ALTER TABLE event_rows RENAME TO event_rows_60;
 {Schema.RowsTableOf61}
 INSERT INTO event_rows(id, ts, {string.Join(", ", kept)})
@@ -355,7 +358,7 @@ DROP TABLE event_rows_60;");
 
         /// <summary>Whether event_rows still has its own details_shape column (before schema 49, which moved it into the kind).</summary>
         private static bool RowsHaveShapes(SqliteConnection c, SqliteTransaction tx) =>
-            c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('event_rows') WHERE name = 'details_shape'", transaction: tx) > 0;
+            HasColumn(c, tx, "event_rows", "details_shape");
 
         /// <summary>SQL: an event_rows row's details shape (unaliased), in either layout (a migration before 49 runs on both: upgrade tests turn stores back).</summary>
         private static string ShapeOfRow(SqliteConnection c, SqliteTransaction tx) =>
@@ -388,7 +391,7 @@ DROP TABLE event_rows_60;");
                     }
                 c.Execute("CREATE TEMP TABLE kind_shapes (kind INTEGER NOT NULL, shape INTEGER NOT NULL, n INTEGER NOT NULL)", transaction: tx);
                 PreparedBatch.Run(c, tx, "INSERT INTO temp.kind_shapes VALUES ($1, $2, $3)", pairs.Select(x => new object?[] { x.Key.kind, x.Key.shape, x.Value }));
-                CopyRows(c, tx, $@"
+                RewriteRows(c, tx, $@"
 ALTER TABLE kinds RENAME TO kinds_unfolded;
 ALTER TABLE event_rows RENAME TO event_rows_unfolded;
 CREATE TABLE kinds (
@@ -434,9 +437,10 @@ DROP TABLE temp.kind_map;");
         /// <summary>
         /// Runs <paramref name="sql"/>, which renames event_rows, creates it again in another layout, copies the old rows into
         /// it in id order (full pages: rows shrunk in place would leave them part empty until a VACUUM) and drops the old
-        /// table, keeping AUTOINCREMENT's counter, the index and the triggers (migrations 49 and 56).
+        /// table, keeping AUTOINCREMENT's counter, the index and the triggers (migrations 49, 56 and 61; <see cref="CopyRows"/> copies
+        /// rows between stores).
         /// </summary>
-        private static void CopyRows(SqliteConnection c, SqliteTransaction tx, string sql)
+        private static void RewriteRows(SqliteConnection c, SqliteTransaction tx, string sql)
         {
             var dependents = c.Query<string>("SELECT sql FROM sqlite_master WHERE tbl_name = 'event_rows' AND type IN ('index', 'trigger') AND sql IS NOT NULL", transaction: tx).ToList();
             var seq = c.ExecuteScalar<long?>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'", transaction: tx);
@@ -452,7 +456,7 @@ DROP TABLE temp.kind_map;");
 
         /// <summary>Whether event_rows still holds the time saved or wasted (before schema 56, which moved it into event_extras).</summary>
         private static bool RowsHaveWasted(SqliteConnection c, SqliteTransaction tx) =>
-            c.ExecuteScalar<long>($"SELECT count(*) FROM pragma_table_info('event_rows') WHERE name = '{Wasted}'", transaction: tx) > 0;
+            HasColumn(c, tx, "event_rows", Wasted);
 
         /// <summary>
         /// An events view of an earlier schema as the rows are: reading the time wasted from event_extras where the rows no
@@ -478,14 +482,14 @@ DROP TABLE temp.kind_map;");
         /// </summary>
         internal static void MoveWastedApart(SqliteConnection c, SqliteTransaction tx)
         {
-            if (c.ExecuteScalar<long>($"SELECT count(*) FROM pragma_table_info('event_extras') WHERE name = '{Wasted}'", transaction: tx) == 0)
+            if (!HasColumn(c, tx, "event_extras", Wasted))
                 c.Execute($"ALTER TABLE event_extras ADD COLUMN {Wasted} INTEGER", transaction: tx);
             if (RowsHaveWasted(c, tx))
             {
                 var kept = string.Join(", ", c.Query<string>("SELECT name FROM pragma_table_info('event_rows') ORDER BY cid", transaction: tx).Where(col => col != Wasted));
                 c.Execute($@"INSERT INTO event_extras(id, {Wasted}) SELECT id, {Wasted} FROM event_rows WHERE {Wasted} IS NOT NULL
                              ON CONFLICT(id) DO UPDATE SET {Wasted} = excluded.{Wasted}", transaction: tx);
-                CopyRows(c, tx, $@"
+                RewriteRows(c, tx, $@"
 ALTER TABLE event_rows RENAME TO event_rows_55;
 {Schema.RowsTableOf56}
 INSERT INTO event_rows({kept}) SELECT {kept} FROM event_rows_55 ORDER BY id;

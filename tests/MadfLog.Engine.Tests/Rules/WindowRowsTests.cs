@@ -39,7 +39,7 @@ namespace MadfLog.Engine.Tests.Rules
             var (from, to) = (at - 3_600_000, at + 3_600_000);
             var view = c.Query<(string? session, long pattern, string? step, long n)>(
                     $@"SELECT e.session_id, CASE WHEN {Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE {WindowRows.NotAnError} END,
-                              CASE WHEN e.event_type IN ('tool_call', 'step') THEN e.event_type || char(31) || {Steps.NameSql} END, count(*)
+                              CASE WHEN e.event_type IN ('tool_call', 'step') THEN {Steps.KindSql} || char(31) || {Steps.NameSql} END, count(*)
                        FROM events e WHERE e.timestamp >= @from AND e.timestamp < @to GROUP BY 1, 2, 3", new { from, to })
                 .Select(r => $"{r.session}|{r.pattern}|{r.step}|{r.n}").OrderBy(x => x, StringComparer.Ordinal).ToList();
             var read = WindowRows.Read(c, from, to).Select(r => $"{r.Session}|{r.Pattern}|{r.Step}|{r.N}").OrderBy(x => x, StringComparer.Ordinal).ToList();

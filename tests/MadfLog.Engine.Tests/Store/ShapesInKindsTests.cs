@@ -27,50 +27,24 @@ namespace MadfLog.Engine.Tests.Store
         [Fact]
         public void AStoreOfSchema48AnswersTheSameOnceItsShapesAreInItsKindsAndImportsOnAsAFreshOne()
         {
-            using var t = TestPaths.NewTemp();
-            using var fresh = TestPaths.NewTemp();
-            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
-            new LogImporter(new ImportOptions { DatabasePath = fresh.Db, BatchSize = 700 }).Import(logs);
-            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Take(3));
-            string expected;
-            long sequence, changes, pairs;
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                expected = Answers(c);
-                pairs = c.ExecuteScalar<long>("SELECT count(*) FROM (SELECT DISTINCT kind FROM event_rows)");
-                // As schema 48 held it: the shape a column of each row, kinds by type, category and flags only.
-                CompactStorageTests.UndoShapesInKinds(c);
-                Assert.Contains("details_shape", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
-                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM kinds") < pairs);
-                // A gap at the end of the ids (rows retention moved out): AUTOINCREMENT's counter must survive the copy.
-                c.Execute("UPDATE sqlite_sequence SET seq = seq + 1000 WHERE name = 'event_rows'");
-                sequence = c.ExecuteScalar<long>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'");
-                changes = c.ExecuteScalar<long>("SELECT seq FROM event_changes WHERE id = -1");
-            }
-            var plain = EventExtrasTests.PlainRead(t.Db);
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
-                Assert.DoesNotContain("details_shape", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
-                Assert.Equal(pairs, c.ExecuteScalar<long>("SELECT count(*) FROM (SELECT DISTINCT kind FROM event_rows)"));
-                // The most frequent pair of kind and shape is kind 1.
-                Assert.Equal(1, c.ExecuteScalar<long>("SELECT kind FROM event_rows GROUP BY kind ORDER BY count(*) DESC, kind LIMIT 1"));
-                Assert.Equal(sequence, c.ExecuteScalar<long>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'"));
-                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'ix_event_rows_pattern'"));
-                Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'"));
-                // The copy is no change of the events.
-                Assert.Equal(changes, c.ExecuteScalar<long>("SELECT seq FROM event_changes WHERE id = -1"));
-                Assert.Equal(expected, Answers(c));
-                Query.SummaryConsistencyTests.AssertQuestionsMatch(c);
-            }
-            Assert.Equal(plain, EventExtrasTests.PlainRead(t.Db));
-            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Skip(3));
-            using (var c = MadfDatabase.Open(t.Db))
-            using (var f = MadfDatabase.Open(fresh.Db))
-            {
-                Assert.Equal(Answers(f), Answers(c));
-                Assert.True(c.ExecuteScalar<long>("SELECT min(id) FROM event_rows WHERE id > @sequence", new { sequence }) > sequence);
-            }
+            long pairs = 0;
+            TurnedBackStore.Check(
+                before: c => pairs = c.ExecuteScalar<long>("SELECT count(*) FROM (SELECT DISTINCT kind FROM event_rows)"),
+                turnBack: c =>
+                {
+                    // As schema 48 held it: the shape a column of each row, kinds by type, category and flags only.
+                    CompactStorageTests.UndoShapesInKinds(c);
+                    Assert.Contains("details_shape", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
+                    Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM kinds") < pairs);
+                },
+                upgraded: c =>
+                {
+                    Assert.DoesNotContain("details_shape", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
+                    Assert.Equal(pairs, c.ExecuteScalar<long>("SELECT count(*) FROM (SELECT DISTINCT kind FROM event_rows)"));
+                    // The most frequent pair of kind and shape is kind 1.
+                    Assert.Equal(1, c.ExecuteScalar<long>("SELECT kind FROM event_rows GROUP BY kind ORDER BY count(*) DESC, kind LIMIT 1"));
+                    Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'ix_event_rows_pattern'"));
+                });
         }
 
         [Fact]

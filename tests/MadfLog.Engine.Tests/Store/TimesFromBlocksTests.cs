@@ -21,59 +21,33 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
-        public void AStoreOfSchema60AnswersTheSameOnceItsTimesAreOffsetsAndImportsOnAsAFreshOne()
-        {
-            using var t = TestPaths.NewTemp();
-            using var fresh = TestPaths.NewTemp();
-            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
-            new LogImporter(new ImportOptions { DatabasePath = fresh.Db, BatchSize = 700 }).Import(logs);
-            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Take(3));
-            string expected;
-            long sequence, changes, patterned;
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                AssertTimesAsStored(c);
-                expected = ShapesInKindsTests.Answers(c);
-                patterned = c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id IS NOT NULL");
-                Assert.True(patterned > 0);
-                // Offsets: most rows' are far below a whole time's 41 bits.
-                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id IS NULL AND abs(ts) < 1 << 31") > 0);
-                // As schema 60 held it: each row's time whole.
-                CompactStorageTests.UndoTimesFromBlocks(c);
-                Assert.Contains("timestamp", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
-                Assert.DoesNotContain("base_ts", c.Query<string>("SELECT name FROM pragma_table_info('event_blocks')"));
-                // A gap at the end of the ids (rows retention moved out): AUTOINCREMENT's counter must survive the copy.
-                c.Execute("UPDATE sqlite_sequence SET seq = seq + 1000 WHERE name = 'event_rows'");
-                sequence = c.ExecuteScalar<long>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'");
-                changes = c.ExecuteScalar<long>("SELECT seq FROM event_changes WHERE id = -1");
-            }
-            var plain = EventExtrasTests.PlainRead(t.Db);
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
-                Assert.DoesNotContain("timestamp", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
-                AssertTimesAsStored(c);
-                Assert.Equal(sequence, c.ExecuteScalar<long>("SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'"));
-                Assert.Contains("(pattern_id, ts)", c.ExecuteScalar<string>("SELECT sql FROM sqlite_master WHERE name = 'ix_event_rows_pattern'"));
-                Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'"));
-                // The copy is no change of the events.
-                Assert.Equal(changes, c.ExecuteScalar<long>("SELECT seq FROM event_changes WHERE id = -1"));
-                Assert.Equal(expected, ShapesInKindsTests.Answers(c));
-                Query.SummaryConsistencyTests.AssertQuestionsMatch(c);
-            }
-            Assert.Equal(plain, EventExtrasTests.PlainRead(t.Db));
-            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Skip(3));
-            using (var c = MadfDatabase.Open(t.Db))
-            using (var f = MadfDatabase.Open(fresh.Db))
-            {
-                AssertTimesAsStored(c);
-                Assert.Equal(ShapesInKindsTests.Answers(f), ShapesInKindsTests.Answers(c));
-                Assert.Equal(f.Query<long>("SELECT timestamp FROM events ORDER BY timestamp"), c.Query<long>("SELECT timestamp FROM events ORDER BY timestamp"));
-                Assert.True(c.ExecuteScalar<long>("SELECT min(id) FROM event_rows WHERE id > @sequence", new { sequence }) > sequence);
-            }
-            // Exactly once: the same logs again add nothing.
-            Assert.Equal(0, new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs).Imported);
-        }
+        public void AStoreOfSchema60AnswersTheSameOnceItsTimesAreOffsetsAndImportsOnAsAFreshOne() =>
+            TurnedBackStore.Check(
+                before: c =>
+                {
+                    AssertTimesAsStored(c);
+                    Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id IS NOT NULL") > 0);
+                    // Offsets: most rows' are far below a whole time's 41 bits.
+                    Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE pattern_id IS NULL AND abs(ts) < 1 << 31") > 0);
+                },
+                turnBack: c =>
+                {
+                    // As schema 60 held it: each row's time whole.
+                    CompactStorageTests.UndoTimesFromBlocks(c);
+                    Assert.Contains("timestamp", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
+                    Assert.DoesNotContain("base_ts", c.Query<string>("SELECT name FROM pragma_table_info('event_blocks')"));
+                },
+                upgraded: c =>
+                {
+                    Assert.DoesNotContain("timestamp", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
+                    AssertTimesAsStored(c);
+                    Assert.Contains("(pattern_id, ts)", c.ExecuteScalar<string>("SELECT sql FROM sqlite_master WHERE name = 'ix_event_rows_pattern'"));
+                },
+                importedOn: (c, f) =>
+                {
+                    AssertTimesAsStored(c);
+                    Assert.Equal(f.Query<long>("SELECT timestamp FROM events ORDER BY timestamp"), c.Query<long>("SELECT timestamp FROM events ORDER BY timestamp"));
+                });
 
         [Fact]
         public void ABlockKeepsItsBaseWhenLaterRowsAreOlderAndAMergedPatternsRowsKeepTheirTimes()

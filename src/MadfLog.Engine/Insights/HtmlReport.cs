@@ -129,7 +129,8 @@ namespace MadfLog.Engine.Insights
 
             sb.Append("<section><h2>Rules</h2><p class=\"muted\">Each active rule's pattern per 1,000 calls of its tool or step, before and after the rule took effect, against the same windows' other errors (the control). "
                       + "The week whose errors proposed the rule is in neither window: its pattern was chosen for being high there. "
-                      + "Relative change = the rule's change ÷ the control's, with its 95% interval: below 1 means the pattern fell more than the other errors did.</p>");
+                      + "Relative change = the rule's change ÷ the control's, with its 95% interval: below 1 means the pattern fell more than the other errors did. "
+                      + "The interval holds how much the pattern's rate beside the control moves from week to week anyway (its wander), not only its counts' noise.</p>");
             sb.Append("<table><thead><tr><th>Rule</th><th>Status</th><th>Calls of</th><th class=\"n\">Per 1,000 before</th><th class=\"n\">after</th><th>Control per 1,000 events</th><th class=\"n\">Relative change (95% CI)</th><th>Verdict</th></tr></thead><tbody>");
             foreach (var r in rules.Where(r => r.Status == RuleStatus.Active || r.Status == RuleStatus.Proposed).OrderBy(r => notFollowed.ContainsKey(r.Id) ? 0 : 1).ThenBy(r => r.Id))
             {
@@ -139,7 +140,7 @@ namespace MadfLog.Engine.Insights
                 if (e == null) { sb.Append("<td colspan=\"6\" class=\"muted\">not active: waiting for review</td></tr>"); continue; }
                 var control = e.HasControl ? $"{e.ControlRateBeforePer1000.ToString("0.00", Inv)} → {e.ControlRateAfterPer1000.ToString("0.00", Inv)}" : "none (too few other errors): the rule's own change";
                 sb.Append($"<td><code>{H(e.Step)}</code></td><td class=\"n\">{e.RateBeforePer1000.ToString("0.00", Inv)} <span class=\"muted\">({e.HitsBefore}/{e.CallsBefore:N0})</span></td><td class=\"n\">{e.RateAfterPer1000.ToString("0.00", Inv)} <span class=\"muted\">({e.HitsAfter}/{e.CallsAfter:N0})</span></td>");
-                sb.Append($"<td>{H(control)}</td><td class=\"n\">{H(e.RelativeChangeText)}</td>");
+                sb.Append($"<td>{H(control)}</td><td class=\"n\">{H(e.RelativeChangeText)}{(e.WeekToWeekText.Length > 0 ? $"<div class=\"muted\">{H(e.WeekToWeekText)}</div>" : "")}</td>");
                 sb.Append($"<td class=\"verdict {e.Verdict.ToString().ToLowerInvariant()}\">{H(e.VerdictText)}{(e.RecommendRetirement ? " (retire?)" : "")}{(e.Reason.Length > 0 ? $"<div class=\"muted\">{H(e.Reason)}</div>" : "")}</td></tr>");
             }
             if (!rules.Any(r => r.Status == RuleStatus.Active || r.Status == RuleStatus.Proposed)) sb.Append("<tr><td colspan=\"8\">No rules yet: run Invoke-MadfRevision.</td></tr>");

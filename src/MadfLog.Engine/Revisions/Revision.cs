@@ -252,7 +252,8 @@ namespace MadfLog.Engine.Revisions
             {
                 sb.AppendLine("Each rule's pattern per 1,000 calls of its tool or step, before and after it took effect, against the same windows' other errors (the control). " +
                               "The week whose errors proposed the rule is in neither window: its pattern was chosen for being high there. " +
-                              "Relative change = the rule's change ÷ the control's change, with its 95% interval; below 1 is better than the other errors did.");
+                              "Relative change = the rule's change ÷ the control's change, with its 95% interval; below 1 is better than the other errors did. " +
+                              "The interval holds how much the pattern's rate beside the control moves from week to week anyway (its wander), not only its counts' noise.");
                 sb.AppendLine();
                 sb.AppendLine("| Rule | Took effect | Calls of | Per 1,000 before | after | Control per 1,000 before → after | Relative change (95% CI) | Verdict |");
                 sb.AppendLine("|---:|---|---|---:|---:|---|---|---|");
@@ -260,7 +261,7 @@ namespace MadfLog.Engine.Revisions
                     sb.AppendLine(string.Format(inv, "| R{0} | {1:yyyy-MM-dd} | {2} | {3:N2} ({4}/{5:N0}) | {6:N2} ({7}/{8:N0}) | {9} | {10} | {11}{12} |", e.RuleId, e.Activated, SafeText.CodeSpan(e.Step, 40).Replace("|", "\\|"),
                         e.RateBeforePer1000, e.HitsBefore, e.CallsBefore, e.RateAfterPer1000, e.HitsAfter, e.CallsAfter,
                         e.HasControl ? string.Format(inv, "{0:N2} → {1:N2}", e.ControlRateBeforePer1000, e.ControlRateAfterPer1000) : "none (too few other errors)",
-                        e.RelativeChangeText, e.VerdictWithReason.Replace("|", "\\|"), e.RecommendRetirement ? " (retire?)" : ""));
+                        e.WeekToWeekText.Length > 0 ? e.RelativeChangeText + "; " + e.WeekToWeekText : e.RelativeChangeText, e.VerdictWithReason.Replace("|", "\\|"), e.RecommendRetirement ? " (retire?)" : ""));
             }
             if (r.Storage != null)
             {

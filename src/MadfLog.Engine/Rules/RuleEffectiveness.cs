@@ -74,6 +74,10 @@ namespace MadfLog.Engine.Rules
         public double WeekToWeek { get; set; }
         /// <summary>Whose week-to-week movement that is ("its own 3 weeks", "21 patterns' weeks").</summary>
         public string WeekToWeekFrom { get; set; } = "";
+        /// <summary>WeekToWeek as the reports write it beside the interval ("wander ±12 % a week (its own 3 weeks)"), or "" with none.</summary>
+        public string WeekToWeekText => WeekToWeek > 0
+            ? string.Format(System.Globalization.CultureInfo.InvariantCulture, "wander ±{0:0} % a week ({1})", WeekToWeek * 100, WeekToWeekFrom)
+            : "";
         /// <summary>Two-sided p-value of RelativeChange = 1.</summary>
         public double PValue { get; set; }
         /// <summary>Share of the pattern's occurrences that repeat it within the same session, before and after.</summary>

@@ -206,6 +206,28 @@ namespace MadfLog.Engine.Tests.Rules
         }
 
         [Fact]
+        public void TheReportsSayHowMuchARulesPatternWandersBesideItsInterval()
+        {
+            using var t = TestPaths.NewTemp();
+            var rnd = new Random(5);
+            Write(t.Db, Start, Steady().Append(T("Bash", 1, "File does not exist: <*>", Wandering(0.03, 0.3, rnd))));
+            var effects = ReviseApproveAndMeasure(t);
+            var e = effects[1];
+            Assert.True(e.WeekToWeek > 0);
+            var wander = $"wander ±{Math.Round(e.WeekToWeek * 100)} % a week ({e.WeekToWeekFrom})";
+            Assert.Equal(wander, e.WeekToWeekText);
+
+            // A reader of an interval wider than its counts' noise is told why, in the weekly revision and in the HTML report.
+            var revision = new RevisionResult();
+            revision.Effectiveness.AddRange(effects.Values);
+            var markdown = RevisionReport.Markdown(revision);
+            Assert.Contains($"| {e.RelativeChangeText}; {wander} |", markdown);
+            var html = MadfLog.Engine.Insights.HtmlReport.Build(t.Db, new MadfLog.Engine.Query.QueryFilter(), Now, measured: effects.Values.ToList());
+            Assert.Contains(System.Net.WebUtility.HtmlEncode(wander), html);
+            Assert.Equal("", new RuleEffect().WeekToWeekText);
+        }
+
+        [Fact]
         public void ARuleFromTheStoresFirstWeekIsTooEarlyWithNothingBeforeThatWeek()
         {
             using var t = TestPaths.NewTemp();

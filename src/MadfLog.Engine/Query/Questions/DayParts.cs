@@ -108,7 +108,11 @@ namespace MadfLog.Engine.Query.Questions
             }
         }
 
-        /// <summary>The parts' groups and what their ids name, kept per connection with the temporary tables made from them.</summary>
+        /// <summary>
+        /// The parts' groups and what their ids name, kept per connection and shared by the connections of a process
+        /// (SharedParts): what is worked out from them later (the steps' names, each scope's buckets) is worked out under
+        /// its lock.
+        /// </summary>
         internal sealed class Decoded
         {
             internal Dictionary<FineKey, int> Fine { get; } = new Dictionary<FineKey, int>();
@@ -128,7 +132,6 @@ namespace MadfLog.Engine.Query.Questions
             internal List<(long day, long kind, long context, long bucket, long n)> Buckets { get; } = new List<(long, long, long, long, long)>();
             internal Dictionary<long, KindInfo> Kinds { get; } = new Dictionary<long, KindInfo>();
             internal Dictionary<long, ContextInfo> Contexts { get; } = new Dictionary<long, ContextInfo>();
-            internal HashSet<string> Made { get; } = new HashSet<string>(StringComparer.Ordinal);
             // Each scope's buckets summed per key (ScopeBuckets), once per decode: a question asks for two scopes, and a
             // connection asks again for each question.
             internal Dictionary<string, List<(string key, int bucket, long n)>> ScopeBuckets { get; } = new Dictionary<string, List<(string, int, long)>>(StringComparer.Ordinal);
@@ -443,12 +446,11 @@ namespace MadfLog.Engine.Query.Questions
 
         /// <summary>
         /// Makes the temporary table <paramref name="name"/> of <paramref name="dayTable"/>'s rows from the parts' events
-        /// (once per decode). A tool call's or step's step is NULL (their details unread): for questions that do not
-        /// read them.
+        /// (once per decode and connection). A tool call's or step's step is NULL (their details unread): for questions
+        /// that do not read them.
         /// </summary>
         internal static void Make(SqliteConnection c, Decoded d, string dayTable, string name)
         {
-            if (!d.Made.Add(name)) return;
             var rows = Rows(c, d, dayTable, steps: false);
             var columns = dayTable switch
             {
@@ -466,7 +468,7 @@ namespace MadfLog.Engine.Query.Questions
         internal static IEnumerable<object?[]> Rows(SqliteConnection c, Decoded d, string dayTable, bool steps)
         {
             if (steps && !d.Steps) throw new InvalidOperationException("the parts were read without their steps");
-            if (steps && d.StepGroups == null) ReadSteps(c, d);
+            if (steps) lock (d) if (d.StepGroups == null) ReadSteps(c, d);
             return dayTable switch
             {
                 "session_day" => SessionDays(d),
@@ -545,6 +547,11 @@ namespace MadfLog.Engine.Query.Questions
         /// text is hashed once per context, not once per context and bucket.
         /// </summary>
         internal static List<(string key, int bucket, long n)> ScopeBuckets(SqliteConnection c, Decoded d, string scope)
+        {
+            lock (d) return SumScopeBuckets(c, d, scope);
+        }
+
+        private static List<(string key, int bucket, long n)> SumScopeBuckets(SqliteConnection c, Decoded d, string scope)
         {
             if (d.ScopeBuckets.TryGetValue(scope, out var kept)) return kept;
             var steps = scope == "step";

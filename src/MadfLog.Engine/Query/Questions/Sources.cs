@@ -129,7 +129,8 @@ namespace MadfLog.Engine.Query.Questions
         /// <summary>
         /// The events of the parts of hours at the ends of a window's parts of days (see <see cref="Hours"/>) under the
         /// filter's stories and agents, one read per part bounded by its time blocks, kept on the connection while the
-        /// store and the parts are unchanged (the rows made from them too, <see cref="PartRows"/>); null when there are
+        /// store and the parts are unchanged (the rows made from them too, <see cref="PartRows"/>) and shared by the
+        /// process's connections while the store's events are (<see cref="SharedParts"/>); null when there are
         /// none (a window at whole hours: its parts of days are whole hours, read from the hour tables). The step keys
         /// are read only for a caller that asks for <paramref name="steps"/> (kept parts without them are read again).
         /// </summary>
@@ -159,8 +160,18 @@ namespace MadfLog.Engine.Query.Questions
             var version = c.ExecuteScalar<long>("PRAGMA data_version");
             var kept = Kept.GetOrCreateValue(c);
             if (kept.Key == key && kept.Version == version && kept.Changes == TotalChanges(c) && kept.Parts != null && (kept.Parts.Steps || !steps)) return kept.Parts;
-            if (kept.Parts is { Made.Count: > 0 }) c.Execute(string.Concat(kept.Parts.Made.Select(t => $"DROP TABLE IF EXISTS temp.{t}; ")));
-            kept.Parts = DayParts.Read(c, reads, steps);
+            // Another connection of this process may have decoded them from the store as it is (a cmdlet call opens a
+            // new connection: decoding the parts was most of a cut window's first question on it).
+            var stamp = SharedParts.Stamp(c);
+            var decoded = stamp == null ? null : SharedParts.Find(c.DataSource, key, stamp, steps);
+            if (decoded == null)
+            {
+                decoded = DayParts.Read(c, reads, steps);
+                if (stamp != null) SharedParts.Keep(c, key, stamp, decoded);
+            }
+            if (kept.Made.Count > 0) c.Execute(string.Concat(kept.Made.Select(t => $"DROP TABLE IF EXISTS temp.{t}; ")));
+            kept.Made.Clear();
+            kept.Parts = decoded;
             kept.Key = key; kept.Version = version; kept.Changes = TotalChanges(c);
             return kept.Parts;
         }
@@ -177,8 +188,9 @@ namespace MadfLog.Engine.Query.Questions
             var parts = PartEvents(c, f, steps: false);
             if (parts == null) return null;
             var name = $"madf_day_parts_{dayTable}";
-            DayParts.Make(c, parts, dayTable, name);
-            Kept.GetOrCreateValue(c).Changes = TotalChanges(c);
+            var kept = Kept.GetOrCreateValue(c);
+            if (kept.Made.Add(name)) DayParts.Make(c, parts, dayTable, name);
+            kept.Changes = TotalChanges(c);
             return "temp." + name;
         }
 
@@ -207,7 +219,8 @@ namespace MadfLog.Engine.Query.Questions
         }
 
         // The parts decoded last on each connection: their reads and parameters, the store's data_version (other
-        // connections' commits) and the connection's own changes when they were decoded.
+        // connections' commits) and the connection's own changes when they were decoded, and the temporary tables made
+        // from them on the connection.
         private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, KeptParts> Kept =
             new System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, KeptParts>();
 
@@ -217,6 +230,7 @@ namespace MadfLog.Engine.Query.Questions
             public long Version { get; set; }
             public long Changes { get; set; }
             public DayParts.Decoded? Parts { get; set; }
+            public HashSet<string> Made { get; } = new HashSet<string>(StringComparer.Ordinal);
         }
 
         private static long TotalChanges(SqliteConnection c) => c.ExecuteScalar<long>("SELECT total_changes()");

@@ -368,7 +368,7 @@ namespace MadfLog.Engine.Store
         {
             private readonly EventStorage.Combinations _table;
             private readonly Dictionary<(long, long, long, long, long, long), long> _ids = new Dictionary<(long, long, long, long, long, long), long>();
-            private sqlite3_stmt? _find, _add;
+            private sqlite3_stmt? _find, _add, _greatest, _least;
 
             public Combination(EventStorage.Combinations table) { _table = table; }
 
@@ -384,15 +384,20 @@ namespace MadfLog.Engine.Store
                 if (found.HasValue) id = found.Value;
                 else
                 {
-                    _add ??= w.Prepare($"INSERT INTO {_table.Table}({string.Join(", ", _table.Columns)}) VALUES ({string.Join(", ", _table.Columns.Select(_ => "?"))})");
-                    for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_add, i + 1, values[i]);
-                    id = w.Added(_add);
+                    // The id of the fewest bytes (Combinations.NextId), from the table's ends (each read by its primary key).
+                    _greatest ??= w.Prepare($"SELECT max(id) FROM {_table.Table}");
+                    _least ??= w.Prepare($"SELECT min(id) FROM {_table.Table}");
+                    id = EventStorage.Combinations.NextId(w.FirstInteger(_greatest) ?? 0, w.FirstInteger(_least) ?? 0);
+                    _add ??= w.Prepare($"INSERT INTO {_table.Table}(id, {string.Join(", ", _table.Columns)}) VALUES (?, {string.Join(", ", _table.Columns.Select(_ => "?"))})");
+                    raw.sqlite3_bind_int64(_add, 1, id);
+                    for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_add, i + 2, values[i]);
+                    w.Added(_add);
                 }
                 if (_ids.Count < 100_000) _ids[key] = id;
                 return id;
             }
 
-            public void Dispose() { _find?.Dispose(); _add?.Dispose(); }
+            public void Dispose() { _find?.Dispose(); _add?.Dispose(); _greatest?.Dispose(); _least?.Dispose(); }
         }
 
         private long OptionalNameId(string? text) => text == null ? 0 : NameId(text);

@@ -67,6 +67,10 @@ namespace MadfLog.Engine.Tests.Lifecycle
             return keys.Count;
         }
 
+        // An event as the events view shows it, as one text.
+        private const string EventColumns = @"SELECT timestamp || '|' || event_type || '|' || category || '|' || coalesce(session_id, '-') || '|' || coalesce(story_id, '-') || '|' ||
+                    coalesce(workflow_id, '-') || '|' || coalesce(agent_name, '-') || '|' || coalesce(success, '-') || '|' || coalesce(details, '-')";
+
         /// <summary>Every event as the events view shows it, across the active and archive databases, in a stable order.</summary>
         private static List<string> EventsEverywhere(TempFolder t)
         {
@@ -75,8 +79,7 @@ namespace MadfLog.Engine.Tests.Lifecycle
             {
                 using var c = new SqliteConnection("Data Source=" + db + ";Mode=ReadOnly");
                 c.Open();
-                all.AddRange(c.Query<string>(@"SELECT timestamp || '|' || event_type || '|' || category || '|' || coalesce(session_id, '-') || '|' || coalesce(story_id, '-') || '|' ||
-                    coalesce(workflow_id, '-') || '|' || coalesce(agent_name, '-') || '|' || coalesce(success, '-') || '|' || coalesce(details, '-') FROM events"));
+                all.AddRange(c.Query<string>(EventColumns + " FROM events"));
             }
             all.Sort(StringComparer.Ordinal);
             return all;
@@ -163,6 +166,41 @@ namespace MadfLog.Engine.Tests.Lifecycle
             Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM log_archives WHERE state <> 'done'"));
             Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM events WHERE timestamp < @cut",
                 new { cut = Now.AddDays(-14).ToUnixTimeMilliseconds() }));
+        }
+
+        [Fact]
+        public void RetentionMovesEventsOfKindsAndContextsWithNegativeIdsAndTheyReadBackTheSame()
+        {
+            // Every event of its own details shape (so kind) and session (so context): beyond 127 of each, ids run
+            // negative (EventStorage.Combinations.NextId); the archives number their own.
+            using var t = TestPaths.NewTemp();
+            var logs = t.File("logs");
+            var n = 0;
+            for (var d = 70; d >= 0; d--)
+                for (var i = 0; i < 5; i++, n++)
+                    EventLogWriter.Append(logs, new EventRow
+                    {
+                        Timestamp = new DateTimeOffset(Now.AddDays(-d).Date.AddMinutes(i * 7), TimeSpan.Zero).ToUnixTimeMilliseconds(), EventType = "tool_call",
+                        Category = "execution", AgentName = "dev", StoryId = "1.1", SessionId = "s" + n, Success = i % 3 != 0,
+                    }, new Hashtable { ["tool"] = "Bash", ["k" + n] = n });
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(128, c.ExecuteScalar<long>("SELECT count(*) FROM kinds WHERE id < 0"));
+                Assert.Equal(128, c.ExecuteScalar<long>("SELECT count(*) FROM contexts WHERE id < 0"));
+            }
+            var before = EventsEverywhere(t);
+            var r = new Rotation(Options(t, logs, retention: 30)).Run();
+            Assert.True(r.EventsMoved > 0);
+            Assert.Equal(n, DistinctEventsEverywhere(t));
+            Assert.Equal(before, EventsEverywhere(t));
+            // And the combined store of -IncludeArchive holds them all as imported.
+            using var store = Facade.MadfStore.OpenWithArchives(t.Db);
+            Assert.True(store.IncludesArchives);
+            using var combined = MadfDatabase.Open(store.Path, forWrite: false);
+            var all = combined.Query<string>(EventColumns + " FROM events").ToList();
+            all.Sort(StringComparer.Ordinal);
+            Assert.Equal(before, all);
         }
 
         [Fact]

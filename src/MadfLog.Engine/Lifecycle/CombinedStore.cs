@@ -220,8 +220,8 @@ namespace MadfLog.Engine.Lifecycle
             foreach (var a in archives)
             {
                 parts.Add(a.Period + "=" + Path.GetFullPath(a.ArchivePath) + ":" + a.Events);
-                parts.Add(FileIdentity(a.ArchivePath));
-                parts.Add(FileIdentity(a.ArchivePath + "-wal"));
+                parts.Add(MadfDatabase.FileIdentity(a.ArchivePath));
+                parts.Add(MadfDatabase.FileIdentity(a.ArchivePath + "-wal"));
             }
             return StableHash.Hash(parts.ToArray());
         }
@@ -230,17 +230,11 @@ namespace MadfLog.Engine.Lifecycle
         // marker (newest event, changes in place, events counted by the summaries, patterns). Equal: nothing to bring up
         // to date (the repeated call's few milliseconds).
         private static long Stamp(SqliteConnection active, string activePath, List<ArchiveFile> archives) => StableHash.Hash(
-            ArchivesStamp(activePath, archives).ToString(CultureInfo.InvariantCulture), FileIdentity(activePath), FileIdentity(activePath + "-wal"),
+            ArchivesStamp(activePath, archives).ToString(CultureInfo.InvariantCulture), MadfDatabase.FileIdentity(activePath), MadfDatabase.FileIdentity(activePath + "-wal"),
             active.ExecuteScalar<string>(@"SELECT coalesce((SELECT max(id) FROM event_rows), 0) || ':' || coalesce((SELECT sum(events) FROM week_rollup), 0)
                 || ':' || (SELECT group_concat(seq) FROM event_changes WHERE id < 0)
                 || ':' || (SELECT count(*) FROM patterns) || ':' || coalesce((SELECT sum(event_count) FROM patterns), 0) || ':' || (SELECT count(*) FROM patterns WHERE merged_into IS NOT NULL)"));
 
-        // Size and last write time; "" for a file that is missing or empty (an idle WAL).
-        private static string FileIdentity(string file)
-        {
-            var info = new FileInfo(file);
-            return info.Exists && info.Length > 0 ? info.Length.ToString(CultureInfo.InvariantCulture) + "@" + info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture) : "";
-        }
 
         // step: called after each part with its name (snapshot, copied-YYYY-MM, summaries, blocks; the archive bench times them).
         private static void Build(SqliteConnection active, string temp, List<ArchiveFile> archives, string stamp, Action<string> step)

@@ -75,6 +75,16 @@ namespace MadfLog.Engine.Store
             }
         }
 
+        /// <summary>
+        /// A store file's size and last write time; "" for a file that is missing or empty (an idle WAL): what tells a
+        /// cache built from the file that it changed (each commit writes the WAL, a checkpoint the file).
+        /// </summary>
+        internal static string FileIdentity(string file)
+        {
+            var info = new FileInfo(file);
+            return info.Exists && info.Length > 0 ? info.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + "@" + info.LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
+        }
+
         /// <summary>Turns SQLite's codes into errors a user can act on.</summary>
         public static MadfException Translate(SqliteException ex, string path)
         {

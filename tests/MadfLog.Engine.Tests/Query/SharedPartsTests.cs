@@ -12,7 +12,8 @@ namespace MadfLog.Engine.Tests.Query
     /// <summary>
     /// The parts of hours a window cuts are decoded once per process and shared by its connections (each cmdlet call
     /// opens one): a question on a new connection after the store changed (an import, events changed or deleted in
-    /// place by another connection, a change another connection made and rolled back) answers from the store as it is.
+    /// place by another connection, a write the triggers do not count, a change another connection made and rolled
+    /// back) answers from the store as it is.
     /// </summary>
     public class SharedPartsTests
     {
@@ -30,6 +31,29 @@ namespace MadfLog.Engine.Tests.Query
             a = Window.Since!.Value.ToUnixTimeMilliseconds(), b = Nov3.AddHours(11).ToUnixTimeMilliseconds(),
             c = Nov3.AddDays(2).AddHours(14).ToUnixTimeMilliseconds(), d = Window.Until!.Value.ToUnixTimeMilliseconds(),
         };
+
+        [Fact]
+        public void AnUnchangedStoreHasTheSameStampOnEachNewConnection()
+        {
+            // As cmdlet calls open and close their connections one after another: the last one to close removes the
+            // store's log of changes (WAL) and the next makes it again, empty; only a change counts.
+            using var temp = TestPaths.NewTemp();
+            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
+            new LogImporter(new ImportOptions { DatabasePath = temp.Db }).Import(logs.Take(3));
+            string? Stamp()
+            {
+                using var c = MadfDatabase.Open(temp.Db, forWrite: false);
+                Assert.NotEmpty(Analysis.Sessions(c, Window));
+                return Engine.Query.Questions.SharedParts.Stamp(c);
+            }
+            var first = Stamp();
+            Assert.NotNull(first);
+            System.Threading.Thread.Sleep(20); // a file made again would have another time
+            Assert.Equal(first, Stamp());
+            using (var other = MadfDatabase.Open(temp.Db))
+                other.Execute("UPDATE event_rows SET tokens_used = coalesce(tokens_used, 0) + 1 WHERE id = (SELECT min(id) FROM event_rows)");
+            Assert.NotEqual(first, Stamp());
+        }
 
         [Fact]
         public void AQuestionOnANewConnectionAfterTheStoreChangedAnswersFromTheStoreAsItIs()
@@ -64,6 +88,19 @@ namespace MadfLog.Engine.Tests.Query
             // ... and deletes some of them.
             using (var other = MadfDatabase.Open(temp.Db))
                 Assert.Equal(5, other.Execute($"DELETE FROM event_rows WHERE id IN (SELECT id FROM events WHERE id IN {InParts} ORDER BY id LIMIT 5)", Parts));
+            Ask();
+
+            // A write that the triggers do not count (the combined store's refresh copies changed events again with its
+            // triggers dropped): the file's log of changes tells it.
+            using (var other = MadfDatabase.Open(temp.Db))
+            {
+                using var tx = other.BeginTransaction();
+                var trigger = other.ExecuteScalar<string>("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'event_rows_updated'", transaction: tx)!;
+                other.Execute("DROP TRIGGER event_rows_updated", transaction: tx);
+                Assert.True(other.Execute($"UPDATE event_rows SET tokens_used = tokens_used + 300 WHERE id IN {InParts}", Parts, tx) > 10);
+                other.Execute(trigger, transaction: tx);
+                tx.Commit();
+            }
             Ask();
 
             // A connection asks inside a transaction that changes the parts' events, then rolls it back; another commits a

@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
+using MadfLog.Engine.Store;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -29,19 +29,21 @@ namespace MadfLog.Engine.Query.Questions
         /// What the store's events are, from the store itself (so another process's write counts): the last event id
         /// given (AUTOINCREMENT: every insert raises it), the change sequences the triggers raise on every update and
         /// delete of events and their extras (event_changes), the migrations run and when (a store made again at the same
-        /// path, or a migration that rewrites rows without the triggers), and the file's size and time (a file put in its
-        /// place). Null when the connection is inside a transaction: what it sees may never be committed.
+        /// path, or a migration that rewrites rows without the triggers), and the sizes and times of the file and of its
+        /// log of changes (WAL: every commit writes it): a file put in its place, and a write without the triggers (the
+        /// combined store's refresh copies changed events again with its triggers dropped). Null when the connection is
+        /// inside a transaction: what it sees may never be committed.
         /// </summary>
         internal static string? Stamp(SqliteConnection c)
         {
             if (string.IsNullOrEmpty(c.DataSource) || SQLitePCL.raw.sqlite3_get_autocommit(c.Handle) == 0) return null;
-            var file = new FileInfo(c.DataSource);
-            if (!file.Exists) return null;
+            var file = MadfDatabase.FileIdentity(c.DataSource);
+            if (file.Length == 0) return null;
             return c.ExecuteScalar<string>(
                 @"SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event_rows'), 0)
                          || ':' || (SELECT seq FROM event_changes WHERE id = -1) || ':' || (SELECT seq FROM event_changes WHERE id = -2)
                          || ':' || (SELECT count(*) || '@' || min(applied) || '-' || max(applied) FROM schema_version)")
-                   + ":" + file.Length + "@" + file.LastWriteTimeUtc.Ticks;
+                   + ":" + file + ":" + MadfDatabase.FileIdentity(c.DataSource + "-wal");
         }
 
         /// <summary>The parts of <paramref name="key"/> decoded from <paramref name="store"/> as it is (<paramref name="stamp"/>), with their steps if asked; null if none.</summary>

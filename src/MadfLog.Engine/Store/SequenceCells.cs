@@ -601,7 +601,10 @@ namespace MadfLog.Engine.Store
             if (row == null) return null;
             var times = ErrorTrail.ReadTimes(first, row.Value.Times);
             if (times.Count != lastSteps.Count) return null;
-            return new ErrorTrail(first, row.Value.Errors, lastSteps.Select((s, i) => (times[i], numbers.Number(s.Name), s.Pattern)).ToList());
+            // A loop, not LINQ's indexed Select, whose iterator over these tuples was compiled for this call alone.
+            var last = new List<(long Ts, long Name, long Pattern)>(lastSteps.Count);
+            for (var i = 0; i < lastSteps.Count; i++) last.Add((times[i], numbers.Number(lastSteps[i].Name), lastSteps[i].Pattern));
+            return new ErrorTrail(first, row.Value.Errors, last);
         }
     }
 }

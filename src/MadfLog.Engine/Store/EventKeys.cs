@@ -432,7 +432,7 @@ namespace MadfLog.Engine.Store
             public void Flush()
             {
                 var n = _stagedCount;
-                if (n > 0) Array.Sort(_stagedKeys, _staged, 0, n);
+                SortStaged(n);
                 var entries = _entries;
                 for (var i = 0; i < n;)
                 {
@@ -447,6 +447,39 @@ namespace MadfLog.Engine.Store
             }
 
             private readonly List<Entry> _entries = new List<Entry>();
+
+            /// <summary>
+            /// Sorts the staged keys in key order, in place: by their keys and places (the primitive sort every row's
+            /// <see cref="Write"/> runs), then each entry moved along its cycle of the permutation. A sort of the entries
+            /// with their keys was a generic instantiation of its own, compiled for a call or two per commit and run in
+            /// tier-0 code at first (0.16 s of the JIT's time at 1M, loaded).
+            /// </summary>
+            [MethodImpl(Hot.Path)]
+            private void SortStaged(int n)
+            {
+                if (n < 2) return;
+                if (_stagedPlaces.Length < n) _stagedPlaces = new int[_staged.Length];
+                var places = _stagedPlaces;
+                for (var i = 0; i < n; i++) places[i] = i;
+                Array.Sort(_stagedKeys, places, 0, n);
+                // Position i takes the entry at places[i]; each cycle is followed once (a place done is marked with ~).
+                for (var i = 0; i < n; i++)
+                {
+                    if (places[i] < 0 || places[i] == i) continue;
+                    var held = _staged[i];
+                    var at = i;
+                    while (true)
+                    {
+                        var from = places[at];
+                        places[at] = ~from;
+                        if (from == i) { _staged[at] = held; break; }
+                        _staged[at] = _staged[from];
+                        at = from;
+                    }
+                }
+            }
+
+            private int[] _stagedPlaces = Array.Empty<int>();
 
             // Decodes the keys of the row whose range holds the key into the list and returns the row's range; a cached
             // copy of the row leaves the cache (it is about to be rewritten). With no rows yet, the whole key space, empty.
@@ -517,7 +550,7 @@ namespace MadfLog.Engine.Store
             public ArraySegment<Entry> TakeStaged()
             {
                 var n = _stagedCount;
-                Array.Sort(_stagedKeys, _staged, 0, n);
+                SortStaged(n);
                 _stagedCount = 0;
                 _last = null;
                 return new ArraySegment<Entry>(_staged, 0, n);

@@ -234,7 +234,11 @@ namespace MadfLog.Engine.Summaries
             /// <summary>Moves the cells of merged patterns to their survivor (see ResolveMergedPatterns).</summary>
             public void Repattern(Func<long, long?> survivor)
             {
-                foreach (var kv in Cells.Where(kv => kv.Key.Pattern != 0 && survivor(kv.Key.Pattern).HasValue).ToList())
+                // Listed by a loop, not LINQ's Where over the cells' pairs (an iterator of its own for this value type).
+                var moved = new List<KeyValuePair<CellKey, Cell>>();
+                foreach (var kv in Cells)
+                    if (kv.Key.Pattern != 0 && survivor(kv.Key.Pattern).HasValue) moved.Add(kv);
+                foreach (var kv in moved)
                 {
                     Cells.Remove(kv.Key);
                     var key = kv.Key.WithPattern(survivor(kv.Key.Pattern)!.Value);

@@ -35,6 +35,9 @@ namespace MadfLog.Engine.Tests.Import
             // whitespace between tokens (a split drops it: the text is kept as decoded)
             "{ \"step\": \"dev\", \"n\" : 1 }",
             "{\"step\":\"dev\",\n\"n\":1}",
+            // whitespace after a string ending in an escaped backslash, and only inside strings (with escaped quotes)
+            "{\"path\":\"C:\\\\\", \"n\":1}",
+            "{\"msg\":\"a \\\" b\",\"cmd\":\"x \\\\\"}",
         };
 
         [Fact]

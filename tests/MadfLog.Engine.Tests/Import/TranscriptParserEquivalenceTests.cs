@@ -179,6 +179,41 @@ namespace MadfLog.Engine.Tests.Import
             }
         }
 
+        /// <summary>
+        /// On import the parser splits each event's details on the reading thread (<see cref="TranscriptParser.Splitter"/>)
+        /// without checking them for whitespace between tokens, which a split would drop: what it wrote must read back as
+        /// the text a parser without a splitter makes, byte for byte, for every real and damaged line.
+        /// </summary>
+        [Fact]
+        public void DetailsSplitWhileParsingReadBackAsTheTextWritten()
+        {
+            var split = 0;
+            foreach (var (path, shape, content) in RealFiles())
+            {
+                var random = new Random(content.Count);
+                foreach (var lines in new[] { content, content.Select(l => random.NextDouble() < 0.35 ? Damage(l, random) : l).ToList() })
+                {
+                    var plain = new TranscriptParser(path, null, shape);
+                    var splitting = new TranscriptParser(path, null, shape) { Splitter = new DetailsShape.Splitter() };
+                    long offset = 0;
+                    for (var i = 0; i < lines.Count; i++)
+                    {
+                        var bytes = Encoding.UTF8.GetBytes(lines[i]);
+                        var expected = Run(() => (plain.Parse(bytes, i + 1, offset, Output(), out var r), r), out var expectedRows);
+                        var actual = Run(() => (splitting.Parse(bytes, i + 1, offset, Output(), out var r), r), out var actualRows);
+                        Assert.Equal(expected, actual);
+                        split += actualRows.Count(r => r.StoredDetails?.Shape != null);
+                        AssertSameRows(expectedRows, actualRows, $"{path} line {i + 1}: {lines[i]}", splitOrNot: false);
+                        offset += bytes.Length + 1;
+                    }
+                    Run(() => { plain.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var expectedEnd);
+                    Run(() => { splitting.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var actualEnd);
+                    AssertSameRows(expectedEnd, actualEnd, path + " at its end", splitOrNot: false);
+                }
+            }
+            Assert.True(split > 1000, $"only {split} events' details were split with a shape");
+        }
+
         /// <summary>Both parsers read the lines of one file in order; every difference fails with the line that shows it.</summary>
         private static void Compare(string path, Shape shape, List<string> lines)
         {
@@ -222,20 +257,20 @@ namespace MadfLog.Engine.Tests.Import
             }
         }
 
-        private static void AssertSameRows(List<EventRow> expected, List<EventRow> actual, string where)
+        private static void AssertSameRows(List<EventRow> expected, List<EventRow> actual, string where, bool splitOrNot = true)
         {
             Assert.True(expected.Count == actual.Count, $"{where}: {expected.Count} events vs {actual.Count}");
             for (var k = 0; k < expected.Count; k++)
             {
-                var e = Describe(expected[k]);
-                var a = Describe(actual[k]);
+                var e = Describe(expected[k], splitOrNot);
+                var a = Describe(actual[k], splitOrNot);
                 Assert.True(e == a, $"{where}: event {k}\n expected {e}\n actual   {a}");
             }
         }
 
-        private static string Describe(EventRow r) => string.Join(" | ", r.Timestamp, r.EventType, r.Category, r.SessionId, r.StoryId, r.WorkflowId,
+        private static string Describe(EventRow r, bool splitOrNot = true) => string.Join(" | ", r.Timestamp, r.EventType, r.Category, r.SessionId, r.StoryId, r.WorkflowId,
             r.AgentName, r.DurationMs, r.TokensUsed, r.ContextPercent?.ToString("R"), r.Success, r.ConfidenceScore, r.Details, r.ImpactScore,
             r.TimeSavedOrWastedMs, r.UserSatisfactionDelta, r.CreatedRule, r.PatternDetected, r.NeedsReview, r.PatternId, r.DedupKey,
-            r.KeepLargestTokens, r.TokensGrowth, r.Step, r.Message, r.StoredDetails == null);
+            r.KeepLargestTokens, r.TokensGrowth, r.Step, r.Message, splitOrNot ? r.StoredDetails == null : (bool?)null);
     }
 }

@@ -510,7 +510,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private void SetDetails(EventRow row, DetailsFields details)
         {
             var json = Serialize(details);
-            if (Splitter != null) Splitter.Into(row, json);
+            if (Splitter != null) Splitter.Into(row, json, written: true);
             else row.Details = Utf8StringCache.Decode(json);
         }
 

@@ -37,6 +37,7 @@ namespace MadfLog.Engine.Patterns
         public const string DependencyConflict = "DependencyConflict";
         public const string Authentication = "Authentication";
         public const string CommandNotFound = "CommandNotFound";
+        public const string TaskNotFound = "TaskNotFound";
         public const string DependencyMissing = "DependencyMissing";
         public const string GitState = "GitState";
         public const string Permission = "Permission";
@@ -65,6 +66,7 @@ namespace MadfLog.Engine.Patterns
             [DependencyConflict] = "dependency versions conflict",
             [Authentication] = "credentials refused or missing",
             [CommandNotFound] = "command not found",
+            [TaskNotFound] = "project task not found",
             [DependencyMissing] = "missing dependency",
             [PathNotFound] = "path not found",
             [Permission] = "permission denied",
@@ -123,6 +125,9 @@ namespace MadfLog.Engine.Patterns
             (ResourceLimit, new[] { "file watchers reached", "too many open files", "emfile", "enfile", "max_user_watches" }),
             (DiskFull, new[] { "no space left on device", "disk quota exceeded", "not enough space on the disk", "code enospc" }),
             (CommandNotFound, new[] { "command not found", "is not recognized as an internal or external command", "is not recognized as the name of a cmdlet", "executable file not found", "no such command" }),
+            // A script, target, recipe or task the project does not define (npm's and pnpm's missing script, make's target,
+            // just's recipe, Gradle's and Rake's task): which tasks the project has, not a tool to install or tests to fix.
+            (TaskNotFound, new[] { "missing script", "err_pnpm_no_script", "no rule to make target", "does not contain recipe", "not found in root project", "not found in project", "don't know how to build task" }),
             (UnquotedGlob, new[] { "no matches found" }),
             // PEP 668: the system's Python refuses installs outside a virtual environment (Debian, Ubuntu, Homebrew).
             (ManagedEnvironment, new[] { "externally-managed-environment", "externally managed" }),
@@ -135,7 +140,7 @@ namespace MadfLog.Engine.Patterns
             // A server that cannot listen because something holds its port (the OS's EADDRINUSE in each runtime's words,
             // Docker's "port is already allocated", Windows' WSAEADDRINUSE): an earlier copy still runs, not a network fault.
             (PortInUse, new[] { "address already in use", "eaddrinuse", "port is already allocated", "only one usage of each socket address" }),
-            (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "no route to host", "could not connect", "host is down", "ssl_error", "can't reach", "cannot reach", "unable to reach", "dial tcp", "is the server running", "did you specify the right host or port", "cannot connect" }),
+            (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "temporary failure resolving", "no route to host", "could not connect", "host is down", "ssl_error", "can't reach", "cannot reach", "unable to reach", "dial tcp", "is the server running", "did you specify the right host or port", "cannot connect" }),
             (RateLimit, new[] { "rate limit", "too many requests", "quota exceeded", "credits limit", "insufficient credits", "overloaded" }),
             (GitState, new[] { "no upstream branch", "set-upstream", "local changes to the following files would be overwritten", "paths are ignored by one of your .gitignore", "not a git repository", "nothing to commit", "non-fast-forward", "divergent branches", "merge conflict", "unmerged files", "detached head", "failed to push some refs", "did not match any file(s) known to git", "src refspec", "couldn't find remote ref", "not a valid object name", "unknown revision" }),
             // A service that refused the credentials or found none (ssh's "Permission denied (publickey)" too, so before
@@ -154,7 +159,14 @@ namespace MadfLog.Engine.Patterns
         private const int KilledExit = 137;
 
         // curl's documented exit codes for unreachable hosts: 6 resolve, 7 connect, 28 timeout, 35 TLS, 52 empty reply, 56 receive.
-        private static readonly HashSet<int> CurlNetworkExits = new HashSet<int> { 6, 7, 28, 35, 52, 56 };
+        // Exit codes that say what failed, by program: curl's (6 host not resolved, 7 no connection, 28 timeout, 35 TLS
+        // handshake, 52 empty reply, 56 receive failure; 67 login refused) and wget's (4 network failure, 5 TLS
+        // verification; 6 credentials refused). The same number means different things to each.
+        private static readonly Dictionary<string, Dictionary<int, string>> ExitMeanings = new Dictionary<string, Dictionary<int, string>>(StringComparer.Ordinal)
+        {
+            ["curl"] = new Dictionary<int, string> { [6] = Network, [7] = Network, [28] = Network, [35] = Network, [52] = Network, [56] = Network, [67] = Authentication },
+            ["wget"] = new Dictionary<int, string> { [4] = Network, [5] = Network, [6] = Authentication },
+        };
 
         // Programs whose only job is to reach a host: when they fail without saying why, the host was not reachable.
         private static readonly HashSet<string> NetworkProbes = new HashSet<string>(StringComparer.Ordinal) { "ping", "nc", "telnet", "dig", "nslookup", "host", "traceroute" };
@@ -166,16 +178,15 @@ namespace MadfLog.Engine.Patterns
             // its "Permission denied" is about running the file, not about where the agent writes.
             if (exitCode == NotExecutableExit) return (NotExecutable, decisive.Count > 0 ? decisive[0] : null);
             if (exitCode == KilledExit && decisive.Count == 0) return (OutOfMemory, null);
+            // curl's and wget's exit codes name what failed exactly; the output may be an earlier step's
+            // ("docker logs app; curl -s localhost:3030": the app's log lines are not what failed).
+            if (program != null && exitCode.HasValue && ExitMeanings.TryGetValue(program, out var meanings) && meanings.TryGetValue(exitCode.Value, out var meant)) return (meant, null);
             foreach (var line in decisive)
                 if (OfLine(line) is { } cls)
                     // A socket that does not exist is a service not listening on it (libpq's "connection to server on
                     // socket ... failed: No such file or directory"), not a path the agent got wrong.
                     return (cls == PathNotFound && line.IndexOf("socket", StringComparison.OrdinalIgnoreCase) >= 0 ? Network : cls, line);
-            if (program != null && exitCode.HasValue)
-            {
-                if ((program == "curl" || program == "wget") && CurlNetworkExits.Contains(exitCode.Value)) return (Network, null);
-                if (decisive.Count == 0 && NetworkProbes.Contains(program.Split(' ')[0])) return (Network, null);
-            }
+            if (program != null && exitCode.HasValue && decisive.Count == 0 && NetworkProbes.Contains(program.Split(' ')[0])) return (Network, null);
             return (null, null);
         }
 

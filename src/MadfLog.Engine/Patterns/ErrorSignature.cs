@@ -121,17 +121,21 @@ namespace MadfLog.Engine.Patterns
 
             var decisive = FindDecisiveLines(lines);
             var decisiveText = string.Join("\n", decisive);
-            var result = OfShell(toolName, input, text, first, exit, decisive, decisiveText);
+            var result = OfShell(toolName, input, text, lines, first, exit, decisive, decisiveText);
             result.DecisiveLines = decisive;
             return result;
         }
 
-        private static ErrorSignature OfShell(string? toolName, string? input, string text, string? first, int? exit, List<string> decisive, string decisiveText)
+        private static ErrorSignature OfShell(string? toolName, string? input, string text, List<string> lines, string? first, int? exit, List<string> decisive, string decisiveText)
         {
             var program = ShellCommand.ProgramKey(input, decisiveText);
 
             // Environment problems: the same mistake whichever program met them; the first line that shows one decides.
             var (env, envLine) = ErrorClasses.OfEnvironment(decisive, exit, program);
+            // A registry that could not be reached has no versions of anything (pip's "from versions: none", apt's "Unable
+            // to locate package"): the network is the mistake, said in the warnings the decisive lines leave out.
+            if (env == ErrorClasses.PackageNotFound && lines.FirstOrDefault(l => ErrorClasses.OfLine(l) == ErrorClasses.Network) is { } unreachable)
+                (env, envLine) = (ErrorClasses.Network, unreachable.Trim());
             if (env != null)
             {
                 var what = ErrorClasses.Describe(env);

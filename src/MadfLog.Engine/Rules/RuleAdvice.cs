@@ -38,6 +38,7 @@ namespace MadfLog.Engine.Rules
             (new[] { "inputvalidation", "validation" }, "Check the tool's required parameters and their form before calling it."),
             (new[] { "toolunavailable" }, "Check that the tool or MCP server is available before calling it."),
             (new[] { "interactiveinput", "interactive" }, "Run commands non-interactively (pass --yes, a token or the input) or ask the user to run them."),
+            (new[] { "tasknotfound" }, "List the project's scripts or targets (npm run, the Makefile, just --list, gradle tasks) before running one, and run one it defines."),
             (new[] { "commandnotfound" }, "Check that a command is installed (command -v) before using it, or use the project's own runner."),
             (new[] { "notread", "readfirst", "readbefore" }, "Read a file before editing it."),
             (new[] { "contentnotunique", "notunique", "ambiguous" }, "Give an edit enough of the surrounding lines to match one place only, or set replace_all when every occurrence should change."),

@@ -120,6 +120,9 @@ namespace MadfLog.Engine.Rules
             {
                 case ErrorClasses.DependencyMissing:
                     return s.DecisiveLine is { } d && Quoted.Match(d) is { Success: true } q ? q.Groups[1].Value : s.Program;
+                case ErrorClasses.TaskNotFound:
+                    // The task asked for, as its line quotes it ("Missing script: \"test\"", "target 'test'"), else the program.
+                    return s.DecisiveLine is { } task && Quoted.Match(task) is { Success: true } name ? name.Groups[1].Value : s.Program;
                 case ErrorClasses.CommandNotFound:
                     return s.DecisiveLine is { } line && MissingCommand.Match(line) is { Success: true } m ? m.Groups[1].Value : s.Program;
                 case ErrorClasses.Network:

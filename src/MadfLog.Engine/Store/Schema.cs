@@ -38,7 +38,9 @@ namespace MadfLog.Engine.Store
     /// (event_rows.ts, event_blocks.base_ts; a row with a pattern keeps its time whole, which the pattern index orders by),
     /// 65 the patterns classed again (a port something else holds is
     /// PortInUse), 66 the patterns classed again (out of memory, disk full, open files or watchers over the limit, a
-    /// managed environment's refusal, conflicting dependency versions and refused credentials have classes of their own).
+    /// managed environment's refusal, conflicting dependency versions and refused credentials have classes of their own),
+    /// 71 the patterns classed again (curl's and wget's exit codes decide over output that may be an earlier step's; a
+    /// registry out of reach is Network; a script or target the project lacks is TaskNotFound).
     /// </summary>
     public static class Schema
     {
@@ -85,6 +87,7 @@ namespace MadfLog.Engine.Store
             [61] = TimesFromBlocks,
             [65] = PatternsRekeyed,
             [66] = PatternsRekeyed,
+            [71] = PatternsRekeyed,
         };
 
         /// <summary>
@@ -747,7 +750,12 @@ CREATE INDEX IF NOT EXISTS ix_kinds_outcome ON kinds(success, category);
         // machine's limits (OutOfMemory, DiskFull, ResourceLimit), PEP 668's ManagedEnvironment and DependencyConflict have
         // classes of their own (a build or test run out of memory was BuildFailure or TestFailure), sudo's password prompt
         // is InteractiveInput, a branch or ref git does not know is GitState, and credentials a service refused or could
-        // not find are Authentication (they were Permission, whose advice is about where the agent writes).
+        // not find are Authentication (they were Permission, whose advice is about where the agent writes). 71: curl's and
+        // wget's exit codes name what failed (curl 7: no connection) before any line of output, which may be an earlier
+        // step's ("docker logs app; curl localhost:3030" was Authentication from the app's log); wget's 6 is refused
+        // credentials, not the network. A package "not found" while the network warnings say the registry was out of reach
+        // is Network; a script, target or recipe the project does not define is TaskNotFound (npm's "Missing script: test"
+        // was TestFailure, told to fix the tests).
         private const string PatternsRekeyed = @"
 INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
 ";

@@ -82,7 +82,16 @@ namespace MadfLog.Engine.Tests.Patterns
 
         [Theory]
         [InlineData("Bash", "curl -s http://10.0.0.9/", "Exit code 7", "Network")]
+        // curl's exit 7 (could not connect) is what failed; the lines before it are an earlier step's output.
+        [InlineData("Bash", "docker logs api 2>&1; curl -s http://127.0.0.1:3030/health", "Exit code 7\nDatabase init failed: error: password authentication failed for user \"app\"\n    at /app/node_modules/pg-pool/index.js:45:11", "Network")]
         [InlineData("Bash", "ping -c 1 box.local", "Exit code 2", "Network")]
+        [InlineData("Bash", "wget -q https://files.example.test/a.tgz", "Exit code 4", "Network")]
+        // A registry out of reach lists no versions of anything: the warnings say why (a sandbox without network).
+        [InlineData("Bash", "pip install requests", "Exit code 1\nWARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution')': /simple/requests/\nERROR: Could not find a version that satisfies the requirement requests (from versions: none)\nERROR: No matching distribution found for requests", "Network")]
+        [InlineData("Bash", "sudo apt-get install -y jq", "Exit code 100\nW: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'\nE: Unable to locate package jq", "Network")]
+        [InlineData("Bash", "pip install reqeusts", "Exit code 1\nERROR: Could not find a version that satisfies the requirement reqeusts (from versions: none)\nERROR: No matching distribution found for reqeusts", "PackageNotFound")]
+        // wget's 6 is its credentials refused (curl's 6 is a host not resolved).
+        [InlineData("Bash", "wget -q --user=ci https://files.example.test/a.tgz", "Exit code 6", "Authentication")]
         // A service not listening, as libpq, Prisma, kubectl and Go's net package say it (not a missing path or an unknown error).
         [InlineData("Bash", "psql -c \"select 1\"", "Exit code 2\npsql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file or directory\n\tIs the server running locally and accepting connections on that socket?", "Network")]
         [InlineData("Bash", "npx prisma migrate dev", "Exit code 1\nError: P1001: Can't reach database server at `localhost`:`5432`", "Network")]

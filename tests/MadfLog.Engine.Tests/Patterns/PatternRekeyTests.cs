@@ -58,6 +58,25 @@ namespace MadfLog.Engine.Tests.Patterns
         }
 
         [Fact]
+        public void AStoreAt66HasItsPatternsClassedAgainForCurlsExitCodes()
+        {
+            using var t = TestPaths.NewTemp();
+            // curl's exit 7 after an earlier step's log lines: what a build before schema 71 classed by the log (Authentication).
+            File.WriteAllText(t.File("a.jsonl"), "{\"timestamp\":\"2026-11-02T08:20:01Z\",\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"s1\",\"story_id\":\"1.1\",\"agent_name\":\"dev\",\"success\":false," +
+                "\"details\":{\"tool\":\"Bash\",\"command\":\"docker logs api 2>&1; curl -s http://127.0.0.1:3030/health\",\"message\":\"Exit code 7\\nDatabase init failed: error: password authentication failed for user app\"}}\n");
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("a.jsonl") });
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal("Network", c.ExecuteScalar<string>("SELECT error_class FROM patterns"));
+                Assert.False(PatternRekey.IsPending(c));
+                c.Execute("UPDATE patterns SET error_class = 'Authentication'; DELETE FROM schema_version WHERE version >= 71;");
+            }
+            using (var c = MadfDatabase.Open(t.Db)) Assert.True(PatternRekey.IsPending(c));
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("a.jsonl") });
+            using (var c = MadfDatabase.Open(t.Db)) Assert.Equal("Network", c.ExecuteScalar<string>("SELECT error_class FROM patterns"));
+        }
+
+        [Fact]
         public void AStoreUpgradedAfterTheClassesChangedTakesTheNewClassAtItsNextImport()
         {
             using var t = TestPaths.NewTemp();

@@ -130,6 +130,14 @@ namespace MadfLog.Engine.Tests.Rules
         // A service that refused or found no credentials was told to stay inside the project folder.
         [InlineData("git push origin main", "Exit code 128\nremote: Permission to a/b.git denied to c.\nfatal: unable to access 'https://github.com/a/b.git/': The requested URL returned error: 403", "Authentication", "Most often: `github.com` (3×)")]
         [InlineData("aws s3 ls", "Exit code 255\n\nUnable to locate credentials. You can configure credentials by running \"aws configure\".", "Authentication", "ask the user for access")]
+        // A registry out of reach lists no versions: the network, not the package's name.
+        [InlineData("pip install requests", "Exit code 1\nWARNING: Retrying (Retry(total=4)) after connection broken by 'NewConnectionError': Failed to establish a new connection: [Errno -3] Temporary failure in name resolution\nERROR: Could not find a version that satisfies the requirement requests (from versions: none)", "Network", "host or service is up")]
+        // A task the project does not define was told to fix the tests or the build.
+        [InlineData("npm test", "Exit code 1\nnpm error Missing script: \"test\"\nnpm error\nnpm error To see a list of scripts, run:\nnpm error   npm run", "TaskNotFound", "Most often: `test` (3×)")]
+        [InlineData("pnpm run typecheck", "Exit code 1\n ERR_PNPM_NO_SCRIPT  Missing script: typecheck", "TaskNotFound", "npm run, the Makefile")]
+        [InlineData("make test", "Exit code 2\nmake: *** No rule to make target 'test'.  Stop.", "TaskNotFound", "Most often: `test` (3×)")]
+        [InlineData("just build", "Exit code 1\nerror: Justfile does not contain recipe `build`.", "TaskNotFound", "Most often: `build` (3×)")]
+        [InlineData("./gradlew integrationTest", "Exit code 1\nFAILURE: Build failed with an exception.\n\n* What went wrong:\nTask 'integrationTest' not found in root project 'shop'.", "TaskNotFound", "gradle tasks")]
         public void AMachineLimitOrAnEnvironmentsRefusalGetsItsOwnAdvice(string command, string output, string cls, string advice)
         {
             var errors = Enumerable.Range(0, 3).Select(_ => ((string?)"Bash", (string?)command, (string?)output)).ToList();

@@ -287,6 +287,31 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
+        /// Sorts the first <paramref name="n"/> keys and the entries beside them by key, in place; <paramref name="places"/>
+        /// (at least n long) is scratch.
+        /// </summary>
+        internal static void SortByKeys(long[] keys, Entry[] entries, int[] places, int n)
+        {
+            for (var i = 0; i < n; i++) places[i] = i;
+            Array.Sort(keys, places, 0, n);
+            // Position i takes the entry at places[i]; each cycle is followed once (a place done is marked with ~).
+            for (var i = 0; i < n; i++)
+            {
+                if (places[i] < 0 || places[i] == i) continue;
+                var held = entries[i];
+                var at = i;
+                while (true)
+                {
+                    var from = places[at];
+                    places[at] = ~from;
+                    if (from == i) { entries[at] = held; break; }
+                    entries[at] = entries[from];
+                    at = from;
+                }
+            }
+        }
+
+        /// <summary>
         /// One table of packed rows (event_keys or event_keys_recent): its rows by range, the rows read (cached), and the
         /// keys staged for it until <see cref="Flush"/>.
         /// </summary>
@@ -459,24 +484,7 @@ namespace MadfLog.Engine.Store
             {
                 if (n < 2) return;
                 if (_stagedPlaces.Length < n) _stagedPlaces = new int[_staged.Length];
-                var places = _stagedPlaces;
-                for (var i = 0; i < n; i++) places[i] = i;
-                Array.Sort(_stagedKeys, places, 0, n);
-                // Position i takes the entry at places[i]; each cycle is followed once (a place done is marked with ~).
-                for (var i = 0; i < n; i++)
-                {
-                    if (places[i] < 0 || places[i] == i) continue;
-                    var held = _staged[i];
-                    var at = i;
-                    while (true)
-                    {
-                        var from = places[at];
-                        places[at] = ~from;
-                        if (from == i) { _staged[at] = held; break; }
-                        _staged[at] = _staged[from];
-                        at = from;
-                    }
-                }
+                EventKeys.SortByKeys(_stagedKeys, _staged, _stagedPlaces, n);
             }
 
             private int[] _stagedPlaces = Array.Empty<int>();

@@ -505,5 +505,30 @@ namespace MadfLog.Engine.Tests.Store
                 Assert.All(responses.Where(r => r.Id != responses[17].Id), r => Assert.Equal(r.TokensUsed, tokens[r.Id]));
             }
         }
+
+        [Theory]
+        [InlineData(0)]
+        [InlineData(1)]
+        [InlineData(2)]
+        [InlineData(1000)]
+        public void StagedKeysAreSortedWithTheirEntries(int n)
+        {
+            // The flush writes staged keys row by row in key order: each entry must move with its key (a permutation
+            // followed wrongly gives keys their neighbours' ids). Some keys repeat, some are in place already.
+            var rnd = new Random(n + 7);
+            var keys = new long[n + 5];
+            var entries = new (long key, ushort month, long id)[n + 5];
+            for (var i = 0; i < n; i++)
+            {
+                keys[i] = i % 10 == 0 ? i : rnd.Next(0, n / 2 + 1) - n / 4;
+                entries[i] = (keys[i], (ushort)(i % 12), 1_000_000 + i);
+            }
+            var expected = entries.Take(n).OrderBy(e => e.key).ThenBy(e => e.id).ToList();
+            EventKeys.SortByKeys(keys, entries, new int[n + 5], n);
+            Assert.Equal(expected.Select(e => e.key), keys.Take(n));
+            Assert.All(Enumerable.Range(0, n), i => Assert.Equal(keys[i], entries[i].key));
+            Assert.Equal(expected, entries.Take(n).OrderBy(e => e.key).ThenBy(e => e.id).ToList());
+            Assert.All(entries.Skip(n), e => Assert.Equal(default, e));
+        }
     }
 }

@@ -48,6 +48,7 @@ namespace MadfLog.Engine.Text
         }
 
         /// <summary>UTF-8 to string without the intermediate array that netstandard2.0's Encoding API would need.</summary>
+        [MethodImpl(Hot.Path)]
         public static unsafe string Decode(ReadOnlySpan<byte> utf8)
         {
             if (utf8.IsEmpty) return "";

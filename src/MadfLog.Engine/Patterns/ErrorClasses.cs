@@ -171,7 +171,10 @@ namespace MadfLog.Engine.Patterns
         // Programs whose only job is to reach a host: when they fail without saying why, the host was not reachable.
         private static readonly HashSet<string> NetworkProbes = new HashSet<string>(StringComparer.Ordinal) { "ping", "nc", "telnet", "dig", "nslookup", "host", "traceroute" };
 
-        /// <summary>The environment problem a failed command's decisive lines show (the first line showing one decides), with that line.</summary>
+        /// <summary>
+        /// The environment problem a failed command shows, with the line that shows it: an exit code that names one (126,
+        /// a killed process, curl's and wget's codes), else the first decisive line showing one.
+        /// </summary>
         public static (string? Class, string? Line) OfEnvironment(IList<string> decisive, int? exitCode, string? program)
         {
             // POSIX shells exit 126 when the command was found but could not be executed (no execute bit, a folder):

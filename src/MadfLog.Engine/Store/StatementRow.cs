@@ -19,10 +19,6 @@ namespace MadfLog.Engine.Store
     /// </summary>
     internal readonly struct StatementRow
     {
-        // Called once per value in loops over tens of thousands of rows, usually in a cmdlet's first question: inlined
-        // where the JIT can, else compiled optimized at once (tiered compilation would run them unoptimized for the first
-        // calls: a question's first run over 33k sessions took half as long again).
-        internal const MethodImplOptions Quick = MethodImplOptions.AggressiveInlining | MadfLog.Engine.Text.Hot.Path;
 
         private readonly sqlite3_stmt _s;
         private readonly IntPtr _h; // the statement's native pointer, IntPtr.Zero where Native cannot read it
@@ -30,7 +26,7 @@ namespace MadfLog.Engine.Store
         private StatementRow(sqlite3_stmt s) { _s = s; _h = Native.Usable ? s.DangerousGetHandle() : IntPtr.Zero; }
 
         /// <summary>The row a reader (Dapper's wrapper or a SqliteDataReader) stands on.</summary>
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public static StatementRow Of(IDataReader reader)
         {
             var inner = (reader as IWrappedDataReader)?.Reader ?? reader;
@@ -51,26 +47,26 @@ namespace MadfLog.Engine.Store
         internal static bool ReadsNatively => Native.Usable;
 
         /// <summary>The value's storage class (raw.SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL).</summary>
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public int Type(int i) => _h != IntPtr.Zero ? Native.sqlite3_column_type(_h, i) : raw.sqlite3_column_type(_s, i);
 
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public bool IsNull(int i) => Type(i) == raw.SQLITE_NULL;
 
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public long Int64(int i) => _h != IntPtr.Zero ? Native.sqlite3_column_int64(_h, i) : raw.sqlite3_column_int64(_s, i);
 
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public double Double(int i) => _h != IntPtr.Zero ? Native.sqlite3_column_double(_h, i) : raw.sqlite3_column_double(_s, i);
 
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public long? NullableInt64(int i) => IsNull(i) ? (long?)null : Int64(i);
 
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public double? NullableDouble(int i) => IsNull(i) ? (double?)null : Double(i);
 
         /// <summary>A value's bytes (a text's UTF-8, a blob's bytes), valid until the next Read().</summary>
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public unsafe ReadOnlySpan<byte> Bytes(int i)
         {
             if (_h == IntPtr.Zero) return raw.sqlite3_column_blob(_s, i);
@@ -79,11 +75,11 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>A column as text (a number as SQLite writes it); null for NULL.</summary>
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public string? Text(int i) => IsNull(i) ? null : Utf8StringCache.Decode(Bytes(i));
 
         /// <summary>A column as text decoded once per distinct value (names that repeat on many rows); null for NULL.</summary>
-        [MethodImpl(Quick)]
+        [MethodImpl(Hot.Small)]
         public string? Text(int i, FewTexts names) => IsNull(i) ? null : names.Get(Bytes(i));
 
         /// <summary>
@@ -123,7 +119,7 @@ namespace MadfLog.Engine.Store
         private const int Capacity = 64;
         private readonly List<(byte[] utf8, string text)> _seen = new List<(byte[], string)>();
 
-        [MethodImpl(StatementRow.Quick)]
+        [MethodImpl(Hot.Small)]
         public string Get(ReadOnlySpan<byte> utf8)
         {
             foreach (var (bytes, text) in _seen)

@@ -163,7 +163,11 @@ namespace MadfLog.Engine.Patterns
 
             var cls2 = ErrorClasses.OfText(decisiveText) ?? ErrorClasses.Other;
             var key = decisive.Count > 0 ? Cap(decisive[0]) : "failed";
-            return new ErrorSignature(Join(toolName, (program ?? "command") + ": " + key), cls2, program, exit, decisive.FirstOrDefault());
+            var name = program ?? "command";
+            // "jq: error ...": the line names its program already; the head says it once.
+            var said = name.Split(' ')[0] + ":";
+            var head = key.StartsWith(said, StringComparison.Ordinal) ? name + key.Substring(said.Length - 1) : name + ": " + key;
+            return new ErrorSignature(Join(toolName, head), cls2, program, exit, decisive.FirstOrDefault());
         }
 
         /// <summary>The signature of a message on its own, with no tool or command known.</summary>

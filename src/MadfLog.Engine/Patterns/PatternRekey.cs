@@ -37,10 +37,10 @@ namespace MadfLog.Engine.Patterns
 
         private static int Rekey(SqliteConnection c, SqliteTransaction tx, PatternReferences references)
         {
-            var patterns = c.Query<(long id, string? example, string? cls)>("SELECT id, example, error_class FROM patterns WHERE merged_into IS NULL ORDER BY id", transaction: tx).ToList();
+            var patterns = c.Query<(long id, string? example, string? cls, string template)>("SELECT id, example, error_class, template FROM patterns WHERE merged_into IS NULL ORDER BY id", transaction: tx).ToList();
             if (patterns.Count == 0) return 0;
             var signatureOf = new Dictionary<long, ErrorSignature>();
-            foreach (var (id, example, _) in patterns)
+            foreach (var (id, example, _, _) in patterns)
             {
                 var events = c.Query<(string type, string? details)>(
                     @"SELECT event_type, details FROM events WHERE id IN (SELECT id FROM event_rows WHERE pattern_id = @id ORDER BY id DESC LIMIT @n)",
@@ -52,6 +52,7 @@ namespace MadfLog.Engine.Patterns
             }
 
             var classOf = patterns.ToDictionary(p => p.id, p => p.cls);
+            var templateOf = patterns.ToDictionary(p => p.id, p => p.template);
             // Mine the signatures in id order so the oldest pattern of each group is met first.
             var maxId = patterns.Max(p => p.id);
             var miner = new TemplateMiner(firstId: maxId + 1);
@@ -66,8 +67,9 @@ namespace MadfLog.Engine.Patterns
                 var sig = signatureOf[survivor];
                 // A pattern that neither merges nor changes class keeps its template: the miner here saw one signature
                 // per pattern, so its template would name one error's values ("the auth helper") where the pattern's
-                // generalises over all of them ("the <*> helper"), and later errors with other values would miss it.
-                if (ids.Count > 1 || sig.ErrorClass != classOf[survivor])
+                // generalises over all of them ("the <*> helper"), and later errors with other values would miss it. One whose
+                // signature it no longer stands for (a pipeline keyed by another stage) takes the new one.
+                if (ids.Count > 1 || sig.ErrorClass != classOf[survivor] || !TemplateMiner.CoversRuns(templateOf[survivor].Split(' '), TemplateMiner.Tokenize(sig.Text), int.MaxValue))
                     PatternStore.SetTemplate(c, tx, survivor, template.Template, template.Tokens.Length, sig.ErrorClass, TemplateMiner.Display(sig.Text, template.Tokens));
                 foreach (var id in ids.Skip(1)) { PatternStore.Move(c, tx, id, survivor, references); merges++; } // cells reconciled once after
                 foreach (var id in ids) survivorOf[id] = survivor;

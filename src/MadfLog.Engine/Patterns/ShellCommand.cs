@@ -34,6 +34,14 @@ namespace MadfLog.Engine.Patterns
             new[] { "npx" }, new[] { "bunx" }, new[] { "uvx" }, new[] { "pipx", "run" },
         };
 
+        // Programs that pass their input on and exit 0 whatever it holds: a pipeline whose status is non-zero did not fail
+        // in one of these when it ends with them (grep is not one: its status says whether anything matched).
+        private static readonly HashSet<string> Filters = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "head", "tail", "sort", "uniq", "wc", "tee", "cut", "tr", "column", "less", "more", "cat", "nl", "fold", "fmt",
+            "sed", "awk", "xxd", "od", "base64",
+        };
+
         // Programs that pass what follows to another program after an option or host argument (ssh host "cmd").
         private static readonly HashSet<string> Interpreters = new HashSet<string>(StringComparer.Ordinal) { "python", "python3", "py" };
 
@@ -56,7 +64,7 @@ namespace MadfLog.Engine.Patterns
                 foreach (var step in statements[s])
                 {
                     var words = Words(step);
-                    var stage = Strip(words);
+                    var stage = Strip(PipelineStage(words, output));
                     if (stage.Count == 0) continue;
                     // ssh host "remote command": the remote command is what ran.
                     if (stage[0] == "ssh" && SshRemote(words) is { } remote && FailingStage(remote, output) is { } inner) stage = inner;
@@ -127,13 +135,42 @@ namespace MadfLog.Engine.Patterns
             return name;
         }
 
-        /// <summary>Words of one pipeline's first stage without assignments, redirections, launchers and runners.</summary>
+        /// <summary>
+        /// The words of the pipeline stage that most likely failed: the stage whose name starts a line of the output
+        /// ("jq: error ..."), else the last stage that is not a filter (a pipeline's status is its last stage's, and a
+        /// filter at the end exits 0, so a failing pipeline ending in one ran with pipefail: its producer failed).
+        /// </summary>
+        private static List<string> PipelineStage(List<string> words, string? output)
+        {
+            var stages = new List<List<string>> { new List<string>() };
+            foreach (var w in words)
+            {
+                if (w == "|") stages.Add(new List<string>());
+                else stages[stages.Count - 1].Add(w);
+            }
+            if (stages.Count == 1) return stages[0];
+            if (!string.IsNullOrEmpty(output))
+                for (var k = stages.Count - 1; k >= 0; k--)
+                    if (Strip(stages[k]) is { Count: > 0 } named && StartsALine(output!, Basename(named[0]) + ":")) return stages[k];
+            for (var k = stages.Count - 1; k > 0; k--)
+                if (Strip(stages[k]) is { Count: > 0 } stage && !Filters.Contains(Basename(stage[0]))) return stages[k];
+            return stages[0];
+        }
+
+        private static bool StartsALine(string text, string prefix)
+        {
+            for (var at = text.IndexOf(prefix, StringComparison.Ordinal); at >= 0; at = text.IndexOf(prefix, at + 1, StringComparison.Ordinal))
+                if (at == 0 || text[at - 1] == '\n') return true;
+            return false;
+        }
+
+        /// <summary>Words of one pipeline stage without assignments, redirections, launchers and runners.</summary>
         private static List<string> Strip(List<string> words)
         {
             var list = new List<string>();
             foreach (var w in words)
             {
-                if (w == "|") break; // the first stage of a pipe produces; later ones filter
+                if (w == "|") break;
                 list.Add(w);
             }
             var i = 0;

@@ -40,7 +40,9 @@ namespace MadfLog.Engine.Store
     /// PortInUse), 66 the patterns classed again (out of memory, disk full, open files or watchers over the limit, a
     /// managed environment's refusal, conflicting dependency versions and refused credentials have classes of their own),
     /// 71 the patterns classed again (curl's and wget's exit codes decide over output that may be an earlier step's; a
-    /// registry out of reach is Network; a script or target the project lacks is TaskNotFound).
+    /// registry out of reach is Network; a script or target the project lacks is TaskNotFound), 76 the patterns keyed
+    /// again (a pipeline failed in the stage its output names, else in its last stage that is not a filter: "cat f | jq"
+    /// is jq's).
     /// </summary>
     public static class Schema
     {
@@ -88,6 +90,7 @@ namespace MadfLog.Engine.Store
             [65] = PatternsRekeyed,
             [66] = PatternsRekeyed,
             [71] = PatternsRekeyed,
+            [76] = PatternsRekeyed,
         };
 
         /// <summary>
@@ -755,7 +758,9 @@ CREATE INDEX IF NOT EXISTS ix_kinds_outcome ON kinds(success, category);
         // step's ("docker logs app; curl localhost:3030" was Authentication from the app's log); wget's 6 is refused
         // credentials, not the network. A package "not found" while the network warnings say the registry was out of reach
         // is Network; a script, target or recipe the project does not define is TaskNotFound (npm's "Missing script: test"
-        // was TestFailure, told to fix the tests).
+        // was TestFailure, told to fix the tests). 76: a pipeline is keyed by the stage that failed, not its first: the stage
+        // its output names ("jq: error ..."), else its last that is not a filter (the status is the last stage's; head,
+        // tail, tee ... exit 0), so "cat f | jq ." and "echo '{}' | python3 -c ..." were cat's and echo's.
         private const string PatternsRekeyed = @"
 INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
 ";

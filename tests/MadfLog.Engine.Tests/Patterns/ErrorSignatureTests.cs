@@ -39,8 +39,32 @@ namespace MadfLog.Engine.Tests.Patterns
         [InlineData("/home/u/.venv/bin/esphome compile device.yaml", "esphome compile")]
         [InlineData("timeout 30 cargo test --all", "cargo test")]
         [InlineData("echo start; sleep 2; curl -s http://localhost:8000/", "curl")]
+        [InlineData("cat package.json | jq .scripts", "jq")]
+        [InlineData("echo '{\"a\": 1}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"b\"])'", "python3")]
+        [InlineData("find src -name '*.ts' | grep -v node_modules | xargs grep -l useTodos", "grep")]
+        [InlineData("ps aux | grep -i node", "grep")]
+        [InlineData("pytest -q 2>&1 | tee out.txt | tail -5", "pytest")]
         public void TheProgramIsTheStepThatDoesTheWork(string command, string expected) =>
             Assert.Equal(expected, ShellCommand.ProgramKey(command));
+
+        [Fact]
+        public void APipelineFailedInTheStageItsOutputNames()
+        {
+            // A pipeline's status is its last stage's, but the output may name an earlier one: curl could not connect, so
+            // jq had nothing to read. (Before, every pipeline was keyed by its first stage: "cat f | jq" was cat's.)
+            Assert.Equal("curl", ShellCommand.ProgramKey("curl -s http://api.local/x | jq .items", "curl: (6) Could not resolve host: api.local"));
+            Assert.Equal("jq", ShellCommand.ProgramKey("cat data.json | jq .items | head -3", "jq: error (at <stdin>:3): Cannot iterate over null"));
+            // "cat:" inside a line is not a stage naming itself.
+            Assert.Equal("jq", ShellCommand.ProgramKey("cat data.json | jq .items", "parse error near cat: line 1"));
+        }
+
+        [Fact]
+        public void AnErrorLineThatNamesItsProgramIsNotHeadedByItTwice()
+        {
+            var sig = ErrorSignature.Of("Bash", "cat package.json | jq .scripts.test", "Exit code 5\njq: error (at <stdin>:20): Cannot index string with string \"test\"");
+            Assert.Equal("jq", sig.Program);
+            Assert.StartsWith("Bash jq: error (at", sig.Text);
+        }
 
         [Fact]
         public void AnAndChainWithoutOutputFailedAtItsFirstWorkingStep() =>

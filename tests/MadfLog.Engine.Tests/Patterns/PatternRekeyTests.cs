@@ -77,6 +77,32 @@ namespace MadfLog.Engine.Tests.Patterns
         }
 
         [Fact]
+        public void AStoreAt71HasItsPipelinesKeyedByTheStageThatFailed()
+        {
+            using var t = TestPaths.NewTemp();
+            File.WriteAllText(t.File("a.jsonl"), "{\"timestamp\":\"2026-11-02T08:20:01Z\",\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"s1\",\"story_id\":\"1.1\",\"agent_name\":\"dev\",\"success\":false," +
+                "\"details\":{\"tool\":\"Bash\",\"command\":\"cat package.json | jq .scripts.test\",\"message\":\"Exit code 5\\njq: error (at <stdin>:20): Cannot index string with string \\\"test\\\"\"}}\n");
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("a.jsonl") });
+            string template;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                template = c.ExecuteScalar<string>("SELECT template FROM patterns")!;
+                Assert.StartsWith("Bash jq error", template);
+                // What a build before schema 76 stored: the pipeline keyed by its first stage.
+                c.Execute(@"UPDATE patterns SET template = 'Bash cat jq error', display = 'Bash cat: jq: error';
+                            UPDATE pattern_signatures SET signature = 'Bash cat: jq: error';
+                            DELETE FROM schema_version WHERE version >= 76;");
+            }
+            using (var c = MadfDatabase.Open(t.Db)) Assert.True(PatternRekey.IsPending(c));
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { t.File("a.jsonl") });
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(template, c.ExecuteScalar<string>("SELECT template FROM patterns WHERE merged_into IS NULL"));
+                Assert.Equal(1L, c.ExecuteScalar<long>("SELECT count(*) FROM patterns WHERE merged_into IS NULL"));
+            }
+        }
+
+        [Fact]
         public void AStoreUpgradedAfterTheClassesChangedTakesTheNewClassAtItsNextImport()
         {
             using var t = TestPaths.NewTemp();

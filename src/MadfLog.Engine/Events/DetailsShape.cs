@@ -77,6 +77,7 @@ namespace MadfLog.Engine.Events
             /// The details text put back from the shape and values (as <see cref="Join"/> does from a stored row): the text
             /// split, when it had no whitespace between its tokens (<see cref="Splitter.Into"/>). Only for a split with a shape.
             /// </summary>
+            [MethodImpl(Hot.Path)]
             internal string Joined()
             {
                 var shape = Shape!;
@@ -505,12 +506,14 @@ namespace MadfLog.Engine.Events
                 return true;
             }
 
+            [MethodImpl(Hot.Small)]
             private void Put(ref int length, byte b)
             {
                 if (length == _shape.Length) Array.Resize(ref _shape, _shape.Length * 2);
                 _shape[length++] = b;
             }
 
+            [MethodImpl(Hot.Small)]
             private void Put(ref int length, ReadOnlySpan<byte> bytes)
             {
                 if (length + bytes.Length > _shape.Length) Array.Resize(ref _shape, Math.Max(_shape.Length * 2, length + bytes.Length));

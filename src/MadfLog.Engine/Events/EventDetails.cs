@@ -1,5 +1,7 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Events
 {
@@ -20,6 +22,7 @@ namespace MadfLog.Engine.Events
         private static readonly string[] StepKeys = { "tool", "step" };
 
         /// <summary>A failed call as error signatures read it: its tool (or workflow step), its input and its message.</summary>
+        [MethodImpl(Hot.Path)]
         public static (string? Tool, string? Input, string? Message) Call(string? details)
         {
             if (string.IsNullOrEmpty(details) || details![0] != '{') return (null, null, null);

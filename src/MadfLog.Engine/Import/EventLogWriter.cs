@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
@@ -108,6 +109,7 @@ namespace MadfLog.Engine.Import
         private static void Num(Utf8JsonWriter w, string name, double? v) { if (v.HasValue) w.WriteNumber(name, v.Value); }
 
         /// <summary>Writes plain .NET values (dictionaries, lists, primitives, dates); anything else as its string form.</summary>
+        [MethodImpl(Hot.Path)]
         internal static void WriteValue(Utf8JsonWriter w, object? value, int depth)
         {
             if (depth > 32) { w.WriteStringValue(value?.ToString()); return; }

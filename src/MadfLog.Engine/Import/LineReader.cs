@@ -105,6 +105,7 @@ namespace MadfLog.Engine.Import
             }
         }
 
+        [MethodImpl(Hot.Path)]
         private void Fill()
         {
             if (_start > 0 && (_start == _end || _end == _buffer.Length))

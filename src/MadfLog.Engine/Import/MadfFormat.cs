@@ -50,6 +50,7 @@ namespace MadfLog.Engine.Import
             return map;
         }
 
+        [MethodImpl(Hot.Path)]
         private static long Hash(ReadOnlySpan<char> s)
         {
             var h = 14695981039346656037UL;
@@ -368,6 +369,7 @@ namespace MadfLog.Engine.Import
         }
 
         /// <summary>Whether an ISO-8601 text names its offset (Z, +hh:mm, -hhmm...) after the date.</summary>
+        [MethodImpl(Hot.Path)]
         internal static bool HasOffset(ReadOnlySpan<byte> iso)
         {
             for (var i = 10; i < iso.Length; i++)

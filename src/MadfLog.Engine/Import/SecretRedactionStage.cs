@@ -42,6 +42,7 @@ namespace MadfLog.Engine.Import
         private readonly Dictionary<string, bool> _shapes = new Dictionary<string, bool>(ByReference.Instance);
         private readonly Dictionary<string, bool> _names = new Dictionary<string, bool>(ByReference.Instance);
 
+        [MethodImpl(Hot.Path)]
         private bool Remembered(string text, bool quote)
         {
             var seen = quote ? _names : _shapes;

@@ -1,6 +1,8 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using System.Linq;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Patterns
 {
@@ -175,6 +177,7 @@ namespace MadfLog.Engine.Patterns
         /// The environment problem a failed command shows, with the line that shows it: an exit code that names one (126,
         /// a killed process, curl's and wget's codes), else the first decisive line showing one.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         public static (string? Class, string? Line) OfEnvironment(IList<string> decisive, int? exitCode, string? program)
         {
             // POSIX shells exit 126 when the command was found but could not be executed (no execute bit, a folder):
@@ -236,6 +239,7 @@ namespace MadfLog.Engine.Patterns
             @"\bport\s*:?\s*\d{1,5}\s+(?:is|was)\s+already\s+in\s+use", System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase);
 
         /// <summary>The environment class one line of output shows, or null.</summary>
+        [MethodImpl(Hot.Path)]
         public static string? OfLine(string line) => Environment.First(line) ?? (PortTaken.IsMatch(line) ? PortInUse : null);
 
         /// <summary>The class any text shows (harness, environment or generic phrases), or null.</summary>
@@ -261,6 +265,7 @@ namespace MadfLog.Engine.Patterns
                 System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
         }
 
+        [MethodImpl(Hot.Path)]
         public string? First(string text)
         {
             if (string.IsNullOrEmpty(text) || !_any.IsMatch(text)) return null;

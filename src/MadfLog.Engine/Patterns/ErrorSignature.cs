@@ -126,6 +126,7 @@ namespace MadfLog.Engine.Patterns
             return result;
         }
 
+        [MethodImpl(Hot.Path)]
         private static ErrorSignature OfShell(string? toolName, string? input, string text, List<string> lines, string? first, int? exit, List<string> decisive, string decisiveText)
         {
             var program = ShellCommand.ProgramKey(input, decisiveText);

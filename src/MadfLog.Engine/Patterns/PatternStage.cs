@@ -50,6 +50,7 @@ namespace MadfLog.Engine.Patterns
         // computed once per import run, from exactly what SignatureOf reads. The miner gets its own copy of the tokens.
         private readonly Dictionary<(string?, string?, string?, string?), (ErrorSignature, string[])> _seen = new Dictionary<(string?, string?, string?, string?), (ErrorSignature, string[])>();
 
+        [MethodImpl(Hot.Path)]
         private (ErrorSignature, string[]) Prepared(EventRow e)
         {
             var human = e.EventType == "human_interaction";
@@ -79,6 +80,7 @@ namespace MadfLog.Engine.Patterns
         }
 
         // The command or input of the call, from details: read for failed shell calls only, and only when details has one.
+        [MethodImpl(Hot.Path)]
         private static string? CallInput(string? details)
         {
             if (string.IsNullOrEmpty(details) || !EventDetails.InputKeys.Any(k => details!.IndexOf("\"" + k + "\"", StringComparison.Ordinal) >= 0)) return null;

@@ -25,6 +25,7 @@ namespace MadfLog.Engine.Store
         // A run goes on over one empty bucket (a zero count: one byte), not over two (a new run's gap and length: two bytes).
         private const int RunGap = 2;
 
+        [MethodImpl(Hot.Path)]
         public static byte[] Encode(IEnumerable<KeyValuePair<int, long>> buckets)
         {
             var counted = new Counted();
@@ -33,6 +34,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>Counts by bucket (index: bucket), encoded as <see cref="Encode(IEnumerable{KeyValuePair{int, long}})"/> does: the import's flush, without sorting.</summary>
+        [MethodImpl(Hot.Path)]
         public static byte[] Encode(long[] counts)
         {
             var counted = new Counted();
@@ -162,6 +164,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>Two histograms summed (the SQL function madf_hist_add, for upserts), as runs whatever each was written in.</summary>
+        [MethodImpl(Hot.Path)]
         public static byte[] Add(byte[]? a, byte[]? b)
         {
             // Both in bucket order: one merge pass (an import's flush calls this for every histogram row it updates).
@@ -218,14 +221,17 @@ namespace MadfLog.Engine.Store
         private long[] _counts = Array.Empty<long>();
 
         /// <summary>Places held: the counted buckets, or the range's buckets (some of them counting 0).</summary>
-        public int Length => _few >= 0 ? _few : _counts.Length;
+        public int Length { [MethodImpl(Hot.Small)] get => _few >= 0 ? _few : _counts.Length; }
 
         /// <summary>The bucket at a place (places are in bucket order).</summary>
+        [MethodImpl(Hot.Small)]
         public int BucketAt(int i) => _few >= 0 ? FewBucket(i) : _min + i;
 
         /// <summary>The count at a place (0 for a bucket of the range never counted, or counted back to 0).</summary>
+        [MethodImpl(Hot.Small)]
         public long CountAt(int i) => _few >= 0 ? FewCount(i) : _counts[i];
 
+        [MethodImpl(Hot.Path)]
         public void Add(int bucket, long n)
         {
             if (_few >= 0)
@@ -253,6 +259,7 @@ namespace MadfLog.Engine.Store
             _counts[bucket - _min] += n;
         }
 
+        [MethodImpl(Hot.Path)]
         public void Add(BucketCounts o)
         {
             for (var i = 0; i < o.Length; i++)
@@ -274,10 +281,13 @@ namespace MadfLog.Engine.Store
             _few = -1;
         }
 
+        [MethodImpl(Hot.Small)]
         private int FewBucket(int i) => i switch { 0 => _b0, 1 => _b1, 2 => _b2, _ => _b3 };
 
+        [MethodImpl(Hot.Small)]
         private long FewCount(int i) => i switch { 0 => _n0, 1 => _n1, 2 => _n2, _ => _n3 };
 
+        [MethodImpl(Hot.Small)]
         private void SetFew(int i, int bucket, long n)
         {
             switch (i)

@@ -162,6 +162,7 @@ namespace MadfLog.Engine.Store
         /// Writes the keys added since the last flush into the recent rows (splitting rows that grow too large), and merges
         /// the recent rows into event_keys once they hold a quarter of the keys.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         public void Flush()
         {
             var added = _pendingKeys.Count;
@@ -290,6 +291,7 @@ namespace MadfLog.Engine.Store
         /// Sorts the first <paramref name="n"/> keys and the entries beside them by key, in place; <paramref name="places"/>
         /// (at least n long) is scratch.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         internal static void SortByKeys(long[] keys, Entry[] entries, int[] places, int n)
         {
             for (var i = 0; i < n; i++) places[i] = i;
@@ -665,6 +667,7 @@ namespace MadfLog.Engine.Store
             private int[] _sortPlaces = new int[2 * MaxKeys];
             private Entry[] _sorted = new Entry[2 * MaxKeys];
 
+            [MethodImpl(Hot.Path)]
             public void Put(long lo, long hi, List<Entry> entries, int start, int end)
             {
                 var length = _owner.Encode(lo, hi, entries, start, end);
@@ -877,6 +880,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>-1 when the row does not hold the key, else its id (0 in a row without ids).</summary>
+        [MethodImpl(Hot.Path)]
         private static long Lookup(ReadOnlySpan<byte> blob, long lo, long key)
         {
             var target = unchecked((ulong)(key - lo));

@@ -149,6 +149,7 @@ namespace MadfLog.Engine.Store
         private readonly EventRow?[] _pendingRows = new EventRow?[RowsPerInsert];
 
         /// <summary>Writes the keys of this transaction's new events into their rows (both sets): call before committing.</summary>
+        [MethodImpl(Hot.Path)]
         public void Flush()
         {
             _eventKeys.Flush();

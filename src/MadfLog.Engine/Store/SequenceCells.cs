@@ -1,10 +1,12 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
 using Microsoft.Data.Sqlite;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Store
 {
@@ -98,8 +100,10 @@ namespace MadfLog.Engine.Store
                 else yield return (DaysOfSeveralStories, FirstDay, LastDay, "");
             }
 
+            [MethodImpl(Hot.Small)]
             public bool Equals(SessionCell o) => Story == o.Story && FirstDay == o.FirstDay && LastDay == o.LastDay && InOrder == o.InOrder;
             public override bool Equals(object? o) => o is SessionCell s && Equals(s);
+            [MethodImpl(Hot.Small)]
             public override int GetHashCode() => (Story, FirstDay, LastDay, InOrder).GetHashCode();
         }
 
@@ -108,6 +112,7 @@ namespace MadfLog.Engine.Store
         /// <paramref name="classes"/>, from its error trail (each error after three steps holds them, its lead):
         /// <paramref name="add"/> gets each session that has a lead once, with each lead it had and how often.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         internal static void Leads(SqliteConnection c, SqliteTransaction? tx, string sessionsSql, object? p, Classes classes, Action<string, Dictionary<Lead, long>> add)
         {
             using var numbers = new LeadNumbers(c, tx);
@@ -138,6 +143,7 @@ namespace MadfLog.Engine.Store
         /// runs of errors of one pattern's survivor (0: an error without one, which joins none), <paramref name="add"/>
         /// getting each session with its runs of two or more errors (and none for a session without such runs).
         /// </summary>
+        [MethodImpl(Hot.Path)]
         internal static void Runs(SqliteConnection c, SqliteTransaction? tx, string sessionsSql, object? p, Classes classes, Action<string, List<(long Pattern, long Length)>> add)
         {
             using var reader = c.ExecuteReader($@"
@@ -150,6 +156,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>The runs of two or more errors of one survivor in a session's errors (their own pattern ids, in time order).</summary>
+        [MethodImpl(Hot.Path)]
         internal static List<(long Pattern, long Length)> RetryLoops(IEnumerable<long> patterns, Classes classes)
         {
             var runs = new List<(long, long)>();
@@ -176,6 +183,7 @@ namespace MadfLog.Engine.Store
             private readonly Dictionary<string, Dictionary<Lead, long>?> _sessions = new Dictionary<string, Dictionary<Lead, long>?>(StringComparer.Ordinal);
 
             /// <summary>Adds (sign 1) or takes back (-1) a session's leads in each of its cells, and its own numbered leads.</summary>
+            [MethodImpl(Hot.Path)]
             public void AddLeads(string id, SessionCell session, Dictionary<Lead, long> leads, int sign)
             {
                 if (sign > 0 && session.InOrder) _sessions[id] = leads;
@@ -214,6 +222,7 @@ namespace MadfLog.Engine.Store
                 }
             }
 
+            [MethodImpl(Hot.Path)]
             public void Write(SqliteConnection c, SqliteTransaction tx)
             {
                 using var numbers = new LeadNumbers(c, tx);
@@ -248,9 +257,11 @@ namespace MadfLog.Engine.Store
             /// <summary>As a question shows it.</summary>
             public override string ToString() => string.Join(SummaryTables.SequenceArrow, Step1, Step2, Step3, Error);
 
+            [MethodImpl(Hot.Small)]
             public bool Equals(Lead o) => string.Equals(Step1, o.Step1, StringComparison.Ordinal) && string.Equals(Step2, o.Step2, StringComparison.Ordinal)
                 && string.Equals(Step3, o.Step3, StringComparison.Ordinal) && string.Equals(Error, o.Error, StringComparison.Ordinal);
             public override bool Equals(object? o) => o is Lead l && Equals(l);
+            [MethodImpl(Hot.Small)]
             public override int GetHashCode() => (Step1, Step2, Step3, Error).GetHashCode();
         }
 
@@ -358,6 +369,7 @@ namespace MadfLog.Engine.Store
         /// with its leads packed (<see cref="PackCell"/>): each cell's row is read, changed and written once. A lead that no
         /// session has any more leaves its cell (n and sessions are 0 together), and a cell without leads its table.
         /// </summary>
+        [MethodImpl(Hot.Path)]
         internal static void AddToLeadCells(SqliteConnection c, SqliteTransaction tx, IEnumerable<((int Scope, long First, long Last, string Story) Cell, long Lead, long N, long Sessions)> changes)
         {
             var cells = changes.GroupBy(x => x.Cell).ToList();
@@ -387,6 +399,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>A cell's leads as sequence_lead_cells stores them: in lead order, each the gap from the previous lead's number, its occurrences and sessions (variable-length integers).</summary>
+        [MethodImpl(Hot.Path)]
         internal static byte[] PackCell(IEnumerable<(long Lead, long N, long Sessions)> leads)
         {
             var bytes = new List<byte>();
@@ -451,6 +464,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>Adds to <paramref name="delta"/> (sign 1) or takes back (-1) the listed sessions' rows as they are stored, in the cells <paramref name="cellOf"/> gives.</summary>
+        [MethodImpl(Hot.Path)]
         internal static void Count(SqliteConnection c, SqliteTransaction tx, IReadOnlyCollection<string> sessions, Func<string, SessionCell> cellOf, Classes classes, Delta delta, int sign)
         {
             if (sessions.Count == 0) return;
@@ -595,6 +609,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>A stored session's trail, carrying on from its last steps (as session_sequences.steps names them, oldest first); null when it has none.</summary>
+        [MethodImpl(Hot.Path)]
         internal static ErrorTrail? LoadTrail(SummaryTables.SessionLookup lookup, string session, long first, IReadOnlyList<(string Name, long Pattern)> lastSteps, LeadNumbers numbers)
         {
             var row = lookup.Trail(session);

@@ -1,8 +1,10 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using System.Linq;
 using Dapper;
 using MadfLog.Engine.Domain;
 using Microsoft.Data.Sqlite;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Store
 {
@@ -67,6 +69,7 @@ namespace MadfLog.Engine.Store
             }
 
             /// <summary>The session's stored error trail (times, errors), or null when it has none.</summary>
+            [MethodImpl(Hot.Path)]
             public (byte[] Times, byte[] Errors)? Trail(string session)
             {
                 using var r = Read(_trail, session);
@@ -92,6 +95,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>Upserts summary rows kept in memory (the import's, once per transaction) into their tables.</summary>
+        [MethodImpl(Hot.Path)]
         internal static void Write(SqliteConnection c, SqliteTransaction tx, SummaryRows p)
         {
             PreparedBatch.Run(c, tx, @"INSERT INTO event_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
@@ -134,6 +138,7 @@ namespace MadfLog.Engine.Store
         }
 
         // The rows of one grain (day or hour; the key's first element): rollup (its story and key numbered), histograms and session rows.
+        [MethodImpl(Hot.Path)]
         private static void WriteGrain(SqliteConnection c, SqliteTransaction tx, Grain g, RollupKeys keys, Dictionary<(long, string, RollupKey), RollupCounts> rollup,
             Dictionary<(long, string, string, string), BucketCounts> hist, IEnumerable<(long At, string? Story, string Session, string Agent, SessionDayCounts Counts)> sessions)
         {

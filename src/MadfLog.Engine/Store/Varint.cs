@@ -1,6 +1,8 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using System.IO;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Store
 {
@@ -25,6 +27,7 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>The integer at <paramref name="at"/>, which moves past it.</summary>
+        [MethodImpl(Hot.Path)]
         public static long Get(ReadOnlySpan<byte> bytes, ref int at)
         {
             ulong u = 0;

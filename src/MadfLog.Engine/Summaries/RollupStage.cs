@@ -109,6 +109,7 @@ namespace MadfLog.Engine.Summaries
 
             public bool IsError => Errors.IsError(Outcome == -1 ? (bool?)null : Outcome == 1, Category);
 
+            [MethodImpl(Hot.Small)]
             public bool Equals(CellKey o) => Hour == o.Hour && Pattern == o.Pattern && Outcome == o.Outcome && Same(Story, o.Story) && Same(Agent, o.Agent)
                 && Same(Workflow, o.Workflow) && Same(Type, o.Type) && Same(Category, o.Category) && Same(Step, o.Step);
 
@@ -117,6 +118,7 @@ namespace MadfLog.Engine.Summaries
             public override bool Equals(object? obj) => obj is CellKey o && Equals(o);
 
             // Names repeat (the same few string instances), so their default hash codes are cheap to combine.
+            [MethodImpl(Hot.Small)]
             public override int GetHashCode()
             {
                 unchecked
@@ -148,6 +150,7 @@ namespace MadfLog.Engine.Summaries
                 new CellKey(IsoWeeks.HourOf(e.Timestamp), e.StoryId, e.AgentName, e.WorkflowId, e.EventType, e.Category, Steps.Name(e), e.PatternId ?? 0,
                     e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
 
+            [MethodImpl(Hot.Path)]
             private Cell CellOf(EventRow e)
             {
                 var key = KeyOf(e);
@@ -333,6 +336,7 @@ namespace MadfLog.Engine.Summaries
                 }
             }
 
+            [MethodImpl(Hot.Path)]
             private SessionDayCounts SessionHourOf(EventRow e)
             {
                 var key = (IsoWeeks.HourOf(e.Timestamp), e.StoryId, e.SessionId!, e.AgentName ?? "");

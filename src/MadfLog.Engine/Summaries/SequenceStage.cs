@@ -1,10 +1,12 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Generic;
 using System.Linq;
 using MadfLog.Engine.Domain;
 using MadfLog.Engine.Events;
 using MadfLog.Engine.Store;
 using Microsoft.Data.Sqlite;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Summaries
 {
@@ -55,6 +57,7 @@ namespace MadfLog.Engine.Summaries
 
         public void BeforeWrite(List<EventRow> batch, object? prepared, SqliteConnection connection, SqliteTransaction transaction) { }
 
+        [MethodImpl(Hot.Path)]
         public void AfterWrite(List<EventRow> batch, object? prepared, SqliteConnection c, SqliteTransaction tx)
         {
             foreach (var e in batch)

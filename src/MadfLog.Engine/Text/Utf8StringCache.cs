@@ -37,6 +37,7 @@ namespace MadfLog.Engine.Text
         private string? _lastString;
         private ReadOnlySpan<byte> LastBytes => new ReadOnlySpan<byte>(_lastBytes, 0, _lastLength);
 
+        [MethodImpl(Hot.Path)]
         private string Lookup(ReadOnlySpan<byte> utf8)
         {
             if (utf8.Length > _maxLength) return Decode(utf8);

@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using MadfLog.Engine.Text;
 
 namespace MadfLog.Engine.Import.ClaudeCode
 {
@@ -14,7 +16,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private string[] _names = new string[8];
         private object?[] _values = new object?[8];
 
-        public int Count { get; private set; }
+        public int Count { [MethodImpl(Hot.Small)] get; private set; }
 
         public string NameAt(int i) => _names[i];
 
@@ -23,11 +25,13 @@ namespace MadfLog.Engine.Import.ClaudeCode
         /// <summary>A field's value (null when it is not set); setting one already set replaces it where it is.</summary>
         public object? this[string name]
         {
+            [MethodImpl(Hot.Path)]
             get
             {
                 var i = IndexOf(name);
                 return i >= 0 ? _values[i] : null;
             }
+            [MethodImpl(Hot.Path)]
             set
             {
                 var i = IndexOf(name);
@@ -58,6 +62,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             return copy;
         }
 
+        [MethodImpl(Hot.Path)]
         private int IndexOf(string name)
         {
             for (var i = 0; i < Count; i++) if (string.Equals(_names[i], name, StringComparison.Ordinal)) return i;

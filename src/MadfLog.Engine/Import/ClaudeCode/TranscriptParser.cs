@@ -254,6 +254,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             output.Add(h.Row);
         }
 
+        [MethodImpl(Hot.Path)]
         private Context Ctx(TranscriptRecord r, long? ts, long offset, string agent) => new Context
         {
             Timestamp = ts ?? 0,
@@ -561,6 +562,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             name == null ? Domain.Steps.UnnamedTool : RenamedTools.TryGetValue(name, out var current) ? current : name;
 
         /// <summary>Task/Agent calls name the sub-agent type; progress records and results link the agent id to the call.</summary>
+        [MethodImpl(Hot.Path)]
         internal static void CollectSubagentLinks(TranscriptRecord r, Dictionary<string, string> typeByToolUse, Dictionary<string, string> agentToToolUse)
         {
             var m = r.Msg;
@@ -590,6 +592,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         }
 
         /// <summary>A tool_result block's text: a string or text blocks.</summary>
+        [MethodImpl(Hot.Path)]
         private static string? ResultText(TranscriptRecord r, TranscriptRecord.Block block)
         {
             var c = block.Content;
@@ -614,11 +617,13 @@ namespace MadfLog.Engine.Import.ClaudeCode
         // Terminal colours and other escape sequences (CSI and OSC) in tool output.
         private static readonly Regex AnsiEscape = new Regex(@"\u001B(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001B]*(?:\u0007|\u001B\\)|[@-Z\\-_])", RegexOptions.Compiled);
 
+        [MethodImpl(Hot.Path)]
         internal static string? CleanError(string? text) =>
             text == null ? null : AnsiEscape.Replace(ToolUseErrorTag.Replace(text, ""), "").Trim();
 
         private static string? Shorten(string? s, int max) => s == null ? null : s.Length <= max ? s : s.Substring(0, max) + "…";
 
+        [MethodImpl(Hot.Path)]
         private static long? Timestamp(TranscriptRecord r)
         {
             // Claude Code writes UTC with a Z: read that with JSON's ISO 8601 reader (from the bytes, when the text has no

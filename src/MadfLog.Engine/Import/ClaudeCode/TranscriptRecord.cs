@@ -152,6 +152,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         }
 
         /// <summary>The value the reader is at, skipped over whole.</summary>
+        [MethodImpl(Hot.Path)]
         private static Value Skip(ref Utf8JsonReader r)
         {
             var v = new Value { Kind = r.TokenType, Start = (int)r.TokenStartIndex };
@@ -319,6 +320,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
 
         // Decoding, as JsonElement decodes: a reader over the value's own text.
 
+        [MethodImpl(Hot.Small)]
         private Utf8JsonReader At(Value v)
         {
             var reader = new Utf8JsonReader(new ReadOnlySpan<byte>(_line, v.Start, v.Length), default(JsonReaderOptions));
@@ -327,6 +329,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         }
 
         /// <summary>The string, or null when the value is absent or no string.</summary>
+        [MethodImpl(Hot.Path)]
         public string? Str(Value v)
         {
             if (v.Kind != JsonTokenType.String) return null;
@@ -339,6 +342,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         private readonly Utf8StringCache _names = new Utf8StringCache();
 
         /// <summary>As <see cref="Str"/>, for a value that repeats from line to line (the same text, decoded once).</summary>
+        [MethodImpl(Hot.Path)]
         public string? Name(Value v)
         {
             if (v.Kind != JsonTokenType.String) return null;
@@ -351,6 +355,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             v.Kind == JsonTokenType.String && v.Length > 2 && _line[v.Start + v.Length - 2] == last && Array.IndexOf(_line, (byte)'\\', v.Start + 1, v.Length - 2) < 0;
 
         /// <summary>A number that is a whole 64-bit integer, else null.</summary>
+        [MethodImpl(Hot.Small)]
         public long? Num(Value v) => v.Kind == JsonTokenType.Number && At(v).TryGetInt64(out var n) ? n : (long?)null;
 
         /// <summary>A number as a finite double, else null: 1e400 is valid JSON but no double (and JSON cannot write it back).</summary>
@@ -359,6 +364,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
         /// <summary>The value's JSON text as written, "" when absent.</summary>
         public string Raw(Value v) => v.Kind == JsonTokenType.None ? "" : Encoding.UTF8.GetString(_line, v.Start, v.Length);
 
+        [MethodImpl(Hot.Small)]
         public bool TryGetDateTimeOffset(Value v, out DateTimeOffset value)
         {
             value = default;

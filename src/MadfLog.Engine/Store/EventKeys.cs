@@ -470,6 +470,9 @@ namespace MadfLog.Engine.Store
                 }
                 _stagedCount = 0;
                 entries.Clear();
+                // A flush into a level without rows (a new store, the recent rows after a merge) gathers a commit's keys
+                // for one range: not kept for the small rows of later flushes (6 MB at 200k keys, a level's for good).
+                if (entries.Capacity > 8 * MaxKeys) entries.Capacity = 2 * MaxKeys;
                 _last = null;
             }
 
@@ -646,11 +649,16 @@ namespace MadfLog.Engine.Store
                 // Sorted as two arrays (keys, and their places): a primitive sort, several times faster than a comparer's on
                 // the tuples.
                 var n = entries.Count;
-                if (_sortKeys.Length < n) { _sortKeys = new long[n * 2]; _sortPlaces = new int[n * 2]; _sorted = new Entry[n * 2]; }
-                for (var i = 0; i < n; i++) { _sortKeys[i] = entries[i].key; _sortPlaces[i] = i; }
-                Array.Sort(_sortKeys, _sortPlaces, 0, n);
-                for (var i = 0; i < n; i++) _sorted[i] = entries[_sortPlaces[i]];
-                for (var i = 0; i < n; i++) entries[i] = _sorted[i];
+                // A range that had no keys gets staged keys only, already in key order: a large one (a commit's keys into
+                // a level without rows) would grow the scratch arrays to twice a commit's keys (15 MB at 200k), kept.
+                if (!InKeyOrder(entries))
+                {
+                    if (_sortKeys.Length < n) { _sortKeys = new long[n * 2]; _sortPlaces = new int[n * 2]; _sorted = new Entry[n * 2]; }
+                    for (var i = 0; i < n; i++) { _sortKeys[i] = entries[i].key; _sortPlaces[i] = i; }
+                    Array.Sort(_sortKeys, _sortPlaces, 0, n);
+                    for (var i = 0; i < n; i++) _sorted[i] = entries[_sortPlaces[i]];
+                    for (var i = 0; i < n; i++) entries[i] = _sorted[i];
+                }
                 if (entries.Count <= MaxKeys) { Put(lo, hi, entries, 0, entries.Count); return; }
                 var pieces = (entries.Count + MaxKeys / 2 - 1) / (MaxKeys / 2);
                 var per = (entries.Count + pieces - 1) / pieces;
@@ -661,6 +669,13 @@ namespace MadfLog.Engine.Store
                     var pieceHi = end == entries.Count ? hi : entries[end].key - 1;
                     Put(pieceLo, pieceHi, entries, start, end);
                 }
+            }
+
+            private static bool InKeyOrder(List<Entry> entries)
+            {
+                for (var i = 1; i < entries.Count; i++)
+                    if (entries[i].key < entries[i - 1].key) return false;
+                return true;
             }
 
             private long[] _sortKeys = new long[2 * MaxKeys];

@@ -32,6 +32,7 @@ namespace MadfLog.Engine.Patterns
         public const string RateLimit = "RateLimit";
         public const string Network = "Network";
         public const string PortInUse = "PortInUse";
+        public const string LockHeld = "LockHeld";
         public const string OutOfMemory = "OutOfMemory";
         public const string DiskFull = "DiskFull";
         public const string ResourceLimit = "ResourceLimit";
@@ -61,6 +62,7 @@ namespace MadfLog.Engine.Patterns
             [Timeout] = "command timed out",
             [Network] = "network host unreachable",
             [PortInUse] = "port already in use",
+            [LockHeld] = "lock held by another process",
             [OutOfMemory] = "out of memory",
             [DiskFull] = "disk full",
             [ResourceLimit] = "open files or watchers over the limit",
@@ -142,6 +144,10 @@ namespace MadfLog.Engine.Patterns
             // A server that cannot listen because something holds its port (the OS's EADDRINUSE in each runtime's words,
             // Docker's "port is already allocated", Windows' WSAEADDRINUSE): an earlier copy still runs, not a network fault.
             (PortInUse, new[] { "address already in use", "eaddrinuse", "port is already allocated", "only one usage of each socket address" }),
+            // A lock another process holds, or a crashed one left: git's index.lock, apt's and dpkg's, Terraform's state
+            // lock, SQLite's busy database, a file Windows or Node finds busy. Two installs, builds or git commands on one
+            // checkout at once, not a build to fix or a permission to ask for.
+            (LockHeld, new[] { "another git process seems to be running", ".lock': file exists", "could not get lock", "unable to acquire the dpkg frontend lock", "is another process using it", "error acquiring the state lock", "database is locked", "resource busy or locked", "ebusy", "being used by another process", "the file is locked by", "text file busy", "holding the yum lock", "timeout waiting to lock", "already locked" }),
             (Network, new[] { "could not resolve host", "connection refused", "failed to connect", "network is unreachable", "connection reset", "connection timed out", "name or service not known", "getaddrinfo", "econnrefused", "enotfound", "etimedout", "econnreset", "temporary failure in name resolution", "temporary failure resolving", "no route to host", "could not connect", "host is down", "ssl_error", "can't reach", "cannot reach", "unable to reach", "dial tcp", "is the server running", "did you specify the right host or port", "cannot connect" }),
             (RateLimit, new[] { "rate limit", "too many requests", "quota exceeded", "credits limit", "insufficient credits", "overloaded" }),
             (GitState, new[] { "no upstream branch", "set-upstream", "local changes to the following files would be overwritten", "paths are ignored by one of your .gitignore", "not a git repository", "nothing to commit", "non-fast-forward", "divergent branches", "merge conflict", "unmerged files", "detached head", "failed to push some refs", "did not match any file(s) known to git", "src refspec", "couldn't find remote ref", "not a valid object name", "unknown revision" }),

@@ -28,6 +28,7 @@ namespace MadfLog.Engine.Rules
             (new[] { "lintfailure", "lint", "format" }, "Run the linter's fixer and formatter after each edit and clear its findings before going on."),
             (new[] { "typecheck" }, "Run the type checker after each change and fix its errors before going on."),
             (new[] { "buildfailure", "build" }, "Build after each change and fix the first error the build reports before going on."),
+            (new[] { "lockheld" }, "Run one install, build or git command at a time on a checkout: when a lock is held, wait for the process that holds it or stop it (ps, lsof), and delete a lock file only when no process holds it."),
             (new[] { "portinuse", "addressinuse" }, "Check whether the port is already taken (lsof -i :PORT, docker ps) before starting a server: reuse the copy that runs, stop it, or choose another port."),
             (new[] { "network", "unreachable" }, "Check that the host or service is up and the address right before calling it; do not retry blindly."),
             (new[] { "probenomatch", "probe" }, "Expect ls, grep, find and cat to exit non-zero when nothing matches: test for existence explicitly or add || true."),

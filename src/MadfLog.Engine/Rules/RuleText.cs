@@ -145,6 +145,7 @@ namespace MadfLog.Engine.Rules
                 case ErrorClasses.Timeout:
                 case ErrorClasses.ProbeNoMatch:
                 case ErrorClasses.InteractiveInput:
+                case ErrorClasses.LockHeld:
                 // A limit of the machine: where it is hit is the program that ran.
                 case ErrorClasses.OutOfMemory:
                 case ErrorClasses.DiskFull:

@@ -42,7 +42,7 @@ namespace MadfLog.Engine.Store
     /// 71 the patterns classed again (curl's and wget's exit codes decide over output that may be an earlier step's; a
     /// registry out of reach is Network; a script or target the project lacks is TaskNotFound), 76 the patterns keyed
     /// again (a pipeline failed in the stage its output names, else in its last stage that is not a filter: "cat f | jq"
-    /// is jq's).
+    /// is jq's), 77 the patterns classed again (a lock another process holds is LockHeld).
     /// </summary>
     public static class Schema
     {
@@ -91,6 +91,7 @@ namespace MadfLog.Engine.Store
             [66] = PatternsRekeyed,
             [71] = PatternsRekeyed,
             [76] = PatternsRekeyed,
+            [77] = PatternsRekeyed,
         };
 
         /// <summary>
@@ -761,6 +762,8 @@ CREATE INDEX IF NOT EXISTS ix_kinds_outcome ON kinds(success, category);
         // was TestFailure, told to fix the tests). 76: a pipeline is keyed by the stage that failed, not its first: the stage
         // its output names ("jq: error ..."), else its last that is not a filter (the status is the last stage's; head,
         // tail, tee ... exit 0), so "cat f | jq ." and "echo '{}' | python3 -c ..." were cat's and echo's.
+        // 77: a lock another process holds (git's index.lock, apt's, Terraform's state, SQLite's "database is locked", a
+        // busy file) is LockHeld: apt-get's and npm's were BuildFailure, told to fix the build's first error.
         private const string PatternsRekeyed = @"
 INSERT INTO pattern_rekey SELECT 1 WHERE EXISTS (SELECT 1 FROM patterns) AND NOT EXISTS (SELECT 1 FROM pattern_rekey);
 ";

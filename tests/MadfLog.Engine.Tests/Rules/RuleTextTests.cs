@@ -138,6 +138,13 @@ namespace MadfLog.Engine.Tests.Rules
         [InlineData("make test", "Exit code 2\nmake: *** No rule to make target 'test'.  Stop.", "TaskNotFound", "Most often: `test` (3×)")]
         [InlineData("just build", "Exit code 1\nerror: Justfile does not contain recipe `build`.", "TaskNotFound", "Most often: `build` (3×)")]
         [InlineData("./gradlew integrationTest", "Exit code 1\nFAILURE: Build failed with an exception.\n\n* What went wrong:\nTask 'integrationTest' not found in root project 'shop'.", "TaskNotFound", "gradle tasks")]
+        // A lock another process holds was an install's or a build's failure, or Other.
+        [InlineData("git add -A && git commit -m x", "Exit code 128\nfatal: Unable to create '/repo/.git/index.lock': File exists.\n\nAnother git process seems to be running in this repository", "LockHeld", "Run one install, build or git command at a time")]
+        [InlineData("sudo apt-get install -y jq", "Exit code 100\nE: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 1234 (apt-get)", "LockHeld", "`apt-get install`: Run one install")]
+        [InlineData("terraform apply -auto-approve", "Exit code 1\nError: Error acquiring the state lock\n\nLock Info:\n  ID:        4f0a", "LockHeld", "delete a lock file only when")]
+        [InlineData("python manage.py migrate", "Exit code 1\nTraceback (most recent call last):\n  File \"manage.py\", line 22\nsqlite3.OperationalError: database is locked", "LockHeld", "ps, lsof")]
+        [InlineData("npm install", "Exit code 1\nnpm error code EBUSY\nnpm error EBUSY: resource busy or locked, rename '/app/node_modules/.staging'", "LockHeld", "ps, lsof")]
+        [InlineData("dotnet build", "Exit code 1\nerror MSB3027: Could not copy \"obj/App.dll\" to \"bin/App.dll\". Exceeded retry count of 10. Failed. The file is locked by: \"App (12345)\"", "LockHeld", "ps, lsof")]
         public void AMachineLimitOrAnEnvironmentsRefusalGetsItsOwnAdvice(string command, string output, string cls, string advice)
         {
             var errors = Enumerable.Range(0, 3).Select(_ => ((string?)"Bash", (string?)command, (string?)output)).ToList();

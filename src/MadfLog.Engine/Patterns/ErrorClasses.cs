@@ -256,29 +256,72 @@ namespace MadfLog.Engine.Patterns
     }
 
     /// <summary>
-    /// Error classes with their phrases, in order: the first class with a phrase in the text wins (case-insensitive).
-    /// One search for any phrase first: most texts hold none.
+    /// Rules of phrases, in order: <see cref="First"/> is the class of the first rule any of whose phrases occurs in a text,
+    /// compared ordinal and case-insensitive. The text is read once: its phrases are found by the two characters they
+    /// start with, so a position is compared only with the few phrases that start as it does. (A regular expression of
+    /// all the phrases, ignoring case, tried nearly every position against the alternation, and then each phrase was
+    /// searched for again, rule by rule: 3 % of an import's CPU, on each failed command's lines.)
     /// </summary>
     internal sealed class PhraseTable
     {
-        private readonly (string Class, string[] Phrases)[] _rules;
-        private readonly System.Text.RegularExpressions.Regex _any;
+        private readonly string[] _classes;
+        // Each phrase with the number of its rule; by the first two characters, upper-cased, when both are ASCII.
+        private readonly (string Phrase, int Rule)[]?[] _byStart = new (string, int)[]?[128 * 128];
+        // Phrases that start otherwise, compared at every position (none in the tables today).
+        private readonly (string Phrase, int Rule)[] _anyStart;
 
         public PhraseTable((string Class, string[] Phrases)[] rules)
         {
-            _rules = rules;
-            _any = new System.Text.RegularExpressions.Regex(string.Join("|", rules.SelectMany(r => r.Phrases).Select(System.Text.RegularExpressions.Regex.Escape)),
-                System.Text.RegularExpressions.RegexOptions.Compiled | System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+            _classes = rules.Select(r => r.Class).ToArray();
+            var byStart = new Dictionary<int, List<(string, int)>>();
+            var anyStart = new List<(string, int)>();
+            foreach (var (p, rule) in rules.SelectMany((r, i) => r.Phrases.Select(p => (p, i))))
+            {
+                if (p.Length < 2 || p[0] >= 128 || p[1] >= 128) { anyStart.Add((p, rule)); continue; }
+                var key = Start(p[0], p[1]);
+                if (!byStart.TryGetValue(key, out var list)) byStart[key] = list = new List<(string, int)>();
+                list.Add((p, rule));
+            }
+            foreach (var kv in byStart) _byStart[kv.Key] = kv.Value.ToArray();
+            _anyStart = anyStart.ToArray();
+        }
+
+        private static int Start(char a, char b) => (Upper(a) << 7) | Upper(b);
+
+        // A character upper-cased, as ordinal case-insensitive comparison sees it, when that is ASCII (a letter outside
+        // ASCII may be one: the dotless i is I); else -1, where no phrase starting in ASCII can match.
+        [MethodImpl(Hot.Small)]
+        private static int Upper(char c)
+        {
+            if (c < 128) return c >= 'a' && c <= 'z' ? c - 32 : c;
+            var u = char.ToUpperInvariant(c);
+            return u < 128 ? u : -1;
         }
 
         [MethodImpl(Hot.Path)]
         public string? First(string text)
         {
-            if (string.IsNullOrEmpty(text) || !_any.IsMatch(text)) return null;
-            foreach (var (cls, phrases) in _rules)
-                foreach (var p in phrases)
-                    if (text.IndexOf(p, StringComparison.OrdinalIgnoreCase) >= 0) return cls;
-            return null;
+            if (string.IsNullOrEmpty(text)) return null;
+            var best = int.MaxValue;
+            for (var i = 0; i < text.Length && best > 0; i++)
+            {
+                var a = Upper(text[i]);
+                var b = i + 1 < text.Length ? Upper(text[i + 1]) : 0;
+                var candidates = a >= 0 && b >= 0 ? _byStart[(a << 7) | b] : null;
+                if (candidates != null) best = FirstAt(text, i, candidates, best);
+                if (_anyStart.Length > 0) best = FirstAt(text, i, _anyStart, best);
+            }
+            return best == int.MaxValue ? null : _classes[best];
+        }
+
+        // The first rule (below `best`) of the phrases that occur at position i.
+        [MethodImpl(Hot.Path)]
+        private static int FirstAt(string text, int i, (string Phrase, int Rule)[] candidates, int best)
+        {
+            foreach (var (p, rule) in candidates)
+                if (rule < best && i + p.Length <= text.Length && string.Compare(text, i, p, 0, p.Length, StringComparison.OrdinalIgnoreCase) == 0)
+                    best = rule;
+            return best;
         }
     }
 }

@@ -22,13 +22,15 @@ namespace MadfLog.Isolation
         private static DependencyContext? _installed;
 
         private readonly string _folder;
+        private readonly string? _precompiled;
         private readonly string _engine;
         private readonly string? _nativeSqlite;
         private readonly Dictionary<string, string> _platform;
 
-        private DependencyContext(string folder, string engine, string? nativeSqlite) : base(ContextName)
+        private DependencyContext(string folder, string? precompiled, string engine, string? nativeSqlite) : base(ContextName)
         {
             _folder = folder;
+            _precompiled = precompiled;
             _engine = engine;
             _nativeSqlite = nativeSqlite;
             _platform = PlatformAssemblies();
@@ -42,14 +44,18 @@ namespace MadfLog.Isolation
         /// <paramref name="engine"/> to it. Once per process: a second import finds the same engine.
         /// </summary>
         /// <param name="folder">The module's dependency folder (the engine and its dependencies).</param>
+        /// <param name="precompiled">
+        /// This platform's folder of ReadyToRun copies of some of them (src/MadfLog.ReadyToRun), asked first; null or
+        /// missing for a platform built without them.
+        /// </param>
         /// <param name="engine">The one assembly the cmdlets reference (MadfLog.Engine).</param>
         /// <param name="nativeSqlite">The e_sqlite3 library for this platform, or null to let the runtime probe.</param>
-        public static void Install(string folder, string engine, string? nativeSqlite)
+        public static void Install(string folder, string? precompiled, string engine, string? nativeSqlite)
         {
             lock (Gate)
             {
                 if (_installed != null) return;
-                var context = new DependencyContext(folder, engine, nativeSqlite);
+                var context = new DependencyContext(folder, precompiled, engine, nativeSqlite);
                 Default.Resolving += context.ResolveEngine;
                 _installed = context;
             }
@@ -58,8 +64,8 @@ namespace MadfLog.Isolation
         private Assembly? ResolveEngine(AssemblyLoadContext defaultContext, AssemblyName name)
         {
             if (!string.Equals(name.Name, _engine, StringComparison.OrdinalIgnoreCase)) return null;
-            var path = Path.Combine(_folder, _engine + ".dll");
-            return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+            var path = DependencyFile(_engine);
+            return path != null ? LoadFromAssemblyPath(path) : null;
         }
 
         /// <summary>
@@ -70,8 +76,24 @@ namespace MadfLog.Isolation
         protected override Assembly? Load(AssemblyName name)
         {
             if (name.Name == null || SatisfiedByPlatform(name)) return null;
-            var path = Path.Combine(_folder, name.Name + ".dll");
-            return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+            var path = DependencyFile(name.Name);
+            return path != null ? LoadFromAssemblyPath(path) : null;
+        }
+
+        /// <summary>
+        /// The file of a shipped assembly: this platform's ReadyToRun copy when there is one (the same IL with native code
+        /// beside it: a fresh process's first question does not wait for the JIT to compile the engine; a runtime that
+        /// cannot use the code, an older .NET, compiles the IL as before), else the plain one. Null when not shipped.
+        /// </summary>
+        public string? DependencyFile(string name)
+        {
+            if (_precompiled != null)
+            {
+                var precompiled = Path.Combine(_precompiled, name + ".dll");
+                if (File.Exists(precompiled)) return precompiled;
+            }
+            var plain = Path.Combine(_folder, name + ".dll");
+            return File.Exists(plain) ? plain : null;
         }
 
         /// <summary>SQLitePCLRaw's DllImport of e_sqlite3, answered with the library shipped for this platform.</summary>

@@ -15,10 +15,11 @@ namespace MadfLog.Hosting
     /// - PowerShell 7 (.NET): MadfLog.Isolation's DependencyContext, an AssemblyLoadContext after PowerShellEditorServices'
     ///   PsesLoadContext, gets MadfLog.Engine when the default context cannot find it (this assembly references only the
     ///   engine, never a dependency), and then loads the engine's dependencies from dependencies/ before the default
-    ///   context is asked, and e_sqlite3 by path (LoadUnmanagedDll, musl included). Another module's Microsoft.Data.Sqlite
+    ///   context is asked (this platform's ReadyToRun copies in dependencies/&lt;os&gt;-&lt;arch&gt;/ first, when the build
+    ///   made them), and e_sqlite3 by path (LoadUnmanagedDll, musl included). Another module's Microsoft.Data.Sqlite
     ///   or SQLitePCLRaw in the session, at any version, is neither used by MadfLog nor disturbed by it.
     /// - Windows PowerShell 5.1 (.NET Framework, no load contexts): an AssemblyResolve handler returns the copies in
-    ///   dependencies/ (it also stands in for the binding redirects powershell.exe lacks for System.Memory/Buffers/Unsafe),
+    ///   dependencies/, plain IL only (it also stands in for the binding redirects powershell.exe lacks for System.Memory/Buffers/Unsafe),
     ///   and the right-architecture e_sqlite3.dll is loaded by full path before SQLitePCLRaw's plain DllImport needs it.
     /// MadfLog.dll's initializer (Hosting/ModuleInitializer) then opens SQLite once, so a failure is one clear error at
     /// import, not a TypeInitializationException at the first query.
@@ -92,11 +93,24 @@ namespace MadfLog.Hosting
             var path = Path.Combine(ModuleFolder, "MadfLog.Isolation.dll");
             var install = Assembly.LoadFrom(path).GetType("MadfLog.Isolation.DependencyContext", throwOnError: true)!
                 .GetMethod("Install", BindingFlags.Public | BindingFlags.Static)!;
-            install.Invoke(null, new object?[] { DependencyFolder, EngineAssembly, File.Exists(nativePath) ? nativePath : null });
+            install.Invoke(null, new object?[] { DependencyFolder, PlatformFolder(), EngineAssembly, File.Exists(nativePath) ? nativePath : null });
         }
 
         /// <summary>The e_sqlite3 shipped for this OS and architecture: &lt;module&gt;/dependencies/&lt;os&gt;-&lt;arch&gt;/e_sqlite3.&lt;ext&gt;.</summary>
         public static string NativeLibraryPath()
+        {
+            string file;
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) file = "e_sqlite3.dll";
+            else if (RuntimeInformation.IsOSPlatform(OSPlatform.OSX)) file = "e_sqlite3.dylib";
+            else file = "e_sqlite3.so";
+            return Path.Combine(PlatformFolder(), file);
+        }
+
+        /// <summary>
+        /// This OS and architecture's folder, &lt;module&gt;/dependencies/&lt;os&gt;-&lt;arch&gt; (a .NET runtime identifier):
+        /// its e_sqlite3 and, for PowerShell 7 only, ReadyToRun copies of the engine and its dependencies.
+        /// </summary>
+        public static string PlatformFolder()
         {
             var arch = RuntimeInformation.ProcessArchitecture switch
             {
@@ -106,11 +120,10 @@ namespace MadfLog.Hosting
                 Architecture.Arm => "arm",
                 var other => other.ToString().ToLowerInvariant(),
             };
-            string os, file;
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows)) { os = "win"; file = "e_sqlite3.dll"; }
-            else if (RuntimeInformation.IsOSPlatform(OSPlatform.OSX)) { os = "osx"; file = "e_sqlite3.dylib"; }
-            else { os = IsMusl() ? "linux-musl" : "linux"; file = "e_sqlite3.so"; }
-            return Path.Combine(DependencyFolder, os + "-" + arch, file);
+            var os = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "win"
+                : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "osx"
+                : IsMusl() ? "linux-musl" : "linux";
+            return Path.Combine(DependencyFolder, os + "-" + arch);
         }
 
         private static bool IsMusl()

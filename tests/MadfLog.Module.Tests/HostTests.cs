@@ -21,6 +21,24 @@ namespace MadfLog.Module.Tests
         }
 
         [Fact]
+        public void ItRunsPowerShellPrecompiled()
+        {
+            // The SDK's package has PowerShell as IL only; the build precompiles what a session loads (MadfLog.Host.csproj).
+            using var t = new Temp();
+            var r = ModuleFixture.RunHost(t.Path, "-NoProfile", "-Command",
+                "[System.Management.Automation.PSObject].Assembly.Location; [Microsoft.PowerShell.ConsoleShell].Assembly.Location");
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            var loaded = r.StdOut.Trim().Replace("\r", "").Split('\n');
+            Assert.Equal(2, loaded.Length);
+            foreach (var path in loaded)
+            {
+                using var file = File.OpenRead(path);
+                using var pe = new System.Reflection.PortableExecutable.PEReader(file);
+                Assert.True(pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, path + " has no ReadyToRun code");
+            }
+        }
+
+        [Fact]
         public void EveryModulePwshShipsIsThere()
         {
             using var t = new Temp();

@@ -44,9 +44,12 @@ namespace MadfLog.Module.Tests
         [Fact]
         public void TheEngineAndSqliteLoadIntoMadfLogsContextAndTheCmdletsIntoTheDefaultOne()
         {
-            // Something ran: the fixture imported the module and opened SQLite (ModuleInitializer).
-            var r = _m.Run("Get-MadfErrorSummary -Database $db -ErrorAction SilentlyContinue", new System.Collections.Hashtable { ["db"] = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N") + ".db") });
-            Assert.Contains(r.AllErrors, e => e.FullyQualifiedErrorId.StartsWith("DatabaseNotFound", StringComparison.Ordinal));
+            // Something ran: an import and a question (a missing store's error needs no Dapper when the engine is precompiled).
+            using var t = new Temp();
+            var r = _m.Run("Import-MadfLog $logs -Database $db | Out-Null; Get-MadfErrorSummary -Database $db",
+                new System.Collections.Hashtable { ["logs"] = Path.Combine(ModuleFixture.RepoRoot, "examples", "logs"), ["db"] = t.Db });
+            Assert.Empty(r.AllErrors);
+            Assert.NotEmpty(r.Output);
 
             Assert.Same(AssemblyLoadContext.Default, AssemblyLoadContext.GetLoadContext(Loaded("MadfLog")));
             foreach (var name in new[] { "MadfLog.Engine", "Microsoft.Data.Sqlite", "SQLitePCLRaw.core", "SQLitePCLRaw.provider.e_sqlite3", "Dapper" })
@@ -71,6 +74,36 @@ namespace MadfLog.Module.Tests
             Assert.Null(Loader("DependencyFile", "MadfLog.Engine.resources, Version=0.1.0.0, Culture=de, PublicKeyToken=null"));
             Assert.Null(Loader("DependencyFile", "Not.Shipped, Version=1.0.0.0"));
             Assert.Null(Loader("DependencyFile", "not a valid, , name=="));
+        }
+
+        [Fact]
+        public void PowerShell7LoadsThisPlatformsReadyToRunCopiesAndWindowsPowerShellThePlainOnes()
+        {
+            // The build precompiles for several platforms (src/MadfLog.ReadyToRun); every copy made holds native code.
+            var precompiled = Directory.GetDirectories(Dependencies).Where(d => File.Exists(Path.Combine(d, "MadfLog.Engine.dll"))).ToList();
+            Assert.NotEmpty(precompiled);
+            foreach (var folder in precompiled)
+                Assert.True(IsReadyToRun(Path.Combine(folder, "MadfLog.Engine.dll")), folder);
+
+            // This process is PowerShell 7 on .NET: where the build made copies for this platform, they are what loaded.
+            var platform = (string)Loader("PlatformFolder")!;
+            Assert.StartsWith(Dependencies, platform);
+            if (!precompiled.Contains(platform)) return; // a platform built without them: the plain copies (the test above)
+            foreach (var name in new[] { "MadfLog.Engine", "Microsoft.Data.Sqlite", "SQLitePCLRaw.core", "Dapper" })
+            {
+                Assert.Equal(Path.Combine(platform, name + ".dll"), Loaded(name).Location);
+                // Windows PowerShell 5.1 is given the plain IL (ReadyToRun code is for .NET, not .NET Framework).
+                var plain = (string)Loader("DependencyFile", name)!;
+                Assert.Equal(Path.Combine(Dependencies, name + ".dll"), plain);
+                Assert.False(IsReadyToRun(plain), plain);
+            }
+        }
+
+        private static bool IsReadyToRun(string path)
+        {
+            using var file = File.OpenRead(path);
+            using var pe = new System.Reflection.PortableExecutable.PEReader(file);
+            return pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0;
         }
 
         [Fact]

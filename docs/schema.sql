@@ -285,6 +285,8 @@ CREATE TABLE sequence_lead_cells (
 
 CREATE TABLE sequence_lead_keys (id INTEGER PRIMARY KEY, steps TEXT NOT NULL UNIQUE);
 
+CREATE TABLE sequence_lead_sets (session INTEGER PRIMARY KEY, leads BLOB NOT NULL);
+
 CREATE TABLE sequence_patterns (pattern_id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL, error_class TEXT NOT NULL);
 
 CREATE TABLE sequence_runs (
@@ -299,11 +301,9 @@ CREATE TABLE sequence_runs (
     PRIMARY KEY (scope, first_day, last_day, story_id, pattern_id, length)
 ) WITHOUT ROWID;
 
-CREATE TABLE sequence_session_errors (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
-
-CREATE TABLE sequence_session_leads (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
-
 CREATE TABLE sequence_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);
+
+CREATE TABLE sequence_trails (session INTEGER PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL);
 
 CREATE TABLE session_day (
     day INTEGER NOT NULL,
@@ -454,6 +454,12 @@ FROM event_rows r LEFT JOIN event_blocks b ON b.block = r.id / 512;
 CREATE VIEW hour_rollup AS
 SELECT x.hour, k.story_id, k.agent_name, k.workflow_id, k.event_type, k.category, k.step, k.pattern_id, k.outcome, x.events, x.timed, x.duration_ms, x.tokens, x.ctx_known, x.ctx_hot, x.wasted_ms
 FROM hour_rollup_cells x CROSS JOIN rollup_keys k ON k.id = x.key;
+
+CREATE VIEW sequence_session_errors AS
+SELECT n.text AS session_id, t.times, t.errors FROM sequence_trails t JOIN names n ON n.id = t.session;
+
+CREATE VIEW sequence_session_leads AS
+SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n.id = l.session;
 
 CREATE TRIGGER event_extras_inserted AFTER INSERT ON event_extras
 WHEN new.confidence_score IS NOT NULL OR new.impact_score IS NOT NULL OR new.user_satisfaction_delta IS NOT NULL OR new.created_rule IS NOT NULL BEGIN

@@ -40,7 +40,9 @@ namespace MadfLog.Engine.Store
     /// PortInUse), 66 the patterns classed again (out of memory, disk full, open files or watchers over the limit, a
     /// managed environment's refusal, conflicting dependency versions and refused credentials have classes of their own),
     /// 71 the patterns classed again (curl's and wget's exit codes decide over output that may be an earlier step's; a
-    /// registry out of reach is Network; a script or target the project lacks is TaskNotFound), 76 the patterns keyed
+    /// registry out of reach is Network; a script or target the project lacks is TaskNotFound), 72 the sessions' error
+    /// trails and numbered leads keyed by the session's names id in rowid tables (sequence_trails, sequence_lead_sets;
+    /// sequence_session_errors and sequence_session_leads are views of them), 76 the patterns keyed
     /// again (a pipeline failed in the stage its output names, else in its last stage that is not a filter: "cat f | jq"
     /// is jq's), 77 the patterns classed again (a lock another process holds is LockHeld).
     /// </summary>
@@ -90,15 +92,18 @@ namespace MadfLog.Engine.Store
             [65] = PatternsRekeyed,
             [66] = PatternsRekeyed,
             [71] = PatternsRekeyed,
+            [72] = SessionsKeyedByNumber,
             [76] = PatternsRekeyed,
             [77] = PatternsRekeyed,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 72 and every migration from 19: the sessions' sequence rows keyed by number).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
+            // The per-session sequence rows are keyed by number (72) before the code of any migration from 19 on writes them.
+            if (version >= 19) SequenceCells.KeySessions(connection, transaction);
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
             // The cells' leads are written a row per cell (41) by the code that counts them, here too.
             if (version == 19 || version == 38 || version == 41) SequenceCells.PackLeadCells(connection, transaction);
@@ -836,6 +841,11 @@ CREATE TABLE IF NOT EXISTS sequence_lead_cells (
         // day_rollup and hour_rollup keyed by number: SummaryTables.KeyRollups (in AfterScript; also run by a rebuild that
         // an earlier migration starts, so a store upgraded through it already has them).
         private const string KeyedRollups = "-- in AfterScript";
+
+        // The sessions' error trails and numbered leads keyed by the session's names id (sequence_trails,
+        // sequence_lead_sets; sequence_session_errors and sequence_session_leads are views): SequenceCells.KeySessions, in
+        // AfterScript (also after every migration from 19 on, whose code writes these rows).
+        private const string SessionsKeyedByNumber = "-- in AfterScript";
 
         private const string EventChanges = @"
 CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);

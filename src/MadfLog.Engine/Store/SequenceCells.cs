@@ -29,7 +29,38 @@ namespace MadfLog.Engine.Store
         internal const int WholeStore = 0, Story = 1, Days = 2, DaysOfSeveralStories = 3;
 
         /// <summary>The tables kept here (emptied and filled again by <see cref="Fill"/>).</summary>
-        internal static readonly string[] Tables = { "sequence_lead_cells", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
+        internal static readonly string[] Tables = { "sequence_lead_cells", "sequence_runs", "sequence_lead_sets", "sequence_trails", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
+
+        // A session's number in sequence_trails and sequence_lead_sets: the names id of its text, bound as $1.
+        private const string SessionNumber = "(SELECT id FROM names WHERE text = $1)";
+
+        /// <summary>
+        /// Schema 72: the per-session rows (each in-order session's error trail and numbered leads) keyed by the session's
+        /// names id in rowid tables (sequence_trails, sequence_lead_sets) instead of its text in WITHOUT ROWID tables; the
+        /// old names are views with the old columns, so readers and plain SQLite read them as before. A WITHOUT ROWID row
+        /// keeps at most about 1 KB in its page, so a long trail spilled into a mostly empty overflow page, and rows keyed by
+        /// text arrive in no order (pages about 70 % full); a session's names id grows as sessions arrive. Run by
+        /// Schema.AfterScript for 72 and for every earlier migration from 19 on (which creates the tables as text-keyed), so
+        /// the code those migrations run writes this layout; does nothing once the views exist.
+        /// </summary>
+        internal static void KeySessions(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (c.ExecuteScalar<string?>("SELECT type FROM sqlite_master WHERE name = 'sequence_session_errors'", transaction: tx) != "table") return;
+            // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql). Every session's text is a name (its
+            // events' context names it); the INSERT only guards a store that lost one.
+            c.Execute(@"
+INSERT OR IGNORE INTO names(text) SELECT session_id FROM sequence_session_errors UNION SELECT session_id FROM sequence_session_leads;
+CREATE TABLE sequence_trails (session INTEGER PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL);
+INSERT INTO sequence_trails SELECT n.id, t.times, t.errors FROM sequence_session_errors t JOIN names n ON n.text = t.session_id ORDER BY n.id;
+CREATE TABLE sequence_lead_sets (session INTEGER PRIMARY KEY, leads BLOB NOT NULL);
+INSERT INTO sequence_lead_sets SELECT n.id, l.leads FROM sequence_session_leads l JOIN names n ON n.text = l.session_id ORDER BY n.id;
+DROP TABLE sequence_session_errors;
+DROP TABLE sequence_session_leads;
+CREATE VIEW sequence_session_errors AS
+SELECT n.text AS session_id, t.times, t.errors FROM sequence_trails t JOIN names n ON n.id = t.session;
+CREATE VIEW sequence_session_leads AS
+SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n.id = l.session;", transaction: tx);
+        }
 
         /// <summary>Each pattern's survivor (merges followed) and that survivor's class: how an error step is named and a run keyed.</summary>
         internal sealed class Classes
@@ -240,8 +271,8 @@ namespace MadfLog.Engine.Store
                     runs.Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, kv.Key.Pattern, kv.Key.Length, kv.Value.Runs, kv.Value.Sessions }));
                 PreparedBatch.Run(c, tx, "DELETE FROM sequence_runs WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4 AND pattern_id = $5 AND length = $6 AND runs = 0",
                     runs.Where(kv => kv.Value.Runs < 0).Select(kv => new object?[] { kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story, kv.Key.Pattern, kv.Key.Length }));
-                PreparedBatch.Run(c, tx, "DELETE FROM sequence_session_leads WHERE session_id = $1", _sessions.Where(kv => kv.Value == null).Select(kv => new object?[] { kv.Key }));
-                PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_session_leads VALUES ($1, $2)",
+                PreparedBatch.Run(c, tx, $"DELETE FROM sequence_lead_sets WHERE session = {SessionNumber}", _sessions.Where(kv => kv.Value == null).Select(kv => new object?[] { kv.Key }));
+                PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_lead_sets SELECT id, $2 FROM names WHERE text = $1",
                     _sessions.Where(kv => kv.Value != null).Select(kv => new object?[] { kv.Key, Pack(kv.Value!.Select(l => (numbers.Of(l.Key), l.Value))) }).ToList());
                 _leads.Clear(); _runs.Clear(); _sessions.Clear();
             }
@@ -584,8 +615,8 @@ namespace MadfLog.Engine.Store
             var delta = new Delta();
             Count(c, tx, before.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => before[id], classes, delta, -1);
             List(c, tx, sessions); // (Count lists the sessions it counts)
-            foreach (var t in new[] { "session_sequences", "sequence_session_errors" })
-                c.Execute($"DELETE FROM {t} WHERE session_id IN ({Listed})", transaction: tx);
+            c.Execute($@"DELETE FROM session_sequences WHERE session_id IN ({Listed});
+                DELETE FROM sequence_trails WHERE session IN (SELECT id FROM names WHERE text IN ({Listed}))", transaction: tx);
             c.Execute(SummaryTables.SequenceFillOf($"e.session_id IN ({Listed}) AND {events}"), transaction: tx);
             FillTrails(c, tx, $"SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1 AND session_id IN ({Listed})", events);
             var after = Cells();
@@ -603,8 +634,8 @@ namespace MadfLog.Engine.Store
         internal static void WriteTrails(SqliteConnection c, SqliteTransaction tx, IEnumerable<(string Session, ErrorTrail? Trail)> trails)
         {
             var all = trails.ToList();
-            PreparedBatch.Run(c, tx, "DELETE FROM sequence_session_errors WHERE session_id = $1", all.Where(t => t.Trail == null).Select(t => new object?[] { t.Session }));
-            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_session_errors VALUES ($1, $2, $3)",
+            PreparedBatch.Run(c, tx, $"DELETE FROM sequence_trails WHERE session = {SessionNumber}", all.Where(t => t.Trail == null).Select(t => new object?[] { t.Session }));
+            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_trails SELECT id, $2, $3 FROM names WHERE text = $1",
                 all.Where(t => t.Trail != null).Select(t => new object?[] { t.Session, t.Trail!.Times(), t.Trail.Errors }));
         }
 

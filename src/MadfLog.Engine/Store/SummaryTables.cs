@@ -165,8 +165,7 @@ namespace MadfLog.Engine.Store
               "hour_rollup_cells", "hour_hist", "session_hour", "hour_stories", "rollup_keys" };
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
-        public static readonly string[] Names = CountNames.Concat(new[]
-            { "session_sequences", "sequence_lead_cells", "sequence_runs", "sequence_session_leads", "sequence_session_errors", "sequence_lead_keys", "sequence_steps", "sequence_patterns" }).ToArray();
+        public static readonly string[] Names = CountNames.Concat(new[] { "session_sequences" }).Concat(SequenceCells.Tables).ToArray();
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import

@@ -263,7 +263,7 @@ namespace MadfLog.Engine.Tests.Query
                 // A version-9 store: no workflow histograms yet.
                 Store.EventKeysTests.UnpackKeys(c);
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
-                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables + BlockDayTests.DropBlockDays);
+                c.Execute(ErrorSequenceSummaryTests.UndoKeyedSessions + SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM duration_hist WHERE scope = 'workflow'; DELETE FROM schema_version WHERE version >= 10; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables + BlockDayTests.DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(imported, Hist(c));
         }
@@ -285,7 +285,7 @@ namespace MadfLog.Engine.Tests.Query
                 // A version-10 store: no day summaries yet.
                 Store.EventKeysTests.UnpackKeys(c);
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
-                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 11; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables + BlockDayTests.DropBlockDays);
+                c.Execute(ErrorSequenceSummaryTests.UndoKeyedSessions + SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 11; DROP TABLE day_rollup; DROP TABLE day_hist; DROP TABLE session_day; " + ErrorSequenceSummaryTests.DropSequenceTables + BlockDayTests.DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db))
                 foreach (var x in tables) Assert.Equal(imported[x], Dump(c, x));

@@ -76,7 +76,7 @@ namespace MadfLog.Engine.Tests.Query
             {
                 kept = Dump(c);
                 Store.CompactStorageTests.UndoRareColumnsApart(c);
-                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 15;" + DropBlockDays);
+                c.Execute(ErrorSequenceSummaryTests.UndoKeyedSessions + SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 15;" + DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(kept, Dump(c));
         }

@@ -18,6 +18,15 @@ namespace MadfLog.Engine.Tests.Query
         /// <summary>Takes a store back to before the sequence summaries' migration (with the version rows deleted by the caller).</summary>
         internal const string DropSequenceTables = "DROP TABLE session_sequences; DROP TABLE IF EXISTS session_runs; DROP TABLE IF EXISTS session_leads;";
 
+        /// <summary>Turns the per-session sequence rows back to their layout before schema 72: tables keyed by the session's text.</summary>
+        internal const string UndoKeyedSessions = @"
+            CREATE TABLE trails_text (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
+            INSERT INTO trails_text SELECT session_id, times, errors FROM sequence_session_errors;
+            CREATE TABLE leads_text (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
+            INSERT INTO leads_text SELECT session_id, leads FROM sequence_session_leads;
+            DROP VIEW sequence_session_errors; DROP VIEW sequence_session_leads; DROP TABLE sequence_trails; DROP TABLE sequence_lead_sets;
+            ALTER TABLE trails_text RENAME TO sequence_session_errors; ALTER TABLE leads_text RENAME TO sequence_session_leads; ";
+
         private static readonly QueryFilter Scan = SummaryConsistencyTests.Scan;
 
         private static IEnumerable<string> Logs => Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f);
@@ -114,7 +123,7 @@ namespace MadfLog.Engine.Tests.Query
                 // A store from before the sequence summaries' migration (12).
                 Store.EventKeysTests.UnpackKeys(c);
                 Store.CompactStorageTests.UndoEightDetailsValues(c);
-                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables + BlockDayTests.DropBlockDays);
+                c.Execute(UndoKeyedSessions + SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 12; " + DropSequenceTables + BlockDayTests.DropBlockDays);
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
@@ -135,7 +144,8 @@ namespace MadfLog.Engine.Tests.Query
                 imported = DumpCells(c);
                 // A store from before the cells' migrations (18, 19).
                 Store.CompactStorageTests.UndoRareColumnsApart(c);
-                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 18; " + string.Concat(SequenceCells.Tables.Select(x => $"DROP TABLE {x}; ")));
+                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 18; " + string.Concat(SequenceCells.Tables.Select(x => $"DROP TABLE {x}; "))
+                    + "DROP VIEW sequence_session_errors; DROP VIEW sequence_session_leads;");
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
@@ -156,7 +166,7 @@ namespace MadfLog.Engine.Tests.Query
                 imported = DumpCells(c);
                 // A store at migration 18: leads named in full, a row per session and lead, no steps, keys or trails.
                 Store.CompactStorageTests.UndoRareColumnsApart(c);
-                c.Execute(SummaryConsistencyTests.UndoKeyedRollups + @"DELETE FROM schema_version WHERE version >= 19;
+                c.Execute(UndoKeyedSessions + SummaryConsistencyTests.UndoKeyedRollups + @"DELETE FROM schema_version WHERE version >= 19;
                     DROP TABLE sequence_session_leads; DROP TABLE sequence_lead_keys; DROP TABLE sequence_steps; DROP TABLE sequence_session_errors;
                     CREATE TABLE sequence_lead_names (id INTEGER PRIMARY KEY, lead TEXT NOT NULL UNIQUE);
                     CREATE TABLE sequence_session_leads (session_id TEXT NOT NULL, lead_id INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (session_id, lead_id)) WITHOUT ROWID;
@@ -254,6 +264,43 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
+        public void UpgradingKeysTheSessionsTrailsAndLeadsByNumberAnswersTheSameAndImportsOnAsAFreshStore()
+        {
+            using var t = TestPaths.NewTemp();
+            var logs = Logs.ToList();
+            var fresh = Path.Combine(Path.GetDirectoryName(t.Db)!, "fresh.db");
+            foreach (var db in new[] { t.Db, fresh }) new LogImporter(new ImportOptions { DatabasePath = db }).Import(logs.Take(logs.Count - 1));
+            string imported;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                imported = DumpCells(c);
+                // A store at schema 71: the trails and leads keyed by the session's text.
+                c.Execute(UndoKeyedSessions + "DELETE FROM schema_version WHERE version >= 72;");
+                Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('sequence_session_errors', 'sequence_session_leads')"));
+                Assert.Equal(imported, DumpCells(c));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name IN ('sequence_session_errors', 'sequence_session_leads')"));
+                // Every session's trail and leads are kept, under the number of its name.
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_trails t LEFT JOIN names n ON n.id = t.session WHERE n.text IS NULL OR n.text NOT IN (SELECT session_id FROM session_sequences)"));
+                Assert.Equal(imported, DumpCells(c));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+            // The last file into both: the upgraded store keeps the same rows as the fresh one.
+            foreach (var db in new[] { t.Db, fresh }) new LogImporter(new ImportOptions { DatabasePath = db }).Import(logs);
+            using (var c = MadfDatabase.Open(t.Db))
+            using (var f = MadfDatabase.Open(fresh))
+            {
+                Assert.Equal(DumpCells(f), DumpCells(c));
+                Assert.Equal(Dump(f, "session_sequences"), Dump(c, "session_sequences"));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+        }
+
+        [Fact]
         public void UpgradingDropsTheSessionLeadsAndGivesEveryInOrderSessionATrail()
         {
             using var t = TestPaths.NewTemp();
@@ -265,7 +312,7 @@ namespace MadfLog.Engine.Tests.Query
                 // A store at schema 33: session_leads, and an in-order session without a trail (as a fill left the sessions
                 // whose events were stored out of time order) whose leads the cells count.
                 var session = c.QueryFirst<string>("SELECT session_id FROM sequence_session_leads ORDER BY session_id");
-                c.Execute(@"DELETE FROM schema_version WHERE version >= 34;
+                c.Execute(UndoKeyedSessions + @"DELETE FROM schema_version WHERE version >= 34;
                     CREATE TABLE session_leads (session_id TEXT NOT NULL, step1 TEXT NOT NULL, pattern1 INTEGER NOT NULL, step2 TEXT NOT NULL, pattern2 INTEGER NOT NULL,
                         step3 TEXT NOT NULL, pattern3 INTEGER NOT NULL, error_step TEXT NOT NULL, error_pattern INTEGER NOT NULL, n INTEGER NOT NULL,
                         PRIMARY KEY (session_id, step1, pattern1, step2, pattern2, step3, pattern3, error_step, error_pattern)) WITHOUT ROWID;

@@ -567,7 +567,7 @@ namespace MadfLog.Engine.Tests.Store
             {
                 EventKeysTests.UnpackKeys(c);
                 UndoEightDetailsValues(c);
-                c.Execute(Query.SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 13;" + Query.BlockDayTests.DropBlockDays);
+                c.Execute(Query.ErrorSequenceSummaryTests.UndoKeyedSessions + Query.SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 13;" + Query.BlockDayTests.DropBlockDays);
                 // As version 12 wrote a response: model and message id as names (placeholders 5, 6), input tokens in
                 // place (3), the members from the fourth on as one literal (4).
                 c.Execute(@"INSERT INTO names(id, text) VALUES (1, 'llm_call'), (2, 'model'), (3, 'claude-opus-4'), (4, 'msg_1'),

@@ -15,11 +15,9 @@ CREATE TABLE contexts (
 
 CREATE TABLE day_hist (
     day INTEGER NOT NULL,
-    story_id TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
+    key INTEGER NOT NULL,
     buckets BLOB NOT NULL,
-    PRIMARY KEY (day, story_id, scope, key)
+    PRIMARY KEY (day, key)
 ) WITHOUT ROWID;
 
 CREATE TABLE day_rollup_cells (
@@ -108,13 +106,19 @@ CREATE TABLE event_rows (
     pattern_id INTEGER,
     d1, d2, d3, d4, d5);
 
-CREATE TABLE hour_hist (
-    hour INTEGER NOT NULL,
+CREATE TABLE hist_keys (
+    id INTEGER PRIMARY KEY,
     story_id TEXT NOT NULL,
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
+    UNIQUE (story_id, scope, key)
+);
+
+CREATE TABLE hour_hist (
+    hour INTEGER NOT NULL,
+    key INTEGER NOT NULL,
     buckets BLOB NOT NULL,
-    PRIMARY KEY (hour, story_id, scope, key)
+    PRIMARY KEY (hour, key)
 ) WITHOUT ROWID;
 
 CREATE TABLE hour_rollup_cells (

@@ -42,7 +42,8 @@ namespace MadfLog.Engine.Store
     /// 71 the patterns classed again (curl's and wget's exit codes decide over output that may be an earlier step's; a
     /// registry out of reach is Network; a script or target the project lacks is TaskNotFound), 72 the sessions' error
     /// trails and numbered leads keyed by the session's names id in rowid tables (sequence_trails, sequence_lead_sets;
-    /// sequence_session_errors and sequence_session_leads are views of them), 76 the patterns keyed
+    /// sequence_session_errors and sequence_session_leads are views of them), 73 the duration histograms (day_hist,
+    /// hour_hist) keyed by the number of their story, scope and key (hist_keys), 76 the patterns keyed
     /// again (a pipeline failed in the stage its output names, else in its last stage that is not a filter: "cat f | jq"
     /// is jq's), 77 the patterns classed again (a lock another process holds is LockHeld).
     /// </summary>
@@ -93,17 +94,20 @@ namespace MadfLog.Engine.Store
             [66] = PatternsRekeyed,
             [71] = PatternsRekeyed,
             [72] = SessionsKeyedByNumber,
+            [73] = HistogramsKeyedByNumber,
             [76] = PatternsRekeyed,
             [77] = PatternsRekeyed,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 72 and every migration from 19: the sessions' sequence rows keyed by number).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
             // The per-session sequence rows are keyed by number (72) before the code of any migration from 19 on writes them.
             if (version >= 19) SequenceCells.KeySessions(connection, transaction);
+            // And the histograms (73), from the migration that creates day_hist on.
+            if (version >= 11) SummaryTables.KeyHistograms(connection, transaction);
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
             // The cells' leads are written a row per cell (41) by the code that counts them, here too.
             if (version == 19 || version == 38 || version == 41) SequenceCells.PackLeadCells(connection, transaction);
@@ -846,6 +850,10 @@ CREATE TABLE IF NOT EXISTS sequence_lead_cells (
         // sequence_lead_sets; sequence_session_errors and sequence_session_leads are views): SequenceCells.KeySessions, in
         // AfterScript (also after every migration from 19 on, whose code writes these rows).
         private const string SessionsKeyedByNumber = "-- in AfterScript";
+
+        // day_hist and hour_hist keyed by number (hist_keys: story, scope and key once): SummaryTables.KeyHistograms, in
+        // AfterScript (also after every migration from 11 on, whose code writes these rows).
+        private const string HistogramsKeyedByNumber = "-- in AfterScript";
 
         private const string EventChanges = @"
 CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);

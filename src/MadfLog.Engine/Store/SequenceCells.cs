@@ -46,10 +46,9 @@ namespace MadfLog.Engine.Store
         internal static void KeySessions(SqliteConnection c, SqliteTransaction tx)
         {
             if (c.ExecuteScalar<string?>("SELECT type FROM sqlite_master WHERE name = 'sequence_session_errors'", transaction: tx) != "table") return;
-            // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql). Every session's text is a name (its
-            // events' context names it); the INSERT only guards a store that lost one.
+            // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql). Every session's text is a name: its
+            // events' context names it, and names are never deleted.
             c.Execute(@"
-INSERT OR IGNORE INTO names(text) SELECT session_id FROM sequence_session_errors UNION SELECT session_id FROM sequence_session_leads;
 CREATE TABLE sequence_trails (session INTEGER PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL);
 INSERT INTO sequence_trails SELECT n.id, t.times, t.errors FROM sequence_session_errors t JOIN names n ON n.text = t.session_id ORDER BY n.id;
 CREATE TABLE sequence_lead_sets (session INTEGER PRIMARY KEY, leads BLOB NOT NULL);
@@ -615,8 +614,8 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
             var delta = new Delta();
             Count(c, tx, before.Where(kv => kv.Value.InOrder).Select(kv => kv.Key).ToList(), id => before[id], classes, delta, -1);
             List(c, tx, sessions); // (Count lists the sessions it counts)
-            c.Execute($@"DELETE FROM session_sequences WHERE session_id IN ({Listed});
-                DELETE FROM sequence_trails WHERE session IN (SELECT id FROM names WHERE text IN ({Listed}))", transaction: tx);
+            SummaryTables.DeleteSequences(c, tx, Listed);
+            c.Execute($"DELETE FROM sequence_trails WHERE session IN (SELECT id FROM names WHERE text IN ({Listed}))", transaction: tx);
             c.Execute(SummaryTables.SequenceFillOf($"e.session_id IN ({Listed}) AND {events}"), transaction: tx);
             FillTrails(c, tx, $"SELECT session_id, first_ts FROM session_sequences WHERE in_order = 1 AND session_id IN ({Listed})", events);
             var after = Cells();

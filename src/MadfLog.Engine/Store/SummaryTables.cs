@@ -94,6 +94,10 @@ namespace MadfLog.Engine.Store
                 sessions.Select(s => new object?[] { s.SessionId, s.StoryId, s.FirstTs, s.LastTs, s.InOrder, s.Steps }));
         }
 
+        /// <summary>Deletes the sequences of the sessions a query of session ids selects (SequenceCells.Recount fills them again).</summary>
+        internal static void DeleteSequences(SqliteConnection c, SqliteTransaction tx, string sessionsSql) =>
+            c.Execute($"DELETE FROM session_sequences WHERE session_id IN ({sessionsSql})", transaction: tx);
+
         /// <summary>Upserts summary rows kept in memory (the import's, once per transaction) into their tables.</summary>
         [MethodImpl(Hot.Path)]
         internal static void Write(SqliteConnection c, SqliteTransaction tx, SummaryRows p)
@@ -147,7 +151,11 @@ namespace MadfLog.Engine.Store
                         tokens = tokens + excluded.tokens, ctx_known = ctx_known + excluded.ctx_known, ctx_hot = ctx_hot + excluded.ctx_hot, wasted_ms = wasted_ms + excluded.wasted_ms",
                 rollup.Select(kv => new object?[] { kv.Key.Item1, keys.Id(kv.Key.Item2, kv.Key.Item3),
                     kv.Value.Events, kv.Value.Timed, kv.Value.DurationMs, kv.Value.Tokens, kv.Value.CtxKnown, kv.Value.CtxHot, kv.Value.WastedMs }).ToList());
-            PreparedBatch.Run(c, tx, $"INSERT INTO {g.Hist} VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
+            // A histogram's key (story, scope, key) numbered once in hist_keys (a few hundred keys), its blob per grain under that number.
+            PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO hist_keys(story_id, scope, key) VALUES ($1, $2, $3)",
+                hist.Keys.Select(k => (k.Item2, k.Item3, k.Item4)).Distinct().Select(k => new object?[] { k.Item1, k.Item2, k.Item3 }));
+            PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Hist} SELECT $1, id, $5 FROM hist_keys WHERE story_id = $2 AND scope = $3 AND key = $4
+                    ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
                 hist.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4,
                     DayHistogram.Encode(kv.Value) }));
             PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Sessions} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
@@ -162,7 +170,7 @@ namespace MadfLog.Engine.Store
         /// <summary>The summary tables that count events (every figure but the error sequences).</summary>
         private static readonly string[] CountNames =
             { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup_cells", "day_hist", "session_day",
-              "hour_rollup_cells", "hour_hist", "session_hour", "hour_stories", "rollup_keys" };
+              "hour_rollup_cells", "hour_hist", "session_hour", "hour_stories", "rollup_keys", "hist_keys" };
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names = CountNames.Concat(new[] { "session_sequences" }).Concat(SequenceCells.Tables).ToArray();
@@ -414,7 +422,10 @@ namespace MadfLog.Engine.Store
             public string Rollup { get; }
             /// <summary>The rollup's stored rows: the grain, the number of its key in rollup_keys, the counts.</summary>
             public string Cells { get; }
+            /// <summary>The histograms (since schema 73: the grain, the number of the key in hist_keys, the blob).</summary>
             public string Hist { get; }
+            /// <summary>The histograms with their keys' texts (grain, story_id, scope, key, buckets), as a table expression for FROM.</summary>
+            public string HistRows => $"(SELECT x.{Column}, k.story_id, k.scope, k.key, x.buckets FROM {Hist} x CROSS JOIN hist_keys k ON k.id = x.key)";
             public string Sessions { get; }
             /// <summary>The grain of a timestamp in SQL (IsoWeeks.DaySql or HourSql).</summary>
             public string Of(string ts) => _sql(ts);
@@ -471,10 +482,16 @@ namespace MadfLog.Engine.Store
             INSERT OR IGNORE INTO rollup_keys({RollupKeyColumns}) SELECT DISTINCT {RollupKeyColumns} FROM temp.rollup_fill;
             INSERT INTO {g.Cells} SELECT f.{g.Column}, k.id, {Prefixed("f", RollupCountColumns)} FROM temp.rollup_fill f JOIN rollup_keys k ON {RollupKeyMatch("k", "f")};
             DROP TABLE temp.rollup_fill;" : $@"
-            INSERT INTO {g.Rollup} {RollupRows(source, g)};") + $@"
+            INSERT INTO {g.Rollup} {RollupRows(source, g)};") + (keyed ? $@"
+            CREATE TEMP TABLE hist_fill AS
+                SELECT {g.Column} AS at, story_id, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) AS buckets FROM ({Buckets(source, g)})
+                GROUP BY 1, 2, 3, 4;
+            INSERT OR IGNORE INTO hist_keys(story_id, scope, key) SELECT story_id, scope, key FROM temp.hist_fill GROUP BY 1, 2, 3;
+            INSERT INTO {g.Hist} SELECT f.at, k.id, f.buckets FROM temp.hist_fill f JOIN hist_keys k ON k.story_id = f.story_id AND k.scope = f.scope AND k.key = f.key;
+            DROP TABLE temp.hist_fill;" : $@"
             INSERT INTO {g.Hist}
                 SELECT {g.Column}, story_id, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM ({Buckets(source, g)})
-                GROUP BY 1, 2, 3, 4;
+                GROUP BY 1, 2, 3, 4;") + $@"
             INSERT INTO {g.Sessions} {SessionRows(source, g)};";
 
         /// <summary>day_rollup's rows (its columns, by name; hour_rollup's with the hour grain) of a source with <see cref="Columns"/>.</summary>
@@ -627,6 +644,43 @@ DROP TABLE {g.Rollup};
 CREATE VIEW {g.Rollup} AS
 SELECT x.{g.Column}, {Prefixed("k", RollupKeyColumns)}, {Prefixed("x", RollupCountColumns)}
 FROM {g.Cells} x CROSS JOIN rollup_keys k ON k.id = x.key;", transaction: tx);
+        }
+
+        /// <summary>
+        /// Schema 73: day_hist and hour_hist keyed by number. Their rows were keyed by the story, scope and key as texts
+        /// (about 18 bytes of a 72-byte row); hist_keys numbers each (story_id, scope, key) once (a few hundred at a million
+        /// events) and the tables hold (day or hour, key: its number, buckets). The tables keep their names, so migration
+        /// 42's re-encoding of the blobs reads them in either layout. Run by Schema.AfterScript for 73 and after every
+        /// migration from 11 on (which creates day_hist; 20 hour_hist), so the code later migrations run (a rebuild's
+        /// fill) writes this layout; a table keyed already is left as it is.
+        /// </summary>
+        internal static void KeyHistograms(SqliteConnection c, SqliteTransaction tx)
+        {
+            foreach (var g in new[] { Grain.Day, Grain.Hour })
+            {
+                if (c.ExecuteScalar<long>($"SELECT count(*) FROM pragma_table_info('{g.Hist}') WHERE name = 'story_id'", transaction: tx) == 0) continue;
+                // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql).
+                c.Execute($@"
+CREATE TABLE IF NOT EXISTS hist_keys (
+    id INTEGER PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    UNIQUE (story_id, scope, key)
+);
+INSERT OR IGNORE INTO hist_keys(story_id, scope, key) SELECT story_id, scope, key FROM {g.Hist} GROUP BY 1, 2, 3;
+CREATE TEMP TABLE hist_text AS
+SELECT h.{g.Column} AS at, k.id AS key, h.buckets FROM {g.Hist} h JOIN hist_keys k ON k.story_id = h.story_id AND k.scope = h.scope AND k.key = h.key;
+DROP TABLE {g.Hist};
+CREATE TABLE {g.Hist} (
+    {g.Column} INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    buckets BLOB NOT NULL,
+    PRIMARY KEY ({g.Column}, key)
+) WITHOUT ROWID;
+INSERT INTO {g.Hist} SELECT at, key, buckets FROM temp.hist_text ORDER BY 1, 2;
+DROP TABLE temp.hist_text;", transaction: tx);
+            }
         }
 
         /// <summary>rollup_keys' numbers, read once per flush; a key met for the first time is numbered.</summary>

@@ -276,7 +276,7 @@ namespace MadfLog.Engine.Tests.Query
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(logs);
             string Dump(SqliteConnection c, string table) => string.Join("\n", c.Query($"SELECT * FROM {table}")
                 .Select(r => string.Join("|", ((IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v))).OrderBy(x => x, StringComparer.Ordinal));
-            var tables = new[] { "day_rollup", "day_hist", "session_day" };
+            var tables = new[] { "day_rollup", SummaryTables.Grain.Day.HistRows, "session_day" };
             Dictionary<string, string> imported;
             using (var c = MadfDatabase.Open(t.Db))
             {

@@ -40,6 +40,51 @@ namespace MadfLog.Engine.Tests.Query
             CREATE TABLE hour_rollup_text AS SELECT * FROM hour_rollup; DROP VIEW hour_rollup; ALTER TABLE hour_rollup_text RENAME TO hour_rollup;
             DROP TABLE day_rollup_cells; DROP TABLE hour_rollup_cells; DROP TABLE rollup_keys; ";
 
+        /// <summary>Undoes migration 73: day_hist and hour_hist keyed by their story, scope and key as texts again.</summary>
+        internal const string UndoKeyedHistograms = @"
+            CREATE TABLE day_hist_text (day INTEGER NOT NULL, story_id TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL, buckets BLOB NOT NULL,
+                PRIMARY KEY (day, story_id, scope, key)) WITHOUT ROWID;
+            INSERT INTO day_hist_text SELECT x.day, k.story_id, k.scope, k.key, x.buckets FROM day_hist x JOIN hist_keys k ON k.id = x.key;
+            CREATE TABLE hour_hist_text (hour INTEGER NOT NULL, story_id TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL, buckets BLOB NOT NULL,
+                PRIMARY KEY (hour, story_id, scope, key)) WITHOUT ROWID;
+            INSERT INTO hour_hist_text SELECT x.hour, k.story_id, k.scope, k.key, x.buckets FROM hour_hist x JOIN hist_keys k ON k.id = x.key;
+            DROP TABLE day_hist; DROP TABLE hour_hist; DROP TABLE hist_keys;
+            ALTER TABLE day_hist_text RENAME TO day_hist; ALTER TABLE hour_hist_text RENAME TO hour_hist; ";
+
+        [Fact]
+        public void UpgradingKeysTheHistogramsByNumberAnswersTheSameAndTheImportGoesOnAsAFreshOne()
+        {
+            // A store at schema 72 (the histograms keyed by their texts) with the first logs, upgraded, then the other
+            // logs: the same summaries as the sample store, which imported them all keyed.
+            using var t = TestPaths.NewTemp();
+            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Take(3));
+            string upgraded;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                upgraded = DumpTimeSummaries(c);
+                c.Execute(UndoKeyedHistograms + "DELETE FROM schema_version WHERE version >= 73;");
+                Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('hour_hist') WHERE name IN ('story_id', 'scope')"));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('hour_hist') WHERE name IN ('story_id', 'scope')"));
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('day_hist') WHERE name IN ('story_id', 'scope')"));
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM hist_keys") < c.ExecuteScalar<long>("SELECT count(*) FROM hour_hist"));
+                Assert.Equal(upgraded, DumpTimeSummaries(c));
+                AssertAgentPerformanceMatches(c);
+            }
+            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Skip(3));
+            string fresh;
+            using (var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) fresh = DumpTimeSummaries(c);
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(fresh, DumpTimeSummaries(c));
+                AssertAgentPerformanceMatches(c);
+                AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMinutes(20), Until = Nov3.AddDays(2).AddHours(10).AddMinutes(41) });
+            }
+        }
+
         [Fact]
         public void UpgradingKeysTheRollupsByNumberAndTheImportGoesOnAsAFreshOne()
         {
@@ -403,9 +448,18 @@ namespace MadfLog.Engine.Tests.Query
                          Sum("SELECT story_id, min(first_ts), max(last_ts) FROM hour_stories GROUP BY 1 ORDER BY 1"));
         }
 
+        /// <summary>
+        /// The summary tables as two stores are compared: the keys numbered as met (the rollups', the histograms') read
+        /// by their texts, through the rollups' views and <see cref="SummaryTables.Grain.HistRows"/>; the key tables left out.
+        /// </summary>
+        internal static System.Collections.Generic.List<string> ComparedByText(System.Collections.Generic.IEnumerable<string> tables) => tables
+            .Except(new[] { "rollup_keys", "day_rollup_cells", "hour_rollup_cells", "hist_keys" })
+            .Select(t => t == "day_hist" ? SummaryTables.Grain.Day.HistRows : t == "hour_hist" ? SummaryTables.Grain.Hour.HistRows : t)
+            .Concat(new[] { "day_rollup", "hour_rollup" }).ToList();
+
         /// <summary>Every row of the day and hour summaries, for comparing a store with another.</summary>
         internal static string DumpTimeSummaries(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n",
-            new[] { "day_rollup", "day_hist", "session_day", "hour_rollup", "hour_hist", "session_hour", "hour_stories" }.Select(t => t + ":\n" + string.Join("\n",
+            new[] { "day_rollup", SummaryTables.Grain.Day.HistRows, "session_day", "hour_rollup", SummaryTables.Grain.Hour.HistRows, "session_hour", "hour_stories" }.Select(t => t + ":\n" + string.Join("\n",
                 c.Query($"SELECT * FROM {t}").Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v)))
                     .OrderBy(x => x, StringComparer.Ordinal))));
 
@@ -524,8 +578,7 @@ namespace MadfLog.Engine.Tests.Query
                 .Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v))).OrderBy(x => x, StringComparer.Ordinal));
             // The error sequences' cells number their leads and steps as they meet them: compared by name; the rollups'
             // keys too: compared by their views.
-            var tables = SummaryTables.Names.Except(SequenceCells.Tables).Except(new[] { "rollup_keys", "day_rollup_cells", "hour_rollup_cells" })
-                .Concat(new[] { "day_rollup", "hour_rollup" }).ToList();
+            var tables = ComparedByText(SummaryTables.Names.Except(SequenceCells.Tables));
             var kept = tables.ToDictionary(t => t, Dump);
             var cells = ErrorSequenceSummaryTests.DumpCells(c);
             Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM day_rollup") > 10);
@@ -680,7 +733,8 @@ namespace MadfLog.Engine.Tests.Query
             using var t = TestPaths.NewTemp();
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f));
             string Dump(Microsoft.Data.Sqlite.SqliteConnection c, string table) => string.Join("\n", c.Query<(long at, string story, string scope, string key, byte[] buckets)>(
-                    $"SELECT * FROM {table} ORDER BY 1, 2, 3, 4").Select(r => $"{r.at}|{r.story}|{r.scope}|{r.key}|" + string.Join(",", DayHistogram.Decode(r.buckets))));
+                    $"SELECT * FROM {(table == "day_hist" ? SummaryTables.Grain.Day.HistRows : SummaryTables.Grain.Hour.HistRows)} ORDER BY 1, 2, 3, 4")
+                .Select(r => $"{r.at}|{r.story}|{r.scope}|{r.key}|" + string.Join(",", DayHistogram.Decode(r.buckets))));
             var tables = new[] { "day_hist", "hour_hist" };
             string[] before;
             using (var c = MadfDatabase.Open(t.Db))
@@ -690,9 +744,9 @@ namespace MadfLog.Engine.Tests.Query
                 // A store at schema 41: every blob a pair per counted bucket.
                 c.Execute("DELETE FROM schema_version WHERE version >= 42");
                 foreach (var table in tables)
-                    foreach (var (at, story, scope, key, buckets) in c.Query<(long, string, string, string, byte[])>($"SELECT * FROM {table}").ToList())
-                        c.Execute($"UPDATE {table} SET buckets = @old WHERE {(table == "day_hist" ? "day" : "hour")} = @at AND story_id = @story AND scope = @scope AND key = @key",
-                            new { old = Pairs(DayHistogram.Decode(buckets)), at, story, scope, key });
+                    foreach (var (at, key, buckets) in c.Query<(long, long, byte[])>($"SELECT * FROM {table}").ToList())
+                        c.Execute($"UPDATE {table} SET buckets = @old WHERE {(table == "day_hist" ? "day" : "hour")} = @at AND key = @key",
+                            new { old = Pairs(DayHistogram.Decode(buckets)), at, key });
                 Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM hour_hist WHERE substr(buckets, 1, 2) = x'8000'"));
             }
             using (var c = MadfDatabase.Open(t.Db))

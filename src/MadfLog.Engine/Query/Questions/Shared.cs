@@ -34,8 +34,8 @@ namespace MadfLog.Engine.Query.Questions
             var hours = Sources.HourWhere(f, p, "r");
             // The stories' conditions only: the parts of hours come below as bucket rows, not as day_rollup's rows.
             var where = Sources.DayStoryWhere(f, p);
-            var blobs = $"SELECT r.key, r.buckets FROM day_hist r WHERE r.scope = @scope{where}{days}"
-                        + (hours == null ? "" : $" UNION ALL SELECT r.key, r.buckets FROM hour_hist r WHERE r.scope = @scope AND {hours}{Sources.StoryWhere(f, p)}");
+            var blobs = $"SELECT r.key, r.buckets FROM {SummaryTables.Grain.Day.HistRows} r WHERE r.scope = @scope{where}{days}"
+                        + (hours == null ? "" : $" UNION ALL SELECT r.key, r.buckets FROM {SummaryTables.Grain.Hour.HistRows} r WHERE r.scope = @scope AND {hours}{Sources.StoryWhere(f, p)}");
             // Summed per key and bucket as they are read (a week's blobs hold some hundred thousand buckets).
             var sums = new Dictionary<string, Dictionary<int, long>>(StringComparer.Ordinal);
             void Add(string key, int bucket, long n)

@@ -7,6 +7,7 @@ using MadfLog.Engine.Query;
 using MadfLog.Engine.Query.Questions;
 using MadfLog.Engine.Summaries;
 using MadfLog.Engine.Store;
+using Microsoft.Data.Sqlite;
 using Xunit;
 
 namespace MadfLog.Engine.Tests.Query
@@ -52,60 +53,52 @@ namespace MadfLog.Engine.Tests.Query
             ALTER TABLE day_hist_text RENAME TO day_hist; ALTER TABLE hour_hist_text RENAME TO hour_hist; ";
 
         [Fact]
-        public void UpgradingKeysTheHistogramsByNumberAnswersTheSameAndTheImportGoesOnAsAFreshOne()
-        {
-            // A store at schema 72 (the histograms keyed by their texts) with the first logs, upgraded, then the other
-            // logs: the same summaries as the sample store, which imported them all keyed.
-            using var t = TestPaths.NewTemp();
-            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
-            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Take(3));
-            string upgraded;
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                upgraded = DumpTimeSummaries(c);
-                c.Execute(UndoKeyedHistograms + "DELETE FROM schema_version WHERE version >= 73;");
-                Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('hour_hist') WHERE name IN ('story_id', 'scope')"));
-            }
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('hour_hist') WHERE name IN ('story_id', 'scope')"));
-                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('day_hist') WHERE name IN ('story_id', 'scope')"));
-                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM hist_keys") < c.ExecuteScalar<long>("SELECT count(*) FROM hour_hist"));
-                Assert.Equal(upgraded, DumpTimeSummaries(c));
-                AssertAgentPerformanceMatches(c);
-            }
-            new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Skip(3));
-            string fresh;
-            using (var c = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) fresh = DumpTimeSummaries(c);
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                Assert.Equal(fresh, DumpTimeSummaries(c));
-                AssertAgentPerformanceMatches(c);
-                AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMinutes(20), Until = Nov3.AddDays(2).AddHours(10).AddMinutes(41) });
-            }
-        }
+        public void UpgradingKeysTheHistogramsByNumberAnswersTheSameAndTheImportGoesOnAsAFreshOne() =>
+            // A store at schema 72 (the histograms keyed by their texts) with the first logs, upgraded, then the other logs.
+            AssertUpgradedMidwayImportsOnAsAFreshStore(UndoKeyedHistograms, 73,
+                turnedBack: c => Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('hour_hist') WHERE name IN ('story_id', 'scope')")),
+                upgraded: c =>
+                {
+                    Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('hour_hist') WHERE name IN ('story_id', 'scope')"));
+                    Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM pragma_table_info('day_hist') WHERE name IN ('story_id', 'scope')"));
+                    Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM hist_keys") < c.ExecuteScalar<long>("SELECT count(*) FROM hour_hist"));
+                    AssertAgentPerformanceMatches(c);
+                });
 
         [Fact]
-        public void UpgradingKeysTheRollupsByNumberAndTheImportGoesOnAsAFreshOne()
-        {
+        public void UpgradingKeysTheRollupsByNumberAndTheImportGoesOnAsAFreshOne() =>
             // A store at schema 34 (the rollups as tables keyed by their texts) with the first logs, upgraded, then the
-            // other logs: the same summaries as the sample store, which imported them all keyed.
+            // other logs.
+            AssertUpgradedMidwayImportsOnAsAFreshStore(UndoKeyedRollups, 35,
+                turnedBack: c => Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'hour_rollup'")),
+                upgraded: c =>
+                {
+                    Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'day_rollup'"));
+                    Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'hour_rollup'"));
+                    Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM rollup_keys") < c.ExecuteScalar<long>("SELECT count(*) FROM hour_rollup_cells"));
+                });
+
+        /// <summary>
+        /// Imports the first sample logs, turns the store back below <paramref name="migration"/> with <paramref name="undo"/>,
+        /// upgrades it (the same summaries as before), imports the other logs: the same summaries as the sample store,
+        /// which imported them all at today's schema; the day questions answer as a scan and a rebuild changes nothing.
+        /// </summary>
+        private void AssertUpgradedMidwayImportsOnAsAFreshStore(string undo, int migration, Action<SqliteConnection> turnedBack, Action<SqliteConnection> upgraded)
+        {
             using var t = TestPaths.NewTemp();
             var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
             new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Take(3));
-            string upgraded;
+            string before;
             using (var c = MadfDatabase.Open(t.Db))
             {
-                upgraded = DumpTimeSummaries(c);
-                c.Execute(UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 35;");
-                Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'hour_rollup'"));
+                before = DumpTimeSummaries(c);
+                c.Execute(undo + $"DELETE FROM schema_version WHERE version >= {migration};");
+                turnedBack(c);
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
-                Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'day_rollup'"));
-                Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'hour_rollup'"));
-                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM rollup_keys") < c.ExecuteScalar<long>("SELECT count(*) FROM hour_rollup_cells"));
-                Assert.Equal(upgraded, DumpTimeSummaries(c));
+                upgraded(c);
+                Assert.Equal(before, DumpTimeSummaries(c));
             }
             new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Skip(3));
             string fresh;
@@ -113,6 +106,7 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 Assert.Equal(fresh, DumpTimeSummaries(c));
+                AssertAgentPerformanceMatches(c);
                 AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMinutes(20), Until = Nov3.AddDays(2).AddHours(10).AddMinutes(41) });
                 using var tx = c.BeginTransaction();
                 SummaryTables.Rebuild(c, tx);
@@ -221,7 +215,7 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         /// <summary>Errors per pattern per story: the counts kept at import equal a scan (also used after rotation).</summary>
-        internal static void AssertStoryComparisonsMatch(Microsoft.Data.Sqlite.SqliteConnection c, string reference, string difference)
+        internal static void AssertStoryComparisonsMatch(SqliteConnection c, string reference, string difference)
         {
             var a = Analysis.CompareStories(c, reference, difference, Scan);
             var b = Analysis.CompareStories(c, reference, difference, Summary);
@@ -236,9 +230,9 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Equal(scanned, counted);
         }
 
-        internal static void AssertAgentPerformanceMatches(Microsoft.Data.Sqlite.SqliteConnection c) => AssertAgentPerformanceMatches(c, Scan, Summary);
+        internal static void AssertAgentPerformanceMatches(SqliteConnection c) => AssertAgentPerformanceMatches(c, Scan, Summary);
 
-        private static void AssertAgentPerformanceMatches(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter scan, QueryFilter summary)
+        private static void AssertAgentPerformanceMatches(SqliteConnection c, QueryFilter scan, QueryFilter summary)
         {
             Assert.True((Analysis.FromSummaries(summary) || Analysis.FromDaySummaries(summary)) && !Analysis.FromSummaries(scan) && !Analysis.FromDaySummaries(scan));
             var a = Analysis.AgentPerformance(c, scan).OrderBy(x => x.Agent).ToList();
@@ -257,7 +251,7 @@ namespace MadfLog.Engine.Tests.Query
         /// A story or a window (of whole days, or cutting days: their parts are read from the events), answered from the
         /// day-grain summaries, against a scan of the same events.
         /// </summary>
-        internal static void AssertDayQuestionsMatch(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter days)
+        internal static void AssertDayQuestionsMatch(SqliteConnection c, QueryFilter days)
         {
             Assert.True(Analysis.FromDaySummaries(days));
             var scan = new QueryFilter { Stories = days.Stories, Agents = days.Agents, Since = days.Since ?? Scan.Since, Until = days.Until, ScanEvents = true };
@@ -299,7 +293,7 @@ namespace MadfLog.Engine.Tests.Query
         /// The error summary, the error patterns (breakdowns and examples) and the first page of events under a filter
         /// answered as the dispatcher picks, against a scan of the same events.
         /// </summary>
-        internal static void AssertErrorQuestionsMatch(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter scan, QueryFilter filter)
+        internal static void AssertErrorQuestionsMatch(SqliteConnection c, QueryFilter scan, QueryFilter filter)
         {
             var summary = Analysis.ErrorSummary(c, scan, 100);
             Assert.NotEmpty(summary);
@@ -368,7 +362,7 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         /// <summary>Retry loops and leads to errors (every one: top and support wide open) equal a scan's.</summary>
-        internal static void AssertSequencesMatch(Microsoft.Data.Sqlite.SqliteConnection c, QueryFilter scan, QueryFilter filter)
+        internal static void AssertSequencesMatch(SqliteConnection c, QueryFilter scan, QueryFilter filter)
         {
             var a = PatternAnalysis.ErrorSequences(c, scan, 100_000, 1);
             Assert.Contains(a, x => x.Kind == "LeadsToError");
@@ -458,7 +452,7 @@ namespace MadfLog.Engine.Tests.Query
             .Concat(new[] { "day_rollup", "hour_rollup" }).ToList();
 
         /// <summary>Every row of the day and hour summaries, for comparing a store with another.</summary>
-        internal static string DumpTimeSummaries(Microsoft.Data.Sqlite.SqliteConnection c) => string.Join("\n",
+        internal static string DumpTimeSummaries(SqliteConnection c) => string.Join("\n",
             new[] { "day_rollup", SummaryTables.Grain.Day.HistRows, "session_day", "hour_rollup", SummaryTables.Grain.Hour.HistRows, "session_hour", "hour_stories" }.Select(t => t + ":\n" + string.Join("\n",
                 c.Query($"SELECT * FROM {t}").Select(r => string.Join("|", ((System.Collections.Generic.IDictionary<string, object>)r).Values.Select(v => v is byte[] b ? Convert.ToBase64String(b) : v)))
                     .OrderBy(x => x, StringComparer.Ordinal))));
@@ -589,7 +583,7 @@ namespace MadfLog.Engine.Tests.Query
             tx.Rollback();
         }
 
-        internal static void AssertQuestionsMatch(Microsoft.Data.Sqlite.SqliteConnection c)
+        internal static void AssertQuestionsMatch(SqliteConnection c)
         {
             Assert.Equal(Analysis.Bottlenecks(c, Scan, 50).Select(x => (x.Kind, x.Name, x.Count, x.TotalMs, x.TimeWastedMs)),
                          Analysis.Bottlenecks(c, Summary, 50).Select(x => (x.Kind, x.Name, x.Count, x.TotalMs, x.TimeWastedMs)));
@@ -732,7 +726,7 @@ namespace MadfLog.Engine.Tests.Query
         {
             using var t = TestPaths.NewTemp();
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f));
-            string Dump(Microsoft.Data.Sqlite.SqliteConnection c, string table) => string.Join("\n", c.Query<(long at, string story, string scope, string key, byte[] buckets)>(
+            string Dump(SqliteConnection c, string table) => string.Join("\n", c.Query<(long at, string story, string scope, string key, byte[] buckets)>(
                     $"SELECT * FROM {(table == "day_hist" ? SummaryTables.Grain.Day.HistRows : SummaryTables.Grain.Hour.HistRows)} ORDER BY 1, 2, 3, 4")
                 .Select(r => $"{r.at}|{r.story}|{r.scope}|{r.key}|" + string.Join(",", DayHistogram.Decode(r.buckets))));
             var tables = new[] { "day_hist", "hour_hist" };

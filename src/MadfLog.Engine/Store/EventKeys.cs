@@ -62,7 +62,7 @@ namespace MadfLog.Engine.Store
         private readonly byte _layout;
 
         // Keys found new in this transaction (all go to the recent rows), with their event ids in the responses' set.
-        private readonly Dictionary<long, long> _pendingKeys = new Dictionary<long, long>();
+        private readonly PendingKeys _pendingKeys = new PendingKeys();
         private long _recentKeys = -1; // keys in the recent rows, counted when first needed
         private long _mainKeys = -1; // the responses' keys in their main rows, counted when first needed
 
@@ -130,9 +130,9 @@ namespace MadfLog.Engine.Store
         public bool Add(long key, ushort month, long id = 0)
         {
             if (!_checked) CheckCache();
-            if (_pendingKeys.ContainsKey(key)) return false;
+            if (_pendingKeys.Find(key, out var slot)) return false;
             if (_recent.Lookup(key) >= 0 || _main.Lookup(key) >= 0) return false;
-            _pendingKeys.Add(key, id);
+            _pendingKeys.AddAt(slot, key, id); // the lookups above leave the table as it was: the slot is still the key's
             _recent.Stage(key, month, id);
             return true;
         }
@@ -295,7 +295,7 @@ namespace MadfLog.Engine.Store
         internal static void SortByKeys(long[] keys, Entry[] entries, int[] places, int n)
         {
             for (var i = 0; i < n; i++) places[i] = i;
-            Array.Sort(keys, places, 0, n);
+            RadixSort(keys, places, n);
             // Position i takes the entry at places[i]; each cycle is followed once (a place done is marked with ~).
             for (var i = 0; i < n; i++)
             {
@@ -310,6 +310,61 @@ namespace MadfLog.Engine.Store
                     entries[at] = entries[from];
                     at = from;
                 }
+            }
+        }
+
+        /// <summary>
+        /// Sorts the first n keys, and the places beside them, by key: least significant byte first, one pass per byte
+        /// that differs between keys (the sign bit flipped, so negative keys come first). Array.Sort did this once per
+        /// commit in code the JIT had compiled without optimizing (a method called five times a million events never
+        /// reaches its optimized tier): about 60 ms for a commit's 200,000 keys, this about 10.
+        /// </summary>
+        [MethodImpl(Hot.Path)]
+        internal static void RadixSort(long[] keys, int[] places, int n)
+        {
+            if (n < 2) return;
+            if (n <= 64) { Array.Sort(keys, places, 0, n); return; }
+            const ulong Sign = 0x8000000000000000UL;
+            var counts = new int[8 * 256];
+            for (var i = 0; i < n; i++)
+            {
+                var k = (ulong)keys[i] ^ Sign;
+                for (var b = 0; b < 8; b++) counts[b << 8 | (int)((k >> (b << 3)) & 0xFF)]++;
+            }
+            var keyPool = System.Buffers.ArrayPool<long>.Shared.Rent(n);
+            var placePool = System.Buffers.ArrayPool<int>.Shared.Rent(n);
+            try
+            {
+                long[] fromKeys = keys, toKeys = keyPool;
+                int[] fromPlaces = places, toPlaces = placePool;
+                var first = (ulong)keys[0] ^ Sign;
+                for (var b = 0; b < 8; b++)
+                {
+                    var shift = b << 3;
+                    var at = b << 8;
+                    if (counts[at | (int)((first >> shift) & 0xFF)] == n) continue; // every key has the same byte here
+                    var sum = 0;
+                    for (var d = 0; d < 256; d++) { var c = counts[at + d]; counts[at + d] = sum; sum += c; }
+                    for (var i = 0; i < n; i++)
+                    {
+                        var key = fromKeys[i];
+                        var to = counts[at | (int)((((ulong)key ^ Sign) >> shift) & 0xFF)]++;
+                        toKeys[to] = key;
+                        toPlaces[to] = fromPlaces[i];
+                    }
+                    (fromKeys, toKeys) = (toKeys, fromKeys);
+                    (fromPlaces, toPlaces) = (toPlaces, fromPlaces);
+                }
+                if (!ReferenceEquals(fromKeys, keys))
+                {
+                    Array.Copy(fromKeys, keys, n);
+                    Array.Copy(fromPlaces, places, n);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<long>.Shared.Return(keyPool);
+                System.Buffers.ArrayPool<int>.Shared.Return(placePool);
             }
         }
 

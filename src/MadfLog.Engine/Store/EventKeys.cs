@@ -314,18 +314,32 @@ namespace MadfLog.Engine.Store
         }
 
         /// <summary>
-        /// Sorts the first n keys, and the places beside them, by key: least significant byte first, one pass per byte
-        /// that differs between keys (the sign bit flipped, so negative keys come first). Array.Sort did this once per
-        /// commit in code the JIT had compiled without optimizing (a method called five times a million events never
-        /// reaches its optimized tier): about 60 ms for a commit's 200,000 keys, this about 10.
+        /// Sorts the first n keys, and the places beside them, by key, stably (equal keys keep their order): least
+        /// significant byte first, one pass per byte that differs between keys (the sign bit flipped, so negative keys come
+        /// first); a few keys by insertion. For the per-commit and per-batch sorts of keys, which Array.Sort ran in code the
+        /// JIT had not optimized yet (a method called a few times per commit stays in tier 0 for most of an import: perf
+        /// showed GenericArraySortHelper [QuickJitted] under the keys' flush and EventWriter.Write).
         /// </summary>
         [MethodImpl(Hot.Path)]
         internal static void RadixSort(long[] keys, int[] places, int n)
         {
             if (n < 2) return;
-            if (n <= 64) { Array.Sort(keys, places, 0, n); return; }
+            if (n <= 48)
+            {
+                for (var i = 1; i < n; i++)
+                {
+                    var key = keys[i];
+                    var place = places[i];
+                    var j = i - 1;
+                    for (; j >= 0 && keys[j] > key; j--) { keys[j + 1] = keys[j]; places[j + 1] = places[j]; }
+                    keys[j + 1] = key;
+                    places[j + 1] = place;
+                }
+                return;
+            }
             const ulong Sign = 0x8000000000000000UL;
-            var counts = new int[8 * 256];
+            var counts = _radixCounts ??= new int[8 * 256];
+            Array.Clear(counts, 0, counts.Length);
             for (var i = 0; i < n; i++)
             {
                 var k = (ulong)keys[i] ^ Sign;
@@ -367,6 +381,8 @@ namespace MadfLog.Engine.Store
                 System.Buffers.ArrayPool<int>.Shared.Return(placePool);
             }
         }
+
+        [ThreadStatic] private static int[]? _radixCounts;
 
         /// <summary>
         /// One table of packed rows (event_keys or event_keys_recent): its rows by range, the rows read (cached), and the
@@ -710,7 +726,7 @@ namespace MadfLog.Engine.Store
                 {
                     if (_sortKeys.Length < n) { _sortKeys = new long[n * 2]; _sortPlaces = new int[n * 2]; _sorted = new Entry[n * 2]; }
                     for (var i = 0; i < n; i++) { _sortKeys[i] = entries[i].key; _sortPlaces[i] = i; }
-                    Array.Sort(_sortKeys, _sortPlaces, 0, n);
+                    RadixSort(_sortKeys, _sortPlaces, n);
                     for (var i = 0; i < n; i++) _sorted[i] = entries[_sortPlaces[i]];
                     for (var i = 0; i < n; i++) entries[i] = _sorted[i];
                 }
@@ -858,6 +874,7 @@ namespace MadfLog.Engine.Store
             private readonly bool _ids;
             private int _at;
 
+            [MethodImpl(Hot.Path)]
             public Months(ReadOnlySpan<byte> blob)
             {
                 _blob = blob;
@@ -866,6 +883,7 @@ namespace MadfLog.Engine.Store
                 _width = blob.Length < 9 || blob[0] == Packed || _ids ? 0 : blob[0];
             }
 
+            [MethodImpl(Hot.Path)]
             public bool Next(out Month month)
             {
                 if (_at >= _blob.Length) { month = default; return false; }
@@ -888,6 +906,7 @@ namespace MadfLog.Engine.Store
             private readonly long _leastId;
             private int _index;
 
+            [MethodImpl(Hot.Path)]
             public Month(ReadOnlySpan<byte> blob, int at, int width, bool ids)
             {
                 _blob = blob;
@@ -931,6 +950,7 @@ namespace MadfLog.Engine.Store
             }
 
             /// <summary>The index of the offset among the month's, -1 when it is not one (on a month not yet read by Next).</summary>
+            [MethodImpl(Hot.Path)]
             public int IndexOf(ulong target)
             {
                 if (_width == 0) return _packed.IndexOf(target);

@@ -540,6 +540,33 @@ namespace MadfLog.Engine.Tests.Store
             Assert.All(entries.Skip(n), e => Assert.Equal(default, e));
         }
 
+        [Theory]
+        [InlineData(5)]
+        [InlineData(48)]
+        [InlineData(49)]
+        [InlineData(500)]
+        [InlineData(20_000)]
+        public void KeysSortStablyWithTheirPlaces(int n)
+        {
+            // EventWriter.Write sorts a batch's keys with their rows' places: among equal keys (a line twice in a batch)
+            // the earlier row must come first, as it is the one stored. Keys repeat, span the sign and the whole range.
+            var rnd = new Random(n);
+            var buffer = new byte[8];
+            var keys = new long[n + 3];
+            var places = new int[n + 3];
+            for (var i = 0; i < n; i++)
+            {
+                rnd.NextBytes(buffer);
+                keys[i] = i % 3 == 0 ? keys[rnd.Next(0, i + 1)] : i % 5 == 0 ? rnd.Next(-3, 3) : BitConverter.ToInt64(buffer, 0);
+                places[i] = i;
+            }
+            var expected = Enumerable.Range(0, n).Select(i => (key: keys[i], place: i)).OrderBy(x => x.key).ThenBy(x => x.place).ToList();
+            EventKeys.RadixSort(keys, places, n);
+            Assert.Equal(expected.Select(x => x.key), keys.Take(n));
+            Assert.Equal(expected.Select(x => x.place), places.Take(n));
+            Assert.All(keys.Skip(n), k => Assert.Equal(0, k));
+        }
+
         [Fact]
         public void PendingKeysHoldWhatADictionaryWouldAcrossGrowthAndClears()
         {

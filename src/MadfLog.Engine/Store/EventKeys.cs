@@ -62,7 +62,7 @@ namespace MadfLog.Engine.Store
         private readonly byte _layout;
 
         // Keys found new in this transaction (all go to the recent rows), with their event ids in the responses' set.
-        private readonly Dictionary<long, long> _pendingKeys = new Dictionary<long, long>();
+        private readonly PendingKeys _pendingKeys = new PendingKeys();
         private long _recentKeys = -1; // keys in the recent rows, counted when first needed
         private long _mainKeys = -1; // the responses' keys in their main rows, counted when first needed
 
@@ -130,9 +130,9 @@ namespace MadfLog.Engine.Store
         public bool Add(long key, ushort month, long id = 0)
         {
             if (!_checked) CheckCache();
-            if (_pendingKeys.ContainsKey(key)) return false;
+            if (_pendingKeys.Find(key, out var slot)) return false;
             if (_recent.Lookup(key) >= 0 || _main.Lookup(key) >= 0) return false;
-            _pendingKeys.Add(key, id);
+            _pendingKeys.AddAt(slot, key, id); // the lookups above leave the table as it was: the slot is still the key's
             _recent.Stage(key, month, id);
             return true;
         }
@@ -295,7 +295,7 @@ namespace MadfLog.Engine.Store
         internal static void SortByKeys(long[] keys, Entry[] entries, int[] places, int n)
         {
             for (var i = 0; i < n; i++) places[i] = i;
-            Array.Sort(keys, places, 0, n);
+            RadixSort(keys, places, n);
             // Position i takes the entry at places[i]; each cycle is followed once (a place done is marked with ~).
             for (var i = 0; i < n; i++)
             {
@@ -312,6 +312,77 @@ namespace MadfLog.Engine.Store
                 }
             }
         }
+
+        /// <summary>
+        /// Sorts the first n keys, and the places beside them, by key, stably (equal keys keep their order): least
+        /// significant byte first, one pass per byte that differs between keys (the sign bit flipped, so negative keys come
+        /// first); a few keys by insertion. For the per-commit and per-batch sorts of keys, which Array.Sort ran in code the
+        /// JIT had not optimized yet (a method called a few times per commit stays in tier 0 for most of an import: perf
+        /// showed GenericArraySortHelper [QuickJitted] under the keys' flush and EventWriter.Write).
+        /// </summary>
+        [MethodImpl(Hot.Path)]
+        internal static void RadixSort(long[] keys, int[] places, int n)
+        {
+            if (n < 2) return;
+            if (n <= 48)
+            {
+                for (var i = 1; i < n; i++)
+                {
+                    var key = keys[i];
+                    var place = places[i];
+                    var j = i - 1;
+                    for (; j >= 0 && keys[j] > key; j--) { keys[j + 1] = keys[j]; places[j + 1] = places[j]; }
+                    keys[j + 1] = key;
+                    places[j + 1] = place;
+                }
+                return;
+            }
+            const ulong Sign = 0x8000000000000000UL;
+            var counts = _radixCounts ??= new int[8 * 256];
+            Array.Clear(counts, 0, counts.Length);
+            for (var i = 0; i < n; i++)
+            {
+                var k = (ulong)keys[i] ^ Sign;
+                for (var b = 0; b < 8; b++) counts[b << 8 | (int)((k >> (b << 3)) & 0xFF)]++;
+            }
+            var keyPool = System.Buffers.ArrayPool<long>.Shared.Rent(n);
+            var placePool = System.Buffers.ArrayPool<int>.Shared.Rent(n);
+            try
+            {
+                long[] fromKeys = keys, toKeys = keyPool;
+                int[] fromPlaces = places, toPlaces = placePool;
+                var first = (ulong)keys[0] ^ Sign;
+                for (var b = 0; b < 8; b++)
+                {
+                    var shift = b << 3;
+                    var at = b << 8;
+                    if (counts[at | (int)((first >> shift) & 0xFF)] == n) continue; // every key has the same byte here
+                    var sum = 0;
+                    for (var d = 0; d < 256; d++) { var c = counts[at + d]; counts[at + d] = sum; sum += c; }
+                    for (var i = 0; i < n; i++)
+                    {
+                        var key = fromKeys[i];
+                        var to = counts[at | (int)((((ulong)key ^ Sign) >> shift) & 0xFF)]++;
+                        toKeys[to] = key;
+                        toPlaces[to] = fromPlaces[i];
+                    }
+                    (fromKeys, toKeys) = (toKeys, fromKeys);
+                    (fromPlaces, toPlaces) = (toPlaces, fromPlaces);
+                }
+                if (!ReferenceEquals(fromKeys, keys))
+                {
+                    Array.Copy(fromKeys, keys, n);
+                    Array.Copy(fromPlaces, places, n);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<long>.Shared.Return(keyPool);
+                System.Buffers.ArrayPool<int>.Shared.Return(placePool);
+            }
+        }
+
+        [ThreadStatic] private static int[]? _radixCounts;
 
         /// <summary>
         /// One table of packed rows (event_keys or event_keys_recent): its rows by range, the rows read (cached), and the
@@ -655,7 +726,7 @@ namespace MadfLog.Engine.Store
                 {
                     if (_sortKeys.Length < n) { _sortKeys = new long[n * 2]; _sortPlaces = new int[n * 2]; _sorted = new Entry[n * 2]; }
                     for (var i = 0; i < n; i++) { _sortKeys[i] = entries[i].key; _sortPlaces[i] = i; }
-                    Array.Sort(_sortKeys, _sortPlaces, 0, n);
+                    RadixSort(_sortKeys, _sortPlaces, n);
                     for (var i = 0; i < n; i++) _sorted[i] = entries[_sortPlaces[i]];
                     for (var i = 0; i < n; i++) entries[i] = _sorted[i];
                 }
@@ -803,6 +874,7 @@ namespace MadfLog.Engine.Store
             private readonly bool _ids;
             private int _at;
 
+            [MethodImpl(Hot.Path)]
             public Months(ReadOnlySpan<byte> blob)
             {
                 _blob = blob;
@@ -811,6 +883,7 @@ namespace MadfLog.Engine.Store
                 _width = blob.Length < 9 || blob[0] == Packed || _ids ? 0 : blob[0];
             }
 
+            [MethodImpl(Hot.Path)]
             public bool Next(out Month month)
             {
                 if (_at >= _blob.Length) { month = default; return false; }
@@ -833,6 +906,7 @@ namespace MadfLog.Engine.Store
             private readonly long _leastId;
             private int _index;
 
+            [MethodImpl(Hot.Path)]
             public Month(ReadOnlySpan<byte> blob, int at, int width, bool ids)
             {
                 _blob = blob;
@@ -876,6 +950,7 @@ namespace MadfLog.Engine.Store
             }
 
             /// <summary>The index of the offset among the month's, -1 when it is not one (on a month not yet read by Next).</summary>
+            [MethodImpl(Hot.Path)]
             public int IndexOf(ulong target)
             {
                 if (_width == 0) return _packed.IndexOf(target);

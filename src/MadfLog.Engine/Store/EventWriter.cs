@@ -91,29 +91,36 @@ namespace MadfLog.Engine.Store
             _nextId += n;
             // Row i gets id baseId + i if it is new (a duplicate leaves a gap, which AUTOINCREMENT ids allow). Keys go in
             // sorted, so consecutive keys meet the same packed row (or b-tree pages); among equal keys the earlier row wins.
-            if (_order.Length < n) { _order = new (long, int)[Math.Max(n, _order.Length * 2)]; _packedOrder = new (long, int)[_order.Length]; _isNew = new bool[_order.Length]; }
+            if (_isNew.Length < n)
+            {
+                var length = Math.Max(n, _isNew.Length * 2);
+                _isNew = new bool[length];
+                _orderKeys = new long[length]; _orderPlaces = new int[length];
+                _packedKeys = new long[length]; _packedPlaces = new int[length];
+            }
             var count = 0;
             var packed = 0;
             for (var i = 0; i < n; i++)
             {
                 _isNew[i] = false;
                 if (InArchive(rows[i])) continue; // moved to an archive database by retention: already stored once
-                if (rows[i].KeepLargestTokens) _order[count++] = (rows[i].DedupKey, i);
-                else _packedOrder[packed++] = (rows[i].DedupKey, i);
+                if (rows[i].KeepLargestTokens) { _orderKeys[count] = rows[i].DedupKey; _orderPlaces[count++] = i; }
+                else { _packedKeys[packed] = rows[i].DedupKey; _packedPlaces[packed++] = i; }
             }
-            // Keys of events that are never updated: packed event_keys, which only answers "stored or not".
-            Array.Sort(_packedOrder, 0, packed);
+            // Keys of events that are never updated: packed event_keys, which only answers "stored or not". The sort is
+            // stable: among equal keys the earlier row comes first, and wins.
+            EventKeys.RadixSort(_packedKeys, _packedPlaces, packed);
             for (var j = 0; j < packed; j++)
             {
-                var (key, index) = _packedOrder[j];
-                _isNew[index] = _eventKeys.Add(key, EventKeys.MonthOf(rows[index].Timestamp));
+                var index = _packedPlaces[j];
+                _isNew[index] = _eventKeys.Add(_packedKeys[j], EventKeys.MonthOf(rows[index].Timestamp));
             }
             // Claude Code responses keep their row's id with the key (response_keys): a repeated line updates that row.
-            Array.Sort(_order, 0, count);
+            EventKeys.RadixSort(_orderKeys, _orderPlaces, count);
             for (var j = 0; j < count; j++)
             {
-                var (key, index) = _order[j];
-                _isNew[index] = _responseKeys.Add(key, EventKeys.MonthOf(rows[index].Timestamp), baseId + index);
+                var index = _orderPlaces[j];
+                _isNew[index] = _responseKeys.Add(_orderKeys[j], EventKeys.MonthOf(rows[index].Timestamp), baseId + index);
             }
 
             Steps?.Lap("write: keys");
@@ -196,7 +203,8 @@ namespace MadfLog.Engine.Store
             return value;
         }
 
-        private (long key, int index)[] _order = Array.Empty<(long, int)>(), _packedOrder = Array.Empty<(long, int)>();
+        private long[] _orderKeys = Array.Empty<long>(), _packedKeys = Array.Empty<long>();
+        private int[] _orderPlaces = Array.Empty<int>(), _packedPlaces = Array.Empty<int>();
         private bool[] _isNew = Array.Empty<bool>();
 
         // The time span of each block of ids this batch wrote into (EventStorage.BlockSize), merged into event_blocks,

@@ -358,6 +358,7 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
             }
 
             /// <summary>A lead's number, numbering it when it is new.</summary>
+            [MethodImpl(Hot.Path)]
             public long Of(Lead lead)
             {
                 if (_leads.TryGetValue(lead, out var id)) return id;

@@ -507,20 +507,29 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Theory]
-        [InlineData(0)]
-        [InlineData(1)]
-        [InlineData(2)]
-        [InlineData(1000)]
-        public void StagedKeysAreSortedWithTheirEntries(int n)
+        [InlineData(0, false)]
+        [InlineData(1, false)]
+        [InlineData(2, false)]
+        [InlineData(1000, false)]
+        [InlineData(1000, true)]
+        [InlineData(70_000, true)]
+        public void StagedKeysAreSortedWithTheirEntries(int n, bool wide)
         {
             // The flush writes staged keys row by row in key order: each entry must move with its key (a permutation
-            // followed wrongly gives keys their neighbours' ids). Some keys repeat, some are in place already.
+            // followed wrongly gives keys their neighbours' ids). Some keys repeat, some are in place already. Wide keys
+            // span the whole 64-bit range as hashes do (every byte differs, negative and positive), with the extremes.
             var rnd = new Random(n + 7);
             var keys = new long[n + 5];
             var entries = new (long key, ushort month, long id)[n + 5];
+            var buffer = new byte[8];
             for (var i = 0; i < n; i++)
             {
-                keys[i] = i % 10 == 0 ? i : rnd.Next(0, n / 2 + 1) - n / 4;
+                if (wide)
+                {
+                    rnd.NextBytes(buffer);
+                    keys[i] = i % 97 == 3 ? long.MinValue : i % 97 == 5 ? long.MaxValue : i % 13 == 0 ? keys[i / 2] : BitConverter.ToInt64(buffer, 0);
+                }
+                else keys[i] = i % 10 == 0 ? i : rnd.Next(0, n / 2 + 1) - n / 4;
                 entries[i] = (keys[i], (ushort)(i % 12), 1_000_000 + i);
             }
             var expected = entries.Take(n).OrderBy(e => e.key).ThenBy(e => e.id).ToList();
@@ -529,6 +538,76 @@ namespace MadfLog.Engine.Tests.Store
             Assert.All(Enumerable.Range(0, n), i => Assert.Equal(keys[i], entries[i].key));
             Assert.Equal(expected, entries.Take(n).OrderBy(e => e.key).ThenBy(e => e.id).ToList());
             Assert.All(entries.Skip(n), e => Assert.Equal(default, e));
+        }
+
+        [Theory]
+        [InlineData(5)]
+        [InlineData(48)]
+        [InlineData(49)]
+        [InlineData(500)]
+        [InlineData(20_000)]
+        public void KeysSortStablyWithTheirPlaces(int n)
+        {
+            // EventWriter.Write sorts a batch's keys with their rows' places: among equal keys (a line twice in a batch)
+            // the earlier row must come first, as it is the one stored. Keys repeat, span the sign and the whole range.
+            var rnd = new Random(n);
+            var buffer = new byte[8];
+            var keys = new long[n + 3];
+            var places = new int[n + 3];
+            for (var i = 0; i < n; i++)
+            {
+                rnd.NextBytes(buffer);
+                keys[i] = i % 3 == 0 ? keys[rnd.Next(0, i + 1)] : i % 5 == 0 ? rnd.Next(-3, 3) : BitConverter.ToInt64(buffer, 0);
+                places[i] = i;
+            }
+            var expected = Enumerable.Range(0, n).Select(i => (key: keys[i], place: i)).OrderBy(x => x.key).ThenBy(x => x.place).ToList();
+            EventKeys.RadixSort(keys, places, n);
+            Assert.Equal(expected.Select(x => x.key), keys.Take(n));
+            Assert.Equal(expected.Select(x => x.place), places.Take(n));
+            Assert.All(keys.Skip(n), k => Assert.Equal(0, k));
+        }
+
+        [Fact]
+        public void PendingKeysHoldWhatADictionaryWouldAcrossGrowthAndClears()
+        {
+            // The transaction's new keys: small keys and 0, hashes over the whole
+            // range and keys added twice must each be held once with their value, through growth and after a clear.
+            var pending = new PendingKeys(slots: 16);
+            var reference = new Dictionary<long, long>();
+            var rnd = new Random(11);
+            var buffer = new byte[8];
+            for (var round = 0; round < 3; round++)
+            {
+                for (var i = 0; i < 5000; i++)
+                {
+                    long key;
+                    if (i % 7 == 0) key = i; // small keys, 0 among them
+                    else if (i % 11 == 0) key = reference.Count > 0 ? reference.Keys.First() : 0; // again
+                    else { rnd.NextBytes(buffer); key = BitConverter.ToInt64(buffer, 0); }
+                    var added = !reference.ContainsKey(key);
+                    if (added) reference[key] = 1000L * round + i;
+                    if (pending.Find(key, out var slot)) Assert.False(added);
+                    else { Assert.True(added); pending.AddAt(slot, key, 1000L * round + i); }
+                    Assert.False(pending.TryAdd(key, -1));
+                }
+                Assert.Equal(reference.Count, pending.Count);
+                foreach (var (key, value) in reference)
+                {
+                    Assert.True(pending.TryGetValue(key, out var held));
+                    Assert.Equal(value, held);
+                }
+                for (var i = 0; i < 1000; i++)
+                {
+                    rnd.NextBytes(buffer);
+                    var other = BitConverter.ToInt64(buffer, 0);
+                    Assert.Equal(reference.ContainsKey(other), pending.ContainsKey(other));
+                }
+                pending.Clear();
+                reference.Clear();
+                Assert.Equal(0, pending.Count);
+                Assert.False(pending.ContainsKey(0));
+                Assert.False(pending.ContainsKey(7));
+            }
         }
     }
 }

@@ -45,7 +45,9 @@ namespace MadfLog.Engine.Store
     /// sequence_session_errors and sequence_session_leads are views of them), 73 the duration histograms (day_hist,
     /// hour_hist) keyed by the number of their story, scope and key (hist_keys), 76 the patterns keyed
     /// again (a pipeline failed in the stage its output names, else in its last stage that is not a filter: "cat f | jq"
-    /// is jq's), 77 the patterns classed again (a lock another process holds is LockHeld).
+    /// is jq's), 77 the patterns classed again (a lock another process holds is LockHeld), 78 the sessions' sequences
+    /// keyed by the session's names id in a rowid table (sequence_spans; session_sequences is a view of it), 79
+    /// session_rollup keyed by the session's names id (session_rollup_cells; session_rollup is a view of it).
     /// </summary>
     public static class Schema
     {
@@ -97,15 +99,21 @@ namespace MadfLog.Engine.Store
             [73] = HistogramsKeyedByNumber,
             [76] = PatternsRekeyed,
             [77] = PatternsRekeyed,
+            [78] = SequencesKeyedByNumber,
+            [79] = SessionRollupKeyedByNumber,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number, 78 and every migration from 12: the sessions' sequences keyed by number, 79 and every migration from 7: session_rollup keyed by number).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
             // The per-session sequence rows are keyed by number (72) before the code of any migration from 19 on writes them.
             if (version >= 19) SequenceCells.KeySessions(connection, transaction);
+            // And the sessions' sequences (78), from the migration that creates them on (its script keys them before its fill).
+            if (version >= 12) SummaryTables.KeySequences(connection, transaction);
+            // And session_rollup (79), from the migration that names the sessions on (7; 4 creates the table).
+            if (version >= 7) SummaryTables.KeySessionRollup(connection, transaction);
             // And the histograms (73), from the migration that creates day_hist on.
             if (version >= 11) SummaryTables.KeyHistograms(connection, transaction);
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
@@ -600,7 +608,7 @@ CREATE TABLE session_leads (
     n INTEGER NOT NULL,
     PRIMARY KEY (session_id, step1, pattern1, step2, pattern2, step3, pattern3, error_step, error_pattern)
 ) WITHOUT ROWID;
-" + SummaryTables.SequenceFill;
+" + SummaryTables.KeySequencesSql + SummaryTables.SequenceFill;
 
         // Error sequences summed over sessions per cell (Store.SequenceCells): the whole store, a story, a first and last
         // day per story; each session's leads by number; leads numbered by their names; the pattern survivors and classes
@@ -854,6 +862,14 @@ CREATE TABLE IF NOT EXISTS sequence_lead_cells (
         // day_hist and hour_hist keyed by number (hist_keys: story, scope and key once): SummaryTables.KeyHistograms, in
         // AfterScript (also after every migration from 11 on, whose code writes these rows).
         private const string HistogramsKeyedByNumber = "-- in AfterScript";
+
+        // The sessions' sequences keyed by the session's names id (sequence_spans; session_sequences is a view):
+        // SummaryTables.KeySequences, in AfterScript (also after every migration from 12 on, whose code writes these rows).
+        private const string SequencesKeyedByNumber = "-- in AfterScript";
+
+        // session_rollup keyed by the session's names id (session_rollup_cells and its index; session_rollup is a view):
+        // SummaryTables.KeySessionRollup, in AfterScript (also after every migration from 7 on, which numbers the sessions' names).
+        private const string SessionRollupKeyedByNumber = "-- in AfterScript";
 
         private const string EventChanges = @"
 CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);

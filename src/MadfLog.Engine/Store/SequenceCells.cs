@@ -519,8 +519,8 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
             var named = new HashSet<long>(changed);
             var sessions = new Dictionary<string, SessionCell>(StringComparer.Ordinal);
             using (var reader = c.ExecuteReader(@"
-                SELECT s.session_id, s.story_id, s.first_ts, s.last_ts, t.errors FROM session_sequences s
-                CROSS JOIN sequence_session_errors t ON t.session_id = s.session_id WHERE s.in_order = 1 AND length(t.errors) > 0", transaction: tx))
+                SELECT n.text, s.story_id, s.first_ts, s.last_ts, t.errors FROM sequence_spans s
+                CROSS JOIN sequence_trails t ON t.session = s.session JOIN names n ON n.id = s.session WHERE s.in_order = 1 AND length(t.errors) > 0", transaction: tx))
                 while (reader.Read())
                     if (ErrorTrail.Patterns((byte[])reader.GetValue(4)).Any(named.Contains))
                         sessions[reader.GetString(0)] = new SessionCell(reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), true);

@@ -37,7 +37,7 @@ namespace MadfLog.Engine.Store
 
             public SessionLookup(SqliteConnection c, SqliteTransaction tx)
             {
-                _sequence = Command(c, tx, "SELECT story_id, first_ts, last_ts, in_order, steps FROM session_sequences WHERE session_id = $s");
+                _sequence = Command(c, tx, "SELECT story_id, first_ts, last_ts, in_order, steps FROM sequence_spans WHERE session = (SELECT id FROM names WHERE text = $s)");
                 _trail = Command(c, tx, "SELECT times, errors FROM sequence_session_errors WHERE session_id = $s");
             }
 
@@ -89,14 +89,70 @@ namespace MadfLog.Engine.Store
         /// </summary>
         internal static void WriteSequences(SqliteConnection c, SqliteTransaction tx, IEnumerable<SessionSequenceRow> sessions)
         {
-            PreparedBatch.Run(c, tx, @"INSERT INTO session_sequences VALUES ($1, $2, $3, $4, $5, $6)
-                    ON CONFLICT DO UPDATE SET story_id = excluded.story_id, first_ts = excluded.first_ts, last_ts = excluded.last_ts, in_order = excluded.in_order, steps = excluded.steps",
+            // Keyed by the session's names id (schema 78): every session's text is a name (its events' context names it).
+            PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_spans SELECT id, $2, $3, $4, $5, $6 FROM names WHERE text = $1",
                 sessions.Select(s => new object?[] { s.SessionId, s.StoryId, s.FirstTs, s.LastTs, s.InOrder, s.Steps }));
         }
 
         /// <summary>Deletes the sequences of the sessions a query of session ids selects (SequenceCells.Recount fills them again).</summary>
         internal static void DeleteSequences(SqliteConnection c, SqliteTransaction tx, string sessionsSql) =>
-            c.Execute($"DELETE FROM session_sequences WHERE session_id IN ({sessionsSql})", transaction: tx);
+            c.Execute($"DELETE FROM sequence_spans WHERE session IN (SELECT id FROM names WHERE text IN ({sessionsSql}))", transaction: tx);
+
+        /// <summary>
+        /// Schema 78: the sessions' sequence rows (session_sequences) keyed by the session's names id in a rowid table,
+        /// sequence_spans, instead of its text in a WITHOUT ROWID table; session_sequences is a view with the old
+        /// columns, so readers and plain SQLite read it as before. Rows keyed by text arrive in no order (leaves about 85 %
+        /// full) and the interior pages copy the keys; a session's names id grows as sessions arrive. Migration 12's
+        /// script runs it on the table it creates, before filling it; <see cref="KeySequences"/> runs it on a store made
+        /// before (Schema.AfterScript, for 78 and every migration from 12 on, whose code writes the new table).
+        /// </summary>
+        // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql).
+        internal const string KeySequencesSql = @"
+CREATE TABLE sequence_spans (session INTEGER PRIMARY KEY, story_id TEXT, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL, in_order INTEGER NOT NULL, steps TEXT NOT NULL);
+INSERT INTO sequence_spans SELECT n.id, s.story_id, s.first_ts, s.last_ts, s.in_order, s.steps FROM session_sequences s JOIN names n ON n.text = s.session_id ORDER BY n.id;
+DROP TABLE session_sequences;
+CREATE VIEW session_sequences AS
+SELECT n.text AS session_id, s.story_id, s.first_ts, s.last_ts, s.in_order, s.steps FROM sequence_spans s JOIN names n ON n.id = s.session;
+";
+
+        /// <summary>
+        /// Schema 79: session_rollup keyed by the session's names id (session_rollup_cells, with the index on the highest
+        /// context); session_rollup is a view with the old columns. Its text key was in every row, in the interior pages
+        /// and again in every entry of the index. Run by Schema.AfterScript for 79 and every migration from 7 on (which
+        /// numbers the sessions' names), so the code those migrations run writes the new table; nothing once it is a view.
+        /// </summary>
+        internal static void KeySessionRollup(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (c.ExecuteScalar<string?>("SELECT type FROM sqlite_master WHERE name = 'session_rollup'", transaction: tx) != "table") return;
+            // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql).
+            c.Execute(@"
+CREATE TABLE session_rollup_cells (
+    session INTEGER NOT NULL,
+    agent_name TEXT NOT NULL,
+    story_id TEXT,
+    events INTEGER NOT NULL,
+    max_context REAL NOT NULL,
+    ctx_hot INTEGER NOT NULL,
+    ctx_hot_errors INTEGER NOT NULL,
+    ctx_cool INTEGER NOT NULL,
+    ctx_cool_errors INTEGER NOT NULL,
+    PRIMARY KEY (session, agent_name)
+) WITHOUT ROWID;
+INSERT INTO session_rollup_cells SELECT n.id, r.agent_name, r.story_id, r.events, r.max_context, r.ctx_hot, r.ctx_hot_errors, r.ctx_cool, r.ctx_cool_errors
+    FROM session_rollup r JOIN names n ON n.text = r.session_id ORDER BY 1, 2;
+DROP TABLE session_rollup;
+CREATE INDEX ix_session_rollup_context ON session_rollup_cells(max_context);
+CREATE VIEW session_rollup AS
+SELECT n.text AS session_id, r.agent_name, r.story_id, r.events, r.max_context, r.ctx_hot, r.ctx_hot_errors, r.ctx_cool, r.ctx_cool_errors
+FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx);
+        }
+
+        /// <summary><see cref="KeySequencesSql"/> on a store whose session_sequences is still a table; nothing once it is a view.</summary>
+        internal static void KeySequences(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (c.ExecuteScalar<string?>("SELECT type FROM sqlite_master WHERE name = 'session_sequences'", transaction: tx) == "table")
+                c.Execute(KeySequencesSql, transaction: tx);
+        }
 
         /// <summary>Upserts summary rows kept in memory (the import's, once per transaction) into their tables.</summary>
         [MethodImpl(Hot.Path)]
@@ -120,7 +176,8 @@ namespace MadfLog.Engine.Store
             PreparedBatch.Run(c, tx, "INSERT OR IGNORE INTO story_agents VALUES ($1, $2)", p.StoryAgents.Select(k => new object?[] { k.Story, k.Agent }));
             PreparedBatch.Run(c, tx, "INSERT INTO pattern_stories VALUES ($1, $2, $3) ON CONFLICT DO UPDATE SET errors = errors + excluded.errors",
                 p.PatternStories.Select(kv => new object?[] { kv.Key.Pattern, kv.Key.Story, kv.Value }));
-            PreparedBatch.Run(c, tx, @"INSERT INTO session_rollup VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            // Keyed by the session's names id (schema 79): every session's text is a name (its events' context names it).
+            PreparedBatch.Run(c, tx, @"INSERT INTO session_rollup_cells SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM names WHERE text = $1
                             ON CONFLICT DO UPDATE SET story_id = max(coalesce(story_id, ''), coalesce(excluded.story_id, '')), events = events + excluded.events,
                                 max_context = max(max_context, excluded.max_context), ctx_hot = ctx_hot + excluded.ctx_hot, ctx_hot_errors = ctx_hot_errors + excluded.ctx_hot_errors,
                                 ctx_cool = ctx_cool + excluded.ctx_cool, ctx_cool_errors = ctx_cool_errors + excluded.ctx_cool_errors",
@@ -169,11 +226,11 @@ namespace MadfLog.Engine.Store
 
         /// <summary>The summary tables that count events (every figure but the error sequences).</summary>
         private static readonly string[] CountNames =
-            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup", "human_rollup", "human_groups", "week_rollup", "day_rollup_cells", "day_hist", "session_day",
+            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup_cells", "human_rollup", "human_groups", "week_rollup", "day_rollup_cells", "day_hist", "session_day",
               "hour_rollup_cells", "hour_hist", "session_hour", "hour_stories", "rollup_keys", "hist_keys" };
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
-        public static readonly string[] Names = CountNames.Concat(new[] { "session_sequences" }).Concat(SequenceCells.Tables).ToArray();
+        public static readonly string[] Names = CountNames.Concat(new[] { "sequence_spans" }).Concat(SequenceCells.Tables).ToArray();
 
         /// <summary>
         /// Recomputes every summary from the events the active store holds, with the same definitions as the import
@@ -207,7 +264,8 @@ namespace MadfLog.Engine.Store
             c.Execute($"INSERT INTO story_rollup {StoryRows("temp.rebuild_events")}", transaction: tx);
             c.Execute("INSERT INTO story_agents SELECT DISTINCT story, agent FROM temp.rebuild_events WHERE story IS NOT NULL AND agent IS NOT NULL", transaction: tx);
             c.Execute($"INSERT INTO pattern_stories {PatternStoryRows("temp.rebuild_events")}", transaction: tx);
-            c.Execute($"INSERT INTO session_rollup {SessionRollupRows("temp.rebuild_events")}", transaction: tx);
+            c.Execute($@"INSERT INTO session_rollup_cells SELECT n.id, r.agent_name, r.story_id, r.events, r.max_context, r.ctx_hot, r.ctx_hot_errors, r.ctx_cool, r.ctx_cool_errors
+                FROM ({SessionRollupRows("temp.rebuild_events")}) r JOIN names n ON n.text = r.session_id ORDER BY 1, 2", transaction: tx);
             c.Execute(@"INSERT INTO human_rollup SELECT category, coalesce(agent, ''), coalesce(story, ''), coalesce(pattern, 0), count(*)
                 FROM temp.rebuild_events WHERE type = 'human_interaction' GROUP BY 1, 2, 3, 4", transaction: tx);
             c.Execute(@"INSERT INTO human_groups SELECT category, coalesce(agent, ''), coalesce(story, ''), count(*)
@@ -322,13 +380,24 @@ namespace MadfLog.Engine.Store
                 FROM (SELECT 1 AS sign, * FROM ({t.Rows("temp.recount_after")}) UNION ALL SELECT -1 AS sign, * FROM ({t.Rows("temp.recount_before")}))
                 GROUP BY {keys};", transaction: tx);
             if (t.Cells != null) { RecountCells(c, tx, t.Cells, t.Sums); return; }
+            // session_rollup is a view of session_rollup_cells, keyed by the session's names id (schema 79).
+            var table = t.Table;
+            var stored = t.Keys;
+            if (table == "session_rollup")
+            {
+                table = "session_rollup_cells";
+                stored = t.Keys.Select(k => k == "session_id" ? "session" : k).ToArray();
+                keys = List(stored);
+                all = List(stored.Concat(t.Sums).Concat(t.Mins).Concat(t.Maxes));
+                c.Execute("ALTER TABLE temp.recount_delta ADD COLUMN session INTEGER; UPDATE temp.recount_delta SET session = (SELECT id FROM names WHERE text = session_id);", transaction: tx);
+            }
             c.Execute($@"
-                UPDATE {t.Table} SET {List(t.Sums.Select(x => $"{x} = {t.Table}.{x} + d.{x}").Concat(extreme.Select(x =>
-                    $"{x.m} = CASE WHEN d.{x.m} IS NULL THEN {t.Table}.{x.m} WHEN {t.Table}.{x.m} IS NULL THEN d.{x.m} ELSE {x.Item2}({t.Table}.{x.m}, d.{x.m}) END")))}
-                FROM temp.recount_delta d WHERE {string.Join(" AND ", t.Keys.Select(k => $"{t.Table}.{k} = d.{k}"))};
-                INSERT INTO {t.Table} ({all}) SELECT {all} FROM temp.recount_delta d
-                WHERE NOT EXISTS (SELECT 1 FROM {t.Table} x WHERE {string.Join(" AND ", t.Keys.Select(k => $"x.{k} = d.{k}"))});
-                DELETE FROM {t.Table} WHERE {t.Sums[0]} = 0 AND ({keys}) IN (SELECT {keys} FROM temp.recount_delta);", transaction: tx);
+                UPDATE {table} SET {List(t.Sums.Select(x => $"{x} = {table}.{x} + d.{x}").Concat(extreme.Select(x =>
+                    $"{x.m} = CASE WHEN d.{x.m} IS NULL THEN {table}.{x.m} WHEN {table}.{x.m} IS NULL THEN d.{x.m} ELSE {x.Item2}({table}.{x.m}, d.{x.m}) END")))}
+                FROM temp.recount_delta d WHERE {string.Join(" AND ", stored.Select(k => $"{table}.{k} = d.{k}"))};
+                INSERT INTO {table} ({all}) SELECT {all} FROM temp.recount_delta d
+                WHERE NOT EXISTS (SELECT 1 FROM {table} x WHERE {string.Join(" AND ", stored.Select(k => $"x.{k} = d.{k}"))});
+                DELETE FROM {table} WHERE {t.Sums[0]} = 0 AND ({keys}) IN (SELECT {keys} FROM temp.recount_delta);", transaction: tx);
             if (t.Table == "event_rollup")
                 c.Execute($@"DROP TABLE IF EXISTS temp.recount_lost; CREATE TEMP TABLE recount_lost AS
                     SELECT {List(t.Keys.Select(k => "d." + k))} FROM temp.recount_delta d JOIN event_rollup r USING ({keys}) WHERE d.events < 0", transaction: tx);
@@ -543,15 +612,16 @@ namespace MadfLog.Engine.Store
                 SELECT e.session_id AS session, coalesce(e.story_id, '') AS story, e.timestamp AS ts, e.id AS id, {Errors.InEvents} AS is_error,
                        coalesce(e.pattern_id, 0) AS pattern, {Steps.NameSql} AS name, CASE WHEN {Errors.InEvents} THEN coalesce(e.pattern_id, 0) ELSE -1 END AS mark
                 FROM events e WHERE e.session_id IS NOT NULL AND e.event_type <> 'llm_call'{(events == null ? "" : " AND " + events)});
-            INSERT INTO session_sequences
-                SELECT a.session, a.story, a.first_ts, a.last_ts, 1, l.steps FROM
+            INSERT INTO sequence_spans
+                SELECT n.id, a.story, a.first_ts, a.last_ts, 1, l.steps FROM
                     (SELECT session, CASE WHEN min(story) = max(story) THEN min(story) END AS story, min(ts) AS first_ts, max(ts) AS last_ts
                      FROM temp.sequence_events GROUP BY session) a
                 JOIN (SELECT session, coalesce(s2 || char(2), '') || coalesce(s1 || char(2), '') || step AS steps FROM (
                           SELECT session, step, lag(step, 1) OVER w AS s1, lag(step, 2) OVER w AS s2,
                                  row_number() OVER (PARTITION BY session ORDER BY ts DESC, id DESC) AS back
                           FROM temp.sequence_events WINDOW w AS (PARTITION BY session ORDER BY ts, id))
-                      WHERE back = 1) l ON l.session = a.session;
+                      WHERE back = 1) l ON l.session = a.session
+                JOIN names n ON n.text = a.session ORDER BY n.id;
             DROP TABLE temp.sequence_events;";
 
         /// <summary>When a pattern merges into another, its summary rows follow it.</summary>

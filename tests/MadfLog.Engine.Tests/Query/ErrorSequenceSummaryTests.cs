@@ -16,7 +16,14 @@ namespace MadfLog.Engine.Tests.Query
     public class ErrorSequenceSummaryTests
     {
         /// <summary>Takes a store back to before the sequence summaries' migration (with the version rows deleted by the caller).</summary>
-        internal const string DropSequenceTables = "DROP TABLE session_sequences; DROP TABLE IF EXISTS session_runs; DROP TABLE IF EXISTS session_leads;";
+        internal const string DropSequenceTables = "DROP VIEW IF EXISTS session_sequences; DROP TABLE IF EXISTS session_sequences; DROP TABLE IF EXISTS sequence_spans; DROP TABLE IF EXISTS session_runs; DROP TABLE IF EXISTS session_leads;";
+
+        /// <summary>Turns the sessions' sequences back to their layout before schema 78: a table keyed by the session's text.</summary>
+        internal const string UndoKeyedSequences = @"
+            CREATE TABLE sequences_text (session_id TEXT PRIMARY KEY, story_id TEXT, first_ts INTEGER NOT NULL, last_ts INTEGER NOT NULL, in_order INTEGER NOT NULL, steps TEXT NOT NULL) WITHOUT ROWID;
+            INSERT INTO sequences_text SELECT session_id, story_id, first_ts, last_ts, in_order, steps FROM session_sequences;
+            DROP VIEW session_sequences; DROP TABLE sequence_spans;
+            ALTER TABLE sequences_text RENAME TO session_sequences; ";
 
         /// <summary>Turns the per-session sequence rows back to their layout before schema 72: tables keyed by the session's text.</summary>
         internal const string UndoKeyedSessions = @"
@@ -295,6 +302,49 @@ namespace MadfLog.Engine.Tests.Query
             {
                 Assert.Equal(DumpCells(f), DumpCells(c));
                 Assert.Equal(Dump(f, "session_sequences"), Dump(c, "session_sequences"));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+        }
+
+        [Fact]
+        public void UpgradingKeysTheSessionsSequencesByNumberAnswersTheSameAndImportsOnAsAFreshStore()
+        {
+            using var t = TestPaths.NewTemp();
+            var logs = Logs.ToList();
+            var fresh = Path.Combine(Path.GetDirectoryName(t.Db)!, "fresh.db");
+            foreach (var db in new[] { t.Db, fresh }) new LogImporter(new ImportOptions { DatabasePath = db }).Import(logs.Take(logs.Count - 1));
+            string sequences, cells;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                sequences = Dump(c, "session_sequences");
+                cells = DumpCells(c);
+                Assert.NotEmpty(sequences);
+                // A store at schema 77: the sessions' sequences keyed by the session's text.
+                c.Execute(UndoKeyedSequences + "DELETE FROM schema_version WHERE version >= 78;");
+                Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_sequences'"));
+                Assert.Equal(sequences, Dump(c, "session_sequences"));
+            }
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_sequences'"));
+                // Every session's row is kept, under the number of its name.
+                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_spans s LEFT JOIN names n ON n.id = s.session WHERE n.text IS NULL"));
+                Assert.Equal(sequences, Dump(c, "session_sequences"));
+                Assert.Equal(cells, DumpCells(c));
+                AssertCellsAsCounted(c);
+                AssertMatchesScan(c);
+            }
+            // The last file into both: the upgraded store keeps the same rows as the fresh one, and answers as a scan.
+            foreach (var db in new[] { t.Db, fresh }) new LogImporter(new ImportOptions { DatabasePath = db }).Import(logs);
+            using (var c = MadfDatabase.Open(t.Db))
+            using (var f = MadfDatabase.Open(fresh))
+            {
+                Assert.Equal(Dump(f, "session_sequences"), Dump(c, "session_sequences"));
+                Assert.Equal(DumpCells(f), DumpCells(c));
+                foreach (var filter in new[] { new QueryFilter(), new QueryFilter { Stories = new[] { c.Query<string>("SELECT story_id FROM story_rollup ORDER BY story_id").First() } } })
+                    Assert.Equal(PatternAnalysis.ErrorSequences(f, filter, 100_000, 1).Select(x => (x.Kind, x.Sequence, x.Occurrences, x.Sessions, x.PatternId, x.LongestRun)),
+                                 PatternAnalysis.ErrorSequences(c, filter, 100_000, 1).Select(x => (x.Kind, x.Sequence, x.Occurrences, x.Sessions, x.PatternId, x.LongestRun)));
                 AssertCellsAsCounted(c);
                 AssertMatchesScan(c);
             }

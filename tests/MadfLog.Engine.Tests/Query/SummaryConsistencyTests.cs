@@ -65,6 +65,53 @@ namespace MadfLog.Engine.Tests.Query
                     AssertAgentPerformanceMatches(c);
                 });
 
+        /// <summary>Undoes migration 79: session_rollup a table keyed by the session's text again, with its index.</summary>
+        internal const string UndoKeyedSessionRollup = @"
+            CREATE TABLE session_rollup_text (session_id TEXT NOT NULL, agent_name TEXT NOT NULL, story_id TEXT, events INTEGER NOT NULL, max_context REAL NOT NULL,
+                ctx_hot INTEGER NOT NULL, ctx_hot_errors INTEGER NOT NULL, ctx_cool INTEGER NOT NULL, ctx_cool_errors INTEGER NOT NULL, PRIMARY KEY (session_id, agent_name)) WITHOUT ROWID;
+            INSERT INTO session_rollup_text SELECT * FROM session_rollup;
+            DROP VIEW session_rollup; DROP TABLE session_rollup_cells;
+            ALTER TABLE session_rollup_text RENAME TO session_rollup; CREATE INDEX ix_session_rollup_context ON session_rollup(max_context); ";
+
+        private static string DumpSessionRollup(SqliteConnection c) => string.Join("\n", c.Query<string>(
+            "SELECT printf('%s|%s|%s|%d|%f|%d|%d|%d|%d', session_id, agent_name, story_id, events, max_context, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors) FROM session_rollup")
+            .OrderBy(x => x, StringComparer.Ordinal));
+
+        [Fact]
+        public void UpgradingKeysSessionRollupByNumberAnswersTheSameAndTheImportGoesOnAsAFreshOne()
+        {
+            // A store at schema 78 (session_rollup keyed by the session's text) with the first logs, upgraded, then the other logs.
+            string? turnedBackRows = null;
+            AssertUpgradedMidwayImportsOnAsAFreshStore(UndoKeyedSessionRollup, 79,
+                turnedBack: c =>
+                {
+                    Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_rollup'"));
+                    turnedBackRows = DumpSessionRollup(c);
+                    Assert.NotEmpty(turnedBackRows);
+                },
+                upgraded: c =>
+                {
+                    Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_rollup'"));
+                    Assert.Equal("session_rollup_cells", c.ExecuteScalar<string>("SELECT tbl_name FROM sqlite_master WHERE name = 'ix_session_rollup_context'"));
+                    Assert.Equal(turnedBackRows, DumpSessionRollup(c));
+                    AssertContextPressureMatches(c);
+                },
+                imported: c =>
+                {
+                    using (var f = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) Assert.Equal(DumpSessionRollup(f), DumpSessionRollup(c));
+                    AssertContextPressureMatches(c);
+                });
+        }
+
+        // The whole store's context pressure (from session_rollup, highest first) as a scan of the events answers it.
+        private static void AssertContextPressureMatches(SqliteConnection c)
+        {
+            var scan = Analysis.ContextPressure(c, Scan).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)).ToList();
+            Assert.NotEmpty(scan);
+            Assert.Equal(scan.OrderBy(x => x.SessionId + x.Agent), Analysis.ContextPressure(c, Summary).Select(x => (x.SessionId, x.Agent, x.Story, x.MaxContextPercent, x.Events, x.EventsAbove80, x.ErrorRateAbove80, x.ErrorRateBelow80)).OrderBy(x => x.SessionId + x.Agent));
+            Assert.Equal(scan.Max(x => x.MaxContextPercent), Analysis.ContextPressure(c, Summary, top: 1).Single().MaxContextPercent);
+        }
+
         [Fact]
         public void UpgradingKeysTheRollupsByNumberAndTheImportGoesOnAsAFreshOne() =>
             // A store at schema 34 (the rollups as tables keyed by their texts) with the first logs, upgraded, then the
@@ -83,7 +130,8 @@ namespace MadfLog.Engine.Tests.Query
         /// upgrades it (the same summaries as before), imports the other logs: the same summaries as the sample store,
         /// which imported them all at today's schema; the day questions answer as a scan and a rebuild changes nothing.
         /// </summary>
-        private void AssertUpgradedMidwayImportsOnAsAFreshStore(string undo, int migration, Action<SqliteConnection> turnedBack, Action<SqliteConnection> upgraded)
+        private void AssertUpgradedMidwayImportsOnAsAFreshStore(string undo, int migration, Action<SqliteConnection> turnedBack, Action<SqliteConnection> upgraded,
+            Action<SqliteConnection>? imported = null)
         {
             using var t = TestPaths.NewTemp();
             var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
@@ -106,6 +154,7 @@ namespace MadfLog.Engine.Tests.Query
             using (var c = MadfDatabase.Open(t.Db))
             {
                 Assert.Equal(fresh, DumpTimeSummaries(c));
+                imported?.Invoke(c);
                 AssertAgentPerformanceMatches(c);
                 AssertDayQuestionsMatch(c, new QueryFilter { Since = Nov3.AddHours(9).AddMinutes(20), Until = Nov3.AddDays(2).AddHours(10).AddMinutes(41) });
                 using var tx = c.BeginTransaction();
@@ -448,7 +497,7 @@ namespace MadfLog.Engine.Tests.Query
         /// </summary>
         internal static System.Collections.Generic.List<string> ComparedByText(System.Collections.Generic.IEnumerable<string> tables) => tables
             .Except(new[] { "rollup_keys", "day_rollup_cells", "hour_rollup_cells", "hist_keys" })
-            .Select(t => t == "day_hist" ? SummaryTables.Grain.Day.HistRows : t == "hour_hist" ? SummaryTables.Grain.Hour.HistRows : t)
+            .Select(t => t == "day_hist" ? SummaryTables.Grain.Day.HistRows : t == "hour_hist" ? SummaryTables.Grain.Hour.HistRows : t == "sequence_spans" ? "session_sequences" : t == "session_rollup_cells" ? "session_rollup" : t)
             .Concat(new[] { "day_rollup", "hour_rollup" }).ToList();
 
         /// <summary>Every row of the day and hour summaries, for comparing a store with another.</summary>

@@ -265,9 +265,11 @@ namespace MadfLog.Engine.Query.Questions
             // each cut by time only (in order, all its events in the stories) with its trail, the others read from their
             // events (session_sequences has no time index: a scan of it per use cost as much as the rest of a week's answer).
             var byTime = "s.in_order = 1" + (stories ? " AND coalesce(s.story_id IN @stories, 0)" : "");
-            var sessions = c.Query<SessionSpan>($@"SELECT s.session_id AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs, ({uncounted ?? "0"}) AS Uncounted,
-                       CASE WHEN NOT ({whole}) AND {byTime} THEN (SELECT t.errors FROM sequence_session_errors t WHERE t.session_id = s.session_id) END AS Trail
-                FROM session_sequences s WHERE {candidate} AND (({uncounted ?? "0"}) OR NOT ({whole}))", p).ToList();
+            // The tables under session_sequences and sequence_session_errors, both keyed by the session's names id: its text
+            // is read only for the sessions kept.
+            var sessions = c.Query<SessionSpan>($@"SELECT n.text AS SessionId, s.first_ts AS FirstTs, s.last_ts AS LastTs, ({uncounted ?? "0"}) AS Uncounted,
+                       CASE WHEN NOT ({whole}) AND {byTime} THEN (SELECT t.errors FROM sequence_trails t WHERE t.session = s.session) END AS Trail
+                FROM sequence_spans s JOIN names n ON n.id = s.session WHERE {candidate} AND (({uncounted ?? "0"}) OR NOT ({whole}))", p).ToList();
             var others = sessions.Where(x => x.Uncounted != 0).Select(x => x.SessionId).ToList();
             if (others.Count > 0)
             {

@@ -14,6 +14,9 @@ namespace MadfLog.Bench
     {
         private const EventKeywords Gc = (EventKeywords)0x1, Jit = (EventKeywords)0x10;
         private readonly Dictionary<string, long> _bytes = new Dictionary<string, long>();
+        // The large object heap's share (AllocationKind 1): freed only by a gen2 collection, so what is allocated there
+        // again and again stays in the heap until the next one.
+        private readonly Dictionary<string, long> _large = new Dictionary<string, long>();
         private readonly Dictionary<string, long> _methods = new Dictionary<string, long>();
         // JIT time by class and tier: a method's MethodJittingStarted to its MethodLoadVerbose on the same thread.
         private readonly Dictionary<string, double> _jitMs = new Dictionary<string, double>();
@@ -51,7 +54,13 @@ namespace MadfLog.Bench
                 }
             }
             else if (e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal))
-                Count(_bytes, e.Payload[e.PayloadNames.IndexOf("TypeName")] as string ?? "?", Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("AllocationAmount")]));
+            {
+                var type = e.Payload[e.PayloadNames.IndexOf("TypeName")] as string ?? "?";
+                var amount = Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("AllocationAmount")]);
+                Count(_bytes, type, amount);
+                var kind = e.PayloadNames.IndexOf("AllocationKind");
+                if (kind >= 0 && Convert.ToInt64(e.Payload[kind]) == 1) Count(_large, type, amount);
+            }
         }
 
         private static void Count(Dictionary<string, long> into, string key, long n)
@@ -67,6 +76,8 @@ namespace MadfLog.Bench
                     var total = Math.Max(1, _bytes.Values.Sum());
                     return $"  (allocated, by type, sampled every ~100 KB:\n" +
                         string.Join("\n", _bytes.OrderByDescending(kv => kv.Value).Take(n).Select(kv => $"    {kv.Value / 1048576.0,8:F0} MB {100.0 * kv.Value / total,5:F1}%  {kv.Key}")) +
+                        $")\n  (of it in the large object heap, {_large.Values.Sum() / 1048576.0:F0} MB:\n" +
+                        string.Join("\n", _large.OrderByDescending(kv => kv.Value).Take(n).Select(kv => $"    {kv.Value / 1048576.0,8:F0} MB  {kv.Key}")) +
                         $")\n  (methods compiled: {_methods.Values.Sum():N0}; by class:\n" +
                         string.Join("\n", _methods.OrderByDescending(kv => kv.Value).Take(n).Select(kv => $"    {kv.Value,6}  {kv.Key}")) + ")" +
                         $"\n  (JIT ms by tier: {string.Join(", ", _jitTierMs.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:F0}"))}; by class, of {_jitMs.Values.Sum():F0}:\n" +

@@ -142,6 +142,7 @@ namespace MadfLog.Engine.Import
             // connection wrote in between); a failure ends the import, and the cache with it.
             using var keys = new EventKeys(connection);
             using var responseKeys = EventKeys.Responses(connection);
+            var writerCaches = new EventWriter.Caches(); // each transaction's writer empties and reuses them
             var uncommitted = 0;
             var sinceCommit = Stopwatch.StartNew();
             // Each file's newest cursor in this transaction, saved once when it commits (its batches' cursors in between
@@ -194,7 +195,7 @@ namespace MadfLog.Engine.Import
                         if (tx == null)
                         {
                             tx = connection.BeginTransaction();
-                            writer = new EventWriter(connection, tx, keys, responseKeys) { Steps = steps };
+                            writer = new EventWriter(connection, tx, keys, responseKeys, writerCaches) { Steps = steps };
                         }
                         cursorsToSave[batch.FileIndex] = batch.Cursor;
                         steps.Lap("begin");

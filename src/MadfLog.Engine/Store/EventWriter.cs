@@ -43,9 +43,17 @@ namespace MadfLog.Engine.Store
         /// <param name="keys">The dedup keys to use, when the caller keeps them across transactions (their cache of rows
         /// read outlives this writer; the caller disposes them); by default the writer's own.</param>
         /// <param name="responseKeys">The same for the responses' keys (<see cref="EventKeys.Responses"/>).</param>
-        public EventWriter(SqliteConnection connection, SqliteTransaction transaction, EventKeys? keys = null, EventKeys? responseKeys = null)
+        public EventWriter(SqliteConnection connection, SqliteTransaction transaction, EventKeys? keys = null, EventKeys? responseKeys = null, Caches? caches = null)
         {
             _connection = connection;
+            // Emptied: what a writer caches lives no longer than its transaction (a rollback cannot leave ids that were lost).
+            var tables = caches ?? new Caches();
+            tables.Clear();
+            _names = tables.Names;
+            _splitNames = tables.SplitNames;
+            _kindIds = tables.KindIds;
+            _kinds = new Combination(EventStorage.Kinds, tables.Kinds);
+            _contexts = new Combination(EventStorage.Contexts, tables.Contexts);
             _eventKeys = keys ?? new EventKeys(connection);
             _ownKeys = keys == null;
             _responseKeys = responseKeys ?? EventKeys.Responses(connection);
@@ -304,7 +312,26 @@ namespace MadfLog.Engine.Store
 
         // Names (types, agents, stories, sessions, details shapes) repeat on almost every row: look each up once per
         // writer. The cache lives no longer than the transaction, so a rollback cannot leave it pointing at lost ids.
-        private readonly Dictionary<string, long> _names = new Dictionary<string, long>(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _names;
+
+        /// <summary>
+        /// The tables of a writer's name and combination ids, handed from one transaction's writer to the next: each writer
+        /// empties them first, and they keep their room (an import's writers, one per commit, grew them again each time, in
+        /// the large object heap past a few thousand names, which only a full collection frees).
+        /// </summary>
+        public sealed class Caches
+        {
+            internal readonly Dictionary<string, long> Names = new Dictionary<string, long>(StringComparer.Ordinal);
+            internal readonly Dictionary<string, long> SplitNames = new Dictionary<string, long>(ByReference.Instance);
+            internal readonly Dictionary<KindKey, long> KindIds = new Dictionary<KindKey, long>();
+            internal readonly Dictionary<(long, long, long, long, long, long), long> Kinds = new Dictionary<(long, long, long, long, long, long), long>(),
+                Contexts = new Dictionary<(long, long, long, long, long, long), long>();
+
+            internal void Clear()
+            {
+                Names.Clear(); SplitNames.Clear(); KindIds.Clear(); Kinds.Clear(); Contexts.Clear();
+            }
+        }
 
         [MethodImpl(Hot.Path)]
         private long NameId(string text)
@@ -319,7 +346,7 @@ namespace MadfLog.Engine.Store
         // What the event is (type, category, flags, details shape) and who and where (session, story, workflow, agent),
         // each as one row of its combinations table. Consecutive events usually share them, as the very same strings, so
         // the last one is checked first.
-        private readonly Combination _kinds = new Combination(EventStorage.Kinds), _contexts = new Combination(EventStorage.Contexts);
+        private readonly Combination _kinds, _contexts;
         private (string, string, long, bool, bool, long) _lastKind;
         private long _lastKindId;
         private (string?, string?, string?, string?) _lastContext;
@@ -344,9 +371,9 @@ namespace MadfLog.Engine.Store
         // Every kind met in this transaction, by its texts, flags and shape: neighbouring rows often differ in kind or
         // shape (a tool call, then its model call), where the last kind's check misses and the kind was looked up by its
         // names' ids, each found by its text.
-        private readonly Dictionary<KindKey, long> _kindIds = new Dictionary<KindKey, long>();
+        private readonly Dictionary<KindKey, long> _kindIds;
 
-        private readonly struct KindKey : IEquatable<KindKey>
+        internal readonly struct KindKey : IEquatable<KindKey>
         {
             private readonly string _type, _category;
             private readonly long _shape;
@@ -376,10 +403,10 @@ namespace MadfLog.Engine.Store
         private sealed class Combination
         {
             private readonly EventStorage.Combinations _table;
-            private readonly Dictionary<(long, long, long, long, long, long), long> _ids = new Dictionary<(long, long, long, long, long, long), long>();
+            private readonly Dictionary<(long, long, long, long, long, long), long> _ids;
             private sqlite3_stmt? _find, _add, _greatest, _least;
 
-            public Combination(EventStorage.Combinations table) { _table = table; }
+            public Combination(EventStorage.Combinations table, Dictionary<(long, long, long, long, long, long), long> ids) { _table = table; _ids = ids; }
 
             public long Id(EventWriter w, long a, long b, long c, long d, long e = 0, long f = 0)
             {
@@ -413,7 +440,7 @@ namespace MadfLog.Engine.Store
 
         // Shapes and short values come from the splitters' string caches as the same instances over and over: found by
         // reference first, their (often long) text is hashed once per writer instead of once per row.
-        private readonly Dictionary<string, long> _splitNames = new Dictionary<string, long>(ByReference.Instance);
+        private readonly Dictionary<string, long> _splitNames;
 
         [MethodImpl(Hot.Path)]
         private long SplitNameId(string text)

@@ -258,12 +258,14 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
                 using var numbers = new LeadNumbers(c, tx);
                 // Plain loops, not LINQ: a query's ToList over these large value tuples compiled an array pool of their own
                 // (SharedArrayPool of the tuple, 0.3 s of the JIT's time at 1M) for a few thousand rows per commit.
-                var leads = new List<((int Scope, long First, long Last, string Story) Cell, long Lead, long N, long Sessions)>(_leads.Count);
+                var leads = _leadRows;
+                leads.Clear();
                 foreach (var kv in _leads)
                     if (kv.Value.N != 0 || kv.Value.Sessions != 0)
                         leads.Add(((kv.Key.Scope, kv.Key.First, kv.Key.Last, kv.Key.Story), numbers.Of(kv.Key.Lead), kv.Value.N, kv.Value.Sessions));
                 AddToLeadCells(c, tx, leads);
-                var runs = new List<KeyValuePair<(int Scope, long First, long Last, string Story, long Pattern, long Length), (long Runs, long Sessions)>>(_runs.Count);
+                var runs = _runRows;
+                runs.Clear();
                 foreach (var kv in _runs)
                     if (kv.Value.Runs != 0 || kv.Value.Sessions != 0) runs.Add(kv);
                 PreparedBatch.Run(c, tx, "INSERT INTO sequence_runs VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, sessions = sessions + excluded.sessions",
@@ -273,7 +275,19 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
                 PreparedBatch.Run(c, tx, $"DELETE FROM sequence_lead_sets WHERE session = {SessionNumber}", _sessions.Where(kv => kv.Value == null).Select(kv => new object?[] { kv.Key }));
                 PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_lead_sets SELECT id, $2 FROM names WHERE text = $1",
                     _sessions.Where(kv => kv.Value != null).Select(kv => new object?[] { kv.Key, Pack(kv.Value!.Select(l => (numbers.Of(l.Key), l.Value))) }).ToList());
-                _leads.Clear(); _runs.Clear(); _sessions.Clear();
+                Clear();
+            }
+
+            // The rows of one Write, kept (empty) for the next with their room.
+            private readonly List<((int Scope, long First, long Last, string Story) Cell, long Lead, long N, long Sessions)> _leadRows =
+                new List<((int, long, long, string), long, long, long)>();
+            private readonly List<KeyValuePair<(int Scope, long First, long Last, string Story, long Pattern, long Length), (long Runs, long Sessions)>> _runRows =
+                new List<KeyValuePair<(int, long, long, string, long, long), (long, long)>>();
+
+            /// <summary>Forgets every change (Write does, once written): the tables keep their room for the next ones.</summary>
+            public void Clear()
+            {
+                _leads.Clear(); _runs.Clear(); _sessions.Clear(); _leadRows.Clear(); _runRows.Clear();
             }
         }
 
@@ -403,21 +417,27 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
         [MethodImpl(Hot.Path)]
         internal static void AddToLeadCells(SqliteConnection c, SqliteTransaction tx, IEnumerable<((int Scope, long First, long Last, string Story) Cell, long Lead, long N, long Sessions)> changes)
         {
-            var cells = changes.GroupBy(x => x.Cell).ToList();
-            if (cells.Count == 0) return;
+            // Sorted by cell in place and walked run by run (a GroupBy copied each cell's changes into arrays of its own, the
+            // largest in the large object heap, at every commit). A lead comes once per cell from every caller (the delta's
+            // table and the old sequence_leads are keyed by both), so the order within a cell changes nothing.
+            var sorted = changes as List<((int Scope, long First, long Last, string Story) Cell, long Lead, long N, long Sessions)> ?? changes.ToList();
+            if (sorted.Count == 0) return;
+            sorted.Sort(ByCell);
             using var read = c.CreateCommand();
             read.Transaction = tx;
             read.CommandText = "SELECT leads FROM sequence_lead_cells WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4";
             foreach (var name in new[] { "$1", "$2", "$3", "$4" }) read.Parameters.Add(new SqliteParameter(name, 0));
             var write = new List<object?[]>();
             var empty = new List<object?[]>();
-            foreach (var cell in cells)
+            for (int from = 0, to; from < sorted.Count; from = to)
             {
-                var (scope, first, last, story) = cell.Key;
+                var (scope, first, last, story) = sorted[from].Cell;
+                for (to = from + 1; to < sorted.Count && sorted[to].Cell.Equals(sorted[from].Cell); to++) { }
                 read.Parameters[0].Value = scope; read.Parameters[1].Value = first; read.Parameters[2].Value = last; read.Parameters[3].Value = story;
                 var leads = read.ExecuteScalar() is byte[] stored ? UnpackCell(stored).ToDictionary(l => l.Lead, l => (l.N, l.Sessions)) : new Dictionary<long, (long N, long Sessions)>();
-                foreach (var x in cell)
+                for (var i = from; i < to; i++)
                 {
+                    var x = sorted[i];
                     leads.TryGetValue(x.Lead, out var v);
                     v = (v.N + x.N, v.Sessions + x.Sessions);
                     if (v.N == 0) leads.Remove(x.Lead); else leads[x.Lead] = v;
@@ -428,6 +448,14 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
             PreparedBatch.Run(c, tx, "DELETE FROM sequence_lead_cells WHERE scope = $1 AND first_day = $2 AND last_day = $3 AND story_id = $4", empty);
             PreparedBatch.Run(c, tx, "INSERT OR REPLACE INTO sequence_lead_cells VALUES ($1, $2, $3, $4, $5)", write);
         }
+
+        private static readonly Comparison<((int Scope, long First, long Last, string Story) Cell, long Lead, long N, long Sessions)> ByCell = (a, b) =>
+        {
+            var c = a.Cell.Scope.CompareTo(b.Cell.Scope);
+            if (c == 0) c = a.Cell.First.CompareTo(b.Cell.First);
+            if (c == 0) c = a.Cell.Last.CompareTo(b.Cell.Last);
+            return c != 0 ? c : string.CompareOrdinal(a.Cell.Story, b.Cell.Story);
+        };
 
         /// <summary>A cell's leads as sequence_lead_cells stores them: in lead order, each the gap from the previous lead's number, its occurrences and sessions (variable-length integers).</summary>
         [MethodImpl(Hot.Path)]

@@ -49,6 +49,7 @@ namespace MadfLog.Engine.Summaries
         // Sessions seen in this transaction (loaded from the tables on first sight), and the rows to write before it commits.
         private readonly Dictionary<string, Session> _sessions = new Dictionary<string, Session>(StringComparer.Ordinal);
 
+        private readonly SequenceCells.Delta _delta = new SequenceCells.Delta();
         private SequenceCells.LeadNumbers? _numbers; // the steps' numbers, for the trails (this transaction's)
         private SummaryTables.SessionLookup? _lookup; // this transaction's statements reading stored sessions
         private SqliteTransaction? _lookupTx;
@@ -120,7 +121,10 @@ namespace MadfLog.Engine.Summaries
             var classes = SequenceCells.Reconcile(c, tx);
             var changed = _sessions.Where(kv => kv.Value.Last != long.MinValue && (kv.Value.NewRows || !kv.Value.Stored || !kv.Value.Counted.Equals(kv.Value.Cell)))
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-            var delta = new SequenceCells.Delta();
+            // One delta for the whole import, emptied by each commit's Write: its tables keep their room from one commit to
+            // the next instead of growing again in the large object heap, which only a full collection frees.
+            var delta = _delta;
+            delta.Clear();
             // (A session read from its events, out of order, counts in no cell.) Its leads as stored: its trail before this transaction's is written.
             SequenceCells.Count(c, tx, changed.Where(kv => kv.Value.Stored && kv.Value.Counted.InOrder).Select(kv => kv.Key).ToList(), id => changed[id].Counted, classes, delta, -1);
             SummaryTables.WriteSequences(c, tx,

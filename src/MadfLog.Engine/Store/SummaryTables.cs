@@ -138,14 +138,18 @@ CREATE TABLE session_rollup_cells (
     ctx_cool_errors INTEGER NOT NULL,
     PRIMARY KEY (session, agent_name)
 ) WITHOUT ROWID;
-INSERT INTO session_rollup_cells SELECT n.id, r.agent_name, r.story_id, r.events, r.max_context, r.ctx_hot, r.ctx_hot_errors, r.ctx_cool, r.ctx_cool_errors
-    FROM session_rollup r JOIN names n ON n.text = r.session_id ORDER BY 1, 2;
+" + InsertSessionRollupCells("session_rollup") + @";
 DROP TABLE session_rollup;
 CREATE INDEX ix_session_rollup_context ON session_rollup_cells(max_context);
 CREATE VIEW session_rollup AS
 SELECT n.text AS session_id, r.agent_name, r.story_id, r.events, r.max_context, r.ctx_hot, r.ctx_hot_errors, r.ctx_cool, r.ctx_cool_errors
 FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx);
         }
+
+        /// <summary>session_rollup's rows (session_id, agent_name, ...) from a table or subquery into session_rollup_cells, each session under its names id, in key order.</summary>
+        private static string InsertSessionRollupCells(string rows) =>
+            $@"INSERT INTO session_rollup_cells SELECT n.id, r.agent_name, r.story_id, r.events, r.max_context, r.ctx_hot, r.ctx_hot_errors, r.ctx_cool, r.ctx_cool_errors
+    FROM {rows} r JOIN names n ON n.text = r.session_id ORDER BY 1, 2";
 
         /// <summary><see cref="KeySequencesSql"/> on a store whose session_sequences is still a table; nothing once it is a view.</summary>
         internal static void KeySequences(SqliteConnection c, SqliteTransaction tx)
@@ -264,8 +268,7 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
             c.Execute($"INSERT INTO story_rollup {StoryRows("temp.rebuild_events")}", transaction: tx);
             c.Execute("INSERT INTO story_agents SELECT DISTINCT story, agent FROM temp.rebuild_events WHERE story IS NOT NULL AND agent IS NOT NULL", transaction: tx);
             c.Execute($"INSERT INTO pattern_stories {PatternStoryRows("temp.rebuild_events")}", transaction: tx);
-            c.Execute($@"INSERT INTO session_rollup_cells SELECT n.id, r.agent_name, r.story_id, r.events, r.max_context, r.ctx_hot, r.ctx_hot_errors, r.ctx_cool, r.ctx_cool_errors
-                FROM ({SessionRollupRows("temp.rebuild_events")}) r JOIN names n ON n.text = r.session_id ORDER BY 1, 2", transaction: tx);
+            c.Execute(InsertSessionRollupCells($"({SessionRollupRows("temp.rebuild_events")})"), transaction: tx);
             c.Execute(@"INSERT INTO human_rollup SELECT category, coalesce(agent, ''), coalesce(story, ''), coalesce(pattern, 0), count(*)
                 FROM temp.rebuild_events WHERE type = 'human_interaction' GROUP BY 1, 2, 3, 4", transaction: tx);
             c.Execute(@"INSERT INTO human_groups SELECT category, coalesce(agent, ''), coalesce(story, ''), count(*)
@@ -329,16 +332,22 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
         /// <summary>A summary table as <see cref="Recount"/> changes it: its rows of a source, their key, and how each other column adds up.</summary>
         private sealed class Counted
         {
-            public Counted(string table, System.Func<string, string> rows, string keys, string sums, string mins = "", string maxes = "", Grain? cells = null)
+            public Counted(string table, System.Func<string, string> rows, string keys, string sums, string mins = "", string maxes = "", Grain? cells = null, string? sessionNumberedIn = null)
             {
                 Table = table; Rows = rows; Cells = cells;
                 Keys = keys.Split(',').Select(k => k.Trim()).ToArray();
+                Stored = sessionNumberedIn ?? table;
+                StoredKeys = sessionNumberedIn == null ? Keys : Keys.Select(k => k == "session_id" ? "session" : k).ToArray();
                 Sums = sums.Split(',').Select(k => k.Trim()).ToArray();
                 Mins = mins.Length == 0 ? System.Array.Empty<string>() : mins.Split(',').Select(k => k.Trim()).ToArray();
                 Maxes = maxes.Length == 0 ? System.Array.Empty<string>() : maxes.Split(',').Select(k => k.Trim()).ToArray();
             }
 
             public string Table { get; }
+            /// <summary>The table the rows are written to: Table, or the table a view named Table reads with each session_id stored as its names id in column session (session_rollup_cells, schema 79).</summary>
+            public string Stored { get; }
+            public string[] StoredKeys { get; }
+            public bool SessionNumbered => Stored != Table;
             /// <summary>The grain whose rollup this is: its rows are stored as cells keyed by rollup_keys (schema 35), Table is their view.</summary>
             public Grain? Cells { get; }
             public System.Func<string, string> Rows { get; }
@@ -359,7 +368,7 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
             new Counted("event_rollup", EventRollupRows, RollupKey, RollupSums, "first_ts", "last_ts"),
             new Counted("story_rollup", StoryRows, "story_id", "events, errors, patterned, tokens, human", "first_ts", "last_ts"),
             new Counted("pattern_stories", PatternStoryRows, "pattern_id, story_id", "errors"),
-            new Counted("session_rollup", SessionRollupRows, "session_id, agent_name", "events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors", "", "story_id, max_context"),
+            new Counted("session_rollup", SessionRollupRows, "session_id, agent_name", "events, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors", "", "story_id, max_context", sessionNumberedIn: "session_rollup_cells"),
             new Counted("week_rollup", WeekRows, "week", "events, errors, patterned, tokens, human"),
             new Counted("day_rollup", src => RollupRows(src, Grain.Day), "day, " + RollupKeyColumns, RollupSums, cells: Grain.Day),
             new Counted("hour_rollup", src => RollupRows(src, Grain.Hour), "hour, " + RollupKeyColumns, RollupSums, cells: Grain.Hour),
@@ -380,13 +389,10 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
                 FROM (SELECT 1 AS sign, * FROM ({t.Rows("temp.recount_after")}) UNION ALL SELECT -1 AS sign, * FROM ({t.Rows("temp.recount_before")}))
                 GROUP BY {keys};", transaction: tx);
             if (t.Cells != null) { RecountCells(c, tx, t.Cells, t.Sums); return; }
-            // session_rollup is a view of session_rollup_cells, keyed by the session's names id (schema 79).
-            var table = t.Table;
-            var stored = t.Keys;
-            if (table == "session_rollup")
+            var table = t.Stored;
+            var stored = t.StoredKeys;
+            if (t.SessionNumbered)
             {
-                table = "session_rollup_cells";
-                stored = t.Keys.Select(k => k == "session_id" ? "session" : k).ToArray();
                 keys = List(stored);
                 all = List(stored.Concat(t.Sums).Concat(t.Mins).Concat(t.Maxes));
                 c.Execute("ALTER TABLE temp.recount_delta ADD COLUMN session INTEGER; UPDATE temp.recount_delta SET session = (SELECT id FROM names WHERE text = session_id);", transaction: tx);

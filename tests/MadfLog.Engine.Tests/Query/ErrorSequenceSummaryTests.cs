@@ -271,44 +271,36 @@ namespace MadfLog.Engine.Tests.Query
         }
 
         [Fact]
-        public void UpgradingKeysTheSessionsTrailsAndLeadsByNumberAnswersTheSameAndImportsOnAsAFreshStore()
-        {
-            using var t = TestPaths.NewTemp();
-            var logs = Logs.ToList();
-            var fresh = Path.Combine(Path.GetDirectoryName(t.Db)!, "fresh.db");
-            foreach (var db in new[] { t.Db, fresh }) new LogImporter(new ImportOptions { DatabasePath = db }).Import(logs.Take(logs.Count - 1));
-            string imported;
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                imported = DumpCells(c);
-                // A store at schema 71: the trails and leads keyed by the session's text.
-                c.Execute(UndoKeyedSessions + "DELETE FROM schema_version WHERE version >= 72;");
-                Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('sequence_session_errors', 'sequence_session_leads')"));
-                Assert.Equal(imported, DumpCells(c));
-            }
-            using (var c = MadfDatabase.Open(t.Db))
-            {
-                Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name IN ('sequence_session_errors', 'sequence_session_leads')"));
-                // Every session's trail and leads are kept, under the number of its name.
-                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_trails t LEFT JOIN names n ON n.id = t.session WHERE n.text IS NULL OR n.text NOT IN (SELECT session_id FROM session_sequences)"));
-                Assert.Equal(imported, DumpCells(c));
-                AssertCellsAsCounted(c);
-                AssertMatchesScan(c);
-            }
-            // The last file into both: the upgraded store keeps the same rows as the fresh one.
-            foreach (var db in new[] { t.Db, fresh }) new LogImporter(new ImportOptions { DatabasePath = db }).Import(logs);
-            using (var c = MadfDatabase.Open(t.Db))
-            using (var f = MadfDatabase.Open(fresh))
-            {
-                Assert.Equal(DumpCells(f), DumpCells(c));
-                Assert.Equal(Dump(f, "session_sequences"), Dump(c, "session_sequences"));
-                AssertCellsAsCounted(c);
-                AssertMatchesScan(c);
-            }
-        }
+        public void UpgradingKeysTheSessionsTrailsAndLeadsByNumberAnswersTheSameAndImportsOnAsAFreshStore() =>
+            // A store at schema 71: the trails and leads keyed by the session's text.
+            AssertUpgradedBeforeTheLastFileImportsOnAsAFreshStore(UndoKeyedSessions, 72,
+                turnedBack: c => Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('sequence_session_errors', 'sequence_session_leads')")),
+                upgraded: c =>
+                {
+                    Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name IN ('sequence_session_errors', 'sequence_session_leads')"));
+                    // Every session's trail and leads are kept, under the number of its name.
+                    Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_trails t LEFT JOIN names n ON n.id = t.session WHERE n.text IS NULL OR n.text NOT IN (SELECT session_id FROM session_sequences)"));
+                });
 
         [Fact]
-        public void UpgradingKeysTheSessionsSequencesByNumberAnswersTheSameAndImportsOnAsAFreshStore()
+        public void UpgradingKeysTheSessionsSequencesByNumberAnswersTheSameAndImportsOnAsAFreshStore() =>
+            // A store at schema 77: the sessions' sequences keyed by the session's text.
+            AssertUpgradedBeforeTheLastFileImportsOnAsAFreshStore(UndoKeyedSequences, 78,
+                turnedBack: c => Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_sequences'")),
+                upgraded: c =>
+                {
+                    Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_sequences'"));
+                    // Every session's row is kept, under the number of its name.
+                    Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_spans s LEFT JOIN names n ON n.id = s.session WHERE n.text IS NULL"));
+                });
+
+        /// <summary>
+        /// All but the last log into two stores; one is turned back below <paramref name="migration"/> by
+        /// <paramref name="undo"/> (its sequences and cells read the same), then upgraded (the same again, counted as
+        /// afresh, answering as a scan); the last file into both: the upgraded store holds the fresh one's rows and
+        /// answers its error sequences, whole store and one story.
+        /// </summary>
+        private static void AssertUpgradedBeforeTheLastFileImportsOnAsAFreshStore(string undo, int migration, Action<SqliteConnection> turnedBack, Action<SqliteConnection> upgraded)
         {
             using var t = TestPaths.NewTemp();
             var logs = Logs.ToList();
@@ -320,22 +312,19 @@ namespace MadfLog.Engine.Tests.Query
                 sequences = Dump(c, "session_sequences");
                 cells = DumpCells(c);
                 Assert.NotEmpty(sequences);
-                // A store at schema 77: the sessions' sequences keyed by the session's text.
-                c.Execute(UndoKeyedSequences + "DELETE FROM schema_version WHERE version >= 78;");
-                Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_sequences'"));
+                c.Execute(undo + $"DELETE FROM schema_version WHERE version >= {migration};");
+                turnedBack(c);
                 Assert.Equal(sequences, Dump(c, "session_sequences"));
+                Assert.Equal(cells, DumpCells(c));
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
-                Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_sequences'"));
-                // Every session's row is kept, under the number of its name.
-                Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_spans s LEFT JOIN names n ON n.id = s.session WHERE n.text IS NULL"));
+                upgraded(c);
                 Assert.Equal(sequences, Dump(c, "session_sequences"));
                 Assert.Equal(cells, DumpCells(c));
                 AssertCellsAsCounted(c);
                 AssertMatchesScan(c);
             }
-            // The last file into both: the upgraded store keeps the same rows as the fresh one, and answers as a scan.
             foreach (var db in new[] { t.Db, fresh }) new LogImporter(new ImportOptions { DatabasePath = db }).Import(logs);
             using (var c = MadfDatabase.Open(t.Db))
             using (var f = MadfDatabase.Open(fresh))

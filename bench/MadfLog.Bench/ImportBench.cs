@@ -49,7 +49,7 @@ namespace MadfLog.Bench
             Console.WriteLine($"  (process peak working set before the import: {before / 1048576.0:F0} MB; includes secret redaction, pattern mining, the dedup key, pattern index, time blocks and the summaries)");
             Console.WriteLine($"  (CPU {cpu:F2} s = {cpu / sw.Elapsed.TotalSeconds:F2} cores busy of {Environment.ProcessorCount}; GC: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2} gen0/1/2, " +
                 $"{(GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds:F2} s paused, {(GC.GetTotalAllocatedBytes() - allocatedBefore) / 1048576.0:F0} MB allocated (read {result.ReadAllocatedBytes / 1048576.0:F0}, prepare {result.PrepareAllocatedBytes / 1048576.0:F0}, write {result.WriteAllocatedBytes / 1048576.0:F0}); " +
-                $"busy: read {result.ReadSeconds:F2} s (blocked {result.ReadBlockedSeconds:F2} s), prepare {result.PrepareSeconds:F2} s, write {result.WriteSeconds:F2} s; {result.Commits} commits; " +
+                $"busy: read {result.ReadSeconds:F2} s (blocked {result.ReadBlockedSeconds:F2} s), prepare {result.PrepareSeconds:F2} s, write {result.WriteSeconds:F2} s; {result.Commits} commits, {result.HeapCompactions} heap compactions; " +
                 $"JIT: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore:N0} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore).TotalSeconds:F2} s)");
             if (result.WriterSteps.Count > 0)
                 Console.WriteLine($"  (writer steps, {(MadfLog.Engine.Store.StepClock.ThreadCpu ? "CPU" : "wall")} s: " + string.Join(", ", result.WriterSteps.OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2}")) + ")");

@@ -35,6 +35,9 @@ namespace MadfLog.Engine.Import
         public long WriteAllocatedBytes { get; set; }
         /// <summary>Transactions the import committed (each one flushes the summaries and the dedup keys it touched).</summary>
         public int Commits { get; set; }
+        /// <summary>Times the import compacted the collector's heap between transactions (its free space had grown past a
+        /// quarter of the heap: Import.HeapCompaction), so that memory stays flat in the input's size.</summary>
+        public int HeapCompactions { get; set; }
         /// <summary>
         /// Seconds the writer thread spent in each of its steps (stages before and after the insert, dedup keys, row
         /// inserts, each stage's flush, the keys' flush, the commit): where the writer's time goes. The thread's CPU

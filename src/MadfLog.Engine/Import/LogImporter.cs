@@ -165,6 +165,9 @@ namespace MadfLog.Engine.Import
                 tx.Dispose();
                 tx = null;
                 steps.Lap("commit");
+                // Between transactions nothing of the last one is alive: the moment to give back the heap's free space.
+                if (HeapCompaction.CompactIfFragmented()) result.HeapCompactions++;
+                steps.Lap("commit: compact heap");
                 uncommitted = 0;
                 result.Commits++;
                 sinceCommit.Restart();

@@ -289,7 +289,7 @@ CREATE TABLE sequence_lead_cells (
 
 CREATE TABLE sequence_lead_sets (session INTEGER PRIMARY KEY, leads BLOB NOT NULL);
 
-CREATE TABLE sequence_lead_steps (s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (s1, s2, s3, s4)) WITHOUT ROWID;
+CREATE TABLE sequence_lead_steps (id INTEGER PRIMARY KEY, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL);
 
 CREATE TABLE sequence_patterns (pattern_id INTEGER PRIMARY KEY, survivor INTEGER NOT NULL, error_class TEXT NOT NULL);
 
@@ -399,6 +399,8 @@ CREATE INDEX ix_import_files_head ON import_files(head_hash);
 CREATE INDEX ix_import_files_path ON import_files(path);
 
 CREATE INDEX ix_kinds_outcome ON kinds(success, category);
+
+CREATE UNIQUE INDEX ix_sequence_lead_steps ON sequence_lead_steps(s1, s2, s3, s4);
 
 CREATE INDEX ix_session_rollup_context ON session_rollup_cells(max_context);
 

@@ -62,26 +62,29 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
         }
 
         /// <summary>
-        /// Schema 80: the leads' numbers keyed by their four steps' numbers (sequence_lead_steps, a WITHOUT ROWID table of
-        /// (s1, s2, s3, s4, id)) instead of the steps' numbers as text ("6,5,5,9") in a rowid table with a unique index on
-        /// the text: one b-tree of small integers instead of two holding the text. The ids are kept, so the cells' packed
-        /// leads stay as they are; sequence_lead_keys is a view with the old columns for plain SQLite. Run by
-        /// Schema.AfterScript for 80 and every migration from 19 on (which creates the text-keyed table), so the code those
-        /// migrations run writes this layout; does nothing once sequence_lead_keys is a view.
+        /// Schema 80: the leads' numbers with their four steps' numbers as integers (sequence_lead_steps (id, s1, s2, s3,
+        /// s4), unique on the four) instead of the steps' numbers as text ("6,5,5,9") in the row and again in a unique
+        /// index on the text. Still a rowid table: a question names the cells' leads by number (a scan of a WITHOUT ROWID
+        /// table keyed by the steps cost 1.5-4.5 ms of CPU per question at 10M). The ids are kept, so the cells' packed
+        /// leads stay as they are; sequence_lead_keys is a view with the old columns, which the readers by number read
+        /// (a store turned back before 80 reads the same). Run by Schema.AfterScript for 80 and every migration from 19 on
+        /// (which creates the text-keyed table), so the code those migrations run writes this layout; does nothing once
+        /// sequence_lead_keys is a view.
         /// </summary>
         internal static void KeyLeads(SqliteConnection c, SqliteTransaction tx)
         {
             if (c.ExecuteScalar<string?>("SELECT type FROM sqlite_master WHERE name = 'sequence_lead_keys'", transaction: tx) != "table") return;
             // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql). A key's text is four numbers joined by commas.
             c.Execute(@"
-CREATE TABLE sequence_lead_steps (s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (s1, s2, s3, s4)) WITHOUT ROWID;
+CREATE TABLE sequence_lead_steps (id INTEGER PRIMARY KEY, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL);
 INSERT INTO sequence_lead_steps
-SELECT CAST(substr(steps, 1, c1 - 1) AS INTEGER), CAST(substr(steps, c1 + 1, c2 - 1) AS INTEGER), CAST(substr(rest, 1, c3 - 1) AS INTEGER), CAST(substr(rest, c3 + 1) AS INTEGER), id
+SELECT id, CAST(substr(steps, 1, c1 - 1) AS INTEGER), CAST(substr(steps, c1 + 1, c2 - 1) AS INTEGER), CAST(substr(rest, 1, c3 - 1) AS INTEGER), CAST(substr(rest, c3 + 1) AS INTEGER)
 FROM (SELECT id, steps, c1, c2, rest, instr(rest, ',') AS c3
       FROM (SELECT id, steps, c1, c2, substr(steps, c1 + c2 + 1) AS rest
             FROM (SELECT id, steps, c1, instr(substr(steps, c1 + 1), ',') AS c2
                   FROM (SELECT id, steps, instr(steps, ',') AS c1 FROM sequence_lead_keys))))
-ORDER BY 1, 2, 3, 4;
+ORDER BY id;
+CREATE UNIQUE INDEX ix_sequence_lead_steps ON sequence_lead_steps(s1, s2, s3, s4);
 DROP TABLE sequence_lead_keys;
 CREATE VIEW sequence_lead_keys AS
 SELECT id, s1 || ',' || s2 || ',' || s3 || ',' || s4 AS steps FROM sequence_lead_steps;", transaction: tx);
@@ -370,7 +373,6 @@ SELECT id, s1 || ',' || s2 || ',' || s3 || ',' || s4 AS steps FROM sequence_lead
 
             // Statements prepared once (an import numbers thousands of leads per transaction).
             private SqliteCommand? _addStep, _findLead, _addLead;
-            private long _nextLead; // the number the next new lead takes (0: not read yet)
 
             public void Dispose()
             {
@@ -405,14 +407,8 @@ SELECT id, s1 || ',' || s2 || ',' || s3 || ',' || s4 AS steps FROM sequence_lead
             {
                 if (_leads.TryGetValue(lead, out var id)) return id;
                 var k = Key(lead, true)!.Value;
-                if (Scalar(ref _findLead, "SELECT id FROM sequence_lead_steps WHERE s1 = $1 AND s2 = $2 AND s3 = $3 AND s4 = $4", k.S1, k.S2, k.S3, k.S4) is long found) id = found;
-                else
-                {
-                    // As the rowid table numbered them: one more than the largest (read once: this instance adds the transaction's new leads).
-                    if (_nextLead == 0) _nextLead = _c.ExecuteScalar<long>("SELECT coalesce(max(id), 0) + 1 FROM sequence_lead_steps", transaction: _tx);
-                    id = _nextLead++;
-                    Scalar(ref _addLead, "INSERT INTO sequence_lead_steps VALUES ($1, $2, $3, $4, $5)", k.S1, k.S2, k.S3, k.S4, id);
-                }
+                id = Scalar(ref _findLead, "SELECT id FROM sequence_lead_steps WHERE s1 = $1 AND s2 = $2 AND s3 = $3 AND s4 = $4", k.S1, k.S2, k.S3, k.S4) is long found ? found
+                    : (long)Scalar(ref _addLead, "INSERT INTO sequence_lead_steps(s1, s2, s3, s4) VALUES ($1, $2, $3, $4) RETURNING id", k.S1, k.S2, k.S3, k.S4)!;
                 return _leads[lead] = id;
             }
 

@@ -47,7 +47,9 @@ namespace MadfLog.Engine.Store
     /// again (a pipeline failed in the stage its output names, else in its last stage that is not a filter: "cat f | jq"
     /// is jq's), 77 the patterns classed again (a lock another process holds is LockHeld), 78 the sessions' sequences
     /// keyed by the session's names id in a rowid table (sequence_spans; session_sequences is a view of it), 79
-    /// session_rollup keyed by the session's names id (session_rollup_cells; session_rollup is a view of it).
+    /// session_rollup keyed by the session's names id (session_rollup_cells; session_rollup is a view of it), 80 the leads'
+    /// numbers with their four steps' numbers as integers, unique on them (sequence_lead_steps; sequence_lead_keys, the
+    /// steps as text with a unique index on the text, is a view of it).
     /// </summary>
     public static class Schema
     {
@@ -101,15 +103,18 @@ namespace MadfLog.Engine.Store
             [77] = PatternsRekeyed,
             [78] = SequencesKeyedByNumber,
             [79] = SessionRollupKeyedByNumber,
+            [80] = LeadsKeyedBySteps,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number, 78 and every migration from 12: the sessions' sequences keyed by number, 79 and every migration from 7: session_rollup keyed by number).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number, 78 and every migration from 12: the sessions' sequences keyed by number, 79 and every migration from 7: session_rollup keyed by number, 80 and every migration from 19: the leads' steps as integers).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
             // The per-session sequence rows are keyed by number (72) before the code of any migration from 19 on writes them.
             if (version >= 19) SequenceCells.KeySessions(connection, transaction);
+            // And the leads' steps as integers (80), from the migration that creates them on.
+            if (version >= 19) SequenceCells.KeyLeads(connection, transaction);
             // And the sessions' sequences (78), from the migration that creates them on (its script keys them before its fill).
             if (version >= 12) SummaryTables.KeySequences(connection, transaction);
             // And session_rollup (79), from the migration that names the sessions on (7; 4 creates the table).
@@ -870,6 +875,10 @@ CREATE TABLE IF NOT EXISTS sequence_lead_cells (
         // session_rollup keyed by the session's names id (session_rollup_cells and its index; session_rollup is a view):
         // SummaryTables.KeySessionRollup, in AfterScript (also after every migration from 7 on, which numbers the sessions' names).
         private const string SessionRollupKeyedByNumber = "-- in AfterScript";
+
+        // The leads' numbers with their four steps' numbers as integers (sequence_lead_steps; sequence_lead_keys is a view):
+        // SequenceCells.KeyLeads, in AfterScript (also after every migration from 19 on, whose code numbers leads).
+        private const string LeadsKeyedBySteps = "-- in AfterScript";
 
         private const string EventChanges = @"
 CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);

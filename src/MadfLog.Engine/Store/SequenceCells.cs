@@ -29,7 +29,7 @@ namespace MadfLog.Engine.Store
         internal const int WholeStore = 0, Story = 1, Days = 2, DaysOfSeveralStories = 3;
 
         /// <summary>The tables kept here (emptied and filled again by <see cref="Fill"/>).</summary>
-        internal static readonly string[] Tables = { "sequence_lead_cells", "sequence_runs", "sequence_lead_sets", "sequence_trails", "sequence_lead_keys", "sequence_steps", "sequence_patterns" };
+        internal static readonly string[] Tables = { "sequence_lead_cells", "sequence_runs", "sequence_lead_sets", "sequence_trails", "sequence_lead_steps", "sequence_steps", "sequence_patterns" };
 
         // A session's number in sequence_trails and sequence_lead_sets: the names id of its text, bound as $1.
         private const string SessionNumber = "(SELECT id FROM names WHERE text = $1)";
@@ -59,6 +59,35 @@ CREATE VIEW sequence_session_errors AS
 SELECT n.text AS session_id, t.times, t.errors FROM sequence_trails t JOIN names n ON n.id = t.session;
 CREATE VIEW sequence_session_leads AS
 SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n.id = l.session;", transaction: tx);
+        }
+
+        /// <summary>
+        /// Schema 80: the leads' numbers with their four steps' numbers as integers (sequence_lead_steps (id, s1, s2, s3,
+        /// s4), unique on the four) instead of the steps' numbers as text ("6,5,5,9") in the row and again in a unique
+        /// index on the text. Still a rowid table: a question names the cells' leads by number (a scan of a WITHOUT ROWID
+        /// table keyed by the steps cost 1.5-4.5 ms of CPU per question at 10M). The ids are kept, so the cells' packed
+        /// leads stay as they are; sequence_lead_keys is a view with the old columns, which the readers by number read
+        /// (a store turned back before 80 reads the same). Run by Schema.AfterScript for 80 and every migration from 19 on
+        /// (which creates the text-keyed table), so the code those migrations run writes this layout; does nothing once
+        /// sequence_lead_keys is a view.
+        /// </summary>
+        internal static void KeyLeads(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (c.ExecuteScalar<string?>("SELECT type FROM sqlite_master WHERE name = 'sequence_lead_keys'", transaction: tx) != "table") return;
+            // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql). A key's text is four numbers joined by commas.
+            c.Execute(@"
+CREATE TABLE sequence_lead_steps (id INTEGER PRIMARY KEY, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL);
+INSERT INTO sequence_lead_steps
+SELECT id, CAST(substr(steps, 1, c1 - 1) AS INTEGER), CAST(substr(steps, c1 + 1, c2 - 1) AS INTEGER), CAST(substr(rest, 1, c3 - 1) AS INTEGER), CAST(substr(rest, c3 + 1) AS INTEGER)
+FROM (SELECT id, steps, c1, c2, rest, instr(rest, ',') AS c3
+      FROM (SELECT id, steps, c1, c2, substr(steps, c1 + c2 + 1) AS rest
+            FROM (SELECT id, steps, c1, instr(substr(steps, c1 + 1), ',') AS c2
+                  FROM (SELECT id, steps, instr(steps, ',') AS c1 FROM sequence_lead_keys))))
+ORDER BY id;
+CREATE UNIQUE INDEX ix_sequence_lead_steps ON sequence_lead_steps(s1, s2, s3, s4);
+DROP TABLE sequence_lead_keys;
+CREATE VIEW sequence_lead_keys AS
+SELECT id, s1 || ',' || s2 || ',' || s3 || ',' || s4 AS steps FROM sequence_lead_steps;", transaction: tx);
         }
 
         /// <summary>Each pattern's survivor (merges followed) and that survivor's class: how an error step is named and a run keyed.</summary>
@@ -310,8 +339,8 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
         }
 
         /// <summary>
-        /// Leads numbered (sequence_lead_keys: the numbers of its four steps in sequence_steps, which numbers each marked
-        /// step), so a cell's row holds a small number instead of the lead's text.
+        /// Leads numbered (sequence_lead_steps: the numbers of its four steps in sequence_steps, which numbers each marked
+        /// step, and its number), so a cell's row holds a small number instead of the lead's text.
         /// </summary>
         internal sealed class LeadNumbers : IDisposable
         {
@@ -342,7 +371,7 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
                 return id;
             }
 
-            // Statements prepared once (an import numbers thousands of leads per transaction): run with one text parameter.
+            // Statements prepared once (an import numbers thousands of leads per transaction).
             private SqliteCommand? _addStep, _findLead, _addLead;
 
             public void Dispose()
@@ -352,23 +381,24 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
                 _addLead?.Dispose();
             }
 
-            private object? Scalar(ref SqliteCommand? command, string sql, string value)
+            private object? Scalar(ref SqliteCommand? command, string sql, params object[] values)
             {
                 if (command == null)
                 {
                     command = _c.CreateCommand();
                     command.Transaction = _tx;
                     command.CommandText = sql;
-                    command.Parameters.Add(new SqliteParameter("$1", ""));
+                    for (var i = 0; i < values.Length; i++) command.Parameters.Add(new SqliteParameter("$" + (i + 1).ToString(CultureInfo.InvariantCulture), values[i]));
                 }
-                command.Parameters[0].Value = value;
+                for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
                 return command.ExecuteScalar();
             }
 
-            private string? Key(Lead lead, bool add)
+            // A lead's key: its four steps' numbers (sequence_lead_steps' s1..s4); null when a step has no number and may not get one.
+            private (long S1, long S2, long S3, long S4)? Key(Lead lead, bool add)
             {
-                var ids = new[] { Step(lead.Step1, add), Step(lead.Step2, add), Step(lead.Step3, add), Step(lead.Error, add) };
-                return ids.Any(i => i == null) ? null : string.Join(",", ids.Select(i => i!.Value.ToString(CultureInfo.InvariantCulture)));
+                if (Step(lead.Step1, add) is not { } s1 || Step(lead.Step2, add) is not { } s2 || Step(lead.Step3, add) is not { } s3 || Step(lead.Error, add) is not { } s4) return null;
+                return (s1, s2, s3, s4);
             }
 
             /// <summary>A lead's number, numbering it when it is new.</summary>
@@ -376,26 +406,27 @@ SELECT n.text AS session_id, l.leads FROM sequence_lead_sets l JOIN names n ON n
             public long Of(Lead lead)
             {
                 if (_leads.TryGetValue(lead, out var id)) return id;
-                var key = Key(lead, true)!;
-                id = Scalar(ref _findLead, "SELECT id FROM sequence_lead_keys WHERE steps = $1", key) is long found ? found
-                    : (long)Scalar(ref _addLead, "INSERT INTO sequence_lead_keys(steps) VALUES ($1) RETURNING id", key)!;
+                var k = Key(lead, true)!.Value;
+                id = Scalar(ref _findLead, "SELECT id FROM sequence_lead_steps WHERE s1 = $1 AND s2 = $2 AND s3 = $3 AND s4 = $4", k.S1, k.S2, k.S3, k.S4) is long found ? found
+                    : (long)Scalar(ref _addLead, "INSERT INTO sequence_lead_steps(s1, s2, s3, s4) VALUES ($1, $2, $3, $4) RETURNING id", k.S1, k.S2, k.S3, k.S4)!;
                 return _leads[lead] = id;
             }
 
             /// <summary>The numbers of those leads that have one (one statement for all: a statement per lead cost more than the rest of a question).</summary>
             public Dictionary<Lead, long> Find(IEnumerable<Lead> leads)
             {
-                var keys = new Dictionary<string, Lead>(StringComparer.Ordinal);
-                foreach (var l in leads) { var key = Key(l, false); if (key != null) keys[key] = l; }
+                var keys = new Dictionary<(long, long, long, long), Lead>();
+                foreach (var l in leads) if (Key(l, false) is { } key) keys[key] = l;
                 var found = new Dictionary<Lead, long>();
                 if (keys.Count == 0) return found;
-                foreach (var (id, key) in _c.Query<(long, string)>("SELECT id, steps FROM sequence_lead_keys WHERE steps IN (SELECT value FROM json_each(@keys))",
-                             new { keys = System.Text.Json.JsonSerializer.Serialize(keys.Keys) }, _tx))
-                    found[keys[key]] = id;
+                foreach (var (id, s1, s2, s3, s4) in _c.Query<(long, long, long, long, long)>(
+                             "SELECT l.id, l.s1, l.s2, l.s3, l.s4 FROM json_each(@keys) j JOIN sequence_lead_steps l ON l.s1 = json_extract(j.value, '$[0]') AND l.s2 = json_extract(j.value, '$[1]') AND l.s3 = json_extract(j.value, '$[2]') AND l.s4 = json_extract(j.value, '$[3]')",
+                             new { keys = System.Text.Json.JsonSerializer.Serialize(keys.Keys.Select(k => new[] { k.Item1, k.Item2, k.Item3, k.Item4 })) }, _tx))
+                    found[keys[(s1, s2, s3, s4)]] = id;
                 return found;
             }
 
-            /// <summary>The leads these numbers stand for (bound as one JSON array: any number of them).</summary>
+            /// <summary>The leads these numbers stand for (bound as one JSON array: any number of them; read through the view, which a store before 80 has as its table).</summary>
             public Dictionary<long, Lead> Named(IEnumerable<long> ids)
             {
                 var named = new Dictionary<long, Lead>();

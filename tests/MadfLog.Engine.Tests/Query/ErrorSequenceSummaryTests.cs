@@ -26,7 +26,14 @@ namespace MadfLog.Engine.Tests.Query
             ALTER TABLE sequences_text RENAME TO session_sequences; ";
 
         /// <summary>Turns the per-session sequence rows back to their layout before schema 72: tables keyed by the session's text.</summary>
-        internal const string UndoKeyedSessions = @"
+        // A store before schema 80: the leads' numbers keyed by their steps' numbers as text, in a rowid table with a unique index.
+        internal const string UndoLeadSteps = @"
+            CREATE TABLE lead_keys_text (id INTEGER PRIMARY KEY, steps TEXT NOT NULL UNIQUE);
+            INSERT INTO lead_keys_text SELECT id, steps FROM sequence_lead_keys;
+            DROP VIEW sequence_lead_keys; DROP TABLE sequence_lead_steps;
+            ALTER TABLE lead_keys_text RENAME TO sequence_lead_keys; ";
+
+        internal const string UndoKeyedSessions = UndoLeadSteps + @"
             CREATE TABLE trails_text (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
             INSERT INTO trails_text SELECT session_id, times, errors FROM sequence_session_errors;
             CREATE TABLE leads_text (session_id TEXT PRIMARY KEY, leads BLOB NOT NULL) WITHOUT ROWID;
@@ -152,7 +159,7 @@ namespace MadfLog.Engine.Tests.Query
                 // A store from before the cells' migrations (18, 19).
                 Store.CompactStorageTests.UndoRareColumnsApart(c);
                 c.Execute(SummaryConsistencyTests.UndoKeyedRollups + "DELETE FROM schema_version WHERE version >= 18; " + string.Concat(SequenceCells.Tables.Select(x => $"DROP TABLE {x}; "))
-                    + "DROP VIEW sequence_session_errors; DROP VIEW sequence_session_leads;");
+                    + "DROP VIEW sequence_session_errors; DROP VIEW sequence_session_leads; DROP VIEW sequence_lead_keys;");
             }
             using (var c = MadfDatabase.Open(t.Db))
             {
@@ -293,6 +300,27 @@ namespace MadfLog.Engine.Tests.Query
                     // Every session's row is kept, under the number of its name.
                     Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sequence_spans s LEFT JOIN names n ON n.id = s.session WHERE n.text IS NULL"));
                 });
+
+        [Fact]
+        public void UpgradingKeysTheLeadsByTheirStepsNumbersAnswersTheSameAndImportsOnAsAFreshStore()
+        {
+            string? keys = null;
+            // A store at schema 79: the leads keyed by their steps' numbers as text ("6,5,5,9") with a unique index on it.
+            AssertUpgradedBeforeTheLastFileImportsOnAsAFreshStore(UndoLeadSteps, 80,
+                turnedBack: c =>
+                {
+                    Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'sequence_lead_keys'"));
+                    keys = Dump(c, "sequence_lead_keys");
+                    Assert.NotEmpty(keys);
+                },
+                upgraded: c =>
+                {
+                    Assert.Equal("view", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'sequence_lead_keys'"));
+                    // Every lead keeps its number and its steps (the cells name leads by number), and the view reads as the table did.
+                    Assert.Equal(keys, Dump(c, "sequence_lead_keys"));
+                    Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'sequence_lead_keys' AND type = 'index'"));
+                });
+        }
 
         /// <summary>
         /// All but the last log into two stores; one is turned back below <paramref name="migration"/> by

@@ -167,7 +167,7 @@ namespace MadfLog.Engine.Import
                 steps.Lap("commit");
                 // Between transactions nothing of the last one is alive: the moment to give back the heap's free space.
                 if (HeapCompaction.CompactIfFragmented()) result.HeapCompactions++;
-                steps.Lap("commit: compact heap");
+                steps.Lap("commit: compaction");
                 uncommitted = 0;
                 result.Commits++;
                 sinceCommit.Restart();

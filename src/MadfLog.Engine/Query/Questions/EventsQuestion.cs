@@ -58,18 +58,18 @@ namespace MadfLog.Engine.Query.Questions
 
         // The rows as stored (ids of their kind and context, the details values as text; a row's details shape is its
         // kind's, known once the chunk's kinds are read). A page's ids are ordered by SQLite reading only times and ids,
-        // each row then read by its id in the same statement.
+        // each row then read by its id in the same statement, with the time the ordering computed (not its block again).
         private static readonly string Time = EventStorage.TimeOf("e", "eb"), Blocks = EventStorage.BlockRows("e", "eb"), RowsById = "event_rows e " + EventStorage.BlockJoin("e", "eb");
 
         private static IEnumerable<Stored> Read(SqliteConnection c, (string where, DynamicParameters p) conditions, Order order)
         {
             var (where, p) = conditions;
-            var columns = $@"e.id, {Time}, e.kind, e.context, e.duration_ms, e.tokens_used,
+            var columns = $@"e.id, {(order == Order.Page ? "page.page_ts" : Time)}, e.kind, e.context, e.duration_ms, e.tokens_used,
                              {Store.EventWriter.ContextPercentSql("e")},
                              e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}";
             using var r = c.ExecuteReader(order == Order.Page
-                ? $@"SELECT {columns} FROM (SELECT e.id AS page_id FROM {Blocks} WHERE 1=1{where} ORDER BY {Time}, e.id LIMIT @limit) page
-                     CROSS JOIN event_rows e ON e.id = page.page_id {EventStorage.BlockJoin("e", "eb")}"
+                ? $@"SELECT {columns} FROM (SELECT e.id AS page_id, {Time} AS page_ts FROM {Blocks} WHERE 1=1{where} ORDER BY page_ts, e.id LIMIT @limit) page
+                     CROSS JOIN event_rows e ON e.id = page.page_id"
                 : $"SELECT {columns} FROM {(order == Order.ById ? RowsById : Blocks)} WHERE 1=1{where}{(order == Order.Time ? $" ORDER BY {Time}, e.id LIMIT @limit" : "")}", p);
             while (r.Read())
             {

@@ -58,18 +58,18 @@ namespace MadfLog.Engine.Query.Questions
 
         // The rows as stored (ids of their kind and context, the details values as text; a row's details shape is its
         // kind's, known once the chunk's kinds are read). A page's ids are ordered by SQLite reading only times and ids,
-        // each row then read by its id in the same statement.
+        // each row then read by its id in the same statement, with the time the ordering computed (not its block again).
         private static readonly string Time = EventStorage.TimeOf("e", "eb"), Blocks = EventStorage.BlockRows("e", "eb"), RowsById = "event_rows e " + EventStorage.BlockJoin("e", "eb");
 
         private static IEnumerable<Stored> Read(SqliteConnection c, (string where, DynamicParameters p) conditions, Order order)
         {
             var (where, p) = conditions;
-            var columns = $@"e.id, {Time}, e.kind, e.context, e.duration_ms, e.tokens_used,
+            var columns = $@"e.id, {(order == Order.Page ? "page.page_ts" : Time)}, e.kind, e.context, e.duration_ms, e.tokens_used,
                              {Store.EventWriter.ContextPercentSql("e")},
                              e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}";
             using var r = c.ExecuteReader(order == Order.Page
-                ? $@"SELECT {columns} FROM (SELECT e.id AS page_id FROM {Blocks} WHERE 1=1{where} ORDER BY {Time}, e.id LIMIT @limit) page
-                     CROSS JOIN event_rows e ON e.id = page.page_id {EventStorage.BlockJoin("e", "eb")}"
+                ? $@"SELECT {columns} FROM (SELECT e.id AS page_id, {Time} AS page_ts FROM {Blocks} WHERE 1=1{where} ORDER BY page_ts, e.id LIMIT @limit) page
+                     CROSS JOIN event_rows e ON e.id = page.page_id"
                 : $"SELECT {columns} FROM {(order == Order.ById ? RowsById : Blocks)} WHERE 1=1{where}{(order == Order.Time ? $" ORDER BY {Time}, e.id LIMIT @limit" : "")}", p);
             while (r.Read())
             {
@@ -108,15 +108,14 @@ namespace MadfLog.Engine.Query.Questions
                 {
                     d.Kinds.TryGetValue(row.Kind, out var kind);
                     d.Contexts.TryGetValue(row.Context, out var x);
-                    var details = !row.Shape.HasValue && row.Values![0] == null ? null
-                        : DetailsShape.Join(row.Shape.HasValue ? d.Name(row.Shape.Value) : null, row.Values!, d.Name);
+                    var details = d.Details(row, kind);
                     yield return new EventRecord
                     {
-                        Id = row.Id, Timestamp = Time(row.Timestamp), EventType = kind.type ?? "", Category = kind.category ?? "",
+                        Id = row.Id, Timestamp = Time(row.Timestamp), EventType = kind?.Type ?? "", Category = kind?.Category ?? "",
                         SessionId = x.session, StoryId = x.story, WorkflowId = x.workflow, AgentName = x.agent,
                         DurationMs = row.DurationMs, TokensUsed = row.TokensUsed, ContextPercent = row.ContextPercent,
-                        Success = kind.success < 0 ? (bool?)null : kind.success == 1, PatternId = row.PatternId, CreatedRule = row.CreatedRule,
-                        NeedsReview = kind.review != 0, Message = EventDetails.Message(details), Details = details,
+                        Success = kind?.Success, PatternId = row.PatternId, CreatedRule = row.CreatedRule,
+                        NeedsReview = kind?.NeedsReview ?? false, Message = EventDetails.Message(details), Details = details,
                     };
                 }
                 chunk.Clear();
@@ -124,61 +123,83 @@ namespace MadfLog.Engine.Query.Questions
             }
         }
 
-        // An event_rows row as stored (Values: d1..d5 as text; Shape: its kind's details shape, null when it has none).
+        // An event_rows row as stored (Values: d1..d5 as text).
         private sealed class Stored
         {
             public long Id, Timestamp, Kind, Context;
-            public long? DurationMs, TokensUsed, PatternId, CreatedRule, Shape;
+            public long? DurationMs, TokensUsed, PatternId, CreatedRule;
             public double? ContextPercent;
-            public string?[]? Values;
+            public string?[] Values = null!;
         }
 
-        // The kinds, contexts and names the rows read so far refer to, read once each.
+        // The kinds (with their details shapes' text), contexts and names the rows read so far refer to, read once each:
+        // a chunk's new kinds in one statement, its new contexts in another, the names among its values in a third.
         private sealed class Dictionaries
         {
-            public readonly Dictionary<long, (string? type, string? category, long success, long review, long shape)> Kinds = new Dictionary<long, (string?, string?, long, long, long)>();
+            public readonly Dictionary<long, Kind> Kinds = new Dictionary<long, Kind>();
             public readonly Dictionary<long, (string? session, string? story, string? workflow, string? agent)> Contexts = new Dictionary<long, (string?, string?, string?, string?)>();
             private readonly Dictionary<long, string?> _names = new Dictionary<long, string?>();
+            private readonly Func<long, string?> _name;
+
+            public Dictionaries() { _name = Name; }
 
             public string? Name(long id) => _names.TryGetValue(id, out var text) ? text : null;
 
+            // The details as the view gives them (the kind's shape with the row's values, names put back).
+            public string? Details(Stored row, Kind? kind) =>
+                kind?.HasShape != true ? row.Values[0] : DetailsShape.Join(kind.Shape, row.Values, _name);
+
             public void Read(SqliteConnection c, List<Stored> rows)
             {
-                var kinds = rows.Select(r => r.Kind).Where(id => !Kinds.ContainsKey(id)).Distinct().ToList();
+                var kinds = new HashSet<long>();
+                var contexts = new HashSet<long>();
+                foreach (var r in rows)
+                {
+                    if (!Kinds.ContainsKey(r.Kind)) kinds.Add(r.Kind);
+                    if (!Contexts.ContainsKey(r.Context)) contexts.Add(r.Context);
+                }
                 if (kinds.Count > 0)
-                    foreach (var k in c.Query<(long id, string? type, string? category, long success, long review, long shape)>(
-                                 $@"SELECT k.id, t.text, cat.text, k.success, k.needs_review, k.details_shape FROM kinds k LEFT JOIN names t ON t.id = k.event_type
-                                    LEFT JOIN names cat ON cat.id = k.category WHERE k.id IN ({string.Join(",", kinds)})"))
-                        Kinds[k.id] = (k.type, k.category, k.success, k.review, k.shape);
-                foreach (var id in kinds) if (!Kinds.ContainsKey(id)) Kinds[id] = (null, null, -1, 0, 0);
-                foreach (var r in rows) r.Shape = Kinds[r.Kind].shape is var shape && shape != 0 ? shape : (long?)null;
-                var contexts = rows.Select(r => r.Context).Where(id => !Contexts.ContainsKey(id)).Distinct().ToList();
+                {
+                    foreach (var k in c.Query<(long id, string? type, string? category, long success, long review, long shape, string? shapeText)>(
+                                 $@"SELECT k.id, t.text, cat.text, k.success, k.needs_review, k.details_shape, sh.text FROM kinds k LEFT JOIN names t ON t.id = k.event_type
+                                    LEFT JOIN names cat ON cat.id = k.category LEFT JOIN names sh ON sh.id = k.details_shape AND k.details_shape <> 0 WHERE k.id IN ({string.Join(",", kinds)})"))
+                        Kinds[k.id] = new Kind(k.type, k.category, k.success, k.review, k.shape != 0, k.shapeText);
+                    foreach (var id in kinds) if (!Kinds.ContainsKey(id)) Kinds[id] = new Kind(null, null, -1, 0, false, null);
+                }
                 if (contexts.Count > 0)
                     foreach (var x in c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(
                                  $@"SELECT x.id, s.text, st.text, w.text, a.text FROM contexts x LEFT JOIN names s ON s.id = x.session_id LEFT JOIN names st ON st.id = x.story_id
                                     LEFT JOIN names w ON w.id = x.workflow_id LEFT JOIN names a ON a.id = x.agent_name WHERE x.id IN ({string.Join(",", contexts)})"))
                         Contexts[x.id] = (x.session, x.story, x.workflow, x.agent);
-                // The shapes, then the names among the values (a value is a name where its shape says so).
-                ReadNames(c, rows.Where(r => r.Shape.HasValue).Select(r => r.Shape!.Value));
-                ReadNames(c, rows.Where(r => r.Shape.HasValue && r.Values != null).SelectMany(r => NameValues(Name(r.Shape!.Value), r.Values!)));
-            }
-
-            private static IEnumerable<long> NameValues(string? shape, string?[] values)
-            {
-                if (shape == null) yield break;
-                for (var k = 1; k <= DetailsShape.Slots; k++)
-                    if (values[k - 1] is string v && shape.IndexOf(DetailsShape.Placeholder(k, name: true)) >= 0
-                        && long.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var id))
-                        yield return id;
-            }
-
-            private void ReadNames(SqliteConnection c, IEnumerable<long> ids)
-            {
-                var wanted = ids.Where(id => !_names.ContainsKey(id)).Distinct().ToList();
+                // The names among the values (a value is a name where its kind's shape says so).
+                var wanted = new HashSet<long>();
+                foreach (var r in rows)
+                {
+                    var shape = Kinds[r.Kind].Shape;
+                    if (shape == null) continue;
+                    for (var k = 1; k <= DetailsShape.Slots; k++)
+                        if (r.Values[k - 1] is string v && shape.IndexOf(DetailsShape.Placeholder(k, name: true)) >= 0
+                            && long.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                            && !_names.ContainsKey(id))
+                            wanted.Add(id);
+                }
                 if (wanted.Count == 0) return;
                 foreach (var id in wanted) _names[id] = null;
                 foreach (var (id, text) in c.Query<(long, string)>($"SELECT id, text FROM names WHERE id IN ({string.Join(",", wanted)})")) _names[id] = text;
             }
+        }
+
+        // A kind as the events view gives it; Shape: its details shape's text (null when it has none, or its name is missing).
+        private sealed class Kind
+        {
+            public Kind(string? type, string? category, long success, long review, bool hasShape, string? shape)
+            {
+                Type = type ?? ""; Category = category ?? ""; Success = success < 0 ? (bool?)null : success == 1; NeedsReview = review != 0; HasShape = hasShape; Shape = shape;
+            }
+            public readonly string Type, Category;
+            public readonly bool? Success;
+            public readonly bool NeedsReview, HasShape;
+            public readonly string? Shape;
         }
 
         /// <summary>Distinct values for argument completion (stories in version order).</summary>

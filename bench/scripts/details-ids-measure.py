@@ -5,13 +5,19 @@
 import sqlite3, sys, time, shutil, re
 A = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 IDX = {ch: i for i, ch in enumerate(A)}
+def is_id(s):
+    return isinstance(s, str) and len(s) == 22 and all(ch in IDX for ch in s)
+def value(chunk):
+    # base-62 characters as one integer, most significant first
+    v = 0
+    for ch in chunk: v = v*62 + IDX[ch]
+    return v
 def enc7(s):
     # 22 base-62 chars -> 19 bytes of 1..127: three 7-char chunks as 6 base-127 digits (+1), the last char as one byte (+1)
-    if not isinstance(s, str) or len(s) != 22 or any(ch not in IDX for ch in s): return s
+    if not is_id(s): return s
     out = bytearray()
     for c in range(3):
-        v = 0
-        for ch in s[7*c:7*c+7]: v = v*62 + IDX[ch]
+        v = value(s[7*c:7*c+7])
         ds = []
         for _ in range(6): ds.append(v % 127 + 1); v //= 127
         out += bytes(reversed(ds))
@@ -19,14 +25,10 @@ def enc7(s):
     return bytes(out)
 def enc8(s):
     # 22 chars -> 17 bytes: five 4-char chunks as 3 bytes, the last 2 chars as 2 bytes
-    if not isinstance(s, str) or len(s) != 22 or any(ch not in IDX for ch in s): return s
+    if not is_id(s): return s
     out = bytearray()
-    for c in range(5):
-        v = 0
-        for ch in s[4*c:4*c+4]: v = v*62 + IDX[ch]
-        out += v.to_bytes(3, 'big')
-    v = IDX[s[20]]*62 + IDX[s[21]]
-    out += v.to_bytes(2, 'big')
+    for c in range(5): out += value(s[4*c:4*c+4]).to_bytes(3, 'big')
+    out += value(s[20:22]).to_bytes(2, 'big')
     return bytes(out)
 def chars(nexpr, k):
     # k base-62 chars of integer expression n, most significant first

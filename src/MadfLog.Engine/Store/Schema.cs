@@ -111,10 +111,13 @@ namespace MadfLog.Engine.Store
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
-            // The per-session sequence rows are keyed by number (72) before the code of any migration from 19 on writes them.
-            if (version >= 19) SequenceCells.KeySessions(connection, transaction);
-            // And the leads' steps as integers (80), from the migration that creates them on.
-            if (version >= 19) SequenceCells.KeyLeads(connection, transaction);
+            // The per-session sequence rows keyed by number (72) and the leads' steps as integers (80) before the code of any
+            // migration from 19 on (which creates them) writes them.
+            if (version >= 19)
+            {
+                SequenceCells.KeySessions(connection, transaction);
+                SequenceCells.KeyLeads(connection, transaction);
+            }
             // And the sessions' sequences (78), from the migration that creates them on (its script keys them before its fill).
             if (version >= 12) SummaryTables.KeySequences(connection, transaction);
             // And session_rollup (79), from the migration that names the sessions on (7; 4 creates the table).

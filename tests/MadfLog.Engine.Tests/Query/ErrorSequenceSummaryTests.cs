@@ -25,14 +25,15 @@ namespace MadfLog.Engine.Tests.Query
             DROP VIEW session_sequences; DROP TABLE sequence_spans;
             ALTER TABLE sequences_text RENAME TO session_sequences; ";
 
-        /// <summary>Turns the per-session sequence rows back to their layout before schema 72: tables keyed by the session's text.</summary>
-        // A store before schema 80: the leads' numbers keyed by their steps' numbers as text, in a rowid table with a unique index.
+        /// <summary>Turns the leads' numbers back to their layout before schema 80: keyed by their steps' numbers as text, in a rowid table with a unique index.</summary>
         internal const string UndoLeadSteps = @"
             CREATE TABLE lead_keys_text (id INTEGER PRIMARY KEY, steps TEXT NOT NULL UNIQUE);
             INSERT INTO lead_keys_text SELECT id, steps FROM sequence_lead_keys;
             DROP VIEW sequence_lead_keys; DROP TABLE sequence_lead_steps;
             ALTER TABLE lead_keys_text RENAME TO sequence_lead_keys; ";
 
+        /// <summary>Turns the per-session sequence rows back to their layout before schema 72: tables keyed by the session's text
+        /// (and the leads' numbers before 80, which came after).</summary>
         internal const string UndoKeyedSessions = UndoLeadSteps + @"
             CREATE TABLE trails_text (session_id TEXT PRIMARY KEY, times BLOB NOT NULL, errors BLOB NOT NULL) WITHOUT ROWID;
             INSERT INTO trails_text SELECT session_id, times, errors FROM sequence_session_errors;

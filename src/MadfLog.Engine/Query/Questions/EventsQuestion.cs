@@ -145,9 +145,8 @@ namespace MadfLog.Engine.Query.Questions
 
             public string? Name(long id) => _names.TryGetValue(id, out var text) ? text : null;
 
-            // The details as the view gives them (the kind's shape with the row's values, names put back).
-            public string? Details(Stored row, Kind? kind) =>
-                kind?.HasShape != true ? row.Values[0] : DetailsShape.Join(kind.Shape, row.Values, _name);
+            // The details as the view gives them (the kind's shape with the row's values, names put back; without a shape, d1).
+            public string? Details(Stored row, Kind? kind) => DetailsShape.Join(kind?.Shape, row.Values, _name);
 
             public void Read(SqliteConnection c, List<Stored> rows)
             {
@@ -160,11 +159,11 @@ namespace MadfLog.Engine.Query.Questions
                 }
                 if (kinds.Count > 0)
                 {
-                    foreach (var k in c.Query<(long id, string? type, string? category, long success, long review, long shape, string? shapeText)>(
-                                 $@"SELECT k.id, t.text, cat.text, k.success, k.needs_review, k.details_shape, sh.text FROM kinds k LEFT JOIN names t ON t.id = k.event_type
+                    foreach (var k in c.Query<(long id, string? type, string? category, long success, long review, string? shape)>(
+                                 $@"SELECT k.id, t.text, cat.text, k.success, k.needs_review, sh.text FROM kinds k LEFT JOIN names t ON t.id = k.event_type
                                     LEFT JOIN names cat ON cat.id = k.category LEFT JOIN names sh ON sh.id = k.details_shape AND k.details_shape <> 0 WHERE k.id IN ({string.Join(",", kinds)})"))
-                        Kinds[k.id] = new Kind(k.type, k.category, k.success, k.review, k.shape != 0, k.shapeText);
-                    foreach (var id in kinds) if (!Kinds.ContainsKey(id)) Kinds[id] = new Kind(null, null, -1, 0, false, null);
+                        Kinds[k.id] = new Kind(k.type, k.category, k.success, k.review, k.shape);
+                    foreach (var id in kinds) if (!Kinds.ContainsKey(id)) Kinds[id] = new Kind(null, null, -1, 0, null);
                 }
                 if (contexts.Count > 0)
                     foreach (var x in c.Query<(long id, string? session, string? story, string? workflow, string? agent)>(
@@ -175,10 +174,10 @@ namespace MadfLog.Engine.Query.Questions
                 var wanted = new HashSet<long>();
                 foreach (var r in rows)
                 {
-                    var shape = Kinds[r.Kind].Shape;
-                    if (shape == null) continue;
+                    var nameSlots = Kinds[r.Kind].NameSlots;
+                    if (nameSlots == 0) continue;
                     for (var k = 1; k <= DetailsShape.Slots; k++)
-                        if (r.Values[k - 1] is string v && shape.IndexOf(DetailsShape.Placeholder(k, name: true)) >= 0
+                        if ((nameSlots & 1 << k) != 0 && r.Values[k - 1] is string v
                             && long.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var id)
                             && !_names.ContainsKey(id))
                             wanted.Add(id);
@@ -189,17 +188,22 @@ namespace MadfLog.Engine.Query.Questions
             }
         }
 
-        // A kind as the events view gives it; Shape: its details shape's text (null when it has none, or its name is missing).
+        // A kind as the events view gives it; Shape: its details shape's text (null when it has none, or its name is missing);
+        // NameSlots: bit k set where the shape says value k is a names id (found once per kind, not per row).
         private sealed class Kind
         {
-            public Kind(string? type, string? category, long success, long review, bool hasShape, string? shape)
+            public Kind(string? type, string? category, long success, long review, string? shape)
             {
-                Type = type ?? ""; Category = category ?? ""; Success = success < 0 ? (bool?)null : success == 1; NeedsReview = review != 0; HasShape = hasShape; Shape = shape;
+                Type = type ?? ""; Category = category ?? ""; Success = success < 0 ? (bool?)null : success == 1; NeedsReview = review != 0; Shape = shape;
+                if (shape != null)
+                    for (var k = 1; k <= DetailsShape.Slots; k++)
+                        if (shape.IndexOf(DetailsShape.Placeholder(k, name: true)) >= 0) NameSlots |= 1 << k;
             }
             public readonly string Type, Category;
             public readonly bool? Success;
-            public readonly bool NeedsReview, HasShape;
+            public readonly bool NeedsReview;
             public readonly string? Shape;
+            public readonly int NameSlots;
         }
 
         /// <summary>Distinct values for argument completion (stories in version order).</summary>

@@ -3,7 +3,9 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Dapper;
+using MadfLog.Engine.Facade;
 using MadfLog.Engine.Import;
+using MadfLog.Engine.Lifecycle;
 using MadfLog.Engine.Query;
 using MadfLog.Engine.Store;
 using MadfLog.Engine.Text;
@@ -48,10 +50,10 @@ namespace MadfLog.Engine.Tests.Store
             return details;
         }
 
-        private static string WriteLogs(TempFolder t, List<string> details)
+        private static string WriteLogs(TempFolder t, List<string> details, long start = 0, long step = 1000)
         {
             var file = t.File("ids.jsonl");
-            File.WriteAllLines(file, details.Select((d, i) => Line(T0 + i * 1000, d)));
+            File.WriteAllLines(file, details.Select((d, i) => Line((start == 0 ? T0 : start) + i * step, d)));
             return file;
         }
 
@@ -118,6 +120,34 @@ namespace MadfLog.Engine.Tests.Store
             // The near misses stay text, after the shared start.
             foreach (var near in details.Skip(Lines))
                 Assert.Equal("text", c.ExecuteScalar<string>("SELECT typeof(d1) FROM events e JOIN event_rows r ON r.id = e.id WHERE e.details = @near", new { near }));
+        }
+
+        [Fact]
+        public void RetentionArchivesPackedIdsAndTheCombinedStoreReadsThem()
+        {
+            using var t = TestPaths.NewTemp();
+            var details = Details();
+            // A minute apart, newest first, from 2026-10-01 10:03: retention of 30 days on 2026-10-31 moves September's 600,
+            // the last written (most of the packed ids), to an archive.
+            var start = new DateTimeOffset(2026, 10, 1, 10, 3, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { WriteLogs(t, details, start, -60_000) });
+            Directory.CreateDirectory(t.File("live"));
+            var moved = new Rotation(new RotationOptions
+            {
+                DatabasePath = t.Db, LogPaths = new[] { t.File("live") }, ArchivePath = t.File("archive"), RetentionDays = 30,
+                Now = new DateTimeOffset(2026, 10, 31, 0, 0, 0, TimeSpan.Zero),
+            }).Run().EventsMoved;
+            Assert.Equal(600, moved);
+            using (var active = MadfDatabase.Open(t.Db, forWrite: false))
+            {
+                var archive = CombinedStore.Archives(active).Single().ArchivePath;
+                using var a = MadfDatabase.Open(archive, forWrite: false);
+                Assert.True(Packed(a) > 250, $"{Packed(a)} archived");
+                Assert.Equal(details.Skip(details.Count - (int)moved), PlainDetails(archive));
+            }
+            using var store = MadfStore.OpenWithArchives(t.Db);
+            Assert.True(store.IncludesArchives);
+            Assert.Equal(details, PlainDetails(store.Path));
         }
 
         [Fact]

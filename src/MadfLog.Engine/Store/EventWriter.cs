@@ -469,8 +469,8 @@ namespace MadfLog.Engine.Store
                     var v = split.Values[k];
                     if (v is long l) b.Int(i + k, l);
                     else if (v is DetailsShape.Name n) b.Int(i + k, SplitNameId(n.Text));
-                    else if (v is DetailsShape.Quoted q) Literal(b, i + k, q.Json, 1 + q.Skip, q.Json.Length - 2 - q.Skip); // its Stored part, not copied
-                    else if (v is string t) Literal(b, i + k, t, 0, t.Length);
+                    else if (v is DetailsShape.Quoted q) Literal(b, i + k, k, q.Json, 1 + q.Skip, q.Json.Length - 2 - q.Skip); // its Stored part, not copied
+                    else if (v is string t) Literal(b, i + k, k, t, 0, t.Length);
                     else b.Null(i + k);
                 }
                 return;
@@ -481,11 +481,12 @@ namespace MadfLog.Engine.Store
 
         private readonly byte[] _packedId = new byte[PackedId.PackedLength];
 
-        // A literal value: an id of base-62 characters packed (PackedId), any other text as it is.
+        // A literal value (of slot k, 0-based): an id of base-62 characters packed in the slots that hold them (PackedId),
+        // any other text as it is.
         [MethodImpl(Hot.Path)]
-        private void Literal(Binder b, int i, string text, int start, int length)
+        private void Literal(Binder b, int i, int k, string text, int start, int length)
         {
-            if (!PackedId.Is(text, start, length)) { b.Text(i, text, start, length); return; }
+            if (k >= PackedId.Slots || !PackedId.Is(text, start, length)) { b.Text(i, text, start, length); return; }
             PackedId.Pack(text, start, _packedId);
             b.Blob(i, _packedId);
         }

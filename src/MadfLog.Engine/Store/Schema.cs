@@ -50,7 +50,7 @@ namespace MadfLog.Engine.Store
     /// session_rollup keyed by the session's names id (session_rollup_cells; session_rollup is a view of it), 80 the leads'
     /// numbers with their four steps' numbers as integers, unique on them (sequence_lead_steps; sequence_lead_keys, the
     /// steps as text with a unique index on the text, is a view of it), 81 the details literals of 22 base-62 characters
-    /// (Claude Code message and tool-use ids) packed into 17-byte BLOBs (PackedId), which the events view unpacks.
+    /// (Claude Code message and tool-use ids) in d1 packed into 17-byte BLOBs (PackedId), which the events view unpacks.
     /// </summary>
     public static class Schema
     {
@@ -1019,15 +1019,15 @@ DROP VIEW IF EXISTS events;
 ";
 
         /// <summary>
-        /// The events view since schema 81: 61's with a BLOB value (a packed id, Text.PackedId) unpacked in SQL, in every
-        /// slot as the writer packs in every slot; a row without one pays a typeof() per value it puts back.
+        /// The events view since schema 81: 61's with a BLOB value (a packed id, Text.PackedId) unpacked in SQL in the slots
+        /// the writer packs ids in; a row without one pays a typeof().
         /// </summary>
         internal static string EventsViewOf81
         {
             get
             {
                 var view = EventsViewOf61;
-                for (var k = 1; k <= Events.DetailsShape.Slots; k++)
+                for (var k = 1; k <= Text.PackedId.Slots; k++)
                 {
                     var value = "coalesce(r.d" + k + ", '')";
                     if (view.IndexOf(value, System.StringComparison.Ordinal) < 0)

@@ -14,7 +14,7 @@ using Xunit;
 
 namespace MadfLog.Engine.Tests.Store
 {
-    /// <summary>Schema 81: a details literal of exactly 22 base-62 characters (a Claude Code id after its shared start) is stored as 17 bytes.</summary>
+    /// <summary>Schema 81: a details literal of exactly 22 base-62 characters in d1 (a Claude Code id after its shared start) is stored as 17 bytes.</summary>
     public class PackedIdsTests
     {
         private static readonly long T0 = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
@@ -27,7 +27,7 @@ namespace MadfLog.Engine.Tests.Store
         private static readonly string Zeros = new string('0', 22), Zs = new string('z', 22);
 
         // Details with ids: tool-use and message ids after their shared start, an object whose five values are all ids
-        // (no shared start: whole), and near misses that stay text. A key's strings are names until its first 256 show it
+        // (no shared start: whole; the first is packed, the others stay text), and near misses that stay text. A key's strings are names until its first 256 show it
         // is an id's (then literals), and the literals' shared start is learned on their first 64: the edge ids come last.
         private const int Lines = 1200;
 
@@ -101,7 +101,7 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
-        public void ImportedIdsAreStoredIn17BytesInAnySlotAndReadBackAsWritten()
+        public void ImportedIdsAreStoredIn17BytesAndReadBackAsWritten()
         {
             using var t = TestPaths.NewTemp();
             var details = Details();
@@ -110,10 +110,14 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal(details, PlainDetails(t.Db));
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
             Assert.Equal(details, Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).OrderBy(e => e.Timestamp).Select(e => e.Details));
-            // Every literal id (tool-use and message ids after their learned start, the edge ones included) and every literal
-            // value of the objects of five ids, in all five slots.
+            // Every literal id in d1 (tool-use and message ids after their learned start, the edge ones included, and the
+            // first of the objects of five ids); ids in the other slots stay text.
             Assert.True(Packed(c) > 250, $"{Packed(c)} packed");
-            foreach (var col in EventStorage.ValueColumns) Assert.True(Packed(c, col) >= 100, $"{col}: {Packed(c, col)}");
+            foreach (var col in EventStorage.ValueColumns.Skip(PackedId.Slots))
+            {
+                Assert.Equal(0, Packed(c, col));
+                Assert.True(c.ExecuteScalar<long>($"SELECT count(*) FROM event_rows WHERE typeof({col}) = 'text' AND length({col}) = {PackedId.Length}") >= 100, col);
+            }
             Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE " + string.Join(" OR ", EventStorage.ValueColumns.Select(col => $"typeof({col}) = 'blob' AND length({col}) <> 17"))));
             foreach (var id in new[] { Zeros, Zs })
                 Assert.Equal(3, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE d1 = @b", new { b = PackedId.Pack(id, 0) }));

@@ -17,13 +17,6 @@ namespace MadfLog.Engine.Tests.Store
     /// <summary>Schema 81: a details literal of exactly 22 base-62 characters in d1 (a Claude Code id after its shared start) is stored as 17 bytes.</summary>
     public class PackedIdsTests
     {
-        private static readonly long T0 = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-
-        private static string Line(long ts, string details) =>
-            $"{{\"timestamp\":{ts},\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"ids\",\"agent_name\":\"dev\",\"success\":true,\"details\":{details}}}";
-
-        private static string Random(Random r, int n) => new string(Enumerable.Range(0, n).Select(_ => PackedId.Digits[r.Next(62)]).ToArray());
-
         private static readonly string Zeros = new string('0', 22), Zs = new string('z', 22);
 
         // Details with ids: tool-use and message ids after their shared start, an object whose five values are all ids
@@ -37,15 +30,15 @@ namespace MadfLog.Engine.Tests.Store
             var details = new List<string>();
             for (var i = 0; i < Lines; i++)
             {
-                var id = i >= Lines - 9 ? (i % 9 < 3 ? Zeros : i % 9 < 6 ? Zs : "0" + Random(r, 21)) : Random(r, 22);
+                var id = i >= Lines - 9 ? (i % 9 < 3 ? Zeros : i % 9 < 6 ? Zs : "0" + LiteralPrefixTests.Random(r, 21)) : LiteralPrefixTests.Random(r, 22);
                 details.Add(i % 3 == 0
                     ? "{\"tool\":\"Read\",\"tool_use_id\":\"toolu_01" + id + "\",\"line\":" + i + "}"
                     : i % 3 == 1
                         ? "{\"model\":\"claude-sonnet-4-5\",\"message_id\":\"msg_01" + id + "\",\"input_tokens\":" + i + ",\"output_tokens\":13,\"cache_creation_input_tokens\":7,\"cache_read_input_tokens\":99,\"stop_reason\":null}"
-                        : "{\"a\":\"" + id + "\",\"b\":\"" + Random(r, 22) + "\",\"c\":\"" + Random(r, 22) + "\",\"d\":\"" + Random(r, 22) + "\",\"e\":\"" + Random(r, 22) + "\"}");
+                        : "{\"a\":\"" + id + "\",\"b\":\"" + LiteralPrefixTests.Random(r, 22) + "\",\"c\":\"" + LiteralPrefixTests.Random(r, 22) + "\",\"d\":\"" + LiteralPrefixTests.Random(r, 22) + "\",\"e\":\"" + LiteralPrefixTests.Random(r, 22) + "\"}");
             }
             // Not exactly 22 base-62 characters: one short, one long, one with a dash, one outside ASCII.
-            foreach (var near in new[] { Random(r, 21), Random(r, 23), Random(r, 10) + "-" + Random(r, 11), Random(r, 21) + "\u00e9" })
+            foreach (var near in new[] { LiteralPrefixTests.Random(r, 21), LiteralPrefixTests.Random(r, 23), LiteralPrefixTests.Random(r, 10) + "-" + LiteralPrefixTests.Random(r, 11), LiteralPrefixTests.Random(r, 21) + "\u00e9" })
                 details.Add("{\"tool\":\"Read\",\"tool_use_id\":\"toolu_01" + near + "\",\"line\":0}");
             return details;
         }
@@ -53,15 +46,8 @@ namespace MadfLog.Engine.Tests.Store
         private static string WriteLogs(TempFolder t, List<string> details, long start = 0, long step = 1000)
         {
             var file = t.File("ids.jsonl");
-            File.WriteAllLines(file, details.Select((d, i) => Line((start == 0 ? T0 : start) + i * step, d)));
+            File.WriteAllLines(file, details.Select((d, i) => LiteralPrefixTests.Line((start == 0 ? LiteralPrefixTests.T0 : start) + i * step, d)));
             return file;
-        }
-
-        private static List<string> PlainDetails(string db)
-        {
-            using var plain = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-            plain.Open();
-            return plain.Query<string>("SELECT details FROM events ORDER BY id").ToList();
         }
 
         private static long Packed(SqliteConnection c, string col = "d1") => c.ExecuteScalar<long>($"SELECT count(*) FROM event_rows WHERE typeof({col}) = 'blob'");
@@ -70,7 +56,7 @@ namespace MadfLog.Engine.Tests.Store
         public void AnIdRoundTripsInCAndInPlainSqlite()
         {
             var r = new Random(3);
-            var ids = new[] { Zeros, Zs, "0000000000000000000001", "zzzzzzzzzzzzzzzzzzzzz0", "Z" + Zeros.Substring(1) }.Concat(Enumerable.Range(0, 200).Select(_ => Random(r, 22))).ToList();
+            var ids = new[] { Zeros, Zs, "0000000000000000000001", "zzzzzzzzzzzzzzzzzzzzz0", "Z" + Zeros.Substring(1) }.Concat(Enumerable.Range(0, 200).Select(_ => LiteralPrefixTests.Random(r, 22))).ToList();
             using var plain = new SqliteConnection("Data Source=:memory:");
             plain.Open();
             foreach (var id in ids)
@@ -107,7 +93,7 @@ namespace MadfLog.Engine.Tests.Store
             var details = Details();
             Assert.Equal(details.Count, new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { WriteLogs(t, details) }).Imported);
             // Plain SQLite (no function of ours) reads them back through the view, and the cmdlets' reader too.
-            Assert.Equal(details, PlainDetails(t.Db));
+            Assert.Equal(details, LiteralPrefixTests.Read(t.Db));
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
             Assert.Equal(details, Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).OrderBy(e => e.Timestamp).Select(e => e.Details));
             // Every literal id in d1 (tool-use and message ids after their learned start, the edge ones included, and the
@@ -147,11 +133,11 @@ namespace MadfLog.Engine.Tests.Store
                 var archive = CombinedStore.Archives(active).Single().ArchivePath;
                 using var a = MadfDatabase.Open(archive, forWrite: false);
                 Assert.True(Packed(a) > 250, $"{Packed(a)} archived");
-                Assert.Equal(details.Skip(details.Count - (int)moved), PlainDetails(archive));
+                Assert.Equal(details.Skip(details.Count - (int)moved), LiteralPrefixTests.Read(archive));
             }
             using var store = MadfStore.OpenWithArchives(t.Db);
             Assert.True(store.IncludesArchives);
-            Assert.Equal(details, PlainDetails(store.Path));
+            Assert.Equal(details, LiteralPrefixTests.Read(store.Path));
         }
 
         [Fact]

@@ -273,8 +273,8 @@ DROP TABLE event_rows_60;");
         /// Migration 81 (after its script, which dropped the view): the rows are copied, in id order so their pages are full,
         /// with every details literal of exactly 22 base-62 characters in the slots that hold ids packed (Text.PackedId; a
         /// shaped row's values only: a row without a shape holds its details whole in d1), and the view that unpacks them
-        /// is created. The copy is no
-        /// change of the events, so event_changes does not list it (RewriteRows keeps the triggers off the copy).
+        /// is created. The copy is no change of the events, so event_changes does not list it (RewriteRows keeps the
+        /// triggers off the copy).
         /// </summary>
         internal static void PackIds(SqliteConnection c, SqliteTransaction tx)
         {

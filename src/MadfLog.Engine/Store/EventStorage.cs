@@ -270,6 +270,32 @@ DROP TABLE event_rows_60;");
         }
 
         /// <summary>
+        /// Migration 81 (after its script, which dropped the view): the rows are copied, in id order so their pages are full,
+        /// with every details literal of exactly 22 base-62 characters in the slots that hold ids packed (Text.PackedId; a
+        /// shaped row's values only: a row without a shape holds its details whole in d1), and the view that unpacks them
+        /// is created. The copy is no change of the events, so event_changes does not list it (RewriteRows keeps the
+        /// triggers off the copy).
+        /// </summary>
+        internal static void PackIds(SqliteConnection c, SqliteTransaction tx)
+        {
+            var shaped = "r.kind IN (SELECT id FROM kinds WHERE details_shape <> 0)";
+            var packs = ValueColumns.Take(Text.PackedId.Slots).ToList();
+            var unpacked = string.Join(" OR ", packs.Select(col => $"typeof(r.{col}) = 'text' AND length(r.{col}) = {Text.PackedId.Length}"));
+            if (c.ExecuteScalar<long>($"SELECT EXISTS (SELECT 1 FROM event_rows r WHERE ({unpacked}) AND {shaped})", transaction: tx) != 0)
+            {
+                c.CreateFunction("madf_packed_id", (object? v) => Text.PackedId.Packed(v), isDeterministic: true);
+                var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows') ORDER BY cid", transaction: tx).ToList();
+                string Value(string col) => packs.Contains(col) ? $"CASE WHEN {shaped} THEN madf_packed_id(r.{col}) ELSE r.{col} END" : "r." + col;
+                RewriteRows(c, tx, $@"
+ALTER TABLE event_rows RENAME TO event_rows_80;
+{Schema.RowsTableOf61}
+INSERT INTO event_rows({string.Join(", ", columns)}) SELECT {string.Join(", ", columns.Select(Value))} FROM event_rows_80 r ORDER BY r.id;
+DROP TABLE event_rows_80;");
+            }
+            c.Execute(Schema.EventsViewOf81, transaction: tx);
+        }
+
+        /// <summary>
         /// The values most events lack, kept in event_extras rather than a column of every row: four since schema 22, and
         /// the time saved or wasted since schema 56 (2.6 % of the realistic events report one).
         /// </summary>

@@ -469,14 +469,26 @@ namespace MadfLog.Engine.Store
                     var v = split.Values[k];
                     if (v is long l) b.Int(i + k, l);
                     else if (v is DetailsShape.Name n) b.Int(i + k, SplitNameId(n.Text));
-                    else if (v is DetailsShape.Quoted q) b.Text(i + k, q.Json, 1 + q.Skip, q.Json.Length - 2 - q.Skip); // its Stored part, not copied
-                    else if (v is string t) b.Text(i + k, t);
+                    else if (v is DetailsShape.Quoted q) Literal(b, i + k, k, q.Json, 1 + q.Skip, q.Json.Length - 2 - q.Skip); // its Stored part, not copied
+                    else if (v is string t) Literal(b, i + k, k, t, 0, t.Length);
                     else b.Null(i + k);
                 }
                 return;
             }
             if (e.Details == null) b.Null(i); else b.Text(i, e.Details);
             for (var k = 1; k < DetailsShape.Slots; k++) b.Null(i + k);
+        }
+
+        private readonly byte[] _packedId = new byte[PackedId.PackedLength];
+
+        // A literal value (of slot k, 0-based): an id of base-62 characters packed in the slots that hold them (PackedId),
+        // any other text as it is.
+        [MethodImpl(Hot.Path)]
+        private void Literal(Binder b, int i, int k, string text, int start, int length)
+        {
+            if (k >= PackedId.Slots || !PackedId.Is(text, start, length)) { b.Text(i, text, start, length); return; }
+            PackedId.Pack(text, start, _packedId);
+            b.Blob(i, _packedId);
         }
 
         // context_percent as exact hundredths in an integer when it round-trips (2 bytes instead of 8), else the real.
@@ -501,7 +513,7 @@ namespace MadfLog.Engine.Store
         /// </summary>
         private sealed class Binder
         {
-            private const byte IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4; // 0: not bound yet
+            private const byte IsNull = 1, IsInt = 2, IsReal = 3, IsText = 4, IsBlob = 5; // 0: not bound yet
             private readonly sqlite3_stmt _s;
             private readonly byte[] _kind;
             private readonly long[] _bits;
@@ -554,6 +566,13 @@ namespace MadfLog.Engine.Store
                 if (_kind[i] == IsText && ReferenceEquals(_text[i], v) && _bits[i] == ((long)start << 32 | (uint)length)) return;
                 raw.sqlite3_bind_text16(_s, i, v.AsSpan(start, length));
                 _kind[i] = IsText; _text[i] = v; _bits[i] = (long)start << 32 | (uint)length;
+            }
+
+            /// <summary>Binds a copy of <paramref name="v"/> (SQLite copies it), always: blobs are rare and not compared.</summary>
+            public void Blob(int i, byte[] v)
+            {
+                raw.sqlite3_bind_blob(_s, i, v);
+                _kind[i] = IsBlob;
             }
         }
 

@@ -78,6 +78,10 @@ namespace MadfLog.Engine.Store
         [MethodImpl(Hot.Small)]
         public string? Text(int i) => IsNull(i) ? null : Utf8StringCache.Decode(Bytes(i));
 
+        /// <summary>A details value (d1..d5) as text, a packed id (<see cref="PackedId"/>) unpacked; null for NULL.</summary>
+        [MethodImpl(Hot.Small)]
+        public string? DetailsValue(int i) => Type(i) == raw.SQLITE_BLOB ? PackedId.Unpack(Bytes(i)) : Text(i);
+
         /// <summary>A column as text decoded once per distinct value (names that repeat on many rows); null for NULL.</summary>
         [MethodImpl(Hot.Small)]
         public string? Text(int i, FewTexts names) => IsNull(i) ? null : names.Get(Bytes(i));

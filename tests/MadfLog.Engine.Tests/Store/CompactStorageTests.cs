@@ -433,8 +433,20 @@ namespace MadfLog.Engine.Tests.Store
         /// bases, the pattern index on (pattern_id, timestamp), schema 56's view; the version rows from 61 deleted. The
         /// events are not listed as changed; AUTOINCREMENT's counter is kept.
         /// </summary>
+        /// <summary>As schema 80 held the rows: every packed id as its text (Text.PackedId), the view that reads text only.</summary>
+        internal static void UndoPackedIds(SqliteConnection c)
+        {
+            var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
+            foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}");
+            c.CreateFunction("unpacked", (byte[] b) => Text.PackedId.Unpack(b));
+            foreach (var col in EventStorage.ValueColumns) c.Execute($"UPDATE event_rows SET {col} = unpacked({col}) WHERE typeof({col}) = 'blob'");
+            c.Execute("DROP VIEW events; DELETE FROM schema_version WHERE version >= 81;" + Schema.EventsViewOf61);
+            foreach (var (_, sql) in triggers) c.Execute(sql);
+        }
+
         internal static void UndoTimesFromBlocks(SqliteConnection c)
         {
+            UndoPackedIds(c);
             if (!c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("ts")) return;
             var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
             foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}");

@@ -14,14 +14,15 @@ namespace MadfLog.Engine.Tests.Store
     /// <summary>A literal string's quotes and the start its key's strings share live in the shape; the row keeps the rest.</summary>
     public class LiteralPrefixTests
     {
-        private static readonly long T0 = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        internal static readonly long T0 = new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
-        private static string Line(long ts, string details) =>
+        internal static string Line(long ts, string details) =>
             $"{{\"timestamp\":{ts},\"event_type\":\"tool_call\",\"category\":\"tool\",\"session_id\":\"s1\",\"agent_name\":\"dev\",\"success\":true,\"details\":{details}}}";
 
-        private static string Random(Random r, int n) => new string(Enumerable.Range(0, n).Select(_ => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[r.Next(62)]).ToArray());
+        internal static string Random(Random r, int n) => new string(Enumerable.Range(0, n).Select(_ => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[r.Next(62)]).ToArray());
 
-        private static List<string> Read(string db)
+        // Every event's details through the view, read by plain SQLite (no function of ours registered).
+        internal static List<string> Read(string db)
         {
             using var plain = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
             plain.Open();

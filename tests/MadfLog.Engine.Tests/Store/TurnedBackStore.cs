@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Dapper;
@@ -22,12 +23,14 @@ namespace MadfLog.Engine.Tests.Store
         /// <param name="turnBack">Turns the store back (and checks it is in the old layout).</param>
         /// <param name="upgraded">Checks of the migration's own after the upgrade.</param>
         /// <param name="importedOn">Checks of the upgraded store (first) against the fresh one once it imported the rest.</param>
+        /// <param name="firstLogs">Logs imported before the sample logs, into both stores (given a folder to write them in).</param>
         public static void Check(Action<SqliteConnection> before, Action<SqliteConnection> turnBack, Action<SqliteConnection> upgraded,
-                                 Action<SqliteConnection, SqliteConnection>? importedOn = null)
+                                 Action<SqliteConnection, SqliteConnection>? importedOn = null, Func<TempFolder, IEnumerable<string>>? firstLogs = null)
         {
             using var t = TestPaths.NewTemp();
             using var fresh = TestPaths.NewTemp();
-            var logs = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f).ToList();
+            var logs = (firstLogs?.Invoke(t) ?? Enumerable.Empty<string>())
+                .Concat(Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "examples", "logs"), "*.jsonl").OrderBy(f => f)).ToList();
             new LogImporter(new ImportOptions { DatabasePath = fresh.Db, BatchSize = 700 }).Import(logs);
             new LogImporter(new ImportOptions { DatabasePath = t.Db, BatchSize = 700 }).Import(logs.Take(3));
             string expected;

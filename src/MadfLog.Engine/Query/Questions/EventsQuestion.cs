@@ -66,7 +66,7 @@ namespace MadfLog.Engine.Query.Questions
             var (where, p) = conditions;
             var columns = $@"e.id, {(order == Order.Page ? "page.page_ts" : Time)}, e.kind, e.context, e.duration_ms, e.tokens_used,
                              {Store.EventWriter.ContextPercentSql("e")},
-                             e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => $"CAST(e.{v} AS TEXT)"))}";
+                             e.pattern_id, (SELECT x.created_rule FROM event_extras x WHERE x.id = e.id), {string.Join(", ", Store.EventStorage.ValueColumns.Select(v => "e." + v))}";
             using var r = c.ExecuteReader(order == Order.Page
                 ? $@"SELECT {columns} FROM (SELECT e.id AS page_id, {Time} AS page_ts FROM {Blocks} WHERE 1=1{where} ORDER BY page_ts, e.id LIMIT @limit) page
                      CROSS JOIN event_rows e ON e.id = page.page_id"
@@ -81,7 +81,7 @@ namespace MadfLog.Engine.Query.Questions
                 };
                 // Kept whatever the values: the row's shape (its kind's) is known once the chunk's kinds are read.
                 row.Values = new string?[DetailsShape.Slots];
-                for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = v.Text(9 + k);
+                for (var k = 0; k < DetailsShape.Slots; k++) row.Values[k] = v.DetailsValue(9 + k);
                 yield return row;
             }
         }
@@ -123,7 +123,7 @@ namespace MadfLog.Engine.Query.Questions
             }
         }
 
-        // An event_rows row as stored (Values: d1..d5 as text).
+        // An event_rows row as stored (Values: d1..d5 as text, a packed id unpacked).
         private sealed class Stored
         {
             public long Id, Timestamp, Kind, Context;

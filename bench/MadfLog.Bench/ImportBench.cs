@@ -45,7 +45,7 @@ namespace MadfLog.Bench
             var size = Rotation.DatabaseBytes(db);
             Console.WriteLine($"{"tool",-22} {"events",10} {"seconds",8} {"events/s",10} {"peak MB",8} {"db MB",7} {"bytes/event",11}");
             Console.WriteLine($"{"MadfLog Import",-22} {result.Imported,10:N0} {sw.Elapsed.TotalSeconds,8:F2} {result.Imported / sw.Elapsed.TotalSeconds,10:N0} {peak / 1048576.0,8:F0} {size / 1048576.0,7:F0} {(double)size / Math.Max(1, result.Imported),11:F0}");
-            Console.WriteLine($"  (runtime: {Runtime.Describe()})");
+            Console.WriteLine($"  (runtime: {Runtime.Describe()}; {EngineBuild.Describe()})");
             Console.WriteLine($"  (process peak working set before the import: {before / 1048576.0:F0} MB; includes secret redaction, pattern mining, the dedup key, pattern index, time blocks and the summaries)");
             Console.WriteLine($"  (CPU {cpu:F2} s = {cpu / sw.Elapsed.TotalSeconds:F2} cores busy of {Environment.ProcessorCount}; GC: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2} gen0/1/2, " +
                 $"{(GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds:F2} s paused, {(GC.GetTotalAllocatedBytes() - allocatedBefore) / 1048576.0:F0} MB allocated (read {result.ReadAllocatedBytes / 1048576.0:F0}, prepare {result.PrepareAllocatedBytes / 1048576.0:F0}, write {result.WriteAllocatedBytes / 1048576.0:F0}); " +

@@ -67,7 +67,7 @@ namespace MadfLog.Bench
                               + "cold: a new connection per run, opened in the timed run, as each cmdlet call does; cpu: the thread's CPU time (Linux); "
                               + "first: the warm-up run, the question's first in this process (a cut window's parts decoded there unless an earlier question of the window decoded them: "
                               + "name one question to see its own)");
-            Console.WriteLine($"target <= 50 ms at 1M events, <= 100 ms at 10M (both figures)");
+            Console.WriteLine($"target <= 50 ms at 1M events, <= 100 ms at 10M (both figures); {EngineBuild.Describe()}");
             Console.WriteLine($"{"question",-40} {"warm ms",8} {"cpu ms",7} {"cold ms",8} {"cpu ms",7} {"target",8} {"first ms",8}");
             foreach (var (name, q) in questions)
             {

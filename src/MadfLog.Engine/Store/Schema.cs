@@ -50,7 +50,9 @@ namespace MadfLog.Engine.Store
     /// session_rollup keyed by the session's names id (session_rollup_cells; session_rollup is a view of it), 80 the leads'
     /// numbers with their four steps' numbers as integers, unique on them (sequence_lead_steps; sequence_lead_keys, the
     /// steps as text with a unique index on the text, is a view of it), 81 the details literals of 22 base-62 characters
-    /// (Claude Code message and tool-use ids) in d1 packed into 17-byte BLOBs (PackedId), which the events view unpacks.
+    /// (Claude Code message and tool-use ids) in d1 packed into 17-byte BLOBs (PackedId), which the events view unpacks,
+    /// 82 session_day and session_hour keyed by the session's names id (session_day_cells, session_hour_cells; each is a
+    /// view of its cells).
     /// </summary>
     public static class Schema
     {
@@ -106,10 +108,11 @@ namespace MadfLog.Engine.Store
             [79] = SessionRollupKeyedByNumber,
             [80] = LeadsKeyedBySteps,
             [81] = PackedIds,
+            [82] = SessionGrainsKeyedByNumber,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 81: the rows rewritten with their ids packed, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number, 78 and every migration from 12: the sessions' sequences keyed by number, 79 and every migration from 7: session_rollup keyed by number, 80 and every migration from 19: the leads' steps as integers).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 81: the rows rewritten with their ids packed, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number, 78 and every migration from 12: the sessions' sequences keyed by number, 79 and every migration from 7: session_rollup keyed by number, 80 and every migration from 19: the leads' steps as integers, 82 and every migration from 11: session_day and session_hour keyed by number).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -124,6 +127,9 @@ namespace MadfLog.Engine.Store
             if (version >= 12) SummaryTables.KeySequences(connection, transaction);
             // And session_rollup (79), from the migration that names the sessions on (7; 4 creates the table).
             if (version >= 7) SummaryTables.KeySessionRollup(connection, transaction);
+            // And session_day and session_hour (82), each from the migration that creates it on.
+            if (version >= 11) SummaryTables.KeySessionGrain(connection, transaction, SummaryTables.Grain.Day);
+            if (version >= 20) SummaryTables.KeySessionGrain(connection, transaction, SummaryTables.Grain.Hour);
             // And the histograms (73), from the migration that creates day_hist on.
             if (version >= 11) SummaryTables.KeyHistograms(connection, transaction);
             if (version == 14) EventKeys.ConvertLegacy(connection, transaction);
@@ -885,6 +891,10 @@ CREATE TABLE IF NOT EXISTS sequence_lead_cells (
         // The leads' numbers with their four steps' numbers as integers (sequence_lead_steps; sequence_lead_keys is a view):
         // SequenceCells.KeyLeads, in AfterScript (also after every migration from 19 on, whose code numbers leads).
         private const string LeadsKeyedBySteps = "-- in AfterScript";
+
+        // session_day and session_hour keyed by the session's names id (session_day_cells, session_hour_cells; each a view):
+        // SummaryTables.KeySessionGrain, in AfterScript (also after every migration from 11 on, which creates session_day; session_hour from 20 on).
+        private const string SessionGrainsKeyedByNumber = "-- in AfterScript";
 
         private const string EventChanges = @"
 CREATE TABLE IF NOT EXISTS event_changes (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);

@@ -151,6 +151,54 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
             $@"INSERT INTO session_rollup_cells SELECT n.id, r.agent_name, r.story_id, r.events, r.max_context, r.ctx_hot, r.ctx_hot_errors, r.ctx_cool, r.ctx_cool_errors
     FROM {rows} r JOIN names n ON n.text = r.session_id ORDER BY 1, 2";
 
+        /// <summary>
+        /// Schema 82: session_day and session_hour keyed by the session's names id (session_day_cells, session_hour_cells);
+        /// each is a view with its old columns, so every reader and plain SQLite read them as before. The session's text
+        /// (23 characters on average in the realistic logs) was in every row and in the interior pages. Run by
+        /// Schema.AfterScript for 82 and every migration from the one that creates the table on (11: session_day, 20:
+        /// session_hour, whose script replaces a table of that name), so the code those migrations run writes the new
+        /// tables; nothing for a table that is already a view.
+        /// </summary>
+        internal static void KeySessionGrain(SqliteConnection c, SqliteTransaction tx, Grain g)
+        {
+            if (c.ExecuteScalar<string?>("SELECT type FROM sqlite_master WHERE name = @t", new { t = g.Sessions }, tx) != "table") return;
+            // Left-aligned: sqlite_master keeps the text as written (docs/schema.sql).
+            c.Execute($@"
+CREATE TABLE {g.SessionCells} (
+    {g.Column} INTEGER NOT NULL,
+    story_id TEXT NOT NULL,
+    session INTEGER NOT NULL,
+    agent_name TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    human INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    ctx_events INTEGER NOT NULL,
+    max_context REAL,
+    ctx_hot INTEGER NOT NULL,
+    ctx_hot_errors INTEGER NOT NULL,
+    ctx_cool INTEGER NOT NULL,
+    ctx_cool_errors INTEGER NOT NULL,
+    PRIMARY KEY ({g.Column}, story_id, session, agent_name)
+) WITHOUT ROWID;
+{InsertSessionCells(g, "SELECT * FROM " + g.Sessions)};
+DROP TABLE {g.Sessions};
+CREATE VIEW {g.Sessions} AS
+SELECT r.{g.Column}, r.story_id, n.text AS session_id, r.agent_name, {SessionCounts("r")}
+FROM {g.SessionCells} r CROSS JOIN names n ON n.id = r.session;", transaction: tx);
+        }
+
+        private const string SessionCountColumns = "events, errors, tokens, human, first_ts, last_ts, ctx_events, max_context, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors";
+
+        private static string SessionCounts(string alias) => Prefixed(alias, SessionCountColumns);
+
+        /// <summary>session_day's rows (session_hour's with the hour grain) of a query into their cells, each session under its names id, in key order.</summary>
+        private static string InsertSessionCells(Grain g, string rows) =>
+            $@"INSERT INTO {g.SessionCells} SELECT r.{g.Column}, r.story_id, n.id, r.agent_name, {SessionCounts("r")}
+    FROM ({rows}) r JOIN names n ON n.text = r.session_id ORDER BY 1, 2, 3, 4";
+
         /// <summary><see cref="KeySequencesSql"/> on a store whose session_sequences is still a table; nothing once it is a view.</summary>
         internal static void KeySequences(SqliteConnection c, SqliteTransaction tx)
         {
@@ -219,7 +267,8 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
                     ON CONFLICT DO UPDATE SET buckets = madf_hist_add(buckets, excluded.buckets)",
                 hist.Select(kv => new object?[] { kv.Key.Item1, kv.Key.Item2, kv.Key.Item3, kv.Key.Item4,
                     DayHistogram.Encode(kv.Value) }));
-            PreparedBatch.Run(c, tx, $@"INSERT INTO {g.Sessions} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            // Keyed by the session's names id (schema 82), as session_rollup_cells.
+            PreparedBatch.Run(c, tx, $@"INSERT INTO {g.SessionCells} SELECT $1, $2, id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM names WHERE text = $3
                     ON CONFLICT DO UPDATE SET events = events + excluded.events, errors = errors + excluded.errors, tokens = tokens + excluded.tokens, human = human + excluded.human,
                         first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts), ctx_events = ctx_events + excluded.ctx_events,
                         max_context = CASE WHEN max_context IS NULL THEN excluded.max_context WHEN excluded.max_context IS NULL THEN max_context ELSE max(max_context, excluded.max_context) END,
@@ -230,8 +279,8 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
 
         /// <summary>The summary tables that count events (every figure but the error sequences).</summary>
         private static readonly string[] CountNames =
-            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup_cells", "human_rollup", "human_groups", "week_rollup", "day_rollup_cells", "day_hist", "session_day",
-              "hour_rollup_cells", "hour_hist", "session_hour", "hour_stories", "rollup_keys", "hist_keys" };
+            { "event_rollup", "duration_hist", "story_rollup", "story_agents", "pattern_stories", "session_rollup_cells", "human_rollup", "human_groups", "week_rollup", "day_rollup_cells", "day_hist", "session_day_cells",
+              "hour_rollup_cells", "hour_hist", "session_hour_cells", "hour_stories", "rollup_keys", "hist_keys" };
 
         /// <summary>The summary tables that describe the active events (patterns keep their own history).</summary>
         public static readonly string[] Names = CountNames.Concat(new[] { "sequence_spans" }).Concat(SequenceCells.Tables).ToArray();
@@ -372,8 +421,8 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
             new Counted("week_rollup", WeekRows, "week", "events, errors, patterned, tokens, human"),
             new Counted("day_rollup", src => RollupRows(src, Grain.Day), "day, " + RollupKeyColumns, RollupSums, cells: Grain.Day),
             new Counted("hour_rollup", src => RollupRows(src, Grain.Hour), "hour, " + RollupKeyColumns, RollupSums, cells: Grain.Hour),
-            new Counted("session_day", src => SessionRows(src, Grain.Day), "day, story_id, session_id, agent_name", SessionSums, "first_ts", "last_ts, max_context"),
-            new Counted("session_hour", src => SessionRows(src, Grain.Hour), "hour, story_id, session_id, agent_name", SessionSums, "first_ts", "last_ts, max_context"),
+            new Counted("session_day", src => SessionRows(src, Grain.Day), "day, story_id, session_id, agent_name", SessionSums, "first_ts", "last_ts, max_context", sessionNumberedIn: Grain.Day.SessionCells),
+            new Counted("session_hour", src => SessionRows(src, Grain.Hour), "hour, story_id, session_id, agent_name", SessionSums, "first_ts", "last_ts, max_context", sessionNumberedIn: Grain.Hour.SessionCells),
         };
 
         // One table: the rows of the events as they are now added, as they were taken back (their first/last times and
@@ -487,7 +536,7 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
         {
             private Grain(string column, string rollup, string hist, string sessions, System.Func<string, string> sql)
             {
-                Column = column; Rollup = rollup; Cells = rollup + "_cells"; Hist = hist; Sessions = sessions; _sql = sql;
+                Column = column; Rollup = rollup; Cells = rollup + "_cells"; Hist = hist; Sessions = sessions; SessionCells = sessions + "_cells"; _sql = sql;
             }
 
             private readonly System.Func<string, string> _sql;
@@ -501,7 +550,10 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
             public string Hist { get; }
             /// <summary>The histograms with their keys' texts (grain, story_id, scope, key, buckets), as a table expression for FROM.</summary>
             public string HistRows => $"(SELECT x.{Column}, k.story_id, k.scope, k.key, x.buckets FROM {Hist} x CROSS JOIN hist_keys k ON k.id = x.key)";
+            /// <summary>The sessions' rows as readers read them (a view since schema 82: its cells with each session's text).</summary>
             public string Sessions { get; }
+            /// <summary>The sessions' stored rows: each session under its names id (schema 82).</summary>
+            public string SessionCells { get; }
             /// <summary>The grain of a timestamp in SQL (IsoWeeks.DaySql or HourSql).</summary>
             public string Of(string ts) => _sql(ts);
 
@@ -567,7 +619,7 @@ FROM session_rollup_cells r JOIN names n ON n.id = r.session;", transaction: tx)
             INSERT INTO {g.Hist}
                 SELECT {g.Column}, story_id, scope, key, madf_hist_of(group_concat(bucket || ':' || n)) FROM ({Buckets(source, g)})
                 GROUP BY 1, 2, 3, 4;") + $@"
-            INSERT INTO {g.Sessions} {SessionRows(source, g)};";
+            {(keyed ? InsertSessionCells(g, SessionRows(source, g)) : $"INSERT INTO {g.Sessions} {SessionRows(source, g)}")};";
 
         /// <summary>day_rollup's rows (its columns, by name; hour_rollup's with the hour grain) of a source with <see cref="Columns"/>.</summary>
         internal static string RollupRows(string source, Grain g) => $@"

@@ -35,8 +35,16 @@ namespace MadfLog.Engine.Tests.Query
         internal static readonly QueryFilter Scan = new QueryFilter { Since = new DateTimeOffset(2000, 1, 1, 0, 0, 0, 1, TimeSpan.Zero), ScanEvents = true };
         private static readonly QueryFilter Summary = new QueryFilter();
 
-        /// <summary>Undoes migration 35 for a test that replays earlier ones: day_rollup and hour_rollup tables with their texts again.</summary>
-        internal const string UndoKeyedRollups = @"
+        /// <summary>
+        /// Undoes migration 82: session_day and session_hour tables keyed by the session's text again (with <see cref="UndoKeyedRollups"/>
+        /// for every test that replays migrations from before 82: 20's script replaces session_hour as a table).
+        /// </summary>
+        internal const string UndoKeyedSessionGrains = @"
+            CREATE TABLE session_day_text AS SELECT * FROM session_day; DROP VIEW session_day; DROP TABLE session_day_cells; ALTER TABLE session_day_text RENAME TO session_day;
+            CREATE TABLE session_hour_text AS SELECT * FROM session_hour; DROP VIEW session_hour; DROP TABLE session_hour_cells; ALTER TABLE session_hour_text RENAME TO session_hour; ";
+
+        /// <summary>Undoes migration 35 (and 82) for a test that replays earlier ones: day_rollup and hour_rollup tables with their texts again.</summary>
+        internal const string UndoKeyedRollups = UndoKeyedSessionGrains + @"
             CREATE TABLE day_rollup_text AS SELECT * FROM day_rollup; DROP VIEW day_rollup; ALTER TABLE day_rollup_text RENAME TO day_rollup;
             CREATE TABLE hour_rollup_text AS SELECT * FROM hour_rollup; DROP VIEW hour_rollup; ALTER TABLE hour_rollup_text RENAME TO hour_rollup;
             DROP TABLE day_rollup_cells; DROP TABLE hour_rollup_cells; DROP TABLE rollup_keys; ";
@@ -99,6 +107,33 @@ namespace MadfLog.Engine.Tests.Query
                 imported: c =>
                 {
                     using (var f = MadfDatabase.Open(_s.Temp.Db, forWrite: false)) Assert.Equal(DumpSessionRollup(f), DumpSessionRollup(c));
+                    AssertContextPressureMatches(c);
+                });
+        }
+
+        [Fact]
+        public void UpgradingKeysTheSessionDaysAndHoursByNumberAnswersTheSameAndTheImportGoesOnAsAFreshOne()
+        {
+            // A store at schema 81 (session_day and session_hour keyed by the session's text) with the first logs, upgraded,
+            // then the other logs; AssertUpgradedMidwayImportsOnAsAFreshStore compares both tables' rows (through the views)
+            // before, after the upgrade and with the sample store, and asks the sessions and context pressure of a cut
+            // window, whose whole days and hours come from them, against a scan.
+            AssertUpgradedMidwayImportsOnAsAFreshStore(UndoKeyedSessionGrains, 82,
+                turnedBack: c =>
+                {
+                    Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_day'"));
+                    Assert.Equal("table", c.ExecuteScalar<string>("SELECT type FROM sqlite_master WHERE name = 'session_hour'"));
+                },
+                upgraded: c =>
+                {
+                    foreach (var (view, cells) in new[] { ("session_day", "session_day_cells"), ("session_hour", "session_hour_cells") })
+                    {
+                        Assert.Equal("view", c.ExecuteScalar<string>($"SELECT type FROM sqlite_master WHERE name = '{view}'"));
+                        Assert.True(c.ExecuteScalar<long>($"SELECT count(*) FROM {cells}") > 0);
+                        // Every row names its session by number, and the view gives each row back.
+                        Assert.Equal("integer", c.ExecuteScalar<string>($"SELECT DISTINCT typeof(session) FROM {cells}"));
+                        Assert.Equal(c.ExecuteScalar<long>($"SELECT count(*) FROM {cells}"), c.ExecuteScalar<long>($"SELECT count(*) FROM {view}"));
+                    }
                     AssertContextPressureMatches(c);
                 });
         }
@@ -497,7 +532,8 @@ namespace MadfLog.Engine.Tests.Query
         /// </summary>
         internal static System.Collections.Generic.List<string> ComparedByText(System.Collections.Generic.IEnumerable<string> tables) => tables
             .Except(new[] { "rollup_keys", "day_rollup_cells", "hour_rollup_cells", "hist_keys" })
-            .Select(t => t == "day_hist" ? SummaryTables.Grain.Day.HistRows : t == "hour_hist" ? SummaryTables.Grain.Hour.HistRows : t == "sequence_spans" ? "session_sequences" : t == "session_rollup_cells" ? "session_rollup" : t)
+            .Select(t => t == "day_hist" ? SummaryTables.Grain.Day.HistRows : t == "hour_hist" ? SummaryTables.Grain.Hour.HistRows : t == "sequence_spans" ? "session_sequences" : t == "session_rollup_cells" ? "session_rollup"
+                : t == "session_day_cells" ? "session_day" : t == "session_hour_cells" ? "session_hour" : t)
             .Concat(new[] { "day_rollup", "hour_rollup" }).ToList();
 
         /// <summary>Every row of the day and hour summaries, for comparing a store with another.</summary>

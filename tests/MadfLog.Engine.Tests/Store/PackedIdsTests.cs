@@ -141,6 +141,27 @@ namespace MadfLog.Engine.Tests.Store
         }
 
         [Fact]
+        public void TheViewUnpacksAnIdOncePerRowAndAStoreOfSchema82TakesThatView()
+        {
+            using var t = TestPaths.NewTemp();
+            var details = Details();
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { WriteLogs(t, details) });
+            // How many times the view's text unpacks d1 (SQLite copies the whole text into every statement on the view).
+            static long Unpackings(SqliteConnection c) =>
+                c.ExecuteScalar<string>("SELECT sql FROM sqlite_master WHERE name = 'events'")!.Split(new[] { "typeof(r.d1) = 'blob'" }, StringSplitOptions.None).Length - 1;
+            using (var c = MadfDatabase.Open(t.Db))
+            {
+                Assert.Equal(1, Unpackings(c));
+                // As schema 81 and 82 had it: the unpacking in each of the details' two branches.
+                c.Execute("DROP VIEW events; DELETE FROM schema_version WHERE version >= 83;" + Schema.EventsViewOf81);
+                Assert.Equal(2, Unpackings(c));
+                Assert.Equal(details, LiteralPrefixTests.Read(t.Db));
+            }
+            using (var c = MadfDatabase.Open(t.Db)) Assert.Equal(1, Unpackings(c));
+            Assert.Equal(details, LiteralPrefixTests.Read(t.Db));
+        }
+
+        [Fact]
         public void AStoreOfSchema80AnswersTheSameOnceItsIdsArePackedAndImportsOnAsAFreshOne()
         {
             long packed = 0, texts = 0, changed = 0;

@@ -1038,13 +1038,7 @@ DROP VIEW IF EXISTS events;
             get
             {
                 var view = EventsViewOf61;
-                for (var k = 1; k <= Text.PackedId.Slots; k++)
-                {
-                    var value = "coalesce(r.d" + k + ", '')";
-                    if (view.IndexOf(value, System.StringComparison.Ordinal) < 0)
-                        throw new System.InvalidOperationException("The events view of schema 61 changed: '" + value + "' is not in it.");
-                    view = view.Replace(value, $"coalesce(CASE WHEN typeof(r.d{k}) = 'blob' THEN {Text.PackedId.Sql("r.d" + k)} ELSE r.d{k} END, '')");
-                }
+                for (var k = 1; k <= Text.PackedId.Slots; k++) view = view.Replace(SlotValueOf61(view, k), $"coalesce({UnpackedSlot(k)}, '')");
                 return view;
             }
         }
@@ -1067,20 +1061,30 @@ DROP VIEW IF EXISTS events;
                 var from = view.IndexOf(Start, System.StringComparison.Ordinal);
                 var to = view.IndexOf(End, from < 0 ? 0 : from, System.StringComparison.Ordinal);
                 if (from < 0 || to < 0) throw new System.InvalidOperationException("The events view of schema 61 changed: its details are not where 83 looks.");
-                var details = view.Substring(from, to + 3 - from);
+                to += "END".Length;
+                var details = view.Substring(from, to - from);
                 var unpacked = new List<string>();
                 for (var k = 1; k <= Text.PackedId.Slots; k++)
                 {
-                    var value = "coalesce(r.d" + k + ", '')";
-                    if (details.IndexOf(value, System.StringComparison.Ordinal) < 0)
-                        throw new System.InvalidOperationException("The events view of schema 61 changed: '" + value + "' is not in it.");
-                    details = details.Replace(value, "coalesce(u.d" + k + ", '')");
-                    unpacked.Add($"CASE WHEN typeof(r.d{k}) = 'blob' THEN {Text.PackedId.Sql("r.d" + k)} ELSE r.d{k} END AS d{k}");
+                    details = details.Replace(SlotValueOf61(details, k), "coalesce(u.d" + k + ", '')");
+                    unpacked.Add($"{UnpackedSlot(k)} AS d{k}");
                 }
                 // LIMIT: SQLite would otherwise put the unpacking in at each use of u's columns.
-                return view.Substring(0, from) + $"(SELECT {details} FROM (SELECT {string.Join(", ", unpacked)} LIMIT 1) u)" + view.Substring(to + 3);
+                return view.Substring(0, from) + $"(SELECT {details} FROM (SELECT {string.Join(", ", unpacked)} LIMIT 1) u)" + view.Substring(to);
             }
         }
+
+        // How 61's view puts slot k's value into the details (checked present: 81 and 83 replace it).
+        private static string SlotValueOf61(string view, int k)
+        {
+            var value = "coalesce(r.d" + k + ", '')";
+            if (view.IndexOf(value, System.StringComparison.Ordinal) < 0)
+                throw new System.InvalidOperationException("The events view of schema 61 changed: '" + value + "' is not in it.");
+            return value;
+        }
+
+        // Slot k's value with a packed id (Text.PackedId) unpacked in plain SQL: a row without one pays a typeof().
+        private static string UnpackedSlot(int k) => $"CASE WHEN typeof(r.d{k}) = 'blob' THEN {Text.PackedId.Sql("r.d" + k)} ELSE r.d{k} END";
 
         /// <summary>The events view since schema 61: 56's with the time read through the row's block (one lookup by its key per row).</summary>
         internal static string EventsViewOf61 => TimesFromBlocksView(EventsViewOf56);

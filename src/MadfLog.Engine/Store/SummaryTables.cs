@@ -190,9 +190,12 @@ SELECT r.{g.Column}, r.story_id, n.text AS session_id, r.agent_name, {SessionCou
 FROM {g.SessionCells} r CROSS JOIN names n ON n.id = r.session;", transaction: tx);
         }
 
-        private const string SessionCountColumns = "events, errors, tokens, human, first_ts, last_ts, ctx_events, max_context, ctx_hot, ctx_hot_errors, ctx_cool, ctx_cool_errors";
+        /// <summary>session_day's columns as readers read them (session_hour's with hour for day): its key, then its counts.</summary>
+        internal static readonly string[] SessionDayColumns =
+            { "day", "story_id", "session_id", "agent_name", "events", "errors", "tokens", "human", "first_ts", "last_ts", "ctx_events", "max_context", "ctx_hot", "ctx_hot_errors", "ctx_cool", "ctx_cool_errors" };
 
-        private static string SessionCounts(string alias) => Prefixed(alias, SessionCountColumns);
+        // The session tables' columns after their key (day or hour, story, session, agent), prefixed by an alias.
+        private static string SessionCounts(string alias) => string.Join(", ", SessionDayColumns.Skip(4).Select(x => alias + "." + x));
 
         /// <summary>session_day's rows (session_hour's with the hour grain) of a query into their cells, each session under its names id, in key order.</summary>
         private static string InsertSessionCells(Grain g, string rows) =>

@@ -454,7 +454,7 @@ namespace MadfLog.Engine.Query.Questions
             var rows = Rows(c, d, dayTable, steps: false);
             var columns = dayTable switch
             {
-                "session_day" => SessionDayColumns,
+                "session_day" => SummaryTables.SessionDayColumns,
                 "story_spans" => new[] { "story", "first_ts", "last_ts" },
                 _ => DayRollupColumns,
             };
@@ -479,9 +479,6 @@ namespace MadfLog.Engine.Query.Questions
 
         internal static readonly string[] DayRollupColumns =
             { "day", "story_id", "agent_name", "workflow_id", "event_type", "category", "step", "pattern_id", "outcome", "events", "timed", "duration_ms", "tokens", "ctx_known", "ctx_hot", "wasted_ms" };
-
-        internal static readonly string[] SessionDayColumns =
-            { "day", "story_id", "session_id", "agent_name", "events", "errors", "tokens", "human", "first_ts", "last_ts", "ctx_events", "max_context", "ctx_hot", "ctx_hot_errors", "ctx_cool", "ctx_cool_errors" };
 
         // day_rollup's definition (SummaryTables.DayRollupRows), in its named rows; with steps, tool calls and steps from
         // their step groups; without, their step is NULL (unread).

@@ -127,7 +127,7 @@ namespace MadfLog.Engine.Query.Questions
             while (reader.Read())
             {
                 var row = StatementRow.Of(reader);
-                if (sessions.TryGetValue(row.Int64(0), out var t)) t.Id = Text.Utf8StringCache.Decode(row.Bytes(1));
+                if (sessions.TryGetValue(row.Int64(0), out var t)) t.Id = row.Text(1)!;
             }
         }
 

@@ -280,7 +280,7 @@ namespace MadfLog.Engine.Query.Questions
                 var union = $"SELECT * FROM {dayTable} WHERE 1=1{days}";
                 if (hours != null)
                 {
-                    var (hourTable, columns) = dayTable == "session_day" ? ("session_hour", DayParts.SessionDayColumns) : ("hour_rollup", DayParts.DayRollupColumns);
+                    var (hourTable, columns) = dayTable == "session_day" ? ("session_hour", SummaryTables.SessionDayColumns) : ("hour_rollup", DayParts.DayRollupColumns);
                     union += $" UNION ALL SELECT {IsoWeeks.DayOfHourSql("h.hour")}, {string.Join(", ", columns.Skip(1).Select(x => "h." + x))} FROM {hourTable} h WHERE {hours}";
                 }
                 if (parts != null) union += $" UNION ALL SELECT * FROM {parts}";

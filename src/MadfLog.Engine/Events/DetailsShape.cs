@@ -26,12 +26,59 @@ namespace MadfLog.Engine.Events
     public static class DetailsShape
     {
         /// <summary>
-        /// Values per event row (d1..d5). Each slot costs every row a byte of record header. Schema 13 gave rows eight, so
+        /// Values per event row (d1..d3). Each slot costs every row a byte of record header. Schema 13 gave rows eight, so
         /// that a Claude Code response's seven members fit (its usage tail as one literal, about 110 bytes, was the
         /// largest part of a row); since its model and stop reason are written into the shape (<see cref="Splitter.InShape"/>)
-        /// it needs five, and schema 32 dropped d6..d8 (3 bytes per row).
+        /// it needs five, and schema 32 dropped d6..d8 (3 bytes per row). Since schema 84 the last slot holds up to
+        /// <see cref="MostPacked"/> small integers packed into one (<see cref="PackedPart"/>), so the response's four
+        /// counts take two slots, and rows have three (2 bytes less per row; only the responses used d4 and d5).
         /// </summary>
-        public const int Slots = 5;
+        public const int Slots = 3;
+
+        /// <summary>The slots rows had from schema 32 to 83 (d1..d5): what migrations of those schemas split into.</summary>
+        internal const int SlotsOf32 = 5;
+
+        /// <summary>
+        /// How many integers the last slot may hold packed into one: an object whose values from the last slot's on are
+        /// all integers in [0, 2^<see cref="PackedBits"/>) (counts: tokens, lines, matches) keeps them in that slot, at
+        /// <see cref="PackedBits"/> bits each, instead of its members as one literal (their keys included).
+        /// </summary>
+        public const int MostPacked = 3;
+
+        /// <summary>Bits per packed integer: three fit SQLite's 63 bits of a non-negative integer.</summary>
+        public const int PackedBits = 21;
+
+        /// <summary>
+        /// The control character standing for packed part j (0-based, in the object's order) of <paramref name="parts"/>
+        /// in the last slot: 22-24, where the character tells the part's bits, c standing for bits from
+        /// <see cref="PackedBits"/> * (24 - c) (the last part is the lowest, so two parts of small counts take 6 bytes).
+        /// </summary>
+        public static char PackedPart(int j, int parts) => (char)(24 - (parts - 1 - j));
+
+        /// <summary>The shift of the bits packed part character <paramref name="c"/> (22-24) stands for.</summary>
+        public static int PackedShift(int c) => PackedBits * (24 - c);
+
+        /// <summary>
+        /// What placeholder character <paramref name="c"/> stands for: the slot (1-based) of its value, 0 for any other
+        /// character; <paramref name="name"/> when the value is a names id, <paramref name="shift"/> &gt;= 0 when it is a
+        /// part of the last slot's packed integers (the bits it starts at), else -1.
+        /// </summary>
+        public static int SlotOf(int c, out bool name, out int shift)
+        {
+            name = false;
+            shift = -1;
+            if (c >= 1 && c <= 4) return c;
+            if (c >= 14 && c <= 17) return c - 9;
+            name = true;
+            if (c >= 5 && c <= 8) return c - 4;
+            if (c >= 18 && c <= 21) return c - 13;
+            name = false;
+            if (c >= 22 && c <= 24) { shift = PackedShift(c); return Slots; }
+            return 0;
+        }
+
+        /// <summary>Packed part <paramref name="shift"/> of a last slot's value.</summary>
+        public static long Unpacked(long packed, int shift) => (packed >> shift) & ((1L << PackedBits) - 1);
 
         /// <summary>
         /// The control character standing for value k (1-based) in a shape: as a literal, k for k 1-4 and 9 + k for
@@ -60,11 +107,11 @@ namespace MadfLog.Engine.Events
         /// </summary>
         public sealed class Split
         {
-            internal Split(string? source) { Source = source; }
+            internal Split(string? source, int slots = Slots) { Source = source; Values = new object?[slots]; }
 
             public string? Source { get; }
             public string? Shape { get; internal set; }
-            public object?[] Values { get; } = new object?[Slots];
+            public object?[] Values { get; }
 
             /// <summary>The message as <see cref="Events.EventDetails.Message"/> reads it (a string, or other JSON as text).</summary>
             public string? Message { get; internal set; }
@@ -85,16 +132,13 @@ namespace MadfLog.Engine.Events
                 var start = 0;
                 for (var i = 0; i < shape.Length; i++)
                 {
-                    int c = shape[i], k;
-                    if (c >= 1 && c <= 8) k = c <= 4 ? c : c - 4;
-                    else if (c >= 14 && c <= 9 + Slots) k = c - 9;
-                    else if (c >= 18 && c <= 13 + Slots) k = c - 13;
-                    else continue;
+                    var k = SlotOf(shape[i], out _, out var shift);
+                    if (k == 0 || k > Values.Length) continue;
                     sb.Append(shape, start, i - start);
                     start = i + 1;
                     switch (Values[k - 1])
                     {
-                        case long l: sb.Append(l.ToString(System.Globalization.CultureInfo.InvariantCulture)); break;
+                        case long l: sb.Append((shift >= 0 ? Unpacked(l, shift) : l).ToString(System.Globalization.CultureInfo.InvariantCulture)); break;
                         case Name n: sb.Append('"').Append(n.Text).Append('"'); break;
                         case Quoted q: sb.Append(q.Json, 1 + q.Skip, q.Json.Length - 2 - q.Skip); break;
                         case string s: sb.Append(s); break;
@@ -128,37 +172,52 @@ namespace MadfLog.Engine.Events
         /// <summary>
         /// Puts stored details back together as the events view does (its replace() of each placeholder): the shape
         /// (null: <paramref name="values"/>[0] is the whole details), the values as SQLite gives them as text (a names
-        /// id as its digits), and the text of a names id (null when there is none). As in the view, a row without a
-        /// fifth value has only placeholders 1-8 put back, and a missing value or name becomes nothing. Values 6-8 (of
-        /// rows written before schema 32) are put back when <paramref name="values"/> holds them.
+        /// id as its digits), and the text of a names id (null when there is none). As in the view, a missing value or
+        /// name becomes nothing, and the last slot's packed parts are its integer's bits. Rows of schemas 32 to 83 (five
+        /// values, <see cref="SlotsOf32"/>) are put back as that view did: a row without a fifth value has only
+        /// placeholders 1-8 put back; values 6-8 (of rows written before schema 32) when <paramref name="values"/> holds them.
         /// </summary>
         public static string? Join(string? shape, string?[] values, Func<long, string?> name)
         {
             if (shape == null) return values[0];
-            var eight = values[4] != null;
+            var fifth = values.Length > 4 && values[4] != null;
             var last = Math.Min(8, values.Length);
             StringBuilder? sb = null;
             var start = 0;
             for (var i = 0; i < shape.Length; i++)
             {
-                int c = shape[i], k;
-                bool isName;
-                if (c >= 1 && c <= 4) { k = c; isName = false; }
-                else if (c >= 5 && c <= 8) { k = c - 4; isName = true; }
-                else if (eight && c >= 14 && c <= 9 + last) { k = c - 9; isName = false; }
-                else if (eight && c >= 18 && c <= 13 + last) { k = c - 13; isName = true; }
-                else continue;
+                int c = shape[i];
+                var k = SlotOf(c, out var isName, out var shift);
+                if (k == 0 || k > last || c >= 14 && c <= 21 && !fifth) continue;
+                if (shift >= 0 && values.Length != Slots) continue; // packed parts are this layout's
                 sb ??= new StringBuilder(shape.Length + 64);
                 sb.Append(shape, start, i - start);
                 start = i + 1;
                 var v = values[k - 1];
-                if (!isName) sb.Append(v);
+                if (shift >= 0)
+                {
+                    if (v != null) sb.Append(Unpacked(LeadingInteger(v), shift).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+                else if (!isName) sb.Append(v);
                 else if (v != null && long.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var id)
                          && name(id) is string text)
                     sb.Append('"').Append(text).Append('"');
             }
             if (sb == null) return shape;
             return sb.Append(shape, start, shape.Length - start).ToString();
+        }
+
+        // A value as SQLite's >> reads it (the view's packed parts): the integer its text starts with, after any spaces
+        // (0 when there is none); only a row written by hand holds anything but an integer there.
+        private static long LeadingInteger(string text)
+        {
+            var i = 0;
+            while (i < text.Length && char.IsWhiteSpace(text[i])) i++;
+            var negative = i < text.Length && text[i] == '-';
+            if (i < text.Length && (text[i] == '-' || text[i] == '+')) i++;
+            long value = 0;
+            for (; i < text.Length && text[i] >= '0' && text[i] <= '9'; i++) value = unchecked(value * 10 + (text[i] - '0'));
+            return negative ? -value : value;
         }
 
         private static readonly byte[][] MessageKeys = Array.ConvertAll(Events.EventDetails.MessageKeys, Encoding.ASCII.GetBytes);
@@ -169,6 +228,14 @@ namespace MadfLog.Engine.Events
         /// </summary>
         public sealed class Splitter
         {
+            private readonly int _slots;
+            private readonly bool _packs;
+
+            public Splitter() : this(Slots) { }
+
+            /// <summary>A splitter into <paramref name="slots"/> values (a migration of an older layout's); only this layout's packs integers.</summary>
+            internal Splitter(int slots) { _slots = slots; _packs = slots == Slots; }
+
             private readonly Utf8StringCache _shapes = new Utf8StringCache(512);
             private readonly Utf8StringCache _names = new Utf8StringCache(ShortString);
             private byte[] _shape = new byte[256];
@@ -295,7 +362,7 @@ namespace MadfLog.Engine.Events
             /// <summary>Splits details text (null gives an empty split).</summary>
             public Split Of(string? details)
             {
-                var split = new Split(details);
+                var split = new Split(details, _slots);
                 if (details == null || details.Length == 0 || details[0] != '{') return split;
                 var max = Encoding.UTF8.GetMaxByteCount(details.Length);
                 if (_utf8.Length < max) _utf8 = new byte[Math.Max(max, _utf8.Length * 2)];
@@ -356,7 +423,7 @@ namespace MadfLog.Engine.Events
             [MethodImpl(Hot.Path)]
             public Split Of(ReadOnlySpan<byte> details, string? source)
             {
-                var split = new Split(source);
+                var split = new Split(source, _slots);
                 if (details.Length == 0 || details[0] != (byte)'{') return split;
                 Fill(split, details);
                 return split;
@@ -373,6 +440,7 @@ namespace MadfLog.Engine.Events
                     var length = 0;
                     Put(ref length, (byte)'{');
                     var used = 0;
+                    _packed = 0;
                     var shaped = true;
                     var inShape = false;
                     // Where the current member starts, in the shape (after its comma) and in the JSON (its key's quote);
@@ -398,8 +466,8 @@ namespace MadfLog.Engine.Events
                         var place = reader.TokenType == JsonTokenType.String ? PlaceOf(key, reader.ValueSpan) : Place.Literal;
                         var valued = reader.TokenType is JsonTokenType.Number or JsonTokenType.StartObject or JsonTokenType.StartArray
                             || reader.TokenType == JsonTokenType.String && place != Place.Shape;
-                        if (valued && used == Slots - 1) { lastShape = memberShape; lastJson = memberJson; }
-                        if (valued && used == Slots && tailJson < 0) tailJson = lastJson;
+                        if (valued && used == _slots - 1) { lastShape = memberShape; lastJson = memberJson; }
+                        if (valued && used == _slots && tailJson < 0) tailJson = lastJson;
                         switch (reader.TokenType)
                         {
                             case JsonTokenType.String:
@@ -449,15 +517,28 @@ namespace MadfLog.Engine.Events
                     }
                     // Anything after the object (or an object that does not close) is stored whole.
                     if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) { Unshape(split); return; }
-                    if (tailJson >= 0)
+                    if (tailJson >= 0 && _packed > 1)
+                    {
+                        // The values from the last slot's on were all small integers: packed into it, each placeholder
+                        // telling its part's bits.
+                        long packed = 0;
+                        for (var j = 0; j < _packed; j++)
+                        {
+                            var part = PackedPart(j, _packed);
+                            _shape[_packedAt[j]] = (byte)part;
+                            packed |= _packedValues[j] << PackedShift(part);
+                        }
+                        split.Values[_slots - 1] = Boxed(packed);
+                    }
+                    else if (tailJson >= 0)
                     {
                         // The last value becomes the members from its own on, as written (the object's closing brace stays in the shape).
                         var end = json.Length - 1;
                         while (end > tailJson && json[end] != (byte)'}') end--;
                         while (end > tailJson && IsJsonSpace(json[end - 1])) end--;
                         length = lastShape;
-                        Put(ref length, (byte)Placeholder(Slots, name: false));
-                        split.Values[Slots - 1] = Utf8StringCache.Decode(json.Slice(tailJson, end - tailJson));
+                        Put(ref length, (byte)Placeholder(_slots, name: false));
+                        split.Values[_slots - 1] = Utf8StringCache.Decode(json.Slice(tailJson, end - tailJson));
                         shaped = true;
                     }
                     Put(ref length, (byte)'}');
@@ -474,7 +555,7 @@ namespace MadfLog.Engine.Events
             private static void Unshape(Split split)
             {
                 split.Shape = null;
-                Array.Clear(split.Values, 0, Slots);
+                Array.Clear(split.Values, 0, split.Values.Length);
             }
 
             [MethodImpl(Hot.Path)]
@@ -497,11 +578,36 @@ namespace MadfLog.Engine.Events
 
             private static bool IsJsonSpace(byte b) => b == (byte)' ' || b == (byte)'\t' || b == (byte)'\n' || b == (byte)'\r';
 
+            // The integers of the last slot on, while they may be packed (PackedPart): how many (0: none, or one that may not
+            // be), where each one's placeholder is in the shape, and their values.
+            private int _packed;
+            private readonly int[] _packedAt = new int[MostPacked];
+            private readonly long[] _packedValues = new long[MostPacked];
+
+            private static bool Packable(object value) => value is long l && l >= 0 && l < 1L << PackedBits;
+
             private bool Slot(Split split, ref int length, ref int used, object value)
             {
-                if (used == Slots) return true; // a member of the tail, which the end of the object stores
+                if (used == _slots)
+                {
+                    // A member of the tail, which the end of the object stores, unless it is one more integer to pack.
+                    if (_packed > 0 && _packed < MostPacked && Packable(value))
+                    {
+                        _packedAt[_packed] = length;
+                        _packedValues[_packed++] = (long)value;
+                        Put(ref length, (byte)PackedPart(0, 1)); // its part is known at the end
+                    }
+                    else _packed = 0;
+                    return true;
+                }
                 split.Values[used] = value;
                 used++;
+                if (used == _slots && _packs && Packable(value))
+                {
+                    _packedAt[0] = length;
+                    _packedValues[0] = (long)value;
+                    _packed = 1;
+                }
                 Put(ref length, (byte)Placeholder(used, value is Name));
                 return true;
             }

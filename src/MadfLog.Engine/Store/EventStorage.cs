@@ -336,7 +336,7 @@ DROP TABLE event_rows_80;");
         internal static void MoveToFiveSlots(SqliteConnection c, SqliteTransaction tx)
         {
             var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
-            var extra = EightValueColumns.Skip(DetailsShape.Slots).Where(columns.Contains).ToList();
+            var extra = EightValueColumns.Skip(DetailsShape.SlotsOf32).Where(columns.Contains).ToList();
             if (extra.Count > 0)
             {
                 // The rewrite is no change of the events: the trigger that lists changed events is set aside meanwhile.
@@ -359,7 +359,7 @@ DROP TABLE event_rows_80;");
                     c.Execute("INSERT OR IGNORE INTO names(text) VALUES (@text)", new { text }, tx);
                     return ids[text] = c.ExecuteScalar<long>("SELECT id FROM names WHERE text = @text", new { text }, tx);
                 }
-                var splitter = new DetailsShape.Splitter();
+                var splitter = new DetailsShape.Splitter(DetailsShape.SlotsOf32);
                 using var update = c.CreateCommand();
                 update.Transaction = tx;
                 update.CommandText = $"UPDATE event_rows SET details_shape = $shape, {string.Join(", ", present.Select(col => $"{col} = ${col}"))} WHERE id = $id";
@@ -383,7 +383,7 @@ DROP TABLE event_rows_80;");
                     update.Parameters["$shape"].Value = split.Shape == null ? DBNull.Value : (object)NameId(split.Shape);
                     for (var k = 0; k < present.Count; k++)
                     {
-                        object? v = k >= DetailsShape.Slots ? null : split.Shape == null ? (k == 0 ? details : null) : split.Values[k] switch
+                        object? v = k >= DetailsShape.SlotsOf32 ? null : split.Shape == null ? (k == 0 ? details : null) : split.Values[k] switch
                         {
                             long l => l,
                             DetailsShape.Name n => NameId(n.Text),
@@ -400,6 +400,160 @@ DROP TABLE event_rows_80;");
             }
             // A store turned back to an older version (as upgrade tests do) may have its rows in schema 49's layout already.
             c.Execute(ViewForRows(c, tx, RowsHaveShapes(c, tx) ? Schema.EventsViewOf32 : Schema.EventsViewOf49), transaction: tx);
+        }
+
+        /// <summary>
+        /// Migration 84 (its script leaves the view, which this reads the details through): the rows whose shape holds
+        /// a fourth or fifth value (of 83's five) are given three (DetailsShape.Slots), taking the kind of their new shape
+        /// (its flags kept), with the trigger that lists changed events set aside (the events are the same). Where values 3
+        /// to 5 are small integers (a Claude Code response's usage counts: nearly all such rows) they are packed into d3 in
+        /// one pass over the rows, the shape's placeholders becoming the packed parts, as this build's import writes them;
+        /// any other row is split again from its details. Then every row is copied, in id order so its pages are full, into
+        /// a table without d4 and d5 (RewriteRows), and 84's view is created. A store whose rows lack the columns is only
+        /// given the view.
+        /// </summary>
+        internal static void MoveToThreeSlots(SqliteConnection c, SqliteTransaction tx)
+        {
+            var old = Enumerable.Range(DetailsShape.Slots + 1, DetailsShape.SlotsOf32 - DetailsShape.Slots).Select(k => "d" + k).ToList();
+            if (old.All(col => HasColumn(c, tx, "event_rows", col)))
+            {
+                // The kinds whose shapes put a value of a slot past the third (a literal or a names id).
+                var beyond = Enumerable.Range(DetailsShape.Slots + 1, DetailsShape.SlotsOf32 - DetailsShape.Slots)
+                    .SelectMany(k => new[] { DetailsShape.Placeholder(k, name: false), DetailsShape.Placeholder(k, name: true) })
+                    .Select(ch => $"instr(sh.text, char({(int)ch}))");
+                var kinds = c.Query<(long id, string shape)>($"SELECT kd.id, sh.text FROM kinds kd JOIN names sh ON sh.id = kd.details_shape WHERE {string.Join(" OR ", beyond)}", transaction: tx).ToList();
+                if (kinds.Count > 0)
+                {
+                    var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList();
+                    foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}", transaction: tx);
+                    var ids = new NameIds(c, tx);
+                    PackSmallIntegers(c, tx, kinds, ids);
+                    SplitIntoThree(c, tx, kinds.Select(k => k.id).ToList(), ids);
+                    foreach (var (_, sql) in triggers) c.Execute(sql, transaction: tx);
+                }
+                c.Execute("DROP VIEW IF EXISTS events", transaction: tx);
+                var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows') ORDER BY cid", transaction: tx).Where(col => !old.Contains(col)).ToList();
+                RewriteRows(c, tx, $@"
+ALTER TABLE event_rows RENAME TO event_rows_83;
+{Schema.RowsTableOf84}
+INSERT INTO event_rows({string.Join(", ", columns)}) SELECT {string.Join(", ", columns)} FROM event_rows_83 ORDER BY id;
+DROP TABLE event_rows_83;");
+            }
+            c.Execute("DROP VIEW IF EXISTS events", transaction: tx);
+            c.Execute(Schema.EventsViewOf84, transaction: tx);
+        }
+
+        // Names ids by text for a migration's writes, added when missing.
+        private sealed class NameIds
+        {
+            private readonly SqliteConnection _c;
+            private readonly SqliteTransaction _tx;
+            private readonly Dictionary<string, long> _ids = new Dictionary<string, long>(StringComparer.Ordinal);
+            public NameIds(SqliteConnection c, SqliteTransaction tx) { _c = c; _tx = tx; }
+
+            public long Of(string text)
+            {
+                if (_ids.TryGetValue(text, out var id)) return id;
+                _c.Execute("INSERT OR IGNORE INTO names(text) VALUES (@text)", new { text }, _tx);
+                return _ids[text] = _c.ExecuteScalar<long>("SELECT id FROM names WHERE text = @text", new { text }, _tx);
+            }
+        }
+
+        // The kind of the same flags as <paramref name="kind"/> with details shape <paramref name="shape"/>, created (with the
+        // id of the fewest bytes) when missing.
+        private static long KindWithShape(SqliteConnection c, SqliteTransaction tx, long kind, long shape)
+        {
+            var flags = Kinds.Columns.Where(col => col != "details_shape").ToList();
+            var found = c.ExecuteScalar<long?>($@"SELECT k2.id FROM kinds k JOIN kinds k2 ON {string.Join(" AND ", flags.Select(col => $"k2.{col} = k.{col}"))}
+                                                 AND k2.details_shape = @shape WHERE k.id = @kind", new { kind, shape }, tx);
+            if (found != null) return found.Value;
+            var (greatest, least) = c.QuerySingle<(long, long)>("SELECT coalesce(max(id), 0), coalesce(min(id), 0) FROM kinds", transaction: tx);
+            var id = Combinations.NextId(greatest, least);
+            c.Execute($"INSERT INTO kinds(id, {string.Join(", ", flags)}, details_shape) SELECT @id, {string.Join(", ", flags)}, @shape FROM kinds WHERE id = @kind",
+                new { id, kind, shape }, tx);
+            return id;
+        }
+
+        // Migration 84's packing: the kinds whose values from the third on are literals (no names id) map to the kind of the
+        // shape with packed parts in their place, and their rows whose values there are all integers in range move to it
+        // with the integers packed into d3, in one UPDATE over the rows.
+        private static void PackSmallIntegers(SqliteConnection c, SqliteTransaction tx, List<(long id, string shape)> kinds, NameIds ids)
+        {
+            // Values 3..5 of 83's rows: their literal placeholders, in the order the splitter filled them.
+            var slots = Enumerable.Range(DetailsShape.Slots, DetailsShape.SlotsOf32 - DetailsShape.Slots + 1).ToList();
+            var maps = new List<object?[]>();
+            foreach (var (kind, shape) in kinds)
+            {
+                if (slots.Any(k => shape.Contains(DetailsShape.Placeholder(k, name: true)))) continue;
+                var present = slots.TakeWhile(k => shape.Contains(DetailsShape.Placeholder(k, name: false))).ToList();
+                if (present.Count < 2 || slots.Skip(present.Count).Any(k => shape.Contains(DetailsShape.Placeholder(k, name: false)))) continue;
+                var packed = shape;
+                for (var j = 0; j < present.Count; j++) packed = packed.Replace(DetailsShape.Placeholder(present[j], name: false), DetailsShape.PackedPart(j, present.Count));
+                maps.Add(new object?[] { kind, KindWithShape(c, tx, kind, ids.Of(packed)), present.Count });
+            }
+            if (maps.Count == 0) return;
+            c.Execute("DROP TABLE IF EXISTS temp.three_slots; CREATE TEMP TABLE three_slots (kind INTEGER PRIMARY KEY, to_kind INTEGER NOT NULL, parts INTEGER NOT NULL)", transaction: tx);
+            PreparedBatch.Run(c, tx, "INSERT INTO temp.three_slots VALUES ($1, $2, $3)", maps);
+            var most = (1L << DetailsShape.PackedBits) - 1;
+            string Small(string col) => $"typeof({col}) = 'integer' AND {col} BETWEEN 0 AND {most}";
+            string Packed(int parts) => string.Join(" | ", slots.Take(parts).Select((k, j) => $"(d{k} << {DetailsShape.PackedShift(DetailsShape.PackedPart(j, parts))})"));
+            c.Execute($@"UPDATE event_rows SET kind = m.to_kind,
+                             d3 = CASE m.parts WHEN 2 THEN {Packed(2)} ELSE {Packed(3)} END, d4 = NULL, d5 = NULL
+                         FROM temp.three_slots m
+                         WHERE m.kind = event_rows.kind AND {Small("d3")} AND {Small("d4")} AND (m.parts = 2 AND d5 IS NULL OR m.parts = 3 AND {Small("d5")})", transaction: tx);
+            c.Execute("DROP TABLE temp.three_slots", transaction: tx);
+        }
+
+        // Migration 84's re-split of the rows still of these kinds, read through 83's view in batches by id.
+        private static void SplitIntoThree(SqliteConnection c, SqliteTransaction tx, List<long> kinds, NameIds ids)
+        {
+            var kindOf = new Dictionary<(long kind, long shape), long>();
+            var splitter = new DetailsShape.Splitter();
+            using var update = c.CreateCommand();
+            update.Transaction = tx;
+            update.CommandText = "UPDATE event_rows SET kind = $kind, d1 = $d1, d2 = $d2, d3 = $d3, d4 = NULL, d5 = NULL WHERE id = $id";
+            foreach (var p in new[] { "$id", "$kind", "$d1", "$d2", "$d3" }) update.Parameters.Add(new SqliteParameter(p, null));
+            var select = $"SELECT id, kind, details FROM events WHERE kind IN ({string.Join(", ", kinds)}) AND id > @after ORDER BY id LIMIT 10000";
+            for (var after = long.MinValue; ;)
+            {
+                var rows = c.Query<(long id, long kind, string? details)>(select, new { after }, tx).ToList();
+                if (rows.Count == 0) break;
+                after = rows[rows.Count - 1].id;
+                foreach (var (id, kind, details) in rows)
+                {
+                    var split = splitter.Of(details);
+                    var shape = split.Shape == null ? 0 : ids.Of(split.Shape);
+                    if (!kindOf.TryGetValue((kind, shape), out var to)) kindOf[(kind, shape)] = to = KindWithShape(c, tx, kind, shape);
+                    update.Parameters["$id"].Value = id;
+                    update.Parameters["$kind"].Value = to;
+                    for (var k = 0; k < DetailsShape.Slots; k++)
+                    {
+                        object? v = split.Shape == null ? (k == 0 ? details : null) : split.Values[k] switch
+                        {
+                            long l => l,
+                            DetailsShape.Name n => ids.Of(n.Text),
+                            DetailsShape.Quoted q => k < Text.PackedId.Slots ? Text.PackedId.Packed(q.Stored) : q.Stored,
+                            string t => k < Text.PackedId.Slots ? Text.PackedId.Packed(t) : t,
+                            _ => null,
+                        };
+                        update.Parameters["$d" + (k + 1)].Value = v ?? DBNull.Value;
+                    }
+                    update.ExecuteNonQuery();
+                }
+            }
+        }
+
+        /// <summary>
+        /// A store turned back to a version before 84 (as upgrade tests do) keeps its rows in 84's layout, so the view an
+        /// older migration created, which reads d4 and d5, cannot be read: it is given 84's view again (Schema.AfterScript).
+        /// </summary>
+        internal static void KeepViewOfThreeSlots(SqliteConnection c, SqliteTransaction tx)
+        {
+            if (HasColumn(c, tx, "event_rows", "d4") || !HasColumn(c, tx, "event_rows", "d3")) return;
+            var view = c.ExecuteScalar<string?>("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'events'", transaction: tx);
+            if (view == null || !view.Contains("r.d4")) return;
+            c.Execute("DROP VIEW events", transaction: tx);
+            c.Execute(Schema.EventsViewOf84, transaction: tx);
         }
 
         /// <summary>Whether event_rows still has its own details_shape column (before schema 49, which moved it into the kind).</summary>

@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Generic;
 
 namespace MadfLog.Engine.Store
@@ -110,10 +111,11 @@ namespace MadfLog.Engine.Store
             [81] = PackedIds,
             [82] = SessionGrainsKeyedByNumber,
             [83] = ViewUnpackingIdsOnce,
+            [84] = DetailsInThreeSlots,
         };
 
         /// <summary>
-        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 81: the rows rewritten with their ids packed, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number, 78 and every migration from 12: the sessions' sequences keyed by number, 79 and every migration from 7: session_rollup keyed by number, 80 and every migration from 19: the leads' steps as integers, 82 and every migration from 11: session_day and session_hour keyed by number).
+        /// What a migration does that SQL cannot, run in its transaction right after its script (14: packing the keys, 19: counting the cells, 22: moving the rare columns, 32: re-splitting details into five slots, 34: a trail for every in-order session, 35: the rollups keyed by number, 38: counting rejections once (33's), 39: the calls' context figures, 41: the cells' leads packed a row per cell, also before 19's and 38's counts, 43: the dedup keys' rows rewritten, 45: the cursors' numbering column, 49: the rows and kinds rewritten with the shape in the kind, 50: the responses' keys packed, 56: the time wasted moved into event_extras and the rows rewritten without it, 61: the rows rewritten with their times as offsets from their blocks' bases, 81: the rows rewritten with their ids packed, 84: the rows of four or five values split again into three and the rows rewritten without d4 and d5, 72 and every migration from 19: the sessions' sequence rows keyed by number, 73 and every migration from 11: the histograms keyed by number, 78 and every migration from 12: the sessions' sequences keyed by number, 79 and every migration from 7: session_rollup keyed by number, 80 and every migration from 19: the leads' steps as integers, 82 and every migration from 11: session_day and session_hour keyed by number).
         /// </summary>
         public static void AfterScript(int version, Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction transaction)
         {
@@ -161,6 +163,8 @@ namespace MadfLog.Engine.Store
             if (version == 56) EventStorage.MoveWastedApart(connection, transaction);
             if (version == 61) EventStorage.TimesFromBlocks(connection, transaction);
             if (version == 81) EventStorage.PackIds(connection, transaction);
+            if (version == 84) EventStorage.MoveToThreeSlots(connection, transaction);
+            else if (version < 84) EventStorage.KeepViewOfThreeSlots(connection, transaction);
         }
 
         /// <summary>The schema version this build writes.</summary>
@@ -1085,6 +1089,62 @@ DROP VIEW IF EXISTS events;
 
         // Slot k's value with a packed id (Text.PackedId) unpacked in plain SQL: a row without one pays a typeof().
         private static string UnpackedSlot(int k) => $"CASE WHEN typeof(r.d{k}) = 'blob' THEN {Text.PackedId.Sql("r.d" + k)} ELSE r.d{k} END";
+
+        // Three details values per row instead of five: only a Claude Code response used d4 and d5 (its four usage counts),
+        // and each column costs every row a byte of record header. The last slot holds up to three small integers packed
+        // into one (DetailsShape.PackedPart), so a response takes an id, a count and three counts packed. The rows that use
+        // d4 or d5 are split again and every row copied without them by AfterScript (EventStorage.MoveToThreeSlots), which
+        // drops the view it reads their details through and creates 84's.
+        private const string DetailsInThreeSlots = "-- in AfterScript";
+
+        /// <summary>event_rows since schema 84: 61's with three details values.</summary>
+        internal const string RowsTableOf84 = @"CREATE TABLE event_rows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    context INTEGER NOT NULL,
+    duration_ms INTEGER,
+    tokens_used INTEGER,
+    context_percent,
+    pattern_id INTEGER,
+    d1, d2, d3);";
+
+        /// <summary>
+        /// The events view since schema 84: 83's with the details put together from three values, in one branch (83's second
+        /// branch was for rows with a fifth value), and the last slot's packed integers (DetailsShape.PackedPart) taken
+        /// apart with shifts and masks: plain SQL still reads every event's details.
+        /// </summary>
+        internal static string EventsViewOf84
+        {
+            get
+            {
+                var view = EventsViewOf83;
+                const string Start = "CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1", End = "END FROM (SELECT ";
+                var from = view.IndexOf(Start, System.StringComparison.Ordinal);
+                var to = view.IndexOf(End, from < 0 ? 0 : from, System.StringComparison.Ordinal);
+                if (from < 0 || to < 0) throw new System.InvalidOperationException("The events view of schema 83 changed: its details are not where 84 looks.");
+                to += "END".Length;
+                var last = Events.DetailsShape.Slots;
+                string Value(int k) => k <= Text.PackedId.Slots ? "u.d" + k : "r.d" + k;
+                var literals = Enumerable.Range(1, last).Select(k => (c: (int)Events.DetailsShape.Placeholder(k, name: false), value: $"coalesce({Value(k)}, '')"))
+                    .Concat(Enumerable.Range(0, Events.DetailsShape.MostPacked).Select(j => Events.DetailsShape.PackedPart(j, Events.DetailsShape.MostPacked)).Select(part =>
+                        (c: (int)part, value: $"coalesce((r.d{last} >> {Events.DetailsShape.PackedShift(part)}) & {(1L << Events.DetailsShape.PackedBits) - 1}, '')")))
+                    .ToList();
+                var names = Enumerable.Range(1, last).Select(k => (c: (int)Events.DetailsShape.Placeholder(k, name: true), k)).ToList();
+                var nameValues = string.Join(",\n                     ", names.Select(n => $"char({n.c}), coalesce('\"' || (SELECT text FROM names WHERE id = r.d{n.k}) || '\"', ''))"));
+                var details = $@"CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1
+         ELSE
+             (SELECT {string.Concat(literals.Select(_ => "replace("))}t,
+                 {string.Join(", ", literals.Select(l => $"char({l.c}), {l.value})"))}
+              FROM (SELECT CASE WHEN {string.Join(" + ", names.Select(n => $"instr(sh.text, char({n.c}))"))} = 0 THEN sh.text
+                 ELSE {string.Concat(names.Select(_ => "replace("))}sh.text,
+                     {nameValues}
+                 END AS t
+                 FROM kinds kd JOIN names sh ON sh.id = kd.details_shape WHERE kd.id = r.kind))
+    END";
+                return view.Substring(0, from) + details + view.Substring(to);
+            }
+        }
 
         /// <summary>The events view since schema 61: 56's with the time read through the row's block (one lookup by its key per row).</summary>
         internal static string EventsViewOf61 => TimesFromBlocksView(EventsViewOf56);

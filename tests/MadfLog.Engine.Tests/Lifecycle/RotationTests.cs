@@ -33,18 +33,27 @@ namespace MadfLog.Engine.Tests.Lifecycle
                         Timestamp = new DateTimeOffset(ts, TimeSpan.Zero).ToUnixTimeMilliseconds(), EventType = "tool_call", Category = "execution",
                         AgentName = "dev", StoryId = "1.1", Success = i % 5 != 0,
                     }, i % 4 == 0
-                        // Every fourth event has five details values, short strings (names ids) among them in the fifth too,
-                        // and strings written into the shape (a few of each key's), so archives translate every kind of value.
-                        ? new Hashtable { ["message"] = $"event {d}/{i}", ["tool"] = "Bash", ["target"] = $"src/f{i}-{d}.ts", ["exit_code"] = $"code {i}",
-                            ["model"] = "m1", ["stop_reason"] = i % 8 == 0 ? "end" : "tool_use", ["attempt"] = $"try {d}-{i}", ["step"] = $"build {d}-{i}" }
+                        // Every fourth event has more values than slots: the members after the last slot's as one literal,
+                        // or small integers packed into it, or a short string (a names id) in it; and strings written
+                        // into the shape (a few of each key's), so archives translate every kind of value.
+                        ? i % 12 == 0
+                            ? new Hashtable { ["message"] = $"event {d}/{i}", ["tool"] = "Bash", ["target"] = $"src/f{i}-{d}.ts", ["exit_code"] = $"code {i}",
+                                ["model"] = "m1", ["stop_reason"] = i % 8 == 0 ? "end" : "tool_use", ["attempt"] = $"try {d}-{i}", ["step"] = $"build {d}-{i}" }
+                            : i % 8 == 0
+                                ? new System.Collections.Specialized.OrderedDictionary { ["message"] = $"event {d}/{i}", ["tool"] = "Bash", ["target"] = $"src/f{i}-{d}.ts", ["exit_code"] = $"code {i % 40}" }
+                                : new System.Collections.Specialized.OrderedDictionary { ["message"] = $"event {d}/{i}", ["tool"] = "Bash", ["target"] = $"src/f{i}-{d}.ts", ["lines"] = i, ["attempt"] = d, ["size"] = i * d + 1 }
                         : new Hashtable { ["message"] = $"event {d}/{i}" });
                     n++;
                 }
             var r = new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { logs });
             Assert.Equal(n, r.Imported);
             using (var c = MadfDatabase.Open(t.Db))
+            {
                 Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names sh ON sh.id = r.details_shape WHERE " +
                     EventStorage.ValueIsName(DetailsShape.Slots, "sh")) > 0);
+                Assert.True(c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names sh ON sh.id = r.details_shape WHERE " +
+                    $"instr(sh.text, char({(int)DetailsShape.PackedPart(0, DetailsShape.MostPacked)}))") > 0);
+            }
             return (logs, n);
         }
 

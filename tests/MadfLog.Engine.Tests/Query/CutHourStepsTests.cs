@@ -140,7 +140,10 @@ namespace MadfLog.Engine.Tests.Query
             Assert.Empty(DayParts.StepSlots(c, "tool_call", Shape($"{{\"target\":{P(1, true)}}}")));                                             // no tool
             Assert.Empty(DayParts.StepSlots(c, "tool_call", Shape($"{{\"tool\":\"Read\",\"target\":{P(1, true)}}}")));                          // in the shape itself
             Assert.Equal(new[] { 1 }, DayParts.StepSlots(c, "step", Shape($"{{\"step\":{P(1, false)},\"tool\":{P(2, true)}}}")));               // a step's key
-            Assert.Equal(new[] { 5 }, DayParts.StepSlots(c, "tool_call", Shape($"{{\"a\":{P(1, false)},\"b\":{P(4, false)},{P(5, false)}}}")));  // members of the last slot
+            Assert.Equal(new[] { 3 }, DayParts.StepSlots(c, "tool_call", Shape($"{{\"a\":{P(1, false)},\"b\":{P(2, false)},{P(3, false)}}}")));  // members of the last slot
+            char Packed(int j) => MadfLog.Engine.Events.DetailsShape.PackedPart(j, 2);
+            Assert.Empty(DayParts.StepSlots(c, "tool_call", Shape($"{{\"tool\":\"Read\",\"a\":{P(1, false)},\"b\":{Packed(0)},\"c\":{Packed(1)}}}")));  // packed integers are no tool
+            Assert.Equal(new[] { 3 }, DayParts.StepSlots(c, "tool_call", Shape($"{{\"a\":{P(1, false)},\"tool\":{Packed(0)},\"c\":{Packed(1)}}}")));     // but a tool's number depends on them
             Assert.Equal(new[] { 1 }, DayParts.StepSlots(c, "tool_call", -1));                                                                    // stored whole
         }
     }

@@ -96,16 +96,61 @@ namespace MadfLog.Engine.Tests.Store
             File.WriteAllLines(file, Enumerable.Range(0, n).Select(i => Line(T0 + i, Details(i))));
             new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            Assert.DoesNotContain("d6", c.Query<string>("SELECT name FROM pragma_table_info('event_rows')"));
-            // The last: its message id in d1 (a names id or a literal), the four usage numbers integers in d2..d5 (not one
-            // literal with their keys), the model and stop reason written into its shape.
-            var last = c.QuerySingle<(string shape, string? d1, long d2, long d3, long d4, long d5)>(
-                "SELECT n.text, CAST(r.d1 AS TEXT), r.d2, r.d3, r.d4, r.d5 FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names n ON n.id = r.details_shape ORDER BY r.id DESC LIMIT 1");
-            Assert.Equal((3L, 13L, 2534L, 11515L + n - 1), (last.d2, last.d3, last.d4, last.d5));
+            Assert.Equal(new[] { "d1", "d2", "d3" }, c.Query<string>("SELECT name FROM pragma_table_info('event_rows') WHERE name LIKE 'd_'"));
+            // The last: its message id in d1 (a names id or a literal), its input tokens in d2, and the other three usage
+            // numbers packed into d3 (not one literal with their keys), the model and stop reason written into its shape.
+            var last = c.QuerySingle<(string shape, string? d1, long d2, long d3)>(
+                "SELECT n.text, CAST(r.d1 AS TEXT), r.d2, r.d3 FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " r JOIN names n ON n.id = r.details_shape ORDER BY r.id DESC LIMIT 1");
+            Assert.Equal(3L, last.d2);
+            Assert.Equal((13L << 42) | (2534L << 21) | (11515L + n - 1), last.d3);
             Assert.NotNull(last.d1);
             Assert.Contains("\"model\":\"claude-sonnet-4-5\"", last.shape);
             Assert.Contains("\"stop_reason\":\"end_turn\"", last.shape);
             Assert.Equal(Enumerable.Range(0, n).Select(Details), c.Query<string>("SELECT details FROM events ORDER BY id"));
+        }
+
+        [Theory]
+        // Up to three small integers from the last slot on are packed into it, each from 0 to 2^21 - 1.
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":0,\"d\":2097151}", true)]
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":2097151,\"d\":0,\"e\":2097151,\"f\":true,\"g\":null}", true)]
+        // Otherwise the members from the last slot's on are one literal: a fourth integer, one too large, a negative one,
+        // a fraction, a string or an object after the integers, or a string in the last slot.
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":1,\"d\":2,\"e\":3,\"f\":4}", false)]
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":1,\"d\":2097152}", false)]
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":-1,\"d\":2}", false)]
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":1,\"d\":2.5}", false)]
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":1,\"d\":2,\"e\":\"a long enough string\"}", false)]
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":1,\"d\":{\"e\":2}}", false)]
+        [InlineData("{\"a\":\"x\",\"b\":\"y\",\"c\":\"z\",\"d\":2}", false)]
+        public void TheLastSlotPacksSmallIntegersAndOtherwiseHoldsTheRestAsOneLiteral(string details, bool packed)
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            File.WriteAllText(file, Line(T0, details) + "\n");
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
+            Assert.Equal(packed ? "integer" : "text", c.ExecuteScalar<string>("SELECT typeof(d3) FROM event_rows"));
+            var shape = c.ExecuteScalar<string>("SELECT sh.text FROM event_rows r JOIN kinds k ON k.id = r.kind JOIN names sh ON sh.id = k.details_shape");
+            Assert.Equal(packed, shape!.Contains(DetailsShape.PackedPart(0, 1)));
+            // The cmdlets' reader puts the details back as the view does.
+            Assert.Equal(details, Analysis.Events(c, new QueryFilter(), new Analysis.EventFilter()).Single().Details);
+        }
+
+        [Fact]
+        public void DetailsWithMoreThanFiveValuesKeepTheirFirstFourInPlaceAndTheRestAsOneLiteral()
+        {
+            using var t = TestPaths.NewTemp();
+            var file = t.File("a.jsonl");
+            const string details = "{\"model\":\"claude-sonnet-4-5\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"}";
+            File.WriteAllText(file, Line(T0, details) + "\n");
+            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
+            using var c = MadfDatabase.Open(t.Db, forWrite: false);
+            // The model, seen once, is a names id in d1; a is d2, and b on is one literal in d3 (c, d and e are integers,
+            // but more than the slot packs).
+            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer' AND d2 = 1"));
+            Assert.Equal("\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d3 FROM event_rows"));
+            Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
         }
 
         [Fact]
@@ -125,21 +170,6 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal(DetailsShape.Splitter.InShape + 2, c.ExecuteScalar<long>("SELECT count(DISTINCT details_shape) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + ""));
             Assert.Equal(40, c.ExecuteScalar<long>("SELECT count(DISTINCT d1) FROM event_rows"));
             Assert.Equal(40 * 5 - DetailsShape.Splitter.InShape * 4, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE d1 IS NOT NULL"));
-        }
-
-        [Fact]
-        public void DetailsWithMoreThanFiveValuesKeepTheirFirstFourInPlaceAndTheRestAsOneLiteral()
-        {
-            using var t = TestPaths.NewTemp();
-            var file = t.File("a.jsonl");
-            const string details = "{\"model\":\"claude-sonnet-4-5\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"}";
-            File.WriteAllText(file, Line(T0, details) + "\n");
-            new LogImporter(new ImportOptions { DatabasePath = t.Db }).Import(new[] { file });
-            using var c = MadfDatabase.Open(t.Db, forWrite: false);
-            // The model, seen once, is a names id in d1.
-            Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE details_shape IS NOT NULL AND typeof(d1) = 'integer' AND d2 = 1 AND d4 = 3"));
-            Assert.Equal("\"d\":4,\"e\":5,\"f\":\"x\",\"input_tokens\":3,\"flag\":true,\"output_tokens\":13,\"stop_reason\":\"end_turn\"", c.ExecuteScalar<string>("SELECT d5 FROM event_rows"));
-            Assert.Equal(details, c.ExecuteScalar<string>("SELECT details FROM events"));
         }
 
         [Fact]
@@ -293,14 +323,15 @@ namespace MadfLog.Engine.Tests.Store
             Assert.Equal((details.Count(), 0L), (imported.Imported, imported.Quarantined));
             using (var w = MadfDatabase.Open(t.Db))
             {
-                // Written by hand: four values, a shape holding placeholders of values 5 and 6, a names id that names nothing.
-                w.Execute(@"INSERT INTO names(text) VALUES ('{""a"":' || char(5) || ',""b"":' || char(1) || ',""c"":' || char(14) || ',""d"":' || char(18) || ',""e"":' || char(6) || '}');
+                // Written by hand: a shape holding placeholders of values 4 and 5 (of rows before schema 84) and packed
+                // parts, with the last slot empty or not an integer, and a names id that names nothing.
+                w.Execute(@"INSERT INTO names(text) VALUES ('{""a"":' || char(5) || ',""b"":' || char(1) || ',""c"":' || char(4) || ',""d"":' || char(14) || ',""e"":' || char(6) || ',""f"":' || char(23) || ',""g"":' || char(24) || ',""h"":' || char(18) || '}');
                             INSERT INTO kinds(event_type, category, success, pattern_detected, needs_review, details_shape)
                                 SELECT event_type, category, success, pattern_detected, needs_review, (SELECT max(id) FROM names) FROM kinds WHERE id = (SELECT kind FROM event_rows LIMIT 1);
-                            INSERT INTO event_rows(ts, kind, context, d1, d2, d3, d4)
-                                SELECT @t - (SELECT base_ts FROM event_blocks ORDER BY block DESC LIMIT 1), (SELECT max(id) FROM kinds), context, (SELECT min(id) FROM names), (SELECT id FROM names WHERE text = 'dev'), NULL, NULL FROM event_rows LIMIT 1;
-                            INSERT INTO event_rows(ts, kind, context, d1, d2, d5)
-                                SELECT @t + 1 - (SELECT base_ts FROM event_blocks ORDER BY block DESC LIMIT 1), (SELECT max(id) FROM kinds), context, 99999999, 'lit', 5 FROM event_rows LIMIT 1;
+                            INSERT INTO event_rows(ts, kind, context, d1, d2, d3)
+                                SELECT @t - (SELECT base_ts FROM event_blocks ORDER BY block DESC LIMIT 1), (SELECT max(id) FROM kinds), context, (SELECT min(id) FROM names), (SELECT id FROM names WHERE text = 'dev'), NULL FROM event_rows LIMIT 1;
+                            INSERT INTO event_rows(ts, kind, context, d1, d2, d3)
+                                SELECT @t + 1 - (SELECT base_ts FROM event_blocks ORDER BY block DESC LIMIT 1), (SELECT max(id) FROM kinds), context, 99999999, 'lit', ' 12abc' FROM event_rows LIMIT 1;
                             INSERT INTO event_extras(id, created_rule) SELECT min(id), 42 FROM event_rows;", new { t = T0 + 100_000 });
             }
             using var c = MadfDatabase.Open(t.Db, forWrite: false);
@@ -433,9 +464,40 @@ namespace MadfLog.Engine.Tests.Store
         /// bases, the pattern index on (pattern_id, timestamp), schema 56's view; the version rows from 61 deleted. The
         /// events are not listed as changed; AUTOINCREMENT's counter is kept.
         /// </summary>
+        /// <summary>
+        /// As schema 83 held the rows: d4 and d5 again (at the end of the row), each row's packed integers in d3..d5 as
+        /// 83's import split them (its shape's packed parts the placeholders of values 3..5, in order), 83's view; the
+        /// version rows from 84 deleted. The events are not listed as changed.
+        /// </summary>
+        internal static void UndoThreeSlots(SqliteConnection c)
+        {
+            if (c.Query<string>("SELECT name FROM pragma_table_info('event_rows')").Contains("d4")) return;
+            var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
+            foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}");
+            c.Execute("DROP VIEW events; ALTER TABLE event_rows ADD COLUMN d4; ALTER TABLE event_rows ADD COLUMN d5;");
+            var packed = c.Query<(long kind, string shape)>($"SELECT k.id, sh.text FROM kinds k JOIN names sh ON sh.id = k.details_shape WHERE instr(sh.text, char({(int)DetailsShape.PackedPart(0, 1)}))").ToList();
+            foreach (var (kind, shape) in packed)
+            {
+                var parts = Enumerable.Range(0, DetailsShape.MostPacked).Select(j => DetailsShape.PackedPart(j, DetailsShape.MostPacked)).Where(part => shape.Contains(part)).ToList();
+                var old = shape;
+                var values = new List<string>();
+                for (var j = 0; j < parts.Count; j++)
+                {
+                    var slot = DetailsShape.Slots + j;
+                    old = old.Replace(parts[j], DetailsShape.Placeholder(slot, name: false));
+                    values.Add($"d{slot} = (@d3 >> {DetailsShape.PackedShift(parts[j])}) & {(1L << DetailsShape.PackedBits) - 1}");
+                }
+                c.Execute("INSERT OR IGNORE INTO names(text) VALUES (@old); UPDATE kinds SET details_shape = (SELECT id FROM names WHERE text = @old) WHERE id = @kind;", new { old, kind });
+                c.Execute($"UPDATE event_rows SET {string.Join(", ", values).Replace("@d3", "d3")} WHERE kind = @kind", new { kind });
+            }
+            c.Execute("DELETE FROM schema_version WHERE version >= 84;" + Schema.EventsViewOf83);
+            foreach (var (_, sql) in triggers) c.Execute(sql);
+        }
+
         /// <summary>As schema 80 held the rows: every packed id as its text (Text.PackedId), the view that reads text only.</summary>
         internal static void UndoPackedIds(SqliteConnection c)
         {
+            UndoThreeSlots(c);
             var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows'").ToList();
             foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}");
             c.CreateFunction("unpacked", (byte[] b) => Text.PackedId.Unpack(b));
@@ -544,7 +606,8 @@ namespace MadfLog.Engine.Tests.Store
                     "{\"a\":1,\"b\":\"tool_use\",\"c\":3,\"d\":4,\"e\":5}",
                     "{\"a\":7,\"b\":8}",
                 }, c.Query<string>("SELECT details FROM events ORDER BY id"));
-            var untouched = new[] { 4L, 5L }.Select(id => ReadRow(t.Db, id)).ToList();
+            // Rows of up to three values are left as they are (five values are three since schema 84).
+            var untouched = new[] { 5L }.Select(id => ReadRow(t.Db, id)).ToList();
             long changes;
             using (var c = MadfDatabase.Open(t.Db, forWrite: false)) changes = c.ExecuteScalar<long>("SELECT seq FROM event_changes WHERE id = -1");
             using (var c = MadfDatabase.Open(t.Db))
@@ -558,16 +621,16 @@ namespace MadfLog.Engine.Tests.Store
                 Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM event_changes WHERE id > 0"));
             }
             Assert.Equal(expected, EventExtrasTests.PlainRead(t.Db));
-            Assert.Equal(untouched, new[] { 4L, 5L }.Select(id => ReadRow(t.Db, id)).ToList());
+            Assert.Equal(untouched, new[] { 5L }.Select(id => ReadRow(t.Db, id)).ToList());
         }
 
-        // A row's stored columns as text, details shape and values included.
+        // A row's stored columns as text, its details shape and the values this schema keeps (d1..d3).
         private static string ReadRow(string db, long id)
         {
             using var c = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
             c.Open();
-            return string.Join("|", c.QuerySingle<(long, long?, string?, string?, string?, string?, string?)>(
-                "SELECT id, details_shape, CAST(d1 AS TEXT), CAST(d2 AS TEXT), CAST(d3 AS TEXT), CAST(d4 AS TEXT), CAST(d5 AS TEXT) FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE id = @id", new { id }));
+            return string.Join("|", ((IDictionary<string, object?>)c.QuerySingle(
+                $"SELECT id, details_shape, {string.Join(", ", EventStorage.ValueColumns.Select(col => $"CAST({col} AS TEXT)"))} FROM " + Store.CompactStorageTests.RowsWithShapes(c) + " WHERE id = @id", new { id })).Values);
         }
 
         [Fact]
@@ -599,7 +662,8 @@ namespace MadfLog.Engine.Tests.Store
             {
                 Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
                 Assert.Equal(new[] { response, response.Replace("msg_1", "msg_2"), response.Replace("msg_1", "msg_3") }, c.Query<string>("SELECT details FROM events ORDER BY id"));
-                Assert.Equal(1, c.ExecuteScalar<long>("SELECT count(*) FROM event_rows WHERE id = 3 AND 70 IN (d1, d2, d3, d4, d5)"));
+                // Its last usage count an integer in the row (packed into the last slot), not in a literal with its key.
+                Assert.Equal(1, c.ExecuteScalar<long>($"SELECT count(*) FROM event_rows WHERE id = 3 AND typeof(d3) = 'integer' AND (d3 & {(1L << DetailsShape.PackedBits) - 1}) = 70"));
             }
         }
 

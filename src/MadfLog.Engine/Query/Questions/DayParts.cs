@@ -402,9 +402,8 @@ namespace MadfLog.Engine.Query.Questions
 
         private static int SlotOf(char ch)
         {
-            for (var k = 1; k <= Slots; k++)
-                if (ch == Events.DetailsShape.Placeholder(k, false) || ch == Events.DetailsShape.Placeholder(k, true)) return k;
-            return 0;
+            var k = Events.DetailsShape.SlotOf(ch, out _, out _);
+            return k <= Slots ? k : 0;
         }
 
         /// <summary>The step names of events <paramref name="ids"/> (one per step key), decoded through the events view as the scan reads them (Steps.NameSql).</summary>

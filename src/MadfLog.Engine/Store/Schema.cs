@@ -1061,11 +1061,7 @@ DROP VIEW IF EXISTS events;
             get
             {
                 var view = EventsViewOf61;
-                const string Start = "CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1", End = "END AS details";
-                var from = view.IndexOf(Start, System.StringComparison.Ordinal);
-                var to = view.IndexOf(End, from < 0 ? 0 : from, System.StringComparison.Ordinal);
-                if (from < 0 || to < 0) throw new System.InvalidOperationException("The events view of schema 61 changed: its details are not where 83 looks.");
-                to += "END".Length;
+                var (from, to) = DetailsOf(view, "END AS details", 61);
                 var details = view.Substring(from, to - from);
                 var unpacked = new List<string>();
                 for (var k = 1; k <= Text.PackedId.Slots; k++)
@@ -1076,6 +1072,17 @@ DROP VIEW IF EXISTS events;
                 // LIMIT: SQLite would otherwise put the unpacking in at each use of u's columns.
                 return view.Substring(0, from) + $"(SELECT {details} FROM (SELECT {string.Join(", ", unpacked)} LIMIT 1) u)" + view.Substring(to);
             }
+        }
+
+        // Where a view's details expression is: from its test of the shape to the END before <paramref name="end"/>
+        // (checked present: a view derived from one that changed must fail here, not decode wrongly).
+        private static (int from, int to) DetailsOf(string view, string end, int schema)
+        {
+            const string Start = "CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1";
+            var from = view.IndexOf(Start, System.StringComparison.Ordinal);
+            var to = view.IndexOf(end, from < 0 ? 0 : from, System.StringComparison.Ordinal);
+            if (from < 0 || to < 0) throw new System.InvalidOperationException("The events view of schema " + schema + " changed: its details are not where the next schema's view looks.");
+            return (from, to + "END".Length);
         }
 
         // How 61's view puts slot k's value into the details (checked present: 81 and 83 replace it).
@@ -1098,16 +1105,7 @@ DROP VIEW IF EXISTS events;
         private const string DetailsInThreeSlots = "-- in AfterScript";
 
         /// <summary>event_rows since schema 84: 61's with three details values.</summary>
-        internal const string RowsTableOf84 = @"CREATE TABLE event_rows (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts INTEGER NOT NULL,
-    kind INTEGER NOT NULL,
-    context INTEGER NOT NULL,
-    duration_ms INTEGER,
-    tokens_used INTEGER,
-    context_percent,
-    pattern_id INTEGER,
-    d1, d2, d3);";
+        internal static string RowsTableOf84 => Replaced(RowsTableOf61, ("d1, d2, d3, d4, d5);", "d1, d2, d3);"));
 
         /// <summary>
         /// The events view since schema 84: 83's with the details put together from three values, in one branch (83's second
@@ -1119,11 +1117,7 @@ DROP VIEW IF EXISTS events;
             get
             {
                 var view = EventsViewOf83;
-                const string Start = "CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1", End = "END FROM (SELECT ";
-                var from = view.IndexOf(Start, System.StringComparison.Ordinal);
-                var to = view.IndexOf(End, from < 0 ? 0 : from, System.StringComparison.Ordinal);
-                if (from < 0 || to < 0) throw new System.InvalidOperationException("The events view of schema 83 changed: its details are not where 84 looks.");
-                to += "END".Length;
+                var (from, to) = DetailsOf(view, "END FROM (SELECT ", 83);
                 var last = Events.DetailsShape.Slots;
                 string Value(int k) => k <= Text.PackedId.Slots ? "u.d" + k : "r.d" + k;
                 var literals = Enumerable.Range(1, last).Select(k => (c: (int)Events.DetailsShape.Placeholder(k, name: false), value: $"coalesce({Value(k)}, '')"))
@@ -1175,7 +1169,7 @@ DROP VIEW IF EXISTS events;
             {
                 var at = text.IndexOf(from, System.StringComparison.Ordinal);
                 if (at < 0 || text.IndexOf(from, at + 1, System.StringComparison.Ordinal) >= 0)
-                    throw new System.InvalidOperationException("The events view of schema 22 changed: '" + from + "' is not in it once.");
+                    throw new System.InvalidOperationException("An earlier schema's text changed: '" + from + "' is not in it once.");
                 text = text.Substring(0, at) + to + text.Substring(at + from.Length);
             }
             return text;

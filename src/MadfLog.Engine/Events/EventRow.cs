@@ -123,6 +123,12 @@ namespace MadfLog.Engine.Events
 
         private DetailsShape.Split? _storedDetails;
 
+        /// <summary>
+        /// Details a parser wrote as UTF-8 and left for the import's preparing thread to split (Import.UnsplitDetails):
+        /// until then the event shows no details. Only between the import's reading and preparing threads. Not a column.
+        /// </summary>
+        internal System.ArraySegment<byte> UnsplitDetails { get; set; }
+
         /// <summary>The error or interaction text, when the event has one (details.message); not a column, used for pattern mining.</summary>
         public string? Message { get; set; }
     }

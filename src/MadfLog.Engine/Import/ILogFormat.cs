@@ -28,11 +28,10 @@ namespace MadfLog.Engine.Import
         public ImportOptions Options { get; }
 
         /// <summary>
-        /// The reading thread's details splitter, shared by the files of one import (a format whose parser writes details
-        /// itself splits them where they are still UTF-8, instead of the preparing thread encoding the text again); null
-        /// leaves the split to the preparing thread.
+        /// Whether a format whose parser writes details itself keeps them as that UTF-8 (<see cref="UnsplitDetails"/>) for
+        /// the import's preparing thread to split, instead of the preparing thread encoding their text again.
         /// </summary>
-        internal Events.DetailsShape.Splitter? Splitter { get; set; }
+        internal bool KeepDetailsUnsplit { get; set; }
     }
 
     /// <summary>A log format Import-MadfLog understands (QuickLogger "Madf", Claude Code transcripts, ...).</summary>

@@ -105,12 +105,10 @@ namespace MadfLog.Engine.Import
             {
                 readerClock.Start();
                 var readerAllocated = StepClock.AllocatedBytes();
-                // Details split on this thread, by one splitter for all files (what it learns of repeated strings carries over).
-                var splitter = new DetailsShape.Splitter();
                 try
                 {
                     for (var i = 0; i < files.Count && !stop.IsCancellationRequested; i++)
-                        ReadFile(files[i], i, files.Count, cursors, splitter, parsed, stop.Token);
+                        ReadFile(files[i], i, files.Count, cursors, parsed, stop.Token);
                 }
                 catch (OperationCanceledException) { }
                 catch (Exception ex) { readerFailure = ex; }
@@ -119,11 +117,15 @@ namespace MadfLog.Engine.Import
             var preparer = new Thread(() =>
             {
                 var preparerAllocated = StepClock.AllocatedBytes();
+                // The details the parsers left as UTF-8 are split here, by one splitter for all files (what it learns of
+                // repeated strings carries over).
+                var splitter = new DetailsShape.Splitter();
                 try
                 {
                     foreach (var batch in parsed.GetConsumingEnumerable(stop.Token))
                     {
                         prepareClock.Start();
+                        UnsplitDetails.SplitAll(batch.Events, splitter);
                         batch.Prepared = PreparedStages.Run(stages, batch.Events);
                         prepareClock.Stop();
                         queue.Add(batch, stop.Token);
@@ -325,7 +327,7 @@ namespace MadfLog.Engine.Import
         }
 
         [MethodImpl(Hot.Path)]
-        private void ReadFile(string path, int index, int count, FileCursors cursors, DetailsShape.Splitter splitter, BlockingCollection<Batch> queue, CancellationToken token)
+        private void ReadFile(string path, int index, int count, FileCursors cursors, BlockingCollection<Batch> queue, CancellationToken token)
         {
             var fileResult = new FileImportResult { Path = path };
             FileProbe probe;
@@ -381,7 +383,7 @@ namespace MadfLog.Engine.Import
             cursor.Path = path;
             fileResult.StartOffset = start;
 
-            var parser = format.CreateParser(new LogFileContext(path, _options) { Splitter = splitter });
+            var parser = format.CreateParser(new LogFileContext(path, _options) { KeepDetailsUnsplit = true });
             var replay = parser as IReplaysEarlierLines;
             // A grown file continues from the state saved with its cursor; without one (a store from before schema 45, a
             // moved file, a cursor saved mid-file) the lines before are replayed.

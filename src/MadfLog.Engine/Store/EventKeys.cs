@@ -458,12 +458,17 @@ namespace MadfLog.Engine.Store
                 var cached = Cached(key);
                 if (cached == null && _cached >= _cacheBytes) return LookupUncached(key);
                 var range = cached ?? Find(key);
-                return range.Blob != null ? EventKeys.Lookup(new ReadOnlySpan<byte>(range.Blob, 0, range.Length), range.Lo, key) : LookupUncached(key);
+                if (range.Blob == null) return LookupUncached(key);
+                var id = EventKeys.Lookup(new ReadOnlySpan<byte>(range.Blob, 0, range.Length), range.Lo, key);
+                // A key not found searched a cached row all the same: new keys, most of an import's, each cost a search.
+                if (id < 0 && _filter == null && ++_misses >= MissesBeforeFilter) BuildFilter();
+                return id;
             }
 
-            // Once the rows outgrow the cache and lookups keep missing it, a filter of every key in the rows answers most
-            // "not stored" without reading a row (new keys are most of an import's). Built from all the rows as read in this
-            // transaction, given every key staged after, and dropped with the cache (another connection may have written).
+            // Once lookups keep finding nothing (in cached rows, or in rows that outgrew the cache), a filter of every key
+            // in the rows answers most "not stored" without searching or reading a row (new keys are most of an import's).
+            // Built from all the rows as read in this transaction, given every key staged after, and dropped with the cache
+            // (another connection may have written).
             private KeyFilter? _filter;
             private int _misses;
             private const int MissesBeforeFilter = 4096;

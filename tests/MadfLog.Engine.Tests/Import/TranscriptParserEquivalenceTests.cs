@@ -214,6 +214,54 @@ namespace MadfLog.Engine.Tests.Import
             Assert.True(split > 1000, $"only {split} events' details were split with a shape");
         }
 
+        /// <summary>
+        /// On import the parser keeps each event's details as the UTF-8 it wrote (<see cref="TranscriptParser.Unsplit"/>)
+        /// and the preparing thread splits them later, with another splitter (<see cref="UnsplitDetails.SplitAll"/>): the
+        /// events must come out as a parser splitting them itself makes them, split the same, for every real and damaged line.
+        /// </summary>
+        [Fact]
+        public void DetailsSplitLaterOnAnotherThreadAreTheSplitWhileParsing()
+        {
+            var split = 0;
+            foreach (var (path, shape, content) in RealFiles())
+            {
+                var random = new Random(content.Count);
+                foreach (var lines in new[] { content, content.Select(l => random.NextDouble() < 0.35 ? Damage(l, random) : l).ToList() })
+                {
+                    var splitting = new TranscriptParser(path, null, shape) { Splitter = new DetailsShape.Splitter() };
+                    var keeping = new TranscriptParser(path, null, shape) { Unsplit = new UnsplitDetails() };
+                    var later = new DetailsShape.Splitter();
+                    long offset = 0;
+                    for (var i = 0; i < lines.Count; i++)
+                    {
+                        var bytes = Encoding.UTF8.GetBytes(lines[i]);
+                        var expected = Run(() => (splitting.Parse(bytes, i + 1, offset, Output(), out var r), r), out var expectedRows);
+                        var actual = Run(() => (keeping.Parse(bytes, i + 1, offset, Output(), out var r), r), out var actualRows);
+                        Assert.Equal(expected, actual);
+                        UnsplitDetails.SplitAll(actualRows, later);
+                        split += actualRows.Count(r => r.StoredDetails?.Shape != null);
+                        AssertSameSplits(expectedRows, actualRows, $"{path} line {i + 1}: {lines[i]}");
+                        offset += bytes.Length + 1;
+                    }
+                    Run(() => { splitting.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var expectedEnd);
+                    Run(() => { keeping.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var actualEnd);
+                    UnsplitDetails.SplitAll(actualEnd, later);
+                    AssertSameSplits(expectedEnd, actualEnd, path + " at its end");
+                }
+            }
+            Assert.True(split > 1000, $"only {split} events' details were split with a shape");
+        }
+
+        private static void AssertSameSplits(List<EventRow> expected, List<EventRow> actual, string where)
+        {
+            AssertSameRows(expected, actual, where);
+            for (var k = 0; k < expected.Count; k++)
+            {
+                Assert.True(actual[k].UnsplitDetails.Array == null, $"{where}: event {k} kept its bytes");
+                Assert.True(expected[k].StoredDetails?.Shape == actual[k].StoredDetails?.Shape, $"{where}: event {k}'s shape");
+            }
+        }
+
         /// <summary>Both parsers read the lines of one file in order; every difference fails with the line that shows it.</summary>
         private static void Compare(string path, Shape shape, List<string> lines)
         {

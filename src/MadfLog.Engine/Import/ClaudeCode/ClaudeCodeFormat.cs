@@ -33,7 +33,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
 
         public bool Recognizes(string path, ReadOnlySpan<byte> firstLine) => IsTranscriptRecord(RecordHead.Read(firstLine));
 
-        public ILineParser CreateParser(LogFileContext file) => new TranscriptParser(file.Path, file.Options.Story, Shape.Transcript) { Splitter = file.Splitter };
+        public ILineParser CreateParser(LogFileContext file) => new TranscriptParser(file.Path, file.Options.Story, Shape.Transcript) { Unsplit = file.KeepDetailsUnsplit ? new UnsplitDetails() : null };
 
         /// <summary>A record as Claude Code writes it under projects/ (and hooks dump as chat.json).</summary>
         internal static bool IsTranscriptRecord(RecordHead? head) =>
@@ -118,7 +118,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
 
         public bool Recognizes(string path, ReadOnlySpan<byte> firstLine) => ClaudeCodeFormat.IsStreamRecord(RecordHead.Read(firstLine));
 
-        public ILineParser CreateParser(LogFileContext file) => new TranscriptParser(file.Path, file.Options.Story, Shape.Stream) { Splitter = file.Splitter };
+        public ILineParser CreateParser(LogFileContext file) => new TranscriptParser(file.Path, file.Options.Story, Shape.Stream) { Unsplit = file.KeepDetailsUnsplit ? new UnsplitDetails() : null };
     }
 
     /// <summary>
@@ -136,7 +136,7 @@ namespace MadfLog.Engine.Import.ClaudeCode
             return ClaudeCodeFormat.IsTranscriptRecord(head) || ClaudeCodeFormat.IsStreamRecord(head);
         }
 
-        public ILineParser CreateParser(LogFileContext file) => new TranscriptParser(file.Path, file.Options.Story, Shape.Array) { Splitter = file.Splitter };
+        public ILineParser CreateParser(LogFileContext file) => new TranscriptParser(file.Path, file.Options.Story, Shape.Array) { Unsplit = file.KeepDetailsUnsplit ? new UnsplitDetails() : null };
     }
 
     /// <summary>How the records of a file reached us; the records themselves may be transcript or stream records in any.</summary>

@@ -53,7 +53,8 @@ namespace MadfLog.Engine.Store
     /// steps as text with a unique index on the text, is a view of it), 81 the details literals of 22 base-62 characters
     /// (Claude Code message and tool-use ids) in d1 packed into 17-byte BLOBs (PackedId), which the events view unpacks,
     /// 82 session_day and session_hour keyed by the session's names id (session_day_cells, session_hour_cells; each is a
-    /// view of its cells), 83 the events view unpacking an id once per row instead of in each of its details branches.
+    /// view of its cells), 83 the events view unpacking an id once per row instead of in each of its details branches, 84
+    /// three details values per row (d4 and d5 dropped), the last packing up to three small integers (DetailsShape.PackedPart).
     /// </summary>
     public static class Schema
     {

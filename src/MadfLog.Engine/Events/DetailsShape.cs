@@ -48,21 +48,28 @@ namespace MadfLog.Engine.Events
         /// <summary>Bits per packed integer: three fit SQLite's 63 bits of a non-negative integer.</summary>
         public const int PackedBits = 21;
 
+        /// <summary>The largest integer that is packed (2^<see cref="PackedBits"/> - 1), and the mask of a part's bits.</summary>
+        public const long PackedMask = (1L << PackedBits) - 1;
+
+        // The character of the last (lowest) packed part; parts before it take the characters before (22-24 for three).
+        private const int LastPackedPart = 24;
+
         /// <summary>
         /// The control character standing for packed part j (0-based, in the object's order) of <paramref name="parts"/>
         /// in the last slot: 22-24, where the character tells the part's bits, c standing for bits from
         /// <see cref="PackedBits"/> * (24 - c) (the last part is the lowest, so two parts of small counts take 6 bytes).
         /// </summary>
-        public static char PackedPart(int j, int parts) => (char)(24 - (parts - 1 - j));
+        public static char PackedPart(int j, int parts) => (char)(LastPackedPart - (parts - 1 - j));
 
         /// <summary>The shift of the bits packed part character <paramref name="c"/> (22-24) stands for.</summary>
-        public static int PackedShift(int c) => PackedBits * (24 - c);
+        public static int PackedShift(int c) => PackedBits * (LastPackedPart - c);
 
         /// <summary>
         /// What placeholder character <paramref name="c"/> stands for: the slot (1-based) of its value, 0 for any other
         /// character; <paramref name="name"/> when the value is a names id, <paramref name="shift"/> &gt;= 0 when it is a
         /// part of the last slot's packed integers (the bits it starts at), else -1.
         /// </summary>
+        [MethodImpl(Hot.Small)]
         public static int SlotOf(int c, out bool name, out int shift)
         {
             name = false;
@@ -73,12 +80,12 @@ namespace MadfLog.Engine.Events
             if (c >= 5 && c <= 8) return c - 4;
             if (c >= 18 && c <= 21) return c - 13;
             name = false;
-            if (c >= 22 && c <= 24) { shift = PackedShift(c); return Slots; }
+            if (c > LastPackedPart - MostPacked && c <= LastPackedPart) { shift = PackedShift(c); return Slots; }
             return 0;
         }
 
         /// <summary>Packed part <paramref name="shift"/> of a last slot's value.</summary>
-        public static long Unpacked(long packed, int shift) => (packed >> shift) & ((1L << PackedBits) - 1);
+        public static long Unpacked(long packed, int shift) => (packed >> shift) & PackedMask;
 
         /// <summary>
         /// The control character standing for value k (1-based) in a shape: as a literal, k for k 1-4 and 9 + k for
@@ -584,7 +591,7 @@ namespace MadfLog.Engine.Events
             private readonly int[] _packedAt = new int[MostPacked];
             private readonly long[] _packedValues = new long[MostPacked];
 
-            private static bool Packable(object value) => value is long l && l >= 0 && l < 1L << PackedBits;
+            private static bool Packable(object value) => value is long l && l >= 0 && l <= PackedMask;
 
             private bool Slot(Split split, ref int length, ref int used, object value)
             {

@@ -337,11 +337,8 @@ DROP TABLE event_rows_80;");
         {
             var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows')", transaction: tx).ToList();
             var extra = EightValueColumns.Skip(DetailsShape.SlotsOf32).Where(columns.Contains).ToList();
-            if (extra.Count > 0)
+            if (extra.Count > 0) WithoutListingChanges(c, tx, () =>
             {
-                // The rewrite is no change of the events: the trigger that lists changed events is set aside meanwhile.
-                var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList();
-                foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}", transaction: tx);
                 var present = EightValueColumns.Where(columns.Contains).ToList();
                 var select = $@"SELECT r.id, sh.text AS shape, {string.Join(", ", present.Select(col => $"CAST(r.{col} AS TEXT) AS {col}"))}
                                 FROM event_rows r JOIN names sh ON sh.id = r.details_shape
@@ -352,13 +349,7 @@ DROP TABLE event_rows_80;");
                     if (!names.TryGetValue(id, out var text)) names[id] = text = c.ExecuteScalar<string?>("SELECT text FROM names WHERE id = @id", new { id }, tx);
                     return text;
                 }
-                var ids = new Dictionary<string, long>(StringComparer.Ordinal);
-                long NameId(string text)
-                {
-                    if (ids.TryGetValue(text, out var id)) return id;
-                    c.Execute("INSERT OR IGNORE INTO names(text) VALUES (@text)", new { text }, tx);
-                    return ids[text] = c.ExecuteScalar<long>("SELECT id FROM names WHERE text = @text", new { text }, tx);
-                }
+                var ids = new NameIds(c, tx);
                 var splitter = new DetailsShape.Splitter(DetailsShape.SlotsOf32);
                 using var update = c.CreateCommand();
                 update.Transaction = tx;
@@ -380,24 +371,13 @@ DROP TABLE event_rows_80;");
                     var details = DetailsShape.Join(shape, values, Name);
                     var split = splitter.Of(details);
                     update.Parameters["$id"].Value = id;
-                    update.Parameters["$shape"].Value = split.Shape == null ? DBNull.Value : (object)NameId(split.Shape);
+                    update.Parameters["$shape"].Value = split.Shape == null ? DBNull.Value : (object)ids.Of(split.Shape);
                     for (var k = 0; k < present.Count; k++)
-                    {
-                        object? v = k >= DetailsShape.SlotsOf32 ? null : split.Shape == null ? (k == 0 ? details : null) : split.Values[k] switch
-                        {
-                            long l => l,
-                            DetailsShape.Name n => NameId(n.Text),
-                            DetailsShape.Quoted q => q.Stored,
-                            string t => t,
-                            _ => null,
-                        };
-                        update.Parameters["$" + present[k]].Value = v ?? DBNull.Value;
-                    }
+                        update.Parameters["$" + present[k]].Value = (k < DetailsShape.SlotsOf32 ? StoredValue(split, details, k, ids, packIds: false) : null) ?? DBNull.Value;
                     update.ExecuteNonQuery();
                 }
                 foreach (var col in extra) c.Execute($"ALTER TABLE event_rows DROP COLUMN {col}", transaction: tx);
-                foreach (var (_, sql) in triggers) c.Execute(sql, transaction: tx);
-            }
+            });
             // A store turned back to an older version (as upgrade tests do) may have its rows in schema 49's layout already.
             c.Execute(ViewForRows(c, tx, RowsHaveShapes(c, tx) ? Schema.EventsViewOf32 : Schema.EventsViewOf49), transaction: tx);
         }
@@ -422,15 +402,12 @@ DROP TABLE event_rows_80;");
                     .SelectMany(k => new[] { DetailsShape.Placeholder(k, name: false), DetailsShape.Placeholder(k, name: true) })
                     .Select(ch => $"instr(sh.text, char({(int)ch}))");
                 var kinds = c.Query<(long id, string shape)>($"SELECT kd.id, sh.text FROM kinds kd JOIN names sh ON sh.id = kd.details_shape WHERE {string.Join(" OR ", beyond)}", transaction: tx).ToList();
-                if (kinds.Count > 0)
+                if (kinds.Count > 0) WithoutListingChanges(c, tx, () =>
                 {
-                    var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList();
-                    foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}", transaction: tx);
                     var ids = new NameIds(c, tx);
                     PackSmallIntegers(c, tx, kinds, ids);
                     SplitIntoThree(c, tx, kinds.Select(k => k.id).ToList(), ids);
-                    foreach (var (_, sql) in triggers) c.Execute(sql, transaction: tx);
-                }
+                });
                 c.Execute("DROP VIEW IF EXISTS events", transaction: tx);
                 var columns = c.Query<string>("SELECT name FROM pragma_table_info('event_rows') ORDER BY cid", transaction: tx).Where(col => !old.Contains(col)).ToList();
                 RewriteRows(c, tx, $@"
@@ -442,6 +419,28 @@ DROP TABLE event_rows_83;");
             c.Execute("DROP VIEW IF EXISTS events", transaction: tx);
             c.Execute(Schema.EventsViewOf84, transaction: tx);
         }
+
+        // A migration's rewrite of rows in place is no change of the events: the trigger that lists changed events
+        // (event_changes) is set aside while it runs.
+        private static void WithoutListingChanges(SqliteConnection c, SqliteTransaction tx, Action rewrite)
+        {
+            var triggers = c.Query<(string name, string sql)>("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'event_rows' AND sql LIKE '%AFTER UPDATE%'", transaction: tx).ToList();
+            foreach (var (name, _) in triggers) c.Execute($"DROP TRIGGER {name}", transaction: tx);
+            rewrite();
+            foreach (var (_, sql) in triggers) c.Execute(sql, transaction: tx);
+        }
+
+        // Value k (0-based) of a migration's split as its column holds it: a names id for a name, the stored part of a
+        // quoted literal (an id packed where the writer packs ids, from schema 81), the whole details in d1 when unshaped.
+        private static object? StoredValue(DetailsShape.Split split, string? details, int k, NameIds ids, bool packIds) =>
+            split.Shape == null ? (k == 0 ? details : null) : split.Values[k] switch
+            {
+                long l => l,
+                DetailsShape.Name n => ids.Of(n.Text),
+                DetailsShape.Quoted q => packIds && k < Text.PackedId.Slots ? Text.PackedId.Packed(q.Stored) : q.Stored,
+                string t => packIds && k < Text.PackedId.Slots ? Text.PackedId.Packed(t) : t,
+                _ => null,
+            };
 
         // Names ids by text for a migration's writes, added when missing.
         private sealed class NameIds
@@ -494,8 +493,7 @@ DROP TABLE event_rows_83;");
             if (maps.Count == 0) return;
             c.Execute("DROP TABLE IF EXISTS temp.three_slots; CREATE TEMP TABLE three_slots (kind INTEGER PRIMARY KEY, to_kind INTEGER NOT NULL, parts INTEGER NOT NULL)", transaction: tx);
             PreparedBatch.Run(c, tx, "INSERT INTO temp.three_slots VALUES ($1, $2, $3)", maps);
-            var most = (1L << DetailsShape.PackedBits) - 1;
-            string Small(string col) => $"typeof({col}) = 'integer' AND {col} BETWEEN 0 AND {most}";
+            string Small(string col) => $"typeof({col}) = 'integer' AND {col} BETWEEN 0 AND {DetailsShape.PackedMask}";
             string Packed(int parts) => string.Join(" | ", slots.Take(parts).Select((k, j) => $"(d{k} << {DetailsShape.PackedShift(DetailsShape.PackedPart(j, parts))})"));
             c.Execute($@"UPDATE event_rows SET kind = m.to_kind,
                              d3 = CASE m.parts WHEN 2 THEN {Packed(2)} ELSE {Packed(3)} END, d4 = NULL, d5 = NULL
@@ -527,17 +525,7 @@ DROP TABLE event_rows_83;");
                     update.Parameters["$id"].Value = id;
                     update.Parameters["$kind"].Value = to;
                     for (var k = 0; k < DetailsShape.Slots; k++)
-                    {
-                        object? v = split.Shape == null ? (k == 0 ? details : null) : split.Values[k] switch
-                        {
-                            long l => l,
-                            DetailsShape.Name n => ids.Of(n.Text),
-                            DetailsShape.Quoted q => k < Text.PackedId.Slots ? Text.PackedId.Packed(q.Stored) : q.Stored,
-                            string t => k < Text.PackedId.Slots ? Text.PackedId.Packed(t) : t,
-                            _ => null,
-                        };
-                        update.Parameters["$d" + (k + 1)].Value = v ?? DBNull.Value;
-                    }
+                        update.Parameters["$d" + (k + 1)].Value = StoredValue(split, details, k, ids, packIds: true) ?? DBNull.Value;
                     update.ExecuteNonQuery();
                 }
             }

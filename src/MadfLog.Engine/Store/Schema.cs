@@ -1075,12 +1075,14 @@ DROP VIEW IF EXISTS events;
             }
         }
 
+        // How the events view's details start since schema 49: details stored whole (no shape) are d1.
+        private const string DetailsStart = "CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1";
+
         // Where a view's details expression is: from its test of the shape to the END before <paramref name="end"/>
         // (checked present: a view derived from one that changed must fail here, not decode wrongly).
         private static (int from, int to) DetailsOf(string view, string end, int schema)
         {
-            const string Start = "CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1";
-            var from = view.IndexOf(Start, System.StringComparison.Ordinal);
+            var from = view.IndexOf(DetailsStart, System.StringComparison.Ordinal);
             var to = view.IndexOf(end, from < 0 ? 0 : from, System.StringComparison.Ordinal);
             if (from < 0 || to < 0) throw new System.InvalidOperationException("The events view of schema " + schema + " changed: its details are not where the next schema's view looks.");
             return (from, to + "END".Length);
@@ -1123,11 +1125,11 @@ DROP VIEW IF EXISTS events;
                 string Value(int k) => k <= Text.PackedId.Slots ? "u.d" + k : "r.d" + k;
                 var literals = Enumerable.Range(1, last).Select(k => (c: (int)Events.DetailsShape.Placeholder(k, name: false), value: $"coalesce({Value(k)}, '')"))
                     .Concat(Enumerable.Range(0, Events.DetailsShape.MostPacked).Select(j => Events.DetailsShape.PackedPart(j, Events.DetailsShape.MostPacked)).Select(part =>
-                        (c: (int)part, value: $"coalesce((r.d{last} >> {Events.DetailsShape.PackedShift(part)}) & {(1L << Events.DetailsShape.PackedBits) - 1}, '')")))
+                        (c: (int)part, value: $"coalesce((r.d{last} >> {Events.DetailsShape.PackedShift(part)}) & {Events.DetailsShape.PackedMask}, '')")))
                     .ToList();
                 var names = Enumerable.Range(1, last).Select(k => (c: (int)Events.DetailsShape.Placeholder(k, name: true), k)).ToList();
                 var nameValues = string.Join(",\n                     ", names.Select(n => $"char({n.c}), coalesce('\"' || (SELECT text FROM names WHERE id = r.d{n.k}) || '\"', ''))"));
-                var details = $@"CASE WHEN (SELECT details_shape FROM kinds WHERE id = r.kind) = 0 THEN r.d1
+                var details = $@"{DetailsStart}
          ELSE
              (SELECT {string.Concat(literals.Select(_ => "replace("))}t,
                  {string.Join(", ", literals.Select(l => $"char({l.c}), {l.value})"))}

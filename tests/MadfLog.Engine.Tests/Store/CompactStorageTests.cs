@@ -485,7 +485,7 @@ namespace MadfLog.Engine.Tests.Store
                 {
                     var slot = DetailsShape.Slots + j;
                     old = old.Replace(parts[j], DetailsShape.Placeholder(slot, name: false));
-                    values.Add($"d{slot} = (@d3 >> {DetailsShape.PackedShift(parts[j])}) & {(1L << DetailsShape.PackedBits) - 1}");
+                    values.Add($"d{slot} = (@d3 >> {DetailsShape.PackedShift(parts[j])}) & {DetailsShape.PackedMask}");
                 }
                 c.Execute("INSERT OR IGNORE INTO names(text) VALUES (@old); UPDATE kinds SET details_shape = (SELECT id FROM names WHERE text = @old) WHERE id = @kind;", new { old, kind });
                 c.Execute($"UPDATE event_rows SET {string.Join(", ", values).Replace("@d3", "d3")} WHERE kind = @kind", new { kind });
@@ -663,7 +663,7 @@ namespace MadfLog.Engine.Tests.Store
                 Assert.Equal(Schema.CurrentVersion, MadfDatabase.SchemaVersion(c));
                 Assert.Equal(new[] { response, response.Replace("msg_1", "msg_2"), response.Replace("msg_1", "msg_3") }, c.Query<string>("SELECT details FROM events ORDER BY id"));
                 // Its last usage count an integer in the row (packed into the last slot), not in a literal with its key.
-                Assert.Equal(1, c.ExecuteScalar<long>($"SELECT count(*) FROM event_rows WHERE id = 3 AND typeof(d3) = 'integer' AND (d3 & {(1L << DetailsShape.PackedBits) - 1}) = 70"));
+                Assert.Equal(1, c.ExecuteScalar<long>($"SELECT count(*) FROM event_rows WHERE id = 3 AND typeof(d3) = 'integer' AND (d3 & {DetailsShape.PackedMask}) = 70"));
             }
         }
 

@@ -180,12 +180,14 @@ namespace MadfLog.Engine.Tests.Import
         }
 
         /// <summary>
-        /// On import the parser splits each event's details on the reading thread (<see cref="TranscriptParser.Splitter"/>)
-        /// without checking them for whitespace between tokens, which a split would drop: what it wrote must read back as
-        /// the text a parser without a splitter makes, byte for byte, for every real and damaged line.
+        /// On import the parser keeps each event's details as the UTF-8 it wrote (<see cref="TranscriptParser.Unsplit"/>) and
+        /// the preparing thread splits them later, with a splitter of its own (<see cref="UnsplitDetails.SplitAll"/>), without
+        /// checking them for whitespace between tokens, which a split would drop: what it split must read back as the text
+        /// a parser that keeps none makes, byte for byte, split as a splitter of that text splits it, for every real and
+        /// damaged line.
         /// </summary>
         [Fact]
-        public void DetailsSplitWhileParsingReadBackAsTheTextWritten()
+        public void DetailsSplitLaterOnAnotherThreadReadBackAsTheTextWritten()
         {
             var split = 0;
             foreach (var (path, shape, content) in RealFiles())
@@ -194,71 +196,37 @@ namespace MadfLog.Engine.Tests.Import
                 foreach (var lines in new[] { content, content.Select(l => random.NextDouble() < 0.35 ? Damage(l, random) : l).ToList() })
                 {
                     var plain = new TranscriptParser(path, null, shape);
-                    var splitting = new TranscriptParser(path, null, shape) { Splitter = new DetailsShape.Splitter() };
+                    var keeping = new TranscriptParser(path, null, shape) { Unsplit = new UnsplitDetails() };
+                    DetailsShape.Splitter later = new DetailsShape.Splitter(), ofText = new DetailsShape.Splitter();
                     long offset = 0;
                     for (var i = 0; i < lines.Count; i++)
                     {
                         var bytes = Encoding.UTF8.GetBytes(lines[i]);
                         var expected = Run(() => (plain.Parse(bytes, i + 1, offset, Output(), out var r), r), out var expectedRows);
-                        var actual = Run(() => (splitting.Parse(bytes, i + 1, offset, Output(), out var r), r), out var actualRows);
-                        Assert.Equal(expected, actual);
-                        split += actualRows.Count(r => r.StoredDetails?.Shape != null);
-                        AssertSameRows(expectedRows, actualRows, $"{path} line {i + 1}: {lines[i]}", splitOrNot: false);
-                        offset += bytes.Length + 1;
-                    }
-                    Run(() => { plain.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var expectedEnd);
-                    Run(() => { splitting.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var actualEnd);
-                    AssertSameRows(expectedEnd, actualEnd, path + " at its end", splitOrNot: false);
-                }
-            }
-            Assert.True(split > 1000, $"only {split} events' details were split with a shape");
-        }
-
-        /// <summary>
-        /// On import the parser keeps each event's details as the UTF-8 it wrote (<see cref="TranscriptParser.Unsplit"/>)
-        /// and the preparing thread splits them later, with another splitter (<see cref="UnsplitDetails.SplitAll"/>): the
-        /// events must come out as a parser splitting them itself makes them, split the same, for every real and damaged line.
-        /// </summary>
-        [Fact]
-        public void DetailsSplitLaterOnAnotherThreadAreTheSplitWhileParsing()
-        {
-            var split = 0;
-            foreach (var (path, shape, content) in RealFiles())
-            {
-                var random = new Random(content.Count);
-                foreach (var lines in new[] { content, content.Select(l => random.NextDouble() < 0.35 ? Damage(l, random) : l).ToList() })
-                {
-                    var splitting = new TranscriptParser(path, null, shape) { Splitter = new DetailsShape.Splitter() };
-                    var keeping = new TranscriptParser(path, null, shape) { Unsplit = new UnsplitDetails() };
-                    var later = new DetailsShape.Splitter();
-                    long offset = 0;
-                    for (var i = 0; i < lines.Count; i++)
-                    {
-                        var bytes = Encoding.UTF8.GetBytes(lines[i]);
-                        var expected = Run(() => (splitting.Parse(bytes, i + 1, offset, Output(), out var r), r), out var expectedRows);
                         var actual = Run(() => (keeping.Parse(bytes, i + 1, offset, Output(), out var r), r), out var actualRows);
                         Assert.Equal(expected, actual);
                         UnsplitDetails.SplitAll(actualRows, later);
                         split += actualRows.Count(r => r.StoredDetails?.Shape != null);
-                        AssertSameSplits(expectedRows, actualRows, $"{path} line {i + 1}: {lines[i]}");
+                        AssertSameSplits(expectedRows, actualRows, ofText, $"{path} line {i + 1}: {lines[i]}");
                         offset += bytes.Length + 1;
                     }
-                    Run(() => { splitting.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var expectedEnd);
+                    Run(() => { plain.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var expectedEnd);
                     Run(() => { keeping.EndOfFile(Output()); return (LineOutcome.Parsed, null); }, out var actualEnd);
                     UnsplitDetails.SplitAll(actualEnd, later);
-                    AssertSameSplits(expectedEnd, actualEnd, path + " at its end");
+                    AssertSameSplits(expectedEnd, actualEnd, ofText, path + " at its end");
                 }
             }
             Assert.True(split > 1000, $"only {split} events' details were split with a shape");
         }
 
-        private static void AssertSameSplits(List<EventRow> expected, List<EventRow> actual, string where)
+        // The same rows (details as text), the bytes given up, and each split's shape as a splitter of the expected text makes it.
+        private static void AssertSameSplits(List<EventRow> expected, List<EventRow> actual, DetailsShape.Splitter ofText, string where)
         {
-            AssertSameRows(expected, actual, where);
+            AssertSameRows(expected, actual, where, splitOrNot: false);
             for (var k = 0; k < expected.Count; k++)
             {
                 Assert.True(actual[k].UnsplitDetails.Array == null, $"{where}: event {k} kept its bytes");
-                Assert.True(expected[k].StoredDetails?.Shape == actual[k].StoredDetails?.Shape, $"{where}: event {k}'s shape");
+                Assert.True(ofText.Of(expected[k].Details).Shape == actual[k].StoredDetails?.Shape, $"{where}: event {k}'s shape");
             }
         }
 

@@ -503,20 +503,16 @@ namespace MadfLog.Engine.Import.ClaudeCode
             output.Add(row);
         }
 
-        /// <summary>A splitter for the details on the parser's thread (they are split while still UTF-8); null: the text is made.</summary>
-        internal DetailsShape.Splitter? Splitter { get; set; }
-
         /// <summary>Where the details are kept as UTF-8 for the import's preparing thread to split
-        /// (<see cref="LogFileContext.KeepDetailsUnsplit"/>); null: split or made here.</summary>
+        /// (<see cref="LogFileContext.KeepDetailsUnsplit"/>); null: their text is made here.</summary>
         internal UnsplitDetails? Unsplit { get; set; }
 
-        // The details split while they are still UTF-8 in the writer's buffer (their text made only if read), or as text.
+        // The details kept as the UTF-8 written, for the preparing thread to split (their text made only if read), or as text.
         [MethodImpl(Hot.Path)]
         private void SetDetails(EventRow row, DetailsFields details)
         {
             var json = Serialize(details);
             if (Unsplit != null) Unsplit.Keep(row, json);
-            else if (Splitter != null) Splitter.Into(row, json, written: true);
             else row.Details = Utf8StringCache.Decode(json);
         }
 

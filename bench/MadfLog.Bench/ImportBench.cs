@@ -24,6 +24,7 @@ namespace MadfLog.Bench
 
             GC.Collect();
             using var allocations = Environment.GetEnvironmentVariable("MADFLOG_BENCH_ALLOCATIONS") == "1" ? new AllocationSampler() : null;
+            using var tiering = Environment.GetEnvironmentVariable("MADFLOG_BENCH_TIERS") == "1" ? new TieringSampler() : null;
             var before = Process.GetCurrentProcess().PeakWorkingSet64;
             using var threads = new ThreadCpu();
             using var memory = new MemorySampler();
@@ -35,6 +36,7 @@ namespace MadfLog.Bench
             var allocatedBefore = GC.GetTotalAllocatedBytes();
             var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
             var jitTimeBefore = System.Runtime.JitInfo.GetCompilationTime();
+            var importStart = DateTime.UtcNow;
             var sw = Stopwatch.StartNew();
             var result = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
             sw.Stop();
@@ -60,6 +62,7 @@ namespace MadfLog.Bench
                 Console.WriteLine("  (CPU by thread: " + string.Join(", ", perThread.Where(t => t.Value >= 0.05).OrderByDescending(t => t.Value).Select(t => $"{t.Key} {t.Value:F2} s")) + ")");
 
             if (allocations != null) Console.WriteLine(allocations.Report(30));
+            if (tiering != null) Console.WriteLine(tiering.Report(importStart));
             var again = Stopwatch.StartNew();
             var second = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
             Console.WriteLine($"{"MadfLog re-import",-22} {second.Imported,10:N0} {again.Elapsed.TotalSeconds,8:F2}   (nothing new: the cursor skips the file)");

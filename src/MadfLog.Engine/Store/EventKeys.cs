@@ -118,7 +118,7 @@ namespace MadfLog.Engine.Store
         {
             using (var s = Prepare($"PRAGMA {_schema}.data_version"))
             {
-                var rc = raw.sqlite3_step(s);
+                var rc = SqliteNative.Step(s);
                 if (rc != Row) Check(rc);
                 return raw.sqlite3_column_int64(s, 0);
             }
@@ -191,7 +191,7 @@ namespace MadfLog.Engine.Store
             }
             using (var s = Prepare($"SELECT coalesce((SELECT seq FROM {_schema}.sqlite_sequence WHERE name = 'event_rows'), 0)"))
             {
-                var rc = raw.sqlite3_step(s);
+                var rc = SqliteNative.Step(s);
                 if (rc != Row) Check(rc);
                 return raw.sqlite3_column_int64(s, 0);
             }
@@ -214,7 +214,7 @@ namespace MadfLog.Engine.Store
             using (var rows = _recent.RowsInOrder())
             {
                 var rc = 101;
-                while (rows != null && (rc = raw.sqlite3_step(rows)) == Row)
+                while (rows != null && (rc = SqliteNative.Step(rows)) == Row)
                 {
                     var blob = raw.sqlite3_column_blob(rows, 1);
                     Decode(blob, raw.sqlite3_column_int64(rows, 0), chunk);
@@ -486,7 +486,7 @@ namespace MadfLog.Engine.Store
                 {
                     return found ? EventKeys.Lookup(raw.sqlite3_column_blob(find, 1), raw.sqlite3_column_int64(find, 0), key) : -1;
                 }
-                finally { raw.sqlite3_reset(find); }
+                finally { SqliteNative.Reset(find); }
             }
 
             private sqlite3_stmt FindStatement() => _find ??= _owner.Prepare($"SELECT lo, keys FROM {Table} WHERE lo <= ? ORDER BY lo DESC LIMIT 1");
@@ -498,9 +498,9 @@ namespace MadfLog.Engine.Store
             private (sqlite3_stmt find, bool found) StepToRow(long key)
             {
                 var find = FindStatement();
-                raw.sqlite3_bind_int64(find, 1, key);
-                var rc = raw.sqlite3_step(find);
-                if (rc != Row && rc != 101) { raw.sqlite3_reset(find); _owner.Check(rc); }
+                SqliteNative.BindInt64(find, 1, key);
+                var rc = SqliteNative.Step(find);
+                if (rc != Row && rc != 101) { SqliteNative.Reset(find); _owner.Check(rc); }
                 return (find, rc == Row);
             }
 
@@ -594,7 +594,7 @@ namespace MadfLog.Engine.Store
                         return (lo, Hi(row));
                     }
                 }
-                finally { raw.sqlite3_reset(find); }
+                finally { SqliteNative.Reset(find); }
                 // Below the first row (not a layout this code writes: its first row starts at the least key): up to it.
                 var first = Exists ? _owner.Scalar($"SELECT coalesce(min(lo), 0) FROM {Table}") : 0;
                 return (long.MinValue, first != 0 && first > key ? first - 1 : long.MaxValue);
@@ -627,7 +627,7 @@ namespace MadfLog.Engine.Store
                 using (var all = _owner.Prepare($"SELECT lo, keys FROM {Table}"))
                 {
                     int rc;
-                    while ((rc = raw.sqlite3_step(all)) == Row) filter.AddRow(raw.sqlite3_column_int64(all, 0), raw.sqlite3_column_blob(all, 1));
+                    while ((rc = SqliteNative.Step(all)) == Row) filter.AddRow(raw.sqlite3_column_int64(all, 0), raw.sqlite3_column_blob(all, 1));
                     if (rc != 101) _owner.Check(rc);
                 }
                 for (var i = 0; i < _stagedCount; i++) filter.Add(_stagedKeys[i]);
@@ -660,7 +660,7 @@ namespace MadfLog.Engine.Store
                 using (var rows = RowsInOrder())
                 {
                     var rc = 101;
-                    while (rows != null && (rc = raw.sqlite3_step(rows)) == Row) n += Count(raw.sqlite3_column_blob(rows, 1));
+                    while (rows != null && (rc = SqliteNative.Step(rows)) == Row) n += Count(raw.sqlite3_column_blob(rows, 1));
                     if (rc != 101) _owner.Check(rc);
                 }
                 return n;
@@ -690,7 +690,7 @@ namespace MadfLog.Engine.Store
                 using (var all = _owner.Prepare($"SELECT lo, keys FROM {Table} ORDER BY lo"))
                 {
                     int rc;
-                    while ((rc = raw.sqlite3_step(all)) == Row)
+                    while ((rc = SqliteNative.Step(all)) == Row)
                         rows.Add((raw.sqlite3_column_int64(all, 0), raw.sqlite3_column_blob(all, 1).ToArray()));
                     if (rc != 101) _owner.Check(rc);
                 }
@@ -715,7 +715,7 @@ namespace MadfLog.Engine.Store
                     }
                     return new Range { Lo = long.MinValue, Hi = long.MaxValue, Blob = Array.Empty<byte>(), Length = 0 };
                 }
-                finally { raw.sqlite3_reset(find); }
+                finally { SqliteNative.Reset(find); }
             }
 
             // Writes the range's keys as one row, or as several ranges of about MaxKeys / 2 keys when there are more than MaxKeys.
@@ -763,7 +763,7 @@ namespace MadfLog.Engine.Store
             {
                 var length = _owner.Encode(lo, hi, entries, start, end);
                 _put ??= _owner.Prepare($"INSERT OR REPLACE INTO {Table}(lo, keys) VALUES (?, ?)");
-                raw.sqlite3_bind_int64(_put, 1, lo);
+                SqliteNative.BindInt64(_put, 1, lo);
                 raw.sqlite3_bind_blob(_put, 2, new ReadOnlySpan<byte>(_owner._out, 0, length));
                 _owner.Step(_put);
                 if (_cached + length > _cacheBytes) return; // no room: not copied
@@ -1114,7 +1114,7 @@ namespace MadfLog.Engine.Store
                 using (var read = keys.Prepare("SELECT k.key, (SELECT e.timestamp FROM events e WHERE e.id = k.event_id) FROM legacy_event_keys k ORDER BY k.key"))
                 {
                     int rc;
-                    while ((rc = raw.sqlite3_step(read)) == Row)
+                    while ((rc = SqliteNative.Step(read)) == Row)
                         build.Add(raw.sqlite3_column_int64(read, 0),
                             raw.sqlite3_column_type(read, 1) == raw.SQLITE_NULL ? UnknownMonth : MonthOf(raw.sqlite3_column_int64(read, 1)));
                     if (rc != 101) keys.Check(rc);
@@ -1187,7 +1187,7 @@ DROP TABLE IF EXISTS response_keys_recent;" : "")
                 using (var read = keys.Prepare($"SELECT k.key, k.event_id, (SELECT {EventStorage.TimeOfRow(connection, transaction, "r")} FROM event_rows r WHERE r.id = k.event_id) FROM legacy_response_keys k ORDER BY k.key"))
                 {
                     int rc;
-                    while ((rc = raw.sqlite3_step(read)) == Row)
+                    while ((rc = SqliteNative.Step(read)) == Row)
                         build.Add(raw.sqlite3_column_int64(read, 0),
                             raw.sqlite3_column_type(read, 2) == raw.SQLITE_NULL ? UnknownMonth : MonthOf(raw.sqlite3_column_int64(read, 2)),
                             raw.sqlite3_column_int64(read, 1));
@@ -1208,7 +1208,7 @@ DROP TABLE IF EXISTS response_keys_recent;" : "")
         {
             using (var s = Prepare(sql))
             {
-                var rc = raw.sqlite3_step(s);
+                var rc = SqliteNative.Step(s);
                 if (rc != Row) Check(rc);
                 return raw.sqlite3_column_int64(s, 0);
             }
@@ -1216,8 +1216,8 @@ DROP TABLE IF EXISTS response_keys_recent;" : "")
 
         private void Step(sqlite3_stmt s)
         {
-            var rc = raw.sqlite3_step(s);
-            raw.sqlite3_reset(s);
+            var rc = SqliteNative.Step(s);
+            SqliteNative.Reset(s);
             if (rc != 101) Check(rc);
         }
 

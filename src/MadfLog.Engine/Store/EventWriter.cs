@@ -204,9 +204,9 @@ namespace MadfLog.Engine.Store
         /// <summary>Runs a bound query and returns its first row's first column (null when it has no row).</summary>
         private long? FirstInteger(sqlite3_stmt s)
         {
-            var rc = raw.sqlite3_step(s);
+            var rc = SqliteNative.Step(s);
             long? value = rc == Row ? raw.sqlite3_column_int64(s, 0) : (long?)null;
-            raw.sqlite3_reset(s);
+            SqliteNative.Reset(s);
             if (rc != Row && rc != Done) Check(rc);
             return value;
         }
@@ -220,16 +220,40 @@ namespace MadfLog.Engine.Store
         private readonly Dictionary<long, (long min, long max)> _blocks = new Dictionary<long, (long, long)>();
         private readonly Dictionary<(long day, long story, long block), (long min, long max)> _blockDays = new Dictionary<(long, long, long), (long, long)>();
 
+        // The spans of the last block and of the last (day, story, block) met, kept out of the tables while consecutive rows
+        // share them (nearly all do): two lookups and two stores per row, by hashing a long and a 3-tuple, were a tenth of
+        // writing the rows. Put back into the tables before they are written (PutBackSpans).
+        private long _spanBlock = -1;
+        private (long min, long max) _blockSpan;
+        private (long day, long story, long block) _spanDay = (0, 0, -1);
+        private (long min, long max) _daySpan;
+
         [MethodImpl(Hot.Path)]
         private void Span(long block, long timestamp, long story)
         {
-            _blocks[block] = _blocks.TryGetValue(block, out var span)
-                ? (Math.Min(span.min, timestamp), Math.Max(span.max, timestamp))
-                : (timestamp, timestamp);
+            if (block != _spanBlock)
+            {
+                PutBackSpans();
+                _spanBlock = block;
+                _blockSpan = _blocks.TryGetValue(block, out var span) ? span : (timestamp, timestamp);
+            }
+            _blockSpan = (Math.Min(_blockSpan.min, timestamp), Math.Max(_blockSpan.max, timestamp));
             var key = (IsoWeeks.DayOf(timestamp), story, block);
-            _blockDays[key] = _blockDays.TryGetValue(key, out span)
-                ? (Math.Min(span.min, timestamp), Math.Max(span.max, timestamp))
-                : (timestamp, timestamp);
+            if (key != _spanDay)
+            {
+                if (_spanDay.block >= 0) _blockDays[_spanDay] = _daySpan;
+                _spanDay = key;
+                _daySpan = _blockDays.TryGetValue(key, out var span) ? span : (timestamp, timestamp);
+            }
+            _daySpan = (Math.Min(_daySpan.min, timestamp), Math.Max(_daySpan.max, timestamp));
+        }
+
+        private void PutBackSpans()
+        {
+            if (_spanBlock >= 0) _blocks[_spanBlock] = _blockSpan;
+            if (_spanDay.block >= 0) _blockDays[_spanDay] = _daySpan;
+            _spanBlock = -1;
+            _spanDay = (0, 0, -1);
         }
 
         // Each block's base (event_blocks.base_ts) as this writer found or set it: a block new to the store takes the time
@@ -237,26 +261,35 @@ namespace MadfLog.Engine.Store
         private readonly Dictionary<long, long> _bases = new Dictionary<long, long>();
         private sqlite3_stmt? _findBase;
 
+        private long _baseBlock = -1, _lastBase; // the last block's (a base never changes once found or set)
+
+        [MethodImpl(Hot.Path)]
         private long BaseOf(long block, long firstTime)
         {
-            if (_bases.TryGetValue(block, out var b)) return b;
-            _findBase ??= Prepare("SELECT base_ts FROM event_blocks WHERE block = ?");
-            raw.sqlite3_bind_int64(_findBase, 1, block);
-            return _bases[block] = FirstInteger(_findBase) ?? firstTime;
+            if (block == _baseBlock) return _lastBase;
+            if (!_bases.TryGetValue(block, out var b))
+            {
+                _findBase ??= Prepare("SELECT base_ts FROM event_blocks WHERE block = ?");
+                SqliteNative.BindInt64(_findBase, 1, block);
+                _bases[block] = b = FirstInteger(_findBase) ?? firstTime;
+            }
+            _baseBlock = block;
+            return _lastBase = b;
         }
 
         private void WriteBlocks()
         {
+            PutBackSpans();
             if (_blocks.Count == 0) return;
             _block ??= Prepare(@"INSERT INTO event_blocks(block, min_ts, max_ts, base_ts) VALUES (?, ?, ?, ?)
                 ON CONFLICT(block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)");
             foreach (var pair in _blocks)
             {
-                raw.sqlite3_bind_int64(_block, 1, pair.Key);
-                raw.sqlite3_bind_int64(_block, 2, pair.Value.min);
-                raw.sqlite3_bind_int64(_block, 3, pair.Value.max);
+                SqliteNative.BindInt64(_block, 1, pair.Key);
+                SqliteNative.BindInt64(_block, 2, pair.Value.min);
+                SqliteNative.BindInt64(_block, 3, pair.Value.max);
                 // A block whose rows all have patterns has no base yet: its least time.
-                raw.sqlite3_bind_int64(_block, 4, _bases.TryGetValue(pair.Key, out var b) ? b : pair.Value.min);
+                SqliteNative.BindInt64(_block, 4, _bases.TryGetValue(pair.Key, out var b) ? b : pair.Value.min);
                 Step(_block);
             }
             _blocks.Clear();
@@ -264,11 +297,11 @@ namespace MadfLog.Engine.Store
                 ON CONFLICT(day, story, block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)");
             foreach (var pair in _blockDays)
             {
-                raw.sqlite3_bind_int64(_blockDay, 1, pair.Key.day);
-                raw.sqlite3_bind_int64(_blockDay, 2, pair.Key.story);
-                raw.sqlite3_bind_int64(_blockDay, 3, pair.Key.block);
-                raw.sqlite3_bind_int64(_blockDay, 4, pair.Value.min);
-                raw.sqlite3_bind_int64(_blockDay, 5, pair.Value.max);
+                SqliteNative.BindInt64(_blockDay, 1, pair.Key.day);
+                SqliteNative.BindInt64(_blockDay, 2, pair.Key.story);
+                SqliteNative.BindInt64(_blockDay, 3, pair.Key.block);
+                SqliteNative.BindInt64(_blockDay, 4, pair.Value.min);
+                SqliteNative.BindInt64(_blockDay, 5, pair.Value.max);
                 Step(_blockDay);
             }
             _blockDays.Clear();
@@ -333,14 +366,22 @@ namespace MadfLog.Engine.Store
             }
         }
 
+        // The last name looked up, by reference: each row asks for its story's (Span), as the same string as the last row's.
+        private string? _lastName;
+        private long _lastNameId;
+
         [MethodImpl(Hot.Path)]
         private long NameId(string text)
         {
-            if (_names.TryGetValue(text, out var id)) return id;
-            raw.sqlite3_bind_text(_findName, 1, text);
-            id = FirstInteger(_findName) ?? Added(_addName, text);
-            if (_names.Count < 100_000) _names[text] = id;
-            return id;
+            if (ReferenceEquals(text, _lastName)) return _lastNameId;
+            if (!_names.TryGetValue(text, out var id))
+            {
+                raw.sqlite3_bind_text(_findName, 1, text);
+                id = FirstInteger(_findName) ?? Added(_addName, text);
+                if (_names.Count < 100_000) _names[text] = id;
+            }
+            _lastName = text;
+            return _lastNameId = id;
         }
 
         // What the event is (type, category, flags, details shape) and who and where (session, story, workflow, agent),
@@ -415,7 +456,7 @@ namespace MadfLog.Engine.Store
                 var values = new[] { a, b, c, d, e, f };
                 var n = _table.Columns.Length;
                 _find ??= w.Prepare($"SELECT id FROM {_table.Table} WHERE " + string.Join(" AND ", _table.Columns.Select(col => col + " = ?")));
-                for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_find, i + 1, values[i]);
+                for (var i = 0; i < n; i++) SqliteNative.BindInt64(_find, i + 1, values[i]);
                 var found = w.FirstInteger(_find);
                 if (found.HasValue) id = found.Value;
                 else
@@ -425,8 +466,8 @@ namespace MadfLog.Engine.Store
                     _least ??= w.Prepare($"SELECT min(id) FROM {_table.Table}");
                     id = EventStorage.Combinations.NextId(w.FirstInteger(_greatest) ?? 0, w.FirstInteger(_least) ?? 0);
                     _add ??= w.Prepare($"INSERT INTO {_table.Table}(id, {string.Join(", ", _table.Columns)}) VALUES (?, {string.Join(", ", _table.Columns.Select(_ => "?"))})");
-                    raw.sqlite3_bind_int64(_add, 1, id);
-                    for (var i = 0; i < n; i++) raw.sqlite3_bind_int64(_add, i + 2, values[i]);
+                    SqliteNative.BindInt64(_add, 1, id);
+                    for (var i = 0; i < n; i++) SqliteNative.BindInt64(_add, i + 2, values[i]);
                     w.Added(_add);
                 }
                 if (_ids.Count < 100_000) _ids[key] = id;
@@ -442,13 +483,20 @@ namespace MadfLog.Engine.Store
         // reference first, their (often long) text is hashed once per writer instead of once per row.
         private readonly Dictionary<string, long> _splitNames;
 
+        private string? _lastSplitName; // the last one, by reference: neighbouring rows mostly share their details' shape
+        private long _lastSplitNameId;
+
         [MethodImpl(Hot.Path)]
         private long SplitNameId(string text)
         {
-            if (_splitNames.TryGetValue(text, out var id)) return id;
-            id = NameId(text);
-            if (_splitNames.Count < 100_000) _splitNames[text] = id;
-            return id;
+            if (ReferenceEquals(text, _lastSplitName)) return _lastSplitNameId;
+            if (!_splitNames.TryGetValue(text, out var id))
+            {
+                id = NameId(text);
+                if (_splitNames.Count < 100_000) _splitNames[text] = id;
+            }
+            _lastSplitName = text;
+            return _lastSplitNameId = id;
         }
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
@@ -531,7 +579,7 @@ namespace MadfLog.Engine.Store
             public void Null(int i)
             {
                 if (_kind[i] == IsNull) return;
-                raw.sqlite3_bind_null(_s, i);
+                SqliteNative.BindNull(_s, i);
                 _kind[i] = IsNull;
             }
 
@@ -539,7 +587,7 @@ namespace MadfLog.Engine.Store
             public void Int(int i, long v)
             {
                 if (_kind[i] == IsInt && _bits[i] == v) return;
-                raw.sqlite3_bind_int64(_s, i, v);
+                SqliteNative.BindInt64(_s, i, v);
                 _kind[i] = IsInt; _bits[i] = v;
             }
 
@@ -550,7 +598,7 @@ namespace MadfLog.Engine.Store
             {
                 var bits = BitConverter.DoubleToInt64Bits(v);
                 if (_kind[i] == IsReal && _bits[i] == bits) return;
-                raw.sqlite3_bind_double(_s, i, v);
+                SqliteNative.BindDouble(_s, i, v);
                 _kind[i] = IsReal; _bits[i] = bits;
             }
 
@@ -564,7 +612,7 @@ namespace MadfLog.Engine.Store
             public void Text(int i, string v, int start, int length)
             {
                 if (_kind[i] == IsText && ReferenceEquals(_text[i], v) && _bits[i] == ((long)start << 32 | (uint)length)) return;
-                raw.sqlite3_bind_text16(_s, i, v.AsSpan(start, length));
+                SqliteNative.BindText16(_s, i, v.AsSpan(start, length));
                 _kind[i] = IsText; _text[i] = v; _bits[i] = (long)start << 32 | (uint)length;
             }
 
@@ -578,8 +626,8 @@ namespace MadfLog.Engine.Store
 
         private void Step(sqlite3_stmt s)
         {
-            var rc = raw.sqlite3_step(s);
-            raw.sqlite3_reset(s);
+            var rc = SqliteNative.Step(s);
+            SqliteNative.Reset(s);
             if (rc != Done) Check(rc);
         }
 
@@ -607,7 +655,7 @@ namespace MadfLog.Engine.Store
             long? before = null;
             if (id != 0)
             {
-                raw.sqlite3_bind_int64(_stored, 1, id);
+                SqliteNative.BindInt64(_stored, 1, id);
                 before = FirstInteger(_stored);
             }
             e.TokensGrowth = before.HasValue && (e.TokensUsed ?? 0) > before.Value ? (e.TokensUsed ?? 0) - before.Value : 0;
@@ -628,12 +676,12 @@ namespace MadfLog.Engine.Store
         private long GrownKindId(long id, long shape)
         {
             _storedKind ??= Prepare("SELECT k.event_type, k.category, k.success, k.pattern_detected, k.needs_review FROM event_rows r JOIN kinds k ON k.id = r.kind WHERE r.id = ?");
-            raw.sqlite3_bind_int64(_storedKind, 1, id);
-            var rc = raw.sqlite3_step(_storedKind);
-            if (rc != Row) { raw.sqlite3_reset(_storedKind); Check(rc); throw new InvalidOperationException("The grown response's row " + id + " has no kind."); }
+            SqliteNative.BindInt64(_storedKind, 1, id);
+            var rc = SqliteNative.Step(_storedKind);
+            if (rc != Row) { SqliteNative.Reset(_storedKind); Check(rc); throw new InvalidOperationException("The grown response's row " + id + " has no kind."); }
             var k = new long[5];
             for (var i = 0; i < k.Length; i++) k[i] = raw.sqlite3_column_int64(_storedKind, i);
-            raw.sqlite3_reset(_storedKind);
+            SqliteNative.Reset(_storedKind);
             return _kinds.Id(this, k[0], k[1], k[2], k[3], k[4], shape);
         }
 

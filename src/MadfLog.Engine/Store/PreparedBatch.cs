@@ -36,8 +36,8 @@ namespace MadfLog.Engine.Store
                         }
                     }
                     for (var i = 0; i < row.Length; i++) Bind(statement, index![i], row[i]);
-                    var rc = raw.sqlite3_step(statement);
-                    raw.sqlite3_reset(statement);
+                    var rc = SqliteNative.Step(statement);
+                    SqliteNative.Reset(statement);
                     if (rc != raw.SQLITE_DONE) Check(c, rc);
                 }
             }
@@ -48,11 +48,11 @@ namespace MadfLog.Engine.Store
         {
             switch (value)
             {
-                case null: case DBNull _: raw.sqlite3_bind_null(s, i); break;
-                case long l: raw.sqlite3_bind_int64(s, i, l); break;
-                case int n: raw.sqlite3_bind_int64(s, i, n); break;
-                case bool b: raw.sqlite3_bind_int64(s, i, b ? 1 : 0); break;
-                case double d: raw.sqlite3_bind_double(s, i, d); break;
+                case null: case DBNull _: SqliteNative.BindNull(s, i); break;
+                case long l: SqliteNative.BindInt64(s, i, l); break;
+                case int n: SqliteNative.BindInt64(s, i, n); break;
+                case bool b: SqliteNative.BindInt64(s, i, b ? 1 : 0); break;
+                case double d: SqliteNative.BindDouble(s, i, d); break;
                 case string t: raw.sqlite3_bind_text(s, i, t); break;
                 case byte[] blob: raw.sqlite3_bind_blob(s, i, blob); break;
                 default: throw new ArgumentException($"cannot bind a {value.GetType().Name}", nameof(value));

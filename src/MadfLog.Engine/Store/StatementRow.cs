@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Data;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Dapper;
 using MadfLog.Engine.Text;
 using Microsoft.Data.Sqlite;
@@ -21,9 +20,9 @@ namespace MadfLog.Engine.Store
     {
 
         private readonly sqlite3_stmt _s;
-        private readonly IntPtr _h; // the statement's native pointer, IntPtr.Zero where Native cannot read it
+        private readonly IntPtr _h; // the statement's native pointer, IntPtr.Zero where SqliteNative cannot read it
 
-        private StatementRow(sqlite3_stmt s) { _s = s; _h = Native.Usable ? s.DangerousGetHandle() : IntPtr.Zero; }
+        private StatementRow(sqlite3_stmt s) { _s = s; _h = SqliteNative.HandleOf(s); }
 
         /// <summary>The row a reader (Dapper's wrapper or a SqliteDataReader) stands on.</summary>
         [MethodImpl(Hot.Small)]
@@ -43,21 +42,21 @@ namespace MadfLog.Engine.Store
             return list;
         }
 
-        /// <summary>Whether values are read through <see cref="Native"/> (else through SQLitePCLRaw's provider).</summary>
-        internal static bool ReadsNatively => Native.Usable;
+        /// <summary>Whether values are read through <see cref="SqliteNative"/> (else through SQLitePCLRaw's provider).</summary>
+        internal static bool ReadsNatively => SqliteNative.Usable;
 
         /// <summary>The value's storage class (raw.SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL).</summary>
         [MethodImpl(Hot.Small)]
-        public int Type(int i) => _h != IntPtr.Zero ? Native.sqlite3_column_type(_h, i) : raw.sqlite3_column_type(_s, i);
+        public int Type(int i) => _h != IntPtr.Zero ? SqliteNative.sqlite3_column_type(_h, i) : raw.sqlite3_column_type(_s, i);
 
         [MethodImpl(Hot.Small)]
         public bool IsNull(int i) => Type(i) == raw.SQLITE_NULL;
 
         [MethodImpl(Hot.Small)]
-        public long Int64(int i) => _h != IntPtr.Zero ? Native.sqlite3_column_int64(_h, i) : raw.sqlite3_column_int64(_s, i);
+        public long Int64(int i) => _h != IntPtr.Zero ? SqliteNative.sqlite3_column_int64(_h, i) : raw.sqlite3_column_int64(_s, i);
 
         [MethodImpl(Hot.Small)]
-        public double Double(int i) => _h != IntPtr.Zero ? Native.sqlite3_column_double(_h, i) : raw.sqlite3_column_double(_s, i);
+        public double Double(int i) => _h != IntPtr.Zero ? SqliteNative.sqlite3_column_double(_h, i) : raw.sqlite3_column_double(_s, i);
 
         [MethodImpl(Hot.Small)]
         public long? NullableInt64(int i) => IsNull(i) ? (long?)null : Int64(i);
@@ -70,8 +69,8 @@ namespace MadfLog.Engine.Store
         public unsafe ReadOnlySpan<byte> Bytes(int i)
         {
             if (_h == IntPtr.Zero) return raw.sqlite3_column_blob(_s, i);
-            var p = Native.sqlite3_column_blob(_h, i); // first, then the length, as SQLite's documentation asks
-            return p == IntPtr.Zero ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>((void*)p, Native.sqlite3_column_bytes(_h, i));
+            var p = SqliteNative.sqlite3_column_blob(_h, i); // first, then the length, as SQLite's documentation asks
+            return p == IntPtr.Zero ? ReadOnlySpan<byte>.Empty : new ReadOnlySpan<byte>((void*)p, SqliteNative.sqlite3_column_bytes(_h, i));
         }
 
         /// <summary>A column as text (a number as SQLite writes it); null for NULL.</summary>
@@ -85,33 +84,6 @@ namespace MadfLog.Engine.Store
         /// <summary>A column as text decoded once per distinct value (names that repeat on many rows); null for NULL.</summary>
         [MethodImpl(Hot.Small)]
         public string? Text(int i, FewTexts names) => IsNull(i) ? null : names.Get(Bytes(i));
-
-        /// <summary>
-        /// SQLite's column functions called on the statement's pointer: SQLitePCLRaw's calls pass the statement as a
-        /// SafeHandle (a reference count taken and given back per call) through its provider, which cost about a third of
-        /// reading a value (tens of thousands of rows, ten values each). The same library: the name SQLitePCLRaw's provider
-        /// imports, which the module's loader resolves to the copy it ships (ModuleLoader); used only when it answers with
-        /// the version SQLitePCLRaw reports, else the provider's calls.
-        /// </summary>
-        private static class Native
-        {
-            private const string Library = "e_sqlite3";
-
-            public static readonly bool Usable = Check();
-
-            private static bool Check()
-            {
-                try { return raw.GetNativeLibraryName() == Library && sqlite3_libversion_number() == raw.sqlite3_libversion_number(); }
-                catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException || e is BadImageFormatException) { return false; }
-            }
-
-            [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] private static extern int sqlite3_libversion_number();
-            [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern int sqlite3_column_type(IntPtr stmt, int i);
-            [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern long sqlite3_column_int64(IntPtr stmt, int i);
-            [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern double sqlite3_column_double(IntPtr stmt, int i);
-            [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr sqlite3_column_blob(IntPtr stmt, int i);
-            [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern int sqlite3_column_bytes(IntPtr stmt, int i);
-        }
     }
 
     /// <summary>

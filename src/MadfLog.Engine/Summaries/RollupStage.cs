@@ -115,6 +115,13 @@ namespace MadfLog.Engine.Summaries
 
             private static bool Same(string? a, string? b) => string.Equals(a, b, StringComparison.Ordinal);
 
+            /// <summary>Equal by the same instances of its texts (a cheap check before <see cref="Equals(CellKey)"/>: false
+            /// says nothing).</summary>
+            [MethodImpl(Hot.Small)]
+            public bool IsSameAs(CellKey o) => Hour == o.Hour && Pattern == o.Pattern && Outcome == o.Outcome && ReferenceEquals(Story, o.Story)
+                && ReferenceEquals(Agent, o.Agent) && ReferenceEquals(Workflow, o.Workflow) && ReferenceEquals(Type, o.Type)
+                && ReferenceEquals(Category, o.Category) && ReferenceEquals(Step, o.Step);
+
             public override bool Equals(object? obj) => obj is CellKey o && Equals(o);
 
             // Names repeat (the same few string instances), so their default hash codes are cheap to combine.
@@ -150,12 +157,23 @@ namespace MadfLog.Engine.Summaries
                 new CellKey(IsoWeeks.HourOf(e.Timestamp), e.StoryId, e.AgentName, e.WorkflowId, e.EventType, e.Category, Steps.Name(e), e.PatternId ?? 0,
                     e.Success.HasValue ? (e.Success.Value ? 1 : 0) : -1);
 
+            // The last cell and session-hour met: consecutive events mostly share them, as the very same strings, so their
+            // keys are compared by reference before one is hashed (six strings a cell). Forgotten when cells move or go.
+            private CellKey _lastKey;
+            private Cell? _lastCell;
+            private (long Hour, string? Story, string Session, string Agent) _lastHourKey;
+            private SessionDayCounts? _lastHour;
+
+            private void ForgetLast() { _lastCell = null; _lastHour = null; }
+
             [MethodImpl(Hot.Path)]
             private Cell CellOf(EventRow e)
             {
                 var key = KeyOf(e);
+                if (_lastCell != null && key.IsSameAs(_lastKey)) return _lastCell;
                 if (!Cells.TryGetValue(key, out var cell)) Cells[key] = cell = new Cell();
-                return cell;
+                _lastKey = key;
+                return _lastCell = cell;
             }
 
             /// <summary>A response seen again with its final usage: only its tokens grow (its first line may be in this batch).</summary>
@@ -237,6 +255,7 @@ namespace MadfLog.Engine.Summaries
             /// <summary>Moves the cells of merged patterns to their survivor (see ResolveMergedPatterns).</summary>
             public void Repattern(Func<long, long?> survivor)
             {
+                ForgetLast();
                 // Listed by a loop, not LINQ's Where over the cells' pairs (an iterator of its own for this value type).
                 var moved = new List<KeyValuePair<CellKey, Cell>>();
                 foreach (var kv in Cells)
@@ -340,12 +359,18 @@ namespace MadfLog.Engine.Summaries
             private SessionDayCounts SessionHourOf(EventRow e)
             {
                 var key = (IsoWeeks.HourOf(e.Timestamp), e.StoryId, e.SessionId!, e.AgentName ?? "");
+                var last = _lastHourKey;
+                if (_lastHour != null && key.Item1 == last.Hour && ReferenceEquals(key.StoryId, last.Story) && ReferenceEquals(key.Item3, last.Session)
+                    && ReferenceEquals(key.Item4, last.Agent))
+                    return _lastHour;
                 if (!Rows.SessionHours.TryGetValue(key, out var sd)) Rows.SessionHours[key] = sd = new SessionDayCounts();
-                return sd;
+                _lastHourKey = key;
+                return _lastHour = sd;
             }
 
             public void Clear()
             {
+                ForgetLast();
                 Cells.Clear();
                 Rows.Clear();
             }

@@ -39,8 +39,8 @@ namespace MadfLog.Engine.Import
             return false;
         }
 
-        private readonly Dictionary<string, bool> _shapes = new Dictionary<string, bool>(ByReference.Instance);
-        private readonly Dictionary<string, bool> _names = new Dictionary<string, bool>(ByReference.Instance);
+        private readonly ByReferenceMap<bool> _shapes = new ByReferenceMap<bool>();
+        private readonly ByReferenceMap<bool> _names = new ByReferenceMap<bool>();
 
         [MethodImpl(Hot.Path)]
         private bool Remembered(string text, bool quote)
@@ -49,7 +49,7 @@ namespace MadfLog.Engine.Import
             if (seen.TryGetValue(text, out var may)) return may;
             may = SafeText.MayHoldSecret(quote ? "\"" + text + "\"" : text);
             if (seen.Count >= 100_000) seen.Clear();
-            seen[text] = may;
+            seen.Set(text, may);
             return may;
         }
 

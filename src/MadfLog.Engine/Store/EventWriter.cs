@@ -355,7 +355,7 @@ namespace MadfLog.Engine.Store
         public sealed class Caches
         {
             internal readonly Dictionary<string, long> Names = new Dictionary<string, long>(StringComparer.Ordinal);
-            internal readonly Dictionary<string, long> SplitNames = new Dictionary<string, long>(ByReference.Instance);
+            internal readonly ByReferenceMap<long> SplitNames = new ByReferenceMap<long>();
             internal readonly Dictionary<KindKey, long> KindIds = new Dictionary<KindKey, long>();
             internal readonly Dictionary<(long, long, long, long, long, long), long> Kinds = new Dictionary<(long, long, long, long, long, long), long>(),
                 Contexts = new Dictionary<(long, long, long, long, long, long), long>();
@@ -481,7 +481,7 @@ namespace MadfLog.Engine.Store
 
         // Shapes and short values come from the splitters' string caches as the same instances over and over: found by
         // reference first, their (often long) text is hashed once per writer instead of once per row.
-        private readonly Dictionary<string, long> _splitNames;
+        private readonly ByReferenceMap<long> _splitNames;
 
         private string? _lastSplitName; // the last one, by reference: neighbouring rows mostly share their details' shape
         private long _lastSplitNameId;
@@ -493,7 +493,7 @@ namespace MadfLog.Engine.Store
             if (!_splitNames.TryGetValue(text, out var id))
             {
                 id = NameId(text);
-                if (_splitNames.Count < 100_000) _splitNames[text] = id;
+                if (_splitNames.Count < 100_000) _splitNames.Set(text, id);
             }
             _lastSplitName = text;
             return _lastSplitNameId = id;

@@ -48,7 +48,7 @@ namespace MadfLog.Bench
                     lock (_jitMs)
                     {
                         _jitMs[ns] = (_jitMs.TryGetValue(ns, out var a) ? a : 0) + ms;
-                        var tier = "tier " + ((flags >> 7) & 7) + ((flags & 1) != 0 ? " dynamic" : "");
+                        var tier = "tier " + TieringSampler.TierOf(flags) + ((flags & 1) != 0 ? " dynamic" : "");
                         _jitTierMs[tier] = (_jitTierMs.TryGetValue(tier, out var b) ? b : 0) + ms;
                     }
                 }

@@ -23,6 +23,9 @@ namespace MadfLog.Bench
         // MethodLoadVerbose's optimization tier (MethodFlags bits 7-9), as the runtime numbers them.
         private const int QuickJitted = 3, OptimizedTier1 = 4, QuickJittedInstrumented = 6, OptimizedTier1Instrumented = 7;
 
+        /// <summary>A MethodLoadVerbose event's optimization tier, from its MethodFlags.</summary>
+        internal static int TierOf(long methodFlags) => (int)((methodFlags >> 7) & 7);
+
         private readonly List<(DateTime at, int tier, string method)> _events = new List<(DateTime, int, string)>();
         private const int ReadyToRun = -1;
 
@@ -36,7 +39,7 @@ namespace MadfLog.Bench
             if (e.EventName == null || e.Payload == null || e.PayloadNames == null) return;
             int tier;
             if (e.EventName.StartsWith("MethodLoadVerbose", StringComparison.Ordinal))
-                tier = (int)((Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("MethodFlags")], CultureInfo.InvariantCulture) >> 7) & 7);
+                tier = TierOf(Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("MethodFlags")], CultureInfo.InvariantCulture));
             else if (e.EventName.StartsWith("R2RGetEntryPoint", StringComparison.Ordinal) && !e.EventName.Contains("Start", StringComparison.Ordinal))
                 tier = ReadyToRun;
             else return;

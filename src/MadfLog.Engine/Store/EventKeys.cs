@@ -1216,8 +1216,7 @@ DROP TABLE IF EXISTS response_keys_recent;" : "")
 
         private void Step(sqlite3_stmt s)
         {
-            var rc = SqliteNative.Step(s);
-            SqliteNative.Reset(s);
+            var rc = SqliteNative.StepAndReset(s);
             if (rc != 101) Check(rc);
         }
 

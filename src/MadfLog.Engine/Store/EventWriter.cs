@@ -483,20 +483,13 @@ namespace MadfLog.Engine.Store
         // reference first, their (often long) text is hashed once per writer instead of once per row.
         private readonly ByReferenceMap<long> _splitNames;
 
-        private string? _lastSplitName; // the last one, by reference: neighbouring rows mostly share their details' shape
-        private long _lastSplitNameId;
-
         [MethodImpl(Hot.Path)]
         private long SplitNameId(string text)
         {
-            if (ReferenceEquals(text, _lastSplitName)) return _lastSplitNameId;
-            if (!_splitNames.TryGetValue(text, out var id))
-            {
-                id = NameId(text);
-                if (_splitNames.Count < 100_000) _splitNames.Set(text, id);
-            }
-            _lastSplitName = text;
-            return _lastSplitNameId = id;
+            if (_splitNames.TryGetValue(text, out var id)) return id;
+            id = NameId(text);
+            if (_splitNames.Count < 100_000) _splitNames.Set(text, id);
+            return id;
         }
 
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
@@ -626,8 +619,7 @@ namespace MadfLog.Engine.Store
 
         private void Step(sqlite3_stmt s)
         {
-            var rc = SqliteNative.Step(s);
-            SqliteNative.Reset(s);
+            var rc = SqliteNative.StepAndReset(s);
             if (rc != Done) Check(rc);
         }
 

@@ -36,8 +36,7 @@ namespace MadfLog.Engine.Store
                         }
                     }
                     for (var i = 0; i < row.Length; i++) Bind(statement, index![i], row[i]);
-                    var rc = SqliteNative.Step(statement);
-                    SqliteNative.Reset(statement);
+                    var rc = SqliteNative.StepAndReset(statement);
                     if (rc != raw.SQLITE_DONE) Check(c, rc);
                 }
             }

@@ -41,6 +41,16 @@ namespace MadfLog.Engine.Store
         [MethodImpl(Hot.Small)]
         public static int Reset(sqlite3_stmt s) => Usable ? sqlite3_reset(s.DangerousGetHandle()) : raw.sqlite3_reset(s);
 
+        /// <summary>Runs a bound statement that returns no row (or whose row is not read) and resets it for its next
+        /// binding; returns the step's result code (SQLITE_DONE when it ran).</summary>
+        [MethodImpl(Hot.Small)]
+        public static int StepAndReset(sqlite3_stmt s)
+        {
+            var rc = Step(s);
+            Reset(s);
+            return rc;
+        }
+
         [MethodImpl(Hot.Small)]
         public static int BindInt64(sqlite3_stmt s, int i, long v) => Usable ? sqlite3_bind_int64(s.DangerousGetHandle(), i, v) : raw.sqlite3_bind_int64(s, i, v);
 
@@ -61,8 +71,9 @@ namespace MadfLog.Engine.Store
                 return sqlite3_bind_text16(s.DangerousGetHandle(), i, p == null ? &empty : p, v.Length * sizeof(char), Transient);
         }
 
-        // The column functions of StatementRow (a reader's current row).
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] private static extern int sqlite3_libversion_number();
+
+        // The column functions of StatementRow (a reader's current row).
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern int sqlite3_column_type(IntPtr stmt, int i);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern long sqlite3_column_int64(IntPtr stmt, int i);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern double sqlite3_column_double(IntPtr stmt, int i);

@@ -358,10 +358,10 @@ namespace MadfLog.Engine.Summaries
             [MethodImpl(Hot.Path)]
             private SessionDayCounts SessionHourOf(EventRow e)
             {
-                var key = (IsoWeeks.HourOf(e.Timestamp), e.StoryId, e.SessionId!, e.AgentName ?? "");
+                (long Hour, string? Story, string Session, string Agent) key = (IsoWeeks.HourOf(e.Timestamp), e.StoryId, e.SessionId!, e.AgentName ?? "");
                 var last = _lastHourKey;
-                if (_lastHour != null && key.Item1 == last.Hour && ReferenceEquals(key.StoryId, last.Story) && ReferenceEquals(key.Item3, last.Session)
-                    && ReferenceEquals(key.Item4, last.Agent))
+                if (_lastHour != null && key.Hour == last.Hour && ReferenceEquals(key.Story, last.Story) && ReferenceEquals(key.Session, last.Session)
+                    && ReferenceEquals(key.Agent, last.Agent))
                     return _lastHour;
                 if (!Rows.SessionHours.TryGetValue(key, out var sd)) Rows.SessionHours[key] = sd = new SessionDayCounts();
                 _lastHourKey = key;

@@ -38,14 +38,9 @@ namespace MadfLog.Engine.Text
         [MethodImpl(Hot.Small)]
         public bool TryGetValue(string key, out TValue value)
         {
-            var keys = _keys;
-            var mask = keys.Length - 1;
-            for (var i = SlotOf(key); ; i = (i + 1) & mask)
-            {
-                var k = keys[i];
-                if (ReferenceEquals(k, key)) { value = _values[i]; return true; }
-                if (k == null) { value = default!; return false; }
-            }
+            var i = Probe(key, out var found);
+            value = found ? _values[i] : default!;
+            return found;
         }
 
         /// <summary>Holds the value for this instance (replacing what it held).</summary>
@@ -53,18 +48,26 @@ namespace MadfLog.Engine.Text
         public void Set(string key, TValue value)
         {
             if (key == null) throw new ArgumentNullException(nameof(key));
-            var mask = _keys.Length - 1;
-            var i = SlotOf(key);
-            while (true)
-            {
-                var k = _keys[i];
-                if (ReferenceEquals(k, key)) { _values[i] = value; return; }
-                if (k == null) break;
-                i = (i + 1) & mask;
-            }
-            _keys[i] = key;
+            var i = Probe(key, out var found);
             _values[i] = value;
+            if (found) return;
+            _keys[i] = key;
             if (++_count * 2 > _keys.Length) Grow();
+        }
+
+        // The key's slot (found) or the free slot where it goes. A free slot ends the probe before a match is tried, so a
+        // null key is never "found" in one.
+        [MethodImpl(Hot.Small)]
+        private int Probe(string key, out bool found)
+        {
+            var keys = _keys;
+            var mask = keys.Length - 1;
+            for (var i = key == null ? 0 : SlotOf(key); ; i = (i + 1) & mask)
+            {
+                var k = keys[i];
+                if (k == null) { found = false; return i; }
+                if (ReferenceEquals(k, key)) { found = true; return i; }
+            }
         }
 
         /// <summary>Forgets every key (the slots stay).</summary>

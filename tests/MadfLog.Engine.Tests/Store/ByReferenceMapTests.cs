@@ -27,6 +27,7 @@ namespace MadfLog.Engine.Tests.Store
             Assert.True(map.TryGetValue(b, out v));
             Assert.Equal(2, v);
             Assert.Throws<ArgumentNullException>(() => map.Set(null!, 0));
+            Assert.False(map.TryGetValue(null!, out _)); // an empty slot is not a match for no key
         }
 
         [Fact]

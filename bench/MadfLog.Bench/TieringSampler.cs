@@ -14,7 +14,9 @@ namespace MadfLog.Bench
     /// compiler does both, one method after the other. This prints, per second of the import, the methods first called
     /// (ReadyToRun code taken, or tier-0 compiles), the instrumented compiles and the final ones, and for the methods that
     /// got both how long after their instrumented version the final one came (the time their callers ran instrumented code).
-    /// From the runtime's own events (MethodLoadVerbose's optimization tier, R2RGetEntryPoint).
+    /// From the runtime's own events (MethodLoadVerbose's optimization tier, R2RGetEntryPoint). It also counts the
+    /// instrumented compiles by owner (the first two parts of the type's namespace), and with
+    /// <c>MADFLOG_BENCH_TIERS_LIST=1</c> lists every event with its time and tier.
     /// </summary>
     internal sealed class TieringSampler : EventListener
     {
@@ -22,6 +24,13 @@ namespace MadfLog.Bench
 
         // MethodLoadVerbose's optimization tier (MethodFlags bits 7-9), as the runtime numbers them.
         private const int QuickJitted = 3, OptimizedTier1 = 4, QuickJittedInstrumented = 6, OptimizedTier1Instrumented = 7;
+
+        /// <summary>The first two parts of a method's namespace-qualified type (System.Text, MadfLog.Import, ...).</summary>
+        private static string OwnerOf(string method)
+        {
+            var parts = method.Split('.', 3);
+            return parts.Length >= 2 ? parts[0] + "." + parts[1].Split('`', '[', ':')[0] : parts[0];
+        }
 
         /// <summary>A MethodLoadVerbose event's optimization tier, from its MethodFlags.</summary>
         internal static int TierOf(long methodFlags) => (int)((methodFlags >> 7) & 7);
@@ -56,20 +65,27 @@ namespace MadfLog.Bench
             foreach (var second in events.GroupBy(x => (int)(x.at - start).TotalSeconds).OrderBy(g => g.Key))
             {
                 int Count(params int[] tiers) => second.Count(x => tiers.Contains(x.tier));
-                s.Append(CultureInfo.InvariantCulture, $" {second.Key}s {Count(ReadyToRun, QuickJitted, QuickJittedInstrumented)}/{Count(OptimizedTier1Instrumented)}/{Count(OptimizedTier1)};");
+                s.Append(CultureInfo.InvariantCulture, $" {second.Key}s {Count(ReadyToRun, QuickJitted)}/{Count(QuickJittedInstrumented, OptimizedTier1Instrumented)}/{Count(OptimizedTier1)};");
             }
             // Per method: its instrumented version's time, then its final version's after that.
             var instrumented = new Dictionary<string, DateTime>(StringComparer.Ordinal);
             var waits = new List<double>();
             foreach (var x in events.OrderBy(x => x.at))
             {
-                if (x.tier == OptimizedTier1Instrumented) instrumented.TryAdd(x.method, x.at);
+                if (x.tier == OptimizedTier1Instrumented || x.tier == QuickJittedInstrumented) instrumented.TryAdd(x.method, x.at);
                 else if (x.tier == OptimizedTier1 && instrumented.Remove(x.method, out var since)) waits.Add((x.at - since).TotalSeconds);
             }
             waits.Sort();
             double At(double q) => waits.Count == 0 ? 0 : waits[Math.Min(waits.Count - 1, (int)(q * waits.Count))];
             s.Append(CultureInfo.InvariantCulture,
                 $" instrumented -> final, seconds: median {At(0.5):F1}, p90 {At(0.9):F1} over {waits.Count} methods; {instrumented.Count} still instrumented at the end)");
+            // Whose methods the instrumented compiles were: the background compiler's queue is shared by all of them.
+            s.Append(" instrumented compiles by owner:");
+            foreach (var owner in events.Where(x => x.tier == OptimizedTier1Instrumented || x.tier == QuickJittedInstrumented).GroupBy(x => OwnerOf(x.method)).OrderByDescending(g => g.Count()))
+                s.Append(CultureInfo.InvariantCulture, $" {owner.Key} {owner.Count()};");
+            if (Environment.GetEnvironmentVariable("MADFLOG_BENCH_TIERS_LIST") == "1")
+                foreach (var x in events.OrderBy(x => x.at))
+                    s.Append(CultureInfo.InvariantCulture, $"\n    {(x.at - start).TotalSeconds:F2}s {x.tier} {x.method}");
             return s.ToString();
         }
     }

@@ -256,7 +256,7 @@ namespace MadfLog.Engine.Events
                 public int Seen;
                 public HashSet<long>? Distinct = new HashSet<long>();
                 public bool Inline;
-                public readonly HashSet<long> Shaped = new HashSet<long>();
+                public readonly Int64Map<bool> Shaped = new Int64Map<bool>(32);
                 public HashSet<long>? SeenOnce = new HashSet<long>(); // candidates for Shaped: seen once, at most SeenOnceKept
             }
 
@@ -274,10 +274,10 @@ namespace MadfLog.Engine.Events
 
             /// <summary>Shapes a splitter makes with strings in them before it writes none there any more (see <see cref="InShape"/>).</summary>
             public const int ShapesMade = 4096;
-            private readonly HashSet<long> _shapesMade = new HashSet<long>();
+            private readonly Int64Map<bool> _shapesMade = new Int64Map<bool>();
 
             private enum Place { Name, Literal, Shape }
-            private readonly Dictionary<long, KeyValues> _keys = new Dictionary<long, KeyValues>();
+            private readonly Int64Map<KeyValues> _keys = new Int64Map<KeyValues>();
 
             // Per key (by the hash of its name): the start its literal strings share, learned on the first PrefixSample of
             // them (none is shared before), as written and ASCII only (it must not end inside an escape or a character).
@@ -288,7 +288,7 @@ namespace MadfLog.Engine.Events
                 public byte[] Bytes = Array.Empty<byte>();
                 public int Length;
             }
-            private readonly Dictionary<long, KeyPrefix> _prefixes = new Dictionary<long, KeyPrefix>();
+            private readonly Int64Map<KeyPrefix> _prefixes = new Int64Map<KeyPrefix>();
 
             /// <summary>How many bytes at the start of this literal string of the key go into the shape.</summary>
             [MethodImpl(Hot.Path)]
@@ -298,7 +298,7 @@ namespace MadfLog.Engine.Events
                 if (!_prefixes.TryGetValue(hash, out var p))
                 {
                     if (_prefixes.Count >= 4096) return 0; // arbitrary keys (a map used as an object)
-                    _prefixes[hash] = p = new KeyPrefix();
+                    _prefixes.Set(hash, p = new KeyPrefix());
                 }
                 if (p.Seen >= PrefixSample) return p.Length > 0 && text.StartsWith(new ReadOnlySpan<byte>(p.Bytes, 0, p.Length)) ? p.Length : 0;
                 if (p.Seen++ == 0)
@@ -318,7 +318,7 @@ namespace MadfLog.Engine.Events
             }
 
             // Longer strings seen so far (by hash), to keep one in names from its second sighting on.
-            private readonly HashSet<long> _seenLong = new HashSet<long>();
+            private readonly Int64Map<bool> _seenLong = new Int64Map<bool>();
 
             /// <summary>
             /// Where a string of this key goes: a short one into the shape when it is one of the key's first
@@ -333,16 +333,16 @@ namespace MadfLog.Engine.Events
                 if (value.Length > ShortString)
                 {
                     if (_seenLong.Count >= 100_000) _seenLong.Clear(); // memory stays bounded; a recurring string is soon seen again
-                    return _seenLong.Add(StableHash.Hash(value) ^ value.Length) ? Place.Literal : Place.Name;
+                    return _seenLong.TryAdd(StableHash.Hash(value) ^ value.Length, true) ? Place.Literal : Place.Name;
                 }
                 var hash = StableHash.Hash(key) ^ key.Length;
                 if (!_keys.TryGetValue(hash, out var values))
                 {
                     if (_keys.Count >= 4096) return Place.Name; // arbitrary keys (a map used as an object): as before
-                    _keys[hash] = values = new KeyValues();
+                    _keys.Set(hash, values = new KeyValues());
                 }
                 var valueHash = StableHash.Hash(value) ^ value.Length;
-                var shaped = !values.Inline && _shapesMade.Count < ShapesMade && (values.Shaped.Contains(valueHash) || Recurs(values, valueHash));
+                var shaped = !values.Inline && _shapesMade.Count < ShapesMade && (values.Shaped.ContainsKey(valueHash) || Recurs(values, valueHash));
                 if (values.Distinct == null) return values.Inline ? Place.Literal : shaped ? Place.Shape : Place.Name;
                 values.Distinct.Add(valueHash);
                 if (++values.Seen < Sample) return shaped ? Place.Shape : Place.Name;
@@ -358,7 +358,7 @@ namespace MadfLog.Engine.Events
                 if (values.SeenOnce == null) return false;
                 if (values.SeenOnce.Remove(valueHash))
                 {
-                    values.Shaped.Add(valueHash);
+                    values.Shaped.TryAdd(valueHash, true);
                     if (values.Shaped.Count >= InShape) values.SeenOnce = null;
                     return true;
                 }
@@ -549,7 +549,7 @@ namespace MadfLog.Engine.Events
                         shaped = true;
                     }
                     Put(ref length, (byte)'}');
-                    if (inShape && _shapesMade.Count < ShapesMade) _shapesMade.Add(StableHash.Hash(new ReadOnlySpan<byte>(_shape, 0, length)) ^ length);
+                    if (inShape && _shapesMade.Count < ShapesMade) _shapesMade.TryAdd(StableHash.Hash(new ReadOnlySpan<byte>(_shape, 0, length)) ^ length, true);
                     if (shaped && json.Length <= MaxShaped) split.Shape = _shapes.Get(new ReadOnlySpan<byte>(_shape, 0, length));
                     else Unshape(split);
                 }

@@ -36,16 +36,16 @@ namespace MadfLog.Engine.Import
         }
 
         // Normalised name (lower case, no underscores) → field, looked up by a hash of the span so parsing allocates nothing.
-        private static readonly Dictionary<long, (string Name, Field Field)> Fields = BuildFields();
+        private static readonly Int64Map<(string Name, Field Field)> Fields = BuildFields();
 
-        private static Dictionary<long, (string, Field)> BuildFields()
+        private static Int64Map<(string Name, Field Field)> BuildFields()
         {
-            var map = new Dictionary<long, (string, Field)>();
+            var map = new Int64Map<(string Name, Field Field)>();
             foreach (Field f in Enum.GetValues(typeof(Field)))
                 if (f != Field.Unknown)
                 {
                     var name = f.ToString().ToLowerInvariant();
-                    map[Hash(name.AsSpan())] = (name, f);
+                    map.Set(Hash(name.AsSpan()), (name, f));
                 }
             return map;
         }

@@ -50,6 +50,7 @@ namespace MadfLog.Engine.Store
             var tables = caches ?? new Caches();
             tables.Clear();
             _names = tables.Names;
+            _namesByInstance = tables.NamesByInstance;
             _splitNames = tables.SplitNames;
             _kindIds = tables.KindIds;
             _kinds = new Combination(EventStorage.Kinds, tables.Kinds);
@@ -347,6 +348,10 @@ namespace MadfLog.Engine.Store
         // writer. The cache lives no longer than the transaction, so a rollback cannot leave it pointing at lost ids.
         private readonly Dictionary<string, long> _names;
 
+        // The same names by instance, looked up first: the readers' string caches hand out one instance per text, so
+        // this mostly answers without hashing the text.
+        private readonly ByReferenceMap<long> _namesByInstance;
+
         /// <summary>
         /// The tables of a writer's name and combination ids, handed from one transaction's writer to the next: each writer
         /// empties them first, and they keep their room (an import's writers, one per commit, grew them again each time, in
@@ -356,13 +361,14 @@ namespace MadfLog.Engine.Store
         {
             internal readonly Dictionary<string, long> Names = new Dictionary<string, long>(StringComparer.Ordinal);
             internal readonly ByReferenceMap<long> SplitNames = new ByReferenceMap<long>();
+            internal readonly ByReferenceMap<long> NamesByInstance = new ByReferenceMap<long>();
             internal readonly Dictionary<KindKey, long> KindIds = new Dictionary<KindKey, long>();
             internal readonly Dictionary<(long, long, long, long, long, long), long> Kinds = new Dictionary<(long, long, long, long, long, long), long>(),
                 Contexts = new Dictionary<(long, long, long, long, long, long), long>();
 
             internal void Clear()
             {
-                Names.Clear(); SplitNames.Clear(); KindIds.Clear(); Kinds.Clear(); Contexts.Clear();
+                Names.Clear(); NamesByInstance.Clear(); SplitNames.Clear(); KindIds.Clear(); Kinds.Clear(); Contexts.Clear();
             }
         }
 
@@ -374,11 +380,15 @@ namespace MadfLog.Engine.Store
         private long NameId(string text)
         {
             if (ReferenceEquals(text, _lastName)) return _lastNameId;
-            if (!_names.TryGetValue(text, out var id))
+            if (!_namesByInstance.TryGetValue(text, out var id))
             {
-                raw.sqlite3_bind_text(_findName, 1, text);
-                id = FirstInteger(_findName) ?? Added(_addName, text);
-                if (_names.Count < 100_000) _names[text] = id;
+                if (!_names.TryGetValue(text, out id))
+                {
+                    raw.sqlite3_bind_text(_findName, 1, text);
+                    id = FirstInteger(_findName) ?? Added(_addName, text);
+                    if (_names.Count < 100_000) _names[text] = id;
+                }
+                if (_namesByInstance.Count < 100_000) _namesByInstance.Set(text, id);
             }
             _lastName = text;
             return _lastNameId = id;

@@ -11,7 +11,7 @@ namespace MadfLog.Engine.Text
     /// </summary>
     public sealed class Utf8StringCache
     {
-        private readonly Dictionary<long, string> _map = new Dictionary<long, string>();
+        private readonly Int64Map<string> _map = new Int64Map<string>(1024);
         private readonly int _maxLength;
 
         public Utf8StringCache(int maxLength = 64) { _maxLength = maxLength; }
@@ -44,7 +44,7 @@ namespace MadfLog.Engine.Text
             var key = StableHash.Hash(utf8) ^ utf8.Length;
             if (_map.TryGetValue(key, out var s) && Same(s, utf8)) return s;
             s = Decode(utf8);
-            if (_map.Count < 100_000) _map[key] = s;
+            if (_map.Count < 100_000) _map.Set(key, s);
             return s;
         }
 

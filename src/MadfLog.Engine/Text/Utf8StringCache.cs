@@ -11,7 +11,7 @@ namespace MadfLog.Engine.Text
     /// </summary>
     public sealed class Utf8StringCache
     {
-        private readonly Int64Map<string> _map = new Int64Map<string>(1024);
+        private readonly Int64Map<string> _map = new Int64Map<string>();
         private readonly int _maxLength;
 
         public Utf8StringCache(int maxLength = 64) { _maxLength = maxLength; }

@@ -52,7 +52,10 @@ namespace MadfLog.Bench
             var writerJitCountBefore = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
             var importStart = DateTime.UtcNow;
             var sw = Stopwatch.StartNew();
-            var result = new LogImporter(new ImportOptions { DatabasePath = db }).Import(new[] { logs });
+            var options = new ImportOptions { DatabasePath = db };
+            // An experiment's knob: events per transaction (ImportOptions.CommitEvents).
+            if (int.TryParse(Environment.GetEnvironmentVariable("MADFLOG_BENCH_COMMIT_EVENTS"), out var commitEvents)) options.CommitEvents = commitEvents;
+            var result = new LogImporter(options).Import(new[] { logs });
             sw.Stop();
             var writerJit = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - writerJitBefore;
             var writerJitCount = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - writerJitCountBefore;

@@ -36,6 +36,8 @@ namespace MadfLog.Bench
         internal static int TierOf(long methodFlags) => (int)((methodFlags >> 7) & 7);
 
         private readonly List<(DateTime at, int tier, string method)> _events = new List<(DateTime, int, string)>();
+        private readonly Dictionary<(long thread, ulong method), DateTime> _started = new Dictionary<(long, ulong), DateTime>();
+        private readonly List<(DateTime at, double ms, int tier, string method)> _compiles = new List<(DateTime, double, int, string)>();
         private const int ReadyToRun = -1;
 
         protected override void OnEventSourceCreated(EventSource source)
@@ -46,6 +48,11 @@ namespace MadfLog.Bench
         protected override void OnEventWritten(EventWrittenEventArgs e)
         {
             if (e.EventName == null || e.Payload == null || e.PayloadNames == null) return;
+            if (e.EventName.StartsWith("MethodJittingStarted", StringComparison.Ordinal))
+            {
+                lock (_events) _started[(e.OSThreadId, Convert.ToUInt64(e.Payload[e.PayloadNames.IndexOf("MethodID")], CultureInfo.InvariantCulture))] = e.TimeStamp;
+                return;
+            }
             int tier;
             if (e.EventName.StartsWith("MethodLoadVerbose", StringComparison.Ordinal))
                 tier = TierOf(Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("MethodFlags")], CultureInfo.InvariantCulture));
@@ -53,7 +60,12 @@ namespace MadfLog.Bench
                 tier = ReadyToRun;
             else return;
             var method = e.Payload[e.PayloadNames.IndexOf("MethodNamespace")] + "::" + e.Payload[e.PayloadNames.IndexOf("MethodName")];
-            lock (_events) _events.Add((e.TimeStamp, tier, method));
+            lock (_events)
+            {
+                _events.Add((e.TimeStamp, tier, method));
+                if (tier != ReadyToRun && _started.Remove((e.OSThreadId, Convert.ToUInt64(e.Payload[e.PayloadNames.IndexOf("MethodID")], CultureInfo.InvariantCulture)), out var began))
+                    _compiles.Add((e.TimeStamp, (e.TimeStamp - began).TotalMilliseconds, tier, method));
+            }
         }
 
         /// <summary>The import's timeline from <paramref name="start"/> (UTC).</summary>
@@ -83,6 +95,15 @@ namespace MadfLog.Bench
             s.Append(" instrumented compiles by owner:");
             foreach (var owner in events.Where(x => x.tier == OptimizedTier1Instrumented || x.tier == QuickJittedInstrumented).GroupBy(x => OwnerOf(x.method)).OrderByDescending(g => g.Count()))
                 s.Append(CultureInfo.InvariantCulture, $" {owner.Key} {owner.Count()};");
+            // How long the compiles took, by tier (2: optimized at once, AggressiveOptimization), and the longest.
+            List<(DateTime at, double ms, int tier, string method)> compiles;
+            lock (_events) compiles = _compiles.Where(x => x.at >= start).ToList();
+            s.Append(" compile time by tier, ms:");
+            foreach (var t in compiles.GroupBy(x => x.tier).OrderBy(g => g.Key))
+                s.Append(CultureInfo.InvariantCulture, $" tier {t.Key} {t.Sum(x => x.ms):F0} over {t.Count()};");
+            s.Append(" the longest:");
+            foreach (var x in compiles.OrderByDescending(x => x.ms).Take(25))
+                s.Append(CultureInfo.InvariantCulture, $"\n    {x.ms:F1} ms tier {x.tier} {x.method}");
             if (Environment.GetEnvironmentVariable("MADFLOG_BENCH_TIERS_LIST") == "1")
                 foreach (var x in events.OrderBy(x => x.at))
                     s.Append(CultureInfo.InvariantCulture, $"\n    {(x.at - start).TotalSeconds:F2}s {x.tier} {x.method}");

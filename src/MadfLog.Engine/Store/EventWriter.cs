@@ -51,7 +51,6 @@ namespace MadfLog.Engine.Store
             tables.Clear();
             _names = tables.Names;
             _namesByInstance = tables.NamesByInstance;
-            _splitNames = tables.SplitNames;
             _kindIds = tables.KindIds;
             _kinds = new Combination(EventStorage.Kinds, tables.Kinds);
             _contexts = new Combination(EventStorage.Contexts, tables.Contexts);
@@ -348,8 +347,9 @@ namespace MadfLog.Engine.Store
         // writer. The cache lives no longer than the transaction, so a rollback cannot leave it pointing at lost ids.
         private readonly Dictionary<string, long> _names;
 
-        // The same names by instance, looked up first: the readers' string caches hand out one instance per text, so
-        // this mostly answers without hashing the text.
+        // The same names by instance, looked up first: the readers' and splitters' string caches hand out one instance per
+        // text (types, stories, details shapes and short values, over and over), so this mostly answers without hashing
+        // the text, which for a shape is long.
         private readonly ByReferenceMap<long> _namesByInstance;
 
         /// <summary>
@@ -360,7 +360,6 @@ namespace MadfLog.Engine.Store
         public sealed class Caches
         {
             internal readonly Dictionary<string, long> Names = new Dictionary<string, long>(StringComparer.Ordinal);
-            internal readonly ByReferenceMap<long> SplitNames = new ByReferenceMap<long>();
             internal readonly ByReferenceMap<long> NamesByInstance = new ByReferenceMap<long>();
             internal readonly Dictionary<KindKey, long> KindIds = new Dictionary<KindKey, long>();
             internal readonly Dictionary<(long, long, long, long, long, long), long> Kinds = new Dictionary<(long, long, long, long, long, long), long>(),
@@ -368,18 +367,13 @@ namespace MadfLog.Engine.Store
 
             internal void Clear()
             {
-                Names.Clear(); NamesByInstance.Clear(); SplitNames.Clear(); KindIds.Clear(); Kinds.Clear(); Contexts.Clear();
+                Names.Clear(); NamesByInstance.Clear(); KindIds.Clear(); Kinds.Clear(); Contexts.Clear();
             }
         }
-
-        // The last name looked up, by reference: each row asks for its story's (Span), as the same string as the last row's.
-        private string? _lastName;
-        private long _lastNameId;
 
         [MethodImpl(Hot.Path)]
         private long NameId(string text)
         {
-            if (ReferenceEquals(text, _lastName)) return _lastNameId;
             if (!_namesByInstance.TryGetValue(text, out var id))
             {
                 if (!_names.TryGetValue(text, out id))
@@ -390,8 +384,7 @@ namespace MadfLog.Engine.Store
                 }
                 if (_namesByInstance.Count < 100_000) _namesByInstance.Set(text, id);
             }
-            _lastName = text;
-            return _lastNameId = id;
+            return id;
         }
 
         // What the event is (type, category, flags, details shape) and who and where (session, story, workflow, agent),
@@ -489,25 +482,12 @@ namespace MadfLog.Engine.Store
 
         private long OptionalNameId(string? text) => text == null ? 0 : NameId(text);
 
-        // Shapes and short values come from the splitters' string caches as the same instances over and over: found by
-        // reference first, their (often long) text is hashed once per writer instead of once per row.
-        private readonly ByReferenceMap<long> _splitNames;
-
-        [MethodImpl(Hot.Path)]
-        private long SplitNameId(string text)
-        {
-            if (_splitNames.TryGetValue(text, out var id)) return id;
-            id = NameId(text);
-            if (_splitNames.Count < 100_000) _splitNames.Set(text, id);
-            return id;
-        }
-
         private readonly DetailsShape.Splitter _splitter = new DetailsShape.Splitter();
 
         private DetailsShape.Split Split(EventRow e) => e.StoredDetails ?? _splitter.Of(e.Details);
 
         // The details shape's names id, part of the row's kind (0: details stored whole, or none).
-        private long ShapeId(DetailsShape.Split split) => split.Shape != null ? SplitNameId(split.Shape) : 0;
+        private long ShapeId(DetailsShape.Split split) => split.Shape != null ? NameId(split.Shape) : 0;
 
         // Binds the details values d1..d5 starting at column i (the shape is in the kind).
         [MethodImpl(Hot.Path)]
@@ -519,7 +499,7 @@ namespace MadfLog.Engine.Store
                 {
                     var v = split.Values[k];
                     if (v is long l) b.Int(i + k, l);
-                    else if (v is DetailsShape.Name n) b.Int(i + k, SplitNameId(n.Text));
+                    else if (v is DetailsShape.Name n) b.Int(i + k, NameId(n.Text));
                     else if (v is DetailsShape.Quoted q) Literal(b, i + k, k, q.Json, 1 + q.Skip, q.Json.Length - 2 - q.Skip); // its Stored part, not copied
                     else if (v is string t) Literal(b, i + k, k, t, 0, t.Length);
                     else b.Null(i + k);

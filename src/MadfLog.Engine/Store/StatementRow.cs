@@ -42,9 +42,6 @@ namespace MadfLog.Engine.Store
             return list;
         }
 
-        /// <summary>Whether values are read through <see cref="SqliteNative"/> (else through SQLitePCLRaw's provider).</summary>
-        internal static bool ReadsNatively => SqliteNative.Usable;
-
         /// <summary>The value's storage class (raw.SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL).</summary>
         [MethodImpl(Hot.Small)]
         public int Type(int i) => _h != IntPtr.Zero ? SqliteNative.sqlite3_column_type(_h, i) : raw.sqlite3_column_type(_s, i);

@@ -18,7 +18,7 @@ namespace MadfLog.Engine.Tests.Store
             using var t = TestPaths.NewTemp();
             using var c = MadfDatabase.Open(t.Db);
             // The platform the tests run on reads natively, so that is the path checked here.
-            Assert.True(StatementRow.ReadsNatively);
+            Assert.True(SqliteNative.Usable);
             c.Execute(@"CREATE TEMP TABLE v (x); INSERT INTO v VALUES (0), (-9223372036854775808), (9223372036854775807), (-0.5), (1e300), ('text'), (''),
                         ('ünïcødé ✓ 名前'), (x''), (x'00ff10'), (NULL), ('12'), (3.25)");
             var rows = 0;

@@ -22,6 +22,9 @@ namespace MadfLog.Engine.Store
         /// <summary>True when the steps are the thread's CPU time (Linux), false when wall time.</summary>
         public static bool ThreadCpu { get; } = RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && TryThreadCpu(out _);
 
+        /// <summary>The calling thread's CPU time so far in seconds (Linux), or null where it cannot be read.</summary>
+        public static double? CurrentThreadCpuSeconds() => ThreadCpu && TryThreadCpu(out var ns) ? ns / 1e9 : (double?)null;
+
         /// <summary>Starts timing from now (the time before is nobody's).</summary>
         public void Start() { _since = Now(); _allocatedSince = AllocatedBytes(); }
 

@@ -62,6 +62,8 @@ namespace MadfLog.Bench
             var writerJitCount = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - writerJitCountBefore;
             var writerCpu = MadfLog.Engine.Store.StepClock.CurrentThreadCpuSeconds() - writerCpuBefore;
             var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            var paused = (GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds;
+            var allocated = Math.Max(1, GC.GetTotalAllocatedBytes() - allocatedBefore);
             var perThread = threads.Stop();
             var memoryReport = memory.Report();
             var peak = Process.GetCurrentProcess().PeakWorkingSet64;
@@ -71,7 +73,7 @@ namespace MadfLog.Bench
             Console.WriteLine($"  (runtime: {Runtime.Describe()}; {EngineBuild.Describe()})");
             Console.WriteLine($"  (process peak working set before the import: {before / 1048576.0:F0} MB; includes secret redaction, pattern mining, the dedup key, pattern index, time blocks and the summaries)");
             Console.WriteLine($"  (CPU {cpu:F2} s = {cpu / sw.Elapsed.TotalSeconds:F2} cores busy of {Environment.ProcessorCount}; GC: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2} gen0/1/2, " +
-                $"{(GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds:F2} s paused, {(GC.GetTotalAllocatedBytes() - allocatedBefore) / 1048576.0:F0} MB allocated (read {result.ReadAllocatedBytes / 1048576.0:F0}, prepare {result.PrepareAllocatedBytes / 1048576.0:F0}, write {result.WriteAllocatedBytes / 1048576.0:F0}); " +
+                $"{paused:F2} s paused, {allocated / 1048576.0:F0} MB allocated (read {result.ReadAllocatedBytes / 1048576.0:F0}, prepare {result.PrepareAllocatedBytes / 1048576.0:F0}, write {result.WriteAllocatedBytes / 1048576.0:F0}); " +
                 $"busy: read {result.ReadSeconds:F2} s (blocked {result.ReadBlockedSeconds:F2} s), prepare {result.PrepareSeconds:F2} s, write {result.WriteSeconds:F2} s; {result.Commits} commits, {result.HeapCompactions} heap compactions; " +
                 $"JIT: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore:N0} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore).TotalSeconds:F2} s, of them on the writing thread {writerJitCount:N0}, {writerJit.TotalSeconds:F2} s)");
             if (result.WriterSteps.Count > 0)
@@ -82,8 +84,6 @@ namespace MadfLog.Bench
             // pauses (which stop every thread) is a floor on the wall, however the other threads share the cores. A pause is
             // run by the thread whose allocation started it, so the writer's share of them (its share of the allocations,
             // about) is already in its CPU and counted once.
-            var paused = (GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds;
-            var allocated = Math.Max(1, GC.GetTotalAllocatedBytes() - allocatedBefore);
             var othersPauses = paused * (1 - Math.Min(1, (double)result.WriteAllocatedBytes / allocated));
             if (writerCpu is double w)
                 Console.WriteLine($"  (the writing thread's floor: its CPU {w:F2} s + the pauses other threads ran {othersPauses:F2} s = {w + othersPauses:F2} s of the {sw.Elapsed.TotalSeconds:F2} s; " +

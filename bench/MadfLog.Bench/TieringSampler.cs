@@ -35,6 +35,10 @@ namespace MadfLog.Bench
         /// <summary>A MethodLoadVerbose event's optimization tier, from its MethodFlags.</summary>
         internal static int TierOf(long methodFlags) => (int)((methodFlags >> 7) & 7);
 
+        private static bool IsInstrumented(int tier) => tier == OptimizedTier1Instrumented || tier == QuickJittedInstrumented;
+
+        private static ulong MethodId(EventWrittenEventArgs e) => Convert.ToUInt64(e.Payload![e.PayloadNames!.IndexOf("MethodID")], CultureInfo.InvariantCulture);
+
         private readonly List<(DateTime at, int tier, string method)> _events = new List<(DateTime, int, string)>();
         private readonly Dictionary<(long thread, ulong method), DateTime> _started = new Dictionary<(long, ulong), DateTime>();
         private readonly List<(DateTime at, double ms, int tier, string method)> _compiles = new List<(DateTime, double, int, string)>();
@@ -50,7 +54,7 @@ namespace MadfLog.Bench
             if (e.EventName == null || e.Payload == null || e.PayloadNames == null) return;
             if (e.EventName.StartsWith("MethodJittingStarted", StringComparison.Ordinal))
             {
-                lock (_events) _started[(e.OSThreadId, Convert.ToUInt64(e.Payload[e.PayloadNames.IndexOf("MethodID")], CultureInfo.InvariantCulture))] = e.TimeStamp;
+                lock (_events) _started[(e.OSThreadId, MethodId(e))] = e.TimeStamp;
                 return;
             }
             int tier;
@@ -63,7 +67,7 @@ namespace MadfLog.Bench
             lock (_events)
             {
                 _events.Add((e.TimeStamp, tier, method));
-                if (tier != ReadyToRun && _started.Remove((e.OSThreadId, Convert.ToUInt64(e.Payload[e.PayloadNames.IndexOf("MethodID")], CultureInfo.InvariantCulture)), out var began))
+                if (tier != ReadyToRun && _started.Remove((e.OSThreadId, MethodId(e)), out var began))
                     _compiles.Add((e.TimeStamp, (e.TimeStamp - began).TotalMilliseconds, tier, method));
             }
         }
@@ -84,7 +88,7 @@ namespace MadfLog.Bench
             var waits = new List<double>();
             foreach (var x in events.OrderBy(x => x.at))
             {
-                if (x.tier == OptimizedTier1Instrumented || x.tier == QuickJittedInstrumented) instrumented.TryAdd(x.method, x.at);
+                if (IsInstrumented(x.tier)) instrumented.TryAdd(x.method, x.at);
                 else if (x.tier == OptimizedTier1 && instrumented.Remove(x.method, out var since)) waits.Add((x.at - since).TotalSeconds);
             }
             waits.Sort();
@@ -93,7 +97,7 @@ namespace MadfLog.Bench
                 $" instrumented -> final, seconds: median {At(0.5):F1}, p90 {At(0.9):F1} over {waits.Count} methods; {instrumented.Count} still instrumented at the end)");
             // Whose methods the instrumented compiles were: the background compiler's queue is shared by all of them.
             s.Append(" instrumented compiles by owner:");
-            foreach (var owner in events.Where(x => x.tier == OptimizedTier1Instrumented || x.tier == QuickJittedInstrumented).GroupBy(x => OwnerOf(x.method)).OrderByDescending(g => g.Count()))
+            foreach (var owner in events.Where(x => IsInstrumented(x.tier)).GroupBy(x => OwnerOf(x.method)).OrderByDescending(g => g.Count()))
                 s.Append(CultureInfo.InvariantCulture, $" {owner.Key} {owner.Count()};");
             // How long the compiles took, by tier (2: optimized at once, AggressiveOptimization), and the longest.
             List<(DateTime at, double ms, int tier, string method)> compiles;

@@ -20,8 +20,7 @@ namespace MadfLog.Engine.Text
 
         public ByReferenceMap(int slots = 64)
         {
-            var bits = 4;
-            while ((1 << bits) < slots) bits++;
+            var bits = OpenAddressing.SlotBits(slots);
             _keys = new string?[1 << bits];
             _values = new TValue[1 << bits];
             _shift = 32 - bits;

@@ -25,8 +25,7 @@ namespace MadfLog.Engine.Text
 
         public Int64Map(int slots = 64)
         {
-            var bits = 4;
-            while ((1 << bits) < slots) bits++;
+            var bits = OpenAddressing.SlotBits(slots);
             _slots = new Slot[1 << bits];
             _shift = 64 - bits;
         }
